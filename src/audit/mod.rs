@@ -1,0 +1,1 @@
+//! Comparing what is registered, what was meant and what was observed.

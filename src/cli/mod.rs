@@ -1,0 +1,103 @@
+//! Command-line definition and dispatch: the outermost layer of the flow. Each subcommand lives
+//! in a file of its own with its `clap::Args` and a `run` that returns an [`Exit`]; flags are
+//! documented once, here and in those `Args` structs.
+
+use clap::{Parser, Subcommand};
+
+pub mod dump;
+pub mod lab;
+pub mod policy;
+pub mod probe;
+
+/// How a run ended, as DESIGN.md's exit-code contract says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: compliant, nothing wrong.
+    Ok,
+    /// 1: at least one finding of severity error.
+    Findings,
+    /// 2: bad input or usage.
+    Usage,
+    /// 3: incomplete: a target could not be fully examined.
+    Incomplete,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Findings => 1,
+            Exit::Usage => 2,
+            Exit::Incomplete => 3,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rpcaudit",
+    version,
+    about = "Verify and audit Windows RPC endpoint exposure (KB908472: RPC port range + IPsec/firewall fence)",
+    long_about = None
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dump the endpoint mapper (TCP 135) of each target, like rpcdump.
+    Dump(dump::DumpArgs),
+    /// Read the intended policy: lint it, explain a decision, show the RPC dynamic range.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// Probe TCP ports of the targets from chosen source addresses.
+    Probe(probe::ProbeArgs),
+    /// Lab helpers: serve a fixture endpoint mapper.
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Exit {
+    init_logging(cli.verbose);
+    match cli.command {
+        Command::Dump(args) => dump::run(args),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Probe(args) => probe::run(args),
+        Command::Lab(cmd) => lab::run(cmd),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Build the multi-threaded tokio runtime the network commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+/// Print a usage or input error to stderr and return exit code 2.
+pub fn usage_error(message: impl std::fmt::Display) -> Exit {
+    eprintln!("rpcaudit: {message}");
+    Exit::Usage
+}

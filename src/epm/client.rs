@@ -1,0 +1,1 @@
+//! Endpoint-mapper client: connect, bind, page through `ept_lookup` under deadlines.

@@ -1,0 +1,1 @@
+//! Fixture endpoint mapper for the demo, the lab, tests and benches.

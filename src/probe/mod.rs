@@ -1,0 +1,1 @@
+//! TCP reachability probes from chosen source addresses.

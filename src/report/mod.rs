@@ -1,0 +1,1 @@
+//! The JSON report contract, tables and baseline diffs.

@@ -1,0 +1,1 @@
+//! Target specifications from the command line: addresses, host names, CIDR blocks, @files.
