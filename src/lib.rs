@@ -10,7 +10,9 @@
 pub mod audit;
 pub mod cli;
 pub mod epm;
+pub mod finding;
 pub mod policy;
+pub mod ports;
 pub mod probe;
 pub mod report;
 pub mod target;

@@ -1,0 +1,180 @@
+//! Port lists and ranges as administrators write them ("135,5001-5021"): the one parser shared
+//! by `--ports`, `--range`, rpccfg lines and the Rpc\Internet `Ports` value.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A set of TCP/UDP ports kept as sorted, merged, inclusive `[first, last]` ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct PortRanges(Vec<(u16, u16)>);
+
+/// Why a port list could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortSpecError {
+    #[error("empty port list")]
+    Empty,
+    #[error("'{0}' is not a port number (0-65535)")]
+    BadPort(String),
+    #[error("range '{0}' ends before it starts")]
+    Reversed(String),
+}
+
+impl PortRanges {
+    /// Build from possibly overlapping, unsorted inclusive ranges.
+    pub fn from_ranges(ranges: impl IntoIterator<Item = (u16, u16)>) -> Self {
+        let mut v: Vec<(u16, u16)> = ranges
+            .into_iter()
+            .map(|(a, b)| (a.min(b), a.max(b)))
+            .collect();
+        v.sort_unstable();
+        let mut merged: Vec<(u16, u16)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match merged.last_mut() {
+                Some(last) if u32::from(a) <= u32::from(last.1) + 1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        PortRanges(merged)
+    }
+
+    /// Parse "135", "5001-5021", "135,5001-5021 6000" (commas, spaces or semicolons separate).
+    pub fn parse(spec: &str) -> Result<Self, PortSpecError> {
+        let mut ranges = Vec::new();
+        for item in spec
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+        {
+            let (a, b) = match item.split_once('-') {
+                Some((a, b)) => (parse_port(a, item)?, parse_port(b, item)?),
+                None => {
+                    let p = parse_port(item, item)?;
+                    (p, p)
+                }
+            };
+            if b < a {
+                return Err(PortSpecError::Reversed(item.to_string()));
+            }
+            ranges.push((a, b));
+        }
+        if ranges.is_empty() {
+            return Err(PortSpecError::Empty);
+        }
+        Ok(Self::from_ranges(ranges))
+    }
+
+    /// The merged ranges, sorted.
+    pub fn ranges(&self) -> &[(u16, u16)] {
+        &self.0
+    }
+
+    /// Number of ports in the set.
+    pub fn size(&self) -> u32 {
+        self.0
+            .iter()
+            .map(|&(a, b)| u32::from(b) - u32::from(a) + 1)
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        self.0.iter().any(|&(a, b)| a <= port && port <= b)
+    }
+
+    /// Every port, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        self.0.iter().flat_map(|&(a, b)| a..=b)
+    }
+
+    /// The union of two sets.
+    pub fn union(&self, other: &PortRanges) -> PortRanges {
+        Self::from_ranges(self.0.iter().chain(other.0.iter()).copied())
+    }
+}
+
+fn parse_port(text: &str, item: &str) -> Result<u16, PortSpecError> {
+    text.trim()
+        .parse::<u16>()
+        .map_err(|_| PortSpecError::BadPort(item.to_string()))
+}
+
+impl fmt::Display for PortRanges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, &(a, b)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if a == b {
+                write!(f, "{a}")?;
+            } else {
+                write!(f, "{a}-{b}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for PortRanges {
+    type Err = PortSpecError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_the_articles_range() {
+        let r = PortRanges::parse("5001-5021").unwrap();
+        assert_eq!(r.ranges(), &[(5001, 5021)]);
+        assert_eq!(r.size(), 21);
+        assert!(r.contains(5001) && r.contains(5021) && !r.contains(5022));
+    }
+
+    #[test]
+    fn merges_lists_and_overlaps() {
+        let r = PortRanges::parse("135, 5001-5010;5011-5021 5005").unwrap();
+        assert_eq!(r.ranges(), &[(135, 135), (5001, 5021)]);
+        assert_eq!(r.to_string(), "135,5001-5021");
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert_eq!(PortRanges::parse(""), Err(PortSpecError::Empty));
+        assert!(matches!(
+            PortRanges::parse("70000"),
+            Err(PortSpecError::BadPort(_))
+        ));
+        assert!(matches!(
+            PortRanges::parse("5021-5001"),
+            Err(PortSpecError::Reversed(_))
+        ));
+        assert!(matches!(
+            PortRanges::parse("a-b"),
+            Err(PortSpecError::BadPort(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn display_parse_round_trip(ranges in proptest::collection::vec((any::<u16>(), any::<u16>()), 1..20)) {
+            let r = PortRanges::from_ranges(ranges.clone());
+            let back = PortRanges::parse(&r.to_string()).unwrap();
+            prop_assert_eq!(&back, &r);
+            for (a, b) in ranges {
+                prop_assert!(r.contains(a) && r.contains(b));
+            }
+        }
+
+        #[test]
+        fn parse_never_panics(s in ".{0,40}") {
+            let _ = PortRanges::parse(&s);
+        }
+    }
+}
