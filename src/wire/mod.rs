@@ -1,2 +1,40 @@
-//! The DCE/RPC connection-oriented wire format and the endpoint mapper's stubs. Pure: bytes in,
-//! typed values out, and back. No I/O.
+//! The DCE/RPC connection-oriented wire format (C706 chapter 12, MS-RPCE) and the endpoint
+//! mapper's stubs. Pure: bytes in, typed values out, and back; no I/O. Everything read from the
+//! wire is checked here, at the decode boundary, before the rest of the program sees it.
+//!
+//! - [`pdu`]: the 16-byte common header and the PDU bodies (bind, bind_ack, request, ...);
+//!   [`pdu::frame_length`] tells the connection when a whole fragment is buffered.
+//! - [`reassembly`]: joins the stubs of a fragmented response under a size cap.
+//! - [`ndr`]: NDR 2.0 primitives in either byte order, with alignment relative to the stub.
+//! - [`epm`]: `ept_lookup`, `ept_map` and `ept_lookup_handle_free` requests and responses.
+//! - [`tower`]: protocol towers and their floors, and string bindings.
+
+pub mod epm;
+pub mod ndr;
+pub mod pdu;
+pub mod reassembly;
+pub mod tower;
+
+/// Why bytes could not be decoded. Every variant says what was being read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("{what}: truncated or malformed at byte {offset}")]
+    Malformed { what: &'static str, offset: usize },
+    #[error("{what}: {detail}")]
+    Invalid { what: &'static str, detail: String },
+    #[error("{what}: {size} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
+}
+
+impl WireError {
+    pub(crate) fn invalid(what: &'static str, detail: impl Into<String>) -> Self {
+        WireError::Invalid {
+            what,
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,717 @@
+//! Protocol towers (C706 appendix L, MS-RPCE 2.2.1.1) and string bindings (C706 §2.5).
+//!
+//! A tower is a floor count and floors, each a left-hand side (a protocol identifier byte plus
+//! data) and a right-hand side (address data). Tower contents keep their own fixed byte orders
+//! whatever the PDU's data representation: counts, lengths and UUID floors are little-endian,
+//! ports and IPv4 addresses are big-endian (network order). Floors this tool does not know are
+//! kept as raw bytes, never dropped.
+
+use super::WireError;
+use super::ndr::{ByteOrder, put_uuid, uuid_in};
+use nom::IResult;
+use nom::number::complete as num;
+use std::fmt;
+use std::net::Ipv4Addr;
+use uuid::Uuid;
+
+/// Protocol identifiers of tower floors (the first byte of the left-hand side).
+pub mod proto {
+    pub const DNET_NSP: u8 = 0x04;
+    pub const OSI_TP4: u8 = 0x05;
+    pub const OSI_CLNS: u8 = 0x06;
+    pub const TCP: u8 = 0x07;
+    pub const UDP: u8 = 0x08;
+    pub const IP: u8 = 0x09;
+    pub const NCADG: u8 = 0x0a;
+    pub const NCACN: u8 = 0x0b;
+    pub const NCALRPC: u8 = 0x0c;
+    pub const UUID: u8 = 0x0d;
+    pub const IPX: u8 = 0x0e;
+    /// Named pipe over SMB: the pipe name (`\PIPE\lsass`).
+    pub const NAMED_PIPE: u8 = 0x0f;
+    /// Local RPC (ncalrpc) port name.
+    pub const LRPC: u8 = 0x10;
+    pub const NETBIOS: u8 = 0x11;
+    pub const NETBEUI: u8 = 0x12;
+    pub const SPX: u8 = 0x13;
+    pub const NB_IPX: u8 = 0x14;
+    pub const DSP: u8 = 0x16;
+    pub const DDP: u8 = 0x17;
+    pub const APPLETALK: u8 = 0x18;
+    pub const VINES_SPP: u8 = 0x1a;
+    pub const VINES_IPC: u8 = 0x1b;
+    pub const STREETTALK: u8 = 0x1c;
+    pub const HTTP: u8 = 0x1f;
+    pub const UNIX_DS: u8 = 0x20;
+    pub const NULL: u8 = 0x21;
+}
+
+/// Largest tower this tool accepts (a real one is under 100 bytes).
+pub const MAX_TOWER_LEN: usize = 4096;
+/// Most floors this tool accepts in one tower (a real one has 4 or 5).
+pub const MAX_FLOORS: usize = 32;
+
+/// One floor of a tower.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Floor {
+    /// 0x0d: an interface or transfer syntax UUID with its version.
+    Uuid { uuid: Uuid, major: u16, minor: u16 },
+    /// 0x0a/0x0b/0x0c: the RPC protocol (connectionless, connection-oriented, local) and its
+    /// minor version.
+    Rpc { protocol: u8, minor: u16 },
+    /// 0x07: TCP port.
+    Tcp(u16),
+    /// 0x08: UDP port.
+    Udp(u16),
+    /// 0x1f: HTTP port (ncacn_http).
+    Http(u16),
+    /// 0x09: IPv4 address.
+    Ip(Ipv4Addr),
+    /// 0x0f: named pipe (over SMB), e.g. `\PIPE\lsass`.
+    NamedPipe(String),
+    /// 0x10: local RPC port name.
+    Lrpc(String),
+    /// 0x11: NetBIOS host name.
+    NetBios(String),
+    /// 0x20: Unix domain socket path.
+    UnixSocket(String),
+    /// Anything else, kept as it came.
+    Unknown { lhs: Vec<u8>, rhs: Vec<u8> },
+}
+
+impl Floor {
+    /// The protocol identifier byte of this floor.
+    pub fn protocol_id(&self) -> u8 {
+        match self {
+            Floor::Uuid { .. } => proto::UUID,
+            Floor::Rpc { protocol, .. } => *protocol,
+            Floor::Tcp(_) => proto::TCP,
+            Floor::Udp(_) => proto::UDP,
+            Floor::Http(_) => proto::HTTP,
+            Floor::Ip(_) => proto::IP,
+            Floor::NamedPipe(_) => proto::NAMED_PIPE,
+            Floor::Lrpc(_) => proto::LRPC,
+            Floor::NetBios(_) => proto::NETBIOS,
+            Floor::UnixSocket(_) => proto::UNIX_DS,
+            Floor::Unknown { lhs, .. } => lhs.first().copied().unwrap_or(0),
+        }
+    }
+
+    fn from_parts(lhs: &[u8], rhs: &[u8]) -> Floor {
+        let unknown = || Floor::Unknown {
+            lhs: lhs.to_vec(),
+            rhs: rhs.to_vec(),
+        };
+        let Some((&id, data)) = lhs.split_first() else {
+            return unknown();
+        };
+        let port = || <[u8; 2]>::try_from(rhs).ok().map(u16::from_be_bytes);
+        match id {
+            proto::UUID if data.len() == 18 && rhs.len() == 2 => {
+                match uuid_in(ByteOrder::Little, data) {
+                    Ok((rest, uuid)) => Floor::Uuid {
+                        uuid,
+                        major: u16::from_le_bytes([rest[0], rest[1]]),
+                        minor: u16::from_le_bytes([rhs[0], rhs[1]]),
+                    },
+                    Err(_) => unknown(),
+                }
+            }
+            proto::NCADG | proto::NCACN | proto::NCALRPC if data.is_empty() && rhs.len() == 2 => {
+                Floor::Rpc {
+                    protocol: id,
+                    minor: u16::from_le_bytes([rhs[0], rhs[1]]),
+                }
+            }
+            proto::TCP if data.is_empty() => port().map(Floor::Tcp).unwrap_or_else(unknown),
+            proto::UDP if data.is_empty() => port().map(Floor::Udp).unwrap_or_else(unknown),
+            proto::HTTP if data.is_empty() => port().map(Floor::Http).unwrap_or_else(unknown),
+            proto::IP if data.is_empty() => <[u8; 4]>::try_from(rhs)
+                .map(|a| Floor::Ip(Ipv4Addr::from(a)))
+                .unwrap_or_else(|_| unknown()),
+            proto::NAMED_PIPE if data.is_empty() => Floor::NamedPipe(c_string(rhs)),
+            proto::LRPC if data.is_empty() => Floor::Lrpc(c_string(rhs)),
+            proto::NETBIOS if data.is_empty() => Floor::NetBios(c_string(rhs)),
+            proto::UNIX_DS if data.is_empty() => Floor::UnixSocket(c_string(rhs)),
+            _ => unknown(),
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let mut lhs = Vec::with_capacity(19);
+        let mut rhs = Vec::with_capacity(8);
+        lhs.push(self.protocol_id());
+        match self {
+            Floor::Uuid { uuid, major, minor } => {
+                put_uuid(ByteOrder::Little, &mut lhs, uuid);
+                lhs.extend_from_slice(&major.to_le_bytes());
+                rhs.extend_from_slice(&minor.to_le_bytes());
+            }
+            Floor::Rpc { minor, .. } => rhs.extend_from_slice(&minor.to_le_bytes()),
+            Floor::Tcp(p) | Floor::Udp(p) | Floor::Http(p) => {
+                rhs.extend_from_slice(&p.to_be_bytes())
+            }
+            Floor::Ip(a) => rhs.extend_from_slice(&a.octets()),
+            Floor::NamedPipe(s) | Floor::Lrpc(s) | Floor::NetBios(s) | Floor::UnixSocket(s) => {
+                rhs.extend_from_slice(s.as_bytes());
+                rhs.push(0);
+            }
+            Floor::Unknown { lhs: l, rhs: r } => {
+                lhs = l.clone();
+                rhs.extend_from_slice(r);
+            }
+        }
+        for part in [&lhs, &rhs] {
+            let len = u16::try_from(part.len()).map_err(|_| WireError::TooLarge {
+                what: "tower floor",
+                size: part.len(),
+                limit: usize::from(u16::MAX),
+            })?;
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(part);
+        }
+        Ok(())
+    }
+}
+
+/// A NUL-terminated string from a floor, lossily decoded, without the terminator.
+fn c_string(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// A decoded protocol tower.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Tower {
+    pub floors: Vec<Floor>,
+}
+
+fn floor(i: &[u8]) -> IResult<&[u8], Floor> {
+    let (i, lhs_len) = num::le_u16(i)?;
+    let (i, lhs) = nom::bytes::complete::take(lhs_len)(i)?;
+    let (i, rhs_len) = num::le_u16(i)?;
+    let (i, rhs) = nom::bytes::complete::take(rhs_len)(i)?;
+    Ok((i, Floor::from_parts(lhs, rhs)))
+}
+
+impl Tower {
+    /// Decode a tower's octet string (`tower_octet_string` of a `twr_t`).
+    pub fn decode(bytes: &[u8]) -> Result<Tower, WireError> {
+        if bytes.len() > MAX_TOWER_LEN {
+            return Err(WireError::TooLarge {
+                what: "tower",
+                size: bytes.len(),
+                limit: MAX_TOWER_LEN,
+            });
+        }
+        let malformed = |rest: &[u8]| WireError::Malformed {
+            what: "tower",
+            offset: bytes.len() - rest.len(),
+        };
+        let (mut i, count) =
+            num::le_u16::<_, nom::error::Error<&[u8]>>(bytes).map_err(|_| malformed(&[]))?;
+        let count = usize::from(count);
+        if count > MAX_FLOORS {
+            return Err(WireError::TooLarge {
+                what: "tower floor count",
+                size: count,
+                limit: MAX_FLOORS,
+            });
+        }
+        let mut floors = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (rest, f) = floor(i).map_err(|_| malformed(i))?;
+            floors.push(f);
+            i = rest;
+        }
+        Ok(Tower { floors })
+    }
+
+    /// Encode the tower's octet string.
+    pub fn encode(&self) -> Result<Vec<u8>, WireError> {
+        let count = u16::try_from(self.floors.len()).map_err(|_| WireError::TooLarge {
+            what: "tower floor count",
+            size: self.floors.len(),
+            limit: usize::from(u16::MAX),
+        })?;
+        let mut out = Vec::with_capacity(80);
+        out.extend_from_slice(&count.to_le_bytes());
+        for f in &self.floors {
+            f.encode(&mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// The interface (first floor), if the tower starts with a UUID floor.
+    pub fn interface(&self) -> Option<(Uuid, u16, u16)> {
+        match self.floors.first() {
+            Some(Floor::Uuid { uuid, major, minor }) => Some((*uuid, *major, *minor)),
+            _ => None,
+        }
+    }
+
+    /// The protocol sequence, network address and endpoint the lower floors describe.
+    pub fn binding(&self) -> Binding {
+        let lower = self.floors.get(2..).unwrap_or(&[]);
+        let mut protseq = None;
+        let mut address = None;
+        let mut endpoint = None;
+        let mut port = None;
+        match lower {
+            [
+                Floor::Rpc {
+                    protocol: proto::NCACN,
+                    ..
+                },
+                Floor::Tcp(p),
+                rest @ ..,
+            ] => {
+                protseq = Some("ncacn_ip_tcp");
+                port = Some(*p);
+                endpoint = Some(p.to_string());
+                address = ip_of(rest);
+            }
+            [
+                Floor::Rpc {
+                    protocol: proto::NCADG,
+                    ..
+                },
+                Floor::Udp(p),
+                rest @ ..,
+            ] => {
+                protseq = Some("ncadg_ip_udp");
+                port = Some(*p);
+                endpoint = Some(p.to_string());
+                address = ip_of(rest);
+            }
+            [
+                Floor::Rpc {
+                    protocol: proto::NCACN,
+                    ..
+                },
+                Floor::Http(p),
+                rest @ ..,
+            ] => {
+                protseq = Some("ncacn_http");
+                port = Some(*p);
+                endpoint = Some(p.to_string());
+                address = ip_of(rest);
+            }
+            [
+                Floor::Rpc {
+                    protocol: proto::NCACN,
+                    ..
+                },
+                Floor::NamedPipe(pipe),
+                rest @ ..,
+            ] => {
+                protseq = Some("ncacn_np");
+                endpoint = Some(pipe.clone());
+                address = rest.iter().find_map(|f| match f {
+                    Floor::NetBios(h) if !h.is_empty() => Some(h.clone()),
+                    _ => None,
+                });
+            }
+            [
+                Floor::Rpc {
+                    protocol: proto::NCACN,
+                    ..
+                },
+                Floor::NetBios(name),
+                rest @ ..,
+            ] => {
+                protseq = match rest.first() {
+                    Some(f) if f.protocol_id() == proto::NETBEUI => Some("ncacn_nb_nb"),
+                    Some(f) if f.protocol_id() == proto::TCP => Some("ncacn_nb_tcp"),
+                    Some(f) if f.protocol_id() == proto::IPX => Some("ncacn_nb_ipx"),
+                    _ => Some("ncacn_nb"),
+                };
+                endpoint = Some(name.clone());
+            }
+            [
+                Floor::Rpc {
+                    protocol: proto::NCALRPC,
+                    ..
+                },
+                Floor::Lrpc(name),
+                ..,
+            ] => {
+                protseq = Some("ncalrpc");
+                endpoint = Some(name.clone());
+            }
+            [
+                Floor::Rpc {
+                    protocol: proto::NCACN,
+                    ..
+                },
+                Floor::UnixSocket(path),
+                ..,
+            ] => {
+                protseq = Some("ncacn_unix_stream");
+                endpoint = Some(path.clone());
+            }
+            _ => {}
+        }
+        Binding {
+            protseq: protseq
+                .map(str::to_string)
+                .unwrap_or_else(|| self.unknown_protseq()),
+            address,
+            endpoint,
+            port,
+        }
+    }
+
+    /// A descriptive protocol sequence for a tower this tool cannot name, listing its floors'
+    /// protocol identifiers, e.g. `unknown(0d-0d-0b-42)`.
+    fn unknown_protseq(&self) -> String {
+        let ids: Vec<String> = self
+            .floors
+            .iter()
+            .map(|f| format!("{:02x}", f.protocol_id()))
+            .collect();
+        format!("unknown({})", ids.join("-"))
+    }
+
+    /// Build the tower for `interface` v`major.minor` reached through `binding` (NDR 2.0
+    /// transfer syntax, connection-oriented minor version 0).
+    pub fn for_binding(
+        interface: Uuid,
+        major: u16,
+        minor: u16,
+        binding: &Binding,
+    ) -> Result<Tower, WireError> {
+        let mut floors = vec![
+            Floor::Uuid {
+                uuid: interface,
+                major,
+                minor,
+            },
+            Floor::Uuid {
+                uuid: super::pdu::NDR20.uuid,
+                major: 2,
+                minor: 0,
+            },
+        ];
+        let ip = |a: &Option<String>| -> Result<Floor, WireError> {
+            let addr = a.as_deref().unwrap_or("0.0.0.0");
+            addr.parse::<Ipv4Addr>().map(Floor::Ip).map_err(|_| {
+                WireError::invalid("string binding", format!("'{addr}' is not an IPv4 address"))
+            })
+        };
+        let port = |b: &Binding| -> Result<u16, WireError> {
+            b.port
+                .or_else(|| b.endpoint.as_deref().and_then(|e| e.parse().ok()))
+                .ok_or_else(|| WireError::invalid("string binding", "missing port"))
+        };
+        let ncacn = Floor::Rpc {
+            protocol: proto::NCACN,
+            minor: 0,
+        };
+        match binding.protseq.as_str() {
+            "ncacn_ip_tcp" => {
+                floors.extend([ncacn, Floor::Tcp(port(binding)?), ip(&binding.address)?])
+            }
+            "ncacn_http" => {
+                floors.extend([ncacn, Floor::Http(port(binding)?), ip(&binding.address)?])
+            }
+            "ncadg_ip_udp" => floors.extend([
+                Floor::Rpc {
+                    protocol: proto::NCADG,
+                    minor: 0,
+                },
+                Floor::Udp(port(binding)?),
+                ip(&binding.address)?,
+            ]),
+            "ncacn_np" => floors.extend([
+                ncacn,
+                Floor::NamedPipe(binding.endpoint.clone().unwrap_or_default()),
+                Floor::NetBios(binding.address.clone().unwrap_or_default()),
+            ]),
+            "ncalrpc" => floors.extend([
+                Floor::Rpc {
+                    protocol: proto::NCALRPC,
+                    minor: 0,
+                },
+                Floor::Lrpc(binding.endpoint.clone().unwrap_or_default()),
+            ]),
+            other => {
+                return Err(WireError::invalid(
+                    "string binding",
+                    format!("protocol sequence '{other}' cannot be built into a tower"),
+                ));
+            }
+        }
+        Ok(Tower { floors })
+    }
+}
+
+fn ip_of(floors: &[Floor]) -> Option<String> {
+    floors.iter().find_map(|f| match f {
+        Floor::Ip(a) => Some(a.to_string()),
+        _ => None,
+    })
+}
+
+/// The parts of a string binding: `protseq:address[endpoint]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Binding {
+    pub protseq: String,
+    pub address: Option<String>,
+    pub endpoint: Option<String>,
+    /// The endpoint as a number, for the IP-based protocol sequences.
+    pub port: Option<u16>,
+}
+
+impl Binding {
+    /// Parse a string binding in the standard form, with an optional `object-uuid@` prefix
+    /// (returned apart) and options after a comma inside the brackets (ignored).
+    pub fn parse(text: &str) -> Result<(Option<Uuid>, Binding), WireError> {
+        let bad = |d: &str| WireError::invalid("string binding", format!("'{text}': {d}"));
+        let (object, rest) = match text.split_once('@') {
+            Some((o, r)) => (
+                Some(Uuid::parse_str(o).map_err(|_| bad("bad object UUID"))?),
+                r,
+            ),
+            None => (None, text),
+        };
+        let (protseq, rest) = rest.split_once(':').ok_or_else(|| bad("missing ':'"))?;
+        if protseq.is_empty()
+            || !protseq
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(bad("bad protocol sequence"));
+        }
+        let (address, endpoint) = match rest.find('[') {
+            Some(open) => {
+                let close = rest.rfind(']').ok_or_else(|| bad("missing ']'"))?;
+                if close < open || close != rest.len() - 1 {
+                    return Err(bad("text after ']'"));
+                }
+                let inner = &rest[open + 1..close];
+                let ep = inner.split(',').next().unwrap_or("");
+                (&rest[..open], (!ep.is_empty()).then(|| ep.to_string()))
+            }
+            None => (rest, None),
+        };
+        let address = (!address.is_empty())
+            .then(|| address.strip_prefix("\\\\").unwrap_or(address).to_string());
+        let port = match protseq {
+            "ncacn_ip_tcp" | "ncadg_ip_udp" | "ncacn_http" => match &endpoint {
+                Some(e) => Some(
+                    e.parse::<u16>()
+                        .map_err(|_| bad("endpoint is not a port"))?,
+                ),
+                None => None,
+            },
+            _ => None,
+        };
+        Ok((
+            object,
+            Binding {
+                protseq: protseq.to_string(),
+                address,
+                endpoint,
+                port,
+            },
+        ))
+    }
+}
+
+impl fmt::Display for Binding {
+    /// The standard form: `ncacn_ip_tcp:198.18.0.10[5001]`, `ncacn_np:\\HOST[\pipe\lsass]`,
+    /// `ncalrpc:[name]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.protseq)?;
+        f.write_str(":")?;
+        if let Some(a) = &self.address {
+            if self.protseq == "ncacn_np" {
+                f.write_str("\\\\")?;
+            }
+            f.write_str(a)?;
+        }
+        if let Some(e) = &self.endpoint {
+            write!(f, "[{e}]")?;
+        } else {
+            f.write_str("[]")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SAMR: Uuid = Uuid::from_u128(0x12345778_1234_abcd_ef00_0123456789ac);
+
+    fn tcp_tower() -> Tower {
+        Tower::for_binding(
+            SAMR,
+            1,
+            0,
+            &Binding::parse("ncacn_ip_tcp:198.18.0.10[5001]").unwrap().1,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn tcp_tower_bytes_follow_the_fixed_orders() {
+        let bytes = tcp_tower().encode().unwrap();
+        // 5 floors, little-endian count.
+        assert_eq!(&bytes[..2], &[5, 0]);
+        // Floor 1: lhs length 19, 0x0d, UUID in little-endian field order.
+        assert_eq!(&bytes[2..5], &[19, 0, 0x0d]);
+        assert_eq!(&bytes[5..9], &[0x78, 0x57, 0x34, 0x12]);
+        // TCP floor: rhs is the port in network order.
+        let tcp = bytes
+            .windows(5)
+            .position(|w| w == [1, 0, 0x07, 2, 0])
+            .unwrap();
+        assert_eq!(&bytes[tcp + 5..tcp + 7], &5001u16.to_be_bytes());
+        // IP floor last: 198.18.0.10.
+        assert_eq!(&bytes[bytes.len() - 4..], &[198, 18, 0, 10]);
+    }
+
+    #[test]
+    fn every_known_floor_round_trips() {
+        let floors = vec![
+            Floor::Uuid {
+                uuid: SAMR,
+                major: 1,
+                minor: 0,
+            },
+            Floor::Rpc {
+                protocol: proto::NCACN,
+                minor: 0,
+            },
+            Floor::Rpc {
+                protocol: proto::NCADG,
+                minor: 0,
+            },
+            Floor::Rpc {
+                protocol: proto::NCALRPC,
+                minor: 0,
+            },
+            Floor::Tcp(135),
+            Floor::Udp(135),
+            Floor::Http(593),
+            Floor::Ip(Ipv4Addr::new(198, 18, 0, 10)),
+            Floor::NamedPipe("\\PIPE\\lsass".into()),
+            Floor::Lrpc("LRPC-0123".into()),
+            Floor::NetBios("SRV01".into()),
+            Floor::UnixSocket("/run/samba/ncalrpc/EPMAPPER".into()),
+            Floor::Unknown {
+                lhs: vec![0x42, 1, 2],
+                rhs: vec![3],
+            },
+        ];
+        for f in floors {
+            let t = Tower {
+                floors: vec![f.clone()],
+            };
+            assert_eq!(Tower::decode(&t.encode().unwrap()).unwrap(), t, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_floors_are_kept_and_named() {
+        let mut t = tcp_tower();
+        t.floors[2] = Floor::Unknown {
+            lhs: vec![0x42],
+            rhs: vec![0, 0],
+        };
+        let back = Tower::decode(&t.encode().unwrap()).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.binding().protseq, "unknown(0d-0d-42-07-09)");
+    }
+
+    #[test]
+    fn bindings_of_each_protocol_sequence() {
+        for text in [
+            "ncacn_ip_tcp:198.18.0.10[5001]",
+            "ncadg_ip_udp:198.18.0.10[1029]",
+            "ncacn_http:198.18.0.10[593]",
+            "ncacn_np:\\\\SRV01[\\pipe\\lsass]",
+            "ncalrpc:[LRPC-0123]",
+        ] {
+            let (_, b) = Binding::parse(text).unwrap();
+            let t = Tower::for_binding(SAMR, 1, 0, &b).unwrap();
+            let back = Tower::decode(&t.encode().unwrap()).unwrap();
+            assert_eq!(back.binding().to_string(), text);
+            assert_eq!(back.interface(), Some((SAMR, 1, 0)));
+        }
+    }
+
+    #[test]
+    fn string_binding_parts() {
+        let (obj, b) =
+            Binding::parse("6bffd098-a112-3610-9833-46c3f87e345a@ncacn_ip_tcp:10.0.0.1[135,opt]")
+                .unwrap();
+        assert!(obj.is_some());
+        assert_eq!(b.port, Some(135));
+        assert_eq!(b.address.as_deref(), Some("10.0.0.1"));
+        assert!(Binding::parse("ncacn_ip_tcp:1.2.3.4[notaport]").is_err());
+        assert!(Binding::parse("no colon").is_err());
+        assert!(Binding::parse("ncacn_ip_tcp:1.2.3.4[5]x").is_err());
+    }
+
+    #[test]
+    fn hostile_lengths_are_errors() {
+        // Floor count says 3 but only one floor follows.
+        let mut b = Tower {
+            floors: vec![Floor::Tcp(1)],
+        }
+        .encode()
+        .unwrap();
+        b[0] = 3;
+        assert!(Tower::decode(&b).is_err());
+        // An lhs length running past the end.
+        assert!(Tower::decode(&[1, 0, 0xff, 0xff, 7]).is_err());
+        // Too many floors.
+        assert!(matches!(
+            Tower::decode(&[0xff, 0xff]),
+            Err(WireError::TooLarge { .. })
+        ));
+    }
+
+    fn arb_floor() -> impl Strategy<Value = Floor> {
+        prop_oneof![
+            (any::<u128>(), any::<u16>(), any::<u16>()).prop_map(|(u, major, minor)| Floor::Uuid {
+                uuid: Uuid::from_u128(u),
+                major,
+                minor
+            }),
+            (
+                prop::sample::select(vec![proto::NCACN, proto::NCADG, proto::NCALRPC]),
+                any::<u16>()
+            )
+                .prop_map(|(protocol, minor)| Floor::Rpc { protocol, minor }),
+            any::<u16>().prop_map(Floor::Tcp),
+            any::<u16>().prop_map(Floor::Udp),
+            any::<u16>().prop_map(Floor::Http),
+            any::<[u8; 4]>().prop_map(|a| Floor::Ip(a.into())),
+            "[ -~]{0,20}".prop_map(Floor::NamedPipe),
+            "[ -~]{0,20}".prop_map(Floor::Lrpc),
+            "[ -~]{0,20}".prop_map(Floor::NetBios),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn towers_round_trip(floors in prop::collection::vec(arb_floor(), 0..8)) {
+            let t = Tower { floors };
+            let bytes = t.encode().unwrap();
+            prop_assert_eq!(Tower::decode(&bytes).unwrap(), t);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(t) = Tower::decode(&bytes) {
+                let _ = t.binding().to_string();
+            }
+        }
+    }
+}
