@@ -4,6 +4,7 @@
 //! (capacity, audit, report) consumes.
 
 pub mod client;
+pub mod connection;
 pub mod names;
 pub mod server;
 
@@ -69,6 +70,10 @@ pub struct HostDump {
     pub status: HostStatus,
     /// What went wrong, naming the host and the step, when status is not ok.
     pub error: Option<String>,
+    /// Things worth knowing that did not stop the dump (e.g. an entry whose tower was
+    /// malformed and was left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub endpoints: Vec<Endpoint>,
 }
 

@@ -1,1 +1,920 @@
-//! Fixture endpoint mapper for the demo, the lab, tests and benches.
+//! The fixture endpoint mapper: a real DCE/RPC server for the EPM interface on TCP, used by
+//! `rpcaudit demo`, `rpcaudit lab serve`, the tests and the benches. It answers bind and
+//! alter_context, pages `ept_lookup` with a context handle, answers `ept_map` and
+//! `ept_lookup_handle_free`, fragments its responses to the negotiated size, and can speak
+//! big-endian, end its list in each of the ways real servers do, or misbehave on purpose
+//! ([`Misbehave`]) so the client's defences can be tested.
+
+use super::EPM_INTERFACE;
+use super::connection::Connection;
+use crate::ports::PortRanges;
+use crate::wire::WireError;
+use crate::wire::epm::{
+    EPT_S_NOT_REGISTERED, EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest,
+    MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE, OPNUM_MAP, decode_handle_free_request,
+    encode_handle_free_response,
+};
+use crate::wire::ndr::{ByteOrder, ContextHandle, NdrWriter};
+use crate::wire::pdu::{
+    self, Bind, BindAck, BindNak, Body, ContextResult, Fault, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG,
+    Pdu, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED, REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED,
+    RESULT_ACCEPTANCE, RESULT_PROVIDER_REJECTION, Response, SyntaxId,
+};
+use crate::wire::reassembly::{Progress, Reassembler};
+use crate::wire::tower::{Binding, Tower};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// How the server tells the client that the list is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EndStyle {
+    /// The last page comes with a null handle and status 0 (also on a full last page).
+    NullHandle,
+    /// The last page keeps a live handle; one more call is answered `ept_s_not_registered`
+    /// with no entries.
+    ExtraCall,
+    /// The last page carries its entries and `ept_s_not_registered` together.
+    WithLast,
+}
+
+/// Ways the fixture breaks the protocol on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Misbehave {
+    /// Accept the connection, then never answer.
+    Silent,
+    /// Answer the bind with bytes that are not DCE/RPC.
+    Garbage,
+    /// Announce a fragment longer than what follows, then go silent.
+    ShortFragment,
+    /// Answer `ept_lookup` with a fault PDU (access denied).
+    Fault,
+    /// Refuse the bind with bind_nak.
+    BindNak,
+    /// Reset the connection in the middle of the first response.
+    Reset,
+    /// Send every response one byte at a time, slowly.
+    Drip,
+    /// Answer every `ept_lookup` with the same page and the same live handle, forever.
+    SameHandle,
+    /// Invent new entries on every page, forever.
+    Endless,
+    /// Towers whose lengths overrun the stub.
+    TowerOverrun,
+    /// An `alloc_hint` of 4 GiB on small fragments of an otherwise valid response.
+    HugeAllocHint,
+    /// Entry counts and pointers that promise far more than the stub holds.
+    NdrTricks,
+}
+
+/// One registration the fixture serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixtureEndpoint {
+    pub interface: Uuid,
+    pub major: u16,
+    pub minor: u16,
+    pub object: Uuid,
+    pub annotation: String,
+    /// For IP protocol sequences an absent address means "the address the client reached".
+    pub binding: Binding,
+}
+
+/// What the fixture serves and how.
+#[derive(Debug, Clone)]
+pub struct FixtureConfig {
+    pub endpoints: Vec<FixtureEndpoint>,
+    /// Most entries per `ept_lookup` page (the smaller of this and the client's `max_ents`).
+    pub page_size: usize,
+    pub end_style: EndStyle,
+    pub byte_order: ByteOrder,
+    /// Largest fragment the fixture sends (also bounded by what the client accepts).
+    pub max_xmit_frag: u16,
+    pub misbehave: Option<Misbehave>,
+    /// How long an idle connection is kept.
+    pub idle_timeout: Duration,
+}
+
+/// Interfaces a Windows server commonly registers on TCP, with version and annotation.
+const TCP_INTERFACES: &[(u128, u16, u16, &str)] = &[
+    (0x12345778_1234_abcd_ef00_0123456789ac, 1, 0, ""), // samr
+    (0x12345778_1234_abcd_ef00_0123456789ab, 0, 0, ""), // lsarpc
+    (0x12345678_1234_abcd_ef00_01234567cffb, 1, 0, ""), // netlogon
+    (
+        0xe3514235_4b06_11d1_ab04_00c04fc2dcd2,
+        4,
+        0,
+        "MS NT Directory DRS Interface",
+    ), // drsuapi
+    (0x367abb81_9844_35f1_ad32_98f038001003, 2, 0, ""), // svcctl
+    (0x86d35949_83c9_4044_b424_db363231fd0c, 1, 0, ""), // ITaskSchedulerService
+    (
+        0xf6beaff7_1e19_4fbb_9f8f_b89e2018337c,
+        1,
+        0,
+        "Event log TCPIP",
+    ), // eventlog6
+    (0x12345678_1234_abcd_ef00_0123456789ab, 1, 0, ""), // spoolss
+    (0x76f03f96_cdfd_44fc_a22c_64950a001209, 1, 0, ""), // IRemoteWinspool
+    (0x50abc2a4_574d_40b3_9d66_ee4fd5fba076, 5, 0, ""), // DnsServer
+    (0x897e2e5f_93f3_4376_9c9c_fd2277495c27, 1, 0, "Frs2 Service"), // frs2
+    (
+        0x6b5bdd1e_528c_422c_af8c_a4079be4fe48,
+        1,
+        0,
+        "Remote Fw APIs",
+    ), // fasp
+    (0x3919286a_b10c_11d0_9ba8_00c04fd92ef5, 0, 0, ""), // dssetup
+    (0x4fc742e0_4a10_11cf_8273_00aa004ae673, 3, 0, ""), // netdfs
+    (0xd95afe70_a6d5_4259_822e_2c84da1ddb0d, 1, 0, ""), // WindowsShutdown
+    (0x91ae6020_9e3c_11cf_8d7c_00aa00c091be, 0, 0, ""), // ICertPassage
+];
+
+/// Named pipes commonly registered, with the interfaces behind them.
+const PIPES: &[(u128, u16, &str)] = &[
+    (0x12345778_1234_abcd_ef00_0123456789ac, 1, "\\pipe\\lsass"),
+    (0x12345778_1234_abcd_ef00_0123456789ab, 0, "\\pipe\\lsass"),
+    (0x12345678_1234_abcd_ef00_01234567cffb, 1, "\\pipe\\lsass"),
+    (0x367abb81_9844_35f1_ad32_98f038001003, 2, "\\PIPE\\svcctl"),
+    (0x86d35949_83c9_4044_b424_db363231fd0c, 1, "\\PIPE\\atsvc"),
+    (0x12345678_1234_abcd_ef00_0123456789ab, 1, "\\PIPE\\spoolss"),
+];
+
+impl FixtureConfig {
+    /// A server shaped like a Windows domain controller: `tcp_endpoints` TCP registrations
+    /// spread round-robin over the ports of `tcp_ports` (several interfaces share a process's
+    /// port, as lsass does), `pipes` named-pipe and `lrpc` local registrations.
+    pub fn windows_like(
+        tcp_endpoints: usize,
+        tcp_ports: &PortRanges,
+        pipes: usize,
+        lrpc: usize,
+        host_name: &str,
+    ) -> Self {
+        let ports: Vec<u16> = tcp_ports.iter().take(65_536).collect();
+        let mut endpoints = Vec::with_capacity(tcp_endpoints + pipes + lrpc);
+        for k in 0..tcp_endpoints {
+            let (uuid, major, minor, ann) = TCP_INTERFACES[k % TCP_INTERFACES.len()];
+            let port = ports.get(k % ports.len().max(1)).copied().unwrap_or(5001);
+            // Beyond the table's length, vary the object UUID so registrations stay distinct.
+            let object = if k < TCP_INTERFACES.len() {
+                Uuid::nil()
+            } else {
+                Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000 | k as u128)
+            };
+            endpoints.push(FixtureEndpoint {
+                interface: Uuid::from_u128(uuid),
+                major,
+                minor,
+                object,
+                annotation: ann.to_string(),
+                binding: Binding {
+                    protseq: "ncacn_ip_tcp".into(),
+                    address: None,
+                    endpoint: Some(port.to_string()),
+                    port: Some(port),
+                },
+            });
+        }
+        for k in 0..pipes {
+            let (uuid, major, pipe) = PIPES[k % PIPES.len()];
+            endpoints.push(FixtureEndpoint {
+                interface: Uuid::from_u128(uuid),
+                major,
+                minor: 0,
+                object: Uuid::nil(),
+                annotation: String::new(),
+                binding: Binding {
+                    protseq: "ncacn_np".into(),
+                    address: Some(host_name.to_string()),
+                    endpoint: Some(pipe.to_string()),
+                    port: None,
+                },
+            });
+        }
+        for k in 0..lrpc {
+            let (uuid, major, minor, _) = TCP_INTERFACES[k % TCP_INTERFACES.len()];
+            endpoints.push(FixtureEndpoint {
+                interface: Uuid::from_u128(uuid),
+                major,
+                minor,
+                object: Uuid::nil(),
+                annotation: String::new(),
+                binding: Binding {
+                    protseq: "ncalrpc".into(),
+                    address: None,
+                    endpoint: Some(format!("LRPC-{:020x}", 0x5eed_0000_u64 + k as u64)),
+                    port: None,
+                },
+            });
+        }
+        FixtureConfig {
+            endpoints,
+            page_size: 100,
+            end_style: EndStyle::NullHandle,
+            byte_order: ByteOrder::Little,
+            max_xmit_frag: 5840,
+            misbehave: None,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running fixture; stops when [`FixtureServer::stop`] is called or it is dropped.
+pub struct FixtureServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FixtureServer {
+    /// Bind `listen` and serve `config` in the background.
+    pub async fn start(listen: SocketAddr, config: FixtureConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(serve(listener, Arc::new(config)));
+        Ok(FixtureServer { addr, task })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for FixtureServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Accept connections forever; each is served in a task that ends with this future.
+pub async fn serve(listener: TcpListener, config: Arc<FixtureConfig>) {
+    let mut conns = JoinSet::new();
+    let handles = Arc::new(AtomicU64::new(1));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let config = config.clone();
+                let handles = handles.clone();
+                conns.spawn(async move {
+                    if let Err(e) = serve_connection(stream, &config, &handles).await {
+                        tracing::debug!("fixture: connection from {peer}: {e}");
+                    }
+                });
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    #[error("{0}")]
+    Connection(#[from] super::connection::ConnectionError),
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("idle")]
+    Idle,
+}
+
+struct Session<'a> {
+    config: &'a FixtureConfig,
+    conn: Connection<TcpStream>,
+    local_ip: Option<std::net::Ipv4Addr>,
+    order: ByteOrder,
+    max_xmit: u16,
+    accepted_context: Option<u16>,
+    /// Live lookup handles and where each continues.
+    handles: HashMap<Uuid, usize>,
+    handle_counter: &'a AtomicU64,
+    endless_next: usize,
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    config: &FixtureConfig,
+    handle_counter: &AtomicU64,
+) -> Result<(), ServeError> {
+    let local_ip = match stream.local_addr()?.ip() {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(a) => a.to_ipv4_mapped(),
+    };
+    let mut s = Session {
+        config,
+        conn: Connection::new(stream),
+        local_ip,
+        order: config.byte_order,
+        max_xmit: config.max_xmit_frag,
+        accepted_context: None,
+        handles: HashMap::new(),
+        handle_counter,
+        endless_next: 0,
+    };
+    let mut request = None::<(u32, u16, u16, Reassembler)>;
+    loop {
+        let frame = tokio::time::timeout(config.idle_timeout, s.conn.read_fragment())
+            .await
+            .map_err(|_| ServeError::Idle)??;
+        if config.misbehave == Some(Misbehave::Silent) {
+            continue;
+        }
+        let pdu = Pdu::decode(&frame)?;
+        let call_id = pdu.header.call_id;
+        match pdu.body {
+            Body::Bind(b) => s.on_bind(call_id, &b, false).await?,
+            Body::AlterContext(b) => s.on_bind(call_id, &b, true).await?,
+            Body::Request(r) => {
+                let (opnum, context_id, mut re) = match request.take() {
+                    Some((id, opnum, ctx, re)) if id == call_id => (opnum, ctx, re),
+                    _ => (r.opnum, r.context_id, Reassembler::new(64 * 1024)),
+                };
+                match re.push(&pdu.header, r.alloc_hint, r.stub)? {
+                    Progress::More => request = Some((call_id, opnum, context_id, re)),
+                    Progress::Complete => {
+                        let order = pdu.header.byte_order();
+                        s.on_request(call_id, context_id, opnum, &re.into_stub(), order)
+                            .await?
+                    }
+                }
+            }
+            Body::Shutdown => return Ok(()),
+            _ => {}
+        }
+    }
+}
+
+impl Session<'_> {
+    async fn send(&mut self, pdu: Pdu<'_>) -> Result<(), ServeError> {
+        let bytes = pdu.encode()?;
+        self.send_bytes(&bytes).await
+    }
+
+    async fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), ServeError> {
+        if self.config.misbehave == Some(Misbehave::Drip) {
+            for b in bytes {
+                self.conn.write_all(std::slice::from_ref(b)).await?;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            return Ok(());
+        }
+        self.conn.write_all(bytes).await?;
+        Ok(())
+    }
+
+    async fn on_bind(&mut self, call_id: u32, bind: &Bind, alter: bool) -> Result<(), ServeError> {
+        match self.config.misbehave {
+            Some(Misbehave::Garbage) => {
+                let junk: Vec<u8> = b"HTTP/1.1 400 Bad Request\r\n\r\n"
+                    .iter()
+                    .copied()
+                    .chain((0..200u32).map(|k| (k.wrapping_mul(2_654_435_761) >> 24) as u8))
+                    .collect();
+                return self.send_bytes(&junk).await;
+            }
+            Some(Misbehave::ShortFragment) => {
+                let mut hdr = Pdu::new(self.order, call_id, 3, Body::Shutdown).encode()?;
+                hdr[2] = pdu::ptype::BIND_ACK;
+                let len: u16 = 5000;
+                let b = match self.order {
+                    ByteOrder::Little => len.to_le_bytes(),
+                    ByteOrder::Big => len.to_be_bytes(),
+                };
+                hdr[8..10].copy_from_slice(&b);
+                hdr.extend_from_slice(&[0u8; 100]);
+                self.send_bytes(&hdr).await?;
+                std::future::pending::<()>().await;
+                return Ok(());
+            }
+            Some(Misbehave::BindNak) => {
+                return self
+                    .send(Pdu::new(
+                        self.order,
+                        call_id,
+                        PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                        Body::BindNak(BindNak {
+                            reject_reason: 4,
+                            versions: vec![(5, 0)],
+                        }),
+                    ))
+                    .await;
+            }
+            _ => {}
+        }
+        if !alter {
+            // The fixture never sends fragments larger than the client can take.
+            self.max_xmit = self.config.max_xmit_frag.min(bind.max_recv_frag.max(1024));
+        }
+        let mut results = Vec::with_capacity(bind.contexts.len());
+        for c in &bind.contexts {
+            let epm = c.abstract_syntax == SyntaxId::new(EPM_INTERFACE, 3, 0);
+            let ndr = c.transfer_syntaxes.contains(&NDR20);
+            let r = if epm && ndr {
+                self.accepted_context.get_or_insert(c.context_id);
+                ContextResult {
+                    result: RESULT_ACCEPTANCE,
+                    reason: 0,
+                    transfer_syntax: NDR20,
+                }
+            } else {
+                ContextResult {
+                    result: RESULT_PROVIDER_REJECTION,
+                    reason: if epm {
+                        REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED
+                    } else {
+                        REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED
+                    },
+                    transfer_syntax: SyntaxId {
+                        uuid: Uuid::nil(),
+                        version: 0,
+                    },
+                }
+            };
+            results.push(r);
+        }
+        let ack = BindAck {
+            max_xmit_frag: self.max_xmit,
+            max_recv_frag: self.max_xmit,
+            assoc_group_id: 0x0001_2f4a,
+            secondary_address: if alter { String::new() } else { "135".into() },
+            results,
+        };
+        let body = if alter {
+            Body::AlterContextResp(ack)
+        } else {
+            Body::BindAck(ack)
+        };
+        self.send(Pdu::new(
+            self.order,
+            call_id,
+            PFC_FIRST_FRAG | PFC_LAST_FRAG,
+            body,
+        ))
+        .await
+    }
+
+    async fn fault(
+        &mut self,
+        call_id: u32,
+        context_id: u16,
+        status: u32,
+    ) -> Result<(), ServeError> {
+        self.send(Pdu::new(
+            self.order,
+            call_id,
+            PFC_FIRST_FRAG | PFC_LAST_FRAG | pdu::PFC_DID_NOT_EXECUTE,
+            Body::Fault(Fault {
+                alloc_hint: 0,
+                context_id,
+                cancel_count: 0,
+                status,
+                stub: &[],
+            }),
+        ))
+        .await
+    }
+
+    async fn on_request(
+        &mut self,
+        call_id: u32,
+        context_id: u16,
+        opnum: u16,
+        stub: &[u8],
+        order: ByteOrder,
+    ) -> Result<(), ServeError> {
+        if self.accepted_context != Some(context_id) {
+            return self.fault(call_id, context_id, 0x1c01_0003).await; // nca_s_unk_if
+        }
+        let reply = match opnum {
+            OPNUM_LOOKUP => {
+                if self.config.misbehave == Some(Misbehave::Fault) {
+                    return self.fault(call_id, context_id, 0x0000_0005).await;
+                }
+                match LookupRequest::decode(stub, order) {
+                    Ok(req) => self.lookup(&req)?,
+                    Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
+                }
+            }
+            OPNUM_MAP => match MapRequest::decode(stub, order) {
+                Ok(req) => self.map(&req)?,
+                Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
+            },
+            OPNUM_LOOKUP_HANDLE_FREE => match decode_handle_free_request(stub, order) {
+                Ok(h) => {
+                    self.handles.remove(&h.uuid);
+                    encode_handle_free_response(&ContextHandle::NULL, 0, self.order)
+                }
+                Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
+            },
+            _ => return self.fault(call_id, context_id, 0x1c01_0002).await, // nca_s_op_rng_error
+        };
+        self.respond(call_id, context_id, &reply).await
+    }
+
+    /// Send `stub` as one or more response fragments of at most `max_xmit` bytes.
+    async fn respond(
+        &mut self,
+        call_id: u32,
+        context_id: u16,
+        stub: &[u8],
+    ) -> Result<(), ServeError> {
+        let huge_hint = self.config.misbehave == Some(Misbehave::HugeAllocHint);
+        let frag_room = if huge_hint {
+            64
+        } else {
+            usize::from(self.max_xmit).saturating_sub(24).max(8) / 8 * 8
+        };
+        let chunks: Vec<&[u8]> = if stub.is_empty() {
+            vec![stub]
+        } else {
+            stub.chunks(frag_room).collect()
+        };
+        let last = chunks.len() - 1;
+        let mut sent = 0usize;
+        for (k, chunk) in chunks.into_iter().enumerate() {
+            let mut flags = 0;
+            if k == 0 {
+                flags |= PFC_FIRST_FRAG;
+            }
+            if k == last {
+                flags |= PFC_LAST_FRAG;
+            }
+            let alloc_hint = if huge_hint {
+                u32::MAX
+            } else {
+                u32::try_from(stub.len() - sent).unwrap_or(u32::MAX)
+            };
+            let bytes = Pdu::new(
+                self.order,
+                call_id,
+                flags,
+                Body::Response(Response {
+                    alloc_hint,
+                    context_id,
+                    cancel_count: 0,
+                    stub: chunk,
+                }),
+            )
+            .encode()?;
+            if self.config.misbehave == Some(Misbehave::Reset) {
+                let half = bytes.get(..bytes.len() / 2).unwrap_or(&bytes);
+                self.conn.write_all(half).await?;
+                let _ = self.conn.get_mut().set_zero_linger();
+                let _ = self.conn.get_mut().shutdown().await;
+                return Err(ServeError::Idle);
+            }
+            self.send_bytes(&bytes).await?;
+            sent += chunk.len();
+        }
+        Ok(())
+    }
+
+    fn new_handle(&mut self) -> ContextHandle {
+        let n = self.handle_counter.fetch_add(1, Ordering::Relaxed);
+        ContextHandle {
+            attributes: 0,
+            uuid: Uuid::from_u128(0x7a1e_0000_0000_4000_8000_0000_0000_0000 | u128::from(n)),
+        }
+    }
+
+    fn entry(&self, e: &FixtureEndpoint) -> Result<EptEntry, WireError> {
+        let mut binding = e.binding.clone();
+        let ip_based = matches!(
+            binding.protseq.as_str(),
+            "ncacn_ip_tcp" | "ncadg_ip_udp" | "ncacn_http"
+        );
+        if ip_based && binding.address.is_none() {
+            binding.address = Some(
+                self.local_ip
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+            );
+        }
+        Ok(EptEntry {
+            object: e.object,
+            tower: EntryTower::Decoded(Tower::for_binding(
+                e.interface,
+                e.major,
+                e.minor,
+                &binding,
+            )?),
+            annotation: e.annotation.clone(),
+        })
+    }
+
+    fn lookup(&mut self, req: &LookupRequest) -> Result<Vec<u8>, WireError> {
+        let cfg = self.config;
+        let page = cfg
+            .page_size
+            .max(1)
+            .min(usize::try_from(req.max_ents).unwrap_or(usize::MAX))
+            .max(1);
+        match cfg.misbehave {
+            Some(Misbehave::SameHandle) => {
+                let handle = ContextHandle {
+                    attributes: 0,
+                    uuid: Uuid::from_u128(0x5a3e),
+                };
+                let entries = cfg
+                    .endpoints
+                    .iter()
+                    .take(page)
+                    .map(|e| self.entry(e))
+                    .collect::<Result<_, _>>()?;
+                return LookupResponse {
+                    handle,
+                    entries,
+                    status: 0,
+                }
+                .encode(self.order, req.max_ents);
+            }
+            Some(Misbehave::Endless) => {
+                let handle = ContextHandle {
+                    attributes: 0,
+                    uuid: Uuid::from_u128(0xe4d1e55),
+                };
+                let mut entries = Vec::with_capacity(page);
+                for _ in 0..page {
+                    let k = self.endless_next;
+                    self.endless_next += 1;
+                    let mut e = cfg
+                        .endpoints
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| FixtureEndpoint {
+                            interface: EPM_INTERFACE,
+                            major: 3,
+                            minor: 0,
+                            object: Uuid::nil(),
+                            annotation: String::new(),
+                            binding: Binding {
+                                protseq: "ncacn_ip_tcp".into(),
+                                address: None,
+                                endpoint: Some("135".into()),
+                                port: Some(135),
+                            },
+                        });
+                    e.object = Uuid::from_u128(k as u128 + 1);
+                    entries.push(self.entry(&e)?);
+                }
+                return LookupResponse {
+                    handle,
+                    entries,
+                    status: 0,
+                }
+                .encode(self.order, req.max_ents);
+            }
+            Some(Misbehave::TowerOverrun) => return Ok(tower_overrun(self.order)),
+            Some(Misbehave::NdrTricks) => return Ok(ndr_tricks(self.order)),
+            _ => {}
+        }
+        let start = if req.handle.is_null() {
+            0
+        } else {
+            match self.handles.get(&req.handle.uuid) {
+                Some(&pos) => pos,
+                None => {
+                    // An unknown or exhausted handle: nothing more.
+                    return LookupResponse {
+                        handle: ContextHandle::NULL,
+                        entries: Vec::new(),
+                        status: EPT_S_NOT_REGISTERED,
+                    }
+                    .encode(self.order, req.max_ents);
+                }
+            }
+        };
+        let total = cfg.endpoints.len();
+        let end = (start + page).min(total);
+        let entries = cfg
+            .endpoints
+            .get(start..end)
+            .unwrap_or(&[])
+            .iter()
+            .map(|e| self.entry(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let done = end >= total;
+        let handle = if !req.handle.is_null() {
+            req.handle
+        } else {
+            self.new_handle()
+        };
+        let (handle, status) = match (done, cfg.end_style) {
+            (false, _) => {
+                self.handles.insert(handle.uuid, end);
+                (handle, 0)
+            }
+            (true, EndStyle::NullHandle) => {
+                self.handles.remove(&handle.uuid);
+                (
+                    ContextHandle::NULL,
+                    if entries.is_empty() {
+                        EPT_S_NOT_REGISTERED
+                    } else {
+                        0
+                    },
+                )
+            }
+            (true, EndStyle::WithLast) => {
+                self.handles.remove(&handle.uuid);
+                (ContextHandle::NULL, EPT_S_NOT_REGISTERED)
+            }
+            (true, EndStyle::ExtraCall) => {
+                if entries.is_empty() {
+                    self.handles.remove(&handle.uuid);
+                    (ContextHandle::NULL, EPT_S_NOT_REGISTERED)
+                } else {
+                    // Keep the handle alive; the next call finds nothing and says so.
+                    self.handles.insert(handle.uuid, end);
+                    (handle, 0)
+                }
+            }
+        };
+        LookupResponse {
+            handle,
+            entries,
+            status,
+        }
+        .encode(self.order, req.max_ents)
+    }
+
+    fn map(&mut self, req: &MapRequest) -> Result<Vec<u8>, WireError> {
+        let wanted = req.tower.as_ref().and_then(|t| t.interface());
+        let want_protseq = req.tower.as_ref().map(|t| t.binding().protseq);
+        let mut towers = Vec::new();
+        for e in &self.config.endpoints {
+            let same_if = wanted.is_some_and(|(u, major, _)| u == e.interface && major == e.major);
+            let same_proto = want_protseq
+                .as_deref()
+                .is_none_or(|p| p == e.binding.protseq);
+            if same_if && same_proto && towers.len() < usize::try_from(req.max_towers).unwrap_or(0)
+            {
+                towers.push(self.entry(e)?.tower);
+            }
+        }
+        let status = if towers.is_empty() {
+            EPT_S_NOT_REGISTERED
+        } else {
+            0
+        };
+        MapResponse {
+            handle: ContextHandle::NULL,
+            towers,
+            status,
+        }
+        .encode(self.order, req.max_towers)
+    }
+}
+
+/// A lookup response whose first tower claims more bytes than the stub holds.
+fn tower_overrun(order: ByteOrder) -> Vec<u8> {
+    let mut w = NdrWriter::new(order);
+    w.context_handle(&ContextHandle::NULL);
+    for v in [1u32, 1, 0, 1] {
+        w.u32(v);
+    }
+    w.uuid(&Uuid::nil());
+    w.u32(3); // tower referent
+    w.u32(0);
+    w.u32(1);
+    w.u8(0);
+    w.align(4);
+    w.u32(60_000); // conformance
+    w.u32(60_000); // length, but only a few bytes follow
+    w.bytes(&[5, 0, 19, 0, 0x0d]);
+    w.into_bytes()
+}
+
+/// A lookup response that announces a million entries in a few dozen bytes.
+fn ndr_tricks(order: ByteOrder) -> Vec<u8> {
+    let mut w = NdrWriter::new(order);
+    w.context_handle(&ContextHandle {
+        attributes: 0,
+        uuid: Uuid::from_u128(7),
+    });
+    for v in [1_000_000u32, 1_000_000, 0, 1_000_000] {
+        w.u32(v);
+    }
+    w.uuid(&Uuid::nil());
+    w.u32(3);
+    w.u32(0);
+    w.u32(0);
+    w.u32(0);
+    w.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epm::HostStatus;
+    use crate::epm::client::{DumpOptions, dump_host};
+
+    async fn dump_with(config: FixtureConfig, opts: DumpOptions) -> crate::epm::HostDump {
+        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), config)
+            .await
+            .unwrap();
+        let addr = server.local_addr();
+        dump_host("fixture", &[addr], &opts).await
+    }
+
+    fn config(n: usize) -> FixtureConfig {
+        FixtureConfig::windows_like(n, &PortRanges::parse("5001-5021").unwrap(), 4, 3, "SRV01")
+    }
+
+    #[tokio::test]
+    async fn every_end_style_and_byte_order_gives_the_complete_list() {
+        for style in [
+            EndStyle::NullHandle,
+            EndStyle::ExtraCall,
+            EndStyle::WithLast,
+        ] {
+            for order in [ByteOrder::Little, ByteOrder::Big] {
+                // 40 + 4 + 3 = 47 entries in pages of 10; and 50 + 4 + 6 = 60, a full last page.
+                for (tcp, lrpc) in [(40, 3), (50, 6)] {
+                    let mut c = FixtureConfig::windows_like(
+                        tcp,
+                        &PortRanges::parse("5001-5021").unwrap(),
+                        4,
+                        lrpc,
+                        "SRV01",
+                    );
+                    c.page_size = 10;
+                    c.end_style = style;
+                    c.byte_order = order;
+                    let total = c.endpoints.len();
+                    let d = dump_with(c, DumpOptions::default()).await;
+                    assert_eq!(
+                        d.status,
+                        HostStatus::Ok,
+                        "{style:?} {order:?}: {:?}",
+                        d.error
+                    );
+                    assert_eq!(d.endpoints.len(), total, "{style:?} {order:?}");
+                    assert_eq!(d.tcp_endpoints().count(), tcp);
+                    assert_eq!(d.tcp_ports().len(), 21);
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn towers_carry_the_address_the_client_reached() {
+        let d = dump_with(config(3), DumpOptions::default()).await;
+        let tcp: Vec<_> = d.tcp_endpoints().collect();
+        assert_eq!(tcp[0].binding, "ncacn_ip_tcp:127.0.0.1[5001]");
+        assert_eq!(
+            tcp[0].interface.to_string(),
+            "12345778-1234-abcd-ef00-0123456789ac"
+        );
+        assert_eq!(tcp[0].version, "1.0");
+        assert!(
+            d.endpoints
+                .iter()
+                .any(|e| e.binding == "ncacn_np:\\\\SRV01[\\pipe\\lsass]")
+        );
+        assert!(d.endpoints.iter().any(|e| e.protocol == "ncalrpc"));
+    }
+
+    #[tokio::test]
+    async fn small_fragments_are_reassembled() {
+        let mut c = config(300);
+        c.max_xmit_frag = 1024;
+        c.page_size = 500;
+        let d = dump_with(c, DumpOptions::default()).await;
+        assert_eq!(d.status, HostStatus::Ok, "{:?}", d.error);
+        assert_eq!(d.endpoints.len(), 307);
+    }
+
+    #[tokio::test]
+    async fn the_entry_cap_makes_a_partial_dump_and_frees_the_handle() {
+        let mut c = config(100);
+        c.page_size = 30;
+        let opts = DumpOptions {
+            max_entries: 45,
+            ..DumpOptions::default()
+        };
+        let d = dump_with(c, opts).await;
+        assert_eq!(d.status, HostStatus::Partial);
+        assert_eq!(d.endpoints.len(), 45);
+        assert!(d.error.unwrap().contains("cap of 45"));
+    }
+
+    #[tokio::test]
+    async fn an_empty_endpoint_mapper_is_complete_and_empty() {
+        let c = FixtureConfig::windows_like(0, &PortRanges::parse("5001").unwrap(), 0, 0, "X");
+        let d = dump_with(c, DumpOptions::default()).await;
+        assert_eq!(d.status, HostStatus::Ok, "{:?}", d.error);
+        assert!(d.endpoints.is_empty());
+    }
+}

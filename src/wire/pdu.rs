@@ -641,7 +641,7 @@ impl<'a> Pdu<'a> {
                     w.buf.extend_from_slice(b.secondary_address.as_bytes());
                     w.buf.push(0);
                 }
-                while w.buf.len() % 4 != 0 {
+                while !w.buf.len().is_multiple_of(4) {
                     w.buf.push(0);
                 }
                 w.buf.push(clamp_u8(b.results.len(), "bind_ack results")?);
