@@ -651,7 +651,7 @@ mod tests {
         #[test]
         fn expand_never_panics_on_address_like_text(s in "[0-9a-fA-F:./\\[\\]%-]{0,48}") {
             prop_assume!(!s.trim_start().starts_with('@'));
-            if let Ok(ts) = expand(&[s.clone()]) {
+            if let Ok(ts) = expand(&[s]) {
                 prop_assert!(ts.len() <= MAX_TARGETS);
             }
         }
