@@ -1,6 +1,135 @@
-//! `rpcaudit lab` (being built).
+//! `rpcaudit lab serve`: run the fixture endpoint mapper (for the lab, tests and by hand).
+
+use super::Exit;
+use crate::epm::server::{EndStyle, FixtureConfig, Misbehave, serve};
+use crate::ports::PortRanges;
+use crate::wire::ndr::ByteOrder;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 #[derive(Debug, clap::Subcommand)]
-pub enum LabCommand {}
-pub fn run(cmd: LabCommand) -> super::Exit {
-    match cmd {}
+pub enum LabCommand {
+    /// Serve a fixture endpoint mapper until interrupted. Prints `listening ADDR` on stdout
+    /// once it accepts connections.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one. `0.0.0.0:135` inside a network namespace
+    /// answers for every address there.
+    #[arg(long, default_value = "127.0.0.1:13500", value_name = "ADDR:PORT")]
+    pub listen: SocketAddr,
+    /// Number of ncacn_ip_tcp registrations.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub tcp_endpoints: usize,
+    /// Ports the TCP registrations are spread over, round-robin.
+    #[arg(long, default_value = "5001-5021", value_name = "SPEC")]
+    pub tcp_ports: PortRanges,
+    /// Number of ncacn_np (named pipe) registrations.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub pipes: usize,
+    /// Number of ncalrpc registrations.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub lrpc: usize,
+    /// NetBIOS name in the named-pipe bindings.
+    #[arg(long, default_value = "FIXTURE01")]
+    pub host_name: String,
+    /// Most entries per ept_lookup page.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub page_size: usize,
+    /// How the end of the list is signalled.
+    #[arg(long, value_enum, default_value_t = EndStyle::NullHandle)]
+    pub end_style: EndStyle,
+    /// Speak big-endian (NDR data representation 0x00).
+    #[arg(long)]
+    pub big_endian: bool,
+    /// Largest fragment to send, in bytes.
+    #[arg(long, default_value_t = 5840, value_name = "BYTES")]
+    pub max_frag: u16,
+    /// Break the protocol on purpose, to test clients.
+    #[arg(long, value_enum)]
+    pub misbehave: Option<Misbehave>,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> FixtureConfig {
+        let mut c = FixtureConfig::windows_like(
+            self.tcp_endpoints,
+            &self.tcp_ports,
+            self.pipes,
+            self.lrpc,
+            &self.host_name,
+        );
+        c.page_size = self.page_size.max(1);
+        c.end_style = self.end_style;
+        c.byte_order = if self.big_endian {
+            ByteOrder::Big
+        } else {
+            ByteOrder::Little
+        };
+        c.max_xmit_frag = self.max_frag.max(64);
+        c.misbehave = self.misbehave;
+        c
+    }
+}
+
+pub fn run(cmd: LabCommand) -> Exit {
+    match cmd {
+        LabCommand::Serve(args) => serve_until_interrupted(args),
+    }
+}
+
+fn serve_until_interrupted(args: ServeArgs) -> Exit {
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    rt.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => return super::usage_error(format!("cannot listen on {}: {e}", args.listen)),
+        };
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let config = args.config();
+        eprintln!(
+            "rpcaudit lab serve: {} registrations ({} TCP on ports {}), end style {:?}{}",
+            config.endpoints.len(),
+            args.tcp_endpoints,
+            args.tcp_ports,
+            args.end_style,
+            args.misbehave
+                .map(|m| format!(", misbehaving: {m:?}"))
+                .unwrap_or_default()
+        );
+        println!("listening {addr}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tokio::select! {
+            _ = serve(listener, Arc::new(config)) => {}
+            _ = shutdown_signal() => {}
+        }
+        Exit::Ok
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = ctrl_c.await;
 }

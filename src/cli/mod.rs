@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod demo;
 pub mod dump;
 pub mod lab;
 pub mod policy;
@@ -57,6 +58,8 @@ pub enum Command {
     Policy(policy::PolicyCommand),
     /// Probe TCP ports of the targets from chosen source addresses.
     Probe(probe::ProbeArgs),
+    /// Run a full audit against an embedded endpoint mapper on loopback (no Windows needed).
+    Demo(demo::DemoArgs),
     /// Lab helpers: serve a fixture endpoint mapper.
     #[command(subcommand)]
     Lab(lab::LabCommand),
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Probe(args) => probe::run(args),
         Command::Lab(cmd) => lab::run(cmd),
+        Command::Demo(args) => demo::run(args),
     }
 }
 

@@ -500,45 +500,68 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
     dump
 }
 
-/// Dump many hosts, at most `concurrency` at once; results in the order given.
-pub async fn dump_many(
-    hosts: Vec<(String, Vec<SocketAddr>)>,
+/// Dump many hosts, at most `concurrency` at once; results in the order given. `resolve`
+/// turns a target into socket addresses (its time counts against the host's deadline through
+/// the connect timeout); a target it cannot resolve is reported as an error like any other.
+pub async fn dump_many<T, F, Fut>(
+    targets: Vec<T>,
+    resolve: F,
     opts: &DumpOptions,
     concurrency: usize,
-) -> Vec<HostDump> {
+    on_done: impl Fn(&HostDump),
+) -> Vec<HostDump>
+where
+    T: std::fmt::Display + Clone + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, String>> + Send,
+{
     use std::sync::Arc;
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    let labels: Vec<String> = hosts.iter().map(|(t, _)| t.clone()).collect();
-    for (k, (target, addrs)) in hosts.into_iter().enumerate() {
+    for (k, target) in targets.iter().cloned().enumerate() {
         let sem = sem.clone();
         let opts = opts.clone();
+        let resolve = resolve.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            (k, dump_host(&target, &addrs, &opts).await)
+            let label = target.to_string();
+            let dump = match resolve(target).await {
+                Ok(addrs) => dump_host(&label, &addrs, &opts).await,
+                Err(e) => failed(&label, e),
+            };
+            (k, dump)
         });
     }
-    let mut results: Vec<Option<HostDump>> = labels.iter().map(|_| None).collect();
+    let mut results: Vec<Option<HostDump>> = targets.iter().map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         if let Ok((k, d)) = joined
             && let Some(slot) = results.get_mut(k)
         {
+            on_done(&d);
             *slot = Some(d);
         }
     }
     // A task that died (it should not) still leaves its host in the report, as an error.
     results
         .into_iter()
-        .zip(labels)
+        .zip(targets)
         .map(|(r, target)| {
-            r.unwrap_or_else(|| HostDump {
-                error: Some(format!("{target}: the dump task ended abnormally")),
-                target,
-                address: None,
-                status: HostStatus::Error,
-                warnings: Vec::new(),
-                endpoints: Vec::new(),
+            r.unwrap_or_else(|| {
+                let label = target.to_string();
+                failed(&label, format!("{label}: the dump task ended abnormally"))
             })
         })
         .collect()
+}
+
+/// A host that could not be examined at all.
+pub fn failed(target: &str, error: String) -> HostDump {
+    HostDump {
+        target: target.to_string(),
+        address: None,
+        status: HostStatus::Error,
+        error: Some(error),
+        warnings: Vec::new(),
+        endpoints: Vec::new(),
+    }
 }

@@ -1,1 +1,4 @@
-//! The JSON report contract, tables and baseline diffs.
+//! Rendering results: the JSON contracts (serde types) and the tables people read
+//! (comfy-table). Everything here is pure: results in, text out.
+
+pub mod dump;

@@ -1,0 +1,157 @@
+//! Output of `rpcaudit dump`: the `{"hosts":[...]}` JSON document and an rpcdump-like table
+//! per host (interfaces grouped with their bindings) followed by a summary.
+
+use crate::epm::{Endpoint, HostDump, HostStatus};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The JSON document `rpcaudit dump --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct DumpReport {
+    pub hosts: Vec<HostDump>,
+}
+
+/// Counts that summarise one host's dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DumpSummary {
+    pub entries: usize,
+    pub tcp_endpoints: usize,
+    pub distinct_tcp_ports: usize,
+}
+
+pub fn summarize(host: &HostDump) -> DumpSummary {
+    DumpSummary {
+        entries: host.endpoints.len(),
+        tcp_endpoints: host.tcp_endpoints().count(),
+        distinct_tcp_ports: host.tcp_ports().len(),
+    }
+}
+
+/// Endpoints grouped by (interface, version, object), in first-seen order.
+fn groups(endpoints: &[Endpoint]) -> Vec<Vec<&Endpoint>> {
+    let mut out: Vec<Vec<&Endpoint>> = Vec::new();
+    for e in endpoints {
+        match out.iter_mut().find(|g| {
+            g.first().is_some_and(|f| {
+                f.interface == e.interface && f.version == e.version && f.object == e.object
+            })
+        }) {
+            Some(g) => g.push(e),
+            None => out.push(vec![e]),
+        }
+    }
+    out
+}
+
+/// The human-readable rendering of a dump.
+pub fn render_table(hosts: &[HostDump]) -> String {
+    let mut out = String::new();
+    for host in hosts {
+        let status = match host.status {
+            HostStatus::Ok => "ok",
+            HostStatus::Partial => "PARTIAL",
+            HostStatus::Error => "ERROR",
+        };
+        out.push_str(&format!(
+            "Host {} ({}){}\n",
+            host.target,
+            status,
+            host.address
+                .as_deref()
+                .map(|a| format!(" via {a}"))
+                .unwrap_or_default()
+        ));
+        if let Some(e) = &host.error {
+            out.push_str(&format!("  error: {e}\n"));
+        }
+        for w in &host.warnings {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
+        if !host.endpoints.is_empty() {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_header(vec![
+                    "Interface",
+                    "Version",
+                    "Name",
+                    "Annotation",
+                    "Bindings",
+                ]);
+            for g in groups(&host.endpoints) {
+                let Some(first) = g.first() else { continue };
+                let mut iface = first.interface.to_string();
+                if !first.object.is_nil() {
+                    iface.push_str(&format!("\nobject {}", first.object));
+                }
+                let bindings: Vec<&str> = g.iter().map(|e| e.binding.as_str()).collect();
+                t.add_row(vec![
+                    iface,
+                    first.version.clone(),
+                    first.name.clone().unwrap_or_default(),
+                    first.annotation.clone(),
+                    bindings.join("\n"),
+                ]);
+            }
+            out.push_str(&t.to_string());
+            out.push('\n');
+        }
+        let s = summarize(host);
+        out.push_str(&format!(
+            "{} entries, {} TCP-bound endpoints, {} distinct TCP ports{}\n\n",
+            s.entries,
+            s.tcp_endpoints,
+            s.distinct_tcp_ports,
+            if s.distinct_tcp_ports > 0 {
+                format!(" ({})", port_list(&host.tcp_ports()))
+            } else {
+                String::new()
+            }
+        ));
+    }
+    out
+}
+
+/// "135,5001-5003,49664" from a sorted list of ports.
+pub fn port_list(ports: &[u16]) -> String {
+    crate::ports::PortRanges::from_ranges(ports.iter().map(|&p| (p, p))).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn ep(port: u16, iface: u128) -> Endpoint {
+        Endpoint {
+            interface: Uuid::from_u128(iface),
+            version: "1.0".into(),
+            name: Some("MS-SAMR samr".into()),
+            object: Uuid::nil(),
+            annotation: String::new(),
+            protocol: "ncacn_ip_tcp".into(),
+            address: Some("127.0.0.1".into()),
+            port: Some(port),
+            binding: format!("ncacn_ip_tcp:127.0.0.1[{port}]"),
+        }
+    }
+
+    #[test]
+    fn groups_bindings_under_their_interface_and_counts() {
+        let host = HostDump {
+            target: "h".into(),
+            address: None,
+            status: HostStatus::Ok,
+            error: None,
+            warnings: vec![],
+            endpoints: vec![ep(5001, 1), ep(5002, 2), ep(5003, 1)],
+        };
+        let text = render_table(std::slice::from_ref(&host));
+        assert!(
+            text.contains("3 entries, 3 TCP-bound endpoints, 3 distinct TCP ports (5001-5003)")
+        );
+        assert_eq!(groups(&host.endpoints).len(), 2);
+        assert_eq!(text.matches("MS-SAMR samr").count(), 2);
+    }
+}

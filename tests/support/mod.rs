@@ -1,0 +1,85 @@
+//! Helpers for integration tests that drive the real binary: start `rpcaudit lab serve` on a
+//! free loopback port and stop it when the guard drops.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rpcaudit")
+}
+
+/// A fixture endpoint mapper process; killed on drop.
+pub struct Fixture {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Fixture {
+    /// Start `rpcaudit lab serve --listen 127.0.0.1:0 EXTRA...` and wait for its address.
+    pub fn start(extra: &[&str]) -> Fixture {
+        Self::start_in(None, "127.0.0.1:0", extra)
+    }
+
+    /// Same, optionally inside network namespace `netns`, on `listen`.
+    pub fn start_in(netns: Option<&str>, listen: &str, extra: &[&str]) -> Fixture {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin()]);
+                c
+            }
+            None => Command::new(bin()),
+        };
+        cmd.args(["lab", "serve", "--listen", listen])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("start rpcaudit lab serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address");
+        Fixture { child, addr }
+    }
+
+    pub fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run the binary with `args`; returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .output()
+        .expect("run rpcaudit");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run and parse stdout as JSON.
+pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
+    let (code, out, err) = run(args);
+    let v = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}\nstderr: {err}"));
+    (code, v, err)
+}
