@@ -230,6 +230,36 @@ fn absent_host_is_unreachable() {
     assert!(obs[0].error.is_some());
 }
 
+#[test]
+#[ignore = "needs root and the network lab"]
+fn samba_on_its_default_range_listens_above_49151() {
+    let Some(lab_lock) = lab::setup(Some("default"), &["correct"]) else {
+        return;
+    };
+    let registered = registered_tcp_ports();
+    let dynamic: Vec<u16> = registered.iter().copied().filter(|&p| p != 135).collect();
+    // Outside the fenced range, those endpoints answer the denied subnet too: what the
+    // audit's out-of-range finding warns about.
+    let list: Vec<String> = registered.iter().map(u16::to_string).collect();
+    let ports = list.join(",");
+    let target = lab::SRV_IP.to_string();
+    let (_, from_denied, _) = probe_in(lab::NS_DENY, &[&target, "--ports", &ports]);
+    // back to the article's range before asserting, so a failure leaves the lab as others expect
+    drop(lab_lock);
+    let restore = lab::setup(None, &["correct"]);
+    assert!(!dynamic.is_empty(), "no dynamic endpoint: {registered:?}");
+    assert!(dynamic.iter().all(|&p| p >= 49152), "{dynamic:?}");
+    for o in &from_denied {
+        let want = if o.port == 135 {
+            ProbeState::Filtered
+        } else {
+            ProbeState::Open
+        };
+        assert_eq!(o.state, want, "{o:?}");
+    }
+    drop(restore);
+}
+
 /// Ports of Samba's ncacn_ip_tcp endpoints, as rpcclient epmlookup lists them from the
 /// allowed subnet.
 fn registered_tcp_ports() -> Vec<u16> {
