@@ -5,6 +5,7 @@
 #
 #   sudo bench/probe_vs_nmap.sh            # RUNS=5 runs each (hyperfine when installed)
 #   RUNS=10 RPCAUDIT_BIN=target/release/rpcaudit sudo -E bench/probe_vs_nmap.sh
+#   BENCH_LOOP=1 ...                      # plain bash timing loop instead of hyperfine
 #
 # nmap gets -n (no reverse DNS: the lab has no resolver, lookups would only add waiting).
 set -euo pipefail
@@ -36,7 +37,7 @@ echo "rpcaudit probe: $ours of 22 filtered; nmap -sT: $theirs of 22 filtered"
 [ "$ours" = 22 ] && [ "$theirs" = 22 ] || rpca_die "expected 22 filtered ports from both tools"
 
 echo "== timing, $runs runs each"
-if command -v hyperfine >/dev/null; then
+if [ "${BENCH_LOOP:-0}" != 1 ] && command -v hyperfine >/dev/null; then
     hyperfine --runs "$runs" --warmup 1 -N \
         --command-name "rpcaudit probe (defaults)" "$probe_cmd" \
         --command-name "nmap -sT -Pn -n" "$nmap_cmd"
