@@ -1,6 +1,323 @@
-//! `rpcaudit probe` (being built).
+//! `rpcaudit probe`: parse targets, ports and vantage points, run [`crate::probe::sweep`], print
+//! the observations as a table or as the `{"observations":[...]}` JSON that `rpcaudit audit
+//! --observations` reads back.
+
+use super::Exit;
+use crate::ports::PortRanges;
+use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The ports probed when `--ports` is not given: the endpoint mapper and the article's range.
+pub const DEFAULT_PORTS: &[(u16, u16)] = &[(135, 135), (5001, 5021)];
+
 #[derive(Debug, clap::Args)]
-pub struct ProbeArgs {}
-pub fn run(_args: ProbeArgs) -> super::Exit {
-    super::usage_error("probe: not built yet")
+pub struct ProbeArgs {
+    /// Hosts to probe: IPv4/IPv6 addresses or host names (the first address a name resolves to).
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Ports to probe, e.g. "135,5001-5021" (the default); replaces the default list.
+    #[arg(long, value_name = "SPEC")]
+    pub ports: Option<String>,
+    /// Source address to probe from, bound before connecting (one of this host's addresses);
+    /// repeat for several vantage points. Without it the OS chooses.
+    #[arg(long = "from", value_name = "IP")]
+    pub from: Vec<IpAddr>,
+    /// How long each connection attempt waits for an answer, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_TIMEOUT.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub timeout_ms: u64,
+    /// Further attempts after an unanswered one (a port is `filtered` after 1 + N silences).
+    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_RETRIES,
+          value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: u32,
+    /// Probes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub concurrency: u32,
+    /// At most N connection attempts started per second (default: no limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// Print `{"observations":[...]}` instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: ProbeArgs) -> Exit {
+    let ports = match args.ports.as_deref() {
+        None => PortRanges::from_ranges(DEFAULT_PORTS.iter().copied()),
+        Some(spec) => match PortRanges::parse(spec) {
+            Ok(p) if p.contains(0) => {
+                return super::usage_error("--ports: port 0 cannot be probed");
+            }
+            Ok(p) => p,
+            Err(e) => return super::usage_error(format!("--ports '{spec}': {e}")),
+        },
+    };
+    let cfg = ProbeConfig {
+        timeout: Duration::from_millis(args.timeout_ms),
+        retries: args.retries,
+        concurrency: args.concurrency as usize,
+        rate: args.rate.map(f64::from),
+    };
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rpcaudit: cannot start the async runtime: {e}");
+            return Exit::Incomplete;
+        }
+    };
+    let observations = rt.block_on(async {
+        let mut targets = Vec::with_capacity(args.targets.len());
+        for spec in &args.targets {
+            targets.push(resolve(spec).await?);
+        }
+        let plan = build_plan(&targets, &args.from, &ports);
+        Ok::<_, String>(probe::sweep(&plan, &cfg).await)
+    });
+    let observations = match observations {
+        Ok(o) => o,
+        Err(e) => return super::usage_error(e),
+    };
+
+    if args.json {
+        let file = ObservationsFile { observations };
+        match serde_json::to_string_pretty(&file) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("rpcaudit: cannot encode the observations: {e}");
+                return Exit::Incomplete;
+            }
+        }
+        return exit_for(&file.observations);
+    }
+    println!("{}", table(&observations));
+    println!("{}", summary(&observations));
+    exit_for(&observations)
+}
+
+/// 3 when any probe could not be carried out (state `error`), else 0.
+fn exit_for(observations: &[Observation]) -> Exit {
+    if observations.iter().any(|o| o.state == ProbeState::Error) {
+        Exit::Incomplete
+    } else {
+        Exit::Ok
+    }
+}
+
+/// An IP address (IPv6 may be bracketed) or a host name, resolved to its first address.
+async fn resolve(spec: &str) -> Result<IpAddr, String> {
+    let bare = spec
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(spec);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    if bare.is_empty() || bare.contains(['/', '@', ' ']) {
+        return Err(format!(
+            "target '{spec}': expected an IP address or a host name"
+        ));
+    }
+    let lookup = tokio::net::lookup_host((bare, 0));
+    match tokio::time::timeout(Duration::from_secs(10), lookup).await {
+        Err(_) => Err(format!("target '{spec}': name resolution timed out")),
+        Ok(Err(e)) => Err(format!("target '{spec}': cannot resolve: {e}")),
+        Ok(Ok(mut addrs)) => addrs
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| format!("target '{spec}': the name has no address")),
+    }
+}
+
+/// Every target × source (None = OS choice when no `--from`) × port, in that nesting order.
+fn build_plan(
+    targets: &[IpAddr],
+    from: &[IpAddr],
+    ports: &PortRanges,
+) -> Vec<(Option<IpAddr>, IpAddr, u16)> {
+    let sources: Vec<Option<IpAddr>> = if from.is_empty() {
+        vec![None]
+    } else {
+        from.iter().copied().map(Some).collect()
+    };
+    let mut plan = Vec::new();
+    for &target in targets {
+        for &source in &sources {
+            plan.extend(ports.iter().map(|port| (source, target, port)));
+        }
+    }
+    plan
+}
+
+/// Consecutive ports of one (target, source) with the same state and note, as one table row.
+#[derive(Debug, Clone, PartialEq)]
+struct Run {
+    target: IpAddr,
+    source: IpAddr,
+    first: u16,
+    last: u16,
+    state: ProbeState,
+    note: String,
+}
+
+fn note(o: &Observation) -> String {
+    match (&o.error, o.rtt_ms) {
+        (Some(e), _) => e.clone(),
+        (None, _) if o.state == ProbeState::Filtered => {
+            format!("no answer to {} attempt(s)", o.attempts)
+        }
+        _ => String::new(),
+    }
+}
+
+fn runs(observations: &[Observation]) -> Vec<Run> {
+    let mut out: Vec<Run> = Vec::new();
+    for o in observations {
+        let n = note(o);
+        if let Some(last) = out.last_mut()
+            && last.target == o.target
+            && last.source == o.source
+            && last.state == o.state
+            && last.note == n
+            && u32::from(last.last) + 1 == u32::from(o.port)
+        {
+            last.last = o.port;
+            continue;
+        }
+        out.push(Run {
+            target: o.target,
+            source: o.source,
+            first: o.port,
+            last: o.port,
+            state: o.state,
+            note: n,
+        });
+    }
+    out
+}
+
+fn table(observations: &[Observation]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["target", "ports", "state", "source", "note"]);
+    for r in runs(observations) {
+        let ports = if r.first == r.last {
+            r.first.to_string()
+        } else {
+            format!("{}-{}", r.first, r.last)
+        };
+        t.add_row([
+            r.target.to_string(),
+            ports,
+            r.state.to_string(),
+            r.source.to_string(),
+            r.note,
+        ]);
+    }
+    t
+}
+
+fn summary(observations: &[Observation]) -> String {
+    let states = [
+        ProbeState::Open,
+        ProbeState::Closed,
+        ProbeState::Filtered,
+        ProbeState::Unreachable,
+        ProbeState::Error,
+    ];
+    let counts: Vec<String> = states
+        .iter()
+        .map(|s| (s, observations.iter().filter(|o| o.state == *s).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let n = observations.len();
+    let noun = if n == 1 { "probe" } else { "probes" };
+    format!("{n} {noun}: {}", counts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(port: u16, state: ProbeState) -> Observation {
+        Observation {
+            source: "198.18.1.10".parse().unwrap(),
+            target: "198.18.0.10".parse().unwrap(),
+            port,
+            state,
+            attempts: if state == ProbeState::Filtered { 2 } else { 1 },
+            rtt_ms: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn runs_compress_consecutive_ports_with_one_state() {
+        let mut list = vec![obs(135, ProbeState::Open)];
+        list.extend((5001..=5003).map(|p| obs(p, ProbeState::Open)));
+        list.extend((5004..=5021).map(|p| obs(p, ProbeState::Closed)));
+        let r = runs(&list);
+        let rows: Vec<(u16, u16, ProbeState)> =
+            r.iter().map(|r| (r.first, r.last, r.state)).collect();
+        assert_eq!(
+            rows,
+            [
+                (135, 135, ProbeState::Open),
+                (5001, 5003, ProbeState::Open),
+                (5004, 5021, ProbeState::Closed)
+            ]
+        );
+        let text = table(&list).to_string();
+        assert!(
+            text.contains("5004-5021") && text.contains("closed"),
+            "{text}"
+        );
+        assert_eq!(summary(&list), "22 probes: 4 open, 18 closed");
+    }
+
+    #[test]
+    fn runs_split_on_source_change() {
+        let a = obs(5001, ProbeState::Filtered);
+        let mut b = obs(5002, ProbeState::Filtered);
+        b.source = "198.18.2.10".parse().unwrap();
+        assert_eq!(runs(&[a, b]).len(), 2);
+    }
+
+    #[test]
+    fn plan_nests_target_source_port() {
+        let t: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        let f: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap()];
+        let p = PortRanges::parse("135,5001-5002").unwrap();
+        let plan = build_plan(&t, &f, &p);
+        assert_eq!(plan.len(), 6);
+        assert_eq!(plan[0], (Some(f[0]), t[0], 135));
+        assert_eq!(plan[2], (Some(f[0]), t[0], 5002));
+        assert_eq!(plan[3].1, t[1]);
+        assert_eq!(build_plan(&t, &[], &p)[0].0, None);
+    }
+
+    #[test]
+    fn exit_is_3_only_with_errors() {
+        assert_eq!(exit_for(&[obs(1, ProbeState::Filtered)]), Exit::Ok);
+        assert_eq!(
+            exit_for(&[obs(1, ProbeState::Open), obs(2, ProbeState::Error)]),
+            Exit::Incomplete
+        );
+    }
+
+    #[tokio::test]
+    async fn targets_parse_addresses_and_reject_cidr() {
+        assert_eq!(resolve("127.0.0.1").await.unwrap().to_string(), "127.0.0.1");
+        assert_eq!(resolve("[::1]").await.unwrap().to_string(), "::1");
+        assert!(
+            resolve("198.18.0.0/24")
+                .await
+                .unwrap_err()
+                .contains("198.18.0.0/24")
+        );
+        assert!(resolve("").await.is_err());
+    }
 }

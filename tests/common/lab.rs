@@ -1,0 +1,184 @@
+//! The lab as the Rust tests see it: the names and addresses of tests/lab/lib.sh (keep both in
+//! step), bringing the lab up and applying a policy scenario through the scripts, and running a
+//! command inside a lab namespace with a deadline. Lab tests are `#[ignore]` and need root.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const NS_RT: &str = "rpca-rt";
+pub const NS_SRV: &str = "rpca-srv";
+pub const NS_ALLOW: &str = "rpca-allow";
+pub const NS_DENY: &str = "rpca-deny";
+
+pub const SRV_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 10);
+pub const ALLOW_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 10);
+pub const DENY_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 10);
+pub const SRV_NET: &str = "198.18.0.0/24";
+pub const ALLOW_NET: &str = "198.18.1.0/24";
+pub const DENY_NET: &str = "198.18.2.0/24";
+
+/// The range the nftables fence guards (with 135), and Samba's range unless told otherwise.
+pub const POLICY_RANGE: &str = "5001-5021";
+pub const POLICY_RANGE_BOUNDS: (u16, u16) = (5001, 5021);
+
+/// Lab state directory (smb.conf, Samba's dirs, logs); RPCA_LAB_DIR overrides as in lib.sh.
+pub fn lab_dir() -> PathBuf {
+    std::env::var_os("RPCA_LAB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/rpcaudit-lab"))
+}
+
+/// tests/lab/ in this checkout.
+pub fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/lab")
+}
+
+/// True when running as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// True when the lab is up: root, `ip` present, and the four namespaces exist.
+pub fn lab_available() -> bool {
+    if !is_root() || !have("ip") {
+        return false;
+    }
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return false;
+    };
+    let list = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = list
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    [NS_RT, NS_SRV, NS_ALLOW, NS_DENY]
+        .iter()
+        .all(|ns| names.contains(ns))
+}
+
+/// Why the lab cannot be built here (not root, a tool missing), or None when it can.
+pub fn cannot_run_reason() -> Option<String> {
+    if !is_root() {
+        return Some("lab tests need root (network namespaces)".into());
+    }
+    for tool in ["ip", "nft", "rpcclient"] {
+        if !have(tool) {
+            return Some(format!("lab tests need '{tool}'"));
+        }
+    }
+    if !std::path::Path::new("/usr/libexec/samba/samba-dcerpcd").exists()
+        && std::env::var_os("RPCA_DCERPCD").is_none()
+    {
+        return Some("lab tests need samba-dcerpcd (apt-get install samba)".into());
+    }
+    None
+}
+
+/// An exclusive hold on the lab across threads and test processes (the scenario is global
+/// state); released on drop.
+pub struct LabLock(File);
+
+/// Take the lab lock, bring the lab up (Samba range `range`, None = 5001-5021, Some("default")
+/// = Samba's own) and apply a policy scenario, e.g. `&["correct"]` or `&["leak", "5007"]`.
+/// Returns None, after printing why, when this machine cannot run the lab (not root); panics
+/// when it can but a script fails (that is a test failure).
+pub fn setup(range: Option<&str>, scenario: &[&str]) -> Option<LabLock> {
+    if let Some(why) = cannot_run_reason() {
+        eprintln!("SKIPPED: {why}");
+        return None;
+    }
+    let lock = File::create(std::env::temp_dir().join("rpcaudit-lab.lock")).unwrap();
+    lock.lock().unwrap();
+    let mut up = Command::new(scripts_dir().join("up.sh"));
+    if let Some(r) = range {
+        up.env("RPCA_RANGE", r);
+    }
+    run_checked(&mut up, "tests/lab/up.sh");
+    run_checked(
+        Command::new(scripts_dir().join("policy.sh")).args(scenario),
+        "tests/lab/policy.sh",
+    );
+    Some(LabLock(lock))
+}
+
+fn run_checked(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run `program args...` inside namespace `ns` (`ip netns exec`), killing it after `timeout`.
+/// Err when it could not start or ran out of time.
+pub fn run_in_ns(
+    ns: &str,
+    program: &str,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Output, String> {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, program])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("ip netns exec {ns} {program}: {e}"))?;
+    // drain both pipes while waiting, so a chatty child cannot block on a full pipe
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = out_pipe.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{program} in {ns}: no result after {timeout:?}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("{program} in {ns}: {e}")),
+        }
+    };
+    Ok(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
