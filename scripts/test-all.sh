@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
+# what the tests need when it is missing (samba, smbclient, nftables, iproute2, nmap, tshark, GNU
+# time from Debian's packages; impacket from PyPI), then runs the unit and integration tests and
+# the lab tests (#[ignore]d in plain `cargo test`), and takes the lab down afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test-all: run as root (the lab uses network namespaces; missing packages are installed)" >&2
+    exit 2
+fi
+
+missing=()
+[ -x /usr/libexec/samba/samba-dcerpcd ] || missing+=(samba)
+command -v rpcclient >/dev/null || missing+=(smbclient)
+command -v nft >/dev/null || missing+=(nftables)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v nmap >/dev/null || missing+=(nmap)
+command -v tshark >/dev/null || missing+=(tshark)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "test-all: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! python3 -c 'import impacket' 2>/dev/null || ! command -v rpcdump.py >/dev/null; then
+    echo "test-all: installing impacket" >&2
+    python3 -m pip install -q impacket
+    command -v pyenv >/dev/null && pyenv rehash || true
+fi
+
+# The lab tests fail instead of skipping when something they need is missing.
+export RPCAUDIT_LAB_REQUIRED=1
+trap 'tests/lab/down.sh >/dev/null 2>&1 || true' EXIT
+
+cargo test --locked
+cargo test --locked -- --ignored --test-threads=1
