@@ -450,11 +450,20 @@ pub fn apply_powershell(
             .trim_start_matches("@(")
             .trim_end_matches(')')
             .to_string();
-        let values: Vec<String> = inner
-            .split(',')
-            .map(|s| s.trim().trim_matches(['"', '\'']).to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        // Only address and port parameters are arrays; names may contain commas.
+        let is_list = matches!(
+            name.as_str(),
+            "localport" | "remoteport" | "remoteaddress" | "localaddress" | "profile" | "protocol"
+        );
+        let values: Vec<String> = if is_list {
+            inner
+                .split(',')
+                .map(|s| s.trim().trim_matches(['"', '\'']).to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        } else {
+            vec![raw.first().cloned().unwrap_or_default()]
+        };
         if values
             .iter()
             .any(|v| v.starts_with('$') && yes(v).is_none())

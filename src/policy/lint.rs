@@ -187,11 +187,17 @@ fn outsider(lp: &LoadedPolicy) -> IpAddr {
             continue;
         };
         fallback.get_or_insert(ip);
-        let named = lp.policy.rules.iter().any(|r| {
-            r.src
-                .iter()
-                .any(|m| m.is_specific() && m.contains(ip, &lp.policy.local_subnets) == Some(true))
-        });
+        // Named by a rule that lets traffic in: a host only a block names is an outsider.
+        let named = lp
+            .policy
+            .rules
+            .iter()
+            .filter(|r| r.action != RuleAction::Block)
+            .any(|r| {
+                r.src.iter().any(|m| {
+                    m.is_specific() && m.contains(ip, &lp.policy.local_subnets) == Some(true)
+                })
+            });
         if !named {
             return ip;
         }
@@ -258,7 +264,7 @@ fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
         let what = if in_range {
             format!("port {set} of the RPC dynamic range")
         } else {
-            "the endpoint mapper port 135".to_string()
+            "port 135 (the endpoint mapper)".to_string()
         };
         let why = match &rule {
             Some(r) => format!("the allow rule {r} lets them in"),
