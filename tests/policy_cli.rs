@@ -68,7 +68,10 @@ fn article_script_decides_every_port_in_every_encoding() {
                 let d = lp.policy.decide(ip, p, Proto::Tcp);
                 assert_eq!(d.action, Action::Pass, "{f} {ip} {p}");
                 let rule = d.rule.unwrap();
-                assert_eq!(rule.name, format!("Allow Inbound TCP Port {p} from 10.1.1.0 Rule"));
+                assert_eq!(
+                    rule.name,
+                    format!("Allow Inbound TCP Port {p} from 10.1.1.0 Rule")
+                );
             }
             for &ip in &outside {
                 let d = lp.policy.decide(ip, p, Proto::Tcp);
@@ -77,7 +80,10 @@ fn article_script_decides_every_port_in_every_encoding() {
             }
         }
         // A port outside 135 and the range: no rule.
-        assert_eq!(lp.policy.decide(inside[1], 445, Proto::Tcp).action, Action::None);
+        assert_eq!(
+            lp.policy.decide(inside[1], 445, Proto::Tcp).action,
+            Action::None
+        );
     }
 }
 
@@ -90,14 +96,24 @@ fn explain_cli_json() {
     assert_eq!(code, 0);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["line"], 52);
-    assert_eq!(v["rule"]["file"].as_str().unwrap().ends_with("kb908472.cmd"), true);
+    assert!(
+        v["rule"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("kb908472.cmd")
+    );
     assert_eq!(v["rule"]["dialect"], "ipseccmd");
     assert_eq!(v["rule"]["policy"], "Block RPC Ports");
-    let (_, v) = json(&["explain", "--src", "10.9.9.9", "--port", "135"], &["kb908472.cmd"]);
+    let (_, v) = json(
+        &["explain", "--src", "10.9.9.9", "--port", "135"],
+        &["kb908472.cmd"],
+    );
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["name"], "Block Inbound TCP 135 Rule");
     let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "135", "--proto", "udp"],
+        &[
+            "explain", "--src", "10.1.1.5", "--port", "135", "--proto", "udp",
+        ],
         &["kb908472.cmd"],
     );
     assert_eq!(v["action"], "none");
@@ -109,17 +125,28 @@ fn typographic_dash_fixture_in_windows_1252() {
     let (code, v) = json(&["lint"], &["kb908472-dash-cp1252.cmd"]);
     assert_eq!(code, 1);
     let findings = v["findings"].as_array().unwrap();
-    let codes: Vec<&str> = findings.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
     assert_eq!(
         codes,
-        vec!["typographic-dash", "policy-unassigned", "range-port-unblocked", "range-port-unblocked"]
+        vec![
+            "typographic-dash",
+            "policy-unassigned",
+            "range-port-unblocked",
+            "range-port-unblocked"
+        ]
     );
     assert_eq!(findings[0]["line"], 55);
     assert_eq!(findings[0]["severity"], "error");
     assert!(findings[0]["message"].as_str().unwrap().contains("en dash"));
     assert_eq!(findings[0]["fix"], "replace '\u{2013}x' with '-x'");
     // Nothing is assigned, so nothing decides.
-    let (_, v) = json(&["explain", "--src", "10.9.9.9", "--port", "135"], &["kb908472-dash-cp1252.cmd"]);
+    let (_, v) = json(
+        &["explain", "--src", "10.9.9.9", "--port", "135"],
+        &["kb908472-dash-cp1252.cmd"],
+    );
     assert_eq!(v["action"], "none");
 }
 
@@ -187,9 +214,15 @@ fn netsh_ipsec_fixture() {
     let (code, v) = json(&["lint"], &["netsh-ipsec.cmd"]);
     assert_eq!(code, 0);
     assert_eq!(v["findings"], serde_json::json!([]));
-    let (_, v) = json(&["explain", "--src", "10.1.1.5", "--port", "5021"], &["netsh-ipsec.cmd"]);
+    let (_, v) = json(
+        &["explain", "--src", "10.1.1.5", "--port", "5021"],
+        &["netsh-ipsec.cmd"],
+    );
     assert_eq!(v["action"], "pass");
-    let (_, v) = json(&["explain", "--src", "10.1.5.5", "--port", "5021"], &["netsh-ipsec.cmd"]);
+    let (_, v) = json(
+        &["explain", "--src", "10.1.5.5", "--port", "5021"],
+        &["netsh-ipsec.cmd"],
+    );
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["dialect"], "netsh-ipsec");
 }
@@ -213,7 +246,10 @@ fn tables_and_exit_codes() {
     let (code, out) = rpcaudit(&["lint"], &["kb908472-dash-cp1252.cmd"]);
     assert_eq!(code, 1);
     assert!(out.contains("typographic-dash") && out.contains("severity"));
-    let (code, out) = rpcaudit(&["explain", "--src", "10.1.1.5", "--port", "135"], &["kb908472.cmd"]);
+    let (code, out) = rpcaudit(
+        &["explain", "--src", "10.1.1.5", "--port", "135"],
+        &["kb908472.cmd"],
+    );
     assert_eq!(code, 0);
     assert!(out.contains("pass") && out.contains("Allow Inbound TCP Port 135 from 10.1.1.0 Rule"));
     let (code, out) = rpcaudit(&["range"], &["rpc-internet.reg"]);
@@ -223,6 +259,9 @@ fn tables_and_exit_codes() {
     let (code, out) = rpcaudit(&["lint"], &["does-not-exist.cmd"]);
     assert_eq!(code, 2);
     assert!(out.is_empty());
-    let (code, _) = rpcaudit(&["explain", "--src", "not-an-ip", "--port", "135"], &["kb908472.cmd"]);
+    let (code, _) = rpcaudit(
+        &["explain", "--src", "not-an-ip", "--port", "135"],
+        &["kb908472.cmd"],
+    );
     assert_eq!(code, 2);
 }

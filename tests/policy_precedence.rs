@@ -12,7 +12,10 @@ use rpcaudit::policy::{self, Action, LoadOptions, Proto, Query};
 use std::net::IpAddr;
 
 fn load(name: &str, text: &str) -> policy::LoadedPolicy {
-    policy::build(vec![policy::parse_text(name, text.as_bytes())], &LoadOptions::default())
+    policy::build(
+        vec![policy::parse_text(name, text.as_bytes())],
+        &LoadOptions::default(),
+    )
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -29,12 +32,21 @@ fn ipsec_most_specific_filter_wins_whatever_the_order() {
     for text in [pass_first.to_string(), block_first] {
         let lp = load("o.cmd", &text);
         let d = lp.policy.decide(ip("10.1.1.5"), 135, Proto::Tcp);
-        assert_eq!((d.action, d.rule.unwrap().name.as_str()), (Action::Pass, "Allow 135 from 10.1.1.0"));
+        assert_eq!(
+            (d.action, d.rule.unwrap().name.as_str()),
+            (Action::Pass, "Allow 135 from 10.1.1.0")
+        );
         // A single host (32 bits) is more specific than the /24 pass.
         let d = lp.policy.decide(ip("10.1.1.66"), 135, Proto::Tcp);
-        assert_eq!((d.action, d.rule.unwrap().name.as_str()), (Action::Block, "Block 135 from 10.1.1.66"));
+        assert_eq!(
+            (d.action, d.rule.unwrap().name.as_str()),
+            (Action::Block, "Block 135 from 10.1.1.66")
+        );
         let d = lp.policy.decide(ip("10.2.0.1"), 135, Proto::Tcp);
-        assert_eq!((d.action, d.rule.unwrap().name.as_str()), (Action::Block, "Block 135"));
+        assert_eq!(
+            (d.action, d.rule.unwrap().name.as_str()),
+            (Action::Block, "Block 135")
+        );
     }
 }
 
@@ -43,8 +55,14 @@ fn ipsec_named_port_and_protocol_are_more_specific_than_any() {
     let text = "ipseccmd -w REG -p P -r \"Block all from 10.1.1.0\" -f 10.1.1.0/24=0 -n BLOCK\r\n\
                 ipseccmd -w REG -p P -r \"Allow 135 from 10.1.1.0\" -f 10.1.1.0/24=0:135:TCP -n PASS -x\r\n";
     let lp = load("p.cmd", text);
-    assert_eq!(lp.policy.decide(ip("10.1.1.5"), 135, Proto::Tcp).action, Action::Pass);
-    assert_eq!(lp.policy.decide(ip("10.1.1.5"), 445, Proto::Tcp).action, Action::Block);
+    assert_eq!(
+        lp.policy.decide(ip("10.1.1.5"), 135, Proto::Tcp).action,
+        Action::Pass
+    );
+    assert_eq!(
+        lp.policy.decide(ip("10.1.1.5"), 445, Proto::Tcp).action,
+        Action::Block
+    );
 }
 
 #[test]
@@ -54,7 +72,10 @@ fn firewall_block_beats_allow_whatever_the_specificity_or_order() {
                 New-NetFirewallRule -DisplayName 'Bypass 135 for 10.1.1.0' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135 -RemoteAddress 10.1.1.0/24 -Authentication Required -OverrideBlockRules $true\n";
     let lp = load("f.ps1", text);
     let d = lp.policy.decide(ip("10.1.1.5"), 135, Proto::Tcp);
-    assert_eq!((d.action, d.rule.unwrap().name.as_str()), (Action::Block, "Block 135"));
+    assert_eq!(
+        (d.action, d.rule.unwrap().name.as_str()),
+        (Action::Block, "Block 135")
+    );
     // Only authenticated traffic meets the allow-bypass rule, and then it overrides the block.
     let d = lp.policy.decide_query(Query {
         src: ip("10.1.1.5"),
@@ -62,7 +83,10 @@ fn firewall_block_beats_allow_whatever_the_specificity_or_order() {
         proto: Proto::Tcp,
         authenticated: true,
     });
-    assert_eq!((d.action, d.rule.unwrap().name.as_str()), (Action::Pass, "Bypass 135 for 10.1.1.0"));
+    assert_eq!(
+        (d.action, d.rule.unwrap().name.as_str()),
+        (Action::Pass, "Bypass 135 for 10.1.1.0")
+    );
 }
 
 #[test]
@@ -72,5 +96,8 @@ fn disabled_and_outbound_firewall_rules_do_not_count() {
                 netsh advfirewall firewall add rule name=\"Allow 135\" dir=in action=allow protocol=TCP localport=135\n";
     let lp = load("d.cmd", text);
     let d = lp.policy.decide(ip("10.1.1.5"), 135, Proto::Tcp);
-    assert_eq!((d.action, d.rule.unwrap().name.as_str()), (Action::Pass, "Allow 135"));
+    assert_eq!(
+        (d.action, d.rule.unwrap().name.as_str()),
+        (Action::Pass, "Allow 135")
+    );
 }

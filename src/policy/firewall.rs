@@ -208,16 +208,14 @@ fn set_param(
         "localport" => rule.ports = parse_local_ports(values)?,
         "remoteip" | "remoteaddress" => rule.remote = parse_remote(values, sink, line)?,
         "security" => rule.secure = !matches!(v.to_ascii_lowercase().as_str(), "notrequired" | ""),
-        "authentication" | "encryption" => {
-            if v.eq_ignore_ascii_case("required") || v.eq_ignore_ascii_case("dynamic") {
-                rule.secure = true;
-            }
+        "authentication" | "encryption"
+            if v.eq_ignore_ascii_case("required") || v.eq_ignore_ascii_case("dynamic") =>
+        {
+            rule.secure = true;
         }
-        "overrideblockrules" => {
-            if yes(v) == Some(true) {
-                rule.action = FwAction::Bypass;
-                rule.secure = true;
-            }
+        "overrideblockrules" if yes(v) == Some(true) => {
+            rule.action = FwAction::Bypass;
+            rule.secure = true;
         }
         // Other conditions (profile, program, service, interface, local address, remote
         // port) do not change which source may reach which local port in our model.

@@ -247,10 +247,11 @@ fn parse_port(text: &str, field: &str, whole: &str) -> Result<Option<u16>, Filte
     }
 }
 
+/// An address as written, what it matches, and what the linter should know about it.
+pub type WrittenAddr = (String, AddrMatch, address::AddrNotes);
+
 /// Parse one ipseccmd filter, with what its addresses tell the linter.
-pub fn parse_filter(
-    text: &str,
-) -> Result<(Filter, Vec<(String, AddrMatch, address::AddrNotes)>), FilterError> {
+pub fn parse_filter(text: &str) -> Result<(Filter, Vec<WrittenAddr>), FilterError> {
     let (idx, sep) = text
         .char_indices()
         .find(|&(_, c)| c == '=' || c == '+')

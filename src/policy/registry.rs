@@ -595,8 +595,8 @@ fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 fn split_value_line(t: &str) -> Option<(String, &str)> {
-    if t.starts_with('@') {
-        let rest = t[1..].trim_start().strip_prefix('=')?;
+    if let Some(rest) = t.strip_prefix('@') {
+        let rest = rest.trim_start().strip_prefix('=')?;
         return Some(("@".to_string(), rest.trim()));
     }
     let rest = t.strip_prefix('"')?;

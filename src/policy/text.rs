@@ -59,7 +59,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
 
 /// UTF-16LE without a BOM: ASCII text has a zero in (nearly) every odd byte.
 fn looks_like_utf16le(bytes: &[u8]) -> bool {
-    if bytes.len() < 4 || bytes.len() % 2 != 0 {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
         return false;
     }
     let pairs = bytes.len() / 2;
