@@ -684,6 +684,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn filter_fields_round_trip(a in proptest::prelude::any::<u32>(), bits in 0u8..=32,
+                                    port in proptest::prelude::any::<u16>(), one_way in proptest::prelude::any::<bool>()) {
+            let addr = std::net::Ipv4Addr::from(a);
+            let sep = if one_way { '+' } else { '=' };
+            let text = format!("{addr}/{bits}{sep}0:{port}:UDP");
+            let (f, _) = parse_filter(&text).unwrap();
+            proptest::prop_assert_eq!(f.mirrored, !one_way);
+            proptest::prop_assert_eq!(f.dst_port, (port != 0).then_some(port));
+            proptest::prop_assert_eq!(f.proto, ProtoMatch::Number(17));
+            proptest::prop_assert_eq!(f.src.specificity(), bits);
+            proptest::prop_assert_eq!(&f.dst, &AddrMatch::Me);
+        }
+
+        #[test]
+        fn parse_filter_never_panics(s in "[0-9./:=+*a-zA-Z\u{2013}-]{0,40}") {
+            let _ = parse_filter(&s);
+        }
+    }
+
     #[test]
     fn mirrored_filter_views() {
         let (store, _) = run(&[

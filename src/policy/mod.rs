@@ -683,6 +683,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_and_build_without_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let pf = parse_text("p.cmd", &data);
+            let lp = build(vec![pf], &LoadOptions::default());
+            let _ = lp.policy.decide([10, 1, 1, 5].into(), 135, Proto::Tcp);
+        }
+
+        #[test]
+        fn command_shaped_text_never_panics(body in "[ -~\u{2013}]{0,120}", pick in 0usize..6) {
+            let prefix = ["ipseccmd -w REG -p P ", "rpccfg ", "netsh ipsec static add filter ",
+                "netsh advfirewall firewall add rule ", "New-NetFirewallRule ", "for /L %%p in "][pick];
+            let pf = parse_text("c.cmd", format!("{prefix}{body}").as_bytes());
+            let _ = build(vec![pf], &LoadOptions::default());
+        }
+    }
+
     #[test]
     fn program_names() {
         assert_eq!(program(r"C:\Tools\IPSECCMD.EXE"), "ipseccmd");

@@ -782,6 +782,25 @@ mod tests {
         assert_eq!(resolve(&st).0, None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn rpccfg_ranges_resolve_to_the_list(ranges in proptest::collection::vec((1u16..=65535, 1u16..=65535), 1..8)) {
+            let listed = PortRanges::from_ranges(ranges);
+            let mut st = RangeState::default();
+            let mut sink = Sink::new("p.cmd");
+            let words: Vec<String> = ["-pe".to_string()].into_iter()
+                .chain(listed.to_string().split(',').map(str::to_string))
+                .chain(["-d".to_string(), "0".to_string()]).collect();
+            apply_rpccfg(&mut st, &mut sink, 1, &words);
+            let r = resolve(&st).0.unwrap();
+            proptest::prop_assert_eq!(&r.ports, &listed);
+            // The inverted reading is exactly the complement (port 0 is never handed out).
+            let c = complement(&listed);
+            proptest::prop_assert_eq!(c.size() + listed.size(), 65535);
+            proptest::prop_assert_eq!(complement(&c), listed);
+        }
+    }
+
     #[test]
     fn complement_edges() {
         assert_eq!(
