@@ -539,8 +539,10 @@ fn expand_for(t: &str) -> ForExpansion {
         if *step == 0 {
             return ForExpansion::Error("for /L: step 0 never ends".into());
         }
+        // i128: no overflow whatever i64 values the file holds.
+        let (start, step, end) = (i128::from(*start), i128::from(*step), i128::from(*end));
         let count = (end - start) / step + 1;
-        if count > MAX_EXPANDED_COMMANDS as i64 {
+        if count > MAX_EXPANDED_COMMANDS as i128 {
             return ForExpansion::Error(format!("for /L: {count} iterations is too many"));
         }
         (0..count.max(0))
@@ -677,6 +679,14 @@ mod tests {
             ForExpansion::Error(_)
         ));
         assert!(matches!(expand_for("format c:"), ForExpansion::NotALoop));
+        assert!(matches!(
+            expand_for("for /L %%p in (-9223372036854775808,1,9223372036854775807) do x"),
+            ForExpansion::Error(_)
+        ));
+        match expand_for("for /L %%p in (5021,-10,5001) do echo %%p") {
+            ForExpansion::Commands(c) => assert_eq!(c, vec!["echo 5021", "echo 5011", "echo 5001"]),
+            _ => panic!("not expanded"),
+        }
         match expand_for("for %%p in (135 139) do echo %%p") {
             ForExpansion::Commands(c) => assert_eq!(c, vec!["echo 135", "echo 139"]),
             _ => panic!("not expanded"),
