@@ -1,6 +1,295 @@
-//! `rpcaudit policy` (being built).
+//! `rpcaudit policy lint|explain|range`: load policy files with [`crate::policy::load`] and
+//! print findings, one decision, or the effective RPC dynamic range, as a table or as JSON.
+//! Exit codes: 2 when a file cannot be read, 1 when lint/range report a finding of severity
+//! error, 0 otherwise (`explain` prints a decision, not a verdict, so it exits 0).
+
+use super::{Exit, usage_error};
+use crate::finding::{Finding, Severity};
+use crate::policy::{self, Action, LoadOptions, LoadedPolicy, OsFamily, Proto, Query, RuleRef};
+use crate::ports::PortRanges;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use ipnet::IpNet;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
 #[derive(Debug, clap::Subcommand)]
-pub enum PolicyCommand {}
-pub fn run(cmd: PolicyCommand) -> super::Exit {
-    match cmd {}
+pub enum PolicyCommand {
+    /// Lint policy files: ipseccmd/ipsecpol and netsh scripts, firewall rules (netsh
+    /// advfirewall, PowerShell), rpccfg lines, .reg exports. Exit 1 on an error finding.
+    Lint(LintArgs),
+    /// Explain what the policy does with one connection: pass, block or none, and the rule
+    /// that decides.
+    Explain(ExplainArgs),
+    /// Show the effective RPC dynamic port range (Rpc\Internet) and its findings.
+    Range(RangeArgs),
+}
+
+/// Flags every policy subcommand shares.
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// Policy files (.cmd, .bat, .txt, .ps1, .reg; any encoding Windows writes).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Which Windows defaults apply: ephemeral ports 1024-5000 (legacy: 2000/XP/2003) or
+    /// 49152-65535 (vista: Vista/2008 and later).
+    #[arg(long, value_enum, default_value_t = OsFamily::Vista)]
+    pub os: OsFamily,
+    /// What the firewall keyword LocalSubnet stands for (CIDR; repeat for several).
+    #[arg(long = "local-subnet", value_name = "CIDR")]
+    pub local_subnets: Vec<IpNet>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Assume this RPC dynamic range ("5001-5021") instead of what the files configure.
+    #[arg(long, value_name = "PORTS")]
+    pub range: Option<PortRanges>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Source address of the connection.
+    #[arg(long)]
+    pub src: IpAddr,
+    /// Local (destination) port on this computer.
+    #[arg(long)]
+    pub port: u16,
+    /// Transport protocol.
+    #[arg(long, default_value_t = Proto::Tcp)]
+    pub proto: Proto,
+    /// The client authenticates with IPsec (meets allow-bypass and negotiate rules).
+    #[arg(long)]
+    pub authenticated: bool,
+    /// Assume this RPC dynamic range (what the firewall keyword RPC stands for).
+    #[arg(long, value_name = "PORTS")]
+    pub range: Option<PortRanges>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RangeArgs {
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `policy lint --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LintOutput {
+    pub findings: Vec<Finding>,
+}
+
+/// `policy explain --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExplainOutput {
+    pub action: Action,
+    pub rule: Option<RuleRef>,
+}
+
+/// `policy range --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RangeOutput {
+    /// Inclusive `[first, last]` ranges.
+    pub ranges: Vec<(u16, u16)>,
+    pub size: u32,
+    /// `file:line` of the Ports value, `--range`, or `default (--os ...)`.
+    pub source: String,
+    /// listed, inverted, invalid, override or default.
+    pub kind: String,
+    pub findings: Vec<Finding>,
+}
+
+pub fn run(cmd: PolicyCommand) -> Exit {
+    match cmd {
+        PolicyCommand::Lint(a) => lint(a),
+        PolicyCommand::Explain(a) => explain(a),
+        PolicyCommand::Range(a) => range(a),
+    }
+}
+
+fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Exit> {
+    let opts = LoadOptions {
+        range_override: range,
+        os: common.os,
+        local_subnets: common.local_subnets.clone(),
+    };
+    policy::load(&common.files, &opts).map_err(usage_error)
+}
+
+fn print_json<T: Serialize>(value: &T) -> Exit {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => {
+            println!("{s}");
+            Exit::Ok
+        }
+        Err(e) => usage_error(format!("cannot write JSON: {e}")),
+    }
+}
+
+fn exit_for(findings: &[Finding]) -> Exit {
+    if crate::finding::worst(findings) == Some(Severity::Error) {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}
+
+fn findings_table(findings: &[Finding]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["severity", "code", "where", "message", "fix"]);
+    for f in findings {
+        let at = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            _ => String::new(),
+        };
+        t.add_row([
+            f.severity.to_string(),
+            f.code.clone(),
+            at,
+            f.message.clone(),
+            f.fix.clone(),
+        ]);
+    }
+    t
+}
+
+fn lint(a: LintArgs) -> Exit {
+    let lp = match load(&a.common, a.range) {
+        Ok(lp) => lp,
+        Err(e) => return e,
+    };
+    let out = LintOutput {
+        findings: lp.findings,
+    };
+    if a.common.json {
+        if print_json(&out) != Exit::Ok {
+            return Exit::Usage;
+        }
+    } else if out.findings.is_empty() {
+        println!("no findings");
+    } else {
+        println!("{}", findings_table(&out.findings));
+    }
+    exit_for(&out.findings)
+}
+
+fn explain(a: ExplainArgs) -> Exit {
+    let lp = match load(&a.common, a.range) {
+        Ok(lp) => lp,
+        Err(e) => return e,
+    };
+    let d = lp.policy.decide_query(Query {
+        src: a.src,
+        port: a.port,
+        proto: a.proto,
+        authenticated: a.authenticated,
+    });
+    let out = ExplainOutput {
+        action: d.action,
+        rule: d.rule,
+    };
+    if a.common.json {
+        return print_json(&out);
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "connection",
+        "action",
+        "rule",
+        "where",
+        "dialect",
+        "policy",
+        "filter",
+    ]);
+    let conn = format!("{} → {}/{}", a.src, a.port, a.proto);
+    match &out.rule {
+        Some(r) => t.add_row([
+            conn,
+            out.action.to_string(),
+            r.name.clone(),
+            format!("{}:{}", r.file, r.line),
+            r.dialect.to_string(),
+            r.policy.clone().unwrap_or_default(),
+            r.filter.clone().unwrap_or_default(),
+        ]),
+        None => t.add_row([
+            conn,
+            out.action.to_string(),
+            "(no rule matches)".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]),
+    };
+    println!("{t}");
+    Exit::Ok
+}
+
+fn range(a: RangeArgs) -> Exit {
+    let lp = match load(&a.common, None) {
+        Ok(lp) => lp,
+        Err(e) => return e,
+    };
+    let ports = lp.effective_range();
+    let (source, kind) = match &lp.range {
+        Some(r) => (
+            r.source.clone(),
+            serde_json::to_value(r.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        ),
+        None => (
+            format!(
+                "default (--os {})",
+                match lp.os {
+                    OsFamily::Legacy => "legacy",
+                    OsFamily::Vista => "vista",
+                }
+            ),
+            "default".to_string(),
+        ),
+    };
+    let out = RangeOutput {
+        ranges: ports.ranges().to_vec(),
+        size: ports.size(),
+        source,
+        kind,
+        findings: lp.range_findings(),
+    };
+    if a.common.json {
+        if print_json(&out) != Exit::Ok {
+            return Exit::Usage;
+        }
+    } else {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(["range", "size", "kind", "source"]);
+        t.add_row([
+            if ports.is_empty() {
+                "(none: RPC rejects the configuration)".to_string()
+            } else {
+                ports.to_string()
+            },
+            out.size.to_string(),
+            out.kind.clone(),
+            out.source.clone(),
+        ]);
+        println!("{t}");
+        if !out.findings.is_empty() {
+            println!("{}", findings_table(&out.findings));
+        }
+    }
+    exit_for(&out.findings)
 }

@@ -1,1 +1,718 @@
 //! Reading the intended policy (IPsec scripts, firewall rules, rpccfg, .reg) and linting it.
+//!
+//! Flow: [`load`] reads each file (the only I/O here) → [`parse_text`] decodes it
+//! ([`text`]), splits it into commands, expands cmd `set` variables and `for` loops, and hands
+//! each command to its dialect: [`ipsec`] (ipsecpol/ipseccmd), [`netsh_ipsec`],
+//! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`, `.reg`)
+//! → [`build`] combines the files into one [`Policy`] ([`model`]) and the effective
+//! [`RpcRange`], then runs the policy-wide lints ([`lint`]). The findings of a
+//! [`LoadedPolicy`] are the parse-time findings of every file followed by the lints.
+//!
+//! Files combine in the order given: the IPsec store is shared (the last assignment wins, one
+//! policy assigned per store), firewall rules add up, and later Rpc\Internet settings
+//! override earlier ones. Without rpccfg/.reg/`reg add` lines or `--range`, `range` is `None`
+//! and the RPC default for `--os` applies (see [`OsFamily`]).
+
+pub mod address;
+pub mod firewall;
+pub mod ipsec;
+pub mod lint;
+pub mod model;
+pub mod netsh_ipsec;
+pub mod registry;
+pub mod sink;
+pub mod text;
+
+pub use model::{Action, Decision, Dialect, Layer, Policy, Proto, Query, Rule, RuleRef};
+pub use registry::RangeKind;
+
+use crate::finding::{Finding, Severity};
+use crate::ports::PortRanges;
+use ipnet::IpNet;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sink::{Sink, codes};
+use std::path::PathBuf;
+use text::{Continuation, Line};
+
+/// Largest policy file we read (a .reg export of one key is tiny; scripts are small).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Most commands a file may expand to through `for` loops.
+pub const MAX_EXPANDED_COMMANDS: usize = 100_000;
+
+/// Which Windows generation's defaults apply. Default: `Vista` (Vista, Server 2008 and
+/// later: dynamic/ephemeral range 49152-65535), as nearly every host audited today runs it;
+/// `Legacy` is the article's Windows 2000/XP/2003 (1024-5000).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum OsFamily {
+    Legacy,
+    #[default]
+    Vista,
+}
+
+impl OsFamily {
+    /// The default dynamic (ephemeral) port range.
+    pub fn ephemeral(self) -> PortRanges {
+        match self {
+            OsFamily::Legacy => PortRanges::from_ranges([(1024, 5000)]),
+            OsFamily::Vista => PortRanges::from_ranges([(49152, 65535)]),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            OsFamily::Legacy => "Windows 2000/XP/Server 2003 (--os legacy)",
+            OsFamily::Vista => "Windows Vista/Server 2008 and later (--os vista)",
+        }
+    }
+}
+
+/// How to load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--range`: the dynamic range to assume instead of what the files say.
+    pub range_override: Option<PortRanges>,
+    pub os: OsFamily,
+    /// What the firewall keyword `LocalSubnet` stands for, if known.
+    pub local_subnets: Vec<IpNet>,
+}
+
+/// Why a file could not be loaded (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {size} bytes is larger than the {max} bytes a policy file may have")]
+    TooLarge { path: String, size: u64, max: u64 },
+}
+
+/// One file as read: everything it says, per dialect, before files are combined.
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    pub name: String,
+    pub sha256: String,
+    pub encoding: &'static str,
+    pub dialects: Vec<Dialect>,
+    pub ipsec: ipsec::IpsecStore,
+    pub firewall: Vec<firewall::FwRule>,
+    pub range: registry::RangeState,
+    pub findings: Vec<Finding>,
+    /// Lines holding rpccfg / `reg` / `.reg` content, to tell range findings apart.
+    pub range_lines: Vec<usize>,
+}
+
+impl ParsedFile {
+    /// The inbound rules this file alone puts in force.
+    pub fn rules(&self) -> Vec<Rule> {
+        let mut rules = self.ipsec.to_rules();
+        rules.extend(self.firewall.iter().filter_map(|r| r.to_rule(&self.name)));
+        rules
+    }
+}
+
+/// A file that was read, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceFile {
+    pub path: String,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub sha256: String,
+    pub encoding: String,
+    /// The dialects found in it (a KB908472 script mixes rpccfg and ipseccmd).
+    pub dialects: Vec<Dialect>,
+}
+
+/// The effective RPC dynamic range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RpcRange {
+    pub ports: PortRanges,
+    /// `file:line` of the Ports value, or `--range`.
+    pub source: String,
+    pub kind: RangeKind,
+    /// The Ports list as written (differs from `ports` when inverted).
+    pub listed: PortRanges,
+}
+
+/// An IPsec policy as the files leave it (for `policy-unassigned` and reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IpsecPolicySummary {
+    pub name: String,
+    pub store: String,
+    pub dialect: Dialect,
+    pub file: String,
+    pub line: usize,
+    pub rules: usize,
+    /// The line that assigned it, when it is assigned at the end.
+    pub assigned: Option<usize>,
+    /// Assigned and in force (an assigned domain policy overrides the local one).
+    pub in_force: bool,
+}
+
+/// Everything read from the files.
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    pub policy: Policy,
+    /// `None`: no file configures Rpc\Internet and no `--range`.
+    pub range: Option<RpcRange>,
+    /// Parse-time findings of every file, then the lints.
+    pub findings: Vec<Finding>,
+    pub files: Vec<SourceFile>,
+    pub ipsec_policies: Vec<IpsecPolicySummary>,
+    pub os: OsFamily,
+    /// `(file, line)` of rpccfg / reg / `.reg` content.
+    pub range_lines: Vec<(String, usize)>,
+}
+
+impl LoadedPolicy {
+    /// The dynamic range RPC uses: the configured one, else the OS default.
+    pub fn effective_range(&self) -> PortRanges {
+        match &self.range {
+            Some(r) => r.ports.clone(),
+            None => self.os.ephemeral(),
+        }
+    }
+
+    /// Findings about the range (codes `range-*`, and problems on rpccfg/.reg lines).
+    pub fn range_findings(&self) -> Vec<Finding> {
+        self.findings
+            .iter()
+            .filter(|f| {
+                let on_range_line = match (&f.file, f.line) {
+                    (Some(file), Some(line)) => self.range_lines.contains(&(file.clone(), line)),
+                    _ => false,
+                };
+                (f.code.starts_with("range-") && f.code != codes::RANGE_PORT_UNBLOCKED)
+                    || on_range_line
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The worst severity of all findings.
+    pub fn worst(&self) -> Option<Severity> {
+        crate::finding::worst(&self.findings)
+    }
+}
+
+/// Read the files and build the policy. Read errors name the file.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, PolicyError> {
+    let mut parsed = Vec::new();
+    for p in paths {
+        let path = p.display().to_string();
+        let meta = std::fs::metadata(p).map_err(|source| PolicyError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(PolicyError::TooLarge {
+                path,
+                size: meta.len(),
+                max: MAX_FILE_BYTES,
+            });
+        }
+        let bytes = std::fs::read(p).map_err(|source| PolicyError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        parsed.push(parse_text(&path, &bytes));
+    }
+    Ok(build(parsed, opts))
+}
+
+fn is_reg_file(lines: &[Line]) -> bool {
+    lines.first().is_some_and(|l| {
+        let t = l.text.trim();
+        t.starts_with("Windows Registry Editor Version") || t.eq_ignore_ascii_case("REGEDIT4")
+    })
+}
+
+/// Parse one file's bytes (no I/O): what issue 5's fix scripts are checked with.
+pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
+    let decoded = text::decode(bytes);
+    let sha256 = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut sink = Sink::new(name);
+    let mut pf = ParsedFile {
+        name: name.to_string(),
+        sha256,
+        encoding: decoded.encoding,
+        dialects: Vec::new(),
+        ipsec: ipsec::IpsecStore::default(),
+        firewall: Vec::new(),
+        range: registry::RangeState::default(),
+        findings: Vec::new(),
+        range_lines: Vec::new(),
+    };
+    let reg_lines = text::logical_lines(&decoded.text, &[Continuation::Backslash]);
+    if is_reg_file(&reg_lines) {
+        registry::parse_reg(&mut pf.range, &mut sink, &reg_lines);
+        pf.dialects.push(Dialect::Reg);
+        pf.range_lines = reg_lines.iter().map(|l| l.number).collect();
+        pf.findings = sink.findings;
+        return pf;
+    }
+    let lines = text::logical_lines(
+        &decoded.text,
+        &[Continuation::Caret, Continuation::Backtick],
+    );
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut netsh = netsh_ipsec::NetshIpsec::default();
+    let mut expanded = 0usize;
+    for line in &lines {
+        let t = expand_vars(&line.text, &vars);
+        if let Some((k, v)) = parse_set(&t) {
+            vars.retain(|(x, _)| !x.eq_ignore_ascii_case(&k));
+            vars.push((k, v));
+            continue;
+        }
+        let commands = match expand_for(&t) {
+            ForExpansion::NotALoop => vec![t],
+            ForExpansion::Commands(c) => c,
+            ForExpansion::Error(e) => {
+                sink.parse_error(
+                    line.number,
+                    e,
+                    "write for /L %%p in (5001,1,5021) do ... or list the commands one by one",
+                );
+                continue;
+            }
+        };
+        expanded += commands.len();
+        if expanded > MAX_EXPANDED_COMMANDS {
+            sink.parse_error(
+                line.number,
+                format!("more than {MAX_EXPANDED_COMMANDS} commands after expanding loops; the rest of the file is not read"),
+                "split the script",
+            );
+            break;
+        }
+        let first_only = commands.len() > 1;
+        for (i, cmd) in commands.iter().enumerate() {
+            // Findings about the text of a loop body are reported once.
+            let mut scratch = Sink::new(name);
+            let s = if first_only && i > 0 {
+                &mut scratch
+            } else {
+                &mut sink
+            };
+            dispatch(&mut pf, &mut netsh, s, line.number, cmd);
+        }
+    }
+    netsh.finish(&mut pf.ipsec, &mut sink);
+    pf.dialects.sort();
+    pf.dialects.dedup();
+    pf.findings = sink.findings;
+    pf
+}
+
+const PLACEHOLDERS: &[&str] = &["%IPSECTOOL%", "%PORT%", "%SUBNET%", "%MASK%"];
+
+fn check_placeholders(sink: &mut Sink, line: usize, t: &str) -> bool {
+    let upper = t.to_ascii_uppercase();
+    let mut found = false;
+    for p in PLACEHOLDERS {
+        if upper.contains(p) {
+            found = true;
+            let var = p.trim_matches('%');
+            sink.push(
+                codes::PLACEHOLDER,
+                Severity::Error,
+                line,
+                format!("{p} is still in the command: it is the article's placeholder, not a value, and nothing in the script sets it"),
+                match var {
+                    "IPSECTOOL" => "write ipseccmd.exe (XP/2003) or ipsecpol.exe (2000), or put 'set IPSECTOOL=ipseccmd.exe' before this line".to_string(),
+                    "PORT" => "write the port number (135, 5001, ...) or loop: for /L %%p in (5001,1,5021) do ...".to_string(),
+                    _ => format!("write the value, e.g. 10.1.1.0 / 255.255.255.0, or 'set {var}=...' before this line"),
+                },
+            );
+        }
+    }
+    found
+}
+
+fn program(word: &str) -> String {
+    let w = word.trim_matches('"');
+    let base = w
+        .rsplit(['\\', '/'])
+        .next()
+        .unwrap_or(w)
+        .to_ascii_lowercase();
+    base.strip_suffix(".exe")
+        .map(str::to_string)
+        .unwrap_or(base)
+}
+
+fn dispatch(
+    pf: &mut ParsedFile,
+    netsh: &mut netsh_ipsec::NetshIpsec,
+    sink: &mut Sink,
+    line: usize,
+    cmd: &str,
+) {
+    let words = text::split_words(cmd);
+    let Some(first) = words.first() else { return };
+    let prog = program(first);
+    let has_placeholder = |sink: &mut Sink| check_placeholders(sink, line, cmd);
+    match prog.as_str() {
+        "ipseccmd" | "ipsecpol" | "%ipsectool%" => {
+            has_placeholder(sink);
+            let tool = if prog == "%ipsectool%" {
+                "ipseccmd"
+            } else {
+                prog.as_str()
+            };
+            pf.dialects.push(Dialect::Ipseccmd);
+            ipsec::apply(&mut pf.ipsec, sink, line, &words[1..], tool);
+        }
+        "rpccfg" => {
+            has_placeholder(sink);
+            pf.dialects.push(Dialect::Rpccfg);
+            pf.range_lines.push(line);
+            registry::apply_rpccfg(&mut pf.range, sink, line, &words[1..]);
+        }
+        "reg" => {
+            let before = pf.range.touched;
+            registry::apply_reg_command(&mut pf.range, sink, line, &words[1..]);
+            if pf.range.touched && !before {
+                pf.dialects.push(Dialect::Reg);
+            }
+            pf.range_lines.push(line);
+        }
+        "netsh" => netsh_line(pf, netsh, sink, line, &words[1..], cmd),
+        // Lines of a `netsh -f` script have no `netsh` in front.
+        "ipsec" | "advfirewall" | "firewall" => netsh_line(pf, netsh, sink, line, &words, cmd),
+        c if c.ends_with("-netfirewallrule") => {
+            has_placeholder(sink);
+            pf.dialects.push(Dialect::Powershell);
+            let w = firewall::ps_words(cmd);
+            firewall::apply_powershell(&mut pf.firewall, sink, line, c, &w[1..]);
+        }
+        _ => {
+            // Other commands (echo, pause, net stop, ...) do not touch the policy; a line
+            // that still carries the article's placeholders is reported.
+            if PLACEHOLDERS
+                .iter()
+                .any(|p| cmd.to_ascii_uppercase().contains(p))
+            {
+                has_placeholder(sink);
+            }
+        }
+    }
+}
+
+fn netsh_line(
+    pf: &mut ParsedFile,
+    netsh: &mut netsh_ipsec::NetshIpsec,
+    sink: &mut Sink,
+    line: usize,
+    words: &[String],
+    cmd: &str,
+) {
+    let lw: Vec<String> = words
+        .iter()
+        .take(2)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    match lw.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["ipsec", "static"] => {
+            check_placeholders(sink, line, cmd);
+            pf.dialects.push(Dialect::NetshIpsec);
+            netsh.apply(sink, line, &words[2..]);
+        }
+        ["advfirewall", "firewall"] => {
+            check_placeholders(sink, line, cmd);
+            pf.dialects.push(Dialect::NetshAdvfirewall);
+            firewall::apply_netsh(&mut pf.firewall, sink, line, &words[2..]);
+        }
+        ["firewall", ..] => sink.push(
+            codes::PARSE_ERROR,
+            Severity::Warning,
+            line,
+            "'netsh firewall' (the Windows XP SP2 firewall context) is not modelled",
+            "use netsh advfirewall firewall add rule ... (Vista and later)",
+        ),
+        _ => {}
+    }
+}
+
+/// `set NAME=value` / `set "NAME=value"` (not `set /a`, `set /p`).
+fn parse_set(t: &str) -> Option<(String, String)> {
+    let rest = strip_word(t, "set")?;
+    if rest.starts_with('/') {
+        return None;
+    }
+    let rest = rest.trim();
+    let rest = rest
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(rest);
+    let (k, v) = rest.split_once('=')?;
+    let k = k.trim();
+    if k.is_empty() || k.contains(char::is_whitespace) {
+        return None;
+    }
+    Some((k.to_string(), v.to_string()))
+}
+
+fn strip_word<'a>(t: &'a str, word: &str) -> Option<&'a str> {
+    let head = t.get(..word.len())?;
+    let rest = t.get(word.len()..)?;
+    (head.eq_ignore_ascii_case(word) && rest.starts_with(char::is_whitespace))
+        .then(|| rest.trim_start())
+}
+
+/// Replace `%NAME%` for names set earlier in the file (cmd semantics; `%%` is left alone).
+fn expand_vars(t: &str, vars: &[(String, String)]) -> String {
+    if vars.is_empty() || !t.contains('%') {
+        return t.to_string();
+    }
+    let mut out = t.to_string();
+    for (k, v) in vars {
+        let pat = format!("%{k}%");
+        let mut idx = 0;
+        while let Some(pos) = out[idx..]
+            .to_ascii_lowercase()
+            .find(&pat.to_ascii_lowercase())
+        {
+            let at = idx + pos;
+            // `%%NAME%` is a for-loop variable, not ours.
+            if at > 0 && out.as_bytes()[at - 1] == b'%' {
+                idx = at + 1;
+                continue;
+            }
+            out.replace_range(at..at + pat.len(), v);
+            idx = at + v.len();
+        }
+    }
+    out
+}
+
+enum ForExpansion {
+    NotALoop,
+    Commands(Vec<String>),
+    Error(String),
+}
+
+/// `for /L %%p in (start,step,end) do CMD` and `for %%p in (a b c) do CMD`.
+fn expand_for(t: &str) -> ForExpansion {
+    let Some(rest) = strip_word(t, "for") else {
+        return ForExpansion::NotALoop;
+    };
+    let (numeric, rest) = match strip_word(rest, "/l") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let Some((var, rest)) = rest.split_once(char::is_whitespace) else {
+        return ForExpansion::Error("for: expected a %%variable".into());
+    };
+    let name = var.trim_start_matches('%');
+    if !var.starts_with('%') || name.is_empty() {
+        return ForExpansion::Error(format!("for: '{var}' is not a %%variable"));
+    }
+    let Some(rest) = strip_word(rest.trim_start(), "in") else {
+        return ForExpansion::Error("for: expected 'in (...)'".into());
+    };
+    let Some((set, body)) = rest.strip_prefix('(').and_then(|r| r.split_once(')')) else {
+        return ForExpansion::Error("for: expected '(' set ')'".into());
+    };
+    let Some(body) = strip_word(body.trim_start(), "do") else {
+        return ForExpansion::Error("for: expected 'do' after the set".into());
+    };
+    let items: Vec<String> = if numeric {
+        let nums: Vec<Option<i64>> = set
+            .split([',', ' '])
+            .filter(|s| !s.is_empty())
+            .map(|s| s.trim().parse().ok())
+            .collect();
+        let [Some(start), Some(step), Some(end)] = nums.as_slice() else {
+            return ForExpansion::Error(format!("for /L: '({set})' is not (start,step,end)"));
+        };
+        if *step == 0 {
+            return ForExpansion::Error("for /L: step 0 never ends".into());
+        }
+        // i128: no overflow whatever i64 values the file holds.
+        let (start, step, end) = (i128::from(*start), i128::from(*step), i128::from(*end));
+        let count = (end - start) / step + 1;
+        if count > MAX_EXPANDED_COMMANDS as i128 {
+            return ForExpansion::Error(format!("for /L: {count} iterations is too many"));
+        }
+        (0..count.max(0))
+            .map(|i| (start + i * step).to_string())
+            .collect()
+    } else {
+        set.split([',', ' ', ';'])
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let vars = [format!("%%{name}"), format!("%{name}")];
+    ForExpansion::Commands(
+        items
+            .iter()
+            .map(|v| body.replace(&vars[0], v).replace(&vars[1], v))
+            .collect(),
+    )
+}
+
+/// Combine parsed files into one policy and run the lints.
+pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
+    let mut store = ipsec::IpsecStore::default();
+    let mut range_state = registry::RangeState::default();
+    let mut fw_rules = Vec::new();
+    let mut findings = Vec::new();
+    let mut sources = Vec::new();
+    let mut range_lines = Vec::new();
+    for f in files {
+        range_lines.extend(f.range_lines.iter().map(|&l| (f.name.clone(), l)));
+        fw_rules.extend(f.firewall.iter().filter_map(|r| r.to_rule(&f.name)));
+        range_state.merge(&f.range);
+        store.merge(f.ipsec);
+        findings.extend(f.findings);
+        sources.push(SourceFile {
+            path: f.name,
+            sha256: f.sha256,
+            encoding: f.encoding.to_string(),
+            dialects: f.dialects,
+        });
+    }
+    let (resolved, range_findings) = registry::resolve(&range_state);
+    let range = match &opts.range_override {
+        Some(p) => Some(RpcRange {
+            ports: p.clone(),
+            source: "--range".into(),
+            kind: RangeKind::Override,
+            listed: p.clone(),
+        }),
+        None => {
+            findings.extend(range_findings);
+            resolved.map(|r| RpcRange {
+                ports: r.ports,
+                source: r.source,
+                kind: r.kind,
+                listed: r.listed,
+            })
+        }
+    };
+    let in_force: Vec<(String, String)> = store
+        .in_force()
+        .iter()
+        .map(|p| (p.name.clone(), p.store.clone()))
+        .collect();
+    let ipsec_policies = store
+        .policies
+        .iter()
+        .map(|p| IpsecPolicySummary {
+            name: p.name.clone(),
+            store: p.store.clone(),
+            dialect: p.dialect,
+            file: p.rules.first().map(|r| r.file.clone()).unwrap_or_default(),
+            line: p.line,
+            rules: p.rules.len(),
+            assigned: p.assigned,
+            in_force: in_force.contains(&(p.name.clone(), p.store.clone())),
+        })
+        .collect();
+    let mut rules = store.to_rules();
+    rules.extend(fw_rules);
+    let mut loaded = LoadedPolicy {
+        policy: Policy {
+            rules,
+            rpc_dynamic: PortRanges::default(),
+            local_subnets: opts.local_subnets.clone(),
+        },
+        range,
+        findings,
+        files: sources,
+        ipsec_policies,
+        os: opts.os,
+        range_lines,
+    };
+    loaded.policy.rpc_dynamic = loaded.effective_range();
+    let lints = lint::lint(&loaded);
+    loaded.findings.extend(lints);
+    loaded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_variables_and_for_loops_expand() {
+        let script = b"@echo off\r\nset IPSECTOOL=ipseccmd.exe\r\nset \"POL=Block RPC Ports\"\r\nfor /L %%p in (5001,1,5003) do %IPSECTOOL% -w REG -p \"%POL%\" -r \"Block Inbound TCP %%p Rule\" -f *=0:%%p:TCP -n BLOCK\r\n%IPSECTOOL% -w REG -p \"%POL%\" -x\r\n";
+        let pf = parse_text("loop.cmd", script);
+        assert!(pf.findings.is_empty(), "{:?}", pf.findings);
+        let rules = pf.rules();
+        assert_eq!(rules.len(), 3);
+        assert_eq!(rules[2].origin.name, "Block Inbound TCP 5003 Rule");
+        assert_eq!(rules[2].origin.line, 4);
+        assert_eq!(rules[2].origin.policy.as_deref(), Some("Block RPC Ports"));
+    }
+
+    #[test]
+    fn placeholders_are_reported_when_not_set() {
+        let pf = parse_text(
+            "p.cmd",
+            b"%IPSECTOOL% -w REG -p \"Block RPC Ports\" -r \"Block Inbound TCP %PORT% Rule\" -f *=0:%PORT%:TCP -n BLOCK\n",
+        );
+        let codes: Vec<_> = pf.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, vec!["placeholder", "placeholder"]);
+    }
+
+    #[test]
+    fn for_loop_errors() {
+        assert!(matches!(
+            expand_for("for /L %%p in (1,0,5) do x"),
+            ForExpansion::Error(_)
+        ));
+        assert!(matches!(
+            expand_for("for /L %%p in (a) do x"),
+            ForExpansion::Error(_)
+        ));
+        assert!(matches!(expand_for("format c:"), ForExpansion::NotALoop));
+        assert!(matches!(
+            expand_for("for /L %%p in (-9223372036854775808,1,9223372036854775807) do x"),
+            ForExpansion::Error(_)
+        ));
+        match expand_for("for /L %%p in (5021,-10,5001) do echo %%p") {
+            ForExpansion::Commands(c) => assert_eq!(c, vec!["echo 5021", "echo 5011", "echo 5001"]),
+            _ => panic!("not expanded"),
+        }
+        match expand_for("for %%p in (135 139) do echo %%p") {
+            ForExpansion::Commands(c) => assert_eq!(c, vec!["echo 135", "echo 139"]),
+            _ => panic!("not expanded"),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_and_build_without_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let pf = parse_text("p.cmd", &data);
+            let lp = build(vec![pf], &LoadOptions::default());
+            let _ = lp.policy.decide([10, 1, 1, 5].into(), 135, Proto::Tcp);
+        }
+
+        #[test]
+        fn command_shaped_text_never_panics(body in "[ -~\u{2013}]{0,120}", pick in 0usize..6) {
+            let prefix = ["ipseccmd -w REG -p P ", "rpccfg ", "netsh ipsec static add filter ",
+                "netsh advfirewall firewall add rule ", "New-NetFirewallRule ", "for /L %%p in "][pick];
+            let pf = parse_text("c.cmd", format!("{prefix}{body}").as_bytes());
+            let _ = build(vec![pf], &LoadOptions::default());
+        }
+    }
+
+    #[test]
+    fn program_names() {
+        assert_eq!(program(r"C:\Tools\IPSECCMD.EXE"), "ipseccmd");
+        assert_eq!(program("\"rpccfg.exe\""), "rpccfg");
+    }
+}

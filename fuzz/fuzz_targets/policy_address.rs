@@ -1,0 +1,20 @@
+//! Address, mask, range and port-list parsers.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use rpcaudit::policy::address;
+use rpcaudit::ports::PortRanges;
+
+fuzz_target!(|data: &[u8]| {
+    let s = String::from_utf8_lossy(data);
+    for p in [address::parse_masked(&s), address::parse_firewall(&s), address::parse_ipsecpol(&s)]
+        .into_iter()
+        .flatten()
+    {
+        let (m, _) = p;
+        let _ = m.contains([10, 1, 1, 5].into(), &[]);
+        let _ = m.sample();
+        let _ = m.to_string();
+    }
+    let _ = PortRanges::parse(&s);
+    let _ = rpcaudit::policy::lint::name_ports(&s);
+});

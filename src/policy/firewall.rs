@@ -1,0 +1,643 @@
+//! Windows Firewall rules as administrators script them: `netsh advfirewall firewall add|set|
+//! delete rule ...` and PowerShell `New-NetFirewallRule`, `Set-NetFirewallRule`,
+//! `Enable-/Disable-/Remove-NetFirewallRule`. Produces firewall-layer [`Rule`]s (enabled,
+//! inbound); the precedence (block beats allow, allow-bypass beats block) lives in the model.
+//!
+//! Parameters follow the Microsoft references: "netsh advfirewall firewall" (name=, dir=,
+//! action=allow|block|bypass, protocol=, localport= with numbers, ranges and the keywords
+//! RPC / RPC-EPMap, remoteip= with addresses, CIDR, ranges and keywords, enable=,
+//! security=) and "New-NetFirewallRule" (-DisplayName, -Direction, -Action, -Protocol,
+//! -LocalPort, -RemoteAddress, -Enabled, -OverrideBlockRules, -Authentication).
+
+use super::address::{self, AddrMatch};
+use super::lint::check_name_ports;
+use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
+use super::sink::{Sink, codes};
+use super::text::{dash_name, is_typographic_dash};
+use crate::finding::Severity;
+use crate::ports::PortRanges;
+
+/// A firewall rule as the script leaves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FwRule {
+    /// `name=` / `-Name` (falls back to the display name).
+    pub name: String,
+    pub display: String,
+    pub inbound: bool,
+    pub action: FwAction,
+    pub enabled: bool,
+    pub ports: PortMatch,
+    pub remote: Vec<AddrMatch>,
+    pub proto: ProtoMatch,
+    /// The rule requires IPsec authentication (`security=authenticate`,
+    /// `-Authentication Required`, `-Encryption Required`).
+    pub secure: bool,
+    pub line: usize,
+    pub dialect: Dialect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FwAction {
+    Allow,
+    Block,
+    Bypass,
+    /// `-Action NotConfigured`: does nothing.
+    NotConfigured,
+}
+
+impl FwRule {
+    fn new(line: usize, dialect: Dialect) -> Self {
+        FwRule {
+            name: String::new(),
+            display: String::new(),
+            inbound: true,
+            action: FwAction::Allow,
+            enabled: true,
+            ports: PortMatch::Any,
+            remote: vec![AddrMatch::Any],
+            proto: ProtoMatch::Any,
+            secure: false,
+            line,
+            dialect,
+        }
+    }
+
+    fn label(&self) -> &str {
+        if self.display.is_empty() {
+            &self.name
+        } else {
+            &self.display
+        }
+    }
+
+    fn named(&self, n: &str) -> bool {
+        self.name.eq_ignore_ascii_case(n) || self.display.eq_ignore_ascii_case(n)
+    }
+
+    /// The model rule, when this rule is enabled, inbound and acts.
+    pub fn to_rule(&self, file: &str) -> Option<Rule> {
+        if !self.enabled || !self.inbound {
+            return None;
+        }
+        let action = match (self.action, self.secure) {
+            (FwAction::NotConfigured, _) => return None,
+            (FwAction::Block, _) => RuleAction::Block,
+            (FwAction::Bypass, _) => RuleAction::Bypass,
+            (FwAction::Allow, true) => RuleAction::AllowSecure,
+            (FwAction::Allow, false) => RuleAction::Pass,
+        };
+        Some(Rule {
+            layer: Layer::Firewall,
+            src: self.remote.clone(),
+            ports: self.ports.clone(),
+            proto: self.proto,
+            action,
+            weight: 0,
+            origin: RuleRef {
+                file: file.to_string(),
+                line: self.line,
+                name: self.label().to_string(),
+                dialect: self.dialect,
+                policy: None,
+                filter: None,
+            },
+        })
+    }
+}
+
+/// Parse a local port list: numbers, `first-last`, `Any`, `RPC`, `RPC-EPMap` and other
+/// keywords. Errors name the item.
+pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, String> {
+    let mut ranges = Vec::new();
+    let mut rpc = false;
+    for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let lower = item.to_ascii_lowercase();
+        match lower.as_str() {
+            "any" | "*" => return Ok(PortMatch::Any),
+            "rpc" => rpc = true,
+            // The endpoint mapper: TCP 135.
+            "rpc-epmap" | "rpcepmap" => ranges.push((135, 135)),
+            _ if item.starts_with(|c: char| c.is_ascii_digit()) => {
+                if let Some(c) = item.chars().find(|&c| is_typographic_dash(c)) {
+                    return Err(format!("'{item}' uses an {} instead of '-'", dash_name(c)));
+                }
+                let r = PortRanges::parse(item).map_err(|e| e.to_string())?;
+                ranges.extend_from_slice(r.ranges());
+            }
+            _ => {
+                if ranges.is_empty() && !rpc {
+                    return Ok(PortMatch::Keyword(item.to_string()));
+                }
+            }
+        }
+    }
+    match (rpc, ranges.is_empty()) {
+        (true, true) => Ok(PortMatch::RpcDynamic),
+        // RPC mixed with numbers: keep the numbers (rare; RPC is usually alone).
+        (_, false) => Ok(PortMatch::Ports(PortRanges::from_ranges(ranges))),
+        (false, true) => Err("empty port list".to_string()),
+    }
+}
+
+/// Parse remote addresses, reporting address notes.
+fn parse_remote(items: &[String], sink: &mut Sink, line: usize) -> Result<Vec<AddrMatch>, String> {
+    let mut out = Vec::new();
+    for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if let Some(c) = item.chars().find(|&c| is_typographic_dash(c)) {
+            return Err(format!("'{item}' uses an {} instead of '-'", dash_name(c)));
+        }
+        let (m, notes) = address::parse_firewall(item).map_err(|e| e.to_string())?;
+        address::report_notes(sink, line, item, &m, &notes);
+        if m == AddrMatch::Any {
+            return Ok(vec![AddrMatch::Any]);
+        }
+        out.push(m);
+    }
+    if out.is_empty() {
+        return Err("empty address list".to_string());
+    }
+    Ok(out)
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',').map(|s| s.trim().to_string()).collect()
+}
+
+fn yes(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "yes" | "y" | "true" | "$true" | "1" => Some(true),
+        "no" | "n" | "false" | "$false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Set one parameter on a rule; `Err` explains a bad value.
+fn set_param(
+    rule: &mut FwRule,
+    key: &str,
+    values: &[String],
+    sink: &mut Sink,
+    line: usize,
+) -> Result<(), String> {
+    let v = values.first().map(String::as_str).unwrap_or("");
+    match key {
+        "name" => rule.name = v.to_string(),
+        "displayname" => rule.display = v.to_string(),
+        "dir" | "direction" => {
+            rule.inbound = match v.to_ascii_lowercase().as_str() {
+                "in" | "inbound" => true,
+                "out" | "outbound" => false,
+                _ => return Err(format!("direction '{v}' is not in/out")),
+            }
+        }
+        "action" => {
+            rule.action = match v.to_ascii_lowercase().as_str() {
+                "allow" => FwAction::Allow,
+                "block" => FwAction::Block,
+                "bypass" => FwAction::Bypass,
+                "notconfigured" => FwAction::NotConfigured,
+                _ => return Err(format!("action '{v}' is not allow, block or bypass")),
+            }
+        }
+        "enable" | "enabled" => {
+            rule.enabled = yes(v).ok_or_else(|| format!("'{v}' is not yes/no or True/False"))?
+        }
+        "protocol" => {
+            rule.proto = ProtoMatch::parse(v).ok_or_else(|| format!("protocol '{v}' unknown"))?
+        }
+        "localport" => rule.ports = parse_local_ports(values)?,
+        "remoteip" | "remoteaddress" => rule.remote = parse_remote(values, sink, line)?,
+        "security" => rule.secure = !matches!(v.to_ascii_lowercase().as_str(), "notrequired" | ""),
+        "authentication" | "encryption"
+            if v.eq_ignore_ascii_case("required") || v.eq_ignore_ascii_case("dynamic") =>
+        {
+            rule.secure = true;
+        }
+        "overrideblockrules" if yes(v) == Some(true) => {
+            rule.action = FwAction::Bypass;
+            rule.secure = true;
+        }
+        // Other conditions (profile, program, service, interface, local address, remote
+        // port) do not change which source may reach which local port in our model.
+        _ => {}
+    }
+    Ok(())
+}
+
+fn finish(rules: &mut Vec<FwRule>, mut rule: FwRule, sink: &mut Sink) {
+    if rule.name.is_empty() {
+        rule.name = rule.display.clone();
+    }
+    if let Some(p) = rule.ports.as_ranges() {
+        let label = rule.label().to_string();
+        check_name_ports(sink, rule.line, &label, p, &format!("local port {p}"));
+    }
+    rules.push(rule);
+}
+
+/// `netsh advfirewall firewall <verb> rule k=v ...`: `words` start after `firewall`.
+pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words: &[String]) {
+    let verb = words
+        .first()
+        .map(|w| w.to_ascii_lowercase())
+        .unwrap_or_default();
+    if words.get(1).map(|w| w.to_ascii_lowercase()).as_deref() != Some("rule") {
+        if matches!(verb.as_str(), "add" | "set" | "delete") {
+            sink.parse_error(
+                line,
+                format!("netsh advfirewall firewall {verb}: expected 'rule' after '{verb}'"),
+                "write netsh advfirewall firewall add rule name=... dir=in action=block ...",
+            );
+        }
+        return;
+    }
+    let mut before: Vec<(String, Vec<String>)> = Vec::new();
+    let mut after: Vec<(String, Vec<String>)> = Vec::new();
+    let mut seen_new = false;
+    for w in &words[2..] {
+        if w.eq_ignore_ascii_case("new") {
+            seen_new = true;
+            continue;
+        }
+        let Some((k, v)) = w.split_once('=') else {
+            sink.parse_error(
+                line,
+                format!("'{w}' in netsh advfirewall rule: expected key=value"),
+                "quote values with spaces: name=\"Block RPC\"",
+            );
+            return;
+        };
+        let k = k.to_ascii_lowercase();
+        let v = if matches!(
+            k.as_str(),
+            "localport" | "remoteip" | "remoteport" | "localip"
+        ) {
+            list(v)
+        } else {
+            vec![v.to_string()]
+        };
+        if seen_new {
+            after.push((k, v));
+        } else {
+            before.push((k, v));
+        }
+    }
+    let find = |ps: &[(String, Vec<String>)], k: &str| {
+        ps.iter()
+            .find(|(x, _)| x == k)
+            .and_then(|(_, v)| v.first().cloned())
+    };
+    match verb.as_str() {
+        "add" => {
+            let mut rule = FwRule::new(line, Dialect::NetshAdvfirewall);
+            for (k, v) in &before {
+                if let Err(e) = set_param(&mut rule, k, v, sink, line) {
+                    report_bad(sink, line, k, &e, "netsh");
+                    return;
+                }
+            }
+            if find(&before, "name").is_none() {
+                sink.parse_error(
+                    line,
+                    "netsh advfirewall firewall add rule without name=",
+                    "add name=\"...\"",
+                );
+                return;
+            }
+            finish(rules, rule, sink);
+        }
+        "delete" => {
+            let Some(n) = find(&before, "name") else {
+                return;
+            };
+            rules.retain(|r| !r.named(&n));
+        }
+        "set" => {
+            let Some(n) = find(&before, "name") else {
+                return;
+            };
+            for r in rules.iter_mut().filter(|r| r.named(&n)) {
+                for (k, v) in &after {
+                    if let Err(e) = set_param(r, k, v, sink, line) {
+                        report_bad(sink, line, k, &e, "netsh");
+                        return;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &str, tool: &str) {
+    if why.contains("instead of '-'") {
+        sink.push(
+            codes::TYPOGRAPHIC_DASH,
+            Severity::Error,
+            line,
+            format!("{key}: {why}; {tool} rejects the rule"),
+            "replace the dash with an ASCII '-'",
+        );
+    } else {
+        sink.parse_error(
+            line,
+            format!("{key}: {why}"),
+            "fix the value as the Windows Firewall reference describes",
+        );
+    }
+}
+
+/// Split a PowerShell command into words: `'...'` and `"..."` group, `-Name:value` splits.
+pub fn ps_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut has = false;
+    for ch in line.chars() {
+        match (quote, ch) {
+            (Some(q), c) if c == q || (q == '"' && matches!(c, '\u{201c}' | '\u{201d}')) => {
+                quote = None
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"' | '\u{2018}' | '\u{201c}') => {
+                quote = Some(match ch {
+                    '\u{2018}' => '\u{2019}',
+                    '\u{201c}' => '"',
+                    c => c,
+                });
+                has = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if has {
+                    words.push(std::mem::take(&mut cur));
+                    has = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                has = true;
+            }
+        }
+    }
+    if has {
+        words.push(cur);
+    }
+    words
+}
+
+fn is_ps_param(w: &str) -> bool {
+    let mut chars = w.chars();
+    match chars.next() {
+        Some(c) if c == '-' || is_typographic_dash(c) => {
+            chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        }
+        _ => false,
+    }
+}
+
+/// PowerShell NetSecurity cmdlets. `cmdlet` is lower-case; `words` follow it.
+pub fn apply_powershell(
+    rules: &mut Vec<FwRule>,
+    sink: &mut Sink,
+    line: usize,
+    cmdlet: &str,
+    words: &[String],
+) {
+    let mut params: Vec<(String, Vec<String>)> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        i += 1;
+        if !is_ps_param(w) {
+            sink.parse_error(
+                line,
+                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter"),
+                "name every parameter: New-NetFirewallRule -DisplayName \"...\" -Direction Inbound ...",
+            );
+            return;
+        }
+        let first = w.chars().next().unwrap_or('-');
+        if is_typographic_dash(first) {
+            sink.push(
+                codes::TYPOGRAPHIC_DASH,
+                Severity::Warning,
+                line,
+                format!(
+                    "'{w}' starts with an {}; PowerShell accepts it, but the script breaks when it is reused with netsh or cmd tools",
+                    dash_name(first)
+                ),
+                format!("write '-{}'", w.chars().skip(1).collect::<String>()),
+            );
+        }
+        let body: String = w.chars().skip(1).collect();
+        let (name, inline) = match body.split_once(':') {
+            Some((n, v)) => (n.to_ascii_lowercase(), Some(v.to_string())),
+            None => (body.to_ascii_lowercase(), None),
+        };
+        let mut raw = Vec::new();
+        if let Some(v) = inline {
+            raw.push(v);
+        }
+        while i < words.len() && !is_ps_param(&words[i]) {
+            raw.push(words[i].clone());
+            i += 1;
+        }
+        let joined = raw.join(" ");
+        let inner = joined
+            .trim()
+            .trim_start_matches("@(")
+            .trim_end_matches(')')
+            .to_string();
+        // Only address and port parameters are arrays; names may contain commas.
+        let is_list = matches!(
+            name.as_str(),
+            "localport" | "remoteport" | "remoteaddress" | "localaddress" | "profile" | "protocol"
+        );
+        let values: Vec<String> = if is_list {
+            inner
+                .split(',')
+                .map(|s| s.trim().trim_matches(['"', '\'']).to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        } else {
+            vec![raw.first().cloned().unwrap_or_default()]
+        };
+        if values
+            .iter()
+            .any(|v| v.starts_with('$') && yes(v).is_none())
+        {
+            sink.push(
+                codes::PARSE_ERROR,
+                Severity::Warning,
+                line,
+                format!("{cmdlet} -{name} uses a variable ({joined}); rpcaudit does not run PowerShell, so the rule is left out"),
+                "write the literal value in the script you give rpcaudit",
+            );
+            return;
+        }
+        params.push((name, values));
+    }
+    let find = |k: &str| {
+        params
+            .iter()
+            .find(|(x, _)| x == k)
+            .and_then(|(_, v)| v.first().cloned())
+    };
+    match cmdlet {
+        "new-netfirewallrule" => {
+            let mut rule = FwRule::new(line, Dialect::Powershell);
+            for (k, v) in &params {
+                if let Err(e) = set_param(&mut rule, k, v, sink, line) {
+                    report_bad(sink, line, k, &e, "New-NetFirewallRule");
+                    return;
+                }
+            }
+            if rule.display.is_empty() && rule.name.is_empty() {
+                sink.parse_error(
+                    line,
+                    "New-NetFirewallRule without -DisplayName",
+                    "add -DisplayName \"...\"",
+                );
+                return;
+            }
+            finish(rules, rule, sink);
+        }
+        _ => {
+            let Some(n) = find("displayname").or_else(|| find("name")) else {
+                return;
+            };
+            match cmdlet {
+                "remove-netfirewallrule" => rules.retain(|r| !r.named(&n)),
+                "enable-netfirewallrule" | "disable-netfirewallrule" => {
+                    let on = cmdlet.starts_with("enable");
+                    rules
+                        .iter_mut()
+                        .filter(|r| r.named(&n))
+                        .for_each(|r| r.enabled = on);
+                }
+                "set-netfirewallrule" => {
+                    for r in rules.iter_mut().filter(|r| r.named(&n)) {
+                        for (k, v) in params
+                            .iter()
+                            .filter(|(k, _)| k != "displayname" && k != "name")
+                        {
+                            if let Err(e) = set_param(r, k, v, sink, line) {
+                                report_bad(sink, line, k, &e, "Set-NetFirewallRule");
+                                return;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::text::split_words;
+
+    fn netsh(lines: &[&str]) -> (Vec<FwRule>, Sink) {
+        let mut rules = Vec::new();
+        let mut sink = Sink::new("fw.cmd");
+        for (i, l) in lines.iter().enumerate() {
+            let w = split_words(l);
+            apply_netsh(&mut rules, &mut sink, i + 1, &w[3..]);
+        }
+        (rules, sink)
+    }
+
+    fn ps(lines: &[&str]) -> (Vec<FwRule>, Sink) {
+        let mut rules = Vec::new();
+        let mut sink = Sink::new("fw.ps1");
+        for (i, l) in lines.iter().enumerate() {
+            let w = ps_words(l);
+            apply_powershell(
+                &mut rules,
+                &mut sink,
+                i + 1,
+                &w[0].to_ascii_lowercase(),
+                &w[1..],
+            );
+        }
+        (rules, sink)
+    }
+
+    #[test]
+    fn netsh_add_rule_lists_and_ranges() {
+        let (rules, sink) = netsh(&[
+            r#"netsh advfirewall firewall add rule name="Allow RPC 135,5001-5021" dir=in action=allow protocol=TCP localport=135,5001-5021 remoteip=10.1.1.0/24,192.168.5.1-192.168.5.9,LocalSubnet"#,
+        ]);
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        let r = &rules[0];
+        assert_eq!(r.ports.to_string(), "135,5001-5021");
+        assert_eq!(r.remote.len(), 3);
+        assert_eq!(r.action, FwAction::Allow);
+        assert!(r.to_rule("f").is_some());
+    }
+
+    #[test]
+    fn netsh_set_and_delete() {
+        let (rules, _) = netsh(&[
+            r#"netsh advfirewall firewall add rule name=A dir=in action=block protocol=TCP localport=135"#,
+            r#"netsh advfirewall firewall set rule name=A new enable=no"#,
+        ]);
+        assert!(rules[0].to_rule("f").is_none());
+        let (rules, _) = netsh(&[
+            r#"netsh advfirewall firewall add rule name=A dir=in action=block protocol=TCP localport=135"#,
+            r#"netsh advfirewall firewall delete rule name=A"#,
+        ]);
+        assert!(rules.is_empty());
+    }
+
+    #[test]
+    fn netsh_bad_values() {
+        let (rules, sink) = netsh(&[
+            "netsh advfirewall firewall add rule name=A dir=in action=block protocol=TCP localport=5001\u{2013}5021",
+            "netsh advfirewall firewall add rule name=B dir=sideways action=block",
+        ]);
+        assert!(rules.is_empty());
+        assert_eq!(sink.findings[0].code, codes::TYPOGRAPHIC_DASH);
+        assert_eq!(sink.findings[1].code, codes::PARSE_ERROR);
+    }
+
+    #[test]
+    fn powershell_forms() {
+        let (rules, sink) = ps(&[
+            r#"New-NetFirewallRule -DisplayName 'Allow RPC' -Direction Inbound -Action Allow -Protocol TCP -LocalPort @("135", "5001-5021") -RemoteAddress 10.1.1.0/255.255.255.0, LocalSubnet -Enabled True"#,
+            r#"New-NetFirewallRule -DisplayName "Bypass" -Direction Inbound -Action Allow -Protocol TCP -LocalPort RPC -Authentication Required -OverrideBlockRules $true"#,
+            r#"New-NetFirewallRule -DisplayName "Off" -Protocol TCP -LocalPort RPC-EPMap -Enabled:False"#,
+        ]);
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        assert_eq!(rules[0].ports.to_string(), "135,5001-5021");
+        assert_eq!(rules[0].remote.len(), 2);
+        assert_eq!(rules[1].to_rule("f").unwrap().action, RuleAction::Bypass);
+        assert_eq!(rules[1].ports, PortMatch::RpcDynamic);
+        assert!(rules[2].to_rule("f").is_none());
+        assert_eq!(rules[2].ports.to_string(), "135");
+    }
+
+    #[test]
+    fn powershell_en_dash_is_a_warning_and_still_works() {
+        let (rules, sink) = ps(&["New-NetFirewallRule \u{2013}DisplayName X -Action Block"]);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].action, FwAction::Block);
+        assert_eq!(sink.findings[0].code, codes::TYPOGRAPHIC_DASH);
+        assert_eq!(sink.findings[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn powershell_disable_and_variables() {
+        let (rules, sink) = ps(&[
+            "New-NetFirewallRule -DisplayName X -Action Block -Protocol TCP -LocalPort 135",
+            "Disable-NetFirewallRule -DisplayName X",
+            "New-NetFirewallRule -DisplayName Y -LocalPort $port",
+        ]);
+        assert_eq!(rules.len(), 1);
+        assert!(!rules[0].enabled);
+        assert_eq!(sink.findings[0].code, codes::PARSE_ERROR);
+        assert_eq!(sink.findings[0].line, Some(3));
+    }
+}

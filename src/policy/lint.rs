@@ -1,0 +1,466 @@
+//! Policy-wide lints, run by [`super::build`] once every file is combined (their findings
+//! follow the parse-time ones in [`super::LoadedPolicy::findings`]): the range is big enough
+//! and clear of the ephemeral ports, 135 and every range port are blocked for everyone else,
+//! every allowed source reaches 135 and the whole range or neither, no allow is overridden by
+//! a block, and every IPsec policy that was written is assigned. Also the rule-name check the
+//! parsers call while reading (`name-filter-mismatch`).
+//!
+//! The lints ask the model ([`super::Policy::decide`]) about representative sources: one host
+//! of each subnet or range an allow names, and one "outsider" that no specific rule names.
+
+use super::address::AddrMatch;
+use super::model::{Action, Layer, PortMatch, Query, RuleAction};
+use super::sink::{Sink, codes};
+use super::{LoadedPolicy, RangeKind};
+use crate::finding::{Finding, Severity};
+use crate::policy::{Dialect, Proto};
+use crate::ports::PortRanges;
+use std::net::IpAddr;
+
+/// The article's own threshold: "fewer than 20 ports" is too small for a busy server.
+pub const MIN_RANGE_PORTS: u32 = 20;
+
+/// Port numbers a rule's name mentions ("Block Inbound TCP 5001 Rule" → 5001). Numbers
+/// inside addresses (10.1.1.0, /24) and below 20 ("Rule 2") are not ports.
+pub fn name_ports(name: &str) -> PortRanges {
+    let mut out = Vec::new();
+    for token in name.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '/' || c == '-')) {
+        if token.contains('.') || token.contains('/') {
+            continue;
+        }
+        let token = token.trim_matches('-');
+        if token.is_empty() {
+            continue;
+        }
+        let parsed = match token.split_once('-') {
+            Some((a, b)) => a.parse::<u16>().ok().zip(b.parse::<u16>().ok()),
+            None => token.parse::<u16>().ok().map(|p| (p, p)),
+        };
+        if let Some((a, b)) = parsed
+            && a >= 20
+            && a <= b
+        {
+            out.push((a, b));
+        }
+    }
+    PortRanges::from_ranges(out)
+}
+
+/// `name-filter-mismatch`: the ports a rule's name mentions differ from its filter's.
+pub(crate) fn check_name_ports(
+    sink: &mut Sink,
+    line: usize,
+    name: &str,
+    filter_ports: &PortRanges,
+    filter_text: &str,
+) {
+    let named = name_ports(name);
+    if named.is_empty() || filter_ports.is_empty() || &named == filter_ports {
+        return;
+    }
+    sink.push(
+        codes::NAME_FILTER_MISMATCH,
+        Severity::Warning,
+        line,
+        format!(
+            "rule \"{name}\" names port {named} but its filter ({filter_text}) covers port {filter_ports}; KB908472 says to change the port in both the rule name and the filter"
+        ),
+        format!("make the name and the filter agree: either rename the rule for port {filter_ports} or change the filter to port {named}"),
+    );
+}
+
+/// Every policy-wide lint.
+pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
+    let mut out = Vec::new();
+    unassigned(lp, &mut out);
+    range_shape(lp, &mut out);
+    if !lp.policy.rules.is_empty() || !lp.ipsec_policies.is_empty() {
+        let outsider = outsider(lp);
+        unblocked(lp, outsider, &mut out);
+        hang_hazard(lp, outsider, &mut out);
+    }
+    shadowed(lp, &mut out);
+    out
+}
+
+fn unassigned(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
+    let any_in_force = lp.ipsec_policies.iter().any(|p| p.in_force);
+    for p in lp.ipsec_policies.iter().filter(|p| p.assigned.is_none()) {
+        if p.rules == 0 && p.file.is_empty() {
+            // Only named by a -y/-o or set-policy line: nothing was written to assign.
+            continue;
+        }
+        let (severity, tail) = if any_in_force {
+            (
+                Severity::Warning,
+                "another policy is assigned instead (only one IPsec policy can be assigned)",
+            )
+        } else {
+            (
+                Severity::Error,
+                "no IPsec policy is in force, so none of its blocks apply",
+            )
+        };
+        let fix = match p.dialect {
+            Dialect::NetshIpsec => format!(
+                "netsh ipsec static set policy name=\"{}\" assign=yes",
+                p.name
+            ),
+            _ => format!("ipseccmd.exe -w {} -p \"{}\" -x", p.store, p.name),
+        };
+        let mut f = Finding::new(
+            codes::POLICY_UNASSIGNED,
+            severity,
+            format!(
+                "IPsec policy \"{}\" ({} rules) is not assigned at the end of the script: {tail}",
+                p.name, p.rules
+            ),
+            fix,
+        );
+        if !p.file.is_empty() {
+            f = f.at(p.file.clone(), p.line);
+        }
+        out.push(f);
+    }
+}
+
+fn range_finding(lp: &LoadedPolicy, f: Finding) -> Finding {
+    match lp.range.as_ref().and_then(|r| r.source.rsplit_once(':')) {
+        Some((file, line)) => match line.parse::<usize>() {
+            Ok(l) => f.at(file, l),
+            Err(_) => f,
+        },
+        None => f,
+    }
+}
+
+fn range_shape(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
+    let Some(r) = &lp.range else { return };
+    if r.kind == RangeKind::Invalid {
+        return;
+    }
+    let size = r.ports.size();
+    if size < MIN_RANGE_PORTS && matches!(r.kind, RangeKind::Listed | RangeKind::Override) {
+        out.push(range_finding(lp, Finding::new(
+            codes::RANGE_TOO_SMALL,
+            Severity::Warning,
+            format!("the RPC dynamic range {} has {size} ports, fewer than the {MIN_RANGE_PORTS} KB908472 takes as its minimum; servers with many TCP endpoints run out", r.ports),
+            "count the TCP-bound endpoints (rpcaudit dump) and widen the range, e.g. rpccfg.exe -pe 5001-5100 -d 0",
+        )));
+    }
+    let eph = lp.os.ephemeral();
+    let overlap: Vec<(u16, u16)> = eph
+        .ranges()
+        .iter()
+        .flat_map(|&(ea, eb)| {
+            r.ports.ranges().iter().filter_map(move |&(a, b)| {
+                (a.max(ea) <= b.min(eb)).then_some((a.max(ea), b.min(eb)))
+            })
+        })
+        .collect();
+    if !overlap.is_empty() {
+        let o = PortRanges::from_ranges(overlap);
+        out.push(range_finding(lp, Finding::new(
+            codes::RANGE_OVERLAPS_EPHEMERAL,
+            Severity::Warning,
+            format!("the RPC dynamic range {} overlaps the ephemeral ports {eph} of {} at {o}: RPC servers compete with every outgoing connection for those ports", r.ports, lp.os.describe()),
+            format!("move the range outside {eph}, e.g. 5001-5021 as KB908472 does"),
+        )));
+    }
+}
+
+/// A source address that no specific rule names: "everybody else".
+fn outsider(lp: &LoadedPolicy) -> IpAddr {
+    const CANDIDATES: &[&str] = &[
+        "203.0.113.77",
+        "198.51.100.77",
+        "192.0.2.77",
+        "100.64.77.77",
+        "172.31.254.77",
+        "192.168.254.77",
+        "10.254.254.77",
+        "169.254.77.77",
+    ];
+    let mut fallback = None;
+    for c in CANDIDATES {
+        let Ok(ip) = c.parse::<IpAddr>() else {
+            continue;
+        };
+        fallback.get_or_insert(ip);
+        // Named by a rule that lets traffic in: a host only a block names is an outsider.
+        let named = lp
+            .policy
+            .rules
+            .iter()
+            .filter(|r| r.action != RuleAction::Block)
+            .any(|r| {
+                r.src.iter().any(|m| {
+                    m.is_specific() && m.contains(ip, &lp.policy.local_subnets) == Some(true)
+                })
+            });
+        if !named {
+            return ip;
+        }
+    }
+    fallback.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 77)))
+}
+
+fn runs(ports: &[u16]) -> PortRanges {
+    PortRanges::from_ranges(ports.iter().map(|&p| (p, p)))
+}
+
+fn first_file(lp: &LoadedPolicy) -> Option<String> {
+    lp.files
+        .iter()
+        .find(|f| f.dialects.iter().any(|d| d.layer().is_some()))
+        .map(|f| f.path.clone())
+}
+
+fn block_fix(lp: &LoadedPolicy, ports: &PortRanges) -> String {
+    if lp.policy.has_layer(Layer::Ipsec) || !lp.policy.has_layer(Layer::Firewall) {
+        let first = ports.iter().next().unwrap_or(135);
+        let policy = lp
+            .ipsec_policies
+            .iter()
+            .find(|p| p.in_force)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "Block RPC Ports".into());
+        format!(
+            "for each port: ipseccmd.exe -w REG -p \"{policy}\" -r \"Block Inbound TCP {first} Rule\" -f *=0:{first}:TCP -n BLOCK (ports {ports})"
+        )
+    } else {
+        format!(
+            "netsh advfirewall firewall add rule name=\"Block RPC {ports}\" dir=in action=block protocol=TCP localport={ports}"
+        )
+    }
+}
+
+fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
+    let mut groups: Vec<(String, Option<super::RuleRef>, Vec<u16>, bool)> = Vec::new();
+    let mut check = |port: u16, in_range: bool| {
+        let d = lp.policy.decide(outsider, port, Proto::Tcp);
+        if d.action == Action::Block {
+            return;
+        }
+        let key = format!("{}|{:?}|{in_range}", d.action, d.rule);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.2.push(port),
+            None => groups.push((key, d.rule, vec![port], in_range)),
+        }
+    };
+    check(135, false);
+    let range = lp
+        .range
+        .as_ref()
+        .filter(|r| r.kind != RangeKind::Invalid)
+        .map(|r| r.ports.clone());
+    if let Some(r) = &range {
+        for p in r.iter().filter(|&p| p != 135) {
+            check(p, true);
+        }
+    }
+    for (_, rule, ports, in_range) in groups {
+        let set = runs(&ports);
+        let what = if in_range {
+            format!("port {set} of the RPC dynamic range")
+        } else {
+            "port 135 (the endpoint mapper)".to_string()
+        };
+        let why = match &rule {
+            Some(r) => format!("the allow rule {r} lets them in"),
+            None => "no rule blocks it".to_string(),
+        };
+        let mut f = Finding::new(
+            codes::RANGE_PORT_UNBLOCKED,
+            Severity::Error,
+            format!(
+                "TCP {what} is not blocked for hosts outside the allowed sources (checked with {outsider}): {why}"
+            ),
+            block_fix(lp, &set),
+        );
+        f = match (&rule, first_file(lp)) {
+            (Some(r), _) => f.at(r.file.clone(), r.line),
+            (None, Some(file)) if !in_range => {
+                f.file = Some(file);
+                f
+            }
+            _ => range_finding(lp, f),
+        };
+        out.push(f);
+    }
+}
+
+fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
+    let Some(r) = lp.range.as_ref().filter(|r| r.kind != RangeKind::Invalid) else {
+        return;
+    };
+    let mut sources: Vec<(String, IpAddr)> = vec![("hosts no rule names".into(), outsider)];
+    for rule in &lp.policy.rules {
+        if !matches!(
+            rule.action,
+            RuleAction::Pass
+                | RuleAction::Negotiate {
+                    clear_inbound: true
+                }
+        ) {
+            continue;
+        }
+        for m in &rule.src {
+            if let Some(ip) = m.sample()
+                && !sources.iter().any(|(_, s)| *s == ip)
+            {
+                sources.push((format!("{m}"), ip));
+            }
+        }
+    }
+    for (label, ip) in sources {
+        let d135 = lp.policy.decide(ip, 135, Proto::Tcp);
+        let mut passed = Vec::new();
+        let mut denied = Vec::new();
+        for p in r.ports.iter() {
+            if lp.policy.decide(ip, p, Proto::Tcp).action == Action::Pass {
+                passed.push(p);
+            } else {
+                denied.push(p);
+            }
+        }
+        let to135 = d135.action == Action::Pass;
+        if to135 && !denied.is_empty() {
+            let mut f = Finding::new(
+                codes::HANG_HAZARD,
+                Severity::Error,
+                format!(
+                    "{label} (e.g. {ip}) may reach port 135 but not port {} of the RPC dynamic range {}: clients learn a port from the endpoint mapper, then cannot connect and applications stop responding",
+                    runs(&denied),
+                    r.ports
+                ),
+                format!(
+                    "allow {label} to every port of {} as well, or to none of them and not to 135",
+                    r.ports
+                ),
+            );
+            if let Some(rule) = &d135.rule {
+                f = f.at(rule.file.clone(), rule.line);
+            }
+            out.push(f);
+        } else if !to135 && !passed.is_empty() {
+            let first = passed[0];
+            let d = lp.policy.decide(ip, first, Proto::Tcp);
+            let mut f = Finding::new(
+                codes::HANG_HAZARD,
+                Severity::Warning,
+                format!(
+                    "{label} (e.g. {ip}) may reach port {} of the RPC dynamic range but not the endpoint mapper on 135: it cannot learn which port to use, so the opening is useless or meant for something else",
+                    runs(&passed)
+                ),
+                format!("allow {label} to port 135 too, or remove its access to the range"),
+            );
+            if let Some(rule) = &d.rule {
+                f = f.at(rule.file.clone(), rule.line);
+            }
+            out.push(f);
+        }
+    }
+}
+
+fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
+    let range = lp.effective_range();
+    for rule in lp
+        .policy
+        .rules
+        .iter()
+        .filter(|r| r.action == RuleAction::Pass)
+    {
+        let ports: Vec<u16> = match &rule.ports {
+            PortMatch::Ports(p) => p.iter().take(4096).collect(),
+            PortMatch::Any => std::iter::once(135)
+                .chain(range.iter().take(4096))
+                .collect(),
+            PortMatch::RpcDynamic => range.iter().take(4096).collect(),
+            PortMatch::Keyword(_) => continue,
+        };
+        let proto = match rule.proto {
+            super::model::ProtoMatch::Number(17) => Proto::Udp,
+            _ => Proto::Tcp,
+        };
+        for m in &rule.src {
+            let ip = match m {
+                AddrMatch::Any => outsider(lp),
+                other => match other.sample() {
+                    Some(ip) => ip,
+                    None => continue,
+                },
+            };
+            let mut blocked = Vec::new();
+            let mut by = None;
+            for &p in &ports {
+                let d = lp.policy.decide_layer(
+                    rule.layer,
+                    Query {
+                        src: ip,
+                        port: p,
+                        proto,
+                        authenticated: false,
+                    },
+                );
+                if d.action == Action::Block {
+                    blocked.push(p);
+                    by.get_or_insert(d.rule);
+                }
+            }
+            if blocked.is_empty() {
+                continue;
+            }
+            let by = by.flatten().map(|r| r.to_string()).unwrap_or_default();
+            let why = match rule.layer {
+                Layer::Firewall => {
+                    "in Windows Firewall a block rule beats an allow rule whatever their specificity ([MS-FASP] FW_RULE_ACTION)"
+                }
+                Layer::Ipsec => {
+                    "in an IPsec policy the more specific filter wins, and a block wins a tie"
+                }
+            };
+            let fix = match rule.layer {
+                Layer::Firewall => "narrow the block rule so it does not cover these sources (e.g. block RemoteAddress = every range except the allowed subnet), or make the allow an authenticated allow-bypass (-OverrideBlockRules)".to_string(),
+                Layer::Ipsec => "make the block filter less specific than the pass filter, or remove it".to_string(),
+            };
+            out.push(
+                Finding::new(
+                    codes::ALLOW_SHADOWED,
+                    Severity::Error,
+                    format!("allow rule \"{}\" for {m} never applies to port {}: {by} blocks the same traffic, and {why}", rule.origin.name, runs(&blocked)),
+                    fix,
+                )
+                .at(rule.origin.file.clone(), rule.origin.line),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn name_ports_ignores_addresses_and_ordinals() {
+        assert_eq!(name_ports("Block Inbound TCP 135 Rule").to_string(), "135");
+        assert_eq!(
+            name_ports("Allow Inbound TCP Port 135 from 10.1.1.0 Rule").to_string(),
+            "135"
+        );
+        assert_eq!(
+            name_ports("RPC 135,5001-5021 Rule 2").to_string(),
+            "135,5001-5021"
+        );
+        assert_eq!(name_ports("Allow 10.1.1.0/24").to_string(), "");
+        assert_eq!(name_ports("KB908472").to_string(), "");
+    }
+
+    proptest! {
+        #[test]
+        fn name_ports_never_panics(s in ".{0,60}") {
+            let _ = name_ports(&s);
+        }
+    }
+}

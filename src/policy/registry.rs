@@ -1,0 +1,815 @@
+//! The configured RPC dynamic port range: `HKLM\SOFTWARE\Microsoft\Rpc\Internet` as rpccfg.exe
+//! command lines, `reg add` lines and regedit `.reg` exports set it, folded into the effective
+//! range with the documented meaning of its three values:
+//! - `Ports` (REG_MULTI_SZ): ports and `first-last` ranges;
+//! - `PortsInternetAvailable` (Y/N): Y, the listed ports are the internet-available ones; N,
+//!   they are the ones that are not;
+//! - `UseInternetPorts` (Y/N): Y, dynamic endpoints get internet-available ports; N,
+//!   intranet ports.
+//!
+//! So the dynamic range is the list when the two flags agree and everything else when they
+//! differ. "If a key is missing or contains an invalid value, then the entire configuration is
+//! marked as invalid and all RpcServerUseProtseq(ncacn_ip_tcp) calls will fail" (RPC_POLICY,
+//! Win32 RPC reference). rpccfg: `-pe LIST` writes Ports and PortsInternetAvailable=Y, `-pi`
+//! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
+//! `rpccfg.exe -pe 5001-5021 -d 0`).
+
+use super::sink::{Sink, codes};
+use super::text::{dash_name, is_typographic_dash};
+use crate::finding::Severity;
+use crate::ports::PortRanges;
+
+const KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\Internet";
+
+/// A value as some line left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegValue {
+    /// REG_MULTI_SZ strings.
+    Multi(Vec<String>),
+    /// REG_SZ.
+    Sz(String),
+    /// Another type (REG_DWORD, hex(...)): written as text for messages.
+    Other(String),
+}
+
+/// One setting, with the file and line that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: RegValue,
+    pub file: String,
+    pub line: usize,
+}
+
+/// The Rpc\Internet key as a sequence of files leaves it. `None`: value absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RangeState {
+    /// Some line touched the key (set a value or deleted it).
+    pub touched: bool,
+    pub ports: Option<Setting>,
+    pub internet_available: Option<Setting>,
+    pub use_internet: Option<Setting>,
+    /// What was done, in order, so later files can be replayed on earlier ones.
+    ops: Vec<RangeOp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RangeOp {
+    Set(String, Option<Setting>),
+    ClearKey,
+}
+
+impl RangeState {
+    fn set(&mut self, name: &str, value: Option<RegValue>, file: &str, line: usize) -> bool {
+        let setting = value.map(|value| Setting {
+            value,
+            file: file.to_string(),
+            line,
+        });
+        self.set_setting(name, setting)
+    }
+
+    fn set_setting(&mut self, name: &str, setting: Option<Setting>) -> bool {
+        let slot = match name.to_ascii_lowercase().as_str() {
+            "ports" => &mut self.ports,
+            "portsinternetavailable" => &mut self.internet_available,
+            "useinternetports" => &mut self.use_internet,
+            _ => return false,
+        };
+        *slot = setting.clone();
+        self.touched = true;
+        self.ops.push(RangeOp::Set(name.to_string(), setting));
+        true
+    }
+
+    /// The key was deleted (or rpccfg -r): back to the OS default range.
+    pub fn clear(&mut self) {
+        self.ports = None;
+        self.internet_available = None;
+        self.use_internet = None;
+        self.touched = true;
+        self.ops.push(RangeOp::ClearKey);
+    }
+
+    /// Replay what a later file did on top of this state.
+    pub fn merge(&mut self, later: &RangeState) {
+        for op in &later.ops {
+            match op {
+                RangeOp::Set(name, setting) => {
+                    self.set_setting(name, setting.clone());
+                }
+                RangeOp::ClearKey => self.clear(),
+            }
+        }
+    }
+}
+
+/// How the effective range was reached.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RangeKind {
+    /// The flags agree: the range is the list.
+    Listed,
+    /// The flags differ: the range is every port except the list.
+    Inverted,
+    /// RPC rejects the configuration: no dynamic port at all.
+    Invalid,
+    /// Given on the command line with `--range`.
+    Override,
+}
+
+/// The effective range and what it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub ports: PortRanges,
+    pub kind: RangeKind,
+    /// `file:line` of the Ports value.
+    pub source: String,
+    /// The Ports list as written (the complement of `ports` when inverted).
+    pub listed: PortRanges,
+}
+
+fn yes_no(s: &Setting, name: &str, sink: &mut Vec<crate::finding::Finding>) -> Option<bool> {
+    let bad = |why: String, sink: &mut Vec<crate::finding::Finding>| {
+        sink.push(
+            crate::finding::Finding::new(
+                codes::RANGE_INVALID,
+                Severity::Error,
+                format!("{name} {why}; RPC then rejects the whole Rpc\\Internet configuration and every ncacn_ip_tcp registration fails"),
+                format!("set {name} to the REG_SZ \"Y\" or \"N\""),
+            )
+            .at(s.file.clone(), s.line),
+        );
+        None
+    };
+    match &s.value {
+        RegValue::Sz(v) => match v.trim() {
+            "Y" | "y" => Some(true),
+            "N" | "n" => Some(false),
+            other => bad(format!("is \"{other}\", not Y or N"), sink),
+        },
+        RegValue::Multi(_) => bad("is a REG_MULTI_SZ, not a REG_SZ".into(), sink),
+        RegValue::Other(t) => bad(format!("has type {t}, not REG_SZ"), sink),
+    }
+}
+
+/// Fold the state into the effective range. `Ok(None)` when the key was never configured
+/// (the OS default range applies). Findings: range-invalid, range-inverted.
+pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Finding>) {
+    let mut findings = Vec::new();
+    if !state.touched
+        || (state.ports.is_none()
+            && state.internet_available.is_none()
+            && state.use_internet.is_none())
+    {
+        return (None, findings);
+    }
+    let anchor = [&state.ports, &state.internet_available, &state.use_internet]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|s| (s.file.clone(), s.line))
+        .unwrap_or_default();
+    let invalid = |source: String| Resolved {
+        ports: PortRanges::default(),
+        kind: RangeKind::Invalid,
+        source,
+        listed: PortRanges::default(),
+    };
+    let mut missing = Vec::new();
+    for (v, name) in [
+        (&state.ports, "Ports"),
+        (&state.internet_available, "PortsInternetAvailable"),
+        (&state.use_internet, "UseInternetPorts"),
+    ] {
+        if v.is_none() {
+            missing.push(name);
+        }
+    }
+    if !missing.is_empty() {
+        findings.push(
+            crate::finding::Finding::new(
+                codes::RANGE_INVALID,
+                Severity::Error,
+                format!(
+                    "Rpc\\Internet is configured but {} missing (unless already set on the machine): RPC then rejects the whole configuration and every ncacn_ip_tcp registration fails",
+                    if missing.len() == 1 { format!("{} is", missing[0]) } else { format!("{} are", missing.join(" and ")) }
+                ),
+                "set all three values, e.g. rpccfg.exe -pe 5001-5021 -d 0 (Ports, PortsInternetAvailable=Y, UseInternetPorts=Y)",
+            )
+            .at(anchor.0.clone(), anchor.1),
+        );
+    }
+    let ia = state
+        .internet_available
+        .as_ref()
+        .and_then(|s| yes_no(s, "PortsInternetAvailable", &mut findings));
+    let ui = state
+        .use_internet
+        .as_ref()
+        .and_then(|s| yes_no(s, "UseInternetPorts", &mut findings));
+    let listed = state.ports.as_ref().and_then(|s| {
+        let strings: Vec<String> = match &s.value {
+            RegValue::Multi(v) => v.clone(),
+            RegValue::Sz(v) => {
+                findings.push(
+                    crate::finding::Finding::new(
+                        codes::RANGE_INVALID,
+                        Severity::Error,
+                        format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
+                        "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
+                    )
+                    .at(s.file.clone(), s.line),
+                );
+                return None;
+            }
+            RegValue::Other(t) => {
+                findings.push(
+                    crate::finding::Finding::new(
+                        codes::RANGE_INVALID,
+                        Severity::Error,
+                        format!("Ports has type {t}; RPC needs a REG_MULTI_SZ and rejects the configuration"),
+                        "write Ports as REG_MULTI_SZ, one range per string, e.g. 5001-5021",
+                    )
+                    .at(s.file.clone(), s.line),
+                );
+                return None;
+            }
+        };
+        let mut ranges = Vec::new();
+        for item in strings.iter().filter(|x| !x.trim().is_empty()) {
+            match PortRanges::parse(item.trim()) {
+                Ok(r) => ranges.extend_from_slice(r.ranges()),
+                Err(e) => {
+                    let dash = item.chars().find(|&c| is_typographic_dash(c));
+                    let why = match dash {
+                        Some(c) => format!("contains an {} instead of '-'", dash_name(c)),
+                        None => e.to_string(),
+                    };
+                    findings.push(
+                        crate::finding::Finding::new(
+                            codes::RANGE_INVALID,
+                            Severity::Error,
+                            format!("Ports entry \"{item}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails"),
+                            "write each entry as a port 0-65535 or first-last with an ASCII '-', e.g. 5001-5021",
+                        )
+                        .at(s.file.clone(), s.line),
+                    );
+                    return None;
+                }
+            }
+        }
+        if ranges.is_empty() {
+            findings.push(
+                crate::finding::Finding::new(
+                    codes::RANGE_INVALID,
+                    Severity::Error,
+                    "Ports is empty; RPC rejects the configuration",
+                    "list at least the ports of the range, e.g. 5001-5021",
+                )
+                .at(s.file.clone(), s.line),
+            );
+            return None;
+        }
+        Some((PortRanges::from_ranges(ranges), format!("{}:{}", s.file, s.line)))
+    });
+    let (Some((listed, source)), Some(ia), Some(ui)) = (listed, ia, ui) else {
+        let source = state
+            .ports
+            .as_ref()
+            .map(|s| format!("{}:{}", s.file, s.line))
+            .unwrap_or_else(|| format!("{}:{}", anchor.0, anchor.1));
+        return (Some(invalid(source)), findings);
+    };
+    if ia == ui {
+        return (
+            Some(Resolved {
+                ports: listed.clone(),
+                kind: RangeKind::Listed,
+                source,
+                listed,
+            }),
+            findings,
+        );
+    }
+    let ports = complement(&listed);
+    let (file, line) = state
+        .ports
+        .as_ref()
+        .map(|s| (s.file.clone(), s.line))
+        .unwrap_or_default();
+    findings.push(
+        crate::finding::Finding::new(
+            codes::RANGE_INVERTED,
+            Severity::Error,
+            format!(
+                "PortsInternetAvailable={} with UseInternetPorts={}: the dynamic range is every port except {listed} ({} ports), not the list",
+                if ia { "Y" } else { "N" },
+                if ui { "Y" } else { "N" },
+                ports.size()
+            ),
+            "set PortsInternetAvailable=Y and UseInternetPorts=Y (rpccfg.exe -pe LIST -d 0) so the list is the range",
+        )
+        .at(file, line),
+    );
+    (
+        Some(Resolved {
+            ports,
+            kind: RangeKind::Inverted,
+            source,
+            listed,
+        }),
+        findings,
+    )
+}
+
+/// Every port 1-65535 not in `listed` (port 0 is never handed out).
+pub fn complement(listed: &PortRanges) -> PortRanges {
+    let mut out = Vec::new();
+    let mut next: u32 = 1;
+    for &(a, b) in listed.ranges() {
+        if u32::from(a) > next {
+            out.push((next as u16, a - 1));
+        }
+        next = next.max(u32::from(b) + 1);
+    }
+    if next <= 65535 {
+        out.push((next as u16, 65535));
+    }
+    PortRanges::from_ranges(out)
+}
+
+/// An rpccfg.exe command line (words after the program name).
+pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words: &[String]) {
+    let mut i = 0;
+    let mut sets: Vec<(&str, RegValue)> = Vec::new();
+    while i < words.len() {
+        let w = &words[i];
+        i += 1;
+        if let Some(c) = w.chars().next().filter(|&c| is_typographic_dash(c)) {
+            let fixed: String = std::iter::once('-').chain(w.chars().skip(1)).collect();
+            sink.push(
+                codes::TYPOGRAPHIC_DASH,
+                Severity::Error,
+                line,
+                format!("'{w}' starts with an {} instead of '-': rpccfg does not recognise the switch and changes nothing", dash_name(c)),
+                format!("replace '{w}' with '{fixed}'"),
+            );
+            return;
+        }
+        let sw = w.trim_start_matches(['-', '/']).to_ascii_lowercase();
+        let mut values = Vec::new();
+        while i < words.len()
+            && !words[i].starts_with(['-', '/'])
+            && !words[i].starts_with(is_typographic_dash)
+        {
+            values.push(words[i].clone());
+            i += 1;
+        }
+        match sw.as_str() {
+            "pe" | "pi" => {
+                if values.is_empty() {
+                    sink.parse_error(
+                        line,
+                        format!("rpccfg {w} needs a port list"),
+                        "write e.g. rpccfg.exe -pe 5001-5021 -d 0",
+                    );
+                    return;
+                }
+                if let Some(c) = values
+                    .iter()
+                    .flat_map(|v| v.chars())
+                    .find(|&c| is_typographic_dash(c))
+                {
+                    sink.push(
+                        codes::TYPOGRAPHIC_DASH,
+                        Severity::Error,
+                        line,
+                        format!(
+                            "the port range '{}' uses an {} instead of '-'",
+                            values.join(" "),
+                            dash_name(c)
+                        ),
+                        format!("write '{}'", super::text::ascii_dashes(&values.join(" "))),
+                    );
+                }
+                sets.push(("Ports", RegValue::Multi(values)));
+                sets.push((
+                    "PortsInternetAvailable",
+                    RegValue::Sz(if sw == "pe" { "Y" } else { "N" }.into()),
+                ));
+            }
+            "d" => match values.first().map(String::as_str) {
+                Some("0") => sets.push(("UseInternetPorts", RegValue::Sz("Y".into()))),
+                Some("1") => sets.push(("UseInternetPorts", RegValue::Sz("N".into()))),
+                _ => {
+                    sink.parse_error(
+                        line,
+                        format!(
+                            "rpccfg -d takes 0 (internet) or 1 (intranet), not '{}'",
+                            values.join(" ")
+                        ),
+                        "write -d 0",
+                    );
+                    return;
+                }
+            },
+            "r" => {
+                // Remove the settings: RPC goes back to the default range.
+                state.clear();
+            }
+            "l" | "q" | "?" | "h" | "a" => {}
+            _ => {
+                sink.parse_error(
+                    line,
+                    format!("'{w}' is not an rpccfg switch"),
+                    "use -pe, -pi and -d as KB908472 shows",
+                );
+                return;
+            }
+        }
+    }
+    for (name, v) in sets {
+        state.set(name, Some(v), &sink.file.clone(), line);
+    }
+}
+
+/// `reg add HKLM\SOFTWARE\Microsoft\Rpc\Internet /v NAME /t TYPE /d DATA /f` and
+/// `reg delete ... [/v NAME] /f` (words after `reg`).
+pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, words: &[String]) {
+    let Some(verb) = words.first().map(|w| w.to_ascii_lowercase()) else {
+        return;
+    };
+    let Some(key) = words.get(1) else { return };
+    if !is_rpc_internet_key(key) {
+        return;
+    }
+    let mut name = None;
+    let mut ty = "REG_SZ".to_string();
+    let mut data = None;
+    let mut i = 2;
+    while i < words.len() {
+        match words[i].to_ascii_lowercase().as_str() {
+            "/v" => {
+                name = words.get(i + 1).cloned();
+                i += 1;
+            }
+            "/t" => {
+                ty = words
+                    .get(i + 1)
+                    .cloned()
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
+                i += 1;
+            }
+            "/d" => {
+                data = words.get(i + 1).cloned();
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let file = sink.file.clone();
+    match (verb.as_str(), name) {
+        ("delete", None) => state.clear(),
+        ("delete", Some(n)) => {
+            state.set(&n, None, &file, line);
+        }
+        ("add", Some(n)) => {
+            let data = data.unwrap_or_default();
+            let value = match ty.as_str() {
+                "REG_MULTI_SZ" => RegValue::Multi(data.split("\\0").map(str::to_string).collect()),
+                "REG_SZ" => RegValue::Sz(data),
+                other => RegValue::Other(other.to_string()),
+            };
+            state.set(&n, Some(value), &file, line);
+        }
+        ("add", None) => {}
+        _ => {}
+    }
+}
+
+fn is_rpc_internet_key(key: &str) -> bool {
+    let k = key.trim().trim_start_matches('-').to_ascii_lowercase();
+    let k = k
+        .strip_prefix("hkey_local_machine\\")
+        .or_else(|| k.strip_prefix("hklm\\"))
+        .unwrap_or("");
+    k == "software\\microsoft\\rpc\\internet"
+}
+
+/// A whole `.reg` file (already decoded and split into logical lines).
+pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::Line]) {
+    let regedit4 = lines
+        .first()
+        .is_some_and(|l| l.text.trim().eq_ignore_ascii_case("REGEDIT4"));
+    let mut in_key = false;
+    let file = sink.file.clone();
+    for l in lines.iter().skip(1) {
+        let t = l.text.trim();
+        if let Some(inner) = t.strip_prefix('[') {
+            let Some(inner) = inner.strip_suffix(']') else {
+                sink.parse_error(
+                    l.number,
+                    format!("'{t}': a key line must end with ']'"),
+                    "close the key name with ']'",
+                );
+                in_key = false;
+                continue;
+            };
+            if let Some(deleted) = inner.strip_prefix('-') {
+                if is_rpc_internet_key(deleted) {
+                    state.clear();
+                }
+                in_key = false;
+            } else {
+                in_key = is_rpc_internet_key(inner);
+            }
+            continue;
+        }
+        if !in_key {
+            continue;
+        }
+        let Some((name, value)) = split_value_line(t) else {
+            sink.parse_error(
+                l.number,
+                format!("'{t}': expected \"Name\"=value"),
+                format!("write values as \"Ports\"=hex(7):... under [{KEY}]"),
+            );
+            continue;
+        };
+        let parsed = if value == "-" {
+            Ok(None)
+        } else if let Some(s) = value.strip_prefix('"') {
+            match s.strip_suffix('"') {
+                Some(s) => Ok(Some(RegValue::Sz(
+                    s.replace("\\\\", "\\").replace("\\\"", "\""),
+                ))),
+                None => Err("unterminated string".to_string()),
+            }
+        } else if let Some(hex) = strip_ci(value, "hex(7):") {
+            decode_hex(hex).map(|b| Some(RegValue::Multi(multi_sz(&b, regedit4))))
+        } else if let Some(d) = strip_ci(value, "dword:") {
+            Ok(Some(RegValue::Other(format!("REG_DWORD ({d})"))))
+        } else if let Some(rest) = strip_ci(value, "hex") {
+            let ty = rest.split(':').next().unwrap_or("");
+            Ok(Some(RegValue::Other(format!("hex{ty}"))))
+        } else {
+            Err(format!(
+                "'{value}' is not a .reg value (\"text\", hex(7):..., dword:...)"
+            ))
+        };
+        match parsed {
+            Ok(v) => {
+                state.set(&name, v, &file, l.number);
+            }
+            Err(e) => {
+                sink.parse_error(
+                    l.number,
+                    format!("value {name}: {e}"),
+                    "export the key again with regedit or write the value as regedit does",
+                );
+                // An unreadable value is an invalid value for RPC too.
+                state.set(
+                    &name,
+                    Some(RegValue::Other("unreadable".into())),
+                    &file,
+                    l.number,
+                );
+            }
+        }
+    }
+}
+
+fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    if s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
+        Some(&s[prefix.len()..])
+    } else {
+        None
+    }
+}
+
+fn split_value_line(t: &str) -> Option<(String, &str)> {
+    if let Some(rest) = t.strip_prefix('@') {
+        let rest = rest.trim_start().strip_prefix('=')?;
+        return Some(("@".to_string(), rest.trim()));
+    }
+    let rest = t.strip_prefix('"')?;
+    let mut name = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some((_, n)) = chars.next() {
+                    name.push(n);
+                }
+            }
+            '"' => {
+                let after = rest[i + 1..].trim_start().strip_prefix('=')?;
+                return Some((name, after.trim()));
+            }
+            c => name.push(c),
+        }
+    }
+    None
+}
+
+fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let p = part.trim();
+        if p.is_empty() {
+            continue;
+        }
+        let b = u8::from_str_radix(p, 16).map_err(|_| format!("'{p}' is not a hex byte"))?;
+        out.push(b);
+    }
+    Ok(out)
+}
+
+/// REG_MULTI_SZ bytes: UTF-16LE strings (regedit 5) or ANSI (REGEDIT4), each NUL-terminated,
+/// the list ending with an empty string.
+fn multi_sz(bytes: &[u8], ansi: bool) -> Vec<String> {
+    let text = if ansi {
+        encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned()
+    } else {
+        encoding_rs::UTF_16LE
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned()
+    };
+    text.split('\0')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::text::{Continuation, logical_lines, split_words};
+
+    fn words(s: &str) -> Vec<String> {
+        split_words(s)[1..].to_vec()
+    }
+
+    #[test]
+    fn rpccfg_article_line() {
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("a.cmd");
+        apply_rpccfg(
+            &mut st,
+            &mut sink,
+            3,
+            &words("rpccfg.exe -pe 5001-5021 -d 0"),
+        );
+        assert!(sink.findings.is_empty());
+        let (r, f) = resolve(&st);
+        assert!(f.is_empty(), "{f:?}");
+        let r = r.unwrap();
+        assert_eq!(r.ports.to_string(), "5001-5021");
+        assert_eq!(r.kind, RangeKind::Listed);
+        assert_eq!(r.source, "a.cmd:3");
+    }
+
+    #[test]
+    fn rpccfg_intranet_list_with_internet_default_is_inverted() {
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("a.cmd");
+        apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pi 5001-5021 -d 0"));
+        let (r, f) = resolve(&st);
+        let r = r.unwrap();
+        assert_eq!(r.kind, RangeKind::Inverted);
+        assert_eq!(r.ports.to_string(), "1-5000,5022-65535");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].code, codes::RANGE_INVERTED);
+        // -pi with -d 1: the intranet list is used, as intended.
+        let mut st = RangeState::default();
+        apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pi 5001-5021 -d 1"));
+        assert_eq!(resolve(&st).0.unwrap().kind, RangeKind::Listed);
+    }
+
+    #[test]
+    fn missing_value_invalidates_everything() {
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("a.cmd");
+        apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pe 5001-5021"));
+        let (r, f) = resolve(&st);
+        assert_eq!(r.unwrap().kind, RangeKind::Invalid);
+        assert_eq!(f[0].code, codes::RANGE_INVALID);
+        assert!(f[0].message.contains("UseInternetPorts"));
+    }
+
+    #[test]
+    fn reads_reg_export_utf16_multi_sz() {
+        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\r\n\"Ports\"=hex(7):35,00,30,00,30,00,31,00,2d,00,35,00,30,00,32,00,31,00,00,00,\\\r\n  00,00\r\n\"PortsInternetAvailable\"=\"Y\"\r\n\"UseInternetPorts\"=\"Y\"\r\n";
+        let lines = logical_lines(text, &[Continuation::Backslash]);
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("r.reg");
+        parse_reg(&mut st, &mut sink, &lines);
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        let (r, f) = resolve(&st);
+        assert!(f.is_empty());
+        let r = r.unwrap();
+        assert_eq!(r.ports.to_string(), "5001-5021");
+        assert_eq!(r.source, "r.reg:4");
+    }
+
+    #[test]
+    fn invalid_values_are_range_invalid() {
+        let text = "REGEDIT4\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\n\"Ports\"=hex(7):37,30,30,30,30,00,00\n\"PortsInternetAvailable\"=\"Yes\"\n\"UseInternetPorts\"=dword:00000001\n";
+        let lines = logical_lines(text, &[Continuation::Backslash]);
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("r.reg");
+        parse_reg(&mut st, &mut sink, &lines);
+        let (r, f) = resolve(&st);
+        assert_eq!(r.unwrap().kind, RangeKind::Invalid);
+        let codes: Vec<_> = f
+            .iter()
+            .map(|f| (f.code.as_str(), f.line.unwrap()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("range-invalid", 4),
+                ("range-invalid", 5),
+                ("range-invalid", 3)
+            ]
+        );
+    }
+
+    #[test]
+    fn reg_add_lines_and_key_deletion() {
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("a.cmd");
+        apply_reg_command(
+            &mut st,
+            &mut sink,
+            1,
+            &words(
+                r"reg add HKLM\SOFTWARE\Microsoft\Rpc\Internet /v Ports /t REG_MULTI_SZ /d 5001-5021\06000 /f",
+            ),
+        );
+        apply_reg_command(
+            &mut st,
+            &mut sink,
+            2,
+            &words(
+                r"reg add HKLM\SOFTWARE\Microsoft\Rpc\Internet /v PortsInternetAvailable /t REG_SZ /d Y /f",
+            ),
+        );
+        apply_reg_command(
+            &mut st,
+            &mut sink,
+            3,
+            &words(r"reg add HKLM\SOFTWARE\Microsoft\Rpc\Internet /v UseInternetPorts /d Y /f"),
+        );
+        assert_eq!(resolve(&st).0.unwrap().ports.to_string(), "5001-5021,6000");
+        apply_reg_command(
+            &mut st,
+            &mut sink,
+            4,
+            &words(r"reg delete HKLM\SOFTWARE\Microsoft\Rpc\Internet /f"),
+        );
+        assert_eq!(resolve(&st).0, None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rpccfg_ranges_resolve_to_the_list(ranges in proptest::collection::vec((1u16..=65535, 1u16..=65535), 1..8)) {
+            let listed = PortRanges::from_ranges(ranges);
+            let mut st = RangeState::default();
+            let mut sink = Sink::new("p.cmd");
+            let words: Vec<String> = ["-pe".to_string()].into_iter()
+                .chain(listed.to_string().split(',').map(str::to_string))
+                .chain(["-d".to_string(), "0".to_string()]).collect();
+            apply_rpccfg(&mut st, &mut sink, 1, &words);
+            let r = resolve(&st).0.unwrap();
+            proptest::prop_assert_eq!(&r.ports, &listed);
+            // The inverted reading is exactly the complement (port 0 is never handed out).
+            let c = complement(&listed);
+            proptest::prop_assert_eq!(c.size() + listed.size(), 65535);
+            proptest::prop_assert_eq!(complement(&c), listed);
+        }
+    }
+
+    #[test]
+    fn complement_edges() {
+        assert_eq!(
+            complement(&PortRanges::parse("1-65535").unwrap()).to_string(),
+            ""
+        );
+        assert_eq!(
+            complement(&PortRanges::parse("0-10,65535").unwrap()).to_string(),
+            "11-65534"
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! First step of reading a policy file: bytes → text → logical lines. Decodes what Windows
+//! writes (UTF-8 with or without BOM, UTF-16LE/BE with BOM, UTF-16LE without BOM, and legacy
+//! Windows-1252 for anything that is not valid UTF-8), joins continuation lines (`^` in cmd,
+//! `` ` `` in PowerShell, `\` in `.reg` hex data) and marks comments, so the dialect parsers
+//! only ever see whole commands tagged with the 1-based line they started on.
+
+/// Text decoded from a file, with the name of the encoding that was recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    pub encoding: &'static str,
+}
+
+/// Decode bytes as Windows tools write them. Never fails: bytes that are not UTF-8 are read
+/// as Windows-1252, where every byte maps to a character.
+pub fn decode(bytes: &[u8]) -> Decoded {
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        let (text, _) = encoding_rs::UTF_8.decode_without_bom_handling(rest);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: "utf-8-bom",
+        };
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(rest);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: "utf-16le",
+        };
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        let (text, _) = encoding_rs::UTF_16BE.decode_without_bom_handling(rest);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: "utf-16be",
+        };
+    }
+    if looks_like_utf16le(bytes) {
+        let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(bytes);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: "utf-16le",
+        };
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Decoded {
+            text: s.to_string(),
+            encoding: "utf-8",
+        },
+        Err(_) => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            Decoded {
+                text: text.into_owned(),
+                encoding: "windows-1252",
+            }
+        }
+    }
+}
+
+/// UTF-16LE without a BOM: ASCII text has a zero in (nearly) every odd byte.
+fn looks_like_utf16le(bytes: &[u8]) -> bool {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
+        return false;
+    }
+    let pairs = bytes.len() / 2;
+    let odd_zero = bytes.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    let even_zero = bytes.iter().step_by(2).filter(|&&b| b == 0).count();
+    odd_zero * 10 >= pairs * 9 && even_zero * 10 < pairs
+}
+
+/// How a file continues a command on the next line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continuation {
+    /// cmd.exe: a line ending in `^` goes on.
+    Caret,
+    /// PowerShell: a line ending in a backtick goes on.
+    Backtick,
+    /// `.reg`: hex data ending in `\` goes on.
+    Backslash,
+}
+
+/// One logical line: a whole command, tagged with its first physical line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based physical line where the command starts.
+    pub number: usize,
+    pub text: String,
+}
+
+/// Split into logical lines (CRLF, LF or CR), join continuations, drop blank lines and
+/// comments (`rem`, `::`, `#`, and `;` for `.reg`), and trim. `@` before a cmd command is
+/// dropped too (`@echo off`).
+pub fn logical_lines(text: &str, cont: &[Continuation]) -> Vec<Line> {
+    let mut out = Vec::new();
+    let mut pending: Option<Line> = None;
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    for (i, raw) in normalized.split('\n').enumerate() {
+        let number = i + 1;
+        let trimmed = raw.trim_end();
+        let (body, goes_on) = strip_continuation(trimmed, cont);
+        match pending.as_mut() {
+            Some(p) => {
+                p.text.push(' ');
+                p.text.push_str(body.trim_start());
+            }
+            None => {
+                pending = Some(Line {
+                    number,
+                    text: body.to_string(),
+                })
+            }
+        }
+        if !goes_on && let Some(p) = pending.take() {
+            push_line(&mut out, p, cont);
+        }
+    }
+    if let Some(p) = pending.take() {
+        push_line(&mut out, p, cont);
+    }
+    out
+}
+
+fn strip_continuation<'a>(line: &'a str, cont: &[Continuation]) -> (&'a str, bool) {
+    for c in cont {
+        let mark = match c {
+            Continuation::Caret => '^',
+            Continuation::Backtick => '`',
+            Continuation::Backslash => '\\',
+        };
+        if let Some(body) = line.strip_suffix(mark) {
+            // `^^` is an escaped caret, not a continuation.
+            if *c == Continuation::Caret && body.ends_with('^') {
+                continue;
+            }
+            return (body, true);
+        }
+    }
+    (line, false)
+}
+
+fn push_line(out: &mut Vec<Line>, mut line: Line, cont: &[Continuation]) {
+    let t = line.text.trim().trim_start_matches('\u{feff}').trim();
+    let t = t.strip_prefix('@').unwrap_or(t).trim_start();
+    if t.is_empty() || is_comment(t, cont.contains(&Continuation::Backslash)) {
+        return;
+    }
+    line.text = t.to_string();
+    out.push(line);
+}
+
+fn is_comment(t: &str, reg: bool) -> bool {
+    let lower = t.to_ascii_lowercase();
+    lower == "rem"
+        || lower.starts_with("rem ")
+        || lower.starts_with("rem\t")
+        || t.starts_with("::")
+        || t.starts_with('#')
+        || (reg && t.starts_with(';'))
+}
+
+/// Split a cmd/netsh command line into words. Double quotes group words and are removed
+/// (`name="Block RPC"` → `name=Block RPC`); single quotes are kept for PowerShell to handle.
+pub fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_quotes = false;
+    let mut has_word = false;
+    for ch in line.chars() {
+        match ch {
+            '"' | '\u{201c}' | '\u{201d}' => {
+                in_quotes = !in_quotes;
+                has_word = true;
+            }
+            c if c.is_whitespace() && !in_quotes => {
+                if has_word {
+                    words.push(std::mem::take(&mut cur));
+                    has_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                has_word = true;
+            }
+        }
+    }
+    if has_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// Non-ASCII characters that look like a hyphen-minus and get pasted from web pages or word
+/// processors: hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,
+/// minus sign, small and full-width hyphen-minus.
+pub const TYPOGRAPHIC_DASHES: &[char] = &[
+    '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}', '\u{fe58}',
+    '\u{fe63}', '\u{ff0d}',
+];
+
+pub fn is_typographic_dash(c: char) -> bool {
+    TYPOGRAPHIC_DASHES.contains(&c)
+}
+
+/// The Unicode name of a dash, for messages.
+pub fn dash_name(c: char) -> &'static str {
+    match c {
+        '\u{2013}' => "en dash (U+2013)",
+        '\u{2014}' => "em dash (U+2014)",
+        '\u{2212}' => "minus sign (U+2212)",
+        '\u{2010}' => "hyphen (U+2010)",
+        '\u{2011}' => "non-breaking hyphen (U+2011)",
+        '\u{2012}' => "figure dash (U+2012)",
+        '\u{2015}' => "horizontal bar (U+2015)",
+        _ => "non-ASCII dash",
+    }
+}
+
+/// Replace every typographic dash by ASCII `-`.
+pub fn ascii_dashes(s: &str) -> String {
+    s.chars()
+        .map(|c| if is_typographic_dash(c) { '-' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_windows_encoding() {
+        assert_eq!(decode(b"\xEF\xBB\xBFab").text, "ab");
+        assert_eq!(decode(b"\xEF\xBB\xBFab").encoding, "utf-8-bom");
+        let utf16: Vec<u8> = [0xFF, 0xFE, b'a', 0, b'b', 0].to_vec();
+        assert_eq!(decode(&utf16).text, "ab");
+        assert_eq!(decode(&utf16).encoding, "utf-16le");
+        let no_bom: Vec<u8> = "rpccfg -pe 5001".bytes().flat_map(|b| [b, 0]).collect();
+        assert_eq!(decode(&no_bom).text, "rpccfg -pe 5001");
+        // 0x96 is the en dash in Windows-1252 and invalid as UTF-8.
+        let d = decode(b"ipseccmd \x96x");
+        assert_eq!(d.encoding, "windows-1252");
+        assert_eq!(d.text, "ipseccmd \u{2013}x");
+        assert_eq!(decode("é".as_bytes()).encoding, "utf-8");
+    }
+
+    #[test]
+    fn joins_caret_and_backtick_continuations_and_drops_comments() {
+        let t = "@echo off\r\nrem a comment\r\n:: another\r\n\r\nipseccmd -w REG ^\r\n  -p \"P\"\r\nnext";
+        let lines = logical_lines(t, &[Continuation::Caret]);
+        assert_eq!(
+            lines,
+            vec![
+                Line {
+                    number: 1,
+                    text: "echo off".into()
+                },
+                Line {
+                    number: 5,
+                    text: "ipseccmd -w REG  -p \"P\"".into()
+                },
+                Line {
+                    number: 7,
+                    text: "next".into()
+                },
+            ]
+        );
+        let ps = "New-NetFirewallRule `\n -Action Block\n# c";
+        let lines = logical_lines(ps, &[Continuation::Backtick]);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].text, "New-NetFirewallRule  -Action Block");
+        // Without the caret rule a caret is text.
+        assert_eq!(logical_lines("a ^\nb", &[]).len(), 2);
+    }
+
+    #[test]
+    fn splits_words_with_quotes() {
+        assert_eq!(
+            split_words(r#"ipseccmd -p "Block RPC Ports" -f *=0:135:TCP"#),
+            vec!["ipseccmd", "-p", "Block RPC Ports", "-f", "*=0:135:TCP"]
+        );
+        assert_eq!(split_words(r#"name="a b" x"#), vec!["name=a b", "x"]);
+        assert_eq!(split_words(r#""""#), vec![""]);
+    }
+
+    #[test]
+    fn knows_typographic_dashes() {
+        assert!(is_typographic_dash('\u{2013}'));
+        assert!(!is_typographic_dash('-'));
+        assert_eq!(ascii_dashes("\u{2013}x 5001\u{2014}5021"), "-x 5001-5021");
+    }
+}

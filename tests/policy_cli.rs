@@ -1,0 +1,267 @@
+//! `rpcaudit policy lint|explain|range` driven as a real binary on the fixtures in
+//! tests/fixtures/policy (every encoding Windows writes), plus the acceptance checks of the
+//! KB908472 script through the library (every port, inside and outside the subnet).
+
+use assert_cmd::Command;
+use rpcaudit::policy::{self, Action, LoadOptions, Proto};
+use serde_json::Value;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/policy")
+        .join(name)
+}
+
+fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {
+    let mut cmd = Command::cargo_bin("rpcaudit").unwrap();
+    cmd.arg("policy").args(args);
+    for f in files {
+        cmd.arg(fixture(f));
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn json(args: &[&str], files: &[&str]) -> (i32, Value) {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let (code, out) = rpcaudit(&a, files);
+    (code, serde_json::from_str(&out).unwrap())
+}
+
+const ARTICLE_ENCODINGS: &[&str] = &[
+    "kb908472.cmd",            // ASCII, CRLF
+    "kb908472-utf8bom-lf.cmd", // UTF-8 with BOM, LF
+    "kb908472-utf16le.cmd",    // UTF-16LE with BOM (PowerShell redirection)
+];
+
+#[test]
+fn article_script_lints_clean_in_every_encoding() {
+    for f in ARTICLE_ENCODINGS {
+        let (code, v) = json(&["lint"], &[f]);
+        assert_eq!(code, 0, "{f}");
+        assert_eq!(v["findings"], serde_json::json!([]), "{f}");
+    }
+}
+
+#[test]
+fn article_script_decides_every_port_in_every_encoding() {
+    let ports: Vec<u16> = std::iter::once(135).chain(5001..=5021).collect();
+    let inside: Vec<IpAddr> = ["10.1.1.0", "10.1.1.1", "10.1.1.77", "10.1.1.255"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let outside: Vec<IpAddr> = ["10.1.2.1", "10.1.0.255", "192.168.1.10", "203.0.113.9"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    for f in ARTICLE_ENCODINGS {
+        let lp = policy::load(&[fixture(f)], &LoadOptions::default()).unwrap();
+        assert_eq!(lp.range.as_ref().unwrap().ports.to_string(), "5001-5021");
+        for &p in &ports {
+            for &ip in &inside {
+                let d = lp.policy.decide(ip, p, Proto::Tcp);
+                assert_eq!(d.action, Action::Pass, "{f} {ip} {p}");
+                let rule = d.rule.unwrap();
+                assert_eq!(
+                    rule.name,
+                    format!("Allow Inbound TCP Port {p} from 10.1.1.0 Rule")
+                );
+            }
+            for &ip in &outside {
+                let d = lp.policy.decide(ip, p, Proto::Tcp);
+                assert_eq!(d.action, Action::Block, "{f} {ip} {p}");
+                assert_eq!(d.rule.unwrap().name, format!("Block Inbound TCP {p} Rule"));
+            }
+        }
+        // A port outside 135 and the range: no rule.
+        assert_eq!(
+            lp.policy.decide(inside[1], 445, Proto::Tcp).action,
+            Action::None
+        );
+    }
+}
+
+#[test]
+fn explain_cli_json() {
+    let (code, v) = json(
+        &["explain", "--src", "10.1.1.5", "--port", "5021"],
+        &["kb908472.cmd"],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(v["action"], "pass");
+    assert_eq!(v["rule"]["line"], 52);
+    assert!(
+        v["rule"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("kb908472.cmd")
+    );
+    assert_eq!(v["rule"]["dialect"], "ipseccmd");
+    assert_eq!(v["rule"]["policy"], "Block RPC Ports");
+    let (_, v) = json(
+        &["explain", "--src", "10.9.9.9", "--port", "135"],
+        &["kb908472.cmd"],
+    );
+    assert_eq!(v["action"], "block");
+    assert_eq!(v["rule"]["name"], "Block Inbound TCP 135 Rule");
+    let (_, v) = json(
+        &[
+            "explain", "--src", "10.1.1.5", "--port", "135", "--proto", "udp",
+        ],
+        &["kb908472.cmd"],
+    );
+    assert_eq!(v["action"], "none");
+    assert_eq!(v["rule"], Value::Null);
+}
+
+#[test]
+fn typographic_dash_fixture_in_windows_1252() {
+    let (code, v) = json(&["lint"], &["kb908472-dash-cp1252.cmd"]);
+    assert_eq!(code, 1);
+    let findings = v["findings"].as_array().unwrap();
+    let codes: Vec<&str> = findings
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            "typographic-dash",
+            "policy-unassigned",
+            "range-port-unblocked",
+            "range-port-unblocked"
+        ]
+    );
+    assert_eq!(findings[0]["line"], 55);
+    assert_eq!(findings[0]["severity"], "error");
+    assert!(findings[0]["message"].as_str().unwrap().contains("en dash"));
+    assert_eq!(findings[0]["fix"], "replace '\u{2013}x' with '-x'");
+    // Nothing is assigned, so nothing decides.
+    let (_, v) = json(
+        &["explain", "--src", "10.9.9.9", "--port", "135"],
+        &["kb908472-dash-cp1252.cmd"],
+    );
+    assert_eq!(v["action"], "none");
+}
+
+#[test]
+fn range_from_reg_exports() {
+    for f in ["rpc-internet.reg", "rpc-internet-regedit4.reg"] {
+        let (code, v) = json(&["range"], &[f]);
+        assert_eq!(code, 0, "{f}");
+        assert_eq!(v["ranges"], serde_json::json!([[5001, 5021]]));
+        assert_eq!(v["size"], 21);
+        assert_eq!(v["kind"], "listed");
+        assert_eq!(v["findings"], serde_json::json!([]));
+    }
+    let (code, v) = json(&["range"], &["rpc-internet-invalid.reg"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["size"], 0);
+    assert_eq!(v["kind"], "invalid");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["range-invalid", "range-invalid"]);
+    let (code, v) = json(&["range"], &["rpc-internet-inverted.reg"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["kind"], "inverted");
+    assert_eq!(v["ranges"], serde_json::json!([[1, 5000], [5022, 65535]]));
+    // The article's script: the range comes from its rpccfg line.
+    let (code, v) = json(&["range"], &["kb908472.cmd"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["source"].as_str().unwrap().rsplit(':').next(), Some("4"));
+    // Nothing configured: the OS default.
+    let (_, v) = json(&["range", "--os", "legacy"], &["firewall-naive.cmd"]);
+    assert_eq!(v["ranges"], serde_json::json!([[1024, 5000]]));
+    assert_eq!(v["kind"], "default");
+}
+
+#[test]
+fn firewall_fixtures_follow_block_beats_allow() {
+    let (code, v) = json(&["lint", "--range", "5001-5021"], &["firewall-naive.cmd"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["findings"][0]["code"], "allow-shadowed");
+    let (_, v) = json(
+        &["explain", "--src", "10.1.1.5", "--port", "135"],
+        &["firewall-naive.cmd"],
+    );
+    assert_eq!(v["action"], "block");
+    // The correct translation (UTF-16LE PowerShell with backtick continuations) is clean
+    // and passes the subnet.
+    let (code, v) = json(&["lint"], &["firewall-correct.ps1", "rpc-internet.reg"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["findings"], serde_json::json!([]));
+    let (_, v) = json(
+        &["explain", "--src", "10.1.1.5", "--port", "5007"],
+        &["firewall-correct.ps1"],
+    );
+    assert_eq!(v["action"], "pass");
+    assert_eq!(v["rule"]["dialect"], "powershell");
+    assert_eq!(v["rule"]["line"], 6);
+}
+
+#[test]
+fn netsh_ipsec_fixture() {
+    let (code, v) = json(&["lint"], &["netsh-ipsec.cmd"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["findings"], serde_json::json!([]));
+    let (_, v) = json(
+        &["explain", "--src", "10.1.1.5", "--port", "5021"],
+        &["netsh-ipsec.cmd"],
+    );
+    assert_eq!(v["action"], "pass");
+    let (_, v) = json(
+        &["explain", "--src", "10.1.5.5", "--port", "5021"],
+        &["netsh-ipsec.cmd"],
+    );
+    assert_eq!(v["action"], "block");
+    assert_eq!(v["rule"]["dialect"], "netsh-ipsec");
+}
+
+#[test]
+fn layers_combine_a_block_anywhere_wins() {
+    // IPsec passes the subnet; the naive firewall blocks it: packets must pass both.
+    let (_, v) = json(
+        &["explain", "--src", "10.1.1.5", "--port", "135"],
+        &["kb908472.cmd", "firewall-naive.cmd"],
+    );
+    assert_eq!(v["action"], "block");
+    assert_eq!(v["rule"]["dialect"], "netsh-advfirewall");
+}
+
+#[test]
+fn tables_and_exit_codes() {
+    let (code, out) = rpcaudit(&["lint"], &["kb908472.cmd"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "no findings");
+    let (code, out) = rpcaudit(&["lint"], &["kb908472-dash-cp1252.cmd"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("typographic-dash") && out.contains("severity"));
+    let (code, out) = rpcaudit(
+        &["explain", "--src", "10.1.1.5", "--port", "135"],
+        &["kb908472.cmd"],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("pass") && out.contains("Allow Inbound TCP Port 135 from 10.1.1.0 Rule"));
+    let (code, out) = rpcaudit(&["range"], &["rpc-internet.reg"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("5001-5021"));
+    // A file that cannot be read: exit 2 and nothing on stdout.
+    let (code, out) = rpcaudit(&["lint"], &["does-not-exist.cmd"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    let (code, _) = rpcaudit(
+        &["explain", "--src", "not-an-ip", "--port", "135"],
+        &["kb908472.cmd"],
+    );
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,296 @@
+//! A positive and a negative case for every policy lint code, through the public API
+//! (`parse_text` + `build`, the path issue 5's fix scripts take).
+
+use rpcaudit::finding::Severity;
+use rpcaudit::policy::{self, LoadOptions, OsFamily, sink::codes};
+
+fn lint_with(files: &[(&str, &str)], opts: &LoadOptions) -> Vec<(String, Severity, Option<usize>)> {
+    let parsed = files
+        .iter()
+        .map(|(name, text)| policy::parse_text(name, text.as_bytes()))
+        .collect();
+    policy::build(parsed, opts)
+        .findings
+        .into_iter()
+        .map(|f| (f.code, f.severity, f.line))
+        .collect()
+}
+
+fn lint(text: &str) -> Vec<(String, Severity, Option<usize>)> {
+    lint_with(&[("t.cmd", text)], &LoadOptions::default())
+}
+
+fn has(found: &[(String, Severity, Option<usize>)], code: &str) -> bool {
+    found.iter().any(|(c, _, _)| c == code)
+}
+
+const PORTS: &[u16] = &[
+    135, 5001, 5002, 5003, 5004, 5005, 5006, 5007, 5008, 5009, 5010, 5011, 5012, 5013, 5014, 5015,
+    5016, 5017, 5018, 5019, 5020, 5021,
+];
+
+/// The article's script, with `pass_ports` open to 10.1.1.0/24 and `block_ports` blocked.
+fn article(block_ports: &[u16], pass_ports: &[u16], assign: &str) -> String {
+    let mut s = String::from("rpccfg.exe -pe 5001-5021 -d 0\r\n");
+    for p in block_ports {
+        s += &format!(
+            "ipseccmd.exe -w REG -p \"Block RPC Ports\" -r \"Block Inbound TCP {p} Rule\" -f *=0:{p}:TCP -n BLOCK\r\n"
+        );
+    }
+    for p in pass_ports {
+        s += &format!(
+            "ipseccmd.exe -w REG -p \"Block RPC Ports\" -r \"Allow Inbound TCP Port {p} from 10.1.1.0 Rule\" -f 10.1.1.0/255.255.255.0=0:{p}:TCP -n PASS\r\n"
+        );
+    }
+    s += &format!("ipseccmd.exe -w REG -p \"Block RPC Ports\" {assign}\r\n");
+    s
+}
+
+fn clean() -> String {
+    article(PORTS, PORTS, "-x")
+}
+
+#[test]
+fn the_articles_script_is_clean() {
+    assert_eq!(lint(&clean()), vec![]);
+}
+
+#[test]
+fn typographic_dash() {
+    let found = lint(&article(PORTS, PORTS, "\u{2013}x"));
+    assert!(found.contains(&(codes::TYPOGRAPHIC_DASH.into(), Severity::Error, Some(46))));
+    // The command was refused, so the policy is not assigned either.
+    assert!(has(&found, codes::POLICY_UNASSIGNED));
+    assert!(!has(&lint(&clean()), codes::TYPOGRAPHIC_DASH));
+    // In a port range of an rpccfg line too.
+    assert!(has(
+        &lint("rpccfg.exe -pe 5001\u{2013}5021 -d 0\n"),
+        codes::TYPOGRAPHIC_DASH
+    ));
+}
+
+#[test]
+fn placeholder() {
+    let text = "%IPSECTOOL% -w REG -p \"Block RPC Ports\" -r \"Block Inbound TCP 135 Rule\" -f *=0:135:TCP -n BLOCK\n";
+    assert!(has(&lint(text), codes::PLACEHOLDER));
+    let set = format!("set IPSECTOOL=ipseccmd.exe\n{text}");
+    assert!(!has(&lint(&set), codes::PLACEHOLDER));
+    let port = "ipseccmd -w REG -p \"P\" -r \"Block Inbound TCP %PORT% Rule\" -f *=0:%PORT%:TCP -n BLOCK\n";
+    let found = lint(port);
+    assert!(has(&found, codes::PLACEHOLDER));
+    assert!(!has(&found, codes::PARSE_ERROR), "{found:?}");
+}
+
+#[test]
+fn name_filter_mismatch() {
+    let bad = clean().replace(
+        "-r \"Block Inbound TCP 5002 Rule\" -f *=0:5002:TCP",
+        "-r \"Block Inbound TCP 5002 Rule\" -f *=0:5003:TCP",
+    );
+    let found = lint(&bad);
+    assert!(found.contains(&(
+        codes::NAME_FILTER_MISMATCH.into(),
+        Severity::Warning,
+        Some(4)
+    )));
+    assert!(!has(&lint(&clean()), codes::NAME_FILTER_MISMATCH));
+}
+
+#[test]
+fn range_port_unblocked() {
+    let found = lint(&article(&PORTS[..21], PORTS, "-x"));
+    assert!(has(&found, codes::RANGE_PORT_UNBLOCKED), "{found:?}");
+    let no135 = lint(&article(&PORTS[1..], PORTS, "-x"));
+    assert!(has(&no135, codes::RANGE_PORT_UNBLOCKED));
+    assert!(!has(&lint(&clean()), codes::RANGE_PORT_UNBLOCKED));
+}
+
+#[test]
+fn hang_hazard() {
+    // 10.1.1.0 may reach 135 but only half the range: clients hang.
+    let found = lint(&article(PORTS, &PORTS[..11], "-x"));
+    assert!(
+        found
+            .iter()
+            .any(|(c, s, _)| c == codes::HANG_HAZARD && *s == Severity::Error)
+    );
+    // The reverse: the range without 135.
+    let found = lint(&article(PORTS, &PORTS[1..], "-x"));
+    assert!(
+        found
+            .iter()
+            .any(|(c, s, _)| c == codes::HANG_HAZARD && *s == Severity::Warning)
+    );
+    assert!(!has(&lint(&clean()), codes::HANG_HAZARD));
+}
+
+#[test]
+fn allow_shadowed_in_both_dialects() {
+    let naive = "netsh advfirewall firewall add rule name=\"Block RPC\" dir=in action=block protocol=TCP localport=135,5001-5021 remoteip=any\nnetsh advfirewall firewall add rule name=\"Allow RPC from 10.1.1.0\" dir=in action=allow protocol=TCP localport=135,5001-5021 remoteip=10.1.1.0/24\n";
+    let found = lint(naive);
+    assert!(found.contains(&(codes::ALLOW_SHADOWED.into(), Severity::Error, Some(2))));
+    let fixed = naive.replace(
+        "remoteip=any",
+        "remoteip=0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255",
+    );
+    assert!(!has(&lint(&fixed), codes::ALLOW_SHADOWED));
+    // IPsec: a block exactly as specific as the pass wins the tie.
+    let ipsec = format!(
+        "{}ipseccmd.exe -w REG -p \"Block RPC Ports\" -r \"Block 135 from 10.1.1.0\" -f 10.1.1.0/24=0:135:TCP -n BLOCK -x\n",
+        clean()
+    );
+    assert!(has(&lint(&ipsec), codes::ALLOW_SHADOWED));
+    assert!(!has(&lint(&clean()), codes::ALLOW_SHADOWED));
+}
+
+#[test]
+fn policy_unassigned() {
+    let found = lint(&article(PORTS, PORTS, ""));
+    assert!(found.contains(&(codes::POLICY_UNASSIGNED.into(), Severity::Error, Some(2))));
+    let unassigned_later =
+        article(PORTS, PORTS, "-x") + "ipseccmd.exe -w REG -p \"Block RPC Ports\" -y\n";
+    assert!(has(&lint(&unassigned_later), codes::POLICY_UNASSIGNED));
+    assert!(!has(&lint(&clean()), codes::POLICY_UNASSIGNED));
+    let netsh = "netsh ipsec static add policy name=P\nnetsh ipsec static add filteraction name=B action=block\nnetsh ipsec static add filter filterlist=L srcaddr=any dstaddr=me protocol=TCP dstport=135\nnetsh ipsec static add rule name=R policy=P filterlist=L filteraction=B\n";
+    assert!(has(&lint(netsh), codes::POLICY_UNASSIGNED));
+    let assigned = format!("{netsh}netsh ipsec static set policy name=P assign=yes\n");
+    assert!(!has(&lint(&assigned), codes::POLICY_UNASSIGNED));
+}
+
+#[test]
+fn subnet_misaligned_and_mask_noncontiguous() {
+    let misaligned = clean().replace(
+        "10.1.1.0/255.255.255.0=0:135:",
+        "10.1.1.5/255.255.255.0=0:135:",
+    );
+    assert!(has(&lint(&misaligned), codes::SUBNET_MISALIGNED));
+    let holes = clean().replace(
+        "10.1.1.0/255.255.255.0=0:135:",
+        "10.0.1.0/255.0.255.0=0:135:",
+    );
+    let found = lint(&holes);
+    assert!(has(&found, codes::MASK_NONCONTIGUOUS));
+    assert!(!has(&found, codes::SUBNET_MISALIGNED));
+    let clean = lint(&clean());
+    assert!(!has(&clean, codes::SUBNET_MISALIGNED) && !has(&clean, codes::MASK_NONCONTIGUOUS));
+}
+
+#[test]
+fn range_overlaps_ephemeral_per_os() {
+    let vista = LoadOptions::default();
+    let legacy = LoadOptions {
+        os: OsFamily::Legacy,
+        ..LoadOptions::default()
+    };
+    let high = [("r.cmd", "rpccfg.exe -pe 49152-49300 -d 0\n")];
+    let low = [("r.cmd", "rpccfg.exe -pe 4000-4100 -d 0\n")];
+    let article = [("r.cmd", "rpccfg.exe -pe 5001-5021 -d 0\n")];
+    assert!(has(
+        &lint_with(&high, &vista),
+        codes::RANGE_OVERLAPS_EPHEMERAL
+    ));
+    assert!(!has(
+        &lint_with(&high, &legacy),
+        codes::RANGE_OVERLAPS_EPHEMERAL
+    ));
+    assert!(has(
+        &lint_with(&low, &legacy),
+        codes::RANGE_OVERLAPS_EPHEMERAL
+    ));
+    assert!(!has(
+        &lint_with(&low, &vista),
+        codes::RANGE_OVERLAPS_EPHEMERAL
+    ));
+    for opts in [&vista, &legacy] {
+        assert!(!has(
+            &lint_with(&article, opts),
+            codes::RANGE_OVERLAPS_EPHEMERAL
+        ));
+    }
+    let parsed = vec![policy::parse_text("r.cmd", high[0].1.as_bytes())];
+    let lp = policy::build(parsed, &vista);
+    assert!(lp.findings[0].message.contains("Vista"));
+}
+
+#[test]
+fn range_too_small() {
+    assert!(has(
+        &lint("rpccfg.exe -pe 5001-5010 -d 0\n"),
+        codes::RANGE_TOO_SMALL
+    ));
+    // 5001-5021 is 21 ports: enough by the article's own threshold.
+    assert!(!has(
+        &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
+        codes::RANGE_TOO_SMALL
+    ));
+    let overridden = lint_with(
+        &[("r.cmd", "rpccfg.exe -pe 5001-5021 -d 0\n")],
+        &LoadOptions {
+            range_override: Some("5001-5005".parse().unwrap()),
+            ..LoadOptions::default()
+        },
+    );
+    assert!(has(&overridden, codes::RANGE_TOO_SMALL));
+}
+
+#[test]
+fn range_inverted() {
+    assert!(has(
+        &lint("rpccfg.exe -pi 5001-5021 -d 0\n"),
+        codes::RANGE_INVERTED
+    ));
+    assert!(!has(
+        &lint("rpccfg.exe -pi 5001-5021 -d 1\n"),
+        codes::RANGE_INVERTED
+    ));
+    assert!(!has(
+        &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
+        codes::RANGE_INVERTED
+    ));
+}
+
+#[test]
+fn range_invalid() {
+    assert!(has(
+        &lint("rpccfg.exe -pe 5001-5021\n"),
+        codes::RANGE_INVALID
+    ));
+    assert!(has(
+        &lint(
+            "reg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet /v Ports /t REG_MULTI_SZ /d 5001-70000 /f\nrpccfg -d 0\n"
+        ),
+        codes::RANGE_INVALID
+    ));
+    assert!(!has(
+        &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
+        codes::RANGE_INVALID
+    ));
+}
+
+#[test]
+fn parse_error() {
+    let found = lint("ipseccmd -w REG -p \"P\" -r \"R\" -f *=0:135:TCP -n BLOKC -x\n");
+    assert!(found.contains(&(codes::PARSE_ERROR.into(), Severity::Error, Some(1))));
+    assert!(!has(&lint(&clean()), codes::PARSE_ERROR));
+    // Unrelated commands are not errors.
+    assert_eq!(lint("echo Done\npause\nnet stop rpcss\n"), vec![]);
+}
+
+#[test]
+fn dns_unresolved() {
+    let t = "ipseccmd -w REG -p \"P\" -r \"Allow 135 from admin\" -f admin.contoso.com=0:135:TCP -n PASS -x\n";
+    assert!(has(&lint(t), codes::DNS_UNRESOLVED));
+    assert!(!has(&lint(&clean()), codes::DNS_UNRESOLVED));
+}
+
+#[test]
+fn every_code_is_tested_here() {
+    let src = include_str!("policy_lints.rs");
+    for code in codes::ALL {
+        let constant = code.to_ascii_uppercase().replace('-', "_");
+        assert!(
+            src.contains(&format!("codes::{constant}")),
+            "no test for {code}"
+        );
+    }
+}
