@@ -142,7 +142,7 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
         return cap;
     }
     let rec = recommend(range, in_use);
-    cap.findings = findings(&cap, &rec);
+    cap.findings = findings(&cap, range, &rec);
     cap.recommendation = Some(rec);
     cap
 }
@@ -158,7 +158,7 @@ fn interface_label(e: &Endpoint) -> String {
     }
 }
 
-fn findings(cap: &HostCapacity, rec: &Recommendation) -> Vec<Finding> {
+fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec<Finding> {
     let mut out = Vec::new();
     let host = &cap.target;
     let lower_bound = if cap.status == HostStatus::Partial {
@@ -186,10 +186,10 @@ fn findings(cap: &HostCapacity, rec: &Recommendation) -> Vec<Finding> {
             ),
             format!(
                 "Check HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet (Ports, PortsInternetAvailable=Y, \
-                 UseInternetPorts=Y), re-apply with `{}` if needed and restart the host; a port \
-                 given to a service on purpose can be declared with --static-port PORT and must \
-                 then be fenced on its own.",
-                rec.rpccfg
+                 UseInternetPorts=Y), re-apply the configured range with `{}` if needed and \
+                 restart the host; a port given to a service on purpose can be declared with \
+                 --static-port PORT and must then be fenced on its own.",
+                rpccfg_line(range)
             ),
         ));
     }
@@ -472,6 +472,11 @@ mod tests {
             assert!(f.message.contains(cause), "{}", f.message);
         }
         assert!(f.fix.contains("--static-port"), "{}", f.fix);
+        assert!(
+            f.fix.contains("`rpccfg.exe -pe 5001-5021 -d 0`"),
+            "{}",
+            f.fix
+        );
         // Declared static: no longer a finding.
         let c = assess(&h, &article(), &[49664, 49665]);
         assert!(c.findings.is_empty(), "{:?}", c.findings);
