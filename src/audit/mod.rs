@@ -1,1 +1,144 @@
 //! Comparing what is registered, what was meant and what was observed.
+//!
+//! The audit flow (the `rpcaudit audit` command wires it):
+//! 1. `epm::client` dumps each target's endpoint mapper → [`HostDump`]s.
+//! 2. [`capacity::assess`] counts each host's dynamic TCP ports against the configured range
+//!    (`--range`, or the policy's rpccfg/.reg) → `out-of-range`, `range-near-full`,
+//!    `range-exhausted` and a recommended range with the commands that apply it.
+//! 3. [`probe_plan`] lists what to probe: the endpoint mapper's port, the range and every TCP
+//!    port the dumps discovered, from each source to each target; `probe::sweep` runs it, and
+//!    observation files made at other vantage points are merged in.
+//! 4. [`verify::build_matrix`] gives each (source, target, port) the policy's expected action
+//!    and a verdict; [`verify::matrix_findings`] turns the matrix into `leak`, `overblock` and
+//!    `hang-hazard` findings.
+//! 5. `report` renders the findings and the matrix; the CLI maps the worst severity to the exit
+//!    code.
+
+pub mod capacity;
+pub mod verify;
+
+use crate::epm::HostDump;
+use crate::ports::PortRanges;
+use std::net::{IpAddr, SocketAddr};
+
+/// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
+/// the dump of that target discovered, from each source (None = the kernel's choice when
+/// `sources` is empty). A dump belongs to a target when the address it connected to, or else
+/// the target it was given as, is that IP address. Nesting: target, source, port ascending;
+/// suitable for `probe::sweep`.
+pub fn probe_plan(
+    targets: &[IpAddr],
+    sources: &[IpAddr],
+    epm_port: u16,
+    range: &PortRanges,
+    dumps: &[HostDump],
+) -> Vec<(Option<IpAddr>, IpAddr, u16)> {
+    let sources: Vec<Option<IpAddr>> = if sources.is_empty() {
+        vec![None]
+    } else {
+        sources.iter().copied().map(Some).collect()
+    };
+    let mut plan = Vec::new();
+    for &target in targets {
+        let discovered = dumps
+            .iter()
+            .filter(|d| dump_ip(d) == Some(target))
+            .flat_map(|d| d.tcp_ports())
+            .map(|p| (p, p));
+        let ports = range.union(&PortRanges::from_ranges(
+            discovered.chain([(epm_port, epm_port)]),
+        ));
+        for &source in &sources {
+            plan.extend(ports.iter().map(|port| (source, target, port)));
+        }
+    }
+    plan
+}
+
+/// The IP address a dump is about: the connected socket address, else the target string.
+fn dump_ip(d: &HostDump) -> Option<IpAddr> {
+    if let Some(addr) = d.address.as_deref()
+        && let Ok(sa) = addr.parse::<SocketAddr>()
+    {
+        return Some(sa.ip());
+    }
+    let t = d.target.trim();
+    let bare = t
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(t);
+    bare.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epm::{Endpoint, HostStatus};
+    use uuid::Uuid;
+
+    fn dump(target: &str, address: Option<&str>, ports: &[u16]) -> HostDump {
+        HostDump {
+            target: target.into(),
+            address: address.map(str::to_string),
+            status: HostStatus::Ok,
+            error: None,
+            warnings: vec![],
+            endpoints: ports
+                .iter()
+                .map(|&p| Endpoint {
+                    interface: Uuid::nil(),
+                    version: "1.0".into(),
+                    name: None,
+                    object: Uuid::nil(),
+                    annotation: String::new(),
+                    protocol: "ncacn_ip_tcp".into(),
+                    address: None,
+                    port: Some(p),
+                    binding: format!("ncacn_ip_tcp:x[{p}]"),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn plan_is_epm_range_and_discovered_ports_per_source_and_target() {
+        let t1: IpAddr = "198.18.0.10".parse().unwrap();
+        let t2: IpAddr = "::1".parse().unwrap();
+        let s: Vec<IpAddr> = vec![
+            "198.18.1.10".parse().unwrap(),
+            "198.18.2.10".parse().unwrap(),
+        ];
+        let range = PortRanges::parse("5001-5003").unwrap();
+        let dumps = [
+            dump("dc01", Some("198.18.0.10:135"), &[5001, 49664, 49665]),
+            dump("[::1]", None, &[6000]),
+        ];
+        let plan = probe_plan(&[t1, t2], &s, 135, &range, &dumps);
+        let t1_ports: Vec<u16> = plan
+            .iter()
+            .filter(|p| p.1 == t1 && p.0 == Some(s[0]))
+            .map(|p| p.2)
+            .collect();
+        assert_eq!(t1_ports, [135, 5001, 5002, 5003, 49664, 49665]);
+        let t2_ports: Vec<u16> = plan
+            .iter()
+            .filter(|p| p.1 == t2 && p.0 == Some(s[1]))
+            .map(|p| p.2)
+            .collect();
+        assert_eq!(t2_ports, [135, 5001, 5002, 5003, 6000]);
+        assert_eq!(plan.len(), 2 * 6 + 2 * 5);
+        assert_eq!(plan[0], (Some(s[0]), t1, 135));
+        assert_eq!(plan[6], (Some(s[1]), t1, 135));
+        // No sources: the kernel chooses.
+        let plan = probe_plan(&[t1], &[], 13500, &range, &[]);
+        assert_eq!(
+            plan,
+            [
+                (None, t1, 5001),
+                (None, t1, 5002),
+                (None, t1, 5003),
+                (None, t1, 13500)
+            ]
+        );
+    }
+}

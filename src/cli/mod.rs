@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod capacity;
 pub mod demo;
 pub mod dump;
 pub mod lab;
@@ -58,6 +59,8 @@ pub enum Command {
     Policy(policy::PolicyCommand),
     /// Probe TCP ports of the targets from chosen source addresses.
     Probe(probe::ProbeArgs),
+    /// Count each target's dynamic TCP endpoints against the configured RPC port range.
+    Capacity(capacity::CapacityArgs),
     /// Run a full audit against an embedded endpoint mapper on loopback (no Windows needed).
     Demo(demo::DemoArgs),
     /// Lab helpers: serve a fixture endpoint mapper.
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Dump(args) => dump::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Probe(args) => probe::run(args),
+        Command::Capacity(args) => capacity::run(args),
         Command::Lab(cmd) => lab::run(cmd),
         Command::Demo(args) => demo::run(args),
     }

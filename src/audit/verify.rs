@@ -1,0 +1,624 @@
+//! Verify: the matrix of expected × observed. Takes the probe [`Observation`]s (local sweeps and
+//! merged `--observations` files) and an expectation function (the intended policy's decision
+//! for a source address and port, with the rule it came from), gives each (source, target, port)
+//! a [`Verdict`], and turns the matrix into findings: `leak`, `overblock` and `hang-hazard`
+//! (a source reaches the endpoint mapper but not some port of the range, or the reverse).
+//! Pure: no I/O.
+
+use crate::finding::{Finding, Severity};
+use crate::ports::PortRanges;
+use crate::probe::{Observation, ProbeState};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// What the intended policy does with a connection.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Pass,
+    Block,
+    /// No rule covers it; the run's default (`--default`) decides.
+    None,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Pass => "pass",
+            Action::Block => "block",
+            Action::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The policy's answer for one source and port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Expected {
+    pub action: Action,
+    /// Where the decision came from, e.g. "policy.cmd:12"; None when no rule covers the port.
+    pub rule: Option<String>,
+}
+
+impl Expected {
+    pub fn new(action: Action, rule: Option<String>) -> Self {
+        Expected { action, rule }
+    }
+
+    /// No rule covers the port.
+    pub fn uncovered() -> Self {
+        Expected {
+            action: Action::None,
+            rule: None,
+        }
+    }
+}
+
+/// Expected × observed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Expected pass; observed open or closed.
+    PassAsExpected,
+    /// Expected block; observed filtered.
+    BlockAsExpected,
+    /// Expected block; observed open or closed.
+    Leak,
+    /// Expected pass; observed filtered.
+    Overblock,
+    /// Observed unreachable or error: nothing to compare.
+    Inconclusive,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::PassAsExpected => "pass-as-expected",
+            Verdict::BlockAsExpected => "block-as-expected",
+            Verdict::Leak => "leak",
+            Verdict::Overblock => "overblock",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One cell of the matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MatrixRow {
+    pub source: IpAddr,
+    pub target: IpAddr,
+    pub port: u16,
+    /// `pass` or `block`, after the default was applied to uncovered ports.
+    pub expected: Action,
+    /// The rule behind `expected`; null when no rule covers the port and the default decided.
+    pub rule: Option<String>,
+    pub observed: ProbeState,
+    pub verdict: Verdict,
+}
+
+/// The verdict for an expected action (`None` counts as pass) and an observed state.
+pub fn verdict(expected: Action, observed: ProbeState) -> Verdict {
+    let reached = match observed {
+        ProbeState::Open | ProbeState::Closed => true,
+        ProbeState::Filtered => false,
+        ProbeState::Unreachable | ProbeState::Error => return Verdict::Inconclusive,
+    };
+    match (expected, reached) {
+        (Action::Block, true) => Verdict::Leak,
+        (Action::Block, false) => Verdict::BlockAsExpected,
+        (Action::Pass | Action::None, true) => Verdict::PassAsExpected,
+        (Action::Pass | Action::None, false) => Verdict::Overblock,
+    }
+}
+
+/// Build the matrix, one row per observation, in the observations' order. `default` decides
+/// ports no rule covers (`Action::None` as the default means pass, the `--default` default).
+pub fn build_matrix(
+    observations: &[Observation],
+    default: Action,
+    expect: impl Fn(IpAddr, u16) -> Expected,
+) -> Vec<MatrixRow> {
+    let default = match default {
+        Action::Block => Action::Block,
+        Action::Pass | Action::None => Action::Pass,
+    };
+    observations
+        .iter()
+        .map(|o| {
+            let e = expect(o.source, o.port);
+            let expected = match e.action {
+                Action::None => default,
+                a => a,
+            };
+            MatrixRow {
+                source: o.source,
+                target: o.target,
+                port: o.port,
+                expected,
+                rule: if e.action == Action::None {
+                    None
+                } else {
+                    e.rule
+                },
+                observed: o.state,
+                verdict: verdict(expected, o.state),
+            }
+        })
+        .collect()
+}
+
+/// How many rows got each verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MatrixSummary {
+    pub pass_as_expected: usize,
+    pub block_as_expected: usize,
+    pub leak: usize,
+    pub overblock: usize,
+    pub inconclusive: usize,
+}
+
+pub fn summarize(rows: &[MatrixRow]) -> MatrixSummary {
+    let mut s = MatrixSummary::default();
+    for r in rows {
+        match r.verdict {
+            Verdict::PassAsExpected => s.pass_as_expected += 1,
+            Verdict::BlockAsExpected => s.block_as_expected += 1,
+            Verdict::Leak => s.leak += 1,
+            Verdict::Overblock => s.overblock += 1,
+            Verdict::Inconclusive => s.inconclusive += 1,
+        }
+    }
+    s
+}
+
+/// Rows grouped by (target, source), each group's rows in port order.
+fn by_pair(rows: &[MatrixRow]) -> BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> {
+    let mut groups: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
+    for r in rows {
+        groups.entry((r.target, r.source)).or_default().push(r);
+    }
+    for g in groups.values_mut() {
+        g.sort_by_key(|r| r.port);
+    }
+    groups
+}
+
+/// "5001-5003,5007" from ports in any order.
+fn runs(ports: impl IntoIterator<Item = u16>) -> String {
+    PortRanges::from_ranges(ports.into_iter().map(|p| (p, p))).to_string()
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Distinct rules of `rows`, in order, with "no rule (--default pass)" for defaulted rows.
+fn rules_of(rows: &[&MatrixRow]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        let rule = match &r.rule {
+            Some(rule) => rule.clone(),
+            None => format!("no rule, --default {}", r.expected),
+        };
+        if !out.contains(&rule) {
+            out.push(rule);
+        }
+    }
+    out.join("; ")
+}
+
+/// `leak` and `overblock` findings: one per (target, source) and kind, naming the port runs and
+/// the rules that expected otherwise.
+pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for ((target, source), group) in by_pair(rows) {
+        let leaks: Vec<&MatrixRow> = group
+            .iter()
+            .copied()
+            .filter(|r| r.verdict == Verdict::Leak)
+            .collect();
+        if !leaks.is_empty() {
+            let ports = runs(leaks.iter().map(|r| r.port));
+            out.push(Finding::new(
+                "leak",
+                Severity::Error,
+                format!(
+                    "{target}: {} {ports} reachable from {source} although the policy blocks {} ({}).",
+                    plural(leaks.len(), "port", "ports"),
+                    plural(leaks.len(), "it", "them"),
+                    rules_of(&leaks)
+                ),
+                format!(
+                    "Make the block cover {ports} from {source}: one BLOCK filter per port (with \
+                     ipseccmd/ipsecpol change the port in both -r and -f), no broader PASS for \
+                     {source}, and the policy assigned (-x, typed with an ASCII hyphen)."
+                ),
+            ));
+        }
+        let over: Vec<&MatrixRow> = group
+            .iter()
+            .copied()
+            .filter(|r| r.verdict == Verdict::Overblock)
+            .collect();
+        if !over.is_empty() {
+            let ports = runs(over.iter().map(|r| r.port));
+            out.push(Finding::new(
+                "overblock",
+                Severity::Error,
+                format!(
+                    "{target}: {} {ports} filtered from {source} although the policy passes {} ({}).",
+                    plural(over.len(), "port", "ports"),
+                    plural(over.len(), "it", "them"),
+                    rules_of(&over)
+                ),
+                format!(
+                    "Let {ports} through from {source}: a PASS filter per port for its subnet, more \
+                     specific than the BLOCK (IPsec); in Windows Firewall a block rule wins over an \
+                     allow rule, so narrow the block instead. Check host and network firewalls in \
+                     between too."
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `hang-hazard` findings: per (target, source), the source reaches the endpoint mapper
+/// (`epm_port` open or closed) but some port of `range` is filtered, or 135 is filtered while
+/// some range port is reached. Pairs without an observation of `epm_port` are not judged;
+/// unreachable and error observations count neither way.
+pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for ((target, source), group) in by_pair(rows) {
+        let Some(epm) = group.iter().find(|r| r.port == epm_port) else {
+            continue;
+        };
+        let in_range = || {
+            group
+                .iter()
+                .filter(|r| r.port != epm_port && range.contains(r.port))
+        };
+        let reached: Vec<u16> = in_range()
+            .filter(|r| reaches(r.observed))
+            .map(|r| r.port)
+            .collect();
+        let filtered: Vec<u16> = in_range()
+            .filter(|r| r.observed == ProbeState::Filtered)
+            .map(|r| r.port)
+            .collect();
+        if reaches(epm.observed) && !filtered.is_empty() {
+            let ports = runs(filtered.iter().copied());
+            out.push(Finding::new(
+                "hang-hazard",
+                Severity::Error,
+                format!(
+                    "{target}: {source} reaches the endpoint mapper (port {epm_port}) but not range \
+                     {} {ports}: a client learns such a port from the endpoint mapper, then cannot \
+                     reach it, and the application stops responding.",
+                    plural(filtered.len(), "port", "ports")
+                ),
+                format!(
+                    "Treat port {epm_port} and every port of the range {range} alike for {source}: \
+                     either PASS all of them (one filter per port) or BLOCK all of them."
+                ),
+            ));
+        } else if epm.observed == ProbeState::Filtered && !reached.is_empty() {
+            let ports = runs(reached.iter().copied());
+            out.push(Finding::new(
+                "hang-hazard",
+                Severity::Error,
+                format!(
+                    "{target}: {source} reaches range {} {ports} but not the endpoint mapper (port \
+                     {epm_port}): the fence is inconsistent; services on the range stay exposed \
+                     while RPC clients from there cannot resolve them.",
+                    plural(reached.len(), "port", "ports")
+                ),
+                format!(
+                    "Treat port {epm_port} and every port of the range {range} alike for {source}: \
+                     either PASS all of them (one filter per port) or BLOCK all of them."
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn reaches(state: ProbeState) -> bool {
+    matches!(state, ProbeState::Open | ProbeState::Closed)
+}
+
+/// Every finding of the matrix: leaks and overblocks, then hang hazards.
+pub fn matrix_findings(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Vec<Finding> {
+    let mut out = policy_findings(rows);
+    out.extend(hang_hazards(rows, range, epm_port));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "198.18.0.10";
+    const ALLOWED: &str = "198.18.1.10";
+    const OTHER: &str = "198.18.2.10";
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn obs(source: &str, port: u16, state: ProbeState) -> Observation {
+        Observation {
+            source: ip(source),
+            target: ip(T),
+            port,
+            state,
+            attempts: 1,
+            rtt_ms: None,
+            error: None,
+        }
+    }
+
+    fn article() -> PortRanges {
+        PortRanges::parse("5001-5021").unwrap()
+    }
+
+    /// The article's policy: everything of 135 and the range blocked, the allowed subnet passed.
+    fn policy(source: IpAddr, port: u16) -> Expected {
+        if port != 135 && !article().contains(port) {
+            return Expected::uncovered();
+        }
+        if source == ip(ALLOWED) {
+            Expected::new(Action::Pass, Some(format!("policy.cmd:{}", 100 + port)))
+        } else {
+            Expected::new(Action::Block, Some("policy.cmd:1".into()))
+        }
+    }
+
+    /// A correct fence, seen from both subnets.
+    fn correct() -> Vec<Observation> {
+        let mut v = Vec::new();
+        for p in std::iter::once(135).chain(5001..=5021) {
+            let state = if p <= 5003 {
+                ProbeState::Open
+            } else {
+                ProbeState::Closed
+            };
+            v.push(obs(ALLOWED, p, state));
+            v.push(obs(OTHER, p, ProbeState::Filtered));
+        }
+        v
+    }
+
+    fn codes(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn each_verdict() {
+        use ProbeState::*;
+        assert_eq!(verdict(Action::Pass, Open), Verdict::PassAsExpected);
+        assert_eq!(verdict(Action::Pass, Closed), Verdict::PassAsExpected);
+        assert_eq!(verdict(Action::Block, Filtered), Verdict::BlockAsExpected);
+        assert_eq!(verdict(Action::Block, Open), Verdict::Leak);
+        assert_eq!(verdict(Action::Block, Closed), Verdict::Leak);
+        assert_eq!(verdict(Action::Pass, Filtered), Verdict::Overblock);
+        for a in [Action::Pass, Action::Block] {
+            assert_eq!(verdict(a, Unreachable), Verdict::Inconclusive);
+            assert_eq!(verdict(a, Error), Verdict::Inconclusive);
+        }
+    }
+
+    #[test]
+    fn the_default_decides_uncovered_ports_and_leaves_rule_null() {
+        let o = [obs(OTHER, 445, ProbeState::Open)];
+        let rows = build_matrix(&o, Action::None, policy);
+        assert_eq!(rows[0].expected, Action::Pass);
+        assert_eq!(rows[0].rule, None);
+        assert_eq!(rows[0].verdict, Verdict::PassAsExpected);
+        let rows = build_matrix(&o, Action::Block, policy);
+        assert_eq!(rows[0].expected, Action::Block);
+        assert_eq!(rows[0].verdict, Verdict::Leak);
+        let f = policy_findings(&rows);
+        assert!(
+            f[0].message.contains("no rule, --default block"),
+            "{}",
+            f[0].message
+        );
+        // A covered port keeps its rule.
+        let rows = build_matrix(
+            &[obs(ALLOWED, 135, ProbeState::Open)],
+            Action::Block,
+            policy,
+        );
+        assert_eq!(rows[0].rule.as_deref(), Some("policy.cmd:235"));
+    }
+
+    #[test]
+    fn a_correct_fence_has_no_findings() {
+        let rows = build_matrix(&correct(), Action::Pass, policy);
+        let s = summarize(&rows);
+        assert_eq!(s.pass_as_expected, 22);
+        assert_eq!(s.block_as_expected, 22);
+        assert_eq!(s.leak + s.overblock + s.inconclusive, 0);
+        assert!(matrix_findings(&rows, &article(), 135).is_empty());
+    }
+
+    #[test]
+    fn a_leak_names_the_port_runs_and_source() {
+        let mut o = correct();
+        for x in o.iter_mut() {
+            if x.source == ip(OTHER) && [5007, 5010, 5011].contains(&x.port) {
+                x.state = ProbeState::Closed;
+            }
+        }
+        let rows = build_matrix(&o, Action::Pass, policy);
+        let f = matrix_findings(&rows, &article(), 135);
+        // 135 filtered from OTHER while 5007 is reached: the reverse hazard as well.
+        assert_eq!(codes(&f), ["leak", "hang-hazard"]);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "198.18.0.10: ports 5007,5010-5011 reachable from 198.18.2.10 although the policy \
+             blocks them (policy.cmd:1)."
+        );
+        let one = build_matrix(&[obs(OTHER, 5007, ProbeState::Open)], Action::Pass, policy);
+        assert!(
+            policy_findings(&one)[0]
+                .message
+                .contains("port 5007 reachable from 198.18.2.10")
+        );
+    }
+
+    #[test]
+    fn one_leak_finding_per_source_and_target() {
+        let mut o = vec![
+            obs(OTHER, 5001, ProbeState::Open),
+            obs(OTHER, 5002, ProbeState::Open),
+            obs("198.18.3.10", 5001, ProbeState::Open),
+        ];
+        let mut elsewhere = obs(OTHER, 5001, ProbeState::Open);
+        elsewhere.target = ip("198.18.0.11");
+        o.push(elsewhere);
+        let rows = build_matrix(&o, Action::Pass, policy);
+        let f = policy_findings(&rows);
+        assert_eq!(codes(&f), ["leak", "leak", "leak"]);
+        assert!(
+            f[0].message
+                .contains("ports 5001-5002 reachable from 198.18.2.10")
+        );
+    }
+
+    #[test]
+    fn overblock_for_a_passed_port_that_is_filtered() {
+        let mut o = correct();
+        for x in o.iter_mut() {
+            if x.source == ip(ALLOWED) && x.port == 5002 {
+                x.state = ProbeState::Filtered;
+            }
+        }
+        let rows = build_matrix(&o, Action::Pass, policy);
+        let f = policy_findings(&rows);
+        assert_eq!(codes(&f), ["overblock"]);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message.contains("port 5002 filtered from 198.18.1.10"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("policy.cmd:5102"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn hang_hazard_135_reached_range_filtered() {
+        // The allowed subnet passes 135 only.
+        let mut o = correct();
+        for x in o.iter_mut() {
+            if x.source == ip(ALLOWED) && x.port != 135 {
+                x.state = ProbeState::Filtered;
+            }
+        }
+        let rows = build_matrix(&o, Action::Pass, policy);
+        let f = hang_hazards(&rows, &article(), 135);
+        assert_eq!(codes(&f), ["hang-hazard"]);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message.contains(
+                "198.18.1.10 reaches the endpoint mapper (port 135) but not range ports 5001-5021"
+            ),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("stops responding"));
+    }
+
+    #[test]
+    fn hang_hazard_range_reached_135_filtered() {
+        let mut o = correct();
+        for x in o.iter_mut() {
+            if x.source == ip(ALLOWED) && x.port == 135 {
+                x.state = ProbeState::Filtered;
+            }
+        }
+        let rows = build_matrix(&o, Action::Pass, policy);
+        let f = hang_hazards(&rows, &article(), 135);
+        assert_eq!(codes(&f), ["hang-hazard"]);
+        assert!(
+            f[0].message
+                .contains("198.18.1.10 reaches range ports 5001-5021 but not the endpoint mapper"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn hang_hazard_needs_an_observation_of_135_and_ignores_ports_outside_the_range() {
+        let o = vec![
+            obs(ALLOWED, 5001, ProbeState::Open),
+            obs(ALLOWED, 5002, ProbeState::Filtered),
+        ];
+        let rows = build_matrix(&o, Action::Pass, policy);
+        assert!(hang_hazards(&rows, &article(), 135).is_empty());
+        // 135 reached, a discovered port outside the range filtered: not this finding.
+        let o = vec![
+            obs(ALLOWED, 135, ProbeState::Open),
+            obs(ALLOWED, 5001, ProbeState::Open),
+            obs(ALLOWED, 49664, ProbeState::Filtered),
+        ];
+        let rows = build_matrix(&o, Action::Pass, policy);
+        assert!(hang_hazards(&rows, &article(), 135).is_empty());
+        // Unreachable counts neither way.
+        let o = vec![
+            obs(ALLOWED, 135, ProbeState::Open),
+            obs(ALLOWED, 5001, ProbeState::Unreachable),
+        ];
+        let rows = build_matrix(&o, Action::Pass, policy);
+        assert!(hang_hazards(&rows, &article(), 135).is_empty());
+        assert_eq!(rows[1].verdict, Verdict::Inconclusive);
+        // The EPM on another port (the fixture's) is honoured.
+        let o = vec![
+            obs(ALLOWED, 13500, ProbeState::Open),
+            obs(ALLOWED, 5001, ProbeState::Filtered),
+        ];
+        let rows = build_matrix(&o, Action::Pass, policy);
+        assert_eq!(
+            codes(&hang_hazards(&rows, &article(), 13500)),
+            ["hang-hazard"]
+        );
+    }
+
+    #[test]
+    fn rows_serialise_with_the_contract_names() {
+        let rows = build_matrix(&[obs(OTHER, 5007, ProbeState::Open)], Action::Pass, policy);
+        let v = serde_json::to_value(&rows[0]).unwrap();
+        assert_eq!(v["source"], OTHER);
+        assert_eq!(v["target"], T);
+        assert_eq!(v["port"], 5007);
+        assert_eq!(v["expected"], "block");
+        assert_eq!(v["rule"], "policy.cmd:1");
+        assert_eq!(v["observed"], "open");
+        assert_eq!(v["verdict"], "leak");
+        let back: MatrixRow = serde_json::from_value(v).unwrap();
+        assert_eq!(back, rows[0]);
+        assert_eq!(
+            serde_json::to_value(Verdict::PassAsExpected).unwrap(),
+            "pass-as-expected"
+        );
+    }
+}

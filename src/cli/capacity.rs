@@ -1,0 +1,291 @@
+//! `rpcaudit capacity`: dump each target's endpoint mapper, then count its dynamic TCP ports
+//! against the configured RPC range with [`crate::audit::capacity`], and print the findings with
+//! their fixes and the recommended range (table, or `{"range","hosts":[...]}` JSON).
+//!
+//! Exit codes: 3 when any host was not fully examined (its dump is partial or failed), even
+//! when other hosts have error findings: an incomplete examination is the answer that must not
+//! be mistaken for a complete one; else 1 when any finding has severity error; else 0
+//! (warnings such as `range-near-full` do not fail the run); 2 for bad arguments.
+
+use super::Exit;
+use super::dump::{EpmArgs, completeness, dump_targets};
+use crate::audit::capacity::{HostCapacity, assess};
+use crate::epm::HostStatus;
+use crate::finding::{Finding, Severity};
+use crate::ports::PortRanges;
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CapacityArgs {
+    /// Hosts to examine: IPv4/IPv6 addresses, host names, CIDR blocks, or @FILE with one per line.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// The configured RPC dynamic range (what `rpccfg.exe -pe` set), e.g. "5001-5021" (the
+    /// article's, the default) or "5001-5010,6000-6009".
+    #[arg(long, value_name = "R", default_value = "5001-5021")]
+    pub range: String,
+    /// A port a service was given on purpose (not from the dynamic range): left out of the
+    /// count and never `out-of-range`. Repeatable.
+    #[arg(long = "static-port", value_name = "P",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub static_ports: Vec<u16>,
+    #[command(flatten)]
+    pub epm: EpmArgs,
+    /// Print JSON ({"range":...,"hosts":[...]}) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The JSON document `rpcaudit capacity --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CapacityReport {
+    /// The configured range the hosts were compared with.
+    pub range: String,
+    /// Ports declared static with `--static-port`.
+    pub static_ports: Vec<u16>,
+    pub hosts: Vec<HostCapacity>,
+}
+
+pub fn run(args: CapacityArgs) -> Exit {
+    let range = match parse_range(&args.range) {
+        Ok(r) => r,
+        Err(e) => return super::usage_error(e),
+    };
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let dumps = match rt.block_on(dump_targets(&args.targets, &args.epm)) {
+        Ok(d) => d,
+        Err(e) => return super::usage_error(e),
+    };
+    let hosts: Vec<HostCapacity> = dumps
+        .iter()
+        .map(|d| assess(d, &range, &args.static_ports))
+        .collect();
+    let report = CapacityReport {
+        range: range.to_string(),
+        static_ports: args.static_ports.clone(),
+        hosts,
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("rpcaudit: cannot encode JSON: {e}");
+                return Exit::Incomplete;
+            }
+        }
+    } else {
+        print!("{}", render(&report));
+    }
+    exit_for(&report.hosts, completeness(&dumps))
+}
+
+/// `--range`: a port list without port 0.
+fn parse_range(spec: &str) -> Result<PortRanges, String> {
+    match PortRanges::parse(spec) {
+        Ok(r) if r.contains(0) => Err(format!("--range '{spec}': port 0 cannot be in the range")),
+        Ok(r) => Ok(r),
+        Err(e) => Err(format!("--range '{spec}': {e}")),
+    }
+}
+
+/// 3 when a host is incomplete (takes precedence), else 1 with an error finding, else 0.
+fn exit_for(hosts: &[HostCapacity], completeness: Exit) -> Exit {
+    if completeness == Exit::Incomplete {
+        return Exit::Incomplete;
+    }
+    let worst = hosts
+        .iter()
+        .flat_map(|h| h.findings.iter())
+        .map(|f| f.severity)
+        .max();
+    if worst == Some(Severity::Error) {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}
+
+/// The table and the text that follow it.
+pub fn render(report: &CapacityReport) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header([
+            "host",
+            "status",
+            "TCP endpoints",
+            "dynamic ports",
+            "in range",
+            "outside",
+            "range",
+            "used",
+        ]);
+    for h in &report.hosts {
+        let status = match h.status {
+            HostStatus::Ok => "ok",
+            HostStatus::Partial => "PARTIAL",
+            HostStatus::Error => "ERROR",
+        };
+        let used = h
+            .utilisation
+            .map(|u| format!("{:.0} %", u * 100.0))
+            .unwrap_or_else(|| "-".into());
+        if h.status == HostStatus::Error {
+            t.add_row([h.target.as_str(), status, "-", "-", "-", "-", &h.range, "-"]);
+        } else {
+            t.add_row([
+                h.target.clone(),
+                status.to_string(),
+                h.tcp_endpoints.to_string(),
+                h.in_use.to_string(),
+                h.in_range.to_string(),
+                h.out_of_range.to_string(),
+                format!("{} ({} ports)", h.range, h.range_size),
+                used,
+            ]);
+        }
+    }
+    let mut out = format!("{t}\n");
+    if !report.static_ports.is_empty() {
+        let list: Vec<String> = report.static_ports.iter().map(u16::to_string).collect();
+        out.push_str(&format!(
+            "Static ports left out of the count: {}\n",
+            list.join(", ")
+        ));
+    }
+    for h in &report.hosts {
+        out.push('\n');
+        out.push_str(&format!("Host {}\n", h.target));
+        if let Some(e) = &h.error {
+            out.push_str(&format!("  {}: {e}\n", label(h.status)));
+        }
+        if h.status != HostStatus::Error && h.findings.is_empty() {
+            out.push_str("  no capacity findings\n");
+        }
+        for f in &h.findings {
+            out.push_str(&finding_text(f));
+        }
+        if let Some(rec) = &h.recommendation {
+            if rec.change {
+                out.push_str(&format!(
+                    "  Recommended range: {} ({} ports)\n",
+                    rec.range, rec.size
+                ));
+            } else {
+                out.push_str(&format!("  Range {} is large enough\n", rec.range));
+            }
+            out.push_str(&format!("    {}\n", rec.reasoning));
+            out.push_str(&format!("    apply: {}\n", rec.rpccfg));
+            out.push_str("    or import this .reg file:\n");
+            for line in rec.reg.lines() {
+                out.push_str(&format!("      {}\n", line.trim_end_matches('\r')));
+            }
+            out.push_str(&format!("    {}\n", rec.note));
+        }
+    }
+    out
+}
+
+fn label(status: HostStatus) -> &'static str {
+    match status {
+        HostStatus::Ok => "ok",
+        HostStatus::Partial => "incomplete",
+        HostStatus::Error => "not examined",
+    }
+}
+
+fn finding_text(f: &Finding) -> String {
+    format!(
+        "  {} {}: {}\n    fix: {}\n",
+        f.severity, f.code, f.message, f.fix
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::capacity::ARTICLE_RANGE;
+    use crate::epm::HostDump;
+
+    fn article_range() -> PortRanges {
+        PortRanges::from_ranges([ARTICLE_RANGE])
+    }
+
+    fn host(status: HostStatus, ports: &[u16]) -> HostCapacity {
+        let d = HostDump {
+            target: "h".into(),
+            address: None,
+            status,
+            error: (status == HostStatus::Error).then(|| "h: connect: refused".to_string()),
+            warnings: vec![],
+            endpoints: ports
+                .iter()
+                .map(|&p| crate::epm::Endpoint {
+                    interface: uuid::Uuid::nil(),
+                    version: "1.0".into(),
+                    name: None,
+                    object: uuid::Uuid::nil(),
+                    annotation: String::new(),
+                    protocol: "ncacn_ip_tcp".into(),
+                    address: None,
+                    port: Some(p),
+                    binding: String::new(),
+                })
+                .collect(),
+        };
+        assess(&d, &article_range(), &[])
+    }
+
+    #[test]
+    fn range_argument_rules() {
+        assert_eq!(parse_range("5001-5021").unwrap(), article_range());
+        assert!(parse_range("0-10").unwrap_err().contains("port 0"));
+        assert!(parse_range("5021-5001").unwrap_err().contains("5021-5001"));
+        assert!(parse_range("").is_err());
+    }
+
+    #[test]
+    fn exit_codes_incomplete_over_findings_over_ok() {
+        let fine = host(HostStatus::Ok, &[5001]);
+        let near = host(HostStatus::Ok, &(5001..=5018).collect::<Vec<_>>());
+        let bad = host(HostStatus::Ok, &[49664]);
+        assert_eq!(exit_for(std::slice::from_ref(&fine), Exit::Ok), Exit::Ok);
+        assert_eq!(exit_for(std::slice::from_ref(&near), Exit::Ok), Exit::Ok);
+        assert_eq!(
+            exit_for(&[fine.clone(), bad.clone()], Exit::Ok),
+            Exit::Findings
+        );
+        assert_eq!(exit_for(&[bad, fine], Exit::Incomplete), Exit::Incomplete);
+    }
+
+    #[test]
+    fn render_shows_counts_findings_and_recommendation() {
+        let report = CapacityReport {
+            range: "5001-5021".into(),
+            static_ports: vec![],
+            hosts: vec![
+                host(HostStatus::Ok, &[5001, 49664]),
+                host(HostStatus::Error, &[]),
+            ],
+        };
+        let text = render(&report);
+        assert!(text.contains("5001-5021 (21 ports)"), "{text}");
+        assert!(
+            text.contains("error out-of-range: h: 1 dynamic TCP port outside"),
+            "{text}"
+        );
+        assert!(text.contains("fix: Check HKLM"), "{text}");
+        assert!(
+            text.contains("apply: rpccfg.exe -pe 5001-5021 -d 0"),
+            "{text}"
+        );
+        assert!(text.contains("\"UseInternetPorts\"=\"Y\""), "{text}");
+        assert!(!text.contains('\r'));
+        assert!(text.contains("not examined: h: connect: refused"), "{text}");
+    }
+}
