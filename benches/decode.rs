@@ -26,7 +26,11 @@ fn response(n: usize) -> LookupResponse {
                     )
                     .expect("tower"),
                 ),
-                annotation: if k % 3 == 0 { "Event log TCPIP".into() } else { String::new() },
+                annotation: if k % 3 == 0 {
+                    "Event log TCPIP".into()
+                } else {
+                    String::new()
+                },
             }
         })
         .collect();
