@@ -67,8 +67,17 @@ pub enum DumpError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("{step}: timed out")]
-    Timeout { step: &'static str },
+    #[error("{step}: timed out{}, {bound}", stalled(*.received, *.announced))]
+    Timeout {
+        step: &'static str,
+        bound: Bound,
+        /// Bytes of an incomplete fragment that had arrived when time ran out.
+        received: usize,
+        /// The length that fragment's header announced, when the header had arrived.
+        announced: Option<usize>,
+    },
+    #[error("no address to connect to")]
+    NoAddress,
     #[error("{step}: {source}")]
     Connection {
         step: &'static str,
@@ -92,6 +101,34 @@ pub enum DumpError {
     LookupStatus(String),
 }
 
+/// Which bound cut a step short: its own, or the host's whole-dump deadline (whichever is
+/// nearer when the step starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// [`DumpOptions::connect_timeout`] or [`DumpOptions::call_timeout`].
+    Step(Duration),
+    /// [`DumpOptions::timeout`], the bound on the whole dump.
+    Host(Duration),
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bound::Step(d) => write!(f, "the step's own limit of {d:?} ran out"),
+            Bound::Host(d) => write!(f, "the host's whole-dump deadline of {d:?} ran out"),
+        }
+    }
+}
+
+/// What a stalled peer had sent of its last fragment, for a timeout message.
+fn stalled(received: usize, announced: Option<usize>) -> String {
+    match (received, announced) {
+        (0, _) => String::new(),
+        (n, Some(m)) => format!(" with {n} of the {m} bytes of a fragment received"),
+        (n, None) => format!(" with {n} bytes of an incomplete fragment header received"),
+    }
+}
+
 /// How a lookup loop ended without error.
 #[derive(Debug, PartialEq, Eq)]
 enum Ending {
@@ -110,6 +147,7 @@ pub struct EpmSession {
     max_stub: usize,
     call_timeout: Duration,
     deadline: Instant,
+    host_timeout: Duration,
     peer: SocketAddr,
 }
 
@@ -123,7 +161,16 @@ impl EpmSession {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
         let stream = timeout_at(connect_by, TcpStream::connect(addr))
             .await
-            .map_err(|_| DumpError::Timeout { step: "connect" })?
+            .map_err(|_| DumpError::Timeout {
+                step: "connect",
+                bound: if connect_by == deadline {
+                    Bound::Host(opts.timeout)
+                } else {
+                    Bound::Step(opts.connect_timeout)
+                },
+                received: 0,
+                announced: None,
+            })?
             .map_err(|source| DumpError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
         let mut s = EpmSession {
@@ -132,6 +179,7 @@ impl EpmSession {
             max_stub: opts.max_stub,
             call_timeout: opts.call_timeout,
             deadline,
+            host_timeout: opts.timeout,
             peer: addr,
         };
         s.bind().await?;
@@ -142,24 +190,43 @@ impl EpmSession {
         self.peer
     }
 
+    /// When an exchange starting now must be over: once per exchange, not per fragment, so
+    /// a peer that sends each fragment just in time cannot stretch the call.
     fn step_deadline(&self) -> Instant {
         self.deadline.min(Instant::now() + self.call_timeout)
     }
 
-    async fn read(&mut self, step: &'static str) -> Result<Vec<u8>, DumpError> {
-        let by = self.step_deadline();
-        timeout_at(by, self.conn.read_fragment())
-            .await
-            .map_err(|_| DumpError::Timeout { step })?
-            .map_err(|source| DumpError::Connection { step, source })
+    fn timed_out(&self, step: &'static str, by: Instant) -> DumpError {
+        let (received, announced) = self.conn.pending();
+        DumpError::Timeout {
+            step,
+            bound: if by == self.deadline {
+                Bound::Host(self.host_timeout)
+            } else {
+                Bound::Step(self.call_timeout)
+            },
+            received,
+            announced,
+        }
     }
 
-    async fn write(&mut self, step: &'static str, bytes: &[u8]) -> Result<(), DumpError> {
-        let by = self.step_deadline();
-        timeout_at(by, self.conn.write_all(bytes))
-            .await
-            .map_err(|_| DumpError::Timeout { step })?
-            .map_err(|source| DumpError::Connection { step, source })
+    async fn read(&mut self, step: &'static str, by: Instant) -> Result<Vec<u8>, DumpError> {
+        match timeout_at(by, self.conn.read_fragment()).await {
+            Ok(r) => r.map_err(|source| DumpError::Connection { step, source }),
+            Err(_) => Err(self.timed_out(step, by)),
+        }
+    }
+
+    async fn write(
+        &mut self,
+        step: &'static str,
+        by: Instant,
+        bytes: &[u8],
+    ) -> Result<(), DumpError> {
+        match timeout_at(by, self.conn.write_all(bytes)).await {
+            Ok(r) => r.map_err(|source| DumpError::Connection { step, source }),
+            Err(_) => Err(self.timed_out(step, by)),
+        }
     }
 
     async fn bind(&mut self) -> Result<(), DumpError> {
@@ -182,8 +249,9 @@ impl EpmSession {
         let bytes = bind
             .encode()
             .map_err(|source| DumpError::Wire { step, source })?;
-        self.write(step, &bytes).await?;
-        let frame = self.read(step).await?;
+        let by = self.step_deadline();
+        self.write(step, by, &bytes).await?;
+        let frame = self.read(step, by).await?;
         let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
         match pdu.body {
             Body::BindAck(ack) => match ack.results.first() {
@@ -236,11 +304,12 @@ impl EpmSession {
         let bytes = req
             .encode()
             .map_err(|source| DumpError::Wire { step, source })?;
-        self.write(step, &bytes).await?;
+        let by = self.step_deadline();
+        self.write(step, by, &bytes).await?;
         let mut reassembler = Reassembler::new(self.max_stub);
         let mut order = None;
         loop {
-            let frame = self.read(step).await?;
+            let frame = self.read(step, by).await?;
             let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
             match pdu.body {
                 Body::Response(r) => {
@@ -473,9 +542,7 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
                     Err(e) => last_err = Some(e),
                 }
             }
-            Err(last_err.unwrap_or(DumpError::Timeout {
-                step: "resolve (no address)",
-            }))
+            Err(last_err.unwrap_or(DumpError::NoAddress))
         };
         timeout_at(deadline, work).await
     };
@@ -563,5 +630,159 @@ pub fn failed(target: &str, error: String) -> HostDump {
         error: Some(error),
         warnings: Vec::new(),
         endpoints: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epm::server::{FixtureConfig, FixtureServer, Misbehave};
+    use crate::ports::PortRanges;
+    use crate::wire::pdu::{BindAck, ContextResult, Response};
+    use tokio::net::TcpListener;
+
+    fn fixture(misbehave: Misbehave) -> FixtureConfig {
+        let mut c =
+            FixtureConfig::windows_like(5, &PortRanges::parse("5001").unwrap(), 0, 0, "SRV");
+        c.misbehave = Some(misbehave);
+        c
+    }
+
+    /// A server that binds correctly, then answers the first request with a valid, empty,
+    /// final `ept_lookup` response cut into one-byte fragments sent `gap` apart.
+    async fn trickling_server(gap: Duration) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut conn = Connection::new(stream);
+            let bind = conn.read_fragment().await.unwrap();
+            let call_id = Pdu::decode(&bind).unwrap().header.call_id;
+            let ack = BindAck {
+                max_xmit_frag: MAX_XMIT,
+                max_recv_frag: MAX_XMIT,
+                assoc_group_id: 1,
+                secondary_address: "135".into(),
+                results: vec![ContextResult {
+                    result: RESULT_ACCEPTANCE,
+                    reason: 0,
+                    transfer_syntax: NDR20,
+                }],
+            };
+            let both = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+            let bytes = Pdu::new(ByteOrder::Little, call_id, both, Body::BindAck(ack))
+                .encode()
+                .unwrap();
+            conn.write_all(&bytes).await.unwrap();
+            let req = conn.read_fragment().await.unwrap();
+            let call_id = Pdu::decode(&req).unwrap().header.call_id;
+            let stub = LookupResponse {
+                handle: ContextHandle::NULL,
+                entries: Vec::new(),
+                status: EPT_S_NOT_REGISTERED,
+            }
+            .encode(ByteOrder::Little, 500)
+            .unwrap();
+            let last = stub.len() - 1;
+            for (k, byte) in stub.iter().enumerate() {
+                let mut flags = 0;
+                if k == 0 {
+                    flags |= PFC_FIRST_FRAG;
+                }
+                if k == last {
+                    flags |= PFC_LAST_FRAG;
+                }
+                let body = Body::Response(Response {
+                    alloc_hint: 0,
+                    context_id: 0,
+                    cancel_count: 0,
+                    stub: std::slice::from_ref(byte),
+                });
+                let bytes = Pdu::new(ByteOrder::Little, call_id, flags, body)
+                    .encode()
+                    .unwrap();
+                if conn.write_all(&bytes).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(gap).await;
+            }
+            let _ = conn.read_fragment().await;
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn the_trickling_server_completes_when_time_allows() {
+        // The control for the next test: the same server, a call bound it can meet.
+        let addr = trickling_server(Duration::from_millis(5)).await;
+        let d = dump_host("t", &[addr], &DumpOptions::default()).await;
+        assert_eq!(d.status, HostStatus::Ok, "{:?}", d.error);
+    }
+
+    #[tokio::test]
+    async fn the_call_bound_covers_the_whole_exchange_not_each_fragment() {
+        // Each fragment comes well within the call bound, the whole response does not.
+        let addr = trickling_server(Duration::from_millis(100)).await;
+        let opts = DumpOptions {
+            timeout: Duration::from_secs(20),
+            call_timeout: Duration::from_millis(600),
+            ..DumpOptions::default()
+        };
+        let started = std::time::Instant::now();
+        let d = dump_host("t", &[addr], &opts).await;
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        assert_eq!(d.status, HostStatus::Error);
+        let e = d.error.unwrap();
+        assert!(
+            e.contains("ept_lookup: timed out") && e.contains("step's own limit of 600ms"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drip_is_cut_by_the_host_deadline_and_the_message_says_so() {
+        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), fixture(Misbehave::Drip))
+            .await
+            .unwrap();
+        let opts = DumpOptions {
+            timeout: Duration::from_millis(1000),
+            ..DumpOptions::default()
+        };
+        let started = std::time::Instant::now();
+        let d = dump_host("drip", &[server.local_addr()], &opts).await;
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        assert_eq!(d.status, HostStatus::Error);
+        let e = d.error.unwrap();
+        assert!(e.starts_with("drip: bind: timed out with "), "{e}");
+        assert!(e.contains(" bytes of a fragment received"), "{e}");
+        assert!(e.contains("whole-dump deadline of 1s"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_on_the_step_bound_when_it_is_nearer() {
+        let server =
+            FixtureServer::start("127.0.0.1:0".parse().unwrap(), fixture(Misbehave::Silent))
+                .await
+                .unwrap();
+        let opts = DumpOptions {
+            timeout: Duration::from_secs(20),
+            call_timeout: Duration::from_millis(300),
+            ..DumpOptions::default()
+        };
+        let d = dump_host("quiet", &[server.local_addr()], &opts).await;
+        assert_eq!(
+            d.error.as_deref(),
+            Some("quiet: bind: timed out, the step's own limit of 300ms ran out")
+        );
+    }
+
+    #[tokio::test]
+    async fn no_address_is_named_as_such() {
+        let d = dump_host("nowhere", &[], &DumpOptions::default()).await;
+        assert_eq!(d.status, HostStatus::Error);
+        assert_eq!(
+            d.error.as_deref(),
+            Some("nowhere: no address to connect to")
+        );
     }
 }

@@ -63,6 +63,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         Ok(())
     }
 
+    /// Bytes buffered of a fragment not yet complete, and the length its header announced
+    /// when the header is there: what a timeout reports about a peer that stalled.
+    pub fn pending(&self) -> (usize, Option<usize>) {
+        let announced = if self.buf.len() >= pdu::HEADER_LEN {
+            pdu::parse_header(&self.buf)
+                .ok()
+                .map(|h| usize::from(h.frag_length))
+        } else {
+            None
+        };
+        (self.buf.len(), announced)
+    }
+
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
@@ -72,7 +85,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 mod tests {
     use super::*;
     use crate::wire::ndr::ByteOrder;
-    use crate::wire::pdu::{Body, Pdu};
+    use crate::wire::pdu::{BindNak, Body, HEADER_LEN, Pdu};
 
     #[tokio::test]
     async fn reads_fragments_split_anywhere() {
@@ -112,6 +125,38 @@ mod tests {
             conn.read_fragment().await,
             Err(ConnectionError::ClosedMidFrame(10))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_stalled_fragment_is_reported_as_pending() {
+        let nak = BindNak {
+            reject_reason: 4,
+            versions: vec![(5, 0)],
+        };
+        let a = Pdu::new(ByteOrder::Little, 1, 3, Body::BindNak(nak))
+            .encode()
+            .unwrap();
+        assert!(a.len() > HEADER_LEN);
+        let (client, mut server) = tokio::io::duplex(64);
+        server.write_all(&a[..HEADER_LEN - 2]).await.unwrap();
+        let mut conn = Connection::new(client);
+        let wait = std::time::Duration::from_millis(50);
+        assert!(
+            tokio::time::timeout(wait, conn.read_fragment())
+                .await
+                .is_err()
+        );
+        assert_eq!(conn.pending(), (HEADER_LEN - 2, None));
+        server
+            .write_all(&a[HEADER_LEN - 2..HEADER_LEN])
+            .await
+            .unwrap();
+        assert!(
+            tokio::time::timeout(wait, conn.read_fragment())
+                .await
+                .is_err()
+        );
+        assert_eq!(conn.pending(), (HEADER_LEN, Some(a.len())));
     }
 
     #[tokio::test]
