@@ -35,5 +35,11 @@ fi
 export RPCAUDIT_LAB_REQUIRED=1
 trap 'tests/lab/down.sh >/dev/null 2>&1 || true' EXIT
 
-cargo test --locked
-cargo test --locked -- --ignored --test-threads=1
+log=$(mktemp)
+cargo test --locked 2>&1 | tee "$log"
+cargo test --locked -- --ignored --test-threads=1 2>&1 | tee -a "$log"
+
+# One closing line over both runs (each test binary prints its own "test result" line).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+rm -f "$log"
