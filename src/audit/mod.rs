@@ -15,6 +15,7 @@
 //!    code.
 
 pub mod capacity;
+pub mod run;
 pub mod verify;
 
 use crate::epm::HostDump;

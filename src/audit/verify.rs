@@ -197,6 +197,16 @@ fn rules_of(rows: &[&MatrixRow]) -> String {
             out.push(rule);
         }
     }
+    // Name the first two rules; a fence of one rule per port would otherwise fill a screen.
+    const SHOWN: usize = 2;
+    if out.len() > SHOWN {
+        let more = out.len() - SHOWN;
+        out.truncate(SHOWN);
+        out.push(format!(
+            "{more} more {}",
+            if more == 1 { "rule" } else { "rules" }
+        ));
+    }
     out.join("; ")
 }
 

@@ -13,7 +13,6 @@ use crate::audit::capacity::{HostCapacity, assess};
 use crate::epm::HostStatus;
 use crate::finding::{Finding, Severity};
 use crate::ports::PortRanges;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -112,19 +111,17 @@ fn exit_for(hosts: &[HostCapacity], completeness: Exit) -> Exit {
 
 /// The table and the text that follow it.
 pub fn render(report: &CapacityReport) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header([
-            "host",
-            "status",
-            "TCP endpoints",
-            "dynamic ports",
-            "in range",
-            "outside",
-            "range",
-            "used",
-        ]);
+    let mut t = crate::report::table::new_table();
+    t.set_header([
+        "host",
+        "status",
+        "TCP endpoints",
+        "dynamic ports",
+        "in range",
+        "outside",
+        "range",
+        "used",
+    ]);
     for h in &report.hosts {
         let status = match h.status {
             HostStatus::Ok => "ok",

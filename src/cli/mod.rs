@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod audit;
 pub mod capacity;
 pub mod demo;
 pub mod dump;
@@ -52,6 +53,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole check: dump, count, probe and compare with the intended policy.
+    Audit(audit::AuditArgs),
     /// Dump the endpoint mapper (TCP 135) of each target, like rpcdump.
     Dump(dump::DumpArgs),
     /// Read the intended policy: lint it, explain a decision, show the RPC dynamic range.
@@ -72,6 +75,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> Exit {
     init_logging(cli.verbose);
     match cli.command {
+        Command::Audit(args) => audit::run(args),
         Command::Dump(args) => dump::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Probe(args) => probe::run(args),

@@ -7,7 +7,7 @@ use super::{Exit, usage_error};
 use crate::finding::{Finding, Severity};
 use crate::policy::{self, Action, LoadOptions, LoadedPolicy, OsFamily, Proto, Query, RuleRef};
 use crate::ports::PortRanges;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -141,9 +141,8 @@ fn exit_for(findings: &[Finding]) -> Exit {
     }
 }
 
-fn findings_table(findings: &[Finding]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
+fn findings_table(findings: &[Finding]) -> comfy_table::Table {
+    let mut t = crate::report::table::new_table();
     t.set_header(["severity", "code", "where", "message", "fix"]);
     for f in findings {
         let at = match (&f.file, f.line) {
@@ -200,8 +199,7 @@ fn explain(a: ExplainArgs) -> Exit {
     if a.common.json {
         return print_json(&out);
     }
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
+    let mut t = crate::report::table::new_table();
     t.set_header([
         "connection",
         "action",
@@ -273,8 +271,7 @@ fn range(a: RangeArgs) -> Exit {
             return Exit::Usage;
         }
     } else {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED);
+        let mut t = crate::report::table::new_table();
         t.set_header(["range", "size", "kind", "source"]);
         t.add_row([
             if ports.is_empty() {

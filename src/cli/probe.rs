@@ -5,7 +5,7 @@
 use super::Exit;
 use crate::ports::PortRanges;
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -198,10 +198,9 @@ fn runs(observations: &[Observation]) -> Vec<Run> {
     out
 }
 
-fn table(observations: &[Observation]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_header(["target", "ports", "state", "source", "note"]);
+fn table(observations: &[Observation]) -> comfy_table::Table {
+    let mut t = crate::report::table::new_table();
+    t.set_header(["target", "ports", "state", "source", "note"]);
     for r in runs(observations) {
         let ports = if r.first == r.last {
             r.first.to_string()

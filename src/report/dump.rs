@@ -2,7 +2,6 @@
 //! per host (interfaces grouped with their bindings) followed by a summary.
 
 use crate::epm::{Endpoint, HostDump, HostStatus};
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -69,16 +68,14 @@ pub fn render_table(hosts: &[HostDump]) -> String {
             out.push_str(&format!("  warning: {w}\n"));
         }
         if !host.endpoints.is_empty() {
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic)
-                .set_header(vec![
-                    "Interface",
-                    "Version",
-                    "Name",
-                    "Annotation",
-                    "Bindings",
-                ]);
+            let mut t = crate::report::table::new_table();
+            t.set_header(vec![
+                "Interface",
+                "Version",
+                "Name",
+                "Annotation",
+                "Bindings",
+            ]);
             for g in groups(&host.endpoints) {
                 let Some(first) = g.first() else { continue };
                 let mut iface = first.interface.to_string();

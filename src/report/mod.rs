@@ -1,4 +1,6 @@
 //! Rendering results: the JSON contracts (serde types) and the tables people read
 //! (comfy-table). Everything here is pure: results in, text out.
 
+pub mod audit;
 pub mod dump;
+pub mod table;

@@ -1,0 +1,195 @@
+//! One whole audit, in the order of the flow: dump every target's endpoint mapper, assess
+//! capacity, probe from the local vantage points, merge observations made elsewhere, build the
+//! verification matrix against the intended policy, and collect every finding. The result is
+//! plain data ([`AuditResult`]); `report` turns it into the JSON contract and tables.
+
+use super::capacity::{HostCapacity, assess};
+use super::verify::{Expected, MatrixRow, build_matrix, matrix_findings};
+use crate::epm::client::{DumpOptions, dump_many};
+use crate::epm::{HostDump, HostStatus};
+use crate::finding::{Finding, Severity};
+use crate::policy::{Action, LoadedPolicy, Proto};
+use crate::ports::PortRanges;
+use crate::probe::{Observation, ProbeConfig, sweep};
+use crate::target::Target;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+
+/// What to audit and how.
+#[derive(Debug, Clone)]
+pub struct AuditRequest {
+    pub targets: Vec<Target>,
+    pub epm_port: u16,
+    pub dump: DumpOptions,
+    pub concurrency: usize,
+    /// The configured RPC dynamic range and where it came from.
+    pub range: PortRanges,
+    pub range_source: String,
+    pub static_ports: Vec<u16>,
+    /// Local source addresses to probe from (empty: the kernel's choice).
+    pub sources: Vec<IpAddr>,
+    /// Probe locally at all (false: only the observation files are judged).
+    pub probe: bool,
+    pub probe_config: ProbeConfig,
+    /// More ports to probe beyond 135, the range and the discovered ports.
+    pub extra_ports: Option<PortRanges>,
+    /// Observations made elsewhere (`--observations`), already read.
+    pub imported: Vec<Observation>,
+    /// What ports no rule covers are expected to do.
+    pub default_action: Action,
+}
+
+/// Everything an audit found.
+#[derive(Debug, Clone)]
+pub struct AuditResult {
+    pub dumps: Vec<HostDump>,
+    pub capacity: Vec<HostCapacity>,
+    pub observations: Vec<Observation>,
+    pub matrix: Vec<MatrixRow>,
+    pub findings: Vec<Finding>,
+    /// Targets that could not be fully examined.
+    pub incomplete: Vec<String>,
+}
+
+/// Run the audit. `policy` is the loaded intended policy (its lints become findings too).
+pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
+    let port = req.epm_port;
+    let resolve_deadline = req.dump.connect_timeout;
+    let dumps = dump_many(
+        req.targets.clone(),
+        move |t: Target| async move {
+            crate::target::resolve(&t, port, resolve_deadline)
+                .await
+                .map_err(|e| e.to_string())
+        },
+        &req.dump,
+        req.concurrency,
+        |_| {},
+    )
+    .await;
+    let capacity: Vec<HostCapacity> = dumps
+        .iter()
+        .map(|d| assess(d, &req.range, &req.static_ports))
+        .collect();
+
+    // Where to probe: the address each dump reached, else the target's first address.
+    let mut ip_of_dump: Vec<Option<IpAddr>> = Vec::with_capacity(req.targets.len());
+    for (t, d) in req.targets.iter().zip(&dumps) {
+        let from_dump = d
+            .address
+            .as_deref()
+            .and_then(|a| a.parse::<SocketAddr>().ok())
+            .map(|a| a.ip());
+        let ip = match (from_dump, t) {
+            (Some(ip), _) => Some(ip),
+            (None, Target::Addr(ip)) => Some(*ip),
+            (None, t) => crate::target::resolve(t, port, resolve_deadline)
+                .await
+                .ok()
+                .and_then(|a| a.first().map(|s| s.ip())),
+        };
+        ip_of_dump.push(ip);
+    }
+    let target_ips: Vec<IpAddr> = ip_of_dump.iter().flatten().copied().collect();
+
+    let mut observations = Vec::new();
+    if req.probe {
+        let mut plan = super::probe_plan(&target_ips, &req.sources, port, &req.range, &dumps);
+        if let Some(extra) = &req.extra_ports {
+            let sources: Vec<Option<IpAddr>> = if req.sources.is_empty() {
+                vec![None]
+            } else {
+                req.sources.iter().copied().map(Some).collect()
+            };
+            for &t in &target_ips {
+                for &s in &sources {
+                    plan.extend(extra.iter().map(|p| (s, t, p)));
+                }
+            }
+        }
+        let mut seen = HashSet::new();
+        plan.retain(|k| seen.insert(*k));
+        observations = sweep(&plan, &req.probe_config).await;
+    }
+    // Imported observations about our targets; a local observation of the same
+    // (source, target, port) wins.
+    let wanted: HashSet<IpAddr> = target_ips.iter().copied().collect();
+    let mut seen: HashSet<(IpAddr, IpAddr, u16)> = observations
+        .iter()
+        .map(|o| (o.source, o.target, o.port))
+        .collect();
+    for o in &req.imported {
+        if wanted.contains(&o.target) && seen.insert((o.source, o.target, o.port)) {
+            observations.push(o.clone());
+        }
+    }
+
+    let matrix = build_matrix(&observations, req.default_action, |src, p| {
+        let d = policy.policy.decide(src, p, Proto::Tcp);
+        Expected::new(d.action, d.rule.map(|r| r.to_string()))
+    });
+
+    let mut findings = policy.findings.clone();
+    for c in &capacity {
+        for f in &c.findings {
+            let mut f = f.clone();
+            if !f.message.contains(&c.target) {
+                f.message = format!("{}: {}", c.target, f.message);
+            }
+            findings.push(f);
+        }
+    }
+    findings.extend(matrix_findings(&matrix, &req.range, port));
+
+    // A host whose endpoint mapper could not be dumped is incomplete, unless the policy blocks
+    // the endpoint mapper from here and the probe saw exactly that: then nothing more could be
+    // learnt from this vantage point, and the fence is doing its job.
+    let mut incomplete = Vec::new();
+    for (d, ip) in dumps.iter().zip(&ip_of_dump) {
+        if d.status == HostStatus::Ok {
+            continue;
+        }
+        let fenced = d.status == HostStatus::Error
+            && ip.is_some_and(|ip| {
+                let rows: Vec<&MatrixRow> = matrix
+                    .iter()
+                    .filter(|r| r.target == ip && r.port == port)
+                    .collect();
+                !rows.is_empty()
+                    && rows.iter().all(|r| {
+                        r.verdict == super::verify::Verdict::BlockAsExpected
+                            && !imported_row(&req.imported, r)
+                    })
+            });
+        if fenced {
+            findings.push(Finding::new(
+                "epm-fenced",
+                Severity::Info,
+                format!(
+                    "{}: the endpoint mapper is filtered from this vantage point, as the policy intends, so it was not dumped ({})",
+                    d.target,
+                    d.error.as_deref().unwrap_or("no answer")
+                ),
+                "run the audit from an allowed subnet (or pass its probe results with --observations) to dump and count the endpoints",
+            ));
+        } else {
+            incomplete.push(d.target.clone());
+        }
+    }
+
+    AuditResult {
+        dumps,
+        capacity,
+        observations,
+        matrix,
+        findings,
+        incomplete,
+    }
+}
+
+/// True when the row's observation was imported, not made here.
+fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
+    imported
+        .iter()
+        .any(|o| o.source == r.source && o.target == r.target && o.port == r.port)
+}

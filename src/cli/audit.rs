@@ -1,0 +1,195 @@
+//! `rpcaudit audit`: the whole check. Dump the endpoint mappers, count their endpoints against
+//! the range, probe from the local vantage points, merge probe results made elsewhere, compare
+//! everything with the intended policy, and print the report (table, or JSON with `--json`).
+//!
+//! Exit codes: 3 when a target could not be fully examined (that answer must not pass for a
+//! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
+
+use super::Exit;
+use super::dump::EpmArgs;
+use crate::audit::run::{AuditRequest, run as run_audit};
+use crate::policy::{Action, LoadOptions, OsFamily};
+use crate::ports::PortRanges;
+use crate::probe::ProbeConfig;
+use crate::report::audit::{AuditReport, ReportContext, render};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditArgs {
+    /// Hosts to audit: IPv4/IPv6 addresses, host names, CIDR blocks, or @FILE with one per line.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// The intended policy: ipseccmd/ipsecpol or netsh scripts, firewall rules, rpccfg lines,
+    /// .reg exports. Repeatable.
+    #[arg(long = "policy", value_name = "FILE", required = true)]
+    pub policy: Vec<PathBuf>,
+    /// The configured RPC dynamic range, instead of what the policy files say (rpccfg/.reg).
+    #[arg(long, value_name = "R")]
+    pub range: Option<PortRanges>,
+    /// Which ephemeral range the range is checked against, and the default range when nothing
+    /// configures one.
+    #[arg(long, value_enum, default_value_t = OsFamily::Vista)]
+    pub os: OsFamily,
+    /// A port a service was given on purpose (not from the dynamic range). Repeatable.
+    #[arg(long = "static-port", value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
+    pub static_ports: Vec<u16>,
+    /// Local source address to probe from (one of this host's); repeat for several. Without it
+    /// the OS chooses.
+    #[arg(long = "from", value_name = "IP")]
+    pub from: Vec<IpAddr>,
+    /// Probe results made at other vantage points (`rpcaudit probe --json` output). Repeatable.
+    #[arg(long = "observations", value_name = "FILE")]
+    pub observations: Vec<PathBuf>,
+    /// Do not probe from here; judge only the --observations files.
+    #[arg(long)]
+    pub no_probe: bool,
+    /// More ports to probe beyond the endpoint mapper, the range and the discovered ports.
+    #[arg(long, value_name = "SPEC")]
+    pub ports: Option<PortRanges>,
+    /// What a port no policy rule covers is expected to do.
+    #[arg(long = "default", value_enum, default_value_t = DefaultAction::Pass)]
+    pub default_action: DefaultAction,
+    /// Per-attempt probe timeout in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = crate::probe::DEFAULT_TIMEOUT.as_millis() as u64)]
+    pub timeout_ms: u64,
+    /// Further probe attempts after an unanswered one.
+    #[arg(long, value_name = "N", default_value_t = crate::probe::DEFAULT_RETRIES)]
+    pub retries: u32,
+    /// At most N probe attempts started per second.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    #[command(flatten)]
+    pub epm: EpmArgs,
+    /// Print the JSON report instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DefaultAction {
+    Pass,
+    Block,
+}
+
+impl From<DefaultAction> for Action {
+    fn from(d: DefaultAction) -> Action {
+        match d {
+            DefaultAction::Pass => Action::Pass,
+            DefaultAction::Block => Action::Block,
+        }
+    }
+}
+
+/// Everything `run` needs, checked: the request, the loaded policy and the report context.
+pub fn prepare(
+    args: &AuditArgs,
+) -> Result<(AuditRequest, crate::policy::LoadedPolicy, ReportContext), String> {
+    let loaded = crate::policy::load(
+        &args.policy,
+        &LoadOptions {
+            range_override: args.range.clone(),
+            os: args.os,
+            local_subnets: Vec::new(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let (range, range_source) = match &loaded.range {
+        Some(r) => (r.ports.clone(), r.source.clone()),
+        None => (
+            loaded.effective_range(),
+            format!(
+                "no rpccfg/.reg in the policy files and no --range: the default dynamic range of {}",
+                args.os.describe()
+            ),
+        ),
+    };
+    let mut imported = Vec::new();
+    for path in &args.observations {
+        imported.extend(crate::probe::read_observations(path)?);
+    }
+    let targets = crate::target::expand(&args.targets).map_err(|e| e.to_string())?;
+    if targets.is_empty() {
+        return Err("no targets given".into());
+    }
+    if args.timeout_ms == 0 || args.timeout_ms > 60_000 {
+        return Err(format!(
+            "--timeout-ms {} must be between 1 and 60000",
+            args.timeout_ms
+        ));
+    }
+    let probe_config = ProbeConfig {
+        timeout: Duration::from_millis(args.timeout_ms),
+        retries: args.retries.min(10),
+        rate: args.rate.map(f64::from),
+        ..ProbeConfig::default()
+    };
+    let req = AuditRequest {
+        targets: targets.clone(),
+        epm_port: args.epm.port,
+        dump: args.epm.options()?,
+        concurrency: args.epm.concurrency,
+        range: range.clone(),
+        range_source: range_source.clone(),
+        static_ports: args.static_ports.clone(),
+        sources: args.from.clone(),
+        probe: !args.no_probe,
+        probe_config,
+        extra_ports: args.ports.clone(),
+        imported,
+        default_action: args.default_action.into(),
+    };
+    let ctx = ReportContext {
+        targets: targets.iter().map(|t| t.to_string()).collect(),
+        epm_port: args.epm.port,
+        policy_files: loaded.files.clone(),
+        range,
+        range_source,
+        observation_files: args
+            .observations
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        default_action: args.default_action.into(),
+        generated_at: jiff::Timestamp::now().to_string(),
+    };
+    Ok((req, loaded, ctx))
+}
+
+pub fn run(args: AuditArgs) -> Exit {
+    let (req, loaded, ctx) = match prepare(&args) {
+        Ok(p) => p,
+        Err(e) => return super::usage_error(e),
+    };
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let result = rt.block_on(run_audit(&req, &loaded));
+    let report = AuditReport::new(ctx, result);
+    print_report(&report, args.json);
+    exit_for(&report)
+}
+
+pub fn print_report(report: &AuditReport, json: bool) {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
+        }
+    } else {
+        print!("{}", render(report));
+    }
+}
+
+/// 3 incomplete, else 1 on an error finding, else 0.
+pub fn exit_for(report: &AuditReport) -> Exit {
+    if !report.complete {
+        Exit::Incomplete
+    } else if report.summary.findings.error > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}

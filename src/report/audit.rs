@@ -1,0 +1,389 @@
+//! The audit report: the versioned JSON contract a compliance pipeline stores
+//! (`schema/report.schema.json` is generated from these types) and the tables an administrator
+//! reads: a summary, the matrix compressed into runs of ports, and the findings with their fixes.
+
+use super::dump::{DumpSummary, summarize as summarize_dump};
+use crate::audit::capacity::HostCapacity;
+use crate::audit::run::AuditResult;
+use crate::audit::verify::{MatrixRow, MatrixSummary, summarize as summarize_matrix};
+use crate::epm::{HostDump, HostStatus};
+use crate::finding::{Finding, Severity};
+use crate::policy::{Action, SourceFile};
+use crate::ports::PortRanges;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Bumped on a breaking change to the report; additions keep it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The report `rpcaudit audit --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AuditReport {
+    pub schema_version: u32,
+    pub tool: Tool,
+    /// When the report was made, RFC 3339.
+    pub generated_at: String,
+    /// False when a target could not be fully examined or the run was interrupted.
+    pub complete: bool,
+    pub inputs: Inputs,
+    pub hosts: Vec<HostReport>,
+    pub capacity: Vec<HostCapacity>,
+    pub matrix: Vec<MatrixRow>,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+/// What the audit was asked to check.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Inputs {
+    pub targets: Vec<String>,
+    pub epm_port: u16,
+    /// The intended policy's files, with their SHA-256.
+    pub policy_files: Vec<SourceFile>,
+    /// The configured RPC dynamic range.
+    pub range: PortRanges,
+    /// Where the range came from: a file and line, `--range`, or the OS default.
+    pub range_source: String,
+    /// Source addresses the probes came from (local and imported).
+    pub vantage_points: Vec<IpAddr>,
+    /// Observation files merged in (`--observations`).
+    pub observation_files: Vec<String>,
+    /// What ports no rule covers are expected to do.
+    pub default_action: Action,
+}
+
+/// One host's dump and its counts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HostReport {
+    #[serde(flatten)]
+    pub dump: HostDump,
+    pub summary: DumpSummary,
+}
+
+/// Counts of findings by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SeverityCounts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+/// The verdict in one place.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Complete and without findings of severity error.
+    pub compliant: bool,
+    pub hosts: usize,
+    /// Targets that could not be fully examined.
+    pub incomplete_hosts: Vec<String>,
+    pub findings: SeverityCounts,
+    pub verdicts: MatrixSummary,
+}
+
+/// Everything the report needs besides the result.
+#[derive(Debug, Clone)]
+pub struct ReportContext {
+    pub targets: Vec<String>,
+    pub epm_port: u16,
+    pub policy_files: Vec<SourceFile>,
+    pub range: PortRanges,
+    pub range_source: String,
+    pub observation_files: Vec<String>,
+    pub default_action: Action,
+    pub generated_at: String,
+}
+
+impl AuditReport {
+    pub fn new(ctx: ReportContext, result: AuditResult) -> Self {
+        let mut counts = SeverityCounts::default();
+        for f in &result.findings {
+            match f.severity {
+                Severity::Error => counts.error += 1,
+                Severity::Warning => counts.warning += 1,
+                Severity::Info => counts.info += 1,
+            }
+        }
+        let mut vantage_points: Vec<IpAddr> =
+            result.observations.iter().map(|o| o.source).collect();
+        vantage_points.sort_unstable();
+        vantage_points.dedup();
+        let complete = result.incomplete.is_empty();
+        let hosts = result.dumps.len();
+        AuditReport {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            generated_at: ctx.generated_at,
+            complete,
+            inputs: Inputs {
+                targets: ctx.targets,
+                epm_port: ctx.epm_port,
+                policy_files: ctx.policy_files,
+                range: ctx.range,
+                range_source: ctx.range_source,
+                vantage_points,
+                observation_files: ctx.observation_files,
+                default_action: ctx.default_action,
+            },
+            hosts: result
+                .dumps
+                .into_iter()
+                .map(|d| HostReport {
+                    summary: summarize_dump(&d),
+                    dump: d,
+                })
+                .collect(),
+            capacity: result.capacity,
+            summary: Summary {
+                compliant: complete && counts.error == 0,
+                hosts,
+                incomplete_hosts: result.incomplete,
+                findings: counts,
+                verdicts: summarize_matrix(&result.matrix),
+            },
+            matrix: result.matrix,
+            findings: result.findings,
+        }
+    }
+}
+
+/// Consecutive ports of one (source, target) with the same expectation, observation and
+/// verdict, as "5001-5021".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatrixRun {
+    pub source: IpAddr,
+    pub target: IpAddr,
+    pub ports: PortRanges,
+    pub expected: Action,
+    pub observed: String,
+    pub verdict: String,
+}
+
+/// Compress the matrix into runs of ports (input order of (source, target) kept; ports sorted).
+pub fn compress(matrix: &[MatrixRow]) -> Vec<MatrixRun> {
+    let mut pairs: Vec<(IpAddr, IpAddr)> = Vec::new();
+    for r in matrix {
+        if !pairs.contains(&(r.source, r.target)) {
+            pairs.push((r.source, r.target));
+        }
+    }
+    let mut out = Vec::new();
+    for (s, t) in pairs {
+        let mut rows: Vec<&MatrixRow> = matrix
+            .iter()
+            .filter(|r| r.source == s && r.target == t)
+            .collect();
+        rows.sort_by_key(|r| r.port);
+        let mut current: Option<(u16, u16, &MatrixRow)> = None;
+        for r in rows {
+            match current {
+                Some((a, b, c))
+                    if u32::from(r.port) == u32::from(b) + 1
+                        && c.expected == r.expected
+                        && c.observed == r.observed
+                        && c.verdict == r.verdict =>
+                {
+                    current = Some((a, r.port, c));
+                }
+                _ => {
+                    if let Some((a, b, c)) = current {
+                        out.push(run_of(a, b, c));
+                    }
+                    current = Some((r.port, r.port, r));
+                }
+            }
+        }
+        if let Some((a, b, c)) = current {
+            out.push(run_of(a, b, c));
+        }
+    }
+    out
+}
+
+fn run_of(a: u16, b: u16, r: &MatrixRow) -> MatrixRun {
+    MatrixRun {
+        source: r.source,
+        target: r.target,
+        ports: PortRanges::from_ranges([(a, b)]),
+        expected: r.expected,
+        observed: r.observed.as_str().to_string(),
+        verdict: r.verdict.as_str().to_string(),
+    }
+}
+
+/// The human-readable audit: summary, matrix runs, findings with fixes, verdict line.
+pub fn render(report: &AuditReport) -> String {
+    let mut out = String::new();
+    let mut t = crate::report::table::new_table();
+    t.set_header([
+        "host",
+        "status",
+        "entries",
+        "TCP endpoints",
+        "dynamic ports",
+        "range use",
+    ]);
+    for (h, c) in report.hosts.iter().zip(&report.capacity) {
+        let status = match h.dump.status {
+            HostStatus::Ok => "ok",
+            HostStatus::Partial => "partial",
+            HostStatus::Error => "not dumped",
+        };
+        let used = match (h.dump.status, c.utilisation) {
+            (HostStatus::Error, _) | (_, None) => "-".to_string(),
+            (_, Some(u)) => format!(
+                "{}/{} ({:.0} %), {} outside",
+                c.in_range,
+                c.range_size,
+                u * 100.0,
+                c.out_of_range
+            ),
+        };
+        t.add_row([
+            h.dump.target.clone(),
+            status.to_string(),
+            h.summary.entries.to_string(),
+            h.summary.tcp_endpoints.to_string(),
+            c.in_use.to_string(),
+            used,
+        ]);
+    }
+    out.push_str(&format!(
+        "Range {} ({} ports, from {}); policy files: {}\n",
+        report.inputs.range,
+        report.inputs.range.size(),
+        report.inputs.range_source,
+        if report.inputs.policy_files.is_empty() {
+            "none".to_string()
+        } else {
+            report
+                .inputs
+                .policy_files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    ));
+    out.push_str(&format!("{t}\n"));
+
+    if !report.matrix.is_empty() {
+        let mut m = crate::report::table::new_table();
+        m.set_header([
+            "source", "target", "ports", "expected", "observed", "verdict",
+        ]);
+        for r in compress(&report.matrix) {
+            m.add_row([
+                r.source.to_string(),
+                r.target.to_string(),
+                r.ports.to_string(),
+                r.expected.to_string(),
+                r.observed,
+                r.verdict,
+            ]);
+        }
+        out.push_str(&format!("{m}\n"));
+    }
+
+    if report.findings.is_empty() {
+        out.push_str("No findings.\n");
+    } else {
+        let mut f = crate::report::table::new_table();
+        f.set_header(["severity", "code", "where", "message", "fix"]);
+        let mut sorted: Vec<&Finding> = report.findings.iter().collect();
+        sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for x in sorted {
+            let place = match (&x.file, x.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                (Some(file), None) => file.clone(),
+                _ => String::new(),
+            };
+            f.add_row([
+                x.severity.to_string(),
+                x.code.clone(),
+                place,
+                x.message.clone(),
+                x.fix.clone(),
+            ]);
+        }
+        out.push_str(&format!("{f}\n"));
+    }
+    let s = &report.summary;
+    out.push_str(&format!(
+        "{}: {} hosts, {} errors, {} warnings; matrix: {} pass-as-expected, {} block-as-expected, {} leak, {} overblock, {} inconclusive{}\n",
+        if s.compliant {
+            "COMPLIANT"
+        } else if !report.complete {
+            "INCOMPLETE"
+        } else {
+            "NOT COMPLIANT"
+        },
+        s.hosts,
+        s.findings.error,
+        s.findings.warning,
+        s.verdicts.pass_as_expected,
+        s.verdicts.block_as_expected,
+        s.verdicts.leak,
+        s.verdicts.overblock,
+        s.verdicts.inconclusive,
+        if s.incomplete_hosts.is_empty() {
+            String::new()
+        } else {
+            format!("; not fully examined: {}", s.incomplete_hosts.join(", "))
+        }
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::verify::{Expected, Verdict, build_matrix};
+    use crate::probe::{Observation, ProbeState};
+
+    fn obs(port: u16, state: ProbeState) -> Observation {
+        Observation {
+            source: "198.18.2.10".parse().unwrap(),
+            target: "198.18.0.10".parse().unwrap(),
+            port,
+            state,
+            attempts: 2,
+            rtt_ms: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn compress_makes_runs_of_equal_verdicts() {
+        let mut o: Vec<Observation> = (5001..=5021)
+            .map(|p| obs(p, ProbeState::Filtered))
+            .collect();
+        o.push(obs(135, ProbeState::Filtered));
+        o[6].state = ProbeState::Closed; // 5007 leaks
+        let m = build_matrix(&o, Action::Pass, |_, _| Expected::new(Action::Block, None));
+        let runs = compress(&m);
+        let text: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{} {}", r.ports, r.verdict))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "135 block-as-expected",
+                "5001-5006 block-as-expected",
+                "5007 leak",
+                "5008-5021 block-as-expected"
+            ]
+        );
+        assert_eq!(m.iter().filter(|r| r.verdict == Verdict::Leak).count(), 1);
+    }
+}
