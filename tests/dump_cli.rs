@@ -134,4 +134,20 @@ fn demo_runs_without_root_or_network() {
     // 24 TCP registrations, 6 named pipes, 6 local.
     assert_eq!(eps.len(), 36);
     assert!(eps.iter().any(|e| e["port"] == 49664));
+    // The audit around it: the deliberate mistakes are found.
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "leak",
+        "out-of-range",
+        "hang-hazard",
+        "name-filter-mismatch",
+        "range-port-unblocked",
+    ] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
 }

@@ -54,6 +54,7 @@ fn audit(extra: &[&str]) -> (i32, Value) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
+    support::assert_valid_report(&report);
     (out.status.code().unwrap_or(-1), report)
 }
 

@@ -644,3 +644,39 @@ mod tests {
         assert_eq!(back, c);
     }
 }
+
+/// Small builders for tests of code that renders or judges capacity results.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::epm::HostDump;
+
+    pub fn article_range() -> PortRanges {
+        PortRanges::from_ranges([ARTICLE_RANGE])
+    }
+
+    pub fn host(status: HostStatus, ports: &[u16]) -> HostCapacity {
+        let d = HostDump {
+            target: "h".into(),
+            address: None,
+            status,
+            error: (status == HostStatus::Error).then(|| "h: connect: refused".to_string()),
+            warnings: vec![],
+            endpoints: ports
+                .iter()
+                .map(|&p| crate::epm::Endpoint {
+                    interface: uuid::Uuid::nil(),
+                    version: "1.0".into(),
+                    name: None,
+                    object: uuid::Uuid::nil(),
+                    annotation: String::new(),
+                    protocol: "ncacn_ip_tcp".into(),
+                    address: None,
+                    port: Some(p),
+                    binding: String::new(),
+                })
+                .collect(),
+        };
+        assess(&d, &article_range(), &[])
+    }
+}

@@ -1,23 +1,48 @@
-//! `rpcaudit demo`: a full run against the embedded fixture endpoint mapper on loopback, for
-//! trying the tool with no Windows host, no root and no network.
+//! `rpcaudit demo`: a full audit with no Windows host, no root and no network. It starts the
+//! fixture endpoint mapper on loopback (shaped like a domain controller, some endpoints outside
+//! the range), opens listeners on loopback for the TCP ports it registers (standing in for the
+//! RPC servers), and audits it against an embedded KB908472 policy with deliberate mistakes, so
+//! every part of the report appears. The endpoint mapper listens on a free port instead of 135.
 
 use super::Exit;
-use super::dump::{EpmArgs, dump_targets, print_dump};
+use super::audit::print_report;
+use crate::audit::run::{AuditRequest, run as run_audit};
+use crate::epm::client::DumpOptions;
 use crate::epm::server::{FixtureConfig, FixtureServer};
+use crate::policy::{Action, LoadOptions};
 use crate::ports::PortRanges;
+use crate::probe::ProbeConfig;
+use crate::report::audit::{AuditReport, ReportContext};
+use crate::target::Target;
+use std::net::{IpAddr, Ipv4Addr};
+use tokio::net::TcpListener;
+
+/// The demo's intended policy (CRLF, as a Windows editor saves it).
+pub const DEMO_POLICY: &str = include_str!("demo/policy.cmd");
+/// The name the embedded policy is reported under.
+pub const DEMO_POLICY_NAME: &str = "demo-policy.cmd";
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
-    /// Print JSON instead of tables.
+    /// Print the JSON report instead of tables.
     #[arg(long)]
     pub json: bool,
 }
 
-/// The demo host: 24 TCP registrations, most in the article's range 5001-5021, three on
-/// ports of the Vista+ default dynamic range as a server that was never restarted would have.
+/// The demo host: 24 TCP registrations on 5001-5008 and, as on a server never restarted after
+/// the range changed, on 49664-49666; plus named pipes and local endpoints.
 pub fn demo_config() -> FixtureConfig {
     let ports = PortRanges::from_ranges([(5001, 5008), (49664, 49666)]);
     FixtureConfig::windows_like(24, &ports, 6, 6, "DEMO-DC01")
+}
+
+/// Accept and drop connections on `listener` forever (a stand-in RPC server).
+async fn accept_forever(listener: TcpListener) {
+    loop {
+        if listener.accept().await.is_err() {
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 pub fn run(args: DemoArgs) -> Exit {
@@ -26,7 +51,19 @@ pub fn run(args: DemoArgs) -> Exit {
         Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
     };
     rt.block_on(async {
-        let server = match FixtureServer::start(([127, 0, 0, 1], 0).into(), demo_config()).await {
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let config = demo_config();
+        let registered: Vec<u16> = {
+            let mut p: Vec<u16> = config
+                .endpoints
+                .iter()
+                .filter_map(|e| e.binding.port)
+                .collect();
+            p.sort_unstable();
+            p.dedup();
+            p
+        };
+        let server = match FixtureServer::start((loopback, 0).into(), config).await {
             Ok(s) => s,
             Err(e) => {
                 return super::usage_error(format!(
@@ -34,20 +71,67 @@ pub fn run(args: DemoArgs) -> Exit {
                 ));
             }
         };
-        let addr = server.local_addr();
-        eprintln!("rpcaudit demo: embedded endpoint mapper listening on {addr}");
-        let epm = EpmArgs {
-            port: addr.port(),
-            timeout: 10.0,
+        let mut servers = tokio::task::JoinSet::new();
+        for port in &registered {
+            match TcpListener::bind((loopback, *port)).await {
+                Ok(l) => {
+                    servers.spawn(accept_forever(l));
+                }
+                Err(e) => eprintln!(
+                    "rpcaudit demo: cannot listen on 127.0.0.1:{port} ({e}); whatever holds it answers instead"
+                ),
+            }
+        }
+        let epm_port = server.local_addr().port();
+        eprintln!("rpcaudit demo: embedded endpoint mapper on 127.0.0.1:{epm_port}, auditing it against the embedded policy {DEMO_POLICY_NAME}");
+
+        let opts = LoadOptions::default();
+        let loaded = crate::policy::build(
+            vec![crate::policy::parse_text(DEMO_POLICY_NAME, DEMO_POLICY.as_bytes())],
+            &opts,
+        );
+        let (range, range_source) = match &loaded.range {
+            Some(r) => (r.ports.clone(), r.source.clone()),
+            None => (loaded.effective_range(), "the OS default".to_string()),
+        };
+        let req = AuditRequest {
+            targets: vec![Target::Addr(loopback)],
+            epm_port,
+            dump: DumpOptions::default(),
             concurrency: 1,
-            max_entries: 10_000,
+            range: range.clone(),
+            range_source: range_source.clone(),
+            static_ports: Vec::new(),
+            sources: Vec::new(),
+            probe: true,
+            probe_config: ProbeConfig::default(),
+            extra_ports: None,
+            imported: Vec::new(),
+            default_action: Action::Pass,
         };
-        let hosts = match dump_targets(&[addr.ip().to_string()], &epm).await {
-            Ok(h) => h,
-            Err(e) => return super::usage_error(e),
-        };
+        let result = run_audit(&req, &loaded).await;
+        servers.abort_all();
         server.stop();
-        print_dump(&hosts, args.json);
-        super::dump::completeness(&hosts)
+        let ctx = ReportContext {
+            targets: vec![loopback.to_string()],
+            epm_port,
+            policy_files: loaded.files.clone(),
+            range,
+            range_source,
+            observation_files: Vec::new(),
+            default_action: Action::Pass,
+            generated_at: jiff::Timestamp::now().to_string(),
+        };
+        let report = AuditReport::new(ctx, result);
+        print_report(&report, args.json);
+        let would = super::audit::exit_for(&report);
+        if would == Exit::Incomplete {
+            return Exit::Incomplete;
+        }
+        eprintln!(
+            "rpcaudit demo: the demo policy has mistakes on purpose; `rpcaudit audit` with these findings exits {}",
+            would.code()
+        );
+        Exit::Ok
     })
 }

@@ -297,29 +297,22 @@ pub fn render(report: &AuditReport) -> String {
     if report.findings.is_empty() {
         out.push_str("No findings.\n");
     } else {
-        let mut f = crate::report::table::new_table();
-        f.set_header(["severity", "code", "where", "message", "fix"]);
+        out.push_str("Findings:\n");
         let mut sorted: Vec<&Finding> = report.findings.iter().collect();
         sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
-        for x in sorted {
-            let place = match (&x.file, x.line) {
-                (Some(file), Some(line)) => format!("{file}:{line}"),
-                (Some(file), None) => file.clone(),
-                _ => String::new(),
-            };
-            f.add_row([
-                x.severity.to_string(),
-                x.code.clone(),
-                place,
-                x.message.clone(),
-                x.fix.clone(),
-            ]);
+        for f in sorted {
+            out.push_str(&super::finding_text(f));
         }
-        out.push_str(&format!("{f}\n"));
+    }
+    for c in &report.capacity {
+        if let Some(rec) = c.recommendation.as_ref().filter(|r| r.change) {
+            out.push_str(&format!("Host {}\n", c.target));
+            out.push_str(&super::capacity::recommendation_text(rec));
+        }
     }
     let s = &report.summary;
     out.push_str(&format!(
-        "{}: {} hosts, {} errors, {} warnings; matrix: {} pass-as-expected, {} block-as-expected, {} leak, {} overblock, {} inconclusive{}\n",
+        "{}: {} host(s), {} error(s), {} warning(s); matrix: {} pass-as-expected, {} block-as-expected, {} leak, {} overblock, {} inconclusive{}\n",
         if s.compliant {
             "COMPLIANT"
         } else if !report.complete {
@@ -342,6 +335,11 @@ pub fn render(report: &AuditReport) -> String {
         }
     ));
     out
+}
+
+/// The JSON Schema of [`AuditReport`], as `schema/report.schema.json` holds it.
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(AuditReport)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -2,5 +2,22 @@
 //! (comfy-table). Everything here is pure: results in, text out.
 
 pub mod audit;
+pub mod capacity;
 pub mod dump;
 pub mod table;
+
+use crate::finding::Finding;
+
+/// One finding as text: `  error leak (policy.cmd:12): message` and its fix on the next line.
+/// Lists read better than tables for long messages, on a terminal and in a file alike.
+pub fn finding_text(f: &Finding) -> String {
+    let place = match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!(" ({file}:{line})"),
+        (Some(file), None) => format!(" ({file})"),
+        _ => String::new(),
+    };
+    format!(
+        "  {} {}{place}: {}\n    fix: {}\n",
+        f.severity, f.code, f.message, f.fix
+    )
+}

@@ -83,3 +83,24 @@ pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}\nstderr: {err}"));
     (code, v, err)
 }
+
+/// Validation errors of `report` against schema/report.schema.json, or None when valid.
+pub fn report_errors(report: &serde_json::Value) -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("schema file"))
+            .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("\n"))
+}
+
+/// Panic unless `report` validates against schema/report.schema.json.
+pub fn assert_valid_report(report: &serde_json::Value) {
+    if let Some(e) = report_errors(report) {
+        panic!("the report does not validate against schema/report.schema.json:\n{e}");
+    }
+}

@@ -1,0 +1,144 @@
+//! Output of `rpcaudit capacity`: the `{"range","static_ports","hosts":[...]}` JSON document,
+//! the table of ports in use per host, the findings with their fixes and the recommended range
+//! with the commands that apply it (also shown by `rpcaudit audit`).
+
+use super::finding_text;
+use crate::audit::capacity::{HostCapacity, Recommendation};
+use crate::epm::HostStatus;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The JSON document `rpcaudit capacity --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CapacityReport {
+    /// The configured range the hosts were compared with.
+    pub range: String,
+    /// Ports declared static with `--static-port`.
+    pub static_ports: Vec<u16>,
+    pub hosts: Vec<HostCapacity>,
+}
+
+/// The table and the text that follow it.
+pub fn render(report: &CapacityReport) -> String {
+    let mut t = crate::report::table::new_table();
+    t.set_header([
+        "host",
+        "status",
+        "TCP endpoints",
+        "dynamic ports",
+        "in range",
+        "outside",
+        "range",
+        "used",
+    ]);
+    for h in &report.hosts {
+        let status = match h.status {
+            HostStatus::Ok => "ok",
+            HostStatus::Partial => "PARTIAL",
+            HostStatus::Error => "ERROR",
+        };
+        let used = h
+            .utilisation
+            .map(|u| format!("{:.0} %", u * 100.0))
+            .unwrap_or_else(|| "-".into());
+        if h.status == HostStatus::Error {
+            t.add_row([h.target.as_str(), status, "-", "-", "-", "-", &h.range, "-"]);
+        } else {
+            t.add_row([
+                h.target.clone(),
+                status.to_string(),
+                h.tcp_endpoints.to_string(),
+                h.in_use.to_string(),
+                h.in_range.to_string(),
+                h.out_of_range.to_string(),
+                format!("{} ({} ports)", h.range, h.range_size),
+                used,
+            ]);
+        }
+    }
+    let mut out = format!("{t}\n");
+    if !report.static_ports.is_empty() {
+        let list: Vec<String> = report.static_ports.iter().map(u16::to_string).collect();
+        out.push_str(&format!(
+            "Static ports left out of the count: {}\n",
+            list.join(", ")
+        ));
+    }
+    for h in &report.hosts {
+        out.push('\n');
+        out.push_str(&format!("Host {}\n", h.target));
+        if let Some(e) = &h.error {
+            out.push_str(&format!("  {}: {e}\n", label(h.status)));
+        }
+        if h.status != HostStatus::Error && h.findings.is_empty() {
+            out.push_str("  no capacity findings\n");
+        }
+        for f in &h.findings {
+            out.push_str(&finding_text(f));
+        }
+        if let Some(rec) = &h.recommendation {
+            out.push_str(&recommendation_text(rec));
+        }
+    }
+    out
+}
+
+fn label(status: HostStatus) -> &'static str {
+    match status {
+        HostStatus::Ok => "ok",
+        HostStatus::Partial => "incomplete",
+        HostStatus::Error => "not examined",
+    }
+}
+
+/// The recommended range, its reasoning, and the rpccfg line and .reg file that apply it.
+pub fn recommendation_text(rec: &Recommendation) -> String {
+    let mut out = String::new();
+    if rec.change {
+        out.push_str(&format!(
+            "  Recommended range: {} ({} ports)\n",
+            rec.range, rec.size
+        ));
+    } else {
+        out.push_str(&format!("  Range {} is large enough\n", rec.range));
+    }
+    out.push_str(&format!("    {}\n", rec.reasoning));
+    out.push_str(&format!("    apply: {}\n", rec.rpccfg));
+    out.push_str("    or import this .reg file:\n");
+    for line in rec.reg.lines() {
+        out.push_str(&format!("      {}\n", line.trim_end_matches('\r')));
+    }
+    out.push_str(&format!("    {}\n", rec.note));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::capacity::testing::host;
+    #[test]
+    fn render_shows_counts_findings_and_recommendation() {
+        let report = CapacityReport {
+            range: "5001-5021".into(),
+            static_ports: vec![],
+            hosts: vec![
+                host(HostStatus::Ok, &[5001, 49664]),
+                host(HostStatus::Error, &[]),
+            ],
+        };
+        let text = render(&report);
+        assert!(text.contains("5001-5021 (21 ports)"), "{text}");
+        assert!(
+            text.contains("error out-of-range: h: 1 dynamic TCP port outside"),
+            "{text}"
+        );
+        assert!(text.contains("fix: Check HKLM"), "{text}");
+        assert!(
+            text.contains("apply: rpccfg.exe -pe 5001-5021 -d 0"),
+            "{text}"
+        );
+        assert!(text.contains("\"UseInternetPorts\"=\"Y\""), "{text}");
+        assert!(!text.contains('\r'));
+        assert!(text.contains("not examined: h: connect: refused"), "{text}");
+    }
+}

@@ -1,0 +1,66 @@
+//! The report contract: `schema/report.schema.json` is generated from the Rust types, and this
+//! test fails when they drift apart (regenerate with `UPDATE_SCHEMA=1 cargo test --test
+//! report_schema`). Sample reports must validate against the committed schema.
+
+mod support;
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn schema_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json")
+}
+
+#[test]
+fn committed_schema_matches_the_types() {
+    let generated =
+        serde_json::to_string_pretty(&rpcaudit::report::audit::json_schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(schema_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(schema_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schema/report.schema.json differs from the report types; if the change is intended (additive, or with schema_version bumped), run: UPDATE_SCHEMA=1 cargo test --test report_schema"
+    );
+}
+
+#[test]
+fn the_schema_requires_the_contract_fields() {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path()).unwrap()).unwrap();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for field in [
+        "schema_version",
+        "tool",
+        "generated_at",
+        "inputs",
+        "hosts",
+        "capacity",
+        "matrix",
+        "findings",
+        "summary",
+    ] {
+        assert!(
+            required.contains(&field),
+            "{field} not required: {required:?}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_report_validates() {
+    let (code, report, err) = support::run_json(&["demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    support::assert_valid_report(&report);
+    assert_eq!(report["schema_version"], 1);
+    // And a broken one does not.
+    let mut broken = report.clone();
+    broken["matrix"][0]["verdict"] = Value::from("maybe");
+    assert!(support::report_errors(&broken).is_some());
+}
