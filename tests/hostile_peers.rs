@@ -45,17 +45,7 @@ impl Outcome {
 
 /// A good fixture on 127.0.0.1:P and a hostile one on 127.0.0.2:P.
 fn fixtures(mode: &str) -> (Fixture, Fixture) {
-    for _ in 0..5 {
-        let good = Fixture::start(&[]);
-        let listen = format!("127.0.0.2:{}", good.port());
-        // The same port number may be taken on 127.0.0.2 (rare): then pick another.
-        let bad =
-            std::panic::catch_unwind(|| Fixture::start_in(None, &listen, &["--misbehave", mode]));
-        if let Ok(bad) = bad {
-            return (good, bad);
-        }
-    }
-    panic!("could not start a good and a {mode} fixture on one port number");
+    support::fixture_pair(mode)
 }
 
 /// Dump both fixtures in one run of the real binary under GNU time, and check what every

@@ -49,12 +49,35 @@ pub struct AuditResult {
     pub findings: Vec<Finding>,
     /// Targets that could not be fully examined.
     pub incomplete: Vec<String>,
+    /// The run was cut short (Ctrl-C).
+    pub interrupted: bool,
 }
 
-/// Run the audit. `policy` is the loaded intended policy (its lints become findings too).
-pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
+/// What an audit has gathered so far. [`run`] records each stage here as it completes, so a run
+/// that is interrupted (Ctrl-C) can still be reported with [`finish`].
+#[derive(Debug, Default)]
+pub struct AuditProgress {
+    /// One slot per target, filled as each host's dump ends.
+    pub dumps: Vec<Option<HostDump>>,
+    /// The address to probe for each target, once known.
+    pub ips: Vec<Option<IpAddr>>,
+    /// Local observations, once the sweep has ended.
+    pub observations: Vec<Observation>,
+}
+
+/// Run the audit. `policy` is the loaded intended policy (its lints become findings too);
+/// `progress` receives each stage's results as they complete.
+pub async fn run(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    progress: &std::sync::Mutex<AuditProgress>,
+) -> AuditResult {
     let port = req.epm_port;
     let resolve_deadline = req.dump.connect_timeout;
+    if let Ok(mut p) = progress.lock() {
+        p.dumps = vec![None; req.targets.len()];
+    }
+    let order: Vec<String> = req.targets.iter().map(|t| t.to_string()).collect();
     let dumps = dump_many(
         req.targets.clone(),
         move |t: Target| async move {
@@ -64,13 +87,17 @@ pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
         },
         &req.dump,
         req.concurrency,
-        |_| {},
+        |d| {
+            if let (Ok(mut p), Some(k)) =
+                (progress.lock(), order.iter().position(|t| *t == d.target))
+            {
+                if let Some(slot) = p.dumps.get_mut(k) {
+                    *slot = Some(d.clone());
+                }
+            }
+        },
     )
     .await;
-    let capacity: Vec<HostCapacity> = dumps
-        .iter()
-        .map(|d| assess(d, &req.range, &req.static_ports))
-        .collect();
 
     // Where to probe: the address each dump reached, else the target's first address.
     let mut ip_of_dump: Vec<Option<IpAddr>> = Vec::with_capacity(req.targets.len());
@@ -89,6 +116,9 @@ pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
                 .and_then(|a| a.first().map(|s| s.ip())),
         };
         ip_of_dump.push(ip);
+    }
+    if let Ok(mut p) = progress.lock() {
+        p.ips = ip_of_dump.clone();
     }
     let target_ips: Vec<IpAddr> = ip_of_dump.iter().flatten().copied().collect();
 
@@ -111,6 +141,26 @@ pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
         plan.retain(|k| seen.insert(*k));
         observations = sweep(&plan, &req.probe_config).await;
     }
+    finish(req, policy, dumps, ip_of_dump, observations, false)
+}
+
+/// Build the result from what was gathered: capacity, imported observations, the matrix, the
+/// findings and which hosts are incomplete. `interrupted` marks a run cut short: every host is
+/// then incomplete unless it was fully examined, and targets never dumped are reported so.
+pub fn finish(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    dumps: Vec<HostDump>,
+    ip_of_dump: Vec<Option<IpAddr>>,
+    mut observations: Vec<Observation>,
+    interrupted: bool,
+) -> AuditResult {
+    let port = req.epm_port;
+    let capacity: Vec<HostCapacity> = dumps
+        .iter()
+        .map(|d| assess(d, &req.range, &req.static_ports))
+        .collect();
+    let target_ips: Vec<IpAddr> = ip_of_dump.iter().flatten().copied().collect();
     // Imported observations about our targets; a local observation of the same
     // (source, target, port) wins.
     let wanted: HashSet<IpAddr> = target_ips.iter().copied().collect();
@@ -177,6 +227,14 @@ pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
         }
     }
 
+    if interrupted {
+        for d in &dumps {
+            if d.status == HostStatus::Ok && !incomplete.contains(&d.target) {
+                // The dump is whole, but the probes of this host may not have run.
+                incomplete.push(d.target.clone());
+            }
+        }
+    }
     AuditResult {
         dumps,
         capacity,
@@ -184,7 +242,34 @@ pub async fn run(req: &AuditRequest, policy: &LoadedPolicy) -> AuditResult {
         matrix,
         findings,
         incomplete,
+        interrupted,
     }
+}
+
+/// The result of a run interrupted with `progress` as it stood: targets whose dump had not
+/// ended are reported as such.
+pub fn interrupted(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    progress: AuditProgress,
+) -> AuditResult {
+    let dumps: Vec<HostDump> = req
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            progress.dumps.get(k).cloned().flatten().unwrap_or_else(|| {
+                let label = t.to_string();
+                crate::epm::client::failed(
+                    &label,
+                    format!("{label}: interrupted before its dump ended"),
+                )
+            })
+        })
+        .collect();
+    let mut ips = progress.ips;
+    ips.resize(dumps.len(), None);
+    finish(req, policy, dumps, ips, progress.observations, true)
 }
 
 /// True when the row's observation was imported, not made here.

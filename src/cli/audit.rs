@@ -7,7 +7,7 @@
 
 use super::Exit;
 use super::dump::EpmArgs;
-use crate::audit::run::{AuditRequest, run as run_audit};
+use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit};
 use crate::policy::{Action, LoadOptions, OsFamily};
 use crate::ports::PortRanges;
 use crate::probe::ProbeConfig;
@@ -65,6 +65,10 @@ pub struct AuditArgs {
     /// Print the JSON report instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the JSON report to FILE (atomically: a temporary file, then a rename). An
+    /// interrupted run (Ctrl-C) still writes what it gathered, marked incomplete.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -166,10 +170,62 @@ pub fn run(args: AuditArgs) -> Exit {
         Ok(rt) => rt,
         Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
     };
-    let result = rt.block_on(run_audit(&req, &loaded));
+    let progress = std::sync::Mutex::new(AuditProgress::default());
+    let result = rt.block_on(async {
+        tokio::select! {
+            r = run_audit(&req, &loaded, &progress) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let result = match result {
+        Some(r) => r,
+        None => {
+            eprintln!("rpcaudit: interrupted; reporting what was gathered");
+            let gathered = progress
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            interrupted(&req, &loaded, gathered)
+        }
+    };
+    // Probes still in flight are abandoned, not awaited.
+    rt.shutdown_background();
     let report = AuditReport::new(ctx, result);
     print_report(&report, args.json);
+    if let Some(path) = &args.output
+        && let Err(e) = write_report(path, &report)
+    {
+        eprintln!("rpcaudit: {e}");
+        return Exit::Usage;
+    }
     exit_for(&report)
+}
+
+/// Write the JSON report to `path` atomically: a temporary file beside it, flushed to disk,
+/// then renamed over `path`, so a reader never sees half a report.
+pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), String> {
+    use std::io::Write;
+    let json = serde_json::to_string_pretty(report)
+        .map_err(|e| format!("{}: cannot encode the report: {e}", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.json".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(json.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: cannot write the report: {e}", path.display())
+    })
 }
 
 pub fn print_report(report: &AuditReport, json: bool) {

@@ -109,7 +109,8 @@ pub fn run(args: DemoArgs) -> Exit {
             imported: Vec::new(),
             default_action: Action::Pass,
         };
-        let result = run_audit(&req, &loaded).await;
+        let progress = std::sync::Mutex::new(Default::default());
+        let result = run_audit(&req, &loaded, &progress).await;
         servers.abort_all();
         server.stop();
         let ctx = ReportContext {

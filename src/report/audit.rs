@@ -26,6 +26,8 @@ pub struct AuditReport {
     pub generated_at: String,
     /// False when a target could not be fully examined or the run was interrupted.
     pub complete: bool,
+    /// The run was cut short (Ctrl-C); what it gathered is reported.
+    pub interrupted: bool,
     pub inputs: Inputs,
     pub hosts: Vec<HostReport>,
     pub capacity: Vec<HostCapacity>,
@@ -124,6 +126,7 @@ impl AuditReport {
             },
             generated_at: ctx.generated_at,
             complete,
+            interrupted: result.interrupted,
             inputs: Inputs {
                 targets: ctx.targets,
                 epm_port: ctx.epm_port,
@@ -315,6 +318,8 @@ pub fn render(report: &AuditReport) -> String {
         "{}: {} host(s), {} error(s), {} warning(s); matrix: {} pass-as-expected, {} block-as-expected, {} leak, {} overblock, {} inconclusive{}\n",
         if s.compliant {
             "COMPLIANT"
+        } else if report.interrupted {
+            "INTERRUPTED (partial report)"
         } else if !report.complete {
             "INCOMPLETE"
         } else {

@@ -104,3 +104,19 @@ pub fn assert_valid_report(report: &serde_json::Value) {
         panic!("the report does not validate against schema/report.schema.json:\n{e}");
     }
 }
+
+/// A good fixture on 127.0.0.1:P and one misbehaving as `mode` on 127.0.0.2:P (`--port` is
+/// global to a run, so both share the port number).
+pub fn fixture_pair(mode: &str) -> (Fixture, Fixture) {
+    for _ in 0..5 {
+        let good = Fixture::start(&[]);
+        let listen = format!("127.0.0.2:{}", good.port());
+        // The same port number may be taken on 127.0.0.2 (rare): then pick another.
+        let bad =
+            std::panic::catch_unwind(|| Fixture::start_in(None, &listen, &["--misbehave", mode]));
+        if let Ok(bad) = bad {
+            return (good, bad);
+        }
+    }
+    panic!("could not start a good and a {mode} fixture on one port number");
+}

@@ -1,0 +1,136 @@
+//! `rpcaudit audit` end to end on loopback: the real binary, the fixture endpoint mapper, an
+//! intended policy, the JSON report (validated against the schema), `--output`, and Ctrl-C.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::{Fixture, bin, fixture_pair, run, run_json};
+
+fn fixture_policy() -> String {
+    format!(
+        "{}/tests/fixtures/policy/kb908472.cmd",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn report_validates_and_output_matches_stdout() {
+    let f = Fixture::start(&["--tcp-endpoints", "10", "--tcp-ports", "5001-5005"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("report.json");
+    let port = f.port();
+    let policy = fixture_policy();
+    let (code, v, err) = run_json(&[
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        &policy,
+        "--port",
+        &port,
+        "--json",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    support::assert_valid_report(&v);
+    // The article's policy blocks the range for 127.0.0.1 (only 10.1.1.0/24 passes), and
+    // nothing on loopback enforces it: the range ports the fixture registered are leaks.
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(v["complete"], true);
+    assert_eq!(v["interrupted"], false);
+    assert_eq!(v["inputs"]["range"], serde_json::json!([[5001, 5021]]));
+    let leaks: Vec<u64> = v["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] == "leak")
+        .map(|r| r["port"].as_u64().unwrap())
+        .collect();
+    assert!(leaks.contains(&5001) && leaks.len() == 21, "{leaks:?}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(written, v);
+    // No temporary file left beside it.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn bad_inputs_are_usage_errors_naming_the_file() {
+    let (code, out, err) = run(&["audit", "127.0.0.1", "--policy", "/nonexistent/policy.cmd"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("/nonexistent/policy.cmd"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let obs = dir.path().join("obs.json");
+    std::fs::write(&obs, "{\"observations\": [ {\"source\": 1 } ]}").unwrap();
+    let policy = fixture_policy();
+    let (code, _, err) = run(&[
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        &policy,
+        "--observations",
+        obs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("obs.json"), "{err}");
+}
+
+#[test]
+fn an_interrupted_run_still_writes_its_partial_report() {
+    // 127.0.0.2 never answers after accepting: its dump would wait for the 20 s deadline.
+    let (good, _silent) = fixture_pair("silent");
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("partial.json");
+    let port = good.port();
+    let policy = fixture_policy();
+    let child = Command::new(bin())
+        .args([
+            "audit",
+            "127.0.0.1",
+            "127.0.0.2",
+            "--policy",
+            &policy,
+            "--port",
+            &port,
+            "--timeout",
+            "20",
+            "--json",
+            "--output",
+            out_file.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "did not stop promptly"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    support::assert_valid_report(&report);
+    assert_eq!(report["interrupted"], true);
+    assert_eq!(report["complete"], false);
+    let hosts = report["hosts"].as_array().unwrap();
+    assert_eq!(hosts[0]["status"], "ok");
+    assert_eq!(hosts[0]["endpoints"].as_array().unwrap().len(), 42);
+    assert_eq!(hosts[1]["status"], "error");
+    assert!(hosts[1]["error"].as_str().unwrap().contains("interrupted"));
+    let incomplete = report["summary"]["incomplete_hosts"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 2, "{incomplete:?}");
+}
