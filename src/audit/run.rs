@@ -90,10 +90,9 @@ pub async fn run(
         |d| {
             if let (Ok(mut p), Some(k)) =
                 (progress.lock(), order.iter().position(|t| *t == d.target))
+                && let Some(slot) = p.dumps.get_mut(k)
             {
-                if let Some(slot) = p.dumps.get_mut(k) {
-                    *slot = Some(d.clone());
-                }
+                *slot = Some(d.clone());
             }
         },
     )
