@@ -227,3 +227,50 @@ fn bad_arguments_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("not a host!"), "{err}");
 }
+
+#[test]
+fn the_range_can_come_from_configuration_files() {
+    let f = Fixture::start(&["--tcp-endpoints", "10", "--tcp-ports", "5001-5005"]);
+    let port = f.port();
+    let fixtures = format!("{}/tests/fixtures/policy", env!("CARGO_MANIFEST_DIR"));
+    let reg = format!("{fixtures}/rpc-internet.reg");
+    let (code, v, err) = run_json(&[
+        "capacity",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--config",
+        &reg,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["range"], "5001-5021");
+    // A configuration RPC would reject is an input error naming the file and line.
+    let invalid = format!("{fixtures}/rpc-internet-invalid.reg");
+    let (code, out, err) = support::run(&[
+        "capacity",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--config",
+        &invalid,
+    ]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("rpc-internet-invalid.reg:"), "{err}");
+    // A file that configures no range says so.
+    let fw = format!("{fixtures}/firewall-correct.ps1");
+    let (code, _, err) = support::run(&["capacity", "127.0.0.1", "--port", &port, "--config", &fw]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no RPC range configured"), "{err}");
+    // --range and --config exclude each other.
+    let (code, _, _) = support::run(&[
+        "capacity",
+        "127.0.0.1",
+        "--config",
+        &reg,
+        "--range",
+        "5001-5010",
+    ]);
+    assert_eq!(code, 2);
+}

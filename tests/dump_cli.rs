@@ -151,3 +151,20 @@ fn demo_runs_without_root_or_network() {
         assert!(codes.contains(&code), "{code} missing from {codes:?}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_a_crash() {
+    let mut child = std::process::Command::new(support::bin())
+        .arg("demo")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the demo writes its report (it probes first), like
+    // `rpcaudit demo | true`: the write then fails with a broken pipe.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -231,11 +231,11 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
 pub fn print_report(report: &AuditReport, json: bool) {
     if json {
         match serde_json::to_string_pretty(report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => super::outln(s.to_string()),
             Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
         }
     } else {
-        print!("{}", render(report));
+        super::out(render(report));
     }
 }
 

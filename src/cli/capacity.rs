@@ -21,8 +21,18 @@ pub struct CapacityArgs {
     pub targets: Vec<String>,
     /// The configured RPC dynamic range (what `rpccfg.exe -pe` set), e.g. "5001-5021" (the
     /// article's, the default) or "5001-5010,6000-6009".
-    #[arg(long, value_name = "R", default_value = "5001-5021")]
+    #[arg(
+        long,
+        value_name = "R",
+        default_value = "5001-5021",
+        conflicts_with = "config"
+    )]
     pub range: String,
+    /// Read the range from configuration files instead: rpccfg lines or `.reg` exports of
+    /// HKLM\SOFTWARE\Microsoft\Rpc\Internet (Ports, PortsInternetAvailable, UseInternetPorts).
+    /// Repeatable.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Vec<std::path::PathBuf>,
     /// A port a service was given on purpose (not from the dynamic range): left out of the
     /// count and never `out-of-range`. Repeatable.
     #[arg(long = "static-port", value_name = "P",
@@ -36,7 +46,12 @@ pub struct CapacityArgs {
 }
 
 pub fn run(args: CapacityArgs) -> Exit {
-    let range = match parse_range(&args.range) {
+    let range = if args.config.is_empty() {
+        parse_range(&args.range)
+    } else {
+        range_from_config(&args.config)
+    };
+    let range = match range {
         Ok(r) => r,
         Err(e) => return super::usage_error(e),
     };
@@ -59,14 +74,14 @@ pub fn run(args: CapacityArgs) -> Exit {
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => super::outln(s.to_string()),
             Err(e) => {
                 eprintln!("rpcaudit: cannot encode JSON: {e}");
                 return Exit::Incomplete;
             }
         }
     } else {
-        print!("{}", render(&report));
+        super::out(render(&report));
     }
     exit_for(&report.hosts, completeness(&dumps))
 }
@@ -78,6 +93,39 @@ fn parse_range(spec: &str) -> Result<PortRanges, String> {
         Ok(r) => Ok(r),
         Err(e) => Err(format!("--range '{spec}': {e}")),
     }
+}
+
+/// `--config`: the effective range the files configure. Files that configure none, or a
+/// configuration RPC would reject, are input errors naming the files and the findings.
+fn range_from_config(files: &[std::path::PathBuf]) -> Result<PortRanges, String> {
+    let loaded = crate::policy::load(files, &crate::policy::LoadOptions::default())
+        .map_err(|e| e.to_string())?;
+    let names = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let Some(range) = &loaded.range else {
+        return Err(format!(
+            "{names}: no RPC range configured (no rpccfg -pe/-pi line and no Rpc\\Internet Ports value)"
+        ));
+    };
+    let invalid: Vec<String> = loaded
+        .range_findings()
+        .into_iter()
+        .filter(|f| f.code == crate::policy::sink::codes::RANGE_INVALID)
+        .map(|f| match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}: {}", f.message),
+            _ => f.message.clone(),
+        })
+        .collect();
+    if !invalid.is_empty() {
+        return Err(invalid.join("; "));
+    }
+    if range.ports.is_empty() {
+        return Err(format!("{names}: the configured RPC range is empty"));
+    }
+    Ok(range.ports.clone())
 }
 
 /// 3 when a host is incomplete (takes precedence), else 1 with an error finding, else 0.

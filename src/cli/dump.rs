@@ -122,10 +122,10 @@ pub fn print_dump(hosts: &[HostDump], json: bool) {
             hosts: hosts.to_vec(),
         };
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => super::outln(s.to_string()),
             Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
         }
     } else {
-        print!("{}", render_table(hosts));
+        super::out(render_table(hosts));
     }
 }

@@ -105,7 +105,7 @@ fn serve_until_interrupted(args: ServeArgs) -> Exit {
                 .map(|m| format!(", misbehaving: {m:?}"))
                 .unwrap_or_default()
         );
-        println!("listening {addr}");
+        super::outln(format!("listening {addr}"));
         use std::io::Write;
         let _ = std::io::stdout().flush();
         tokio::select! {

@@ -113,3 +113,23 @@ pub fn usage_error(message: impl std::fmt::Display) -> Exit {
     eprintln!("rpcaudit: {message}");
     Exit::Usage
 }
+
+/// Write a result to stdout. A closed pipe (`rpcaudit ... | head`) is not an error worth a
+/// panic: the reader has what it wanted; other write errors are reported on stderr.
+pub fn out(text: impl AsRef<str>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(text.as_ref().as_bytes())
+        .and_then(|()| stdout.flush());
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("rpcaudit: cannot write to stdout: {e}");
+    }
+}
+
+/// [`out`] with a newline.
+pub fn outln(text: impl AsRef<str>) {
+    out(format!("{}\n", text.as_ref()));
+}

@@ -126,7 +126,7 @@ fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Exit
 fn print_json<T: Serialize>(value: &T) -> Exit {
     match serde_json::to_string_pretty(value) {
         Ok(s) => {
-            println!("{s}");
+            super::outln(s.to_string());
             Exit::Ok
         }
         Err(e) => usage_error(format!("cannot write JSON: {e}")),
@@ -174,9 +174,9 @@ fn lint(a: LintArgs) -> Exit {
             return Exit::Usage;
         }
     } else if out.findings.is_empty() {
-        println!("no findings");
+        super::outln("no findings");
     } else {
-        println!("{}", findings_table(&out.findings));
+        super::outln(findings_table(&out.findings).to_string());
     }
     exit_for(&out.findings)
 }
@@ -230,7 +230,7 @@ fn explain(a: ExplainArgs) -> Exit {
             String::new(),
         ]),
     };
-    println!("{t}");
+    super::outln(t.to_string());
     Exit::Ok
 }
 
@@ -283,9 +283,9 @@ fn range(a: RangeArgs) -> Exit {
             out.kind.clone(),
             out.source.clone(),
         ]);
-        println!("{t}");
+        super::outln(t.to_string());
         if !out.findings.is_empty() {
-            println!("{}", findings_table(&out.findings));
+            super::outln(findings_table(&out.findings).to_string());
         }
     }
     exit_for(&out.findings)

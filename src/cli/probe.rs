@@ -84,7 +84,7 @@ pub fn run(args: ProbeArgs) -> Exit {
     if args.json {
         let file = ObservationsFile { observations };
         match serde_json::to_string_pretty(&file) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => super::outln(text.to_string()),
             Err(e) => {
                 eprintln!("rpcaudit: cannot encode the observations: {e}");
                 return Exit::Incomplete;
@@ -92,8 +92,8 @@ pub fn run(args: ProbeArgs) -> Exit {
         }
         return exit_for(&file.observations);
     }
-    println!("{}", table(&observations));
-    println!("{}", summary(&observations));
+    super::outln(table(&observations).to_string());
+    super::outln(summary(&observations).to_string());
     exit_for(&observations)
 }
 
