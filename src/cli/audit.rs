@@ -231,7 +231,7 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
 pub fn print_report(report: &AuditReport, json: bool) {
     if json {
         match serde_json::to_string_pretty(report) {
-            Ok(s) => super::outln(s.to_string()),
+            Ok(s) => super::outln(&s),
             Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
         }
     } else {

@@ -74,7 +74,7 @@ pub fn run(args: CapacityArgs) -> Exit {
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => super::outln(s.to_string()),
+            Ok(s) => super::outln(&s),
             Err(e) => {
                 eprintln!("rpcaudit: cannot encode JSON: {e}");
                 return Exit::Incomplete;

@@ -122,7 +122,7 @@ pub fn print_dump(hosts: &[HostDump], json: bool) {
             hosts: hosts.to_vec(),
         };
         match serde_json::to_string_pretty(&report) {
-            Ok(s) => super::outln(s.to_string()),
+            Ok(s) => super::outln(&s),
             Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
         }
     } else {

@@ -126,7 +126,7 @@ fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Exit
 fn print_json<T: Serialize>(value: &T) -> Exit {
     match serde_json::to_string_pretty(value) {
         Ok(s) => {
-            super::outln(s.to_string());
+            super::outln(&s);
             Exit::Ok
         }
         Err(e) => usage_error(format!("cannot write JSON: {e}")),

@@ -84,7 +84,7 @@ pub fn run(args: ProbeArgs) -> Exit {
     if args.json {
         let file = ObservationsFile { observations };
         match serde_json::to_string_pretty(&file) {
-            Ok(text) => super::outln(text.to_string()),
+            Ok(text) => super::outln(&text),
             Err(e) => {
                 eprintln!("rpcaudit: cannot encode the observations: {e}");
                 return Exit::Incomplete;
@@ -93,7 +93,7 @@ pub fn run(args: ProbeArgs) -> Exit {
         return exit_for(&file.observations);
     }
     super::outln(table(&observations).to_string());
-    super::outln(summary(&observations).to_string());
+    super::outln(summary(&observations));
     exit_for(&observations)
 }
 
