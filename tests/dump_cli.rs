@@ -128,6 +128,7 @@ fn bad_targets_are_usage_errors_naming_the_argument() {
 
 #[test]
 fn demo_runs_without_root_or_network() {
+    let _demo = support::demo_lock();
     let (code, v, err) = run_json(&["demo", "--json"]);
     assert_eq!(code, 0, "{err}");
     let eps = v["hosts"][0]["endpoints"].as_array().unwrap();
@@ -154,6 +155,7 @@ fn demo_runs_without_root_or_network() {
 
 #[test]
 fn a_reader_that_stops_early_is_not_a_crash() {
+    let _demo = support::demo_lock();
     let mut child = std::process::Command::new(support::bin())
         .arg("demo")
         .stdout(std::process::Stdio::piped())

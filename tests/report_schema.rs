@@ -55,6 +55,7 @@ fn the_schema_requires_the_contract_fields() {
 
 #[test]
 fn the_demo_report_validates() {
+    let _demo = support::demo_lock();
     let (code, report, err) = support::run_json(&["demo", "--json"]);
     assert_eq!(code, 0, "{err}");
     support::assert_valid_report(&report);

@@ -120,3 +120,13 @@ pub fn fixture_pair(mode: &str) -> (Fixture, Fixture) {
     }
     panic!("could not start a good and a {mode} fixture on one port number");
 }
+
+/// `rpcaudit demo` listens on fixed loopback ports (5001-5008, 49664-49666): runs at the same
+/// time would answer for each other. Tests that run it hold this lock (across threads and
+/// test binaries) while they do.
+pub fn demo_lock() -> std::fs::File {
+    let f =
+        std::fs::File::create(std::env::temp_dir().join("rpcaudit-demo.lock")).expect("lock file");
+    f.lock().expect("lock");
+    f
+}
