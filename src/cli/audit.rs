@@ -11,7 +11,7 @@ use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_aud
 use crate::policy::{Action, LoadOptions, OsFamily};
 use crate::ports::PortRanges;
 use crate::probe::ProbeConfig;
-use crate::report::audit::{AuditReport, ReportContext, render};
+use crate::report::audit::{AuditReport, ReportContext, render_styled};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -235,8 +235,22 @@ pub fn print_report(report: &AuditReport, json: bool) {
             Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
         }
     } else {
-        super::out(render(report));
+        super::out(render_styled(report, use_color()));
     }
+}
+
+/// Colour on a terminal, unless `NO_COLOR` is set to anything non-empty (no-color.org).
+pub fn use_color() -> bool {
+    use std::io::IsTerminal;
+    color_wanted(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// The decision behind [`use_color`].
+pub fn color_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// 3 incomplete, else 1 on an error finding, else 0.
@@ -247,5 +261,20 @@ pub fn exit_for(report: &AuditReport) -> Exit {
         Exit::Findings
     } else {
         Exit::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(color_wanted(true, None));
+        assert!(!color_wanted(false, None));
+        assert!(!color_wanted(true, Some(OsStr::new("1"))));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(color_wanted(true, Some(OsStr::new(""))));
     }
 }

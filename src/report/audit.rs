@@ -225,6 +225,19 @@ fn run_of(a: u16, b: u16, r: &MatrixRow) -> MatrixRun {
 
 /// The human-readable audit: summary, matrix runs, findings with fixes, verdict line.
 pub fn render(report: &AuditReport) -> String {
+    render_styled(report, false)
+}
+
+/// [`render`], with the verdict line and the severities coloured when `color` is set (the CLI
+/// sets it on a terminal unless `NO_COLOR` is set).
+pub fn render_styled(report: &AuditReport, color: bool) -> String {
+    let paint = |code: &str, text: &str| -> String {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
     let mut t = crate::report::table::new_table();
     t.set_header([
@@ -304,7 +317,14 @@ pub fn render(report: &AuditReport) -> String {
         let mut sorted: Vec<&Finding> = report.findings.iter().collect();
         sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
         for f in sorted {
-            out.push_str(&super::finding_text(f));
+            let text = super::finding_text(f);
+            let sev = f.severity.to_string();
+            let code = match f.severity {
+                Severity::Error => "31",
+                Severity::Warning => "33",
+                Severity::Info => "36",
+            };
+            out.push_str(&text.replacen(&sev, &paint(code, &sev), 1));
         }
     }
     for c in &report.capacity {
@@ -314,17 +334,17 @@ pub fn render(report: &AuditReport) -> String {
         }
     }
     let s = &report.summary;
+    let verdict = if s.compliant {
+        paint("1;32", "COMPLIANT")
+    } else if report.interrupted {
+        paint("1;33", "INTERRUPTED (partial report)")
+    } else if !report.complete {
+        paint("1;33", "INCOMPLETE")
+    } else {
+        paint("1;31", "NOT COMPLIANT")
+    };
     out.push_str(&format!(
-        "{}: {} host(s), {} error(s), {} warning(s); matrix: {} pass-as-expected, {} block-as-expected, {} leak, {} overblock, {} inconclusive{}\n",
-        if s.compliant {
-            "COMPLIANT"
-        } else if report.interrupted {
-            "INTERRUPTED (partial report)"
-        } else if !report.complete {
-            "INCOMPLETE"
-        } else {
-            "NOT COMPLIANT"
-        },
+        "{verdict}: {} host(s), {} error(s), {} warning(s); matrix: {} pass-as-expected, {} block-as-expected, {} leak, {} overblock, {} inconclusive{}\n",
         s.hosts,
         s.findings.error,
         s.findings.warning,
@@ -365,6 +385,34 @@ mod tests {
         }
     }
 
+    fn demo_like_report(matrix: Vec<MatrixRow>) -> AuditReport {
+        let findings = crate::audit::verify::matrix_findings(
+            &matrix,
+            &PortRanges::from_ranges([(5001, 5021)]),
+            135,
+        );
+        let result = AuditResult {
+            dumps: vec![],
+            capacity: vec![],
+            observations: vec![],
+            matrix,
+            findings,
+            incomplete: vec![],
+            interrupted: false,
+        };
+        let ctx = ReportContext {
+            targets: vec!["198.18.0.10".into()],
+            epm_port: 135,
+            policy_files: vec![],
+            range: PortRanges::from_ranges([(5001, 5021)]),
+            range_source: "--range".into(),
+            observation_files: vec![],
+            default_action: Action::Pass,
+            generated_at: "2026-11-29T00:00:00Z".into(),
+        };
+        AuditReport::new(ctx, result)
+    }
+
     #[test]
     fn compress_makes_runs_of_equal_verdicts() {
         let mut o: Vec<Observation> = (5001..=5021)
@@ -374,6 +422,14 @@ mod tests {
         o[6].state = ProbeState::Closed; // 5007 leaks
         let m = build_matrix(&o, Action::Pass, |_, _| Expected::new(Action::Block, None));
         let runs = compress(&m);
+        // Colour is opt-in: plain text has no escape sequences.
+        let report = demo_like_report(m.clone());
+        assert!(!render(&report).contains('\x1b'));
+        let styled = render_styled(&report, true);
+        assert!(
+            styled.contains("\x1b[1;31mNOT COMPLIANT\x1b[0m"),
+            "{styled}"
+        );
         let text: Vec<String> = runs
             .iter()
             .map(|r| format!("{} {}", r.ports, r.verdict))
