@@ -2,5 +2,6 @@
 //! (comfy-table). Everything here is pure: results in, text out.
 
 pub mod audit;
+pub mod diff;
 pub mod dump;
 pub mod table;
