@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod capacity;
+pub mod diff;
 pub mod dump;
 pub mod table;
 

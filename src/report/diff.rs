@@ -1,0 +1,1012 @@
+//! The baseline diff (`audit --baseline OLD.json`): reads an earlier audit report, compares it
+//! with this run's report and says what changed: endpoints that appeared or disappeared,
+//! verdicts that changed per (source, target, port), findings that are new or resolved. The
+//! result, [`Changes`], goes into the report's JSON; [`render_changes`] is the section the
+//! audit table shows first. Pure apart from [`read_baseline`], which reads one file.
+//!
+//! Identities (what counts as "the same" in both reports):
+//! - an endpoint: (target as given, interface, version, object, string binding); a port change
+//!   is therefore one endpoint disappearing and one appearing. Endpoints are compared only for
+//!   targets dumped completely (`ok`) in both reports; other targets are listed in
+//!   [`Changes::hosts_not_compared`] with the reason, so that an unreachable host does not look
+//!   as if all its endpoints disappeared.
+//! - a matrix row: (source, target, port); a row in one report only is a verdict change from or
+//!   to nothing (`before` or `after` null).
+//! - a finding: (code, file, line, message). Messages name their port runs, so a leak that
+//!   grows from 5001-5003 to 5001-5005 shows as the old finding resolved and the new one new,
+//!   each with its ports; a change of wording only in `fix` or `severity` is not a change.
+//!
+//! Duplicates within one report count once (the first occurrence).
+
+use super::audit::{AuditReport, SCHEMA_VERSION};
+use crate::audit::verify::{MatrixRow, Verdict};
+use crate::epm::{Endpoint, HostStatus};
+use crate::finding::Finding;
+use crate::ports::PortRanges;
+use crate::probe::ProbeState;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::Path;
+use uuid::Uuid;
+
+/// The largest baseline file read; reports this tool writes are far smaller.
+pub const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What changed since the baseline report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Changes {
+    pub baseline: BaselineInfo,
+    /// Endpoints registered now that the baseline did not have.
+    pub endpoints_appeared: Vec<EndpointChange>,
+    /// Endpoints of the baseline that are no longer registered.
+    pub endpoints_disappeared: Vec<EndpointChange>,
+    /// Targets whose endpoints were not compared (not in both reports, or not dumped
+    /// completely in one of them). Not a change in itself: it says where the diff is blind.
+    pub hosts_not_compared: Vec<HostNotCompared>,
+    /// Matrix cells whose verdict changed, one per (source, target, port), sorted.
+    pub verdicts_changed: Vec<VerdictChange>,
+    /// Findings of this run the baseline did not have.
+    pub findings_new: Vec<Finding>,
+    /// Findings of the baseline this run no longer has.
+    pub findings_resolved: Vec<Finding>,
+}
+
+impl Changes {
+    /// True when nothing appeared, disappeared or changed. Hosts that could not be compared
+    /// do not count as changes.
+    pub fn is_empty(&self) -> bool {
+        self.endpoints_appeared.is_empty()
+            && self.endpoints_disappeared.is_empty()
+            && self.verdicts_changed.is_empty()
+            && self.findings_new.is_empty()
+            && self.findings_resolved.is_empty()
+    }
+}
+
+/// Which report the run was compared with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineInfo {
+    /// The baseline file as given on the command line.
+    pub path: String,
+    /// When the baseline report was made, RFC 3339.
+    pub generated_at: String,
+    /// The rpcaudit version that made it.
+    pub tool_version: String,
+    pub schema_version: u32,
+    /// False when the baseline run itself was incomplete or interrupted.
+    pub complete: bool,
+}
+
+/// One endpoint that appeared or disappeared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct EndpointChange {
+    /// The target as given.
+    pub target: String,
+    pub interface: Uuid,
+    /// Interface version, "major.minor".
+    pub version: String,
+    /// Short name of a well-known interface, if known.
+    pub name: Option<String>,
+    /// Object UUID (nil for most registrations).
+    pub object: Uuid,
+    /// Protocol sequence, e.g. "ncacn_ip_tcp".
+    pub protocol: String,
+    /// TCP or UDP port, when the protocol has one.
+    pub port: Option<u16>,
+    /// The string binding, e.g. `ncacn_ip_tcp:198.18.0.10[5001]`.
+    pub binding: String,
+}
+
+impl EndpointChange {
+    fn of(target: &str, e: &Endpoint) -> Self {
+        EndpointChange {
+            target: target.to_string(),
+            interface: e.interface,
+            version: e.version.clone(),
+            name: e.name.clone(),
+            object: e.object,
+            protocol: e.protocol.clone(),
+            port: e.port,
+            binding: e.binding.clone(),
+        }
+    }
+}
+
+/// A target whose endpoints were not compared, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostNotCompared {
+    pub target: String,
+    /// E.g. "not in the baseline", "dump partial in this run".
+    pub reason: String,
+}
+
+/// One matrix cell whose verdict changed. `before` null: the baseline did not probe the cell;
+/// `after` null: this run did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VerdictChange {
+    pub source: IpAddr,
+    pub target: IpAddr,
+    pub port: u16,
+    pub before: Option<Verdict>,
+    pub after: Option<Verdict>,
+    pub before_observed: Option<ProbeState>,
+    pub after_observed: Option<ProbeState>,
+}
+
+/// Read an earlier `rpcaudit audit --json` report. Errors name the file (and the line and
+/// column of bad JSON); a report without `schema_version`, or with one newer than
+/// [`SCHEMA_VERSION`], is refused before its structure is read.
+pub fn read_baseline(path: &Path) -> Result<AuditReport, String> {
+    read_baseline_capped(path, MAX_BASELINE_BYTES)
+}
+
+fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
+    let name = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| format!("{name}: cannot open the baseline report: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{name}: cannot read the baseline report: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{name}: larger than {} MiB, too large for an audit report; give the JSON an \
+             `rpcaudit audit --json` run wrote",
+            max / (1024 * 1024)
+        ));
+    }
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+
+    /// The fields checked before the rest of the report is read.
+    #[derive(Deserialize)]
+    struct Head {
+        schema_version: Option<serde_json::Value>,
+        tool: Option<HeadTool>,
+    }
+    #[derive(Deserialize)]
+    struct HeadTool {
+        version: Option<String>,
+    }
+    let head: Head = serde_json::from_slice(text).map_err(|e| json_error(&name, &e))?;
+    let made_by = head
+        .tool
+        .and_then(|t| t.version)
+        .map(|v| format!(" (made by rpcaudit {v})"))
+        .unwrap_or_default();
+    let version = match head.schema_version {
+        None | Some(serde_json::Value::Null) => {
+            return Err(format!(
+                "{name}: no schema_version: not a report of `rpcaudit audit --json`"
+            ));
+        }
+        Some(v) => v,
+    };
+    let Some(version) = version.as_u64() else {
+        return Err(format!(
+            "{name}: schema_version {version} is not a whole number: not a report of \
+             `rpcaudit audit --json`"
+        ));
+    };
+    if version == 0 {
+        return Err(format!(
+            "{name}: schema_version 0{made_by} was never written by rpcaudit"
+        ));
+    }
+    if version > u64::from(SCHEMA_VERSION) {
+        return Err(format!(
+            "{name}: report schema_version {version}{made_by} is newer than this rpcaudit {} \
+             reads (schema_version {SCHEMA_VERSION}); use a newer rpcaudit, or a baseline \
+             made by this version",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    serde_json::from_slice(text).map_err(|e| json_error(&name, &e))
+}
+
+fn json_error(name: &std::path::Display<'_>, e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("{name}: not valid JSON: {e}"),
+        Category::Data => format!("{name}: not an rpcaudit audit report: {e}"),
+        Category::Io => format!("{name}: cannot read the baseline report: {e}"),
+    }
+}
+
+/// What changed from `old` (the baseline, read from `baseline_path`) to `new`.
+pub fn diff(old: &AuditReport, new: &AuditReport, baseline_path: &str) -> Changes {
+    let (endpoints_appeared, endpoints_disappeared, hosts_not_compared) =
+        endpoint_changes(old, new);
+    let (findings_new, findings_resolved) = finding_changes(&old.findings, &new.findings);
+    Changes {
+        baseline: BaselineInfo {
+            path: baseline_path.to_string(),
+            generated_at: old.generated_at.clone(),
+            tool_version: old.tool.version.clone(),
+            schema_version: old.schema_version,
+            complete: old.complete,
+        },
+        endpoints_appeared,
+        endpoints_disappeared,
+        hosts_not_compared,
+        verdicts_changed: verdict_changes(&old.matrix, &new.matrix),
+        findings_new,
+        findings_resolved,
+    }
+}
+
+/// Identity of an endpoint within one target.
+type EndpointKey<'a> = (Option<u16>, Uuid, &'a str, Uuid, &'a str);
+
+fn endpoint_key(e: &Endpoint) -> EndpointKey<'_> {
+    // The port leads so that the changes come out in port order.
+    (
+        e.port,
+        e.interface,
+        e.version.as_str(),
+        e.object,
+        e.binding.as_str(),
+    )
+}
+
+fn endpoint_changes(
+    old: &AuditReport,
+    new: &AuditReport,
+) -> (
+    Vec<EndpointChange>,
+    Vec<EndpointChange>,
+    Vec<HostNotCompared>,
+) {
+    let mut old_hosts = BTreeMap::new();
+    for h in &old.hosts {
+        old_hosts.entry(h.dump.target.as_str()).or_insert(&h.dump);
+    }
+    let mut new_hosts = BTreeMap::new();
+    for h in &new.hosts {
+        new_hosts.entry(h.dump.target.as_str()).or_insert(&h.dump);
+    }
+    let targets: BTreeSet<&str> = old_hosts.keys().chain(new_hosts.keys()).copied().collect();
+    let (mut appeared, mut disappeared, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for target in targets {
+        let not_compared = |reason: &str| HostNotCompared {
+            target: target.to_string(),
+            reason: reason.to_string(),
+        };
+        let (Some(before), Some(after)) = (old_hosts.get(target), new_hosts.get(target)) else {
+            skipped.push(not_compared(if old_hosts.contains_key(target) {
+                "not in this run"
+            } else {
+                "not in the baseline"
+            }));
+            continue;
+        };
+        let problem = |s: HostStatus| match s {
+            HostStatus::Ok => None,
+            HostStatus::Partial => Some("partial"),
+            HostStatus::Error => Some("failed"),
+        };
+        match (problem(before.status), problem(after.status)) {
+            (None, None) => {}
+            (Some(b), None) => {
+                skipped.push(not_compared(&format!("dump {b} in the baseline")));
+                continue;
+            }
+            (None, Some(a)) => {
+                skipped.push(not_compared(&format!("dump {a} in this run")));
+                continue;
+            }
+            (Some(b), Some(a)) => {
+                skipped.push(not_compared(&format!(
+                    "dump {b} in the baseline and {a} in this run"
+                )));
+                continue;
+            }
+        }
+        let (b, a) = (
+            index_endpoints(&before.endpoints),
+            index_endpoints(&after.endpoints),
+        );
+        appeared.extend(
+            a.iter()
+                .filter(|(k, _)| !b.contains_key(*k))
+                .map(|(_, e)| EndpointChange::of(target, e)),
+        );
+        disappeared.extend(
+            b.iter()
+                .filter(|(k, _)| !a.contains_key(*k))
+                .map(|(_, e)| EndpointChange::of(target, e)),
+        );
+    }
+    (appeared, disappeared, skipped)
+}
+
+/// A target's endpoints by identity, the first of duplicates.
+fn index_endpoints(eps: &[Endpoint]) -> BTreeMap<EndpointKey<'_>, &Endpoint> {
+    let mut m = BTreeMap::new();
+    for e in eps {
+        m.entry(endpoint_key(e)).or_insert(e);
+    }
+    m
+}
+
+/// Matrix rows by (source, target, port), the first of duplicates.
+fn index_rows(rows: &[MatrixRow]) -> BTreeMap<(IpAddr, IpAddr, u16), &MatrixRow> {
+    let mut m = BTreeMap::new();
+    for r in rows {
+        m.entry((r.source, r.target, r.port)).or_insert(r);
+    }
+    m
+}
+
+fn verdict_changes(old: &[MatrixRow], new: &[MatrixRow]) -> Vec<VerdictChange> {
+    let (b, a) = (index_rows(old), index_rows(new));
+    let keys: BTreeSet<(IpAddr, IpAddr, u16)> = b.keys().chain(a.keys()).copied().collect();
+    keys.into_iter()
+        .filter_map(|k @ (source, target, port)| {
+            let (before, after) = (b.get(&k), a.get(&k));
+            if before.map(|r| r.verdict) == after.map(|r| r.verdict) {
+                return None;
+            }
+            Some(VerdictChange {
+                source,
+                target,
+                port,
+                before: before.map(|r| r.verdict),
+                after: after.map(|r| r.verdict),
+                before_observed: before.map(|r| r.observed),
+                after_observed: after.map(|r| r.observed),
+            })
+        })
+        .collect()
+}
+
+/// Identity of a finding: code, file, line, message.
+fn finding_key(f: &Finding) -> (&str, Option<&str>, Option<usize>, &str) {
+    (&f.code, f.file.as_deref(), f.line, &f.message)
+}
+
+/// (new, resolved), each in its report's order, duplicates once.
+fn finding_changes(old: &[Finding], new: &[Finding]) -> (Vec<Finding>, Vec<Finding>) {
+    let only_in = |these: &[Finding], other: &[Finding]| {
+        let other: BTreeSet<_> = other.iter().map(finding_key).collect();
+        let mut seen = BTreeSet::new();
+        these
+            .iter()
+            .filter(|f| !other.contains(&finding_key(f)) && seen.insert(finding_key(f)))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    (only_in(new, old), only_in(old, new))
+}
+
+/// Consecutive ports of one (source, target) whose verdict changed the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictRun {
+    pub source: IpAddr,
+    pub target: IpAddr,
+    pub ports: PortRanges,
+    pub before: Option<Verdict>,
+    pub after: Option<Verdict>,
+    /// The distinct observed states of the run, first seen first.
+    pub before_observed: Vec<ProbeState>,
+    pub after_observed: Vec<ProbeState>,
+}
+
+/// Compress verdict changes into runs of consecutive ports with the same before → after,
+/// per (source, target); sorted by source, target, port.
+pub fn verdict_runs(changes: &[VerdictChange]) -> Vec<VerdictRun> {
+    let mut sorted: Vec<&VerdictChange> = changes.iter().collect();
+    sorted.sort_by_key(|c| (c.source, c.target, c.port));
+    // Each run with its first and last port while it grows.
+    let mut runs: Vec<(VerdictRun, u16, u16)> = Vec::new();
+    for c in sorted {
+        match runs.last_mut() {
+            Some((r, _, last))
+                if r.source == c.source
+                    && r.target == c.target
+                    && r.before == c.before
+                    && r.after == c.after
+                    && u32::from(c.port) == u32::from(*last) + 1 =>
+            {
+                *last = c.port;
+                push_new(&mut r.before_observed, c.before_observed);
+                push_new(&mut r.after_observed, c.after_observed);
+            }
+            _ => runs.push((
+                VerdictRun {
+                    source: c.source,
+                    target: c.target,
+                    ports: PortRanges::default(),
+                    before: c.before,
+                    after: c.after,
+                    before_observed: c.before_observed.into_iter().collect(),
+                    after_observed: c.after_observed.into_iter().collect(),
+                },
+                c.port,
+                c.port,
+            )),
+        }
+    }
+    runs.into_iter()
+        .map(|(mut r, first, last)| {
+            r.ports = PortRanges::from_ranges([(first, last)]);
+            r
+        })
+        .collect()
+}
+
+fn push_new(v: &mut Vec<ProbeState>, s: Option<ProbeState>) {
+    if let Some(s) = s
+        && !v.contains(&s)
+    {
+        v.push(s);
+    }
+}
+
+/// "leak (open/closed)", or "not probed".
+fn side(verdict: Option<Verdict>, observed: &[ProbeState]) -> String {
+    match verdict {
+        None => "not probed".to_string(),
+        Some(v) if observed.is_empty() => v.to_string(),
+        Some(v) => format!(
+            "{v} ({})",
+            observed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("/")
+        ),
+    }
+}
+
+/// The changes section the audit table shows first.
+pub fn render_changes(c: &Changes) -> String {
+    let b = &c.baseline;
+    let since = format!(
+        "since {} ({}{})",
+        b.path,
+        b.generated_at,
+        if b.complete {
+            ""
+        } else {
+            "; that run was incomplete"
+        }
+    );
+    let mut out = String::new();
+    if c.is_empty() {
+        out.push_str(&format!("No changes {since}.\n"));
+    } else {
+        out.push_str(&format!("Changes {since}:\n"));
+    }
+
+    if !c.endpoints_appeared.is_empty() || !c.endpoints_disappeared.is_empty() {
+        let mut t = crate::report::table::new_table();
+        t.set_header([
+            "endpoint",
+            "target",
+            "port",
+            "interface",
+            "version",
+            "name",
+            "binding",
+        ]);
+        let rows = c
+            .endpoints_appeared
+            .iter()
+            .map(|e| ("appeared", e))
+            .chain(c.endpoints_disappeared.iter().map(|e| ("disappeared", e)));
+        for (what, e) in rows {
+            let mut iface = e.interface.to_string();
+            if !e.object.is_nil() {
+                iface.push_str(&format!("\nobject {}", e.object));
+            }
+            t.add_row([
+                what.to_string(),
+                e.target.clone(),
+                e.port.map_or_else(|| "-".to_string(), |p| p.to_string()),
+                iface,
+                e.version.clone(),
+                e.name.clone().unwrap_or_default(),
+                e.binding.clone(),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+
+    if !c.verdicts_changed.is_empty() {
+        let mut t = crate::report::table::new_table();
+        t.set_header(["source", "target", "ports", "before", "after"]);
+        for r in verdict_runs(&c.verdicts_changed) {
+            t.add_row([
+                r.source.to_string(),
+                r.target.to_string(),
+                r.ports.to_string(),
+                side(r.before, &r.before_observed),
+                side(r.after, &r.after_observed),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+
+    if !c.findings_new.is_empty() || !c.findings_resolved.is_empty() {
+        let mut t = crate::report::table::new_table();
+        t.set_header(["finding", "severity", "code", "where", "message"]);
+        let rows = c
+            .findings_new
+            .iter()
+            .map(|f| ("new", f))
+            .chain(c.findings_resolved.iter().map(|f| ("resolved", f)));
+        for (what, f) in rows {
+            let place = match (&f.file, f.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                (Some(file), None) => file.clone(),
+                _ => String::new(),
+            };
+            t.add_row([
+                what.to_string(),
+                f.severity.to_string(),
+                f.code.clone(),
+                place,
+                f.message.clone(),
+            ]);
+        }
+        out.push_str(&format!("{t}\n"));
+    }
+
+    for h in &c.hosts_not_compared {
+        out.push_str(&format!(
+            "Endpoints of {} not compared: {}.\n",
+            h.target, h.reason
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use std::io::Write;
+
+    const T: &str = "198.18.0.10";
+    const SRC: &str = "198.18.2.10";
+
+    fn ep(port: u16, iface: &str) -> Value {
+        json!({
+            "interface": iface,
+            "version": "1.0",
+            "name": null,
+            "object": "00000000-0000-0000-0000-000000000000",
+            "annotation": "",
+            "protocol": "ncacn_ip_tcp",
+            "address": T,
+            "port": port,
+            "binding": format!("ncacn_ip_tcp:{T}[{port}]"),
+        })
+    }
+
+    fn host(target: &str, status: &str, endpoints: Vec<Value>) -> Value {
+        json!({
+            "target": target,
+            "address": null,
+            "status": status,
+            "error": null,
+            "endpoints": endpoints,
+            "summary": {"entries": 0, "tcp_endpoints": 0, "distinct_tcp_ports": 0},
+        })
+    }
+
+    fn row(port: u16, expected: &str, observed: &str, verdict: &str) -> Value {
+        json!({
+            "source": SRC, "target": T, "port": port, "expected": expected,
+            "rule": null, "observed": observed, "verdict": verdict,
+        })
+    }
+
+    fn finding(code: &str, message: &str) -> Value {
+        json!({"code": code, "severity": "error", "message": message, "fix": "fix it"})
+    }
+
+    fn report_json(hosts: Vec<Value>, matrix: Vec<Value>, findings: Vec<Value>) -> Value {
+        json!({
+            "schema_version": 1,
+            "tool": {"name": "rpcaudit", "version": "0.1.0"},
+            "generated_at": "2025-01-02T03:04:05Z",
+            "complete": true,
+            "inputs": {
+                "targets": [T], "epm_port": 135, "policy_files": [], "range": [[5001, 5021]],
+                "range_source": "--range", "vantage_points": [SRC], "observation_files": [],
+                "default_action": "pass",
+            },
+            "hosts": hosts,
+            "capacity": [],
+            "matrix": matrix,
+            "findings": findings,
+            "summary": {
+                "compliant": true, "hosts": 1, "incomplete_hosts": [],
+                "findings": {"error": 0, "warning": 0, "info": 0},
+                "verdicts": {"pass_as_expected": 0, "block_as_expected": 0, "leak": 0,
+                             "overblock": 0, "inconclusive": 0},
+            },
+        })
+    }
+
+    fn report(hosts: Vec<Value>, matrix: Vec<Value>, findings: Vec<Value>) -> AuditReport {
+        serde_json::from_value(report_json(hosts, matrix, findings)).unwrap()
+    }
+
+    const SAMR: &str = "12345778-1234-abcd-ef00-0123456789ac";
+    const LSA: &str = "12345778-1234-abcd-ef00-0123456789ab";
+
+    fn write_temp(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn endpoints_appear_and_disappear_with_their_ports() {
+        let old = report(
+            vec![host(
+                T,
+                "ok",
+                vec![ep(135, LSA), ep(5001, SAMR), ep(5002, LSA)],
+            )],
+            vec![],
+            vec![],
+        );
+        // SAMR moved from 5001 to 5003; a new LSA binding on 5004.
+        let new = report(
+            vec![host(
+                T,
+                "ok",
+                vec![ep(135, LSA), ep(5003, SAMR), ep(5002, LSA), ep(5004, LSA)],
+            )],
+            vec![],
+            vec![],
+        );
+        let c = diff(&old, &new, "old.json");
+        let ports = |v: &[EndpointChange]| v.iter().map(|e| e.port).collect::<Vec<_>>();
+        assert_eq!(ports(&c.endpoints_appeared), [Some(5003), Some(5004)]);
+        assert_eq!(ports(&c.endpoints_disappeared), [Some(5001)]);
+        assert_eq!(c.endpoints_disappeared[0].interface.to_string(), SAMR);
+        assert_eq!(c.endpoints_disappeared[0].target, T);
+        assert!(c.verdicts_changed.is_empty() && c.hosts_not_compared.is_empty());
+        assert!(!c.is_empty());
+        let text = render_changes(&c);
+        assert!(text.starts_with("Changes since old.json (2025-01-02T03:04:05Z):\n"));
+        assert!(text.contains(&format!("ncacn_ip_tcp:{T}[5003]")));
+        assert_eq!(text.matches("appeared").count(), 3, "{text}"); // 2 rows + "disappeared"
+        assert_eq!(text.matches("disappeared").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn hosts_not_dumped_completely_or_only_in_one_report_are_not_compared() {
+        let old = report(
+            vec![
+                host(T, "ok", vec![ep(5001, SAMR)]),
+                host("198.18.0.11", "ok", vec![ep(5001, SAMR)]),
+            ],
+            vec![],
+            vec![],
+        );
+        let new = report(
+            vec![
+                host(T, "error", vec![]),
+                host("198.18.0.12", "ok", vec![ep(5001, SAMR)]),
+            ],
+            vec![],
+            vec![],
+        );
+        let c = diff(&old, &new, "old.json");
+        assert!(c.endpoints_appeared.is_empty() && c.endpoints_disappeared.is_empty());
+        let notes: Vec<String> = c
+            .hosts_not_compared
+            .iter()
+            .map(|h| format!("{}: {}", h.target, h.reason))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                "198.18.0.10: dump failed in this run",
+                "198.18.0.11: not in this run",
+                "198.18.0.12: not in the baseline",
+            ]
+        );
+        assert!(c.is_empty());
+        let text = render_changes(&c);
+        assert!(text.starts_with("No changes since old.json"), "{text}");
+        assert!(text.contains("Endpoints of 198.18.0.10 not compared: dump failed in this run."));
+    }
+
+    #[test]
+    fn verdict_changes_per_cell_including_cells_probed_once() {
+        let old = report(
+            vec![],
+            vec![
+                row(135, "block", "filtered", "block-as-expected"),
+                row(5001, "block", "filtered", "block-as-expected"),
+                row(5002, "block", "filtered", "block-as-expected"),
+            ],
+            vec![],
+        );
+        let new = report(
+            vec![],
+            vec![
+                row(135, "block", "filtered", "block-as-expected"),
+                row(5001, "block", "open", "leak"),
+                // 5002 no longer probed; 5003 probed for the first time.
+                row(5003, "pass", "closed", "pass-as-expected"),
+            ],
+            vec![],
+        );
+        let c = diff(&old, &new, "old.json");
+        let got: Vec<_> = c
+            .verdicts_changed
+            .iter()
+            .map(|v| {
+                (
+                    v.port,
+                    v.before,
+                    v.after,
+                    v.before_observed,
+                    v.after_observed,
+                )
+            })
+            .collect();
+        use ProbeState::*;
+        use Verdict::*;
+        assert_eq!(
+            got,
+            [
+                (
+                    5001,
+                    Some(BlockAsExpected),
+                    Some(Leak),
+                    Some(Filtered),
+                    Some(Open)
+                ),
+                (5002, Some(BlockAsExpected), None, Some(Filtered), None),
+                (5003, None, Some(PassAsExpected), None, Some(Closed)),
+            ]
+        );
+        assert!(
+            c.verdicts_changed
+                .iter()
+                .all(|v| v.source.to_string() == SRC && v.target.to_string() == T)
+        );
+        let text = render_changes(&c);
+        assert!(text.contains("not probed"), "{text}");
+        // Same verdict, other observation: no change.
+        let closed = report(vec![], vec![row(5001, "block", "closed", "leak")], vec![]);
+        assert!(diff(&new, &closed, "x").verdicts_changed.len() == 2); // 135 and 5003 gone
+        let only_5001 = report(vec![], vec![row(5001, "block", "open", "leak")], vec![]);
+        assert!(diff(&only_5001, &closed, "x").is_empty());
+    }
+
+    #[test]
+    fn runs_of_consecutive_ports_with_the_same_change_are_compressed() {
+        let ports = [135u16, 5001, 5002, 5003, 5004, 5005, 5006, 5007];
+        let old = report(
+            vec![],
+            ports
+                .iter()
+                .map(|&p| row(p, "block", "filtered", "block-as-expected"))
+                .collect(),
+            vec![],
+        );
+        let new = report(
+            vec![],
+            ports
+                .iter()
+                .map(|&p| match p {
+                    5001 | 5002 => row(p, "block", "open", "leak"),
+                    5003..=5005 | 5007 => row(p, "block", "closed", "leak"),
+                    _ => row(p, "block", "filtered", "block-as-expected"),
+                })
+                .collect(),
+            vec![],
+        );
+        let c = diff(&old, &new, "old.json");
+        assert_eq!(c.verdicts_changed.len(), 6, "uncompressed in the JSON");
+        let runs = verdict_runs(&c.verdicts_changed);
+        let text: Vec<String> = runs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} -> {}",
+                    r.ports,
+                    side(r.before, &r.before_observed),
+                    side(r.after, &r.after_observed)
+                )
+            })
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "5001-5005 block-as-expected (filtered) -> leak (open/closed)",
+                "5007 block-as-expected (filtered) -> leak (closed)",
+            ]
+        );
+        let table = render_changes(&c);
+        assert!(table.contains("5001-5005"), "{table}");
+        assert!(table.contains("leak (open/closed)"), "{table}");
+        // Another source's changes are a run of their own, even on adjacent ports.
+        let mut other = c.verdicts_changed[0].clone();
+        other.source = "198.18.1.10".parse().unwrap();
+        other.port = 5006;
+        let mut all = c.verdicts_changed.clone();
+        all.push(other);
+        assert_eq!(verdict_runs(&all).len(), 3);
+    }
+
+    #[test]
+    fn findings_new_and_resolved_by_code_file_line_and_message() {
+        let leak_3 = "198.18.0.10: ports 5001-5003 reachable from 198.18.2.10";
+        let leak_5 = "198.18.0.10: ports 5001-5005 reachable from 198.18.2.10";
+        let mut lint = finding("pass-before-block", "PASS shadows BLOCK");
+        lint["file"] = json!("policy.cmd");
+        lint["line"] = json!(12);
+        let mut lint_moved = lint.clone();
+        lint_moved["line"] = json!(14);
+        let old = report(
+            vec![],
+            vec![],
+            vec![
+                finding("leak", leak_3),
+                lint.clone(),
+                finding("hang-hazard", "h"),
+            ],
+        );
+        let mut hang_reworded_fix = finding("hang-hazard", "h");
+        hang_reworded_fix["fix"] = json!("another fix");
+        let new = report(
+            vec![],
+            vec![],
+            vec![
+                finding("leak", leak_5),
+                lint_moved,
+                hang_reworded_fix,
+                finding("leak", leak_5),
+            ],
+        );
+        let c = diff(&old, &new, "old.json");
+        let show = |v: &[Finding]| {
+            v.iter()
+                .map(|f| format!("{} {:?} {}", f.code, f.line, f.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            show(&c.findings_new),
+            [
+                format!("leak None {leak_5}"),
+                "pass-before-block Some(14) PASS shadows BLOCK".to_string(),
+            ]
+        );
+        assert_eq!(
+            show(&c.findings_resolved),
+            [
+                format!("leak None {leak_3}"),
+                "pass-before-block Some(12) PASS shadows BLOCK".to_string(),
+            ]
+        );
+        let text = render_changes(&c);
+        assert!(
+            text.contains("policy.cmd:14") && text.contains("5001-5005"),
+            "{text}"
+        );
+        assert!(text.contains("resolved"), "{text}");
+    }
+
+    #[test]
+    fn an_unchanged_run_has_no_changes() {
+        let r = report(
+            vec![host(T, "ok", vec![ep(5001, SAMR)])],
+            vec![row(5001, "block", "filtered", "block-as-expected")],
+            vec![finding("leak", "x")],
+        );
+        let c = diff(&r, &r, "base.json");
+        assert!(c.is_empty());
+        assert_eq!(
+            render_changes(&c),
+            "No changes since base.json (2025-01-02T03:04:05Z).\n"
+        );
+        let mut incomplete = r.clone();
+        incomplete.complete = false;
+        let c = diff(&incomplete, &r, "base.json");
+        assert!(!c.baseline.complete);
+        assert!(render_changes(&c).contains("that run was incomplete"));
+    }
+
+    #[test]
+    fn round_trip_through_a_file_gives_no_changes() {
+        let r = report(
+            vec![host(T, "ok", vec![ep(135, LSA), ep(5001, SAMR)])],
+            vec![
+                row(135, "block", "filtered", "block-as-expected"),
+                row(5001, "block", "closed", "leak"),
+            ],
+            vec![finding("leak", "5001 leaks")],
+        );
+        let f = write_temp(&serde_json::to_string_pretty(&r).unwrap());
+        let back = read_baseline(f.path()).unwrap();
+        let c = diff(&back, &r, &f.path().display().to_string());
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(c.baseline.tool_version, "0.1.0");
+        assert_eq!(c.baseline.schema_version, SCHEMA_VERSION);
+        // Changes themselves round-trip through JSON, and have a schema.
+        let c2: Changes = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(c, c2);
+        let schema = serde_json::to_string(&schemars::schema_for!(Changes)).unwrap();
+        assert!(schema.contains("verdicts_changed"));
+    }
+
+    #[test]
+    fn a_newer_or_missing_schema_version_is_refused() {
+        let mut v = report_json(vec![], vec![], vec![]);
+        v["schema_version"] = json!(SCHEMA_VERSION + 1);
+        v["tool"]["version"] = json!("9.0.0");
+        v["hosts"] = json!("a shape this version does not know");
+        let f = write_temp(&v.to_string());
+        let e = read_baseline(f.path()).unwrap_err();
+        let name = f.path().display().to_string();
+        assert!(e.starts_with(&name), "{e}");
+        assert!(
+            e.contains("schema_version 2 (made by rpcaudit 9.0.0) is newer"),
+            "{e}"
+        );
+
+        let mut v = report_json(vec![], vec![], vec![]);
+        v.as_object_mut().unwrap().remove("schema_version");
+        let e = read_baseline(write_temp(&v.to_string()).path()).unwrap_err();
+        assert!(e.contains("no schema_version"), "{e}");
+
+        v["schema_version"] = json!("1");
+        let e = read_baseline(write_temp(&v.to_string()).path()).unwrap_err();
+        assert!(e.contains("not a whole number"), "{e}");
+
+        v["schema_version"] = json!(0);
+        let e = read_baseline(write_temp(&v.to_string()).path()).unwrap_err();
+        assert!(e.contains("schema_version 0"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_file_is_an_error_naming_the_file_and_place() {
+        let f = write_temp("{\n  \"schema_version\": 1,\n  \"tool\": [,\n}");
+        let e = read_baseline(f.path()).unwrap_err();
+        let name = f.path().display().to_string();
+        assert!(e.starts_with(&format!("{name}: not valid JSON")), "{e}");
+        assert!(e.contains("line 3 column"), "{e}");
+
+        // Valid JSON, wrong shape: the missing field and its place are named.
+        let mut v = report_json(vec![], vec![], vec![]);
+        v.as_object_mut().unwrap().remove("matrix");
+        let f = write_temp(&serde_json::to_string_pretty(&v).unwrap());
+        let e = read_baseline(f.path()).unwrap_err();
+        assert!(e.contains("not an rpcaudit audit report"), "{e}");
+        assert!(
+            e.contains("missing field `matrix`") && e.contains("line"),
+            "{e}"
+        );
+
+        let e = read_baseline(Path::new("/nonexistent/old.json")).unwrap_err();
+        assert!(e.starts_with("/nonexistent/old.json: cannot open"), "{e}");
+
+        let e = read_baseline(write_temp("[1, 2]").path()).unwrap_err();
+        assert!(e.contains("not an rpcaudit audit report"), "{e}");
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_and_a_bom_is_accepted() {
+        let r = report(vec![], vec![], vec![]);
+        let text = serde_json::to_string(&r).unwrap();
+        let f = write_temp(&text);
+        let e = read_baseline_capped(f.path(), 100).unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        assert!(read_baseline_capped(f.path(), text.len() as u64).is_ok());
+        let bom = write_temp(&format!("\u{feff}{text}"));
+        assert!(read_baseline(bom.path()).is_ok());
+    }
+}
