@@ -65,6 +65,10 @@ pub struct AuditArgs {
     /// Print the JSON report instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// An earlier report (`--json` or `--output`) to compare with: endpoints that appeared or
+    /// disappeared, verdicts and findings that changed are listed first.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
     /// Also write the JSON report to FILE (atomically: a temporary file, then a rename). An
     /// interrupted run (Ctrl-C) still writes what it gathered, marked incomplete.
     #[arg(long, value_name = "FILE")]
@@ -86,10 +90,24 @@ impl From<DefaultAction> for Action {
     }
 }
 
-/// Everything `run` needs, checked: the request, the loaded policy and the report context.
-pub fn prepare(
-    args: &AuditArgs,
-) -> Result<(AuditRequest, crate::policy::LoadedPolicy, ReportContext), String> {
+/// Everything `run` needs, checked before any packet is sent.
+pub struct Prepared {
+    pub req: AuditRequest,
+    pub loaded: crate::policy::LoadedPolicy,
+    pub ctx: ReportContext,
+    /// `--baseline`: its path as given and the report it holds.
+    pub baseline: Option<(String, AuditReport)>,
+}
+
+/// Read and check every input: the policy, the observation files, the baseline, the targets.
+pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
+    let baseline = match &args.baseline {
+        Some(path) => Some((
+            path.display().to_string(),
+            crate::report::diff::read_baseline(path)?,
+        )),
+        None => None,
+    };
     let loaded = crate::policy::load(
         &args.policy,
         &LoadOptions {
@@ -158,11 +176,21 @@ pub fn prepare(
         default_action: args.default_action.into(),
         generated_at: jiff::Timestamp::now().to_string(),
     };
-    Ok((req, loaded, ctx))
+    Ok(Prepared {
+        req,
+        loaded,
+        ctx,
+        baseline,
+    })
 }
 
 pub fn run(args: AuditArgs) -> Exit {
-    let (req, loaded, ctx) = match prepare(&args) {
+    let Prepared {
+        req,
+        loaded,
+        ctx,
+        baseline,
+    } = match prepare(&args) {
         Ok(p) => p,
         Err(e) => return super::usage_error(e),
     };
@@ -189,7 +217,10 @@ pub fn run(args: AuditArgs) -> Exit {
     };
     // Probes still in flight are abandoned, not awaited.
     rt.shutdown_background();
-    let report = AuditReport::new(ctx, result);
+    let mut report = AuditReport::new(ctx, result);
+    if let Some((path, old)) = &baseline {
+        report.changes = Some(crate::report::diff::diff(old, &report, path));
+    }
     print_report(&report, args.json);
     if let Some(path) = &args.output
         && let Err(e) = write_report(path, &report)

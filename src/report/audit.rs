@@ -34,6 +34,9 @@ pub struct AuditReport {
     pub matrix: Vec<MatrixRow>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// What changed since the baseline report (`--baseline`), when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<super::diff::Changes>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -155,6 +158,7 @@ impl AuditReport {
             },
             matrix: result.matrix,
             findings: result.findings,
+            changes: None,
         }
     }
 }
@@ -239,6 +243,10 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
         }
     };
     let mut out = String::new();
+    if let Some(c) = &report.changes {
+        out.push_str(&super::diff::render_changes(c));
+        out.push('\n');
+    }
     let mut t = crate::report::table::new_table();
     t.set_header([
         "host",
