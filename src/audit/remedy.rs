@@ -1763,3 +1763,278 @@ fn render_narrow(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{LoadOptions, build, parse_text};
+
+    const ARTICLE: &str = include_str!("../../tests/fixtures/policy/kb908472.cmd");
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn iv(a: &str, b: &str) -> Iv {
+        let (a, b) = (ip(a), ip(b));
+        Iv {
+            v6: a.is_ipv6(),
+            lo: bits(a),
+            hi: bits(b),
+        }
+    }
+
+    fn load(text: &str) -> LoadedPolicy {
+        build(
+            vec![parse_text("policy.cmd", text.as_bytes())],
+            &LoadOptions::default(),
+        )
+    }
+
+    /// The article's script without the block for 5003.
+    fn article_missing_5003() -> String {
+        ARTICLE
+            .lines()
+            .filter(|l| !l.contains("\"Block Inbound TCP 5003 Rule\""))
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    fn range() -> PortRanges {
+        PortRanges::parse("5001-5021").unwrap()
+    }
+
+    fn fix(dialect: FixDialect, lp: &LoadedPolicy) -> Remediation {
+        remediate(dialect, lp, &[], &lp.findings, &range(), None)
+    }
+
+    #[test]
+    fn complement_of_the_allowed_subnet() {
+        let (m, _) = crate::policy::address::parse_masked("10.1.1.0/24").unwrap();
+        let rest = subtract(&everything(), &intervals(&m).unwrap());
+        assert_eq!(
+            fw_remote(&rest),
+            "0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255,::/0"
+        );
+        assert_eq!(fw_remote(&everything()), "any");
+        assert_eq!(format_iv(iv("10.1.1.0", "10.1.1.255")), "10.1.1.0/24");
+        assert_eq!(format_iv(iv("10.1.1.7", "10.1.1.7")), "10.1.1.7");
+        assert_eq!(format_iv(iv("0.0.0.0", "255.255.255.255")), "0.0.0.0/0");
+        assert_eq!(format_iv(iv("10.1.1.1", "10.1.1.50")), "10.1.1.1-10.1.1.50");
+        assert!(covers(&everything(), &[iv("10.1.1.0", "10.1.1.255")]));
+        assert!(!covers(
+            &[iv("10.1.1.66", "10.1.1.66")],
+            &[iv("10.1.1.0", "10.1.1.255")]
+        ));
+        // A host mask and the whole IPv6 space do not overflow.
+        let (h, _) = crate::policy::address::parse_masked("fe80::1/128").unwrap();
+        assert_eq!(intervals(&h).unwrap()[0].lo, intervals(&h).unwrap()[0].hi);
+    }
+
+    #[test]
+    fn ranges_split_into_cidr_blocks() {
+        let blocks: Vec<String> = cidrs(iv("10.1.1.1", "10.1.1.50"))
+            .into_iter()
+            .map(|(n, p)| format!("{n}/{p}"))
+            .collect();
+        assert_eq!(
+            blocks,
+            [
+                "10.1.1.1/32",
+                "10.1.1.2/31",
+                "10.1.1.4/30",
+                "10.1.1.8/29",
+                "10.1.1.16/28",
+                "10.1.1.32/28",
+                "10.1.1.48/31",
+                "10.1.1.50/32"
+            ]
+        );
+        assert_eq!(cidrs(iv("0.0.0.0", "255.255.255.255")).len(), 1);
+        assert_eq!(
+            cidrs(iv("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")).len(),
+            1
+        );
+        assert_eq!(v4_mask(24).to_string(), "255.255.255.0");
+        assert_eq!(v4_mask(0).to_string(), "0.0.0.0");
+    }
+
+    #[test]
+    fn article_missing_block_in_ipseccmd() {
+        let lp = load(&article_missing_5003());
+        assert!(lp.findings.iter().any(|f| f.code == "range-port-unblocked"));
+        let r = fix(FixDialect::Ipseccmd, &lp);
+        let lines: Vec<&str> = r.script.split("\r\n").collect();
+        assert!(
+            lines.contains(
+                &r#"ipseccmd.exe -w REG -p "Block RPC Ports" -r "Block Inbound TCP 5003 Rule" -f *=0:5003:TCP -n BLOCK"#
+            ),
+            "{}",
+            r.script
+        );
+        assert!(lines.contains(
+            &r#"ipseccmd.exe -w REG -p "Block RPC Ports" -r "Allow Inbound TCP Port 5003 from 10.1.1.0 Rule" -f 10.1.1.0/255.255.255.0=0:5003:TCP -n PASS"#
+        ));
+        assert_eq!(
+            lines.iter().rev().find(|l| !l.is_empty()),
+            Some(&r#"ipseccmd.exe -w REG -p "Block RPC Ports" -x"#)
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("rem Fixes range-port-unblocked: TCP 5003"))
+        );
+        // Only 5003 is touched.
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("-n BLOCK")).count(),
+            1,
+            "{}",
+            r.script
+        );
+        assert_eq!(r.actions[0].kind, FixKind::Block);
+        assert_eq!(r.actions[0].ports, "5003");
+        assert_eq!(r.actions[0].codes, ["range-port-unblocked"]);
+        assert_eq!(r.actions[1].kind, FixKind::Pass);
+        assert_eq!(r.actions[1].source, "10.1.1.0/24");
+    }
+
+    #[test]
+    fn firewall_dialects_name_the_port_and_leave_the_subnet_out() {
+        let lp = load(&article_missing_5003());
+        let r = fix(FixDialect::Netsh, &lp);
+        assert!(
+            r.script.contains(
+                "netsh advfirewall firewall add rule name=\"Block Inbound TCP 5003 (rpcaudit)\" dir=in action=block protocol=TCP localport=5003 remoteip=0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255,::/0\r\n"
+            ),
+            "{}",
+            r.script
+        );
+        assert!(r.script.contains(
+            "netsh advfirewall firewall delete rule name=\"Block Inbound TCP 5003 (rpcaudit)\"\r\n"
+        ));
+        let r = fix(FixDialect::Powershell, &lp);
+        assert!(
+            r.script.contains(
+                "    New-NetFirewallRule -DisplayName 'Block Inbound TCP 5003 (rpcaudit)' -Direction Inbound -Action Block -Protocol TCP -LocalPort 5003 -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0' -Enabled True\n"
+            ),
+            "{}",
+            r.script
+        );
+        assert!(r.script.contains(
+            "if (Get-NetFirewallRule -DisplayName 'Block Inbound TCP 5003 (rpcaudit)' -ErrorAction SilentlyContinue) {\n"
+        ));
+        assert!(r.script.starts_with("#Requires -RunAsAdministrator\n"));
+        assert!(!r.script.contains('\r'));
+        assert_eq!(r.actions[0].source, "any except 10.1.1.0/24");
+    }
+
+    #[test]
+    fn netsh_ipsec_adds_a_rule_to_the_policy_in_force() {
+        let lp = load(&article_missing_5003());
+        let r = fix(FixDialect::NetshIpsec, &lp);
+        for line in [
+            "netsh ipsec static add filter filterlist=\"rpcaudit Block Inbound TCP 5003\" srcaddr=any dstaddr=me protocol=TCP dstport=5003",
+            "netsh ipsec static add rule name=\"rpcaudit Block Inbound TCP 5003\" policy=\"Block RPC Ports\" filterlist=\"rpcaudit Block Inbound TCP 5003\" filteraction=\"rpcaudit Block\"",
+            "netsh ipsec static add filter filterlist=\"rpcaudit Allow Inbound TCP 5003 from 10.1.1.0\" srcaddr=10.1.1.0 srcmask=255.255.255.0 dstaddr=me protocol=TCP dstport=5003",
+            "netsh ipsec static set policy name=\"Block RPC Ports\" assign=yes",
+        ] {
+            assert!(
+                r.script.split("\r\n").any(|l| l == line),
+                "missing {line}\n{}",
+                r.script
+            );
+        }
+        // The policy exists already: no `add policy`.
+        assert!(!r.script.contains("add policy"));
+    }
+
+    #[test]
+    fn a_clashing_rule_name_gets_a_suffix() {
+        // "Block Inbound TCP 5003 Rule" exists but filters 5030 (the article's warning).
+        let text = ARTICLE.replace("*=0:5003:TCP", "*=0:5030:TCP");
+        let lp = load(&text);
+        let r = fix(FixDialect::Ipseccmd, &lp);
+        assert!(
+            r.script.contains(
+                r#"-r "Block Inbound TCP 5003 Rule (rpcaudit)" -f *=0:5003:TCP -n BLOCK"#
+            ),
+            "{}",
+            r.script
+        );
+    }
+
+    #[test]
+    fn nothing_to_fix() {
+        let lp = load(ARTICLE);
+        for d in [
+            FixDialect::Ipseccmd,
+            FixDialect::NetshIpsec,
+            FixDialect::Netsh,
+            FixDialect::Powershell,
+        ] {
+            let r = fix(d, &lp);
+            assert!(r.is_empty(), "{d}: {:?}", r.actions);
+            assert!(r.script.contains("Nothing to fix"));
+        }
+    }
+
+    #[test]
+    fn range_findings_bring_rpccfg_and_reg() {
+        let lp = load(ARTICLE);
+        let rec = capacity::recommend(&range(), 30);
+        let f = [Finding::new(
+            "range-exhausted",
+            crate::finding::Severity::Error,
+            "m",
+            "f",
+        )];
+        let r = remediate(FixDialect::Ipseccmd, &lp, &[], &f, &range(), Some(&rec));
+        assert!(
+            r.script.contains("\r\nrpccfg.exe -pe 5001-5060 -d 0\r\n"),
+            "{}",
+            r.script
+        );
+        assert!(
+            r.script
+                .contains("\r\nrem   \"PortsInternetAvailable\"=\"Y\"\r\n")
+        );
+        assert!(
+            r.script
+                .contains("rem   Windows Registry Editor Version 5.00")
+        );
+        assert_eq!(r.actions[0].kind, FixKind::Range);
+        // The new ports join the fence.
+        assert!(
+            r.script
+                .contains(r#"-r "Block Inbound TCP 5060 Rule" -f *=0:5060:TCP -n BLOCK"#)
+        );
+        let r = remediate(FixDialect::Powershell, &lp, &[], &f, &range(), Some(&rec));
+        assert!(r.script.contains(
+            "\nreg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet /v Ports /t REG_MULTI_SZ /d 5001-5060 /f\n"
+        ));
+        assert!(
+            r.script
+                .contains("\n#   [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\n")
+        );
+    }
+
+    #[test]
+    fn dialect_names() {
+        use clap::ValueEnum;
+        let names: Vec<String> = FixDialect::value_variants()
+            .iter()
+            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
+            .collect();
+        assert_eq!(names, ["ipseccmd", "netsh-ipsec", "netsh", "powershell"]);
+        assert_eq!(
+            serde_json::to_value(FixDialect::NetshIpsec).unwrap(),
+            "netsh-ipsec"
+        );
+        for v in FixDialect::value_variants() {
+            assert_eq!(
+                serde_json::to_value(v).unwrap(),
+                serde_json::Value::String(v.as_str().into())
+            );
+        }
+    }
+}
