@@ -68,11 +68,14 @@ fn watched_ports() -> Vec<u16> {
         .collect()
 }
 
+/// What a source observes on each port.
+type Observer = Box<dyn Fn(u16) -> ProbeState>;
+
 struct Scenario {
     name: &'static str,
     files: Vec<ParsedFile>,
     /// Sources to probe from, with what each observes per port.
-    observe: Vec<(&'static str, Box<dyn Fn(u16) -> ProbeState>)>,
+    observe: Vec<(&'static str, Observer)>,
     /// `--default` for uncovered ports.
     default: Action,
     range: PortRanges,

@@ -202,11 +202,14 @@ fn intervals(m: &AddrMatch) -> Option<Vec<Iv>> {
                 hi: lo | host,
             }])
         }
-        AddrMatch::Range { first, last } if first.is_ipv6() == last.is_ipv6() => Some(vec![Iv {
-            v6: first.is_ipv6(),
-            lo: bits(*first),
-            hi: bits(*last),
-        }]),
+        AddrMatch::Range { first, last } if first.is_ipv6() == last.is_ipv6() => {
+            let (a, b) = (bits(*first), bits(*last));
+            Some(vec![Iv {
+                v6: first.is_ipv6(),
+                lo: a.min(b),
+                hi: a.max(b),
+            }])
+        }
         _ => None,
     }
 }
@@ -736,7 +739,6 @@ fn plan(
             }
         }
     }
-    notes.dedup();
     Plan {
         allowed,
         block,
@@ -885,8 +887,12 @@ pub fn remediate(
     };
     let mut script = out.lines.join(nl);
     script.push_str(nl);
-    let mut notes = out.notes;
-    notes.dedup();
+    let mut notes: Vec<String> = Vec::new();
+    for n in out.notes {
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    }
     Remediation {
         dialect,
         script,
@@ -1250,7 +1256,7 @@ fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     }
     for (i, items) in per_source {
         let a = &plan.allowed[i];
-        for (c, ports) in group_runs(items.into_iter().map(|(p, c)| (p, c))) {
+        for (c, ports) in group_runs(items) {
             out.blank();
             out.comment(&format!(
                 "Fixes {}: {} must reach TCP {ports} (135 and every port of the range alike).",
@@ -1669,6 +1675,13 @@ fn render_narrow(
         .filter(|r| r.layer == Layer::Firewall && r.origin.name.eq_ignore_ascii_case(&n.name))
         .collect();
     let Some(first) = same.first() else { return };
+    if out.dialect == FixDialect::Netsh && n.name.contains('"') {
+        out.notes.push(format!(
+            "{c}: rule '{}' has a double quote in its name, which netsh cannot name; narrow it by hand or use --fix-dialect powershell",
+            n.name
+        ));
+        return;
+    }
     if same
         .iter()
         .any(|r| r.src != first.src || r.action != RuleAction::Block)
@@ -2016,6 +2029,39 @@ mod tests {
             r.script
                 .contains("\n#   [HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\n")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(body in "[ -~]{0,100}", pick in 0usize..5, verdicts in proptest::collection::vec(0u8..5, 0..12)) {
+            let prefix = ["ipseccmd -w REG -p P -r R -f ", "netsh advfirewall firewall add rule name=X action=block ",
+                "New-NetFirewallRule -DisplayName X -Action Block ", "netsh ipsec static add filter filterlist=L ", "rpccfg.exe -pe "][pick];
+            let text = format!("{}\r\n{prefix}{body}\r\n", article_missing_5003());
+            let lp = load(&text);
+            let states = [ProbeState::Open, ProbeState::Closed, ProbeState::Filtered, ProbeState::Unreachable, ProbeState::Error];
+            let rows: Vec<MatrixRow> = verdicts.iter().enumerate().map(|(i, v)| {
+                let observed = states[usize::from(*v)];
+                let expected = if i % 2 == 0 { Action::Block } else { Action::Pass };
+                MatrixRow {
+                    source: if i % 3 == 0 { ip("10.1.1.9") } else { ip("203.0.113.5") },
+                    target: ip("198.18.0.10"),
+                    port: [135u16, 5001, 5003, 5021, 49664][i % 5],
+                    expected,
+                    rule: None,
+                    observed,
+                    verdict: crate::audit::verify::verdict(expected, observed),
+                }
+            }).collect();
+            let mut findings = lp.findings.clone();
+            for c in ["leak", "overblock", "hang-hazard", "allow-shadowed", "range-exhausted", "range-invalid"] {
+                findings.push(Finding::new(c, crate::finding::Severity::Error, "m", "f"));
+            }
+            for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec, FixDialect::Netsh, FixDialect::Powershell] {
+                let r = remediate(d, &lp, &rows, &findings, &range(), None);
+                let back = parse_text("fix", r.script.as_bytes());
+                proptest::prop_assert!(!back.findings.iter().any(|f| f.code == "parse-error"), "{:?}\n{}", back.findings, r.script);
+            }
+        }
     }
 
     #[test]
