@@ -11,10 +11,13 @@
 //! 4. [`verify::build_matrix`] gives each (source, target, port) the policy's expected action
 //!    and a verdict; [`verify::matrix_findings`] turns the matrix into `leak`, `overblock` and
 //!    `hang-hazard` findings.
-//! 5. `report` renders the findings and the matrix; the CLI maps the worst severity to the exit
+//! 5. [`remedy::remediate`] writes the commands that fix the findings in the administrator's
+//!    dialect (`--fix-dialect`).
+//! 6. `report` renders the findings and the matrix; the CLI maps the worst severity to the exit
 //!    code.
 
 pub mod capacity;
+pub mod remedy;
 pub mod run;
 pub mod verify;
 

@@ -105,6 +105,38 @@ impl FwRule {
     }
 }
 
+/// A command that changes or removes rules by name (`netsh advfirewall firewall set|delete
+/// rule`, `Set-/Remove-/Enable-/Disable-NetFirewallRule`). [`super::build`] replays a file's
+/// edits on the rules of the files before it, as running the scripts one after the other on
+/// the same host would (a fix script narrowing a rule of the policy it fixes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FwEdit {
+    /// The words after `firewall`.
+    Netsh { line: usize, words: Vec<String> },
+    /// The lower-case cmdlet and the words after it.
+    Powershell {
+        line: usize,
+        cmdlet: String,
+        words: Vec<String>,
+    },
+}
+
+impl FwEdit {
+    /// Apply the edit to `rules` (rules of earlier files). What it would report was
+    /// reported when its own file was read.
+    pub fn replay(&self, rules: &mut Vec<FwRule>) {
+        let mut scratch = Sink::new("");
+        match self {
+            FwEdit::Netsh { line, words } => apply_netsh(rules, &mut scratch, *line, words),
+            FwEdit::Powershell {
+                line,
+                cmdlet,
+                words,
+            } => apply_powershell(rules, &mut scratch, *line, cmdlet, words),
+        }
+    }
+}
+
 /// Parse a local port list: numbers, `first-last`, `Any`, `RPC`, `RPC-EPMap` and other
 /// keywords. Errors name the item.
 pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, String> {

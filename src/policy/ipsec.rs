@@ -151,8 +151,11 @@ impl IpsecStore {
         out
     }
 
-    /// Add what a later file left: same-named policies are replaced, an assignment there
-    /// takes the store's one assignment slot, dynamic rules add up.
+    /// Add what a later file left, as if its commands ran on this store: a rule it writes into
+    /// a policy that already exists is added to that policy, replacing a same-named rule (as
+    /// `ipseccmd -w REG -p P -r R` and `netsh ipsec static add rule policy=P` do on a host
+    /// where P exists); an assignment there takes the store's one assignment slot; dynamic
+    /// rules add up.
     pub fn merge(&mut self, later: IpsecStore) {
         for p in later.policies {
             let (name, store, assigned) = (p.name.clone(), p.store.clone(), p.assigned);
@@ -160,9 +163,16 @@ impl IpsecStore {
                 q.name.eq_ignore_ascii_case(&name) && q.store.eq_ignore_ascii_case(&store)
             }) {
                 Some(q) => {
-                    let keep = q.assigned;
-                    *q = p;
-                    q.assigned = keep;
+                    for r in p.rules {
+                        match q
+                            .rules
+                            .iter_mut()
+                            .find(|x| x.name.eq_ignore_ascii_case(&r.name))
+                        {
+                            Some(existing) => *existing = r,
+                            None => q.rules.push(r),
+                        }
+                    }
                 }
                 None => {
                     let mut p = p;
@@ -703,6 +713,24 @@ mod tests {
         fn parse_filter_never_panics(s in "[0-9./:=+*a-zA-Z\u{2013}-]{0,40}") {
             let _ = parse_filter(&s);
         }
+    }
+
+    #[test]
+    fn a_later_file_adds_rules_to_an_existing_policy() {
+        let (mut first, _) = run(&[
+            r#"ipseccmd -w REG -p "A" -r "Block 135" -f *=0:135:TCP -n BLOCK"#,
+            r#"ipseccmd -w REG -p "A" -r "Block 139" -f *=0:139:TCP -n BLOCK -x"#,
+        ]);
+        let (later, _) = run(&[
+            r#"ipseccmd -w REG -p "A" -r "Block 139" -f *=0:445:TCP -n BLOCK"#,
+            r#"ipseccmd -w REG -p "A" -r "Block 5003" -f *=0:5003:TCP -n BLOCK"#,
+        ]);
+        first.merge(later);
+        let force = first.in_force();
+        assert_eq!(force.len(), 1, "the earlier assignment stays");
+        let names: Vec<&str> = force[0].rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["Block 135", "Block 139", "Block 5003"]);
+        assert_eq!(force[0].rules[1].filters[0].dst_port, Some(445));
     }
 
     #[test]

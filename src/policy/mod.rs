@@ -8,8 +8,10 @@
 //! [`RpcRange`], then runs the policy-wide lints ([`lint`]). The findings of a
 //! [`LoadedPolicy`] are the parse-time findings of every file followed by the lints.
 //!
-//! Files combine in the order given: the IPsec store is shared (the last assignment wins, one
-//! policy assigned per store), firewall rules add up, and later Rpc\Internet settings
+//! Files combine in the order given, as if their commands ran one after the other on one
+//! host: the IPsec store is shared (a later file's rules join a same-named policy, the last
+//! assignment wins, one policy assigned per store), firewall rules add up and a later file's
+//! `set`/`delete` commands reach the earlier files' rules, and later Rpc\Internet settings
 //! override earlier ones. Without rpccfg/.reg/`reg add` lines or `--range`, `range` is `None`
 //! and the RPC default for `--os` applies (see [`OsFamily`]).
 
@@ -103,6 +105,8 @@ pub struct ParsedFile {
     pub dialects: Vec<Dialect>,
     pub ipsec: ipsec::IpsecStore,
     pub firewall: Vec<firewall::FwRule>,
+    /// Firewall set/delete commands, replayed by [`build`] on the rules of earlier files.
+    pub firewall_edits: Vec<firewall::FwEdit>,
     pub range: registry::RangeState,
     pub findings: Vec<Finding>,
     /// Lines holding rpccfg / `reg` / `.reg` content, to tell range findings apart.
@@ -248,6 +252,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         dialects: Vec::new(),
         ipsec: ipsec::IpsecStore::default(),
         firewall: Vec::new(),
+        firewall_edits: Vec::new(),
         range: registry::RangeState::default(),
         findings: Vec::new(),
         range_lines: Vec::new(),
@@ -395,6 +400,13 @@ fn dispatch(
             pf.dialects.push(Dialect::Powershell);
             let w = firewall::ps_words(cmd);
             firewall::apply_powershell(&mut pf.firewall, sink, line, c, &w[1..]);
+            if c != "new-netfirewallrule" {
+                pf.firewall_edits.push(firewall::FwEdit::Powershell {
+                    line,
+                    cmdlet: c.to_string(),
+                    words: w[1..].to_vec(),
+                });
+            }
         }
         _ => {
             // Other commands (echo, pause, net stop, ...) do not touch the policy; a line
@@ -432,6 +444,15 @@ fn netsh_line(
             check_placeholders(sink, line, cmd);
             pf.dialects.push(Dialect::NetshAdvfirewall);
             firewall::apply_netsh(&mut pf.firewall, sink, line, &words[2..]);
+            if words
+                .get(2)
+                .is_some_and(|v| v.eq_ignore_ascii_case("set") || v.eq_ignore_ascii_case("delete"))
+            {
+                pf.firewall_edits.push(firewall::FwEdit::Netsh {
+                    line,
+                    words: words[2..].to_vec(),
+                });
+            }
         }
         ["firewall", ..] => sink.push(
             codes::PARSE_ERROR,
@@ -567,13 +588,18 @@ fn expand_for(t: &str) -> ForExpansion {
 pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
     let mut store = ipsec::IpsecStore::default();
     let mut range_state = registry::RangeState::default();
-    let mut fw_rules = Vec::new();
+    let mut fw_files: Vec<(String, Vec<firewall::FwRule>)> = Vec::new();
     let mut findings = Vec::new();
     let mut sources = Vec::new();
     let mut range_lines = Vec::new();
     for f in files {
         range_lines.extend(f.range_lines.iter().map(|&l| (f.name.clone(), l)));
-        fw_rules.extend(f.firewall.iter().filter_map(|r| r.to_rule(&f.name)));
+        for edit in &f.firewall_edits {
+            for (_, earlier) in fw_files.iter_mut() {
+                edit.replay(earlier);
+            }
+        }
+        fw_files.push((f.name.clone(), f.firewall));
         range_state.merge(&f.range);
         store.merge(f.ipsec);
         findings.extend(f.findings);
@@ -622,7 +648,9 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
         })
         .collect();
     let mut rules = store.to_rules();
-    rules.extend(fw_rules);
+    for (file, fw) in &fw_files {
+        rules.extend(fw.iter().filter_map(|r| r.to_rule(file)));
+    }
     let mut loaded = LoadedPolicy {
         policy: Policy {
             rules,
@@ -708,6 +736,65 @@ mod tests {
             let pf = parse_text("c.cmd", format!("{prefix}{body}").as_bytes());
             let _ = build(vec![pf], &LoadOptions::default());
         }
+    }
+
+    #[test]
+    fn firewall_edits_of_a_later_file_reach_earlier_rules() {
+        let first = parse_text(
+            "policy.cmd",
+            b"netsh advfirewall firewall add rule name=\"Block RPC\" dir=in action=block protocol=TCP localport=135 remoteip=any\r\n\
+              netsh advfirewall firewall add rule name=\"Block 445\" dir=in action=block protocol=TCP localport=445\r\n",
+        );
+        let fix = parse_text(
+            "fix.cmd",
+            b"netsh advfirewall firewall set rule name=\"Block RPC\" new remoteip=0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255\r\n\
+              netsh advfirewall firewall delete rule name=\"Block 445\"\r\n",
+        );
+        assert!(fix.findings.is_empty(), "{:?}", fix.findings);
+        let lp = build(vec![first, fix], &LoadOptions::default());
+        let d = lp.policy.decide([10, 1, 1, 5].into(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::None);
+        let d = lp.policy.decide([10, 1, 2, 5].into(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(d.rule.unwrap().file, "policy.cmd");
+        assert_eq!(
+            lp.policy
+                .decide([10, 1, 2, 5].into(), 445, Proto::Tcp)
+                .action,
+            Action::None
+        );
+        // PowerShell edits too; a file's edits do not reach the files after it.
+        let first = parse_text(
+            "a.ps1",
+            b"New-NetFirewallRule -DisplayName X -Direction Inbound -Action Block -Protocol TCP -LocalPort 135\n",
+        );
+        let fix = parse_text(
+            "b.ps1",
+            b"Set-NetFirewallRule -DisplayName X -RemoteAddress 192.0.2.0/24\n",
+        );
+        let last = parse_text(
+            "c.ps1",
+            b"New-NetFirewallRule -DisplayName X -Direction Inbound -Action Block -Protocol TCP -LocalPort 136\n",
+        );
+        let lp = build(vec![first, fix, last], &LoadOptions::default());
+        assert_eq!(
+            lp.policy
+                .decide([10, 1, 1, 5].into(), 135, Proto::Tcp)
+                .action,
+            Action::None
+        );
+        assert_eq!(
+            lp.policy
+                .decide([192, 0, 2, 5].into(), 135, Proto::Tcp)
+                .action,
+            Action::Block
+        );
+        assert_eq!(
+            lp.policy
+                .decide([10, 1, 1, 5].into(), 136, Proto::Tcp)
+                .action,
+            Action::Block
+        );
     }
 
     #[test]
