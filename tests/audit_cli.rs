@@ -134,3 +134,89 @@ fn an_interrupted_run_still_writes_its_partial_report() {
     let incomplete = report["summary"]["incomplete_hosts"].as_array().unwrap();
     assert_eq!(incomplete.len(), 2, "{incomplete:?}");
 }
+
+#[test]
+fn baseline_changes_and_fix_script_in_the_chosen_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.json");
+    let policy = fixture_policy();
+    // The first run: registrations on 5001-5003.
+    {
+        let f = Fixture::start(&["--tcp-endpoints", "6", "--tcp-ports", "5001-5003"]);
+        let port = f.port();
+        let (_, v, err) = run_json(&[
+            "audit",
+            "127.0.0.1",
+            "--policy",
+            &policy,
+            "--port",
+            &port,
+            "--json",
+            "--output",
+            old.to_str().unwrap(),
+        ]);
+        assert!(v["changes"].is_null(), "{err}");
+    }
+    // The second: one registration moved to 5010, and a fix script for Windows Firewall.
+    let f = Fixture::start(&["--tcp-endpoints", "6", "--tcp-ports", "5001-5002,5010"]);
+    let port = f.port();
+    let (code, v, err) = run_json(&[
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        &policy,
+        "--port",
+        &port,
+        "--json",
+        "--baseline",
+        old.to_str().unwrap(),
+        "--fix-dialect",
+        "powershell",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    support::assert_valid_report(&v);
+    let ports = |key: &str| -> Vec<u64> {
+        let mut p: Vec<u64> = v["changes"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["port"].as_u64())
+            .collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    };
+    assert_eq!(ports("endpoints_appeared"), [5010]);
+    assert_eq!(ports("endpoints_disappeared"), [5003]);
+    // 5003 no longer answers (closed instead of open): the same verdict, leak, so no change;
+    // the fixture's endpoint-mapper port differs between runs and shows up as probed anew.
+    let script = v["remediation"]["script"].as_str().unwrap();
+    assert_eq!(v["remediation"]["dialect"], "powershell");
+    assert!(script.contains("-LocalPort '5001-5021'"), "{script}");
+    assert!(script.contains("New-NetFirewallRule"), "{script}");
+    // The table shows the changes first.
+    let (_, table, _) = run(&[
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        &policy,
+        "--port",
+        &port,
+        "--baseline",
+        old.to_str().unwrap(),
+    ]);
+    assert!(table.starts_with("Changes since"), "{table}");
+    // A baseline that is not a report is an input error naming it, before any scan.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "[1,2,3]").unwrap();
+    let (code, _, err) = run(&[
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        &policy,
+        "--baseline",
+        junk.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("junk.json"), "{err}");
+}

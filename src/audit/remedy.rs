@@ -739,6 +739,17 @@ fn plan(
             }
         }
     }
+    // A leak inside an allowed subnet on a port that subnet is now to be passed (hang-hazard,
+    // overblock) was the policy's own mistake, not an intended exception: blocking the host
+    // there would keep the hang. The pass fixes both.
+    host_block.retain(|&(ip, p), _| {
+        !pass.keys().any(|&(i, q)| {
+            q == p
+                && allowed
+                    .get(i)
+                    .is_some_and(|a| a.m.contains(ip, &lp.policy.local_subnets) == Some(true))
+        })
+    });
     Plan {
         allowed,
         block,
@@ -845,6 +856,23 @@ fn group_runs<V: Clone + Ord>(items: impl IntoIterator<Item = (u16, V)>) -> Vec<
     let mut out: Vec<(V, PortRanges)> = by.into_iter().map(|(v, ps)| (v, ports_of(ps))).collect();
     out.sort_by_key(|(_, p)| p.ranges().first().copied());
     out
+}
+
+/// The dialect a fix should be written in when none is asked for: the language the policy's
+/// rules are written in (the first file's), ipseccmd when only rpccfg/.reg lines are given.
+pub fn dialect_of(policy: &LoadedPolicy) -> FixDialect {
+    policy
+        .files
+        .iter()
+        .flat_map(|f| f.dialects.iter())
+        .find_map(|d| match d {
+            crate::policy::Dialect::Ipseccmd => Some(FixDialect::Ipseccmd),
+            crate::policy::Dialect::NetshIpsec => Some(FixDialect::NetshIpsec),
+            crate::policy::Dialect::NetshAdvfirewall => Some(FixDialect::Netsh),
+            crate::policy::Dialect::Powershell => Some(FixDialect::Powershell),
+            crate::policy::Dialect::Rpccfg | crate::policy::Dialect::Reg => None,
+        })
+        .unwrap_or(FixDialect::Ipseccmd)
 }
 
 /// Produce the fix script for `dialect`.

@@ -65,6 +65,9 @@ pub struct AuditArgs {
     /// Print the JSON report instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Write the fix script in this dialect (default: the policy files' own).
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub fix_dialect: Option<crate::audit::remedy::FixDialect>,
     /// An earlier report (`--json` or `--output`) to compare with: endpoints that appeared or
     /// disappeared, verdicts and findings that changed are listed first.
     #[arg(long, value_name = "OLD.json")]
@@ -218,6 +221,11 @@ pub fn run(args: AuditArgs) -> Exit {
     // Probes still in flight are abandoned, not awaited.
     rt.shutdown_background();
     let mut report = AuditReport::new(ctx, result);
+    report.attach_remediation(
+        args.fix_dialect
+            .unwrap_or_else(|| crate::audit::remedy::dialect_of(&loaded)),
+        &loaded,
+    );
     if let Some((path, old)) = &baseline {
         report.changes = Some(crate::report::diff::diff(old, &report, path));
     }

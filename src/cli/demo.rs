@@ -123,7 +123,8 @@ pub fn run(args: DemoArgs) -> Exit {
             default_action: Action::Pass,
             generated_at: jiff::Timestamp::now().to_string(),
         };
-        let report = AuditReport::new(ctx, result);
+        let mut report = AuditReport::new(ctx, result);
+        report.attach_remediation(crate::audit::remedy::dialect_of(&loaded), &loaded);
         print_report(&report, args.json);
         let would = super::audit::exit_for(&report);
         if would == Exit::Incomplete {

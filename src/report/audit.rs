@@ -26,7 +26,9 @@ pub struct AuditReport {
     pub generated_at: String,
     /// False when a target could not be fully examined or the run was interrupted.
     pub complete: bool,
-    /// The run was cut short (Ctrl-C); what it gathered is reported.
+    /// The run was cut short (Ctrl-C); what it gathered is reported. (Absent in reports of
+    /// versions that could not be interrupted: false.)
+    #[serde(default)]
     pub interrupted: bool,
     pub inputs: Inputs,
     pub hosts: Vec<HostReport>,
@@ -34,6 +36,10 @@ pub struct AuditReport {
     pub matrix: Vec<MatrixRow>,
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// Commands that fix the findings, in the administrator's dialect; absent when there is
+    /// nothing to fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<crate::audit::remedy::Remediation>,
     /// What changed since the baseline report (`--baseline`), when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<super::diff::Changes>,
@@ -106,6 +112,30 @@ pub struct ReportContext {
 }
 
 impl AuditReport {
+    /// Attach the fix script for this report's findings, in `dialect`. The range to apply is
+    /// the largest any host's capacity recommends.
+    pub fn attach_remediation(
+        &mut self,
+        dialect: crate::audit::remedy::FixDialect,
+        policy: &crate::policy::LoadedPolicy,
+    ) {
+        let recommendation = self
+            .capacity
+            .iter()
+            .filter_map(|c| c.recommendation.as_ref())
+            .filter(|r| r.change)
+            .max_by_key(|r| r.size);
+        let r = crate::audit::remedy::remediate(
+            dialect,
+            policy,
+            &self.matrix,
+            &self.findings,
+            &self.inputs.range,
+            recommendation,
+        );
+        self.remediation = (!r.is_empty()).then_some(r);
+    }
+
     pub fn new(ctx: ReportContext, result: AuditResult) -> Self {
         let mut counts = SeverityCounts::default();
         for f in &result.findings {
@@ -158,6 +188,7 @@ impl AuditReport {
             },
             matrix: result.matrix,
             findings: result.findings,
+            remediation: None,
             changes: None,
         }
     }
@@ -339,6 +370,18 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
         if let Some(rec) = c.recommendation.as_ref().filter(|r| r.change) {
             out.push_str(&format!("Host {}\n", c.target));
             out.push_str(&super::capacity::recommendation_text(rec));
+        }
+    }
+    if let Some(r) = &report.remediation {
+        out.push_str(&format!(
+            "Fix script ({}; review before running it):\n",
+            r.dialect
+        ));
+        for line in r.script.lines() {
+            out.push_str(&format!("  {}\n", line.trim_end_matches('\r')));
+        }
+        for n in &r.notes {
+            out.push_str(&format!("  note: {n}\n"));
         }
     }
     let s = &report.summary;
