@@ -40,6 +40,9 @@ pub struct Finding {
     pub message: String,
     /// A concrete fix, in words or as a command.
     pub fix: String,
+    /// What was seen that supports the finding: matrix cells, endpoint bindings, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl Finding {
@@ -56,7 +59,14 @@ impl Finding {
             line: None,
             message: message.into(),
             fix: fix.into(),
+            evidence: Vec::new(),
         }
+    }
+
+    /// Attach the observations the finding rests on.
+    pub fn with_evidence(mut self, evidence: impl IntoIterator<Item = String>) -> Self {
+        self.evidence.extend(evidence);
+        self
     }
 
     /// Attach the file and 1-based line the finding points at.

@@ -47,6 +47,16 @@ fn report_validates_and_output_matches_stdout() {
         .map(|r| r["port"].as_u64().unwrap())
         .collect();
     assert!(leaks.contains(&5001) && leaks.len() == 21, "{leaks:?}");
+    // The leak finding carries its evidence: every leaking matrix cell.
+    let leak = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "leak")
+        .unwrap();
+    let evidence = leak["evidence"].as_array().unwrap();
+    assert_eq!(evidence.len(), 21);
+    assert!(evidence[0].as_str().unwrap().starts_with("127.0.0.1 -> 127.0.0.1:5001 "));
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     assert_eq!(written, v);

@@ -143,6 +143,17 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
     }
     let rec = recommend(range, in_use);
     cap.findings = findings(&cap, range, &rec);
+    // The registrations behind an out-of-range finding, as the endpoint mapper listed them.
+    for f in cap.findings.iter_mut().filter(|f| f.code == "out-of-range") {
+        f.evidence = tcp
+            .iter()
+            .filter(|e| {
+                e.port
+                    .is_some_and(|p| cap.dynamic_ports.iter().any(|u| u.port == p && !u.in_range))
+            })
+            .map(|e| format!("{} {}", e.binding, interface_label(e)))
+            .collect();
+    }
     cap.recommendation = Some(rec);
     cap
 }

@@ -236,7 +236,8 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
                      ipseccmd/ipsecpol change the port in both -r and -f), no broader PASS for \
                      {source}, and the policy assigned (-x, typed with an ASCII hyphen)."
                 ),
-            ));
+            )
+            .with_evidence(leaks.iter().map(|r| cell(r))));
         }
         let over: Vec<&MatrixRow> = group
             .iter()
@@ -260,7 +261,8 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
                      allow rule, so narrow the block instead. Check host and network firewalls in \
                      between too."
                 ),
-            ));
+            )
+            .with_evidence(over.iter().map(|r| cell(r))));
         }
     }
     out
@@ -289,6 +291,16 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
             .filter(|r| r.observed == ProbeState::Filtered)
             .map(|r| r.port)
             .collect();
+        let evidence = |ports: &[u16]| -> Vec<String> {
+            std::iter::once(cell(epm))
+                .chain(
+                    group
+                        .iter()
+                        .filter(|r| r.port != epm_port && ports.contains(&r.port))
+                        .map(|r| cell(r)),
+                )
+                .collect()
+        };
         if reaches(epm.observed) && !filtered.is_empty() {
             let ports = runs(filtered.iter().copied());
             out.push(Finding::new(
@@ -304,7 +316,8 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
                     "Treat port {epm_port} and every port of the range {range} alike for {source}: \
                      either PASS all of them (one filter per port) or BLOCK all of them."
                 ),
-            ));
+            )
+            .with_evidence(evidence(&filtered)));
         } else if epm.observed == ProbeState::Filtered && !reached.is_empty() {
             let ports = runs(reached.iter().copied());
             out.push(Finding::new(
@@ -320,10 +333,25 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
                     "Treat port {epm_port} and every port of the range {range} alike for {source}: \
                      either PASS all of them (one filter per port) or BLOCK all of them."
                 ),
-            ));
+            )
+            .with_evidence(evidence(&reached)));
         }
     }
     out
+}
+
+/// One matrix cell as evidence: `198.18.2.10 -> 198.18.0.10:5007 closed (expected block:
+/// policy.cmd:13 "Block Inbound TCP 5007 Rule")`.
+fn cell(r: &MatrixRow) -> String {
+    format!(
+        "{} -> {}:{} {} (expected {}: {})",
+        r.source,
+        r.target,
+        r.port,
+        r.observed.as_str(),
+        r.expected,
+        r.rule.as_deref().unwrap_or("no rule, the run's default")
+    )
 }
 
 fn reaches(state: ProbeState) -> bool {

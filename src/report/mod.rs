@@ -17,8 +17,17 @@ pub fn finding_text(f: &Finding) -> String {
         (Some(file), None) => format!(" ({file})"),
         _ => String::new(),
     };
-    format!(
-        "  {} {}{place}: {}\n    fix: {}\n",
-        f.severity, f.code, f.message, f.fix
-    )
+    let mut text = format!("  {} {}{place}: {}\n", f.severity, f.code, f.message);
+    const SHOWN: usize = 4;
+    for e in f.evidence.iter().take(SHOWN) {
+        text.push_str(&format!("    seen: {e}\n"));
+    }
+    if f.evidence.len() > SHOWN {
+        text.push_str(&format!(
+            "    seen: ... and {} more (all in the JSON report)\n",
+            f.evidence.len() - SHOWN
+        ));
+    }
+    text.push_str(&format!("    fix: {}\n", f.fix));
+    text
 }
