@@ -56,7 +56,12 @@ fn report_validates_and_output_matches_stdout() {
         .unwrap();
     let evidence = leak["evidence"].as_array().unwrap();
     assert_eq!(evidence.len(), 21);
-    assert!(evidence[0].as_str().unwrap().starts_with("127.0.0.1 -> 127.0.0.1:5001 "));
+    assert!(
+        evidence[0]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1 -> 127.0.0.1:5001 ")
+    );
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
     assert_eq!(written, v);

@@ -225,9 +225,31 @@ impl FixtureConfig {
     }
 }
 
+/// What the fixture has seen, for tests that check a client's manners.
+#[derive(Debug)]
+pub struct FixtureStats {
+    /// The next lookup handle to hand out.
+    next_handle: AtomicU64,
+    /// `ept_lookup_handle_free` calls received.
+    pub handles_freed: AtomicU64,
+    /// `ept_lookup` calls received.
+    pub lookups: AtomicU64,
+}
+
+impl Default for FixtureStats {
+    fn default() -> Self {
+        FixtureStats {
+            next_handle: AtomicU64::new(1),
+            handles_freed: AtomicU64::new(0),
+            lookups: AtomicU64::new(0),
+        }
+    }
+}
+
 /// A running fixture; stops when [`FixtureServer::stop`] is called or it is dropped.
 pub struct FixtureServer {
     addr: SocketAddr,
+    stats: Arc<FixtureStats>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -236,12 +258,17 @@ impl FixtureServer {
     pub async fn start(listen: SocketAddr, config: FixtureConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(serve(listener, Arc::new(config)));
-        Ok(FixtureServer { addr, task })
+        let stats = Arc::new(FixtureStats::default());
+        let task = tokio::spawn(serve_counting(listener, Arc::new(config), stats.clone()));
+        Ok(FixtureServer { addr, stats, task })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    pub fn stats(&self) -> &FixtureStats {
+        &self.stats
     }
 
     pub fn stop(self) {
@@ -257,8 +284,16 @@ impl Drop for FixtureServer {
 
 /// Accept connections forever; each is served in a task that ends with this future.
 pub async fn serve(listener: TcpListener, config: Arc<FixtureConfig>) {
+    serve_counting(listener, config, Arc::new(FixtureStats::default())).await
+}
+
+/// [`serve`], counting what clients do in `stats`.
+pub async fn serve_counting(
+    listener: TcpListener,
+    config: Arc<FixtureConfig>,
+    handles: Arc<FixtureStats>,
+) {
     let mut conns = JoinSet::new();
-    let handles = Arc::new(AtomicU64::new(1));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -298,14 +333,14 @@ struct Session<'a> {
     accepted_context: Option<u16>,
     /// Live lookup handles and where each continues.
     handles: HashMap<Uuid, usize>,
-    handle_counter: &'a AtomicU64,
+    stats: &'a FixtureStats,
     endless_next: usize,
 }
 
 async fn serve_connection(
     stream: TcpStream,
     config: &FixtureConfig,
-    handle_counter: &AtomicU64,
+    stats: &FixtureStats,
 ) -> Result<(), ServeError> {
     let local_ip = match stream.local_addr()?.ip() {
         IpAddr::V4(a) => Some(a),
@@ -319,7 +354,7 @@ async fn serve_connection(
         max_xmit: config.max_xmit_frag,
         accepted_context: None,
         handles: HashMap::new(),
-        handle_counter,
+        stats,
         endless_next: 0,
     };
     let mut request = None::<(u32, u16, u16, Reassembler)>;
@@ -498,6 +533,7 @@ impl Session<'_> {
         }
         let reply = match opnum {
             OPNUM_LOOKUP => {
+                self.stats.lookups.fetch_add(1, Ordering::Relaxed);
                 if self.config.misbehave == Some(Misbehave::Fault) {
                     return self.fault(call_id, context_id, 0x0000_0005).await;
                 }
@@ -512,6 +548,7 @@ impl Session<'_> {
             },
             OPNUM_LOOKUP_HANDLE_FREE => match decode_handle_free_request(stub, order) {
                 Ok(h) => {
+                    self.stats.handles_freed.fetch_add(1, Ordering::Relaxed);
                     self.handles.remove(&h.uuid);
                     encode_handle_free_response(&ContextHandle::NULL, 0, self.order)
                 }
@@ -581,7 +618,7 @@ impl Session<'_> {
     }
 
     fn new_handle(&mut self) -> ContextHandle {
-        let n = self.handle_counter.fetch_add(1, Ordering::Relaxed);
+        let n = self.stats.next_handle.fetch_add(1, Ordering::Relaxed);
         ContextHandle {
             attributes: 0,
             uuid: Uuid::from_u128(0x7a1e_0000_0000_4000_8000_0000_0000_0000 | u128::from(n)),
@@ -900,14 +937,46 @@ mod tests {
     async fn the_entry_cap_makes_a_partial_dump_and_frees_the_handle() {
         let mut c = config(100);
         c.page_size = 30;
+        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), c.clone())
+            .await
+            .unwrap();
         let opts = DumpOptions {
             max_entries: 45,
             ..DumpOptions::default()
         };
-        let d = dump_with(c, opts).await;
+        let d = dump_host("fixture", &[server.local_addr()], &opts).await;
         assert_eq!(d.status, HostStatus::Partial);
         assert_eq!(d.endpoints.len(), 45);
         assert!(d.error.unwrap().contains("cap of 45"));
+        // Two pages read (30 + 30 > 45), then the live handle released.
+        assert_eq!(server.stats().lookups.load(Ordering::Relaxed), 2);
+        assert_eq!(server.stats().handles_freed.load(Ordering::Relaxed), 1);
+        // A complete dump ends on the server's own signal and frees nothing.
+        let whole = dump_host("fixture", &[server.local_addr()], &DumpOptions::default()).await;
+        assert_eq!(whole.status, HostStatus::Ok);
+        assert_eq!(server.stats().handles_freed.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn ept_map_answers_for_one_interface() {
+        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), config(30))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut s = crate::epm::client::EpmSession::connect(
+            server.local_addr(),
+            &DumpOptions::default(),
+            deadline,
+        )
+        .await
+        .unwrap();
+        let samr = Uuid::from_u128(0x12345778_1234_abcd_ef00_0123456789ac);
+        let towers = s.map_tcp(samr, 1, 0).await.unwrap();
+        let ports: Vec<Option<u16>> = towers.iter().map(|t| t.binding().port).collect();
+        // 30 registrations over 16 interfaces: samr is the 1st and the 17th, on 5001 and 5017.
+        assert_eq!(ports, [Some(5001), Some(5017)]);
+        let unknown = s.map_tcp(Uuid::from_u128(42), 1, 0).await.unwrap();
+        assert!(unknown.is_empty());
     }
 
     #[tokio::test]
