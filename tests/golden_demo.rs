@@ -41,6 +41,8 @@ fn normalise_json(mut v: Value) -> (Value, u16) {
     v["generated_at"] = Value::from("<generated_at>");
     v["inputs"]["epm_port"] = Value::from(0);
     v["tool"]["version"] = Value::from("<version>");
+    v["changes"]["baseline"]["generated_at"] = Value::from("<generated_at>");
+    v["changes"]["baseline"]["tool_version"] = Value::from("<version>");
     for h in v["hosts"].as_array_mut().unwrap() {
         h["address"] = Value::from("127.0.0.1:<epm_port>");
     }
@@ -52,6 +54,47 @@ fn normalise_json(mut v: Value) -> (Value, u16) {
     }
     rows.sort_by_key(|r| r["port"].as_u64());
     (v, port)
+}
+
+/// Replace RFC 3339 timestamps (`2026-11-29T18:17:58.887Z`) with `<time>`.
+fn without_timestamps(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(|c: char| c.is_ascii_digit()) {
+        let tail = &rest[i..];
+        let stamp_len = tail
+            .find('Z')
+            .filter(|&z| {
+                let s = &tail[..z];
+                s.len() >= 19
+                    && s.as_bytes()[4] == b'-'
+                    && s.as_bytes()[10] == b'T'
+                    && s.chars().all(|c| c.is_ascii_digit() || "-T:.".contains(c))
+            })
+            .map(|z| z + 1);
+        match stamp_len {
+            Some(n) => {
+                out.push_str(&rest[..i]);
+                out.push_str("<time>");
+                rest = &tail[n..];
+            }
+            None => {
+                let step = i + tail.chars().next().map_or(1, char::len_utf8);
+                out.push_str(&rest[..step]);
+                rest = &rest[step..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn timestamps_are_normalised() {
+    assert_eq!(
+        without_timestamps("Changes since x (2026-11-29T18:17:58.88749739Z): 5001-5021"),
+        "Changes since x (<time>): 5001-5021"
+    );
 }
 
 #[test]
@@ -82,7 +125,7 @@ fn demo_table_is_golden() {
     let text: String = out
         .lines()
         .filter(|l| !l.contains(&format!("┆ {port} ")))
-        .map(|l| format!("{l}\n"))
+        .map(|l| format!("{}\n", without_timestamps(l)))
         .collect();
     check("demo.txt", &text);
 }

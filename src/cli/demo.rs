@@ -45,86 +45,132 @@ async fn accept_forever(listener: TcpListener) {
     }
 }
 
+/// The demo host as an earlier audit saw it: the same, before three services registered
+/// outside the range (so the report has changes to show).
+pub fn previous_config() -> FixtureConfig {
+    let mut c = demo_config();
+    c.endpoints
+        .retain(|e| e.binding.port.is_none_or(|p| p < 49152));
+    c
+}
+
+/// The embedded policy, read as `rpcaudit audit --policy` would read it.
+fn demo_policy() -> crate::policy::LoadedPolicy {
+    crate::policy::build(
+        vec![crate::policy::parse_text(
+            DEMO_POLICY_NAME,
+            DEMO_POLICY.as_bytes(),
+        )],
+        &LoadOptions::default(),
+    )
+}
+
+/// Serve `config` on 127.0.0.1:`port` (0: any free port; a port just released may take a
+/// moment to bind again), with listeners on its TCP ports, and audit it.
+async fn audit_fixture(
+    config: FixtureConfig,
+    port: u16,
+    loaded: &crate::policy::LoadedPolicy,
+) -> Result<AuditReport, String> {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut registered: Vec<u16> = config
+        .endpoints
+        .iter()
+        .filter_map(|e| e.binding.port)
+        .collect();
+    registered.sort_unstable();
+    registered.dedup();
+    let mut tries = 0;
+    let server = loop {
+        match FixtureServer::start((loopback, port).into(), config.clone()).await {
+            Ok(s) => break s,
+            Err(_) if port != 0 && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot start the demo endpoint mapper on loopback: {e}"
+                ));
+            }
+        }
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    for p in &registered {
+        match TcpListener::bind((loopback, *p)).await {
+            Ok(l) => {
+                servers.spawn(accept_forever(l));
+            }
+            Err(e) => eprintln!(
+                "rpcaudit demo: cannot listen on 127.0.0.1:{p} ({e}); whatever holds it answers instead"
+            ),
+        }
+    }
+    let epm_port = server.local_addr().port();
+    let (range, range_source) = match &loaded.range {
+        Some(r) => (r.ports.clone(), r.source.clone()),
+        None => (loaded.effective_range(), "the OS default".to_string()),
+    };
+    let req = AuditRequest {
+        targets: vec![Target::Addr(loopback)],
+        epm_port,
+        dump: DumpOptions::default(),
+        concurrency: 1,
+        range: range.clone(),
+        range_source: range_source.clone(),
+        static_ports: Vec::new(),
+        sources: Vec::new(),
+        probe: true,
+        probe_config: ProbeConfig::default(),
+        extra_ports: None,
+        imported: Vec::new(),
+        default_action: Action::Pass,
+    };
+    let progress = std::sync::Mutex::new(Default::default());
+    let result = run_audit(&req, loaded, &progress).await;
+    servers.abort_all();
+    while servers.join_next().await.is_some() {}
+    server.stop();
+    let ctx = ReportContext {
+        targets: vec![loopback.to_string()],
+        epm_port,
+        policy_files: loaded.files.clone(),
+        range,
+        range_source,
+        observation_files: Vec::new(),
+        default_action: Action::Pass,
+        generated_at: jiff::Timestamp::now().to_string(),
+    };
+    let mut report = AuditReport::new(ctx, result);
+    report.attach_remediation(crate::audit::remedy::dialect_of(loaded), loaded);
+    Ok(report)
+}
+
 pub fn run(args: DemoArgs) -> Exit {
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
     };
     rt.block_on(async {
-        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let config = demo_config();
-        let registered: Vec<u16> = {
-            let mut p: Vec<u16> = config
-                .endpoints
-                .iter()
-                .filter_map(|e| e.binding.port)
-                .collect();
-            p.sort_unstable();
-            p.dedup();
-            p
+        let loaded = demo_policy();
+        // An earlier run to compare with, as `--baseline` would, then today's.
+        let previous = match audit_fixture(previous_config(), 0, &loaded).await {
+            Ok(r) => r,
+            Err(e) => return super::usage_error(e),
         };
-        let server = match FixtureServer::start((loopback, 0).into(), config).await {
-            Ok(s) => s,
-            Err(e) => {
-                return super::usage_error(format!(
-                    "cannot start the demo endpoint mapper on loopback: {e}"
-                ));
-            }
+        let port = previous.inputs.epm_port;
+        let mut report = match audit_fixture(demo_config(), port, &loaded).await {
+            Ok(r) => r,
+            Err(e) => return super::usage_error(e),
         };
-        let mut servers = tokio::task::JoinSet::new();
-        for port in &registered {
-            match TcpListener::bind((loopback, *port)).await {
-                Ok(l) => {
-                    servers.spawn(accept_forever(l));
-                }
-                Err(e) => eprintln!(
-                    "rpcaudit demo: cannot listen on 127.0.0.1:{port} ({e}); whatever holds it answers instead"
-                ),
-            }
-        }
-        let epm_port = server.local_addr().port();
-        eprintln!("rpcaudit demo: embedded endpoint mapper on 127.0.0.1:{epm_port}, auditing it against the embedded policy {DEMO_POLICY_NAME}");
-
-        let opts = LoadOptions::default();
-        let loaded = crate::policy::build(
-            vec![crate::policy::parse_text(DEMO_POLICY_NAME, DEMO_POLICY.as_bytes())],
-            &opts,
+        eprintln!(
+            "rpcaudit demo: embedded endpoint mapper on 127.0.0.1:{port}, audited twice against the embedded policy {DEMO_POLICY_NAME} (the first run is the baseline)"
         );
-        let (range, range_source) = match &loaded.range {
-            Some(r) => (r.ports.clone(), r.source.clone()),
-            None => (loaded.effective_range(), "the OS default".to_string()),
-        };
-        let req = AuditRequest {
-            targets: vec![Target::Addr(loopback)],
-            epm_port,
-            dump: DumpOptions::default(),
-            concurrency: 1,
-            range: range.clone(),
-            range_source: range_source.clone(),
-            static_ports: Vec::new(),
-            sources: Vec::new(),
-            probe: true,
-            probe_config: ProbeConfig::default(),
-            extra_ports: None,
-            imported: Vec::new(),
-            default_action: Action::Pass,
-        };
-        let progress = std::sync::Mutex::new(Default::default());
-        let result = run_audit(&req, &loaded, &progress).await;
-        servers.abort_all();
-        server.stop();
-        let ctx = ReportContext {
-            targets: vec![loopback.to_string()],
-            epm_port,
-            policy_files: loaded.files.clone(),
-            range,
-            range_source,
-            observation_files: Vec::new(),
-            default_action: Action::Pass,
-            generated_at: jiff::Timestamp::now().to_string(),
-        };
-        let mut report = AuditReport::new(ctx, result);
-        report.attach_remediation(crate::audit::remedy::dialect_of(&loaded), &loaded);
+        report.changes = Some(crate::report::diff::diff(
+            &previous,
+            &report,
+            "(the demo's earlier run)",
+        ));
         print_report(&report, args.json);
         let would = super::audit::exit_for(&report);
         if would == Exit::Incomplete {
