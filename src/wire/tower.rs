@@ -495,8 +495,13 @@ impl Binding {
             }
             None => (rest, None),
         };
-        let address = (!address.is_empty())
-            .then(|| address.strip_prefix("\\\\").unwrap_or(address).to_string());
+        // ncacn_np names its host UNC-style (`\\HOST`), and Display writes the prefix back
+        // for ncacn_np only: strip it there alone, and before testing for emptiness.
+        let address = match protseq {
+            "ncacn_np" => address.strip_prefix("\\\\").unwrap_or(address),
+            _ => address,
+        };
+        let address = (!address.is_empty()).then(|| address.to_string());
         let port = match protseq {
             "ncacn_ip_tcp" | "ncadg_ip_udp" | "ncacn_http" => match &endpoint {
                 Some(e) => Some(
@@ -697,6 +702,30 @@ mod tests {
             "[ -~]{0,20}".prop_map(Floor::Lrpc),
             "[ -~]{0,20}".prop_map(Floor::NetBios),
         ]
+    }
+
+    /// Found by the `string_binding` fuzz target: an address of only the UNC prefix parsed
+    /// as `Some("")`, which prints as no address at all.
+    #[test]
+    fn a_bare_unc_prefix_is_no_address() {
+        let (_, b) = Binding::parse("ncacn_np:\\\\").unwrap();
+        assert_eq!(b.address, None);
+        assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b));
+    }
+
+    /// Found by the `string_binding` fuzz target: the UNC prefix was stripped for every
+    /// protocol sequence but printed back for ncacn_np only, so `c9:\\\\h:` came back as
+    /// `c9:h:`. The first two inputs are the crashing ones.
+    #[test]
+    fn unc_prefix_belongs_to_ncacn_np_only() {
+        for text in ["9:\\\\", "c9:\\\\\\\\ddxxxxx:", "ncacn_np:\\\\\\\\H[\\pipe\\x]"] {
+            let (_, b) = Binding::parse(text).unwrap();
+            assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b), "{text}");
+        }
+        let (_, b) = Binding::parse("ncacn_np:\\\\SRV[\\pipe\\x]").unwrap();
+        assert_eq!(b.address.as_deref(), Some("SRV"));
+        let (_, b) = Binding::parse("ncacn_ip_tcp:\\\\h[135]").unwrap();
+        assert_eq!(b.address.as_deref(), Some("\\\\h"));
     }
 
     proptest! {
