@@ -468,12 +468,14 @@ impl Binding {
     /// (returned apart) and options after a comma inside the brackets (ignored).
     pub fn parse(text: &str) -> Result<(Option<Uuid>, Binding), WireError> {
         let bad = |d: &str| WireError::invalid("string binding", format!("'{text}': {d}"));
+        // An `@` is the object separator only before the protocol sequence's `:`; past it, it
+        // belongs to the address or endpoint.
         let (object, rest) = match text.split_once('@') {
-            Some((o, r)) => (
+            Some((o, r)) if !o.contains(':') => (
                 Some(Uuid::parse_str(o).map_err(|_| bad("bad object UUID"))?),
                 r,
             ),
-            None => (None, text),
+            _ => (None, text),
         };
         let (protseq, rest) = rest.split_once(':').ok_or_else(|| bad("missing ':'"))?;
         if protseq.is_empty()
@@ -726,6 +728,22 @@ mod tests {
         assert_eq!(b.address.as_deref(), Some("SRV"));
         let (_, b) = Binding::parse("ncacn_ip_tcp:\\\\h[135]").unwrap();
         assert_eq!(b.address.as_deref(), Some("\\\\h"));
+    }
+
+    /// Found by the `string_binding` fuzz target (minimized): an `@` in the address or
+    /// endpoint was taken for the object separator when the binding was printed and parsed
+    /// again, so a binding's own text failed to parse.
+    #[test]
+    fn an_at_sign_after_the_protseq_is_not_an_object_separator() {
+        let text = "35124778-1234-abcd-ef00-0123456789ac@ncn:1c@ncn001]";
+        let (obj, b) = Binding::parse(text).unwrap();
+        assert_eq!(obj, Some(Uuid::from_u128(0x35124778_1234_abcd_ef00_0123456789ac)));
+        assert_eq!(b.address.as_deref(), Some("1c@ncn001]"));
+        assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b));
+        let (obj, b) = Binding::parse("ncacn_np:\\\\H[\\pipe\\a@b]").unwrap();
+        assert_eq!(obj, None);
+        assert_eq!(b.endpoint.as_deref(), Some("\\pipe\\a@b"));
+        assert!(Binding::parse("not-a-uuid@ncacn_ip_tcp:1.2.3.4[5]").is_err());
     }
 
     proptest! {
