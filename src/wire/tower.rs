@@ -239,6 +239,16 @@ impl Tower {
         for f in &self.floors {
             f.encode(&mut out)?;
         }
+        // Decoding is lossy (invalid UTF-8 in a string floor becomes U+FFFD, three bytes for
+        // one), so a tower decoded at the limit can grow past it: never encode what
+        // [`Tower::decode`] would refuse.
+        if out.len() > MAX_TOWER_LEN {
+            return Err(WireError::TooLarge {
+                what: "tower",
+                size: out.len(),
+                limit: MAX_TOWER_LEN,
+            });
+        }
         Ok(out)
     }
 
@@ -744,6 +754,25 @@ mod tests {
         assert_eq!(obj, None);
         assert_eq!(b.endpoint.as_deref(), Some("\\pipe\\a@b"));
         assert!(Binding::parse("not-a-uuid@ncacn_ip_tcp:1.2.3.4[5]").is_err());
+    }
+
+    /// A named-pipe floor of 1400 invalid UTF-8 bytes decodes to 1400 U+FFFD characters,
+    /// whose encoding (4208 bytes) exceeds what decode accepts. Input built by hand for the
+    /// `tower` fuzz target's round-trip check, which it failed; encode now refuses.
+    #[test]
+    fn encode_never_produces_what_decode_refuses() {
+        let mut bytes = vec![1, 0, 1, 0, proto::NAMED_PIPE];
+        bytes.extend_from_slice(&1400u16.to_le_bytes());
+        bytes.extend_from_slice(&[0xff; 1400]);
+        let t = Tower::decode(&bytes).unwrap();
+        assert!(matches!(
+            t.encode(),
+            Err(WireError::TooLarge {
+                size: 4208,
+                limit: MAX_TOWER_LEN,
+                ..
+            })
+        ));
     }
 
     proptest! {
