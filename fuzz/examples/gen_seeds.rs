@@ -348,7 +348,11 @@ fn epm_stubs(out: &mut Out) -> Res<()> {
             status: rpcaudit::wire::epm::EPT_S_NOT_REGISTERED,
         }
         .encode(order, 500)?;
-        out.put("ept_lookup_stub", &format!("lookup_response_end_{o}"), &last)?;
+        out.put(
+            "ept_lookup_stub",
+            &format!("lookup_response_end_{o}"),
+            &last,
+        )?;
         let towers = towers()?;
         let map = MapResponse {
             handle: ContextHandle::NULL,

@@ -69,7 +69,10 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Ok((h, status)) = epm::decode_handle_free_response(data, order) {
             let bytes = epm::encode_handle_free_response(&h, status, order);
-            assert_eq!(epm::decode_handle_free_response(&bytes, order), Ok((h, status)));
+            assert_eq!(
+                epm::decode_handle_free_response(&bytes, order),
+                Ok((h, status))
+            );
         }
     }
 });

@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(_) => return,
     };
-    assert!((HEADER_LEN..=data.len()).contains(&len), "frame length {len}");
+    assert!(
+        (HEADER_LEN..=data.len()).contains(&len),
+        "frame length {len}"
+    );
     let frame = &data[..len];
     let Ok(p) = Pdu::decode(frame) else { return };
     assert_eq!(usize::from(p.header.frag_length), len);

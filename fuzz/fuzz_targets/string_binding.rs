@@ -30,7 +30,9 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(b.port, binding.port);
         }
         assert_eq!(tower.interface(), Some((SAMR, 1, 0)));
-        let bytes = tower.encode().expect("a tower built from a binding encodes");
+        let bytes = tower
+            .encode()
+            .expect("a tower built from a binding encodes");
         let back = Tower::decode(&bytes).expect("and decodes");
         // Strings in floors are NUL-terminated on the wire, so an embedded NUL cannot survive.
         if !printed.contains('\0') {

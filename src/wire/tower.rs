@@ -730,7 +730,11 @@ mod tests {
     /// `c9:h:`. The first two inputs are the crashing ones.
     #[test]
     fn unc_prefix_belongs_to_ncacn_np_only() {
-        for text in ["9:\\\\", "c9:\\\\\\\\ddxxxxx:", "ncacn_np:\\\\\\\\H[\\pipe\\x]"] {
+        for text in [
+            "9:\\\\",
+            "c9:\\\\\\\\ddxxxxx:",
+            "ncacn_np:\\\\\\\\H[\\pipe\\x]",
+        ] {
             let (_, b) = Binding::parse(text).unwrap();
             assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b), "{text}");
         }
@@ -747,7 +751,10 @@ mod tests {
     fn an_at_sign_after_the_protseq_is_not_an_object_separator() {
         let text = "35124778-1234-abcd-ef00-0123456789ac@ncn:1c@ncn001]";
         let (obj, b) = Binding::parse(text).unwrap();
-        assert_eq!(obj, Some(Uuid::from_u128(0x35124778_1234_abcd_ef00_0123456789ac)));
+        assert_eq!(
+            obj,
+            Some(Uuid::from_u128(0x35124778_1234_abcd_ef00_0123456789ac))
+        );
         assert_eq!(b.address.as_deref(), Some("1c@ncn001]"));
         assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b));
         let (obj, b) = Binding::parse("ncacn_np:\\\\H[\\pipe\\a@b]").unwrap();
