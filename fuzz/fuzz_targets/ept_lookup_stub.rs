@@ -56,12 +56,12 @@ fuzz_target!(|data: &[u8]| {
                 .expect("an encoded ept_lookup request must decode");
             assert_eq!(back, req);
         }
-        if let Ok(req) = MapRequest::decode(data, order) {
-            if let Ok(bytes) = req.encode(order) {
-                let back = MapRequest::decode(&bytes, order)
-                    .expect("an encoded ept_map request must decode");
-                assert_eq!(back, req);
-            }
+        if let Ok(req) = MapRequest::decode(data, order)
+            && let Ok(bytes) = req.encode(order)
+        {
+            let back =
+                MapRequest::decode(&bytes, order).expect("an encoded ept_map request must decode");
+            assert_eq!(back, req);
         }
         if let Ok(h) = epm::decode_handle_free_request(data, order) {
             let bytes = epm::encode_handle_free(&h, order);
