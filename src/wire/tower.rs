@@ -239,6 +239,16 @@ impl Tower {
         for f in &self.floors {
             f.encode(&mut out)?;
         }
+        // Decoding is lossy (invalid UTF-8 in a string floor becomes U+FFFD, three bytes for
+        // one), so a tower decoded at the limit can grow past it: never encode what
+        // [`Tower::decode`] would refuse.
+        if out.len() > MAX_TOWER_LEN {
+            return Err(WireError::TooLarge {
+                what: "tower",
+                size: out.len(),
+                limit: MAX_TOWER_LEN,
+            });
+        }
         Ok(out)
     }
 
@@ -468,12 +478,14 @@ impl Binding {
     /// (returned apart) and options after a comma inside the brackets (ignored).
     pub fn parse(text: &str) -> Result<(Option<Uuid>, Binding), WireError> {
         let bad = |d: &str| WireError::invalid("string binding", format!("'{text}': {d}"));
+        // An `@` is the object separator only before the protocol sequence's `:`; past it, it
+        // belongs to the address or endpoint.
         let (object, rest) = match text.split_once('@') {
-            Some((o, r)) => (
+            Some((o, r)) if !o.contains(':') => (
                 Some(Uuid::parse_str(o).map_err(|_| bad("bad object UUID"))?),
                 r,
             ),
-            None => (None, text),
+            _ => (None, text),
         };
         let (protseq, rest) = rest.split_once(':').ok_or_else(|| bad("missing ':'"))?;
         if protseq.is_empty()
@@ -495,8 +507,13 @@ impl Binding {
             }
             None => (rest, None),
         };
-        let address = (!address.is_empty())
-            .then(|| address.strip_prefix("\\\\").unwrap_or(address).to_string());
+        // ncacn_np names its host UNC-style (`\\HOST`), and Display writes the prefix back
+        // for ncacn_np only: strip it there alone, and before testing for emptiness.
+        let address = match protseq {
+            "ncacn_np" => address.strip_prefix("\\\\").unwrap_or(address),
+            _ => address,
+        };
+        let address = (!address.is_empty()).then(|| address.to_string());
         let port = match protseq {
             "ncacn_ip_tcp" | "ncadg_ip_udp" | "ncacn_http" => match &endpoint {
                 Some(e) => Some(
@@ -697,6 +714,72 @@ mod tests {
             "[ -~]{0,20}".prop_map(Floor::Lrpc),
             "[ -~]{0,20}".prop_map(Floor::NetBios),
         ]
+    }
+
+    /// Found by the `string_binding` fuzz target: an address of only the UNC prefix parsed
+    /// as `Some("")`, which prints as no address at all.
+    #[test]
+    fn a_bare_unc_prefix_is_no_address() {
+        let (_, b) = Binding::parse("ncacn_np:\\\\").unwrap();
+        assert_eq!(b.address, None);
+        assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b));
+    }
+
+    /// Found by the `string_binding` fuzz target: the UNC prefix was stripped for every
+    /// protocol sequence but printed back for ncacn_np only, so `c9:\\\\h:` came back as
+    /// `c9:h:`. The first two inputs are the crashing ones.
+    #[test]
+    fn unc_prefix_belongs_to_ncacn_np_only() {
+        for text in [
+            "9:\\\\",
+            "c9:\\\\\\\\ddxxxxx:",
+            "ncacn_np:\\\\\\\\H[\\pipe\\x]",
+        ] {
+            let (_, b) = Binding::parse(text).unwrap();
+            assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b), "{text}");
+        }
+        let (_, b) = Binding::parse("ncacn_np:\\\\SRV[\\pipe\\x]").unwrap();
+        assert_eq!(b.address.as_deref(), Some("SRV"));
+        let (_, b) = Binding::parse("ncacn_ip_tcp:\\\\h[135]").unwrap();
+        assert_eq!(b.address.as_deref(), Some("\\\\h"));
+    }
+
+    /// Found by the `string_binding` fuzz target (minimized): an `@` in the address or
+    /// endpoint was taken for the object separator when the binding was printed and parsed
+    /// again, so a binding's own text failed to parse.
+    #[test]
+    fn an_at_sign_after_the_protseq_is_not_an_object_separator() {
+        let text = "35124778-1234-abcd-ef00-0123456789ac@ncn:1c@ncn001]";
+        let (obj, b) = Binding::parse(text).unwrap();
+        assert_eq!(
+            obj,
+            Some(Uuid::from_u128(0x35124778_1234_abcd_ef00_0123456789ac))
+        );
+        assert_eq!(b.address.as_deref(), Some("1c@ncn001]"));
+        assert_eq!(Binding::parse(&b.to_string()).unwrap(), (None, b));
+        let (obj, b) = Binding::parse("ncacn_np:\\\\H[\\pipe\\a@b]").unwrap();
+        assert_eq!(obj, None);
+        assert_eq!(b.endpoint.as_deref(), Some("\\pipe\\a@b"));
+        assert!(Binding::parse("not-a-uuid@ncacn_ip_tcp:1.2.3.4[5]").is_err());
+    }
+
+    /// A named-pipe floor of 1400 invalid UTF-8 bytes decodes to 1400 U+FFFD characters,
+    /// whose encoding (4208 bytes) exceeds what decode accepts. Input built by hand for the
+    /// `tower` fuzz target's round-trip check, which it failed; encode now refuses.
+    #[test]
+    fn encode_never_produces_what_decode_refuses() {
+        let mut bytes = vec![1, 0, 1, 0, proto::NAMED_PIPE];
+        bytes.extend_from_slice(&1400u16.to_le_bytes());
+        bytes.extend_from_slice(&[0xff; 1400]);
+        let t = Tower::decode(&bytes).unwrap();
+        assert!(matches!(
+            t.encode(),
+            Err(WireError::TooLarge {
+                size: 4208,
+                limit: MAX_TOWER_LEN,
+                ..
+            })
+        ));
     }
 
     proptest! {

@@ -1,0 +1,436 @@
+//! Seed generator for the fuzz targets: writes valid inputs, built with the crate's own
+//! encoders and fixture types, into `<out>/<target>/<name>` (default `<out>` is `seeds`).
+//!
+//! `cargo run --example gen_seeds -- seeds` (from `fuzz/`). The committed `fuzz/seeds/` set is
+//! its output; a fuzzing run reads it as an extra, read-only corpus.
+
+use rpcaudit::epm::EPM_INTERFACE;
+use rpcaudit::epm::server::FixtureConfig;
+use rpcaudit::ports::PortRanges;
+use rpcaudit::wire::epm::{
+    EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest, MapResponse,
+    encode_handle_free, encode_handle_free_response,
+};
+use rpcaudit::wire::ndr::{ByteOrder, ContextHandle};
+use rpcaudit::wire::pdu::{
+    Bind, BindAck, BindNak, Body, ContextElem, ContextResult, Fault, NDR20, PFC_FIRST_FRAG,
+    PFC_LAST_FRAG, Pdu, Request, Response, SyntaxId,
+};
+use rpcaudit::wire::tower::{Binding, Floor, Tower, proto};
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+const SAMR: Uuid = Uuid::from_u128(0x12345778_1234_abcd_ef00_0123456789ac);
+const ADDR: &str = "198.18.0.10";
+
+struct Out {
+    root: PathBuf,
+    count: usize,
+}
+
+impl Out {
+    fn put(&mut self, target: &str, name: &str, bytes: &[u8]) -> Res<()> {
+        let dir = self.root.join(target);
+        fs::create_dir_all(&dir)?;
+        fs::write(dir.join(name), bytes)?;
+        self.count += 1;
+        Ok(())
+    }
+}
+
+fn order_name(order: ByteOrder) -> &'static str {
+    match order {
+        ByteOrder::Little => "le",
+        ByteOrder::Big => "be",
+    }
+}
+
+fn binding(text: &str) -> Res<Binding> {
+    Ok(Binding::parse(text)?.1)
+}
+
+/// The fixture's Windows-like registrations as `ept_lookup` entries, the address filled in as
+/// the fixture server does for a client that reached `ADDR`.
+fn fixture_entries() -> Res<Vec<EptEntry>> {
+    let ports: PortRanges = "5001-5021".parse()?;
+    let cfg = FixtureConfig::windows_like(6, &ports, 2, 2, "DC1");
+    let mut out = Vec::new();
+    for e in &cfg.endpoints {
+        let mut b = e.binding.clone();
+        if b.protseq == "ncacn_ip_tcp" && b.address.is_none() {
+            b.address = Some(ADDR.to_string());
+        }
+        out.push(EptEntry {
+            object: e.object,
+            tower: EntryTower::Decoded(Tower::for_binding(e.interface, e.major, e.minor, &b)?),
+            annotation: e.annotation.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn towers() -> Res<Vec<(&'static str, Tower)>> {
+    let mut t = vec![
+        (
+            "ncacn_ip_tcp",
+            Tower::for_binding(SAMR, 1, 0, &binding("ncacn_ip_tcp:198.18.0.10[5001]")?)?,
+        ),
+        (
+            "ncadg_ip_udp",
+            Tower::for_binding(SAMR, 1, 0, &binding("ncadg_ip_udp:198.18.0.10[1025]")?)?,
+        ),
+        (
+            "ncacn_http",
+            Tower::for_binding(SAMR, 1, 0, &binding("ncacn_http:198.18.0.10[593]")?)?,
+        ),
+        (
+            "ncacn_np",
+            Tower::for_binding(SAMR, 1, 0, &binding("ncacn_np:\\\\DC1[\\pipe\\lsass]")?)?,
+        ),
+        (
+            "ncalrpc",
+            Tower::for_binding(SAMR, 1, 0, &binding("ncalrpc:[LRPC-0123456789abcdef]")?)?,
+        ),
+    ];
+    let head = |floors: &mut Vec<Floor>| {
+        floors.extend([
+            Floor::Uuid {
+                uuid: SAMR,
+                major: 1,
+                minor: 0,
+            },
+            Floor::Uuid {
+                uuid: NDR20.uuid,
+                major: 2,
+                minor: 0,
+            },
+        ])
+    };
+    let mut nb = Vec::new();
+    head(&mut nb);
+    nb.extend([
+        Floor::Rpc {
+            protocol: proto::NCACN,
+            minor: 0,
+        },
+        Floor::NetBios("DC1".into()),
+        Floor::Unknown {
+            lhs: vec![proto::TCP],
+            rhs: vec![],
+        },
+    ]);
+    t.push(("ncacn_nb_tcp", Tower { floors: nb }));
+    let mut unix = Vec::new();
+    head(&mut unix);
+    unix.extend([
+        Floor::Rpc {
+            protocol: proto::NCACN,
+            minor: 0,
+        },
+        Floor::UnixSocket("/run/samba/ncalrpc/EPMAPPER".into()),
+    ]);
+    t.push(("ncacn_unix_stream", Tower { floors: unix }));
+    let mut odd = Vec::new();
+    head(&mut odd);
+    odd.extend([
+        Floor::Rpc {
+            protocol: proto::NCADG,
+            minor: 0,
+        },
+        Floor::Unknown {
+            lhs: vec![proto::IPX],
+            rhs: vec![0, 0, 0, 1, 2, 3, 4, 5, 6, 7],
+        },
+    ]);
+    t.push(("unknown_ipx", Tower { floors: odd }));
+    Ok(t)
+}
+
+fn pdus(out: &mut Out) -> Res<()> {
+    let epm = SyntaxId::new(EPM_INTERFACE, 3, 0);
+    let both = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+    let bind = Bind {
+        max_xmit_frag: 5840,
+        max_recv_frag: 5840,
+        assoc_group_id: 0,
+        contexts: vec![ContextElem {
+            context_id: 0,
+            abstract_syntax: epm,
+            transfer_syntaxes: vec![NDR20],
+        }],
+    };
+    let ack = BindAck {
+        max_xmit_frag: 4280,
+        max_recv_frag: 4280,
+        assoc_group_id: 0x53f0,
+        secondary_address: "135".into(),
+        results: vec![ContextResult {
+            result: 0,
+            reason: 0,
+            transfer_syntax: NDR20,
+        }],
+    };
+    let lookup = LookupRequest::all(ContextHandle::NULL, 500);
+    let entries = fixture_entries()?;
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        let o = order_name(order);
+        let req_stub = lookup.encode(order);
+        let resp_stub = LookupResponse {
+            handle: ContextHandle::NULL,
+            entries: entries.clone(),
+            status: 0,
+        }
+        .encode(order, 500)?;
+        let list: Vec<(&str, Pdu<'_>)> = vec![
+            ("bind", Pdu::new(order, 1, both, Body::Bind(bind.clone()))),
+            (
+                "bind_ack",
+                Pdu::new(order, 1, both, Body::BindAck(ack.clone())),
+            ),
+            (
+                "bind_nak",
+                Pdu::new(
+                    order,
+                    1,
+                    both,
+                    Body::BindNak(BindNak {
+                        reject_reason: 4,
+                        versions: vec![(5, 0)],
+                    }),
+                ),
+            ),
+            (
+                "alter_context",
+                Pdu::new(order, 1, both, Body::AlterContext(bind.clone())),
+            ),
+            (
+                "request",
+                Pdu::new(
+                    order,
+                    2,
+                    both,
+                    Body::Request(Request {
+                        alloc_hint: req_stub.len() as u32,
+                        context_id: 0,
+                        opnum: 2,
+                        object: None,
+                        stub: &req_stub,
+                    }),
+                ),
+            ),
+            (
+                "request_object",
+                Pdu::new(
+                    order,
+                    2,
+                    both,
+                    Body::Request(Request {
+                        alloc_hint: 0,
+                        context_id: 0,
+                        opnum: 3,
+                        object: Some(Uuid::from_u128(0x0011_2233_4455_6677_8899_aabb_ccdd_eeff)),
+                        stub: &req_stub,
+                    }),
+                ),
+            ),
+            (
+                "response",
+                Pdu::new(
+                    order,
+                    2,
+                    both,
+                    Body::Response(Response {
+                        alloc_hint: resp_stub.len() as u32,
+                        context_id: 0,
+                        cancel_count: 0,
+                        stub: &resp_stub,
+                    }),
+                ),
+            ),
+            (
+                "fault",
+                Pdu::new(
+                    order,
+                    2,
+                    both,
+                    Body::Fault(Fault {
+                        alloc_hint: 0,
+                        context_id: 0,
+                        cancel_count: 0,
+                        status: 0x1c01_0002,
+                        stub: &[],
+                    }),
+                ),
+            ),
+            ("shutdown", Pdu::new(order, 0, both, Body::Shutdown)),
+        ];
+        for (name, p) in list {
+            out.put("pdu_decode", &format!("{name}_{o}"), &p.encode()?)?;
+        }
+    }
+    // A little-endian response with an 8-byte sec_trailer and a 4-byte token after 4 bytes
+    // of auth padding.
+    let mut auth = Pdu::new(
+        ByteOrder::Little,
+        3,
+        both,
+        Body::Response(Response {
+            alloc_hint: 4,
+            context_id: 0,
+            cancel_count: 0,
+            stub: &[1, 2, 3, 4, 0, 0, 0, 0],
+        }),
+    )
+    .encode()?;
+    auth.extend_from_slice(&[10, 2, 4, 0, 0, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd]);
+    let len = auth.len() as u16;
+    auth[8..10].copy_from_slice(&len.to_le_bytes());
+    auth[10..12].copy_from_slice(&4u16.to_le_bytes());
+    out.put("pdu_decode", "response_auth_le", &auth)?;
+    Ok(())
+}
+
+/// Fragments in the reassembly target's layout:
+/// `[flags][call id selector][alloc_hint LE][stub length][stub]`.
+fn fragment(flags: u8, call: u8, hint: u32, stub: &[u8]) -> Vec<u8> {
+    let mut v = vec![flags, call];
+    v.extend_from_slice(&hint.to_le_bytes());
+    v.push(stub.len() as u8);
+    v.extend_from_slice(stub);
+    v
+}
+
+fn reassembly(out: &mut Out) -> Res<()> {
+    let mut three = vec![200u8];
+    three.extend(fragment(PFC_FIRST_FRAG, 1, 90, &[0x11; 30]));
+    three.extend(fragment(0, 1, 60, &[0x22; 30]));
+    three.extend(fragment(PFC_LAST_FRAG, 1, 30, &[0x33; 30]));
+    out.put("reassembly", "three_fragments", &three)?;
+    let mut single = vec![64u8];
+    single.extend(fragment(PFC_FIRST_FRAG | PFC_LAST_FRAG, 0, 16, &[0x44; 16]));
+    out.put("reassembly", "single", &single)?;
+    let mut over = vec![40u8];
+    over.extend(fragment(PFC_FIRST_FRAG, 2, u32::MAX, &[0x55; 30]));
+    over.extend(fragment(PFC_LAST_FRAG, 2, u32::MAX, &[0x66; 30]));
+    out.put("reassembly", "over_limit_huge_hint", &over)?;
+    let mut foreign = vec![100u8];
+    foreign.extend(fragment(PFC_FIRST_FRAG, 1, 8, &[1; 8]));
+    foreign.extend(fragment(PFC_LAST_FRAG, 2, 8, &[2; 8]));
+    out.put("reassembly", "foreign_call", &foreign)?;
+    Ok(())
+}
+
+fn epm_stubs(out: &mut Out) -> Res<()> {
+    let entries = fixture_entries()?;
+    let handle = ContextHandle {
+        attributes: 0,
+        uuid: Uuid::from_u128(0x5eed_0001),
+    };
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        let o = order_name(order);
+        let page = LookupResponse {
+            handle,
+            entries: entries.clone(),
+            status: 0,
+        }
+        .encode(order, 500)?;
+        out.put("ept_lookup_stub", &format!("lookup_response_{o}"), &page)?;
+        let mut sel = vec![if order == ByteOrder::Little { 0 } else { 1 }];
+        sel.extend_from_slice(&page);
+        out.put("epm_entries", &format!("lookup_response_{o}"), &sel)?;
+        let last = LookupResponse {
+            handle: ContextHandle::NULL,
+            entries: Vec::new(),
+            status: rpcaudit::wire::epm::EPT_S_NOT_REGISTERED,
+        }
+        .encode(order, 500)?;
+        out.put(
+            "ept_lookup_stub",
+            &format!("lookup_response_end_{o}"),
+            &last,
+        )?;
+        let towers = towers()?;
+        let map = MapResponse {
+            handle: ContextHandle::NULL,
+            towers: vec![
+                EntryTower::Decoded(towers[0].1.clone()),
+                EntryTower::Null,
+                EntryTower::Decoded(towers[1].1.clone()),
+            ],
+            status: 0,
+        }
+        .encode(order, 4)?;
+        out.put("ept_lookup_stub", &format!("map_response_{o}"), &map)?;
+        let req = LookupRequest::all(handle, 500).encode(order);
+        out.put("ept_lookup_stub", &format!("lookup_request_{o}"), &req)?;
+        let map_req = MapRequest {
+            object: None,
+            tower: Some(towers[0].1.clone()),
+            handle: ContextHandle::NULL,
+            max_towers: 4,
+        }
+        .encode(order)?;
+        out.put("ept_lookup_stub", &format!("map_request_{o}"), &map_req)?;
+        out.put(
+            "ept_lookup_stub",
+            &format!("handle_free_request_{o}"),
+            &encode_handle_free(&handle, order),
+        )?;
+        out.put(
+            "ept_lookup_stub",
+            &format!("handle_free_response_{o}"),
+            &encode_handle_free_response(&ContextHandle::NULL, 0, order),
+        )?;
+    }
+    Ok(())
+}
+
+fn tower_seeds(out: &mut Out) -> Res<()> {
+    for (name, t) in towers()? {
+        let bytes = t.encode()?;
+        out.put("tower", name, &bytes)?;
+        let mut sel = vec![0u8];
+        sel.extend_from_slice(&bytes);
+        out.put("epm_entries", &format!("tower_{name}"), &sel)?;
+    }
+    Ok(())
+}
+
+fn string_bindings(out: &mut Out) -> Res<()> {
+    let list = [
+        ("tcp", "ncacn_ip_tcp:198.18.0.10[5001]"),
+        (
+            "tcp_object",
+            "12345778-1234-abcd-ef00-0123456789ac@ncacn_ip_tcp:198.18.0.10[5001]",
+        ),
+        ("udp", "ncadg_ip_udp:198.18.0.10[1025]"),
+        ("http_options", "ncacn_http:198.18.0.10[593,RpcProxy=gw]"),
+        ("np", "ncacn_np:\\\\DC1[\\pipe\\lsass]"),
+        ("lrpc", "ncalrpc:[LRPC-0123456789abcdef]"),
+        ("no_endpoint", "ncacn_ip_tcp:198.18.0.10"),
+        ("empty_brackets", "ncacn_ip_tcp:[]"),
+    ];
+    for (name, text) in list {
+        out.put("string_binding", name, text.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let root = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new("seeds").to_path_buf());
+    let mut out = Out { root, count: 0 };
+    pdus(&mut out)?;
+    reassembly(&mut out)?;
+    epm_stubs(&mut out)?;
+    tower_seeds(&mut out)?;
+    string_bindings(&mut out)?;
+    println!("wrote {} seeds under {}", out.count, out.root.display());
+    Ok(())
+}
