@@ -294,13 +294,7 @@ pub fn color_wanted(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool 
 
 /// 3 incomplete, else 1 on an error finding, else 0.
 pub fn exit_for(report: &AuditReport) -> Exit {
-    if !report.complete {
-        Exit::Incomplete
-    } else if report.summary.findings.error > 0 {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    }
+    Exit::for_outcome(report.complete, crate::finding::worst(&report.findings))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@
 use super::Exit;
 use super::dump::{EpmArgs, completeness, dump_targets};
 use crate::audit::capacity::{HostCapacity, assess};
-use crate::finding::Severity;
 use crate::ports::PortRanges;
 use crate::report::capacity::{CapacityReport, render};
 
@@ -130,19 +129,12 @@ fn range_from_config(files: &[std::path::PathBuf]) -> Result<PortRanges, String>
 
 /// 3 when a host is incomplete (takes precedence), else 1 with an error finding, else 0.
 fn exit_for(hosts: &[HostCapacity], completeness: Exit) -> Exit {
-    if completeness == Exit::Incomplete {
-        return Exit::Incomplete;
-    }
     let worst = hosts
         .iter()
         .flat_map(|h| h.findings.iter())
         .map(|f| f.severity)
         .max();
-    if worst == Some(Severity::Error) {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    }
+    Exit::for_outcome(completeness != Exit::Incomplete, worst)
 }
 
 #[cfg(test)]

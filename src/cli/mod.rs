@@ -26,6 +26,19 @@ pub enum Exit {
 }
 
 impl Exit {
+    /// The contract for a run that examined targets: 3 when something could not be fully
+    /// examined (an incomplete answer must not pass for a complete one), else 1 when a finding
+    /// has severity error, else 0.
+    pub fn for_outcome(complete: bool, worst: Option<crate::finding::Severity>) -> Exit {
+        if !complete {
+            Exit::Incomplete
+        } else if worst == Some(crate::finding::Severity::Error) {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        }
+    }
+
     pub fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
