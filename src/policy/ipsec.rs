@@ -16,9 +16,8 @@
 use super::address::{self, AddrMatch};
 use super::lint::check_name_ports;
 use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
-use super::sink::{Sink, codes};
-use super::text::{dash_name, is_typographic_dash};
-use crate::finding::Severity;
+use super::sink::Sink;
+use super::text::is_typographic_dash;
 use crate::ports::PortRanges;
 
 /// One filter as written.
@@ -367,18 +366,11 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
     while i < words.len() {
         let w = &words[i];
         i += 1;
-        if let Some(c) = w.chars().next().filter(|&c| is_typographic_dash(c)) {
-            let fixed: String = std::iter::once('-').chain(w.chars().skip(1)).collect();
-            sink.push(
-                codes::TYPOGRAPHIC_DASH,
-                Severity::Error,
-                line,
-                format!(
-                    "'{w}' starts with an {} instead of '-': {tool} does not recognise the switch and refuses the whole command",
-                    dash_name(c)
-                ),
-                format!("replace '{w}' with '{fixed}'"),
-            );
+        if sink.typographic_switch(
+            line,
+            w,
+            &format!("{tool} does not recognise the switch and refuses the whole command"),
+        ) {
             failed = true;
             continue;
         }

@@ -347,15 +347,11 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
     while i < words.len() {
         let w = &words[i];
         i += 1;
-        if let Some(c) = w.chars().next().filter(|&c| is_typographic_dash(c)) {
-            let fixed: String = std::iter::once('-').chain(w.chars().skip(1)).collect();
-            sink.push(
-                codes::TYPOGRAPHIC_DASH,
-                Severity::Error,
-                line,
-                format!("'{w}' starts with an {} instead of '-': rpccfg does not recognise the switch and changes nothing", dash_name(c)),
-                format!("replace '{w}' with '{fixed}'"),
-            );
+        if sink.typographic_switch(
+            line,
+            w,
+            "rpccfg does not recognise the switch and changes nothing",
+        ) {
             return;
         }
         let sw = w.trim_start_matches(['-', '/']).to_ascii_lowercase();

@@ -51,6 +51,31 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// A switch typed with a typographic dash (copied from a web page, as the article's `–x`):
+    /// report `typographic-dash` at `line`, saying what the tool does with it
+    /// (`consequence`), and return true; false for an ordinary word.
+    pub fn typographic_switch(&mut self, line: usize, word: &str, consequence: &str) -> bool {
+        let Some(c) = word
+            .chars()
+            .next()
+            .filter(|&c| super::text::is_typographic_dash(c))
+        else {
+            return false;
+        };
+        let fixed: String = std::iter::once('-').chain(word.chars().skip(1)).collect();
+        self.push(
+            codes::TYPOGRAPHIC_DASH,
+            crate::finding::Severity::Error,
+            line,
+            format!(
+                "'{word}' starts with an {} instead of '-': {consequence}",
+                super::text::dash_name(c)
+            ),
+            format!("replace '{word}' with '{fixed}'"),
+        );
+        true
+    }
+
     pub fn new(file: &str) -> Self {
         Sink {
             file: file.to_string(),
