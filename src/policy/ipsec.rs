@@ -588,6 +588,7 @@ fn check_filter_name(sink: &mut Sink, line: usize, name: &str, filters: &[Filter
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::sink::codes;
     use crate::policy::text::split_words;
 
     fn run(lines: &[&str]) -> (IpsecStore, Sink) {
