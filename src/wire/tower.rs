@@ -726,8 +726,9 @@ mod tests {
     }
 
     /// Found by the `string_binding` fuzz target: the UNC prefix was stripped for every
-    /// protocol sequence but printed back for ncacn_np only, so `c9:\\\\h:` came back as
-    /// `c9:h:`. The first two inputs are the crashing ones.
+    /// protocol sequence but printed back for ncacn_np only, so the address of `c9:\\\\h`
+    /// (`\\h`) printed as `c9:\\h[]` and read back as `h`. The first two inputs are the
+    /// crashing ones.
     #[test]
     fn unc_prefix_belongs_to_ncacn_np_only() {
         for text in [
