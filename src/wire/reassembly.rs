@@ -46,6 +46,16 @@ impl Reassembler {
         alloc_hint: u32,
         stub: &[u8],
     ) -> Result<Progress, WireError> {
+        // Every check comes before any change, so a refused fragment leaves the reassembler
+        // as it was.
+        let size = self.stub.len().saturating_add(stub.len());
+        if size > self.limit {
+            return Err(WireError::TooLarge {
+                what: "reassembled stub",
+                size,
+                limit: self.limit,
+            });
+        }
         match self.call_id {
             None => {
                 if !header.is_first() {
@@ -76,14 +86,6 @@ impl Reassembler {
                     ));
                 }
             }
-        }
-        let size = self.stub.len().saturating_add(stub.len());
-        if size > self.limit {
-            return Err(WireError::TooLarge {
-                what: "reassembled stub",
-                size,
-                limit: self.limit,
-            });
         }
         self.stub.extend_from_slice(stub);
         self.fragments += 1;
@@ -158,6 +160,20 @@ mod tests {
             r.push(&header(0, 1), u32::MAX, b"56789"),
             Err(WireError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn a_refused_first_fragment_leaves_no_trace() {
+        let mut r = Reassembler::new(4);
+        assert!(r.push(&header(PFC_FIRST_FRAG, 1), 0, b"too long").is_err());
+        assert_eq!(r.call_id, None);
+        assert_eq!(r.fragments(), 0);
+        // A proper first fragment of another call is still welcome.
+        assert_eq!(
+            r.push(&header(PFC_FIRST_FRAG | PFC_LAST_FRAG, 2), 0, b"ok")
+                .unwrap(),
+            Progress::Complete
+        );
     }
 
     #[test]
