@@ -342,7 +342,7 @@ pub fn recommend(current: &PortRanges, in_use: u32) -> Recommendation {
 }
 
 /// The pieces of a range as rpccfg and the `Ports` value write them: "5001-5021", "6000".
-fn pieces(ranges: &PortRanges) -> Vec<String> {
+pub fn pieces(ranges: &PortRanges) -> Vec<String> {
     ranges
         .ranges()
         .iter()

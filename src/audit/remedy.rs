@@ -968,18 +968,7 @@ fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
     out.comment(&rec.reasoning);
     out.comment(&rec.note);
     let pieces: Vec<String> = PortRanges::parse(&rec.range)
-        .map(|r| {
-            r.ranges()
-                .iter()
-                .map(|&(a, b)| {
-                    if a == b {
-                        a.to_string()
-                    } else {
-                        format!("{a}-{b}")
-                    }
-                })
-                .collect()
-        })
+        .map(|r| capacity::pieces(&r))
         .unwrap_or_else(|_| vec![rec.range.clone()]);
     let key = r"HKLM\SOFTWARE\Microsoft\Rpc\Internet";
     match out.dialect.layer() {
