@@ -129,9 +129,31 @@ pub fn observations_from_json(bytes: &[u8]) -> Result<Vec<Observation>, Observat
 
 /// Read an observations file; the error names the file, line and column.
 pub fn read_observations(path: &std::path::Path) -> Result<Vec<Observation>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_observations_capped(path, MAX_OBSERVATIONS_BYTES)
+}
+
+fn read_observations_capped(
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<Vec<Observation>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Read at most one byte past the limit, so a larger file is refused without being loaded.
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{}: larger than the {limit} bytes an observations file may have",
+            path.display()
+        ));
+    }
     observations_from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// Largest `--observations` file read (some 500,000 observations).
+pub const MAX_OBSERVATIONS_BYTES: u64 = 64 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {
@@ -187,5 +209,18 @@ mod tests {
         std::fs::write(&path, "{").unwrap();
         let msg = read_observations(&path).unwrap_err();
         assert!(msg.contains("obs.json") && msg.contains("line 1"), "{msg}");
+    }
+
+    #[test]
+    fn an_observations_file_over_the_limit_is_refused_without_reading_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("obs.json");
+        std::fs::write(&path, r#"{"observations": []}"#).unwrap();
+        assert!(read_observations_capped(&path, 1024).unwrap().is_empty());
+        let err = read_observations_capped(&path, 10).unwrap_err();
+        assert!(
+            err.contains("obs.json") && err.contains("10 bytes"),
+            "{err}"
+        );
     }
 }
