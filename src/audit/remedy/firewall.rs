@@ -1,0 +1,399 @@
+//! Remedy's Windows Firewall writers: the plan as `netsh advfirewall` or PowerShell commands,
+//! where a block beats every allow, so blocks name every address but the allowed ones and blocks
+//! that cover an allowed subnet are narrowed.
+
+use super::*;
+
+/// The addresses as a firewall address list.
+pub(super) fn fw_remote(ivs: &[Iv]) -> String {
+    if normalize(ivs.to_vec()) == everything() {
+        return "any".into();
+    }
+    ivs.iter()
+        .map(|iv| format_iv(*iv))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Add (or replace) an inbound TCP rule, idempotently.
+pub(super) fn fw_add(out: &mut Out, name: &str, block: bool, ports: &PortRanges, remote: &str) {
+    match out.dialect {
+        FixDialect::Powershell => {
+            let lp: Vec<String> = ports
+                .to_string()
+                .split(',')
+                .map(|x| {
+                    if x.contains('-') {
+                        psq(x)
+                    } else {
+                        x.to_string()
+                    }
+                })
+                .collect();
+            let ra = if remote == "any" {
+                "Any".to_string()
+            } else {
+                ps_list(remote)
+            };
+            let params = format!(
+                "-Direction Inbound -Action {} -Protocol TCP -LocalPort {} -RemoteAddress {ra} -Enabled True",
+                if block { "Block" } else { "Allow" },
+                lp.join(", ")
+            );
+            let q = psq(name);
+            out.comment("Updated when it exists (from an earlier run), created otherwise.");
+            out.cmd(format!(
+                "if (Get-NetFirewallRule -DisplayName {q} -ErrorAction SilentlyContinue) {{"
+            ));
+            out.cmd(format!("    Set-NetFirewallRule -DisplayName {q} {params}"));
+            out.cmd("} else {");
+            out.cmd(format!("    New-NetFirewallRule -DisplayName {q} {params}"));
+            out.cmd("}");
+        }
+        _ => {
+            out.comment("Deleting the rule first makes the script safe to run again ('No rules match' on the first run is harmless).");
+            out.cmd(format!(
+                "netsh advfirewall firewall delete rule name=\"{name}\""
+            ));
+            out.cmd(format!(
+                "netsh advfirewall firewall add rule name=\"{name}\" dir=in action={} protocol=TCP localport={ports} remoteip={remote}",
+                if block { "block" } else { "allow" }
+            ));
+        }
+    }
+}
+
+/// A firewall block rule of the policy that must stop covering some allowed sources.
+pub(super) struct Narrow {
+    pub(super) name: String,
+    pub(super) excl: BTreeSet<usize>,
+    pub(super) codes: Codes,
+}
+
+pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
+    let mut need_allow: BTreeMap<usize, BTreeMap<u16, Codes>> = BTreeMap::new();
+
+    // Blocks: every address except the allowed subnets, since a block beats any allow.
+    let groups = group_runs(
+        plan.block
+            .iter()
+            .map(|(&p, c)| (p, (c.clone(), allowed_on(plan, p)))),
+    );
+    for ((c, idx), ports) in &groups {
+        let mut remote = everything();
+        let mut kept_in: Vec<String> = Vec::new();
+        let mut excluded: Vec<String> = Vec::new();
+        for &i in idx {
+            let a = &plan.allowed[i];
+            match &a.ivs {
+                Some(v) => {
+                    remote = subtract(&remote, v);
+                    excluded.push(a.label());
+                }
+                None => kept_in.push(a.label()),
+            }
+        }
+        if !kept_in.is_empty() {
+            out.notes.push(format!(
+                "{}: {} cannot be left out of a block by address (keyword or DNS name); the block for TCP {ports} covers it too",
+                join_codes(c),
+                kept_in.join(", ")
+            ));
+        }
+        if remote.is_empty() {
+            out.notes.push(format!(
+                "{}: the allowed sources cover every address, so there is nobody to block on TCP {ports}",
+                join_codes(c)
+            ));
+            continue;
+        }
+        let except = if excluded.is_empty() {
+            String::new()
+        } else {
+            format!(" except {}", excluded.join(", "))
+        };
+        out.blank();
+        out.comment(&format!(
+            "Fixes {}: TCP {ports} must be blocked for every source{except}.",
+            join_codes(c)
+        ));
+        if !excluded.is_empty() {
+            out.comment("In Windows Firewall a block rule beats every allow rule, so the block names every address except the allowed subnets instead of any.");
+        }
+        fw_add(
+            out,
+            &format!("Block Inbound TCP {ports} (rpcaudit)"),
+            true,
+            ports,
+            &fw_remote(&remote),
+        );
+        out.action(
+            c,
+            FixKind::Block,
+            format!("any{except}"),
+            ports.to_string(),
+            format!(
+                "block rule for TCP {ports}, remote addresses {}",
+                fw_remote(&remote)
+            ),
+        );
+        for &i in idx {
+            for p in ports.iter() {
+                if !has_pass(lp, &plan.allowed[i], p) {
+                    let e = need_allow.entry(i).or_default().entry(p).or_default();
+                    e.extend(c.iter().cloned());
+                }
+            }
+        }
+    }
+
+    // Hosts inside an allowed subnet that must stay blocked: block beats allow.
+    let hosts = group_runs(
+        plan.host_block
+            .iter()
+            .map(|(&(ip, p), c)| (p, (ip, c.clone()))),
+    );
+    for ((ip, c), ports) in &hosts {
+        out.blank();
+        out.comment(&format!(
+            "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it; a block rule for the host beats the subnet's allow.",
+            join_codes(c)
+        ));
+        fw_add(
+            out,
+            &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
+            true,
+            ports,
+            &ip.to_string(),
+        );
+        out.action(
+            c,
+            FixKind::Block,
+            ip.to_string(),
+            ports.to_string(),
+            format!("block rule for the host {ip} on TCP {ports}"),
+        );
+    }
+
+    // Passes: narrow the blocks that cover allowed sources, then allow them where nothing does.
+    let mut narrow: BTreeMap<String, Narrow> = BTreeMap::new();
+    for (&(i, p), c) in &plan.pass {
+        let Some(a) = plan.allowed.get(i) else {
+            continue;
+        };
+        let q = Query {
+            src: a.sample,
+            port: p,
+            proto: Proto::Tcp,
+            authenticated: false,
+        };
+        let ipsec = lp.policy.decide_layer(Layer::Ipsec, q);
+        if ipsec.action == Action::Block {
+            out.notes.push(format!(
+                "{}: {} is blocked on port {p} by the IPsec rule {}; a firewall rule cannot lift it: use --fix-dialect ipseccmd or netsh-ipsec",
+                join_codes(c),
+                a.label(),
+                ipsec.rule.map(|r| r.to_string()).unwrap_or_default()
+            ));
+            continue;
+        }
+        for r in lp.policy.rules.iter().filter(|r| {
+            r.layer == Layer::Firewall
+                && r.action == RuleAction::Block
+                && matches_query(r, a.sample, p, lp)
+        }) {
+            let n = narrow
+                .entry(r.origin.name.to_ascii_lowercase())
+                .or_insert_with(|| Narrow {
+                    name: r.origin.name.clone(),
+                    excl: BTreeSet::new(),
+                    codes: Codes::new(),
+                });
+            n.excl.insert(i);
+            n.codes.extend(c.iter().cloned());
+        }
+        if !has_pass(lp, a, p) {
+            let e = need_allow.entry(i).or_default().entry(p).or_default();
+            e.extend(c.iter().cloned());
+        }
+    }
+    let mut keep: BTreeMap<usize, (PortRanges, Codes)> = BTreeMap::new();
+    for n in narrow.values() {
+        render_narrow(out, lp, plan, n, &mut keep);
+    }
+    for (i, (ports, c)) in &keep {
+        let a = &plan.allowed[*i];
+        let Some(addr) = a.fw_addr() else { continue };
+        out.blank();
+        out.comment(&format!(
+            "Keeps {} blocked on TCP {ports}, which the narrowed block covered and it is not meant to reach.",
+            a.label()
+        ));
+        fw_add(
+            out,
+            &format!(
+                "Keep blocking {} outside its allowed ports (rpcaudit)",
+                a.label()
+            ),
+            true,
+            ports,
+            &addr,
+        );
+        out.action(
+            c,
+            FixKind::Block,
+            a.label(),
+            ports.to_string(),
+            format!("block rule keeping {} out of TCP {ports}", a.label()),
+        );
+    }
+    for (i, per_port) in need_allow {
+        let a = &plan.allowed[i];
+        let Some(addr) = a.fw_addr() else {
+            out.notes.push(format!(
+                "{} cannot be written as a firewall address; allow it by hand",
+                a.label()
+            ));
+            continue;
+        };
+        for (c, ports) in group_runs(per_port) {
+            out.blank();
+            out.comment(&format!(
+                "Fixes {}: {} must reach TCP {ports}, and no rule lets it in.",
+                join_codes(&c),
+                a.label()
+            ));
+            fw_add(
+                out,
+                &format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),
+                false,
+                &ports,
+                &addr,
+            );
+            out.action(
+                &c,
+                FixKind::Pass,
+                a.label(),
+                ports.to_string(),
+                format!("allow rule for {} on TCP {ports}", a.label()),
+            );
+        }
+    }
+}
+
+pub(super) fn render_narrow(
+    out: &mut Out,
+    lp: &LoadedPolicy,
+    plan: &Plan,
+    n: &Narrow,
+    keep: &mut BTreeMap<usize, (PortRanges, Codes)>,
+) {
+    let c = join_codes(&n.codes);
+    let same: Vec<&Rule> = lp
+        .policy
+        .rules
+        .iter()
+        .filter(|r| r.layer == Layer::Firewall && r.origin.name.eq_ignore_ascii_case(&n.name))
+        .collect();
+    let Some(first) = same.first() else { return };
+    if out.dialect == FixDialect::Netsh && n.name.contains('"') {
+        out.notes.push(format!(
+            "{c}: rule '{}' has a double quote in its name, which netsh cannot name; narrow it by hand or use --fix-dialect powershell",
+            n.name
+        ));
+        return;
+    }
+    if same
+        .iter()
+        .any(|r| r.src != first.src || r.action != RuleAction::Block)
+    {
+        out.notes.push(format!(
+            "{c}: several rules are named \"{}\" with different addresses or actions; changing them by name would change them all, so narrow the right one by hand",
+            n.name
+        ));
+        return;
+    }
+    let Some(r_ivs) = intervals_all(&first.src) else {
+        out.notes.push(format!(
+            "{c}: rule \"{}\" names its remote addresses with keywords; narrow it by hand",
+            n.name
+        ));
+        return;
+    };
+    let mut rports = PortRanges::default();
+    for r in &same {
+        match concrete(&r.ports, &lp.policy.rpc_dynamic) {
+            Some(p) => rports = rports.union(&p),
+            None => {
+                out.notes.push(format!(
+                    "{c}: rule \"{}\" names its ports with a keyword ({}); narrow it by hand",
+                    n.name, r.ports
+                ));
+                return;
+            }
+        }
+    }
+    let mut new = r_ivs.clone();
+    let mut excluded = Vec::new();
+    for &i in &n.excl {
+        let a = &plan.allowed[i];
+        match &a.ivs {
+            Some(v) if covers(&r_ivs, v) => {
+                new = subtract(&new, v);
+                excluded.push(i);
+            }
+            _ => out.notes.push(format!(
+                "{c}: rule \"{}\" blocks part of {} only (a deliberate exception?); left as it is",
+                n.name,
+                a.label()
+            )),
+        }
+    }
+    if excluded.is_empty() {
+        return;
+    }
+    let labels = list_labels(&plan.allowed, &excluded);
+    out.blank();
+    out.comment(&format!(
+        "Fixes {c}: rule \"{}\" blocks {labels}, which is meant to pass; in Windows Firewall a block beats every allow, so the block is narrowed to leave {labels} out.",
+        n.name
+    ));
+    let q = psq(&n.name);
+    if new.is_empty() {
+        out.comment("Every address it blocked is allowed: the rule is disabled.");
+        match out.dialect {
+            FixDialect::Powershell => out.cmd(format!("Disable-NetFirewallRule -DisplayName {q}")),
+            _ => out.cmd(format!(
+                "netsh advfirewall firewall set rule name=\"{}\" dir=in new enable=no",
+                n.name
+            )),
+        }
+    } else {
+        let remote = fw_remote(&new);
+        match out.dialect {
+            FixDialect::Powershell => out.cmd(format!(
+                "Set-NetFirewallRule -DisplayName {q} -RemoteAddress {}",
+                ps_list(&remote)
+            )),
+            _ => out.cmd(format!(
+                "netsh advfirewall firewall set rule name=\"{}\" dir=in new remoteip={remote}",
+                n.name
+            )),
+        }
+    }
+    out.action(
+        &n.codes,
+        FixKind::NarrowBlock,
+        format!("{} except {labels}", fw_remote(&r_ivs)),
+        rports.to_string(),
+        format!("block rule \"{}\" no longer covers {labels}", n.name),
+    );
+    for i in excluded {
+        let k = minus(&rports, &plan.allowed[i].ports);
+        if !k.is_empty() {
+            let e = keep.entry(i).or_default();
+            e.0 = e.0.union(&k);
+            e.1.extend(n.codes.iter().cloned());
+        }
+    }
+}

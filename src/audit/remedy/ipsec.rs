@@ -1,0 +1,396 @@
+//! Remedy's IPsec writers: the plan as ipseccmd/ipsecpol commands or `netsh ipsec static`
+//! commands, where the more specific filter wins.
+
+use super::*;
+
+/// The in-force IPsec policy the fix writes to, its store, and whether the files define it.
+pub(super) fn ipsec_target(lp: &LoadedPolicy) -> (String, String, bool, bool) {
+    match lp.ipsec_policies.iter().find(|p| p.in_force) {
+        Some(p) => (p.name.clone(), p.store.clone(), true, true),
+        None => {
+            let exists = lp
+                .ipsec_policies
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(DEFAULT_POLICY));
+            (DEFAULT_POLICY.to_string(), "REG".to_string(), false, exists)
+        }
+    }
+}
+
+/// `name`, or `name (rpcaudit)` when the policy already has a rule so named that does
+/// something else (re-adding a name replaces that rule, which could drop one of its blocks).
+pub(super) fn ipsec_rule_name(
+    lp: &LoadedPolicy,
+    policy: &str,
+    name: &str,
+    action: RuleAction,
+    src: &[Iv],
+    ports: &PortRanges,
+) -> String {
+    let clash = lp.policy.rules.iter().any(|r| {
+        r.layer == Layer::Ipsec
+            && r.origin
+                .policy
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(policy))
+            && r.origin.name.eq_ignore_ascii_case(name)
+            && !(r.action == action
+                && r.ports.as_ranges() == Some(ports)
+                && intervals_all(&r.src).is_some_and(|s| s == normalize(src.to_vec())))
+    });
+    if clash {
+        format!("{name} (rpcaudit)")
+    } else {
+        name.to_string()
+    }
+}
+
+pub(super) fn ipsec_pass_weight(a: &Allowed) -> u32 {
+    Rule::ipsec_weight(
+        &a.m,
+        &AddrMatch::Me,
+        crate::policy::model::ProtoMatch::Number(6),
+        true,
+    )
+}
+
+/// Why an IPsec PASS for `a` on `port` would not help, if it would not.
+pub(super) fn ipsec_pass_blocked(lp: &LoadedPolicy, a: &Allowed, port: u16) -> Option<String> {
+    let q = Query {
+        src: a.sample,
+        port,
+        proto: Proto::Tcp,
+        authenticated: false,
+    };
+    let fw = lp.policy.decide_layer(Layer::Firewall, q);
+    if fw.action == Action::Block {
+        return Some(format!(
+            "{} is blocked on port {port} by the Windows Firewall rule {}; an IPsec PASS cannot lift it: use --fix-dialect netsh or powershell",
+            a.label(),
+            fw.rule.map(|r| r.to_string()).unwrap_or_default()
+        ));
+    }
+    let ours = ipsec_pass_weight(a);
+    let stronger = lp.policy.rules.iter().find(|r| {
+        r.layer == Layer::Ipsec
+            && matches!(
+                r.action,
+                RuleAction::Block
+                    | RuleAction::Negotiate {
+                        clear_inbound: false
+                    }
+            )
+            && r.weight >= ours
+            && matches_query(r, a.sample, port, lp)
+    });
+    stronger.map(|r| {
+        format!(
+            "{} is blocked on port {port} by {}, a filter at least as specific as a PASS for the subnet; remove or change that rule by hand if the block is not deliberate",
+            a.label(),
+            r.origin
+        )
+    })
+}
+
+pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
+    let (pol, store, in_force, exists) = ipsec_target(lp);
+    let netsh = out.dialect == FixDialect::NetshIpsec;
+    let tool = "ipseccmd.exe";
+    let start = out.actions.len();
+    let mut covered: BTreeSet<(usize, u16)> = BTreeSet::new();
+    let any = everything();
+
+    out.blank();
+    out.comment(&format!(
+        "IPsec policy \"{pol}\" ({}).",
+        if in_force {
+            "the policy in force"
+        } else {
+            "no IPsec policy is in force; this one is assigned at the end"
+        }
+    ));
+    if netsh {
+        if store != "REG" {
+            out.notes.push(format!(
+                "the policy in force is in store {store}; netsh ipsec static works on the local store unless 'netsh ipsec static set store location=domain' comes first"
+            ));
+        }
+        out.comment(
+            "Filter actions (netsh reports 'already exists' on a second run; that is harmless).",
+        );
+        out.cmd("netsh ipsec static add filteraction name=\"rpcaudit Block\" action=block");
+        out.cmd("netsh ipsec static add filteraction name=\"rpcaudit Permit\" action=permit");
+        if !exists {
+            out.cmd(format!(
+                "netsh ipsec static add policy name=\"{pol}\" description=\"KB908472\" assign=no"
+            ));
+        }
+    } else {
+        out.comment(&format!(
+            "{tool} (ipsecpol.exe on Windows 2000 takes the same switches). Assumption: naming an existing rule again (-r) replaces its filter and action, so running this script twice changes nothing."
+        ));
+    }
+
+    // Blocks for everyone, with a PASS for each allowed subnet (the more specific filter wins).
+    let groups = group_runs(
+        plan.block
+            .iter()
+            .map(|(&p, c)| (p, (c.clone(), allowed_on(plan, p)))),
+    );
+    for ((c, allowed_idx), ports) in &groups {
+        out.blank();
+        let except = if allowed_idx.is_empty() {
+            String::new()
+        } else {
+            format!(" except {}", list_labels(&plan.allowed, allowed_idx))
+        };
+        out.comment(&format!(
+            "Fixes {}: TCP {ports} must be blocked for every source{except}.",
+            join_codes(c)
+        ));
+        out.comment("A BLOCK filter for any source (*), and a PASS filter per allowed subnet: in an IPsec policy the more specific filter wins.");
+        if netsh {
+            let list = format!("rpcaudit Block Inbound TCP {ports}");
+            netsh_rule(out, &pol, &list, "rpcaudit Block", |out| {
+                for p in ports.iter() {
+                    out.cmd(format!(
+                        "netsh ipsec static add filter filterlist=\"{list}\" srcaddr=any dstaddr=me protocol=TCP dstport={p}"
+                    ));
+                }
+            });
+        } else {
+            for p in ports.iter() {
+                let name = ipsec_rule_name(
+                    lp,
+                    &pol,
+                    &format!("Block Inbound TCP {p} Rule"),
+                    RuleAction::Block,
+                    &any,
+                    &ports_of([p]),
+                );
+                out.cmd(format!(
+                    "{tool} -w {store} -p \"{pol}\" -r \"{name}\" -f *=0:{p}:TCP -n BLOCK"
+                ));
+            }
+        }
+        out.action(
+            c,
+            FixKind::Block,
+            "any".into(),
+            ports.to_string(),
+            format!("BLOCK filter for any source on TCP {ports} in IPsec policy \"{pol}\""),
+        );
+        for &i in allowed_idx {
+            let a = &plan.allowed[i];
+            if render_ipsec_pass(out, lp, &pol, &store, a, ports, c) {
+                covered.extend(ports.iter().map(|p| (i, p)));
+            }
+        }
+    }
+
+    // Hosts inside an allowed subnet that must stay blocked: a host filter is more specific.
+    let hosts = group_runs(
+        plan.host_block
+            .iter()
+            .map(|(&(ip, p), c)| (p, (ip, c.clone()))),
+    );
+    for ((ip, c), ports) in &hosts {
+        let IpAddr::V4(v4) = ip else {
+            out.notes.push(format!(
+                "{}: {ip} leaks on TCP {ports}, but IPsec filters here are IPv4 only; block it in Windows Firewall",
+                join_codes(c)
+            ));
+            continue;
+        };
+        out.blank();
+        out.comment(&format!(
+            "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it inside its allowed subnet; a filter for the single host is more specific than the subnet's PASS.",
+            join_codes(c)
+        ));
+        if netsh {
+            let list = format!("rpcaudit Block Inbound TCP {ports} from {ip}");
+            netsh_rule(out, &pol, &list, "rpcaudit Block", |out| {
+                for p in ports.iter() {
+                    out.cmd(format!(
+                        "netsh ipsec static add filter filterlist=\"{list}\" srcaddr={v4} srcmask=255.255.255.255 dstaddr=me protocol=TCP dstport={p}"
+                    ));
+                }
+            });
+        } else {
+            let host = [Iv {
+                v6: false,
+                lo: u128::from(u32::from(*v4)),
+                hi: u128::from(u32::from(*v4)),
+            }];
+            for p in ports.iter() {
+                let name = ipsec_rule_name(
+                    lp,
+                    &pol,
+                    &format!("Block Inbound TCP {p} from {ip} Rule"),
+                    RuleAction::Block,
+                    &host,
+                    &ports_of([p]),
+                );
+                out.cmd(format!(
+                    "{tool} -w {store} -p \"{pol}\" -r \"{name}\" -f {v4}/255.255.255.255=0:{p}:TCP -n BLOCK"
+                ));
+            }
+        }
+        out.action(
+            c,
+            FixKind::Block,
+            ip.to_string(),
+            ports.to_string(),
+            format!("BLOCK filter for the host {ip} on TCP {ports}"),
+        );
+    }
+
+    // Missing passes for allowed subnets.
+    let mut per_source: BTreeMap<usize, Vec<(u16, Codes)>> = BTreeMap::new();
+    for (&(i, p), c) in &plan.pass {
+        if covered.contains(&(i, p)) {
+            continue;
+        }
+        let Some(a) = plan.allowed.get(i) else {
+            continue;
+        };
+        if let Some(why) = ipsec_pass_blocked(lp, a, p) {
+            out.notes.push(format!("{}: {why}", join_codes(c)));
+            continue;
+        }
+        per_source.entry(i).or_default().push((p, c.clone()));
+    }
+    for (i, items) in per_source {
+        let a = &plan.allowed[i];
+        for (c, ports) in group_runs(items) {
+            out.blank();
+            out.comment(&format!(
+                "Fixes {}: {} must reach TCP {ports} (135 and every port of the range alike).",
+                join_codes(&c),
+                a.label()
+            ));
+            out.comment(
+                "A PASS filter for the subnet, more specific than the BLOCK for any source.",
+            );
+            render_ipsec_pass(out, lp, &pol, &store, a, &ports, &c);
+        }
+    }
+
+    if out.actions.len() > start {
+        out.blank();
+        if in_force {
+            out.comment("Assign the policy again so the change is in force (IPsec changes act at once, no restart).");
+        } else {
+            out.comment("Assign the policy: without an assigned policy none of its filters apply.");
+            out.notes.push(format!(
+                "no IPsec policy was in force; the script assigns \"{pol}\"{}",
+                if exists {
+                    ", which the policy files define but leave unassigned: its other rules come into force too"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if netsh {
+            out.cmd(format!(
+                "netsh ipsec static set policy name=\"{pol}\" assign=yes"
+            ));
+        } else {
+            out.cmd(format!("{tool} -w {store} -p \"{pol}\" -x"));
+        }
+    }
+}
+
+/// Delete and re-create a netsh ipsec rule and its filter list (so a second run starts from
+/// scratch), `filters` writing the `add filter` lines.
+pub(super) fn netsh_rule(
+    out: &mut Out,
+    pol: &str,
+    name: &str,
+    action: &str,
+    filters: impl FnOnce(&mut Out),
+) {
+    out.comment("Deleting the rule and its filter list first makes the script safe to run again (netsh reports a missing one; that is harmless).");
+    out.cmd(format!(
+        "netsh ipsec static delete rule name=\"{name}\" policy=\"{pol}\""
+    ));
+    out.cmd(format!(
+        "netsh ipsec static delete filterlist name=\"{name}\""
+    ));
+    out.cmd(format!("netsh ipsec static add filterlist name=\"{name}\""));
+    filters(out);
+    out.cmd(format!(
+        "netsh ipsec static add rule name=\"{name}\" policy=\"{pol}\" filterlist=\"{name}\" filteraction=\"{action}\""
+    ));
+}
+
+/// PASS filters for `a` on `ports`; false when the subnet cannot be written as IPsec filters.
+pub(super) fn render_ipsec_pass(
+    out: &mut Out,
+    lp: &LoadedPolicy,
+    pol: &str,
+    store: &str,
+    a: &Allowed,
+    ports: &PortRanges,
+    c: &Codes,
+) -> bool {
+    let Some(addrs) = a.ipsec_addrs() else {
+        out.notes.push(format!(
+            "{}: {} cannot be written as IPv4 address/mask filters; add its PASS filters for TCP {ports} by hand",
+            join_codes(c),
+            a.label()
+        ));
+        return false;
+    };
+    let from = a.name_part();
+    if out.dialect == FixDialect::NetshIpsec {
+        let list = format!("rpcaudit Allow Inbound TCP {ports} from {from}");
+        netsh_rule(out, pol, &list, "rpcaudit Permit", |out| {
+            for p in ports.iter() {
+                for (net, mask) in &addrs {
+                    out.cmd(format!(
+                        "netsh ipsec static add filter filterlist=\"{list}\" srcaddr={net} srcmask={mask} dstaddr=me protocol=TCP dstport={p}"
+                    ));
+                }
+            }
+        });
+    } else {
+        let ivs = a.ivs.clone().unwrap_or_default();
+        for p in ports.iter() {
+            let name = ipsec_rule_name(
+                lp,
+                pol,
+                &format!("Allow Inbound TCP Port {p} from {from} Rule"),
+                RuleAction::Pass,
+                &ivs,
+                &ports_of([p]),
+            );
+            let filters: Vec<String> = addrs
+                .iter()
+                .map(|(net, mask)| format!("{net}/{mask}=0:{p}:TCP"))
+                .collect();
+            out.cmd(format!(
+                "ipseccmd.exe -w {store} -p \"{pol}\" -r \"{name}\" -f {} -n PASS",
+                filters.join(" ")
+            ));
+        }
+    }
+    out.action(
+        c,
+        FixKind::Pass,
+        a.label(),
+        ports.to_string(),
+        format!(
+            "PASS filter for {} on TCP {ports} in IPsec policy \"{pol}\"",
+            a.label()
+        ),
+    );
+    true
+}
+
+pub(super) fn has_pass(lp: &LoadedPolicy, a: &Allowed, port: u16) -> bool {
+    lp.policy
+        .rules
+        .iter()
+        .any(|r| pass_like(r.action) && matches_query(r, a.sample, port, lp))
+}

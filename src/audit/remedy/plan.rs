@@ -1,0 +1,416 @@
+//! Remedy's plan: from the policy, the matrix and the findings, what must change — ports to
+//! block for all but the allowed sources, passes to add, hosts to keep out, the range to set —
+//! whatever the dialect the script is then written in.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// The plan: what must change, whatever the dialect.
+
+/// A source the policy lets in on purpose.
+#[derive(Debug, Clone)]
+pub(super) struct Allowed {
+    pub(super) m: AddrMatch,
+    pub(super) sample: IpAddr,
+    pub(super) ivs: Option<Vec<Iv>>,
+    /// The ports it is meant to reach: what its pass rules name, and the whole fence (135 and
+    /// the range) when they name any port of it (KB908472: 135 and every range port alike).
+    pub(super) ports: PortRanges,
+}
+
+impl Allowed {
+    pub(super) fn label(&self) -> String {
+        self.m.to_string()
+    }
+
+    /// How a firewall rule names it.
+    pub(super) fn fw_addr(&self) -> Option<String> {
+        match &self.m {
+            AddrMatch::Masked { mask, .. } if prefix_of(*mask).is_some() => Some(self.label()),
+            AddrMatch::Range { .. } => Some(self.label()),
+            AddrMatch::Keyword { name } => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    /// ipseccmd source addresses (`net/dotted-mask`), IPv4 only.
+    pub(super) fn ipsec_addrs(&self) -> Option<Vec<(Ipv4Addr, Ipv4Addr)>> {
+        let ivs = self.ivs.as_ref()?;
+        let mut out = Vec::new();
+        for iv in ivs {
+            if iv.v6 {
+                return None;
+            }
+            for (net, prefix) in cidrs(*iv) {
+                let IpAddr::V4(n) = net else { return None };
+                out.push((n, v4_mask(prefix)));
+            }
+        }
+        Some(out)
+    }
+
+    /// The network address a rule name uses ("from 10.1.1.0", as the article writes).
+    pub(super) fn name_part(&self) -> String {
+        match &self.m {
+            AddrMatch::Masked { addr, mask, .. } => match (addr, mask) {
+                (IpAddr::V4(a), IpAddr::V4(m)) => {
+                    Ipv4Addr::from(u32::from(*a) & u32::from(*m)).to_string()
+                }
+                _ => self.label(),
+            },
+            _ => self.label(),
+        }
+    }
+}
+
+pub(super) type Codes = BTreeSet<String>;
+
+pub(super) struct Plan {
+    pub(super) allowed: Vec<Allowed>,
+    /// Ports to block for every source but the allowed ones.
+    pub(super) block: BTreeMap<u16, Codes>,
+    /// (leaking source inside an allowed subnet, port).
+    pub(super) host_block: BTreeMap<(IpAddr, u16), Codes>,
+    /// (allowed index, port) that must pass.
+    pub(super) pass: BTreeMap<(usize, u16), Codes>,
+    pub(super) range_fix: Option<(Recommendation, Codes)>,
+    pub(super) notes: Vec<String>,
+}
+
+pub(super) fn pass_like(a: RuleAction) -> bool {
+    matches!(
+        a,
+        RuleAction::Pass
+            | RuleAction::Negotiate {
+                clear_inbound: true
+            }
+    )
+}
+
+pub(super) fn reaches(s: ProbeState) -> bool {
+    matches!(s, ProbeState::Open | ProbeState::Closed)
+}
+
+pub(super) fn allowed_sources(lp: &LoadedPolicy, fence: &PortRanges) -> Vec<Allowed> {
+    let rpc = &lp.policy.rpc_dynamic;
+    let mut out: Vec<Allowed> = Vec::new();
+    for r in lp.policy.rules.iter().filter(|r| pass_like(r.action)) {
+        let Some(ports) = concrete(&r.ports, rpc) else {
+            continue;
+        };
+        for m in r.src.iter().filter(|m| m.is_specific()) {
+            let Some(sample) = m.sample() else { continue };
+            match out.iter_mut().find(|a| &a.m == m) {
+                Some(a) => a.ports = a.ports.union(&ports),
+                None => out.push(Allowed {
+                    m: m.clone(),
+                    sample,
+                    ivs: intervals(m),
+                    ports: ports.clone(),
+                }),
+            }
+        }
+    }
+    for a in &mut out {
+        if !intersect(&a.ports, fence).is_empty() {
+            a.ports = a.ports.union(fence);
+        }
+    }
+    out
+}
+
+/// A source no allowed set names: "everybody else".
+pub(super) fn outsider(lp: &LoadedPolicy, allowed: &[Allowed]) -> IpAddr {
+    pub(super) const CANDIDATES: &[[u8; 4]] = &[
+        [203, 0, 113, 77],
+        [198, 51, 100, 77],
+        [192, 0, 2, 77],
+        [100, 64, 77, 77],
+        [172, 31, 254, 77],
+        [192, 168, 254, 77],
+        [10, 254, 254, 77],
+    ];
+    let local = &lp.policy.local_subnets;
+    CANDIDATES
+        .iter()
+        .map(|c| IpAddr::from(*c))
+        .find(|ip| {
+            !allowed
+                .iter()
+                .any(|a| a.m.contains(*ip, local) == Some(true))
+                && !lp.policy.rules.iter().any(|r| {
+                    r.action != RuleAction::Block
+                        && r.src
+                            .iter()
+                            .any(|m| m.is_specific() && m.contains(*ip, local) == Some(true))
+                })
+        })
+        .unwrap_or(IpAddr::from(CANDIDATES[0]))
+}
+
+/// The most specific allowed set holding `ip` that is meant to reach `port`.
+pub(super) fn allowed_for(
+    allowed: &[Allowed],
+    local: &[ipnet::IpNet],
+    ip: IpAddr,
+    port: u16,
+) -> Option<usize> {
+    allowed
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.ports.contains(port) && a.m.contains(ip, local) == Some(true))
+        .max_by_key(|(_, a)| a.m.specificity())
+        .map(|(i, _)| i)
+}
+
+pub(super) fn plan(
+    lp: &LoadedPolicy,
+    matrix: &[MatrixRow],
+    findings: &[Finding],
+    range: &PortRanges,
+    recommendation: Option<&Recommendation>,
+) -> Plan {
+    let has = |c: &str| findings.iter().any(|f| f.code == c);
+    let local = lp.policy.local_subnets.clone();
+    let mut notes = Vec::new();
+
+    // The range first: a new range widens the fence.
+    let range_codes: Codes = RANGE_CODES
+        .iter()
+        .filter(|c| has(c))
+        .map(|c| c.to_string())
+        .collect();
+    let range_fix = if range_codes.is_empty() {
+        None
+    } else {
+        let rec = match recommendation {
+            Some(r) => r.clone(),
+            None => {
+                let listed = lp
+                    .range
+                    .as_ref()
+                    .map(|r| r.listed.clone())
+                    .filter(|l| !l.is_empty());
+                let base = listed
+                    .or_else(|| (!range.is_empty()).then(|| range.clone()))
+                    .unwrap_or_else(|| PortRanges::from_ranges([capacity::ARTICLE_RANGE]));
+                capacity::recommend(&base, 0)
+            }
+        };
+        Some((rec, range_codes))
+    };
+    let new_range = range_fix
+        .as_ref()
+        .and_then(|(r, _)| PortRanges::parse(&r.range).ok())
+        .unwrap_or_default();
+    let fence = ports_of([EPM_PORT]).union(range).union(&new_range);
+    let allowed = allowed_sources(lp, &fence);
+    let outsider = outsider(lp, &allowed);
+    let decide = |ip: IpAddr, p: u16| lp.policy.decide(ip, p, Proto::Tcp).action;
+
+    let mut block: BTreeMap<u16, Codes> = BTreeMap::new();
+    let mut host_block: BTreeMap<(IpAddr, u16), Codes> = BTreeMap::new();
+    let mut pass: BTreeMap<(usize, u16), Codes> = BTreeMap::new();
+    let put = |m: &mut BTreeMap<u16, Codes>, k: u16, c: &str| {
+        m.entry(k).or_default().insert(c.to_string());
+    };
+
+    if has("leak") {
+        for r in matrix.iter().filter(|r| r.verdict == Verdict::Leak) {
+            if allowed
+                .iter()
+                .any(|a| a.m.contains(r.source, &local) == Some(true) && a.ports.contains(r.port))
+            {
+                host_block
+                    .entry((r.source, r.port))
+                    .or_default()
+                    .insert("leak".into());
+            } else {
+                put(&mut block, r.port, "leak");
+            }
+        }
+    }
+    if has(codes::RANGE_PORT_UNBLOCKED) {
+        let fence_now = ports_of([EPM_PORT]).union(range);
+        if fence_now.size() > MAX_FIX_PORTS {
+            notes.push(format!(
+                "range-port-unblocked: the range {range} has {} ports, too many to fence one by one; fix the range first",
+                fence_now.size()
+            ));
+        } else {
+            for p in fence_now.iter() {
+                if decide(outsider, p) != Action::Block {
+                    put(&mut block, p, codes::RANGE_PORT_UNBLOCKED);
+                }
+            }
+        }
+    }
+    if let Some((_, codes_)) = &range_fix
+        && !new_range.is_empty()
+        && new_range.size() <= MAX_FIX_PORTS
+    {
+        // Every port of the new range joins the fence: blocked for everyone else, passed for
+        // the allowed sources.
+        for p in new_range.iter() {
+            for c in codes_ {
+                if decide(outsider, p) != Action::Block {
+                    put(&mut block, p, c);
+                }
+                for (i, a) in allowed.iter().enumerate() {
+                    if a.ports.contains(p) && decide(a.sample, p) != Action::Pass {
+                        pass.entry((i, p)).or_default().insert(c.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    if has("overblock") {
+        for r in matrix.iter().filter(|r| r.verdict == Verdict::Overblock) {
+            match allowed_for(&allowed, &local, r.source, r.port) {
+                Some(i) => {
+                    pass.entry((i, r.port)).or_default().insert("overblock".into());
+                }
+                None if r.rule.is_none() => notes.push(format!(
+                    "overblock: port {} is filtered from {} although no rule of the policy covers it: something outside the policy (a host or network firewall) filters it; no script change",
+                    r.port, r.source
+                )),
+                None => notes.push(format!(
+                    "overblock: port {} is filtered from {}, which the policy passes ({}) without naming its subnet; the host's configuration differs from the policy files: re-apply them",
+                    r.port,
+                    r.source,
+                    r.rule.as_deref().unwrap_or("")
+                )),
+            }
+        }
+    }
+    if has(codes::HANG_HAZARD) {
+        // From the matrix: a source that reaches 135 but not the whole range, or the reverse.
+        let mut groups: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
+        for r in matrix {
+            groups.entry((r.target, r.source)).or_default().push(r);
+        }
+        for ((_, source), rows) in groups {
+            let Some(epm) = rows.iter().find(|r| r.port == EPM_PORT) else {
+                continue;
+            };
+            let in_range = || {
+                rows.iter()
+                    .filter(|r| r.port != EPM_PORT && range.contains(r.port))
+            };
+            let filtered = in_range().any(|r| r.observed == ProbeState::Filtered);
+            let reached = in_range().any(|r| reaches(r.observed));
+            let hazard = (reaches(epm.observed) && filtered)
+                || (epm.observed == ProbeState::Filtered && reached);
+            if !hazard {
+                continue;
+            }
+            // An outsider reaching range ports is a leak, fixed by blocking them.
+            let Some(i) = allowed_for(&allowed, &local, source, EPM_PORT) else {
+                continue;
+            };
+            for p in fence.iter() {
+                let seen_filtered = rows
+                    .iter()
+                    .any(|r| r.port == p && r.observed == ProbeState::Filtered);
+                if seen_filtered || decide(source, p) != Action::Pass {
+                    pass.entry((i, p))
+                        .or_default()
+                        .insert(codes::HANG_HAZARD.into());
+                }
+            }
+        }
+        // From the policy: an allowed source passed to 135 but not to every range port, or the
+        // reverse.
+        for (i, a) in allowed.iter().enumerate() {
+            if !a.ports.contains(EPM_PORT) {
+                continue;
+            }
+            let passes: Vec<(u16, bool)> = fence
+                .iter()
+                .map(|p| (p, decide(a.sample, p) == Action::Pass))
+                .collect();
+            if passes.iter().any(|x| x.1) && passes.iter().any(|x| !x.1) {
+                for (p, ok) in passes {
+                    if !ok {
+                        pass.entry((i, p))
+                            .or_default()
+                            .insert(codes::HANG_HAZARD.into());
+                    }
+                }
+            }
+        }
+    }
+    if has(codes::ALLOW_SHADOWED) {
+        for (i, a) in allowed.iter().enumerate() {
+            let ports = if a.ports.size() > MAX_FIX_PORTS {
+                intersect(&a.ports, &fence)
+            } else {
+                a.ports.clone()
+            };
+            for p in ports.iter() {
+                let q = Query {
+                    src: a.sample,
+                    port: p,
+                    proto: Proto::Tcp,
+                    authenticated: false,
+                };
+                let fw = lp.policy.decide_layer(Layer::Firewall, q).action;
+                let fw_allow = lp.policy.rules.iter().any(|r| {
+                    r.layer == Layer::Firewall
+                        && r.action == RuleAction::Pass
+                        && matches_query(r, a.sample, p, lp)
+                });
+                if fw == Action::Block && fw_allow {
+                    pass.entry((i, p))
+                        .or_default()
+                        .insert(codes::ALLOW_SHADOWED.into());
+                }
+                let ipsec = lp.policy.decide_layer(Layer::Ipsec, q).action;
+                if ipsec == Action::Block
+                    && a.ports.contains(p)
+                    && lp.policy.has_layer(Layer::Ipsec)
+                {
+                    let ipsec_pass = lp.policy.rules.iter().any(|r| {
+                        r.layer == Layer::Ipsec
+                            && pass_like(r.action)
+                            && matches_query(r, a.sample, p, lp)
+                    });
+                    if ipsec_pass && !pass.contains_key(&(i, p)) {
+                        notes.push(format!(
+                            "allow-shadowed: in the IPsec policy a more specific BLOCK filter hides the PASS for {} on port {p}; that is usually deliberate (a host excluded from its subnet) and is left as it is",
+                            a.label()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // A leak inside an allowed subnet on a port that subnet is now to be passed (hang-hazard,
+    // overblock) was the policy's own mistake, not an intended exception: blocking the host
+    // there would keep the hang. The pass fixes both.
+    host_block.retain(|&(ip, p), _| {
+        !pass.keys().any(|&(i, q)| {
+            q == p
+                && allowed
+                    .get(i)
+                    .is_some_and(|a| a.m.contains(ip, &lp.policy.local_subnets) == Some(true))
+        })
+    });
+    Plan {
+        allowed,
+        block,
+        host_block,
+        pass,
+        range_fix,
+        notes,
+    }
+}
+
+pub(super) fn matches_query(r: &Rule, src: IpAddr, port: u16, lp: &LoadedPolicy) -> bool {
+    r.proto.matches(Proto::Tcp)
+        && r.ports.contains(port, &lp.policy.rpc_dynamic)
+        && r.src
+            .iter()
+            .any(|m| m.contains(src, &lp.policy.local_subnets) == Some(true))
+}
