@@ -14,24 +14,42 @@ fn fixture_policy() -> String {
     )
 }
 
+/// `audit 127.0.0.1 --policy <article's script> --port PORT EXTRA...`.
+fn audit_args(port: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        &fixture_policy(),
+        "--port",
+        port,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn audit_json(port: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let args = audit_args(port, extra);
+    run_json(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn audit_text(port: &str, extra: &[&str]) -> (i32, String, String) {
+    let args = audit_args(port, extra);
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 #[test]
 fn report_validates_and_output_matches_stdout() {
     let f = Fixture::start(&["--tcp-endpoints", "10", "--tcp-ports", "5001-5005"]);
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("report.json");
-    let port = f.port();
-    let policy = fixture_policy();
-    let (code, v, err) = run_json(&[
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--json",
-        "--output",
-        out_file.to_str().unwrap(),
-    ]);
+    let (code, v, err) = audit_json(
+        &f.port(),
+        &["--json", "--output", out_file.to_str().unwrap()],
+    );
     support::assert_valid_report(&v);
     // The article's policy blocks the range for 127.0.0.1 (only 10.1.1.0/24 passes), and
     // nothing on loopback enforces it: the range ports the fixture registered are leaks.
@@ -158,36 +176,22 @@ fn baseline_changes_and_fix_script_in_the_chosen_dialect() {
     // The first run: registrations on 5001-5003.
     {
         let f = Fixture::start(&["--tcp-endpoints", "6", "--tcp-ports", "5001-5003"]);
-        let port = f.port();
-        let (_, v, err) = run_json(&[
-            "audit",
-            "127.0.0.1",
-            "--policy",
-            &policy,
-            "--port",
-            &port,
-            "--json",
-            "--output",
-            old.to_str().unwrap(),
-        ]);
+        let (_, v, err) = audit_json(&f.port(), &["--json", "--output", old.to_str().unwrap()]);
         assert!(v["changes"].is_null(), "{err}");
     }
     // The second: one registration moved to 5010, and a fix script for Windows Firewall.
     let f = Fixture::start(&["--tcp-endpoints", "6", "--tcp-ports", "5001-5002,5010"]);
     let port = f.port();
-    let (code, v, err) = run_json(&[
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &policy,
-        "--port",
+    let (code, v, err) = audit_json(
         &port,
-        "--json",
-        "--baseline",
-        old.to_str().unwrap(),
-        "--fix-dialect",
-        "powershell",
-    ]);
+        &[
+            "--json",
+            "--baseline",
+            old.to_str().unwrap(),
+            "--fix-dialect",
+            "powershell",
+        ],
+    );
     assert_eq!(code, 1, "{err}");
     support::assert_valid_report(&v);
     let ports = |key: &str| -> Vec<u64> {
@@ -210,16 +214,7 @@ fn baseline_changes_and_fix_script_in_the_chosen_dialect() {
     assert!(script.contains("-LocalPort '5001-5021'"), "{script}");
     assert!(script.contains("New-NetFirewallRule"), "{script}");
     // The table shows the changes first.
-    let (_, table, _) = run(&[
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--baseline",
-        old.to_str().unwrap(),
-    ]);
+    let (_, table, _) = audit_text(&port, &["--baseline", old.to_str().unwrap()]);
     assert!(table.starts_with("Changes since"), "{table}");
     // A baseline that is not a report is an input error naming it, before any scan.
     let junk = dir.path().join("junk.json");
