@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cli;
 pub mod epm;
 pub mod finding;
+pub mod input;
 pub mod policy;
 pub mod ports;
 pub mod probe;

@@ -8,7 +8,6 @@
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::fmt;
-use std::io::Read;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -211,22 +210,18 @@ fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
 
 fn read_target_file(path: &Path) -> Result<String, TargetError> {
     let file = path.display().to_string();
-    let read_err = |source| TargetError::Read {
-        file: file.clone(),
-        source,
-    };
-    let handle = std::fs::File::open(path).map_err(read_err)?;
-    let mut bytes = Vec::new();
-    handle
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(TargetError::FileTooLarge {
-            file,
-            limit: MAX_FILE_BYTES,
-        });
-    }
+    let bytes = crate::input::read_capped(path, MAX_FILE_BYTES).map_err(|e| match e {
+        crate::input::ReadError::Open(source) | crate::input::ReadError::Read(source) => {
+            TargetError::Read {
+                file: file.clone(),
+                source,
+            }
+        }
+        crate::input::ReadError::TooLarge { limit } => TargetError::FileTooLarge {
+            file: file.clone(),
+            limit,
+        },
+    })?;
     match String::from_utf8(bytes) {
         Ok(mut s) => {
             if s.starts_with('\u{feff}') {

@@ -294,3 +294,27 @@ fn every_code_is_tested_here() {
         );
     }
 }
+
+#[test]
+fn lint_skipped() {
+    // Twenty thousand allows from distinct hosts: asking the model about each of them on
+    // every port would cost hundreds of millions of rule evaluations. The checks that cannot
+    // afford it say so with an error instead of running for hours or passing silently.
+    let mut t = String::from("rpccfg.exe -pe 5001-5021 -d 0\r\n");
+    for i in 0..20_000u32 {
+        t += &format!(
+            "netsh advfirewall firewall add rule name=\"A{i}\" dir=in action=allow protocol=TCP localport=135,5001-5021 remoteip=10.{}.{}.{}\r\n",
+            i >> 16,
+            (i >> 8) & 255,
+            i & 255
+        );
+    }
+    let found = lint(&t);
+    let skipped: Vec<_> = found
+        .iter()
+        .filter(|(c, _, _)| c == codes::LINT_SKIPPED)
+        .collect();
+    assert!(!skipped.is_empty(), "{found:?}");
+    assert!(skipped.iter().all(|(_, s, _)| *s == Severity::Error));
+    assert!(!has(&lint(&clean()), codes::LINT_SKIPPED));
+}

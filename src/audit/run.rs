@@ -226,6 +226,34 @@ pub fn finish(
         }
     }
 
+    // A target no observation verified is incomplete, never compliant: `--no-probe` with
+    // observations about other hosts, an empty observations file, or probes that all failed.
+    for (d, ip) in dumps.iter().zip(&ip_of_dump) {
+        let verified = ip.is_some_and(|ip| {
+            matrix
+                .iter()
+                .any(|r| r.target == ip && r.verdict != super::verify::Verdict::Inconclusive)
+        });
+        if !verified && !incomplete.contains(&d.target) {
+            let why = match ip {
+                None => "its address is not known".to_string(),
+                Some(ip) if req.probe || !req.imported.is_empty() => format!(
+                    "no probe of {ip} from any vantage point gave an answer (none ran, or every one was unreachable or failed)"
+                ),
+                Some(ip) => {
+                    format!("--no-probe was given and no --observations file is about {ip}")
+                }
+            };
+            findings.push(Finding::new(
+                super::UNVERIFIED,
+                Severity::Warning,
+                format!("{}: the fence was not verified: {why}", d.target),
+                "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",
+            ));
+            incomplete.push(d.target.clone());
+        }
+    }
+
     if interrupted {
         for d in &dumps {
             if d.status == HostStatus::Ok && !incomplete.contains(&d.target) {

@@ -37,7 +37,7 @@ pub struct AuditArgs {
     pub static_ports: Vec<u16>,
     /// Local source address to probe from (one of this host's); repeat for several. Without it
     /// the OS chooses.
-    #[arg(long = "from", value_name = "IP")]
+    #[arg(long = "from", value_name = "IP", value_parser = crate::probe::parse_source)]
     pub from: Vec<IpAddr>,
     /// Probe results made at other vantage points (`rpcaudit probe --json` output). Repeatable.
     #[arg(long = "observations", value_name = "FILE")]

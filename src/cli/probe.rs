@@ -22,7 +22,7 @@ pub struct ProbeArgs {
     pub ports: Option<String>,
     /// Source address to probe from, bound before connecting (one of this host's addresses);
     /// repeat for several vantage points. Without it the OS chooses.
-    #[arg(long = "from", value_name = "IP")]
+    #[arg(long = "from", value_name = "IP", value_parser = crate::probe::parse_source)]
     pub from: Vec<IpAddr>,
     /// How long each connection attempt waits for an answer, in milliseconds.
     #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_TIMEOUT.as_millis() as u64,

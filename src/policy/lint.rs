@@ -69,18 +69,74 @@ pub(crate) fn check_name_ports(
     );
 }
 
+/// Most rule evaluations one lint may spend (a question to the model costs one evaluation per
+/// rule). The article's policy needs about ten thousand; a lint whose questions would cost
+/// more is not run, and says so with an error, so a hostile file of a hundred thousand rules
+/// costs seconds, not hours, and never passes for a checked one.
+pub const MAX_LINT_EVALUATIONS: u64 = 20_000_000;
+
 /// Every policy-wide lint.
 pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
     let mut out = Vec::new();
     unassigned(lp, &mut out);
     range_shape(lp, &mut out);
+    let rules = lp.policy.rules.len() as u64;
+    let range_ports = lp
+        .range
+        .as_ref()
+        .filter(|r| r.kind != RangeKind::Invalid)
+        .map_or(0, |r| u64::from(r.ports.size()));
     if !lp.policy.rules.is_empty() || !lp.ipsec_policies.is_empty() {
         let outsider = outsider(lp);
-        unblocked(lp, outsider, &mut out);
-        hang_hazard(lp, outsider, &mut out);
+        if within_budget(
+            lp,
+            codes::RANGE_PORT_UNBLOCKED,
+            (1 + range_ports) * rules,
+            &mut out,
+        ) {
+            unblocked(lp, outsider, &mut out);
+        }
+        let sources = 1 + hang_sources(lp, outsider).len() as u64;
+        if within_budget(
+            lp,
+            codes::HANG_HAZARD,
+            sources * (2 + range_ports) * rules,
+            &mut out,
+        ) {
+            hang_hazard(lp, outsider, &mut out);
+        }
     }
-    shadowed(lp, &mut out);
-    out
+    let questions: u64 = lp
+        .policy
+        .rules
+        .iter()
+        .filter(|r| r.action == RuleAction::Pass)
+        .map(|r| r.src.len() as u64 * shadow_ports(lp, &r.ports).len() as u64)
+        .sum();
+    if within_budget(lp, codes::ALLOW_SHADOWED, questions * rules, &mut out) {
+        shadowed(lp, &mut out);
+    }
+    crate::finding::cap_per_code(out)
+}
+
+/// True when a lint costing `evaluations` may run; otherwise a `lint-skipped` error says
+/// which check was not run and why.
+fn within_budget(lp: &LoadedPolicy, check: &str, evaluations: u64, out: &mut Vec<Finding>) -> bool {
+    if evaluations <= MAX_LINT_EVALUATIONS {
+        return true;
+    }
+    let mut f = Finding::new(
+        codes::LINT_SKIPPED,
+        Severity::Error,
+        format!(
+            "the {check} check was not run: the files define {} rules, and checking them would take {evaluations} rule evaluations, more than the {MAX_LINT_EVALUATIONS} rpcaudit spends on one check",
+            lp.policy.rules.len()
+        ),
+        "check that these are the files you meant; a KB908472 policy has tens of rules, not tens of thousands",
+    );
+    f.file = first_file(lp);
+    out.push(f);
+    false
 }
 
 fn unassigned(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
@@ -290,11 +346,11 @@ fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
     }
 }
 
-fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
-    let Some(r) = lp.range.as_ref().filter(|r| r.kind != RangeKind::Invalid) else {
-        return;
-    };
+/// The sources `hang_hazard` asks about: everybody else, and one host of each source an
+/// allow names.
+fn hang_sources(lp: &LoadedPolicy, outsider: IpAddr) -> Vec<(String, IpAddr)> {
     let mut sources: Vec<(String, IpAddr)> = vec![("hosts no rule names".into(), outsider)];
+    let mut seen: std::collections::HashSet<IpAddr> = [outsider].into();
     for rule in &lp.policy.rules {
         if !matches!(
             rule.action,
@@ -307,13 +363,20 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
         }
         for m in &rule.src {
             if let Some(ip) = m.sample()
-                && !sources.iter().any(|(_, s)| *s == ip)
+                && seen.insert(ip)
             {
                 sources.push((format!("{m}"), ip));
             }
         }
     }
-    for (label, ip) in sources {
+    sources
+}
+
+fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
+    let Some(r) = lp.range.as_ref().filter(|r| r.kind != RangeKind::Invalid) else {
+        return;
+    };
+    for (label, ip) in hang_sources(lp, outsider) {
         let d135 = lp.policy.decide(ip, 135, Proto::Tcp);
         let mut passed = Vec::new();
         let mut denied = Vec::new();
@@ -363,22 +426,30 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
     }
 }
 
-fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
+/// The ports `shadowed` asks about for an allow on `ports` (none for a keyword).
+fn shadow_ports(lp: &LoadedPolicy, ports: &PortMatch) -> Vec<u16> {
     let range = lp.effective_range();
+    match ports {
+        PortMatch::Ports(p) => p.iter().take(4096).collect(),
+        PortMatch::Any => std::iter::once(135)
+            .chain(range.iter().take(4096))
+            .collect(),
+        PortMatch::RpcDynamic => range.iter().take(4096).collect(),
+        PortMatch::Keyword(_) => Vec::new(),
+    }
+}
+
+fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
     for rule in lp
         .policy
         .rules
         .iter()
         .filter(|r| r.action == RuleAction::Pass)
     {
-        let ports: Vec<u16> = match &rule.ports {
-            PortMatch::Ports(p) => p.iter().take(4096).collect(),
-            PortMatch::Any => std::iter::once(135)
-                .chain(range.iter().take(4096))
-                .collect(),
-            PortMatch::RpcDynamic => range.iter().take(4096).collect(),
-            PortMatch::Keyword(_) => continue,
-        };
+        let ports = shadow_ports(lp, &rule.ports);
+        if ports.is_empty() {
+            continue;
+        }
         let proto = match rule.proto {
             super::model::ProtoMatch::Number(17) => Proto::Udp,
             _ => Proto::Tcp,

@@ -1,6 +1,6 @@
 //! Reading the intended policy (IPsec scripts, firewall rules, rpccfg, .reg) and linting it.
 //!
-//! Flow: [`load`] reads each file (the only I/O here) → [`parse_text`] decodes it
+//! Flow: [`load`] reads each file ([`crate::input`]; the only I/O here) → [`parse_text`] decodes it
 //! ([`text`]), splits it into commands, expands cmd `set` variables and `for` loops, and hands
 //! each command to its dialect: [`ipsec`] (ipsecpol/ipseccmd), [`netsh_ipsec`],
 //! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`, `.reg`)
@@ -42,6 +42,13 @@ use text::{Continuation, Line};
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Most commands a file may expand to through `for` loops.
 pub const MAX_EXPANDED_COMMANDS: usize = 100_000;
+/// Most bytes the commands of one file may take once loops and variables are expanded.
+pub const MAX_EXPANDED_BYTES: usize = 64 * 1024 * 1024;
+/// Longest command once its `%variables%` are expanded (cmd.exe's own limit is 8,191
+/// characters).
+pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+/// Most bytes the `set` variables of one file may hold in all.
+pub const MAX_VARIABLE_BYTES: usize = 1024 * 1024;
 
 /// Which Windows generation's defaults apply. Default: `Vista` (Vista, Server 2008 and
 /// later: dynamic/ephemeral range 49152-65535), as nearly every host audited today runs it;
@@ -92,8 +99,11 @@ pub enum PolicyError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: {size} bytes is larger than the {max} bytes a policy file may have")]
-    TooLarge { path: String, size: u64, max: u64 },
+    #[error("{path}: larger than the {max} bytes a policy file may have")]
+    TooLarge { path: String, max: u64 },
+    /// Nothing could be read from the file: an error, never "no findings".
+    #[error("{path}: nothing could be read from it: {reason}")]
+    Unreadable { path: String, reason: String },
 }
 
 /// One file as read: everything it says, per dialect, before files are combined.
@@ -111,6 +121,9 @@ pub struct ParsedFile {
     pub findings: Vec<Finding>,
     /// Lines holding rpccfg / `reg` / `.reg` content, to tell range findings apart.
     pub range_lines: Vec<usize>,
+    /// Why nothing could be read from the file (empty, binary, broken encoding, no command
+    /// or value rpcaudit reads), if so. [`load`] refuses such a file.
+    pub unreadable: Option<String>,
 }
 
 impl ParsedFile {
@@ -205,27 +218,29 @@ impl LoadedPolicy {
     }
 }
 
-/// Read the files and build the policy. Read errors name the file.
+/// Read the files and build the policy. Errors name the file: one that cannot be read, is
+/// larger than [`MAX_FILE_BYTES`], or from which nothing could be read.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, PolicyError> {
     let mut parsed = Vec::new();
     for p in paths {
         let path = p.display().to_string();
-        let meta = std::fs::metadata(p).map_err(|source| PolicyError::Read {
-            path: path.clone(),
-            source,
+        let bytes = crate::input::read_capped(p, MAX_FILE_BYTES).map_err(|e| match e {
+            crate::input::ReadError::Open(source) | crate::input::ReadError::Read(source) => {
+                PolicyError::Read {
+                    path: path.clone(),
+                    source,
+                }
+            }
+            crate::input::ReadError::TooLarge { limit } => PolicyError::TooLarge {
+                path: path.clone(),
+                max: limit,
+            },
         })?;
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(PolicyError::TooLarge {
-                path,
-                size: meta.len(),
-                max: MAX_FILE_BYTES,
-            });
+        let pf = parse_text(&path, &bytes);
+        if let Some(reason) = pf.unreadable {
+            return Err(PolicyError::Unreadable { path, reason });
         }
-        let bytes = std::fs::read(p).map_err(|source| PolicyError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        parsed.push(parse_text(&path, &bytes));
+        parsed.push(pf);
     }
     Ok(build(parsed, opts))
 }
@@ -256,30 +271,63 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         range: registry::RangeState::default(),
         findings: Vec::new(),
         range_lines: Vec::new(),
+        unreadable: text::not_text(bytes, &decoded),
     };
+    if pf.unreadable.is_some() {
+        return pf;
+    }
     let reg_lines = text::logical_lines(&decoded.text, &[Continuation::Backslash]);
     if is_reg_file(&reg_lines) {
         registry::parse_reg(&mut pf.range, &mut sink, &reg_lines);
         pf.dialects.push(Dialect::Reg);
         pf.range_lines = reg_lines.iter().map(|l| l.number).collect();
-        pf.findings = sink.findings;
+        if !pf.range.touched && sink.findings.is_empty() {
+            pf.unreadable = Some(format!(
+                "the .reg file sets nothing rpcaudit reads (it reads {})",
+                registry::KEY
+            ));
+        }
+        pf.findings = sink.into_findings();
         return pf;
     }
     let lines = text::logical_lines(
         &decoded.text,
         &[Continuation::Caret, Continuation::Backtick],
     );
-    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut vars = Vars::default();
     let mut netsh = netsh_ipsec::NetshIpsec::default();
     let mut expanded = 0usize;
+    let mut expanded_bytes = 0usize;
     for line in &lines {
-        let t = expand_vars(&line.text, &vars);
-        if let Some((k, v)) = parse_set(&t) {
-            vars.retain(|(x, _)| !x.eq_ignore_ascii_case(&k));
-            vars.push((k, v));
+        if line.text.len() > MAX_COMMAND_BYTES {
+            sink.parse_error(
+                line.number,
+                format!(
+                    "the command is {} bytes long, more than the {MAX_COMMAND_BYTES} rpcaudit reads (cmd.exe itself takes 8,191 characters); it is not read",
+                    line.text.len()
+                ),
+                "split the command, or check that the file is the script you meant",
+            );
             continue;
         }
-        let commands = match expand_for(&t) {
+        let t = match vars.expand(&line.text) {
+            Ok(t) => t,
+            Err(e) => {
+                sink.parse_error(
+                    line.number,
+                    format!("the command is {e}"),
+                    "write the values out",
+                );
+                continue;
+            }
+        };
+        if let Some((k, v)) = parse_set(&t) {
+            if let Err(e) = vars.set(&k, v) {
+                sink.parse_error(line.number, e, "set fewer or shorter variables");
+            }
+            continue;
+        }
+        let commands = match expand_for(&t, MAX_EXPANDED_BYTES.saturating_sub(expanded_bytes)) {
             ForExpansion::NotALoop => vec![t],
             ForExpansion::Commands(c) => c,
             ForExpansion::Error(e) => {
@@ -292,6 +340,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             }
         };
         expanded += commands.len();
+        expanded_bytes += commands.iter().map(String::len).sum::<usize>();
         if expanded > MAX_EXPANDED_COMMANDS {
             sink.parse_error(
                 line.number,
@@ -315,7 +364,17 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     netsh.finish(&mut pf.ipsec, &mut sink);
     pf.dialects.sort();
     pf.dialects.dedup();
-    pf.findings = sink.findings;
+    if pf.dialects.is_empty() {
+        let first = sink
+            .findings
+            .first()
+            .map(|f| format!(" (line {}: {})", f.line.unwrap_or(0), f.message))
+            .unwrap_or_default();
+        pf.unreadable = Some(format!(
+            "no command rpcaudit reads: ipseccmd/ipsecpol, netsh ipsec static, netsh advfirewall, PowerShell *-NetFirewallRule, rpccfg, reg add, or a .reg export{first}"
+        ));
+    }
+    pf.findings = sink.into_findings();
     pf
 }
 
@@ -491,30 +550,68 @@ fn strip_word<'a>(t: &'a str, word: &str) -> Option<&'a str> {
         .then(|| rest.trim_start())
 }
 
-/// Replace `%NAME%` for names set earlier in the file (cmd semantics; `%%` is left alone).
-fn expand_vars(t: &str, vars: &[(String, String)]) -> String {
-    if vars.is_empty() || !t.contains('%') {
-        return t.to_string();
-    }
-    let mut out = t.to_string();
-    for (k, v) in vars {
-        let pat = format!("%{k}%");
-        let mut idx = 0;
-        while let Some(pos) = out[idx..]
-            .to_ascii_lowercase()
-            .find(&pat.to_ascii_lowercase())
-        {
-            let at = idx + pos;
-            // `%%NAME%` is a for-loop variable, not ours.
-            if at > 0 && out.as_bytes()[at - 1] == b'%' {
-                idx = at + 1;
-                continue;
-            }
-            out.replace_range(at..at + pat.len(), v);
-            idx = at + v.len();
+/// cmd `set` variables of one file, by upper-cased name, with the bytes they hold in all.
+#[derive(Default)]
+struct Vars {
+    values: std::collections::HashMap<String, String>,
+    bytes: usize,
+}
+
+impl Vars {
+    /// Set `name`; refused when the file's variables would hold more than
+    /// [`MAX_VARIABLE_BYTES`].
+    fn set(&mut self, name: &str, value: String) -> Result<(), String> {
+        let key = name.to_ascii_uppercase();
+        let old = self.values.get(&key).map_or(0, |v| key.len() + v.len());
+        let new = self.bytes - old + key.len() + value.len();
+        if new > MAX_VARIABLE_BYTES {
+            return Err(format!(
+                "set {name}: the file's variables would hold more than {MAX_VARIABLE_BYTES} bytes"
+            ));
         }
+        self.bytes = new;
+        self.values.insert(key, value);
+        Ok(())
     }
-    out
+
+    /// `t` with `%NAME%` replaced for names set earlier in the file, in one pass as cmd does
+    /// (a value is not expanded again; `%%p` is a for-loop variable and stays). Refused when
+    /// the result would be longer than [`MAX_COMMAND_BYTES`].
+    fn expand(&self, t: &str) -> Result<String, String> {
+        if self.values.is_empty() || !t.contains('%') {
+            return Ok(t.to_string());
+        }
+        let mut out = String::with_capacity(t.len());
+        let mut rest = t;
+        while let Some(at) = rest.find('%') {
+            out.push_str(&rest[..at]);
+            let after = &rest[at + 1..];
+            if let Some(tail) = after.strip_prefix('%') {
+                out.push_str("%%");
+                rest = tail;
+            } else if let Some(end) = after.find('%')
+                && let Some(value) = self.values.get(&after[..end].to_ascii_uppercase())
+            {
+                out.push_str(value);
+                rest = &after[end + 1..];
+            } else {
+                out.push('%');
+                rest = after;
+            }
+            if out.len() > MAX_COMMAND_BYTES {
+                return Err(format!(
+                    "longer than {MAX_COMMAND_BYTES} bytes once its %variables% are expanded"
+                ));
+            }
+        }
+        out.push_str(rest);
+        if out.len() > MAX_COMMAND_BYTES {
+            return Err(format!(
+                "longer than {MAX_COMMAND_BYTES} bytes once its %variables% are expanded"
+            ));
+        }
+        Ok(out)
+    }
 }
 
 enum ForExpansion {
@@ -523,8 +620,9 @@ enum ForExpansion {
     Error(String),
 }
 
-/// `for /L %%p in (start,step,end) do CMD` and `for %%p in (a b c) do CMD`.
-fn expand_for(t: &str) -> ForExpansion {
+/// `for /L %%p in (start,step,end) do CMD` and `for %%p in (a b c) do CMD`, refused when
+/// the commands would take more than `budget` bytes.
+fn expand_for(t: &str, budget: usize) -> ForExpansion {
     let Some(rest) = strip_word(t, "for") else {
         return ForExpansion::NotALoop;
     };
@@ -575,6 +673,18 @@ fn expand_for(t: &str) -> ForExpansion {
             .map(str::to_string)
             .collect()
     };
+    let longest_item = items.iter().map(String::len).max().unwrap_or(0);
+    let size = items.len().saturating_mul(
+        body.len()
+            .saturating_add(longest_item.saturating_mul(body.matches('%').count())),
+    );
+    if size > budget {
+        return ForExpansion::Error(format!(
+            "for: {} commands of {} bytes would take more than the {MAX_EXPANDED_BYTES} bytes a file may expand to",
+            items.len(),
+            body.len()
+        ));
+    }
     let vars = [format!("%%{name}"), format!("%{name}")];
     ForExpansion::Commands(
         items
@@ -696,26 +806,30 @@ mod tests {
         assert_eq!(codes, vec!["placeholder", "placeholder"]);
     }
 
+    fn ef(t: &str) -> ForExpansion {
+        expand_for(t, MAX_EXPANDED_BYTES)
+    }
+
     #[test]
     fn for_loop_errors() {
         assert!(matches!(
-            expand_for("for /L %%p in (1,0,5) do x"),
+            ef("for /L %%p in (1,0,5) do x"),
             ForExpansion::Error(_)
         ));
         assert!(matches!(
-            expand_for("for /L %%p in (a) do x"),
+            ef("for /L %%p in (a) do x"),
             ForExpansion::Error(_)
         ));
-        assert!(matches!(expand_for("format c:"), ForExpansion::NotALoop));
+        assert!(matches!(ef("format c:"), ForExpansion::NotALoop));
         assert!(matches!(
-            expand_for("for /L %%p in (-9223372036854775808,1,9223372036854775807) do x"),
+            ef("for /L %%p in (-9223372036854775808,1,9223372036854775807) do x"),
             ForExpansion::Error(_)
         ));
-        match expand_for("for /L %%p in (5021,-10,5001) do echo %%p") {
+        match ef("for /L %%p in (5021,-10,5001) do echo %%p") {
             ForExpansion::Commands(c) => assert_eq!(c, vec!["echo 5021", "echo 5011", "echo 5001"]),
             _ => panic!("not expanded"),
         }
-        match expand_for("for %%p in (135 139) do echo %%p") {
+        match ef("for %%p in (135 139) do echo %%p") {
             ForExpansion::Commands(c) => assert_eq!(c, vec!["echo 135", "echo 139"]),
             _ => panic!("not expanded"),
         }

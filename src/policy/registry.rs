@@ -19,7 +19,8 @@ use super::text::{dash_name, is_typographic_dash};
 use crate::finding::Severity;
 use crate::ports::PortRanges;
 
-const KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\Internet";
+/// The key rpccfg.exe writes.
+pub const KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\Internet";
 
 /// A value as some line left it.
 #[derive(Debug, Clone, PartialEq, Eq)]

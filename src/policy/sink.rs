@@ -22,6 +22,8 @@ pub mod codes {
     /// A DNS name in a filter: Windows resolves it once, when the filter is created; we do
     /// not resolve it, so it matches nothing in the model.
     pub const DNS_UNRESOLVED: &str = "dns-unresolved";
+    /// A policy-wide check was not run: the files define more rules than it can afford.
+    pub const LINT_SKIPPED: &str = "lint-skipped";
 
     /// Every code, for docs and tests.
     pub const ALL: &[&str] = &[
@@ -40,14 +42,24 @@ pub mod codes {
         RANGE_INVALID,
         PARSE_ERROR,
         DNS_UNRESOLVED,
+        LINT_SKIPPED,
     ];
 }
+
+pub use crate::finding::MAX_FINDINGS_PER_CODE;
+/// Longest message or fix a finding keeps (in characters): messages quote the input, and a
+/// quoted 16 MiB word must not become a 16 MiB finding.
+pub const MAX_FINDING_TEXT: usize = 400;
 
 /// Findings for one file.
 #[derive(Debug, Clone, Default)]
 pub struct Sink {
     pub file: String,
     pub findings: Vec<Finding>,
+    /// Findings listed per code (a handful of codes: a short list is the fastest map).
+    listed: Vec<(&'static str, usize)>,
+    /// Findings left out per (code, severity), past [`MAX_FINDINGS_PER_CODE`].
+    left_out: Vec<(&'static str, Severity, usize)>,
 }
 
 impl Sink {
@@ -80,22 +92,112 @@ impl Sink {
         Sink {
             file: file.to_string(),
             findings: Vec::new(),
+            listed: Vec::new(),
+            left_out: Vec::new(),
         }
+    }
+
+    /// The findings, each code's overflow summed up in one closing finding of that code.
+    pub fn into_findings(mut self) -> Vec<Finding> {
+        for (code, severity, n) in std::mem::take(&mut self.left_out) {
+            self.findings
+                .push(crate::finding::left_out(code, severity, n).at_file(self.file.clone()));
+        }
+        self.findings
     }
 
     pub fn push(
         &mut self,
-        code: &str,
+        code: &'static str,
         severity: Severity,
         line: usize,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
+        let listed = match self.listed.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, n)) => n,
+            None => {
+                self.listed.push((code, 0));
+                let last = self.listed.len() - 1;
+                &mut self.listed[last].1
+            }
+        };
+        if *listed >= MAX_FINDINGS_PER_CODE {
+            match self
+                .left_out
+                .iter_mut()
+                .find(|(c, s, _)| *c == code && *s == severity)
+            {
+                Some((_, _, n)) => *n += 1,
+                None => self.left_out.push((code, severity, 1)),
+            }
+            return;
+        }
+        *listed += 1;
+        let message = cut(message.into(), MAX_FINDING_TEXT);
+        let fix = cut(fix.into(), MAX_FINDING_TEXT);
         self.findings
             .push(Finding::new(code, severity, message, fix).at(self.file.clone(), line));
     }
 
+    /// How many findings were left out past the cap.
+    pub fn left_out(&self) -> usize {
+        self.left_out.iter().map(|(_, _, n)| n).sum()
+    }
+
     pub fn parse_error(&mut self, line: usize, message: impl Into<String>, fix: impl Into<String>) {
         self.push(codes::PARSE_ERROR, Severity::Error, line, message, fix);
+    }
+}
+
+/// `text` cut to at most `max` characters, with `…` when something was cut.
+fn cut(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_of_one_code_are_capped_and_the_rest_counted() {
+        let mut sink = Sink::new("bad.cmd");
+        for line in 1..=250 {
+            sink.parse_error(line, "bad", "fix it");
+        }
+        sink.push(codes::PLACEHOLDER, Severity::Error, 7, "p", "f");
+        assert_eq!(sink.left_out(), 150);
+        let findings = sink.into_findings();
+        assert_eq!(findings.len(), MAX_FINDINGS_PER_CODE + 2);
+        let parse: Vec<_> = findings
+            .iter()
+            .filter(|f| f.code == codes::PARSE_ERROR)
+            .collect();
+        assert_eq!(parse.len(), MAX_FINDINGS_PER_CODE + 1);
+        assert_eq!(parse[99].line, Some(100));
+        let last = findings.last().unwrap();
+        assert_eq!(last.code, codes::PARSE_ERROR);
+        assert!(
+            last.message.starts_with("150 more parse-error findings"),
+            "{}",
+            last.message
+        );
+        assert_eq!(last.file.as_deref(), Some("bad.cmd"));
+        assert_eq!(last.line, None);
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let mut sink = Sink::new("f.cmd");
+        let word = "é".repeat(10_000);
+        sink.parse_error(1, format!("'{word}' is not a switch"), word.clone());
+        let f = &sink.findings[0];
+        assert_eq!(f.message.chars().count(), MAX_FINDING_TEXT + 1);
+        assert!(f.message.ends_with('…'));
+        assert_eq!(f.fix.chars().count(), MAX_FINDING_TEXT + 1);
+        assert_eq!(cut("short".into(), 10), "short");
     }
 }

@@ -9,52 +9,79 @@
 pub struct Decoded {
     pub text: String,
     pub encoding: &'static str,
+    /// The bytes were not valid in the encoding their BOM (or layout) announced: truncated
+    /// or broken UTF-16, invalid UTF-8 after a UTF-8 BOM. Replacement characters stand in.
+    pub malformed: bool,
 }
 
 /// Decode bytes as Windows tools write them. Never fails: bytes that are not UTF-8 are read
-/// as Windows-1252, where every byte maps to a character.
+/// as Windows-1252, where every byte maps to a character; [`Decoded::malformed`] says when an
+/// announced encoding did not hold.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        let (text, _) = encoding_rs::UTF_8.decode_without_bom_handling(rest);
-        return Decoded {
+    let with = |encoding: &'static encoding_rs::Encoding, rest: &[u8], name: &'static str| {
+        let (text, malformed) = encoding.decode_without_bom_handling(rest);
+        Decoded {
             text: text.into_owned(),
-            encoding: "utf-8-bom",
-        };
+            encoding: name,
+            malformed,
+        }
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return with(encoding_rs::UTF_8, rest, "utf-8-bom");
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(rest);
-        return Decoded {
-            text: text.into_owned(),
-            encoding: "utf-16le",
-        };
+        return with(encoding_rs::UTF_16LE, rest, "utf-16le");
     }
     if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        let (text, _) = encoding_rs::UTF_16BE.decode_without_bom_handling(rest);
-        return Decoded {
-            text: text.into_owned(),
-            encoding: "utf-16be",
-        };
+        return with(encoding_rs::UTF_16BE, rest, "utf-16be");
     }
     if looks_like_utf16le(bytes) {
-        let (text, _) = encoding_rs::UTF_16LE.decode_without_bom_handling(bytes);
-        return Decoded {
-            text: text.into_owned(),
-            encoding: "utf-16le",
-        };
+        return with(encoding_rs::UTF_16LE, bytes, "utf-16le");
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Decoded {
             text: s.to_string(),
             encoding: "utf-8",
+            malformed: false,
         },
-        Err(_) => {
-            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-            Decoded {
-                text: text.into_owned(),
-                encoding: "windows-1252",
-            }
+        Err(_) => with(encoding_rs::WINDOWS_1252, bytes, "windows-1252"),
+    }
+}
+
+/// Why decoded text is not a policy file at all, if it is not: empty, broken in its own
+/// encoding, or binary (a NUL, or more than one character in a hundred a control character
+/// other than tab, line breaks, form feed and the old end-of-file mark).
+pub fn not_text(bytes: &[u8], decoded: &Decoded) -> Option<String> {
+    if decoded.text.trim().is_empty() {
+        return Some(if bytes.is_empty() {
+            "the file is empty".into()
+        } else {
+            "the file holds only white space".into()
+        });
+    }
+    if decoded.malformed {
+        return Some(format!(
+            "the file is not valid {} (truncated or corrupted)",
+            decoded.encoding
+        ));
+    }
+    let mut chars = 0usize;
+    let mut controls = 0usize;
+    for c in decoded.text.chars() {
+        chars += 1;
+        if c == '\0' {
+            return Some(
+                "the file is binary (it holds NUL characters), not a script or a .reg export"
+                    .into(),
+            );
+        }
+        if c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c' | '\x1a') {
+            controls += 1;
         }
     }
+    (controls * 100 > chars).then(|| {
+        format!("the file is binary ({controls} control characters in {chars}), not a script or a .reg export")
+    })
 }
 
 /// UTF-16LE without a BOM: ASCII text has a zero in (nearly) every odd byte.

@@ -136,20 +136,44 @@ fn read_observations_capped(
     path: &std::path::Path,
     limit: u64,
 ) -> Result<Vec<Observation>, String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    // Read at most one byte past the limit, so a larger file is refused without being loaded.
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
+    let bytes = crate::input::read_capped(path, limit).map_err(|e| match e {
+        crate::input::ReadError::TooLarge { limit } => format!(
             "{}: larger than the {limit} bytes an observations file may have",
             path.display()
-        ));
-    }
+        ),
+        crate::input::ReadError::Open(e) | crate::input::ReadError::Read(e) => {
+            format!("{}: {e}", path.display())
+        }
+    })?;
     observations_from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Why an address cannot be a probe's source (`--from`).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SourceError {
+    #[error("'{0}' is not an IP address")]
+    NotAnAddress(String),
+    #[error("{0} is not a unicast address ({1}); give one of this host's own addresses")]
+    NotUnicast(IpAddr, &'static str),
+}
+
+/// A `--from` source address: one unicast address, refused before anything is sent when it is
+/// unspecified (0.0.0.0, ::), multicast or the broadcast address.
+pub fn parse_source(text: &str) -> Result<IpAddr, SourceError> {
+    let ip: IpAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| SourceError::NotAnAddress(text.chars().take(64).collect()))?;
+    let why = match ip {
+        _ if ip.is_unspecified() => Some("unspecified"),
+        _ if ip.is_multicast() => Some("multicast"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("broadcast"),
+        _ => None,
+    };
+    match why {
+        Some(why) => Err(SourceError::NotUnicast(ip, why)),
+        None => Ok(ip),
+    }
 }
 
 /// Largest `--observations` file read (some 500,000 observations).
@@ -158,6 +182,37 @@ pub const MAX_OBSERVATIONS_BYTES: u64 = 64 * 1024 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_must_be_unicast() {
+        for bad in [
+            "0.0.0.0",
+            "::",
+            "224.0.0.1",
+            "ff02::1",
+            "255.255.255.255",
+            "239.1.2.3",
+        ] {
+            assert!(
+                matches!(parse_source(bad), Err(SourceError::NotUnicast(..))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            parse_source("host.example"),
+            Err(SourceError::NotAnAddress(_))
+        ));
+        assert_eq!(
+            parse_source("198.18.1.10").unwrap(),
+            "198.18.1.10".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            parse_source("::1").unwrap(),
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        let e = parse_source("0.0.0.0").unwrap_err().to_string();
+        assert!(e.contains("not a unicast address (unspecified)"), "{e}");
+    }
 
     #[test]
     fn observations_round_trip_and_format() {

@@ -27,7 +27,6 @@ use crate::probe::ProbeState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
 use uuid::Uuid;
@@ -145,19 +144,19 @@ pub fn read_baseline(path: &Path) -> Result<AuditReport, String> {
 
 fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
     let name = path.display();
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("{name}: cannot open the baseline report: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{name}: cannot read the baseline report: {e}"))?;
-    if bytes.len() as u64 > max {
-        return Err(format!(
+    let bytes = crate::input::read_capped(path, max).map_err(|e| match e {
+        crate::input::ReadError::TooLarge { .. } => format!(
             "{name}: larger than {} MiB, too large for an audit report; give the JSON an \
              `rpcaudit audit --json` run wrote",
             max / (1024 * 1024)
-        ));
-    }
+        ),
+        crate::input::ReadError::Open(e) => {
+            format!("{name}: cannot open the baseline report: {e}")
+        }
+        crate::input::ReadError::Read(e) => {
+            format!("{name}: cannot read the baseline report: {e}")
+        }
+    })?;
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
 
     /// The fields checked before the rest of the report is read.
