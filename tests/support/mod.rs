@@ -130,3 +130,51 @@ pub fn demo_lock() -> std::fs::File {
     f.lock().expect("lock");
     f
 }
+
+/// What one run under GNU time gave.
+pub struct Measured {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Peak resident set size, KiB.
+    pub peak_kib: u64,
+    pub elapsed: std::time::Duration,
+}
+
+/// GNU time (Debian package `time`), for peak memory.
+pub const GNU_TIME: &str = "/usr/bin/time";
+
+/// Run the binary with `args` under GNU time and report its exit code, output, peak RSS and
+/// wall-clock time.
+pub fn run_measured(args: &[&str]) -> Measured {
+    assert!(
+        std::path::Path::new(GNU_TIME).exists(),
+        "{GNU_TIME} is missing: install GNU time (Debian/Ubuntu package `time`)"
+    );
+    let peak_file = tempfile::NamedTempFile::new().expect("temporary file");
+    let started = std::time::Instant::now();
+    let out = Command::new(GNU_TIME)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(peak_file.path())
+        .arg(bin())
+        .args(args)
+        .output()
+        .expect("run rpcaudit under GNU time");
+    let elapsed = started.elapsed();
+    let peak = std::fs::read_to_string(peak_file.path()).expect("GNU time's output");
+    // GNU time writes "Command exited with non-zero status N" before the figure.
+    let peak_kib = peak
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS in GNU time's output {peak:?}"));
+    Measured {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        peak_kib,
+        elapsed,
+    }
+}
