@@ -1,20 +1,8 @@
-//! Address, mask, range and port-list parsers.
+//! Fuzz target `policy_address` for libFuzzer (FUZZING.md says how to run it). The property it checks
+//! lives in `../checks/policy_address.rs`, where `tests/fuzz_seeds.rs` replays the seeds in `cargo test`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use rpcaudit::policy::address;
-use rpcaudit::ports::PortRanges;
 
-fuzz_target!(|data: &[u8]| {
-    let s = String::from_utf8_lossy(data);
-    for p in [address::parse_masked(&s), address::parse_firewall(&s), address::parse_ipsecpol(&s)]
-        .into_iter()
-        .flatten()
-    {
-        let (m, _) = p;
-        let _ = m.contains([10, 1, 1, 5].into(), &[]);
-        let _ = m.sample();
-        let _ = m.to_string();
-    }
-    let _ = PortRanges::parse(&s);
-    let _ = rpcaudit::policy::lint::name_ports(&s);
-});
+#[path = "../checks/policy_address.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -1,22 +1,8 @@
-//! netsh ipsec static, netsh advfirewall and PowerShell firewall commands.
+//! Fuzz target `policy_netsh_powershell` for libFuzzer (FUZZING.md says how to run it). The property it checks
+//! lives in `../checks/policy_netsh_powershell.rs`, where `tests/fuzz_seeds.rs` replays the seeds in `cargo test`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use rpcaudit::policy::{self, LoadOptions};
 
-const PREFIXES: &[&str] = &[
-    "netsh ipsec static ",
-    "netsh advfirewall firewall ",
-    "New-NetFirewallRule ",
-    "Set-NetFirewallRule ",
-];
+#[path = "../checks/policy_netsh_powershell.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let prefix = PREFIXES[usize::from(sel) % PREFIXES.len()];
-    let text = String::from_utf8_lossy(rest);
-    let script: String = text.lines().take(256).map(|l| format!("{prefix}{l}\n")).collect();
-    let pf = policy::parse_text("fuzz.ps1", script.as_bytes());
-    let _ = policy::build(vec![pf], &LoadOptions::default());
-    let items: Vec<String> = text.split(',').map(str::to_string).collect();
-    let _ = policy::firewall::parse_local_ports(&items);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

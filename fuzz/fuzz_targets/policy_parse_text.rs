@@ -1,10 +1,8 @@
-//! Any bytes as a policy file: decoding, line splitting, every dialect, combining and lints.
+//! Fuzz target `policy_parse_text` for libFuzzer (FUZZING.md says how to run it). The property it checks
+//! lives in `../checks/policy_parse_text.rs`, where `tests/fuzz_seeds.rs` replays the seeds in `cargo test`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use rpcaudit::policy::{self, LoadOptions, Proto};
 
-fuzz_target!(|data: &[u8]| {
-    let pf = policy::parse_text("fuzz.cmd", data);
-    let lp = policy::build(vec![pf], &LoadOptions::default());
-    let _ = lp.policy.decide([10, 1, 1, 5].into(), 135, Proto::Tcp);
-});
+#[path = "../checks/policy_parse_text.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

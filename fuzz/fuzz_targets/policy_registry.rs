@@ -1,19 +1,8 @@
-//! .reg exports of Rpc\Internet (both header versions), rpccfg and reg add lines.
+//! Fuzz target `policy_registry` for libFuzzer (FUZZING.md says how to run it). The property it checks
+//! lives in `../checks/policy_registry.rs`, where `tests/fuzz_seeds.rs` replays the seeds in `cargo test`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use rpcaudit::policy::{self, LoadOptions};
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&sel, rest)) = data.split_first() else { return };
-    let header: &[u8] = match sel % 4 {
-        0 => b"Windows Registry Editor Version 5.00\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\r\n",
-        1 => b"REGEDIT4\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\r\n",
-        2 => b"rpccfg.exe ",
-        _ => b"reg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet ",
-    };
-    let mut bytes = header.to_vec();
-    bytes.extend_from_slice(rest);
-    let pf = policy::parse_text("fuzz.reg", &bytes);
-    let lp = policy::build(vec![pf], &LoadOptions::default());
-    let _ = lp.range_findings();
-});
+#[path = "../checks/policy_registry.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -1,23 +1,8 @@
-//! Fuzz target: `wire::tower::Tower::decode` on arbitrary bytes. A decoded tower encodes, its
-//! encoding decodes to the same tower, and `interface()`, `binding()` and the binding's string
-//! form never panic.
+//! Fuzz target `tower` for libFuzzer (FUZZING.md says how to run it). The property it checks
+//! lives in `../checks/tower.rs`, where `tests/fuzz_seeds.rs` replays the seeds in `cargo test`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use rpcaudit::wire::tower::{Binding, MAX_FLOORS, Tower};
+#[path = "../checks/tower.rs"]
+mod check;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(tower) = Tower::decode(data) else {
-        return;
-    };
-    assert!(tower.floors.len() <= MAX_FLOORS);
-    let _ = tower.interface();
-    let binding = tower.binding();
-    let text = binding.to_string();
-    let _ = Binding::parse(&text);
-    if let Ok(bytes) = tower.encode() {
-        let back = Tower::decode(&bytes).expect("an encoded tower must decode");
-        assert_eq!(back, tower);
-        assert_eq!(back.encode().expect("re-encode"), bytes);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

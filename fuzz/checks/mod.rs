@@ -1,0 +1,15 @@
+//! The property of every fuzz target, one file each, as plain functions: the libFuzzer
+//! targets in `../fuzz_targets/` each include their own file, and `tests/fuzz_seeds.rs`
+//! includes this one to replay the seeds and past findings in `cargo test`.
+
+pub mod epm_entries;
+pub mod ept_lookup_stub;
+pub mod pdu_decode;
+pub mod policy_address;
+pub mod policy_ipseccmd;
+pub mod policy_netsh_powershell;
+pub mod policy_parse_text;
+pub mod policy_registry;
+pub mod reassembly;
+pub mod string_binding;
+pub mod tower;
