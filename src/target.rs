@@ -44,7 +44,7 @@ impl fmt::Display for Target {
 pub enum TargetError {
     /// `at` is "target `x`" for an argument or "file:line: target `x`" for a line of a file.
     #[error("{at}: {reason}")]
-    Invalid { at: String, reason: String },
+    Invalid { at: String, reason: InvalidTarget },
     #[error("{at}: expanding it would exceed the limit of {limit} targets in total")]
     TooMany { at: String, limit: usize },
     #[error("{file}: cannot read target file: {source}")]
@@ -69,6 +69,43 @@ pub enum TargetError {
     },
     #[error("target `{target}`: name resolved to no addresses")]
     NoAddresses { target: String },
+}
+
+/// Why a token is not a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidTarget {
+    #[error("empty target")]
+    Empty,
+    #[error("`@` must be followed by a file name")]
+    EmptyFileName,
+    #[error("ports are not part of a target; use the port option")]
+    HasPort,
+    #[error("unclosed `[`")]
+    UnclosedBracket,
+    #[error("brackets must enclose an IPv6 address")]
+    BracketsNotIpv6,
+    #[error("not a valid CIDR block (expected e.g. 192.0.2.0/24)")]
+    BadCidr,
+    #[error("not a valid IPv6 address")]
+    BadIpv6,
+    #[error("not a valid IP address")]
+    BadAddress,
+    #[error("not a host name")]
+    NotAHostName,
+    #[error("host name longer than {MAX_NAME_LEN} characters")]
+    NameTooLong,
+    #[error("host name has an empty label")]
+    EmptyLabel,
+    #[error("host name label longer than {MAX_LABEL_LEN} characters")]
+    LabelTooLong,
+    #[error("not an IP address, CIDR block or host name (letters, digits, `-` and `.` only)")]
+    BadCharacters,
+    #[error("host name label starts or ends with `-`")]
+    LabelHyphen,
+    #[error("a target file may not name another @file")]
+    NestedFile,
+    #[error("one target per line expected")]
+    SeveralOnALine,
 }
 
 /// What one token stands for, before expansion.
@@ -148,7 +185,7 @@ impl Expansion {
             Spec::File(_) => {
                 return Err(TargetError::Invalid {
                     at: at.to_string(),
-                    reason: "a target file may not name another @file".to_string(),
+                    reason: InvalidTarget::NestedFile,
                 });
             }
         }
@@ -191,7 +228,7 @@ fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
         if content.split_whitespace().nth(1).is_some() {
             return Err(TargetError::Invalid {
                 at,
-                reason: "one target per line expected".to_string(),
+                reason: InvalidTarget::SeveralOnALine,
             });
         }
         let spec = parse_token(content).map_err(|reason| TargetError::Invalid {
@@ -238,34 +275,34 @@ fn read_target_file(path: &Path) -> Result<String, TargetError> {
 }
 
 /// Classify one token; the error is the reason only, the caller adds where it came from.
-fn parse_token(raw: &str) -> Result<Spec, String> {
+fn parse_token(raw: &str) -> Result<Spec, InvalidTarget> {
     let s = raw.trim();
     if s.is_empty() {
-        return Err("empty target".to_string());
+        return Err(InvalidTarget::Empty);
     }
     if let Some(path) = s.strip_prefix('@') {
         if path.is_empty() {
-            return Err("`@` must be followed by a file name".to_string());
+            return Err(InvalidTarget::EmptyFileName);
         }
         return Ok(Spec::File(path.to_string()));
     }
     if let Some(inner) = s.strip_prefix('[') {
         let Some(inner) = inner.strip_suffix(']') else {
             return Err(if inner.contains("]:") {
-                "ports are not part of a target; use the port option".to_string()
+                InvalidTarget::HasPort
             } else {
-                "unclosed `[`".to_string()
+                InvalidTarget::UnclosedBracket
             });
         };
         return match inner.parse::<Ipv6Addr>() {
             Ok(ip) => Ok(Spec::Addr(IpAddr::V6(ip))),
-            Err(_) => Err("brackets must enclose an IPv6 address".to_string()),
+            Err(_) => Err(InvalidTarget::BracketsNotIpv6),
         };
     }
     if s.contains('/') {
         return match s.parse::<IpNet>() {
             Ok(net) => Ok(Spec::Net(net.trunc())),
-            Err(_) => Err("not a valid CIDR block (expected e.g. 192.0.2.0/24)".to_string()),
+            Err(_) => Err(InvalidTarget::BadCidr),
         };
     }
     if let Ok(ip) = s.parse::<IpAddr>() {
@@ -273,43 +310,38 @@ fn parse_token(raw: &str) -> Result<Spec, String> {
     }
     if s.contains(':') {
         return Err(if s.matches(':').count() == 1 {
-            "ports are not part of a target; use the port option".to_string()
+            InvalidTarget::HasPort
         } else {
-            "not a valid IPv6 address".to_string()
+            InvalidTarget::BadIpv6
         });
     }
     validate_host_name(s).map(Spec::Name)
 }
 
 /// RFC 1123 host name check; returns the name lowercased without a trailing dot.
-fn validate_host_name(s: &str) -> Result<String, String> {
+fn validate_host_name(s: &str) -> Result<String, InvalidTarget> {
     let name = s.strip_suffix('.').unwrap_or(s);
     if name.is_empty() {
-        return Err("not a host name".to_string());
+        return Err(InvalidTarget::NotAHostName);
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("host name longer than {MAX_NAME_LEN} characters"));
+        return Err(InvalidTarget::NameTooLong);
     }
     for label in name.split('.') {
         if label.is_empty() {
-            return Err("host name has an empty label".to_string());
+            return Err(InvalidTarget::EmptyLabel);
         }
         if label.len() > MAX_LABEL_LEN {
-            return Err(format!(
-                "host name label longer than {MAX_LABEL_LEN} characters"
-            ));
+            return Err(InvalidTarget::LabelTooLong);
         }
         if !label
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
-            return Err(
-                "not an IP address, CIDR block or host name (letters, digits, `-` and `.` only)"
-                    .to_string(),
-            );
+            return Err(InvalidTarget::BadCharacters);
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err("host name label starts or ends with `-`".to_string());
+            return Err(InvalidTarget::LabelHyphen);
         }
     }
     // An all-numeric last label is a mistyped address ("10.0.0.256"), not a name.
@@ -318,7 +350,7 @@ fn validate_host_name(s: &str) -> Result<String, String> {
         .next()
         .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err("not a valid IP address".to_string());
+        return Err(InvalidTarget::BadAddress);
     }
     Ok(name.to_ascii_lowercase())
 }

@@ -107,7 +107,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
     let baseline = match &args.baseline {
         Some(path) => Some((
             path.display().to_string(),
-            crate::report::diff::read_baseline(path)?,
+            crate::report::diff::read_baseline(path).map_err(|e| e.to_string())?,
         )),
         None => None,
     };
@@ -132,7 +132,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
     };
     let mut imported = Vec::new();
     for path in &args.observations {
-        imported.extend(crate::probe::read_observations(path)?);
+        imported.extend(crate::probe::read_observations(path).map_err(|e| e.to_string())?);
     }
     let targets = crate::target::expand(&args.targets).map_err(|e| e.to_string())?;
     if targets.is_empty() {

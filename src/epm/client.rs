@@ -488,15 +488,26 @@ fn bind_nak_reason(reason: u16) -> &'static str {
     }
 }
 
+/// Why an `ept_entry_t` cannot be shown as an endpoint (a warning of its host's dump).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("entry without a tower")]
+    NoTower,
+    #[error("malformed tower: {0}")]
+    MalformedTower(crate::wire::WireError),
+    #[error("tower does not start with an interface floor")]
+    NoInterface,
+}
+
 /// Turn one `ept_entry_t` into an [`Endpoint`], or say why it cannot be shown.
-pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, String> {
+pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
     let tower = match &entry.tower {
         EntryTower::Decoded(t) => t,
-        EntryTower::Null => return Err("entry without a tower".to_string()),
-        EntryTower::Malformed(e) => return Err(format!("malformed tower: {e}")),
+        EntryTower::Null => return Err(EntryError::NoTower),
+        EntryTower::Malformed(e) => return Err(EntryError::MalformedTower(e.clone())),
     };
     let Some((interface, major, minor)) = tower.interface() else {
-        return Err("tower does not start with an interface floor".to_string());
+        return Err(EntryError::NoInterface);
     };
     let b = tower.binding();
     Ok(Endpoint {

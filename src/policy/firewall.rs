@@ -10,6 +10,7 @@
 //! -LocalPort, -RemoteAddress, -Enabled, -OverrideBlockRules, -Authentication).
 
 use super::address::{self, AddrMatch};
+use super::error::ValueError;
 use super::lint::check_name_ports;
 use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
 use super::sink::{Sink, codes};
@@ -139,7 +140,7 @@ impl FwEdit {
 
 /// Parse a local port list: numbers, `first-last`, `Any`, `RPC`, `RPC-EPMap` and other
 /// keywords. Errors name the item.
-pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, String> {
+pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, ValueError> {
     let mut ranges = Vec::new();
     let mut rpc = false;
     for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -150,10 +151,8 @@ pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, String> {
             // The endpoint mapper: TCP 135.
             "rpc-epmap" | "rpcepmap" => ranges.push((135, 135)),
             _ if item.starts_with(|c: char| c.is_ascii_digit()) => {
-                if let Some(c) = item.chars().find(|&c| is_typographic_dash(c)) {
-                    return Err(format!("'{item}' uses an {} instead of '-'", dash_name(c)));
-                }
-                let r = PortRanges::parse(item).map_err(|e| e.to_string())?;
+                ValueError::dash_in(item)?;
+                let r = PortRanges::parse(item)?;
                 ranges.extend_from_slice(r.ranges());
             }
             _ => {
@@ -167,18 +166,20 @@ pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, String> {
         (true, true) => Ok(PortMatch::RpcDynamic),
         // RPC mixed with numbers: keep the numbers (rare; RPC is usually alone).
         (_, false) => Ok(PortMatch::Ports(PortRanges::from_ranges(ranges))),
-        (false, true) => Err("empty port list".to_string()),
+        (false, true) => Err(ValueError::EmptyList("port")),
     }
 }
 
 /// Parse remote addresses, reporting address notes.
-fn parse_remote(items: &[String], sink: &mut Sink, line: usize) -> Result<Vec<AddrMatch>, String> {
+fn parse_remote(
+    items: &[String],
+    sink: &mut Sink,
+    line: usize,
+) -> Result<Vec<AddrMatch>, ValueError> {
     let mut out = Vec::new();
     for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        if let Some(c) = item.chars().find(|&c| is_typographic_dash(c)) {
-            return Err(format!("'{item}' uses an {} instead of '-'", dash_name(c)));
-        }
-        let (m, notes) = address::parse_firewall(item).map_err(|e| e.to_string())?;
+        ValueError::dash_in(item)?;
+        let (m, notes) = address::parse_firewall(item)?;
         address::report_notes(sink, line, item, &m, &notes);
         if m == AddrMatch::Any {
             return Ok(vec![AddrMatch::Any]);
@@ -186,7 +187,7 @@ fn parse_remote(items: &[String], sink: &mut Sink, line: usize) -> Result<Vec<Ad
         out.push(m);
     }
     if out.is_empty() {
-        return Err("empty address list".to_string());
+        return Err(ValueError::EmptyList("address"));
     }
     Ok(out)
 }
@@ -210,7 +211,7 @@ fn set_param(
     values: &[String],
     sink: &mut Sink,
     line: usize,
-) -> Result<(), String> {
+) -> Result<(), ValueError> {
     let v = values.first().map(String::as_str).unwrap_or("");
     match key {
         "name" => rule.name = v.to_string(),
@@ -219,7 +220,7 @@ fn set_param(
             rule.inbound = match v.to_ascii_lowercase().as_str() {
                 "in" | "inbound" => true,
                 "out" | "outbound" => false,
-                _ => return Err(format!("direction '{v}' is not in/out")),
+                _ => return Err(ValueError::not_one_of("direction", v, "is not in/out")),
             }
         }
         "action" => {
@@ -228,14 +229,22 @@ fn set_param(
                 "block" => FwAction::Block,
                 "bypass" => FwAction::Bypass,
                 "notconfigured" => FwAction::NotConfigured,
-                _ => return Err(format!("action '{v}' is not allow, block or bypass")),
+                _ => {
+                    return Err(ValueError::not_one_of(
+                        "action",
+                        v,
+                        "is not allow, block or bypass",
+                    ));
+                }
             }
         }
         "enable" | "enabled" => {
-            rule.enabled = yes(v).ok_or_else(|| format!("'{v}' is not yes/no or True/False"))?
+            rule.enabled = yes(v)
+                .ok_or_else(|| ValueError::not_one_of("", v, "is not yes/no or True/False"))?
         }
         "protocol" => {
-            rule.proto = ProtoMatch::parse(v).ok_or_else(|| format!("protocol '{v}' unknown"))?
+            rule.proto = ProtoMatch::parse(v)
+                .ok_or_else(|| ValueError::not_one_of("protocol", v, "unknown"))?
         }
         "localport" => rule.ports = parse_local_ports(values)?,
         "remoteip" | "remoteaddress" => rule.remote = parse_remote(values, sink, line)?,
@@ -361,8 +370,8 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
     }
 }
 
-fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &str, tool: &str) {
-    if why.contains("instead of '-'") {
+fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &ValueError, tool: &str) {
+    if matches!(why, ValueError::TypographicDash { .. }) {
         sink.push(
             codes::TYPOGRAPHIC_DASH,
             Severity::Error,

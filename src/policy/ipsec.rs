@@ -14,6 +14,7 @@
 //! page) is refused by the tool as a whole, so we do not carry it out either.
 
 use super::address::{self, AddrMatch};
+use super::error::ValueError;
 use super::lint::check_name_ports;
 use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
 use super::sink::Sink;
@@ -320,7 +321,7 @@ fn parse_proto(s: &str, whole: &str) -> Result<ProtoMatch, FilterError> {
 }
 
 /// Parse `-n` values into an action.
-fn parse_action(values: &[String], soft: bool) -> Result<RuleAction, String> {
+fn parse_action(values: &[String], soft: bool) -> Result<RuleAction, ValueError> {
     let mut action = None;
     for v in values {
         let u = v.to_ascii_uppercase();
@@ -334,8 +335,10 @@ fn parse_action(values: &[String], soft: bool) -> Result<RuleAction, String> {
                 clear_inbound: soft,
             },
             _ => {
-                return Err(format!(
-                    "'{v}' is not BLOCK, PASS, INPASS or a security method such as ESP[3DES,SHA]"
+                return Err(ValueError::not_one_of(
+                    "",
+                    v,
+                    "is not BLOCK, PASS, INPASS or a security method such as ESP[3DES,SHA]",
                 ));
             }
         };

@@ -16,6 +16,7 @@
 //! and the RPC default for `--os` applies (see [`OsFamily`]).
 
 pub mod address;
+pub mod error;
 pub mod firewall;
 pub mod ipsec;
 pub mod lint;
@@ -323,7 +324,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         };
         if let Some((k, v)) = parse_set(&t) {
             if let Err(e) = vars.set(&k, v) {
-                sink.parse_error(line.number, e, "set fewer or shorter variables");
+                sink.parse_error(line.number, e.to_string(), "set fewer or shorter variables");
             }
             continue;
         }
@@ -550,6 +551,17 @@ fn strip_word<'a>(t: &'a str, word: &str) -> Option<&'a str> {
         .then(|| rest.trim_start())
 }
 
+/// Why a cmd variable could not be set or expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ExpandError {
+    #[error("set {name}: the file's variables would hold more than {MAX_VARIABLE_BYTES} bytes")]
+    TooManyVariables { name: String },
+    #[error(
+        "the command is longer than {MAX_COMMAND_BYTES} bytes once its %variables% are expanded"
+    )]
+    CommandTooLong,
+}
+
 /// cmd `set` variables of one file, by upper-cased name, with the bytes they hold in all.
 #[derive(Default)]
 struct Vars {
@@ -560,14 +572,14 @@ struct Vars {
 impl Vars {
     /// Set `name`; refused when the file's variables would hold more than
     /// [`MAX_VARIABLE_BYTES`].
-    fn set(&mut self, name: &str, value: String) -> Result<(), String> {
+    fn set(&mut self, name: &str, value: String) -> Result<(), ExpandError> {
         let key = name.to_ascii_uppercase();
         let old = self.values.get(&key).map_or(0, |v| key.len() + v.len());
         let new = self.bytes - old + key.len() + value.len();
         if new > MAX_VARIABLE_BYTES {
-            return Err(format!(
-                "set {name}: the file's variables would hold more than {MAX_VARIABLE_BYTES} bytes"
-            ));
+            return Err(ExpandError::TooManyVariables {
+                name: name.to_string(),
+            });
         }
         self.bytes = new;
         self.values.insert(key, value);
@@ -577,7 +589,7 @@ impl Vars {
     /// `t` with `%NAME%` replaced for names set earlier in the file, in one pass as cmd does
     /// (a value is not expanded again; `%%p` is a for-loop variable and stays). Refused when
     /// the result would be longer than [`MAX_COMMAND_BYTES`].
-    fn expand(&self, t: &str) -> Result<String, String> {
+    fn expand(&self, t: &str) -> Result<String, ExpandError> {
         if self.values.is_empty() || !t.contains('%') {
             return Ok(t.to_string());
         }
@@ -599,16 +611,12 @@ impl Vars {
                 rest = after;
             }
             if out.len() > MAX_COMMAND_BYTES {
-                return Err(format!(
-                    "longer than {MAX_COMMAND_BYTES} bytes once its %variables% are expanded"
-                ));
+                return Err(ExpandError::CommandTooLong);
             }
         }
         out.push_str(rest);
         if out.len() > MAX_COMMAND_BYTES {
-            return Err(format!(
-                "longer than {MAX_COMMAND_BYTES} bytes once its %variables% are expanded"
-            ));
+            return Err(ExpandError::CommandTooLong);
         }
         Ok(out)
     }

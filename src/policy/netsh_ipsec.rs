@@ -10,11 +10,11 @@
 //! assign=`; `set policy name= assign=`; `delete policy name=` / `delete all`.
 
 use super::address::{self, AddrMatch};
+use super::error::ValueError;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::lint::check_name_ports;
 use super::model::{Dialect, ProtoMatch, RuleAction};
 use super::sink::{Sink, codes};
-use super::text::{dash_name, is_typographic_dash};
 use crate::finding::Severity;
 use crate::ports::PortRanges;
 
@@ -281,7 +281,7 @@ fn parse_addr(
     mask: Option<&str>,
     sink: &mut Sink,
     line: usize,
-) -> Result<AddrMatch, String> {
+) -> Result<AddrMatch, ValueError> {
     match v.to_ascii_lowercase().as_str() {
         "any" => return Ok(AddrMatch::Any),
         "me" => return Ok(AddrMatch::Me),
@@ -292,9 +292,7 @@ fn parse_addr(
         }
         _ => {}
     }
-    if let Some(c) = v.chars().find(|&c| is_typographic_dash(c)) {
-        return Err(format!("'{v}' uses an {} instead of '-'", dash_name(c)));
-    }
+    ValueError::dash_in(v)?;
     let written = match mask {
         Some(m) if !v.contains('-') => format!("{v}/{m}"),
         _ => v.to_string(),
@@ -303,15 +301,14 @@ fn parse_addr(
         address::parse_ipsecpol(v)
     } else {
         address::parse_firewall(&written)
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     address::report_notes(sink, line, &written, &m, &notes);
     Ok(m)
 }
 
 fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option<Filter> {
-    fn bad(sink: &mut Sink, line: usize, k: &str, e: String) -> Option<Filter> {
-        if e.contains("instead of '-'") {
+    fn bad(sink: &mut Sink, line: usize, k: &str, e: ValueError) -> Option<Filter> {
+        if matches!(e, ValueError::TypographicDash { .. }) {
             sink.push(
                 codes::TYPOGRAPHIC_DASH,
                 Severity::Error,
@@ -329,7 +326,12 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
         None
     }
     let (Some(src), Some(dst)) = (get(ps, "srcaddr"), get(ps, "dstaddr")) else {
-        return bad(sink, line, "srcaddr/dstaddr", "both are required".into());
+        return bad(
+            sink,
+            line,
+            "srcaddr/dstaddr",
+            ValueError::Missing("both are required"),
+        );
     };
     let src_m = match parse_addr(src, get(ps, "srcmask"), sink, line) {
         Ok(m) => m,
@@ -339,13 +341,13 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
         Ok(m) => m,
         Err(e) => return bad(sink, line, "dstaddr", e),
     };
-    let port = |k: &str| -> Result<Option<u16>, String> {
+    let port = |k: &str| -> Result<Option<u16>, ValueError> {
         match get(ps, k) {
             None => Ok(None),
             Some(v) => match v.parse::<u16>() {
                 Ok(0) => Ok(None),
                 Ok(p) => Ok(Some(p)),
-                Err(_) => Err(format!("'{v}' is not a port 0-65535")),
+                Err(_) => Err(ValueError::not_one_of("", v, "is not a port 0-65535")),
             },
         }
     };
@@ -366,7 +368,7 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
                     sink,
                     line,
                     "protocol",
-                    format!("'{p}' is not ANY, TCP, UDP, ICMP, RAW or a number"),
+                    ValueError::not_one_of("", p, "is not ANY, TCP, UDP, ICMP, RAW or a number"),
                 );
             }
         },

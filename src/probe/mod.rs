@@ -127,25 +127,46 @@ pub fn observations_from_json(bytes: &[u8]) -> Result<Vec<Observation>, Observat
         })
 }
 
+/// Why an observations file could not be read: the file, and what went wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {cause}")]
+pub struct ObservationsFileError {
+    pub file: String,
+    pub cause: ObservationsCause,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObservationsCause {
+    #[error(transparent)]
+    Read(crate::input::ReadError),
+    #[error("larger than the {0} bytes an observations file may have")]
+    TooLarge(u64),
+    #[error(transparent)]
+    Json(ObservationsError),
+}
+
 /// Read an observations file; the error names the file, line and column.
-pub fn read_observations(path: &std::path::Path) -> Result<Vec<Observation>, String> {
+pub fn read_observations(
+    path: &std::path::Path,
+) -> Result<Vec<Observation>, ObservationsFileError> {
     read_observations_capped(path, MAX_OBSERVATIONS_BYTES)
 }
 
 fn read_observations_capped(
     path: &std::path::Path,
     limit: u64,
-) -> Result<Vec<Observation>, String> {
-    let bytes = crate::input::read_capped(path, limit).map_err(|e| match e {
-        crate::input::ReadError::TooLarge { limit } => format!(
-            "{}: larger than the {limit} bytes an observations file may have",
-            path.display()
-        ),
-        crate::input::ReadError::Open(e) | crate::input::ReadError::Read(e) => {
-            format!("{}: {e}", path.display())
-        }
+) -> Result<Vec<Observation>, ObservationsFileError> {
+    let fail = |cause| ObservationsFileError {
+        file: path.display().to_string(),
+        cause,
+    };
+    let bytes = crate::input::read_capped(path, limit).map_err(|e| {
+        fail(match e {
+            crate::input::ReadError::TooLarge { limit } => ObservationsCause::TooLarge(limit),
+            other => ObservationsCause::Read(other),
+        })
     })?;
-    observations_from_json(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+    observations_from_json(&bytes).map_err(|e| fail(ObservationsCause::Json(e)))
 }
 
 /// Why an address cannot be a probe's source (`--from`).
@@ -262,7 +283,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("obs.json");
         std::fs::write(&path, "{").unwrap();
-        let msg = read_observations(&path).unwrap_err();
+        let msg = read_observations(&path).unwrap_err().to_string();
         assert!(msg.contains("obs.json") && msg.contains("line 1"), "{msg}");
     }
 
@@ -272,7 +293,7 @@ mod tests {
         let path = dir.path().join("obs.json");
         std::fs::write(&path, r#"{"observations": []}"#).unwrap();
         assert!(read_observations_capped(&path, 1024).unwrap().is_empty());
-        let err = read_observations_capped(&path, 10).unwrap_err();
+        let err = read_observations_capped(&path, 10).unwrap_err().to_string();
         assert!(
             err.contains("obs.json") && err.contains("10 bytes"),
             "{err}"

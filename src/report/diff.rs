@@ -135,27 +135,82 @@ pub struct VerdictChange {
     pub after_observed: Option<ProbeState>,
 }
 
+/// Why a baseline report could not be read. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("{file}: cannot open the baseline report: {source}")]
+    Open {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: cannot read the baseline report: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{file}: larger than {} MiB, too large for an audit report; give the JSON an `rpcaudit audit --json` run wrote",
+        .limit / (1024 * 1024)
+    )]
+    TooLarge { file: String, limit: u64 },
+    #[error("{file}: not valid JSON: {source}")]
+    NotJson {
+        file: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{file}: not an rpcaudit audit report: {source}")]
+    NotAReport {
+        file: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{file}: no schema_version: not a report of `rpcaudit audit --json`")]
+    NoSchemaVersion { file: String },
+    #[error(
+        "{file}: schema_version {version} is not a whole number: not a report of `rpcaudit audit --json`"
+    )]
+    BadSchemaVersion {
+        file: String,
+        version: serde_json::Value,
+    },
+    #[error("{file}: schema_version 0{made_by} was never written by rpcaudit")]
+    ZeroSchemaVersion { file: String, made_by: String },
+    #[error(
+        "{file}: report schema_version {version}{made_by} is newer than this rpcaudit {} reads (schema_version {SCHEMA_VERSION}); use a newer rpcaudit, or a baseline made by this version",
+        env!("CARGO_PKG_VERSION")
+    )]
+    Newer {
+        file: String,
+        version: u64,
+        made_by: String,
+    },
+}
+
 /// Read an earlier `rpcaudit audit --json` report. Errors name the file (and the line and
 /// column of bad JSON); a report without `schema_version`, or with one newer than
 /// [`SCHEMA_VERSION`], is refused before its structure is read.
-pub fn read_baseline(path: &Path) -> Result<AuditReport, String> {
+pub fn read_baseline(path: &Path) -> Result<AuditReport, BaselineError> {
     read_baseline_capped(path, MAX_BASELINE_BYTES)
 }
 
-fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
-    let name = path.display();
+fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineError> {
+    let file = path.display().to_string();
     let bytes = crate::input::read_capped(path, max).map_err(|e| match e {
-        crate::input::ReadError::TooLarge { .. } => format!(
-            "{name}: larger than {} MiB, too large for an audit report; give the JSON an \
-             `rpcaudit audit --json` run wrote",
-            max / (1024 * 1024)
-        ),
-        crate::input::ReadError::Open(e) => {
-            format!("{name}: cannot open the baseline report: {e}")
-        }
-        crate::input::ReadError::Read(e) => {
-            format!("{name}: cannot read the baseline report: {e}")
-        }
+        crate::input::ReadError::TooLarge { limit } => BaselineError::TooLarge {
+            file: file.clone(),
+            limit,
+        },
+        crate::input::ReadError::Open(source) => BaselineError::Open {
+            file: file.clone(),
+            source,
+        },
+        crate::input::ReadError::Read(source) => BaselineError::Read {
+            file: file.clone(),
+            source,
+        },
     })?;
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
 
@@ -169,7 +224,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
     struct HeadTool {
         version: Option<String>,
     }
-    let head: Head = serde_json::from_slice(text).map_err(|e| json_error(&name, &e))?;
+    let head: Head = serde_json::from_slice(text).map_err(|e| json_error(&file, e))?;
     let made_by = head
         .tool
         .and_then(|t| t.version)
@@ -177,40 +232,36 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
         .unwrap_or_default();
     let version = match head.schema_version {
         None | Some(serde_json::Value::Null) => {
-            return Err(format!(
-                "{name}: no schema_version: not a report of `rpcaudit audit --json`"
-            ));
+            return Err(BaselineError::NoSchemaVersion { file });
         }
         Some(v) => v,
     };
-    let Some(version) = version.as_u64() else {
-        return Err(format!(
-            "{name}: schema_version {version} is not a whole number: not a report of \
-             `rpcaudit audit --json`"
-        ));
+    let Some(number) = version.as_u64() else {
+        return Err(BaselineError::BadSchemaVersion { file, version });
     };
-    if version == 0 {
-        return Err(format!(
-            "{name}: schema_version 0{made_by} was never written by rpcaudit"
-        ));
+    if number == 0 {
+        return Err(BaselineError::ZeroSchemaVersion { file, made_by });
     }
-    if version > u64::from(SCHEMA_VERSION) {
-        return Err(format!(
-            "{name}: report schema_version {version}{made_by} is newer than this rpcaudit {} \
-             reads (schema_version {SCHEMA_VERSION}); use a newer rpcaudit, or a baseline \
-             made by this version",
-            env!("CARGO_PKG_VERSION")
-        ));
+    if number > u64::from(SCHEMA_VERSION) {
+        return Err(BaselineError::Newer {
+            file,
+            version: number,
+            made_by,
+        });
     }
-    serde_json::from_slice(text).map_err(|e| json_error(&name, &e))
+    serde_json::from_slice(text).map_err(|e| json_error(&file, e))
 }
 
-fn json_error(name: &std::path::Display<'_>, e: &serde_json::Error) -> String {
+fn json_error(file: &str, source: serde_json::Error) -> BaselineError {
     use serde_json::error::Category;
-    match e.classify() {
-        Category::Syntax | Category::Eof => format!("{name}: not valid JSON: {e}"),
-        Category::Data => format!("{name}: not an rpcaudit audit report: {e}"),
-        Category::Io => format!("{name}: cannot read the baseline report: {e}"),
+    let file = file.to_string();
+    match source.classify() {
+        Category::Syntax | Category::Eof => BaselineError::NotJson { file, source },
+        Category::Data => BaselineError::NotAReport { file, source },
+        Category::Io => BaselineError::Read {
+            file,
+            source: source.into(),
+        },
     }
 }
 
@@ -949,7 +1000,7 @@ mod tests {
         v["tool"]["version"] = json!("9.0.0");
         v["hosts"] = json!("a shape this version does not know");
         let f = write_temp(&v.to_string());
-        let e = read_baseline(f.path()).unwrap_err();
+        let e = read_baseline(f.path()).unwrap_err().to_string();
         let name = f.path().display().to_string();
         assert!(e.starts_with(&name), "{e}");
         assert!(
@@ -959,22 +1010,28 @@ mod tests {
 
         let mut v = report_json(vec![], vec![], vec![]);
         v.as_object_mut().unwrap().remove("schema_version");
-        let e = read_baseline(write_temp(&v.to_string()).path()).unwrap_err();
+        let e = read_baseline(write_temp(&v.to_string()).path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no schema_version"), "{e}");
 
         v["schema_version"] = json!("1");
-        let e = read_baseline(write_temp(&v.to_string()).path()).unwrap_err();
+        let e = read_baseline(write_temp(&v.to_string()).path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a whole number"), "{e}");
 
         v["schema_version"] = json!(0);
-        let e = read_baseline(write_temp(&v.to_string()).path()).unwrap_err();
+        let e = read_baseline(write_temp(&v.to_string()).path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("schema_version 0"), "{e}");
     }
 
     #[test]
     fn a_malformed_file_is_an_error_naming_the_file_and_place() {
         let f = write_temp("{\n  \"schema_version\": 1,\n  \"tool\": [,\n}");
-        let e = read_baseline(f.path()).unwrap_err();
+        let e = read_baseline(f.path()).unwrap_err().to_string();
         let name = f.path().display().to_string();
         assert!(e.starts_with(&format!("{name}: not valid JSON")), "{e}");
         assert!(e.contains("line 3 column"), "{e}");
@@ -983,17 +1040,21 @@ mod tests {
         let mut v = report_json(vec![], vec![], vec![]);
         v.as_object_mut().unwrap().remove("matrix");
         let f = write_temp(&serde_json::to_string_pretty(&v).unwrap());
-        let e = read_baseline(f.path()).unwrap_err();
+        let e = read_baseline(f.path()).unwrap_err().to_string();
         assert!(e.contains("not an rpcaudit audit report"), "{e}");
         assert!(
             e.contains("missing field `matrix`") && e.contains("line"),
             "{e}"
         );
 
-        let e = read_baseline(Path::new("/nonexistent/old.json")).unwrap_err();
+        let e = read_baseline(Path::new("/nonexistent/old.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("/nonexistent/old.json: cannot open"), "{e}");
 
-        let e = read_baseline(write_temp("[1, 2]").path()).unwrap_err();
+        let e = read_baseline(write_temp("[1, 2]").path())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not an rpcaudit audit report"), "{e}");
     }
 
@@ -1002,7 +1063,7 @@ mod tests {
         let r = report(vec![], vec![], vec![]);
         let text = serde_json::to_string(&r).unwrap();
         let f = write_temp(&text);
-        let e = read_baseline_capped(f.path(), 100).unwrap_err();
+        let e = read_baseline_capped(f.path(), 100).unwrap_err().to_string();
         assert!(e.contains("too large"), "{e}");
         assert!(read_baseline_capped(f.path(), text.len() as u64).is_ok());
         let bom = write_temp(&format!("\u{feff}{text}"));
