@@ -36,6 +36,7 @@ mod firewall;
 mod interval;
 mod ipsec;
 mod plan;
+pub mod quote;
 
 use firewall::*;
 use interval::*;
