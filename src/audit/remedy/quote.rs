@@ -445,12 +445,15 @@ pub fn ps_pattern(what: &str, s: &str) -> Result<Quoted, Refusal> {
     })
 }
 
+/// Longest untrusted text a comment shows.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
 /// Untrusted text for a comment line: control, invisible and, in cmd, `% ! ^ & | < > "`
-/// characters are written as `\u{..}`; long text is cut.
+/// characters are written as `\u{..}`; text longer than [`MAX_COMMENT_CHARS`] is cut.
 pub fn comment_value(cmd: bool, s: &str) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i >= MAX_NAME_CHARS {
+        if i >= MAX_COMMENT_CHARS {
             out.push_str("...");
             break;
         }
@@ -495,6 +498,9 @@ impl Line {
 
     /// Literal text of ours (a program, a switch, `dir=in`): no spaces, no quotes.
     pub fn raw(mut self, s: &str) -> Self {
+        if s.is_empty() {
+            return self;
+        }
         self.text.push_str(s);
         self.cur.get_or_insert_with(String::new).push_str(s);
         self
@@ -623,7 +629,7 @@ fn cmd_lex(t: &str) -> Option<Vec<String>> {
 
 /// A strict lexer of the PowerShell lines remedy writes: single-quoted strings (any of the
 /// five quote characters opens and closes, a doubled one is one character); outside them only
-/// ASCII letters, digits and `- . , : / ( ) { }`, so no `; | & $ # @ "` or backtick.
+/// ASCII letters, digits and `- . , : / \ _ ( ) { }`, so no `; | & $ # @ "` or backtick.
 fn ps_lex(t: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut cur: Option<String> = None;
@@ -646,7 +652,7 @@ fn ps_lex(t: &str) -> Option<Vec<String>> {
             }
         } else if c == ' ' {
             words.extend(cur.take());
-        } else if c.is_ascii_alphanumeric() || "-.,:/(){}".contains(c) {
+        } else if c.is_ascii_alphanumeric() || "-.,:/\\_(){}".contains(c) {
             cur.get_or_insert_with(String::new).push(c);
         } else {
             return None;
@@ -836,7 +842,7 @@ mod tests {
         assert_eq!(comment_value(false, "%x% & y"), "%x% & y");
         assert_eq!(comment_value(false, "a\nb\u{1b}"), "a\\u{a}b\\u{1b}");
         assert_eq!(comment_value(true, "Block RPC Ports"), "Block RPC Ports");
-        assert!(comment_value(true, &"x".repeat(1000)).len() < 300);
+        assert!(comment_value(true, &"x".repeat(5000)).len() < MAX_COMMENT_CHARS + 10);
         assert_eq!(comment_line("fine"), "fine");
         assert_eq!(comment_line("a\nb"), "a\\u{a}b");
     }
