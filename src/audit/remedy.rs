@@ -210,9 +210,9 @@ impl Out {
 
     /// Say in the script and in the notes that `what` is not written, and why.
     fn refuse(&mut self, what: &str, r: &Refusal) {
-        let shown = self.shown(&r.to_string());
+        let (what_shown, shown) = (self.shown(what), self.shown(&r.to_string()));
         self.comment(&format!(
-            "Refused: {what}: {shown}. The command is left out: do this by hand."
+            "Refused: {what_shown}: {shown}. The command is left out: do this by hand."
         ));
         self.notes.push(format!(
             "refused: {what}: {r}; the script leaves the command out, do it by hand"
