@@ -258,8 +258,30 @@ fn fine_ipsec_policy_names_are_written_and_work() {
         let lp = load("kb908472.cmd", &text);
         for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
             let r = fix(d, &lp);
+            if d == FixDialect::Ipseccmd && !name.is_ascii() {
+                // Deliberate: read in another code page the name makes ipseccmd create and
+                // assign another policy, dropping the one in force.
+                refused(
+                    d,
+                    &r,
+                    "every IPsec filter of this script: IPsec policy name",
+                );
+                assert!(
+                    r.notes
+                        .iter()
+                        .any(|n| n.contains("use --fix-dialect netsh-ipsec"))
+                );
+                reads_back(d, &r, &Intended::default());
+                continue;
+            }
             assert!(
                 !r.notes.iter().any(|n| n.starts_with("refused")),
+                "{d} {name:?}: {:?}",
+                r.notes
+            );
+            assert_eq!(
+                r.notes.iter().any(|n| n.contains("non-ASCII names")),
+                !name.is_ascii(),
                 "{d} {name:?}: {:?}",
                 r.notes
             );
@@ -281,6 +303,57 @@ fn fine_ipsec_policy_names_are_written_and_work() {
             }
         }
     }
+}
+
+#[test]
+fn powershell_scripts_with_non_ascii_names_stop_unless_read_as_utf8() {
+    let (file, text) = naive("\u{451}; Remove-Item C:\\ -Recurse; \u{451}", true);
+    let r = fix(FixDialect::Powershell, &load(&file, &text));
+    let lines: Vec<&str> = r.script.lines().collect();
+    assert_eq!(lines[0], "#Requires -RunAsAdministrator");
+    assert_eq!(lines[1], rpcaudit::audit::remedy::quote::PS_UTF8_GUARD);
+    assert!(r.notes.iter().any(|n| n.contains("UTF-8 with a BOM")));
+    // Read as code page 1252, U+0451 (D1 91) is "\u{d1}\u{2018}": the quote would end the
+    // string. The guard is then misread too and the comparison fails before anything runs.
+    let misread: String = r
+        .script
+        .chars()
+        .flat_map(|c| {
+            let mut b = [0u8; 4];
+            c.encode_utf8(&mut b)
+                .bytes()
+                .map(|x| match x {
+                    0x91 => '\u{2018}',
+                    0x92 => '\u{2019}',
+                    0x82 => '\u{201a}',
+                    0x80 => '\u{20ac}',
+                    x => char::from(x),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let guard = misread.lines().nth(1).unwrap();
+    let words = remedy_models::ps_line(guard);
+    assert!(
+        words.is_err() || words.as_ref().unwrap()[1] != "(\u{e9}\u{2019}\u{3041}",
+        "{words:?}"
+    );
+    // The misread narrowing line is the injection the guard stops.
+    let narrow = misread
+        .lines()
+        .find(|l| l.starts_with("Set-NetFirewallRule -DisplayName") && l.contains("Remove-Item"))
+        .unwrap();
+    assert!(remedy_models::ps_line(narrow).is_err(), "{narrow}");
+    // Read as UTF-8 the script is fine.
+    let want = Intended {
+        fw_rule: Some("\u{451}; Remove-Item C:\\ -Recurse; \u{451}"),
+        ..Intended::default()
+    };
+    reads_back(FixDialect::Powershell, &r, &want);
+    // ASCII scripts carry no guard.
+    let (file, text) = naive("Block RPC", true);
+    let r = fix(FixDialect::Powershell, &load(&file, &text));
+    assert!(!r.script.contains("throw"));
 }
 
 #[test]

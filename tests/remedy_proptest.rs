@@ -222,7 +222,7 @@ proptest! {
                         && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                         && !l.starts_with('-') && !l.ends_with('-'));
             match d {
-                FixDialect::Ipseccmd if carriable(&pol) && store_ok => {
+                FixDialect::Ipseccmd if carriable(&pol) && pol.is_ascii() && store_ok => {
                     prop_assert!(ipsec_cmds, "{d}: {pol:?} / {st:?} refused\n{:?}", r.notes)
                 }
                 FixDialect::NetshIpsec if carriable(&pol) => {

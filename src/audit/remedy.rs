@@ -376,6 +376,17 @@ pub fn remediate(
         FixDialect::Powershell => "\n",
         _ => "\r\n",
     };
+    // Non-ASCII text is read in the code page the script is saved and run with.
+    if out.lines.iter().any(|l| !l.is_ascii()) {
+        match dialect {
+            FixDialect::Powershell => {
+                let at = usize::from(!out.lines.is_empty());
+                out.lines.insert(at, quote::PS_UTF8_GUARD.to_string());
+                out.notes.push("the script holds non-ASCII names: save it as UTF-8 with a BOM (its first statement stops it when it is read in another encoding, where a letter can read as a quote)".into());
+            }
+            _ => out.notes.push("the script holds non-ASCII names: cmd.exe reads a batch file in the console's code page, so save it in that code page (or as UTF-8 and run chcp 65001 first, Windows 10 and later); a name read differently finds no rule and that command fails".into()),
+        }
+    }
     let mut script = out.lines.join(nl);
     script.push_str(nl);
     let mut notes: Vec<String> = Vec::new();

@@ -335,12 +335,24 @@ pub fn check_script(powershell: bool, script: &str, want: &Intended) -> Result<(
     let body = script
         .strip_suffix(nl)
         .ok_or("the script does not end with a line end")?;
+    if powershell
+        && !script.is_ascii()
+        && body.split(nl).nth(1) != Some(rpcaudit::audit::remedy::quote::PS_UTF8_GUARD)
+    {
+        return Err("non-ASCII text without the UTF-8 guard".into());
+    }
     for (n, line) in body.split(nl).enumerate() {
         let at = |e: String| format!("line {}: {e}: {line:?}", n + 1);
         if line.is_empty() {
             continue;
         }
         if powershell {
+            if line == rpcaudit::audit::remedy::quote::PS_UTF8_GUARD {
+                if n != 1 {
+                    return Err(at("the UTF-8 guard is not the first statement".into()));
+                }
+                continue;
+            }
             if line.starts_with('#') {
                 ps_comment(line).map_err(at)?;
                 continue;

@@ -103,7 +103,11 @@ pub(super) struct IpsecTarget {
 }
 
 fn ipsec_target_checked(pol: &str, store: &str, netsh: bool) -> Result<IpsecTarget, Refusal> {
-    let polq = quote::cmd_quoted("IPsec policy name", pol)?;
+    let polq = if netsh {
+        quote::cmd_quoted("IPsec policy name", pol)?
+    } else {
+        quote::ipseccmd_policy(pol)?
+    };
     let storet = if netsh {
         None
     } else {

@@ -208,6 +208,35 @@ pub fn cmd_quoted(what: &str, s: &str) -> Result<Quoted, Refusal> {
     })
 }
 
+/// An IPsec policy name for `ipseccmd -p`: [`cmd_quoted`], ASCII only. cmd.exe reads a batch
+/// file in the console's code page, and ipseccmd creates a policy it does not find: a name
+/// read differently (`R\u{e8}gle` saved as UTF-8, read as code page 850) would make the
+/// script create and assign another policy, which unassigns the one in force and drops every
+/// block it holds. (netsh ipsec static, given a name it does not find, fails instead.)
+pub fn ipseccmd_policy(s: &str) -> Result<Quoted, Refusal> {
+    const WHAT: &str = "IPsec policy name";
+    let q = cmd_quoted(WHAT, s)?;
+    if let Some(c) = s.chars().find(|c| !c.is_ascii()) {
+        return Err(Refusal::new(
+            WHAT,
+            s,
+            format!(
+                "holds {} (not ASCII): cmd.exe reads the script in the console's code page, and a policy name read differently makes ipseccmd create and assign another policy, dropping the one in force; use --fix-dialect netsh-ipsec, which fails instead",
+                u(c)
+            ),
+        ));
+    }
+    Ok(q)
+}
+
+/// The first statement of a PowerShell fix script that holds non-ASCII text: it stops the
+/// script unless the file was read as UTF-8. Windows PowerShell 5.1 reads a `.ps1` without a
+/// BOM in the ANSI code page, where the UTF-8 bytes of a letter can read as a quote character
+/// (U+0451 is `D1 91`, and `91` is U+2018 in code page 1252) and end a string early.
+/// PowerShell parses the whole file before it runs any of it, so a misread name later in the
+/// file never runs: either the file does not parse, or this statement throws first.
+pub const PS_UTF8_GUARD: &str = "if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne (-join [char[]](0xE9, 0x2019, 0x3041))) { throw 'rpcaudit: this script was not read as UTF-8, so names in it would be misread: save it as UTF-8 with a BOM and run it again' }";
+
 /// A Windows Firewall rule name for `netsh advfirewall firewall ... name=`.
 pub fn netsh_rule_name(s: &str) -> Result<Quoted, Refusal> {
     const WHAT: &str = "Windows Firewall rule name";
@@ -723,6 +752,29 @@ mod tests {
             assert_eq!(q.value(), ok);
             assert!(netsh_rule_name(ok).is_ok(), "{ok}");
         }
+    }
+
+    #[test]
+    fn ipseccmd_policy_names_are_ascii() {
+        assert!(ipseccmd_policy("Block RPC Ports (a & b)").is_ok());
+        for bad in [
+            "R\u{e8}gle",
+            "\u{411}\u{43b}\u{43e}\u{43a}",
+            "x\u{2019}",
+            "%x%",
+        ] {
+            assert!(ipseccmd_policy(bad).is_err(), "{bad:?}");
+        }
+        // netsh ipsec static takes them: it fails on a name it does not find.
+        assert!(cmd_quoted("IPsec policy name", "R\u{e8}gle").is_ok());
+    }
+
+    #[test]
+    fn the_utf8_guard_is_one_powershell_statement() {
+        assert!(PS_UTF8_GUARD.starts_with("if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne"));
+        let words = ps_words(PS_UTF8_GUARD);
+        assert_eq!(words[1], "(\u{e9}\u{2019}\u{3041}");
+        assert!(!PS_UTF8_GUARD.contains([';', '|', '$', '#', '"']));
     }
 
     #[test]
