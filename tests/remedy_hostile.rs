@@ -632,3 +632,36 @@ fn names_with_line_breaks_never_reach_a_line() {
         reads_back(d, &r, &Intended::default());
     }
 }
+
+#[test]
+fn a_rule_of_the_policy_with_our_name_is_not_replaced() {
+    // A block for 445 that happens to carry the name of the rule the fix writes: deleting
+    // and re-adding rules by that name would drop the 445 block.
+    let (file, mut text) = naive("Block RPC", false);
+    text.push_str("netsh advfirewall firewall add rule name=\"Block Inbound TCP 5022-5060 (rpcaudit)\" dir=in action=block protocol=TCP localport=445 remoteip=any\r\n");
+    let lp = load(&file, &text);
+    assert_eq!(act(&lp, OUTSIDER, 445), Action::Block);
+    for d in [FixDialect::Netsh, FixDialect::Powershell] {
+        let r = fix(d, &lp);
+        refused(d, &r, "the block rule for TCP 5022-5060");
+        assert!(
+            !commands(d, &r)
+                .iter()
+                .any(|l| l.contains("Block Inbound TCP 5022-5060 (rpcaudit)")),
+            "{d}\n{}",
+            r.script
+        );
+        reads_back(
+            d,
+            &r,
+            &Intended {
+                fw_rule: Some("Block RPC"),
+                ..Intended::default()
+            },
+        );
+        let lp2 = after(&file, &text, &r);
+        assert_eq!(act(&lp2, OUTSIDER, 445), Action::Block, "{d}");
+        // The narrowing and the allow for the new ports are still written.
+        assert!(r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock));
+    }
+}

@@ -19,11 +19,19 @@ pub(super) fn fw_remote(ivs: &[Iv]) -> String {
 /// dialect's rules, every line is read back.
 pub(super) fn fw_add(
     s: &mut Step,
+    lp: &LoadedPolicy,
     name: &str,
     block: bool,
     ports: &PortRanges,
     remote: &str,
 ) -> Result<(), Refusal> {
+    if fw_name_taken(lp, name, block, ports) {
+        return Err(Refusal::new(
+            "Windows Firewall rule name",
+            name,
+            "is already the name of a rule of the policy that does something else; deleting or updating rules by this name would drop that rule",
+        ));
+    }
     let expect = Expect::FwAdd { name, block, ports };
     match s.dialect {
         FixDialect::Powershell => {
@@ -120,6 +128,17 @@ pub(super) fn fw_add(
     }
 }
 
+/// A rule of the policy is called `name` (netsh and PowerShell compare names without regard
+/// to case) and is not the rule we write: replacing rules by that name would drop it.
+fn fw_name_taken(lp: &LoadedPolicy, name: &str, block: bool, ports: &PortRanges) -> bool {
+    lp.policy.rules.iter().any(|r| {
+        r.layer == Layer::Firewall
+            && r.origin.name.eq_ignore_ascii_case(name)
+            && !((r.action == RuleAction::Block) == block
+                && concrete(&r.ports, &lp.policy.rpc_dynamic).as_ref() == Some(ports))
+    })
+}
+
 /// A firewall block rule of the policy that must stop covering some allowed sources.
 pub(super) struct Narrow {
     pub(super) name: String,
@@ -181,6 +200,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         let ok = out.step(&format!("the block rule for TCP {ports}"), |s| {
             fw_add(
                 s,
+                lp,
                 &format!("Block Inbound TCP {ports} (rpcaudit)"),
                 true,
                 ports,
@@ -225,6 +245,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         let ok = out.step(&format!("the block rule for {ip} on TCP {ports}"), |s| {
             fw_add(
                 s,
+                lp,
                 &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
                 true,
                 ports,
@@ -302,6 +323,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             |s| {
                 fw_add(
                     s,
+                    lp,
                     &format!(
                         "Keep blocking {} outside its allowed ports (rpcaudit)",
                         a.label()
@@ -344,6 +366,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 |s| {
                     fw_add(
                         s,
+                        lp,
                         &format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),
                         false,
                         &ports,
@@ -462,6 +485,9 @@ pub(super) fn render_narrow(
         })
     } else {
         let remote = fw_remote(&new);
+        if out.dialect == FixDialect::Powershell {
+            out.comment("Set-NetFirewallRule -DisplayName changes every rule of that display name, outbound ones and rules from outside these files too: check with Get-NetFirewallRule -DisplayName first.");
+        }
         out.step(&format!("narrowing rule \"{}\"", n.name), |s| {
             let list = quote::fw_addresses(&remote)?;
             match s.dialect {
