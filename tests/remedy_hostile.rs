@@ -513,7 +513,7 @@ fn narrow_refused(d: FixDialect, name: &str, file: &str, text: &str) {
         "{d} {name:?}\n{}",
         r.script
     );
-    refused(d, &r, "narrowing rule");
+    refused(d, &r, "narrowing the block rule");
     other_fixes_written(d, &r);
     assert!(r.actions.iter().any(|a| a.kind == FixKind::Block));
     reads_back(d, &r, &Intended::default());

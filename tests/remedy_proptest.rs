@@ -243,7 +243,7 @@ proptest! {
                 }
                 if !narrowed {
                     prop_assert!(
-                        r.notes.iter().any(|n| n.starts_with("refused: narrowing rule")),
+                        r.notes.iter().any(|n| n.starts_with("refused: narrowing the block rule")),
                         "{d}: {:?}", r.notes
                     );
                 }

@@ -210,7 +210,8 @@ impl Out {
 
     /// Say in the script and in the notes that `what` is not written, and why.
     fn refuse(&mut self, what: &str, r: &Refusal) {
-        let (what_shown, shown) = (self.shown(what), self.shown(&r.to_string()));
+        let what_shown = self.shown(what);
+        let shown = r.for_comment(self.dialect != FixDialect::Powershell);
         self.comment(&format!(
             "Refused: {what_shown}: {shown}. The command is left out: do this by hand."
         ));

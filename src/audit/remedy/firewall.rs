@@ -462,33 +462,31 @@ pub(super) fn render_narrow(
     let edit = Expect::FwEdit { name: &n.name };
     let ok = if new.is_empty() {
         out.comment("Every address it blocked is allowed: the rule is disabled.");
-        out.step(&format!("narrowing rule \"{}\"", n.name), |s| {
-            match s.dialect {
-                FixDialect::Powershell => s.cmd_expect(
-                    Line::new()
-                        .words("Disable-NetFirewallRule -DisplayName")
-                        .sp()
-                        .quoted(&quote::ps_pattern(what, &n.name)?),
-                    &edit,
-                ),
-                _ => s.cmd_expect(
-                    Line::new()
-                        .words("netsh advfirewall firewall set rule")
-                        .sp()
-                        .raw("name=")
-                        .quoted(&quote::netsh_rule_name(&n.name)?)
-                        .sp()
-                        .words("dir=in new enable=no"),
-                    &edit,
-                ),
-            }
+        out.step("narrowing the block rule", |s| match s.dialect {
+            FixDialect::Powershell => s.cmd_expect(
+                Line::new()
+                    .words("Disable-NetFirewallRule -DisplayName")
+                    .sp()
+                    .quoted(&quote::ps_pattern(what, &n.name)?),
+                &edit,
+            ),
+            _ => s.cmd_expect(
+                Line::new()
+                    .words("netsh advfirewall firewall set rule")
+                    .sp()
+                    .raw("name=")
+                    .quoted(&quote::netsh_rule_name(&n.name)?)
+                    .sp()
+                    .words("dir=in new enable=no"),
+                &edit,
+            ),
         })
     } else {
         let remote = fw_remote(&new);
         if out.dialect == FixDialect::Powershell {
             out.comment("Set-NetFirewallRule -DisplayName changes every rule of that display name, outbound ones and rules from outside these files too: check with Get-NetFirewallRule -DisplayName first.");
         }
-        out.step(&format!("narrowing rule \"{}\"", n.name), |s| {
+        out.step("narrowing the block rule", |s| {
             let list = quote::fw_addresses(&remote)?;
             match s.dialect {
                 FixDialect::Powershell => {

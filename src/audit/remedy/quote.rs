@@ -56,14 +56,33 @@ impl Refusal {
     }
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Refusal {
+    /// The first 80 characters of the value, and `...` when there are more.
+    fn short_value(&self) -> (String, &'static str) {
         let shown: String = self.value.chars().take(80).collect();
         let more = if self.value.chars().count() > 80 {
             "..."
         } else {
             ""
         };
+        (shown, more)
+    }
+
+    /// The refusal for a comment line: the value and the reason shown with [`comment_value`].
+    pub fn for_comment(&self, cmd: bool) -> String {
+        let (shown, more) = self.short_value();
+        format!(
+            "{} \"{}{more}\" {}",
+            self.what,
+            comment_value(cmd, &shown),
+            comment_value(cmd, &self.reason)
+        )
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (shown, more) = self.short_value();
         write!(
             f,
             "{} \"{}{more}\" {}",
@@ -727,6 +746,10 @@ mod tests {
         assert!(cmd_quoted("name", &long).is_err());
         assert!(cmd_quoted("name", &"x".repeat(MAX_NAME_CHARS)).is_ok());
         let r = cmd_quoted("IPsec policy name", "%COMSPEC%").unwrap_err();
+        assert_eq!(
+            r.for_comment(true),
+            "IPsec policy name \"\\u{25}COMSPEC\\u{25}\" holds '\\u{25}', which expands a variable in cmd.exe, even inside double quotes"
+        );
         assert!(r.reason.contains("'%'"), "{r}");
         assert_eq!(
             r.to_string(),
