@@ -665,3 +665,44 @@ fn a_rule_of_the_policy_with_our_name_is_not_replaced() {
         assert!(r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock));
     }
 }
+
+#[test]
+fn values_the_reader_would_read_back_differently_are_refused() {
+    // What no policy file can hold but a LoadedPolicy can: a store with a double quote, and a
+    // policy name ending in ":digits", which ipseccmd reads as "name:polling interval".
+    let text = fixture_text("kb908472.cmd");
+    for (pol, store, what) in [
+        (
+            "Block RPC Ports",
+            "DS:evil\" & x",
+            "every IPsec filter of this script: IPsec policy store",
+        ),
+        (
+            "Block RPC Ports",
+            "DS:evil\r\ncalc",
+            "every IPsec filter of this script: IPsec policy store",
+        ),
+        (
+            "Block RPC Ports:5",
+            "REG",
+            "the BLOCK filters for TCP 5022-5060: command",
+        ),
+    ] {
+        let mut lp = load("kb908472.cmd", &text);
+        for p in &mut lp.ipsec_policies {
+            p.name = pol.to_string();
+            p.store = store.to_string();
+        }
+        let r = fix(FixDialect::Ipseccmd, &lp);
+        refused(FixDialect::Ipseccmd, &r, what);
+        assert!(
+            !commands(FixDialect::Ipseccmd, &r)
+                .iter()
+                .any(|l| l.starts_with("ipseccmd")),
+            "{pol:?} {store:?}\n{}",
+            r.script
+        );
+        other_fixes_written(FixDialect::Ipseccmd, &r);
+        reads_back(FixDialect::Ipseccmd, &r, &Intended::default());
+    }
+}

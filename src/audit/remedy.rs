@@ -13,9 +13,15 @@
 //! is only let through to ports it is meant to reach. Pure: text in, text out. The tests read
 //! every script back with [`crate::policy::parse_text`] and check the combined policy.
 //!
+//! Values from the files (policy, rule and store names) are untrusted: every command is built
+//! by [`quote`] from values its dialect's rule accepts, and is read back ([`quote::Line`], then
+//! `check` with the policy reader) before it joins the script; a value that cannot be written
+//! safely drops that fix, with a comment and a note saying what to do by hand.
+//!
 //! This file holds the public types, the script writer and the range section; `plan` decides
-//! what must change, `ipsec` and `firewall` write it in their dialects, `interval` does the
-//! address and port arithmetic.
+//! what must change, `ipsec` and `firewall` write it in their dialects, `quote` holds each
+//! dialect's quoting rule, `check` the second reading, `interval` does the address and port
+//! arithmetic.
 
 use super::capacity::{self, Recommendation};
 use super::verify::{MatrixRow, Verdict};
