@@ -12,12 +12,16 @@
 //!   double quotes our reader treats as quotes, a trailing `\` (`\"` is an escaped quote to the
 //!   program's argument parser), and no control, line-break or invisible character. `&|<>()`
 //!   are plain text inside double quotes. Netsh advfirewall rule names must not be `all` (every
-//!   rule) nor start with `@` (an indirect resource string).
+//!   rule) nor start with `@` (an indirect resource string). ipseccmd policy names must be
+//!   ASCII ([`ipseccmd_policy`]: read in another code page, ipseccmd would create and assign
+//!   another policy).
 //! - PowerShell: names go into single-quoted strings where each of the five characters
 //!   PowerShell reads as a single quote (U+0027, U+2018, U+2019, U+201A, U+201B) is doubled;
 //!   where a cmdlet applies wildcards (`-DisplayName` of `Get-`/`Set-`/`Disable-NetFirewallRule`)
 //!   `` ` * ? [ ] `` are escaped with a backtick first. Control and line-break characters are
-//!   refused (PowerShell accepts them inside quotes; our line-oriented review does not).
+//!   refused (PowerShell accepts them inside quotes; our line-oriented review does not). A
+//!   script with non-ASCII text starts with [`PS_UTF8_GUARD`], which stops it unless it was
+//!   read as UTF-8 (read as ANSI, a letter's UTF-8 bytes can read as a quote character).
 //! - Comments (`rem`, `#`): untrusted text is shown with [`comment_value`], which writes
 //!   control, invisible and (for cmd) `% ! ^ & | < > "` characters as `\u{..}`.
 //!
