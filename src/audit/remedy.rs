@@ -13,9 +13,15 @@
 //! is only let through to ports it is meant to reach. Pure: text in, text out. The tests read
 //! every script back with [`crate::policy::parse_text`] and check the combined policy.
 //!
+//! Values from the files (policy, rule and store names) are untrusted: every command is built
+//! by [`quote`] from values its dialect's rule accepts, and is read back ([`quote::Line`], then
+//! `check` with the policy reader) before it joins the script; a value that cannot be written
+//! safely drops that fix, with a comment and a note saying what to do by hand.
+//!
 //! This file holds the public types, the script writer and the range section; `plan` decides
-//! what must change, `ipsec` and `firewall` write it in their dialects, `interval` does the
-//! address and port arithmetic.
+//! what must change, `ipsec` and `firewall` write it in their dialects, `quote` holds each
+//! dialect's quoting rule, `check` the second reading, `interval` does the address and port
+//! arithmetic.
 
 use super::capacity::{self, Recommendation};
 use super::verify::{MatrixRow, Verdict};
@@ -32,15 +38,19 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod check;
 mod firewall;
 mod interval;
 mod ipsec;
 mod plan;
+pub mod quote;
 
+use check::*;
 use firewall::*;
 use interval::*;
 use ipsec::*;
 use plan::*;
+use quote::{Line, Quoted, Refusal, Token, comment_line, comment_value};
 
 /// The endpoint mapper's port, fenced with the range.
 pub const EPM_PORT: u16 = 135;
@@ -171,16 +181,49 @@ impl Out {
         if text.is_empty() {
             self.lines.push(c.to_string());
         } else {
-            self.lines.push(format!("{c} {text}"));
+            self.lines.push(format!("{c} {}", comment_line(text)));
         }
-    }
-
-    fn cmd(&mut self, text: impl Into<String>) {
-        self.lines.push(text.into());
     }
 
     fn blank(&mut self) {
         self.lines.push(String::new());
+    }
+
+    /// Untrusted text (a name from a policy file) as a comment shows it.
+    fn shown(&self, value: &str) -> String {
+        comment_value(self.dialect != FixDialect::Powershell, value)
+    }
+
+    /// Write one fix with `f`. When every command passes its dialect's checks its lines join
+    /// the script and the result is true; otherwise nothing of it is written: a comment and a
+    /// note say what was refused and why, and the result is false.
+    fn step(&mut self, what: &str, f: impl FnOnce(&mut Step) -> Result<(), Refusal>) -> bool {
+        let mut s = Step {
+            dialect: self.dialect,
+            lines: Vec::new(),
+        };
+        match f(&mut s) {
+            Ok(()) => {
+                self.lines.extend(s.lines);
+                true
+            }
+            Err(r) => {
+                self.refuse(what, &r);
+                false
+            }
+        }
+    }
+
+    /// Say in the script and in the notes that `what` is not written, and why.
+    fn refuse(&mut self, what: &str, r: &Refusal) {
+        let what_shown = self.shown(what);
+        let shown = r.for_comment(self.dialect != FixDialect::Powershell);
+        self.comment(&format!(
+            "Refused: {what_shown}: {shown}. The command is left out: do this by hand."
+        ));
+        self.notes.push(format!(
+            "refused: {what}: {r}; the script leaves the command out, do it by hand"
+        ));
     }
 
     fn action(
@@ -201,6 +244,57 @@ impl Out {
     }
 }
 
+/// The commands of one fix, written only when all of them pass.
+struct Step {
+    dialect: FixDialect,
+    lines: Vec<String>,
+}
+
+impl Step {
+    fn comment(&mut self, text: &str) {
+        self.lines
+            .push(format!("{} {}", self.dialect.comment(), comment_line(text)));
+    }
+
+    /// A command, once it reads back as its intended words.
+    fn cmd(&mut self, line: Line) -> Result<(), Refusal> {
+        self.cmd_expect(line, &Expect::Words)
+    }
+
+    /// A command, once it reads back as its intended words and the policy reader gets the
+    /// intended fields from it.
+    fn cmd_expect(&mut self, line: Line, expect: &Expect) -> Result<(), Refusal> {
+        let text = match self.dialect {
+            FixDialect::Powershell => line.finish_ps()?,
+            _ => line.finish_cmd()?,
+        };
+        reparse(&text, expect)?;
+        self.lines.push(text);
+        Ok(())
+    }
+
+    /// A command inside a PowerShell block, indented by four spaces.
+    fn indented(&mut self, line: Line, expect: &Expect) -> Result<(), Refusal> {
+        self.cmd_expect(line, expect)?;
+        if let Some(l) = self.lines.last_mut() {
+            l.insert_str(0, "    ");
+        }
+        Ok(())
+    }
+
+    /// Our own fixed text (`} else {`), checked all the same.
+    fn fixed(&mut self, text: &str) -> Result<(), Refusal> {
+        let l = Line::new().words(text.trim_start());
+        let t = match self.dialect {
+            FixDialect::Powershell => l.finish_ps()?,
+            _ => l.finish_cmd()?,
+        };
+        let indent = &text[..text.len() - text.trim_start().len()];
+        self.lines.push(format!("{indent}{t}"));
+        Ok(())
+    }
+}
+
 fn join_codes(c: &Codes) -> String {
     c.iter().cloned().collect::<Vec<_>>().join(", ")
 }
@@ -211,16 +305,6 @@ fn list_labels(allowed: &[Allowed], idx: &[usize]) -> String {
         .map(Allowed::label)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// PowerShell single-quoted string.
-fn psq(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// PowerShell array of strings from a comma-separated list.
-fn ps_list(items: &str) -> String {
-    items.split(',').map(psq).collect::<Vec<_>>().join(", ")
 }
 
 /// The ports of the fence that `a` is meant to reach, per the plan.
@@ -299,6 +383,17 @@ pub fn remediate(
         FixDialect::Powershell => "\n",
         _ => "\r\n",
     };
+    // Non-ASCII text is read in the code page the script is saved and run with.
+    if out.lines.iter().any(|l| !l.is_ascii()) {
+        match dialect {
+            FixDialect::Powershell => {
+                let at = usize::from(!out.lines.is_empty());
+                out.lines.insert(at, quote::PS_UTF8_GUARD.to_string());
+                out.notes.push("the script holds non-ASCII names: save it as UTF-8 with a BOM (its first statement stops it when it is read in another encoding, where a letter can read as a quote)".into());
+            }
+            _ => out.notes.push("the script holds non-ASCII names: cmd.exe reads a batch file in the console's code page, so save it in that code page (or as UTF-8 and run chcp 65001 first, Windows 10 and later); a name read differently finds no rule and that command fails".into()),
+        }
+    }
     let mut script = out.lines.join(nl);
     script.push_str(nl);
     let mut notes: Vec<String> = Vec::new();
@@ -318,8 +413,8 @@ pub fn remediate(
 fn header(out: &mut Out, lp: &LoadedPolicy) {
     let d = out.dialect;
     match d {
-        FixDialect::Powershell => out.cmd("#Requires -RunAsAdministrator"),
-        _ => out.cmd("@echo off"),
+        FixDialect::Powershell => out.lines.push("#Requires -RunAsAdministrator".into()),
+        _ => out.lines.push("@echo off".into()),
     }
     out.comment(&format!(
         "rpcaudit fix script (--fix-dialect {d}): commands that fix the audit's findings."
@@ -344,43 +439,67 @@ fn header(out: &mut Out, lp: &LoadedPolicy) {
 }
 
 fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
+    // Every command is written from the range as numbers, not from the recommendation's text.
+    let ranges = match PortRanges::parse(&rec.range) {
+        Ok(r) if !r.is_empty() => r,
+        _ => {
+            out.blank();
+            out.refuse(
+                "the RPC dynamic range",
+                &Refusal::new("range", &rec.range, "is not a list of ports"),
+            );
+            return;
+        }
+    };
+    let range = ranges.to_string();
+    let rpccfg = capacity::rpccfg_line(&ranges);
     out.blank();
     out.comment(&format!(
-        "== Range: fixes {}: set the RPC dynamic range to {} ({} ports). ==",
+        "== Range: fixes {}: set the RPC dynamic range to {range} ({} ports). ==",
         join_codes(c),
-        rec.range,
-        rec.size
+        ranges.size()
     ));
-    out.comment(&rec.reasoning);
-    out.comment(&rec.note);
-    let pieces: Vec<String> = PortRanges::parse(&rec.range)
-        .map(|r| capacity::pieces(&r))
-        .unwrap_or_else(|_| vec![rec.range.clone()]);
+    let (reasoning, note) = (out.shown(&rec.reasoning), out.shown(&rec.note));
+    out.comment(&reasoning);
+    out.comment(&note);
+    let pieces = capacity::pieces(&ranges);
     let key = r"HKLM\SOFTWARE\Microsoft\Rpc\Internet";
-    match out.dialect.layer() {
+    let written = match out.dialect.layer() {
         Layer::Ipsec => {
             out.comment("rpccfg.exe (Windows 2000/2003 resource kit) writes Ports, PortsInternetAvailable=Y and UseInternetPorts=Y.");
-            out.cmd(rec.rpccfg.clone());
+            out.step("the RPC dynamic range", |s| {
+                let mut l = Line::new().words("rpccfg.exe -pe");
+                for p in &pieces {
+                    l = l.sp().token(&quote::port_list(p)?);
+                }
+                s.cmd(l.sp().words("-d 0"))
+            })
         }
         Layer::Firewall => {
             out.comment(&format!(
-                "reg.exe writes all three values (the same as: {}).",
-                rec.rpccfg
+                "reg.exe writes all three values (the same as: {rpccfg})."
             ));
-            out.cmd(format!(
-                "reg add {key} /v Ports /t REG_MULTI_SZ /d {} /f",
-                pieces.join(r"\0")
-            ));
-            out.cmd(format!(
-                "reg add {key} /v PortsInternetAvailable /t REG_SZ /d Y /f"
-            ));
-            out.cmd(format!(
-                "reg add {key} /v UseInternetPorts /t REG_SZ /d Y /f"
-            ));
+            out.step("the RPC dynamic range", |s| {
+                let k = quote::token("registry key", key)?;
+                let d = quote::token("Ports value", &pieces.join(r"\0"))?;
+                let reg = |v: &str| Line::new().words("reg add").sp().token(&k).sp().words(v);
+                s.cmd(
+                    reg("/v Ports /t REG_MULTI_SZ /d")
+                        .sp()
+                        .token(&d)
+                        .sp()
+                        .raw("/f"),
+                )?;
+                s.cmd(reg("/v PortsInternetAvailable /t REG_SZ /d Y /f"))?;
+                s.cmd(reg("/v UseInternetPorts /t REG_SZ /d Y /f"))
+            })
         }
+    };
+    if !written {
+        return;
     }
     out.comment("The same as a .reg file: save the lines below without the comment mark and import it with regedit.");
-    for l in rec.reg.split("\r\n") {
+    for l in capacity::reg_file(&ranges).split("\r\n") {
         let l = l.trim_end();
         if l.is_empty() {
             out.comment("");
@@ -392,11 +511,8 @@ fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
         c,
         FixKind::Range,
         String::new(),
-        rec.range.clone(),
-        format!(
-            "set the RPC dynamic range to {} (restart needed)",
-            rec.range
-        ),
+        range.clone(),
+        format!("set the RPC dynamic range to {range} (restart needed)"),
     );
 }
 #[cfg(test)]

@@ -75,6 +75,14 @@ impl FwRule {
         self.name.eq_ignore_ascii_case(n) || self.display.eq_ignore_ascii_case(n)
     }
 
+    /// Named by a PowerShell `-DisplayName` / `-Name` value, which is a wildcard pattern.
+    fn named_ps(&self, pattern: &str) -> bool {
+        if !pattern.contains(['*', '?', '[', ']', '`']) {
+            return self.named(pattern);
+        }
+        ps_wildcard_match(pattern, &self.name) || ps_wildcard_match(pattern, &self.display)
+    }
+
     /// The model rule, when this rule is enabled, inbound and acts.
     pub fn to_rule(&self, file: &str) -> Option<Rule> {
         if !self.enabled || !self.inbound {
@@ -388,24 +396,37 @@ fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &ValueError, tool: &
     }
 }
 
+/// The five characters PowerShell reads as a single quote: any of them opens and closes a
+/// single-quoted string, and two in a row inside one stand for the second.
+pub const PS_SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201a}', '\u{201b}'];
+
 /// Split a PowerShell command into words: `'...'` and `"..."` group, `-Name:value` splits.
+/// In a single-quoted string a doubled quote character is one quote (`'O''Brien'`).
 pub fn ps_words(line: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;
     let mut has = false;
-    for ch in line.chars() {
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
         match (quote, ch) {
+            (Some('\''), c) if PS_SINGLE_QUOTES.contains(&c) => match chars.peek() {
+                Some(&n) if PS_SINGLE_QUOTES.contains(&n) => {
+                    cur.push(n);
+                    chars.next();
+                }
+                _ => quote = None,
+            },
             (Some(q), c) if c == q || (q == '"' && matches!(c, '\u{201c}' | '\u{201d}')) => {
                 quote = None
             }
             (Some(_), c) => cur.push(c),
-            (None, '\'' | '"' | '\u{2018}' | '\u{201c}') => {
-                quote = Some(match ch {
-                    '\u{2018}' => '\u{2019}',
-                    '\u{201c}' => '"',
-                    c => c,
-                });
+            (None, c) if PS_SINGLE_QUOTES.contains(&c) => {
+                quote = Some('\'');
+                has = true;
+            }
+            (None, '"' | '\u{201c}') => {
+                quote = Some('"');
                 has = true;
             }
             (None, c) if c.is_whitespace() => {
@@ -424,6 +445,98 @@ pub fn ps_words(line: &str) -> Vec<String> {
         words.push(cur);
     }
     words
+}
+
+/// One element of a PowerShell wildcard pattern.
+enum WildPart {
+    Star,
+    One,
+    Lit(char),
+    /// `[abc]`, `[a-z]`: inclusive ranges.
+    Class(Vec<(char, char)>),
+}
+
+fn wild_parts(pattern: &str) -> Option<Vec<WildPart>> {
+    let mut out = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '*' => WildPart::Star,
+            '?' => WildPart::One,
+            '`' => WildPart::Lit(chars.next().unwrap_or('`')),
+            '[' => {
+                let mut set = Vec::new();
+                let mut items: Vec<char> = Vec::new();
+                loop {
+                    match chars.next()? {
+                        ']' => break,
+                        '`' => items.push(chars.next()?),
+                        x => items.push(x),
+                    }
+                }
+                let mut i = 0;
+                while i < items.len() {
+                    if i + 2 < items.len() && items[i + 1] == '-' {
+                        set.push((items[i], items[i + 2]));
+                        i += 3;
+                    } else {
+                        set.push((items[i], items[i]));
+                        i += 1;
+                    }
+                }
+                WildPart::Class(set)
+            }
+            x => WildPart::Lit(x),
+        });
+    }
+    Some(out)
+}
+
+fn fold(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
+}
+
+/// PowerShell's wildcard match, case-insensitive (`-like`; what `-DisplayName` and `-Name` of
+/// the NetFirewallRule cmdlets take): `*` any run, `?` one character, `[abc]` / `[a-z]` one of
+/// a set, a backtick makes the next character literal. An invalid pattern (an unclosed `[`)
+/// matches nothing, as PowerShell reports it as an error.
+pub fn ps_wildcard_match(pattern: &str, name: &str) -> bool {
+    let Some(parts) = wild_parts(pattern) else {
+        return false;
+    };
+    let text: Vec<char> = name.chars().map(fold).collect();
+    let one = |p: &WildPart, c: char| match p {
+        WildPart::One => true,
+        WildPart::Lit(l) => fold(*l) == c,
+        WildPart::Class(set) => set
+            .iter()
+            .any(|&(a, b)| (fold(a)..=fold(b)).contains(&c) || (a..=b).contains(&c)),
+        WildPart::Star => false,
+    };
+    // Greedy matching with one backtrack point per star: linear in practice.
+    let (mut p, mut t) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match parts.get(p) {
+            Some(WildPart::Star) => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(x) if one(x, text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    parts[p..].iter().all(|x| matches!(x, WildPart::Star))
 }
 
 fn is_ps_param(w: &str) -> bool {
@@ -548,16 +661,16 @@ pub fn apply_powershell(
                 return;
             };
             match cmdlet {
-                "remove-netfirewallrule" => rules.retain(|r| !r.named(&n)),
+                "remove-netfirewallrule" => rules.retain(|r| !r.named_ps(&n)),
                 "enable-netfirewallrule" | "disable-netfirewallrule" => {
                     let on = cmdlet.starts_with("enable");
                     rules
                         .iter_mut()
-                        .filter(|r| r.named(&n))
+                        .filter(|r| r.named_ps(&n))
                         .for_each(|r| r.enabled = on);
                 }
                 "set-netfirewallrule" => {
-                    for r in rules.iter_mut().filter(|r| r.named(&n)) {
+                    for r in rules.iter_mut().filter(|r| r.named_ps(&n)) {
                         for (k, v) in params
                             .iter()
                             .filter(|(k, _)| k != "displayname" && k != "name")
@@ -667,6 +780,48 @@ mod tests {
         assert_eq!(rules[0].action, FwAction::Block);
         assert_eq!(sink.findings[0].code, codes::TYPOGRAPHIC_DASH);
         assert_eq!(sink.findings[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn powershell_single_quotes_and_wildcards() {
+        assert_eq!(
+            ps_words(
+                "X -DisplayName 'O''Brien' -A 'b\u{2019}\u{2019}c' -B \u{2018}d\u{2019} -C 'e\u{2019}; f'"
+            ),
+            vec![
+                "X",
+                "-DisplayName",
+                "O'Brien",
+                "-A",
+                "b\u{2019}c",
+                "-B",
+                "d",
+                "-C",
+                "e;",
+                "f"
+            ]
+        );
+        assert!(ps_wildcard_match("Block*", "block RPC"));
+        assert!(ps_wildcard_match("B?ock [a-c]", "Block b"));
+        assert!(!ps_wildcard_match("B?ock [a-c]", "Block d"));
+        assert!(ps_wildcard_match("`[abc`] `*", "[abc] *"));
+        assert!(!ps_wildcard_match("`[abc`] `*", "[abc] x"));
+        assert!(!ps_wildcard_match("[abc", "[abc"));
+        assert!(ps_wildcard_match("*", ""));
+        assert!(ps_wildcard_match("a*b*c", "aXXbYYc"));
+        assert!(!ps_wildcard_match("a*b*c", "aXXbYY"));
+        let (rules, _) = ps(&[
+            "New-NetFirewallRule -DisplayName 'Block [1]' -Action Block -Protocol TCP -LocalPort 135",
+            "New-NetFirewallRule -DisplayName 'Block 2' -Action Block -Protocol TCP -LocalPort 136",
+            "Disable-NetFirewallRule -DisplayName 'Block `[1`]'",
+        ]);
+        assert!(!rules[0].enabled && rules[1].enabled);
+        let (rules, _) = ps(&[
+            "New-NetFirewallRule -DisplayName 'Block 1' -Action Block -Protocol TCP -LocalPort 135",
+            "New-NetFirewallRule -DisplayName 'Block 2' -Action Block -Protocol TCP -LocalPort 136",
+            "Remove-NetFirewallRule -DisplayName 'Block *'",
+        ]);
+        assert!(rules.is_empty());
     }
 
     #[test]

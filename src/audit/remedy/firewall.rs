@@ -15,52 +15,128 @@ pub(super) fn fw_remote(ivs: &[Iv]) -> String {
         .join(",")
 }
 
-/// Add (or replace) an inbound TCP rule, idempotently.
-pub(super) fn fw_add(out: &mut Out, name: &str, block: bool, ports: &PortRanges, remote: &str) {
-    match out.dialect {
+/// Add (or replace) an inbound TCP rule, idempotently: `name` and `remote` are checked by the
+/// dialect's rules, every line is read back.
+pub(super) fn fw_add(
+    s: &mut Step,
+    lp: &LoadedPolicy,
+    name: &str,
+    block: bool,
+    ports: &PortRanges,
+    remote: &str,
+) -> Result<(), Refusal> {
+    if fw_name_taken(lp, name, block, ports) {
+        return Err(Refusal::new(
+            "Windows Firewall rule name",
+            name,
+            "is already the name of a rule of the policy that does something else; deleting or updating rules by this name would drop that rule",
+        ));
+    }
+    let expect = Expect::FwAdd { name, block, ports };
+    match s.dialect {
         FixDialect::Powershell => {
-            let lp: Vec<String> = ports
-                .to_string()
-                .split(',')
-                .map(|x| {
-                    if x.contains('-') {
-                        psq(x)
+            let what = "Windows Firewall rule name";
+            let q = quote::ps_quoted(what, name)?;
+            let pattern = quote::ps_pattern(what, name)?;
+            let params = |mut l: Line| -> Result<Line, Refusal> {
+                l = l
+                    .sp()
+                    .words("-Direction Inbound -Action")
+                    .sp()
+                    .raw(if block { "Block" } else { "Allow" })
+                    .sp()
+                    .words("-Protocol TCP -LocalPort");
+                for (i, x) in ports.to_string().split(',').enumerate() {
+                    let t = quote::port_list(x)?;
+                    l = if i == 0 { l.sp() } else { l.raw(",").sp() };
+                    l = if x.contains('-') {
+                        l.quoted(&quote::ps_quoted("port range", t.as_str())?)
                     } else {
-                        x.to_string()
+                        l.token(&t)
+                    };
+                }
+                l = l.sp().raw("-RemoteAddress").sp();
+                if remote == "any" {
+                    l = l.raw("Any");
+                } else {
+                    let list = quote::fw_addresses(remote)?;
+                    for (i, a) in list.as_str().split(',').enumerate() {
+                        if i > 0 {
+                            l = l.raw(",").sp();
+                        }
+                        l = l.quoted(&quote::ps_quoted("remote address", a)?);
                     }
-                })
-                .collect();
-            let ra = if remote == "any" {
-                "Any".to_string()
-            } else {
-                ps_list(remote)
+                }
+                Ok(l.sp().words("-Enabled True"))
             };
-            let params = format!(
-                "-Direction Inbound -Action {} -Protocol TCP -LocalPort {} -RemoteAddress {ra} -Enabled True",
-                if block { "Block" } else { "Allow" },
-                lp.join(", ")
-            );
-            let q = psq(name);
-            out.comment("Updated when it exists (from an earlier run), created otherwise.");
-            out.cmd(format!(
-                "if (Get-NetFirewallRule -DisplayName {q} -ErrorAction SilentlyContinue) {{"
-            ));
-            out.cmd(format!("    Set-NetFirewallRule -DisplayName {q} {params}"));
-            out.cmd("} else {");
-            out.cmd(format!("    New-NetFirewallRule -DisplayName {q} {params}"));
-            out.cmd("}");
+            s.comment("Updated when it exists (from an earlier run), created otherwise.");
+            s.cmd(
+                Line::new()
+                    .words("if (Get-NetFirewallRule -DisplayName")
+                    .sp()
+                    .quoted(&pattern)
+                    .sp()
+                    .words("-ErrorAction SilentlyContinue) {"),
+            )?;
+            let set = params(
+                Line::new()
+                    .words("Set-NetFirewallRule -DisplayName")
+                    .sp()
+                    .quoted(&pattern),
+            )?;
+            s.indented(set, &Expect::FwEdit { name })?;
+            s.fixed("} else {")?;
+            let new = params(
+                Line::new()
+                    .words("New-NetFirewallRule -DisplayName")
+                    .sp()
+                    .quoted(&q),
+            )?;
+            s.indented(new, &expect)?;
+            s.fixed("}")
         }
         _ => {
-            out.comment("Deleting the rule first makes the script safe to run again ('No rules match' on the first run is harmless).");
-            out.cmd(format!(
-                "netsh advfirewall firewall delete rule name=\"{name}\""
-            ));
-            out.cmd(format!(
-                "netsh advfirewall firewall add rule name=\"{name}\" dir=in action={} protocol=TCP localport={ports} remoteip={remote}",
-                if block { "block" } else { "allow" }
-            ));
+            let q = quote::netsh_rule_name(name)?;
+            let remote = quote::fw_addresses(remote)?;
+            s.comment("Deleting the rule first makes the script safe to run again ('No rules match' on the first run is harmless).");
+            s.cmd_expect(
+                Line::new()
+                    .words("netsh advfirewall firewall delete rule")
+                    .sp()
+                    .raw("name=")
+                    .quoted(&q),
+                &Expect::FwEdit { name },
+            )?;
+            s.cmd_expect(
+                Line::new()
+                    .words("netsh advfirewall firewall add rule")
+                    .sp()
+                    .raw("name=")
+                    .quoted(&q)
+                    .sp()
+                    .words("dir=in action=")
+                    .raw(if block { "block" } else { "allow" })
+                    .sp()
+                    .words("protocol=TCP localport=")
+                    .token(&quote::port_list(&ports.to_string())?)
+                    .sp()
+                    .raw("remoteip=")
+                    .token(&remote),
+                &expect,
+            )
         }
     }
+}
+
+/// A rule of the policy is called `name` (netsh and PowerShell compare names without regard
+/// to case) and is not the rule we write: replacing rules by that name would drop it.
+fn fw_name_taken(lp: &LoadedPolicy, name: &str, block: bool, ports: &PortRanges) -> bool {
+    lp.policy.rules.iter().any(|r| {
+        r.layer == Layer::Firewall
+            && r.origin.name.eq_ignore_ascii_case(name)
+            && !((r.action == RuleAction::Block) == block
+                && concrete(&r.ports, &lp.policy.rpc_dynamic).as_ref() == Some(ports))
+    })
 }
 
 /// A firewall block rule of the policy that must stop covering some allowed sources.
@@ -113,20 +189,27 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             format!(" except {}", excluded.join(", "))
         };
         out.blank();
+        let shown = out.shown(&except);
         out.comment(&format!(
-            "Fixes {}: TCP {ports} must be blocked for every source{except}.",
+            "Fixes {}: TCP {ports} must be blocked for every source{shown}.",
             join_codes(c)
         ));
         if !excluded.is_empty() {
             out.comment("In Windows Firewall a block rule beats every allow rule, so the block names every address except the allowed subnets instead of any.");
         }
-        fw_add(
-            out,
-            &format!("Block Inbound TCP {ports} (rpcaudit)"),
-            true,
-            ports,
-            &fw_remote(&remote),
-        );
+        let ok = out.step(&format!("the block rule for TCP {ports}"), |s| {
+            fw_add(
+                s,
+                lp,
+                &format!("Block Inbound TCP {ports} (rpcaudit)"),
+                true,
+                ports,
+                &fw_remote(&remote),
+            )
+        });
+        if !ok {
+            continue;
+        }
         out.action(
             c,
             FixKind::Block,
@@ -159,13 +242,19 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it; a block rule for the host beats the subnet's allow.",
             join_codes(c)
         ));
-        fw_add(
-            out,
-            &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
-            true,
-            ports,
-            &ip.to_string(),
-        );
+        let ok = out.step(&format!("the block rule for {ip} on TCP {ports}"), |s| {
+            fw_add(
+                s,
+                lp,
+                &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
+                true,
+                ports,
+                &ip.to_string(),
+            )
+        });
+        if !ok {
+            continue;
+        }
         out.action(
             c,
             FixKind::Block,
@@ -225,20 +314,29 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         let a = &plan.allowed[*i];
         let Some(addr) = a.fw_addr() else { continue };
         out.blank();
+        let label = out.shown(&a.label());
         out.comment(&format!(
-            "Keeps {} blocked on TCP {ports}, which the narrowed block covered and it is not meant to reach.",
-            a.label()
+            "Keeps {label} blocked on TCP {ports}, which the narrowed block covered and it is not meant to reach."
         ));
-        fw_add(
-            out,
-            &format!(
-                "Keep blocking {} outside its allowed ports (rpcaudit)",
-                a.label()
-            ),
-            true,
-            ports,
-            &addr,
+        let ok = out.step(
+            &format!("the block rule keeping {} out of TCP {ports}", a.label()),
+            |s| {
+                fw_add(
+                    s,
+                    lp,
+                    &format!(
+                        "Keep blocking {} outside its allowed ports (rpcaudit)",
+                        a.label()
+                    ),
+                    true,
+                    ports,
+                    &addr,
+                )
+            },
         );
+        if !ok {
+            continue;
+        }
         out.action(
             c,
             FixKind::Block,
@@ -258,18 +356,27 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         };
         for (c, ports) in group_runs(per_port) {
             out.blank();
+            let label = out.shown(&a.label());
             out.comment(&format!(
-                "Fixes {}: {} must reach TCP {ports}, and no rule lets it in.",
+                "Fixes {}: {label} must reach TCP {ports}, and no rule lets it in.",
                 join_codes(&c),
-                a.label()
             ));
-            fw_add(
-                out,
-                &format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),
-                false,
-                &ports,
-                &addr,
+            let ok = out.step(
+                &format!("the allow rule for {} on TCP {ports}", a.label()),
+                |s| {
+                    fw_add(
+                        s,
+                        lp,
+                        &format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),
+                        false,
+                        &ports,
+                        &addr,
+                    )
+                },
             );
+            if !ok {
+                continue;
+            }
             out.action(
                 &c,
                 FixKind::Pass,
@@ -296,13 +403,6 @@ pub(super) fn render_narrow(
         .filter(|r| r.layer == Layer::Firewall && r.origin.name.eq_ignore_ascii_case(&n.name))
         .collect();
     let Some(first) = same.first() else { return };
-    if out.dialect == FixDialect::Netsh && n.name.contains('"') {
-        out.notes.push(format!(
-            "{c}: rule '{}' has a double quote in its name, which netsh cannot name; narrow it by hand or use --fix-dialect powershell",
-            n.name
-        ));
-        return;
-    }
     if same
         .iter()
         .any(|r| r.src != first.src || r.action != RuleAction::Block)
@@ -354,32 +454,70 @@ pub(super) fn render_narrow(
     }
     let labels = list_labels(&plan.allowed, &excluded);
     out.blank();
+    let (shown, shown_labels) = (out.shown(&n.name), out.shown(&labels));
     out.comment(&format!(
-        "Fixes {c}: rule \"{}\" blocks {labels}, which is meant to pass; in Windows Firewall a block beats every allow, so the block is narrowed to leave {labels} out.",
-        n.name
+        "Fixes {c}: rule \"{shown}\" blocks {shown_labels}, which is meant to pass; in Windows Firewall a block beats every allow, so the block is narrowed to leave {shown_labels} out."
     ));
-    let q = psq(&n.name);
-    if new.is_empty() {
+    let what = "Windows Firewall rule name";
+    let edit = Expect::FwEdit { name: &n.name };
+    let ok = if new.is_empty() {
         out.comment("Every address it blocked is allowed: the rule is disabled.");
-        match out.dialect {
-            FixDialect::Powershell => out.cmd(format!("Disable-NetFirewallRule -DisplayName {q}")),
-            _ => out.cmd(format!(
-                "netsh advfirewall firewall set rule name=\"{}\" dir=in new enable=no",
-                n.name
-            )),
-        }
+        out.step("narrowing the block rule", |s| match s.dialect {
+            FixDialect::Powershell => s.cmd_expect(
+                Line::new()
+                    .words("Disable-NetFirewallRule -DisplayName")
+                    .sp()
+                    .quoted(&quote::ps_pattern(what, &n.name)?),
+                &edit,
+            ),
+            _ => s.cmd_expect(
+                Line::new()
+                    .words("netsh advfirewall firewall set rule")
+                    .sp()
+                    .raw("name=")
+                    .quoted(&quote::netsh_rule_name(&n.name)?)
+                    .sp()
+                    .words("dir=in new enable=no"),
+                &edit,
+            ),
+        })
     } else {
         let remote = fw_remote(&new);
-        match out.dialect {
-            FixDialect::Powershell => out.cmd(format!(
-                "Set-NetFirewallRule -DisplayName {q} -RemoteAddress {}",
-                ps_list(&remote)
-            )),
-            _ => out.cmd(format!(
-                "netsh advfirewall firewall set rule name=\"{}\" dir=in new remoteip={remote}",
-                n.name
-            )),
+        if out.dialect == FixDialect::Powershell {
+            out.comment("Set-NetFirewallRule -DisplayName changes every rule of that display name, outbound ones and rules from outside these files too: check with Get-NetFirewallRule -DisplayName first.");
         }
+        out.step("narrowing the block rule", |s| {
+            let list = quote::fw_addresses(&remote)?;
+            match s.dialect {
+                FixDialect::Powershell => {
+                    let mut l = Line::new()
+                        .words("Set-NetFirewallRule -DisplayName")
+                        .sp()
+                        .quoted(&quote::ps_pattern(what, &n.name)?)
+                        .sp()
+                        .raw("-RemoteAddress");
+                    for (i, a) in list.as_str().split(',').enumerate() {
+                        l = if i == 0 { l.sp() } else { l.raw(",").sp() };
+                        l = l.quoted(&quote::ps_quoted("remote address", a)?);
+                    }
+                    s.cmd_expect(l, &edit)
+                }
+                _ => s.cmd_expect(
+                    Line::new()
+                        .words("netsh advfirewall firewall set rule")
+                        .sp()
+                        .raw("name=")
+                        .quoted(&quote::netsh_rule_name(&n.name)?)
+                        .sp()
+                        .words("dir=in new remoteip=")
+                        .token(&list),
+                    &edit,
+                ),
+            }
+        })
+    };
+    if !ok {
+        return;
     }
     out.action(
         &n.codes,

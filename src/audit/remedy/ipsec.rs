@@ -92,6 +92,87 @@ pub(super) fn ipsec_pass_blocked(lp: &LoadedPolicy, a: &Allowed, port: u16) -> O
     })
 }
 
+/// The policy and store every IPsec command names, checked once.
+pub(super) struct IpsecTarget {
+    pub(super) pol: String,
+    pub(super) polq: Quoted,
+    /// As read (`REG`, `DS:corp.example`).
+    pub(super) store: String,
+    /// For `ipseccmd -w`; netsh ipsec static works on the store `set store` chose.
+    pub(super) storet: Option<Token>,
+}
+
+fn ipsec_target_checked(pol: &str, store: &str, netsh: bool) -> Result<IpsecTarget, Refusal> {
+    let polq = if netsh {
+        quote::cmd_quoted("IPsec policy name", pol)?
+    } else {
+        quote::ipseccmd_policy(pol)?
+    };
+    let storet = if netsh {
+        None
+    } else {
+        Some(quote::ipseccmd_store(store)?)
+    };
+    Ok(IpsecTarget {
+        pol: pol.to_string(),
+        polq,
+        store: store.to_string(),
+        storet,
+    })
+}
+
+/// `ipseccmd.exe -w STORE -p "POLICY"`, the start of every ipseccmd command.
+fn ipseccmd_head(t: &IpsecTarget) -> Result<Line, Refusal> {
+    let store = t
+        .storet
+        .as_ref()
+        .ok_or_else(|| Refusal::new("IPsec policy store", &t.store, "is not an ipseccmd store"))?;
+    Ok(Line::new()
+        .words("ipseccmd.exe -w")
+        .sp()
+        .token(store)
+        .sp()
+        .raw("-p")
+        .sp()
+        .quoted(&t.polq))
+}
+
+/// One ipseccmd rule: `-r "NAME" -f FILTERS -n ACTION`, read back as exactly that.
+fn ipseccmd_rule(
+    s: &mut Step,
+    t: &IpsecTarget,
+    name: &str,
+    filters: &[String],
+    action: RuleAction,
+) -> Result<(), Refusal> {
+    let rq = quote::cmd_quoted("IPsec rule name", name)?;
+    let mut l = ipseccmd_head(t)?
+        .sp()
+        .raw("-r")
+        .sp()
+        .quoted(&rq)
+        .sp()
+        .raw("-f");
+    for f in filters {
+        l = l.sp().token(&quote::token("IPsec filter", f)?);
+    }
+    let n = match action {
+        RuleAction::Block => "BLOCK",
+        _ => "PASS",
+    };
+    let l = l.sp().raw("-n").sp().raw(n);
+    s.cmd_expect(
+        l,
+        &Expect::IpsecRule {
+            policy: &t.pol,
+            store: &t.store,
+            rule: name,
+            filters,
+            action,
+        },
+    )
+}
+
 pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     let (pol, store, in_force, exists) = ipsec_target(lp);
     let netsh = out.dialect == FixDialect::NetshIpsec;
@@ -101,16 +182,28 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     let any = everything();
 
     out.blank();
+    let shown = out.shown(&pol);
     out.comment(&format!(
-        "IPsec policy \"{pol}\" ({}).",
+        "IPsec policy \"{shown}\" ({}).",
         if in_force {
             "the policy in force"
         } else {
             "no IPsec policy is in force; this one is assigned at the end"
         }
     ));
+    // Every command names the policy (and ipseccmd its store): if they cannot be written
+    // safely, no IPsec command is.
+    let t = match ipsec_target_checked(&pol, &store, netsh) {
+        Ok(t) => t,
+        Err(r) => {
+            if !(plan.block.is_empty() && plan.host_block.is_empty() && plan.pass.is_empty()) {
+                out.refuse("every IPsec filter of this script", &r);
+            }
+            return;
+        }
+    };
     if netsh {
-        if store != "REG" {
+        if !store.eq_ignore_ascii_case("REG") {
             out.notes.push(format!(
                 "the policy in force is in store {store}; netsh ipsec static works on the local store unless 'netsh ipsec static set store location=domain' comes first"
             ));
@@ -118,12 +211,37 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         out.comment(
             "Filter actions (netsh reports 'already exists' on a second run; that is harmless).",
         );
-        out.cmd("netsh ipsec static add filteraction name=\"rpcaudit Block\" action=block");
-        out.cmd("netsh ipsec static add filteraction name=\"rpcaudit Permit\" action=permit");
-        if !exists {
-            out.cmd(format!(
-                "netsh ipsec static add policy name=\"{pol}\" description=\"KB908472\" assign=no"
-            ));
+        let ok = out.step("the policy and its filter actions", |s| {
+            for (name, action) in [("rpcaudit Block", "block"), ("rpcaudit Permit", "permit")] {
+                s.cmd(
+                    Line::new()
+                        .words("netsh ipsec static add filteraction")
+                        .sp()
+                        .raw("name=")
+                        .quoted(&quote::cmd_quoted("IPsec filter action", name)?)
+                        .sp()
+                        .raw("action=")
+                        .raw(action),
+                )?;
+            }
+            if !exists {
+                s.cmd(
+                    Line::new()
+                        .words("netsh ipsec static add policy")
+                        .sp()
+                        .raw("name=")
+                        .quoted(&t.polq)
+                        .sp()
+                        .raw("description=")
+                        .quoted(&quote::cmd_quoted("description", "KB908472")?)
+                        .sp()
+                        .raw("assign=no"),
+                )?;
+            }
+            Ok(())
+        });
+        if !ok {
+            return;
         }
     } else {
         out.comment(&format!(
@@ -144,45 +262,51 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         } else {
             format!(" except {}", list_labels(&plan.allowed, allowed_idx))
         };
+        let except = out.shown(&except);
         out.comment(&format!(
             "Fixes {}: TCP {ports} must be blocked for every source{except}.",
             join_codes(c)
         ));
         out.comment("A BLOCK filter for any source (*), and a PASS filter per allowed subnet: in an IPsec policy the more specific filter wins.");
-        if netsh {
-            let list = format!("rpcaudit Block Inbound TCP {ports}");
-            netsh_rule(out, &pol, &list, "rpcaudit Block", |out| {
-                for p in ports.iter() {
-                    out.cmd(format!(
-                        "netsh ipsec static add filter filterlist=\"{list}\" srcaddr=any dstaddr=me protocol=TCP dstport={p}"
-                    ));
+        let ok =
+            out.step(&format!("the BLOCK filters for TCP {ports}"), |s| {
+                if netsh {
+                    let list = format!("rpcaudit Block Inbound TCP {ports}");
+                    netsh_rule(s, &t, &list, "rpcaudit Block", |s, lq| {
+                        for p in ports.iter() {
+                            s.cmd(netsh_filter(lq).sp().words(&format!(
+                                "srcaddr=any dstaddr=me protocol=TCP dstport={p}"
+                            )))?;
+                        }
+                        Ok(())
+                    })
+                } else {
+                    for p in ports.iter() {
+                        let name = ipsec_rule_name(
+                            lp,
+                            &pol,
+                            &format!("Block Inbound TCP {p} Rule"),
+                            RuleAction::Block,
+                            &any,
+                            &ports_of([p]),
+                        );
+                        ipseccmd_rule(s, &t, &name, &[format!("*=0:{p}:TCP")], RuleAction::Block)?;
+                    }
+                    Ok(())
                 }
             });
-        } else {
-            for p in ports.iter() {
-                let name = ipsec_rule_name(
-                    lp,
-                    &pol,
-                    &format!("Block Inbound TCP {p} Rule"),
-                    RuleAction::Block,
-                    &any,
-                    &ports_of([p]),
-                );
-                out.cmd(format!(
-                    "{tool} -w {store} -p \"{pol}\" -r \"{name}\" -f *=0:{p}:TCP -n BLOCK"
-                ));
-            }
+        if ok {
+            out.action(
+                c,
+                FixKind::Block,
+                "any".into(),
+                ports.to_string(),
+                format!("BLOCK filter for any source on TCP {ports} in IPsec policy \"{pol}\""),
+            );
         }
-        out.action(
-            c,
-            FixKind::Block,
-            "any".into(),
-            ports.to_string(),
-            format!("BLOCK filter for any source on TCP {ports} in IPsec policy \"{pol}\""),
-        );
         for &i in allowed_idx {
             let a = &plan.allowed[i];
-            if render_ipsec_pass(out, lp, &pol, &store, a, ports, c) {
+            if render_ipsec_pass(out, lp, &t, a, ports, c) {
                 covered.extend(ports.iter().map(|p| (i, p)));
             }
         }
@@ -207,42 +331,52 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it inside its allowed subnet; a filter for the single host is more specific than the subnet's PASS.",
             join_codes(c)
         ));
-        if netsh {
-            let list = format!("rpcaudit Block Inbound TCP {ports} from {ip}");
-            netsh_rule(out, &pol, &list, "rpcaudit Block", |out| {
+        let ok = out.step(&format!("the BLOCK filters for {ip} on TCP {ports}"), |s| {
+            if netsh {
+                let list = format!("rpcaudit Block Inbound TCP {ports} from {ip}");
+                netsh_rule(s, &t, &list, "rpcaudit Block", |s, lq| {
+                    for p in ports.iter() {
+                        s.cmd(netsh_filter(lq).sp().words(&format!(
+                            "srcaddr={v4} srcmask=255.255.255.255 dstaddr=me protocol=TCP dstport={p}"
+                        )))?;
+                    }
+                    Ok(())
+                })
+            } else {
+                let host = [Iv {
+                    v6: false,
+                    lo: u128::from(u32::from(*v4)),
+                    hi: u128::from(u32::from(*v4)),
+                }];
                 for p in ports.iter() {
-                    out.cmd(format!(
-                        "netsh ipsec static add filter filterlist=\"{list}\" srcaddr={v4} srcmask=255.255.255.255 dstaddr=me protocol=TCP dstport={p}"
-                    ));
+                    let name = ipsec_rule_name(
+                        lp,
+                        &pol,
+                        &format!("Block Inbound TCP {p} from {ip} Rule"),
+                        RuleAction::Block,
+                        &host,
+                        &ports_of([p]),
+                    );
+                    ipseccmd_rule(
+                        s,
+                        &t,
+                        &name,
+                        &[format!("{v4}/255.255.255.255=0:{p}:TCP")],
+                        RuleAction::Block,
+                    )?;
                 }
-            });
-        } else {
-            let host = [Iv {
-                v6: false,
-                lo: u128::from(u32::from(*v4)),
-                hi: u128::from(u32::from(*v4)),
-            }];
-            for p in ports.iter() {
-                let name = ipsec_rule_name(
-                    lp,
-                    &pol,
-                    &format!("Block Inbound TCP {p} from {ip} Rule"),
-                    RuleAction::Block,
-                    &host,
-                    &ports_of([p]),
-                );
-                out.cmd(format!(
-                    "{tool} -w {store} -p \"{pol}\" -r \"{name}\" -f {v4}/255.255.255.255=0:{p}:TCP -n BLOCK"
-                ));
+                Ok(())
             }
+        });
+        if ok {
+            out.action(
+                c,
+                FixKind::Block,
+                ip.to_string(),
+                ports.to_string(),
+                format!("BLOCK filter for the host {ip} on TCP {ports}"),
+            );
         }
-        out.action(
-            c,
-            FixKind::Block,
-            ip.to_string(),
-            ports.to_string(),
-            format!("BLOCK filter for the host {ip} on TCP {ports}"),
-        );
     }
 
     // Missing passes for allowed subnets.
@@ -264,15 +398,15 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         let a = &plan.allowed[i];
         for (c, ports) in group_runs(items) {
             out.blank();
+            let label = out.shown(&a.label());
             out.comment(&format!(
-                "Fixes {}: {} must reach TCP {ports} (135 and every port of the range alike).",
+                "Fixes {}: {label} must reach TCP {ports} (135 and every port of the range alike).",
                 join_codes(&c),
-                a.label()
             ));
             out.comment(
                 "A PASS filter for the subnet, more specific than the BLOCK for any source.",
             );
-            render_ipsec_pass(out, lp, &pol, &store, a, &ports, &c);
+            render_ipsec_pass(out, lp, &t, a, &ports, &c);
         }
     }
 
@@ -291,45 +425,81 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 }
             ));
         }
-        if netsh {
-            out.cmd(format!(
-                "netsh ipsec static set policy name=\"{pol}\" assign=yes"
-            ));
-        } else {
-            out.cmd(format!("{tool} -w {store} -p \"{pol}\" -x"));
-        }
+        out.step("assigning the IPsec policy", |s| {
+            if netsh {
+                s.cmd(
+                    Line::new()
+                        .words("netsh ipsec static set policy")
+                        .sp()
+                        .raw("name=")
+                        .quoted(&t.polq)
+                        .sp()
+                        .raw("assign=yes"),
+                )
+            } else {
+                s.cmd_expect(
+                    ipseccmd_head(&t)?.sp().raw("-x"),
+                    &Expect::IpsecAssign {
+                        policy: &t.pol,
+                        store: &t.store,
+                    },
+                )
+            }
+        });
     }
 }
 
-/// Delete and re-create a netsh ipsec rule and its filter list (so a second run starts from
-/// scratch), `filters` writing the `add filter` lines.
-pub(super) fn netsh_rule(
-    out: &mut Out,
-    pol: &str,
-    name: &str,
-    action: &str,
-    filters: impl FnOnce(&mut Out),
-) {
-    out.comment("Deleting the rule and its filter list first makes the script safe to run again (netsh reports a missing one; that is harmless).");
-    out.cmd(format!(
-        "netsh ipsec static delete rule name=\"{name}\" policy=\"{pol}\""
-    ));
-    out.cmd(format!(
-        "netsh ipsec static delete filterlist name=\"{name}\""
-    ));
-    out.cmd(format!("netsh ipsec static add filterlist name=\"{name}\""));
-    filters(out);
-    out.cmd(format!(
-        "netsh ipsec static add rule name=\"{name}\" policy=\"{pol}\" filterlist=\"{name}\" filteraction=\"{action}\""
-    ));
+/// `netsh ipsec static add filter filterlist="LIST"`, to be followed by the filter's fields.
+fn netsh_filter(list: &Quoted) -> Line {
+    Line::new()
+        .words("netsh ipsec static add filter")
+        .sp()
+        .raw("filterlist=")
+        .quoted(list)
 }
 
-/// PASS filters for `a` on `ports`; false when the subnet cannot be written as IPsec filters.
+/// Delete and re-create a netsh ipsec rule and its filter list (so a second run starts from
+/// scratch), `filters` writing the `add filter` lines for the quoted list name.
+pub(super) fn netsh_rule(
+    s: &mut Step,
+    t: &IpsecTarget,
+    name: &str,
+    action: &str,
+    filters: impl FnOnce(&mut Step, &Quoted) -> Result<(), Refusal>,
+) -> Result<(), Refusal> {
+    let nq = quote::cmd_quoted("IPsec rule name", name)?;
+    let aq = quote::cmd_quoted("IPsec filter action", action)?;
+    let netsh = |w: &str| Line::new().words(w).sp().raw("name=").quoted(&nq);
+    s.comment("Deleting the rule and its filter list first makes the script safe to run again (netsh reports a missing one; that is harmless).");
+    s.cmd(
+        netsh("netsh ipsec static delete rule")
+            .sp()
+            .raw("policy=")
+            .quoted(&t.polq),
+    )?;
+    s.cmd(netsh("netsh ipsec static delete filterlist"))?;
+    s.cmd(netsh("netsh ipsec static add filterlist"))?;
+    filters(s, &nq)?;
+    s.cmd(
+        netsh("netsh ipsec static add rule")
+            .sp()
+            .raw("policy=")
+            .quoted(&t.polq)
+            .sp()
+            .raw("filterlist=")
+            .quoted(&nq)
+            .sp()
+            .raw("filteraction=")
+            .quoted(&aq),
+    )
+}
+
+/// PASS filters for `a` on `ports`; false when they are not written (the subnet cannot be
+/// written as IPsec filters, or a command was refused).
 pub(super) fn render_ipsec_pass(
     out: &mut Out,
     lp: &LoadedPolicy,
-    pol: &str,
-    store: &str,
+    t: &IpsecTarget,
     a: &Allowed,
     ports: &PortRanges,
     c: &Codes,
@@ -343,37 +513,45 @@ pub(super) fn render_ipsec_pass(
         return false;
     };
     let from = a.name_part();
-    if out.dialect == FixDialect::NetshIpsec {
-        let list = format!("rpcaudit Allow Inbound TCP {ports} from {from}");
-        netsh_rule(out, pol, &list, "rpcaudit Permit", |out| {
-            for p in ports.iter() {
-                for (net, mask) in &addrs {
-                    out.cmd(format!(
-                        "netsh ipsec static add filter filterlist=\"{list}\" srcaddr={net} srcmask={mask} dstaddr=me protocol=TCP dstport={p}"
-                    ));
+    let netsh = out.dialect == FixDialect::NetshIpsec;
+    let ok = out.step(
+        &format!("the PASS filters for {} on TCP {ports}", a.label()),
+        |s| {
+            if netsh {
+                let list = format!("rpcaudit Allow Inbound TCP {ports} from {from}");
+                netsh_rule(s, t, &list, "rpcaudit Permit", |s, lq| {
+                    for p in ports.iter() {
+                        for (net, mask) in &addrs {
+                            s.cmd(netsh_filter(lq).sp().words(&format!(
+                                "srcaddr={net} srcmask={mask} dstaddr=me protocol=TCP dstport={p}"
+                            )))?;
+                        }
+                    }
+                    Ok(())
+                })
+            } else {
+                let ivs = a.ivs.clone().unwrap_or_default();
+                for p in ports.iter() {
+                    let name = ipsec_rule_name(
+                        lp,
+                        &t.pol,
+                        &format!("Allow Inbound TCP Port {p} from {from} Rule"),
+                        RuleAction::Pass,
+                        &ivs,
+                        &ports_of([p]),
+                    );
+                    let filters: Vec<String> = addrs
+                        .iter()
+                        .map(|(net, mask)| format!("{net}/{mask}=0:{p}:TCP"))
+                        .collect();
+                    ipseccmd_rule(s, t, &name, &filters, RuleAction::Pass)?;
                 }
+                Ok(())
             }
-        });
-    } else {
-        let ivs = a.ivs.clone().unwrap_or_default();
-        for p in ports.iter() {
-            let name = ipsec_rule_name(
-                lp,
-                pol,
-                &format!("Allow Inbound TCP Port {p} from {from} Rule"),
-                RuleAction::Pass,
-                &ivs,
-                &ports_of([p]),
-            );
-            let filters: Vec<String> = addrs
-                .iter()
-                .map(|(net, mask)| format!("{net}/{mask}=0:{p}:TCP"))
-                .collect();
-            out.cmd(format!(
-                "ipseccmd.exe -w {store} -p \"{pol}\" -r \"{name}\" -f {} -n PASS",
-                filters.join(" ")
-            ));
-        }
+        },
+    );
+    if !ok {
+        return false;
     }
     out.action(
         c,
@@ -381,8 +559,9 @@ pub(super) fn render_ipsec_pass(
         a.label(),
         ports.to_string(),
         format!(
-            "PASS filter for {} on TCP {ports} in IPsec policy \"{pol}\"",
-            a.label()
+            "PASS filter for {} on TCP {ports} in IPsec policy \"{}\"",
+            a.label(),
+            t.pol
         ),
     );
     true

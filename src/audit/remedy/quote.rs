@@ -1,0 +1,966 @@
+//! Remedy's quoting rules: the one place that decides how a value from a policy file (an IPsec
+//! policy or rule name, a firewall rule name, a store string, an address keyword) may appear in
+//! a fix script, per dialect. Every function returns the value ready to write ([`Quoted`],
+//! [`Token`]) or a [`Refusal`] saying why it cannot be written safely; the writers call only
+//! these, and a refused value means the command that needed it is not written (a comment and a
+//! note say what to do by hand).
+//!
+//! - cmd.exe (`ipseccmd`, `netsh ...` in `.cmd` scripts): a value is either a [`Token`] from a
+//!   strict grammar (addresses, masks, ports, the store forms `REG`, `DS`, `DS:<domain>`) or a
+//!   name inside double quotes that holds no `"` (ends the string), `%` (variable expansion,
+//!   also in batch files inside quotes), `!` (delayed expansion), `^` (escape), the typographic
+//!   double quotes our reader treats as quotes, a trailing `\` (`\"` is an escaped quote to the
+//!   program's argument parser), and no control, line-break or invisible character. `&|<>()`
+//!   are plain text inside double quotes. Netsh advfirewall rule names must not be `all` (every
+//!   rule) nor start with `@` (an indirect resource string). ipseccmd policy names must be
+//!   ASCII ([`ipseccmd_policy`]: read in another code page, ipseccmd would create and assign
+//!   another policy).
+//! - PowerShell: names go into single-quoted strings where each of the five characters
+//!   PowerShell reads as a single quote (U+0027, U+2018, U+2019, U+201A, U+201B) is doubled;
+//!   where a cmdlet applies wildcards (`-DisplayName` of `Get-`/`Set-`/`Disable-NetFirewallRule`)
+//!   `` ` * ? [ ] `` are escaped with a backtick first. Control and line-break characters are
+//!   refused (PowerShell accepts them inside quotes; our line-oriented review does not). A
+//!   script with non-ASCII text starts with [`PS_UTF8_GUARD`], which stops it unless it was
+//!   read as UTF-8 (read as ANSI, a letter's UTF-8 bytes can read as a quote character).
+//! - Comments (`rem`, `#`): untrusted text is shown with [`comment_value`], which writes
+//!   control, invisible and (for cmd) `% ! ^ & | < > "` characters as `\u{..}`.
+//!
+//! Each whole command line is then checked by [`Line::finish_cmd`] / [`Line::finish_ps`]: it is
+//! read again with the policy reader's tokenizer and with a strict lexer of the dialect, and
+//! must give exactly the intended words on one logical line.
+
+use crate::policy::firewall::ps_words;
+use crate::policy::text::{self, Continuation};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Longest name a fix script writes (Windows keeps longer ones, but nobody reviews them).
+pub const MAX_NAME_CHARS: usize = 256;
+/// cmd.exe's command line limit.
+pub const MAX_CMD_LINE: usize = 8191;
+
+/// Why a value is not written into a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What the value is: "IPsec policy name", "Windows Firewall rule name", ...
+    pub what: String,
+    /// The value, as read.
+    pub value: String,
+    /// Why it cannot be written, e.g. "holds '%', which cmd.exe expands".
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(what: &str, value: &str, reason: impl Into<String>) -> Self {
+        Refusal {
+            what: what.to_string(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Refusal {
+    /// The first 80 characters of the value, and `...` when there are more.
+    fn short_value(&self) -> (String, &'static str) {
+        let shown: String = self.value.chars().take(80).collect();
+        let more = if self.value.chars().count() > 80 {
+            "..."
+        } else {
+            ""
+        };
+        (shown, more)
+    }
+
+    /// The refusal for a comment line: the value and the reason shown with [`comment_value`].
+    pub fn for_comment(&self, cmd: bool) -> String {
+        let (shown, more) = self.short_value();
+        format!(
+            "{} \"{}{more}\" {}",
+            self.what,
+            comment_value(cmd, &shown),
+            comment_value(cmd, &self.reason)
+        )
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (shown, more) = self.short_value();
+        write!(
+            f,
+            "{} \"{}{more}\" {}",
+            self.what,
+            shown.escape_debug(),
+            self.reason
+        )
+    }
+}
+
+/// A value as it is written in a command (`text`, with its quotes) and the word a reader gets
+/// back from it (`value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quoted {
+    text: String,
+    value: String,
+}
+
+impl Quoted {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The word a reader decodes from it.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+}
+
+impl fmt::Display for Quoted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// An unquoted word from a strict grammar: ASCII letters, digits and `. : / , * = + - _ \`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn u(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+/// Control characters (C0, DEL, C1 including NEL), line and paragraph separators, and the
+/// invisible formatting characters that make a line read differently from what runs
+/// (bidirectional overrides and isolates, zero-width characters, BOM).
+pub fn is_hazard(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
+}
+
+/// What every name must be, whatever the dialect.
+fn check_text(what: &str, s: &str) -> Result<(), Refusal> {
+    if s.trim().is_empty() {
+        return Err(Refusal::new(what, s, "is empty or only white space"));
+    }
+    if s.chars().count() > MAX_NAME_CHARS {
+        return Err(Refusal::new(
+            what,
+            s,
+            format!("is longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    if let Some(c) = s.chars().find(|&c| is_hazard(c)) {
+        return Err(Refusal::new(
+            what,
+            s,
+            format!(
+                "holds {} (a control, line-break or invisible character)",
+                u(c)
+            ),
+        ));
+    }
+    if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return Err(Refusal::new(
+            what,
+            s,
+            "starts or ends with white space, which the tools may trim (and then name another object)",
+        ));
+    }
+    Ok(())
+}
+
+/// Characters a double-quoted cmd.exe value must not hold, and why.
+pub const CMD_FORBIDDEN: &[(char, &str)] = &[
+    ('"', "ends the double-quoted string"),
+    (
+        '%',
+        "expands a variable in cmd.exe, even inside double quotes",
+    ),
+    ('!', "expands a variable when delayed expansion is on"),
+    ('^', "is cmd.exe's escape character"),
+    (
+        '\u{201c}',
+        "is a typographic double quote, which the policy reader takes as a quote",
+    ),
+    (
+        '\u{201d}',
+        "is a typographic double quote, which the policy reader takes as a quote",
+    ),
+];
+
+/// A name as a double-quoted cmd.exe argument: `"Block RPC Ports"`.
+pub fn cmd_quoted(what: &str, s: &str) -> Result<Quoted, Refusal> {
+    check_text(what, s)?;
+    for &(c, why) in CMD_FORBIDDEN {
+        if s.contains(c) {
+            return Err(Refusal::new(what, s, format!("holds '{c}', which {why}")));
+        }
+    }
+    if s.ends_with('\\') {
+        return Err(Refusal::new(
+            what,
+            s,
+            "ends in a backslash, which with the closing quote reads as an escaped quote (\\\") to the program",
+        ));
+    }
+    Ok(Quoted {
+        text: format!("\"{s}\""),
+        value: s.to_string(),
+    })
+}
+
+/// An IPsec policy name for `ipseccmd -p`: [`cmd_quoted`], ASCII only. cmd.exe reads a batch
+/// file in the console's code page, and ipseccmd creates a policy it does not find: a name
+/// read differently (`R\u{e8}gle` saved as UTF-8, read as code page 850) would make the
+/// script create and assign another policy, which unassigns the one in force and drops every
+/// block it holds. (netsh ipsec static, given a name it does not find, fails instead.)
+pub fn ipseccmd_policy(s: &str) -> Result<Quoted, Refusal> {
+    const WHAT: &str = "IPsec policy name";
+    let q = cmd_quoted(WHAT, s)?;
+    if let Some(c) = s.chars().find(|c| !c.is_ascii()) {
+        return Err(Refusal::new(
+            WHAT,
+            s,
+            format!(
+                "holds {} (not ASCII): cmd.exe reads the script in the console's code page, and a policy name read differently makes ipseccmd create and assign another policy, dropping the one in force; use --fix-dialect netsh-ipsec, which fails instead",
+                u(c)
+            ),
+        ));
+    }
+    Ok(q)
+}
+
+/// The first statement of a PowerShell fix script that holds non-ASCII text: it stops the
+/// script unless the file was read as UTF-8. Windows PowerShell 5.1 reads a `.ps1` without a
+/// BOM in the ANSI code page, where the UTF-8 bytes of a letter can read as a quote character
+/// (U+0451 is `D1 91`, and `91` is U+2018 in code page 1252) and end a string early.
+/// PowerShell parses the whole file before it runs any of it, so a misread name later in the
+/// file never runs: either the file does not parse, or this statement throws first.
+pub const PS_UTF8_GUARD: &str = "if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne (-join [char[]](0xE9, 0x2019, 0x3041))) { throw 'rpcaudit: this script was not read as UTF-8, so names in it would be misread: save it as UTF-8 with a BOM and run it again' }";
+
+/// A Windows Firewall rule name for `netsh advfirewall firewall ... name=`.
+pub fn netsh_rule_name(s: &str) -> Result<Quoted, Refusal> {
+    const WHAT: &str = "Windows Firewall rule name";
+    if s.trim().eq_ignore_ascii_case("all") {
+        return Err(Refusal::new(
+            WHAT,
+            s,
+            "is netsh's keyword for every rule (name=all)",
+        ));
+    }
+    if s.starts_with('@') {
+        return Err(Refusal::new(
+            WHAT,
+            s,
+            "starts with '@', which Windows reads as an indirect resource string",
+        ));
+    }
+    cmd_quoted(WHAT, s)
+}
+
+/// An IPsec policy store as read from a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// `REG`: the local registry.
+    Reg,
+    /// `LOCAL` (netsh's name for the same store).
+    Local,
+    /// `DS` or `DS:domain`: the directory.
+    Domain(Option<String>),
+}
+
+/// A DNS domain name: labels of letters, digits and `-` (not at either end), 1-63 characters
+/// each, 253 in all.
+pub fn is_dns_domain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// Read a store string: `REG`, `LOCAL`, `DS` or `DS:<domain>`; anything else is refused.
+pub fn ipsec_store(s: &str) -> Result<Store, Refusal> {
+    const WHAT: &str = "IPsec policy store";
+    let upper = s.to_ascii_uppercase();
+    match upper.as_str() {
+        "REG" => return Ok(Store::Reg),
+        "LOCAL" => return Ok(Store::Local),
+        "DS" => return Ok(Store::Domain(None)),
+        _ => {}
+    }
+    match s.get(..3) {
+        Some(p) if p.eq_ignore_ascii_case("DS:") => {
+            let d = s.get(3..).unwrap_or("");
+            if is_dns_domain(d) {
+                Ok(Store::Domain(Some(d.to_string())))
+            } else {
+                Err(Refusal::new(
+                    WHAT,
+                    s,
+                    "names a domain that is not a DNS name",
+                ))
+            }
+        }
+        _ => Err(Refusal::new(
+            WHAT,
+            s,
+            "is not REG, LOCAL, DS or DS:<domain>",
+        )),
+    }
+}
+
+/// The store as `ipseccmd -w` takes it: `REG`, `DS` or `DS:<domain>`.
+pub fn ipseccmd_store(s: &str) -> Result<Token, Refusal> {
+    match ipsec_store(s)? {
+        Store::Reg => Ok(Token("REG".into())),
+        Store::Domain(None) => Ok(Token("DS".into())),
+        Store::Domain(Some(d)) => token("IPsec policy store", &format!("DS:{d}")),
+        Store::Local => Err(Refusal::new(
+            "IPsec policy store",
+            s,
+            "is not a store ipseccmd -w takes (REG or DS:<domain>)",
+        )),
+    }
+}
+
+fn token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ".:/,*=+-_\\".contains(c)
+}
+
+/// A word from a strict grammar, written without quotes.
+pub fn token(what: &str, s: &str) -> Result<Token, Refusal> {
+    if s.is_empty() {
+        return Err(Refusal::new(what, s, "is empty"));
+    }
+    match s.chars().find(|&c| !token_char(c)) {
+        Some(c) => Err(Refusal::new(
+            what,
+            s,
+            format!(
+                "holds '{}', which is not part of its grammar",
+                c.escape_debug()
+            ),
+        )),
+        None => Ok(Token(s.to_string())),
+    }
+}
+
+/// Port lists: `5003`, `135,5001-5021`.
+pub fn port_list(s: &str) -> Result<Token, Refusal> {
+    let ok = !s.is_empty()
+        && s.split(',').all(|item| {
+            let mut parts = item.splitn(2, '-');
+            parts.all(|p| p.parse::<u16>().is_ok())
+        });
+    if ok {
+        token("port list", s)
+    } else {
+        Err(Refusal::new("port list", s, "is not a list of ports"))
+    }
+}
+
+/// Address keywords Windows Firewall takes in `remoteip=` / `-RemoteAddress`.
+pub const FW_ADDRESS_KEYWORDS: &[&str] = &[
+    "any",
+    "localsubnet",
+    "dns",
+    "dhcp",
+    "wins",
+    "defaultgateway",
+    "internet",
+    "intranet",
+    "intranetremoteaccess",
+    "playtodevice",
+    "remotecorpnetwork",
+];
+
+fn fw_address_item(item: &str) -> bool {
+    if FW_ADDRESS_KEYWORDS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(item))
+    {
+        return true;
+    }
+    if item.parse::<IpAddr>().is_ok() {
+        return true;
+    }
+    if let Some((a, p)) = item.split_once('/') {
+        return match (a.parse::<IpAddr>(), p.parse::<u8>()) {
+            (Ok(IpAddr::V4(_)), Ok(p)) => p <= 32,
+            (Ok(IpAddr::V6(_)), Ok(p)) => p <= 128,
+            _ => a.parse::<IpAddr>().is_ok() && p.parse::<std::net::Ipv4Addr>().is_ok(),
+        };
+    }
+    if let Some((a, b)) = item.split_once('-') {
+        return matches!(
+            (a.parse::<IpAddr>(), b.parse::<IpAddr>()),
+            (Ok(x), Ok(y)) if x.is_ipv4() == y.is_ipv4()
+        );
+    }
+    false
+}
+
+/// A Windows Firewall address list: addresses, `addr/prefix`, `first-last`, keywords.
+pub fn fw_addresses(s: &str) -> Result<Token, Refusal> {
+    const WHAT: &str = "remote address list";
+    match s.split(',').find(|i| !fw_address_item(i)) {
+        Some(bad) => Err(Refusal::new(
+            WHAT,
+            s,
+            format!(
+                "holds '{}', which is not an address, range, subnet or Windows Firewall keyword",
+                bad.escape_debug()
+            ),
+        )),
+        None => token(WHAT, s),
+    }
+}
+
+pub use crate::policy::firewall::PS_SINGLE_QUOTES;
+
+pub fn is_ps_single_quote(c: char) -> bool {
+    PS_SINGLE_QUOTES.contains(&c)
+}
+
+fn ps_escape_quotes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if is_ps_single_quote(c) {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// A value as a PowerShell single-quoted string: `'O''Brien'`.
+pub fn ps_quoted(what: &str, s: &str) -> Result<Quoted, Refusal> {
+    check_text(what, s)?;
+    Ok(Quoted {
+        text: ps_escape_quotes(s),
+        value: s.to_string(),
+    })
+}
+
+/// The characters PowerShell's wildcard patterns give a meaning to, and its escape.
+pub const PS_WILDCARD_SPECIAL: [char; 5] = ['*', '?', '[', ']', '`'];
+
+/// `s` as a wildcard pattern that matches only `s` (`[WildcardPattern]::Escape`).
+pub fn ps_wildcard_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if PS_WILDCARD_SPECIAL.contains(&c) {
+            out.push('`');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A name for a parameter PowerShell reads as a wildcard pattern (`Get-NetFirewallRule
+/// -DisplayName`): escaped, then single-quoted. Its [`Quoted::value`] is the pattern.
+pub fn ps_pattern(what: &str, s: &str) -> Result<Quoted, Refusal> {
+    check_text(what, s)?;
+    let pattern = ps_wildcard_escape(s);
+    Ok(Quoted {
+        text: ps_escape_quotes(&pattern),
+        value: pattern,
+    })
+}
+
+/// Longest untrusted text a comment shows.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// Untrusted text for a comment line: control, invisible and, in cmd, `% ! ^ & | < > "`
+/// characters are written as `\u{..}`; text longer than [`MAX_COMMENT_CHARS`] is cut.
+pub fn comment_value(cmd: bool, s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i >= MAX_COMMENT_CHARS {
+            out.push_str("...");
+            break;
+        }
+        if is_hazard(c) || (cmd && "%!^&|<>\"".contains(c)) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Trusted comment text made safe all the same: hazard characters escaped, nothing else.
+pub fn comment_line(s: &str) -> String {
+    if s.chars().any(is_hazard) {
+        s.chars()
+            .map(|c| {
+                if is_hazard(c) {
+                    format!("\\u{{{:x}}}", u32::from(c))
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        s.to_string()
+    }
+}
+
+/// One command line being written, with the words a reader must get back from it.
+#[derive(Debug, Clone, Default)]
+pub struct Line {
+    text: String,
+    words: Vec<String>,
+    cur: Option<String>,
+}
+
+impl Line {
+    pub fn new() -> Self {
+        Line::default()
+    }
+
+    /// Literal text of ours (a program, a switch, `dir=in`): no spaces, no quotes.
+    pub fn raw(mut self, s: &str) -> Self {
+        if s.is_empty() {
+            return self;
+        }
+        self.text.push_str(s);
+        self.cur.get_or_insert_with(String::new).push_str(s);
+        self
+    }
+
+    /// Literal words of ours separated by single spaces.
+    pub fn words(mut self, s: &str) -> Self {
+        for (i, w) in s.split(' ').enumerate() {
+            if i > 0 {
+                self = self.sp();
+            }
+            self = self.raw(w);
+        }
+        self
+    }
+
+    pub fn token(self, t: &Token) -> Self {
+        self.raw(t.as_str())
+    }
+
+    pub fn quoted(mut self, q: &Quoted) -> Self {
+        self.text.push_str(q.as_str());
+        self.cur.get_or_insert_with(String::new).push_str(q.value());
+        self
+    }
+
+    /// A word boundary (one space).
+    pub fn sp(mut self) -> Self {
+        self.text.push(' ');
+        if let Some(w) = self.cur.take() {
+            self.words.push(w);
+        }
+        self
+    }
+
+    fn parts(mut self) -> (String, Vec<String>) {
+        if let Some(w) = self.cur.take() {
+            self.words.push(w);
+        }
+        (self.text, self.words)
+    }
+
+    /// The line for a cmd script, after it reads back as the intended words.
+    pub fn finish_cmd(self) -> Result<String, Refusal> {
+        let (text, words) = self.parts();
+        check_line(&text)?;
+        let fail = |why: &str| Refusal::new("command", &text, why.to_string());
+        if text::split_words(&text) != words {
+            return Err(fail(
+                "does not read back as the intended words with the policy reader",
+            ));
+        }
+        if cmd_lex(&text).as_ref() != Some(&words) {
+            return Err(fail(
+                "has a character cmd.exe gives a meaning to outside quotes, or reads back differently",
+            ));
+        }
+        Ok(text)
+    }
+
+    /// The line for a PowerShell script, after it reads back as the intended words.
+    pub fn finish_ps(self) -> Result<String, Refusal> {
+        let (text, words) = self.parts();
+        check_line(&text)?;
+        let fail = |why: &str| Refusal::new("command", &text, why.to_string());
+        if ps_words(&text) != words {
+            return Err(fail(
+                "does not read back as the intended words with the policy reader",
+            ));
+        }
+        if ps_lex(&text).as_ref() != Some(&words) {
+            return Err(fail(
+                "has a character PowerShell gives a meaning to outside quotes, or reads back differently",
+            ));
+        }
+        Ok(text)
+    }
+}
+
+/// One logical line (no line break, no continuation, not a comment) within cmd's limit.
+fn check_line(t: &str) -> Result<(), Refusal> {
+    let fail = |why: String| Refusal::new("command", t, why);
+    if t.chars().count() > MAX_CMD_LINE {
+        return Err(fail(format!("is longer than {MAX_CMD_LINE} characters")));
+    }
+    if let Some(c) = t.chars().find(|&c| is_hazard(c)) {
+        return Err(fail(format!("holds {}", u(c))));
+    }
+    let lines = text::logical_lines(t, &[Continuation::Caret, Continuation::Backtick]);
+    match lines.as_slice() {
+        [l] if l.text == t => Ok(()),
+        _ => Err(fail(
+            "does not read back as one command line (a comment or continuation)".into(),
+        )),
+    }
+}
+
+/// A strict lexer of the cmd lines remedy writes: outside double quotes only [`token_char`]s
+/// and `(`, `)` are allowed (no `& | < > ^ % !`); inside them anything but `" % ! ^`. Quotes
+/// are removed, as a program's argument parser does. `None` when the line has anything else.
+fn cmd_lex(t: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut quoted = false;
+    for c in t.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                cur.get_or_insert_with(String::new);
+            }
+            '%' | '!' | '^' => return None,
+            _ if quoted => cur.get_or_insert_with(String::new).push(c),
+            ' ' => words.extend(cur.take()),
+            _ if token_char(c) || c == '(' || c == ')' => {
+                cur.get_or_insert_with(String::new).push(c)
+            }
+            _ => return None,
+        }
+    }
+    if quoted {
+        return None;
+    }
+    words.extend(cur);
+    Some(words)
+}
+
+/// A strict lexer of the PowerShell lines remedy writes: single-quoted strings (any of the
+/// five quote characters opens and closes, a doubled one is one character); outside them only
+/// ASCII letters, digits and `- . , : / \ _ ( ) { }`, so no `; | & $ # @ "` or backtick.
+fn ps_lex(t: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut cur: Option<String> = None;
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_ps_single_quote(c) {
+            let w = cur.get_or_insert_with(String::new);
+            loop {
+                match chars.next() {
+                    None => return None,
+                    Some(q) if is_ps_single_quote(q) => match chars.peek() {
+                        Some(&n) if is_ps_single_quote(n) => {
+                            w.push(n);
+                            chars.next();
+                        }
+                        _ => break,
+                    },
+                    Some(x) => w.push(x),
+                }
+            }
+        } else if c == ' ' {
+            words.extend(cur.take());
+        } else if c.is_ascii_alphanumeric() || "-.,:/\\_(){}".contains(c) {
+            cur.get_or_insert_with(String::new).push(c);
+        } else {
+            return None;
+        }
+    }
+    words.extend(cur);
+    Some(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &[&str] = &[
+        "a\" & calc & \"",
+        "%COMSPEC%",
+        "!x!",
+        "^",
+        "a^",
+        "a\r\nnetsh advfirewall reset",
+        "a\nb",
+        "a\rb",
+        "\x1b[31mred",
+        "\u{0085}",
+        "\u{2028}",
+        "\u{202e}txt.exe",
+        "",
+        "   ",
+        "\t",
+        " lead",
+        "trail ",
+        "end\\",
+        "\u{201c}smart\u{201d}",
+    ];
+
+    #[test]
+    fn cmd_refuses_what_breaks_out_of_double_quotes() {
+        for h in HOSTILE {
+            assert!(cmd_quoted("name", h).is_err(), "{h:?}");
+            assert!(netsh_rule_name(h).is_err(), "{h:?}");
+        }
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        assert!(cmd_quoted("name", &long).is_err());
+        assert!(cmd_quoted("name", &"x".repeat(MAX_NAME_CHARS)).is_ok());
+        let r = cmd_quoted("IPsec policy name", "%COMSPEC%").unwrap_err();
+        assert_eq!(
+            r.for_comment(true),
+            "IPsec policy name \"\\u{25}COMSPEC\\u{25}\" holds '\\u{25}', which expands a variable in cmd.exe, even inside double quotes"
+        );
+        assert!(r.reason.contains("'%'"), "{r}");
+        assert_eq!(
+            r.to_string(),
+            "IPsec policy name \"%COMSPEC%\" holds '%', which expands a variable in cmd.exe, even inside double quotes"
+        );
+    }
+
+    #[test]
+    fn cmd_keeps_fine_names() {
+        for ok in [
+            "Block RPC Ports",
+            "Règle (RPC) – dynamique",
+            "Блок RPC",
+            "a & b | c < d > e",
+            "a-b_c.d, e; f=g",
+            "[abc] *",
+            "‘quoted’ O'Brien",
+            "all ports",
+            "C:\\path\\x",
+        ] {
+            let q = cmd_quoted("name", ok).unwrap();
+            assert_eq!(q.as_str(), format!("\"{ok}\""));
+            assert_eq!(q.value(), ok);
+            assert!(netsh_rule_name(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn ipseccmd_policy_names_are_ascii() {
+        assert!(ipseccmd_policy("Block RPC Ports (a & b)").is_ok());
+        for bad in [
+            "R\u{e8}gle",
+            "\u{411}\u{43b}\u{43e}\u{43a}",
+            "x\u{2019}",
+            "%x%",
+        ] {
+            assert!(ipseccmd_policy(bad).is_err(), "{bad:?}");
+        }
+        // netsh ipsec static takes them: it fails on a name it does not find.
+        assert!(cmd_quoted("IPsec policy name", "R\u{e8}gle").is_ok());
+    }
+
+    #[test]
+    fn the_utf8_guard_is_one_powershell_statement() {
+        assert!(PS_UTF8_GUARD.starts_with("if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne"));
+        let words = ps_words(PS_UTF8_GUARD);
+        assert_eq!(words[1], "(\u{e9}\u{2019}\u{3041}");
+        assert!(!PS_UTF8_GUARD.contains([';', '|', '$', '#', '"']));
+    }
+
+    #[test]
+    fn netsh_keywords_are_refused() {
+        for k in ["all", "ALL", "All", "@FirewallAPI.dll,-28502"] {
+            assert!(netsh_rule_name(k).is_err(), "{k}");
+        }
+        // Not a keyword elsewhere: an IPsec policy may be called "all".
+        assert!(cmd_quoted("IPsec policy name", "all").is_ok());
+    }
+
+    #[test]
+    fn stores_come_from_a_grammar() {
+        assert_eq!(ipseccmd_store("REG").unwrap().as_str(), "REG");
+        assert_eq!(ipseccmd_store("reg").unwrap().as_str(), "REG");
+        assert_eq!(ipseccmd_store("DS").unwrap().as_str(), "DS");
+        assert_eq!(
+            ipseccmd_store("DS:corp.example.com").unwrap().as_str(),
+            "DS:corp.example.com"
+        );
+        assert_eq!(ipsec_store("LOCAL").unwrap(), Store::Local);
+        assert!(ipseccmd_store("LOCAL").is_err());
+        for bad in [
+            "DS:evil\" & x",
+            "DS:evil & calc",
+            "DS:%USERDOMAIN%",
+            "DS:",
+            "DS:-bad.example",
+            "DS:a..b",
+            "DSX",
+            "REG & calc",
+            "REG\r\n",
+            "",
+            "DS:exa_mple.com",
+        ] {
+            assert!(ipseccmd_store(bad).is_err(), "{bad:?}");
+        }
+        assert!(!is_dns_domain(&format!("{}.com", "a".repeat(64))));
+        assert!(is_dns_domain(&format!("{}.com", "a".repeat(63))));
+    }
+
+    #[test]
+    fn tokens_and_addresses() {
+        assert!(fw_addresses("0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255,::/0").is_ok());
+        assert!(fw_addresses("LocalSubnet").is_ok());
+        assert!(fw_addresses("10.1.1.0/24").is_ok());
+        assert!(fw_addresses("10.1.1.0/255.255.255.0").is_ok());
+        assert!(fw_addresses("fe80::1").is_ok());
+        for bad in [
+            "Foo",
+            "10.1.1.0/33",
+            "10.1.1.1-::1",
+            "x & calc",
+            "",
+            "10.1.1.1 ",
+            "fe80::1%12",
+        ] {
+            assert!(fw_addresses(bad).is_err(), "{bad:?}");
+        }
+        assert!(port_list("135,5001-5021").is_ok());
+        for bad in ["", "5001-", "70000", "1 2", "a"] {
+            assert!(port_list(bad).is_err(), "{bad:?}");
+        }
+        assert!(token("t", "a b").is_err());
+        assert!(token("t", "a\"").is_err());
+        assert!(token("t", "%x%").is_err());
+    }
+
+    #[test]
+    fn powershell_doubles_all_five_single_quotes() {
+        let q = ps_quoted("name", "‘; Remove-Item C:\\ -Recurse; ‘").unwrap();
+        assert_eq!(q.as_str(), "'‘‘; Remove-Item C:\\ -Recurse; ‘‘'");
+        let q = ps_quoted("name", "a'b’c‚d‛e‘f").unwrap();
+        assert_eq!(q.as_str(), "'a''b’’c‚‚d‛‛e‘‘f'");
+        assert_eq!(ps_lex(q.as_str()).unwrap(), vec!["a'b’c‚d‛e‘f"]);
+        for h in HOSTILE.iter().filter(|h| {
+            h.trim().is_empty()
+                || h.chars().any(is_hazard)
+                || h.starts_with(' ')
+                || h.ends_with(' ')
+        }) {
+            assert!(ps_quoted("name", h).is_err(), "{h:?}");
+        }
+        // Fine in PowerShell single quotes: cmd's specials, dollar signs, double quotes.
+        for ok in [
+            "a\" & calc & \"",
+            "%COMSPEC%",
+            "!x!",
+            "^",
+            "$(calc)",
+            "a; b | c # d",
+            "Règle (RPC)",
+            "end\\",
+        ] {
+            let q = ps_quoted("name", ok).unwrap();
+            assert_eq!(ps_lex(q.as_str()).unwrap(), vec![ok.to_string()], "{ok}");
+        }
+    }
+
+    #[test]
+    fn powershell_wildcards_are_escaped() {
+        assert_eq!(ps_wildcard_escape("Block *"), "Block `*");
+        assert_eq!(ps_wildcard_escape("[abc]?`"), "`[abc`]`?``");
+        let q = ps_pattern("name", "[abc] *").unwrap();
+        assert_eq!(q.as_str(), "'`[abc`] `*'");
+        assert_eq!(q.value(), "`[abc`] `*");
+        assert!(ps_pattern("name", "*\n").is_err());
+    }
+
+    #[test]
+    fn comments_show_untrusted_text_inertly() {
+        assert_eq!(comment_value(true, "a\r\nb"), "a\\u{d}\\u{a}b");
+        assert_eq!(
+            comment_value(true, "%COMSPEC% & x ^"),
+            "\\u{25}COMSPEC\\u{25} \\u{26} x \\u{5e}"
+        );
+        assert_eq!(comment_value(false, "%x% & y"), "%x% & y");
+        assert_eq!(comment_value(false, "a\nb\u{1b}"), "a\\u{a}b\\u{1b}");
+        assert_eq!(comment_value(true, "Block RPC Ports"), "Block RPC Ports");
+        assert!(comment_value(true, &"x".repeat(5000)).len() < MAX_COMMENT_CHARS + 10);
+        assert_eq!(comment_line("fine"), "fine");
+        assert_eq!(comment_line("a\nb"), "a\\u{a}b");
+    }
+
+    #[test]
+    fn lines_read_back_as_their_words() {
+        let pol = cmd_quoted("p", "Block RPC Ports").unwrap();
+        let l = Line::new()
+            .words("ipseccmd.exe -w REG -p")
+            .sp()
+            .quoted(&pol)
+            .sp()
+            .raw("-x")
+            .finish_cmd()
+            .unwrap();
+        assert_eq!(l, "ipseccmd.exe -w REG -p \"Block RPC Ports\" -x");
+        let n = netsh_rule_name("a & b").unwrap();
+        let l = Line::new()
+            .words("netsh advfirewall firewall delete rule")
+            .sp()
+            .raw("name=")
+            .quoted(&n)
+            .finish_cmd()
+            .unwrap();
+        assert_eq!(l, "netsh advfirewall firewall delete rule name=\"a & b\"");
+        // A literal of ours with a cmd special is caught by the line check.
+        assert!(Line::new().words("echo a & b").finish_cmd().is_err());
+        assert!(Line::new().words("rem x").finish_cmd().is_err());
+        assert!(Line::new().words("x ^").finish_cmd().is_err());
+        let q = ps_pattern("n", "O'Brien [1]").unwrap();
+        let l = Line::new()
+            .words("Set-NetFirewallRule -DisplayName")
+            .sp()
+            .quoted(&q)
+            .finish_ps()
+            .unwrap();
+        assert_eq!(l, "Set-NetFirewallRule -DisplayName 'O''Brien `[1`]'");
+        assert!(Line::new().words("a; b").finish_ps().is_err());
+        assert!(Line::new().words("$x").finish_ps().is_err());
+        assert!(Line::new().words("# x").finish_ps().is_err());
+    }
+}
