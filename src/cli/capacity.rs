@@ -72,10 +72,10 @@ pub fn run(args: CapacityArgs) -> Exit {
         hosts,
     };
     if args.json {
-        match serde_json::to_string_pretty(&report) {
+        match crate::report::inert::to_json_pretty(&report) {
             Ok(s) => super::outln(&s),
             Err(e) => {
-                eprintln!("rpcaudit: cannot encode JSON: {e}");
+                super::errln(format!("rpcaudit: cannot encode JSON: {e}"));
                 return Exit::Incomplete;
             }
         }

@@ -1,7 +1,14 @@
 //! Command-line definition and dispatch: the outermost layer of the flow. Each subcommand lives
 //! in a file of its own with its `clap::Args` and a `run` that returns an [`Exit`]; flags are
 //! documented once, here and in those `Args` structs.
+//!
+//! Everything this binary prints leaves through [`out`]/[`outln`] (stdout), [`errln`] and
+//! [`usage_error`] (stderr) or the log writer [`InertStderr`], and each passes its text through
+//! [`inert::terminal`], the backstop that lets no control character but LF and TAB, and no
+//! escape sequence but our own colours, reach a terminal. Untrusted strings are escaped one by
+//! one before that, where they are rendered ([`inert::field`], [`inert::cell`]).
 
+use crate::report::inert;
 use clap::{Parser, Subcommand};
 
 pub mod audit;
@@ -109,7 +116,7 @@ fn init_logging(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(InertStderr)
         .with_target(false)
         .try_init();
 }
@@ -121,28 +128,68 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
         .build()
 }
 
-/// Print a usage or input error to stderr and return exit code 2.
+/// Print a usage or input error to stderr and return exit code 2. The message quotes input
+/// (file names, lines, values), so it is escaped as one untrusted field: it stays on one line.
 pub fn usage_error(message: impl std::fmt::Display) -> Exit {
-    eprintln!("rpcaudit: {message}");
+    errln(format!("rpcaudit: {}", inert::field(&message.to_string())));
     Exit::Usage
 }
 
-/// Write a result to stdout. A closed pipe (`rpcaudit ... | head`) is not an error worth a
-/// panic: the reader has what it wanted; other write errors are reported on stderr.
+/// Write a line to stderr through [`inert::terminal`]. Errors writing to stderr are ignored:
+/// there is nowhere left to report them.
+pub fn errln(text: impl AsRef<str>) {
+    use std::io::Write;
+    let safe = inert::terminal(text.as_ref());
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(safe.as_bytes())
+        .and_then(|()| stderr.write_all(b"\n"));
+}
+
+/// Write a result to stdout through [`inert::terminal`]. A closed pipe (`rpcaudit ... | head`)
+/// is not an error worth a panic: the reader has what it wanted; other write errors are
+/// reported on stderr.
 pub fn out(text: impl AsRef<str>) {
     use std::io::Write;
+    let safe = inert::terminal(text.as_ref());
     let mut stdout = std::io::stdout().lock();
     let written = stdout
-        .write_all(text.as_ref().as_bytes())
+        .write_all(safe.as_bytes())
         .and_then(|()| stdout.flush());
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        eprintln!("rpcaudit: cannot write to stdout: {e}");
+        errln(format!("rpcaudit: cannot write to stdout: {e}"));
     }
 }
 
 /// [`out`] with a newline.
 pub fn outln(text: impl AsRef<str>) {
     out(format!("{}\n", text.as_ref()));
+}
+
+/// The log writer: stderr, each event passed through [`inert::terminal`] (the fmt layer writes
+/// one event per `write` call, so an event is filtered whole).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InertStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for InertStderr {
+    type Writer = InertStderr;
+    fn make_writer(&'a self) -> Self::Writer {
+        InertStderr
+    }
+}
+
+impl std::io::Write for InertStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        std::io::stderr()
+            .lock()
+            .write_all(inert::terminal(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -64,7 +64,7 @@ pub fn run(args: ProbeArgs) -> Exit {
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("rpcaudit: cannot start the async runtime: {e}");
+            super::errln(format!("rpcaudit: cannot start the async runtime: {e}"));
             return Exit::Incomplete;
         }
     };
@@ -83,10 +83,10 @@ pub fn run(args: ProbeArgs) -> Exit {
 
     if args.json {
         let file = ObservationsFile { observations };
-        match serde_json::to_string_pretty(&file) {
+        match crate::report::inert::to_json_pretty(&file) {
             Ok(text) => super::outln(&text),
             Err(e) => {
-                eprintln!("rpcaudit: cannot encode the observations: {e}");
+                super::errln(format!("rpcaudit: cannot encode the observations: {e}"));
                 return Exit::Incomplete;
             }
         }
@@ -212,7 +212,7 @@ fn table(observations: &[Observation]) -> comfy_table::Table {
             ports,
             r.state.to_string(),
             r.source.to_string(),
-            r.note,
+            crate::report::inert::cell(&r.note).into_owned(),
         ]);
     }
     t

@@ -461,13 +461,15 @@ fn side(verdict: Option<Verdict>, observed: &[ProbeState]) -> String {
     }
 }
 
-/// The changes section the audit table shows first.
+/// The changes section the audit table shows first (strings from either report through
+/// [`inert`](super::inert): the baseline is a file, its contents untrusted).
 pub fn render_changes(c: &Changes) -> String {
+    use super::inert::{cell, field, prose};
     let b = &c.baseline;
     let since = format!(
         "since {} ({}{})",
-        b.path,
-        b.generated_at,
+        field(&b.path),
+        field(&b.generated_at),
         if b.complete {
             ""
         } else {
@@ -504,12 +506,12 @@ pub fn render_changes(c: &Changes) -> String {
             }
             t.add_row([
                 what.to_string(),
-                e.target.clone(),
+                cell(&e.target).into_owned(),
                 e.port.map_or_else(|| "-".to_string(), |p| p.to_string()),
                 iface,
-                e.version.clone(),
-                e.name.clone().unwrap_or_default(),
-                e.binding.clone(),
+                cell(&e.version).into_owned(),
+                cell(e.name.as_deref().unwrap_or_default()).into_owned(),
+                cell(&e.binding).into_owned(),
             ]);
         }
         out.push_str(&format!("{t}\n"));
@@ -540,16 +542,16 @@ pub fn render_changes(c: &Changes) -> String {
             .chain(c.findings_resolved.iter().map(|f| ("resolved", f)));
         for (what, f) in rows {
             let place = match (&f.file, f.line) {
-                (Some(file), Some(line)) => format!("{file}:{line}"),
-                (Some(file), None) => file.clone(),
+                (Some(file), Some(line)) => format!("{}:{line}", cell(file)),
+                (Some(file), None) => cell(file).into_owned(),
                 _ => String::new(),
             };
             t.add_row([
                 what.to_string(),
                 f.severity.to_string(),
-                f.code.clone(),
+                cell(&f.code).into_owned(),
                 place,
-                f.message.clone(),
+                prose(&f.message).into_owned(),
             ]);
         }
         out.push_str(&format!("{t}\n"));
@@ -558,7 +560,8 @@ pub fn render_changes(c: &Changes) -> String {
     for h in &c.hosts_not_compared {
         out.push_str(&format!(
             "Endpoints of {} not compared: {}.\n",
-            h.target, h.reason
+            field(&h.target),
+            field(&h.reason)
         ));
     }
     out
