@@ -88,9 +88,15 @@ pub fn run(args: CapacityArgs) -> Exit {
 /// `--range`: a port list without port 0.
 fn parse_range(spec: &str) -> Result<PortRanges, String> {
     match PortRanges::parse(spec) {
-        Ok(r) if r.contains(0) => Err(format!("--range '{spec}': port 0 cannot be in the range")),
+        Ok(r) if r.contains(0) => Err(format!(
+            "--range '{spec}': port 0 cannot be in the range",
+            spec = crate::report::inert::excerpt(spec)
+        )),
         Ok(r) => Ok(r),
-        Err(e) => Err(format!("--range '{spec}': {e}")),
+        Err(e) => Err(format!(
+            "--range '{spec}': {e}",
+            spec = crate::report::inert::excerpt(spec)
+        )),
     }
 }
 

@@ -52,7 +52,12 @@ pub fn run(args: ProbeArgs) -> Exit {
                 return super::usage_error("--ports: port 0 cannot be probed");
             }
             Ok(p) => p,
-            Err(e) => return super::usage_error(format!("--ports '{spec}': {e}")),
+            Err(e) => {
+                return super::usage_error(format!(
+                    "--ports '{spec}': {e}",
+                    spec = crate::report::inert::excerpt(spec)
+                ));
+            }
         },
     };
     let cfg = ProbeConfig {
@@ -117,17 +122,26 @@ async fn resolve(spec: &str) -> Result<IpAddr, String> {
     }
     if bare.is_empty() || bare.contains(['/', '@', ' ']) {
         return Err(format!(
-            "target '{spec}': expected an IP address or a host name"
+            "target '{spec}': expected an IP address or a host name",
+            spec = crate::report::inert::excerpt(spec)
         ));
     }
     let lookup = tokio::net::lookup_host((bare, 0));
     match tokio::time::timeout(Duration::from_secs(10), lookup).await {
-        Err(_) => Err(format!("target '{spec}': name resolution timed out")),
-        Ok(Err(e)) => Err(format!("target '{spec}': cannot resolve: {e}")),
-        Ok(Ok(mut addrs)) => addrs
-            .next()
-            .map(|a| a.ip())
-            .ok_or_else(|| format!("target '{spec}': the name has no address")),
+        Err(_) => Err(format!(
+            "target '{spec}': name resolution timed out",
+            spec = crate::report::inert::excerpt(spec)
+        )),
+        Ok(Err(e)) => Err(format!(
+            "target '{spec}': cannot resolve: {e}",
+            spec = crate::report::inert::excerpt(spec)
+        )),
+        Ok(Ok(mut addrs)) => addrs.next().map(|a| a.ip()).ok_or_else(|| {
+            format!(
+                "target '{spec}': the name has no address",
+                spec = crate::report::inert::excerpt(spec)
+            )
+        }),
     }
 }
 

@@ -151,7 +151,11 @@ pub fn parse_local_ports(items: &[String]) -> Result<PortMatch, String> {
             "rpc-epmap" | "rpcepmap" => ranges.push((135, 135)),
             _ if item.starts_with(|c: char| c.is_ascii_digit()) => {
                 if let Some(c) = item.chars().find(|&c| is_typographic_dash(c)) {
-                    return Err(format!("'{item}' uses an {} instead of '-'", dash_name(c)));
+                    return Err(format!(
+                        "'{item}' uses an {} instead of '-'",
+                        dash_name(c),
+                        item = crate::report::inert::excerpt(item)
+                    ));
                 }
                 let r = PortRanges::parse(item).map_err(|e| e.to_string())?;
                 ranges.extend_from_slice(r.ranges());
@@ -176,7 +180,11 @@ fn parse_remote(items: &[String], sink: &mut Sink, line: usize) -> Result<Vec<Ad
     let mut out = Vec::new();
     for item in items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         if let Some(c) = item.chars().find(|&c| is_typographic_dash(c)) {
-            return Err(format!("'{item}' uses an {} instead of '-'", dash_name(c)));
+            return Err(format!(
+                "'{item}' uses an {} instead of '-'",
+                dash_name(c),
+                item = crate::report::inert::excerpt(item)
+            ));
         }
         let (m, notes) = address::parse_firewall(item).map_err(|e| e.to_string())?;
         address::report_notes(sink, line, item, &m, &notes);
@@ -219,7 +227,12 @@ fn set_param(
             rule.inbound = match v.to_ascii_lowercase().as_str() {
                 "in" | "inbound" => true,
                 "out" | "outbound" => false,
-                _ => return Err(format!("direction '{v}' is not in/out")),
+                _ => {
+                    return Err(format!(
+                        "direction '{v}' is not in/out",
+                        v = crate::report::inert::excerpt(v)
+                    ));
+                }
             }
         }
         "action" => {
@@ -228,14 +241,29 @@ fn set_param(
                 "block" => FwAction::Block,
                 "bypass" => FwAction::Bypass,
                 "notconfigured" => FwAction::NotConfigured,
-                _ => return Err(format!("action '{v}' is not allow, block or bypass")),
+                _ => {
+                    return Err(format!(
+                        "action '{v}' is not allow, block or bypass",
+                        v = crate::report::inert::excerpt(v)
+                    ));
+                }
             }
         }
         "enable" | "enabled" => {
-            rule.enabled = yes(v).ok_or_else(|| format!("'{v}' is not yes/no or True/False"))?
+            rule.enabled = yes(v).ok_or_else(|| {
+                format!(
+                    "'{v}' is not yes/no or True/False",
+                    v = crate::report::inert::excerpt(v)
+                )
+            })?
         }
         "protocol" => {
-            rule.proto = ProtoMatch::parse(v).ok_or_else(|| format!("protocol '{v}' unknown"))?
+            rule.proto = ProtoMatch::parse(v).ok_or_else(|| {
+                format!(
+                    "protocol '{v}' unknown",
+                    v = crate::report::inert::excerpt(v)
+                )
+            })?
         }
         "localport" => rule.ports = parse_local_ports(values)?,
         "remoteip" | "remoteaddress" => rule.remote = parse_remote(values, sink, line)?,
@@ -277,7 +305,10 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         if matches!(verb.as_str(), "add" | "set" | "delete") {
             sink.parse_error(
                 line,
-                format!("netsh advfirewall firewall {verb}: expected 'rule' after '{verb}'"),
+                format!(
+                    "netsh advfirewall firewall {verb}: expected 'rule' after '{verb}'",
+                    verb = crate::report::inert::excerpt(&verb)
+                ),
                 "write netsh advfirewall firewall add rule name=... dir=in action=block ...",
             );
         }
@@ -294,7 +325,10 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         let Some((k, v)) = w.split_once('=') else {
             sink.parse_error(
                 line,
-                format!("'{w}' in netsh advfirewall rule: expected key=value"),
+                format!(
+                    "'{w}' in netsh advfirewall rule: expected key=value",
+                    w = crate::report::inert::excerpt(w)
+                ),
                 "quote values with spaces: name=\"Block RPC\"",
             );
             return;
@@ -443,7 +477,7 @@ pub fn apply_powershell(
         if !is_ps_param(w) {
             sink.parse_error(
                 line,
-                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter"),
+                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter", w = crate::report::inert::excerpt(w)),
                 "name every parameter: New-NetFirewallRule -DisplayName \"...\" -Direction Inbound ...",
             );
             return;
@@ -456,7 +490,7 @@ pub fn apply_powershell(
                 line,
                 format!(
                     "'{w}' starts with an {}; PowerShell accepts it, but the script breaks when it is reused with netsh or cmd tools",
-                    dash_name(first)
+                    dash_name(first), w = crate::report::inert::excerpt(w)
                 ),
                 format!("write '-{}'", w.chars().skip(1).collect::<String>()),
             );

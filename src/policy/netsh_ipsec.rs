@@ -42,7 +42,12 @@ fn kv(words: &[String]) -> Result<Vec<(String, String)>, String> {
         .map(|w| {
             w.split_once('=')
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-                .ok_or_else(|| format!("'{w}': expected key=value"))
+                .ok_or_else(|| {
+                    format!(
+                        "'{w}': expected key=value",
+                        w = crate::report::inert::excerpt(w)
+                    )
+                })
         })
         .collect()
 }
@@ -166,7 +171,8 @@ impl NetshIpsec {
                         sink.parse_error(
                             line,
                             format!(
-                                "filteraction action '{other}' is not permit, block or negotiate"
+                                "filteraction action '{other}' is not permit, block or negotiate",
+                                other = crate::report::inert::excerpt(other)
                             ),
                             "write action=block or action=permit",
                         );
@@ -293,7 +299,11 @@ fn parse_addr(
         _ => {}
     }
     if let Some(c) = v.chars().find(|&c| is_typographic_dash(c)) {
-        return Err(format!("'{v}' uses an {} instead of '-'", dash_name(c)));
+        return Err(format!(
+            "'{v}' uses an {} instead of '-'",
+            dash_name(c),
+            v = crate::report::inert::excerpt(v)
+        ));
     }
     let written = match mask {
         Some(m) if !v.contains('-') => format!("{v}/{m}"),
@@ -345,7 +355,10 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
             Some(v) => match v.parse::<u16>() {
                 Ok(0) => Ok(None),
                 Ok(p) => Ok(Some(p)),
-                Err(_) => Err(format!("'{v}' is not a port 0-65535")),
+                Err(_) => Err(format!(
+                    "'{v}' is not a port 0-65535",
+                    v = crate::report::inert::excerpt(v)
+                )),
             },
         }
     };
@@ -366,7 +379,10 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
                     sink,
                     line,
                     "protocol",
-                    format!("'{p}' is not ANY, TCP, UDP, ICMP, RAW or a number"),
+                    format!(
+                        "'{p}' is not ANY, TCP, UDP, ICMP, RAW or a number",
+                        p = crate::report::inert::excerpt(p)
+                    ),
                 );
             }
         },
