@@ -91,6 +91,35 @@ pub enum Command {
     Lab(lab::LabCommand),
 }
 
+/// Parse the command line. Clap's own messages quote the arguments (a target, a file name),
+/// so they are printed here, through [`inert::terminal`], instead of by clap: help and version
+/// on stdout (exit 0), errors on stderr (exit 2), coloured as clap would colour them.
+pub fn parse() -> Result<Cli, Exit> {
+    use std::io::IsTerminal;
+    let e = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    let terminal = if e.use_stderr() {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let styled = e.render();
+    let text = if audit::color_wanted(terminal, std::env::var_os("NO_COLOR").as_deref()) {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    if e.use_stderr() {
+        errln(text.trim_end_matches('\n'));
+        Err(Exit::Usage)
+    } else {
+        out(text);
+        Err(Exit::Ok)
+    }
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     init_logging(cli.verbose);
