@@ -160,4 +160,31 @@ mod tests {
         assert_eq!(groups(&host.endpoints).len(), 2);
         assert_eq!(text.matches("MS-SAMR samr").count(), 2);
     }
+
+    #[test]
+    fn huge_hostile_values_are_cut_and_escaped_in_the_table() {
+        // A megabyte of hostile text in one annotation and one binding: the table shows 200
+        // characters of each, escaped, and stays small (the whole values are in the JSON).
+        let huge = "\x1b]0;pwned\x07\n".repeat(70_000);
+        let mut e = ep(5001, 1);
+        e.annotation = huge.clone();
+        e.binding = huge.clone();
+        let host = HostDump {
+            target: "h".into(),
+            address: None,
+            status: HostStatus::Ok,
+            error: Some(huge.clone()),
+            warnings: vec![],
+            endpoints: vec![e],
+        };
+        let text = render_table(std::slice::from_ref(&host));
+        assert!(!text.contains('\x1b') && !text.contains('\x07'));
+        assert!(text.contains("\\x1b]0;pwned\\x07\\x0a"));
+        assert!(text.contains('…'));
+        // The error line is escaped whole (one line), the cells are cut.
+        assert!(text.len() < huge.len() * 2 + 4_000, "{}", text.len());
+        let table_rows: Vec<&str> = text.lines().filter(|l| l.starts_with('│')).collect();
+        assert_eq!(table_rows.len(), 2, "header and one row");
+        assert!(table_rows.iter().all(|l| l.chars().count() < 600));
+    }
 }
