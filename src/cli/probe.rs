@@ -120,28 +120,21 @@ async fn resolve(spec: &str) -> Result<IpAddr, String> {
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(ip);
     }
+    // Quoted in the errors below, cut to a short prefix.
+    let spec = crate::report::inert::excerpt(spec);
     if bare.is_empty() || bare.contains(['/', '@', ' ']) {
         return Err(format!(
-            "target '{spec}': expected an IP address or a host name",
-            spec = crate::report::inert::excerpt(spec)
+            "target '{spec}': expected an IP address or a host name"
         ));
     }
     let lookup = tokio::net::lookup_host((bare, 0));
     match tokio::time::timeout(Duration::from_secs(10), lookup).await {
-        Err(_) => Err(format!(
-            "target '{spec}': name resolution timed out",
-            spec = crate::report::inert::excerpt(spec)
-        )),
-        Ok(Err(e)) => Err(format!(
-            "target '{spec}': cannot resolve: {e}",
-            spec = crate::report::inert::excerpt(spec)
-        )),
-        Ok(Ok(mut addrs)) => addrs.next().map(|a| a.ip()).ok_or_else(|| {
-            format!(
-                "target '{spec}': the name has no address",
-                spec = crate::report::inert::excerpt(spec)
-            )
-        }),
+        Err(_) => Err(format!("target '{spec}': name resolution timed out")),
+        Ok(Err(e)) => Err(format!("target '{spec}': cannot resolve: {e}")),
+        Ok(Ok(mut addrs)) => addrs
+            .next()
+            .map(|a| a.ip())
+            .ok_or_else(|| format!("target '{spec}': the name has no address")),
     }
 }
 
