@@ -203,22 +203,69 @@ pub fn outln(text: impl AsRef<str>) {
 pub struct InertStderr;
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for InertStderr {
-    type Writer = InertStderr;
+    type Writer = InertWrite<std::io::Stderr>;
     fn make_writer(&'a self) -> Self::Writer {
-        InertStderr
+        InertWrite(std::io::stderr())
     }
 }
 
-impl std::io::Write for InertStderr {
+/// A writer that passes what it is given through [`inert::terminal`] to `W`.
+#[derive(Debug)]
+pub struct InertWrite<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for InertWrite<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        std::io::stderr()
-            .lock()
-            .write_all(inert::terminal(&text).as_bytes())?;
+        self.0.write_all(inert::terminal(&text).as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A shared buffer the test reads after the subscriber wrote to it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_lines_are_filtered_by_the_backstop() {
+        let buf = Shared::default();
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || InertWrite(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!("annotation {}", "a\x1b]0;pwned\x07\r\u{202e}b");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("annotation a"), "{text}");
+        assert!(
+            !text.contains(['\x1b', '\x07', '\r', '\u{202e}']),
+            "{text:?}"
+        );
+        // The backstop's escapes (CR as `\x0d`), one line.
+        assert!(text.contains("a\\x1b]0;pwned\\x07\\x0d\\u{202e}b"), "{text}");
+        assert!(text.ends_with('\n') && text.lines().count() == 1, "{text:?}");
     }
 }
