@@ -265,7 +265,13 @@ mod tests {
             "{text:?}"
         );
         // The backstop's escapes (CR as `\x0d`), one line.
-        assert!(text.contains("a\\x1b]0;pwned\\x07\\x0d\\u{202e}b"), "{text}");
-        assert!(text.ends_with('\n') && text.lines().count() == 1, "{text:?}");
+        assert!(
+            text.contains("a\\x1b]0;pwned\\x07\\x0d\\u{202e}b"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with('\n') && text.lines().count() == 1,
+            "{text:?}"
+        );
     }
 }
