@@ -174,7 +174,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
     let made_by = head
         .tool
         .and_then(|t| t.version)
-        .map(|v| format!(" (made by rpcaudit {v})"))
+        .map(|v| format!(" (made by rpcaudit {})", super::inert::excerpt(&v)))
         .unwrap_or_default();
     let version = match head.schema_version {
         None | Some(serde_json::Value::Null) => {
@@ -186,8 +186,9 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
     };
     let Some(version) = version.as_u64() else {
         return Err(format!(
-            "{name}: schema_version {version} is not a whole number: not a report of \
-             `rpcaudit audit --json`"
+            "{name}: schema_version {} is not a whole number: not a report of \
+             `rpcaudit audit --json`",
+            super::inert::excerpt(&version.to_string())
         ));
     };
     if version == 0 {
@@ -208,10 +209,17 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, String> {
 
 fn json_error(name: &std::path::Display<'_>, e: &serde_json::Error) -> String {
     use serde_json::error::Category;
+    // serde_json quotes the offending value whole: keep its first characters and the place.
+    let full = e.to_string();
+    let place = format!(" at line {} column {}", e.line(), e.column());
+    let said = match full.strip_suffix(&place) {
+        Some(message) => format!("{}{place}", super::inert::excerpt(message)),
+        None => super::inert::excerpt(&full).into_owned(),
+    };
     match e.classify() {
-        Category::Syntax | Category::Eof => format!("{name}: not valid JSON: {e}"),
-        Category::Data => format!("{name}: not an rpcaudit audit report: {e}"),
-        Category::Io => format!("{name}: cannot read the baseline report: {e}"),
+        Category::Syntax | Category::Eof => format!("{name}: not valid JSON: {said}"),
+        Category::Data => format!("{name}: not an rpcaudit audit report: {said}"),
+        Category::Io => format!("{name}: cannot read the baseline report: {said}"),
     }
 }
 
@@ -1011,5 +1019,21 @@ mod tests {
         assert!(read_baseline_capped(f.path(), text.len() as u64).is_ok());
         let bom = write_temp(&format!("\u{feff}{text}"));
         assert!(read_baseline(bom.path()).is_ok());
+    }
+
+    #[test]
+    fn a_baseline_error_quotes_a_short_prefix_and_keeps_the_place() {
+        // serde_json's message would quote the whole 10,000-character string.
+        let long = "\\u001b]0;x\\u0007".repeat(1000);
+        let path = write_temp(&format!(
+            "{{\"schema_version\": 1, \"complete\": \"{long}\"}}"
+        ));
+        let e = read_baseline(path.path()).unwrap_err();
+        assert!(
+            e.contains("not an rpcaudit audit report: invalid type: string"),
+            "{e}"
+        );
+        assert!(e.contains("… at line 1 column "), "{e}");
+        assert!(e.len() < 400, "{e}");
     }
 }
