@@ -14,9 +14,9 @@ pub struct PortRanges(Vec<(u16, u16)>);
 pub enum PortSpecError {
     #[error("empty port list")]
     Empty,
-    #[error("'{0}' is not a port number (0-65535)")]
+    #[error("'{}' is not a port number (0-65535)", crate::report::inert::excerpt(.0))]
     BadPort(String),
-    #[error("range '{0}' ends before it starts")]
+    #[error("range '{}' ends before it starts", crate::report::inert::excerpt(.0))]
     Reversed(String),
 }
 

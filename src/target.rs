@@ -126,7 +126,7 @@ enum Spec {
 pub fn expand(args: &[String]) -> Result<Vec<Target>, TargetError> {
     let mut out = Expansion::default();
     for arg in args {
-        let at = format!("target `{arg}`");
+        let at = format!("target `{}`", crate::report::inert::excerpt(arg));
         match parse_token(arg).map_err(|reason| TargetError::Invalid {
             at: at.clone(),
             reason,
@@ -224,7 +224,10 @@ fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
         if content.is_empty() {
             continue;
         }
-        let at = format!("{path}:{line}: target `{content}`");
+        let at = format!(
+            "{path}:{line}: target `{}`",
+            crate::report::inert::excerpt(content)
+        );
         if content.split_whitespace().nth(1).is_some() {
             return Err(TargetError::Invalid {
                 at,

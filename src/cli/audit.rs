@@ -211,7 +211,7 @@ pub fn run(args: AuditArgs) -> Exit {
     let result = match result {
         Some(r) => r,
         None => {
-            eprintln!("rpcaudit: interrupted; reporting what was gathered");
+            super::errln("rpcaudit: interrupted; reporting what was gathered");
             let gathered = progress
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -233,8 +233,7 @@ pub fn run(args: AuditArgs) -> Exit {
     if let Some(path) = &args.output
         && let Err(e) = write_report(path, &report)
     {
-        eprintln!("rpcaudit: {e}");
-        return Exit::Usage;
+        return super::usage_error(e);
     }
     exit_for(&report)
 }
@@ -243,7 +242,7 @@ pub fn run(args: AuditArgs) -> Exit {
 /// then renamed over `path`, so a reader never sees half a report.
 pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), String> {
     use std::io::Write;
-    let json = serde_json::to_string_pretty(report)
+    let json = crate::report::inert::to_json_pretty(report)
         .map_err(|e| format!("{}: cannot encode the report: {e}", path.display()))?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -269,9 +268,9 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
 
 pub fn print_report(report: &AuditReport, json: bool) {
     if json {
-        match serde_json::to_string_pretty(report) {
+        match crate::report::inert::to_json_pretty(report) {
             Ok(s) => super::outln(&s),
-            Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
+            Err(e) => super::errln(format!("rpcaudit: cannot encode JSON: {e}")),
         }
     } else {
         super::out(render_styled(report, use_color()));

@@ -72,10 +72,10 @@ pub fn run(args: CapacityArgs) -> Exit {
         hosts,
     };
     if args.json {
-        match serde_json::to_string_pretty(&report) {
+        match crate::report::inert::to_json_pretty(&report) {
             Ok(s) => super::outln(&s),
             Err(e) => {
-                eprintln!("rpcaudit: cannot encode JSON: {e}");
+                super::errln(format!("rpcaudit: cannot encode JSON: {e}"));
                 return Exit::Incomplete;
             }
         }
@@ -88,9 +88,15 @@ pub fn run(args: CapacityArgs) -> Exit {
 /// `--range`: a port list without port 0.
 fn parse_range(spec: &str) -> Result<PortRanges, String> {
     match PortRanges::parse(spec) {
-        Ok(r) if r.contains(0) => Err(format!("--range '{spec}': port 0 cannot be in the range")),
+        Ok(r) if r.contains(0) => Err(format!(
+            "--range '{spec}': port 0 cannot be in the range",
+            spec = crate::report::inert::excerpt(spec)
+        )),
         Ok(r) => Ok(r),
-        Err(e) => Err(format!("--range '{spec}': {e}")),
+        Err(e) => Err(format!(
+            "--range '{spec}': {e}",
+            spec = crate::report::inert::excerpt(spec)
+        )),
     }
 }
 

@@ -101,9 +101,9 @@ async fn audit_fixture(
             Ok(l) => {
                 servers.spawn(accept_forever(l));
             }
-            Err(e) => eprintln!(
+            Err(e) => super::errln(format!(
                 "rpcaudit demo: cannot listen on 127.0.0.1:{p} ({e}); whatever holds it answers instead"
-            ),
+            )),
         }
     }
     let epm_port = server.local_addr().port();
@@ -163,9 +163,9 @@ pub fn run(args: DemoArgs) -> Exit {
             Ok(r) => r,
             Err(e) => return super::usage_error(e),
         };
-        eprintln!(
+        super::errln(format!(
             "rpcaudit demo: embedded endpoint mapper on 127.0.0.1:{port}, audited twice against the embedded policy {DEMO_POLICY_NAME} (the first run is the baseline)"
-        );
+        ));
         report.changes = Some(crate::report::diff::diff(
             &previous,
             &report,
@@ -176,10 +176,10 @@ pub fn run(args: DemoArgs) -> Exit {
         if would == Exit::Incomplete {
             return Exit::Incomplete;
         }
-        eprintln!(
+        super::errln(format!(
             "rpcaudit demo: the demo policy has mistakes on purpose; `rpcaudit audit` with these findings exits {}",
             would.code()
-        );
+        ));
         Exit::Ok
     })
 }

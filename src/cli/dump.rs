@@ -71,7 +71,7 @@ pub async fn dump_targets(targets: &[String], epm: &EpmArgs) -> Result<Vec<HostD
             .map_err(|e| e.to_string())
     };
     let hosts = dump_many(targets, resolve, &opts, epm.concurrency, |d| {
-        bar.set_message(d.target.clone());
+        bar.set_message(crate::report::inert::cell(&d.target).into_owned());
         bar.inc(1);
     })
     .await;
@@ -121,9 +121,9 @@ pub fn print_dump(hosts: &[HostDump], json: bool) {
         let report = DumpReport {
             hosts: hosts.to_vec(),
         };
-        match serde_json::to_string_pretty(&report) {
+        match crate::report::inert::to_json_pretty(&report) {
             Ok(s) => super::outln(&s),
-            Err(e) => eprintln!("rpcaudit: cannot encode JSON: {e}"),
+            Err(e) => super::errln(format!("rpcaudit: cannot encode JSON: {e}")),
         }
     } else {
         super::out(render_table(hosts));

@@ -95,7 +95,7 @@ fn serve_until_interrupted(args: ServeArgs) -> Exit {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let config = args.config();
-        eprintln!(
+        super::errln(format!(
             "rpcaudit lab serve: {} registrations ({} TCP on ports {}), end style {:?}{}",
             config.endpoints.len(),
             args.tcp_endpoints,
@@ -104,7 +104,7 @@ fn serve_until_interrupted(args: ServeArgs) -> Exit {
             args.misbehave
                 .map(|m| format!(", misbehaving: {m:?}"))
                 .unwrap_or_default()
-        );
+        ));
         super::outln(format!("listening {addr}"));
         use std::io::Write;
         let _ = std::io::stdout().flush();

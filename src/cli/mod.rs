@@ -1,7 +1,14 @@
 //! Command-line definition and dispatch: the outermost layer of the flow. Each subcommand lives
 //! in a file of its own with its `clap::Args` and a `run` that returns an [`Exit`]; flags are
 //! documented once, here and in those `Args` structs.
+//!
+//! Everything this binary prints leaves through [`out`]/[`outln`] (stdout), [`errln`] and
+//! [`usage_error`] (stderr) or the log writer [`InertStderr`], and each passes its text through
+//! [`inert::terminal`], the backstop that lets no control character but LF and TAB, and no
+//! escape sequence but our own colours, reach a terminal. Untrusted strings are escaped one by
+//! one before that, where they are rendered ([`inert::field`], [`inert::cell`]).
 
+use crate::report::inert;
 use clap::{Parser, Subcommand};
 
 pub mod audit;
@@ -84,6 +91,35 @@ pub enum Command {
     Lab(lab::LabCommand),
 }
 
+/// Parse the command line. Clap's own messages quote the arguments (a target, a file name),
+/// so they are printed here, through [`inert::terminal`], instead of by clap: help and version
+/// on stdout (exit 0), errors on stderr (exit 2), coloured as clap would colour them.
+pub fn parse() -> Result<Cli, Exit> {
+    use std::io::IsTerminal;
+    let e = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    let terminal = if e.use_stderr() {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let styled = e.render();
+    let text = if audit::color_wanted(terminal, std::env::var_os("NO_COLOR").as_deref()) {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    if e.use_stderr() {
+        errln(text.trim_end_matches('\n'));
+        Err(Exit::Usage)
+    } else {
+        out(text);
+        Err(Exit::Ok)
+    }
+}
+
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     init_logging(cli.verbose);
@@ -109,7 +145,7 @@ fn init_logging(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(InertStderr)
         .with_target(false)
         .try_init();
 }
@@ -121,28 +157,121 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
         .build()
 }
 
-/// Print a usage or input error to stderr and return exit code 2.
+/// Print a usage or input error to stderr and return exit code 2. The message quotes input
+/// (file names, lines, values), so it is escaped as one untrusted field: it stays on one line.
 pub fn usage_error(message: impl std::fmt::Display) -> Exit {
-    eprintln!("rpcaudit: {message}");
+    errln(format!("rpcaudit: {}", inert::field(&message.to_string())));
     Exit::Usage
 }
 
-/// Write a result to stdout. A closed pipe (`rpcaudit ... | head`) is not an error worth a
-/// panic: the reader has what it wanted; other write errors are reported on stderr.
+/// Write a line to stderr through [`inert::terminal`]. Errors writing to stderr are ignored:
+/// there is nowhere left to report them.
+pub fn errln(text: impl AsRef<str>) {
+    use std::io::Write;
+    let safe = inert::terminal(text.as_ref());
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(safe.as_bytes())
+        .and_then(|()| stderr.write_all(b"\n"));
+}
+
+/// Write a result to stdout through [`inert::terminal`]. A closed pipe (`rpcaudit ... | head`)
+/// is not an error worth a panic: the reader has what it wanted; other write errors are
+/// reported on stderr.
 pub fn out(text: impl AsRef<str>) {
     use std::io::Write;
+    let safe = inert::terminal(text.as_ref());
     let mut stdout = std::io::stdout().lock();
     let written = stdout
-        .write_all(text.as_ref().as_bytes())
+        .write_all(safe.as_bytes())
         .and_then(|()| stdout.flush());
     if let Err(e) = written
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        eprintln!("rpcaudit: cannot write to stdout: {e}");
+        errln(format!("rpcaudit: cannot write to stdout: {e}"));
     }
 }
 
 /// [`out`] with a newline.
 pub fn outln(text: impl AsRef<str>) {
     out(format!("{}\n", text.as_ref()));
+}
+
+/// The log writer: stderr, each event passed through [`inert::terminal`] (the fmt layer writes
+/// one event per `write` call, so an event is filtered whole).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InertStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for InertStderr {
+    type Writer = InertWrite<std::io::Stderr>;
+    fn make_writer(&'a self) -> Self::Writer {
+        InertWrite(std::io::stderr())
+    }
+}
+
+/// A writer that passes what it is given through [`inert::terminal`] to `W`.
+#[derive(Debug)]
+pub struct InertWrite<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for InertWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(inert::terminal(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A shared buffer the test reads after the subscriber wrote to it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_lines_are_filtered_by_the_backstop() {
+        let buf = Shared::default();
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || InertWrite(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!("annotation {}", "a\x1b]0;pwned\x07\r\u{202e}b");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("annotation a"), "{text}");
+        assert!(
+            !text.contains(['\x1b', '\x07', '\r', '\u{202e}']),
+            "{text:?}"
+        );
+        // The backstop's escapes (CR as `\x0d`), one line.
+        assert!(
+            text.contains("a\\x1b]0;pwned\\x07\\x0d\\u{202e}b"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with('\n') && text.lines().count() == 1,
+            "{text:?}"
+        );
+    }
 }

@@ -124,7 +124,7 @@ fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Exit
 }
 
 fn print_json<T: Serialize>(value: &T) -> Exit {
-    match serde_json::to_string_pretty(value) {
+    match crate::report::inert::to_json_pretty(value) {
         Ok(s) => {
             super::outln(&s);
             Exit::Ok
@@ -142,20 +142,21 @@ fn exit_for(findings: &[Finding]) -> Exit {
 }
 
 fn findings_table(findings: &[Finding]) -> comfy_table::Table {
+    use crate::report::inert::{cell, prose};
     let mut t = crate::report::table::new_table();
     t.set_header(["severity", "code", "where", "message", "fix"]);
     for f in findings {
         let at = match (&f.file, f.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
+            (Some(file), Some(line)) => format!("{}:{line}", cell(file)),
+            (Some(file), None) => cell(file).into_owned(),
             _ => String::new(),
         };
         t.add_row([
             f.severity.to_string(),
-            f.code.clone(),
+            cell(&f.code).into_owned(),
             at,
-            f.message.clone(),
-            f.fix.clone(),
+            prose(&f.message).into_owned(),
+            prose(&f.fix).into_owned(),
         ]);
     }
     t
@@ -210,15 +211,16 @@ fn explain(a: ExplainArgs) -> Exit {
         "filter",
     ]);
     let conn = format!("{} → {}/{}", a.src, a.port, a.proto);
+    use crate::report::inert::cell;
     match &out.rule {
         Some(r) => t.add_row([
             conn,
             out.action.to_string(),
-            r.name.clone(),
-            format!("{}:{}", r.file, r.line),
+            cell(&r.name).into_owned(),
+            format!("{}:{}", cell(&r.file), r.line),
             r.dialect.to_string(),
-            r.policy.clone().unwrap_or_default(),
-            r.filter.clone().unwrap_or_default(),
+            cell(r.policy.as_deref().unwrap_or_default()).into_owned(),
+            cell(r.filter.as_deref().unwrap_or_default()).into_owned(),
         ]),
         None => t.add_row([
             conn,
@@ -281,7 +283,7 @@ fn range(a: RangeArgs) -> Exit {
             },
             out.size.to_string(),
             out.kind.clone(),
-            out.source.clone(),
+            crate::report::inert::cell(&out.source).into_owned(),
         ]);
         super::outln(t.to_string());
         if !out.findings.is_empty() {

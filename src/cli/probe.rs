@@ -52,7 +52,12 @@ pub fn run(args: ProbeArgs) -> Exit {
                 return super::usage_error("--ports: port 0 cannot be probed");
             }
             Ok(p) => p,
-            Err(e) => return super::usage_error(format!("--ports '{spec}': {e}")),
+            Err(e) => {
+                return super::usage_error(format!(
+                    "--ports '{spec}': {e}",
+                    spec = crate::report::inert::excerpt(spec)
+                ));
+            }
         },
     };
     let cfg = ProbeConfig {
@@ -64,7 +69,7 @@ pub fn run(args: ProbeArgs) -> Exit {
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("rpcaudit: cannot start the async runtime: {e}");
+            super::errln(format!("rpcaudit: cannot start the async runtime: {e}"));
             return Exit::Incomplete;
         }
     };
@@ -83,10 +88,10 @@ pub fn run(args: ProbeArgs) -> Exit {
 
     if args.json {
         let file = ObservationsFile { observations };
-        match serde_json::to_string_pretty(&file) {
+        match crate::report::inert::to_json_pretty(&file) {
             Ok(text) => super::outln(&text),
             Err(e) => {
-                eprintln!("rpcaudit: cannot encode the observations: {e}");
+                super::errln(format!("rpcaudit: cannot encode the observations: {e}"));
                 return Exit::Incomplete;
             }
         }
@@ -115,6 +120,8 @@ async fn resolve(spec: &str) -> Result<IpAddr, String> {
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(ip);
     }
+    // Quoted in the errors below, cut to a short prefix.
+    let spec = crate::report::inert::excerpt(spec);
     if bare.is_empty() || bare.contains(['/', '@', ' ']) {
         return Err(format!(
             "target '{spec}': expected an IP address or a host name"
@@ -212,7 +219,7 @@ fn table(observations: &[Observation]) -> comfy_table::Table {
             ports,
             r.state.to_string(),
             r.source.to_string(),
-            r.note,
+            crate::report::inert::cell(&r.note).into_owned(),
         ]);
     }
     t

@@ -71,6 +71,88 @@ pub enum Misbehave {
     HugeAllocHint,
     /// Entry counts and pointers that promise far more than the stub holds.
     NdrTricks,
+    /// A valid endpoint list whose annotations, pipe, host and local endpoint names hold
+    /// terminal escapes (OSC, CSI, BEL, CR, BS, LF, C1) and bidi overrides.
+    HostileText,
+}
+
+/// The strings [`Misbehave::HostileText`] serves, each within its wire limit (an annotation is
+/// at most 63 bytes before its NUL): OSC window-title and hyperlink sequences, CSI clear-screen
+/// and colour, BEL, CR, BS, an LF that would forge a table row, C1 CSI (U+009B), bidi
+/// override, isolates and marks.
+pub mod hostile_text {
+    /// Annotation of the first hostile TCP registration.
+    pub const ANNOTATION: &str = "\x1b]0;pwned\x07DRS\x1b[2J\r\x08\u{202e}exe.gnp\u{9b}31m";
+    /// Annotation of the second: an LF and box characters that imitate a table row.
+    pub const ANNOTATION_ROW: &str = "x\n│ fake-row ┆ 9.9 ┆ \u{2066}iso\u{2069} \u{200f}│";
+    /// Pipe name of the hostile ncacn_np registration.
+    pub const PIPE: &str = "\\PIPE\\\x1b]0;pwned\x07\x1b[2J\u{202e}lsass";
+    /// NetBIOS host name in that registration's tower.
+    pub const HOST: &str = "EVIL\x1b[2J\r\x08\u{202e}HOST";
+    /// Endpoint of the hostile ncalrpc registration (an OSC 8 hyperlink, a colour, a mark).
+    pub const LRPC: &str = "LRPC-\x1b]8;;http://x/\x07link\x1b]8;;\x07\x1b[31m\u{200e}\u{61c}";
+    /// TCP ports of the two hostile TCP registrations (inside the article's range).
+    pub const TCP_PORTS: [u16; 2] = [5001, 5002];
+}
+
+impl FixtureConfig {
+    /// The registrations [`Misbehave::HostileText`] serves before the configured ones.
+    fn hostile_text_endpoints() -> Vec<FixtureEndpoint> {
+        use hostile_text::*;
+        let ep = |iface: u128,
+                  annotation: &str,
+                  protseq: &str,
+                  address: Option<&str>,
+                  endpoint: &str,
+                  port: Option<u16>| FixtureEndpoint {
+            interface: Uuid::from_u128(iface),
+            major: 1,
+            minor: 0,
+            object: Uuid::nil(),
+            annotation: annotation.to_string(),
+            binding: Binding {
+                protseq: protseq.into(),
+                address: address.map(str::to_string),
+                endpoint: Some(endpoint.to_string()),
+                port,
+            },
+        };
+        let [p1, p2] = TCP_PORTS;
+        vec![
+            ep(
+                0x0bad_7e47_0000_4000_8000_0000_0000_0001,
+                ANNOTATION,
+                "ncacn_ip_tcp",
+                None,
+                &p1.to_string(),
+                Some(p1),
+            ),
+            ep(
+                0x0bad_7e47_0000_4000_8000_0000_0000_0002,
+                ANNOTATION_ROW,
+                "ncacn_ip_tcp",
+                None,
+                &p2.to_string(),
+                Some(p2),
+            ),
+            ep(
+                0x0bad_7e47_0000_4000_8000_0000_0000_0003,
+                ANNOTATION,
+                "ncacn_np",
+                Some(HOST),
+                PIPE,
+                None,
+            ),
+            ep(
+                0x0bad_7e47_0000_4000_8000_0000_0000_0004,
+                ANNOTATION_ROW,
+                "ncalrpc",
+                None,
+                LRPC,
+                None,
+            ),
+        ]
+    }
 }
 
 /// One registration the fixture serves.
@@ -293,6 +375,15 @@ pub async fn serve_counting(
     config: Arc<FixtureConfig>,
     handles: Arc<FixtureStats>,
 ) {
+    let config = if config.misbehave == Some(Misbehave::HostileText) {
+        let mut c = (*config).clone();
+        let mut endpoints = FixtureConfig::hostile_text_endpoints();
+        endpoints.append(&mut c.endpoints);
+        c.endpoints = endpoints;
+        Arc::new(c)
+    } else {
+        config
+    };
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -977,6 +1068,31 @@ mod tests {
         assert_eq!(ports, [Some(5001), Some(5017)]);
         let unknown = s.map_tcp(Uuid::from_u128(42), 1, 0).await.unwrap();
         assert!(unknown.is_empty());
+    }
+
+    #[tokio::test]
+    async fn hostile_text_reaches_the_client_intact() {
+        let mut c = config(3);
+        c.misbehave = Some(Misbehave::HostileText);
+        let d = dump_with(c, DumpOptions::default()).await;
+        assert_eq!(d.status, HostStatus::Ok, "{:?}", d.error);
+        assert_eq!(d.endpoints.len(), 4 + 3 + 4 + 3);
+        let e = &d.endpoints;
+        assert_eq!(e[0].annotation, hostile_text::ANNOTATION);
+        assert_eq!(e[0].binding, "ncacn_ip_tcp:127.0.0.1[5001]");
+        assert_eq!(e[1].annotation, hostile_text::ANNOTATION_ROW);
+        assert_eq!(e[2].address.as_deref(), Some(hostile_text::HOST));
+        assert_eq!(
+            e[2].binding,
+            format!(
+                "ncacn_np:\\\\{}[{}]",
+                hostile_text::HOST,
+                hostile_text::PIPE
+            )
+        );
+        assert_eq!(e[3].binding, format!("ncalrpc:[{}]", hostile_text::LRPC));
+        assert!(hostile_text::ANNOTATION.len() < crate::wire::epm::MAX_ANNOTATION);
+        assert!(hostile_text::ANNOTATION_ROW.len() < crate::wire::epm::MAX_ANNOTATION);
     }
 
     #[tokio::test]

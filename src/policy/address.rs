@@ -39,11 +39,11 @@ pub enum AddrMatch {
 pub enum AddrError {
     #[error("empty address")]
     Empty,
-    #[error("'{0}' is not an IP address")]
+    #[error("'{}' is not an IP address", crate::report::inert::excerpt(.0))]
     BadAddress(String),
-    #[error("'{0}' is not a mask (dotted like 255.255.255.0 or a prefix length)")]
+    #[error("'{}' is not a mask (dotted like 255.255.255.0 or a prefix length)", crate::report::inert::excerpt(.0))]
     BadMask(String),
-    #[error("range '{0}' ends before it starts or mixes IPv4 and IPv6")]
+    #[error("range '{}' ends before it starts or mixes IPv4 and IPv6", crate::report::inert::excerpt(.0))]
     BadRange(String),
 }
 
@@ -345,7 +345,7 @@ pub(crate) fn report_notes(
             codes::SUBNET_MISALIGNED,
             Severity::Warning,
             line,
-            format!("'{written}' has host bits set under its mask; Windows matches the subnet {aligned}, which may not be what was meant"),
+            format!("'{written}' has host bits set under its mask; Windows matches the subnet {aligned}, which may not be what was meant", written = crate::report::inert::excerpt(written)),
             format!("write the subnet as {aligned} (or use a 255.255.255.255 mask for the single host)"),
         );
     }
@@ -354,7 +354,7 @@ pub(crate) fn report_notes(
             codes::MASK_NONCONTIGUOUS,
             Severity::Error,
             line,
-            format!("the mask in '{written}' is not contiguous (a zero bit before a one bit); it matches scattered addresses"),
+            format!("the mask in '{written}' is not contiguous (a zero bit before a one bit); it matches scattered addresses", written = crate::report::inert::excerpt(written)),
             "use a contiguous mask such as 255.255.255.0 (/24)",
         );
     }
@@ -363,7 +363,7 @@ pub(crate) fn report_notes(
             codes::DNS_UNRESOLVED,
             Severity::Warning,
             line,
-            format!("'{name}' is a DNS name: Windows resolves it once, when the filter is created, and rpcaudit does not resolve it, so the model treats it as matching no address"),
+            format!("'{name}' is a DNS name: Windows resolves it once, when the filter is created, and rpcaudit does not resolve it, so the model treats it as matching no address", name = crate::report::inert::excerpt(name)),
             "write the IP address or subnet instead of the name",
         );
     }

@@ -5,8 +5,10 @@
 
 use super::address::AddrError;
 use crate::ports::PortSpecError;
+use crate::report::inert::excerpt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Values quoted in these errors are cut to a short prefix ([`excerpt`]).
 pub enum ValueError {
     /// A value written with a typographic dash (copied from a web page) where `-` belongs.
     #[error("'{value}' uses an {dash} instead of '-'")]
@@ -36,7 +38,7 @@ impl ValueError {
     pub fn dash_in(value: &str) -> Result<(), ValueError> {
         match value.chars().find(|&c| super::text::is_typographic_dash(c)) {
             Some(c) => Err(ValueError::TypographicDash {
-                value: value.to_string(),
+                value: excerpt(value).into_owned(),
                 dash: super::text::dash_name(c),
             }),
             None => Ok(()),
@@ -46,7 +48,7 @@ impl ValueError {
     pub fn not_one_of(what: &'static str, value: &str, expected: &'static str) -> ValueError {
         ValueError::NotOneOf {
             what,
-            value: value.to_string(),
+            value: excerpt(value).into_owned(),
             expected,
         }
     }

@@ -294,7 +294,10 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         if matches!(verb.as_str(), "add" | "set" | "delete") {
             sink.parse_error(
                 line,
-                format!("netsh advfirewall firewall {verb}: expected 'rule' after '{verb}'"),
+                format!(
+                    "netsh advfirewall firewall {verb}: expected 'rule' after '{verb}'",
+                    verb = crate::report::inert::excerpt(&verb)
+                ),
                 "write netsh advfirewall firewall add rule name=... dir=in action=block ...",
             );
         }
@@ -311,7 +314,10 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         let Some((k, v)) = w.split_once('=') else {
             sink.parse_error(
                 line,
-                format!("'{w}' in netsh advfirewall rule: expected key=value"),
+                format!(
+                    "'{w}' in netsh advfirewall rule: expected key=value",
+                    w = crate::report::inert::excerpt(w)
+                ),
                 "quote values with spaces: name=\"Block RPC\"",
             );
             return;
@@ -565,7 +571,7 @@ pub fn apply_powershell(
         if !is_ps_param(w) {
             sink.parse_error(
                 line,
-                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter"),
+                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter", w = crate::report::inert::excerpt(w)),
                 "name every parameter: New-NetFirewallRule -DisplayName \"...\" -Direction Inbound ...",
             );
             return;
@@ -578,7 +584,7 @@ pub fn apply_powershell(
                 line,
                 format!(
                     "'{w}' starts with an {}; PowerShell accepts it, but the script breaks when it is reused with netsh or cmd tools",
-                    dash_name(first)
+                    dash_name(first), w = crate::report::inert::excerpt(w)
                 ),
                 format!("write '-{}'", w.chars().skip(1).collect::<String>()),
             );

@@ -228,9 +228,9 @@ fn push_rule_views(out: &mut Vec<Rule>, r: &IpsecRule, policy: Option<&str>) {
 /// Why a filter could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("'{0}': expected Source=Destination or Source+Destination")]
+    #[error("'{}': expected Source=Destination or Source+Destination", crate::report::inert::excerpt(.0))]
     NoSeparator(String),
-    #[error("'{text}': {reason}")]
+    #[error("'{}': {reason}", crate::report::inert::excerpt(text))]
     Part { text: String, reason: String },
 }
 
@@ -251,7 +251,8 @@ fn parse_port(text: &str, field: &str, whole: &str) -> Result<Option<u16>, Filte
         Err(_) => Err(part_err(
             whole,
             format!(
-                "{field} port '{text}' is not a port number 0-65535 (ipseccmd takes one port per filter, 0 for any)"
+                "{field} port '{text}' is not a port number 0-65535 (ipseccmd takes one port per filter, 0 for any)",
+                text = crate::report::inert::excerpt(text)
             ),
         )),
     }
@@ -315,7 +316,10 @@ fn parse_proto(s: &str, whole: &str) -> Result<ProtoMatch, FilterError> {
     ProtoMatch::parse(s).ok_or_else(|| {
         part_err(
             whole,
-            format!("protocol '{s}' is not TCP, UDP, ICMP, RAW or a number"),
+            format!(
+                "protocol '{s}' is not TCP, UDP, ICMP, RAW or a number",
+                s = crate::report::inert::excerpt(s)
+            ),
         )
     })
 }
@@ -388,7 +392,7 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
             None => {
                 sink.parse_error(
                     line,
-                    format!("unexpected '{w}' in {tool} command: expected a switch such as -f or -n"),
+                    format!("unexpected '{w}' in {tool} command: expected a switch such as -f or -n", w = crate::report::inert::excerpt(w)),
                     "quote names with spaces (-p \"Block RPC Ports\") and start every switch with '-'",
                 );
                 failed = true;
@@ -398,7 +402,10 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
         let Some(arity) = switch_arity(&name) else {
             sink.parse_error(
                 line,
-                format!("'{w}' is not a {tool} switch"),
+                format!(
+                    "'{w}' is not a {tool} switch",
+                    w = crate::report::inert::excerpt(w)
+                ),
                 "use -w, -p, -r, -f, -n, -x, -y or -o as KB908472 shows",
             );
             failed = true;
@@ -424,8 +431,14 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
                 if values.is_empty() {
                     sink.parse_error(
                         line,
-                        format!("{tool} switch '{w}' needs a value"),
-                        format!("give a value after '{w}'"),
+                        format!(
+                            "{tool} switch '{w}' needs a value",
+                            w = crate::report::inert::excerpt(w)
+                        ),
+                        format!(
+                            "give a value after '{w}'",
+                            w = crate::report::inert::excerpt(w)
+                        ),
                     );
                     failed = true;
                 }
@@ -510,7 +523,10 @@ fn execute(
     if w_upper != "REG" && !w_upper.starts_with("DS") {
         sink.parse_error(
             line,
-            format!("-w '{w}': expected REG or DS:domain"),
+            format!(
+                "-w '{w}': expected REG or DS:domain",
+                w = crate::report::inert::excerpt(&w)
+            ),
             "use -w REG to store the policy in the local registry",
         );
         return;

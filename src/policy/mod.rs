@@ -643,7 +643,10 @@ fn expand_for(t: &str, budget: usize) -> ForExpansion {
     };
     let name = var.trim_start_matches('%');
     if !var.starts_with('%') || name.is_empty() {
-        return ForExpansion::Error(format!("for: '{var}' is not a %%variable"));
+        return ForExpansion::Error(format!(
+            "for: '{}' is not a %%variable",
+            crate::report::inert::excerpt(var)
+        ));
     }
     let Some(rest) = strip_word(rest.trim_start(), "in") else {
         return ForExpansion::Error("for: expected 'in (...)'".into());
@@ -661,7 +664,10 @@ fn expand_for(t: &str, budget: usize) -> ForExpansion {
             .map(|s| s.trim().parse().ok())
             .collect();
         let [Some(start), Some(step), Some(end)] = nums.as_slice() else {
-            return ForExpansion::Error(format!("for /L: '({set})' is not (start,step,end)"));
+            return ForExpansion::Error(format!(
+                "for /L: '({})' is not (start,step,end)",
+                crate::report::inert::excerpt(set)
+            ));
         };
         if *step == 0 {
             return ForExpansion::Error("for /L: step 0 never ends".into());

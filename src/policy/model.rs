@@ -49,7 +49,10 @@ impl std::str::FromStr for Proto {
         match s.to_ascii_lowercase().as_str() {
             "tcp" | "6" => Ok(Proto::Tcp),
             "udp" | "17" => Ok(Proto::Udp),
-            other => Err(format!("unknown protocol '{other}' (tcp or udp)")),
+            other => Err(format!(
+                "unknown protocol '{other}' (tcp or udp)",
+                other = crate::report::inert::excerpt(other)
+            )),
         }
     }
 }

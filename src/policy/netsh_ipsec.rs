@@ -42,7 +42,12 @@ fn kv(words: &[String]) -> Result<Vec<(String, String)>, String> {
         .map(|w| {
             w.split_once('=')
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-                .ok_or_else(|| format!("'{w}': expected key=value"))
+                .ok_or_else(|| {
+                    format!(
+                        "'{w}': expected key=value",
+                        w = crate::report::inert::excerpt(w)
+                    )
+                })
         })
         .collect()
 }
@@ -166,7 +171,8 @@ impl NetshIpsec {
                         sink.parse_error(
                             line,
                             format!(
-                                "filteraction action '{other}' is not permit, block or negotiate"
+                                "filteraction action '{other}' is not permit, block or negotiate",
+                                other = crate::report::inert::excerpt(other)
                             ),
                             "write action=block or action=permit",
                         );

@@ -385,10 +385,15 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                         line,
                         format!(
                             "the port range '{}' uses an {} instead of '-'",
-                            values.join(" "),
+                            crate::report::inert::excerpt(&values.join(" ")),
                             dash_name(c)
                         ),
-                        format!("write '{}'", super::text::ascii_dashes(&values.join(" "))),
+                        format!(
+                            "write '{}'",
+                            crate::report::inert::excerpt(&super::text::ascii_dashes(
+                                &values.join(" ")
+                            ))
+                        ),
                     );
                 }
                 sets.push(("Ports", RegValue::Multi(values)));
@@ -405,7 +410,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                         line,
                         format!(
                             "rpccfg -d takes 0 (internet) or 1 (intranet), not '{}'",
-                            values.join(" ")
+                            crate::report::inert::excerpt(&values.join(" "))
                         ),
                         "write -d 0",
                     );
@@ -420,7 +425,10 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
             _ => {
                 sink.parse_error(
                     line,
-                    format!("'{w}' is not an rpccfg switch"),
+                    format!(
+                        "'{w}' is not an rpccfg switch",
+                        w = crate::report::inert::excerpt(w)
+                    ),
                     "use -pe, -pi and -d as KB908472 shows",
                 );
                 return;
@@ -510,7 +518,10 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
             let Some(inner) = inner.strip_suffix(']') else {
                 sink.parse_error(
                     l.number,
-                    format!("'{t}': a key line must end with ']'"),
+                    format!(
+                        "'{t}': a key line must end with ']'",
+                        t = crate::report::inert::excerpt(t)
+                    ),
                     "close the key name with ']'",
                 );
                 in_key = false;
@@ -532,7 +543,10 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
         let Some((name, value)) = split_value_line(t) else {
             sink.parse_error(
                 l.number,
-                format!("'{t}': expected \"Name\"=value"),
+                format!(
+                    "'{t}': expected \"Name\"=value",
+                    t = crate::report::inert::excerpt(t)
+                ),
                 format!("write values as \"Ports\"=hex(7):... under [{KEY}]"),
             );
             continue;
@@ -555,7 +569,8 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
             Ok(Some(RegValue::Other(format!("hex{ty}"))))
         } else {
             Err(format!(
-                "'{value}' is not a .reg value (\"text\", hex(7):..., dword:...)"
+                "'{value}' is not a .reg value (\"text\", hex(7):..., dword:...)",
+                value = crate::report::inert::excerpt(value)
             ))
         };
         match parsed {
@@ -623,7 +638,12 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
         if p.is_empty() {
             continue;
         }
-        let b = u8::from_str_radix(p, 16).map_err(|_| format!("'{p}' is not a hex byte"))?;
+        let b = u8::from_str_radix(p, 16).map_err(|_| {
+            format!(
+                "'{p}' is not a hex byte",
+                p = crate::report::inert::excerpt(p)
+            )
+        })?;
         out.push(b);
     }
     Ok(out)

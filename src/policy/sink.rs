@@ -81,9 +81,14 @@ impl Sink {
             line,
             format!(
                 "'{word}' starts with an {} instead of '-': {consequence}",
-                super::text::dash_name(c)
+                super::text::dash_name(c),
+                word = crate::report::inert::excerpt(word)
             ),
-            format!("replace '{word}' with '{fixed}'"),
+            format!(
+                "replace '{word}' with '{fixed}'",
+                word = crate::report::inert::excerpt(word),
+                fixed = crate::report::inert::excerpt(&fixed)
+            ),
         );
         true
     }

@@ -49,7 +49,7 @@ pub fn decode(bytes: &[u8]) -> Decoded {
 }
 
 /// Why decoded text is not a policy file at all, if it is not: empty, broken in its own
-/// encoding, or binary (a NUL, or more than one character in a hundred a control character
+/// encoding, or binary (a NUL, or more than one character in ten a control character
 /// other than tab, line breaks, form feed and the old end-of-file mark).
 pub fn not_text(bytes: &[u8], decoded: &Decoded) -> Option<String> {
     if decoded.text.trim().is_empty() {
@@ -79,7 +79,7 @@ pub fn not_text(bytes: &[u8], decoded: &Decoded) -> Option<String> {
             controls += 1;
         }
     }
-    (controls * 100 > chars).then(|| {
+    (controls * 10 > chars).then(|| {
         format!("the file is binary ({controls} control characters in {chars}), not a script or a .reg export")
     })
 }

@@ -184,7 +184,7 @@ pub fn parse_source(text: &str) -> Result<IpAddr, SourceError> {
     let ip: IpAddr = text
         .trim()
         .parse()
-        .map_err(|_| SourceError::NotAnAddress(text.chars().take(64).collect()))?;
+        .map_err(|_| SourceError::NotAnAddress(crate::report::inert::excerpt(text).into_owned()))?;
     let why = match ip {
         _ if ip.is_unspecified() => Some("unspecified"),
         _ if ip.is_multicast() => Some("multicast"),

@@ -264,8 +264,10 @@ pub fn render(report: &AuditReport) -> String {
 }
 
 /// [`render`], with the verdict line and the severities coloured when `color` is set (the CLI
-/// sets it on a terminal unless `NO_COLOR` is set).
+/// sets it on a terminal unless `NO_COLOR` is set). Strings from the network or a file go
+/// through [`inert`](super::inert), so the only escape sequences are these colours.
 pub fn render_styled(report: &AuditReport, color: bool) -> String {
+    use super::inert::{cell, field};
     let paint = |code: &str, text: &str| -> String {
         if color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -304,7 +306,7 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
             ),
         };
         t.add_row([
-            h.dump.target.clone(),
+            cell(&h.dump.target).into_owned(),
             status.to_string(),
             h.summary.entries.to_string(),
             h.summary.tcp_endpoints.to_string(),
@@ -316,7 +318,7 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
         "Range {} ({} ports, from {}); policy files: {}\n",
         report.inputs.range,
         report.inputs.range.size(),
-        report.inputs.range_source,
+        field(&report.inputs.range_source),
         if report.inputs.policy_files.is_empty() {
             "none".to_string()
         } else {
@@ -324,7 +326,7 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
                 .inputs
                 .policy_files
                 .iter()
-                .map(|f| f.path.as_str())
+                .map(|f| field(&f.path))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -368,7 +370,7 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
     }
     for c in &report.capacity {
         if let Some(rec) = c.recommendation.as_ref().filter(|r| r.change) {
-            out.push_str(&format!("Host {}\n", c.target));
+            out.push_str(&format!("Host {}\n", field(&c.target)));
             out.push_str(&super::capacity::recommendation_text(rec));
         }
     }
@@ -377,11 +379,12 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
             "Fix script ({}; review before running it):\n",
             r.dialect
         ));
+        // Escaped, not cut: a fix script line is shown whole (the exact script is in the JSON).
         for line in r.script.lines() {
-            out.push_str(&format!("  {}\n", line.trim_end_matches('\r')));
+            out.push_str(&format!("  {}\n", field(line.trim_end_matches('\r'))));
         }
         for n in &r.notes {
-            out.push_str(&format!("  note: {n}\n"));
+            out.push_str(&format!("  note: {}\n", field(n)));
         }
     }
     let s = &report.summary;
@@ -407,7 +410,8 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
         if s.incomplete_hosts.is_empty() {
             String::new()
         } else {
-            format!("; not fully examined: {}", s.incomplete_hosts.join(", "))
+            let hosts: Vec<_> = s.incomplete_hosts.iter().map(|h| field(h)).collect();
+            format!("; not fully examined: {}", hosts.join(", "))
         }
     ));
     out

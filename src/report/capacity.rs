@@ -18,8 +18,10 @@ pub struct CapacityReport {
     pub hosts: Vec<HostCapacity>,
 }
 
-/// The table and the text that follow it.
+/// The table and the text that follow it (strings from the network or a file through
+/// [`inert`](super::inert)).
 pub fn render(report: &CapacityReport) -> String {
+    use super::inert::{cell, field};
     let mut t = crate::report::table::new_table();
     t.set_header([
         "host",
@@ -42,10 +44,10 @@ pub fn render(report: &CapacityReport) -> String {
             .map(|u| format!("{:.0} %", u * 100.0))
             .unwrap_or_else(|| "-".into());
         if h.status == HostStatus::Error {
-            t.add_row([h.target.as_str(), status, "-", "-", "-", "-", &h.range, "-"]);
+            t.add_row([&*cell(&h.target), status, "-", "-", "-", "-", &h.range, "-"]);
         } else {
             t.add_row([
-                h.target.clone(),
+                cell(&h.target).into_owned(),
                 status.to_string(),
                 h.tcp_endpoints.to_string(),
                 h.in_use.to_string(),
@@ -66,9 +68,9 @@ pub fn render(report: &CapacityReport) -> String {
     }
     for h in &report.hosts {
         out.push('\n');
-        out.push_str(&format!("Host {}\n", h.target));
+        out.push_str(&format!("Host {}\n", field(&h.target)));
         if let Some(e) = &h.error {
-            out.push_str(&format!("  {}: {e}\n", label(h.status)));
+            out.push_str(&format!("  {}: {}\n", label(h.status), field(e)));
         }
         if h.status != HostStatus::Error && h.findings.is_empty() {
             out.push_str("  no capacity findings\n");

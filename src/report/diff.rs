@@ -155,27 +155,17 @@ pub enum BaselineError {
         .limit / (1024 * 1024)
     )]
     TooLarge { file: String, limit: u64 },
-    #[error("{file}: not valid JSON: {source}")]
-    NotJson {
-        file: String,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("{file}: not an rpcaudit audit report: {source}")]
-    NotAReport {
-        file: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    /// `said`: serde_json's message, the value it quotes cut short, with the line and column.
+    #[error("{file}: not valid JSON: {said}")]
+    NotJson { file: String, said: String },
+    #[error("{file}: not an rpcaudit audit report: {said}")]
+    NotAReport { file: String, said: String },
     #[error("{file}: no schema_version: not a report of `rpcaudit audit --json`")]
     NoSchemaVersion { file: String },
     #[error(
         "{file}: schema_version {version} is not a whole number: not a report of `rpcaudit audit --json`"
     )]
-    BadSchemaVersion {
-        file: String,
-        version: serde_json::Value,
-    },
+    BadSchemaVersion { file: String, version: String },
     #[error("{file}: schema_version 0{made_by} was never written by rpcaudit")]
     ZeroSchemaVersion { file: String, made_by: String },
     #[error(
@@ -228,7 +218,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
     let made_by = head
         .tool
         .and_then(|t| t.version)
-        .map(|v| format!(" (made by rpcaudit {v})"))
+        .map(|v| format!(" (made by rpcaudit {})", super::inert::excerpt(&v)))
         .unwrap_or_default();
     let version = match head.schema_version {
         None | Some(serde_json::Value::Null) => {
@@ -237,7 +227,10 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
         Some(v) => v,
     };
     let Some(number) = version.as_u64() else {
-        return Err(BaselineError::BadSchemaVersion { file, version });
+        return Err(BaselineError::BadSchemaVersion {
+            file,
+            version: super::inert::excerpt(&version.to_string()).into_owned(),
+        });
     };
     if number == 0 {
         return Err(BaselineError::ZeroSchemaVersion { file, made_by });
@@ -255,9 +248,16 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
 fn json_error(file: &str, source: serde_json::Error) -> BaselineError {
     use serde_json::error::Category;
     let file = file.to_string();
+    // serde_json quotes the offending value whole: keep its first characters and the place.
+    let full = source.to_string();
+    let place = format!(" at line {} column {}", source.line(), source.column());
+    let said = match full.strip_suffix(&place) {
+        Some(message) => format!("{}{place}", super::inert::excerpt(message)),
+        None => super::inert::excerpt(&full).into_owned(),
+    };
     match source.classify() {
-        Category::Syntax | Category::Eof => BaselineError::NotJson { file, source },
-        Category::Data => BaselineError::NotAReport { file, source },
+        Category::Syntax | Category::Eof => BaselineError::NotJson { file, said },
+        Category::Data => BaselineError::NotAReport { file, said },
         Category::Io => BaselineError::Read {
             file,
             source: source.into(),
@@ -511,13 +511,15 @@ fn side(verdict: Option<Verdict>, observed: &[ProbeState]) -> String {
     }
 }
 
-/// The changes section the audit table shows first.
+/// The changes section the audit table shows first (strings from either report through
+/// [`inert`](super::inert): the baseline is a file, its contents untrusted).
 pub fn render_changes(c: &Changes) -> String {
+    use super::inert::{cell, field, prose};
     let b = &c.baseline;
     let since = format!(
         "since {} ({}{})",
-        b.path,
-        b.generated_at,
+        field(&b.path),
+        field(&b.generated_at),
         if b.complete {
             ""
         } else {
@@ -554,12 +556,12 @@ pub fn render_changes(c: &Changes) -> String {
             }
             t.add_row([
                 what.to_string(),
-                e.target.clone(),
+                cell(&e.target).into_owned(),
                 e.port.map_or_else(|| "-".to_string(), |p| p.to_string()),
                 iface,
-                e.version.clone(),
-                e.name.clone().unwrap_or_default(),
-                e.binding.clone(),
+                cell(&e.version).into_owned(),
+                cell(e.name.as_deref().unwrap_or_default()).into_owned(),
+                cell(&e.binding).into_owned(),
             ]);
         }
         out.push_str(&format!("{t}\n"));
@@ -590,16 +592,16 @@ pub fn render_changes(c: &Changes) -> String {
             .chain(c.findings_resolved.iter().map(|f| ("resolved", f)));
         for (what, f) in rows {
             let place = match (&f.file, f.line) {
-                (Some(file), Some(line)) => format!("{file}:{line}"),
-                (Some(file), None) => file.clone(),
+                (Some(file), Some(line)) => format!("{}:{line}", cell(file)),
+                (Some(file), None) => cell(file).into_owned(),
                 _ => String::new(),
             };
             t.add_row([
                 what.to_string(),
                 f.severity.to_string(),
-                f.code.clone(),
+                cell(&f.code).into_owned(),
                 place,
-                f.message.clone(),
+                prose(&f.message).into_owned(),
             ]);
         }
         out.push_str(&format!("{t}\n"));
@@ -608,7 +610,8 @@ pub fn render_changes(c: &Changes) -> String {
     for h in &c.hosts_not_compared {
         out.push_str(&format!(
             "Endpoints of {} not compared: {}.\n",
-            h.target, h.reason
+            field(&h.target),
+            field(&h.reason)
         ));
     }
     out
@@ -1068,5 +1071,21 @@ mod tests {
         assert!(read_baseline_capped(f.path(), text.len() as u64).is_ok());
         let bom = write_temp(&format!("\u{feff}{text}"));
         assert!(read_baseline(bom.path()).is_ok());
+    }
+
+    #[test]
+    fn a_baseline_error_quotes_a_short_prefix_and_keeps_the_place() {
+        // serde_json's message would quote the whole 10,000-character string.
+        let long = "\\u001b]0;x\\u0007".repeat(1000);
+        let path = write_temp(&format!(
+            "{{\"schema_version\": 1, \"complete\": \"{long}\"}}"
+        ));
+        let e = read_baseline(path.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("not an rpcaudit audit report: invalid type: string"),
+            "{e}"
+        );
+        assert!(e.contains("… at line 1 column "), "{e}");
+        assert!(e.len() < 400, "{e}");
     }
 }

@@ -4,6 +4,9 @@
 use crate::epm::{Endpoint, HostDump, HostStatus};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use uuid::Uuid;
 
 /// The JSON document `rpcaudit dump --json` prints.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -27,24 +30,29 @@ pub fn summarize(host: &HostDump) -> DumpSummary {
     }
 }
 
-/// Endpoints grouped by (interface, version, object), in first-seen order.
+/// Endpoints grouped by (interface, version, object), in first-seen order; linear in the
+/// number of endpoints.
 fn groups(endpoints: &[Endpoint]) -> Vec<Vec<&Endpoint>> {
+    let mut index: HashMap<(&Uuid, &str, &Uuid), usize> = HashMap::new();
     let mut out: Vec<Vec<&Endpoint>> = Vec::new();
     for e in endpoints {
-        match out.iter_mut().find(|g| {
-            g.first().is_some_and(|f| {
-                f.interface == e.interface && f.version == e.version && f.object == e.object
-            })
-        }) {
+        let key = (&e.interface, e.version.as_str(), &e.object);
+        match index.get(&key).and_then(|&k| out.get_mut(k)) {
             Some(g) => g.push(e),
-            None => out.push(vec![e]),
+            None => {
+                index.insert(key, out.len());
+                out.push(vec![e]);
+            }
         }
     }
     out
 }
 
-/// The human-readable rendering of a dump.
+/// The human-readable rendering of a dump. Every string from the endpoint mapper or the target
+/// list is shown through [`inert`](super::inert): cells cut, control and bidi characters
+/// escaped, so an annotation can neither forge a row nor reach the terminal raw.
 pub fn render_table(hosts: &[HostDump]) -> String {
+    use super::inert::{cell, field};
     let mut out = String::new();
     for host in hosts {
         let status = match host.status {
@@ -54,18 +62,18 @@ pub fn render_table(hosts: &[HostDump]) -> String {
         };
         out.push_str(&format!(
             "Host {} ({}){}\n",
-            host.target,
+            field(&host.target),
             status,
             host.address
                 .as_deref()
-                .map(|a| format!(" via {a}"))
+                .map(|a| format!(" via {}", field(a)))
                 .unwrap_or_default()
         ));
         if let Some(e) = &host.error {
-            out.push_str(&format!("  error: {e}\n"));
+            out.push_str(&format!("  error: {}\n", field(e)));
         }
         for w in &host.warnings {
-            out.push_str(&format!("  warning: {w}\n"));
+            out.push_str(&format!("  warning: {}\n", field(w)));
         }
         if !host.endpoints.is_empty() {
             let mut t = crate::report::table::new_table();
@@ -82,12 +90,13 @@ pub fn render_table(hosts: &[HostDump]) -> String {
                 if !first.object.is_nil() {
                     iface.push_str(&format!("\nobject {}", first.object));
                 }
-                let bindings: Vec<&str> = g.iter().map(|e| e.binding.as_str()).collect();
+                // One binding per line: each cut and escaped on its own, joined by our own LF.
+                let bindings: Vec<Cow<str>> = g.iter().map(|e| cell(&e.binding)).collect();
                 t.add_row(vec![
                     iface,
-                    first.version.clone(),
-                    first.name.clone().unwrap_or_default(),
-                    first.annotation.clone(),
+                    cell(&first.version).into_owned(),
+                    cell(first.name.as_deref().unwrap_or_default()).into_owned(),
+                    cell(&first.annotation).into_owned(),
                     bindings.join("\n"),
                 ]);
             }
@@ -150,5 +159,32 @@ mod tests {
         );
         assert_eq!(groups(&host.endpoints).len(), 2);
         assert_eq!(text.matches("MS-SAMR samr").count(), 2);
+    }
+
+    #[test]
+    fn huge_hostile_values_are_cut_and_escaped_in_the_table() {
+        // A megabyte of hostile text in one annotation and one binding: the table shows 200
+        // characters of each, escaped, and stays small (the whole values are in the JSON).
+        let huge = "\x1b]0;pwned\x07\n".repeat(70_000);
+        let mut e = ep(5001, 1);
+        e.annotation = huge.clone();
+        e.binding = huge.clone();
+        let host = HostDump {
+            target: "h".into(),
+            address: None,
+            status: HostStatus::Ok,
+            error: Some(huge.clone()),
+            warnings: vec![],
+            endpoints: vec![e],
+        };
+        let text = render_table(std::slice::from_ref(&host));
+        assert!(!text.contains('\x1b') && !text.contains('\x07'));
+        assert!(text.contains("\\x1b]0;pwned\\x07\\x0a"));
+        assert!(text.contains('…'));
+        // The error line is escaped whole (one line), the cells are cut.
+        assert!(text.len() < huge.len() * 2 + 4_000, "{}", text.len());
+        let table_rows: Vec<&str> = text.lines().filter(|l| l.starts_with('│')).collect();
+        assert_eq!(table_rows.len(), 2, "header and one row");
+        assert!(table_rows.iter().all(|l| l.chars().count() < 600));
     }
 }

@@ -1,26 +1,36 @@
 //! Rendering results: the JSON contracts (serde types) and the tables people read
-//! (comfy-table). Everything here is pure: results in, text out.
+//! (comfy-table). Everything here is pure: results in, text out. Every string read from the
+//! network or a file goes through [`inert`] on its way into a table, a finding or an error.
 
 pub mod audit;
 pub mod capacity;
 pub mod diff;
 pub mod dump;
+pub mod inert;
 pub mod table;
 
 use crate::finding::Finding;
 
 /// One finding as text: `  error leak (policy.cmd:12): message` and its fix on the next line.
 /// Lists read better than tables for long messages, on a terminal and in a file alike.
+/// Every string of the finding is shown through [`inert::field`]; evidence items, which are
+/// single values (a binding, a matrix cell), through [`inert::cell`].
 pub fn finding_text(f: &Finding) -> String {
+    use inert::{cell, field};
     let place = match (&f.file, f.line) {
-        (Some(file), Some(line)) => format!(" ({file}:{line})"),
-        (Some(file), None) => format!(" ({file})"),
+        (Some(file), Some(line)) => format!(" ({}:{line})", field(file)),
+        (Some(file), None) => format!(" ({})", field(file)),
         _ => String::new(),
     };
-    let mut text = format!("  {} {}{place}: {}\n", f.severity, f.code, f.message);
+    let mut text = format!(
+        "  {} {}{place}: {}\n",
+        f.severity,
+        field(&f.code),
+        field(&f.message)
+    );
     const SHOWN: usize = 4;
     for e in f.evidence.iter().take(SHOWN) {
-        text.push_str(&format!("    seen: {e}\n"));
+        text.push_str(&format!("    seen: {}\n", cell(e)));
     }
     if f.evidence.len() > SHOWN {
         text.push_str(&format!(
@@ -28,6 +38,6 @@ pub fn finding_text(f: &Finding) -> String {
             f.evidence.len() - SHOWN
         ));
     }
-    text.push_str(&format!("    fix: {}\n", f.fix));
+    text.push_str(&format!("    fix: {}\n", field(&f.fix)));
     text
 }

@@ -406,7 +406,13 @@ impl Tower {
         let ip = |a: &Option<String>| -> Result<Floor, WireError> {
             let addr = a.as_deref().unwrap_or("0.0.0.0");
             addr.parse::<Ipv4Addr>().map(Floor::Ip).map_err(|_| {
-                WireError::invalid("string binding", format!("'{addr}' is not an IPv4 address"))
+                WireError::invalid(
+                    "string binding",
+                    format!(
+                        "'{addr}' is not an IPv4 address",
+                        addr = crate::report::inert::excerpt(addr)
+                    ),
+                )
             })
         };
         let port = |b: &Binding| -> Result<u16, WireError> {
@@ -448,7 +454,10 @@ impl Tower {
             other => {
                 return Err(WireError::invalid(
                     "string binding",
-                    format!("protocol sequence '{other}' cannot be built into a tower"),
+                    format!(
+                        "protocol sequence '{other}' cannot be built into a tower",
+                        other = crate::report::inert::excerpt(other)
+                    ),
                 ));
             }
         }
@@ -477,7 +486,12 @@ impl Binding {
     /// Parse a string binding in the standard form, with an optional `object-uuid@` prefix
     /// (returned apart) and options after a comma inside the brackets (ignored).
     pub fn parse(text: &str) -> Result<(Option<Uuid>, Binding), WireError> {
-        let bad = |d: &str| WireError::invalid("string binding", format!("'{text}': {d}"));
+        let bad = |d: &str| {
+            WireError::invalid(
+                "string binding",
+                format!("'{text}': {d}", text = crate::report::inert::excerpt(text)),
+            )
+        };
         // An `@` is the object separator only before the protocol sequence's `:`; past it, it
         // belongs to the address or endpoint.
         let (object, rest) = match text.split_once('@') {
