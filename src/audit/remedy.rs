@@ -396,12 +396,12 @@ pub fn remediate(
     }
     let mut script = out.lines.join(nl);
     script.push_str(nl);
-    let mut notes: Vec<String> = Vec::new();
-    for n in out.notes {
-        if !notes.contains(&n) {
-            notes.push(n);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let notes: Vec<String> = out
+        .notes
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
     Remediation {
         dialect,
         script,

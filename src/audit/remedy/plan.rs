@@ -266,22 +266,32 @@ pub(super) fn plan(
     }
 
     if has("overblock") {
+        // Overblocks no script change fixes, one note per source and rule with their ports
+        // (a sweep of every port can give tens of thousands of them).
+        let mut unfixed: BTreeMap<(IpAddr, Option<&str>), Vec<u16>> = BTreeMap::new();
         for r in matrix.iter().filter(|r| r.verdict == Verdict::Overblock) {
             match allowed_for(&allowed, &local, r.source, r.port) {
                 Some(i) => {
-                    pass.entry((i, r.port)).or_default().insert("overblock".into());
+                    pass.entry((i, r.port))
+                        .or_default()
+                        .insert("overblock".into());
                 }
-                None if r.rule.is_none() => notes.push(format!(
-                    "overblock: port {} is filtered from {} although no rule of the policy covers it: something outside the policy (a host or network firewall) filters it; no script change",
-                    r.port, r.source
-                )),
-                None => notes.push(format!(
-                    "overblock: port {} is filtered from {}, which the policy passes ({}) without naming its subnet; the host's configuration differs from the policy files: re-apply them",
-                    r.port,
-                    r.source,
-                    r.rule.as_deref().unwrap_or("")
-                )),
+                None => unfixed
+                    .entry((r.source, r.rule.as_deref()))
+                    .or_default()
+                    .push(r.port),
             }
+        }
+        for ((source, rule), ports) in unfixed {
+            let ports = ports_of(ports);
+            notes.push(match rule {
+                None => format!(
+                    "overblock: port {ports} is filtered from {source} although no rule of the policy covers it: something outside the policy (a host or network firewall) filters it; no script change"
+                ),
+                Some(rule) => format!(
+                    "overblock: port {ports} is filtered from {source}, which the policy passes ({rule}) without naming its subnet; the host's configuration differs from the policy files: re-apply them"
+                ),
+            });
         }
     }
     if has(codes::HANG_HAZARD) {
