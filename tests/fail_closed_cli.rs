@@ -125,19 +125,28 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
         r#"{"observations":[{"source":"127.0.0.9","target":"127.0.0.77","port":135,"state":"filtered","attempts":2,"rtt_ms":null}]}"#,
     );
     let empty = observations(dir.path(), "empty.json", r#"{"observations":[]}"#);
-    for obs in [&about_others, &empty] {
-        let (code, v, err) = support::run_json(&[
+    let port = f.port();
+    let audit = |obs: &str| -> Vec<String> {
+        [
             "audit",
             "127.0.0.1",
             "--port",
-            &f.port(),
+            &port,
             "--policy",
             &policy,
             "--no-probe",
             "--observations",
             obs,
-            "--json",
-        ]);
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    for obs in [&about_others, &empty] {
+        let mut args = audit(obs);
+        args.push("--json".into());
+        let (code, v, err) =
+            support::run_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(code, 3, "{obs}: {err}\n{v}");
         assert_eq!(v["complete"], false, "{v}");
         assert_eq!(v["summary"]["compliant"], false, "{v}");
@@ -160,17 +169,8 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
         );
     }
     // The table says so too.
-    let (code, out, _) = run(&[
-        "audit",
-        "127.0.0.1",
-        "--port",
-        &f.port(),
-        "--policy",
-        &policy,
-        "--no-probe",
-        "--observations",
-        &empty,
-    ]);
+    let args = audit(&empty);
+    let (code, out, _) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 3);
     assert!(out.contains("INCOMPLETE: 1 host(s)"), "{out}");
     assert!(

@@ -8,16 +8,14 @@
 
 mod support;
 use serde_json::Value;
-use std::process::Command;
-use std::time::{Duration, Instant};
-use support::{Fixture, bin};
+use std::time::Duration;
+use support::Fixture;
 
 /// `--timeout` of every run, in seconds: short, so the suite stays quick.
 const HOST_TIMEOUT: u64 = 3;
 /// Registrations of the default fixture: 30 TCP, 6 named pipes, 6 ncalrpc.
 const GOOD_ENTRIES: usize = 42;
 const MAX_PEAK_KIB: u64 = 64 * 1024;
-const GNU_TIME: &str = "/usr/bin/time";
 
 /// What one `rpcaudit dump 127.0.0.1 127.0.0.2` run showed.
 struct Outcome {
@@ -51,42 +49,33 @@ fn fixtures(mode: &str) -> (Fixture, Fixture) {
 /// Dump both fixtures in one run of the real binary under GNU time, and check what every
 /// mode must satisfy.
 fn run_against(mode: &str, extra: &[&str]) -> Outcome {
-    assert!(
-        std::path::Path::new(GNU_TIME).exists(),
-        "{GNU_TIME} is missing: install GNU time (Debian/Ubuntu package `time`)"
-    );
     let (good_fixture, _bad_fixture) = fixtures(mode);
     let port = good_fixture.port();
-    let peak_file = tempfile::NamedTempFile::new().unwrap();
     let timeout = HOST_TIMEOUT.to_string();
-    let started = Instant::now();
-    let out = Command::new(GNU_TIME)
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(peak_file.path())
-        .arg(bin())
-        .args(["dump", "127.0.0.1", "127.0.0.2", "--port", &port])
-        .args(["--timeout", &timeout, "--json"])
-        .args(extra)
-        .output()
-        .expect("run rpcaudit under GNU time");
-    let elapsed = started.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let peak = std::fs::read_to_string(peak_file.path()).unwrap();
-    // GNU time writes "Command exited with non-zero status 3" before the figure.
-    let peak_kib: u64 = peak
-        .lines()
-        .last()
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no peak RSS in GNU time's output {peak:?}"));
+    let mut args = vec![
+        "dump",
+        "127.0.0.1",
+        "127.0.0.2",
+        "--port",
+        &port,
+        "--timeout",
+        &timeout,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let support::Measured {
+        code,
+        stdout,
+        stderr,
+        peak_kib,
+        elapsed,
+    } = support::run_measured(&args);
     let v: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{mode}: stdout is not JSON ({e}): {stdout}\n{stderr}"));
     let hosts = v["hosts"].as_array().expect("hosts");
     assert_eq!(hosts.len(), 2, "{mode}: {v}");
     let o = Outcome {
-        code: out.status.code().unwrap_or(-1),
+        code,
         elapsed,
         peak_kib,
         good: hosts[0].clone(),
