@@ -339,7 +339,9 @@ pub fn dialect_of(policy: &LoadedPolicy) -> FixDialect {
             crate::policy::Dialect::Ipseccmd => Some(FixDialect::Ipseccmd),
             crate::policy::Dialect::NetshIpsec => Some(FixDialect::NetshIpsec),
             crate::policy::Dialect::NetshAdvfirewall => Some(FixDialect::Netsh),
-            crate::policy::Dialect::Powershell => Some(FixDialect::Powershell),
+            crate::policy::Dialect::Powershell | crate::policy::Dialect::FirewallStore => {
+                Some(FixDialect::Powershell)
+            }
             crate::policy::Dialect::Rpccfg | crate::policy::Dialect::Reg => None,
         })
         .unwrap_or(FixDialect::Ipseccmd)

@@ -18,6 +18,7 @@
 pub mod address;
 pub mod error;
 pub mod firewall;
+pub mod fwstore;
 pub mod ipsec;
 pub mod lint;
 pub mod model;
@@ -280,12 +281,26 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let reg_lines = text::logical_lines(&decoded.text, &[Continuation::Backslash]);
     if is_reg_file(&reg_lines) {
         registry::parse_reg(&mut pf.range, &mut sink, &reg_lines);
-        pf.dialects.push(Dialect::Reg);
-        pf.range_lines = reg_lines.iter().map(|l| l.number).collect();
-        if !pf.range.touched && sink.findings.is_empty() {
+        let store = fwstore::parse_reg(&mut sink, &reg_lines);
+        if pf.range.touched || !store.touched() {
+            pf.dialects.push(Dialect::Reg);
+        }
+        if store.touched() {
+            pf.dialects.push(Dialect::FirewallStore);
+            pf.firewall = store.in_force(&mut sink);
+        }
+        pf.range_lines = reg_lines
+            .iter()
+            .map(|l| l.number)
+            .filter(|n| !store.lines.contains(n))
+            .collect();
+        if !pf.range.touched && !store.touched() && sink.findings.is_empty() {
             pf.unreadable = Some(format!(
-                "the .reg file sets nothing rpcaudit reads (it reads {})",
-                registry::KEY
+                "the .reg file sets nothing rpcaudit reads (it reads {}, and the firewall rule \
+                 stores HKLM\\{} and HKLM\\{})",
+                registry::KEY,
+                fwstore::LOCAL_RULES_KEY,
+                fwstore::GPO_RULES_KEY
             ));
         }
         pf.findings = sink.into_findings();

@@ -141,13 +141,17 @@ pub enum Dialect {
     Rpccfg,
     /// regedit `.reg` exports.
     Reg,
+    /// A Windows Firewall rule store (local or GPO) as `reg export` writes it.
+    FirewallStore,
 }
 
 impl Dialect {
     pub fn layer(self) -> Option<Layer> {
         match self {
             Dialect::Ipseccmd | Dialect::NetshIpsec => Some(Layer::Ipsec),
-            Dialect::NetshAdvfirewall | Dialect::Powershell => Some(Layer::Firewall),
+            Dialect::NetshAdvfirewall | Dialect::Powershell | Dialect::FirewallStore => {
+                Some(Layer::Firewall)
+            }
             Dialect::Rpccfg | Dialect::Reg => None,
         }
     }
@@ -162,6 +166,7 @@ impl fmt::Display for Dialect {
             Dialect::Powershell => "powershell",
             Dialect::Rpccfg => "rpccfg",
             Dialect::Reg => "reg",
+            Dialect::FirewallStore => "firewall-store",
         })
     }
 }

@@ -595,7 +595,7 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
     }
 }
 
-fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+pub(super) fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     if s.len() >= prefix.len()
         && s.is_char_boundary(prefix.len())
         && s[..prefix.len()].eq_ignore_ascii_case(prefix)
@@ -606,7 +606,7 @@ fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-fn split_value_line(t: &str) -> Option<(String, &str)> {
+pub(super) fn split_value_line(t: &str) -> Option<(String, &str)> {
     if let Some(rest) = t.strip_prefix('@') {
         let rest = rest.trim_start().strip_prefix('=')?;
         return Some(("@".to_string(), rest.trim()));

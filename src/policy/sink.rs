@@ -24,6 +24,14 @@ pub mod codes {
     pub const DNS_UNRESOLVED: &str = "dns-unresolved";
     /// A policy-wide check was not run: the files define more rules than it can afford.
     pub const LINT_SKIPPED: &str = "lint-skipped";
+    /// A firewall rule string holds a field rpcaudit does not model (kept, read without it).
+    pub const UNKNOWN_FIELD: &str = "unknown-field";
+    /// The GPO store's `AllowLocalPolicyMerge=0` takes active local rules out of force.
+    pub const LOCAL_RULES_IGNORED: &str = "local-rules-ignored";
+    /// A store turns the firewall off in a profile.
+    pub const FIREWALL_OFF: &str = "firewall-off";
+    /// A store lets unmatched inbound connections through (`DefaultInboundAction=0`).
+    pub const DEFAULT_INBOUND_ALLOW: &str = "default-inbound-allow";
 
     /// Every code, for docs and tests.
     pub const ALL: &[&str] = &[
@@ -43,6 +51,10 @@ pub mod codes {
         PARSE_ERROR,
         DNS_UNRESOLVED,
         LINT_SKIPPED,
+        UNKNOWN_FIELD,
+        LOCAL_RULES_IGNORED,
+        FIREWALL_OFF,
+        DEFAULT_INBOUND_ALLOW,
     ];
 }
 

@@ -1,0 +1,813 @@
+//! What a host or a GPO actually holds for Windows Firewall, read from the `.reg` export of its
+//! rule store (`reg export` writes UTF-16LE with a BOM; [`super::text`] decodes it). Called by
+//! [`super::parse_text`] for `.reg` files, beside the Rpc\Internet reader; its rules join the
+//! scripted ones as [`FwRule`]s of dialect [`Dialect::FirewallStore`], so `explain`, `lint`
+//! and `audit` decide from the store exactly as they do from a script. Pure: no I/O.
+//!
+//! Two stores, each a key of REG_SZ rule strings (MS-GPFAS §2.2.2.19, "v2.30|Action=Block|...|")
+//! whose value names are the rule IDs, and one key per profile with the profile's settings:
+//! - local: `HKLM\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy\
+//!   FirewallRules`, profiles `DomainProfile`, `StandardProfile` (private), `PublicProfile`;
+//! - Group Policy: `HKLM\SOFTWARE\Policies\Microsoft\WindowsFirewall\FirewallRules`, profiles
+//!   `DomainProfile`, `PrivateProfile`, `PublicProfile`.
+//!
+//! The grammar's defaults are honoured: no `Active=TRUE` means inactive, no `Protocol` means any,
+//! no `Profile` means all three, no `RA4`/`RA6` means any remote address, repeated tokens add
+//! up. `LPort=RPC` is the RPC dynamic range and `LPort=RPC-EPMap` is TCP 135 (MS-FASP
+//! §2.2.14). A profile setting in the GPO store overrides the local one; `AllowLocalPolicyMerge=0`
+//! in the GPO store takes the local rules out of force in that profile; `EnableFirewall=0` takes
+//! every rule of that profile out. Not modelled (said in the README): `App=`/`Svc=` (a rule is
+//! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
+//! and which profile the host is in (a rule counts when it is in force in any profile).
+
+use super::address::{self, AddrMatch};
+use super::firewall::{FwAction, FwRule, parse_local_ports};
+use super::model::{Dialect, PortMatch, ProtoMatch};
+use super::registry::{split_value_line, strip_ci};
+use super::sink::{Sink, codes};
+use super::text::Line;
+use crate::finding::Severity;
+use crate::report::inert::excerpt;
+
+/// The local store's rule key, below HKLM.
+pub const LOCAL_RULES_KEY: &str =
+    r"SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy\FirewallRules";
+/// The Group Policy store's rule key, below HKLM.
+pub const GPO_RULES_KEY: &str = r"SOFTWARE\Policies\Microsoft\WindowsFirewall\FirewallRules";
+
+const LOCAL_BASE: &str = r"system\currentcontrolset\services\sharedaccess\parameters\firewallpolicy";
+const GPO_BASE: &str = r"software\policies\microsoft\windowsfirewall";
+
+/// Which store a rule or setting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Local,
+    Gpo,
+}
+
+impl Store {
+    fn index(self) -> usize {
+        match self {
+            Store::Local => 0,
+            Store::Gpo => 1,
+        }
+    }
+}
+
+/// The three firewall profiles as a bit set (FW_PROFILE_TYPE: domain 1, private 2, public 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Profiles(u8);
+
+impl Profiles {
+    pub const DOMAIN: Profiles = Profiles(1);
+    pub const PRIVATE: Profiles = Profiles(2);
+    pub const PUBLIC: Profiles = Profiles(4);
+    pub const ALL: Profiles = Profiles(7);
+    const EACH: [(Profiles, &'static str); 3] = [
+        (Profiles::DOMAIN, "Domain"),
+        (Profiles::PRIVATE, "Private"),
+        (Profiles::PUBLIC, "Public"),
+    ];
+
+    pub fn contains(self, p: Profiles) -> bool {
+        self.0 & p.0 == p.0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn union(self, p: Profiles) -> Profiles {
+        Profiles(self.0 | p.0)
+    }
+
+    fn minus(self, p: Profiles) -> Profiles {
+        Profiles(self.0 & !p.0)
+    }
+
+    fn intersect(self, p: Profiles) -> Profiles {
+        Profiles(self.0 & p.0)
+    }
+
+    fn names(self) -> String {
+        let names: Vec<&str> = Self::EACH
+            .iter()
+            .filter(|(p, _)| self.contains(*p))
+            .map(|(_, n)| *n)
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// A rule string that does not follow the grammar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleStringError {
+    #[error("a rule string starts with a version such as 'v2.30|'")]
+    NoVersion,
+    #[error("a rule string ends with '|'")]
+    Unterminated,
+    #[error("'{0}' is not Field=value")]
+    NotAField(String),
+    #[error("{field}={value}: {why}")]
+    BadValue {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("the rule has no {0}= field")]
+    Missing(&'static str),
+}
+
+/// One rule string as the grammar reads it, before the store decides whether it is in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleString {
+    /// `v2.30` and so on.
+    pub version: String,
+    pub action: FwAction,
+    pub active: bool,
+    pub inbound: bool,
+    pub proto: ProtoMatch,
+    pub profiles: Profiles,
+    pub ports: PortMatch,
+    pub remote: Vec<AddrMatch>,
+    /// `Name=`, as stored: an indirect string such as `@FirewallAPI.dll,-28539` stays as it is.
+    pub name: String,
+    /// `Security=` and its later spellings ask for IPsec authentication.
+    pub secure: bool,
+    /// Fields rpcaudit does not model, as `Field=value`, kept for the report.
+    pub unknown: Vec<String>,
+}
+
+/// Fields of the grammar that do not change which traffic a rule matches in our model
+/// (descriptions, grouping, program and service conditions, platform validity, ...).
+const KNOWN_IGNORED: &[&str] = &[
+    "desc",
+    "embedctxt",
+    "app",
+    "svc",
+    "rport",
+    "rport2_10",
+    "la4",
+    "la6",
+    "if",
+    "iftype",
+    "edge",
+    "defer",
+    "platform",
+    "platform2",
+    "luauth",
+    "ruauth",
+    "lom",
+    "ruma",
+    "rmauth",
+    "pcross",
+    "apppkgid",
+    "lusernm",
+    "authbypassout",
+    "skipver",
+    "ttk",
+    "ttk2_22",
+    "ttk2_27",
+    "ttk2_28",
+    "icmp4",
+    "icmp6",
+    "rsvpbypass",
+    "trustedapps",
+    "selectivebind",
+];
+
+/// Parse one rule string (MS-GPFAS §2.2.2.19). Errors say which field is wrong.
+pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
+    let text = text.trim();
+    let body = text.strip_suffix('|').ok_or(RuleStringError::Unterminated)?;
+    let mut fields = body.split('|');
+    let version = fields.next().unwrap_or_default();
+    let is_version = version.len() > 1
+        && (version.starts_with('v') || version.starts_with('V'))
+        && version[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    if !is_version {
+        return Err(RuleStringError::NoVersion);
+    }
+    let bad = |field: &'static str, value: &str, why: &str| RuleStringError::BadValue {
+        field,
+        value: excerpt(value).into_owned(),
+        why: why.to_string(),
+    };
+    let mut action = None;
+    let mut dir = None;
+    let mut active = false;
+    let mut proto = ProtoMatch::Any;
+    let mut profiles = Profiles::default();
+    let mut ports: Vec<String> = Vec::new();
+    let mut remote: Vec<AddrMatch> = Vec::new();
+    let mut name = String::new();
+    let mut secure = false;
+    let mut unknown = Vec::new();
+    for field in fields {
+        let (key, value) = field
+            .split_once('=')
+            .ok_or_else(|| RuleStringError::NotAField(excerpt(field).into_owned()))?;
+        match key.to_ascii_lowercase().as_str() {
+            "action" => {
+                action = Some(match value.to_ascii_lowercase().as_str() {
+                    "allow" => FwAction::Allow,
+                    "block" => FwAction::Block,
+                    "bypass" => FwAction::Bypass,
+                    _ => return Err(bad("Action", value, "expected Allow, Block or ByPass")),
+                })
+            }
+            "active" => {
+                active = match value.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("Active", value, "expected TRUE or FALSE")),
+                }
+            }
+            "dir" => {
+                dir = Some(match value.to_ascii_lowercase().as_str() {
+                    "in" => true,
+                    "out" => false,
+                    _ => return Err(bad("Dir", value, "expected In or Out")),
+                })
+            }
+            "protocol" => {
+                let digits = value.len() <= 3 && value.chars().all(|c| c.is_ascii_digit());
+                let n = value
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|_| digits)
+                    .ok_or_else(|| bad("Protocol", value, "expected a number 0-255"))?;
+                proto = ProtoMatch::Number(n);
+            }
+            "profile" => {
+                let p = match value.to_ascii_lowercase().as_str() {
+                    "domain" => Profiles::DOMAIN,
+                    "private" => Profiles::PRIVATE,
+                    "public" => Profiles::PUBLIC,
+                    _ => return Err(bad("Profile", value, "expected Domain, Private or Public")),
+                };
+                profiles = profiles.union(p);
+            }
+            "lport" | "lport2_10" => ports.push(value.to_string()),
+            "ra4" | "ra6" => {
+                let (m, _) = address::parse_firewall(value)
+                    .map_err(|e| bad("RA4/RA6", value, &e.to_string()))?;
+                remote.push(m);
+            }
+            "name" => name = value.to_string(),
+            "security" | "security2_9" | "security2" => {
+                secure = !value.eq_ignore_ascii_case("notrequired");
+            }
+            k if KNOWN_IGNORED.contains(&k) => {}
+            _ => unknown.push(excerpt(field).into_owned()),
+        }
+    }
+    let action = action.ok_or(RuleStringError::Missing("Action"))?;
+    let inbound = dir.ok_or(RuleStringError::Missing("Dir"))?;
+    let ports = if ports.is_empty() {
+        PortMatch::Any
+    } else {
+        parse_local_ports(&ports).map_err(|e| bad("LPort", &ports.join(","), &e.to_string()))?
+    };
+    if profiles.is_empty() {
+        profiles = Profiles::ALL;
+    }
+    if remote.is_empty() || remote.contains(&AddrMatch::Any) {
+        remote = vec![AddrMatch::Any];
+    }
+    Ok(RuleString {
+        version: version.to_string(),
+        action,
+        active,
+        inbound,
+        proto,
+        profiles,
+        ports,
+        remote,
+        name,
+        secure,
+        unknown,
+    })
+}
+
+/// A profile's settings in one store; `None`: not set there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProfileSettings {
+    pub enable_firewall: Option<bool>,
+    /// `DefaultInboundAction`: 1 block (Windows' default), 0 allow.
+    pub default_inbound_block: Option<bool>,
+    pub allow_local_policy_merge: Option<bool>,
+    /// The line that set the last of them, for findings.
+    pub line: usize,
+}
+
+/// A rule read from a store, with the line of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreRule {
+    pub id: String,
+    pub store: Store,
+    pub line: usize,
+    pub rule: RuleString,
+}
+
+/// What a `.reg` export says about the firewall stores.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirewallStore {
+    pub rules: Vec<StoreRule>,
+    /// `[store][profile]`, profiles in the order domain, private, public.
+    pub settings: [[ProfileSettings; 3]; 2],
+    /// Lines that belong to a firewall key (they are not Rpc\Internet lines).
+    pub lines: Vec<usize>,
+}
+
+enum KeyKind {
+    Rules(Store),
+    Profile(Store, usize),
+    Other,
+}
+
+fn classify(key: &str) -> KeyKind {
+    let k = key.trim().to_ascii_lowercase();
+    let Some(k) = k
+        .strip_prefix("hkey_local_machine\\")
+        .or_else(|| k.strip_prefix("hklm\\"))
+    else {
+        return KeyKind::Other;
+    };
+    for (base, store, private) in [
+        (LOCAL_BASE, Store::Local, "standardprofile"),
+        (GPO_BASE, Store::Gpo, "privateprofile"),
+    ] {
+        let Some(rest) = k.strip_prefix(base).and_then(|r| r.strip_prefix('\\')) else {
+            continue;
+        };
+        return match rest {
+            "firewallrules" => KeyKind::Rules(store),
+            "domainprofile" => KeyKind::Profile(store, 0),
+            r if r == private => KeyKind::Profile(store, 1),
+            "publicprofile" => KeyKind::Profile(store, 2),
+            _ => KeyKind::Other,
+        };
+    }
+    KeyKind::Other
+}
+
+/// A REG_SZ value as regedit writes it: `"text"` with `\\` and `\"` escaped.
+fn reg_sz(value: &str) -> Option<String> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.push(chars.next()?);
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+fn reg_dword(value: &str) -> Option<u32> {
+    let hex = strip_ci(value, "dword:")?;
+    u32::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// Read the firewall keys of a `.reg` file (already decoded and split into logical lines).
+pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> FirewallStore {
+    let mut store = FirewallStore::default();
+    let mut kind = KeyKind::Other;
+    for l in lines.iter().skip(1) {
+        let t = l.text.trim();
+        if let Some(inner) = t.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
+            kind = if inner.starts_with('-') {
+                KeyKind::Other
+            } else {
+                classify(inner)
+            };
+            if !matches!(kind, KeyKind::Other) {
+                store.lines.push(l.number);
+            }
+            continue;
+        }
+        if t.is_empty() || matches!(kind, KeyKind::Other) {
+            continue;
+        }
+        store.lines.push(l.number);
+        let Some((name, value)) = split_value_line(t) else {
+            sink.parse_error(
+                l.number,
+                format!("'{}': expected \"Name\"=value", excerpt(t)),
+                "export the key again with reg export",
+            );
+            continue;
+        };
+        match kind {
+            KeyKind::Rules(which) => read_rule(&mut store, sink, which, l.number, name, value),
+            KeyKind::Profile(which, profile) => {
+                let slot = &mut store.settings[which.index()][profile];
+                let flag = reg_dword(value).map(|d| d != 0);
+                let target = match name.to_ascii_lowercase().as_str() {
+                    "enablefirewall" => &mut slot.enable_firewall,
+                    "defaultinboundaction" => &mut slot.default_inbound_block,
+                    "allowlocalpolicymerge" => &mut slot.allow_local_policy_merge,
+                    _ => continue,
+                };
+                match flag {
+                    Some(f) => {
+                        *target = Some(f);
+                        slot.line = l.number;
+                    }
+                    None => sink.parse_error(
+                        l.number,
+                        format!("{name}: '{}' is not a dword", excerpt(value)),
+                        format!("write {name}=dword:00000000 or dword:00000001"),
+                    ),
+                }
+            }
+            KeyKind::Other => {}
+        }
+    }
+    store
+}
+
+fn read_rule(
+    store: &mut FirewallStore,
+    sink: &mut Sink,
+    which: Store,
+    line: usize,
+    id: String,
+    value: &str,
+) {
+    let Some(text) = reg_sz(value) else {
+        sink.parse_error(
+            line,
+            format!(
+                "rule {}: a firewall rule is a REG_SZ string, not '{}'",
+                excerpt(&id),
+                excerpt(value)
+            ),
+            "export the rule store again with reg export",
+        );
+        return;
+    };
+    match parse_rule(&text) {
+        Ok(rule) => {
+            for field in &rule.unknown {
+                sink.push(
+                    codes::UNKNOWN_FIELD,
+                    Severity::Info,
+                    line,
+                    format!(
+                        "rule {}: field '{field}' is not modelled; the rule is read without it",
+                        excerpt(&id)
+                    ),
+                    "check the rule in the Windows Firewall console",
+                );
+            }
+            store.rules.push(StoreRule {
+                id,
+                store: which,
+                line,
+                rule,
+            });
+        }
+        Err(e) => sink.parse_error(
+            line,
+            format!("rule {}: {e}", excerpt(&id)),
+            "export the rule store again with reg export; rpcaudit reads MS-GPFAS rule strings",
+        ),
+    }
+}
+
+impl FirewallStore {
+    /// Did the file hold any firewall key?
+    pub fn touched(&self) -> bool {
+        !self.lines.is_empty()
+    }
+
+    /// The profiles in which the firewall filters (a GPO setting overrides the local one; the
+    /// firewall is on unless a store turns it off).
+    fn enabled_profiles(&self) -> Profiles {
+        let mut on = Profiles::default();
+        for (i, (p, _)) in Profiles::EACH.iter().enumerate() {
+            let gpo = self.settings[1][i].enable_firewall;
+            let local = self.settings[0][i].enable_firewall;
+            if gpo.or(local).unwrap_or(true) {
+                on = on.union(*p);
+            }
+        }
+        on
+    }
+
+    /// The profiles in which the GPO forbids merging local rules.
+    fn local_merge_off(&self) -> Profiles {
+        let mut off = Profiles::default();
+        for (i, (p, _)) in Profiles::EACH.iter().enumerate() {
+            if self.settings[1][i].allow_local_policy_merge == Some(false) {
+                off = off.union(*p);
+            }
+        }
+        off
+    }
+
+    /// The rules in force, as firewall rules of this file; findings say what the settings
+    /// took out of force.
+    pub fn in_force(&self, sink: &mut Sink) -> Vec<FwRule> {
+        let enabled = self.enabled_profiles();
+        let merge_off = self.local_merge_off();
+        self.report_settings(sink, enabled);
+        let mut ignored_local = 0usize;
+        let mut first_ignored = 0usize;
+        let mut out = Vec::new();
+        for r in &self.rules {
+            let mut profiles = r.rule.profiles.intersect(enabled);
+            if r.store == Store::Local {
+                let kept = profiles.minus(merge_off);
+                if kept.is_empty() && !profiles.is_empty() && r.rule.active {
+                    ignored_local += 1;
+                    if first_ignored == 0 {
+                        first_ignored = r.line;
+                    }
+                }
+                profiles = kept;
+            }
+            let display = if r.rule.name.is_empty() {
+                r.id.clone()
+            } else {
+                r.rule.name.clone()
+            };
+            out.push(FwRule {
+                name: r.id.clone(),
+                display,
+                inbound: r.rule.inbound,
+                action: r.rule.action,
+                enabled: r.rule.active && !profiles.is_empty(),
+                ports: r.rule.ports.clone(),
+                remote: r.rule.remote.clone(),
+                proto: r.rule.proto,
+                secure: r.rule.secure,
+                line: r.line,
+                dialect: Dialect::FirewallStore,
+            });
+        }
+        if ignored_local > 0 {
+            sink.push(
+                codes::LOCAL_RULES_IGNORED,
+                Severity::Info,
+                first_ignored,
+                format!(
+                    "{ignored_local} active local rule(s) are not in force: the GPO store sets \
+                     AllowLocalPolicyMerge=0 in {}",
+                    merge_off.names()
+                ),
+                "create the rule in the GPO, or allow local policy merge in the GPO",
+            );
+        }
+        out
+    }
+
+    fn report_settings(&self, sink: &mut Sink, enabled: Profiles) {
+        let off = Profiles::ALL.minus(enabled);
+        if !off.is_empty() {
+            let line = self.setting_line(|s| s.enable_firewall == Some(false));
+            sink.push(
+                codes::FIREWALL_OFF,
+                Severity::Warning,
+                line,
+                format!(
+                    "the firewall is off in the {} profile(s): no firewall rule filters there",
+                    off.names()
+                ),
+                "set EnableFirewall=1 for every profile (netsh advfirewall set allprofiles state on)",
+            );
+        }
+        let mut allow = Profiles::default();
+        for (i, (p, _)) in Profiles::EACH.iter().enumerate() {
+            let gpo = self.settings[1][i].default_inbound_block;
+            let local = self.settings[0][i].default_inbound_block;
+            if gpo.or(local) == Some(false) && enabled.contains(*p) {
+                allow = allow.union(*p);
+            }
+        }
+        if !allow.is_empty() {
+            let line = self.setting_line(|s| s.default_inbound_block == Some(false));
+            sink.push(
+                codes::DEFAULT_INBOUND_ALLOW,
+                Severity::Warning,
+                line,
+                format!(
+                    "inbound connections that no rule matches are allowed in the {} profile(s) \
+                     (DefaultInboundAction=0)",
+                    allow.names()
+                ),
+                "set DefaultInboundAction=1 (netsh advfirewall set allprofiles firewallpolicy blockinbound,allowoutbound)",
+            );
+        }
+    }
+
+    fn setting_line(&self, pick: impl Fn(&ProfileSettings) -> bool) -> usize {
+        self.settings
+            .iter()
+            .rev()
+            .flatten()
+            .find(|s| pick(s))
+            .map_or(0, |s| s.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::PortRanges;
+    use crate::policy::text::{Continuation, logical_lines};
+
+    fn rule(s: &str) -> RuleString {
+        parse_rule(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn defaults_of_the_grammar() {
+        let r = rule("v2.30|Action=Block|Dir=In|Name=x|");
+        assert!(!r.active, "no Active field means inactive");
+        assert_eq!(r.proto, ProtoMatch::Any, "no Protocol means any");
+        assert_eq!(r.profiles, Profiles::ALL, "no Profile means all");
+        assert_eq!(r.ports, PortMatch::Any);
+        assert_eq!(r.remote, vec![AddrMatch::Any]);
+        assert!(r.inbound);
+    }
+
+    #[test]
+    fn repeated_tokens_add_up() {
+        let r = rule(
+            "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|Profile=Domain|Profile=Private|\
+             LPort=135|LPort=5001-5021|RA4=10.1.1.0/255.255.255.0|RA4=10.2.0.0-10.2.0.9|Name=Pass|",
+        );
+        assert!(r.active);
+        assert_eq!(r.proto, ProtoMatch::Number(6));
+        assert!(r.profiles.contains(Profiles::DOMAIN) && r.profiles.contains(Profiles::PRIVATE));
+        assert!(!r.profiles.contains(Profiles::PUBLIC));
+        let PortMatch::Ports(p) = &r.ports else {
+            panic!("{:?}", r.ports)
+        };
+        assert_eq!(p.to_string(), PortRanges::parse("135,5001-5021").unwrap().to_string());
+        assert_eq!(r.remote.len(), 2);
+        assert!(matches!(r.remote[0], AddrMatch::Masked { bits: 24, .. }));
+        assert!(matches!(r.remote[1], AddrMatch::Range { .. }));
+    }
+
+    #[test]
+    fn rpc_keywords_map_to_the_dynamic_range_and_135() {
+        let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=RPC|");
+        assert_eq!(r.ports, PortMatch::RpcDynamic);
+        let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=RPC-EPMap|");
+        assert_eq!(r.ports, PortMatch::Ports(PortRanges::parse("135").unwrap()));
+        let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort2_10=IPHTTPSIn|");
+        assert_eq!(r.ports, PortMatch::Keyword("IPHTTPSIn".into()));
+    }
+
+    #[test]
+    fn address_keywords_and_indirect_names() {
+        let r = rule(
+            "v2.30|Action=Allow|Active=TRUE|Dir=In|RA4=LocalSubnet|RA6=LocalSubnet|\
+             Name=@FirewallAPI.dll,-28539|EmbedCtxt=@FirewallAPI.dll,-28502|",
+        );
+        assert_eq!(
+            r.remote,
+            vec![
+                AddrMatch::Keyword {
+                    name: "LocalSubnet".into()
+                };
+                2
+            ]
+        );
+        assert_eq!(r.name, "@FirewallAPI.dll,-28539");
+        assert!(r.unknown.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_kept_not_fatal() {
+        let r = rule("v2.33|Action=Block|Dir=In|Frobnicate=1|");
+        assert_eq!(r.unknown, vec!["Frobnicate=1".to_string()]);
+    }
+
+    #[test]
+    fn malformed_strings_say_what_is_wrong() {
+        assert_eq!(
+            parse_rule("Action=Block|Dir=In|"),
+            Err(RuleStringError::NoVersion)
+        );
+        assert_eq!(
+            parse_rule("v2.30|Action=Block|Dir=In"),
+            Err(RuleStringError::Unterminated)
+        );
+        assert_eq!(
+            parse_rule("v2.30|Dir=In|"),
+            Err(RuleStringError::Missing("Action"))
+        );
+        assert!(matches!(
+            parse_rule("v2.30|Action=Block|Dir=In|Protocol=1234|"),
+            Err(RuleStringError::BadValue {
+                field: "Protocol",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_rule("v2.30|Action=Block|Dir=In|junk|"),
+            Err(RuleStringError::NotAField(_))
+        ));
+    }
+
+    fn store(text: &str) -> (FirewallStore, Vec<FwRule>, Vec<crate::finding::Finding>) {
+        let lines = logical_lines(text, &[Continuation::Backslash]);
+        let mut sink = Sink::new("store.reg");
+        let st = parse_reg(&mut sink, &lines);
+        let rules = st.in_force(&mut sink);
+        (st, rules, sink.into_findings())
+    }
+
+    const HEAD: &str = "Windows Registry Editor Version 5.00\r\n\r\n";
+
+    #[test]
+    fn local_merge_off_takes_local_rules_out_of_force() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"L1\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=local pass|\"\r\n\
+             \r\n[HKEY_LOCAL_MACHINE\\{GPO_RULES_KEY}]\r\n\
+             \"G1\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=gpo block|\"\r\n\
+             \r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\DomainProfile]\r\n\
+             \"AllowLocalPolicyMerge\"=dword:00000000\r\n\
+             [HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\PrivateProfile]\r\n\
+             \"AllowLocalPolicyMerge\"=dword:00000000\r\n\
+             [HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\PublicProfile]\r\n\
+             \"AllowLocalPolicyMerge\"=dword:00000000\r\n"
+        );
+        let (st, rules, findings) = store(&text);
+        assert_eq!(st.rules.len(), 2);
+        let local = rules.iter().find(|r| r.name == "L1").unwrap();
+        let gpo = rules.iter().find(|r| r.name == "G1").unwrap();
+        assert!(!local.enabled);
+        assert!(gpo.enabled);
+        assert!(
+            findings.iter().any(|f| f.code == codes::LOCAL_RULES_IGNORED),
+            "{findings:?}"
+        );
+    }
+
+    #[test]
+    fn merge_off_in_one_profile_keeps_local_rules_of_the_others() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"L1\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|\"\r\n\
+             [HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\PublicProfile]\r\n\
+             \"AllowLocalPolicyMerge\"=dword:00000000\r\n"
+        );
+        let (_, rules, findings) = store(&text);
+        assert!(rules[0].enabled);
+        assert!(findings.iter().all(|f| f.code != codes::LOCAL_RULES_IGNORED));
+    }
+
+    #[test]
+    fn firewall_off_and_default_allow_are_reported() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\StandardProfile]\r\n\
+             \"EnableFirewall\"=dword:00000000\r\n\
+             \"DefaultInboundAction\"=dword:00000000\r\n\
+             [HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"P\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Profile=Private|LPort=135|Protocol=6|\"\r\n"
+        );
+        let (_, rules, findings) = store(&text);
+        assert!(!rules[0].enabled, "a rule only in a profile whose firewall is off");
+        let off = findings
+            .iter()
+            .find(|f| f.code == codes::FIREWALL_OFF)
+            .unwrap();
+        assert!(off.message.contains("Private"), "{}", off.message);
+        assert_eq!(off.line, Some(5));
+        // The private profile's default does not matter while its firewall is off.
+        assert!(findings.iter().all(|f| f.code != codes::DEFAULT_INBOUND_ALLOW));
+    }
+
+    #[test]
+    fn broken_values_are_parse_errors_with_their_line() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{GPO_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Maybe|Dir=In|\"\r\n\
+             \"B\"=dword:00000001\r\n"
+        );
+        let (st, _, findings) = store(&text);
+        assert!(st.rules.is_empty());
+        let lines: Vec<_> = findings
+            .iter()
+            .filter(|f| f.code == codes::PARSE_ERROR)
+            .map(|f| f.line)
+            .collect();
+        assert_eq!(lines, vec![Some(4), Some(5)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_rule_string_parses_or_errs_without_panic(s in "v2\\.[0-9]{1,2}\\|([A-Za-z0-9_]{1,10}=[ -{}~]{0,20}\\|){0,8}") {
+            let _ = parse_rule(&s);
+        }
+    }
+}
