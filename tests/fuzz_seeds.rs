@@ -20,6 +20,7 @@ targets!(
     ept_lookup_stub,
     pdu_decode,
     policy_address,
+    policy_fwstore,
     policy_ipseccmd,
     policy_netsh_powershell,
     policy_parse_text,

@@ -265,3 +265,44 @@ fn tables_and_exit_codes() {
     );
     assert_eq!(code, 2);
 }
+
+/// The KB908472 fence as a Windows Firewall rule store holds it (UTF-16LE `reg export`, CRLF,
+/// built-in rules mixed in) decides as the PowerShell script that built it.
+#[test]
+fn firewall_store_exports_decide_as_the_script() {
+    for store in ["firewall-store-local.reg", "firewall-store-gpo.reg"] {
+        for src in ["10.1.1.5", "10.1.1.254", "10.1.0.9", "10.9.9.9"] {
+            for port in ["135", "5001", "5011", "5021"] {
+                let args = ["explain", "--src", src, "--port", port];
+                let (_, from_store) = json(&args, &[store]);
+                let (_, from_script) = json(&args, &["firewall-correct.ps1"]);
+                assert_eq!(
+                    from_store["action"], from_script["action"],
+                    "{store} {src}:{port}"
+                );
+                assert_eq!(from_store["rule"]["dialect"], "firewall-store", "{store}");
+            }
+        }
+    }
+    // Inactive built-in rules (RemoteTask-RPCSS-In-TCP allows RPC-EPMap) are not in force;
+    // active ones are, under their indirect names.
+    let (_, v) = json(
+        &["explain", "--src", "10.9.9.9", "--port", "3389"],
+        &["firewall-store-local.reg"],
+    );
+    assert_eq!(v["action"], "pass");
+    assert_eq!(v["rule"]["name"], "@FirewallAPI.dll,-28775");
+    // The store is clean, and with the range it lints as the script does.
+    let (code, v) = json(&["lint"], &["firewall-store-local.reg", "rpc-internet.reg"]);
+    assert_eq!(v["findings"], serde_json::json!([]), "{v}");
+    assert_eq!(code, 0);
+    // In the GPO export, AllowLocalPolicyMerge=0 takes the local allow for 135 out of force.
+    let (code, v) = json(&["lint"], &["firewall-store-gpo.reg"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["findings"][0]["code"], "local-rules-ignored", "{v}");
+    let (_, v) = json(
+        &["explain", "--src", "10.9.9.9", "--port", "135"],
+        &["firewall-store-gpo.reg"],
+    );
+    assert_eq!(v["action"], "block");
+}

@@ -318,3 +318,67 @@ fn lint_skipped() {
     assert!(skipped.iter().all(|(_, s, _)| *s == Severity::Error));
     assert!(!has(&lint(&clean()), codes::LINT_SKIPPED));
 }
+
+/// A firewall store export (`reg export`) with `keys` after the header.
+fn store(keys: &str) -> Vec<(String, Severity, Option<usize>)> {
+    let text = format!("Windows Registry Editor Version 5.00\r\n\r\n{keys}");
+    lint_with(&[("fw.reg", text.as_str())], &LoadOptions::default())
+}
+
+const LOCAL_RULES: &str = r"[HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy\FirewallRules]";
+const GPO: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\WindowsFirewall";
+
+#[test]
+fn unknown_field() {
+    let found = store(&format!(
+        "{LOCAL_RULES}\r\n\"R\"=\"v2.33|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|NewField=1|\"\r\n"
+    ));
+    assert!(found.contains(&(codes::UNKNOWN_FIELD.into(), Severity::Info, Some(4))));
+    let found = store(&format!(
+        "{LOCAL_RULES}\r\n\"R\"=\"v2.33|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|App=System|\"\r\n"
+    ));
+    assert!(!has(&found, codes::UNKNOWN_FIELD), "{found:?}");
+}
+
+#[test]
+fn local_rules_ignored() {
+    let rule = "\"L\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|\"";
+    let merge_off = format!(
+        "[{GPO}\\DomainProfile]\r\n\"AllowLocalPolicyMerge\"=dword:00000000\r\n\
+         [{GPO}\\PrivateProfile]\r\n\"AllowLocalPolicyMerge\"=dword:00000000\r\n\
+         [{GPO}\\PublicProfile]\r\n\"AllowLocalPolicyMerge\"=dword:00000000\r\n"
+    );
+    let found = store(&format!("{merge_off}{LOCAL_RULES}\r\n{rule}\r\n"));
+    assert!(found.contains(&(codes::LOCAL_RULES_IGNORED.into(), Severity::Info, Some(10))));
+    // Merge allowed: the local rule stays in force, nothing to say.
+    let found = store(&format!("{LOCAL_RULES}\r\n{rule}\r\n"));
+    assert!(!has(&found, codes::LOCAL_RULES_IGNORED));
+}
+
+#[test]
+fn firewall_off() {
+    let found = store(&format!(
+        "[{GPO}\\PublicProfile]\r\n\"EnableFirewall\"=dword:00000000\r\n"
+    ));
+    assert!(found.contains(&(codes::FIREWALL_OFF.into(), Severity::Warning, Some(4))));
+    let found = store(&format!(
+        "[{GPO}\\PublicProfile]\r\n\"EnableFirewall\"=dword:00000001\r\n"
+    ));
+    assert!(!has(&found, codes::FIREWALL_OFF));
+}
+
+#[test]
+fn default_inbound_allow() {
+    let found = store(&format!(
+        "[{GPO}\\DomainProfile]\r\n\"DefaultInboundAction\"=dword:00000000\r\n"
+    ));
+    assert!(found.contains(&(
+        codes::DEFAULT_INBOUND_ALLOW.into(),
+        Severity::Warning,
+        Some(4)
+    )));
+    let found = store(&format!(
+        "[{GPO}\\DomainProfile]\r\n\"DefaultInboundAction\"=dword:00000001\r\n"
+    ));
+    assert!(!has(&found, codes::DEFAULT_INBOUND_ALLOW));
+}

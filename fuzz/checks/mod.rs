@@ -6,6 +6,7 @@ pub mod epm_entries;
 pub mod ept_lookup_stub;
 pub mod pdu_decode;
 pub mod policy_address;
+pub mod policy_fwstore;
 pub mod policy_ipseccmd;
 pub mod policy_netsh_powershell;
 pub mod policy_parse_text;

@@ -35,7 +35,8 @@ pub const LOCAL_RULES_KEY: &str =
 /// The Group Policy store's rule key, below HKLM.
 pub const GPO_RULES_KEY: &str = r"SOFTWARE\Policies\Microsoft\WindowsFirewall\FirewallRules";
 
-const LOCAL_BASE: &str = r"system\currentcontrolset\services\sharedaccess\parameters\firewallpolicy";
+const LOCAL_BASE: &str =
+    r"system\currentcontrolset\services\sharedaccess\parameters\firewallpolicy";
 const GPO_BASE: &str = r"software\policies\microsoft\windowsfirewall";
 
 /// Which store a rule or setting came from.
@@ -179,7 +180,9 @@ const KNOWN_IGNORED: &[&str] = &[
 /// Parse one rule string (MS-GPFAS §2.2.2.19). Errors say which field is wrong.
 pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
     let text = text.trim();
-    let body = text.strip_suffix('|').ok_or(RuleStringError::Unterminated)?;
+    let body = text
+        .strip_suffix('|')
+        .ok_or(RuleStringError::Unterminated)?;
     let mut fields = body.split('|');
     let version = fields.next().unwrap_or_default();
     let is_version = version.len() > 1
@@ -618,8 +621,8 @@ impl FirewallStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::PortRanges;
     use crate::policy::text::{Continuation, logical_lines};
+    use crate::ports::PortRanges;
 
     fn rule(s: &str) -> RuleString {
         parse_rule(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -649,7 +652,10 @@ mod tests {
         let PortMatch::Ports(p) = &r.ports else {
             panic!("{:?}", r.ports)
         };
-        assert_eq!(p.to_string(), PortRanges::parse("135,5001-5021").unwrap().to_string());
+        assert_eq!(
+            p.to_string(),
+            PortRanges::parse("135,5001-5021").unwrap().to_string()
+        );
         assert_eq!(r.remote.len(), 2);
         assert!(matches!(r.remote[0], AddrMatch::Masked { bits: 24, .. }));
         assert!(matches!(r.remote[1], AddrMatch::Range { .. }));
@@ -748,7 +754,9 @@ mod tests {
         assert!(!local.enabled);
         assert!(gpo.enabled);
         assert!(
-            findings.iter().any(|f| f.code == codes::LOCAL_RULES_IGNORED),
+            findings
+                .iter()
+                .any(|f| f.code == codes::LOCAL_RULES_IGNORED),
             "{findings:?}"
         );
     }
@@ -763,7 +771,11 @@ mod tests {
         );
         let (_, rules, findings) = store(&text);
         assert!(rules[0].enabled);
-        assert!(findings.iter().all(|f| f.code != codes::LOCAL_RULES_IGNORED));
+        assert!(
+            findings
+                .iter()
+                .all(|f| f.code != codes::LOCAL_RULES_IGNORED)
+        );
     }
 
     #[test]
@@ -776,7 +788,10 @@ mod tests {
              \"P\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Profile=Private|LPort=135|Protocol=6|\"\r\n"
         );
         let (_, rules, findings) = store(&text);
-        assert!(!rules[0].enabled, "a rule only in a profile whose firewall is off");
+        assert!(
+            !rules[0].enabled,
+            "a rule only in a profile whose firewall is off"
+        );
         let off = findings
             .iter()
             .find(|f| f.code == codes::FIREWALL_OFF)
@@ -784,7 +799,11 @@ mod tests {
         assert!(off.message.contains("Private"), "{}", off.message);
         assert_eq!(off.line, Some(5));
         // The private profile's default does not matter while its firewall is off.
-        assert!(findings.iter().all(|f| f.code != codes::DEFAULT_INBOUND_ALLOW));
+        assert!(
+            findings
+                .iter()
+                .all(|f| f.code != codes::DEFAULT_INBOUND_ALLOW)
+        );
     }
 
     #[test]

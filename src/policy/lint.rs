@@ -452,7 +452,9 @@ fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
         }
         let proto = match rule.proto {
             super::model::ProtoMatch::Number(17) => Proto::Udp,
-            _ => Proto::Tcp,
+            super::model::ProtoMatch::Number(6) | super::model::ProtoMatch::Any => Proto::Tcp,
+            // ICMP and other protocols have no ports: the rule is not about RPC.
+            super::model::ProtoMatch::Number(_) => continue,
         };
         for m in &rule.src {
             let ip = match m {
