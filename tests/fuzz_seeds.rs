@@ -24,6 +24,7 @@ targets!(
     policy_ipseccmd,
     policy_netsh_powershell,
     policy_parse_text,
+    policy_preg,
     policy_registry,
     reassembly,
     string_binding,

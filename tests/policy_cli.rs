@@ -270,7 +270,11 @@ fn tables_and_exit_codes() {
 /// built-in rules mixed in) decides as the PowerShell script that built it.
 #[test]
 fn firewall_store_exports_decide_as_the_script() {
-    for store in ["firewall-store-local.reg", "firewall-store-gpo.reg"] {
+    for store in [
+        "firewall-store-local.reg",
+        "firewall-store-gpo.reg",
+        "kb908472-gpo-Registry.pol",
+    ] {
         for src in ["10.1.1.5", "10.1.1.254", "10.1.0.9", "10.9.9.9"] {
             for port in ["135", "5001", "5011", "5021"] {
                 let args = ["explain", "--src", src, "--port", port];
@@ -305,4 +309,43 @@ fn firewall_store_exports_decide_as_the_script() {
         &["firewall-store-gpo.reg"],
     );
     assert_eq!(v["action"], "block");
+}
+
+/// A GPO's Registry.pol (binary PReg) is read, not refused as binary; its RPC restrictions are
+/// reported, and a Registry.pol with nothing rpcaudit reads is refused (exit 2).
+#[test]
+fn registry_pol_is_read() {
+    let (code, v) = json(
+        &["lint"],
+        &["kb908472-gpo-Registry.pol", "rpc-internet.reg"],
+    );
+    assert_eq!(code, 0, "{v}");
+    let codes: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, ["rpc-restricted", "rpc-restricted"], "{v}");
+    assert!(
+        v["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("RestrictRemoteClients=1")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("Registry.pol");
+    std::fs::write(&empty, b"PReg\x01\0\0\0").unwrap();
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint"])
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Registry.pol") && err.contains("sets nothing rpcaudit reads"),
+        "{err}"
+    );
 }

@@ -382,3 +382,41 @@ fn default_inbound_allow() {
     ));
     assert!(!has(&found, codes::DEFAULT_INBOUND_ALLOW));
 }
+
+#[test]
+fn rpc_restricted() {
+    // RestrictRemoteClients=1 in a GPO's Registry.pol (record 1).
+    let w = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut pol = b"PReg\x01\0\0\0".to_vec();
+    for part in [
+        w("["),
+        w(r"Software\Policies\Microsoft\Windows NT\Rpc"),
+        vec![0, 0],
+        w(";"),
+        w("RestrictRemoteClients"),
+        vec![0, 0],
+        w(";"),
+        4u32.to_le_bytes().to_vec(),
+        w(";"),
+        4u32.to_le_bytes().to_vec(),
+        w(";"),
+        1u32.to_le_bytes().to_vec(),
+        w("]"),
+    ] {
+        pol.extend(part);
+    }
+    let lp = policy::build(
+        vec![policy::parse_text("Registry.pol", &pol)],
+        &LoadOptions::default(),
+    );
+    let found: Vec<_> = lp
+        .findings
+        .iter()
+        .map(|f| (f.code.clone(), f.severity, f.line))
+        .collect();
+    assert!(
+        found.contains(&(codes::RPC_RESTRICTED.into(), Severity::Info, Some(1))),
+        "{found:?}"
+    );
+    assert!(!has(&lint(&clean()), codes::RPC_RESTRICTED));
+}

@@ -10,6 +10,7 @@ pub mod policy_fwstore;
 pub mod policy_ipseccmd;
 pub mod policy_netsh_powershell;
 pub mod policy_parse_text;
+pub mod policy_preg;
 pub mod policy_registry;
 pub mod reassembly;
 pub mod string_binding;

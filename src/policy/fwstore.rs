@@ -323,20 +323,18 @@ pub struct FirewallStore {
     pub lines: Vec<usize>,
 }
 
-enum KeyKind {
+pub(super) enum KeyKind {
     Rules(Store),
     Profile(Store, usize),
     Other,
 }
 
-fn classify(key: &str) -> KeyKind {
+pub(super) fn classify(key: &str) -> KeyKind {
     let k = key.trim().to_ascii_lowercase();
-    let Some(k) = k
+    let k = k
         .strip_prefix("hkey_local_machine\\")
         .or_else(|| k.strip_prefix("hklm\\"))
-    else {
-        return KeyKind::Other;
-    };
+        .unwrap_or(&k);
     for (base, store, private) in [
         (LOCAL_BASE, Store::Local, "standardprofile"),
         (GPO_BASE, Store::Gpo, "privateprofile"),
@@ -404,33 +402,29 @@ pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> FirewallStore {
             );
             continue;
         };
-        match kind {
-            KeyKind::Rules(which) => read_rule(&mut store, sink, which, l.number, name, value),
-            KeyKind::Profile(which, profile) => {
-                let slot = &mut store.settings[which.index()][profile];
-                let flag = reg_dword(value).map(|d| d != 0);
-                let target = match name.to_ascii_lowercase().as_str() {
-                    "enablefirewall" => &mut slot.enable_firewall,
-                    "defaultinboundaction" => &mut slot.default_inbound_block,
-                    "allowlocalpolicymerge" => &mut slot.allow_local_policy_merge,
-                    _ => continue,
-                };
-                match flag {
-                    Some(f) => {
-                        *target = Some(f);
-                        slot.line = l.number;
-                    }
-                    None => sink.parse_error(
-                        l.number,
-                        format!("{name}: '{}' is not a dword", excerpt(value)),
-                        format!("write {name}=dword:00000000 or dword:00000001"),
-                    ),
-                }
-            }
-            KeyKind::Other => {}
+        if value == "-" {
+            store.delete(&kind, Some(&name));
+            continue;
         }
+        let data = if let Some(text) = reg_sz(value) {
+            RegData::Sz(text)
+        } else if let Some(d) = reg_dword(value) {
+            RegData::Dword(d)
+        } else {
+            RegData::Other(excerpt(value).into_owned())
+        };
+        store.set(sink, &kind, l.number, name, data);
     }
     store
+}
+
+/// A registry value as an export or a Registry.pol record holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegData {
+    Sz(String),
+    Dword(u32),
+    /// Another type, described for messages.
+    Other(String),
 }
 
 fn read_rule(
@@ -439,20 +433,22 @@ fn read_rule(
     which: Store,
     line: usize,
     id: String,
-    value: &str,
+    data: RegData,
 ) {
-    let Some(text) = reg_sz(value) else {
-        sink.parse_error(
-            line,
-            format!(
-                "rule {}: a firewall rule is a REG_SZ string, not '{}'",
-                excerpt(&id),
-                excerpt(value)
-            ),
-            "export the rule store again with reg export",
-        );
-        return;
+    let text = match data {
+        RegData::Sz(text) => text,
+        RegData::Dword(_) | RegData::Other(_) => {
+            sink.parse_error(
+                line,
+                format!("rule {}: a firewall rule is a REG_SZ string", excerpt(&id)),
+                "export the rule store again with reg export",
+            );
+            return;
+        }
     };
+    store
+        .rules
+        .retain(|r| !(r.store == which && r.id.eq_ignore_ascii_case(&id)));
     match parse_rule(&text) {
         Ok(rule) => {
             for field in &rule.unknown {
@@ -483,6 +479,61 @@ fn read_rule(
 }
 
 impl FirewallStore {
+    /// Set value `name` of key `kind`.
+    pub(super) fn set(
+        &mut self,
+        sink: &mut Sink,
+        kind: &KeyKind,
+        line: usize,
+        name: String,
+        data: RegData,
+    ) {
+        match *kind {
+            KeyKind::Rules(which) => read_rule(self, sink, which, line, name, data),
+            KeyKind::Profile(which, profile) => {
+                let slot = &mut self.settings[which.index()][profile];
+                let target = match name.to_ascii_lowercase().as_str() {
+                    "enablefirewall" => &mut slot.enable_firewall,
+                    "defaultinboundaction" => &mut slot.default_inbound_block,
+                    "allowlocalpolicymerge" => &mut slot.allow_local_policy_merge,
+                    _ => return,
+                };
+                match data {
+                    RegData::Dword(d) => {
+                        *target = Some(d != 0);
+                        slot.line = line;
+                    }
+                    RegData::Sz(_) | RegData::Other(_) => sink.parse_error(
+                        line,
+                        format!("{name}: not a REG_DWORD"),
+                        format!("set {name} to dword 0 or 1"),
+                    ),
+                }
+            }
+            KeyKind::Other => {}
+        }
+    }
+
+    /// Delete value `name` of key `kind` (`None`: every value of the key).
+    pub(super) fn delete(&mut self, kind: &KeyKind, name: Option<&str>) {
+        match *kind {
+            KeyKind::Rules(which) => self.rules.retain(|r| {
+                r.store != which || name.is_some_and(|n| !r.id.eq_ignore_ascii_case(n))
+            }),
+            KeyKind::Profile(which, profile) => {
+                let slot = &mut self.settings[which.index()][profile];
+                match name.map(str::to_ascii_lowercase).as_deref() {
+                    None => *slot = ProfileSettings::default(),
+                    Some("enablefirewall") => slot.enable_firewall = None,
+                    Some("defaultinboundaction") => slot.default_inbound_block = None,
+                    Some("allowlocalpolicymerge") => slot.allow_local_policy_merge = None,
+                    Some(_) => {}
+                }
+            }
+            KeyKind::Other => {}
+        }
+    }
+
     /// Did the file hold any firewall key?
     pub fn touched(&self) -> bool {
         !self.lines.is_empty()

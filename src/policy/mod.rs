@@ -23,6 +23,7 @@ pub mod ipsec;
 pub mod lint;
 pub mod model;
 pub mod netsh_ipsec;
+pub mod preg;
 pub mod registry;
 pub mod sink;
 pub mod text;
@@ -275,6 +276,28 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         range_lines: Vec::new(),
         unreadable: text::not_text(bytes, &decoded),
     };
+    if preg::is_preg(bytes) {
+        pf.unreadable = None;
+        pf.encoding = "registry.pol";
+        match preg::parse(bytes, &mut sink) {
+            Ok(contents) => {
+                pf.dialects.push(Dialect::FirewallStore);
+                preg::report_rpc(&contents.rpc, &mut sink);
+                pf.firewall = contents.firewall.in_force(&mut sink);
+                if !contents.touched() && sink.findings.is_empty() {
+                    pf.unreadable = Some(format!(
+                        "the Registry.pol file ({} records) sets nothing rpcaudit reads (it reads HKLM\\{} and its profile keys, and {})",
+                        contents.records,
+                        fwstore::GPO_RULES_KEY,
+                        preg::RPC_KEY
+                    ));
+                }
+            }
+            Err(e) => pf.unreadable = Some(e.to_string()),
+        }
+        pf.findings = sink.into_findings();
+        return pf;
+    }
     if pf.unreadable.is_some() {
         return pf;
     }

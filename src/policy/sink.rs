@@ -32,6 +32,9 @@ pub mod codes {
     pub const FIREWALL_OFF: &str = "firewall-off";
     /// A store lets unmatched inbound connections through (`DefaultInboundAction=0`).
     pub const DEFAULT_INBOUND_ALLOW: &str = "default-inbound-allow";
+    /// A GPO restricts unauthenticated RPC clients (`RestrictRemoteClients`,
+    /// `EnableAuthEpResolution`): anonymous endpoint-mapper dumps of its hosts fail.
+    pub const RPC_RESTRICTED: &str = "rpc-restricted";
 
     /// Every code, for docs and tests.
     pub const ALL: &[&str] = &[
@@ -55,6 +58,7 @@ pub mod codes {
         LOCAL_RULES_IGNORED,
         FIREWALL_OFF,
         DEFAULT_INBOUND_ALLOW,
+        RPC_RESTRICTED,
     ];
 }
 
