@@ -20,10 +20,12 @@
 //! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
 //! and which profile the host is in (a rule counts when it is in force in any profile).
 
+use std::collections::HashMap;
+
 use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports};
 use super::model::{Dialect, PortMatch, ProtoMatch};
-use super::registry::{split_value_line, strip_ci};
+use super::registry::{reg_dword, reg_sz, split_value_line};
 use super::sink::{Sink, codes};
 use super::text::Line;
 use crate::finding::Severity;
@@ -313,14 +315,18 @@ pub struct StoreRule {
     pub rule: RuleString,
 }
 
-/// What a `.reg` export says about the firewall stores.
+/// What a `.reg` export or a Registry.pol file says about the firewall stores.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FirewallStore {
-    pub rules: Vec<StoreRule>,
+    /// Every rule value in file order; `None` once a later value or a delete replaced it.
+    entries: Vec<Option<StoreRule>>,
+    /// Per store, the lower-case rule ID of each live rule and its place in `entries`, so
+    /// setting, replacing and deleting a rule cost the same whatever the store's size.
+    live: [HashMap<String, usize>; 2],
     /// `[store][profile]`, profiles in the order domain, private, public.
     pub settings: [[ProfileSettings; 3]; 2],
-    /// Lines that belong to a firewall key (they are not Rpc\Internet lines).
-    pub lines: Vec<usize>,
+    /// Lines that belong to a firewall key (they are not Rpc\Internet lines), ascending.
+    lines: Vec<usize>,
 }
 
 pub(super) enum KeyKind {
@@ -351,26 +357,6 @@ pub(super) fn classify(key: &str) -> KeyKind {
         };
     }
     KeyKind::Other
-}
-
-/// A REG_SZ value as regedit writes it: `"text"` with `\\` and `\"` escaped.
-fn reg_sz(value: &str) -> Option<String> {
-    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            out.push(chars.next()?);
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
-}
-
-fn reg_dword(value: &str) -> Option<u32> {
-    let hex = strip_ci(value, "dword:")?;
-    u32::from_str_radix(hex.trim(), 16).ok()
 }
 
 /// Read the firewall keys of a `.reg` file (already decoded and split into logical lines).
@@ -446,9 +432,8 @@ fn read_rule(
             return;
         }
     };
-    store
-        .rules
-        .retain(|r| !(r.store == which && r.id.eq_ignore_ascii_case(&id)));
+    // A later value of the same name replaces the earlier one, even when it does not parse.
+    store.remove(which, Some(&id));
     match parse_rule(&text) {
         Ok(rule) => {
             for field in &rule.unknown {
@@ -463,12 +448,13 @@ fn read_rule(
                     "check the rule in the Windows Firewall console",
                 );
             }
-            store.rules.push(StoreRule {
+            store.live[which.index()].insert(id.to_lowercase(), store.entries.len());
+            store.entries.push(Some(StoreRule {
                 id,
                 store: which,
                 line,
                 rule,
-            });
+            }));
         }
         Err(e) => sink.parse_error(
             line,
@@ -517,9 +503,7 @@ impl FirewallStore {
     /// Delete value `name` of key `kind` (`None`: every value of the key).
     pub(super) fn delete(&mut self, kind: &KeyKind, name: Option<&str>) {
         match *kind {
-            KeyKind::Rules(which) => self.rules.retain(|r| {
-                r.store != which || name.is_some_and(|n| !r.id.eq_ignore_ascii_case(n))
-            }),
+            KeyKind::Rules(which) => self.remove(which, name),
             KeyKind::Profile(which, profile) => {
                 let slot = &mut self.settings[which.index()][profile];
                 match name.map(str::to_ascii_lowercase).as_deref() {
@@ -534,34 +518,64 @@ impl FirewallStore {
         }
     }
 
+    /// Take rule `id` (`None`: every rule) of `which` out of the store.
+    fn remove(&mut self, which: Store, id: Option<&str>) {
+        let live = &mut self.live[which.index()];
+        let gone: Vec<usize> = match id {
+            Some(id) => live.remove(&id.to_lowercase()).into_iter().collect(),
+            None => live.drain().map(|(_, i)| i).collect(),
+        };
+        for i in gone {
+            if let Some(slot) = self.entries.get_mut(i) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// The rules in the store, in file order.
+    pub fn rules(&self) -> impl Iterator<Item = &StoreRule> {
+        self.entries.iter().flatten()
+    }
+
     /// Did the file hold any firewall key?
     pub fn touched(&self) -> bool {
         !self.lines.is_empty()
     }
 
-    /// The profiles in which the firewall filters (a GPO setting overrides the local one; the
-    /// firewall is on unless a store turns it off).
+    /// Does line `n` belong to a firewall key?
+    pub fn owns_line(&self, n: usize) -> bool {
+        self.lines.binary_search(&n).is_ok()
+    }
+
+    /// A profile's setting as in force: the GPO store's, else the local store's.
+    fn effective(
+        &self,
+        profile: usize,
+        pick: impl Fn(&ProfileSettings) -> Option<bool>,
+    ) -> Option<bool> {
+        pick(&self.settings[Store::Gpo.index()][profile])
+            .or_else(|| pick(&self.settings[Store::Local.index()][profile]))
+    }
+
+    /// The profiles for which `holds` is true.
+    fn profiles_where(holds: impl Fn(usize) -> bool) -> Profiles {
+        Profiles::EACH
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| holds(*i))
+            .fold(Profiles::default(), |acc, (_, (p, _))| acc.union(*p))
+    }
+
+    /// The profiles in which the firewall filters (it is on unless a store turns it off).
     fn enabled_profiles(&self) -> Profiles {
-        let mut on = Profiles::default();
-        for (i, (p, _)) in Profiles::EACH.iter().enumerate() {
-            let gpo = self.settings[1][i].enable_firewall;
-            let local = self.settings[0][i].enable_firewall;
-            if gpo.or(local).unwrap_or(true) {
-                on = on.union(*p);
-            }
-        }
-        on
+        Self::profiles_where(|i| self.effective(i, |s| s.enable_firewall).unwrap_or(true))
     }
 
     /// The profiles in which the GPO forbids merging local rules.
     fn local_merge_off(&self) -> Profiles {
-        let mut off = Profiles::default();
-        for (i, (p, _)) in Profiles::EACH.iter().enumerate() {
-            if self.settings[1][i].allow_local_policy_merge == Some(false) {
-                off = off.union(*p);
-            }
-        }
-        off
+        Self::profiles_where(|i| {
+            self.settings[Store::Gpo.index()][i].allow_local_policy_merge == Some(false)
+        })
     }
 
     /// The rules in force, as firewall rules of this file; findings say what the settings
@@ -573,7 +587,7 @@ impl FirewallStore {
         let mut ignored_local = 0usize;
         let mut first_ignored = 0usize;
         let mut out = Vec::new();
-        for r in &self.rules {
+        for r in self.rules() {
             let mut profiles = r.rule.profiles.intersect(enabled);
             if r.store == Store::Local {
                 let kept = profiles.minus(merge_off);
@@ -635,14 +649,9 @@ impl FirewallStore {
                 "set EnableFirewall=1 for every profile (netsh advfirewall set allprofiles state on)",
             );
         }
-        let mut allow = Profiles::default();
-        for (i, (p, _)) in Profiles::EACH.iter().enumerate() {
-            let gpo = self.settings[1][i].default_inbound_block;
-            let local = self.settings[0][i].default_inbound_block;
-            if gpo.or(local) == Some(false) && enabled.contains(*p) {
-                allow = allow.union(*p);
-            }
-        }
+        let allow =
+            Self::profiles_where(|i| self.effective(i, |s| s.default_inbound_block) == Some(false))
+                .intersect(enabled);
         if !allow.is_empty() {
             let line = self.setting_line(|s| s.default_inbound_block == Some(false));
             sink.push(
@@ -799,7 +808,7 @@ mod tests {
              \"AllowLocalPolicyMerge\"=dword:00000000\r\n"
         );
         let (st, rules, findings) = store(&text);
-        assert_eq!(st.rules.len(), 2);
+        assert_eq!(st.rules().count(), 2);
         let local = rules.iter().find(|r| r.name == "L1").unwrap();
         let gpo = rules.iter().find(|r| r.name == "G1").unwrap();
         assert!(!local.enabled);
@@ -865,7 +874,7 @@ mod tests {
              \"B\"=dword:00000001\r\n"
         );
         let (st, _, findings) = store(&text);
-        assert!(st.rules.is_empty());
+        assert!(st.rules().next().is_none());
         let lines: Vec<_> = findings
             .iter()
             .filter(|f| f.code == codes::PARSE_ERROR)

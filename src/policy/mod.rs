@@ -315,7 +315,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         pf.range_lines = reg_lines
             .iter()
             .map(|l| l.number)
-            .filter(|n| !store.lines.contains(n))
+            .filter(|&n| !store.owns_line(n))
             .collect();
         if !pf.range.touched && !store.touched() && sink.findings.is_empty() {
             pf.unreadable = Some(format!(

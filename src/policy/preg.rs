@@ -71,7 +71,7 @@ pub struct PregContents {
 impl PregContents {
     /// Did the file set anything rpcaudit reads?
     pub fn touched(&self) -> bool {
-        !self.firewall.rules.is_empty()
+        self.firewall.rules().next().is_some()
             || self.firewall.settings.iter().flatten().any(|s| s.line > 0)
             || self.rpc != RpcRestrictions::default()
     }
@@ -95,7 +95,7 @@ impl Cursor<'_> {
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn expect(&mut self, c: char) -> Result<(), RecordError> {
+    fn punct(&mut self, c: char) -> Result<(), RecordError> {
         let at = self.at;
         match self.u16() {
             Some(u) if u32::from(u) == c as u32 => Ok(()),
@@ -118,17 +118,17 @@ impl Cursor<'_> {
     }
 
     fn record(&mut self) -> Result<(String, String, u32, &[u8]), RecordError> {
-        self.expect('[')?;
+        self.punct('[')?;
         let key = self.string()?;
-        self.expect(';')?;
+        self.punct(';')?;
         let value = self.string()?;
-        self.expect(';')?;
+        self.punct(';')?;
         let at = self.at;
         let ty = self.u32().ok_or(RecordError::Expected(';', at))?;
-        self.expect(';')?;
+        self.punct(';')?;
         let at = self.at;
         let size = self.u32().ok_or(RecordError::Expected(';', at))?;
-        self.expect(';')?;
+        self.punct(';')?;
         let at = self.at;
         let end = usize::try_from(size)
             .ok()
@@ -137,7 +137,7 @@ impl Cursor<'_> {
             .ok_or(RecordError::DataTooLong { size, at })?;
         self.at = end;
         let data = &self.bytes[at..end];
-        self.expect(']')?;
+        self.punct(']')?;
         Ok((key, value, ty, data))
     }
 }
@@ -363,9 +363,13 @@ pub(crate) mod tests {
         ]);
         let (c, findings) = read(&bytes);
         assert_eq!(c.records, 7);
-        let ids: Vec<_> = c.firewall.rules.iter().map(|r| r.id.as_str()).collect();
+        let ids: Vec<_> = c.firewall.rules().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["C"]);
-        assert_eq!(c.firewall.rules[0].line, 3, "the record number");
+        assert_eq!(
+            c.firewall.rules().next().map(|r| r.line),
+            Some(3),
+            "the record number"
+        );
         assert_eq!(
             c.firewall.settings[1][0].allow_local_policy_merge,
             Some(false)
@@ -375,7 +379,7 @@ pub(crate) mod tests {
             (RULES, "A", REG_SZ, sz(rule)),
             (RULES, "**delvals.", REG_SZ, sz(" ")),
         ]);
-        assert!(read(&bytes).0.firewall.rules.is_empty());
+        assert!(read(&bytes).0.firewall.rules().next().is_none());
     }
 
     #[test]
@@ -408,7 +412,7 @@ pub(crate) mod tests {
         let cut = bytes.len() - 10;
         bytes.truncate(cut);
         let (c, findings) = read(&bytes);
-        assert_eq!(c.firewall.rules.len(), 1);
+        assert_eq!(c.firewall.rules().count(), 1);
         assert_eq!(findings[0].code, codes::PARSE_ERROR);
         assert_eq!(findings[0].line, Some(2));
     }

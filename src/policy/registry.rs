@@ -631,6 +631,26 @@ pub(super) fn split_value_line(t: &str) -> Option<(String, &str)> {
     None
 }
 
+/// A REG_SZ value as regedit writes it: `"text"` with `\\` and `\"` escaped.
+pub(super) fn reg_sz(value: &str) -> Option<String> {
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            out.push(chars.next()?);
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+pub(super) fn reg_dword(value: &str) -> Option<u32> {
+    let hex = strip_ci(value, "dword:")?;
+    u32::from_str_radix(hex.trim(), 16).ok()
+}
+
 fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     for part in s.split(',') {
