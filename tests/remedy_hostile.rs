@@ -13,7 +13,7 @@ mod remedy_models;
 use remedy_models::{Intended, check_script};
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, Remediation, remediate};
-use rpcaudit::finding::{Finding, Severity};
+use rpcaudit::finding::{Code, Finding, Severity};
 use rpcaudit::policy::{self, Action, LoadOptions, LoadedPolicy, Proto};
 use rpcaudit::ports::PortRanges;
 use std::net::IpAddr;
@@ -56,7 +56,7 @@ fn fix(d: FixDialect, lp: &LoadedPolicy) -> Remediation {
     let rec = capacity::recommend(&range(), 30);
     let mut findings = lp.findings.clone();
     findings.push(Finding::new(
-        "range-exhausted",
+        Code::RangeExhausted,
         Severity::Error,
         "30 ports in use",
         "enlarge",
@@ -85,7 +85,7 @@ fn reads_back(d: FixDialect, r: &Remediation, want: &Intended) {
     let errors: Vec<&Finding> = back
         .findings
         .iter()
-        .filter(|f| f.code == "parse-error" || f.severity == Severity::Error)
+        .filter(|f| f.code == Code::ParseError || f.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{d}: {errors:?}\n{}", r.script);
     if let Err(e) = check_script(d == FixDialect::Powershell, &r.script, want) {

@@ -16,7 +16,7 @@ use remedy_models::{Intended, check_script};
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
-use rpcaudit::finding::{Finding, Severity};
+use rpcaudit::finding::{Code, Finding, Severity};
 use rpcaudit::policy::{self, Action, Layer, LoadOptions, LoadedPolicy, Proto};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
@@ -76,7 +76,7 @@ fn case(name: &str, text: &str, observed: &[(&str, u16, ProbeState)]) -> Case {
     let mut findings = lp.findings.clone();
     findings.extend(verify::matrix_findings(&matrix, &range(), 135));
     findings.push(Finding::new(
-        "range-exhausted",
+        Code::RangeExhausted,
         Severity::Error,
         "30 ports in use",
         "enlarge",
@@ -210,7 +210,7 @@ proptest! {
             }
             let back = policy::parse_text("fix", r.script.as_bytes());
             prop_assert!(
-                !back.findings.iter().any(|f| f.code == "parse-error"),
+                !back.findings.iter().any(|f| f.code == Code::ParseError),
                 "{d}: {:?}\n{}", back.findings, r.script
             );
             // The range fix never depends on a name.

@@ -10,7 +10,7 @@
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, Remediation, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
-use rpcaudit::finding::Finding;
+use rpcaudit::finding::{Code, Finding};
 use rpcaudit::policy::{self, Action, LoadOptions, LoadedPolicy, ParsedFile, Proto};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
@@ -144,7 +144,9 @@ impl Scenario {
         let bad: Vec<&Finding> = fix
             .findings
             .iter()
-            .filter(|f| f.severity == rpcaudit::finding::Severity::Error || f.code == "parse-error")
+            .filter(|f| {
+                f.severity == rpcaudit::finding::Severity::Error || f.code == Code::ParseError
+            })
             .collect();
         assert!(
             bad.is_empty(),
@@ -266,13 +268,11 @@ fn article_missing_block_for_5003_observed_as_a_leak() {
         rows.iter()
             .any(|r| r.verdict == verify::Verdict::Leak && r.port == 5003)
     );
-    assert!(findings.iter().any(|f| f.code == "leak"));
+    assert!(findings.iter().any(|f| f.code == Code::Leak));
     for d in DIALECTS {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
-            r.actions
-                .iter()
-                .any(|a| a.codes.contains(&"leak".to_string())),
+            r.actions.iter().any(|a| a.codes.contains(&Code::Leak)),
             "{d}: {:?}",
             r.actions
         );
@@ -302,7 +302,11 @@ fn allowed_subnet_passes_135_only_is_a_hang_hazard() {
     let before = s.loaded();
     let (_, findings) = s.audit(&before);
     assert!(
-        findings.iter().filter(|f| f.code == "hang-hazard").count() >= 2,
+        findings
+            .iter()
+            .filter(|f| f.code == Code::HangHazard)
+            .count()
+            >= 2,
         "lint and matrix"
     );
     for d in DIALECTS {
@@ -354,7 +358,7 @@ fn overblocked_port_gets_its_pass_again() {
         assert!(
             r.actions.iter().any(|a| a.kind == FixKind::Pass
                 && a.ports.contains("5007")
-                && a.codes.contains(&"overblock".to_string())),
+                && a.codes.contains(&Code::Overblock)),
             "{d}: {:?}",
             r.actions
         );
@@ -376,7 +380,7 @@ fn netsh_ipsec_policy_missing_a_filter() {
         s.loaded()
             .findings
             .iter()
-            .any(|f| f.code == "range-port-unblocked")
+            .any(|f| f.code == Code::RangePortUnblocked)
     );
     for d in DIALECTS {
         check(&s, d, &fence(), &[ALLOWED]);
@@ -393,7 +397,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         s.loaded()
             .findings
             .iter()
-            .any(|f| f.code == "allow-shadowed")
+            .any(|f| f.code == Code::AllowShadowed)
     );
     for d in [FixDialect::Netsh, FixDialect::Powershell] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
@@ -404,7 +408,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         );
         let after = s.fix(d).2;
         assert!(
-            !after.findings.iter().any(|f| f.code == "allow-shadowed"),
+            !after.findings.iter().any(|f| f.code == Code::AllowShadowed),
             "{d}: {:?}",
             after.findings
         );
@@ -458,7 +462,7 @@ fn firewall_policy_with_a_leak_in_every_dialect() {
         s.loaded()
             .findings
             .iter()
-            .any(|f| f.code == "range-port-unblocked")
+            .any(|f| f.code == Code::RangePortUnblocked)
     );
     // The fix dialect is the policy's (netsh, powershell) or IPsec on top of it: a block in
     // either layer wins, and the allowed subnet gets a PASS in the new IPsec policy.
@@ -473,7 +477,12 @@ fn firewall_hang_hazard_gets_an_allow_for_the_range() {
                 New-NetFirewallRule -DisplayName 'Block RPC outside 10.1.1.0' -Direction Inbound -Action Block -Protocol TCP -LocalPort 135,5001-5021 -RemoteAddress 0.0.0.0-10.1.0.255, 10.1.2.0-255.255.255.255\n\
                 New-NetFirewallRule -DisplayName 'Allow 135 from 10.1.1.0' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135 -RemoteAddress 10.1.1.0/24\n";
     let s = Scenario::new("firewall 135 only", &[("fw.ps1", text.as_bytes())]);
-    assert!(s.loaded().findings.iter().any(|f| f.code == "hang-hazard"));
+    assert!(
+        s.loaded()
+            .findings
+            .iter()
+            .any(|f| f.code == Code::HangHazard)
+    );
     for d in [FixDialect::Netsh, FixDialect::Powershell] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
@@ -492,7 +501,7 @@ fn ipsec_fix_for_a_policy_without_an_assigned_policy() {
     let text = article_without(|l| l.trim_end().ends_with("-x"));
     let s = Scenario::new("unassigned", &[("kb908472.cmd", text.as_bytes())]);
     let lp = s.loaded();
-    assert!(lp.findings.iter().any(|f| f.code == "policy-unassigned"));
+    assert!(lp.findings.iter().any(|f| f.code == Code::PolicyUnassigned));
     for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
@@ -513,7 +522,7 @@ fn range_growth_fences_the_new_ports() {
     assert_eq!(rec.range, "5001-5060");
     s.recommendation = Some(rec);
     s.extra_findings.push(Finding::new(
-        "range-exhausted",
+        Code::RangeExhausted,
         rpcaudit::finding::Severity::Error,
         "30 ports in use",
         "enlarge",
@@ -528,7 +537,7 @@ fn range_growth_fences_the_new_ports() {
             !after
                 .findings
                 .iter()
-                .any(|f| f.code == "range-port-unblocked" || f.code == "hang-hazard"),
+                .any(|f| f.code == Code::RangePortUnblocked || f.code == Code::HangHazard),
             "{d}: {:?}",
             after.findings
         );

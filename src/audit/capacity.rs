@@ -10,7 +10,7 @@
 //! and need a place there.
 
 use crate::epm::{EPM_PORT, Endpoint, HostDump, HostStatus};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::ports::PortRanges;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -144,7 +144,11 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
     let rec = recommend(range, in_use);
     cap.findings = findings(&cap, range, &rec);
     // The registrations behind an out-of-range finding, as the endpoint mapper listed them.
-    for f in cap.findings.iter_mut().filter(|f| f.code == "out-of-range") {
+    for f in cap
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == Code::OutOfRange)
+    {
         f.evidence = tcp
             .iter()
             .filter(|e| {
@@ -185,7 +189,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
             .collect();
         let noun = if outside.len() == 1 { "port" } else { "ports" };
         out.push(Finding::new(
-            "out-of-range",
+            Code::OutOfRange,
             Severity::Error,
             format!(
                 "{host}: {} dynamic TCP {noun} outside the configured range {}: {}. Likely causes: \
@@ -206,7 +210,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
     }
     if cap.range_size > 0 && cap.in_use >= cap.range_size {
         out.push(Finding::new(
-            "range-exhausted",
+            Code::RangeExhausted,
             Severity::Error,
             format!(
                 "{host}: {}{lower_bound} dynamic TCP ports in use, the range {} has {}: once every \
@@ -222,7 +226,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
         && u >= NEAR_FULL
     {
         out.push(Finding::new(
-            "range-near-full",
+            Code::RangeNearFull,
             Severity::Warning,
             format!(
                 "{host}: {}{lower_bound} of the {} ports of the range {} in use ({:.0} %): little \
@@ -240,7 +244,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
     }
     if cap.range_size == 0 {
         out.push(Finding::new(
-            "range-exhausted",
+            Code::RangeExhausted,
             Severity::Error,
             format!("{host}: the configured range is empty."),
             format!("Configure a range: `{}`, then restart.", rec.rpccfg),

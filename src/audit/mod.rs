@@ -24,9 +24,6 @@ pub mod verify;
 use crate::epm::HostDump;
 use crate::ports::PortRanges;
 
-/// A target no observation verified (no matrix row with a conclusive verdict): the target is
-/// incomplete, never compliant.
-pub const UNVERIFIED: &str = "unverified";
 use std::net::{IpAddr, SocketAddr};
 
 /// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port

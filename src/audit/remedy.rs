@@ -25,11 +25,10 @@
 
 use super::capacity::{self, Recommendation};
 use super::verify::{MatrixRow, Verdict};
-use crate::finding::Finding;
+use crate::finding::{Code, Finding};
 use crate::policy::address::{AddrMatch, prefix_of};
 use crate::policy::model::{PortMatch, RuleAction};
 use crate::policy::registry::complement;
-use crate::policy::sink::codes;
 use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
 use crate::ports::PortRanges;
 use crate::probe::ProbeState;
@@ -60,14 +59,14 @@ pub const MAX_FIX_PORTS: u32 = 4096;
 pub const DEFAULT_POLICY: &str = "Block RPC Ports";
 
 /// Range findings the recommendation answers.
-const RANGE_CODES: &[&str] = &[
-    "out-of-range",
-    "range-exhausted",
-    "range-near-full",
-    codes::RANGE_INVALID,
-    codes::RANGE_INVERTED,
-    codes::RANGE_TOO_SMALL,
-    codes::RANGE_OVERLAPS_EPHEMERAL,
+const RANGE_CODES: &[Code] = &[
+    Code::OutOfRange,
+    Code::RangeExhausted,
+    Code::RangeNearFull,
+    Code::RangeInvalid,
+    Code::RangeInverted,
+    Code::RangeTooSmall,
+    Code::RangeOverlapsEphemeral,
 ];
 
 /// The language of the fix script.
@@ -136,7 +135,8 @@ pub enum FixKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FixAction {
     /// The finding codes the step fixes, e.g. `["leak", "range-port-unblocked"]`.
-    pub codes: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub codes: Vec<Code>,
     pub kind: FixKind,
     /// The sources concerned: `any`, `any except 10.1.1.0/24`, `10.1.1.0/24`, `10.1.1.66`.
     pub source: String,
@@ -296,7 +296,7 @@ impl Step {
 }
 
 fn join_codes(c: &Codes) -> String {
-    c.iter().cloned().collect::<Vec<_>>().join(", ")
+    c.iter().map(Code::as_str).collect::<Vec<_>>().join(", ")
 }
 
 fn list_labels(allowed: &[Allowed], idx: &[usize]) -> String {
@@ -613,7 +613,11 @@ mod tests {
     #[test]
     fn article_missing_block_in_ipseccmd() {
         let lp = load(&article_missing_5003());
-        assert!(lp.findings.iter().any(|f| f.code == "range-port-unblocked"));
+        assert!(
+            lp.findings
+                .iter()
+                .any(|f| f.code == Code::RangePortUnblocked)
+        );
         let r = fix(FixDialect::Ipseccmd, &lp);
         let lines: Vec<&str> = r.script.split("\r\n").collect();
         assert!(
@@ -644,7 +648,7 @@ mod tests {
         );
         assert_eq!(r.actions[0].kind, FixKind::Block);
         assert_eq!(r.actions[0].ports, "5003");
-        assert_eq!(r.actions[0].codes, ["range-port-unblocked"]);
+        assert_eq!(r.actions[0].codes, [Code::RangePortUnblocked]);
         assert_eq!(r.actions[1].kind, FixKind::Pass);
         assert_eq!(r.actions[1].source, "10.1.1.0/24");
     }
@@ -734,7 +738,7 @@ mod tests {
         let lp = load(ARTICLE);
         let rec = capacity::recommend(&range(), 30);
         let f = [Finding::new(
-            "range-exhausted",
+            Code::RangeExhausted,
             crate::finding::Severity::Error,
             "m",
             "f",
@@ -791,13 +795,13 @@ mod tests {
                 }
             }).collect();
             let mut findings = lp.findings.clone();
-            for c in ["leak", "overblock", "hang-hazard", "allow-shadowed", "range-exhausted", "range-invalid"] {
+            for c in [Code::Leak, Code::Overblock, Code::HangHazard, Code::AllowShadowed, Code::RangeExhausted, Code::RangeInvalid] {
                 findings.push(Finding::new(c, crate::finding::Severity::Error, "m", "f"));
             }
             for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec, FixDialect::Netsh, FixDialect::Powershell] {
                 let r = remediate(d, &lp, &rows, &findings, &range(), None);
                 let back = parse_text("fix", r.script.as_bytes());
-                proptest::prop_assert!(!back.findings.iter().any(|f| f.code == "parse-error"), "{:?}\n{}", back.findings, r.script);
+                proptest::prop_assert!(!back.findings.iter().any(|f| f.code == Code::ParseError), "{:?}\n{}", back.findings, r.script);
             }
         }
     }

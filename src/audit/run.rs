@@ -7,7 +7,7 @@ use super::capacity::{HostCapacity, assess};
 use super::verify::{Expected, MatrixRow, build_matrix, matrix_findings};
 use crate::epm::client::{DumpOptions, dump_many};
 use crate::epm::{HostDump, HostStatus};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Action, LoadedPolicy, Proto};
 use crate::ports::PortRanges;
 use crate::probe::{Observation, ProbeConfig, sweep};
@@ -212,7 +212,7 @@ pub fn finish(
             });
         if fenced {
             findings.push(Finding::new(
-                "epm-fenced",
+                Code::EpmFenced,
                 Severity::Info,
                 format!(
                     "{}: the endpoint mapper is filtered from this vantage point, as the policy intends, so it was not dumped ({})",
@@ -245,7 +245,8 @@ pub fn finish(
                 }
             };
             findings.push(Finding::new(
-                super::UNVERIFIED,
+                // No observation verified the target (no matrix row with a conclusive verdict).
+                Code::Unverified,
                 Severity::Warning,
                 format!("{}: the fence was not verified: {why}", d.target),
                 "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",

@@ -118,7 +118,7 @@ fn range_from_config(files: &[std::path::PathBuf]) -> Result<PortRanges, String>
     let invalid: Vec<String> = loaded
         .range_findings()
         .into_iter()
-        .filter(|f| f.code == crate::policy::sink::codes::RANGE_INVALID)
+        .filter(|f| f.code == crate::finding::Code::RangeInvalid)
         .map(|f| match (&f.file, f.line) {
             (Some(file), Some(line)) => format!("{file}:{line}: {}", f.message),
             _ => f.message.clone(),

@@ -153,7 +153,7 @@ fn findings_table(findings: &[Finding]) -> comfy_table::Table {
         };
         t.add_row([
             f.severity.to_string(),
-            cell(&f.code).into_owned(),
+            cell(f.code.as_str()).into_owned(),
             at,
             prose(&f.message).into_owned(),
             prose(&f.fix).into_owned(),

@@ -29,13 +29,13 @@ pub mod text;
 pub use model::{Action, Decision, Dialect, Layer, Policy, Proto, Query, Rule, RuleRef};
 pub use registry::RangeKind;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::ports::PortRanges;
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sink::{Sink, codes};
+use sink::Sink;
 use std::path::PathBuf;
 use text::{Continuation, Line};
 
@@ -206,8 +206,7 @@ impl LoadedPolicy {
                     (Some(file), Some(line)) => self.range_lines.contains(&(file.clone(), line)),
                     _ => false,
                 };
-                (f.code.starts_with("range-") && f.code != codes::RANGE_PORT_UNBLOCKED)
-                    || on_range_line
+                f.code.is_about_the_range() || on_range_line
             })
             .cloned()
             .collect()
@@ -389,7 +388,7 @@ fn check_placeholders(sink: &mut Sink, line: usize, t: &str) -> bool {
             found = true;
             let var = p.trim_matches('%');
             sink.push(
-                codes::PLACEHOLDER,
+                Code::Placeholder,
                 Severity::Error,
                 line,
                 format!("{p} is still in the command: it is the article's placeholder, not a value, and nothing in the script sets it"),
@@ -515,7 +514,7 @@ fn netsh_line(
             }
         }
         ["firewall", ..] => sink.push(
-            codes::PARSE_ERROR,
+            Code::ParseError,
             Severity::Warning,
             line,
             "'netsh firewall' (the Windows XP SP2 firewall context) is not modelled",

@@ -14,7 +14,8 @@ use super::error::ValueError;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::lint::check_name_ports;
 use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::sink::{Sink, codes};
+use super::sink::Sink;
+use crate::finding::Code;
 use crate::finding::Severity;
 use crate::ports::PortRanges;
 
@@ -316,7 +317,7 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
     fn bad(sink: &mut Sink, line: usize, k: &str, e: ValueError) -> Option<Filter> {
         if matches!(e, ValueError::TypographicDash { .. }) {
             sink.push(
-                codes::TYPOGRAPHIC_DASH,
+                Code::TypographicDash,
                 Severity::Error,
                 line,
                 format!("{k}: {e}; netsh rejects the filter"),
@@ -452,7 +453,7 @@ mod tests {
             r#"netsh ipsec static add policy name=P"#,
             r#"netsh ipsec static add rule name=R policy=P filterlist=Nope filteraction=Block"#,
         ]);
-        assert_eq!(sink.findings[0].code, codes::PARSE_ERROR);
+        assert_eq!(sink.findings[0].code, Code::ParseError);
         assert_eq!(sink.findings[0].line, Some(2));
     }
 }

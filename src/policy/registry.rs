@@ -14,8 +14,9 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::sink::{Sink, codes};
+use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
+use crate::finding::Code;
 use crate::finding::Severity;
 use crate::ports::PortRanges;
 
@@ -135,7 +136,7 @@ fn yes_no(s: &Setting, name: &str, sink: &mut Vec<crate::finding::Finding>) -> O
     let bad = |why: String, sink: &mut Vec<crate::finding::Finding>| {
         sink.push(
             crate::finding::Finding::new(
-                codes::RANGE_INVALID,
+                Code::RangeInvalid,
                 Severity::Error,
                 format!("{name} {why}; RPC then rejects the whole Rpc\\Internet configuration and every ncacn_ip_tcp registration fails"),
                 format!("set {name} to the REG_SZ \"Y\" or \"N\""),
@@ -191,7 +192,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
     if !missing.is_empty() {
         findings.push(
             crate::finding::Finding::new(
-                codes::RANGE_INVALID,
+                Code::RangeInvalid,
                 Severity::Error,
                 format!(
                     "Rpc\\Internet is configured but {} missing (unless already set on the machine): RPC then rejects the whole configuration and every ncacn_ip_tcp registration fails",
@@ -216,7 +217,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
             RegValue::Sz(v) => {
                 findings.push(
                     crate::finding::Finding::new(
-                        codes::RANGE_INVALID,
+                        Code::RangeInvalid,
                         Severity::Error,
                         format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
                         "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
@@ -228,7 +229,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
             RegValue::Other(t) => {
                 findings.push(
                     crate::finding::Finding::new(
-                        codes::RANGE_INVALID,
+                        Code::RangeInvalid,
                         Severity::Error,
                         format!("Ports has type {t}; RPC needs a REG_MULTI_SZ and rejects the configuration"),
                         "write Ports as REG_MULTI_SZ, one range per string, e.g. 5001-5021",
@@ -250,7 +251,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
                     };
                     findings.push(
                         crate::finding::Finding::new(
-                            codes::RANGE_INVALID,
+                            Code::RangeInvalid,
                             Severity::Error,
                             format!("Ports entry \"{item}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails"),
                             "write each entry as a port 0-65535 or first-last with an ASCII '-', e.g. 5001-5021",
@@ -264,7 +265,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
         if ranges.is_empty() {
             findings.push(
                 crate::finding::Finding::new(
-                    codes::RANGE_INVALID,
+                    Code::RangeInvalid,
                     Severity::Error,
                     "Ports is empty; RPC rejects the configuration",
                     "list at least the ports of the range, e.g. 5001-5021",
@@ -302,7 +303,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
         .unwrap_or_default();
     findings.push(
         crate::finding::Finding::new(
-            codes::RANGE_INVERTED,
+            Code::RangeInverted,
             Severity::Error,
             format!(
                 "PortsInternetAvailable={} with UseInternetPorts={}: the dynamic range is every port except {listed} ({} ports), not the list",
@@ -380,7 +381,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                     .find(|&c| is_typographic_dash(c))
                 {
                     sink.push(
-                        codes::TYPOGRAPHIC_DASH,
+                        Code::TypographicDash,
                         Severity::Error,
                         line,
                         format!(
@@ -707,7 +708,7 @@ mod tests {
         assert_eq!(r.kind, RangeKind::Inverted);
         assert_eq!(r.ports.to_string(), "1-5000,5022-65535");
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].code, codes::RANGE_INVERTED);
+        assert_eq!(f[0].code, Code::RangeInverted);
         // -pi with -d 1: the intranet list is used, as intended.
         let mut st = RangeState::default();
         apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pi 5001-5021 -d 1"));
@@ -721,7 +722,7 @@ mod tests {
         apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pe 5001-5021"));
         let (r, f) = resolve(&st);
         assert_eq!(r.unwrap().kind, RangeKind::Invalid);
-        assert_eq!(f[0].code, codes::RANGE_INVALID);
+        assert_eq!(f[0].code, Code::RangeInvalid);
         assert!(f[0].message.contains("UseInternetPorts"));
     }
 

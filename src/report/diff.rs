@@ -414,7 +414,7 @@ fn verdict_changes(old: &[MatrixRow], new: &[MatrixRow]) -> Vec<VerdictChange> {
 
 /// Identity of a finding: code, file, line, message.
 fn finding_key(f: &Finding) -> (&str, Option<&str>, Option<usize>, &str) {
-    (&f.code, f.file.as_deref(), f.line, &f.message)
+    (f.code.as_str(), f.file.as_deref(), f.line, &f.message)
 }
 
 /// (new, resolved), each in its report's order, duplicates once.
@@ -599,7 +599,7 @@ pub fn render_changes(c: &Changes) -> String {
             t.add_row([
                 what.to_string(),
                 f.severity.to_string(),
-                cell(&f.code).into_owned(),
+                cell(f.code.as_str()).into_owned(),
                 place,
                 prose(&f.message).into_owned(),
             ]);

@@ -25,7 +25,7 @@ pub fn finding_text(f: &Finding) -> String {
     let mut text = format!(
         "  {} {}{place}: {}\n",
         f.severity,
-        field(&f.code),
+        field(f.code.as_str()),
         field(&f.message)
     );
     const SHOWN: usize = 4;

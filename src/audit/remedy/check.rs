@@ -47,7 +47,7 @@ pub(super) fn reparse(line: &str, expect: &Expect) -> Result<(), Refusal> {
         ))
     };
     let pf = crate::policy::parse_text("check", line.trim_start().as_bytes());
-    if pf.findings.iter().any(|f| f.code == codes::PARSE_ERROR) {
+    if pf.findings.iter().any(|f| f.code == Code::ParseError) {
         return fail("a parse error");
     }
     match expect {
