@@ -106,6 +106,8 @@ pub enum InvalidTarget {
     NestedFile,
     #[error("one target per line expected")]
     SeveralOnALine,
+    #[error("one host expected (an IP address or a host name), not a CIDR block or @file")]
+    NotOneHost,
 }
 
 /// What one token stands for, before expansion.
@@ -136,6 +138,25 @@ pub fn expand(args: &[String]) -> Result<Vec<Target>, TargetError> {
         }
     }
     Ok(out.targets)
+}
+
+/// Each TARGET argument as one host, in order: an address or a host name, as [`expand`] reads
+/// them; a CIDR block or an `@file` is refused. For commands that take hosts only (`probe`).
+pub fn hosts(args: &[String]) -> Result<Vec<Target>, TargetError> {
+    args.iter()
+        .map(|arg| {
+            let host = match parse_token(arg) {
+                Ok(Spec::Addr(ip)) => Ok(Target::Addr(ip)),
+                Ok(Spec::Name(name)) => Ok(Target::Name(name)),
+                Ok(Spec::Net(_) | Spec::File(_)) => Err(InvalidTarget::NotOneHost),
+                Err(reason) => Err(reason),
+            };
+            host.map_err(|reason| TargetError::Invalid {
+                at: format!("target `{}`", crate::report::inert::excerpt(arg)),
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// Targets gathered so far, with the count used for the limit and the set used for dedup.

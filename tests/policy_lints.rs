@@ -1,8 +1,7 @@
 //! A positive and a negative case for every policy lint code, through the public API
 //! (`parse_text` + `build`, the path issue 5's fix scripts take).
 
-use rpcaudit::finding::Code;
-use rpcaudit::finding::Severity;
+use rpcaudit::finding::{Code, Severity};
 use rpcaudit::policy::{self, LoadOptions, OsFamily};
 
 fn lint_with(files: &[(&str, &str)], opts: &LoadOptions) -> Vec<(Code, Severity, Option<usize>)> {

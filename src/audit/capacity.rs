@@ -416,7 +416,7 @@ mod tests {
     fn host(ports: impl IntoIterator<Item = u16>) -> HostDump {
         HostDump {
             target: "dc01".into(),
-            address: Some("198.18.0.10:135".into()),
+            address: Some("198.18.0.10:135".parse().unwrap()),
             status: HostStatus::Ok,
             error: None,
             warnings: vec![],

@@ -24,7 +24,7 @@ pub mod verify;
 use crate::epm::HostDump;
 use crate::ports::PortRanges;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
 /// the dump of that target discovered, from each source (None = the kernel's choice when
@@ -62,10 +62,8 @@ pub fn probe_plan(
 
 /// The IP address a dump is about: the connected socket address, else the target string.
 fn dump_ip(d: &HostDump) -> Option<IpAddr> {
-    if let Some(addr) = d.address.as_deref()
-        && let Ok(sa) = addr.parse::<SocketAddr>()
-    {
-        return Some(sa.ip());
+    if let Some(addr) = d.address {
+        return Some(addr.ip());
     }
     let t = d.target.trim();
     let bare = t
@@ -84,7 +82,7 @@ mod tests {
     fn dump(target: &str, address: Option<&str>, ports: &[u16]) -> HostDump {
         HostDump {
             target: target.into(),
-            address: address.map(str::to_string),
+            address: address.map(|a| a.parse().unwrap()),
             status: HostStatus::Ok,
             error: None,
             warnings: vec![],

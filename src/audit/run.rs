@@ -13,7 +13,7 @@ use crate::ports::PortRanges;
 use crate::probe::{Observation, ProbeConfig, sweep};
 use crate::target::Target;
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// What to audit and how.
 #[derive(Debug, Clone)]
@@ -80,11 +80,7 @@ pub async fn run(
     let order: Vec<String> = req.targets.iter().map(|t| t.to_string()).collect();
     let dumps = dump_many(
         req.targets.clone(),
-        move |t: Target| async move {
-            crate::target::resolve(&t, port, resolve_deadline)
-                .await
-                .map_err(|e| e.to_string())
-        },
+        move |t: Target| async move { crate::target::resolve(&t, port, resolve_deadline).await },
         &req.dump,
         req.concurrency,
         |d| {
@@ -101,11 +97,7 @@ pub async fn run(
     // Where to probe: the address each dump reached, else the target's first address.
     let mut ip_of_dump: Vec<Option<IpAddr>> = Vec::with_capacity(req.targets.len());
     for (t, d) in req.targets.iter().zip(&dumps) {
-        let from_dump = d
-            .address
-            .as_deref()
-            .and_then(|a| a.parse::<SocketAddr>().ok())
-            .map(|a| a.ip());
+        let from_dump = d.address.map(|a| a.ip());
         let ip = match (from_dump, t) {
             (Some(ip), _) => Some(ip),
             (None, Target::Addr(ip)) => Some(*ip),

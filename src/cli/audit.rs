@@ -5,8 +5,8 @@
 //! Exit codes: 3 when a target could not be fully examined (that answer must not pass for a
 //! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
 
-use super::Exit;
 use super::dump::EpmArgs;
+use super::{Error, Exit};
 use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit};
 use crate::policy::{Action, LoadOptions, OsFamily};
 use crate::ports::PortRanges;
@@ -103,11 +103,11 @@ pub struct Prepared {
 }
 
 /// Read and check every input: the policy, the observation files, the baseline, the targets.
-pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
+pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     let baseline = match &args.baseline {
         Some(path) => Some((
             path.display().to_string(),
-            crate::report::diff::read_baseline(path).map_err(|e| e.to_string())?,
+            crate::report::diff::read_baseline(path)?,
         )),
         None => None,
     };
@@ -118,8 +118,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
             os: args.os,
             local_subnets: Vec::new(),
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let (range, range_source) = match &loaded.range {
         Some(r) => (r.ports.clone(), r.source.clone()),
         None => (
@@ -132,17 +131,11 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
     };
     let mut imported = Vec::new();
     for path in &args.observations {
-        imported.extend(crate::probe::read_observations(path).map_err(|e| e.to_string())?);
+        imported.extend(crate::probe::read_observations(path)?);
     }
-    let targets = crate::target::expand(&args.targets).map_err(|e| e.to_string())?;
-    if targets.is_empty() {
-        return Err("no targets given".into());
-    }
+    let targets = super::dump::expand(&args.targets)?;
     if args.timeout_ms == 0 || args.timeout_ms > 60_000 {
-        return Err(format!(
-            "--timeout-ms {} must be between 1 and 60000",
-            args.timeout_ms
-        ));
+        return Err(Error::ProbeTimeout(args.timeout_ms));
     }
     let probe_config = ProbeConfig {
         timeout: Duration::from_millis(args.timeout_ms),
@@ -187,20 +180,14 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
     })
 }
 
-pub fn run(args: AuditArgs) -> Exit {
+pub fn run(args: AuditArgs) -> Result<Exit, Error> {
     let Prepared {
         req,
         loaded,
         ctx,
         baseline,
-    } = match prepare(&args) {
-        Ok(p) => p,
-        Err(e) => return super::usage_error(e),
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
-    };
+    } = prepare(&args)?;
+    let rt = super::runtime()?;
     let progress = std::sync::Mutex::new(AuditProgress::default());
     let result = rt.block_on(async {
         tokio::select! {
@@ -229,21 +216,23 @@ pub fn run(args: AuditArgs) -> Exit {
     if let Some((path, old)) = &baseline {
         report.changes = Some(crate::report::diff::diff(old, &report, path));
     }
-    print_report(&report, args.json);
-    if let Some(path) = &args.output
-        && let Err(e) = write_report(path, &report)
-    {
-        return super::usage_error(e);
+    let printed = print_report(&report, args.json);
+    if let Some(path) = &args.output {
+        write_report(path, &report)?;
     }
-    exit_for(&report)
+    printed?;
+    Ok(exit_for(&report))
 }
 
 /// Write the JSON report to `path` atomically: a temporary file beside it, flushed to disk,
 /// then renamed over `path`, so a reader never sees half a report.
-pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), String> {
+pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
     use std::io::Write;
-    let json = crate::report::inert::to_json_pretty(report)
-        .map_err(|e| format!("{}: cannot encode the report: {e}", path.display()))?;
+    let json =
+        crate::report::inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
+            path: path.display().to_string(),
+            source,
+        })?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -260,20 +249,21 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
-    result.map_err(|e| {
+    result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot write the report: {e}", path.display())
+        Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        }
     })
 }
 
-pub fn print_report(report: &AuditReport, json: bool) {
+pub fn print_report(report: &AuditReport, json: bool) -> Result<(), Error> {
     if json {
-        match crate::report::inert::to_json_pretty(report) {
-            Ok(s) => super::outln(&s),
-            Err(e) => super::errln(format!("rpcaudit: cannot encode JSON: {e}")),
-        }
+        super::print_json(report)
     } else {
         super::out(render_styled(report, use_color()));
+        Ok(())
     }
 }
 

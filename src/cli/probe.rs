@@ -2,7 +2,7 @@
 //! the observations as a table or as the `{"observations":[...]}` JSON that `rpcaudit audit
 //! --observations` reads back.
 
-use super::Exit;
+use super::{Error, Exit};
 use crate::ports::PortRanges;
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
 
@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// The ports probed when `--ports` is not given: the endpoint mapper and the article's range.
 pub const DEFAULT_PORTS: &[(u16, u16)] = &[(135, 135), (5001, 5021)];
+/// How long a target's name may take to resolve.
+const RESOLVE_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
@@ -44,62 +46,46 @@ pub struct ProbeArgs {
     pub json: bool,
 }
 
-pub fn run(args: ProbeArgs) -> Exit {
+pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     let ports = match args.ports.as_deref() {
         None => PortRanges::from_ranges(DEFAULT_PORTS.iter().copied()),
         Some(spec) => match PortRanges::parse(spec) {
-            Ok(p) if p.contains(0) => {
-                return super::usage_error("--ports: port 0 cannot be probed");
-            }
+            Ok(p) if p.contains(0) => return Err(Error::ProbePortZero),
             Ok(p) => p,
-            Err(e) => {
-                return super::usage_error(format!(
-                    "--ports '{spec}': {e}",
-                    spec = crate::report::inert::excerpt(spec)
-                ));
+            Err(source) => {
+                return Err(Error::Ports {
+                    flag: "--ports",
+                    spec: crate::report::inert::excerpt(spec).into_owned(),
+                    source,
+                });
             }
         },
     };
+    let targets = crate::target::hosts(&args.targets)?;
     let cfg = ProbeConfig {
         timeout: Duration::from_millis(args.timeout_ms),
         retries: args.retries,
         concurrency: args.concurrency as usize,
         rate: args.rate.map(f64::from),
     };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            super::errln(format!("rpcaudit: cannot start the async runtime: {e}"));
-            return Exit::Incomplete;
-        }
-    };
+    let rt = super::runtime()?;
     let observations = rt.block_on(async {
-        let mut targets = Vec::with_capacity(args.targets.len());
-        for spec in &args.targets {
-            targets.push(resolve(spec).await?);
+        let mut ips = Vec::with_capacity(targets.len());
+        for t in &targets {
+            ips.push(resolve(t).await?);
         }
-        let plan = build_plan(&targets, &args.from, &ports);
-        Ok::<_, String>(probe::sweep(&plan, &cfg).await)
-    });
-    let observations = match observations {
-        Ok(o) => o,
-        Err(e) => return super::usage_error(e),
-    };
+        let plan = build_plan(&ips, &args.from, &ports);
+        Ok::<_, Error>(probe::sweep(&plan, &cfg).await)
+    })?;
 
     if args.json {
         let file = ObservationsFile { observations };
-        match crate::report::inert::to_json_pretty(&file) {
-            Ok(text) => super::outln(&text),
-            Err(e) => {
-                super::errln(format!("rpcaudit: cannot encode the observations: {e}"));
-                return Exit::Incomplete;
-            }
-        }
-        return exit_for(&file.observations);
+        super::print_json(&file)?;
+        return Ok(exit_for(&file.observations));
     }
     super::outln(table(&observations).to_string());
     super::outln(summary(&observations));
-    exit_for(&observations)
+    Ok(exit_for(&observations))
 }
 
 /// 3 when any probe could not be carried out (state `error`), else 0.
@@ -111,31 +97,15 @@ fn exit_for(observations: &[Observation]) -> Exit {
     }
 }
 
-/// An IP address (IPv6 may be bracketed) or a host name, resolved to its first address.
-async fn resolve(spec: &str) -> Result<IpAddr, String> {
-    let bare = spec
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(spec);
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    // Quoted in the errors below, cut to a short prefix.
-    let spec = crate::report::inert::excerpt(spec);
-    if bare.is_empty() || bare.contains(['/', '@', ' ']) {
-        return Err(format!(
-            "target '{spec}': expected an IP address or a host name"
-        ));
-    }
-    let lookup = tokio::net::lookup_host((bare, 0));
-    match tokio::time::timeout(Duration::from_secs(10), lookup).await {
-        Err(_) => Err(format!("target '{spec}': name resolution timed out")),
-        Ok(Err(e)) => Err(format!("target '{spec}': cannot resolve: {e}")),
-        Ok(Ok(mut addrs)) => addrs
-            .next()
-            .map(|a| a.ip())
-            .ok_or_else(|| format!("target '{spec}': the name has no address")),
-    }
+/// A target's first address ([`crate::target::resolve`]).
+async fn resolve(target: &crate::target::Target) -> Result<IpAddr, Error> {
+    let addrs = crate::target::resolve(target, 0, RESOLVE_DEADLINE).await?;
+    // resolve returns at least one address or an error.
+    addrs.first().map(|a| a.ip()).ok_or_else(|| {
+        Error::Target(crate::target::TargetError::NoAddresses {
+            target: target.to_string(),
+        })
+    })
 }
 
 /// Every target × source (None = OS choice when no `--from`) × port, in that nesting order.
@@ -316,14 +286,17 @@ mod tests {
 
     #[tokio::test]
     async fn targets_parse_addresses_and_reject_cidr() {
-        assert_eq!(resolve("127.0.0.1").await.unwrap().to_string(), "127.0.0.1");
-        assert_eq!(resolve("[::1]").await.unwrap().to_string(), "::1");
+        let one = |spec: &str| crate::target::hosts(&[spec.to_string()]);
+        for (spec, ip) in [("127.0.0.1", "127.0.0.1"), ("[::1]", "::1")] {
+            let target = &one(spec).unwrap()[0];
+            assert_eq!(resolve(target).await.unwrap().to_string(), ip);
+        }
         assert!(
-            resolve("198.18.0.0/24")
-                .await
+            one("198.18.0.0/24")
                 .unwrap_err()
+                .to_string()
                 .contains("198.18.0.0/24")
         );
-        assert!(resolve("").await.is_err());
+        assert!(one("").is_err());
     }
 }

@@ -10,6 +10,7 @@ pub mod server;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// The endpoint mapper's own interface: e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.
@@ -66,7 +67,8 @@ pub struct HostDump {
     /// The target as given (address or host name).
     pub target: String,
     /// The socket address actually connected to, if any.
-    pub address: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub address: Option<SocketAddr>,
     pub status: HostStatus,
     /// What went wrong, naming the host and the step, when status is not ok.
     pub error: Option<String>,

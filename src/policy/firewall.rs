@@ -15,8 +15,7 @@ use super::lint::check_name_ports;
 use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
-use crate::finding::Code;
-use crate::finding::Severity;
+use crate::finding::{Code, Severity};
 use crate::ports::PortRanges;
 
 /// A firewall rule as the script leaves it.

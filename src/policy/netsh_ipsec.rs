@@ -15,8 +15,7 @@ use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::lint::check_name_ports;
 use super::model::{Dialect, ProtoMatch, RuleAction};
 use super::sink::Sink;
-use crate::finding::Code;
-use crate::finding::Severity;
+use crate::finding::{Code, Severity};
 use crate::ports::PortRanges;
 
 #[derive(Debug, Clone)]
@@ -37,17 +36,14 @@ pub struct NetshIpsec {
     rules: Vec<RuleDef>,
 }
 
-fn kv(words: &[String]) -> Result<Vec<(String, String)>, String> {
+fn kv(words: &[String]) -> Result<Vec<(String, String)>, ValueError> {
     words
         .iter()
         .map(|w| {
             w.split_once('=')
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
                 .ok_or_else(|| {
-                    format!(
-                        "'{w}': expected key=value",
-                        w = crate::report::inert::excerpt(w)
-                    )
+                    ValueError::NotKeyValue(crate::report::inert::excerpt(w).into_owned())
                 })
         })
         .collect()

@@ -14,10 +14,10 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
+use super::error::ValueError;
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
-use crate::finding::Code;
-use crate::finding::Severity;
+use crate::finding::{Code, Severity};
 use crate::ports::PortRanges;
 
 /// The key rpccfg.exe writes.
@@ -559,7 +559,7 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
                 Some(s) => Ok(Some(RegValue::Sz(
                     s.replace("\\\\", "\\").replace("\\\"", "\""),
                 ))),
-                None => Err("unterminated string".to_string()),
+                None => Err(ValueError::Unterminated),
             }
         } else if let Some(hex) = strip_ci(value, "hex(7):") {
             decode_hex(hex).map(|b| Some(RegValue::Multi(multi_sz(&b, regedit4))))
@@ -569,9 +569,8 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
             let ty = rest.split(':').next().unwrap_or("");
             Ok(Some(RegValue::Other(format!("hex{ty}"))))
         } else {
-            Err(format!(
-                "'{value}' is not a .reg value (\"text\", hex(7):..., dword:...)",
-                value = crate::report::inert::excerpt(value)
+            Err(ValueError::NotRegValue(
+                crate::report::inert::excerpt(value).into_owned(),
             ))
         };
         match parsed {
@@ -632,19 +631,15 @@ fn split_value_line(t: &str) -> Option<(String, &str)> {
     None
 }
 
-fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
     let mut out = Vec::new();
     for part in s.split(',') {
         let p = part.trim();
         if p.is_empty() {
             continue;
         }
-        let b = u8::from_str_radix(p, 16).map_err(|_| {
-            format!(
-                "'{p}' is not a hex byte",
-                p = crate::report::inert::excerpt(p)
-            )
-        })?;
+        let b = u8::from_str_radix(p, 16)
+            .map_err(|_| ValueError::NotHexByte(crate::report::inert::excerpt(p).into_owned()))?;
         out.push(b);
     }
     Ok(out)
