@@ -9,9 +9,9 @@
 //! the range count too: after the restart the configuration asks for, they move into the range
 //! and need a place there.
 
-use crate::epm::{EPM_PORT, Endpoint, HostDump, HostStatus};
+use crate::epm::{Endpoint, HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
-use crate::ports::PortRanges;
+use crate::ports::{EPM_PORT, PortRanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -27,8 +27,8 @@ use crate::ports::PortRanges;
 use std::net::IpAddr;
 
 /// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
-/// the dump of that target discovered, from each source (None = the kernel's choice when
-/// `sources` is empty). A dump belongs to a target when the address it connected to, or else
+/// the dump of that target discovered, from each of [`crate::probe::vantage_points`] of
+/// `sources`. A dump belongs to a target when the address it connected to, or else
 /// the target it was given as, is that IP address. Nesting: target, source, port ascending;
 /// suitable for `probe::sweep`.
 pub fn probe_plan(
@@ -37,12 +37,7 @@ pub fn probe_plan(
     epm_port: u16,
     range: &PortRanges,
     dumps: &[HostDump],
-) -> Vec<(Option<IpAddr>, IpAddr, u16)> {
-    let sources: Vec<Option<IpAddr>> = if sources.is_empty() {
-        vec![None]
-    } else {
-        sources.iter().copied().map(Some).collect()
-    };
+) -> Vec<crate::probe::Probe> {
     let mut plan = Vec::new();
     for &target in targets {
         let discovered = dumps
@@ -53,9 +48,7 @@ pub fn probe_plan(
         let ports = range.union(&PortRanges::from_ranges(
             discovered.chain([(epm_port, epm_port)]),
         ));
-        for &source in &sources {
-            plan.extend(ports.iter().map(|port| (source, target, port)));
-        }
+        plan.extend(crate::probe::plan(&[target], sources, &ports));
     }
     plan
 }

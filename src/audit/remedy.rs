@@ -30,7 +30,7 @@ use crate::policy::address::{AddrMatch, prefix_of};
 use crate::policy::model::{PortMatch, RuleAction};
 use crate::policy::registry::complement;
 use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
-use crate::ports::PortRanges;
+use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::ProbeState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -51,8 +51,6 @@ use ipsec::*;
 use plan::*;
 use quote::{Line, Quoted, Refusal, Token, comment_line, comment_value};
 
-/// The endpoint mapper's port, fenced with the range.
-pub const EPM_PORT: u16 = 135;
 /// Most ports one script fences; more means the range itself is wrong (fix it first).
 pub const MAX_FIX_PORTS: u32 = 4096;
 /// The policy name KB908472 uses, for a host without an assigned IPsec policy.

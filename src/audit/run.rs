@@ -117,16 +117,7 @@ pub async fn run(
     if req.probe {
         let mut plan = super::probe_plan(&target_ips, &req.sources, port, &req.range, &dumps);
         if let Some(extra) = &req.extra_ports {
-            let sources: Vec<Option<IpAddr>> = if req.sources.is_empty() {
-                vec![None]
-            } else {
-                req.sources.iter().copied().map(Some).collect()
-            };
-            for &t in &target_ips {
-                for &s in &sources {
-                    plan.extend(extra.iter().map(|p| (s, t, p)));
-                }
-            }
+            plan.extend(crate::probe::plan(&target_ips, &req.sources, extra));
         }
         let mut seen = HashSet::new();
         plan.retain(|k| seen.insert(*k));

@@ -10,11 +10,8 @@ use super::{Error, Exit};
 use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit};
 use crate::policy::{Action, LoadOptions, OsFamily};
 use crate::ports::PortRanges;
-use crate::probe::ProbeConfig;
 use crate::report::audit::{AuditReport, ReportContext, render_styled};
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuditArgs {
@@ -35,10 +32,6 @@ pub struct AuditArgs {
     /// A port a service was given on purpose (not from the dynamic range). Repeatable.
     #[arg(long = "static-port", value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
     pub static_ports: Vec<u16>,
-    /// Local source address to probe from (one of this host's); repeat for several. Without it
-    /// the OS chooses.
-    #[arg(long = "from", value_name = "IP", value_parser = crate::probe::parse_source)]
-    pub from: Vec<IpAddr>,
     /// Probe results made at other vantage points (`rpcaudit probe --json` output). Repeatable.
     #[arg(long = "observations", value_name = "FILE")]
     pub observations: Vec<PathBuf>,
@@ -51,15 +44,8 @@ pub struct AuditArgs {
     /// What a port no policy rule covers is expected to do.
     #[arg(long = "default", value_enum, default_value_t = DefaultAction::Pass)]
     pub default_action: DefaultAction,
-    /// Per-attempt probe timeout in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = crate::probe::DEFAULT_TIMEOUT.as_millis() as u64)]
-    pub timeout_ms: u64,
-    /// Further probe attempts after an unanswered one.
-    #[arg(long, value_name = "N", default_value_t = crate::probe::DEFAULT_RETRIES)]
-    pub retries: u32,
-    /// At most N probe attempts started per second.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<u32>,
+    #[command(flatten)]
+    pub probe: super::probe::ProbeFlags,
     #[command(flatten)]
     pub epm: EpmArgs,
     /// Print the JSON report instead of tables.
@@ -134,15 +120,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         imported.extend(crate::probe::read_observations(path)?);
     }
     let targets = super::dump::expand(&args.targets)?;
-    if args.timeout_ms == 0 || args.timeout_ms > 60_000 {
-        return Err(Error::ProbeTimeout(args.timeout_ms));
-    }
-    let probe_config = ProbeConfig {
-        timeout: Duration::from_millis(args.timeout_ms),
-        retries: args.retries.min(10),
-        rate: args.rate.map(f64::from),
-        ..ProbeConfig::default()
-    };
+    let probe_config = args.probe.config(crate::probe::DEFAULT_CONCURRENCY);
     let req = AuditRequest {
         targets: targets.clone(),
         epm_port: args.epm.port,
@@ -151,7 +129,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         range: range.clone(),
         range_source: range_source.clone(),
         static_ports: args.static_ports.clone(),
-        sources: args.from.clone(),
+        sources: args.probe.from.clone(),
         probe: !args.no_probe,
         probe_config,
         extra_ports: args.ports.clone(),

@@ -22,7 +22,7 @@ pub struct DumpArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct EpmArgs {
     /// TCP port of the endpoint mapper.
-    #[arg(long, default_value_t = crate::epm::EPM_PORT)]
+    #[arg(long, default_value_t = crate::ports::EPM_PORT)]
     pub port: u16,
     /// Bound, in seconds, on one host's whole dump (connect, bind and every call).
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]

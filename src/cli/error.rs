@@ -32,9 +32,6 @@ pub enum Error {
     /// `--timeout` (seconds) outside what a dump may take.
     #[error("--timeout {0} must be between 0 and 3600 seconds")]
     DumpTimeout(f64),
-    /// `audit --timeout-ms` outside 1..=60000.
-    #[error("--timeout-ms {0} must be between 1 and 60000")]
-    ProbeTimeout(u64),
     /// A port list flag clap read as text that is not a port list; `spec` is an excerpt.
     #[error("{flag} '{spec}': {source}")]
     Ports {

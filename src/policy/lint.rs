@@ -14,7 +14,7 @@ use super::sink::Sink;
 use super::{LoadedPolicy, RangeKind};
 use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Dialect, Proto};
-use crate::ports::PortRanges;
+use crate::ports::{EPM_PORT, PortRanges};
 use std::net::IpAddr;
 
 /// The article's own threshold: "fewer than 20 ports" is too small for a busy server.
@@ -274,7 +274,7 @@ fn first_file(lp: &LoadedPolicy) -> Option<String> {
 
 fn block_fix(lp: &LoadedPolicy, ports: &PortRanges) -> String {
     if lp.policy.has_layer(Layer::Ipsec) || !lp.policy.has_layer(Layer::Firewall) {
-        let first = ports.iter().next().unwrap_or(135);
+        let first = ports.iter().next().unwrap_or(EPM_PORT);
         let policy = lp
             .ipsec_policies
             .iter()
@@ -304,14 +304,14 @@ fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
             None => groups.push((key, d.rule, vec![port], in_range)),
         }
     };
-    check(135, false);
+    check(EPM_PORT, false);
     let range = lp
         .range
         .as_ref()
         .filter(|r| r.kind != RangeKind::Invalid)
         .map(|r| r.ports.clone());
     if let Some(r) = &range {
-        for p in r.iter().filter(|&p| p != 135) {
+        for p in r.iter().filter(|&p| p != EPM_PORT) {
             check(p, true);
         }
     }
@@ -377,7 +377,7 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
         return;
     };
     for (label, ip) in hang_sources(lp, outsider) {
-        let d135 = lp.policy.decide(ip, 135, Proto::Tcp);
+        let d135 = lp.policy.decide(ip, EPM_PORT, Proto::Tcp);
         let mut passed = Vec::new();
         let mut denied = Vec::new();
         for p in r.ports.iter() {
@@ -431,7 +431,7 @@ fn shadow_ports(lp: &LoadedPolicy, ports: &PortMatch) -> Vec<u16> {
     let range = lp.effective_range();
     match ports {
         PortMatch::Ports(p) => p.iter().take(4096).collect(),
-        PortMatch::Any => std::iter::once(135)
+        PortMatch::Any => std::iter::once(EPM_PORT)
             .chain(range.iter().take(4096))
             .collect(),
         PortMatch::RpcDynamic => range.iter().take(4096).collect(),
