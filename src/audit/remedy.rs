@@ -18,24 +18,26 @@
 //! `check` with the policy reader) before it joins the script; a value that cannot be written
 //! safely drops that fix, with a comment and a note saying what to do by hand.
 //!
-//! This file holds the public types, the script writer and the range section; `plan` decides
-//! what must change, `ipsec` and `firewall` write it in their dialects, `quote` holds each
+//! This file holds the public types and the script writer; `plan` decides what must change,
+//! `ipsec` and `firewall` write it in their dialects, [`range`] writes the RPC dynamic range
+//! (rpccfg, `reg add`, `.reg`; capacity's recommendation uses it too), `quote` holds each
 //! dialect's quoting rule, `check` the second reading, `interval` does the address and port
-//! arithmetic.
+//! arithmetic. Each child names what it uses from the others: no glob imports.
 
-use super::capacity::{self, Recommendation};
-use super::verify::{MatrixRow, Verdict};
+use super::capacity::Recommendation;
+use super::verify::MatrixRow;
 use crate::finding::{Code, Finding};
-use crate::policy::address::{AddrMatch, prefix_of};
-use crate::policy::model::{PortMatch, RuleAction};
-use crate::policy::registry::complement;
-use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
-use crate::ports::{EPM_PORT, PortRanges};
-use crate::probe::ProbeState;
+use crate::policy::{Layer, LoadedPolicy};
+use crate::ports::PortRanges;
+use check::{Expect, reparse};
+use firewall::render_firewall;
+use interval::ports_of;
+use ipsec::render_ipsec;
+use plan::{Allowed, Codes, Plan, plan};
+use range::render_range;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::BTreeMap;
 
 mod check;
 mod firewall;
@@ -43,13 +45,9 @@ mod interval;
 mod ipsec;
 mod plan;
 pub mod quote;
+pub mod range;
 
-use check::*;
-use firewall::*;
-use interval::*;
-use ipsec::*;
-use plan::*;
-use quote::{Line, Quoted, Refusal, Token, comment_line, comment_value};
+use quote::{Line, Refusal, comment_line, comment_value};
 
 /// Most ports one script fences; more means the range itself is wrong (fix it first).
 pub const MAX_FIX_PORTS: u32 = 4096;
@@ -436,87 +434,17 @@ fn header(out: &mut Out, lp: &LoadedPolicy) {
     }
 }
 
-fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
-    // Every command is written from the range as numbers, not from the recommendation's text.
-    let ranges = match PortRanges::parse(&rec.range) {
-        Ok(r) if !r.is_empty() => r,
-        _ => {
-            out.blank();
-            out.refuse(
-                "the RPC dynamic range",
-                &Refusal::new("range", &rec.range, "is not a list of ports"),
-            );
-            return;
-        }
-    };
-    let range = ranges.to_string();
-    let rpccfg = capacity::rpccfg_line(&ranges);
-    out.blank();
-    out.comment(&format!(
-        "== Range: fixes {}: set the RPC dynamic range to {range} ({} ports). ==",
-        join_codes(c),
-        ranges.size()
-    ));
-    let (reasoning, note) = (out.shown(&rec.reasoning), out.shown(&rec.note));
-    out.comment(&reasoning);
-    out.comment(&note);
-    let pieces = capacity::pieces(&ranges);
-    let key = r"HKLM\SOFTWARE\Microsoft\Rpc\Internet";
-    let written = match out.dialect.layer() {
-        Layer::Ipsec => {
-            out.comment("rpccfg.exe (Windows 2000/2003 resource kit) writes Ports, PortsInternetAvailable=Y and UseInternetPorts=Y.");
-            out.step("the RPC dynamic range", |s| {
-                let mut l = Line::new().words("rpccfg.exe -pe");
-                for p in &pieces {
-                    l = l.sp().token(&quote::port_list(p)?);
-                }
-                s.cmd(l.sp().words("-d 0"))
-            })
-        }
-        Layer::Firewall => {
-            out.comment(&format!(
-                "reg.exe writes all three values (the same as: {rpccfg})."
-            ));
-            out.step("the RPC dynamic range", |s| {
-                let k = quote::token("registry key", key)?;
-                let d = quote::token("Ports value", &pieces.join(r"\0"))?;
-                let reg = |v: &str| Line::new().words("reg add").sp().token(&k).sp().words(v);
-                s.cmd(
-                    reg("/v Ports /t REG_MULTI_SZ /d")
-                        .sp()
-                        .token(&d)
-                        .sp()
-                        .raw("/f"),
-                )?;
-                s.cmd(reg("/v PortsInternetAvailable /t REG_SZ /d Y /f"))?;
-                s.cmd(reg("/v UseInternetPorts /t REG_SZ /d Y /f"))
-            })
-        }
-    };
-    if !written {
-        return;
-    }
-    out.comment("The same as a .reg file: save the lines below without the comment mark and import it with regedit.");
-    for l in capacity::reg_file(&ranges).split("\r\n") {
-        let l = l.trim_end();
-        if l.is_empty() {
-            out.comment("");
-        } else {
-            out.comment(&format!("  {l}"));
-        }
-    }
-    out.action(
-        c,
-        FixKind::Range,
-        String::new(),
-        range.clone(),
-        format!("set the RPC dynamic range to {range} (restart needed)"),
-    );
-}
 #[cfg(test)]
 mod tests {
+    use super::firewall::fw_remote;
+    use super::interval::{
+        Iv, bits, cidrs, covers, everything, format_iv, intervals, subtract, v4_mask,
+    };
     use super::*;
-    use crate::policy::{LoadOptions, build, parse_text};
+    use crate::audit::capacity;
+    use crate::policy::{Action, LoadOptions, build, parse_text};
+    use crate::probe::ProbeState;
+    use std::net::IpAddr;
 
     const ARTICLE: &str = include_str!("../../tests/fixtures/policy/kb908472.cmd");
 

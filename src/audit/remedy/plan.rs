@@ -2,7 +2,19 @@
 //! block for all but the allowed sources, passes to add, hosts to keep out, the range to set —
 //! whatever the dialect the script is then written in.
 
-use super::*;
+use super::interval::{Iv, cidrs, concrete, intersect, intervals, ports_of, v4_mask};
+use super::{MAX_FIX_PORTS, RANGE_CODES};
+use crate::audit::capacity;
+use crate::audit::capacity::Recommendation;
+use crate::audit::verify::{MatrixRow, Verdict};
+use crate::finding::{Code, Finding};
+use crate::policy::address::{AddrMatch, prefix_of};
+use crate::policy::model::RuleAction;
+use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
+use crate::ports::{EPM_PORT, PortRanges};
+use crate::probe::ProbeState;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
 
 // ---------------------------------------------------------------------------------------------
 // The plan: what must change, whatever the dialect.
