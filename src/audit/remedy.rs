@@ -66,9 +66,7 @@ const RANGE_CODES: &[Code] = &[
 ];
 
 /// The language of the fix script.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FixDialect {
     /// ipseccmd.exe (Windows XP/2003; ipsecpol.exe on Windows 2000 takes the same switches).
@@ -82,6 +80,14 @@ pub enum FixDialect {
 }
 
 impl FixDialect {
+    /// Every dialect, in the order `--fix-dialect` lists them.
+    pub const ALL: [FixDialect; 4] = [
+        FixDialect::Ipseccmd,
+        FixDialect::NetshIpsec,
+        FixDialect::Netsh,
+        FixDialect::Powershell,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FixDialect::Ipseccmd => "ipseccmd",
@@ -734,17 +740,13 @@ mod tests {
 
     #[test]
     fn dialect_names() {
-        use clap::ValueEnum;
-        let names: Vec<String> = FixDialect::value_variants()
-            .iter()
-            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
-            .collect();
+        let names: Vec<&str> = FixDialect::ALL.iter().map(|v| v.as_str()).collect();
         assert_eq!(names, ["ipseccmd", "netsh-ipsec", "netsh", "powershell"]);
         assert_eq!(
             serde_json::to_value(FixDialect::NetshIpsec).unwrap(),
             "netsh-ipsec"
         );
-        for v in FixDialect::value_variants() {
+        for v in FixDialect::ALL {
             assert_eq!(
                 serde_json::to_value(v).unwrap(),
                 serde_json::Value::String(v.as_str().into())

@@ -6,9 +6,10 @@
 //! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
 
 use super::dump::EpmArgs;
+use super::values::{DefaultAction, Dialect, Os};
 use super::{Error, Exit};
 use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit};
-use crate::policy::{Action, LoadOptions, OsFamily};
+use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
 use crate::report::audit::{AuditReport, ReportContext, render_styled};
 use std::path::PathBuf;
@@ -27,8 +28,8 @@ pub struct AuditArgs {
     pub range: Option<PortRanges>,
     /// Which ephemeral range the range is checked against, and the default range when nothing
     /// configures one.
-    #[arg(long, value_enum, default_value_t = OsFamily::Vista)]
-    pub os: OsFamily,
+    #[arg(long, value_enum, default_value_t = Os::Vista)]
+    pub os: Os,
     /// A port a service was given on purpose (not from the dynamic range). Repeatable.
     #[arg(long = "static-port", value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
     pub static_ports: Vec<u16>,
@@ -53,7 +54,7 @@ pub struct AuditArgs {
     pub json: bool,
     /// Write the fix script in this dialect (default: the policy files' own).
     #[arg(long, value_enum, value_name = "DIALECT")]
-    pub fix_dialect: Option<crate::audit::remedy::FixDialect>,
+    pub fix_dialect: Option<Dialect>,
     /// An earlier report (`--json` or `--output`) to compare with: endpoints that appeared or
     /// disappeared, verdicts and findings that changed are listed first.
     #[arg(long, value_name = "OLD.json")]
@@ -62,21 +63,6 @@ pub struct AuditArgs {
     /// interrupted run (Ctrl-C) still writes what it gathered, marked incomplete.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DefaultAction {
-    Pass,
-    Block,
-}
-
-impl From<DefaultAction> for Action {
-    fn from(d: DefaultAction) -> Action {
-        match d {
-            DefaultAction::Pass => Action::Pass,
-            DefaultAction::Block => Action::Block,
-        }
-    }
 }
 
 /// Everything `run` needs, checked before any packet is sent.
@@ -101,7 +87,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         &args.policy,
         &LoadOptions {
             range_override: args.range.clone(),
-            os: args.os,
+            os: args.os.into(),
             local_subnets: Vec::new(),
         },
     )?;
@@ -111,7 +97,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
             loaded.effective_range(),
             format!(
                 "no rpccfg/.reg in the policy files and no --range: the default dynamic range of {}",
-                args.os.describe()
+                crate::policy::OsFamily::from(args.os).describe()
             ),
         ),
     };
@@ -188,7 +174,7 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
     let mut report = AuditReport::new(ctx, result);
     report.attach_remediation(
         args.fix_dialect
-            .unwrap_or_else(|| crate::audit::remedy::dialect_of(&loaded)),
+            .map_or_else(|| crate::audit::remedy::dialect_of(&loaded), Into::into),
         &loaded,
     );
     if let Some((path, old)) = &baseline {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod lab;
 pub mod policy;
 pub mod probe;
+pub mod values;
 
 pub use error::Error;
 

@@ -34,8 +34,8 @@ pub struct Common {
     pub files: Vec<PathBuf>,
     /// Which Windows defaults apply: ephemeral ports 1024-5000 (legacy: 2000/XP/2003) or
     /// 49152-65535 (vista: Vista/2008 and later).
-    #[arg(long, value_enum, default_value_t = OsFamily::Vista)]
-    pub os: OsFamily,
+    #[arg(long, value_enum, default_value_t = super::values::Os::Vista)]
+    pub os: super::values::Os,
     /// What the firewall keyword LocalSubnet stands for (CIDR; repeat for several).
     #[arg(long = "local-subnet", value_name = "CIDR")]
     pub local_subnets: Vec<IpNet>,
@@ -117,7 +117,7 @@ pub fn run(cmd: PolicyCommand) -> Result<Exit, Error> {
 fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Error> {
     let opts = LoadOptions {
         range_override: range,
-        os: common.os,
+        os: common.os.into(),
         local_subnets: common.local_subnets.clone(),
     };
     Ok(policy::load(&common.files, &opts)?)

@@ -46,9 +46,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Which Windows generation's defaults apply. Default: `Vista` (Vista, Server 2008 and
 /// later: dynamic/ephemeral range 49152-65535), as nearly every host audited today runs it;
 /// `Legacy` is the article's Windows 2000/XP/2003 (1024-5000).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OsFamily {
     Legacy,

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod capacity;
+pub mod changes;
 pub mod diff;
 pub mod dump;
 pub mod inert;
