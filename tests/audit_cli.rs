@@ -9,7 +9,7 @@ use support::{Fixture, bin, fixture_pair, run, run_json};
 
 fn fixture_policy() -> String {
     format!(
-        "{}/tests/fixtures/policy/kb908472.cmd",
+        "{}/fixtures/policy/kb908472.cmd",
         env!("CARGO_MANIFEST_DIR")
     )
 }

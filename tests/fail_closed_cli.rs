@@ -82,7 +82,7 @@ fn unreadable_policy_files_are_errors_in_every_command() {
 fn an_unreadable_file_among_good_ones_is_still_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let good = format!(
-        "{}/tests/fixtures/policy/kb908472.cmd",
+        "{}/fixtures/policy/kb908472.cmd",
         env!("CARGO_MANIFEST_DIR")
     );
     let empty = dir.path().join("empty.cmd");
@@ -116,7 +116,7 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
     let f = Fixture::start(&["--tcp-endpoints", "3", "--tcp-ports", "5001-5003"]);
     let dir = tempfile::tempdir().unwrap();
     let policy = format!(
-        "{}/tests/fixtures/policy/kb908472.cmd",
+        "{}/fixtures/policy/kb908472.cmd",
         env!("CARGO_MANIFEST_DIR")
     );
     let about_others = observations(

@@ -1,20 +1,19 @@
 //! Lab acceptance of `rpcaudit audit` (root, `#[ignore]`; the README's test command runs them):
 //! Samba in the server namespace, nftables standing in for the IPsec policy, the audit run from
 //! the allowed subnet with the denied subnet's probe results merged in, checked against the
-//! intended policy written as KB908472 does (tests/fixtures/lab/ipsec-correct.cmd).
+//! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd).
 
-mod common;
 mod support;
 
-use common::lab;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::bin;
+use support::lab;
 
 fn policy_file() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lab/ipsec-correct.cmd")
+        .join("fixtures/lab/ipsec-correct.cmd")
         .display()
         .to_string()
 }

@@ -1,12 +1,12 @@
 //! Lab integration tests for `rpcaudit probe` (root; `cargo test -- --ignored --test-threads=1`).
 //! Each test brings the lab up itself (tests/lab/up.sh is idempotent) and applies its scenario.
 
-mod common;
+mod support;
 
-use common::lab;
 use rpcaudit::probe::{Observation, ProbeState, observations_from_json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use support::lab;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rpcaudit");
 /// 135 and the article's range: the ports nmap and the probe both sweep.

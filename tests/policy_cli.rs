@@ -1,5 +1,5 @@
 //! `rpcaudit policy lint|explain|range` driven as a real binary on the fixtures in
-//! tests/fixtures/policy (every encoding Windows writes), plus the acceptance checks of the
+//! fixtures/policy (every encoding Windows writes), plus the acceptance checks of the
 //! KB908472 script through the library (every port, inside and outside the subnet).
 
 use assert_cmd::Command;
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/policy")
+        .join("fixtures/policy")
         .join(name)
 }
 

@@ -9,10 +9,9 @@
 //! parse errors in the policy reader, and a name any dialect can carry is actually written
 //! (refusing everything would pass the rest).
 
-mod remedy_models;
+mod support;
 
 use proptest::prelude::*;
-use remedy_models::{Intended, check_script};
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
@@ -21,6 +20,7 @@ use rpcaudit::policy::{self, Action, Layer, LoadOptions, LoadedPolicy, Proto};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
 use std::sync::OnceLock;
+use support::remedy_models::{Intended, check_script};
 
 const DIALECTS: [FixDialect; 4] = [
     FixDialect::Ipseccmd,
@@ -35,7 +35,7 @@ const EXCLUDED_HOST: &str = "10.1.1.66";
 
 fn fixture_text(name: &str) -> String {
     std::fs::read_to_string(format!(
-        "{}/tests/fixtures/policy/{name}",
+        "{}/fixtures/policy/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

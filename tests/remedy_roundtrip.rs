@@ -35,7 +35,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
-        "{}/tests/fixtures/policy/{name}",
+        "{}/fixtures/policy/{name}",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()

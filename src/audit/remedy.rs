@@ -452,7 +452,7 @@ mod tests {
     use crate::probe::ProbeState;
     use std::net::IpAddr;
 
-    const ARTICLE: &str = include_str!("../../tests/fixtures/policy/kb908472.cmd");
+    const ARTICLE: &str = include_str!("../../fixtures/policy/kb908472.cmd");
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -24,7 +24,7 @@ pub mod values;
 
 pub use error::Error;
 
-/// How a run ended, as DESIGN.md's exit-code contract says.
+/// How a run ended, as the exit-code contract of docs/DESIGN.md says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     /// 0: compliant, nothing wrong.

@@ -1,6 +1,11 @@
-//! Helpers for integration tests that drive the real binary: start `rpcaudit lab serve` on a
-//! free loopback port and stop it when the guard drops.
+//! The helpers integration tests share (`mod support;` in a test file): driving the real
+//! binary (run it, read its JSON, time it), a fixture endpoint mapper (`rpcaudit lab serve` on
+//! a free loopback port, stopped when the guard drops), the network lab ([`lab`]) and the
+//! cmd.exe / PowerShell line models the fix-script tests check with ([`remedy_models`]).
 #![allow(dead_code)]
+
+pub mod lab;
+pub mod remedy_models;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
