@@ -66,12 +66,7 @@ fn report_validates_and_output_matches_stdout() {
         .collect();
     assert!(leaks.contains(&5001) && leaks.len() == 21, "{leaks:?}");
     // The leak finding carries its evidence: every leaking matrix cell.
-    let leak = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "leak")
-        .unwrap();
+    let leak = support::findings_with(&v, "leak")[0];
     let evidence = leak["evidence"].as_array().unwrap();
     assert_eq!(evidence.len(), 21);
     assert!(

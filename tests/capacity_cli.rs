@@ -22,12 +22,7 @@ fn capacity(fixture: &Fixture, extra: &[&str]) -> (i32, Value, String) {
 }
 
 fn codes(host: &Value) -> Vec<String> {
-    host["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
+    support::finding_codes(host)
 }
 
 #[test]

@@ -154,11 +154,8 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
             v["summary"]["incomplete_hosts"],
             serde_json::json!(["127.0.0.1"])
         );
-        let unverified = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["code"] == "unverified")
+        let unverified = *support::findings_with(&v, "unverified")
+            .first()
             .unwrap_or_else(|| panic!("no unverified finding: {v}"));
         assert!(
             unverified["message"]

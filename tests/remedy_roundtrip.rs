@@ -103,6 +103,11 @@ impl Scenario {
         policy::build(self.files.clone(), &LoadOptions::default())
     }
 
+    /// Whether the policy's own lints report `code`.
+    fn lints(&self, code: Code) -> bool {
+        self.loaded().findings.iter().any(|f| f.code == code)
+    }
+
     /// The matrix and findings as the audit builds them.
     fn audit(&self, lp: &LoadedPolicy) -> (Vec<MatrixRow>, Vec<Finding>) {
         let mut obs = Vec::new();
@@ -376,12 +381,7 @@ fn netsh_ipsec_policy_missing_a_filter() {
         "netsh ipsec without 5003",
         &[("netsh-ipsec.cmd", text.as_bytes())],
     );
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == Code::RangePortUnblocked)
-    );
+    assert!(s.lints(Code::RangePortUnblocked));
     for d in DIALECTS {
         check(&s, d, &fence(), &[ALLOWED]);
     }
@@ -393,12 +393,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         "naive firewall",
         &[("firewall-naive.cmd", &fixture("firewall-naive.cmd"))],
     );
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == Code::AllowShadowed)
-    );
+    assert!(s.lints(Code::AllowShadowed));
     for d in [FixDialect::Netsh, FixDialect::Powershell] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
@@ -458,12 +453,7 @@ fn firewall_policy_with_a_leak_in_every_dialect() {
         "firewall without 5003",
         &[("fw.ps1", files_text.as_bytes())],
     );
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == Code::RangePortUnblocked)
-    );
+    assert!(s.lints(Code::RangePortUnblocked));
     // The fix dialect is the policy's (netsh, powershell) or IPsec on top of it: a block in
     // either layer wins, and the allowed subnet gets a PASS in the new IPsec policy.
     for d in DIALECTS {
@@ -477,12 +467,7 @@ fn firewall_hang_hazard_gets_an_allow_for_the_range() {
                 New-NetFirewallRule -DisplayName 'Block RPC outside 10.1.1.0' -Direction Inbound -Action Block -Protocol TCP -LocalPort 135,5001-5021 -RemoteAddress 0.0.0.0-10.1.0.255, 10.1.2.0-255.255.255.255\n\
                 New-NetFirewallRule -DisplayName 'Allow 135 from 10.1.1.0' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135 -RemoteAddress 10.1.1.0/24\n";
     let s = Scenario::new("firewall 135 only", &[("fw.ps1", text.as_bytes())]);
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == Code::HangHazard)
-    );
+    assert!(s.lints(Code::HangHazard));
     for d in [FixDialect::Netsh, FixDialect::Powershell] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(

@@ -82,6 +82,26 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 /// Run and parse stdout as JSON.
+/// The findings of a JSON result (`value["findings"]`, which must be an array).
+pub fn findings_with<'a>(value: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    all_findings(value)
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}
+
+/// The codes of the findings of a JSON result, in order.
+pub fn finding_codes(value: &serde_json::Value) -> Vec<String> {
+    all_findings(value)
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn all_findings(value: &serde_json::Value) -> &[serde_json::Value] {
+    value["findings"].as_array().unwrap()
+}
+
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let (code, out, err) = run(args);
     let v = serde_json::from_str(&out)
