@@ -8,10 +8,9 @@ use std::time::Duration;
 use support::{Fixture, bin, fixture_pair, run, run_json};
 
 fn fixture_policy() -> String {
-    format!(
-        "{}/fixtures/policy/kb908472.cmd",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    support::fixture("policy/kb908472.cmd")
+        .display()
+        .to_string()
 }
 
 /// `audit 127.0.0.1 --policy <article's script> --port PORT EXTRA...`.

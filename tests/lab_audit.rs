@@ -6,14 +6,12 @@
 mod support;
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::time::Duration;
 use support::bin;
 use support::lab;
 
 fn policy_file() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/lab/ipsec-correct.cmd")
+    support::fixture("lab/ipsec-correct.cmd")
         .display()
         .to_string()
 }

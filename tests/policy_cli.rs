@@ -11,9 +11,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/policy")
-        .join(name)
+    support::fixture(&format!("policy/{name}"))
 }
 
 fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {

@@ -18,12 +18,7 @@ use rpcaudit::ports::PortRanges;
 use std::net::IpAddr;
 use support::remedy_models::{Intended, check_script};
 
-const DIALECTS: [FixDialect; 4] = [
-    FixDialect::Ipseccmd,
-    FixDialect::NetshIpsec,
-    FixDialect::Netsh,
-    FixDialect::Powershell,
-];
+const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 const OUTSIDER: &str = "203.0.113.9";
 const ALLOWED: &str = "10.1.1.7";
 
@@ -32,11 +27,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/fixtures/policy/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    support::policy_text(name)
 }
 
 fn range() -> PortRanges {

@@ -22,23 +22,14 @@ use rpcaudit::probe::{Observation, ProbeState};
 use std::sync::OnceLock;
 use support::remedy_models::{Intended, check_script};
 
-const DIALECTS: [FixDialect; 4] = [
-    FixDialect::Ipseccmd,
-    FixDialect::NetshIpsec,
-    FixDialect::Netsh,
-    FixDialect::Powershell,
-];
+const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 /// The name of the firewall block the naive scenario narrows.
 const NAIVE_BLOCK: &str = "Block RPC 135,5001-5021";
 /// A host of the allowed subnet the policy keeps out of 5005, observed reaching it.
 const EXCLUDED_HOST: &str = "10.1.1.66";
 
 fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/fixtures/policy/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    support::policy_text(name)
 }
 
 fn range() -> PortRanges {

@@ -7,6 +7,8 @@
 //! outsiders blocked and allowed subnets passed on every affected port, and nothing that was
 //! blocked for a source outside the allowed ones is passed after.
 
+mod support;
+
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, Remediation, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
@@ -16,12 +18,7 @@ use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
 use std::net::IpAddr;
 
-const DIALECTS: [FixDialect; 4] = [
-    FixDialect::Ipseccmd,
-    FixDialect::NetshIpsec,
-    FixDialect::Netsh,
-    FixDialect::Powershell,
-];
+const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 const TARGET: &str = "198.18.0.10";
 const OUTSIDER: &str = "203.0.113.9";
 const OTHER: &str = "198.51.100.20";
@@ -34,25 +31,12 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/fixtures/policy/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read(support::fixture(&format!("policy/{name}"))).unwrap()
 }
 
 /// A fixture as text (UTF-8 or UTF-16LE with BOM).
 fn fixture_text(name: &str) -> String {
-    let b = fixture(name);
-    if b.starts_with(&[0xff, 0xfe]) {
-        let u: Vec<u16> = b[2..]
-            .chunks(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16(&u).unwrap()
-    } else {
-        String::from_utf8(b).unwrap()
-    }
+    support::policy_text(name)
 }
 
 fn article_range() -> PortRanges {

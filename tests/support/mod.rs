@@ -11,6 +11,27 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 
+/// A file of the repository's `fixtures/`, e.g. `fixture("policy/kb908472.cmd")`.
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A policy fixture (`fixtures/policy/NAME`) as text: UTF-8, or UTF-16LE after its BOM.
+pub fn policy_text(name: &str) -> String {
+    let b = std::fs::read(fixture(&format!("policy/{name}"))).unwrap();
+    if b.starts_with(&[0xff, 0xfe]) {
+        let u: Vec<u16> = b[2..]
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&u).unwrap()
+    } else {
+        String::from_utf8(b).unwrap()
+    }
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rpcaudit")
 }
