@@ -271,18 +271,18 @@ fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
 
 fn read_target_file(path: &Path) -> Result<String, TargetError> {
     let file = path.display().to_string();
-    let bytes = crate::input::read_capped(path, MAX_FILE_BYTES).map_err(|e| match e {
-        crate::input::ReadError::Open(source) | crate::input::ReadError::Read(source) => {
-            TargetError::Read {
-                file: file.clone(),
-                source,
-            }
-        }
-        crate::input::ReadError::TooLarge { limit } => TargetError::FileTooLarge {
+    let bytes = crate::input::read_capped_or(
+        path,
+        MAX_FILE_BYTES,
+        |source| TargetError::Read {
+            file: file.clone(),
+            source,
+        },
+        |limit| TargetError::FileTooLarge {
             file: file.clone(),
             limit,
         },
-    })?;
+    )?;
     match String::from_utf8(bytes) {
         Ok(mut s) => {
             if s.starts_with('\u{feff}') {

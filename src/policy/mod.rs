@@ -214,18 +214,18 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, Polic
     let mut parsed = Vec::new();
     for p in paths {
         let path = p.display().to_string();
-        let bytes = crate::input::read_capped(p, MAX_FILE_BYTES).map_err(|e| match e {
-            crate::input::ReadError::Open(source) | crate::input::ReadError::Read(source) => {
-                PolicyError::Read {
-                    path: path.clone(),
-                    source,
-                }
-            }
-            crate::input::ReadError::TooLarge { limit } => PolicyError::TooLarge {
+        let bytes = crate::input::read_capped_or(
+            p,
+            MAX_FILE_BYTES,
+            |source| PolicyError::Read {
                 path: path.clone(),
-                max: limit,
+                source,
             },
-        })?;
+            |max| PolicyError::TooLarge {
+                path: path.clone(),
+                max,
+            },
+        )?;
         let pf = parse_text(&path, &bytes);
         if let Some(reason) = pf.unreadable {
             return Err(PolicyError::Unreadable { path, reason });

@@ -177,6 +177,16 @@ pub fn demo_lock() -> std::fs::File {
     f
 }
 
+/// `rpcaudit demo --json` (under [`demo_lock`]): it exits 0, and its report, returned, is
+/// valid against the committed schema.
+pub fn demo_json() -> serde_json::Value {
+    let _demo = demo_lock();
+    let (code, report, err) = run_json(&["demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_valid_report(&report);
+    report
+}
+
 /// What one run under GNU time gave.
 pub struct Measured {
     pub code: i32,
