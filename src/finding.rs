@@ -26,10 +26,182 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// What a finding is about: a stable kebab-case string in the JSON (`code`), one variant per
+/// code the README lists. Policy lints, capacity checks and verification verdicts all name
+/// theirs here; [`Code::ALL`] is the whole list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    // policy
+    TypographicDash,
+    Placeholder,
+    NameFilterMismatch,
+    RangePortUnblocked,
+    /// Policy (a source allowed to 135 but not the range, or the reverse) and audit (observed).
+    HangHazard,
+    AllowShadowed,
+    PolicyUnassigned,
+    SubnetMisaligned,
+    MaskNoncontiguous,
+    RangeOverlapsEphemeral,
+    RangeTooSmall,
+    RangeInverted,
+    RangeInvalid,
+    ParseError,
+    /// A DNS name in a filter: Windows resolves it once, when the filter is created; rpcaudit
+    /// does not resolve it, so it matches nothing in the model.
+    DnsUnresolved,
+    /// A policy-wide check was not run: the files define more rules than it can afford.
+    LintSkipped,
+    /// A firewall rule string holds a field rpcaudit does not model (kept, read without it).
+    UnknownField,
+    /// The GPO store's `AllowLocalPolicyMerge=0` takes active local rules out of force.
+    LocalRulesIgnored,
+    /// A store turns the firewall off in a profile.
+    FirewallOff,
+    /// A store lets unmatched inbound connections through (`DefaultInboundAction=0`).
+    DefaultInboundAllow,
+    /// A GPO restricts unauthenticated RPC clients (`RestrictRemoteClients`,
+    /// `EnableAuthEpResolution`): anonymous endpoint-mapper dumps of its hosts fail.
+    RpcRestricted,
+    // capacity
+    OutOfRange,
+    RangeNearFull,
+    RangeExhausted,
+    // audit
+    Leak,
+    Overblock,
+    EpmFenced,
+    Unverified,
+    /// A code this version does not know, read from another version's report (a baseline);
+    /// kept as written. rpcaudit itself never produces one.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Code {
+    /// Every code rpcaudit produces, in the README's order.
+    pub const ALL: &[Code] = &[
+        Code::TypographicDash,
+        Code::Placeholder,
+        Code::NameFilterMismatch,
+        Code::RangePortUnblocked,
+        Code::HangHazard,
+        Code::AllowShadowed,
+        Code::PolicyUnassigned,
+        Code::SubnetMisaligned,
+        Code::MaskNoncontiguous,
+        Code::RangeOverlapsEphemeral,
+        Code::RangeTooSmall,
+        Code::RangeInverted,
+        Code::RangeInvalid,
+        Code::ParseError,
+        Code::DnsUnresolved,
+        Code::OutOfRange,
+        Code::RangeNearFull,
+        Code::RangeExhausted,
+        Code::Leak,
+        Code::Overblock,
+        Code::EpmFenced,
+        Code::Unverified,
+        Code::UnknownField,
+        Code::LocalRulesIgnored,
+        Code::FirewallOff,
+        Code::DefaultInboundAllow,
+        Code::RpcRestricted,
+        Code::LintSkipped,
+    ];
+
+    /// Whether the policy reader and linter produce this code (the README's "policy" rows;
+    /// `hang-hazard` comes from the audit too).
+    pub fn from_policy(&self) -> bool {
+        !matches!(
+            self,
+            Code::OutOfRange
+                | Code::RangeNearFull
+                | Code::RangeExhausted
+                | Code::Leak
+                | Code::Overblock
+                | Code::EpmFenced
+                | Code::Unverified
+                | Code::Other(_)
+        )
+    }
+
+    /// The code as it stands in the JSON and the README.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Code::TypographicDash => "typographic-dash",
+            Code::Placeholder => "placeholder",
+            Code::NameFilterMismatch => "name-filter-mismatch",
+            Code::RangePortUnblocked => "range-port-unblocked",
+            Code::HangHazard => "hang-hazard",
+            Code::AllowShadowed => "allow-shadowed",
+            Code::PolicyUnassigned => "policy-unassigned",
+            Code::SubnetMisaligned => "subnet-misaligned",
+            Code::MaskNoncontiguous => "mask-noncontiguous",
+            Code::RangeOverlapsEphemeral => "range-overlaps-ephemeral",
+            Code::RangeTooSmall => "range-too-small",
+            Code::RangeInverted => "range-inverted",
+            Code::RangeInvalid => "range-invalid",
+            Code::ParseError => "parse-error",
+            Code::DnsUnresolved => "dns-unresolved",
+            Code::LintSkipped => "lint-skipped",
+            Code::UnknownField => "unknown-field",
+            Code::LocalRulesIgnored => "local-rules-ignored",
+            Code::FirewallOff => "firewall-off",
+            Code::DefaultInboundAllow => "default-inbound-allow",
+            Code::RpcRestricted => "rpc-restricted",
+            Code::OutOfRange => "out-of-range",
+            Code::RangeNearFull => "range-near-full",
+            Code::RangeExhausted => "range-exhausted",
+            Code::Leak => "leak",
+            Code::Overblock => "overblock",
+            Code::EpmFenced => "epm-fenced",
+            Code::Unverified => "unverified",
+            Code::Other(code) => code,
+        }
+    }
+
+    /// The codes about the RPC dynamic port range itself (`range-*`, bar
+    /// `range-port-unblocked`, which is about the fence).
+    pub fn is_about_the_range(&self) -> bool {
+        matches!(
+            self,
+            Code::RangeOverlapsEphemeral
+                | Code::RangeTooSmall
+                | Code::RangeInverted
+                | Code::RangeInvalid
+                | Code::RangeNearFull
+                | Code::RangeExhausted
+        )
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ordered by the text, as the strings were.
+impl Ord for Code {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Code {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 /// One finding. `code` is a stable kebab-case string listed in the README.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
-    pub code: String,
+    #[schemars(with = "String")]
+    pub code: Code,
     pub severity: Severity,
     /// The file the finding is about, if it comes from a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,13 +219,13 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        code: &str,
+        code: Code,
         severity: Severity,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
         Finding {
-            code: code.to_string(),
+            code,
             severity,
             file: None,
             line: None,
@@ -94,13 +266,10 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
 pub const MAX_FINDINGS_PER_CODE: usize = 100;
 
 /// The closing finding that counts the `n` findings of `code` left out past the cap.
-pub fn left_out(code: &str, severity: Severity, n: usize) -> Finding {
-    Finding::new(
-        code,
-        severity,
-        format!("{n} more {code} findings are not listed (the first {MAX_FINDINGS_PER_CODE} are)"),
-        "fix the ones listed and run again",
-    )
+pub fn left_out(code: Code, severity: Severity, n: usize) -> Finding {
+    let message =
+        format!("{n} more {code} findings are not listed (the first {MAX_FINDINGS_PER_CODE} are)");
+    Finding::new(code, severity, message, "fix the ones listed and run again")
 }
 
 /// `findings` with at most [`MAX_FINDINGS_PER_CODE`] per (file, code, severity), the rest
@@ -108,7 +277,7 @@ pub fn left_out(code: &str, severity: Severity, n: usize) -> Finding {
 pub fn cap_per_code(findings: Vec<Finding>) -> Vec<Finding> {
     use std::collections::HashMap;
     /// What a cap counts by: file, code, severity.
-    type Key = (Option<String>, String, Severity);
+    type Key = (Option<String>, Code, Severity);
     let mut listed: HashMap<Key, usize> = HashMap::new();
     let mut out = Vec::new();
     let mut dropped: Vec<(Key, usize)> = Vec::new();
@@ -126,7 +295,7 @@ pub fn cap_per_code(findings: Vec<Finding>) -> Vec<Finding> {
         }
     }
     for ((file, code, severity), n) in dropped {
-        let mut f = left_out(&code, severity, n);
+        let mut f = left_out(code, severity, n);
         f.file = file;
         out.push(f);
     }
@@ -142,12 +311,12 @@ mod tests {
         let mut all = Vec::new();
         for i in 0..130 {
             all.push(
-                Finding::new("allow-shadowed", Severity::Error, format!("m{i}"), "f")
+                Finding::new(Code::AllowShadowed, Severity::Error, format!("m{i}"), "f")
                     .at("a.cmd", i),
             );
-            all.push(Finding::new("allow-shadowed", Severity::Error, "m", "f").at("b.cmd", i));
+            all.push(Finding::new(Code::AllowShadowed, Severity::Error, "m", "f").at("b.cmd", i));
         }
-        all.push(Finding::new("leak", Severity::Error, "m", "f"));
+        all.push(Finding::new(Code::Leak, Severity::Error, "m", "f"));
         let capped = cap_per_code(all);
         assert_eq!(capped.len(), 2 * MAX_FINDINGS_PER_CODE + 1 + 2);
         let closing: Vec<_> = capped
@@ -159,5 +328,83 @@ mod tests {
         assert_eq!(closing[1].file.as_deref(), Some("b.cmd"));
         // Order kept: the first listed is the first given.
         assert_eq!(capped[0].message, "m0");
+    }
+
+    /// The (code, from) rows of the README's "Finding codes" table, in its order.
+    fn readme_codes() -> Vec<(String, String)> {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let table = readme
+            .split("\n## Finding codes\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("README has a Finding codes section");
+        table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| {
+                let (code, rest) = l.split_once('`')?;
+                let from = rest.split('|').nth(2)?.trim();
+                Some((code.to_string(), from.to_string()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_code_in_the_readme_is_one_code_and_every_code_is_in_the_readme() {
+        let rows = readme_codes();
+        let listed: Vec<&String> = rows.iter().map(|(code, _)| code).collect();
+        assert!(listed.len() >= Code::ALL.len(), "{listed:?}");
+        let all: Vec<&str> = Code::ALL.iter().map(Code::as_str).collect();
+        for code in &listed {
+            assert_eq!(
+                all.iter().filter(|c| **c == code.as_str()).count(),
+                1,
+                "README code {code} is not exactly one finding::Code"
+            );
+        }
+        for code in &all {
+            assert!(
+                listed.iter().any(|c| c == code),
+                "{code} is not in the README"
+            );
+        }
+        let distinct: std::collections::BTreeSet<_> = Code::ALL.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            Code::ALL.len(),
+            "a code listed twice in Code::ALL"
+        );
+        let policy: Vec<&str> = rows
+            .iter()
+            .filter(|(_, from)| from == "policy")
+            .map(|(code, _)| code.as_str())
+            .collect();
+        let policy_codes: Vec<&str> = Code::ALL
+            .iter()
+            .filter(|c| c.from_policy())
+            .map(Code::as_str)
+            .collect();
+        assert_eq!(
+            policy, policy_codes,
+            "Code::from_policy is not the README's policy rows"
+        );
+    }
+
+    #[test]
+    fn codes_serialize_as_their_text_and_unknown_ones_are_kept() {
+        for code in Code::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(serde_json::from_str::<Code>(&json).unwrap(), *code);
+            assert!(!matches!(code, Code::Other(_)));
+        }
+        let other: Code = serde_json::from_str("\"pass-before-block\"").unwrap();
+        assert_eq!(other, Code::Other("pass-before-block".into()));
+        assert_eq!(
+            serde_json::to_string(&other).unwrap(),
+            "\"pass-before-block\""
+        );
+        // By the text, not by the order of the variants.
+        assert!(Code::Leak < Code::Placeholder);
     }
 }

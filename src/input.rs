@@ -32,6 +32,20 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// [`read_capped`] for a reader whose error tells "cannot read" (`io`: opening or reading
+/// failed) from "too large" (`too_large`, given the limit) and nothing finer.
+pub fn read_capped_or<E>(
+    path: &Path,
+    limit: u64,
+    io: impl FnOnce(std::io::Error) -> E,
+    too_large: impl FnOnce(u64) -> E,
+) -> Result<Vec<u8>, E> {
+    read_capped(path, limit).map_err(|e| match e {
+        ReadError::Open(source) | ReadError::Read(source) => io(source),
+        ReadError::TooLarge { limit } => too_large(limit),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

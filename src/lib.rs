@@ -1,10 +1,14 @@
 //! rpcaudit: verify and audit Windows RPC endpoint exposure after the RPC dynamic port range was
 //! restricted and fenced as Microsoft KB908472 prescribes.
 //!
-//! The flow (see DESIGN.md): targets go to [`epm::client`], which speaks the DCE/RPC wire format
-//! from [`wire`] to dump the endpoint mapper; [`policy`] reads what the administrator meant;
-//! [`probe`] observes what the network lets through; [`audit`] compares the three and [`report`]
-//! renders the result. [`cli`] only parses arguments and maps outcomes to exit codes.
+//! The flow: [`target`] reads the TARGET arguments; [`epm::client`], which speaks the DCE/RPC
+//! wire format from [`wire`], dumps each endpoint mapper; [`policy`] reads what the
+//! administrator meant; [`probe`] observes what the network lets through; [`audit`] compares the
+//! three and [`report`] renders the result, every finding a [`finding::Code`]. [`cli`] parses
+//! arguments, prints errors in one place and maps outcomes to exit codes. [`input`] is the one
+//! capped file read, [`ports`] the one port-list parser.
+//!
+//! The design, with each module's job and what it may use: `docs/DESIGN.md` in the repository.
 #![forbid(unsafe_code)]
 
 pub mod audit;

@@ -1,12 +1,9 @@
-//! The `rpcaudit` binary: parse the command line, run it, map the outcome to an exit code.
+//! The `rpcaudit` binary: [`rpcaudit::cli::main`] parses the command line, runs it and prints
+//! what went wrong; its outcome is the exit code.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let exit = match rpcaudit::cli::parse() {
-        Ok(cli) => rpcaudit::cli::run(cli),
-        Err(exit) => exit,
-    };
-    ExitCode::from(exit.code())
+    ExitCode::from(rpcaudit::cli::main().code())
 }

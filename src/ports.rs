@@ -5,6 +5,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The endpoint mapper's well-known TCP port (ncacn_ip_tcp), fenced together with the RPC
+/// dynamic range.
+pub const EPM_PORT: u16 = 135;
+
 /// A set of TCP/UDP ports kept as sorted, merged, inclusive `[first, last]` ranges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct PortRanges(Vec<(u16, u16)>);

@@ -106,6 +106,8 @@ pub enum InvalidTarget {
     NestedFile,
     #[error("one target per line expected")]
     SeveralOnALine,
+    #[error("one host expected (an IP address or a host name), not a CIDR block or @file")]
+    NotOneHost,
 }
 
 /// What one token stands for, before expansion.
@@ -136,6 +138,25 @@ pub fn expand(args: &[String]) -> Result<Vec<Target>, TargetError> {
         }
     }
     Ok(out.targets)
+}
+
+/// Each TARGET argument as one host, in order: an address or a host name, as [`expand`] reads
+/// them; a CIDR block or an `@file` is refused. For commands that take hosts only (`probe`).
+pub fn hosts(args: &[String]) -> Result<Vec<Target>, TargetError> {
+    args.iter()
+        .map(|arg| {
+            let host = match parse_token(arg) {
+                Ok(Spec::Addr(ip)) => Ok(Target::Addr(ip)),
+                Ok(Spec::Name(name)) => Ok(Target::Name(name)),
+                Ok(Spec::Net(_) | Spec::File(_)) => Err(InvalidTarget::NotOneHost),
+                Err(reason) => Err(reason),
+            };
+            host.map_err(|reason| TargetError::Invalid {
+                at: format!("target `{}`", crate::report::inert::excerpt(arg)),
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// Targets gathered so far, with the count used for the limit and the set used for dedup.
@@ -250,18 +271,18 @@ fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
 
 fn read_target_file(path: &Path) -> Result<String, TargetError> {
     let file = path.display().to_string();
-    let bytes = crate::input::read_capped(path, MAX_FILE_BYTES).map_err(|e| match e {
-        crate::input::ReadError::Open(source) | crate::input::ReadError::Read(source) => {
-            TargetError::Read {
-                file: file.clone(),
-                source,
-            }
-        }
-        crate::input::ReadError::TooLarge { limit } => TargetError::FileTooLarge {
+    let bytes = crate::input::read_capped_or(
+        path,
+        MAX_FILE_BYTES,
+        |source| TargetError::Read {
+            file: file.clone(),
+            source,
+        },
+        |limit| TargetError::FileTooLarge {
             file: file.clone(),
             limit,
         },
-    })?;
+    )?;
     match String::from_utf8(bytes) {
         Ok(mut s) => {
             if s.starts_with('\u{feff}') {

@@ -8,10 +8,9 @@ use std::time::Duration;
 use support::{Fixture, bin, fixture_pair, run, run_json};
 
 fn fixture_policy() -> String {
-    format!(
-        "{}/tests/fixtures/policy/kb908472.cmd",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    support::fixture("policy/kb908472.cmd")
+        .display()
+        .to_string()
 }
 
 /// `audit 127.0.0.1 --policy <article's script> --port PORT EXTRA...`.
@@ -66,12 +65,7 @@ fn report_validates_and_output_matches_stdout() {
         .collect();
     assert!(leaks.contains(&5001) && leaks.len() == 21, "{leaks:?}");
     // The leak finding carries its evidence: every leaking matrix cell.
-    let leak = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "leak")
-        .unwrap();
+    let leak = support::findings_with(&v, "leak")[0];
     let evidence = leak["evidence"].as_array().unwrap();
     assert_eq!(evidence.len(), 21);
     assert!(

@@ -22,12 +22,7 @@ fn capacity(fixture: &Fixture, extra: &[&str]) -> (i32, Value, String) {
 }
 
 fn codes(host: &Value) -> Vec<String> {
-    host["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
+    support::finding_codes(host)
 }
 
 #[test]
@@ -232,7 +227,7 @@ fn bad_arguments_exit_2() {
 fn the_range_can_come_from_configuration_files() {
     let f = Fixture::start(&["--tcp-endpoints", "10", "--tcp-ports", "5001-5005"]);
     let port = f.port();
-    let fixtures = format!("{}/tests/fixtures/policy", env!("CARGO_MANIFEST_DIR"));
+    let fixtures = support::fixture("policy").display().to_string();
     let reg = format!("{fixtures}/rpc-internet.reg");
     let (code, v, err) = run_json(&[
         "capacity",

@@ -136,12 +136,8 @@ fn demo_runs_without_root_or_network() {
     assert_eq!(eps.len(), 36);
     assert!(eps.iter().any(|e| e["port"] == 49664));
     // The audit around it: the deliberate mistakes are found.
-    let codes: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
+    let codes = support::finding_codes(&v);
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
     for code in [
         "leak",
         "out-of-range",

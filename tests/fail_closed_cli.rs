@@ -81,10 +81,9 @@ fn unreadable_policy_files_are_errors_in_every_command() {
 #[test]
 fn an_unreadable_file_among_good_ones_is_still_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let good = format!(
-        "{}/tests/fixtures/policy/kb908472.cmd",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let good = support::fixture("policy/kb908472.cmd")
+        .display()
+        .to_string();
     let empty = dir.path().join("empty.cmd");
     std::fs::write(&empty, b"").unwrap();
     assert_refused(
@@ -115,10 +114,9 @@ fn observations(dir: &Path, name: &str, text: &str) -> String {
 fn a_target_no_observation_verified_is_incomplete_never_compliant() {
     let f = Fixture::start(&["--tcp-endpoints", "3", "--tcp-ports", "5001-5003"]);
     let dir = tempfile::tempdir().unwrap();
-    let policy = format!(
-        "{}/tests/fixtures/policy/kb908472.cmd",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let policy = support::fixture("policy/kb908472.cmd")
+        .display()
+        .to_string();
     let about_others = observations(
         dir.path(),
         "others.json",
@@ -154,11 +152,8 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
             v["summary"]["incomplete_hosts"],
             serde_json::json!(["127.0.0.1"])
         );
-        let unverified = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["code"] == "unverified")
+        let unverified = *support::findings_with(&v, "unverified")
+            .first()
             .unwrap_or_else(|| panic!("no unverified finding: {v}"));
         assert!(
             unverified["message"]

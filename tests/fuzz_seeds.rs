@@ -1,7 +1,8 @@
 //! Every fuzz seed (`fuzz/seeds/TARGET/`) and every input that once broke a property
 //! (`fuzz/regressions/TARGET/`) replayed through the same property the fuzz target checks
 //! (`fuzz/checks/TARGET.rs`), in plain `cargo test`: a regression shows here without
-//! nightly Rust or libFuzzer.
+//! nightly Rust or libFuzzer. The policy fixtures (`fixtures/`) are seeds of `policy_parse_text`
+//! too, replayed from where the tests read them.
 
 use std::path::{Path, PathBuf};
 
@@ -99,4 +100,19 @@ fn seeds_and_past_findings_hold_every_property() {
         }
     }
     assert!(replayed > 100, "only {replayed} inputs replayed");
+}
+
+#[test]
+fn every_policy_fixture_holds_the_policy_parse_text_property() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut replayed = 0;
+    for dir in ["policy", "lab"] {
+        for file in inputs(&fixtures.join(dir)) {
+            let data = std::fs::read(&file).unwrap();
+            let outcome = std::panic::catch_unwind(|| checks::policy_parse_text::check(&data));
+            assert!(outcome.is_ok(), "{} breaks the property", file.display());
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 10, "only {replayed} fixtures replayed");
 }

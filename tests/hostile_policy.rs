@@ -38,12 +38,7 @@ fn lint(file: &str) -> support::Measured {
 fn codes(m: &support::Measured) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(&m.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", m.stdout, m.stderr));
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
+    support::finding_codes(&v)
 }
 
 #[test]

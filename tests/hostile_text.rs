@@ -306,11 +306,8 @@ fn audit_and_lint_with_hostile_rule_and_file_names() {
     for text in [&j.stdout, &t] {
         let v: Value = serde_json::from_str(&without_sgr(text)).unwrap();
         support::assert_valid_report(&v);
-        let leak = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["code"] == "leak")
+        let leak = *support::findings_with(&v, "leak")
+            .first()
             .expect("a leak finding");
         assert!(
             leak["message"].as_str().unwrap().contains(NETSH_RULE),
@@ -327,11 +324,8 @@ fn audit_and_lint_with_hostile_rule_and_file_names() {
             v["hosts"][0]["endpoints"][0]["annotation"],
             hostile_text::ANNOTATION
         );
-        let shadowed = v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["code"] == "allow-shadowed")
+        let shadowed = *support::findings_with(&v, "allow-shadowed")
+            .first()
             .expect("an allow-shadowed finding");
         assert!(
             shadowed["message"].as_str().unwrap().contains(PS_RULE),

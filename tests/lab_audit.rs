@@ -1,20 +1,17 @@
 //! Lab acceptance of `rpcaudit audit` (root, `#[ignore]`; the README's test command runs them):
 //! Samba in the server namespace, nftables standing in for the IPsec policy, the audit run from
 //! the allowed subnet with the denied subnet's probe results merged in, checked against the
-//! intended policy written as KB908472 does (tests/fixtures/lab/ipsec-correct.cmd).
+//! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd).
 
-mod common;
 mod support;
 
-use common::lab;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::time::Duration;
 use support::bin;
+use support::lab;
 
 fn policy_file() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/lab/ipsec-correct.cmd")
+    support::fixture("lab/ipsec-correct.cmd")
         .display()
         .to_string()
 }
@@ -76,12 +73,7 @@ fn rows_from(report: &Value, source: &str) -> Vec<(u16, String, String)> {
 }
 
 fn codes(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
+    support::finding_codes(report)
 }
 
 fn registered_ports(report: &Value) -> Vec<u16> {
@@ -149,12 +141,7 @@ fn a_range_port_left_unblocked_is_a_leak() {
     let deny = denied_observations(&dir);
     let (code, report) = audit(&["--observations", &deny]);
     assert_eq!(code, 1, "{report:#}");
-    let leaks: Vec<&Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "leak")
-        .collect();
+    let leaks: Vec<&Value> = support::findings_with(&report, "leak");
     assert_eq!(leaks.len(), 1, "{:?}", codes(&report));
     let msg = leaks[0]["message"].as_str().unwrap();
     assert!(
@@ -200,12 +187,7 @@ fn samba_on_its_default_range_is_out_of_range() {
     drop(lab_lock);
     let restore = lab::setup(None, &["correct"]);
     assert_eq!(code, 1, "{report:#}");
-    let outside: Vec<&Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "out-of-range")
-        .collect();
+    let outside: Vec<&Value> = support::findings_with(&report, "out-of-range");
     assert!(!outside.is_empty(), "{:?}", codes(&report));
     let dynamic: Vec<u16> = registered_ports(&report)
         .into_iter()

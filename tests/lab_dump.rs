@@ -2,13 +2,12 @@
 //! command runs them): Samba's endpoint mapper compared with Samba's own `rpcclient`, and
 //! impacket's `rpcdump.py` reading the fixture endpoint mapper (the fixture is a faithful peer).
 
-mod common;
 mod support;
 
-use common::lab;
 use std::collections::BTreeSet;
 use std::process::Command;
 use std::time::Duration;
+use support::lab;
 use support::{Fixture, bin};
 
 /// (interface, binding) pairs from `rpcclient -c epmlookup` lines such as

@@ -1,12 +1,12 @@
 //! Lab integration tests for `rpcaudit probe` (root; `cargo test -- --ignored --test-threads=1`).
 //! Each test brings the lab up itself (tests/lab/up.sh is idempotent) and applies its scenario.
 
-mod common;
+mod support;
 
-use common::lab;
 use rpcaudit::probe::{Observation, ProbeState, observations_from_json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use support::lab;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rpcaudit");
 /// 135 and the article's range: the ports nmap and the probe both sweep.
@@ -85,6 +85,14 @@ fn by_port(obs: &[Observation]) -> BTreeMap<u16, String> {
     obs.iter().map(|o| (o.port, o.state.to_string())).collect()
 }
 
+/// Port `port` is in state `there`, every other port probed in state `elsewhere`.
+fn assert_states(obs: &[Observation], port: u16, there: ProbeState, elsewhere: ProbeState) {
+    for o in obs {
+        let want = if o.port == port { there } else { elsewhere };
+        assert_eq!(o.state, want, "{o:?}");
+    }
+}
+
 fn assert_agree(ours: &[Observation], nmap: &BTreeMap<u16, String>) {
     assert_eq!(
         &by_port(ours),
@@ -152,14 +160,8 @@ fn leaked_port_answers_the_denied_subnet() {
     };
     let target = lab::SRV_IP.to_string();
     let (_, obs, _) = probe_in(lab::NS_DENY, &[&target]);
-    for o in &obs {
-        let want = if o.port == 5007 {
-            ProbeState::Closed // nobody listens there, but the RST now gets through
-        } else {
-            ProbeState::Filtered
-        };
-        assert_eq!(o.state, want, "{o:?}");
-    }
+    // nobody listens there, but the RST now gets through
+    assert_states(&obs, 5007, ProbeState::Closed, ProbeState::Filtered);
     assert_agree(&obs, &nmap_in(lab::NS_DENY, NMAP_PORTS));
 }
 
@@ -171,14 +173,7 @@ fn hang_policy_passes_135_only() {
     };
     let target = lab::SRV_IP.to_string();
     let (_, obs, _) = probe_in(lab::NS_ALLOW, &[&target]);
-    for o in &obs {
-        let want = if o.port == 135 {
-            ProbeState::Open
-        } else {
-            ProbeState::Filtered
-        };
-        assert_eq!(o.state, want, "{o:?}");
-    }
+    assert_states(&obs, 135, ProbeState::Open, ProbeState::Filtered);
 }
 
 #[test]
@@ -249,20 +244,12 @@ fn samba_on_its_default_range_listens_above_49151() {
     let restore = lab::setup(None, &["correct"]);
     assert!(!dynamic.is_empty(), "no dynamic endpoint: {registered:?}");
     assert!(dynamic.iter().all(|&p| p >= 49152), "{dynamic:?}");
-    for o in &from_denied {
-        let want = if o.port == 135 {
-            ProbeState::Filtered
-        } else {
-            ProbeState::Open
-        };
-        assert_eq!(o.state, want, "{o:?}");
-    }
+    assert_states(&from_denied, 135, ProbeState::Filtered, ProbeState::Open);
     drop(restore);
 }
 
-/// Ports of Samba's ncacn_ip_tcp endpoints, as rpcclient epmlookup lists them from the
-/// allowed subnet.
-fn registered_tcp_ports() -> Vec<u16> {
+/// rpcclient's epmlookup of Samba's endpoint mapper from the allowed subnet.
+fn epmlookup() -> String {
     let target = format!("ncacn_ip_tcp:{}", lab::SRV_IP);
     let out = lab::run_in_ns(
         lab::NS_ALLOW,
@@ -271,7 +258,13 @@ fn registered_tcp_ports() -> Vec<u16> {
         Duration::from_secs(10),
     )
     .unwrap();
-    tcp_ports(&String::from_utf8_lossy(&out.stdout))
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Ports of Samba's ncacn_ip_tcp endpoints, as rpcclient epmlookup lists them from the
+/// allowed subnet.
+fn registered_tcp_ports() -> Vec<u16> {
+    tcp_ports(&epmlookup())
 }
 
 /// The lab itself: from the allowed subnet, Samba's endpoint mapper lists TCP endpoints whose
@@ -282,15 +275,7 @@ fn lab_samba_registers_tcp_endpoints_in_range() {
     let Some(_lab) = lab::setup(None, &["correct"]) else {
         return;
     };
-    let target = format!("ncacn_ip_tcp:{}", lab::SRV_IP);
-    let out = lab::run_in_ns(
-        lab::NS_ALLOW,
-        "rpcclient",
-        &["-U%", "-N", &target, "-c", "epmlookup"],
-        Duration::from_secs(10),
-    )
-    .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = epmlookup();
     let ports = tcp_ports(&text);
     assert!(ports.contains(&135), "no 135 in:\n{text}");
     let (lo, hi) = lab::POLICY_RANGE_BOUNDS;

@@ -1,6 +1,8 @@
 //! `rpcaudit policy lint|explain|range` driven as a real binary on the fixtures in
-//! tests/fixtures/policy (every encoding Windows writes), plus the acceptance checks of the
+//! fixtures/policy (every encoding Windows writes), plus the acceptance checks of the
 //! KB908472 script through the library (every port, inside and outside the subnet).
+
+mod support;
 
 use assert_cmd::Command;
 use rpcaudit::policy::{self, Action, LoadOptions, Proto};
@@ -9,9 +11,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/policy")
-        .join(name)
+    support::fixture(&format!("policy/{name}"))
 }
 
 fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {
@@ -164,13 +164,10 @@ fn range_from_reg_exports() {
     assert_eq!(code, 1);
     assert_eq!(v["size"], 0);
     assert_eq!(v["kind"], "invalid");
-    let codes: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(codes, vec!["range-invalid", "range-invalid"]);
+    assert_eq!(
+        support::finding_codes(&v),
+        vec!["range-invalid", "range-invalid"]
+    );
     let (code, v) = json(&["range"], &["rpc-internet-inverted.reg"]);
     assert_eq!(code, 1);
     assert_eq!(v["kind"], "inverted");

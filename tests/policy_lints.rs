@@ -1,10 +1,10 @@
 //! A positive and a negative case for every policy lint code, through the public API
 //! (`parse_text` + `build`, the path issue 5's fix scripts take).
 
-use rpcaudit::finding::Severity;
-use rpcaudit::policy::{self, LoadOptions, OsFamily, sink::codes};
+use rpcaudit::finding::{Code, Severity};
+use rpcaudit::policy::{self, LoadOptions, OsFamily};
 
-fn lint_with(files: &[(&str, &str)], opts: &LoadOptions) -> Vec<(String, Severity, Option<usize>)> {
+fn lint_with(files: &[(&str, &str)], opts: &LoadOptions) -> Vec<(Code, Severity, Option<usize>)> {
     let parsed = files
         .iter()
         .map(|(name, text)| policy::parse_text(name, text.as_bytes()))
@@ -16,12 +16,12 @@ fn lint_with(files: &[(&str, &str)], opts: &LoadOptions) -> Vec<(String, Severit
         .collect()
 }
 
-fn lint(text: &str) -> Vec<(String, Severity, Option<usize>)> {
+fn lint(text: &str) -> Vec<(Code, Severity, Option<usize>)> {
     lint_with(&[("t.cmd", text)], &LoadOptions::default())
 }
 
-fn has(found: &[(String, Severity, Option<usize>)], code: &str) -> bool {
-    found.iter().any(|(c, _, _)| c == code)
+fn has(found: &[(Code, Severity, Option<usize>)], code: Code) -> bool {
+    found.iter().any(|(c, _, _)| *c == code)
 }
 
 const PORTS: &[u16] = &[
@@ -58,27 +58,27 @@ fn the_articles_script_is_clean() {
 #[test]
 fn typographic_dash() {
     let found = lint(&article(PORTS, PORTS, "\u{2013}x"));
-    assert!(found.contains(&(codes::TYPOGRAPHIC_DASH.into(), Severity::Error, Some(46))));
+    assert!(found.contains(&(Code::TypographicDash, Severity::Error, Some(46))));
     // The command was refused, so the policy is not assigned either.
-    assert!(has(&found, codes::POLICY_UNASSIGNED));
-    assert!(!has(&lint(&clean()), codes::TYPOGRAPHIC_DASH));
+    assert!(has(&found, Code::PolicyUnassigned));
+    assert!(!has(&lint(&clean()), Code::TypographicDash));
     // In a port range of an rpccfg line too.
     assert!(has(
         &lint("rpccfg.exe -pe 5001\u{2013}5021 -d 0\n"),
-        codes::TYPOGRAPHIC_DASH
+        Code::TypographicDash
     ));
 }
 
 #[test]
 fn placeholder() {
     let text = "%IPSECTOOL% -w REG -p \"Block RPC Ports\" -r \"Block Inbound TCP 135 Rule\" -f *=0:135:TCP -n BLOCK\n";
-    assert!(has(&lint(text), codes::PLACEHOLDER));
+    assert!(has(&lint(text), Code::Placeholder));
     let set = format!("set IPSECTOOL=ipseccmd.exe\n{text}");
-    assert!(!has(&lint(&set), codes::PLACEHOLDER));
+    assert!(!has(&lint(&set), Code::Placeholder));
     let port = "ipseccmd -w REG -p \"P\" -r \"Block Inbound TCP %PORT% Rule\" -f *=0:%PORT%:TCP -n BLOCK\n";
     let found = lint(port);
-    assert!(has(&found, codes::PLACEHOLDER));
-    assert!(!has(&found, codes::PARSE_ERROR), "{found:?}");
+    assert!(has(&found, Code::Placeholder));
+    assert!(!has(&found, Code::ParseError), "{found:?}");
 }
 
 #[test]
@@ -88,21 +88,17 @@ fn name_filter_mismatch() {
         "-r \"Block Inbound TCP 5002 Rule\" -f *=0:5003:TCP",
     );
     let found = lint(&bad);
-    assert!(found.contains(&(
-        codes::NAME_FILTER_MISMATCH.into(),
-        Severity::Warning,
-        Some(4)
-    )));
-    assert!(!has(&lint(&clean()), codes::NAME_FILTER_MISMATCH));
+    assert!(found.contains(&(Code::NameFilterMismatch, Severity::Warning, Some(4))));
+    assert!(!has(&lint(&clean()), Code::NameFilterMismatch));
 }
 
 #[test]
 fn range_port_unblocked() {
     let found = lint(&article(&PORTS[..21], PORTS, "-x"));
-    assert!(has(&found, codes::RANGE_PORT_UNBLOCKED), "{found:?}");
+    assert!(has(&found, Code::RangePortUnblocked), "{found:?}");
     let no135 = lint(&article(&PORTS[1..], PORTS, "-x"));
-    assert!(has(&no135, codes::RANGE_PORT_UNBLOCKED));
-    assert!(!has(&lint(&clean()), codes::RANGE_PORT_UNBLOCKED));
+    assert!(has(&no135, Code::RangePortUnblocked));
+    assert!(!has(&lint(&clean()), Code::RangePortUnblocked));
 }
 
 #[test]
@@ -112,49 +108,49 @@ fn hang_hazard() {
     assert!(
         found
             .iter()
-            .any(|(c, s, _)| c == codes::HANG_HAZARD && *s == Severity::Error)
+            .any(|(c, s, _)| *c == Code::HangHazard && *s == Severity::Error)
     );
     // The reverse: the range without 135.
     let found = lint(&article(PORTS, &PORTS[1..], "-x"));
     assert!(
         found
             .iter()
-            .any(|(c, s, _)| c == codes::HANG_HAZARD && *s == Severity::Warning)
+            .any(|(c, s, _)| *c == Code::HangHazard && *s == Severity::Warning)
     );
-    assert!(!has(&lint(&clean()), codes::HANG_HAZARD));
+    assert!(!has(&lint(&clean()), Code::HangHazard));
 }
 
 #[test]
 fn allow_shadowed_in_both_dialects() {
     let naive = "netsh advfirewall firewall add rule name=\"Block RPC\" dir=in action=block protocol=TCP localport=135,5001-5021 remoteip=any\nnetsh advfirewall firewall add rule name=\"Allow RPC from 10.1.1.0\" dir=in action=allow protocol=TCP localport=135,5001-5021 remoteip=10.1.1.0/24\n";
     let found = lint(naive);
-    assert!(found.contains(&(codes::ALLOW_SHADOWED.into(), Severity::Error, Some(2))));
+    assert!(found.contains(&(Code::AllowShadowed, Severity::Error, Some(2))));
     let fixed = naive.replace(
         "remoteip=any",
         "remoteip=0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255",
     );
-    assert!(!has(&lint(&fixed), codes::ALLOW_SHADOWED));
+    assert!(!has(&lint(&fixed), Code::AllowShadowed));
     // IPsec: a block exactly as specific as the pass wins the tie.
     let ipsec = format!(
         "{}ipseccmd.exe -w REG -p \"Block RPC Ports\" -r \"Block 135 from 10.1.1.0\" -f 10.1.1.0/24=0:135:TCP -n BLOCK -x\n",
         clean()
     );
-    assert!(has(&lint(&ipsec), codes::ALLOW_SHADOWED));
-    assert!(!has(&lint(&clean()), codes::ALLOW_SHADOWED));
+    assert!(has(&lint(&ipsec), Code::AllowShadowed));
+    assert!(!has(&lint(&clean()), Code::AllowShadowed));
 }
 
 #[test]
 fn policy_unassigned() {
     let found = lint(&article(PORTS, PORTS, ""));
-    assert!(found.contains(&(codes::POLICY_UNASSIGNED.into(), Severity::Error, Some(2))));
+    assert!(found.contains(&(Code::PolicyUnassigned, Severity::Error, Some(2))));
     let unassigned_later =
         article(PORTS, PORTS, "-x") + "ipseccmd.exe -w REG -p \"Block RPC Ports\" -y\n";
-    assert!(has(&lint(&unassigned_later), codes::POLICY_UNASSIGNED));
-    assert!(!has(&lint(&clean()), codes::POLICY_UNASSIGNED));
+    assert!(has(&lint(&unassigned_later), Code::PolicyUnassigned));
+    assert!(!has(&lint(&clean()), Code::PolicyUnassigned));
     let netsh = "netsh ipsec static add policy name=P\nnetsh ipsec static add filteraction name=B action=block\nnetsh ipsec static add filter filterlist=L srcaddr=any dstaddr=me protocol=TCP dstport=135\nnetsh ipsec static add rule name=R policy=P filterlist=L filteraction=B\n";
-    assert!(has(&lint(netsh), codes::POLICY_UNASSIGNED));
+    assert!(has(&lint(netsh), Code::PolicyUnassigned));
     let assigned = format!("{netsh}netsh ipsec static set policy name=P assign=yes\n");
-    assert!(!has(&lint(&assigned), codes::POLICY_UNASSIGNED));
+    assert!(!has(&lint(&assigned), Code::PolicyUnassigned));
 }
 
 #[test]
@@ -163,16 +159,16 @@ fn subnet_misaligned_and_mask_noncontiguous() {
         "10.1.1.0/255.255.255.0=0:135:",
         "10.1.1.5/255.255.255.0=0:135:",
     );
-    assert!(has(&lint(&misaligned), codes::SUBNET_MISALIGNED));
+    assert!(has(&lint(&misaligned), Code::SubnetMisaligned));
     let holes = clean().replace(
         "10.1.1.0/255.255.255.0=0:135:",
         "10.0.1.0/255.0.255.0=0:135:",
     );
     let found = lint(&holes);
-    assert!(has(&found, codes::MASK_NONCONTIGUOUS));
-    assert!(!has(&found, codes::SUBNET_MISALIGNED));
+    assert!(has(&found, Code::MaskNoncontiguous));
+    assert!(!has(&found, Code::SubnetMisaligned));
     let clean = lint(&clean());
-    assert!(!has(&clean, codes::SUBNET_MISALIGNED) && !has(&clean, codes::MASK_NONCONTIGUOUS));
+    assert!(!has(&clean, Code::SubnetMisaligned) && !has(&clean, Code::MaskNoncontiguous));
 }
 
 #[test]
@@ -185,26 +181,17 @@ fn range_overlaps_ephemeral_per_os() {
     let high = [("r.cmd", "rpccfg.exe -pe 49152-49300 -d 0\n")];
     let low = [("r.cmd", "rpccfg.exe -pe 4000-4100 -d 0\n")];
     let article = [("r.cmd", "rpccfg.exe -pe 5001-5021 -d 0\n")];
-    assert!(has(
-        &lint_with(&high, &vista),
-        codes::RANGE_OVERLAPS_EPHEMERAL
-    ));
+    assert!(has(&lint_with(&high, &vista), Code::RangeOverlapsEphemeral));
     assert!(!has(
         &lint_with(&high, &legacy),
-        codes::RANGE_OVERLAPS_EPHEMERAL
+        Code::RangeOverlapsEphemeral
     ));
-    assert!(has(
-        &lint_with(&low, &legacy),
-        codes::RANGE_OVERLAPS_EPHEMERAL
-    ));
-    assert!(!has(
-        &lint_with(&low, &vista),
-        codes::RANGE_OVERLAPS_EPHEMERAL
-    ));
+    assert!(has(&lint_with(&low, &legacy), Code::RangeOverlapsEphemeral));
+    assert!(!has(&lint_with(&low, &vista), Code::RangeOverlapsEphemeral));
     for opts in [&vista, &legacy] {
         assert!(!has(
             &lint_with(&article, opts),
-            codes::RANGE_OVERLAPS_EPHEMERAL
+            Code::RangeOverlapsEphemeral
         ));
     }
     let parsed = vec![policy::parse_text("r.cmd", high[0].1.as_bytes())];
@@ -216,12 +203,12 @@ fn range_overlaps_ephemeral_per_os() {
 fn range_too_small() {
     assert!(has(
         &lint("rpccfg.exe -pe 5001-5010 -d 0\n"),
-        codes::RANGE_TOO_SMALL
+        Code::RangeTooSmall
     ));
     // 5001-5021 is 21 ports: enough by the article's own threshold.
     assert!(!has(
         &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
-        codes::RANGE_TOO_SMALL
+        Code::RangeTooSmall
     ));
     let overridden = lint_with(
         &[("r.cmd", "rpccfg.exe -pe 5001-5021 -d 0\n")],
@@ -230,48 +217,45 @@ fn range_too_small() {
             ..LoadOptions::default()
         },
     );
-    assert!(has(&overridden, codes::RANGE_TOO_SMALL));
+    assert!(has(&overridden, Code::RangeTooSmall));
 }
 
 #[test]
 fn range_inverted() {
     assert!(has(
         &lint("rpccfg.exe -pi 5001-5021 -d 0\n"),
-        codes::RANGE_INVERTED
+        Code::RangeInverted
     ));
     assert!(!has(
         &lint("rpccfg.exe -pi 5001-5021 -d 1\n"),
-        codes::RANGE_INVERTED
+        Code::RangeInverted
     ));
     assert!(!has(
         &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
-        codes::RANGE_INVERTED
+        Code::RangeInverted
     ));
 }
 
 #[test]
 fn range_invalid() {
-    assert!(has(
-        &lint("rpccfg.exe -pe 5001-5021\n"),
-        codes::RANGE_INVALID
-    ));
+    assert!(has(&lint("rpccfg.exe -pe 5001-5021\n"), Code::RangeInvalid));
     assert!(has(
         &lint(
             "reg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet /v Ports /t REG_MULTI_SZ /d 5001-70000 /f\nrpccfg -d 0\n"
         ),
-        codes::RANGE_INVALID
+        Code::RangeInvalid
     ));
     assert!(!has(
         &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
-        codes::RANGE_INVALID
+        Code::RangeInvalid
     ));
 }
 
 #[test]
 fn parse_error() {
     let found = lint("ipseccmd -w REG -p \"P\" -r \"R\" -f *=0:135:TCP -n BLOKC -x\n");
-    assert!(found.contains(&(codes::PARSE_ERROR.into(), Severity::Error, Some(1))));
-    assert!(!has(&lint(&clean()), codes::PARSE_ERROR));
+    assert!(found.contains(&(Code::ParseError, Severity::Error, Some(1))));
+    assert!(!has(&lint(&clean()), Code::ParseError));
     // Unrelated commands are not errors.
     assert_eq!(lint("echo Done\npause\nnet stop rpcss\n"), vec![]);
 }
@@ -279,17 +263,17 @@ fn parse_error() {
 #[test]
 fn dns_unresolved() {
     let t = "ipseccmd -w REG -p \"P\" -r \"Allow 135 from admin\" -f admin.contoso.com=0:135:TCP -n PASS -x\n";
-    assert!(has(&lint(t), codes::DNS_UNRESOLVED));
-    assert!(!has(&lint(&clean()), codes::DNS_UNRESOLVED));
+    assert!(has(&lint(t), Code::DnsUnresolved));
+    assert!(!has(&lint(&clean()), Code::DnsUnresolved));
 }
 
 #[test]
 fn every_code_is_tested_here() {
     let src = include_str!("policy_lints.rs");
-    for code in codes::ALL {
-        let constant = code.to_ascii_uppercase().replace('-', "_");
+    for code in Code::ALL.iter().filter(|c| c.from_policy()) {
+        let variant = format!("{code:?}");
         assert!(
-            src.contains(&format!("codes::{constant}")),
+            src.contains(&format!("Code::{variant}")),
             "no test for {code}"
         );
     }
@@ -312,15 +296,15 @@ fn lint_skipped() {
     let found = lint(&t);
     let skipped: Vec<_> = found
         .iter()
-        .filter(|(c, _, _)| c == codes::LINT_SKIPPED)
+        .filter(|(c, _, _)| *c == Code::LintSkipped)
         .collect();
     assert!(!skipped.is_empty(), "{found:?}");
     assert!(skipped.iter().all(|(_, s, _)| *s == Severity::Error));
-    assert!(!has(&lint(&clean()), codes::LINT_SKIPPED));
+    assert!(!has(&lint(&clean()), Code::LintSkipped));
 }
 
 /// A firewall store export (`reg export`) with `keys` after the header.
-fn store(keys: &str) -> Vec<(String, Severity, Option<usize>)> {
+fn store(keys: &str) -> Vec<(Code, Severity, Option<usize>)> {
     let text = format!("Windows Registry Editor Version 5.00\r\n\r\n{keys}");
     lint_with(&[("fw.reg", text.as_str())], &LoadOptions::default())
 }
@@ -333,11 +317,11 @@ fn unknown_field() {
     let found = store(&format!(
         "{LOCAL_RULES}\r\n\"R\"=\"v2.33|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|NewField=1|\"\r\n"
     ));
-    assert!(found.contains(&(codes::UNKNOWN_FIELD.into(), Severity::Info, Some(4))));
+    assert!(found.contains(&(Code::UnknownField, Severity::Info, Some(4))));
     let found = store(&format!(
         "{LOCAL_RULES}\r\n\"R\"=\"v2.33|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|App=System|\"\r\n"
     ));
-    assert!(!has(&found, codes::UNKNOWN_FIELD), "{found:?}");
+    assert!(!has(&found, Code::UnknownField), "{found:?}");
 }
 
 #[test]
@@ -349,10 +333,10 @@ fn local_rules_ignored() {
          [{GPO}\\PublicProfile]\r\n\"AllowLocalPolicyMerge\"=dword:00000000\r\n"
     );
     let found = store(&format!("{merge_off}{LOCAL_RULES}\r\n{rule}\r\n"));
-    assert!(found.contains(&(codes::LOCAL_RULES_IGNORED.into(), Severity::Info, Some(10))));
+    assert!(found.contains(&(Code::LocalRulesIgnored, Severity::Info, Some(10))));
     // Merge allowed: the local rule stays in force, nothing to say.
     let found = store(&format!("{LOCAL_RULES}\r\n{rule}\r\n"));
-    assert!(!has(&found, codes::LOCAL_RULES_IGNORED));
+    assert!(!has(&found, Code::LocalRulesIgnored));
 }
 
 #[test]
@@ -360,11 +344,11 @@ fn firewall_off() {
     let found = store(&format!(
         "[{GPO}\\PublicProfile]\r\n\"EnableFirewall\"=dword:00000000\r\n"
     ));
-    assert!(found.contains(&(codes::FIREWALL_OFF.into(), Severity::Warning, Some(4))));
+    assert!(found.contains(&(Code::FirewallOff, Severity::Warning, Some(4))));
     let found = store(&format!(
         "[{GPO}\\PublicProfile]\r\n\"EnableFirewall\"=dword:00000001\r\n"
     ));
-    assert!(!has(&found, codes::FIREWALL_OFF));
+    assert!(!has(&found, Code::FirewallOff));
 }
 
 #[test]
@@ -372,15 +356,11 @@ fn default_inbound_allow() {
     let found = store(&format!(
         "[{GPO}\\DomainProfile]\r\n\"DefaultInboundAction\"=dword:00000000\r\n"
     ));
-    assert!(found.contains(&(
-        codes::DEFAULT_INBOUND_ALLOW.into(),
-        Severity::Warning,
-        Some(4)
-    )));
+    assert!(found.contains(&(Code::DefaultInboundAllow, Severity::Warning, Some(4))));
     let found = store(&format!(
         "[{GPO}\\DomainProfile]\r\n\"DefaultInboundAction\"=dword:00000001\r\n"
     ));
-    assert!(!has(&found, codes::DEFAULT_INBOUND_ALLOW));
+    assert!(!has(&found, Code::DefaultInboundAllow));
 }
 
 #[test]
@@ -415,8 +395,8 @@ fn rpc_restricted() {
         .map(|f| (f.code.clone(), f.severity, f.line))
         .collect();
     assert!(
-        found.contains(&(codes::RPC_RESTRICTED.into(), Severity::Info, Some(1))),
+        found.contains(&(Code::RpcRestricted, Severity::Info, Some(1))),
         "{found:?}"
     );
-    assert!(!has(&lint(&clean()), codes::RPC_RESTRICTED));
+    assert!(!has(&lint(&clean()), Code::RpcRestricted));
 }

@@ -8,22 +8,17 @@
 //! script, spaces, parentheses, `&` inside quotes, ...) are still written, and the script then
 //! does what it should when read back together with the policy.
 
-mod remedy_models;
+mod support;
 
-use remedy_models::{Intended, check_script};
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, Remediation, remediate};
-use rpcaudit::finding::{Finding, Severity};
+use rpcaudit::finding::{Code, Finding, Severity};
 use rpcaudit::policy::{self, Action, LoadOptions, LoadedPolicy, Proto};
 use rpcaudit::ports::PortRanges;
 use std::net::IpAddr;
+use support::remedy_models::{Intended, check_script};
 
-const DIALECTS: [FixDialect; 4] = [
-    FixDialect::Ipseccmd,
-    FixDialect::NetshIpsec,
-    FixDialect::Netsh,
-    FixDialect::Powershell,
-];
+const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 const OUTSIDER: &str = "203.0.113.9";
 const ALLOWED: &str = "10.1.1.7";
 
@@ -32,11 +27,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/policy/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    support::policy_text(name)
 }
 
 fn range() -> PortRanges {
@@ -56,7 +47,7 @@ fn fix(d: FixDialect, lp: &LoadedPolicy) -> Remediation {
     let rec = capacity::recommend(&range(), 30);
     let mut findings = lp.findings.clone();
     findings.push(Finding::new(
-        "range-exhausted",
+        Code::RangeExhausted,
         Severity::Error,
         "30 ports in use",
         "enlarge",
@@ -85,7 +76,7 @@ fn reads_back(d: FixDialect, r: &Remediation, want: &Intended) {
     let errors: Vec<&Finding> = back
         .findings
         .iter()
-        .filter(|f| f.code == "parse-error" || f.severity == Severity::Error)
+        .filter(|f| f.code == Code::ParseError || f.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "{d}: {errors:?}\n{}", r.script);
     if let Err(e) = check_script(d == FixDialect::Powershell, &r.script, want) {
@@ -333,7 +324,7 @@ fn powershell_scripts_with_non_ascii_names_stop_unless_read_as_utf8() {
         })
         .collect();
     let guard = misread.lines().nth(1).unwrap();
-    let words = remedy_models::ps_line(guard);
+    let words = support::remedy_models::ps_line(guard);
     assert!(
         words.is_err() || words.as_ref().unwrap()[1] != "(\u{e9}\u{2019}\u{3041}",
         "{words:?}"
@@ -343,7 +334,7 @@ fn powershell_scripts_with_non_ascii_names_stop_unless_read_as_utf8() {
         .lines()
         .find(|l| l.starts_with("Set-NetFirewallRule -DisplayName") && l.contains("Remove-Item"))
         .unwrap();
-    assert!(remedy_models::ps_line(narrow).is_err(), "{narrow}");
+    assert!(support::remedy_models::ps_line(narrow).is_err(), "{narrow}");
     // Read as UTF-8 the script is fine.
     let want = Intended {
         fw_rule: Some("\u{451}; Remove-Item C:\\ -Recurse; \u{451}"),
@@ -431,7 +422,7 @@ fn naive(name: &str, powershell: bool) -> (String, String) {
         let q: String = name
             .chars()
             .flat_map(|c| {
-                if remedy_models::PS_SINGLE.contains(&c) {
+                if support::remedy_models::PS_SINGLE.contains(&c) {
                     vec![c, c]
                 } else {
                     vec![c]
@@ -705,4 +696,44 @@ fn values_the_reader_would_read_back_differently_are_refused() {
         other_fixes_written(FixDialect::Ipseccmd, &r);
         reads_back(FixDialect::Ipseccmd, &r, &Intended::default());
     }
+}
+
+/// The cmd.exe and PowerShell models themselves (`tests/support/remedy_models.rs`).
+#[test]
+fn models_see_what_the_shells_do() {
+    use support::remedy_models::{argv, cmd_comment, cmd_line, ps_line, ps_wildcard_literal};
+    assert_eq!(
+        cmd_line(r#"ipseccmd.exe -p "a & b" -x"#).unwrap(),
+        vec![vec!["ipseccmd.exe", "-p", "a & b", "-x"]]
+    );
+    assert_eq!(
+        cmd_line(r#"netsh x name="a" & calc & """#).unwrap().len(),
+        3
+    );
+    assert!(cmd_line("x %COMSPEC%").is_err());
+    assert!(cmd_line("x \"!x!\"").is_err());
+    assert!(cmd_line("x ^").is_err());
+    assert!(cmd_line("x > y").is_err());
+    assert!(cmd_line("x \"a\r\nb\"").is_err());
+    assert_eq!(argv(r#"-p "a\" -r "b""#), vec!["-p", "a\" -r b"]);
+    assert_eq!(argv(r#"-p "a\\" -r"#), vec!["-p", "a\\", "-r"]);
+    assert!(cmd_comment("rem a & b").is_ok());
+    assert!(cmd_comment("rem %x%").is_err());
+    assert_eq!(
+        ps_line("X -A 'a''b' -B 'c\u{2019}\u{2019}d'").unwrap(),
+        vec!["X", "-A", "a'b", "-B", "c\u{2019}d"]
+    );
+    assert_eq!(
+        ps_line("X -A '\u{2018}\u{2018}; Remove-Item x; \u{2018}\u{2018}'").unwrap(),
+        vec!["X", "-A", "\u{2018}; Remove-Item x; \u{2018}"]
+    );
+    // Not doubled, the typographic quote ends the string and Remove-Item runs.
+    assert!(ps_line("X -A '\u{2018}; Remove-Item x; \u{2018}'").is_err());
+    assert!(ps_line("X -A 'a'; calc").is_err());
+    assert!(ps_line("X -A $(calc)").is_err());
+    assert!(ps_line("X -A \"$env:x\"").is_err());
+    assert!(ps_line("X -A b # c").is_err());
+    assert!(ps_line("X `").is_err());
+    assert_eq!(ps_wildcard_literal("`[a`] `*").as_deref(), Some("[a] *"));
+    assert_eq!(ps_wildcard_literal("a*"), None);
 }

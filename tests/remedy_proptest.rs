@@ -9,36 +9,27 @@
 //! parse errors in the policy reader, and a name any dialect can carry is actually written
 //! (refusing everything would pass the rest).
 
-mod remedy_models;
+mod support;
 
 use proptest::prelude::*;
-use remedy_models::{Intended, check_script};
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
-use rpcaudit::finding::{Finding, Severity};
+use rpcaudit::finding::{Code, Finding, Severity};
 use rpcaudit::policy::{self, Action, Layer, LoadOptions, LoadedPolicy, Proto};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
 use std::sync::OnceLock;
+use support::remedy_models::{Intended, check_script};
 
-const DIALECTS: [FixDialect; 4] = [
-    FixDialect::Ipseccmd,
-    FixDialect::NetshIpsec,
-    FixDialect::Netsh,
-    FixDialect::Powershell,
-];
+const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 /// The name of the firewall block the naive scenario narrows.
 const NAIVE_BLOCK: &str = "Block RPC 135,5001-5021";
 /// A host of the allowed subnet the policy keeps out of 5005, observed reaching it.
 const EXCLUDED_HOST: &str = "10.1.1.66";
 
 fn fixture_text(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/policy/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    support::policy_text(name)
 }
 
 fn range() -> PortRanges {
@@ -76,7 +67,7 @@ fn case(name: &str, text: &str, observed: &[(&str, u16, ProbeState)]) -> Case {
     let mut findings = lp.findings.clone();
     findings.extend(verify::matrix_findings(&matrix, &range(), 135));
     findings.push(Finding::new(
-        "range-exhausted",
+        Code::RangeExhausted,
         Severity::Error,
         "30 ports in use",
         "enlarge",
@@ -210,7 +201,7 @@ proptest! {
             }
             let back = policy::parse_text("fix", r.script.as_bytes());
             prop_assert!(
-                !back.findings.iter().any(|f| f.code == "parse-error"),
+                !back.findings.iter().any(|f| f.code == Code::ParseError),
                 "{d}: {:?}\n{}", back.findings, r.script
             );
             // The range fix never depends on a name.

@@ -7,21 +7,18 @@
 //! outsiders blocked and allowed subnets passed on every affected port, and nothing that was
 //! blocked for a source outside the allowed ones is passed after.
 
+mod support;
+
 use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, Remediation, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
-use rpcaudit::finding::Finding;
+use rpcaudit::finding::{Code, Finding};
 use rpcaudit::policy::{self, Action, LoadOptions, LoadedPolicy, ParsedFile, Proto};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
 use std::net::IpAddr;
 
-const DIALECTS: [FixDialect; 4] = [
-    FixDialect::Ipseccmd,
-    FixDialect::NetshIpsec,
-    FixDialect::Netsh,
-    FixDialect::Powershell,
-];
+const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 const TARGET: &str = "198.18.0.10";
 const OUTSIDER: &str = "203.0.113.9";
 const OTHER: &str = "198.51.100.20";
@@ -34,25 +31,12 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/fixtures/policy/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read(support::fixture(&format!("policy/{name}"))).unwrap()
 }
 
 /// A fixture as text (UTF-8 or UTF-16LE with BOM).
 fn fixture_text(name: &str) -> String {
-    let b = fixture(name);
-    if b.starts_with(&[0xff, 0xfe]) {
-        let u: Vec<u16> = b[2..]
-            .chunks(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        String::from_utf16(&u).unwrap()
-    } else {
-        String::from_utf8(b).unwrap()
-    }
+    support::policy_text(name)
 }
 
 fn article_range() -> PortRanges {
@@ -103,6 +87,11 @@ impl Scenario {
         policy::build(self.files.clone(), &LoadOptions::default())
     }
 
+    /// Whether the policy's own lints report `code`.
+    fn lints(&self, code: Code) -> bool {
+        self.loaded().findings.iter().any(|f| f.code == code)
+    }
+
     /// The matrix and findings as the audit builds them.
     fn audit(&self, lp: &LoadedPolicy) -> (Vec<MatrixRow>, Vec<Finding>) {
         let mut obs = Vec::new();
@@ -144,7 +133,9 @@ impl Scenario {
         let bad: Vec<&Finding> = fix
             .findings
             .iter()
-            .filter(|f| f.severity == rpcaudit::finding::Severity::Error || f.code == "parse-error")
+            .filter(|f| {
+                f.severity == rpcaudit::finding::Severity::Error || f.code == Code::ParseError
+            })
             .collect();
         assert!(
             bad.is_empty(),
@@ -266,13 +257,11 @@ fn article_missing_block_for_5003_observed_as_a_leak() {
         rows.iter()
             .any(|r| r.verdict == verify::Verdict::Leak && r.port == 5003)
     );
-    assert!(findings.iter().any(|f| f.code == "leak"));
+    assert!(findings.iter().any(|f| f.code == Code::Leak));
     for d in DIALECTS {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
-            r.actions
-                .iter()
-                .any(|a| a.codes.contains(&"leak".to_string())),
+            r.actions.iter().any(|a| a.codes.contains(&Code::Leak)),
             "{d}: {:?}",
             r.actions
         );
@@ -302,7 +291,11 @@ fn allowed_subnet_passes_135_only_is_a_hang_hazard() {
     let before = s.loaded();
     let (_, findings) = s.audit(&before);
     assert!(
-        findings.iter().filter(|f| f.code == "hang-hazard").count() >= 2,
+        findings
+            .iter()
+            .filter(|f| f.code == Code::HangHazard)
+            .count()
+            >= 2,
         "lint and matrix"
     );
     for d in DIALECTS {
@@ -354,7 +347,7 @@ fn overblocked_port_gets_its_pass_again() {
         assert!(
             r.actions.iter().any(|a| a.kind == FixKind::Pass
                 && a.ports.contains("5007")
-                && a.codes.contains(&"overblock".to_string())),
+                && a.codes.contains(&Code::Overblock)),
             "{d}: {:?}",
             r.actions
         );
@@ -372,12 +365,7 @@ fn netsh_ipsec_policy_missing_a_filter() {
         "netsh ipsec without 5003",
         &[("netsh-ipsec.cmd", text.as_bytes())],
     );
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == "range-port-unblocked")
-    );
+    assert!(s.lints(Code::RangePortUnblocked));
     for d in DIALECTS {
         check(&s, d, &fence(), &[ALLOWED]);
     }
@@ -389,12 +377,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         "naive firewall",
         &[("firewall-naive.cmd", &fixture("firewall-naive.cmd"))],
     );
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == "allow-shadowed")
-    );
+    assert!(s.lints(Code::AllowShadowed));
     for d in [FixDialect::Netsh, FixDialect::Powershell] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
@@ -404,7 +387,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         );
         let after = s.fix(d).2;
         assert!(
-            !after.findings.iter().any(|f| f.code == "allow-shadowed"),
+            !after.findings.iter().any(|f| f.code == Code::AllowShadowed),
             "{d}: {:?}",
             after.findings
         );
@@ -454,12 +437,7 @@ fn firewall_policy_with_a_leak_in_every_dialect() {
         "firewall without 5003",
         &[("fw.ps1", files_text.as_bytes())],
     );
-    assert!(
-        s.loaded()
-            .findings
-            .iter()
-            .any(|f| f.code == "range-port-unblocked")
-    );
+    assert!(s.lints(Code::RangePortUnblocked));
     // The fix dialect is the policy's (netsh, powershell) or IPsec on top of it: a block in
     // either layer wins, and the allowed subnet gets a PASS in the new IPsec policy.
     for d in DIALECTS {
@@ -473,7 +451,7 @@ fn firewall_hang_hazard_gets_an_allow_for_the_range() {
                 New-NetFirewallRule -DisplayName 'Block RPC outside 10.1.1.0' -Direction Inbound -Action Block -Protocol TCP -LocalPort 135,5001-5021 -RemoteAddress 0.0.0.0-10.1.0.255, 10.1.2.0-255.255.255.255\n\
                 New-NetFirewallRule -DisplayName 'Allow 135 from 10.1.1.0' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135 -RemoteAddress 10.1.1.0/24\n";
     let s = Scenario::new("firewall 135 only", &[("fw.ps1", text.as_bytes())]);
-    assert!(s.loaded().findings.iter().any(|f| f.code == "hang-hazard"));
+    assert!(s.lints(Code::HangHazard));
     for d in [FixDialect::Netsh, FixDialect::Powershell] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
@@ -492,7 +470,7 @@ fn ipsec_fix_for_a_policy_without_an_assigned_policy() {
     let text = article_without(|l| l.trim_end().ends_with("-x"));
     let s = Scenario::new("unassigned", &[("kb908472.cmd", text.as_bytes())]);
     let lp = s.loaded();
-    assert!(lp.findings.iter().any(|f| f.code == "policy-unassigned"));
+    assert!(lp.findings.iter().any(|f| f.code == Code::PolicyUnassigned));
     for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
         let r = check(&s, d, &fence(), &[ALLOWED]);
         assert!(
@@ -513,7 +491,7 @@ fn range_growth_fences_the_new_ports() {
     assert_eq!(rec.range, "5001-5060");
     s.recommendation = Some(rec);
     s.extra_findings.push(Finding::new(
-        "range-exhausted",
+        Code::RangeExhausted,
         rpcaudit::finding::Severity::Error,
         "30 ports in use",
         "enlarge",
@@ -528,7 +506,7 @@ fn range_growth_fences_the_new_ports() {
             !after
                 .findings
                 .iter()
-                .any(|f| f.code == "range-port-unblocked" || f.code == "hang-hazard"),
+                .any(|f| f.code == Code::RangePortUnblocked || f.code == Code::HangHazard),
             "{d}: {:?}",
             after.findings
         );

@@ -2,16 +2,18 @@
 //! [`HostDump`] (from `epm::client`) and the range (from `--range`, later from the policy's
 //! rpccfg/.reg reading), counts the dynamic TCP ports in use, raises `out-of-range`,
 //! `range-near-full` and `range-exhausted` findings, and recommends a range with headroom
-//! together with the rpccfg line and `.reg` content that apply it. Pure: no I/O.
+//! together with the rpccfg line and `.reg` content that apply it (written by
+//! [`super::remedy::range`]). Pure: no I/O.
 //!
 //! Counting rule: the dynamic ports in use are the distinct ports of `ncacn_ip_tcp` endpoints,
 //! except the endpoint mapper's 135 and ports the administrator declared static. Ports outside
 //! the range count too: after the restart the configuration asks for, they move into the range
 //! and need a place there.
 
-use crate::epm::{EPM_PORT, Endpoint, HostDump, HostStatus};
-use crate::finding::{Finding, Severity};
-use crate::ports::PortRanges;
+use super::remedy::range::{reg_file, rpccfg_line};
+use crate::epm::{Endpoint, HostDump, HostStatus};
+use crate::finding::{Code, Finding, Severity};
+use crate::ports::{EPM_PORT, PortRanges};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +146,11 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
     let rec = recommend(range, in_use);
     cap.findings = findings(&cap, range, &rec);
     // The registrations behind an out-of-range finding, as the endpoint mapper listed them.
-    for f in cap.findings.iter_mut().filter(|f| f.code == "out-of-range") {
+    for f in cap
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == Code::OutOfRange)
+    {
         f.evidence = tcp
             .iter()
             .filter(|e| {
@@ -185,7 +191,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
             .collect();
         let noun = if outside.len() == 1 { "port" } else { "ports" };
         out.push(Finding::new(
-            "out-of-range",
+            Code::OutOfRange,
             Severity::Error,
             format!(
                 "{host}: {} dynamic TCP {noun} outside the configured range {}: {}. Likely causes: \
@@ -206,7 +212,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
     }
     if cap.range_size > 0 && cap.in_use >= cap.range_size {
         out.push(Finding::new(
-            "range-exhausted",
+            Code::RangeExhausted,
             Severity::Error,
             format!(
                 "{host}: {}{lower_bound} dynamic TCP ports in use, the range {} has {}: once every \
@@ -222,7 +228,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
         && u >= NEAR_FULL
     {
         out.push(Finding::new(
-            "range-near-full",
+            Code::RangeNearFull,
             Severity::Warning,
             format!(
                 "{host}: {}{lower_bound} of the {} ports of the range {} in use ({:.0} %): little \
@@ -240,7 +246,7 @@ fn findings(cap: &HostCapacity, range: &PortRanges, rec: &Recommendation) -> Vec
     }
     if cap.range_size == 0 {
         out.push(Finding::new(
-            "range-exhausted",
+            Code::RangeExhausted,
             Severity::Error,
             format!("{host}: the configured range is empty."),
             format!("Configure a range: `{}`, then restart.", rec.rpccfg),
@@ -341,55 +347,6 @@ pub fn recommend(current: &PortRanges, in_use: u32) -> Recommendation {
     }
 }
 
-/// The pieces of a range as rpccfg and the `Ports` value write them: "5001-5021", "6000".
-pub fn pieces(ranges: &PortRanges) -> Vec<String> {
-    ranges
-        .ranges()
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect()
-}
-
-/// `rpccfg.exe -pe 5001-5021 -d 0`: the ranges are internet-available, and processes using the
-/// default get internet ports.
-pub fn rpccfg_line(ranges: &PortRanges) -> String {
-    format!("rpccfg.exe -pe {} -d 0", pieces(ranges).join(" "))
-}
-
-/// REG_MULTI_SZ as a `.reg` file writes it: `hex(7):` then the UTF-16LE bytes of each string
-/// with its NUL, and a final NUL, as comma-separated lowercase hex pairs.
-pub fn reg_multi_sz_hex(strings: &[String]) -> String {
-    let mut bytes: Vec<u8> = Vec::new();
-    for s in strings {
-        for unit in s.encode_utf16().chain([0]) {
-            bytes.extend_from_slice(&unit.to_le_bytes());
-        }
-    }
-    bytes.extend_from_slice(&[0, 0]);
-    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("hex(7):{}", hex.join(","))
-}
-
-/// `.reg` content (CRLF line ends) setting HKLM\SOFTWARE\Microsoft\Rpc\Internet to `ranges`.
-pub fn reg_file(ranges: &PortRanges) -> String {
-    [
-        "Windows Registry Editor Version 5.00".to_string(),
-        String::new(),
-        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]".to_string(),
-        format!("\"Ports\"={}", reg_multi_sz_hex(&pieces(ranges))),
-        "\"PortsInternetAvailable\"=\"Y\"".to_string(),
-        "\"UseInternetPorts\"=\"Y\"".to_string(),
-        String::new(),
-    ]
-    .join("\r\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,7 +369,7 @@ mod tests {
     fn host(ports: impl IntoIterator<Item = u16>) -> HostDump {
         HostDump {
             target: "dc01".into(),
-            address: Some("198.18.0.10:135".into()),
+            address: Some("198.18.0.10:135".parse().unwrap()),
             status: HostStatus::Ok,
             error: None,
             warnings: vec![],
@@ -590,47 +547,6 @@ mod tests {
         assert!(rec.note.contains("restart"));
         let vista = recommend(&PortRanges::from_ranges([(49152, 49160)]), 20);
         assert!(vista.reasoning.contains("below the Vista+ ephemeral range"));
-        let two = PortRanges::parse("5001-5010,6000").unwrap();
-        assert_eq!(rpccfg_line(&two), "rpccfg.exe -pe 5001-5010 6000 -d 0");
-    }
-
-    #[test]
-    fn reg_multi_sz_for_the_articles_range_byte_by_byte() {
-        let hex = reg_multi_sz_hex(&["5001-5021".to_string()]);
-        let body = hex.strip_prefix("hex(7):").unwrap();
-        let bytes: Vec<u8> = body
-            .split(',')
-            .map(|b| u8::from_str_radix(b, 16).unwrap())
-            .collect();
-        let expected: [u8; 22] = [
-            b'5', 0, b'0', 0, b'0', 0, b'1', 0, b'-', 0, b'5', 0, b'0', 0, b'2', 0, b'1', 0, 0, 0,
-            0, 0,
-        ];
-        assert_eq!(bytes, expected);
-        assert_eq!(
-            hex,
-            "hex(7):35,00,30,00,30,00,31,00,2d,00,35,00,30,00,32,00,31,00,00,00,00,00"
-        );
-        // Two strings: each NUL-terminated, then the list's final NUL.
-        let two = reg_multi_sz_hex(&["1".to_string(), "2".to_string()]);
-        assert_eq!(two, "hex(7):31,00,00,00,32,00,00,00,00,00");
-    }
-
-    #[test]
-    fn reg_file_content() {
-        let reg = reg_file(&PortRanges::from_ranges([(5001, 5021)]));
-        let lines: Vec<&str> = reg.split("\r\n").collect();
-        assert_eq!(lines[0], "Windows Registry Editor Version 5.00");
-        assert_eq!(lines[1], "");
-        assert_eq!(
-            lines[2],
-            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]"
-        );
-        assert!(lines[3].starts_with("\"Ports\"=hex(7):35,00,30,00"));
-        assert_eq!(lines[4], "\"PortsInternetAvailable\"=\"Y\"");
-        assert_eq!(lines[5], "\"UseInternetPorts\"=\"Y\"");
-        assert!(reg.ends_with("\r\n"));
-        assert!(!reg.replace("\r\n", "").contains('\n'));
     }
 
     #[test]

@@ -24,14 +24,11 @@ pub mod verify;
 use crate::epm::HostDump;
 use crate::ports::PortRanges;
 
-/// A target no observation verified (no matrix row with a conclusive verdict): the target is
-/// incomplete, never compliant.
-pub const UNVERIFIED: &str = "unverified";
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
-/// the dump of that target discovered, from each source (None = the kernel's choice when
-/// `sources` is empty). A dump belongs to a target when the address it connected to, or else
+/// the dump of that target discovered, from each of [`crate::probe::vantage_points`] of
+/// `sources`. A dump belongs to a target when the address it connected to, or else
 /// the target it was given as, is that IP address. Nesting: target, source, port ascending;
 /// suitable for `probe::sweep`.
 pub fn probe_plan(
@@ -40,12 +37,7 @@ pub fn probe_plan(
     epm_port: u16,
     range: &PortRanges,
     dumps: &[HostDump],
-) -> Vec<(Option<IpAddr>, IpAddr, u16)> {
-    let sources: Vec<Option<IpAddr>> = if sources.is_empty() {
-        vec![None]
-    } else {
-        sources.iter().copied().map(Some).collect()
-    };
+) -> Vec<crate::probe::Probe> {
     let mut plan = Vec::new();
     for &target in targets {
         let discovered = dumps
@@ -56,19 +48,15 @@ pub fn probe_plan(
         let ports = range.union(&PortRanges::from_ranges(
             discovered.chain([(epm_port, epm_port)]),
         ));
-        for &source in &sources {
-            plan.extend(ports.iter().map(|port| (source, target, port)));
-        }
+        plan.extend(crate::probe::plan(&[target], sources, &ports));
     }
     plan
 }
 
 /// The IP address a dump is about: the connected socket address, else the target string.
 fn dump_ip(d: &HostDump) -> Option<IpAddr> {
-    if let Some(addr) = d.address.as_deref()
-        && let Ok(sa) = addr.parse::<SocketAddr>()
-    {
-        return Some(sa.ip());
+    if let Some(addr) = d.address {
+        return Some(addr.ip());
     }
     let t = d.target.trim();
     let bare = t
@@ -87,7 +75,7 @@ mod tests {
     fn dump(target: &str, address: Option<&str>, ports: &[u16]) -> HostDump {
         HostDump {
             target: target.into(),
-            address: address.map(str::to_string),
+            address: address.map(|a| a.parse().unwrap()),
             status: HostStatus::Ok,
             error: None,
             warnings: vec![],

@@ -18,25 +18,26 @@
 //! `check` with the policy reader) before it joins the script; a value that cannot be written
 //! safely drops that fix, with a comment and a note saying what to do by hand.
 //!
-//! This file holds the public types, the script writer and the range section; `plan` decides
-//! what must change, `ipsec` and `firewall` write it in their dialects, `quote` holds each
+//! This file holds the public types and the script writer; `plan` decides what must change,
+//! `ipsec` and `firewall` write it in their dialects, [`range`] writes the RPC dynamic range
+//! (rpccfg, `reg add`, `.reg`; capacity's recommendation uses it too), `quote` holds each
 //! dialect's quoting rule, `check` the second reading, `interval` does the address and port
-//! arithmetic.
+//! arithmetic. Each child names what it uses from the others: no glob imports.
 
-use super::capacity::{self, Recommendation};
-use super::verify::{MatrixRow, Verdict};
-use crate::finding::Finding;
-use crate::policy::address::{AddrMatch, prefix_of};
-use crate::policy::model::{PortMatch, RuleAction};
-use crate::policy::registry::complement;
-use crate::policy::sink::codes;
-use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
+use super::capacity::Recommendation;
+use super::verify::MatrixRow;
+use crate::finding::{Code, Finding};
+use crate::policy::{Layer, LoadedPolicy};
 use crate::ports::PortRanges;
-use crate::probe::ProbeState;
+use check::{Expect, reparse};
+use firewall::render_firewall;
+use interval::ports_of;
+use ipsec::render_ipsec;
+use plan::{Allowed, Codes, Plan, plan};
+use range::render_range;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::collections::BTreeMap;
 
 mod check;
 mod firewall;
@@ -44,36 +45,28 @@ mod interval;
 mod ipsec;
 mod plan;
 pub mod quote;
+pub mod range;
 
-use check::*;
-use firewall::*;
-use interval::*;
-use ipsec::*;
-use plan::*;
-use quote::{Line, Quoted, Refusal, Token, comment_line, comment_value};
+use quote::{Line, Refusal, comment_line, comment_value};
 
-/// The endpoint mapper's port, fenced with the range.
-pub const EPM_PORT: u16 = 135;
 /// Most ports one script fences; more means the range itself is wrong (fix it first).
 pub const MAX_FIX_PORTS: u32 = 4096;
 /// The policy name KB908472 uses, for a host without an assigned IPsec policy.
 pub const DEFAULT_POLICY: &str = "Block RPC Ports";
 
 /// Range findings the recommendation answers.
-const RANGE_CODES: &[&str] = &[
-    "out-of-range",
-    "range-exhausted",
-    "range-near-full",
-    codes::RANGE_INVALID,
-    codes::RANGE_INVERTED,
-    codes::RANGE_TOO_SMALL,
-    codes::RANGE_OVERLAPS_EPHEMERAL,
+const RANGE_CODES: &[Code] = &[
+    Code::OutOfRange,
+    Code::RangeExhausted,
+    Code::RangeNearFull,
+    Code::RangeInvalid,
+    Code::RangeInverted,
+    Code::RangeTooSmall,
+    Code::RangeOverlapsEphemeral,
 ];
 
 /// The language of the fix script.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FixDialect {
     /// ipseccmd.exe (Windows XP/2003; ipsecpol.exe on Windows 2000 takes the same switches).
@@ -87,6 +80,14 @@ pub enum FixDialect {
 }
 
 impl FixDialect {
+    /// Every dialect, in the order `--fix-dialect` lists them.
+    pub const ALL: [FixDialect; 4] = [
+        FixDialect::Ipseccmd,
+        FixDialect::NetshIpsec,
+        FixDialect::Netsh,
+        FixDialect::Powershell,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FixDialect::Ipseccmd => "ipseccmd",
@@ -136,7 +137,8 @@ pub enum FixKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FixAction {
     /// The finding codes the step fixes, e.g. `["leak", "range-port-unblocked"]`.
-    pub codes: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub codes: Vec<Code>,
     pub kind: FixKind,
     /// The sources concerned: `any`, `any except 10.1.1.0/24`, `10.1.1.0/24`, `10.1.1.66`.
     pub source: String,
@@ -296,7 +298,7 @@ impl Step {
 }
 
 fn join_codes(c: &Codes) -> String {
-    c.iter().cloned().collect::<Vec<_>>().join(", ")
+    c.iter().map(Code::as_str).collect::<Vec<_>>().join(", ")
 }
 
 fn list_labels(allowed: &[Allowed], idx: &[usize]) -> String {
@@ -440,89 +442,19 @@ fn header(out: &mut Out, lp: &LoadedPolicy) {
     }
 }
 
-fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
-    // Every command is written from the range as numbers, not from the recommendation's text.
-    let ranges = match PortRanges::parse(&rec.range) {
-        Ok(r) if !r.is_empty() => r,
-        _ => {
-            out.blank();
-            out.refuse(
-                "the RPC dynamic range",
-                &Refusal::new("range", &rec.range, "is not a list of ports"),
-            );
-            return;
-        }
-    };
-    let range = ranges.to_string();
-    let rpccfg = capacity::rpccfg_line(&ranges);
-    out.blank();
-    out.comment(&format!(
-        "== Range: fixes {}: set the RPC dynamic range to {range} ({} ports). ==",
-        join_codes(c),
-        ranges.size()
-    ));
-    let (reasoning, note) = (out.shown(&rec.reasoning), out.shown(&rec.note));
-    out.comment(&reasoning);
-    out.comment(&note);
-    let pieces = capacity::pieces(&ranges);
-    let key = r"HKLM\SOFTWARE\Microsoft\Rpc\Internet";
-    let written = match out.dialect.layer() {
-        Layer::Ipsec => {
-            out.comment("rpccfg.exe (Windows 2000/2003 resource kit) writes Ports, PortsInternetAvailable=Y and UseInternetPorts=Y.");
-            out.step("the RPC dynamic range", |s| {
-                let mut l = Line::new().words("rpccfg.exe -pe");
-                for p in &pieces {
-                    l = l.sp().token(&quote::port_list(p)?);
-                }
-                s.cmd(l.sp().words("-d 0"))
-            })
-        }
-        Layer::Firewall => {
-            out.comment(&format!(
-                "reg.exe writes all three values (the same as: {rpccfg})."
-            ));
-            out.step("the RPC dynamic range", |s| {
-                let k = quote::token("registry key", key)?;
-                let d = quote::token("Ports value", &pieces.join(r"\0"))?;
-                let reg = |v: &str| Line::new().words("reg add").sp().token(&k).sp().words(v);
-                s.cmd(
-                    reg("/v Ports /t REG_MULTI_SZ /d")
-                        .sp()
-                        .token(&d)
-                        .sp()
-                        .raw("/f"),
-                )?;
-                s.cmd(reg("/v PortsInternetAvailable /t REG_SZ /d Y /f"))?;
-                s.cmd(reg("/v UseInternetPorts /t REG_SZ /d Y /f"))
-            })
-        }
-    };
-    if !written {
-        return;
-    }
-    out.comment("The same as a .reg file: save the lines below without the comment mark and import it with regedit.");
-    for l in capacity::reg_file(&ranges).split("\r\n") {
-        let l = l.trim_end();
-        if l.is_empty() {
-            out.comment("");
-        } else {
-            out.comment(&format!("  {l}"));
-        }
-    }
-    out.action(
-        c,
-        FixKind::Range,
-        String::new(),
-        range.clone(),
-        format!("set the RPC dynamic range to {range} (restart needed)"),
-    );
-}
 #[cfg(test)]
 mod tests {
+    use super::firewall::fw_remote;
+    use super::interval::{
+        Iv, bits, cidrs, covers, everything, format_iv, intervals, subtract, v4_mask,
+    };
     use super::*;
-    use crate::policy::{LoadOptions, build, parse_text};
+    use crate::audit::capacity;
+    use crate::policy::{Action, LoadOptions, build, parse_text};
+    use crate::probe::ProbeState;
+    use std::net::IpAddr;
 
-    const ARTICLE: &str = include_str!("../../tests/fixtures/policy/kb908472.cmd");
+    const ARTICLE: &str = include_str!("../../fixtures/policy/kb908472.cmd");
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -615,7 +547,11 @@ mod tests {
     #[test]
     fn article_missing_block_in_ipseccmd() {
         let lp = load(&article_missing_5003());
-        assert!(lp.findings.iter().any(|f| f.code == "range-port-unblocked"));
+        assert!(
+            lp.findings
+                .iter()
+                .any(|f| f.code == Code::RangePortUnblocked)
+        );
         let r = fix(FixDialect::Ipseccmd, &lp);
         let lines: Vec<&str> = r.script.split("\r\n").collect();
         assert!(
@@ -646,7 +582,7 @@ mod tests {
         );
         assert_eq!(r.actions[0].kind, FixKind::Block);
         assert_eq!(r.actions[0].ports, "5003");
-        assert_eq!(r.actions[0].codes, ["range-port-unblocked"]);
+        assert_eq!(r.actions[0].codes, [Code::RangePortUnblocked]);
         assert_eq!(r.actions[1].kind, FixKind::Pass);
         assert_eq!(r.actions[1].source, "10.1.1.0/24");
     }
@@ -736,7 +672,7 @@ mod tests {
         let lp = load(ARTICLE);
         let rec = capacity::recommend(&range(), 30);
         let f = [Finding::new(
-            "range-exhausted",
+            Code::RangeExhausted,
             crate::finding::Severity::Error,
             "m",
             "f",
@@ -793,30 +729,26 @@ mod tests {
                 }
             }).collect();
             let mut findings = lp.findings.clone();
-            for c in ["leak", "overblock", "hang-hazard", "allow-shadowed", "range-exhausted", "range-invalid"] {
+            for c in [Code::Leak, Code::Overblock, Code::HangHazard, Code::AllowShadowed, Code::RangeExhausted, Code::RangeInvalid] {
                 findings.push(Finding::new(c, crate::finding::Severity::Error, "m", "f"));
             }
             for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec, FixDialect::Netsh, FixDialect::Powershell] {
                 let r = remediate(d, &lp, &rows, &findings, &range(), None);
                 let back = parse_text("fix", r.script.as_bytes());
-                proptest::prop_assert!(!back.findings.iter().any(|f| f.code == "parse-error"), "{:?}\n{}", back.findings, r.script);
+                proptest::prop_assert!(!back.findings.iter().any(|f| f.code == Code::ParseError), "{:?}\n{}", back.findings, r.script);
             }
         }
     }
 
     #[test]
     fn dialect_names() {
-        use clap::ValueEnum;
-        let names: Vec<String> = FixDialect::value_variants()
-            .iter()
-            .map(|v| v.to_possible_value().unwrap().get_name().to_string())
-            .collect();
+        let names: Vec<&str> = FixDialect::ALL.iter().map(|v| v.as_str()).collect();
         assert_eq!(names, ["ipseccmd", "netsh-ipsec", "netsh", "powershell"]);
         assert_eq!(
             serde_json::to_value(FixDialect::NetshIpsec).unwrap(),
             "netsh-ipsec"
         );
-        for v in FixDialect::value_variants() {
+        for v in FixDialect::ALL {
             assert_eq!(
                 serde_json::to_value(v).unwrap(),
                 serde_json::Value::String(v.as_str().into())

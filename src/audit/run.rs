@@ -7,13 +7,13 @@ use super::capacity::{HostCapacity, assess};
 use super::verify::{Expected, MatrixRow, build_matrix, matrix_findings};
 use crate::epm::client::{DumpOptions, dump_many};
 use crate::epm::{HostDump, HostStatus};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Action, LoadedPolicy, Proto};
 use crate::ports::PortRanges;
 use crate::probe::{Observation, ProbeConfig, sweep};
 use crate::target::Target;
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 /// What to audit and how.
 #[derive(Debug, Clone)]
@@ -80,11 +80,7 @@ pub async fn run(
     let order: Vec<String> = req.targets.iter().map(|t| t.to_string()).collect();
     let dumps = dump_many(
         req.targets.clone(),
-        move |t: Target| async move {
-            crate::target::resolve(&t, port, resolve_deadline)
-                .await
-                .map_err(|e| e.to_string())
-        },
+        move |t: Target| async move { crate::target::resolve(&t, port, resolve_deadline).await },
         &req.dump,
         req.concurrency,
         |d| {
@@ -101,11 +97,7 @@ pub async fn run(
     // Where to probe: the address each dump reached, else the target's first address.
     let mut ip_of_dump: Vec<Option<IpAddr>> = Vec::with_capacity(req.targets.len());
     for (t, d) in req.targets.iter().zip(&dumps) {
-        let from_dump = d
-            .address
-            .as_deref()
-            .and_then(|a| a.parse::<SocketAddr>().ok())
-            .map(|a| a.ip());
+        let from_dump = d.address.map(|a| a.ip());
         let ip = match (from_dump, t) {
             (Some(ip), _) => Some(ip),
             (None, Target::Addr(ip)) => Some(*ip),
@@ -125,16 +117,7 @@ pub async fn run(
     if req.probe {
         let mut plan = super::probe_plan(&target_ips, &req.sources, port, &req.range, &dumps);
         if let Some(extra) = &req.extra_ports {
-            let sources: Vec<Option<IpAddr>> = if req.sources.is_empty() {
-                vec![None]
-            } else {
-                req.sources.iter().copied().map(Some).collect()
-            };
-            for &t in &target_ips {
-                for &s in &sources {
-                    plan.extend(extra.iter().map(|p| (s, t, p)));
-                }
-            }
+            plan.extend(crate::probe::plan(&target_ips, &req.sources, extra));
         }
         let mut seen = HashSet::new();
         plan.retain(|k| seen.insert(*k));
@@ -212,7 +195,7 @@ pub fn finish(
             });
         if fenced {
             findings.push(Finding::new(
-                "epm-fenced",
+                Code::EpmFenced,
                 Severity::Info,
                 format!(
                     "{}: the endpoint mapper is filtered from this vantage point, as the policy intends, so it was not dumped ({})",
@@ -245,7 +228,8 @@ pub fn finish(
                 }
             };
             findings.push(Finding::new(
-                super::UNVERIFIED,
+                // No observation verified the target (no matrix row with a conclusive verdict).
+                Code::Unverified,
                 Severity::Warning,
                 format!("{}: the fence was not verified: {why}", d.target),
                 "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",

@@ -5,7 +5,7 @@
 //! (a source reaches the endpoint mapper but not some port of the range, or the reverse).
 //! Pure: no I/O.
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::ports::PortRanges;
 use crate::probe::{Observation, ProbeState};
 use schemars::JsonSchema;
@@ -223,7 +223,7 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
         if !leaks.is_empty() {
             let ports = runs(leaks.iter().map(|r| r.port));
             out.push(Finding::new(
-                "leak",
+                Code::Leak,
                 Severity::Error,
                 format!(
                     "{target}: {} {ports} reachable from {source} although the policy blocks {} ({}).",
@@ -247,7 +247,7 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
         if !over.is_empty() {
             let ports = runs(over.iter().map(|r| r.port));
             out.push(Finding::new(
-                "overblock",
+                Code::Overblock,
                 Severity::Error,
                 format!(
                     "{target}: {} {ports} filtered from {source} although the policy passes {} ({}).",
@@ -304,7 +304,7 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
         if reaches(epm.observed) && !filtered.is_empty() {
             let ports = runs(filtered.iter().copied());
             out.push(Finding::new(
-                "hang-hazard",
+                Code::HangHazard,
                 Severity::Error,
                 format!(
                     "{target}: {source} reaches the endpoint mapper (port {epm_port}) but not range \
@@ -321,7 +321,7 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
         } else if epm.observed == ProbeState::Filtered && !reached.is_empty() {
             let ports = runs(reached.iter().copied());
             out.push(Finding::new(
-                "hang-hazard",
+                Code::HangHazard,
                 Severity::Error,
                 format!(
                     "{target}: {source} reaches range {} {ports} but not the endpoint mapper (port \

@@ -5,16 +5,14 @@
 //! Exit codes: 3 when a target could not be fully examined (that answer must not pass for a
 //! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
 
-use super::Exit;
 use super::dump::EpmArgs;
+use super::values::{DefaultAction, Dialect, Os};
+use super::{Error, Exit};
 use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit};
-use crate::policy::{Action, LoadOptions, OsFamily};
+use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
-use crate::probe::ProbeConfig;
 use crate::report::audit::{AuditReport, ReportContext, render_styled};
-use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuditArgs {
@@ -30,15 +28,11 @@ pub struct AuditArgs {
     pub range: Option<PortRanges>,
     /// Which ephemeral range the range is checked against, and the default range when nothing
     /// configures one.
-    #[arg(long, value_enum, default_value_t = OsFamily::Vista)]
-    pub os: OsFamily,
+    #[arg(long, value_enum, default_value_t = Os::Vista)]
+    pub os: Os,
     /// A port a service was given on purpose (not from the dynamic range). Repeatable.
     #[arg(long = "static-port", value_name = "P", value_parser = clap::value_parser!(u16).range(1..))]
     pub static_ports: Vec<u16>,
-    /// Local source address to probe from (one of this host's); repeat for several. Without it
-    /// the OS chooses.
-    #[arg(long = "from", value_name = "IP", value_parser = crate::probe::parse_source)]
-    pub from: Vec<IpAddr>,
     /// Probe results made at other vantage points (`rpcaudit probe --json` output). Repeatable.
     #[arg(long = "observations", value_name = "FILE")]
     pub observations: Vec<PathBuf>,
@@ -51,15 +45,8 @@ pub struct AuditArgs {
     /// What a port no policy rule covers is expected to do.
     #[arg(long = "default", value_enum, default_value_t = DefaultAction::Pass)]
     pub default_action: DefaultAction,
-    /// Per-attempt probe timeout in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = crate::probe::DEFAULT_TIMEOUT.as_millis() as u64)]
-    pub timeout_ms: u64,
-    /// Further probe attempts after an unanswered one.
-    #[arg(long, value_name = "N", default_value_t = crate::probe::DEFAULT_RETRIES)]
-    pub retries: u32,
-    /// At most N probe attempts started per second.
-    #[arg(long, value_name = "N")]
-    pub rate: Option<u32>,
+    #[command(flatten)]
+    pub probe: super::probe::ProbeFlags,
     #[command(flatten)]
     pub epm: EpmArgs,
     /// Print the JSON report instead of tables.
@@ -67,7 +54,7 @@ pub struct AuditArgs {
     pub json: bool,
     /// Write the fix script in this dialect (default: the policy files' own).
     #[arg(long, value_enum, value_name = "DIALECT")]
-    pub fix_dialect: Option<crate::audit::remedy::FixDialect>,
+    pub fix_dialect: Option<Dialect>,
     /// An earlier report (`--json` or `--output`) to compare with: endpoints that appeared or
     /// disappeared, verdicts and findings that changed are listed first.
     #[arg(long, value_name = "OLD.json")]
@@ -76,21 +63,6 @@ pub struct AuditArgs {
     /// interrupted run (Ctrl-C) still writes what it gathered, marked incomplete.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DefaultAction {
-    Pass,
-    Block,
-}
-
-impl From<DefaultAction> for Action {
-    fn from(d: DefaultAction) -> Action {
-        match d {
-            DefaultAction::Pass => Action::Pass,
-            DefaultAction::Block => Action::Block,
-        }
-    }
 }
 
 /// Everything `run` needs, checked before any packet is sent.
@@ -103,11 +75,11 @@ pub struct Prepared {
 }
 
 /// Read and check every input: the policy, the observation files, the baseline, the targets.
-pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
+pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     let baseline = match &args.baseline {
         Some(path) => Some((
             path.display().to_string(),
-            crate::report::diff::read_baseline(path).map_err(|e| e.to_string())?,
+            crate::report::diff::read_baseline(path)?,
         )),
         None => None,
     };
@@ -115,41 +87,26 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
         &args.policy,
         &LoadOptions {
             range_override: args.range.clone(),
-            os: args.os,
+            os: args.os.into(),
             local_subnets: Vec::new(),
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let (range, range_source) = match &loaded.range {
         Some(r) => (r.ports.clone(), r.source.clone()),
         None => (
             loaded.effective_range(),
             format!(
                 "no rpccfg/.reg in the policy files and no --range: the default dynamic range of {}",
-                args.os.describe()
+                crate::policy::OsFamily::from(args.os).describe()
             ),
         ),
     };
     let mut imported = Vec::new();
     for path in &args.observations {
-        imported.extend(crate::probe::read_observations(path).map_err(|e| e.to_string())?);
+        imported.extend(crate::probe::read_observations(path)?);
     }
-    let targets = crate::target::expand(&args.targets).map_err(|e| e.to_string())?;
-    if targets.is_empty() {
-        return Err("no targets given".into());
-    }
-    if args.timeout_ms == 0 || args.timeout_ms > 60_000 {
-        return Err(format!(
-            "--timeout-ms {} must be between 1 and 60000",
-            args.timeout_ms
-        ));
-    }
-    let probe_config = ProbeConfig {
-        timeout: Duration::from_millis(args.timeout_ms),
-        retries: args.retries.min(10),
-        rate: args.rate.map(f64::from),
-        ..ProbeConfig::default()
-    };
+    let targets = super::dump::expand(&args.targets)?;
+    let probe_config = args.probe.config(crate::probe::DEFAULT_CONCURRENCY);
     let req = AuditRequest {
         targets: targets.clone(),
         epm_port: args.epm.port,
@@ -158,7 +115,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
         range: range.clone(),
         range_source: range_source.clone(),
         static_ports: args.static_ports.clone(),
-        sources: args.from.clone(),
+        sources: args.probe.from.clone(),
         probe: !args.no_probe,
         probe_config,
         extra_ports: args.ports.clone(),
@@ -187,20 +144,14 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, String> {
     })
 }
 
-pub fn run(args: AuditArgs) -> Exit {
+pub fn run(args: AuditArgs) -> Result<Exit, Error> {
     let Prepared {
         req,
         loaded,
         ctx,
         baseline,
-    } = match prepare(&args) {
-        Ok(p) => p,
-        Err(e) => return super::usage_error(e),
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
-    };
+    } = prepare(&args)?;
+    let rt = super::runtime()?;
     let progress = std::sync::Mutex::new(AuditProgress::default());
     let result = rt.block_on(async {
         tokio::select! {
@@ -223,27 +174,29 @@ pub fn run(args: AuditArgs) -> Exit {
     let mut report = AuditReport::new(ctx, result);
     report.attach_remediation(
         args.fix_dialect
-            .unwrap_or_else(|| crate::audit::remedy::dialect_of(&loaded)),
+            .map_or_else(|| crate::audit::remedy::dialect_of(&loaded), Into::into),
         &loaded,
     );
     if let Some((path, old)) = &baseline {
         report.changes = Some(crate::report::diff::diff(old, &report, path));
     }
-    print_report(&report, args.json);
-    if let Some(path) = &args.output
-        && let Err(e) = write_report(path, &report)
-    {
-        return super::usage_error(e);
+    let printed = print_report(&report, args.json);
+    if let Some(path) = &args.output {
+        write_report(path, &report)?;
     }
-    exit_for(&report)
+    printed?;
+    Ok(exit_for(&report))
 }
 
 /// Write the JSON report to `path` atomically: a temporary file beside it, flushed to disk,
 /// then renamed over `path`, so a reader never sees half a report.
-pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), String> {
+pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
     use std::io::Write;
-    let json = crate::report::inert::to_json_pretty(report)
-        .map_err(|e| format!("{}: cannot encode the report: {e}", path.display()))?;
+    let json =
+        crate::report::inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
+            path: path.display().to_string(),
+            source,
+        })?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -260,20 +213,21 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
-    result.map_err(|e| {
+    result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("{}: cannot write the report: {e}", path.display())
+        Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        }
     })
 }
 
-pub fn print_report(report: &AuditReport, json: bool) {
+pub fn print_report(report: &AuditReport, json: bool) -> Result<(), Error> {
     if json {
-        match crate::report::inert::to_json_pretty(report) {
-            Ok(s) => super::outln(&s),
-            Err(e) => super::errln(format!("rpcaudit: cannot encode JSON: {e}")),
-        }
+        super::print_json(report)
     } else {
         super::out(render_styled(report, use_color()));
+        Ok(())
     }
 }
 

@@ -7,8 +7,8 @@
 //! be mistaken for a complete one; else 1 when any finding has severity error; else 0
 //! (warnings such as `range-near-full` do not fail the run); 2 for bad arguments.
 
-use super::Exit;
 use super::dump::{EpmArgs, completeness, dump_targets};
+use super::{Error, Exit};
 use crate::audit::capacity::{HostCapacity, assess};
 use crate::ports::PortRanges;
 use crate::report::capacity::{CapacityReport, render};
@@ -44,24 +44,14 @@ pub struct CapacityArgs {
     pub json: bool,
 }
 
-pub fn run(args: CapacityArgs) -> Exit {
+pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
     let range = if args.config.is_empty() {
-        parse_range(&args.range)
+        parse_range(&args.range)?
     } else {
-        range_from_config(&args.config)
+        range_from_config(&args.config)?
     };
-    let range = match range {
-        Ok(r) => r,
-        Err(e) => return super::usage_error(e),
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
-    };
-    let dumps = match rt.block_on(dump_targets(&args.targets, &args.epm)) {
-        Ok(d) => d,
-        Err(e) => return super::usage_error(e),
-    };
+    let rt = super::runtime()?;
+    let dumps = rt.block_on(dump_targets(&args.targets, &args.epm))?;
     let hosts: Vec<HostCapacity> = dumps
         .iter()
         .map(|d| assess(d, &range, &args.static_ports))
@@ -72,63 +62,53 @@ pub fn run(args: CapacityArgs) -> Exit {
         hosts,
     };
     if args.json {
-        match crate::report::inert::to_json_pretty(&report) {
-            Ok(s) => super::outln(&s),
-            Err(e) => {
-                super::errln(format!("rpcaudit: cannot encode JSON: {e}"));
-                return Exit::Incomplete;
-            }
-        }
+        super::print_json(&report)?;
     } else {
         super::out(render(&report));
     }
-    exit_for(&report.hosts, completeness(&dumps))
+    Ok(exit_for(&report.hosts, completeness(&dumps)))
 }
 
 /// `--range`: a port list without port 0.
-fn parse_range(spec: &str) -> Result<PortRanges, String> {
+fn parse_range(spec: &str) -> Result<PortRanges, Error> {
+    let excerpt = || crate::report::inert::excerpt(spec).into_owned();
     match PortRanges::parse(spec) {
-        Ok(r) if r.contains(0) => Err(format!(
-            "--range '{spec}': port 0 cannot be in the range",
-            spec = crate::report::inert::excerpt(spec)
-        )),
+        Ok(r) if r.contains(0) => Err(Error::RangePortZero { spec: excerpt() }),
         Ok(r) => Ok(r),
-        Err(e) => Err(format!(
-            "--range '{spec}': {e}",
-            spec = crate::report::inert::excerpt(spec)
-        )),
+        Err(source) => Err(Error::Ports {
+            flag: "--range",
+            spec: excerpt(),
+            source,
+        }),
     }
 }
 
 /// `--config`: the effective range the files configure. Files that configure none, or a
 /// configuration RPC would reject, are input errors naming the files and the findings.
-fn range_from_config(files: &[std::path::PathBuf]) -> Result<PortRanges, String> {
-    let loaded = crate::policy::load(files, &crate::policy::LoadOptions::default())
-        .map_err(|e| e.to_string())?;
-    let names = files
+fn range_from_config(files: &[std::path::PathBuf]) -> Result<PortRanges, Error> {
+    let loaded = crate::policy::load(files, &crate::policy::LoadOptions::default())?;
+    let files = files
         .iter()
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
     let Some(range) = &loaded.range else {
-        return Err(format!(
-            "{names}: no RPC range configured (no rpccfg -pe/-pi line and no Rpc\\Internet Ports value)"
-        ));
+        return Err(Error::NoRange { files });
     };
     let invalid: Vec<String> = loaded
         .range_findings()
         .into_iter()
-        .filter(|f| f.code == crate::policy::sink::codes::RANGE_INVALID)
+        .filter(|f| f.code == crate::finding::Code::RangeInvalid)
         .map(|f| match (&f.file, f.line) {
             (Some(file), Some(line)) => format!("{file}:{line}: {}", f.message),
             _ => f.message.clone(),
         })
         .collect();
     if !invalid.is_empty() {
-        return Err(invalid.join("; "));
+        return Err(Error::RangeInvalid(invalid));
     }
     if range.ports.is_empty() {
-        return Err(format!("{names}: the configured RPC range is empty"));
+        return Err(Error::RangeEmpty { files });
     }
     Ok(range.ports.clone())
 }
@@ -153,8 +133,18 @@ mod tests {
     #[test]
     fn range_argument_rules() {
         assert_eq!(parse_range("5001-5021").unwrap(), article_range());
-        assert!(parse_range("0-10").unwrap_err().contains("port 0"));
-        assert!(parse_range("5021-5001").unwrap_err().contains("5021-5001"));
+        assert!(
+            parse_range("0-10")
+                .unwrap_err()
+                .to_string()
+                .contains("port 0")
+        );
+        assert!(
+            parse_range("5021-5001")
+                .unwrap_err()
+                .to_string()
+                .contains("5021-5001")
+        );
         assert!(parse_range("").is_err());
     }
 

@@ -4,8 +4,8 @@
 //! RPC servers), and audits it against an embedded KB908472 policy with deliberate mistakes, so
 //! every part of the report appears. The endpoint mapper listens on a free port instead of 135.
 
-use super::Exit;
 use super::audit::print_report;
+use super::{Error, Exit};
 use crate::audit::run::{AuditRequest, run as run_audit};
 use crate::epm::client::DumpOptions;
 use crate::epm::server::{FixtureConfig, FixtureServer};
@@ -71,7 +71,7 @@ async fn audit_fixture(
     config: FixtureConfig,
     port: u16,
     loaded: &crate::policy::LoadedPolicy,
-) -> Result<AuditReport, String> {
+) -> Result<AuditReport, Error> {
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut registered: Vec<u16> = config
         .endpoints
@@ -88,11 +88,7 @@ async fn audit_fixture(
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
-            Err(e) => {
-                return Err(format!(
-                    "cannot start the demo endpoint mapper on loopback: {e}"
-                ));
-            }
+            Err(e) => return Err(Error::DemoServer(e)),
         }
     };
     let mut servers = tokio::task::JoinSet::new();
@@ -146,23 +142,14 @@ async fn audit_fixture(
     Ok(report)
 }
 
-pub fn run(args: DemoArgs) -> Exit {
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
-    };
+pub fn run(args: DemoArgs) -> Result<Exit, Error> {
+    let rt = super::runtime()?;
     rt.block_on(async {
         let loaded = demo_policy();
         // An earlier run to compare with, as `--baseline` would, then today's.
-        let previous = match audit_fixture(previous_config(), 0, &loaded).await {
-            Ok(r) => r,
-            Err(e) => return super::usage_error(e),
-        };
+        let previous = audit_fixture(previous_config(), 0, &loaded).await?;
         let port = previous.inputs.epm_port;
-        let mut report = match audit_fixture(demo_config(), port, &loaded).await {
-            Ok(r) => r,
-            Err(e) => return super::usage_error(e),
-        };
+        let mut report = audit_fixture(demo_config(), port, &loaded).await?;
         super::errln(format!(
             "rpcaudit demo: embedded endpoint mapper on 127.0.0.1:{port}, audited twice against the embedded policy {DEMO_POLICY_NAME} (the first run is the baseline)"
         ));
@@ -171,15 +158,15 @@ pub fn run(args: DemoArgs) -> Exit {
             &report,
             "(the demo's earlier run)",
         ));
-        print_report(&report, args.json);
+        print_report(&report, args.json)?;
         let would = super::audit::exit_for(&report);
         if would == Exit::Incomplete {
-            return Exit::Incomplete;
+            return Ok(Exit::Incomplete);
         }
         super::errln(format!(
             "rpcaudit demo: the demo policy has mistakes on purpose; `rpcaudit audit` with these findings exits {}",
             would.code()
         ));
-        Exit::Ok
+        Ok(Exit::Ok)
     })
 }

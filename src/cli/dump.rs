@@ -1,6 +1,6 @@
 //! `rpcaudit dump`: list what each target's endpoint mapper has registered, like rpcdump.
 
-use super::Exit;
+use super::{Error, Exit};
 use crate::epm::client::{DumpOptions, dump_many};
 use crate::epm::{HostDump, HostStatus};
 use crate::report::dump::{DumpReport, render_table};
@@ -22,7 +22,7 @@ pub struct DumpArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct EpmArgs {
     /// TCP port of the endpoint mapper.
-    #[arg(long, default_value_t = crate::epm::EPM_PORT)]
+    #[arg(long, default_value_t = crate::ports::EPM_PORT)]
     pub port: u16,
     /// Bound, in seconds, on one host's whole dump (connect, bind and every call).
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
@@ -36,12 +36,9 @@ pub struct EpmArgs {
 }
 
 impl EpmArgs {
-    pub fn options(&self) -> Result<DumpOptions, String> {
+    pub fn options(&self) -> Result<DumpOptions, Error> {
         if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout <= 3600.0) {
-            return Err(format!(
-                "--timeout {} must be between 0 and 3600 seconds",
-                self.timeout
-            ));
+            return Err(Error::DumpTimeout(self.timeout));
         }
         let total = Duration::from_secs_f64(self.timeout);
         let defaults = DumpOptions::default();
@@ -56,19 +53,14 @@ impl EpmArgs {
 }
 
 /// Expand targets and dump each; shared by `dump`, `capacity`, `audit` and `demo`.
-pub async fn dump_targets(targets: &[String], epm: &EpmArgs) -> Result<Vec<HostDump>, String> {
+pub async fn dump_targets(targets: &[String], epm: &EpmArgs) -> Result<Vec<HostDump>, Error> {
     let opts = epm.options()?;
-    let targets = crate::target::expand(targets).map_err(|e| e.to_string())?;
-    if targets.is_empty() {
-        return Err("no targets given".to_string());
-    }
+    let targets = expand(targets)?;
     let port = epm.port;
     let resolve_deadline = opts.connect_timeout;
     let bar = progress(targets.len());
     let resolve = move |target: crate::target::Target| async move {
-        crate::target::resolve(&target, port, resolve_deadline)
-            .await
-            .map_err(|e| e.to_string())
+        crate::target::resolve(&target, port, resolve_deadline).await
     };
     let hosts = dump_many(targets, resolve, &opts, epm.concurrency, |d| {
         bar.set_message(crate::report::inert::cell(&d.target).into_owned());
@@ -77,6 +69,15 @@ pub async fn dump_targets(targets: &[String], epm: &EpmArgs) -> Result<Vec<HostD
     .await;
     bar.finish_and_clear();
     Ok(hosts)
+}
+
+/// The TARGET arguments expanded ([`crate::target::expand`]); none at all is an error.
+pub fn expand(targets: &[String]) -> Result<Vec<crate::target::Target>, Error> {
+    let targets = crate::target::expand(targets)?;
+    if targets.is_empty() {
+        return Err(Error::NoTargets);
+    }
+    Ok(targets)
 }
 
 /// A progress bar on stderr for scans of several hosts (hidden when stderr is not a terminal).
@@ -103,29 +104,20 @@ pub fn completeness(hosts: &[HostDump]) -> Exit {
     }
 }
 
-pub fn run(args: DumpArgs) -> Exit {
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
-    };
-    let hosts = match rt.block_on(dump_targets(&args.targets, &args.epm)) {
-        Ok(h) => h,
-        Err(e) => return super::usage_error(e),
-    };
-    print_dump(&hosts, args.json);
-    completeness(&hosts)
+pub fn run(args: DumpArgs) -> Result<Exit, Error> {
+    let rt = super::runtime()?;
+    let hosts = rt.block_on(dump_targets(&args.targets, &args.epm))?;
+    print_dump(&hosts, args.json)?;
+    Ok(completeness(&hosts))
 }
 
-pub fn print_dump(hosts: &[HostDump], json: bool) {
+pub fn print_dump(hosts: &[HostDump], json: bool) -> Result<(), Error> {
     if json {
-        let report = DumpReport {
+        super::print_json(&DumpReport {
             hosts: hosts.to_vec(),
-        };
-        match crate::report::inert::to_json_pretty(&report) {
-            Ok(s) => super::outln(&s),
-            Err(e) => super::errln(format!("rpcaudit: cannot encode JSON: {e}")),
-        }
+        })
     } else {
         super::out(render_table(hosts));
+        Ok(())
     }
 }

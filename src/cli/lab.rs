@@ -1,6 +1,6 @@
 //! `rpcaudit lab serve`: run the fixture endpoint mapper (for the lab, tests and by hand).
 
-use super::Exit;
+use super::{Error, Exit};
 use crate::epm::server::{EndStyle, FixtureConfig, Misbehave, serve};
 use crate::ports::PortRanges;
 use crate::wire::ndr::ByteOrder;
@@ -74,22 +74,21 @@ impl ServeArgs {
     }
 }
 
-pub fn run(cmd: LabCommand) -> Exit {
+pub fn run(cmd: LabCommand) -> Result<Exit, Error> {
     match cmd {
         LabCommand::Serve(args) => serve_until_interrupted(args),
     }
 }
 
-fn serve_until_interrupted(args: ServeArgs) -> Exit {
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => return super::usage_error(format!("cannot start the async runtime: {e}")),
-    };
+fn serve_until_interrupted(args: ServeArgs) -> Result<Exit, Error> {
+    let rt = super::runtime()?;
     rt.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(args.listen).await {
-            Ok(l) => l,
-            Err(e) => return super::usage_error(format!("cannot listen on {}: {e}", args.listen)),
-        };
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: args.listen,
+                source,
+            })?;
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
@@ -112,7 +111,7 @@ fn serve_until_interrupted(args: ServeArgs) -> Exit {
             _ = serve(listener, Arc::new(config)) => {}
             _ = shutdown_signal() => {}
         }
-        Exit::Ok
+        Ok(Exit::Ok)
     })
 }
 

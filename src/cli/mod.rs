@@ -1,9 +1,10 @@
 //! Command-line definition and dispatch: the outermost layer of the flow. Each subcommand lives
-//! in a file of its own with its `clap::Args` and a `run` that returns an [`Exit`]; flags are
-//! documented once, here and in those `Args` structs.
+//! in a file of its own with its `clap::Args` and a `run` that returns `Result<`[`Exit`]`,`
+//! [`Error`]`>`; [`main`] prints the error, the one place that does; flags are documented once,
+//! here and in those `Args` structs.
 //!
-//! Everything this binary prints leaves through [`out`]/[`outln`] (stdout), [`errln`] and
-//! [`usage_error`] (stderr) or the log writer [`InertStderr`], and each passes its text through
+//! Everything this binary prints leaves through [`out`]/[`outln`] (stdout), [`errln`]
+//! (stderr) or the log writer [`InertStderr`], and each passes its text through
 //! [`inert::terminal`], the backstop that lets no control character but LF and TAB, and no
 //! escape sequence but our own colours, reach a terminal. Untrusted strings are escaped one by
 //! one before that, where they are rendered ([`inert::field`], [`inert::cell`]).
@@ -15,11 +16,15 @@ pub mod audit;
 pub mod capacity;
 pub mod demo;
 pub mod dump;
+pub mod error;
 pub mod lab;
 pub mod policy;
 pub mod probe;
+pub mod values;
 
-/// How a run ended, as DESIGN.md's exit-code contract says.
+pub use error::Error;
+
+/// How a run ended, as the exit-code contract of docs/DESIGN.md says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     /// 0: compliant, nothing wrong.
@@ -91,15 +96,29 @@ pub enum Command {
     Lab(lab::LabCommand),
 }
 
-/// Parse the command line. Clap's own messages quote the arguments (a target, a file name),
-/// so they are printed here, through [`inert::terminal`], instead of by clap: help and version
-/// on stdout (exit 0), errors on stderr (exit 2), coloured as clap would colour them.
-pub fn parse() -> Result<Cli, Exit> {
+/// The whole binary: parse the command line, run the command, and print what went wrong, if
+/// anything. The one place that prints errors: clap's messages (they quote the arguments, a
+/// target, a file name) and the commands' [`Error`]s alike leave through [`inert::terminal`].
+pub fn main() -> Exit {
+    match parse().and_then(run) {
+        Ok(exit) => exit,
+        Err(Error::Clap(e)) => clap_output(&e),
+        Err(e) => {
+            errln(format!("rpcaudit: {}", inert::field(&e.to_string())));
+            e.exit()
+        }
+    }
+}
+
+/// Parse the command line.
+pub fn parse() -> Result<Cli, Error> {
+    Ok(Cli::try_parse()?)
+}
+
+/// Print clap's text, coloured as clap would colour it: help and version on stdout (exit 0),
+/// errors on stderr (exit 2).
+fn clap_output(e: &clap::Error) -> Exit {
     use std::io::IsTerminal;
-    let e = match Cli::try_parse() {
-        Ok(cli) => return Ok(cli),
-        Err(e) => e,
-    };
     let terminal = if e.use_stderr() {
         std::io::stderr().is_terminal()
     } else {
@@ -113,15 +132,15 @@ pub fn parse() -> Result<Cli, Exit> {
     };
     if e.use_stderr() {
         errln(text.trim_end_matches('\n'));
-        Err(Exit::Usage)
+        Exit::Usage
     } else {
         out(text);
-        Err(Exit::Ok)
+        Exit::Ok
     }
 }
 
 /// Run a parsed command line.
-pub fn run(cli: Cli) -> Exit {
+pub fn run(cli: Cli) -> Result<Exit, Error> {
     init_logging(cli.verbose);
     match cli.command {
         Command::Audit(args) => audit::run(args),
@@ -151,17 +170,18 @@ fn init_logging(verbose: u8) {
 }
 
 /// Build the multi-threaded tokio runtime the network commands run on.
-pub fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+        .map_err(Error::Runtime)
 }
 
-/// Print a usage or input error to stderr and return exit code 2. The message quotes input
-/// (file names, lines, values), so it is escaped as one untrusted field: it stays on one line.
-pub fn usage_error(message: impl std::fmt::Display) -> Exit {
-    errln(format!("rpcaudit: {}", inert::field(&message.to_string())));
-    Exit::Usage
+/// Print `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Error> {
+    let text = inert::to_json_pretty(value).map_err(Error::Json)?;
+    outln(&text);
+    Ok(())
 }
 
 /// Write a line to stderr through [`inert::terminal`]. Errors writing to stderr are ignored:

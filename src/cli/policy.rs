@@ -3,7 +3,7 @@
 //! Exit codes: 2 when a file cannot be read, 1 when lint/range report a finding of severity
 //! error, 0 otherwise (`explain` prints a decision, not a verdict, so it exits 0).
 
-use super::{Exit, usage_error};
+use super::{Error, Exit};
 use crate::finding::{Finding, Severity};
 use crate::policy::{self, Action, LoadOptions, LoadedPolicy, OsFamily, Proto, Query, RuleRef};
 use crate::ports::PortRanges;
@@ -34,8 +34,8 @@ pub struct Common {
     pub files: Vec<PathBuf>,
     /// Which Windows defaults apply: ephemeral ports 1024-5000 (legacy: 2000/XP/2003) or
     /// 49152-65535 (vista: Vista/2008 and later).
-    #[arg(long, value_enum, default_value_t = OsFamily::Vista)]
-    pub os: OsFamily,
+    #[arg(long, value_enum, default_value_t = super::values::Os::Vista)]
+    pub os: super::values::Os,
     /// What the firewall keyword LocalSubnet stands for (CIDR; repeat for several).
     #[arg(long = "local-subnet", value_name = "CIDR")]
     pub local_subnets: Vec<IpNet>,
@@ -106,7 +106,7 @@ pub struct RangeOutput {
     pub findings: Vec<Finding>,
 }
 
-pub fn run(cmd: PolicyCommand) -> Exit {
+pub fn run(cmd: PolicyCommand) -> Result<Exit, Error> {
     match cmd {
         PolicyCommand::Lint(a) => lint(a),
         PolicyCommand::Explain(a) => explain(a),
@@ -114,23 +114,13 @@ pub fn run(cmd: PolicyCommand) -> Exit {
     }
 }
 
-fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Exit> {
+fn load(common: &Common, range: Option<PortRanges>) -> Result<LoadedPolicy, Error> {
     let opts = LoadOptions {
         range_override: range,
-        os: common.os,
+        os: common.os.into(),
         local_subnets: common.local_subnets.clone(),
     };
-    policy::load(&common.files, &opts).map_err(usage_error)
-}
-
-fn print_json<T: Serialize>(value: &T) -> Exit {
-    match crate::report::inert::to_json_pretty(value) {
-        Ok(s) => {
-            super::outln(&s);
-            Exit::Ok
-        }
-        Err(e) => usage_error(format!("cannot write JSON: {e}")),
-    }
+    Ok(policy::load(&common.files, &opts)?)
 }
 
 fn exit_for(findings: &[Finding]) -> Exit {
@@ -153,7 +143,7 @@ fn findings_table(findings: &[Finding]) -> comfy_table::Table {
         };
         t.add_row([
             f.severity.to_string(),
-            cell(&f.code).into_owned(),
+            cell(f.code.as_str()).into_owned(),
             at,
             prose(&f.message).into_owned(),
             prose(&f.fix).into_owned(),
@@ -162,31 +152,23 @@ fn findings_table(findings: &[Finding]) -> comfy_table::Table {
     t
 }
 
-fn lint(a: LintArgs) -> Exit {
-    let lp = match load(&a.common, a.range) {
-        Ok(lp) => lp,
-        Err(e) => return e,
-    };
+fn lint(a: LintArgs) -> Result<Exit, Error> {
+    let lp = load(&a.common, a.range)?;
     let out = LintOutput {
         findings: lp.findings,
     };
     if a.common.json {
-        if print_json(&out) != Exit::Ok {
-            return Exit::Usage;
-        }
+        super::print_json(&out)?;
     } else if out.findings.is_empty() {
         super::outln("no findings");
     } else {
         super::outln(findings_table(&out.findings).to_string());
     }
-    exit_for(&out.findings)
+    Ok(exit_for(&out.findings))
 }
 
-fn explain(a: ExplainArgs) -> Exit {
-    let lp = match load(&a.common, a.range) {
-        Ok(lp) => lp,
-        Err(e) => return e,
-    };
+fn explain(a: ExplainArgs) -> Result<Exit, Error> {
+    let lp = load(&a.common, a.range)?;
     let d = lp.policy.decide_query(Query {
         src: a.src,
         port: a.port,
@@ -198,7 +180,8 @@ fn explain(a: ExplainArgs) -> Exit {
         rule: d.rule,
     };
     if a.common.json {
-        return print_json(&out);
+        super::print_json(&out)?;
+        return Ok(Exit::Ok);
     }
     let mut t = crate::report::table::new_table();
     t.set_header([
@@ -233,14 +216,11 @@ fn explain(a: ExplainArgs) -> Exit {
         ]),
     };
     super::outln(t.to_string());
-    Exit::Ok
+    Ok(Exit::Ok)
 }
 
-fn range(a: RangeArgs) -> Exit {
-    let lp = match load(&a.common, None) {
-        Ok(lp) => lp,
-        Err(e) => return e,
-    };
+fn range(a: RangeArgs) -> Result<Exit, Error> {
+    let lp = load(&a.common, None)?;
     let ports = lp.effective_range();
     let (source, kind) = match &lp.range {
         Some(r) => (
@@ -269,9 +249,7 @@ fn range(a: RangeArgs) -> Exit {
         findings: lp.range_findings(),
     };
     if a.common.json {
-        if print_json(&out) != Exit::Ok {
-            return Exit::Usage;
-        }
+        super::print_json(&out)?;
     } else {
         let mut t = crate::report::table::new_table();
         t.set_header(["range", "size", "kind", "source"]);
@@ -290,5 +268,5 @@ fn range(a: RangeArgs) -> Exit {
             super::outln(findings_table(&out.findings).to_string());
         }
     }
-    exit_for(&out.findings)
+    Ok(exit_for(&out.findings))
 }

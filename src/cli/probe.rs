@@ -2,15 +2,18 @@
 //! the observations as a table or as the `{"observations":[...]}` JSON that `rpcaudit audit
 //! --observations` reads back.
 
-use super::Exit;
-use crate::ports::PortRanges;
+use super::{Error, Exit};
+use crate::audit::capacity::ARTICLE_RANGE;
+use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 /// The ports probed when `--ports` is not given: the endpoint mapper and the article's range.
-pub const DEFAULT_PORTS: &[(u16, u16)] = &[(135, 135), (5001, 5021)];
+pub const DEFAULT_PORTS: &[(u16, u16)] = &[(EPM_PORT, EPM_PORT), ARTICLE_RANGE];
+/// How long a target's name may take to resolve.
+const RESOLVE_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
@@ -20,6 +23,20 @@ pub struct ProbeArgs {
     /// Ports to probe, e.g. "135,5001-5021" (the default); replaces the default list.
     #[arg(long, value_name = "SPEC")]
     pub ports: Option<String>,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Probes in flight at once.
+    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_CONCURRENCY as u32,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub concurrency: u32,
+    /// Print `{"observations":[...]}` instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How probes are made, shared by `probe` and `audit` (defined once, with one set of limits).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProbeFlags {
     /// Source address to probe from, bound before connecting (one of this host's addresses);
     /// repeat for several vantage points. Without it the OS chooses.
     #[arg(long = "from", value_name = "IP", value_parser = crate::probe::parse_source)]
@@ -32,74 +49,58 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_RETRIES,
           value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: u32,
-    /// Probes in flight at once.
-    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_CONCURRENCY as u32,
-          value_parser = clap::value_parser!(u32).range(1..=65_536))]
-    pub concurrency: u32,
     /// At most N connection attempts started per second (default: no limit).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: Option<u32>,
-    /// Print `{"observations":[...]}` instead of a table.
-    #[arg(long)]
-    pub json: bool,
 }
 
-pub fn run(args: ProbeArgs) -> Exit {
+impl ProbeFlags {
+    /// The sweep's configuration, with `concurrency` probes in flight at most.
+    pub fn config(&self, concurrency: usize) -> ProbeConfig {
+        ProbeConfig {
+            timeout: Duration::from_millis(self.timeout_ms),
+            retries: self.retries,
+            concurrency,
+            rate: self.rate.map(f64::from),
+        }
+    }
+}
+
+pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     let ports = match args.ports.as_deref() {
         None => PortRanges::from_ranges(DEFAULT_PORTS.iter().copied()),
         Some(spec) => match PortRanges::parse(spec) {
-            Ok(p) if p.contains(0) => {
-                return super::usage_error("--ports: port 0 cannot be probed");
-            }
+            Ok(p) if p.contains(0) => return Err(Error::ProbePortZero),
             Ok(p) => p,
-            Err(e) => {
-                return super::usage_error(format!(
-                    "--ports '{spec}': {e}",
-                    spec = crate::report::inert::excerpt(spec)
-                ));
+            Err(source) => {
+                return Err(Error::Ports {
+                    flag: "--ports",
+                    spec: crate::report::inert::excerpt(spec).into_owned(),
+                    source,
+                });
             }
         },
     };
-    let cfg = ProbeConfig {
-        timeout: Duration::from_millis(args.timeout_ms),
-        retries: args.retries,
-        concurrency: args.concurrency as usize,
-        rate: args.rate.map(f64::from),
-    };
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            super::errln(format!("rpcaudit: cannot start the async runtime: {e}"));
-            return Exit::Incomplete;
-        }
-    };
+    let targets = crate::target::hosts(&args.targets)?;
+    let cfg = args.probe.config(args.concurrency as usize);
+    let rt = super::runtime()?;
     let observations = rt.block_on(async {
-        let mut targets = Vec::with_capacity(args.targets.len());
-        for spec in &args.targets {
-            targets.push(resolve(spec).await?);
+        let mut ips = Vec::with_capacity(targets.len());
+        for t in &targets {
+            ips.push(resolve(t).await?);
         }
-        let plan = build_plan(&targets, &args.from, &ports);
-        Ok::<_, String>(probe::sweep(&plan, &cfg).await)
-    });
-    let observations = match observations {
-        Ok(o) => o,
-        Err(e) => return super::usage_error(e),
-    };
+        let plan = probe::plan(&ips, &args.probe.from, &ports);
+        Ok::<_, Error>(probe::sweep(&plan, &cfg).await)
+    })?;
 
     if args.json {
         let file = ObservationsFile { observations };
-        match crate::report::inert::to_json_pretty(&file) {
-            Ok(text) => super::outln(&text),
-            Err(e) => {
-                super::errln(format!("rpcaudit: cannot encode the observations: {e}"));
-                return Exit::Incomplete;
-            }
-        }
-        return exit_for(&file.observations);
+        super::print_json(&file)?;
+        return Ok(exit_for(&file.observations));
     }
     super::outln(table(&observations).to_string());
     super::outln(summary(&observations));
-    exit_for(&observations)
+    Ok(exit_for(&observations))
 }
 
 /// 3 when any probe could not be carried out (state `error`), else 0.
@@ -111,51 +112,15 @@ fn exit_for(observations: &[Observation]) -> Exit {
     }
 }
 
-/// An IP address (IPv6 may be bracketed) or a host name, resolved to its first address.
-async fn resolve(spec: &str) -> Result<IpAddr, String> {
-    let bare = spec
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(spec);
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(ip);
-    }
-    // Quoted in the errors below, cut to a short prefix.
-    let spec = crate::report::inert::excerpt(spec);
-    if bare.is_empty() || bare.contains(['/', '@', ' ']) {
-        return Err(format!(
-            "target '{spec}': expected an IP address or a host name"
-        ));
-    }
-    let lookup = tokio::net::lookup_host((bare, 0));
-    match tokio::time::timeout(Duration::from_secs(10), lookup).await {
-        Err(_) => Err(format!("target '{spec}': name resolution timed out")),
-        Ok(Err(e)) => Err(format!("target '{spec}': cannot resolve: {e}")),
-        Ok(Ok(mut addrs)) => addrs
-            .next()
-            .map(|a| a.ip())
-            .ok_or_else(|| format!("target '{spec}': the name has no address")),
-    }
-}
-
-/// Every target × source (None = OS choice when no `--from`) × port, in that nesting order.
-fn build_plan(
-    targets: &[IpAddr],
-    from: &[IpAddr],
-    ports: &PortRanges,
-) -> Vec<(Option<IpAddr>, IpAddr, u16)> {
-    let sources: Vec<Option<IpAddr>> = if from.is_empty() {
-        vec![None]
-    } else {
-        from.iter().copied().map(Some).collect()
-    };
-    let mut plan = Vec::new();
-    for &target in targets {
-        for &source in &sources {
-            plan.extend(ports.iter().map(|port| (source, target, port)));
-        }
-    }
-    plan
+/// A target's first address ([`crate::target::resolve`]).
+async fn resolve(target: &crate::target::Target) -> Result<IpAddr, Error> {
+    let addrs = crate::target::resolve(target, 0, RESOLVE_DEADLINE).await?;
+    // resolve returns at least one address or an error.
+    addrs.first().map(|a| a.ip()).ok_or_else(|| {
+        Error::Target(crate::target::TargetError::NoAddresses {
+            target: target.to_string(),
+        })
+    })
 }
 
 /// Consecutive ports of one (target, source) with the same state and note, as one table row.
@@ -293,16 +258,35 @@ mod tests {
     }
 
     #[test]
-    fn plan_nests_target_source_port() {
-        let t: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
-        let f: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap()];
-        let p = PortRanges::parse("135,5001-5002").unwrap();
-        let plan = build_plan(&t, &f, &p);
-        assert_eq!(plan.len(), 6);
-        assert_eq!(plan[0], (Some(f[0]), t[0], 135));
-        assert_eq!(plan[2], (Some(f[0]), t[0], 5002));
-        assert_eq!(plan[3].1, t[1]);
-        assert_eq!(build_plan(&t, &[], &p)[0].0, None);
+    fn probe_and_audit_share_the_probe_flags_and_their_limits() {
+        use clap::Parser;
+        let parse = |cmd: &str, flags: &[&str]| {
+            let mut argv = vec!["rpcaudit", cmd, "127.0.0.1"];
+            if cmd == "audit" {
+                argv.extend(["--policy", "p.cmd"]);
+            }
+            argv.extend(flags);
+            super::super::Cli::try_parse_from(argv).map(|cli| match cli.command {
+                super::super::Command::Probe(a) => a.probe,
+                super::super::Command::Audit(a) => a.probe,
+                _ => unreachable!(),
+            })
+        };
+        for cmd in ["probe", "audit"] {
+            let most = ["--timeout-ms", "600000", "--retries", "20", "--rate", "1"];
+            let flags = parse(cmd, &most).unwrap();
+            assert_eq!((flags.timeout_ms, flags.retries), (600_000, 20), "{cmd}");
+            assert_eq!(flags.config(1).retries, 20, "{cmd}: no clamping");
+            for bad in [
+                ["--timeout-ms", "0"],
+                ["--timeout-ms", "600001"],
+                ["--retries", "21"],
+                ["--rate", "0"],
+                ["--from", "0.0.0.0"],
+            ] {
+                assert!(parse(cmd, &bad).is_err(), "{cmd} {bad:?}");
+            }
+        }
     }
 
     #[test]
@@ -316,14 +300,17 @@ mod tests {
 
     #[tokio::test]
     async fn targets_parse_addresses_and_reject_cidr() {
-        assert_eq!(resolve("127.0.0.1").await.unwrap().to_string(), "127.0.0.1");
-        assert_eq!(resolve("[::1]").await.unwrap().to_string(), "::1");
+        let one = |spec: &str| crate::target::hosts(&[spec.to_string()]);
+        for (spec, ip) in [("127.0.0.1", "127.0.0.1"), ("[::1]", "::1")] {
+            let target = &one(spec).unwrap()[0];
+            assert_eq!(resolve(target).await.unwrap().to_string(), ip);
+        }
         assert!(
-            resolve("198.18.0.0/24")
-                .await
+            one("198.18.0.0/24")
                 .unwrap_err()
+                .to_string()
                 .contains("198.18.0.0/24")
         );
-        assert!(resolve("").await.is_err());
+        assert!(one("").is_err());
     }
 }

@@ -547,7 +547,7 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
             for addr in addrs {
                 match EpmSession::connect(*addr, opts, deadline).await {
                     Ok(mut s) => {
-                        *address = Some(s.peer().to_string());
+                        *address = Some(s.peer());
                         return s.lookup_all(opts, endpoints, warnings).await;
                     }
                     Err(e) => last_err = Some(e),
@@ -581,7 +581,7 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
 /// Dump many hosts, at most `concurrency` at once; results in the order given. `resolve`
 /// turns a target into socket addresses (its time counts against the host's deadline through
 /// the connect timeout); a target it cannot resolve is reported as an error like any other.
-pub async fn dump_many<T, F, Fut>(
+pub async fn dump_many<T, F, E, Fut>(
     targets: Vec<T>,
     resolve: F,
     opts: &DumpOptions,
@@ -591,7 +591,8 @@ pub async fn dump_many<T, F, Fut>(
 where
     T: std::fmt::Display + Clone + Send + 'static,
     F: Fn(T) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, String>> + Send,
+    E: std::fmt::Display + Send,
+    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
 {
     use std::sync::Arc;
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
@@ -605,7 +606,7 @@ where
             let label = target.to_string();
             let dump = match resolve(target).await {
                 Ok(addrs) => dump_host(&label, &addrs, &opts).await,
-                Err(e) => failed(&label, e),
+                Err(e) => failed(&label, e.to_string()),
             };
             (k, dump)
         });

@@ -10,12 +10,12 @@ pub mod server;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// The endpoint mapper's own interface: e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.
 pub const EPM_INTERFACE: Uuid = Uuid::from_u128(0xe1af8308_5d1f_11c9_91a4_08002b14a0fa);
-/// Default TCP port of the endpoint mapper.
-pub const EPM_PORT: u16 = 135;
+pub use crate::ports::EPM_PORT;
 
 /// One registered endpoint as the endpoint mapper reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -66,7 +66,8 @@ pub struct HostDump {
     /// The target as given (address or host name).
     pub target: String,
     /// The socket address actually connected to, if any.
-    pub address: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub address: Option<SocketAddr>,
     pub status: HostStatus,
     /// What went wrong, naming the host and the step, when status is not ok.
     pub error: Option<String>,

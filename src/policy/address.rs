@@ -338,11 +338,11 @@ pub(crate) fn report_notes(
     m: &AddrMatch,
     notes: &AddrNotes,
 ) {
-    use super::sink::codes;
+    use crate::finding::Code;
     use crate::finding::Severity;
     if let Some(aligned) = &notes.misaligned {
         sink.push(
-            codes::SUBNET_MISALIGNED,
+            Code::SubnetMisaligned,
             Severity::Warning,
             line,
             format!("'{written}' has host bits set under its mask; Windows matches the subnet {aligned}, which may not be what was meant", written = crate::report::inert::excerpt(written)),
@@ -351,7 +351,7 @@ pub(crate) fn report_notes(
     }
     if notes.noncontiguous {
         sink.push(
-            codes::MASK_NONCONTIGUOUS,
+            Code::MaskNoncontiguous,
             Severity::Error,
             line,
             format!("the mask in '{written}' is not contiguous (a zero bit before a one bit); it matches scattered addresses", written = crate::report::inert::excerpt(written)),
@@ -360,7 +360,7 @@ pub(crate) fn report_notes(
     }
     if let AddrMatch::Dns { name } = m {
         sink.push(
-            codes::DNS_UNRESOLVED,
+            Code::DnsUnresolved,
             Severity::Warning,
             line,
             format!("'{name}' is a DNS name: Windows resolves it once, when the filter is created, and rpcaudit does not resolve it, so the model treats it as matching no address", name = crate::report::inert::excerpt(name)),

@@ -31,6 +31,18 @@ pub enum ValueError {
     /// A parameter the command requires is missing.
     #[error("{0}")]
     Missing(&'static str),
+    /// A netsh parameter without `=`.
+    #[error("'{0}': expected key=value")]
+    NotKeyValue(String),
+    /// A `.reg` string value without its closing quote.
+    #[error("unterminated string")]
+    Unterminated,
+    /// A `.reg` hex list item that is not a byte.
+    #[error("'{0}' is not a hex byte")]
+    NotHexByte(String),
+    /// A `.reg` value of none of the forms regedit writes.
+    #[error("'{0}' is not a .reg value (\"text\", hex(7):..., dword:...)")]
+    NotRegValue(String),
 }
 
 impl ValueError {

@@ -13,9 +13,9 @@ use super::address::{self, AddrMatch};
 use super::error::ValueError;
 use super::lint::check_name_ports;
 use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
-use super::sink::{Sink, codes};
+use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
-use crate::finding::Severity;
+use crate::finding::{Code, Severity};
 use crate::ports::PortRanges;
 
 /// A firewall rule as the script leaves it.
@@ -387,7 +387,7 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
 fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &ValueError, tool: &str) {
     if matches!(why, ValueError::TypographicDash { .. }) {
         sink.push(
-            codes::TYPOGRAPHIC_DASH,
+            Code::TypographicDash,
             Severity::Error,
             line,
             format!("{key}: {why}; {tool} rejects the rule"),
@@ -579,7 +579,7 @@ pub fn apply_powershell(
         let first = w.chars().next().unwrap_or('-');
         if is_typographic_dash(first) {
             sink.push(
-                codes::TYPOGRAPHIC_DASH,
+                Code::TypographicDash,
                 Severity::Warning,
                 line,
                 format!(
@@ -627,7 +627,7 @@ pub fn apply_powershell(
             .any(|v| v.starts_with('$') && yes(v).is_none())
         {
             sink.push(
-                codes::PARSE_ERROR,
+                Code::ParseError,
                 Severity::Warning,
                 line,
                 format!("{cmdlet} -{name} uses a variable ({joined}); rpcaudit does not run PowerShell, so the rule is left out"),
@@ -759,8 +759,8 @@ mod tests {
             "netsh advfirewall firewall add rule name=B dir=sideways action=block",
         ]);
         assert!(rules.is_empty());
-        assert_eq!(sink.findings[0].code, codes::TYPOGRAPHIC_DASH);
-        assert_eq!(sink.findings[1].code, codes::PARSE_ERROR);
+        assert_eq!(sink.findings[0].code, Code::TypographicDash);
+        assert_eq!(sink.findings[1].code, Code::ParseError);
     }
 
     #[test]
@@ -784,7 +784,7 @@ mod tests {
         let (rules, sink) = ps(&["New-NetFirewallRule \u{2013}DisplayName X -Action Block"]);
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].action, FwAction::Block);
-        assert_eq!(sink.findings[0].code, codes::TYPOGRAPHIC_DASH);
+        assert_eq!(sink.findings[0].code, Code::TypographicDash);
         assert_eq!(sink.findings[0].severity, Severity::Warning);
     }
 
@@ -839,7 +839,7 @@ mod tests {
         ]);
         assert_eq!(rules.len(), 1);
         assert!(!rules[0].enabled);
-        assert_eq!(sink.findings[0].code, codes::PARSE_ERROR);
+        assert_eq!(sink.findings[0].code, Code::ParseError);
         assert_eq!(sink.findings[0].line, Some(3));
     }
 }

@@ -26,9 +26,9 @@ use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports};
 use super::model::{Dialect, PortMatch, ProtoMatch};
 use super::registry::{reg_dword, reg_sz, split_value_line};
-use super::sink::{Sink, codes};
+use super::sink::Sink;
 use super::text::Line;
-use crate::finding::Severity;
+use crate::finding::{Code, Severity};
 use crate::report::inert::excerpt;
 
 /// The local store's rule key, below HKLM.
@@ -438,7 +438,7 @@ fn read_rule(
         Ok(rule) => {
             for field in &rule.unknown {
                 sink.push(
-                    codes::UNKNOWN_FIELD,
+                    Code::UnknownField,
                     Severity::Info,
                     line,
                     format!(
@@ -620,7 +620,7 @@ impl FirewallStore {
         }
         if ignored_local > 0 {
             sink.push(
-                codes::LOCAL_RULES_IGNORED,
+                Code::LocalRulesIgnored,
                 Severity::Info,
                 first_ignored,
                 format!(
@@ -639,7 +639,7 @@ impl FirewallStore {
         if !off.is_empty() {
             let line = self.setting_line(|s| s.enable_firewall == Some(false));
             sink.push(
-                codes::FIREWALL_OFF,
+                Code::FirewallOff,
                 Severity::Warning,
                 line,
                 format!(
@@ -655,7 +655,7 @@ impl FirewallStore {
         if !allow.is_empty() {
             let line = self.setting_line(|s| s.default_inbound_block == Some(false));
             sink.push(
-                codes::DEFAULT_INBOUND_ALLOW,
+                Code::DefaultInboundAllow,
                 Severity::Warning,
                 line,
                 format!(
@@ -814,9 +814,7 @@ mod tests {
         assert!(!local.enabled);
         assert!(gpo.enabled);
         assert!(
-            findings
-                .iter()
-                .any(|f| f.code == codes::LOCAL_RULES_IGNORED),
+            findings.iter().any(|f| f.code == Code::LocalRulesIgnored),
             "{findings:?}"
         );
     }
@@ -831,11 +829,7 @@ mod tests {
         );
         let (_, rules, findings) = store(&text);
         assert!(rules[0].enabled);
-        assert!(
-            findings
-                .iter()
-                .all(|f| f.code != codes::LOCAL_RULES_IGNORED)
-        );
+        assert!(findings.iter().all(|f| f.code != Code::LocalRulesIgnored));
     }
 
     #[test]
@@ -854,16 +848,12 @@ mod tests {
         );
         let off = findings
             .iter()
-            .find(|f| f.code == codes::FIREWALL_OFF)
+            .find(|f| f.code == Code::FirewallOff)
             .unwrap();
         assert!(off.message.contains("Private"), "{}", off.message);
         assert_eq!(off.line, Some(5));
         // The private profile's default does not matter while its firewall is off.
-        assert!(
-            findings
-                .iter()
-                .all(|f| f.code != codes::DEFAULT_INBOUND_ALLOW)
-        );
+        assert!(findings.iter().all(|f| f.code != Code::DefaultInboundAllow));
     }
 
     #[test]
@@ -877,7 +867,7 @@ mod tests {
         assert!(st.rules().next().is_none());
         let lines: Vec<_> = findings
             .iter()
-            .filter(|f| f.code == codes::PARSE_ERROR)
+            .filter(|f| f.code == Code::ParseError)
             .map(|f| f.line)
             .collect();
         assert_eq!(lines, vec![Some(4), Some(5)]);

@@ -607,7 +607,7 @@ fn check_filter_name(sink: &mut Sink, line: usize, name: &str, filters: &[Filter
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::sink::codes;
+    use crate::finding::Code;
     use crate::policy::text::split_words;
 
     fn run(lines: &[&str]) -> (IpsecStore, Sink) {
@@ -677,7 +677,7 @@ mod tests {
         ]);
         assert!(store.in_force().is_empty());
         assert_eq!(sink.findings.len(), 1);
-        assert_eq!(sink.findings[0].code, codes::TYPOGRAPHIC_DASH);
+        assert_eq!(sink.findings[0].code, Code::TypographicDash);
         assert_eq!(sink.findings[0].line, Some(2));
         assert!(sink.findings[0].fix.contains("'-x'"));
     }

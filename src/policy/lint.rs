@@ -10,11 +10,11 @@
 
 use super::address::AddrMatch;
 use super::model::{Action, Layer, PortMatch, Query, RuleAction};
-use super::sink::{Sink, codes};
+use super::sink::Sink;
 use super::{LoadedPolicy, RangeKind};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Dialect, Proto};
-use crate::ports::PortRanges;
+use crate::ports::{EPM_PORT, PortRanges};
 use std::net::IpAddr;
 
 /// The article's own threshold: "fewer than 20 ports" is too small for a busy server.
@@ -59,7 +59,7 @@ pub(crate) fn check_name_ports(
         return;
     }
     sink.push(
-        codes::NAME_FILTER_MISMATCH,
+        Code::NameFilterMismatch,
         Severity::Warning,
         line,
         format!(
@@ -90,7 +90,7 @@ pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
         let outsider = outsider(lp);
         if within_budget(
             lp,
-            codes::RANGE_PORT_UNBLOCKED,
+            Code::RangePortUnblocked,
             (1 + range_ports) * rules,
             &mut out,
         ) {
@@ -99,7 +99,7 @@ pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
         let sources = 1 + hang_sources(lp, outsider).len() as u64;
         if within_budget(
             lp,
-            codes::HANG_HAZARD,
+            Code::HangHazard,
             sources * (2 + range_ports) * rules,
             &mut out,
         ) {
@@ -113,7 +113,7 @@ pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
         .filter(|r| r.action == RuleAction::Pass)
         .map(|r| r.src.len() as u64 * shadow_ports(lp, &r.ports).len() as u64)
         .sum();
-    if within_budget(lp, codes::ALLOW_SHADOWED, questions * rules, &mut out) {
+    if within_budget(lp, Code::AllowShadowed, questions * rules, &mut out) {
         shadowed(lp, &mut out);
     }
     crate::finding::cap_per_code(out)
@@ -121,12 +121,12 @@ pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
 
 /// True when a lint costing `evaluations` may run; otherwise a `lint-skipped` error says
 /// which check was not run and why.
-fn within_budget(lp: &LoadedPolicy, check: &str, evaluations: u64, out: &mut Vec<Finding>) -> bool {
+fn within_budget(lp: &LoadedPolicy, check: Code, evaluations: u64, out: &mut Vec<Finding>) -> bool {
     if evaluations <= MAX_LINT_EVALUATIONS {
         return true;
     }
     let mut f = Finding::new(
-        codes::LINT_SKIPPED,
+        Code::LintSkipped,
         Severity::Error,
         format!(
             "the {check} check was not run: the files define {} rules, and checking them would take {evaluations} rule evaluations, more than the {MAX_LINT_EVALUATIONS} rpcaudit spends on one check",
@@ -165,7 +165,7 @@ fn unassigned(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
             _ => format!("ipseccmd.exe -w {} -p \"{}\" -x", p.store, p.name),
         };
         let mut f = Finding::new(
-            codes::POLICY_UNASSIGNED,
+            Code::PolicyUnassigned,
             severity,
             format!(
                 "IPsec policy \"{}\" ({} rules) is not assigned at the end of the script: {tail}",
@@ -198,7 +198,7 @@ fn range_shape(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
     let size = r.ports.size();
     if size < MIN_RANGE_PORTS && matches!(r.kind, RangeKind::Listed | RangeKind::Override) {
         out.push(range_finding(lp, Finding::new(
-            codes::RANGE_TOO_SMALL,
+            Code::RangeTooSmall,
             Severity::Warning,
             format!("the RPC dynamic range {} has {size} ports, fewer than the {MIN_RANGE_PORTS} KB908472 takes as its minimum; servers with many TCP endpoints run out", r.ports),
             "count the TCP-bound endpoints (rpcaudit dump) and widen the range, e.g. rpccfg.exe -pe 5001-5100 -d 0",
@@ -217,7 +217,7 @@ fn range_shape(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
     if !overlap.is_empty() {
         let o = PortRanges::from_ranges(overlap);
         out.push(range_finding(lp, Finding::new(
-            codes::RANGE_OVERLAPS_EPHEMERAL,
+            Code::RangeOverlapsEphemeral,
             Severity::Warning,
             format!("the RPC dynamic range {} overlaps the ephemeral ports {eph} of {} at {o}: RPC servers compete with every outgoing connection for those ports", r.ports, lp.os.describe()),
             format!("move the range outside {eph}, e.g. 5001-5021 as KB908472 does"),
@@ -274,7 +274,7 @@ fn first_file(lp: &LoadedPolicy) -> Option<String> {
 
 fn block_fix(lp: &LoadedPolicy, ports: &PortRanges) -> String {
     if lp.policy.has_layer(Layer::Ipsec) || !lp.policy.has_layer(Layer::Firewall) {
-        let first = ports.iter().next().unwrap_or(135);
+        let first = ports.iter().next().unwrap_or(EPM_PORT);
         let policy = lp
             .ipsec_policies
             .iter()
@@ -304,14 +304,14 @@ fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
             None => groups.push((key, d.rule, vec![port], in_range)),
         }
     };
-    check(135, false);
+    check(EPM_PORT, false);
     let range = lp
         .range
         .as_ref()
         .filter(|r| r.kind != RangeKind::Invalid)
         .map(|r| r.ports.clone());
     if let Some(r) = &range {
-        for p in r.iter().filter(|&p| p != 135) {
+        for p in r.iter().filter(|&p| p != EPM_PORT) {
             check(p, true);
         }
     }
@@ -327,7 +327,7 @@ fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
             None => "no rule blocks it".to_string(),
         };
         let mut f = Finding::new(
-            codes::RANGE_PORT_UNBLOCKED,
+            Code::RangePortUnblocked,
             Severity::Error,
             format!(
                 "TCP {what} is not blocked for hosts outside the allowed sources (checked with {outsider}): {why}"
@@ -377,7 +377,7 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
         return;
     };
     for (label, ip) in hang_sources(lp, outsider) {
-        let d135 = lp.policy.decide(ip, 135, Proto::Tcp);
+        let d135 = lp.policy.decide(ip, EPM_PORT, Proto::Tcp);
         let mut passed = Vec::new();
         let mut denied = Vec::new();
         for p in r.ports.iter() {
@@ -390,7 +390,7 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
         let to135 = d135.action == Action::Pass;
         if to135 && !denied.is_empty() {
             let mut f = Finding::new(
-                codes::HANG_HAZARD,
+                Code::HangHazard,
                 Severity::Error,
                 format!(
                     "{label} (e.g. {ip}) may reach port 135 but not port {} of the RPC dynamic range {}: clients learn a port from the endpoint mapper, then cannot connect and applications stop responding",
@@ -410,7 +410,7 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
             let first = passed[0];
             let d = lp.policy.decide(ip, first, Proto::Tcp);
             let mut f = Finding::new(
-                codes::HANG_HAZARD,
+                Code::HangHazard,
                 Severity::Warning,
                 format!(
                     "{label} (e.g. {ip}) may reach port {} of the RPC dynamic range but not the endpoint mapper on 135: it cannot learn which port to use, so the opening is useless or meant for something else",
@@ -431,7 +431,7 @@ fn shadow_ports(lp: &LoadedPolicy, ports: &PortMatch) -> Vec<u16> {
     let range = lp.effective_range();
     match ports {
         PortMatch::Ports(p) => p.iter().take(4096).collect(),
-        PortMatch::Any => std::iter::once(135)
+        PortMatch::Any => std::iter::once(EPM_PORT)
             .chain(range.iter().take(4096))
             .collect(),
         PortMatch::RpcDynamic => range.iter().take(4096).collect(),
@@ -499,7 +499,7 @@ fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
             };
             out.push(
                 Finding::new(
-                    codes::ALLOW_SHADOWED,
+                    Code::AllowShadowed,
                     Severity::Error,
                     format!("allow rule \"{}\" for {m} never applies to port {}: {by} blocks the same traffic, and {why}", rule.origin.name, runs(&blocked)),
                     fix,

@@ -14,8 +14,8 @@ use super::error::ValueError;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::lint::check_name_ports;
 use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::sink::{Sink, codes};
-use crate::finding::Severity;
+use super::sink::Sink;
+use crate::finding::{Code, Severity};
 use crate::ports::PortRanges;
 
 #[derive(Debug, Clone)]
@@ -36,17 +36,14 @@ pub struct NetshIpsec {
     rules: Vec<RuleDef>,
 }
 
-fn kv(words: &[String]) -> Result<Vec<(String, String)>, String> {
+fn kv(words: &[String]) -> Result<Vec<(String, String)>, ValueError> {
     words
         .iter()
         .map(|w| {
             w.split_once('=')
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
                 .ok_or_else(|| {
-                    format!(
-                        "'{w}': expected key=value",
-                        w = crate::report::inert::excerpt(w)
-                    )
+                    ValueError::NotKeyValue(crate::report::inert::excerpt(w).into_owned())
                 })
         })
         .collect()
@@ -316,7 +313,7 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
     fn bad(sink: &mut Sink, line: usize, k: &str, e: ValueError) -> Option<Filter> {
         if matches!(e, ValueError::TypographicDash { .. }) {
             sink.push(
-                codes::TYPOGRAPHIC_DASH,
+                Code::TypographicDash,
                 Severity::Error,
                 line,
                 format!("{k}: {e}; netsh rejects the filter"),
@@ -452,7 +449,7 @@ mod tests {
             r#"netsh ipsec static add policy name=P"#,
             r#"netsh ipsec static add rule name=R policy=P filterlist=Nope filteraction=Block"#,
         ]);
-        assert_eq!(sink.findings[0].code, codes::PARSE_ERROR);
+        assert_eq!(sink.findings[0].code, Code::ParseError);
         assert_eq!(sink.findings[0].line, Some(2));
     }
 }

@@ -12,8 +12,8 @@
 //! record by its number (1 is the first record) in the `line` field.
 
 use super::fwstore::{self, FirewallStore, RegData};
-use super::sink::{Sink, codes};
-use crate::finding::Severity;
+use super::sink::Sink;
+use crate::finding::{Code, Severity};
 use crate::report::inert::excerpt;
 
 /// `PReg` as a little-endian u32.
@@ -280,7 +280,7 @@ pub fn report_rpc(rpc: &RpcRestrictions, sink: &mut Sink) {
             ),
         };
         sink.push(
-            codes::RPC_RESTRICTED,
+            Code::RpcRestricted,
             severity,
             record,
             format!("the GPO sets RestrictRemoteClients={level} ({what})"),
@@ -289,7 +289,7 @@ pub fn report_rpc(rpc: &RpcRestrictions, sink: &mut Sink) {
     }
     if let Some((value, record)) = rpc.enable_auth_ep_resolution {
         sink.push(
-            codes::RPC_RESTRICTED,
+            Code::RpcRestricted,
             Severity::Info,
             record,
             format!(
@@ -392,7 +392,7 @@ pub(crate) mod tests {
         assert_eq!(c.rpc.restrict_remote_clients, Some((1, 1)));
         assert_eq!(findings.len(), 2);
         assert!(findings[0].message.contains("RestrictRemoteClients=1"));
-        assert_eq!(findings[0].code, codes::RPC_RESTRICTED);
+        assert_eq!(findings[0].code, Code::RpcRestricted);
     }
 
     #[test]
@@ -413,7 +413,7 @@ pub(crate) mod tests {
         bytes.truncate(cut);
         let (c, findings) = read(&bytes);
         assert_eq!(c.firewall.rules().count(), 1);
-        assert_eq!(findings[0].code, codes::PARSE_ERROR);
+        assert_eq!(findings[0].code, Code::ParseError);
         assert_eq!(findings[0].line, Some(2));
     }
 

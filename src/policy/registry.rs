@@ -14,9 +14,10 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::sink::{Sink, codes};
+use super::error::ValueError;
+use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
-use crate::finding::Severity;
+use crate::finding::{Code, Severity};
 use crate::ports::PortRanges;
 
 /// The key rpccfg.exe writes.
@@ -135,7 +136,7 @@ fn yes_no(s: &Setting, name: &str, sink: &mut Vec<crate::finding::Finding>) -> O
     let bad = |why: String, sink: &mut Vec<crate::finding::Finding>| {
         sink.push(
             crate::finding::Finding::new(
-                codes::RANGE_INVALID,
+                Code::RangeInvalid,
                 Severity::Error,
                 format!("{name} {why}; RPC then rejects the whole Rpc\\Internet configuration and every ncacn_ip_tcp registration fails"),
                 format!("set {name} to the REG_SZ \"Y\" or \"N\""),
@@ -191,7 +192,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
     if !missing.is_empty() {
         findings.push(
             crate::finding::Finding::new(
-                codes::RANGE_INVALID,
+                Code::RangeInvalid,
                 Severity::Error,
                 format!(
                     "Rpc\\Internet is configured but {} missing (unless already set on the machine): RPC then rejects the whole configuration and every ncacn_ip_tcp registration fails",
@@ -216,7 +217,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
             RegValue::Sz(v) => {
                 findings.push(
                     crate::finding::Finding::new(
-                        codes::RANGE_INVALID,
+                        Code::RangeInvalid,
                         Severity::Error,
                         format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
                         "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
@@ -228,7 +229,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
             RegValue::Other(t) => {
                 findings.push(
                     crate::finding::Finding::new(
-                        codes::RANGE_INVALID,
+                        Code::RangeInvalid,
                         Severity::Error,
                         format!("Ports has type {t}; RPC needs a REG_MULTI_SZ and rejects the configuration"),
                         "write Ports as REG_MULTI_SZ, one range per string, e.g. 5001-5021",
@@ -250,7 +251,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
                     };
                     findings.push(
                         crate::finding::Finding::new(
-                            codes::RANGE_INVALID,
+                            Code::RangeInvalid,
                             Severity::Error,
                             format!("Ports entry \"{item}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails"),
                             "write each entry as a port 0-65535 or first-last with an ASCII '-', e.g. 5001-5021",
@@ -264,7 +265,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
         if ranges.is_empty() {
             findings.push(
                 crate::finding::Finding::new(
-                    codes::RANGE_INVALID,
+                    Code::RangeInvalid,
                     Severity::Error,
                     "Ports is empty; RPC rejects the configuration",
                     "list at least the ports of the range, e.g. 5001-5021",
@@ -302,7 +303,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
         .unwrap_or_default();
     findings.push(
         crate::finding::Finding::new(
-            codes::RANGE_INVERTED,
+            Code::RangeInverted,
             Severity::Error,
             format!(
                 "PortsInternetAvailable={} with UseInternetPorts={}: the dynamic range is every port except {listed} ({} ports), not the list",
@@ -380,7 +381,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                     .find(|&c| is_typographic_dash(c))
                 {
                     sink.push(
-                        codes::TYPOGRAPHIC_DASH,
+                        Code::TypographicDash,
                         Severity::Error,
                         line,
                         format!(
@@ -558,7 +559,7 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
                 Some(s) => Ok(Some(RegValue::Sz(
                     s.replace("\\\\", "\\").replace("\\\"", "\""),
                 ))),
-                None => Err("unterminated string".to_string()),
+                None => Err(ValueError::Unterminated),
             }
         } else if let Some(hex) = strip_ci(value, "hex(7):") {
             decode_hex(hex).map(|b| Some(RegValue::Multi(multi_sz(&b, regedit4))))
@@ -568,9 +569,8 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
             let ty = rest.split(':').next().unwrap_or("");
             Ok(Some(RegValue::Other(format!("hex{ty}"))))
         } else {
-            Err(format!(
-                "'{value}' is not a .reg value (\"text\", hex(7):..., dword:...)",
-                value = crate::report::inert::excerpt(value)
+            Err(ValueError::NotRegValue(
+                crate::report::inert::excerpt(value).into_owned(),
             ))
         };
         match parsed {
@@ -651,19 +651,15 @@ pub(super) fn reg_dword(value: &str) -> Option<u32> {
     u32::from_str_radix(hex.trim(), 16).ok()
 }
 
-fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
+fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
     let mut out = Vec::new();
     for part in s.split(',') {
         let p = part.trim();
         if p.is_empty() {
             continue;
         }
-        let b = u8::from_str_radix(p, 16).map_err(|_| {
-            format!(
-                "'{p}' is not a hex byte",
-                p = crate::report::inert::excerpt(p)
-            )
-        })?;
+        let b = u8::from_str_radix(p, 16)
+            .map_err(|_| ValueError::NotHexByte(crate::report::inert::excerpt(p).into_owned()))?;
         out.push(b);
     }
     Ok(out)
@@ -727,7 +723,7 @@ mod tests {
         assert_eq!(r.kind, RangeKind::Inverted);
         assert_eq!(r.ports.to_string(), "1-5000,5022-65535");
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].code, codes::RANGE_INVERTED);
+        assert_eq!(f[0].code, Code::RangeInverted);
         // -pi with -d 1: the intranet list is used, as intended.
         let mut st = RangeState::default();
         apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pi 5001-5021 -d 1"));
@@ -741,7 +737,7 @@ mod tests {
         apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pe 5001-5021"));
         let (r, f) = resolve(&st);
         assert_eq!(r.unwrap().kind, RangeKind::Invalid);
-        assert_eq!(f[0].code, codes::RANGE_INVALID);
+        assert_eq!(f[0].code, Code::RangeInvalid);
         assert!(f[0].message.contains("UseInternetPorts"));
     }
 

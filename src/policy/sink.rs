@@ -1,66 +1,7 @@
 //! Where the dialect parsers put what they notice while reading one file: findings tied to the
 //! file and line. Collected into the file's [`super::ParsedFile`].
 
-use crate::finding::{Finding, Severity};
-
-/// Finding codes, stable strings listed in the README.
-pub mod codes {
-    pub const TYPOGRAPHIC_DASH: &str = "typographic-dash";
-    pub const PLACEHOLDER: &str = "placeholder";
-    pub const NAME_FILTER_MISMATCH: &str = "name-filter-mismatch";
-    pub const RANGE_PORT_UNBLOCKED: &str = "range-port-unblocked";
-    pub const HANG_HAZARD: &str = "hang-hazard";
-    pub const ALLOW_SHADOWED: &str = "allow-shadowed";
-    pub const POLICY_UNASSIGNED: &str = "policy-unassigned";
-    pub const SUBNET_MISALIGNED: &str = "subnet-misaligned";
-    pub const MASK_NONCONTIGUOUS: &str = "mask-noncontiguous";
-    pub const RANGE_OVERLAPS_EPHEMERAL: &str = "range-overlaps-ephemeral";
-    pub const RANGE_TOO_SMALL: &str = "range-too-small";
-    pub const RANGE_INVERTED: &str = "range-inverted";
-    pub const RANGE_INVALID: &str = "range-invalid";
-    pub const PARSE_ERROR: &str = "parse-error";
-    /// A DNS name in a filter: Windows resolves it once, when the filter is created; we do
-    /// not resolve it, so it matches nothing in the model.
-    pub const DNS_UNRESOLVED: &str = "dns-unresolved";
-    /// A policy-wide check was not run: the files define more rules than it can afford.
-    pub const LINT_SKIPPED: &str = "lint-skipped";
-    /// A firewall rule string holds a field rpcaudit does not model (kept, read without it).
-    pub const UNKNOWN_FIELD: &str = "unknown-field";
-    /// The GPO store's `AllowLocalPolicyMerge=0` takes active local rules out of force.
-    pub const LOCAL_RULES_IGNORED: &str = "local-rules-ignored";
-    /// A store turns the firewall off in a profile.
-    pub const FIREWALL_OFF: &str = "firewall-off";
-    /// A store lets unmatched inbound connections through (`DefaultInboundAction=0`).
-    pub const DEFAULT_INBOUND_ALLOW: &str = "default-inbound-allow";
-    /// A GPO restricts unauthenticated RPC clients (`RestrictRemoteClients`,
-    /// `EnableAuthEpResolution`): anonymous endpoint-mapper dumps of its hosts fail.
-    pub const RPC_RESTRICTED: &str = "rpc-restricted";
-
-    /// Every code, for docs and tests.
-    pub const ALL: &[&str] = &[
-        TYPOGRAPHIC_DASH,
-        PLACEHOLDER,
-        NAME_FILTER_MISMATCH,
-        RANGE_PORT_UNBLOCKED,
-        HANG_HAZARD,
-        ALLOW_SHADOWED,
-        POLICY_UNASSIGNED,
-        SUBNET_MISALIGNED,
-        MASK_NONCONTIGUOUS,
-        RANGE_OVERLAPS_EPHEMERAL,
-        RANGE_TOO_SMALL,
-        RANGE_INVERTED,
-        RANGE_INVALID,
-        PARSE_ERROR,
-        DNS_UNRESOLVED,
-        LINT_SKIPPED,
-        UNKNOWN_FIELD,
-        LOCAL_RULES_IGNORED,
-        FIREWALL_OFF,
-        DEFAULT_INBOUND_ALLOW,
-        RPC_RESTRICTED,
-    ];
-}
+use crate::finding::{Code, Finding, Severity};
 
 pub use crate::finding::MAX_FINDINGS_PER_CODE;
 /// Longest message or fix a finding keeps (in characters): messages quote the input, and a
@@ -73,9 +14,9 @@ pub struct Sink {
     pub file: String,
     pub findings: Vec<Finding>,
     /// Findings listed per code (a handful of codes: a short list is the fastest map).
-    listed: Vec<(&'static str, usize)>,
+    listed: Vec<(Code, usize)>,
     /// Findings left out per (code, severity), past [`MAX_FINDINGS_PER_CODE`].
-    left_out: Vec<(&'static str, Severity, usize)>,
+    left_out: Vec<(Code, Severity, usize)>,
 }
 
 impl Sink {
@@ -92,7 +33,7 @@ impl Sink {
         };
         let fixed: String = std::iter::once('-').chain(word.chars().skip(1)).collect();
         self.push(
-            codes::TYPOGRAPHIC_DASH,
+            Code::TypographicDash,
             crate::finding::Severity::Error,
             line,
             format!(
@@ -129,7 +70,7 @@ impl Sink {
 
     pub fn push(
         &mut self,
-        code: &'static str,
+        code: Code,
         severity: Severity,
         line: usize,
         message: impl Into<String>,
@@ -138,7 +79,7 @@ impl Sink {
         let listed = match self.listed.iter_mut().find(|(c, _)| *c == code) {
             Some((_, n)) => n,
             None => {
-                self.listed.push((code, 0));
+                self.listed.push((code.clone(), 0));
                 let last = self.listed.len() - 1;
                 &mut self.listed[last].1
             }
@@ -167,7 +108,7 @@ impl Sink {
     }
 
     pub fn parse_error(&mut self, line: usize, message: impl Into<String>, fix: impl Into<String>) {
-        self.push(codes::PARSE_ERROR, Severity::Error, line, message, fix);
+        self.push(Code::ParseError, Severity::Error, line, message, fix);
     }
 }
 
@@ -189,18 +130,18 @@ mod tests {
         for line in 1..=250 {
             sink.parse_error(line, "bad", "fix it");
         }
-        sink.push(codes::PLACEHOLDER, Severity::Error, 7, "p", "f");
+        sink.push(Code::Placeholder, Severity::Error, 7, "p", "f");
         assert_eq!(sink.left_out(), 150);
         let findings = sink.into_findings();
         assert_eq!(findings.len(), MAX_FINDINGS_PER_CODE + 2);
         let parse: Vec<_> = findings
             .iter()
-            .filter(|f| f.code == codes::PARSE_ERROR)
+            .filter(|f| f.code == Code::ParseError)
             .collect();
         assert_eq!(parse.len(), MAX_FINDINGS_PER_CODE + 1);
         assert_eq!(parse[99].line, Some(100));
         let last = findings.last().unwrap();
-        assert_eq!(last.code, codes::PARSE_ERROR);
+        assert_eq!(last.code, Code::ParseError);
         assert!(
             last.message.starts_with("150 more parse-error findings"),
             "{}",

@@ -9,6 +9,7 @@ pub mod sweep;
 
 pub use sweep::sweep;
 
+use crate::ports::PortRanges;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -97,6 +98,31 @@ impl Default for ProbeConfig {
             rate: None,
         }
     }
+}
+
+/// One probe to make: from `source` (None: the address the OS picks) to `target`:`port`.
+pub type Probe = (Option<IpAddr>, IpAddr, u16);
+
+/// The sources of a sweep: each `--from` address, or, when none is given, the OS's choice
+/// (`None`: the socket is not bound, the kernel picks the address it routes from).
+pub fn vantage_points(from: &[IpAddr]) -> Vec<Option<IpAddr>> {
+    if from.is_empty() {
+        vec![None]
+    } else {
+        from.iter().copied().map(Some).collect()
+    }
+}
+
+/// Every target × vantage point ([`vantage_points`] of `from`) × port, in that nesting order.
+pub fn plan(targets: &[IpAddr], from: &[IpAddr], ports: &PortRanges) -> Vec<Probe> {
+    let sources = vantage_points(from);
+    let mut plan = Vec::new();
+    for &target in targets {
+        for &source in &sources {
+            plan.extend(ports.iter().map(|port| (source, target, port)));
+        }
+    }
+    plan
 }
 
 /// The file format of `rpcaudit probe --json` and of `--observations` files.
@@ -203,6 +229,19 @@ pub const MAX_OBSERVATIONS_BYTES: u64 = 64 * 1024 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_nests_target_source_port() {
+        let t: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "::1".parse().unwrap()];
+        let f: Vec<IpAddr> = vec!["127.0.0.2".parse().unwrap()];
+        let p = PortRanges::parse("135,5001-5002").unwrap();
+        let all = plan(&t, &f, &p);
+        assert_eq!(all.len(), 6);
+        assert_eq!(all[0], (Some(f[0]), t[0], 135));
+        assert_eq!(all[2], (Some(f[0]), t[0], 5002));
+        assert_eq!(all[3].1, t[1]);
+        assert_eq!(plan(&t, &[], &p)[0].0, None);
+    }
 
     #[test]
     fn sources_must_be_unicast() {

@@ -42,7 +42,7 @@ pub struct AuditReport {
     pub remediation: Option<crate::audit::remedy::Remediation>,
     /// What changed since the baseline report (`--baseline`), when one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub changes: Option<super::diff::Changes>,
+    pub changes: Option<super::changes::Changes>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -277,7 +277,7 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
     };
     let mut out = String::new();
     if let Some(c) = &report.changes {
-        out.push_str(&super::diff::render_changes(c));
+        out.push_str(&super::changes::render_changes(c));
         out.push('\n');
     }
     let mut t = crate::report::table::new_table();

@@ -65,8 +65,7 @@ pub fn render_table(hosts: &[HostDump]) -> String {
             field(&host.target),
             status,
             host.address
-                .as_deref()
-                .map(|a| format!(" via {}", field(a)))
+                .map(|a| format!(" via {a}"))
                 .unwrap_or_default()
         ));
         if let Some(e) = &host.error {

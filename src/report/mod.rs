@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod capacity;
+pub mod changes;
 pub mod diff;
 pub mod dump;
 pub mod inert;
@@ -25,7 +26,7 @@ pub fn finding_text(f: &Finding) -> String {
     let mut text = format!(
         "  {} {}{place}: {}\n",
         f.severity,
-        field(&f.code),
+        field(f.code.as_str()),
         field(&f.message)
     );
     const SHOWN: usize = 4;

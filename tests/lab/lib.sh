@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Shared names and addresses of the rpcaudit lab. Sourced by up.sh, down.sh, policy.sh and
-# bench/probe_vs_nmap.sh; tests/common/lab.rs repeats these values for the Rust tests (keep both
+# scripts/probe_vs_nmap.sh; tests/support/lab.rs repeats these values for the Rust tests (keep both
 # in step). Every address is from 198.18.0.0/15 and lives inside the namespaces only: the root
 # namespace gets no lab address and no route.
 

@@ -1,10 +1,36 @@
-//! Helpers for integration tests that drive the real binary: start `rpcaudit lab serve` on a
-//! free loopback port and stop it when the guard drops.
+//! The helpers integration tests share (`mod support;` in a test file): driving the real
+//! binary (run it, read its JSON, time it), a fixture endpoint mapper (`rpcaudit lab serve` on
+//! a free loopback port, stopped when the guard drops), the network lab ([`lab`]) and the
+//! cmd.exe / PowerShell line models the fix-script tests check with ([`remedy_models`]).
 #![allow(dead_code)]
+
+pub mod lab;
+pub mod remedy_models;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+
+/// A file of the repository's `fixtures/`, e.g. `fixture("policy/kb908472.cmd")`.
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A policy fixture (`fixtures/policy/NAME`) as text: UTF-8, or UTF-16LE after its BOM.
+pub fn policy_text(name: &str) -> String {
+    let b = std::fs::read(fixture(&format!("policy/{name}"))).unwrap();
+    if b.starts_with(&[0xff, 0xfe]) {
+        let u: Vec<u16> = b[2..]
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&u).unwrap()
+    } else {
+        String::from_utf8(b).unwrap()
+    }
+}
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rpcaudit")
@@ -77,6 +103,26 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 /// Run and parse stdout as JSON.
+/// The findings of a JSON result (`value["findings"]`, which must be an array).
+pub fn findings_with<'a>(value: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    all_findings(value)
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}
+
+/// The codes of the findings of a JSON result, in order.
+pub fn finding_codes(value: &serde_json::Value) -> Vec<String> {
+    all_findings(value)
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn all_findings(value: &serde_json::Value) -> &[serde_json::Value] {
+    value["findings"].as_array().unwrap()
+}
+
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let (code, out, err) = run(args);
     let v = serde_json::from_str(&out)
@@ -129,6 +175,16 @@ pub fn demo_lock() -> std::fs::File {
         std::fs::File::create(std::env::temp_dir().join("rpcaudit-demo.lock")).expect("lock file");
     f.lock().expect("lock");
     f
+}
+
+/// `rpcaudit demo --json` (under [`demo_lock`]): it exits 0, and its report, returned, is
+/// valid against the committed schema.
+pub fn demo_json() -> serde_json::Value {
+    let _demo = demo_lock();
+    let (code, report, err) = run_json(&["demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_valid_report(&report);
+    report
 }
 
 /// What one run under GNU time gave.

@@ -6,9 +6,12 @@
 //! mismatch (an ipseccmd policy name ending in `:digits`, which ipseccmd reads as a polling
 //! interval, say) refuses the command.
 
+use super::quote::Refusal;
 use super::quote::ps_wildcard_escape;
-use super::*;
+use crate::finding::Code;
 use crate::policy::firewall::{FwAction, FwEdit};
+use crate::policy::model::RuleAction;
+use crate::ports::PortRanges;
 
 /// What the policy reader must get from a command.
 pub(super) enum Expect<'a> {
@@ -47,7 +50,7 @@ pub(super) fn reparse(line: &str, expect: &Expect) -> Result<(), Refusal> {
         ))
     };
     let pf = crate::policy::parse_text("check", line.trim_start().as_bytes());
-    if pf.findings.iter().any(|f| f.code == codes::PARSE_ERROR) {
+    if pf.findings.iter().any(|f| f.code == Code::ParseError) {
         return fail("a parse error");
     }
     match expect {

@@ -2,7 +2,20 @@
 //! where a block beats every allow, so blocks name every address but the allowed ones and blocks
 //! that cover an allowed subnet are narrowed.
 
-use super::*;
+use super::check::Expect;
+use super::interval::{
+    Iv, concrete, covers, everything, format_iv, intervals_all, minus, normalize, subtract,
+};
+use super::ipsec::has_pass;
+use super::plan::{Codes, Plan, matches_query};
+use super::quote::{Line, Refusal};
+use super::{
+    FixDialect, FixKind, Out, Step, allowed_on, group_runs, join_codes, list_labels, quote,
+};
+use crate::policy::model::RuleAction;
+use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
+use crate::ports::PortRanges;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The addresses as a firewall address list.
 pub(super) fn fw_remote(ivs: &[Iv]) -> String {

@@ -1,7 +1,11 @@
 //! Remedy's arithmetic: address sets as intervals ("every address except the allowed
 //! subnets", split back into CIDR blocks and ranges) and port-set helpers.
 
-use super::*;
+use crate::policy::address::{AddrMatch, prefix_of};
+use crate::policy::model::PortMatch;
+use crate::policy::registry::complement;
+use crate::ports::PortRanges;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 // ---------------------------------------------------------------------------------------------
 // Address sets as intervals, to compute "every address except the allowed subnets".

@@ -1,7 +1,20 @@
 //! Remedy's IPsec writers: the plan as ipseccmd/ipsecpol commands or `netsh ipsec static`
 //! commands, where the more specific filter wins.
 
-use super::*;
+use super::check::Expect;
+use super::interval::{Iv, everything, intervals_all, normalize, ports_of};
+use super::plan::{Allowed, Codes, Plan, matches_query, pass_like};
+use super::quote::{Line, Quoted, Refusal, Token};
+use super::{
+    DEFAULT_POLICY, FixDialect, FixKind, Out, Step, allowed_on, group_runs, join_codes,
+    list_labels, quote,
+};
+use crate::policy::address::AddrMatch;
+use crate::policy::model::RuleAction;
+use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
+use crate::ports::PortRanges;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 /// The in-force IPsec policy the fix writes to, its store, and whether the files define it.
 pub(super) fn ipsec_target(lp: &LoadedPolicy) -> (String, String, bool, bool) {

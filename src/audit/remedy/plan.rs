@@ -2,7 +2,19 @@
 //! block for all but the allowed sources, passes to add, hosts to keep out, the range to set —
 //! whatever the dialect the script is then written in.
 
-use super::*;
+use super::interval::{Iv, cidrs, concrete, intersect, intervals, ports_of, v4_mask};
+use super::{MAX_FIX_PORTS, RANGE_CODES};
+use crate::audit::capacity;
+use crate::audit::capacity::Recommendation;
+use crate::audit::verify::{MatrixRow, Verdict};
+use crate::finding::{Code, Finding};
+use crate::policy::address::{AddrMatch, prefix_of};
+use crate::policy::model::RuleAction;
+use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
+use crate::ports::{EPM_PORT, PortRanges};
+use crate::probe::ProbeState;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
 
 // ---------------------------------------------------------------------------------------------
 // The plan: what must change, whatever the dialect.
@@ -63,7 +75,7 @@ impl Allowed {
     }
 }
 
-pub(super) type Codes = BTreeSet<String>;
+pub(super) type Codes = BTreeSet<Code>;
 
 pub(super) struct Plan {
     pub(super) allowed: Vec<Allowed>,
@@ -170,16 +182,12 @@ pub(super) fn plan(
     range: &PortRanges,
     recommendation: Option<&Recommendation>,
 ) -> Plan {
-    let has = |c: &str| findings.iter().any(|f| f.code == c);
+    let has = |c: &Code| findings.iter().any(|f| f.code == *c);
     let local = lp.policy.local_subnets.clone();
     let mut notes = Vec::new();
 
     // The range first: a new range widens the fence.
-    let range_codes: Codes = RANGE_CODES
-        .iter()
-        .filter(|c| has(c))
-        .map(|c| c.to_string())
-        .collect();
+    let range_codes: Codes = RANGE_CODES.iter().filter(|c| has(c)).cloned().collect();
     let range_fix = if range_codes.is_empty() {
         None
     } else {
@@ -211,11 +219,11 @@ pub(super) fn plan(
     let mut block: BTreeMap<u16, Codes> = BTreeMap::new();
     let mut host_block: BTreeMap<(IpAddr, u16), Codes> = BTreeMap::new();
     let mut pass: BTreeMap<(usize, u16), Codes> = BTreeMap::new();
-    let put = |m: &mut BTreeMap<u16, Codes>, k: u16, c: &str| {
-        m.entry(k).or_default().insert(c.to_string());
+    let put = |m: &mut BTreeMap<u16, Codes>, k: u16, c: Code| {
+        m.entry(k).or_default().insert(c);
     };
 
-    if has("leak") {
+    if has(&Code::Leak) {
         for r in matrix.iter().filter(|r| r.verdict == Verdict::Leak) {
             if allowed
                 .iter()
@@ -224,13 +232,13 @@ pub(super) fn plan(
                 host_block
                     .entry((r.source, r.port))
                     .or_default()
-                    .insert("leak".into());
+                    .insert(Code::Leak);
             } else {
-                put(&mut block, r.port, "leak");
+                put(&mut block, r.port, Code::Leak);
             }
         }
     }
-    if has(codes::RANGE_PORT_UNBLOCKED) {
+    if has(&Code::RangePortUnblocked) {
         let fence_now = ports_of([EPM_PORT]).union(range);
         if fence_now.size() > MAX_FIX_PORTS {
             notes.push(format!(
@@ -240,7 +248,7 @@ pub(super) fn plan(
         } else {
             for p in fence_now.iter() {
                 if decide(outsider, p) != Action::Block {
-                    put(&mut block, p, codes::RANGE_PORT_UNBLOCKED);
+                    put(&mut block, p, Code::RangePortUnblocked);
                 }
             }
         }
@@ -254,7 +262,7 @@ pub(super) fn plan(
         for p in new_range.iter() {
             for c in codes_ {
                 if decide(outsider, p) != Action::Block {
-                    put(&mut block, p, c);
+                    put(&mut block, p, c.clone());
                 }
                 for (i, a) in allowed.iter().enumerate() {
                     if a.ports.contains(p) && decide(a.sample, p) != Action::Pass {
@@ -265,16 +273,14 @@ pub(super) fn plan(
         }
     }
 
-    if has("overblock") {
+    if has(&Code::Overblock) {
         // Overblocks no script change fixes, one note per source and rule with their ports
         // (a sweep of every port can give tens of thousands of them).
         let mut unfixed: BTreeMap<(IpAddr, Option<&str>), Vec<u16>> = BTreeMap::new();
         for r in matrix.iter().filter(|r| r.verdict == Verdict::Overblock) {
             match allowed_for(&allowed, &local, r.source, r.port) {
                 Some(i) => {
-                    pass.entry((i, r.port))
-                        .or_default()
-                        .insert("overblock".into());
+                    pass.entry((i, r.port)).or_default().insert(Code::Overblock);
                 }
                 None => unfixed
                     .entry((r.source, r.rule.as_deref()))
@@ -294,7 +300,7 @@ pub(super) fn plan(
             });
         }
     }
-    if has(codes::HANG_HAZARD) {
+    if has(&Code::HangHazard) {
         // From the matrix: a source that reaches 135 but not the whole range, or the reverse.
         let mut groups: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
         for r in matrix {
@@ -324,9 +330,7 @@ pub(super) fn plan(
                     .iter()
                     .any(|r| r.port == p && r.observed == ProbeState::Filtered);
                 if seen_filtered || decide(source, p) != Action::Pass {
-                    pass.entry((i, p))
-                        .or_default()
-                        .insert(codes::HANG_HAZARD.into());
+                    pass.entry((i, p)).or_default().insert(Code::HangHazard);
                 }
             }
         }
@@ -343,15 +347,13 @@ pub(super) fn plan(
             if passes.iter().any(|x| x.1) && passes.iter().any(|x| !x.1) {
                 for (p, ok) in passes {
                     if !ok {
-                        pass.entry((i, p))
-                            .or_default()
-                            .insert(codes::HANG_HAZARD.into());
+                        pass.entry((i, p)).or_default().insert(Code::HangHazard);
                     }
                 }
             }
         }
     }
-    if has(codes::ALLOW_SHADOWED) {
+    if has(&Code::AllowShadowed) {
         for (i, a) in allowed.iter().enumerate() {
             let ports = if a.ports.size() > MAX_FIX_PORTS {
                 intersect(&a.ports, &fence)
@@ -372,9 +374,7 @@ pub(super) fn plan(
                         && matches_query(r, a.sample, p, lp)
                 });
                 if fw == Action::Block && fw_allow {
-                    pass.entry((i, p))
-                        .or_default()
-                        .insert(codes::ALLOW_SHADOWED.into());
+                    pass.entry((i, p)).or_default().insert(Code::AllowShadowed);
                 }
                 let ipsec = lp.policy.decide_layer(Layer::Ipsec, q).action;
                 if ipsec == Action::Block

@@ -259,44 +259,6 @@ pub fn ps_wildcard_literal(pattern: &str) -> Option<String> {
     Some(out)
 }
 
-#[test]
-fn models_see_what_the_shells_do() {
-    assert_eq!(
-        cmd_line(r#"ipseccmd.exe -p "a & b" -x"#).unwrap(),
-        vec![vec!["ipseccmd.exe", "-p", "a & b", "-x"]]
-    );
-    assert_eq!(
-        cmd_line(r#"netsh x name="a" & calc & """#).unwrap().len(),
-        3
-    );
-    assert!(cmd_line("x %COMSPEC%").is_err());
-    assert!(cmd_line("x \"!x!\"").is_err());
-    assert!(cmd_line("x ^").is_err());
-    assert!(cmd_line("x > y").is_err());
-    assert!(cmd_line("x \"a\r\nb\"").is_err());
-    assert_eq!(argv(r#"-p "a\" -r "b""#), vec!["-p", "a\" -r b"]);
-    assert_eq!(argv(r#"-p "a\\" -r"#), vec!["-p", "a\\", "-r"]);
-    assert!(cmd_comment("rem a & b").is_ok());
-    assert!(cmd_comment("rem %x%").is_err());
-    assert_eq!(
-        ps_line("X -A 'a''b' -B 'c\u{2019}\u{2019}d'").unwrap(),
-        vec!["X", "-A", "a'b", "-B", "c\u{2019}d"]
-    );
-    assert_eq!(
-        ps_line("X -A '\u{2018}\u{2018}; Remove-Item x; \u{2018}\u{2018}'").unwrap(),
-        vec!["X", "-A", "\u{2018}; Remove-Item x; \u{2018}"]
-    );
-    // Not doubled, the typographic quote ends the string and Remove-Item runs.
-    assert!(ps_line("X -A '\u{2018}; Remove-Item x; \u{2018}'").is_err());
-    assert!(ps_line("X -A 'a'; calc").is_err());
-    assert!(ps_line("X -A $(calc)").is_err());
-    assert!(ps_line("X -A \"$env:x\"").is_err());
-    assert!(ps_line("X -A b # c").is_err());
-    assert!(ps_line("X `").is_err());
-    assert_eq!(ps_wildcard_literal("`[a`] `*").as_deref(), Some("[a] *"));
-    assert_eq!(ps_wildcard_literal("a*"), None);
-}
-
 /// The values from the policy files a script is meant to name.
 #[derive(Debug, Default, Clone)]
 pub struct Intended<'a> {

@@ -3,8 +3,8 @@
 # ports the article fences (135 + 5001-5021), all filtered: the lab's `correct` scenario, probed
 # from the denied namespace. Needs root; brings the lab up itself (tests/lab/up.sh).
 #
-#   sudo bench/probe_vs_nmap.sh            # RUNS=5 runs each (hyperfine when installed)
-#   RUNS=10 RPCAUDIT_BIN=target/release/rpcaudit sudo -E bench/probe_vs_nmap.sh
+#   sudo scripts/probe_vs_nmap.sh            # RUNS=5 runs each (hyperfine when installed)
+#   RUNS=10 RPCAUDIT_BIN=target/release/rpcaudit sudo -E scripts/probe_vs_nmap.sh
 #   BENCH_LOOP=1 ...                      # plain bash timing loop instead of hyperfine
 #
 # nmap gets -n (no reverse DNS: the lab has no resolver, lookups would only add waiting).

@@ -1,0 +1,89 @@
+//! The command line's names for library values (`--os`, `--fix-dialect`, `--default`): clap
+//! value enums that map onto the library's types, so that no module below `cli` depends on
+//! clap. Each variant's doc comment is its line in `--help`.
+
+use crate::audit::remedy::FixDialect;
+use crate::policy::{Action, OsFamily};
+
+/// `--os`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Os {
+    Legacy,
+    Vista,
+}
+
+impl From<Os> for OsFamily {
+    fn from(os: Os) -> OsFamily {
+        match os {
+            Os::Legacy => OsFamily::Legacy,
+            Os::Vista => OsFamily::Vista,
+        }
+    }
+}
+
+/// `--fix-dialect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dialect {
+    /// ipseccmd.exe (Windows XP/2003; ipsecpol.exe on Windows 2000 takes the same switches).
+    Ipseccmd,
+    /// `netsh ipsec static` (Windows Server 2003).
+    NetshIpsec,
+    /// `netsh advfirewall firewall` (Windows Vista / Server 2008 and later).
+    Netsh,
+    /// PowerShell NetSecurity cmdlets (Windows 8 / Server 2012 and later).
+    Powershell,
+}
+
+impl From<Dialect> for FixDialect {
+    fn from(d: Dialect) -> FixDialect {
+        match d {
+            Dialect::Ipseccmd => FixDialect::Ipseccmd,
+            Dialect::NetshIpsec => FixDialect::NetshIpsec,
+            Dialect::Netsh => FixDialect::Netsh,
+            Dialect::Powershell => FixDialect::Powershell,
+        }
+    }
+}
+
+/// `audit --default`: what a port no policy rule covers is expected to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DefaultAction {
+    Pass,
+    Block,
+}
+
+impl From<DefaultAction> for Action {
+    fn from(d: DefaultAction) -> Action {
+        match d {
+            DefaultAction::Pass => Action::Pass,
+            DefaultAction::Block => Action::Block,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    /// The name on the command line is the library's own name (its serde name too).
+    #[test]
+    fn names_on_the_command_line_are_the_library_names() {
+        for d in Dialect::value_variants() {
+            let name = d.to_possible_value().unwrap().get_name().to_string();
+            let lib = FixDialect::from(*d);
+            assert_eq!(name, lib.as_str());
+            assert_eq!(serde_json::to_value(lib).unwrap(), name.as_str());
+        }
+        let dialects: Vec<FixDialect> = Dialect::value_variants()
+            .iter()
+            .map(|&d| d.into())
+            .collect();
+        assert_eq!(dialects, FixDialect::ALL);
+        for os in Os::value_variants() {
+            let name = os.to_possible_value().unwrap().get_name().to_string();
+            let lib = OsFamily::from(*os);
+            assert_eq!(serde_json::to_value(lib).unwrap(), name.as_str());
+        }
+    }
+}

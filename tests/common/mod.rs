@@ -1,2 +1,0 @@
-//! Helpers shared by integration tests (`mod common;` in a test file).
-pub mod lab;
