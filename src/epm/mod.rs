@@ -3,6 +3,7 @@
 //! [`names`] tells well-known interfaces by UUID. The types here are what the rest of the flow
 //! (capacity, audit, report) consumes.
 
+pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod names;
