@@ -411,6 +411,7 @@ mod tests {
 
     fn host(ports: impl IntoIterator<Item = u16>) -> HostDump {
         HostDump {
+            auth: None,
             target: "dc01".into(),
             address: Some("198.18.0.10:135".into()),
             status: HostStatus::Ok,
@@ -668,6 +669,7 @@ pub(crate) mod testing {
 
     pub fn host(status: HostStatus, ports: &[u16]) -> HostCapacity {
         let d = HostDump {
+            auth: None,
             target: "h".into(),
             address: None,
             status,

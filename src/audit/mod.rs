@@ -86,6 +86,7 @@ mod tests {
 
     fn dump(target: &str, address: Option<&str>, ports: &[u16]) -> HostDump {
         HostDump {
+            auth: None,
             target: target.into(),
             address: address.map(str::to_string),
             status: HostStatus::Ok,

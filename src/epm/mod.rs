@@ -76,6 +76,10 @@ pub struct HostDump {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub endpoints: Vec<Endpoint>,
+    /// How the endpoint mapper was authenticated to, when it was: mechanism, level and
+    /// account, never a secret. Absent for anonymous dumps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<auth::AuthInfo>,
 }
 
 impl HostDump {

@@ -146,6 +146,7 @@ mod tests {
     #[test]
     fn groups_bindings_under_their_interface_and_counts() {
         let host = HostDump {
+            auth: None,
             target: "h".into(),
             address: None,
             status: HostStatus::Ok,
@@ -170,6 +171,7 @@ mod tests {
         e.annotation = huge.clone();
         e.binding = huge.clone();
         let host = HostDump {
+            auth: None,
             target: "h".into(),
             address: None,
             status: HostStatus::Ok,

@@ -854,7 +854,7 @@ pub fn status_name(status: u32) -> Option<&'static str> {
         0x1c00_0011 => "nca_s_fault_remote_no_memory",
         0x1c00_001c => "nca_s_fault_context_mismatch",
         0x1c00_001e => "nca_s_fault_ndr",
-        0x0000_0005 => "access_denied",
+        0x0000_0005 => "rpc_s_access_denied",
         0x0000_06f7 => "rpc_x_bad_stub_data",
         0x0000_06d1 => "rpc_s_procnum_out_of_range",
         0x16c9_a0d6 => "ept_s_not_registered",
