@@ -45,6 +45,7 @@ pub const NTLM_SIGNATURE_LEN: usize = 16;
     clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "AuthLevel")]
 pub enum Level {
     /// Authenticate the connection only; calls are neither signed nor sealed.
     Connect,
