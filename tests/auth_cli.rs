@@ -128,7 +128,8 @@ fn the_user_forms_and_secret_sources_all_log_on() {
     let pw = pw.to_str().unwrap();
     let hash = hash.to_str().unwrap();
     let hash_env = nt_hash_hex(PASSWORD);
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
         (vec!["--user", "audit@LAB", "--password-file", pw], vec![]),
         (
             vec!["--user", "audit", "--domain", "LAB", "--nt-hash-file", hash],
