@@ -280,6 +280,8 @@ const CREDS_UNUSED: &str =
 
 /// rpc_s_access_denied, nca_s_fault_access_denied as Windows and Samba send it.
 pub const STATUS_ACCESS_DENIED: u32 = 5;
+/// nca_s_proto_error: what Samba faults the first call after a failed rpc_auth3 with.
+pub const STATUS_PROTO_ERROR: u32 = 0x1c01_000b;
 
 impl DumpError {
     /// An anonymous session the endpoint mapper refused: the case `--auth auto` retries.
@@ -675,21 +677,31 @@ impl EpmSession {
                         }
                     }
                 }
-                Body::Fault(f) if f.status == STATUS_ACCESS_DENIED => {
-                    return Err(match &self.security {
-                        None => DumpError::AnonymousRefused {
-                            step,
-                            creds_unused: false,
-                        },
-                        Some(_) if self.calls_answered == 0 => DumpError::LogonFailure {
-                            step,
-                            user: self.user.clone().unwrap_or_default(),
-                            detail: "fault rpc_s_access_denied on the first call after NTLM authentication".into(),
-                        },
-                        Some(_) => DumpError::Fault {
-                            step,
-                            status: pdu::describe_status(f.status),
-                        },
+                Body::Fault(f) if f.status == STATUS_ACCESS_DENIED && self.security.is_none() => {
+                    return Err(DumpError::AnonymousRefused {
+                        step,
+                        creds_unused: false,
+                    });
+                }
+                Body::Fault(f)
+                    if self.calls_answered == 0
+                        && matches!(f.status, STATUS_ACCESS_DENIED | STATUS_PROTO_ERROR)
+                        && let Some(sec) = &self.security =>
+                {
+                    // The server's verdict on rpc_auth3 comes with the first call: Windows
+                    // faults it rpc_s_access_denied, Samba nca_s_proto_error.
+                    let hint = if sec.level() == Level::Connect {
+                        "; some hosts refuse the connect level itself (Samba unless \"allow dcerpc auth level connect = yes\"): --auth-level integrity may pass"
+                    } else {
+                        ""
+                    };
+                    return Err(DumpError::LogonFailure {
+                        step,
+                        user: self.user.clone().unwrap_or_default(),
+                        detail: format!(
+                            "fault {} on the first call after NTLM authentication{hint}",
+                            pdu::describe_status(f.status)
+                        ),
                     });
                 }
                 Body::Fault(f) => {
