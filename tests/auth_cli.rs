@@ -375,3 +375,58 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
     assert_eq!(host["auth"]["mechanism"], "ntlm");
     assert_eq!(host["auth"]["user"], "LAB\\audit");
 }
+
+#[test]
+fn on_a_terminal_the_password_is_asked_without_echo() {
+    use std::io::{Read, Write};
+    const SCRIPT: &str = "/usr/bin/script";
+    if !std::path::Path::new(SCRIPT).exists() {
+        panic!("{SCRIPT} is missing: install util-linux's script (Debian package bsdutils)");
+    }
+    let f = restricted(&[]);
+    let cmd = format!(
+        "stty cols 200 rows 50 2>/dev/null; exec '{}' dump 127.0.0.1 --port {} --json --user 'LAB\\audit'",
+        bin(),
+        f.port()
+    );
+    let mut child = Command::new(SCRIPT)
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("RPCAUDIT_PASSWORD")
+        .env_remove("RPCAUDIT_NT_HASH")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rpcaudit under script");
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // Type only once the prompt is up (echo is off from then on).
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("Password for") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => panic!("no prompt: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{PASSWORD}\r").as_bytes()).unwrap();
+    drop(stdin);
+    while let Ok(chunk) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        seen.extend(chunk);
+    }
+    let status = child.wait().unwrap();
+    let seen = String::from_utf8_lossy(&seen).into_owned();
+    assert!(status.success(), "{seen}");
+    assert!(seen.contains("Password for LAB\\audit: "), "{seen}");
+    assert!(!seen.contains(PASSWORD), "the password was echoed: {seen}");
+    assert!(seen.contains("\"mechanism\": \"ntlm\""), "{seen}");
+}
