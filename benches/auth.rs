@@ -32,7 +32,10 @@ fn bench(c: &mut Criterion) {
     );
     cfg.max_xmit_frag = 1024;
     let open = rt
-        .block_on(FixtureServer::start("127.0.0.1:0".parse().unwrap(), cfg.clone()))
+        .block_on(FixtureServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            cfg.clone(),
+        ))
         .expect("fixture");
     cfg.require_auth = Some(Acceptor { creds: account() });
     let restricted = rt

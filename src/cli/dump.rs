@@ -150,6 +150,16 @@ fn first_line(path: &std::path::Path, flag: &str) -> Result<Redacted<String>, St
     std::fs::File::open(path)
         .and_then(|f| f.take(64 * 1024).read_to_end(&mut raw))
         .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "{flag} {}: readable by other users than its owner (chmod 600 it)",
+                path.display()
+            );
+        }
+    }
     let raw = Redacted::new(raw);
     let text = std::str::from_utf8(raw.expose())
         .map_err(|_| format!("{flag} {}: not UTF-8 text", path.display()))?;
