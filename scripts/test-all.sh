@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
-# what the tests need when it is missing (samba, smbclient, nftables, iproute2, nmap, tshark, GNU
-# time from Debian's packages; impacket from PyPI), then runs the unit and integration tests and
+# what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
+# iproute2, nmap, tshark, GNU time from Debian's packages; impacket from PyPI), then runs the unit and integration tests and
 # the lab tests (#[ignore]d in plain `cargo test`), and takes the lab down afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ fi
 missing=()
 [ -x /usr/libexec/samba/samba-dcerpcd ] || missing+=(samba)
 command -v rpcclient >/dev/null || missing+=(smbclient)
+command -v smbpasswd >/dev/null || missing+=(samba-common-bin)
+command -v useradd >/dev/null || missing+=(passwd)
 command -v nft >/dev/null || missing+=(nftables)
 command -v ip >/dev/null || missing+=(iproute2)
 command -v nmap >/dev/null || missing+=(nmap)

@@ -17,6 +17,7 @@ macro_rules! targets {
 }
 
 targets!(
+    auth_response,
     epm_entries,
     ept_lookup_stub,
     pdu_decode,

@@ -62,3 +62,38 @@ fn the_demo_report_validates() {
     broken["matrix"][0]["verdict"] = Value::from("maybe");
     assert!(support::report_errors(&broken).is_some());
 }
+
+#[test]
+fn a_host_may_carry_its_auth_and_nothing_but_mechanism_level_and_user() {
+    let _demo = support::demo_lock();
+    let (code, report, err) = support::run_json(&["demo", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path()).unwrap()).unwrap();
+    let auth = &schema["$defs"]["AuthInfo"];
+    let mut props: Vec<&str> = auth["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    props.sort_unstable();
+    assert_eq!(props, ["level", "mechanism", "user"]);
+    let mut with_auth = report.clone();
+    with_auth["hosts"][0]["auth"] =
+        serde_json::json!({"mechanism": "ntlm", "level": "integrity", "user": "LAB\\audit"});
+    support::assert_valid_report(&with_auth);
+    for level in ["connect", "privacy"] {
+        with_auth["hosts"][0]["auth"]["level"] = Value::from(level);
+        support::assert_valid_report(&with_auth);
+    }
+    let mut bad = with_auth.clone();
+    bad["hosts"][0]["auth"]["level"] = Value::from("kerberos");
+    assert!(support::report_errors(&bad).is_some());
+    let mut bad = with_auth;
+    bad["hosts"][0]["auth"]
+        .as_object_mut()
+        .unwrap()
+        .remove("user");
+    assert!(support::report_errors(&bad).is_some());
+}

@@ -2,6 +2,7 @@
 //! targets in `../fuzz_targets/` each include their own file, and `tests/fuzz_seeds.rs`
 //! includes this one to replay the seeds and past findings in `cargo test`.
 
+pub mod auth_response;
 pub mod epm_entries;
 pub mod ept_lookup_stub;
 pub mod pdu_decode;

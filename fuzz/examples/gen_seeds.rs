@@ -304,6 +304,85 @@ fn fragment(flags: u8, call: u8, hint: u32, stub: &[u8]) -> Vec<u8> {
     v
 }
 
+/// Authenticated PDUs for `pdu_decode` (NTLM-shaped tokens; the bytes need not verify), and
+/// inputs for `auth_response`: a level byte, then a stub, then alterations (none, one, many).
+fn auth_seeds(out: &mut Out) -> Res<()> {
+    use rpcaudit::wire::auth::{PFC_SUPPORT_HEADER_SIGN, SecTrailer, auth_level, auth_type};
+    let both = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+    let bind = Bind {
+        max_xmit_frag: 5840,
+        max_recv_frag: 5840,
+        assoc_group_id: 0,
+        contexts: vec![ContextElem {
+            context_id: 0,
+            abstract_syntax: SyntaxId::new(EPM_INTERFACE, 3, 0),
+            transfer_syntaxes: vec![NDR20],
+        }],
+    };
+    let negotiate = b"NTLMSSP\0\x01\0\0\0\x97\x82\x08\xe2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+    let signature = [
+        1u8, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x11, 0x22, 0, 0, 0, 0,
+    ];
+    let stub = LookupResponse {
+        handle: ContextHandle::NULL,
+        entries: fixture_entries()?,
+        status: 0,
+    }
+    .encode(ByteOrder::Little, 500)?;
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        let o = order_name(order);
+        let t = |level| SecTrailer::new(auth_type::WINNT, level, 0);
+        let b = Pdu::new(
+            order,
+            1,
+            both | PFC_SUPPORT_HEADER_SIGN,
+            Body::Bind(bind.clone()),
+        )
+        .with_auth(t(auth_level::PKT_INTEGRITY), negotiate)?
+        .encode()?;
+        out.put("pdu_decode", &format!("bind_ntlm_{o}"), &b)?;
+        let a3 = Pdu::new(order, 1, both, Body::Auth3(rpcaudit::wire::pdu::Auth3))
+            .with_auth(t(auth_level::PKT_INTEGRITY), negotiate)?
+            .encode()?;
+        out.put("pdu_decode", &format!("auth3_{o}"), &a3)?;
+        let r = Pdu::new(
+            order,
+            2,
+            both,
+            Body::Response(Response {
+                alloc_hint: 37,
+                context_id: 0,
+                cancel_count: 0,
+                stub: &stub[..37],
+            }),
+        )
+        .with_auth(t(auth_level::PKT_PRIVACY), &signature)?
+        .encode()?;
+        out.put("pdu_decode", &format!("response_sealed_{o}"), &r)?;
+    }
+    let short = &stub[..stub.len().min(200)];
+    for (name, sel) in [
+        ("connect", 0u8),
+        ("integrity", 1),
+        ("privacy", 2),
+        ("integrity_be", 0x81),
+        ("privacy_be", 0x82),
+    ] {
+        // Unaltered: the stub twice as long as the (empty) alterations.
+        let mut v = vec![sel];
+        v.extend_from_slice(short);
+        v.extend(std::iter::repeat_n(0u8, short.len()));
+        out.put("auth_response", &format!("{name}_unaltered"), &v)?;
+        let mut v = vec![sel];
+        v.extend_from_slice(short);
+        let mut alter = vec![0u8; short.len()];
+        alter[..3].copy_from_slice(&[30, 0, 0x40]);
+        v.extend(alter);
+        out.put("auth_response", &format!("{name}_one_bit"), &v)?;
+    }
+    Ok(())
+}
+
 fn reassembly(out: &mut Out) -> Res<()> {
     let mut three = vec![200u8];
     three.extend(fragment(PFC_FIRST_FRAG, 1, 90, &[0x11; 30]));
@@ -428,6 +507,7 @@ fn main() -> Res<()> {
     let mut out = Out { root, count: 0 };
     pdus(&mut out)?;
     reassembly(&mut out)?;
+    auth_seeds(&mut out)?;
     epm_stubs(&mut out)?;
     tower_seeds(&mut out)?;
     string_bindings(&mut out)?;

@@ -368,6 +368,7 @@ mod tests {
 
     fn host(ports: impl IntoIterator<Item = u16>) -> HostDump {
         HostDump {
+            auth: None,
             target: "dc01".into(),
             address: Some("198.18.0.10:135".parse().unwrap()),
             status: HostStatus::Ok,
@@ -584,6 +585,7 @@ pub(crate) mod testing {
 
     pub fn host(status: HostStatus, ports: &[u16]) -> HostCapacity {
         let d = HostDump {
+            auth: None,
             target: "h".into(),
             address: None,
             status,

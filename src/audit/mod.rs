@@ -74,6 +74,7 @@ mod tests {
 
     fn dump(target: &str, address: Option<&str>, ports: &[u16]) -> HostDump {
         HostDump {
+            auth: None,
             target: target.into(),
             address: address.map(|a| a.parse().unwrap()),
             status: HostStatus::Ok,

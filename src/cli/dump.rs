@@ -1,7 +1,8 @@
 //! `rpcaudit dump`: list what each target's endpoint mapper has registered, like rpcdump.
 
 use super::{Error, Exit};
-use crate::epm::client::{DumpOptions, dump_many};
+use crate::epm::auth::{Credentials, Level, Redacted, Secret};
+use crate::epm::client::{AuthMode, AuthOptions, DumpOptions, dump_many};
 use crate::epm::{HostDump, HostStatus};
 use crate::report::dump::{DumpReport, render_table};
 use std::time::Duration;
@@ -33,6 +34,143 @@ pub struct EpmArgs {
     /// Stop a host's dump after this many entries (the host is then `partial`).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_entries: usize,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Credentials for endpoint mappers that refuse anonymous lookups (RestrictRemoteClients).
+/// There is no password flag: a command line is visible to every user of the machine.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuthArgs {
+    /// Account for NTLM: DOMAIN\name, name@domain, or name (with --domain, or a local
+    /// account). The password comes from RPCAUDIT_PASSWORD, --password-file, or a prompt
+    /// without echo when stdin is a terminal; an NT hash from --nt-hash-file or
+    /// RPCAUDIT_NT_HASH instead.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Domain of a --user given without one.
+    #[arg(long, value_name = "DOMAIN", requires = "user")]
+    pub domain: Option<String>,
+    /// Read the password from the first line of FILE.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "user",
+        conflicts_with = "nt_hash_file"
+    )]
+    pub password_file: Option<std::path::PathBuf>,
+    /// Read an NT hash (32 hexadecimal digits) from the first line of FILE instead of a
+    /// password.
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub nt_hash_file: Option<std::path::PathBuf>,
+    /// none: anonymous only; ntlm: NTLM only; auto: anonymous, and once more with NTLM when
+    /// the endpoint mapper refuses an anonymous lookup and --user was given.
+    #[arg(long = "auth", value_enum, default_value_t = AuthMode::Auto)]
+    pub mode: AuthMode,
+    /// connect: authenticate only; integrity: sign every request and verify every response;
+    /// privacy: integrity and encrypted stubs.
+    #[arg(long, value_enum, default_value_t = Level::Integrity)]
+    pub auth_level: Level,
+}
+
+impl AuthArgs {
+    /// The credentials, reading the secret from the file, the environment or the terminal.
+    /// Errors name the source, never its content.
+    pub fn credentials(&self) -> Result<Option<Credentials>, String> {
+        self.credentials_from(&|k| std::env::var(k).ok(), &|prompt| {
+            use std::io::IsTerminal;
+            if !std::io::stdin().is_terminal() {
+                return None;
+            }
+            rpassword::prompt_password(prompt).ok()
+        })
+    }
+
+    fn credentials_from(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        prompt: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Credentials>, String> {
+        let Some(user) = &self.user else {
+            if self.mode == AuthMode::Ntlm {
+                return Err("--auth ntlm needs credentials: give --user".into());
+            }
+            return Ok(None);
+        };
+        let (name, domain) = Credentials::parse_user(user, self.domain.as_deref())
+            .map_err(|e| format!("--user: {e}"))?;
+        let shown = if domain.is_empty() {
+            name.clone()
+        } else {
+            format!("{domain}\\{name}")
+        };
+        let secret = if let Some(f) = &self.nt_hash_file {
+            let line = first_line(f, "--nt-hash-file")?;
+            Secret::nt_hash_from_hex(line.expose())
+                .map_err(|e| format!("--nt-hash-file {}: {e}", f.display()))?
+        } else if let Some(f) = &self.password_file {
+            Secret::Password(first_line(f, "--password-file")?)
+        } else {
+            match (env("RPCAUDIT_NT_HASH"), env("RPCAUDIT_PASSWORD")) {
+                (Some(_), Some(_)) => {
+                    return Err(
+                        "both RPCAUDIT_NT_HASH and RPCAUDIT_PASSWORD are set; unset one".into(),
+                    );
+                }
+                (Some(h), None) => {
+                    let h = Redacted::new(h);
+                    Secret::nt_hash_from_hex(h.expose())
+                        .map_err(|e| format!("RPCAUDIT_NT_HASH: {e}"))?
+                }
+                (None, Some(p)) if !p.is_empty() => Secret::Password(Redacted::new(p)),
+                (None, Some(_)) => return Err("RPCAUDIT_PASSWORD is empty".into()),
+                (None, None) => match prompt(&format!("Password for {shown}: ")) {
+                    Some(p) if !p.is_empty() => Secret::Password(Redacted::new(p)),
+                    Some(_) => return Err("empty password".into()),
+                    None => {
+                        return Err(format!(
+                            "no password for {shown}: set RPCAUDIT_PASSWORD, give --password-file FILE or --nt-hash-file FILE, or run on a terminal to be asked"
+                        ));
+                    }
+                },
+            }
+        };
+        Ok(Some(Credentials {
+            user: name,
+            domain,
+            secret,
+        }))
+    }
+}
+
+/// The first line of a secret file, without its line ending. Errors never quote the file.
+fn first_line(path: &std::path::Path, flag: &str) -> Result<Redacted<String>, String> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut raw))
+        .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "{flag} {}: readable by other users than its owner (chmod 600 it)",
+                path.display()
+            );
+        }
+    }
+    let raw = Redacted::new(raw);
+    let text = std::str::from_utf8(raw.expose())
+        .map_err(|_| format!("{flag} {}: not UTF-8 text", path.display()))?;
+    let line = text.split('\n').next().unwrap_or("").trim_end_matches('\r');
+    if line.is_empty() {
+        return Err(format!(
+            "{flag} {}: the first line is empty",
+            path.display()
+        ));
+    }
+    Ok(Redacted::new(line.to_string()))
 }
 
 impl EpmArgs {
@@ -42,11 +180,22 @@ impl EpmArgs {
         }
         let total = Duration::from_secs_f64(self.timeout);
         let defaults = DumpOptions::default();
+        let credentials = self
+            .auth
+            .credentials()
+            .map_err(Error::Credentials)?
+            .map(std::sync::Arc::new);
         Ok(DumpOptions {
             timeout: total,
             connect_timeout: defaults.connect_timeout.min(total),
             call_timeout: defaults.call_timeout.min(total),
             max_entries: self.max_entries.max(1),
+            auth: AuthOptions {
+                mode: self.auth.mode,
+                level: self.auth.auth_level,
+                credentials,
+                ..defaults.auth.clone()
+            },
             ..defaults
         })
     }
@@ -119,5 +268,95 @@ pub fn print_dump(hosts: &[HostDump], json: bool) -> Result<(), Error> {
     } else {
         super::out(render_table(hosts));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(user: Option<&str>) -> AuthArgs {
+        AuthArgs {
+            user: user.map(str::to_string),
+            domain: None,
+            password_file: None,
+            nt_hash_file: None,
+            mode: AuthMode::Auto,
+            auth_level: Level::Integrity,
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+    fn no_prompt(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn secrets_come_from_files_the_environment_or_a_prompt_and_never_show() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "Very-Secret-1\r\nsecond line\n").unwrap();
+        let mut a = args(Some("LAB\\audit"));
+        a.password_file = Some(pw.clone());
+        let c = a.credentials_from(&no_env, &no_prompt).unwrap().unwrap();
+        assert_eq!(c.display_user(), "LAB\\audit");
+        match &c.secret {
+            Secret::Password(p) => assert_eq!(p.expose(), "Very-Secret-1"),
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{c:?}").contains("Very-Secret"));
+
+        let env = |k: &str| (k == "RPCAUDIT_PASSWORD").then(|| "From-Env-2".to_string());
+        let c = args(Some("audit@lab"))
+            .credentials_from(&env, &no_prompt)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.display_user(), "lab\\audit");
+
+        let asked = |p: &str| {
+            assert_eq!(p, "Password for audit: ");
+            Some("Typed-3".to_string())
+        };
+        let c = args(Some("audit"))
+            .credentials_from(&no_env, &asked)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(&c.secret, Secret::Password(p) if p.expose() == "Typed-3"));
+
+        let e = args(Some("audit"))
+            .credentials_from(&no_env, &no_prompt)
+            .unwrap_err();
+        assert!(
+            e.contains("RPCAUDIT_PASSWORD") && e.contains("--password-file"),
+            "{e}"
+        );
+
+        let hash = dir.path().join("hash");
+        std::fs::write(&hash, "8846f7eaee8fb117ad06bdd830b7586c\n").unwrap();
+        let mut a = args(Some("LAB\\audit"));
+        a.nt_hash_file = Some(hash);
+        let c = a.credentials_from(&no_env, &no_prompt).unwrap().unwrap();
+        assert!(matches!(c.secret, Secret::NtHash(_)));
+
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "Not-A-Hash-At-All\n").unwrap();
+        let mut a = args(Some("LAB\\audit"));
+        a.nt_hash_file = Some(bad);
+        let e = a.credentials_from(&no_env, &no_prompt).unwrap_err();
+        assert!(!e.contains("Not-A-Hash"), "{e}");
+
+        let both = |_: &str| Some("x".to_string());
+        assert!(args(Some("a")).credentials_from(&both, &no_prompt).is_err());
+
+        let mut a = args(None);
+        assert!(a.credentials_from(&no_env, &no_prompt).unwrap().is_none());
+        a.mode = AuthMode::Ntlm;
+        assert!(
+            a.credentials_from(&no_env, &no_prompt)
+                .unwrap_err()
+                .contains("--user")
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `rpcaudit lab serve`: run the fixture endpoint mapper (for the lab, tests and by hand).
 
 use super::{Error, Exit};
+use crate::epm::auth::{Acceptor, Credentials, Redacted, Secret};
 use crate::epm::server::{EndStyle, FixtureConfig, Misbehave, serve};
 use crate::ports::PortRanges;
 use crate::wire::ndr::ByteOrder;
@@ -50,10 +51,35 @@ pub struct ServeArgs {
     /// Break the protocol on purpose, to test clients.
     #[arg(long, value_enum)]
     pub misbehave: Option<Misbehave>,
+    /// Act as a host that restricts unauthenticated RPC clients: refuse anonymous calls with
+    /// fault 5 (rpc_s_access_denied) and accept NTLM for this account (DOMAIN\\name or name)
+    /// at every auth level. A fixture for tests and demos: the password is on this command
+    /// line, which the client never accepts.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub require_auth: Option<String>,
+}
+
+/// `--require-auth USER:PASSWORD` (split at the first colon).
+fn parse_require_auth(spec: &str) -> Result<Acceptor, String> {
+    let Some((user, password)) = spec.split_once(':') else {
+        return Err("--require-auth takes USER:PASSWORD".into());
+    };
+    if password.is_empty() {
+        return Err("--require-auth: the password is empty".into());
+    }
+    let (user, domain) =
+        Credentials::parse_user(user, None).map_err(|e| format!("--require-auth: {e}"))?;
+    Ok(Acceptor {
+        creds: Credentials {
+            user,
+            domain,
+            secret: Secret::Password(Redacted::new(password.to_string())),
+        },
+    })
 }
 
 impl ServeArgs {
-    pub fn config(&self) -> FixtureConfig {
+    pub fn config(&self) -> Result<FixtureConfig, String> {
         let mut c = FixtureConfig::windows_like(
             self.tcp_endpoints,
             &self.tcp_ports,
@@ -70,7 +96,12 @@ impl ServeArgs {
         };
         c.max_xmit_frag = self.max_frag.max(64);
         c.misbehave = self.misbehave;
-        c
+        c.require_auth = self
+            .require_auth
+            .as_deref()
+            .map(parse_require_auth)
+            .transpose()?;
+        Ok(c)
     }
 }
 
@@ -93,15 +124,23 @@ fn serve_until_interrupted(args: ServeArgs) -> Result<Exit, Error> {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let config = args.config();
+        let config = args.config().map_err(Error::LabConfig)?;
         super::errln(format!(
-            "rpcaudit lab serve: {} registrations ({} TCP on ports {}), end style {:?}{}",
+            "rpcaudit lab serve: {} registrations ({} TCP on ports {}), end style {:?}{}{}",
             config.endpoints.len(),
             args.tcp_endpoints,
             args.tcp_ports,
             args.end_style,
             args.misbehave
                 .map(|m| format!(", misbehaving: {m:?}"))
+                .unwrap_or_default(),
+            config
+                .require_auth
+                .as_ref()
+                .map(|a| format!(
+                    ", anonymous calls refused, NTLM required for {}",
+                    a.creds.display_user()
+                ))
                 .unwrap_or_default()
         ));
         super::outln(format!("listening {addr}"));

@@ -162,6 +162,12 @@ fn init_logging(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // The NTLM provider's own spans and events stay out of the log at every verbosity: they
+    // describe credential handles and tokens, and this tool logs no secret.
+    let filter = match "sspi=off".parse() {
+        Ok(d) => filter.add_directive(d),
+        Err(_) => filter,
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(InertStderr)

@@ -9,9 +9,11 @@
 //! Everything waits under deadlines: the whole host ([`DumpOptions::timeout`]) and each step
 //! (connect, bind, every call). Entries gathered before a failure are kept (status `partial`).
 
+use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
 use super::connection::{Connection, ConnectionError};
 use super::{EPM_INTERFACE, Endpoint, HostDump, HostStatus, names};
 use crate::wire::WireError;
+use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
 use crate::wire::epm::{
     EPT_S_NOT_REGISTERED, EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest,
     MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE, OPNUM_MAP, decode_handle_free_response,
@@ -19,12 +21,13 @@ use crate::wire::epm::{
 };
 use crate::wire::ndr::{ByteOrder, ContextHandle};
 use crate::wire::pdu::{
-    self, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, RESULT_ACCEPTANCE,
-    Request, SyntaxId,
+    self, Auth3, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu,
+    RESULT_ACCEPTANCE, Request, SyntaxId,
 };
 use crate::wire::reassembly::{DEFAULT_MAX_STUB, Progress, Reassembler};
 use crate::wire::tower::Tower;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
@@ -44,6 +47,151 @@ pub struct DumpOptions {
     pub page_size: u32,
     /// Largest reassembled response stub.
     pub max_stub: usize,
+    /// Whether and how to authenticate.
+    pub auth: AuthOptions,
+}
+
+/// `--auth`: whether the endpoint mapper is asked anonymously, with NTLM, or anonymously
+/// first and with NTLM when it refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Anonymous only.
+    None,
+    /// NTLM only (credentials required).
+    Ntlm,
+    /// Anonymous; once more with NTLM when the endpoint mapper refuses an anonymous lookup
+    /// and credentials were given.
+    #[default]
+    Auto,
+}
+
+/// How a dump authenticates: the mode, the level, the credentials, and the gate shared by
+/// every host of a run that stops using credentials the hosts keep refusing.
+#[derive(Debug, Clone)]
+pub struct AuthOptions {
+    pub mode: AuthMode,
+    pub level: Level,
+    pub credentials: Option<Arc<Credentials>>,
+    pub gate: Arc<LogonGate>,
+}
+
+impl Default for AuthOptions {
+    fn default() -> Self {
+        AuthOptions {
+            mode: AuthMode::Auto,
+            level: Level::Integrity,
+            credentials: None,
+            gate: Arc::new(LogonGate::new(LOGON_FAILURE_LIMIT)),
+        }
+    }
+}
+
+/// After this many hosts refuse the credentials with a logon failure, a run stops using them
+/// (one wrong password must not lock an account out across a subnet).
+pub const LOGON_FAILURE_LIMIT: usize = 3;
+
+/// Counts logon failures across the hosts of one run. An authenticated attempt takes a
+/// permit first; until one host has accepted the credentials, no more attempts are under way
+/// at once than failures are still allowed, so the limit holds with any concurrency.
+#[derive(Debug)]
+pub struct LogonGate {
+    limit: usize,
+    state: Mutex<GateState>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    failures: usize,
+    pending: usize,
+    accepted: bool,
+}
+
+/// One authenticated attempt under a [`LogonGate`]; dropping it unrecorded counts as
+/// neither success nor logon failure.
+#[derive(Debug)]
+pub struct GatePermit {
+    gate: Arc<LogonGate>,
+    done: bool,
+}
+
+impl LogonGate {
+    pub fn new(limit: usize) -> Self {
+        LogonGate {
+            limit: limit.max(1),
+            state: Mutex::new(GateState::default()),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Logon failures recorded so far.
+    pub fn failures(&self) -> usize {
+        self.state.lock().map(|s| s.failures).unwrap_or(usize::MAX)
+    }
+
+    /// Whether the credentials are no longer used.
+    pub fn closed(&self) -> bool {
+        self.failures() >= self.limit
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Wait for a permit to try the credentials; `None` once the limit of logon failures
+    /// is reached.
+    pub async fn acquire(self: &Arc<Self>) -> Option<GatePermit> {
+        loop {
+            let notified = self.changed.notified();
+            {
+                let mut s = self.state.lock().ok()?;
+                if s.failures >= self.limit {
+                    return None;
+                }
+                if s.accepted || s.failures + s.pending < self.limit {
+                    s.pending += 1;
+                    return Some(GatePermit {
+                        gate: self.clone(),
+                        done: false,
+                    });
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn finish(&self, outcome: Option<bool>) {
+        if let Ok(mut s) = self.state.lock() {
+            s.pending = s.pending.saturating_sub(1);
+            match outcome {
+                Some(true) => s.accepted = true,
+                Some(false) => s.failures += 1,
+                None => {}
+            }
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+impl GatePermit {
+    /// The host accepted the credentials.
+    pub fn accepted(mut self) {
+        self.done = true;
+        self.gate.finish(Some(true));
+    }
+    /// The host refused them with a logon failure.
+    pub fn logon_failure(mut self) {
+        self.done = true;
+        self.gate.finish(Some(false));
+    }
+}
+
+impl Drop for GatePermit {
+    fn drop(&mut self) {
+        if !self.done {
+            self.gate.finish(None);
+        }
+    }
 }
 
 impl Default for DumpOptions {
@@ -55,6 +203,7 @@ impl Default for DumpOptions {
             max_entries: 10_000,
             page_size: 500,
             max_stub: DEFAULT_MAX_STUB,
+            auth: AuthOptions::default(),
         }
     }
 }
@@ -99,6 +248,46 @@ pub enum DumpError {
     },
     #[error("ept_lookup: status {0}")]
     LookupStatus(String),
+    /// Fault 5 (rpc_s_access_denied) on an anonymous session.
+    #[error("{step}: fault 0x00000005: {REFUSED_ANONYMOUS}{}", if *.creds_unused { CREDS_UNUSED } else { "" })]
+    AnonymousRefused {
+        step: &'static str,
+        /// Credentials were given but are no longer used (too many logon failures).
+        creds_unused: bool,
+    },
+    /// The server refused the credentials.
+    #[error("{step}: logon failure: the host refused the credentials of {user} ({detail})")]
+    LogonFailure {
+        step: &'static str,
+        user: String,
+        detail: String,
+    },
+    #[error(
+        "not tried with credentials: {0} hosts refused them with a logon failure, so they are no longer used (to keep the account from being locked out)"
+    )]
+    CredentialsRetired(usize),
+    #[error("{step}: {source}")]
+    Auth {
+        step: &'static str,
+        source: AuthError,
+    },
+}
+
+/// What a refused anonymous lookup means and what to do.
+pub const REFUSED_ANONYMOUS: &str = "the endpoint mapper refused an anonymous lookup (rpc_s_access_denied): the host restricts unauthenticated RPC clients (RestrictRemoteClients); give credentials with --user";
+const CREDS_UNUSED: &str =
+    " (the credentials given are no longer used: too many hosts refused them with a logon failure)";
+
+/// rpc_s_access_denied, nca_s_fault_access_denied as Windows and Samba send it.
+pub const STATUS_ACCESS_DENIED: u32 = 5;
+/// nca_s_proto_error: what Samba faults the first call after a failed rpc_auth3 with.
+pub const STATUS_PROTO_ERROR: u32 = 0x1c01_000b;
+
+impl DumpError {
+    /// An anonymous session the endpoint mapper refused: the case `--auth auto` retries.
+    fn is_anonymous_refusal(&self) -> bool {
+        matches!(self, DumpError::AnonymousRefused { .. })
+    }
 }
 
 /// Which bound cut a step short: its own, or the host's whole-dump deadline (whichever is
@@ -143,6 +332,13 @@ const MAX_XMIT: u16 = 5840;
 /// An endpoint-mapper session on one connection.
 pub struct EpmSession {
     conn: Connection<TcpStream>,
+    /// The NTLM context of an authenticated session.
+    security: Option<ClientAuth>,
+    /// The account, for messages.
+    user: Option<String>,
+    /// Calls answered since the session was authenticated: a refusal on the first one is the
+    /// server's verdict on the credentials.
+    calls_answered: usize,
     call_id: u32,
     max_stub: usize,
     call_timeout: Duration,
@@ -152,11 +348,21 @@ pub struct EpmSession {
 }
 
 impl EpmSession {
-    /// Connect to `addr` and bind to the endpoint mapper, within `deadline`.
+    /// Connect to `addr` and bind to the endpoint mapper anonymously, within `deadline`.
     pub async fn connect(
         addr: SocketAddr,
         opts: &DumpOptions,
         deadline: Instant,
+    ) -> Result<Self, DumpError> {
+        Self::connect_as(addr, opts, deadline, None).await
+    }
+
+    /// [`EpmSession::connect`], authenticated with NTLM at `level` when `auth` is given.
+    pub async fn connect_as(
+        addr: SocketAddr,
+        opts: &DumpOptions,
+        deadline: Instant,
+        auth: Option<(&Credentials, Level)>,
     ) -> Result<Self, DumpError> {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
         let stream = timeout_at(connect_by, TcpStream::connect(addr))
@@ -175,6 +381,9 @@ impl EpmSession {
         let _ = stream.set_nodelay(true);
         let mut s = EpmSession {
             conn: Connection::new(stream),
+            security: None,
+            user: auth.map(|(c, _)| c.display_user()),
+            calls_answered: 0,
             call_id: CALL_BIND,
             max_stub: opts.max_stub,
             call_timeout: opts.call_timeout,
@@ -182,8 +391,21 @@ impl EpmSession {
             host_timeout: opts.timeout,
             peer: addr,
         };
-        s.bind().await?;
+        match auth {
+            None => s.bind().await?,
+            Some((creds, level)) => s.bind_authenticated(creds, level).await?,
+        }
         Ok(s)
+    }
+
+    /// What the report says of this session's authentication.
+    pub fn auth_info(&self) -> Option<AuthInfo> {
+        let sec = self.security.as_ref()?;
+        Some(AuthInfo {
+            mechanism: "ntlm".into(),
+            level: sec.level(),
+            user: self.user.clone().unwrap_or_default(),
+        })
     }
 
     pub fn peer(&self) -> SocketAddr {
@@ -229,12 +451,11 @@ impl EpmSession {
         }
     }
 
-    async fn bind(&mut self) -> Result<(), DumpError> {
-        let step = "bind";
-        let bind = Pdu::new(
+    fn bind_pdu(flags: u8) -> Pdu<'static> {
+        Pdu::new(
             ByteOrder::Little,
             CALL_BIND,
-            PFC_FIRST_FRAG | PFC_LAST_FRAG,
+            PFC_FIRST_FRAG | PFC_LAST_FRAG | flags,
             Body::Bind(Bind {
                 max_xmit_frag: MAX_XMIT,
                 max_recv_frag: MAX_XMIT,
@@ -245,17 +466,94 @@ impl EpmSession {
                     transfer_syntaxes: vec![NDR20],
                 }],
             }),
-        );
-        let bytes = bind
+        )
+    }
+
+    async fn bind(&mut self) -> Result<(), DumpError> {
+        let step = "bind";
+        let bytes = Self::bind_pdu(0)
             .encode()
             .map_err(|source| DumpError::Wire { step, source })?;
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         let frame = self.read(step, by).await?;
         let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
-        match pdu.body {
+        Self::bind_result(&pdu, false).map(|_| ())
+    }
+
+    /// The three NTLM legs: NEGOTIATE in the bind (header signing proposed), CHALLENGE in
+    /// the bind_ack, AUTHENTICATE in rpc_auth3 (which has no answer: the server's verdict
+    /// comes with the first call).
+    async fn bind_authenticated(
+        &mut self,
+        creds: &Credentials,
+        level: Level,
+    ) -> Result<(), DumpError> {
+        let step = "bind";
+        let auth_err = |source| DumpError::Auth { step, source };
+        let (mut sec, negotiate) = ClientAuth::start(creds, level, 0).map_err(auth_err)?;
+        let bytes = Self::bind_pdu(PFC_SUPPORT_HEADER_SIGN)
+            .with_auth(sec.trailer(), &negotiate)
+            .and_then(|p| p.encode())
+            .map_err(|source| DumpError::Wire { step, source })?;
+        let by = self.step_deadline();
+        self.write(step, by, &bytes).await?;
+        let frame = self.read(step, by).await?;
+        let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
+        let verifier = Self::bind_result(&pdu, true)?;
+        let Some(v) = verifier else {
+            return Err(DumpError::Auth {
+                step,
+                source: AuthError::BadVerifier {
+                    what: "bind_ack",
+                    detail: "no NTLM challenge: the server ignored the authentication request"
+                        .into(),
+                },
+            });
+        };
+        if v.trailer.auth_type != auth_type::WINNT || v.trailer.auth_context_id != 0 {
+            return Err(DumpError::Auth {
+                step,
+                source: AuthError::BadVerifier {
+                    what: "bind_ack",
+                    detail: format!(
+                        "auth type {} context {}, not NTLMSSP (10) context 0",
+                        v.trailer.auth_type, v.trailer.auth_context_id
+                    ),
+                },
+            });
+        }
+        let authenticate = sec.challenge(v.token).map_err(auth_err)?;
+        let step = "auth3";
+        let bytes = Pdu::new(
+            ByteOrder::Little,
+            CALL_BIND,
+            PFC_FIRST_FRAG | PFC_LAST_FRAG,
+            Body::Auth3(Auth3),
+        )
+        .with_auth(sec.trailer(), &authenticate)
+        .and_then(|p| p.encode())
+        .map_err(|source| DumpError::Wire { step, source })?;
+        let by = self.step_deadline();
+        self.write(step, by, &bytes).await?;
+        tracing::debug!(level = %level, "NTLM authentication sent (rpc_auth3)");
+        self.security = Some(sec);
+        Ok(())
+    }
+
+    /// Judge a bind's answer; the verifier of a bind_ack, when `authenticated` and present.
+    fn bind_result<'p>(
+        pdu: &'p Pdu<'p>,
+        authenticated: bool,
+    ) -> Result<Option<&'p crate::wire::auth::AuthVerifier<'p>>, DumpError> {
+        let step = "bind";
+        match &pdu.body {
             Body::BindAck(ack) => match ack.results.first() {
-                Some(r) if r.result == RESULT_ACCEPTANCE => Ok(()),
+                Some(r) if r.result == RESULT_ACCEPTANCE => Ok(if authenticated {
+                    pdu.auth.as_ref()
+                } else {
+                    None
+                }),
                 Some(r) => Err(DumpError::BindRejected(format!(
                     "presentation context result {} reason {}",
                     r.result, r.reason
@@ -269,6 +567,12 @@ impl EpmSession {
                 nak.reject_reason,
                 bind_nak_reason(nak.reject_reason)
             ))),
+            Body::Fault(f) if f.status == STATUS_ACCESS_DENIED && !authenticated => {
+                Err(DumpError::AnonymousRefused {
+                    step,
+                    creds_unused: false,
+                })
+            }
             Body::Fault(f) => Err(DumpError::Fault {
                 step,
                 status: pdu::describe_status(f.status),
@@ -289,7 +593,8 @@ impl EpmSession {
     ) -> Result<(Vec<u8>, ByteOrder), DumpError> {
         self.call_id = self.call_id.wrapping_add(1);
         let call_id = self.call_id;
-        let req = Pdu::new(
+        let placeholder = [0u8; NTLM_SIGNATURE_LEN];
+        let mut req = Pdu::new(
             ByteOrder::Little,
             call_id,
             PFC_FIRST_FRAG | PFC_LAST_FRAG,
@@ -301,15 +606,50 @@ impl EpmSession {
                 stub,
             }),
         );
-        let bytes = req
+        if let Some(sec) = &self.security
+            && sec.level().protects_calls()
+        {
+            req = req
+                .with_auth(sec.trailer(), &placeholder)
+                .map_err(|source| DumpError::Wire { step, source })?;
+        }
+        let mut bytes = req
             .encode()
             .map_err(|source| DumpError::Wire { step, source })?;
+        if let Some(sec) = self.security.as_mut()
+            && sec.level().protects_calls()
+        {
+            sec.protect(&mut bytes)
+                .map_err(|source| DumpError::Auth { step, source })?;
+        }
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         let mut reassembler = Reassembler::new(self.max_stub);
         let mut order = None;
         loop {
-            let frame = self.read(step, by).await?;
+            let mut frame = match self.read(step, by).await {
+                Ok(f) => f,
+                Err(DumpError::Connection {
+                    source: source @ (ConnectionError::Closed | ConnectionError::ClosedMidFrame(_)),
+                    ..
+                }) if self.security.is_some() && self.calls_answered == 0 => {
+                    // The server hung up on the first call after rpc_auth3: its verdict on
+                    // the credentials.
+                    return Err(DumpError::LogonFailure {
+                        step,
+                        user: self.user.clone().unwrap_or_default(),
+                        detail: format!("{source} right after NTLM authentication"),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(sec) = self.security.as_mut() {
+                let what = pdu::parse_header(&frame)
+                    .map(|h| pdu::ptype_name(h.ptype))
+                    .map_err(|source| DumpError::Wire { step, source })?;
+                sec.unprotect(&mut frame, what)
+                    .map_err(|source| DumpError::Auth { step, source })?;
+            }
             let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
             match pdu.body {
                 Body::Response(r) => {
@@ -331,8 +671,38 @@ impl EpmSession {
                         .map_err(|source| DumpError::Wire { step, source })?
                     {
                         Progress::More => continue,
-                        Progress::Complete => return Ok((reassembler.into_stub(), order)),
+                        Progress::Complete => {
+                            self.calls_answered += 1;
+                            return Ok((reassembler.into_stub(), order));
+                        }
                     }
+                }
+                Body::Fault(f) if f.status == STATUS_ACCESS_DENIED && self.security.is_none() => {
+                    return Err(DumpError::AnonymousRefused {
+                        step,
+                        creds_unused: false,
+                    });
+                }
+                Body::Fault(f)
+                    if self.calls_answered == 0
+                        && matches!(f.status, STATUS_ACCESS_DENIED | STATUS_PROTO_ERROR)
+                        && let Some(sec) = &self.security =>
+                {
+                    // The server's verdict on rpc_auth3 comes with the first call: Windows
+                    // faults it rpc_s_access_denied, Samba nca_s_proto_error.
+                    let hint = if sec.level() == Level::Connect {
+                        "; some hosts refuse the connect level itself (Samba unless \"allow dcerpc auth level connect = yes\"): --auth-level integrity may pass"
+                    } else {
+                        ""
+                    };
+                    return Err(DumpError::LogonFailure {
+                        step,
+                        user: self.user.clone().unwrap_or_default(),
+                        detail: format!(
+                            "fault {} on the first call after NTLM authentication{hint}",
+                            pdu::describe_status(f.status)
+                        ),
+                    });
                 }
                 Body::Fault(f) => {
                     return Err(DumpError::Fault {
@@ -534,26 +904,39 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
         error: None,
         warnings: Vec::new(),
         endpoints: Vec::new(),
+        auth: None,
     };
     let result = {
-        let HostDump {
-            address,
-            endpoints,
-            warnings,
-            ..
-        } = &mut dump;
-        let work = async {
-            let mut last_err = None;
-            for addr in addrs {
-                match EpmSession::connect(*addr, opts, deadline).await {
-                    Ok(mut s) => {
-                        *address = Some(s.peer());
-                        return s.lookup_all(opts, endpoints, warnings).await;
-                    }
-                    Err(e) => last_err = Some(e),
+        let d = &mut dump;
+        let work = async move {
+            let a = &opts.auth;
+            match (a.mode, a.credentials.as_deref()) {
+                (AuthMode::None, _) | (AuthMode::Auto, None) => {
+                    attempt(addrs, opts, deadline, None, d).await
                 }
+                (AuthMode::Ntlm, None) => Err(DumpError::Auth {
+                    step: "bind",
+                    source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
+                }),
+                (AuthMode::Ntlm, Some(c)) => authenticated(addrs, opts, deadline, c, d).await,
+                (AuthMode::Auto, Some(c)) => match attempt(addrs, opts, deadline, None, d).await {
+                    Err(e) if e.is_anonymous_refusal() => {
+                        tracing::info!("{target}: anonymous lookup refused; retrying with NTLM");
+                        d.endpoints.clear();
+                        d.warnings.clear();
+                        match authenticated(addrs, opts, deadline, c, d).await {
+                            Err(DumpError::CredentialsRetired(_)) => {
+                                Err(DumpError::AnonymousRefused {
+                                    step: "ept_lookup",
+                                    creds_unused: true,
+                                })
+                            }
+                            other => other,
+                        }
+                    }
+                    other => other,
+                },
             }
-            Err(last_err.unwrap_or(DumpError::NoAddress))
         };
         timeout_at(deadline, work).await
     };
@@ -576,6 +959,58 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
     };
     dump.error = error.map(|e| format!("{target}: {e}"));
     dump
+}
+
+/// One try over `addrs` in turn, anonymous or authenticated, filling `d`.
+async fn attempt(
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+    deadline: Instant,
+    auth: Option<(&Credentials, Level)>,
+    d: &mut HostDump,
+) -> Result<Ending, DumpError> {
+    let mut last_err = None;
+    for addr in addrs {
+        match EpmSession::connect_as(*addr, opts, deadline, auth).await {
+            Ok(mut s) => {
+                d.address = Some(s.peer());
+                d.auth = s.auth_info();
+                return s.lookup_all(opts, &mut d.endpoints, &mut d.warnings).await;
+            }
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or(DumpError::NoAddress))
+}
+
+/// One authenticated try, under the run's [`LogonGate`]: a logon failure is tried once and
+/// counted, and once too many hosts refused the credentials they are not sent again.
+async fn authenticated(
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+    deadline: Instant,
+    creds: &Credentials,
+    d: &mut HostDump,
+) -> Result<Ending, DumpError> {
+    let gate = &opts.auth.gate;
+    let Some(permit) = gate.acquire().await else {
+        return Err(DumpError::CredentialsRetired(gate.failures()));
+    };
+    let r = attempt(addrs, opts, deadline, Some((creds, opts.auth.level)), d).await;
+    match &r {
+        Ok(_) => permit.accepted(),
+        Err(DumpError::LogonFailure { .. }) => {
+            permit.logon_failure();
+            if gate.closed() {
+                tracing::warn!(
+                    "{} hosts refused the credentials with a logon failure: they are no longer used in this run",
+                    gate.failures()
+                );
+            }
+        }
+        Err(_) => drop(permit),
+    }
+    r
 }
 
 /// Dump many hosts, at most `concurrency` at once; results in the order given. `resolve`
@@ -642,6 +1077,7 @@ pub fn failed(target: &str, error: String) -> HostDump {
         error: Some(error),
         warnings: Vec::new(),
         endpoints: Vec::new(),
+        auth: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! [`names`] tells well-known interfaces by UUID. The types here are what the rest of the flow
 //! (capacity, audit, report) consumes.
 
+pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod names;
@@ -76,6 +77,10 @@ pub struct HostDump {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     pub endpoints: Vec<Endpoint>,
+    /// How the endpoint mapper was authenticated to, when it was: mechanism, level and
+    /// account, never a secret. Absent for anonymous dumps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<auth::AuthInfo>,
 }
 
 impl HostDump {

@@ -6,9 +6,11 @@
 //! ([`Misbehave`]) so the client's defences can be tested.
 
 use super::EPM_INTERFACE;
+use super::auth::{Acceptor, AuthError, Level, NTLM_SIGNATURE_LEN, ServerAuth};
 use super::connection::Connection;
 use crate::ports::PortRanges;
 use crate::wire::WireError;
+use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
 use crate::wire::epm::{
     EPT_S_NOT_REGISTERED, EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest,
     MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE, OPNUM_MAP, decode_handle_free_request,
@@ -74,6 +76,9 @@ pub enum Misbehave {
     /// A valid endpoint list whose annotations, pipe, host and local endpoint names hold
     /// terminal escapes (OSC, CSI, BEL, CR, BS, LF, C1) and bidi overrides.
     HostileText,
+    /// With `--require-auth`: sign (or seal) every response, then alter one byte of its
+    /// signature, as a peer in the middle would.
+    TamperSignature,
 }
 
 /// The strings [`Misbehave::HostileText`] serves, each within its wire limit (an annotation is
@@ -180,6 +185,10 @@ pub struct FixtureConfig {
     pub misbehave: Option<Misbehave>,
     /// How long an idle connection is kept.
     pub idle_timeout: Duration,
+    /// Refuse unauthenticated calls with fault 5 (rpc_s_access_denied) on the request, as a
+    /// Windows host with RestrictRemoteClients does, and accept NTLM for this account at
+    /// every level.
+    pub require_auth: Option<Acceptor>,
 }
 
 /// Interfaces a Windows server commonly registers on TCP, with version and annotation.
@@ -303,6 +312,7 @@ impl FixtureConfig {
             max_xmit_frag: 5840,
             misbehave: None,
             idle_timeout: Duration::from_secs(60),
+            require_auth: None,
         }
     }
 }
@@ -316,6 +326,8 @@ pub struct FixtureStats {
     pub handles_freed: AtomicU64,
     /// `ept_lookup` calls received.
     pub lookups: AtomicU64,
+    /// rpc_auth3 PDUs received (NTLM logons tried).
+    pub logons: AtomicU64,
 }
 
 impl Default for FixtureStats {
@@ -324,6 +336,7 @@ impl Default for FixtureStats {
             next_handle: AtomicU64::new(1),
             handles_freed: AtomicU64::new(0),
             lookups: AtomicU64::new(0),
+            logons: AtomicU64::new(0),
         }
     }
 }
@@ -413,6 +426,8 @@ enum ServeError {
     Io(#[from] std::io::Error),
     #[error("idle")]
     Idle,
+    #[error("{0}")]
+    Auth(#[from] AuthError),
 }
 
 struct Session<'a> {
@@ -426,6 +441,8 @@ struct Session<'a> {
     handles: HashMap<Uuid, usize>,
     stats: &'a FixtureStats,
     endless_next: usize,
+    /// The NTLM context, once a client sent an authenticated bind.
+    auth: Option<ServerAuth>,
 }
 
 async fn serve_connection(
@@ -447,20 +464,33 @@ async fn serve_connection(
         handles: HashMap::new(),
         stats,
         endless_next: 0,
+        auth: None,
     };
     let mut request = None::<(u32, u16, u16, Reassembler)>;
     loop {
-        let frame = tokio::time::timeout(config.idle_timeout, s.conn.read_fragment())
+        let mut frame = tokio::time::timeout(config.idle_timeout, s.conn.read_fragment())
             .await
             .map_err(|_| ServeError::Idle)??;
         if config.misbehave == Some(Misbehave::Silent) {
             continue;
         }
+        let header = pdu::parse_header(&frame)?;
+        if header.ptype == pdu::ptype::REQUEST
+            && let Some(a) = s.auth.as_mut()
+            && a.established()
+            && a.level().protects_calls()
+            && let Err(e) = a.unprotect(&mut frame)
+        {
+            // A request that does not verify: refuse it and hang up.
+            let _ = s.fault(header.call_id, 0, 0x0000_0005).await;
+            return Err(e.into());
+        }
         let pdu = Pdu::decode(&frame)?;
         let call_id = pdu.header.call_id;
         match pdu.body {
-            Body::Bind(b) => s.on_bind(call_id, &b, false).await?,
-            Body::AlterContext(b) => s.on_bind(call_id, &b, true).await?,
+            Body::Bind(ref b) => s.on_bind(call_id, &pdu, b, false).await?,
+            Body::AlterContext(ref b) => s.on_bind(call_id, &pdu, b, true).await?,
+            Body::Auth3(_) => s.on_auth3(&pdu),
             Body::Request(r) => {
                 let (opnum, context_id, mut re) = match request.take() {
                     Some((id, opnum, ctx, re)) if id == call_id => (opnum, ctx, re),
@@ -499,7 +529,46 @@ impl Session<'_> {
         Ok(())
     }
 
-    async fn on_bind(&mut self, call_id: u32, bind: &Bind, alter: bool) -> Result<(), ServeError> {
+    /// The AUTHENTICATE leg. No answer either way: a logon failure shows on the next call.
+    fn on_auth3(&mut self, pdu: &Pdu<'_>) {
+        self.stats.logons.fetch_add(1, Ordering::Relaxed);
+        let (Some(a), Some(v)) = (self.auth.as_mut(), pdu.auth.as_ref()) else {
+            return;
+        };
+        if let Err(e) = a.authenticate(v.token) {
+            tracing::debug!("fixture: {e}");
+        }
+    }
+
+    /// Start NTLM for an authenticated bind: the challenge and the trailer for the
+    /// bind_ack, or the reason to refuse it.
+    fn start_auth(&mut self, pdu: &Pdu<'_>) -> Result<Option<(Vec<u8>, u8)>, u16> {
+        let Some(v) = pdu.auth.as_ref() else {
+            return Ok(None);
+        };
+        let Some(acceptor) = self.config.require_auth.as_ref() else {
+            return Err(8); // authentication type not recognized
+        };
+        let level = match (v.trailer.auth_type, Level::from_wire(v.trailer.auth_level)) {
+            (auth_type::WINNT, Some(level)) => level,
+            _ => return Err(8),
+        };
+        match ServerAuth::accept(acceptor, v.token, level, v.trailer.auth_context_id) {
+            Ok((a, challenge)) => {
+                self.auth = Some(a);
+                Ok(Some((challenge, level.wire())))
+            }
+            Err(_) => Err(9), // invalid checksum
+        }
+    }
+
+    async fn on_bind(
+        &mut self,
+        call_id: u32,
+        pdu: &Pdu<'_>,
+        bind: &Bind,
+        alter: bool,
+    ) -> Result<(), ServeError> {
         match self.config.misbehave {
             Some(Misbehave::Garbage) => {
                 let junk: Vec<u8> = b"HTTP/1.1 400 Bad Request\r\n\r\n"
@@ -538,6 +607,26 @@ impl Session<'_> {
             }
             _ => {}
         }
+        let challenge = if alter {
+            None
+        } else {
+            match self.start_auth(pdu) {
+                Ok(c) => c,
+                Err(reason) => {
+                    return self
+                        .send(Pdu::new(
+                            self.order,
+                            call_id,
+                            PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                            Body::BindNak(BindNak {
+                                reject_reason: reason,
+                                versions: vec![(5, 0)],
+                            }),
+                        ))
+                        .await;
+                }
+            }
+        };
         if !alter {
             // The fixture never sends fragments larger than the client can take.
             self.max_xmit = self.config.max_xmit_frag.min(bind.max_recv_frag.max(1024));
@@ -581,13 +670,23 @@ impl Session<'_> {
         } else {
             Body::BindAck(ack)
         };
-        self.send(Pdu::new(
+        let header_sign = pdu.header.flags & PFC_SUPPORT_HEADER_SIGN;
+        let mut reply = Pdu::new(
             self.order,
             call_id,
-            PFC_FIRST_FRAG | PFC_LAST_FRAG,
+            PFC_FIRST_FRAG | PFC_LAST_FRAG | if challenge.is_some() { header_sign } else { 0 },
             body,
-        ))
-        .await
+        );
+        if let (Some((token, _)), Some(a)) = (&challenge, &self.auth) {
+            reply = reply.with_auth(a.trailer(), token)?;
+        }
+        self.send(reply).await
+    }
+
+    /// Whether calls must be refused: authentication is required and this connection has
+    /// not (or not successfully) authenticated.
+    fn refuses_calls(&self) -> bool {
+        self.config.require_auth.is_some() && !self.auth.as_ref().is_some_and(|a| a.established())
     }
 
     async fn fault(
@@ -621,6 +720,9 @@ impl Session<'_> {
     ) -> Result<(), ServeError> {
         if self.accepted_context != Some(context_id) {
             return self.fault(call_id, context_id, 0x1c01_0003).await; // nca_s_unk_if
+        }
+        if self.refuses_calls() {
+            return self.fault(call_id, context_id, 0x0000_0005).await; // rpc_s_access_denied
         }
         let reply = match opnum {
             OPNUM_LOOKUP => {
@@ -658,10 +760,21 @@ impl Session<'_> {
         stub: &[u8],
     ) -> Result<(), ServeError> {
         let huge_hint = self.config.misbehave == Some(Misbehave::HugeAllocHint);
+        let protected = self
+            .auth
+            .as_ref()
+            .is_some_and(|a| a.level().protects_calls());
+        // An authenticated fragment also holds up to 15 bytes of padding, the sec_trailer
+        // and the signature.
+        let overhead = if protected {
+            24 + 15 + 8 + NTLM_SIGNATURE_LEN
+        } else {
+            24
+        };
         let frag_room = if huge_hint {
             64
         } else {
-            usize::from(self.max_xmit).saturating_sub(24).max(8) / 8 * 8
+            usize::from(self.max_xmit).saturating_sub(overhead).max(16) / 16 * 16
         };
         let chunks: Vec<&[u8]> = if stub.is_empty() {
             vec![stub]
@@ -683,7 +796,7 @@ impl Session<'_> {
             } else {
                 u32::try_from(stub.len() - sent).unwrap_or(u32::MAX)
             };
-            let bytes = Pdu::new(
+            let mut response = Pdu::new(
                 self.order,
                 call_id,
                 flags,
@@ -693,8 +806,20 @@ impl Session<'_> {
                     cancel_count: 0,
                     stub: chunk,
                 }),
-            )
-            .encode()?;
+            );
+            let placeholder = [0u8; NTLM_SIGNATURE_LEN];
+            if protected && let Some(a) = &self.auth {
+                response = response.with_auth(a.trailer(), &placeholder)?;
+            }
+            let mut bytes = response.encode()?;
+            if protected && let Some(a) = self.auth.as_mut() {
+                a.protect(&mut bytes)?;
+                if self.config.misbehave == Some(Misbehave::TamperSignature) {
+                    // One bit of the checksum (bytes 4..12 of the NTLM signature).
+                    let at = bytes.len() - NTLM_SIGNATURE_LEN + 6;
+                    bytes[at] ^= 0x01;
+                }
+            }
             if self.config.misbehave == Some(Misbehave::Reset) {
                 let half = bytes.get(..bytes.len() / 2).unwrap_or(&bytes);
                 self.conn.write_all(half).await?;
@@ -1093,6 +1218,176 @@ mod tests {
         assert_eq!(e[3].binding, format!("ncalrpc:[{}]", hostile_text::LRPC));
         assert!(hostile_text::ANNOTATION.len() < crate::wire::epm::MAX_ANNOTATION);
         assert!(hostile_text::ANNOTATION_ROW.len() < crate::wire::epm::MAX_ANNOTATION);
+    }
+
+    mod authenticated {
+        use super::*;
+        use crate::epm::auth::{Credentials, Redacted, Secret};
+        use crate::epm::client::{AuthMode, AuthOptions, LogonGate, dump_many};
+        use std::sync::Arc;
+
+        fn account(pw: &str) -> Credentials {
+            Credentials {
+                user: "audit".into(),
+                domain: "LAB".into(),
+                secret: Secret::Password(Redacted::new(pw.into())),
+            }
+        }
+
+        fn restricted(n: usize) -> FixtureConfig {
+            let mut c = config(n);
+            c.require_auth = Some(Acceptor {
+                creds: account("Lab-pass-1"),
+            });
+            c
+        }
+
+        fn opts(mode: AuthMode, level: Level, pw: Option<&str>) -> DumpOptions {
+            DumpOptions {
+                auth: AuthOptions {
+                    mode,
+                    level,
+                    credentials: pw.map(|p| Arc::new(account(p))),
+                    gate: Arc::new(LogonGate::new(3)),
+                },
+                ..DumpOptions::default()
+            }
+        }
+
+        #[tokio::test]
+        async fn anonymous_lookups_are_refused_with_fault_5_and_told_what_to_do() {
+            for mode in [AuthMode::Auto, AuthMode::None] {
+                let d = dump_with(restricted(5), opts(mode, Level::Integrity, None)).await;
+                assert_eq!(d.status, HostStatus::Error);
+                let e = d.error.unwrap();
+                assert!(e.contains(crate::epm::client::REFUSED_ANONYMOUS), "{e}");
+                assert!(
+                    e.starts_with("fixture: ept_lookup: fault 0x00000005: "),
+                    "{e}"
+                );
+                assert!(d.auth.is_none());
+            }
+        }
+
+        #[tokio::test]
+        async fn auto_retries_with_ntlm_at_every_level_and_byte_order_and_gets_the_whole_list() {
+            for level in [Level::Connect, Level::Integrity, Level::Privacy] {
+                for order in [ByteOrder::Little, ByteOrder::Big] {
+                    let mut c = restricted(300);
+                    c.max_xmit_frag = 1024;
+                    c.page_size = 120;
+                    c.byte_order = order;
+                    let total = c.endpoints.len();
+                    let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), c)
+                        .await
+                        .unwrap();
+                    let d = dump_host(
+                        "fixture",
+                        &[server.local_addr()],
+                        &opts(AuthMode::Auto, level, Some("Lab-pass-1")),
+                    )
+                    .await;
+                    assert_eq!(
+                        d.status,
+                        HostStatus::Ok,
+                        "{level:?} {order:?}: {:?}",
+                        d.error
+                    );
+                    assert_eq!(d.endpoints.len(), total);
+                    let a = d.auth.unwrap();
+                    assert_eq!(
+                        (a.mechanism.as_str(), a.level, a.user.as_str()),
+                        ("ntlm", level, "LAB\\audit")
+                    );
+                    assert_eq!(server.stats().logons.load(Ordering::Relaxed), 1);
+                }
+            }
+        }
+
+        #[tokio::test]
+        async fn an_nt_hash_works_like_the_password() {
+            use md4::{Digest, Md4};
+            let utf16: Vec<u8> = "Lab-pass-1"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect();
+            let hex: String = Md4::digest(&utf16)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let mut o = opts(AuthMode::Ntlm, Level::Privacy, None);
+            let mut c = account("");
+            c.secret = Secret::nt_hash_from_hex(&hex).unwrap();
+            o.auth.credentials = Some(Arc::new(c));
+            let d = dump_with(restricted(7), o).await;
+            assert_eq!(d.status, HostStatus::Ok, "{:?}", d.error);
+        }
+
+        #[tokio::test]
+        async fn a_tampered_response_signature_is_an_error_for_the_host() {
+            for level in [Level::Integrity, Level::Privacy] {
+                let mut c = restricted(20);
+                c.misbehave = Some(Misbehave::TamperSignature);
+                let d = dump_with(c, opts(AuthMode::Ntlm, level, Some("Lab-pass-1"))).await;
+                assert_eq!(d.status, HostStatus::Error);
+                assert!(d.endpoints.is_empty());
+                let e = d.error.unwrap();
+                assert!(
+                    e.contains("response's signature does not verify"),
+                    "{level:?}: {e}"
+                );
+            }
+        }
+
+        #[tokio::test]
+        async fn a_wrong_password_is_a_logon_failure_tried_once() {
+            let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), restricted(5))
+                .await
+                .unwrap();
+            let d = dump_host(
+                "fixture",
+                &[server.local_addr(), server.local_addr()],
+                &opts(AuthMode::Auto, Level::Integrity, Some("wrong")),
+            )
+            .await;
+            assert_eq!(d.status, HostStatus::Error);
+            let e = d.error.unwrap();
+            assert!(
+                e.contains("logon failure") && e.contains("LAB\\audit"),
+                "{e}"
+            );
+            assert!(!e.contains("wrong"), "{e}");
+            assert_eq!(server.stats().logons.load(Ordering::Relaxed), 1);
+        }
+
+        #[tokio::test]
+        async fn after_three_logon_failures_the_credentials_are_no_longer_used() {
+            let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), restricted(5))
+                .await
+                .unwrap();
+            let addr = server.local_addr();
+            let targets: Vec<String> = (0..8).map(|k| format!("host{k}")).collect();
+            let o = opts(AuthMode::Auto, Level::Integrity, Some("wrong"));
+            let hosts = dump_many(
+                targets,
+                move |_t: String| async move { Ok::<_, std::io::Error>(vec![addr]) },
+                &o,
+                8,
+                |_| {},
+            )
+            .await;
+            assert_eq!(server.stats().logons.load(Ordering::Relaxed), 3);
+            let errors: Vec<String> = hosts.iter().map(|h| h.error.clone().unwrap()).collect();
+            let failures = errors
+                .iter()
+                .filter(|e| e.contains("logon failure: the host refused"))
+                .count();
+            let retired = errors
+                .iter()
+                .filter(|e| e.contains("credentials given are no longer used"))
+                .count();
+            assert_eq!((failures, retired), (3, 5), "{errors:#?}");
+        }
     }
 
     #[tokio::test]

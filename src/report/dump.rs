@@ -145,6 +145,7 @@ mod tests {
     #[test]
     fn groups_bindings_under_their_interface_and_counts() {
         let host = HostDump {
+            auth: None,
             target: "h".into(),
             address: None,
             status: HostStatus::Ok,
@@ -169,6 +170,7 @@ mod tests {
         e.annotation = huge.clone();
         e.binding = huge.clone();
         let host = HostDump {
+            auth: None,
             target: "h".into(),
             address: None,
             status: HostStatus::Ok,

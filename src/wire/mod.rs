@@ -4,11 +4,14 @@
 //!
 //! - [`pdu`]: the 16-byte common header and the PDU bodies (bind, bind_ack, request, ...);
 //!   [`pdu::frame_length`] tells the connection when a whole fragment is buffered.
+//! - [`auth`]: the sec_trailer and auth verifier of authenticated PDUs, their padding, and
+//!   where the signed and sealed bytes of a fragment lie.
 //! - [`reassembly`]: joins the stubs of a fragmented response under a size cap.
 //! - [`ndr`]: NDR 2.0 primitives in either byte order, with alignment relative to the stub.
 //! - [`epm`]: `ept_lookup`, `ept_map` and `ept_lookup_handle_free` requests and responses.
 //! - [`tower`]: protocol towers and their floors, and string bindings.
 
+pub mod auth;
 pub mod epm;
 pub mod ndr;
 pub mod pdu;

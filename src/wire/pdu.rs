@@ -7,6 +7,7 @@
 //! [`Pdu::decode`]; a partial read never reaches the parser.
 
 use super::WireError;
+use super::auth::{self, AuthVerifier, SecTrailer};
 use super::ndr::{ByteOrder, put_uuid, uuid_in};
 use nom::IResult;
 use nom::number::Endianness;
@@ -207,6 +208,10 @@ pub struct Fault<'a> {
     pub stub: &'a [u8],
 }
 
+/// rpc_auth3 body: four bytes of padding; the AUTHENTICATE token is in the verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Auth3;
+
 /// A PDU body by packet type. Types this tool does not use are kept as raw bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body<'a> {
@@ -218,6 +223,7 @@ pub enum Body<'a> {
     Request(Request<'a>),
     Response(Response<'a>),
     Fault(Fault<'a>),
+    Auth3(Auth3),
     Shutdown,
     Other(&'a [u8]),
 }
@@ -227,6 +233,8 @@ pub enum Body<'a> {
 pub struct Pdu<'a> {
     pub header: Header,
     pub body: Body<'a>,
+    /// The authentication verifier (sec_trailer and token), when `auth_length` is not 0.
+    pub auth: Option<AuthVerifier<'a>>,
 }
 
 /// If `buf` starts with a complete fragment, its length; `None` when more bytes are needed.
@@ -439,18 +447,16 @@ impl<'a> Pdu<'a> {
             ));
         }
         // The authentication verifier (sec_trailer + token) sits at the end; the body stops
-        // before it, and the stub before its padding.
-        let (body_end, auth_pad) = if header.auth_length > 0 {
-            let trailer = frag_len - usize::from(header.auth_length) - 8;
-            let pad = frame
-                .get(trailer + 2)
-                .copied()
-                .map(usize::from)
-                .unwrap_or(0);
-            (trailer, pad)
-        } else {
-            (frag_len, 0)
+        // before it, and the stub before its padding. Every length is checked by the layout.
+        let layout = auth::layout_of(&header, frame)?;
+        let (body_end, auth_pad) = match &layout {
+            Some(l) => (l.trailer_at, usize::from(l.trailer.auth_pad_length)),
+            None => (frag_len, 0),
         };
+        let verifier = layout.as_ref().map(|l| AuthVerifier {
+            trailer: l.trailer,
+            token: &frame[l.token.clone()],
+        });
         let body_bytes = frame
             .get(HEADER_LEN..body_end)
             .ok_or_else(|| WireError::invalid("PDU", "authentication trailer overlaps header"))?;
@@ -458,7 +464,7 @@ impl<'a> Pdu<'a> {
         let what = ptype_name(header.ptype);
         let err = |rest: &[u8]| WireError::Malformed {
             what,
-            offset: frag_len - rest.len().min(frag_len),
+            offset: body_end - rest.len().min(body_end),
         };
         let map = |r: nom::Err<nom::error::Error<&[u8]>>| match r {
             nom::Err::Error(x) | nom::Err::Failure(x) => err(x.input),
@@ -468,9 +474,24 @@ impl<'a> Pdu<'a> {
             rest.get(..rest.len().saturating_sub(auth_pad))
                 .ok_or_else(|| WireError::invalid(what, "auth padding exceeds stub"))
         };
+        // With a verifier, a body without a stub must end exactly where the padding starts
+        // (as Samba checks too): nothing unaccounted for lies before the sec_trailer.
+        let padded = |rest: &[u8]| -> Result<(), WireError> {
+            if layout.is_some() && rest.len() != auth_pad {
+                return Err(WireError::invalid(
+                    what,
+                    format!(
+                        "{} bytes lie between the body and the sec_trailer but auth_pad_length is {auth_pad}",
+                        rest.len()
+                    ),
+                ));
+            }
+            Ok(())
+        };
         let body = match header.ptype {
             ptype::BIND | ptype::ALTER_CONTEXT => {
-                let (_, b) = parse_bind(e, body_bytes).map_err(map)?;
+                let (rest, b) = parse_bind(e, body_bytes).map_err(map)?;
+                padded(rest)?;
                 if header.ptype == ptype::BIND {
                     Body::Bind(b)
                 } else {
@@ -478,14 +499,25 @@ impl<'a> Pdu<'a> {
                 }
             }
             ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => {
-                let (_, b) = parse_bind_ack(e, body_bytes).map_err(map)?;
+                let (rest, b) = parse_bind_ack(e, body_bytes).map_err(map)?;
+                padded(rest)?;
                 if header.ptype == ptype::BIND_ACK {
                     Body::BindAck(b)
                 } else {
                     Body::AlterContextResp(b)
                 }
             }
-            ptype::BIND_NAK => Body::BindNak(parse_bind_nak(e, body_bytes).map_err(map)?.1),
+            ptype::BIND_NAK => {
+                if layout.is_some() {
+                    return Err(WireError::invalid(
+                        what,
+                        "a bind_nak carries no auth verifier",
+                    ));
+                }
+                let (rest, n) = parse_bind_nak(e, body_bytes).map_err(map)?;
+                padded(rest)?;
+                Body::BindNak(n)
+            }
             ptype::REQUEST => {
                 let (i, alloc_hint) = num::u32(e)(body_bytes).map_err(map)?;
                 let (i, context_id) = num::u16(e)(i).map_err(map)?;
@@ -532,10 +564,23 @@ impl<'a> Pdu<'a> {
                     stub: stub_of(i)?,
                 })
             }
-            ptype::SHUTDOWN => Body::Shutdown,
-            _ => Body::Other(body_bytes),
+            ptype::AUTH3 => {
+                // Four bytes of padding (MS-RPCE 2.2.2.10); the token is in the verifier.
+                let (rest, _) = nom::bytes::complete::take(4usize)(body_bytes).map_err(map)?;
+                padded(rest)?;
+                Body::Auth3(Auth3)
+            }
+            ptype::SHUTDOWN => {
+                padded(body_bytes)?;
+                Body::Shutdown
+            }
+            _ => Body::Other(stub_of(body_bytes)?),
         };
-        Ok(Pdu { header, body })
+        Ok(Pdu {
+            header,
+            body,
+            auth: verifier,
+        })
     }
 
     /// Build a PDU in `order`; `frag_length` is filled in by [`Pdu::encode`].
@@ -562,10 +607,12 @@ impl<'a> Pdu<'a> {
                         call_id,
                     },
                     body,
+                    auth: None,
                 };
             }
             Body::Response(_) => ptype::RESPONSE,
             Body::Fault(_) => ptype::FAULT,
+            Body::Auth3(_) => ptype::AUTH3,
             Body::Shutdown => ptype::SHUTDOWN,
             Body::Other(_) => ptype::ORPHANED,
         };
@@ -580,7 +627,25 @@ impl<'a> Pdu<'a> {
                 call_id,
             },
             body,
+            auth: None,
         }
+    }
+
+    /// This PDU with an authentication verifier: `trailer` (its padding computed here, see
+    /// [`auth::pad_for`]) and `token`.
+    pub fn with_auth(
+        mut self,
+        mut trailer: SecTrailer,
+        token: &'a [u8],
+    ) -> Result<Self, WireError> {
+        if token.is_empty() {
+            return Err(WireError::invalid("auth verifier", "empty token"));
+        }
+        self.auth = None;
+        let body_end = self.encode()?.len();
+        trailer.auth_pad_length = auth::pad_for(&self.header, body_end);
+        self.auth = Some(AuthVerifier { trailer, token });
+        Ok(self)
     }
 
     /// Encode this PDU as one fragment. Fails when it would exceed [`MAX_FRAG_LEN`].
@@ -680,8 +745,30 @@ impl<'a> Pdu<'a> {
                 w.u32(0);
                 w.buf.extend_from_slice(f.stub);
             }
+            Body::Auth3(_) => w.buf.extend_from_slice(&[0; 4]),
             Body::Shutdown => {}
             Body::Other(b) => w.buf.extend_from_slice(b),
+        }
+        if let Some(a) = &self.auth {
+            let auth_len = u16::try_from(a.token.len()).map_err(|_| WireError::TooLarge {
+                what: "auth token",
+                size: a.token.len(),
+                limit: MAX_FRAG_LEN,
+            })?;
+            if auth_len == 0 {
+                return Err(WireError::invalid("auth verifier", "empty token"));
+            }
+            w.buf.extend(std::iter::repeat_n(
+                0u8,
+                usize::from(a.trailer.auth_pad_length),
+            ));
+            a.trailer.encode(order, &mut w.buf);
+            w.buf.extend_from_slice(a.token);
+            let b = match order {
+                ByteOrder::Little => auth_len.to_le_bytes(),
+                ByteOrder::Big => auth_len.to_be_bytes(),
+            };
+            w.buf[10..12].copy_from_slice(&b);
         }
         let len = w.buf.len();
         let frag = u16::try_from(len).map_err(|_| WireError::TooLarge {
@@ -767,7 +854,7 @@ pub fn status_name(status: u32) -> Option<&'static str> {
         0x1c00_0011 => "nca_s_fault_remote_no_memory",
         0x1c00_001c => "nca_s_fault_context_mismatch",
         0x1c00_001e => "nca_s_fault_ndr",
-        0x0000_0005 => "access_denied",
+        0x0000_0005 => "rpc_s_access_denied",
         0x0000_06f7 => "rpc_x_bad_stub_data",
         0x0000_06d1 => "rpc_s_procnum_out_of_range",
         0x16c9_a0d6 => "ept_s_not_registered",

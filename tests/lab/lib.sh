@@ -25,6 +25,12 @@ RPCA_POLICY_RANGE=5001-5021
 # Samba on its own default (49152-65535) for the "out-of-range" scenario.
 RPCA_RANGE_DEFAULT=5001-5021
 
+# A local Samba account for the authenticated tests (smbpasswd -a in up.sh). Lab-only test
+# data: it exists in the lab's passdb and as a no-login system user, nowhere else.
+RPCA_USER=rpcaudit
+RPCA_PASSWORD=Lab-Audit-Pass1
+RPCA_NETBIOS=RPCASRV
+
 # Lab state (smb.conf, Samba's private/lock/state/cache dirs, logs, pid file).
 RPCA_LAB_DIR=${RPCA_LAB_DIR:-/tmp/rpcaudit-lab}
 

@@ -23,6 +23,10 @@ pub const ALLOW_NET: &str = "198.18.1.0/24";
 pub const DENY_NET: &str = "198.18.2.0/24";
 
 /// The range the nftables fence guards (with 135), and Samba's range unless told otherwise.
+/// The local Samba account up.sh creates (smbpasswd -a) for the authenticated tests.
+pub const USER: &str = "rpcaudit";
+pub const PASSWORD: &str = "Lab-Audit-Pass1";
+pub const NETBIOS: &str = "RPCASRV";
 pub const POLICY_RANGE: &str = "5001-5021";
 pub const POLICY_RANGE_BOUNDS: (u16, u16) = (5001, 5021);
 

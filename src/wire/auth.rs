@@ -1,0 +1,543 @@
+//! The authentication verifier of connection-oriented PDUs (C706 §13.2.6, MS-RPCE
+//! §2.2.2.11-2.2.2.13): the 8-byte `sec_trailer` and the security provider's token after it,
+//! the auth padding before it, and where each part of an authenticated fragment lies
+//! ([`layout`]), so a security provider can sign, verify, seal and unseal exactly the bytes the
+//! peer did.
+//!
+//! ```text
+//! | header (16) | body | stub ... | auth pad | sec_trailer (8) | auth token (auth_length) |
+//!                       ^ stub_offset         ^ trailer         ^ token
+//! ```
+//!
+//! Every length here comes from the peer and is checked before it is used: `auth_length` must
+//! leave room for the header and the trailer, the trailer must be 4-byte aligned (MS-RPCE
+//! §2.2.2.11), the padding must fit in the body before it and be less than the 16-byte
+//! alignment it exists for.
+
+use super::WireError;
+use super::ndr::ByteOrder;
+use super::pdu::{HEADER_LEN, Header, PFC_OBJECT_UUID, ptype};
+use std::ops::Range;
+
+/// Length of the `sec_trailer`.
+pub const SEC_TRAILER_LEN: usize = 8;
+/// Auth padding aligns the stub to this many bytes (what Windows and Samba do).
+pub const AUTH_PAD_ALIGN: usize = 16;
+/// `PFC_SUPPORT_HEADER_SIGN` (MS-RPCE §2.2.2.3): in bind and bind_ack, the same bit as
+/// `PFC_PENDING_CANCEL` in requests.
+pub const PFC_SUPPORT_HEADER_SIGN: u8 = 0x04;
+
+/// `auth_type` values (MS-RPCE §2.2.1.1.7).
+pub mod auth_type {
+    pub const NONE: u8 = 0;
+    pub const GSS_NEGOTIATE: u8 = 9;
+    /// NTLMSSP ("RPC_C_AUTHN_WINNT").
+    pub const WINNT: u8 = 10;
+    pub const GSS_SCHANNEL: u8 = 14;
+    pub const GSS_KERBEROS: u8 = 16;
+    pub const NETLOGON: u8 = 68;
+    pub const DEFAULT: u8 = 0xff;
+}
+
+/// `auth_level` values (MS-RPCE §2.2.1.1.8).
+pub mod auth_level {
+    pub const DEFAULT: u8 = 0;
+    pub const NONE: u8 = 1;
+    pub const CONNECT: u8 = 2;
+    pub const CALL: u8 = 3;
+    pub const PKT: u8 = 4;
+    pub const PKT_INTEGRITY: u8 = 5;
+    pub const PKT_PRIVACY: u8 = 6;
+}
+
+/// A readable name of an `auth_type`, for messages.
+pub fn auth_type_name(t: u8) -> &'static str {
+    match t {
+        auth_type::NONE => "none",
+        auth_type::GSS_NEGOTIATE => "negotiate",
+        auth_type::WINNT => "NTLMSSP",
+        auth_type::GSS_SCHANNEL => "schannel",
+        auth_type::GSS_KERBEROS => "kerberos",
+        auth_type::NETLOGON => "netlogon",
+        _ => "unknown",
+    }
+}
+
+/// A readable name of an `auth_level`, for messages.
+pub fn auth_level_name(l: u8) -> &'static str {
+    match l {
+        auth_level::DEFAULT => "default",
+        auth_level::NONE => "none",
+        auth_level::CONNECT => "connect",
+        auth_level::CALL => "call",
+        auth_level::PKT => "packet",
+        auth_level::PKT_INTEGRITY => "integrity",
+        auth_level::PKT_PRIVACY => "privacy",
+        _ => "unknown",
+    }
+}
+
+/// The `sec_trailer`: type, level, padding before it, a reserved byte and the context id
+/// (in the PDU's byte order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecTrailer {
+    pub auth_type: u8,
+    pub auth_level: u8,
+    pub auth_pad_length: u8,
+    pub auth_reserved: u8,
+    pub auth_context_id: u32,
+}
+
+impl SecTrailer {
+    pub fn new(auth_type: u8, auth_level: u8, auth_context_id: u32) -> Self {
+        SecTrailer {
+            auth_type,
+            auth_level,
+            auth_pad_length: 0,
+            auth_reserved: 0,
+            auth_context_id,
+        }
+    }
+
+    pub fn decode(b: &[u8], order: ByteOrder) -> Result<Self, WireError> {
+        let b: &[u8; SEC_TRAILER_LEN] = b
+            .get(..SEC_TRAILER_LEN)
+            .and_then(|s| s.try_into().ok())
+            .ok_or(WireError::Malformed {
+                what: "sec_trailer",
+                offset: b.len(),
+            })?;
+        let id = [b[4], b[5], b[6], b[7]];
+        Ok(SecTrailer {
+            auth_type: b[0],
+            auth_level: b[1],
+            auth_pad_length: b[2],
+            auth_reserved: b[3],
+            auth_context_id: match order {
+                ByteOrder::Little => u32::from_le_bytes(id),
+                ByteOrder::Big => u32::from_be_bytes(id),
+            },
+        })
+    }
+
+    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) {
+        out.extend_from_slice(&[
+            self.auth_type,
+            self.auth_level,
+            self.auth_pad_length,
+            self.auth_reserved,
+        ]);
+        out.extend_from_slice(&match order {
+            ByteOrder::Little => self.auth_context_id.to_le_bytes(),
+            ByteOrder::Big => self.auth_context_id.to_be_bytes(),
+        });
+    }
+}
+
+/// The authentication verifier of one PDU: its trailer and the token (`auth_length` bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthVerifier<'a> {
+    pub trailer: SecTrailer,
+    pub token: &'a [u8],
+}
+
+/// Where the stub of a request, response or fault starts, from the start of the PDU; `None`
+/// for PDU types that carry no stub.
+pub fn stub_offset(header: &Header) -> Option<usize> {
+    match header.ptype {
+        ptype::REQUEST if header.flags & PFC_OBJECT_UUID != 0 => Some(HEADER_LEN + 8 + 16),
+        ptype::REQUEST | ptype::RESPONSE => Some(HEADER_LEN + 8),
+        ptype::FAULT => Some(HEADER_LEN + 16),
+        _ => None,
+    }
+}
+
+/// The auth padding a body needs: PDUs with a stub pad the stub to [`AUTH_PAD_ALIGN`] from
+/// the stub's start (what sealing providers expect), the others pad to 4 bytes from the start
+/// of the PDU so the trailer is aligned.
+pub fn pad_for(header: &Header, body_end: usize) -> u8 {
+    let (start, align) = match stub_offset(header) {
+        Some(s) => (s, AUTH_PAD_ALIGN),
+        None => (0, 4),
+    };
+    let used = body_end.saturating_sub(start);
+    ((align - used % align) % align) as u8
+}
+
+/// The parts of one authenticated fragment, as offsets into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthLayout {
+    pub trailer: SecTrailer,
+    /// The bytes a sealing provider encrypts: the stub and its auth padding (empty for PDUs
+    /// without a stub).
+    pub payload: Range<usize>,
+    /// Where the `sec_trailer` starts; everything before it, and the trailer, is signed.
+    pub trailer_at: usize,
+    /// The token.
+    pub token: Range<usize>,
+}
+
+impl AuthLayout {
+    /// The bytes an NTLM signature covers: the whole PDU up to the token (header, body, stub,
+    /// padding and sec_trailer).
+    pub fn signed(&self) -> Range<usize> {
+        0..self.token.start
+    }
+}
+
+/// Locate and check the verifier of `frame` (one whole fragment). `Ok(None)` when the header
+/// says `auth_length` 0.
+pub fn layout(frame: &[u8]) -> Result<Option<AuthLayout>, WireError> {
+    let header = super::pdu::parse_header(frame)?;
+    layout_of(&header, frame)
+}
+
+pub(crate) fn layout_of(header: &Header, frame: &[u8]) -> Result<Option<AuthLayout>, WireError> {
+    if header.auth_length == 0 {
+        return Ok(None);
+    }
+    let frag = usize::from(header.frag_length);
+    if frame.len() != frag {
+        return Err(WireError::invalid(
+            "auth verifier",
+            format!("frame of {} bytes but frag_length says {frag}", frame.len()),
+        ));
+    }
+    let auth_len = usize::from(header.auth_length);
+    let trailer_at = frag
+        .checked_sub(auth_len + SEC_TRAILER_LEN)
+        .filter(|&t| t >= HEADER_LEN)
+        .ok_or_else(|| {
+            WireError::invalid(
+                "auth verifier",
+                format!("auth_length {auth_len} does not fit in frag_length {frag}"),
+            )
+        })?;
+    if !trailer_at.is_multiple_of(4) {
+        return Err(WireError::invalid(
+            "auth verifier",
+            format!("sec_trailer at byte {trailer_at} is not 4-byte aligned"),
+        ));
+    }
+    let trailer = SecTrailer::decode(&frame[trailer_at..], header.byte_order())?;
+    let pad = usize::from(trailer.auth_pad_length);
+    if pad >= AUTH_PAD_ALIGN {
+        return Err(WireError::invalid(
+            "auth verifier",
+            format!(
+                "auth_pad_length {pad} is not below the {AUTH_PAD_ALIGN}-byte alignment it pads to"
+            ),
+        ));
+    }
+    let body_start = stub_offset(header).unwrap_or(HEADER_LEN);
+    if body_start > trailer_at {
+        return Err(WireError::invalid(
+            "auth verifier",
+            format!(
+                "sec_trailer at byte {trailer_at} overlaps the {} header ending at byte {body_start}",
+                super::pdu::ptype_name(header.ptype)
+            ),
+        ));
+    }
+    if pad > trailer_at - body_start {
+        return Err(WireError::invalid(
+            "auth verifier",
+            format!(
+                "auth_pad_length {pad} exceeds the {} bytes before the sec_trailer",
+                trailer_at - body_start
+            ),
+        ));
+    }
+    let payload = match stub_offset(header) {
+        Some(s) => s..trailer_at,
+        None => trailer_at..trailer_at,
+    };
+    Ok(Some(AuthLayout {
+        trailer,
+        payload,
+        trailer_at,
+        token: trailer_at + SEC_TRAILER_LEN..frag,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::pdu::{
+        Auth3, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request,
+        Response, SyntaxId,
+    };
+    use uuid::Uuid;
+
+    const BOTH: u8 = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+    const ORDERS: [ByteOrder; 2] = [ByteOrder::Little, ByteOrder::Big];
+
+    #[test]
+    fn sec_trailer_codec_in_both_byte_orders() {
+        let t = SecTrailer {
+            auth_type: auth_type::WINNT,
+            auth_level: auth_level::PKT_PRIVACY,
+            auth_pad_length: 12,
+            auth_reserved: 0,
+            auth_context_id: 0x0102_0304,
+        };
+        let mut le = Vec::new();
+        t.encode(ByteOrder::Little, &mut le);
+        assert_eq!(le, [10, 6, 12, 0, 4, 3, 2, 1]);
+        let mut be = Vec::new();
+        t.encode(ByteOrder::Big, &mut be);
+        assert_eq!(be, [10, 6, 12, 0, 1, 2, 3, 4]);
+        assert_eq!(SecTrailer::decode(&le, ByteOrder::Little).unwrap(), t);
+        assert_eq!(SecTrailer::decode(&be, ByteOrder::Big).unwrap(), t);
+        assert!(SecTrailer::decode(&be[..7], ByteOrder::Big).is_err());
+    }
+
+    fn request(stub: &[u8]) -> Pdu<'_> {
+        Pdu::new(
+            ByteOrder::Little,
+            2,
+            BOTH,
+            Body::Request(Request {
+                alloc_hint: stub.len() as u32,
+                context_id: 0,
+                opnum: 2,
+                object: None,
+                stub,
+            }),
+        )
+    }
+
+    #[test]
+    fn request_stubs_are_padded_to_sixteen_bytes_and_the_layout_finds_every_part() {
+        for order in ORDERS {
+            for n in 0..40usize {
+                let stub: Vec<u8> = (0..n as u8).collect();
+                let token = [0xa5u8; 16];
+                let mut p = request(&stub);
+                p.header.drep = crate::wire::pdu::DataRep::for_order(order);
+                let p = p
+                    .with_auth(
+                        SecTrailer::new(auth_type::WINNT, auth_level::PKT_PRIVACY, 7),
+                        &token,
+                    )
+                    .unwrap();
+                let bytes = p.encode().unwrap();
+                let l = layout(&bytes).unwrap().unwrap();
+                assert_eq!(l.payload.start, 24);
+                assert_eq!(l.payload.len() % 16, 0, "stub {n}");
+                assert_eq!(l.payload.len(), n + usize::from(l.trailer.auth_pad_length));
+                assert_eq!(&bytes[l.token.clone()], &token);
+                assert_eq!(l.trailer.auth_context_id, 7);
+                assert_eq!(l.signed(), 0..bytes.len() - 16);
+                assert_eq!(l.trailer_at % 4, 0);
+                let back = Pdu::decode(&bytes).unwrap();
+                assert_eq!(back.auth.as_ref().unwrap().token, &token);
+                match &back.body {
+                    Body::Request(r) => assert_eq!(r.stub, &stub[..]),
+                    other => panic!("{other:?}"),
+                }
+                assert_eq!(back.encode().unwrap(), bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn bind_and_auth3_carry_a_token_after_an_aligned_trailer() {
+        for order in ORDERS {
+            let bind = Bind {
+                max_xmit_frag: 5840,
+                max_recv_frag: 5840,
+                assoc_group_id: 0,
+                contexts: vec![ContextElem {
+                    context_id: 0,
+                    abstract_syntax: SyntaxId::new(Uuid::from_u128(1), 3, 0),
+                    transfer_syntaxes: vec![NDR20],
+                }],
+            };
+            let token = b"NTLMSSP\0\x01\0\0\0negotiate";
+            let p = Pdu::new(
+                order,
+                1,
+                BOTH | PFC_SUPPORT_HEADER_SIGN,
+                Body::Bind(bind.clone()),
+            )
+            .with_auth(
+                SecTrailer::new(auth_type::WINNT, auth_level::CONNECT, 0),
+                token,
+            )
+            .unwrap();
+            let bytes = p.encode().unwrap();
+            let back = Pdu::decode(&bytes).unwrap();
+            assert_eq!(back, {
+                let mut e = p.clone();
+                e.header.frag_length = bytes.len() as u16;
+                e.header.auth_length = token.len() as u16;
+                e
+            });
+            assert_eq!(back.body, Body::Bind(bind));
+            let l = layout(&bytes).unwrap().unwrap();
+            assert!(l.payload.is_empty());
+            assert_eq!(l.trailer.auth_pad_length, 0);
+
+            let auth3 = Pdu::new(order, 1, BOTH, Body::Auth3(Auth3))
+                .with_auth(
+                    SecTrailer::new(auth_type::WINNT, auth_level::PKT_INTEGRITY, 0),
+                    b"authenticate",
+                )
+                .unwrap();
+            let bytes = auth3.encode().unwrap();
+            // header, 4 bytes of pad, trailer, token
+            assert_eq!(bytes.len(), 16 + 4 + 8 + 12);
+            assert_eq!(bytes[2], ptype::AUTH3);
+            let back = Pdu::decode(&bytes).unwrap();
+            assert_eq!(back.body, Body::Auth3(Auth3));
+            assert_eq!(back.auth.unwrap().token, b"authenticate");
+        }
+    }
+
+    fn response_frame(order: ByteOrder, stub: &[u8], pad: u8, token_len: usize) -> Vec<u8> {
+        let p = Pdu::new(
+            order,
+            3,
+            BOTH,
+            Body::Response(Response {
+                alloc_hint: 0,
+                context_id: 0,
+                cancel_count: 0,
+                stub,
+            }),
+        );
+        let mut bytes = p.encode().unwrap();
+        let mut t = SecTrailer::new(auth_type::WINNT, auth_level::PKT_INTEGRITY, 0);
+        t.auth_pad_length = pad;
+        t.encode(order, &mut bytes);
+        bytes.extend(std::iter::repeat_n(0x5a, token_len));
+        let frag = bytes.len() as u16;
+        let (f, a) = match order {
+            ByteOrder::Little => (frag.to_le_bytes(), (token_len as u16).to_le_bytes()),
+            ByteOrder::Big => (frag.to_be_bytes(), (token_len as u16).to_be_bytes()),
+        };
+        bytes[8..10].copy_from_slice(&f);
+        bytes[10..12].copy_from_slice(&a);
+        bytes
+    }
+
+    #[test]
+    fn hostile_lengths_are_refused_in_both_byte_orders() {
+        for order in ORDERS {
+            // Sound: 16 bytes before the trailer, the last 4 of them padding.
+            let ok = response_frame(order, &[1; 16], 4, 16);
+            let l = layout(&ok).unwrap().unwrap();
+            assert_eq!(l.payload, 24..40);
+            match Pdu::decode(&ok).unwrap().body {
+                Body::Response(r) => assert_eq!(r.stub, &[1; 12]),
+                other => panic!("{other:?}"),
+            }
+            // Padding longer than the stub.
+            let e = layout(&response_frame(order, &[1; 4], 8, 16))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("exceeds the 4 bytes"), "{e}");
+            assert!(Pdu::decode(&response_frame(order, &[1; 4], 8, 16)).is_err());
+            // Padding of 16 or more.
+            let e = layout(&response_frame(order, &[1; 32], 16, 16))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("auth_pad_length 16"), "{e}");
+            // A misaligned trailer.
+            let e = layout(&response_frame(order, &[1; 5], 0, 16))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("not 4-byte aligned"), "{e}");
+            assert!(Pdu::decode(&response_frame(order, &[1; 5], 0, 16)).is_err());
+            // auth_length that reaches into the response header.
+            let mut f = response_frame(order, &[], 0, 16);
+            let a: u16 = 20;
+            f[10..12].copy_from_slice(&match order {
+                ByteOrder::Little => a.to_le_bytes(),
+                ByteOrder::Big => a.to_be_bytes(),
+            });
+            assert!(layout(&f).is_err());
+            assert!(Pdu::decode(&f).is_err());
+            // auth_length beyond the fragment.
+            let mut f = response_frame(order, &[1; 8], 0, 16);
+            let a: u16 = 60_000;
+            f[10..12].copy_from_slice(&match order {
+                ByteOrder::Little => a.to_le_bytes(),
+                ByteOrder::Big => a.to_be_bytes(),
+            });
+            assert!(layout(&f).is_err());
+            assert!(crate::wire::pdu::frame_length(&f).is_err());
+        }
+    }
+
+    #[test]
+    fn an_unauthenticated_frame_has_no_layout() {
+        let bytes = request(&[1, 2, 3]).encode().unwrap();
+        assert_eq!(layout(&bytes).unwrap(), None);
+        assert!(Pdu::decode(&bytes).unwrap().auth.is_none());
+    }
+
+    #[test]
+    fn pad_for_counts_from_the_stub_or_the_pdu() {
+        let req = request(&[]).header;
+        assert_eq!(pad_for(&req, 24), 0);
+        assert_eq!(pad_for(&req, 25), 15);
+        assert_eq!(pad_for(&req, 40), 0);
+        let bind = Pdu::new(ByteOrder::Little, 1, BOTH, Body::Shutdown).header;
+        let mut bind = bind;
+        bind.ptype = ptype::BIND;
+        assert_eq!(pad_for(&bind, 72), 0);
+        assert_eq!(pad_for(&bind, 74), 2);
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn authenticated_calls_round_trip(
+                stub in prop::collection::vec(any::<u8>(), 0..600),
+                token in prop::collection::vec(any::<u8>(), 1..80),
+                big in any::<bool>(), level in 0u8..7, ctx in any::<u32>(),
+                object in proptest::option::of(any::<u128>()), kind in 0u8..3,
+            ) {
+                let order = if big { ByteOrder::Big } else { ByteOrder::Little };
+                let body = match kind {
+                    0 => Body::Request(Request { alloc_hint: 1, context_id: 0, opnum: 2,
+                        object: object.map(Uuid::from_u128), stub: &stub }),
+                    1 => Body::Response(Response { alloc_hint: 1, context_id: 0,
+                        cancel_count: 0, stub: &stub }),
+                    _ => Body::Fault(crate::wire::pdu::Fault { alloc_hint: 0, context_id: 0,
+                        cancel_count: 0, status: 5, stub: &stub }),
+                };
+                let p = Pdu::new(order, 9, BOTH, body)
+                    .with_auth(SecTrailer::new(auth_type::WINNT, level, ctx), &token)
+                    .unwrap();
+                let bytes = p.encode().unwrap();
+                prop_assert_eq!(crate::wire::pdu::frame_length(&bytes).unwrap(), Some(bytes.len()));
+                let l = layout(&bytes).unwrap().unwrap();
+                prop_assert_eq!(l.payload.len() % AUTH_PAD_ALIGN, 0);
+                prop_assert_eq!(&bytes[l.token.clone()], &token[..]);
+                let back = Pdu::decode(&bytes).unwrap();
+                prop_assert_eq!(&back.body, &p.body);
+                prop_assert_eq!(back.auth.as_ref().map(|a| a.trailer), p.auth.as_ref().map(|a| a.trailer));
+                prop_assert_eq!(back.encode().unwrap(), bytes);
+            }
+
+            #[test]
+            fn layout_never_panics_and_stays_inside_the_frame(
+                bytes in prop::collection::vec(any::<u8>(), 0..200)
+            ) {
+                if let Ok(Some(n)) = crate::wire::pdu::frame_length(&bytes)
+                    && let Ok(Some(l)) = layout(&bytes[..n])
+                {
+                    prop_assert!(l.payload.end <= l.trailer_at);
+                    prop_assert!(l.trailer_at + SEC_TRAILER_LEN == l.token.start);
+                    prop_assert_eq!(l.token.end, n);
+                }
+            }
+        }
+    }
+}
