@@ -83,7 +83,7 @@ impl AuthArgs {
             if !std::io::stdin().is_terminal() {
                 return None;
             }
-            rpassword::prompt_password(prompt).ok()
+            ask_without_echo(prompt)
         })
     }
 
@@ -140,6 +140,45 @@ impl AuthArgs {
             secret,
         }))
     }
+}
+
+/// Ask on the terminal with echo off. Echo is turned off before the prompt is shown, so even
+/// input typed (or pasted) the instant the prompt appears is never echoed (rpassword prints
+/// its prompt first, which leaves that window open). The terminal's modes are restored on
+/// every path.
+#[cfg(unix)]
+fn ask_without_echo(prompt: &str) -> Option<String> {
+    use rustix::termios::{LocalModes, OptionalActions, Termios, tcgetattr, tcsetattr};
+    use std::io::{BufRead, Write};
+
+    struct Restore<'a>(&'a std::fs::File, Termios);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = tcsetattr(self.0, OptionalActions::Now, &self.1);
+        }
+    }
+
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let saved = tcgetattr(&tty).ok()?;
+    let mut quiet = saved.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    quiet.local_modes.insert(LocalModes::ECHONL);
+    tcsetattr(&tty, OptionalActions::Now, &quiet).ok()?;
+    let _restore = Restore(&tty, saved);
+    (&tty).write_all(prompt.as_bytes()).ok()?;
+    (&tty).flush().ok()?;
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::BufReader::new(&tty).read_line(&mut line).ok()?;
+    Some(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+#[cfg(not(unix))]
+fn ask_without_echo(prompt: &str) -> Option<String> {
+    rpassword::prompt_password(prompt).ok()
 }
 
 /// Why no credentials could be put together. Names the flag, file or variable the secret
