@@ -5,7 +5,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rpcaudit::epm::client::to_endpoint;
 use rpcaudit::wire::epm::{EntryTower, EptEntry, LookupResponse};
-use rpcaudit::wire::ndr::{ByteOrder, ContextHandle};
+use rpcaudit::wire::ndr::{ByteOrder, ContextHandle, Stub};
 use rpcaudit::wire::tower::{Binding, Tower};
 use std::hint::black_box;
 use uuid::Uuid;
@@ -35,6 +35,7 @@ fn response(n: usize) -> LookupResponse {
         })
         .collect();
     LookupResponse {
+        max_count: 500,
         handle: ContextHandle::NULL,
         entries,
         status: 0,
@@ -45,13 +46,13 @@ fn bench(c: &mut Criterion) {
     let resp = response(300);
     let mut g = c.benchmark_group("ept_lookup_300");
     for order in [ByteOrder::Little, ByteOrder::Big] {
-        let stub = resp.encode(order, 500).expect("encode");
+        let stub = resp.encode(order).expect("encode");
         g.throughput(Throughput::Bytes(stub.len() as u64));
         g.bench_function(format!("decode_{order:?}"), |b| {
             b.iter(|| LookupResponse::decode(black_box(&stub), order).expect("decode"))
         });
     }
-    let stub = resp.encode(ByteOrder::Little, 500).expect("encode");
+    let stub = resp.encode(ByteOrder::Little).expect("encode");
     g.bench_function("decode_and_to_endpoints", |b| {
         b.iter(|| {
             let r = LookupResponse::decode(black_box(&stub), ByteOrder::Little).expect("decode");

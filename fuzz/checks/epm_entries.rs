@@ -7,7 +7,7 @@
 //! `fuzz/seeds/epm_entries/` and `fuzz/regressions/epm_entries/` in plain `cargo test`.
 use rpcaudit::epm::client::to_endpoint;
 use rpcaudit::wire::epm::{EntryTower, EptEntry, LookupResponse};
-use rpcaudit::wire::ndr::ByteOrder;
+use rpcaudit::wire::ndr::{ByteOrder, Stub};
 use rpcaudit::wire::tower::{Binding, Tower};
 use uuid::Uuid;
 

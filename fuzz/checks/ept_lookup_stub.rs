@@ -6,9 +6,20 @@
 //! Shared by `fuzz_targets/ept_lookup_stub.rs` (libFuzzer) and `tests/fuzz_seeds.rs`, which replays
 //! `fuzz/seeds/ept_lookup_stub/` and `fuzz/regressions/ept_lookup_stub/` in plain `cargo test`.
 use rpcaudit::wire::epm::{
-    self, EntryTower, LookupRequest, LookupResponse, MapRequest, MapResponse,
+    EntryTower, HandleFreeRequest, HandleFreeResponse, LookupRequest, LookupResponse, MapRequest,
+    MapResponse,
 };
-use rpcaudit::wire::ndr::ByteOrder;
+use rpcaudit::wire::ndr::{ByteOrder, Stub};
+
+/// A stub that decodes re-encodes to bytes that decode to the same value.
+fn round_trips<T: Stub + PartialEq + std::fmt::Debug>(data: &[u8], order: ByteOrder) {
+    if let Ok(value) = T::decode(data, order)
+        && let Ok(bytes) = value.encode(order)
+    {
+        let back = T::decode(&bytes, order).expect("an encoded stub must decode");
+        assert_eq!(back, value);
+    }
+}
 
 /// Null stays null, a malformed tower re-encodes as an empty (so malformed) one, a decoded
 /// tower comes back equal.
@@ -27,7 +38,7 @@ pub fn check(data: &[u8]) {
         if let Ok(resp) = LookupResponse::decode(data, order) {
             // Entries are bounded by the bytes that carried them (28 bytes at least each).
             assert!(resp.entries.len() * 28 <= data.len());
-            if let Ok(bytes) = resp.encode(order, 0) {
+            if let Ok(bytes) = resp.encode(order) {
                 let back = LookupResponse::decode(&bytes, order)
                     .expect("an encoded ept_lookup response must decode");
                 assert_eq!(back.handle, resp.handle);
@@ -41,7 +52,7 @@ pub fn check(data: &[u8]) {
         }
         if let Ok(resp) = MapResponse::decode(data, order) {
             assert!(resp.towers.len() * 4 <= data.len());
-            if let Ok(bytes) = resp.encode(order, 0) {
+            if let Ok(bytes) = resp.encode(order) {
                 let back = MapResponse::decode(&bytes, order)
                     .expect("an encoded ept_map response must decode");
                 assert_eq!(back.handle, resp.handle);
@@ -52,28 +63,9 @@ pub fn check(data: &[u8]) {
                 }
             }
         }
-        if let Ok(req) = LookupRequest::decode(data, order) {
-            let back = LookupRequest::decode(&req.encode(order), order)
-                .expect("an encoded ept_lookup request must decode");
-            assert_eq!(back, req);
-        }
-        if let Ok(req) = MapRequest::decode(data, order)
-            && let Ok(bytes) = req.encode(order)
-        {
-            let back =
-                MapRequest::decode(&bytes, order).expect("an encoded ept_map request must decode");
-            assert_eq!(back, req);
-        }
-        if let Ok(h) = epm::decode_handle_free_request(data, order) {
-            let bytes = epm::encode_handle_free(&h, order);
-            assert_eq!(epm::decode_handle_free_request(&bytes, order), Ok(h));
-        }
-        if let Ok((h, status)) = epm::decode_handle_free_response(data, order) {
-            let bytes = epm::encode_handle_free_response(&h, status, order);
-            assert_eq!(
-                epm::decode_handle_free_response(&bytes, order),
-                Ok((h, status))
-            );
-        }
+        round_trips::<LookupRequest>(data, order);
+        round_trips::<MapRequest>(data, order);
+        round_trips::<HandleFreeRequest>(data, order);
+        round_trips::<HandleFreeResponse>(data, order);
     }
 }

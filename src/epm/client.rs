@@ -15,11 +15,11 @@ use super::{EPM_INTERFACE, Endpoint, HostDump, HostStatus, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
 use crate::wire::epm::{
-    EPT_S_NOT_REGISTERED, EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest,
-    MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE, OPNUM_MAP, decode_handle_free_response,
-    encode_handle_free,
+    EPT_S_NOT_REGISTERED, EntryTower, EptEntry, HandleFreeRequest, HandleFreeResponse,
+    LookupRequest, LookupResponse, MapRequest, MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE,
+    OPNUM_MAP,
 };
-use crate::wire::ndr::{ByteOrder, ContextHandle};
+use crate::wire::ndr::{ByteOrder, ContextHandle, Stub};
 use crate::wire::pdu::{
     self, Auth3, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu,
     RESULT_ACCEPTANCE, Request, SyntaxId,
@@ -284,6 +284,11 @@ pub const STATUS_ACCESS_DENIED: u32 = 5;
 pub const STATUS_PROTO_ERROR: u32 = 0x1c01_000b;
 
 impl DumpError {
+    /// The map from a decode or encode failure at `step` (for `map_err`).
+    fn wire(step: &'static str) -> impl FnOnce(WireError) -> DumpError {
+        move |source| DumpError::Wire { step, source }
+    }
+
     /// An anonymous session the endpoint mapper refused: the case `--auth auto` retries.
     fn is_anonymous_refusal(&self) -> bool {
         matches!(self, DumpError::AnonymousRefused { .. })
@@ -471,13 +476,11 @@ impl EpmSession {
 
     async fn bind(&mut self) -> Result<(), DumpError> {
         let step = "bind";
-        let bytes = Self::bind_pdu(0)
-            .encode()
-            .map_err(|source| DumpError::Wire { step, source })?;
+        let bytes = Self::bind_pdu(0).encode().map_err(DumpError::wire(step))?;
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         let frame = self.read(step, by).await?;
-        let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
+        let pdu = Pdu::decode(&frame).map_err(DumpError::wire(step))?;
         Self::bind_result(&pdu, false).map(|_| ())
     }
 
@@ -495,11 +498,11 @@ impl EpmSession {
         let bytes = Self::bind_pdu(PFC_SUPPORT_HEADER_SIGN)
             .with_auth(sec.trailer(), &negotiate)
             .and_then(|p| p.encode())
-            .map_err(|source| DumpError::Wire { step, source })?;
+            .map_err(DumpError::wire(step))?;
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         let frame = self.read(step, by).await?;
-        let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
+        let pdu = Pdu::decode(&frame).map_err(DumpError::wire(step))?;
         let verifier = Self::bind_result(&pdu, true)?;
         let Some(v) = verifier else {
             return Err(DumpError::Auth {
@@ -533,7 +536,7 @@ impl EpmSession {
         )
         .with_auth(sec.trailer(), &authenticate)
         .and_then(|p| p.encode())
-        .map_err(|source| DumpError::Wire { step, source })?;
+        .map_err(DumpError::wire(step))?;
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         tracing::debug!(level = %level, "NTLM authentication sent (rpc_auth3)");
@@ -611,11 +614,9 @@ impl EpmSession {
         {
             req = req
                 .with_auth(sec.trailer(), &placeholder)
-                .map_err(|source| DumpError::Wire { step, source })?;
+                .map_err(DumpError::wire(step))?;
         }
-        let mut bytes = req
-            .encode()
-            .map_err(|source| DumpError::Wire { step, source })?;
+        let mut bytes = req.encode().map_err(DumpError::wire(step))?;
         if let Some(sec) = self.security.as_mut()
             && sec.level().protects_calls()
         {
@@ -646,11 +647,11 @@ impl EpmSession {
             if let Some(sec) = self.security.as_mut() {
                 let what = pdu::parse_header(&frame)
                     .map(|h| pdu::ptype_name(h.ptype))
-                    .map_err(|source| DumpError::Wire { step, source })?;
+                    .map_err(DumpError::wire(step))?;
                 sec.unprotect(&mut frame, what)
                     .map_err(|source| DumpError::Auth { step, source })?;
             }
-            let pdu = Pdu::decode(&frame).map_err(|source| DumpError::Wire { step, source })?;
+            let pdu = Pdu::decode(&frame).map_err(DumpError::wire(step))?;
             match pdu.body {
                 Body::Response(r) => {
                     if pdu.header.call_id != call_id {
@@ -668,7 +669,7 @@ impl EpmSession {
                     let order = *order.get_or_insert(pdu.header.byte_order());
                     match reassembler
                         .push(&pdu.header, r.alloc_hint, r.stub)
-                        .map_err(|source| DumpError::Wire { step, source })?
+                        .map_err(DumpError::wire(step))?
                     {
                         Progress::More => continue,
                         Progress::Complete => {
@@ -720,16 +721,29 @@ impl EpmSession {
         }
     }
 
+    /// One operation: `request` encoded (little-endian, as Windows clients send), called, and
+    /// the whole response stub decoded in the byte order the server chose.
+    async fn call_stub<Resp: Stub>(
+        &mut self,
+        step: &'static str,
+        opnum: u16,
+        request: &impl Stub,
+    ) -> Result<Resp, DumpError> {
+        let stub = request
+            .encode(ByteOrder::Little)
+            .map_err(DumpError::wire(step))?;
+        let (resp, order) = self.call(step, opnum, &stub).await?;
+        Resp::decode(&resp, order).map_err(DumpError::wire(step))
+    }
+
     /// One `ept_lookup` page.
     pub async fn lookup(
         &mut self,
         handle: ContextHandle,
         max_ents: u32,
     ) -> Result<LookupResponse, DumpError> {
-        let step = "ept_lookup";
-        let stub = LookupRequest::all(handle, max_ents).encode(ByteOrder::Little);
-        let (resp, order) = self.call(step, OPNUM_LOOKUP, &stub).await?;
-        LookupResponse::decode(&resp, order).map_err(|source| DumpError::Wire { step, source })
+        let request = LookupRequest::all(handle, max_ents);
+        self.call_stub("ept_lookup", OPNUM_LOOKUP, &request).await
     }
 
     /// `ept_map` for one interface over `ncacn_ip_tcp`: the towers the server maps it to.
@@ -741,20 +755,16 @@ impl EpmSession {
     ) -> Result<Vec<Tower>, DumpError> {
         let step = "ept_map";
         let (_, binding) = crate::wire::tower::Binding::parse("ncacn_ip_tcp:0.0.0.0[0]")
-            .map_err(|source| DumpError::Wire { step, source })?;
-        let tower = Tower::for_binding(interface, major, minor, &binding)
-            .map_err(|source| DumpError::Wire { step, source })?;
-        let stub = MapRequest {
+            .map_err(DumpError::wire(step))?;
+        let tower =
+            Tower::for_binding(interface, major, minor, &binding).map_err(DumpError::wire(step))?;
+        let request = MapRequest {
             object: None,
             tower: Some(tower),
             handle: ContextHandle::NULL,
             max_towers: 16,
-        }
-        .encode(ByteOrder::Little)
-        .map_err(|source| DumpError::Wire { step, source })?;
-        let (resp, order) = self.call(step, OPNUM_MAP, &stub).await?;
-        let resp =
-            MapResponse::decode(&resp, order).map_err(|source| DumpError::Wire { step, source })?;
+        };
+        let resp: MapResponse = self.call_stub(step, OPNUM_MAP, &request).await?;
         if resp.status != 0 && resp.status != EPT_S_NOT_REGISTERED {
             return Err(DumpError::LookupStatus(pdu::describe_status(resp.status)));
         }
@@ -770,12 +780,11 @@ impl EpmSession {
 
     /// Release a live lookup handle (best effort, bounded by the call deadline).
     pub async fn free_handle(&mut self, handle: ContextHandle) -> Result<(), DumpError> {
-        let step = "ept_lookup_handle_free";
-        let stub = encode_handle_free(&handle, ByteOrder::Little);
-        let (resp, order) = self.call(step, OPNUM_LOOKUP_HANDLE_FREE, &stub).await?;
-        decode_handle_free_response(&resp, order)
-            .map(|_| ())
-            .map_err(|source| DumpError::Wire { step, source })
+        let request = HandleFreeRequest { handle };
+        let _: HandleFreeResponse = self
+            .call_stub("ept_lookup_handle_free", OPNUM_LOOKUP_HANDLE_FREE, &request)
+            .await?;
+        Ok(())
     }
 
     /// Page through every element, appending endpoints to `out` as they arrive (so a
@@ -1125,11 +1134,12 @@ mod tests {
             let req = conn.read_fragment().await.unwrap();
             let call_id = Pdu::decode(&req).unwrap().header.call_id;
             let stub = LookupResponse {
+                max_count: 500,
                 handle: ContextHandle::NULL,
                 entries: Vec::new(),
                 status: EPT_S_NOT_REGISTERED,
             }
-            .encode(ByteOrder::Little, 500)
+            .encode(ByteOrder::Little)
             .unwrap();
             let last = stub.len() - 1;
             for (k, byte) in stub.iter().enumerate() {

@@ -12,11 +12,11 @@ use crate::ports::PortRanges;
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
 use crate::wire::epm::{
-    EPT_S_NOT_REGISTERED, EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest,
-    MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE, OPNUM_MAP, decode_handle_free_request,
-    encode_handle_free_response,
+    EPT_S_NOT_REGISTERED, EntryTower, EptEntry, HandleFreeRequest, HandleFreeResponse,
+    LookupRequest, LookupResponse, MapRequest, MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE,
+    OPNUM_MAP,
 };
-use crate::wire::ndr::{ByteOrder, ContextHandle, NdrWriter};
+use crate::wire::ndr::{ByteOrder, ContextHandle, NdrWriter, Stub};
 use crate::wire::pdu::{
     self, Bind, BindAck, BindNak, Body, ContextResult, Fault, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG,
     Pdu, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED, REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED,
@@ -739,11 +739,15 @@ impl Session<'_> {
                 Ok(req) => self.map(&req)?,
                 Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
             },
-            OPNUM_LOOKUP_HANDLE_FREE => match decode_handle_free_request(stub, order) {
-                Ok(h) => {
+            OPNUM_LOOKUP_HANDLE_FREE => match HandleFreeRequest::decode(stub, order) {
+                Ok(req) => {
                     self.stats.handles_freed.fetch_add(1, Ordering::Relaxed);
-                    self.handles.remove(&h.uuid);
-                    encode_handle_free_response(&ContextHandle::NULL, 0, self.order)
+                    self.handles.remove(&req.handle.uuid);
+                    HandleFreeResponse {
+                        handle: ContextHandle::NULL,
+                        status: 0,
+                    }
+                    .encode(self.order)?
                 }
                 Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
             },
@@ -886,11 +890,12 @@ impl Session<'_> {
                     .map(|e| self.entry(e))
                     .collect::<Result<_, _>>()?;
                 return LookupResponse {
+                    max_count: req.max_ents,
                     handle,
                     entries,
                     status: 0,
                 }
-                .encode(self.order, req.max_ents);
+                .encode(self.order);
             }
             Some(Misbehave::Endless) => {
                 let handle = ContextHandle {
@@ -922,11 +927,12 @@ impl Session<'_> {
                     entries.push(self.entry(&e)?);
                 }
                 return LookupResponse {
+                    max_count: req.max_ents,
                     handle,
                     entries,
                     status: 0,
                 }
-                .encode(self.order, req.max_ents);
+                .encode(self.order);
             }
             Some(Misbehave::TowerOverrun) => return Ok(tower_overrun(self.order)),
             Some(Misbehave::NdrTricks) => return Ok(ndr_tricks(self.order)),
@@ -940,11 +946,12 @@ impl Session<'_> {
                 None => {
                     // An unknown or exhausted handle: nothing more.
                     return LookupResponse {
+                        max_count: req.max_ents,
                         handle: ContextHandle::NULL,
                         entries: Vec::new(),
                         status: EPT_S_NOT_REGISTERED,
                     }
-                    .encode(self.order, req.max_ents);
+                    .encode(self.order);
                 }
             }
         };
@@ -995,11 +1002,12 @@ impl Session<'_> {
             }
         };
         LookupResponse {
+            max_count: req.max_ents,
             handle,
             entries,
             status,
         }
-        .encode(self.order, req.max_ents)
+        .encode(self.order)
     }
 
     fn map(&mut self, req: &MapRequest) -> Result<Vec<u8>, WireError> {
@@ -1022,11 +1030,12 @@ impl Session<'_> {
             0
         };
         MapResponse {
+            max_count: req.max_towers,
             handle: ContextHandle::NULL,
             towers,
             status,
         }
-        .encode(self.order, req.max_towers)
+        .encode(self.order)
     }
 }
 

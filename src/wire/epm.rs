@@ -7,7 +7,7 @@
 //! annotations are held to their IDL size, and towers to [`MAX_TOWER_LEN`].
 
 use super::WireError;
-use super::ndr::{ByteOrder, ContextHandle, NdrReader, NdrWriter};
+use super::ndr::{ContextHandle, NdrReader, NdrWriter, Stub};
 use super::tower::{MAX_TOWER_LEN, Tower};
 use nom::IResult;
 use uuid::Uuid;
@@ -80,6 +80,9 @@ pub struct EptEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupResponse {
     pub handle: ContextHandle,
+    /// The entry array's conformance (`max_count`): the request's `max_ents`. Encoding
+    /// writes at least the number of entries.
+    pub max_count: u32,
     pub entries: Vec<EptEntry>,
     pub status: u32,
 }
@@ -97,17 +100,34 @@ pub struct MapRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapResponse {
     pub handle: ContextHandle,
+    /// The tower array's conformance (`max_count`): the request's `max_towers`. Encoding
+    /// writes at least the number of towers.
+    pub max_count: u32,
     pub towers: Vec<EntryTower>,
+    pub status: u32,
+}
+
+/// `ept_lookup_handle_free` request: the handle to release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandleFreeRequest {
+    pub handle: ContextHandle,
+}
+
+/// `ept_lookup_handle_free` response: the (now null) handle and a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandleFreeResponse {
+    pub handle: ContextHandle,
     pub status: u32,
 }
 
 type Res<'a, T> = IResult<&'a [u8], T>;
 
-impl LookupRequest {
-    pub fn encode(&self, order: ByteOrder) -> Vec<u8> {
-        let mut w = NdrWriter::new(order);
+impl Stub for LookupRequest {
+    const WHAT: &'static str = "ept_lookup request";
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.u32(self.inquiry_type);
-        put_unique_uuid(&mut w, self.object.as_ref(), 1);
+        put_unique_uuid(w, self.object.as_ref(), 1);
         match &self.interface {
             Some(i) => {
                 w.u32(2);
@@ -120,14 +140,13 @@ impl LookupRequest {
         w.u32(self.vers_option);
         w.context_handle(&self.handle);
         w.u32(self.max_ents);
-        w.into_bytes()
+        Ok(())
     }
 
-    pub fn decode(stub: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let r = NdrReader::new(stub, order, "ept_lookup request");
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
         let parse = |i| -> Res<'_, LookupRequest> {
             let (i, inquiry_type) = r.u32(i)?;
-            let (i, object) = unique_uuid(&r, i)?;
+            let (i, object) = unique_uuid(r, i)?;
             let (i, iface_ptr) = r.u32(i)?;
             let (i, interface) = if iface_ptr != 0 {
                 let (i, uuid) = r.uuid(i)?;
@@ -152,7 +171,7 @@ impl LookupRequest {
                 },
             ))
         };
-        Ok(r.finish(parse(stub))?.1)
+        r.finish(parse(i))
     }
 }
 
@@ -233,9 +252,10 @@ struct Referents {
     seen: Vec<(u32, usize)>,
 }
 
-impl LookupResponse {
-    pub fn encode(&self, order: ByteOrder, max_ents: u32) -> Result<Vec<u8>, WireError> {
-        let mut w = NdrWriter::new(order);
+impl Stub for LookupResponse {
+    const WHAT: &'static str = "ept_lookup response";
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.context_handle(&self.handle);
         let n = u32::try_from(self.entries.len()).map_err(|_| WireError::TooLarge {
             what: "ept_lookup entries",
@@ -243,7 +263,7 @@ impl LookupResponse {
             limit: u32::MAX as usize,
         })?;
         w.u32(n);
-        w.u32(max_ents.max(n));
+        w.u32(self.max_count.max(n));
         w.u32(0);
         w.u32(n);
         for (k, e) in self.entries.iter().enumerate() {
@@ -262,16 +282,15 @@ impl LookupResponse {
         for e in &self.entries {
             if e.tower != EntryTower::Null {
                 w.align(4);
-                put_twr(&mut w, &e.tower)?;
+                put_twr(w, &e.tower)?;
             }
         }
         w.u32(self.status);
-        Ok(w.into_bytes())
+        Ok(())
     }
 
-    pub fn decode(stub: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let r = NdrReader::new(stub, order, "ept_lookup response");
-        let (i, handle) = r.finish(r.context_handle(stub))?;
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
+        let (i, handle) = r.finish(r.context_handle(i))?;
         let (i, num_ents) = r.finish(r.u32(i))?;
         let (i, max_count) = r.finish(r.u32(i))?;
         let (i, offset) = r.finish(r.u32(i))?;
@@ -329,12 +348,12 @@ impl LookupResponse {
                 continue;
             }
             let (rest, _) = r.finish(r.align(4, i))?;
-            let (rest, t) = twr(&r, rest)?;
+            let (rest, t) = twr(r, rest)?;
             refs.seen.push((*referent, towers.len()));
             towers.push(t);
             i = rest;
         }
-        let (_, status) = r.finish(r.u32(i))?;
+        let (i, status) = r.finish(r.u32(i))?;
         let entries = heads
             .into_iter()
             .zip(towers)
@@ -344,36 +363,40 @@ impl LookupResponse {
                 annotation,
             })
             .collect();
-        Ok(LookupResponse {
-            handle,
-            entries,
-            status,
-        })
+        Ok((
+            i,
+            LookupResponse {
+                handle,
+                max_count,
+                entries,
+                status,
+            },
+        ))
     }
 }
 
-impl MapRequest {
-    pub fn encode(&self, order: ByteOrder) -> Result<Vec<u8>, WireError> {
-        let mut w = NdrWriter::new(order);
-        put_unique_uuid(&mut w, self.object.as_ref(), 1);
+impl Stub for MapRequest {
+    const WHAT: &'static str = "ept_map request";
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        put_unique_uuid(w, self.object.as_ref(), 1);
         match &self.tower {
             Some(t) => {
                 w.u32(2);
-                put_twr(&mut w, &EntryTower::Decoded(t.clone()))?;
+                put_twr(w, &EntryTower::Decoded(t.clone()))?;
             }
             None => w.u32(0),
         }
         w.context_handle(&self.handle);
         w.u32(self.max_towers);
-        Ok(w.into_bytes())
+        Ok(())
     }
 
-    pub fn decode(stub: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let r = NdrReader::new(stub, order, "ept_map request");
-        let (i, object) = r.finish(unique_uuid(&r, stub))?;
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
+        let (i, object) = r.finish(unique_uuid(r, i))?;
         let (i, tower_ptr) = r.finish(r.u32(i))?;
         let (i, tower) = if tower_ptr != 0 {
-            let (i, t) = twr(&r, i)?;
+            let (i, t) = twr(r, i)?;
             match t {
                 EntryTower::Decoded(t) => (i, Some(t)),
                 EntryTower::Malformed(e) => return Err(e),
@@ -383,23 +406,31 @@ impl MapRequest {
             (i, None)
         };
         let (i, handle) = r.finish(r.context_handle(i))?;
-        let (_, max_towers) = r.finish(r.u32(i))?;
-        Ok(MapRequest {
-            object,
-            tower,
-            handle,
-            max_towers,
-        })
+        let (i, max_towers) = r.finish(r.u32(i))?;
+        Ok((
+            i,
+            MapRequest {
+                object,
+                tower,
+                handle,
+                max_towers,
+            },
+        ))
     }
 }
 
-impl MapResponse {
-    pub fn encode(&self, order: ByteOrder, max_towers: u32) -> Result<Vec<u8>, WireError> {
-        let mut w = NdrWriter::new(order);
+impl Stub for MapResponse {
+    const WHAT: &'static str = "ept_map response";
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.context_handle(&self.handle);
-        let n = self.towers.len() as u32;
+        let n = u32::try_from(self.towers.len()).map_err(|_| WireError::TooLarge {
+            what: "ept_map towers",
+            size: self.towers.len(),
+            limit: u32::MAX as usize,
+        })?;
         w.u32(n);
-        w.u32(max_towers.max(n));
+        w.u32(self.max_count.max(n));
         w.u32(0);
         w.u32(n);
         for (k, t) in self.towers.iter().enumerate() {
@@ -411,16 +442,15 @@ impl MapResponse {
         }
         for t in &self.towers {
             if *t != EntryTower::Null {
-                put_twr(&mut w, t)?;
+                put_twr(w, t)?;
             }
         }
         w.u32(self.status);
-        Ok(w.into_bytes())
+        Ok(())
     }
 
-    pub fn decode(stub: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let r = NdrReader::new(stub, order, "ept_map response");
-        let (i, handle) = r.finish(r.context_handle(stub))?;
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
+        let (i, handle) = r.finish(r.context_handle(i))?;
         let (i, num) = r.finish(r.u32(i))?;
         let (i, max_count) = r.finish(r.u32(i))?;
         let (i, offset) = r.finish(r.u32(i))?;
@@ -454,61 +484,57 @@ impl MapResponse {
                 continue;
             }
             let (rest, _) = r.finish(r.align(4, i))?;
-            let (rest, t) = twr(&r, rest)?;
+            let (rest, t) = twr(r, rest)?;
             towers.push(t);
             i = rest;
         }
-        let (_, status) = r.finish(r.u32(i))?;
-        Ok(MapResponse {
-            handle,
-            towers,
-            status,
-        })
+        let (i, status) = r.finish(r.u32(i))?;
+        Ok((
+            i,
+            MapResponse {
+                handle,
+                max_count,
+                towers,
+                status,
+            },
+        ))
     }
 }
 
-/// `ept_lookup_handle_free` request: the handle.
-pub fn encode_handle_free(handle: &ContextHandle, order: ByteOrder) -> Vec<u8> {
-    let mut w = NdrWriter::new(order);
-    w.context_handle(handle);
-    w.into_bytes()
+impl Stub for HandleFreeRequest {
+    const WHAT: &'static str = "ept_lookup_handle_free request";
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        w.context_handle(&self.handle);
+        Ok(())
+    }
+
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
+        let (i, handle) = r.finish(r.context_handle(i))?;
+        Ok((i, HandleFreeRequest { handle }))
+    }
 }
 
-/// Decode the handle of an `ept_lookup_handle_free` request.
-pub fn decode_handle_free_request(
-    stub: &[u8],
-    order: ByteOrder,
-) -> Result<ContextHandle, WireError> {
-    let r = NdrReader::new(stub, order, "ept_lookup_handle_free request");
-    Ok(r.finish(r.context_handle(stub))?.1)
-}
+impl Stub for HandleFreeResponse {
+    const WHAT: &'static str = "ept_lookup_handle_free response";
 
-/// `ept_lookup_handle_free` response: the (now null) handle and a status.
-pub fn encode_handle_free_response(
-    handle: &ContextHandle,
-    status: u32,
-    order: ByteOrder,
-) -> Vec<u8> {
-    let mut w = NdrWriter::new(order);
-    w.context_handle(handle);
-    w.u32(status);
-    w.into_bytes()
-}
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        w.context_handle(&self.handle);
+        w.u32(self.status);
+        Ok(())
+    }
 
-/// Decode an `ept_lookup_handle_free` response into (handle, status).
-pub fn decode_handle_free_response(
-    stub: &[u8],
-    order: ByteOrder,
-) -> Result<(ContextHandle, u32), WireError> {
-    let r = NdrReader::new(stub, order, "ept_lookup_handle_free response");
-    let (i, h) = r.finish(r.context_handle(stub))?;
-    let (_, status) = r.finish(r.u32(i))?;
-    Ok((h, status))
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
+        let (i, handle) = r.finish(r.context_handle(i))?;
+        let (i, status) = r.finish(r.u32(i))?;
+        Ok((i, HandleFreeResponse { handle, status }))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::ndr::ByteOrder;
     use crate::wire::tower::Binding;
     use proptest::prelude::*;
 
@@ -554,7 +580,7 @@ mod tests {
                     max_ents: 1,
                 },
             ] {
-                let bytes = req.encode(order);
+                let bytes = req.encode(order).unwrap();
                 assert_eq!(LookupRequest::decode(&bytes, order).unwrap(), req);
             }
         }
@@ -562,7 +588,9 @@ mod tests {
 
     #[test]
     fn the_all_elements_request_matches_the_ndr_layout() {
-        let bytes = LookupRequest::all(ContextHandle::NULL, 500).encode(ByteOrder::Little);
+        let bytes = LookupRequest::all(ContextHandle::NULL, 500)
+            .encode(ByteOrder::Little)
+            .unwrap();
         // inquiry, object ptr, interface ptr, vers_option, 20-byte handle, max_ents.
         assert_eq!(bytes.len(), 4 + 4 + 4 + 4 + 20 + 4);
         assert_eq!(&bytes[12..16], &[1, 0, 0, 0]);
@@ -573,6 +601,7 @@ mod tests {
     fn lookup_response_round_trips_in_both_orders() {
         for order in [ByteOrder::Little, ByteOrder::Big] {
             let resp = LookupResponse {
+                max_count: 500,
                 handle: handle(),
                 entries: vec![
                     entry(5001, "SAM access"),
@@ -585,7 +614,7 @@ mod tests {
                 ],
                 status: 0,
             };
-            let bytes = resp.encode(order, 500).unwrap();
+            let bytes = resp.encode(order).unwrap();
             assert_eq!(LookupResponse::decode(&bytes, order).unwrap(), resp);
         }
     }
@@ -593,11 +622,12 @@ mod tests {
     #[test]
     fn empty_not_registered_response() {
         let resp = LookupResponse {
+            max_count: 500,
             handle: ContextHandle::NULL,
             entries: vec![],
             status: EPT_S_NOT_REGISTERED,
         };
-        let bytes = resp.encode(ByteOrder::Little, 500).unwrap();
+        let bytes = resp.encode(ByteOrder::Little).unwrap();
         assert_eq!(
             LookupResponse::decode(&bytes, ByteOrder::Little).unwrap(),
             resp
@@ -607,11 +637,12 @@ mod tests {
     #[test]
     fn a_tower_with_bad_floors_spoils_only_its_entry() {
         let resp = LookupResponse {
+            max_count: 2,
             handle: handle(),
             entries: vec![entry(5001, "a"), entry(5002, "b")],
             status: 0,
         };
-        let mut bytes = resp.encode(ByteOrder::Little, 2).unwrap();
+        let mut bytes = resp.encode(ByteOrder::Little).unwrap();
         // Find the first tower's floor count (5, 0) after the array and make it 9.
         let pos = bytes.windows(4).position(|w| w == [5, 0, 19, 0]).unwrap();
         bytes[pos] = 9;
@@ -634,11 +665,12 @@ mod tests {
     #[test]
     fn oversized_tower_and_annotation_are_rejected() {
         let resp = LookupResponse {
+            max_count: 1,
             handle: handle(),
             entries: vec![entry(5001, "a")],
             status: 0,
         };
-        let bytes = resp.encode(ByteOrder::Little, 1).unwrap();
+        let bytes = resp.encode(ByteOrder::Little).unwrap();
         // Annotation length lives right after object (16), referent (4), offset (4): byte
         // 20 + 16 of the array, which starts at 20 + 4 + 12.
         let ann_len_at = 36 + 16 + 4 + 4;
@@ -680,12 +712,13 @@ mod tests {
                 req
             );
             let resp = MapResponse {
+                max_count: 4,
                 handle: ContextHandle::NULL,
                 towers: vec![EntryTower::Decoded(t)],
                 status: 0,
             };
             assert_eq!(
-                MapResponse::decode(&resp.encode(order, 4).unwrap(), order).unwrap(),
+                MapResponse::decode(&resp.encode(order).unwrap(), order).unwrap(),
                 resp
             );
         }
@@ -694,12 +727,59 @@ mod tests {
     #[test]
     fn handle_free_round_trips() {
         for order in [ByteOrder::Little, ByteOrder::Big] {
-            let b = encode_handle_free(&handle(), order);
-            assert_eq!(decode_handle_free_request(&b, order).unwrap(), handle());
-            let b = encode_handle_free_response(&ContextHandle::NULL, 0, order);
-            assert_eq!(
-                decode_handle_free_response(&b, order).unwrap(),
-                (ContextHandle::NULL, 0)
+            let req = HandleFreeRequest { handle: handle() };
+            let b = req.encode(order).unwrap();
+            assert_eq!(HandleFreeRequest::decode(&b, order).unwrap(), req);
+            let resp = HandleFreeResponse {
+                handle: ContextHandle::NULL,
+                status: 0,
+            };
+            let b = resp.encode(order).unwrap();
+            assert_eq!(HandleFreeResponse::decode(&b, order).unwrap(), resp);
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_last_field_are_refused_and_alignment_padding_is_not() {
+        let resp = LookupResponse {
+            max_count: 500,
+            handle: handle(),
+            entries: vec![entry(5001, "a")],
+            status: 0,
+        };
+        let mut bytes = resp.encode(ByteOrder::Little).unwrap();
+        bytes.extend_from_slice(&[0, 0, 0, 0]);
+        assert_eq!(
+            LookupResponse::decode(&bytes, ByteOrder::Little).unwrap(),
+            resp
+        );
+        bytes.push(0x41);
+        assert!(matches!(
+            LookupResponse::decode(&bytes, ByteOrder::Little),
+            Err(WireError::Trailing { len: 5, .. })
+        ));
+        let free = HandleFreeResponse {
+            handle: ContextHandle::NULL,
+            status: 0,
+        };
+        let mut b = free.encode(ByteOrder::Big).unwrap();
+        b.extend_from_slice(&[0xff; 4]);
+        assert!(HandleFreeResponse::decode(&b, ByteOrder::Big).is_err());
+        for stub in [
+            LookupRequest::all(handle(), 1).encode(ByteOrder::Little),
+            MapRequest {
+                object: None,
+                tower: None,
+                handle: handle(),
+                max_towers: 1,
+            }
+            .encode(ByteOrder::Little),
+        ] {
+            let mut stub = stub.unwrap();
+            stub.extend_from_slice(b"trailing data");
+            assert!(
+                LookupRequest::decode(&stub, ByteOrder::Little).is_err()
+                    && MapRequest::decode(&stub, ByteOrder::Little).is_err()
             );
         }
     }
@@ -718,11 +798,12 @@ mod tests {
                                        ann in "[ -~]{0,63}", big in any::<bool>(), status in any::<u32>()) {
             let order = if big { ByteOrder::Big } else { ByteOrder::Little };
             let resp = LookupResponse {
+                max_count: 500,
                 handle: handle(),
                 entries: ports.iter().map(|&p| entry(p, &ann)).collect(),
                 status,
             };
-            let bytes = resp.encode(order, 500).unwrap();
+            let bytes = resp.encode(order).unwrap();
             prop_assert_eq!(LookupResponse::decode(&bytes, order).unwrap(), resp);
         }
     }

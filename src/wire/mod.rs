@@ -25,6 +25,13 @@ pub enum WireError {
     Malformed { what: &'static str, offset: usize },
     #[error("{what}: {detail}")]
     Invalid { what: &'static str, detail: String },
+    /// Bytes after the last field of a stub that are not alignment padding.
+    #[error("{what}: {len} unexpected bytes after the last field, at byte {offset}")]
+    Trailing {
+        what: &'static str,
+        offset: usize,
+        len: usize,
+    },
     #[error("{what}: {size} bytes exceeds the limit of {limit}")]
     TooLarge {
         what: &'static str,

@@ -69,6 +69,20 @@ impl NdrReader {
         })
     }
 
+    /// The end of a stub: `rest` must be empty, or alignment padding of fewer than 8 zero
+    /// bytes (tolerated: an NDR engine may round a stub up to its 8-byte alignment). Anything
+    /// else is data this decoder would silently drop, so it is an error.
+    pub fn end(&self, rest: &[u8]) -> Result<(), WireError> {
+        if rest.is_empty() || (rest.len() < 8 && rest.iter().all(|&b| b == 0)) {
+            return Ok(());
+        }
+        Err(WireError::Trailing {
+            what: self.what,
+            offset: self.offset(rest),
+            len: rest.len(),
+        })
+    }
+
     /// Skip padding so the next item starts at a multiple of `n` from the stub's start.
     pub fn align<'a>(&self, n: usize, i: &'a [u8]) -> Res<'a, ()> {
         let pad = (n - self.offset(i) % n) % n;
@@ -105,6 +119,35 @@ impl NdrReader {
         let (i, attributes) = self.u32(i)?;
         let (i, uuid) = self.uuid(i)?;
         Ok((i, ContextHandle { attributes, uuid }))
+    }
+}
+
+/// A stub body (the NDR of one operation's request or response) that encodes into an
+/// [`NdrWriter`] and decodes from an [`NdrReader`]. [`Stub::decode`] reads the whole stub:
+/// bytes left over after the last field are an error ([`NdrReader::end`]).
+pub trait Stub: Sized {
+    /// Names the stub in errors, e.g. "ept_lookup response".
+    const WHAT: &'static str;
+
+    /// Append this value's NDR to `w`.
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError>;
+
+    /// Read a value from `i` (a suffix of the stub `r` was made for); the bytes after it.
+    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError>;
+
+    /// The stub in `order`.
+    fn encode(&self, order: ByteOrder) -> Result<Vec<u8>, WireError> {
+        let mut w = NdrWriter::new(order);
+        self.write(&mut w)?;
+        Ok(w.into_bytes())
+    }
+
+    /// Decode a whole stub whose integers are in `order`.
+    fn decode(stub: &[u8], order: ByteOrder) -> Result<Self, WireError> {
+        let r = NdrReader::new(stub, order, Self::WHAT);
+        let (rest, value) = Self::read(&r, stub)?;
+        r.end(rest)?;
+        Ok(value)
     }
 }
 
@@ -259,6 +302,31 @@ mod tests {
         assert_eq!(be, id.as_bytes());
         assert_eq!(uuid_in(ByteOrder::Little, &le).unwrap().1, id);
         assert_eq!(uuid_in(ByteOrder::Big, &be).unwrap().1, id);
+    }
+
+    #[test]
+    fn a_stub_ends_at_its_last_field_or_its_alignment_padding() {
+        let stub = [1u8, 0, 0, 0, 0, 0, 0, 0, 9];
+        let r = NdrReader::new(&stub, ByteOrder::Little, "stub");
+        assert!(r.end(&stub[4..8]).is_ok(), "zero padding below 8 bytes");
+        assert!(r.end(&[]).is_ok());
+        assert_eq!(
+            r.end(&stub[4..]),
+            Err(WireError::Trailing {
+                what: "stub",
+                offset: 4,
+                len: 5
+            })
+        );
+        let data = [0u8, 0, 7];
+        let r = NdrReader::new(&data, ByteOrder::Little, "stub");
+        assert!(
+            r.end(&data).is_err(),
+            "non-zero bytes are data, not padding"
+        );
+        let eight = [0u8; 8];
+        let r = NdrReader::new(&eight, ByteOrder::Little, "stub");
+        assert!(r.end(&eight).is_err(), "8 bytes is more than any alignment");
     }
 
     #[test]
