@@ -94,7 +94,7 @@ pub fn render_table(hosts: &[HostDump]) -> String {
                 t.add_row(vec![
                     iface,
                     cell(&first.version).into_owned(),
-                    cell(first.name.as_deref().unwrap_or_default()).into_owned(),
+                    name_cell(first),
                     cell(&first.annotation).into_owned(),
                     bindings.join("\n"),
                 ]);
@@ -116,6 +116,20 @@ pub fn render_table(hosts: &[HostDump]) -> String {
         ));
     }
     out
+}
+
+/// The Name cell of an interface: the name from [`crate::epm::names`] when the UUID is known;
+/// otherwise the endpoint mapper's annotation in double quotes, so that it cannot pass for a name
+/// from the table (the annotation is whatever the server registered); empty when there is
+/// neither. Both go through [`cell`](super::inert::cell). The JSON keeps `name` null for an
+/// unknown UUID; the quoted fallback is only for the table.
+fn name_cell(e: &Endpoint) -> String {
+    use super::inert::cell;
+    match e.name.as_deref() {
+        Some(name) => cell(name).into_owned(),
+        None if !e.annotation.is_empty() => format!("\"{}\"", cell(&e.annotation)),
+        None => String::new(),
+    }
 }
 
 /// "135,5001-5003,49664" from a sorted list of ports.
@@ -159,6 +173,45 @@ mod tests {
         );
         assert_eq!(groups(&host.endpoints).len(), 2);
         assert_eq!(text.matches("MS-SAMR samr").count(), 2);
+    }
+
+    #[test]
+    fn name_falls_back_to_the_quoted_annotation() {
+        let mut known = ep(5001, 1);
+        known.annotation = "Samr annotation".into();
+        let mut unknown = ep(5002, 2);
+        unknown.name = None;
+        unknown.annotation = "Fw APIs".into();
+        let mut bare = ep(5003, 3);
+        bare.name = None;
+        assert_eq!(name_cell(&known), "MS-SAMR samr");
+        assert_eq!(name_cell(&unknown), "\"Fw APIs\"");
+        assert_eq!(name_cell(&bare), "");
+        // A hostile annotation in the fallback is escaped like any other cell.
+        let mut hostile = ep(5004, 4);
+        hostile.name = None;
+        hostile.annotation = "MS-SAMR samr\n\x1b[2J".into();
+        assert_eq!(name_cell(&hostile), "\"MS-SAMR samr\\x0a\\x1b[2J\"");
+        let host = HostDump {
+            auth: None,
+            target: "h".into(),
+            address: None,
+            status: HostStatus::Ok,
+            error: None,
+            warnings: vec![],
+            endpoints: vec![known, unknown, bare, hostile],
+        };
+        let text = render_table(std::slice::from_ref(&host));
+        let row = |port: u16| {
+            text.lines()
+                .find(|l| l.contains(&format!("[{port}]")))
+                .unwrap_or_else(|| panic!("no row for {port} in\n{text}"))
+                .to_string()
+        };
+        assert!(!row(5001).contains('"'), "{}", row(5001));
+        assert!(row(5002).contains("\"Fw APIs\""), "{}", row(5002));
+        assert_eq!(row(5003).matches('"').count(), 0, "{}", row(5003));
+        assert!(!text.contains('\x1b'));
     }
 
     #[test]
