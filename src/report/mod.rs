@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod changes;
 pub mod diff;
 pub mod dump;
+pub mod html;
 pub mod inert;
 pub mod table;
 
