@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// line, which the client never accepts.
     #[arg(long, value_name = "USER:PASSWORD")]
     pub require_auth: Option<String>,
+    /// Register every endpoint with this annotation (at most 63 bytes, the IDL's size), e.g.
+    /// markup, to test what renders it.
+    #[arg(long, value_name = "TEXT")]
+    pub annotation: Option<String>,
 }
 
 /// `--require-auth USER:PASSWORD` (split at the first colon).
@@ -96,6 +100,18 @@ impl ServeArgs {
         };
         c.max_xmit_frag = self.max_frag.max(64);
         c.misbehave = self.misbehave;
+        if let Some(text) = &self.annotation {
+            let max = crate::wire::epm::MAX_ANNOTATION - 1;
+            if text.len() > max {
+                return Err(format!(
+                    "--annotation: {} bytes, more than the {max} an annotation holds",
+                    text.len()
+                ));
+            }
+            for e in &mut c.endpoints {
+                e.annotation = text.clone();
+            }
+        }
         c.require_auth = self
             .require_auth
             .as_deref()

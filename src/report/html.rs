@@ -665,6 +665,7 @@ input.f{position:absolute;opacity:0;pointer-events:none}
 details.host{border:1px solid var(--line);border-radius:8px;margin:8px 0;background:var(--card)}
 details.host>summary{padding:8px 12px;cursor:pointer;display:flex;flex-wrap:wrap;gap:8px;align-items:center}
 details.host>:not(summary){margin-left:12px;margin-right:12px}
+details.host>summary::before{content:"▸";color:var(--muted)}details.host[open]>summary::before{content:"▾"}
 .hname{font-weight:600;overflow-wrap:anywhere}.cells{color:var(--muted);margin-left:auto}
 .badge{border-radius:10px;padding:0 8px;font-size:12px;border:1px solid var(--line)}
 .badge.ok{color:var(--ok);border-color:var(--ok)}.badge.bad,.badge.sev-error{color:var(--bad);border-color:var(--bad)}
