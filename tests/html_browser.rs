@@ -31,7 +31,11 @@ fn the_checks_see_console_messages_and_elements() {
     )
     .unwrap();
     let p = browser::open(&chromium, &page);
-    assert!(p.dom.contains("<img") && p.dom.contains("<script"), "{}", p.dom);
+    assert!(
+        p.dom.contains("<img") && p.dom.contains("<script"),
+        "{}",
+        p.dom
+    );
     assert!(p.dom.contains(" onerror=\""), "{}", p.dom);
     assert!(
         p.console.iter().any(|l| l.contains("boom")) && p.console.iter().any(|l| l.contains("img")),
@@ -153,8 +157,14 @@ fn markup_in_annotations_and_rule_names_is_text() {
 
     for (name, html) in [("hostile-audit", &audited), ("hostile-render", &rendered)] {
         let page = check_report_page(&chromium, std::path::Path::new(html), &report, name);
-        assert!(page.dom.contains(SCRIPT_SHOWN), "{name}: the annotation is not shown");
-        assert!(page.dom.contains(IMG_SHOWN), "{name}: the rule name is not shown");
+        assert!(
+            page.dom.contains(SCRIPT_SHOWN),
+            "{name}: the annotation is not shown"
+        );
+        assert!(
+            page.dom.contains(IMG_SHOWN),
+            "{name}: the rule name is not shown"
+        );
         // An attribute is serialised as name="value"; the text shown has no quote after '='.
         assert!(
             !page.dom.contains(" onerror=\""),

@@ -21,7 +21,11 @@ fn assert_valid(validator: &jsonschema::Validator, log: &Value, what: &str) {
         .iter_errors(log)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what}: not valid SARIF 2.1.0:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{what}: not valid SARIF 2.1.0:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// Run the binary in the repository's root (so `fixtures/...` is a relative path there).
@@ -62,7 +66,8 @@ fn lint_sarif_of_every_fixture_policy_is_valid_and_has_every_finding() {
         let (code, out, err) = run_here(&["policy", "lint", "--sarif", &file]);
         let (json_code, json, _) = run_here(&["policy", "lint", "--json", &file]);
         assert_eq!(code, json_code, "{name}: exit code\n{err}");
-        let log: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}\n{out}"));
+        let log: Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}\n{out}"));
         assert_valid(&validator, &log, name);
         let findings: Value = serde_json::from_str(&json).unwrap();
         let findings = findings["findings"].as_array().unwrap();
@@ -70,10 +75,18 @@ fn lint_sarif_of_every_fixture_policy_is_valid_and_has_every_finding() {
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
         let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
         for code in rpcaudit::finding::Code::ALL {
-            assert_eq!(ids.iter().filter(|i| **i == code.as_str()).count(), 1, "{name}: rule {code}");
+            assert_eq!(
+                ids.iter().filter(|i| **i == code.as_str()).count(),
+                1,
+                "{name}: rule {code}"
+            );
         }
         let results = run["results"].as_array().unwrap();
-        assert_eq!(results.len(), findings.len(), "{name}: one result per finding");
+        assert_eq!(
+            results.len(),
+            findings.len(),
+            "{name}: one result per finding"
+        );
         for (r, f) in results.iter().zip(findings) {
             assert_eq!(r["ruleId"], f["code"], "{name}");
             let index = r["ruleIndex"].as_u64().unwrap() as usize;
@@ -83,16 +96,28 @@ fn lint_sarif_of_every_fixture_policy_is_valid_and_has_every_finding() {
                 other => other,
             };
             assert_eq!(r["level"], level, "{name}");
-            assert!(r["message"]["text"].as_str().unwrap().starts_with(f["message"].as_str().unwrap()));
+            assert!(
+                r["message"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(f["message"].as_str().unwrap())
+            );
             if f["file"].is_string() {
                 let loc = &r["locations"][0]["physicalLocation"];
-                assert_eq!(loc["artifactLocation"]["uri"], file.as_str(), "{name}: relative URI");
+                assert_eq!(
+                    loc["artifactLocation"]["uri"],
+                    file.as_str(),
+                    "{name}: relative URI"
+                );
                 assert_eq!(loc["region"]["startLine"], f["line"], "{name}: line");
             }
         }
         results_seen += results.len();
     }
-    assert!(results_seen > 10, "the fixtures have findings: {results_seen}");
+    assert!(
+        results_seen > 10,
+        "the fixtures have findings: {results_seen}"
+    );
 }
 
 #[test]

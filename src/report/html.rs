@@ -257,10 +257,7 @@ fn tags(s: &Section<'_>) -> Vec<&'static str> {
             t.push(tag);
         }
     }
-    if s
-        .host
-        .is_some_and(|(h, _)| h.dump.status != HostStatus::Ok)
-    {
+    if s.host.is_some_and(|(h, _)| h.dump.status != HostStatus::Ok) {
         t.push("incomplete");
     }
     if t.is_empty() {
@@ -297,11 +294,7 @@ fn hosts(report: &AuditReport, sections: &[Section<'_>], expanded: bool) -> Mark
 
 fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: bool) -> Markup {
     let status = s.host.map(|(h, _)| h.dump.status);
-    let leaks = s
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Leak)
-        .count();
+    let leaks = s.rows.iter().filter(|r| r.verdict == Verdict::Leak).count();
     let over = s
         .rows
         .iter()
@@ -825,7 +818,10 @@ mod tests {
             assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
         }
         let page = render(&report(1, QUOTE, QUOTE));
-        assert!(page.contains("x&quot; onmouseover=&quot;alert(1)"), "{page}");
+        assert!(
+            page.contains("x&quot; onmouseover=&quot;alert(1)"),
+            "{page}"
+        );
         // Nothing can load or run: the policy is in the page, and no script element exists.
         assert!(page.contains(&format!(
             "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
@@ -846,7 +842,11 @@ mod tests {
             r.summary.verdicts.leak
         );
         assert_eq!(page.matches("<details class=\"host\"").count(), 3);
-        assert_eq!(page.matches("\" open>").count(), 3, "a few hosts are shown open");
+        assert_eq!(
+            page.matches("\" open>").count(),
+            3,
+            "a few hosts are shown open"
+        );
         // The leak's cell says where, what was expected by which rule, what was seen, the RTT.
         assert!(page.contains(
             "title=\"198.18.2.10 → 10.0.0.0:5007\nexpected block (policy.cmd:3 Block RPC)\nobserved closed\nverdict leak\nRTT 0.25 ms\""
@@ -892,14 +892,22 @@ mod tests {
         assert_eq!(big.matches(" data-cell=\"").count(), 1000 * 44);
         // Ten times the hosts, about ten times the bytes (no quadratic term), and bounded per
         // cell.
-        assert!(big.len() < small.len() * 11, "{} vs {}", big.len(), small.len());
+        assert!(
+            big.len() < small.len() * 11,
+            "{} vs {}",
+            big.len(),
+            small.len()
+        );
         assert!(
             big.len() < 400 * big_report.matrix.len() + 4096 * 1000,
             "{} bytes",
             big.len()
         );
         // Collapsed: no host section is open past EXPANDED_HOSTS.
-        assert_eq!(big.matches("<details class=\"host\" data-tags=").count(), 1000);
+        assert_eq!(
+            big.matches("<details class=\"host\" data-tags=").count(),
+            1000
+        );
         assert_eq!(big.matches("\" open>").count(), 0);
         assert!(took < std::time::Duration::from_secs(20), "{took:?}");
     }

@@ -351,9 +351,7 @@ pub fn artifact_uri(file: &str, cwd: &Path) -> String {
     let path = Path::new(&unified);
     if path.is_absolute() {
         match path.strip_prefix(cwd) {
-            Ok(rel) if !rel.as_os_str().is_empty() => {
-                percent_encode(&rel.to_string_lossy())
-            }
+            Ok(rel) if !rel.as_os_str().is_empty() => percent_encode(&rel.to_string_lossy()),
             _ => format!("file://{}", percent_encode(&unified)),
         }
     } else {
@@ -444,7 +442,10 @@ mod tests {
         assert_eq!(artifact_uri("policy/a.cmd", cwd), "policy/a.cmd");
         assert_eq!(artifact_uri("./policy/a.cmd", cwd), "policy/a.cmd");
         assert_eq!(artifact_uri("/work/repo/policy/a.cmd", cwd), "policy/a.cmd");
-        assert_eq!(artifact_uri("/etc/x y#.cmd", cwd), "file:///etc/x%20y%23.cmd");
+        assert_eq!(
+            artifact_uri("/etc/x y#.cmd", cwd),
+            "file:///etc/x%20y%23.cmd"
+        );
         assert_eq!(artifact_uri("gpo\\Registry.pol", cwd), "gpo/Registry.pol");
         assert_eq!(
             artifact_uri("<img src=x>\u{202e}.cmd", cwd),
@@ -457,7 +458,12 @@ mod tests {
         let findings = vec![
             Finding::new(Code::Placeholder, Severity::Error, "m", "f").at("a.cmd", 3),
             Finding::new(Code::UnknownField, Severity::Info, "m2", "f2").at_file("b.ps1"),
-            Finding::new(Code::Other("from-the-future".into()), Severity::Warning, "m", "f"),
+            Finding::new(
+                Code::Other("from-the-future".into()),
+                Severity::Warning,
+                "m",
+                "f",
+            ),
         ];
         let log = log(&findings, Path::new("/"));
         let run = &log.runs[0];
