@@ -673,7 +673,7 @@ table.heat th.src{text-align:right;font:12px ui-monospace,monospace;padding-righ
 table.heat th.port{vertical-align:bottom;padding:0}
 table.heat th.port span{writing-mode:vertical-rl;transform:rotate(180deg);font:10px ui-monospace,monospace;color:var(--muted)}
 table.heat td{padding:0;width:16px;height:18px}
-table.heat td.rs{padding-left:3px}
+table.heat td.rs>.c:first-child{box-shadow:inset 3px 0 0 var(--bg)}
 .c{display:block;width:16px;height:18px;border-radius:2px}
 ul.runs{list-style:none;padding:0;margin:4px 0 10px;font-size:12.5px}
 .run{background:none!important;outline:none!important}.run.v-leak{color:var(--leak);font-weight:600}.run.v-overblock{color:var(--over);font-weight:600}
@@ -847,6 +847,13 @@ mod tests {
             3,
             "a few hosts are shown open"
         );
+        // Each host carries the tags the CSS filter selects on.
+        assert_eq!(
+            page.matches("<details class=\"host\" data-tags=\"leak problem\" open>")
+                .count(),
+            3
+        );
+        assert!(STYLE.contains("#f-leak:checked~main .host:not([data-tags~=leak])"));
         // The leak's cell says where, what was expected by which rule, what was seen, the RTT.
         assert!(page.contains(
             "title=\"198.18.2.10 → 10.0.0.0:5007\nexpected block (policy.cmd:3 Block RPC)\nobserved closed\nverdict leak\nRTT 0.25 ms\""
