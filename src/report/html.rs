@@ -4,7 +4,8 @@
 //! in, one `String` out, no I/O.
 //!
 //! Safety by construction: every string goes through maud's escaping (text and attribute
-//! values alike); the only unescaped text is this module's own style sheet. The page holds no
+//! values alike); the only unescaped text is this module's own style sheet. Untrusted strings
+//! first pass [`inert::field`], so control and bidi characters show as escapes here too. The page holds no
 //! script at all, and its Content-Security-Policy forbids any, so even markup that escaped
 //! escaping could not run or load anything. Collapsing host sections is `<details>`; the filter
 //! by verdict is radio buttons and sibling selectors in CSS.
@@ -17,6 +18,7 @@
 
 use super::audit::AuditReport;
 use super::changes::{Changes, verdict_runs};
+use super::inert;
 use crate::audit::capacity::HostCapacity;
 use crate::audit::verify::{MatrixRow, Verdict};
 use crate::epm::HostStatus;
@@ -83,8 +85,8 @@ pub fn render(report: &AuditReport) -> String {
                     (remediation(report))
                     @if let Some(c) = &report.changes { (changes(c)) }
                     footer {
-                        "Made by " (report.tool.name) " " (report.tool.version) " at "
-                        (report.generated_at) "; report schema_version "
+                        "Made by " (t(&report.tool.name)) " " (t(&report.tool.version)) " at "
+                        (t(&report.generated_at)) "; report schema_version "
                         (report.schema_version) ". The JSON report holds everything shown here."
                     }
                 }
@@ -92,6 +94,22 @@ pub fn render(report: &AuditReport) -> String {
         }
     };
     page.into_string()
+}
+
+/// An untrusted string as the page shows it: control and bidirectional-text characters written
+/// as visible escapes ([`inert::field`], as on a terminal, so a U+202E cannot reorder what is
+/// read), then HTML-escaped by maud like every other value.
+fn t(s: &str) -> std::borrow::Cow<'_, str> {
+    inert::field(s)
+}
+
+/// The fix script as the page shows it: each line through [`t`], LF line ends.
+fn script_text(script: &str) -> String {
+    script
+        .lines()
+        .map(|l| t(l.trim_end_matches('\r')).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The headline: COMPLIANT, NOT COMPLIANT, INCOMPLETE or INTERRUPTED.
@@ -141,7 +159,7 @@ fn summary(report: &AuditReport) -> Markup {
             @if !s.incomplete_hosts.is_empty() {
                 p { "Not fully examined: "
                     @for (n, h) in s.incomplete_hosts.iter().enumerate() {
-                        @if n > 0 { ", " } code { (h) }
+                        @if n > 0 { ", " } code { (t(h)) }
                     }
                 }
             }
@@ -154,7 +172,7 @@ fn summary(report: &AuditReport) -> Markup {
                 }
             }
             dl.inputs {
-                dt { "Range" } dd { code { (range_text(&i.range)) } " (" (i.range.size()) " ports), from " (i.range_source) }
+                dt { "Range" } dd { code { (range_text(&i.range)) } " (" (i.range.size()) " ports), from " (t(&i.range_source)) }
                 dt { "Default for uncovered ports" } dd { (i.default_action) }
                 dt { "Endpoint mapper port" } dd { (i.epm_port) }
                 dt { "Targets" } dd { (i.targets.len()) ": " (list_excerpt(&i.targets, 20)) }
@@ -166,14 +184,14 @@ fn summary(report: &AuditReport) -> Markup {
                     @if i.policy_files.is_empty() { "none" }
                     ul {
                         @for f in &i.policy_files {
-                            li { code { (f.path) } " (" (f.encoding) ", SHA-256 " code.hash { (f.sha256) } ")" }
+                            li { code { (t(&f.path)) } " (" (t(&f.encoding)) ", SHA-256 " code.hash { (t(&f.sha256)) } ")" }
                         }
                     }
                 }
                 @if !i.observation_files.is_empty() {
                     dt { "Observation files" } dd { (list_excerpt(&i.observation_files, 20)) }
                 }
-                dt { "Generated" } dd { (report.generated_at) }
+                dt { "Generated" } dd { (t(&report.generated_at)) }
             }
         }
     }
@@ -190,7 +208,7 @@ fn range_text(r: &PortRanges) -> String {
 /// The first `n` of `items` joined, and how many more.
 fn list_excerpt(items: &[String], n: usize) -> Markup {
     html! {
-        @for (k, t) in items.iter().take(n).enumerate() { @if k > 0 { ", " } code { (t) } }
+        @for (k, item) in items.iter().take(n).enumerate() { @if k > 0 { ", " } code { (t(item)) } }
         @if items.len() > n { " … and " (items.len() - n) " more" }
     }
 }
@@ -303,7 +321,7 @@ fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: boo
     html! {
         details.host data-tags=(tags) open[expanded] {
             summary {
-                span.hname { (s.title) }
+                span.hname { (t(&s.title)) }
                 @match status {
                     Some(HostStatus::Ok) => span.badge.ok { "dumped" },
                     Some(HostStatus::Partial) => span.badge.partial { "partial dump" },
@@ -315,9 +333,9 @@ fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: boo
                 span.cells { (s.rows.len()) " cells" }
             }
             @if let Some((h, cap)) = s.host {
-                @if let Some(e) = &h.dump.error { p.error { (e) } }
+                @if let Some(e) = &h.dump.error { p.error { (t(e)) } }
                 @if !h.dump.warnings.is_empty() {
-                    ul.warnings { @for w in &h.dump.warnings { li { (w) } } }
+                    ul.warnings { @for w in &h.dump.warnings { li { (t(w)) } } }
                 }
                 @if let Some(c) = cap { (gauge(c, &report.inputs.range)) }
             }
@@ -357,7 +375,7 @@ fn gauge(c: &HostCapacity, range: &PortRanges) -> Markup {
                     p { "Outside the range: " code { (PortRanges::from_ranges(outside.iter().map(|p| (*p, *p)))) } }
                 }
                 @if let Some(r) = c.recommendation.as_ref().filter(|r| r.change) {
-                    p.rec { "Recommended range: " code { (r.range) } " (" (r.size) " ports)" }
+                    p.rec { "Recommended range: " code { (t(&r.range)) } " (" (r.size) " ports)" }
                 }
             }
         }
@@ -367,7 +385,7 @@ fn gauge(c: &HostCapacity, range: &PortRanges) -> Markup {
 /// The `title` of one cell: where, expected (and the rule), observed, verdict, RTT.
 fn cell_title(r: &MatrixRow) -> String {
     let rule = match &r.rule {
-        Some(rule) => rule.clone(),
+        Some(rule) => t(rule).into_owned(),
         None => format!("no rule (--default {})", r.expected),
     };
     let rtt = match r.rtt_ms {
@@ -479,10 +497,10 @@ fn endpoints(h: &super::audit::HostReport) -> Markup {
                     tbody {
                         @for e in &d.endpoints {
                             tr {
-                                td { code { (e.interface) } " v" (e.version) }
-                                td { (e.name.as_deref().unwrap_or_default()) }
-                                td.annotation { (e.annotation) }
-                                td { code { (e.binding) } }
+                                td { code { (e.interface) } " v" (t(&e.version)) }
+                                td { (t(e.name.as_deref().unwrap_or_default())) }
+                                td.annotation { (t(&e.annotation)) }
+                                td { code { (t(&e.binding)) } }
                             }
                         }
                     }
@@ -526,19 +544,19 @@ fn place(f: &Finding) -> Option<String> {
 
 fn finding(n: usize, f: &Finding) -> Markup {
     html! {
-        article.(format!("finding sev-{}", f.severity)) data-finding=(n) data-code=(f.code.as_str()) {
+        article.(format!("finding sev-{}", f.severity)) data-finding=(n) data-code=(t(f.code.as_str())) {
             h4 {
                 span.(format!("badge sev-{}", f.severity)) { (f.severity) }
-                " " code.code { (f.code.as_str()) }
-                @if let Some(p) = place(f) { " " span.place { (p) } }
+                " " code.code { (t(f.code.as_str())) }
+                @if let Some(p) = place(f) { " " span.place { (t(&p)) } }
             }
-            p.message { (f.message) }
-            p.fix { b { "Fix: " } (f.fix) }
+            p.message { (t(&f.message)) }
+            p.fix { b { "Fix: " } (t(&f.fix)) }
             @if !f.evidence.is_empty() {
                 details.evidence {
                     summary { "Evidence (" (f.evidence.len()) ")" }
                     ul {
-                        @for e in f.evidence.iter().take(EVIDENCE_SHOWN) { li { code { (e) } } }
+                        @for e in f.evidence.iter().take(EVIDENCE_SHOWN) { li { code { (t(e)) } } }
                         @if f.evidence.len() > EVIDENCE_SHOWN {
                             li { "… and " (f.evidence.len() - EVIDENCE_SHOWN) " more (all in the JSON report)" }
                         }
@@ -557,10 +575,10 @@ fn remediation(report: &AuditReport) -> Markup {
                 None => p.none { "Nothing to fix." },
                 Some(r) => {
                     p { "In " (r.dialect) "; review before running it. The exact script is in the JSON report." }
-                    pre.script { code { (r.script.replace("\r\n", "\n")) } }
+                    pre.script { code { (script_text(&r.script)) } }
                     @if !r.notes.is_empty() {
                         h3 { "Notes" }
-                        ul { @for note in &r.notes { li { (note) } } }
+                        ul { @for note in &r.notes { li { (t(note)) } } }
                     }
                 }
             }
@@ -577,8 +595,8 @@ fn changes(c: &Changes) -> Markup {
     html! {
         section #changes {
             h2 { "Changes since the baseline" }
-            p { "Compared with " code { (c.baseline.path) } ", made " (c.baseline.generated_at)
-                " by rpcaudit " (c.baseline.tool_version)
+            p { "Compared with " code { (t(&c.baseline.path)) } ", made " (t(&c.baseline.generated_at))
+                " by rpcaudit " (t(&c.baseline.tool_version))
                 @if !c.baseline.complete { " (that run was incomplete)" } "." }
             @if c.is_empty() { p.none { "Nothing changed." } }
             @if !c.endpoints_appeared.is_empty() || !c.endpoints_disappeared.is_empty() {
@@ -589,9 +607,9 @@ fn changes(c: &Changes) -> Markup {
                             @for e in list {
                                 tr.(sign) {
                                     td { (sign) }
-                                    td { (e.target) }
-                                    td { code { (e.interface) } " v" (e.version) " " (e.name.as_deref().unwrap_or_default()) }
-                                    td { code { (e.binding) } }
+                                    td { (t(&e.target)) }
+                                    td { code { (e.interface) } " v" (t(&e.version)) " " (t(e.name.as_deref().unwrap_or_default())) }
+                                    td { code { (t(&e.binding)) } }
                                 }
                             }
                         }
@@ -613,14 +631,14 @@ fn changes(c: &Changes) -> Markup {
                     ul {
                         @for f in list {
                             li.change { span.(format!("badge sev-{}", f.severity)) { (f.severity) } " "
-                                code { (f.code.as_str()) } " " (f.message) }
+                                code { (t(f.code.as_str())) } " " (t(&f.message)) }
                         }
                     }
                 }
             }
             @if !c.hosts_not_compared.is_empty() {
                 h3 { "Not compared" }
-                ul { @for h in &c.hosts_not_compared { li { code { (h.target) } ": " (h.reason) } } }
+                ul { @for h in &c.hosts_not_compared { li { code { (t(&h.target)) } ": " (t(&h.reason)) } } }
             }
         }
     }
@@ -817,6 +835,11 @@ mod tests {
             assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
             assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
         }
+        // Control and bidi characters are shown as escapes, as on a terminal.
+        let page = render(&report(1, "RPC \u{202e}exe.txt\x1b[2J", "a\u{202e}b\rc"));
+        assert!(!page.contains(['\u{202e}', '\x1b', '\r']));
+        assert!(page.contains("RPC \\u{202e}exe.txt\\x1b[2J"), "{page}");
+        assert!(page.contains("a\\u{202e}b\\x0dc"), "{page}");
         let page = render(&report(1, QUOTE, QUOTE));
         assert!(
             page.contains("x&quot; onmouseover=&quot;alert(1)"),
