@@ -89,8 +89,11 @@ fn run_against(mode: &str, extra: &[&str]) -> Outcome {
         o.bad_error()
     );
     eprintln!("{what}; {:?}, peak {} KiB", o.elapsed, o.peak_kib);
+    // The deadline holds: a hostile host ends the run within its timeout plus the time a debug
+    // build takes to encode what it gathered. Generous, so that a loaded machine does not
+    // fail it; a peer that held the client past its deadline would take far longer (or hang).
     assert!(
-        o.elapsed <= Duration::from_secs(HOST_TIMEOUT + 1),
+        o.elapsed <= Duration::from_secs(HOST_TIMEOUT * 4),
         "{what}: the run took {:?}",
         o.elapsed
     );

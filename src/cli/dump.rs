@@ -1,10 +1,11 @@
 //! `rpcaudit dump`: list what each target's endpoint mapper has registered, like rpcdump.
 
 use super::{Error, Exit};
-use crate::epm::auth::{Credentials, Level, Redacted, Secret};
+use crate::epm::auth::{CredentialError, Credentials, Level, Redacted, Secret};
 use crate::epm::client::{AuthMode, AuthOptions, DumpOptions, dump_many};
 use crate::epm::{HostDump, HostStatus};
 use crate::report::dump::{DumpReport, render_table};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -76,7 +77,7 @@ pub struct AuthArgs {
 impl AuthArgs {
     /// The credentials, reading the secret from the file, the environment or the terminal.
     /// Errors name the source, never its content.
-    pub fn credentials(&self) -> Result<Option<Credentials>, String> {
+    pub fn credentials(&self) -> Result<Option<Credentials>, CredentialsError> {
         self.credentials_from(&|k| std::env::var(k).ok(), &|prompt| {
             use std::io::IsTerminal;
             if !std::io::stdin().is_terminal() {
@@ -90,15 +91,15 @@ impl AuthArgs {
         &self,
         env: &dyn Fn(&str) -> Option<String>,
         prompt: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Credentials>, String> {
+    ) -> Result<Option<Credentials>, CredentialsError> {
         let Some(user) = &self.user else {
             if self.mode == AuthMode::Ntlm {
-                return Err("--auth ntlm needs credentials: give --user".into());
+                return Err(CredentialsError::NoUser);
             }
             return Ok(None);
         };
         let (name, domain) = Credentials::parse_user(user, self.domain.as_deref())
-            .map_err(|e| format!("--user: {e}"))?;
+            .map_err(CredentialsError::User)?;
         let shown = if domain.is_empty() {
             name.clone()
         } else {
@@ -106,32 +107,30 @@ impl AuthArgs {
         };
         let secret = if let Some(f) = &self.nt_hash_file {
             let line = first_line(f, "--nt-hash-file")?;
-            Secret::nt_hash_from_hex(line.expose())
-                .map_err(|e| format!("--nt-hash-file {}: {e}", f.display()))?
+            Secret::nt_hash_from_hex(line.expose()).map_err(|source| CredentialsError::NtHash {
+                origin: format!("--nt-hash-file {}", f.display()),
+                source,
+            })?
         } else if let Some(f) = &self.password_file {
             Secret::Password(first_line(f, "--password-file")?)
         } else {
             match (env("RPCAUDIT_NT_HASH"), env("RPCAUDIT_PASSWORD")) {
-                (Some(_), Some(_)) => {
-                    return Err(
-                        "both RPCAUDIT_NT_HASH and RPCAUDIT_PASSWORD are set; unset one".into(),
-                    );
-                }
+                (Some(_), Some(_)) => return Err(CredentialsError::BothInEnvironment),
                 (Some(h), None) => {
                     let h = Redacted::new(h);
-                    Secret::nt_hash_from_hex(h.expose())
-                        .map_err(|e| format!("RPCAUDIT_NT_HASH: {e}"))?
+                    Secret::nt_hash_from_hex(h.expose()).map_err(|source| {
+                        CredentialsError::NtHash {
+                            origin: "RPCAUDIT_NT_HASH".into(),
+                            source,
+                        }
+                    })?
                 }
                 (None, Some(p)) if !p.is_empty() => Secret::Password(Redacted::new(p)),
-                (None, Some(_)) => return Err("RPCAUDIT_PASSWORD is empty".into()),
+                (None, Some(_)) => return Err(CredentialsError::EmptyEnvironmentPassword),
                 (None, None) => match prompt(&format!("Password for {shown}: ")) {
                     Some(p) if !p.is_empty() => Secret::Password(Redacted::new(p)),
-                    Some(_) => return Err("empty password".into()),
-                    None => {
-                        return Err(format!(
-                            "no password for {shown}: set RPCAUDIT_PASSWORD, give --password-file FILE or --nt-hash-file FILE, or run on a terminal to be asked"
-                        ));
-                    }
+                    Some(_) => return Err(CredentialsError::EmptyPrompt),
+                    None => return Err(CredentialsError::NoPassword(shown)),
                 },
             }
         };
@@ -143,13 +142,56 @@ impl AuthArgs {
     }
 }
 
+/// Why no credentials could be put together. Names the flag, file or variable the secret
+/// came from, never the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("--auth ntlm needs credentials: give --user")]
+    NoUser,
+    #[error("--user: {0}")]
+    User(#[source] CredentialError),
+    /// `origin` is the flag and file, or the variable, the hash came from.
+    #[error("{origin}: {source}")]
+    NtHash {
+        origin: String,
+        #[source]
+        source: CredentialError,
+    },
+    #[error("both RPCAUDIT_NT_HASH and RPCAUDIT_PASSWORD are set; unset one")]
+    BothInEnvironment,
+    #[error("RPCAUDIT_PASSWORD is empty")]
+    EmptyEnvironmentPassword,
+    #[error("empty password")]
+    EmptyPrompt,
+    /// No secret from any source; the account as shown.
+    #[error(
+        "no password for {0}: set RPCAUDIT_PASSWORD, give --password-file FILE or --nt-hash-file FILE, or run on a terminal to be asked"
+    )]
+    NoPassword(String),
+    #[error("{flag} {}: {source}", path.display())]
+    Read {
+        flag: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{flag} {}: not UTF-8 text", path.display())]
+    NotUtf8 { flag: &'static str, path: PathBuf },
+    #[error("{flag} {}: the first line is empty", path.display())]
+    EmptyFirstLine { flag: &'static str, path: PathBuf },
+}
+
 /// The first line of a secret file, without its line ending. Errors never quote the file.
-fn first_line(path: &std::path::Path, flag: &str) -> Result<Redacted<String>, String> {
+fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, CredentialsError> {
     use std::io::Read;
     let mut raw = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(64 * 1024).read_to_end(&mut raw))
-        .map_err(|e| format!("{flag} {}: {e}", path.display()))?;
+        .map_err(|source| CredentialsError::Read {
+            flag,
+            path: path.to_path_buf(),
+            source,
+        })?;
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
@@ -161,14 +203,16 @@ fn first_line(path: &std::path::Path, flag: &str) -> Result<Redacted<String>, St
         }
     }
     let raw = Redacted::new(raw);
-    let text = std::str::from_utf8(raw.expose())
-        .map_err(|_| format!("{flag} {}: not UTF-8 text", path.display()))?;
+    let text = std::str::from_utf8(raw.expose()).map_err(|_| CredentialsError::NotUtf8 {
+        flag,
+        path: path.to_path_buf(),
+    })?;
     let line = text.split('\n').next().unwrap_or("").trim_end_matches('\r');
     if line.is_empty() {
-        return Err(format!(
-            "{flag} {}: the first line is empty",
-            path.display()
-        ));
+        return Err(CredentialsError::EmptyFirstLine {
+            flag,
+            path: path.to_path_buf(),
+        });
     }
     Ok(Redacted::new(line.to_string()))
 }
@@ -180,11 +224,7 @@ impl EpmArgs {
         }
         let total = Duration::from_secs_f64(self.timeout);
         let defaults = DumpOptions::default();
-        let credentials = self
-            .auth
-            .credentials()
-            .map_err(Error::Credentials)?
-            .map(std::sync::Arc::new);
+        let credentials = self.auth.credentials()?.map(std::sync::Arc::new);
         Ok(DumpOptions {
             timeout: total,
             connect_timeout: defaults.connect_timeout.min(total),
@@ -327,7 +367,8 @@ mod tests {
 
         let e = args(Some("audit"))
             .credentials_from(&no_env, &no_prompt)
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("RPCAUDIT_PASSWORD") && e.contains("--password-file"),
             "{e}"
@@ -344,7 +385,10 @@ mod tests {
         std::fs::write(&bad, "Not-A-Hash-At-All\n").unwrap();
         let mut a = args(Some("LAB\\audit"));
         a.nt_hash_file = Some(bad);
-        let e = a.credentials_from(&no_env, &no_prompt).unwrap_err();
+        let e = a
+            .credentials_from(&no_env, &no_prompt)
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("Not-A-Hash"), "{e}");
 
         let both = |_: &str| Some("x".to_string());
@@ -356,6 +400,7 @@ mod tests {
         assert!(
             a.credentials_from(&no_env, &no_prompt)
                 .unwrap_err()
+                .to_string()
                 .contains("--user")
         );
     }

@@ -59,11 +59,11 @@ pub enum Error {
     #[error("{files}: the configured RPC range is empty")]
     RangeEmpty { files: String },
     /// `--user` and the secret flags: what is missing or malformed (never the secret itself).
-    #[error("{0}")]
-    Credentials(String),
+    #[error(transparent)]
+    Credentials(#[from] super::dump::CredentialsError),
     /// `lab serve`: a fixture option that cannot be served (e.g. `--require-auth`).
-    #[error("{0}")]
-    LabConfig(String),
+    #[error(transparent)]
+    LabConfig(#[from] super::lab::LabConfigError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// `demo`: the embedded endpoint mapper could not listen on loopback.

@@ -1,7 +1,7 @@
 //! `rpcaudit lab serve`: run the fixture endpoint mapper (for the lab, tests and by hand).
 
 use super::{Error, Exit};
-use crate::epm::auth::{Acceptor, Credentials, Redacted, Secret};
+use crate::epm::auth::{Acceptor, CredentialError, Credentials, Redacted, Secret};
 use crate::epm::server::{EndStyle, FixtureConfig, Misbehave, serve};
 use crate::ports::PortRanges;
 use crate::wire::ndr::ByteOrder;
@@ -63,16 +63,26 @@ pub struct ServeArgs {
     pub annotation: Option<String>,
 }
 
+/// Why `lab serve` options cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum LabConfigError {
+    #[error("--require-auth takes USER:PASSWORD")]
+    RequireAuthForm,
+    #[error("--require-auth: the password is empty")]
+    RequireAuthEmptyPassword,
+    #[error("--require-auth: {0}")]
+    User(#[source] CredentialError),
+}
+
 /// `--require-auth USER:PASSWORD` (split at the first colon).
-fn parse_require_auth(spec: &str) -> Result<Acceptor, String> {
+fn parse_require_auth(spec: &str) -> Result<Acceptor, LabConfigError> {
     let Some((user, password)) = spec.split_once(':') else {
-        return Err("--require-auth takes USER:PASSWORD".into());
+        return Err(LabConfigError::RequireAuthForm);
     };
     if password.is_empty() {
-        return Err("--require-auth: the password is empty".into());
+        return Err(LabConfigError::RequireAuthEmptyPassword);
     }
-    let (user, domain) =
-        Credentials::parse_user(user, None).map_err(|e| format!("--require-auth: {e}"))?;
+    let (user, domain) = Credentials::parse_user(user, None).map_err(LabConfigError::User)?;
     Ok(Acceptor {
         creds: Credentials {
             user,
@@ -83,7 +93,7 @@ fn parse_require_auth(spec: &str) -> Result<Acceptor, String> {
 }
 
 impl ServeArgs {
-    pub fn config(&self) -> Result<FixtureConfig, String> {
+    pub fn config(&self) -> Result<FixtureConfig, LabConfigError> {
         let mut c = FixtureConfig::windows_like(
             self.tcp_endpoints,
             &self.tcp_ports,
@@ -140,7 +150,7 @@ fn serve_until_interrupted(args: ServeArgs) -> Result<Exit, Error> {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let config = args.config().map_err(Error::LabConfig)?;
+        let config = args.config()?;
         super::errln(format!(
             "rpcaudit lab serve: {} registrations ({} TCP on ports {}), end style {:?}{}{}",
             config.endpoints.len(),

@@ -132,6 +132,23 @@ impl<T: zeroize::Zeroize> std::fmt::Display for Redacted<T> {
     }
 }
 
+/// Why a user name or an NT hash was refused. Never quotes a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// The text given as an NT hash; the count of characters, never the text.
+    #[error("an NT hash is 32 hexadecimal digits; got {0} characters (not shown)")]
+    NtHashFormat(usize),
+    /// `--domain` with a user that already names its domain (the form it was given in).
+    #[error("--domain conflicts with a user given as {0}")]
+    DomainConflict(&'static str),
+    #[error("the user name is empty")]
+    EmptyUser,
+    #[error("give the user as DOMAIN\\name, name@domain, or name with --domain")]
+    UserForm,
+    #[error("the user name or domain holds a control character")]
+    ControlCharacter,
+}
+
 /// The secret half of [`Credentials`].
 #[derive(Debug, Clone)]
 pub enum Secret {
@@ -143,18 +160,16 @@ pub enum Secret {
 impl Secret {
     /// Parse 32 hexadecimal digits (surrounding blanks ignored). The error never quotes the
     /// input.
-    pub fn nt_hash_from_hex(text: &str) -> Result<Secret, String> {
+    pub fn nt_hash_from_hex(text: &str) -> Result<Secret, CredentialError> {
         let t = text.trim();
+        let malformed = || CredentialError::NtHashFormat(t.chars().count());
         if t.len() != 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!(
-                "an NT hash is 32 hexadecimal digits; got {} characters (not shown)",
-                t.chars().count()
-            ));
+            return Err(malformed());
         }
         let mut h = [0u8; 16];
         for (k, byte) in h.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&t[2 * k..2 * k + 2], 16)
-                .map_err(|_| "an NT hash is 32 hexadecimal digits".to_string())?;
+            let digits = t.get(2 * k..2 * k + 2).ok_or_else(malformed)?;
+            *byte = u8::from_str_radix(digits, 16).map_err(|_| malformed())?;
         }
         Ok(Secret::NtHash(Redacted::new(h)))
     }
@@ -187,28 +202,31 @@ pub struct Credentials {
 
 impl Credentials {
     /// Parse `DOMAIN\name`, `name@domain` or `name` (then `domain`, which may be empty).
-    pub fn parse_user(user: &str, domain: Option<&str>) -> Result<(String, String), String> {
+    pub fn parse_user(
+        user: &str,
+        domain: Option<&str>,
+    ) -> Result<(String, String), CredentialError> {
         let (name, dom) = if let Some((d, n)) = user.split_once('\\') {
             if domain.is_some() {
-                return Err("--domain conflicts with a user given as DOMAIN\\name".into());
+                return Err(CredentialError::DomainConflict("DOMAIN\\name"));
             }
             (n, d)
         } else if let Some((n, d)) = user.rsplit_once('@') {
             if domain.is_some() {
-                return Err("--domain conflicts with a user given as name@domain".into());
+                return Err(CredentialError::DomainConflict("name@domain"));
             }
             (n, d)
         } else {
             (user, domain.unwrap_or(""))
         };
         if name.is_empty() {
-            return Err("the user name is empty".into());
+            return Err(CredentialError::EmptyUser);
         }
         if name.contains(['\\', '@']) || dom.contains('\\') {
-            return Err("give the user as DOMAIN\\name, name@domain, or name with --domain".into());
+            return Err(CredentialError::UserForm);
         }
         if name.chars().chain(dom.chars()).any(char::is_control) {
-            return Err("the user name or domain holds a control character".into());
+            return Err(CredentialError::ControlCharacter);
         }
         Ok((name.to_string(), dom.to_string()))
     }
@@ -899,7 +917,9 @@ mod tests {
         let h = Secret::nt_hash_from_hex("8846F7EAEE8FB117AD06BDD830B7586C").unwrap();
         let text = format!("{h:?}");
         assert!(!text.to_lowercase().contains("8846f7"), "{text}");
-        let e = Secret::nt_hash_from_hex("8846F7EAEE8FB117AD06BDD830B7586").unwrap_err();
+        let e = Secret::nt_hash_from_hex("8846F7EAEE8FB117AD06BDD830B7586")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("8846"), "{e}");
     }
 
