@@ -72,6 +72,8 @@ pub enum LabConfigError {
     RequireAuthEmptyPassword,
     #[error("--require-auth: {0}")]
     User(#[source] CredentialError),
+    #[error("--annotation: {len} bytes, more than the {max} an annotation holds")]
+    AnnotationTooLong { len: usize, max: usize },
 }
 
 /// `--require-auth USER:PASSWORD` (split at the first colon).
@@ -113,10 +115,10 @@ impl ServeArgs {
         if let Some(text) = &self.annotation {
             let max = crate::wire::epm::MAX_ANNOTATION - 1;
             if text.len() > max {
-                return Err(format!(
-                    "--annotation: {} bytes, more than the {max} an annotation holds",
-                    text.len()
-                ));
+                return Err(LabConfigError::AnnotationTooLong {
+                    len: text.len(),
+                    max,
+                });
             }
             for e in &mut c.endpoints {
                 e.annotation = text.clone();
