@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
-# iproute2, nmap, tshark, GNU time from Debian's packages; impacket from PyPI), then runs the unit and integration tests and
+# iproute2, nmap, tshark, GNU time, chromium from Debian's packages; impacket from PyPI), then runs the unit and integration tests and
 # the lab tests (#[ignore]d in plain `cargo test`), and takes the lab down afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v nmap >/dev/null || missing+=(nmap)
 command -v tshark >/dev/null || missing+=(tshark)
 [ -x /usr/bin/time ] || missing+=(time)
+command -v chromium >/dev/null || missing+=(chromium fonts-liberation)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "test-all: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

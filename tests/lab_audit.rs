@@ -1,7 +1,8 @@
 //! Lab acceptance of `rpcaudit audit` (root, `#[ignore]`; the README's test command runs them):
 //! Samba in the server namespace, nftables standing in for the IPsec policy, the audit run from
 //! the allowed subnet with the denied subnet's probe results merged in, checked against the
-//! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd).
+//! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd). The leak's audit
+//! also writes its HTML report, opened in chromium (tests/support/browser.rs).
 
 mod support;
 
@@ -139,8 +140,13 @@ fn a_range_port_left_unblocked_is_a_leak() {
     };
     let dir = tempfile::tempdir().unwrap();
     let deny = denied_observations(&dir);
-    let (code, report) = audit(&["--observations", &deny]);
+    let html = dir.path().join("lab.html");
+    let (code, report) = audit(&["--observations", &deny, "--html", html.to_str().unwrap()]);
     assert_eq!(code, 1, "{report:#}");
+    // The lab audit's HTML report in a real browser: its cells and findings are the JSON's.
+    if let Some(chromium) = support::browser::chromium() {
+        support::browser::check_report_page(&chromium, &html, &report, "lab-leak");
+    }
     let leaks: Vec<&Value> = support::findings_with(&report, "leak");
     assert_eq!(leaks.len(), 1, "{:?}", codes(&report));
     let msg = leaks[0]["message"].as_str().unwrap();

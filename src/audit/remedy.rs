@@ -726,6 +726,7 @@ mod tests {
                     rule: None,
                     observed,
                     verdict: crate::audit::verify::verdict(expected, observed),
+                    rtt_ms: None,
                 }
             }).collect();
             let mut findings = lp.findings.clone();

@@ -76,7 +76,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// One cell of the matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MatrixRow {
     pub source: IpAddr,
     pub target: IpAddr,
@@ -87,6 +87,10 @@ pub struct MatrixRow {
     pub rule: Option<String>,
     pub observed: ProbeState,
     pub verdict: Verdict,
+    /// Round-trip time of the probe that decided `observed`, in milliseconds, when it got an
+    /// answer. (Absent in reports of versions that did not carry it.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
 }
 
 /// The verdict for an expected action (`None` counts as pass) and an observed state.
@@ -135,6 +139,7 @@ pub fn build_matrix(
                 },
                 observed: o.state,
                 verdict: verdict(expected, o.state),
+                rtt_ms: o.rtt_ms,
             }
         })
         .collect()

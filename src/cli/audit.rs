@@ -63,6 +63,12 @@ pub struct AuditArgs {
     /// interrupted run (Ctrl-C) still writes what it gathered, marked incomplete.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the policy findings as SARIF 2.1.0 to FILE (for code-scanning uploads).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
 }
 
 /// Everything `run` needs, checked before any packet is sent.
@@ -184,6 +190,7 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
     if let Some(path) = &args.output {
         write_report(path, &report)?;
     }
+    super::report::write_extra(&report, args.html.as_deref(), args.sarif.as_deref())?;
     printed?;
     Ok(exit_for(&report))
 }

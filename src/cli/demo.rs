@@ -27,6 +27,9 @@ pub struct DemoArgs {
     /// Print the JSON report instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as one self-contained HTML page to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// The demo host: 24 TCP registrations on 5001-5008 and, as on a server never restarted after
@@ -159,6 +162,7 @@ pub fn run(args: DemoArgs) -> Result<Exit, Error> {
             "(the demo's earlier run)",
         ));
         print_report(&report, args.json)?;
+        super::report::write_extra(&report, args.html.as_deref(), None)?;
         let would = super::audit::exit_for(&report);
         if would == Exit::Incomplete {
             return Ok(Exit::Incomplete);

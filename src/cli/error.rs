@@ -86,6 +86,17 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// `--html`, `--sarif`: the file could not be written; `what` names the kind.
+    #[error("{path}: cannot write the {what}: {source}")]
+    WriteFile {
+        path: String,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// SARIF URIs are relative to the working directory, which could not be read.
+    #[error("cannot read the working directory: {0}")]
+    WorkingDirectory(#[source] std::io::Error),
     /// `--output`: the report could not be written.
     #[error("{path}: cannot write the report: {source}")]
     WriteReport {

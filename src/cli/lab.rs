@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// line, which the client never accepts.
     #[arg(long, value_name = "USER:PASSWORD")]
     pub require_auth: Option<String>,
+    /// Register every endpoint with this annotation (at most 63 bytes, the IDL's size), e.g.
+    /// markup, to test what renders it.
+    #[arg(long, value_name = "TEXT")]
+    pub annotation: Option<String>,
 }
 
 /// Why `lab serve` options cannot be served.
@@ -68,6 +72,8 @@ pub enum LabConfigError {
     RequireAuthEmptyPassword,
     #[error("--require-auth: {0}")]
     User(#[source] CredentialError),
+    #[error("--annotation: {len} bytes, more than the {max} an annotation holds")]
+    AnnotationTooLong { len: usize, max: usize },
 }
 
 /// `--require-auth USER:PASSWORD` (split at the first colon).
@@ -106,6 +112,18 @@ impl ServeArgs {
         };
         c.max_xmit_frag = self.max_frag.max(64);
         c.misbehave = self.misbehave;
+        if let Some(text) = &self.annotation {
+            let max = crate::wire::epm::MAX_ANNOTATION - 1;
+            if text.len() > max {
+                return Err(LabConfigError::AnnotationTooLong {
+                    len: text.len(),
+                    max,
+                });
+            }
+            for e in &mut c.endpoints {
+                e.annotation = text.clone();
+            }
+        }
         c.require_auth = self
             .require_auth
             .as_deref()

@@ -20,6 +20,7 @@ pub mod error;
 pub mod lab;
 pub mod policy;
 pub mod probe;
+pub mod report;
 pub mod values;
 
 pub use error::Error;
@@ -89,6 +90,9 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// Count each target's dynamic TCP endpoints against the configured RPC port range.
     Capacity(capacity::CapacityArgs),
+    /// Work with saved reports: render one as a self-contained HTML page.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Run a full audit against an embedded endpoint mapper on loopback (no Windows needed).
     Demo(demo::DemoArgs),
     /// Lab helpers: serve a fixture endpoint mapper.
@@ -150,6 +154,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Capacity(args) => capacity::run(args),
         Command::Lab(cmd) => lab::run(cmd),
         Command::Demo(args) => demo::run(args),
+        Command::Report(cmd) => report::run(cmd),
     }
 }
 

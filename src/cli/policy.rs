@@ -51,6 +51,9 @@ pub struct LintArgs {
     /// Assume this RPC dynamic range ("5001-5021") instead of what the files configure.
     #[arg(long, value_name = "PORTS")]
     pub range: Option<PortRanges>,
+    /// Print the findings as SARIF 2.1.0 instead of a table (for code-scanning uploads).
+    #[arg(long, conflicts_with = "json")]
+    pub sarif: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,7 +160,9 @@ fn lint(a: LintArgs) -> Result<Exit, Error> {
     let out = LintOutput {
         findings: lp.findings,
     };
-    if a.common.json {
+    if a.sarif {
+        super::out(super::report::sarif_text(&out.findings)?);
+    } else if a.common.json {
         super::print_json(&out)?;
     } else if out.findings.is_empty() {
         super::outln("no findings");

@@ -33,16 +33,16 @@ use uuid::Uuid;
 /// The largest baseline file read; reports this tool writes are far smaller.
 pub const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Why a baseline report could not be read. Each names the file.
+/// Why a saved report (a baseline, or one to render) could not be read. Each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error("{file}: cannot open the baseline report: {source}")]
+    #[error("{file}: cannot open the report: {source}")]
     Open {
         file: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: cannot read the baseline report: {source}")]
+    #[error("{file}: cannot read the report: {source}")]
     Read {
         file: String,
         #[source]
@@ -77,7 +77,8 @@ pub enum BaselineError {
     },
 }
 
-/// Read an earlier `rpcaudit audit --json` report. Errors name the file (and the line and
+/// Read an earlier `rpcaudit audit --json` report (a baseline, or the report `report render`
+/// renders). Errors name the file (and the line and
 /// column of bad JSON); a report without `schema_version`, or with one newer than
 /// [`SCHEMA_VERSION`], is refused before its structure is read.
 pub fn read_baseline(path: &Path) -> Result<AuditReport, BaselineError> {

@@ -7,7 +7,9 @@ pub mod capacity;
 pub mod changes;
 pub mod diff;
 pub mod dump;
+pub mod html;
 pub mod inert;
+pub mod sarif;
 pub mod table;
 
 use crate::finding::Finding;

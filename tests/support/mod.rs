@@ -4,6 +4,7 @@
 //! cmd.exe / PowerShell line models the fix-script tests check with ([`remedy_models`]).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod lab;
 pub mod remedy_models;
 
