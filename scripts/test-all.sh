@@ -21,7 +21,8 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v nmap >/dev/null || missing+=(nmap)
 command -v tshark >/dev/null || missing+=(tshark)
 [ -x /usr/bin/time ] || missing+=(time)
-command -v chromium >/dev/null || missing+=(chromium fonts-liberation)
+command -v chromium >/dev/null || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "test-all: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
