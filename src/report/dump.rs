@@ -61,11 +61,20 @@ pub fn render_table(hosts: &[HostDump]) -> String {
             HostStatus::Error => "ERROR",
         };
         out.push_str(&format!(
-            "Host {} ({}){}\n",
+            "Host {} ({}){}{}\n",
             field(&host.target),
             status,
             host.address
                 .map(|a| format!(" via {a}"))
+                .unwrap_or_default(),
+            host.auth
+                .as_ref()
+                .map(|a| format!(
+                    ", {} at {} as {}",
+                    field(&a.mechanism).to_uppercase(),
+                    a.level.name(),
+                    field(&a.user)
+                ))
                 .unwrap_or_default()
         ));
         if let Some(e) = &host.error {
@@ -173,6 +182,34 @@ mod tests {
         );
         assert_eq!(groups(&host.endpoints).len(), 2);
         assert_eq!(text.matches("MS-SAMR samr").count(), 2);
+    }
+
+    #[test]
+    fn the_host_line_says_how_the_lookup_authenticated() {
+        let mut host = HostDump {
+            auth: None,
+            target: "h".into(),
+            address: Some("127.0.0.1:135".parse().unwrap()),
+            status: HostStatus::Ok,
+            error: None,
+            warnings: vec![],
+            endpoints: vec![],
+        };
+        let anonymous = render_table(std::slice::from_ref(&host));
+        assert!(
+            anonymous.starts_with("Host h (ok) via 127.0.0.1:135\n"),
+            "{anonymous}"
+        );
+        host.auth = Some(crate::epm::auth::AuthInfo {
+            mechanism: "ntlm".into(),
+            level: crate::epm::auth::Level::Privacy,
+            user: "LAB\\audit".into(),
+        });
+        let signed = render_table(std::slice::from_ref(&host));
+        assert!(
+            signed.starts_with("Host h (ok) via 127.0.0.1:135, NTLM at privacy as LAB\\audit\n"),
+            "{signed}"
+        );
     }
 
     #[test]
