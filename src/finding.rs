@@ -64,6 +64,8 @@ pub enum Code {
     /// A GPO restricts unauthenticated RPC clients (`RestrictRemoteClients`,
     /// `EnableAuthEpResolution`): anonymous endpoint-mapper dumps of its hosts fail.
     RpcRestricted,
+    /// An IPsec policy store assigns this policy (`ActivePolicy`): the one in force.
+    PolicyAssigned,
     // capacity
     OutOfRange,
     RangeNearFull,
@@ -110,6 +112,7 @@ impl Code {
         Code::DefaultInboundAllow,
         Code::RpcRestricted,
         Code::LintSkipped,
+        Code::PolicyAssigned,
     ];
 
     /// Whether the policy reader and linter produce this code (the README's "policy" rows;
@@ -152,6 +155,7 @@ impl Code {
             Code::FirewallOff => "firewall-off",
             Code::DefaultInboundAllow => "default-inbound-allow",
             Code::RpcRestricted => "rpc-restricted",
+            Code::PolicyAssigned => "policy-assigned",
             Code::OutOfRange => "out-of-range",
             Code::RangeNearFull => "range-near-full",
             Code::RangeExhausted => "range-exhausted",

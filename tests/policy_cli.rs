@@ -346,3 +346,124 @@ fn registry_pol_is_read() {
         "{err}"
     );
 }
+
+/// The IPsec policy store as `reg export` writes it (UTF-16LE, CRLF, the built-in "Server
+/// (Request Security)" policy beside KB908472's, blobs per MS-GPIPSEC) decides every
+/// connection as the ipseccmd script that built it, names the assigned policy in `lint`, and
+/// shows where each decision comes from.
+#[test]
+fn ipsec_store_export_decides_as_the_script() {
+    let store = "ipsec-store-kb908472.reg";
+    let bytes = std::fs::read(fixture(store)).unwrap();
+    assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE with a BOM");
+    assert!(bytes.windows(4).any(|w| w == [b'\r', 0, b'\n', 0]), "CRLF");
+    for src in [
+        "10.1.1.5",
+        "10.1.1.254",
+        "10.1.0.9",
+        "10.9.9.9",
+        "192.0.2.1",
+    ] {
+        for port in ["135", "5001", "5011", "5021", "445", "5022"] {
+            let args = ["explain", "--src", src, "--port", port];
+            let (code, from_store) = json(&args, &[store]);
+            assert_eq!(code, 0);
+            let (_, from_script) = json(&args, &["kb908472.cmd"]);
+            assert_eq!(from_store["action"], from_script["action"], "{src}:{port}");
+            assert_eq!(
+                from_store["rule"]["name"], from_script["rule"]["name"],
+                "{src}:{port}"
+            );
+            assert_eq!(
+                from_store["rule"]["filter"], from_script["rule"]["filter"],
+                "{src}:{port}"
+            );
+            if from_store["action"] != "none" {
+                assert_eq!(from_store["rule"]["dialect"], "ipsec-store");
+                assert_eq!(from_store["rule"]["policy"], "Block RPC Ports");
+            }
+        }
+    }
+    let (code, v) = json(&["lint", "--range", "5001-5021"], &[store]);
+    assert_eq!(code, 0, "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{v}");
+    assert_eq!(findings[0]["code"], "policy-assigned");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"Block RPC Ports\" (44 rules)"),
+        "{v}"
+    );
+    assert_eq!(findings[0]["line"], 4, "the ActivePolicy line");
+}
+
+/// A store whose ActivePolicy is gone assigns nothing: policy-unassigned, exit 1; a store
+/// with a broken blob is a parse error naming the file, the line and the object.
+#[test]
+fn ipsec_store_without_assignment_or_with_a_broken_blob() {
+    let text = String::from_utf16(
+        &std::fs::read(fixture("ipsec-store-kb908472.reg")).unwrap()[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, t: &str| {
+        let p = dir.path().join(name);
+        let mut b = vec![0xFF, 0xFE];
+        for u in t.encode_utf16() {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let unassigned: String = text
+        .split("\r\n")
+        .filter(|l| !l.starts_with("\"ActivePolicy\""))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let p = write("unassigned.reg", &unassigned);
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"policy-unassigned"), "{v}");
+    let at = text.find("\"ipsecData\"=hex:b5,20,dc,80").unwrap();
+    let line = text[..at].matches("\r\n").count() + 1;
+    let broken = format!("{}\"ipsecData\"=hex:b5,20{}", &text[..at], &text[at + 30..]);
+    let p = write("broken.reg", &broken);
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "parse-error")
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(e["line"], line, "{e}");
+    assert!(e["file"].as_str().unwrap().ends_with("broken.reg"));
+    assert!(
+        e["message"].as_str().unwrap().starts_with("ipsecFilter{"),
+        "{e}"
+    );
+}

@@ -21,6 +21,8 @@ pub mod error;
 pub mod firewall;
 pub mod fwstore;
 pub mod ipsec;
+pub mod ipsec_blob;
+pub mod ipsec_store;
 pub mod lint;
 pub mod model;
 pub mod netsh_ipsec;
@@ -294,25 +296,35 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     if is_reg_file(&reg_lines) {
         registry::parse_reg(&mut pf.range, &mut sink, &reg_lines);
         let store = fwstore::parse_reg(&mut sink, &reg_lines);
-        if pf.range.touched || !store.touched() {
+        let ipsec_export = ipsec_store::parse_reg(&mut sink, &reg_lines);
+        if pf.range.touched || (!store.touched() && !ipsec_export.touched()) {
             pf.dialects.push(Dialect::Reg);
         }
         if store.touched() {
             pf.dialects.push(Dialect::FirewallStore);
             pf.firewall = store.in_force(&mut sink);
         }
+        if ipsec_export.touched() {
+            pf.dialects.push(Dialect::IpsecStore);
+            pf.ipsec = ipsec_export.resolve(&mut sink);
+        }
         pf.range_lines = reg_lines
             .iter()
             .map(|l| l.number)
-            .filter(|&n| !store.owns_line(n))
+            .filter(|&n| !store.owns_line(n) && !ipsec_export.owns_line(n))
             .collect();
-        if !pf.range.touched && !store.touched() && sink.findings.is_empty() {
+        if !pf.range.touched
+            && !store.touched()
+            && !ipsec_export.touched()
+            && sink.findings.is_empty()
+        {
             pf.unreadable = Some(format!(
-                "the .reg file sets nothing rpcaudit reads (it reads {}, and the firewall rule \
-                 stores HKLM\\{} and HKLM\\{})",
+                "the .reg file sets nothing rpcaudit reads (it reads {}, the firewall rule \
+                 stores HKLM\\{} and HKLM\\{}, and the IPsec policy store HKLM\\{})",
                 registry::KEY,
                 fwstore::LOCAL_RULES_KEY,
-                fwstore::GPO_RULES_KEY
+                fwstore::GPO_RULES_KEY,
+                ipsec_store::KEY
             ));
         }
         pf.findings = sink.into_findings();

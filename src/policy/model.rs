@@ -143,12 +143,14 @@ pub enum Dialect {
     Reg,
     /// A Windows Firewall rule store (local or GPO) as `reg export` writes it.
     FirewallStore,
+    /// The IPsec policy store (`...\IPSec\Policy\Local`) as `reg export` writes it.
+    IpsecStore,
 }
 
 impl Dialect {
     pub fn layer(self) -> Option<Layer> {
         match self {
-            Dialect::Ipseccmd | Dialect::NetshIpsec => Some(Layer::Ipsec),
+            Dialect::Ipseccmd | Dialect::NetshIpsec | Dialect::IpsecStore => Some(Layer::Ipsec),
             Dialect::NetshAdvfirewall | Dialect::Powershell | Dialect::FirewallStore => {
                 Some(Layer::Firewall)
             }
@@ -167,6 +169,7 @@ impl fmt::Display for Dialect {
             Dialect::Rpccfg => "rpccfg",
             Dialect::Reg => "reg",
             Dialect::FirewallStore => "firewall-store",
+            Dialect::IpsecStore => "ipsec-store",
         })
     }
 }
