@@ -467,3 +467,53 @@ fn ipsec_store_without_assignment_or_with_a_broken_blob() {
         "{e}"
     );
 }
+
+/// `netsh advfirewall firewall show rule name=all verbose` (UTF-16LE, as PowerShell's `>`
+/// writes it) and `Get-NetFirewallRule` JSON (numbers and strings for enums) of the same
+/// host decide as the PowerShell script that built the fence; built-in rules come along
+/// (an inactive RPC-EPMap allow is not in force).
+#[test]
+fn firewall_listings_decide_as_the_script() {
+    for listing in ["firewall-listing-netsh.txt", "firewall-listing.json"] {
+        for src in ["10.1.1.5", "10.1.0.9", "10.9.9.9"] {
+            for port in ["135", "5001", "5021", "3389"] {
+                let args = ["explain", "--src", src, "--port", port];
+                let (code, from_listing) = json(&args, &[listing]);
+                assert_eq!(code, 0, "{listing}");
+                let (_, from_script) = json(&args, &["firewall-correct.ps1"]);
+                if port == "3389" {
+                    assert_eq!(from_listing["action"], "pass", "{listing}");
+                    continue;
+                }
+                assert_eq!(
+                    from_listing["action"], from_script["action"],
+                    "{listing} {src}:{port}"
+                );
+                assert_eq!(from_listing["rule"]["name"], from_script["rule"]["name"]);
+                assert_eq!(from_listing["rule"]["dialect"], "firewall-listing");
+            }
+        }
+        let (code, v) = json(&["lint", "--range", "5001-5021"], &[listing]);
+        assert_eq!(code, 0, "{listing} {v}");
+    }
+    // A localised listing is refused (exit 2), naming the language and asking for a .reg.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("regeln.txt");
+    std::fs::write(
+        &p,
+        "\r\nRegelname:                            Block RPC\r\n----\r\nAktiviert:                            Ja\r\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("German") && err.contains("reg export"),
+        "{err}"
+    );
+}

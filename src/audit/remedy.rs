@@ -343,9 +343,9 @@ pub fn dialect_of(policy: &LoadedPolicy) -> FixDialect {
             }
             crate::policy::Dialect::NetshIpsec => Some(FixDialect::NetshIpsec),
             crate::policy::Dialect::NetshAdvfirewall => Some(FixDialect::Netsh),
-            crate::policy::Dialect::Powershell | crate::policy::Dialect::FirewallStore => {
-                Some(FixDialect::Powershell)
-            }
+            crate::policy::Dialect::Powershell
+            | crate::policy::Dialect::FirewallStore
+            | crate::policy::Dialect::FirewallListing => Some(FixDialect::Powershell),
             crate::policy::Dialect::Rpccfg | crate::policy::Dialect::Reg => None,
         })
         .unwrap_or(FixDialect::Ipseccmd)

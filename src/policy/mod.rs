@@ -24,6 +24,7 @@ pub mod ipsec;
 pub mod ipsec_blob;
 pub mod ipsec_store;
 pub mod lint;
+pub mod listing;
 pub mod model;
 pub mod netsh_ipsec;
 pub mod preg;
@@ -290,6 +291,33 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         return pf;
     }
     if pf.unreadable.is_some() {
+        return pf;
+    }
+    if listing::is_json_listing(&decoded.text) {
+        match listing::parse_json(&mut sink, &decoded.text) {
+            Ok(rules) => {
+                pf.dialects.push(Dialect::FirewallListing);
+                pf.firewall = rules;
+            }
+            Err(e) => pf.unreadable = Some(format!("a Get-NetFirewallRule JSON listing: {e}")),
+        }
+        pf.findings = sink.into_findings();
+        return pf;
+    }
+    let plain = text::logical_lines(&decoded.text, &[]);
+    if let Some(language) = listing::localised(&plain) {
+        pf.unreadable = Some(format!(
+            "a {language} 'netsh advfirewall firewall show rule' listing: rpcaudit reads English \
+             listings only (labels and values are translated); export the rule store instead: \
+             reg export \"HKLM\\{}\" fw-local.reg",
+            fwstore::LOCAL_RULES_KEY
+        ));
+        return pf;
+    }
+    if listing::is_netsh_listing(&plain) {
+        pf.dialects.push(Dialect::FirewallListing);
+        pf.firewall = listing::parse_netsh(&mut sink, &plain);
+        pf.findings = sink.into_findings();
         return pf;
     }
     let reg_lines = text::logical_lines(&decoded.text, &[Continuation::Backslash]);

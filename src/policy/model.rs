@@ -145,15 +145,19 @@ pub enum Dialect {
     FirewallStore,
     /// The IPsec policy store (`...\IPSec\Policy\Local`) as `reg export` writes it.
     IpsecStore,
+    /// A Windows Firewall listing: `netsh advfirewall firewall show rule name=all verbose`, or
+    /// `Get-NetFirewallRule` with its filters as JSON.
+    FirewallListing,
 }
 
 impl Dialect {
     pub fn layer(self) -> Option<Layer> {
         match self {
             Dialect::Ipseccmd | Dialect::NetshIpsec | Dialect::IpsecStore => Some(Layer::Ipsec),
-            Dialect::NetshAdvfirewall | Dialect::Powershell | Dialect::FirewallStore => {
-                Some(Layer::Firewall)
-            }
+            Dialect::NetshAdvfirewall
+            | Dialect::Powershell
+            | Dialect::FirewallStore
+            | Dialect::FirewallListing => Some(Layer::Firewall),
             Dialect::Rpccfg | Dialect::Reg => None,
         }
     }
@@ -170,6 +174,7 @@ impl fmt::Display for Dialect {
             Dialect::Reg => "reg",
             Dialect::FirewallStore => "firewall-store",
             Dialect::IpsecStore => "ipsec-store",
+            Dialect::FirewallListing => "firewall-listing",
         })
     }
 }
