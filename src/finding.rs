@@ -66,6 +66,9 @@ pub enum Code {
     RpcRestricted,
     /// An IPsec policy store assigns this policy (`ActivePolicy`): the one in force.
     PolicyAssigned,
+    /// `policy diff`: the configured store and the intended script disagree about a rule or
+    /// a decision.
+    StoreDisagrees,
     // capacity
     OutOfRange,
     RangeNearFull,
@@ -113,6 +116,7 @@ impl Code {
         Code::RpcRestricted,
         Code::LintSkipped,
         Code::PolicyAssigned,
+        Code::StoreDisagrees,
     ];
 
     /// Whether the policy reader and linter produce this code (the README's "policy" rows;
@@ -156,6 +160,7 @@ impl Code {
             Code::DefaultInboundAllow => "default-inbound-allow",
             Code::RpcRestricted => "rpc-restricted",
             Code::PolicyAssigned => "policy-assigned",
+            Code::StoreDisagrees => "store-disagrees",
             Code::OutOfRange => "out-of-range",
             Code::RangeNearFull => "range-near-full",
             Code::RangeExhausted => "range-exhausted",

@@ -517,3 +517,105 @@ fn firewall_listings_decide_as_the_script() {
         "{err}"
     );
 }
+
+fn diff(script: &str, store: &std::path::Path) -> (i32, Value) {
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "diff", "--json"])
+        .arg(fixture(script))
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+/// `policy diff SCRIPT --store STORE`: the store built from the script agrees (exit 0); a
+/// store whose allow for 5010 became one for a wider subnet, that lost the block for 5021
+/// and that holds a rule the script does not know disagrees (exit 1), with a finding for each
+/// kind naming both sides.
+#[test]
+fn policy_diff_finds_each_kind_of_disagreement() {
+    let (code, v) = diff("kb908472.cmd", &fixture("ipsec-store-kb908472.reg"));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["findings"], serde_json::json!([]));
+    let (code, v) = diff("firewall-correct.ps1", &fixture("firewall-listing.json"));
+    assert_eq!(code, 0, "built-in rules are warnings: {v}");
+    assert_eq!(v["findings"][0]["severity"], "warning");
+    // A host whose store drifted from the script.
+    let json = std::fs::read_to_string(fixture("firewall-listing.json")).unwrap();
+    let drifted = json
+        .replace("\"10.1.1.0/255.255.255.0\"", "\"10.1.0.0/255.255.0.0\"")
+        .replace(
+            "\"Block RPC 135,5001-5021 outside 10.1.1.0\"",
+            "\"Block RPC outside 10.1.1.0 (changed)\"",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("host.json");
+    std::fs::write(&p, drifted).unwrap();
+    let (code, v) = diff("firewall-correct.ps1", &p);
+    assert_eq!(code, 1, "{v}");
+    let messages: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|f| assert_eq!(f["code"], "store-disagrees"))
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    let has = |s: &str| messages.iter().any(|m| m.contains(s));
+    assert!(
+        has("rule \"Block RPC 135,5001-5021 outside 10.1.1.0\" of the script is not in force"),
+        "{messages:#?}"
+    );
+    assert!(
+        has(
+            "rule \"Block RPC outside 10.1.1.0 (changed)\" is in force in the store but not in the script"
+        ),
+        "{messages:#?}"
+    );
+    assert!(
+        has("rule \"Allow RPC 135,5001-5021 from 10.1.1.0\" differs"),
+        "{messages:#?}"
+    );
+    // A decision: 10.1.0.x is blocked by the script, let through by the widened allow (the
+    // renamed block still blocks it, so no decision changes there: block beats allow).
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("→") && m.contains("10.1.0.")),
+        "{messages:#?}"
+    );
+    // The IPsec store without its assignment: every block of the script is missing there,
+    // and the connections the script blocks the store lets through.
+    let text = std::fs::read(fixture("ipsec-store-kb908472.reg")).unwrap();
+    let units: Vec<u16> = text[2..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let unassigned: String = String::from_utf16(&units)
+        .unwrap()
+        .split("\r\n")
+        .filter(|l| !l.starts_with("\"ActivePolicy\""))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let p = dir.path().join("unassigned.reg");
+    std::fs::write(&p, unassigned).unwrap();
+    let (code, v) = diff("kb908472.cmd", &p);
+    assert_eq!(code, 1);
+    let decision = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("→ 135/tcp"))
+        .unwrap_or_else(|| panic!("{v}"));
+    let m = decision["message"].as_str().unwrap();
+    assert!(
+        m.contains("the script decides block (ipseccmd")
+            && m.contains("the store none (no rule matches)"),
+        "{m}"
+    );
+    assert!(decision["file"].as_str().unwrap().ends_with("kb908472.cmd"));
+}

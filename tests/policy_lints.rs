@@ -425,3 +425,23 @@ fn policy_assigned() {
     assert!(!lp.findings.iter().any(|f| f.code == Code::PolicyUnassigned));
     assert!(!has(&lint(&clean()), Code::PolicyAssigned));
 }
+
+#[test]
+fn store_disagrees() {
+    let script = "ipseccmd -w REG -p P -r \"Block 135\" -f *=0:135:TCP -n BLOCK -x\n";
+    let a = policy::build(
+        vec![policy::parse_text("a.cmd", script.as_bytes())],
+        &LoadOptions::default(),
+    );
+    let b = policy::build(
+        vec![policy::parse_text("b.cmd", b"rpccfg -pe 5001-5021 -d 0\n")],
+        &LoadOptions::default(),
+    );
+    let found = policy::diff::diff(&a, &b);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.code == Code::StoreDisagrees && f.severity == Severity::Error)
+    );
+    assert!(policy::diff::diff(&a, &a).is_empty());
+}

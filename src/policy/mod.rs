@@ -17,6 +17,7 @@
 
 pub mod address;
 pub mod cmd;
+pub mod diff;
 pub mod error;
 pub mod firewall;
 pub mod fwstore;
