@@ -30,6 +30,11 @@ use super::sink::Sink;
 use super::text::Line;
 use crate::report::inert::excerpt;
 
+/// Most filters a store may put in force (a KB908472 store has 44): each rule holds its own
+/// copy of its filter lists, so a list referenced by many rules is counted each time, and a
+/// crafted export cannot multiply one large blob into unbounded memory.
+pub const MAX_FILTERS: usize = 100_000;
+
 /// The store's key, below HKLM.
 pub const KEY: &str = r"SOFTWARE\Policies\Microsoft\Windows\IPSec\Policy\Local";
 
@@ -271,8 +276,17 @@ impl StoreExport {
             by_name.insert(o.key.to_ascii_lowercase(), o);
         }
         let mut store = IpsecStore::default();
+        let mut ctx = Ctx {
+            by_name: &by_name,
+            decoded: HashMap::new(),
+            budget: MAX_FILTERS,
+            over: false,
+        };
         for o in self.objects.iter().filter(|o| o.class == Class::Policy) {
-            if !std::ptr::eq(by_name[&o.key.to_ascii_lowercase()], o) {
+            let latest = by_name
+                .get(&o.key.to_ascii_lowercase())
+                .is_some_and(|x| std::ptr::eq(*x, o));
+            if !latest {
                 continue;
             }
             check_blob(sink, o);
@@ -282,7 +296,7 @@ impl StoreExport {
             for path in &nfas {
                 match by_name.get(&ref_name(path)) {
                     Some(nfa) if nfa.class == Class::Nfa => {
-                        if let Some(rule) = read_rule(sink, nfa, &by_name) {
+                        if let Some(rule) = read_rule(sink, nfa, &mut ctx) {
                             rules.push(rule);
                         }
                     }
@@ -349,11 +363,17 @@ fn blob_error(sink: &mut Sink, line: usize, o: &Object, e: &str) {
     );
 }
 
-fn read_rule(
-    sink: &mut Sink,
-    nfa: &Object,
-    by_name: &HashMap<String, &Object>,
-) -> Option<IpsecRule> {
+/// What resolving needs besides the sink: the objects by name, each filter list decoded once,
+/// and what is left of [`MAX_FILTERS`].
+struct Ctx<'a> {
+    by_name: &'a HashMap<String, &'a Object>,
+    decoded: HashMap<String, Result<Vec<Filter>, String>>,
+    budget: usize,
+    over: bool,
+}
+
+fn read_rule(sink: &mut Sink, nfa: &Object, ctx: &mut Ctx<'_>) -> Option<IpsecRule> {
+    let by_name = ctx.by_name;
     check_blob(sink, nfa);
     let (neg_line, neg) = nfa.refs("ipsecNegotiationPolicyReference");
     let negpol = neg.first().and_then(|p| by_name.get(&ref_name(p))).copied();
@@ -392,15 +412,39 @@ fn read_rule(
             );
             return None;
         };
-        let decoded = match list.get("ipsecData") {
-            Some((_, Value::Binary(b))) => ipsec_blob::decode_filters(b).map_err(|e| e.to_string()),
-            Some(_) => Err("not a REG_BINARY value".to_string()),
-            None => Err("the filter list has no ipsecData value".to_string()),
-        };
+        let key = list.key.to_ascii_lowercase();
+        let decoded = ctx
+            .decoded
+            .entry(key)
+            .or_insert_with(|| match list.get("ipsecData") {
+                Some((_, Value::Binary(b))) => ipsec_blob::decode_filters(b)
+                    .map(|fs| fs.iter().map(to_filter).collect())
+                    .map_err(|e| e.to_string()),
+                Some(_) => Err("not a REG_BINARY value".to_string()),
+                None => Err("the filter list has no ipsecData value".to_string()),
+            });
         match decoded {
-            Ok(list_filters) => filters.extend(list_filters.iter().map(to_filter)),
+            Ok(list_filters) => {
+                if list_filters.len() > ctx.budget {
+                    if !ctx.over {
+                        ctx.over = true;
+                        sink.parse_error(
+                            filter_line,
+                            format!(
+                                "{}: the store puts more than {MAX_FILTERS} filters in force; this rule and the ones after it are not read",
+                                nfa.display()
+                            ),
+                            "check that this is the IPsec store you meant; a KB908472 store has 44 filters",
+                        );
+                    }
+                    return None;
+                }
+                ctx.budget -= list_filters.len();
+                filters.extend(list_filters.iter().cloned());
+            }
             Err(e) => {
                 let line = list.get("ipsecData").map_or(list.line, |(l, _)| *l);
+                let e = e.clone();
                 blob_error(sink, line, list, &e);
                 return None;
             }

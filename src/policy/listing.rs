@@ -215,16 +215,16 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 /// The line of the `n`th object of a JSON array, for findings: where `"Name"` or
 /// `"DisplayName"` appears for the `n`th time.
 fn object_lines(text: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        let t = l.trim_start();
-        if t.starts_with("\"Name\"")
-            || (t.starts_with("\"DisplayName\"") && !text.contains("\"Name\""))
-        {
-            out.push(i + 1);
-        }
-    }
-    out
+    let key = if text.contains("\"Name\"") {
+        "\"Name\""
+    } else {
+        "\"DisplayName\""
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with(key))
+        .map(|(i, _)| i + 1)
+        .collect()
 }
 
 /// Read `Get-NetFirewallRule` JSON (one object or an array of them). `Err` when the text is
