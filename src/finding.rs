@@ -64,6 +64,11 @@ pub enum Code {
     /// A GPO restricts unauthenticated RPC clients (`RestrictRemoteClients`,
     /// `EnableAuthEpResolution`): anonymous endpoint-mapper dumps of its hosts fail.
     RpcRestricted,
+    /// An IPsec policy store assigns this policy (`ActivePolicy`): the one in force.
+    PolicyAssigned,
+    /// `policy diff`: the configured store and the intended script disagree about a rule or
+    /// a decision.
+    StoreDisagrees,
     // capacity
     OutOfRange,
     RangeNearFull,
@@ -110,6 +115,8 @@ impl Code {
         Code::DefaultInboundAllow,
         Code::RpcRestricted,
         Code::LintSkipped,
+        Code::PolicyAssigned,
+        Code::StoreDisagrees,
     ];
 
     /// Whether the policy reader and linter produce this code (the README's "policy" rows;
@@ -152,6 +159,8 @@ impl Code {
             Code::FirewallOff => "firewall-off",
             Code::DefaultInboundAllow => "default-inbound-allow",
             Code::RpcRestricted => "rpc-restricted",
+            Code::PolicyAssigned => "policy-assigned",
+            Code::StoreDisagrees => "store-disagrees",
             Code::OutOfRange => "out-of-range",
             Code::RangeNearFull => "range-near-full",
             Code::RangeExhausted => "range-exhausted",

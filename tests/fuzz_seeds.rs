@@ -23,6 +23,7 @@ targets!(
     pdu_decode,
     policy_address,
     policy_fwstore,
+    policy_ipsec_store,
     policy_ipseccmd,
     policy_netsh_powershell,
     policy_parse_text,

@@ -346,3 +346,276 @@ fn registry_pol_is_read() {
         "{err}"
     );
 }
+
+/// The IPsec policy store as `reg export` writes it (UTF-16LE, CRLF, the built-in "Server
+/// (Request Security)" policy beside KB908472's, blobs per MS-GPIPSEC) decides every
+/// connection as the ipseccmd script that built it, names the assigned policy in `lint`, and
+/// shows where each decision comes from.
+#[test]
+fn ipsec_store_export_decides_as_the_script() {
+    let store = "ipsec-store-kb908472.reg";
+    let bytes = std::fs::read(fixture(store)).unwrap();
+    assert_eq!(&bytes[..2], &[0xFF, 0xFE], "UTF-16LE with a BOM");
+    assert!(bytes.windows(4).any(|w| w == [b'\r', 0, b'\n', 0]), "CRLF");
+    for src in [
+        "10.1.1.5",
+        "10.1.1.254",
+        "10.1.0.9",
+        "10.9.9.9",
+        "192.0.2.1",
+    ] {
+        for port in ["135", "5001", "5011", "5021", "445", "5022"] {
+            let args = ["explain", "--src", src, "--port", port];
+            let (code, from_store) = json(&args, &[store]);
+            assert_eq!(code, 0);
+            let (_, from_script) = json(&args, &["kb908472.cmd"]);
+            assert_eq!(from_store["action"], from_script["action"], "{src}:{port}");
+            assert_eq!(
+                from_store["rule"]["name"], from_script["rule"]["name"],
+                "{src}:{port}"
+            );
+            assert_eq!(
+                from_store["rule"]["filter"], from_script["rule"]["filter"],
+                "{src}:{port}"
+            );
+            if from_store["action"] != "none" {
+                assert_eq!(from_store["rule"]["dialect"], "ipsec-store");
+                assert_eq!(from_store["rule"]["policy"], "Block RPC Ports");
+            }
+        }
+    }
+    let (code, v) = json(&["lint", "--range", "5001-5021"], &[store]);
+    assert_eq!(code, 0, "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{v}");
+    assert_eq!(findings[0]["code"], "policy-assigned");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"Block RPC Ports\" (44 rules)"),
+        "{v}"
+    );
+    assert_eq!(findings[0]["line"], 4, "the ActivePolicy line");
+}
+
+/// A store whose ActivePolicy is gone assigns nothing: policy-unassigned, exit 1; a store
+/// with a broken blob is a parse error naming the file, the line and the object.
+#[test]
+fn ipsec_store_without_assignment_or_with_a_broken_blob() {
+    let text = String::from_utf16(
+        &std::fs::read(fixture("ipsec-store-kb908472.reg")).unwrap()[2..]
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, t: &str| {
+        let p = dir.path().join(name);
+        let mut b = vec![0xFF, 0xFE];
+        for u in t.encode_utf16() {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let unassigned: String = text
+        .split("\r\n")
+        .filter(|l| !l.starts_with("\"ActivePolicy\""))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let p = write("unassigned.reg", &unassigned);
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"policy-unassigned"), "{v}");
+    let at = text.find("\"ipsecData\"=hex:b5,20,dc,80").unwrap();
+    let line = text[..at].matches("\r\n").count() + 1;
+    let broken = format!("{}\"ipsecData\"=hex:b5,20{}", &text[..at], &text[at + 30..]);
+    let p = write("broken.reg", &broken);
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint", "--json"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "parse-error")
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(e["line"], line, "{e}");
+    assert!(e["file"].as_str().unwrap().ends_with("broken.reg"));
+    assert!(
+        e["message"].as_str().unwrap().starts_with("ipsecFilter{"),
+        "{e}"
+    );
+}
+
+/// `netsh advfirewall firewall show rule name=all verbose` (UTF-16LE, as PowerShell's `>`
+/// writes it) and `Get-NetFirewallRule` JSON (numbers and strings for enums) of the same
+/// host decide as the PowerShell script that built the fence; built-in rules come along
+/// (an inactive RPC-EPMap allow is not in force).
+#[test]
+fn firewall_listings_decide_as_the_script() {
+    for listing in ["firewall-listing-netsh.txt", "firewall-listing.json"] {
+        for src in ["10.1.1.5", "10.1.0.9", "10.9.9.9"] {
+            for port in ["135", "5001", "5021", "3389"] {
+                let args = ["explain", "--src", src, "--port", port];
+                let (code, from_listing) = json(&args, &[listing]);
+                assert_eq!(code, 0, "{listing}");
+                let (_, from_script) = json(&args, &["firewall-correct.ps1"]);
+                if port == "3389" {
+                    assert_eq!(from_listing["action"], "pass", "{listing}");
+                    continue;
+                }
+                assert_eq!(
+                    from_listing["action"], from_script["action"],
+                    "{listing} {src}:{port}"
+                );
+                assert_eq!(from_listing["rule"]["name"], from_script["rule"]["name"]);
+                assert_eq!(from_listing["rule"]["dialect"], "firewall-listing");
+            }
+        }
+        let (code, v) = json(&["lint", "--range", "5001-5021"], &[listing]);
+        assert_eq!(code, 0, "{listing} {v}");
+    }
+    // A localised listing is refused (exit 2), naming the language and asking for a .reg.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("regeln.txt");
+    std::fs::write(
+        &p,
+        "\r\nRegelname:                            Block RPC\r\n----\r\nAktiviert:                            Ja\r\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "lint"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("German") && err.contains("reg export"),
+        "{err}"
+    );
+}
+
+fn diff(script: &str, store: &std::path::Path) -> (i32, Value) {
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .args(["policy", "diff", "--json"])
+        .arg(fixture(script))
+        .arg("--store")
+        .arg(store)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+/// `policy diff SCRIPT --store STORE`: the store built from the script agrees (exit 0); a
+/// store whose allow for 5010 became one for a wider subnet, that lost the block for 5021
+/// and that holds a rule the script does not know disagrees (exit 1), with a finding for each
+/// kind naming both sides.
+#[test]
+fn policy_diff_finds_each_kind_of_disagreement() {
+    let (code, v) = diff("kb908472.cmd", &fixture("ipsec-store-kb908472.reg"));
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["findings"], serde_json::json!([]));
+    let (code, v) = diff("firewall-correct.ps1", &fixture("firewall-listing.json"));
+    assert_eq!(code, 0, "built-in rules are warnings: {v}");
+    assert_eq!(v["findings"][0]["severity"], "warning");
+    // A host whose store drifted from the script.
+    let json = std::fs::read_to_string(fixture("firewall-listing.json")).unwrap();
+    let drifted = json
+        .replace("\"10.1.1.0/255.255.255.0\"", "\"10.1.0.0/255.255.0.0\"")
+        .replace(
+            "\"Block RPC 135,5001-5021 outside 10.1.1.0\"",
+            "\"Block RPC outside 10.1.1.0 (changed)\"",
+        );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("host.json");
+    std::fs::write(&p, drifted).unwrap();
+    let (code, v) = diff("firewall-correct.ps1", &p);
+    assert_eq!(code, 1, "{v}");
+    let messages: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|f| assert_eq!(f["code"], "store-disagrees"))
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    let has = |s: &str| messages.iter().any(|m| m.contains(s));
+    assert!(
+        has("rule \"Block RPC 135,5001-5021 outside 10.1.1.0\" of the script is not in force"),
+        "{messages:#?}"
+    );
+    assert!(
+        has(
+            "rule \"Block RPC outside 10.1.1.0 (changed)\" is in force in the store but not in the script"
+        ),
+        "{messages:#?}"
+    );
+    assert!(
+        has("rule \"Allow RPC 135,5001-5021 from 10.1.1.0\" differs"),
+        "{messages:#?}"
+    );
+    // A decision: 10.1.0.x is blocked by the script, let through by the widened allow (the
+    // renamed block still blocks it, so no decision changes there: block beats allow).
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("→") && m.contains("10.1.0.")),
+        "{messages:#?}"
+    );
+    // The IPsec store without its assignment: every block of the script is missing there,
+    // and the connections the script blocks the store lets through.
+    let text = std::fs::read(fixture("ipsec-store-kb908472.reg")).unwrap();
+    let units: Vec<u16> = text[2..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let unassigned: String = String::from_utf16(&units)
+        .unwrap()
+        .split("\r\n")
+        .filter(|l| !l.starts_with("\"ActivePolicy\""))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let p = dir.path().join("unassigned.reg");
+    std::fs::write(&p, unassigned).unwrap();
+    let (code, v) = diff("kb908472.cmd", &p);
+    assert_eq!(code, 1);
+    let decision = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().contains("→ 135/tcp"))
+        .unwrap_or_else(|| panic!("{v}"));
+    let m = decision["message"].as_str().unwrap();
+    assert!(
+        m.contains("the script decides block (ipseccmd")
+            && m.contains("the store none (no rule matches)"),
+        "{m}"
+    );
+    assert!(decision["file"].as_str().unwrap().ends_with("kb908472.cmd"));
+}

@@ -400,3 +400,48 @@ fn rpc_restricted() {
     );
     assert!(!has(&lint(&clean()), Code::RpcRestricted));
 }
+
+#[test]
+fn policy_assigned() {
+    // An IPsec store export names its assigned policy; a script does not get the finding.
+    let bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/policy/ipsec-store-kb908472.reg"),
+    )
+    .unwrap();
+    let lp = policy::build(
+        vec![policy::parse_text("ipsec.reg", &bytes)],
+        &LoadOptions::default(),
+    );
+    let found: Vec<_> = lp
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::PolicyAssigned)
+        .collect();
+    assert_eq!(found.len(), 1, "{:?}", lp.findings);
+    assert_eq!(found[0].severity, Severity::Info);
+    assert!(found[0].message.contains("Block RPC Ports"));
+    // The built-in policy the store does not assign is not reported as unassigned.
+    assert!(!lp.findings.iter().any(|f| f.code == Code::PolicyUnassigned));
+    assert!(!has(&lint(&clean()), Code::PolicyAssigned));
+}
+
+#[test]
+fn store_disagrees() {
+    let script = "ipseccmd -w REG -p P -r \"Block 135\" -f *=0:135:TCP -n BLOCK -x\n";
+    let a = policy::build(
+        vec![policy::parse_text("a.cmd", script.as_bytes())],
+        &LoadOptions::default(),
+    );
+    let b = policy::build(
+        vec![policy::parse_text("b.cmd", b"rpccfg -pe 5001-5021 -d 0\n")],
+        &LoadOptions::default(),
+    );
+    let found = policy::diff::diff(&a, &b);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.code == Code::StoreDisagrees && f.severity == Severity::Error)
+    );
+    assert!(policy::diff::diff(&a, &a).is_empty());
+}

@@ -8,6 +8,7 @@ pub mod ept_lookup_stub;
 pub mod pdu_decode;
 pub mod policy_address;
 pub mod policy_fwstore;
+pub mod policy_ipsec_store;
 pub mod policy_ipseccmd;
 pub mod policy_netsh_powershell;
 pub mod policy_parse_text;

@@ -338,12 +338,14 @@ pub fn dialect_of(policy: &LoadedPolicy) -> FixDialect {
         .iter()
         .flat_map(|f| f.dialects.iter())
         .find_map(|d| match d {
-            crate::policy::Dialect::Ipseccmd => Some(FixDialect::Ipseccmd),
+            crate::policy::Dialect::Ipseccmd | crate::policy::Dialect::IpsecStore => {
+                Some(FixDialect::Ipseccmd)
+            }
             crate::policy::Dialect::NetshIpsec => Some(FixDialect::NetshIpsec),
             crate::policy::Dialect::NetshAdvfirewall => Some(FixDialect::Netsh),
-            crate::policy::Dialect::Powershell | crate::policy::Dialect::FirewallStore => {
-                Some(FixDialect::Powershell)
-            }
+            crate::policy::Dialect::Powershell
+            | crate::policy::Dialect::FirewallStore
+            | crate::policy::Dialect::FirewallListing => Some(FixDialect::Powershell),
             crate::policy::Dialect::Rpccfg | crate::policy::Dialect::Reg => None,
         })
         .unwrap_or(FixDialect::Ipseccmd)

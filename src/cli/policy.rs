@@ -1,7 +1,9 @@
-//! `rpcaudit policy lint|explain|range`: load policy files with [`crate::policy::load`] and
-//! print findings, one decision, or the effective RPC dynamic range, as a table or as JSON.
+//! `rpcaudit policy lint|explain|range|diff`: load policy files with [`crate::policy::load`] and
+//! print findings, one decision, the effective RPC dynamic range, or where a store and a script
+//! disagree ([`crate::policy::diff`]), as a table or as JSON.
 //! Exit codes: 2 when a file cannot be read, 1 when lint/range report a finding of severity
-//! error, 0 otherwise (`explain` prints a decision, not a verdict, so it exits 0).
+//! error (`diff`: when store and script disagree), 0 otherwise (`explain` prints a decision, not
+//! a verdict, so it exits 0).
 
 use super::{Error, Exit};
 use crate::finding::{Finding, Severity};
@@ -24,6 +26,9 @@ pub enum PolicyCommand {
     Explain(ExplainArgs),
     /// Show the effective RPC dynamic port range (Rpc\Internet) and its findings.
     Range(RangeArgs),
+    /// Compare the intended policy (scripts) with what a host holds (store exports,
+    /// listings): rules and decisions that disagree. Exit 1 when they disagree.
+    Diff(DiffArgs),
 }
 
 /// Flags every policy subcommand shares.
@@ -78,6 +83,34 @@ pub struct ExplainArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct DiffArgs {
+    /// The intended policy: scripts (and rpccfg/.reg files), read together.
+    #[arg(required = true, value_name = "SCRIPT")]
+    pub scripts: Vec<PathBuf>,
+    /// What the host holds: store exports (.reg, Registry.pol) or listings, read together.
+    #[arg(long = "store", required = true, value_name = "STORE")]
+    pub stores: Vec<PathBuf>,
+    /// Which Windows defaults apply (see `policy lint`).
+    #[arg(long, value_enum, default_value_t = super::values::Os::Vista)]
+    pub os: super::values::Os,
+    /// What the firewall keyword LocalSubnet stands for (CIDR; repeat for several).
+    #[arg(long = "local-subnet", value_name = "CIDR")]
+    pub local_subnets: Vec<IpNet>,
+    /// Assume this RPC dynamic range on both sides (what the keyword RPC stands for).
+    #[arg(long, value_name = "PORTS")]
+    pub range: Option<PortRanges>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `policy diff --json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DiffOutput {
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RangeArgs {
     #[command(flatten)]
     pub common: Common,
@@ -114,6 +147,7 @@ pub fn run(cmd: PolicyCommand) -> Result<Exit, Error> {
         PolicyCommand::Lint(a) => lint(a),
         PolicyCommand::Explain(a) => explain(a),
         PolicyCommand::Range(a) => range(a),
+        PolicyCommand::Diff(a) => diff(a),
     }
 }
 
@@ -272,6 +306,31 @@ fn range(a: RangeArgs) -> Result<Exit, Error> {
         if !out.findings.is_empty() {
             super::outln(findings_table(&out.findings).to_string());
         }
+    }
+    Ok(exit_for(&out.findings))
+}
+
+fn diff(a: DiffArgs) -> Result<Exit, Error> {
+    let opts = LoadOptions {
+        range_override: a.range,
+        os: a.os.into(),
+        local_subnets: a.local_subnets.clone(),
+    };
+    let script = policy::load(&a.scripts, &opts)?;
+    let mut store = policy::load(&a.stores, &opts)?;
+    // A store export rarely carries Rpc\Internet: the keyword RPC then means the script's range.
+    if store.range.is_none() {
+        store.policy.rpc_dynamic = script.effective_range();
+    }
+    let out = DiffOutput {
+        findings: policy::diff::diff(&script, &store),
+    };
+    if a.json {
+        super::print_json(&out)?;
+    } else if out.findings.is_empty() {
+        super::outln("the store and the script agree");
+    } else {
+        super::outln(findings_table(&out.findings).to_string());
     }
     Ok(exit_for(&out.findings))
 }

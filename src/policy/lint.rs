@@ -141,9 +141,30 @@ fn within_budget(lp: &LoadedPolicy, check: Code, evaluations: u64, out: &mut Vec
 
 fn unassigned(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
     let any_in_force = lp.ipsec_policies.iter().any(|p| p.in_force);
+    // A store says which policy it assigns (ActivePolicy); scripts say it by their last line.
+    for p in lp
+        .ipsec_policies
+        .iter()
+        .filter(|p| p.dialect == Dialect::IpsecStore && p.in_force)
+    {
+        let f = Finding::new(
+            Code::PolicyAssigned,
+            Severity::Info,
+            format!(
+                "IPsec policy \"{}\" ({} rules) is the store's assigned policy (ActivePolicy) and in force",
+                p.name, p.rules
+            ),
+            "nothing to do: this is the policy explain and audit decide from",
+        );
+        out.push(f.at(p.file.clone(), p.assigned.unwrap_or(p.line)));
+    }
     for p in lp.ipsec_policies.iter().filter(|p| p.assigned.is_none()) {
         if p.rules == 0 && p.file.is_empty() {
             // Only named by a -y/-o or set-policy line: nothing was written to assign.
+            continue;
+        }
+        if p.dialect == Dialect::IpsecStore && any_in_force {
+            // Every store holds policies it does not assign (the built-in ones, at least).
             continue;
         }
         let (severity, tail) = if any_in_force {
@@ -164,11 +185,16 @@ fn unassigned(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
             ),
             _ => format!("ipseccmd.exe -w {} -p \"{}\" -x", p.store, p.name),
         };
+        let place = if p.dialect == Dialect::IpsecStore {
+            "in the store (no ActivePolicy names it)"
+        } else {
+            "at the end of the script"
+        };
         let mut f = Finding::new(
             Code::PolicyUnassigned,
             severity,
             format!(
-                "IPsec policy \"{}\" ({} rules) is not assigned at the end of the script: {tail}",
+                "IPsec policy \"{}\" ({} rules) is not assigned {place}: {tail}",
                 p.name, p.rules
             ),
             fix,

@@ -17,11 +17,15 @@
 
 pub mod address;
 pub mod cmd;
+pub mod diff;
 pub mod error;
 pub mod firewall;
 pub mod fwstore;
 pub mod ipsec;
+pub mod ipsec_blob;
+pub mod ipsec_store;
 pub mod lint;
+pub mod listing;
 pub mod model;
 pub mod netsh_ipsec;
 pub mod preg;
@@ -290,29 +294,66 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     if pf.unreadable.is_some() {
         return pf;
     }
+    if listing::is_json_listing(&decoded.text) {
+        match listing::parse_json(&mut sink, &decoded.text) {
+            Ok(rules) => {
+                pf.dialects.push(Dialect::FirewallListing);
+                pf.firewall = rules;
+            }
+            Err(e) => pf.unreadable = Some(format!("a Get-NetFirewallRule JSON listing: {e}")),
+        }
+        pf.findings = sink.into_findings();
+        return pf;
+    }
+    let plain = text::logical_lines(&decoded.text, &[]);
+    if let Some(language) = listing::localised(&plain) {
+        pf.unreadable = Some(format!(
+            "a {language} 'netsh advfirewall firewall show rule' listing: rpcaudit reads English \
+             listings only (labels and values are translated); export the rule store instead: \
+             reg export \"HKLM\\{}\" fw-local.reg",
+            fwstore::LOCAL_RULES_KEY
+        ));
+        return pf;
+    }
+    if listing::is_netsh_listing(&plain) {
+        pf.dialects.push(Dialect::FirewallListing);
+        pf.firewall = listing::parse_netsh(&mut sink, &plain);
+        pf.findings = sink.into_findings();
+        return pf;
+    }
     let reg_lines = text::logical_lines(&decoded.text, &[Continuation::Backslash]);
     if is_reg_file(&reg_lines) {
         registry::parse_reg(&mut pf.range, &mut sink, &reg_lines);
         let store = fwstore::parse_reg(&mut sink, &reg_lines);
-        if pf.range.touched || !store.touched() {
+        let ipsec_export = ipsec_store::parse_reg(&mut sink, &reg_lines);
+        if pf.range.touched || (!store.touched() && !ipsec_export.touched()) {
             pf.dialects.push(Dialect::Reg);
         }
         if store.touched() {
             pf.dialects.push(Dialect::FirewallStore);
             pf.firewall = store.in_force(&mut sink);
         }
+        if ipsec_export.touched() {
+            pf.dialects.push(Dialect::IpsecStore);
+            pf.ipsec = ipsec_export.resolve(&mut sink);
+        }
         pf.range_lines = reg_lines
             .iter()
             .map(|l| l.number)
-            .filter(|&n| !store.owns_line(n))
+            .filter(|&n| !store.owns_line(n) && !ipsec_export.owns_line(n))
             .collect();
-        if !pf.range.touched && !store.touched() && sink.findings.is_empty() {
+        if !pf.range.touched
+            && !store.touched()
+            && !ipsec_export.touched()
+            && sink.findings.is_empty()
+        {
             pf.unreadable = Some(format!(
-                "the .reg file sets nothing rpcaudit reads (it reads {}, and the firewall rule \
-                 stores HKLM\\{} and HKLM\\{})",
+                "the .reg file sets nothing rpcaudit reads (it reads {}, the firewall rule \
+                 stores HKLM\\{} and HKLM\\{}, and the IPsec policy store HKLM\\{})",
                 registry::KEY,
                 fwstore::LOCAL_RULES_KEY,
-                fwstore::GPO_RULES_KEY
+                fwstore::GPO_RULES_KEY,
+                ipsec_store::KEY
             ));
         }
         pf.findings = sink.into_findings();

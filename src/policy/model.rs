@@ -143,15 +143,21 @@ pub enum Dialect {
     Reg,
     /// A Windows Firewall rule store (local or GPO) as `reg export` writes it.
     FirewallStore,
+    /// The IPsec policy store (`...\IPSec\Policy\Local`) as `reg export` writes it.
+    IpsecStore,
+    /// A Windows Firewall listing: `netsh advfirewall firewall show rule name=all verbose`, or
+    /// `Get-NetFirewallRule` with its filters as JSON.
+    FirewallListing,
 }
 
 impl Dialect {
     pub fn layer(self) -> Option<Layer> {
         match self {
-            Dialect::Ipseccmd | Dialect::NetshIpsec => Some(Layer::Ipsec),
-            Dialect::NetshAdvfirewall | Dialect::Powershell | Dialect::FirewallStore => {
-                Some(Layer::Firewall)
-            }
+            Dialect::Ipseccmd | Dialect::NetshIpsec | Dialect::IpsecStore => Some(Layer::Ipsec),
+            Dialect::NetshAdvfirewall
+            | Dialect::Powershell
+            | Dialect::FirewallStore
+            | Dialect::FirewallListing => Some(Layer::Firewall),
             Dialect::Rpccfg | Dialect::Reg => None,
         }
     }
@@ -167,6 +173,8 @@ impl fmt::Display for Dialect {
             Dialect::Rpccfg => "rpccfg",
             Dialect::Reg => "reg",
             Dialect::FirewallStore => "firewall-store",
+            Dialect::IpsecStore => "ipsec-store",
+            Dialect::FirewallListing => "firewall-listing",
         })
     }
 }

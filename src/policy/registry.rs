@@ -651,7 +651,7 @@ pub(super) fn reg_dword(value: &str) -> Option<u32> {
     u32::from_str_radix(hex.trim(), 16).ok()
 }
 
-fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
+pub(super) fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
     let mut out = Vec::new();
     for part in s.split(',') {
         let p = part.trim();
@@ -667,7 +667,7 @@ fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
 
 /// REG_MULTI_SZ bytes: UTF-16LE strings (regedit 5) or ANSI (REGEDIT4), each NUL-terminated,
 /// the list ending with an empty string.
-fn multi_sz(bytes: &[u8], ansi: bool) -> Vec<String> {
+pub(super) fn multi_sz(bytes: &[u8], ansi: bool) -> Vec<String> {
     let text = if ansi {
         encoding_rs::WINDOWS_1252
             .decode_without_bom_handling(bytes)

@@ -1,0 +1,9 @@
+//! Fuzz target `policy_ipsec_store` for libFuzzer (FUZZING.md says how to run it). The property
+//! it checks lives in `../checks/policy_ipsec_store.rs`, where `tests/fuzz_seeds.rs` replays the
+//! seeds in `cargo test`.
+#![no_main]
+
+#[path = "../checks/policy_ipsec_store.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

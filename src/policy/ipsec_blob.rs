@@ -1,0 +1,746 @@
+//! The `ipsecData` blobs of the IPsec policy store (MS-GPIPSEC §2.2.1), decoded from bytes:
+//! [`super::ipsec_store`] hands each object's `ipsecData` here and turns the result into the
+//! filters and actions of [`super::ipsec`]. Pure: bytes in, typed values out, and every length
+//! and count is checked against the bytes that are left before it is used.
+//!
+//! Every blob: the object class GUID (16 bytes: Data1 u32, Data2 u16, Data3 u16 little-endian,
+//! Data4 8 bytes), a u32 little-endian length of the data that follows, the data, and one
+//! trailing zero byte (accepted when absent). Strings inside are a u32 byte count (its NUL
+//! included) and UTF-16LE text ending in NUL.
+//!
+//! Filter data (class `{80DC20B5-2EC8-11D1-A89E-00A0248D3021}`): a u32 count, then each filter:
+//! source DNS name, destination DNS name, description (strings), the filter GUID, a u32
+//! mirrored flag, source address, source mask, destination address, destination mask (4 bytes
+//! each, network order), the tunnel address (4 bytes), the protocol (u32; 0 any), source and
+//! destination port (u16 each; 0 any) and a u32 tunnel flag. Address 0 with mask
+//! 255.255.255.255 is "this computer" (`IP_ADDRESS_ME` with `IP_ADDRESS_MASK_NONE`), mask 0 is
+//! any address (`SUBNET_MASK_ANY`). This is the layout Windows 2000, XP and Server 2003 write
+//! (ipsecpol, ipseccmd, `netsh ipsec static`, the console). Address ranges and the
+//! special-server keywords (DNS, WINS, DHCP, gateway) of the later layout are not decoded: a
+//! blob in that layout fails the length checks and is reported, never guessed at.
+//!
+//! Negotiation policy data (class `{80DC20B9-...}`): a u32 count of security offers, each
+//! lifetime seconds, lifetime kilobytes, flags, PFS (u32 each), a u32 count of transforms
+//! (at most 3) and three transforms (three u32: algorithms and AH/ESP). The filter action
+//! itself is the object's `ipsecNegotiationPolicyAction` GUID ([`NegotiationAction`]).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// A GUID as the blobs and the store's values hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Guid {
+    pub data1: u32,
+    pub data2: u16,
+    pub data3: u16,
+    pub data4: [u8; 8],
+}
+
+impl Guid {
+    pub const fn new(data1: u32, data2: u16, data3: u16, data4: [u8; 8]) -> Guid {
+        Guid {
+            data1,
+            data2,
+            data3,
+            data4,
+        }
+    }
+
+    /// `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}` (braces optional, any case).
+    pub fn parse(text: &str) -> Option<Guid> {
+        let t = text.trim();
+        let t = t
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or(t);
+        let parts: Vec<&str> = t.split('-').collect();
+        let lens = [8, 4, 4, 4, 12];
+        if parts.len() != 5
+            || parts
+                .iter()
+                .zip(lens)
+                .any(|(p, n)| p.len() != n || !p.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return None;
+        }
+        let data1 = u32::from_str_radix(parts[0], 16).ok()?;
+        let data2 = u16::from_str_radix(parts[1], 16).ok()?;
+        let data3 = u16::from_str_radix(parts[2], 16).ok()?;
+        let tail = format!("{}{}", parts[3], parts[4]);
+        let mut data4 = [0u8; 8];
+        for (i, b) in data4.iter_mut().enumerate() {
+            *b = u8::from_str_radix(tail.get(i * 2..i * 2 + 2)?, 16).ok()?;
+        }
+        Some(Guid::new(data1, data2, data3, data4))
+    }
+
+    fn from_bytes(b: &[u8; 16]) -> Guid {
+        let mut data4 = [0u8; 8];
+        data4.copy_from_slice(&b[8..]);
+        Guid {
+            data1: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            data2: u16::from_le_bytes([b[4], b[5]]),
+            data3: u16::from_le_bytes([b[6], b[7]]),
+            data4,
+        }
+    }
+
+    /// The 16 bytes as a blob holds them.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..4].copy_from_slice(&self.data1.to_le_bytes());
+        out[4..6].copy_from_slice(&self.data2.to_le_bytes());
+        out[6..8].copy_from_slice(&self.data3.to_le_bytes());
+        out[8..].copy_from_slice(&self.data4);
+        out
+    }
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.data4;
+        write!(
+            f,
+            "{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}",
+            self.data1, self.data2, self.data3, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]
+        )
+    }
+}
+
+/// The object classes of the store and the class GUID their blobs start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Policy,
+    Nfa,
+    Filter,
+    NegotiationPolicy,
+    IsakmpPolicy,
+}
+
+impl Class {
+    pub const ALL: [Class; 5] = [
+        Class::Policy,
+        Class::Nfa,
+        Class::Filter,
+        Class::NegotiationPolicy,
+        Class::IsakmpPolicy,
+    ];
+
+    /// The class name (`ClassName` value, and the prefix of the object's key name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Policy => "ipsecPolicy",
+            Class::Nfa => "ipsecNFA",
+            Class::Filter => "ipsecFilter",
+            Class::NegotiationPolicy => "ipsecNegotiationPolicy",
+            Class::IsakmpPolicy => "ipsecISAKMPPolicy",
+        }
+    }
+
+    pub fn guid(self) -> Guid {
+        const A89E: [u8; 8] = [0xA8, 0x9E, 0x00, 0xA0, 0x24, 0x8D, 0x30, 0x21];
+        match self {
+            Class::Filter => Guid::new(0x80DC_20B5, 0x2EC8, 0x11D1, A89E),
+            Class::NegotiationPolicy => Guid::new(0x80DC_20B9, 0x2EC8, 0x11D1, A89E),
+            Class::IsakmpPolicy => Guid::new(0x80DC_20B8, 0x2EC8, 0x11D1, A89E),
+            Class::Nfa => Guid::new(
+                0x11BB_AC00,
+                0x498D,
+                0x11D1,
+                [0x86, 0x39, 0x00, 0xA0, 0x24, 0x8D, 0x30, 0x21],
+            ),
+            Class::Policy => Guid::new(
+                0x2220_2163,
+                0x4F4C,
+                0x11D1,
+                [0x86, 0x3B, 0x00, 0xA0, 0x24, 0x8D, 0x30, 0x21],
+            ),
+        }
+    }
+
+    /// The class of an object key named `ipsecFilter{GUID}` and so on.
+    pub fn of_key(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| {
+            name.len() > c.name().len()
+                && name.is_char_boundary(c.name().len())
+                && name[..c.name().len()].eq_ignore_ascii_case(c.name())
+                && name[c.name().len()..].starts_with('{')
+        })
+    }
+}
+
+/// What a negotiation policy (a filter action) does, from its `ipsecNegotiationPolicyAction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NegotiationAction {
+    Block,
+    /// Permit: pass without IPsec.
+    Permit,
+    /// Negotiate security.
+    Negotiate,
+    /// Negotiate, and accept unsecured inbound traffic ("inbound pass-through", `INPASS`).
+    InboundPassThrough,
+}
+
+impl NegotiationAction {
+    pub const ALL: [NegotiationAction; 4] = [
+        NegotiationAction::Block,
+        NegotiationAction::Permit,
+        NegotiationAction::Negotiate,
+        NegotiationAction::InboundPassThrough,
+    ];
+
+    pub fn guid(self) -> Guid {
+        match self {
+            NegotiationAction::Block => Guid::new(
+                0x3F91_A819,
+                0x7647,
+                0x11D1,
+                [0x86, 0x4D, 0xD4, 0x6A, 0, 0, 0, 0],
+            ),
+            NegotiationAction::Permit => Guid::new(
+                0x8A17_1DD2,
+                0x77E3,
+                0x11D1,
+                [0x86, 0x59, 0xA0, 0x4F, 0, 0, 0, 0],
+            ),
+            NegotiationAction::Negotiate => Guid::new(
+                0x8A17_1DD3,
+                0x77E3,
+                0x11D1,
+                [0x86, 0x59, 0xA0, 0x4F, 0, 0, 0, 0],
+            ),
+            NegotiationAction::InboundPassThrough => Guid::new(
+                0x3F91_A81A,
+                0x7647,
+                0x11D1,
+                [0x86, 0x4D, 0xD4, 0x6A, 0, 0, 0, 0],
+            ),
+        }
+    }
+
+    pub fn from_guid(g: Guid) -> Option<NegotiationAction> {
+        Self::ALL.into_iter().find(|a| a.guid() == g)
+    }
+}
+
+/// `ipsecNegotiationPolicyType` of the default response rule, which has no filters.
+pub const DEFAULT_RESPONSE_TYPE: Guid = Guid::new(
+    0x62F4_9E13,
+    0x6C37,
+    0x11D1,
+    [0x86, 0x4C, 0x14, 0xA3, 0, 0, 0, 0],
+);
+
+/// Why a blob could not be decoded. Offsets count from the start of the blob.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlobError {
+    #[error("{0} bytes: shorter than the 20-byte header (class GUID and length)")]
+    TooShort(usize),
+    #[error("class GUID {found} is not the {class} class GUID {expected}")]
+    WrongClass {
+        found: Guid,
+        class: &'static str,
+        expected: Guid,
+    },
+    #[error("the header says {declared} bytes of data, the blob holds {actual} after it")]
+    Length { declared: u32, actual: usize },
+    #[error("{what} at offset {at}: {need} bytes needed, {left} left")]
+    Truncated {
+        what: &'static str,
+        at: usize,
+        need: usize,
+        left: usize,
+    },
+    #[error(
+        "{what} at offset {at}: {count} entries of at least {each} bytes do not fit in {left} bytes"
+    )]
+    Count {
+        what: &'static str,
+        at: usize,
+        count: u32,
+        each: usize,
+        left: usize,
+    },
+    #[error("{what} at offset {at}: a string of {len} bytes is not UTF-16LE text ending in NUL")]
+    BadString {
+        what: &'static str,
+        at: usize,
+        len: u32,
+    },
+    #[error("{what} at offset {at}: {value} is out of range")]
+    BadValue {
+        what: &'static str,
+        at: usize,
+        value: u32,
+    },
+    #[error("{0} bytes are left after the last entry")]
+    Trailing(usize),
+}
+
+/// A bounded reader over one blob's data.
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// Offset of `data` in the whole blob, for messages.
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn left(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    fn at(&self) -> usize {
+        self.base + self.pos
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], BlobError> {
+        if self.left() < n {
+            return Err(BlobError::Truncated {
+                what,
+                at: self.at(),
+                need: n,
+                left: self.left(),
+            });
+        }
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    fn u32(&mut self, what: &'static str) -> Result<u32, BlobError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u16(&mut self, what: &'static str) -> Result<u16, BlobError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn ipv4(&mut self, what: &'static str) -> Result<Ipv4Addr, BlobError> {
+        let b = self.take(4, what)?;
+        Ok(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+    }
+
+    fn guid(&mut self, what: &'static str) -> Result<Guid, BlobError> {
+        let b = self.take(16, what)?;
+        let mut a = [0u8; 16];
+        a.copy_from_slice(b);
+        Ok(Guid::from_bytes(&a))
+    }
+
+    fn bool32(&mut self, what: &'static str) -> Result<bool, BlobError> {
+        Ok(self.u32(what)? != 0)
+    }
+
+    fn wstring(&mut self, what: &'static str) -> Result<String, BlobError> {
+        let at = self.at();
+        let len = self.u32(what)?;
+        let bad = BlobError::BadString { what, at, len };
+        let n = usize::try_from(len).map_err(|_| bad.clone())?;
+        if n % 2 != 0 {
+            return Err(bad);
+        }
+        let bytes = self.take(n, what)?;
+        let units: Vec<u16> = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let units = match units.split_last() {
+            None => &units[..],
+            Some((0, rest)) => rest,
+            Some(_) => return Err(bad),
+        };
+        String::from_utf16(units).map_err(|_| bad)
+    }
+
+    /// A count of entries of at least `each` bytes, checked against what is left.
+    fn count(&mut self, what: &'static str, each: usize) -> Result<usize, BlobError> {
+        let at = self.at();
+        let count = self.u32(what)?;
+        let n = usize::try_from(count).unwrap_or(usize::MAX);
+        if n > self.left() / each {
+            return Err(BlobError::Count {
+                what,
+                at,
+                count,
+                each,
+                left: self.left(),
+            });
+        }
+        Ok(n)
+    }
+}
+
+/// Check the header of a blob of `class` and return a reader over its data.
+fn open(blob: &[u8], class: Class) -> Result<Reader<'_>, BlobError> {
+    if blob.len() < 20 {
+        return Err(BlobError::TooShort(blob.len()));
+    }
+    let mut g = [0u8; 16];
+    g.copy_from_slice(&blob[..16]);
+    let found = Guid::from_bytes(&g);
+    if found != class.guid() {
+        return Err(BlobError::WrongClass {
+            found,
+            class: class.name(),
+            expected: class.guid(),
+        });
+    }
+    let declared = u32::from_le_bytes([blob[16], blob[17], blob[18], blob[19]]);
+    let rest = &blob[20..];
+    let n = usize::try_from(declared).unwrap_or(usize::MAX);
+    // The data, then the trailing zero byte (which some writers leave out).
+    let fits = rest.len() == n || (rest.len() == n.saturating_add(1) && rest.last() == Some(&0));
+    if !fits {
+        return Err(BlobError::Length {
+            declared,
+            actual: rest.len(),
+        });
+    }
+    Ok(Reader {
+        data: &rest[..n],
+        pos: 0,
+        base: 20,
+    })
+}
+
+/// Only the header of a blob, for classes whose data rpcaudit does not need (NFA, policy,
+/// ISAKMP policy): the class is right and the length adds up.
+pub fn check_header(blob: &[u8], class: Class) -> Result<(), BlobError> {
+    open(blob, class).map(|_| ())
+}
+
+/// One filter of a filter blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobFilter {
+    pub src_dns: String,
+    pub dst_dns: String,
+    pub description: String,
+    pub id: Guid,
+    pub mirrored: bool,
+    pub src: Ipv4Addr,
+    pub src_mask: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub dst_mask: Ipv4Addr,
+    pub tunnel: Ipv4Addr,
+    /// 0: any protocol.
+    pub protocol: u8,
+    /// 0: any port.
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub tunnel_filter: bool,
+}
+
+/// Smallest encoded filter: three empty strings (4 bytes each), GUID, mirrored, five
+/// addresses, protocol, two ports, tunnel flag.
+const MIN_FILTER: usize = 3 * 4 + 16 + 4 + 5 * 4 + 4 + 2 + 2 + 4;
+
+/// Decode an ipsecFilter blob.
+pub fn decode_filters(blob: &[u8]) -> Result<Vec<BlobFilter>, BlobError> {
+    let mut r = open(blob, Class::Filter)?;
+    let n = r.count("filter count", MIN_FILTER)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let src_dns = r.wstring("source DNS name")?;
+        let dst_dns = r.wstring("destination DNS name")?;
+        let description = r.wstring("filter description")?;
+        let id = r.guid("filter GUID")?;
+        let mirrored = r.bool32("mirrored flag")?;
+        let src = r.ipv4("source address")?;
+        let src_mask = r.ipv4("source mask")?;
+        let dst = r.ipv4("destination address")?;
+        let dst_mask = r.ipv4("destination mask")?;
+        let tunnel = r.ipv4("tunnel address")?;
+        let at = r.at();
+        let proto = r.u32("protocol")?;
+        let protocol = u8::try_from(proto).map_err(|_| BlobError::BadValue {
+            what: "protocol",
+            at,
+            value: proto,
+        })?;
+        let src_port = r.u16("source port")?;
+        let dst_port = r.u16("destination port")?;
+        let tunnel_filter = r.bool32("tunnel flag")?;
+        out.push(BlobFilter {
+            src_dns,
+            dst_dns,
+            description,
+            id,
+            mirrored,
+            src,
+            src_mask,
+            dst,
+            dst_mask,
+            tunnel,
+            protocol,
+            src_port,
+            dst_port,
+            tunnel_filter,
+        });
+    }
+    if r.left() > 0 {
+        return Err(BlobError::Trailing(r.left()));
+    }
+    Ok(out)
+}
+
+/// One transform of a security offer: two algorithm numbers and AH (1) or ESP (2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Transform {
+    pub alg1: u32,
+    pub alg2: u32,
+    pub kind: u32,
+}
+
+/// One security offer of a negotiation policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Offer {
+    pub lifetime_secs: u32,
+    pub lifetime_kbytes: u32,
+    pub flags: u32,
+    pub pfs: bool,
+    /// The transforms in use (at most 3).
+    pub transforms: Vec<Transform>,
+}
+
+const OFFER: usize = 5 * 4 + 3 * 12;
+
+/// Decode an ipsecNegotiationPolicy blob: its security offers.
+pub fn decode_offers(blob: &[u8]) -> Result<Vec<Offer>, BlobError> {
+    let mut r = open(blob, Class::NegotiationPolicy)?;
+    let n = r.count("offer count", OFFER)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let lifetime_secs = r.u32("offer lifetime")?;
+        let lifetime_kbytes = r.u32("offer lifetime (kilobytes)")?;
+        let flags = r.u32("offer flags")?;
+        let pfs = r.bool32("offer PFS flag")?;
+        let at = r.at();
+        let count = r.u32("transform count")?;
+        if count > 3 {
+            return Err(BlobError::BadValue {
+                what: "transform count",
+                at,
+                value: count,
+            });
+        }
+        let mut transforms = Vec::new();
+        for i in 0..3 {
+            let t = Transform {
+                alg1: r.u32("transform")?,
+                alg2: r.u32("transform")?,
+                kind: r.u32("transform")?,
+            };
+            if i < count {
+                transforms.push(t);
+            }
+        }
+        out.push(Offer {
+            lifetime_secs,
+            lifetime_kbytes,
+            flags,
+            pfs,
+            transforms,
+        });
+    }
+    if r.left() > 0 {
+        return Err(BlobError::Trailing(r.left()));
+    }
+    Ok(out)
+}
+
+/// A writer that follows the layout above, for tests and the fixture export (test-only).
+#[cfg(test)]
+pub mod encode {
+    use super::*;
+
+    /// Class GUID, data length, data, the trailing zero byte.
+    pub fn envelope(class: Class, data: &[u8]) -> Vec<u8> {
+        let mut b = class.guid().to_bytes().to_vec();
+        b.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        b.extend_from_slice(data);
+        b.push(0);
+        b
+    }
+
+    fn wstring(b: &mut Vec<u8>, s: &str) {
+        let units: Vec<u16> = s.encode_utf16().chain([0]).collect();
+        b.extend_from_slice(&u32::try_from(units.len() * 2).unwrap().to_le_bytes());
+        for u in units {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+    }
+
+    pub fn filters(list: &[BlobFilter]) -> Vec<u8> {
+        let mut b = u32::try_from(list.len()).unwrap().to_le_bytes().to_vec();
+        for f in list {
+            wstring(&mut b, &f.src_dns);
+            wstring(&mut b, &f.dst_dns);
+            wstring(&mut b, &f.description);
+            b.extend_from_slice(&f.id.to_bytes());
+            b.extend_from_slice(&u32::from(f.mirrored).to_le_bytes());
+            for a in [f.src, f.src_mask, f.dst, f.dst_mask, f.tunnel] {
+                b.extend_from_slice(&a.octets());
+            }
+            b.extend_from_slice(&u32::from(f.protocol).to_le_bytes());
+            b.extend_from_slice(&f.src_port.to_le_bytes());
+            b.extend_from_slice(&f.dst_port.to_le_bytes());
+            b.extend_from_slice(&u32::from(f.tunnel_filter).to_le_bytes());
+        }
+        envelope(Class::Filter, &b)
+    }
+
+    pub fn offers(list: &[Offer]) -> Vec<u8> {
+        let mut b = u32::try_from(list.len()).unwrap().to_le_bytes().to_vec();
+        for o in list {
+            for v in [
+                o.lifetime_secs,
+                o.lifetime_kbytes,
+                o.flags,
+                u32::from(o.pfs),
+                u32::try_from(o.transforms.len()).unwrap(),
+            ] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            for i in 0..3 {
+                let t = o.transforms.get(i).copied().unwrap_or_default();
+                for v in [t.alg1, t.alg2, t.kind] {
+                    b.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+        envelope(Class::NegotiationPolicy, &b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn filter(src: [u8; 4], mask: [u8; 4], port: u16) -> BlobFilter {
+        BlobFilter {
+            src_dns: String::new(),
+            dst_dns: String::new(),
+            description: "d".into(),
+            id: Guid::new(1, 2, 3, [4; 8]),
+            mirrored: true,
+            src: src.into(),
+            src_mask: mask.into(),
+            dst: Ipv4Addr::UNSPECIFIED,
+            dst_mask: Ipv4Addr::BROADCAST,
+            tunnel: Ipv4Addr::UNSPECIFIED,
+            protocol: 6,
+            src_port: 0,
+            dst_port: port,
+            tunnel_filter: false,
+        }
+    }
+
+    #[test]
+    fn guids_print_and_parse() {
+        let g = Class::Filter.guid();
+        assert_eq!(g.to_string(), "{80DC20B5-2EC8-11D1-A89E-00A0248D3021}");
+        assert_eq!(
+            Guid::parse("{80dc20b5-2ec8-11d1-a89e-00a0248d3021}"),
+            Some(g)
+        );
+        assert_eq!(Guid::from_bytes(&g.to_bytes()), g);
+        assert_eq!(Guid::parse("{80dc20b5-2ec8-11d1-a89e}"), None);
+        assert_eq!(
+            NegotiationAction::from_guid(
+                Guid::parse("{3f91a819-7647-11d1-864d-d46a00000000}").unwrap()
+            ),
+            Some(NegotiationAction::Block)
+        );
+        assert_eq!(Class::of_key("ipsecNFA{x}"), Some(Class::Nfa));
+        assert_eq!(
+            Class::of_key("ipsecNegotiationPolicy{x}"),
+            Some(Class::NegotiationPolicy)
+        );
+        assert_eq!(Class::of_key("ipsecFilterX{x}"), None);
+    }
+
+    #[test]
+    fn filters_round_trip() {
+        let list = vec![
+            filter([0, 0, 0, 0], [0, 0, 0, 0], 135),
+            filter([10, 1, 1, 0], [255, 255, 255, 0], 5001),
+        ];
+        let blob = encode::filters(&list);
+        assert_eq!(decode_filters(&blob).unwrap(), list);
+        // Without the trailing zero byte too.
+        assert_eq!(decode_filters(&blob[..blob.len() - 1]).unwrap(), list);
+    }
+
+    #[test]
+    fn malformed_blobs_say_what_is_wrong() {
+        let blob = encode::filters(&[filter([0; 4], [0; 4], 135)]);
+        assert_eq!(decode_filters(&blob[..10]), Err(BlobError::TooShort(10)));
+        assert!(matches!(
+            decode_offers(&blob),
+            Err(BlobError::WrongClass { .. })
+        ));
+        assert!(matches!(
+            decode_filters(&blob[..blob.len() - 5]),
+            Err(BlobError::Length { .. })
+        ));
+        // A count no data can hold is refused before anything is reserved.
+        let mut huge = blob.clone();
+        huge[20..24].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_filters(&huge),
+            Err(BlobError::Count { .. })
+        ));
+        // A string longer than the blob.
+        let mut long = blob.clone();
+        long[24..28].copy_from_slice(&1000u32.to_le_bytes());
+        assert!(matches!(
+            decode_filters(&long),
+            Err(BlobError::Truncated { .. })
+        ));
+        // A protocol above 255.
+        let list = [filter([0; 4], [0; 4], 135)];
+        let mut bad = encode::filters(&list);
+        let proto_at = bad.len() - 1 - 4 - 2 - 2 - 4;
+        bad[proto_at..proto_at + 4].copy_from_slice(&300u32.to_le_bytes());
+        assert!(matches!(
+            decode_filters(&bad),
+            Err(BlobError::BadValue {
+                what: "protocol",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn offers_round_trip() {
+        let offers = vec![
+            Offer {
+                lifetime_secs: 900,
+                lifetime_kbytes: 100_000,
+                flags: 0,
+                pfs: false,
+                transforms: vec![Transform {
+                    alg1: 3,
+                    alg2: 2,
+                    kind: 2,
+                }],
+            },
+            Offer::default(),
+        ];
+        assert_eq!(decode_offers(&encode::offers(&offers)).unwrap(), offers);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_or_err(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let mut blob = Class::Filter.guid().to_bytes().to_vec();
+            blob.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+            blob.extend_from_slice(&data);
+            let _ = decode_filters(&blob);
+            let _ = decode_offers(&blob);
+        }
+    }
+}
