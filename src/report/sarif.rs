@@ -250,6 +250,18 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "A GPO's Registry.pol sets RestrictRemoteClients or EnableAuthEpResolution: anonymous endpoint-mapper dumps of its hosts fail.",
             "Dump those hosts with credentials (rpcaudit dump --user).",
         ),
+        Code::PolicyAssigned => (
+            Info,
+            "The IPsec policy in force",
+            "An IPsec policy store's ActivePolicy names this policy: it is the one in force, and the one explain and audit decide from.",
+            "Nothing to fix; check that it is the policy you meant to assign.",
+        ),
+        Code::StoreDisagrees => (
+            Error,
+            "The configured store and the script disagree",
+            "policy diff found a rule of the script missing from the store or different there, a rule only the store holds, or a connection the two decide differently.",
+            "Re-apply the script to the host or GPO, or update the script to what is meant to be configured, then diff again.",
+        ),
         Code::OutOfRange => (
             Error,
             "A dynamic TCP endpoint outside the range",
