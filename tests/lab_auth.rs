@@ -7,11 +7,11 @@
 
 mod support;
 
-use support::lab;
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::bin;
+use support::lab;
 
 fn account() -> String {
     format!("{}\\{}", lab::NETBIOS, lab::USER)

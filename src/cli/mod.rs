@@ -20,6 +20,8 @@ pub mod error;
 pub mod lab;
 pub mod policy;
 pub mod probe;
+pub mod progress;
+pub mod targets;
 pub mod values;
 
 pub use error::Error;
@@ -72,6 +74,9 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// No progress bar on stderr (there is none anyway when stderr is not a terminal).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -142,6 +147,7 @@ fn clap_output(e: &clap::Error) -> Exit {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
     init_logging(cli.verbose);
+    progress::set_quiet(cli.quiet);
     match cli.command {
         Command::Audit(args) => audit::run(args),
         Command::Dump(args) => dump::run(args),
@@ -173,6 +179,39 @@ fn init_logging(verbose: u8) {
         .with_writer(InertStderr)
         .with_target(false)
         .try_init();
+}
+
+/// The file-descriptor budget of this run ([`crate::budget`]): on first use, the soft
+/// `RLIMIT_NOFILE` is raised to the hard limit and the default concurrencies derived from it;
+/// `-v` says what was chosen. When the limit cannot be read, 1024 is assumed.
+pub fn fd_budget() -> crate::budget::Budget {
+    static BUDGET: std::sync::OnceLock<crate::budget::Budget> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        let nofile = match crate::budget::raise_nofile() {
+            Ok(r) => {
+                if r.after != r.before {
+                    tracing::info!(
+                        "file descriptors: soft limit raised from {} to the hard limit, {}",
+                        r.before,
+                        r.after
+                    );
+                }
+                r.after
+            }
+            Err(e) => {
+                tracing::warn!("file descriptors: cannot read or raise the limit ({e}); assuming 1024");
+                1024
+            }
+        };
+        let b = crate::budget::derive(nofile);
+        tracing::info!(
+            "file descriptors: limit {}; by default {} hosts and {} probes in flight at once (--concurrency sets them)",
+            b.nofile,
+            b.hosts,
+            b.probes
+        );
+        b
+    })
 }
 
 /// Build the multi-threaded tokio runtime the network commands run on.

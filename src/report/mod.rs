@@ -8,6 +8,7 @@ pub mod changes;
 pub mod diff;
 pub mod dump;
 pub mod inert;
+pub mod lines;
 pub mod table;
 
 use crate::finding::Finding;
