@@ -358,3 +358,63 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
         "{err}"
     );
 }
+
+/// `script` gives the binary a terminal on stderr and copies what it draws to our stdout.
+fn under_terminal(args: &[&str]) -> String {
+    let mut cmd = vec![support::bin().to_string()];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script (util-linux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet() {
+    // 127.0.0.2 accepts and then says nothing: the run lasts its 2 s timeout, with one host
+    // of two done in the meantime.
+    let (good, _silent) = support::fixture_pair("silent");
+    let port = good.port();
+    let args = [
+        "dump",
+        "127.0.0.1",
+        "127.0.0.2",
+        "--port",
+        &port,
+        "--timeout",
+        "2",
+        "--json-lines",
+    ];
+    let seen = under_terminal(&args);
+    assert!(seen.contains("1/2 hosts"), "{seen}");
+    assert!(
+        seen.contains("0 probes, 0 errors, last 127.0.0.1"),
+        "{seen}"
+    );
+    assert!(seen.contains("ETA"), "{seen}");
+
+    let mut quiet = args.to_vec();
+    quiet.push("--quiet");
+    let seen = under_terminal(&quiet);
+    assert!(!seen.contains("hosts "), "{seen}");
+    assert!(seen.contains("\"record\":\"summary\""), "{seen}");
+
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 3);
+    assert!(!err.contains("hosts") && !err.contains("ETA"), "{err}");
+    assert_eq!(lines(&out).len(), 3);
+}
+
+#[test]
+fn verbose_says_what_the_descriptor_budget_chose() {
+    let f = Fixture::start(&[]);
+    let (code, _, err) = run(&["dump", "127.0.0.1", "--port", &f.port(), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("file descriptors: limit"), "{err}");
+    assert!(
+        err.contains("hosts and") && err.contains("probes in flight"),
+        "{err}"
+    );
+}

@@ -34,14 +34,20 @@ impl Progress {
             QUIET.load(Ordering::Relaxed),
             hosts,
         );
-        Progress::with_target(
+        let p = Progress::with_target(
             hosts,
             if shown {
                 indicatif::ProgressDrawTarget::stderr()
             } else {
                 indicatif::ProgressDrawTarget::hidden()
             },
-        )
+        );
+        if shown {
+            // Redrawn while a slow host holds everything up, so rate and ETA stay current.
+            p.bar
+                .enable_steady_tick(std::time::Duration::from_millis(250));
+        }
+        p
     }
 
     fn with_target(hosts: usize, target: indicatif::ProgressDrawTarget) -> Self {
