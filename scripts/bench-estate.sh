@@ -7,8 +7,8 @@
 #   NET16=127.1.0.0/24 scripts/bench-estate.sh   # a quicker run
 #   RPCDUMP=1 scripts/bench-estate.sh       # also one host against impacket's rpcdump.py
 #
-# Each dump run is checked complete: one line per host, every host `ok`, 55 entries each (40
-# TCP endpoints and the fixture's 6 pipes, 6 local endpoints and 3 others by default).
+# The summary line of the JSON-lines dump says whether it is complete: every host `ok`, 52
+# entries each (40 TCP endpoints and the fixture's default 6 pipes and 6 local endpoints).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 net16=${NET16:-127.1.0.0/16}
