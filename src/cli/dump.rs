@@ -6,7 +6,7 @@ use crate::epm::auth::{Credentials, Level, Redacted, Secret};
 use crate::epm::client::{AuthMode, AuthOptions, DumpOptions, dump_each};
 use crate::epm::{HostDump, HostStatus};
 use crate::pipeline::Order;
-use crate::report::dump::{DumpReport, DumpTally, render_table};
+use crate::report::dump::{DumpTally, render_table};
 use crate::report::inert;
 use std::time::Duration;
 
@@ -372,17 +372,6 @@ fn document_item(pretty: &str, first: bool) -> String {
     out
 }
 
-pub fn print_dump(hosts: &[HostDump], json: bool) -> Result<(), Error> {
-    if json {
-        super::print_json(&DumpReport {
-            hosts: hosts.to_vec(),
-        })
-    } else {
-        super::out(render_table(hosts));
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,7 +385,7 @@ mod tests {
             streamed.push_str(&document_item(&inert::to_json_pretty(h).unwrap(), k == 0));
         }
         streamed.push_str("\n  ]\n}");
-        let whole = inert::to_json_pretty(&DumpReport { hosts }).unwrap();
+        let whole = inert::to_json_pretty(&crate::report::dump::DumpReport { hosts }).unwrap();
         assert_eq!(streamed, whole);
     }
 

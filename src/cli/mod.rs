@@ -174,8 +174,17 @@ fn init_logging(verbose: u8) {
         Ok(d) => filter.add_directive(d),
         Err(_) => filter,
     };
+    // Colours in log lines only on a terminal (and never with NO_COLOR), like everything else.
+    let ansi = {
+        use std::io::IsTerminal;
+        audit::color_wanted(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(InertStderr)
         .with_target(false)
         .try_init();
