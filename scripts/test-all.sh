@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
-# iproute2, nmap, tshark, GNU time, chromium from Debian's packages; impacket from PyPI), then runs the unit and integration tests and
+# iproute2, nmap, tshark, GNU time, chromium from Debian's packages; impacket and ansible-core from PyPI), then
+# runs the unit and integration tests and
 # the lab tests (#[ignore]d in plain `cargo test`), and takes the lab down afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,11 @@ fi
 if ! python3 -c 'import impacket' 2>/dev/null || ! command -v rpcdump.py >/dev/null; then
     echo "test-all: installing impacket" >&2
     python3 -m pip install -q impacket
+    command -v pyenv >/dev/null && pyenv rehash || true
+fi
+if ! command -v ansible-playbook >/dev/null; then
+    echo "test-all: installing ansible-core" >&2
+    python3 -m pip install -q ansible-core
     command -v pyenv >/dev/null && pyenv rehash || true
 fi
 

@@ -12,10 +12,12 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod budget;
 pub mod cli;
 pub mod epm;
 pub mod finding;
 pub mod input;
+pub mod pipeline;
 pub mod policy;
 pub mod ports;
 pub mod probe;

@@ -1,22 +1,26 @@
-//! Target specifications from the command line: addresses, host names, CIDR blocks, @files.
+//! Target specifications from the command line: addresses, host names, CIDR blocks, address
+//! ranges (`a-b`, nmap's `198.18.0.1-254`), @files, and the exclusions (`--exclude`).
 //!
-//! First step of the flow for `dump`, `probe` and `audit`: [`expand`] turns the TARGET arguments
-//! into a list of [`Target`]s without any I/O other than reading `@file`s, so garbage gives a
-//! clear error and never a DNS query. [`resolve`] is the only network step, used at run time by
+//! First step of the flow for `dump`, `capacity`, `probe` and `audit`: [`expand_within`] turns
+//! the TARGET arguments into a list of [`Target`]s without any I/O other than reading `@file`s,
+//! so garbage gives a clear error and never a DNS query, and a scope larger than `--max-hosts`
+//! is refused before anything is sent. [`resolve`] is the only network step, used at run time by
 //! the callers just before they connect.
 
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-/// Most targets one invocation may expand to (all arguments and files together, counted
-/// before duplicates are removed).
+/// Default of `--max-hosts`: most targets one invocation may expand to (all arguments and files
+/// together, after `--exclude`, counted before duplicates are removed).
 pub const MAX_TARGETS: usize = 65_536;
 /// Largest `@file` read, in bytes.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// Most separate address ranges the exclusions may hold, after merging adjacent ones.
+pub const MAX_EXCLUDE_RANGES: usize = 1 << 16;
 /// Longest host name (RFC 1123, without a trailing dot).
 const MAX_NAME_LEN: usize = 253;
 /// Longest label of a host name.
@@ -45,8 +49,12 @@ pub enum TargetError {
     /// `at` is "target `x`" for an argument or "file:line: target `x`" for a line of a file.
     #[error("{at}: {reason}")]
     Invalid { at: String, reason: InvalidTarget },
-    #[error("{at}: expanding it would exceed the limit of {limit} targets in total")]
+    #[error(
+        "{at}: expanding it would exceed the limit of {limit} targets in total (raise it with --max-hosts, or narrow the scope with --exclude)"
+    )]
     TooMany { at: String, limit: usize },
+    #[error("{at}: the exclusions would hold more than {limit} separate address ranges")]
+    TooManyExclusions { at: String, limit: usize },
     #[error("{file}: cannot read target file: {source}")]
     Read {
         file: String,
@@ -90,6 +98,14 @@ pub enum InvalidTarget {
     BadIpv6,
     #[error("not a valid IP address")]
     BadAddress,
+    #[error(
+        "not a valid address range (expected e.g. 192.0.2.1-192.0.2.9, 192.0.2.1-254 or 192.0.2-3.1-254)"
+    )]
+    BadRange,
+    #[error("the range ends before it starts")]
+    RangeBackwards,
+    #[error("the range mixes IPv4 and IPv6")]
+    RangeFamilies,
     #[error("not a host name")]
     NotAHostName,
     #[error("host name longer than {MAX_NAME_LEN} characters")]
@@ -98,7 +114,9 @@ pub enum InvalidTarget {
     EmptyLabel,
     #[error("host name label longer than {MAX_LABEL_LEN} characters")]
     LabelTooLong,
-    #[error("not an IP address, CIDR block or host name (letters, digits, `-` and `.` only)")]
+    #[error(
+        "not an IP address, range, CIDR block or host name (letters, digits, `-` and `.` only)"
+    )]
     BadCharacters,
     #[error("host name label starts or ends with `-`")]
     LabelHyphen,
@@ -106,108 +124,335 @@ pub enum InvalidTarget {
     NestedFile,
     #[error("one target per line expected")]
     SeveralOnALine,
-    #[error("one host expected (an IP address or a host name), not a CIDR block or @file")]
-    NotOneHost,
 }
 
 /// What one token stands for, before expansion.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Spec {
     Addr(IpAddr),
     Net(IpNet),
+    /// Every address from the first to the last, inclusive; same family, in order.
+    Range(IpAddr, IpAddr),
+    /// nmap's form: each IPv4 octet a value or an inclusive range (`198.18.0-3.1-254`).
+    Octets([(u8, u8); 4]),
     Name(String),
     File(String),
 }
 
-/// Expand TARGET arguments into targets, in order, each first occurrence kept.
+/// An address family, for interval arithmetic on addresses as `u128`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+fn to_key(ip: IpAddr) -> (Family, u128) {
+    match ip {
+        IpAddr::V4(a) => (Family::V4, u128::from(u32::from(a))),
+        IpAddr::V6(a) => (Family::V6, u128::from(a)),
+    }
+}
+
+fn from_key(family: Family, v: u128) -> IpAddr {
+    match family {
+        // Values of the V4 family come from u32s and stay within them.
+        Family::V4 => IpAddr::V4(Ipv4Addr::from(u32::try_from(v).unwrap_or(u32::MAX))),
+        Family::V6 => IpAddr::V6(Ipv6Addr::from(v)),
+    }
+}
+
+/// Call `f` with each interval of addresses `spec` stands for, in order. An IPv4 block stands
+/// for its hosts (no network and broadcast address, except /31 and /32) unless `whole`.
+fn for_each_interval<E>(
+    spec: &Spec,
+    whole: bool,
+    f: &mut dyn FnMut(Family, u128, u128) -> Result<(), E>,
+) -> Result<(), E> {
+    match spec {
+        Spec::Addr(ip) => {
+            let (fam, v) = to_key(*ip);
+            f(fam, v, v)
+        }
+        Spec::Net(IpNet::V4(n)) => {
+            let lo = u128::from(u32::from(n.network()));
+            let hi = u128::from(u32::from(n.broadcast()));
+            if whole || n.prefix_len() >= 31 {
+                f(Family::V4, lo, hi)
+            } else {
+                f(Family::V4, lo + 1, hi - 1)
+            }
+        }
+        Spec::Net(IpNet::V6(n)) => f(
+            Family::V6,
+            u128::from(n.network()),
+            u128::from(n.broadcast()),
+        ),
+        Spec::Range(a, b) => {
+            let (fam, lo) = to_key(*a);
+            let (_, hi) = to_key(*b);
+            f(fam, lo, hi)
+        }
+        Spec::Octets(o) => {
+            // Octets after the last partial one are whole (0-255): each combination of the
+            // octets before it is one interval.
+            let last = o
+                .iter()
+                .rposition(|&(a, b)| (a, b) != (0, 255))
+                .unwrap_or(0);
+            let shift = 8 * (3 - last as u32);
+            let tail = (1u128 << shift) - 1;
+            let mut prefix = [0u8; 4];
+            octet_combinations(o, 0, last, &mut prefix, &mut |p| {
+                let base = p
+                    .iter()
+                    .take(last)
+                    .fold(0u128, |acc, &x| (acc << 8) | u128::from(x));
+                let lo = ((base << 8) | u128::from(o[last].0)) << shift;
+                let hi = (((base << 8) | u128::from(o[last].1)) << shift) | tail;
+                f(Family::V4, lo, hi)
+            })
+        }
+        // Names and files are not address intervals; the callers handle them.
+        Spec::Name(_) | Spec::File(_) => Ok(()),
+    }
+}
+
+/// Each combination of octets `0..last` of `o` in order, written into `prefix`.
+fn octet_combinations<E>(
+    o: &[(u8, u8); 4],
+    i: usize,
+    last: usize,
+    prefix: &mut [u8; 4],
+    f: &mut dyn FnMut(&[u8; 4]) -> Result<(), E>,
+) -> Result<(), E> {
+    if i >= last {
+        return f(prefix);
+    }
+    for v in o[i].0..=o[i].1 {
+        prefix[i] = v;
+        octet_combinations(o, i + 1, last, prefix, f)?;
+    }
+    Ok(())
+}
+
+/// Addresses and names to leave out of the scope (`--exclude`, `--exclude-file`): the same
+/// forms as targets, held as merged, sorted intervals so that a check is a binary search.
+#[derive(Debug, Clone, Default)]
+pub struct Exclusions {
+    v4: Vec<(u128, u128)>,
+    v6: Vec<(u128, u128)>,
+    names: HashSet<String>,
+}
+
+impl Exclusions {
+    /// Read `--exclude` arguments (which may be `@file`s) and `--exclude-file` files. Errors
+    /// name the argument or the file and line, as for targets.
+    pub fn parse(args: &[String], files: &[std::path::PathBuf]) -> Result<Self, TargetError> {
+        let mut out = Exclusions::default();
+        let mut add = |spec: Spec, at: &str| -> Result<(), TargetError> {
+            match spec {
+                Spec::Name(n) => {
+                    out.names.insert(n);
+                    Ok(())
+                }
+                Spec::File(_) => Err(TargetError::Invalid {
+                    at: at.to_string(),
+                    reason: InvalidTarget::NestedFile,
+                }),
+                spec => for_each_interval(&spec, true, &mut |fam, lo, hi| {
+                    let list = match fam {
+                        Family::V4 => &mut out.v4,
+                        Family::V6 => &mut out.v6,
+                    };
+                    push_merged(list, lo, hi);
+                    if list.len() > MAX_EXCLUDE_RANGES {
+                        normalize(list);
+                        if list.len() > MAX_EXCLUDE_RANGES {
+                            return Err(TargetError::TooManyExclusions {
+                                at: at.to_string(),
+                                limit: MAX_EXCLUDE_RANGES,
+                            });
+                        }
+                    }
+                    Ok(())
+                }),
+            }
+        };
+        walk(args, &mut add)?;
+        for file in files {
+            walk_file(&file.display().to_string(), &mut add)?;
+        }
+        normalize(&mut out.v4);
+        normalize(&mut out.v6);
+        Ok(out)
+    }
+
+    /// Nothing is excluded.
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty() && self.names.is_empty()
+    }
+
+    /// `[lo, hi]` of `family` without the excluded addresses, as the intervals that remain.
+    fn subtract(&self, family: Family, lo: u128, hi: u128) -> Vec<(u128, u128)> {
+        let list = match family {
+            Family::V4 => &self.v4,
+            Family::V6 => &self.v6,
+        };
+        // The first interval that ends at or after `lo`.
+        let start = list.partition_point(|&(_, b)| b < lo);
+        let mut out = Vec::new();
+        let mut next = lo;
+        for &(a, b) in &list[start..] {
+            if a > hi {
+                break;
+            }
+            if a > next {
+                out.push((next, a - 1));
+            }
+            match b.checked_add(1) {
+                Some(n) => next = next.max(n),
+                None => return out,
+            }
+            if next > hi {
+                return out;
+            }
+        }
+        out.push((next, hi));
+        out
+    }
+}
+
+/// Append `[lo, hi]`, merging it into the last interval when it touches it.
+fn push_merged(list: &mut Vec<(u128, u128)>, lo: u128, hi: u128) {
+    if let Some(last) = list.last_mut()
+        && lo >= last.0
+        && lo <= last.1.saturating_add(1)
+    {
+        last.1 = last.1.max(hi);
+        return;
+    }
+    list.push((lo, hi));
+}
+
+/// Sort and merge overlapping or adjacent intervals.
+fn normalize(list: &mut Vec<(u128, u128)>) {
+    list.sort_unstable();
+    let mut merged: Vec<(u128, u128)> = Vec::with_capacity(list.len());
+    for &(lo, hi) in list.iter() {
+        push_merged(&mut merged, lo, hi);
+    }
+    *list = merged;
+}
+
+/// Expand TARGET arguments into targets, in order, each first occurrence kept, with nothing
+/// excluded and the default limit of [`MAX_TARGETS`]. See [`expand_within`].
+pub fn expand(args: &[String]) -> Result<Vec<Target>, TargetError> {
+    expand_within(args, &Exclusions::default(), MAX_TARGETS)
+}
+
+/// Expand TARGET arguments into targets, in order, each first occurrence kept, leaving out
+/// what `exclude` names.
 ///
 /// Accepted forms: `192.0.2.7`, `2001:db8::7`, `[2001:db8::7]`, `host.example`, `192.0.2.0/24`
 /// (IPv4 blocks lose their network and broadcast addresses, except /31 and /32; IPv6 blocks keep
-/// every address), and `@file` with one target per line (blank lines and `#` comments ignored,
-/// no nested `@`). More than [`MAX_TARGETS`] in total is an error naming the argument or line
-/// that crossed the limit.
-pub fn expand(args: &[String]) -> Result<Vec<Target>, TargetError> {
-    let mut out = Expansion::default();
+/// every address), ranges `192.0.2.1-192.0.2.9` and `2001:db8::1-2001:db8::9` (every address,
+/// both ends included), nmap's octet ranges `192.0.2.1-254` and `192.0.2-3.1-254`, and `@file`
+/// with one target per line (blank lines and `#` comments ignored, no nested `@`). More than
+/// `max_hosts` in total (after exclusions, before duplicates are removed) is an error naming
+/// the argument or line that crossed the limit, found by counting, before a huge block is
+/// listed.
+pub fn expand_within(
+    args: &[String],
+    exclude: &Exclusions,
+    max_hosts: usize,
+) -> Result<Vec<Target>, TargetError> {
+    let mut out = Expansion {
+        targets: Vec::new(),
+        seen: HashSet::new(),
+        produced: 0,
+        limit: max_hosts,
+        exclude,
+    };
+    walk(args, &mut |spec, at| out.add(spec, at))?;
+    Ok(out.targets)
+}
+
+/// Each token of `args` with where it came from, reading `@file`s line by line.
+fn walk(
+    args: &[String],
+    f: &mut dyn FnMut(Spec, &str) -> Result<(), TargetError>,
+) -> Result<(), TargetError> {
     for arg in args {
         let at = format!("target `{}`", crate::report::inert::excerpt(arg));
         match parse_token(arg).map_err(|reason| TargetError::Invalid {
             at: at.clone(),
             reason,
         })? {
-            Spec::File(path) => expand_file(&path, &mut out)?,
-            spec => out.add(spec, &at)?,
+            Spec::File(path) => walk_file(&path, f)?,
+            spec => f(spec, &at)?,
         }
     }
-    Ok(out.targets)
-}
-
-/// Each TARGET argument as one host, in order: an address or a host name, as [`expand`] reads
-/// them; a CIDR block or an `@file` is refused. For commands that take hosts only (`probe`).
-pub fn hosts(args: &[String]) -> Result<Vec<Target>, TargetError> {
-    args.iter()
-        .map(|arg| {
-            let host = match parse_token(arg) {
-                Ok(Spec::Addr(ip)) => Ok(Target::Addr(ip)),
-                Ok(Spec::Name(name)) => Ok(Target::Name(name)),
-                Ok(Spec::Net(_) | Spec::File(_)) => Err(InvalidTarget::NotOneHost),
-                Err(reason) => Err(reason),
-            };
-            host.map_err(|reason| TargetError::Invalid {
-                at: format!("target `{}`", crate::report::inert::excerpt(arg)),
-                reason,
-            })
-        })
-        .collect()
+    Ok(())
 }
 
 /// Targets gathered so far, with the count used for the limit and the set used for dedup.
-#[derive(Default)]
-struct Expansion {
+struct Expansion<'a> {
     targets: Vec<Target>,
     seen: HashSet<Target>,
     produced: usize,
+    limit: usize,
+    exclude: &'a Exclusions,
 }
 
-impl Expansion {
+impl Expansion<'_> {
     fn add(&mut self, spec: Spec, at: &str) -> Result<(), TargetError> {
+        let limit = self.limit;
         let too_many = || TargetError::TooMany {
             at: at.to_string(),
-            limit: MAX_TARGETS,
+            limit,
         };
-        let budget = MAX_TARGETS - self.produced;
         match spec {
-            Spec::Addr(ip) => {
-                if budget == 0 {
-                    return Err(too_many());
-                }
-                self.push(Target::Addr(ip));
-            }
             Spec::Name(name) => {
-                if budget == 0 {
+                if self.exclude.names.contains(&name) {
+                    return Ok(());
+                }
+                if self.produced >= self.limit {
                     return Err(too_many());
                 }
                 self.push(Target::Name(name));
-            }
-            Spec::Net(net) => {
-                // Count first so that a huge block is refused without iterating over it.
-                let count = host_count(&net);
-                if count > budget as u128 {
-                    return Err(too_many());
-                }
-                match net {
-                    // Ipv4Net::hosts skips network and broadcast except for /31 and /32.
-                    IpNet::V4(n) => n.hosts().for_each(|a| self.push(Target::Addr(a.into()))),
-                    IpNet::V6(n) => {
-                        let first = u128::from(n.network());
-                        (0..count)
-                            .for_each(|i| self.push(Target::Addr(Ipv6Addr::from(first + i).into())))
-                    }
-                }
             }
             Spec::File(_) => {
                 return Err(TargetError::Invalid {
                     at: at.to_string(),
                     reason: InvalidTarget::NestedFile,
                 });
+            }
+            spec => {
+                let exclude = self.exclude;
+                let mut remaining: Vec<(Family, u128, u128)> = Vec::new();
+                for_each_interval(&spec, false, &mut |fam, lo, hi| {
+                    for (a, b) in exclude.subtract(fam, lo, hi) {
+                        // Count first so that a huge block is refused without listing it.
+                        let n = (b - a).saturating_add(1);
+                        let budget = limit.saturating_sub(self.produced) as u128;
+                        if n > budget {
+                            return Err(());
+                        }
+                        self.produced += n as usize;
+                        remaining.push((fam, a, b));
+                    }
+                    // Listing as we go keeps `remaining` short for specs of many intervals.
+                    for (fam, a, b) in remaining.drain(..) {
+                        for v in a..=b {
+                            let t = Target::Addr(from_key(fam, v));
+                            if self.seen.insert(t.clone()) {
+                                self.targets.push(t);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+                .map_err(|()| too_many())?;
             }
         }
         Ok(())
@@ -221,24 +466,13 @@ impl Expansion {
     }
 }
 
-/// Addresses [`Expansion::add`] yields for a block; saturates for blocks of 2^128 addresses.
-fn host_count(net: &IpNet) -> u128 {
-    match net {
-        IpNet::V4(n) => {
-            let bits = 32 - u32::from(n.prefix_len());
-            let all = 1u128 << bits;
-            if bits <= 1 { all } else { all - 2 }
-        }
-        IpNet::V6(n) => {
-            let bits = 128 - u32::from(n.prefix_len());
-            1u128.checked_shl(bits).unwrap_or(u128::MAX)
-        }
-    }
-}
-
-fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
+/// Each target line of the file at `path`, with its file:line location.
+fn walk_file(
+    path: &str,
+    f: &mut dyn FnMut(Spec, &str) -> Result<(), TargetError>,
+) -> Result<(), TargetError> {
     let text = read_target_file(Path::new(path))?;
-    let before = out.produced;
+    let mut lines_with_targets = 0usize;
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let content = raw.split('#').next().unwrap_or("").trim();
@@ -259,9 +493,10 @@ fn expand_file(path: &str, out: &mut Expansion) -> Result<(), TargetError> {
             at: at.clone(),
             reason,
         })?;
-        out.add(spec, &at)?;
+        lines_with_targets += 1;
+        f(spec, &at)?;
     }
-    if out.produced == before {
+    if lines_with_targets == 0 {
         return Err(TargetError::EmptyFile {
             file: path.to_string(),
         });
@@ -332,6 +567,16 @@ fn parse_token(raw: &str) -> Result<Spec, InvalidTarget> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(Spec::Addr(ip));
     }
+    if s.contains('-') {
+        // Digits, dots and dashes only: an IPv4 range; with a colon: an IPv6 range (no host
+        // name has a colon). Anything else with a dash is left to the host-name check.
+        let v4_like = s.contains('.')
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-');
+        if v4_like || s.contains(':') {
+            return parse_range(s);
+        }
+    }
     if s.contains(':') {
         return Err(if s.matches(':').count() == 1 {
             InvalidTarget::HasPort
@@ -340,6 +585,41 @@ fn parse_token(raw: &str) -> Result<Spec, InvalidTarget> {
         });
     }
     validate_host_name(s).map(Spec::Name)
+}
+
+/// `first-last` (two whole addresses) or nmap's octet form (`192.0.2.1-254`, `10.0-3.0.1`).
+fn parse_range(s: &str) -> Result<Spec, InvalidTarget> {
+    if let Some((a, b)) = s.split_once('-')
+        && let (Ok(a), Ok(b)) = (a.parse::<IpAddr>(), b.parse::<IpAddr>())
+    {
+        if a.is_ipv4() != b.is_ipv4() {
+            return Err(InvalidTarget::RangeFamilies);
+        }
+        if to_key(b).1 < to_key(a).1 {
+            return Err(InvalidTarget::RangeBackwards);
+        }
+        return Ok(Spec::Range(a, b));
+    }
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() != 4 {
+        return Err(InvalidTarget::BadRange);
+    }
+    let mut octets = [(0u8, 0u8); 4];
+    for (slot, part) in octets.iter_mut().zip(&parts) {
+        let (lo, hi) = part.split_once('-').unwrap_or((part, part));
+        let octet = |t: &str| {
+            if t.is_empty() || t.len() > 3 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(InvalidTarget::BadRange);
+            }
+            t.parse::<u8>().map_err(|_| InvalidTarget::BadRange)
+        };
+        let (lo, hi) = (octet(lo)?, octet(hi)?);
+        if hi < lo {
+            return Err(InvalidTarget::RangeBackwards);
+        }
+        *slot = (lo, hi);
+    }
+    Ok(Spec::Octets(octets))
 }
 
 /// RFC 1123 host name check; returns the name lowercased without a trailing dot.
@@ -663,6 +943,181 @@ mod tests {
         let f = temp_file(&exact);
         let e = expand(&args(&[&format!("@{}", f.path().display())])).unwrap_err();
         assert!(matches!(e, TargetError::EmptyFile { .. }), "{e:?}");
+    }
+
+    fn within(list: &[&str], exclude: &[&str], max: usize) -> Result<Vec<Target>, TargetError> {
+        let ex = Exclusions::parse(&args(exclude), &[])?;
+        expand_within(&args(list), &ex, max)
+    }
+
+    #[test]
+    fn full_ranges_include_both_ends() {
+        let got = expand(&args(&["192.0.2.254-192.0.3.1"])).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                v4(192, 0, 2, 254),
+                v4(192, 0, 2, 255),
+                v4(192, 0, 3, 0),
+                v4(192, 0, 3, 1)
+            ]
+        );
+        let got = expand(&args(&["2001:db8::fe-2001:db8::101"])).unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[3], Target::Addr("2001:db8::101".parse().unwrap()));
+        assert_eq!(expand(&args(&["192.0.2.7-192.0.2.7"])).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn nmap_octet_ranges() {
+        let got = expand(&args(&["198.18.0.1-254"])).unwrap();
+        assert_eq!(got.len(), 254);
+        assert_eq!(got[0], v4(198, 18, 0, 1));
+        assert_eq!(got[253], v4(198, 18, 0, 254));
+        let got = expand(&args(&["198.18.0-1.7-8"])).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                v4(198, 18, 0, 7),
+                v4(198, 18, 0, 8),
+                v4(198, 18, 1, 7),
+                v4(198, 18, 1, 8)
+            ]
+        );
+        // Whole trailing octets: one interval, listed in order.
+        let got = expand(&args(&["10.1.0-255.0-255"])).unwrap();
+        assert_eq!(got.len(), 65_536);
+        assert_eq!(
+            (got[0].clone(), got[65_535].clone()),
+            (v4(10, 1, 0, 0), v4(10, 1, 255, 255))
+        );
+        // A partial last octet: one interval per combination of the octets before it.
+        let got = expand(&args(&["10.1-2.0-255.0-127"])).unwrap();
+        assert_eq!(got.len(), 65_536);
+        assert_eq!(
+            (got[127].clone(), got[128].clone()),
+            (v4(10, 1, 0, 127), v4(10, 1, 1, 0))
+        );
+        assert_eq!(got[32_768], v4(10, 2, 0, 0));
+    }
+
+    #[test]
+    fn range_errors_are_named() {
+        for (bad, why) in [
+            ("192.0.2.9-192.0.2.1", "ends before"),
+            ("192.0.2.9-1", "ends before"),
+            ("192.0.2.1-2001:db8::1", "mixes"),
+            ("192.0.2.1-256", "address range"),
+            ("192.0.2-.1", "address range"),
+            ("192.0.2.1-", "address range"),
+            ("192.0.2.1-2-3", "address range"),
+            ("2001:db8::1-zz", "address range"),
+        ] {
+            let e = err_text(&[bad]);
+            assert!(
+                e.contains(&format!("`{bad}`")) && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
+        // Dashes in names are still names.
+        assert_eq!(
+            expand(&args(&["cafe-01", "srv-2.example"])).unwrap(),
+            vec![
+                Target::Name("cafe-01".into()),
+                Target::Name("srv-2.example".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn exclusions_remove_addresses_blocks_ranges_and_names() {
+        let got = within(
+            &["192.0.2.0/29", "host-a", "host-b"],
+            &["192.0.2.2", "192.0.2.4-192.0.2.5", "HOST-B"],
+            MAX_TARGETS,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                v4(192, 0, 2, 1),
+                v4(192, 0, 2, 3),
+                v4(192, 0, 2, 6),
+                Target::Name("host-a".into())
+            ]
+        );
+        // A block excluded whole, network and broadcast included; nmap form in exclusions.
+        let got = within(
+            &["198.18.0.0/16"],
+            &["198.18.0.0/17", "198.18.128-255.0-255"],
+            10,
+        )
+        .unwrap();
+        assert!(got.is_empty());
+        let got = within(&["2001:db8::/126"], &["2001:db8::1-2001:db8::2"], 10).unwrap();
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn exclusions_count_against_the_limit_before_listing() {
+        // A /8 less all but 10.0.255.0-255 fits a limit of 256 ...
+        let ex = ["10.0.0.0-10.0.254.255", "10.1.0.0-10.255.255.255"];
+        let got = within(&["10.0.0.0/8"], &ex, 256).unwrap();
+        assert_eq!(got.len(), 256);
+        assert_eq!(got[0], v4(10, 0, 255, 0));
+        // ... and not one of 255.
+        let e = within(&["10.0.0.0/8"], &ex, 255).unwrap_err();
+        assert!(matches!(e, TargetError::TooMany { limit: 255, .. }), "{e}");
+        assert!(e.to_string().contains("--max-hosts"), "{e}");
+    }
+
+    #[test]
+    fn max_hosts_refuses_an_oversized_scope_naming_where() {
+        let e = within(&["192.0.2.0/24"], &[], 100).unwrap_err();
+        assert!(e.to_string().contains("`192.0.2.0/24`") && e.to_string().contains("100"));
+        let e = within(&["192.0.2.1", "host-a", "host-b"], &[], 2).unwrap_err();
+        assert!(e.to_string().contains("`host-b`"), "{e}");
+        let e = within(&["198.0-255.0-255.0-255"], &[], MAX_TARGETS).unwrap_err();
+        assert!(matches!(e, TargetError::TooMany { .. }));
+        assert_eq!(within(&["192.0.2.0/24"], &[], 254).unwrap().len(), 254);
+    }
+
+    #[test]
+    fn exclusion_files_and_their_errors() {
+        let f = temp_file(b"# keep out\n192.0.2.1\n192.0.2.3-4\n");
+        let ex = Exclusions::parse(&[], &[f.path().to_path_buf()]).unwrap();
+        assert!(!ex.is_empty());
+        let got = expand_within(&args(&["192.0.2.0/29"]), &ex, 100).unwrap();
+        assert_eq!(
+            got,
+            vec![v4(192, 0, 2, 2), v4(192, 0, 2, 5), v4(192, 0, 2, 6)]
+        );
+        let f = temp_file(b"192.0.2.1\nnot_a_host\n");
+        let path = f.path().display().to_string();
+        let e = Exclusions::parse(&[], &[f.path().to_path_buf()]).unwrap_err();
+        assert!(e.to_string().starts_with(&format!("{path}:2:")), "{e}");
+        let e = Exclusions::parse(&args(&[&format!("@{path}")]), &[]).unwrap_err();
+        assert!(e.to_string().starts_with(&format!("{path}:2:")), "{e}");
+    }
+
+    #[test]
+    fn subtract_and_merge() {
+        let ex = Exclusions {
+            v4: vec![(2, 3), (5, 5), (9, 20)],
+            ..Exclusions::default()
+        };
+        assert_eq!(ex.subtract(Family::V4, 0, 10), vec![(0, 1), (4, 4), (6, 8)]);
+        assert_eq!(ex.subtract(Family::V4, 3, 3), vec![]);
+        assert_eq!(ex.subtract(Family::V4, 21, 30), vec![(21, 30)]);
+        assert_eq!(ex.subtract(Family::V6, 2, 3), vec![(2, 3)]);
+        let mut l = vec![(5, 9), (1, 2), (3, 4), (20, 30), (25, 26)];
+        normalize(&mut l);
+        assert_eq!(l, vec![(1, 9), (20, 30)]);
+        let full = Exclusions {
+            v6: vec![(0, u128::MAX)],
+            ..Exclusions::default()
+        };
+        assert_eq!(full.subtract(Family::V6, 7, 9), vec![]);
     }
 
     #[tokio::test]

@@ -89,7 +89,8 @@ fn bad_input_exits_2() {
         vec!["probe", "127.0.0.1", "--ports", "0"],
         vec!["probe", "127.0.0.1", "--from", "not-an-ip"],
         vec!["probe", "127.0.0.1", "--timeout-ms", "0"],
-        vec!["probe", "198.18.0.0/24"],
+        // Larger than --max-hosts: refused before anything is sent.
+        vec!["probe", "127.0.0.0/8"],
         vec!["probe"],
     ] {
         let out = rpcaudit().args(&args).output().unwrap();

@@ -25,6 +25,35 @@ fn committed_schema_matches_the_types() {
     );
 }
 
+/// The JSON-lines contracts (`dump --json-lines`, `audit --json-lines`), generated and checked
+/// the same way.
+#[test]
+fn committed_lines_schemas_match_the_types() {
+    for (name, value) in [
+        (
+            "dump-lines.schema.json",
+            rpcaudit::report::dump::lines_schema(),
+        ),
+        (
+            "audit-lines.schema.json",
+            rpcaudit::report::lines::lines_schema(),
+        ),
+    ] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("schema")
+            .join(name);
+        let generated = serde_json::to_string_pretty(&value).unwrap() + "\n";
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "schema/{name} differs from the types; if the change is intended, run: UPDATE_SCHEMA=1 cargo test --test report_schema"
+        );
+    }
+}
+
 #[test]
 fn the_schema_requires_the_contract_fields() {
     let schema: Value =

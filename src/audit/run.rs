@@ -1,19 +1,24 @@
-//! One whole audit, in the order of the flow: dump every target's endpoint mapper, assess
-//! capacity, probe from the local vantage points, merge observations made elsewhere, build the
-//! verification matrix against the intended policy, and collect every finding. The result is
-//! plain data ([`AuditResult`]); `report` turns it into the JSON contract and tables.
+//! One whole audit as a per-host pipeline: each target is resolved once, its endpoint mapper
+//! dumped and its ports probed from the local vantage points (`collect`, the network half),
+//! then assessed (`assess_host`, pure: capacity, the observations made elsewhere, the
+//! verification matrix against the intended policy, the findings), and emitted as soon as it
+//! is done ([`run_each`]); [`run`] gathers the hosts into one [`AuditResult`] for the report
+//! document. The result is plain data; `report` turns it into the JSON contract and tables.
 
-use super::capacity::{HostCapacity, assess};
+use super::capacity::{HostCapacity, assess as assess_capacity};
 use super::verify::{Expected, MatrixRow, build_matrix, matrix_findings};
-use crate::epm::client::{DumpOptions, dump_many};
+use crate::epm::client::DumpOptions;
 use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
+use crate::pipeline::Order;
 use crate::policy::{Action, LoadedPolicy, Proto};
 use crate::ports::PortRanges;
-use crate::probe::{Observation, ProbeConfig, sweep};
+use crate::probe::sweep::Sweeper;
+use crate::probe::{Observation, ProbeConfig};
 use crate::target::Target;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What to audit and how.
 #[derive(Debug, Clone)]
@@ -53,94 +58,279 @@ pub struct AuditResult {
     pub interrupted: bool,
 }
 
-/// What an audit has gathered so far. [`run`] records each stage here as it completes, so a run
-/// that is interrupted (Ctrl-C) can still be reported with [`finish`].
-#[derive(Debug, Default)]
-pub struct AuditProgress {
-    /// One slot per target, filled as each host's dump ends.
-    pub dumps: Vec<Option<HostDump>>,
-    /// The address to probe for each target, once known.
-    pub ips: Vec<Option<IpAddr>>,
-    /// Local observations, once the sweep has ended.
+/// One host through the pipeline: what was collected (its dump, the address probed, the
+/// local observations and the imported ones about it) and what was assessed from it.
+#[derive(Debug, Clone)]
+pub struct HostResult {
+    pub dump: HostDump,
+    pub ip: Option<IpAddr>,
+    pub capacity: HostCapacity,
     pub observations: Vec<Observation>,
+    pub matrix: Vec<MatrixRow>,
+    pub findings: Vec<Finding>,
+    /// The host could not be fully examined.
+    pub incomplete: bool,
 }
 
-/// Run the audit. `policy` is the loaded intended policy (its lints become findings too);
-/// `progress` receives each stage's results as they complete.
+/// What an audit has gathered so far: each host's result, with its index among the targets,
+/// as it is emitted, so that a run that is interrupted (Ctrl-C) can still be reported with
+/// [`interrupted`].
+#[derive(Debug, Default)]
+pub struct AuditProgress {
+    pub done: Vec<(usize, HostResult)>,
+}
+
+/// What each host's task needs, shared by all of them.
+struct Collect {
+    epm_port: u16,
+    dump: DumpOptions,
+    probe: bool,
+    sources: Vec<IpAddr>,
+    range: PortRanges,
+    extra_ports: Option<PortRanges>,
+    sweeper: Sweeper,
+}
+
+/// The network half for one host: resolve it once, dump its endpoint mapper, then probe the
+/// endpoint mapper's port, the range, every discovered TCP port and the extra ports from each
+/// vantage point (within the run's shared probe budget).
+async fn collect(target: Target, c: Arc<Collect>) -> (HostDump, Option<IpAddr>, Vec<Observation>) {
+    let label = target.to_string();
+    let addrs = crate::target::resolve(&target, c.epm_port, c.dump.connect_timeout).await;
+    let dump = match &addrs {
+        Ok(a) => crate::epm::client::dump_host(&label, a, &c.dump).await,
+        Err(e) => crate::epm::client::failed(&label, e.to_string()),
+    };
+    // Where to probe: the address the dump reached, else the target's first address.
+    let ip = dump
+        .address
+        .map(|a| a.ip())
+        .or_else(|| addrs.ok().and_then(|a| a.first().map(|s| s.ip())));
+    let mut observations = Vec::new();
+    if let (true, Some(ip)) = (c.probe, ip) {
+        let mut plan = super::probe_plan(
+            &[ip],
+            &c.sources,
+            c.epm_port,
+            &c.range,
+            std::slice::from_ref(&dump),
+        );
+        if let Some(extra) = &c.extra_ports {
+            plan.extend(crate::probe::plan(&[ip], &c.sources, extra));
+        }
+        let mut seen = HashSet::new();
+        plan.retain(|k| seen.insert(*k));
+        observations = c.sweeper.sweep(&plan).await;
+    }
+    (dump, ip, observations)
+}
+
+/// The imported observations (`--observations`), by target address: each host's assessment
+/// looks up its own, so the cost does not grow with hosts × observations.
+fn index_imported(imported: &[Observation]) -> HashMap<IpAddr, Vec<Observation>> {
+    let mut by_target: HashMap<IpAddr, Vec<Observation>> = HashMap::new();
+    for o in imported {
+        by_target.entry(o.target).or_default().push(o.clone());
+    }
+    by_target
+}
+
+/// Run the audit host by host: each target goes through resolve → dump → probe (at most
+/// `req.concurrency` hosts and `req.probe_config.concurrency` probes in flight) and then
+/// [`assess_host`], and its [`HostResult`] is handed to `emit` with the target's index as soon
+/// as `order` allows. Memory is bounded by the concurrencies, not by the number of targets.
+/// The policy's own lints are not per host: they are in `policy.findings`.
+pub async fn run_each(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    order: Order,
+    mut emit: impl FnMut(usize, HostResult),
+) {
+    let c = Arc::new(Collect {
+        epm_port: req.epm_port,
+        dump: req.dump.clone(),
+        probe: req.probe,
+        sources: req.sources.clone(),
+        range: req.range.clone(),
+        extra_ports: req.extra_ports.clone(),
+        sweeper: Sweeper::new(&req.probe_config),
+    });
+    let imported = index_imported(&req.imported);
+    let targets = &req.targets;
+    crate::pipeline::run_each(
+        targets.len(),
+        req.concurrency,
+        order,
+        |k| {
+            let target = targets.get(k).cloned();
+            let c = c.clone();
+            async move {
+                match target {
+                    Some(t) => collect(t, c).await,
+                    None => (
+                        crate::epm::client::failed("?", "no such target".into()),
+                        None,
+                        vec![],
+                    ),
+                }
+            }
+        },
+        |k| {
+            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
+            let dump = crate::epm::client::failed(
+                &label,
+                format!("{label}: the host's task ended abnormally"),
+            );
+            (dump, None, Vec::new())
+        },
+        |k, (dump, ip, observations)| {
+            let about = ip
+                .and_then(|ip| imported.get(&ip))
+                .map_or(&[][..], Vec::as_slice);
+            emit(k, assess_host(req, policy, dump, ip, observations, about));
+        },
+    )
+    .await;
+}
+
+/// Run the audit and gather the whole result (the report document): [`run_each`] with every
+/// host shown to `on_host` and recorded in `progress` as it ends, then put in target order.
+/// `cli audit` and `cli demo` both call this.
 pub async fn run(
     req: &AuditRequest,
     policy: &LoadedPolicy,
     progress: &std::sync::Mutex<AuditProgress>,
+    mut on_host: impl FnMut(&HostResult),
 ) -> AuditResult {
-    let port = req.epm_port;
-    let resolve_deadline = req.dump.connect_timeout;
-    if let Ok(mut p) = progress.lock() {
-        p.dumps = vec![None; req.targets.len()];
-    }
-    let order: Vec<String> = req.targets.iter().map(|t| t.to_string()).collect();
-    let dumps = dump_many(
-        req.targets.clone(),
-        move |t: Target| async move { crate::target::resolve(&t, port, resolve_deadline).await },
-        &req.dump,
-        req.concurrency,
-        |d| {
-            if let (Ok(mut p), Some(k)) =
-                (progress.lock(), order.iter().position(|t| *t == d.target))
-                && let Some(slot) = p.dumps.get_mut(k)
-            {
-                *slot = Some(d.clone());
-            }
-        },
-    )
-    .await;
-
-    // Where to probe: the address each dump reached, else the target's first address.
-    let mut ip_of_dump: Vec<Option<IpAddr>> = Vec::with_capacity(req.targets.len());
-    for (t, d) in req.targets.iter().zip(&dumps) {
-        let from_dump = d.address.map(|a| a.ip());
-        let ip = match (from_dump, t) {
-            (Some(ip), _) => Some(ip),
-            (None, Target::Addr(ip)) => Some(*ip),
-            (None, t) => crate::target::resolve(t, port, resolve_deadline)
-                .await
-                .ok()
-                .and_then(|a| a.first().map(|s| s.ip())),
-        };
-        ip_of_dump.push(ip);
-    }
-    if let Ok(mut p) = progress.lock() {
-        p.ips = ip_of_dump.clone();
-    }
-    let target_ips: Vec<IpAddr> = ip_of_dump.iter().flatten().copied().collect();
-
-    let mut observations = Vec::new();
-    if req.probe {
-        let mut plan = super::probe_plan(&target_ips, &req.sources, port, &req.range, &dumps);
-        if let Some(extra) = &req.extra_ports {
-            plan.extend(crate::probe::plan(&target_ips, &req.sources, extra));
+    run_each(req, policy, Order::Completion, |k, h| {
+        on_host(&h);
+        if let Ok(mut p) = progress.lock() {
+            p.done.push((k, h));
         }
-        let mut seen = HashSet::new();
-        plan.retain(|k| seen.insert(*k));
-        observations = sweep(&plan, &req.probe_config).await;
-    }
-    finish(req, policy, dumps, ip_of_dump, observations, false)
+    })
+    .await;
+    let done = match progress.lock() {
+        Ok(mut p) => std::mem::take(&mut p.done),
+        Err(poisoned) => std::mem::take(&mut poisoned.into_inner().done),
+    };
+    combine(req, policy, done, false)
 }
 
-/// Build the result from what was gathered: capacity, imported observations, the matrix, the
-/// findings and which hosts are incomplete. `interrupted` marks a run cut short: every host is
-/// then incomplete unless it was fully examined, and targets never dumped are reported so.
-pub fn finish(
+/// The result of a run interrupted with `progress` as it stood: hosts done are reported whole;
+/// targets whose pipeline had not ended are reported as not examined.
+pub fn interrupted(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    progress: AuditProgress,
+) -> AuditResult {
+    combine(req, policy, progress.done, true)
+}
+
+/// Put per-host results in target order, fill in the hosts that have none (interrupted), and
+/// add the policy's own findings first.
+fn combine(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    mut done: Vec<(usize, HostResult)>,
+    interrupted: bool,
+) -> AuditResult {
+    done.sort_by_key(|(k, _)| *k);
+    let mut hosts = done.into_iter().peekable();
+    let mut out = AuditResult {
+        dumps: Vec::new(),
+        capacity: Vec::new(),
+        observations: Vec::new(),
+        matrix: Vec::new(),
+        findings: policy.findings.clone(),
+        incomplete: Vec::new(),
+        interrupted,
+    };
+    for (k, t) in req.targets.iter().enumerate() {
+        let h = match hosts.next_if(|(i, _)| *i == k) {
+            Some((_, h)) => h,
+            None => {
+                let label = t.to_string();
+                let dump = crate::epm::client::failed(
+                    &label,
+                    format!("{label}: interrupted before its dump ended"),
+                );
+                let mut h = assess_host(req, policy, dump, None, Vec::new(), &[]);
+                h.incomplete = true;
+                h
+            }
+        };
+        if h.incomplete {
+            out.incomplete.push(h.dump.target.clone());
+        }
+        out.dumps.push(h.dump);
+        out.capacity.push(h.capacity);
+        out.observations.extend(h.observations);
+        out.matrix.extend(h.matrix);
+        out.findings.extend(h.findings);
+    }
+    out
+}
+
+/// The pure half for one host: capacity, the imported observations about it (`imported`; a
+/// local observation of the same source and port wins), its matrix rows and findings, and
+/// whether it is complete.
+pub fn assess_host(
+    req: &AuditRequest,
+    policy: &LoadedPolicy,
+    dump: HostDump,
+    ip: Option<IpAddr>,
+    observations: Vec<Observation>,
+    imported: &[Observation],
+) -> HostResult {
+    let r = assess(req, policy, vec![dump], vec![ip], observations, imported);
+    let incomplete = !r.incomplete.is_empty();
+    let mut dumps = r.dumps;
+    let mut capacity = r.capacity;
+    match (dumps.pop(), capacity.pop()) {
+        (Some(dump), Some(capacity)) => HostResult {
+            dump,
+            ip,
+            capacity,
+            observations: r.observations,
+            matrix: r.matrix,
+            findings: r.findings,
+            incomplete,
+        },
+        // assess gives one dump and one capacity per dump it is given.
+        _ => unreachable_host(req, ip),
+    }
+}
+
+/// Never reached ([`assess`] keeps one entry per dump); a well-formed incomplete host all the
+/// same, rather than a panic.
+fn unreachable_host(req: &AuditRequest, ip: Option<IpAddr>) -> HostResult {
+    let dump = crate::epm::client::failed("?", "internal: the host was lost".into());
+    HostResult {
+        capacity: assess_capacity(&dump, &req.range, &req.static_ports),
+        dump,
+        ip,
+        observations: Vec::new(),
+        matrix: Vec::new(),
+        findings: Vec::new(),
+        incomplete: true,
+    }
+}
+
+/// Assess what was gathered for `dumps` (with the addresses probed, `ip_of_dump`, and the local
+/// observations): capacity, the `imported` observations about them, the matrix, the findings
+/// and which hosts are incomplete. Pure.
+fn assess(
     req: &AuditRequest,
     policy: &LoadedPolicy,
     dumps: Vec<HostDump>,
     ip_of_dump: Vec<Option<IpAddr>>,
     mut observations: Vec<Observation>,
-    interrupted: bool,
+    imported: &[Observation],
 ) -> AuditResult {
     let port = req.epm_port;
     let capacity: Vec<HostCapacity> = dumps
         .iter()
-        .map(|d| assess(d, &req.range, &req.static_ports))
+        .map(|d| assess_capacity(d, &req.range, &req.static_ports))
         .collect();
     let target_ips: Vec<IpAddr> = ip_of_dump.iter().flatten().copied().collect();
     // Imported observations about our targets; a local observation of the same
@@ -150,7 +340,7 @@ pub fn finish(
         .iter()
         .map(|o| (o.source, o.target, o.port))
         .collect();
-    for o in &req.imported {
+    for o in imported {
         if wanted.contains(&o.target) && seen.insert((o.source, o.target, o.port)) {
             observations.push(o.clone());
         }
@@ -161,7 +351,7 @@ pub fn finish(
         Expected::new(d.action, d.rule.map(|r| r.to_string()))
     });
 
-    let mut findings = policy.findings.clone();
+    let mut findings = Vec::new();
     for c in &capacity {
         for f in &c.findings {
             let mut f = f.clone();
@@ -190,7 +380,7 @@ pub fn finish(
                 !rows.is_empty()
                     && rows.iter().all(|r| {
                         r.verdict == super::verify::Verdict::BlockAsExpected
-                            && !imported_row(&req.imported, r)
+                            && !imported_row(imported, r)
                     })
             });
         if fenced {
@@ -220,7 +410,7 @@ pub fn finish(
         if !verified && !incomplete.contains(&d.target) {
             let why = match ip {
                 None => "its address is not known".to_string(),
-                Some(ip) if req.probe || !req.imported.is_empty() => format!(
+                Some(ip) if req.probe || !imported.is_empty() => format!(
                     "no probe of {ip} from any vantage point gave an answer (none ran, or every one was unreachable or failed)"
                 ),
                 Some(ip) => {
@@ -238,14 +428,6 @@ pub fn finish(
         }
     }
 
-    if interrupted {
-        for d in &dumps {
-            if d.status == HostStatus::Ok && !incomplete.contains(&d.target) {
-                // The dump is whole, but the probes of this host may not have run.
-                incomplete.push(d.target.clone());
-            }
-        }
-    }
     AuditResult {
         dumps,
         capacity,
@@ -253,34 +435,8 @@ pub fn finish(
         matrix,
         findings,
         incomplete,
-        interrupted,
+        interrupted: false,
     }
-}
-
-/// The result of a run interrupted with `progress` as it stood: targets whose dump had not
-/// ended are reported as such.
-pub fn interrupted(
-    req: &AuditRequest,
-    policy: &LoadedPolicy,
-    progress: AuditProgress,
-) -> AuditResult {
-    let dumps: Vec<HostDump> = req
-        .targets
-        .iter()
-        .enumerate()
-        .map(|(k, t)| {
-            progress.dumps.get(k).cloned().flatten().unwrap_or_else(|| {
-                let label = t.to_string();
-                crate::epm::client::failed(
-                    &label,
-                    format!("{label}: interrupted before its dump ended"),
-                )
-            })
-        })
-        .collect();
-    let mut ips = progress.ips;
-    ips.resize(dumps.len(), None);
-    finish(req, policy, dumps, ips, progress.observations, true)
 }
 
 /// True when the row's observation was imported, not made here.

@@ -6,19 +6,22 @@
 //! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
 
 use super::dump::EpmArgs;
+use super::progress::Progress;
 use super::values::{DefaultAction, Dialect, Os};
 use super::{Error, Exit};
-use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit};
+use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit, run_each};
+use crate::pipeline::Order;
 use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
 use crate::report::audit::{AuditReport, ReportContext, render_styled};
+use crate::report::inert;
+use crate::report::lines::{Tally, host_line};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuditArgs {
-    /// Hosts to audit: IPv4/IPv6 addresses, host names, CIDR blocks, or @FILE with one per line.
-    #[arg(required = true, value_name = "TARGET")]
-    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub targets: super::targets::TargetArgs,
     /// The intended policy: ipseccmd/ipsecpol or netsh scripts, firewall rules, rpccfg lines,
     /// .reg exports. Repeatable.
     #[arg(long = "policy", value_name = "FILE", required = true)]
@@ -49,14 +52,21 @@ pub struct AuditArgs {
     pub probe: super::probe::ProbeFlags,
     #[command(flatten)]
     pub epm: EpmArgs,
-    /// Print the JSON report instead of tables.
-    #[arg(long)]
+    /// Print the JSON report instead of tables (a document: it holds every host until the end;
+    /// for many hosts use --json-lines).
+    #[arg(long, conflicts_with = "json_lines")]
     pub json: bool,
+    /// Print one JSON object per host as soon as it is done (its dump, capacity, matrix rows
+    /// and findings), then one summary object ({"record":"summary",...}); memory stays flat
+    /// however many hosts there are. With --output, FILE gets the same lines. The fix script
+    /// and the comparison with --baseline are in the document form only.
+    #[arg(long, conflicts_with_all = ["baseline", "fix_dialect"])]
+    pub json_lines: bool,
     /// Write the fix script in this dialect (default: the policy files' own).
     #[arg(long, value_enum, value_name = "DIALECT")]
     pub fix_dialect: Option<Dialect>,
-    /// An earlier report (`--json` or `--output`) to compare with: endpoints that appeared or
-    /// disappeared, verdicts and findings that changed are listed first.
+    /// An earlier report (`--json`, `--json-lines` or `--output`) to compare with: endpoints
+    /// that appeared or disappeared, verdicts and findings that changed are listed first.
     #[arg(long, value_name = "OLD.json")]
     pub baseline: Option<PathBuf>,
     /// Also write the JSON report to FILE (atomically: a temporary file, then a rename). An
@@ -111,13 +121,13 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     for path in &args.observations {
         imported.extend(crate::probe::read_observations(path)?);
     }
-    let targets = super::dump::expand(&args.targets)?;
-    let probe_config = args.probe.config(crate::probe::DEFAULT_CONCURRENCY);
+    let targets = args.targets.expand()?;
+    let probe_config = args.probe.config(super::fd_budget().probes);
     let req = AuditRequest {
         targets: targets.clone(),
         epm_port: args.epm.port,
         dump: args.epm.options()?,
-        concurrency: args.epm.concurrency,
+        concurrency: args.epm.hosts_in_flight(),
         range: range.clone(),
         range_source: range_source.clone(),
         static_ports: args.static_ports.clone(),
@@ -157,14 +167,22 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
         ctx,
         baseline,
     } = prepare(&args)?;
+    if args.json_lines {
+        return run_lines(&args, &req, &loaded, ctx);
+    }
     let rt = super::runtime()?;
     let progress = std::sync::Mutex::new(AuditProgress::default());
+    let mut bar = Progress::new(req.targets.len());
     let result = rt.block_on(async {
+        let work = run_audit(&req, &loaded, &progress, |h| {
+            bar.host_done(&h.dump.target, h.incomplete, h.observations.len())
+        });
         tokio::select! {
-            r = run_audit(&req, &loaded, &progress) => Some(r),
+            r = work => Some(r),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
+    bar.finish();
     let result = match result {
         Some(r) => r,
         None => {
@@ -195,6 +213,128 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
     Ok(exit_for(&report))
 }
 
+/// `--json-lines`: each host's line as soon as it is done, on stdout and in `--output`, then
+/// the summary line; nothing but counts is kept across hosts.
+fn run_lines(
+    args: &AuditArgs,
+    req: &AuditRequest,
+    loaded: &crate::policy::LoadedPolicy,
+    ctx: ReportContext,
+) -> Result<Exit, Error> {
+    let mut file = match &args.output {
+        Some(path) => Some(LinesFile::create(path)?),
+        None => None,
+    };
+    let rt = super::runtime()?;
+    let mut bar = Progress::new(req.targets.len());
+    let mut tally = Tally::default();
+    let mut failure: Option<Error> = None;
+    let mut write = |line: &str, failure: &mut Option<Error>| {
+        super::outln(line);
+        if let Some(f) = file.as_mut()
+            && failure.is_none()
+            && let Err(e) = f.line(line)
+        {
+            *failure = Some(e);
+        }
+    };
+    let was_interrupted = rt.block_on(async {
+        let work = run_each(req, loaded, Order::Completion, |_, h| {
+            bar.host_done(&h.dump.target, h.incomplete, h.observations.len());
+            tally.add(&h);
+            match inert::to_json_line(&host_line(h)) {
+                Ok(line) => write(&line, &mut failure),
+                Err(e) => failure = failure.take().or(Some(Error::Json(e))),
+            }
+        });
+        tokio::select! {
+            () = work => false,
+            _ = tokio::signal::ctrl_c() => true,
+        }
+    });
+    rt.shutdown_background();
+    bar.finish();
+    if was_interrupted {
+        super::errln("rpcaudit: interrupted; the hosts done so far are written");
+    }
+    let worst = tally.worst(&loaded.findings);
+    let summary = tally.summary(ctx, loaded.findings.clone(), was_interrupted);
+    let complete = summary.complete;
+    let line = inert::to_json_line(&summary).map_err(Error::Json)?;
+    write(&line, &mut failure);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some(f) = file {
+        f.finish()?;
+    }
+    Ok(Exit::for_outcome(complete, worst))
+}
+
+/// `--output` with `--json-lines`: the lines go to a temporary file beside FILE as they are
+/// written, and it is renamed over FILE once the summary line is in, so a reader never sees
+/// a report without its summary.
+struct LinesFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl LinesFile {
+    fn create(path: &std::path::Path) -> Result<Self, Error> {
+        let tmp = temp_beside(path);
+        let out = std::fs::File::create(&tmp).map_err(|source| Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(LinesFile {
+            path: path.to_path_buf(),
+            tmp,
+            out: std::io::BufWriter::new(out),
+        })
+    }
+
+    fn fail(&self, source: std::io::Error) -> Error {
+        let _ = std::fs::remove_file(&self.tmp);
+        Error::WriteReport {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn line(&mut self, line: &str) -> Result<(), Error> {
+        use std::io::Write;
+        let r = self
+            .out
+            .write_all(line.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"));
+        r.map_err(|e| self.fail(e))
+    }
+
+    fn finish(mut self) -> Result<(), Error> {
+        use std::io::Write;
+        let r = self
+            .out
+            .flush()
+            .and_then(|()| self.out.get_ref().sync_all())
+            .and_then(|()| std::fs::rename(&self.tmp, &self.path));
+        r.map_err(|e| self.fail(e))
+    }
+}
+
+/// A temporary file name beside `path` for an atomic write.
+fn temp_beside(path: &std::path::Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report.json".into());
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
 /// Write the JSON report to `path` atomically: a temporary file beside it, flushed to disk,
 /// then renamed over `path`, so a reader never sees half a report.
 pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
@@ -204,15 +344,7 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
             path: path.display().to_string(),
             source,
         })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.json".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temp_beside(path);
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(json.as_bytes())?;

@@ -15,9 +15,8 @@ use crate::report::capacity::{CapacityReport, render};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CapacityArgs {
-    /// Hosts to examine: IPv4/IPv6 addresses, host names, CIDR blocks, or @FILE with one per line.
-    #[arg(required = true, value_name = "TARGET")]
-    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub targets: super::targets::TargetArgs,
     /// The configured RPC dynamic range (what `rpccfg.exe -pe` set), e.g. "5001-5021" (the
     /// article's, the default) or "5001-5010,6000-6009".
     #[arg(

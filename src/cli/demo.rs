@@ -126,7 +126,7 @@ async fn audit_fixture(
         default_action: Action::Pass,
     };
     let progress = std::sync::Mutex::new(Default::default());
-    let result = run_audit(&req, loaded, &progress).await;
+    let result = run_audit(&req, loaded, &progress, |_| {}).await;
     servers.abort_all();
     while servers.join_next().await.is_some() {}
     server.stop();

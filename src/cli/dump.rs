@@ -1,23 +1,31 @@
 //! `rpcaudit dump`: list what each target's endpoint mapper has registered, like rpcdump.
 
+use super::progress::Progress;
 use super::{Error, Exit};
 use crate::epm::auth::{CredentialError, Credentials, Level, Redacted, Secret};
-use crate::epm::client::{AuthMode, AuthOptions, DumpOptions, dump_many};
+use crate::epm::client::{AuthMode, AuthOptions, DumpOptions, dump_each};
 use crate::epm::{HostDump, HostStatus};
-use crate::report::dump::{DumpReport, render_table};
+use crate::pipeline::Order;
+use crate::report::dump::{DumpTally, render_table};
+use crate::report::inert;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DumpArgs {
-    /// Hosts to dump: IPv4/IPv6 addresses, host names, CIDR blocks, or @FILE with one per line.
-    #[arg(required = true, value_name = "TARGET")]
-    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub targets: super::targets::TargetArgs,
     #[command(flatten)]
     pub epm: EpmArgs,
-    /// Print JSON ({"hosts":[...]}) instead of tables.
-    #[arg(long)]
+    /// Print JSON ({"hosts":[...]}) instead of tables. The hosts array is written as it
+    /// fills, in target order.
+    #[arg(long, conflicts_with = "json_lines")]
     pub json: bool,
+    /// Print one JSON object per host as soon as it is done (the object --json puts in its
+    /// hosts array), then one summary object ({"record":"summary",...}); memory stays flat
+    /// however many hosts there are.
+    #[arg(long)]
+    pub json_lines: bool,
 }
 
 /// Flags shared by every command that dumps endpoint mappers.
@@ -29,9 +37,10 @@ pub struct EpmArgs {
     /// Bound, in seconds, on one host's whole dump (connect, bind and every call).
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub timeout: f64,
-    /// How many hosts are examined at once.
-    #[arg(long, value_name = "N", default_value_t = 32)]
-    pub concurrency: usize,
+    /// How many hosts are examined at once (default: derived from the file-descriptor limit,
+    /// at most 256; `-v` shows it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub concurrency: Option<u32>,
     /// Stop a host's dump after this many entries (the host is then `partial`).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_entries: usize,
@@ -257,6 +266,12 @@ fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, Crede
 }
 
 impl EpmArgs {
+    /// Hosts in flight at once: `--concurrency`, else the file-descriptor budget's.
+    pub fn hosts_in_flight(&self) -> usize {
+        self.concurrency
+            .map_or_else(|| super::fd_budget().hosts, |n| n as usize)
+    }
+
     pub fn options(&self) -> Result<DumpOptions, Error> {
         if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout <= 3600.0) {
             return Err(Error::DumpTimeout(self.timeout));
@@ -280,47 +295,47 @@ impl EpmArgs {
     }
 }
 
-/// Expand targets and dump each; shared by `dump`, `capacity`, `audit` and `demo`.
-pub async fn dump_targets(targets: &[String], epm: &EpmArgs) -> Result<Vec<HostDump>, Error> {
+/// Expand targets and dump each, keeping every dump; for `capacity`, whose report is a
+/// document.
+pub async fn dump_targets(
+    targets: &super::targets::TargetArgs,
+    epm: &EpmArgs,
+) -> Result<Vec<HostDump>, Error> {
     let opts = epm.options()?;
-    let targets = expand(targets)?;
-    let port = epm.port;
-    let resolve_deadline = opts.connect_timeout;
-    let bar = progress(targets.len());
-    let resolve = move |target: crate::target::Target| async move {
-        crate::target::resolve(&target, port, resolve_deadline).await
-    };
-    let hosts = dump_many(targets, resolve, &opts, epm.concurrency, |d| {
-        bar.set_message(crate::report::inert::cell(&d.target).into_owned());
-        bar.inc(1);
-    })
+    let targets = targets.expand()?;
+    let mut bar = Progress::new(targets.len());
+    let mut hosts = Vec::with_capacity(targets.len());
+    dump_each(
+        &targets,
+        resolver(epm.port, opts.connect_timeout),
+        &opts,
+        epm.hosts_in_flight(),
+        Order::Targets,
+        |_, d| {
+            bar.host_done(&d.target, d.status == HostStatus::Error, 0);
+            hosts.push(d);
+        },
+    )
     .await;
-    bar.finish_and_clear();
+    bar.finish();
     Ok(hosts)
 }
 
-/// The TARGET arguments expanded ([`crate::target::expand`]); none at all is an error.
-pub fn expand(targets: &[String]) -> Result<Vec<crate::target::Target>, Error> {
-    let targets = crate::target::expand(targets)?;
-    if targets.is_empty() {
-        return Err(Error::NoTargets);
-    }
-    Ok(targets)
-}
+/// What [`resolver`] gives for one target.
+pub type Resolved = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<Vec<std::net::SocketAddr>, crate::target::TargetError>,
+            > + Send,
+    >,
+>;
 
-/// A progress bar on stderr for scans of several hosts (hidden when stderr is not a terminal).
-fn progress(n: usize) -> indicatif::ProgressBar {
-    if n < 2 {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(n as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} hosts {msg}") {
-        bar.set_style(style);
-    }
-    bar
+/// The one resolver of a scan ([`crate::target::resolve`]) on `port`, within `deadline`.
+pub fn resolver(
+    port: u16,
+    deadline: Duration,
+) -> impl Fn(crate::target::Target) -> Resolved + Clone + Send + 'static {
+    move |target| Box::pin(async move { crate::target::resolve(&target, port, deadline).await })
 }
 
 /// Exit 3 when any host is not fully examined, else 0.
@@ -332,27 +347,126 @@ pub fn completeness(hosts: &[HostDump]) -> Exit {
     }
 }
 
-pub fn run(args: DumpArgs) -> Result<Exit, Error> {
-    let rt = super::runtime()?;
-    let hosts = rt.block_on(dump_targets(&args.targets, &args.epm))?;
-    print_dump(&hosts, args.json)?;
-    Ok(completeness(&hosts))
+/// How `dump` writes its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Table,
+    Document,
+    Lines,
 }
 
-pub fn print_dump(hosts: &[HostDump], json: bool) -> Result<(), Error> {
-    if json {
-        super::print_json(&DumpReport {
-            hosts: hosts.to_vec(),
-        })
+pub fn run(args: DumpArgs) -> Result<Exit, Error> {
+    let targets = args.targets.expand()?;
+    let opts = args.epm.options()?;
+    let form = if args.json_lines {
+        Form::Lines
+    } else if args.json {
+        Form::Document
     } else {
-        super::out(render_table(hosts));
-        Ok(())
+        Form::Table
+    };
+    let in_flight = args.epm.hosts_in_flight();
+    let rt = super::runtime()?;
+    let mut bar = Progress::new(targets.len());
+    let mut tally = DumpTally::default();
+    let mut table_hosts = Vec::new();
+    let mut encode_error = None;
+    if form == Form::Document {
+        super::out("{\n  \"hosts\": [\n");
     }
+    let interrupted = rt.block_on(async {
+        let work = dump_each(
+            &targets,
+            resolver(args.epm.port, opts.connect_timeout),
+            &opts,
+            in_flight,
+            if form == Form::Lines {
+                Order::Completion
+            } else {
+                Order::Targets
+            },
+            |_, d| {
+                bar.host_done(&d.target, d.status == HostStatus::Error, 0);
+                let first = tally.hosts == 0;
+                tally.add(&d);
+                match form {
+                    Form::Table => table_hosts.push(d),
+                    Form::Lines => match inert::to_json_line(&d) {
+                        Ok(line) => super::outln(line),
+                        Err(e) => encode_error = Some(e),
+                    },
+                    Form::Document => match inert::to_json_pretty(&d) {
+                        Ok(text) => super::out(document_item(&text, first)),
+                        Err(e) => encode_error = Some(e),
+                    },
+                }
+            },
+        );
+        tokio::select! {
+            () = work => false,
+            _ = tokio::signal::ctrl_c() => true,
+        }
+    });
+    rt.shutdown_background();
+    bar.finish();
+    if interrupted {
+        super::errln("rpcaudit: interrupted; the hosts done so far are written");
+    }
+    match form {
+        Form::Table => super::out(render_table(&table_hosts)),
+        Form::Document => super::out(if tally.hosts == 0 {
+            "  ]\n}\n"
+        } else {
+            "\n  ]\n}\n"
+        }),
+        Form::Lines => {
+            super::outln(inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?)
+        }
+    }
+    if let Some(e) = encode_error {
+        return Err(Error::Json(e));
+    }
+    Ok(if interrupted || tally.ok != tally.hosts {
+        Exit::Incomplete
+    } else {
+        Exit::Ok
+    })
+}
+
+/// One host of the streamed `{"hosts":[...]}` document: its pretty JSON indented to sit in
+/// the array (JSON strings hold no raw newline, so indenting each line is safe), after a
+/// comma unless it is the first. The whole is what `to_json_pretty(&DumpReport)` prints.
+fn document_item(pretty: &str, first: bool) -> String {
+    let mut out = String::with_capacity(pretty.len() + 64);
+    if !first {
+        out.push_str(",\n");
+    }
+    for (k, line) in pretty.lines().enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        out.push_str("    ");
+        out.push_str(line);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_streamed_document_is_the_document() {
+        let host = |t: &str| crate::epm::client::failed(t, format!("{t}: no answer"));
+        let hosts = vec![host("192.0.2.1"), host("evil\u{202e}\n")];
+        let mut streamed = String::from("{\n  \"hosts\": [\n");
+        for (k, h) in hosts.iter().enumerate() {
+            streamed.push_str(&document_item(&inert::to_json_pretty(h).unwrap(), k == 0));
+        }
+        streamed.push_str("\n  ]\n}");
+        let whole = inert::to_json_pretty(&crate::report::dump::DumpReport { hosts }).unwrap();
+        assert_eq!(streamed, whole);
+    }
 
     fn args(user: Option<&str>) -> AuthArgs {
         AuthArgs {

@@ -29,6 +29,9 @@ pub enum Error {
     /// The targets expanded to nothing.
     #[error("no targets given")]
     NoTargets,
+    /// `--exclude`/`--exclude-file` left nothing of the targets.
+    #[error("no targets left: --exclude/--exclude-file leave out every one")]
+    AllExcluded,
     /// `--timeout` (seconds) outside what a dump may take.
     #[error("--timeout {0} must be between 0 and 3600 seconds")]
     DumpTimeout(f64),

@@ -20,7 +20,9 @@ pub mod error;
 pub mod lab;
 pub mod policy;
 pub mod probe;
+pub mod progress;
 pub mod report;
+pub mod targets;
 pub mod values;
 
 pub use error::Error;
@@ -73,6 +75,9 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// No progress bar on stderr (there is none anyway when stderr is not a terminal).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -146,6 +151,7 @@ fn clap_output(e: &clap::Error) -> Exit {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
     init_logging(cli.verbose);
+    progress::set_quiet(cli.quiet);
     match cli.command {
         Command::Audit(args) => audit::run(args),
         Command::Dump(args) => dump::run(args),
@@ -173,136 +179,56 @@ fn init_logging(verbose: u8) {
         Ok(d) => filter.add_directive(d),
         Err(_) => filter,
     };
+    // Colours in log lines only on a terminal (and never with NO_COLOR), like everything else.
+    let ansi = {
+        use std::io::IsTerminal;
+        audit::color_wanted(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(InertStderr)
         .with_target(false)
         .try_init();
 }
 
+/// The file-descriptor budget of this run ([`crate::budget`]): on first use, the soft
+/// `RLIMIT_NOFILE` is raised to the hard limit and the default concurrencies derived from it;
+/// `-v` says what was chosen. When the limit cannot be read, 1024 is assumed.
+pub fn fd_budget() -> crate::budget::Budget {
+    static BUDGET: std::sync::OnceLock<crate::budget::Budget> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        let nofile = match crate::budget::raise_nofile() {
+            Ok(r) => {
+                if r.after != r.before {
+                    tracing::info!(
+                        "file descriptors: soft limit raised from {} to the hard limit, {}",
+                        r.before,
+                        r.after
+                    );
+                }
+                r.after
+            }
+            Err(e) => {
+                tracing::warn!("file descriptors: cannot read or raise the limit ({e}); assuming 1024");
+                1024
+            }
+        };
+        let b = crate::budget::derive(nofile);
+        tracing::info!(
+            "file descriptors: limit {}; by default {} hosts and {} probes in flight at once (--concurrency sets them)",
+            b.nofile,
+            b.hosts,
+            b.probes
+        );
+        b
+    })
+}
+
 /// Build the multi-threaded tokio runtime the network commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)
-}
-
-/// Print `value` as pretty JSON on stdout.
-pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Error> {
-    let text = inert::to_json_pretty(value).map_err(Error::Json)?;
-    outln(&text);
-    Ok(())
-}
-
-/// Write a line to stderr through [`inert::terminal`]. Errors writing to stderr are ignored:
-/// there is nowhere left to report them.
-pub fn errln(text: impl AsRef<str>) {
-    use std::io::Write;
-    let safe = inert::terminal(text.as_ref());
-    let mut stderr = std::io::stderr().lock();
-    let _ = stderr
-        .write_all(safe.as_bytes())
-        .and_then(|()| stderr.write_all(b"\n"));
-}
-
-/// Write a result to stdout through [`inert::terminal`]. A closed pipe (`rpcaudit ... | head`)
-/// is not an error worth a panic: the reader has what it wanted; other write errors are
-/// reported on stderr.
-pub fn out(text: impl AsRef<str>) {
-    use std::io::Write;
-    let safe = inert::terminal(text.as_ref());
-    let mut stdout = std::io::stdout().lock();
-    let written = stdout
-        .write_all(safe.as_bytes())
-        .and_then(|()| stdout.flush());
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        errln(format!("rpcaudit: cannot write to stdout: {e}"));
-    }
-}
-
-/// [`out`] with a newline.
-pub fn outln(text: impl AsRef<str>) {
-    out(format!("{}\n", text.as_ref()));
-}
-
-/// The log writer: stderr, each event passed through [`inert::terminal`] (the fmt layer writes
-/// one event per `write` call, so an event is filtered whole).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct InertStderr;
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for InertStderr {
-    type Writer = InertWrite<std::io::Stderr>;
-    fn make_writer(&'a self) -> Self::Writer {
-        InertWrite(std::io::stderr())
-    }
-}
-
-/// A writer that passes what it is given through [`inert::terminal`] to `W`.
-#[derive(Debug)]
-pub struct InertWrite<W>(pub W);
-
-impl<W: std::io::Write> std::io::Write for InertWrite<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        self.0.write_all(inert::terminal(&text).as_bytes())?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::{Arc, Mutex};
-
-    /// A shared buffer the test reads after the subscriber wrote to it.
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::ErrorKind::Other)?
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn log_lines_are_filtered_by_the_backstop() {
-        let buf = Shared::default();
-        let sink = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || InertWrite(sink.clone()))
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::warn!("annotation {}", "a\x1b]0;pwned\x07\r\u{202e}b");
-        });
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        assert!(text.contains("annotation a"), "{text}");
-        assert!(
-            !text.contains(['\x1b', '\x07', '\r', '\u{202e}']),
-            "{text:?}"
-        );
-        // The backstop's escapes (CR as `\x0d`), one line.
-        assert!(
-            text.contains("a\\x1b]0;pwned\\x07\\x0d\\u{202e}b"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with('\n') && text.lines().count() == 1,
-            "{text:?}"
-        );
-    }
-}
+        .enable_all

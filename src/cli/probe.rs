@@ -17,18 +17,18 @@ const RESOLVE_DEADLINE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
-    /// Hosts to probe: IPv4/IPv6 addresses or host names (the first address a name resolves to).
-    #[arg(required = true, value_name = "TARGET")]
-    pub targets: Vec<String>,
+    // A name is probed at the first address it resolves to.
+    #[command(flatten)]
+    pub targets: super::targets::TargetArgs,
     /// Ports to probe, e.g. "135,5001-5021" (the default); replaces the default list.
     #[arg(long, value_name = "SPEC")]
     pub ports: Option<String>,
     #[command(flatten)]
     pub probe: ProbeFlags,
-    /// Probes in flight at once.
-    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_CONCURRENCY as u32,
-          value_parser = clap::value_parser!(u32).range(1..=65_536))]
-    pub concurrency: u32,
+    /// Probes in flight at once (default: derived from the file-descriptor limit, at most
+    /// 8192; `-v` shows it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub concurrency: Option<u32>,
     /// Print `{"observations":[...]}` instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -81,8 +81,11 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
             }
         },
     };
-    let targets = crate::target::hosts(&args.targets)?;
-    let cfg = args.probe.config(args.concurrency as usize);
+    let targets = args.targets.expand()?;
+    let concurrency = args
+        .concurrency
+        .map_or_else(|| super::fd_budget().probes, |n| n as usize);
+    let cfg = args.probe.config(concurrency);
     let rt = super::runtime()?;
     let observations = rt.block_on(async {
         let mut ips = Vec::with_capacity(targets.len());
@@ -299,18 +302,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn targets_parse_addresses_and_reject_cidr() {
-        let one = |spec: &str| crate::target::hosts(&[spec.to_string()]);
+    async fn targets_take_every_form_and_resolve_to_their_address() {
+        let one = |spec: &str| crate::target::expand(&[spec.to_string()]);
         for (spec, ip) in [("127.0.0.1", "127.0.0.1"), ("[::1]", "::1")] {
             let target = &one(spec).unwrap()[0];
             assert_eq!(resolve(target).await.unwrap().to_string(), ip);
         }
-        assert!(
-            one("198.18.0.0/24")
-                .unwrap_err()
-                .to_string()
-                .contains("198.18.0.0/24")
-        );
+        assert_eq!(one("198.18.0.0/24").unwrap().len(), 254);
+        assert_eq!(one("198.18.0.1-20").unwrap().len(), 20);
         assert!(one("").is_err());
     }
 }

@@ -1025,6 +1025,7 @@ async fn authenticated(
 /// Dump many hosts, at most `concurrency` at once; results in the order given. `resolve`
 /// turns a target into socket addresses (its time counts against the host's deadline through
 /// the connect timeout); a target it cannot resolve is reported as an error like any other.
+/// Holds every result until the end: for many hosts, use [`dump_each`].
 pub async fn dump_many<T, F, E, Fut>(
     targets: Vec<T>,
     resolve: F,
@@ -1038,43 +1039,66 @@ where
     E: std::fmt::Display + Send,
     Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
 {
-    use std::sync::Arc;
-    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut set = tokio::task::JoinSet::new();
-    for (k, target) in targets.iter().cloned().enumerate() {
-        let sem = sem.clone();
-        let opts = opts.clone();
-        let resolve = resolve.clone();
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let label = target.to_string();
-            let dump = match resolve(target).await {
-                Ok(addrs) => dump_host(&label, &addrs, &opts).await,
-                Err(e) => failed(&label, e.to_string()),
-            };
-            (k, dump)
-        });
-    }
-    let mut results: Vec<Option<HostDump>> = targets.iter().map(|_| None).collect();
-    while let Some(joined) = set.join_next().await {
-        if let Ok((k, d)) = joined
-            && let Some(slot) = results.get_mut(k)
-        {
+    let mut out = Vec::with_capacity(targets.len());
+    dump_each(
+        &targets,
+        resolve,
+        opts,
+        concurrency,
+        crate::pipeline::Order::Targets,
+        |_, d| {
             on_done(&d);
-            *slot = Some(d);
-        }
-    }
-    // A task that died (it should not) still leaves its host in the report, as an error.
-    results
-        .into_iter()
-        .zip(targets)
-        .map(|(r, target)| {
-            r.unwrap_or_else(|| {
+            out.push(d);
+        },
+    )
+    .await;
+    out
+}
+
+/// Dump each target, at most `concurrency` at once, and hand each [`HostDump`] to `emit` (with
+/// the target's index) as soon as `order` allows ([`crate::pipeline::run_each`]): memory is
+/// bounded by `concurrency`, not by the number of targets. A dump task that ends abnormally
+/// still gives its host, as an error.
+pub async fn dump_each<T, F, E, Fut>(
+    targets: &[T],
+    resolve: F,
+    opts: &DumpOptions,
+    concurrency: usize,
+    order: crate::pipeline::Order,
+    emit: impl FnMut(usize, HostDump),
+) where
+    T: std::fmt::Display + Clone + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    E: std::fmt::Display + Send,
+    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
+{
+    let opts = std::sync::Arc::new(opts.clone());
+    crate::pipeline::run_each(
+        targets.len(),
+        concurrency,
+        order,
+        |k| {
+            let target = targets.get(k).cloned();
+            let opts = opts.clone();
+            let resolve = resolve.clone();
+            async move {
+                let Some(target) = target else {
+                    return failed("?", "no such target".into());
+                };
                 let label = target.to_string();
-                failed(&label, format!("{label}: the dump task ended abnormally"))
-            })
-        })
-        .collect()
+                match resolve(target).await {
+                    Ok(addrs) => dump_host(&label, &addrs, &opts).await,
+                    Err(e) => failed(&label, e.to_string()),
+                }
+            }
+        },
+        |k| {
+            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
+            failed(&label, format!("{label}: the dump task ended abnormally"))
+        },
+        emit,
+    )
+    .await;
 }
 
 /// A host that could not be examined at all.

@@ -14,9 +14,40 @@ use tokio::time::Instant;
 /// Probe every `(source, target, port)` of `plan` (source None = the kernel's choice) and
 /// return the observations in plan order. Must run inside a tokio runtime.
 pub async fn sweep(plan: &[(Option<IpAddr>, IpAddr, u16)], cfg: &ProbeConfig) -> Vec<Observation> {
-    let cfg = Arc::new(cfg.clone());
-    let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
-    let pacer = Arc::new(Pacer::new(cfg.rate));
+    Sweeper::new(cfg).sweep(plan).await
+}
+
+/// The limits of a run's probes, shared by every sweep made through it (one per host in the
+/// audit's pipeline): at most `concurrency` probes in flight and `rate` attempts per second in
+/// all of them together.
+#[derive(Clone)]
+pub struct Sweeper {
+    cfg: Arc<ProbeConfig>,
+    permits: Arc<Semaphore>,
+    pacer: Arc<Pacer>,
+}
+
+impl Sweeper {
+    pub fn new(cfg: &ProbeConfig) -> Self {
+        Sweeper {
+            cfg: Arc::new(cfg.clone()),
+            permits: Arc::new(Semaphore::new(cfg.concurrency.max(1))),
+            pacer: Arc::new(Pacer::new(cfg.rate)),
+        }
+    }
+
+    /// [`sweep`] within the shared limits.
+    pub async fn sweep(&self, plan: &[(Option<IpAddr>, IpAddr, u16)]) -> Vec<Observation> {
+        sweep_within(plan, &self.cfg, &self.permits, &self.pacer).await
+    }
+}
+
+async fn sweep_within(
+    plan: &[(Option<IpAddr>, IpAddr, u16)],
+    cfg: &Arc<ProbeConfig>,
+    permits: &Arc<Semaphore>,
+    pacer: &Arc<Pacer>,
+) -> Vec<Observation> {
     let mut tasks = JoinSet::new();
     for (index, &(source, target, port)) in plan.iter().enumerate() {
         let (cfg, permits, pacer) = (cfg.clone(), permits.clone(), pacer.clone());

@@ -149,7 +149,7 @@ impl AuditReport {
             result.observations.iter().map(|o| o.source).collect();
         vantage_points.sort_unstable();
         vantage_points.dedup();
-        let complete = result.incomplete.is_empty();
+        let complete = result.incomplete.is_empty() && !result.interrupted;
         let hosts = result.dumps.len();
         AuditReport {
             schema_version: SCHEMA_VERSION,

@@ -58,6 +58,10 @@ pub enum BaselineError {
     NotJson { file: String, said: String },
     #[error("{file}: not an rpcaudit audit report: {said}")]
     NotAReport { file: String, said: String },
+    /// A JSON-lines report (`audit --json-lines`) that cannot be read back; `said` names the
+    /// line.
+    #[error("{file}: not an rpcaudit audit JSON-lines report: {said}")]
+    BadLines { file: String, said: String },
     #[error("{file}: no schema_version: not a report of `rpcaudit audit --json`")]
     NoSchemaVersion { file: String },
     #[error(
@@ -102,6 +106,27 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
         },
     })?;
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    if super::lines::is_lines(text) {
+        let report =
+            super::lines::report_from_lines(text).map_err(|e| BaselineError::BadLines {
+                file: file.clone(),
+                said: super::inert::excerpt(&e.to_string()).into_owned(),
+            })?;
+        if report.schema_version == 0 {
+            return Err(BaselineError::ZeroSchemaVersion {
+                file,
+                made_by: String::new(),
+            });
+        }
+        if report.schema_version > SCHEMA_VERSION {
+            return Err(BaselineError::Newer {
+                file,
+                version: u64::from(report.schema_version),
+                made_by: String::new(),
+            });
+        }
+        return Ok(report);
+    }
 
     /// The fields checked before the rest of the report is read.
     #[derive(Deserialize)]

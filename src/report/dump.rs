@@ -14,6 +14,89 @@ pub struct DumpReport {
     pub hosts: Vec<HostDump>,
 }
 
+/// What marks the summary object of a JSON-lines output (`"record": "summary"`); the host
+/// lines of `dump --json-lines` are bare [`HostDump`] objects and have no `record` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SummaryMark {
+    Summary,
+}
+
+/// What marks a host line of `audit --json-lines` (`"record": "host"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HostMark {
+    Host,
+}
+
+/// The last line of `rpcaudit dump --json-lines`, after one [`HostDump`] per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DumpLinesSummary {
+    /// Always `summary`.
+    pub record: SummaryMark,
+    pub schema_version: u32,
+    /// Host lines written before this one.
+    pub hosts: usize,
+    pub ok: usize,
+    pub partial: usize,
+    pub error: usize,
+    /// Endpoints in all host lines together.
+    pub entries: usize,
+    /// Every host `ok` and the run not interrupted.
+    pub complete: bool,
+    /// The run was cut short (Ctrl-C): targets not started have no line.
+    pub interrupted: bool,
+}
+
+/// One line of `rpcaudit dump --json-lines`: the schema of `schema/dump-lines.schema.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DumpLine {
+    Summary(DumpLinesSummary),
+    Host(HostDump),
+}
+
+/// The JSON Schema of one line of `dump --json-lines`.
+pub fn lines_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(DumpLine)).unwrap_or_default()
+}
+
+/// Counts kept while hosts stream past, for the summary line: constant memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DumpTally {
+    pub hosts: usize,
+    pub ok: usize,
+    pub partial: usize,
+    pub error: usize,
+    pub entries: usize,
+}
+
+impl DumpTally {
+    pub fn add(&mut self, h: &HostDump) {
+        self.hosts += 1;
+        self.entries += h.endpoints.len();
+        match h.status {
+            HostStatus::Ok => self.ok += 1,
+            HostStatus::Partial => self.partial += 1,
+            HostStatus::Error => self.error += 1,
+        }
+    }
+
+    pub fn summary(&self, interrupted: bool) -> DumpLinesSummary {
+        DumpLinesSummary {
+            record: SummaryMark::Summary,
+            schema_version: crate::report::audit::SCHEMA_VERSION,
+            hosts: self.hosts,
+            ok: self.ok,
+            partial: self.partial,
+            error: self.error,
+            entries: self.entries,
+            complete: !interrupted && self.ok == self.hosts,
+            interrupted,
+        }
+    }
+}
+
 /// Counts that summarise one host's dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DumpSummary {

@@ -274,6 +274,19 @@ pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Re
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
+/// `serde_json::to_string` (one line), with [`InertJson`]: for JSON lines.
+pub fn to_json_line<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut buf,
+        InertJson(serde_json::ser::CompactFormatter),
+    );
+    value.serialize(&mut ser)?;
+    // serde_json writes UTF-8 only; the fallback is never taken.
+    Ok(String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod dump;
 pub mod html;
 pub mod inert;
+pub mod lines;
 pub mod sarif;
 pub mod table;
 

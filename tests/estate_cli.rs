@@ -1,0 +1,420 @@
+//! Whole estates end to end on loopback: every target form in every scanning command, the
+//! refusal of an oversized scope before anything is sent, `--json-lines` for `dump` and
+//! `audit` (validated against their schemas, the same host objects as `--json`), and a
+//! JSON-lines report read back as `--baseline`. The fixture endpoint mapper listens on every
+//! loopback address (0.0.0.0), so 127.1.0.x targets answer; no packet leaves loopback.
+
+mod support;
+
+use serde_json::Value;
+use support::{Fixture, run};
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+fn lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn targets_of(hosts: &[Value]) -> Vec<String> {
+    hosts
+        .iter()
+        .map(|h| h["target"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_target_form_reaches_dump_and_probe() {
+    let f = Fixture::start_in(None, "0.0.0.0:0", &["--tcp-endpoints", "3"]);
+    let port = f.port();
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "# estate\n127.1.0.20\n").unwrap();
+    let ex = dir.path().join("exclude.txt");
+    std::fs::write(&ex, "127.1.0.10\n").unwrap();
+    let at_list = format!("@{}", list.display());
+    let forms = [
+        "127.1.0.1",
+        "127.1.0.2-127.1.0.3",
+        "127.1.0.4-5",
+        "127.1.0.8/30",
+        at_list.as_str(),
+    ];
+    let common = [
+        "--exclude",
+        "127.1.0.3",
+        "--exclude-file",
+        ex.to_str().unwrap(),
+        "--port",
+        &port,
+    ];
+    let mut args = vec!["dump"];
+    args.extend(forms);
+    args.push("localhost");
+    args.extend(common);
+    args.push("--json");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(
+        targets_of(hosts),
+        [
+            "127.1.0.1",
+            "127.1.0.2",
+            "127.1.0.4",
+            "127.1.0.5",
+            "127.1.0.9",
+            "127.1.0.20",
+            "localhost"
+        ]
+    );
+    assert!(hosts.iter().all(|h| h["status"] == "ok"), "{out}");
+
+    let mut args = vec!["probe"];
+    args.extend(forms);
+    args.extend([
+        "--exclude",
+        "127.1.0.3",
+        "--exclude-file",
+        ex.to_str().unwrap(),
+    ]);
+    args.extend(["--ports", &port, "--json"]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let obs = v["observations"].as_array().unwrap();
+    assert_eq!(obs.len(), 6, "{out}");
+    assert!(obs.iter().all(|o| o["state"] == "open"), "{out}");
+    assert!(obs.iter().any(|o| o["target"] == "127.1.0.20"));
+}
+
+#[test]
+fn an_oversized_scope_is_refused_before_anything_is_sent() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    for (cmd, args) in [
+        (
+            "dump",
+            vec!["127.0.0.1", "127.1.0.0/24", "--max-hosts", "100"],
+        ),
+        (
+            "capacity",
+            vec!["127.0.0.1", "127.1.0.1-254", "--max-hosts", "100"],
+        ),
+        (
+            "probe",
+            vec!["127.0.0.1", "127.1.0-1.0-255", "--max-hosts", "300"],
+        ),
+        ("dump", vec!["127.0.0.1", "10.0.0.0/8"]),
+    ] {
+        let mut argv = vec![cmd];
+        argv.extend(&args);
+        argv.extend(["--port", &port]);
+        if cmd == "probe" {
+            argv.pop();
+            argv.pop();
+            argv.extend(["--ports", &port]);
+        }
+        let (code, out, err) = run(&argv);
+        assert_eq!(code, 2, "{argv:?}: {out} {err}");
+        assert!(err.contains("--max-hosts"), "{err}");
+        assert!(out.is_empty(), "{out}");
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("{argv:?}: a connection was made: {other:?}"),
+        }
+    }
+    // Within the limit, the same scope runs.
+    let (code, _, err) = run(&[
+        "probe",
+        "127.0.0.1",
+        "127.1.0.1-4",
+        "--max-hosts",
+        "5",
+        "--ports",
+        &port,
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn bad_target_forms_and_exclusions_fail_closed_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = dir.path().join("ex.txt");
+    std::fs::write(&ex, "127.1.0.1\n127.1.0.9-1\n").unwrap();
+    let ex_path = ex.display().to_string();
+    for (argv, needle) in [
+        (vec!["dump", "127.1.0.1-300"], "`127.1.0.1-300`".to_string()),
+        (
+            vec!["probe", "127.1.0.9-127.1.0.1"],
+            "ends before".to_string(),
+        ),
+        (
+            vec!["dump", "127.1.0.1", "--exclude-file", &ex_path],
+            format!("{ex_path}:2:"),
+        ),
+        (
+            vec!["dump", "127.1.0.1", "--exclude", "127.1.0.1"],
+            "no targets left".to_string(),
+        ),
+    ] {
+        let (code, _, err) = run(&argv);
+        assert_eq!(code, 2, "{argv:?}: {err}");
+        assert!(err.contains(&needle), "{argv:?}: {err}");
+    }
+}
+
+#[test]
+fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
+    let f = Fixture::start_in(None, "0.0.0.0:0", &["--tcp-endpoints", "5", "--pipes", "2"]);
+    let port = f.port();
+    let base = [
+        "dump",
+        "127.1.0.1-12",
+        "127.1.0.99",
+        "--port",
+        &port,
+        "--timeout",
+        "10",
+    ];
+    let mut args = base.to_vec();
+    args.push("--json-lines");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 14, "{out}");
+    let validator = schema("dump-lines.schema.json");
+    for l in &got {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    let summary = got.last().unwrap();
+    assert_eq!(summary["record"], "summary");
+    assert_eq!(summary["hosts"], 13);
+    assert_eq!(summary["ok"], 13);
+    // 5 TCP endpoints, 2 pipes and the fixture's default 6 local endpoints per host.
+    assert_eq!(summary["entries"], 13 * 13);
+    assert_eq!(summary["complete"], true);
+    let mut from_lines: Vec<Value> = got[..13].to_vec();
+    assert!(from_lines.iter().all(|h| h.get("record").is_none()));
+
+    let mut args = base.to_vec();
+    args.push("--json");
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let hosts = doc["hosts"].as_array().unwrap().clone();
+    // The document keeps target order; the lines come as hosts finish.
+    let mut want = targets_of(&hosts);
+    assert_eq!(want.first().map(String::as_str), Some("127.1.0.1"));
+    assert_eq!(want.last().map(String::as_str), Some("127.1.0.99"));
+    let key = |h: &Value| h["target"].as_str().unwrap().to_string();
+    from_lines.sort_by_key(key);
+    let mut hosts = hosts;
+    hosts.sort_by_key(key);
+    want.sort();
+    assert_eq!(targets_of(&from_lines), want);
+    assert_eq!(
+        from_lines, hosts,
+        "each line is the object --json puts in hosts"
+    );
+
+    // A host that does not answer is an error line, and the summary says incomplete.
+    let (code, out, _) = run(&[
+        "dump",
+        "127.1.0.1",
+        "[::1]",
+        "--port",
+        "1",
+        "--json-lines",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(code, 3);
+    let got = lines(&out);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[2]["error"], 2);
+    assert_eq!(got[2]["complete"], false);
+}
+
+fn policy() -> String {
+    support::fixture("policy/kb908472.cmd")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn audit_json_lines_validate_and_serve_as_a_baseline() {
+    let f = Fixture::start_in(
+        None,
+        "0.0.0.0:0",
+        &["--tcp-endpoints", "4", "--tcp-ports", "5001-5004"],
+    );
+    let port = f.port();
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("estate.jsonl");
+    let policy = policy();
+    let (code, out, err) = run(&[
+        "audit",
+        "127.1.0.1-3",
+        "--policy",
+        &policy,
+        "--port",
+        &port,
+        "--json-lines",
+        "--output",
+        out_file.to_str().unwrap(),
+    ]);
+    // Loopback enforces nothing: the range ports are leaks (exit 1), as in audit_cli.
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), out);
+    let got = lines(&out);
+    assert_eq!(got.len(), 4);
+    let validator = schema("audit-lines.schema.json");
+    for l in &got {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    for h in &got[..3] {
+        assert_eq!(h["record"], "host");
+        assert_eq!(h["complete"], true);
+        assert_eq!(h["host"]["status"], "ok");
+        assert!(
+            h["matrix"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["verdict"] == "leak")
+        );
+        assert!(
+            h["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "leak")
+        );
+    }
+    let s = &got[3];
+    assert_eq!(s["record"], "summary");
+    assert_eq!(s["summary"]["hosts"], 3);
+    assert_eq!(s["complete"], true);
+    assert_eq!(s["summary"]["compliant"], false);
+    assert!(s["summary"]["findings"]["error"].as_u64().unwrap() >= 3);
+
+    // The lines as a baseline: nothing changed, so no endpoint appeared.
+    let (code, out, err) = run(&[
+        "audit",
+        "127.1.0.1-3",
+        "--policy",
+        &policy,
+        "--port",
+        &port,
+        "--json",
+        "--baseline",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    support::assert_valid_report(&v);
+    let changes = &v["changes"];
+    assert_eq!(
+        changes["endpoints_appeared"],
+        serde_json::json!([]),
+        "{changes}"
+    );
+    assert_eq!(
+        changes["endpoints_disappeared"],
+        serde_json::json!([]),
+        "{changes}"
+    );
+
+    // A cut-short lines file is refused, naming the file.
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(&cut, text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+    let (code, _, err) = run(&[
+        "audit",
+        "127.1.0.1",
+        "--policy",
+        &policy,
+        "--port",
+        &port,
+        "--baseline",
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cut.jsonl") && err.contains("summary"),
+        "{err}"
+    );
+}
+
+/// `script` gives the binary a terminal on stderr and copies what it draws to our stdout.
+fn under_terminal(args: &[&str]) -> String {
+    let mut cmd = vec![support::bin().to_string()];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script (util-linux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet() {
+    // 127.0.0.2 accepts and then says nothing: the run lasts its 2 s timeout, with one host
+    // of two done in the meantime.
+    let (good, _silent) = support::fixture_pair("silent");
+    let port = good.port();
+    let args = [
+        "dump",
+        "127.0.0.1",
+        "127.0.0.2",
+        "--port",
+        &port,
+        "--timeout",
+        "2",
+        "--json-lines",
+    ];
+    let seen = under_terminal(&args);
+    assert!(seen.contains("1/2 hosts"), "{seen}");
+    assert!(
+        seen.contains("0 probes, 0 errors, last 127.0.0.1"),
+        "{seen}"
+    );
+    assert!(seen.contains("ETA"), "{seen}");
+
+    let mut quiet = args.to_vec();
+    quiet.push("--quiet");
+    let seen = under_terminal(&quiet);
+    assert!(!seen.contains("hosts "), "{seen}");
+    assert!(seen.contains("\"record\":\"summary\""), "{seen}");
+
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 3);
+    assert!(!err.contains("hosts") && !err.contains("ETA"), "{err}");
+    assert_eq!(lines(&out).len(), 3);
+}
+
+#[test]
+fn verbose_says_what_the_descriptor_budget_chose() {
+    let f = Fixture::start(&[]);
+    let (code, _, err) = run(&["dump", "127.0.0.1", "--port", &f.port(), "-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("file descriptors: limit"), "{err}");
+    assert!(
+        err.contains("hosts and") && err.contains("probes in flight"),
+        "{err}"
+    );
+}
