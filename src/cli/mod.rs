@@ -231,4 +231,126 @@ pub fn fd_budget() -> crate::budget::Budget {
 /// Build the multi-threaded tokio runtime the network commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
-        .enable_all
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}
+
+/// Print `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), Error> {
+    let text = inert::to_json_pretty(value).map_err(Error::Json)?;
+    outln(&text);
+    Ok(())
+}
+
+/// Write a line to stderr through [`inert::terminal`]. Errors writing to stderr are ignored:
+/// there is nowhere left to report them.
+pub fn errln(text: impl AsRef<str>) {
+    use std::io::Write;
+    let safe = inert::terminal(text.as_ref());
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr
+        .write_all(safe.as_bytes())
+        .and_then(|()| stderr.write_all(b"\n"));
+}
+
+/// Write a result to stdout through [`inert::terminal`]. A closed pipe (`rpcaudit ... | head`)
+/// is not an error worth a panic: the reader has what it wanted; other write errors are
+/// reported on stderr.
+pub fn out(text: impl AsRef<str>) {
+    use std::io::Write;
+    let safe = inert::terminal(text.as_ref());
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(safe.as_bytes())
+        .and_then(|()| stdout.flush());
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        errln(format!("rpcaudit: cannot write to stdout: {e}"));
+    }
+}
+
+/// [`out`] with a newline.
+pub fn outln(text: impl AsRef<str>) {
+    out(format!("{}\n", text.as_ref()));
+}
+
+/// The log writer: stderr, each event passed through [`inert::terminal`] (the fmt layer writes
+/// one event per `write` call, so an event is filtered whole).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InertStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for InertStderr {
+    type Writer = InertWrite<std::io::Stderr>;
+    fn make_writer(&'a self) -> Self::Writer {
+        InertWrite(std::io::stderr())
+    }
+}
+
+/// A writer that passes what it is given through [`inert::terminal`] to `W`.
+#[derive(Debug)]
+pub struct InertWrite<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for InertWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(inert::terminal(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A shared buffer the test reads after the subscriber wrote to it.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn log_lines_are_filtered_by_the_backstop() {
+        let buf = Shared::default();
+        let sink = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || InertWrite(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!("annotation {}", "a\x1b]0;pwned\x07\r\u{202e}b");
+        });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("annotation a"), "{text}");
+        assert!(
+            !text.contains(['\x1b', '\x07', '\r', '\u{202e}']),
+            "{text:?}"
+        );
+        // The backstop's escapes (CR as `\x0d`), one line.
+        assert!(
+            text.contains("a\\x1b]0;pwned\\x07\\x0d\\u{202e}b"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with('\n') && text.lines().count() == 1,
+            "{text:?}"
+        );
+    }
+}
