@@ -69,3 +69,52 @@ fn a_saved_demo_report_renders_and_bad_input_fails_closed() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot write the HTML report"), "{err}");
 }
+
+#[test]
+fn a_json_lines_report_renders_with_every_host_cell_and_finding() {
+    let server = support::Fixture::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("audit.jsonl");
+    let (code, _, err) = run(&[
+        "audit",
+        "127.0.0.1",
+        "127.0.0.2",
+        "--port",
+        &server.port(),
+        "--policy",
+        support::fixture("policy/kb908472.cmd").to_str().unwrap(),
+        "--json-lines",
+        "--output",
+        lines.to_str().unwrap(),
+    ]);
+    // 127.0.0.2 has no endpoint mapper: that host is an error (exit 3), the other is audited.
+    assert_eq!(code, 3, "{err}");
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let hosts: Vec<_> = records.iter().filter(|r| r["record"] == "host").collect();
+    assert_eq!(hosts.len(), 2, "{text}");
+    let cells: usize = hosts
+        .iter()
+        .map(|h| h["matrix"].as_array().unwrap().len())
+        .sum();
+    assert!(cells > 0, "{text}");
+    let html = dir.path().join("audit.html");
+    let (code, _, err) = run(&[
+        "report",
+        "render",
+        lines.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(page.matches(" data-cell=\"").count(), cells);
+    let findings: usize = records
+        .iter()
+        .map(|r| r["findings"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(page.matches(" data-finding=\"").count(), findings);
+}

@@ -3,8 +3,8 @@
 //! ([`crate::report::html`]) and the SARIF log ([`crate::report::sarif`]), each written
 //! atomically (a temporary file beside it, then a rename), so a reader never sees half a file.
 //!
-//! `report render` reads a saved `--json`/`--output` report (the document form; JSON lines
-//! come with issue 11) through the baseline reader, which refuses what is not a report and
+//! `report render` reads a saved `--json`/`--output` report (the document form, or JSON
+//! lines) through the baseline reader, which refuses what is not a report and
 //! names the file. Exit 0 when the page was written, 2 when the report cannot be read or the
 //! page cannot be written.
 
