@@ -282,7 +282,7 @@ struct LinesFile {
 
 impl LinesFile {
     fn create(path: &std::path::Path) -> Result<Self, Error> {
-        let tmp = temp_beside(path);
+        let tmp = super::report::temp_beside(path);
         let out = std::fs::File::create(&tmp).map_err(|source| Error::WriteReport {
             path: path.display().to_string(),
             source,
@@ -322,19 +322,6 @@ impl LinesFile {
     }
 }
 
-/// A temporary file name beside `path` for an atomic write.
-fn temp_beside(path: &std::path::Path) -> PathBuf {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report.json".into());
-    dir.join(format!(".{name}.{}.tmp", std::process::id()))
-}
-
 /// Write the JSON report to `path` atomically: a temporary file beside it, flushed to disk,
 /// then renamed over `path`, so a reader never sees half a report.
 pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
@@ -344,7 +331,7 @@ pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), 
             path: path.display().to_string(),
             source,
         })?;
-    let tmp = temp_beside(path);
+    let tmp = super::report::temp_beside(path);
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(json.as_bytes())?;

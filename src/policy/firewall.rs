@@ -47,7 +47,7 @@ pub enum FwAction {
 }
 
 impl FwRule {
-    fn new(line: usize, dialect: Dialect) -> Self {
+    pub(super) fn new(line: usize, dialect: Dialect) -> Self {
         FwRule {
             name: String::new(),
             display: String::new(),

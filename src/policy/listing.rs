@@ -11,7 +11,7 @@
 
 use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports};
-use super::model::{Dialect, PortMatch, ProtoMatch};
+use super::model::{Dialect, ProtoMatch};
 use super::sink::Sink;
 use super::text::Line;
 use crate::report::inert::excerpt;
@@ -75,22 +75,6 @@ fn remote(items: &[String]) -> Result<Vec<AddrMatch>, String> {
     Ok(out)
 }
 
-fn new_rule(line: usize) -> FwRule {
-    FwRule {
-        name: String::new(),
-        display: String::new(),
-        inbound: true,
-        action: FwAction::Allow,
-        enabled: true,
-        ports: PortMatch::Any,
-        remote: vec![AddrMatch::Any],
-        proto: ProtoMatch::Any,
-        secure: false,
-        line,
-        dialect: Dialect::FirewallListing,
-    }
-}
-
 /// Read a `show rule name=all verbose` listing.
 pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
     let mut rules = Vec::new();
@@ -113,7 +97,7 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
         let key = k.to_ascii_lowercase();
         if key == "rule name" {
             rules.extend(cur.take());
-            let mut r = new_rule(l.number);
+            let mut r = FwRule::new(l.number, Dialect::FirewallListing);
             r.name = v.to_string();
             r.display = v.to_string();
             cur = Some(r);
@@ -254,7 +238,7 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
                 .find(|(key, _)| key.eq_ignore_ascii_case(k))
                 .map(|(_, v)| v)
         };
-        let mut r = new_rule(line);
+        let mut r = FwRule::new(line, Dialect::FirewallListing);
         r.name = get("Name")
             .and_then(Value::as_str)
             .unwrap_or_default()
