@@ -286,18 +286,6 @@ fn a_wrong_password_is_a_logon_failure_exit_3() {
     }
 }
 
-/// (interface, binding) pairs from `rpcclient -c epmlookup` lines (see tests/lab_dump.rs).
-fn parse_epmlookup(text: &str) -> BTreeSet<(String, String)> {
-    text.lines()
-        .filter_map(|l| {
-            let (_, rest) = l.split_once(' ')?;
-            let (binding, tail) = rest.split_once(",abstract_syntax=")?;
-            let iface = tail.split('/').next()?.to_ascii_lowercase();
-            Some((iface, format!("{binding}]")))
-        })
-        .collect()
-}
-
 #[test]
 #[ignore = "lab: needs root, Samba and network namespaces"]
 fn rpcclient_signing_lists_what_we_list_signed() {
@@ -321,7 +309,9 @@ fn rpcclient_signing_lists_what_we_list_signed() {
         Duration::from_secs(30),
     )
     .expect("rpcclient");
-    let theirs = parse_epmlookup(&String::from_utf8_lossy(&out.stdout));
+    let theirs: BTreeSet<_> = lab::parse_epmlookup(&String::from_utf8_lossy(&out.stdout))
+        .into_iter()
+        .collect();
     assert!(theirs.len() > 10, "rpcclient [sign] listed too little");
     let (code, v, err) = dump(
         &["--auth", "ntlm", "--user", &account()],

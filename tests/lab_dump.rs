@@ -10,19 +10,6 @@ use std::time::Duration;
 use support::lab;
 use support::{Fixture, bin};
 
-/// (interface, binding) pairs from `rpcclient -c epmlookup` lines such as
-/// `0000... ncacn_ip_tcp:198.18.0.10[5001,abstract_syntax=4b324fc8-.../0x00000003]: srvsvc`.
-fn parse_epmlookup(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|l| {
-            let (_, rest) = l.split_once(' ')?;
-            let (binding, tail) = rest.split_once(",abstract_syntax=")?;
-            let iface = tail.split('/').next()?.to_ascii_lowercase();
-            Some((iface, format!("{binding}]")))
-        })
-        .collect()
-}
-
 fn our_dump_in(ns: &str, target: &str) -> serde_json::Value {
     let out = lab::run_in_ns(
         ns,
@@ -60,7 +47,7 @@ fn dump_lists_what_rpcclient_lists_against_samba() {
     )
     .expect("rpcclient");
     let text = String::from_utf8_lossy(&out.stdout);
-    let theirs = parse_epmlookup(&text);
+    let theirs = lab::parse_epmlookup(&text);
     assert!(theirs.len() > 10, "rpcclient listed too little:\n{text}");
 
     let v = our_dump_in(lab::NS_ALLOW, &srv);

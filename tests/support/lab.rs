@@ -192,3 +192,16 @@ pub fn run_in_ns(
         stderr: err_reader.join().unwrap_or_default(),
     })
 }
+
+/// (interface, binding) pairs from `rpcclient -c epmlookup` lines such as
+/// `0000... ncacn_ip_tcp:198.18.0.10[5001,abstract_syntax=4b324fc8-.../0x00000003]: srvsvc`.
+pub fn parse_epmlookup(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once(' ')?;
+            let (binding, tail) = rest.split_once(",abstract_syntax=")?;
+            let iface = tail.split('/').next()?.to_ascii_lowercase();
+            Some((iface, format!("{binding}]")))
+        })
+        .collect()
+}
