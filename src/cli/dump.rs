@@ -2,8 +2,8 @@
 
 use super::progress::Progress;
 use super::{Error, Exit};
-use crate::epm::auth::{CredentialError, Credentials, Level, Redacted, Secret};
-use crate::epm::client::{AuthMode, AuthOptions, DumpOptions, dump_each};
+use crate::epm::auth::{CredentialError, Credentials, Redacted, Secret};
+use crate::epm::client::{AuthOptions, DumpOptions, dump_each};
 use crate::epm::{HostDump, HostStatus};
 use crate::pipeline::Order;
 use crate::report::dump::{DumpTally, render_table};
@@ -75,12 +75,12 @@ pub struct AuthArgs {
     pub nt_hash_file: Option<std::path::PathBuf>,
     /// none: anonymous only; ntlm: NTLM only; auto: anonymous, and once more with NTLM when
     /// the endpoint mapper refuses an anonymous lookup and --user was given.
-    #[arg(long = "auth", value_enum, default_value_t = AuthMode::Auto)]
-    pub mode: AuthMode,
+    #[arg(long = "auth", value_enum, default_value_t = super::values::Auth::Auto)]
+    pub mode: super::values::Auth,
     /// connect: authenticate only; integrity: sign every request and verify every response;
     /// privacy: integrity and encrypted stubs.
-    #[arg(long, value_enum, default_value_t = Level::Integrity)]
-    pub auth_level: Level,
+    #[arg(long, value_enum, default_value_t = super::values::AuthLevel::Integrity)]
+    pub auth_level: super::values::AuthLevel,
 }
 
 impl AuthArgs {
@@ -102,7 +102,7 @@ impl AuthArgs {
         prompt: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Credentials>, CredentialsError> {
         let Some(user) = &self.user else {
-            if self.mode == AuthMode::Ntlm {
+            if self.mode == super::values::Auth::Ntlm {
                 return Err(CredentialsError::NoUser);
             }
             return Ok(None);
@@ -285,8 +285,8 @@ impl EpmArgs {
             call_timeout: defaults.call_timeout.min(total),
             max_entries: self.max_entries.max(1),
             auth: AuthOptions {
-                mode: self.auth.mode,
-                level: self.auth.auth_level,
+                mode: self.auth.mode.into(),
+                level: self.auth.auth_level.into(),
                 credentials,
                 ..defaults.auth.clone()
             },
@@ -474,8 +474,8 @@ mod tests {
             domain: None,
             password_file: None,
             nt_hash_file: None,
-            mode: AuthMode::Auto,
-            auth_level: Level::Integrity,
+            mode: crate::cli::values::Auth::Auto,
+            auth_level: crate::cli::values::AuthLevel::Integrity,
         }
     }
 
@@ -549,7 +549,7 @@ mod tests {
 
         let mut a = args(None);
         assert!(a.credentials_from(&no_env, &no_prompt).unwrap().is_none());
-        a.mode = AuthMode::Ntlm;
+        a.mode = crate::cli::values::Auth::Ntlm;
         assert!(
             a.credentials_from(&no_env, &no_prompt)
                 .unwrap_err()

@@ -2,7 +2,7 @@
 
 use super::{Error, Exit};
 use crate::epm::auth::{Acceptor, CredentialError, Credentials, Redacted, Secret};
-use crate::epm::server::{EndStyle, FixtureConfig, Misbehave, serve};
+use crate::epm::server::{FixtureConfig, serve};
 use crate::ports::PortRanges;
 use crate::wire::ndr::ByteOrder;
 use std::net::SocketAddr;
@@ -40,8 +40,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub page_size: usize,
     /// How the end of the list is signalled.
-    #[arg(long, value_enum, default_value_t = EndStyle::NullHandle)]
-    pub end_style: EndStyle,
+    #[arg(long, value_enum, default_value_t = super::values::EndStyle::NullHandle)]
+    pub end_style: super::values::EndStyle,
     /// Speak big-endian (NDR data representation 0x00).
     #[arg(long)]
     pub big_endian: bool,
@@ -50,7 +50,7 @@ pub struct ServeArgs {
     pub max_frag: u16,
     /// Break the protocol on purpose, to test clients.
     #[arg(long, value_enum)]
-    pub misbehave: Option<Misbehave>,
+    pub misbehave: Option<super::values::Misbehave>,
     /// Act as a host that restricts unauthenticated RPC clients: refuse anonymous calls with
     /// fault 5 (rpc_s_access_denied) and accept NTLM for this account (DOMAIN\\name or name)
     /// at every auth level. A fixture for tests and demos: the password is on this command
@@ -104,14 +104,14 @@ impl ServeArgs {
             &self.host_name,
         );
         c.page_size = self.page_size.max(1);
-        c.end_style = self.end_style;
+        c.end_style = self.end_style.into();
         c.byte_order = if self.big_endian {
             ByteOrder::Big
         } else {
             ByteOrder::Little
         };
         c.max_xmit_frag = self.max_frag.max(64);
-        c.misbehave = self.misbehave;
+        c.misbehave = self.misbehave.map(Into::into);
         if let Some(text) = &self.annotation {
             let max = crate::wire::epm::MAX_ANNOTATION - 1;
             if text.len() > max {

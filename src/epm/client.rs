@@ -53,7 +53,7 @@ pub struct DumpOptions {
 
 /// `--auth`: whether the endpoint mapper is asked anonymously, with NTLM, or anonymously
 /// first and with NTLM when it refuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AuthMode {
     /// Anonymous only.
     None,

@@ -35,7 +35,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 /// How the server tells the client that the list is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndStyle {
     /// The last page comes with a null handle and status 0 (also on a full last page).
     NullHandle,
@@ -47,7 +47,7 @@ pub enum EndStyle {
 }
 
 /// Ways the fixture breaks the protocol on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Misbehave {
     /// Accept the connection, then never answer.
     Silent,
