@@ -223,23 +223,37 @@ pub enum CredentialsError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{flag} {}: larger than the {limit} bytes a secret file may have", path.display())]
+    TooLarge {
+        flag: &'static str,
+        path: PathBuf,
+        limit: u64,
+    },
     #[error("{flag} {}: not UTF-8 text", path.display())]
     NotUtf8 { flag: &'static str, path: PathBuf },
     #[error("{flag} {}: the first line is empty", path.display())]
     EmptyFirstLine { flag: &'static str, path: PathBuf },
 }
 
+/// Largest password or NT-hash file read (its first line is the secret).
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
 /// The first line of a secret file, without its line ending. Errors never quote the file.
 fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, CredentialsError> {
-    use std::io::Read;
-    let mut raw = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(64 * 1024).read_to_end(&mut raw))
-        .map_err(|source| CredentialsError::Read {
+    let raw = crate::input::read_capped_or(
+        path,
+        MAX_SECRET_FILE,
+        |source| CredentialsError::Read {
             flag,
             path: path.to_path_buf(),
             source,
-        })?;
+        },
+        |limit| CredentialsError::TooLarge {
+            flag,
+            path: path.to_path_buf(),
+            limit,
+        },
+    )?;
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
