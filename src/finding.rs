@@ -218,6 +218,11 @@ pub struct Finding {
     /// 1-based line in `file`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// 1-based column of `line` where the offending word starts, in characters (Unicode
+    /// scalar values), where the word stands in the file as written (not when it came from a
+    /// variable's expansion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
     pub message: String,
     /// A concrete fix, in words or as a command.
     pub fix: String,
@@ -238,6 +243,7 @@ impl Finding {
             severity,
             file: None,
             line: None,
+            column: None,
             message: message.into(),
             fix: fix.into(),
             evidence: Vec::new(),
@@ -254,6 +260,7 @@ impl Finding {
     pub fn at_file(mut self, file: impl Into<String>) -> Self {
         self.file = Some(file.into());
         self.line = None;
+        self.column = None;
         self
     }
 

@@ -160,3 +160,74 @@ fn audit_sarif_has_the_policy_findings() {
         );
     }
 }
+
+/// The region of a finding about one word starts at that word: an en-dash switch, a
+/// placeholder, a key on a continuation line; a word that came from a variable gets no column.
+#[test]
+fn regions_start_at_the_column_of_the_offending_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        "set T=\u{2013}x",
+        "ipseccmd -w REG -p \"Block RPC\" -r \"Block 135\" -f *=0:%PORT%:TCP -n BLOCK",
+        "ipseccmd -w REG -p \"Block RPC\" \u{2013}x",
+        "ipseccmd -w REG -p \"Block RPC\" %T%",
+        "netsh advfirewall firewall add rule name=x dir=in action=block protocol=TCP ^",
+        "   LocalPort=5001\u{2013}5021",
+    ];
+    let path = dir.path().join("cols.cmd");
+    std::fs::write(&path, lines.join("\r\n") + "\r\n").unwrap();
+    let out = Command::new(bin())
+        .args(["policy", "lint", "--sarif"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid(&sarif_schema(), &log, "cols.cmd");
+    assert_eq!(log["runs"][0]["columnKind"], "unicodeCodePoints");
+    let mut located: Vec<(String, u64, Option<u64>)> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let region = &r["locations"][0]["physicalLocation"]["region"];
+            Some((
+                r["ruleId"].as_str()?.to_string(),
+                region["startLine"].as_u64()?,
+                region["startColumn"].as_u64(),
+            ))
+        })
+        .filter(|(id, _, _)| id == "typographic-dash" || id == "placeholder")
+        .collect();
+    located.sort();
+    // Each column, counted in characters, lands on the word the finding quotes.
+    let at = |line: u64, col: u64, len: usize| -> String {
+        lines[line as usize - 1]
+            .chars()
+            .skip(col as usize - 1)
+            .take(len)
+            .collect()
+    };
+    let words: Vec<(String, u64, Option<String>)> = located
+        .iter()
+        .map(|(id, line, col)| {
+            let len = if id == "placeholder" { 6 } else { 2 };
+            (id.clone(), *line, col.map(|c| at(*line, c, len)))
+        })
+        .collect();
+    assert_eq!(
+        words,
+        [
+            ("placeholder".to_string(), 2, Some("%PORT%".to_string())),
+            (
+                "typographic-dash".to_string(),
+                3,
+                Some("\u{2013}x".to_string())
+            ),
+            // the switch came from %T%: the line is known, the column is not
+            ("typographic-dash".to_string(), 4, None),
+            // the key on the continuation line, which the region then names
+            ("typographic-dash".to_string(), 6, Some("Lo".to_string())),
+        ],
+        "{located:?}"
+    );
+}

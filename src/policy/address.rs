@@ -341,7 +341,7 @@ pub(crate) fn report_notes(
     use crate::finding::Code;
     use crate::finding::Severity;
     if let Some(aligned) = &notes.misaligned {
-        sink.push(
+        sink.about(written).push(
             Code::SubnetMisaligned,
             Severity::Warning,
             line,
@@ -350,7 +350,7 @@ pub(crate) fn report_notes(
         );
     }
     if notes.noncontiguous {
-        sink.push(
+        sink.about(written).push(
             Code::MaskNoncontiguous,
             Severity::Error,
             line,
@@ -359,7 +359,7 @@ pub(crate) fn report_notes(
         );
     }
     if let AddrMatch::Dns { name } = m {
-        sink.push(
+        sink.about(name).push(
             Code::DnsUnresolved,
             Severity::Warning,
             line,

@@ -312,7 +312,7 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
             continue;
         }
         let Some((k, v)) = w.split_once('=') else {
-            sink.parse_error(
+            sink.about(w).parse_error(
                 line,
                 format!(
                     "'{w}' in netsh advfirewall rule: expected key=value",
@@ -385,6 +385,7 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
 }
 
 fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &ValueError, tool: &str) {
+    sink.about(key);
     if matches!(why, ValueError::TypographicDash { .. }) {
         sink.push(
             Code::TypographicDash,
@@ -569,7 +570,7 @@ pub fn apply_powershell(
         let w = &words[i];
         i += 1;
         if !is_ps_param(w) {
-            sink.parse_error(
+            sink.about(w).parse_error(
                 line,
                 format!("unexpected '{w}' in {cmdlet}: expected a -Parameter", w = crate::report::inert::excerpt(w)),
                 "name every parameter: New-NetFirewallRule -DisplayName \"...\" -Direction Inbound ...",
@@ -578,7 +579,7 @@ pub fn apply_powershell(
         }
         let first = w.chars().next().unwrap_or('-');
         if is_typographic_dash(first) {
-            sink.push(
+            sink.about(w).push(
                 Code::TypographicDash,
                 Severity::Warning,
                 line,

@@ -390,7 +390,7 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
         let name = match w.strip_prefix('-').or_else(|| w.strip_prefix('/')) {
             Some(n) => n.to_ascii_lowercase(),
             None => {
-                sink.parse_error(
+                sink.about(w).parse_error(
                     line,
                     format!("unexpected '{w}' in {tool} command: expected a switch such as -f or -n", w = crate::report::inert::excerpt(w)),
                     "quote names with spaces (-p \"Block RPC Ports\") and start every switch with '-'",
@@ -400,7 +400,7 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
             }
         };
         let Some(arity) = switch_arity(&name) else {
-            sink.parse_error(
+            sink.about(w).parse_error(
                 line,
                 format!(
                     "'{w}' is not a {tool} switch",
@@ -429,7 +429,7 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
                     }
                 }
                 if values.is_empty() {
-                    sink.parse_error(
+                    sink.about(w).parse_error(
                         line,
                         format!(
                             "{tool} switch '{w}' needs a value",
@@ -477,7 +477,7 @@ fn execute(
                 }
                 Err(e) => {
                     if !text.contains('%') {
-                        sink.parse_error(
+                        sink.about(text).parse_error(
                             line,
                             format!("bad {tool} filter {e}"),
                             "write the filter as Source=Destination:Port:Protocol, e.g. *=0:135:TCP or 10.1.1.0/255.255.255.0=0:5001:TCP",
@@ -521,7 +521,7 @@ fn execute(
     };
     let w_upper = w.to_ascii_uppercase();
     if w_upper != "REG" && !w_upper.starts_with("DS") {
-        sink.parse_error(
+        sink.about(&w).parse_error(
             line,
             format!(
                 "-w '{w}': expected REG or DS:domain",

@@ -58,7 +58,7 @@ pub(crate) fn check_name_ports(
     if named.is_empty() || filter_ports.is_empty() || &named == filter_ports {
         return;
     }
-    sink.push(
+    sink.about(name).push(
         Code::NameFilterMismatch,
         Severity::Warning,
         line,

@@ -288,6 +288,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             }
             Err(e) => pf.unreadable = Some(e.to_string()),
         }
+        sink.locate_words(&decoded.text);
         pf.findings = sink.into_findings();
         return pf;
     }
@@ -302,6 +303,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             }
             Err(e) => pf.unreadable = Some(format!("a Get-NetFirewallRule JSON listing: {e}")),
         }
+        sink.locate_words(&decoded.text);
         pf.findings = sink.into_findings();
         return pf;
     }
@@ -318,6 +320,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     if listing::is_netsh_listing(&plain) {
         pf.dialects.push(Dialect::FirewallListing);
         pf.firewall = listing::parse_netsh(&mut sink, &plain);
+        sink.locate_words(&decoded.text);
         pf.findings = sink.into_findings();
         return pf;
     }
@@ -356,6 +359,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
                 ipsec_store::KEY
             ));
         }
+        sink.locate_words(&decoded.text);
         pf.findings = sink.into_findings();
         return pf;
     }
@@ -396,6 +400,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             "no command rpcaudit reads: ipseccmd/ipsecpol, netsh ipsec static, netsh advfirewall, PowerShell *-NetFirewallRule, rpccfg, reg add, or a .reg export{first}"
         ));
     }
+    sink.locate_words(&decoded.text);
     pf.findings = sink.into_findings();
     pf
 }
@@ -406,10 +411,12 @@ fn check_placeholders(sink: &mut Sink, line: usize, t: &str) -> bool {
     let upper = t.to_ascii_uppercase();
     let mut found = false;
     for p in PLACEHOLDERS {
-        if upper.contains(p) {
+        if let Some(at) = upper.find(p) {
             found = true;
             let var = p.trim_matches('%');
-            sink.push(
+            // ASCII upper-casing keeps byte offsets: the placeholder as written.
+            let written = t.get(at..at + p.len()).unwrap_or(p);
+            sink.about(written).push(
                 Code::Placeholder,
                 Severity::Error,
                 line,

@@ -311,6 +311,7 @@ fn parse_addr(
 
 fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option<Filter> {
     fn bad(sink: &mut Sink, line: usize, k: &str, e: ValueError) -> Option<Filter> {
+        sink.about(k);
         if matches!(e, ValueError::TypographicDash { .. }) {
             sink.push(
                 Code::TypographicDash,

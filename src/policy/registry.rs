@@ -368,19 +368,18 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
         match sw.as_str() {
             "pe" | "pi" => {
                 if values.is_empty() {
-                    sink.parse_error(
+                    sink.about(w).parse_error(
                         line,
                         format!("rpccfg {w} needs a port list"),
                         "write e.g. rpccfg.exe -pe 5001-5021 -d 0",
                     );
                     return;
                 }
-                if let Some(c) = values
+                if let Some((v, c)) = values
                     .iter()
-                    .flat_map(|v| v.chars())
-                    .find(|&c| is_typographic_dash(c))
+                    .find_map(|v| v.chars().find(|&c| is_typographic_dash(c)).map(|c| (v, c)))
                 {
-                    sink.push(
+                    sink.about(v).push(
                         Code::TypographicDash,
                         Severity::Error,
                         line,
@@ -407,14 +406,15 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                 Some("0") => sets.push(("UseInternetPorts", RegValue::Sz("Y".into()))),
                 Some("1") => sets.push(("UseInternetPorts", RegValue::Sz("N".into()))),
                 _ => {
-                    sink.parse_error(
-                        line,
-                        format!(
-                            "rpccfg -d takes 0 (internet) or 1 (intranet), not '{}'",
-                            crate::report::inert::excerpt(&values.join(" "))
-                        ),
-                        "write -d 0",
-                    );
+                    sink.about(values.first().map_or(w.as_str(), String::as_str))
+                        .parse_error(
+                            line,
+                            format!(
+                                "rpccfg -d takes 0 (internet) or 1 (intranet), not '{}'",
+                                crate::report::inert::excerpt(&values.join(" "))
+                            ),
+                            "write -d 0",
+                        );
                     return;
                 }
             },
@@ -424,7 +424,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
             }
             "l" | "q" | "?" | "h" | "a" => {}
             _ => {
-                sink.parse_error(
+                sink.about(w).parse_error(
                     line,
                     format!(
                         "'{w}' is not an rpccfg switch",

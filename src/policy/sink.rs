@@ -1,5 +1,7 @@
 //! Where the dialect parsers put what they notice while reading one file: findings tied to the
-//! file and line. Collected into the file's [`super::ParsedFile`].
+//! file and line, and to the offending word where there is one ([`Sink::about`]); once the
+//! file is read, [`Sink::locate_words`] turns those words into columns of the text as written.
+//! Collected into the file's [`super::ParsedFile`].
 
 use crate::finding::{Code, Finding, Severity};
 
@@ -17,6 +19,10 @@ pub struct Sink {
     listed: Vec<(Code, usize)>,
     /// Findings left out per (code, severity), past [`MAX_FINDINGS_PER_CODE`].
     left_out: Vec<(Code, Severity, usize)>,
+    /// The word the next finding is about, set by [`Sink::about`].
+    subject: Option<String>,
+    /// Listed findings (by index) and the word each is about, to be located in the text.
+    subjects: Vec<(usize, String)>,
 }
 
 impl Sink {
@@ -32,7 +38,7 @@ impl Sink {
             return false;
         };
         let fixed: String = std::iter::once('-').chain(word.chars().skip(1)).collect();
-        self.push(
+        self.about(word).push(
             Code::TypographicDash,
             crate::finding::Severity::Error,
             line,
@@ -56,6 +62,41 @@ impl Sink {
             findings: Vec::new(),
             listed: Vec::new(),
             left_out: Vec::new(),
+            subject: None,
+            subjects: Vec::new(),
+        }
+    }
+
+    /// Say that the finding pushed next is about `word` (a switch, a value, a placeholder), so
+    /// that [`Sink::locate_words`] can give it a column: `sink.about(w).parse_error(...)`.
+    pub fn about(&mut self, word: &str) -> &mut Self {
+        self.subject = Some(word.to_string());
+        self
+    }
+
+    /// Give each finding made [`about`](Sink::about) a word the column where that word stands
+    /// in `source` (the file's decoded text): on the finding's line or, when that line goes on
+    /// (a trailing `^`, `` ` `` or `\`), on the lines that continue it, whose number the
+    /// finding then takes. A word that does not stand in the text as written (it came from a
+    /// variable's expansion, or quotes were taken off it) keeps no column.
+    pub fn locate_words(&mut self, source: &str) {
+        if self.subjects.is_empty() {
+            return;
+        }
+        // Numbered as `text::logical_lines` numbers them.
+        let normalized = source.replace("\r\n", "\n").replace('\r', "\n");
+        let lines: Vec<&str> = normalized.split('\n').collect();
+        for (index, word) in std::mem::take(&mut self.subjects) {
+            let Some(finding) = self.findings.get_mut(index) else {
+                continue;
+            };
+            let Some(first) = finding.line else {
+                continue;
+            };
+            if let Some((line, column)) = locate(&lines, first, &word) {
+                finding.line = Some(line);
+                finding.column = Some(column);
+            }
         }
     }
 
@@ -76,6 +117,7 @@ impl Sink {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
+        let subject = self.subject.take();
         let listed = match self.listed.iter_mut().find(|(c, _)| *c == code) {
             Some((_, n)) => n,
             None => {
@@ -96,6 +138,9 @@ impl Sink {
             return;
         }
         *listed += 1;
+        if let Some(word) = subject {
+            self.subjects.push((self.findings.len(), word));
+        }
         let message = cut(message.into(), MAX_FINDING_TEXT);
         let fix = cut(fix.into(), MAX_FINDING_TEXT);
         self.findings
@@ -112,6 +157,40 @@ impl Sink {
     }
 }
 
+/// Where `word` first stands, at a word's start, on line `first` of `lines` (1-based) or on
+/// the lines continuing it: the line number and the 1-based character column.
+fn locate(lines: &[&str], first: usize, word: &str) -> Option<(usize, usize)> {
+    if word.is_empty() {
+        return None;
+    }
+    let word = word.to_ascii_lowercase();
+    let mut number = first;
+    loop {
+        let line = *lines.get(number.checked_sub(1)?)?;
+        // ASCII case folding keeps byte offsets; cmd, netsh and PowerShell ignore ASCII case.
+        let folded = line.to_ascii_lowercase();
+        let starts = folded.match_indices(&word).map(|(at, _)| at);
+        let at_word_start = starts.into_iter().find(|&at| {
+            line[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric() && c != '_')
+        });
+        if let Some(at) = at_word_start {
+            return Some((number, line[..at].chars().count() + 1));
+        }
+        let goes_on = line
+            .trim_end()
+            .chars()
+            .next_back()
+            .is_some_and(|c| matches!(c, '^' | '`' | '\\'));
+        if !goes_on {
+            return None;
+        }
+        number += 1;
+    }
+}
+
 /// `text` cut to at most `max` characters, with `…` when something was cut.
 fn cut(text: String, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -123,6 +202,46 @@ fn cut(text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_is_located_on_its_line_or_the_lines_that_continue_it() {
+        let text = "ipseccmd -w REG \u{2013}x\r\nnetsh a ^\r\n  LocalPort=1\r\nipseccmd %W% -x\r\nxab ab\n";
+        let mut sink = Sink::new("a.cmd");
+        sink.typographic_switch(1, "\u{2013}x", "refused");
+        sink.about("localport")
+            .parse_error(2, "bad localport", "fix");
+        sink.about("REG").parse_error(4, "expanded from %W%", "fix");
+        sink.about("ab").parse_error(5, "a word of its own", "fix");
+        sink.parse_error(1, "about no word", "fix");
+        sink.locate_words(text);
+        let at: Vec<_> = sink.findings.iter().map(|f| (f.line, f.column)).collect();
+        assert_eq!(
+            at,
+            [
+                // after 16 characters of "ipseccmd -w REG "
+                (Some(1), Some(17)),
+                // found on the continuation line, which the finding then names
+                (Some(3), Some(3)),
+                // not in the text as written: no column, the line unchanged
+                (Some(4), None),
+                // "xab" does not start the word "ab"
+                (Some(5), Some(5)),
+                (Some(1), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_finding_past_the_cap_leaves_no_word_behind_for_the_next() {
+        let mut sink = Sink::new("a.cmd");
+        for _ in 0..MAX_FINDINGS_PER_CODE {
+            sink.parse_error(1, "bad", "fix");
+        }
+        sink.about("zzz").parse_error(1, "left out", "fix");
+        sink.push(Code::Placeholder, Severity::Error, 1, "p", "f");
+        sink.locate_words("zzz zzz");
+        assert!(sink.findings.iter().all(|f| f.column.is_none()));
+    }
 
     #[test]
     fn findings_of_one_code_are_capped_and_the_rest_counted() {

@@ -7,7 +7,9 @@
 //! short and a full description, help text saying how to fix it, and a default level from the
 //! code's usual severity; one result per finding with its rule, level, message (and the
 //! finding's own fix), and where the finding points: the file as a URI relative to the working
-//! directory, and the line. Findings carry no column, so no region has a `startColumn`.
+//! directory, the line, and the column of the offending word where the policy reader located
+//! it in the file as written (`startColumn`, in Unicode code points: the run says
+//! `columnKind: unicodeCodePoints`); a word that came from a variable's expansion has none.
 //! `fixtures/sarif/` holds the official schema the tests validate against.
 
 use crate::finding::{Code, Finding, Severity};
@@ -32,6 +34,8 @@ pub struct SarifLog {
 #[serde(rename_all = "camelCase")]
 pub struct Run {
     pub tool: Tool,
+    /// How `startColumn` counts: code points, as [`Finding::column`] does.
+    pub column_kind: &'static str,
     pub results: Vec<SarifResult>,
 }
 
@@ -108,6 +112,9 @@ pub struct ArtifactLocation {
 #[serde(rename_all = "camelCase")]
 pub struct Region {
     pub start_line: usize,
+    /// Counted in Unicode code points (the run's `columnKind`), where the finding knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_column: Option<usize>,
 }
 
 /// The SARIF level of a severity.
@@ -391,10 +398,10 @@ fn result(f: &Finding, rules: &mut Vec<Rule>, cwd: &Path) -> SarifResult {
                 artifact_location: ArtifactLocation {
                     uri: artifact_uri(file, cwd),
                 },
-                region: f
-                    .line
-                    .filter(|l| *l >= 1)
-                    .map(|start_line| Region { start_line }),
+                region: f.line.filter(|l| *l >= 1).map(|start_line| Region {
+                    start_line,
+                    start_column: f.column.filter(|c| *c >= 1),
+                }),
             },
         }],
         None => Vec::new(),
@@ -429,6 +436,7 @@ pub fn log(findings: &[Finding], cwd: &Path) -> SarifLog {
                     rules,
                 },
             },
+            column_kind: "unicodeCodePoints",
             results,
         }],
     }
