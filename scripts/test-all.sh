@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
-# iproute2, nmap, tshark, GNU time, chromium from Debian's packages; impacket and ansible-core from PyPI), then
+# iproute2, openssh-server (sshd for the Ansible lab test), nmap, tshark, GNU time, chromium from Debian's packages; impacket and ansible-core from PyPI), then
 # runs the unit and integration tests and
 # the lab tests (#[ignore]d in plain `cargo test`), and takes the lab down afterwards.
 set -euo pipefail
@@ -19,6 +19,7 @@ command -v smbpasswd >/dev/null || missing+=(samba-common-bin)
 command -v useradd >/dev/null || missing+=(passwd)
 command -v nft >/dev/null || missing+=(nftables)
 command -v ip >/dev/null || missing+=(iproute2)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v nmap >/dev/null || missing+=(nmap)
 command -v tshark >/dev/null || missing+=(tshark)
 [ -x /usr/bin/time ] || missing+=(time)
