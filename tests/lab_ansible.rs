@@ -184,15 +184,6 @@ fn start_sshd(v: &Vantage, dir: &Path, started: &mut Started) {
     }
 }
 
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
 /// The playbook, killed by PID when it has not finished after `timeout`.
 fn run_playbook(args: &[String], dir: &Path, timeout: Duration) -> std::process::ExitStatus {
     let log = dir.join("ansible.log");
@@ -235,7 +226,7 @@ fn the_playbook_over_ssh_probes_from_each_subnet_and_the_audit_is_compliant() {
         return;
     };
     for tool in ["/usr/sbin/sshd", "ssh-keygen", "ansible-playbook"] {
-        if !have(tool) {
+        if !lab::have(tool) {
             assert!(
                 std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
                 "the Ansible lab test is required but '{tool}' is missing"

@@ -51,7 +51,8 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn have(program: &str) -> bool {
+/// True when `program` is on PATH (or is an executable path).
+pub fn have(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .stdout(Stdio::null())
