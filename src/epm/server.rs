@@ -582,11 +582,7 @@ impl Session<'_> {
                 let mut hdr = Pdu::new(self.order, call_id, 3, Body::Shutdown).encode()?;
                 hdr[2] = pdu::ptype::BIND_ACK;
                 let len: u16 = 5000;
-                let b = match self.order {
-                    ByteOrder::Little => len.to_le_bytes(),
-                    ByteOrder::Big => len.to_be_bytes(),
-                };
-                hdr[8..10].copy_from_slice(&b);
+                hdr[8..10].copy_from_slice(&self.order.u16_bytes(len));
                 hdr.extend_from_slice(&[0u8; 100]);
                 self.send_bytes(&hdr).await?;
                 std::future::pending::<()>().await;

@@ -127,10 +127,7 @@ impl SecTrailer {
             self.auth_pad_length,
             self.auth_reserved,
         ]);
-        out.extend_from_slice(&match order {
-            ByteOrder::Little => self.auth_context_id.to_le_bytes(),
-            ByteOrder::Big => self.auth_context_id.to_be_bytes(),
-        });
+        out.extend_from_slice(&order.u32_bytes(self.auth_context_id));
     }
 }
 
@@ -413,12 +410,8 @@ mod tests {
         t.encode(order, &mut bytes);
         bytes.extend(std::iter::repeat_n(0x5a, token_len));
         let frag = bytes.len() as u16;
-        let (f, a) = match order {
-            ByteOrder::Little => (frag.to_le_bytes(), (token_len as u16).to_le_bytes()),
-            ByteOrder::Big => (frag.to_be_bytes(), (token_len as u16).to_be_bytes()),
-        };
-        bytes[8..10].copy_from_slice(&f);
-        bytes[10..12].copy_from_slice(&a);
+        bytes[8..10].copy_from_slice(&order.u16_bytes(frag));
+        bytes[10..12].copy_from_slice(&order.u16_bytes(token_len as u16));
         bytes
     }
 
@@ -453,19 +446,13 @@ mod tests {
             // auth_length that reaches into the response header.
             let mut f = response_frame(order, &[], 0, 16);
             let a: u16 = 20;
-            f[10..12].copy_from_slice(&match order {
-                ByteOrder::Little => a.to_le_bytes(),
-                ByteOrder::Big => a.to_be_bytes(),
-            });
+            f[10..12].copy_from_slice(&order.u16_bytes(a));
             assert!(layout(&f).is_err());
             assert!(Pdu::decode(&f).is_err());
             // auth_length beyond the fragment.
             let mut f = response_frame(order, &[1; 8], 0, 16);
             let a: u16 = 60_000;
-            f[10..12].copy_from_slice(&match order {
-                ByteOrder::Little => a.to_le_bytes(),
-                ByteOrder::Big => a.to_be_bytes(),
-            });
+            f[10..12].copy_from_slice(&order.u16_bytes(a));
             assert!(layout(&f).is_err());
             assert!(crate::wire::pdu::frame_length(&f).is_err());
         }

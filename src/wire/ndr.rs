@@ -23,6 +23,22 @@ impl ByteOrder {
             ByteOrder::Big => Endianness::Big,
         }
     }
+
+    /// `v` in this byte order: the one place a 16-bit field is laid out.
+    pub fn u16_bytes(self, v: u16) -> [u8; 2] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
+        }
+    }
+
+    /// `v` in this byte order: the one place a 32-bit field is laid out.
+    pub fn u32_bytes(self, v: u32) -> [u8; 4] {
+        match self {
+            ByteOrder::Little => v.to_le_bytes(),
+            ByteOrder::Big => v.to_be_bytes(),
+        }
+    }
 }
 
 type Res<'a, T> = IResult<&'a [u8], T>;
@@ -226,20 +242,12 @@ impl NdrWriter {
 
     pub fn u16(&mut self, v: u16) {
         self.align(2);
-        let b = match self.order {
-            ByteOrder::Little => v.to_le_bytes(),
-            ByteOrder::Big => v.to_be_bytes(),
-        };
-        self.buf.extend_from_slice(&b);
+        self.buf.extend_from_slice(&self.order.u16_bytes(v));
     }
 
     pub fn u32(&mut self, v: u32) {
         self.align(4);
-        let b = match self.order {
-            ByteOrder::Little => v.to_le_bytes(),
-            ByteOrder::Big => v.to_be_bytes(),
-        };
-        self.buf.extend_from_slice(&b);
+        self.buf.extend_from_slice(&self.order.u32_bytes(v));
     }
 
     pub fn uuid(&mut self, uuid: &Uuid) {
