@@ -359,6 +359,100 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     );
 }
 
+#[test]
+fn probe_json_lines_validate_and_read_back_as_observations() {
+    let f = Fixture::start_in(None, "0.0.0.0:0", &[]);
+    let port = f.port();
+    let base = ["probe", "127.1.0.1-4", "--ports", &port];
+    let (code, out, err) = run(&[base.as_slice(), &["--json-lines"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 5, "one line per target, then the summary: {out}");
+    let validator = schema("probe-lines.schema.json");
+    for l in &got {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    let mut targets: Vec<&str> = got[..4]
+        .iter()
+        .map(|h| {
+            assert_eq!(h["record"], "host");
+            assert_eq!(h["address"], h["target"]);
+            let obs = h["observations"].as_array().unwrap();
+            assert_eq!(obs.len(), 1, "{h}");
+            assert_eq!(obs[0]["state"], "open");
+            h["target"].as_str().unwrap()
+        })
+        .collect();
+    targets.sort_unstable();
+    assert_eq!(
+        targets,
+        ["127.1.0.1", "127.1.0.2", "127.1.0.3", "127.1.0.4"]
+    );
+    let s = &got[4];
+    assert_eq!(s["record"], "summary");
+    assert_eq!(
+        (s["targets"].as_u64(), s["probes"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(s["states"]["open"], 4);
+    assert_eq!(s["complete"], true);
+
+    // audit --observations reads the lines as it reads the document of the same observations
+    // (`probe --json`'s shape): the same matrix.
+    let (code, doc, err) = run(&[base.as_slice(), &["--json"]].concat());
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["observations"].as_array().map(Vec::len), Some(4));
+    let observed: Vec<Value> = got[..4]
+        .iter()
+        .flat_map(|h| h["observations"].as_array().unwrap().clone())
+        .collect();
+    let doc = serde_json::json!({ "observations": observed }).to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (as_lines, as_doc) = (dir.path().join("obs.jsonl"), dir.path().join("obs.json"));
+    std::fs::write(&as_lines, &out).unwrap();
+    std::fs::write(&as_doc, &doc).unwrap();
+    let policy = policy();
+    let matrix_from = |file: &std::path::Path| {
+        let (_, out, err) = run(&[
+            "audit",
+            "127.1.0.1-4",
+            "--policy",
+            &policy,
+            "--port",
+            &port,
+            "--no-probe",
+            "--observations",
+            file.to_str().unwrap(),
+            "--json",
+        ]);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        v["matrix"].clone()
+    };
+    let from_lines = matrix_from(&as_lines);
+    assert_eq!(from_lines.as_array().map(Vec::len), Some(4), "{from_lines}");
+    assert_eq!(from_lines, matrix_from(&as_doc));
+
+    // Lines cut before their summary are refused, naming the file.
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(&cut, out.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+    let (code, _, err) = run(&[
+        "audit",
+        "127.1.0.1",
+        "--policy",
+        &policy,
+        "--no-probe",
+        "--observations",
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cut.jsonl") && err.contains("summary"),
+        "{err}"
+    );
+}
+
 /// `script` gives the binary a terminal on stderr and copies what it draws to our stdout.
 fn under_terminal(args: &[&str]) -> String {
     let mut cmd = vec![support::bin().to_string()];

@@ -1,11 +1,18 @@
-//! `rpcaudit probe`: parse targets, ports and vantage points, run [`crate::probe::sweep`], print
-//! the observations as a table or as the `{"observations":[...]}` JSON that `rpcaudit audit
-//! --observations` reads back.
+//! `rpcaudit probe`: parse targets, ports and vantage points, run each target through resolve →
+//! sweep (`pipeline::run_each`, one probe budget shared by all), and print the observations as a
+//! table, as the `{"observations":[...]}` document, or as JSON lines (one per target as it
+//! ends, then a summary; `probe::lines`) — the two JSON forms `rpcaudit audit --observations`
+//! reads back.
 
 use super::{Error, Exit};
 use crate::audit::capacity::ARTICLE_RANGE;
+use crate::pipeline::Order;
 use crate::ports::{EPM_PORT, PortRanges};
+use crate::probe::lines::{ProbeHostLine, ProbeTally};
+use crate::probe::sweep::Sweeper;
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
+use crate::report::dump::HostMark;
+use std::sync::Arc;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -29,9 +36,15 @@ pub struct ProbeArgs {
     /// 8192; `-v` shows it).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub concurrency: Option<u32>,
-    /// Print `{"observations":[...]}` instead of a table.
-    #[arg(long)]
+    /// Print `{"observations":[...]}` instead of a table (a document: it holds every
+    /// observation until the end; for many targets use --json-lines).
+    #[arg(long, conflicts_with = "json_lines")]
     pub json: bool,
+    /// Print one JSON object per target as soon as its probes have ended (its address and
+    /// observations), then one summary object ({"record":"summary",...}); memory stays flat
+    /// however many targets there are. `audit --observations` reads it as it reads --json.
+    #[arg(long)]
+    pub json_lines: bool,
 }
 
 /// How probes are made, shared by `probe` and `audit` (defined once, with one set of limits).
@@ -82,36 +95,121 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
         },
     };
     let targets = args.targets.expand()?;
-    let concurrency = args
-        .concurrency
-        .map_or_else(|| super::fd_budget().probes, |n| n as usize);
+    let budget = super::fd_budget();
+    let concurrency = args.concurrency.map_or(budget.probes, |n| n as usize);
     let cfg = args.probe.config(concurrency);
+    // Enough targets in flight to keep every probe slot busy, and no more: a target's line
+    // waits for its slowest probe.
+    let probes_per_target =
+        (ports.size() as usize * probe::vantage_points(&args.probe.from).len()).max(1);
+    let in_flight = concurrency
+        .div_ceil(probes_per_target)
+        .clamp(1, MAX_TARGETS_IN_FLIGHT);
+    tracing::info!("probe: {concurrency} probes and {in_flight} targets in flight at most");
+    let sweeper = Sweeper::new(&cfg);
+    let (from, ports) = (Arc::new(args.probe.from.clone()), Arc::new(ports));
     let rt = super::runtime()?;
-    let observations = rt.block_on(async {
-        let mut ips = Vec::with_capacity(targets.len());
-        for t in &targets {
-            ips.push(resolve(t).await?);
+    let mut bar = super::progress::Progress::new(targets.len());
+    let mut tally = ProbeTally::default();
+    let mut observations = Vec::new();
+    let mut encode_error = None;
+    let interrupted = rt.block_on(async {
+        let work = crate::pipeline::run_each(
+            targets.len(),
+            in_flight,
+            if args.json_lines {
+                Order::Completion
+            } else {
+                Order::Targets
+            },
+            |k| {
+                let (target, sweeper) = (targets[k].clone(), sweeper.clone());
+                let (from, ports) = (from.clone(), ports.clone());
+                async move { probe_target(target, &sweeper, &from, &ports).await }
+            },
+            |k| ProbeHostLine {
+                record: HostMark::Host,
+                target: targets[k].to_string(),
+                address: None,
+                error: Some("the probe task ended abnormally".into()),
+                observations: Vec::new(),
+            },
+            |_, line| {
+                bar.host_done(&line.target, line.error.is_some(), line.observations.len());
+                tally.add(&line);
+                if let Some(e) = &line.error {
+                    super::errln(format!(
+                        "rpcaudit: {}: not probed: {}",
+                        crate::report::inert::field(&line.target),
+                        crate::report::inert::field(e)
+                    ));
+                }
+                if args.json_lines {
+                    match crate::report::inert::to_json_line(&line) {
+                        Ok(text) => super::outln(text),
+                        Err(e) => encode_error = Some(e),
+                    }
+                } else {
+                    observations.extend(line.observations);
+                }
+            },
+        );
+        tokio::select! {
+            () = work => false,
+            _ = tokio::signal::ctrl_c() => true,
         }
-        let plan = probe::plan(&ips, &args.probe.from, &ports);
-        Ok::<_, Error>(probe::sweep(&plan, &cfg).await)
-    })?;
-
-    if args.json {
-        let file = ObservationsFile { observations };
-        super::print_json(&file)?;
-        return Ok(exit_for(&file.observations));
+    });
+    rt.shutdown_background();
+    bar.finish();
+    if interrupted {
+        super::errln("rpcaudit: interrupted; the targets done so far are written");
     }
-    super::outln(table(&observations).to_string());
-    super::outln(summary(&observations));
-    Ok(exit_for(&observations))
-}
-
-/// 3 when any probe could not be carried out (state `error`), else 0.
-fn exit_for(observations: &[Observation]) -> Exit {
-    if observations.iter().any(|o| o.state == ProbeState::Error) {
+    if args.json_lines {
+        super::outln(
+            crate::report::inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?,
+        );
+    } else if args.json {
+        super::print_json(&ObservationsFile { observations })?;
+    } else {
+        super::outln(table(&observations).to_string());
+        super::outln(summary(&observations));
+    }
+    if let Some(e) = encode_error {
+        return Err(Error::Json(e));
+    }
+    Ok(if interrupted || !tally.complete() {
         Exit::Incomplete
     } else {
         Exit::Ok
+    })
+}
+
+/// Most targets whose probes run at once.
+const MAX_TARGETS_IN_FLIGHT: usize = 4096;
+
+/// One target through resolve → sweep: its line.
+async fn probe_target(
+    target: crate::target::Target,
+    sweeper: &Sweeper,
+    from: &[IpAddr],
+    ports: &PortRanges,
+) -> ProbeHostLine {
+    let name = target.to_string();
+    match resolve(&target).await {
+        Ok(ip) => ProbeHostLine {
+            record: HostMark::Host,
+            target: name,
+            address: Some(ip),
+            error: None,
+            observations: sweeper.sweep(&probe::plan(&[ip], from, ports)).await,
+        },
+        Err(e) => ProbeHostLine {
+            record: HostMark::Host,
+            target: name,
+            address: None,
+            error: Some(e.to_string()),
+            observations: Vec::new(),
+        },
     }
 }
 
@@ -293,12 +391,22 @@ mod tests {
     }
 
     #[test]
-    fn exit_is_3_only_with_errors() {
-        assert_eq!(exit_for(&[obs(1, ProbeState::Filtered)]), Exit::Ok);
-        assert_eq!(
-            exit_for(&[obs(1, ProbeState::Open), obs(2, ProbeState::Error)]),
-            Exit::Incomplete
-        );
+    fn a_probe_in_state_error_leaves_the_run_incomplete() {
+        let line = |o: Vec<Observation>| ProbeHostLine {
+            record: HostMark::Host,
+            target: "198.18.0.10".into(),
+            address: None,
+            error: None,
+            observations: o,
+        };
+        let mut t = ProbeTally::default();
+        t.add(&line(vec![obs(1, ProbeState::Filtered)]));
+        assert!(t.complete());
+        t.add(&line(vec![
+            obs(1, ProbeState::Open),
+            obs(2, ProbeState::Error),
+        ]));
+        assert!(!t.complete());
     }
 
     #[tokio::test]

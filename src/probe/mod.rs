@@ -2,9 +2,11 @@
 //! through. [`sweep`] runs a plan of (source, target, port) probes at once within concurrency
 //! and rate limits and returns one [`Observation`] each; [`connect`] holds a single attempt.
 //! Observations feed `audit::verify` (directly, or through an `--observations` file written by
-//! `rpcaudit probe --json` elsewhere and read back with [`observations_from_json`]).
+//! `rpcaudit probe --json` or `--json-lines` elsewhere and read back with
+//! [`observations_from_json`]); [`lines`] holds the JSON-lines contract.
 
 pub mod connect;
+pub mod lines;
 pub mod sweep;
 
 pub use sweep::sweep;
@@ -140,10 +142,17 @@ pub enum ObservationsError {
         column: usize,
         message: String,
     },
+    #[error("JSON lines of `rpcaudit probe --json-lines`: {0}")]
+    Lines(#[from] lines::ProbeLinesError),
 }
 
-/// Read `{"observations":[...]}` (the output of `rpcaudit probe --json`).
+/// Read `{"observations":[...]}` (the output of `rpcaudit probe --json`), or the JSON lines
+/// of `rpcaudit probe --json-lines` (its summary line included).
 pub fn observations_from_json(bytes: &[u8]) -> Result<Vec<Observation>, ObservationsError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if crate::report::lines::is_lines(bytes) {
+        return Ok(lines::observations_from_lines(bytes)?);
+    }
     serde_json::from_slice::<ObservationsFile>(bytes)
         .map(|f| f.observations)
         .map_err(|e| ObservationsError::Json {
