@@ -360,6 +360,65 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 }
 
 #[test]
+fn capacity_json_lines_are_the_hosts_of_the_document_then_a_summary() {
+    // 5001-5003 and 49664 on every host: one port outside the range, an error finding each.
+    let f = Fixture::start_in(
+        None,
+        "0.0.0.0:0",
+        &["--tcp-endpoints", "4", "--tcp-ports", "5001-5003,49664"],
+    );
+    let port = f.port();
+    let base = [
+        "capacity",
+        "127.1.0.1-5",
+        "--port",
+        &port,
+        "--timeout",
+        "10",
+    ];
+    let (code, out, err) = run(&[base.as_slice(), &["--json-lines"]].concat());
+    assert_eq!(code, 1, "{err}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 6, "{out}");
+    let validator = schema("capacity-lines.schema.json");
+    for l in &got {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    let s = &got[5];
+    assert_eq!(s["record"], "summary");
+    assert_eq!((s["hosts"].as_u64(), s["ok"].as_u64()), (Some(5), Some(5)));
+    assert_eq!(s["range"], "5001-5021");
+    assert_eq!(s["findings"]["error"], 5, "{s}");
+    assert_eq!(s["complete"], true);
+
+    // The document (its hosts array streamed in target order) holds the same host objects.
+    let (code, doc, err) = run(&[base.as_slice(), &["--json"]].concat());
+    assert_eq!(code, 1, "{err}");
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["range"], "5001-5021");
+    let hosts = doc["hosts"].as_array().unwrap();
+    assert_eq!(
+        targets_of(hosts),
+        [
+            "127.1.0.1",
+            "127.1.0.2",
+            "127.1.0.3",
+            "127.1.0.4",
+            "127.1.0.5"
+        ]
+    );
+    let key = |h: &Value| h["target"].as_str().unwrap().to_string();
+    let mut from_lines = got[..5].to_vec();
+    from_lines.sort_by_key(key);
+    assert_eq!(
+        &from_lines, hosts,
+        "each line is the object --json puts in hosts"
+    );
+    assert!(hosts.iter().all(|h| h["out_of_range"] == 1), "{doc}");
+}
+
+#[test]
 fn probe_json_lines_validate_and_read_back_as_observations() {
     let f = Fixture::start_in(None, "0.0.0.0:0", &[]);
     let port = f.port();

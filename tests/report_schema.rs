@@ -25,7 +25,7 @@ fn committed_schema_matches_the_types() {
     );
 }
 
-/// The JSON-lines contracts (`dump`, `audit` and `probe --json-lines`), generated and checked
+/// The JSON-lines contracts (`dump`, `audit`, `capacity` and `probe --json-lines`), generated and checked
 /// the same way.
 #[test]
 fn committed_lines_schemas_match_the_types() {
@@ -37,6 +37,10 @@ fn committed_lines_schemas_match_the_types() {
         (
             "audit-lines.schema.json",
             rpcaudit::report::lines::lines_schema(),
+        ),
+        (
+            "capacity-lines.schema.json",
+            rpcaudit::report::capacity::lines_schema(),
         ),
         (
             "probe-lines.schema.json",

@@ -238,25 +238,16 @@ fn run_lines(
             *failure = Some(e);
         }
     };
-    let was_interrupted = rt.block_on(async {
-        let work = run_each(req, loaded, Order::Completion, |_, h| {
-            bar.host_done(&h.dump.target, h.incomplete, h.observations.len());
-            tally.add(&h);
-            match inert::to_json_line(&host_line(h)) {
-                Ok(line) => write(&line, &mut failure),
-                Err(e) => failure = failure.take().or(Some(Error::Json(e))),
-            }
-        });
-        tokio::select! {
-            () = work => false,
-            _ = tokio::signal::ctrl_c() => true,
+    let work = run_each(req, loaded, Order::Completion, |_, h| {
+        bar.host_done(&h.dump.target, h.incomplete, h.observations.len());
+        tally.add(&h);
+        match inert::to_json_line(&host_line(h)) {
+            Ok(line) => write(&line, &mut failure),
+            Err(e) => failure = failure.take().or(Some(Error::Json(e))),
         }
     });
-    rt.shutdown_background();
+    let was_interrupted = super::stream::until_interrupted(rt, work);
     bar.finish();
-    if was_interrupted {
-        super::errln("rpcaudit: interrupted; the hosts done so far are written");
-    }
     let worst = tally.worst(&loaded.findings);
     let summary = tally.summary(ctx, loaded.findings.clone(), was_interrupted);
     let complete = summary.complete;

@@ -1,17 +1,24 @@
 //! `rpcaudit capacity`: dump each target's endpoint mapper, then count its dynamic TCP ports
 //! against the configured RPC range with [`crate::audit::capacity`], and print the findings with
-//! their fixes and the recommended range (table, or `{"range","hosts":[...]}` JSON).
+//! their fixes and the recommended range (table, the `{"range","hosts":[...]}` JSON document
+//! written as it fills, or JSON lines). Each host is assessed as soon as its dump is done, and
+//! the dump is dropped.
 //!
 //! Exit codes: 3 when any host was not fully examined (its dump is partial or failed), even
 //! when other hosts have error findings: an incomplete examination is the answer that must not
 //! be mistaken for a complete one; else 1 when any finding has severity error; else 0
 //! (warnings such as `range-near-full` do not fail the run); 2 for bad arguments.
 
-use super::dump::{EpmArgs, completeness, dump_targets};
+use super::dump::{EpmArgs, resolver};
+use super::progress::Progress;
+use super::stream::{Form, StreamedDocument, until_interrupted};
 use super::{Error, Exit};
-use crate::audit::capacity::{HostCapacity, assess};
+use crate::audit::capacity::assess;
+use crate::epm::HostStatus;
+use crate::epm::client::dump_each;
 use crate::ports::PortRanges;
-use crate::report::capacity::{CapacityReport, render};
+use crate::report::capacity::{CapacityReport, CapacityTally, render};
+use crate::report::inert;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CapacityArgs {
@@ -38,9 +45,15 @@ pub struct CapacityArgs {
     pub static_ports: Vec<u16>,
     #[command(flatten)]
     pub epm: EpmArgs,
-    /// Print JSON ({"range":...,"hosts":[...]}) instead of tables.
-    #[arg(long)]
+    /// Print JSON ({"range":...,"hosts":[...]}) instead of tables. The hosts array is written
+    /// as it fills, in target order.
+    #[arg(long, conflicts_with = "json_lines")]
     pub json: bool,
+    /// Print one JSON object per host as soon as it is done (the object --json puts in its
+    /// hosts array), then one summary object ({"record":"summary",...}); memory stays flat
+    /// however many hosts there are.
+    #[arg(long)]
+    pub json_lines: bool,
 }
 
 pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
@@ -49,23 +62,60 @@ pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
     } else {
         range_from_config(&args.config)?
     };
+    let targets = args.targets.expand()?;
+    let opts = args.epm.options()?;
+    let form = Form::of(args.json, args.json_lines);
     let rt = super::runtime()?;
-    let dumps = rt.block_on(dump_targets(&args.targets, &args.epm))?;
-    let hosts: Vec<HostCapacity> = dumps
-        .iter()
-        .map(|d| assess(d, &range, &args.static_ports))
-        .collect();
-    let report = CapacityReport {
+    let mut report = CapacityReport {
         range: range.to_string(),
         static_ports: args.static_ports.clone(),
-        hosts,
+        hosts: Vec::new(),
     };
-    if args.json {
-        super::print_json(&report)?;
-    } else {
-        super::out(render(&report));
+    let mut document = match form {
+        Form::Document => Some(StreamedDocument::start(&report, "hosts")?),
+        Form::Table | Form::Lines => None,
+    };
+    let mut bar = Progress::new(targets.len());
+    let mut tally = CapacityTally::default();
+    let mut encode_error = None;
+    // Each dump is assessed as soon as it is done and dropped: only the assessments of a
+    // table's hosts are kept.
+    let work = dump_each(
+        &targets,
+        resolver(args.epm.port, opts.connect_timeout),
+        &opts,
+        args.epm.hosts_in_flight(),
+        form.order(),
+        |_, d| {
+            bar.host_done(&d.target, d.status == HostStatus::Error, 0);
+            let host = assess(&d, &range, &args.static_ports);
+            tally.add(&host);
+            let written = match (form, document.as_mut()) {
+                (Form::Lines, _) => inert::to_json_line(&host).map(super::outln),
+                (_, Some(doc)) => doc.item(&host),
+                _ => {
+                    report.hosts.push(host);
+                    Ok(())
+                }
+            };
+            if let Err(e) = written {
+                encode_error = Some(e);
+            }
+        },
+    );
+    let interrupted = until_interrupted(rt, work);
+    bar.finish();
+    match (form, document) {
+        (Form::Lines, _) => super::outln(
+            inert::to_json_line(&tally.summary(&report, interrupted)).map_err(Error::Json)?,
+        ),
+        (_, Some(doc)) => doc.finish(),
+        _ => super::out(render(&report)),
     }
-    Ok(exit_for(&report.hosts, completeness(&dumps)))
+    if let Some(e) = encode_error {
+        return Err(Error::Json(e));
+    }
+    Ok(exit_for(&tally, interrupted))
 }
 
 /// `--range`: a port list without port 0.
@@ -112,14 +162,10 @@ fn range_from_config(files: &[std::path::PathBuf]) -> Result<PortRanges, Error> 
     Ok(range.ports.clone())
 }
 
-/// 3 when a host is incomplete (takes precedence), else 1 with an error finding, else 0.
-fn exit_for(hosts: &[HostCapacity], completeness: Exit) -> Exit {
-    let worst = hosts
-        .iter()
-        .flat_map(|h| h.findings.iter())
-        .map(|f| f.severity)
-        .max();
-    Exit::for_outcome(completeness != Exit::Incomplete, worst)
+/// 3 when a host is incomplete or the run was interrupted (takes precedence), else 1 with an
+/// error finding, else 0.
+fn exit_for(tally: &CapacityTally, interrupted: bool) -> Exit {
+    Exit::for_outcome(!interrupted && tally.complete(), tally.findings.worst())
 }
 
 #[cfg(test)]
@@ -149,15 +195,31 @@ mod tests {
 
     #[test]
     fn exit_codes_incomplete_over_findings_over_ok() {
+        let tally = |hosts: &[crate::audit::capacity::HostCapacity]| {
+            let mut t = CapacityTally::default();
+            hosts.iter().for_each(|h| t.add(h));
+            t
+        };
         let fine = host(HostStatus::Ok, &[5001]);
         let near = host(HostStatus::Ok, &(5001..=5018).collect::<Vec<_>>());
         let bad = host(HostStatus::Ok, &[49664]);
-        assert_eq!(exit_for(std::slice::from_ref(&fine), Exit::Ok), Exit::Ok);
-        assert_eq!(exit_for(std::slice::from_ref(&near), Exit::Ok), Exit::Ok);
+        let partial = host(HostStatus::Partial, &[5001]);
         assert_eq!(
-            exit_for(&[fine.clone(), bad.clone()], Exit::Ok),
+            exit_for(&tally(std::slice::from_ref(&fine)), false),
+            Exit::Ok
+        );
+        assert_eq!(
+            exit_for(&tally(std::slice::from_ref(&near)), false),
+            Exit::Ok
+        );
+        assert_eq!(
+            exit_for(&tally(&[fine.clone(), bad.clone()]), false),
             Exit::Findings
         );
-        assert_eq!(exit_for(&[bad, fine], Exit::Incomplete), Exit::Incomplete);
+        assert_eq!(
+            exit_for(&tally(&[bad.clone(), partial]), false),
+            Exit::Incomplete
+        );
+        assert_eq!(exit_for(&tally(&[bad, fine]), true), Exit::Incomplete);
     }
 }

@@ -1,12 +1,12 @@
 //! `rpcaudit dump`: list what each target's endpoint mapper has registered, like rpcdump.
 
 use super::progress::Progress;
+use super::stream::{Form, StreamedDocument, until_interrupted};
 use super::{Error, Exit};
+use crate::epm::HostStatus;
 use crate::epm::auth::{CredentialError, Credentials, Redacted, Secret};
 use crate::epm::client::{AuthOptions, DumpOptions, dump_each};
-use crate::epm::{HostDump, HostStatus};
-use crate::pipeline::Order;
-use crate::report::dump::{DumpTally, render_table};
+use crate::report::dump::{DumpReport, DumpTally, render_table};
 use crate::report::inert;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -309,32 +309,6 @@ impl EpmArgs {
     }
 }
 
-/// Expand targets and dump each, keeping every dump; for `capacity`, whose report is a
-/// document.
-pub async fn dump_targets(
-    targets: &super::targets::TargetArgs,
-    epm: &EpmArgs,
-) -> Result<Vec<HostDump>, Error> {
-    let opts = epm.options()?;
-    let targets = targets.expand()?;
-    let mut bar = Progress::new(targets.len());
-    let mut hosts = Vec::with_capacity(targets.len());
-    dump_each(
-        &targets,
-        resolver(epm.port, opts.connect_timeout),
-        &opts,
-        epm.hosts_in_flight(),
-        Order::Targets,
-        |_, d| {
-            bar.host_done(&d.target, d.status == HostStatus::Error, 0);
-            hosts.push(d);
-        },
-    )
-    .await;
-    bar.finish();
-    Ok(hosts)
-}
-
 /// What [`resolver`] gives for one target.
 pub type Resolved = std::pin::Pin<
     Box<
@@ -352,90 +326,53 @@ pub fn resolver(
     move |target| Box::pin(async move { crate::target::resolve(&target, port, deadline).await })
 }
 
-/// Exit 3 when any host is not fully examined, else 0.
-pub fn completeness(hosts: &[HostDump]) -> Exit {
-    if hosts.iter().any(|h| h.status != HostStatus::Ok) {
-        Exit::Incomplete
-    } else {
-        Exit::Ok
-    }
-}
-
-/// How `dump` writes its result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
-    Table,
-    Document,
-    Lines,
-}
-
 pub fn run(args: DumpArgs) -> Result<Exit, Error> {
     let targets = args.targets.expand()?;
     let opts = args.epm.options()?;
-    let form = if args.json_lines {
-        Form::Lines
-    } else if args.json {
-        Form::Document
-    } else {
-        Form::Table
-    };
+    let form = Form::of(args.json, args.json_lines);
     let in_flight = args.epm.hosts_in_flight();
     let rt = super::runtime()?;
     let mut bar = Progress::new(targets.len());
     let mut tally = DumpTally::default();
     let mut table_hosts = Vec::new();
     let mut encode_error = None;
-    if form == Form::Document {
-        super::out("{\n  \"hosts\": [\n");
-    }
-    let interrupted = rt.block_on(async {
-        let work = dump_each(
-            &targets,
-            resolver(args.epm.port, opts.connect_timeout),
-            &opts,
-            in_flight,
-            if form == Form::Lines {
-                Order::Completion
-            } else {
-                Order::Targets
-            },
-            |_, d| {
-                bar.host_done(&d.target, d.status == HostStatus::Error, 0);
-                let first = tally.hosts == 0;
-                tally.add(&d);
-                match form {
-                    Form::Table => table_hosts.push(d),
-                    Form::Lines => match inert::to_json_line(&d) {
-                        Ok(line) => super::outln(line),
-                        Err(e) => encode_error = Some(e),
-                    },
-                    Form::Document => match inert::to_json_pretty(&d) {
-                        Ok(text) => super::out(document_item(&text, first)),
-                        Err(e) => encode_error = Some(e),
-                    },
+    let mut document = match form {
+        Form::Document => Some(StreamedDocument::start(
+            &DumpReport { hosts: Vec::new() },
+            "hosts",
+        )?),
+        Form::Table | Form::Lines => None,
+    };
+    let work = dump_each(
+        &targets,
+        resolver(args.epm.port, opts.connect_timeout),
+        &opts,
+        in_flight,
+        form.order(),
+        |_, d| {
+            bar.host_done(&d.target, d.status == HostStatus::Error, 0);
+            tally.add(&d);
+            let written = match (form, document.as_mut()) {
+                (Form::Lines, _) => inert::to_json_line(&d).map(super::outln),
+                (_, Some(doc)) => doc.item(&d),
+                _ => {
+                    table_hosts.push(d);
+                    Ok(())
                 }
-            },
-        );
-        tokio::select! {
-            () = work => false,
-            _ = tokio::signal::ctrl_c() => true,
-        }
-    });
-    rt.shutdown_background();
+            };
+            if let Err(e) = written {
+                encode_error = Some(e);
+            }
+        },
+    );
+    let interrupted = until_interrupted(rt, work);
     bar.finish();
-    if interrupted {
-        super::errln("rpcaudit: interrupted; the hosts done so far are written");
-    }
-    match form {
-        Form::Table => super::out(render_table(&table_hosts)),
-        Form::Document => super::out(if tally.hosts == 0 {
-            "  ]\n}\n"
-        } else {
-            "\n  ]\n}\n"
-        }),
-        Form::Lines => {
+    match (form, document) {
+        (Form::Lines, _) => {
             super::outln(inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?)
         }
+        (_, Some(doc)) => doc.finish(),
+        _ => super::out(render_table(&table_hosts)),
     }
     if let Some(e) = encode_error {
         return Err(Error::Json(e));
@@ -447,40 +384,9 @@ pub fn run(args: DumpArgs) -> Result<Exit, Error> {
     })
 }
 
-/// One host of the streamed `{"hosts":[...]}` document: its pretty JSON indented to sit in
-/// the array (JSON strings hold no raw newline, so indenting each line is safe), after a
-/// comma unless it is the first. The whole is what `to_json_pretty(&DumpReport)` prints.
-fn document_item(pretty: &str, first: bool) -> String {
-    let mut out = String::with_capacity(pretty.len() + 64);
-    if !first {
-        out.push_str(",\n");
-    }
-    for (k, line) in pretty.lines().enumerate() {
-        if k > 0 {
-            out.push('\n');
-        }
-        out.push_str("    ");
-        out.push_str(line);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_streamed_document_is_the_document() {
-        let host = |t: &str| crate::epm::client::failed(t, format!("{t}: no answer"));
-        let hosts = vec![host("192.0.2.1"), host("evil\u{202e}\n")];
-        let mut streamed = String::from("{\n  \"hosts\": [\n");
-        for (k, h) in hosts.iter().enumerate() {
-            streamed.push_str(&document_item(&inert::to_json_pretty(h).unwrap(), k == 0));
-        }
-        streamed.push_str("\n  ]\n}");
-        let whole = inert::to_json_pretty(&crate::report::dump::DumpReport { hosts }).unwrap();
-        assert_eq!(streamed, whole);
-    }
 
     fn args(user: Option<&str>) -> AuthArgs {
         AuthArgs {

@@ -22,6 +22,7 @@ pub mod policy;
 pub mod probe;
 pub mod progress;
 pub mod report;
+pub mod stream;
 pub mod targets;
 pub mod values;
 

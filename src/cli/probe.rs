@@ -4,14 +4,15 @@
 //! ends, then a summary; `probe::lines`) — the two JSON forms `rpcaudit audit --observations`
 //! reads back.
 
+use super::stream::{Form, StreamedDocument, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::ARTICLE_RANGE;
-use crate::pipeline::Order;
 use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::lines::{ProbeHostLine, ProbeTally};
 use crate::probe::sweep::Sweeper;
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
 use crate::report::dump::HostMark;
+use crate::report::inert;
 use std::sync::Arc;
 
 use std::net::IpAddr;
@@ -108,71 +109,72 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     tracing::info!("probe: {concurrency} probes and {in_flight} targets in flight at most");
     let sweeper = Sweeper::new(&cfg);
     let (from, ports) = (Arc::new(args.probe.from.clone()), Arc::new(ports));
+    let form = Form::of(args.json, args.json_lines);
+    let mut document = match form {
+        Form::Document => Some(StreamedDocument::start(
+            &ObservationsFile {
+                observations: Vec::new(),
+            },
+            "observations",
+        )?),
+        Form::Table | Form::Lines => None,
+    };
     let rt = super::runtime()?;
     let mut bar = super::progress::Progress::new(targets.len());
     let mut tally = ProbeTally::default();
-    let mut observations = Vec::new();
+    let mut table_rows = Vec::new();
     let mut encode_error = None;
-    let interrupted = rt.block_on(async {
-        let work = crate::pipeline::run_each(
-            targets.len(),
-            in_flight,
-            if args.json_lines {
-                Order::Completion
-            } else {
-                Order::Targets
-            },
-            |k| {
-                let (target, sweeper) = (targets[k].clone(), sweeper.clone());
-                let (from, ports) = (from.clone(), ports.clone());
-                async move { probe_target(target, &sweeper, &from, &ports).await }
-            },
-            |k| ProbeHostLine {
-                record: HostMark::Host,
-                target: targets[k].to_string(),
-                address: None,
-                error: Some("the probe task ended abnormally".into()),
-                observations: Vec::new(),
-            },
-            |_, line| {
-                bar.host_done(&line.target, line.error.is_some(), line.observations.len());
-                tally.add(&line);
-                if let Some(e) = &line.error {
-                    super::errln(format!(
-                        "rpcaudit: {}: not probed: {}",
-                        crate::report::inert::field(&line.target),
-                        crate::report::inert::field(e)
-                    ));
+    let work = crate::pipeline::run_each(
+        targets.len(),
+        in_flight,
+        form.order(),
+        |k| {
+            let (target, sweeper) = (targets[k].clone(), sweeper.clone());
+            let (from, ports) = (from.clone(), ports.clone());
+            async move { probe_target(target, &sweeper, &from, &ports).await }
+        },
+        |k| ProbeHostLine {
+            record: HostMark::Host,
+            target: targets[k].to_string(),
+            address: None,
+            error: Some("the probe task ended abnormally".into()),
+            observations: Vec::new(),
+        },
+        |_, line| {
+            bar.host_done(&line.target, line.error.is_some(), line.observations.len());
+            tally.add(&line);
+            if let Some(e) = &line.error {
+                super::errln(format!(
+                    "rpcaudit: {}: not probed: {}",
+                    inert::field(&line.target),
+                    inert::field(e)
+                ));
+            }
+            let written = match (form, document.as_mut()) {
+                (Form::Lines, _) => inert::to_json_line(&line).map(super::outln),
+                (_, Some(doc)) => line.observations.iter().try_for_each(|o| doc.item(o)),
+                _ => {
+                    // A table row is a run of ports: what a person reads, not a whole estate.
+                    table_rows.extend(runs(&line.observations));
+                    Ok(())
                 }
-                if args.json_lines {
-                    match crate::report::inert::to_json_line(&line) {
-                        Ok(text) => super::outln(text),
-                        Err(e) => encode_error = Some(e),
-                    }
-                } else {
-                    observations.extend(line.observations);
-                }
-            },
-        );
-        tokio::select! {
-            () = work => false,
-            _ = tokio::signal::ctrl_c() => true,
-        }
-    });
-    rt.shutdown_background();
+            };
+            if let Err(e) = written {
+                encode_error = Some(e);
+            }
+        },
+    );
+    let interrupted = until_interrupted(rt, work);
     bar.finish();
-    if interrupted {
-        super::errln("rpcaudit: interrupted; the targets done so far are written");
-    }
-    if args.json_lines {
-        super::outln(
-            crate::report::inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?,
-        );
-    } else if args.json {
-        super::print_json(&ObservationsFile { observations })?;
-    } else {
-        super::outln(table(&observations).to_string());
-        super::outln(summary(&observations));
+    match (form, document) {
+        (Form::Lines, _) => {
+            super::outln(inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?)
+        }
+        (_, Some(doc)) => doc.finish(),
+        _ => {
+            super::outln(table(&table_rows).to_string());
+            super::outln(summary(&tally));
+        }
     }
     if let Some(e) = encode_error {
         return Err(Error::Json(e));
@@ -271,10 +273,10 @@ fn runs(observations: &[Observation]) -> Vec<Run> {
     out
 }
 
-fn table(observations: &[Observation]) -> comfy_table::Table {
+fn table(runs: &[Run]) -> comfy_table::Table {
     let mut t = crate::report::table::new_table();
     t.set_header(["target", "ports", "state", "source", "note"]);
-    for r in runs(observations) {
+    for r in runs {
         let ports = if r.first == r.last {
             r.first.to_string()
         } else {
@@ -291,21 +293,21 @@ fn table(observations: &[Observation]) -> comfy_table::Table {
     t
 }
 
-fn summary(observations: &[Observation]) -> String {
-    let states = [
-        ProbeState::Open,
-        ProbeState::Closed,
-        ProbeState::Filtered,
-        ProbeState::Unreachable,
-        ProbeState::Error,
-    ];
-    let counts: Vec<String> = states
-        .iter()
-        .map(|s| (s, observations.iter().filter(|o| o.state == *s).count()))
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    let n = observations.len();
+/// "22 probes: 4 open, 18 closed": the states seen, in a fixed order.
+fn summary(tally: &ProbeTally) -> String {
+    let c = tally.states;
+    let counts: Vec<String> = [
+        (c.open, ProbeState::Open),
+        (c.closed, ProbeState::Closed),
+        (c.filtered, ProbeState::Filtered),
+        (c.unreachable, ProbeState::Unreachable),
+        (c.error, ProbeState::Error),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, s)| format!("{n} {s}"))
+    .collect();
+    let n = c.open + c.closed + c.filtered + c.unreachable + c.error;
     let noun = if n == 1 { "probe" } else { "probes" };
     format!("{n} {noun}: {}", counts.join(", "))
 }
@@ -342,12 +344,20 @@ mod tests {
                 (5004, 5021, ProbeState::Closed)
             ]
         );
-        let text = table(&list).to_string();
+        let text = table(&r).to_string();
         assert!(
             text.contains("5004-5021") && text.contains("closed"),
             "{text}"
         );
-        assert_eq!(summary(&list), "22 probes: 4 open, 18 closed");
+        let mut tally = ProbeTally::default();
+        tally.add(&ProbeHostLine {
+            record: HostMark::Host,
+            target: "198.18.0.10".into(),
+            address: None,
+            error: None,
+            observations: list,
+        });
+        assert_eq!(summary(&tally), "22 probes: 4 open, 18 closed");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Output of `rpcaudit capacity`: the `{"range","static_ports","hosts":[...]}` JSON document,
 //! the table of ports in use per host, the findings with their fixes and the recommended range
-//! with the commands that apply it (also shown by `rpcaudit audit`).
+//! with the commands that apply it (also shown by `rpcaudit audit`), and the JSON lines of
+//! `capacity --json-lines` (one host's assessment per line, then a summary).
 
+use super::audit::SeverityCounts;
+use super::dump::SummaryMark;
 use super::finding_text;
 use crate::audit::capacity::{HostCapacity, Recommendation};
 use crate::epm::HostStatus;
@@ -16,6 +19,87 @@ pub struct CapacityReport {
     /// Ports declared static with `--static-port`.
     pub static_ports: Vec<u16>,
     pub hosts: Vec<HostCapacity>,
+}
+
+/// The last line of `rpcaudit capacity --json-lines`, after one [`HostCapacity`] per line (the
+/// object `--json` puts in `hosts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CapacityLinesSummary {
+    /// Always `summary`.
+    pub record: SummaryMark,
+    pub schema_version: u32,
+    /// The configured range the hosts were compared with.
+    pub range: String,
+    /// Ports declared static with `--static-port`.
+    pub static_ports: Vec<u16>,
+    /// Host lines written before this one.
+    pub hosts: usize,
+    pub ok: usize,
+    pub partial: usize,
+    pub error: usize,
+    /// Findings in all host lines together, by severity.
+    pub findings: SeverityCounts,
+    /// Every host `ok` and the run not interrupted.
+    pub complete: bool,
+    /// The run was cut short (Ctrl-C): targets not finished have no line.
+    pub interrupted: bool,
+}
+
+/// One line of `rpcaudit capacity --json-lines`: the schema of
+/// `schema/capacity-lines.schema.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CapacityLine {
+    Summary(CapacityLinesSummary),
+    Host(Box<HostCapacity>),
+}
+
+/// The JSON Schema of one line of `capacity --json-lines`.
+pub fn lines_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(CapacityLine)).unwrap_or_default()
+}
+
+/// Counts kept while hosts stream past: constant memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapacityTally {
+    pub hosts: usize,
+    pub ok: usize,
+    pub partial: usize,
+    pub error: usize,
+    pub findings: SeverityCounts,
+}
+
+impl CapacityTally {
+    pub fn add(&mut self, h: &HostCapacity) {
+        self.hosts += 1;
+        match h.status {
+            HostStatus::Ok => self.ok += 1,
+            HostStatus::Partial => self.partial += 1,
+            HostStatus::Error => self.error += 1,
+        }
+        self.findings.add(&h.findings);
+    }
+
+    /// Every host examined in full.
+    pub fn complete(&self) -> bool {
+        self.ok == self.hosts
+    }
+
+    pub fn summary(&self, report: &CapacityReport, interrupted: bool) -> CapacityLinesSummary {
+        CapacityLinesSummary {
+            record: SummaryMark::Summary,
+            schema_version: super::audit::SCHEMA_VERSION,
+            range: report.range.clone(),
+            static_ports: report.static_ports.clone(),
+            hosts: self.hosts,
+            ok: self.ok,
+            partial: self.partial,
+            error: self.error,
+            findings: self.findings,
+            complete: !interrupted && self.complete(),
+            interrupted,
+        }
+    }
 }
 
 /// The table and the text that follow it (strings from the network or a file through

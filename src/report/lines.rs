@@ -85,23 +85,13 @@ pub struct Tally {
     vantage_points: BTreeSet<IpAddr>,
 }
 
-fn count(counts: &mut SeverityCounts, findings: &[Finding]) {
-    for f in findings {
-        match f.severity {
-            Severity::Error => counts.error += 1,
-            Severity::Warning => counts.warning += 1,
-            Severity::Info => counts.info += 1,
-        }
-    }
-}
-
 impl Tally {
     pub fn add(&mut self, h: &HostResult) {
         self.hosts += 1;
         if h.incomplete {
             self.incomplete.push(h.dump.target.clone());
         }
-        count(&mut self.counts, &h.findings);
+        self.counts.add(&h.findings);
         let v = summarize_matrix(&h.matrix);
         self.verdicts.pass_as_expected += v.pass_as_expected;
         self.verdicts.block_as_expected += v.block_as_expected;
@@ -115,16 +105,8 @@ impl Tally {
     /// Worst severity so far, the policy's own findings included.
     pub fn worst(&self, policy_findings: &[Finding]) -> Option<Severity> {
         let mut c = self.counts;
-        count(&mut c, policy_findings);
-        if c.error > 0 {
-            Some(Severity::Error)
-        } else if c.warning > 0 {
-            Some(Severity::Warning)
-        } else if c.info > 0 {
-            Some(Severity::Info)
-        } else {
-            None
-        }
+        c.add(policy_findings);
+        c.worst()
     }
 
     /// The summary line. Targets that never got a line (an interrupted run) are incomplete.
@@ -135,7 +117,7 @@ impl Tally {
         interrupted: bool,
     ) -> SummaryLine {
         let mut counts = self.counts;
-        count(&mut counts, &policy_findings);
+        counts.add(&policy_findings);
         if interrupted && self.hosts < ctx.targets.len() {
             let missing = ctx.targets.len() - self.hosts;
             self.incomplete

@@ -1,0 +1,149 @@
+//! How the scanning commands (`dump`, `capacity`, `probe`, `audit --json-lines`) write results
+//! that arrive one host at a time: the output [`Form`] `--json`/`--json-lines` choose, a JSON
+//! document whose last array is written as it fills ([`StreamedDocument`]), and a run that
+//! Ctrl-C may cut short, keeping what was written ([`until_interrupted`]).
+
+use super::Error;
+use crate::pipeline::Order;
+use crate::report::inert;
+
+/// How a scanning command writes its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Tables for people, at the end.
+    Table,
+    /// One JSON document, its hosts written as they fill, in target order.
+    Document,
+    /// One JSON object per host as soon as it is done, then a summary object.
+    Lines,
+}
+
+impl Form {
+    /// The form `--json` and `--json-lines` ask for (clap makes them exclusive).
+    pub fn of(json: bool, json_lines: bool) -> Form {
+        match (json, json_lines) {
+            (_, true) => Form::Lines,
+            (true, false) => Form::Document,
+            (false, false) => Form::Table,
+        }
+    }
+
+    /// Lines go out as hosts finish; documents and tables keep the targets' order.
+    pub fn order(self) -> Order {
+        match self {
+            Form::Lines => Order::Completion,
+            Form::Document | Form::Table => Order::Targets,
+        }
+    }
+}
+
+/// Run `work` on `rt` to its end or until Ctrl-C, whichever comes first; true when it was
+/// interrupted (then said once on stderr). Tasks still in flight are abandoned, not awaited.
+pub fn until_interrupted(rt: tokio::runtime::Runtime, work: impl Future<Output = ()>) -> bool {
+    let interrupted = rt.block_on(async {
+        tokio::select! {
+            () = work => false,
+            _ = tokio::signal::ctrl_c() => true,
+        }
+    });
+    rt.shutdown_background();
+    if interrupted {
+        super::errln("rpcaudit: interrupted; the hosts done so far are written");
+    }
+    interrupted
+}
+
+/// A pretty JSON document whose last field is an array written item by item: what
+/// [`inert::to_json_pretty`] prints for the whole document, byte for byte, once at least one
+/// item is in, without holding the items.
+#[derive(Debug)]
+pub struct StreamedDocument {
+    items: usize,
+}
+
+impl StreamedDocument {
+    /// Write the document's head: `shell` is the document with its last field, `key`, an empty
+    /// array.
+    pub fn start<T: serde::Serialize>(shell: &T, key: &str) -> Result<StreamedDocument, Error> {
+        super::out(head(shell, key)?);
+        Ok(StreamedDocument { items: 0 })
+    }
+
+    /// Write one item of the array.
+    pub fn item<T: serde::Serialize>(&mut self, item: &T) -> Result<(), serde_json::Error> {
+        let pretty = inert::to_json_pretty(item)?;
+        super::out(indented(&pretty, self.items == 0));
+        self.items += 1;
+        Ok(())
+    }
+
+    /// Close the array and the document.
+    pub fn finish(self) {
+        super::out(if self.items == 0 {
+            "  ]\n}\n"
+        } else {
+            "\n  ]\n}\n"
+        });
+    }
+}
+
+/// The document up to the opening of its last array, `key`, which `shell` holds empty.
+fn head<T: serde::Serialize>(shell: &T, key: &str) -> Result<String, Error> {
+    let text = inert::to_json_pretty(shell).map_err(Error::Json)?;
+    let empty = format!("  \"{key}\": []\n}}");
+    match text.strip_suffix(&empty) {
+        Some(head) => Ok(format!("{head}  \"{key}\": [\n")),
+        None => Err(Error::Json(serde::ser::Error::custom(format!(
+            "`{key}` is not the last field of the document"
+        )))),
+    }
+}
+
+/// One item of the array: its pretty JSON indented to sit in it (JSON strings hold no raw
+/// newline, so indenting each line is safe), after a comma unless it is the first.
+fn indented(pretty: &str, first: bool) -> String {
+    let mut out = String::with_capacity(pretty.len() + 64);
+    if !first {
+        out.push_str(",\n");
+    }
+    for (k, line) in pretty.lines().enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        out.push_str("    ");
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_streamed_items_are_the_documents_array() {
+        let host = |t: &str| crate::epm::client::failed(t, format!("{t}: no answer"));
+        let hosts = vec![host("192.0.2.1"), host("evil\u{202e}\n")];
+        let shell = crate::report::dump::DumpReport { hosts: Vec::new() };
+        let mut streamed = head(&shell, "hosts").unwrap();
+        for (k, h) in hosts.iter().enumerate() {
+            streamed.push_str(&indented(&inert::to_json_pretty(h).unwrap(), k == 0));
+        }
+        streamed.push_str("\n  ]\n}");
+        let whole = inert::to_json_pretty(&crate::report::dump::DumpReport { hosts }).unwrap();
+        assert_eq!(streamed, whole);
+        assert!(
+            head(&shell, "nope").is_err(),
+            "a key that is not last is refused"
+        );
+    }
+
+    #[test]
+    fn forms_follow_the_flags() {
+        assert_eq!(Form::of(false, false), Form::Table);
+        assert_eq!(Form::of(true, false), Form::Document);
+        assert_eq!(Form::of(false, true), Form::Lines);
+        assert_eq!(Form::Lines.order(), Order::Completion);
+        assert_eq!(Form::Document.order(), Order::Targets);
+    }
+}
