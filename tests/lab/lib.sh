@@ -18,6 +18,10 @@ RPCA_ALLOW_NET=198.18.1.0/24
 RPCA_DENY_IP=198.18.2.10
 RPCA_DENY_GW=198.18.2.1
 RPCA_DENY_NET=198.18.2.0/24
+# The sweep subnet: every address of it is the server namespace's own (a local route), behind
+# the same nftables fence, so a whole /24 of targets answers (or is dropped) like 198.18.0.10.
+# Samba binds 198.18.0.10 only: on these addresses nothing listens unless a test starts it.
+RPCA_SWEEP_NET=198.18.3.0/24
 
 # The article's range: the fence in policy.sh always guards 135 plus this range.
 RPCA_POLICY_RANGE=5001-5021

@@ -3,7 +3,8 @@
 #
 #   rpca-allow 198.18.1.10/24 ──┐
 #   rpca-deny  198.18.2.10/24 ──┼── rpca-rt (forwarding) ── rpca-srv 198.18.0.10/24
-#                               (gateways .1 on the router)   samba-dcerpcd + nftables
+#                               (gateways .1 on the router)   samba-dcerpcd + nftables;
+#                                                             also every address of 198.18.3.0/24
 #
 # Environment:
 #   RPCA_RANGE=5001-5021   Samba's "rpc server dynamic port range" (default 5001-5021);
@@ -49,6 +50,9 @@ while read -r ns addr gw net; do
     ip -n "$ns" link set eth0 up
     ip -n "$ns" route replace default via "$gw" dev eth0
 done < <(rpca_client_nets)
+# the sweep subnet: local to the server, routed there by the router
+ip -n "$RPCA_NS_SRV" route replace local "$RPCA_SWEEP_NET" dev lo
+ip -n "$RPCA_NS_RT" route replace "$RPCA_SWEEP_NET" via "$RPCA_SRV_IP" dev rt-srv
 
 # --- Samba (samba-dcerpcd) in the server namespace ----------------------------------------
 [ -x "$RPCA_DCERPCD" ] || rpca_die "$RPCA_DCERPCD not found (apt-get install samba)"

@@ -21,6 +21,8 @@ pub const DENY_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 2, 10);
 pub const SRV_NET: &str = "198.18.0.0/24";
 pub const ALLOW_NET: &str = "198.18.1.0/24";
 pub const DENY_NET: &str = "198.18.2.0/24";
+/// Every address of it belongs to the server namespace, behind the same fence (lib.sh).
+pub const SWEEP_NET: &str = "198.18.3.0/24";
 
 /// The range the nftables fence guards (with 135), and Samba's range unless told otherwise.
 /// The local Samba account up.sh creates (smbpasswd -a) for the authenticated tests.
@@ -97,6 +99,36 @@ pub fn cannot_run_reason() -> Option<String> {
     None
 }
 
+/// True when this machine can run a lab test that needs root and `tools` (names on PATH or
+/// paths) but not the shared lab; false, after saying why, when it cannot ([`skip`]).
+pub fn can_run_with(tools: &[&str]) -> bool {
+    let why = if !is_root() {
+        Some("lab tests need root (network namespaces)".to_string())
+    } else {
+        tools
+            .iter()
+            .find(|t| !have(t))
+            .map(|t| format!("lab tests need '{t}'"))
+    };
+    match why {
+        Some(why) => {
+            skip(&why);
+            false
+        }
+        None => true,
+    }
+}
+
+/// Say why a lab test is skipped; fail instead where the lab is required (scripts/test-all.sh,
+/// the README's test command run by CI as root, sets `RPCAUDIT_LAB_REQUIRED`).
+fn skip(why: &str) {
+    assert!(
+        std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
+        "the lab is required but cannot run: {why}"
+    );
+    eprintln!("SKIPPED: {why}");
+}
+
 /// An exclusive hold on the lab across threads and test processes (the scenario is global
 /// state); released on drop.
 pub struct LabLock(File);
@@ -107,13 +139,7 @@ pub struct LabLock(File);
 /// when it can but a script fails (that is a test failure).
 pub fn setup(range: Option<&str>, scenario: &[&str]) -> Option<LabLock> {
     if let Some(why) = cannot_run_reason() {
-        // scripts/test-all.sh (the README's test command, run by CI as root) sets this: there a
-        // missing prerequisite is a failure, not a skip.
-        assert!(
-            std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
-            "the lab is required but cannot run: {why}"
-        );
-        eprintln!("SKIPPED: {why}");
+        skip(&why);
         return None;
     }
     let lock = File::create(std::env::temp_dir().join("rpcaudit-lab.lock")).unwrap();
