@@ -338,6 +338,77 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
         "{changes}"
     );
 
+    // JSON lines against that baseline, after a fifth endpoint (5005) was registered on every
+    // host: each host's line says what appeared there, the summary which report it was.
+    let g = Fixture::start_in(
+        None,
+        "0.0.0.0:0",
+        &["--tcp-endpoints", "5", "--tcp-ports", "5001-5005"],
+    );
+    let g_port = g.port();
+    let (code, out, err) = run(&[
+        "audit",
+        "127.1.0.1-3",
+        "--policy",
+        &policy,
+        "--port",
+        &g_port,
+        "--json-lines",
+        "--baseline",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 4);
+    for l in &got {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    for h in &got[..3] {
+        let appeared: Vec<&str> = h["changes"]["endpoints_appeared"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["binding"].as_str().unwrap())
+            .collect();
+        let target = h["host"]["target"].as_str().unwrap();
+        assert_eq!(appeared, [format!("ncacn_ip_tcp:{target}[5005]")], "{h}");
+        assert_eq!(h["changes"]["endpoints_disappeared"], serde_json::json!([]));
+    }
+    let changes = &got[3]["changes"];
+    assert_eq!(changes["baseline"]["path"], out_file.to_str().unwrap());
+    assert_eq!(
+        changes["hosts_not_compared"],
+        serde_json::json!([]),
+        "{changes}"
+    );
+    // Rendered later, the page has the changes of every host line together.
+    let (again, page) = (
+        dir.path().join("again.jsonl"),
+        dir.path().join("again.html"),
+    );
+    std::fs::write(&again, &out).unwrap();
+    let (code, _, err) = run(&[
+        "report",
+        "render",
+        again.to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let section = html
+        .split_once("id=\"changes\"")
+        .and_then(|(_, rest)| rest.split_once("</section>"))
+        .map(|(section, _)| section)
+        .unwrap_or_else(|| panic!("no changes section: {html}"));
+    for t in ["127.1.0.1", "127.1.0.2", "127.1.0.3"] {
+        assert!(
+            section.contains(&format!("ncacn_ip_tcp:{t}[5005]")),
+            "{t}: {section}"
+        );
+    }
+
     // A cut-short lines file is refused, naming the file.
     let text = std::fs::read_to_string(&out_file).unwrap();
     let cut = dir.path().join("cut.jsonl");

@@ -33,7 +33,11 @@ struct Estate {
 
 impl Estate {
     fn start() -> Estate {
-        let _ = Command::new("ip").args(["netns", "del", NS]).status();
+        // A namespace left by an earlier run that was killed; none is the usual case.
+        let _ = Command::new("ip")
+            .args(["netns", "del", NS])
+            .stderr(Stdio::null())
+            .status();
         checked(
             Command::new("ip").args(["netns", "add", NS]),
             "ip netns add",

@@ -14,6 +14,7 @@ use crate::pipeline::Order;
 use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
 use crate::report::audit::{AuditReport, ReportContext, render_styled};
+use crate::report::diff_lines::LinesDiff;
 use crate::report::inert;
 use crate::report::lines::{Tally, host_line};
 use std::path::PathBuf;
@@ -58,9 +59,10 @@ pub struct AuditArgs {
     pub json: bool,
     /// Print one JSON object per host as soon as it is done (its dump, capacity, matrix rows
     /// and findings), then one summary object ({"record":"summary",...}); memory stays flat
-    /// however many hosts there are. With --output, FILE gets the same lines. The fix script
-    /// and the comparison with --baseline are in the document form only.
-    #[arg(long, conflicts_with_all = ["baseline", "fix_dialect"])]
+    /// however many hosts there are. With --output, FILE gets the same lines; with
+    /// --baseline, each host's line carries its changes and the summary the rest. The fix
+    /// script is in the document form only.
+    #[arg(long, conflicts_with = "fix_dialect")]
     pub json_lines: bool,
     /// Write the fix script in this dialect (default: the policy files' own).
     #[arg(long, value_enum, value_name = "DIALECT")]
@@ -168,7 +170,7 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
         baseline,
     } = prepare(&args)?;
     if args.json_lines {
-        return run_lines(&args, &req, &loaded, ctx);
+        return run_lines(&args, &req, &loaded, ctx, baseline.as_ref());
     }
     let rt = super::runtime()?;
     let progress = std::sync::Mutex::new(AuditProgress::default());
@@ -214,13 +216,15 @@ pub fn run(args: AuditArgs) -> Result<Exit, Error> {
 }
 
 /// `--json-lines`: each host's line as soon as it is done, on stdout and in `--output`, then
-/// the summary line; nothing but counts is kept across hosts.
+/// the summary line; nothing but counts (and the index of a `--baseline`) is kept across hosts.
 fn run_lines(
     args: &AuditArgs,
     req: &AuditRequest,
     loaded: &crate::policy::LoadedPolicy,
     ctx: ReportContext,
+    baseline: Option<&(String, crate::report::audit::AuditReport)>,
 ) -> Result<Exit, Error> {
+    let mut diff = baseline.map(|(path, old)| LinesDiff::new(old, path));
     let mut file = match &args.output {
         Some(path) => Some(LinesFile::create(path)?),
         None => None,
@@ -241,7 +245,7 @@ fn run_lines(
     let work = run_each(req, loaded, Order::Completion, |_, h| {
         bar.host_done(&h.dump.target, h.incomplete, h.observations.len());
         tally.add(&h);
-        match inert::to_json_line(&host_line(h)) {
+        match inert::to_json_line(&host_line(h, diff.as_mut())) {
             Ok(line) => write(&line, &mut failure),
             Err(e) => failure = failure.take().or(Some(Error::Json(e))),
         }
@@ -249,7 +253,8 @@ fn run_lines(
     let was_interrupted = super::stream::until_interrupted(rt, work);
     bar.finish();
     let worst = tally.worst(&loaded.findings);
-    let summary = tally.summary(ctx, loaded.findings.clone(), was_interrupted);
+    let mut summary = tally.summary(ctx, loaded.findings.clone(), was_interrupted);
+    summary.changes = diff.map(|d| d.finish(&loaded.findings));
     let complete = summary.complete;
     let line = inert::to_json_line(&summary).map_err(Error::Json)?;
     write(&line, &mut failure);

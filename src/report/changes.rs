@@ -44,6 +44,44 @@ impl Changes {
     }
 }
 
+/// What changed on one host since the baseline: on its line of `audit --json-lines
+/// --baseline`. What the baseline has that no host of the run matched (targets, cells and
+/// findings) is in the summary line's [`Changes`]; [`Changes::absorb`] puts them together.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostChanges {
+    /// Endpoints registered now that the baseline did not have.
+    pub endpoints_appeared: Vec<EndpointChange>,
+    /// Endpoints of the baseline that are no longer registered.
+    pub endpoints_disappeared: Vec<EndpointChange>,
+    /// Why the host's endpoints were not compared (not in the baseline, or not dumped
+    /// completely in one of the two runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_compared: Option<String>,
+    /// The host's matrix cells whose verdict changed, sorted.
+    pub verdicts_changed: Vec<VerdictChange>,
+    /// The host's findings the baseline did not have.
+    pub findings_new: Vec<Finding>,
+}
+
+impl Changes {
+    /// Add each host's changes (with its target) to the run's; the verdicts stay sorted.
+    pub fn absorb(&mut self, hosts: impl IntoIterator<Item = (String, HostChanges)>) {
+        for (target, host) in hosts {
+            self.endpoints_appeared.extend(host.endpoints_appeared);
+            self.endpoints_disappeared
+                .extend(host.endpoints_disappeared);
+            if let Some(reason) = host.not_compared {
+                self.hosts_not_compared
+                    .push(HostNotCompared { target, reason });
+            }
+            self.verdicts_changed.extend(host.verdicts_changed);
+            self.findings_new.extend(host.findings_new);
+        }
+        self.verdicts_changed
+            .sort_by_key(|c| (c.source, c.target, c.port));
+    }
+}
+
 /// Which report the run was compared with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BaselineInfo {

@@ -22,7 +22,7 @@
 use super::audit::{AuditReport, SCHEMA_VERSION};
 use super::changes::{BaselineInfo, Changes, EndpointChange, HostNotCompared, VerdictChange};
 use crate::audit::verify::MatrixRow;
-use crate::epm::{Endpoint, HostStatus};
+use crate::epm::{Endpoint, HostDump, HostStatus};
 use crate::finding::Finding;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -195,19 +195,24 @@ pub fn diff(old: &AuditReport, new: &AuditReport, baseline_path: &str) -> Change
         endpoint_changes(old, new);
     let (findings_new, findings_resolved) = finding_changes(&old.findings, &new.findings);
     Changes {
-        baseline: BaselineInfo {
-            path: baseline_path.to_string(),
-            generated_at: old.generated_at.clone(),
-            tool_version: old.tool.version.clone(),
-            schema_version: old.schema_version,
-            complete: old.complete,
-        },
+        baseline: baseline_info(old, baseline_path),
         endpoints_appeared,
         endpoints_disappeared,
         hosts_not_compared,
         verdicts_changed: verdict_changes(&old.matrix, &new.matrix),
         findings_new,
         findings_resolved,
+    }
+}
+
+/// Which report `old` is, read from `path`.
+pub(super) fn baseline_info(old: &AuditReport, path: &str) -> BaselineInfo {
+    BaselineInfo {
+        path: path.to_string(),
+        generated_at: old.generated_at.clone(),
+        tool_version: old.tool.version.clone(),
+        schema_version: old.schema_version,
+        complete: old.complete,
     }
 }
 
@@ -244,56 +249,66 @@ fn endpoint_changes(
     let targets: BTreeSet<&str> = old_hosts.keys().chain(new_hosts.keys()).copied().collect();
     let (mut appeared, mut disappeared, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
     for target in targets {
-        let not_compared = |reason: &str| HostNotCompared {
-            target: target.to_string(),
-            reason: reason.to_string(),
-        };
-        let (Some(before), Some(after)) = (old_hosts.get(target), new_hosts.get(target)) else {
-            skipped.push(not_compared(if old_hosts.contains_key(target) {
-                "not in this run"
-            } else {
-                "not in the baseline"
-            }));
-            continue;
-        };
-        let problem = |s: HostStatus| match s {
-            HostStatus::Ok => None,
-            HostStatus::Partial => Some("partial"),
-            HostStatus::Error => Some("failed"),
-        };
-        match (problem(before.status), problem(after.status)) {
-            (None, None) => {}
-            (Some(b), None) => {
-                skipped.push(not_compared(&format!("dump {b} in the baseline")));
-                continue;
+        match compare_host(
+            target,
+            old_hosts.get(target).copied(),
+            new_hosts.get(target).copied(),
+        ) {
+            Ok((a, d)) => {
+                appeared.extend(a);
+                disappeared.extend(d);
             }
-            (None, Some(a)) => {
-                skipped.push(not_compared(&format!("dump {a} in this run")));
-                continue;
-            }
-            (Some(b), Some(a)) => {
-                skipped.push(not_compared(&format!(
-                    "dump {b} in the baseline and {a} in this run"
-                )));
-                continue;
-            }
+            Err(not_compared) => skipped.push(not_compared),
         }
-        let (b, a) = (
-            index_endpoints(&before.endpoints),
-            index_endpoints(&after.endpoints),
-        );
-        appeared.extend(
-            a.iter()
-                .filter(|(k, _)| !b.contains_key(*k))
-                .map(|(_, e)| EndpointChange::of(target, e)),
-        );
-        disappeared.extend(
-            b.iter()
-                .filter(|(k, _)| !a.contains_key(*k))
-                .map(|(_, e)| EndpointChange::of(target, e)),
-        );
     }
     (appeared, disappeared, skipped)
+}
+
+/// One target's endpoints that (appeared, disappeared) from `before` (the baseline's dump) to
+/// `after` (this run's); or why they are not compared: the target is in one report only, or
+/// was not dumped completely in one of them.
+pub(super) fn compare_host(
+    target: &str,
+    before: Option<&HostDump>,
+    after: Option<&HostDump>,
+) -> Result<(Vec<EndpointChange>, Vec<EndpointChange>), HostNotCompared> {
+    let not_compared = |reason: &str| HostNotCompared {
+        target: target.to_string(),
+        reason: reason.to_string(),
+    };
+    let (before, after) = match (before, after) {
+        (Some(b), Some(a)) => (b, a),
+        (Some(_), None) => return Err(not_compared("not in this run")),
+        (None, _) => return Err(not_compared("not in the baseline")),
+    };
+    let problem = |s: HostStatus| match s {
+        HostStatus::Ok => None,
+        HostStatus::Partial => Some("partial"),
+        HostStatus::Error => Some("failed"),
+    };
+    match (problem(before.status), problem(after.status)) {
+        (None, None) => {}
+        (Some(b), None) => return Err(not_compared(&format!("dump {b} in the baseline"))),
+        (None, Some(a)) => return Err(not_compared(&format!("dump {a} in this run"))),
+        (Some(b), Some(a)) => {
+            return Err(not_compared(&format!(
+                "dump {b} in the baseline and {a} in this run"
+            )));
+        }
+    }
+    let (b, a) = (
+        index_endpoints(&before.endpoints),
+        index_endpoints(&after.endpoints),
+    );
+    let only_in = |these: &BTreeMap<EndpointKey<'_>, &Endpoint>,
+                   other: &BTreeMap<EndpointKey<'_>, &Endpoint>| {
+        these
+            .iter()
+            .filter(|(k, _)| !other.contains_key(*k))
+            .map(|(_, e)| EndpointChange::of(target, e))
+            .collect::<Vec<_>>()
+    };
+    Ok((only_in(&a, &b), only_in(&b, &a)))
 }
 
 /// A target's endpoints by identity, the first of duplicates.
@@ -306,7 +321,9 @@ fn index_endpoints(eps: &[Endpoint]) -> BTreeMap<EndpointKey<'_>, &Endpoint> {
 }
 
 /// Matrix rows by (source, target, port), the first of duplicates.
-fn index_rows(rows: &[MatrixRow]) -> BTreeMap<(IpAddr, IpAddr, u16), &MatrixRow> {
+fn index_rows<'a>(
+    rows: impl IntoIterator<Item = &'a MatrixRow>,
+) -> BTreeMap<(IpAddr, IpAddr, u16), &'a MatrixRow> {
     let mut m = BTreeMap::new();
     for r in rows {
         m.entry((r.source, r.target, r.port)).or_insert(r);
@@ -314,7 +331,11 @@ fn index_rows(rows: &[MatrixRow]) -> BTreeMap<(IpAddr, IpAddr, u16), &MatrixRow>
     m
 }
 
-fn verdict_changes(old: &[MatrixRow], new: &[MatrixRow]) -> Vec<VerdictChange> {
+/// The cells whose verdict changed from `old` to `new`, one per (source, target, port), sorted.
+pub(super) fn verdict_changes<'a>(
+    old: impl IntoIterator<Item = &'a MatrixRow>,
+    new: impl IntoIterator<Item = &'a MatrixRow>,
+) -> Vec<VerdictChange> {
     let (b, a) = (index_rows(old), index_rows(new));
     let keys: BTreeSet<(IpAddr, IpAddr, u16)> = b.keys().chain(a.keys()).copied().collect();
     keys.into_iter()
@@ -337,7 +358,10 @@ fn verdict_changes(old: &[MatrixRow], new: &[MatrixRow]) -> Vec<VerdictChange> {
 }
 
 /// Identity of a finding: code, file, line, message.
-fn finding_key(f: &Finding) -> (&str, Option<&str>, Option<usize>, &str) {
+pub(super) type FindingKey<'a> = (&'a str, Option<&'a str>, Option<usize>, &'a str);
+
+/// A finding's identity.
+pub(super) fn finding_key(f: &Finding) -> FindingKey<'_> {
     (f.code.as_str(), f.file.as_deref(), f.line, &f.message)
 }
 
@@ -356,16 +380,16 @@ fn finding_changes(old: &[Finding], new: &[Finding]) -> (Vec<Finding>, Vec<Findi
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::changes::{render_changes, side, verdict_runs};
     use super::*;
     use serde_json::{Value, json};
     use std::io::Write;
 
-    const T: &str = "198.18.0.10";
+    pub(in crate::report) const T: &str = "198.18.0.10";
     const SRC: &str = "198.18.2.10";
 
-    fn ep(port: u16, iface: &str) -> Value {
+    pub(in crate::report) fn ep(port: u16, iface: &str) -> Value {
         json!({
             "interface": iface,
             "version": "1.0",
@@ -379,7 +403,7 @@ mod tests {
         })
     }
 
-    fn host(target: &str, status: &str, endpoints: Vec<Value>) -> Value {
+    pub(in crate::report) fn host(target: &str, status: &str, endpoints: Vec<Value>) -> Value {
         json!({
             "target": target,
             "address": null,
@@ -390,14 +414,19 @@ mod tests {
         })
     }
 
-    fn row(port: u16, expected: &str, observed: &str, verdict: &str) -> Value {
+    pub(in crate::report) fn row(
+        port: u16,
+        expected: &str,
+        observed: &str,
+        verdict: &str,
+    ) -> Value {
         json!({
             "source": SRC, "target": T, "port": port, "expected": expected,
             "rule": null, "observed": observed, "verdict": verdict,
         })
     }
 
-    fn finding(code: &str, message: &str) -> Value {
+    pub(in crate::report) fn finding(code: &str, message: &str) -> Value {
         json!({"code": code, "severity": "error", "message": message, "fix": "fix it"})
     }
 
@@ -425,12 +454,16 @@ mod tests {
         })
     }
 
-    fn report(hosts: Vec<Value>, matrix: Vec<Value>, findings: Vec<Value>) -> AuditReport {
+    pub(in crate::report) fn report(
+        hosts: Vec<Value>,
+        matrix: Vec<Value>,
+        findings: Vec<Value>,
+    ) -> AuditReport {
         serde_json::from_value(report_json(hosts, matrix, findings)).unwrap()
     }
 
-    const SAMR: &str = "12345778-1234-abcd-ef00-0123456789ac";
-    const LSA: &str = "12345778-1234-abcd-ef00-0123456789ab";
+    pub(in crate::report) const SAMR: &str = "12345778-1234-abcd-ef00-0123456789ac";
+    pub(in crate::report) const LSA: &str = "12345778-1234-abcd-ef00-0123456789ab";
 
     fn write_temp(text: &str) -> tempfile::NamedTempFile {
         let mut f = tempfile::NamedTempFile::new().unwrap();

@@ -3,11 +3,15 @@
 //! matrix rows and findings), then one [`SummaryLine`] (`"record": "summary"`) with what the
 //! document has besides the hosts. [`Tally`] keeps the summary's counts while the hosts stream
 //! past, in memory that does not grow with hosts (but for the names of incomplete hosts);
-//! [`report_from_lines`] reads such a file back as an [`AuditReport`] for `--baseline`.
+//! with `--baseline`, each line carries its host's changes ([`super::diff_lines`]) and the
+//! summary the rest; [`report_from_lines`] reads such a file back as an [`AuditReport`] (for
+//! `--baseline` and `report render`), the changes put together.
 
 use super::audit::{
     AuditReport, HostReport, Inputs, ReportContext, SCHEMA_VERSION, SeverityCounts, Summary, Tool,
 };
+use super::changes::{Changes, HostChanges};
+use super::diff_lines::LinesDiff;
 use super::dump::{HostMark, SummaryMark, summarize as summarize_dump};
 use crate::audit::capacity::HostCapacity;
 use crate::audit::run::HostResult;
@@ -29,6 +33,9 @@ pub struct HostLine {
     pub capacity: HostCapacity,
     pub matrix: Vec<MatrixRow>,
     pub findings: Vec<Finding>,
+    /// What changed on this host since the baseline (`--baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<HostChanges>,
 }
 
 /// The last line of `audit --json-lines`.
@@ -45,6 +52,11 @@ pub struct SummaryLine {
     /// Findings about the policy itself (its lints); each host's are on its line.
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// With `--baseline`: which report the run was compared with, and what changed beyond
+    /// the hosts' lines (baseline targets no host matched, cells of addresses not probed,
+    /// new policy findings, every finding resolved). Each host's changes are on its line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
 }
 
 /// One line of `audit --json-lines`: the schema of `schema/audit-lines.schema.json`.
@@ -60,8 +72,9 @@ pub fn lines_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(AuditLine)).unwrap_or_default()
 }
 
-/// A host's line.
-pub fn host_line(h: HostResult) -> HostLine {
+/// A host's line, with what changed on it since the baseline when there is one.
+pub fn host_line(h: HostResult, baseline: Option<&mut LinesDiff<'_>>) -> HostLine {
+    let changes = baseline.map(|b| b.host(&h.dump, h.ip, &h.matrix, &h.findings));
     HostLine {
         record: HostMark::Host,
         complete: !h.incomplete,
@@ -72,6 +85,7 @@ pub fn host_line(h: HostResult) -> HostLine {
         capacity: h.capacity,
         matrix: h.matrix,
         findings: h.findings,
+        changes,
     }
 }
 
@@ -152,6 +166,7 @@ impl Tally {
                 findings: counts,
                 verdicts: self.verdicts,
             },
+            changes: None,
         }
     }
 }
@@ -191,6 +206,7 @@ pub fn report_from_lines(text: &[u8]) -> Result<AuditReport, LinesError> {
     let mut capacity = Vec::new();
     let mut matrix = Vec::new();
     let mut host_findings = Vec::new();
+    let mut host_changes = Vec::new();
     let mut summary: Option<SummaryLine> = None;
     for (k, raw) in text.split(|&b| b == b'\n').enumerate() {
         let line = k + 1;
@@ -205,6 +221,9 @@ pub fn report_from_lines(text: &[u8]) -> Result<AuditReport, LinesError> {
         {
             AuditLine::Host(h) => {
                 let h = *h;
+                if let Some(c) = h.changes {
+                    host_changes.push((h.host.dump.target.clone(), c));
+                }
                 hosts.push(h.host);
                 capacity.push(h.capacity);
                 matrix.extend(h.matrix);
@@ -216,6 +235,11 @@ pub fn report_from_lines(text: &[u8]) -> Result<AuditReport, LinesError> {
     let s = summary.ok_or(LinesError::NoSummary)?;
     let mut findings = s.findings;
     findings.extend(host_findings);
+    // The run's changes are the summary's and every host's together.
+    let changes = s.changes.map(|mut c| {
+        c.absorb(host_changes);
+        c
+    });
     Ok(AuditReport {
         schema_version: s.schema_version,
         tool: s.tool,
@@ -229,6 +253,6 @@ pub fn report_from_lines(text: &[u8]) -> Result<AuditReport, LinesError> {
         findings,
         summary: s.summary,
         remediation: None,
-        changes: None,
+        changes,
     })
 }

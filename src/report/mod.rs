@@ -6,6 +6,7 @@ pub mod audit;
 pub mod capacity;
 pub mod changes;
 pub mod diff;
+pub mod diff_lines;
 pub mod dump;
 pub mod html;
 pub mod inert;
