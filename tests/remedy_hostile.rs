@@ -448,13 +448,18 @@ fn naive(name: &str, powershell: bool) -> (String, String) {
     }
 }
 
-fn narrow_written(d: FixDialect, name: &str, file: &str, text: &str) {
+/// The fix in dialect `d` for the policy `text`, whose rule `name` must have loaded.
+fn fix_named(d: FixDialect, name: &str, file: &str, text: &str) -> Remediation {
     let lp = load(file, text);
     assert!(
         lp.policy.rules.iter().any(|r| r.origin.name == name),
         "{name:?} did not load"
     );
-    let r = fix(d, &lp);
+    fix(d, &lp)
+}
+
+fn narrow_written(d: FixDialect, name: &str, file: &str, text: &str) {
+    let r = fix_named(d, name, file, text);
     assert!(
         r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
         "{d} {name:?}: {:?}\n{:?}\n{}",
@@ -485,12 +490,7 @@ fn narrow_written(d: FixDialect, name: &str, file: &str, text: &str) {
 }
 
 fn narrow_refused(d: FixDialect, name: &str, file: &str, text: &str) {
-    let lp = load(file, text);
-    assert!(
-        lp.policy.rules.iter().any(|r| r.origin.name == name),
-        "{name:?} did not load"
-    );
-    let r = fix(d, &lp);
+    let r = fix_named(d, name, file, text);
     assert!(
         !r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
         "{d} {name:?}\n{}",
@@ -572,24 +572,20 @@ fn firewall_rule_names_that_are_fine_are_narrowed_in_both_dialects() {
 
 #[test]
 fn powershell_wildcards_in_a_name_are_escaped() {
-    let (file, text) = naive("Block *", true);
-    let lp = load(&file, &text);
-    let r = fix(FixDialect::Powershell, &lp);
-    assert!(
-        r.script.contains(
-            "\nSet-NetFirewallRule -DisplayName 'Block `*' -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0'\n"
+    for (name, line) in [
+        (
+            "Block *",
+            "\nSet-NetFirewallRule -DisplayName 'Block `*' -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0'\n",
         ),
-        "{}",
-        r.script
-    );
-    let (file, text) = naive("‘x’", true);
-    let r = fix(FixDialect::Powershell, &load(&file, &text));
-    assert!(
-        r.script
-            .contains("\nSet-NetFirewallRule -DisplayName '‘‘x’’' -RemoteAddress "),
-        "{}",
-        r.script
-    );
+        (
+            "‘x’",
+            "\nSet-NetFirewallRule -DisplayName '‘‘x’’' -RemoteAddress ",
+        ),
+    ] {
+        let (file, text) = naive(name, true);
+        let r = fix(FixDialect::Powershell, &load(&file, &text));
+        assert!(r.script.contains(line), "{}", r.script);
+    }
 }
 
 #[test]
