@@ -155,6 +155,17 @@ pub struct MatrixSummary {
     pub inconclusive: usize,
 }
 
+impl MatrixSummary {
+    /// Add another summary's counts to these.
+    pub fn add(&mut self, other: MatrixSummary) {
+        self.pass_as_expected += other.pass_as_expected;
+        self.block_as_expected += other.block_as_expected;
+        self.leak += other.leak;
+        self.overblock += other.overblock;
+        self.inconclusive += other.inconclusive;
+    }
+}
+
 pub fn summarize(rows: &[MatrixRow]) -> MatrixSummary {
     let mut s = MatrixSummary::default();
     for r in rows {

@@ -86,6 +86,32 @@ pub struct SeverityCounts {
     pub info: usize,
 }
 
+impl SeverityCounts {
+    /// Count `findings` in.
+    pub fn add(&mut self, findings: &[Finding]) {
+        for f in findings {
+            match f.severity {
+                Severity::Error => self.error += 1,
+                Severity::Warning => self.warning += 1,
+                Severity::Info => self.info += 1,
+            }
+        }
+    }
+
+    /// The worst severity counted.
+    pub fn worst(&self) -> Option<Severity> {
+        if self.error > 0 {
+            Some(Severity::Error)
+        } else if self.warning > 0 {
+            Some(Severity::Warning)
+        } else if self.info > 0 {
+            Some(Severity::Info)
+        } else {
+            None
+        }
+    }
+}
+
 /// The verdict in one place.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
@@ -109,6 +135,33 @@ pub struct ReportContext {
     pub observation_files: Vec<String>,
     pub default_action: Action,
     pub generated_at: String,
+}
+
+impl ReportContext {
+    /// The report's `inputs`: what the run was asked to check, and the sources its probes
+    /// came from.
+    pub fn inputs(self, vantage_points: Vec<IpAddr>) -> Inputs {
+        Inputs {
+            targets: self.targets,
+            epm_port: self.epm_port,
+            policy_files: self.policy_files,
+            range: self.range,
+            range_source: self.range_source,
+            vantage_points,
+            observation_files: self.observation_files,
+            default_action: self.default_action,
+        }
+    }
+}
+
+impl Tool {
+    /// This program, as it names itself in a report.
+    pub fn rpcaudit() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
 }
 
 impl AuditReport {
@@ -138,13 +191,7 @@ impl AuditReport {
 
     pub fn new(ctx: ReportContext, result: AuditResult) -> Self {
         let mut counts = SeverityCounts::default();
-        for f in &result.findings {
-            match f.severity {
-                Severity::Error => counts.error += 1,
-                Severity::Warning => counts.warning += 1,
-                Severity::Info => counts.info += 1,
-            }
-        }
+        counts.add(&result.findings);
         let mut vantage_points: Vec<IpAddr> =
             result.observations.iter().map(|o| o.source).collect();
         vantage_points.sort_unstable();
@@ -153,23 +200,11 @@ impl AuditReport {
         let hosts = result.dumps.len();
         AuditReport {
             schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME").to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
-            generated_at: ctx.generated_at,
+            tool: Tool::rpcaudit(),
+            generated_at: ctx.generated_at.clone(),
             complete,
             interrupted: result.interrupted,
-            inputs: Inputs {
-                targets: ctx.targets,
-                epm_port: ctx.epm_port,
-                policy_files: ctx.policy_files,
-                range: ctx.range,
-                range_source: ctx.range_source,
-                vantage_points,
-                observation_files: ctx.observation_files,
-                default_action: ctx.default_action,
-            },
+            inputs: ctx.inputs(vantage_points),
             hosts: result
                 .dumps
                 .into_iter()

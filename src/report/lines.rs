@@ -85,29 +85,14 @@ pub struct Tally {
     vantage_points: BTreeSet<IpAddr>,
 }
 
-fn count(counts: &mut SeverityCounts, findings: &[Finding]) {
-    for f in findings {
-        match f.severity {
-            Severity::Error => counts.error += 1,
-            Severity::Warning => counts.warning += 1,
-            Severity::Info => counts.info += 1,
-        }
-    }
-}
-
 impl Tally {
     pub fn add(&mut self, h: &HostResult) {
         self.hosts += 1;
         if h.incomplete {
             self.incomplete.push(h.dump.target.clone());
         }
-        count(&mut self.counts, &h.findings);
-        let v = summarize_matrix(&h.matrix);
-        self.verdicts.pass_as_expected += v.pass_as_expected;
-        self.verdicts.block_as_expected += v.block_as_expected;
-        self.verdicts.leak += v.leak;
-        self.verdicts.overblock += v.overblock;
-        self.verdicts.inconclusive += v.inconclusive;
+        self.counts.add(&h.findings);
+        self.verdicts.add(summarize_matrix(&h.matrix));
         self.vantage_points
             .extend(h.observations.iter().map(|o| o.source));
     }
@@ -115,16 +100,8 @@ impl Tally {
     /// Worst severity so far, the policy's own findings included.
     pub fn worst(&self, policy_findings: &[Finding]) -> Option<Severity> {
         let mut c = self.counts;
-        count(&mut c, policy_findings);
-        if c.error > 0 {
-            Some(Severity::Error)
-        } else if c.warning > 0 {
-            Some(Severity::Warning)
-        } else if c.info > 0 {
-            Some(Severity::Info)
-        } else {
-            None
-        }
+        c.add(policy_findings);
+        c.worst()
     }
 
     /// The summary line. Targets that never got a line (an interrupted run) are incomplete.
@@ -135,7 +112,7 @@ impl Tally {
         interrupted: bool,
     ) -> SummaryLine {
         let mut counts = self.counts;
-        count(&mut counts, &policy_findings);
+        counts.add(&policy_findings);
         if interrupted && self.hosts < ctx.targets.len() {
             let missing = ctx.targets.len() - self.hosts;
             self.incomplete
@@ -145,23 +122,11 @@ impl Tally {
         SummaryLine {
             record: SummaryMark::Summary,
             schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME").to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
-            generated_at: ctx.generated_at,
+            tool: Tool::rpcaudit(),
+            generated_at: ctx.generated_at.clone(),
             complete,
             interrupted,
-            inputs: Inputs {
-                targets: ctx.targets,
-                epm_port: ctx.epm_port,
-                policy_files: ctx.policy_files,
-                range: ctx.range,
-                range_source: ctx.range_source,
-                vantage_points: self.vantage_points.into_iter().collect(),
-                observation_files: ctx.observation_files,
-                default_action: ctx.default_action,
-            },
+            inputs: ctx.inputs(self.vantage_points.into_iter().collect()),
             findings: policy_findings,
             summary: Summary {
                 compliant: complete && counts.error == 0,
