@@ -721,6 +721,7 @@ mod tests {
     use super::*;
     use crate::audit::run::AuditResult;
     use crate::audit::verify::{Expected, build_matrix};
+    use crate::epm::testing::{self, tcp_endpoint};
     use crate::epm::{Endpoint, HostDump};
     use crate::finding::Code;
     use crate::policy::Action;
@@ -736,25 +737,15 @@ mod tests {
     }
 
     fn dump(target: &str, annotation: &str) -> HostDump {
-        HostDump {
-            target: target.into(),
-            address: Some(std::net::SocketAddr::new(ip(target), 135)),
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: vec![Endpoint {
-                interface: uuid::Uuid::nil(),
-                version: "1.0".into(),
-                name: None,
-                object: uuid::Uuid::nil(),
-                annotation: annotation.into(),
-                protocol: "ncacn_ip_tcp".into(),
-                address: Some(target.into()),
-                port: Some(5001),
-                binding: format!("ncacn_ip_tcp:{target}[5001]"),
-            }],
-            auth: None,
-        }
+        let endpoint = Endpoint {
+            annotation: annotation.into(),
+            ..tcp_endpoint(target, 5001, 0)
+        };
+        testing::dump(
+            target,
+            Some(std::net::SocketAddr::new(ip(target), 135)),
+            vec![endpoint],
+        )
     }
 
     /// `hosts` hosts 10.0.x.y, each probed from two sources on 135 and 5001-5021 (5007
