@@ -227,15 +227,15 @@ fn a_wrong_password_is_a_logon_failure_and_three_hosts_retire_the_credentials() 
         .iter()
         .map(|h| h["error"].as_str().unwrap())
         .collect();
-    let failed = errors
-        .iter()
-        .filter(|e| e.contains("logon failure: the host refused"))
-        .count();
-    let retired = errors
-        .iter()
-        .filter(|e| e.contains("credentials given are no longer used"))
-        .count();
-    assert_eq!((failed, retired), (3, 2), "{errors:#?}");
+    let saying = |what: &str| errors.iter().filter(|e| e.contains(what)).count();
+    assert_eq!(
+        (
+            saying("logon failure: the host refused"),
+            saying("credentials given are no longer used")
+        ),
+        (3, 2),
+        "{errors:#?}"
+    );
     assert!(err.contains("no longer used"), "{err}");
 }
 

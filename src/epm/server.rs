@@ -107,6 +107,19 @@ macro_rules! plain_enum {
 }
 choices!(plain_enum);
 
+/// The flags of fragment `k` of `count`: `PFC_FIRST_FRAG` on the first, `PFC_LAST_FRAG` on
+/// the last (both on a lone one).
+pub(crate) fn fragment_flags(k: usize, count: usize) -> u8 {
+    let mut flags = 0;
+    if k == 0 {
+        flags |= PFC_FIRST_FRAG;
+    }
+    if k + 1 == count {
+        flags |= PFC_LAST_FRAG;
+    }
+    flags
+}
+
 /// The strings [`Misbehave::HostileText`] serves, each within its wire limit (an annotation is
 /// at most 63 bytes before its NUL): OSC window-title and hyperlink sequences, CSI clear-screen
 /// and colour, BEL, CR, BS, an LF that would forge a table row, C1 CSI (U+009B), bidi
@@ -807,16 +820,10 @@ impl Session<'_> {
         } else {
             stub.chunks(frag_room).collect()
         };
-        let last = chunks.len() - 1;
+        let count = chunks.len();
         let mut sent = 0usize;
         for (k, chunk) in chunks.into_iter().enumerate() {
-            let mut flags = 0;
-            if k == 0 {
-                flags |= PFC_FIRST_FRAG;
-            }
-            if k == last {
-                flags |= PFC_LAST_FRAG;
-            }
+            let flags = fragment_flags(k, count);
             let alloc_hint = if huge_hint {
                 u32::MAX
             } else {
@@ -1409,15 +1416,15 @@ mod tests {
             .await;
             assert_eq!(server.stats().logons.load(Ordering::Relaxed), 3);
             let errors: Vec<String> = hosts.iter().map(|h| h.error.clone().unwrap()).collect();
-            let failures = errors
-                .iter()
-                .filter(|e| e.contains("logon failure: the host refused"))
-                .count();
-            let retired = errors
-                .iter()
-                .filter(|e| e.contains("credentials given are no longer used"))
-                .count();
-            assert_eq!((failures, retired), (3, 5), "{errors:#?}");
+            let saying = |what: &str| errors.iter().filter(|e| e.contains(what)).count();
+            assert_eq!(
+                (
+                    saying("logon failure: the host refused"),
+                    saying("credentials given are no longer used")
+                ),
+                (3, 5),
+                "{errors:#?}"
+            );
         }
     }
 
