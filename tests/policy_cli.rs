@@ -8,23 +8,34 @@ use assert_cmd::Command;
 use rpcaudit::policy::{self, Action, LoadOptions, Proto};
 use serde_json::Value;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
     support::fixture(&format!("policy/{name}"))
 }
 
-fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {
-    let mut cmd = Command::cargo_bin("rpcaudit").unwrap();
-    cmd.arg("policy").args(args);
-    for f in files {
-        cmd.arg(fixture(f));
-    }
-    let out = cmd.output().unwrap();
+/// `rpcaudit policy ARGS FILES...`: exit code, stdout and stderr.
+fn policy_on(args: &[&str], files: &[&Path]) -> (i32, String, String) {
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .arg("policy")
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `rpcaudit policy ARGS` on fixtures: exit code and stdout.
+fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let (code, out, _) = policy_on(args, &paths);
+    (code, out)
 }
 
 fn json(args: &[&str], files: &[&str]) -> (i32, Value) {
@@ -317,13 +328,11 @@ fn registry_pol_is_read() {
         &["kb908472-gpo-Registry.pol", "rpc-internet.reg"],
     );
     assert_eq!(code, 0, "{v}");
-    let codes: Vec<_> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(codes, ["rpc-restricted", "rpc-restricted"], "{v}");
+    assert_eq!(
+        support::finding_codes(&v),
+        ["rpc-restricted", "rpc-restricted"],
+        "{v}"
+    );
     assert!(
         v["findings"][0]["message"]
             .as_str()
@@ -333,14 +342,8 @@ fn registry_pol_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("Registry.pol");
     std::fs::write(&empty, b"PReg\x01\0\0\0").unwrap();
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint"])
-        .arg(&empty)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = policy_on(&["lint"], &[&empty]);
+    assert_eq!(code, 2);
     assert!(
         err.contains("Registry.pol") && err.contains("sets nothing rpcaudit reads"),
         "{err}"
@@ -426,32 +429,17 @@ fn ipsec_store_without_assignment_or_with_a_broken_blob() {
         .collect::<Vec<_>>()
         .join("\r\n");
     let p = write("unassigned.reg", &unassigned);
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint", "--json"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codes: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert!(codes.contains(&"policy-unassigned"), "{v}");
+    let (code, out, _) = policy_on(&["lint", "--json"], &[&p]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let codes = support::finding_codes(&v);
+    assert!(codes.iter().any(|c| c == "policy-unassigned"), "{v}");
     let at = text.find("\"ipsecData\"=hex:b5,20,dc,80").unwrap();
     let line = text[..at].matches("\r\n").count() + 1;
     let broken = format!("{}\"ipsecData\"=hex:b5,20{}", &text[..at], &text[at + 30..]);
     let p = write("broken.reg", &broken);
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint", "--json"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, out, _) = policy_on(&["lint", "--json"], &[&p]);
+    let v: Value = serde_json::from_str(&out).unwrap();
     let e = v["findings"]
         .as_array()
         .unwrap()
@@ -459,7 +447,7 @@ fn ipsec_store_without_assignment_or_with_a_broken_blob() {
         .find(|f| f["code"] == "parse-error")
         .unwrap_or_else(|| panic!("{v}"))
         .clone();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, 1);
     assert_eq!(e["line"], line, "{e}");
     assert!(e["file"].as_str().unwrap().ends_with("broken.reg"));
     assert!(
@@ -504,14 +492,8 @@ fn firewall_listings_decide_as_the_script() {
         "\r\nRegelname:                            Block RPC\r\n----\r\nAktiviert:                            Ja\r\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = policy_on(&["lint"], &[&p]);
+    assert_eq!(code, 2);
     assert!(
         err.contains("German") && err.contains("reg export"),
         "{err}"
