@@ -264,17 +264,9 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("estate.jsonl");
     let policy = policy();
-    let (code, out, err) = run(&[
-        "audit",
-        "127.1.0.1-3",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--json-lines",
-        "--output",
-        out_file.to_str().unwrap(),
-    ]);
+    let audit = ["audit", "127.1.0.1-3", "--policy", &policy, "--port", &port];
+    let output = ["--json-lines", "--output", out_file.to_str().unwrap()];
+    let (code, out, err) = run(&[audit.as_slice(), &output].concat());
     // Loopback enforces nothing: the range ports are leaks (exit 1), as in audit_cli.
     assert_eq!(code, 1, "{err}");
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), out);
@@ -312,17 +304,8 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     assert!(s["summary"]["findings"]["error"].as_u64().unwrap() >= 3);
 
     // The lines as a baseline: nothing changed, so no endpoint appeared.
-    let (code, out, err) = run(&[
-        "audit",
-        "127.1.0.1-3",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--json",
-        "--baseline",
-        out_file.to_str().unwrap(),
-    ]);
+    let baseline = ["--json", "--baseline", out_file.to_str().unwrap()];
+    let (code, out, err) = run(&[audit.as_slice(), &baseline].concat());
     assert_eq!(code, 1, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     support::assert_valid_report(&v);
