@@ -510,44 +510,55 @@ fn narrow_refused(d: FixDialect, name: &str, file: &str, text: &str) {
     reads_back(d, &r, &Intended::default());
 }
 
+/// Each of `names` as the name of the naive policy's block rule (in a PowerShell policy when
+/// `ps`, else in a netsh one): narrowing it is refused in the `refused` dialects and written
+/// in the `written` ones.
+fn narrowing<S: AsRef<str>>(names: &[S], ps: bool, refused: &[FixDialect], written: &[FixDialect]) {
+    for name in names {
+        let name = name.as_ref();
+        let (file, text) = naive(name, ps);
+        for &d in refused {
+            narrow_refused(d, name, &file, &text);
+        }
+        for &d in written {
+            narrow_written(d, name, &file, &text);
+        }
+    }
+}
+
+const NETSH: FixDialect = FixDialect::Netsh;
+const POWERSHELL: FixDialect = FixDialect::Powershell;
+
 #[test]
 fn hostile_firewall_rule_names_are_refused_where_the_dialect_cannot_name_them() {
     // Written in a netsh policy (inside double quotes).
-    for name in [
+    let netsh_only = [
         "all",
         "ALL",
         "%COMSPEC%",
         "!x!",
         "a^b",
         "@FirewallAPI.dll,-28502",
-    ] {
-        let (file, text) = naive(name, false);
-        narrow_refused(FixDialect::Netsh, name, &file, &text);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-    }
-    for name in cmd_hostile_names().into_iter().filter(|n| {
-        n.trim().is_empty() || n.chars().any(|c| c.is_control() || c > '\u{2000}') || n.len() > 256
-    }) {
-        let (file, text) = naive(&name, false);
-        for d in [FixDialect::Netsh, FixDialect::Powershell] {
-            narrow_refused(d, &name, &file, &text);
-        }
-    }
+    ];
+    narrowing(&netsh_only, false, &[NETSH], &[POWERSHELL]);
+    let unwritable: Vec<String> = cmd_hostile_names()
+        .into_iter()
+        .filter(|n| {
+            n.trim().is_empty()
+                || n.chars().any(|c| c.is_control() || c > '\u{2000}')
+                || n.len() > 256
+        })
+        .collect();
+    narrowing(&unwritable, false, &[NETSH, POWERSHELL], &[]);
     // Written in a PowerShell policy (inside single quotes, quote characters doubled).
-    for name in ["a\" & calc & \"", "end\\\"", "x\u{201c}y"] {
-        let (file, text) = naive(name, true);
-        narrow_refused(FixDialect::Netsh, name, &file, &text);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-    }
-    for name in ["  ", "esc\u{1b}", "tab\tx"] {
-        let (file, text) = naive(name, true);
-        narrow_refused(FixDialect::Powershell, name, &file, &text);
-    }
+    let ps_only = ["a\" & calc & \"", "end\\\"", "x\u{201c}y"];
+    narrowing(&ps_only, true, &[NETSH], &[POWERSHELL]);
+    narrowing(&["  ", "esc\u{1b}", "tab\tx"], true, &[POWERSHELL], &[]);
 }
 
 #[test]
 fn firewall_rule_names_that_are_fine_are_narrowed_in_both_dialects() {
-    for name in [
+    let fine = [
         "\u{2018}; Remove-Item C:\\ -Recurse; \u{2018}",
         "\u{2019}; calc; \u{201a}",
         "*",
@@ -558,16 +569,10 @@ fn firewall_rule_names_that_are_fine_are_narrowed_in_both_dialects() {
         "a; b | c # d",
         "Règle (RPC) – dynamique",
         "Блок RPC",
-    ] {
-        let (file, text) = naive(name, true);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-        narrow_written(FixDialect::Netsh, name, &file, &text);
-    }
-    for name in FINE_NAMES.iter().filter(|n| **n != "all") {
-        let (file, text) = naive(name, false);
-        narrow_written(FixDialect::Netsh, name, &file, &text);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-    }
+    ];
+    narrowing(&fine, true, &[], &[POWERSHELL, NETSH]);
+    let fine: Vec<&str> = FINE_NAMES.iter().copied().filter(|n| *n != "all").collect();
+    narrowing(&fine, false, &[], &[NETSH, POWERSHELL]);
 }
 
 #[test]

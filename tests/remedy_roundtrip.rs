@@ -205,6 +205,15 @@ fn check(s: &Scenario, dialect: FixDialect, fence: &PortRanges, allowed: &[&str]
     rem
 }
 
+/// [`check`] of the scenario's fix in each of `dialects`, for the fence and the allowed
+/// subnet; each dialect with its fix.
+fn checked(s: &Scenario, dialects: &[FixDialect]) -> Vec<(FixDialect, Remediation)> {
+    dialects
+        .iter()
+        .map(|&d| (d, check(s, d, &fence(), &[ALLOWED])))
+        .collect()
+}
+
 fn fence() -> PortRanges {
     PortRanges::parse("135,5001-5021").unwrap()
 }
@@ -224,8 +233,7 @@ fn article_missing_block_for_5003_lint_only() {
         "article without 5003 block",
         &[("kb908472.cmd", text.as_bytes())],
     );
-    for d in DIALECTS {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &DIALECTS) {
         assert!(
             r.actions.iter().all(|a| a.ports == "5003"),
             "{d}: {:?}",
@@ -258,8 +266,7 @@ fn article_missing_block_for_5003_observed_as_a_leak() {
             .any(|r| r.verdict == verify::Verdict::Leak && r.port == 5003)
     );
     assert!(findings.iter().any(|f| f.code == Code::Leak));
-    for d in DIALECTS {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &DIALECTS) {
         assert!(
             r.actions.iter().any(|a| a.codes.contains(&Code::Leak)),
             "{d}: {:?}",
@@ -342,8 +349,7 @@ fn overblocked_port_gets_its_pass_again() {
             }
         }),
     ));
-    for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Ipseccmd, FixDialect::NetshIpsec]) {
         assert!(
             r.actions.iter().any(|a| a.kind == FixKind::Pass
                 && a.ports.contains("5007")
@@ -366,9 +372,7 @@ fn netsh_ipsec_policy_missing_a_filter() {
         &[("netsh-ipsec.cmd", text.as_bytes())],
     );
     assert!(s.lints(Code::RangePortUnblocked));
-    for d in DIALECTS {
-        check(&s, d, &fence(), &[ALLOWED]);
-    }
+    checked(&s, &DIALECTS);
 }
 
 #[test]
@@ -378,8 +382,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         &[("firewall-naive.cmd", &fixture("firewall-naive.cmd"))],
     );
     assert!(s.lints(Code::AllowShadowed));
-    for d in [FixDialect::Netsh, FixDialect::Powershell] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Netsh, FixDialect::Powershell]) {
         assert!(
             r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
             "{d}: {:?}",
@@ -440,9 +443,7 @@ fn firewall_policy_with_a_leak_in_every_dialect() {
     assert!(s.lints(Code::RangePortUnblocked));
     // The fix dialect is the policy's (netsh, powershell) or IPsec on top of it: a block in
     // either layer wins, and the allowed subnet gets a PASS in the new IPsec policy.
-    for d in DIALECTS {
-        check(&s, d, &fence(), &[ALLOWED]);
-    }
+    checked(&s, &DIALECTS);
 }
 
 #[test]
@@ -452,8 +453,7 @@ fn firewall_hang_hazard_gets_an_allow_for_the_range() {
                 New-NetFirewallRule -DisplayName 'Allow 135 from 10.1.1.0' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135 -RemoteAddress 10.1.1.0/24\n";
     let s = Scenario::new("firewall 135 only", &[("fw.ps1", text.as_bytes())]);
     assert!(s.lints(Code::HangHazard));
-    for d in [FixDialect::Netsh, FixDialect::Powershell] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Netsh, FixDialect::Powershell]) {
         assert!(
             r.actions
                 .iter()
@@ -471,8 +471,7 @@ fn ipsec_fix_for_a_policy_without_an_assigned_policy() {
     let s = Scenario::new("unassigned", &[("kb908472.cmd", text.as_bytes())]);
     let lp = s.loaded();
     assert!(lp.findings.iter().any(|f| f.code == Code::PolicyUnassigned));
-    for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Ipseccmd, FixDialect::NetshIpsec]) {
         assert!(
             r.notes
                 .iter()
