@@ -286,25 +286,19 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
             assert!(!text.contains(s.as_str()), "{what} holds a secret");
         }
     };
-    let runs: Vec<(Vec<String>, (&str, String))> = vec![
+    let runs: Vec<(Vec<&str>, (&str, String))> = vec![
         (
             dump_args(
                 &port,
                 &["--user", ACCOUNT, "-vvv", "--auth-level", "privacy"],
-            )
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ),
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         (
             dump_args(
                 &port,
                 &["--user", ACCOUNT, "-vvv", "--auth-level", "integrity"],
-            )
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ),
             ("RPCAUDIT_NT_HASH", hash.clone()),
         ),
         (
@@ -317,10 +311,7 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
                 "--user",
                 ACCOUNT,
                 "-vvv",
-            ]
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ],
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         (
@@ -338,24 +329,17 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
                 "--user",
                 ACCOUNT,
                 "-vvv",
-            ]
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ],
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         // A wrong secret, so the failure paths print too.
         (
-            dump_args(&port, &["--user", ACCOUNT, "-vvv"])
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
+            dump_args(&port, &["--user", ACCOUNT, "-vvv"]),
             ("RPCAUDIT_PASSWORD", format!("{PASSWORD}-wrong")),
         ),
     ];
     for (args, (k, v)) in &runs {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, out, err) = run_env(&a, &[(k, v.as_str())]);
+        let (code, out, err) = run_env(args, &[(k, v.as_str())]);
         assert!(
             code == 0 || code == 1 || code == 3,
             "{args:?}: {code} {err}"

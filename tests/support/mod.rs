@@ -103,8 +103,7 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Run and parse stdout as JSON.
-/// The findings of a JSON result (`value["findings"]`, which must be an array).
+/// The findings of a JSON result (`value["findings"]`, which must be an array) with `code`.
 pub fn findings_with<'a>(value: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
     all_findings(value)
         .iter()
@@ -124,11 +123,51 @@ fn all_findings(value: &serde_json::Value) -> &[serde_json::Value] {
     value["findings"].as_array().unwrap()
 }
 
+/// Run and parse stdout as JSON.
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let (code, out, err) = run(args);
     let v = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}\nstderr: {err}"));
     (code, v, err)
+}
+
+/// `rpcaudit COMMAND 127.0.0.1 --port P --json --timeout 10 EXTRA...` with P the fixture's
+/// port, its stdout as JSON.
+pub fn run_json_against(
+    command: &str,
+    fixture: &Fixture,
+    extra: &[&str],
+) -> (i32, serde_json::Value, String) {
+    let port = fixture.port();
+    let args = [
+        command,
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--json",
+        "--timeout",
+        "10",
+    ];
+    run_json(&[&args[..], extra].concat())
+}
+
+/// `rpcaudit COMMAND 127.0.0.1 127.0.0.3 --port P --json --timeout 5` with P the fixture's
+/// port: one host that answers, and another loopback address where nothing listens on it.
+pub fn run_json_with_a_dead_host(
+    command: &str,
+    fixture: &Fixture,
+) -> (i32, serde_json::Value, String) {
+    let port = fixture.port();
+    run_json(&[
+        command,
+        "127.0.0.1",
+        "127.0.0.3",
+        "--port",
+        &port,
+        "--json",
+        "--timeout",
+        "5",
+    ])
 }
 
 /// Validation errors of `report` against schema/report.schema.json, or None when valid.
