@@ -60,6 +60,14 @@ fn dump_args<'a>(port: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     a
 }
 
+/// A dump as [`ACCOUNT`] with its password, at `level`.
+fn as_the_account(port: &str, level: &str) -> (i32, String, String) {
+    run_env(
+        &dump_args(port, &["--user", ACCOUNT, "--auth-level", level]),
+        &[("RPCAUDIT_PASSWORD", PASSWORD)],
+    )
+}
+
 fn json(out: &str, err: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
 }
@@ -94,10 +102,7 @@ fn auto_with_credentials_gives_the_full_list_at_every_level() {
     let f = restricted(&[]);
     let port = f.port();
     for level in ["connect", "integrity", "privacy"] {
-        let (code, out, err) = run_env(
-            &dump_args(&port, &["--user", ACCOUNT, "--auth-level", level]),
-            &[("RPCAUDIT_PASSWORD", PASSWORD)],
-        );
+        let (code, out, err) = as_the_account(&port, level);
         assert_eq!(code, 0, "{level}: {err}");
         let v = json(&out, &err);
         let host = &v["hosts"][0];
@@ -160,10 +165,7 @@ fn a_tampered_response_signature_is_rejected() {
     let f = restricted(&["--misbehave", "tamper-signature"]);
     let port = f.port();
     for level in ["integrity", "privacy"] {
-        let (code, out, err) = run_env(
-            &dump_args(&port, &["--user", ACCOUNT, "--auth-level", level]),
-            &[("RPCAUDIT_PASSWORD", PASSWORD)],
-        );
+        let (code, out, err) = as_the_account(&port, level);
         assert_eq!(code, 3, "{err}");
         let v = json(&out, &err);
         let host = &v["hosts"][0];

@@ -17,6 +17,15 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap()
 }
 
+/// Every line validates against `schema/NAME`.
+fn assert_valid_lines(lines: &[Value], name: &str) {
+    let validator = schema(name);
+    for l in lines {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -193,11 +202,7 @@ fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     assert_eq!(code, 0, "{err}");
     let got = lines(&out);
     assert_eq!(got.len(), 14, "{out}");
-    let validator = schema("dump-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "dump-lines.schema.json");
     let summary = got.last().unwrap();
     assert_eq!(summary["record"], "summary");
     assert_eq!(summary["hosts"], 13);
@@ -272,11 +277,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), out);
     let got = lines(&out);
     assert_eq!(got.len(), 4);
-    let validator = schema("audit-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "audit-lines.schema.json");
     for h in &got[..3] {
         assert_eq!(h["record"], "host");
         assert_eq!(h["complete"], true);
@@ -351,11 +352,7 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     assert_eq!(code, 0, "{err}");
     let got = lines(&out);
     assert_eq!(got.len(), 5, "one line per target, then the summary: {out}");
-    let validator = schema("probe-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "probe-lines.schema.json");
     let mut targets: Vec<&str> = got[..4]
         .iter()
         .map(|h| {

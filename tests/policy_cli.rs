@@ -45,6 +45,11 @@ fn json(args: &[&str], files: &[&str]) -> (i32, Value) {
     (code, serde_json::from_str(&out).unwrap())
 }
 
+/// `policy explain --src SRC --port PORT --json FILES...`.
+fn explain(src: &str, port: &str, files: &[&str]) -> (i32, Value) {
+    json(&["explain", "--src", src, "--port", port], files)
+}
+
 const ARTICLE_ENCODINGS: &[&str] = &[
     "kb908472.cmd",            // ASCII, CRLF
     "kb908472-utf8bom-lf.cmd", // UTF-8 with BOM, LF
@@ -100,10 +105,7 @@ fn article_script_decides_every_port_in_every_encoding() {
 
 #[test]
 fn explain_cli_json() {
-    let (code, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "5021"],
-        &["kb908472.cmd"],
-    );
+    let (code, v) = explain("10.1.1.5", "5021", &["kb908472.cmd"]);
     assert_eq!(code, 0);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["line"], 52);
@@ -115,10 +117,7 @@ fn explain_cli_json() {
     );
     assert_eq!(v["rule"]["dialect"], "ipseccmd");
     assert_eq!(v["rule"]["policy"], "Block RPC Ports");
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "135"],
-        &["kb908472.cmd"],
-    );
+    let (_, v) = explain("10.9.9.9", "135", &["kb908472.cmd"]);
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["name"], "Block Inbound TCP 135 Rule");
     let (_, v) = json(
@@ -154,10 +153,7 @@ fn typographic_dash_fixture_in_windows_1252() {
     assert!(findings[0]["message"].as_str().unwrap().contains("en dash"));
     assert_eq!(findings[0]["fix"], "replace '\u{2013}x' with '-x'");
     // Nothing is assigned, so nothing decides.
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "135"],
-        &["kb908472-dash-cp1252.cmd"],
-    );
+    let (_, v) = explain("10.9.9.9", "135", &["kb908472-dash-cp1252.cmd"]);
     assert_eq!(v["action"], "none");
 }
 
@@ -198,20 +194,14 @@ fn firewall_fixtures_follow_block_beats_allow() {
     let (code, v) = json(&["lint", "--range", "5001-5021"], &["firewall-naive.cmd"]);
     assert_eq!(code, 1);
     assert_eq!(v["findings"][0]["code"], "allow-shadowed");
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "135"],
-        &["firewall-naive.cmd"],
-    );
+    let (_, v) = explain("10.1.1.5", "135", &["firewall-naive.cmd"]);
     assert_eq!(v["action"], "block");
     // The correct translation (UTF-16LE PowerShell with backtick continuations) is clean
     // and passes the subnet.
     let (code, v) = json(&["lint"], &["firewall-correct.ps1", "rpc-internet.reg"]);
     assert_eq!(code, 0);
     assert_eq!(v["findings"], serde_json::json!([]));
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "5007"],
-        &["firewall-correct.ps1"],
-    );
+    let (_, v) = explain("10.1.1.5", "5007", &["firewall-correct.ps1"]);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["dialect"], "powershell");
     assert_eq!(v["rule"]["line"], 6);
@@ -222,15 +212,9 @@ fn netsh_ipsec_fixture() {
     let (code, v) = json(&["lint"], &["netsh-ipsec.cmd"]);
     assert_eq!(code, 0);
     assert_eq!(v["findings"], serde_json::json!([]));
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "5021"],
-        &["netsh-ipsec.cmd"],
-    );
+    let (_, v) = explain("10.1.1.5", "5021", &["netsh-ipsec.cmd"]);
     assert_eq!(v["action"], "pass");
-    let (_, v) = json(
-        &["explain", "--src", "10.1.5.5", "--port", "5021"],
-        &["netsh-ipsec.cmd"],
-    );
+    let (_, v) = explain("10.1.5.5", "5021", &["netsh-ipsec.cmd"]);
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["dialect"], "netsh-ipsec");
 }
@@ -238,10 +222,7 @@ fn netsh_ipsec_fixture() {
 #[test]
 fn layers_combine_a_block_anywhere_wins() {
     // IPsec passes the subnet; the naive firewall blocks it: packets must pass both.
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "135"],
-        &["kb908472.cmd", "firewall-naive.cmd"],
-    );
+    let (_, v) = explain("10.1.1.5", "135", &["kb908472.cmd", "firewall-naive.cmd"]);
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["dialect"], "netsh-advfirewall");
 }
@@ -298,10 +279,7 @@ fn firewall_store_exports_decide_as_the_script() {
     }
     // Inactive built-in rules (RemoteTask-RPCSS-In-TCP allows RPC-EPMap) are not in force;
     // active ones are, under their indirect names.
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "3389"],
-        &["firewall-store-local.reg"],
-    );
+    let (_, v) = explain("10.9.9.9", "3389", &["firewall-store-local.reg"]);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["name"], "@FirewallAPI.dll,-28775");
     // The store is clean, and with the range it lints as the script does.
@@ -312,10 +290,7 @@ fn firewall_store_exports_decide_as_the_script() {
     let (code, v) = json(&["lint"], &["firewall-store-gpo.reg"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["findings"][0]["code"], "local-rules-ignored", "{v}");
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "135"],
-        &["firewall-store-gpo.reg"],
-    );
+    let (_, v) = explain("10.9.9.9", "135", &["firewall-store-gpo.reg"]);
     assert_eq!(v["action"], "block");
 }
 

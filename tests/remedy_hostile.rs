@@ -175,16 +175,8 @@ const FINE_NAMES: &[&str] = &[
 
 #[test]
 fn hostile_ipsec_policy_names_are_refused_in_ipsec_dialects() {
-    let article: String = fixture_text("kb908472.cmd")
-        .lines()
-        .filter(|l| !l.contains("\"Block Inbound TCP 5003 Rule\""))
-        .collect::<Vec<_>>()
-        .join("\r\n");
-    let netsh_ipsec: String = fixture_text("netsh-ipsec.cmd")
-        .lines()
-        .filter(|l| !(l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")))
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let article = support::article_without_the_5003_block();
+    let netsh_ipsec = support::netsh_ipsec_without_the_5003_filter();
     for name in cmd_hostile_names() {
         for (file, base, d) in [
             ("kb908472.cmd", &article, FixDialect::Ipseccmd),
@@ -239,11 +231,7 @@ fn hostile_ipsec_policy_names_are_refused_in_ipsec_dialects() {
 
 #[test]
 fn fine_ipsec_policy_names_are_written_and_work() {
-    let article: String = fixture_text("kb908472.cmd")
-        .lines()
-        .filter(|l| !l.contains("\"Block Inbound TCP 5003 Rule\""))
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let article = support::article_without_the_5003_block();
     for name in FINE_NAMES {
         let text = article.replace("\"Block RPC Ports\"", &format!("\"{name}\""));
         let lp = load("kb908472.cmd", &text);

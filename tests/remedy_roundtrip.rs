@@ -219,16 +219,12 @@ fn fence() -> PortRanges {
 }
 
 fn article_without(pred: impl Fn(&str) -> bool) -> String {
-    fixture_text("kb908472.cmd")
-        .lines()
-        .filter(|l| !pred(l))
-        .collect::<Vec<_>>()
-        .join("\r\n")
+    support::policy_text_without("kb908472.cmd", pred)
 }
 
 #[test]
 fn article_missing_block_for_5003_lint_only() {
-    let text = article_without(|l| l.contains("\"Block Inbound TCP 5003 Rule\""));
+    let text = support::article_without_the_5003_block();
     let s = Scenario::new(
         "article without 5003 block",
         &[("kb908472.cmd", text.as_bytes())],
@@ -244,7 +240,7 @@ fn article_missing_block_for_5003_lint_only() {
 
 #[test]
 fn article_missing_block_for_5003_observed_as_a_leak() {
-    let text = article_without(|l| l.contains("\"Block Inbound TCP 5003 Rule\""));
+    let text = support::article_without_the_5003_block();
     let mut s = Scenario::new("leak on 5003", &[("kb908472.cmd", text.as_bytes())]);
     // --default block: the uncovered 5003 is expected blocked; the outsider reaches it.
     s.default = Action::Block;
@@ -362,11 +358,7 @@ fn overblocked_port_gets_its_pass_again() {
 
 #[test]
 fn netsh_ipsec_policy_missing_a_filter() {
-    let text: String = fixture_text("netsh-ipsec.cmd")
-        .lines()
-        .filter(|l| !(l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")))
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let text = support::netsh_ipsec_without_the_5003_filter();
     let s = Scenario::new(
         "netsh ipsec without 5003",
         &[("netsh-ipsec.cmd", text.as_bytes())],
@@ -514,7 +506,7 @@ fn range_growth_fences_the_new_ports() {
 
 #[test]
 fn running_a_fix_twice_changes_nothing_more() {
-    let text = article_without(|l| l.contains("\"Block Inbound TCP 5003 Rule\""));
+    let text = support::article_without_the_5003_block();
     let s = Scenario::new("twice", &[("kb908472.cmd", text.as_bytes())]);
     for d in DIALECTS {
         let (_, rem, once) = s.fix(d);

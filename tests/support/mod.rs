@@ -33,6 +33,29 @@ pub fn policy_text(name: &str) -> String {
     }
 }
 
+/// A policy fixture's text without the lines `drop` matches, joined with CRLF.
+pub fn policy_text_without(name: &str, drop: impl Fn(&str) -> bool) -> String {
+    policy_text(name)
+        .lines()
+        .filter(|l| !drop(l))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// KB908472's script without its block for 5003: 5003 is left open.
+pub fn article_without_the_5003_block() -> String {
+    policy_text_without("kb908472.cmd", |l| {
+        l.contains("\"Block Inbound TCP 5003 Rule\"")
+    })
+}
+
+/// The `netsh ipsec static` fence without its filter for 5003.
+pub fn netsh_ipsec_without_the_5003_filter() -> String {
+    policy_text_without("netsh-ipsec.cmd", |l| {
+        l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")
+    })
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rpcaudit")
 }
