@@ -438,6 +438,23 @@ mod tests {
         v
     }
 
+    /// The matrix of the [`correct`] observations, but that `source` sees `state` on the ports
+    /// `which` picks.
+    fn matrix_where(
+        source: &str,
+        which: impl Fn(u16) -> bool,
+        state: ProbeState,
+    ) -> Vec<MatrixRow> {
+        let mut o = correct();
+        for x in o
+            .iter_mut()
+            .filter(|x| x.source == ip(source) && which(x.port))
+        {
+            x.state = state;
+        }
+        build_matrix(&o, Action::Pass, policy)
+    }
+
     fn codes(f: &[Finding]) -> Vec<&str> {
         f.iter().map(|f| f.code.as_str()).collect()
     }
@@ -494,13 +511,11 @@ mod tests {
 
     #[test]
     fn a_leak_names_the_port_runs_and_source() {
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(OTHER) && [5007, 5010, 5011].contains(&x.port) {
-                x.state = ProbeState::Closed;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(
+            OTHER,
+            |p| [5007, 5010, 5011].contains(&p),
+            ProbeState::Closed,
+        );
         let f = matrix_findings(&rows, &article(), 135);
         // 135 filtered from OTHER while 5007 is reached: the reverse hazard as well.
         assert_eq!(codes(&f), ["leak", "hang-hazard"]);
@@ -539,13 +554,7 @@ mod tests {
 
     #[test]
     fn overblock_for_a_passed_port_that_is_filtered() {
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(ALLOWED) && x.port == 5002 {
-                x.state = ProbeState::Filtered;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(ALLOWED, |p| p == 5002, ProbeState::Filtered);
         let f = policy_findings(&rows);
         assert_eq!(codes(&f), ["overblock"]);
         assert_eq!(f[0].severity, Severity::Error);
@@ -560,13 +569,7 @@ mod tests {
     #[test]
     fn hang_hazard_135_reached_range_filtered() {
         // The allowed subnet passes 135 only.
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(ALLOWED) && x.port != 135 {
-                x.state = ProbeState::Filtered;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(ALLOWED, |p| p != 135, ProbeState::Filtered);
         let f = hang_hazards(&rows, &article(), 135);
         assert_eq!(codes(&f), ["hang-hazard"]);
         assert_eq!(f[0].severity, Severity::Error);
@@ -582,13 +585,7 @@ mod tests {
 
     #[test]
     fn hang_hazard_range_reached_135_filtered() {
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(ALLOWED) && x.port == 135 {
-                x.state = ProbeState::Filtered;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(ALLOWED, |p| p == 135, ProbeState::Filtered);
         let f = hang_hazards(&rows, &article(), 135);
         assert_eq!(codes(&f), ["hang-hazard"]);
         assert!(

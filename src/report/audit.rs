@@ -457,6 +457,27 @@ pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(AuditReport)).unwrap_or_default()
 }
 
+/// Small builders for tests of code that renders reports.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The context of a run against `targets` with the article's range (said to come from
+    /// `range_source`), port 135, no policy or observation files, and `--default pass`.
+    pub fn context(targets: &str, range_source: &str, generated_at: &str) -> ReportContext {
+        ReportContext {
+            targets: vec![targets.into()],
+            epm_port: 135,
+            policy_files: vec![],
+            range: PortRanges::from_ranges([(5001, 5021)]),
+            range_source: range_source.into(),
+            observation_files: vec![],
+            default_action: Action::Pass,
+            generated_at: generated_at.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,24 +503,11 @@ mod tests {
             135,
         );
         let result = AuditResult {
-            dumps: vec![],
-            capacity: vec![],
-            observations: vec![],
             matrix,
             findings,
-            incomplete: vec![],
-            interrupted: false,
+            ..AuditResult::default()
         };
-        let ctx = ReportContext {
-            targets: vec!["198.18.0.10".into()],
-            epm_port: 135,
-            policy_files: vec![],
-            range: PortRanges::from_ranges([(5001, 5021)]),
-            range_source: "--range".into(),
-            observation_files: vec![],
-            default_action: Action::Pass,
-            generated_at: "2026-11-29T00:00:00Z".into(),
-        };
+        let ctx = testing::context("198.18.0.10", "--range", "2026-11-29T00:00:00Z");
         AuditReport::new(ctx, result)
     }
 

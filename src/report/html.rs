@@ -726,7 +726,7 @@ mod tests {
     use crate::finding::Code;
     use crate::policy::Action;
     use crate::probe::{Observation, ProbeState};
-    use crate::report::audit::ReportContext;
+    use crate::report::audit::testing::context;
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const IMG: &str = "<img src=x onerror=alert(1)>";
@@ -795,23 +795,13 @@ mod tests {
         );
         let result = AuditResult {
             dumps,
-            capacity: vec![],
             observations,
             matrix,
             findings,
-            incomplete: vec![],
-            interrupted: false,
+            ..AuditResult::default()
         };
-        let ctx = ReportContext {
-            targets: vec!["10.0.0.0/16".into()],
-            epm_port: 135,
-            policy_files: vec![],
-            range: PortRanges::from_ranges([(5001, 5021)]),
-            range_source: format!("{SCRIPT}:1"),
-            observation_files: vec![],
-            default_action: Action::Pass,
-            generated_at: "2026-12-02T00:00:00Z".into(),
-        };
+        let range_source = format!("{SCRIPT}:1");
+        let ctx = context("10.0.0.0/16", &range_source, "2026-12-02T00:00:00Z");
         AuditReport::new(ctx, result)
     }
 
