@@ -2,8 +2,9 @@
 //! with this run's report and says what changed: endpoints that appeared or disappeared,
 //! verdicts that changed per (source, target, port), findings that are new or resolved. The
 //! result, [`Changes`] (in [`super::changes`], which the report types use without knowing of
-//! this module), goes into the report's JSON; [`render_changes`] is the section the audit table
-//! shows first. Pure apart from [`read_baseline`], which reads one file.
+//! this module), goes into the report's JSON;
+//! [`render_changes`](super::changes::render_changes) is the section the audit table shows
+//! first. Pure apart from [`read_baseline`], which reads one file.
 //!
 //! Identities (what counts as "the same" in both reports):
 //! - an endpoint: (target as given, interface, version, object, string binding); a port change
