@@ -289,13 +289,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
                 .iter()
                 .any(|r| r["verdict"] == "leak")
         );
-        assert!(
-            h["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["code"] == "leak")
-        );
+        assert!(!support::findings_with(h, "leak").is_empty());
     }
     let s = &got[3];
     assert_eq!(s["record"], "summary");
@@ -324,18 +318,16 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 
     // A cut-short lines file is refused, naming the file.
     let text = std::fs::read_to_string(&out_file).unwrap();
-    let cut = dir.path().join("cut.jsonl");
-    std::fs::write(&cut, text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
-    let (code, _, err) = run(&[
-        "audit",
-        "127.1.0.1",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--baseline",
-        cut.to_str().unwrap(),
-    ]);
+    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--port", &port];
+    refused_cut_short(dir.path(), &text, &[&audit[..], &["--baseline"]].concat());
+}
+
+/// `args` followed by a file of the first two of `lines` (cut before its summary) is refused
+/// (exit 2), naming the file and the missing summary.
+fn refused_cut_short(dir: &std::path::Path, lines: &str, args: &[&str]) {
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, lines.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+    let (code, _, err) = run(&[args, &[cut.to_str().unwrap()]].concat());
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("cut.jsonl") && err.contains("summary"),
@@ -415,21 +407,11 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     assert_eq!(from_lines, matrix_from(&as_doc));
 
     // Lines cut before their summary are refused, naming the file.
-    let cut = dir.path().join("cut.jsonl");
-    std::fs::write(&cut, out.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
-    let (code, _, err) = run(&[
-        "audit",
-        "127.1.0.1",
-        "--policy",
-        &policy,
-        "--no-probe",
-        "--observations",
-        cut.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("cut.jsonl") && err.contains("summary"),
-        "{err}"
+    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--no-probe"];
+    refused_cut_short(
+        dir.path(),
+        &out,
+        &[&audit[..], &["--observations"]].concat(),
     );
 }
 
