@@ -21,15 +21,23 @@ if [ -z "$bin" ]; then
     bin=$root/target/release/rpcaudit
 fi
 out=$(mktemp -d)
-fifo=$out/serve.out
-mkfifo "$fifo"
-"$bin" lab serve --listen 0.0.0.0:0 --tcp-endpoints 40 >"$fifo" 2>/dev/null &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
-read -r word addr <"$fifo"
-[ "$word" = listening ] || { echo "unexpected: $word $addr" >&2; exit 1; }
+servers=()
+trap 'kill "${servers[@]}" 2>/dev/null || true; rm -rf "$out"' EXIT
+
+# A fixture endpoint mapper with 40 TCP endpoints listening on $1: its PID joins $servers
+# (stopped on exit), the address it listens on is left in $addr.
+serve() {
+    local fifo=$out/serve${#servers[@]}.out word
+    mkfifo "$fifo"
+    "$bin" lab serve --listen "$1" --tcp-endpoints 40 >"$fifo" 2>/dev/null &
+    servers+=("$!")
+    read -r word addr <"$fifo"
+    [ "$word" = listening ] || { echo "unexpected: $word $addr" >&2; exit 1; }
+}
+
+serve 0.0.0.0:0
 port=${addr##*:}
-echo "fixture endpoint mapper on 0.0.0.0:$port (pid $server)"
+echo "fixture endpoint mapper on 0.0.0.0:$port (pid ${servers[0]})"
 
 measure() { # label, output file, command...
     local label=$1 file=$2
@@ -62,12 +70,7 @@ echo "  document $(du -m "$out/audit.json" | cut -f1) MiB"
 if [ "${RPCDUMP:-0}" = 1 ]; then
     # impacket's rpcdump.py only connects to port 135: a second fixture on 127.0.0.77:135.
     command -v rpcdump.py >/dev/null || { echo "rpcdump.py (impacket) not installed" >&2; exit 2; }
-    fifo2=$out/serve2.out
-    mkfifo "$fifo2"
-    "$bin" lab serve --listen 127.0.0.77:135 --tcp-endpoints 40 >"$fifo2" 2>/dev/null &
-    server2=$!
-    trap 'kill "$server" "$server2" 2>/dev/null || true; rm -rf "$out"' EXIT
-    read -r _ _ <"$fifo2"
+    serve 127.0.0.77:135
     for run in 1 2 3; do
         measure "run $run: rpcaudit dump 127.0.0.77" "$out/one.txt" "$bin" dump 127.0.0.77
         measure "run $run: rpcdump.py 127.0.0.77" "$out/one-impacket.txt" rpcdump.py 127.0.0.77

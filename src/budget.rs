@@ -1,7 +1,7 @@
 //! The file-descriptor budget: how many sockets a run may hold open at once, and how they are
 //! shared between endpoint-mapper dumps (one socket per host in flight) and probes (one socket
 //! per probe in flight). The first step of every scanning command: [`raise_nofile`] lifts the
-//! soft `RLIMIT_NOFILE` to the hard limit (as nmap and RustScan do), and [`derive`], a pure
+//! soft `RLIMIT_NOFILE` to the hard limit (as nmap and RustScan do), and [`derive()`], a pure
 //! function, turns the limit in force into the default concurrencies; `cli` reports the choice
 //! at `-v`.
 

@@ -707,6 +707,16 @@ mod tests {
         Target::Addr(IpAddr::V4(Ipv4Addr::new(a, b, c, d)))
     }
 
+    /// These targets: addresses where the text is one, names otherwise.
+    fn targets(list: &[&str]) -> Vec<Target> {
+        list.iter()
+            .map(|t| match t.parse() {
+                Ok(ip) => Target::Addr(ip),
+                Err(_) => Target::Name(t.to_string()),
+            })
+            .collect()
+    }
+
     fn err_text(list: &[&str]) -> String {
         match expand(&args(list)) {
             Ok(ts) => panic!("expected an error, got {} targets", ts.len()),
@@ -733,13 +743,13 @@ mod tests {
         .unwrap();
         assert_eq!(
             got,
-            vec![
-                v4(192, 0, 2, 7),
-                Target::Addr("2001:db8::7".parse().unwrap()),
-                Target::Addr("::1".parse().unwrap()),
-                Target::Name("dc01.example.com".to_string()),
-                Target::Name("localhost".to_string()),
-            ]
+            targets(&[
+                "192.0.2.7",
+                "2001:db8::7",
+                "::1",
+                "dc01.example.com",
+                "localhost"
+            ])
         );
         assert_eq!(got[1].to_string(), "2001:db8::7");
         assert_eq!(got[3].to_string(), "dc01.example.com");
@@ -784,14 +794,7 @@ mod tests {
             "192.0.2.1",
         ]))
         .unwrap();
-        assert_eq!(
-            got,
-            vec![
-                v4(192, 0, 2, 2),
-                v4(192, 0, 2, 1),
-                Target::Name("host-a".to_string())
-            ]
-        );
+        assert_eq!(got, targets(&["192.0.2.2", "192.0.2.1", "host-a"]));
     }
 
     #[test]
@@ -875,12 +878,7 @@ mod tests {
         let got = expand(&args(&["192.0.2.9", &arg, "192.0.2.1"])).unwrap();
         assert_eq!(
             got,
-            vec![
-                v4(192, 0, 2, 9),
-                v4(192, 0, 2, 1),
-                Target::Name("srv-2.example".to_string()),
-                v4(192, 0, 2, 0),
-            ]
+            targets(&["192.0.2.9", "192.0.2.1", "srv-2.example", "192.0.2.0"])
         );
     }
 
@@ -952,15 +950,9 @@ mod tests {
 
     #[test]
     fn full_ranges_include_both_ends() {
-        let got = expand(&args(&["192.0.2.254-192.0.3.1"])).unwrap();
         assert_eq!(
-            got,
-            vec![
-                v4(192, 0, 2, 254),
-                v4(192, 0, 2, 255),
-                v4(192, 0, 3, 0),
-                v4(192, 0, 3, 1)
-            ]
+            expand(&args(&["192.0.2.254-192.0.3.1"])).unwrap(),
+            targets(&["192.0.2.254", "192.0.2.255", "192.0.3.0", "192.0.3.1"])
         );
         let got = expand(&args(&["2001:db8::fe-2001:db8::101"])).unwrap();
         assert_eq!(got.len(), 4);
@@ -974,15 +966,9 @@ mod tests {
         assert_eq!(got.len(), 254);
         assert_eq!(got[0], v4(198, 18, 0, 1));
         assert_eq!(got[253], v4(198, 18, 0, 254));
-        let got = expand(&args(&["198.18.0-1.7-8"])).unwrap();
         assert_eq!(
-            got,
-            vec![
-                v4(198, 18, 0, 7),
-                v4(198, 18, 0, 8),
-                v4(198, 18, 1, 7),
-                v4(198, 18, 1, 8)
-            ]
+            expand(&args(&["198.18.0-1.7-8"])).unwrap(),
+            targets(&["198.18.0.7", "198.18.0.8", "198.18.1.7", "198.18.1.8"])
         );
         // Whole trailing octets: one interval, listed in order.
         let got = expand(&args(&["10.1.0-255.0-255"])).unwrap();
@@ -1022,10 +1008,7 @@ mod tests {
         // Dashes in names are still names.
         assert_eq!(
             expand(&args(&["cafe-01", "srv-2.example"])).unwrap(),
-            vec![
-                Target::Name("cafe-01".into()),
-                Target::Name("srv-2.example".into())
-            ]
+            targets(&["cafe-01", "srv-2.example"])
         );
     }
 
@@ -1039,12 +1022,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             got,
-            vec![
-                v4(192, 0, 2, 1),
-                v4(192, 0, 2, 3),
-                v4(192, 0, 2, 6),
-                Target::Name("host-a".into())
-            ]
+            targets(&["192.0.2.1", "192.0.2.3", "192.0.2.6", "host-a"])
         );
         // A block excluded whole, network and broadcast included; nmap form in exclusions.
         let got = within(

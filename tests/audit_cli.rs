@@ -13,6 +13,16 @@ fn fixture_policy() -> String {
         .to_string()
 }
 
+/// `audit 127.0.0.1 --policy KB908472 FLAG FILE` is a usage error (exit 2) naming the file.
+fn refused_naming(flag: &str, file: &std::path::Path) {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let policy = fixture_policy();
+    let args = ["audit", "127.0.0.1", "--policy", &policy, flag];
+    let (code, _, err) = run(&[&args[..], &[file.to_str().unwrap()]].concat());
+    assert_eq!(code, 2);
+    assert!(err.contains(name), "{err}");
+}
+
 /// `audit 127.0.0.1 --policy <article's script> --port PORT EXTRA...`.
 fn audit_args(port: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
@@ -90,17 +100,7 @@ fn bad_inputs_are_usage_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let obs = dir.path().join("obs.json");
     std::fs::write(&obs, "{\"observations\": [ {\"source\": 1 } ]}").unwrap();
-    let policy = fixture_policy();
-    let (code, _, err) = run(&[
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &policy,
-        "--observations",
-        obs.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("obs.json"), "{err}");
+    refused_naming("--observations", &obs);
 }
 
 #[test]
@@ -172,7 +172,6 @@ fn an_interrupted_run_still_writes_its_partial_report() {
 fn baseline_changes_and_fix_script_in_the_chosen_dialect() {
     let dir = tempfile::tempdir().unwrap();
     let old = dir.path().join("old.json");
-    let policy = fixture_policy();
     // The first run: registrations on 5001-5003.
     {
         let f = Fixture::start(&["--tcp-endpoints", "6", "--tcp-ports", "5001-5003"]);
@@ -219,14 +218,5 @@ fn baseline_changes_and_fix_script_in_the_chosen_dialect() {
     // A baseline that is not a report is an input error naming it, before any scan.
     let junk = dir.path().join("junk.json");
     std::fs::write(&junk, "[1,2,3]").unwrap();
-    let (code, _, err) = run(&[
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &policy,
-        "--baseline",
-        junk.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2);
-    assert!(err.contains("junk.json"), "{err}");
+    refused_naming("--baseline", &junk);
 }

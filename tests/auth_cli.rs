@@ -60,6 +60,14 @@ fn dump_args<'a>(port: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     a
 }
 
+/// A dump as [`ACCOUNT`] with its password, at `level`.
+fn as_the_account(port: &str, level: &str) -> (i32, String, String) {
+    run_env(
+        &dump_args(port, &["--user", ACCOUNT, "--auth-level", level]),
+        &[("RPCAUDIT_PASSWORD", PASSWORD)],
+    )
+}
+
 fn json(out: &str, err: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"))
 }
@@ -94,10 +102,7 @@ fn auto_with_credentials_gives_the_full_list_at_every_level() {
     let f = restricted(&[]);
     let port = f.port();
     for level in ["connect", "integrity", "privacy"] {
-        let (code, out, err) = run_env(
-            &dump_args(&port, &["--user", ACCOUNT, "--auth-level", level]),
-            &[("RPCAUDIT_PASSWORD", PASSWORD)],
-        );
+        let (code, out, err) = as_the_account(&port, level);
         assert_eq!(code, 0, "{level}: {err}");
         let v = json(&out, &err);
         let host = &v["hosts"][0];
@@ -160,10 +165,7 @@ fn a_tampered_response_signature_is_rejected() {
     let f = restricted(&["--misbehave", "tamper-signature"]);
     let port = f.port();
     for level in ["integrity", "privacy"] {
-        let (code, out, err) = run_env(
-            &dump_args(&port, &["--user", ACCOUNT, "--auth-level", level]),
-            &[("RPCAUDIT_PASSWORD", PASSWORD)],
-        );
+        let (code, out, err) = as_the_account(&port, level);
         assert_eq!(code, 3, "{err}");
         let v = json(&out, &err);
         let host = &v["hosts"][0];
@@ -227,15 +229,15 @@ fn a_wrong_password_is_a_logon_failure_and_three_hosts_retire_the_credentials() 
         .iter()
         .map(|h| h["error"].as_str().unwrap())
         .collect();
-    let failed = errors
-        .iter()
-        .filter(|e| e.contains("logon failure: the host refused"))
-        .count();
-    let retired = errors
-        .iter()
-        .filter(|e| e.contains("credentials given are no longer used"))
-        .count();
-    assert_eq!((failed, retired), (3, 2), "{errors:#?}");
+    let saying = |what: &str| errors.iter().filter(|e| e.contains(what)).count();
+    assert_eq!(
+        (
+            saying("logon failure: the host refused"),
+            saying("credentials given are no longer used")
+        ),
+        (3, 2),
+        "{errors:#?}"
+    );
     assert!(err.contains("no longer used"), "{err}");
 }
 
@@ -286,25 +288,19 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
             assert!(!text.contains(s.as_str()), "{what} holds a secret");
         }
     };
-    let runs: Vec<(Vec<String>, (&str, String))> = vec![
+    let runs: Vec<(Vec<&str>, (&str, String))> = vec![
         (
             dump_args(
                 &port,
                 &["--user", ACCOUNT, "-vvv", "--auth-level", "privacy"],
-            )
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ),
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         (
             dump_args(
                 &port,
                 &["--user", ACCOUNT, "-vvv", "--auth-level", "integrity"],
-            )
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ),
             ("RPCAUDIT_NT_HASH", hash.clone()),
         ),
         (
@@ -317,10 +313,7 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
                 "--user",
                 ACCOUNT,
                 "-vvv",
-            ]
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ],
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         (
@@ -338,24 +331,17 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
                 "--user",
                 ACCOUNT,
                 "-vvv",
-            ]
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ],
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         // A wrong secret, so the failure paths print too.
         (
-            dump_args(&port, &["--user", ACCOUNT, "-vvv"])
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
+            dump_args(&port, &["--user", ACCOUNT, "-vvv"]),
             ("RPCAUDIT_PASSWORD", format!("{PASSWORD}-wrong")),
         ),
     ];
     for (args, (k, v)) in &runs {
-        let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, out, err) = run_env(&a, &[(k, v.as_str())]);
+        let (code, out, err) = run_env(args, &[(k, v.as_str())]);
         assert!(
             code == 0 || code == 1 || code == 3,
             "{args:?}: {code} {err}"

@@ -7,18 +7,7 @@ use support::{Fixture, run, run_json};
 
 /// Run `capacity 127.0.0.1 --port FIXTURE --json EXTRA...`.
 fn capacity(fixture: &Fixture, extra: &[&str]) -> (i32, Value, String) {
-    let port = fixture.port();
-    let mut args = vec![
-        "capacity",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--json",
-        "--timeout",
-        "10",
-    ];
-    args.extend_from_slice(extra);
-    run_json(&args)
+    support::run_json_against("capacity", fixture, extra)
 }
 
 fn codes(host: &Value) -> Vec<String> {
@@ -95,27 +84,28 @@ fn ports_outside_the_range_are_out_of_range_errors() {
     );
 }
 
+/// 30 endpoints spread over `ports`: `capacity` exits `exit`, counts `in_use` ports in use
+/// and has one finding, `code` at `severity`. The host's JSON.
+fn one_finding(ports: &str, exit: i32, in_use: u64, code: &str, severity: &str) -> Value {
+    let f = Fixture::start(&["--tcp-endpoints", "30", "--tcp-ports", ports]);
+    let (got, v, err) = capacity(&f, &[]);
+    assert_eq!(got, exit, "{err}");
+    let h = &v["hosts"][0];
+    assert_eq!(h["in_use"], in_use);
+    assert_eq!(codes(h), [code]);
+    assert_eq!(h["findings"][0]["severity"], severity);
+    h.clone()
+}
+
 #[test]
 fn twenty_one_ports_of_twenty_one_exhaust_the_range() {
-    let f = Fixture::start(&["--tcp-endpoints", "30", "--tcp-ports", "5001-5021"]);
-    let (code, v, err) = capacity(&f, &[]);
-    assert_eq!(code, 1, "{err}");
-    let h = &v["hosts"][0];
-    assert_eq!(h["in_use"], 21);
+    let h = one_finding("5001-5021", 1, 21, "range-exhausted", "error");
     assert_eq!(h["utilisation"], 1.0);
-    assert_eq!(codes(h), ["range-exhausted"]);
-    assert_eq!(h["findings"][0]["severity"], "error");
 }
 
 #[test]
 fn eighteen_of_twenty_one_is_near_full_a_warning_that_exits_0() {
-    let f = Fixture::start(&["--tcp-endpoints", "30", "--tcp-ports", "5001-5018"]);
-    let (code, v, err) = capacity(&f, &[]);
-    assert_eq!(code, 0, "{err}");
-    let h = &v["hosts"][0];
-    assert_eq!(h["in_use"], 18);
-    assert_eq!(codes(h), ["range-near-full"]);
-    assert_eq!(h["findings"][0]["severity"], "warning");
+    one_finding("5001-5018", 0, 18, "range-near-full", "warning");
 }
 
 #[test]
@@ -188,17 +178,7 @@ fn table_output_shows_counts_findings_and_fix_commands() {
 #[test]
 fn an_unexamined_host_exits_3_even_with_error_findings_elsewhere() {
     let f = Fixture::start(&["--tcp-ports", "5001-5010,49664"]);
-    let port = f.port();
-    let (code, v, err) = run_json(&[
-        "capacity",
-        "127.0.0.1",
-        "127.0.0.3",
-        "--port",
-        &port,
-        "--json",
-        "--timeout",
-        "5",
-    ]);
+    let (code, v, err) = support::run_json_with_a_dead_host("capacity", &f);
     assert_eq!(code, 3, "{err}");
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts.len(), 2);

@@ -4,18 +4,7 @@ mod support;
 use support::{Fixture, run, run_json};
 
 fn dump(fixture: &Fixture, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let port = fixture.port();
-    let mut args = vec![
-        "dump",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--json",
-        "--timeout",
-        "10",
-    ];
-    args.extend_from_slice(extra);
-    run_json(&args)
+    support::run_json_against("dump", fixture, extra)
 }
 
 #[test]
@@ -82,18 +71,7 @@ fn table_output_groups_interfaces_and_summarises() {
 #[test]
 fn an_unreachable_host_is_an_error_and_the_others_complete() {
     let f = Fixture::start(&[]);
-    // Another loopback address where nothing listens on the fixture's port.
-    let port = f.port();
-    let (code, v, err) = run_json(&[
-        "dump",
-        "127.0.0.1",
-        "127.0.0.3",
-        "--port",
-        &port,
-        "--json",
-        "--timeout",
-        "5",
-    ]);
+    let (code, v, err) = support::run_json_with_a_dead_host("dump", &f);
     assert_eq!(code, 3, "{err}");
     let hosts = v["hosts"].as_array().unwrap();
     assert_eq!(hosts[0]["status"], "ok");

@@ -17,6 +17,15 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap()
 }
 
+/// Every line validates against `schema/NAME`.
+fn assert_valid_lines(lines: &[Value], name: &str) {
+    let validator = schema(name);
+    for l in lines {
+        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -193,11 +202,7 @@ fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     assert_eq!(code, 0, "{err}");
     let got = lines(&out);
     assert_eq!(got.len(), 14, "{out}");
-    let validator = schema("dump-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "dump-lines.schema.json");
     let summary = got.last().unwrap();
     assert_eq!(summary["record"], "summary");
     assert_eq!(summary["hosts"], 13);
@@ -264,27 +269,15 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("estate.jsonl");
     let policy = policy();
-    let (code, out, err) = run(&[
-        "audit",
-        "127.1.0.1-3",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--json-lines",
-        "--output",
-        out_file.to_str().unwrap(),
-    ]);
+    let audit = ["audit", "127.1.0.1-3", "--policy", &policy, "--port", &port];
+    let output = ["--json-lines", "--output", out_file.to_str().unwrap()];
+    let (code, out, err) = run(&[audit.as_slice(), &output].concat());
     // Loopback enforces nothing: the range ports are leaks (exit 1), as in audit_cli.
     assert_eq!(code, 1, "{err}");
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), out);
     let got = lines(&out);
     assert_eq!(got.len(), 4);
-    let validator = schema("audit-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "audit-lines.schema.json");
     for h in &got[..3] {
         assert_eq!(h["record"], "host");
         assert_eq!(h["complete"], true);
@@ -296,13 +289,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
                 .iter()
                 .any(|r| r["verdict"] == "leak")
         );
-        assert!(
-            h["findings"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|f| f["code"] == "leak")
-        );
+        assert!(!support::findings_with(h, "leak").is_empty());
     }
     let s = &got[3];
     assert_eq!(s["record"], "summary");
@@ -312,17 +299,8 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     assert!(s["summary"]["findings"]["error"].as_u64().unwrap() >= 3);
 
     // The lines as a baseline: nothing changed, so no endpoint appeared.
-    let (code, out, err) = run(&[
-        "audit",
-        "127.1.0.1-3",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--json",
-        "--baseline",
-        out_file.to_str().unwrap(),
-    ]);
+    let baseline = ["--json", "--baseline", out_file.to_str().unwrap()];
+    let (code, out, err) = run(&[audit.as_slice(), &baseline].concat());
     assert_eq!(code, 1, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     support::assert_valid_report(&v);
@@ -360,10 +338,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     assert_eq!(code, 1, "{err}");
     let got = lines(&out);
     assert_eq!(got.len(), 4);
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "audit-lines.schema.json");
     for h in &got[..3] {
         let appeared: Vec<&str> = h["changes"]["endpoints_appeared"]
             .as_array()
@@ -411,18 +386,16 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 
     // A cut-short lines file is refused, naming the file.
     let text = std::fs::read_to_string(&out_file).unwrap();
-    let cut = dir.path().join("cut.jsonl");
-    std::fs::write(&cut, text.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
-    let (code, _, err) = run(&[
-        "audit",
-        "127.1.0.1",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--baseline",
-        cut.to_str().unwrap(),
-    ]);
+    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--port", &port];
+    refused_cut_short(dir.path(), &text, &[&audit[..], &["--baseline"]].concat());
+}
+
+/// `args` followed by a file of the first two of `lines` (cut before its summary) is refused
+/// (exit 2), naming the file and the missing summary.
+fn refused_cut_short(dir: &std::path::Path, lines: &str, args: &[&str]) {
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, lines.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
+    let (code, _, err) = run(&[args, &[cut.to_str().unwrap()]].concat());
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("cut.jsonl") && err.contains("summary"),
@@ -451,11 +424,7 @@ fn capacity_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     assert_eq!(code, 1, "{err}");
     let got = lines(&out);
     assert_eq!(got.len(), 6, "{out}");
-    let validator = schema("capacity-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "capacity-lines.schema.json");
     let s = &got[5];
     assert_eq!(s["record"], "summary");
     assert_eq!((s["hosts"].as_u64(), s["ok"].as_u64()), (Some(5), Some(5)));
@@ -498,11 +467,7 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     assert_eq!(code, 0, "{err}");
     let got = lines(&out);
     assert_eq!(got.len(), 5, "one line per target, then the summary: {out}");
-    let validator = schema("probe-lines.schema.json");
-    for l in &got {
-        let errors: Vec<String> = validator.iter_errors(l).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{errors:?}: {l}");
-    }
+    assert_valid_lines(&got, "probe-lines.schema.json");
     let mut targets: Vec<&str> = got[..4]
         .iter()
         .map(|h| {
@@ -565,21 +530,11 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     assert_eq!(from_lines, matrix_from(&as_doc));
 
     // Lines cut before their summary are refused, naming the file.
-    let cut = dir.path().join("cut.jsonl");
-    std::fs::write(&cut, out.lines().take(2).collect::<Vec<_>>().join("\n")).unwrap();
-    let (code, _, err) = run(&[
-        "audit",
-        "127.1.0.1",
-        "--policy",
-        &policy,
-        "--no-probe",
-        "--observations",
-        cut.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("cut.jsonl") && err.contains("summary"),
-        "{err}"
+    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--no-probe"];
+    refused_cut_short(
+        dir.path(),
+        &out,
+        &[&audit[..], &["--observations"]].concat(),
     );
 }
 

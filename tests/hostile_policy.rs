@@ -17,11 +17,16 @@ const PEAK_KIB: u64 = 256 * 1024;
 /// A hang detector for unoptimised builds on a loaded 2-core machine, not a speed target.
 const DEADLINE: Duration = Duration::from_secs(120);
 
+/// `bytes` written to `dir/name`; its path.
+fn written(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
 /// `unit` repeated to (nearly) 16 MiB, written to `dir/name`.
 fn repeated(dir: &Path, name: &str, unit: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, unit.repeat(FILE_BYTES / unit.len())).unwrap();
-    path.display().to_string()
+    written(dir, name, &unit.repeat(FILE_BYTES / unit.len()))
 }
 
 fn lint(file: &str) -> support::Measured {
@@ -35,6 +40,24 @@ fn lint(file: &str) -> support::Measured {
     m
 }
 
+/// `policy lint` on `unit` repeated to (nearly) 16 MiB in a file `name`.
+fn lint_repeated(name: &str, unit: &[u8]) -> support::Measured {
+    let dir = tempfile::tempdir().unwrap();
+    lint(&repeated(dir.path(), name, unit))
+}
+
+/// Exit 1 (findings), and the findings say `said`.
+fn findings_say(m: &support::Measured, said: &str) {
+    assert_eq!(m.code, 1, "{}", m.stderr);
+    assert!(m.stdout.contains(said), "{}", m.stdout);
+}
+
+/// Exit 2 (refused), and the error says `said`.
+fn refused_saying(m: &support::Measured, said: &str) {
+    assert_eq!(m.code, 2, "{}", m.stdout);
+    assert!(m.stderr.contains(said), "{}", m.stderr);
+}
+
 fn codes(m: &support::Measured) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(&m.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", m.stdout, m.stderr));
@@ -43,13 +66,10 @@ fn codes(m: &support::Measured) -> Vec<String> {
 
 #[test]
 fn a_million_bad_lines_give_a_hundred_findings_and_a_count() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = repeated(
-        dir.path(),
+    let m = lint_repeated(
         "bad.cmd",
         b"ipseccmd -w REG -p P -r R -f bogus -n BLOCK\r\n",
     );
-    let m = lint(&f);
     assert_eq!(m.code, 1, "{}", m.stderr);
     let c = codes(&m);
     let parse = c.iter().filter(|c| *c == "parse-error").count();
@@ -76,9 +96,7 @@ fn a_hundred_thousand_allow_rules_are_checked_or_refused_in_bounded_time() {
         );
         i += 1;
     }
-    let path = dir.path().join("allows.ps1");
-    std::fs::write(&path, text).unwrap();
-    let m = lint(path.to_str().unwrap());
+    let m = lint(&written(dir.path(), "allows.ps1", text.as_bytes()));
     assert_eq!(m.code, 1, "{}", m.stderr);
     let c = codes(&m);
     assert!(c.iter().any(|c| c == "lint-skipped"), "{c:?}");
@@ -87,40 +105,26 @@ fn a_hundred_thousand_allow_rules_are_checked_or_refused_in_bounded_time() {
 
 #[test]
 fn identical_block_rules_by_the_hundred_thousand() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = repeated(
-        dir.path(),
+    let m = lint_repeated(
         "blocks.cmd",
         b"netsh advfirewall firewall add rule name=\"B\" dir=in action=block protocol=TCP localport=135 remoteip=10.0.0.1\r\n",
     );
-    let m = lint(&f);
     assert!(m.code == 0 || m.code == 1, "{}", m.stderr);
     codes(&m);
 }
 
 #[test]
 fn one_sixteen_mebibyte_line_and_endless_continuations_are_refused_in_words() {
-    let dir = tempfile::tempdir().unwrap();
-    let one = repeated(dir.path(), "one.cmd", b"A");
-    let m = lint(&one);
-    assert_eq!(m.code, 2, "{}", m.stdout);
-    assert!(
-        m.stderr.contains("one.cmd: nothing could be read"),
-        "{}",
-        m.stderr
+    refused_saying(
+        &lint_repeated("one.cmd", b"A"),
+        "one.cmd: nothing could be read",
     );
     // A command rpcaudit reads, continued with `^` over 400,000 lines.
     let mut text = b"ipseccmd -w REG -p P -r R -f *=0:135:TCP -n BLOCK\r\n".to_vec();
     text.extend(b"netsh advfirewall firewall add rule ^\r\n".repeat(400_000));
-    let path = dir.path().join("caret.cmd");
-    std::fs::write(&path, text).unwrap();
-    let m = lint(path.to_str().unwrap());
-    assert_eq!(m.code, 1, "{}", m.stderr);
-    assert!(
-        m.stdout.contains("more than the 65536 rpcaudit reads"),
-        "{}",
-        m.stdout
-    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = lint(&written(dir.path(), "caret.cmd", &text));
+    findings_say(&m, "more than the 65536 rpcaudit reads");
 }
 
 #[test]
@@ -130,44 +134,24 @@ fn doubling_variables_and_huge_loops_stop_at_their_caps() {
     text.extend(b"set A=%A%%A%\r\n".repeat(60));
     text.extend(b"ipseccmd -w REG -p \"%A%\" -r R -f *=0:135:TCP -n BLOCK\r\n");
     text.extend(b"ipseccmd -w REG -p P -r R -f *=0:135:TCP -n BLOCK\r\n");
-    let path = dir.path().join("bomb.cmd");
-    std::fs::write(&path, &text).unwrap();
-    let m = lint(path.to_str().unwrap());
-    assert_eq!(m.code, 1, "{}", m.stderr);
-    assert!(
-        m.stdout.contains("once its %variables% are expanded"),
-        "{}",
-        m.stdout
-    );
+    let m = lint(&written(dir.path(), "bomb.cmd", &text));
+    findings_say(&m, "once its %variables% are expanded");
 
     let mut text = b"for /L %%p in (1,1,100000) do ipseccmd -w REG -p \"".to_vec();
     text.extend(b"X".repeat(60_000));
     text.extend(
         b"\" -r R -f *=0:%%p:TCP -n BLOCK\r\nipseccmd -w REG -p P -r R -f *=0:135:TCP -n BLOCK\r\n",
     );
-    let path = dir.path().join("loop.cmd");
-    std::fs::write(&path, &text).unwrap();
-    let m = lint(path.to_str().unwrap());
-    assert_eq!(m.code, 1, "{}", m.stderr);
-    assert!(
-        m.stdout.contains("bytes a file may expand to"),
-        "{}",
-        m.stdout
-    );
+    let m = lint(&written(dir.path(), "loop.cmd", &text));
+    findings_say(&m, "bytes a file may expand to");
 }
 
 #[test]
 fn binary_noise_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
     let noise: Vec<u8> = (0..=255u8).collect();
-    let f = repeated(dir.path(), "noise.bin", &noise);
-    let m = lint(&f);
-    assert_eq!(m.code, 2, "{}", m.stdout);
-    assert!(
-        m.stderr
-            .contains("noise.bin: nothing could be read from it: the file is binary"),
-        "{}",
-        m.stderr
+    refused_saying(
+        &lint_repeated("noise.bin", &noise),
+        "noise.bin: nothing could be read from it: the file is binary",
     );
 }
 

@@ -75,30 +75,20 @@ impl Drop for Started {
     }
 }
 
-fn checked(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The veth pair host ↔ namespace with its /30; a leftover of an earlier run is replaced.
 fn add_link(v: &Vantage, started: &mut Started) {
     let _ = Command::new("ip")
         .args(["link", "del", v.link])
         .stderr(Stdio::null())
         .status();
-    checked(
+    lab::run_checked(
         Command::new("ip").args([
             "link", "add", v.link, "type", "veth", "peer", "name", "mgmt0", "netns", v.ns,
         ]),
         "ip link add",
     );
     started.links.push(v.link);
-    checked(
+    lab::run_checked(
         Command::new("ip").args([
             "addr",
             "add",
@@ -108,11 +98,11 @@ fn add_link(v: &Vantage, started: &mut Started) {
         ]),
         "ip addr add (host)",
     );
-    checked(
+    lab::run_checked(
         Command::new("ip").args(["link", "set", v.link, "up"]),
         "ip link set up (host)",
     );
-    checked(
+    lab::run_checked(
         Command::new("ip").args([
             "-n",
             v.ns,
@@ -124,14 +114,14 @@ fn add_link(v: &Vantage, started: &mut Started) {
         ]),
         "ip addr add (namespace)",
     );
-    checked(
+    lab::run_checked(
         Command::new("ip").args(["-n", v.ns, "link", "set", "mgmt0", "up"]),
         "ip link set up (namespace)",
     );
 }
 
 fn keygen(path: &Path) {
-    checked(
+    lab::run_checked(
         Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
             .arg(path),

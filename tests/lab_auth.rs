@@ -48,19 +48,15 @@ fn dump(args: &[&str], password: Option<&str>) -> (i32, serde_json::Value, Strin
     (out.status.code().unwrap_or(-1), v, stderr)
 }
 
+/// [`dump`] with NTLM as the lab's account, at `level`.
+fn dump_ntlm(level: &str, password: &str) -> (i32, serde_json::Value, String) {
+    let user = account();
+    let args = ["--auth", "ntlm", "--user", &user, "--auth-level", level];
+    dump(&args, Some(password))
+}
+
 fn entries(v: &serde_json::Value) -> BTreeSet<(String, String, String)> {
-    v["hosts"][0]["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["interface"].as_str().unwrap().to_string(),
-                e["binding"].as_str().unwrap().to_string(),
-                e["annotation"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    lab::endpoints(&v["hosts"][0]).into_iter().collect()
 }
 
 /// tshark on the allowed client's link, TCP 135 only, into a file; stopped (and flushed) by
@@ -194,17 +190,7 @@ fn authenticated_dumps_at_every_level_list_the_anonymous_entries_and_the_wire_sh
 
     for (level, wire) in [("connect", "2"), ("integrity", "5"), ("privacy", "6")] {
         let capture = Capture::start();
-        let (code, v, err) = dump(
-            &[
-                "--auth",
-                "ntlm",
-                "--user",
-                &account(),
-                "--auth-level",
-                level,
-            ],
-            Some(lab::PASSWORD),
-        );
+        let (code, v, err) = dump_ntlm(level, lab::PASSWORD);
         let (raw, packets) = capture.finish();
         assert_eq!(code, 0, "{level}: {err}");
         let host = &v["hosts"][0];
@@ -266,17 +252,7 @@ fn a_wrong_password_is_a_logon_failure_exit_3() {
         return;
     };
     for level in ["integrity", "privacy"] {
-        let (code, v, err) = dump(
-            &[
-                "--auth",
-                "ntlm",
-                "--user",
-                &account(),
-                "--auth-level",
-                level,
-            ],
-            Some("Not-The-Lab-Password"),
-        );
+        let (code, v, err) = dump_ntlm(level, "Not-The-Lab-Password");
         assert_eq!(code, 3, "{err}");
         let host = &v["hosts"][0];
         assert_eq!(host["status"], "error");

@@ -53,16 +53,9 @@ fn dump_lists_what_rpcclient_lists_against_samba() {
     let v = our_dump_in(lab::NS_ALLOW, &srv);
     let host = &v["hosts"][0];
     assert_eq!(host["status"], "ok");
-    let ours: Vec<(String, String)> = host["endpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["interface"].as_str().unwrap().to_string(),
-                e["binding"].as_str().unwrap().to_string(),
-            )
-        })
+    let ours: Vec<(String, String)> = lab::endpoints(host)
+        .into_iter()
+        .map(|(interface, binding, _)| (interface, binding))
         .collect();
 
     // The ncacn_ip_tcp (interface, port) sets are the same.

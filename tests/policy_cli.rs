@@ -8,23 +8,34 @@ use assert_cmd::Command;
 use rpcaudit::policy::{self, Action, LoadOptions, Proto};
 use serde_json::Value;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
     support::fixture(&format!("policy/{name}"))
 }
 
-fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {
-    let mut cmd = Command::cargo_bin("rpcaudit").unwrap();
-    cmd.arg("policy").args(args);
-    for f in files {
-        cmd.arg(fixture(f));
-    }
-    let out = cmd.output().unwrap();
+/// `rpcaudit policy ARGS FILES...`: exit code, stdout and stderr.
+fn policy_on(args: &[&str], files: &[&Path]) -> (i32, String, String) {
+    let out = Command::cargo_bin("rpcaudit")
+        .unwrap()
+        .arg("policy")
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `rpcaudit policy ARGS` on fixtures: exit code and stdout.
+fn rpcaudit(args: &[&str], files: &[&str]) -> (i32, String) {
+    let paths: Vec<PathBuf> = files.iter().map(|f| fixture(f)).collect();
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let (code, out, _) = policy_on(args, &paths);
+    (code, out)
 }
 
 fn json(args: &[&str], files: &[&str]) -> (i32, Value) {
@@ -32,6 +43,11 @@ fn json(args: &[&str], files: &[&str]) -> (i32, Value) {
     a.push("--json");
     let (code, out) = rpcaudit(&a, files);
     (code, serde_json::from_str(&out).unwrap())
+}
+
+/// `policy explain --src SRC --port PORT --json FILES...`.
+fn explain(src: &str, port: &str, files: &[&str]) -> (i32, Value) {
+    json(&["explain", "--src", src, "--port", port], files)
 }
 
 const ARTICLE_ENCODINGS: &[&str] = &[
@@ -89,10 +105,7 @@ fn article_script_decides_every_port_in_every_encoding() {
 
 #[test]
 fn explain_cli_json() {
-    let (code, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "5021"],
-        &["kb908472.cmd"],
-    );
+    let (code, v) = explain("10.1.1.5", "5021", &["kb908472.cmd"]);
     assert_eq!(code, 0);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["line"], 52);
@@ -104,10 +117,7 @@ fn explain_cli_json() {
     );
     assert_eq!(v["rule"]["dialect"], "ipseccmd");
     assert_eq!(v["rule"]["policy"], "Block RPC Ports");
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "135"],
-        &["kb908472.cmd"],
-    );
+    let (_, v) = explain("10.9.9.9", "135", &["kb908472.cmd"]);
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["name"], "Block Inbound TCP 135 Rule");
     let (_, v) = json(
@@ -143,10 +153,7 @@ fn typographic_dash_fixture_in_windows_1252() {
     assert!(findings[0]["message"].as_str().unwrap().contains("en dash"));
     assert_eq!(findings[0]["fix"], "replace '\u{2013}x' with '-x'");
     // Nothing is assigned, so nothing decides.
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "135"],
-        &["kb908472-dash-cp1252.cmd"],
-    );
+    let (_, v) = explain("10.9.9.9", "135", &["kb908472-dash-cp1252.cmd"]);
     assert_eq!(v["action"], "none");
 }
 
@@ -187,20 +194,14 @@ fn firewall_fixtures_follow_block_beats_allow() {
     let (code, v) = json(&["lint", "--range", "5001-5021"], &["firewall-naive.cmd"]);
     assert_eq!(code, 1);
     assert_eq!(v["findings"][0]["code"], "allow-shadowed");
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "135"],
-        &["firewall-naive.cmd"],
-    );
+    let (_, v) = explain("10.1.1.5", "135", &["firewall-naive.cmd"]);
     assert_eq!(v["action"], "block");
     // The correct translation (UTF-16LE PowerShell with backtick continuations) is clean
     // and passes the subnet.
     let (code, v) = json(&["lint"], &["firewall-correct.ps1", "rpc-internet.reg"]);
     assert_eq!(code, 0);
     assert_eq!(v["findings"], serde_json::json!([]));
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "5007"],
-        &["firewall-correct.ps1"],
-    );
+    let (_, v) = explain("10.1.1.5", "5007", &["firewall-correct.ps1"]);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["dialect"], "powershell");
     assert_eq!(v["rule"]["line"], 6);
@@ -211,15 +212,9 @@ fn netsh_ipsec_fixture() {
     let (code, v) = json(&["lint"], &["netsh-ipsec.cmd"]);
     assert_eq!(code, 0);
     assert_eq!(v["findings"], serde_json::json!([]));
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "5021"],
-        &["netsh-ipsec.cmd"],
-    );
+    let (_, v) = explain("10.1.1.5", "5021", &["netsh-ipsec.cmd"]);
     assert_eq!(v["action"], "pass");
-    let (_, v) = json(
-        &["explain", "--src", "10.1.5.5", "--port", "5021"],
-        &["netsh-ipsec.cmd"],
-    );
+    let (_, v) = explain("10.1.5.5", "5021", &["netsh-ipsec.cmd"]);
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["dialect"], "netsh-ipsec");
 }
@@ -227,10 +222,7 @@ fn netsh_ipsec_fixture() {
 #[test]
 fn layers_combine_a_block_anywhere_wins() {
     // IPsec passes the subnet; the naive firewall blocks it: packets must pass both.
-    let (_, v) = json(
-        &["explain", "--src", "10.1.1.5", "--port", "135"],
-        &["kb908472.cmd", "firewall-naive.cmd"],
-    );
+    let (_, v) = explain("10.1.1.5", "135", &["kb908472.cmd", "firewall-naive.cmd"]);
     assert_eq!(v["action"], "block");
     assert_eq!(v["rule"]["dialect"], "netsh-advfirewall");
 }
@@ -287,10 +279,7 @@ fn firewall_store_exports_decide_as_the_script() {
     }
     // Inactive built-in rules (RemoteTask-RPCSS-In-TCP allows RPC-EPMap) are not in force;
     // active ones are, under their indirect names.
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "3389"],
-        &["firewall-store-local.reg"],
-    );
+    let (_, v) = explain("10.9.9.9", "3389", &["firewall-store-local.reg"]);
     assert_eq!(v["action"], "pass");
     assert_eq!(v["rule"]["name"], "@FirewallAPI.dll,-28775");
     // The store is clean, and with the range it lints as the script does.
@@ -301,10 +290,7 @@ fn firewall_store_exports_decide_as_the_script() {
     let (code, v) = json(&["lint"], &["firewall-store-gpo.reg"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["findings"][0]["code"], "local-rules-ignored", "{v}");
-    let (_, v) = json(
-        &["explain", "--src", "10.9.9.9", "--port", "135"],
-        &["firewall-store-gpo.reg"],
-    );
+    let (_, v) = explain("10.9.9.9", "135", &["firewall-store-gpo.reg"]);
     assert_eq!(v["action"], "block");
 }
 
@@ -317,13 +303,11 @@ fn registry_pol_is_read() {
         &["kb908472-gpo-Registry.pol", "rpc-internet.reg"],
     );
     assert_eq!(code, 0, "{v}");
-    let codes: Vec<_> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(codes, ["rpc-restricted", "rpc-restricted"], "{v}");
+    assert_eq!(
+        support::finding_codes(&v),
+        ["rpc-restricted", "rpc-restricted"],
+        "{v}"
+    );
     assert!(
         v["findings"][0]["message"]
             .as_str()
@@ -333,14 +317,8 @@ fn registry_pol_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("Registry.pol");
     std::fs::write(&empty, b"PReg\x01\0\0\0").unwrap();
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint"])
-        .arg(&empty)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = policy_on(&["lint"], &[&empty]);
+    assert_eq!(code, 2);
     assert!(
         err.contains("Registry.pol") && err.contains("sets nothing rpcaudit reads"),
         "{err}"
@@ -426,32 +404,17 @@ fn ipsec_store_without_assignment_or_with_a_broken_blob() {
         .collect::<Vec<_>>()
         .join("\r\n");
     let p = write("unassigned.reg", &unassigned);
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint", "--json"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let codes: Vec<&str> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap())
-        .collect();
-    assert!(codes.contains(&"policy-unassigned"), "{v}");
+    let (code, out, _) = policy_on(&["lint", "--json"], &[&p]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let codes = support::finding_codes(&v);
+    assert!(codes.iter().any(|c| c == "policy-unassigned"), "{v}");
     let at = text.find("\"ipsecData\"=hex:b5,20,dc,80").unwrap();
     let line = text[..at].matches("\r\n").count() + 1;
     let broken = format!("{}\"ipsecData\"=hex:b5,20{}", &text[..at], &text[at + 30..]);
     let p = write("broken.reg", &broken);
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint", "--json"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, out, _) = policy_on(&["lint", "--json"], &[&p]);
+    let v: Value = serde_json::from_str(&out).unwrap();
     let e = v["findings"]
         .as_array()
         .unwrap()
@@ -459,7 +422,7 @@ fn ipsec_store_without_assignment_or_with_a_broken_blob() {
         .find(|f| f["code"] == "parse-error")
         .unwrap_or_else(|| panic!("{v}"))
         .clone();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(code, 1);
     assert_eq!(e["line"], line, "{e}");
     assert!(e["file"].as_str().unwrap().ends_with("broken.reg"));
     assert!(
@@ -504,14 +467,8 @@ fn firewall_listings_decide_as_the_script() {
         "\r\nRegelname:                            Block RPC\r\n----\r\nAktiviert:                            Ja\r\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("rpcaudit")
-        .unwrap()
-        .args(["policy", "lint"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, _, err) = policy_on(&["lint"], &[&p]);
+    assert_eq!(code, 2);
     assert!(
         err.contains("German") && err.contains("reg export"),
         "{err}"

@@ -16,12 +16,31 @@ fn lint_with(files: &[(&str, &str)], opts: &LoadOptions) -> Vec<(Code, Severity,
         .collect()
 }
 
+/// One file read and built with the default options.
+fn load(name: &str, bytes: &[u8]) -> policy::LoadedPolicy {
+    policy::build(
+        vec![policy::parse_text(name, bytes)],
+        &LoadOptions::default(),
+    )
+}
+
 fn lint(text: &str) -> Vec<(Code, Severity, Option<usize>)> {
     lint_with(&[("t.cmd", text)], &LoadOptions::default())
 }
 
 fn has(found: &[(Code, Severity, Option<usize>)], code: Code) -> bool {
     found.iter().any(|(c, _, _)| *c == code)
+}
+
+/// For each `(text, expected)`: linting `text` finds `code`, or does not.
+fn finds(code: Code, cases: &[(&str, bool)]) {
+    for (text, expected) in cases {
+        assert_eq!(
+            has(&lint(text), code.clone()),
+            *expected,
+            "{code}: {text:?}"
+        );
+    }
 }
 
 const PORTS: &[u16] = &[
@@ -63,10 +82,10 @@ fn typographic_dash() {
     assert!(has(&found, Code::PolicyUnassigned));
     assert!(!has(&lint(&clean()), Code::TypographicDash));
     // In a port range of an rpccfg line too.
-    assert!(has(
-        &lint("rpccfg.exe -pe 5001\u{2013}5021 -d 0\n"),
-        Code::TypographicDash
-    ));
+    finds(
+        Code::TypographicDash,
+        &[("rpccfg.exe -pe 5001\u{2013}5021 -d 0\n", true)],
+    );
 }
 
 #[test]
@@ -201,15 +220,14 @@ fn range_overlaps_ephemeral_per_os() {
 
 #[test]
 fn range_too_small() {
-    assert!(has(
-        &lint("rpccfg.exe -pe 5001-5010 -d 0\n"),
-        Code::RangeTooSmall
-    ));
-    // 5001-5021 is 21 ports: enough by the article's own threshold.
-    assert!(!has(
-        &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
-        Code::RangeTooSmall
-    ));
+    finds(
+        Code::RangeTooSmall,
+        &[
+            ("rpccfg.exe -pe 5001-5010 -d 0\n", true),
+            // 5001-5021 is 21 ports: enough by the article's own threshold.
+            ("rpccfg.exe -pe 5001-5021 -d 0\n", false),
+        ],
+    );
     let overridden = lint_with(
         &[("r.cmd", "rpccfg.exe -pe 5001-5021 -d 0\n")],
         &LoadOptions {
@@ -222,33 +240,29 @@ fn range_too_small() {
 
 #[test]
 fn range_inverted() {
-    assert!(has(
-        &lint("rpccfg.exe -pi 5001-5021 -d 0\n"),
-        Code::RangeInverted
-    ));
-    assert!(!has(
-        &lint("rpccfg.exe -pi 5001-5021 -d 1\n"),
-        Code::RangeInverted
-    ));
-    assert!(!has(
-        &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
-        Code::RangeInverted
-    ));
+    finds(
+        Code::RangeInverted,
+        &[
+            ("rpccfg.exe -pi 5001-5021 -d 0\n", true),
+            ("rpccfg.exe -pi 5001-5021 -d 1\n", false),
+            ("rpccfg.exe -pe 5001-5021 -d 0\n", false),
+        ],
+    );
 }
 
 #[test]
 fn range_invalid() {
-    assert!(has(&lint("rpccfg.exe -pe 5001-5021\n"), Code::RangeInvalid));
-    assert!(has(
-        &lint(
-            "reg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet /v Ports /t REG_MULTI_SZ /d 5001-70000 /f\nrpccfg -d 0\n"
-        ),
-        Code::RangeInvalid
-    ));
-    assert!(!has(
-        &lint("rpccfg.exe -pe 5001-5021 -d 0\n"),
-        Code::RangeInvalid
-    ));
+    finds(
+        Code::RangeInvalid,
+        &[
+            ("rpccfg.exe -pe 5001-5021\n", true),
+            (
+                "reg add HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet /v Ports /t REG_MULTI_SZ /d 5001-70000 /f\nrpccfg -d 0\n",
+                true,
+            ),
+            ("rpccfg.exe -pe 5001-5021 -d 0\n", false),
+        ],
+    );
 }
 
 #[test]
@@ -339,28 +353,29 @@ fn local_rules_ignored() {
     assert!(!has(&found, Code::LocalRulesIgnored));
 }
 
+/// `value`=0 in a GPO's `profile` is a `code` warning on its line; `value`=1 is nothing.
+fn zero_in_a_profile_warns(profile: &str, value: &str, code: Code) {
+    let set = |n: u32| {
+        store(&format!(
+            "[{GPO}\\{profile}]\r\n\"{value}\"=dword:{n:08x}\r\n"
+        ))
+    };
+    assert!(set(0).contains(&(code.clone(), Severity::Warning, Some(4))));
+    assert!(!has(&set(1), code));
+}
+
 #[test]
 fn firewall_off() {
-    let found = store(&format!(
-        "[{GPO}\\PublicProfile]\r\n\"EnableFirewall\"=dword:00000000\r\n"
-    ));
-    assert!(found.contains(&(Code::FirewallOff, Severity::Warning, Some(4))));
-    let found = store(&format!(
-        "[{GPO}\\PublicProfile]\r\n\"EnableFirewall\"=dword:00000001\r\n"
-    ));
-    assert!(!has(&found, Code::FirewallOff));
+    zero_in_a_profile_warns("PublicProfile", "EnableFirewall", Code::FirewallOff);
 }
 
 #[test]
 fn default_inbound_allow() {
-    let found = store(&format!(
-        "[{GPO}\\DomainProfile]\r\n\"DefaultInboundAction\"=dword:00000000\r\n"
-    ));
-    assert!(found.contains(&(Code::DefaultInboundAllow, Severity::Warning, Some(4))));
-    let found = store(&format!(
-        "[{GPO}\\DomainProfile]\r\n\"DefaultInboundAction\"=dword:00000001\r\n"
-    ));
-    assert!(!has(&found, Code::DefaultInboundAllow));
+    zero_in_a_profile_warns(
+        "DomainProfile",
+        "DefaultInboundAction",
+        Code::DefaultInboundAllow,
+    );
 }
 
 #[test]
@@ -385,11 +400,7 @@ fn rpc_restricted() {
     ] {
         pol.extend(part);
     }
-    let lp = policy::build(
-        vec![policy::parse_text("Registry.pol", &pol)],
-        &LoadOptions::default(),
-    );
-    let found: Vec<_> = lp
+    let found: Vec<_> = load("Registry.pol", &pol)
         .findings
         .iter()
         .map(|f| (f.code.clone(), f.severity, f.line))
@@ -409,10 +420,7 @@ fn policy_assigned() {
             .join("fixtures/policy/ipsec-store-kb908472.reg"),
     )
     .unwrap();
-    let lp = policy::build(
-        vec![policy::parse_text("ipsec.reg", &bytes)],
-        &LoadOptions::default(),
-    );
+    let lp = load("ipsec.reg", &bytes);
     let found: Vec<_> = lp
         .findings
         .iter()
@@ -429,14 +437,8 @@ fn policy_assigned() {
 #[test]
 fn store_disagrees() {
     let script = "ipseccmd -w REG -p P -r \"Block 135\" -f *=0:135:TCP -n BLOCK -x\n";
-    let a = policy::build(
-        vec![policy::parse_text("a.cmd", script.as_bytes())],
-        &LoadOptions::default(),
-    );
-    let b = policy::build(
-        vec![policy::parse_text("b.cmd", b"rpccfg -pe 5001-5021 -d 0\n")],
-        &LoadOptions::default(),
-    );
+    let a = load("a.cmd", script.as_bytes());
+    let b = load("b.cmd", b"rpccfg -pe 5001-5021 -d 0\n");
     let found = policy::diff::diff(&a, &b);
     assert!(
         found

@@ -175,16 +175,8 @@ const FINE_NAMES: &[&str] = &[
 
 #[test]
 fn hostile_ipsec_policy_names_are_refused_in_ipsec_dialects() {
-    let article: String = fixture_text("kb908472.cmd")
-        .lines()
-        .filter(|l| !l.contains("\"Block Inbound TCP 5003 Rule\""))
-        .collect::<Vec<_>>()
-        .join("\r\n");
-    let netsh_ipsec: String = fixture_text("netsh-ipsec.cmd")
-        .lines()
-        .filter(|l| !(l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")))
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let article = support::article_without_the_5003_block();
+    let netsh_ipsec = support::netsh_ipsec_without_the_5003_filter();
     for name in cmd_hostile_names() {
         for (file, base, d) in [
             ("kb908472.cmd", &article, FixDialect::Ipseccmd),
@@ -239,11 +231,7 @@ fn hostile_ipsec_policy_names_are_refused_in_ipsec_dialects() {
 
 #[test]
 fn fine_ipsec_policy_names_are_written_and_work() {
-    let article: String = fixture_text("kb908472.cmd")
-        .lines()
-        .filter(|l| !l.contains("\"Block Inbound TCP 5003 Rule\""))
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let article = support::article_without_the_5003_block();
     for name in FINE_NAMES {
         let text = article.replace("\"Block RPC Ports\"", &format!("\"{name}\""));
         let lp = load("kb908472.cmd", &text);
@@ -448,13 +436,18 @@ fn naive(name: &str, powershell: bool) -> (String, String) {
     }
 }
 
-fn narrow_written(d: FixDialect, name: &str, file: &str, text: &str) {
+/// The fix in dialect `d` for the policy `text`, whose rule `name` must have loaded.
+fn fix_named(d: FixDialect, name: &str, file: &str, text: &str) -> Remediation {
     let lp = load(file, text);
     assert!(
         lp.policy.rules.iter().any(|r| r.origin.name == name),
         "{name:?} did not load"
     );
-    let r = fix(d, &lp);
+    fix(d, &lp)
+}
+
+fn narrow_written(d: FixDialect, name: &str, file: &str, text: &str) {
+    let r = fix_named(d, name, file, text);
     assert!(
         r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
         "{d} {name:?}: {:?}\n{:?}\n{}",
@@ -485,12 +478,7 @@ fn narrow_written(d: FixDialect, name: &str, file: &str, text: &str) {
 }
 
 fn narrow_refused(d: FixDialect, name: &str, file: &str, text: &str) {
-    let lp = load(file, text);
-    assert!(
-        lp.policy.rules.iter().any(|r| r.origin.name == name),
-        "{name:?} did not load"
-    );
-    let r = fix(d, &lp);
+    let r = fix_named(d, name, file, text);
     assert!(
         !r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
         "{d} {name:?}\n{}",
@@ -510,44 +498,55 @@ fn narrow_refused(d: FixDialect, name: &str, file: &str, text: &str) {
     reads_back(d, &r, &Intended::default());
 }
 
+/// Each of `names` as the name of the naive policy's block rule (in a PowerShell policy when
+/// `ps`, else in a netsh one): narrowing it is refused in the `refused` dialects and written
+/// in the `written` ones.
+fn narrowing<S: AsRef<str>>(names: &[S], ps: bool, refused: &[FixDialect], written: &[FixDialect]) {
+    for name in names {
+        let name = name.as_ref();
+        let (file, text) = naive(name, ps);
+        for &d in refused {
+            narrow_refused(d, name, &file, &text);
+        }
+        for &d in written {
+            narrow_written(d, name, &file, &text);
+        }
+    }
+}
+
+const NETSH: FixDialect = FixDialect::Netsh;
+const POWERSHELL: FixDialect = FixDialect::Powershell;
+
 #[test]
 fn hostile_firewall_rule_names_are_refused_where_the_dialect_cannot_name_them() {
     // Written in a netsh policy (inside double quotes).
-    for name in [
+    let netsh_only = [
         "all",
         "ALL",
         "%COMSPEC%",
         "!x!",
         "a^b",
         "@FirewallAPI.dll,-28502",
-    ] {
-        let (file, text) = naive(name, false);
-        narrow_refused(FixDialect::Netsh, name, &file, &text);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-    }
-    for name in cmd_hostile_names().into_iter().filter(|n| {
-        n.trim().is_empty() || n.chars().any(|c| c.is_control() || c > '\u{2000}') || n.len() > 256
-    }) {
-        let (file, text) = naive(&name, false);
-        for d in [FixDialect::Netsh, FixDialect::Powershell] {
-            narrow_refused(d, &name, &file, &text);
-        }
-    }
+    ];
+    narrowing(&netsh_only, false, &[NETSH], &[POWERSHELL]);
+    let unwritable: Vec<String> = cmd_hostile_names()
+        .into_iter()
+        .filter(|n| {
+            n.trim().is_empty()
+                || n.chars().any(|c| c.is_control() || c > '\u{2000}')
+                || n.len() > 256
+        })
+        .collect();
+    narrowing(&unwritable, false, &[NETSH, POWERSHELL], &[]);
     // Written in a PowerShell policy (inside single quotes, quote characters doubled).
-    for name in ["a\" & calc & \"", "end\\\"", "x\u{201c}y"] {
-        let (file, text) = naive(name, true);
-        narrow_refused(FixDialect::Netsh, name, &file, &text);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-    }
-    for name in ["  ", "esc\u{1b}", "tab\tx"] {
-        let (file, text) = naive(name, true);
-        narrow_refused(FixDialect::Powershell, name, &file, &text);
-    }
+    let ps_only = ["a\" & calc & \"", "end\\\"", "x\u{201c}y"];
+    narrowing(&ps_only, true, &[NETSH], &[POWERSHELL]);
+    narrowing(&["  ", "esc\u{1b}", "tab\tx"], true, &[POWERSHELL], &[]);
 }
 
 #[test]
 fn firewall_rule_names_that_are_fine_are_narrowed_in_both_dialects() {
-    for name in [
+    let fine = [
         "\u{2018}; Remove-Item C:\\ -Recurse; \u{2018}",
         "\u{2019}; calc; \u{201a}",
         "*",
@@ -558,38 +557,28 @@ fn firewall_rule_names_that_are_fine_are_narrowed_in_both_dialects() {
         "a; b | c # d",
         "Règle (RPC) – dynamique",
         "Блок RPC",
-    ] {
-        let (file, text) = naive(name, true);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-        narrow_written(FixDialect::Netsh, name, &file, &text);
-    }
-    for name in FINE_NAMES.iter().filter(|n| **n != "all") {
-        let (file, text) = naive(name, false);
-        narrow_written(FixDialect::Netsh, name, &file, &text);
-        narrow_written(FixDialect::Powershell, name, &file, &text);
-    }
+    ];
+    narrowing(&fine, true, &[], &[POWERSHELL, NETSH]);
+    let fine: Vec<&str> = FINE_NAMES.iter().copied().filter(|n| *n != "all").collect();
+    narrowing(&fine, false, &[], &[NETSH, POWERSHELL]);
 }
 
 #[test]
 fn powershell_wildcards_in_a_name_are_escaped() {
-    let (file, text) = naive("Block *", true);
-    let lp = load(&file, &text);
-    let r = fix(FixDialect::Powershell, &lp);
-    assert!(
-        r.script.contains(
-            "\nSet-NetFirewallRule -DisplayName 'Block `*' -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0'\n"
+    for (name, line) in [
+        (
+            "Block *",
+            "\nSet-NetFirewallRule -DisplayName 'Block `*' -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0'\n",
         ),
-        "{}",
-        r.script
-    );
-    let (file, text) = naive("‘x’", true);
-    let r = fix(FixDialect::Powershell, &load(&file, &text));
-    assert!(
-        r.script
-            .contains("\nSet-NetFirewallRule -DisplayName '‘‘x’’' -RemoteAddress "),
-        "{}",
-        r.script
-    );
+        (
+            "‘x’",
+            "\nSet-NetFirewallRule -DisplayName '‘‘x’’' -RemoteAddress ",
+        ),
+    ] {
+        let (file, text) = naive(name, true);
+        let r = fix(FixDialect::Powershell, &load(&file, &text));
+        assert!(r.script.contains(line), "{}", r.script);
+    }
 }
 
 #[test]

@@ -205,27 +205,31 @@ fn check(s: &Scenario, dialect: FixDialect, fence: &PortRanges, allowed: &[&str]
     rem
 }
 
+/// [`check`] of the scenario's fix in each of `dialects`, for the fence and the allowed
+/// subnet; each dialect with its fix.
+fn checked(s: &Scenario, dialects: &[FixDialect]) -> Vec<(FixDialect, Remediation)> {
+    dialects
+        .iter()
+        .map(|&d| (d, check(s, d, &fence(), &[ALLOWED])))
+        .collect()
+}
+
 fn fence() -> PortRanges {
     PortRanges::parse("135,5001-5021").unwrap()
 }
 
 fn article_without(pred: impl Fn(&str) -> bool) -> String {
-    fixture_text("kb908472.cmd")
-        .lines()
-        .filter(|l| !pred(l))
-        .collect::<Vec<_>>()
-        .join("\r\n")
+    support::policy_text_without("kb908472.cmd", pred)
 }
 
 #[test]
 fn article_missing_block_for_5003_lint_only() {
-    let text = article_without(|l| l.contains("\"Block Inbound TCP 5003 Rule\""));
+    let text = support::article_without_the_5003_block();
     let s = Scenario::new(
         "article without 5003 block",
         &[("kb908472.cmd", text.as_bytes())],
     );
-    for d in DIALECTS {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &DIALECTS) {
         assert!(
             r.actions.iter().all(|a| a.ports == "5003"),
             "{d}: {:?}",
@@ -236,7 +240,7 @@ fn article_missing_block_for_5003_lint_only() {
 
 #[test]
 fn article_missing_block_for_5003_observed_as_a_leak() {
-    let text = article_without(|l| l.contains("\"Block Inbound TCP 5003 Rule\""));
+    let text = support::article_without_the_5003_block();
     let mut s = Scenario::new("leak on 5003", &[("kb908472.cmd", text.as_bytes())]);
     // --default block: the uncovered 5003 is expected blocked; the outsider reaches it.
     s.default = Action::Block;
@@ -258,8 +262,7 @@ fn article_missing_block_for_5003_observed_as_a_leak() {
             .any(|r| r.verdict == verify::Verdict::Leak && r.port == 5003)
     );
     assert!(findings.iter().any(|f| f.code == Code::Leak));
-    for d in DIALECTS {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &DIALECTS) {
         assert!(
             r.actions.iter().any(|a| a.codes.contains(&Code::Leak)),
             "{d}: {:?}",
@@ -342,8 +345,7 @@ fn overblocked_port_gets_its_pass_again() {
             }
         }),
     ));
-    for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Ipseccmd, FixDialect::NetshIpsec]) {
         assert!(
             r.actions.iter().any(|a| a.kind == FixKind::Pass
                 && a.ports.contains("5007")
@@ -356,19 +358,13 @@ fn overblocked_port_gets_its_pass_again() {
 
 #[test]
 fn netsh_ipsec_policy_missing_a_filter() {
-    let text: String = fixture_text("netsh-ipsec.cmd")
-        .lines()
-        .filter(|l| !(l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")))
-        .collect::<Vec<_>>()
-        .join("\r\n");
+    let text = support::netsh_ipsec_without_the_5003_filter();
     let s = Scenario::new(
         "netsh ipsec without 5003",
         &[("netsh-ipsec.cmd", text.as_bytes())],
     );
     assert!(s.lints(Code::RangePortUnblocked));
-    for d in DIALECTS {
-        check(&s, d, &fence(), &[ALLOWED]);
-    }
+    checked(&s, &DIALECTS);
 }
 
 #[test]
@@ -378,8 +374,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
         &[("firewall-naive.cmd", &fixture("firewall-naive.cmd"))],
     );
     assert!(s.lints(Code::AllowShadowed));
-    for d in [FixDialect::Netsh, FixDialect::Powershell] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Netsh, FixDialect::Powershell]) {
         assert!(
             r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
             "{d}: {:?}",
@@ -440,9 +435,7 @@ fn firewall_policy_with_a_leak_in_every_dialect() {
     assert!(s.lints(Code::RangePortUnblocked));
     // The fix dialect is the policy's (netsh, powershell) or IPsec on top of it: a block in
     // either layer wins, and the allowed subnet gets a PASS in the new IPsec policy.
-    for d in DIALECTS {
-        check(&s, d, &fence(), &[ALLOWED]);
-    }
+    checked(&s, &DIALECTS);
 }
 
 #[test]
@@ -452,8 +445,7 @@ fn firewall_hang_hazard_gets_an_allow_for_the_range() {
                 New-NetFirewallRule -DisplayName 'Allow 135 from 10.1.1.0' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135 -RemoteAddress 10.1.1.0/24\n";
     let s = Scenario::new("firewall 135 only", &[("fw.ps1", text.as_bytes())]);
     assert!(s.lints(Code::HangHazard));
-    for d in [FixDialect::Netsh, FixDialect::Powershell] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Netsh, FixDialect::Powershell]) {
         assert!(
             r.actions
                 .iter()
@@ -471,8 +463,7 @@ fn ipsec_fix_for_a_policy_without_an_assigned_policy() {
     let s = Scenario::new("unassigned", &[("kb908472.cmd", text.as_bytes())]);
     let lp = s.loaded();
     assert!(lp.findings.iter().any(|f| f.code == Code::PolicyUnassigned));
-    for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
-        let r = check(&s, d, &fence(), &[ALLOWED]);
+    for (d, r) in checked(&s, &[FixDialect::Ipseccmd, FixDialect::NetshIpsec]) {
         assert!(
             r.notes
                 .iter()
@@ -515,7 +506,7 @@ fn range_growth_fences_the_new_ports() {
 
 #[test]
 fn running_a_fix_twice_changes_nothing_more() {
-    let text = article_without(|l| l.contains("\"Block Inbound TCP 5003 Rule\""));
+    let text = support::article_without_the_5003_block();
     let s = Scenario::new("twice", &[("kb908472.cmd", text.as_bytes())]);
     for d in DIALECTS {
         let (_, rem, once) = s.fix(d);

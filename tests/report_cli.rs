@@ -5,7 +5,19 @@
 
 mod support;
 
+use std::path::Path;
 use support::run;
+
+/// `rpcaudit report render REPORT --html PAGE`.
+fn render(report: &Path, page: &Path) -> (i32, String, String) {
+    run(&[
+        "report",
+        "render",
+        report.to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ])
+}
 
 #[test]
 fn a_saved_demo_report_renders_and_bad_input_fails_closed() {
@@ -14,13 +26,7 @@ fn a_saved_demo_report_renders_and_bad_input_fails_closed() {
     let json = dir.path().join("demo.json");
     std::fs::write(&json, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     let html = dir.path().join("demo.html");
-    let (code, out, err) = run(&[
-        "report",
-        "render",
-        json.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let (code, out, err) = render(&json, &html);
     assert_eq!(code, 0, "{err}");
     assert!(out.is_empty(), "{out}");
     let page = std::fs::read_to_string(&html).unwrap();
@@ -46,26 +52,14 @@ fn a_saved_demo_report_renders_and_bad_input_fails_closed() {
     let missing = dir.path().join("missing.json");
     let out_html = dir.path().join("bad.html");
     for bad in [&not_a_report, &missing] {
-        let (code, _, err) = run(&[
-            "report",
-            "render",
-            bad.to_str().unwrap(),
-            "--html",
-            out_html.to_str().unwrap(),
-        ]);
+        let (code, _, err) = render(bad, &out_html);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains(bad.to_str().unwrap()), "{err}");
         assert!(!out_html.exists());
     }
     // A page that cannot be written: exit 2, naming it.
     let unwritable = dir.path().join("no-such-dir").join("x.html");
-    let (code, _, err) = run(&[
-        "report",
-        "render",
-        json.to_str().unwrap(),
-        "--html",
-        unwritable.to_str().unwrap(),
-    ]);
+    let (code, _, err) = render(&json, &unwritable);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("cannot write the HTML report"), "{err}");
 }
@@ -102,13 +96,7 @@ fn a_json_lines_report_renders_with_every_host_cell_and_finding() {
         .sum();
     assert!(cells > 0, "{text}");
     let html = dir.path().join("audit.html");
-    let (code, _, err) = run(&[
-        "report",
-        "render",
-        lines.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-    ]);
+    let (code, _, err) = render(&lines, &html);
     assert_eq!(code, 0, "{err}");
     let page = std::fs::read_to_string(&html).unwrap();
     assert_eq!(page.matches(" data-cell=\"").count(), cells);

@@ -350,35 +350,24 @@ pub fn recommend(current: &PortRanges, in_use: u32) -> Recommendation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
+    use crate::epm::testing::{dump, tcp_endpoint};
 
     fn ep(port: u16, iface: u128, name: Option<&str>) -> Endpoint {
         Endpoint {
-            interface: Uuid::from_u128(iface),
-            version: "1.0".into(),
             name: name.map(str::to_string),
-            object: Uuid::nil(),
-            annotation: String::new(),
-            protocol: "ncacn_ip_tcp".into(),
-            address: Some("198.18.0.10".into()),
-            port: Some(port),
-            binding: format!("ncacn_ip_tcp:198.18.0.10[{port}]"),
+            ..tcp_endpoint("198.18.0.10", port, iface)
         }
     }
 
     fn host(ports: impl IntoIterator<Item = u16>) -> HostDump {
-        HostDump {
-            auth: None,
-            target: "dc01".into(),
-            address: Some("198.18.0.10:135".parse().unwrap()),
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: ports
+        dump(
+            "dc01",
+            Some("198.18.0.10:135".parse().unwrap()),
+            ports
                 .into_iter()
                 .map(|p| ep(p, 1, Some("MS-SAMR samr")))
                 .collect(),
-        }
+        )
     }
 
     fn article() -> PortRanges {
@@ -578,6 +567,7 @@ mod tests {
 pub(crate) mod testing {
     use super::*;
     use crate::epm::HostDump;
+    use crate::epm::testing::{dump, tcp_endpoint};
 
     pub fn article_range() -> PortRanges {
         PortRanges::from_ranges([ARTICLE_RANGE])
@@ -585,26 +575,13 @@ pub(crate) mod testing {
 
     pub fn host(status: HostStatus, ports: &[u16]) -> HostCapacity {
         let d = HostDump {
-            auth: None,
-            target: "h".into(),
-            address: None,
             status,
             error: (status == HostStatus::Error).then(|| "h: connect: refused".to_string()),
-            warnings: vec![],
-            endpoints: ports
-                .iter()
-                .map(|&p| crate::epm::Endpoint {
-                    interface: uuid::Uuid::nil(),
-                    version: "1.0".into(),
-                    name: None,
-                    object: uuid::Uuid::nil(),
-                    annotation: String::new(),
-                    protocol: "ncacn_ip_tcp".into(),
-                    address: None,
-                    port: Some(p),
-                    binding: String::new(),
-                })
-                .collect(),
+            ..dump(
+                "h",
+                None,
+                ports.iter().map(|&p| tcp_endpoint("h", p, 0)).collect(),
+            )
         };
         assess(&d, &article_range(), &[])
     }

@@ -69,32 +69,14 @@ fn dump_ip(d: &HostDump) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::epm::{Endpoint, HostStatus};
-    use uuid::Uuid;
+    use crate::epm::testing::{self, tcp_endpoint};
 
     fn dump(target: &str, address: Option<&str>, ports: &[u16]) -> HostDump {
-        HostDump {
-            auth: None,
-            target: target.into(),
-            address: address.map(|a| a.parse().unwrap()),
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: ports
-                .iter()
-                .map(|&p| Endpoint {
-                    interface: Uuid::nil(),
-                    version: "1.0".into(),
-                    name: None,
-                    object: Uuid::nil(),
-                    annotation: String::new(),
-                    protocol: "ncacn_ip_tcp".into(),
-                    address: None,
-                    port: Some(p),
-                    binding: format!("ncacn_ip_tcp:x[{p}]"),
-                })
-                .collect(),
-        }
+        testing::dump(
+            target,
+            address.map(|a| a.parse().unwrap()),
+            ports.iter().map(|&p| tcp_endpoint(target, p, 0)).collect(),
+        )
     }
 
     #[test]

@@ -228,21 +228,37 @@ impl Out {
         ));
     }
 
-    fn action(
+    /// Write one fix with `f`, as [`Out::step`] does, and when it is written, record what it
+    /// does: an action is in the report only when its commands are in the script.
+    fn fix(
         &mut self,
+        what: &str,
+        does: FixAction,
+        f: impl FnOnce(&mut Step) -> Result<(), Refusal>,
+    ) -> bool {
+        let written = self.step(what, f);
+        if written {
+            self.actions.push(does);
+        }
+        written
+    }
+}
+
+impl FixAction {
+    fn new(
         codes: &Codes,
         kind: FixKind,
-        source: String,
-        ports: String,
+        source: impl Into<String>,
+        ports: &impl std::fmt::Display,
         detail: String,
-    ) {
-        self.actions.push(FixAction {
+    ) -> Self {
+        FixAction {
             codes: codes.iter().cloned().collect(),
             kind,
-            source,
-            ports,
+            source: source.into(),
+            ports: ports.to_string(),
             detail,
-        });
+        }
     }
 }
 
@@ -592,28 +608,28 @@ mod tests {
     #[test]
     fn firewall_dialects_name_the_port_and_leave_the_subnet_out() {
         let lp = load(&article_missing_5003());
-        let r = fix(FixDialect::Netsh, &lp);
-        assert!(
-            r.script.contains(
-                "netsh advfirewall firewall add rule name=\"Block Inbound TCP 5003 (rpcaudit)\" dir=in action=block protocol=TCP localport=5003 remoteip=0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255,::/0\r\n"
+        for (dialect, lines) in [
+            (
+                FixDialect::Netsh,
+                [
+                    "netsh advfirewall firewall add rule name=\"Block Inbound TCP 5003 (rpcaudit)\" dir=in action=block protocol=TCP localport=5003 remoteip=0.0.0.0-10.1.0.255,10.1.2.0-255.255.255.255,::/0\r\n",
+                    "netsh advfirewall firewall delete rule name=\"Block Inbound TCP 5003 (rpcaudit)\"\r\n",
+                ],
             ),
-            "{}",
-            r.script
-        );
-        assert!(r.script.contains(
-            "netsh advfirewall firewall delete rule name=\"Block Inbound TCP 5003 (rpcaudit)\"\r\n"
-        ));
+            (
+                FixDialect::Powershell,
+                [
+                    "    New-NetFirewallRule -DisplayName 'Block Inbound TCP 5003 (rpcaudit)' -Direction Inbound -Action Block -Protocol TCP -LocalPort 5003 -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0' -Enabled True\n",
+                    "if (Get-NetFirewallRule -DisplayName 'Block Inbound TCP 5003 (rpcaudit)' -ErrorAction SilentlyContinue) {\n",
+                ],
+            ),
+        ] {
+            let r = fix(dialect, &lp);
+            for line in lines {
+                assert!(r.script.contains(line), "{}", r.script);
+            }
+        }
         let r = fix(FixDialect::Powershell, &lp);
-        assert!(
-            r.script.contains(
-                "    New-NetFirewallRule -DisplayName 'Block Inbound TCP 5003 (rpcaudit)' -Direction Inbound -Action Block -Protocol TCP -LocalPort 5003 -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0' -Enabled True\n"
-            ),
-            "{}",
-            r.script
-        );
-        assert!(r.script.contains(
-            "if (Get-NetFirewallRule -DisplayName 'Block Inbound TCP 5003 (rpcaudit)' -ErrorAction SilentlyContinue) {\n"
-        ));
         assert!(r.script.starts_with("#Requires -RunAsAdministrator\n"));
         assert!(!r.script.contains('\r'));
         assert_eq!(r.actions[0].source, "any except 10.1.1.0/24");

@@ -45,7 +45,7 @@ pub struct AuditRequest {
 }
 
 /// Everything an audit found.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditResult {
     pub dumps: Vec<HostDump>,
     pub capacity: Vec<HostCapacity>,

@@ -155,6 +155,17 @@ pub struct MatrixSummary {
     pub inconclusive: usize,
 }
 
+impl MatrixSummary {
+    /// Add another summary's counts to these.
+    pub fn add(&mut self, other: MatrixSummary) {
+        self.pass_as_expected += other.pass_as_expected;
+        self.block_as_expected += other.block_as_expected;
+        self.leak += other.leak;
+        self.overblock += other.overblock;
+        self.inconclusive += other.inconclusive;
+    }
+}
+
 pub fn summarize(rows: &[MatrixRow]) -> MatrixSummary {
     let mut s = MatrixSummary::default();
     for r in rows {
@@ -220,54 +231,54 @@ fn rules_of(rows: &[&MatrixRow]) -> String {
 pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
     let mut out = Vec::new();
     for ((target, source), group) in by_pair(rows) {
-        let leaks: Vec<&MatrixRow> = group
-            .iter()
-            .copied()
-            .filter(|r| r.verdict == Verdict::Leak)
-            .collect();
-        if !leaks.is_empty() {
-            let ports = runs(leaks.iter().map(|r| r.port));
-            out.push(Finding::new(
-                Code::Leak,
-                Severity::Error,
-                format!(
-                    "{target}: {} {ports} reachable from {source} although the policy blocks {} ({}).",
-                    plural(leaks.len(), "port", "ports"),
-                    plural(leaks.len(), "it", "them"),
-                    rules_of(&leaks)
+        for (verdict, code) in [
+            (Verdict::Leak, Code::Leak),
+            (Verdict::Overblock, Code::Overblock),
+        ] {
+            let cells: Vec<&MatrixRow> = group
+                .iter()
+                .copied()
+                .filter(|r| r.verdict == verdict)
+                .collect();
+            if cells.is_empty() {
+                continue;
+            }
+            let ports = runs(cells.iter().map(|r| r.port));
+            let (seen, expected, fix) = match verdict {
+                Verdict::Leak => (
+                    "reachable from",
+                    "blocks",
+                    format!(
+                        "Make the block cover {ports} from {source}: one BLOCK filter per port (with \
+                         ipseccmd/ipsecpol change the port in both -r and -f), no broader PASS for \
+                         {source}, and the policy assigned (-x, typed with an ASCII hyphen)."
+                    ),
                 ),
-                format!(
-                    "Make the block cover {ports} from {source}: one BLOCK filter per port (with \
-                     ipseccmd/ipsecpol change the port in both -r and -f), no broader PASS for \
-                     {source}, and the policy assigned (-x, typed with an ASCII hyphen)."
+                _ => (
+                    "filtered from",
+                    "passes",
+                    format!(
+                        "Let {ports} through from {source}: a PASS filter per port for its subnet, more \
+                         specific than the BLOCK (IPsec); in Windows Firewall a block rule wins over an \
+                         allow rule, so narrow the block instead. Check host and network firewalls in \
+                         between too."
+                    ),
                 ),
-            )
-            .with_evidence(leaks.iter().map(|r| cell(r))));
-        }
-        let over: Vec<&MatrixRow> = group
-            .iter()
-            .copied()
-            .filter(|r| r.verdict == Verdict::Overblock)
-            .collect();
-        if !over.is_empty() {
-            let ports = runs(over.iter().map(|r| r.port));
-            out.push(Finding::new(
-                Code::Overblock,
-                Severity::Error,
-                format!(
-                    "{target}: {} {ports} filtered from {source} although the policy passes {} ({}).",
-                    plural(over.len(), "port", "ports"),
-                    plural(over.len(), "it", "them"),
-                    rules_of(&over)
-                ),
-                format!(
-                    "Let {ports} through from {source}: a PASS filter per port for its subnet, more \
-                     specific than the BLOCK (IPsec); in Windows Firewall a block rule wins over an \
-                     allow rule, so narrow the block instead. Check host and network firewalls in \
-                     between too."
-                ),
-            )
-            .with_evidence(over.iter().map(|r| cell(r))));
+            };
+            out.push(
+                Finding::new(
+                    code,
+                    Severity::Error,
+                    format!(
+                        "{target}: {} {ports} {seen} {source} although the policy {expected} {} ({}).",
+                        plural(cells.len(), "port", "ports"),
+                        plural(cells.len(), "it", "them"),
+                        rules_of(&cells)
+                    ),
+                    fix,
+                )
+                .with_evidence(cells.iter().map(|r| cell(r))),
+            );
         }
     }
     out
@@ -306,41 +317,43 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
                 )
                 .collect()
         };
-        if reaches(epm.observed) && !filtered.is_empty() {
+        let (message, unlike) = if reaches(epm.observed) && !filtered.is_empty() {
             let ports = runs(filtered.iter().copied());
-            out.push(Finding::new(
-                Code::HangHazard,
-                Severity::Error,
+            (
                 format!(
                     "{target}: {source} reaches the endpoint mapper (port {epm_port}) but not range \
                      {} {ports}: a client learns such a port from the endpoint mapper, then cannot \
                      reach it, and the application stops responding.",
                     plural(filtered.len(), "port", "ports")
                 ),
-                format!(
-                    "Treat port {epm_port} and every port of the range {range} alike for {source}: \
-                     either PASS all of them (one filter per port) or BLOCK all of them."
-                ),
+                &filtered,
             )
-            .with_evidence(evidence(&filtered)));
         } else if epm.observed == ProbeState::Filtered && !reached.is_empty() {
             let ports = runs(reached.iter().copied());
-            out.push(Finding::new(
-                Code::HangHazard,
-                Severity::Error,
+            (
                 format!(
                     "{target}: {source} reaches range {} {ports} but not the endpoint mapper (port \
                      {epm_port}): the fence is inconsistent; services on the range stay exposed \
                      while RPC clients from there cannot resolve them.",
                     plural(reached.len(), "port", "ports")
                 ),
+                &reached,
+            )
+        } else {
+            continue;
+        };
+        out.push(
+            Finding::new(
+                Code::HangHazard,
+                Severity::Error,
+                message,
                 format!(
                     "Treat port {epm_port} and every port of the range {range} alike for {source}: \
                      either PASS all of them (one filter per port) or BLOCK all of them."
                 ),
             )
-            .with_evidence(evidence(&reached)));
-        }
+            .with_evidence(evidence(unlike)),
+        );
     }
     out
 }
@@ -425,6 +438,23 @@ mod tests {
         v
     }
 
+    /// The matrix of the [`correct`] observations, but that `source` sees `state` on the ports
+    /// `which` picks.
+    fn matrix_where(
+        source: &str,
+        which: impl Fn(u16) -> bool,
+        state: ProbeState,
+    ) -> Vec<MatrixRow> {
+        let mut o = correct();
+        for x in o
+            .iter_mut()
+            .filter(|x| x.source == ip(source) && which(x.port))
+        {
+            x.state = state;
+        }
+        build_matrix(&o, Action::Pass, policy)
+    }
+
     fn codes(f: &[Finding]) -> Vec<&str> {
         f.iter().map(|f| f.code.as_str()).collect()
     }
@@ -481,13 +511,11 @@ mod tests {
 
     #[test]
     fn a_leak_names_the_port_runs_and_source() {
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(OTHER) && [5007, 5010, 5011].contains(&x.port) {
-                x.state = ProbeState::Closed;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(
+            OTHER,
+            |p| [5007, 5010, 5011].contains(&p),
+            ProbeState::Closed,
+        );
         let f = matrix_findings(&rows, &article(), 135);
         // 135 filtered from OTHER while 5007 is reached: the reverse hazard as well.
         assert_eq!(codes(&f), ["leak", "hang-hazard"]);
@@ -526,13 +554,7 @@ mod tests {
 
     #[test]
     fn overblock_for_a_passed_port_that_is_filtered() {
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(ALLOWED) && x.port == 5002 {
-                x.state = ProbeState::Filtered;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(ALLOWED, |p| p == 5002, ProbeState::Filtered);
         let f = policy_findings(&rows);
         assert_eq!(codes(&f), ["overblock"]);
         assert_eq!(f[0].severity, Severity::Error);
@@ -547,13 +569,7 @@ mod tests {
     #[test]
     fn hang_hazard_135_reached_range_filtered() {
         // The allowed subnet passes 135 only.
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(ALLOWED) && x.port != 135 {
-                x.state = ProbeState::Filtered;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(ALLOWED, |p| p != 135, ProbeState::Filtered);
         let f = hang_hazards(&rows, &article(), 135);
         assert_eq!(codes(&f), ["hang-hazard"]);
         assert_eq!(f[0].severity, Severity::Error);
@@ -569,13 +585,7 @@ mod tests {
 
     #[test]
     fn hang_hazard_range_reached_135_filtered() {
-        let mut o = correct();
-        for x in o.iter_mut() {
-            if x.source == ip(ALLOWED) && x.port == 135 {
-                x.state = ProbeState::Filtered;
-            }
-        }
-        let rows = build_matrix(&o, Action::Pass, policy);
+        let rows = matrix_where(ALLOWED, |p| p == 135, ProbeState::Filtered);
         let f = hang_hazards(&rows, &article(), 135);
         assert_eq!(codes(&f), ["hang-hazard"]);
         assert!(

@@ -135,82 +135,24 @@ impl From<AuthLevel> for crate::epm::auth::Level {
     }
 }
 
-/// `lab serve --end-style`: how the fixture tells the client that the list is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EndStyle {
-    /// The last page comes with a null handle and status 0 (also on a full last page).
-    NullHandle,
-    /// The last page keeps a live handle; one more call is answered `ept_s_not_registered`
-    /// with no entries.
-    ExtraCall,
-    /// The last page carries its entries and `ept_s_not_registered` together.
-    WithLast,
-}
-
-impl From<EndStyle> for crate::epm::server::EndStyle {
-    fn from(e: EndStyle) -> Self {
-        use crate::epm::server::EndStyle as E;
-        match e {
-            EndStyle::NullHandle => E::NullHandle,
-            EndStyle::ExtraCall => E::ExtraCall,
-            EndStyle::WithLast => E::WithLast,
+/// The command line's names for one of the fixture's choices (`lab serve --end-style`,
+/// `--misbehave`), from the list in [`crate::epm::server`], and its conversion into the
+/// library's enum.
+macro_rules! fixture_choice {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
         }
-    }
-}
 
-/// `lab serve --misbehave`: ways the fixture breaks the protocol on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Misbehave {
-    /// Accept the connection, then never answer.
-    Silent,
-    /// Answer the bind with bytes that are not DCE/RPC.
-    Garbage,
-    /// Announce a fragment longer than what follows, then go silent.
-    ShortFragment,
-    /// Answer `ept_lookup` with a fault PDU (access denied).
-    Fault,
-    /// Refuse the bind with bind_nak.
-    BindNak,
-    /// Reset the connection in the middle of the first response.
-    Reset,
-    /// Send every response one byte at a time, slowly.
-    Drip,
-    /// Answer every `ept_lookup` with the same page and the same live handle, forever.
-    SameHandle,
-    /// Invent new entries on every page, forever.
-    Endless,
-    /// Towers whose lengths overrun the stub.
-    TowerOverrun,
-    /// An `alloc_hint` of 4 GiB on small fragments of an otherwise valid response.
-    HugeAllocHint,
-    /// Entry counts and pointers that promise far more than the stub holds.
-    NdrTricks,
-    /// A valid endpoint list whose annotations, pipe, host and local endpoint names hold
-    /// terminal escapes (OSC, CSI, BEL, CR, BS, LF, C1) and bidi overrides.
-    HostileText,
-    /// With `--require-auth`: sign (or seal) every response, then alter one byte of its
-    /// signature, as a peer in the middle would.
-    TamperSignature,
-}
-
-impl From<Misbehave> for crate::epm::server::Misbehave {
-    fn from(m: Misbehave) -> Self {
-        use crate::epm::server::Misbehave as M;
-        match m {
-            Misbehave::Silent => M::Silent,
-            Misbehave::Garbage => M::Garbage,
-            Misbehave::ShortFragment => M::ShortFragment,
-            Misbehave::Fault => M::Fault,
-            Misbehave::BindNak => M::BindNak,
-            Misbehave::Reset => M::Reset,
-            Misbehave::Drip => M::Drip,
-            Misbehave::SameHandle => M::SameHandle,
-            Misbehave::Endless => M::Endless,
-            Misbehave::TowerOverrun => M::TowerOverrun,
-            Misbehave::HugeAllocHint => M::HugeAllocHint,
-            Misbehave::NdrTricks => M::NdrTricks,
-            Misbehave::HostileText => M::HostileText,
-            Misbehave::TamperSignature => M::TamperSignature,
+        impl From<$name> for crate::epm::server::$name {
+            fn from(v: $name) -> Self {
+                match v {
+                    $($name::$variant => Self::$variant,)*
+                }
+            }
         }
-    }
+    };
 }
+crate::epm::server::choices!(fixture_choice);

@@ -1165,15 +1165,8 @@ mod tests {
             }
             .encode(ByteOrder::Little)
             .unwrap();
-            let last = stub.len() - 1;
             for (k, byte) in stub.iter().enumerate() {
-                let mut flags = 0;
-                if k == 0 {
-                    flags |= PFC_FIRST_FRAG;
-                }
-                if k == last {
-                    flags |= PFC_LAST_FRAG;
-                }
+                let flags = crate::epm::server::fragment_flags(k, stub.len());
                 let body = Body::Response(Response {
                     alloc_hint: 0,
                     context_id: 0,

@@ -97,3 +97,38 @@ impl HostDump {
         ports
     }
 }
+
+/// Small builders for tests of code that judges or renders dumps.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A TCP endpoint of interface `iface` on `address`:`port` (version 1.0, no name, no
+    /// annotation).
+    pub fn tcp_endpoint(address: &str, port: u16, iface: u128) -> Endpoint {
+        Endpoint {
+            interface: Uuid::from_u128(iface),
+            version: "1.0".into(),
+            name: None,
+            object: Uuid::nil(),
+            annotation: String::new(),
+            protocol: "ncacn_ip_tcp".into(),
+            address: Some(address.into()),
+            port: Some(port),
+            binding: format!("ncacn_ip_tcp:{address}[{port}]"),
+        }
+    }
+
+    /// A whole dump (status ok, anonymous) of `target`, connected at `address` if any.
+    pub fn dump(target: &str, address: Option<SocketAddr>, endpoints: Vec<Endpoint>) -> HostDump {
+        HostDump {
+            target: target.into(),
+            address,
+            status: HostStatus::Ok,
+            error: None,
+            warnings: vec![],
+            endpoints,
+            auth: None,
+        }
+    }
+}

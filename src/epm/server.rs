@@ -34,51 +34,90 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-/// How the server tells the client that the list is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EndStyle {
-    /// The last page comes with a null handle and status 0 (also on a full last page).
-    NullHandle,
-    /// The last page keeps a live handle; one more call is answered `ept_s_not_registered`
-    /// with no entries.
-    ExtraCall,
-    /// The last page carries its entries and `ept_s_not_registered` together.
-    WithLast,
+/// The fixture's choices, [`EndStyle`] and [`Misbehave`], each variant with its doc comment,
+/// written once: `choices!(then)` hands each enum's list to the macro `then`. This module
+/// declares the enums from it (`plain_enum`), and `cli::values` the command line's names for
+/// `lab serve --end-style` and `--misbehave` (each doc comment its line in `--help`), so a way
+/// to misbehave added here is on the command line too.
+macro_rules! choices {
+    ($then:ident) => {
+        $then! {
+            /// How the server tells the client that the list is over.
+            EndStyle {
+                /// The last page comes with a null handle and status 0 (also on a full last
+                /// page).
+                NullHandle,
+                /// The last page keeps a live handle; one more call is answered
+                /// `ept_s_not_registered` with no entries.
+                ExtraCall,
+                /// The last page carries its entries and `ept_s_not_registered` together.
+                WithLast,
+            }
+        }
+        $then! {
+            /// Ways the fixture breaks the protocol on purpose.
+            Misbehave {
+                /// Accept the connection, then never answer.
+                Silent,
+                /// Answer the bind with bytes that are not DCE/RPC.
+                Garbage,
+                /// Announce a fragment longer than what follows, then go silent.
+                ShortFragment,
+                /// Answer `ept_lookup` with a fault PDU (access denied).
+                Fault,
+                /// Refuse the bind with bind_nak.
+                BindNak,
+                /// Reset the connection in the middle of the first response.
+                Reset,
+                /// Send every response one byte at a time, slowly.
+                Drip,
+                /// Answer every `ept_lookup` with the same page and the same live handle,
+                /// forever.
+                SameHandle,
+                /// Invent new entries on every page, forever.
+                Endless,
+                /// Towers whose lengths overrun the stub.
+                TowerOverrun,
+                /// An `alloc_hint` of 4 GiB on small fragments of an otherwise valid response.
+                HugeAllocHint,
+                /// Entry counts and pointers that promise far more than the stub holds.
+                NdrTricks,
+                /// A valid endpoint list whose annotations, pipe, host and local endpoint
+                /// names hold terminal escapes (OSC, CSI, BEL, CR, BS, LF, C1) and bidi
+                /// overrides.
+                HostileText,
+                /// With `--require-auth`: sign (or seal) every response, then alter one byte
+                /// of its signature, as a peer in the middle would.
+                TamperSignature,
+            }
+        }
+    };
 }
+pub(crate) use choices;
 
-/// Ways the fixture breaks the protocol on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Misbehave {
-    /// Accept the connection, then never answer.
-    Silent,
-    /// Answer the bind with bytes that are not DCE/RPC.
-    Garbage,
-    /// Announce a fragment longer than what follows, then go silent.
-    ShortFragment,
-    /// Answer `ept_lookup` with a fault PDU (access denied).
-    Fault,
-    /// Refuse the bind with bind_nak.
-    BindNak,
-    /// Reset the connection in the middle of the first response.
-    Reset,
-    /// Send every response one byte at a time, slowly.
-    Drip,
-    /// Answer every `ept_lookup` with the same page and the same live handle, forever.
-    SameHandle,
-    /// Invent new entries on every page, forever.
-    Endless,
-    /// Towers whose lengths overrun the stub.
-    TowerOverrun,
-    /// An `alloc_hint` of 4 GiB on small fragments of an otherwise valid response.
-    HugeAllocHint,
-    /// Entry counts and pointers that promise far more than the stub holds.
-    NdrTricks,
-    /// A valid endpoint list whose annotations, pipe, host and local endpoint names hold
-    /// terminal escapes (OSC, CSI, BEL, CR, BS, LF, C1) and bidi overrides.
-    HostileText,
-    /// With `--require-auth`: sign (or seal) every response, then alter one byte of its
-    /// signature, as a peer in the middle would.
-    TamperSignature,
+/// An enum of the library from one of the lists of [`choices!`].
+macro_rules! plain_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)*
+        }
+    };
+}
+choices!(plain_enum);
+
+/// The flags of fragment `k` of `count`: `PFC_FIRST_FRAG` on the first, `PFC_LAST_FRAG` on
+/// the last (both on a lone one).
+pub(crate) fn fragment_flags(k: usize, count: usize) -> u8 {
+    let mut flags = 0;
+    if k == 0 {
+        flags |= PFC_FIRST_FRAG;
+    }
+    if k + 1 == count {
+        flags |= PFC_LAST_FRAG;
+    }
+    flags
 }
 
 /// The strings [`Misbehave::HostileText`] serves, each within its wire limit (an annotation is
@@ -781,16 +820,10 @@ impl Session<'_> {
         } else {
             stub.chunks(frag_room).collect()
         };
-        let last = chunks.len() - 1;
+        let count = chunks.len();
         let mut sent = 0usize;
         for (k, chunk) in chunks.into_iter().enumerate() {
-            let mut flags = 0;
-            if k == 0 {
-                flags |= PFC_FIRST_FRAG;
-            }
-            if k == last {
-                flags |= PFC_LAST_FRAG;
-            }
+            let flags = fragment_flags(k, count);
             let alloc_hint = if huge_hint {
                 u32::MAX
             } else {
@@ -1383,15 +1416,15 @@ mod tests {
             .await;
             assert_eq!(server.stats().logons.load(Ordering::Relaxed), 3);
             let errors: Vec<String> = hosts.iter().map(|h| h.error.clone().unwrap()).collect();
-            let failures = errors
-                .iter()
-                .filter(|e| e.contains("logon failure: the host refused"))
-                .count();
-            let retired = errors
-                .iter()
-                .filter(|e| e.contains("credentials given are no longer used"))
-                .count();
-            assert_eq!((failures, retired), (3, 5), "{errors:#?}");
+            let saying = |what: &str| errors.iter().filter(|e| e.contains(what)).count();
+            assert_eq!(
+                (
+                    saying("logon failure: the host refused"),
+                    saying("credentials given are no longer used")
+                ),
+                (3, 5),
+                "{errors:#?}"
+            );
         }
     }
 

@@ -137,6 +137,33 @@ pub struct ReportContext {
     pub generated_at: String,
 }
 
+impl ReportContext {
+    /// The report's `inputs`: what the run was asked to check, and the sources its probes
+    /// came from.
+    pub fn inputs(self, vantage_points: Vec<IpAddr>) -> Inputs {
+        Inputs {
+            targets: self.targets,
+            epm_port: self.epm_port,
+            policy_files: self.policy_files,
+            range: self.range,
+            range_source: self.range_source,
+            vantage_points,
+            observation_files: self.observation_files,
+            default_action: self.default_action,
+        }
+    }
+}
+
+impl Tool {
+    /// This program, as it names itself in a report.
+    pub fn rpcaudit() -> Self {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
 impl AuditReport {
     /// Attach the fix script for this report's findings, in `dialect`. The range to apply is
     /// the largest any host's capacity recommends.
@@ -164,13 +191,7 @@ impl AuditReport {
 
     pub fn new(ctx: ReportContext, result: AuditResult) -> Self {
         let mut counts = SeverityCounts::default();
-        for f in &result.findings {
-            match f.severity {
-                Severity::Error => counts.error += 1,
-                Severity::Warning => counts.warning += 1,
-                Severity::Info => counts.info += 1,
-            }
-        }
+        counts.add(&result.findings);
         let mut vantage_points: Vec<IpAddr> =
             result.observations.iter().map(|o| o.source).collect();
         vantage_points.sort_unstable();
@@ -179,23 +200,11 @@ impl AuditReport {
         let hosts = result.dumps.len();
         AuditReport {
             schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME").to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
-            generated_at: ctx.generated_at,
+            tool: Tool::rpcaudit(),
+            generated_at: ctx.generated_at.clone(),
             complete,
             interrupted: result.interrupted,
-            inputs: Inputs {
-                targets: ctx.targets,
-                epm_port: ctx.epm_port,
-                policy_files: ctx.policy_files,
-                range: ctx.range,
-                range_source: ctx.range_source,
-                vantage_points,
-                observation_files: ctx.observation_files,
-                default_action: ctx.default_action,
-            },
+            inputs: ctx.inputs(vantage_points),
             hosts: result
                 .dumps
                 .into_iter()
@@ -448,6 +457,27 @@ pub fn json_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(AuditReport)).unwrap_or_default()
 }
 
+/// Small builders for tests of code that renders reports.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// The context of a run against `targets` with the article's range (said to come from
+    /// `range_source`), port 135, no policy or observation files, and `--default pass`.
+    pub fn context(targets: &str, range_source: &str, generated_at: &str) -> ReportContext {
+        ReportContext {
+            targets: vec![targets.into()],
+            epm_port: 135,
+            policy_files: vec![],
+            range: PortRanges::from_ranges([(5001, 5021)]),
+            range_source: range_source.into(),
+            observation_files: vec![],
+            default_action: Action::Pass,
+            generated_at: generated_at.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,24 +503,11 @@ mod tests {
             135,
         );
         let result = AuditResult {
-            dumps: vec![],
-            capacity: vec![],
-            observations: vec![],
             matrix,
             findings,
-            incomplete: vec![],
-            interrupted: false,
+            ..AuditResult::default()
         };
-        let ctx = ReportContext {
-            targets: vec!["198.18.0.10".into()],
-            epm_port: 135,
-            policy_files: vec![],
-            range: PortRanges::from_ranges([(5001, 5021)]),
-            range_source: "--range".into(),
-            observation_files: vec![],
-            default_action: Action::Pass,
-            generated_at: "2026-11-29T00:00:00Z".into(),
-        };
+        let ctx = testing::context("198.18.0.10", "--range", "2026-11-29T00:00:00Z");
         AuditReport::new(ctx, result)
     }
 

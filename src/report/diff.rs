@@ -2,8 +2,9 @@
 //! with this run's report and says what changed: endpoints that appeared or disappeared,
 //! verdicts that changed per (source, target, port), findings that are new or resolved. The
 //! result, [`Changes`] (in [`super::changes`], which the report types use without knowing of
-//! this module), goes into the report's JSON; [`render_changes`] is the section the audit table
-//! shows first. Pure apart from [`read_baseline`], which reads one file.
+//! this module), goes into the report's JSON;
+//! [`render_changes`](super::changes::render_changes) is the section the audit table shows
+//! first. Pure apart from [`read_baseline`], which reads one file.
 //!
 //! Identities (what counts as "the same" in both reports):
 //! - an endpoint: (target as given, interface, version, object, string binding); a port change
@@ -471,27 +472,32 @@ pub(super) mod tests {
         f
     }
 
+    /// A report with only hosts, only matrix rows or only findings.
+    fn hosts_only(hosts: Vec<Value>) -> AuditReport {
+        report(hosts, vec![], vec![])
+    }
+
+    fn matrix_only(rows: Vec<Value>) -> AuditReport {
+        report(vec![], rows, vec![])
+    }
+
+    fn findings_only(findings: Vec<Value>) -> AuditReport {
+        report(vec![], vec![], findings)
+    }
+
     #[test]
     fn endpoints_appear_and_disappear_with_their_ports() {
-        let old = report(
-            vec![host(
-                T,
-                "ok",
-                vec![ep(135, LSA), ep(5001, SAMR), ep(5002, LSA)],
-            )],
-            vec![],
-            vec![],
-        );
+        let old = hosts_only(vec![host(
+            T,
+            "ok",
+            vec![ep(135, LSA), ep(5001, SAMR), ep(5002, LSA)],
+        )]);
         // SAMR moved from 5001 to 5003; a new LSA binding on 5004.
-        let new = report(
-            vec![host(
-                T,
-                "ok",
-                vec![ep(135, LSA), ep(5003, SAMR), ep(5002, LSA), ep(5004, LSA)],
-            )],
-            vec![],
-            vec![],
-        );
+        let new = hosts_only(vec![host(
+            T,
+            "ok",
+            vec![ep(135, LSA), ep(5003, SAMR), ep(5002, LSA), ep(5004, LSA)],
+        )]);
         let c = diff(&old, &new, "old.json");
         let ports = |v: &[EndpointChange]| v.iter().map(|e| e.port).collect::<Vec<_>>();
         assert_eq!(ports(&c.endpoints_appeared), [Some(5003), Some(5004)]);
@@ -509,22 +515,14 @@ pub(super) mod tests {
 
     #[test]
     fn hosts_not_dumped_completely_or_only_in_one_report_are_not_compared() {
-        let old = report(
-            vec![
-                host(T, "ok", vec![ep(5001, SAMR)]),
-                host("198.18.0.11", "ok", vec![ep(5001, SAMR)]),
-            ],
-            vec![],
-            vec![],
-        );
-        let new = report(
-            vec![
-                host(T, "error", vec![]),
-                host("198.18.0.12", "ok", vec![ep(5001, SAMR)]),
-            ],
-            vec![],
-            vec![],
-        );
+        let old = hosts_only(vec![
+            host(T, "ok", vec![ep(5001, SAMR)]),
+            host("198.18.0.11", "ok", vec![ep(5001, SAMR)]),
+        ]);
+        let new = hosts_only(vec![
+            host(T, "error", vec![]),
+            host("198.18.0.12", "ok", vec![ep(5001, SAMR)]),
+        ]);
         let c = diff(&old, &new, "old.json");
         assert!(c.endpoints_appeared.is_empty() && c.endpoints_disappeared.is_empty());
         let notes: Vec<String> = c
@@ -548,25 +546,17 @@ pub(super) mod tests {
 
     #[test]
     fn verdict_changes_per_cell_including_cells_probed_once() {
-        let old = report(
-            vec![],
-            vec![
-                row(135, "block", "filtered", "block-as-expected"),
-                row(5001, "block", "filtered", "block-as-expected"),
-                row(5002, "block", "filtered", "block-as-expected"),
-            ],
-            vec![],
-        );
-        let new = report(
-            vec![],
-            vec![
-                row(135, "block", "filtered", "block-as-expected"),
-                row(5001, "block", "open", "leak"),
-                // 5002 no longer probed; 5003 probed for the first time.
-                row(5003, "pass", "closed", "pass-as-expected"),
-            ],
-            vec![],
-        );
+        let old = matrix_only(vec![
+            row(135, "block", "filtered", "block-as-expected"),
+            row(5001, "block", "filtered", "block-as-expected"),
+            row(5002, "block", "filtered", "block-as-expected"),
+        ]);
+        let new = matrix_only(vec![
+            row(135, "block", "filtered", "block-as-expected"),
+            row(5001, "block", "open", "leak"),
+            // 5002 no longer probed; 5003 probed for the first time.
+            row(5003, "pass", "closed", "pass-as-expected"),
+        ]);
         let c = diff(&old, &new, "old.json");
         let got: Vec<_> = c
             .verdicts_changed
@@ -605,25 +595,22 @@ pub(super) mod tests {
         let text = render_changes(&c);
         assert!(text.contains("not probed"), "{text}");
         // Same verdict, other observation: no change.
-        let closed = report(vec![], vec![row(5001, "block", "closed", "leak")], vec![]);
+        let closed = matrix_only(vec![row(5001, "block", "closed", "leak")]);
         assert!(diff(&new, &closed, "x").verdicts_changed.len() == 2); // 135 and 5003 gone
-        let only_5001 = report(vec![], vec![row(5001, "block", "open", "leak")], vec![]);
+        let only_5001 = matrix_only(vec![row(5001, "block", "open", "leak")]);
         assert!(diff(&only_5001, &closed, "x").is_empty());
     }
 
     #[test]
     fn runs_of_consecutive_ports_with_the_same_change_are_compressed() {
         let ports = [135u16, 5001, 5002, 5003, 5004, 5005, 5006, 5007];
-        let old = report(
-            vec![],
+        let old = matrix_only(
             ports
                 .iter()
                 .map(|&p| row(p, "block", "filtered", "block-as-expected"))
                 .collect(),
-            vec![],
         );
-        let new = report(
-            vec![],
+        let new = matrix_only(
             ports
                 .iter()
                 .map(|&p| match p {
@@ -632,7 +619,6 @@ pub(super) mod tests {
                     _ => row(p, "block", "filtered", "block-as-expected"),
                 })
                 .collect(),
-            vec![],
         );
         let c = diff(&old, &new, "old.json");
         assert_eq!(c.verdicts_changed.len(), 6, "uncompressed in the JSON");
@@ -676,27 +662,19 @@ pub(super) mod tests {
         lint["line"] = json!(12);
         let mut lint_moved = lint.clone();
         lint_moved["line"] = json!(14);
-        let old = report(
-            vec![],
-            vec![],
-            vec![
-                finding("leak", leak_3),
-                lint.clone(),
-                finding("hang-hazard", "h"),
-            ],
-        );
+        let old = findings_only(vec![
+            finding("leak", leak_3),
+            lint.clone(),
+            finding("hang-hazard", "h"),
+        ]);
         let mut hang_reworded_fix = finding("hang-hazard", "h");
         hang_reworded_fix["fix"] = json!("another fix");
-        let new = report(
-            vec![],
-            vec![],
-            vec![
-                finding("leak", leak_5),
-                lint_moved,
-                hang_reworded_fix,
-                finding("leak", leak_5),
-            ],
-        );
+        let new = findings_only(vec![
+            finding("leak", leak_5),
+            lint_moved,
+            hang_reworded_fix,
+            finding("leak", leak_5),
+        ]);
         let c = diff(&old, &new, "old.json");
         let show = |v: &[Finding]| {
             v.iter()

@@ -232,33 +232,18 @@ pub fn port_list(ports: &[u16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
+    use crate::epm::testing::{dump, tcp_endpoint};
 
     fn ep(port: u16, iface: u128) -> Endpoint {
         Endpoint {
-            interface: Uuid::from_u128(iface),
-            version: "1.0".into(),
             name: Some("MS-SAMR samr".into()),
-            object: Uuid::nil(),
-            annotation: String::new(),
-            protocol: "ncacn_ip_tcp".into(),
-            address: Some("127.0.0.1".into()),
-            port: Some(port),
-            binding: format!("ncacn_ip_tcp:127.0.0.1[{port}]"),
+            ..tcp_endpoint("127.0.0.1", port, iface)
         }
     }
 
     #[test]
     fn groups_bindings_under_their_interface_and_counts() {
-        let host = HostDump {
-            auth: None,
-            target: "h".into(),
-            address: None,
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: vec![ep(5001, 1), ep(5002, 2), ep(5003, 1)],
-        };
+        let host = dump("h", None, vec![ep(5001, 1), ep(5002, 2), ep(5003, 1)]);
         let text = render_table(std::slice::from_ref(&host));
         assert!(
             text.contains("3 entries, 3 TCP-bound endpoints, 3 distinct TCP ports (5001-5003)")
@@ -269,15 +254,7 @@ mod tests {
 
     #[test]
     fn the_host_line_says_how_the_lookup_authenticated() {
-        let mut host = HostDump {
-            auth: None,
-            target: "h".into(),
-            address: Some("127.0.0.1:135".parse().unwrap()),
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: vec![],
-        };
+        let mut host = dump("h", Some("127.0.0.1:135".parse().unwrap()), vec![]);
         let anonymous = render_table(std::slice::from_ref(&host));
         assert!(
             anonymous.starts_with("Host h (ok) via 127.0.0.1:135\n"),
@@ -312,15 +289,7 @@ mod tests {
         hostile.name = None;
         hostile.annotation = "MS-SAMR samr\n\x1b[2J".into();
         assert_eq!(name_cell(&hostile), "\"MS-SAMR samr\\x0a\\x1b[2J\"");
-        let host = HostDump {
-            auth: None,
-            target: "h".into(),
-            address: None,
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: vec![known, unknown, bare, hostile],
-        };
+        let host = dump("h", None, vec![known, unknown, bare, hostile]);
         let text = render_table(std::slice::from_ref(&host));
         let row = |port: u16| {
             text.lines()
@@ -343,13 +312,8 @@ mod tests {
         e.annotation = huge.clone();
         e.binding = huge.clone();
         let host = HostDump {
-            auth: None,
-            target: "h".into(),
-            address: None,
-            status: HostStatus::Ok,
             error: Some(huge.clone()),
-            warnings: vec![],
-            endpoints: vec![e],
+            ..dump("h", None, vec![e])
         };
         let text = render_table(std::slice::from_ref(&host));
         assert!(!text.contains('\x1b') && !text.contains('\x07'));

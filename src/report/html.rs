@@ -721,11 +721,12 @@ mod tests {
     use super::*;
     use crate::audit::run::AuditResult;
     use crate::audit::verify::{Expected, build_matrix};
+    use crate::epm::testing::{self, tcp_endpoint};
     use crate::epm::{Endpoint, HostDump};
     use crate::finding::Code;
     use crate::policy::Action;
     use crate::probe::{Observation, ProbeState};
-    use crate::report::audit::ReportContext;
+    use crate::report::audit::testing::context;
 
     const SCRIPT: &str = "<script>alert(1)</script>";
     const IMG: &str = "<img src=x onerror=alert(1)>";
@@ -736,25 +737,15 @@ mod tests {
     }
 
     fn dump(target: &str, annotation: &str) -> HostDump {
-        HostDump {
-            target: target.into(),
-            address: Some(std::net::SocketAddr::new(ip(target), 135)),
-            status: HostStatus::Ok,
-            error: None,
-            warnings: vec![],
-            endpoints: vec![Endpoint {
-                interface: uuid::Uuid::nil(),
-                version: "1.0".into(),
-                name: None,
-                object: uuid::Uuid::nil(),
-                annotation: annotation.into(),
-                protocol: "ncacn_ip_tcp".into(),
-                address: Some(target.into()),
-                port: Some(5001),
-                binding: format!("ncacn_ip_tcp:{target}[5001]"),
-            }],
-            auth: None,
-        }
+        let endpoint = Endpoint {
+            annotation: annotation.into(),
+            ..tcp_endpoint(target, 5001, 0)
+        };
+        testing::dump(
+            target,
+            Some(std::net::SocketAddr::new(ip(target), 135)),
+            vec![endpoint],
+        )
     }
 
     /// `hosts` hosts 10.0.x.y, each probed from two sources on 135 and 5001-5021 (5007
@@ -804,23 +795,13 @@ mod tests {
         );
         let result = AuditResult {
             dumps,
-            capacity: vec![],
             observations,
             matrix,
             findings,
-            incomplete: vec![],
-            interrupted: false,
+            ..AuditResult::default()
         };
-        let ctx = ReportContext {
-            targets: vec!["10.0.0.0/16".into()],
-            epm_port: 135,
-            policy_files: vec![],
-            range: PortRanges::from_ranges([(5001, 5021)]),
-            range_source: format!("{SCRIPT}:1"),
-            observation_files: vec![],
-            default_action: Action::Pass,
-            generated_at: "2026-12-02T00:00:00Z".into(),
-        };
+        let range_source = format!("{SCRIPT}:1");
+        let ctx = context("10.0.0.0/16", &range_source, "2026-12-02T00:00:00Z");
         AuditReport::new(ctx, result)
     }
 

@@ -106,12 +106,7 @@ impl Tally {
             self.incomplete.push(h.dump.target.clone());
         }
         self.counts.add(&h.findings);
-        let v = summarize_matrix(&h.matrix);
-        self.verdicts.pass_as_expected += v.pass_as_expected;
-        self.verdicts.block_as_expected += v.block_as_expected;
-        self.verdicts.leak += v.leak;
-        self.verdicts.overblock += v.overblock;
-        self.verdicts.inconclusive += v.inconclusive;
+        self.verdicts.add(summarize_matrix(&h.matrix));
         self.vantage_points
             .extend(h.observations.iter().map(|o| o.source));
     }
@@ -141,23 +136,11 @@ impl Tally {
         SummaryLine {
             record: SummaryMark::Summary,
             schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME").to_string(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-            },
-            generated_at: ctx.generated_at,
+            tool: Tool::rpcaudit(),
+            generated_at: ctx.generated_at.clone(),
             complete,
             interrupted,
-            inputs: Inputs {
-                targets: ctx.targets,
-                epm_port: ctx.epm_port,
-                policy_files: ctx.policy_files,
-                range: ctx.range,
-                range_source: ctx.range_source,
-                vantage_points: self.vantage_points.into_iter().collect(),
-                observation_files: ctx.observation_files,
-                default_action: ctx.default_action,
-            },
+            inputs: ctx.inputs(self.vantage_points.into_iter().collect()),
             findings: policy_findings,
             summary: Summary {
                 compliant: complete && counts.error == 0,

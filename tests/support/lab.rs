@@ -156,7 +156,8 @@ pub fn setup(range: Option<&str>, scenario: &[&str]) -> Option<LabLock> {
     Some(LabLock(lock))
 }
 
-fn run_checked(cmd: &mut Command, what: &str) {
+/// Run `cmd` to its end; panic, with its output, unless it succeeds.
+pub fn run_checked(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
         out.status.success(),
@@ -229,6 +230,23 @@ pub fn parse_epmlookup(text: &str) -> Vec<(String, String)> {
             let (binding, tail) = rest.split_once(",abstract_syntax=")?;
             let iface = tail.split('/').next()?.to_ascii_lowercase();
             Some((iface, format!("{binding}]")))
+        })
+        .collect()
+}
+
+/// Interface, binding and annotation of each endpoint of one host of a dump's JSON.
+pub fn endpoints(host: &serde_json::Value) -> Vec<(String, String, String)> {
+    let field = |e: &serde_json::Value, name: &str| e[name].as_str().unwrap().to_string();
+    host["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                field(e, "interface"),
+                field(e, "binding"),
+                field(e, "annotation"),
+            )
         })
         .collect()
 }

@@ -33,6 +33,29 @@ pub fn policy_text(name: &str) -> String {
     }
 }
 
+/// A policy fixture's text without the lines `drop` matches, joined with CRLF.
+pub fn policy_text_without(name: &str, drop: impl Fn(&str) -> bool) -> String {
+    policy_text(name)
+        .lines()
+        .filter(|l| !drop(l))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+/// KB908472's script without its block for 5003: 5003 is left open.
+pub fn article_without_the_5003_block() -> String {
+    policy_text_without("kb908472.cmd", |l| {
+        l.contains("\"Block Inbound TCP 5003 Rule\"")
+    })
+}
+
+/// The `netsh ipsec static` fence without its filter for 5003.
+pub fn netsh_ipsec_without_the_5003_filter() -> String {
+    policy_text_without("netsh-ipsec.cmd", |l| {
+        l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")
+    })
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rpcaudit")
 }
@@ -103,8 +126,7 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Run and parse stdout as JSON.
-/// The findings of a JSON result (`value["findings"]`, which must be an array).
+/// The findings of a JSON result (`value["findings"]`, which must be an array) with `code`.
 pub fn findings_with<'a>(value: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
     all_findings(value)
         .iter()
@@ -124,11 +146,51 @@ fn all_findings(value: &serde_json::Value) -> &[serde_json::Value] {
     value["findings"].as_array().unwrap()
 }
 
+/// Run and parse stdout as JSON.
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let (code, out, err) = run(args);
     let v = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}\nstderr: {err}"));
     (code, v, err)
+}
+
+/// `rpcaudit COMMAND 127.0.0.1 --port P --json --timeout 10 EXTRA...` with P the fixture's
+/// port, its stdout as JSON.
+pub fn run_json_against(
+    command: &str,
+    fixture: &Fixture,
+    extra: &[&str],
+) -> (i32, serde_json::Value, String) {
+    let port = fixture.port();
+    let args = [
+        command,
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--json",
+        "--timeout",
+        "10",
+    ];
+    run_json(&[&args[..], extra].concat())
+}
+
+/// `rpcaudit COMMAND 127.0.0.1 127.0.0.3 --port P --json --timeout 5` with P the fixture's
+/// port: one host that answers, and another loopback address where nothing listens on it.
+pub fn run_json_with_a_dead_host(
+    command: &str,
+    fixture: &Fixture,
+) -> (i32, serde_json::Value, String) {
+    let port = fixture.port();
+    run_json(&[
+        command,
+        "127.0.0.1",
+        "127.0.0.3",
+        "--port",
+        &port,
+        "--json",
+        "--timeout",
+        "5",
+    ])
 }
 
 /// Validation errors of `report` against schema/report.schema.json, or None when valid.

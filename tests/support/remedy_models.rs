@@ -180,33 +180,28 @@ pub fn ps_line(line: &str) -> Result<Vec<String>, ModelError> {
     let mut cur: Option<String> = None;
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
-        if PS_SINGLE.contains(&c) {
-            let w = cur.get_or_insert_with(String::new);
-            loop {
-                match chars.next() {
-                    None => return Err("unclosed single-quoted string".into()),
-                    Some(q) if PS_SINGLE.contains(&q) => match chars.peek() {
-                        Some(&n) if PS_SINGLE.contains(&n) => {
-                            w.push(n);
-                            chars.next();
-                        }
-                        _ => break,
-                    },
-                    Some(x) => w.push(x),
-                }
-            }
+        let quoting = if PS_SINGLE.contains(&c) {
+            Some((&PS_SINGLE[..], "single"))
         } else if PS_DOUBLE.contains(&c) {
+            Some((&PS_DOUBLE[..], "double"))
+        } else {
+            None
+        };
+        if let Some((quotes, kind)) = quoting {
+            let double = kind == "double";
             let w = cur.get_or_insert_with(String::new);
             loop {
                 match chars.next() {
-                    None => return Err("unclosed double-quoted string".into()),
-                    Some('`') => match chars.next() {
+                    None => return Err(format!("unclosed {kind}-quoted string")),
+                    Some('`') if double => match chars.next() {
                         Some(x) => w.push(x),
                         None => return Err("backtick at the end".into()),
                     },
-                    Some('$') => return Err("$ expands in a double-quoted string".into()),
-                    Some(q) if PS_DOUBLE.contains(&q) => match chars.peek() {
-                        Some(&n) if PS_DOUBLE.contains(&n) => {
+                    Some('$') if double => {
+                        return Err("$ expands in a double-quoted string".into());
+                    }
+                    Some(q) if quotes.contains(&q) => match chars.peek() {
+                        Some(&n) if quotes.contains(&n) => {
                             w.push(n);
                             chars.next();
                         }

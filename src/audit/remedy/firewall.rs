@@ -10,7 +10,8 @@ use super::ipsec::has_pass;
 use super::plan::{Codes, Plan, matches_query};
 use super::quote::{Line, Refusal};
 use super::{
-    FixDialect, FixKind, Out, Step, allowed_on, group_runs, join_codes, list_labels, quote,
+    FixAction, FixDialect, FixKind, Out, Step, allowed_on, group_runs, join_codes, list_labels,
+    quote,
 };
 use crate::policy::model::RuleAction;
 use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
@@ -210,29 +211,27 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         if !excluded.is_empty() {
             out.comment("In Windows Firewall a block rule beats every allow rule, so the block names every address except the allowed subnets instead of any.");
         }
-        let ok = out.step(&format!("the block rule for TCP {ports}"), |s| {
+        let remote = fw_remote(&remote);
+        let does = FixAction::new(
+            c,
+            FixKind::Block,
+            format!("any{except}"),
+            ports,
+            format!("block rule for TCP {ports}, remote addresses {remote}"),
+        );
+        let written = out.fix(&format!("the block rule for TCP {ports}"), does, |s| {
             fw_add(
                 s,
                 lp,
                 &format!("Block Inbound TCP {ports} (rpcaudit)"),
                 true,
                 ports,
-                &fw_remote(&remote),
+                &remote,
             )
         });
-        if !ok {
+        if !written {
             continue;
         }
-        out.action(
-            c,
-            FixKind::Block,
-            format!("any{except}"),
-            ports.to_string(),
-            format!(
-                "block rule for TCP {ports}, remote addresses {}",
-                fw_remote(&remote)
-            ),
-        );
         for &i in idx {
             for p in ports.iter() {
                 if !has_pass(lp, &plan.allowed[i], p) {
@@ -255,25 +254,26 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it; a block rule for the host beats the subnet's allow.",
             join_codes(c)
         ));
-        let ok = out.step(&format!("the block rule for {ip} on TCP {ports}"), |s| {
-            fw_add(
-                s,
-                lp,
-                &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
-                true,
-                ports,
-                &ip.to_string(),
-            )
-        });
-        if !ok {
-            continue;
-        }
-        out.action(
+        let does = FixAction::new(
             c,
             FixKind::Block,
             ip.to_string(),
-            ports.to_string(),
+            ports,
             format!("block rule for the host {ip} on TCP {ports}"),
+        );
+        out.fix(
+            &format!("the block rule for {ip} on TCP {ports}"),
+            does,
+            |s| {
+                fw_add(
+                    s,
+                    lp,
+                    &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
+                    true,
+                    ports,
+                    &ip.to_string(),
+                )
+            },
         );
     }
 
@@ -331,8 +331,16 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         out.comment(&format!(
             "Keeps {label} blocked on TCP {ports}, which the narrowed block covered and it is not meant to reach."
         ));
-        let ok = out.step(
+        let does = FixAction::new(
+            c,
+            FixKind::Block,
+            a.label(),
+            ports,
+            format!("block rule keeping {} out of TCP {ports}", a.label()),
+        );
+        out.fix(
             &format!("the block rule keeping {} out of TCP {ports}", a.label()),
+            does,
             |s| {
                 fw_add(
                     s,
@@ -346,16 +354,6 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                     &addr,
                 )
             },
-        );
-        if !ok {
-            continue;
-        }
-        out.action(
-            c,
-            FixKind::Block,
-            a.label(),
-            ports.to_string(),
-            format!("block rule keeping {} out of TCP {ports}", a.label()),
         );
     }
     for (i, per_port) in need_allow {
@@ -374,8 +372,16 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 "Fixes {}: {label} must reach TCP {ports}, and no rule lets it in.",
                 join_codes(&c),
             ));
-            let ok = out.step(
+            let does = FixAction::new(
+                &c,
+                FixKind::Pass,
+                a.label(),
+                &ports,
+                format!("allow rule for {} on TCP {ports}", a.label()),
+            );
+            out.fix(
                 &format!("the allow rule for {} on TCP {ports}", a.label()),
+                does,
                 |s| {
                     fw_add(
                         s,
@@ -386,16 +392,6 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                         &addr,
                     )
                 },
-            );
-            if !ok {
-                continue;
-            }
-            out.action(
-                &c,
-                FixKind::Pass,
-                a.label(),
-                ports.to_string(),
-                format!("allow rule for {} on TCP {ports}", a.label()),
             );
         }
     }
@@ -473,9 +469,16 @@ pub(super) fn render_narrow(
     ));
     let what = "Windows Firewall rule name";
     let edit = Expect::FwEdit { name: &n.name };
-    let ok = if new.is_empty() {
+    let does = FixAction::new(
+        &n.codes,
+        FixKind::NarrowBlock,
+        format!("{} except {labels}", fw_remote(&r_ivs)),
+        &rports,
+        format!("block rule \"{}\" no longer covers {labels}", n.name),
+    );
+    let written = if new.is_empty() {
         out.comment("Every address it blocked is allowed: the rule is disabled.");
-        out.step("narrowing the block rule", |s| match s.dialect {
+        out.fix("narrowing the block rule", does, |s| match s.dialect {
             FixDialect::Powershell => s.cmd_expect(
                 Line::new()
                     .words("Disable-NetFirewallRule -DisplayName")
@@ -499,7 +502,7 @@ pub(super) fn render_narrow(
         if out.dialect == FixDialect::Powershell {
             out.comment("Set-NetFirewallRule -DisplayName changes every rule of that display name, outbound ones and rules from outside these files too: check with Get-NetFirewallRule -DisplayName first.");
         }
-        out.step("narrowing the block rule", |s| {
+        out.fix("narrowing the block rule", does, |s| {
             let list = quote::fw_addresses(&remote)?;
             match s.dialect {
                 FixDialect::Powershell => {
@@ -529,16 +532,9 @@ pub(super) fn render_narrow(
             }
         })
     };
-    if !ok {
+    if !written {
         return;
     }
-    out.action(
-        &n.codes,
-        FixKind::NarrowBlock,
-        format!("{} except {labels}", fw_remote(&r_ivs)),
-        rports.to_string(),
-        format!("block rule \"{}\" no longer covers {labels}", n.name),
-    );
     for i in excluded {
         let k = minus(&rports, &plan.allowed[i].ports);
         if !k.is_empty() {

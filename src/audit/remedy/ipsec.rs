@@ -6,7 +6,7 @@ use super::interval::{Iv, everything, intervals_all, normalize, ports_of};
 use super::plan::{Allowed, Codes, Plan, matches_query, pass_like};
 use super::quote::{Line, Quoted, Refusal, Token};
 use super::{
-    DEFAULT_POLICY, FixDialect, FixKind, Out, Step, allowed_on, group_runs, join_codes,
+    DEFAULT_POLICY, FixAction, FixDialect, FixKind, Out, Step, allowed_on, group_runs, join_codes,
     list_labels, quote,
 };
 use crate::policy::address::AddrMatch;
@@ -14,7 +14,7 @@ use crate::policy::model::RuleAction;
 use crate::policy::{Action, Layer, LoadedPolicy, Proto, Query, Rule};
 use crate::ports::PortRanges;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The in-force IPsec policy the fix writes to, its store, and whether the files define it.
 pub(super) fn ipsec_target(lp: &LoadedPolicy) -> (String, String, bool, bool) {
@@ -134,6 +134,114 @@ fn ipsec_target_checked(pol: &str, store: &str, netsh: bool) -> Result<IpsecTarg
     })
 }
 
+/// IPsec filters the fix writes, one per port and source address: BLOCKs for any source or for
+/// one host, PASSes for an allowed subnet. Named as KB908472 names them ("Block Inbound TCP
+/// 5001 Rule", "Allow Inbound TCP Port 5001 from 10.1.1.0 Rule").
+struct Filters {
+    action: RuleAction,
+    /// What follows the ports in every name: "", " from 10.1.1.66", " from 10.1.1.0".
+    from: String,
+    /// Each source address as netsh writes it (`srcaddr=any`, `srcaddr=N srcmask=M`) and as
+    /// ipseccmd does (`*`, `N/M`).
+    sources: Vec<(String, String)>,
+    /// The same sources as intervals, to tell a rule of the policy with our name from ours.
+    ivs: Vec<Iv>,
+}
+
+impl Filters {
+    fn block_any() -> Self {
+        Filters {
+            action: RuleAction::Block,
+            from: String::new(),
+            sources: vec![("srcaddr=any".to_string(), "*".to_string())],
+            ivs: everything(),
+        }
+    }
+
+    fn block_host(v4: Ipv4Addr) -> Self {
+        let at = u128::from(u32::from(v4));
+        Filters {
+            action: RuleAction::Block,
+            from: format!(" from {v4}"),
+            sources: vec![host_mask(v4, Ipv4Addr::BROADCAST)],
+            ivs: vec![Iv {
+                v6: false,
+                lo: at,
+                hi: at,
+            }],
+        }
+    }
+
+    fn pass(a: &Allowed, addrs: &[(Ipv4Addr, Ipv4Addr)]) -> Self {
+        Filters {
+            action: RuleAction::Pass,
+            from: format!(" from {}", a.name_part()),
+            sources: addrs
+                .iter()
+                .map(|&(net, mask)| host_mask(net, mask))
+                .collect(),
+            ivs: a.ivs.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The filters on `ports`: one netsh filter list (a filter per port and source), or one
+    /// ipseccmd rule per port.
+    fn write(
+        &self,
+        s: &mut Step,
+        lp: &LoadedPolicy,
+        t: &IpsecTarget,
+        netsh: bool,
+        ports: &PortRanges,
+    ) -> Result<(), Refusal> {
+        let from = &self.from;
+        let (verb, filter_action, rule) = match self.action {
+            RuleAction::Block => ("Block", "rpcaudit Block", "Block Inbound TCP"),
+            _ => ("Allow", "rpcaudit Permit", "Allow Inbound TCP Port"),
+        };
+        if netsh {
+            let list = format!("rpcaudit {verb} Inbound TCP {ports}{from}");
+            return netsh_rule(s, t, &list, filter_action, |s, lq| {
+                for p in ports.iter() {
+                    for (src, _) in &self.sources {
+                        s.cmd(
+                            netsh_filter(lq)
+                                .sp()
+                                .words(&format!("{src} dstaddr=me protocol=TCP dstport={p}")),
+                        )?;
+                    }
+                }
+                Ok(())
+            });
+        }
+        for p in ports.iter() {
+            let name = ipsec_rule_name(
+                lp,
+                &t.pol,
+                &format!("{rule} {p}{from} Rule"),
+                self.action,
+                &self.ivs,
+                &ports_of([p]),
+            );
+            let filters: Vec<String> = self
+                .sources
+                .iter()
+                .map(|(_, src)| format!("{src}=0:{p}:TCP"))
+                .collect();
+            ipseccmd_rule(s, t, &name, &filters, self.action)?;
+        }
+        Ok(())
+    }
+}
+
+/// A source address and mask, as netsh and as ipseccmd write it.
+fn host_mask(net: Ipv4Addr, mask: Ipv4Addr) -> (String, String) {
+    (
+        format!("srcaddr={net} srcmask={mask}"),
+        format!("{net}/{mask}"),
+    )
+}
+
 /// `ipseccmd.exe -w STORE -p "POLICY"`, the start of every ipseccmd command.
 fn ipseccmd_head(t: &IpsecTarget) -> Result<Line, Refusal> {
     let store = t
@@ -192,7 +300,6 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     let tool = "ipseccmd.exe";
     let start = out.actions.len();
     let mut covered: BTreeSet<(usize, u16)> = BTreeSet::new();
-    let any = everything();
 
     out.blank();
     let shown = out.shown(&pol);
@@ -281,42 +388,16 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             join_codes(c)
         ));
         out.comment("A BLOCK filter for any source (*), and a PASS filter per allowed subnet: in an IPsec policy the more specific filter wins.");
-        let ok =
-            out.step(&format!("the BLOCK filters for TCP {ports}"), |s| {
-                if netsh {
-                    let list = format!("rpcaudit Block Inbound TCP {ports}");
-                    netsh_rule(s, &t, &list, "rpcaudit Block", |s, lq| {
-                        for p in ports.iter() {
-                            s.cmd(netsh_filter(lq).sp().words(&format!(
-                                "srcaddr=any dstaddr=me protocol=TCP dstport={p}"
-                            )))?;
-                        }
-                        Ok(())
-                    })
-                } else {
-                    for p in ports.iter() {
-                        let name = ipsec_rule_name(
-                            lp,
-                            &pol,
-                            &format!("Block Inbound TCP {p} Rule"),
-                            RuleAction::Block,
-                            &any,
-                            &ports_of([p]),
-                        );
-                        ipseccmd_rule(s, &t, &name, &[format!("*=0:{p}:TCP")], RuleAction::Block)?;
-                    }
-                    Ok(())
-                }
-            });
-        if ok {
-            out.action(
-                c,
-                FixKind::Block,
-                "any".into(),
-                ports.to_string(),
-                format!("BLOCK filter for any source on TCP {ports} in IPsec policy \"{pol}\""),
-            );
-        }
+        let does = FixAction::new(
+            c,
+            FixKind::Block,
+            "any",
+            ports,
+            format!("BLOCK filter for any source on TCP {ports} in IPsec policy \"{pol}\""),
+        );
+        out.fix(&format!("the BLOCK filters for TCP {ports}"), does, |s| {
+            Filters::block_any().write(s, lp, &t, netsh, ports)
+        });
         for &i in allowed_idx {
             let a = &plan.allowed[i];
             if render_ipsec_pass(out, lp, &t, a, ports, c) {
@@ -344,52 +425,18 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it inside its allowed subnet; a filter for the single host is more specific than the subnet's PASS.",
             join_codes(c)
         ));
-        let ok = out.step(&format!("the BLOCK filters for {ip} on TCP {ports}"), |s| {
-            if netsh {
-                let list = format!("rpcaudit Block Inbound TCP {ports} from {ip}");
-                netsh_rule(s, &t, &list, "rpcaudit Block", |s, lq| {
-                    for p in ports.iter() {
-                        s.cmd(netsh_filter(lq).sp().words(&format!(
-                            "srcaddr={v4} srcmask=255.255.255.255 dstaddr=me protocol=TCP dstport={p}"
-                        )))?;
-                    }
-                    Ok(())
-                })
-            } else {
-                let host = [Iv {
-                    v6: false,
-                    lo: u128::from(u32::from(*v4)),
-                    hi: u128::from(u32::from(*v4)),
-                }];
-                for p in ports.iter() {
-                    let name = ipsec_rule_name(
-                        lp,
-                        &pol,
-                        &format!("Block Inbound TCP {p} from {ip} Rule"),
-                        RuleAction::Block,
-                        &host,
-                        &ports_of([p]),
-                    );
-                    ipseccmd_rule(
-                        s,
-                        &t,
-                        &name,
-                        &[format!("{v4}/255.255.255.255=0:{p}:TCP")],
-                        RuleAction::Block,
-                    )?;
-                }
-                Ok(())
-            }
-        });
-        if ok {
-            out.action(
-                c,
-                FixKind::Block,
-                ip.to_string(),
-                ports.to_string(),
-                format!("BLOCK filter for the host {ip} on TCP {ports}"),
-            );
-        }
+        let does = FixAction::new(
+            c,
+            FixKind::Block,
+            ip.to_string(),
+            ports,
+            format!("BLOCK filter for the host {ip} on TCP {ports}"),
+        );
+        out.fix(
+            &format!("the BLOCK filters for {ip} on TCP {ports}"),
+            does,
+            |s| Filters::block_host(*v4).write(s, lp, &t, netsh, ports),
+        );
     }
 
     // Missing passes for allowed subnets.
@@ -525,59 +572,24 @@ pub(super) fn render_ipsec_pass(
         ));
         return false;
     };
-    let from = a.name_part();
     let netsh = out.dialect == FixDialect::NetshIpsec;
-    let ok = out.step(
-        &format!("the PASS filters for {} on TCP {ports}", a.label()),
-        |s| {
-            if netsh {
-                let list = format!("rpcaudit Allow Inbound TCP {ports} from {from}");
-                netsh_rule(s, t, &list, "rpcaudit Permit", |s, lq| {
-                    for p in ports.iter() {
-                        for (net, mask) in &addrs {
-                            s.cmd(netsh_filter(lq).sp().words(&format!(
-                                "srcaddr={net} srcmask={mask} dstaddr=me protocol=TCP dstport={p}"
-                            )))?;
-                        }
-                    }
-                    Ok(())
-                })
-            } else {
-                let ivs = a.ivs.clone().unwrap_or_default();
-                for p in ports.iter() {
-                    let name = ipsec_rule_name(
-                        lp,
-                        &t.pol,
-                        &format!("Allow Inbound TCP Port {p} from {from} Rule"),
-                        RuleAction::Pass,
-                        &ivs,
-                        &ports_of([p]),
-                    );
-                    let filters: Vec<String> = addrs
-                        .iter()
-                        .map(|(net, mask)| format!("{net}/{mask}=0:{p}:TCP"))
-                        .collect();
-                    ipseccmd_rule(s, t, &name, &filters, RuleAction::Pass)?;
-                }
-                Ok(())
-            }
-        },
-    );
-    if !ok {
-        return false;
-    }
-    out.action(
+    let does = FixAction::new(
         c,
         FixKind::Pass,
         a.label(),
-        ports.to_string(),
+        ports,
         format!(
             "PASS filter for {} on TCP {ports} in IPsec policy \"{}\"",
             a.label(),
             t.pol
         ),
     );
-    true
+    let filters = Filters::pass(a, &addrs);
+    out.fix(
+        &format!("the PASS filters for {} on TCP {ports}", a.label()),
+        does,
+        |s| filters.write(s, lp, t, netsh, ports),
+    )
 }
 
 pub(super) fn has_pass(lp: &LoadedPolicy, a: &Allowed, port: u16) -> bool {

@@ -597,36 +597,34 @@ impl Line {
 
     /// The line for a cmd script, after it reads back as the intended words.
     pub fn finish_cmd(self) -> Result<String, Refusal> {
-        let (text, words) = self.parts();
-        check_line(&text)?;
-        let fail = |why: &str| Refusal::new("command", &text, why.to_string());
-        if text::split_words(&text) != words {
-            return Err(fail(
-                "does not read back as the intended words with the policy reader",
-            ));
-        }
-        if cmd_lex(&text).as_ref() != Some(&words) {
-            return Err(fail(
-                "has a character cmd.exe gives a meaning to outside quotes, or reads back differently",
-            ));
-        }
-        Ok(text)
+        self.finish(text::split_words, cmd_lex, "cmd.exe")
     }
 
     /// The line for a PowerShell script, after it reads back as the intended words.
     pub fn finish_ps(self) -> Result<String, Refusal> {
+        self.finish(ps_words, ps_lex, "PowerShell")
+    }
+
+    /// The line, once both the policy reader (`read`) and our model of the `shell`'s own
+    /// lexer (`lex`) read it back as the intended words.
+    fn finish(
+        self,
+        read: fn(&str) -> Vec<String>,
+        lex: fn(&str) -> Option<Vec<String>>,
+        shell: &str,
+    ) -> Result<String, Refusal> {
         let (text, words) = self.parts();
         check_line(&text)?;
-        let fail = |why: &str| Refusal::new("command", &text, why.to_string());
-        if ps_words(&text) != words {
+        let fail = |why: String| Refusal::new("command", &text, why);
+        if read(&text) != words {
             return Err(fail(
-                "does not read back as the intended words with the policy reader",
+                "does not read back as the intended words with the policy reader".to_string(),
             ));
         }
-        if ps_lex(&text).as_ref() != Some(&words) {
-            return Err(fail(
-                "has a character PowerShell gives a meaning to outside quotes, or reads back differently",
-            ));
+        if lex(&text).as_ref() != Some(&words) {
+            return Err(fail(format!(
+                "has a character {shell} gives a meaning to outside quotes, or reads back differently"
+            )));
         }
         Ok(text)
     }
@@ -948,9 +946,9 @@ mod tests {
             .unwrap();
         assert_eq!(l, "netsh advfirewall firewall delete rule name=\"a & b\"");
         // A literal of ours with a cmd special is caught by the line check.
-        assert!(Line::new().words("echo a & b").finish_cmd().is_err());
-        assert!(Line::new().words("rem x").finish_cmd().is_err());
-        assert!(Line::new().words("x ^").finish_cmd().is_err());
+        for bad in ["echo a & b", "rem x", "x ^"] {
+            assert!(Line::new().words(bad).finish_cmd().is_err(), "{bad}");
+        }
         let q = ps_pattern("n", "O'Brien [1]").unwrap();
         let l = Line::new()
             .words("Set-NetFirewallRule -DisplayName")
@@ -959,8 +957,8 @@ mod tests {
             .finish_ps()
             .unwrap();
         assert_eq!(l, "Set-NetFirewallRule -DisplayName 'O''Brien `[1`]'");
-        assert!(Line::new().words("a; b").finish_ps().is_err());
-        assert!(Line::new().words("$x").finish_ps().is_err());
-        assert!(Line::new().words("# x").finish_ps().is_err());
+        for bad in ["a; b", "$x", "# x"] {
+            assert!(Line::new().words(bad).finish_ps().is_err(), "{bad}");
+        }
     }
 }

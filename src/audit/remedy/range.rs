@@ -5,7 +5,7 @@
 //! written here.
 
 use super::quote::{self, Line, Refusal};
-use super::{Codes, FixKind, Out, join_codes};
+use super::{Codes, FixAction, FixKind, Out, join_codes};
 use crate::audit::capacity::Recommendation;
 use crate::policy::Layer;
 use crate::ports::PortRanges;
@@ -85,10 +85,17 @@ pub(super) fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
     out.comment(&note);
     let pieces = pieces(&ranges);
     let key = r"HKLM\SOFTWARE\Microsoft\Rpc\Internet";
+    let does = FixAction::new(
+        c,
+        FixKind::Range,
+        "",
+        &range,
+        format!("set the RPC dynamic range to {range} (restart needed)"),
+    );
     let written = match out.dialect.layer() {
         Layer::Ipsec => {
             out.comment("rpccfg.exe (Windows 2000/2003 resource kit) writes Ports, PortsInternetAvailable=Y and UseInternetPorts=Y.");
-            out.step("the RPC dynamic range", |s| {
+            out.fix("the RPC dynamic range", does, |s| {
                 let mut l = Line::new().words("rpccfg.exe -pe");
                 for p in &pieces {
                     l = l.sp().token(&quote::port_list(p)?);
@@ -100,7 +107,7 @@ pub(super) fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
             out.comment(&format!(
                 "reg.exe writes all three values (the same as: {rpccfg})."
             ));
-            out.step("the RPC dynamic range", |s| {
+            out.fix("the RPC dynamic range", does, |s| {
                 let k = quote::token("registry key", key)?;
                 let d = quote::token("Ports value", &pieces.join(r"\0"))?;
                 let reg = |v: &str| Line::new().words("reg add").sp().token(&k).sp().words(v);
@@ -128,13 +135,6 @@ pub(super) fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
             out.comment(&format!("  {l}"));
         }
     }
-    out.action(
-        c,
-        FixKind::Range,
-        String::new(),
-        range.clone(),
-        format!("set the RPC dynamic range to {range} (restart needed)"),
-    );
 }
 
 #[cfg(test)]
