@@ -11,14 +11,13 @@
 
 use super::dump::{EpmArgs, resolver};
 use super::progress::Progress;
-use super::stream::{Form, StreamedDocument, until_interrupted};
+use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::assess;
 use crate::epm::HostStatus;
 use crate::epm::client::dump_each;
 use crate::ports::PortRanges;
 use crate::report::capacity::{CapacityReport, CapacityTally, render};
-use crate::report::inert;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CapacityArgs {
@@ -71,13 +70,9 @@ pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
         static_ports: args.static_ports.clone(),
         hosts: Vec::new(),
     };
-    let mut document = match form {
-        Form::Document => Some(StreamedDocument::start(&report, "hosts")?),
-        Form::Table | Form::Lines => None,
-    };
+    let mut out = Output::start(form, &report, "hosts")?;
     let mut bar = Progress::new(targets.len());
     let mut tally = CapacityTally::default();
-    let mut encode_error = None;
     // Each dump is assessed as soon as it is done and dropped: only the assessments of a
     // table's hosts are kept.
     let work = dump_each(
@@ -90,30 +85,16 @@ pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
             bar.host_done(&d.target, d.status == HostStatus::Error, 0);
             let host = assess(&d, &range, &args.static_ports);
             tally.add(&host);
-            let written = match (form, document.as_mut()) {
-                (Form::Lines, _) => inert::to_json_line(&host).map(super::outln),
-                (_, Some(doc)) => doc.item(&host),
-                _ => {
-                    report.hosts.push(host);
-                    Ok(())
-                }
-            };
-            if let Err(e) = written {
-                encode_error = Some(e);
+            if !out.host(&host, [&host]) {
+                report.hosts.push(host);
             }
         },
     );
     let interrupted = until_interrupted(rt, work);
     bar.finish();
-    match (form, document) {
-        (Form::Lines, _) => super::outln(
-            inert::to_json_line(&tally.summary(&report, interrupted)).map_err(Error::Json)?,
-        ),
-        (_, Some(doc)) => doc.finish(),
-        _ => super::out(render(&report)),
-    }
-    if let Some(e) = encode_error {
-        return Err(Error::Json(e));
+    out.finish(|| tally.summary(&report, interrupted))?;
+    if form == Form::Table {
+        super::out(render(&report));
     }
     Ok(exit_for(&tally, interrupted))
 }

@@ -1,13 +1,12 @@
 //! `rpcaudit dump`: list what each target's endpoint mapper has registered, like rpcdump.
 
 use super::progress::Progress;
-use super::stream::{Form, StreamedDocument, until_interrupted};
+use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::epm::HostStatus;
 use crate::epm::auth::{CredentialError, Credentials, Redacted, Secret};
 use crate::epm::client::{AuthOptions, DumpOptions, dump_each};
 use crate::report::dump::{DumpReport, DumpTally, render_table};
-use crate::report::inert;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -335,14 +334,7 @@ pub fn run(args: DumpArgs) -> Result<Exit, Error> {
     let mut bar = Progress::new(targets.len());
     let mut tally = DumpTally::default();
     let mut table_hosts = Vec::new();
-    let mut encode_error = None;
-    let mut document = match form {
-        Form::Document => Some(StreamedDocument::start(
-            &DumpReport { hosts: Vec::new() },
-            "hosts",
-        )?),
-        Form::Table | Form::Lines => None,
-    };
+    let mut out = Output::start(form, &DumpReport { hosts: Vec::new() }, "hosts")?;
     let work = dump_each(
         &targets,
         resolver(args.epm.port, opts.connect_timeout),
@@ -352,30 +344,16 @@ pub fn run(args: DumpArgs) -> Result<Exit, Error> {
         |_, d| {
             bar.host_done(&d.target, d.status == HostStatus::Error, 0);
             tally.add(&d);
-            let written = match (form, document.as_mut()) {
-                (Form::Lines, _) => inert::to_json_line(&d).map(super::outln),
-                (_, Some(doc)) => doc.item(&d),
-                _ => {
-                    table_hosts.push(d);
-                    Ok(())
-                }
-            };
-            if let Err(e) = written {
-                encode_error = Some(e);
+            if !out.host(&d, [&d]) {
+                table_hosts.push(d);
             }
         },
     );
     let interrupted = until_interrupted(rt, work);
     bar.finish();
-    match (form, document) {
-        (Form::Lines, _) => {
-            super::outln(inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?)
-        }
-        (_, Some(doc)) => doc.finish(),
-        _ => super::out(render_table(&table_hosts)),
-    }
-    if let Some(e) = encode_error {
-        return Err(Error::Json(e));
+    out.finish(|| tally.summary(interrupted))?;
+    if form == Form::Table {
+        super::out(render_table(&table_hosts));
     }
     Ok(if interrupted || tally.ok != tally.hosts {
         Exit::Incomplete

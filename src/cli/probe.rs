@@ -4,7 +4,7 @@
 //! ends, then a summary; `probe::lines`) — the two JSON forms `rpcaudit audit --observations`
 //! reads back.
 
-use super::stream::{Form, StreamedDocument, until_interrupted};
+use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::ARTICLE_RANGE;
 use crate::ports::{EPM_PORT, PortRanges};
@@ -110,20 +110,17 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     let sweeper = Sweeper::new(&cfg);
     let (from, ports) = (Arc::new(args.probe.from.clone()), Arc::new(ports));
     let form = Form::of(args.json, args.json_lines);
-    let mut document = match form {
-        Form::Document => Some(StreamedDocument::start(
-            &ObservationsFile {
-                observations: Vec::new(),
-            },
-            "observations",
-        )?),
-        Form::Table | Form::Lines => None,
-    };
+    let mut out = Output::start(
+        form,
+        &ObservationsFile {
+            observations: Vec::new(),
+        },
+        "observations",
+    )?;
     let rt = super::runtime()?;
     let mut bar = super::progress::Progress::new(targets.len());
     let mut tally = ProbeTally::default();
     let mut table_rows = Vec::new();
-    let mut encode_error = None;
     let work = crate::pipeline::run_each(
         targets.len(),
         in_flight,
@@ -150,34 +147,18 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
                     inert::field(e)
                 ));
             }
-            let written = match (form, document.as_mut()) {
-                (Form::Lines, _) => inert::to_json_line(&line).map(super::outln),
-                (_, Some(doc)) => line.observations.iter().try_for_each(|o| doc.item(o)),
-                _ => {
-                    // A table row is a run of ports: what a person reads, not a whole estate.
-                    table_rows.extend(runs(&line.observations));
-                    Ok(())
-                }
-            };
-            if let Err(e) = written {
-                encode_error = Some(e);
+            if !out.host(&line, &line.observations) {
+                // A table row is a run of ports: what a person reads, not a whole estate.
+                table_rows.extend(runs(&line.observations));
             }
         },
     );
     let interrupted = until_interrupted(rt, work);
     bar.finish();
-    match (form, document) {
-        (Form::Lines, _) => {
-            super::outln(inert::to_json_line(&tally.summary(interrupted)).map_err(Error::Json)?)
-        }
-        (_, Some(doc)) => doc.finish(),
-        _ => {
-            super::outln(table(&table_rows).to_string());
-            super::outln(summary(&tally));
-        }
-    }
-    if let Some(e) = encode_error {
-        return Err(Error::Json(e));
+    out.finish(|| tally.summary(interrupted))?;
+    if form == Form::Table {
+        super::outln(table(&table_rows).to_string());
+        super::outln(summary(&tally));
     }
     Ok(if interrupted || !tally.complete() {
         Exit::Incomplete

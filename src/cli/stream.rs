@@ -37,6 +37,63 @@ impl Form {
     }
 }
 
+/// Where a scanning command's results go as its hosts end: a line each, or items of a streamed
+/// document, or (for a table) back to the caller, who keeps what the table needs.
+#[derive(Debug)]
+pub struct Output {
+    form: Form,
+    document: Option<StreamedDocument>,
+    /// The first result that could not be encoded; the run goes on and ends with it.
+    failed: Option<serde_json::Error>,
+}
+
+impl Output {
+    /// Start writing in `form`; a document's head is `shell`, whose last field `key` is the
+    /// array the hosts fill.
+    pub fn start<T: serde::Serialize>(form: Form, shell: &T, key: &str) -> Result<Output, Error> {
+        let document = match form {
+            Form::Document => Some(StreamedDocument::start(shell, key)?),
+            Form::Table | Form::Lines => None,
+        };
+        Ok(Output {
+            form,
+            document,
+            failed: None,
+        })
+    }
+
+    /// One host's result: its `line` (JSON lines), or its `items` of the document's array.
+    /// False for a table: nothing was written, the caller keeps the result.
+    pub fn host<L, I>(&mut self, line: &L, items: impl IntoIterator<Item = I>) -> bool
+    where
+        L: serde::Serialize,
+        I: serde::Serialize,
+    {
+        let written = match (self.form, self.document.as_mut()) {
+            (Form::Lines, _) => inert::to_json_line(line).map(super::outln),
+            (_, Some(doc)) => items.into_iter().try_for_each(|i| doc.item(&i)),
+            _ => return false,
+        };
+        if let Err(e) = written {
+            self.failed.get_or_insert(e);
+        }
+        true
+    }
+
+    /// The end: the summary line (`summary` is only asked for JSON lines) or the document's
+    /// close; an error when a result could not be encoded.
+    pub fn finish<S: serde::Serialize>(self, summary: impl FnOnce() -> S) -> Result<(), Error> {
+        match (self.form, self.document) {
+            (Form::Lines, _) => {
+                super::outln(inert::to_json_line(&summary()).map_err(Error::Json)?);
+            }
+            (_, Some(doc)) => doc.finish(),
+            _ => {}
+        }
+        self.failed.map_or(Ok(()), |e| Err(Error::Json(e)))
+    }
+}
+
 /// Run `work` on `rt` to its end or until Ctrl-C, whichever comes first; true when it was
 /// interrupted (then said once on stderr). Tasks still in flight are abandoned, not awaited.
 pub fn until_interrupted(rt: tokio::runtime::Runtime, work: impl Future<Output = ()>) -> bool {
@@ -57,7 +114,7 @@ pub fn until_interrupted(rt: tokio::runtime::Runtime, work: impl Future<Output =
 /// [`inert::to_json_pretty`] prints for the whole document, byte for byte, once at least one
 /// item is in, without holding the items.
 #[derive(Debug)]
-pub struct StreamedDocument {
+struct StreamedDocument {
     items: usize,
 }
 
