@@ -50,14 +50,13 @@ fn case(name: &str, text: &str, observed: &[(&str, u16, ProbeState)]) -> Case {
     );
     let obs: Vec<Observation> = observed
         .iter()
-        .map(|&(src, port, state)| Observation {
-            source: src.parse().unwrap(),
-            target: "198.18.0.10".parse().unwrap(),
-            port,
-            state,
-            attempts: 1,
-            rtt_ms: None,
-            error: None,
+        .map(|&(src, port, state)| {
+            Observation::new(
+                src.parse().unwrap(),
+                "198.18.0.10".parse().unwrap(),
+                port,
+                state,
+            )
         })
         .collect();
     let matrix = verify::build_matrix(&obs, Action::Pass, |s, p| {

@@ -97,15 +97,7 @@ impl Scenario {
         let mut obs = Vec::new();
         for (src, f) in &self.observe {
             for port in std::iter::once(135).chain(self.range.iter()) {
-                obs.push(Observation {
-                    source: ip(src),
-                    target: ip(TARGET),
-                    port,
-                    state: f(port),
-                    attempts: 1,
-                    rtt_ms: None,
-                    error: None,
-                });
+                obs.push(Observation::new(ip(src), ip(TARGET), port, f(port)));
             }
         }
         let rows = verify::build_matrix(&obs, self.default, |s, p| {

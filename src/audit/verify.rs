@@ -396,15 +396,7 @@ mod tests {
     }
 
     fn obs(source: &str, port: u16, state: ProbeState) -> Observation {
-        Observation {
-            source: ip(source),
-            target: ip(T),
-            port,
-            state,
-            attempts: 1,
-            rtt_ms: None,
-            error: None,
-        }
+        Observation::new(ip(source), ip(T), port, state)
     }
 
     fn article() -> PortRanges {

@@ -298,14 +298,10 @@ mod tests {
     use super::*;
 
     fn obs(port: u16, state: ProbeState) -> Observation {
+        let ip = |s: &str| s.parse().unwrap();
         Observation {
-            source: "198.18.1.10".parse().unwrap(),
-            target: "198.18.0.10".parse().unwrap(),
-            port,
-            state,
             attempts: if state == ProbeState::Filtered { 2 } else { 1 },
-            rtt_ms: None,
-            error: None,
+            ..Observation::new(ip("198.18.1.10"), ip("198.18.0.10"), port, state)
         }
     }
 

@@ -162,15 +162,8 @@ mod tests {
     use super::*;
 
     fn obs(port: u16, state: ProbeState) -> Observation {
-        Observation {
-            source: "198.18.1.10".parse().unwrap(),
-            target: "198.18.0.10".parse().unwrap(),
-            port,
-            state,
-            attempts: 1,
-            rtt_ms: None,
-            error: None,
-        }
+        let ip = |s: &str| s.parse().unwrap();
+        Observation::new(ip("198.18.1.10"), ip("198.18.0.10"), port, state)
     }
 
     fn host(target: &str, observations: Vec<Observation>) -> ProbeHostLine {

@@ -71,6 +71,23 @@ pub struct Observation {
     pub error: Option<String>,
 }
 
+impl Observation {
+    /// A probe of `target:port` from `source` answered in `state` at its first attempt, with no
+    /// round-trip time or error recorded: what an observation stated by hand, or made by
+    /// another tool, says.
+    pub fn new(source: IpAddr, target: IpAddr, port: u16, state: ProbeState) -> Observation {
+        Observation {
+            source,
+            target,
+            port,
+            state,
+            attempts: 1,
+            rtt_ms: None,
+            error: None,
+        }
+    }
+}
+
 /// How a sweep runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeConfig {
@@ -285,24 +302,20 @@ mod tests {
 
     #[test]
     fn observations_round_trip_and_format() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let obs = vec![
             Observation {
-                source: "198.18.2.10".parse().unwrap(),
-                target: "198.18.0.10".parse().unwrap(),
-                port: 135,
-                state: ProbeState::Filtered,
                 attempts: 2,
-                rtt_ms: None,
-                error: None,
+                ..Observation::new(
+                    ip("198.18.2.10"),
+                    ip("198.18.0.10"),
+                    135,
+                    ProbeState::Filtered,
+                )
             },
             Observation {
-                source: "::1".parse().unwrap(),
-                target: "::1".parse().unwrap(),
-                port: 5001,
-                state: ProbeState::Open,
-                attempts: 1,
                 rtt_ms: Some(0.25),
-                error: None,
+                ..Observation::new(ip("::1"), ip("::1"), 5001, ProbeState::Open)
             },
         ];
         let json = serde_json::to_string(&ObservationsFile {

@@ -485,14 +485,10 @@ mod tests {
     use crate::probe::{Observation, ProbeState};
 
     fn obs(port: u16, state: ProbeState) -> Observation {
+        let ip = |s: &str| s.parse().unwrap();
         Observation {
-            source: "198.18.2.10".parse().unwrap(),
-            target: "198.18.0.10".parse().unwrap(),
-            port,
-            state,
             attempts: 2,
-            rtt_ms: None,
-            error: None,
+            ..Observation::new(ip("198.18.2.10"), ip("198.18.0.10"), port, state)
         }
     }
 

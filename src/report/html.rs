@@ -758,18 +758,14 @@ mod tests {
             dumps.push(dump(&target, annotation));
             for source in ["198.18.2.10", "198.18.3.10"] {
                 for port in std::iter::once(135).chain(5001..=5021) {
+                    let state = if port == 5007 {
+                        ProbeState::Closed
+                    } else {
+                        ProbeState::Filtered
+                    };
                     observations.push(Observation {
-                        source: ip(source),
-                        target: ip(&target),
-                        port,
-                        state: if port == 5007 {
-                            ProbeState::Closed
-                        } else {
-                            ProbeState::Filtered
-                        },
-                        attempts: 1,
                         rtt_ms: (port == 5007).then_some(0.25),
-                        error: None,
+                        ..Observation::new(ip(source), ip(&target), port, state)
                     });
                 }
             }
