@@ -44,15 +44,8 @@ pub struct CapacityArgs {
     pub static_ports: Vec<u16>,
     #[command(flatten)]
     pub epm: EpmArgs,
-    /// Print JSON ({"range":...,"hosts":[...]}) instead of tables. The hosts array is written
-    /// as it fills, in target order.
-    #[arg(long, conflicts_with = "json_lines")]
-    pub json: bool,
-    /// Print one JSON object per host as soon as it is done (the object --json puts in its
-    /// hosts array), then one summary object ({"record":"summary",...}); memory stays flat
-    /// however many hosts there are.
-    #[arg(long)]
-    pub json_lines: bool,
+    #[command(flatten)]
+    pub output: super::stream::HostsOutput,
 }
 
 pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
@@ -63,7 +56,7 @@ pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
     };
     let targets = args.targets.expand()?;
     let opts = args.epm.options()?;
-    let form = Form::of(args.json, args.json_lines);
+    let form = args.output.form();
     let rt = super::runtime()?;
     let mut report = CapacityReport {
         range: range.to_string(),

@@ -16,15 +16,8 @@ pub struct DumpArgs {
     pub targets: super::targets::TargetArgs,
     #[command(flatten)]
     pub epm: EpmArgs,
-    /// Print JSON ({"hosts":[...]}) instead of tables. The hosts array is written as it
-    /// fills, in target order.
-    #[arg(long, conflicts_with = "json_lines")]
-    pub json: bool,
-    /// Print one JSON object per host as soon as it is done (the object --json puts in its
-    /// hosts array), then one summary object ({"record":"summary",...}); memory stays flat
-    /// however many hosts there are.
-    #[arg(long)]
-    pub json_lines: bool,
+    #[command(flatten)]
+    pub output: super::stream::HostsOutput,
 }
 
 /// Flags shared by every command that dumps endpoint mappers.
@@ -328,7 +321,7 @@ pub fn resolver(
 pub fn run(args: DumpArgs) -> Result<Exit, Error> {
     let targets = args.targets.expand()?;
     let opts = args.epm.options()?;
-    let form = Form::of(args.json, args.json_lines);
+    let form = args.output.form();
     let in_flight = args.epm.hosts_in_flight();
     let rt = super::runtime()?;
     let mut bar = Progress::new(targets.len());

@@ -37,6 +37,27 @@ impl Form {
     }
 }
 
+/// `--json` and `--json-lines` of the commands whose result is a list of hosts (`dump`,
+/// `capacity`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostsOutput {
+    /// Print JSON (a document whose last field is the hosts array) instead of tables. The
+    /// hosts array is written as it fills, in target order.
+    #[arg(long, conflicts_with = "json_lines")]
+    pub json: bool,
+    /// Print one JSON object per host as soon as it is done (the object --json puts in its
+    /// hosts array), then one summary object ({"record":"summary",...}); memory stays flat
+    /// however many hosts there are.
+    #[arg(long)]
+    pub json_lines: bool,
+}
+
+impl HostsOutput {
+    pub fn form(&self) -> Form {
+        Form::of(self.json, self.json_lines)
+    }
+}
+
 /// Where a scanning command's results go as its hosts end: a line each, or items of a streamed
 /// document, or (for a table) back to the caller, who keeps what the table needs.
 #[derive(Debug)]
