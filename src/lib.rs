@@ -17,6 +17,7 @@ pub mod cli;
 pub mod epm;
 pub mod finding;
 pub mod input;
+pub mod jsonl;
 pub mod pipeline;
 pub mod policy;
 pub mod ports;

@@ -7,11 +7,11 @@
 use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::ARTICLE_RANGE;
+use crate::jsonl::HostMark;
 use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::lines::{ProbeHostLine, ProbeTally};
 use crate::probe::sweep::Sweeper;
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
-use crate::report::dump::HostMark;
 use crate::report::inert;
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 //! output back for `audit --observations`, so the document and the lines serve alike.
 
 use super::{Observation, ProbeState};
-use crate::report::dump::{HostMark, SummaryMark};
+use crate::jsonl::{HostMark, LinesError, SummaryMark};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -104,7 +104,7 @@ impl ProbeTally {
         let s = self.states;
         ProbeSummaryLine {
             record: SummaryMark::Summary,
-            schema_version: crate::report::audit::SCHEMA_VERSION,
+            schema_version: crate::jsonl::SCHEMA_VERSION,
             targets: self.targets,
             unresolved: self.unresolved,
             probes: s.open + s.closed + s.filtered + s.unreachable + s.error,
@@ -115,46 +115,18 @@ impl ProbeTally {
     }
 }
 
-/// Why a `probe --json-lines` output could not be read back.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ProbeLinesError {
-    #[error("line {line}: {message}")]
-    Line { line: usize, message: String },
-    #[error("no summary line (`\"record\":\"summary\"`): the output was cut short")]
-    NoSummary,
-    #[error("line {line}: a line after the summary")]
-    AfterSummary { line: usize },
-}
-
 /// The observations of every host line, in line order. The summary line must be there (an
 /// output without it was cut short and is refused, not read as "fewer probes").
-pub fn observations_from_lines(text: &[u8]) -> Result<Vec<Observation>, ProbeLinesError> {
+pub fn observations_from_lines(text: &[u8]) -> Result<Vec<Observation>, LinesError> {
     let mut out = Vec::new();
-    let mut summary = false;
-    for (k, raw) in text.split(|&b| b == b'\n').enumerate() {
-        let line = k + 1;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    crate::jsonl::read::<ProbeLine>(text, |l| match l {
+        ProbeLine::Host(h) => {
+            out.extend(h.observations);
+            false
         }
-        if summary {
-            return Err(ProbeLinesError::AfterSummary { line });
-        }
-        match serde_json::from_slice::<ProbeLine>(raw) {
-            Ok(ProbeLine::Host(h)) => out.extend(h.observations),
-            Ok(ProbeLine::Summary(_)) => summary = true,
-            Err(e) => {
-                return Err(ProbeLinesError::Line {
-                    line,
-                    message: crate::report::inert::excerpt(&e.to_string()).into_owned(),
-                });
-            }
-        }
-    }
-    if summary {
-        Ok(out)
-    } else {
-        Err(ProbeLinesError::NoSummary)
-    }
+        ProbeLine::Summary(_) => true,
+    })?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -224,19 +196,19 @@ mod tests {
         let cut = &lines[..2];
         assert_eq!(
             observations_from_lines(&text(cut)),
-            Err(ProbeLinesError::NoSummary)
+            Err(LinesError::NoSummary)
         );
         let mut after = lines.clone();
         after.push(lines[0].clone());
         assert_eq!(
             observations_from_lines(&text(&after)),
-            Err(ProbeLinesError::AfterSummary { line: 4 })
+            Err(LinesError::AfterSummary { line: 4 })
         );
         let mut bad = lines.clone();
         bad[1] = r#"{"record":"host","target":"x"}"#.into();
         assert!(matches!(
             observations_from_lines(&text(&bad)),
-            Err(ProbeLinesError::Line { line: 2, .. })
+            Err(LinesError::Line { line: 2, .. })
         ));
     }
 }

@@ -160,14 +160,14 @@ pub enum ObservationsError {
         message: String,
     },
     #[error("JSON lines of `rpcaudit probe --json-lines`: {0}")]
-    Lines(#[from] lines::ProbeLinesError),
+    Lines(#[from] crate::jsonl::LinesError),
 }
 
 /// Read `{"observations":[...]}` (the output of `rpcaudit probe --json`), or the JSON lines
 /// of `rpcaudit probe --json-lines` (its summary line included).
 pub fn observations_from_json(bytes: &[u8]) -> Result<Vec<Observation>, ObservationsError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if crate::report::lines::is_lines(bytes) {
+    if crate::jsonl::is_lines(bytes) {
         return Ok(lines::observations_from_lines(bytes)?);
     }
     serde_json::from_slice::<ObservationsFile>(bytes)

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
 /// Bumped on a breaking change to the report; additions keep it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub use crate::jsonl::SCHEMA_VERSION;
 
 /// The report `rpcaudit audit --json` prints.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

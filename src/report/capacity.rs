@@ -4,10 +4,10 @@
 //! `capacity --json-lines` (one host's assessment per line, then a summary).
 
 use super::audit::SeverityCounts;
-use super::dump::SummaryMark;
 use super::finding_text;
 use crate::audit::capacity::{HostCapacity, Recommendation};
 use crate::epm::HostStatus;
+use crate::jsonl::SummaryMark;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

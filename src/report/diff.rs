@@ -107,7 +107,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
         },
     })?;
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    if super::lines::is_lines(text) {
+    if crate::jsonl::is_lines(text) {
         let report =
             super::lines::report_from_lines(text).map_err(|e| BaselineError::BadLines {
                 file: file.clone(),

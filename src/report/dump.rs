@@ -2,6 +2,7 @@
 //! per host (interfaces grouped with their bindings) followed by a summary.
 
 use crate::epm::{Endpoint, HostDump, HostStatus};
+use crate::jsonl::SummaryMark;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -12,21 +13,6 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct DumpReport {
     pub hosts: Vec<HostDump>,
-}
-
-/// What marks the summary object of a JSON-lines output (`"record": "summary"`); the host
-/// lines of `dump --json-lines` are bare [`HostDump`] objects and have no `record` key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SummaryMark {
-    Summary,
-}
-
-/// What marks a host line of `audit --json-lines` (`"record": "host"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HostMark {
-    Host,
 }
 
 /// The last line of `rpcaudit dump --json-lines`, after one [`HostDump`] per line.

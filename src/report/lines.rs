@@ -12,11 +12,12 @@ use super::audit::{
 };
 use super::changes::{Changes, HostChanges};
 use super::diff_lines::LinesDiff;
-use super::dump::{HostMark, SummaryMark, summarize as summarize_dump};
+use super::dump::summarize as summarize_dump;
 use crate::audit::capacity::HostCapacity;
 use crate::audit::run::HostResult;
 use crate::audit::verify::{MatrixRow, MatrixSummary, summarize as summarize_matrix};
 use crate::finding::{Finding, Severity};
+use crate::jsonl::{HostMark, LinesError, SummaryMark};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -154,34 +155,6 @@ impl Tally {
     }
 }
 
-/// Why a JSON-lines report could not be read back.
-#[derive(Debug, thiserror::Error)]
-pub enum LinesError {
-    #[error("line {line}: {source}")]
-    Line {
-        line: usize,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("no summary line (`\"record\":\"summary\"`): the report was cut short")]
-    NoSummary,
-    #[error("line {line}: a line after the summary")]
-    AfterSummary { line: usize },
-}
-
-/// Whether `text` looks like JSON lines: its first non-blank line is a whole JSON object with
-/// a `record` key (a document's first line is `{` alone, or a whole report without `record`).
-pub fn is_lines(text: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Marked {
-        record: Option<serde_json::Value>,
-    }
-    text.split(|&b| b == b'\n')
-        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .and_then(|l| serde_json::from_slice::<Marked>(l).ok())
-        .is_some_and(|m| m.record.is_some())
-}
-
 /// The report a JSON-lines output stands for: hosts in the order of their lines, the policy's
 /// findings first, as in the document.
 pub fn report_from_lines(text: &[u8]) -> Result<AuditReport, LinesError> {
@@ -191,30 +164,23 @@ pub fn report_from_lines(text: &[u8]) -> Result<AuditReport, LinesError> {
     let mut host_findings = Vec::new();
     let mut host_changes = Vec::new();
     let mut summary: Option<SummaryLine> = None;
-    for (k, raw) in text.split(|&b| b == b'\n').enumerate() {
-        let line = k + 1;
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if summary.is_some() {
-            return Err(LinesError::AfterSummary { line });
-        }
-        match serde_json::from_slice::<AuditLine>(raw)
-            .map_err(|source| LinesError::Line { line, source })?
-        {
-            AuditLine::Host(h) => {
-                let h = *h;
-                if let Some(c) = h.changes {
-                    host_changes.push((h.host.dump.target.clone(), c));
-                }
-                hosts.push(h.host);
-                capacity.push(h.capacity);
-                matrix.extend(h.matrix);
-                host_findings.extend(h.findings);
+    crate::jsonl::read::<AuditLine>(text, |l| match l {
+        AuditLine::Host(h) => {
+            let h = *h;
+            if let Some(c) = h.changes {
+                host_changes.push((h.host.dump.target.clone(), c));
             }
-            AuditLine::Summary(s) => summary = Some(*s),
+            hosts.push(h.host);
+            capacity.push(h.capacity);
+            matrix.extend(h.matrix);
+            host_findings.extend(h.findings);
+            false
         }
-    }
+        AuditLine::Summary(s) => {
+            summary = Some(*s);
+            true
+        }
+    })?;
     let s = summary.ok_or(LinesError::NoSummary)?;
     let mut findings = s.findings;
     findings.extend(host_findings);
