@@ -100,34 +100,38 @@ impl SecTrailer {
     }
 
     pub fn decode(b: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let b: &[u8; SEC_TRAILER_LEN] = b
-            .get(..SEC_TRAILER_LEN)
-            .and_then(|s| s.try_into().ok())
+        let t = b
+            .first_chunk::<SEC_TRAILER_LEN>()
             .ok_or(WireError::Malformed {
                 what: "sec_trailer",
                 offset: b.len(),
             })?;
-        let id = [b[4], b[5], b[6], b[7]];
         Ok(SecTrailer {
-            auth_type: b[0],
-            auth_level: b[1],
-            auth_pad_length: b[2],
-            auth_reserved: b[3],
-            auth_context_id: match order {
-                ByteOrder::Little => u32::from_le_bytes(id),
-                ByteOrder::Big => u32::from_be_bytes(id),
-            },
+            auth_type: t[0],
+            auth_level: t[1],
+            auth_pad_length: t[2],
+            auth_reserved: t[3],
+            auth_context_id: order.u32_from([t[4], t[5], t[6], t[7]]),
         })
     }
 
-    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) {
-        out.extend_from_slice(&[
+    /// The trailer's 8 bytes in `order`.
+    pub fn bytes(&self, order: ByteOrder) -> [u8; SEC_TRAILER_LEN] {
+        let [i0, i1, i2, i3] = order.u32_bytes(self.auth_context_id);
+        [
             self.auth_type,
             self.auth_level,
             self.auth_pad_length,
             self.auth_reserved,
-        ]);
-        out.extend_from_slice(&order.u32_bytes(self.auth_context_id));
+            i0,
+            i1,
+            i2,
+            i3,
+        ]
+    }
+
+    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.bytes(order));
     }
 }
 
