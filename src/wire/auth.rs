@@ -265,8 +265,7 @@ pub(crate) fn layout_of(header: &Header, frame: &[u8]) -> Result<Option<AuthLayo
 mod tests {
     use super::*;
     use crate::wire::pdu::{
-        Auth3, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request,
-        Response, SyntaxId,
+        Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request, Response, SyntaxId,
     };
     use uuid::Uuid;
 
@@ -298,13 +297,7 @@ mod tests {
             ByteOrder::Little,
             2,
             BOTH,
-            Body::Request(Request {
-                alloc_hint: stub.len() as u32,
-                context_id: 0,
-                opnum: 2,
-                object: None,
-                stub,
-            }),
+            Body::Request(Request::call(2, stub)),
         )
     }
 
@@ -345,16 +338,7 @@ mod tests {
     #[test]
     fn bind_and_auth3_carry_a_token_after_an_aligned_trailer() {
         for order in ORDERS {
-            let bind = Bind {
-                max_xmit_frag: 5840,
-                max_recv_frag: 5840,
-                assoc_group_id: 0,
-                contexts: vec![ContextElem {
-                    context_id: 0,
-                    abstract_syntax: SyntaxId::new(Uuid::from_u128(1), 3, 0),
-                    transfer_syntaxes: vec![NDR20],
-                }],
-            };
+            let bind = Bind::offer(SyntaxId::new(Uuid::from_u128(1), 3, 0), 5840);
             let token = b"NTLMSSP\0\x01\0\0\0negotiate";
             let p = Pdu::new(
                 order,

@@ -58,6 +58,18 @@ pub struct BindNak {
 /// The most presentation contexts or results a bind may carry (n is a u8 on the wire).
 const MAX_CONTEXTS: usize = 255;
 
+/// How bind and bind_ack bodies (and alter_context's) begin: max_xmit_frag, max_recv_frag
+/// and assoc_group_id.
+fn read_association(r: &mut NdrReader<'_>) -> Result<(u16, u16, u32), WireError> {
+    Ok((r.u16()?, r.u16()?, r.u32()?))
+}
+
+fn write_association(w: &mut NdrWriter, max_xmit_frag: u16, max_recv_frag: u16, group: u32) {
+    w.u16(max_xmit_frag);
+    w.u16(max_recv_frag);
+    w.u32(group);
+}
+
 impl Bind {
     /// A bind offering one presentation context (id 0): `abstract_syntax` in NDR 2.0, with
     /// fragments of up to `max_frag` bytes both ways.
@@ -77,9 +89,7 @@ impl Bind {
 
 impl<'a> Codec<'a> for Bind {
     fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
-        let max_xmit_frag = r.u16()?;
-        let max_recv_frag = r.u16()?;
-        let assoc_group_id = r.u32()?;
+        let (max_xmit_frag, max_recv_frag, assoc_group_id) = read_association(r)?;
         let n = r.u8()?;
         r.bytes(3)?;
         // Each context is at least 44 bytes: never reserve more than the input can hold.
@@ -110,9 +120,12 @@ impl<'a> Codec<'a> for Bind {
     }
 
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
-        w.u16(self.max_xmit_frag);
-        w.u16(self.max_recv_frag);
-        w.u32(self.assoc_group_id);
+        write_association(
+            w,
+            self.max_xmit_frag,
+            self.max_recv_frag,
+            self.assoc_group_id,
+        );
         w.u8(clamp_u8(self.contexts.len(), "bind contexts")?);
         w.bytes(&[0, 0, 0]);
         for c in &self.contexts {
@@ -130,9 +143,7 @@ impl<'a> Codec<'a> for Bind {
 
 impl<'a> Codec<'a> for BindAck {
     fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
-        let max_xmit_frag = r.u16()?;
-        let max_recv_frag = r.u16()?;
-        let assoc_group_id = r.u32()?;
+        let (max_xmit_frag, max_recv_frag, assoc_group_id) = read_association(r)?;
         let addr_len = r.u16()?;
         let addr = r.bytes(usize::from(addr_len))?;
         // Padded to a 4-byte boundary from the start of the PDU.
@@ -160,9 +171,12 @@ impl<'a> Codec<'a> for BindAck {
     }
 
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
-        w.u16(self.max_xmit_frag);
-        w.u16(self.max_recv_frag);
-        w.u32(self.assoc_group_id);
+        write_association(
+            w,
+            self.max_xmit_frag,
+            self.max_recv_frag,
+            self.assoc_group_id,
+        );
         let addr_len = if self.secondary_address.is_empty() {
             0
         } else {

@@ -376,15 +376,7 @@ impl<'a> Pdu<'a> {
             Body::Other(_) => (ptype::ORPHANED, flags),
         };
         Pdu {
-            header: Header {
-                minor_version: 0,
-                ptype,
-                flags,
-                drep: DataRep::for_order(order),
-                frag_length: 0,
-                auth_length: 0,
-                call_id,
-            },
+            header: Header::new(order, ptype, flags, call_id),
             body,
             auth: None,
         }
