@@ -258,10 +258,9 @@ impl ArrayOf {
     }
 }
 
-/// Read one deferred `twr_t` (conformance, length, octets), and its length. A length beyond
-/// the stub or the tower limit fails the whole stub; a tower whose floors do not parse fails
-/// only its entry.
-fn twr(r: &mut NdrReader<'_>) -> Result<(EntryTower, usize), WireError> {
+/// Read one deferred `twr_t` (conformance, length, octets): its octets. A length beyond the
+/// stub or the tower limit fails the whole stub.
+fn twr<'a>(r: &mut NdrReader<'a>) -> Result<&'a [u8], WireError> {
     let max_count = r.u32()?;
     let length = r.u32()?;
     let length = usize::try_from(length).unwrap_or(usize::MAX);
@@ -287,11 +286,17 @@ fn twr(r: &mut NdrReader<'_>) -> Result<(EntryTower, usize), WireError> {
             ),
         ));
     }
-    let tower = match Tower::decode(r.bytes(length)?) {
-        Ok(t) => EntryTower::Decoded(t),
-        Err(e) => EntryTower::Malformed(e),
-    };
-    Ok((tower, length))
+    r.bytes(length)
+}
+
+impl EntryTower {
+    /// The tower of these octets; floors that do not parse fail only this entry.
+    fn from_octets(bytes: &[u8]) -> Self {
+        match Tower::decode(bytes) {
+            Ok(t) => EntryTower::Decoded(t),
+            Err(e) => EntryTower::Malformed(e),
+        }
+    }
 }
 
 fn put_twr(w: &mut NdrWriter, tower: &EntryTower) -> Result<(), WireError> {
@@ -319,46 +324,58 @@ fn tower_referent(tower: &EntryTower, k: usize) -> u32 {
     }
 }
 
-/// The towers the pointers `referents` point at, read in order after the array (a null
-/// pointer is [`EntryTower::Null`]). Full pointers may alias: a referent id seen before points
-/// at the tower already read for it, and is not marshalled again. The copies together may
-/// hold no more tower bytes than the stub itself: a few bytes of repeated ids cannot make many
-/// copies of a large tower.
-fn deferred_towers(r: &mut NdrReader<'_>, referents: &[u32]) -> Result<Vec<EntryTower>, WireError> {
-    let mut towers = Vec::with_capacity(referents.len());
+/// Fill in the towers the pointers `referents` point at (`tower` finds the slot of each in
+/// `items`, which start out [`EntryTower::Null`]), read in order after the array. Full pointers
+/// may alias: a referent id seen before points at the tower already read for it, and is not
+/// marshalled again. The copies together may hold no more tower bytes than the stub itself: a
+/// few bytes of repeated ids cannot make many copies of a large tower.
+fn deferred_towers<T>(
+    r: &mut NdrReader<'_>,
+    referents: &[u32],
+    items: &mut [T],
+    tower: fn(&mut T) -> &mut EntryTower,
+) -> Result<(), WireError> {
     let Some(firsts) = first_of_each(referents) else {
         // No id repeats: the tower of every non-null pointer follows, in order.
-        for &referent in referents {
-            towers.push(match referent {
-                0 => EntryTower::Null,
-                _ => twr(r)?.0,
-            });
+        for (&referent, item) in referents.iter().zip(items.iter_mut()) {
+            if referent != 0 {
+                *tower(item) = EntryTower::from_octets(twr(r)?);
+            }
         }
-        return Ok(towers);
+        return Ok(());
     };
     let limit = r.offset() + r.remaining();
     let mut copied = 0usize;
-    let mut lengths = Vec::with_capacity(referents.len());
+    let mut lengths = vec![0usize; referents.len()];
     for (k, (&referent, &first)) in referents.iter().zip(&firsts).enumerate() {
-        let (tower, length) = match (towers.get(first), lengths.get(first)) {
-            _ if referent == 0 => (EntryTower::Null, 0),
-            (Some(t), Some(&length)) if first < k => {
-                copied = copied.saturating_add(length);
-                if copied > limit {
-                    return Err(WireError::TooLarge {
-                        what: "copies of aliased towers",
-                        size: copied,
-                        limit,
-                    });
-                }
-                (EntryTower::clone(t), length)
+        if referent == 0 {
+            continue;
+        }
+        if first < k {
+            let length = lengths.get(first).copied().unwrap_or_default();
+            copied = copied.saturating_add(length);
+            if copied > limit {
+                return Err(WireError::TooLarge {
+                    what: "copies of aliased towers",
+                    size: copied,
+                    limit,
+                });
             }
-            _ => twr(r)?,
-        };
-        towers.push(tower);
-        lengths.push(length);
+            let copy = items.get_mut(first).map(|i| tower(i).clone());
+            if let (Some(copy), Some(item), Some(l)) = (copy, items.get_mut(k), lengths.get_mut(k))
+            {
+                *tower(item) = copy;
+                *l = length;
+            }
+        } else {
+            let bytes = twr(r)?;
+            if let (Some(item), Some(l)) = (items.get_mut(k), lengths.get_mut(k)) {
+                *tower(item) = EntryTower::from_octets(bytes);
+                *l = bytes.len();
+            }
+        }
     }
-    Ok(towers)
+    Ok(())
 }
 
 /// For each pointer, the index of the first pointer with the same non-zero referent id;
@@ -458,9 +475,7 @@ impl<'a> Codec<'a> for LookupResponse {
                 annotation: annotation(r)?,
             });
         }
-        for (e, tower) in entries.iter_mut().zip(deferred_towers(r, &referents)?) {
-            e.tower = tower;
-        }
+        deferred_towers(r, &referents, &mut entries, |e| &mut e.tower)?;
         Ok(LookupResponse {
             handle,
             max_count,
@@ -492,7 +507,7 @@ impl<'a> Codec<'a> for MapRequest {
     fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
         let object = unique_uuid(r)?;
         let tower = if r.u32()? != 0 {
-            match twr(r)?.0 {
+            match EntryTower::from_octets(twr(r)?) {
                 EntryTower::Decoded(t) => Some(t),
                 EntryTower::Malformed(e) => return Err(e),
                 EntryTower::Null => None,
@@ -536,10 +551,12 @@ impl<'a> Codec<'a> for MapResponse {
         for _ in 0..n {
             referents.push(r.u32()?);
         }
+        let mut towers = vec![EntryTower::Null; n];
+        deferred_towers(r, &referents, &mut towers, |t| t)?;
         Ok(MapResponse {
             handle,
             max_count,
-            towers: deferred_towers(r, &referents)?,
+            towers,
             status: r.u32()?,
         })
     }

@@ -185,13 +185,14 @@ pub struct Tower {
     pub floors: Vec<Floor>,
 }
 
-/// One floor: the left-hand side's length (u16 LE) and bytes, then the right-hand side's.
-fn floor(r: &mut NdrReader<'_>) -> Result<Floor, WireError> {
+/// One floor's two sides: the left-hand side's length (u16 LE) and bytes, then the
+/// right-hand side's.
+fn floor_sides<'a>(r: &mut NdrReader<'a>) -> Result<(&'a [u8], &'a [u8]), WireError> {
     let lhs_len = u16::from_le_bytes(r.array()?);
     let lhs = r.bytes(usize::from(lhs_len))?;
     let rhs_len = u16::from_le_bytes(r.array()?);
     let rhs = r.bytes(usize::from(rhs_len))?;
-    Ok(Floor::from_parts(lhs, rhs))
+    Ok((lhs, rhs))
 }
 
 impl Tower {
@@ -216,7 +217,8 @@ impl Tower {
         }
         let mut floors = Vec::with_capacity(count);
         for _ in 0..count {
-            floors.push(floor(&mut r)?);
+            let (lhs, rhs) = floor_sides(&mut r)?;
+            floors.push(Floor::from_parts(lhs, rhs));
         }
         Ok(Tower { floors })
     }
