@@ -2,7 +2,8 @@
 //! in the sender's byte order, UUIDs, context handles, and alignment measured from the start of
 //! the buffer. [`NdrReader`] is a cursor over one buffer that checks every length against the
 //! bytes left before it uses it, and names the buffer and the offset in its errors;
-//! [`NdrWriter`] builds one. [`Stub`] is the codec trait of the endpoint mapper's stubs.
+//! [`NdrWriter`] builds one. [`Codec`] is the one shape of every stub and PDU body read and
+//! written with them; a [`Stub`] is a codec that is a whole operation's stub.
 
 use super::WireError;
 use uuid::Uuid;
