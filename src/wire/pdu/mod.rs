@@ -296,7 +296,7 @@ impl<'a> Pdu<'a> {
         };
         // A body without a stub; with a verifier it must end exactly where the padding starts
         // (as Samba checks too): nothing unaccounted for lies before the sec_trailer.
-        let whole = |r: &mut NdrReader<'a>| -> Result<(), WireError> {
+        let ends_at_pad = |r: &mut NdrReader<'a>| -> Result<(), WireError> {
             if layout.is_some() && r.remaining() != auth_pad {
                 return Err(WireError::invalid(
                     what,
@@ -308,26 +308,27 @@ impl<'a> Pdu<'a> {
             }
             Ok(())
         };
-        fn control<'a, T: Codec<'a>>(
+        // A body without a stub, read whole.
+        fn unstubbed<'a, T: Codec<'a>>(
             r: &mut NdrReader<'a>,
-            whole: impl Fn(&mut NdrReader<'a>) -> Result<(), WireError>,
+            ends_at_pad: impl Fn(&mut NdrReader<'a>) -> Result<(), WireError>,
         ) -> Result<T, WireError> {
             let body = T::read(r)?;
-            whole(r)?;
+            ends_at_pad(r)?;
             Ok(body)
         }
         let body = match header.ptype {
-            ptype::BIND => Body::Bind(control(&mut r, whole)?),
-            ptype::ALTER_CONTEXT => Body::AlterContext(control(&mut r, whole)?),
-            ptype::BIND_ACK => Body::BindAck(control(&mut r, whole)?),
-            ptype::ALTER_CONTEXT_RESP => Body::AlterContextResp(control(&mut r, whole)?),
+            ptype::BIND => Body::Bind(unstubbed(&mut r, ends_at_pad)?),
+            ptype::ALTER_CONTEXT => Body::AlterContext(unstubbed(&mut r, ends_at_pad)?),
+            ptype::BIND_ACK => Body::BindAck(unstubbed(&mut r, ends_at_pad)?),
+            ptype::ALTER_CONTEXT_RESP => Body::AlterContextResp(unstubbed(&mut r, ends_at_pad)?),
             ptype::BIND_NAK if layout.is_some() => {
                 return Err(WireError::invalid(
                     what,
                     "a bind_nak carries no auth verifier",
                 ));
             }
-            ptype::BIND_NAK => Body::BindNak(control(&mut r, whole)?),
+            ptype::BIND_NAK => Body::BindNak(unstubbed(&mut r, ends_at_pad)?),
             ptype::REQUEST => {
                 let object = header.flags & PFC_OBJECT_UUID != 0;
                 let mut request = Request::read(&mut r, object)?;
@@ -344,9 +345,9 @@ impl<'a> Pdu<'a> {
                 fault.stub = trim(fault.stub)?;
                 Body::Fault(fault)
             }
-            ptype::AUTH3 => Body::Auth3(control(&mut r, whole)?),
+            ptype::AUTH3 => Body::Auth3(unstubbed(&mut r, ends_at_pad)?),
             ptype::SHUTDOWN => {
-                whole(&mut r)?;
+                ends_at_pad(&mut r)?;
                 Body::Shutdown
             }
             _ => Body::Other(trim(r.rest())?),
