@@ -4,18 +4,14 @@
 //! signed or sealed fragments. `cargo bench --bench auth`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rpcaudit::epm::auth::{Acceptor, Credentials, Level, Redacted, Secret};
+use rpcaudit::epm::auth::{Acceptor, Credentials, Level};
 use rpcaudit::epm::client::{AuthMode, AuthOptions, DumpOptions, LogonGate, dump_host};
 use rpcaudit::epm::server::{FixtureConfig, FixtureServer};
 use rpcaudit::ports::PortRanges;
 use std::sync::Arc;
 
 fn account() -> Credentials {
-    Credentials {
-        user: "audit".into(),
-        domain: "LAB".into(),
-        secret: Secret::Password(Redacted::new("Bench-Pass-1".into())),
-    }
+    Credentials::password("audit", "LAB", "Bench-Pass-1")
 }
 
 fn bench(c: &mut Criterion) {

@@ -1,8 +1,14 @@
 //! Decoding speed of the wire format: a 300-entry `ept_lookup` response stub (what one page
 //! of a busy server's endpoint mapper looks like), in both byte orders, and its conversion to
 //! endpoints. Run with `cargo bench --bench decode`.
+//!
+//! `DECODE_PROFILE=ROW DECODE_ITERS=N` runs one row's body N times without criterion (ROW is
+//! `decode_Little`, `decode_Big` or `decode_and_to_endpoints`), for an instruction count that
+//! does not depend on the machine's load:
+//! `valgrind --tool=callgrind` on the bench binary with N and with 0 iterations, the difference
+//! divided by N (BENCHMARKS.md has the command).
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use rpcaudit::epm::client::to_endpoint;
 use rpcaudit::wire::epm::{EntryTower, EptEntry, LookupResponse};
 use rpcaudit::wire::ndr::{ByteOrder, ContextHandle, Stub};
@@ -42,6 +48,17 @@ fn response(n: usize) -> LookupResponse {
     }
 }
 
+/// The body of `decode_*`.
+fn decode(stub: &[u8], order: ByteOrder) -> LookupResponse {
+    LookupResponse::decode(black_box(stub), order).expect("decode")
+}
+
+/// The body of `decode_and_to_endpoints`.
+fn decode_and_convert(stub: &[u8]) -> usize {
+    let r = decode(stub, ByteOrder::Little);
+    r.entries.iter().filter_map(|e| to_endpoint(e).ok()).count()
+}
+
 fn bench(c: &mut Criterion) {
     let resp = response(300);
     let mut g = c.benchmark_group("ept_lookup_300");
@@ -49,18 +66,46 @@ fn bench(c: &mut Criterion) {
         let stub = resp.encode(order).expect("encode");
         g.throughput(Throughput::Bytes(stub.len() as u64));
         g.bench_function(format!("decode_{order:?}"), |b| {
-            b.iter(|| LookupResponse::decode(black_box(&stub), order).expect("decode"))
+            b.iter(|| decode(&stub, order))
         });
     }
     let stub = resp.encode(ByteOrder::Little).expect("encode");
     g.bench_function("decode_and_to_endpoints", |b| {
-        b.iter(|| {
-            let r = LookupResponse::decode(black_box(&stub), ByteOrder::Little).expect("decode");
-            r.entries.iter().filter_map(|e| to_endpoint(e).ok()).count()
-        })
+        b.iter(|| decode_and_convert(&stub))
     });
     g.finish();
 }
 
+/// One row's body `iters` times, outside criterion.
+fn profile(row: &str, iters: usize) {
+    let resp = response(300);
+    let (order, convert) = match row {
+        "decode_Little" => (ByteOrder::Little, false),
+        "decode_Big" => (ByteOrder::Big, false),
+        "decode_and_to_endpoints" => (ByteOrder::Little, true),
+        other => panic!("DECODE_PROFILE: no row {other}"),
+    };
+    let stub = resp.encode(order).expect("encode");
+    for _ in 0..iters {
+        if convert {
+            black_box(decode_and_convert(&stub));
+        } else {
+            black_box(decode(&stub, order));
+        }
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(row) = std::env::var("DECODE_PROFILE") {
+        let iters = std::env::var("DECODE_ITERS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
+        profile(&row, iters);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -15,18 +15,14 @@
 //!
 //! Shared by `fuzz_targets/auth_response.rs` (libFuzzer) and `tests/fuzz_seeds.rs`.
 use rpcaudit::epm::auth::{
-    Acceptor, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN, Redacted, Secret, ServerAuth,
+    Acceptor, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN, ServerAuth,
 };
 use rpcaudit::wire::ndr::ByteOrder;
 use rpcaudit::wire::pdu::{self, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Response};
 use rpcaudit::wire::reassembly::Reassembler;
 
 fn account() -> Credentials {
-    Credentials {
-        user: "audit".into(),
-        domain: "LAB".into(),
-        secret: Secret::Password(Redacted::new("fuzz-Pass-1".into())),
-    }
+    Credentials::password("audit", "LAB", "fuzz-Pass-1")
 }
 
 fn pair(level: Level) -> (ClientAuth, ServerAuth) {
@@ -86,12 +82,7 @@ pub fn check(data: &[u8]) {
         order,
         2,
         PFC_FIRST_FRAG | PFC_LAST_FRAG,
-        Body::Response(Response {
-            alloc_hint: stub.len() as u32,
-            context_id: 0,
-            cancel_count: 0,
-            stub,
-        }),
+        Body::Response(Response::whole(stub)),
     );
     if level != Level::Connect {
         resp = resp

@@ -9,7 +9,7 @@ use rpcaudit::wire::epm::{
     EntryTower, HandleFreeRequest, HandleFreeResponse, LookupRequest, LookupResponse, MapRequest,
     MapResponse,
 };
-use rpcaudit::wire::ndr::{ByteOrder, Stub};
+use rpcaudit::wire::ndr::{ByteOrder, ContextHandle, Stub};
 
 /// A stub that decodes re-encodes to bytes that decode to the same value.
 fn round_trips<T: Stub + PartialEq + std::fmt::Debug>(data: &[u8], order: ByteOrder) {
@@ -32,37 +32,63 @@ fn same_tower(a: &EntryTower, b: &EntryTower) -> bool {
     }
 }
 
+/// A response that decodes, bounded by the bytes that carried it (`min_len` at least each of
+/// its `towers`), re-encodes to bytes that decode again with the same handle, status and
+/// towers; `also` checks the rest of each element.
+fn response_round_trips<T: Stub>(
+    data: &[u8],
+    order: ByteOrder,
+    min_len: usize,
+    parts: impl Fn(&T) -> (ContextHandle, u32, Vec<&EntryTower>),
+    also: impl Fn(&T, &T),
+) {
+    let Ok(resp) = T::decode(data, order) else {
+        return;
+    };
+    let (handle, status, towers) = parts(&resp);
+    assert!(towers.len() * min_len <= data.len());
+    let Ok(bytes) = resp.encode(order) else {
+        return;
+    };
+    let back = T::decode(&bytes, order).expect("an encoded response must decode");
+    let (back_handle, back_status, back_towers) = parts(&back);
+    assert_eq!(back_handle, handle);
+    assert_eq!(back_status, status);
+    assert_eq!(back_towers.len(), towers.len());
+    for (a, b) in towers.iter().zip(&back_towers) {
+        assert!(same_tower(a, b), "{a:?} vs {b:?}");
+    }
+    also(&resp, &back);
+}
+
 /// The property, for one input: panics when it does not hold.
 pub fn check(data: &[u8]) {
     for order in [ByteOrder::Little, ByteOrder::Big] {
-        if let Ok(resp) = LookupResponse::decode(data, order) {
-            // Entries are bounded by the bytes that carried them (28 bytes at least each).
-            assert!(resp.entries.len() * 28 <= data.len());
-            if let Ok(bytes) = resp.encode(order) {
-                let back = LookupResponse::decode(&bytes, order)
-                    .expect("an encoded ept_lookup response must decode");
-                assert_eq!(back.handle, resp.handle);
-                assert_eq!(back.status, resp.status);
-                assert_eq!(back.entries.len(), resp.entries.len());
-                for (a, b) in resp.entries.iter().zip(&back.entries) {
-                    assert_eq!(a.object, b.object);
-                    assert!(same_tower(&a.tower, &b.tower), "{a:?} vs {b:?}");
+        // Entries take 28 bytes at least each, towers' pointers 4.
+        response_round_trips::<LookupResponse>(
+            data,
+            order,
+            28,
+            |r| {
+                (
+                    r.handle,
+                    r.status,
+                    r.entries.iter().map(|e| &e.tower).collect(),
+                )
+            },
+            |a, b| {
+                for (x, y) in a.entries.iter().zip(&b.entries) {
+                    assert_eq!(x.object, y.object);
                 }
-            }
-        }
-        if let Ok(resp) = MapResponse::decode(data, order) {
-            assert!(resp.towers.len() * 4 <= data.len());
-            if let Ok(bytes) = resp.encode(order) {
-                let back = MapResponse::decode(&bytes, order)
-                    .expect("an encoded ept_map response must decode");
-                assert_eq!(back.handle, resp.handle);
-                assert_eq!(back.status, resp.status);
-                assert_eq!(back.towers.len(), resp.towers.len());
-                for (a, b) in resp.towers.iter().zip(&back.towers) {
-                    assert!(same_tower(a, b), "{a:?} vs {b:?}");
-                }
-            }
-        }
+            },
+        );
+        response_round_trips::<MapResponse>(
+            data,
+            order,
+            4,
+            |r| (r.handle, r.status, r.towers.iter().collect()),
+            |_, _| {},
+        );
         round_trips::<LookupRequest>(data, order);
         round_trips::<MapRequest>(data, order);
         round_trips::<HandleFreeRequest>(data, order);

@@ -7,7 +7,8 @@
 //!
 //! Shared by `fuzz_targets/reassembly.rs` (libFuzzer) and `tests/fuzz_seeds.rs`, which replays
 //! `fuzz/seeds/reassembly/` and `fuzz/regressions/reassembly/` in plain `cargo test`.
-use rpcaudit::wire::pdu::{DataRep, Header, PFC_FIRST_FRAG, PFC_LAST_FRAG, ptype};
+use rpcaudit::wire::ndr::ByteOrder;
+use rpcaudit::wire::pdu::{Header, PFC_FIRST_FRAG, PFC_LAST_FRAG, ptype};
 use rpcaudit::wire::reassembly::{Progress, Reassembler};
 
 struct Fragment<'a> {
@@ -26,15 +27,7 @@ fn carve(mut data: &[u8]) -> Vec<Fragment<'_>> {
         let stub = &data[7..7 + n];
         data = &data[7 + n..];
         out.push(Fragment {
-            header: Header {
-                minor_version: 0,
-                ptype: ptype::RESPONSE,
-                flags,
-                drep: DataRep::LITTLE,
-                frag_length: 0,
-                auth_length: 0,
-                call_id,
-            },
+            header: Header::new(ByteOrder::Little, ptype::RESPONSE, flags, call_id),
             alloc_hint,
             stub,
         });

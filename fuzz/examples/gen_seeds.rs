@@ -8,13 +8,13 @@ use rpcaudit::epm::EPM_INTERFACE;
 use rpcaudit::epm::server::FixtureConfig;
 use rpcaudit::ports::PortRanges;
 use rpcaudit::wire::epm::{
-    EntryTower, EptEntry, LookupRequest, LookupResponse, MapRequest, MapResponse,
-    encode_handle_free, encode_handle_free_response,
+    EntryTower, EptEntry, HandleFreeRequest, HandleFreeResponse, LookupRequest, LookupResponse,
+    MapRequest, MapResponse,
 };
-use rpcaudit::wire::ndr::{ByteOrder, ContextHandle};
+use rpcaudit::wire::ndr::{ByteOrder, ContextHandle, Stub};
 use rpcaudit::wire::pdu::{
-    Bind, BindAck, BindNak, Body, ContextElem, ContextResult, Fault, NDR20, PFC_FIRST_FRAG,
-    PFC_LAST_FRAG, Pdu, Request, Response, SyntaxId,
+    Bind, BindAck, BindNak, Body, ContextResult, Fault, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu,
+    Request, Response, SyntaxId,
 };
 use rpcaudit::wire::tower::{Binding, Floor, Tower, proto};
 use std::error::Error;
@@ -26,6 +26,23 @@ type Res<T> = Result<T, Box<dyn Error>>;
 
 const SAMR: Uuid = Uuid::from_u128(0x12345778_1234_abcd_ef00_0123456789ac);
 const ADDR: &str = "198.18.0.10";
+const BOTH: u8 = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+
+/// The bind the client sends: the endpoint mapper in NDR 2.0.
+fn epm_bind() -> Bind {
+    Bind::offer(SyntaxId::new(EPM_INTERFACE, 3, 0), 5840)
+}
+
+/// A page of the fixture's entries, as an `ept_lookup` response stub in `order`.
+fn lookup_page(handle: ContextHandle, order: ByteOrder) -> Res<Vec<u8>> {
+    let page = LookupResponse {
+        handle,
+        max_count: 500,
+        entries: fixture_entries()?,
+        status: 0,
+    };
+    Ok(page.encode(order)?)
+}
 
 struct Out {
     root: PathBuf,
@@ -74,30 +91,19 @@ fn fixture_entries() -> Res<Vec<EptEntry>> {
 }
 
 fn towers() -> Res<Vec<(&'static str, Tower)>> {
-    let mut t = vec![
-        (
-            "ncacn_ip_tcp",
-            Tower::for_binding(SAMR, 1, 0, &binding("ncacn_ip_tcp:198.18.0.10[5001]")?)?,
-        ),
-        (
-            "ncadg_ip_udp",
-            Tower::for_binding(SAMR, 1, 0, &binding("ncadg_ip_udp:198.18.0.10[1025]")?)?,
-        ),
-        (
-            "ncacn_http",
-            Tower::for_binding(SAMR, 1, 0, &binding("ncacn_http:198.18.0.10[593]")?)?,
-        ),
-        (
-            "ncacn_np",
-            Tower::for_binding(SAMR, 1, 0, &binding("ncacn_np:\\\\DC1[\\pipe\\lsass]")?)?,
-        ),
-        (
-            "ncalrpc",
-            Tower::for_binding(SAMR, 1, 0, &binding("ncalrpc:[LRPC-0123456789abcdef]")?)?,
-        ),
-    ];
-    let head = |floors: &mut Vec<Floor>| {
-        floors.extend([
+    let mut t = Vec::new();
+    for (name, text) in [
+        ("ncacn_ip_tcp", "ncacn_ip_tcp:198.18.0.10[5001]"),
+        ("ncadg_ip_udp", "ncadg_ip_udp:198.18.0.10[1025]"),
+        ("ncacn_http", "ncacn_http:198.18.0.10[593]"),
+        ("ncacn_np", "ncacn_np:\\\\DC1[\\pipe\\lsass]"),
+        ("ncalrpc", "ncalrpc:[LRPC-0123456789abcdef]"),
+    ] {
+        t.push((name, Tower::for_binding(SAMR, 1, 0, &binding(text)?)?));
+    }
+    // Towers `for_binding` does not build: SAMR in NDR 2.0 over `protocol`, then `lower`.
+    let tower = |protocol, lower: Floor, below: Option<Floor>| Tower {
+        floors: [
             Floor::Uuid {
                 uuid: SAMR,
                 major: 1,
@@ -108,61 +114,39 @@ fn towers() -> Res<Vec<(&'static str, Tower)>> {
                 major: 2,
                 minor: 0,
             },
-        ])
+            Floor::Rpc { protocol, minor: 0 },
+            lower,
+        ]
+        .into_iter()
+        .chain(below)
+        .collect(),
     };
-    let mut nb = Vec::new();
-    head(&mut nb);
-    nb.extend([
-        Floor::Rpc {
-            protocol: proto::NCACN,
-            minor: 0,
-        },
-        Floor::NetBios("DC1".into()),
-        Floor::Unknown {
-            lhs: vec![proto::TCP],
-            rhs: vec![],
-        },
-    ]);
-    t.push(("ncacn_nb_tcp", Tower { floors: nb }));
-    let mut unix = Vec::new();
-    head(&mut unix);
-    unix.extend([
-        Floor::Rpc {
-            protocol: proto::NCACN,
-            minor: 0,
-        },
-        Floor::UnixSocket("/run/samba/ncalrpc/EPMAPPER".into()),
-    ]);
-    t.push(("ncacn_unix_stream", Tower { floors: unix }));
-    let mut odd = Vec::new();
-    head(&mut odd);
-    odd.extend([
-        Floor::Rpc {
-            protocol: proto::NCADG,
-            minor: 0,
-        },
-        Floor::Unknown {
-            lhs: vec![proto::IPX],
-            rhs: vec![0, 0, 0, 1, 2, 3, 4, 5, 6, 7],
-        },
-    ]);
-    t.push(("unknown_ipx", Tower { floors: odd }));
+    let tcp = Floor::Unknown {
+        lhs: vec![proto::TCP],
+        rhs: vec![],
+    };
+    t.push((
+        "ncacn_nb_tcp",
+        tower(proto::NCACN, Floor::NetBios("DC1".into()), Some(tcp)),
+    ));
+    t.push((
+        "ncacn_unix_stream",
+        tower(
+            proto::NCACN,
+            Floor::UnixSocket("/run/samba/ncalrpc/EPMAPPER".into()),
+            None,
+        ),
+    ));
+    let ipx = Floor::Unknown {
+        lhs: vec![proto::IPX],
+        rhs: vec![0, 0, 0, 1, 2, 3, 4, 5, 6, 7],
+    };
+    t.push(("unknown_ipx", tower(proto::NCADG, ipx, None)));
     Ok(t)
 }
 
 fn pdus(out: &mut Out) -> Res<()> {
-    let epm = SyntaxId::new(EPM_INTERFACE, 3, 0);
-    let both = PFC_FIRST_FRAG | PFC_LAST_FRAG;
-    let bind = Bind {
-        max_xmit_frag: 5840,
-        max_recv_frag: 5840,
-        assoc_group_id: 0,
-        contexts: vec![ContextElem {
-            context_id: 0,
-            abstract_syntax: epm,
-            transfer_syntaxes: vec![NDR20],
-        }],
-    };
+    let bind = epm_bind();
     let ack = BindAck {
         max_xmit_frag: 4280,
         max_recv_frag: 4280,
@@ -175,28 +159,22 @@ fn pdus(out: &mut Out) -> Res<()> {
         }],
     };
     let lookup = LookupRequest::all(ContextHandle::NULL, 500);
-    let entries = fixture_entries()?;
     for order in [ByteOrder::Little, ByteOrder::Big] {
         let o = order_name(order);
-        let req_stub = lookup.encode(order);
-        let resp_stub = LookupResponse {
-            handle: ContextHandle::NULL,
-            entries: entries.clone(),
-            status: 0,
-        }
-        .encode(order, 500)?;
+        let req_stub = lookup.encode(order)?;
+        let resp_stub = lookup_page(ContextHandle::NULL, order)?;
         let list: Vec<(&str, Pdu<'_>)> = vec![
-            ("bind", Pdu::new(order, 1, both, Body::Bind(bind.clone()))),
+            ("bind", Pdu::new(order, 1, BOTH, Body::Bind(bind.clone()))),
             (
                 "bind_ack",
-                Pdu::new(order, 1, both, Body::BindAck(ack.clone())),
+                Pdu::new(order, 1, BOTH, Body::BindAck(ack.clone())),
             ),
             (
                 "bind_nak",
                 Pdu::new(
                     order,
                     1,
-                    both,
+                    BOTH,
                     Body::BindNak(BindNak {
                         reject_reason: 4,
                         versions: vec![(5, 0)],
@@ -205,29 +183,18 @@ fn pdus(out: &mut Out) -> Res<()> {
             ),
             (
                 "alter_context",
-                Pdu::new(order, 1, both, Body::AlterContext(bind.clone())),
+                Pdu::new(order, 1, BOTH, Body::AlterContext(bind.clone())),
             ),
             (
                 "request",
-                Pdu::new(
-                    order,
-                    2,
-                    both,
-                    Body::Request(Request {
-                        alloc_hint: req_stub.len() as u32,
-                        context_id: 0,
-                        opnum: 2,
-                        object: None,
-                        stub: &req_stub,
-                    }),
-                ),
+                Pdu::new(order, 2, BOTH, Body::Request(Request::call(2, &req_stub))),
             ),
             (
                 "request_object",
                 Pdu::new(
                     order,
                     2,
-                    both,
+                    BOTH,
                     Body::Request(Request {
                         alloc_hint: 0,
                         context_id: 0,
@@ -239,34 +206,13 @@ fn pdus(out: &mut Out) -> Res<()> {
             ),
             (
                 "response",
-                Pdu::new(
-                    order,
-                    2,
-                    both,
-                    Body::Response(Response {
-                        alloc_hint: resp_stub.len() as u32,
-                        context_id: 0,
-                        cancel_count: 0,
-                        stub: &resp_stub,
-                    }),
-                ),
+                Pdu::new(order, 2, BOTH, Body::Response(Response::whole(&resp_stub))),
             ),
             (
                 "fault",
-                Pdu::new(
-                    order,
-                    2,
-                    both,
-                    Body::Fault(Fault {
-                        alloc_hint: 0,
-                        context_id: 0,
-                        cancel_count: 0,
-                        status: 0x1c01_0002,
-                        stub: &[],
-                    }),
-                ),
+                Pdu::new(order, 2, BOTH, Body::Fault(Fault::status(0x1c01_0002))),
             ),
-            ("shutdown", Pdu::new(order, 0, both, Body::Shutdown)),
+            ("shutdown", Pdu::new(order, 0, BOTH, Body::Shutdown)),
         ];
         for (name, p) in list {
             out.put("pdu_decode", &format!("{name}_{o}"), &p.encode()?)?;
@@ -277,7 +223,7 @@ fn pdus(out: &mut Out) -> Res<()> {
     let mut auth = Pdu::new(
         ByteOrder::Little,
         3,
-        both,
+        BOTH,
         Body::Response(Response {
             alloc_hint: 4,
             context_id: 0,
@@ -308,47 +254,32 @@ fn fragment(flags: u8, call: u8, hint: u32, stub: &[u8]) -> Vec<u8> {
 /// inputs for `auth_response`: a level byte, then a stub, then alterations (none, one, many).
 fn auth_seeds(out: &mut Out) -> Res<()> {
     use rpcaudit::wire::auth::{PFC_SUPPORT_HEADER_SIGN, SecTrailer, auth_level, auth_type};
-    let both = PFC_FIRST_FRAG | PFC_LAST_FRAG;
-    let bind = Bind {
-        max_xmit_frag: 5840,
-        max_recv_frag: 5840,
-        assoc_group_id: 0,
-        contexts: vec![ContextElem {
-            context_id: 0,
-            abstract_syntax: SyntaxId::new(EPM_INTERFACE, 3, 0),
-            transfer_syntaxes: vec![NDR20],
-        }],
-    };
+    let bind = epm_bind();
     let negotiate = b"NTLMSSP\0\x01\0\0\0\x97\x82\x08\xe2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
     let signature = [
         1u8, 0, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x11, 0x22, 0, 0, 0, 0,
     ];
-    let stub = LookupResponse {
-        handle: ContextHandle::NULL,
-        entries: fixture_entries()?,
-        status: 0,
-    }
-    .encode(ByteOrder::Little, 500)?;
+    let stub = lookup_page(ContextHandle::NULL, ByteOrder::Little)?;
     for order in [ByteOrder::Little, ByteOrder::Big] {
         let o = order_name(order);
         let t = |level| SecTrailer::new(auth_type::WINNT, level, 0);
         let b = Pdu::new(
             order,
             1,
-            both | PFC_SUPPORT_HEADER_SIGN,
+            BOTH | PFC_SUPPORT_HEADER_SIGN,
             Body::Bind(bind.clone()),
         )
         .with_auth(t(auth_level::PKT_INTEGRITY), negotiate)?
         .encode()?;
         out.put("pdu_decode", &format!("bind_ntlm_{o}"), &b)?;
-        let a3 = Pdu::new(order, 1, both, Body::Auth3(rpcaudit::wire::pdu::Auth3))
+        let a3 = Pdu::new(order, 1, BOTH, Body::Auth3(rpcaudit::wire::pdu::Auth3))
             .with_auth(t(auth_level::PKT_INTEGRITY), negotiate)?
             .encode()?;
         out.put("pdu_decode", &format!("auth3_{o}"), &a3)?;
         let r = Pdu::new(
             order,
             2,
-            both,
+            BOTH,
             Body::Response(Response {
                 alloc_hint: 37,
                 context_id: 0,
@@ -404,29 +335,24 @@ fn reassembly(out: &mut Out) -> Res<()> {
 }
 
 fn epm_stubs(out: &mut Out) -> Res<()> {
-    let entries = fixture_entries()?;
     let handle = ContextHandle {
         attributes: 0,
         uuid: Uuid::from_u128(0x5eed_0001),
     };
     for order in [ByteOrder::Little, ByteOrder::Big] {
         let o = order_name(order);
-        let page = LookupResponse {
-            handle,
-            entries: entries.clone(),
-            status: 0,
-        }
-        .encode(order, 500)?;
+        let page = lookup_page(handle, order)?;
         out.put("ept_lookup_stub", &format!("lookup_response_{o}"), &page)?;
         let mut sel = vec![if order == ByteOrder::Little { 0 } else { 1 }];
         sel.extend_from_slice(&page);
         out.put("epm_entries", &format!("lookup_response_{o}"), &sel)?;
         let last = LookupResponse {
             handle: ContextHandle::NULL,
+            max_count: 500,
             entries: Vec::new(),
             status: rpcaudit::wire::epm::EPT_S_NOT_REGISTERED,
         }
-        .encode(order, 500)?;
+        .encode(order)?;
         out.put(
             "ept_lookup_stub",
             &format!("lookup_response_end_{o}"),
@@ -435,6 +361,7 @@ fn epm_stubs(out: &mut Out) -> Res<()> {
         let towers = towers()?;
         let map = MapResponse {
             handle: ContextHandle::NULL,
+            max_count: 4,
             towers: vec![
                 EntryTower::Decoded(towers[0].1.clone()),
                 EntryTower::Null,
@@ -442,9 +369,9 @@ fn epm_stubs(out: &mut Out) -> Res<()> {
             ],
             status: 0,
         }
-        .encode(order, 4)?;
+        .encode(order)?;
         out.put("ept_lookup_stub", &format!("map_response_{o}"), &map)?;
-        let req = LookupRequest::all(handle, 500).encode(order);
+        let req = LookupRequest::all(handle, 500).encode(order)?;
         out.put("ept_lookup_stub", &format!("lookup_request_{o}"), &req)?;
         let map_req = MapRequest {
             object: None,
@@ -457,12 +384,16 @@ fn epm_stubs(out: &mut Out) -> Res<()> {
         out.put(
             "ept_lookup_stub",
             &format!("handle_free_request_{o}"),
-            &encode_handle_free(&handle, order),
+            &HandleFreeRequest { handle }.encode(order)?,
         )?;
+        let freed = HandleFreeResponse {
+            handle: ContextHandle::NULL,
+            status: 0,
+        };
         out.put(
             "ept_lookup_stub",
             &format!("handle_free_response_{o}"),
-            &encode_handle_free_response(&ContextHandle::NULL, 0, order),
+            &freed.encode(order)?,
         )?;
     }
     Ok(())

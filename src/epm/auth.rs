@@ -191,6 +191,15 @@ pub struct Credentials {
 }
 
 impl Credentials {
+    /// `domain\user` with a password.
+    pub fn password(user: &str, domain: &str, password: &str) -> Self {
+        Credentials {
+            user: user.into(),
+            domain: domain.into(),
+            secret: Secret::Password(Redacted::new(password.into())),
+        }
+    }
+
     /// Parse `DOMAIN\name`, `name@domain` or `name` (then `domain`, which may be empty).
     pub fn parse_user(
         user: &str,
@@ -280,6 +289,34 @@ fn client_flags(level: Level) -> ClientRequestFlags {
     }
 }
 
+/// Where the verifier of `frame` (a fragment of type `what`) lies, if it has one.
+fn verifier(frame: &[u8], what: &'static str) -> Result<Option<AuthLayout>, AuthError> {
+    layout(frame).map_err(|e| AuthError::BadVerifier {
+        what,
+        detail: e.to_string(),
+    })
+}
+
+/// The buffers NTLM signs and verifies over `frame` as `l` lays it out: the header and body,
+/// the stub with its padding (sealed or unsealed in place when `seal`, else only covered by
+/// the signature), the sec_trailer, and the signature itself.
+fn buffers<'f>(frame: &'f mut [u8], l: &AuthLayout, seal: bool) -> Vec<SecurityBufferRef<'f>> {
+    let (head, rest) = frame.split_at_mut(l.payload.start);
+    let (payload, rest) = rest.split_at_mut(l.payload.len());
+    let (trailer, token) = rest.split_at_mut(l.token.start - l.payload.end);
+    let ro = SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM;
+    vec![
+        SecurityBufferRef::data_buf(head).with_flags(ro),
+        if seal {
+            SecurityBufferRef::data_buf(payload)
+        } else {
+            SecurityBufferRef::data_buf(payload).with_flags(ro)
+        },
+        SecurityBufferRef::data_buf(trailer).with_flags(ro),
+        SecurityBufferRef::token_buf(token),
+    ]
+}
+
 /// The per-fragment half shared by client and server: sign, verify, seal, unseal.
 struct Protection {
     ntlm: Ntlm,
@@ -288,6 +325,54 @@ struct Protection {
 }
 
 impl Protection {
+    /// A fresh NTLM context at `level` with `creds` acquired for `usage` (outbound for the
+    /// client, inbound for the fixture server), and the credentials handle its legs use.
+    fn new(
+        creds: &Credentials,
+        usage: CredentialUse,
+        level: Level,
+        context_id: u32,
+    ) -> Result<(Self, Option<sspi::AuthIdentityBuffers>), AuthError> {
+        let mut ntlm = Ntlm::new();
+        let identity = creds.identity()?;
+        let acquired = ntlm
+            .acquire_credentials_handle()
+            .with_credential_use(usage)
+            .with_auth_data(&identity)
+            .execute(&mut ntlm)
+            .map_err(ntlm_err)?;
+        drop(identity);
+        let me = Protection {
+            ntlm,
+            level,
+            context_id,
+        };
+        Ok((me, acquired.credentials_handle))
+    }
+
+    /// The token one leg of the handshake produced, completed first where the provider
+    /// asks for it (`complete_err` says what a failure to complete means on this side).
+    fn token(
+        &mut self,
+        status: SecurityStatus,
+        mut output: Vec<SecurityBuffer>,
+        complete_err: impl Fn(sspi::Error) -> AuthError,
+    ) -> Result<Vec<u8>, AuthError> {
+        if matches!(
+            status,
+            SecurityStatus::CompleteAndContinue | SecurityStatus::CompleteNeeded
+        ) {
+            self.ntlm
+                .complete_auth_token(&mut output)
+                .map_err(complete_err)?;
+        }
+        Ok(output
+            .into_iter()
+            .next()
+            .map(|b| b.buffer)
+            .unwrap_or_default())
+    }
+
     /// The verifier a caller puts on an outgoing fragment before [`Protection::protect`]:
     /// its trailer, and a placeholder token of [`NTLM_SIGNATURE_LEN`] bytes.
     fn trailer(&self) -> SecTrailer {
@@ -296,36 +381,17 @@ impl Protection {
 
     /// Sign (and at privacy seal) one encoded fragment in place.
     fn protect(&mut self, frame: &mut [u8], what: &'static str) -> Result<(), AuthError> {
-        let l = layout(frame)
-            .map_err(|e| AuthError::BadVerifier {
-                what,
-                detail: e.to_string(),
-            })?
-            .ok_or(AuthError::Missing {
-                what,
-                level: self.level,
-            })?;
+        let l = verifier(frame, what)?.ok_or(AuthError::Missing {
+            what,
+            level: self.level,
+        })?;
         if l.token.len() != NTLM_SIGNATURE_LEN {
             return Err(AuthError::BadVerifier {
                 what,
                 detail: format!("token of {} bytes, not {NTLM_SIGNATURE_LEN}", l.token.len()),
             });
         }
-        let seal = self.level == Level::Privacy;
-        let (head, rest) = frame.split_at_mut(l.payload.start);
-        let (payload, rest) = rest.split_at_mut(l.payload.len());
-        let (trailer, token) = rest.split_at_mut(l.token.start - l.payload.end);
-        let ro = SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM;
-        let mut bufs = vec![
-            SecurityBufferRef::data_buf(head).with_flags(ro),
-            if seal {
-                SecurityBufferRef::data_buf(payload)
-            } else {
-                SecurityBufferRef::data_buf(payload).with_flags(ro)
-            },
-            SecurityBufferRef::data_buf(trailer).with_flags(ro),
-            SecurityBufferRef::token_buf(token),
-        ];
+        let mut bufs = buffers(frame, &l, self.level == Level::Privacy);
         self.ntlm
             .encrypt_message(EncryptionFlags::empty(), &mut bufs)
             .map_err(ntlm_err)?;
@@ -336,11 +402,7 @@ impl Protection {
     /// verifier passes only where the level protects no calls, and for faults (which
     /// neither Windows nor Samba sign; they carry no data, and are errors anyway).
     fn unprotect(&mut self, frame: &mut [u8], what: &'static str) -> Result<(), AuthError> {
-        let l = layout(frame).map_err(|e| AuthError::BadVerifier {
-            what,
-            detail: e.to_string(),
-        })?;
-        let Some(l) = l else {
+        let Some(l) = verifier(frame, what)? else {
             if !self.level.protects_calls() || what == "fault" {
                 return Ok(());
             }
@@ -363,22 +425,8 @@ impl Protection {
                 ),
             });
         }
-        let seal = self.level == Level::Privacy;
-        let (head, rest) = frame.split_at_mut(l.payload.start);
-        let (payload, rest) = rest.split_at_mut(l.payload.len());
-        let (trailer, token) = rest.split_at_mut(l.token.start - l.payload.end);
-        let ro = SecurityBufferFlags::SECBUFFER_READONLY_WITH_CHECKSUM;
-        let seal_payload = seal && !payload.is_empty();
-        let mut bufs = vec![
-            SecurityBufferRef::data_buf(head).with_flags(ro),
-            if seal_payload {
-                SecurityBufferRef::data_buf(payload)
-            } else {
-                SecurityBufferRef::data_buf(payload).with_flags(ro)
-            },
-            SecurityBufferRef::data_buf(trailer).with_flags(ro),
-            SecurityBufferRef::token_buf(token),
-        ];
+        let seal_payload = self.level == Level::Privacy && !l.payload.is_empty();
+        let mut bufs = buffers(frame, &l, seal_payload);
         let decrypted = self.ntlm.decrypt_message(&mut bufs);
         match decrypted {
             Ok(_) => {}
@@ -463,22 +511,10 @@ impl ClientAuth {
         level: Level,
         context_id: u32,
     ) -> Result<(Self, Vec<u8>), AuthError> {
-        let mut ntlm = Ntlm::new();
-        let identity = creds.identity()?;
-        let acquired = ntlm
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Outbound)
-            .with_auth_data(&identity)
-            .execute(&mut ntlm)
-            .map_err(ntlm_err)?;
-        drop(identity);
+        let (prot, creds) = Protection::new(creds, CredentialUse::Outbound, level, context_id)?;
         let mut me = ClientAuth {
-            prot: Protection {
-                ntlm,
-                level,
-                context_id,
-            },
-            creds: acquired.credentials_handle,
+            prot,
+            creds,
             established: false,
         };
         let token = me.step(None)?;
@@ -505,23 +541,11 @@ impl ClientAuth {
             .map_err(ntlm_err)?
             .resolve_to_result()
             .map_err(ntlm_err)?;
-        if matches!(
-            result.status,
-            SecurityStatus::CompleteAndContinue | SecurityStatus::CompleteNeeded
-        ) {
-            self.prot
-                .ntlm
-                .complete_auth_token(&mut output)
-                .map_err(ntlm_err)?;
-        }
+        let token = self.prot.token(result.status, output, ntlm_err)?;
         if input.is_some() {
             self.established = true;
         }
-        Ok(output
-            .into_iter()
-            .next()
-            .map(|b| b.buffer)
-            .unwrap_or_default())
+        Ok(token)
     }
 
     /// Read the server's CHALLENGE (from the bind_ack) and return the AUTHENTICATE token
@@ -584,22 +608,11 @@ impl ServerAuth {
         level: Level,
         context_id: u32,
     ) -> Result<(Self, Vec<u8>), AuthError> {
-        let mut ntlm = Ntlm::new();
-        let identity = acceptor.creds.identity()?;
-        let acquired = ntlm
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Inbound)
-            .with_auth_data(&identity)
-            .execute(&mut ntlm)
-            .map_err(ntlm_err)?;
-        drop(identity);
+        let (prot, creds) =
+            Protection::new(&acceptor.creds, CredentialUse::Inbound, level, context_id)?;
         let mut me = ServerAuth {
-            prot: Protection {
-                ntlm,
-                level,
-                context_id,
-            },
-            creds: acquired.credentials_handle,
+            prot,
+            creds,
             expected_user: acceptor.creds.user.clone(),
             expected_domain: acceptor.creds.domain.clone(),
             state: ServerState::AwaitAuthenticate,
@@ -624,20 +637,9 @@ impl ServerAuth {
             .map_err(ntlm_err)?
             .resolve_to_result()
             .map_err(ntlm_err)?;
-        if matches!(
-            result.status,
-            SecurityStatus::CompleteAndContinue | SecurityStatus::CompleteNeeded
-        ) {
-            self.prot
-                .ntlm
-                .complete_auth_token(&mut output)
-                .map_err(|e| AuthError::LogonFailure(format!("{:?}", e.error_type)))?;
-        }
-        Ok(output
-            .into_iter()
-            .next()
-            .map(|b| b.buffer)
-            .unwrap_or_default())
+        self.prot.token(result.status, output, |e| {
+            AuthError::LogonFailure(format!("{:?}", e.error_type))
+        })
     }
 
     /// Read the AUTHENTICATE token from `rpc_auth3`. On a logon failure the context stays
@@ -698,12 +700,10 @@ mod tests {
     use crate::wire::ndr::ByteOrder;
     use crate::wire::pdu::{Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request, Response};
 
+    const BOTH: u8 = PFC_FIRST_FRAG | PFC_LAST_FRAG;
+
     fn creds(pw: &str) -> Credentials {
-        Credentials {
-            user: "audit".into(),
-            domain: "LAB".into(),
-            secret: Secret::Password(Redacted::new(pw.into())),
-        }
+        Credentials::password("audit", "LAB", pw)
     }
 
     fn pair(level: Level, client_pw: &str) -> (ClientAuth, Result<ServerAuth, AuthError>) {
@@ -719,41 +719,20 @@ mod tests {
 
     fn request_frame(c: &ClientAuth, stub: &[u8], order: ByteOrder) -> Vec<u8> {
         let token = [0u8; NTLM_SIGNATURE_LEN];
-        Pdu::new(
-            order,
-            2,
-            PFC_FIRST_FRAG | PFC_LAST_FRAG,
-            Body::Request(Request {
-                alloc_hint: stub.len() as u32,
-                context_id: 0,
-                opnum: 2,
-                object: None,
-                stub,
-            }),
-        )
-        .with_auth(c.trailer(), &token)
-        .unwrap()
-        .encode()
-        .unwrap()
+        Pdu::new(order, 2, BOTH, Body::Request(Request::call(2, stub)))
+            .with_auth(c.trailer(), &token)
+            .unwrap()
+            .encode()
+            .unwrap()
     }
 
     fn response_frame(s: &ServerAuth, stub: &[u8], order: ByteOrder) -> Vec<u8> {
         let token = [0u8; NTLM_SIGNATURE_LEN];
-        Pdu::new(
-            order,
-            2,
-            PFC_FIRST_FRAG | PFC_LAST_FRAG,
-            Body::Response(Response {
-                alloc_hint: stub.len() as u32,
-                context_id: 0,
-                cancel_count: 0,
-                stub,
-            }),
-        )
-        .with_auth(s.trailer(), &token)
-        .unwrap()
-        .encode()
-        .unwrap()
+        Pdu::new(order, 2, BOTH, Body::Response(Response::whole(stub)))
+            .with_auth(s.trailer(), &token)
+            .unwrap()
+            .encode()
+            .unwrap()
     }
 
     fn stub_of(frame: &[u8]) -> Vec<u8> {

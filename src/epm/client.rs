@@ -895,10 +895,10 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
         name: names::label(&interface),
         object: entry.object,
         annotation: entry.annotation.clone(),
-        protocol: b.protseq.clone(),
-        address: b.address.clone(),
+        binding: b.text(),
+        protocol: b.protseq,
+        address: b.address,
         port: b.port,
-        binding: b.to_string(),
     })
 }
 

@@ -100,34 +100,38 @@ impl SecTrailer {
     }
 
     pub fn decode(b: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let b: &[u8; SEC_TRAILER_LEN] = b
-            .get(..SEC_TRAILER_LEN)
-            .and_then(|s| s.try_into().ok())
+        let t = b
+            .first_chunk::<SEC_TRAILER_LEN>()
             .ok_or(WireError::Malformed {
                 what: "sec_trailer",
                 offset: b.len(),
             })?;
-        let id = [b[4], b[5], b[6], b[7]];
         Ok(SecTrailer {
-            auth_type: b[0],
-            auth_level: b[1],
-            auth_pad_length: b[2],
-            auth_reserved: b[3],
-            auth_context_id: match order {
-                ByteOrder::Little => u32::from_le_bytes(id),
-                ByteOrder::Big => u32::from_be_bytes(id),
-            },
+            auth_type: t[0],
+            auth_level: t[1],
+            auth_pad_length: t[2],
+            auth_reserved: t[3],
+            auth_context_id: order.u32_from([t[4], t[5], t[6], t[7]]),
         })
     }
 
-    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) {
-        out.extend_from_slice(&[
+    /// The trailer's 8 bytes in `order`.
+    pub fn bytes(&self, order: ByteOrder) -> [u8; SEC_TRAILER_LEN] {
+        let [i0, i1, i2, i3] = order.u32_bytes(self.auth_context_id);
+        [
             self.auth_type,
             self.auth_level,
             self.auth_pad_length,
             self.auth_reserved,
-        ]);
-        out.extend_from_slice(&order.u32_bytes(self.auth_context_id));
+            i0,
+            i1,
+            i2,
+            i3,
+        ]
+    }
+
+    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.bytes(order));
     }
 }
 
@@ -261,8 +265,7 @@ pub(crate) fn layout_of(header: &Header, frame: &[u8]) -> Result<Option<AuthLayo
 mod tests {
     use super::*;
     use crate::wire::pdu::{
-        Auth3, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request,
-        Response, SyntaxId,
+        Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request, Response, SyntaxId,
     };
     use uuid::Uuid;
 
@@ -294,13 +297,7 @@ mod tests {
             ByteOrder::Little,
             2,
             BOTH,
-            Body::Request(Request {
-                alloc_hint: stub.len() as u32,
-                context_id: 0,
-                opnum: 2,
-                object: None,
-                stub,
-            }),
+            Body::Request(Request::call(2, stub)),
         )
     }
 
@@ -341,16 +338,7 @@ mod tests {
     #[test]
     fn bind_and_auth3_carry_a_token_after_an_aligned_trailer() {
         for order in ORDERS {
-            let bind = Bind {
-                max_xmit_frag: 5840,
-                max_recv_frag: 5840,
-                assoc_group_id: 0,
-                contexts: vec![ContextElem {
-                    context_id: 0,
-                    abstract_syntax: SyntaxId::new(Uuid::from_u128(1), 3, 0),
-                    transfer_syntaxes: vec![NDR20],
-                }],
-            };
+            let bind = Bind::offer(SyntaxId::new(Uuid::from_u128(1), 3, 0), 5840);
             let token = b"NTLMSSP\0\x01\0\0\0negotiate";
             let p = Pdu::new(
                 order,

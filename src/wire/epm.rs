@@ -7,9 +7,8 @@
 //! annotations are held to their IDL size, and towers to [`MAX_TOWER_LEN`].
 
 use super::WireError;
-use super::ndr::{ContextHandle, NdrReader, NdrWriter, Stub};
+use super::ndr::{Codec, ContextHandle, NdrReader, NdrWriter, Stub};
 use super::tower::{MAX_TOWER_LEN, Tower};
-use nom::IResult;
 use uuid::Uuid;
 
 pub const OPNUM_LOOKUP: u16 = 2;
@@ -120,11 +119,11 @@ pub struct HandleFreeResponse {
     pub status: u32,
 }
 
-type Res<'a, T> = IResult<&'a [u8], T>;
-
 impl Stub for LookupRequest {
     const WHAT: &'static str = "ept_lookup request";
+}
 
+impl<'a> Codec<'a> for LookupRequest {
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.u32(self.inquiry_type);
         put_unique_uuid(w, self.object.as_ref(), 1);
@@ -143,35 +142,25 @@ impl Stub for LookupRequest {
         Ok(())
     }
 
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
-        let parse = |i| -> Res<'_, LookupRequest> {
-            let (i, inquiry_type) = r.u32(i)?;
-            let (i, object) = unique_uuid(r, i)?;
-            let (i, iface_ptr) = r.u32(i)?;
-            let (i, interface) = if iface_ptr != 0 {
-                let (i, uuid) = r.uuid(i)?;
-                let (i, major) = r.u16(i)?;
-                let (i, minor) = r.u16(i)?;
-                (i, Some(InterfaceId { uuid, major, minor }))
-            } else {
-                (i, None)
-            };
-            let (i, vers_option) = r.u32(i)?;
-            let (i, handle) = r.context_handle(i)?;
-            let (i, max_ents) = r.u32(i)?;
-            Ok((
-                i,
-                LookupRequest {
-                    inquiry_type,
-                    object,
-                    interface,
-                    vers_option,
-                    handle,
-                    max_ents,
-                },
-            ))
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let inquiry_type = r.u32()?;
+        let object = unique_uuid(r)?;
+        let interface = if r.u32()? != 0 {
+            let uuid = r.uuid()?;
+            let major = r.u16()?;
+            let minor = r.u16()?;
+            Some(InterfaceId { uuid, major, minor })
+        } else {
+            None
         };
-        r.finish(parse(i))
+        Ok(LookupRequest {
+            inquiry_type,
+            object,
+            interface,
+            vers_option: r.u32()?,
+            handle: r.context_handle()?,
+            max_ents: r.u32()?,
+        })
     }
 }
 
@@ -185,20 +174,95 @@ fn put_unique_uuid(w: &mut NdrWriter, uuid: Option<&Uuid>, referent: u32) {
     }
 }
 
-fn unique_uuid<'a>(r: &NdrReader, i: &'a [u8]) -> Res<'a, Option<Uuid>> {
-    let (i, ptr) = r.u32(i)?;
-    if ptr == 0 {
-        return Ok((i, None));
+fn unique_uuid(r: &mut NdrReader<'_>) -> Result<Option<Uuid>, WireError> {
+    if r.u32()? == 0 {
+        return Ok(None);
     }
-    let (i, u) = r.uuid(i)?;
-    Ok((i, Some(u)))
+    r.uuid().map(Some)
 }
 
-/// Read one deferred `twr_t` (conformance, length, octets). A length beyond the stub or the
-/// tower limit fails the whole stub; a tower whose floors do not parse fails only its entry.
-fn twr<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], EntryTower), WireError> {
-    let (i, max_count) = r.finish(r.u32(i))?;
-    let (i, length) = r.finish(r.u32(i))?;
+/// The array of a response (`ept_lookup`'s entries, `ept_map`'s towers): the count the
+/// operation returns, then the conformant varying array's `max_count`, `offset` and
+/// `actual_count`, which must agree with it.
+struct ArrayOf {
+    /// Names the array in size errors.
+    what: &'static str,
+    /// The operation's count, as the IDL names it.
+    count: &'static str,
+    one: &'static str,
+    many: &'static str,
+    /// The fewest bytes one element takes before its deferred tower.
+    min_len: usize,
+}
+
+const ENTRIES: ArrayOf = ArrayOf {
+    what: "ept_lookup entries",
+    count: "num_ents",
+    one: "entry",
+    many: "entries",
+    min_len: MIN_ENTRY_LEN,
+};
+
+const TOWERS: ArrayOf = ArrayOf {
+    what: "ept_map towers",
+    count: "num_towers",
+    one: "tower",
+    many: "towers",
+    min_len: 4,
+};
+
+impl ArrayOf {
+    /// Write the count and the array's header for `n` elements; the conformance is at least
+    /// `n`. Returns `n` as the u32 it was written as.
+    fn write(&self, w: &mut NdrWriter, n: usize, max_count: u32) -> Result<u32, WireError> {
+        let n32 = u32::try_from(n).map_err(|_| WireError::TooLarge {
+            what: self.what,
+            size: n,
+            limit: u32::MAX as usize,
+        })?;
+        w.u32(n32);
+        w.u32(max_count.max(n32));
+        w.u32(0);
+        w.u32(n32);
+        Ok(n32)
+    }
+
+    /// Read the count and the array's header: the conformance (`max_count`) and the number of
+    /// elements, checked against the bytes that follow before anything is reserved.
+    fn read(&self, r: &mut NdrReader<'_>) -> Result<(u32, usize), WireError> {
+        let num = r.u32()?;
+        let max_count = r.u32()?;
+        let offset = r.u32()?;
+        let actual = r.u32()?;
+        if offset != 0 || actual > max_count || actual != num {
+            return Err(WireError::invalid(
+                r.what(),
+                format!(
+                    "inconsistent {} counts: {} {num}, max {max_count}, offset {offset}, actual {actual}",
+                    self.one, self.count
+                ),
+            ));
+        }
+        let actual = usize::try_from(actual).unwrap_or(usize::MAX);
+        if actual.saturating_mul(self.min_len) > r.remaining() {
+            return Err(WireError::invalid(
+                r.what(),
+                format!(
+                    "{actual} {} announced but only {} bytes follow",
+                    self.many,
+                    r.remaining()
+                ),
+            ));
+        }
+        Ok((max_count, actual))
+    }
+}
+
+/// Read one deferred `twr_t` (conformance, length, octets): its octets. A length beyond the
+/// stub or the tower limit fails the whole stub.
+fn twr<'a>(r: &mut NdrReader<'a>) -> Result<&'a [u8], WireError> {
+    let max_count = r.u32()?;
+    let length = r.u32()?;
     let length = usize::try_from(length).unwrap_or(usize::MAX);
     if length > MAX_TOWER_LEN {
         return Err(WireError::TooLarge {
@@ -213,21 +277,26 @@ fn twr<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], EntryTower), WireErr
             format!("length {length} exceeds its conformance {max_count}"),
         ));
     }
-    if length > i.len() {
+    if length > r.remaining() {
         return Err(WireError::invalid(
             "tower",
             format!(
                 "length {length} at byte {} runs past the stub's end",
-                r.offset(i)
+                r.offset()
             ),
         ));
     }
-    let (i, bytes) = r.finish(r.bytes(length, i))?;
-    let tower = match Tower::decode(bytes) {
-        Ok(t) => EntryTower::Decoded(t),
-        Err(e) => EntryTower::Malformed(e),
-    };
-    Ok((i, tower))
+    r.bytes(length)
+}
+
+impl EntryTower {
+    /// The tower of these octets; floors that do not parse fail only this entry.
+    fn from_octets(bytes: &[u8]) -> Self {
+        match Tower::decode(bytes) {
+            Ok(t) => EntryTower::Decoded(t),
+            Err(e) => EntryTower::Malformed(e),
+        }
+    }
 }
 
 fn put_twr(w: &mut NdrWriter, tower: &EntryTower) -> Result<(), WireError> {
@@ -247,41 +316,144 @@ fn put_twr(w: &mut NdrWriter, tower: &EntryTower) -> Result<(), WireError> {
     Ok(())
 }
 
-/// Full pointers may alias: a referent id seen before points at the tower already read.
-struct Referents {
-    seen: Vec<(u32, usize)>,
+/// The referent id of the `k`th tower pointer of an array (0 for null).
+fn tower_referent(tower: &EntryTower, k: usize) -> u32 {
+    match tower {
+        EntryTower::Null => 0,
+        _ => 3u32.wrapping_add(k as u32),
+    }
+}
+
+/// Fill in the towers the pointers `referents` point at (`tower` finds the slot of each in
+/// `items`, which start out [`EntryTower::Null`]), read in order after the array. Full pointers
+/// may alias: a referent id seen before points at the tower already read for it, and is not
+/// marshalled again. The copies together may hold no more tower bytes than the stub itself: a
+/// few bytes of repeated ids cannot make many copies of a large tower.
+fn deferred_towers<T>(
+    r: &mut NdrReader<'_>,
+    referents: &[u32],
+    items: &mut [T],
+    tower: fn(&mut T) -> &mut EntryTower,
+) -> Result<(), WireError> {
+    let Some(firsts) = first_of_each(referents) else {
+        // No id repeats: the tower of every non-null pointer follows, in order.
+        for (&referent, item) in referents.iter().zip(items.iter_mut()) {
+            if referent != 0 {
+                *tower(item) = EntryTower::from_octets(twr(r)?);
+            }
+        }
+        return Ok(());
+    };
+    let limit = r.offset() + r.remaining();
+    let mut copied = 0usize;
+    let mut lengths = vec![0usize; referents.len()];
+    for (k, (&referent, &first)) in referents.iter().zip(&firsts).enumerate() {
+        if referent == 0 {
+            continue;
+        }
+        if first < k {
+            let length = lengths.get(first).copied().unwrap_or_default();
+            copied = copied.saturating_add(length);
+            if copied > limit {
+                return Err(WireError::TooLarge {
+                    what: "copies of aliased towers",
+                    size: copied,
+                    limit,
+                });
+            }
+            let copy = items.get_mut(first).map(|i| tower(i).clone());
+            if let (Some(copy), Some(item), Some(l)) = (copy, items.get_mut(k), lengths.get_mut(k))
+            {
+                *tower(item) = copy;
+                *l = length;
+            }
+        } else {
+            let bytes = twr(r)?;
+            if let (Some(item), Some(l)) = (items.get_mut(k), lengths.get_mut(k)) {
+                *tower(item) = EntryTower::from_octets(bytes);
+                *l = bytes.len();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// For each pointer, the index of the first pointer with the same non-zero referent id;
+/// `None` when no id can repeat (ids that only grow, as NDR engines assign them).
+fn first_of_each(referents: &[u32]) -> Option<Vec<usize>> {
+    if referents
+        .iter()
+        .filter(|&&id| id != 0)
+        .is_sorted_by(|a, b| a < b)
+    {
+        return None;
+    }
+    let mut by_id: Vec<(u32, usize)> = referents
+        .iter()
+        .copied()
+        .zip(0..)
+        .filter(|&(id, _)| id != 0)
+        .collect();
+    by_id.sort_unstable();
+    let mut firsts: Vec<usize> = (0..referents.len()).collect();
+    for same in by_id.chunk_by(|a, b| a.0 == b.0) {
+        if let Some(&(_, first)) = same.first() {
+            for &(_, k) in same {
+                if let Some(f) = firsts.get_mut(k) {
+                    *f = first;
+                }
+            }
+        }
+    }
+    Some(firsts)
+}
+
+/// An entry's annotation: offset and length of a varying string of at most
+/// [`MAX_ANNOTATION`] bytes, NUL-terminated; read lossily up to the first NUL.
+fn annotation(r: &mut NdrReader<'_>) -> Result<String, WireError> {
+    let offset = r.u32()?;
+    let len = usize::try_from(r.u32()?).unwrap_or(usize::MAX);
+    if offset != 0 || len > MAX_ANNOTATION {
+        return Err(WireError::invalid(
+            r.what(),
+            format!(
+                "annotation at byte {} has offset {offset} and length {len} (at most {MAX_ANNOTATION})",
+                r.offset()
+            ),
+        ));
+    }
+    let bytes = r.bytes(len)?;
+    let text = bytes.split(|&c| c == 0).next().unwrap_or_default();
+    Ok(match std::str::from_utf8(text) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(text).into_owned(),
+    })
+}
+
+fn put_annotation(w: &mut NdrWriter, annotation: &str) {
+    let text = annotation.as_bytes();
+    let text = text.get(..MAX_ANNOTATION - 1).unwrap_or(text);
+    w.u32(0);
+    w.u32(text.len() as u32 + 1);
+    w.bytes(text);
+    w.u8(0);
 }
 
 impl Stub for LookupResponse {
     const WHAT: &'static str = "ept_lookup response";
+}
 
+impl<'a> Codec<'a> for LookupResponse {
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.context_handle(&self.handle);
-        let n = u32::try_from(self.entries.len()).map_err(|_| WireError::TooLarge {
-            what: "ept_lookup entries",
-            size: self.entries.len(),
-            limit: u32::MAX as usize,
-        })?;
-        w.u32(n);
-        w.u32(self.max_count.max(n));
-        w.u32(0);
-        w.u32(n);
+        ENTRIES.write(w, self.entries.len(), self.max_count)?;
         for (k, e) in self.entries.iter().enumerate() {
             w.uuid(&e.object);
-            let referent = match e.tower {
-                EntryTower::Null => 0,
-                _ => 3 + k as u32,
-            };
-            w.u32(referent);
-            let mut ann: Vec<u8> = e.annotation.bytes().take(MAX_ANNOTATION - 1).collect();
-            ann.push(0);
-            w.u32(0);
-            w.u32(ann.len() as u32);
-            w.bytes(&ann);
+            w.u32(tower_referent(&e.tower, k));
+            put_annotation(w, &e.annotation);
         }
         for e in &self.entries {
             if e.tower != EntryTower::Null {
-                w.align(4);
                 put_twr(w, &e.tower)?;
             }
         }
@@ -289,95 +461,35 @@ impl Stub for LookupResponse {
         Ok(())
     }
 
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
-        let (i, handle) = r.finish(r.context_handle(i))?;
-        let (i, num_ents) = r.finish(r.u32(i))?;
-        let (i, max_count) = r.finish(r.u32(i))?;
-        let (i, offset) = r.finish(r.u32(i))?;
-        let (mut i, actual) = r.finish(r.u32(i))?;
-        if offset != 0 || actual > max_count || actual != num_ents {
-            return Err(WireError::invalid(
-                "ept_lookup response",
-                format!(
-                    "inconsistent entry counts: num_ents {num_ents}, max {max_count}, offset {offset}, actual {actual}"
-                ),
-            ));
-        }
-        let actual = usize::try_from(actual).unwrap_or(usize::MAX);
-        if actual.saturating_mul(MIN_ENTRY_LEN) > i.len() {
-            return Err(WireError::invalid(
-                "ept_lookup response",
-                format!(
-                    "{actual} entries announced but only {} bytes follow",
-                    i.len()
-                ),
-            ));
-        }
-        let mut heads = Vec::with_capacity(actual);
-        for _ in 0..actual {
-            let (rest, object) = r.finish(r.uuid(i))?;
-            let (rest, referent) = r.finish(r.u32(rest))?;
-            let (rest, ann_offset) = r.finish(r.u32(rest))?;
-            let (rest, ann_len) = r.finish(r.u32(rest))?;
-            let ann_len = usize::try_from(ann_len).unwrap_or(usize::MAX);
-            if ann_offset != 0 || ann_len > MAX_ANNOTATION {
-                return Err(WireError::invalid(
-                    "ept_lookup response",
-                    format!(
-                        "annotation at byte {} has offset {ann_offset} and length {ann_len} (at most {MAX_ANNOTATION})",
-                        r.offset(rest)
-                    ),
-                ));
-            }
-            let (rest, ann) = r.finish(r.bytes(ann_len, rest))?;
-            let end = ann.iter().position(|&c| c == 0).unwrap_or(ann.len());
-            let annotation = String::from_utf8_lossy(&ann[..end]).into_owned();
-            heads.push((object, referent, annotation));
-            i = rest;
-        }
-        let mut refs = Referents { seen: Vec::new() };
-        let mut towers: Vec<EntryTower> = Vec::with_capacity(actual);
-        for (_, referent, _) in &heads {
-            if *referent == 0 {
-                towers.push(EntryTower::Null);
-                continue;
-            }
-            if let Some(&(_, k)) = refs.seen.iter().find(|(id, _)| id == referent) {
-                let t = towers.get(k).cloned().unwrap_or(EntryTower::Null);
-                towers.push(t);
-                continue;
-            }
-            let (rest, _) = r.finish(r.align(4, i))?;
-            let (rest, t) = twr(r, rest)?;
-            refs.seen.push((*referent, towers.len()));
-            towers.push(t);
-            i = rest;
-        }
-        let (i, status) = r.finish(r.u32(i))?;
-        let entries = heads
-            .into_iter()
-            .zip(towers)
-            .map(|((object, _, annotation), tower)| EptEntry {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let handle = r.context_handle()?;
+        let (max_count, n) = ENTRIES.read(r)?;
+        let mut entries = Vec::with_capacity(n);
+        let mut referents = Vec::with_capacity(n);
+        for _ in 0..n {
+            let object = r.uuid()?;
+            referents.push(r.u32()?);
+            entries.push(EptEntry {
                 object,
-                tower,
-                annotation,
-            })
-            .collect();
-        Ok((
-            i,
-            LookupResponse {
-                handle,
-                max_count,
-                entries,
-                status,
-            },
-        ))
+                tower: EntryTower::Null,
+                annotation: annotation(r)?,
+            });
+        }
+        deferred_towers(r, &referents, &mut entries, |e| &mut e.tower)?;
+        Ok(LookupResponse {
+            handle,
+            max_count,
+            entries,
+            status: r.u32()?,
+        })
     }
 }
 
 impl Stub for MapRequest {
     const WHAT: &'static str = "ept_map request";
+}
 
+impl<'a> Codec<'a> for MapRequest {
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         put_unique_uuid(w, self.object.as_ref(), 1);
         match &self.tower {
@@ -392,53 +504,36 @@ impl Stub for MapRequest {
         Ok(())
     }
 
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
-        let (i, object) = r.finish(unique_uuid(r, i))?;
-        let (i, tower_ptr) = r.finish(r.u32(i))?;
-        let (i, tower) = if tower_ptr != 0 {
-            let (i, t) = twr(r, i)?;
-            match t {
-                EntryTower::Decoded(t) => (i, Some(t)),
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let object = unique_uuid(r)?;
+        let tower = if r.u32()? != 0 {
+            match EntryTower::from_octets(twr(r)?) {
+                EntryTower::Decoded(t) => Some(t),
                 EntryTower::Malformed(e) => return Err(e),
-                EntryTower::Null => (i, None),
+                EntryTower::Null => None,
             }
         } else {
-            (i, None)
+            None
         };
-        let (i, handle) = r.finish(r.context_handle(i))?;
-        let (i, max_towers) = r.finish(r.u32(i))?;
-        Ok((
-            i,
-            MapRequest {
-                object,
-                tower,
-                handle,
-                max_towers,
-            },
-        ))
+        Ok(MapRequest {
+            object,
+            tower,
+            handle: r.context_handle()?,
+            max_towers: r.u32()?,
+        })
     }
 }
 
 impl Stub for MapResponse {
     const WHAT: &'static str = "ept_map response";
+}
 
+impl<'a> Codec<'a> for MapResponse {
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.context_handle(&self.handle);
-        let n = u32::try_from(self.towers.len()).map_err(|_| WireError::TooLarge {
-            what: "ept_map towers",
-            size: self.towers.len(),
-            limit: u32::MAX as usize,
-        })?;
-        w.u32(n);
-        w.u32(self.max_count.max(n));
-        w.u32(0);
-        w.u32(n);
+        TOWERS.write(w, self.towers.len(), self.max_count)?;
         for (k, t) in self.towers.iter().enumerate() {
-            w.u32(if *t == EntryTower::Null {
-                0
-            } else {
-                3 + k as u32
-            });
+            w.u32(tower_referent(t, k));
         }
         for t in &self.towers {
             if *t != EntryTower::Null {
@@ -449,85 +544,57 @@ impl Stub for MapResponse {
         Ok(())
     }
 
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
-        let (i, handle) = r.finish(r.context_handle(i))?;
-        let (i, num) = r.finish(r.u32(i))?;
-        let (i, max_count) = r.finish(r.u32(i))?;
-        let (i, offset) = r.finish(r.u32(i))?;
-        let (mut i, actual) = r.finish(r.u32(i))?;
-        if offset != 0 || actual > max_count || actual != num {
-            return Err(WireError::invalid(
-                "ept_map response",
-                format!("inconsistent tower counts: num {num}, max {max_count}, actual {actual}"),
-            ));
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let handle = r.context_handle()?;
+        let (max_count, n) = TOWERS.read(r)?;
+        let mut referents = Vec::with_capacity(n);
+        for _ in 0..n {
+            referents.push(r.u32()?);
         }
-        let actual = usize::try_from(actual).unwrap_or(usize::MAX);
-        if actual.saturating_mul(4) > i.len() {
-            return Err(WireError::invalid(
-                "ept_map response",
-                format!(
-                    "{actual} towers announced but only {} bytes follow",
-                    i.len()
-                ),
-            ));
-        }
-        let mut referents = Vec::with_capacity(actual);
-        for _ in 0..actual {
-            let (rest, p) = r.finish(r.u32(i))?;
-            referents.push(p);
-            i = rest;
-        }
-        let mut towers = Vec::with_capacity(actual);
-        for p in referents {
-            if p == 0 {
-                towers.push(EntryTower::Null);
-                continue;
-            }
-            let (rest, _) = r.finish(r.align(4, i))?;
-            let (rest, t) = twr(r, rest)?;
-            towers.push(t);
-            i = rest;
-        }
-        let (i, status) = r.finish(r.u32(i))?;
-        Ok((
-            i,
-            MapResponse {
-                handle,
-                max_count,
-                towers,
-                status,
-            },
-        ))
+        let mut towers = vec![EntryTower::Null; n];
+        deferred_towers(r, &referents, &mut towers, |t| t)?;
+        Ok(MapResponse {
+            handle,
+            max_count,
+            towers,
+            status: r.u32()?,
+        })
     }
 }
 
 impl Stub for HandleFreeRequest {
     const WHAT: &'static str = "ept_lookup_handle_free request";
+}
 
+impl<'a> Codec<'a> for HandleFreeRequest {
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.context_handle(&self.handle);
         Ok(())
     }
 
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
-        let (i, handle) = r.finish(r.context_handle(i))?;
-        Ok((i, HandleFreeRequest { handle }))
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        Ok(HandleFreeRequest {
+            handle: r.context_handle()?,
+        })
     }
 }
 
 impl Stub for HandleFreeResponse {
     const WHAT: &'static str = "ept_lookup_handle_free response";
+}
 
+impl<'a> Codec<'a> for HandleFreeResponse {
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
         w.context_handle(&self.handle);
         w.u32(self.status);
         Ok(())
     }
 
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError> {
-        let (i, handle) = r.finish(r.context_handle(i))?;
-        let (i, status) = r.finish(r.u32(i))?;
-        Ok((i, HandleFreeResponse { handle, status }))
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        Ok(HandleFreeResponse {
+            handle: r.context_handle()?,
+            status: r.u32()?,
+        })
     }
 }
 
@@ -782,6 +849,98 @@ mod tests {
                     && MapRequest::decode(&stub, ByteOrder::Little).is_err()
             );
         }
+    }
+
+    /// An `ept_lookup` response stub whose entries point at `referents`, followed by
+    /// `towers` (the ones marshalled, in order), as a peer's NDR engine might lay it out.
+    fn lookup_stub(referents: &[u32], towers: &[&Tower]) -> Vec<u8> {
+        let mut w = NdrWriter::new(ByteOrder::Little);
+        w.context_handle(&handle());
+        let n = referents.len() as u32;
+        for v in [n, n, 0, n] {
+            w.u32(v);
+        }
+        for &referent in referents {
+            w.uuid(&Uuid::nil());
+            w.u32(referent);
+            w.u32(0);
+            w.u32(1);
+            w.u8(0);
+        }
+        for t in towers {
+            let bytes = t.encode().unwrap();
+            w.u32(bytes.len() as u32);
+            w.u32(bytes.len() as u32);
+            w.bytes(&bytes);
+        }
+        w.u32(0);
+        w.into_bytes()
+    }
+
+    fn tower_of(e: EptEntry) -> Tower {
+        match e.tower {
+            EntryTower::Decoded(t) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn full_pointers_that_repeat_a_referent_share_its_tower() {
+        let (a, b) = (tower_of(entry(5001, "")), tower_of(entry(5002, "")));
+        // Ids that only grow (the fast path), then ids out of order with repeats.
+        for (referents, marshalled, expected) in [
+            (vec![3, 0, 4], vec![&a, &b], vec![Some(&a), None, Some(&b)]),
+            (
+                vec![9, 7, 9, 0, 7],
+                vec![&a, &b],
+                vec![Some(&a), Some(&b), Some(&a), None, Some(&b)],
+            ),
+            (vec![5, 5, 5], vec![&b], vec![Some(&b), Some(&b), Some(&b)]),
+        ] {
+            let stub = lookup_stub(&referents, &marshalled);
+            let resp = LookupResponse::decode(&stub, ByteOrder::Little).unwrap();
+            let got: Vec<Option<&Tower>> = resp
+                .entries
+                .iter()
+                .map(|e| match &e.tower {
+                    EntryTower::Decoded(t) => Some(t),
+                    EntryTower::Null => None,
+                    EntryTower::Malformed(e) => panic!("{e}"),
+                })
+                .collect();
+            assert_eq!(got, expected, "referents {referents:?}");
+        }
+        // An aliased tower is not marshalled again: a second copy is data left over.
+        let stub = lookup_stub(&[9, 9], &[&a, &a]);
+        assert!(matches!(
+            LookupResponse::decode(&stub, ByteOrder::Little),
+            Err(WireError::Trailing { .. })
+        ));
+    }
+
+    #[test]
+    fn copies_of_an_aliased_tower_are_bounded_by_the_stub() {
+        let big = Tower {
+            floors: vec![crate::wire::tower::Floor::Unknown {
+                lhs: vec![0x42],
+                rhs: vec![7; 1000],
+            }],
+        };
+        // One copy of the tower's 1007 bytes: fewer than the stub's 1120 or so.
+        let stub = lookup_stub(&[9; 2], &[&big]);
+        let resp = LookupResponse::decode(&stub, ByteOrder::Little).unwrap();
+        assert!(
+            resp.entries
+                .iter()
+                .all(|e| e.tower == EntryTower::Decoded(big.clone()))
+        );
+        // A hundred entries naming it: 99 copies would hold over 20 times the stub's bytes.
+        let stub = lookup_stub(&[9; 100], &[&big]);
+        let err = LookupResponse::decode(&stub, ByteOrder::Little).unwrap_err();
+        assert!(
+            matches!(err, WireError::TooLarge { limit, .. } if limit == stub.len()),
+            "{err}"
+        );
     }
 
     proptest! {

@@ -7,7 +7,8 @@
 //! - [`auth`]: the sec_trailer and auth verifier of authenticated PDUs, their padding, and
 //!   where the signed and sealed bytes of a fragment lie.
 //! - [`reassembly`]: joins the stubs of a fragmented response under a size cap.
-//! - [`ndr`]: NDR 2.0 primitives in either byte order, with alignment relative to the stub.
+//! - [`ndr`]: NDR 2.0 primitives in either byte order, with alignment relative to the buffer:
+//!   the one reader and writer every stub, PDU and tower goes through, and the codec traits.
 //! - [`epm`]: `ept_lookup`, `ept_map` and `ept_lookup_handle_free` requests and responses.
 //! - [`tower`]: protocol towers and their floors, and string bindings.
 

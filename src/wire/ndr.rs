@@ -1,12 +1,11 @@
-//! NDR 2.0 (C706 chapter 14) primitives for the stubs this tool exchanges: integers in the
-//! sender's byte order, UUIDs, context handles, and alignment measured from the start of the
-//! stub. [`NdrReader`] wraps nom parsers that know the stub's total length, so the current
-//! offset (and so the alignment) follows from the remaining input; [`NdrWriter`] builds stubs.
+//! NDR 2.0 (C706 chapter 14) primitives for the stubs and PDUs this tool exchanges: integers
+//! in the sender's byte order, UUIDs, context handles, and alignment measured from the start of
+//! the buffer. [`NdrReader`] is a cursor over one buffer that checks every length against the
+//! bytes left before it uses it, and names the buffer and the offset in its errors;
+//! [`NdrWriter`] builds one. [`Codec`] is the one shape of every stub and PDU body read and
+//! written with them; a [`Stub`] is a codec that is a whole operation's stub.
 
 use super::WireError;
-use nom::IResult;
-use nom::number::Endianness;
-use nom::number::complete as num;
 use uuid::Uuid;
 
 /// The integer byte order a peer declared in its data representation label.
@@ -17,13 +16,6 @@ pub enum ByteOrder {
 }
 
 impl ByteOrder {
-    fn nom(self) -> Endianness {
-        match self {
-            ByteOrder::Little => Endianness::Little,
-            ByteOrder::Big => Endianness::Big,
-        }
-    }
-
     /// `v` in this byte order: the one place a 16-bit field is laid out.
     pub fn u16_bytes(self, v: u16) -> [u8; 2] {
         match self {
@@ -39,117 +31,170 @@ impl ByteOrder {
             ByteOrder::Big => v.to_be_bytes(),
         }
     }
+
+    /// The 16-bit value of `b` in this byte order: the one place a 16-bit field is read.
+    pub fn u16_from(self, b: [u8; 2]) -> u16 {
+        match self {
+            ByteOrder::Little => u16::from_le_bytes(b),
+            ByteOrder::Big => u16::from_be_bytes(b),
+        }
+    }
+
+    /// The 32-bit value of `b` in this byte order: the one place a 32-bit field is read.
+    pub fn u32_from(self, b: [u8; 4]) -> u32 {
+        match self {
+            ByteOrder::Little => u32::from_le_bytes(b),
+            ByteOrder::Big => u32::from_be_bytes(b),
+        }
+    }
 }
 
-type Res<'a, T> = IResult<&'a [u8], T>;
-
-/// Decodes NDR primitives from a stub of known total length.
-#[derive(Debug, Clone, Copy)]
-pub struct NdrReader {
-    total: usize,
+/// Reads NDR primitives from one buffer (a stub, a PDU, a tower), front to back. Alignment and
+/// offsets count from the buffer's start. Every read checks its length against the bytes left
+/// before it moves past them; a failed read says what was being read ([`NdrReader::what`]) and
+/// at which byte, and has moved no further than the alignment padding before the item.
+#[derive(Debug, Clone)]
+pub struct NdrReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
     order: ByteOrder,
     what: &'static str,
 }
 
-impl NdrReader {
-    /// A reader for `stub`, whose integers are in `order`; `what` names the stub in errors.
-    pub fn new(stub: &[u8], order: ByteOrder, what: &'static str) -> Self {
+impl<'a> NdrReader<'a> {
+    /// A reader for `buf`, whose integers are in `order`; `what` names it in errors.
+    pub fn new(buf: &'a [u8], order: ByteOrder, what: &'static str) -> Self {
         NdrReader {
-            total: stub.len(),
+            buf,
+            pos: 0,
             order,
             what,
         }
     }
 
-    /// Offset of `rest` within the stub.
-    pub fn offset(&self, rest: &[u8]) -> usize {
-        self.total.saturating_sub(rest.len())
+    /// What this reader reads, for errors ("ept_lookup response", "bind_ack", ...).
+    pub fn what(&self) -> &'static str {
+        self.what
     }
 
-    /// Turn a nom failure at `rest` into a [`WireError`] naming the stub and the offset.
-    pub fn error(&self, rest: &[u8]) -> WireError {
+    pub fn order(&self) -> ByteOrder {
+        self.order
+    }
+
+    /// Offset of the next byte from the buffer's start.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// How many bytes are left.
+    pub fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// The error for data that ends or breaks off here.
+    pub fn malformed(&self) -> WireError {
         WireError::Malformed {
             what: self.what,
-            offset: self.offset(rest),
+            offset: self.pos,
         }
     }
 
-    /// Map a nom result to a [`WireError`] that names the stub and the failing offset.
-    pub fn finish<'a, T>(&self, result: Res<'a, T>) -> Result<(&'a [u8], T), WireError> {
-        result.map_err(|e| match e {
-            nom::Err::Error(e) | nom::Err::Failure(e) => self.error(e.input),
-            nom::Err::Incomplete(_) => WireError::Malformed {
-                what: self.what,
-                offset: self.total,
-            },
-        })
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        let taken = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.buf.get(self.pos..end))
+            .ok_or_else(|| self.malformed())?;
+        self.pos += n;
+        Ok(taken)
     }
 
-    /// The end of a stub: `rest` must be empty, or alignment padding of fewer than 8 zero
-    /// bytes (tolerated: an NDR engine may round a stub up to its 8-byte alignment). Anything
-    /// else is data this decoder would silently drop, so it is an error.
-    pub fn end(&self, rest: &[u8]) -> Result<(), WireError> {
+    /// The next `N` bytes, without alignment (for fields of fixed layout: headers, towers).
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
+        let taken = self
+            .buf
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<N>())
+            .ok_or_else(|| self.malformed())?;
+        self.pos += N;
+        Ok(*taken)
+    }
+
+    /// Every byte left.
+    pub fn rest(&mut self) -> &'a [u8] {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        self.pos = self.buf.len();
+        rest
+    }
+
+    /// Skip padding so the next item starts at a multiple of `n` from the buffer's start.
+    pub fn align(&mut self, n: usize) -> Result<(), WireError> {
+        let pad = (n - self.pos % n) % n;
+        self.bytes(pad).map(|_| ())
+    }
+
+    pub fn u8(&mut self) -> Result<u8, WireError> {
+        self.array::<1>().map(|[b]| b)
+    }
+
+    /// A u16, aligned to 2.
+    pub fn u16(&mut self) -> Result<u16, WireError> {
+        self.align(2)?;
+        Ok(self.order.u16_from(self.array()?))
+    }
+
+    /// A u32, aligned to 4.
+    pub fn u32(&mut self) -> Result<u32, WireError> {
+        self.align(4)?;
+        Ok(self.order.u32_from(self.array()?))
+    }
+
+    /// A UUID as NDR sends it, aligned to 4: u32, u16, u16 in the sender's order, then 8 bytes.
+    pub fn uuid(&mut self) -> Result<Uuid, WireError> {
+        self.align(4)?;
+        Ok(uuid_from(self.order, &self.array()?))
+    }
+
+    /// A context handle: attributes (u32) and a UUID, 20 bytes.
+    pub fn context_handle(&mut self) -> Result<ContextHandle, WireError> {
+        let attributes = self.u32()?;
+        let uuid = self.uuid()?;
+        Ok(ContextHandle { attributes, uuid })
+    }
+
+    /// The end of a stub: what is left must be nothing, or alignment padding of fewer than 8
+    /// zero bytes (tolerated: an NDR engine may round a stub up to its 8-byte alignment).
+    /// Anything else is data this decoder would silently drop, so it is an error.
+    pub fn end(&self) -> Result<(), WireError> {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         if rest.is_empty() || (rest.len() < 8 && rest.iter().all(|&b| b == 0)) {
             return Ok(());
         }
         Err(WireError::Trailing {
             what: self.what,
-            offset: self.offset(rest),
+            offset: self.pos,
             len: rest.len(),
         })
     }
-
-    /// Skip padding so the next item starts at a multiple of `n` from the stub's start.
-    pub fn align<'a>(&self, n: usize, i: &'a [u8]) -> Res<'a, ()> {
-        let pad = (n - self.offset(i) % n) % n;
-        let (i, _) = nom::bytes::complete::take(pad)(i)?;
-        Ok((i, ()))
-    }
-
-    pub fn u8<'a>(&self, i: &'a [u8]) -> Res<'a, u8> {
-        num::u8(i)
-    }
-
-    pub fn u16<'a>(&self, i: &'a [u8]) -> Res<'a, u16> {
-        let (i, _) = self.align(2, i)?;
-        num::u16(self.order.nom())(i)
-    }
-
-    pub fn u32<'a>(&self, i: &'a [u8]) -> Res<'a, u32> {
-        let (i, _) = self.align(4, i)?;
-        num::u32(self.order.nom())(i)
-    }
-
-    /// A UUID as NDR sends it: u32, u16, u16 in the sender's order, then 8 bytes.
-    pub fn uuid<'a>(&self, i: &'a [u8]) -> Res<'a, Uuid> {
-        let (i, _) = self.align(4, i)?;
-        uuid_in(self.order, i)
-    }
-
-    pub fn bytes<'a>(&self, n: usize, i: &'a [u8]) -> Res<'a, &'a [u8]> {
-        nom::bytes::complete::take(n)(i)
-    }
-
-    /// A context handle: attributes (u32) and a UUID, 20 bytes.
-    pub fn context_handle<'a>(&self, i: &'a [u8]) -> Res<'a, ContextHandle> {
-        let (i, attributes) = self.u32(i)?;
-        let (i, uuid) = self.uuid(i)?;
-        Ok((i, ContextHandle { attributes, uuid }))
-    }
 }
 
-/// A stub body (the NDR of one operation's request or response) that encodes into an
-/// [`NdrWriter`] and decodes from an [`NdrReader`]. [`Stub::decode`] reads the whole stub:
-/// bytes left over after the last field are an error ([`NdrReader::end`]).
-pub trait Stub: Sized {
-    /// Names the stub in errors, e.g. "ept_lookup response".
-    const WHAT: &'static str;
+/// A value with one NDR layout, read from an [`NdrReader`] and written to an [`NdrWriter`]:
+/// the codec shape of the endpoint mapper's stubs ([`Stub`]) and of the PDU bodies. `'a` is
+/// the lifetime of the bytes read, for values that borrow them (a response's stub).
+pub trait Codec<'a>: Sized {
+    /// Read a value from `r`, leaving it after the value's last byte.
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError>;
 
     /// Append this value's NDR to `w`.
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError>;
+}
 
-    /// Read a value from `i` (a suffix of the stub `r` was made for); the bytes after it.
-    fn read<'a>(r: &NdrReader, i: &'a [u8]) -> Result<(&'a [u8], Self), WireError>;
+/// A stub body (the NDR of one operation's request or response). [`Stub::decode`] reads the
+/// whole stub: bytes left over after the last field are an error ([`NdrReader::end`]).
+pub trait Stub: for<'a> Codec<'a> {
+    /// Names the stub in errors, e.g. "ept_lookup response".
+    const WHAT: &'static str;
 
     /// The stub in `order`.
     fn encode(&self, order: ByteOrder) -> Result<Vec<u8>, WireError> {
@@ -160,40 +205,30 @@ pub trait Stub: Sized {
 
     /// Decode a whole stub whose integers are in `order`.
     fn decode(stub: &[u8], order: ByteOrder) -> Result<Self, WireError> {
-        let r = NdrReader::new(stub, order, Self::WHAT);
-        let (rest, value) = Self::read(&r, stub)?;
-        r.end(rest)?;
+        let mut r = NdrReader::new(stub, order, Self::WHAT);
+        let value = Self::read(&mut r)?;
+        r.end()?;
         Ok(value)
     }
 }
 
-/// A UUID's 16 bytes with the first three fields in `order` (no alignment).
-pub fn uuid_in(order: ByteOrder, i: &[u8]) -> Res<'_, Uuid> {
-    let e = order.nom();
-    let (i, d1) = num::u32(e)(i)?;
-    let (i, d2) = num::u16(e)(i)?;
-    let (i, d3) = num::u16(e)(i)?;
-    let (i, d4) = nom::bytes::complete::take(8usize)(i)?;
-    let mut tail = [0u8; 8];
-    tail.copy_from_slice(d4);
-    Ok((i, Uuid::from_fields(d1, d2, d3, &tail)))
+/// A UUID from its 16 bytes with the first three fields in `order`.
+pub fn uuid_from(order: ByteOrder, b: &[u8; 16]) -> Uuid {
+    let [a0, a1, a2, a3, b0, b1, c0, c1, d @ ..] = *b;
+    Uuid::from_fields(
+        order.u32_from([a0, a1, a2, a3]),
+        order.u16_from([b0, b1]),
+        order.u16_from([c0, c1]),
+        &d,
+    )
 }
 
 /// Append a UUID's 16 bytes with the first three fields in `order`.
 pub fn put_uuid(order: ByteOrder, out: &mut Vec<u8>, uuid: &Uuid) {
     let (d1, d2, d3, d4) = uuid.as_fields();
-    match order {
-        ByteOrder::Little => {
-            out.extend_from_slice(&d1.to_le_bytes());
-            out.extend_from_slice(&d2.to_le_bytes());
-            out.extend_from_slice(&d3.to_le_bytes());
-        }
-        ByteOrder::Big => {
-            out.extend_from_slice(&d1.to_be_bytes());
-            out.extend_from_slice(&d2.to_be_bytes());
-            out.extend_from_slice(&d3.to_be_bytes());
-        }
-    }
+    out.extend_from_slice(&order.u32_bytes(d1));
+    out.extend_from_slice(&order.u16_bytes(d2));
+    out.extend_from_slice(&order.u16_bytes(d3));
     out.extend_from_slice(d4);
 }
 
@@ -224,8 +259,13 @@ pub struct NdrWriter {
 
 impl NdrWriter {
     pub fn new(order: ByteOrder) -> Self {
+        Self::with_capacity(order, 0)
+    }
+
+    /// A writer with room for `n` bytes before it grows.
+    pub fn with_capacity(order: ByteOrder, n: usize) -> Self {
         NdrWriter {
-            buf: Vec::new(),
+            buf: Vec::with_capacity(n),
             order,
         }
     }
@@ -290,13 +330,13 @@ mod tests {
         w.u32(9);
         let stub = w.into_bytes();
         assert_eq!(stub, [7, 0, 0, 0, 4, 3, 2, 1, 5, 0, 0, 0, 9, 0, 0, 0]);
-        let r = NdrReader::new(&stub, ByteOrder::Little, "test");
-        let (i, a) = r.u8(&stub).unwrap();
-        let (i, b) = r.u32(i).unwrap();
-        let (i, c) = r.u16(i).unwrap();
-        let (i, d) = r.u32(i).unwrap();
+        let mut r = NdrReader::new(&stub, ByteOrder::Little, "test");
+        let a = r.u8().unwrap();
+        let b = r.u32().unwrap();
+        let c = r.u16().unwrap();
+        let d = r.u32().unwrap();
         assert_eq!((a, b, c, d), (7, 0x0102_0304, 5, 9));
-        assert!(i.is_empty());
+        assert_eq!(r.remaining(), 0);
     }
 
     #[test]
@@ -308,18 +348,26 @@ mod tests {
         let mut be = Vec::new();
         put_uuid(ByteOrder::Big, &mut be, &id);
         assert_eq!(be, id.as_bytes());
-        assert_eq!(uuid_in(ByteOrder::Little, &le).unwrap().1, id);
-        assert_eq!(uuid_in(ByteOrder::Big, &be).unwrap().1, id);
+        assert_eq!(uuid_from(ByteOrder::Little, le.first_chunk().unwrap()), id);
+        assert_eq!(uuid_from(ByteOrder::Big, be.first_chunk().unwrap()), id);
     }
 
     #[test]
     fn a_stub_ends_at_its_last_field_or_its_alignment_padding() {
         let stub = [1u8, 0, 0, 0, 0, 0, 0, 0, 9];
-        let r = NdrReader::new(&stub, ByteOrder::Little, "stub");
-        assert!(r.end(&stub[4..8]).is_ok(), "zero padding below 8 bytes");
-        assert!(r.end(&[]).is_ok());
+        // A reader of `buf` that has read its first `at` bytes.
+        let after = |buf, at| {
+            let mut r = NdrReader::new(buf, ByteOrder::Little, "stub");
+            r.bytes(at).unwrap();
+            r
+        };
+        assert!(
+            after(&stub[..8], 4).end().is_ok(),
+            "zero padding below 8 bytes"
+        );
+        assert!(after(&stub, 9).end().is_ok());
         assert_eq!(
-            r.end(&stub[4..]),
+            after(&stub, 4).end(),
             Err(WireError::Trailing {
                 what: "stub",
                 offset: 4,
@@ -327,22 +375,23 @@ mod tests {
             })
         );
         let data = [0u8, 0, 7];
-        let r = NdrReader::new(&data, ByteOrder::Little, "stub");
         assert!(
-            r.end(&data).is_err(),
+            after(&data, 0).end().is_err(),
             "non-zero bytes are data, not padding"
         );
         let eight = [0u8; 8];
-        let r = NdrReader::new(&eight, ByteOrder::Little, "stub");
-        assert!(r.end(&eight).is_err(), "8 bytes is more than any alignment");
+        assert!(
+            after(&eight, 0).end().is_err(),
+            "8 bytes is more than any alignment"
+        );
     }
 
     #[test]
     fn truncation_is_an_error_with_offset() {
         let stub = [1u8, 0, 0, 0, 2, 0];
-        let r = NdrReader::new(&stub, ByteOrder::Little, "stub");
-        let (i, _) = r.u32(&stub).unwrap();
-        let err = r.finish(r.u32(i)).unwrap_err();
+        let mut r = NdrReader::new(&stub, ByteOrder::Little, "stub");
+        r.u32().unwrap();
+        let err = r.u32().unwrap_err();
         assert_eq!(
             err,
             WireError::Malformed {

@@ -110,18 +110,11 @@ impl Reassembler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::pdu::{DataRep, PFC_FIRST_FRAG, PFC_LAST_FRAG, ptype};
+    use crate::wire::ndr::ByteOrder;
+    use crate::wire::pdu::{PFC_FIRST_FRAG, PFC_LAST_FRAG, ptype};
 
     fn header(flags: u8, call_id: u32) -> Header {
-        Header {
-            minor_version: 0,
-            ptype: ptype::RESPONSE,
-            flags,
-            drep: DataRep::LITTLE,
-            frag_length: 0,
-            auth_length: 0,
-            call_id,
-        }
+        Header::new(ByteOrder::Little, ptype::RESPONSE, flags, call_id)
     }
 
     #[test]

@@ -7,9 +7,7 @@
 //! kept as raw bytes, never dropped.
 
 use super::WireError;
-use super::ndr::{ByteOrder, put_uuid, uuid_in};
-use nom::IResult;
-use nom::number::complete as num;
+use super::ndr::{ByteOrder, NdrReader, put_uuid, uuid_from};
 use std::fmt;
 use std::net::Ipv4Addr;
 use uuid::Uuid;
@@ -105,24 +103,25 @@ impl Floor {
         let Some((&id, data)) = lhs.split_first() else {
             return unknown();
         };
+        let le16 = |b: &[u8]| <[u8; 2]>::try_from(b).ok().map(u16::from_le_bytes);
         let port = || <[u8; 2]>::try_from(rhs).ok().map(u16::from_be_bytes);
         match id {
-            proto::UUID if data.len() == 18 && rhs.len() == 2 => {
-                match uuid_in(ByteOrder::Little, data) {
-                    Ok((rest, uuid)) => Floor::Uuid {
-                        uuid,
-                        major: u16::from_le_bytes([rest[0], rest[1]]),
-                        minor: u16::from_le_bytes([rhs[0], rhs[1]]),
-                    },
-                    Err(_) => unknown(),
+            proto::UUID => {
+                let fields = data.split_first_chunk::<16>().and_then(|(uuid, major)| {
+                    Some((uuid_from(ByteOrder::Little, uuid), le16(major)?, le16(rhs)?))
+                });
+                match fields {
+                    Some((uuid, major, minor)) => Floor::Uuid { uuid, major, minor },
+                    None => unknown(),
                 }
             }
-            proto::NCADG | proto::NCACN | proto::NCALRPC if data.is_empty() && rhs.len() == 2 => {
-                Floor::Rpc {
+            proto::NCADG | proto::NCACN | proto::NCALRPC if data.is_empty() => match le16(rhs) {
+                Some(minor) => Floor::Rpc {
                     protocol: id,
-                    minor: u16::from_le_bytes([rhs[0], rhs[1]]),
-                }
-            }
+                    minor,
+                },
+                None => unknown(),
+            },
             proto::TCP if data.is_empty() => port().map(Floor::Tcp).unwrap_or_else(unknown),
             proto::UDP if data.is_empty() => port().map(Floor::Udp).unwrap_or_else(unknown),
             proto::HTTP if data.is_empty() => port().map(Floor::Http).unwrap_or_else(unknown),
@@ -186,12 +185,14 @@ pub struct Tower {
     pub floors: Vec<Floor>,
 }
 
-fn floor(i: &[u8]) -> IResult<&[u8], Floor> {
-    let (i, lhs_len) = num::le_u16(i)?;
-    let (i, lhs) = nom::bytes::complete::take(lhs_len)(i)?;
-    let (i, rhs_len) = num::le_u16(i)?;
-    let (i, rhs) = nom::bytes::complete::take(rhs_len)(i)?;
-    Ok((i, Floor::from_parts(lhs, rhs)))
+/// One floor's two sides: the left-hand side's length (u16 LE) and bytes, then the
+/// right-hand side's.
+fn floor_sides<'a>(r: &mut NdrReader<'a>) -> Result<(&'a [u8], &'a [u8]), WireError> {
+    let lhs_len = u16::from_le_bytes(r.array()?);
+    let lhs = r.bytes(usize::from(lhs_len))?;
+    let rhs_len = u16::from_le_bytes(r.array()?);
+    let rhs = r.bytes(usize::from(rhs_len))?;
+    Ok((lhs, rhs))
 }
 
 impl Tower {
@@ -204,13 +205,9 @@ impl Tower {
                 limit: MAX_TOWER_LEN,
             });
         }
-        let malformed = |rest: &[u8]| WireError::Malformed {
-            what: "tower",
-            offset: bytes.len() - rest.len(),
-        };
-        let (mut i, count) =
-            num::le_u16::<_, nom::error::Error<&[u8]>>(bytes).map_err(|_| malformed(&[]))?;
-        let count = usize::from(count);
+        // Counts and lengths are little-endian and unaligned whatever the stub's order.
+        let mut r = NdrReader::new(bytes, ByteOrder::Little, "tower");
+        let count = usize::from(u16::from_le_bytes(r.array()?));
         if count > MAX_FLOORS {
             return Err(WireError::TooLarge {
                 what: "tower floor count",
@@ -220,9 +217,8 @@ impl Tower {
         }
         let mut floors = Vec::with_capacity(count);
         for _ in 0..count {
-            let (rest, f) = floor(i).map_err(|_| malformed(i))?;
-            floors.push(f);
-            i = rest;
+            let (lhs, rhs) = floor_sides(&mut r)?;
+            floors.push(Floor::from_parts(lhs, rhs));
         }
         Ok(Tower { floors })
     }
@@ -262,113 +258,59 @@ impl Tower {
 
     /// The protocol sequence, network address and endpoint the lower floors describe.
     pub fn binding(&self) -> Binding {
+        // An IP-based binding: the port is the endpoint, the address an IP floor below it.
+        let ip = |protseq, port: u16, rest: &[Floor]| Binding {
+            protseq: String::from(protseq),
+            address: rest.iter().find_map(|f| match f {
+                Floor::Ip(a) => Some(dotted(*a)),
+                _ => None,
+            }),
+            endpoint: Some(decimal(port)),
+            port: Some(port),
+        };
+        let named = |protseq: &str, name: &str, address| Binding {
+            protseq: String::from(protseq),
+            address,
+            endpoint: Some(String::from(name)),
+            port: None,
+        };
         let lower = self.floors.get(2..).unwrap_or(&[]);
-        let mut protseq = None;
-        let mut address = None;
-        let mut endpoint = None;
-        let mut port = None;
-        match lower {
-            [
-                Floor::Rpc {
-                    protocol: proto::NCACN,
-                    ..
-                },
-                Floor::Tcp(p),
-                rest @ ..,
-            ] => {
-                protseq = Some("ncacn_ip_tcp");
-                port = Some(*p);
-                endpoint = Some(p.to_string());
-                address = ip_of(rest);
-            }
-            [
-                Floor::Rpc {
-                    protocol: proto::NCADG,
-                    ..
-                },
-                Floor::Udp(p),
-                rest @ ..,
-            ] => {
-                protseq = Some("ncadg_ip_udp");
-                port = Some(*p);
-                endpoint = Some(p.to_string());
-                address = ip_of(rest);
-            }
-            [
-                Floor::Rpc {
-                    protocol: proto::NCACN,
-                    ..
-                },
-                Floor::Http(p),
-                rest @ ..,
-            ] => {
-                protseq = Some("ncacn_http");
-                port = Some(*p);
-                endpoint = Some(p.to_string());
-                address = ip_of(rest);
-            }
-            [
-                Floor::Rpc {
-                    protocol: proto::NCACN,
-                    ..
-                },
-                Floor::NamedPipe(pipe),
-                rest @ ..,
-            ] => {
-                protseq = Some("ncacn_np");
-                endpoint = Some(pipe.clone());
-                address = rest.iter().find_map(|f| match f {
+        let [Floor::Rpc { protocol, .. }, transport, rest @ ..] = lower else {
+            return self.unknown_binding();
+        };
+        match (*protocol, transport) {
+            (proto::NCACN, Floor::Tcp(p)) => ip("ncacn_ip_tcp", *p, rest),
+            (proto::NCADG, Floor::Udp(p)) => ip("ncadg_ip_udp", *p, rest),
+            (proto::NCACN, Floor::Http(p)) => ip("ncacn_http", *p, rest),
+            (proto::NCACN, Floor::NamedPipe(pipe)) => {
+                let host = rest.iter().find_map(|f| match f {
                     Floor::NetBios(h) if !h.is_empty() => Some(h.clone()),
                     _ => None,
                 });
+                named("ncacn_np", pipe, host)
             }
-            [
-                Floor::Rpc {
-                    protocol: proto::NCACN,
-                    ..
-                },
-                Floor::NetBios(name),
-                rest @ ..,
-            ] => {
-                protseq = match rest.first() {
-                    Some(f) if f.protocol_id() == proto::NETBEUI => Some("ncacn_nb_nb"),
-                    Some(f) if f.protocol_id() == proto::TCP => Some("ncacn_nb_tcp"),
-                    Some(f) if f.protocol_id() == proto::IPX => Some("ncacn_nb_ipx"),
-                    _ => Some("ncacn_nb"),
+            (proto::NCACN, Floor::NetBios(name)) => {
+                let protseq = match rest.first().map(Floor::protocol_id) {
+                    Some(proto::NETBEUI) => "ncacn_nb_nb",
+                    Some(proto::TCP) => "ncacn_nb_tcp",
+                    Some(proto::IPX) => "ncacn_nb_ipx",
+                    _ => "ncacn_nb",
                 };
-                endpoint = Some(name.clone());
+                named(protseq, name, None)
             }
-            [
-                Floor::Rpc {
-                    protocol: proto::NCALRPC,
-                    ..
-                },
-                Floor::Lrpc(name),
-                ..,
-            ] => {
-                protseq = Some("ncalrpc");
-                endpoint = Some(name.clone());
-            }
-            [
-                Floor::Rpc {
-                    protocol: proto::NCACN,
-                    ..
-                },
-                Floor::UnixSocket(path),
-                ..,
-            ] => {
-                protseq = Some("ncacn_unix_stream");
-                endpoint = Some(path.clone());
-            }
-            _ => {}
+            (proto::NCALRPC, Floor::Lrpc(name)) => named("ncalrpc", name, None),
+            (proto::NCACN, Floor::UnixSocket(path)) => named("ncacn_unix_stream", path, None),
+            _ => self.unknown_binding(),
         }
+    }
+
+    /// The binding of a tower whose lower floors this tool cannot name.
+    fn unknown_binding(&self) -> Binding {
         Binding {
-            protseq: protseq
-                .map(str::to_string)
-                .unwrap_or_else(|| self.unknown_protseq()),
-            address,
-            endpoint,
-            port,
+            protseq: self.unknown_protseq(),
+            address: None,
+            endpoint: None,
+            port: None,
         }
     }
 
@@ -465,11 +407,41 @@ impl Tower {
     }
 }
 
-fn ip_of(floors: &[Floor]) -> Option<String> {
-    floors.iter().find_map(|f| match f {
-        Floor::Ip(a) => Some(a.to_string()),
-        _ => None,
-    })
+/// `a` as `Ipv4Addr`'s `Display` writes it (dotted quad), into a string of the right size
+/// at once: every IP binding of a dump goes through here.
+fn dotted(a: Ipv4Addr) -> String {
+    let mut s = String::with_capacity(15);
+    for (k, octet) in a.octets().into_iter().enumerate() {
+        if k > 0 {
+            s.push('.');
+        }
+        push_decimal(&mut s, octet.into());
+    }
+    s
+}
+
+/// `n` in decimal, as `u16`'s `Display` writes it.
+fn decimal(n: u16) -> String {
+    let mut s = String::with_capacity(5);
+    push_decimal(&mut s, n);
+    s
+}
+
+fn push_decimal(s: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
 }
 
 /// The parts of a string binding: `protseq:address[endpoint]`.
@@ -550,24 +522,40 @@ impl Binding {
     }
 }
 
+impl Binding {
+    /// The standard form (what `Display` writes) in a string allocated once at its size.
+    pub fn text(&self) -> String {
+        let parts = self.parts();
+        let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        for p in parts {
+            s.push_str(p);
+        }
+        s
+    }
+
+    /// The pieces of the standard form, in order: the one place it is spelled.
+    fn parts(&self) -> [&str; 7] {
+        let unc = match (&self.address, self.protseq.as_str()) {
+            (Some(_), "ncacn_np") => "\\\\",
+            _ => "",
+        };
+        [
+            &self.protseq,
+            ":",
+            unc,
+            self.address.as_deref().unwrap_or_default(),
+            "[",
+            self.endpoint.as_deref().unwrap_or_default(),
+            "]",
+        ]
+    }
+}
+
 impl fmt::Display for Binding {
     /// The standard form: `ncacn_ip_tcp:198.18.0.10[5001]`, `ncacn_np:\\HOST[\pipe\lsass]`,
     /// `ncalrpc:[name]`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.protseq)?;
-        f.write_str(":")?;
-        if let Some(a) = &self.address {
-            if self.protseq == "ncacn_np" {
-                f.write_str("\\\\")?;
-            }
-            f.write_str(a)?;
-        }
-        if let Some(e) = &self.endpoint {
-            write!(f, "[{e}]")?;
-        } else {
-            f.write_str("[]")?;
-        }
-        Ok(())
+        self.parts().into_iter().try_for_each(|p| f.write_str(p))
     }
 }
 
@@ -797,12 +785,41 @@ mod tests {
         ));
     }
 
+    fn arb_binding() -> impl Strategy<Value = Binding> {
+        (
+            prop::sample::select(vec![
+                "ncacn_ip_tcp",
+                "ncacn_np",
+                "ncalrpc",
+                "ncadg_ip_udp",
+                "x",
+            ]),
+            proptest::option::of("[ -~]{0,20}"),
+            proptest::option::of("[ -~]{0,20}"),
+            proptest::option::of(any::<u16>()),
+        )
+            .prop_map(|(protseq, address, endpoint, port)| Binding {
+                protseq: protseq.into(),
+                address,
+                endpoint,
+                port,
+            })
+    }
+
     proptest! {
         #[test]
         fn towers_round_trip(floors in prop::collection::vec(arb_floor(), 0..8)) {
             let t = Tower { floors };
             let bytes = t.encode().unwrap();
             prop_assert_eq!(Tower::decode(&bytes).unwrap(), t);
+        }
+
+        /// The numbers and the text built at their size are what `Display` writes.
+        #[test]
+        fn text_is_what_display_writes(b in arb_binding(), a in any::<[u8; 4]>(), n in any::<u16>()) {
+            prop_assert_eq!(b.text(), b.to_string());
+            prop_assert_eq!(dotted(Ipv4Addr::from(a)), Ipv4Addr::from(a).to_string());
+            prop_assert_eq!(decimal(n), n.to_string());
         }
 
         #[test]

@@ -1,12 +1,10 @@
 //! The presentation-context PDUs of C706 §12.6.4: bind and alter_context (one body, `Bind`),
-//! bind_ack and alter_context_resp (`BindAck`), and bind_nak. Their bodies, the nom parsers
-//! [`super::Pdu::decode`] calls for them, and their encoders for [`super::Pdu::encode`].
+//! bind_ack and alter_context_resp (`BindAck`), and bind_nak. Their bodies and their
+//! [`Codec`]s, which [`super::Pdu::decode`] and [`super::Pdu::encode`] call.
 
-use super::{Enc, HEADER_LEN, SyntaxId, clamp_u8, syntax_id};
+use super::{NDR20, SyntaxId, clamp_u8};
 use crate::wire::WireError;
-use nom::IResult;
-use nom::number::Endianness;
-use nom::number::complete as num;
+use crate::wire::ndr::{Codec, NdrReader, NdrWriter};
 
 /// One presentation context offered in a bind or alter_context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,167 +58,178 @@ pub struct BindNak {
 /// The most presentation contexts or results a bind may carry (n is a u8 on the wire).
 const MAX_CONTEXTS: usize = 255;
 
-pub(super) fn parse_bind(e: Endianness, i: &[u8]) -> IResult<&[u8], Bind> {
-    let (i, max_xmit_frag) = num::u16(e)(i)?;
-    let (i, max_recv_frag) = num::u16(e)(i)?;
-    let (i, assoc_group_id) = num::u32(e)(i)?;
-    let (i, n) = num::u8(i)?;
-    let (mut i, _) = nom::bytes::complete::take(3usize)(i)?;
-    // Each context is at least 44 bytes: never reserve more than the input can hold.
-    let mut contexts = Vec::with_capacity(usize::from(n).min(i.len() / 44).min(MAX_CONTEXTS));
-    for _ in 0..n {
-        let (r, context_id) = num::u16(e)(i)?;
-        let (r, n_ts) = num::u8(r)?;
-        let (r, _) = num::u8(r)?;
-        let (r, abstract_syntax) = syntax_id(e)(r)?;
-        let mut transfer_syntaxes = Vec::with_capacity(usize::from(n_ts).min(r.len() / 20));
-        let mut r = r;
-        for _ in 0..n_ts {
-            let (r2, ts) = syntax_id(e)(r)?;
-            transfer_syntaxes.push(ts);
-            r = r2;
-        }
-        contexts.push(ContextElem {
-            context_id,
-            abstract_syntax,
-            transfer_syntaxes,
-        });
-        i = r;
-    }
-    Ok((
-        i,
+/// How bind and bind_ack bodies (and alter_context's) begin: max_xmit_frag, max_recv_frag
+/// and assoc_group_id.
+fn read_association(r: &mut NdrReader<'_>) -> Result<(u16, u16, u32), WireError> {
+    Ok((r.u16()?, r.u16()?, r.u32()?))
+}
+
+fn write_association(w: &mut NdrWriter, max_xmit_frag: u16, max_recv_frag: u16, group: u32) {
+    w.u16(max_xmit_frag);
+    w.u16(max_recv_frag);
+    w.u32(group);
+}
+
+impl Bind {
+    /// A bind offering one presentation context (id 0): `abstract_syntax` in NDR 2.0, with
+    /// fragments of up to `max_frag` bytes both ways.
+    pub fn offer(abstract_syntax: SyntaxId, max_frag: u16) -> Self {
         Bind {
+            max_xmit_frag: max_frag,
+            max_recv_frag: max_frag,
+            assoc_group_id: 0,
+            contexts: vec![ContextElem {
+                context_id: 0,
+                abstract_syntax,
+                transfer_syntaxes: vec![NDR20],
+            }],
+        }
+    }
+}
+
+impl<'a> Codec<'a> for Bind {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let (max_xmit_frag, max_recv_frag, assoc_group_id) = read_association(r)?;
+        let n = r.u8()?;
+        r.bytes(3)?;
+        // Each context is at least 44 bytes: never reserve more than the input can hold.
+        let mut contexts =
+            Vec::with_capacity(usize::from(n).min(r.remaining() / 44).min(MAX_CONTEXTS));
+        for _ in 0..n {
+            let context_id = r.u16()?;
+            let n_ts = r.u8()?;
+            r.u8()?;
+            let abstract_syntax = SyntaxId::read(r)?;
+            let mut transfer_syntaxes =
+                Vec::with_capacity(usize::from(n_ts).min(r.remaining() / 20));
+            for _ in 0..n_ts {
+                transfer_syntaxes.push(SyntaxId::read(r)?);
+            }
+            contexts.push(ContextElem {
+                context_id,
+                abstract_syntax,
+                transfer_syntaxes,
+            });
+        }
+        Ok(Bind {
             max_xmit_frag,
             max_recv_frag,
             assoc_group_id,
             contexts,
-        },
-    ))
+        })
+    }
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        write_association(
+            w,
+            self.max_xmit_frag,
+            self.max_recv_frag,
+            self.assoc_group_id,
+        );
+        w.u8(clamp_u8(self.contexts.len(), "bind contexts")?);
+        w.bytes(&[0, 0, 0]);
+        for c in &self.contexts {
+            w.u16(c.context_id);
+            w.u8(clamp_u8(c.transfer_syntaxes.len(), "transfer syntaxes")?);
+            w.u8(0);
+            c.abstract_syntax.write(w)?;
+            for t in &c.transfer_syntaxes {
+                t.write(w)?;
+            }
+        }
+        Ok(())
+    }
 }
 
-pub(super) fn parse_bind_ack(e: Endianness, i: &[u8]) -> IResult<&[u8], BindAck> {
-    let start = i.len() + HEADER_LEN;
-    let (i, max_xmit_frag) = num::u16(e)(i)?;
-    let (i, max_recv_frag) = num::u16(e)(i)?;
-    let (i, assoc_group_id) = num::u32(e)(i)?;
-    let (i, addr_len) = num::u16(e)(i)?;
-    let (i, addr) = nom::bytes::complete::take(addr_len)(i)?;
-    // Pad to a 4-byte boundary measured from the start of the PDU.
-    let consumed = start - i.len();
-    let (i, _) = nom::bytes::complete::take((4 - consumed % 4) % 4)(i)?;
-    let (i, n) = num::u8(i)?;
-    let (mut i, _) = nom::bytes::complete::take(3usize)(i)?;
-    let mut results = Vec::with_capacity(usize::from(n).min(i.len() / 24));
-    for _ in 0..n {
-        let (r, result) = num::u16(e)(i)?;
-        let (r, reason) = num::u16(e)(r)?;
-        let (r, transfer_syntax) = syntax_id(e)(r)?;
-        results.push(ContextResult {
-            result,
-            reason,
-            transfer_syntax,
-        });
-        i = r;
-    }
-    let secondary_address = String::from_utf8_lossy(addr)
-        .trim_end_matches('\0')
-        .to_string();
-    Ok((
-        i,
-        BindAck {
+impl<'a> Codec<'a> for BindAck {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let (max_xmit_frag, max_recv_frag, assoc_group_id) = read_association(r)?;
+        let addr_len = r.u16()?;
+        let addr = r.bytes(usize::from(addr_len))?;
+        // Padded to a 4-byte boundary from the start of the PDU.
+        r.align(4)?;
+        let n = r.u8()?;
+        r.bytes(3)?;
+        let mut results = Vec::with_capacity(usize::from(n).min(r.remaining() / 24));
+        for _ in 0..n {
+            results.push(ContextResult {
+                result: r.u16()?,
+                reason: r.u16()?,
+                transfer_syntax: SyntaxId::read(r)?,
+            });
+        }
+        let secondary_address = String::from_utf8_lossy(addr)
+            .trim_end_matches('\0')
+            .to_string();
+        Ok(BindAck {
             max_xmit_frag,
             max_recv_frag,
             assoc_group_id,
             secondary_address,
             results,
-        },
-    ))
+        })
+    }
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        write_association(
+            w,
+            self.max_xmit_frag,
+            self.max_recv_frag,
+            self.assoc_group_id,
+        );
+        let addr_len = if self.secondary_address.is_empty() {
+            0
+        } else {
+            self.secondary_address.len() + 1
+        };
+        w.u16(
+            u16::try_from(addr_len)
+                .map_err(|_| WireError::invalid("bind_ack", "secondary address too long"))?,
+        );
+        if addr_len > 0 {
+            w.bytes(self.secondary_address.as_bytes());
+            w.u8(0);
+        }
+        w.align(4);
+        w.u8(clamp_u8(self.results.len(), "bind_ack results")?);
+        w.bytes(&[0, 0, 0]);
+        for r in &self.results {
+            w.u16(r.result);
+            w.u16(r.reason);
+            r.transfer_syntax.write(w)?;
+        }
+        Ok(())
+    }
 }
 
-pub(super) fn parse_bind_nak(e: Endianness, i: &[u8]) -> IResult<&[u8], BindNak> {
-    let (i, reject_reason) = num::u16(e)(i)?;
-    // The version list is optional in practice: Windows sends it, some peers stop here.
-    if i.is_empty() {
-        return Ok((
-            i,
-            BindNak {
+impl<'a> Codec<'a> for BindNak {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let reject_reason = r.u16()?;
+        // The version list is optional in practice: Windows sends it, some peers stop here.
+        if r.remaining() == 0 {
+            return Ok(BindNak {
                 reject_reason,
                 versions: Vec::new(),
-            },
-        ));
-    }
-    let (mut i, n) = num::u8(i)?;
-    let mut versions = Vec::with_capacity(usize::from(n).min(i.len() / 2));
-    for _ in 0..n {
-        let (r, major) = num::u8(i)?;
-        let (r, minor) = num::u8(r)?;
-        versions.push((major, minor));
-        i = r;
-    }
-    Ok((
-        i,
-        BindNak {
+            });
+        }
+        let n = r.u8()?;
+        let mut versions = Vec::with_capacity(usize::from(n).min(r.remaining() / 2));
+        for _ in 0..n {
+            let [major, minor] = r.array()?;
+            versions.push((major, minor));
+        }
+        Ok(BindNak {
             reject_reason,
             versions,
-        },
-    ))
-}
+        })
+    }
 
-pub(super) fn encode_bind(w: &mut Enc, b: &Bind) -> Result<(), WireError> {
-    w.u16(b.max_xmit_frag);
-    w.u16(b.max_recv_frag);
-    w.u32(b.assoc_group_id);
-    w.buf.push(clamp_u8(b.contexts.len(), "bind contexts")?);
-    w.buf.extend_from_slice(&[0, 0, 0]);
-    for c in &b.contexts {
-        w.u16(c.context_id);
-        w.buf
-            .push(clamp_u8(c.transfer_syntaxes.len(), "transfer syntaxes")?);
-        w.buf.push(0);
-        w.syntax(&c.abstract_syntax);
-        for t in &c.transfer_syntaxes {
-            w.syntax(t);
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        w.u16(self.reject_reason);
+        w.u8(clamp_u8(self.versions.len(), "bind_nak versions")?);
+        for &(major, minor) in &self.versions {
+            w.bytes(&[major, minor]);
         }
+        Ok(())
     }
-    Ok(())
-}
-
-pub(super) fn encode_bind_ack(w: &mut Enc, b: &BindAck) -> Result<(), WireError> {
-    w.u16(b.max_xmit_frag);
-    w.u16(b.max_recv_frag);
-    w.u32(b.assoc_group_id);
-    let addr_len = if b.secondary_address.is_empty() {
-        0
-    } else {
-        b.secondary_address.len() + 1
-    };
-    w.u16(
-        u16::try_from(addr_len)
-            .map_err(|_| WireError::invalid("bind_ack", "secondary address too long"))?,
-    );
-    if addr_len > 0 {
-        w.buf.extend_from_slice(b.secondary_address.as_bytes());
-        w.buf.push(0);
-    }
-    while !w.buf.len().is_multiple_of(4) {
-        w.buf.push(0);
-    }
-    w.buf.push(clamp_u8(b.results.len(), "bind_ack results")?);
-    w.buf.extend_from_slice(&[0, 0, 0]);
-    for r in &b.results {
-        w.u16(r.result);
-        w.u16(r.reason);
-        w.syntax(&r.transfer_syntax);
-    }
-    Ok(())
-}
-
-pub(super) fn encode_bind_nak(w: &mut Enc, n: &BindNak) -> Result<(), WireError> {
-    w.u16(n.reject_reason);
-    w.buf.push(clamp_u8(n.versions.len(), "bind_nak versions")?);
-    for (a, b) in &n.versions {
-        w.buf.push(*a);
-        w.buf.push(*b);
-    }
-    Ok(())
 }

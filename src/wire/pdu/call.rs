@@ -1,12 +1,9 @@
-//! The call PDUs of C706 §12.6.4: request, response and fault. Their bodies, the nom parsers
-//! [`super::Pdu::decode`] calls for them (each leaves the rest of the body as the stub, which
-//! the caller trims of the auth padding), and their encoders for [`super::Pdu::encode`].
+//! The call PDUs of C706 §12.6.4: request, response and fault. Their bodies and their readers
+//! and writers, which [`super::Pdu::decode`] and [`super::Pdu::encode`] call: each reader takes
+//! the rest of the body as the stub, which the caller trims of the auth padding.
 
-use super::Enc;
-use crate::wire::ndr::{ByteOrder, put_uuid, uuid_in};
-use nom::IResult;
-use nom::number::Endianness;
-use nom::number::complete as num;
+use crate::wire::WireError;
+use crate::wire::ndr::{Codec, NdrReader, NdrWriter};
 use uuid::Uuid;
 
 /// request body; `stub` is this fragment's part of the NDR stub.
@@ -38,92 +35,124 @@ pub struct Fault<'a> {
     pub stub: &'a [u8],
 }
 
-/// alloc_hint, p_cont_id and cancel_count (and its reserved byte): how response and fault begin.
-fn reply_head(e: Endianness, i: &[u8]) -> IResult<&[u8], (u32, u16, u8)> {
-    let (i, alloc_hint) = num::u32(e)(i)?;
-    let (i, context_id) = num::u16(e)(i)?;
-    let (i, cancel_count) = num::u8(i)?;
-    let (i, _) = num::u8(i)?;
-    Ok((i, (alloc_hint, context_id, cancel_count)))
+/// `len` as an `alloc_hint`: a hint, so a stub too long for it says "at least this much".
+fn hint(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
 }
 
-/// A request body; with `object` (PFC_OBJECT_UUID) an object UUID follows the opnum.
-pub(super) fn parse_request(
-    order: ByteOrder,
-    e: Endianness,
-    object: bool,
-    i: &[u8],
-) -> IResult<&[u8], Request<'_>> {
-    let (i, alloc_hint) = num::u32(e)(i)?;
-    let (i, context_id) = num::u16(e)(i)?;
-    let (i, opnum) = num::u16(e)(i)?;
-    let (i, object) = if object {
-        let (i, u) = uuid_in(order, i)?;
-        (i, Some(u))
-    } else {
-        (i, None)
-    };
-    let request = Request {
-        alloc_hint,
-        context_id,
-        opnum,
-        object,
-        stub: i,
-    };
-    Ok((&[], request))
-}
-
-pub(super) fn parse_response(e: Endianness, i: &[u8]) -> IResult<&[u8], Response<'_>> {
-    let (i, (alloc_hint, context_id, cancel_count)) = reply_head(e, i)?;
-    let response = Response {
-        alloc_hint,
-        context_id,
-        cancel_count,
-        stub: i,
-    };
-    Ok((&[], response))
-}
-
-pub(super) fn parse_fault(e: Endianness, i: &[u8]) -> IResult<&[u8], Fault<'_>> {
-    let (i, (alloc_hint, context_id, cancel_count)) = reply_head(e, i)?;
-    let (i, status) = num::u32(e)(i)?;
-    // Four reserved bytes follow the status; some peers end the PDU right there.
-    let i = i.get(4..).unwrap_or(&[]);
-    let fault = Fault {
-        alloc_hint,
-        context_id,
-        cancel_count,
-        status,
-        stub: i,
-    };
-    Ok((&[], fault))
-}
-
-pub(super) fn encode_request(w: &mut Enc, r: &Request<'_>) {
-    w.u32(r.alloc_hint);
-    w.u16(r.context_id);
-    w.u16(r.opnum);
-    if let Some(o) = &r.object {
-        put_uuid(w.order, &mut w.buf, o);
+impl<'a> Request<'a> {
+    /// A request for `opnum` of presentation context 0 carrying `stub` whole (one fragment,
+    /// no object UUID).
+    pub fn call(opnum: u16, stub: &'a [u8]) -> Self {
+        Request {
+            alloc_hint: hint(stub.len()),
+            context_id: 0,
+            opnum,
+            object: None,
+            stub,
+        }
     }
-    w.buf.extend_from_slice(r.stub);
+
+    /// A request body; with `object` (PFC_OBJECT_UUID) an object UUID follows the opnum.
+    pub(super) fn read(r: &mut NdrReader<'a>, object: bool) -> Result<Self, WireError> {
+        Ok(Request {
+            alloc_hint: r.u32()?,
+            context_id: r.u16()?,
+            opnum: r.u16()?,
+            object: if object { Some(r.uuid()?) } else { None },
+            stub: r.rest(),
+        })
+    }
+
+    /// The body; the object UUID when there is one (the header's flag says so).
+    pub(super) fn write(&self, w: &mut NdrWriter) {
+        w.u32(self.alloc_hint);
+        w.u16(self.context_id);
+        w.u16(self.opnum);
+        if let Some(o) = &self.object {
+            w.uuid(o);
+        }
+        w.bytes(self.stub);
+    }
 }
 
-fn encode_reply_head(w: &mut Enc, alloc_hint: u32, context_id: u16, cancel_count: u8) {
+/// How a response and a fault begin: alloc_hint, p_cont_id, cancel_count and a reserved byte.
+fn read_reply_head(r: &mut NdrReader<'_>) -> Result<(u32, u16, u8), WireError> {
+    let head = (r.u32()?, r.u16()?, r.u8()?);
+    r.u8()?;
+    Ok(head)
+}
+
+fn write_reply_head(w: &mut NdrWriter, alloc_hint: u32, context_id: u16, cancel_count: u8) {
     w.u32(alloc_hint);
     w.u16(context_id);
-    w.buf.push(cancel_count);
-    w.buf.push(0);
+    w.u8(cancel_count);
+    w.u8(0);
 }
 
-pub(super) fn encode_response(w: &mut Enc, r: &Response<'_>) {
-    encode_reply_head(w, r.alloc_hint, r.context_id, r.cancel_count);
-    w.buf.extend_from_slice(r.stub);
+impl<'a> Response<'a> {
+    /// A response of presentation context 0 carrying `stub` whole (one fragment).
+    pub fn whole(stub: &'a [u8]) -> Self {
+        Response {
+            alloc_hint: hint(stub.len()),
+            context_id: 0,
+            cancel_count: 0,
+            stub,
+        }
+    }
 }
 
-pub(super) fn encode_fault(w: &mut Enc, f: &Fault<'_>) {
-    encode_reply_head(w, f.alloc_hint, f.context_id, f.cancel_count);
-    w.u32(f.status);
-    w.u32(0);
-    w.buf.extend_from_slice(f.stub);
+impl<'a> Codec<'a> for Response<'a> {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let (alloc_hint, context_id, cancel_count) = read_reply_head(r)?;
+        Ok(Response {
+            alloc_hint,
+            context_id,
+            cancel_count,
+            stub: r.rest(),
+        })
+    }
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        write_reply_head(w, self.alloc_hint, self.context_id, self.cancel_count);
+        w.bytes(self.stub);
+        Ok(())
+    }
+}
+
+impl Fault<'_> {
+    /// A fault of presentation context 0 with `status` and no stub.
+    pub fn status(status: u32) -> Self {
+        Fault {
+            alloc_hint: 0,
+            context_id: 0,
+            cancel_count: 0,
+            status,
+            stub: &[],
+        }
+    }
+}
+
+impl<'a> Codec<'a> for Fault<'a> {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let (alloc_hint, context_id, cancel_count) = read_reply_head(r)?;
+        let status = r.u32()?;
+        // Four reserved bytes follow the status; some peers end the PDU right there.
+        r.bytes(r.remaining().min(4))?;
+        Ok(Fault {
+            alloc_hint,
+            context_id,
+            cancel_count,
+            status,
+            stub: r.rest(),
+        })
+    }
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        write_reply_head(w, self.alloc_hint, self.context_id, self.cancel_count);
+        w.u32(self.status);
+        w.u32(0);
+        w.bytes(self.stub);
+        Ok(())
+    }
 }

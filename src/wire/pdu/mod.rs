@@ -1,6 +1,8 @@
 //! Connection-oriented DCE/RPC PDUs (C706 §12.6): the common 16-byte header, the bodies of bind,
 //! bind_ack, bind_nak, alter_context(_resp), request, response, fault and shutdown, their
-//! decoding (nom, either byte order as the data representation label says) and encoding.
+//! decoding (either byte order, as the data representation label says) and encoding. Bodies
+//! are read with the stubs' [`NdrReader`] and written with their [`NdrWriter`], over the
+//! whole fragment: every field of a PDU lies at its natural alignment from the PDU's start.
 //!
 //! The connection ([`crate::epm::client`], [`crate::epm::server`]) buffers bytes until
 //! [`frame_length`] says a whole fragment is there, then hands exactly that fragment to
@@ -25,10 +27,7 @@ pub use names::{describe_status, ptype_name, status_name};
 
 use super::WireError;
 use super::auth::{self, AuthVerifier, SecTrailer};
-use super::ndr::{ByteOrder, put_uuid, uuid_in};
-use nom::IResult;
-use nom::number::Endianness;
-use nom::number::complete as num;
+use super::ndr::{ByteOrder, Codec, NdrReader, NdrWriter};
 use uuid::Uuid;
 
 /// Length of the common header.
@@ -91,13 +90,6 @@ impl DataRep {
             ByteOrder::Little
         }
     }
-
-    fn nom(self) -> Endianness {
-        match self.byte_order() {
-            ByteOrder::Little => Endianness::Little,
-            ByteOrder::Big => Endianness::Big,
-        }
-    }
 }
 
 /// The common header of every connection-oriented PDU.
@@ -113,6 +105,19 @@ pub struct Header {
 }
 
 impl Header {
+    /// A header of version 5.0 in `order`; the lengths are filled in when the PDU is encoded.
+    pub fn new(order: ByteOrder, ptype: u8, flags: u8, call_id: u32) -> Self {
+        Header {
+            minor_version: 0,
+            ptype,
+            flags,
+            drep: DataRep::for_order(order),
+            frag_length: 0,
+            auth_length: 0,
+            call_id,
+        }
+    }
+
     pub fn byte_order(&self) -> ByteOrder {
         self.drep.byte_order()
     }
@@ -192,41 +197,29 @@ pub fn frame_length(buf: &[u8]) -> Result<Option<usize>, WireError> {
 
 /// Decode the common header and check its invariants.
 pub fn parse_header(buf: &[u8]) -> Result<Header, WireError> {
-    fn header(i: &[u8]) -> IResult<&[u8], Header> {
-        // The version is checked after parsing, where the error can show what arrived.
-        let (i, _version) = num::u8(i)?;
-        let (i, minor_version) = num::u8(i)?;
-        let (i, ptype) = num::u8(i)?;
-        let (i, flags) = num::u8(i)?;
-        let (i, d) = nom::bytes::complete::take(4usize)(i)?;
-        let drep = DataRep([d[0], d[1], d[2], d[3]]);
-        let e = drep.nom();
-        let (i, frag_length) = num::u16(e)(i)?;
-        let (i, auth_length) = num::u16(e)(i)?;
-        let (i, call_id) = num::u32(e)(i)?;
-        Ok((
-            i,
-            Header {
-                minor_version,
-                ptype,
-                flags,
-                drep,
-                frag_length,
-                auth_length,
-                call_id,
-            },
-        ))
-    }
-    let (_, h) = header(buf).map_err(|_| WireError::Malformed {
-        what: "PDU header",
-        offset: 0,
-    })?;
-    if buf.first() != Some(&5) || h.minor_version > 1 {
+    let b = buf
+        .first_chunk::<HEADER_LEN>()
+        .ok_or(WireError::Malformed {
+            what: "PDU header",
+            offset: 0,
+        })?;
+    let drep = DataRep([b[4], b[5], b[6], b[7]]);
+    let order = drep.byte_order();
+    let h = Header {
+        minor_version: b[1],
+        ptype: b[2],
+        flags: b[3],
+        drep,
+        frag_length: order.u16_from([b[8], b[9]]),
+        auth_length: order.u16_from([b[10], b[11]]),
+        call_id: order.u32_from([b[12], b[13], b[14], b[15]]),
+    };
+    if b[0] != 5 || h.minor_version > 1 {
         return Err(WireError::invalid(
             "PDU header",
             format!(
                 "not DCE/RPC connection-oriented version 5.0/5.1 (first bytes {:02x?})",
-                &buf[..buf.len().min(4)]
+                &b[..4]
             ),
         ));
     }
@@ -249,16 +242,18 @@ pub fn parse_header(buf: &[u8]) -> Result<Header, WireError> {
     Ok(h)
 }
 
-fn syntax_id(e: Endianness) -> impl Fn(&[u8]) -> IResult<&[u8], SyntaxId> {
-    move |i| {
-        let order = if e == Endianness::Big {
-            ByteOrder::Big
-        } else {
-            ByteOrder::Little
-        };
-        let (i, uuid) = uuid_in(order, i)?;
-        let (i, version) = num::u32(e)(i)?;
-        Ok((i, SyntaxId { uuid, version }))
+impl<'a> Codec<'a> for SyntaxId {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        Ok(SyntaxId {
+            uuid: r.uuid()?,
+            version: r.u32()?,
+        })
+    }
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        w.uuid(&self.uuid);
+        w.u32(self.version);
+        Ok(())
     }
 }
 
@@ -288,94 +283,74 @@ impl<'a> Pdu<'a> {
             token: &frame[l.token.clone()],
         });
         let body_bytes = frame
-            .get(HEADER_LEN..body_end)
+            .get(..body_end)
+            .filter(|b| b.len() >= HEADER_LEN)
             .ok_or_else(|| WireError::invalid("PDU", "authentication trailer overlaps header"))?;
-        let e = header.drep.nom();
         let what = ptype_name(header.ptype);
-        let err = |rest: &[u8]| WireError::Malformed {
-            what,
-            offset: body_end - rest.len().min(body_end),
-        };
-        let map = |r: nom::Err<nom::error::Error<&[u8]>>| match r {
-            nom::Err::Error(x) | nom::Err::Failure(x) => err(x.input),
-            nom::Err::Incomplete(_) => err(&[]),
-        };
-        let stub_of = |rest: &'a [u8]| -> Result<&'a [u8], WireError> {
+        let mut r = NdrReader::new(body_bytes, header.byte_order(), what);
+        r.bytes(HEADER_LEN)?;
+        // The stub of a request, response or fault (the rest of its body) less the auth padding.
+        let trim = |rest: &'a [u8]| -> Result<&'a [u8], WireError> {
             rest.get(..rest.len().saturating_sub(auth_pad))
                 .ok_or_else(|| WireError::invalid(what, "auth padding exceeds stub"))
         };
-        // With a verifier, a body without a stub must end exactly where the padding starts
+        // A body without a stub; with a verifier it must end exactly where the padding starts
         // (as Samba checks too): nothing unaccounted for lies before the sec_trailer.
-        let padded = |rest: &[u8]| -> Result<(), WireError> {
-            if layout.is_some() && rest.len() != auth_pad {
+        let ends_at_pad = |r: &mut NdrReader<'a>| -> Result<(), WireError> {
+            if layout.is_some() && r.remaining() != auth_pad {
                 return Err(WireError::invalid(
                     what,
                     format!(
                         "{} bytes lie between the body and the sec_trailer but auth_pad_length is {auth_pad}",
-                        rest.len()
+                        r.remaining()
                     ),
                 ));
             }
             Ok(())
         };
+        // A body without a stub, read whole.
+        fn unstubbed<'a, T: Codec<'a>>(
+            r: &mut NdrReader<'a>,
+            ends_at_pad: impl Fn(&mut NdrReader<'a>) -> Result<(), WireError>,
+        ) -> Result<T, WireError> {
+            let body = T::read(r)?;
+            ends_at_pad(r)?;
+            Ok(body)
+        }
         let body = match header.ptype {
-            ptype::BIND | ptype::ALTER_CONTEXT => {
-                let (rest, b) = bind::parse_bind(e, body_bytes).map_err(map)?;
-                padded(rest)?;
-                if header.ptype == ptype::BIND {
-                    Body::Bind(b)
-                } else {
-                    Body::AlterContext(b)
-                }
+            ptype::BIND => Body::Bind(unstubbed(&mut r, ends_at_pad)?),
+            ptype::ALTER_CONTEXT => Body::AlterContext(unstubbed(&mut r, ends_at_pad)?),
+            ptype::BIND_ACK => Body::BindAck(unstubbed(&mut r, ends_at_pad)?),
+            ptype::ALTER_CONTEXT_RESP => Body::AlterContextResp(unstubbed(&mut r, ends_at_pad)?),
+            ptype::BIND_NAK if layout.is_some() => {
+                return Err(WireError::invalid(
+                    what,
+                    "a bind_nak carries no auth verifier",
+                ));
             }
-            ptype::BIND_ACK | ptype::ALTER_CONTEXT_RESP => {
-                let (rest, b) = bind::parse_bind_ack(e, body_bytes).map_err(map)?;
-                padded(rest)?;
-                if header.ptype == ptype::BIND_ACK {
-                    Body::BindAck(b)
-                } else {
-                    Body::AlterContextResp(b)
-                }
-            }
-            ptype::BIND_NAK => {
-                if layout.is_some() {
-                    return Err(WireError::invalid(
-                        what,
-                        "a bind_nak carries no auth verifier",
-                    ));
-                }
-                let (rest, n) = bind::parse_bind_nak(e, body_bytes).map_err(map)?;
-                padded(rest)?;
-                Body::BindNak(n)
-            }
+            ptype::BIND_NAK => Body::BindNak(unstubbed(&mut r, ends_at_pad)?),
             ptype::REQUEST => {
                 let object = header.flags & PFC_OBJECT_UUID != 0;
-                let (_, mut r) =
-                    call::parse_request(header.byte_order(), e, object, body_bytes).map_err(map)?;
-                r.stub = stub_of(r.stub)?;
-                Body::Request(r)
+                let mut request = Request::read(&mut r, object)?;
+                request.stub = trim(request.stub)?;
+                Body::Request(request)
             }
             ptype::RESPONSE => {
-                let (_, mut r) = call::parse_response(e, body_bytes).map_err(map)?;
-                r.stub = stub_of(r.stub)?;
-                Body::Response(r)
+                let mut response = Response::read(&mut r)?;
+                response.stub = trim(response.stub)?;
+                Body::Response(response)
             }
             ptype::FAULT => {
-                let (_, mut f) = call::parse_fault(e, body_bytes).map_err(map)?;
-                f.stub = stub_of(f.stub)?;
-                Body::Fault(f)
+                let mut fault = Fault::read(&mut r)?;
+                fault.stub = trim(fault.stub)?;
+                Body::Fault(fault)
             }
-            ptype::AUTH3 => {
-                // Four bytes of padding (MS-RPCE 2.2.2.10); the token is in the verifier.
-                let (rest, _) = nom::bytes::complete::take(4usize)(body_bytes).map_err(map)?;
-                padded(rest)?;
-                Body::Auth3(Auth3)
-            }
+            ptype::AUTH3 => Body::Auth3(unstubbed(&mut r, ends_at_pad)?),
             ptype::SHUTDOWN => {
-                padded(body_bytes)?;
+                ends_at_pad(&mut r)?;
                 Body::Shutdown
             }
-            _ => Body::Other(stub_of(body_bytes)?),
+            _ => Body::Other(trim(r.rest())?),
         };
         Ok(Pdu {
             header,
@@ -402,15 +377,7 @@ impl<'a> Pdu<'a> {
             Body::Other(_) => (ptype::ORPHANED, flags),
         };
         Pdu {
-            header: Header {
-                minor_version: 0,
-                ptype,
-                flags,
-                drep: DataRep::for_order(order),
-                frag_length: 0,
-                auth_length: 0,
-                call_id,
-            },
+            header: Header::new(order, ptype, flags, call_id),
             body,
             auth: None,
         }
@@ -436,33 +403,33 @@ impl<'a> Pdu<'a> {
     /// Encode this PDU as one fragment. Fails when it would exceed [`MAX_FRAG_LEN`].
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         let order = self.header.byte_order();
-        let mut w = Enc {
-            buf: Vec::with_capacity(64),
-            order,
-        };
-        w.buf.extend_from_slice(&[
+        let mut w = NdrWriter::with_capacity(order, 64);
+        for b in [
             5,
             self.header.minor_version,
             self.header.ptype,
             self.header.flags,
-        ]);
-        w.buf.extend_from_slice(&self.header.drep.0);
+        ] {
+            w.u8(b);
+        }
+        w.bytes(&self.header.drep.0);
         w.u16(0); // frag_length, patched below
         w.u16(0); // auth_length
         w.u32(self.header.call_id);
         match &self.body {
-            Body::Bind(b) | Body::AlterContext(b) => bind::encode_bind(&mut w, b)?,
-            Body::BindAck(b) | Body::AlterContextResp(b) => bind::encode_bind_ack(&mut w, b)?,
-            Body::BindNak(n) => bind::encode_bind_nak(&mut w, n)?,
-            Body::Request(r) => call::encode_request(&mut w, r),
-            Body::Response(r) => call::encode_response(&mut w, r),
-            Body::Fault(f) => call::encode_fault(&mut w, f),
-            Body::Auth3(_) => w.buf.extend_from_slice(&[0; 4]),
+            Body::Bind(b) | Body::AlterContext(b) => b.write(&mut w)?,
+            Body::BindAck(b) | Body::AlterContextResp(b) => b.write(&mut w)?,
+            Body::BindNak(n) => n.write(&mut w)?,
+            Body::Request(r) => r.write(&mut w),
+            Body::Response(r) => r.write(&mut w)?,
+            Body::Fault(f) => f.write(&mut w)?,
+            Body::Auth3(a) => a.write(&mut w)?,
             Body::Shutdown => {}
-            Body::Other(b) => w.buf.extend_from_slice(b),
+            Body::Other(b) => w.bytes(b),
         }
+        let mut auth_len = 0;
         if let Some(a) = &self.auth {
-            let auth_len = u16::try_from(a.token.len()).map_err(|_| WireError::TooLarge {
+            auth_len = u16::try_from(a.token.len()).map_err(|_| WireError::TooLarge {
                 what: "auth token",
                 size: a.token.len(),
                 limit: MAX_FRAG_LEN,
@@ -470,22 +437,32 @@ impl<'a> Pdu<'a> {
             if auth_len == 0 {
                 return Err(WireError::invalid("auth verifier", "empty token"));
             }
-            w.buf.extend(std::iter::repeat_n(
-                0u8,
-                usize::from(a.trailer.auth_pad_length),
-            ));
-            a.trailer.encode(order, &mut w.buf);
-            w.buf.extend_from_slice(a.token);
-            w.buf[10..12].copy_from_slice(&order.u16_bytes(auth_len));
+            w.bytes(&[0; 255][..usize::from(a.trailer.auth_pad_length)]);
+            w.bytes(&a.trailer.bytes(order));
+            w.bytes(a.token);
         }
-        let len = w.buf.len();
-        let frag = u16::try_from(len).map_err(|_| WireError::TooLarge {
+        let mut buf = w.into_bytes();
+        let frag = u16::try_from(buf.len()).map_err(|_| WireError::TooLarge {
             what: "PDU",
-            size: len,
+            size: buf.len(),
             limit: MAX_FRAG_LEN,
         })?;
-        w.buf[8..10].copy_from_slice(&order.u16_bytes(frag));
-        Ok(w.buf)
+        buf[8..10].copy_from_slice(&order.u16_bytes(frag));
+        buf[10..12].copy_from_slice(&order.u16_bytes(auth_len));
+        Ok(buf)
+    }
+}
+
+/// auth3's body: four bytes of padding (MS-RPCE 2.2.2.10); the token is in the verifier.
+impl<'a> Codec<'a> for Auth3 {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        r.bytes(4)?;
+        Ok(Auth3)
+    }
+
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        w.bytes(&[0; 4]);
+        Ok(())
     }
 }
 
@@ -495,25 +472,6 @@ fn clamp_u8(n: usize, what: &'static str) -> Result<u8, WireError> {
         size: n,
         limit: 255,
     })
-}
-
-/// The encoder the family modules write their bodies with, in the PDU's byte order.
-struct Enc {
-    buf: Vec<u8>,
-    order: ByteOrder,
-}
-
-impl Enc {
-    fn u16(&mut self, v: u16) {
-        self.buf.extend_from_slice(&self.order.u16_bytes(v));
-    }
-    fn u32(&mut self, v: u32) {
-        self.buf.extend_from_slice(&self.order.u32_bytes(v));
-    }
-    fn syntax(&mut self, s: &SyntaxId) {
-        put_uuid(self.order, &mut self.buf, &s.uuid);
-        self.u32(s.version);
-    }
 }
 
 #[cfg(test)]

@@ -17,16 +17,7 @@ fn round_trip(pdu: Pdu<'_>) {
 }
 
 fn bind() -> Bind {
-    Bind {
-        max_xmit_frag: 5840,
-        max_recv_frag: 5840,
-        assoc_group_id: 0,
-        contexts: vec![ContextElem {
-            context_id: 0,
-            abstract_syntax: epm_syntax(),
-            transfer_syntaxes: vec![NDR20],
-        }],
-    }
+    Bind::offer(epm_syntax(), 5840)
 }
 
 fn ack() -> BindAck {
@@ -64,13 +55,7 @@ fn every_pdu_type_round_trips_in_both_byte_orders() {
             order,
             7,
             both,
-            Body::Request(Request {
-                alloc_hint: 4,
-                context_id: 0,
-                opnum: 2,
-                object: None,
-                stub: &[1, 2, 3, 4],
-            }),
+            Body::Request(Request::call(2, &[1, 2, 3, 4])),
         ));
         round_trip(Pdu::new(
             order,
@@ -99,13 +84,7 @@ fn every_pdu_type_round_trips_in_both_byte_orders() {
             order,
             7,
             both,
-            Body::Fault(Fault {
-                alloc_hint: 0,
-                context_id: 0,
-                cancel_count: 0,
-                status: 0x1c01_0002,
-                stub: &[],
-            }),
+            Body::Fault(Fault::status(0x1c01_0002)),
         ));
         round_trip(Pdu::new(order, 0, both, Body::Shutdown));
     }
