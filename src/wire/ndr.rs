@@ -129,8 +129,12 @@ impl<'a> NdrReader<'a> {
     }
 
     /// Skip padding so the next item starts at a multiple of `n` from the buffer's start.
+    /// Skip to the next multiple of `n` bytes from the stub's start (0 and 1 align nothing).
     pub fn align(&mut self, n: usize) -> Result<(), WireError> {
-        let pad = (n - self.pos % n) % n;
+        let pad = match self.pos.checked_rem(n) {
+            Some(r) if r > 0 => n - r,
+            _ => 0,
+        };
         self.bytes(pad).map(|_| ())
     }
 
@@ -270,9 +274,12 @@ impl NdrWriter {
         }
     }
 
+    /// Pad with zeros to the next multiple of `n` bytes (0 and 1 align nothing).
     pub fn align(&mut self, n: usize) {
-        while !self.buf.len().is_multiple_of(n) {
-            self.buf.push(0);
+        if let Some(r) = self.buf.len().checked_rem(n)
+            && r > 0
+        {
+            self.buf.resize(self.buf.len() + (n - r), 0);
         }
     }
 
@@ -320,6 +327,20 @@ impl NdrWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aligning_to_zero_or_one_is_no_alignment() {
+        let mut w = NdrWriter::new(ByteOrder::Little);
+        w.u8(7);
+        w.align(0);
+        w.align(1);
+        assert_eq!(w.into_bytes(), [7]);
+        let mut r = NdrReader::new(&[7, 8], ByteOrder::Little, "test");
+        r.u8().unwrap();
+        r.align(0).unwrap();
+        r.align(1).unwrap();
+        assert_eq!(r.u8().unwrap(), 8);
+    }
 
     #[test]
     fn alignment_counts_from_the_stub_start() {
