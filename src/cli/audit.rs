@@ -1,6 +1,7 @@
 //! `rpcaudit audit`: the whole check. Dump the endpoint mappers, count their endpoints against
 //! the range, probe from the local vantage points, merge probe results made elsewhere, compare
-//! everything with the intended policy, and print the report (table, or JSON with `--json`).
+//! everything with the intended policy (and with what the hosts hold, `--store`), and print the
+//! report (table, or JSON with `--json`).
 //!
 //! Exit codes: 3 when a target could not be fully examined (that answer must not pass for a
 //! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
@@ -26,6 +27,12 @@ pub struct AuditArgs {
     /// .reg exports. Repeatable.
     #[arg(long = "policy", value_name = "FILE", required = true)]
     pub policy: Vec<PathBuf>,
+    /// What the hosts hold: firewall or IPsec store exports (.reg), a GPO's Registry.pol,
+    /// netsh or Get-NetFirewallRule listings, read together as `policy diff --store` reads
+    /// them. The matrix shows what they decide beside what the policy intends; where the two
+    /// disagree, and where an observation contradicts the store, are findings. Repeatable.
+    #[arg(long = "store", value_name = "FILE")]
+    pub stores: Vec<PathBuf>,
     /// The configured RPC dynamic range, instead of what the policy files say (rpccfg/.reg).
     #[arg(long, value_name = "R")]
     pub range: Option<PortRanges>,
@@ -99,14 +106,20 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         )),
         None => None,
     };
-    let loaded = crate::policy::load(
-        &args.policy,
-        &LoadOptions {
-            range_override: args.range.clone(),
-            os: args.os.into(),
-            local_subnets: Vec::new(),
-        },
-    )?;
+    let opts = LoadOptions {
+        range_override: args.range.clone(),
+        os: args.os.into(),
+        local_subnets: Vec::new(),
+    };
+    let loaded = crate::policy::load(&args.policy, &opts)?;
+    let store = if args.stores.is_empty() {
+        None
+    } else {
+        Some(crate::policy::diff::beside(
+            crate::policy::load(&args.stores, &opts)?,
+            &loaded,
+        ))
+    };
     let (range, range_source) = match &loaded.range {
         Some(r) => (r.ports.clone(), r.source.clone()),
         None => (
@@ -137,11 +150,17 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         extra_ports: args.ports.clone(),
         imported,
         default_action: args.default_action.into(),
+        store,
     };
     let ctx = ReportContext {
         targets: targets.iter().map(|t| t.to_string()).collect(),
         epm_port: args.epm.port,
         policy_files: loaded.files.clone(),
+        store_files: req
+            .store
+            .as_ref()
+            .map(|s| s.files.clone())
+            .unwrap_or_default(),
         range,
         range_source,
         observation_files: args
@@ -257,8 +276,9 @@ fn run_lines(
     if was_interrupted {
         super::errln("rpcaudit: interrupted; the hosts done so far are written");
     }
-    let worst = tally.worst(&loaded.findings);
-    let summary = tally.summary(ctx, loaded.findings.clone(), was_interrupted);
+    let files = crate::audit::run::run_findings(req, loaded);
+    let worst = tally.worst(&files);
+    let summary = tally.summary(ctx, files, was_interrupted);
     let complete = summary.complete;
     let line = inert::to_json_line(&summary).map_err(Error::Json)?;
     write(&line, &mut failure);

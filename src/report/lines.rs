@@ -156,6 +156,7 @@ impl Tally {
                 targets: ctx.targets,
                 epm_port: ctx.epm_port,
                 policy_files: ctx.policy_files,
+                store_files: ctx.store_files,
                 range: ctx.range,
                 range_source: ctx.range_source,
                 vantage_points: self.vantage_points.into_iter().collect(),

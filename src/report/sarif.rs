@@ -311,6 +311,12 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "No observation with an answer is about the target; the target is incomplete and never compliant.",
             "Probe the target, or give observations made where it can be reached.",
         ),
+        Code::StoreNotInForce => (
+            Error,
+            "Configured and observed disagree",
+            "audit --store: a probe reached a port the configured store blocks (the configuration is not in force: the IPsec policy not assigned, a GPO not applied, another rule or firewall), or was dropped on a port the store passes (a warning: something the store does not hold drops it).",
+            "Put the exported configuration in force on the host (assign the IPsec policy, apply the GPO, turn the firewall on), or find what else filters, then export the store again and re-run the audit.",
+        ),
         Code::Other(_) => (
             Warning,
             "A finding code this rpcaudit does not know",
