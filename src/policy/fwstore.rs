@@ -873,6 +873,60 @@ mod tests {
         assert_eq!(lines, vec![Some(4), Some(5)]);
     }
 
+    /// Decisions from a store: `LocalSubnet` stands for the subnets given with
+    /// `--local-subnet` and for nothing without them; a dotted mask and a range match what they
+    /// name; an inactive rule decides nothing; `RPC` is the range in force.
+    #[test]
+    fn store_rules_decide_with_keywords_masks_and_ranges() {
+        use crate::policy::{Action, LoadOptions, Proto, build, parse_text};
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=445|RA4=LocalSubnet|\"\r\n\
+             \"B\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|RA4=10.1.0.0/255.255.0.0|RA4=192.0.2.10-192.0.2.20|\"\r\n\
+             \"C\"=\"v2.30|Action=Block|Dir=In|Protocol=6|LPort=139|\"\r\n\
+             \"D\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=RPC|\"\r\n"
+        );
+        let load = |local: &str, range: Option<&str>| {
+            build(
+                vec![parse_text("store.reg", text.as_bytes())],
+                &LoadOptions {
+                    local_subnets: if local.is_empty() {
+                        vec![]
+                    } else {
+                        vec![local.parse().unwrap()]
+                    },
+                    range_override: range.map(|r| PortRanges::parse(r).unwrap()),
+                    ..LoadOptions::default()
+                },
+            )
+        };
+        let decide = |lp: &crate::policy::LoadedPolicy, a: [u8; 4], p: u16| {
+            lp.policy.decide(a.into(), p, Proto::Tcp).action
+        };
+        let known = load("198.18.1.0/24", Some("5001-5021"));
+        assert_eq!(decide(&known, [198, 18, 1, 7], 445), Action::Pass);
+        assert_eq!(decide(&known, [198, 18, 2, 7], 445), Action::None);
+        let unknown = load("", Some("5001-5021"));
+        assert_eq!(decide(&unknown, [198, 18, 1, 7], 445), Action::None);
+        for (a, want) in [
+            ([10, 1, 200, 3], Action::Block),
+            ([10, 2, 0, 1], Action::None),
+            ([192, 0, 2, 10], Action::Block),
+            ([192, 0, 2, 20], Action::Block),
+            ([192, 0, 2, 21], Action::None),
+        ] {
+            assert_eq!(decide(&known, a, 135), want, "{a:?}");
+        }
+        // C has no Active field: not in force.
+        assert_eq!(decide(&known, [10, 9, 9, 9], 139), Action::None);
+        // RPC: the range in force, here 5001-5021, or else the OS default.
+        assert_eq!(decide(&known, [10, 9, 9, 9], 5021), Action::Block);
+        assert_eq!(decide(&known, [10, 9, 9, 9], 5022), Action::None);
+        let default = load("", None);
+        assert_eq!(decide(&default, [10, 9, 9, 9], 5021), Action::None);
+        assert_eq!(decide(&default, [10, 9, 9, 9], 49152), Action::Block);
+    }
+
     proptest::proptest! {
         #[test]
         fn any_rule_string_parses_or_errs_without_panic(s in "v2\\.[0-9]{1,2}\\|([A-Za-z0-9_]{1,10}=[ -{}~]{0,20}\\|){0,8}") {

@@ -217,8 +217,8 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
         ),
         Code::DnsUnresolved => (
             Warning,
-            "A filter names a host by DNS name",
-            "A filter names a host by DNS name: Windows resolves it once, when the filter is created; rpcaudit does not resolve it, so it matches nothing in the model.",
+            "A filter names a host by DNS name, or the host's servers",
+            "A filter names a host by DNS name (Windows resolves it once, when the filter is created), or, in the IPsec policy store, the host's DNS, WINS or DHCP servers or default gateway; rpcaudit does not resolve them, so the filter matches nothing in the model.",
             "Use addresses or subnets in filters.",
         ),
         Code::LintSkipped => (
