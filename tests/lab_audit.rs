@@ -127,24 +127,45 @@ fn registered_ports(report: &Value) -> Vec<u16> {
     p
 }
 
-#[test]
-#[ignore = "lab: needs root, Samba and network namespaces"]
-fn correct_policy_is_compliant() {
-    let Some(_lab) = lab::setup(None, &["correct"]) else {
-        return;
-    };
+/// The `correct` scenario audited against the script with the denied subnet's observations:
+/// the lab (held while it lives), the observation file and its directory, and the report,
+/// which is compliant (exit 0).
+struct Correct {
+    _lab: lab::LabLock,
+    _dir: tempfile::TempDir,
+    deny: String,
+    report: Value,
+}
+
+fn correct_audit() -> Option<Correct> {
+    let lab = lab::setup(None, &["correct"])?;
     let dir = tempfile::tempdir().unwrap();
     let deny = denied_observations(&dir);
     let (code, report) = audit(&["--observations", &deny]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["summary"]["compliant"], true);
-    let registered = registered_ports(&report);
+    Some(Correct {
+        _lab: lab,
+        _dir: dir,
+        deny,
+        report,
+    })
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn correct_policy_is_compliant() {
+    let Some(c) = correct_audit() else {
+        return;
+    };
+    let report = &c.report;
+    let registered = registered_ports(report);
     assert!(
         registered.contains(&135) && registered.len() >= 3,
         "{registered:?}"
     );
 
-    let allow = rows_from(&report, &lab::ALLOW_IP.to_string());
+    let allow = rows_from(report, &lab::ALLOW_IP.to_string());
     assert_eq!(allow.len(), 22);
     for (port, observed, verdict) in &allow {
         let want = if registered.contains(port) {
@@ -155,7 +176,7 @@ fn correct_policy_is_compliant() {
         assert_eq!(observed, want, "port {port} from the allowed subnet");
         assert_eq!(verdict, "pass-as-expected");
     }
-    let deny_rows = rows_from(&report, &lab::DENY_IP.to_string());
+    let deny_rows = rows_from(report, &lab::DENY_IP.to_string());
     assert_eq!(deny_rows.len(), 22);
     for (port, observed, verdict) in &deny_rows {
         assert_eq!(observed, "filtered", "port {port} from the denied subnet");
@@ -165,27 +186,25 @@ fn correct_policy_is_compliant() {
         report["summary"]["findings"]["error"],
         0,
         "{:?}",
-        codes(&report)
+        codes(report)
     );
 }
 
 #[test]
 #[ignore = "lab: needs root, Samba and network namespaces"]
 fn every_stored_format_gives_the_scripts_verdicts() {
-    let Some(_lab) = lab::setup(None, &["correct"]) else {
+    // Held to the end: the lab, and the directory of the observation file.
+    let Some(c) = correct_audit() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let deny = denied_observations(&dir);
-    let (code, report) = audit(&["--observations", &deny]);
-    assert_eq!(code, 0, "{report:#}");
-    let want = verdict_rows(&report);
+    let (deny, report) = (&c.deny, &c.report);
+    let want = verdict_rows(report);
     assert_eq!(want.len(), 44, "{want:?}");
     for name in STORED {
         // A store holds no Rpc\Internet: the range is the one the lab's rpccfg line sets.
         let (code, r) = audit_with(
             &stored(name),
-            &["--observations", &deny, "--range", lab::POLICY_RANGE],
+            &["--observations", deny, "--range", lab::POLICY_RANGE],
         );
         assert_eq!(code, 0, "{name}: {:?}", codes(&r));
         assert_eq!(r["summary"]["compliant"], true, "{name}");

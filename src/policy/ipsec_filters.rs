@@ -213,12 +213,22 @@ fn protocol(r: &mut Reader<'_>) -> Result<u8, BlobError> {
     })
 }
 
+/// What both layouts start a filter with: source and destination DNS names, description,
+/// GUID, mirrored flag.
+type Head = (String, String, String, Guid, bool);
+
+fn head(r: &mut Reader<'_>) -> Result<Head, BlobError> {
+    Ok((
+        r.wstring("source DNS name")?,
+        r.wstring("destination DNS name")?,
+        r.wstring("filter description")?,
+        r.guid("filter GUID")?,
+        r.bool32("mirrored flag")?,
+    ))
+}
+
 fn legacy_filter(r: &mut Reader<'_>) -> Result<BlobFilter, BlobError> {
-    let src_dns = r.wstring("source DNS name")?;
-    let dst_dns = r.wstring("destination DNS name")?;
-    let description = r.wstring("filter description")?;
-    let id = r.guid("filter GUID")?;
-    let mirrored = r.bool32("mirrored flag")?;
+    let (src_dns, dst_dns, description, id, mirrored) = head(r)?;
     let src = r.ipv4("source address")?;
     let src_mask = r.ipv4("source mask")?;
     let dst = r.ipv4("destination address")?;
@@ -362,11 +372,7 @@ fn ports(r: &mut Reader<'_>, what: &'static str) -> Result<Ports, BlobError> {
 }
 
 fn v2_filter(r: &mut Reader<'_>) -> Result<V2Filter, BlobError> {
-    let src_dns = r.wstring("source DNS name")?;
-    let dst_dns = r.wstring("destination DNS name")?;
-    let description = r.wstring("filter description")?;
-    let id = r.guid("filter GUID")?;
-    let mirrored = r.bool32("mirrored flag")?;
+    let (src_dns, dst_dns, description, id, mirrored) = head(r)?;
     let src = address(r, "source address data")?;
     let dst = address(r, "destination address data")?;
     let src_ports = ports(r, "source port data")?;
@@ -416,6 +422,20 @@ fn all_of<T>(
     Ok(out)
 }
 
+/// The `n` legacy filters of `blob`, which end at `end`.
+fn legacy_part(blob: &[u8], end: usize, n: u32) -> Result<Vec<BlobFilter>, BlobError> {
+    let data = blob.get(24..end).unwrap_or_default();
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    all_of(data, 24, n, MIN_LEGACY, legacy_filter)
+}
+
+/// The `n` V2 filters of `blob` from `start` to `end`.
+fn v2_part(blob: &[u8], start: usize, end: usize, n: u32) -> Result<Vec<V2Filter>, BlobError> {
+    let data = blob.get(start..end).unwrap_or_default();
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    all_of(data, start, n, MIN_V2, v2_filter)
+}
+
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     b.get(at..at + 4)
         .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
@@ -459,16 +479,8 @@ pub fn decode(blob: &[u8]) -> Result<FilterList, BlobError> {
                 need: 4,
                 left: len,
             })?;
-        let end = 20 + len;
-        let legacy = all_of(
-            blob.get(24..end).unwrap_or_default(),
-            24,
-            usize::try_from(n1).unwrap_or(usize::MAX),
-            MIN_LEGACY,
-            legacy_filter,
-        )?;
         return Ok(FilterList {
-            legacy,
+            legacy: legacy_part(blob, 20 + len, n1)?,
             v2: Vec::new(),
         });
     }
@@ -492,27 +504,13 @@ pub fn decode(blob: &[u8]) -> Result<FilterList, BlobError> {
             left: blob.len() - v2_at,
         });
     };
-    let mut v2_end = blob.len();
-    if v2_end > body + 8 && blob.last() == Some(&0) {
-        // The zero byte is the end unless the filters need it; try without it first.
-        let without = all_of(
-            &blob[body + 8..v2_end - 1],
-            body + 8,
-            usize::try_from(n2).unwrap_or(usize::MAX),
-            MIN_V2,
-            v2_filter,
-        );
-        if without.is_ok() {
-            v2_end -= 1;
-        }
-    }
-    let v2 = all_of(
-        &blob[body + 8..v2_end],
-        body + 8,
-        usize::try_from(n2).unwrap_or(usize::MAX),
-        MIN_V2,
-        v2_filter,
-    )?;
+    // A zero byte at the end closes the blob unless the filters need it: without it first.
+    let whole = blob.len();
+    let trimmed = (whole > body + 8 && blob.last() == Some(&0)).then(|| whole - 1);
+    let (v2, v2_end) = match trimmed.map(|end| (v2_part(blob, body + 8, end, n2), end)) {
+        Some((Ok(v2), end)) => (v2, end),
+        _ => (v2_part(blob, body + 8, whole, n2)?, whole),
+    };
     let filters_len = v2_end - (body + 8);
     let d2 = usize::try_from(declared2).unwrap_or(usize::MAX);
     if d2 != filters_len && d2 != filters_len + 8 {
@@ -522,14 +520,7 @@ pub fn decode(blob: &[u8]) -> Result<FilterList, BlobError> {
         });
     }
     let n1 = u32_at(blob, 20).unwrap_or(0);
-    let n = if n11 != 0 { n11 } else { n1 };
-    let legacy = all_of(
-        blob.get(24..legacy_end).unwrap_or_default(),
-        24,
-        usize::try_from(n).unwrap_or(usize::MAX),
-        MIN_LEGACY,
-        legacy_filter,
-    )?;
+    let legacy = legacy_part(blob, legacy_end, if n11 != 0 { n11 } else { n1 })?;
     Ok(FilterList { legacy, v2 })
 }
 
@@ -544,14 +535,20 @@ pub mod encode {
         b.extend_from_slice(&u32::try_from(n).unwrap().to_le_bytes());
     }
 
+    /// The strings, GUID and mirrored flag both layouts start a filter with.
+    fn head(b: &mut Vec<u8>, strings: (&String, &String, &String), id: Guid, mirrored: bool) {
+        for s in [strings.0, strings.1, strings.2] {
+            wstring(b, s);
+        }
+        b.extend_from_slice(&id.to_bytes());
+        count(b, usize::from(mirrored));
+    }
+
     fn legacy_specs(list: &[BlobFilter]) -> Vec<u8> {
         let mut b = Vec::new();
         for f in list {
-            wstring(&mut b, &f.src_dns);
-            wstring(&mut b, &f.dst_dns);
-            wstring(&mut b, &f.description);
-            b.extend_from_slice(&f.id.to_bytes());
-            count(&mut b, usize::from(f.mirrored));
+            let h = (&f.src_dns, &f.dst_dns, &f.description);
+            head(&mut b, h, f.id, f.mirrored);
             for a in [f.src, f.src_mask, f.dst, f.dst_mask, f.tunnel] {
                 b.extend_from_slice(&a.octets());
             }
@@ -630,11 +627,8 @@ pub mod encode {
     fn v2_specs(list: &[V2Filter]) -> Vec<u8> {
         let mut b = Vec::new();
         for f in list {
-            wstring(&mut b, &f.src_dns);
-            wstring(&mut b, &f.dst_dns);
-            wstring(&mut b, &f.description);
-            b.extend_from_slice(&f.id.to_bytes());
-            count(&mut b, usize::from(f.mirrored));
+            let h = (&f.src_dns, &f.dst_dns, &f.description);
+            head(&mut b, h, f.id, f.mirrored);
             address(&mut b, &f.src);
             address(&mut b, &f.dst);
             ports(&mut b, f.src_ports);
@@ -677,24 +671,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::policy::ipsec_blob::decode_offers;
 
-    pub(crate) fn filter(src: [u8; 4], mask: [u8; 4], port: u16) -> BlobFilter {
-        BlobFilter {
-            src_dns: String::new(),
-            dst_dns: String::new(),
-            description: "d".into(),
-            id: Guid::new(1, 2, 3, [4; 8]),
-            mirrored: true,
-            src: src.into(),
-            src_mask: mask.into(),
-            dst: Ipv4Addr::UNSPECIFIED,
-            dst_mask: Ipv4Addr::BROADCAST,
-            tunnel: Ipv4Addr::UNSPECIFIED,
-            protocol: 6,
-            src_port: 0,
-            dst_port: port,
-            tunnel_filter: false,
-            special: None,
-        }
+    fn filter(src: [u8; 4], mask: [u8; 4], port: u16) -> BlobFilter {
+        crate::policy::ipsec_store::export::filter(src, mask, port, u32::from(port))
     }
 
     fn legacy(blob: &[u8]) -> Result<Vec<BlobFilter>, BlobError> {

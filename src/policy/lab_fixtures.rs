@@ -42,6 +42,30 @@ struct Fw {
 }
 
 impl Fw {
+    /// An active inbound TCP allow for any port and address, with no names: what the rules
+    /// below start from.
+    fn active_tcp_in() -> Fw {
+        Fw {
+            id: "",
+            name: String::new(),
+            display: String::new(),
+            desc: "",
+            desc_ref: "",
+            group: "",
+            group_ref: "",
+            active: true,
+            inbound: true,
+            proto: 6,
+            profiles: &[],
+            lport: Vec::new(),
+            rport: &[],
+            ra4: Vec::new(),
+            app: "",
+            svc: "",
+            allow: true,
+        }
+    }
+
     /// MS-GPFAS §2.2.2.19: the rule string of a store.
     fn rule_string(&self) -> String {
         let mut s = format!(
@@ -195,25 +219,7 @@ fn same(s: &str) -> (String, String, String) {
 /// Built-in rules a Windows Server holds in its local store (some inactive, one outbound, one
 /// per profile), from the English names and indirect strings of FirewallAPI.dll.
 fn built_in() -> Vec<Fw> {
-    let base = || Fw {
-        id: "",
-        name: String::new(),
-        display: String::new(),
-        desc: "",
-        desc_ref: "",
-        group: "",
-        group_ref: "",
-        active: true,
-        inbound: true,
-        proto: 6,
-        profiles: &[],
-        lport: Vec::new(),
-        rport: &[],
-        ra4: Vec::new(),
-        app: "",
-        svc: "",
-        allow: true,
-    };
+    let base = Fw::active_tcp_in;
     let ports = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
         Fw {
@@ -348,23 +354,10 @@ fn fence(
     let below = Ipv4Addr::from(u32::from(net) - 1);
     let above = Ipv4Addr::from(u32::from(net) + 256);
     let base = || Fw {
-        id: "",
-        name: String::new(),
-        display: String::new(),
         desc: "KB908472",
         desc_ref: "KB908472",
-        group: "",
-        group_ref: "",
-        active: true,
-        inbound: true,
-        proto: 6,
-        profiles: &[],
         lport: lport.iter().map(|s| s.to_string()).collect(),
-        rport: &[],
-        ra4: Vec::new(),
-        app: "",
-        svc: "",
-        allow: true,
+        ..Fw::active_tcp_in()
     };
     let block_name = format!("Block {what} outside {net}");
     let allow_name = format!("Allow {what} from {net}");
