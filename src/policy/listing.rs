@@ -180,6 +180,16 @@ fn enum_of(v: &Value, names: &[(u64, &str)]) -> Option<u64> {
     }
 }
 
+/// A two-valued enum (1 `names[0]`, 2 `names[1]`, as numbers or names): true for the first,
+/// false for the second, `None` for anything else.
+fn first_of_two(v: Option<&Value>, names: [&str; 2]) -> Option<bool> {
+    match v.and_then(|v| enum_of(v, &[(1, names[0]), (2, names[1])])) {
+        Some(1) => Some(true),
+        Some(2) => Some(false),
+        _ => None,
+    }
+}
+
 fn strings(v: Option<&Value>) -> Vec<String> {
     match v {
         Some(Value::String(s)) => list(s),
@@ -269,23 +279,16 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
                 "export again with the README's command (enums as numbers or strings)",
             );
         };
-        // GpoBoolean: True 1, False 2.
-        match get("Enabled").and_then(|v| enum_of(v, &[(1, "True"), (2, "False")])) {
-            Some(1) => {}
-            Some(2) => r.enabled = false,
-            _ => {
-                bad("Enabled", get("Enabled"));
-                continue;
-            }
-        }
-        match get("Direction").and_then(|v| enum_of(v, &[(1, "Inbound"), (2, "Outbound")])) {
-            Some(1) => {}
-            Some(2) => r.inbound = false,
-            _ => {
-                bad("Direction", get("Direction"));
-                continue;
-            }
-        }
+        // GpoBoolean: True 1, False 2; Direction: Inbound 1, Outbound 2.
+        let Some(enabled) = first_of_two(get("Enabled"), ["True", "False"]) else {
+            bad("Enabled", get("Enabled"));
+            continue;
+        };
+        let Some(inbound) = first_of_two(get("Direction"), ["Inbound", "Outbound"]) else {
+            bad("Direction", get("Direction"));
+            continue;
+        };
+        (r.enabled, r.inbound) = (enabled, inbound);
         r.action = match get("Action")
             .and_then(|v| enum_of(v, &[(0, "NotConfigured"), (2, "Allow"), (4, "Block")]))
         {
