@@ -10,7 +10,7 @@
 //! file is refused with a request for a `.reg` export of the rule store instead.
 
 use super::address::{self, AddrMatch};
-use super::firewall::{FwAction, FwRule, parse_local_ports};
+use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Dialect, ProtoMatch};
 use super::sink::Sink;
 use super::text::Line;
@@ -127,7 +127,10 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
                 }
             },
             "localport" => match parse_local_ports(&list(v)) {
-                Ok(p) => r.ports = p,
+                Ok(p) => {
+                    r.ports = p;
+                    r.port_keywords = port_keywords(&list(v));
+                }
                 Err(e) => {
                     bad(sink, l.number, k, v, &e.to_string());
                     r.enabled = false;
@@ -315,7 +318,10 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
         let ports = strings(get("LocalPort"));
         if !ports.is_empty() {
             match parse_local_ports(&ports) {
-                Ok(p) => r.ports = p,
+                Ok(p) => {
+                    r.ports = p;
+                    r.port_keywords = port_keywords(&ports);
+                }
                 Err(_) => {
                     bad("LocalPort", get("LocalPort"));
                     continue;
