@@ -228,8 +228,29 @@ fn a_leak_contradicts_the_configured_store() {
     let dir = tempfile::tempdir().unwrap();
     let deny = denied_observations(&dir);
     let store = stored("store-ipsec-local.reg");
-    let (code, report) = audit(&["--observations", &deny, "--store", &store]);
+    let html = dir.path().join("store.html");
+    let (code, report) = audit(&[
+        "--observations",
+        &deny,
+        "--store",
+        &store,
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "{report:#}");
+    // In a real browser: every cell says what the store decides, and the one the
+    // observation contradicts is framed.
+    if let Some(chromium) = support::browser::chromium() {
+        let page = support::browser::check_report_page(&chromium, &html, &report, "lab-store");
+        let cells = report["matrix"].as_array().unwrap().len();
+        assert_eq!(page.dom.matches(" data-configured=\"").count(), cells);
+        assert_eq!(
+            page.dom.matches(" nif\" data-cell=\"5007\"").count(),
+            1,
+            "{}",
+            page.dom
+        );
+    }
     assert!(
         support::findings_with(&report, "store-disagrees").is_empty(),
         "{:?}",

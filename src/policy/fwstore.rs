@@ -924,7 +924,9 @@ mod tests {
             assert_eq!(decide(&known, a, 135), want, "{a:?}");
         }
         // RPC-EPMap: TCP 135, and explain says so.
-        let d = known.policy.decide([198, 51, 100, 1].into(), 135, Proto::Tcp);
+        let d = known
+            .policy
+            .decide([198, 51, 100, 1].into(), 135, Proto::Tcp);
         assert_eq!(d.action, Action::Pass);
         assert_eq!(
             d.rule.and_then(|r| r.filter).as_deref(),
