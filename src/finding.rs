@@ -78,6 +78,9 @@ pub enum Code {
     Overblock,
     EpmFenced,
     Unverified,
+    /// `audit --store`: what was observed contradicts what the configured store decides
+    /// (configured block, observed open or closed; or configured pass, observed filtered).
+    StoreNotInForce,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -117,6 +120,7 @@ impl Code {
         Code::LintSkipped,
         Code::PolicyAssigned,
         Code::StoreDisagrees,
+        Code::StoreNotInForce,
     ];
 
     /// Whether the policy reader and linter produce this code (the README's "policy" rows;
@@ -131,6 +135,7 @@ impl Code {
                 | Code::Overblock
                 | Code::EpmFenced
                 | Code::Unverified
+                | Code::StoreNotInForce
                 | Code::Other(_)
         )
     }
@@ -168,6 +173,7 @@ impl Code {
             Code::Overblock => "overblock",
             Code::EpmFenced => "epm-fenced",
             Code::Unverified => "unverified",
+            Code::StoreNotInForce => "store-not-in-force",
             Code::Other(code) => code,
         }
     }

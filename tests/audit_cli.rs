@@ -220,3 +220,108 @@ fn baseline_changes_and_fix_script_in_the_chosen_dialect() {
     std::fs::write(&junk, "[1,2,3]").unwrap();
     refused_naming("--baseline", &junk);
 }
+
+/// `audit --store`: the matrix carries what the store decides, an observation that contradicts
+/// it is `store-not-in-force`, a store that disagrees with the script is `store-disagrees`,
+/// and an unreadable store is an input error naming it.
+#[test]
+fn a_store_beside_the_script() {
+    let f = Fixture::start(&["--tcp-endpoints", "6", "--tcp-ports", "5001-5003"]);
+    let port = f.port();
+    // The IPsec store the article's script writes: the two agree, and loopback enforces
+    // neither, so every blocked port is both a leak and configured but not in force.
+    let ipsec = support::fixture("policy/ipsec-store-kb908472.reg");
+    let (code, v, err) = audit_json(&port, &["--json", "--store", ipsec.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    support::assert_valid_report(&v);
+    assert_eq!(
+        v["inputs"]["store_files"][0]["dialects"],
+        serde_json::json!(["ipsec-store"])
+    );
+    let rows = v["matrix"].as_array().unwrap();
+    let r5002 = rows.iter().find(|r| r["port"] == 5002).unwrap();
+    assert_eq!(r5002["expected"], "block");
+    assert_eq!(r5002["configured"]["action"], "block");
+    assert!(
+        r5002["configured"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("ipsec-store-kb908472.reg:"),
+        "{r5002}"
+    );
+    assert!(support::findings_with(&v, "store-disagrees").is_empty());
+    let nif = support::findings_with(&v, "store-not-in-force");
+    assert_eq!(nif.len(), 1, "{:?}", support::finding_codes(&v));
+    assert_eq!(nif[0]["severity"], "error");
+    let msg = nif[0]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("127.0.0.1: configured: block, observed: ") && msg.contains("5001-5021"),
+        "{msg}"
+    );
+    // The store's own findings come with the report: which IPsec policy it assigns.
+    assert_eq!(support::findings_with(&v, "policy-assigned").len(), 1);
+    // The table has the configured column.
+    let (_, table, _) = audit_text(&port, &["--store", ipsec.to_str().unwrap()]);
+    assert!(table.contains("Configured (--store): "), "{table}");
+    assert!(table.contains("configured"), "{table}");
+    assert!(table.contains("store-not-in-force"), "{table}");
+    // A firewall store of the same fence, whose rules the script does not name.
+    let fw = support::fixture("policy/firewall-store-local.reg");
+    let (code, v, err) = audit_json(&port, &["--json", "--store", fw.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let disagree = support::findings_with(&v, "store-disagrees");
+    assert!(
+        disagree.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"Block Inbound TCP 135 Rule\" of the script is not in force")),
+        "{disagree:?}"
+    );
+    // JSON lines: the summary line carries the store's findings too.
+    let (code, out, err) = audit_text(&port, &["--json-lines", "--store", fw.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["record"], "summary");
+    assert_eq!(
+        summary["inputs"]["store_files"][0]["dialects"],
+        serde_json::json!(["firewall-store"])
+    );
+    assert!(
+        summary["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "store-disagrees")
+    );
+    let host: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert!(
+        host["matrix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| (5001..=5021).contains(&r["port"].as_u64().unwrap()))
+            .all(|r| r["configured"]["action"] == "block"),
+        "{host}"
+    );
+    // The fixture's endpoint mapper listens on a port no rule of the store names.
+    let epm = host["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["port"].as_u64().unwrap().to_string() == port)
+        .unwrap();
+    assert_eq!(
+        epm["configured"],
+        serde_json::json!({"action": "none", "rule": null})
+    );
+    // An unreadable store fails closed, naming it, before any probe.
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty-store.reg");
+    std::fs::write(&empty, b"").unwrap();
+    for bad in [empty.to_str().unwrap(), "/nonexistent/store.reg"] {
+        let (code, out, err) = audit_text(&port, &["--store", bad]);
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(err.contains(bad), "{err}");
+    }
+}

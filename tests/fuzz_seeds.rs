@@ -25,6 +25,7 @@ targets!(
     policy_fwstore,
     policy_ipsec_store,
     policy_ipseccmd,
+    policy_listing,
     policy_netsh_powershell,
     policy_parse_text,
     policy_preg,

@@ -1,8 +1,10 @@
 //! Lab acceptance of `rpcaudit audit` (root, `#[ignore]`; the README's test command runs them):
 //! Samba in the server namespace, nftables standing in for the IPsec policy, the audit run from
 //! the allowed subnet with the denied subnet's probe results merged in, checked against the
-//! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd). The leak's audit
-//! also writes its HTML report, opened in chromium (tests/support/browser.rs).
+//! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd), and against the
+//! same fence as each stored format holds it (fixtures/lab/store-*, listing-*: written by
+//! src/policy/lab_fixtures.rs), as the intended policy or as `--store`. The leak's audit also
+//! writes its HTML report, opened in chromium (tests/support/browser.rs).
 
 mod support;
 
@@ -33,15 +35,50 @@ fn denied_observations(dir: &tempfile::TempDir) -> String {
 
 /// Run the audit from the allowed subnet; returns (exit code, report).
 fn audit(extra: &[&str]) -> (i32, Value) {
+    audit_with(&policy_file(), extra)
+}
+
+/// The lab's fence as each stored format holds it (fixtures/lab/).
+const STORED: &[&str] = &[
+    "store-fw-local.reg",
+    "store-fw-gpo.reg",
+    "store-gpo-Registry.pol",
+    "store-ipsec-local.reg",
+    "listing-netsh.txt",
+    "listing-Get-NetFirewallRule.json",
+];
+
+fn stored(name: &str) -> String {
+    support::fixture(&format!("lab/{name}"))
+        .display()
+        .to_string()
+}
+
+/// Every matrix row as (source, port, expected, observed, verdict), sorted.
+fn verdict_rows(report: &Value) -> Vec<(String, u64, String, String, String)> {
+    let mut rows: Vec<_> = report["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap().to_string();
+            (
+                s("source"),
+                r["port"].as_u64().unwrap(),
+                s("expected"),
+                s("observed"),
+                s("verdict"),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Run the audit from the allowed subnet against `policy`; returns (exit code, report).
+fn audit_with(policy: &str, extra: &[&str]) -> (i32, Value) {
     let target = lab::SRV_IP.to_string();
-    let policy = policy_file();
-    let mut args = vec![
-        "audit",
-        target.as_str(),
-        "--policy",
-        policy.as_str(),
-        "--json",
-    ];
+    let mut args = vec!["audit", target.as_str(), "--policy", policy, "--json"];
     args.extend_from_slice(extra);
     let out = lab::run_in_ns(lab::NS_ALLOW, bin(), &args, Duration::from_secs(60))
         .expect("audit from the allowed subnet");
@@ -90,24 +127,45 @@ fn registered_ports(report: &Value) -> Vec<u16> {
     p
 }
 
-#[test]
-#[ignore = "lab: needs root, Samba and network namespaces"]
-fn correct_policy_is_compliant() {
-    let Some(_lab) = lab::setup(None, &["correct"]) else {
-        return;
-    };
+/// The `correct` scenario audited against the script with the denied subnet's observations:
+/// the lab (held while it lives), the observation file and its directory, and the report,
+/// which is compliant (exit 0).
+struct Correct {
+    _lab: lab::LabLock,
+    _dir: tempfile::TempDir,
+    deny: String,
+    report: Value,
+}
+
+fn correct_audit() -> Option<Correct> {
+    let lab = lab::setup(None, &["correct"])?;
     let dir = tempfile::tempdir().unwrap();
     let deny = denied_observations(&dir);
     let (code, report) = audit(&["--observations", &deny]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["summary"]["compliant"], true);
-    let registered = registered_ports(&report);
+    Some(Correct {
+        _lab: lab,
+        _dir: dir,
+        deny,
+        report,
+    })
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn correct_policy_is_compliant() {
+    let Some(c) = correct_audit() else {
+        return;
+    };
+    let report = &c.report;
+    let registered = registered_ports(report);
     assert!(
         registered.contains(&135) && registered.len() >= 3,
         "{registered:?}"
     );
 
-    let allow = rows_from(&report, &lab::ALLOW_IP.to_string());
+    let allow = rows_from(report, &lab::ALLOW_IP.to_string());
     assert_eq!(allow.len(), 22);
     for (port, observed, verdict) in &allow {
         let want = if registered.contains(port) {
@@ -118,7 +176,7 @@ fn correct_policy_is_compliant() {
         assert_eq!(observed, want, "port {port} from the allowed subnet");
         assert_eq!(verdict, "pass-as-expected");
     }
-    let deny_rows = rows_from(&report, &lab::DENY_IP.to_string());
+    let deny_rows = rows_from(report, &lab::DENY_IP.to_string());
     assert_eq!(deny_rows.len(), 22);
     for (port, observed, verdict) in &deny_rows {
         assert_eq!(observed, "filtered", "port {port} from the denied subnet");
@@ -128,8 +186,108 @@ fn correct_policy_is_compliant() {
         report["summary"]["findings"]["error"],
         0,
         "{:?}",
+        codes(report)
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn every_stored_format_gives_the_scripts_verdicts() {
+    // Held to the end: the lab, and the directory of the observation file.
+    let Some(c) = correct_audit() else {
+        return;
+    };
+    let (deny, report) = (&c.deny, &c.report);
+    let want = verdict_rows(report);
+    assert_eq!(want.len(), 44, "{want:?}");
+    for name in STORED {
+        // A store holds no Rpc\Internet: the range is the one the lab's rpccfg line sets.
+        let (code, r) = audit_with(
+            &stored(name),
+            &["--observations", deny, "--range", lab::POLICY_RANGE],
+        );
+        assert_eq!(code, 0, "{name}: {:?}", codes(&r));
+        assert_eq!(r["summary"]["compliant"], true, "{name}");
+        assert_eq!(verdict_rows(&r), want, "{name}");
+        // Every expectation comes from a rule of the stored file.
+        for row in r["matrix"].as_array().unwrap() {
+            let rule = row["rule"].as_str().unwrap_or_default();
+            assert!(rule.contains(name), "{name}: {row}");
+        }
+    }
+}
+
+/// The leak scenario with the IPsec store the lab's script writes beside the script: the two
+/// agree, and what the store blocks on 5007 was reached from the denied subnet.
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn a_leak_contradicts_the_configured_store() {
+    let Some(_lab) = lab::setup(None, &["leak", "5007"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let deny = denied_observations(&dir);
+    let store = stored("store-ipsec-local.reg");
+    let html = dir.path().join("store.html");
+    let (code, report) = audit(&[
+        "--observations",
+        &deny,
+        "--store",
+        &store,
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    // In a real browser: every cell says what the store decides, and the one the
+    // observation contradicts is framed.
+    if let Some(chromium) = support::browser::chromium() {
+        let page = support::browser::check_report_page(&chromium, &html, &report, "lab-store");
+        let cells = report["matrix"].as_array().unwrap().len();
+        assert_eq!(page.dom.matches(" data-configured=\"").count(), cells);
+        assert_eq!(
+            page.dom.matches(" nif\" data-cell=\"5007\"").count(),
+            1,
+            "{}",
+            page.dom
+        );
+    }
+    assert!(
+        support::findings_with(&report, "store-disagrees").is_empty(),
+        "{:?}",
         codes(&report)
     );
+    let nif = support::findings_with(&report, "store-not-in-force");
+    assert_eq!(nif.len(), 1, "{:?}", codes(&report));
+    let msg = nif[0]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with(&format!("{}: configured: block, observed: ", lab::SRV_IP))
+            && msg.contains(&format!("port 5007 reachable from {}", lab::DENY_IP)),
+        "{msg}"
+    );
+    assert_eq!(nif[0]["severity"], "error");
+    let row = report["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source"] == lab::DENY_IP.to_string() && r["port"] == 5007)
+        .unwrap();
+    assert_eq!(row["verdict"], "leak");
+    assert_eq!(row["configured"]["action"], "block");
+    assert!(
+        row["configured"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("store-ipsec-local.reg:"),
+        "{row}"
+    );
+    // Everywhere else the store and the observations agree.
+    let agree = report["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["configured"]["action"] == r["expected"])
+        .count();
+    assert_eq!(agree, 44, "{report:#}");
 }
 
 #[test]

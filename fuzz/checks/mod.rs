@@ -10,6 +10,7 @@ pub mod policy_address;
 pub mod policy_fwstore;
 pub mod policy_ipsec_store;
 pub mod policy_ipseccmd;
+pub mod policy_listing;
 pub mod policy_netsh_powershell;
 pub mod policy_parse_text;
 pub mod policy_preg;

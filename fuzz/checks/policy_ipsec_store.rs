@@ -1,15 +1,16 @@
 //! The IPsec policy store: `ipsecData` blobs decoded by `policy::ipsec_blob`, and whole
 //! `.reg` exports of the store through `policy::parse_text`, then `build` and a decision.
 //!
-//! Input: byte 0 picks what the rest is: 0 a filter blob, 1 a negotiation-policy blob (both
-//! decode or fail with an error, never panic, and a decoded blob's filters fit in it), 2 a
+//! Input: byte 0 picks what the rest is: 0 a filter blob (legacy and version-2 filters), 1 a
+//! negotiation-policy blob (both decode or fail with an error, never panic, and a decoded
+//! blob's filters fit in it; the filters in force are at most those decoded), 2 a
 //! whole export (UTF-16LE or not); anything else puts the bytes as the `ipsecData` of the
 //! filter list a rule of an assigned policy uses, so the decoder is reached through the
 //! store reader, and a blob that does not decode is a parse error naming the filter list.
 //!
 //! Shared by `fuzz_targets/policy_ipsec_store.rs` (libFuzzer) and `tests/fuzz_seeds.rs`.
 use rpcaudit::finding::Code;
-use rpcaudit::policy::{self, LoadOptions, ipsec_blob};
+use rpcaudit::policy::{self, LoadOptions, ipsec_blob, ipsec_filters};
 
 const LOCAL: &str = r"SOFTWARE\\Policies\\Microsoft\\Windows\\IPSec\\Policy\\Local";
 
@@ -44,9 +45,11 @@ pub fn check(data: &[u8]) {
     };
     match sel {
         0 => {
-            if let Ok(filters) = ipsec_blob::decode_filters(rest) {
-                // Each filter takes at least 64 bytes of the blob.
-                assert!(filters.len() * 64 <= rest.len());
+            if let Ok(list) = ipsec_filters::decode(rest) {
+                // Each legacy filter takes at least 64 bytes of the blob, each V2 filter 136.
+                assert!(list.legacy.len() * 64 + list.v2.len() * 136 <= rest.len());
+                assert!(list.in_force().len() <= list.legacy.len() + list.v2.len());
+                assert!(list.in_force().len() >= list.v2.len());
             }
         }
         1 => {
@@ -58,7 +61,7 @@ pub fn check(data: &[u8]) {
         2 => decide(policy::parse_text("ipsec.reg", rest)),
         _ => {
             let pf = policy::parse_text("ipsec.reg", export_with(rest).as_bytes());
-            let decoded = ipsec_blob::decode_filters(rest).is_ok();
+            let decoded = ipsec_filters::decode(rest).is_ok();
             let named = pf.findings.iter().any(|f| {
                 f.code == Code::ParseError
                     && f.file.as_deref() == Some("ipsec.reg")

@@ -745,6 +745,7 @@ mod tests {
                     observed,
                     verdict: crate::audit::verify::verdict(expected, observed),
                     rtt_ms: None,
+                    configured: None,
                 }
             }).collect();
             let mut findings = lp.findings.clone();

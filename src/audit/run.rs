@@ -1,12 +1,15 @@
 //! One whole audit as a per-host pipeline: each target is resolved once, its endpoint mapper
 //! dumped and its ports probed from the local vantage points (`collect`, the network half),
 //! then assessed (`assess_host`, pure: capacity, the observations made elsewhere, the
-//! verification matrix against the intended policy, the findings), and emitted as soon as it
-//! is done ([`run_each`]); [`run`] gathers the hosts into one [`AuditResult`] for the report
-//! document. The result is plain data; `report` turns it into the JSON contract and tables.
+//! verification matrix against the intended policy and, with `--store`, what the configured
+//! store decides, the findings), and emitted as soon as it is done ([`run_each`]); [`run`]
+//! gathers the hosts into one [`AuditResult`] for the report document. The findings about the
+//! files rather than a host (the policy's lints, the store's, and where the script and the
+//! store disagree) are [`run_findings`]. The result is plain data; `report` turns it into the
+//! JSON contract and tables.
 
 use super::capacity::{HostCapacity, assess as assess_capacity};
-use super::verify::{Expected, MatrixRow, build_matrix, matrix_findings};
+use super::verify::{Expected, MatrixRow, add_configured, build_matrix, matrix_findings};
 use crate::epm::client::DumpOptions;
 use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
@@ -42,6 +45,9 @@ pub struct AuditRequest {
     pub imported: Vec<Observation>,
     /// What ports no rule covers are expected to do.
     pub default_action: Action,
+    /// What the host holds (`--store`: store exports and listings, read together), to set
+    /// beside the intended policy; every target is taken to hold it.
+    pub store: Option<LoadedPolicy>,
 }
 
 /// Everything an audit found.
@@ -226,8 +232,26 @@ pub fn interrupted(
     combine(req, policy, progress.done, true)
 }
 
+/// The findings about the files rather than a host, first in every report: the intended
+/// policy's (parse errors and lints), and with a store, the store's own and every
+/// `store-disagrees` finding of `policy diff` between the two.
+pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
+    let mut out = policy.findings.clone();
+    if let Some(store) = &req.store {
+        out.extend(store.findings.iter().cloned());
+        out.extend(crate::policy::diff::diff(policy, store));
+    }
+    out
+}
+
+/// What a loaded policy decides for a TCP connection from `src` to `port`, and the rule.
+fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16) -> Expected {
+    let d = policy.policy.decide(src, port, Proto::Tcp);
+    Expected::new(d.action, d.rule.map(|r| r.to_string()))
+}
+
 /// Put per-host results in target order, fill in the hosts that have none (interrupted), and
-/// add the policy's own findings first.
+/// add the findings about the files first ([`run_findings`]).
 fn combine(
     req: &AuditRequest,
     policy: &LoadedPolicy,
@@ -241,7 +265,7 @@ fn combine(
         capacity: Vec::new(),
         observations: Vec::new(),
         matrix: Vec::new(),
-        findings: policy.findings.clone(),
+        findings: run_findings(req, policy),
         incomplete: Vec::new(),
         interrupted,
     };
@@ -346,10 +370,12 @@ fn assess(
         }
     }
 
-    let matrix = build_matrix(&observations, req.default_action, |src, p| {
-        let d = policy.policy.decide(src, p, Proto::Tcp);
-        Expected::new(d.action, d.rule.map(|r| r.to_string()))
+    let mut matrix = build_matrix(&observations, req.default_action, |src, p| {
+        decision(policy, src, p)
     });
+    if let Some(store) = &req.store {
+        add_configured(&mut matrix, |src, p| decision(store, src, p));
+    }
 
     let mut findings = Vec::new();
     for c in &capacity {

@@ -3,7 +3,9 @@
 //! for a source address and port, with the rule it came from), gives each (source, target, port)
 //! a [`Verdict`], and turns the matrix into findings: `leak`, `overblock` and `hang-hazard`
 //! (a source reaches the endpoint mapper but not some port of the range, or the reverse).
-//! Pure: no I/O.
+//! With a configured store (`audit --store`), each row also carries what the store decides
+//! ([`add_configured`]), and an observation that contradicts it is a `store-not-in-force`
+//! finding ([`store_findings`]). Pure: no I/O.
 
 use crate::finding::{Code, Finding, Severity};
 use crate::ports::PortRanges;
@@ -17,7 +19,8 @@ use std::net::IpAddr;
 /// `None`: no rule covers it, and the run's default (`--default`) decides).
 pub use crate::policy::Action;
 
-/// The policy's answer for one source and port.
+/// A policy's answer for one source and port: the intended policy's (`expected`), or the
+/// configured store's (`configured`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Expected {
     pub action: Action,
@@ -91,6 +94,11 @@ pub struct MatrixRow {
     /// answer. (Absent in reports of versions that did not carry it.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rtt_ms: Option<f64>,
+    /// What the configured store (`--store`: a firewall or IPsec store export, a Registry.pol,
+    /// a listing) decides for this source and port, and the store's rule; `none` when no rule
+    /// of the store covers it. Absent when no store was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured: Option<Expected>,
 }
 
 /// The verdict for an expected action (`None` counts as pass) and an observed state.
@@ -140,6 +148,7 @@ pub fn build_matrix(
                 observed: o.state,
                 verdict: verdict(expected, o.state),
                 rtt_ms: o.rtt_ms,
+                configured: None,
             }
         })
         .collect()
@@ -203,12 +212,16 @@ fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
 
 /// Distinct rules of `rows`, in order, with "no rule (--default pass)" for defaulted rows.
 fn rules_of(rows: &[&MatrixRow]) -> String {
+    name_rules(rows.iter().map(|r| match &r.rule {
+        Some(rule) => rule.clone(),
+        None => format!("no rule, --default {}", r.expected),
+    }))
+}
+
+/// The distinct `rules`, in order: the first two named, then how many more.
+fn name_rules(rules: impl IntoIterator<Item = String>) -> String {
     let mut out: Vec<String> = Vec::new();
-    for r in rows {
-        let rule = match &r.rule {
-            Some(rule) => rule.clone(),
-            None => format!("no rule, --default {}", r.expected),
-        };
+    for rule in rules {
         if !out.contains(&rule) {
             out.push(rule);
         }
@@ -376,10 +389,119 @@ fn reaches(state: ProbeState) -> bool {
     matches!(state, ProbeState::Open | ProbeState::Closed)
 }
 
-/// Every finding of the matrix: leaks and overblocks, then hang hazards.
+/// Give each row what the configured store decides for its source and port (`audit --store`).
+pub fn add_configured(rows: &mut [MatrixRow], configured: impl Fn(IpAddr, u16) -> Expected) {
+    for r in rows {
+        r.configured = Some(configured(r.source, r.port));
+    }
+}
+
+/// How the observation of a row compares with what the store configures: `Leak` when the
+/// store blocks and the port was reached, `Overblock` when the store passes and it was
+/// filtered, `BlockAsExpected`/`PassAsExpected` when they agree. `None` without a store, when
+/// no rule of the store covers the port, or when the observation is inconclusive.
+pub fn configured_verdict(r: &MatrixRow) -> Option<Verdict> {
+    let c = r.configured.as_ref()?;
+    if c.action == Action::None {
+        return None;
+    }
+    Some(verdict(c.action, r.observed)).filter(|v| *v != Verdict::Inconclusive)
+}
+
+/// `store-not-in-force` findings: per (target, source), the ports the store blocks that were
+/// reached (error: the configuration is not in force) and the ports it passes that were
+/// filtered (warning: something the store does not hold drops them), with the store's rules.
+pub fn store_findings(rows: &[MatrixRow]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for ((target, source), group) in by_pair(rows) {
+        for kind in [Verdict::Leak, Verdict::Overblock] {
+            let hit: Vec<&MatrixRow> = group
+                .iter()
+                .copied()
+                .filter(|r| configured_verdict(r) == Some(kind))
+                .collect();
+            if hit.is_empty() {
+                continue;
+            }
+            let ports = runs(hit.iter().map(|r| r.port));
+            let what = format!("{} {ports}", plural(hit.len(), "port", "ports"));
+            let them = plural(hit.len(), "it", "them");
+            let rules = name_rules(hit.iter().map(|r| {
+                r.configured
+                    .as_ref()
+                    .and_then(|c| c.rule.clone())
+                    .unwrap_or_else(|| "a rule of the store".to_string())
+            }));
+            let mut seen: Vec<&str> = hit.iter().map(|r| r.observed.as_str()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            let finding = if kind == Verdict::Leak {
+                Finding::new(
+                    Code::StoreNotInForce,
+                    Severity::Error,
+                    format!(
+                        "{target}: configured: block, observed: {}: {what} reachable from {source} \
+                         although the store blocks {them} ({rules}); the configuration is not in \
+                         force (the IPsec policy not assigned, a GPO not applied, or another rule \
+                         or firewall letting {them} through).",
+                        seen.join("/")
+                    ),
+                    format!(
+                        "On the host, put the exported configuration in force for {ports}: assign \
+                         the IPsec policy (ipseccmd -x, netsh ipsec static set policy assign=y), \
+                         apply the GPO (gpupdate /force, then gpresult /h to check), turn the \
+                         firewall on in the active profile, remove the rule that passes {source}; \
+                         then export the store again and re-run the audit."
+                    ),
+                )
+            } else {
+                Finding::new(
+                    Code::StoreNotInForce,
+                    Severity::Warning,
+                    format!(
+                        "{target}: configured: pass, observed: filtered: {what} filtered from \
+                         {source} although the store passes {them} ({rules}); something the \
+                         store does not hold drops {them} (another firewall on the host or on \
+                         the way, or an IPsec policy other than the one exported)."
+                    ),
+                    format!(
+                        "Find what drops {ports} from {source}: export the host's other stores \
+                         (firewall and IPsec) and pass them with --store too, and check the \
+                         firewalls on the path."
+                    ),
+                )
+            };
+            out.push(finding.with_evidence(hit.iter().map(|r| configured_cell(r))));
+        }
+    }
+    out
+}
+
+/// One matrix cell as evidence against the store: `198.18.2.10 -> 198.18.0.10:5007 closed
+/// (configured block: fw.reg:19 "Block RPC")`.
+fn configured_cell(r: &MatrixRow) -> String {
+    let (action, rule) = match &r.configured {
+        Some(c) => (
+            c.action,
+            c.rule.as_deref().unwrap_or("no rule of the store"),
+        ),
+        None => (Action::None, "no store"),
+    };
+    format!(
+        "{} -> {}:{} {} (configured {action}: {rule})",
+        r.source,
+        r.target,
+        r.port,
+        r.observed.as_str()
+    )
+}
+
+/// Every finding of the matrix: leaks and overblocks, then hang hazards, then where the
+/// observations contradict the configured store (none without a store).
 pub fn matrix_findings(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Vec<Finding> {
     let mut out = policy_findings(rows);
     out.extend(hang_hazards(rows, range, epm_port));
+    out.extend(store_findings(rows));
     out
 }
 
@@ -621,6 +743,100 @@ mod tests {
         assert_eq!(
             codes(&hang_hazards(&rows, &article(), 13500)),
             ["hang-hazard"]
+        );
+    }
+
+    /// A store that passes the allowed subnet, and blocks everyone else on 135 and the range
+    /// but 5020-5021 (rules fw.reg:1, fw.reg:2 and fw.reg:3); it covers nothing else.
+    fn store(source: IpAddr, port: u16) -> Expected {
+        if port != 135 && !article().contains(port) {
+            return Expected::uncovered();
+        }
+        if source == ip(ALLOWED) {
+            Expected::new(Action::Pass, Some("fw.reg:2 \"Allow RPC\"".into()))
+        } else if port >= 5020 {
+            Expected::new(Action::Pass, Some("fw.reg:3 \"Allow 5020\"".into()))
+        } else {
+            Expected::new(Action::Block, Some("fw.reg:1 \"Block RPC\"".into()))
+        }
+    }
+
+    #[test]
+    fn rows_carry_the_store_and_contradictions_are_findings() {
+        let mut o = correct();
+        o.push(obs(OTHER, 445, ProbeState::Open));
+        for x in o.iter_mut() {
+            if x.source == ip(OTHER) && x.port == 5007 {
+                x.state = ProbeState::Closed;
+            }
+            if x.source == ip(OTHER) && x.port == 5008 {
+                x.state = ProbeState::Open;
+            }
+        }
+        let mut rows = build_matrix(&o, Action::Pass, policy);
+        // Without a store: no configured field, no store finding.
+        assert!(rows.iter().all(|r| r.configured.is_none()));
+        assert!(store_findings(&rows).is_empty());
+        let before = serde_json::to_value(&rows[0]).unwrap();
+        assert!(before.get("configured").is_none(), "{before}");
+        add_configured(&mut rows, store);
+        let r5007 = rows
+            .iter()
+            .find(|r| r.source == ip(OTHER) && r.port == 5007)
+            .unwrap();
+        assert_eq!(
+            r5007.configured,
+            Some(Expected::new(
+                Action::Block,
+                Some("fw.reg:1 \"Block RPC\"".into())
+            ))
+        );
+        assert_eq!(configured_verdict(r5007), Some(Verdict::Leak));
+        let v = serde_json::to_value(r5007).unwrap();
+        assert_eq!(v["configured"]["action"], "block");
+        assert_eq!(v["configured"]["rule"], "fw.reg:1 \"Block RPC\"");
+        let back: MatrixRow = serde_json::from_value(v).unwrap();
+        assert_eq!(&back, r5007);
+        // Agreement, and a port the store does not cover, are no contradiction.
+        let allowed = rows.iter().find(|r| r.source == ip(ALLOWED)).unwrap();
+        assert_eq!(configured_verdict(allowed), Some(Verdict::PassAsExpected));
+        let r445 = rows.iter().find(|r| r.port == 445).unwrap();
+        assert_eq!(r445.configured, Some(Expected::uncovered()));
+        assert_eq!(configured_verdict(r445), None);
+        let f = store_findings(&rows);
+        assert_eq!(codes(&f), ["store-not-in-force", "store-not-in-force"]);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "198.18.0.10: configured: block, observed: closed/open: ports 5007-5008 reachable \
+             from 198.18.2.10 although the store blocks them (fw.reg:1 \"Block RPC\"); the \
+             configuration is not in force (the IPsec policy not assigned, a GPO not applied, or \
+             another rule or firewall letting them through)."
+        );
+        assert_eq!(
+            f[0].evidence,
+            [
+                "198.18.2.10 -> 198.18.0.10:5007 closed (configured block: fw.reg:1 \"Block RPC\")",
+                "198.18.2.10 -> 198.18.0.10:5008 open (configured block: fw.reg:1 \"Block RPC\")"
+            ]
+        );
+        assert_eq!(f[1].severity, Severity::Warning);
+        assert!(
+            f[1].message.starts_with(
+                "198.18.0.10: configured: pass, observed: filtered: ports 5020-5021 filtered from \
+                 198.18.2.10 although the store passes them (fw.reg:3 \"Allow 5020\")"
+            ),
+            "{}",
+            f[1].message
+        );
+        // matrix_findings carries them after the script's own.
+        let all = matrix_findings(&rows, &article(), 135);
+        assert_eq!(codes(&all)[0], "leak");
+        assert_eq!(
+            all.iter()
+                .filter(|x| x.code == Code::StoreNotInForce)
+                .count(),
+            2
         );
     }
 

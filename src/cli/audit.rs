@@ -1,6 +1,7 @@
 //! `rpcaudit audit`: the whole check. Dump the endpoint mappers, count their endpoints against
 //! the range, probe from the local vantage points, merge probe results made elsewhere, compare
-//! everything with the intended policy, and print the report (table, or JSON with `--json`).
+//! everything with the intended policy (and with what the hosts hold, `--store`), and print the
+//! report (table, or JSON with `--json`).
 //!
 //! Exit codes: 3 when a target could not be fully examined (that answer must not pass for a
 //! complete one), else 1 when a finding has severity error, else 0; 2 for bad input.
@@ -27,6 +28,12 @@ pub struct AuditArgs {
     /// .reg exports. Repeatable.
     #[arg(long = "policy", value_name = "FILE", required = true)]
     pub policy: Vec<PathBuf>,
+    /// What the hosts hold: firewall or IPsec store exports (.reg), a GPO's Registry.pol,
+    /// netsh or Get-NetFirewallRule listings, read together as `policy diff --store` reads
+    /// them. The matrix shows what they decide beside what the policy intends; where the two
+    /// disagree, and where an observation contradicts the store, are findings. Repeatable.
+    #[arg(long = "store", value_name = "FILE")]
+    pub stores: Vec<PathBuf>,
     /// The configured RPC dynamic range, instead of what the policy files say (rpccfg/.reg).
     #[arg(long, value_name = "R")]
     pub range: Option<PortRanges>,
@@ -101,14 +108,20 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         )),
         None => None,
     };
-    let loaded = crate::policy::load(
-        &args.policy,
-        &LoadOptions {
-            range_override: args.range.clone(),
-            os: args.os.into(),
-            local_subnets: Vec::new(),
-        },
-    )?;
+    let opts = LoadOptions {
+        range_override: args.range.clone(),
+        os: args.os.into(),
+        local_subnets: Vec::new(),
+    };
+    let loaded = crate::policy::load(&args.policy, &opts)?;
+    let store = if args.stores.is_empty() {
+        None
+    } else {
+        Some(crate::policy::diff::beside(
+            crate::policy::load(&args.stores, &opts)?,
+            &loaded,
+        ))
+    };
     let (range, range_source) = match &loaded.range {
         Some(r) => (r.ports.clone(), r.source.clone()),
         None => (
@@ -139,11 +152,17 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         extra_ports: args.ports.clone(),
         imported,
         default_action: args.default_action.into(),
+        store,
     };
     let ctx = ReportContext {
         targets: targets.iter().map(|t| t.to_string()).collect(),
         epm_port: args.epm.port,
         policy_files: loaded.files.clone(),
+        store_files: req
+            .store
+            .as_ref()
+            .map(|s| s.files.clone())
+            .unwrap_or_default(),
         range,
         range_source,
         observation_files: args
@@ -252,9 +271,10 @@ fn run_lines(
     });
     let was_interrupted = super::stream::until_interrupted(rt, work);
     bar.finish();
-    let worst = tally.worst(&loaded.findings);
-    let mut summary = tally.summary(ctx, loaded.findings.clone(), was_interrupted);
-    summary.changes = diff.map(|d| d.finish(&loaded.findings));
+    let files = crate::audit::run::run_findings(req, loaded);
+    let worst = tally.worst(&files);
+    let mut summary = tally.summary(ctx, files.clone(), was_interrupted);
+    summary.changes = diff.map(|d| d.finish(&files));
     let complete = summary.complete;
     let line = inert::to_json_line(&summary).map_err(Error::Json)?;
     write(&line, &mut failure);

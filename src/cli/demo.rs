@@ -124,6 +124,7 @@ async fn audit_fixture(
         extra_ports: None,
         imported: Vec::new(),
         default_action: Action::Pass,
+        store: None,
     };
     let progress = std::sync::Mutex::new(Default::default());
     let result = run_audit(&req, loaded, &progress, |_| {}).await;
@@ -134,6 +135,7 @@ async fn audit_fixture(
         targets: vec![loopback.to_string()],
         epm_port,
         policy_files: loaded.files.clone(),
+        store_files: Vec::new(),
         range,
         range_source,
         observation_files: Vec::new(),

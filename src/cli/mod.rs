@@ -86,7 +86,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The whole check: dump, count, probe and compare with the intended policy.
-    Audit(audit::AuditArgs),
+    Audit(Box<audit::AuditArgs>),
     /// Dump the endpoint mapper (TCP 135) of each target, like rpcdump.
     Dump(dump::DumpArgs),
     /// Read the intended policy: lint it, explain a decision, show the RPC dynamic range.
@@ -154,7 +154,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     init_logging(cli.verbose);
     progress::set_quiet(cli.quiet);
     match cli.command {
-        Command::Audit(args) => audit::run(args),
+        Command::Audit(args) => audit::run(*args),
         Command::Dump(args) => dump::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Probe(args) => probe::run(args),

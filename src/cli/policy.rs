@@ -317,11 +317,7 @@ fn diff(a: DiffArgs) -> Result<Exit, Error> {
         local_subnets: a.local_subnets.clone(),
     };
     let script = policy::load(&a.scripts, &opts)?;
-    let mut store = policy::load(&a.stores, &opts)?;
-    // A store export rarely carries Rpc\Internet: the keyword RPC then means the script's range.
-    if store.range.is_none() {
-        store.policy.rpc_dynamic = script.effective_range();
-    }
+    let store = policy::diff::beside(policy::load(&a.stores, &opts)?, &script);
     let out = DiffOutput {
         findings: policy::diff::diff(&script, &store),
     };

@@ -1,6 +1,6 @@
-//! `policy diff`: where what a host holds (a store export or a listing) and what the script
-//! intended disagree. Two [`LoadedPolicy`] values in, `store-disagrees` findings out, each
-//! naming both sides. Pure: the CLI loads the files.
+//! `policy diff` (and `audit --store`): where what a host holds (a store export or a listing)
+//! and what the script intended disagree. Two [`LoadedPolicy`] values in, `store-disagrees`
+//! findings out, each naming both sides. Pure: the CLI loads the files, then [`beside`].
 //!
 //! Two comparisons:
 //! - rules, by name (case-insensitive) among the inbound rules in force on each side: a rule
@@ -294,7 +294,17 @@ pub fn diff(script: &LoadedPolicy, store: &LoadedPolicy) -> Vec<Finding> {
         }
         out.push(f);
     }
-    out
+    // A host holds hundreds of built-in rules: at most 100 findings per file and kind.
+    crate::finding::cap_per_code(out)
+}
+
+/// A store read for comparing with `script`: a store export rarely carries Rpc\Internet, so
+/// when the store files configure no range, the keyword `RPC` means the script's range.
+pub fn beside(mut store: LoadedPolicy, script: &LoadedPolicy) -> LoadedPolicy {
+    if store.range.is_none() {
+        store.policy.rpc_dynamic = script.effective_range();
+    }
+    store
 }
 
 #[cfg(test)]

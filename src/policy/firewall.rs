@@ -28,6 +28,9 @@ pub struct FwRule {
     pub action: FwAction,
     pub enabled: bool,
     pub ports: PortMatch,
+    /// The RPC keywords among the local ports, as written (`RPC`, `RPC-EPMap`), for
+    /// `explain` to say how they were read.
+    pub port_keywords: Vec<String>,
     pub remote: Vec<AddrMatch>,
     pub proto: ProtoMatch,
     /// The rule requires IPsec authentication (`security=authenticate`,
@@ -55,6 +58,7 @@ impl FwRule {
             action: FwAction::Allow,
             enabled: true,
             ports: PortMatch::Any,
+            port_keywords: Vec::new(),
             remote: vec![AddrMatch::Any],
             proto: ProtoMatch::Any,
             secure: false,
@@ -108,10 +112,41 @@ impl FwRule {
                 name: self.label().to_string(),
                 dialect: self.dialect,
                 policy: None,
-                filter: None,
+                filter: keywords_read_as(&self.port_keywords),
             },
         })
     }
+}
+
+/// How the RPC port keywords of a rule were read: `LPort=RPC-EPMap (TCP 135)`,
+/// `LPort=RPC (the RPC dynamic range)`.
+fn keywords_read_as(keywords: &[String]) -> Option<String> {
+    let read: Vec<String> = keywords
+        .iter()
+        .map(|k| {
+            let meaning = if k.eq_ignore_ascii_case("rpc") {
+                "the RPC dynamic range"
+            } else {
+                "TCP 135"
+            };
+            format!("LPort={k} ({meaning})")
+        })
+        .collect();
+    (!read.is_empty()).then(|| read.join(", "))
+}
+
+/// The RPC keywords among local-port items, as written.
+pub fn port_keywords(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| {
+            ["rpc", "rpc-epmap", "rpcepmap"]
+                .iter()
+                .any(|k| s.eq_ignore_ascii_case(k))
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// A command that changes or removes rules by name (`netsh advfirewall firewall set|delete
@@ -254,7 +289,10 @@ fn set_param(
             rule.proto = ProtoMatch::parse(v)
                 .ok_or_else(|| ValueError::not_one_of("protocol", v, "unknown"))?
         }
-        "localport" => rule.ports = parse_local_ports(values)?,
+        "localport" => {
+            rule.ports = parse_local_ports(values)?;
+            rule.port_keywords = port_keywords(values);
+        }
         "remoteip" | "remoteaddress" => rule.remote = parse_remote(values, sink, line)?,
         "security" => rule.secure = !matches!(v.to_ascii_lowercase().as_str(), "notrequired" | ""),
         "authentication" | "encryption"

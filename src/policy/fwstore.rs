@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 
 use super::address::{self, AddrMatch};
-use super::firewall::{FwAction, FwRule, parse_local_ports};
+use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Dialect, PortMatch, ProtoMatch};
 use super::registry::{reg_dword, reg_sz, split_value_line};
 use super::sink::Sink;
@@ -132,6 +132,8 @@ pub struct RuleString {
     pub proto: ProtoMatch,
     pub profiles: Profiles,
     pub ports: PortMatch,
+    /// The RPC keywords among the `LPort` values, as written.
+    pub port_keywords: Vec<String>,
     pub remote: Vec<AddrMatch>,
     /// `Name=`, as stored: an indirect string such as `@FirewallAPI.dll,-28539` stays as it is.
     pub name: String,
@@ -269,6 +271,7 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
     }
     let action = action.ok_or(RuleStringError::Missing("Action"))?;
     let inbound = dir.ok_or(RuleStringError::Missing("Dir"))?;
+    let ports_written = ports.clone();
     let ports = if ports.is_empty() {
         PortMatch::Any
     } else {
@@ -287,6 +290,7 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
         inbound,
         proto,
         profiles,
+        port_keywords: port_keywords(&ports_written),
         ports,
         remote,
         name,
@@ -611,6 +615,7 @@ impl FirewallStore {
                 action: r.rule.action,
                 enabled: r.rule.active && !profiles.is_empty(),
                 ports: r.rule.ports.clone(),
+                port_keywords: r.rule.port_keywords.clone(),
                 remote: r.rule.remote.clone(),
                 proto: r.rule.proto,
                 secure: r.rule.secure,
@@ -871,6 +876,75 @@ mod tests {
             .map(|f| f.line)
             .collect();
         assert_eq!(lines, vec![Some(4), Some(5)]);
+    }
+
+    /// Decisions from a store: `LocalSubnet` stands for the subnets given with
+    /// `--local-subnet` and for nothing without them; a dotted mask and a range match what they
+    /// name; an inactive rule decides nothing; `RPC` is the range in force.
+    #[test]
+    fn store_rules_decide_with_keywords_masks_and_ranges() {
+        use crate::policy::{Action, LoadOptions, Proto, build, parse_text};
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=445|RA4=LocalSubnet|\"\r\n\
+             \"B\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|RA4=10.1.0.0/255.255.0.0|RA4=192.0.2.10-192.0.2.20|\"\r\n\
+             \"C\"=\"v2.30|Action=Block|Dir=In|Protocol=6|LPort=139|\"\r\n\
+             \"D\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=RPC|\"\r\n\
+             \"E\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=RPC-EPMap|RA4=198.51.100.0/24|\"\r\n"
+        );
+        let load = |local: &str, range: Option<&str>| {
+            build(
+                vec![parse_text("store.reg", text.as_bytes())],
+                &LoadOptions {
+                    local_subnets: if local.is_empty() {
+                        vec![]
+                    } else {
+                        vec![local.parse().unwrap()]
+                    },
+                    range_override: range.map(|r| PortRanges::parse(r).unwrap()),
+                    ..LoadOptions::default()
+                },
+            )
+        };
+        let decide = |lp: &crate::policy::LoadedPolicy, a: [u8; 4], p: u16| {
+            lp.policy.decide(a.into(), p, Proto::Tcp).action
+        };
+        let known = load("198.18.1.0/24", Some("5001-5021"));
+        assert_eq!(decide(&known, [198, 18, 1, 7], 445), Action::Pass);
+        assert_eq!(decide(&known, [198, 18, 2, 7], 445), Action::None);
+        let unknown = load("", Some("5001-5021"));
+        assert_eq!(decide(&unknown, [198, 18, 1, 7], 445), Action::None);
+        for (a, want) in [
+            ([10, 1, 200, 3], Action::Block),
+            ([10, 2, 0, 1], Action::None),
+            ([192, 0, 2, 10], Action::Block),
+            ([192, 0, 2, 20], Action::Block),
+            ([192, 0, 2, 21], Action::None),
+        ] {
+            assert_eq!(decide(&known, a, 135), want, "{a:?}");
+        }
+        // RPC-EPMap: TCP 135, and explain says so.
+        let d = known
+            .policy
+            .decide([198, 51, 100, 1].into(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Pass);
+        assert_eq!(
+            d.rule.and_then(|r| r.filter).as_deref(),
+            Some("LPort=RPC-EPMap (TCP 135)")
+        );
+        // C has no Active field: not in force.
+        assert_eq!(decide(&known, [10, 9, 9, 9], 139), Action::None);
+        // RPC: the range in force, here 5001-5021, or else the OS default; explain says so.
+        assert_eq!(decide(&known, [10, 9, 9, 9], 5021), Action::Block);
+        let d = known.policy.decide([10, 9, 9, 9].into(), 5021, Proto::Tcp);
+        assert_eq!(
+            d.rule.and_then(|r| r.filter).as_deref(),
+            Some("LPort=RPC (the RPC dynamic range)")
+        );
+        assert_eq!(decide(&known, [10, 9, 9, 9], 5022), Action::None);
+        let default = load("", None);
+        assert_eq!(decide(&default, [10, 9, 9, 9], 5021), Action::None);
+        assert_eq!(decide(&default, [10, 9, 9, 9], 49152), Action::Block);
     }
 
     proptest::proptest! {

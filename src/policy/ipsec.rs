@@ -25,10 +25,11 @@ use crate::ports::PortRanges;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
     pub src: AddrMatch,
-    /// `None`: any port.
-    pub src_port: Option<u16>,
+    /// An inclusive range of ports (one port in scripts; a range in the store's version-2
+    /// filters); `None`: any port.
+    pub src_port: Option<(u16, u16)>,
     pub dst: AddrMatch,
-    pub dst_port: Option<u16>,
+    pub dst_port: Option<(u16, u16)>,
     pub proto: ProtoMatch,
     pub mirrored: bool,
     pub text: String,
@@ -202,7 +203,7 @@ fn push_rule_views(out: &mut Vec<Rule>, r: &IpsecRule, policy: Option<&str>) {
                 continue;
             }
             let ports = match dst_port {
-                Some(p) => PortMatch::Ports(PortRanges::from_ranges([(p, p)])),
+                Some(p) => PortMatch::Ports(PortRanges::from_ranges([p])),
                 None => PortMatch::Any,
             };
             out.push(Rule {
@@ -299,9 +300,9 @@ pub fn parse_filter(text: &str) -> Result<(Filter, Vec<WrittenAddr>), FilterErro
     };
     let filter = Filter {
         src: src.1.clone(),
-        src_port,
+        src_port: src_port.map(|p| (p, p)),
         dst: dst.1.clone(),
-        dst_port,
+        dst_port: dst_port.map(|p| (p, p)),
         proto,
         mirrored,
         text: text.to_string(),
@@ -595,7 +596,7 @@ fn check_filter_name(sink: &mut Sink, line: usize, name: &str, filters: &[Filter
     let mut ports = Vec::new();
     for f in filters {
         match f.dst_port {
-            Some(p) => ports.push((p, p)),
+            Some(p) => ports.push(p),
             None => return,
         }
     }
@@ -625,7 +626,7 @@ mod tests {
         let (f, _) = parse_filter("*=0:135:TCP").unwrap();
         assert_eq!(f.src, AddrMatch::Any);
         assert_eq!(f.dst, AddrMatch::Me);
-        assert_eq!(f.dst_port, Some(135));
+        assert_eq!(f.dst_port, Some((135, 135)));
         assert_eq!(f.proto, ProtoMatch::Number(6));
         assert!(f.mirrored);
         let (f, _) = parse_filter("10.1.1.0/255.255.255.0=0:5001:TCP").unwrap();
@@ -715,7 +716,7 @@ mod tests {
             let text = format!("{addr}/{bits}{sep}0:{port}:UDP");
             let (f, _) = parse_filter(&text).unwrap();
             proptest::prop_assert_eq!(f.mirrored, !one_way);
-            proptest::prop_assert_eq!(f.dst_port, (port != 0).then_some(port));
+            proptest::prop_assert_eq!(f.dst_port, (port != 0).then_some((port, port)));
             proptest::prop_assert_eq!(f.proto, ProtoMatch::Number(17));
             proptest::prop_assert_eq!(f.src.specificity(), bits);
             proptest::prop_assert_eq!(&f.dst, &AddrMatch::Me);
@@ -742,7 +743,7 @@ mod tests {
         assert_eq!(force.len(), 1, "the earlier assignment stays");
         let names: Vec<&str> = force[0].rules.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["Block 135", "Block 139", "Block 5003"]);
-        assert_eq!(force[0].rules[1].filters[0].dst_port, Some(445));
+        assert_eq!(force[0].rules[1].filters[0].dst_port, Some((445, 445)));
     }
 
     #[test]

@@ -8,16 +8,8 @@
 //! trailing zero byte (accepted when absent). Strings inside are a u32 byte count (its NUL
 //! included) and UTF-16LE text ending in NUL.
 //!
-//! Filter data (class `{80DC20B5-2EC8-11D1-A89E-00A0248D3021}`): a u32 count, then each filter:
-//! source DNS name, destination DNS name, description (strings), the filter GUID, a u32
-//! mirrored flag, source address, source mask, destination address, destination mask (4 bytes
-//! each, network order), the tunnel address (4 bytes), the protocol (u32; 0 any), source and
-//! destination port (u16 each; 0 any) and a u32 tunnel flag. Address 0 with mask
-//! 255.255.255.255 is "this computer" (`IP_ADDRESS_ME` with `IP_ADDRESS_MASK_NONE`), mask 0 is
-//! any address (`SUBNET_MASK_ANY`). This is the layout Windows 2000, XP and Server 2003 write
-//! (ipsecpol, ipseccmd, `netsh ipsec static`, the console). Address ranges and the
-//! special-server keywords (DNS, WINS, DHCP, gateway) of the later layout are not decoded: a
-//! blob in that layout fails the length checks and is reported, never guessed at.
+//! Filter data (class `{80DC20B5-2EC8-11D1-A89E-00A0248D3021}`) holds filter lists in two
+//! layouts; [`super::ipsec_filters`] decodes them with this module's reader.
 //!
 //! Negotiation policy data (class `{80DC20B9-...}`): a u32 count of security offers, each
 //! lifetime seconds, lifetime kilobytes, flags, PFS (u32 each), a u32 count of transforms
@@ -275,10 +267,14 @@ pub enum BlobError {
     },
     #[error("{0} bytes are left after the last entry")]
     Trailing(usize),
+    #[error(
+        "the version-2 part says {declared} bytes of data, its filters take {filters} (and its counts 8)"
+    )]
+    V2Length { declared: u32, filters: usize },
 }
 
 /// A bounded reader over one blob's data.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     data: &'a [u8],
     pos: usize,
     /// Offset of `data` in the whole blob, for messages.
@@ -286,15 +282,20 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn left(&self) -> usize {
+    /// A reader over `data`, which starts at offset `base` of the blob.
+    pub(super) fn new(data: &'a [u8], base: usize) -> Reader<'a> {
+        Reader { data, pos: 0, base }
+    }
+
+    pub(super) fn left(&self) -> usize {
         self.data.len() - self.pos
     }
 
-    fn at(&self) -> usize {
+    pub(super) fn at(&self) -> usize {
         self.base + self.pos
     }
 
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], BlobError> {
+    pub(super) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], BlobError> {
         if self.left() < n {
             return Err(BlobError::Truncated {
                 what,
@@ -308,33 +309,33 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn u32(&mut self, what: &'static str) -> Result<u32, BlobError> {
+    pub(super) fn u32(&mut self, what: &'static str) -> Result<u32, BlobError> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    fn u16(&mut self, what: &'static str) -> Result<u16, BlobError> {
+    pub(super) fn u16(&mut self, what: &'static str) -> Result<u16, BlobError> {
         let b = self.take(2, what)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
 
-    fn ipv4(&mut self, what: &'static str) -> Result<Ipv4Addr, BlobError> {
+    pub(super) fn ipv4(&mut self, what: &'static str) -> Result<Ipv4Addr, BlobError> {
         let b = self.take(4, what)?;
         Ok(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
     }
 
-    fn guid(&mut self, what: &'static str) -> Result<Guid, BlobError> {
+    pub(super) fn guid(&mut self, what: &'static str) -> Result<Guid, BlobError> {
         let b = self.take(16, what)?;
         let mut a = [0u8; 16];
         a.copy_from_slice(b);
         Ok(Guid::from_bytes(&a))
     }
 
-    fn bool32(&mut self, what: &'static str) -> Result<bool, BlobError> {
+    pub(super) fn bool32(&mut self, what: &'static str) -> Result<bool, BlobError> {
         Ok(self.u32(what)? != 0)
     }
 
-    fn wstring(&mut self, what: &'static str) -> Result<String, BlobError> {
+    pub(super) fn wstring(&mut self, what: &'static str) -> Result<String, BlobError> {
         let at = self.at();
         let len = self.u32(what)?;
         let bad = BlobError::BadString { what, at, len };
@@ -356,7 +357,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of entries of at least `each` bytes, checked against what is left.
-    fn count(&mut self, what: &'static str, each: usize) -> Result<usize, BlobError> {
+    pub(super) fn count(&mut self, what: &'static str, each: usize) -> Result<usize, BlobError> {
         let at = self.at();
         let count = self.u32(what)?;
         let n = usize::try_from(count).unwrap_or(usize::MAX);
@@ -373,8 +374,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Check the header of a blob of `class` and return a reader over its data.
-fn open(blob: &[u8], class: Class) -> Result<Reader<'_>, BlobError> {
+/// Check the class GUID of a blob of `class`: the data length it declares and the bytes
+/// after the 20-byte header.
+pub(super) fn header(blob: &[u8], class: Class) -> Result<(u32, &[u8]), BlobError> {
     if blob.len() < 20 {
         return Err(BlobError::TooShort(blob.len()));
     }
@@ -389,7 +391,13 @@ fn open(blob: &[u8], class: Class) -> Result<Reader<'_>, BlobError> {
         });
     }
     let declared = u32::from_le_bytes([blob[16], blob[17], blob[18], blob[19]]);
-    let rest = &blob[20..];
+    Ok((declared, &blob[20..]))
+}
+
+/// Check the header of a blob of `class` and return a reader over its data, which is the
+/// rest of the blob (less one trailing zero byte, which some writers leave out).
+pub(super) fn open(blob: &[u8], class: Class) -> Result<Reader<'_>, BlobError> {
+    let (declared, rest) = header(blob, class)?;
     let n = usize::try_from(declared).unwrap_or(usize::MAX);
     // The data, then the trailing zero byte (which some writers leave out).
     let fits = rest.len() == n || (rest.len() == n.saturating_add(1) && rest.last() == Some(&0));
@@ -399,91 +407,13 @@ fn open(blob: &[u8], class: Class) -> Result<Reader<'_>, BlobError> {
             actual: rest.len(),
         });
     }
-    Ok(Reader {
-        data: &rest[..n],
-        pos: 0,
-        base: 20,
-    })
+    Ok(Reader::new(&rest[..n], 20))
 }
 
 /// Only the header of a blob, for classes whose data rpcaudit does not need (NFA, policy,
 /// ISAKMP policy): the class is right and the length adds up.
 pub fn check_header(blob: &[u8], class: Class) -> Result<(), BlobError> {
     open(blob, class).map(|_| ())
-}
-
-/// One filter of a filter blob.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlobFilter {
-    pub src_dns: String,
-    pub dst_dns: String,
-    pub description: String,
-    pub id: Guid,
-    pub mirrored: bool,
-    pub src: Ipv4Addr,
-    pub src_mask: Ipv4Addr,
-    pub dst: Ipv4Addr,
-    pub dst_mask: Ipv4Addr,
-    pub tunnel: Ipv4Addr,
-    /// 0: any protocol.
-    pub protocol: u8,
-    /// 0: any port.
-    pub src_port: u16,
-    pub dst_port: u16,
-    pub tunnel_filter: bool,
-}
-
-/// Smallest encoded filter: three empty strings (4 bytes each), GUID, mirrored, five
-/// addresses, protocol, two ports, tunnel flag.
-const MIN_FILTER: usize = 3 * 4 + 16 + 4 + 5 * 4 + 4 + 2 + 2 + 4;
-
-/// Decode an ipsecFilter blob.
-pub fn decode_filters(blob: &[u8]) -> Result<Vec<BlobFilter>, BlobError> {
-    let mut r = open(blob, Class::Filter)?;
-    let n = r.count("filter count", MIN_FILTER)?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let src_dns = r.wstring("source DNS name")?;
-        let dst_dns = r.wstring("destination DNS name")?;
-        let description = r.wstring("filter description")?;
-        let id = r.guid("filter GUID")?;
-        let mirrored = r.bool32("mirrored flag")?;
-        let src = r.ipv4("source address")?;
-        let src_mask = r.ipv4("source mask")?;
-        let dst = r.ipv4("destination address")?;
-        let dst_mask = r.ipv4("destination mask")?;
-        let tunnel = r.ipv4("tunnel address")?;
-        let at = r.at();
-        let proto = r.u32("protocol")?;
-        let protocol = u8::try_from(proto).map_err(|_| BlobError::BadValue {
-            what: "protocol",
-            at,
-            value: proto,
-        })?;
-        let src_port = r.u16("source port")?;
-        let dst_port = r.u16("destination port")?;
-        let tunnel_filter = r.bool32("tunnel flag")?;
-        out.push(BlobFilter {
-            src_dns,
-            dst_dns,
-            description,
-            id,
-            mirrored,
-            src,
-            src_mask,
-            dst,
-            dst_mask,
-            tunnel,
-            protocol,
-            src_port,
-            dst_port,
-            tunnel_filter,
-        });
-    }
-    if r.left() > 0 {
-        return Err(BlobError::Trailing(r.left()));
-    }
-    Ok(out)
 }
 
 /// One transform of a security offer: two algorithm numbers and AH (1) or ESP (2).
@@ -565,31 +495,12 @@ pub mod encode {
         b
     }
 
-    fn wstring(b: &mut Vec<u8>, s: &str) {
+    pub fn wstring(b: &mut Vec<u8>, s: &str) {
         let units: Vec<u16> = s.encode_utf16().chain([0]).collect();
         b.extend_from_slice(&u32::try_from(units.len() * 2).unwrap().to_le_bytes());
         for u in units {
             b.extend_from_slice(&u.to_le_bytes());
         }
-    }
-
-    pub fn filters(list: &[BlobFilter]) -> Vec<u8> {
-        let mut b = u32::try_from(list.len()).unwrap().to_le_bytes().to_vec();
-        for f in list {
-            wstring(&mut b, &f.src_dns);
-            wstring(&mut b, &f.dst_dns);
-            wstring(&mut b, &f.description);
-            b.extend_from_slice(&f.id.to_bytes());
-            b.extend_from_slice(&u32::from(f.mirrored).to_le_bytes());
-            for a in [f.src, f.src_mask, f.dst, f.dst_mask, f.tunnel] {
-                b.extend_from_slice(&a.octets());
-            }
-            b.extend_from_slice(&u32::from(f.protocol).to_le_bytes());
-            b.extend_from_slice(&f.src_port.to_le_bytes());
-            b.extend_from_slice(&f.dst_port.to_le_bytes());
-            b.extend_from_slice(&u32::from(f.tunnel_filter).to_le_bytes());
-        }
-        envelope(Class::Filter, &b)
     }
 
     pub fn offers(list: &[Offer]) -> Vec<u8> {
@@ -619,25 +530,6 @@ pub mod encode {
 mod tests {
     use super::*;
 
-    pub(crate) fn filter(src: [u8; 4], mask: [u8; 4], port: u16) -> BlobFilter {
-        BlobFilter {
-            src_dns: String::new(),
-            dst_dns: String::new(),
-            description: "d".into(),
-            id: Guid::new(1, 2, 3, [4; 8]),
-            mirrored: true,
-            src: src.into(),
-            src_mask: mask.into(),
-            dst: Ipv4Addr::UNSPECIFIED,
-            dst_mask: Ipv4Addr::BROADCAST,
-            tunnel: Ipv4Addr::UNSPECIFIED,
-            protocol: 6,
-            src_port: 0,
-            dst_port: port,
-            tunnel_filter: false,
-        }
-    }
-
     #[test]
     fn guids_print_and_parse() {
         let g = Class::Filter.guid();
@@ -660,58 +552,6 @@ mod tests {
             Some(Class::NegotiationPolicy)
         );
         assert_eq!(Class::of_key("ipsecFilterX{x}"), None);
-    }
-
-    #[test]
-    fn filters_round_trip() {
-        let list = vec![
-            filter([0, 0, 0, 0], [0, 0, 0, 0], 135),
-            filter([10, 1, 1, 0], [255, 255, 255, 0], 5001),
-        ];
-        let blob = encode::filters(&list);
-        assert_eq!(decode_filters(&blob).unwrap(), list);
-        // Without the trailing zero byte too.
-        assert_eq!(decode_filters(&blob[..blob.len() - 1]).unwrap(), list);
-    }
-
-    #[test]
-    fn malformed_blobs_say_what_is_wrong() {
-        let blob = encode::filters(&[filter([0; 4], [0; 4], 135)]);
-        assert_eq!(decode_filters(&blob[..10]), Err(BlobError::TooShort(10)));
-        assert!(matches!(
-            decode_offers(&blob),
-            Err(BlobError::WrongClass { .. })
-        ));
-        assert!(matches!(
-            decode_filters(&blob[..blob.len() - 5]),
-            Err(BlobError::Length { .. })
-        ));
-        // A count no data can hold is refused before anything is reserved.
-        let mut huge = blob.clone();
-        huge[20..24].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(
-            decode_filters(&huge),
-            Err(BlobError::Count { .. })
-        ));
-        // A string longer than the blob.
-        let mut long = blob.clone();
-        long[24..28].copy_from_slice(&1000u32.to_le_bytes());
-        assert!(matches!(
-            decode_filters(&long),
-            Err(BlobError::Truncated { .. })
-        ));
-        // A protocol above 255.
-        let list = [filter([0; 4], [0; 4], 135)];
-        let mut bad = encode::filters(&list);
-        let proto_at = bad.len() - 1 - 4 - 2 - 2 - 4;
-        bad[proto_at..proto_at + 4].copy_from_slice(&300u32.to_le_bytes());
-        assert!(matches!(
-            decode_filters(&bad),
-            Err(BlobError::BadValue {
-                what: "protocol",
-                ..
-            })
-        ));
     }
 
     #[test]
@@ -739,7 +579,6 @@ mod tests {
             let mut blob = Class::Filter.guid().to_bytes().to_vec();
             blob.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
             blob.extend_from_slice(&data);
-            let _ = decode_filters(&blob);
             let _ = decode_offers(&blob);
         }
     }

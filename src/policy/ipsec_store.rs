@@ -23,7 +23,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use super::address::AddrMatch;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
-use super::ipsec_blob::{self, BlobFilter, Class, Guid, NegotiationAction};
+use super::ipsec_blob::{self, Class, Guid, NegotiationAction};
+use super::ipsec_filters::{self, BlobAddr, V2Filter};
 use super::model::{Dialect, ProtoMatch, RuleAction};
 use super::registry::{decode_hex, multi_sz, reg_dword, reg_sz, split_value_line, strip_ci};
 use super::sink::Sink;
@@ -417,8 +418,8 @@ fn read_rule(sink: &mut Sink, nfa: &Object, ctx: &mut Ctx<'_>) -> Option<IpsecRu
             .decoded
             .entry(key)
             .or_insert_with(|| match list.get("ipsecData") {
-                Some((_, Value::Binary(b))) => ipsec_blob::decode_filters(b)
-                    .map(|fs| fs.iter().map(to_filter).collect())
+                Some((_, Value::Binary(b))) => ipsec_filters::decode(b)
+                    .map(|l| l.in_force().iter().map(to_filter).collect())
                     .map_err(|e| e.to_string()),
                 Some(_) => Err("not a REG_BINARY value".to_string()),
                 None => Err("the filter list has no ipsecData value".to_string()),
@@ -440,6 +441,25 @@ fn read_rule(sink: &mut Sink, nfa: &Object, ctx: &mut Ctx<'_>) -> Option<IpsecRu
                     return None;
                 }
                 ctx.budget -= list_filters.len();
+                for f in list_filters.iter() {
+                    let server = [&f.src, &f.dst].into_iter().find_map(|a| match a {
+                        AddrMatch::Keyword { name } => Some(name.clone()),
+                        _ => None,
+                    });
+                    if let Some(server) = server {
+                        sink.push(
+                            crate::finding::Code::DnsUnresolved,
+                            crate::finding::Severity::Warning,
+                            filter_line,
+                            format!(
+                                "{}: filter {} names {server} (the host's DNS, WINS or DHCP servers or its default gateway, which Windows reads from its IP configuration); rpcaudit does not know them, so the model treats the filter as matching no address",
+                                nfa.display(),
+                                excerpt(&f.text)
+                            ),
+                            "check the rule by hand for the host's servers, or name their addresses in the filter",
+                        );
+                    }
+                }
                 filters.extend(list_filters.iter().cloned());
             }
             Err(e) => {
@@ -506,30 +526,55 @@ fn read_action(sink: &mut Sink, negpol: &Object) -> Option<RuleAction> {
     })
 }
 
-/// An address and mask of a blob as the model's matcher.
-fn addr(a: Ipv4Addr, mask: Ipv4Addr) -> AddrMatch {
-    match (u32::from(a), u32::from(mask)) {
-        (_, 0) => AddrMatch::Any,
-        (0, u32::MAX) => AddrMatch::Me,
-        (_, m) => AddrMatch::Masked {
-            addr: IpAddr::V4(a),
-            mask: IpAddr::V4(mask),
-            bits: u8::try_from(m.count_ones()).unwrap_or(32),
+/// An address of a blob as the model's matcher: the host's servers as the Windows Firewall
+/// keywords for them (which match no address here).
+fn addr(a: &BlobAddr) -> AddrMatch {
+    let full = |ip: &IpAddr| AddrMatch::Masked {
+        addr: *ip,
+        mask: match ip {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(u128::MAX)),
+        },
+        bits: if ip.is_ipv4() { 32 } else { 128 },
+    };
+    match a {
+        BlobAddr::Any => AddrMatch::Any,
+        BlobAddr::Me => AddrMatch::Me,
+        BlobAddr::One(ip) => full(ip),
+        BlobAddr::Range(first, last) => AddrMatch::Range {
+            first: *first,
+            last: *last,
+        },
+        BlobAddr::Subnet { addr, mask } => AddrMatch::Masked {
+            addr: *addr,
+            mask: *mask,
+            bits: match mask {
+                IpAddr::V4(m) => u8::try_from(u32::from(*m).count_ones()).unwrap_or(32),
+                IpAddr::V6(m) => u8::try_from(u128::from(*m).count_ones()).unwrap_or(128),
+            },
+        },
+        BlobAddr::Server(s) => AddrMatch::Keyword {
+            name: s.keyword().to_string(),
         },
     }
 }
 
-/// The filter in ipseccmd's syntax, so explain and diff show it as the script wrote it.
-fn filter_text(f: &BlobFilter) -> String {
-    fn side(a: Ipv4Addr, mask: Ipv4Addr, port: u16) -> String {
-        let mut s = match (u32::from(a), u32::from(mask)) {
-            (_, 0) => "*".to_string(),
-            (0, u32::MAX) => "0".to_string(),
-            (_, u32::MAX) => a.to_string(),
-            _ => format!("{a}/{mask}"),
+/// The filter in ipseccmd's syntax (with `first-last` for ranges, the keyword for a server),
+/// so explain and diff show it as a script would have written it.
+fn filter_text(f: &V2Filter) -> String {
+    fn side(a: &BlobAddr, ports: ipsec_filters::Ports) -> String {
+        let mut s = match a {
+            BlobAddr::Any => "*".to_string(),
+            BlobAddr::Me => "0".to_string(),
+            BlobAddr::One(ip) => ip.to_string(),
+            BlobAddr::Range(x, y) => format!("{x}-{y}"),
+            BlobAddr::Subnet { addr, mask } => format!("{addr}/{mask}"),
+            BlobAddr::Server(s) => s.keyword().to_string(),
         };
-        if port != 0 {
-            s.push_str(&format!(":{port}"));
+        match ports {
+            Some((p, q)) if p == q => s.push_str(&format!(":{p}")),
+            Some((p, q)) => s.push_str(&format!(":{p}-{q}")),
+            None => {}
         }
         s
     }
@@ -542,18 +587,18 @@ fn filter_text(f: &BlobFilter) -> String {
     };
     format!(
         "{}{}{}{proto}",
-        side(f.src, f.src_mask, f.src_port),
+        side(&f.src, f.src_ports),
         if f.mirrored { '=' } else { '+' },
-        side(f.dst, f.dst_mask, f.dst_port)
+        side(&f.dst, f.dst_ports)
     )
 }
 
-fn to_filter(f: &BlobFilter) -> Filter {
+fn to_filter(f: &V2Filter) -> Filter {
     Filter {
-        src: addr(f.src, f.src_mask),
-        src_port: (f.src_port != 0).then_some(f.src_port),
-        dst: addr(f.dst, f.dst_mask),
-        dst_port: (f.dst_port != 0).then_some(f.dst_port),
+        src: addr(&f.src),
+        src_port: f.src_ports,
+        dst: addr(&f.dst),
+        dst_port: f.dst_ports,
         proto: match f.protocol {
             0 => ProtoMatch::Any,
             n => ProtoMatch::Number(n),
@@ -567,12 +612,16 @@ fn to_filter(f: &BlobFilter) -> Filter {
 #[cfg(test)]
 pub mod export {
     use super::KEY;
-    use super::ipsec_blob::{BlobFilter, Class, Guid, NegotiationAction, Offer, encode};
+    use super::ipsec_blob::{Class, Guid, NegotiationAction, Offer, encode};
+    use super::ipsec_filters::{self, BlobFilter, V2Filter};
+    use std::net::Ipv4Addr;
 
     /// One rule of a policy to write: its name, filters and action.
     pub struct RuleSpec {
         pub name: String,
         pub filters: Vec<BlobFilter>,
+        /// The version-2 filters written after them (Windows Vista and later), if any.
+        pub v2: Vec<V2Filter>,
         pub action: NegotiationAction,
         /// For a negotiate action: fall back to clear (an offer without transforms).
         pub soft: bool,
@@ -659,7 +708,12 @@ pub mod export {
                 let mut f = String::new();
                 f += &sz("ClassName", Class::Filter.name());
                 f += &sz("description", "");
-                f += &hex_lines("ipsecData", "hex", &encode::filters(&r.filters));
+                let blob = if r.v2.is_empty() {
+                    ipsec_filters::encode::filters(&r.filters)
+                } else {
+                    ipsec_filters::encode::with_v2(&r.filters, &r.v2)
+                };
+                f += &hex_lines("ipsecData", "hex", &blob);
                 f += "\"ipsecDataType\"=dword:00000100\r\n";
                 f += &sz("ipsecID", &guid(n, 4).to_string());
                 f += &sz("ipsecName", &r.name);
@@ -766,25 +820,8 @@ pub mod export {
         out
     }
 
-    /// UTF-16LE with a BOM, as `reg export` writes.
-    pub fn utf16(text: &str) -> Vec<u8> {
-        let mut b = vec![0xFF, 0xFE];
-        for u in text.encode_utf16() {
-            b.extend_from_slice(&u.to_le_bytes());
-        }
-        b
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::export::{PolicySpec, RuleSpec};
-    use super::ipsec_blob::{BlobFilter, Guid, NegotiationAction};
-    use super::*;
-    use crate::finding::Code;
-    use crate::policy::{self, Action, LoadOptions, Proto};
-
-    fn f(src: [u8; 4], mask: [u8; 4], port: u16, n: u32) -> BlobFilter {
+    /// A mirrored TCP filter from `src`/`mask` to this computer's `port`, with an ID from `n`.
+    pub fn filter(src: [u8; 4], mask: [u8; 4], port: u16, n: u32) -> BlobFilter {
         BlobFilter {
             src_dns: String::new(),
             dst_dns: String::new(),
@@ -800,27 +837,32 @@ mod tests {
             src_port: 0,
             dst_port: port,
             tunnel_filter: false,
+            special: None,
         }
     }
 
-    /// The KB908472 policy as ipseccmd writes it: a rule per port, one filter each.
-    fn kb908472() -> PolicySpec {
+    /// The KB908472 policy as ipseccmd writes it: a rule per port (135, 5001-5021), one
+    /// filter each, blocked for all and permitted for the /24 `allowed`.
+    pub fn kb908472(allowed: [u8; 4]) -> PolicySpec {
         let ports: Vec<u16> = std::iter::once(135).chain(5001..=5021).collect();
+        let net = Ipv4Addr::from(allowed);
         let mut rules = Vec::new();
         for (i, &p) in ports.iter().enumerate() {
             rules.push(RuleSpec {
                 name: format!("Block Inbound TCP {p} Rule"),
-                filters: vec![f([0; 4], [0; 4], p, i as u32)],
+                filters: vec![filter([0; 4], [0; 4], p, i as u32)],
                 action: NegotiationAction::Block,
                 soft: false,
+                v2: Vec::new(),
             });
         }
         for (i, &p) in ports.iter().enumerate() {
             rules.push(RuleSpec {
-                name: format!("Allow Inbound TCP Port {p} from 10.1.1.0 Rule"),
-                filters: vec![f([10, 1, 1, 0], [255, 255, 255, 0], p, 100 + i as u32)],
+                name: format!("Allow Inbound TCP Port {p} from {net} Rule"),
+                filters: vec![filter(allowed, [255, 255, 255, 0], p, 100 + i as u32)],
                 action: NegotiationAction::Permit,
                 soft: false,
+                v2: Vec::new(),
             });
         }
         PolicySpec {
@@ -830,11 +872,11 @@ mod tests {
     }
 
     /// A built-in policy of Windows XP/2003, as every store holds it (unassigned).
-    fn server_request_security() -> PolicySpec {
-        let mut icmp = f([0; 4], [0; 4], 0, 900);
+    pub fn server_request_security() -> PolicySpec {
+        let mut icmp = filter([0; 4], [0; 4], 0, 900);
         icmp.protocol = 1;
         icmp.description = "All ICMP Traffic".into();
-        let mut all = f([0; 4], [0; 4], 0, 901);
+        let mut all = filter([0; 4], [0; 4], 0, 901);
         all.protocol = 0;
         all.src = Ipv4Addr::UNSPECIFIED;
         all.src_mask = Ipv4Addr::BROADCAST;
@@ -847,22 +889,51 @@ mod tests {
                     filters: vec![icmp],
                     action: NegotiationAction::Permit,
                     soft: false,
+                    v2: Vec::new(),
                 },
                 RuleSpec {
                     name: "All IP Traffic".into(),
                     filters: vec![all],
                     action: NegotiationAction::Negotiate,
                     soft: true,
+                    v2: Vec::new(),
                 },
             ],
         }
+    }
+
+    /// UTF-16LE with a BOM, as `reg export` writes.
+    pub fn utf16(text: &str) -> Vec<u8> {
+        let mut b = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+        b
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::export::{PolicySpec, RuleSpec};
+    use super::ipsec_blob::NegotiationAction;
+    use super::ipsec_filters::BlobFilter;
+    use super::*;
+    use crate::finding::Code;
+    use crate::policy::{self, Action, LoadOptions, Proto};
+
+    fn f(src: [u8; 4], mask: [u8; 4], port: u16, n: u32) -> BlobFilter {
+        export::filter(src, mask, port, n)
+    }
+
+    fn kb908472() -> PolicySpec {
+        export::kb908472([10, 1, 1, 0])
     }
 
     const FIXTURE: &str = "ipsec-store-kb908472.reg";
 
     fn fixture_bytes() -> Vec<u8> {
         export::utf16(&export::text(
-            &[kb908472(), server_request_security()],
+            &[kb908472(), export::server_request_security()],
             Some(0),
         ))
     }
@@ -878,17 +949,30 @@ mod tests {
             std::fs::write(&path, &bytes).unwrap();
             let seeds = root.join("fuzz/seeds/policy_ipsec_store");
             std::fs::create_dir_all(&seeds).unwrap();
-            let filters = ipsec_blob::encode::filters(&kb908472().rules[22].filters);
+            let filters = ipsec_filters::encode::filters(&kb908472().rules[22].filters);
             let mut seed = vec![0u8];
             seed.extend_from_slice(&filters);
             std::fs::write(seeds.join("filter-blob"), seed).unwrap();
             let mut seed = vec![1u8];
             seed.extend_from_slice(&ipsec_blob::encode::offers(&[Default::default()]));
             std::fs::write(seeds.join("offers-blob"), seed).unwrap();
-            let small = export::utf16(&export::text(&[server_request_security()], None));
+            let small = export::utf16(&export::text(&[export::server_request_security()], None));
             let mut seed = vec![2u8];
             seed.extend_from_slice(&small);
             std::fs::write(seeds.join("unassigned-store.reg"), seed).unwrap();
+            // Version-2 filter lists (Windows Vista and later): a blob, and a whole export.
+            let v2 = super::ipsec_filters::tests::v2_sample();
+            let mut seed = vec![0u8];
+            seed.extend_from_slice(&v2);
+            std::fs::write(seeds.join("filter-blob-v2"), seed).unwrap();
+            let list = super::ipsec_filters::decode(&v2).unwrap();
+            let mut spec = export::kb908472([10, 1, 1, 0]);
+            spec.rules.truncate(1);
+            spec.rules[0].filters = list.legacy;
+            spec.rules[0].v2 = list.v2;
+            let mut seed = vec![2u8];
+            seed.extend_from_slice(&export::utf16(&export::text(&[spec], Some(0))));
+            std::fs::write(seeds.join("store-v2-filters.reg"), seed).unwrap();
         }
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -968,12 +1052,14 @@ mod tests {
                     filters: vec![one],
                     action: NegotiationAction::Negotiate,
                     soft: false,
+                    v2: Vec::new(),
                 },
                 RuleSpec {
                     name: "mirror of me:135 to any".into(),
                     filters: vec![me_to_any],
                     action: NegotiationAction::InboundPassThrough,
                     soft: false,
+                    v2: Vec::new(),
                 },
             ],
         };
@@ -1014,6 +1100,95 @@ mod tests {
                 .action,
             Action::Pass
         );
+    }
+
+    /// A store written by Windows Vista or later: the filter list holds the legacy filters
+    /// (the range expanded into subnets) and, after them, the version-2 filters; a V2 filter
+    /// replaces the legacy filter of its GUID, and a filter naming the host's DNS servers is
+    /// reported and matches nothing.
+    #[test]
+    fn version_2_filters_decide_with_their_ranges() {
+        use super::ipsec_filters::{BlobAddr, Server, V2Filter};
+        // 10.1.1.8-10.1.1.23 as Vista writes it for older readers: 10.1.1.8/29, 10.1.1.16/29.
+        let mut low = f([10, 1, 1, 8], [255, 255, 255, 248], 0, 50);
+        let mut high = f([10, 1, 1, 16], [255, 255, 255, 248], 0, 50);
+        for x in [&mut low, &mut high] {
+            x.dst_port = 5001;
+        }
+        let range = V2Filter {
+            src_dns: String::new(),
+            dst_dns: String::new(),
+            description: "range".into(),
+            id: low.id,
+            mirrored: true,
+            src: BlobAddr::Range([10, 1, 1, 8].into(), [10, 1, 1, 23].into()),
+            dst: BlobAddr::Me,
+            src_ports: None,
+            dst_ports: Some((5001, 5021)),
+            protocol: 6,
+            flags: 8,
+        };
+        let dns = V2Filter {
+            id: Guid::new(0xD25, 1, 1, [1; 8]),
+            src: BlobAddr::Server(Server::Dns),
+            dst_ports: Some((135, 135)),
+            flags: 0,
+            ..range.clone()
+        };
+        let spec = PolicySpec {
+            name: "Vista".into(),
+            rules: vec![
+                RuleSpec {
+                    name: "Allow the range".into(),
+                    filters: vec![low, high],
+                    v2: vec![range, dns],
+                    action: NegotiationAction::Permit,
+                    soft: false,
+                },
+                RuleSpec {
+                    name: "Block RPC".into(),
+                    filters: vec![f([0; 4], [0; 4], 0, 60)],
+                    action: NegotiationAction::Block,
+                    soft: false,
+                    v2: Vec::new(),
+                },
+            ],
+        };
+        let pf = parse(&export::text(&[spec], Some(0)));
+        let codes: Vec<&str> = pf.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["dns-unresolved"], "{:?}", pf.findings);
+        assert!(
+            pf.findings[0].message.contains("names DNS"),
+            "{}",
+            pf.findings[0].message
+        );
+        let rules = &pf.ipsec.in_force()[0].rules;
+        let texts: Vec<&str> = rules[0].filters.iter().map(|f| f.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            ["10.1.1.8-10.1.1.23=0:5001-5021:TCP", "DNS=0:135:TCP"]
+        );
+        let lp = policy::build(vec![pf], &LoadOptions::default());
+        let decide = |a: [u8; 4], p: u16| lp.policy.decide(a.into(), p, Proto::Tcp);
+        // The range passes the whole port range, at both of its ends.
+        for (a, p) in [
+            ([10, 1, 1, 8], 5001),
+            ([10, 1, 1, 23], 5021),
+            ([10, 1, 1, 15], 5010),
+        ] {
+            let d = decide(a, p);
+            assert_eq!(d.action, Action::Pass, "{a:?} {p}");
+            assert_eq!(d.rule.unwrap().name, "Allow the range");
+        }
+        // Just outside the range or the ports, the block decides; the DNS filter matches nothing.
+        for (a, p) in [
+            ([10, 1, 1, 7], 5001),
+            ([10, 1, 1, 24], 5001),
+            ([10, 1, 1, 9], 5022),
+            ([10, 1, 1, 9], 135),
+        ] {
+            assert_eq!(decide(a, p).action, Action::Block, "{a:?} {p}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! file is refused with a request for a `.reg` export of the rule store instead.
 
 use super::address::{self, AddrMatch};
-use super::firewall::{FwAction, FwRule, parse_local_ports};
+use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Dialect, ProtoMatch};
 use super::sink::Sink;
 use super::text::Line;
@@ -127,7 +127,10 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
                 }
             },
             "localport" => match parse_local_ports(&list(v)) {
-                Ok(p) => r.ports = p,
+                Ok(p) => {
+                    r.ports = p;
+                    r.port_keywords = port_keywords(&list(v));
+                }
                 Err(e) => {
                     bad(sink, l.number, k, v, &e.to_string());
                     r.enabled = false;
@@ -176,6 +179,16 @@ fn enum_of(v: &Value, names: &[(u64, &str)]) -> Option<u64> {
             total
         }
         Value::Bool(b) => Some(if *b { 1 } else { 2 }),
+        _ => None,
+    }
+}
+
+/// A two-valued enum (1 `names[0]`, 2 `names[1]`, as numbers or names): true for the first,
+/// false for the second, `None` for anything else.
+fn first_of_two(v: Option<&Value>, names: [&str; 2]) -> Option<bool> {
+    match v.and_then(|v| enum_of(v, &[(1, names[0]), (2, names[1])])) {
+        Some(1) => Some(true),
+        Some(2) => Some(false),
         _ => None,
     }
 }
@@ -269,23 +282,16 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
                 "export again with the README's command (enums as numbers or strings)",
             );
         };
-        // GpoBoolean: True 1, False 2.
-        match get("Enabled").and_then(|v| enum_of(v, &[(1, "True"), (2, "False")])) {
-            Some(1) => {}
-            Some(2) => r.enabled = false,
-            _ => {
-                bad("Enabled", get("Enabled"));
-                continue;
-            }
-        }
-        match get("Direction").and_then(|v| enum_of(v, &[(1, "Inbound"), (2, "Outbound")])) {
-            Some(1) => {}
-            Some(2) => r.inbound = false,
-            _ => {
-                bad("Direction", get("Direction"));
-                continue;
-            }
-        }
+        // GpoBoolean: True 1, False 2; Direction: Inbound 1, Outbound 2.
+        let Some(enabled) = first_of_two(get("Enabled"), ["True", "False"]) else {
+            bad("Enabled", get("Enabled"));
+            continue;
+        };
+        let Some(inbound) = first_of_two(get("Direction"), ["Inbound", "Outbound"]) else {
+            bad("Direction", get("Direction"));
+            continue;
+        };
+        (r.enabled, r.inbound) = (enabled, inbound);
         r.action = match get("Action")
             .and_then(|v| enum_of(v, &[(0, "NotConfigured"), (2, "Allow"), (4, "Block")]))
         {
@@ -312,7 +318,10 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
         let ports = strings(get("LocalPort"));
         if !ports.is_empty() {
             match parse_local_ports(&ports) {
-                Ok(p) => r.ports = p,
+                Ok(p) => {
+                    r.ports = p;
+                    r.port_keywords = port_keywords(&ports);
+                }
                 Err(_) => {
                     bad("LocalPort", get("LocalPort"));
                     continue;

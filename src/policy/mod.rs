@@ -23,7 +23,10 @@ pub mod firewall;
 pub mod fwstore;
 pub mod ipsec;
 pub mod ipsec_blob;
+pub mod ipsec_filters;
 pub mod ipsec_store;
+#[cfg(test)]
+mod lab_fixtures;
 pub mod lint;
 pub mod listing;
 pub mod model;

@@ -252,7 +252,9 @@ pub struct RuleRef {
     /// The IPsec policy holding the rule (none for firewall rules).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
-    /// The filter as written, for IPsec rules with several filters.
+    /// The filter as written, for IPsec rules with several filters; for firewall rules, how
+    /// their RPC port keywords were read (`LPort=RPC (the RPC dynamic range)`,
+    /// `LPort=RPC-EPMap (TCP 135)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
 }

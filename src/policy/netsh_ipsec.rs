@@ -247,9 +247,7 @@ impl NetshIpsec {
                 continue;
             };
             if filters.iter().all(|f| f.dst_port.is_some()) && !filters.is_empty() {
-                let ports = PortRanges::from_ranges(
-                    filters.iter().filter_map(|f| f.dst_port).map(|p| (p, p)),
-                );
+                let ports = PortRanges::from_ranges(filters.iter().filter_map(|f| f.dst_port));
                 check_name_ports(
                     sink,
                     r.line,
@@ -388,9 +386,9 @@ fn parse_filter(ps: &[(String, String)], sink: &mut Sink, line: usize) -> Option
         .collect();
     Some(Filter {
         src: src_m,
-        src_port,
+        src_port: src_port.map(|p| (p, p)),
         dst: dst_m,
-        dst_port,
+        dst_port: dst_port.map(|p| (p, p)),
         proto,
         mirrored,
         text: text.join(" "),

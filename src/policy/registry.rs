@@ -17,7 +17,7 @@
 use super::error::ValueError;
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
-use crate::finding::{Code, Severity};
+use crate::finding::{Code, Finding, Severity};
 use crate::ports::PortRanges;
 
 /// The key rpccfg.exe writes.
@@ -40,6 +40,14 @@ pub struct Setting {
     pub value: RegValue,
     pub file: String,
     pub line: usize,
+}
+
+impl Setting {
+    /// A value RPC rejects (`range-invalid`), at the line that set it.
+    fn invalid(&self, message: impl Into<String>, fix: impl Into<String>) -> Finding {
+        Finding::new(Code::RangeInvalid, Severity::Error, message, fix)
+            .at(self.file.clone(), self.line)
+    }
 }
 
 /// The Rpc\Internet key as a sequence of files leaves it. `None`: value absent.
@@ -134,15 +142,10 @@ pub struct Resolved {
 
 fn yes_no(s: &Setting, name: &str, sink: &mut Vec<crate::finding::Finding>) -> Option<bool> {
     let bad = |why: String, sink: &mut Vec<crate::finding::Finding>| {
-        sink.push(
-            crate::finding::Finding::new(
-                Code::RangeInvalid,
-                Severity::Error,
-                format!("{name} {why}; RPC then rejects the whole Rpc\\Internet configuration and every ncacn_ip_tcp registration fails"),
-                format!("set {name} to the REG_SZ \"Y\" or \"N\""),
-            )
-            .at(s.file.clone(), s.line),
-        );
+        sink.push(s.invalid(
+            format!("{name} {why}; RPC then rejects the whole Rpc\\Internet configuration and every ncacn_ip_tcp registration fails"),
+            format!("set {name} to the REG_SZ \"Y\" or \"N\""),
+        ));
         None
     };
     match &s.value {
@@ -215,27 +218,17 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
         let strings: Vec<String> = match &s.value {
             RegValue::Multi(v) => v.clone(),
             RegValue::Sz(v) => {
-                findings.push(
-                    crate::finding::Finding::new(
-                        Code::RangeInvalid,
-                        Severity::Error,
-                        format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
-                        "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
-                    )
-                    .at(s.file.clone(), s.line),
-                );
+                findings.push(s.invalid(
+                    format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
+                    "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
+                ));
                 return None;
             }
             RegValue::Other(t) => {
-                findings.push(
-                    crate::finding::Finding::new(
-                        Code::RangeInvalid,
-                        Severity::Error,
-                        format!("Ports has type {t}; RPC needs a REG_MULTI_SZ and rejects the configuration"),
-                        "write Ports as REG_MULTI_SZ, one range per string, e.g. 5001-5021",
-                    )
-                    .at(s.file.clone(), s.line),
-                );
+                findings.push(s.invalid(
+                    format!("Ports has type {t}; RPC needs a REG_MULTI_SZ and rejects the configuration"),
+                    "write Ports as REG_MULTI_SZ, one range per string, e.g. 5001-5021",
+                ));
                 return None;
             }
         };
@@ -249,29 +242,19 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
                         Some(c) => format!("contains an {} instead of '-'", dash_name(c)),
                         None => e.to_string(),
                     };
-                    findings.push(
-                        crate::finding::Finding::new(
-                            Code::RangeInvalid,
-                            Severity::Error,
-                            format!("Ports entry \"{item}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails"),
-                            "write each entry as a port 0-65535 or first-last with an ASCII '-', e.g. 5001-5021",
-                        )
-                        .at(s.file.clone(), s.line),
-                    );
+                    findings.push(s.invalid(
+                        format!("Ports entry \"{item}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails"),
+                        "write each entry as a port 0-65535 or first-last with an ASCII '-', e.g. 5001-5021",
+                    ));
                     return None;
                 }
             }
         }
         if ranges.is_empty() {
-            findings.push(
-                crate::finding::Finding::new(
-                    Code::RangeInvalid,
-                    Severity::Error,
-                    "Ports is empty; RPC rejects the configuration",
-                    "list at least the ports of the range, e.g. 5001-5021",
-                )
-                .at(s.file.clone(), s.line),
-            );
+            findings.push(s.invalid(
+                "Ports is empty; RPC rejects the configuration",
+                "list at least the ports of the range, e.g. 5001-5021",
+            ));
             return None;
         }
         Some((PortRanges::from_ranges(ranges), format!("{}:{}", s.file, s.line)))

@@ -58,6 +58,10 @@ pub struct Inputs {
     pub epm_port: u16,
     /// The intended policy's files, with their SHA-256.
     pub policy_files: Vec<SourceFile>,
+    /// What the hosts hold (`--store`: store exports and listings), with their SHA-256;
+    /// absent when none was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub store_files: Vec<SourceFile>,
     /// The configured RPC dynamic range.
     pub range: PortRanges,
     /// Where the range came from: a file and line, `--range`, or the OS default.
@@ -130,6 +134,7 @@ pub struct ReportContext {
     pub targets: Vec<String>,
     pub epm_port: u16,
     pub policy_files: Vec<SourceFile>,
+    pub store_files: Vec<SourceFile>,
     pub range: PortRanges,
     pub range_source: String,
     pub observation_files: Vec<String>,
@@ -145,6 +150,7 @@ impl ReportContext {
             targets: self.targets,
             epm_port: self.epm_port,
             policy_files: self.policy_files,
+            store_files: self.store_files,
             range: self.range,
             range_source: self.range_source,
             vantage_points,
@@ -237,6 +243,8 @@ pub struct MatrixRun {
     pub target: IpAddr,
     pub ports: PortRanges,
     pub expected: Action,
+    /// What the configured store decides (`--store`), when one was given.
+    pub configured: Option<Action>,
     pub observed: String,
     pub verdict: String,
 }
@@ -262,6 +270,7 @@ pub fn compress(matrix: &[MatrixRow]) -> Vec<MatrixRun> {
                 Some((a, b, c))
                     if u32::from(r.port) == u32::from(b) + 1
                         && c.expected == r.expected
+                        && configured_action(c) == configured_action(r)
                         && c.observed == r.observed
                         && c.verdict == r.verdict =>
                 {
@@ -282,12 +291,17 @@ pub fn compress(matrix: &[MatrixRow]) -> Vec<MatrixRun> {
     out
 }
 
+fn configured_action(r: &MatrixRow) -> Option<Action> {
+    r.configured.as_ref().map(|c| c.action)
+}
+
 fn run_of(a: u16, b: u16, r: &MatrixRow) -> MatrixRun {
     MatrixRun {
         source: r.source,
         target: r.target,
         ports: PortRanges::from_ranges([(a, b)]),
         expected: r.expected,
+        configured: configured_action(r),
         observed: r.observed.as_str().to_string(),
         verdict: r.verdict.as_str().to_string(),
     }
@@ -349,6 +363,15 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
             used,
         ]);
     }
+    if !report.inputs.store_files.is_empty() {
+        let files: Vec<_> = report
+            .inputs
+            .store_files
+            .iter()
+            .map(|f| field(&f.path))
+            .collect();
+        out.push_str(&format!("Configured (--store): {}\n", files.join(", ")));
+    }
     out.push_str(&format!(
         "Range {} ({} ports, from {}); policy files: {}\n",
         report.inputs.range,
@@ -369,19 +392,30 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
     out.push_str(&format!("{t}\n"));
 
     if !report.matrix.is_empty() {
+        // The configured column only when a store was given (`--store`).
+        let store = report.matrix.iter().any(|r| r.configured.is_some());
         let mut m = crate::report::table::new_table();
-        m.set_header([
-            "source", "target", "ports", "expected", "observed", "verdict",
-        ]);
+        let mut header = vec!["source", "target", "ports", "expected"];
+        if store {
+            header.push("configured");
+        }
+        header.extend(["observed", "verdict"]);
+        m.set_header(header);
         for r in compress(&report.matrix) {
-            m.add_row([
+            let mut row = vec![
                 r.source.to_string(),
                 r.target.to_string(),
                 r.ports.to_string(),
                 r.expected.to_string(),
-                r.observed,
-                r.verdict,
-            ]);
+            ];
+            if store {
+                row.push(
+                    r.configured
+                        .map_or_else(|| "-".to_string(), |a| a.to_string()),
+                );
+            }
+            row.extend([r.observed, r.verdict]);
+            m.add_row(row);
         }
         out.push_str(&format!("{m}\n"));
     }
@@ -469,6 +503,7 @@ pub(crate) mod testing {
             targets: vec![targets.into()],
             epm_port: 135,
             policy_files: vec![],
+            store_files: vec![],
             range: PortRanges::from_ranges([(5001, 5021)]),
             range_source: range_source.into(),
             observation_files: vec![],

@@ -23,6 +23,7 @@ use crate::audit::capacity::HostCapacity;
 use crate::audit::verify::{MatrixRow, Verdict};
 use crate::epm::HostStatus;
 use crate::finding::{Finding, Severity};
+use crate::policy::SourceFile;
 use crate::ports::PortRanges;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::HashMap;
@@ -170,6 +171,9 @@ fn summary(report: &AuditReport) -> Markup {
                 @for v in VERDICTS {
                     li { span.(format!("sw v-{v}")) {} (v) ": " b { (count_of(&s.verdicts, v)) } }
                 }
+                @if !i.store_files.is_empty() {
+                    li { span.sw.nif {} "framed: observed contradicts the configured store: " b { (report.matrix.iter().filter(|r| not_in_force(r)).count()) } }
+                }
             }
             dl.inputs {
                 dt { "Range" } dd { code { (range_text(&i.range)) } " (" (i.range.size()) " ports), from " (t(&i.range_source)) }
@@ -182,16 +186,26 @@ fn summary(report: &AuditReport) -> Markup {
                 }
                 dt { "Policy files" } dd {
                     @if i.policy_files.is_empty() { "none" }
-                    ul {
-                        @for f in &i.policy_files {
-                            li { code { (t(&f.path)) } " (" (t(&f.encoding)) ", SHA-256 " code.hash { (t(&f.sha256)) } ")" }
-                        }
-                    }
+                    (files_list(&i.policy_files))
+                }
+                @if !i.store_files.is_empty() {
+                    dt { "Configured (--store)" } dd { (files_list(&i.store_files)) }
                 }
                 @if !i.observation_files.is_empty() {
                     dt { "Observation files" } dd { (list_excerpt(&i.observation_files, 20)) }
                 }
                 dt { "Generated" } dd { (t(&report.generated_at)) }
+            }
+        }
+    }
+}
+
+/// Files read, each with its encoding and SHA-256.
+fn files_list(files: &[SourceFile]) -> Markup {
+    html! {
+        ul {
+            @for f in files {
+                li { code { (t(&f.path)) } " (" (t(&f.encoding)) ", SHA-256 " code.hash { (t(&f.sha256)) } ")" }
             }
         }
     }
@@ -392,9 +406,33 @@ fn cell_title(r: &MatrixRow) -> String {
         Some(ms) => format!("{ms:.2} ms"),
         None => "none".to_string(),
     };
+    // With --store: what the store decides, and whether the observation contradicts it.
+    let configured = match &r.configured {
+        Some(c) => format!(
+            "\nconfigured {} ({}){}",
+            c.action,
+            c.rule
+                .as_deref()
+                .map_or_else(|| "no rule of the store".into(), t),
+            if not_in_force(r) {
+                ": not in force"
+            } else {
+                ""
+            }
+        ),
+        None => String::new(),
+    };
     format!(
-        "{} → {}:{}\nexpected {} ({rule})\nobserved {}\nverdict {}\nRTT {rtt}",
+        "{} → {}:{}\nexpected {} ({rule}){configured}\nobserved {}\nverdict {}\nRTT {rtt}",
         r.source, r.target, r.port, r.expected, r.observed, r.verdict
+    )
+}
+
+/// The observation contradicts the configured store (`store-not-in-force`).
+fn not_in_force(r: &MatrixRow) -> bool {
+    matches!(
+        crate::audit::verify::configured_verdict(r),
+        Some(Verdict::Leak | Verdict::Overblock)
     )
 }
 
@@ -440,7 +478,7 @@ fn heat_map(rows: &[&MatrixRow]) -> Markup {
                                     @let start = slot.first().is_some_and(|r| Some(r.verdict) != prev);
                                     td.rs[start] {
                                         @for r in slot {
-                                            span.(format!("c v-{}", r.verdict)) data-cell=(r.port) data-verdict=(r.verdict) title=(cell_title(r)) {}
+                                            span.(format!("c v-{}", r.verdict)).nif[not_in_force(r)] data-cell=(r.port) data-verdict=(r.verdict) data-configured=[r.configured.as_ref().map(|c| c.action)] title=(cell_title(r)) {}
                                         }
                                     }
                                 }
@@ -692,7 +730,7 @@ table.heat th.port{vertical-align:bottom;padding:0}
 table.heat th.port span{writing-mode:vertical-rl;transform:rotate(180deg);font:10px ui-monospace,monospace;color:var(--muted)}
 table.heat td{padding:0;width:16px;height:18px}
 table.heat td.rs>.c:first-child{box-shadow:inset 3px 0 0 var(--bg)}
-.c{display:block;width:16px;height:18px;border-radius:2px}
+.c{display:block;width:16px;height:18px;border-radius:2px}.nif{outline:2px solid var(--fg);outline-offset:-2px}
 ul.runs{list-style:none;padding:0;margin:4px 0 10px;font-size:12.5px}
 .run{background:none!important;outline:none!important}.run.v-leak{color:var(--leak);font-weight:600}.run.v-overblock{color:var(--over);font-weight:600}
 .run.v-inconclusive{color:var(--inc)}
@@ -828,6 +866,50 @@ mod tests {
         )));
         assert!(!page.contains("<script") && !page.contains("javascript:"));
         assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+    }
+
+    #[test]
+    fn a_store_shows_in_each_cell_and_frames_the_contradictions() {
+        let mut r = report(1, "Block RPC", "");
+        // The store passes 5007 (observed closed: agrees) and blocks the rest (filtered).
+        crate::audit::verify::add_configured(&mut r.matrix, |_, p| {
+            let action = if p == 5007 {
+                Action::Pass
+            } else {
+                Action::Block
+            };
+            Expected::new(action, Some(format!("fw.reg:9 {SCRIPT}")))
+        });
+        r.matrix[0].observed = ProbeState::Open;
+        r.inputs.store_files = vec![SourceFile {
+            path: format!("{IMG}.reg"),
+            sha256: "00".repeat(32),
+            encoding: "utf-16le".into(),
+            dialects: vec![],
+        }];
+        let page = render(&r);
+        assert!(!page.contains("<script") && !page.contains("<img"));
+        assert_eq!(
+            page.matches(" data-configured=\"block\"").count(),
+            r.matrix.len() - 2
+        );
+        assert_eq!(page.matches(" data-configured=\"pass\"").count(), 2);
+        // Only the row the store blocks that was seen open is framed.
+        assert_eq!(page.matches("c v-").count(), r.matrix.len());
+        assert_eq!(page.matches(" nif\" data-cell=").count(), 1, "{page}");
+        assert!(page.contains("framed: observed contradicts the configured store: <b>1</b>"));
+        assert!(
+            page.contains(
+                "configured block (fw.reg:9 &lt;script&gt;alert(1)&lt;/script&gt;): not in force"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("Configured (--store)"));
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;.reg"));
+        // Without a store: no configured attribute, no frame, no store line.
+        let page = render(&report(1, "Block RPC", ""));
+        assert!(!page.contains("data-configured") && !page.contains(" nif\""));
+        assert!(!page.contains("Configured (--store)"));
     }
 
     #[test]

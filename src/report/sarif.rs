@@ -217,8 +217,8 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
         ),
         Code::DnsUnresolved => (
             Warning,
-            "A filter names a host by DNS name",
-            "A filter names a host by DNS name: Windows resolves it once, when the filter is created; rpcaudit does not resolve it, so it matches nothing in the model.",
+            "A filter names a host by DNS name, or the host's servers",
+            "A filter names a host by DNS name (Windows resolves it once, when the filter is created), or, in the IPsec policy store, the host's DNS, WINS or DHCP servers or default gateway; rpcaudit does not resolve them, so the filter matches nothing in the model.",
             "Use addresses or subnets in filters.",
         ),
         Code::LintSkipped => (
@@ -310,6 +310,12 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "No observation with an answer about the target",
             "No observation with an answer is about the target; the target is incomplete and never compliant.",
             "Probe the target, or give observations made where it can be reached.",
+        ),
+        Code::StoreNotInForce => (
+            Error,
+            "Configured and observed disagree",
+            "audit --store: a probe reached a port the configured store blocks (the configuration is not in force: the IPsec policy not assigned, a GPO not applied, another rule or firewall), or was dropped on a port the store passes (a warning: something the store does not hold drops it).",
+            "Put the exported configuration in force on the host (assign the IPsec policy, apply the GPO, turn the firewall on), or find what else filters, then export the store again and re-run the audit.",
         ),
         Code::Other(_) => (
             Warning,
