@@ -220,6 +220,10 @@ impl Tower {
             let (lhs, rhs) = floor_sides(&mut r)?;
             floors.push(Floor::from_parts(lhs, rhs));
         }
+        // Bytes after the last counted floor are tolerated on purpose: the floor count says
+        // where the tower ends, the octet string's length (already capped) bounds the rest,
+        // and nothing is read from it; the stub around the tower is still read to its end
+        // (`Stub::decode`).
         Ok(Tower { floors })
     }
 

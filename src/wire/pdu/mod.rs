@@ -295,7 +295,10 @@ impl<'a> Pdu<'a> {
                 .ok_or_else(|| WireError::invalid(what, "auth padding exceeds stub"))
         };
         // A body without a stub; with a verifier it must end exactly where the padding starts
-        // (as Samba checks too): nothing unaccounted for lies before the sec_trailer.
+        // (as Samba checks too): nothing unaccounted for lies before the sec_trailer. Without
+        // a verifier, bytes after the body are tolerated on purpose: frag_length bounds them,
+        // nothing is read from them or passed on, and refusing them would only lose peers
+        // whose stacks pad a bind or bind_ack out to an alignment.
         let ends_at_pad = |r: &mut NdrReader<'a>| -> Result<(), WireError> {
             if layout.is_some() && r.remaining() != auth_pad {
                 return Err(WireError::invalid(
