@@ -303,16 +303,19 @@ fn a_store_beside_the_script() {
             .all(|r| r["configured"]["action"] == "block"),
         "{host}"
     );
-    // The fixture's endpoint mapper listens on a port no rule of the store names.
+    // The fixture's endpoint mapper listens on a port no rule of the store names: the
+    // store's profiles block what no rule allows (DefaultInboundAction=1), so that decides.
     let epm = host["matrix"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["port"].as_u64().unwrap().to_string() == port)
         .unwrap();
-    assert_eq!(
-        epm["configured"],
-        serde_json::json!({"action": "none", "rule": null})
+    assert_eq!(epm["configured"]["action"], "block", "{epm}");
+    let rule = epm["configured"]["rule"].as_str().unwrap();
+    assert!(
+        rule.contains("firewall-store-local.reg:") && rule.contains("DefaultInboundAction=1"),
+        "{rule}"
     );
     // An unreadable store fails closed, naming it, before any probe.
     let dir = tempfile::tempdir().unwrap();

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
-use super::model::{Dialect, PortMatch, ProtoMatch};
+use super::model::{Action, DefaultInbound, Dialect, PortMatch, ProtoMatch, RuleRef};
 use super::registry::{reg_dword, reg_sz, split_value_line};
 use super::sink::Sink;
 use super::text::Line;
@@ -673,6 +673,66 @@ impl FirewallStore {
         }
     }
 
+    /// What the firewall does with inbound traffic no rule matches, for the model: known
+    /// only when the export holds a profile setting (an export of the rule key alone does
+    /// not say), the firewall is on in some profile, and every profile where it is on agrees
+    /// (`DefaultInboundAction=1`, or not set: Windows blocks; `=0`: it allows). rpcaudit
+    /// does not know which profile the host is in, so profiles that disagree give no answer.
+    pub fn default_inbound(&self, file: &str) -> Option<DefaultInbound> {
+        let said = |s: &ProfileSettings| {
+            s.enable_firewall.is_some()
+                || s.default_inbound_block.is_some()
+                || s.allow_local_policy_merge.is_some()
+        };
+        if !self.settings.iter().flatten().any(said) {
+            return None;
+        }
+        let enabled = self.enabled_profiles();
+        let mut block = None;
+        for (i, (profile, _)) in Profiles::EACH.iter().enumerate() {
+            if !enabled.contains(*profile) {
+                continue;
+            }
+            let here = self
+                .effective(i, |s| s.default_inbound_block)
+                .unwrap_or(true);
+            if block.is_some_and(|b| b != here) {
+                return None;
+            }
+            block = Some(here);
+        }
+        let block = block?;
+        let explicit = |s: &ProfileSettings| s.default_inbound_block == Some(block);
+        let from_gpo = self.settings[Store::Gpo.index()].iter().any(said);
+        let (line, name) = match (self.setting_line(explicit), block) {
+            (0, _) => (
+                self.setting_line(said),
+                "DefaultInboundAction not set: Windows blocks inbound connections no rule allows"
+                    .to_string(),
+            ),
+            (line, true) => (
+                line,
+                "DefaultInboundAction=1: inbound connections no rule allows are blocked".into(),
+            ),
+            (line, false) => (
+                line,
+                "DefaultInboundAction=0: inbound connections no rule blocks are allowed".into(),
+            ),
+        };
+        Some(DefaultInbound {
+            action: if block { Action::Block } else { Action::Pass },
+            origin: RuleRef {
+                file: file.to_string(),
+                line,
+                name,
+                dialect: Dialect::FirewallStore,
+                policy: None,
+                filter: None,
+            },
+            from_gpo,
+        })
+    }
+
     fn setting_line(&self, pick: impl Fn(&ProfileSettings) -> bool) -> usize {
         self.settings
             .iter()
@@ -835,6 +895,95 @@ mod tests {
         let (_, rules, findings) = store(&text);
         assert!(rules[0].enabled);
         assert!(findings.iter().all(|f| f.code != Code::LocalRulesIgnored));
+    }
+
+    /// `[key]` lines of the three profiles of `base` (the local or the GPO store's path below
+    /// HKLM), each with `values`.
+    fn profiles(base: &str, private: &str, values: [&str; 3]) -> String {
+        ["DomainProfile", private, "PublicProfile"]
+            .iter()
+            .zip(values)
+            .map(|(p, v)| format!("[HKEY_LOCAL_MACHINE\\{base}\\{p}]\r\n{v}"))
+            .collect()
+    }
+
+    #[test]
+    fn the_default_inbound_action_decides_what_no_rule_matches() {
+        let rules = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"B\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=block 135|\"\r\n"
+        );
+        let on = "\"EnableFirewall\"=dword:00000001\r\n";
+        let allow =
+            "\"EnableFirewall\"=dword:00000001\r\n\"DefaultInboundAction\"=dword:00000000\r\n";
+        let off = "\"EnableFirewall\"=dword:00000000\r\n";
+        let default_of = |text: &str| store(text).0.default_inbound("store.reg");
+
+        // Only the rule key: the export does not say, so no default.
+        assert_eq!(default_of(&rules), None);
+        // Profiles on, no DefaultInboundAction: Windows blocks, cited at the first setting.
+        let d = default_of(&format!(
+            "{rules}{}",
+            profiles(LOCAL_BASE, "StandardProfile", [on; 3])
+        ))
+        .unwrap();
+        assert_eq!(d.action, Action::Block);
+        assert_eq!(
+            d.origin.line, 6,
+            "the EnableFirewall value of the domain profile"
+        );
+        assert!(
+            d.origin.name.starts_with("DefaultInboundAction not set"),
+            "{}",
+            d.origin.name
+        );
+        assert!(!d.from_gpo);
+        // Every profile that is on allows: pass; the one that is off does not count.
+        let d = default_of(&format!(
+            "{rules}{}",
+            profiles(LOCAL_BASE, "StandardProfile", [allow, allow, off])
+        ))
+        .unwrap();
+        assert_eq!(d.action, Action::Pass);
+        assert!(
+            d.origin.name.starts_with("DefaultInboundAction=0"),
+            "{}",
+            d.origin.name
+        );
+        // Profiles that disagree: rpcaudit does not know the host's profile, so no default.
+        assert_eq!(
+            default_of(&format!(
+                "{rules}{}",
+                profiles(LOCAL_BASE, "StandardProfile", [on, allow, on])
+            )),
+            None
+        );
+        // The firewall off everywhere: nothing to decide.
+        assert_eq!(
+            default_of(&format!(
+                "{rules}{}",
+                profiles(LOCAL_BASE, "StandardProfile", [off; 3])
+            )),
+            None
+        );
+        // The GPO store's setting overrides the local one's.
+        let d = default_of(&format!(
+            "{rules}{}{}",
+            profiles(LOCAL_BASE, "StandardProfile", [allow; 3]),
+            profiles(
+                GPO_BASE,
+                "PrivateProfile",
+                ["\"DefaultInboundAction\"=dword:00000001\r\n"; 3]
+            )
+        ))
+        .unwrap();
+        assert_eq!(d.action, Action::Block);
+        assert!(d.from_gpo);
+        assert!(
+            d.origin.name.starts_with("DefaultInboundAction=1"),
+            "{}",
+            d.origin.name
+        );
     }
 
     #[test]

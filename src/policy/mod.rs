@@ -115,6 +115,8 @@ pub struct ParsedFile {
     pub dialects: Vec<Dialect>,
     pub ipsec: ipsec::IpsecStore,
     pub firewall: Vec<firewall::FwRule>,
+    /// What a firewall store in this file does with unmatched inbound traffic, if it says.
+    pub firewall_default: Option<model::DefaultInbound>,
     /// Firewall set/delete commands, replayed by [`build`] on the rules of earlier files.
     pub firewall_edits: Vec<firewall::FwEdit>,
     pub range: registry::RangeState,
@@ -266,6 +268,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         dialects: Vec::new(),
         ipsec: ipsec::IpsecStore::default(),
         firewall: Vec::new(),
+        firewall_default: None,
         firewall_edits: Vec::new(),
         range: registry::RangeState::default(),
         findings: Vec::new(),
@@ -280,6 +283,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
                 pf.dialects.push(Dialect::FirewallStore);
                 preg::report_rpc(&contents.rpc, &mut sink);
                 pf.firewall = contents.firewall.in_force(&mut sink);
+                pf.firewall_default = contents.firewall.default_inbound(&pf.name);
                 if !contents.touched() && sink.findings.is_empty() {
                     pf.unreadable = Some(format!(
                         "the Registry.pol file ({} records) sets nothing rpcaudit reads (it reads HKLM\\{} and its profile keys, and {})",
@@ -338,6 +342,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         if store.touched() {
             pf.dialects.push(Dialect::FirewallStore);
             pf.firewall = store.in_force(&mut sink);
+            pf.firewall_default = store.default_inbound(&pf.name);
         }
         if ipsec_export.touched() {
             pf.dialects.push(Dialect::IpsecStore);
@@ -564,7 +569,15 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
     let mut findings = Vec::new();
     let mut sources = Vec::new();
     let mut range_lines = Vec::new();
+    // A Group Policy store's setting overrides a local store's; among stores of one kind,
+    // a later file's replaces an earlier one's.
+    let mut firewall_default: Option<model::DefaultInbound> = None;
     for f in files {
+        if let Some(d) = f.firewall_default
+            && (d.from_gpo || !firewall_default.as_ref().is_some_and(|e| e.from_gpo))
+        {
+            firewall_default = Some(d);
+        }
         range_lines.extend(f.range_lines.iter().map(|&l| (f.name.clone(), l)));
         for edit in &f.firewall_edits {
             for (_, earlier) in fw_files.iter_mut() {
@@ -628,6 +641,7 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
             rules,
             rpc_dynamic: PortRanges::default(),
             local_subnets: opts.local_subnets.clone(),
+            firewall_default,
         },
         range,
         findings,
@@ -683,6 +697,63 @@ mod tests {
             let pf = parse_text("c.cmd", format!("{prefix}{body}").as_bytes());
             let _ = build(vec![pf], &LoadOptions::default());
         }
+    }
+
+    #[test]
+    fn a_firewall_default_decides_only_where_no_rule_does_and_the_gpo_store_wins() {
+        let local = parse_text(
+            "local.reg",
+            b"Windows Registry Editor Version 5.00\r\n\r\n\
+              [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\FirewallRules]\r\n\
+              \"A\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|RA4=10.1.1.0/255.255.255.0|Name=allow 135|\"\r\n\
+              [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\DomainProfile]\r\n\
+              \"DefaultInboundAction\"=dword:00000000\r\n\
+              [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\StandardProfile]\r\n\
+              \"DefaultInboundAction\"=dword:00000000\r\n\
+              [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\PublicProfile]\r\n\
+              \"DefaultInboundAction\"=dword:00000000\r\n",
+        );
+        let gpo = parse_text(
+            "gpo.reg",
+            b"Windows Registry Editor Version 5.00\r\n\r\n\
+              [HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall\\DomainProfile]\r\n\
+              \"DefaultInboundAction\"=dword:00000001\r\n",
+        );
+        let only_local = build(vec![local.clone()], &LoadOptions::default());
+        let d = only_local
+            .policy
+            .decide([10, 9, 9, 9].into(), 135, Proto::Tcp);
+        assert_eq!(
+            d.action,
+            Action::Pass,
+            "the local store allows what no rule matches"
+        );
+        assert_eq!(d.rule.unwrap().line, 6, "a DefaultInboundAction=0 value");
+        for files in [vec![local.clone(), gpo.clone()], vec![gpo, local]] {
+            let lp = build(files, &LoadOptions::default());
+            // A rule still decides where it matches.
+            let d = lp.policy.decide([10, 1, 1, 5].into(), 135, Proto::Tcp);
+            assert_eq!(
+                (d.action, d.rule.unwrap().name.as_str()),
+                (Action::Pass, "allow 135")
+            );
+            // Elsewhere the GPO store's default, whichever file came first.
+            let d = lp.policy.decide([10, 9, 9, 9].into(), 135, Proto::Tcp);
+            assert_eq!(d.action, Action::Block);
+            assert_eq!(d.rule.unwrap().file, "gpo.reg");
+        }
+        // A script says nothing of the default: no decision where no rule matches.
+        let script = build(
+            vec![parse_text("s.cmd", b"netsh advfirewall firewall add rule name=x dir=in action=block protocol=TCP localport=135\r\n")],
+            &LoadOptions::default(),
+        );
+        assert_eq!(
+            script
+                .policy
+                .decide([10, 9, 9, 9].into(), 136, Proto::Tcp)
+                .action,
+            Action::None
+        );
     }
 
     #[test]

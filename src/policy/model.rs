@@ -330,6 +330,19 @@ impl Decision {
     }
 }
 
+/// What Windows Firewall does with inbound traffic that none of its rules matches, as a
+/// firewall store says (its profiles' `DefaultInboundAction`): the firewall layer's answer
+/// when no rule of it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DefaultInbound {
+    /// `Block` (`DefaultInboundAction=1`, or not set: Windows' default) or `Pass` (`=0`).
+    pub action: Action,
+    /// The setting, cited as a rule: file, line, `DefaultInboundAction=...`.
+    pub origin: RuleRef,
+    /// The setting came from the Group Policy store, which overrides a local store's.
+    pub from_gpo: bool,
+}
+
 /// Every rule in force, from every file, and what the model needs to match them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Policy {
@@ -339,6 +352,10 @@ pub struct Policy {
     /// What the firewall keyword `LocalSubnet` stands for, when known.
     #[schemars(with = "Vec<String>")]
     pub local_subnets: Vec<IpNet>,
+    /// What the firewall does where none of its rules matches, when a store says (scripts
+    /// do not: then an unmatched port has no decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall_default: Option<DefaultInbound>,
 }
 
 impl Policy {
@@ -440,6 +457,11 @@ impl Policy {
                     Decision {
                         action: Action::Pass,
                         rule: Some(r.origin.clone()),
+                    }
+                } else if let Some(d) = &self.firewall_default {
+                    Decision {
+                        action: d.action,
+                        rule: Some(d.origin.clone()),
                     }
                 } else {
                     Decision::none()
