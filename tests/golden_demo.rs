@@ -112,8 +112,7 @@ fn demo_json_is_golden() {
 
 #[test]
 fn demo_table_is_golden() {
-    let _demo = support::demo_lock();
-    let (code, out, err) = support::run(&["demo"]);
+    let (code, out, err) = support::run_demo(&[]);
     assert_eq!(code, 0, "{err}");
     let port = err
         .split("127.0.0.1:")
