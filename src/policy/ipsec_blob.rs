@@ -38,6 +38,19 @@ impl Guid {
         }
     }
 
+    /// The GUID written as one number in its text order: `0x3F91A819_7647_11D1_864D_D46A00000000`
+    /// is `{3F91A819-7647-11D1-864D-D46A00000000}`, so a constant reads as the specification
+    /// prints it.
+    pub const fn from_u128(v: u128) -> Guid {
+        let b = v.to_be_bytes();
+        Guid {
+            data1: u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            data2: u16::from_be_bytes([b[4], b[5]]),
+            data3: u16::from_be_bytes([b[6], b[7]]),
+            data4: [b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]],
+        }
+    }
+
     /// `{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}` (braces optional, any case).
     pub fn parse(text: &str) -> Option<Guid> {
         let t = text.trim();
@@ -130,23 +143,12 @@ impl Class {
     }
 
     pub fn guid(self) -> Guid {
-        const A89E: [u8; 8] = [0xA8, 0x9E, 0x00, 0xA0, 0x24, 0x8D, 0x30, 0x21];
         match self {
-            Class::Filter => Guid::new(0x80DC_20B5, 0x2EC8, 0x11D1, A89E),
-            Class::NegotiationPolicy => Guid::new(0x80DC_20B9, 0x2EC8, 0x11D1, A89E),
-            Class::IsakmpPolicy => Guid::new(0x80DC_20B8, 0x2EC8, 0x11D1, A89E),
-            Class::Nfa => Guid::new(
-                0x11BB_AC00,
-                0x498D,
-                0x11D1,
-                [0x86, 0x39, 0x00, 0xA0, 0x24, 0x8D, 0x30, 0x21],
-            ),
-            Class::Policy => Guid::new(
-                0x2220_2163,
-                0x4F4C,
-                0x11D1,
-                [0x86, 0x3B, 0x00, 0xA0, 0x24, 0x8D, 0x30, 0x21],
-            ),
+            Class::Filter => Guid::from_u128(0x80DC20B5_2EC8_11D1_A89E_00A0248D3021),
+            Class::NegotiationPolicy => Guid::from_u128(0x80DC20B9_2EC8_11D1_A89E_00A0248D3021),
+            Class::IsakmpPolicy => Guid::from_u128(0x80DC20B8_2EC8_11D1_A89E_00A0248D3021),
+            Class::Nfa => Guid::from_u128(0x11BBAC00_498D_11D1_8639_00A0248D3021),
+            Class::Policy => Guid::from_u128(0x22202163_4F4C_11D1_863B_00A0248D3021),
         }
     }
 
@@ -183,30 +185,12 @@ impl NegotiationAction {
 
     pub fn guid(self) -> Guid {
         match self {
-            NegotiationAction::Block => Guid::new(
-                0x3F91_A819,
-                0x7647,
-                0x11D1,
-                [0x86, 0x4D, 0xD4, 0x6A, 0, 0, 0, 0],
-            ),
-            NegotiationAction::Permit => Guid::new(
-                0x8A17_1DD2,
-                0x77E3,
-                0x11D1,
-                [0x86, 0x59, 0xA0, 0x4F, 0, 0, 0, 0],
-            ),
-            NegotiationAction::Negotiate => Guid::new(
-                0x8A17_1DD3,
-                0x77E3,
-                0x11D1,
-                [0x86, 0x59, 0xA0, 0x4F, 0, 0, 0, 0],
-            ),
-            NegotiationAction::InboundPassThrough => Guid::new(
-                0x3F91_A81A,
-                0x7647,
-                0x11D1,
-                [0x86, 0x4D, 0xD4, 0x6A, 0, 0, 0, 0],
-            ),
+            NegotiationAction::Block => Guid::from_u128(0x3F91A819_7647_11D1_864D_D46A00000000),
+            NegotiationAction::Permit => Guid::from_u128(0x8A171DD2_77E3_11D1_8659_A04F00000000),
+            NegotiationAction::Negotiate => Guid::from_u128(0x8A171DD3_77E3_11D1_8659_A04F00000000),
+            NegotiationAction::InboundPassThrough => {
+                Guid::from_u128(0x3F91A81A_7647_11D1_864D_D46A00000000)
+            }
         }
     }
 
@@ -216,12 +200,7 @@ impl NegotiationAction {
 }
 
 /// `ipsecNegotiationPolicyType` of the default response rule, which has no filters.
-pub const DEFAULT_RESPONSE_TYPE: Guid = Guid::new(
-    0x62F4_9E13,
-    0x6C37,
-    0x11D1,
-    [0x86, 0x4C, 0x14, 0xA3, 0, 0, 0, 0],
-);
+pub const DEFAULT_RESPONSE_TYPE: Guid = Guid::from_u128(0x62F49E13_6C37_11D1_864C_14A300000000);
 
 /// Why a blob could not be decoded. Offsets count from the start of the blob.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -532,6 +511,15 @@ mod tests {
 
     #[test]
     fn guids_print_and_parse() {
+        assert_eq!(
+            Guid::from_u128(0x01234567_89AB_CDEF_0011_223344556677),
+            Guid::new(
+                0x0123_4567,
+                0x89AB,
+                0xCDEF,
+                [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77]
+            )
+        );
         let g = Class::Filter.guid();
         assert_eq!(g.to_string(), "{80DC20B5-2EC8-11D1-A89E-00A0248D3021}");
         assert_eq!(

@@ -39,12 +39,7 @@ use super::ipsec_blob::{BlobError, Class, Guid, Reader, header};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The GUID that opens the V2 part of a filter blob (Filter-Policy-ID2).
-pub const V2_ID: Guid = Guid::new(
-    0x35FE_CD3D,
-    0xAE29,
-    0x4373,
-    [0x8A, 0x6A, 0xC5, 0xD8, 0xFA, 0xB2, 0xFB, 0x08],
-);
+pub const V2_ID: Guid = Guid::from_u128(0x35FECD3D_AE29_4373_8A6A_C5D8FAB2FB08);
 
 /// A server of the host's IP configuration a filter names instead of an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
