@@ -20,7 +20,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 /// A GUID as the blobs and the store's values hold it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Guid {
     pub data1: u32,
     pub data2: u16,

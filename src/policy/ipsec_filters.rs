@@ -70,14 +70,21 @@ pub struct Special {
     pub server: Server,
 }
 
-/// One filter of the legacy layout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlobFilter {
+/// What both layouts start a filter with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterHead {
     pub src_dns: String,
     pub dst_dns: String,
     pub description: String,
+    /// The filter's GUID: a V2 filter replaces the legacy filter of the same GUID.
     pub id: Guid,
     pub mirrored: bool,
+}
+
+/// One filter of the legacy layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobFilter {
+    pub head: FilterHead,
     pub src: Ipv4Addr,
     pub src_mask: Ipv4Addr,
     pub dst: Ipv4Addr,
@@ -129,11 +136,7 @@ pub type Ports = Option<(u16, u16)>;
 /// One filter of the V2 layout; the legacy filters are read into the same shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct V2Filter {
-    pub src_dns: String,
-    pub dst_dns: String,
-    pub description: String,
-    pub id: Guid,
-    pub mirrored: bool,
+    pub head: FilterHead,
     pub src: BlobAddr,
     pub dst: BlobAddr,
     pub src_ports: Ports,
@@ -154,11 +157,7 @@ impl BlobFilter {
             *side = BlobAddr::Server(s.server);
         }
         V2Filter {
-            src_dns: self.src_dns.clone(),
-            dst_dns: self.dst_dns.clone(),
-            description: self.description.clone(),
-            id: self.id,
-            mirrored: self.mirrored,
+            head: self.head.clone(),
             src,
             dst,
             src_ports: port(self.src_port),
@@ -184,7 +183,7 @@ impl FilterList {
         out.extend(
             self.legacy
                 .iter()
-                .filter(|l| !self.v2.iter().any(|v| v.id == l.id))
+                .filter(|l| !self.v2.iter().any(|v| v.head.id == l.head.id))
                 .map(BlobFilter::to_v2),
         );
         out
@@ -208,22 +207,18 @@ fn protocol(r: &mut Reader<'_>) -> Result<u8, BlobError> {
     })
 }
 
-/// What both layouts start a filter with: source and destination DNS names, description,
-/// GUID, mirrored flag.
-type Head = (String, String, String, Guid, bool);
-
-fn head(r: &mut Reader<'_>) -> Result<Head, BlobError> {
-    Ok((
-        r.wstring("source DNS name")?,
-        r.wstring("destination DNS name")?,
-        r.wstring("filter description")?,
-        r.guid("filter GUID")?,
-        r.bool32("mirrored flag")?,
-    ))
+fn head(r: &mut Reader<'_>) -> Result<FilterHead, BlobError> {
+    Ok(FilterHead {
+        src_dns: r.wstring("source DNS name")?,
+        dst_dns: r.wstring("destination DNS name")?,
+        description: r.wstring("filter description")?,
+        id: r.guid("filter GUID")?,
+        mirrored: r.bool32("mirrored flag")?,
+    })
 }
 
 fn legacy_filter(r: &mut Reader<'_>) -> Result<BlobFilter, BlobError> {
-    let (src_dns, dst_dns, description, id, mirrored) = head(r)?;
+    let head = head(r)?;
     let src = r.ipv4("source address")?;
     let src_mask = r.ipv4("source mask")?;
     let dst = r.ipv4("destination address")?;
@@ -258,11 +253,7 @@ fn legacy_filter(r: &mut Reader<'_>) -> Result<BlobFilter, BlobError> {
     // flags[2..4]: the filter options, which the specification fixes at zero and Windows
     // does not interpret.
     Ok(BlobFilter {
-        src_dns,
-        dst_dns,
-        description,
-        id,
-        mirrored,
+        head,
         src,
         src_mask,
         dst,
@@ -367,7 +358,7 @@ fn ports(r: &mut Reader<'_>, what: &'static str) -> Result<Ports, BlobError> {
 }
 
 fn v2_filter(r: &mut Reader<'_>) -> Result<V2Filter, BlobError> {
-    let (src_dns, dst_dns, description, id, mirrored) = head(r)?;
+    let head = head(r)?;
     let src = address(r, "source address data")?;
     let dst = address(r, "destination address data")?;
     let src_ports = ports(r, "source port data")?;
@@ -375,11 +366,7 @@ fn v2_filter(r: &mut Reader<'_>) -> Result<V2Filter, BlobError> {
     let protocol = protocol(r)?;
     let flags = r.u32("filter flags")?;
     Ok(V2Filter {
-        src_dns,
-        dst_dns,
-        description,
-        id,
-        mirrored,
+        head,
         src,
         dst,
         src_ports,
@@ -531,19 +518,18 @@ pub mod encode {
     }
 
     /// The strings, GUID and mirrored flag both layouts start a filter with.
-    fn head(b: &mut Vec<u8>, strings: (&String, &String, &String), id: Guid, mirrored: bool) {
-        for s in [strings.0, strings.1, strings.2] {
+    fn head(b: &mut Vec<u8>, h: &FilterHead) {
+        for s in [&h.src_dns, &h.dst_dns, &h.description] {
             wstring(b, s);
         }
-        b.extend_from_slice(&id.to_bytes());
-        count(b, usize::from(mirrored));
+        b.extend_from_slice(&h.id.to_bytes());
+        count(b, usize::from(h.mirrored));
     }
 
     fn legacy_specs(list: &[BlobFilter]) -> Vec<u8> {
         let mut b = Vec::new();
         for f in list {
-            let h = (&f.src_dns, &f.dst_dns, &f.description);
-            head(&mut b, h, f.id, f.mirrored);
+            head(&mut b, &f.head);
             for a in [f.src, f.src_mask, f.dst, f.dst_mask, f.tunnel] {
                 b.extend_from_slice(&a.octets());
             }
@@ -622,8 +608,7 @@ pub mod encode {
     fn v2_specs(list: &[V2Filter]) -> Vec<u8> {
         let mut b = Vec::new();
         for f in list {
-            let h = (&f.src_dns, &f.dst_dns, &f.description);
-            head(&mut b, h, f.id, f.mirrored);
+            head(&mut b, &f.head);
             address(&mut b, &f.src);
             address(&mut b, &f.dst);
             ports(&mut b, f.src_ports);
@@ -840,7 +825,7 @@ pub(crate) mod tests {
             (None, Some((5001, 5021)))
         );
         assert_eq!((range.protocol, range.flags), (6, 8));
-        assert!(range.mirrored);
+        assert!(range.head.mirrored);
         let v6 = &list.v2[1];
         assert_eq!(
             v6.src,
@@ -849,7 +834,7 @@ pub(crate) mod tests {
                 mask: "ffff:ffff::".parse().unwrap()
             }
         );
-        assert!(!v6.mirrored);
+        assert!(!v6.head.mirrored);
         assert_eq!(v6.protocol, 17);
         // The V2 filter replaces the legacy filter of its GUID.
         let force = list.in_force();

@@ -588,7 +588,7 @@ fn filter_text(f: &V2Filter) -> String {
     format!(
         "{}{}{}{proto}",
         side(&f.src, f.src_ports),
-        if f.mirrored { '=' } else { '+' },
+        if f.head.mirrored { '=' } else { '+' },
         side(&f.dst, f.dst_ports)
     )
 }
@@ -603,7 +603,7 @@ fn to_filter(f: &V2Filter) -> Filter {
             0 => ProtoMatch::Any,
             n => ProtoMatch::Number(n),
         },
-        mirrored: f.mirrored,
+        mirrored: f.head.mirrored,
         text: filter_text(f),
     }
 }
@@ -613,7 +613,7 @@ fn to_filter(f: &V2Filter) -> Filter {
 pub mod export {
     use super::KEY;
     use super::ipsec_blob::{Class, Guid, NegotiationAction, Offer, encode};
-    use super::ipsec_filters::{self, BlobFilter, V2Filter};
+    use super::ipsec_filters::{self, BlobFilter, FilterHead, V2Filter};
     use std::net::Ipv4Addr;
 
     /// One rule of a policy to write: its name, filters and action.
@@ -823,11 +823,11 @@ pub mod export {
     /// A mirrored TCP filter from `src`/`mask` to this computer's `port`, with an ID from `n`.
     pub fn filter(src: [u8; 4], mask: [u8; 4], port: u16, n: u32) -> BlobFilter {
         BlobFilter {
-            src_dns: String::new(),
-            dst_dns: String::new(),
-            description: String::new(),
-            id: Guid::new(0xF11E_0000 + n, 7, 7, [7; 8]),
-            mirrored: true,
+            head: FilterHead {
+                id: Guid::new(0xF11E_0000 + n, 7, 7, [7; 8]),
+                mirrored: true,
+                ..FilterHead::default()
+            },
             src: src.into(),
             src_mask: mask.into(),
             dst: Ipv4Addr::UNSPECIFIED,
@@ -875,7 +875,7 @@ pub mod export {
     pub fn server_request_security() -> PolicySpec {
         let mut icmp = filter([0; 4], [0; 4], 0, 900);
         icmp.protocol = 1;
-        icmp.description = "All ICMP Traffic".into();
+        icmp.head.description = "All ICMP Traffic".into();
         let mut all = filter([0; 4], [0; 4], 0, 901);
         all.protocol = 0;
         all.src = Ipv4Addr::UNSPECIFIED;
@@ -1033,7 +1033,7 @@ mod tests {
     #[test]
     fn actions_and_addresses() {
         let mut one = f([192, 168, 5, 9], [255, 255, 255, 255], 0, 1);
-        one.mirrored = false;
+        one.head.mirrored = false;
         one.protocol = 17;
         let me_to_any = BlobFilter {
             src: Ipv4Addr::UNSPECIFIED,
@@ -1108,7 +1108,7 @@ mod tests {
     /// reported and matches nothing.
     #[test]
     fn version_2_filters_decide_with_their_ranges() {
-        use super::ipsec_filters::{BlobAddr, Server, V2Filter};
+        use super::ipsec_filters::{BlobAddr, FilterHead, Server, V2Filter};
         // 10.1.1.8-10.1.1.23 as Vista writes it for older readers: 10.1.1.8/29, 10.1.1.16/29.
         let mut low = f([10, 1, 1, 8], [255, 255, 255, 248], 0, 50);
         let mut high = f([10, 1, 1, 16], [255, 255, 255, 248], 0, 50);
@@ -1116,11 +1116,12 @@ mod tests {
             x.dst_port = 5001;
         }
         let range = V2Filter {
-            src_dns: String::new(),
-            dst_dns: String::new(),
-            description: "range".into(),
-            id: low.id,
-            mirrored: true,
+            head: FilterHead {
+                description: "range".into(),
+                id: low.head.id,
+                mirrored: true,
+                ..FilterHead::default()
+            },
             src: BlobAddr::Range([10, 1, 1, 8].into(), [10, 1, 1, 23].into()),
             dst: BlobAddr::Me,
             src_ports: None,
@@ -1129,7 +1130,10 @@ mod tests {
             flags: 8,
         };
         let dns = V2Filter {
-            id: Guid::new(0xD25, 1, 1, [1; 8]),
+            head: FilterHead {
+                id: Guid::new(0xD25, 1, 1, [1; 8]),
+                ..range.head.clone()
+            },
             src: BlobAddr::Server(Server::Dns),
             dst_ports: Some((135, 135)),
             flags: 0,
