@@ -14,7 +14,7 @@ use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_aud
 use crate::pipeline::Order;
 use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
-use crate::report::audit::{AuditReport, ReportContext, render_styled};
+use crate::report::audit::{AuditReport, Inputs, ReportContext, render_styled};
 use crate::report::diff_lines::LinesDiff;
 use crate::report::inert;
 use crate::report::lines::{Tally, host_line};
@@ -155,22 +155,25 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         store,
     };
     let ctx = ReportContext {
-        targets: targets.iter().map(|t| t.to_string()).collect(),
-        epm_port: args.epm.port,
-        policy_files: loaded.files.clone(),
-        store_files: req
-            .store
-            .as_ref()
-            .map(|s| s.files.clone())
-            .unwrap_or_default(),
-        range,
-        range_source,
-        observation_files: args
-            .observations
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect(),
-        default_action: args.default_action.into(),
+        inputs: Inputs {
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            epm_port: args.epm.port,
+            policy_files: loaded.files.clone(),
+            store_files: req
+                .store
+                .as_ref()
+                .map(|s| s.files.clone())
+                .unwrap_or_default(),
+            range,
+            range_source,
+            vantage_points: Vec::new(),
+            observation_files: args
+                .observations
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            default_action: args.default_action.into(),
+        },
         generated_at: jiff::Timestamp::now().to_string(),
     };
     Ok(Prepared {

@@ -12,7 +12,7 @@ use crate::epm::server::{FixtureConfig, FixtureServer};
 use crate::policy::{Action, LoadOptions};
 use crate::ports::PortRanges;
 use crate::probe::ProbeConfig;
-use crate::report::audit::{AuditReport, ReportContext};
+use crate::report::audit::{AuditReport, Inputs, ReportContext};
 use crate::target::Target;
 use std::net::{IpAddr, Ipv4Addr};
 use tokio::net::TcpListener;
@@ -132,14 +132,17 @@ async fn audit_fixture(
     while servers.join_next().await.is_some() {}
     server.stop();
     let ctx = ReportContext {
-        targets: vec![loopback.to_string()],
-        epm_port,
-        policy_files: loaded.files.clone(),
-        store_files: Vec::new(),
-        range,
-        range_source,
-        observation_files: Vec::new(),
-        default_action: Action::Pass,
+        inputs: Inputs {
+            targets: vec![loopback.to_string()],
+            epm_port,
+            policy_files: loaded.files.clone(),
+            store_files: Vec::new(),
+            range,
+            range_source,
+            vantage_points: Vec::new(),
+            observation_files: Vec::new(),
+            default_action: Action::Pass,
+        },
         generated_at: jiff::Timestamp::now().to_string(),
     };
     let mut report = AuditReport::new(ctx, result);

@@ -128,17 +128,11 @@ pub struct Summary {
     pub verdicts: MatrixSummary,
 }
 
-/// Everything the report needs besides the result.
+/// Everything the report needs besides the result: what the run was asked to check (its
+/// `vantage_points` are filled in from the observations at the end) and when it ran.
 #[derive(Debug, Clone)]
 pub struct ReportContext {
-    pub targets: Vec<String>,
-    pub epm_port: u16,
-    pub policy_files: Vec<SourceFile>,
-    pub store_files: Vec<SourceFile>,
-    pub range: PortRanges,
-    pub range_source: String,
-    pub observation_files: Vec<String>,
-    pub default_action: Action,
+    pub inputs: Inputs,
     pub generated_at: String,
 }
 
@@ -147,15 +141,8 @@ impl ReportContext {
     /// came from.
     pub fn inputs(self, vantage_points: Vec<IpAddr>) -> Inputs {
         Inputs {
-            targets: self.targets,
-            epm_port: self.epm_port,
-            policy_files: self.policy_files,
-            store_files: self.store_files,
-            range: self.range,
-            range_source: self.range_source,
             vantage_points,
-            observation_files: self.observation_files,
-            default_action: self.default_action,
+            ..self.inputs
         }
     }
 }
@@ -500,14 +487,17 @@ pub(crate) mod testing {
     /// `range_source`), port 135, no policy or observation files, and `--default pass`.
     pub fn context(targets: &str, range_source: &str, generated_at: &str) -> ReportContext {
         ReportContext {
-            targets: vec![targets.into()],
-            epm_port: 135,
-            policy_files: vec![],
-            store_files: vec![],
-            range: PortRanges::from_ranges([(5001, 5021)]),
-            range_source: range_source.into(),
-            observation_files: vec![],
-            default_action: Action::Pass,
+            inputs: Inputs {
+                targets: vec![targets.into()],
+                epm_port: 135,
+                policy_files: vec![],
+                store_files: vec![],
+                range: PortRanges::from_ranges([(5001, 5021)]),
+                range_source: range_source.into(),
+                vantage_points: vec![],
+                observation_files: vec![],
+                default_action: Action::Pass,
+            },
             generated_at: generated_at.into(),
         }
     }

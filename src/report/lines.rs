@@ -128,8 +128,8 @@ impl Tally {
     ) -> SummaryLine {
         let mut counts = self.counts;
         counts.add(&policy_findings);
-        if interrupted && self.hosts < ctx.targets.len() {
-            let missing = ctx.targets.len() - self.hosts;
+        if interrupted && self.hosts < ctx.inputs.targets.len() {
+            let missing = ctx.inputs.targets.len() - self.hosts;
             self.incomplete
                 .push(format!("({missing} targets not examined: interrupted)"));
         }
