@@ -230,49 +230,53 @@ pub struct FixtureConfig {
     pub require_auth: Option<Acceptor>,
 }
 
+// The interfaces of the tables below, one constant each (the UUIDs as the protocols
+// specify them).
+const SAMR: u128 = 0x12345778_1234_abcd_ef00_0123456789ac;
+const LSARPC: u128 = 0x12345778_1234_abcd_ef00_0123456789ab;
+const NETLOGON: u128 = 0x12345678_1234_abcd_ef00_01234567cffb;
+const DRSUAPI: u128 = 0xe3514235_4b06_11d1_ab04_00c04fc2dcd2;
+const SVCCTL: u128 = 0x367abb81_9844_35f1_ad32_98f038001003;
+const TASK_SCHEDULER: u128 = 0x86d35949_83c9_4044_b424_db363231fd0c;
+const EVENTLOG6: u128 = 0xf6beaff7_1e19_4fbb_9f8f_b89e2018337c;
+const SPOOLSS: u128 = 0x12345678_1234_abcd_ef00_0123456789ab;
+const REMOTE_WINSPOOL: u128 = 0x76f03f96_cdfd_44fc_a22c_64950a001209;
+const DNS_SERVER: u128 = 0x50abc2a4_574d_40b3_9d66_ee4fd5fba076;
+const FRS2: u128 = 0x897e2e5f_93f3_4376_9c9c_fd2277495c27;
+const FASP: u128 = 0x6b5bdd1e_528c_422c_af8c_a4079be4fe48;
+const DSSETUP: u128 = 0x3919286a_b10c_11d0_9ba8_00c04fd92ef5;
+const NETDFS: u128 = 0x4fc742e0_4a10_11cf_8273_00aa004ae673;
+const WINDOWS_SHUTDOWN: u128 = 0xd95afe70_a6d5_4259_822e_2c84da1ddb0d;
+const CERT_PASSAGE: u128 = 0x91ae6020_9e3c_11cf_8d7c_00aa00c091be;
+
 /// Interfaces a Windows server commonly registers on TCP, with version and annotation.
 const TCP_INTERFACES: &[(u128, u16, u16, &str)] = &[
-    (0x12345778_1234_abcd_ef00_0123456789ac, 1, 0, ""), // samr
-    (0x12345778_1234_abcd_ef00_0123456789ab, 0, 0, ""), // lsarpc
-    (0x12345678_1234_abcd_ef00_01234567cffb, 1, 0, ""), // netlogon
-    (
-        0xe3514235_4b06_11d1_ab04_00c04fc2dcd2,
-        4,
-        0,
-        "MS NT Directory DRS Interface",
-    ), // drsuapi
-    (0x367abb81_9844_35f1_ad32_98f038001003, 2, 0, ""), // svcctl
-    (0x86d35949_83c9_4044_b424_db363231fd0c, 1, 0, ""), // ITaskSchedulerService
-    (
-        0xf6beaff7_1e19_4fbb_9f8f_b89e2018337c,
-        1,
-        0,
-        "Event log TCPIP",
-    ), // eventlog6
-    (0x12345678_1234_abcd_ef00_0123456789ab, 1, 0, ""), // spoolss
-    (0x76f03f96_cdfd_44fc_a22c_64950a001209, 1, 0, ""), // IRemoteWinspool
-    (0x50abc2a4_574d_40b3_9d66_ee4fd5fba076, 5, 0, ""), // DnsServer
-    (0x897e2e5f_93f3_4376_9c9c_fd2277495c27, 1, 0, "Frs2 Service"), // frs2
-    (
-        0x6b5bdd1e_528c_422c_af8c_a4079be4fe48,
-        1,
-        0,
-        "Remote Fw APIs",
-    ), // fasp
-    (0x3919286a_b10c_11d0_9ba8_00c04fd92ef5, 0, 0, ""), // dssetup
-    (0x4fc742e0_4a10_11cf_8273_00aa004ae673, 3, 0, ""), // netdfs
-    (0xd95afe70_a6d5_4259_822e_2c84da1ddb0d, 1, 0, ""), // WindowsShutdown
-    (0x91ae6020_9e3c_11cf_8d7c_00aa00c091be, 0, 0, ""), // ICertPassage
+    (SAMR, 1, 0, ""),
+    (LSARPC, 0, 0, ""),
+    (NETLOGON, 1, 0, ""),
+    (DRSUAPI, 4, 0, "MS NT Directory DRS Interface"),
+    (SVCCTL, 2, 0, ""),
+    (TASK_SCHEDULER, 1, 0, ""),
+    (EVENTLOG6, 1, 0, "Event log TCPIP"),
+    (SPOOLSS, 1, 0, ""),
+    (REMOTE_WINSPOOL, 1, 0, ""),
+    (DNS_SERVER, 5, 0, ""),
+    (FRS2, 1, 0, "Frs2 Service"),
+    (FASP, 1, 0, "Remote Fw APIs"),
+    (DSSETUP, 0, 0, ""),
+    (NETDFS, 3, 0, ""),
+    (WINDOWS_SHUTDOWN, 1, 0, ""),
+    (CERT_PASSAGE, 0, 0, ""),
 ];
 
 /// Named pipes commonly registered, with the interfaces behind them.
 const PIPES: &[(u128, u16, &str)] = &[
-    (0x12345778_1234_abcd_ef00_0123456789ac, 1, "\\pipe\\lsass"),
-    (0x12345778_1234_abcd_ef00_0123456789ab, 0, "\\pipe\\lsass"),
-    (0x12345678_1234_abcd_ef00_01234567cffb, 1, "\\pipe\\lsass"),
-    (0x367abb81_9844_35f1_ad32_98f038001003, 2, "\\PIPE\\svcctl"),
-    (0x86d35949_83c9_4044_b424_db363231fd0c, 1, "\\PIPE\\atsvc"),
-    (0x12345678_1234_abcd_ef00_0123456789ab, 1, "\\PIPE\\spoolss"),
+    (SAMR, 1, "\\pipe\\lsass"),
+    (LSARPC, 0, "\\pipe\\lsass"),
+    (NETLOGON, 1, "\\pipe\\lsass"),
+    (SVCCTL, 2, "\\PIPE\\svcctl"),
+    (TASK_SCHEDULER, 1, "\\PIPE\\atsvc"),
+    (SPOOLSS, 1, "\\PIPE\\spoolss"),
 ];
 
 impl FixtureConfig {
