@@ -276,8 +276,9 @@ fn run_lines(
     bar.finish();
     let files = crate::audit::run::run_findings(req, loaded);
     let worst = tally.worst(&files);
-    let mut summary = tally.summary(ctx, files.clone(), was_interrupted);
-    summary.changes = diff.map(|d| d.finish(&files));
+    let changes = diff.map(|d| d.finish(&files));
+    let mut summary = tally.summary(ctx, files, was_interrupted);
+    summary.changes = changes;
     let complete = summary.complete;
     let line = inert::to_json_line(&summary).map_err(Error::Json)?;
     write(&line, &mut failure);

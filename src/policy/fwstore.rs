@@ -310,6 +310,15 @@ pub struct ProfileSettings {
     pub line: usize,
 }
 
+impl ProfileSettings {
+    /// Does the store set anything for this profile?
+    fn is_set(&self) -> bool {
+        self.enable_firewall.is_some()
+            || self.default_inbound_block.is_some()
+            || self.allow_local_policy_merge.is_some()
+    }
+}
+
 /// A rule read from a store, with the line of its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreRule {
@@ -679,34 +688,29 @@ impl FirewallStore {
     /// (`DefaultInboundAction=1`, or not set: Windows blocks; `=0`: it allows). rpcaudit
     /// does not know which profile the host is in, so profiles that disagree give no answer.
     pub fn default_inbound(&self, file: &str) -> Option<DefaultInbound> {
-        let said = |s: &ProfileSettings| {
-            s.enable_firewall.is_some()
-                || s.default_inbound_block.is_some()
-                || s.allow_local_policy_merge.is_some()
-        };
-        if !self.settings.iter().flatten().any(said) {
+        if !self.settings.iter().flatten().any(ProfileSettings::is_set) {
             return None;
         }
         let enabled = self.enabled_profiles();
-        let mut block = None;
-        for (i, (profile, _)) in Profiles::EACH.iter().enumerate() {
-            if !enabled.contains(*profile) {
-                continue;
-            }
-            let here = self
-                .effective(i, |s| s.default_inbound_block)
-                .unwrap_or(true);
-            if block.is_some_and(|b| b != here) {
-                return None;
-            }
-            block = Some(here);
+        let mut in_force = Profiles::EACH
+            .iter()
+            .enumerate()
+            .filter(|(_, (profile, _))| enabled.contains(*profile))
+            .map(|(i, _)| {
+                self.effective(i, |s| s.default_inbound_block)
+                    .unwrap_or(true)
+            });
+        let block = in_force.next()?;
+        if in_force.any(|b| b != block) {
+            return None;
         }
-        let block = block?;
         let explicit = |s: &ProfileSettings| s.default_inbound_block == Some(block);
-        let from_gpo = self.settings[Store::Gpo.index()].iter().any(said);
+        let from_gpo = self.settings[Store::Gpo.index()]
+            .iter()
+            .any(ProfileSettings::is_set);
         let (line, name) = match (self.setting_line(explicit), block) {
             (0, _) => (
-                self.setting_line(said),
+                self.setting_line(ProfileSettings::is_set),
                 "DefaultInboundAction not set: Windows blocks inbound connections no rule allows"
                     .to_string(),
             ),

@@ -249,15 +249,19 @@ pub fn run_demo(args: &[&str]) -> (i32, String, String) {
     let _demo = demo_lock();
     let mut argv = vec!["demo"];
     argv.extend_from_slice(args);
-    for attempt in 1..=3 {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
         let (code, out, err) = run(&argv);
         if !err.contains("cannot listen on") {
             return (code, out, err);
         }
-        assert!(attempt < 3, "the demo could not listen on its ports: {err}");
+        assert!(
+            attempts < 3,
+            "the demo could not listen on its ports: {err}"
+        );
         std::thread::sleep(std::time::Duration::from_secs(2));
     }
-    unreachable!("the loop returns or panics")
 }
 
 /// `rpcaudit demo --json` (through [`run_demo`]): it exits 0, and its report, returned, is
