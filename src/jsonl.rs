@@ -3,6 +3,7 @@
 //! from a JSON document, and reading lines back up to their summary ([`read`]). `report` (the
 //! contracts) and `probe` (observation files) both use it, so neither needs the other for it.
 
+use crate::inert::excerpt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -71,7 +72,7 @@ pub fn read<T: DeserializeOwned>(
         }
         let value = serde_json::from_slice::<T>(raw).map_err(|e| LinesError::Line {
             line,
-            message: crate::report::inert::excerpt(&e.to_string()).into_owned(),
+            message: excerpt(&e.to_string()).into_owned(),
         })?;
         summary = each(value);
     }

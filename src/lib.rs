@@ -16,6 +16,7 @@ pub mod budget;
 pub mod cli;
 pub mod epm;
 pub mod finding;
+pub mod inert;
 pub mod input;
 pub mod jsonl;
 pub mod pipeline;

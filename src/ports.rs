@@ -1,6 +1,7 @@
 //! Port lists and ranges as administrators write them ("135,5001-5021"): the one parser shared
 //! by `--ports`, `--range`, rpccfg lines and the Rpc\Internet `Ports` value.
 
+use crate::inert::excerpt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -18,9 +19,9 @@ pub struct PortRanges(Vec<(u16, u16)>);
 pub enum PortSpecError {
     #[error("empty port list")]
     Empty,
-    #[error("'{}' is not a port number (0-65535)", crate::report::inert::excerpt(.0))]
+    #[error("'{}' is not a port number (0-65535)", excerpt(.0))]
     BadPort(String),
-    #[error("range '{}' ends before it starts", crate::report::inert::excerpt(.0))]
+    #[error("range '{}' ends before it starts", excerpt(.0))]
     Reversed(String),
 }
 

@@ -7,6 +7,7 @@
 //! is refused before anything is sent. [`resolve`] is the only network step, used at run time by
 //! the callers just before they connect.
 
+use crate::inert::excerpt;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::fmt;
@@ -383,7 +384,7 @@ fn walk(
     f: &mut dyn FnMut(Spec, &str) -> Result<(), TargetError>,
 ) -> Result<(), TargetError> {
     for arg in args {
-        let at = format!("target `{}`", crate::report::inert::excerpt(arg));
+        let at = format!("target `{}`", excerpt(arg));
         match parse_token(arg).map_err(|reason| TargetError::Invalid {
             at: at.clone(),
             reason,
@@ -479,10 +480,7 @@ fn walk_file(
         if content.is_empty() {
             continue;
         }
-        let at = format!(
-            "{path}:{line}: target `{}`",
-            crate::report::inert::excerpt(content)
-        );
+        let at = format!("{path}:{line}: target `{}`", excerpt(content));
         if content.split_whitespace().nth(1).is_some() {
             return Err(TargetError::Invalid {
                 at,

@@ -68,6 +68,8 @@ const RANGE_CODES: &[Code] = &[
 /// The language of the fix script.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "kebab-case")]
 pub enum FixDialect {
     /// ipseccmd.exe (Windows XP/2003; ipsecpol.exe on Windows 2000 takes the same switches).
     Ipseccmd,
@@ -89,12 +91,7 @@ impl FixDialect {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            FixDialect::Ipseccmd => "ipseccmd",
-            FixDialect::NetshIpsec => "netsh-ipsec",
-            FixDialect::Netsh => "netsh",
-            FixDialect::Powershell => "powershell",
-        }
+        self.into()
     }
 
     /// The layer the dialect's rules live in.
@@ -110,12 +107,6 @@ impl FixDialect {
             FixDialect::Powershell => "#",
             _ => "rem",
         }
-    }
-}
-
-impl std::fmt::Display for FixDialect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -473,6 +464,15 @@ mod tests {
     use std::net::IpAddr;
 
     const ARTICLE: &str = include_str!("../../fixtures/policy/kb908472.cmd");
+
+    #[test]
+    fn each_dialect_is_shown_as_its_json_name() {
+        for d in FixDialect::ALL {
+            assert_eq!(serde_json::to_value(d).unwrap(), d.as_str());
+            assert_eq!(d.to_string(), d.as_str());
+        }
+        assert_eq!(FixDialect::NetshIpsec.as_str(), "netsh-ipsec");
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -47,6 +47,8 @@ impl Expected {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Verdict {
     /// Expected pass; observed open or closed.
     PassAsExpected,
@@ -62,19 +64,7 @@ pub enum Verdict {
 
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::PassAsExpected => "pass-as-expected",
-            Verdict::BlockAsExpected => "block-as-expected",
-            Verdict::Leak => "leak",
-            Verdict::Overblock => "overblock",
-            Verdict::Inconclusive => "inconclusive",
-        }
-    }
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -508,6 +498,21 @@ pub fn matrix_findings(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_verdict_is_shown_as_its_json_name() {
+        for v in [
+            Verdict::PassAsExpected,
+            Verdict::BlockAsExpected,
+            Verdict::Leak,
+            Verdict::Overblock,
+            Verdict::Inconclusive,
+        ] {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
+            assert_eq!(v.to_string(), v.as_str());
+        }
+        assert_eq!(Verdict::PassAsExpected.as_str(), "pass-as-expected");
+    }
 
     const T: &str = "198.18.0.10";
     const ALLOWED: &str = "198.18.1.10";

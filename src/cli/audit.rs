@@ -11,12 +11,12 @@ use super::progress::Progress;
 use super::values::{DefaultAction, Dialect, Os};
 use super::{Error, Exit};
 use crate::audit::run::{AuditProgress, AuditRequest, interrupted, run as run_audit, run_each};
+use crate::inert;
 use crate::pipeline::Order;
 use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
 use crate::report::audit::{AuditReport, Inputs, ReportContext, render_styled};
 use crate::report::diff_lines::LinesDiff;
-use crate::report::inert;
 use crate::report::lines::{Tally, host_line};
 use std::path::PathBuf;
 
@@ -346,11 +346,10 @@ impl LinesFile {
 /// then renamed over `path`, so a reader never sees half a report.
 pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
     use std::io::Write;
-    let json =
-        crate::report::inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
-            path: path.display().to_string(),
-            source,
-        })?;
+    let json = crate::inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
+        path: path.display().to_string(),
+        source,
+    })?;
     let tmp = super::report::temp_beside(path);
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;

@@ -16,6 +16,7 @@ use super::{Error, Exit};
 use crate::audit::capacity::assess;
 use crate::epm::HostStatus;
 use crate::epm::client::dump_each;
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 use crate::report::capacity::{CapacityReport, CapacityTally, render};
 
@@ -94,7 +95,7 @@ pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
 
 /// `--range`: a port list without port 0.
 fn parse_range(spec: &str) -> Result<PortRanges, Error> {
-    let excerpt = || crate::report::inert::excerpt(spec).into_owned();
+    let excerpt = || excerpt(spec).into_owned();
     match PortRanges::parse(spec) {
         Ok(r) if r.contains(0) => Err(Error::RangePortZero { spec: excerpt() }),
         Ok(r) => Ok(r),

@@ -9,7 +9,7 @@
 //! escape sequence but our own colours, reach a terminal. Untrusted strings are escaped one by
 //! one before that, where they are rendered ([`inert::field`], [`inert::cell`]).
 
-use crate::report::inert;
+use crate::inert;
 use clap::{Parser, Subcommand};
 
 pub mod audit;

@@ -169,7 +169,7 @@ fn exit_for(findings: &[Finding]) -> Exit {
 }
 
 fn findings_table(findings: &[Finding]) -> comfy_table::Table {
-    use crate::report::inert::{cell, prose};
+    use crate::inert::{cell, prose};
     let mut t = crate::report::table::new_table();
     t.set_header(["severity", "code", "where", "message", "fix"]);
     for f in findings {
@@ -233,7 +233,7 @@ fn explain(a: ExplainArgs) -> Result<Exit, Error> {
         "filter",
     ]);
     let conn = format!("{} → {}/{}", a.src, a.port, a.proto);
-    use crate::report::inert::cell;
+    use crate::inert::cell;
     match &out.rule {
         Some(r) => t.add_row([
             conn,
@@ -300,7 +300,7 @@ fn range(a: RangeArgs) -> Result<Exit, Error> {
             },
             out.size.to_string(),
             out.kind.clone(),
-            crate::report::inert::cell(&out.source).into_owned(),
+            crate::inert::cell(&out.source).into_owned(),
         ]);
         super::outln(t.to_string());
         if !out.findings.is_empty() {

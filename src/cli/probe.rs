@@ -7,12 +7,13 @@
 use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::ARTICLE_RANGE;
+use crate::inert;
+use crate::inert::excerpt;
 use crate::jsonl::HostMark;
 use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::lines::{ProbeHostLine, ProbeTally};
 use crate::probe::sweep::Sweeper;
 use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
-use crate::report::inert;
 use std::sync::Arc;
 
 use std::net::IpAddr;
@@ -89,7 +90,7 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
             Err(source) => {
                 return Err(Error::Ports {
                     flag: "--ports",
-                    spec: crate::report::inert::excerpt(spec).into_owned(),
+                    spec: excerpt(spec).into_owned(),
                     source,
                 });
             }
@@ -268,7 +269,7 @@ fn table(runs: &[Run]) -> comfy_table::Table {
             ports,
             r.state.to_string(),
             r.source.to_string(),
-            crate::report::inert::cell(&r.note).into_owned(),
+            crate::inert::cell(&r.note).into_owned(),
         ]);
     }
     t

@@ -3,7 +3,7 @@
 //! emitted. Nothing is drawn when stderr is not a terminal or with `--quiet`. The only host
 //! text it shows, the last target, goes through [`inert::cell`] first.
 
-use crate::report::inert;
+use crate::inert;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static QUIET: AtomicBool = AtomicBool::new(false);

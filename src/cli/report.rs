@@ -63,7 +63,7 @@ pub fn write_sarif(path: &Path, findings: &[Finding]) -> Result<(), Error> {
 pub fn sarif_text(findings: &[Finding]) -> Result<String, Error> {
     let cwd = std::env::current_dir().map_err(Error::WorkingDirectory)?;
     let log = crate::report::sarif::log(findings, &cwd);
-    let mut text = crate::report::inert::to_json_pretty(&log).map_err(Error::Json)?;
+    let mut text = crate::inert::to_json_pretty(&log).map_err(Error::Json)?;
     text.push('\n');
     Ok(text)
 }

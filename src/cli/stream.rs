@@ -4,8 +4,8 @@
 //! Ctrl-C may cut short, keeping what was written ([`until_interrupted`]).
 
 use super::Error;
+use crate::inert;
 use crate::pipeline::Order;
-use crate::report::inert;
 
 /// How a scanning command writes its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

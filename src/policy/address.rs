@@ -3,6 +3,7 @@
 //! never matched: we do not resolve names) and Windows Firewall keywords (`LocalSubnet`, ...).
 //! Parsers return the matcher plus the facts the linter needs (host bits set, odd mask).
 
+use crate::inert::excerpt;
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -39,11 +40,11 @@ pub enum AddrMatch {
 pub enum AddrError {
     #[error("empty address")]
     Empty,
-    #[error("'{}' is not an IP address", crate::report::inert::excerpt(.0))]
+    #[error("'{}' is not an IP address", excerpt(.0))]
     BadAddress(String),
-    #[error("'{}' is not a mask (dotted like 255.255.255.0 or a prefix length)", crate::report::inert::excerpt(.0))]
+    #[error("'{}' is not a mask (dotted like 255.255.255.0 or a prefix length)", excerpt(.0))]
     BadMask(String),
-    #[error("range '{}' ends before it starts or mixes IPv4 and IPv6", crate::report::inert::excerpt(.0))]
+    #[error("range '{}' ends before it starts or mixes IPv4 and IPv6", excerpt(.0))]
     BadRange(String),
 }
 
@@ -345,7 +346,7 @@ pub(crate) fn report_notes(
             Code::SubnetMisaligned,
             Severity::Warning,
             line,
-            format!("'{written}' has host bits set under its mask; Windows matches the subnet {aligned}, which may not be what was meant", written = crate::report::inert::excerpt(written)),
+            format!("'{written}' has host bits set under its mask; Windows matches the subnet {aligned}, which may not be what was meant", written = excerpt(written)),
             format!("write the subnet as {aligned} (or use a 255.255.255.255 mask for the single host)"),
         );
     }
@@ -354,7 +355,7 @@ pub(crate) fn report_notes(
             Code::MaskNoncontiguous,
             Severity::Error,
             line,
-            format!("the mask in '{written}' is not contiguous (a zero bit before a one bit); it matches scattered addresses", written = crate::report::inert::excerpt(written)),
+            format!("the mask in '{written}' is not contiguous (a zero bit before a one bit); it matches scattered addresses", written = excerpt(written)),
             "use a contiguous mask such as 255.255.255.0 (/24)",
         );
     }
@@ -363,7 +364,7 @@ pub(crate) fn report_notes(
             Code::DnsUnresolved,
             Severity::Warning,
             line,
-            format!("'{name}' is a DNS name: Windows resolves it once, when the filter is created, and rpcaudit does not resolve it, so the model treats it as matching no address", name = crate::report::inert::excerpt(name)),
+            format!("'{name}' is a DNS name: Windows resolves it once, when the filter is created, and rpcaudit does not resolve it, so the model treats it as matching no address", name = excerpt(name)),
             "write the IP address or subnet instead of the name",
         );
     }

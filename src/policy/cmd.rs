@@ -7,6 +7,7 @@
 
 use super::sink::Sink;
 use super::text::Line;
+use crate::inert::excerpt;
 
 /// Most commands a file may expand to through `for` loops.
 pub const MAX_EXPANDED_COMMANDS: usize = 100_000;
@@ -213,10 +214,7 @@ fn expand_for(t: &str, budget: usize) -> ForExpansion {
     };
     let name = var.trim_start_matches('%');
     if !var.starts_with('%') || name.is_empty() {
-        return ForExpansion::Error(format!(
-            "for: '{}' is not a %%variable",
-            crate::report::inert::excerpt(var)
-        ));
+        return ForExpansion::Error(format!("for: '{}' is not a %%variable", excerpt(var)));
     }
     let Some(rest) = strip_word(rest.trim_start(), "in") else {
         return ForExpansion::Error("for: expected 'in (...)'".into());
@@ -236,7 +234,7 @@ fn expand_for(t: &str, budget: usize) -> ForExpansion {
         let [Some(start), Some(step), Some(end)] = nums.as_slice() else {
             return ForExpansion::Error(format!(
                 "for /L: '({})' is not (start,step,end)",
-                crate::report::inert::excerpt(set)
+                excerpt(set)
             ));
         };
         if *step == 0 {

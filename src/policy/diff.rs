@@ -22,7 +22,7 @@ use super::LoadedPolicy;
 use super::address::AddrMatch;
 use super::model::{Decision, PortMatch, Proto, Rule};
 use crate::finding::{Code, Finding, Severity};
-use crate::report::inert::excerpt;
+use crate::inert::excerpt;
 
 /// At most this many source addresses and ports are asked about (sources × ports × 2
 /// protocols queries).

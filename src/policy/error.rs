@@ -4,8 +4,8 @@
 //! with the error's text as the message.
 
 use super::address::AddrError;
+use crate::inert::excerpt;
 use crate::ports::PortSpecError;
-use crate::report::inert::excerpt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 /// Values quoted in these errors are cut to a short prefix ([`excerpt`]).

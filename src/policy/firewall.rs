@@ -16,6 +16,7 @@ use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, Rule
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Severity};
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 
 /// A firewall rule as the script leaves it.
@@ -334,7 +335,7 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
                 line,
                 format!(
                     "netsh advfirewall firewall {verb}: expected 'rule' after '{verb}'",
-                    verb = crate::report::inert::excerpt(&verb)
+                    verb = excerpt(&verb)
                 ),
                 "write netsh advfirewall firewall add rule name=... dir=in action=block ...",
             );
@@ -354,7 +355,7 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
                 line,
                 format!(
                     "'{w}' in netsh advfirewall rule: expected key=value",
-                    w = crate::report::inert::excerpt(w)
+                    w = excerpt(w)
                 ),
                 "quote values with spaces: name=\"Block RPC\"",
             );
@@ -610,7 +611,7 @@ pub fn apply_powershell(
         if !is_ps_param(w) {
             sink.about(w).parse_error(
                 line,
-                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter", w = crate::report::inert::excerpt(w)),
+                format!("unexpected '{w}' in {cmdlet}: expected a -Parameter", w = excerpt(w)),
                 "name every parameter: New-NetFirewallRule -DisplayName \"...\" -Direction Inbound ...",
             );
             return;
@@ -623,7 +624,7 @@ pub fn apply_powershell(
                 line,
                 format!(
                     "'{w}' starts with an {}; PowerShell accepts it, but the script breaks when it is reused with netsh or cmd tools",
-                    dash_name(first), w = crate::report::inert::excerpt(w)
+                    dash_name(first), w = excerpt(w)
                 ),
                 format!("write '-{}'", w.chars().skip(1).collect::<String>()),
             );

@@ -29,7 +29,7 @@ use super::registry::{reg_dword, reg_sz, split_value_line};
 use super::sink::Sink;
 use super::text::Line;
 use crate::finding::{Code, Severity};
-use crate::report::inert::excerpt;
+use crate::inert::excerpt;
 
 /// The local store's rule key, below HKLM.
 pub const LOCAL_RULES_KEY: &str =

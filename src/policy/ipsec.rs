@@ -19,6 +19,7 @@ use super::lint::check_name_ports;
 use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
 use super::sink::Sink;
 use super::text::is_typographic_dash;
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 
 /// One filter as written.
@@ -229,9 +230,9 @@ fn push_rule_views(out: &mut Vec<Rule>, r: &IpsecRule, policy: Option<&str>) {
 /// Why a filter could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("'{}': expected Source=Destination or Source+Destination", crate::report::inert::excerpt(.0))]
+    #[error("'{}': expected Source=Destination or Source+Destination", excerpt(.0))]
     NoSeparator(String),
-    #[error("'{}': {reason}", crate::report::inert::excerpt(text))]
+    #[error("'{}': {reason}", excerpt(text))]
     Part { text: String, reason: String },
 }
 
@@ -253,7 +254,7 @@ fn parse_port(text: &str, field: &str, whole: &str) -> Result<Option<u16>, Filte
             whole,
             format!(
                 "{field} port '{text}' is not a port number 0-65535 (ipseccmd takes one port per filter, 0 for any)",
-                text = crate::report::inert::excerpt(text)
+                text = excerpt(text)
             ),
         )),
     }
@@ -319,7 +320,7 @@ fn parse_proto(s: &str, whole: &str) -> Result<ProtoMatch, FilterError> {
             whole,
             format!(
                 "protocol '{s}' is not TCP, UDP, ICMP, RAW or a number",
-                s = crate::report::inert::excerpt(s)
+                s = excerpt(s)
             ),
         )
     })
@@ -393,7 +394,7 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
             None => {
                 sink.about(w).parse_error(
                     line,
-                    format!("unexpected '{w}' in {tool} command: expected a switch such as -f or -n", w = crate::report::inert::excerpt(w)),
+                    format!("unexpected '{w}' in {tool} command: expected a switch such as -f or -n", w = excerpt(w)),
                     "quote names with spaces (-p \"Block RPC Ports\") and start every switch with '-'",
                 );
                 failed = true;
@@ -403,10 +404,7 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
         let Some(arity) = switch_arity(&name) else {
             sink.about(w).parse_error(
                 line,
-                format!(
-                    "'{w}' is not a {tool} switch",
-                    w = crate::report::inert::excerpt(w)
-                ),
+                format!("'{w}' is not a {tool} switch", w = excerpt(w)),
                 "use -w, -p, -r, -f, -n, -x, -y or -o as KB908472 shows",
             );
             failed = true;
@@ -432,14 +430,8 @@ pub fn apply(store: &mut IpsecStore, sink: &mut Sink, line: usize, words: &[Stri
                 if values.is_empty() {
                     sink.about(w).parse_error(
                         line,
-                        format!(
-                            "{tool} switch '{w}' needs a value",
-                            w = crate::report::inert::excerpt(w)
-                        ),
-                        format!(
-                            "give a value after '{w}'",
-                            w = crate::report::inert::excerpt(w)
-                        ),
+                        format!("{tool} switch '{w}' needs a value", w = excerpt(w)),
+                        format!("give a value after '{w}'", w = excerpt(w)),
                     );
                     failed = true;
                 }
@@ -524,10 +516,7 @@ fn execute(
     if w_upper != "REG" && !w_upper.starts_with("DS") {
         sink.about(&w).parse_error(
             line,
-            format!(
-                "-w '{w}': expected REG or DS:domain",
-                w = crate::report::inert::excerpt(&w)
-            ),
+            format!("-w '{w}': expected REG or DS:domain", w = excerpt(&w)),
             "use -w REG to store the policy in the local registry",
         );
         return;

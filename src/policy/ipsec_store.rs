@@ -29,7 +29,7 @@ use super::model::{Dialect, ProtoMatch, RuleAction};
 use super::registry::{decode_hex, multi_sz, reg_dword, reg_sz, split_value_line, strip_ci};
 use super::sink::Sink;
 use super::text::Line;
-use crate::report::inert::excerpt;
+use crate::inert::excerpt;
 
 /// Most filters a store may put in force (a KB908472 store has 44): each rule holds its own
 /// copy of its filter lists, so a list referenced by many rules is counted each time, and a

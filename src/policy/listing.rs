@@ -14,7 +14,7 @@ use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Dialect, ProtoMatch};
 use super::sink::Sink;
 use super::text::Line;
-use crate::report::inert::excerpt;
+use crate::inert::excerpt;
 use serde_json::Value;
 
 /// The first label of each rule in a localised `show rule` listing, and its language.

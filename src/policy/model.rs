@@ -19,6 +19,7 @@
 //! matched (the firewall's default inbound action is not in the files and is not modelled).
 
 use super::address::AddrMatch;
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 use ipnet::IpNet;
 use schemars::JsonSchema;
@@ -51,7 +52,7 @@ impl std::str::FromStr for Proto {
             "udp" | "17" => Ok(Proto::Udp),
             other => Err(format!(
                 "unknown protocol '{other}' (tcp or udp)",
-                other = crate::report::inert::excerpt(other)
+                other = excerpt(other)
             )),
         }
     }

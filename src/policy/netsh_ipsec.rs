@@ -16,6 +16,7 @@ use super::lint::check_name_ports;
 use super::model::{Dialect, ProtoMatch, RuleAction};
 use super::sink::Sink;
 use crate::finding::{Code, Severity};
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 
 #[derive(Debug, Clone)]
@@ -42,9 +43,7 @@ fn kv(words: &[String]) -> Result<Vec<(String, String)>, ValueError> {
         .map(|w| {
             w.split_once('=')
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-                .ok_or_else(|| {
-                    ValueError::NotKeyValue(crate::report::inert::excerpt(w).into_owned())
-                })
+                .ok_or_else(|| ValueError::NotKeyValue(excerpt(w).into_owned()))
         })
         .collect()
 }
@@ -169,7 +168,7 @@ impl NetshIpsec {
                             line,
                             format!(
                                 "filteraction action '{other}' is not permit, block or negotiate",
-                                other = crate::report::inert::excerpt(other)
+                                other = excerpt(other)
                             ),
                             "write action=block or action=permit",
                         );

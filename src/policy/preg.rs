@@ -14,7 +14,7 @@
 use super::fwstore::{self, FirewallStore, RegData};
 use super::sink::Sink;
 use crate::finding::{Code, Severity};
-use crate::report::inert::excerpt;
+use crate::inert::excerpt;
 
 /// `PReg` as a little-endian u32.
 pub const SIGNATURE: &[u8; 4] = b"PReg";

@@ -18,6 +18,7 @@ use super::error::ValueError;
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Finding, Severity};
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 
 /// The key rpccfg.exe writes.
@@ -368,14 +369,12 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                         line,
                         format!(
                             "the port range '{}' uses an {} instead of '-'",
-                            crate::report::inert::excerpt(&values.join(" ")),
+                            excerpt(&values.join(" ")),
                             dash_name(c)
                         ),
                         format!(
                             "write '{}'",
-                            crate::report::inert::excerpt(&super::text::ascii_dashes(
-                                &values.join(" ")
-                            ))
+                            excerpt(&super::text::ascii_dashes(&values.join(" ")))
                         ),
                     );
                 }
@@ -394,7 +393,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                             line,
                             format!(
                                 "rpccfg -d takes 0 (internet) or 1 (intranet), not '{}'",
-                                crate::report::inert::excerpt(&values.join(" "))
+                                excerpt(&values.join(" "))
                             ),
                             "write -d 0",
                         );
@@ -409,10 +408,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
             _ => {
                 sink.about(w).parse_error(
                     line,
-                    format!(
-                        "'{w}' is not an rpccfg switch",
-                        w = crate::report::inert::excerpt(w)
-                    ),
+                    format!("'{w}' is not an rpccfg switch", w = excerpt(w)),
                     "use -pe, -pi and -d as KB908472 shows",
                 );
                 return;
@@ -502,10 +498,7 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
             let Some(inner) = inner.strip_suffix(']') else {
                 sink.parse_error(
                     l.number,
-                    format!(
-                        "'{t}': a key line must end with ']'",
-                        t = crate::report::inert::excerpt(t)
-                    ),
+                    format!("'{t}': a key line must end with ']'", t = excerpt(t)),
                     "close the key name with ']'",
                 );
                 in_key = false;
@@ -527,10 +520,7 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
         let Some((name, value)) = split_value_line(t) else {
             sink.parse_error(
                 l.number,
-                format!(
-                    "'{t}': expected \"Name\"=value",
-                    t = crate::report::inert::excerpt(t)
-                ),
+                format!("'{t}': expected \"Name\"=value", t = excerpt(t)),
                 format!("write values as \"Ports\"=hex(7):... under [{KEY}]"),
             );
             continue;
@@ -552,9 +542,7 @@ pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::
             let ty = rest.split(':').next().unwrap_or("");
             Ok(Some(RegValue::Other(format!("hex{ty}"))))
         } else {
-            Err(ValueError::NotRegValue(
-                crate::report::inert::excerpt(value).into_owned(),
-            ))
+            Err(ValueError::NotRegValue(excerpt(value).into_owned()))
         };
         match parsed {
             Ok(v) => {
@@ -642,7 +630,7 @@ pub(super) fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
             continue;
         }
         let b = u8::from_str_radix(p, 16)
-            .map_err(|_| ValueError::NotHexByte(crate::report::inert::excerpt(p).into_owned()))?;
+            .map_err(|_| ValueError::NotHexByte(excerpt(p).into_owned()))?;
         out.push(b);
     }
     Ok(out)

@@ -4,6 +4,7 @@
 //! Collected into the file's [`super::ParsedFile`].
 
 use crate::finding::{Code, Finding, Severity};
+use crate::inert::excerpt;
 
 pub use crate::finding::MAX_FINDINGS_PER_CODE;
 /// Longest message or fix a finding keeps (in characters): messages quote the input, and a
@@ -45,12 +46,12 @@ impl Sink {
             format!(
                 "'{word}' starts with an {} instead of '-': {consequence}",
                 super::text::dash_name(c),
-                word = crate::report::inert::excerpt(word)
+                word = excerpt(word)
             ),
             format!(
                 "replace '{word}' with '{fixed}'",
-                word = crate::report::inert::excerpt(word),
-                fixed = crate::report::inert::excerpt(&fixed)
+                word = excerpt(word),
+                fixed = excerpt(&fixed)
             ),
         );
         true

@@ -11,6 +11,7 @@ pub mod sweep;
 
 pub use sweep::sweep;
 
+use crate::inert::excerpt;
 use crate::ports::PortRanges;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,8 @@ use std::time::Duration;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
 pub enum ProbeState {
     /// The TCP handshake completed.
     Open,
@@ -37,19 +40,7 @@ pub enum ProbeState {
 
 impl ProbeState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ProbeState::Open => "open",
-            ProbeState::Closed => "closed",
-            ProbeState::Filtered => "filtered",
-            ProbeState::Unreachable => "unreachable",
-            ProbeState::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for ProbeState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -236,7 +227,7 @@ pub fn parse_source(text: &str) -> Result<IpAddr, SourceError> {
     let ip: IpAddr = text
         .trim()
         .parse()
-        .map_err(|_| SourceError::NotAnAddress(crate::report::inert::excerpt(text).into_owned()))?;
+        .map_err(|_| SourceError::NotAnAddress(excerpt(text).into_owned()))?;
     let why = match ip {
         _ if ip.is_unspecified() => Some("unspecified"),
         _ if ip.is_multicast() => Some("multicast"),
@@ -255,6 +246,21 @@ pub const MAX_OBSERVATIONS_BYTES: u64 = 64 * 1024 * 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_state_is_shown_as_its_json_name() {
+        for s in [
+            ProbeState::Open,
+            ProbeState::Closed,
+            ProbeState::Filtered,
+            ProbeState::Unreachable,
+            ProbeState::Error,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(s.to_string(), s.as_str());
+        }
+        assert_eq!(ProbeState::Unreachable.as_str(), "unreachable");
+    }
 
     #[test]
     fn plan_nests_target_source_port() {

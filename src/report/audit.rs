@@ -301,9 +301,9 @@ pub fn render(report: &AuditReport) -> String {
 
 /// [`render`], with the verdict line and the severities coloured when `color` is set (the CLI
 /// sets it on a terminal unless `NO_COLOR` is set). Strings from the network or a file go
-/// through [`inert`](super::inert), so the only escape sequences are these colours.
+/// through [`inert`](crate::inert), so the only escape sequences are these colours.
 pub fn render_styled(report: &AuditReport, color: bool) -> String {
-    use super::inert::{cell, field};
+    use crate::inert::{cell, field};
     let paint = |code: &str, text: &str| -> String {
         if color {
             format!("\x1b[{code}m{text}\x1b[0m")

@@ -103,9 +103,9 @@ impl CapacityTally {
 }
 
 /// The table and the text that follow it (strings from the network or a file through
-/// [`inert`](super::inert)).
+/// [`inert`](crate::inert)).
 pub fn render(report: &CapacityReport) -> String {
-    use super::inert::{cell, field};
+    use crate::inert::{cell, field};
     let mut t = crate::report::table::new_table();
     t.set_header([
         "host",

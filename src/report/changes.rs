@@ -233,9 +233,9 @@ pub(super) fn side(verdict: Option<Verdict>, observed: &[ProbeState]) -> String 
 }
 
 /// The changes section the audit table shows first (strings from either report through
-/// [`inert`](super::inert): the baseline is a file, its contents untrusted).
+/// [`inert`](crate::inert): the baseline is a file, its contents untrusted).
 pub fn render_changes(c: &Changes) -> String {
-    use super::inert::{cell, field, prose};
+    use crate::inert::{cell, field, prose};
     let b = &c.baseline;
     let since = format!(
         "since {} ({}{})",

@@ -25,6 +25,7 @@ use super::changes::{BaselineInfo, Changes, EndpointChange, HostNotCompared, Ver
 use crate::audit::verify::MatrixRow;
 use crate::epm::{Endpoint, HostDump, HostStatus};
 use crate::finding::Finding;
+use crate::inert::excerpt;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -111,7 +112,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
         let report =
             super::lines::report_from_lines(text).map_err(|e| BaselineError::BadLines {
                 file: file.clone(),
-                said: super::inert::excerpt(&e.to_string()).into_owned(),
+                said: excerpt(&e.to_string()).into_owned(),
             })?;
         if report.schema_version == 0 {
             return Err(BaselineError::ZeroSchemaVersion {
@@ -143,7 +144,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
     let made_by = head
         .tool
         .and_then(|t| t.version)
-        .map(|v| format!(" (made by rpcaudit {})", super::inert::excerpt(&v)))
+        .map(|v| format!(" (made by rpcaudit {})", excerpt(&v)))
         .unwrap_or_default();
     let version = match head.schema_version {
         None | Some(serde_json::Value::Null) => {
@@ -154,7 +155,7 @@ fn read_baseline_capped(path: &Path, max: u64) -> Result<AuditReport, BaselineEr
     let Some(number) = version.as_u64() else {
         return Err(BaselineError::BadSchemaVersion {
             file,
-            version: super::inert::excerpt(&version.to_string()).into_owned(),
+            version: excerpt(&version.to_string()).into_owned(),
         });
     };
     if number == 0 {
@@ -177,8 +178,8 @@ fn json_error(file: &str, source: serde_json::Error) -> BaselineError {
     let full = source.to_string();
     let place = format!(" at line {} column {}", source.line(), source.column());
     let said = match full.strip_suffix(&place) {
-        Some(message) => format!("{}{place}", super::inert::excerpt(message)),
-        None => super::inert::excerpt(&full).into_owned(),
+        Some(message) => format!("{}{place}", excerpt(message)),
+        None => excerpt(&full).into_owned(),
     };
     match source.classify() {
         Category::Syntax | Category::Eof => BaselineError::NotJson { file, said },

@@ -118,10 +118,10 @@ fn groups(endpoints: &[Endpoint]) -> Vec<Vec<&Endpoint>> {
 }
 
 /// The human-readable rendering of a dump. Every string from the endpoint mapper or the target
-/// list is shown through [`inert`](super::inert): cells cut, control and bidi characters
+/// list is shown through [`inert`](crate::inert): cells cut, control and bidi characters
 /// escaped, so an annotation can neither forge a row nor reach the terminal raw.
 pub fn render_table(hosts: &[HostDump]) -> String {
-    use super::inert::{cell, field};
+    use crate::inert::{cell, field};
     let mut out = String::new();
     for host in hosts {
         let status = match host.status {
@@ -199,10 +199,10 @@ pub fn render_table(hosts: &[HostDump]) -> String {
 /// The Name cell of an interface: the name from [`crate::epm::names`] when the UUID is known;
 /// otherwise the endpoint mapper's annotation in double quotes, so that it cannot pass for a name
 /// from the table (the annotation is whatever the server registered); empty when there is
-/// neither. Both go through [`cell`](super::inert::cell). The JSON keeps `name` null for an
+/// neither. Both go through [`cell`](crate::inert::cell). The JSON keeps `name` null for an
 /// unknown UUID; the quoted fallback is only for the table.
 fn name_cell(e: &Endpoint) -> String {
-    use super::inert::cell;
+    use crate::inert::cell;
     match e.name.as_deref() {
         Some(name) => cell(name).into_owned(),
         None if !e.annotation.is_empty() => format!("\"{}\"", cell(&e.annotation)),

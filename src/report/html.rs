@@ -18,11 +18,11 @@
 
 use super::audit::AuditReport;
 use super::changes::{Changes, verdict_runs};
-use super::inert;
 use crate::audit::capacity::HostCapacity;
 use crate::audit::verify::{MatrixRow, Verdict};
 use crate::epm::HostStatus;
 use crate::finding::{Finding, Severity};
+use crate::inert;
 use crate::policy::SourceFile;
 use crate::ports::PortRanges;
 use maud::{DOCTYPE, Markup, PreEscaped, html};

@@ -8,6 +8,7 @@
 
 use super::WireError;
 use super::ndr::{ByteOrder, NdrReader, put_uuid, uuid_from};
+use crate::inert::excerpt;
 use std::fmt;
 use std::net::Ipv4Addr;
 use uuid::Uuid;
@@ -354,10 +355,7 @@ impl Tower {
             addr.parse::<Ipv4Addr>().map(Floor::Ip).map_err(|_| {
                 WireError::invalid(
                     "string binding",
-                    format!(
-                        "'{addr}' is not an IPv4 address",
-                        addr = crate::report::inert::excerpt(addr)
-                    ),
+                    format!("'{addr}' is not an IPv4 address", addr = excerpt(addr)),
                 )
             })
         };
@@ -402,7 +400,7 @@ impl Tower {
                     "string binding",
                     format!(
                         "protocol sequence '{other}' cannot be built into a tower",
-                        other = crate::report::inert::excerpt(other)
+                        other = excerpt(other)
                     ),
                 ));
             }
@@ -465,7 +463,7 @@ impl Binding {
         let bad = |d: &str| {
             WireError::invalid(
                 "string binding",
-                format!("'{text}': {d}", text = crate::report::inert::excerpt(text)),
+                format!("'{text}': {d}", text = excerpt(text)),
             )
         };
         // An `@` is the object separator only before the protocol sequence's `:`; past it, it

@@ -202,6 +202,20 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 /// unchanged.
 pub struct InertJson<F>(pub F);
 
+/// The layout methods of serde_json's `Formatter` (brackets, commas, indentation), passed on
+/// to the wrapped formatter unchanged: only string fragments are [`InertJson`]'s business.
+macro_rules! forward_layout {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        fn $method<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W
+            $(, $arg: $ty)*
+        ) -> std::io::Result<()> {
+            self.0.$method(w $(, $arg)*)
+        }
+    )*};
+}
+
 impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for InertJson<F> {
     fn write_string_fragment<W: ?Sized + std::io::Write>(
         &mut self,
@@ -220,67 +234,38 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for InertJson<F> 
         writer.write_all(&fragment.as_bytes()[start..])
     }
 
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn end_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object_key(w)
-    }
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.0.end_object_value(w)
+    forward_layout! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        end_object_key();
+        begin_object_value();
+        end_object_value();
     }
 }
 
 /// `serde_json::to_string_pretty`, with [`InertJson`]: the same JSON value, and no raw C1 or
 /// bidi character in the text.
 pub fn to_json_pretty<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut ser = serde_json::Serializer::with_formatter(
-        &mut buf,
-        InertJson(serde_json::ser::PrettyFormatter::new()),
-    );
-    value.serialize(&mut ser)?;
-    // serde_json writes UTF-8 only; the fallback is never taken.
-    Ok(String::from_utf8(buf)
-        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+    to_json_with(value, serde_json::ser::PrettyFormatter::new())
 }
 
 /// `serde_json::to_string` (one line), with [`InertJson`]: for JSON lines.
 pub fn to_json_line<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    to_json_with(value, serde_json::ser::CompactFormatter)
+}
+
+fn to_json_with<T, F>(value: &T, layout: F) -> serde_json::Result<String>
+where
+    T: serde::Serialize + ?Sized,
+    F: serde_json::ser::Formatter,
+{
     let mut buf = Vec::with_capacity(1024);
-    let mut ser = serde_json::Serializer::with_formatter(
-        &mut buf,
-        InertJson(serde_json::ser::CompactFormatter),
-    );
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, InertJson(layout));
     value.serialize(&mut ser)?;
     // serde_json writes UTF-8 only; the fallback is never taken.
     Ok(String::from_utf8(buf)
