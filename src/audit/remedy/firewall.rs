@@ -153,6 +153,36 @@ fn fw_name_taken(lp: &LoadedPolicy, name: &str, block: bool, ports: &PortRanges)
     })
 }
 
+/// One rule the fix adds: the step that writes it and the action the report records for it.
+struct NewRule<'a> {
+    codes: &'a Codes,
+    block: bool,
+    /// Who the rule is about, as the report's action names it.
+    source: String,
+    ports: &'a PortRanges,
+    /// What the rule is, for the report's action: "block rule for the host ... on TCP ...".
+    detail: String,
+    /// The step as a refusal or a note names it: "the block rule for ...".
+    step: String,
+    /// The rule's name in the store.
+    name: String,
+    /// Remote addresses, as a firewall address list.
+    remote: &'a str,
+}
+
+/// Write `rule` with [`fw_add`]; false when a value was refused (the step then says why).
+fn add_rule(out: &mut Out, lp: &LoadedPolicy, rule: NewRule) -> bool {
+    let kind = if rule.block {
+        FixKind::Block
+    } else {
+        FixKind::Pass
+    };
+    let does = FixAction::new(rule.codes, kind, rule.source, rule.ports, rule.detail);
+    out.fix(&rule.step, does, |s| {
+        fw_add(s, lp, &rule.name, rule.block, rule.ports, rule.remote)
+    })
+}
+
 /// A firewall block rule of the policy that must stop covering some allowed sources.
 pub(super) struct Narrow {
     pub(super) name: String,
@@ -212,23 +242,20 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             out.comment("In Windows Firewall a block rule beats every allow rule, so the block names every address except the allowed subnets instead of any.");
         }
         let remote = fw_remote(&remote);
-        let does = FixAction::new(
-            c,
-            FixKind::Block,
-            format!("any{except}"),
-            ports,
-            format!("block rule for TCP {ports}, remote addresses {remote}"),
-        );
-        let written = out.fix(&format!("the block rule for TCP {ports}"), does, |s| {
-            fw_add(
-                s,
-                lp,
-                &format!("Block Inbound TCP {ports} (rpcaudit)"),
-                true,
+        let written = add_rule(
+            out,
+            lp,
+            NewRule {
+                codes: c,
+                block: true,
+                source: format!("any{except}"),
                 ports,
-                &remote,
-            )
-        });
+                detail: format!("block rule for TCP {ports}, remote addresses {remote}"),
+                step: format!("the block rule for TCP {ports}"),
+                name: format!("Block Inbound TCP {ports} (rpcaudit)"),
+                remote: &remote,
+            },
+        );
         if !written {
             continue;
         }
@@ -254,25 +281,18 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             "Fixes {}: {ip} reaches TCP {ports} although the policy blocks it; a block rule for the host beats the subnet's allow.",
             join_codes(c)
         ));
-        let does = FixAction::new(
-            c,
-            FixKind::Block,
-            ip.to_string(),
-            ports,
-            format!("block rule for the host {ip} on TCP {ports}"),
-        );
-        out.fix(
-            &format!("the block rule for {ip} on TCP {ports}"),
-            does,
-            |s| {
-                fw_add(
-                    s,
-                    lp,
-                    &format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
-                    true,
-                    ports,
-                    &ip.to_string(),
-                )
+        add_rule(
+            out,
+            lp,
+            NewRule {
+                codes: c,
+                block: true,
+                source: ip.to_string(),
+                ports,
+                detail: format!("block rule for the host {ip} on TCP {ports}"),
+                step: format!("the block rule for {ip} on TCP {ports}"),
+                name: format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
+                remote: &ip.to_string(),
             },
         );
     }
@@ -331,28 +351,22 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         out.comment(&format!(
             "Keeps {label} blocked on TCP {ports}, which the narrowed block covered and it is not meant to reach."
         ));
-        let does = FixAction::new(
-            c,
-            FixKind::Block,
-            a.label(),
-            ports,
-            format!("block rule keeping {} out of TCP {ports}", a.label()),
-        );
-        out.fix(
-            &format!("the block rule keeping {} out of TCP {ports}", a.label()),
-            does,
-            |s| {
-                fw_add(
-                    s,
-                    lp,
-                    &format!(
-                        "Keep blocking {} outside its allowed ports (rpcaudit)",
-                        a.label()
-                    ),
-                    true,
-                    ports,
-                    &addr,
-                )
+        let detail = format!("block rule keeping {} out of TCP {ports}", a.label());
+        add_rule(
+            out,
+            lp,
+            NewRule {
+                codes: c,
+                block: true,
+                source: a.label(),
+                ports,
+                step: format!("the {detail}"),
+                detail,
+                name: format!(
+                    "Keep blocking {} outside its allowed ports (rpcaudit)",
+                    a.label()
+                ),
+                remote: &addr,
             },
         );
     }
@@ -372,29 +386,45 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 "Fixes {}: {label} must reach TCP {ports}, and no rule lets it in.",
                 join_codes(&c),
             ));
-            let does = FixAction::new(
-                &c,
-                FixKind::Pass,
-                a.label(),
-                &ports,
-                format!("allow rule for {} on TCP {ports}", a.label()),
-            );
-            out.fix(
-                &format!("the allow rule for {} on TCP {ports}", a.label()),
-                does,
-                |s| {
-                    fw_add(
-                        s,
-                        lp,
-                        &format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),
-                        false,
-                        &ports,
-                        &addr,
-                    )
+            let detail = format!("allow rule for {} on TCP {ports}", a.label());
+            add_rule(
+                out,
+                lp,
+                NewRule {
+                    codes: &c,
+                    block: false,
+                    source: a.label(),
+                    ports: &ports,
+                    step: format!("the {detail}"),
+                    detail,
+                    name: format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),
+                    remote: &addr,
                 },
             );
         }
     }
+}
+
+/// The start of a command that changes the rules named `name` in place: `CMDLET -DisplayName
+/// 'name'` in PowerShell, `netsh advfirewall firewall set rule name="name" dir=in new` in netsh
+/// (where `ps_cmdlet` is not used).
+fn edit_by_name(dialect: FixDialect, ps_cmdlet: &str, name: &str) -> Result<Line, Refusal> {
+    const WHAT: &str = "Windows Firewall rule name";
+    Ok(match dialect {
+        FixDialect::Powershell => Line::new()
+            .words(ps_cmdlet)
+            .sp()
+            .raw("-DisplayName")
+            .sp()
+            .quoted(&quote::ps_pattern(WHAT, name)?),
+        _ => Line::new()
+            .words("netsh advfirewall firewall set rule")
+            .sp()
+            .raw("name=")
+            .quoted(&quote::netsh_rule_name(name)?)
+            .sp()
+            .words("dir=in new"),
+    })
 }
 
 pub(super) fn render_narrow(
@@ -467,7 +497,6 @@ pub(super) fn render_narrow(
     out.comment(&format!(
         "Fixes {c}: rule \"{shown}\" blocks {shown_labels}, which is meant to pass; in Windows Firewall a block beats every allow, so the block is narrowed to leave {shown_labels} out."
     ));
-    let what = "Windows Firewall rule name";
     let edit = Expect::FwEdit { name: &n.name };
     let does = FixAction::new(
         &n.codes,
@@ -478,24 +507,13 @@ pub(super) fn render_narrow(
     );
     let written = if new.is_empty() {
         out.comment("Every address it blocked is allowed: the rule is disabled.");
-        out.fix("narrowing the block rule", does, |s| match s.dialect {
-            FixDialect::Powershell => s.cmd_expect(
-                Line::new()
-                    .words("Disable-NetFirewallRule -DisplayName")
-                    .sp()
-                    .quoted(&quote::ps_pattern(what, &n.name)?),
-                &edit,
-            ),
-            _ => s.cmd_expect(
-                Line::new()
-                    .words("netsh advfirewall firewall set rule")
-                    .sp()
-                    .raw("name=")
-                    .quoted(&quote::netsh_rule_name(&n.name)?)
-                    .sp()
-                    .words("dir=in new enable=no"),
-                &edit,
-            ),
+        out.fix("narrowing the block rule", does, |s| {
+            let head = edit_by_name(s.dialect, "Disable-NetFirewallRule", &n.name)?;
+            let l = match s.dialect {
+                FixDialect::Powershell => head,
+                _ => head.sp().words("enable=no"),
+            };
+            s.cmd_expect(l, &edit)
         })
     } else {
         let remote = fw_remote(&new);
@@ -504,32 +522,19 @@ pub(super) fn render_narrow(
         }
         out.fix("narrowing the block rule", does, |s| {
             let list = quote::fw_addresses(&remote)?;
-            match s.dialect {
+            let head = edit_by_name(s.dialect, "Set-NetFirewallRule", &n.name)?;
+            let l = match s.dialect {
                 FixDialect::Powershell => {
-                    let mut l = Line::new()
-                        .words("Set-NetFirewallRule -DisplayName")
-                        .sp()
-                        .quoted(&quote::ps_pattern(what, &n.name)?)
-                        .sp()
-                        .raw("-RemoteAddress");
+                    let mut l = head.sp().raw("-RemoteAddress");
                     for (i, a) in list.as_str().split(',').enumerate() {
                         l = if i == 0 { l.sp() } else { l.raw(",").sp() };
                         l = l.quoted(&quote::ps_quoted("remote address", a)?);
                     }
-                    s.cmd_expect(l, &edit)
+                    l
                 }
-                _ => s.cmd_expect(
-                    Line::new()
-                        .words("netsh advfirewall firewall set rule")
-                        .sp()
-                        .raw("name=")
-                        .quoted(&quote::netsh_rule_name(&n.name)?)
-                        .sp()
-                        .words("dir=in new remoteip=")
-                        .token(&list),
-                    &edit,
-                ),
-            }
+                _ => head.sp().raw("remoteip=").token(&list),
+            };
+            s.cmd_expect(l, &edit)
         })
     };
     if !written {
