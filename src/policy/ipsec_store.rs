@@ -1010,9 +1010,7 @@ mod tests {
         assert_eq!(d.rule.unwrap().filter.as_deref(), Some("*=0:135:TCP"));
         // The built-in policy is not assigned: its rules are not in force.
         assert_eq!(
-            lp.policy
-                .decide([10, 1, 2, 7].into(), 445, Proto::Tcp)
-                .action,
+            lp.policy.action([10, 1, 2, 7], 445, Proto::Tcp),
             Action::None
         );
     }
@@ -1089,15 +1087,11 @@ mod tests {
         // Negotiate blocks a plain client; the mirrored me:135 filter is inbound to 135 from
         // anyone, and inbound pass-through lets clear traffic in.
         assert_eq!(
-            lp.policy
-                .decide([192, 168, 5, 9].into(), 53, Proto::Udp)
-                .action,
+            lp.policy.action([192, 168, 5, 9], 53, Proto::Udp),
             Action::Block
         );
         assert_eq!(
-            lp.policy
-                .decide([1, 2, 3, 4].into(), 135, Proto::Tcp)
-                .action,
+            lp.policy.action([1, 2, 3, 4], 135, Proto::Tcp),
             Action::Pass
         );
     }

@@ -748,10 +748,7 @@ mod tests {
             &LoadOptions::default(),
         );
         assert_eq!(
-            script
-                .policy
-                .decide([10, 9, 9, 9].into(), 136, Proto::Tcp)
-                .action,
+            script.policy.action([10, 9, 9, 9], 136, Proto::Tcp),
             Action::None
         );
     }
@@ -776,9 +773,7 @@ mod tests {
         assert_eq!(d.action, Action::Block);
         assert_eq!(d.rule.unwrap().file, "policy.cmd");
         assert_eq!(
-            lp.policy
-                .decide([10, 1, 2, 5].into(), 445, Proto::Tcp)
-                .action,
+            lp.policy.action([10, 1, 2, 5], 445, Proto::Tcp),
             Action::None
         );
         // PowerShell edits too; a file's edits do not reach the files after it.
@@ -796,21 +791,15 @@ mod tests {
         );
         let lp = build(vec![first, fix, last], &LoadOptions::default());
         assert_eq!(
-            lp.policy
-                .decide([10, 1, 1, 5].into(), 135, Proto::Tcp)
-                .action,
+            lp.policy.action([10, 1, 1, 5], 135, Proto::Tcp),
             Action::None
         );
         assert_eq!(
-            lp.policy
-                .decide([192, 0, 2, 5].into(), 135, Proto::Tcp)
-                .action,
+            lp.policy.action([192, 0, 2, 5], 135, Proto::Tcp),
             Action::Block
         );
         assert_eq!(
-            lp.policy
-                .decide([10, 1, 1, 5].into(), 136, Proto::Tcp)
-                .action,
+            lp.policy.action([10, 1, 1, 5], 136, Proto::Tcp),
             Action::Block
         );
     }

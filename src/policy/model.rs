@@ -360,6 +360,13 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// What [`decide`](Policy::decide) does with the traffic, without the rule: for tests
+    /// that check many cells of a policy.
+    #[cfg(test)]
+    pub(crate) fn action(&self, src: impl Into<IpAddr>, port: u16, proto: Proto) -> Action {
+        self.decide(src.into(), port, proto).action
+    }
+
     /// Decide for unauthenticated traffic (what an ordinary client or a probe sends).
     pub fn decide(&self, src: IpAddr, port: u16, proto: Proto) -> Decision {
         self.decide_query(Query {
@@ -552,14 +559,8 @@ mod tests {
             assert_eq!(d.rule.unwrap().name, "pass");
             let d = p.decide(ip("10.2.0.1"), 135, Proto::Tcp);
             assert_eq!(d.action, Action::Block);
-            assert_eq!(
-                p.decide(ip("10.1.1.7"), 136, Proto::Tcp).action,
-                Action::None
-            );
-            assert_eq!(
-                p.decide(ip("10.1.1.7"), 135, Proto::Udp).action,
-                Action::None
-            );
+            assert_eq!(p.action(ip("10.1.1.7"), 136, Proto::Tcp), Action::None);
+            assert_eq!(p.action(ip("10.1.1.7"), 135, Proto::Udp), Action::None);
         }
     }
 
@@ -629,17 +630,11 @@ mod tests {
             )],
             ..Policy::default()
         };
-        assert_eq!(
-            p.decide(ip("1.2.3.4"), 135, Proto::Tcp).action,
-            Action::Block
-        );
+        assert_eq!(p.action(ip("1.2.3.4"), 135, Proto::Tcp), Action::Block);
         p.rules[0].action = RuleAction::Negotiate {
             clear_inbound: true,
         };
-        assert_eq!(
-            p.decide(ip("1.2.3.4"), 135, Proto::Tcp).action,
-            Action::Pass
-        );
+        assert_eq!(p.action(ip("1.2.3.4"), 135, Proto::Tcp), Action::Pass);
     }
 
     #[test]
@@ -651,13 +646,7 @@ mod tests {
             rpc_dynamic: PortRanges::from_ranges([(5001, 5021)]),
             ..Policy::default()
         };
-        assert_eq!(
-            p.decide(ip("1.2.3.4"), 5010, Proto::Tcp).action,
-            Action::Pass
-        );
-        assert_eq!(
-            p.decide(ip("1.2.3.4"), 5022, Proto::Tcp).action,
-            Action::None
-        );
+        assert_eq!(p.action(ip("1.2.3.4"), 5010, Proto::Tcp), Action::Pass);
+        assert_eq!(p.action(ip("1.2.3.4"), 5022, Proto::Tcp), Action::None);
     }
 }
