@@ -1115,10 +1115,15 @@ mod tests {
     use crate::epm::HostStatus;
     use crate::epm::client::{DumpOptions, dump_host};
 
-    async fn dump_with(config: FixtureConfig, opts: DumpOptions) -> crate::epm::HostDump {
-        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), config)
+    /// A fixture server on a free loopback port.
+    async fn serve(config: FixtureConfig) -> FixtureServer {
+        FixtureServer::start("127.0.0.1:0".parse().unwrap(), config)
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn dump_with(config: FixtureConfig, opts: DumpOptions) -> crate::epm::HostDump {
+        let server = serve(config).await;
         let addr = server.local_addr();
         dump_host("fixture", &[addr], &opts).await
     }
@@ -1195,9 +1200,7 @@ mod tests {
     async fn the_entry_cap_makes_a_partial_dump_and_frees_the_handle() {
         let mut c = config(100);
         c.page_size = 30;
-        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), c.clone())
-            .await
-            .unwrap();
+        let server = serve(c.clone()).await;
         let opts = DumpOptions {
             max_entries: 45,
             ..DumpOptions::default()
@@ -1217,9 +1220,7 @@ mod tests {
 
     #[tokio::test]
     async fn ept_map_answers_for_one_interface() {
-        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), config(30))
-            .await
-            .unwrap();
+        let server = serve(config(30)).await;
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
         let mut s = crate::epm::client::EpmSession::connect(
             server.local_addr(),
@@ -1320,9 +1321,7 @@ mod tests {
                     c.page_size = 120;
                     c.byte_order = order;
                     let total = c.endpoints.len();
-                    let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), c)
-                        .await
-                        .unwrap();
+                    let server = serve(c).await;
                     let d = dump_host(
                         "fixture",
                         &[server.local_addr()],
@@ -1383,9 +1382,7 @@ mod tests {
 
         #[tokio::test]
         async fn a_wrong_password_is_a_logon_failure_tried_once() {
-            let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), restricted(5))
-                .await
-                .unwrap();
+            let server = serve(restricted(5)).await;
             let d = dump_host(
                 "fixture",
                 &[server.local_addr(), server.local_addr()],
@@ -1404,9 +1401,7 @@ mod tests {
 
         #[tokio::test]
         async fn after_three_logon_failures_the_credentials_are_no_longer_used() {
-            let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), restricted(5))
-                .await
-                .unwrap();
+            let server = serve(restricted(5)).await;
             let addr = server.local_addr();
             let targets: Vec<String> = (0..8).map(|k| format!("host{k}")).collect();
             let o = opts(AuthMode::Auto, Level::Integrity, Some("wrong"));
