@@ -665,16 +665,17 @@ mod tests {
         split_words(s)[1..].to_vec()
     }
 
-    #[test]
-    fn rpccfg_article_line() {
+    /// One rpccfg command, as line `line` of `a.cmd`, applied to a fresh state.
+    fn rpccfg_alone(line: usize, command: &str) -> (RangeState, Sink) {
         let mut st = RangeState::default();
         let mut sink = Sink::new("a.cmd");
-        apply_rpccfg(
-            &mut st,
-            &mut sink,
-            3,
-            &words("rpccfg.exe -pe 5001-5021 -d 0"),
-        );
+        apply_rpccfg(&mut st, &mut sink, line, &words(command));
+        (st, sink)
+    }
+
+    #[test]
+    fn rpccfg_article_line() {
+        let (st, sink) = rpccfg_alone(3, "rpccfg.exe -pe 5001-5021 -d 0");
         assert!(sink.findings.is_empty());
         let (r, f) = resolve(&st);
         assert!(f.is_empty(), "{f:?}");
@@ -686,9 +687,7 @@ mod tests {
 
     #[test]
     fn rpccfg_intranet_list_with_internet_default_is_inverted() {
-        let mut st = RangeState::default();
-        let mut sink = Sink::new("a.cmd");
-        apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pi 5001-5021 -d 0"));
+        let (st, _) = rpccfg_alone(1, "rpccfg -pi 5001-5021 -d 0");
         let (r, f) = resolve(&st);
         let r = r.unwrap();
         assert_eq!(r.kind, RangeKind::Inverted);
@@ -696,16 +695,13 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].code, Code::RangeInverted);
         // -pi with -d 1: the intranet list is used, as intended.
-        let mut st = RangeState::default();
-        apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pi 5001-5021 -d 1"));
+        let (st, _) = rpccfg_alone(1, "rpccfg -pi 5001-5021 -d 1");
         assert_eq!(resolve(&st).0.unwrap().kind, RangeKind::Listed);
     }
 
     #[test]
     fn missing_value_invalidates_everything() {
-        let mut st = RangeState::default();
-        let mut sink = Sink::new("a.cmd");
-        apply_rpccfg(&mut st, &mut sink, 1, &words("rpccfg -pe 5001-5021"));
+        let (st, _) = rpccfg_alone(1, "rpccfg -pe 5001-5021");
         let (r, f) = resolve(&st);
         assert_eq!(r.unwrap().kind, RangeKind::Invalid);
         assert_eq!(f[0].code, Code::RangeInvalid);
