@@ -252,12 +252,6 @@ fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     assert_eq!(got[2]["complete"], false);
 }
 
-fn policy() -> String {
-    support::fixture("policy/kb908472.cmd")
-        .display()
-        .to_string()
-}
-
 #[test]
 fn audit_json_lines_validate_and_serve_as_a_baseline() {
     let f = Fixture::start_in(
@@ -268,8 +262,8 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     let port = f.port();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("estate.jsonl");
-    let policy = policy();
-    let audit = ["audit", "127.1.0.1-3", "--policy", &policy, "--port", &port];
+    let policy = support::article_policy();
+    let audit = ["audit", "127.1.0.1-3", "--policy", policy, "--port", &port];
     let output = ["--json-lines", "--output", out_file.to_str().unwrap()];
     let (code, out, err) = run(&[audit.as_slice(), &output].concat());
     // Loopback enforces nothing: the range ports are leaks (exit 1), as in audit_cli.
@@ -282,13 +276,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
         assert_eq!(h["record"], "host");
         assert_eq!(h["complete"], true);
         assert_eq!(h["host"]["status"], "ok");
-        assert!(
-            h["matrix"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r["verdict"] == "leak")
-        );
+        assert!(support::any_with(&h["matrix"], "verdict", "leak"));
         assert!(!support::findings_with(h, "leak").is_empty());
     }
     let s = &got[3];
@@ -328,7 +316,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
         "audit",
         "127.1.0.1-3",
         "--policy",
-        &policy,
+        policy,
         "--port",
         &g_port,
         "--json-lines",
@@ -340,12 +328,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     assert_eq!(got.len(), 4);
     assert_valid_lines(&got, "audit-lines.schema.json");
     for h in &got[..3] {
-        let appeared: Vec<&str> = h["changes"]["endpoints_appeared"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["binding"].as_str().unwrap())
-            .collect();
+        let appeared = support::strs(&h["changes"]["endpoints_appeared"], "binding");
         let target = h["host"]["target"].as_str().unwrap();
         assert_eq!(appeared, [format!("ncacn_ip_tcp:{target}[5005]")], "{h}");
         assert_eq!(h["changes"]["endpoints_disappeared"], serde_json::json!([]));
@@ -386,7 +369,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 
     // A cut-short lines file is refused, naming the file.
     let text = std::fs::read_to_string(&out_file).unwrap();
-    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--port", &port];
+    let audit = ["audit", "127.1.0.1", "--policy", policy, "--port", &port];
     refused_cut_short(dir.path(), &text, &[&audit[..], &["--baseline"]].concat());
 }
 
@@ -508,13 +491,13 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     let (as_lines, as_doc) = (dir.path().join("obs.jsonl"), dir.path().join("obs.json"));
     std::fs::write(&as_lines, &out).unwrap();
     std::fs::write(&as_doc, &doc).unwrap();
-    let policy = policy();
+    let policy = support::article_policy();
     let matrix_from = |file: &std::path::Path| {
         let (_, out, err) = run(&[
             "audit",
             "127.1.0.1-4",
             "--policy",
-            &policy,
+            policy,
             "--port",
             &port,
             "--no-probe",
@@ -530,7 +513,7 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     assert_eq!(from_lines, matrix_from(&as_doc));
 
     // Lines cut before their summary are refused, naming the file.
-    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--no-probe"];
+    let audit = ["audit", "127.1.0.1", "--policy", policy, "--no-probe"];
     refused_cut_short(
         dir.path(),
         &out,
@@ -556,16 +539,8 @@ fn the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet() {
     // of two done in the meantime.
     let (good, _silent) = support::fixture_pair("silent");
     let port = good.port();
-    let args = [
-        "dump",
-        "127.0.0.1",
-        "127.0.0.2",
-        "--port",
-        &port,
-        "--timeout",
-        "2",
-        "--json-lines",
-    ];
+    let mut args = support::pair_args("dump", &port, "2");
+    args.push("--json-lines");
     let seen = under_terminal(&args);
     assert!(seen.contains("1/2 hosts"), "{seen}");
     assert!(

@@ -56,6 +56,27 @@ pub fn netsh_ipsec_without_the_5003_filter() -> String {
     })
 }
 
+/// KB908472's script (`fixtures/policy/kb908472.cmd`), the policy most audits are checked
+/// against, as a path argument.
+pub fn article_policy() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| fixture("policy/kb908472.cmd").display().to_string())
+}
+
+/// `audit 127.0.0.1 --policy <KB908472's script> --port PORT EXTRA...`.
+pub fn audit_args<'a>(port: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        article_policy(),
+        "--port",
+        port,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rpcaudit")
 }
@@ -146,6 +167,23 @@ fn all_findings(value: &serde_json::Value) -> &[serde_json::Value] {
     value["findings"].as_array().unwrap()
 }
 
+/// Field `field` of each element of the JSON array `array`, as text (each must be a string),
+/// e.g. `strs(&v["inputs"]["policy_files"], "path")`.
+pub fn strs<'a>(array: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
+/// True when some element of the JSON array `array` has `field` equal to `want`, e.g.
+/// `any_with(&host["matrix"], "verdict", "leak")`.
+pub fn any_with(array: &serde_json::Value, field: &str, want: &str) -> bool {
+    array.as_array().unwrap().iter().any(|e| e[field] == want)
+}
+
 /// Run and parse stdout as JSON.
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let (code, out, err) = run(args);
@@ -228,6 +266,20 @@ pub fn fixture_pair(mode: &str) -> (Fixture, Fixture) {
         }
     }
     panic!("could not start a good and a {mode} fixture on one port number");
+}
+
+/// `COMMAND 127.0.0.1 127.0.0.2 --port PORT --timeout SECONDS`: both fixtures of a
+/// [`fixture_pair`], PORT being their port number.
+pub fn pair_args<'a>(command: &'a str, port: &'a str, seconds: &'a str) -> Vec<&'a str> {
+    vec![
+        command,
+        "127.0.0.1",
+        "127.0.0.2",
+        "--port",
+        port,
+        "--timeout",
+        seconds,
+    ]
 }
 
 /// `rpcaudit demo` listens on fixed loopback ports (5001-5008, 49664-49666): runs at the same
