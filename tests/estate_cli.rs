@@ -33,6 +33,12 @@ fn lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A fixture endpoint mapper `lab serve EXTRA...` on every address (0.0.0.0), so that each
+/// 127.1.0.x target of an estate reaches it.
+fn estate_fixture(extra: &[&str]) -> Fixture {
+    Fixture::start_in(None, "0.0.0.0:0", extra)
+}
+
 fn targets_of(hosts: &[Value]) -> Vec<String> {
     hosts
         .iter()
@@ -42,7 +48,7 @@ fn targets_of(hosts: &[Value]) -> Vec<String> {
 
 #[test]
 fn every_target_form_reaches_dump_and_probe() {
-    let f = Fixture::start_in(None, "0.0.0.0:0", &["--tcp-endpoints", "3"]);
+    let f = estate_fixture(&["--tcp-endpoints", "3"]);
     let port = f.port();
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("targets.txt");
@@ -185,7 +191,7 @@ fn bad_target_forms_and_exclusions_fail_closed_naming_them() {
 
 #[test]
 fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
-    let f = Fixture::start_in(None, "0.0.0.0:0", &["--tcp-endpoints", "5", "--pipes", "2"]);
+    let f = estate_fixture(&["--tcp-endpoints", "5", "--pipes", "2"]);
     let port = f.port();
     let base = [
         "dump",
@@ -254,11 +260,7 @@ fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
 
 #[test]
 fn audit_json_lines_validate_and_serve_as_a_baseline() {
-    let f = Fixture::start_in(
-        None,
-        "0.0.0.0:0",
-        &["--tcp-endpoints", "4", "--tcp-ports", "5001-5004"],
-    );
+    let f = estate_fixture(&["--tcp-endpoints", "4", "--tcp-ports", "5001-5004"]);
     let port = f.port();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("estate.jsonl");
@@ -306,11 +308,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 
     // JSON lines against that baseline, after a fifth endpoint (5005) was registered on every
     // host: each host's line says what appeared there, the summary which report it was.
-    let g = Fixture::start_in(
-        None,
-        "0.0.0.0:0",
-        &["--tcp-endpoints", "5", "--tcp-ports", "5001-5005"],
-    );
+    let g = estate_fixture(&["--tcp-endpoints", "5", "--tcp-ports", "5001-5005"]);
     let g_port = g.port();
     let (code, out, err) = run(&[
         "audit",
@@ -389,11 +387,7 @@ fn refused_cut_short(dir: &std::path::Path, lines: &str, args: &[&str]) {
 #[test]
 fn capacity_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     // 5001-5003 and 49664 on every host: one port outside the range, an error finding each.
-    let f = Fixture::start_in(
-        None,
-        "0.0.0.0:0",
-        &["--tcp-endpoints", "4", "--tcp-ports", "5001-5003,49664"],
-    );
+    let f = estate_fixture(&["--tcp-endpoints", "4", "--tcp-ports", "5001-5003,49664"]);
     let port = f.port();
     let base = [
         "capacity",
@@ -443,7 +437,7 @@ fn capacity_json_lines_are_the_hosts_of_the_document_then_a_summary() {
 
 #[test]
 fn probe_json_lines_validate_and_read_back_as_observations() {
-    let f = Fixture::start_in(None, "0.0.0.0:0", &[]);
+    let f = estate_fixture(&[]);
     let port = f.port();
     let base = ["probe", "127.1.0.1-4", "--ports", &port];
     let (code, out, err) = run(&[base.as_slice(), &["--json-lines"]].concat());
