@@ -220,14 +220,7 @@ fn a_store_beside_the_script() {
     let rows = v["matrix"].as_array().unwrap();
     let r5002 = rows.iter().find(|r| r["port"] == 5002).unwrap();
     assert_eq!(r5002["expected"], "block");
-    assert_eq!(r5002["configured"]["action"], "block");
-    assert!(
-        r5002["configured"]["rule"]
-            .as_str()
-            .unwrap()
-            .contains("ipsec-store-kb908472.reg:"),
-        "{r5002}"
-    );
+    support::assert_configured_block(r5002, "ipsec-store-kb908472.reg");
     assert!(support::findings_with(&v, "store-disagrees").is_empty());
     let nif = support::findings_with(&v, "store-not-in-force");
     assert_eq!(nif.len(), 1, "{:?}", support::finding_codes(&v));

@@ -184,6 +184,19 @@ pub fn any_with(array: &serde_json::Value, field: &str, want: &str) -> bool {
     array.as_array().unwrap().iter().any(|e| e[field] == want)
 }
 
+/// The matrix row `row` is configured to block, by a rule of the policy or store file `file`
+/// (its rule is named `FILE:LINE ...`).
+pub fn assert_configured_block(row: &serde_json::Value, file: &str) {
+    assert_eq!(row["configured"]["action"], "block");
+    assert!(
+        row["configured"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{file}:")),
+        "{row}"
+    );
+}
+
 /// Run and parse stdout as JSON.
 pub fn run_json(args: &[&str]) -> (i32, serde_json::Value, String) {
     let (code, out, err) = run(args);
