@@ -221,6 +221,15 @@ pub fn run_in_ns(
     })
 }
 
+/// `rpcclient ARGS... ncacn_ip_tcp:SRV_IP[OPTIONS] -c epmlookup` from the allowed subnet, with
+/// `options` (e.g. `"[sign,ntlm]"`, or `""`) after the address. Panics when rpcclient cannot
+/// start or runs past `timeout`.
+pub fn rpcclient_epmlookup(args: &[&str], options: &str, timeout: Duration) -> Output {
+    let binding = format!("ncacn_ip_tcp:{SRV_IP}{options}");
+    let args = [args, &[&binding, "-c", "epmlookup"]].concat();
+    run_in_ns(NS_ALLOW, "rpcclient", &args, timeout).expect("rpcclient")
+}
+
 /// (interface, binding) pairs from `rpcclient -c epmlookup` lines such as
 /// `0000... ncacn_ip_tcp:198.18.0.10[5001,abstract_syntax=4b324fc8-.../0x00000003]: srvsvc`.
 pub fn parse_epmlookup(text: &str) -> Vec<(String, String)> {
