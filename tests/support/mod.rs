@@ -8,9 +8,10 @@ pub mod browser;
 pub mod lab;
 pub mod remedy_models;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A file of the repository's `fixtures/`, e.g. `fixture("policy/kb908472.cmd")`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
@@ -132,6 +133,41 @@ impl Drop for Fixture {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Wait for `child`, started with stdout and stderr piped, for at most `timeout`, reading both
+/// pipes meanwhile so that a chatty child cannot block on a full pipe. Ok(None) when it ran
+/// out of time: it is then killed (its pipes are not waited for, as a process it started may
+/// still hold them).
+pub fn wait_with_deadline(mut child: Child, timeout: Duration) -> std::io::Result<Option<Output>> {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out_reader = drain(child.stdout.take());
+    let err_reader = drain(child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(Some(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }))
 }
 
 /// Run the binary with `args`; returns (exit code, stdout, stderr).
