@@ -70,19 +70,7 @@ fn the_playbook_leaves_one_observations_file_per_host_and_the_audit_merges_them(
         );
         files.push(path.display().to_string());
     }
-    let policy = support::fixture("policy/kb908472.cmd")
-        .display()
-        .to_string();
-    let mut args = vec![
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &policy,
-        "--port",
-        &port,
-        "--no-probe",
-        "--json",
-    ];
+    let mut args = support::audit_args(&port, &["--no-probe", "--json"]);
     for f in &files {
         args.extend(["--observations", f.as_str()]);
     }

@@ -7,47 +7,27 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::{Fixture, bin, fixture_pair, run, run_json};
 
-fn fixture_policy() -> String {
-    support::fixture("policy/kb908472.cmd")
-        .display()
-        .to_string()
-}
-
 /// `audit 127.0.0.1 --policy KB908472 FLAG FILE` is a usage error (exit 2) naming the file.
 fn refused_naming(flag: &str, file: &std::path::Path) {
     let name = file.file_name().unwrap().to_str().unwrap();
-    let policy = fixture_policy();
-    let args = ["audit", "127.0.0.1", "--policy", &policy, flag];
+    let args = [
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        support::article_policy(),
+        flag,
+    ];
     let (code, _, err) = run(&[&args[..], &[file.to_str().unwrap()]].concat());
     assert_eq!(code, 2);
     assert!(err.contains(name), "{err}");
 }
 
-/// `audit 127.0.0.1 --policy <article's script> --port PORT EXTRA...`.
-fn audit_args(port: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "audit",
-        "127.0.0.1",
-        "--policy",
-        &fixture_policy(),
-        "--port",
-        port,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
 fn audit_json(port: &str, extra: &[&str]) -> (i32, serde_json::Value, String) {
-    let args = audit_args(port, extra);
-    run_json(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    run_json(&support::audit_args(port, extra))
 }
 
 fn audit_text(port: &str, extra: &[&str]) -> (i32, String, String) {
-    let args = audit_args(port, extra);
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    run(&support::audit_args(port, extra))
 }
 
 #[test]
@@ -110,14 +90,13 @@ fn an_interrupted_run_still_writes_its_partial_report() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("partial.json");
     let port = good.port();
-    let policy = fixture_policy();
     let child = Command::new(bin())
         .args([
             "audit",
             "127.0.0.1",
             "127.0.0.2",
             "--policy",
-            &policy,
+            support::article_policy(),
             "--port",
             &port,
             "--timeout",
@@ -241,14 +220,7 @@ fn a_store_beside_the_script() {
     let rows = v["matrix"].as_array().unwrap();
     let r5002 = rows.iter().find(|r| r["port"] == 5002).unwrap();
     assert_eq!(r5002["expected"], "block");
-    assert_eq!(r5002["configured"]["action"], "block");
-    assert!(
-        r5002["configured"]["rule"]
-            .as_str()
-            .unwrap()
-            .contains("ipsec-store-kb908472.reg:"),
-        "{r5002}"
-    );
+    support::assert_configured_block(r5002, "ipsec-store-kb908472.reg");
     assert!(support::findings_with(&v, "store-disagrees").is_empty());
     let nif = support::findings_with(&v, "store-not-in-force");
     assert_eq!(nif.len(), 1, "{:?}", support::finding_codes(&v));
@@ -286,13 +258,7 @@ fn a_store_beside_the_script() {
         summary["inputs"]["store_files"][0]["dialects"],
         serde_json::json!(["firewall-store"])
     );
-    assert!(
-        summary["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["code"] == "store-disagrees")
-    );
+    assert!(!support::findings_with(&summary, "store-disagrees").is_empty());
     let host: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert!(
         host["matrix"]

@@ -223,12 +223,7 @@ fn a_wrong_password_is_a_logon_failure_and_three_hosts_retire_the_credentials() 
     );
     assert_eq!(code, 3, "{err}");
     let v = json(&out, &err);
-    let errors: Vec<&str> = v["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["error"].as_str().unwrap())
-        .collect();
+    let errors = support::strs(&v["hosts"], "error");
     let saying = |what: &str| errors.iter().filter(|e| e.contains(what)).count();
     assert_eq!(
         (
@@ -272,10 +267,6 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
     let hash = nt_hash_hex(PASSWORD);
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
-    let policy = format!(
-        "{}/fixtures/policy/kb908472.cmd",
-        env!("CARGO_MANIFEST_DIR")
-    );
     let secrets = [
         PASSWORD.to_string(),
         hash.clone(),
@@ -317,21 +308,18 @@ fn the_password_and_nt_hash_appear_in_no_output_log_or_report() {
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         (
-            vec![
-                "audit",
-                "127.0.0.1",
-                "--policy",
-                &policy,
-                "--port",
+            support::audit_args(
                 &port,
-                "--no-probe",
-                "--json",
-                "--output",
-                report.to_str().unwrap(),
-                "--user",
-                ACCOUNT,
-                "-vvv",
-            ],
+                &[
+                    "--no-probe",
+                    "--json",
+                    "--output",
+                    report.to_str().unwrap(),
+                    "--user",
+                    ACCOUNT,
+                    "-vvv",
+                ],
+            ),
             ("RPCAUDIT_PASSWORD", PASSWORD.to_string()),
         ),
         // A wrong secret, so the failure paths print too.

@@ -33,6 +33,12 @@ fn lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
+/// A fixture endpoint mapper `lab serve EXTRA...` on every address (0.0.0.0), so that each
+/// 127.1.0.x target of an estate reaches it.
+fn estate_fixture(extra: &[&str]) -> Fixture {
+    Fixture::start_in(None, "0.0.0.0:0", extra)
+}
+
 fn targets_of(hosts: &[Value]) -> Vec<String> {
     hosts
         .iter()
@@ -42,7 +48,7 @@ fn targets_of(hosts: &[Value]) -> Vec<String> {
 
 #[test]
 fn every_target_form_reaches_dump_and_probe() {
-    let f = Fixture::start_in(None, "0.0.0.0:0", &["--tcp-endpoints", "3"]);
+    let f = estate_fixture(&["--tcp-endpoints", "3"]);
     let port = f.port();
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("targets.txt");
@@ -185,7 +191,7 @@ fn bad_target_forms_and_exclusions_fail_closed_naming_them() {
 
 #[test]
 fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
-    let f = Fixture::start_in(None, "0.0.0.0:0", &["--tcp-endpoints", "5", "--pipes", "2"]);
+    let f = estate_fixture(&["--tcp-endpoints", "5", "--pipes", "2"]);
     let port = f.port();
     let base = [
         "dump",
@@ -252,24 +258,14 @@ fn dump_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     assert_eq!(got[2]["complete"], false);
 }
 
-fn policy() -> String {
-    support::fixture("policy/kb908472.cmd")
-        .display()
-        .to_string()
-}
-
 #[test]
 fn audit_json_lines_validate_and_serve_as_a_baseline() {
-    let f = Fixture::start_in(
-        None,
-        "0.0.0.0:0",
-        &["--tcp-endpoints", "4", "--tcp-ports", "5001-5004"],
-    );
+    let f = estate_fixture(&["--tcp-endpoints", "4", "--tcp-ports", "5001-5004"]);
     let port = f.port();
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("estate.jsonl");
-    let policy = policy();
-    let audit = ["audit", "127.1.0.1-3", "--policy", &policy, "--port", &port];
+    let policy = support::article_policy();
+    let audit = ["audit", "127.1.0.1-3", "--policy", policy, "--port", &port];
     let output = ["--json-lines", "--output", out_file.to_str().unwrap()];
     let (code, out, err) = run(&[audit.as_slice(), &output].concat());
     // Loopback enforces nothing: the range ports are leaks (exit 1), as in audit_cli.
@@ -282,13 +278,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
         assert_eq!(h["record"], "host");
         assert_eq!(h["complete"], true);
         assert_eq!(h["host"]["status"], "ok");
-        assert!(
-            h["matrix"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|r| r["verdict"] == "leak")
-        );
+        assert!(support::any_with(&h["matrix"], "verdict", "leak"));
         assert!(!support::findings_with(h, "leak").is_empty());
     }
     let s = &got[3];
@@ -318,17 +308,13 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 
     // JSON lines against that baseline, after a fifth endpoint (5005) was registered on every
     // host: each host's line says what appeared there, the summary which report it was.
-    let g = Fixture::start_in(
-        None,
-        "0.0.0.0:0",
-        &["--tcp-endpoints", "5", "--tcp-ports", "5001-5005"],
-    );
+    let g = estate_fixture(&["--tcp-endpoints", "5", "--tcp-ports", "5001-5005"]);
     let g_port = g.port();
     let (code, out, err) = run(&[
         "audit",
         "127.1.0.1-3",
         "--policy",
-        &policy,
+        policy,
         "--port",
         &g_port,
         "--json-lines",
@@ -340,12 +326,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
     assert_eq!(got.len(), 4);
     assert_valid_lines(&got, "audit-lines.schema.json");
     for h in &got[..3] {
-        let appeared: Vec<&str> = h["changes"]["endpoints_appeared"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["binding"].as_str().unwrap())
-            .collect();
+        let appeared = support::strs(&h["changes"]["endpoints_appeared"], "binding");
         let target = h["host"]["target"].as_str().unwrap();
         assert_eq!(appeared, [format!("ncacn_ip_tcp:{target}[5005]")], "{h}");
         assert_eq!(h["changes"]["endpoints_disappeared"], serde_json::json!([]));
@@ -386,7 +367,7 @@ fn audit_json_lines_validate_and_serve_as_a_baseline() {
 
     // A cut-short lines file is refused, naming the file.
     let text = std::fs::read_to_string(&out_file).unwrap();
-    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--port", &port];
+    let audit = ["audit", "127.1.0.1", "--policy", policy, "--port", &port];
     refused_cut_short(dir.path(), &text, &[&audit[..], &["--baseline"]].concat());
 }
 
@@ -406,11 +387,7 @@ fn refused_cut_short(dir: &std::path::Path, lines: &str, args: &[&str]) {
 #[test]
 fn capacity_json_lines_are_the_hosts_of_the_document_then_a_summary() {
     // 5001-5003 and 49664 on every host: one port outside the range, an error finding each.
-    let f = Fixture::start_in(
-        None,
-        "0.0.0.0:0",
-        &["--tcp-endpoints", "4", "--tcp-ports", "5001-5003,49664"],
-    );
+    let f = estate_fixture(&["--tcp-endpoints", "4", "--tcp-ports", "5001-5003,49664"]);
     let port = f.port();
     let base = [
         "capacity",
@@ -460,7 +437,7 @@ fn capacity_json_lines_are_the_hosts_of_the_document_then_a_summary() {
 
 #[test]
 fn probe_json_lines_validate_and_read_back_as_observations() {
-    let f = Fixture::start_in(None, "0.0.0.0:0", &[]);
+    let f = estate_fixture(&[]);
     let port = f.port();
     let base = ["probe", "127.1.0.1-4", "--ports", &port];
     let (code, out, err) = run(&[base.as_slice(), &["--json-lines"]].concat());
@@ -508,13 +485,13 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     let (as_lines, as_doc) = (dir.path().join("obs.jsonl"), dir.path().join("obs.json"));
     std::fs::write(&as_lines, &out).unwrap();
     std::fs::write(&as_doc, &doc).unwrap();
-    let policy = policy();
+    let policy = support::article_policy();
     let matrix_from = |file: &std::path::Path| {
         let (_, out, err) = run(&[
             "audit",
             "127.1.0.1-4",
             "--policy",
-            &policy,
+            policy,
             "--port",
             &port,
             "--no-probe",
@@ -530,7 +507,7 @@ fn probe_json_lines_validate_and_read_back_as_observations() {
     assert_eq!(from_lines, matrix_from(&as_doc));
 
     // Lines cut before their summary are refused, naming the file.
-    let audit = ["audit", "127.1.0.1", "--policy", &policy, "--no-probe"];
+    let audit = ["audit", "127.1.0.1", "--policy", policy, "--no-probe"];
     refused_cut_short(
         dir.path(),
         &out,
@@ -556,16 +533,8 @@ fn the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet() {
     // of two done in the meantime.
     let (good, _silent) = support::fixture_pair("silent");
     let port = good.port();
-    let args = [
-        "dump",
-        "127.0.0.1",
-        "127.0.0.2",
-        "--port",
-        &port,
-        "--timeout",
-        "2",
-        "--json-lines",
-    ];
+    let mut args = support::pair_args("dump", &port, "2");
+    args.push("--json-lines");
     let seen = under_terminal(&args);
     assert!(seen.contains("1/2 hosts"), "{seen}");
     assert!(

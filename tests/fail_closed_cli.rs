@@ -81,13 +81,11 @@ fn unreadable_policy_files_are_errors_in_every_command() {
 #[test]
 fn an_unreadable_file_among_good_ones_is_still_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let good = support::fixture("policy/kb908472.cmd")
-        .display()
-        .to_string();
+    let good = support::article_policy();
     let empty = dir.path().join("empty.cmd");
     std::fs::write(&empty, b"").unwrap();
     assert_refused(
-        &["policy", "lint", &good, empty.to_str().unwrap()],
+        &["policy", "lint", good, empty.to_str().unwrap()],
         &empty,
         "empty",
     );
@@ -114,9 +112,6 @@ fn observations(dir: &Path, name: &str, text: &str) -> String {
 fn a_target_no_observation_verified_is_incomplete_never_compliant() {
     let f = Fixture::start(&["--tcp-endpoints", "3", "--tcp-ports", "5001-5003"]);
     let dir = tempfile::tempdir().unwrap();
-    let policy = support::fixture("policy/kb908472.cmd")
-        .display()
-        .to_string();
     let about_others = observations(
         dir.path(),
         "others.json",
@@ -124,27 +119,10 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
     );
     let empty = observations(dir.path(), "empty.json", r#"{"observations":[]}"#);
     let port = f.port();
-    let audit = |obs: &str| -> Vec<String> {
-        [
-            "audit",
-            "127.0.0.1",
-            "--port",
-            &port,
-            "--policy",
-            &policy,
-            "--no-probe",
-            "--observations",
-            obs,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let no_probe = |obs| ["--no-probe", "--observations", obs];
     for obs in [&about_others, &empty] {
-        let mut args = audit(obs);
-        args.push("--json".into());
-        let (code, v, err) =
-            support::run_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let args = support::audit_args(&port, &[&no_probe(obs)[..], &["--json"]].concat());
+        let (code, v, err) = support::run_json(&args);
         assert_eq!(code, 3, "{obs}: {err}\n{v}");
         assert_eq!(v["complete"], false, "{v}");
         assert_eq!(v["summary"]["compliant"], false, "{v}");
@@ -164,8 +142,7 @@ fn a_target_no_observation_verified_is_incomplete_never_compliant() {
         );
     }
     // The table says so too.
-    let args = audit(&empty);
-    let (code, out, _) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, out, _) = run(&support::audit_args(&port, &no_probe(&empty)));
     assert_eq!(code, 3);
     assert!(out.contains("INCOMPLETE: 1 host(s)"), "{out}");
     assert!(

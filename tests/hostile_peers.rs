@@ -52,16 +52,8 @@ fn run_against(mode: &str, extra: &[&str]) -> Outcome {
     let (good_fixture, _bad_fixture) = fixtures(mode);
     let port = good_fixture.port();
     let timeout = HOST_TIMEOUT.to_string();
-    let mut args = vec![
-        "dump",
-        "127.0.0.1",
-        "127.0.0.2",
-        "--port",
-        &port,
-        "--timeout",
-        &timeout,
-        "--json",
-    ];
+    let mut args = support::pair_args("dump", &port, &timeout);
+    args.push("--json");
     args.extend_from_slice(extra);
     let support::Measured {
         code,

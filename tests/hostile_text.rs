@@ -315,12 +315,7 @@ fn audit_and_lint_with_hostile_rule_and_file_names() {
                 "{finding}"
             );
         }
-        let files: Vec<&str> = v["inputs"]["policy_files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["path"].as_str().unwrap())
-            .collect();
+        let files = support::strs(&v["inputs"]["policy_files"], "path");
         assert_eq!(files, [netsh, ps]);
         assert_eq!(
             v["hosts"][0]["endpoints"][0]["annotation"],

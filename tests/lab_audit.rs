@@ -272,14 +272,7 @@ fn a_leak_contradicts_the_configured_store() {
         .find(|r| r["source"] == lab::DENY_IP.to_string() && r["port"] == 5007)
         .unwrap();
     assert_eq!(row["verdict"], "leak");
-    assert_eq!(row["configured"]["action"], "block");
-    assert!(
-        row["configured"]["rule"]
-            .as_str()
-            .unwrap()
-            .contains("store-ipsec-local.reg:"),
-        "{row}"
-    );
+    support::assert_configured_block(row, "store-ipsec-local.reg");
     // Everywhere else the store and the observations agree.
     let agree = report["matrix"]
         .as_array()

@@ -268,23 +268,13 @@ fn rpcclient_signing_lists_what_we_list_signed() {
     let Some(_lab) = lab::setup(None, &["open"]) else {
         return;
     };
-    let srv = lab::SRV_IP.to_string();
     let creds = format!("{}%{}", account(), lab::PASSWORD);
-    let out = lab::run_in_ns(
-        lab::NS_ALLOW,
-        "rpcclient",
-        &[
-            "-s",
-            &format!("{}/smb.conf", lab::lab_dir().display()),
-            "-U",
-            &creds,
-            &format!("ncacn_ip_tcp:{srv}[sign,ntlm]"),
-            "-c",
-            "epmlookup",
-        ],
+    let smb_conf = format!("{}/smb.conf", lab::lab_dir().display());
+    let out = lab::rpcclient_epmlookup(
+        &["-s", &smb_conf, "-U", &creds],
+        "[sign,ntlm]",
         Duration::from_secs(30),
-    )
-    .expect("rpcclient");
+    );
     let theirs: BTreeSet<_> = lab::parse_epmlookup(&String::from_utf8_lossy(&out.stdout))
         .into_iter()
         .collect();

@@ -33,19 +33,7 @@ fn dump_lists_what_rpcclient_lists_against_samba() {
         return;
     };
     let srv = lab::SRV_IP.to_string();
-    let out = lab::run_in_ns(
-        lab::NS_ALLOW,
-        "rpcclient",
-        &[
-            "-U%",
-            "-N",
-            &format!("ncacn_ip_tcp:{srv}"),
-            "-c",
-            "epmlookup",
-        ],
-        Duration::from_secs(30),
-    )
-    .expect("rpcclient");
+    let out = lab::rpcclient_epmlookup(&["-U%", "-N"], "", Duration::from_secs(30));
     let text = String::from_utf8_lossy(&out.stdout);
     let theirs = lab::parse_epmlookup(&text);
     assert!(theirs.len() > 10, "rpcclient listed too little:\n{text}");

@@ -271,14 +271,7 @@ fn samba_on_its_default_range_listens_above_49151() {
 
 /// rpcclient's epmlookup of Samba's endpoint mapper from the allowed subnet.
 fn epmlookup() -> String {
-    let target = format!("ncacn_ip_tcp:{}", lab::SRV_IP);
-    let out = lab::run_in_ns(
-        lab::NS_ALLOW,
-        "rpcclient",
-        &["-U%", "-N", &target, "-c", "epmlookup"],
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let out = lab::rpcclient_epmlookup(&["-U%", "-N"], "", Duration::from_secs(10));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -10,7 +10,7 @@
 mod support;
 
 use rpcaudit::audit::capacity;
-use rpcaudit::audit::remedy::{FixDialect, FixKind, Remediation, remediate};
+use rpcaudit::audit::remedy::{FixAction, FixDialect, FixKind, Remediation, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
 use rpcaudit::finding::{Code, Finding};
 use rpcaudit::policy::{self, Action, LoadOptions, LoadedPolicy, ParsedFile, Proto};
@@ -206,6 +206,11 @@ fn checked(s: &Scenario, dialects: &[FixDialect]) -> Vec<(FixDialect, Remediatio
         .collect()
 }
 
+/// Some action of the fix `r` (in dialect `d`) is one `want` holds for.
+fn assert_an_action(d: FixDialect, r: &Remediation, want: impl Fn(&FixAction) -> bool) {
+    assert!(r.actions.iter().any(want), "{d}: {:?}", r.actions);
+}
+
 fn fence() -> PortRanges {
     PortRanges::parse("135,5001-5021").unwrap()
 }
@@ -255,11 +260,7 @@ fn article_missing_block_for_5003_observed_as_a_leak() {
     );
     assert!(findings.iter().any(|f| f.code == Code::Leak));
     for (d, r) in checked(&s, &DIALECTS) {
-        assert!(
-            r.actions.iter().any(|a| a.codes.contains(&Code::Leak)),
-            "{d}: {:?}",
-            r.actions
-        );
+        assert_an_action(d, &r, |a| a.codes.contains(&Code::Leak));
     }
     let r = check(&s, FixDialect::Ipseccmd, &fence(), &[ALLOWED]);
     assert!(r.script.contains(
@@ -338,13 +339,11 @@ fn overblocked_port_gets_its_pass_again() {
         }),
     ));
     for (d, r) in checked(&s, &[FixDialect::Ipseccmd, FixDialect::NetshIpsec]) {
-        assert!(
-            r.actions.iter().any(|a| a.kind == FixKind::Pass
+        assert_an_action(d, &r, |a| {
+            a.kind == FixKind::Pass
                 && a.ports.contains("5007")
-                && a.codes.contains(&Code::Overblock)),
-            "{d}: {:?}",
-            r.actions
-        );
+                && a.codes.contains(&Code::Overblock)
+        });
     }
 }
 
@@ -367,11 +366,7 @@ fn naive_firewall_translation_gets_its_block_narrowed() {
     );
     assert!(s.lints(Code::AllowShadowed));
     for (d, r) in checked(&s, &[FixDialect::Netsh, FixDialect::Powershell]) {
-        assert!(
-            r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock),
-            "{d}: {:?}",
-            r.actions
-        );
+        assert_an_action(d, &r, |a| a.kind == FixKind::NarrowBlock);
         let after = s.fix(d).2;
         assert!(
             !after.findings.iter().any(|f| f.code == Code::AllowShadowed),
@@ -438,13 +433,7 @@ fn firewall_hang_hazard_gets_an_allow_for_the_range() {
     let s = Scenario::new("firewall 135 only", &[("fw.ps1", text.as_bytes())]);
     assert!(s.lints(Code::HangHazard));
     for (d, r) in checked(&s, &[FixDialect::Netsh, FixDialect::Powershell]) {
-        assert!(
-            r.actions
-                .iter()
-                .any(|a| a.kind == FixKind::Pass && a.ports == "5001-5021"),
-            "{d}: {:?}",
-            r.actions
-        );
+        assert_an_action(d, &r, |a| a.kind == FixKind::Pass && a.ports == "5001-5021");
     }
 }
 

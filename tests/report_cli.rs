@@ -76,7 +76,7 @@ fn a_json_lines_report_renders_with_every_host_cell_and_finding() {
         "--port",
         &server.port(),
         "--policy",
-        support::fixture("policy/kb908472.cmd").to_str().unwrap(),
+        support::article_policy(),
         "--json-lines",
         "--output",
         lines.to_str().unwrap(),

@@ -6,10 +6,9 @@
 //! Without chromium the tests skip, unless `RPCAUDIT_LAB_REQUIRED` is set (the README's test
 //! command sets it and installs chromium): then they fail.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long one chromium run may take.
 const DEADLINE: Duration = Duration::from_secs(120);
@@ -42,7 +41,7 @@ pub struct Page {
 /// Run chromium headless with `args` and `url` under [`DEADLINE`]; returns (stdout, stderr).
 fn run(chromium: &Path, args: &[&str], url: &str) -> (String, String) {
     let profile = tempfile::tempdir().expect("a chromium profile directory");
-    let mut child = Command::new(chromium)
+    let child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -59,31 +58,13 @@ fn run(chromium: &Path, args: &[&str], url: &str) -> (String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
-    let mut out_pipe = child.stdout.take().expect("stdout");
-    let mut err_pipe = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out_pipe.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err_pipe.read_to_string(&mut s);
-        s
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            break status;
-        }
-        if started.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {DEADLINE:?} on {url}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let output = super::wait_with_deadline(child, DEADLINE)
+        .expect("wait for chromium")
+        .unwrap_or_else(|| panic!("chromium did not finish within {DEADLINE:?} on {url}"));
+    // (Text that is not UTF-8 reads as nothing, as read_to_string left it.)
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap_or_default();
+    let (out, err) = (text(output.stdout), text(output.stderr));
+    let status = output.status;
     assert!(status.success(), "chromium {args:?} {url}: {status}\n{err}");
     (out, err)
 }

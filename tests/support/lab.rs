@@ -4,11 +4,10 @@
 #![allow(dead_code)]
 
 use std::fs::File;
-use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const NS_RT: &str = "rpca-rt";
 pub const NS_SRV: &str = "rpca-srv";
@@ -176,7 +175,7 @@ pub fn run_in_ns(
     args: &[&str],
     timeout: Duration,
 ) -> Result<Output, String> {
-    let mut child = Command::new("ip")
+    let child = Command::new("ip")
         .args(["netns", "exec", ns, program])
         .args(args)
         .stdin(Stdio::null())
@@ -184,41 +183,18 @@ pub fn run_in_ns(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("ip netns exec {ns} {program}: {e}"))?;
-    // drain both pipes while waiting, so a chatty child cannot block on a full pipe
-    let mut out_pipe = child.stdout.take();
-    let mut err_pipe = child.stderr.take();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(p) = out_pipe.as_mut() {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(p) = err_pipe.as_mut() {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{program} in {ns}: no result after {timeout:?}"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("{program} in {ns}: {e}")),
-        }
-    };
-    Ok(Output {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    })
+    super::wait_with_deadline(child, timeout)
+        .map_err(|e| format!("{program} in {ns}: {e}"))?
+        .ok_or_else(|| format!("{program} in {ns}: no result after {timeout:?}"))
+}
+
+/// `rpcclient ARGS... ncacn_ip_tcp:SRV_IP[OPTIONS] -c epmlookup` from the allowed subnet, with
+/// `options` (e.g. `"[sign,ntlm]"`, or `""`) after the address. Panics when rpcclient cannot
+/// start or runs past `timeout`.
+pub fn rpcclient_epmlookup(args: &[&str], options: &str, timeout: Duration) -> Output {
+    let binding = format!("ncacn_ip_tcp:{SRV_IP}{options}");
+    let args = [args, &[&binding, "-c", "epmlookup"]].concat();
+    run_in_ns(NS_ALLOW, "rpcclient", &args, timeout).expect("rpcclient")
 }
 
 /// (interface, binding) pairs from `rpcclient -c epmlookup` lines such as

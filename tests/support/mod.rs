@@ -8,9 +8,10 @@ pub mod browser;
 pub mod lab;
 pub mod remedy_models;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A file of the repository's `fixtures/`, e.g. `fixture("policy/kb908472.cmd")`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
@@ -54,6 +55,27 @@ pub fn netsh_ipsec_without_the_5003_filter() -> String {
     policy_text_without("netsh-ipsec.cmd", |l| {
         l.contains("filterlist=\"RPC ports\" ") && l.ends_with("dstport=5003")
     })
+}
+
+/// KB908472's script (`fixtures/policy/kb908472.cmd`), the policy most audits are checked
+/// against, as a path argument.
+pub fn article_policy() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| fixture("policy/kb908472.cmd").display().to_string())
+}
+
+/// `audit 127.0.0.1 --policy <KB908472's script> --port PORT EXTRA...`.
+pub fn audit_args<'a>(port: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "audit",
+        "127.0.0.1",
+        "--policy",
+        article_policy(),
+        "--port",
+        port,
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 pub fn bin() -> &'static str {
@@ -113,6 +135,41 @@ impl Drop for Fixture {
     }
 }
 
+/// Wait for `child`, started with stdout and stderr piped, for at most `timeout`, reading both
+/// pipes meanwhile so that a chatty child cannot block on a full pipe. Ok(None) when it ran
+/// out of time: it is then killed (its pipes are not waited for, as a process it started may
+/// still hold them).
+pub fn wait_with_deadline(mut child: Child, timeout: Duration) -> std::io::Result<Option<Output>> {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out_reader = drain(child.stdout.take());
+    let err_reader = drain(child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(Some(Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }))
+}
+
 /// Run the binary with `args`; returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(bin())
@@ -144,6 +201,36 @@ pub fn finding_codes(value: &serde_json::Value) -> Vec<String> {
 
 fn all_findings(value: &serde_json::Value) -> &[serde_json::Value] {
     value["findings"].as_array().unwrap()
+}
+
+/// Field `field` of each element of the JSON array `array`, as text (each must be a string),
+/// e.g. `strs(&v["inputs"]["policy_files"], "path")`.
+pub fn strs<'a>(array: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[field].as_str().unwrap())
+        .collect()
+}
+
+/// True when some element of the JSON array `array` has `field` equal to `want`, e.g.
+/// `any_with(&host["matrix"], "verdict", "leak")`.
+pub fn any_with(array: &serde_json::Value, field: &str, want: &str) -> bool {
+    array.as_array().unwrap().iter().any(|e| e[field] == want)
+}
+
+/// The matrix row `row` is configured to block, by a rule of the policy or store file `file`
+/// (its rule is named `FILE:LINE ...`).
+pub fn assert_configured_block(row: &serde_json::Value, file: &str) {
+    assert_eq!(row["configured"]["action"], "block");
+    assert!(
+        row["configured"]["rule"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{file}:")),
+        "{row}"
+    );
 }
 
 /// Run and parse stdout as JSON.
@@ -228,6 +315,20 @@ pub fn fixture_pair(mode: &str) -> (Fixture, Fixture) {
         }
     }
     panic!("could not start a good and a {mode} fixture on one port number");
+}
+
+/// `COMMAND 127.0.0.1 127.0.0.2 --port PORT --timeout SECONDS`: both fixtures of a
+/// [`fixture_pair`], PORT being their port number.
+pub fn pair_args<'a>(command: &'a str, port: &'a str, seconds: &'a str) -> Vec<&'a str> {
+    vec![
+        command,
+        "127.0.0.1",
+        "127.0.0.2",
+        "--port",
+        port,
+        "--timeout",
+        seconds,
+    ]
 }
 
 /// `rpcaudit demo` listens on fixed loopback ports (5001-5008, 49664-49666): runs at the same
