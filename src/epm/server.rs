@@ -903,6 +903,23 @@ impl Session<'_> {
         })
     }
 
+    /// The ept_lookup response to `req`, in the connection's byte order.
+    fn lookup_reply(
+        &self,
+        req: &LookupRequest,
+        handle: ContextHandle,
+        entries: Vec<EptEntry>,
+        status: u32,
+    ) -> Result<Vec<u8>, WireError> {
+        LookupResponse {
+            max_count: req.max_ents,
+            handle,
+            entries,
+            status,
+        }
+        .encode(self.order)
+    }
+
     fn lookup(&mut self, req: &LookupRequest) -> Result<Vec<u8>, WireError> {
         let cfg = self.config;
         let page = cfg
@@ -922,13 +939,7 @@ impl Session<'_> {
                     .take(page)
                     .map(|e| self.entry(e))
                     .collect::<Result<_, _>>()?;
-                return LookupResponse {
-                    max_count: req.max_ents,
-                    handle,
-                    entries,
-                    status: 0,
-                }
-                .encode(self.order);
+                return self.lookup_reply(req, handle, entries, 0);
             }
             Some(Misbehave::Endless) => {
                 let handle = ContextHandle {
@@ -959,13 +970,7 @@ impl Session<'_> {
                     e.object = Uuid::from_u128(k as u128 + 1);
                     entries.push(self.entry(&e)?);
                 }
-                return LookupResponse {
-                    max_count: req.max_ents,
-                    handle,
-                    entries,
-                    status: 0,
-                }
-                .encode(self.order);
+                return self.lookup_reply(req, handle, entries, 0);
             }
             Some(Misbehave::TowerOverrun) => return Ok(tower_overrun(self.order)),
             Some(Misbehave::NdrTricks) => return Ok(ndr_tricks(self.order)),
@@ -978,13 +983,12 @@ impl Session<'_> {
                 Some(&pos) => pos,
                 None => {
                     // An unknown or exhausted handle: nothing more.
-                    return LookupResponse {
-                        max_count: req.max_ents,
-                        handle: ContextHandle::NULL,
-                        entries: Vec::new(),
-                        status: EPT_S_NOT_REGISTERED,
-                    }
-                    .encode(self.order);
+                    return self.lookup_reply(
+                        req,
+                        ContextHandle::NULL,
+                        Vec::new(),
+                        EPT_S_NOT_REGISTERED,
+                    );
                 }
             }
         };
@@ -1034,13 +1038,7 @@ impl Session<'_> {
                 }
             }
         };
-        LookupResponse {
-            max_count: req.max_ents,
-            handle,
-            entries,
-            status,
-        }
-        .encode(self.order)
+        self.lookup_reply(req, handle, entries, status)
     }
 
     fn map(&mut self, req: &MapRequest) -> Result<Vec<u8>, WireError> {
