@@ -560,6 +560,21 @@ impl Session<'_> {
         self.send_bytes(&bytes).await
     }
 
+    /// A bind_nak with `reason`, offering protocol version 5.0.
+    async fn send_bind_nak(&mut self, call_id: u32, reason: u16) -> Result<(), ServeError> {
+        let nak = BindNak {
+            reject_reason: reason,
+            versions: vec![(5, 0)],
+        };
+        self.send(Pdu::new(
+            self.order,
+            call_id,
+            PFC_FIRST_FRAG | PFC_LAST_FRAG,
+            Body::BindNak(nak),
+        ))
+        .await
+    }
+
     async fn send_bytes(&mut self, bytes: &[u8]) -> Result<(), ServeError> {
         if self.config.misbehave == Some(Misbehave::Drip) {
             for b in bytes {
@@ -632,17 +647,7 @@ impl Session<'_> {
                 return Ok(());
             }
             Some(Misbehave::BindNak) => {
-                return self
-                    .send(Pdu::new(
-                        self.order,
-                        call_id,
-                        PFC_FIRST_FRAG | PFC_LAST_FRAG,
-                        Body::BindNak(BindNak {
-                            reject_reason: 4,
-                            versions: vec![(5, 0)],
-                        }),
-                    ))
-                    .await;
+                return self.send_bind_nak(call_id, 4).await;
             }
             _ => {}
         }
@@ -652,17 +657,7 @@ impl Session<'_> {
             match self.start_auth(pdu) {
                 Ok(c) => c,
                 Err(reason) => {
-                    return self
-                        .send(Pdu::new(
-                            self.order,
-                            call_id,
-                            PFC_FIRST_FRAG | PFC_LAST_FRAG,
-                            Body::BindNak(BindNak {
-                                reject_reason: reason,
-                                versions: vec![(5, 0)],
-                            }),
-                        ))
-                        .await;
+                    return self.send_bind_nak(call_id, reason).await;
                 }
             }
         };
