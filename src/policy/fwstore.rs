@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Action, DefaultInbound, Dialect, PortMatch, ProtoMatch, RuleRef};
-use super::registry::{reg_dword, reg_sz, split_value_line};
+use super::reg_export::{self, Item, RegData};
 use super::sink::Sink;
 use super::text::Line;
 use crate::finding::{Code, Severity};
@@ -376,54 +376,49 @@ pub(super) fn classify(key: &str) -> KeyKind {
 pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> FirewallStore {
     let mut store = FirewallStore::default();
     let mut kind = KeyKind::Other;
-    for l in lines.iter().skip(1) {
-        let t = l.text.trim();
-        if let Some(inner) = t.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
-            kind = if inner.starts_with('-') {
-                KeyKind::Other
-            } else {
-                classify(inner)
-            };
-            if !matches!(kind, KeyKind::Other) {
-                store.lines.push(l.number);
+    for (number, item) in reg_export::items(lines) {
+        let (name, value) = match item {
+            Item::Key(key) => {
+                kind = classify(key);
+                if !matches!(kind, KeyKind::Other) {
+                    store.lines.push(number);
+                }
+                continue;
             }
-            continue;
-        }
-        if t.is_empty() || matches!(kind, KeyKind::Other) {
-            continue;
-        }
-        store.lines.push(l.number);
-        let Some((name, value)) = split_value_line(t) else {
-            sink.parse_error(
-                l.number,
-                format!("'{}': expected \"Name\"=value", excerpt(t)),
-                "export the key again with reg export",
-            );
-            continue;
+            Item::DeletedKey(_) => {
+                kind = KeyKind::Other;
+                continue;
+            }
+            Item::BrokenKey(text) => {
+                reg_export::report_broken_key(sink, number, text);
+                kind = KeyKind::Other;
+                continue;
+            }
+            _ if matches!(kind, KeyKind::Other) => continue,
+            Item::NotAValue(text) => {
+                store.lines.push(number);
+                reg_export::report_not_a_value(
+                    sink,
+                    number,
+                    text,
+                    "export the key again with reg export",
+                );
+                continue;
+            }
+            Item::Value { name, value } => (name, value),
         };
+        store.lines.push(number);
         if value == "-" {
             store.delete(&kind, Some(&name));
             continue;
         }
-        let data = if let Some(text) = reg_sz(value) {
-            RegData::Sz(text)
-        } else if let Some(d) = reg_dword(value) {
-            RegData::Dword(d)
-        } else {
-            RegData::Other(excerpt(value).into_owned())
-        };
-        store.set(sink, &kind, l.number, name, data);
+        // A value that does not decode is kept as one of no type: where the value matters,
+        // the reader says it is not what it should be.
+        let data = reg_export::decode(value, false)
+            .unwrap_or_else(|_| RegData::Other(excerpt(value).into_owned()));
+        store.set(sink, &kind, number, name, data);
     }
     store
-}
-
-/// A registry value as an export or a Registry.pol record holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegData {
-    Sz(String),
-    Dword(u32),
-    /// Another type, described for messages.
-    Other(String),
 }
 
 fn read_rule(
@@ -436,7 +431,7 @@ fn read_rule(
 ) {
     let text = match data {
         RegData::Sz(text) => text,
-        RegData::Dword(_) | RegData::Other(_) => {
+        _ => {
             sink.parse_error(
                 line,
                 format!("rule {}: a firewall rule is a REG_SZ string", excerpt(&id)),
@@ -502,7 +497,7 @@ impl FirewallStore {
                         *target = Some(d != 0);
                         slot.line = line;
                     }
-                    RegData::Sz(_) | RegData::Other(_) => sink.parse_error(
+                    _ => sink.parse_error(
                         line,
                         format!("{name}: not a REG_DWORD"),
                         format!("set {name} to dword 0 or 1"),
@@ -1029,6 +1024,27 @@ mod tests {
             .map(|f| f.line)
             .collect();
         assert_eq!(lines, vec![Some(4), Some(5)]);
+    }
+
+    /// A key line without its `]` is an error, and the rules after it are not taken for the
+    /// key before it: an export that cannot be read says so instead of reading as fewer rules.
+    #[test]
+    fn a_broken_key_line_is_an_error_and_ends_the_key() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{GPO_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=A|\"\r\n\
+             [HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}\r\n\
+             \"B\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=B|\"\r\n"
+        );
+        let (st, _, findings) = store(&text);
+        let names: Vec<_> = st.rules().map(|r| r.id.clone()).collect();
+        assert_eq!(names, ["A"]);
+        let broken: Vec<_> = findings
+            .iter()
+            .filter(|f| f.code == Code::ParseError)
+            .map(|f| (f.line, f.message.contains("must end with ']'")))
+            .collect();
+        assert_eq!(broken, [(Some(5), true)]);
     }
 
     /// Decisions from a store: `LocalSubnet` stands for the subnets given with

@@ -26,7 +26,7 @@ use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::ipsec_blob::{self, Class, Guid, NegotiationAction};
 use super::ipsec_filters::{self, BlobAddr, V2Filter};
 use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::registry::{decode_hex, multi_sz, reg_dword, reg_sz, split_value_line, strip_ci};
+use super::reg_export::{self, Item, RegData};
 use super::sink::Sink;
 use super::text::Line;
 use crate::inert::excerpt;
@@ -39,16 +39,6 @@ pub const MAX_FILTERS: usize = 100_000;
 /// The store's key, below HKLM.
 pub const KEY: &str = r"SOFTWARE\Policies\Microsoft\Windows\IPSec\Policy\Local";
 
-/// A value as the export writes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
-    Sz(String),
-    Multi(Vec<String>),
-    Binary(Vec<u8>),
-    Dword(u32),
-    Other,
-}
-
 #[derive(Debug, Clone)]
 struct Object {
     /// The key name, `ipsecFilter{...}`.
@@ -56,17 +46,17 @@ struct Object {
     class: Class,
     line: usize,
     /// Lower-case value name → line and value; a later value replaces an earlier one.
-    values: HashMap<String, (usize, Value)>,
+    values: HashMap<String, (usize, RegData)>,
 }
 
 impl Object {
-    fn get(&self, name: &str) -> Option<&(usize, Value)> {
+    fn get(&self, name: &str) -> Option<&(usize, RegData)> {
         self.values.get(&name.to_ascii_lowercase())
     }
 
     fn sz(&self, name: &str) -> Option<&str> {
         match self.get(name) {
-            Some((_, Value::Sz(s))) => Some(s),
+            Some((_, RegData::Sz(s))) => Some(s),
             _ => None,
         }
     }
@@ -74,8 +64,8 @@ impl Object {
     /// A reference value: one path (REG_SZ) or several (REG_MULTI_SZ).
     fn refs(&self, name: &str) -> (usize, Vec<String>) {
         match self.get(name) {
-            Some((l, Value::Sz(s))) => (*l, vec![s.clone()]),
-            Some((l, Value::Multi(m))) => (*l, m.clone()),
+            Some((l, RegData::Sz(s))) => (*l, vec![s.clone()]),
+            Some((l, RegData::MultiSz(m))) => (*l, m.clone()),
             Some((l, _)) => (*l, Vec::new()),
             None => (self.line, Vec::new()),
         }
@@ -144,92 +134,65 @@ fn ref_name(path: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn parse_value(value: &str, regedit4: bool) -> Option<Value> {
-    if let Some(s) = reg_sz(value) {
-        return Some(Value::Sz(s));
-    }
-    if let Some(d) = reg_dword(value) {
-        return Some(Value::Dword(d));
-    }
-    if let Some(hex) = strip_ci(value, "hex(7):") {
-        return decode_hex(hex)
-            .ok()
-            .map(|b| Value::Multi(multi_sz(&b, regedit4)));
-    }
-    if let Some(hex) = strip_ci(value, "hex:") {
-        return decode_hex(hex).ok().map(Value::Binary);
-    }
-    strip_ci(value, "hex(").map(|_| Value::Other)
-}
-
 /// Read the IPsec store's keys of a `.reg` file (decoded, split into logical lines).
 pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> StoreExport {
     let mut out = StoreExport::default();
-    let regedit4 = lines
-        .first()
-        .is_some_and(|l| l.text.trim().eq_ignore_ascii_case("REGEDIT4"));
-    let mut current: Option<KeyKind> = None;
-    for l in lines.iter().skip(1) {
-        let t = l.text.trim();
-        if let Some(inner) = t.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
-            let kind = if inner.starts_with('-') {
-                KeyKind::Other
-            } else {
-                classify(inner)
-            };
-            match &kind {
-                KeyKind::Other => {}
-                KeyKind::Root => out.lines.push(l.number),
-                KeyKind::Object(key, class) => {
-                    out.lines.push(l.number);
-                    out.objects.push(Object {
-                        key: key.clone(),
-                        class: *class,
-                        line: l.number,
-                        values: HashMap::new(),
-                    });
+    let regedit4 = reg_export::is_regedit4(lines);
+    let again = || format!("export the IPsec store again: reg export HKLM\\{KEY} ipsec.reg");
+    let mut kind = KeyKind::Other;
+    for (number, item) in reg_export::items(lines) {
+        let (name, value) = match item {
+            Item::Key(key) => {
+                kind = classify(key);
+                match &kind {
+                    KeyKind::Other => {}
+                    KeyKind::Root => out.lines.push(number),
+                    KeyKind::Object(key, class) => {
+                        out.lines.push(number);
+                        out.objects.push(Object {
+                            key: key.clone(),
+                            class: *class,
+                            line: number,
+                            values: HashMap::new(),
+                        });
+                    }
                 }
+                continue;
             }
-            current = Some(kind);
-            continue;
-        }
-        let Some(kind) = &current else { continue };
-        if matches!(kind, KeyKind::Other) || t.is_empty() {
-            continue;
-        }
-        out.lines.push(l.number);
-        let Some((name, value)) = split_value_line(t) else {
-            sink.parse_error(
-                l.number,
-                format!("'{}': expected \"Name\"=value", excerpt(t)),
-                format!("export the IPsec store again: reg export HKLM\\{KEY} ipsec.reg"),
-            );
-            continue;
+            Item::DeletedKey(_) => {
+                kind = KeyKind::Other;
+                continue;
+            }
+            Item::BrokenKey(text) => {
+                reg_export::report_broken_key(sink, number, text);
+                kind = KeyKind::Other;
+                continue;
+            }
+            _ if matches!(kind, KeyKind::Other) => continue,
+            Item::NotAValue(text) => {
+                out.lines.push(number);
+                reg_export::report_not_a_value(sink, number, text, again());
+                continue;
+            }
+            Item::Value { name, value } => (name, value),
         };
+        out.lines.push(number);
         let parsed = if value == "-" {
             None
         } else {
-            match parse_value(value, regedit4) {
-                Some(v) => Some(v),
-                None => {
-                    sink.parse_error(
-                        l.number,
-                        format!(
-                            "value {}: '{}' is not a .reg value",
-                            excerpt(&name),
-                            excerpt(value)
-                        ),
-                        format!("export the IPsec store again: reg export HKLM\\{KEY} ipsec.reg"),
-                    );
+            match reg_export::decode(value, regedit4) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    sink.parse_error(number, format!("value {}: {e}", excerpt(&name)), again());
                     continue;
                 }
             }
         };
-        match kind {
+        match &kind {
             KeyKind::Root => {
                 if name.eq_ignore_ascii_case("ActivePolicy") {
                     out.active = match parsed {
-                        Some(Value::Sz(p)) => Some((l.number, p)),
+                        Some(RegData::Sz(p)) => Some((number, p)),
                         _ => None,
                     };
                 }
@@ -239,7 +202,7 @@ pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> StoreExport {
                     let k = name.to_ascii_lowercase();
                     match parsed {
                         Some(v) => {
-                            obj.values.insert(k, (l.number, v));
+                            obj.values.insert(k, (number, v));
                         }
                         None => {
                             obj.values.remove(&k);
@@ -345,7 +308,7 @@ fn policy_name(o: &Object) -> String {
 fn check_blob(sink: &mut Sink, o: &Object) {
     if let Some((line, v)) = o.get("ipsecData") {
         let err = match v {
-            Value::Binary(b) => ipsec_blob::check_header(b, o.class)
+            RegData::Binary(b) => ipsec_blob::check_header(b, o.class)
                 .err()
                 .map(|e| e.to_string()),
             _ => Some("not a REG_BINARY value".to_string()),
@@ -418,7 +381,7 @@ fn read_rule(sink: &mut Sink, nfa: &Object, ctx: &mut Ctx<'_>) -> Option<IpsecRu
             .decoded
             .entry(key)
             .or_insert_with(|| match list.get("ipsecData") {
-                Some((_, Value::Binary(b))) => ipsec_filters::decode(b)
+                Some((_, RegData::Binary(b))) => ipsec_filters::decode(b)
                     .map(|l| l.in_force().iter().map(to_filter).collect())
                     .map_err(|e| e.to_string()),
                 Some(_) => Err("not a REG_BINARY value".to_string()),
@@ -486,7 +449,7 @@ fn read_rule(sink: &mut Sink, nfa: &Object, ctx: &mut Ctx<'_>) -> Option<IpsecRu
 
 fn read_action(sink: &mut Sink, negpol: &Object) -> Option<RuleAction> {
     let (line, text) = match negpol.get("ipsecNegotiationPolicyAction") {
-        Some((l, Value::Sz(s))) => (*l, s.clone()),
+        Some((l, RegData::Sz(s))) => (*l, s.clone()),
         Some((l, _)) => (*l, String::new()),
         None => (negpol.line, String::new()),
     };
@@ -510,7 +473,7 @@ fn read_action(sink: &mut Sink, negpol: &Object) -> Option<RuleAction> {
         },
         NegotiationAction::Negotiate => {
             let offers = match negpol.get("ipsecData") {
-                Some((l, Value::Binary(b))) => match ipsec_blob::decode_offers(b) {
+                Some((l, RegData::Binary(b))) => match ipsec_blob::decode_offers(b) {
                     Ok(o) => o,
                     Err(e) => {
                         blob_error(sink, *l, negpol, &e.to_string());

@@ -32,6 +32,7 @@ pub mod listing;
 pub mod model;
 pub mod netsh_ipsec;
 pub mod preg;
+pub mod reg_export;
 pub mod registry;
 pub mod sink;
 pub mod text;

@@ -11,7 +11,8 @@
 //! `**delvals.`, `**DeleteValues` (`a;b;`) delete what earlier records set. Findings name the
 //! record by its number (1 is the first record) in the `line` field.
 
-use super::fwstore::{self, FirewallStore, RegData};
+use super::fwstore::{self, FirewallStore};
+use super::reg_export::RegData;
 use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;

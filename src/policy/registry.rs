@@ -14,7 +14,7 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::error::ValueError;
+use super::reg_export::{self, Item, RegData};
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Finding, Severity};
@@ -24,21 +24,10 @@ use crate::ports::PortRanges;
 /// The key rpccfg.exe writes.
 pub const KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Rpc\Internet";
 
-/// A value as some line left it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegValue {
-    /// REG_MULTI_SZ strings.
-    Multi(Vec<String>),
-    /// REG_SZ.
-    Sz(String),
-    /// Another type (REG_DWORD, hex(...)): written as text for messages.
-    Other(String),
-}
-
 /// One setting, with the file and line that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
-    pub value: RegValue,
+    pub value: RegData,
     pub file: String,
     pub line: usize,
 }
@@ -70,7 +59,7 @@ enum RangeOp {
 }
 
 impl RangeState {
-    fn set(&mut self, name: &str, value: Option<RegValue>, file: &str, line: usize) -> bool {
+    fn set(&mut self, name: &str, value: Option<RegData>, file: &str, line: usize) -> bool {
         let setting = value.map(|value| Setting {
             value,
             file: file.to_string(),
@@ -150,13 +139,12 @@ fn yes_no(s: &Setting, name: &str, sink: &mut Vec<crate::finding::Finding>) -> O
         None
     };
     match &s.value {
-        RegValue::Sz(v) => match v.trim() {
+        RegData::Sz(v) => match v.trim() {
             "Y" | "y" => Some(true),
             "N" | "n" => Some(false),
             other => bad(format!("is \"{other}\", not Y or N"), sink),
         },
-        RegValue::Multi(_) => bad("is a REG_MULTI_SZ, not a REG_SZ".into(), sink),
-        RegValue::Other(t) => bad(format!("has type {t}, not REG_SZ"), sink),
+        other => bad(format!("has type {}, not REG_SZ", other.type_name()), sink),
     }
 }
 
@@ -217,17 +205,17 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
         .and_then(|s| yes_no(s, "UseInternetPorts", &mut findings));
     let listed = state.ports.as_ref().and_then(|s| {
         let strings: Vec<String> = match &s.value {
-            RegValue::Multi(v) => v.clone(),
-            RegValue::Sz(v) => {
+            RegData::MultiSz(v) => v.clone(),
+            RegData::Sz(v) => {
                 findings.push(s.invalid(
                     format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
                     "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
                 ));
                 return None;
             }
-            RegValue::Other(t) => {
+            other => {
                 findings.push(s.invalid(
-                    format!("Ports has type {t}; RPC needs a REG_MULTI_SZ and rejects the configuration"),
+                    format!("Ports has type {}; RPC needs a REG_MULTI_SZ and rejects the configuration", other.type_name()),
                     "write Ports as REG_MULTI_SZ, one range per string, e.g. 5001-5021",
                 ));
                 return None;
@@ -329,7 +317,7 @@ pub fn complement(listed: &PortRanges) -> PortRanges {
 /// An rpccfg.exe command line (words after the program name).
 pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words: &[String]) {
     let mut i = 0;
-    let mut sets: Vec<(&str, RegValue)> = Vec::new();
+    let mut sets: Vec<(&str, RegData)> = Vec::new();
     while i < words.len() {
         let w = &words[i];
         i += 1;
@@ -378,15 +366,15 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                         ),
                     );
                 }
-                sets.push(("Ports", RegValue::Multi(values)));
+                sets.push(("Ports", RegData::MultiSz(values)));
                 sets.push((
                     "PortsInternetAvailable",
-                    RegValue::Sz(if sw == "pe" { "Y" } else { "N" }.into()),
+                    RegData::Sz(if sw == "pe" { "Y" } else { "N" }.into()),
                 ));
             }
             "d" => match values.first().map(String::as_str) {
-                Some("0") => sets.push(("UseInternetPorts", RegValue::Sz("Y".into()))),
-                Some("1") => sets.push(("UseInternetPorts", RegValue::Sz("N".into()))),
+                Some("0") => sets.push(("UseInternetPorts", RegData::Sz("Y".into()))),
+                Some("1") => sets.push(("UseInternetPorts", RegData::Sz("N".into()))),
                 _ => {
                     sink.about(values.first().map_or(w.as_str(), String::as_str))
                         .parse_error(
@@ -465,9 +453,10 @@ pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, w
         ("add", Some(n)) => {
             let data = data.unwrap_or_default();
             let value = match ty.as_str() {
-                "REG_MULTI_SZ" => RegValue::Multi(data.split("\\0").map(str::to_string).collect()),
-                "REG_SZ" => RegValue::Sz(data),
-                other => RegValue::Other(other.to_string()),
+                "REG_MULTI_SZ" => RegData::MultiSz(data.split("\\0").map(str::to_string).collect()),
+                // reg add writes a REG_SZ when /t is not given.
+                "REG_SZ" | "" => RegData::Sz(data),
+                other => RegData::Other(other.to_string()),
             };
             state.set(&n, Some(value), &file, line);
         }
@@ -487,173 +476,63 @@ fn is_rpc_internet_key(key: &str) -> bool {
 
 /// A whole `.reg` file (already decoded and split into logical lines).
 pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::Line]) {
-    let regedit4 = lines
-        .first()
-        .is_some_and(|l| l.text.trim().eq_ignore_ascii_case("REGEDIT4"));
+    let regedit4 = reg_export::is_regedit4(lines);
     let mut in_key = false;
     let file = sink.file.clone();
-    for l in lines.iter().skip(1) {
-        let t = l.text.trim();
-        if let Some(inner) = t.strip_prefix('[') {
-            let Some(inner) = inner.strip_suffix(']') else {
-                sink.parse_error(
-                    l.number,
-                    format!("'{t}': a key line must end with ']'", t = excerpt(t)),
-                    "close the key name with ']'",
-                );
-                in_key = false;
+    for (number, item) in reg_export::items(lines) {
+        let (name, value) = match item {
+            Item::Key(key) => {
+                in_key = is_rpc_internet_key(key);
                 continue;
-            };
-            if let Some(deleted) = inner.strip_prefix('-') {
-                if is_rpc_internet_key(deleted) {
+            }
+            Item::DeletedKey(key) => {
+                if is_rpc_internet_key(key) {
                     state.clear();
                 }
                 in_key = false;
-            } else {
-                in_key = is_rpc_internet_key(inner);
+                continue;
             }
+            Item::BrokenKey(text) => {
+                reg_export::report_broken_key(sink, number, text);
+                in_key = false;
+                continue;
+            }
+            _ if !in_key => continue,
+            Item::NotAValue(text) => {
+                reg_export::report_not_a_value(
+                    sink,
+                    number,
+                    text,
+                    format!("write values as \"Ports\"=hex(7):... under [{KEY}]"),
+                );
+                continue;
+            }
+            Item::Value { name, value } => (name, value),
+        };
+        if value == "-" {
+            state.set(&name, None, &file, number);
             continue;
         }
-        if !in_key {
-            continue;
-        }
-        let Some((name, value)) = split_value_line(t) else {
-            sink.parse_error(
-                l.number,
-                format!("'{t}': expected \"Name\"=value", t = excerpt(t)),
-                format!("write values as \"Ports\"=hex(7):... under [{KEY}]"),
-            );
-            continue;
-        };
-        let parsed = if value == "-" {
-            Ok(None)
-        } else if let Some(s) = value.strip_prefix('"') {
-            match s.strip_suffix('"') {
-                Some(s) => Ok(Some(RegValue::Sz(
-                    s.replace("\\\\", "\\").replace("\\\"", "\""),
-                ))),
-                None => Err(ValueError::Unterminated),
-            }
-        } else if let Some(hex) = strip_ci(value, "hex(7):") {
-            decode_hex(hex).map(|b| Some(RegValue::Multi(multi_sz(&b, regedit4))))
-        } else if let Some(d) = strip_ci(value, "dword:") {
-            Ok(Some(RegValue::Other(format!("REG_DWORD ({d})"))))
-        } else if let Some(rest) = strip_ci(value, "hex") {
-            let ty = rest.split(':').next().unwrap_or("");
-            Ok(Some(RegValue::Other(format!("hex{ty}"))))
-        } else {
-            Err(ValueError::NotRegValue(excerpt(value).into_owned()))
-        };
-        match parsed {
-            Ok(v) => {
-                state.set(&name, v, &file, l.number);
+        match reg_export::decode(value, regedit4) {
+            Ok(data) => {
+                state.set(&name, Some(data), &file, number);
             }
             Err(e) => {
                 sink.parse_error(
-                    l.number,
-                    format!("value {name}: {e}"),
+                    number,
+                    format!("value {}: {e}", excerpt(&name)),
                     "export the key again with regedit or write the value as regedit does",
                 );
                 // An unreadable value is an invalid value for RPC too.
                 state.set(
                     &name,
-                    Some(RegValue::Other("unreadable".into())),
+                    Some(RegData::Other("unreadable".into())),
                     &file,
-                    l.number,
+                    number,
                 );
             }
         }
     }
-}
-
-pub(super) fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len()
-        && s.is_char_boundary(prefix.len())
-        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
-    {
-        Some(&s[prefix.len()..])
-    } else {
-        None
-    }
-}
-
-pub(super) fn split_value_line(t: &str) -> Option<(String, &str)> {
-    if let Some(rest) = t.strip_prefix('@') {
-        let rest = rest.trim_start().strip_prefix('=')?;
-        return Some(("@".to_string(), rest.trim()));
-    }
-    let rest = t.strip_prefix('"')?;
-    let mut name = String::new();
-    let mut chars = rest.char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                if let Some((_, n)) = chars.next() {
-                    name.push(n);
-                }
-            }
-            '"' => {
-                let after = rest[i + 1..].trim_start().strip_prefix('=')?;
-                return Some((name, after.trim()));
-            }
-            c => name.push(c),
-        }
-    }
-    None
-}
-
-/// A REG_SZ value as regedit writes it: `"text"` with `\\` and `\"` escaped.
-pub(super) fn reg_sz(value: &str) -> Option<String> {
-    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            out.push(chars.next()?);
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
-}
-
-pub(super) fn reg_dword(value: &str) -> Option<u32> {
-    let hex = strip_ci(value, "dword:")?;
-    u32::from_str_radix(hex.trim(), 16).ok()
-}
-
-pub(super) fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        let p = part.trim();
-        if p.is_empty() {
-            continue;
-        }
-        let b = u8::from_str_radix(p, 16)
-            .map_err(|_| ValueError::NotHexByte(excerpt(p).into_owned()))?;
-        out.push(b);
-    }
-    Ok(out)
-}
-
-/// REG_MULTI_SZ bytes: UTF-16LE strings (regedit 5) or ANSI (REGEDIT4), each NUL-terminated,
-/// the list ending with an empty string.
-pub(super) fn multi_sz(bytes: &[u8], ansi: bool) -> Vec<String> {
-    let text = if ansi {
-        encoding_rs::WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned()
-    } else {
-        encoding_rs::UTF_16LE
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned()
-    };
-    text.split('\0')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]
@@ -772,7 +651,10 @@ mod tests {
             3,
             &words(r"reg add HKLM\SOFTWARE\Microsoft\Rpc\Internet /v UseInternetPorts /d Y /f"),
         );
-        assert_eq!(resolve(&st).0.unwrap().ports.to_string(), "5001-5021,6000");
+        // Without /t, reg add writes a REG_SZ: UseInternetPorts is a good "Y".
+        let (r, f) = resolve(&st);
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(r.unwrap().ports.to_string(), "5001-5021,6000");
         apply_reg_command(
             &mut st,
             &mut sink,

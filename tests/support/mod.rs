@@ -342,28 +342,32 @@ pub fn demo_lock() -> std::fs::File {
 }
 
 /// `rpcaudit demo ARGS` under [`demo_lock`]. The demo listens on fixed loopback ports
-/// (5001-5008, 49664-49666); when one is held by something else, for instance the source
-/// port of a connection that is still open (49664-49666 lie in Linux's ephemeral range), it
-/// says so on stderr and its report differs from a clean run, so it is run again, up to three
-/// times, and then refused with that message.
+/// (5001-5008, 49664-49666); when one is held by something else it says so on stderr and its
+/// report differs from a clean run, so it is run again until the port is free, and refused
+/// with that message after [`DEMO_PORT_WAIT`]. What holds such a port is most often a
+/// connection of an earlier test in TIME_WAIT whose source port it was (49664-49666 lie in
+/// Linux's ephemeral range, and the estate tests open thousands of connections): Linux keeps
+/// those 60 seconds.
 pub fn run_demo(args: &[&str]) -> (i32, String, String) {
     let _demo = demo_lock();
     let mut argv = vec!["demo"];
     argv.extend_from_slice(args);
-    let mut attempts = 0;
+    let started = std::time::Instant::now();
     loop {
-        attempts += 1;
         let (code, out, err) = run(&argv);
         if !err.contains("cannot listen on") {
             return (code, out, err);
         }
         assert!(
-            attempts < 3,
-            "the demo could not listen on its ports: {err}"
+            started.elapsed() < DEMO_PORT_WAIT,
+            "the demo could not listen on its ports for {DEMO_PORT_WAIT:?}: {err}"
         );
-        std::thread::sleep(std::time::Duration::from_secs(2));
+        std::thread::sleep(std::time::Duration::from_secs(3));
     }
 }
+
+/// How long [`run_demo`] waits for a port of the demo's: longer than TIME_WAIT lasts.
+pub const DEMO_PORT_WAIT: std::time::Duration = std::time::Duration::from_secs(75);
 
 /// `rpcaudit demo --json` (through [`run_demo`]): it exits 0, and its report, returned, is
 /// valid against the committed schema.
