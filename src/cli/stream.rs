@@ -132,8 +132,8 @@ pub fn until_interrupted(rt: tokio::runtime::Runtime, work: impl Future<Output =
 }
 
 /// A pretty JSON document whose last field is an array written item by item: what
-/// [`inert::to_json_pretty`] prints for the whole document, byte for byte, once at least one
-/// item is in, without holding the items.
+/// [`inert::to_json_pretty`] prints for the whole document, byte for byte (`[]` when no item
+/// came), without holding the items.
 #[derive(Debug)]
 struct StreamedDocument {
     items: usize,
@@ -158,7 +158,7 @@ impl StreamedDocument {
     /// Close the array and the document.
     pub fn finish(self) {
         super::out(if self.items == 0 {
-            "  ]\n}\n"
+            "]\n}\n"
         } else {
             "\n  ]\n}\n"
         });
@@ -170,7 +170,7 @@ fn head<T: serde::Serialize>(shell: &T, key: &str) -> Result<String, Error> {
     let text = inert::to_json_pretty(shell).map_err(Error::Json)?;
     let empty = format!("  \"{key}\": []\n}}");
     match text.strip_suffix(&empty) {
-        Some(head) => Ok(format!("{head}  \"{key}\": [\n")),
+        Some(head) => Ok(format!("{head}  \"{key}\": [")),
         None => Err(Error::Json(serde::ser::Error::custom(format!(
             "`{key}` is not the last field of the document"
         )))),
@@ -178,12 +178,11 @@ fn head<T: serde::Serialize>(shell: &T, key: &str) -> Result<String, Error> {
 }
 
 /// One item of the array: its pretty JSON indented to sit in it (JSON strings hold no raw
-/// newline, so indenting each line is safe), after a comma unless it is the first.
+/// newline, so indenting each line is safe), on a line of its own, after a comma unless it is
+/// the first.
 fn indented(pretty: &str, first: bool) -> String {
     let mut out = String::with_capacity(pretty.len() + 64);
-    if !first {
-        out.push_str(",\n");
-    }
+    out.push_str(if first { "\n" } else { ",\n" });
     for (k, line) in pretty.lines().enumerate() {
         if k > 0 {
             out.push('\n');
@@ -210,6 +209,9 @@ mod tests {
         streamed.push_str("\n  ]\n}");
         let whole = inert::to_json_pretty(&crate::report::dump::DumpReport { hosts }).unwrap();
         assert_eq!(streamed, whole);
+        // No host: `[]`, as serde_json writes an empty array.
+        let empty = head(&shell, "hosts").unwrap() + "]\n}";
+        assert_eq!(empty, inert::to_json_pretty(&shell).unwrap());
         assert!(
             head(&shell, "nope").is_err(),
             "a key that is not last is refused"
