@@ -25,9 +25,8 @@ use std::collections::HashMap;
 use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Action, DefaultInbound, Dialect, PortMatch, ProtoMatch, RuleRef};
-use super::reg_export::{self, Item, RegData};
+use super::reg_export::{KeyReader, RawValue, RegData};
 use super::sink::Sink;
-use super::text::Line;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
 
@@ -342,9 +341,11 @@ pub struct FirewallStore {
     lines: Vec<usize>,
 }
 
+#[derive(Debug, Default)]
 pub(super) enum KeyKind {
     Rules(Store),
     Profile(Store, usize),
+    #[default]
     Other,
 }
 
@@ -372,53 +373,49 @@ pub(super) fn classify(key: &str) -> KeyKind {
     KeyKind::Other
 }
 
-/// Read the firewall keys of a `.reg` file (already decoded and split into logical lines).
-pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> FirewallStore {
-    let mut store = FirewallStore::default();
-    let mut kind = KeyKind::Other;
-    for (number, item) in reg_export::items(lines) {
-        let (name, value) = match item {
-            Item::Key(key) => {
-                kind = classify(key);
-                if !matches!(kind, KeyKind::Other) {
-                    store.lines.push(number);
-                }
-                continue;
-            }
-            Item::DeletedKey(_) => {
-                kind = KeyKind::Other;
-                continue;
-            }
-            Item::BrokenKey(text) => {
-                reg_export::report_broken_key(sink, number, text);
-                kind = KeyKind::Other;
-                continue;
-            }
-            _ if matches!(kind, KeyKind::Other) => continue,
-            Item::NotAValue(text) => {
-                store.lines.push(number);
-                reg_export::report_not_a_value(
-                    sink,
-                    number,
-                    text,
-                    "export the key again with reg export",
-                );
-                continue;
-            }
-            Item::Value { name, value } => (name, value),
-        };
-        store.lines.push(number);
-        if value == "-" {
-            store.delete(&kind, Some(&name));
-            continue;
+/// Reads the firewall keys of a `.reg` export (rule stores and profile settings, local and
+/// GPO) into a [`FirewallStore`].
+#[derive(Debug, Default)]
+pub struct StoreReader {
+    store: FirewallStore,
+    /// The key the values being read belong to.
+    kind: KeyKind,
+}
+
+impl StoreReader {
+    pub fn finish(self) -> FirewallStore {
+        self.store
+    }
+}
+
+impl KeyReader for StoreReader {
+    fn key(&mut self, line: usize, path: &str) -> bool {
+        self.kind = classify(path);
+        let ours = !matches!(self.kind, KeyKind::Other);
+        if ours {
+            self.store.lines.push(line);
+        }
+        ours
+    }
+
+    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
+        self.store.lines.push(line);
+        if value.deletes() {
+            self.store.delete(&self.kind, Some(&name));
+            return;
         }
         // A value that does not decode is kept as one of no type: where the value matters,
         // the reader says it is not what it should be.
-        let data = reg_export::decode(value, false)
-            .unwrap_or_else(|_| RegData::Other(excerpt(value).into_owned()));
-        store.set(sink, &kind, number, name, data);
+        let data = value
+            .decode()
+            .unwrap_or_else(|_| RegData::Other(excerpt(value.text).into_owned()));
+        self.store.set(sink, &self.kind, line, name, data);
     }
-    store
+
+    fn not_a_value(&mut self, line: usize) -> String {
+        self.store.lines.push(line);
+        "export the key again with reg export".into()
+    }
 }
 
 fn read_rule(
@@ -850,7 +847,9 @@ mod tests {
     fn store(text: &str) -> (FirewallStore, Vec<FwRule>, Vec<crate::finding::Finding>) {
         let lines = logical_lines(text, &[Continuation::Backslash]);
         let mut sink = Sink::new("store.reg");
-        let st = parse_reg(&mut sink, &lines);
+        let mut reader = StoreReader::default();
+        crate::policy::reg_export::read(&lines, &mut sink, &mut [&mut reader]);
+        let st = reader.finish();
         let rules = st.in_force(&mut sink);
         (st, rules, sink.into_findings())
     }

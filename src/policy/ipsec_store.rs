@@ -26,9 +26,8 @@ use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::ipsec_blob::{self, Class, Guid, NegotiationAction};
 use super::ipsec_filters::{self, BlobAddr, V2Filter};
 use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::reg_export::{self, Item, RegData};
+use super::reg_export::{KeyReader, RawValue, RegData};
 use super::sink::Sink;
-use super::text::Line;
 use crate::inert::excerpt;
 
 /// Most filters a store may put in force (a KB908472 store has 44): each rule holds its own
@@ -89,9 +88,11 @@ pub struct StoreExport {
     lines: Vec<usize>,
 }
 
+#[derive(Debug, Default)]
 enum KeyKind {
     Root,
     Object(String, Class),
+    #[default]
     Other,
 }
 
@@ -134,75 +135,73 @@ fn ref_name(path: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// Read the IPsec store's keys of a `.reg` file (decoded, split into logical lines).
-pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> StoreExport {
-    let mut out = StoreExport::default();
-    let regedit4 = reg_export::is_regedit4(lines);
-    let again = || format!("export the IPsec store again: reg export HKLM\\{KEY} ipsec.reg");
-    let mut kind = KeyKind::Other;
-    for (number, item) in reg_export::items(lines) {
-        let (name, value) = match item {
-            Item::Key(key) => {
-                kind = classify(key);
-                match &kind {
-                    KeyKind::Other => {}
-                    KeyKind::Root => out.lines.push(number),
-                    KeyKind::Object(key, class) => {
-                        out.lines.push(number);
-                        out.objects.push(Object {
-                            key: key.clone(),
-                            class: *class,
-                            line: number,
-                            values: HashMap::new(),
-                        });
-                    }
-                }
-                continue;
-            }
-            Item::DeletedKey(_) => {
-                kind = KeyKind::Other;
-                continue;
-            }
-            Item::BrokenKey(text) => {
-                reg_export::report_broken_key(sink, number, text);
-                kind = KeyKind::Other;
-                continue;
-            }
-            _ if matches!(kind, KeyKind::Other) => continue,
-            Item::NotAValue(text) => {
-                out.lines.push(number);
-                reg_export::report_not_a_value(sink, number, text, again());
-                continue;
-            }
-            Item::Value { name, value } => (name, value),
-        };
-        out.lines.push(number);
-        let parsed = if value == "-" {
+/// Reads the IPsec policy store's keys of a `.reg` export into a [`StoreExport`].
+#[derive(Debug, Default)]
+pub struct ExportReader {
+    out: StoreExport,
+    /// The key the values being read belong to.
+    kind: KeyKind,
+}
+
+impl ExportReader {
+    pub fn finish(self) -> StoreExport {
+        self.out
+    }
+}
+
+fn export_again() -> String {
+    format!("export the IPsec store again: reg export HKLM\\{KEY} ipsec.reg")
+}
+
+impl KeyReader for ExportReader {
+    fn key(&mut self, line: usize, path: &str) -> bool {
+        self.kind = classify(path);
+        match &self.kind {
+            KeyKind::Other => return false,
+            KeyKind::Root => {}
+            KeyKind::Object(key, class) => self.out.objects.push(Object {
+                key: key.clone(),
+                class: *class,
+                line,
+                values: HashMap::new(),
+            }),
+        }
+        self.out.lines.push(line);
+        true
+    }
+
+    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
+        self.out.lines.push(line);
+        let parsed = if value.deletes() {
             None
         } else {
-            match reg_export::decode(value, regedit4) {
+            match value.decode() {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    sink.parse_error(number, format!("value {}: {e}", excerpt(&name)), again());
-                    continue;
+                    sink.parse_error(
+                        line,
+                        format!("value {}: {e}", excerpt(&name)),
+                        export_again(),
+                    );
+                    return;
                 }
             }
         };
-        match &kind {
+        match &self.kind {
             KeyKind::Root => {
                 if name.eq_ignore_ascii_case("ActivePolicy") {
-                    out.active = match parsed {
-                        Some(RegData::Sz(p)) => Some((number, p)),
+                    self.out.active = match parsed {
+                        Some(RegData::Sz(p)) => Some((line, p)),
                         _ => None,
                     };
                 }
             }
             KeyKind::Object(..) => {
-                if let Some(obj) = out.objects.last_mut() {
+                if let Some(obj) = self.out.objects.last_mut() {
                     let k = name.to_ascii_lowercase();
                     match parsed {
                         Some(v) => {
-                            obj.values.insert(k, (number, v));
+                            obj.values.insert(k, (line, v));
                         }
                         None => {
                             obj.values.remove(&k);
@@ -213,7 +212,11 @@ pub fn parse_reg(sink: &mut Sink, lines: &[Line]) -> StoreExport {
             KeyKind::Other => {}
         }
     }
-    out
+
+    fn not_a_value(&mut self, line: usize) -> String {
+        self.out.lines.push(line);
+        export_again()
+    }
 }
 
 impl StoreExport {

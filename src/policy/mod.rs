@@ -334,9 +334,20 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     }
     let reg_lines = text::logical_lines(&decoded.text, &[Continuation::Backslash]);
     if is_reg_file(&reg_lines) {
-        registry::parse_reg(&mut pf.range, &mut sink, &reg_lines);
-        let store = fwstore::parse_reg(&mut sink, &reg_lines);
-        let ipsec_export = ipsec_store::parse_reg(&mut sink, &reg_lines);
+        let (mut fw, mut ipsec) = (
+            fwstore::StoreReader::default(),
+            ipsec_store::ExportReader::default(),
+        );
+        reg_export::read(
+            &reg_lines,
+            &mut sink,
+            &mut [
+                &mut registry::RangeReader::new(&mut pf.range, &pf.name),
+                &mut fw,
+                &mut ipsec,
+            ],
+        );
+        let (store, ipsec_export) = (fw.finish(), ipsec.finish());
         if pf.range.touched || (!store.touched() && !ipsec_export.touched()) {
             pf.dialects.push(Dialect::Reg);
         }

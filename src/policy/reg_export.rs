@@ -1,9 +1,11 @@
 //! The `.reg` file grammar, as `reg export` and regedit write it, for the three readers of
 //! registry exports: `registry` (Rpc\Internet), `fwstore` (the firewall rule stores) and
-//! `ipsec_store` (the IPsec policy store). This module says which line opens a key, deletes one
-//! or sets a value, and decodes the value types regedit writes into [`RegData`], the one type
-//! of a registry value (Registry.pol records, in `preg`, decode to it too). What a key or a
-//! value means is each reader's. Pure: logical lines in, items out.
+//! `ipsec_store` (the IPsec policy store). [`read`] goes over a file once: it says which line
+//! opens a key, deletes one or sets a value, reports the lines that are none of these, and
+//! hands each key's values to the [`KeyReader`]s that read that key; [`decode`] turns the value
+//! types regedit writes into [`RegData`], the one type of a registry value (Registry.pol
+//! records, in `preg`, decode to it too). What a key or a value means is each reader's. Pure:
+//! logical lines in, calls out.
 
 use super::error::ValueError;
 use super::sink::Sink;
@@ -37,31 +39,117 @@ impl RegData {
     }
 }
 
+/// A reader of some keys of a `.reg` export.
+pub trait KeyReader {
+    /// A key line `[PATH]` at `line`: whether the values under it are this reader's.
+    fn key(&mut self, line: usize, path: &str) -> bool;
+    /// `[-PATH]`: regedit deletes PATH and its subkeys.
+    fn deleted_key(&mut self, _path: &str) {}
+    /// A value line under a key this reader reads.
+    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>);
+    /// A line under a key this reader reads that is not a value: the reader notes the line,
+    /// and says how to export the key again (the parse error's fix).
+    fn not_a_value(&mut self, line: usize) -> String;
+}
+
+/// A value as written after `Name=`.
+#[derive(Debug, Clone, Copy)]
+pub struct RawValue<'a> {
+    pub text: &'a str,
+    regedit4: bool,
+}
+
+impl RawValue<'_> {
+    /// `-`: regedit deletes the value.
+    pub fn deletes(&self) -> bool {
+        self.text == "-"
+    }
+
+    /// The value, decoded as the file's version writes it.
+    pub fn decode(&self) -> Result<RegData, ValueError> {
+        decode(self.text, self.regedit4)
+    }
+}
+
+/// Read a `.reg` file (decoded, split into logical lines) once for every reader: a key line
+/// without its `]` is reported, and ends the key before it; a line in a key some reader reads
+/// that is not a value is reported once, with the first such reader's fix.
+pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader]) {
+    let regedit4 = is_regedit4(lines);
+    let mut reading = vec![false; readers.len()];
+    for (number, item) in items(lines) {
+        match item {
+            Item::Key(path) => {
+                for (r, on) in readers.iter_mut().zip(reading.iter_mut()) {
+                    *on = r.key(number, path);
+                }
+            }
+            Item::DeletedKey(path) => {
+                for r in readers.iter_mut() {
+                    r.deleted_key(path);
+                }
+                reading.fill(false);
+            }
+            Item::BrokenKey(text) => {
+                sink.parse_error(
+                    number,
+                    format!("'{}': a key line must end with ']'", excerpt(text)),
+                    "close the key name with ']'",
+                );
+                reading.fill(false);
+            }
+            Item::NotAValue(text) => {
+                let fixes: Vec<String> = readers
+                    .iter_mut()
+                    .zip(&reading)
+                    .filter(|(_, on)| **on)
+                    .map(|(r, _)| r.not_a_value(number))
+                    .collect();
+                if let Some(fix) = fixes.into_iter().next() {
+                    sink.parse_error(
+                        number,
+                        format!("'{}': expected \"Name\"=value", excerpt(text)),
+                        fix,
+                    );
+                }
+            }
+            Item::Value { name, value } => {
+                let value = RawValue {
+                    text: value,
+                    regedit4,
+                };
+                for (r, _) in readers.iter_mut().zip(&reading).filter(|(_, on)| **on) {
+                    r.value(sink, number, name.clone(), value);
+                }
+            }
+        }
+    }
+}
+
 /// One line of a `.reg` file after its header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Item<'a> {
+enum Item<'a> {
     /// `[PATH]`: the values that follow belong to PATH.
     Key(&'a str),
     /// `[-PATH]`: regedit deletes PATH and its subkeys.
     DeletedKey(&'a str),
     /// `[PATH` without its `]`: the values that follow belong to no key that can be named.
-    /// [`report_broken_key`] says so.
     BrokenKey(&'a str),
     /// `"Name"=value` or `@=value`, the value as written (`-` deletes the value).
     Value { name: String, value: &'a str },
-    /// A line that is neither: [`report_not_a_value`] says so, where the reader reads the key.
+    /// A line that is neither.
     NotAValue(&'a str),
 }
 
 /// The file was written by regedit 4 (`REGEDIT4`): its `hex(7):` strings are ANSI, not UTF-16.
-pub fn is_regedit4(lines: &[Line]) -> bool {
+fn is_regedit4(lines: &[Line]) -> bool {
     lines
         .first()
         .is_some_and(|l| l.text.trim().eq_ignore_ascii_case("REGEDIT4"))
 }
 
 /// The lines after the header, each with its line number and what it is.
-pub fn items(lines: &[Line]) -> impl Iterator<Item = (usize, Item<'_>)> {
+fn items(lines: &[Line]) -> impl Iterator<Item = (usize, Item<'_>)> {
     lines
         .iter()
         .skip(1)
@@ -82,25 +170,6 @@ fn item(t: &str) -> Item<'_> {
         Some((name, value)) => Item::Value { name, value },
         None => Item::NotAValue(t),
     }
-}
-
-/// A key line without its `]` is a parse error: the values after it are read as no key's.
-pub fn report_broken_key(sink: &mut Sink, line: usize, text: &str) {
-    sink.parse_error(
-        line,
-        format!("'{}': a key line must end with ']'", excerpt(text)),
-        "close the key name with ']'",
-    );
-}
-
-/// A line inside a key the reader reads that is not a value: `fix` says how to get a good
-/// export of that key.
-pub fn report_not_a_value(sink: &mut Sink, line: usize, text: &str, fix: impl Into<String>) {
-    sink.parse_error(
-        line,
-        format!("'{}': expected \"Name\"=value", excerpt(text)),
-        fix,
-    );
 }
 
 /// A value as written after `=`: `"text"`, `dword:`, `hex(7):`, `hex:`, `hex(N):`.
@@ -219,6 +288,89 @@ fn multi_sz(bytes: &[u8], ansi: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::text::{Continuation, logical_lines};
+
+    /// Reads the keys that start with its prefix; notes what it was handed.
+    struct Prefix {
+        prefix: &'static str,
+        seen: Vec<String>,
+    }
+
+    impl KeyReader for Prefix {
+        fn key(&mut self, line: usize, path: &str) -> bool {
+            let ours = path.starts_with(self.prefix);
+            if ours {
+                self.seen.push(format!("{line} key {path}"));
+            }
+            ours
+        }
+        fn deleted_key(&mut self, path: &str) {
+            self.seen.push(format!("deleted {path}"));
+        }
+        fn value(&mut self, _: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
+            let shown = match value.decode() {
+                Ok(d) => d.type_name(),
+                Err(_) if value.deletes() => "deleted".into(),
+                Err(e) => e.to_string(),
+            };
+            self.seen.push(format!("{line} {name} {shown}"));
+        }
+        fn not_a_value(&mut self, line: usize) -> String {
+            self.seen.push(format!("{line} not a value"));
+            format!("export {} again", self.prefix)
+        }
+    }
+
+    #[test]
+    fn one_pass_hands_each_key_to_its_readers_and_reports_once() {
+        let text = "Windows Registry Editor Version 5.00\r\n\
+            [A\\x]\r\n\"v\"=dword:00000001\r\n\
+            [B\\y]\r\n\"w\"=-\r\nnonsense\r\n\
+            [A\\broken\r\n\"lost\"=\"x\"\r\n\
+            [-A\\x]\r\n\
+            [C]\r\nnot ours\r\n";
+        let lines = logical_lines(text, &[Continuation::Backslash]);
+        let mut sink = Sink::new("t.reg");
+        let (mut a, mut b) = (
+            Prefix {
+                prefix: "A",
+                seen: Vec::new(),
+            },
+            Prefix {
+                prefix: "B",
+                seen: Vec::new(),
+            },
+        );
+        read(&lines, &mut sink, &mut [&mut a, &mut b]);
+        assert_eq!(
+            a.seen,
+            ["2 key A\\x", "3 v REG_DWORD (00000001)", "deleted A\\x"]
+        );
+        assert_eq!(
+            b.seen,
+            ["4 key B\\y", "5 w deleted", "6 not a value", "deleted A\\x"]
+        );
+        let errors: Vec<_> = sink
+            .findings
+            .iter()
+            .map(|f| (f.line, f.message.clone(), f.fix.clone()))
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    Some(6),
+                    "'nonsense': expected \"Name\"=value".to_string(),
+                    "export B again".to_string()
+                ),
+                (
+                    Some(7),
+                    "'[A\\broken': a key line must end with ']'".to_string(),
+                    "close the key name with ']'".to_string()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn each_kind_of_line() {

@@ -14,7 +14,7 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::reg_export::{self, Item, RegData};
+use super::reg_export::{KeyReader, RawValue, RegData};
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Finding, Severity};
@@ -474,74 +474,70 @@ fn is_rpc_internet_key(key: &str) -> bool {
     k == "software\\microsoft\\rpc\\internet"
 }
 
-/// A whole `.reg` file (already decoded and split into logical lines).
-pub fn parse_reg(state: &mut RangeState, sink: &mut Sink, lines: &[super::text::Line]) {
-    let regedit4 = reg_export::is_regedit4(lines);
-    let mut in_key = false;
-    let file = sink.file.clone();
-    for (number, item) in reg_export::items(lines) {
-        let (name, value) = match item {
-            Item::Key(key) => {
-                in_key = is_rpc_internet_key(key);
-                continue;
-            }
-            Item::DeletedKey(key) => {
-                if is_rpc_internet_key(key) {
-                    state.clear();
+/// Reads `HKLM\SOFTWARE\Microsoft\Rpc\Internet` from a `.reg` export into a [`RangeState`].
+pub struct RangeReader<'a> {
+    state: &'a mut RangeState,
+    /// The file, for the settings' places.
+    file: String,
+}
+
+impl<'a> RangeReader<'a> {
+    pub fn new(state: &'a mut RangeState, file: &str) -> Self {
+        RangeReader {
+            state,
+            file: file.to_string(),
+        }
+    }
+}
+
+impl KeyReader for RangeReader<'_> {
+    fn key(&mut self, _line: usize, path: &str) -> bool {
+        is_rpc_internet_key(path)
+    }
+
+    fn deleted_key(&mut self, path: &str) {
+        if is_rpc_internet_key(path) {
+            self.state.clear();
+        }
+    }
+
+    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
+        let data = if value.deletes() {
+            None
+        } else {
+            match value.decode() {
+                Ok(data) => Some(data),
+                Err(e) => {
+                    sink.parse_error(
+                        line,
+                        format!("value {}: {e}", excerpt(&name)),
+                        "export the key again with regedit or write the value as regedit does",
+                    );
+                    // An unreadable value is an invalid value for RPC too.
+                    Some(RegData::Other("unreadable".into()))
                 }
-                in_key = false;
-                continue;
             }
-            Item::BrokenKey(text) => {
-                reg_export::report_broken_key(sink, number, text);
-                in_key = false;
-                continue;
-            }
-            _ if !in_key => continue,
-            Item::NotAValue(text) => {
-                reg_export::report_not_a_value(
-                    sink,
-                    number,
-                    text,
-                    format!("write values as \"Ports\"=hex(7):... under [{KEY}]"),
-                );
-                continue;
-            }
-            Item::Value { name, value } => (name, value),
         };
-        if value == "-" {
-            state.set(&name, None, &file, number);
-            continue;
-        }
-        match reg_export::decode(value, regedit4) {
-            Ok(data) => {
-                state.set(&name, Some(data), &file, number);
-            }
-            Err(e) => {
-                sink.parse_error(
-                    number,
-                    format!("value {}: {e}", excerpt(&name)),
-                    "export the key again with regedit or write the value as regedit does",
-                );
-                // An unreadable value is an invalid value for RPC too.
-                state.set(
-                    &name,
-                    Some(RegData::Other("unreadable".into())),
-                    &file,
-                    number,
-                );
-            }
-        }
+        self.state.set(&name, data, &self.file, line);
+    }
+
+    fn not_a_value(&mut self, _line: usize) -> String {
+        format!("write values as \"Ports\"=hex(7):... under [{KEY}]")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::text::{Continuation, logical_lines, split_words};
+    use crate::policy::text::{Continuation, Line, logical_lines, split_words};
 
     fn words(s: &str) -> Vec<String> {
         split_words(s)[1..].to_vec()
+    }
+
+    fn read_rpc_internet(st: &mut RangeState, sink: &mut Sink, lines: &[Line]) {
+        let file = sink.file.clone();
+        crate::policy::reg_export::read(lines, sink, &mut [&mut RangeReader::new(st, &file)]);
     }
 
     /// One rpccfg command, as line `line` of `a.cmd`, applied to a fresh state.
@@ -593,7 +589,7 @@ mod tests {
         let lines = logical_lines(text, &[Continuation::Backslash]);
         let mut st = RangeState::default();
         let mut sink = Sink::new("r.reg");
-        parse_reg(&mut st, &mut sink, &lines);
+        read_rpc_internet(&mut st, &mut sink, &lines);
         assert!(sink.findings.is_empty(), "{:?}", sink.findings);
         let (r, f) = resolve(&st);
         assert!(f.is_empty());
@@ -608,7 +604,7 @@ mod tests {
         let lines = logical_lines(text, &[Continuation::Backslash]);
         let mut st = RangeState::default();
         let mut sink = Sink::new("r.reg");
-        parse_reg(&mut st, &mut sink, &lines);
+        read_rpc_internet(&mut st, &mut sink, &lines);
         let (r, f) = resolve(&st);
         assert_eq!(r.unwrap().kind, RangeKind::Invalid);
         let codes: Vec<_> = f
