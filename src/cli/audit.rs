@@ -122,16 +122,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
             &loaded,
         ))
     };
-    let (range, range_source) = match &loaded.range {
-        Some(r) => (r.ports.clone(), r.source.clone()),
-        None => (
-            loaded.effective_range(),
-            format!(
-                "no rpccfg/.reg in the policy files and no --range: the default dynamic range of {}",
-                crate::policy::OsFamily::from(args.os).describe()
-            ),
-        ),
-    };
+    let (range, range_source) = (loaded.effective_range(), loaded.range_source());
     let mut imported = Vec::new();
     for path in &args.observations {
         imported.extend(crate::probe::read_observations(path)?);

@@ -106,10 +106,7 @@ async fn audit_fixture(
         }
     }
     let epm_port = server.local_addr().port();
-    let (range, range_source) = match &loaded.range {
-        Some(r) => (r.ports.clone(), r.source.clone()),
-        None => (loaded.effective_range(), "the OS default".to_string()),
-    };
+    let (range, range_source) = (loaded.effective_range(), loaded.range_source());
     let req = AuditRequest {
         targets: vec![Target::Addr(loopback)],
         epm_port,

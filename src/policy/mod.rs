@@ -199,6 +199,18 @@ impl LoadedPolicy {
         }
     }
 
+    /// Where [`effective_range`](Self::effective_range) comes from: a file and line, `--range`,
+    /// or the OS default (said with the OS family, which decides it).
+    pub fn range_source(&self) -> String {
+        match &self.range {
+            Some(r) => r.source.clone(),
+            None => format!(
+                "no rpccfg/.reg in the policy files and no --range: the default dynamic range of {}",
+                self.os.describe()
+            ),
+        }
+    }
+
     /// Findings about the range (codes `range-*`, and problems on rpccfg/.reg lines).
     pub fn range_findings(&self) -> Vec<Finding> {
         self.findings
@@ -671,6 +683,25 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_range_says_where_it_comes_from() {
+        let configured = build(
+            vec![parse_text("r.cmd", b"rpccfg.exe -pe 5001-5021 -d 0\r\n")],
+            &LoadOptions::default(),
+        );
+        assert_eq!(configured.effective_range().to_string(), "5001-5021");
+        assert_eq!(configured.range_source(), "r.cmd:1");
+        let none = build(
+            vec![parse_text("fw.cmd", b"netsh advfirewall firewall add rule name=x dir=in action=block protocol=TCP localport=135\r\n")],
+            &LoadOptions { os: OsFamily::Legacy, ..LoadOptions::default() },
+        );
+        assert_eq!(none.effective_range().to_string(), "1024-5000");
+        assert!(
+            none.range_source()
+                .contains("default dynamic range of Windows 2000/XP/Server 2003")
+        );
+    }
 
     #[test]
     fn set_variables_and_for_loops_expand() {
