@@ -337,7 +337,7 @@ impl LinesFile {
 /// then renamed over `path`, so a reader never sees half a report.
 pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
     use std::io::Write;
-    let json = crate::inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
+    let json = inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
         path: path.display().to_string(),
         source,
     })?;

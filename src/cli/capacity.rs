@@ -95,13 +95,13 @@ pub fn run(args: CapacityArgs) -> Result<Exit, Error> {
 
 /// `--range`: a port list without port 0.
 fn parse_range(spec: &str) -> Result<PortRanges, Error> {
-    let excerpt = || excerpt(spec).into_owned();
+    let shown = || excerpt(spec).into_owned();
     match PortRanges::parse(spec) {
-        Ok(r) if r.contains(0) => Err(Error::RangePortZero { spec: excerpt() }),
+        Ok(r) if r.contains(0) => Err(Error::RangePortZero { spec: shown() }),
         Ok(r) => Ok(r),
         Err(source) => Err(Error::Ports {
             flag: "--range",
-            spec: excerpt(),
+            spec: shown(),
             source,
         }),
     }

@@ -1,7 +1,7 @@
 //! `rpcaudit lab serve`: run the fixture endpoint mapper (for the lab, tests and by hand).
 
 use super::{Error, Exit};
-use crate::epm::auth::{Acceptor, CredentialError, Credentials, Redacted, Secret};
+use crate::epm::auth::{Acceptor, CredentialError, Credentials};
 use crate::epm::server::{FixtureConfig, serve};
 use crate::ports::PortRanges;
 use crate::wire::ndr::ByteOrder;
@@ -86,11 +86,7 @@ fn parse_require_auth(spec: &str) -> Result<Acceptor, LabConfigError> {
     }
     let (user, domain) = Credentials::parse_user(user, None).map_err(LabConfigError::User)?;
     Ok(Acceptor {
-        creds: Credentials {
-            user,
-            domain,
-            secret: Secret::Password(Redacted::new(password.to_string())),
-        },
+        creds: Credentials::password(&user, &domain, password),
     })
 }
 

@@ -7,8 +7,7 @@
 use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::ARTICLE_RANGE;
-use crate::inert;
-use crate::inert::excerpt;
+use crate::inert::{self, excerpt};
 use crate::jsonl::HostMark;
 use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::lines::{ProbeHostLine, ProbeTally};
@@ -269,7 +268,7 @@ fn table(runs: &[Run]) -> comfy_table::Table {
             ports,
             r.state.to_string(),
             r.source.to_string(),
-            crate::inert::cell(&r.note).into_owned(),
+            inert::cell(&r.note).into_owned(),
         ]);
     }
     t

@@ -21,8 +21,8 @@ use crate::wire::epm::{
 };
 use crate::wire::ndr::{ByteOrder, ContextHandle, Stub};
 use crate::wire::pdu::{
-    self, Auth3, Bind, Body, ContextElem, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu,
-    RESULT_ACCEPTANCE, Request, SyntaxId,
+    self, Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, RESULT_ACCEPTANCE, Request,
+    SyntaxId,
 };
 use crate::wire::reassembly::{DEFAULT_MAX_STUB, Progress, Reassembler};
 use crate::wire::tower::Tower;
@@ -461,16 +461,7 @@ impl EpmSession {
             ByteOrder::Little,
             CALL_BIND,
             PFC_FIRST_FRAG | PFC_LAST_FRAG | flags,
-            Body::Bind(Bind {
-                max_xmit_frag: MAX_XMIT,
-                max_recv_frag: MAX_XMIT,
-                assoc_group_id: 0,
-                contexts: vec![ContextElem {
-                    context_id: 0,
-                    abstract_syntax: SyntaxId::new(EPM_INTERFACE, 3, 0),
-                    transfer_syntaxes: vec![NDR20],
-                }],
-            }),
+            Body::Bind(Bind::offer(SyntaxId::new(EPM_INTERFACE, 3, 0), MAX_XMIT)),
         )
     }
 
@@ -601,13 +592,7 @@ impl EpmSession {
             ByteOrder::Little,
             call_id,
             PFC_FIRST_FRAG | PFC_LAST_FRAG,
-            Body::Request(Request {
-                alloc_hint: u32::try_from(stub.len()).unwrap_or(u32::MAX),
-                context_id: 0,
-                opnum,
-                object: None,
-                stub,
-            }),
+            Body::Request(Request::call(opnum, stub)),
         );
         if let Some(sec) = &self.security
             && sec.level().protects_calls()
@@ -1119,6 +1104,7 @@ mod tests {
     use super::*;
     use crate::epm::server::{FixtureConfig, FixtureServer, Misbehave};
     use crate::ports::PortRanges;
+    use crate::wire::pdu::NDR20;
     use crate::wire::pdu::{BindAck, ContextResult, Response};
     use tokio::net::TcpListener;
 

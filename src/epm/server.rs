@@ -1258,16 +1258,12 @@ mod tests {
 
     mod authenticated {
         use super::*;
-        use crate::epm::auth::{Credentials, Redacted, Secret};
+        use crate::epm::auth::{Credentials, Secret};
         use crate::epm::client::{AuthMode, AuthOptions, LogonGate, dump_many};
         use std::sync::Arc;
 
         fn account(pw: &str) -> Credentials {
-            Credentials {
-                user: "audit".into(),
-                domain: "LAB".into(),
-                secret: Secret::Password(Redacted::new(pw.into())),
-            }
+            Credentials::password("audit", "LAB", pw)
         }
 
         fn restricted(n: usize) -> FixtureConfig {

@@ -129,10 +129,6 @@ impl SecTrailer {
             i3,
         ]
     }
-
-    pub fn encode(&self, order: ByteOrder, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.bytes(order));
-    }
 }
 
 /// The authentication verifier of one PDU: its trailer and the token (`auth_length` bytes).
@@ -281,11 +277,9 @@ mod tests {
             auth_reserved: 0,
             auth_context_id: 0x0102_0304,
         };
-        let mut le = Vec::new();
-        t.encode(ByteOrder::Little, &mut le);
+        let le = t.bytes(ByteOrder::Little);
         assert_eq!(le, [10, 6, 12, 0, 4, 3, 2, 1]);
-        let mut be = Vec::new();
-        t.encode(ByteOrder::Big, &mut be);
+        let be = t.bytes(ByteOrder::Big);
         assert_eq!(be, [10, 6, 12, 0, 1, 2, 3, 4]);
         assert_eq!(SecTrailer::decode(&le, ByteOrder::Little).unwrap(), t);
         assert_eq!(SecTrailer::decode(&be, ByteOrder::Big).unwrap(), t);
@@ -395,7 +389,7 @@ mod tests {
         let mut bytes = p.encode().unwrap();
         let mut t = SecTrailer::new(auth_type::WINNT, auth_level::PKT_INTEGRITY, 0);
         t.auth_pad_length = pad;
-        t.encode(order, &mut bytes);
+        bytes.extend_from_slice(&t.bytes(order));
         bytes.extend(std::iter::repeat_n(0x5a, token_len));
         let frag = bytes.len() as u16;
         bytes[8..10].copy_from_slice(&order.u16_bytes(frag));

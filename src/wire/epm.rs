@@ -424,10 +424,7 @@ fn annotation(r: &mut NdrReader<'_>) -> Result<String, WireError> {
     }
     let bytes = r.bytes(len)?;
     let text = bytes.split(|&c| c == 0).next().unwrap_or_default();
-    Ok(match std::str::from_utf8(text) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(text).into_owned(),
-    })
+    Ok(String::from_utf8_lossy(text).into_owned())
 }
 
 fn put_annotation(w: &mut NdrWriter, annotation: &str) {

@@ -77,10 +77,6 @@ impl<'a> NdrReader<'a> {
         self.what
     }
 
-    pub fn order(&self) -> ByteOrder {
-        self.order
-    }
-
     /// Offset of the next byte from the buffer's start.
     pub fn offset(&self) -> usize {
         self.pos
@@ -128,8 +124,8 @@ impl<'a> NdrReader<'a> {
         rest
     }
 
-    /// Skip padding so the next item starts at a multiple of `n` from the buffer's start.
-    /// Skip to the next multiple of `n` bytes from the stub's start (0 and 1 align nothing).
+    /// Skip padding so the next item starts at a multiple of `n` from the buffer's start (0 and
+    /// 1 align nothing).
     pub fn align(&mut self, n: usize) -> Result<(), WireError> {
         let pad = match self.pos.checked_rem(n) {
             Some(r) if r > 0 => n - r,

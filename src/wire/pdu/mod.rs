@@ -290,10 +290,7 @@ impl<'a> Pdu<'a> {
         let mut r = NdrReader::new(body_bytes, header.byte_order(), what);
         r.bytes(HEADER_LEN)?;
         // The stub of a request, response or fault (the rest of its body) less the auth padding.
-        let trim = |rest: &'a [u8]| -> Result<&'a [u8], WireError> {
-            rest.get(..rest.len().saturating_sub(auth_pad))
-                .ok_or_else(|| WireError::invalid(what, "auth padding exceeds stub"))
-        };
+        let trim = |rest: &'a [u8]| rest.split_at(rest.len().saturating_sub(auth_pad)).0;
         // A body without a stub; with a verifier it must end exactly where the padding starts
         // (as Samba checks too): nothing unaccounted for lies before the sec_trailer. Without
         // a verifier, bytes after the body are tolerated on purpose: frag_length bounds them,
@@ -335,17 +332,17 @@ impl<'a> Pdu<'a> {
             ptype::REQUEST => {
                 let object = header.flags & PFC_OBJECT_UUID != 0;
                 let mut request = Request::read(&mut r, object)?;
-                request.stub = trim(request.stub)?;
+                request.stub = trim(request.stub);
                 Body::Request(request)
             }
             ptype::RESPONSE => {
                 let mut response = Response::read(&mut r)?;
-                response.stub = trim(response.stub)?;
+                response.stub = trim(response.stub);
                 Body::Response(response)
             }
             ptype::FAULT => {
                 let mut fault = Fault::read(&mut r)?;
-                fault.stub = trim(fault.stub)?;
+                fault.stub = trim(fault.stub);
                 Body::Fault(fault)
             }
             ptype::AUTH3 => Body::Auth3(unstubbed(&mut r, ends_at_pad)?),
@@ -353,7 +350,7 @@ impl<'a> Pdu<'a> {
                 ends_at_pad(&mut r)?;
                 Body::Shutdown
             }
-            _ => Body::Other(trim(r.rest())?),
+            _ => Body::Other(trim(r.rest())),
         };
         Ok(Pdu {
             header,
