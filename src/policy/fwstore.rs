@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use super::address::{self, AddrMatch};
 use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
 use super::model::{Action, DefaultInbound, Dialect, PortMatch, ProtoMatch, RuleRef};
-use super::reg_export::{KeyReader, RawValue, RegData};
+use super::reg_export::{self, KeyReader, RawValue, RegData};
 use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
@@ -350,11 +350,9 @@ pub(super) enum KeyKind {
 }
 
 pub(super) fn classify(key: &str) -> KeyKind {
-    let k = key.trim().to_ascii_lowercase();
-    let k = k
-        .strip_prefix("hkey_local_machine\\")
-        .or_else(|| k.strip_prefix("hklm\\"))
-        .unwrap_or(&k);
+    let k = reg_export::below_hklm(key)
+        .unwrap_or(key.trim())
+        .to_ascii_lowercase();
     for (base, store, private) in [
         (LOCAL_BASE, Store::Local, "standardprofile"),
         (GPO_BASE, Store::Gpo, "privateprofile"),
@@ -389,17 +387,12 @@ impl StoreReader {
 }
 
 impl KeyReader for StoreReader {
-    fn key(&mut self, line: usize, path: &str) -> bool {
+    fn key(&mut self, _line: usize, path: &str) -> bool {
         self.kind = classify(path);
-        let ours = !matches!(self.kind, KeyKind::Other);
-        if ours {
-            self.store.lines.push(line);
-        }
-        ours
+        !matches!(self.kind, KeyKind::Other)
     }
 
     fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
-        self.store.lines.push(line);
         if value.deletes() {
             self.store.delete(&self.kind, Some(&name));
             return;
@@ -412,8 +405,11 @@ impl KeyReader for StoreReader {
         self.store.set(sink, &self.kind, line, name, data);
     }
 
-    fn not_a_value(&mut self, line: usize) -> String {
+    fn owns(&mut self, line: usize) {
         self.store.lines.push(line);
+    }
+
+    fn export_again(&self) -> String {
         "export the key again with reg export".into()
     }
 }

@@ -373,14 +373,18 @@ pub(super) fn header(blob: &[u8], class: Class) -> Result<(u32, &[u8]), BlobErro
     Ok((declared, &blob[20..]))
 }
 
+/// `rest` (a blob after its header) is `n` bytes of data, then the trailing zero byte, which
+/// some writers leave out.
+pub(super) fn holds_just(rest: &[u8], n: usize) -> bool {
+    rest.len() == n || (rest.len() == n.saturating_add(1) && rest.last() == Some(&0))
+}
+
 /// Check the header of a blob of `class` and return a reader over its data, which is the
 /// rest of the blob (less one trailing zero byte, which some writers leave out).
 pub(super) fn open(blob: &[u8], class: Class) -> Result<Reader<'_>, BlobError> {
     let (declared, rest) = header(blob, class)?;
     let n = usize::try_from(declared).unwrap_or(usize::MAX);
-    // The data, then the trailing zero byte (which some writers leave out).
-    let fits = rest.len() == n || (rest.len() == n.saturating_add(1) && rest.last() == Some(&0));
-    if !fits {
+    if !holds_just(rest, n) {
         return Err(BlobError::Length {
             declared,
             actual: rest.len(),

@@ -35,7 +35,7 @@
 //! the same addresses as the V2 filter it expands, when it is an expansion). DNS names were
 //! resolved when the filter was made: the addresses are what counts.
 
-use super::ipsec_blob::{BlobError, Class, Guid, Reader, header};
+use super::ipsec_blob::{BlobError, Class, Guid, Reader, header, holds_just};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The GUID that opens the V2 part of a filter blob (Filter-Policy-ID2).
@@ -179,11 +179,12 @@ impl FilterList {
     /// The filters Windows applies: every V2 filter, and each legacy filter no V2 filter of
     /// the same GUID replaces.
     pub fn in_force(&self) -> Vec<V2Filter> {
+        let replaced: std::collections::HashSet<Guid> = self.v2.iter().map(|v| v.head.id).collect();
         let mut out = self.v2.clone();
         out.extend(
             self.legacy
                 .iter()
-                .filter(|l| !self.v2.iter().any(|v| v.head.id == l.head.id))
+                .filter(|l| !replaced.contains(&l.head.id))
                 .map(BlobFilter::to_v2),
         );
         out
@@ -449,10 +450,8 @@ fn find_v2(blob: &[u8], declared: usize) -> Option<(usize, usize)> {
 pub fn decode(blob: &[u8]) -> Result<FilterList, BlobError> {
     let (declared, rest) = header(blob, Class::Filter)?;
     let len = usize::try_from(declared).unwrap_or(usize::MAX);
-    // Legacy only: the data, then the trailing zero byte (which some writers leave out).
-    let legacy_only =
-        rest.len() == len || (rest.len() == len.saturating_add(1) && rest.last() == Some(&0));
-    if legacy_only {
+    // Legacy only: nothing after the legacy data.
+    if holds_just(rest, len) {
         let n1 = u32_at(blob, 20)
             .filter(|_| len >= 4)
             .ok_or(BlobError::Truncated {

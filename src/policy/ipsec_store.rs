@@ -26,7 +26,7 @@ use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::ipsec_blob::{self, Class, Guid, NegotiationAction};
 use super::ipsec_filters::{self, BlobAddr, V2Filter};
 use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::reg_export::{KeyReader, RawValue, RegData};
+use super::reg_export::{self, KeyReader, RawValue, RegData};
 use super::sink::Sink;
 use crate::inert::excerpt;
 
@@ -72,8 +72,8 @@ impl Object {
 
     fn display(&self) -> String {
         match self.sz("ipsecName") {
-            Some(n) if !n.is_empty() => format!("{} (\"{}\")", self.key, excerpt(n)),
-            _ => self.key.clone(),
+            Some(n) if !n.is_empty() => format!("{} (\"{}\")", excerpt(&self.key), excerpt(n)),
+            _ => excerpt(&self.key).into_owned(),
         }
     }
 }
@@ -97,16 +97,8 @@ enum KeyKind {
 }
 
 fn classify(key: &str) -> KeyKind {
-    let k = key.trim();
-    let lower = k.to_ascii_lowercase();
-    let rest = ["hkey_local_machine\\", "hklm\\"]
-        .iter()
-        .find_map(|p| lower.strip_prefix(p).map(|r| (lower.len() - r.len(), r)));
-    let Some((start, rest)) = rest else {
-        return KeyKind::Other;
-    };
-    let base = KEY.to_ascii_lowercase();
-    let Some(after) = rest.strip_prefix(base.as_str()) else {
+    let Some(after) = reg_export::below_hklm(key).and_then(|rest| reg_export::strip_ci(rest, KEY))
+    else {
         return KeyKind::Other;
     };
     if after.is_empty() {
@@ -118,9 +110,8 @@ fn classify(key: &str) -> KeyKind {
     if name.contains('\\') {
         return KeyKind::Other;
     }
-    let original = &k[start + base.len() + 1..];
-    match Class::of_key(original) {
-        Some(c) => KeyKind::Object(original.to_string(), c),
+    match Class::of_key(name) {
+        Some(c) => KeyKind::Object(name.to_string(), c),
         None => KeyKind::Other,
     }
 }
@@ -166,12 +157,10 @@ impl KeyReader for ExportReader {
                 values: HashMap::new(),
             }),
         }
-        self.out.lines.push(line);
         true
     }
 
     fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
-        self.out.lines.push(line);
         let parsed = if value.deletes() {
             None
         } else {
@@ -213,8 +202,11 @@ impl KeyReader for ExportReader {
         }
     }
 
-    fn not_a_value(&mut self, line: usize) -> String {
+    fn owns(&mut self, line: usize) {
         self.out.lines.push(line);
+    }
+
+    fn export_again(&self) -> String {
         export_again()
     }
 }
@@ -640,11 +632,10 @@ pub mod export {
         hex_lines(name, "hex(7)", &b)
     }
 
-    fn sz(name: &str, v: &str) -> String {
-        format!(
-            "\"{name}\"=\"{}\"\r\n",
-            v.replace('\\', "\\\\").replace('"', "\\\"")
-        )
+    /// A REG_SZ value line, name and value escaped as regedit escapes them.
+    pub fn sz(name: &str, v: &str) -> String {
+        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("\"{}\"=\"{}\"\r\n", esc(name), esc(v))
     }
 
     struct Obj {

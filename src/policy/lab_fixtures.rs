@@ -434,12 +434,6 @@ const LOCAL: &str =
     r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy";
 const GPO: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\WindowsFirewall";
 
-/// A `reg export` value line of a string.
-fn reg_sz(name: &str, value: &str) -> String {
-    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-    format!("\"{}\"=\"{}\"\r\n", esc(name), esc(value))
-}
-
 /// The firewall profile keys of a store with their settings, as `reg export` writes them.
 fn profile_keys(root: &str, profiles: &[&str], values: &[(&str, u32)]) -> String {
     let mut out = String::new();
@@ -457,7 +451,7 @@ fn profile_keys(root: &str, profiles: &[&str], values: &[(&str, u32)]) -> String
 fn rules_key(root: &str, rules: &[Fw]) -> String {
     let mut out = format!("[{root}\\FirewallRules]\r\n");
     for r in rules {
-        out += &reg_sz(r.id, &r.rule_string());
+        out += &ipsec_export::sz(r.id, &r.rule_string());
     }
     out + "\r\n"
 }
@@ -580,7 +574,6 @@ fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-#[cfg(test)]
 mod tests {
     use super::*;
     use crate::policy::{self, Action, Dialect, LoadOptions, Proto};

@@ -354,7 +354,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             &reg_lines,
             &mut sink,
             &mut [
-                &mut registry::RangeReader::new(&mut pf.range, &pf.name),
+                &mut registry::RangeReader(&mut pf.range),
                 &mut fw,
                 &mut ipsec,
             ],

@@ -34,7 +34,7 @@ impl RegData {
             RegData::Dword(d) => format!("REG_DWORD ({d:08x})"),
             RegData::MultiSz(_) => "REG_MULTI_SZ".into(),
             RegData::Binary(_) => "REG_BINARY".into(),
-            RegData::Other(t) => t.clone(),
+            RegData::Other(t) => excerpt(t).into_owned(),
         }
     }
 }
@@ -47,9 +47,12 @@ pub trait KeyReader {
     fn deleted_key(&mut self, _path: &str) {}
     /// A value line under a key this reader reads.
     fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>);
-    /// A line under a key this reader reads that is not a value: the reader notes the line,
-    /// and says how to export the key again (the parse error's fix).
-    fn not_a_value(&mut self, line: usize) -> String;
+    /// Line `line` belongs to a key this reader reads: its key line, a value, or a line that
+    /// should have been one.
+    fn owns(&mut self, _line: usize) {}
+    /// How to export the keys this reader reads again: the fix of a parse error on a line of
+    /// them that is not a value.
+    fn export_again(&self) -> String;
 }
 
 /// A value as written after `Name=`.
@@ -82,6 +85,9 @@ pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader])
             Item::Key(path) => {
                 for (r, on) in readers.iter_mut().zip(reading.iter_mut()) {
                     *on = r.key(number, path);
+                    if *on {
+                        r.owns(number);
+                    }
                 }
             }
             Item::DeletedKey(path) => {
@@ -99,13 +105,12 @@ pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader])
                 reading.fill(false);
             }
             Item::NotAValue(text) => {
-                let fixes: Vec<String> = readers
-                    .iter_mut()
-                    .zip(&reading)
-                    .filter(|(_, on)| **on)
-                    .map(|(r, _)| r.not_a_value(number))
-                    .collect();
-                if let Some(fix) = fixes.into_iter().next() {
+                let mut fix = None;
+                for (r, _) in readers.iter_mut().zip(&reading).filter(|(_, on)| **on) {
+                    r.owns(number);
+                    fix.get_or_insert_with(|| r.export_again());
+                }
+                if let Some(fix) = fix {
                     sink.parse_error(
                         number,
                         format!("'{}': expected \"Name\"=value", excerpt(text)),
@@ -119,6 +124,7 @@ pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader])
                     regedit4,
                 };
                 for (r, _) in readers.iter_mut().zip(&reading).filter(|(_, on)| **on) {
+                    r.owns(number);
                     r.value(sink, number, name.clone(), value);
                 }
             }
@@ -172,8 +178,14 @@ fn item(t: &str) -> Item<'_> {
     }
 }
 
+/// A key path below `HKEY_LOCAL_MACHINE\` (or `HKLM\`, in any case): the rest, as written.
+pub fn below_hklm(path: &str) -> Option<&str> {
+    let path = path.trim();
+    strip_ci(path, "HKEY_LOCAL_MACHINE\\").or_else(|| strip_ci(path, "HKLM\\"))
+}
+
 /// A value as written after `=`: `"text"`, `dword:`, `hex(7):`, `hex:`, `hex(N):`.
-pub fn decode(value: &str, regedit4: bool) -> Result<RegData, ValueError> {
+fn decode(value: &str, regedit4: bool) -> Result<RegData, ValueError> {
     if value.starts_with('"') {
         return reg_sz(value)
             .map(RegData::Sz)
@@ -251,7 +263,7 @@ fn reg_sz(value: &str) -> Option<String> {
 }
 
 /// `hex` lists: bytes as two hex digits, separated by commas.
-pub(super) fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
+fn decode_hex(s: &str) -> Result<Vec<u8>, ValueError> {
     let mut out = Vec::new();
     for part in s.split(',') {
         let p = part.trim();
@@ -315,8 +327,10 @@ mod tests {
             };
             self.seen.push(format!("{line} {name} {shown}"));
         }
-        fn not_a_value(&mut self, line: usize) -> String {
-            self.seen.push(format!("{line} not a value"));
+        fn owns(&mut self, line: usize) {
+            self.seen.push(format!("{line} owned"));
+        }
+        fn export_again(&self) -> String {
             format!("export {} again", self.prefix)
         }
     }
@@ -344,11 +358,24 @@ mod tests {
         read(&lines, &mut sink, &mut [&mut a, &mut b]);
         assert_eq!(
             a.seen,
-            ["2 key A\\x", "3 v REG_DWORD (00000001)", "deleted A\\x"]
+            [
+                "2 key A\\x",
+                "2 owned",
+                "3 owned",
+                "3 v REG_DWORD (00000001)",
+                "deleted A\\x"
+            ]
         );
         assert_eq!(
             b.seen,
-            ["4 key B\\y", "5 w deleted", "6 not a value", "deleted A\\x"]
+            [
+                "4 key B\\y",
+                "4 owned",
+                "5 owned",
+                "5 w deleted",
+                "6 owned",
+                "deleted A\\x"
+            ]
         );
         let errors: Vec<_> = sink
             .findings
@@ -370,6 +397,17 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn keys_below_hklm_in_either_spelling_and_any_case() {
+        assert_eq!(
+            below_hklm(r"HKEY_LOCAL_MACHINE\SOFTWARE\X"),
+            Some(r"SOFTWARE\X")
+        );
+        assert_eq!(below_hklm(r" hklm\Software\X "), Some(r"Software\X"));
+        assert_eq!(below_hklm(r"HKEY_CURRENT_USER\SOFTWARE\X"), None);
+        assert_eq!(below_hklm(r"SOFTWARE\X"), None);
     }
 
     #[test]

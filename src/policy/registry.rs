@@ -14,7 +14,7 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::reg_export::{KeyReader, RawValue, RegData};
+use super::reg_export::{self, KeyReader, RawValue, RegData};
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Finding, Severity};
@@ -142,7 +142,7 @@ fn yes_no(s: &Setting, name: &str, sink: &mut Vec<crate::finding::Finding>) -> O
         RegData::Sz(v) => match v.trim() {
             "Y" | "y" => Some(true),
             "N" | "n" => Some(false),
-            other => bad(format!("is \"{other}\", not Y or N"), sink),
+            other => bad(format!("is \"{}\", not Y or N", excerpt(other)), sink),
         },
         other => bad(format!("has type {}, not REG_SZ", other.type_name()), sink),
     }
@@ -208,7 +208,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
             RegData::MultiSz(v) => v.clone(),
             RegData::Sz(v) => {
                 findings.push(s.invalid(
-                    format!("Ports is a REG_SZ (\"{v}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration"),
+                    format!("Ports is a REG_SZ (\"{}\"); RPC reads it as a REG_MULTI_SZ and rejects the configuration", excerpt(v)),
                     "write Ports as REG_MULTI_SZ (hex(7): in .reg, /t REG_MULTI_SZ with reg add), one range per string",
                 ));
                 return None;
@@ -232,7 +232,7 @@ pub fn resolve(state: &RangeState) -> (Option<Resolved>, Vec<crate::finding::Fin
                         None => e.to_string(),
                     };
                     findings.push(s.invalid(
-                        format!("Ports entry \"{item}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails"),
+                        format!("Ports entry \"{}\" {why}; RPC rejects the whole configuration and every ncacn_ip_tcp registration fails", excerpt(item)),
                         "write each entry as a port 0-65535 or first-last with an ASCII '-', e.g. 5001-5021",
                     ));
                     return None;
@@ -466,29 +466,12 @@ pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, w
 }
 
 fn is_rpc_internet_key(key: &str) -> bool {
-    let k = key.trim().trim_start_matches('-').to_ascii_lowercase();
-    let k = k
-        .strip_prefix("hkey_local_machine\\")
-        .or_else(|| k.strip_prefix("hklm\\"))
-        .unwrap_or("");
-    k == "software\\microsoft\\rpc\\internet"
+    reg_export::below_hklm(key)
+        .is_some_and(|k| k.eq_ignore_ascii_case(r"SOFTWARE\Microsoft\Rpc\Internet"))
 }
 
 /// Reads `HKLM\SOFTWARE\Microsoft\Rpc\Internet` from a `.reg` export into a [`RangeState`].
-pub struct RangeReader<'a> {
-    state: &'a mut RangeState,
-    /// The file, for the settings' places.
-    file: String,
-}
-
-impl<'a> RangeReader<'a> {
-    pub fn new(state: &'a mut RangeState, file: &str) -> Self {
-        RangeReader {
-            state,
-            file: file.to_string(),
-        }
-    }
-}
+pub struct RangeReader<'a>(pub &'a mut RangeState);
 
 impl KeyReader for RangeReader<'_> {
     fn key(&mut self, _line: usize, path: &str) -> bool {
@@ -497,7 +480,7 @@ impl KeyReader for RangeReader<'_> {
 
     fn deleted_key(&mut self, path: &str) {
         if is_rpc_internet_key(path) {
-            self.state.clear();
+            self.0.clear();
         }
     }
 
@@ -518,10 +501,10 @@ impl KeyReader for RangeReader<'_> {
                 }
             }
         };
-        self.state.set(&name, data, &self.file, line);
+        self.0.set(&name, data, &sink.file, line);
     }
 
-    fn not_a_value(&mut self, _line: usize) -> String {
+    fn export_again(&self) -> String {
         format!("write values as \"Ports\"=hex(7):... under [{KEY}]")
     }
 }
@@ -536,8 +519,7 @@ mod tests {
     }
 
     fn read_rpc_internet(st: &mut RangeState, sink: &mut Sink, lines: &[Line]) {
-        let file = sink.file.clone();
-        crate::policy::reg_export::read(lines, sink, &mut [&mut RangeReader::new(st, &file)]);
+        crate::policy::reg_export::read(lines, sink, &mut [&mut RangeReader(st)]);
     }
 
     /// One rpccfg command, as line `line` of `a.cmd`, applied to a fresh state.
