@@ -25,20 +25,64 @@ pub struct FwRule {
     /// `name=` / `-Name` (falls back to the display name).
     pub name: String,
     pub display: String,
+    pub enabled: bool,
+    pub terms: RuleTerms,
+    pub line: usize,
+    pub dialect: Dialect,
+}
+
+/// What a firewall rule matches and what it does with it, whichever reader filled it (a
+/// script, a listing or a rule store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTerms {
     pub inbound: bool,
     pub action: FwAction,
-    pub enabled: bool,
+    pub proto: ProtoMatch,
     pub ports: PortMatch,
     /// The RPC keywords among the local ports, as written (`RPC`, `RPC-EPMap`), for
     /// `explain` to say how they were read.
     pub port_keywords: Vec<String>,
     pub remote: Vec<AddrMatch>,
-    pub proto: ProtoMatch,
     /// The rule requires IPsec authentication (`security=authenticate`,
-    /// `-Authentication Required`, `-Encryption Required`).
+    /// `-Authentication Required`, `-Encryption Required`, `Security=` in a store).
     pub secure: bool,
-    pub line: usize,
-    pub dialect: Dialect,
+}
+
+impl Default for RuleTerms {
+    /// What a rule matches when the command names no condition: inbound, allow, any
+    /// protocol, port and remote address.
+    fn default() -> Self {
+        RuleTerms {
+            inbound: true,
+            action: FwAction::Allow,
+            proto: ProtoMatch::Any,
+            ports: PortMatch::Any,
+            port_keywords: Vec::new(),
+            remote: vec![AddrMatch::Any],
+            secure: false,
+        }
+    }
+}
+
+impl RuleTerms {
+    /// Set the local ports from their values as written (numbers, ranges, `Any`, `RPC`,
+    /// `RPC-EPMap`), keeping the RPC keywords for `explain`.
+    pub fn set_local_ports(&mut self, values: &[String]) -> Result<(), ValueError> {
+        self.ports = parse_local_ports(values)?;
+        self.port_keywords = port_keywords(values);
+        Ok(())
+    }
+
+    /// What the model does with matching traffic; `None` for `-Action NotConfigured`.
+    fn model_action(&self) -> Option<RuleAction> {
+        Some(match (self.action, self.secure) {
+            (FwAction::NotConfigured, _) => return None,
+            (FwAction::Block, _) => RuleAction::Block,
+            (FwAction::Bypass, _) => RuleAction::Bypass,
+            (FwAction::Allow, true) => RuleAction::AllowSecure,
+            (FwAction::Allow, false) => RuleAction::Pass,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +99,8 @@ impl FwRule {
         FwRule {
             name: String::new(),
             display: String::new(),
-            inbound: true,
-            action: FwAction::Allow,
             enabled: true,
-            ports: PortMatch::Any,
-            port_keywords: Vec::new(),
-            remote: vec![AddrMatch::Any],
-            proto: ProtoMatch::Any,
-            secure: false,
+            terms: RuleTerms::default(),
             line,
             dialect,
         }
@@ -90,21 +128,15 @@ impl FwRule {
 
     /// The model rule, when this rule is enabled, inbound and acts.
     pub fn to_rule(&self, file: &str) -> Option<Rule> {
-        if !self.enabled || !self.inbound {
+        if !self.enabled || !self.terms.inbound {
             return None;
         }
-        let action = match (self.action, self.secure) {
-            (FwAction::NotConfigured, _) => return None,
-            (FwAction::Block, _) => RuleAction::Block,
-            (FwAction::Bypass, _) => RuleAction::Bypass,
-            (FwAction::Allow, true) => RuleAction::AllowSecure,
-            (FwAction::Allow, false) => RuleAction::Pass,
-        };
+        let action = self.terms.model_action()?;
         Some(Rule {
             layer: Layer::Firewall,
-            src: self.remote.clone(),
-            ports: self.ports.clone(),
-            proto: self.proto,
+            src: self.terms.remote.clone(),
+            ports: self.terms.ports.clone(),
+            proto: self.terms.proto,
             action,
             weight: 0,
             origin: RuleRef {
@@ -113,7 +145,7 @@ impl FwRule {
                 name: self.label().to_string(),
                 dialect: self.dialect,
                 policy: None,
-                filter: keywords_read_as(&self.port_keywords),
+                filter: keywords_read_as(&self.terms.port_keywords),
             },
         })
     }
@@ -137,7 +169,7 @@ fn keywords_read_as(keywords: &[String]) -> Option<String> {
 }
 
 /// The RPC keywords among local-port items, as written.
-pub fn port_keywords(items: &[String]) -> Vec<String> {
+fn port_keywords(items: &[String]) -> Vec<String> {
     items
         .iter()
         .map(|s| s.trim())
@@ -261,14 +293,14 @@ fn set_param(
         "name" => rule.name = v.to_string(),
         "displayname" => rule.display = v.to_string(),
         "dir" | "direction" => {
-            rule.inbound = match v.to_ascii_lowercase().as_str() {
+            rule.terms.inbound = match v.to_ascii_lowercase().as_str() {
                 "in" | "inbound" => true,
                 "out" | "outbound" => false,
                 _ => return Err(ValueError::not_one_of("direction", v, "is not in/out")),
             }
         }
         "action" => {
-            rule.action = match v.to_ascii_lowercase().as_str() {
+            rule.terms.action = match v.to_ascii_lowercase().as_str() {
                 "allow" => FwAction::Allow,
                 "block" => FwAction::Block,
                 "bypass" => FwAction::Bypass,
@@ -287,23 +319,22 @@ fn set_param(
                 .ok_or_else(|| ValueError::not_one_of("", v, "is not yes/no or True/False"))?
         }
         "protocol" => {
-            rule.proto = ProtoMatch::parse(v)
+            rule.terms.proto = ProtoMatch::parse(v)
                 .ok_or_else(|| ValueError::not_one_of("protocol", v, "unknown"))?
         }
-        "localport" => {
-            rule.ports = parse_local_ports(values)?;
-            rule.port_keywords = port_keywords(values);
+        "localport" => rule.terms.set_local_ports(values)?,
+        "remoteip" | "remoteaddress" => rule.terms.remote = parse_remote(values, sink, line)?,
+        "security" => {
+            rule.terms.secure = !matches!(v.to_ascii_lowercase().as_str(), "notrequired" | "")
         }
-        "remoteip" | "remoteaddress" => rule.remote = parse_remote(values, sink, line)?,
-        "security" => rule.secure = !matches!(v.to_ascii_lowercase().as_str(), "notrequired" | ""),
         "authentication" | "encryption"
             if v.eq_ignore_ascii_case("required") || v.eq_ignore_ascii_case("dynamic") =>
         {
-            rule.secure = true;
+            rule.terms.secure = true;
         }
         "overrideblockrules" if yes(v) == Some(true) => {
-            rule.action = FwAction::Bypass;
-            rule.secure = true;
+            rule.terms.action = FwAction::Bypass;
+            rule.terms.secure = true;
         }
         // Other conditions (profile, program, service, interface, local address, remote
         // port) do not change which source may reach which local port in our model.
@@ -316,7 +347,7 @@ fn finish(rules: &mut Vec<FwRule>, mut rule: FwRule, sink: &mut Sink) {
     if rule.name.is_empty() {
         rule.name = rule.display.clone();
     }
-    if let Some(p) = rule.ports.as_ranges() {
+    if let Some(p) = rule.terms.ports.as_ranges() {
         let label = rule.label().to_string();
         check_name_ports(sink, rule.line, &label, p, &format!("local port {p}"));
     }
@@ -772,9 +803,9 @@ mod tests {
         ]);
         assert!(sink.findings.is_empty(), "{:?}", sink.findings);
         let r = &rules[0];
-        assert_eq!(r.ports.to_string(), "135,5001-5021");
-        assert_eq!(r.remote.len(), 3);
-        assert_eq!(r.action, FwAction::Allow);
+        assert_eq!(r.terms.ports.to_string(), "135,5001-5021");
+        assert_eq!(r.terms.remote.len(), 3);
+        assert_eq!(r.terms.action, FwAction::Allow);
         assert!(r.to_rule("f").is_some());
     }
 
@@ -811,19 +842,19 @@ mod tests {
             r#"New-NetFirewallRule -DisplayName "Off" -Protocol TCP -LocalPort RPC-EPMap -Enabled:False"#,
         ]);
         assert!(sink.findings.is_empty(), "{:?}", sink.findings);
-        assert_eq!(rules[0].ports.to_string(), "135,5001-5021");
-        assert_eq!(rules[0].remote.len(), 2);
+        assert_eq!(rules[0].terms.ports.to_string(), "135,5001-5021");
+        assert_eq!(rules[0].terms.remote.len(), 2);
         assert_eq!(rules[1].to_rule("f").unwrap().action, RuleAction::Bypass);
-        assert_eq!(rules[1].ports, PortMatch::RpcDynamic);
+        assert_eq!(rules[1].terms.ports, PortMatch::RpcDynamic);
         assert!(rules[2].to_rule("f").is_none());
-        assert_eq!(rules[2].ports.to_string(), "135");
+        assert_eq!(rules[2].terms.ports.to_string(), "135");
     }
 
     #[test]
     fn powershell_en_dash_is_a_warning_and_still_works() {
         let (rules, sink) = ps(&["New-NetFirewallRule \u{2013}DisplayName X -Action Block"]);
         assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].action, FwAction::Block);
+        assert_eq!(rules[0].terms.action, FwAction::Block);
         assert_eq!(sink.findings[0].code, Code::TypographicDash);
         assert_eq!(sink.findings[0].severity, Severity::Warning);
     }

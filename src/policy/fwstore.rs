@@ -23,8 +23,8 @@
 use std::collections::HashMap;
 
 use super::address::{self, AddrMatch};
-use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
-use super::model::{Action, DefaultInbound, Dialect, PortMatch, ProtoMatch, RuleRef};
+use super::firewall::{FwAction, FwRule, RuleTerms};
+use super::model::{Action, DefaultInbound, Dialect, ProtoMatch, RuleRef};
 use super::reg_export::{self, KeyReader, RawValue, RegData};
 use super::sink::Sink;
 use crate::finding::{Code, Severity};
@@ -125,19 +125,12 @@ pub enum RuleStringError {
 pub struct RuleString {
     /// `v2.30` and so on.
     pub version: String,
-    pub action: FwAction,
     pub active: bool,
-    pub inbound: bool,
-    pub proto: ProtoMatch,
     pub profiles: Profiles,
-    pub ports: PortMatch,
-    /// The RPC keywords among the `LPort` values, as written.
-    pub port_keywords: Vec<String>,
-    pub remote: Vec<AddrMatch>,
+    /// `Security=` and its later spellings set `secure`.
+    pub terms: RuleTerms,
     /// `Name=`, as stored: an indirect string such as `@FirewallAPI.dll,-28539` stays as it is.
     pub name: String,
-    /// `Security=` and its later spellings ask for IPsec authentication.
-    pub secure: bool,
     /// Fields rpcaudit does not model, as `Field=value`, kept for the report.
     pub unknown: Vec<String>,
 }
@@ -199,15 +192,14 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
         value: excerpt(value).into_owned(),
         why: why.to_string(),
     };
+    let mut terms = RuleTerms::default();
     let mut action = None;
     let mut dir = None;
     let mut active = false;
-    let mut proto = ProtoMatch::Any;
     let mut profiles = Profiles::default();
     let mut ports: Vec<String> = Vec::new();
     let mut remote: Vec<AddrMatch> = Vec::new();
     let mut name = String::new();
-    let mut secure = false;
     let mut unknown = Vec::new();
     for field in fields {
         let (key, value) = field
@@ -243,7 +235,7 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
                     .ok()
                     .filter(|_| digits)
                     .ok_or_else(|| bad("Protocol", value, "expected a number 0-255"))?;
-                proto = ProtoMatch::Number(n);
+                terms.proto = ProtoMatch::Number(n);
             }
             "profile" => {
                 let p = match value.to_ascii_lowercase().as_str() {
@@ -262,38 +254,31 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
             }
             "name" => name = value.to_string(),
             "security" | "security2_9" | "security2" => {
-                secure = !value.eq_ignore_ascii_case("notrequired");
+                terms.secure = !value.eq_ignore_ascii_case("notrequired");
             }
             k if KNOWN_IGNORED.contains(&k) => {}
             _ => unknown.push(excerpt(field).into_owned()),
         }
     }
-    let action = action.ok_or(RuleStringError::Missing("Action"))?;
-    let inbound = dir.ok_or(RuleStringError::Missing("Dir"))?;
-    let ports_written = ports.clone();
-    let ports = if ports.is_empty() {
-        PortMatch::Any
-    } else {
-        parse_local_ports(&ports).map_err(|e| bad("LPort", &ports.join(","), &e.to_string()))?
-    };
+    terms.action = action.ok_or(RuleStringError::Missing("Action"))?;
+    terms.inbound = dir.ok_or(RuleStringError::Missing("Dir"))?;
+    if !ports.is_empty() {
+        terms
+            .set_local_ports(&ports)
+            .map_err(|e| bad("LPort", &ports.join(","), &e.to_string()))?;
+    }
     if profiles.is_empty() {
         profiles = Profiles::ALL;
     }
-    if remote.is_empty() || remote.contains(&AddrMatch::Any) {
-        remote = vec![AddrMatch::Any];
+    if !remote.is_empty() && !remote.contains(&AddrMatch::Any) {
+        terms.remote = remote;
     }
     Ok(RuleString {
         version: version.to_string(),
-        action,
         active,
-        inbound,
-        proto,
         profiles,
-        port_keywords: port_keywords(&ports_written),
-        ports,
-        remote,
+        terms,
         name,
-        secure,
         unknown,
     })
 }
@@ -608,14 +593,8 @@ impl FirewallStore {
             out.push(FwRule {
                 name: r.id.clone(),
                 display,
-                inbound: r.rule.inbound,
-                action: r.rule.action,
                 enabled: r.rule.active && !profiles.is_empty(),
-                ports: r.rule.ports.clone(),
-                port_keywords: r.rule.port_keywords.clone(),
-                remote: r.rule.remote.clone(),
-                proto: r.rule.proto,
-                secure: r.rule.secure,
+                terms: r.rule.terms.clone(),
                 line: r.line,
                 dialect: Dialect::FirewallStore,
             });
@@ -738,6 +717,7 @@ impl FirewallStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::model::PortMatch;
     use crate::policy::text::{Continuation, logical_lines};
     use crate::ports::PortRanges;
 
@@ -749,11 +729,11 @@ mod tests {
     fn defaults_of_the_grammar() {
         let r = rule("v2.30|Action=Block|Dir=In|Name=x|");
         assert!(!r.active, "no Active field means inactive");
-        assert_eq!(r.proto, ProtoMatch::Any, "no Protocol means any");
+        assert_eq!(r.terms.proto, ProtoMatch::Any, "no Protocol means any");
         assert_eq!(r.profiles, Profiles::ALL, "no Profile means all");
-        assert_eq!(r.ports, PortMatch::Any);
-        assert_eq!(r.remote, vec![AddrMatch::Any]);
-        assert!(r.inbound);
+        assert_eq!(r.terms.ports, PortMatch::Any);
+        assert_eq!(r.terms.remote, vec![AddrMatch::Any]);
+        assert!(r.terms.inbound);
     }
 
     #[test]
@@ -763,29 +743,35 @@ mod tests {
              LPort=135|LPort=5001-5021|RA4=10.1.1.0/255.255.255.0|RA4=10.2.0.0-10.2.0.9|Name=Pass|",
         );
         assert!(r.active);
-        assert_eq!(r.proto, ProtoMatch::Number(6));
+        assert_eq!(r.terms.proto, ProtoMatch::Number(6));
         assert!(r.profiles.contains(Profiles::DOMAIN) && r.profiles.contains(Profiles::PRIVATE));
         assert!(!r.profiles.contains(Profiles::PUBLIC));
-        let PortMatch::Ports(p) = &r.ports else {
-            panic!("{:?}", r.ports)
+        let PortMatch::Ports(p) = &r.terms.ports else {
+            panic!("{:?}", r.terms.ports)
         };
         assert_eq!(
             p.to_string(),
             PortRanges::parse("135,5001-5021").unwrap().to_string()
         );
-        assert_eq!(r.remote.len(), 2);
-        assert!(matches!(r.remote[0], AddrMatch::Masked { bits: 24, .. }));
-        assert!(matches!(r.remote[1], AddrMatch::Range { .. }));
+        assert_eq!(r.terms.remote.len(), 2);
+        assert!(matches!(
+            r.terms.remote[0],
+            AddrMatch::Masked { bits: 24, .. }
+        ));
+        assert!(matches!(r.terms.remote[1], AddrMatch::Range { .. }));
     }
 
     #[test]
     fn rpc_keywords_map_to_the_dynamic_range_and_135() {
         let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=RPC|");
-        assert_eq!(r.ports, PortMatch::RpcDynamic);
+        assert_eq!(r.terms.ports, PortMatch::RpcDynamic);
         let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=RPC-EPMap|");
-        assert_eq!(r.ports, PortMatch::Ports(PortRanges::parse("135").unwrap()));
+        assert_eq!(
+            r.terms.ports,
+            PortMatch::Ports(PortRanges::parse("135").unwrap())
+        );
         let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort2_10=IPHTTPSIn|");
-        assert_eq!(r.ports, PortMatch::Keyword("IPHTTPSIn".into()));
+        assert_eq!(r.terms.ports, PortMatch::Keyword("IPHTTPSIn".into()));
     }
 
     #[test]
@@ -795,7 +781,7 @@ mod tests {
              Name=@FirewallAPI.dll,-28539|EmbedCtxt=@FirewallAPI.dll,-28502|",
         );
         assert_eq!(
-            r.remote,
+            r.terms.remote,
             vec![
                 AddrMatch::Keyword {
                     name: "LocalSubnet".into()

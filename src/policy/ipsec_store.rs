@@ -305,8 +305,8 @@ fn check_blob(sink: &mut Sink, o: &Object) {
         let err = match v {
             RegData::Binary(b) => ipsec_blob::check_header(b, o.class)
                 .err()
-                .map(|e| e.to_string()),
-            _ => Some("not a REG_BINARY value".to_string()),
+                .map(DataError::from),
+            _ => Some(DataError::NotBinary),
         };
         if let Some(e) = err {
             blob_error(sink, *line, o, &e);
@@ -314,7 +314,18 @@ fn check_blob(sink: &mut Sink, o: &Object) {
     }
 }
 
-fn blob_error(sink: &mut Sink, line: usize, o: &Object, e: &str) {
+/// Why an object's `ipsecData` could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum DataError {
+    #[error(transparent)]
+    Blob(#[from] ipsec_blob::BlobError),
+    #[error("not a REG_BINARY value")]
+    NotBinary,
+    #[error("the filter list has no ipsecData value")]
+    Missing,
+}
+
+fn blob_error(sink: &mut Sink, line: usize, o: &Object, e: &DataError) {
     sink.parse_error(
         line,
         format!("{}: ipsecData: {e}", o.display()),
@@ -326,7 +337,7 @@ fn blob_error(sink: &mut Sink, line: usize, o: &Object, e: &str) {
 /// and what is left of [`MAX_FILTERS`].
 struct Ctx<'a> {
     by_name: &'a HashMap<String, &'a Object>,
-    decoded: HashMap<String, Result<Vec<Filter>, String>>,
+    decoded: HashMap<String, Result<Vec<Filter>, DataError>>,
     budget: usize,
     over: bool,
 }
@@ -378,9 +389,9 @@ fn read_rule(sink: &mut Sink, nfa: &Object, ctx: &mut Ctx<'_>) -> Option<IpsecRu
             .or_insert_with(|| match list.get("ipsecData") {
                 Some((_, RegData::Binary(b))) => ipsec_filters::decode(b)
                     .map(|l| l.in_force().iter().map(to_filter).collect())
-                    .map_err(|e| e.to_string()),
-                Some(_) => Err("not a REG_BINARY value".to_string()),
-                None => Err("the filter list has no ipsecData value".to_string()),
+                    .map_err(DataError::from),
+                Some(_) => Err(DataError::NotBinary),
+                None => Err(DataError::Missing),
             });
         match decoded {
             Ok(list_filters) => {
@@ -471,7 +482,7 @@ fn read_action(sink: &mut Sink, negpol: &Object) -> Option<RuleAction> {
                 Some((l, RegData::Binary(b))) => match ipsec_blob::decode_offers(b) {
                     Ok(o) => o,
                     Err(e) => {
-                        blob_error(sink, *l, negpol, &e.to_string());
+                        blob_error(sink, *l, negpol, &e.into());
                         return None;
                     }
                 },

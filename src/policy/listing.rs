@@ -9,8 +9,8 @@
 //! translated): [`localised`] names the language when it recognises the first label, and the
 //! file is refused with a request for a `.reg` export of the rule store instead.
 
-use super::address::{self, AddrMatch};
-use super::firewall::{FwAction, FwRule, parse_local_ports, port_keywords};
+use super::address::{self, AddrError, AddrMatch};
+use super::firewall::{FwAction, FwRule};
 use super::model::{Dialect, ProtoMatch};
 use super::sink::Sink;
 use super::text::Line;
@@ -60,10 +60,10 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn remote(items: &[String]) -> Result<Vec<AddrMatch>, String> {
+fn remote(items: &[String]) -> Result<Vec<AddrMatch>, AddrError> {
     let mut out = Vec::new();
     for i in items {
-        let (m, _) = address::parse_firewall(i).map_err(|e| e.to_string())?;
+        let (m, _) = address::parse_firewall(i)?;
         if m == AddrMatch::Any {
             return Ok(vec![AddrMatch::Any]);
         }
@@ -106,9 +106,9 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
         let Some(r) = cur.as_mut() else { continue };
         match key.as_str() {
             "enabled" => r.enabled = v.eq_ignore_ascii_case("yes"),
-            "direction" => r.inbound = v.eq_ignore_ascii_case("in"),
+            "direction" => r.terms.inbound = v.eq_ignore_ascii_case("in"),
             "action" => {
-                r.action = match v.to_ascii_lowercase().as_str() {
+                r.terms.action = match v.to_ascii_lowercase().as_str() {
                     "allow" => FwAction::Allow,
                     "block" => FwAction::Block,
                     "bypass" => FwAction::Bypass,
@@ -120,30 +120,26 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
                 }
             }
             "protocol" => match ProtoMatch::parse(v) {
-                Some(p) => r.proto = p,
+                Some(p) => r.terms.proto = p,
                 None => {
                     bad(sink, l.number, k, v, "is not a protocol");
                     r.enabled = false;
                 }
             },
-            "localport" => match parse_local_ports(&list(v)) {
-                Ok(p) => {
-                    r.ports = p;
-                    r.port_keywords = port_keywords(&list(v));
+            "localport" => {
+                if let Err(e) = r.terms.set_local_ports(&list(v)) {
+                    bad(sink, l.number, k, v, &e.to_string());
+                    r.enabled = false;
                 }
+            }
+            "remoteip" => match remote(&list(v)) {
+                Ok(a) => r.terms.remote = a,
                 Err(e) => {
                     bad(sink, l.number, k, v, &e.to_string());
                     r.enabled = false;
                 }
             },
-            "remoteip" => match remote(&list(v)) {
-                Ok(a) => r.remote = a,
-                Err(e) => {
-                    bad(sink, l.number, k, v, &e);
-                    r.enabled = false;
-                }
-            },
-            "security" => r.secure = !v.eq_ignore_ascii_case("notrequired"),
+            "security" => r.terms.secure = !v.eq_ignore_ascii_case("notrequired"),
             _ => {}
         }
     }
@@ -224,15 +220,24 @@ fn object_lines(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Why a `Get-NetFirewallRule` JSON listing could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonListingError {
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    #[error("not a JSON object or array of rules")]
+    NotRules,
+}
+
 /// Read `Get-NetFirewallRule` JSON (one object or an array of them). `Err` when the text is
 /// not JSON at all.
-pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
+pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, JsonListingError> {
     let t = text.trim_start_matches('\u{feff}');
-    let v: Value = serde_json::from_str(t).map_err(|e| format!("not JSON: {e}"))?;
+    let v: Value = serde_json::from_str(t)?;
     let items = match v {
         Value::Array(a) => a,
         o @ Value::Object(_) => vec![o],
-        _ => return Err("not a JSON object or array of rules".into()),
+        _ => return Err(JsonListingError::NotRules),
     };
     let lines = object_lines(t);
     let mut out = Vec::new();
@@ -291,8 +296,8 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
             bad("Direction", get("Direction"));
             continue;
         };
-        (r.enabled, r.inbound) = (enabled, inbound);
-        r.action = match get("Action")
+        (r.enabled, r.terms.inbound) = (enabled, inbound);
+        r.terms.action = match get("Action")
             .and_then(|v| enum_of(v, &[(0, "NotConfigured"), (2, "Allow"), (4, "Block")]))
         {
             Some(0) => FwAction::NotConfigured,
@@ -304,12 +309,12 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
             }
         };
         if get("OverrideBlockRules").is_some_and(|v| v.as_bool() == Some(true)) {
-            r.action = FwAction::Bypass;
+            r.terms.action = FwAction::Bypass;
         }
         let proto = strings(get("Protocol"));
         match proto.first().map(|p| ProtoMatch::parse(p)) {
             None => {}
-            Some(Some(p)) => r.proto = p,
+            Some(Some(p)) => r.terms.proto = p,
             Some(None) => {
                 bad("Protocol", get("Protocol"));
                 continue;
@@ -317,19 +322,13 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, String> {
         }
         let ports = strings(get("LocalPort"));
         if !ports.is_empty() {
-            match parse_local_ports(&ports) {
-                Ok(p) => {
-                    r.ports = p;
-                    r.port_keywords = port_keywords(&ports);
-                }
-                Err(_) => {
-                    bad("LocalPort", get("LocalPort"));
-                    continue;
-                }
+            if r.terms.set_local_ports(&ports).is_err() {
+                bad("LocalPort", get("LocalPort"));
+                continue;
             }
         }
         match remote(&strings(get("RemoteAddress"))) {
-            Ok(a) => r.remote = a,
+            Ok(a) => r.terms.remote = a,
             Err(_) => {
                 bad("RemoteAddress", get("RemoteAddress"));
                 continue;

@@ -101,7 +101,10 @@ pub(super) fn reparse(line: &str, expect: &Expect) -> Result<(), Refusal> {
             } else {
                 FwAction::Allow
             };
-            if label != name || r.action != action || r.ports.as_ranges() != Some(*ports) {
+            if label != name
+                || r.terms.action != action
+                || r.terms.ports.as_ranges() != Some(*ports)
+            {
                 return fail("another rule name, action or ports");
             }
             Ok(())
