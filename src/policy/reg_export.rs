@@ -399,6 +399,22 @@ mod tests {
         );
     }
 
+    /// `@=` is a key's default value, not a cmd line's echo-off `@` (which a script reader
+    /// drops).
+    #[test]
+    fn a_default_value_is_the_value_named_at() {
+        let text = "REGEDIT4\r\n[A\\x]\r\n@=\"d\"\r\n";
+        let lines = logical_lines(text, &[Continuation::Backslash]);
+        let mut sink = Sink::new("t.reg");
+        let mut a = Prefix {
+            prefix: "A",
+            seen: Vec::new(),
+        };
+        read(&lines, &mut sink, &mut [&mut a]);
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        assert_eq!(a.seen, ["2 key A\\x", "2 owned", "3 owned", "3 @ REG_SZ"]);
+    }
+
     #[test]
     fn keys_below_hklm_in_either_spelling_and_any_case() {
         assert_eq!(

@@ -116,7 +116,7 @@ pub struct Line {
 
 /// Split into logical lines (CRLF, LF or CR), join continuations, drop blank lines and
 /// comments (`rem`, `::`, `#`, and `;` for `.reg`), and trim. `@` before a cmd command is
-/// dropped too (`@echo off`).
+/// dropped too (`@echo off`), but not in a `.reg` file, where `@=` is a key's default value.
 pub fn logical_lines(text: &str, cont: &[Continuation]) -> Vec<Line> {
     let mut out = Vec::new();
     let mut pending: Option<Line> = None;
@@ -166,9 +166,13 @@ fn strip_continuation<'a>(line: &'a str, cont: &[Continuation]) -> (&'a str, boo
 }
 
 fn push_line(out: &mut Vec<Line>, mut line: Line, cont: &[Continuation]) {
+    let reg = cont.contains(&Continuation::Backslash);
     let t = line.text.trim().trim_start_matches('\u{feff}').trim();
-    let t = t.strip_prefix('@').unwrap_or(t).trim_start();
-    if t.is_empty() || is_comment(t, cont.contains(&Continuation::Backslash)) {
+    let t = match t.strip_prefix('@') {
+        Some(command) if !reg => command.trim_start(),
+        _ => t,
+    };
+    if t.is_empty() || is_comment(t, reg) {
         return;
     }
     line.text = t.to_string();
