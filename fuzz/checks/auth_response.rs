@@ -45,7 +45,7 @@ fn receive(c: &mut ClientAuth, frame: &mut [u8]) -> Result<Vec<u8>, String> {
         return Err("not a response".into());
     };
     let mut re = Reassembler::new(64 * 1024);
-    re.push(&p.header, r.alloc_hint, r.stub)
+    re.push(&p.header, r.head.alloc_hint, r.stub)
         .map_err(|e| e.to_string())?;
     Ok(re.into_stub())
 }

@@ -14,7 +14,7 @@ use rpcaudit::wire::epm::{
 use rpcaudit::wire::ndr::{ByteOrder, ContextHandle, Stub};
 use rpcaudit::wire::pdu::{
     Bind, BindAck, BindNak, Body, ContextResult, Fault, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu,
-    Request, Response, SyntaxId,
+    ReplyHead, Request, Response, SyntaxId,
 };
 use rpcaudit::wire::tower::{Binding, Floor, Tower, proto};
 use std::error::Error;
@@ -225,9 +225,10 @@ fn pdus(out: &mut Out) -> Res<()> {
         3,
         BOTH,
         Body::Response(Response {
-            alloc_hint: 4,
-            context_id: 0,
-            cancel_count: 0,
+            head: ReplyHead {
+                alloc_hint: 4,
+                ..ReplyHead::default()
+            },
             stub: &[1, 2, 3, 4, 0, 0, 0, 0],
         }),
     )
@@ -281,9 +282,10 @@ fn auth_seeds(out: &mut Out) -> Res<()> {
             2,
             BOTH,
             Body::Response(Response {
-                alloc_hint: 37,
-                context_id: 0,
-                cancel_count: 0,
+                head: ReplyHead {
+                    alloc_hint: 37,
+                    ..ReplyHead::default()
+                },
                 stub: &stub[..37],
             }),
         )

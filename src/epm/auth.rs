@@ -698,7 +698,9 @@ impl ServerAuth {
 mod tests {
     use super::*;
     use crate::wire::ndr::ByteOrder;
-    use crate::wire::pdu::{Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request, Response};
+    use crate::wire::pdu::{
+        Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, ReplyHead, Request, Response,
+    };
 
     const BOTH: u8 = PFC_FIRST_FRAG | PFC_LAST_FRAG;
 
@@ -826,9 +828,7 @@ mod tests {
             2,
             3,
             Body::Response(Response {
-                alloc_hint: 0,
-                context_id: 0,
-                cancel_count: 0,
+                head: ReplyHead::default(),
                 stub: b"data",
             }),
         )

@@ -653,7 +653,7 @@ impl EpmSession {
                     }
                     let order = *order.get_or_insert(pdu.header.byte_order());
                     match reassembler
-                        .push(&pdu.header, r.alloc_hint, r.stub)
+                        .push(&pdu.header, r.head.alloc_hint, r.stub)
                         .map_err(DumpError::wire(step))?
                     {
                         Progress::More => continue,
@@ -1105,7 +1105,7 @@ mod tests {
     use crate::epm::server::{FixtureConfig, FixtureServer, Misbehave};
     use crate::ports::PortRanges;
     use crate::wire::pdu::NDR20;
-    use crate::wire::pdu::{BindAck, ContextResult, Response};
+    use crate::wire::pdu::{BindAck, ContextResult, ReplyHead, Response};
     use tokio::net::TcpListener;
 
     fn fixture(misbehave: Misbehave) -> FixtureConfig {
@@ -1154,9 +1154,7 @@ mod tests {
             for (k, byte) in stub.iter().enumerate() {
                 let flags = crate::epm::server::fragment_flags(k, stub.len());
                 let body = Body::Response(Response {
-                    alloc_hint: 0,
-                    context_id: 0,
-                    cancel_count: 0,
+                    head: ReplyHead::default(),
                     stub: std::slice::from_ref(byte),
                 });
                 let bytes = Pdu::new(ByteOrder::Little, call_id, flags, body)

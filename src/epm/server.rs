@@ -20,7 +20,7 @@ use crate::wire::ndr::{ByteOrder, ContextHandle, NdrWriter, Stub};
 use crate::wire::pdu::{
     self, Bind, BindAck, BindNak, Body, ContextResult, Fault, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG,
     Pdu, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED, REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED,
-    RESULT_ACCEPTANCE, RESULT_PROVIDER_REJECTION, Response, SyntaxId,
+    RESULT_ACCEPTANCE, RESULT_PROVIDER_REJECTION, ReplyHead, Response, SyntaxId,
 };
 use crate::wire::reassembly::{Progress, Reassembler};
 use crate::wire::tower::{Binding, Tower};
@@ -734,9 +734,10 @@ impl Session<'_> {
             call_id,
             PFC_FIRST_FRAG | PFC_LAST_FRAG | pdu::PFC_DID_NOT_EXECUTE,
             Body::Fault(Fault {
-                alloc_hint: 0,
-                context_id,
-                cancel_count: 0,
+                head: ReplyHead {
+                    context_id,
+                    ..ReplyHead::default()
+                },
                 status,
                 stub: &[],
             }),
@@ -833,9 +834,11 @@ impl Session<'_> {
                 call_id,
                 flags,
                 Body::Response(Response {
-                    alloc_hint,
-                    context_id,
-                    cancel_count: 0,
+                    head: ReplyHead {
+                        alloc_hint,
+                        context_id,
+                        cancel_count: 0,
+                    },
                     stub: chunk,
                 }),
             );

@@ -261,7 +261,8 @@ pub(crate) fn layout_of(header: &Header, frame: &[u8]) -> Result<Option<AuthLayo
 mod tests {
     use super::*;
     use crate::wire::pdu::{
-        Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, Request, Response, SyntaxId,
+        Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, ReplyHead, Request, Response,
+        SyntaxId,
     };
     use uuid::Uuid;
 
@@ -380,9 +381,7 @@ mod tests {
             3,
             BOTH,
             Body::Response(Response {
-                alloc_hint: 0,
-                context_id: 0,
-                cancel_count: 0,
+                head: ReplyHead::default(),
                 stub,
             }),
         );
@@ -476,10 +475,8 @@ mod tests {
                 let body = match kind {
                     0 => Body::Request(Request { alloc_hint: 1, context_id: 0, opnum: 2,
                         object: object.map(Uuid::from_u128), stub: &stub }),
-                    1 => Body::Response(Response { alloc_hint: 1, context_id: 0,
-                        cancel_count: 0, stub: &stub }),
-                    _ => Body::Fault(crate::wire::pdu::Fault { alloc_hint: 0, context_id: 0,
-                        cancel_count: 0, status: 5, stub: &stub }),
+                    1 => Body::Response(Response { head: ReplyHead { alloc_hint: 1, ..ReplyHead::default() }, stub: &stub }),
+                    _ => Body::Fault(crate::wire::pdu::Fault { head: ReplyHead::default(), status: 5, stub: &stub }),
                 };
                 let p = Pdu::new(order, 9, BOTH, body)
                     .with_auth(SecTrailer::new(auth_type::WINNT, level, ctx), &token)

@@ -16,21 +16,26 @@ pub struct Request<'a> {
     pub stub: &'a [u8],
 }
 
-/// response body; `stub` is this fragment's part of the NDR stub.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response<'a> {
+/// How a response and a fault begin: alloc_hint, p_cont_id, cancel_count (and a reserved
+/// byte on the wire).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplyHead {
     pub alloc_hint: u32,
     pub context_id: u16,
     pub cancel_count: u8,
+}
+
+/// response body; `stub` is this fragment's part of the NDR stub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response<'a> {
+    pub head: ReplyHead,
     pub stub: &'a [u8],
 }
 
 /// fault body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fault<'a> {
-    pub alloc_hint: u32,
-    pub context_id: u16,
-    pub cancel_count: u8,
+    pub head: ReplyHead,
     pub status: u32,
     pub stub: &'a [u8],
 }
@@ -76,27 +81,34 @@ impl<'a> Request<'a> {
     }
 }
 
-/// How a response and a fault begin: alloc_hint, p_cont_id, cancel_count and a reserved byte.
-fn read_reply_head(r: &mut NdrReader<'_>) -> Result<(u32, u16, u8), WireError> {
-    let head = (r.u32()?, r.u16()?, r.u8()?);
-    r.u8()?;
-    Ok(head)
-}
+impl<'a> Codec<'a> for ReplyHead {
+    fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
+        let head = ReplyHead {
+            alloc_hint: r.u32()?,
+            context_id: r.u16()?,
+            cancel_count: r.u8()?,
+        };
+        r.u8()?;
+        Ok(head)
+    }
 
-fn write_reply_head(w: &mut NdrWriter, alloc_hint: u32, context_id: u16, cancel_count: u8) {
-    w.u32(alloc_hint);
-    w.u16(context_id);
-    w.u8(cancel_count);
-    w.u8(0);
+    fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
+        w.u32(self.alloc_hint);
+        w.u16(self.context_id);
+        w.u8(self.cancel_count);
+        w.u8(0);
+        Ok(())
+    }
 }
 
 impl<'a> Response<'a> {
     /// A response of presentation context 0 carrying `stub` whole (one fragment).
     pub fn whole(stub: &'a [u8]) -> Self {
         Response {
-            alloc_hint: hint(stub.len()),
-            context_id: 0,
-            cancel_count: 0,
+            head: ReplyHead {
+                alloc_hint: hint(stub.len()),
+                ..ReplyHead::default()
+            },
             stub,
         }
     }
@@ -104,17 +116,14 @@ impl<'a> Response<'a> {
 
 impl<'a> Codec<'a> for Response<'a> {
     fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
-        let (alloc_hint, context_id, cancel_count) = read_reply_head(r)?;
         Ok(Response {
-            alloc_hint,
-            context_id,
-            cancel_count,
+            head: ReplyHead::read(r)?,
             stub: r.rest(),
         })
     }
 
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
-        write_reply_head(w, self.alloc_hint, self.context_id, self.cancel_count);
+        self.head.write(w)?;
         w.bytes(self.stub);
         Ok(())
     }
@@ -124,9 +133,7 @@ impl Fault<'_> {
     /// A fault of presentation context 0 with `status` and no stub.
     pub fn status(status: u32) -> Self {
         Fault {
-            alloc_hint: 0,
-            context_id: 0,
-            cancel_count: 0,
+            head: ReplyHead::default(),
             status,
             stub: &[],
         }
@@ -135,21 +142,19 @@ impl Fault<'_> {
 
 impl<'a> Codec<'a> for Fault<'a> {
     fn read(r: &mut NdrReader<'a>) -> Result<Self, WireError> {
-        let (alloc_hint, context_id, cancel_count) = read_reply_head(r)?;
+        let head = ReplyHead::read(r)?;
         let status = r.u32()?;
         // Four reserved bytes follow the status; some peers end the PDU right there.
         r.bytes(r.remaining().min(4))?;
         Ok(Fault {
-            alloc_hint,
-            context_id,
-            cancel_count,
+            head,
             status,
             stub: r.rest(),
         })
     }
 
     fn write(&self, w: &mut NdrWriter) -> Result<(), WireError> {
-        write_reply_head(w, self.alloc_hint, self.context_id, self.cancel_count);
+        self.head.write(w)?;
         w.u32(self.status);
         w.u32(0);
         w.bytes(self.stub);

@@ -22,7 +22,7 @@ pub use bind::{
     Bind, BindAck, BindNak, ContextElem, ContextResult, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED,
     REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED, RESULT_ACCEPTANCE, RESULT_PROVIDER_REJECTION,
 };
-pub use call::{Fault, Request, Response};
+pub use call::{Fault, ReplyHead, Request, Response};
 pub use names::{describe_status, ptype_name, status_name};
 
 use super::WireError;

@@ -74,9 +74,11 @@ fn every_pdu_type_round_trips_in_both_byte_orders() {
             7,
             PFC_FIRST_FRAG,
             Body::Response(Response {
-                alloc_hint: 100,
-                context_id: 0,
-                cancel_count: 0,
+                head: ReplyHead {
+                    alloc_hint: 100,
+                    context_id: 0,
+                    cancel_count: 0,
+                },
                 stub: &[5; 40],
             }),
         ));
@@ -154,9 +156,11 @@ fn auth_trailer_is_stripped_from_the_stub() {
         1,
         3,
         Body::Response(Response {
-            alloc_hint: 4,
-            context_id: 0,
-            cancel_count: 0,
+            head: ReplyHead {
+                alloc_hint: 4,
+                context_id: 0,
+                cancel_count: 0,
+            },
             stub: &[1, 2, 3, 4, 0, 0, 0, 0],
         }),
     )

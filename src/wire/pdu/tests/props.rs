@@ -93,9 +93,9 @@ proptest! {
         let bodies = [
             Body::Request(Request { alloc_hint: hint, context_id: ctx, opnum,
                 object: object.map(Uuid::from_u128), stub: &stub }),
-            Body::Response(Response { alloc_hint: hint, context_id: ctx, cancel_count: 0,
+            Body::Response(Response { head: ReplyHead { alloc_hint: hint, context_id: ctx, cancel_count: 0 },
                 stub: &stub }),
-            Body::Fault(Fault { alloc_hint: hint, context_id: ctx, cancel_count: 0,
+            Body::Fault(Fault { head: ReplyHead { alloc_hint: hint, context_id: ctx, cancel_count: 0 },
                 status, stub: &stub }),
         ];
         for body in bodies {
