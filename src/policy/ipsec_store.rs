@@ -26,7 +26,7 @@ use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::ipsec_blob::{self, Class, Guid, NegotiationAction};
 use super::ipsec_filters::{self, BlobAddr, V2Filter};
 use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::reg_export::{self, KeyReader, RawValue, RegData};
+use super::reg_export::{self, KeyReader, RawValue, RegData, ValueLine};
 use super::sink::Sink;
 use crate::inert::excerpt;
 
@@ -161,20 +161,10 @@ impl KeyReader for ExportReader {
     }
 
     fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
-        let parsed = if value.deletes() {
-            None
-        } else {
-            match value.decode() {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    sink.parse_error(
-                        line,
-                        format!("value {}: {e}", excerpt(&name)),
-                        export_again(),
-                    );
-                    return;
-                }
-            }
+        let parsed = match value.read(sink, line, &name, &export_again()) {
+            ValueLine::Sets(data) => Some(data),
+            ValueLine::Deletes => None,
+            ValueLine::Unreadable => return,
         };
         match &self.kind {
             KeyKind::Root => {

@@ -72,6 +72,30 @@ impl RawValue<'_> {
     pub fn decode(&self) -> Result<RegData, ValueError> {
         decode(self.text, self.regedit4)
     }
+
+    /// What the line does to value `name`: sets it, deletes it, or (reported as a parse error
+    /// with `fix`) cannot be read.
+    pub fn read(&self, sink: &mut Sink, line: usize, name: &str, fix: &str) -> ValueLine {
+        if self.deletes() {
+            return ValueLine::Deletes;
+        }
+        match self.decode() {
+            Ok(data) => ValueLine::Sets(data),
+            Err(e) => {
+                sink.parse_error(line, format!("value {}: {e}", excerpt(name)), fix);
+                ValueLine::Unreadable
+            }
+        }
+    }
+}
+
+/// What a value line does, as [`RawValue::read`] tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueLine {
+    Sets(RegData),
+    Deletes,
+    /// Already reported.
+    Unreadable,
 }
 
 /// Read a `.reg` file (decoded, split into logical lines) once for every reader: a key line

@@ -14,7 +14,7 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::reg_export::{self, KeyReader, RawValue, RegData};
+use super::reg_export::{self, KeyReader, RawValue, RegData, ValueLine};
 use super::sink::Sink;
 use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Finding, Severity};
@@ -485,21 +485,12 @@ impl KeyReader for RangeReader<'_> {
     }
 
     fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
-        let data = if value.deletes() {
-            None
-        } else {
-            match value.decode() {
-                Ok(data) => Some(data),
-                Err(e) => {
-                    sink.parse_error(
-                        line,
-                        format!("value {}: {e}", excerpt(&name)),
-                        "export the key again with regedit or write the value as regedit does",
-                    );
-                    // An unreadable value is an invalid value for RPC too.
-                    Some(RegData::Other("unreadable".into()))
-                }
-            }
+        let fix = "export the key again with regedit or write the value as regedit does";
+        let data = match value.read(sink, line, &name, fix) {
+            ValueLine::Sets(data) => Some(data),
+            ValueLine::Deletes => None,
+            // An unreadable value is an invalid value for RPC too.
+            ValueLine::Unreadable => Some(RegData::Other("unreadable".into())),
         };
         self.0.set(&name, data, &sink.file, line);
     }
