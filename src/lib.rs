@@ -25,4 +25,6 @@ pub mod ports;
 pub mod probe;
 pub mod report;
 pub mod target;
+#[cfg(test)]
+mod testing;
 pub mod wire;

@@ -47,7 +47,7 @@ impl Expected {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
-#[derive(strum::IntoStaticStr, strum::Display)]
+#[derive(strum::IntoStaticStr, strum::Display, strum::EnumIter)]
 #[strum(serialize_all = "kebab-case")]
 pub enum Verdict {
     /// Expected pass; observed open or closed.
@@ -501,16 +501,7 @@ mod tests {
 
     #[test]
     fn each_verdict_is_shown_as_its_json_name() {
-        for v in [
-            Verdict::PassAsExpected,
-            Verdict::BlockAsExpected,
-            Verdict::Leak,
-            Verdict::Overblock,
-            Verdict::Inconclusive,
-        ] {
-            assert_eq!(serde_json::to_value(v).unwrap(), v.as_str());
-            assert_eq!(v.to_string(), v.as_str());
-        }
+        crate::testing::assert_shown_as_json_names::<Verdict>();
         assert_eq!(Verdict::PassAsExpected.as_str(), "pass-as-expected");
     }
 

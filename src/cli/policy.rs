@@ -189,6 +189,15 @@ fn findings_table(findings: &[Finding]) -> comfy_table::Table {
     t
 }
 
+/// The findings as a table, or `when_none` when there are none.
+fn print_findings(findings: &[Finding], when_none: &str) {
+    if findings.is_empty() {
+        super::outln(when_none);
+    } else {
+        super::outln(findings_table(findings).to_string());
+    }
+}
+
 fn lint(a: LintArgs) -> Result<Exit, Error> {
     let lp = load(&a.common, a.range)?;
     let out = LintOutput {
@@ -198,10 +207,8 @@ fn lint(a: LintArgs) -> Result<Exit, Error> {
         super::out(super::report::sarif_text(&out.findings)?);
     } else if a.common.json {
         super::print_json(&out)?;
-    } else if out.findings.is_empty() {
-        super::outln("no findings");
     } else {
-        super::outln(findings_table(&out.findings).to_string());
+        print_findings(&out.findings, "no findings");
     }
     Ok(exit_for(&out.findings))
 }
@@ -323,10 +330,8 @@ fn diff(a: DiffArgs) -> Result<Exit, Error> {
     };
     if a.json {
         super::print_json(&out)?;
-    } else if out.findings.is_empty() {
-        super::outln("the store and the script agree");
     } else {
-        super::outln(findings_table(&out.findings).to_string());
+        print_findings(&out.findings, "the store and the script agree");
     }
     Ok(exit_for(&out.findings))
 }

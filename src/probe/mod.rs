@@ -23,7 +23,7 @@ use std::time::Duration;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
-#[derive(strum::IntoStaticStr, strum::Display)]
+#[derive(strum::IntoStaticStr, strum::Display, strum::EnumIter)]
 #[strum(serialize_all = "lowercase")]
 pub enum ProbeState {
     /// The TCP handshake completed.
@@ -249,16 +249,7 @@ mod tests {
 
     #[test]
     fn each_state_is_shown_as_its_json_name() {
-        for s in [
-            ProbeState::Open,
-            ProbeState::Closed,
-            ProbeState::Filtered,
-            ProbeState::Unreachable,
-            ProbeState::Error,
-        ] {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-            assert_eq!(s.to_string(), s.as_str());
-        }
+        crate::testing::assert_shown_as_json_names::<ProbeState>();
         assert_eq!(ProbeState::Unreachable.as_str(), "unreachable");
     }
 
