@@ -321,11 +321,9 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, JsonListin
             }
         }
         let ports = strings(get("LocalPort"));
-        if !ports.is_empty() {
-            if r.terms.set_local_ports(&ports).is_err() {
-                bad("LocalPort", get("LocalPort"));
-                continue;
-            }
+        if !ports.is_empty() && r.terms.set_local_ports(&ports).is_err() {
+            bad("LocalPort", get("LocalPort"));
+            continue;
         }
         match remote(&strings(get("RemoteAddress"))) {
             Ok(a) => r.terms.remote = a,
