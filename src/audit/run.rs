@@ -303,70 +303,20 @@ pub fn assess_host(
     policy: &LoadedPolicy,
     dump: HostDump,
     ip: Option<IpAddr>,
-    observations: Vec<Observation>,
-    imported: &[Observation],
-) -> HostResult {
-    let r = assess(req, policy, vec![dump], vec![ip], observations, imported);
-    let incomplete = !r.incomplete.is_empty();
-    let mut dumps = r.dumps;
-    let mut capacity = r.capacity;
-    match (dumps.pop(), capacity.pop()) {
-        (Some(dump), Some(capacity)) => HostResult {
-            dump,
-            ip,
-            capacity,
-            observations: r.observations,
-            matrix: r.matrix,
-            findings: r.findings,
-            incomplete,
-        },
-        // assess gives one dump and one capacity per dump it is given.
-        _ => unreachable_host(req, ip),
-    }
-}
-
-/// Never reached ([`assess`] keeps one entry per dump); a well-formed incomplete host all the
-/// same, rather than a panic.
-fn unreachable_host(req: &AuditRequest, ip: Option<IpAddr>) -> HostResult {
-    let dump = crate::epm::client::failed("?", "internal: the host was lost".into());
-    HostResult {
-        capacity: assess_capacity(&dump, &req.range, &req.static_ports),
-        dump,
-        ip,
-        observations: Vec::new(),
-        matrix: Vec::new(),
-        findings: Vec::new(),
-        incomplete: true,
-    }
-}
-
-/// Assess what was gathered for `dumps` (with the addresses probed, `ip_of_dump`, and the local
-/// observations): capacity, the `imported` observations about them, the matrix, the findings
-/// and which hosts are incomplete. Pure.
-fn assess(
-    req: &AuditRequest,
-    policy: &LoadedPolicy,
-    dumps: Vec<HostDump>,
-    ip_of_dump: Vec<Option<IpAddr>>,
     mut observations: Vec<Observation>,
     imported: &[Observation],
-) -> AuditResult {
+) -> HostResult {
     let port = req.epm_port;
-    let capacity: Vec<HostCapacity> = dumps
-        .iter()
-        .map(|d| assess_capacity(d, &req.range, &req.static_ports))
-        .collect();
-    let target_ips: Vec<IpAddr> = ip_of_dump.iter().flatten().copied().collect();
-    // Imported observations about our targets; a local observation of the same
-    // (source, target, port) wins.
-    let wanted: HashSet<IpAddr> = target_ips.iter().copied().collect();
-    let mut seen: HashSet<(IpAddr, IpAddr, u16)> = observations
-        .iter()
-        .map(|o| (o.source, o.target, o.port))
-        .collect();
-    for o in imported {
-        if wanted.contains(&o.target) && seen.insert((o.source, o.target, o.port)) {
-            observations.push(o.clone());
+    let capacity = assess_capacity(&dump, &req.range, &req.static_ports);
+    if let Some(target) = ip {
+        let mut seen: HashSet<(IpAddr, IpAddr, u16)> = observations
+            .iter()
+            .map(|o| (o.source, o.target, o.port))
+            .collect();
+        for o in imported {
+            if o.target == target && seen.insert((o.source, o.target, o.port)) {
+                observations.push(o.clone());
+            }
         }
     }
 
@@ -377,27 +327,25 @@ fn assess(
         add_configured(&mut matrix, |src, p| decision(store, src, p));
     }
 
-    let mut findings = Vec::new();
-    for c in &capacity {
-        for f in &c.findings {
+    let mut findings: Vec<Finding> = capacity
+        .findings
+        .iter()
+        .map(|f| {
             let mut f = f.clone();
-            if !f.message.contains(&c.target) {
-                f.message = format!("{}: {}", c.target, f.message);
+            if !f.message.contains(&capacity.target) {
+                f.message = format!("{}: {}", capacity.target, f.message);
             }
-            findings.push(f);
-        }
-    }
+            f
+        })
+        .collect();
     findings.extend(matrix_findings(&matrix, &req.range, port));
 
     // A host whose endpoint mapper could not be dumped is incomplete, unless the policy blocks
     // the endpoint mapper from here and the probe saw exactly that: then nothing more could be
     // learnt from this vantage point, and the fence is doing its job.
-    let mut incomplete = Vec::new();
-    for (d, ip) in dumps.iter().zip(&ip_of_dump) {
-        if d.status == HostStatus::Ok {
-            continue;
-        }
-        let fenced = d.status == HostStatus::Error
+    let mut incomplete = false;
+    if dump.status != HostStatus::Ok {
+        let fenced = dump.status == HostStatus::Error
             && ip.is_some_and(|ip| {
                 let rows: Vec<&MatrixRow> = matrix
                     .iter()
@@ -415,53 +363,51 @@ fn assess(
                 Severity::Info,
                 format!(
                     "{}: the endpoint mapper is filtered from this vantage point, as the policy intends, so it was not dumped ({})",
-                    d.target,
-                    d.error.as_deref().unwrap_or("no answer")
+                    dump.target,
+                    dump.error.as_deref().unwrap_or("no answer")
                 ),
                 "run the audit from an allowed subnet (or pass its probe results with --observations) to dump and count the endpoints",
             ));
         } else {
-            incomplete.push(d.target.clone());
+            incomplete = true;
         }
     }
 
     // A target no observation verified is incomplete, never compliant: `--no-probe` with
     // observations about other hosts, an empty observations file, or probes that all failed.
-    for (d, ip) in dumps.iter().zip(&ip_of_dump) {
-        let verified = ip.is_some_and(|ip| {
-            matrix
-                .iter()
-                .any(|r| r.target == ip && r.verdict != super::verify::Verdict::Inconclusive)
-        });
-        if !verified && !incomplete.contains(&d.target) {
-            let why = match ip {
-                None => "its address is not known".to_string(),
-                Some(ip) if req.probe || !imported.is_empty() => format!(
-                    "no probe of {ip} from any vantage point gave an answer (none ran, or every one was unreachable or failed)"
-                ),
-                Some(ip) => {
-                    format!("--no-probe was given and no --observations file is about {ip}")
-                }
-            };
-            findings.push(Finding::new(
-                // No observation verified the target (no matrix row with a conclusive verdict).
-                Code::Unverified,
-                Severity::Warning,
-                format!("{}: the fence was not verified: {why}", d.target),
-                "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",
-            ));
-            incomplete.push(d.target.clone());
-        }
+    let verified = ip.is_some_and(|ip| {
+        matrix
+            .iter()
+            .any(|r| r.target == ip && r.verdict != super::verify::Verdict::Inconclusive)
+    });
+    if !verified && !incomplete {
+        let why = match ip {
+            None => "its address is not known".to_string(),
+            Some(ip) if req.probe || !imported.is_empty() => format!(
+                "no probe of {ip} from any vantage point gave an answer (none ran, or every one was unreachable or failed)"
+            ),
+            Some(ip) => {
+                format!("--no-probe was given and no --observations file is about {ip}")
+            }
+        };
+        findings.push(Finding::new(
+            // No observation verified the target (no matrix row with a conclusive verdict).
+            Code::Unverified,
+            Severity::Warning,
+            format!("{}: the fence was not verified: {why}", dump.target),
+            "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",
+        ));
+        incomplete = true;
     }
 
-    AuditResult {
-        dumps,
+    HostResult {
+        dump,
+        ip,
         capacity,
         observations,
         matrix,
         findings,
         incomplete,
-        interrupted: false,
     }
 }
 
