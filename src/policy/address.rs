@@ -58,6 +58,24 @@ pub struct AddrNotes {
 }
 
 impl AddrMatch {
+    /// `addr` under `mask`, contiguous or not; `bits` counts the mask's one bits.
+    pub fn masked(addr: IpAddr, mask: IpAddr) -> AddrMatch {
+        AddrMatch::Masked {
+            addr,
+            mask,
+            bits: u8::try_from(to_bits(mask).count_ones()).unwrap_or(u8::MAX),
+        }
+    }
+
+    /// The one address `addr` (a full-length mask).
+    pub fn host(addr: IpAddr) -> AddrMatch {
+        let mask = match addr {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
+            IpAddr::V6(_) => IpAddr::V6(u128::MAX.into()),
+        };
+        AddrMatch::masked(addr, mask)
+    }
+
     /// Does `src` belong to this matcher? `None` when it cannot be known (DNS names,
     /// keywords other than a supplied LocalSubnet).
     pub fn contains(&self, src: IpAddr, local_subnets: &[IpNet]) -> Option<bool> {
@@ -245,7 +263,6 @@ pub fn parse_masked(text: &str) -> Result<(AddrMatch, AddrNotes), AddrError> {
         },
     }
     .ok_or_else(|| AddrError::BadMask(m.unwrap_or_default().to_string()))?;
-    let bits = u8::try_from(to_bits(mask).count_ones()).unwrap_or(u8::MAX);
     let mut notes = AddrNotes {
         noncontiguous: prefix_of(mask).is_none(),
         ..AddrNotes::default()
@@ -260,7 +277,7 @@ pub fn parse_masked(text: &str) -> Result<(AddrMatch, AddrNotes), AddrError> {
             None => format!("{net}/{mask}"),
         });
     }
-    Ok((AddrMatch::Masked { addr, mask, bits }, notes))
+    Ok((AddrMatch::masked(addr, mask), notes))
 }
 
 /// Parse a Windows Firewall address element (`RemoteAddress`, `remoteip=`): `Any`, a keyword,

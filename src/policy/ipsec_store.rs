@@ -19,7 +19,6 @@
 //! (type `{62F49E13-...}`) has no filters and is not modelled.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
 
 use super::address::AddrMatch;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
@@ -488,30 +487,15 @@ fn read_action(sink: &mut Sink, negpol: &Object) -> Option<RuleAction> {
 /// An address of a blob as the model's matcher: the host's servers as the Windows Firewall
 /// keywords for them (which match no address here).
 fn addr(a: &BlobAddr) -> AddrMatch {
-    let full = |ip: &IpAddr| AddrMatch::Masked {
-        addr: *ip,
-        mask: match ip {
-            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
-            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(u128::MAX)),
-        },
-        bits: if ip.is_ipv4() { 32 } else { 128 },
-    };
     match a {
         BlobAddr::Any => AddrMatch::Any,
         BlobAddr::Me => AddrMatch::Me,
-        BlobAddr::One(ip) => full(ip),
+        BlobAddr::One(ip) => AddrMatch::host(*ip),
         BlobAddr::Range(first, last) => AddrMatch::Range {
             first: *first,
             last: *last,
         },
-        BlobAddr::Subnet { addr, mask } => AddrMatch::Masked {
-            addr: *addr,
-            mask: *mask,
-            bits: match mask {
-                IpAddr::V4(m) => u8::try_from(u32::from(*m).count_ones()).unwrap_or(32),
-                IpAddr::V6(m) => u8::try_from(u128::from(*m).count_ones()).unwrap_or(128),
-            },
-        },
+        BlobAddr::Subnet { addr, mask } => AddrMatch::masked(*addr, *mask),
         BlobAddr::Server(s) => AddrMatch::Keyword {
             name: s.keyword().to_string(),
         },
@@ -878,6 +862,7 @@ mod tests {
     use super::*;
     use crate::finding::Code;
     use crate::policy::{self, Action, LoadOptions, Proto};
+    use std::net::Ipv4Addr;
 
     fn f(src: [u8; 4], mask: [u8; 4], port: u16, n: u32) -> BlobFilter {
         export::filter(src, mask, port, n)
