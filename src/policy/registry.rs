@@ -503,14 +503,19 @@ impl KeyReader for RangeReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::text::{Continuation, Line, logical_lines, split_words};
+    use crate::policy::text::{Continuation, logical_lines, split_words};
 
     fn words(s: &str) -> Vec<String> {
         split_words(s)[1..].to_vec()
     }
 
-    fn read_rpc_internet(st: &mut RangeState, sink: &mut Sink, lines: &[Line]) {
-        crate::policy::reg_export::read(lines, sink, &mut [&mut RangeReader(st)]);
+    /// A `.reg` text, as `r.reg`, read into a fresh state.
+    fn reg_export_alone(text: &str) -> (RangeState, Sink) {
+        let lines = logical_lines(text, &[Continuation::Backslash]);
+        let mut st = RangeState::default();
+        let mut sink = Sink::new("r.reg");
+        crate::policy::reg_export::read(&lines, &mut sink, &mut [&mut RangeReader(&mut st)]);
+        (st, sink)
     }
 
     /// One rpccfg command, as line `line` of `a.cmd`, applied to a fresh state.
@@ -559,10 +564,7 @@ mod tests {
     #[test]
     fn reads_reg_export_utf16_multi_sz() {
         let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\r\n\"Ports\"=hex(7):35,00,30,00,30,00,31,00,2d,00,35,00,30,00,32,00,31,00,00,00,\\\r\n  00,00\r\n\"PortsInternetAvailable\"=\"Y\"\r\n\"UseInternetPorts\"=\"Y\"\r\n";
-        let lines = logical_lines(text, &[Continuation::Backslash]);
-        let mut st = RangeState::default();
-        let mut sink = Sink::new("r.reg");
-        read_rpc_internet(&mut st, &mut sink, &lines);
+        let (st, sink) = reg_export_alone(text);
         assert!(sink.findings.is_empty(), "{:?}", sink.findings);
         let (r, f) = resolve(&st);
         assert!(f.is_empty());
@@ -574,10 +576,7 @@ mod tests {
     #[test]
     fn invalid_values_are_range_invalid() {
         let text = "REGEDIT4\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]\n\"Ports\"=hex(7):37,30,30,30,30,00,00\n\"PortsInternetAvailable\"=\"Yes\"\n\"UseInternetPorts\"=dword:00000001\n";
-        let lines = logical_lines(text, &[Continuation::Backslash]);
-        let mut st = RangeState::default();
-        let mut sink = Sink::new("r.reg");
-        read_rpc_internet(&mut st, &mut sink, &lines);
+        let (st, _) = reg_export_alone(text);
         let (r, f) = resolve(&st);
         assert_eq!(r.unwrap().kind, RangeKind::Invalid);
         let codes: Vec<_> = f
