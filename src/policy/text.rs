@@ -102,7 +102,8 @@ pub enum Continuation {
     Caret,
     /// PowerShell: a line ending in a backtick goes on.
     Backtick,
-    /// `.reg`: hex data ending in `\` goes on.
+    /// `.reg`: hex data ending in `\` goes on. It also marks the text as a `.reg` file, where
+    /// `;` starts a comment and a leading `@` names the default value.
     Backslash,
 }
 

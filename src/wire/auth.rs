@@ -16,7 +16,7 @@
 
 use super::WireError;
 use super::ndr::ByteOrder;
-use super::pdu::{HEADER_LEN, Header, PFC_OBJECT_UUID, ptype};
+use super::pdu::{Fault, HEADER_LEN, Header, PFC_OBJECT_UUID, ReplyHead, Request, ptype};
 use std::ops::Range;
 
 /// Length of the `sec_trailer`.
@@ -142,9 +142,12 @@ pub struct AuthVerifier<'a> {
 /// for PDU types that carry no stub.
 pub fn stub_offset(header: &Header) -> Option<usize> {
     match header.ptype {
-        ptype::REQUEST if header.flags & PFC_OBJECT_UUID != 0 => Some(HEADER_LEN + 8 + 16),
-        ptype::REQUEST | ptype::RESPONSE => Some(HEADER_LEN + 8),
-        ptype::FAULT => Some(HEADER_LEN + 16),
+        ptype::REQUEST if header.flags & PFC_OBJECT_UUID != 0 => {
+            Some(HEADER_LEN + Request::HEAD_LEN + 16)
+        }
+        ptype::REQUEST => Some(HEADER_LEN + Request::HEAD_LEN),
+        ptype::RESPONSE => Some(HEADER_LEN + ReplyHead::LEN),
+        ptype::FAULT => Some(HEADER_LEN + Fault::HEAD_LEN),
         _ => None,
     }
 }

@@ -46,6 +46,10 @@ fn hint(len: usize) -> u32 {
 }
 
 impl<'a> Request<'a> {
+    /// alloc_hint, p_cont_id and opnum: what comes before the object UUID (when there is
+    /// one) and the stub.
+    pub const HEAD_LEN: usize = 8;
+
     /// A request for `opnum` of presentation context 0 carrying `stub` whole (one fragment,
     /// no object UUID).
     pub fn call(opnum: u16, stub: &'a [u8]) -> Self {
@@ -79,6 +83,11 @@ impl<'a> Request<'a> {
         }
         w.bytes(self.stub);
     }
+}
+
+impl ReplyHead {
+    /// Its length on the wire, the reserved byte included.
+    pub const LEN: usize = 8;
 }
 
 impl<'a> Codec<'a> for ReplyHead {
@@ -130,6 +139,9 @@ impl<'a> Codec<'a> for Response<'a> {
 }
 
 impl Fault<'_> {
+    /// The reply head, the status and four reserved bytes: what comes before the stub.
+    pub const HEAD_LEN: usize = ReplyHead::LEN + 8;
+
     /// A fault of presentation context 0 with `status` and no stub.
     pub fn status(status: u32) -> Self {
         Fault {

@@ -92,6 +92,32 @@ fn every_pdu_type_round_trips_in_both_byte_orders() {
     }
 }
 
+/// The head lengths the auth layer uses to find where a stub starts are what the codecs write.
+#[test]
+fn head_lengths_are_what_the_codecs_write() {
+    let written = |write: &dyn Fn(&mut NdrWriter)| {
+        let mut w = NdrWriter::new(ByteOrder::Little);
+        write(&mut w);
+        w.len()
+    };
+    assert_eq!(
+        written(&|w| Request::call(0, &[]).write(w)),
+        Request::HEAD_LEN
+    );
+    assert_eq!(
+        written(&|w| ReplyHead::default().write(w).unwrap()),
+        ReplyHead::LEN
+    );
+    assert_eq!(
+        written(&|w| Response::whole(&[]).write(w).unwrap()),
+        ReplyHead::LEN
+    );
+    assert_eq!(
+        written(&|w| Fault::status(5).write(w).unwrap()),
+        Fault::HEAD_LEN
+    );
+}
+
 #[test]
 fn big_endian_header_fields_are_big_endian() {
     let bytes = Pdu::new(ByteOrder::Big, 0x0102_0304, 3, Body::Shutdown)
