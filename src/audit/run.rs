@@ -53,13 +53,10 @@ pub struct AuditRequest {
 /// Everything an audit found.
 #[derive(Debug, Clone, Default)]
 pub struct AuditResult {
-    pub dumps: Vec<HostDump>,
-    pub capacity: Vec<HostCapacity>,
-    pub observations: Vec<Observation>,
-    pub matrix: Vec<MatrixRow>,
-    pub findings: Vec<Finding>,
-    /// Targets that could not be fully examined.
-    pub incomplete: Vec<String>,
+    /// The findings about the files rather than a host ([`run_findings`]).
+    pub run_findings: Vec<Finding>,
+    /// Every target's result, in target order.
+    pub hosts: Vec<HostResult>,
     /// The run was cut short (Ctrl-C).
     pub interrupted: bool,
 }
@@ -259,18 +256,12 @@ fn combine(
     interrupted: bool,
 ) -> AuditResult {
     done.sort_by_key(|(k, _)| *k);
-    let mut hosts = done.into_iter().peekable();
-    let mut out = AuditResult {
-        dumps: Vec::new(),
-        capacity: Vec::new(),
-        observations: Vec::new(),
-        matrix: Vec::new(),
-        findings: run_findings(req, policy),
-        incomplete: Vec::new(),
-        interrupted,
-    };
-    for (k, t) in req.targets.iter().enumerate() {
-        let h = match hosts.next_if(|(i, _)| *i == k) {
+    let mut done = done.into_iter().peekable();
+    let hosts = req
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(k, t)| match done.next_if(|(i, _)| *i == k) {
             Some((_, h)) => h,
             None => {
                 let label = t.to_string();
@@ -282,17 +273,13 @@ fn combine(
                 h.incomplete = true;
                 h
             }
-        };
-        if h.incomplete {
-            out.incomplete.push(h.dump.target.clone());
-        }
-        out.dumps.push(h.dump);
-        out.capacity.push(h.capacity);
-        out.observations.extend(h.observations);
-        out.matrix.extend(h.matrix);
-        out.findings.extend(h.findings);
+        })
+        .collect();
+    AuditResult {
+        run_findings: run_findings(req, policy),
+        hosts,
+        interrupted,
     }
-    out
 }
 
 /// The pure half for one host: capacity, the imported observations about it (`imported`; a

@@ -183,14 +183,36 @@ impl AuditReport {
     }
 
     pub fn new(ctx: ReportContext, result: AuditResult) -> Self {
-        let mut counts = SeverityCounts::default();
-        counts.add(&result.findings);
-        let mut vantage_points: Vec<IpAddr> =
-            result.observations.iter().map(|o| o.source).collect();
+        let mut vantage_points: Vec<IpAddr> = result
+            .hosts
+            .iter()
+            .flat_map(|h| h.observations.iter().map(|o| o.source))
+            .collect();
         vantage_points.sort_unstable();
         vantage_points.dedup();
-        let complete = result.incomplete.is_empty() && !result.interrupted;
-        let hosts = result.dumps.len();
+        let incomplete_hosts: Vec<String> = result
+            .hosts
+            .iter()
+            .filter(|h| h.incomplete)
+            .map(|h| h.dump.target.clone())
+            .collect();
+        let complete = incomplete_hosts.is_empty() && !result.interrupted;
+        let host_count = result.hosts.len();
+        let mut hosts = Vec::with_capacity(host_count);
+        let mut capacity = Vec::with_capacity(host_count);
+        let mut matrix = Vec::new();
+        let mut findings = result.run_findings;
+        for h in result.hosts {
+            hosts.push(HostReport {
+                summary: summarize_dump(&h.dump),
+                dump: h.dump,
+            });
+            capacity.push(h.capacity);
+            matrix.extend(h.matrix);
+            findings.extend(h.findings);
+        }
+        let mut counts = SeverityCounts::default();
+        counts.add(&findings);
         AuditReport {
             schema_version: SCHEMA_VERSION,
             tool: Tool::rpcaudit(),
@@ -198,24 +220,17 @@ impl AuditReport {
             complete,
             interrupted: result.interrupted,
             inputs: ctx.inputs(vantage_points),
-            hosts: result
-                .dumps
-                .into_iter()
-                .map(|d| HostReport {
-                    summary: summarize_dump(&d),
-                    dump: d,
-                })
-                .collect(),
-            capacity: result.capacity,
+            hosts,
+            capacity,
             summary: Summary {
                 compliant: complete && counts.error == 0,
-                hosts,
-                incomplete_hosts: result.incomplete,
+                hosts: host_count,
+                incomplete_hosts,
                 findings: counts,
-                verdicts: summarize_matrix(&result.matrix),
+                verdicts: summarize_matrix(&matrix),
             },
-            matrix: result.matrix,
-            findings: result.findings,
+            matrix,
+            findings,
             remediation: None,
             changes: None,
         }
@@ -523,12 +538,26 @@ mod tests {
             &PortRanges::from_ranges([(5001, 5021)]),
             135,
         );
-        let result = AuditResult {
+        let target = "198.18.0.10";
+        let dump = crate::epm::testing::dump(target, None, Vec::new());
+        let host = crate::audit::run::HostResult {
+            capacity: crate::audit::capacity::assess(
+                &dump,
+                &PortRanges::from_ranges([(5001, 5021)]),
+                &[],
+            ),
+            dump,
+            ip: target.parse().ok(),
+            observations: Vec::new(),
             matrix,
             findings,
+            incomplete: false,
+        };
+        let result = AuditResult {
+            hosts: vec![host],
             ..AuditResult::default()
         };
-        let ctx = testing::context("198.18.0.10", "--range", "2026-11-29T00:00:00Z");
+        let ctx = testing::context(target, "--range", "2026-11-29T00:00:00Z");
         AuditReport::new(ctx, result)
     }
 

@@ -757,7 +757,7 @@ details>summary{list-style:none}pre.script{white-space:pre-wrap}div.heat{overflo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::run::AuditResult;
+    use crate::audit::run::{AuditResult, HostResult};
     use crate::audit::verify::{Expected, build_matrix};
     use crate::epm::testing::{self, tcp_endpoint};
     use crate::epm::{Endpoint, HostDump};
@@ -789,50 +789,53 @@ mod tests {
     /// `hosts` hosts 10.0.x.y, each probed from two sources on 135 and 5001-5021 (5007
     /// leaks), with `rule` as the blocking rule's name and `annotation` on every endpoint.
     fn report(hosts: usize, rule: &str, annotation: &str) -> AuditReport {
-        let mut observations = Vec::new();
-        let mut dumps = Vec::new();
-        for h in 0..hosts {
-            let target = format!("10.{}.{}.{}", h / 65536, (h / 256) % 256, h % 256);
-            dumps.push(dump(&target, annotation));
-            for source in ["198.18.2.10", "198.18.3.10"] {
-                for port in std::iter::once(135).chain(5001..=5021) {
-                    let state = if port == 5007 {
-                        ProbeState::Closed
-                    } else {
-                        ProbeState::Filtered
-                    };
-                    observations.push(Observation {
-                        rtt_ms: (port == 5007).then_some(0.25),
-                        ..Observation::new(ip(source), ip(&target), port, state)
-                    });
-                }
-            }
-        }
         let rule = format!("policy.cmd:3 {rule}");
-        let matrix = build_matrix(&observations, Action::Pass, |_, _| {
-            Expected::new(Action::Block, Some(rule.clone()))
-        });
-        let mut findings = crate::audit::verify::matrix_findings(
-            &matrix,
-            &PortRanges::from_ranges([(5001, 5021)]),
-            135,
-        );
-        findings.push(
-            Finding::new(
-                Code::AllowShadowed,
-                Severity::Warning,
-                format!("rule {rule} shadows"),
-                "move it",
-            )
-            .at(format!("{IMG}.cmd"), 3)
-            .with_evidence([SCRIPT.to_string()]),
-        );
+        let range = PortRanges::from_ranges([(5001, 5021)]);
+        let hosts = (0..hosts)
+            .map(|h| {
+                let target = format!("10.{}.{}.{}", h / 65536, (h / 256) % 256, h % 256);
+                let mut observations = Vec::new();
+                for source in ["198.18.2.10", "198.18.3.10"] {
+                    for port in std::iter::once(135).chain(5001..=5021) {
+                        let state = if port == 5007 {
+                            ProbeState::Closed
+                        } else {
+                            ProbeState::Filtered
+                        };
+                        observations.push(Observation {
+                            rtt_ms: (port == 5007).then_some(0.25),
+                            ..Observation::new(ip(source), ip(&target), port, state)
+                        });
+                    }
+                }
+                let matrix = build_matrix(&observations, Action::Pass, |_, _| {
+                    Expected::new(Action::Block, Some(rule.clone()))
+                });
+                let findings = crate::audit::verify::matrix_findings(&matrix, &range, 135);
+                let dump = dump(&target, annotation);
+                HostResult {
+                    capacity: crate::audit::capacity::assess(&dump, &range, &[]),
+                    dump,
+                    ip: Some(ip(&target)),
+                    observations,
+                    matrix,
+                    findings,
+                    incomplete: false,
+                }
+            })
+            .collect();
+        let shadowed = Finding::new(
+            Code::AllowShadowed,
+            Severity::Warning,
+            format!("rule {rule} shadows"),
+            "move it",
+        )
+        .at(format!("{IMG}.cmd"), 3)
+        .with_evidence([SCRIPT.to_string()]);
         let result = AuditResult {
-            dumps,
-            observations,
-            matrix,
-            findings,
-            ..AuditResult::default()
+            run_findings: vec![shadowed],
+            hosts,
+            interrupted: false,
         };
         let range_source = format!("{SCRIPT}:1");
         let ctx = context("10.0.0.0/16", &range_source, "2026-12-02T00:00:00Z");
