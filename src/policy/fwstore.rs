@@ -1028,6 +1028,28 @@ mod tests {
         assert_eq!(broken, [(Some(5), true)]);
     }
 
+    /// A broken key line inside the firewall keys is the store's problem, not the RPC range's:
+    /// `policy range` and `capacity` do not show it.
+    #[test]
+    fn a_broken_key_line_in_a_store_is_not_a_range_finding() {
+        use crate::policy::{LoadOptions, build, parse_text};
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{GPO_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=A|\"\r\n\
+             [HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}\r\n"
+        );
+        let lp = build(
+            vec![parse_text("fw.reg", text.as_bytes())],
+            &LoadOptions::default(),
+        );
+        assert!(
+            lp.findings
+                .iter()
+                .any(|f| f.code == Code::ParseError && f.line == Some(5))
+        );
+        assert!(lp.range_findings().is_empty(), "{:?}", lp.range_findings());
+    }
+
     /// Decisions from a store: `LocalSubnet` stands for the subnets given with
     /// `--local-subnet` and for nothing without them; a dotted mask and a range match what they
     /// name; an inactive rule decides nothing; `RPC` is the range in force.

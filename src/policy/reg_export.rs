@@ -121,6 +121,10 @@ pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader])
                 reading.fill(false);
             }
             Item::BrokenKey(text) => {
+                // The line stands in the keys being read: theirs to own, as their other lines.
+                for (r, _) in readers.iter_mut().zip(&reading).filter(|(_, on)| **on) {
+                    r.owns(number);
+                }
                 sink.parse_error(
                     number,
                     format!("'{}': a key line must end with ']'", excerpt(text)),
@@ -398,6 +402,7 @@ mod tests {
                 "5 owned",
                 "5 w deleted",
                 "6 owned",
+                "7 owned",
                 "deleted A\\x"
             ]
         );

@@ -419,6 +419,7 @@ pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, w
         return;
     }
     let mut name = None;
+    // reg add writes a REG_SZ when /t is not given.
     let mut ty = "REG_SZ".to_string();
     let mut data = None;
     let mut i = 2;
@@ -454,8 +455,7 @@ pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, w
             let data = data.unwrap_or_default();
             let value = match ty.as_str() {
                 "REG_MULTI_SZ" => RegData::MultiSz(data.split("\\0").map(str::to_string).collect()),
-                // reg add writes a REG_SZ when /t is not given.
-                "REG_SZ" | "" => RegData::Sz(data),
+                "REG_SZ" => RegData::Sz(data),
                 other => RegData::Other(other.to_string()),
             };
             state.set(&n, Some(value), &file, line);
