@@ -135,7 +135,7 @@ fn typographic_dash_fixture_in_windows_1252() {
     let (code, v) = json(&["lint"], &["kb908472-dash-cp1252.cmd"]);
     assert_eq!(code, 1);
     let findings = v["findings"].as_array().unwrap();
-    let codes = support::strs(&v["findings"], "code");
+    let codes = support::finding_codes(&v);
     assert_eq!(
         codes,
         vec![

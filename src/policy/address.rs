@@ -69,11 +69,7 @@ impl AddrMatch {
 
     /// The one address `addr` (a full-length mask).
     pub fn host(addr: IpAddr) -> AddrMatch {
-        let mask = match addr {
-            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
-            IpAddr::V6(_) => IpAddr::V6(u128::MAX.into()),
-        };
-        AddrMatch::masked(addr, mask)
+        AddrMatch::masked(addr, host_mask(addr))
     }
 
     /// Does `src` belong to this matcher? `None` when it cannot be known (DNS names,
@@ -214,6 +210,14 @@ pub fn prefix_of(mask: IpAddr) -> Option<u8> {
     }
 }
 
+/// The mask that matches `addr` alone: all ones, in its family.
+fn host_mask(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::BROADCAST),
+        IpAddr::V6(_) => IpAddr::V6(u128::MAX.into()),
+    }
+}
+
 fn prefix_mask(v4: bool, prefix: u8) -> Option<IpAddr> {
     if v4 {
         if prefix > 32 {
@@ -252,7 +256,7 @@ pub fn parse_masked(text: &str) -> Result<(AddrMatch, AddrNotes), AddrError> {
         .parse()
         .map_err(|_| AddrError::BadAddress(a.to_string()))?;
     let mask = match m {
-        None => prefix_mask(addr.is_ipv4(), if addr.is_ipv4() { 32 } else { 128 }),
+        None => Some(host_mask(addr)),
         Some(m) if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()) => m
             .parse::<u8>()
             .ok()

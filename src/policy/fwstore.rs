@@ -1,6 +1,7 @@
 //! What a host or a GPO actually holds for Windows Firewall, read from the `.reg` export of its
-//! rule store (`reg export` writes UTF-16LE with a BOM; [`super::text`] decodes it). Called by
-//! [`super::parse_text`] for `.reg` files, beside the Rpc\Internet reader; its rules join the
+//! rule store (`reg export` writes UTF-16LE with a BOM; [`super::text`] decodes it). Read in
+//! [`super::parse_text`]'s one pass over a `.reg` file ([`super::reg_export::read`]), beside
+//! the Rpc\Internet and IPsec store readers; its rules join the
 //! scripted ones as [`FwRule`]s of dialect [`Dialect::FirewallStore`], so `explain`, `lint`
 //! and `audit` decide from the store exactly as they do from a script. Pure: no I/O.
 //!
@@ -359,7 +360,7 @@ pub(super) fn classify(key: &str) -> KeyKind {
 /// Reads the firewall keys of a `.reg` export (rule stores and profile settings, local and
 /// GPO) into a [`FirewallStore`].
 #[derive(Debug, Default)]
-pub struct StoreReader {
+pub(super) struct StoreReader {
     store: FirewallStore,
     /// The key the values being read belong to.
     kind: KeyKind,
@@ -377,9 +378,9 @@ impl KeyReader for StoreReader {
         !matches!(self.kind, KeyKind::Other)
     }
 
-    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
+    fn value(&mut self, sink: &mut Sink, line: usize, name: &str, value: RawValue<'_>) {
         if value.deletes() {
-            self.store.delete(&self.kind, Some(&name));
+            self.store.delete(&self.kind, Some(name));
             return;
         }
         // A value that does not decode is kept as one of no type: where the value matters,
@@ -387,7 +388,8 @@ impl KeyReader for StoreReader {
         let data = value
             .decode()
             .unwrap_or_else(|_| RegData::Other(excerpt(value.text).into_owned()));
-        self.store.set(sink, &self.kind, line, name, data);
+        self.store
+            .set(sink, &self.kind, line, name.to_string(), data);
     }
 
     fn owns(&mut self, line: usize) {

@@ -127,7 +127,7 @@ fn ref_name(path: &str) -> String {
 
 /// Reads the IPsec policy store's keys of a `.reg` export into a [`StoreExport`].
 #[derive(Debug, Default)]
-pub struct ExportReader {
+pub(super) struct ExportReader {
     out: StoreExport,
     /// The key the values being read belong to.
     kind: KeyKind,
@@ -159,8 +159,8 @@ impl KeyReader for ExportReader {
         true
     }
 
-    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
-        let parsed = match value.read(sink, line, &name, &export_again()) {
+    fn value(&mut self, sink: &mut Sink, line: usize, name: &str, value: RawValue<'_>) {
+        let parsed = match value.read(sink, line, name, export_again) {
             ValueLine::Sets(data) => Some(data),
             ValueLine::Deletes => None,
             ValueLine::Unreadable => return,

@@ -3,7 +3,9 @@
 //! Flow: [`load`] reads each file ([`crate::input`]; the only I/O here) → [`parse_text`] decodes it
 //! ([`text`]), splits it into lines, has [`cmd`] expand cmd `set` variables and `for` loops into
 //! commands, and hands each command to its dialect: [`ipsec`] (ipsecpol/ipseccmd), [`netsh_ipsec`],
-//! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`, `.reg`)
+//! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`); a `.reg`
+//! export is read in one pass ([`reg_export::read`]) by the Rpc\Internet ([`registry`]),
+//! firewall store ([`fwstore`]) and IPsec store ([`ipsec_store`]) readers together
 //! → [`build`] combines the files into one [`Policy`] ([`model`]) and the effective
 //! [`RpcRange`], then runs the policy-wide lints ([`lint`]). The findings of a
 //! [`LoadedPolicy`] are the parse-time findings of every file followed by the lints.

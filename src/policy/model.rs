@@ -44,16 +44,18 @@ impl Proto {
     }
 }
 
+/// A protocol name that is neither TCP nor UDP (quoted cut short).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol '{}' (tcp or udp)", excerpt(.0))]
+pub struct UnknownProto(String);
+
 impl std::str::FromStr for Proto {
-    type Err = String;
+    type Err = UnknownProto;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "tcp" | "6" => Ok(Proto::Tcp),
             "udp" | "17" => Ok(Proto::Udp),
-            other => Err(format!(
-                "unknown protocol '{other}' (tcp or udp)",
-                other = excerpt(other)
-            )),
+            other => Err(UnknownProto(other.to_string())),
         }
     }
 }

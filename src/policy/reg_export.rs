@@ -40,13 +40,13 @@ impl RegData {
 }
 
 /// A reader of some keys of a `.reg` export.
-pub trait KeyReader {
+pub(super) trait KeyReader {
     /// A key line `[PATH]` at `line`: whether the values under it are this reader's.
     fn key(&mut self, line: usize, path: &str) -> bool;
     /// `[-PATH]`: regedit deletes PATH and its subkeys.
     fn deleted_key(&mut self, _path: &str) {}
     /// A value line under a key this reader reads.
-    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>);
+    fn value(&mut self, sink: &mut Sink, line: usize, name: &str, value: RawValue<'_>);
     /// Line `line` belongs to a key this reader reads: its key line, a value, or a line that
     /// should have been one.
     fn owns(&mut self, _line: usize) {}
@@ -57,8 +57,8 @@ pub trait KeyReader {
 
 /// A value as written after `Name=`.
 #[derive(Debug, Clone, Copy)]
-pub struct RawValue<'a> {
-    pub text: &'a str,
+pub(super) struct RawValue<'a> {
+    pub(super) text: &'a str,
     regedit4: bool,
 }
 
@@ -74,15 +74,21 @@ impl RawValue<'_> {
     }
 
     /// What the line does to value `name`: sets it, deletes it, or (reported as a parse error
-    /// with `fix`) cannot be read.
-    pub fn read(&self, sink: &mut Sink, line: usize, name: &str, fix: &str) -> ValueLine {
+    /// with the fix `fix` gives) cannot be read.
+    pub fn read(
+        &self,
+        sink: &mut Sink,
+        line: usize,
+        name: &str,
+        fix: impl FnOnce() -> String,
+    ) -> ValueLine {
         if self.deletes() {
             return ValueLine::Deletes;
         }
         match self.decode() {
             Ok(data) => ValueLine::Sets(data),
             Err(e) => {
-                sink.parse_error(line, format!("value {}: {e}", excerpt(name)), fix);
+                sink.parse_error(line, format!("value {}: {e}", excerpt(name)), fix());
                 ValueLine::Unreadable
             }
         }
@@ -91,7 +97,7 @@ impl RawValue<'_> {
 
 /// What a value line does, as [`RawValue::read`] tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValueLine {
+pub(super) enum ValueLine {
     Sets(RegData),
     Deletes,
     /// Already reported.
@@ -101,7 +107,7 @@ pub enum ValueLine {
 /// Read a `.reg` file (decoded, split into logical lines) once for every reader: a key line
 /// without its `]` is reported, and ends the key before it; a line in a key some reader reads
 /// that is not a value is reported once, with the first such reader's fix.
-pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader]) {
+pub(super) fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader]) {
     let regedit4 = is_regedit4(lines);
     let mut reading = vec![false; readers.len()];
     for (number, item) in items(lines) {
@@ -153,7 +159,7 @@ pub fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader])
                 };
                 for (r, _) in readers.iter_mut().zip(&reading).filter(|(_, on)| **on) {
                     r.owns(number);
-                    r.value(sink, number, name.clone(), value);
+                    r.value(sink, number, &name, value);
                 }
             }
         }
@@ -207,7 +213,7 @@ fn item(t: &str) -> Item<'_> {
 }
 
 /// A key path below `HKEY_LOCAL_MACHINE\` (or `HKLM\`, in any case): the rest, as written.
-pub fn below_hklm(path: &str) -> Option<&str> {
+pub(super) fn below_hklm(path: &str) -> Option<&str> {
     let path = path.trim();
     strip_ci(path, "HKEY_LOCAL_MACHINE\\").or_else(|| strip_ci(path, "HKLM\\"))
 }
@@ -347,7 +353,7 @@ mod tests {
         fn deleted_key(&mut self, path: &str) {
             self.seen.push(format!("deleted {path}"));
         }
-        fn value(&mut self, _: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
+        fn value(&mut self, _: &mut Sink, line: usize, name: &str, value: RawValue<'_>) {
             let shown = match value.decode() {
                 Ok(d) => d.type_name(),
                 Err(_) if value.deletes() => "deleted".into(),

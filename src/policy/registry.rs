@@ -404,7 +404,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
         }
     }
     for (name, v) in sets {
-        state.set(name, Some(v), &sink.file.clone(), line);
+        state.set(name, Some(v), &sink.file, line);
     }
 }
 
@@ -445,11 +445,11 @@ pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, w
         }
         i += 1;
     }
-    let file = sink.file.clone();
+    let file = &sink.file;
     match (verb.as_str(), name) {
         ("delete", None) => state.clear(),
         ("delete", Some(n)) => {
-            state.set(&n, None, &file, line);
+            state.set(&n, None, file, line);
         }
         ("add", Some(n)) => {
             let data = data.unwrap_or_default();
@@ -458,7 +458,7 @@ pub fn apply_reg_command(state: &mut RangeState, sink: &mut Sink, line: usize, w
                 "REG_SZ" => RegData::Sz(data),
                 other => RegData::Other(other.to_string()),
             };
-            state.set(&n, Some(value), &file, line);
+            state.set(&n, Some(value), file, line);
         }
         ("add", None) => {}
         _ => {}
@@ -471,7 +471,7 @@ fn is_rpc_internet_key(key: &str) -> bool {
 }
 
 /// Reads `HKLM\SOFTWARE\Microsoft\Rpc\Internet` from a `.reg` export into a [`RangeState`].
-pub struct RangeReader<'a>(pub &'a mut RangeState);
+pub(super) struct RangeReader<'a>(pub(super) &'a mut RangeState);
 
 impl KeyReader for RangeReader<'_> {
     fn key(&mut self, _line: usize, path: &str) -> bool {
@@ -484,15 +484,15 @@ impl KeyReader for RangeReader<'_> {
         }
     }
 
-    fn value(&mut self, sink: &mut Sink, line: usize, name: String, value: RawValue<'_>) {
-        let fix = "export the key again with regedit or write the value as regedit does";
-        let data = match value.read(sink, line, &name, fix) {
+    fn value(&mut self, sink: &mut Sink, line: usize, name: &str, value: RawValue<'_>) {
+        let fix = || "export the key again with regedit or write the value as regedit does".into();
+        let data = match value.read(sink, line, name, fix) {
             ValueLine::Sets(data) => Some(data),
             ValueLine::Deletes => None,
             // An unreadable value is an invalid value for RPC too.
             ValueLine::Unreadable => Some(RegData::Other("unreadable".into())),
         };
-        self.0.set(&name, data, &sink.file, line);
+        self.0.set(name, data, &sink.file, line);
     }
 
     fn export_again(&self) -> String {
