@@ -20,8 +20,9 @@
 //!   comfy-table wraps one long word in quadratic time (80,000 characters take 3.8 s in a
 //!   release build at 80 columns; a cut cell takes microseconds).
 //! - [`excerpt`] cuts input quoted in an error message to [`MAX_QUOTE`] characters, then `…`
-//!   (no escaping: that happens when the message is printed). The readers that build such
-//!   messages (`policy`, `wire`, `target`, `ports`) call it; it is pure and has no dependencies.
+//!   (no escaping: that happens when the message is printed). Every module that builds such
+//!   messages from what it read (`wire`, `policy`, `target`, `ports`, `jsonl`, `probe`,
+//!   `report`, `cli`) calls it; it is pure and has no dependencies.
 //! - [`terminal`], the sink-level backstop, escapes the same way but keeps LF and TAB (our own
 //!   line structure) and the SGR colour sequences we emit ourselves (`ESC [` digits and `;`
 //!   then `m`); any other ESC (OSC, other CSI, a lone ESC) is escaped, as are CR, BS and BEL.

@@ -6,7 +6,8 @@
 //! administrator meant; [`probe`] observes what the network lets through; [`audit`] compares the
 //! three and [`report`] renders the result, every finding a [`finding::Code`]. [`cli`] parses
 //! arguments, prints errors in one place and maps outcomes to exit codes. [`input`] is the one
-//! capped file read, [`ports`] the one port-list parser.
+//! capped file read, [`ports`] the one port-list parser, [`inert`] the one place that makes
+//! untrusted text safe to show.
 //!
 //! The design, with each module's job and what it may use: `docs/DESIGN.md` in the repository.
 #![forbid(unsafe_code)]

@@ -30,9 +30,8 @@ pub struct AuditRequest {
     pub epm_port: u16,
     pub dump: DumpOptions,
     pub concurrency: usize,
-    /// The configured RPC dynamic range and where it came from.
+    /// The configured RPC dynamic range.
     pub range: PortRanges,
-    pub range_source: String,
     pub static_ports: Vec<u16>,
     /// Local source addresses to probe from (empty: the kernel's choice).
     pub sources: Vec<IpAddr>,
@@ -248,7 +247,7 @@ fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16) -> Expected {
 }
 
 /// Put per-host results in target order, fill in the hosts that have none (interrupted), and
-/// add the findings about the files first ([`run_findings`]).
+/// set the findings about the files ([`run_findings`]) beside them.
 fn combine(
     req: &AuditRequest,
     policy: &LoadedPolicy,

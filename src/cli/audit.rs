@@ -15,9 +15,10 @@ use crate::inert;
 use crate::pipeline::Order;
 use crate::policy::LoadOptions;
 use crate::ports::PortRanges;
+use crate::report::audit::Tally;
 use crate::report::audit::{AuditReport, Inputs, ReportContext, render_styled};
 use crate::report::diff_lines::LinesDiff;
-use crate::report::lines::{Tally, host_line};
+use crate::report::lines::host_line;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -135,7 +136,6 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         dump: args.epm.options()?,
         concurrency: args.epm.hosts_in_flight(),
         range: range.clone(),
-        range_source: range_source.clone(),
         static_ports: args.static_ports.clone(),
         sources: args.probe.from.clone(),
         probe: !args.no_probe,

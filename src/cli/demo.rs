@@ -113,7 +113,6 @@ async fn audit_fixture(
         dump: DumpOptions::default(),
         concurrency: 1,
         range: range.clone(),
-        range_source: range_source.clone(),
         static_ports: Vec::new(),
         sources: Vec::new(),
         probe: true,

@@ -4,7 +4,7 @@
 
 use super::dump::{DumpSummary, summarize as summarize_dump};
 use crate::audit::capacity::HostCapacity;
-use crate::audit::run::AuditResult;
+use crate::audit::run::{AuditResult, HostResult};
 use crate::audit::verify::{MatrixRow, MatrixSummary, summarize as summarize_matrix};
 use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Finding, Severity};
@@ -12,6 +12,7 @@ use crate::policy::{Action, SourceFile};
 use crate::ports::PortRanges;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// Bumped on a breaking change to the report; additions keep it.
@@ -183,56 +184,110 @@ impl AuditReport {
     }
 
     pub fn new(ctx: ReportContext, result: AuditResult) -> Self {
-        let mut vantage_points: Vec<IpAddr> = result
-            .hosts
-            .iter()
-            .flat_map(|h| h.observations.iter().map(|o| o.source))
-            .collect();
-        vantage_points.sort_unstable();
-        vantage_points.dedup();
-        let incomplete_hosts: Vec<String> = result
-            .hosts
-            .iter()
-            .filter(|h| h.incomplete)
-            .map(|h| h.dump.target.clone())
-            .collect();
-        let complete = incomplete_hosts.is_empty() && !result.interrupted;
-        let host_count = result.hosts.len();
-        let mut hosts = Vec::with_capacity(host_count);
-        let mut capacity = Vec::with_capacity(host_count);
+        let mut tally = Tally::default();
+        for h in &result.hosts {
+            tally.add(h);
+        }
+        let closed = tally.close(result.hosts.len(), &result.run_findings, result.interrupted);
+        let mut hosts = Vec::with_capacity(result.hosts.len());
+        let mut capacity = Vec::with_capacity(result.hosts.len());
         let mut matrix = Vec::new();
         let mut findings = result.run_findings;
         for h in result.hosts {
-            hosts.push(HostReport {
-                summary: summarize_dump(&h.dump),
-                dump: h.dump,
-            });
+            hosts.push(HostReport::new(h.dump));
             capacity.push(h.capacity);
             matrix.extend(h.matrix);
             findings.extend(h.findings);
         }
-        let mut counts = SeverityCounts::default();
-        counts.add(&findings);
         AuditReport {
             schema_version: SCHEMA_VERSION,
             tool: Tool::rpcaudit(),
             generated_at: ctx.generated_at.clone(),
-            complete,
+            complete: closed.complete,
             interrupted: result.interrupted,
-            inputs: ctx.inputs(vantage_points),
+            inputs: ctx.inputs(closed.vantage_points),
             hosts,
             capacity,
-            summary: Summary {
-                compliant: complete && counts.error == 0,
-                hosts: host_count,
-                incomplete_hosts,
-                findings: counts,
-                verdicts: summarize_matrix(&matrix),
-            },
+            summary: closed.summary,
             matrix,
             findings,
             remediation: None,
             changes: None,
+        }
+    }
+}
+
+impl HostReport {
+    /// A host's dump with its summary.
+    pub fn new(dump: HostDump) -> Self {
+        HostReport {
+            summary: summarize_dump(&dump),
+            dump,
+        }
+    }
+}
+
+/// The summary's counts over hosts as they come, in memory that does not grow with hosts (but
+/// for the names of incomplete hosts): the one place the document and the JSON lines' summary
+/// line count hosts, incomplete hosts, findings, verdicts and vantage points.
+#[derive(Debug, Default)]
+pub struct Tally {
+    hosts: usize,
+    incomplete: Vec<String>,
+    counts: SeverityCounts,
+    verdicts: MatrixSummary,
+    vantage_points: BTreeSet<IpAddr>,
+}
+
+/// What [`Tally::close`] gives: the summary, whether the run is complete, and the vantage
+/// points, ascending.
+#[derive(Debug)]
+pub struct Closed {
+    pub complete: bool,
+    pub summary: Summary,
+    pub vantage_points: Vec<IpAddr>,
+}
+
+impl Tally {
+    pub fn add(&mut self, h: &HostResult) {
+        self.hosts += 1;
+        if h.incomplete {
+            self.incomplete.push(h.dump.target.clone());
+        }
+        self.counts.add(&h.findings);
+        self.verdicts.add(summarize_matrix(&h.matrix));
+        self.vantage_points
+            .extend(h.observations.iter().map(|o| o.source));
+    }
+
+    /// Worst severity so far, the run's own findings included.
+    pub fn worst(&self, run_findings: &[Finding]) -> Option<Severity> {
+        let mut c = self.counts;
+        c.add(run_findings);
+        c.worst()
+    }
+
+    /// The summary of the hosts added, the run's own findings counted too. Of `targets`
+    /// targets, those that were never added (an interrupted run) are incomplete.
+    pub fn close(mut self, targets: usize, run_findings: &[Finding], interrupted: bool) -> Closed {
+        let mut counts = self.counts;
+        counts.add(run_findings);
+        if interrupted && self.hosts < targets {
+            let missing = targets - self.hosts;
+            self.incomplete
+                .push(format!("({missing} targets not examined: interrupted)"));
+        }
+        let complete = self.incomplete.is_empty() && !interrupted;
+        Closed {
+            complete,
+            summary: Summary {
+                compliant: complete && counts.error == 0,
+                hosts: self.hosts,
+                incomplete_hosts: self.incomplete,
+                findings: counts,
+                verdicts: self.verdicts,
+            },
+            vantage_points: self.vantage_points.into_iter().collect(),
         }
     }
 }

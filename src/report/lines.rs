@@ -1,27 +1,24 @@
 //! The JSON-lines contract of `rpcaudit audit --json-lines` (`schema/audit-lines.schema.json`):
 //! one [`HostLine`] per host, written as soon as that host's pipeline ends (its dump, capacity,
 //! matrix rows and findings), then one [`SummaryLine`] (`"record": "summary"`) with what the
-//! document has besides the hosts. [`Tally`] keeps the summary's counts while the hosts stream
-//! past, in memory that does not grow with hosts (but for the names of incomplete hosts);
+//! document has besides the hosts, counted by [`super::audit::Tally`] (the document's count too)
+//! while the hosts stream past;
 //! with `--baseline`, each line carries its host's changes ([`super::diff_lines`]) and the
 //! summary the rest; [`report_from_lines`] reads such a file back as an [`AuditReport`] (for
 //! `--baseline` and `report render`), the changes put together.
 
 use super::audit::{
-    AuditReport, HostReport, Inputs, ReportContext, SCHEMA_VERSION, SeverityCounts, Summary, Tool,
+    AuditReport, HostReport, Inputs, ReportContext, SCHEMA_VERSION, Summary, Tally, Tool,
 };
 use super::changes::{Changes, HostChanges};
 use super::diff_lines::LinesDiff;
-use super::dump::summarize as summarize_dump;
 use crate::audit::capacity::HostCapacity;
 use crate::audit::run::HostResult;
-use crate::audit::verify::{MatrixRow, MatrixSummary, summarize as summarize_matrix};
-use crate::finding::{Finding, Severity};
+use crate::audit::verify::MatrixRow;
+use crate::finding::Finding;
 use crate::jsonl::{HostMark, LinesError, SummaryMark};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
-use std::net::IpAddr;
 
 /// One host of `audit --json-lines`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -79,10 +76,7 @@ pub fn host_line(h: HostResult, baseline: Option<&mut LinesDiff<'_>>) -> HostLin
     HostLine {
         record: HostMark::Host,
         complete: !h.incomplete,
-        host: HostReport {
-            summary: summarize_dump(&h.dump),
-            dump: h.dump,
-        },
+        host: HostReport::new(h.dump),
         capacity: h.capacity,
         matrix: h.matrix,
         findings: h.findings,
@@ -90,66 +84,25 @@ pub fn host_line(h: HostResult, baseline: Option<&mut LinesDiff<'_>>) -> HostLin
     }
 }
 
-/// The counts of the summary line, kept as hosts stream past.
-#[derive(Debug, Default)]
-pub struct Tally {
-    hosts: usize,
-    incomplete: Vec<String>,
-    counts: SeverityCounts,
-    verdicts: MatrixSummary,
-    vantage_points: BTreeSet<IpAddr>,
-}
-
 impl Tally {
-    pub fn add(&mut self, h: &HostResult) {
-        self.hosts += 1;
-        if h.incomplete {
-            self.incomplete.push(h.dump.target.clone());
-        }
-        self.counts.add(&h.findings);
-        self.verdicts.add(summarize_matrix(&h.matrix));
-        self.vantage_points
-            .extend(h.observations.iter().map(|o| o.source));
-    }
-
-    /// Worst severity so far, the policy's own findings included.
-    pub fn worst(&self, policy_findings: &[Finding]) -> Option<Severity> {
-        let mut c = self.counts;
-        c.add(policy_findings);
-        c.worst()
-    }
-
     /// The summary line. Targets that never got a line (an interrupted run) are incomplete.
     pub fn summary(
-        mut self,
+        self,
         ctx: ReportContext,
         policy_findings: Vec<Finding>,
         interrupted: bool,
     ) -> SummaryLine {
-        let mut counts = self.counts;
-        counts.add(&policy_findings);
-        if interrupted && self.hosts < ctx.inputs.targets.len() {
-            let missing = ctx.inputs.targets.len() - self.hosts;
-            self.incomplete
-                .push(format!("({missing} targets not examined: interrupted)"));
-        }
-        let complete = self.incomplete.is_empty() && !interrupted;
+        let closed = self.close(ctx.inputs.targets.len(), &policy_findings, interrupted);
         SummaryLine {
             record: SummaryMark::Summary,
             schema_version: SCHEMA_VERSION,
             tool: Tool::rpcaudit(),
             generated_at: ctx.generated_at.clone(),
-            complete,
+            complete: closed.complete,
             interrupted,
-            inputs: ctx.inputs(self.vantage_points.into_iter().collect()),
+            inputs: ctx.inputs(closed.vantage_points),
             findings: policy_findings,
-            summary: Summary {
-                compliant: complete && counts.error == 0,
-                hosts: self.hosts,
-                incomplete_hosts: self.incomplete,
-                findings: counts,
-                verdicts: self.verdicts,
-            },
+            summary: closed.summary,
             changes: None,
         }
     }

@@ -143,7 +143,7 @@ pub struct AuthVerifier<'a> {
 pub fn stub_offset(header: &Header) -> Option<usize> {
     match header.ptype {
         ptype::REQUEST if header.flags & PFC_OBJECT_UUID != 0 => {
-            Some(HEADER_LEN + Request::HEAD_LEN + 16)
+            Some(HEADER_LEN + Request::OBJECT_HEAD_LEN)
         }
         ptype::REQUEST => Some(HEADER_LEN + Request::HEAD_LEN),
         ptype::RESPONSE => Some(HEADER_LEN + ReplyHead::LEN),

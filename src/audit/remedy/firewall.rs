@@ -41,7 +41,7 @@ pub(super) fn fw_add(
 ) -> Result<(), Refusal> {
     if fw_name_taken(lp, name, block, ports) {
         return Err(Refusal::new(
-            "Windows Firewall rule name",
+            quote::FW_RULE_NAME,
             name,
             "is already the name of a rule of the policy that does something else; deleting or updating rules by this name would drop that rule",
         ));
@@ -49,9 +49,7 @@ pub(super) fn fw_add(
     let expect = Expect::FwAdd { name, block, ports };
     match s.dialect {
         FixDialect::Powershell => {
-            let what = "Windows Firewall rule name";
-            let q = quote::ps_quoted(what, name)?;
-            let pattern = quote::ps_pattern(what, name)?;
+            let q = quote::ps_quoted(quote::FW_RULE_NAME, name)?;
             let params = |mut l: Line| -> Result<Line, Refusal> {
                 l = l
                     .sp()
@@ -85,19 +83,15 @@ pub(super) fn fw_add(
             };
             s.comment("Updated when it exists (from an earlier run), created otherwise.");
             s.cmd(
-                Line::new()
-                    .words("if (Get-NetFirewallRule -DisplayName")
-                    .sp()
-                    .quoted(&pattern)
+                edit_by_name(FixDialect::Powershell, "if (Get-NetFirewallRule", name)?
                     .sp()
                     .words("-ErrorAction SilentlyContinue) {"),
             )?;
-            let set = params(
-                Line::new()
-                    .words("Set-NetFirewallRule -DisplayName")
-                    .sp()
-                    .quoted(&pattern),
-            )?;
+            let set = params(edit_by_name(
+                FixDialect::Powershell,
+                "Set-NetFirewallRule",
+                name,
+            )?)?;
             s.indented(set, &Expect::FwEdit { name })?;
             s.fixed("} else {")?;
             let new = params(
@@ -405,18 +399,17 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     }
 }
 
-/// The start of a command that changes the rules named `name` in place: `CMDLET -DisplayName
-/// 'name'` in PowerShell, `netsh advfirewall firewall set rule name="name" dir=in new` in netsh
-/// (where `ps_cmdlet` is not used).
-fn edit_by_name(dialect: FixDialect, ps_cmdlet: &str, name: &str) -> Result<Line, Refusal> {
-    const WHAT: &str = "Windows Firewall rule name";
+/// The start of a command that finds or changes the rules named `name`: `HEAD -DisplayName
+/// 'name'` in PowerShell (`ps_head`: the words before it, the cmdlet last), `netsh advfirewall
+/// firewall set rule name="name" dir=in new` in netsh (where `ps_head` is not used).
+fn edit_by_name(dialect: FixDialect, ps_head: &str, name: &str) -> Result<Line, Refusal> {
     Ok(match dialect {
         FixDialect::Powershell => Line::new()
-            .words(ps_cmdlet)
+            .words(ps_head)
             .sp()
             .raw("-DisplayName")
             .sp()
-            .quoted(&quote::ps_pattern(WHAT, name)?),
+            .quoted(&quote::ps_pattern(quote::FW_RULE_NAME, name)?),
         _ => Line::new()
             .words("netsh advfirewall firewall set rule")
             .sp()

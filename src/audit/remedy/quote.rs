@@ -260,9 +260,12 @@ pub fn ipseccmd_policy(s: &str) -> Result<Quoted, Refusal> {
 /// file never runs: either the file does not parse, or this statement throws first.
 pub const PS_UTF8_GUARD: &str = "if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne (-join [char[]](0xE9, 0x2019, 0x3041))) { throw 'rpcaudit: this script was not read as UTF-8, so names in it would be misread: save it as UTF-8 with a BOM and run it again' }";
 
+/// What a firewall rule name is called in a [`Refusal`].
+pub const FW_RULE_NAME: &str = "Windows Firewall rule name";
+
 /// A Windows Firewall rule name for `netsh advfirewall firewall ... name=`.
 pub fn netsh_rule_name(s: &str) -> Result<Quoted, Refusal> {
-    const WHAT: &str = "Windows Firewall rule name";
+    const WHAT: &str = FW_RULE_NAME;
     if s.trim().eq_ignore_ascii_case("all") {
         return Err(Refusal::new(
             WHAT,

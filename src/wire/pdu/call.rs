@@ -49,6 +49,8 @@ impl<'a> Request<'a> {
     /// alloc_hint, p_cont_id and opnum: what comes before the object UUID (when there is
     /// one) and the stub.
     pub const HEAD_LEN: usize = 8;
+    /// The head and the object UUID after it (PFC_OBJECT_UUID).
+    pub const OBJECT_HEAD_LEN: usize = Self::HEAD_LEN + 16;
 
     /// A request for `opnum` of presentation context 0 carrying `stub` whole (one fragment,
     /// no object UUID).

@@ -104,6 +104,11 @@ fn head_lengths_are_what_the_codecs_write() {
         written(&|w| Request::call(0, &[]).write(w)),
         Request::HEAD_LEN
     );
+    let with_object = Request {
+        object: Some(Uuid::from_u128(1)),
+        ..Request::call(0, &[])
+    };
+    assert_eq!(written(&|w| with_object.write(w)), Request::OBJECT_HEAD_LEN);
     assert_eq!(
         written(&|w| ReplyHead::default().write(w).unwrap()),
         ReplyHead::LEN
