@@ -11,18 +11,19 @@
 
 use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
 use super::connection::{Connection, ConnectionError};
-use super::{EPM_INTERFACE, Endpoint, HostDump, HostStatus, names};
+use super::{Endpoint, HostDump, HostStatus, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
+use crate::wire::epm::EPM_SYNTAX;
 use crate::wire::epm::{
     EPT_S_NOT_REGISTERED, EntryTower, EptEntry, HandleFreeRequest, HandleFreeResponse,
     LookupRequest, LookupResponse, MapRequest, MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE,
     OPNUM_MAP,
 };
 use crate::wire::ndr::{ByteOrder, ContextHandle, Stub};
+use crate::wire::pdu::reject_reason;
 use crate::wire::pdu::{
     self, Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, RESULT_ACCEPTANCE, Request,
-    SyntaxId,
 };
 use crate::wire::reassembly::{DEFAULT_MAX_STUB, Progress, Reassembler};
 use crate::wire::tower::Tower;
@@ -461,7 +462,7 @@ impl EpmSession {
             ByteOrder::Little,
             CALL_BIND,
             PFC_FIRST_FRAG | PFC_LAST_FRAG | flags,
-            Body::Bind(Bind::offer(SyntaxId::new(EPM_INTERFACE, 3, 0), MAX_XMIT)),
+            Body::Bind(Bind::offer(EPM_SYNTAX, MAX_XMIT)),
         )
     }
 
@@ -838,16 +839,16 @@ impl EpmSession {
 
 fn bind_nak_reason(reason: u16) -> &'static str {
     match reason {
-        0 => "reason not specified",
-        1 => "temporary congestion",
-        2 => "local limit exceeded",
-        3 => "called paddr unknown",
-        4 => "protocol version not supported",
-        5 => "default context not supported",
-        6 => "user data not readable",
-        7 => "no psap available",
-        8 => "authentication type not recognized",
-        9 => "invalid checksum",
+        reject_reason::NOT_SPECIFIED => "reason not specified",
+        reject_reason::TEMPORARY_CONGESTION => "temporary congestion",
+        reject_reason::LOCAL_LIMIT_EXCEEDED => "local limit exceeded",
+        reject_reason::CALLED_PADDR_UNKNOWN => "called paddr unknown",
+        reject_reason::PROTOCOL_VERSION_NOT_SUPPORTED => "protocol version not supported",
+        reject_reason::DEFAULT_CONTEXT_NOT_SUPPORTED => "default context not supported",
+        reject_reason::USER_DATA_NOT_READABLE => "user data not readable",
+        reject_reason::NO_PSAP_AVAILABLE => "no psap available",
+        reject_reason::AUTHENTICATION_TYPE_NOT_RECOGNIZED => "authentication type not recognized",
+        reject_reason::INVALID_CHECKSUM => "invalid checksum",
         _ => "unknown reason",
     }
 }

@@ -14,9 +14,8 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
-/// The endpoint mapper's own interface: e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.
-pub const EPM_INTERFACE: Uuid = Uuid::from_u128(0xe1af8308_5d1f_11c9_91a4_08002b14a0fa);
 pub use crate::ports::EPM_PORT;
+pub use crate::wire::epm::EPM_INTERFACE;
 
 /// One registered endpoint as the endpoint mapper reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -11,12 +11,14 @@ use super::connection::Connection;
 use crate::ports::PortRanges;
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
+use crate::wire::epm::EPM_SYNTAX;
 use crate::wire::epm::{
     EPT_S_NOT_REGISTERED, EntryTower, EptEntry, HandleFreeRequest, HandleFreeResponse,
     LookupRequest, LookupResponse, MapRequest, MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE,
     OPNUM_MAP,
 };
 use crate::wire::ndr::{ByteOrder, ContextHandle, NdrWriter, Stub};
+use crate::wire::pdu::reject_reason;
 use crate::wire::pdu::{
     self, Bind, BindAck, BindNak, Body, ContextResult, Fault, NDR20, PFC_FIRST_FRAG, PFC_LAST_FRAG,
     Pdu, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED, REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED,
@@ -605,18 +607,18 @@ impl Session<'_> {
             return Ok(None);
         };
         let Some(acceptor) = self.config.require_auth.as_ref() else {
-            return Err(8); // authentication type not recognized
+            return Err(reject_reason::AUTHENTICATION_TYPE_NOT_RECOGNIZED);
         };
         let level = match (v.trailer.auth_type, Level::from_wire(v.trailer.auth_level)) {
             (auth_type::WINNT, Some(level)) => level,
-            _ => return Err(8),
+            _ => return Err(reject_reason::AUTHENTICATION_TYPE_NOT_RECOGNIZED),
         };
         match ServerAuth::accept(acceptor, v.token, level, v.trailer.auth_context_id) {
             Ok((a, challenge)) => {
                 self.auth = Some(a);
                 Ok(Some((challenge, level.wire())))
             }
-            Err(_) => Err(9), // invalid checksum
+            Err(_) => Err(reject_reason::INVALID_CHECKSUM),
         }
     }
 
@@ -647,7 +649,9 @@ impl Session<'_> {
                 return Ok(());
             }
             Some(Misbehave::BindNak) => {
-                return self.send_bind_nak(call_id, 4).await;
+                return self
+                    .send_bind_nak(call_id, reject_reason::PROTOCOL_VERSION_NOT_SUPPORTED)
+                    .await;
             }
             _ => {}
         }
@@ -667,7 +671,7 @@ impl Session<'_> {
         }
         let mut results = Vec::with_capacity(bind.contexts.len());
         for c in &bind.contexts {
-            let epm = c.abstract_syntax == SyntaxId::new(EPM_INTERFACE, 3, 0);
+            let epm = c.abstract_syntax == EPM_SYNTAX;
             let ndr = c.transfer_syntaxes.contains(&NDR20);
             let r = if epm && ndr {
                 self.accepted_context.get_or_insert(c.context_id);

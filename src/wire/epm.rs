@@ -8,8 +8,14 @@
 
 use super::WireError;
 use super::ndr::{Codec, ContextHandle, NdrReader, NdrWriter, Stub};
+use super::pdu::SyntaxId;
 use super::tower::{MAX_TOWER_LEN, Tower};
 use uuid::Uuid;
+
+/// The endpoint mapper's own interface: e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.
+pub const EPM_INTERFACE: Uuid = Uuid::from_u128(0xe1af8308_5d1f_11c9_91a4_08002b14a0fa);
+/// Its abstract syntax, as a bind offers it.
+pub const EPM_SYNTAX: SyntaxId = SyntaxId::new(EPM_INTERFACE, 3, 0);
 
 pub const OPNUM_LOOKUP: u16 = 2;
 pub const OPNUM_MAP: u16 = 3;

@@ -37,6 +37,20 @@ pub const RESULT_PROVIDER_REJECTION: u16 = 2;
 pub const REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED: u16 = 1;
 pub const REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED: u16 = 2;
 
+/// A bind_nak's `provider_reject_reason` (C706 §12.6.3.4; 8 and 9 from MS-RPCE 2.2.2.5).
+pub mod reject_reason {
+    pub const NOT_SPECIFIED: u16 = 0;
+    pub const TEMPORARY_CONGESTION: u16 = 1;
+    pub const LOCAL_LIMIT_EXCEEDED: u16 = 2;
+    pub const CALLED_PADDR_UNKNOWN: u16 = 3;
+    pub const PROTOCOL_VERSION_NOT_SUPPORTED: u16 = 4;
+    pub const DEFAULT_CONTEXT_NOT_SUPPORTED: u16 = 5;
+    pub const USER_DATA_NOT_READABLE: u16 = 6;
+    pub const NO_PSAP_AVAILABLE: u16 = 7;
+    pub const AUTHENTICATION_TYPE_NOT_RECOGNIZED: u16 = 8;
+    pub const INVALID_CHECKSUM: u16 = 9;
+}
+
 /// bind_ack and alter_context_resp bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindAck {

@@ -21,6 +21,7 @@ mod names;
 pub use bind::{
     Bind, BindAck, BindNak, ContextElem, ContextResult, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED,
     REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED, RESULT_ACCEPTANCE, RESULT_PROVIDER_REJECTION,
+    reject_reason,
 };
 pub use call::{Fault, ReplyHead, Request, Response};
 pub use names::{describe_status, ptype_name, status_name};
@@ -138,10 +139,10 @@ pub struct SyntaxId {
 }
 
 impl SyntaxId {
-    pub fn new(uuid: Uuid, major: u16, minor: u16) -> Self {
+    pub const fn new(uuid: Uuid, major: u16, minor: u16) -> Self {
         SyntaxId {
             uuid,
-            version: u32::from(major) | (u32::from(minor) << 16),
+            version: major as u32 | ((minor as u32) << 16),
         }
     }
     pub fn major(&self) -> u16 {

@@ -4,7 +4,7 @@
 use super::*;
 
 fn epm_syntax() -> SyntaxId {
-    SyntaxId::new(crate::epm::EPM_INTERFACE, 3, 0)
+    crate::wire::epm::EPM_SYNTAX
 }
 
 fn round_trip(pdu: Pdu<'_>) {
