@@ -237,6 +237,94 @@ fn a_wrong_password_is_a_logon_failure_and_three_hosts_retire_the_credentials() 
 }
 
 #[test]
+fn a_host_that_accepts_a_wrong_password_does_not_lift_the_cap() {
+    // 127.0.0.1 takes "Not-The-Password" (a hostile host, or one that maps a bad password to
+    // Guest); eight more refuse it. All at once, the accepting one first in line: the others
+    // still get the credentials at most three times between them.
+    let wrong = "Not-The-Password";
+    let f = Fixture::start(&["--require-auth", &format!("{ACCOUNT}:{wrong}")]);
+    let port = f.port();
+    let spec = format!("{ACCOUNT}:{PASSWORD}");
+    let _refusing: Vec<Fixture> = (2..=9)
+        .map(|k| {
+            Fixture::start_in(
+                None,
+                &format!("127.0.0.{k}:{port}"),
+                &["--require-auth", &spec],
+            )
+        })
+        .collect();
+    let targets: Vec<String> = (1..=9).map(|k| format!("127.0.0.{k}")).collect();
+    let mut args: Vec<&str> = vec!["dump"];
+    args.extend(targets.iter().map(String::as_str));
+    args.extend([
+        "--port",
+        &port,
+        "--json",
+        "--user",
+        ACCOUNT,
+        "--auth",
+        "ntlm",
+        "--concurrency",
+        "9",
+    ]);
+    let (code, out, err) = run_env(&args, &[("RPCAUDIT_PASSWORD", wrong)]);
+    assert_eq!(code, 3, "{err}");
+    let v = json(&out, &err);
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts[0]["status"], "ok", "{}", hosts[0]);
+    let errors: Vec<&str> = hosts[1..]
+        .iter()
+        .map(|h| h["error"].as_str().unwrap())
+        .collect();
+    let saying = |what: &str| errors.iter().filter(|e| e.contains(what)).count();
+    assert_eq!(
+        (
+            saying("logon failure: the host refused"),
+            saying("so they are no longer used")
+        ),
+        (3, 5),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn rust_log_cannot_bring_back_the_ntlm_librarys_logs() {
+    let f = restricted(&[]);
+    let port = f.port();
+    // NTLMSSP as the library might print a message: text, base64, hex, a Debug byte list.
+    let marks = [
+        "NTLMSSP",
+        "TlRMTVNTUA",
+        "4e544c4d5353",
+        "4E544C4D5353",
+        "78, 84, 76, 77, 83, 83, 80",
+        "sspi",
+    ];
+    for directive in ["sspi::ntlm=trace", "sspi=trace", "trace", "sspi::ntlm[]=trace,trace"] {
+        for level in ["integrity", "privacy"] {
+            let (code, out, err) = run_env(
+                &dump_args(&port, &["--user", ACCOUNT, "--auth-level", level]),
+                &[("RPCAUDIT_PASSWORD", PASSWORD), ("RUST_LOG", directive)],
+            );
+            assert_eq!(code, 0, "{directive}: {err}");
+            if directive.ends_with("trace") && !directive.starts_with("sspi") {
+                assert!(
+                    err.contains("NTLM authentication sent"),
+                    "{directive}: our own trace still shows: {err}"
+                );
+            }
+            for m in marks {
+                assert!(
+                    !err.contains(m) && !out.contains(m),
+                    "RUST_LOG={directive} at {level}: {m:?} in the output"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn missing_or_contradictory_credentials_are_usage_errors() {
     let f = restricted(&[]);
     let port = f.port();

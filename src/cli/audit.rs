@@ -282,31 +282,27 @@ fn run_lines(
     Ok(Exit::for_outcome(complete, worst))
 }
 
-/// `--output` with `--json-lines`: the lines go to a temporary file beside FILE as they are
-/// written, and it is renamed over FILE once the summary line is in, so a reader never sees
-/// a report without its summary.
+/// `--output` with `--json-lines`: the lines go to a new file beside FILE as they are written
+/// ([`super::files::AtomicFile`]), and it is renamed over FILE once the summary line is in, so
+/// a reader never sees a report without its summary.
 struct LinesFile {
     path: PathBuf,
-    tmp: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    out: super::files::AtomicFile,
 }
 
 impl LinesFile {
     fn create(path: &std::path::Path) -> Result<Self, Error> {
-        let tmp = super::report::temp_beside(path);
-        let out = std::fs::File::create(&tmp).map_err(|source| Error::WriteReport {
+        let out = super::files::AtomicFile::create(path).map_err(|source| Error::WriteReport {
             path: path.display().to_string(),
             source,
         })?;
         Ok(LinesFile {
             path: path.to_path_buf(),
-            tmp,
-            out: std::io::BufWriter::new(out),
+            out,
         })
     }
 
     fn fail(&self, source: std::io::Error) -> Error {
-        let _ = std::fs::remove_file(&self.tmp);
         Error::WriteReport {
             path: self.path.display().to_string(),
             source,
@@ -322,39 +318,26 @@ impl LinesFile {
         r.map_err(|e| self.fail(e))
     }
 
-    fn finish(mut self) -> Result<(), Error> {
-        use std::io::Write;
-        let r = self
-            .out
-            .flush()
-            .and_then(|()| self.out.get_ref().sync_all())
-            .and_then(|()| std::fs::rename(&self.tmp, &self.path));
-        r.map_err(|e| self.fail(e))
+    fn finish(self) -> Result<(), Error> {
+        let path = self.path;
+        self.out.commit().map_err(|source| Error::WriteReport {
+            path: path.display().to_string(),
+            source,
+        })
     }
 }
 
-/// Write the JSON report to `path` atomically: a temporary file beside it, flushed to disk,
-/// then renamed over `path`, so a reader never sees half a report.
+/// Write the JSON report to `path` through [`super::files::write_atomically`], so a reader
+/// never sees half a report.
 pub fn write_report(path: &std::path::Path, report: &AuditReport) -> Result<(), Error> {
-    use std::io::Write;
-    let json = inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
+    let mut json = inert::to_json_pretty(report).map_err(|source| Error::EncodeReport {
         path: path.display().to_string(),
         source,
     })?;
-    let tmp = super::report::temp_beside(path);
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(json.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::WriteReport {
-            path: path.display().to_string(),
-            source,
-        }
+    json.push('\n');
+    super::files::write_atomically(path, json.as_bytes()).map_err(|source| Error::WriteReport {
+        path: path.display().to_string(),
+        source,
     })
 }
 

@@ -17,6 +17,7 @@ pub mod capacity;
 pub mod demo;
 pub mod dump;
 pub mod error;
+pub mod files;
 pub mod lab;
 pub mod policy;
 pub mod probe;
@@ -110,13 +111,20 @@ pub enum Command {
 /// anything. The one place that prints errors: clap's messages (they quote the arguments, a
 /// target, a file name) and the commands' [`Error`]s alike leave through [`inert::terminal`].
 pub fn main() -> Exit {
-    match parse().and_then(run) {
+    let exit = match parse().and_then(run) {
         Ok(exit) => exit,
         Err(Error::Clap(e)) => clap_output(&e),
         Err(e) => {
             errln(format!("rpcaudit: {}", inert::field(&e.to_string())));
             e.exit()
         }
+    };
+    // What the user asked for did not all reach stdout: whatever the result was, the run
+    // did not deliver it ([`out`] said why when it happened).
+    if stdout_failed() {
+        Exit::Usage
+    } else {
+        exit
     }
 }
 
@@ -166,20 +174,15 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
 }
 
 fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, filter::filter_fn, fmt};
     let default = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    // The NTLM provider's own spans and events stay out of the log at every verbosity: they
-    // describe credential handles and tokens, and this tool logs no secret.
-    let filter = match "sspi=off".parse() {
-        Ok(d) => filter.add_directive(d),
-        Err(_) => filter,
-    };
+    let levels = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     // Colours in log lines only on a terminal (and never with NO_COLOR), like everything else.
     let ansi = {
         use std::io::IsTerminal;
@@ -188,12 +191,22 @@ fn init_logging(verbose: u8) {
             std::env::var_os("NO_COLOR").as_deref(),
         )
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
+    let layer = fmt::layer()
         .with_writer(InertStderr)
+        .with_ansi(ansi)
         .with_target(false)
-        .try_init();
+        .with_filter(levels)
+        .with_filter(filter_fn(|meta| is_own_log(meta.target())));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// The one log filter `RUST_LOG` cannot lift: only rpcaudit's own spans and events are
+/// written. The NTLM library (`sspi`) and the crates under it log challenges, whole
+/// AUTHENTICATE messages, session keys and clear stubs at debug and trace; a directive such as
+/// `RUST_LOG=sspi::ntlm=trace` is more specific than any `sspi=off` added beside it, so a deny
+/// directive would not hold. `RUST_LOG` still sets rpcaudit's own levels.
+fn is_own_log(target: &str) -> bool {
+    target == "rpcaudit" || target.starts_with("rpcaudit::")
 }
 
 /// The file-descriptor budget of this run ([`crate::budget`]): on first use, the soft
@@ -255,20 +268,38 @@ pub fn errln(text: impl AsRef<str>) {
         .and_then(|()| stderr.write_all(b"\n"));
 }
 
-/// Write a result to stdout through [`inert::terminal`]. A closed pipe (`rpcaudit ... | head`)
-/// is not an error worth a panic: the reader has what it wanted; other write errors are
-/// reported on stderr.
+/// Set once a write to stdout failed; [`main`] then exits 2.
+static STDOUT_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a write to stdout has failed during this run.
+pub fn stdout_failed() -> bool {
+    STDOUT_FAILED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Write a result to stdout through [`inert::terminal`]. A write that fails (a full disk, a
+/// closed pipe as in `rpcaudit ... | head`) is said once on stderr, nothing more is written to
+/// stdout, and the run ends with exit 2 whatever it found ([`main`]): output the user asked
+/// for that did not arrive is never a success.
 pub fn out(text: impl AsRef<str>) {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    if stdout_failed() {
+        return;
+    }
     let safe = inert::terminal(text.as_ref());
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(safe.as_bytes())
         .and_then(|()| stdout.flush());
     if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
+        && !STDOUT_FAILED.swap(true, Ordering::Relaxed)
     {
-        errln(format!("rpcaudit: cannot write to stdout: {e}"));
+        let why = if e.kind() == std::io::ErrorKind::BrokenPipe {
+            "the reader closed the pipe before the whole result was written".to_string()
+        } else {
+            e.to_string()
+        };
+        errln(format!("rpcaudit: cannot write the result to stdout: {why}"));
     }
 }
 
@@ -324,6 +355,15 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn only_our_own_logs_pass_whatever_rust_log_names() {
+        assert!(is_own_log("rpcaudit"));
+        assert!(is_own_log("rpcaudit::epm::client"));
+        for other in ["sspi", "sspi::ntlm", "picky_krb::messages", "rpcauditx", "tokio", ""] {
+            assert!(!is_own_log(other), "{other}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! `rpcaudit report render REPORT.json --html FILE`, and the report files other commands write
 //! beside their output (`audit --html/--sarif`, `demo --html`): the HTML page
 //! ([`crate::report::html`]) and the SARIF log ([`crate::report::sarif`]), each written
-//! atomically (a temporary file beside it, then a rename), so a reader never sees half a file.
+//! through [`super::files`] (a new file beside it, then a rename), so a reader never sees half a
+//! file and no planted name is written through.
 //!
 //! `report render` reads a saved `--json`/`--output` report (the document form, or JSON
 //! lines) through the baseline reader, which refuses what is not a report and
@@ -11,6 +12,7 @@
 use super::{Error, Exit};
 use crate::finding::Finding;
 use crate::report::audit::AuditReport;
+use super::files::write_atomically;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -87,31 +89,3 @@ pub fn write_extra(
     Ok(())
 }
 
-/// A temporary file name beside `path` (same directory, so the final rename is atomic).
-pub fn temp_beside(path: &Path) -> PathBuf {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    dir.join(format!(".{name}.{}.tmp", std::process::id()))
-}
-
-/// Write `bytes` to `path` through a temporary file beside it, flushed, then renamed.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = temp_beside(path);
-    let written = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}

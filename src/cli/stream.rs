@@ -116,12 +116,15 @@ impl Output {
 }
 
 /// Run `work` on `rt` to its end or until Ctrl-C, whichever comes first; true when it was
-/// interrupted (then said once on stderr). Tasks still in flight are abandoned, not awaited.
+/// interrupted (then said once on stderr). A write to stdout that failed (a closed pipe, a
+/// full disk) ends the work too: nobody receives the rest, and the run exits 2 anyway
+/// ([`super::out`]). Tasks still in flight are abandoned, not awaited.
 pub fn until_interrupted(rt: tokio::runtime::Runtime, work: impl Future<Output = ()>) -> bool {
     let interrupted = rt.block_on(async {
         tokio::select! {
             () = work => false,
             _ = tokio::signal::ctrl_c() => true,
+            () = stdout_lost() => false,
         }
     });
     rt.shutdown_background();
@@ -129,6 +132,13 @@ pub fn until_interrupted(rt: tokio::runtime::Runtime, work: impl Future<Output =
         super::errln("rpcaudit: interrupted; the hosts done so far are written");
     }
     interrupted
+}
+
+/// Resolves once a write to stdout has failed (checked five times a second).
+async fn stdout_lost() {
+    while !super::stdout_failed() {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// A pretty JSON document whose last field is an array written item by item: what

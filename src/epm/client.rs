@@ -92,8 +92,11 @@ impl Default for AuthOptions {
 pub const LOGON_FAILURE_LIMIT: usize = 3;
 
 /// Counts logon failures across the hosts of one run. An authenticated attempt takes a
-/// permit first; until one host has accepted the credentials, no more attempts are under way
-/// at once than failures are still allowed, so the limit holds with any concurrency.
+/// permit first, and no more attempts are under way at once than failures are still allowed,
+/// so at most `limit` logon failures are ever sent, with any concurrency. A host that accepts
+/// the credentials lifts nothing: a hostile host, or a server that maps a bad password to
+/// Guest, "accepts" anything, and the account's lockout counter lives on the domain
+/// controller, not on the hosts that answered.
 #[derive(Debug)]
 pub struct LogonGate {
     limit: usize,
@@ -105,7 +108,6 @@ pub struct LogonGate {
 struct GateState {
     failures: usize,
     pending: usize,
-    accepted: bool,
 }
 
 /// One authenticated attempt under a [`LogonGate`]; dropping it unrecorded counts as
@@ -149,7 +151,7 @@ impl LogonGate {
                 if s.failures >= self.limit {
                     return None;
                 }
-                if s.accepted || s.failures + s.pending < self.limit {
+                if s.failures + s.pending < self.limit {
                     s.pending += 1;
                     return Some(GatePermit {
                         gate: self.clone(),
@@ -164,10 +166,8 @@ impl LogonGate {
     fn finish(&self, outcome: Option<bool>) {
         if let Ok(mut s) = self.state.lock() {
             s.pending = s.pending.saturating_sub(1);
-            match outcome {
-                Some(true) => s.accepted = true,
-                Some(false) => s.failures += 1,
-                None => {}
+            if outcome == Some(false) {
+                s.failures += 1;
             }
         }
         self.changed.notify_waiters();
@@ -1114,6 +1114,48 @@ mod tests {
             FixtureConfig::windows_like(5, &PortRanges::parse("5001").unwrap(), 0, 0, "SRV");
         c.misbehave = Some(misbehave);
         c
+    }
+
+    /// One host accepting among many refusing, in every order and concurrency: never more
+    /// than the limit of logon failures, and an acceptance does not lift the cap.
+    #[tokio::test]
+    async fn an_accepting_host_does_not_lift_the_logon_failure_cap() {
+        for accepting_at in [0, 1, 5, 39] {
+            for in_flight in [1, 4, 40] {
+                let gate = Arc::new(LogonGate::new(3));
+                let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let limit = Arc::new(tokio::sync::Semaphore::new(in_flight));
+                let mut tasks = Vec::new();
+                for host in 0..40 {
+                    let (gate, sent, failed, limit) =
+                        (gate.clone(), sent.clone(), failed.clone(), limit.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let _slot = limit.acquire().await;
+                        let Some(permit) = gate.acquire().await else {
+                            return;
+                        };
+                        sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        tokio::task::yield_now().await;
+                        if host == accepting_at {
+                            permit.accepted();
+                        } else {
+                            failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            permit.logon_failure();
+                        }
+                    }));
+                }
+                for t in tasks {
+                    t.await.unwrap();
+                }
+                let failed = failed.load(std::sync::atomic::Ordering::SeqCst);
+                let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+                let at = format!("accepting host {accepting_at}, {in_flight} in flight");
+                assert_eq!(failed, 3, "{at}");
+                assert!(sent <= 4, "{at}: {sent} hosts got the credentials");
+                assert!(gate.closed(), "{at}");
+            }
+        }
     }
 
     /// A server that binds correctly, then answers the first request with a valid, empty,
