@@ -6,8 +6,13 @@
 //!
 //! The rule, exactly:
 //! - Forbidden characters: the C0 controls U+0000-U+001F (TAB, LF and CR included), DEL U+007F,
-//!   the C1 controls U+0080-U+009F, the bidirectional embeddings and overrides U+202A-U+202E,
-//!   the isolates U+2066-U+2069 and the marks U+200E, U+200F and U+061C.
+//!   the C1 controls U+0080-U+009F; the bidirectional embeddings and overrides U+202A-U+202E,
+//!   the isolates U+2066-U+2069 and the marks U+200E, U+200F and U+061C; the line and paragraph
+//!   separators U+2028, U+2029; the invisible characters that make two different names look
+//!   the same: zero-width space, non-joiner and joiner U+200B-U+200D, word joiner and invisible
+//!   operators U+2060-U+2064, the BOM / zero-width no-break space U+FEFF and the interlinear
+//!   annotation marks U+FFF9-U+FFFB. The fix-script writers refuse exactly this set in names
+//!   ([`forbidden`] is the one definition).
 //! - [`field`] replaces each forbidden character by an escape and keeps every other character:
 //!   `\xHH` (two lowercase hex digits) below U+0080, `\u{hex}` (lowercase, no leading zeros)
 //!   above, so ESC is `\x1b`, LF `\x0a` and RLO `\u{202e}`. A backslash is not escaped: input
@@ -42,16 +47,22 @@ pub const MAX_QUOTE: usize = 80;
 /// What ends a cut value.
 pub const ELLIPSIS: char = '…';
 
-/// True for the characters the rule forbids on a terminal (see the module comment).
+/// True for the characters the rule forbids on a terminal (see the module comment): the one
+/// hazard set, which the fix-script writers refuse in names too
+/// (`audit::remedy::quote::is_hazard` is this function).
 pub fn forbidden(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{1f}'
-        | '\u{7f}'..='\u{9f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{200e}'
-        | '\u{200f}'
-        | '\u{061c}')
+    // `is_control` is the Cc category: C0, DEL and C1 (NEL included).
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
 /// Append the escape of `c` (a forbidden character) to `out`.
@@ -199,7 +210,7 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
 }
 
 /// A serde_json formatter that writes what [`forbidden`] names and serde_json leaves raw (DEL,
-/// C1, bidi characters) as `\uXXXX` escapes; everything else as `F` would. The parsed value is
+/// C1, bidi, separator and invisible characters) as `\uXXXX` escapes; everything else as `F` would. The parsed value is
 /// unchanged.
 pub struct InertJson<F>(pub F);
 
@@ -290,6 +301,19 @@ mod tests {
             '\u{200e}', '\u{200f}', '\u{61c}', '\u{2066}', '\u{2069}', '\u{202a}',
         ] {
             assert!(!field(&c.to_string()).contains(c));
+        }
+        // Separators and invisible characters: two names that look the same must not.
+        for c in [
+            '\u{2028}', '\u{2029}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{2061}',
+            '\u{2064}', '\u{feff}', '\u{fffb}', '\u{85}',
+        ] {
+            let name = format!("admin{c}");
+            let shown = field(&name);
+            assert_eq!(shown, format!("admin\\u{{{:x}}}", u32::from(c)));
+            assert_eq!(terminal(&name), shown);
+            let json = to_json_line(&name).unwrap();
+            assert!(json.is_ascii(), "{json}");
+            assert_eq!(serde_json::from_str::<String>(&json).unwrap(), name);
         }
         assert!(matches!(field("MS-SAMR samr ✓"), Cow::Borrowed(_)));
     }

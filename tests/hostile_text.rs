@@ -17,7 +17,9 @@ use support::{Fixture, bin};
 const SCRIPT: &str = "/usr/bin/script";
 
 /// What must never reach a terminal raw, written out independently of the implementation:
-/// C0 controls but LF and TAB, DEL, C1, bidi embeddings, overrides, isolates and marks.
+/// C0 controls but LF and TAB, DEL, C1, bidi embeddings, overrides, isolates and marks, the
+/// line and paragraph separators, and the invisible characters (zero-width space, joiners,
+/// word joiner, invisible operators, BOM, interlinear annotation marks).
 fn forbidden(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{8}'
@@ -27,7 +29,13 @@ fn forbidden(c: char) -> bool {
         | '\u{2066}'..='\u{2069}'
         | '\u{200e}'
         | '\u{200f}'
-        | '\u{61c}')
+        | '\u{61c}'
+        | '\u{2028}'
+        | '\u{2029}'
+        | '\u{200b}'..='\u{200d}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}')
 }
 
 /// `text` without SGR sequences (`ESC [` digits and `;` then `m`), the only escapes allowed
@@ -250,7 +258,7 @@ fn hostile_policy(dir: &Path) -> (PathBuf, PathBuf) {
     let ps = dir.join("rules\u{202e}1sp.ps1");
     std::fs::write(
         &ps,
-        "New-NetFirewallRule -DisplayName 'RPC \u{202e}exe.txt\x1b]0;pwned\x07' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 5001-5003 -RemoteAddress 10.1.1.0/24\n",
+        "New-NetFirewallRule -DisplayName 'RPC \u{202e}exe.txt\x1b]0;pwned\x07\u{200b}ad\u{2060}min\u{feff}\u{2028}' -Direction Inbound -Action Allow -Protocol TCP -LocalPort 5001-5003 -RemoteAddress 10.1.1.0/24\n",
     )
     .unwrap();
     (netsh, ps)
@@ -258,8 +266,9 @@ fn hostile_policy(dir: &Path) -> (PathBuf, PathBuf) {
 
 const NETSH_RULE: &str = "Block RPC 5009 x\x1b[2Jy\x1b]0;pwned\x07";
 const NETSH_RULE_SHOWN: &str = "Block RPC 5009 x\\x1b[2Jy\\x1b]0;pwned\\x07";
-const PS_RULE: &str = "RPC \u{202e}exe.txt\x1b]0;pwned\x07";
-const PS_RULE_SHOWN: &str = "RPC \\u{202e}exe.txt\\x1b]0;pwned\\x07";
+const PS_RULE: &str = "RPC \u{202e}exe.txt\x1b]0;pwned\x07\u{200b}ad\u{2060}min\u{feff}\u{2028}";
+const PS_RULE_SHOWN: &str =
+    "RPC \\u{202e}exe.txt\\x1b]0;pwned\\x07\\u{200b}ad\\u{2060}min\\u{feff}\\u{2028}";
 
 #[test]
 fn audit_and_lint_with_hostile_rule_and_file_names() {

@@ -144,19 +144,10 @@ fn u(c: char) -> String {
 
 /// Control characters (C0, DEL, C1 including NEL), line and paragraph separators, and the
 /// invisible formatting characters that make a line read differently from what runs
-/// (bidirectional overrides and isolates, zero-width characters, BOM).
+/// (bidirectional overrides and isolates, zero-width characters, BOM): the terminal's
+/// forbidden set, one definition ([`crate::inert::forbidden`]).
 pub fn is_hazard(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-        )
+    crate::inert::forbidden(c)
 }
 
 /// What every name must be, whatever the dialect.
