@@ -78,6 +78,38 @@ pub enum TargetError {
     },
     #[error("target `{target}`: name resolved to no addresses")]
     NoAddresses { target: String },
+    /// A literal address, or one inside a range, that is not one host's.
+    #[error(
+        "{at}: {addr} is not a host address ({why}); rpcaudit sends nothing to it (give the hosts' own unicast addresses)"
+    )]
+    NotAHost {
+        at: String,
+        addr: IpAddr,
+        why: &'static str,
+    },
+    /// A name that resolved to an address that is not one host's.
+    #[error(
+        "target `{target}`: the name resolves to {addr}, which is not a host address ({why}); refused before anything was sent to it"
+    )]
+    ResolvesToNonHost {
+        target: String,
+        addr: IpAddr,
+        why: &'static str,
+    },
+}
+
+/// Why `ip` is not one host's address, if it is not: unspecified (`0.0.0.0`, `::`, which
+/// reaches the scanning machine itself), multicast, or the IPv4 broadcast address, in either
+/// form (an IPv4-mapped IPv6 address is judged as the IPv4 address it maps). The one rule for
+/// targets, resolved names and `--from` sources.
+pub fn not_a_host(ip: IpAddr) -> Option<&'static str> {
+    let ip = ip.to_canonical();
+    match ip {
+        _ if ip.is_unspecified() => Some("unspecified"),
+        _ if ip.is_multicast() => Some("multicast"),
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("broadcast"),
+        _ => None,
+    }
 }
 
 /// Why a token is not a target.
@@ -431,6 +463,7 @@ impl Expansion<'_> {
             spec => {
                 let exclude = self.exclude;
                 let mut remaining: Vec<(Family, u128, u128)> = Vec::new();
+                let mut refused: Option<(IpAddr, &'static str)> = None;
                 for_each_interval(&spec, false, &mut |fam, lo, hi| {
                     for (a, b) in exclude.subtract(fam, lo, hi) {
                         // Count first so that a huge block is refused without listing it.
@@ -445,7 +478,12 @@ impl Expansion<'_> {
                     // Listing as we go keeps `remaining` short for specs of many intervals.
                     for (fam, a, b) in remaining.drain(..) {
                         for v in a..=b {
-                            let t = Target::Addr(from_key(fam, v));
+                            let ip = from_key(fam, v);
+                            if let Some(why) = not_a_host(ip) {
+                                refused = Some((ip, why));
+                                return Err(());
+                            }
+                            let t = Target::Addr(ip);
                             if self.seen.insert(t.clone()) {
                                 self.targets.push(t);
                             }
@@ -453,7 +491,14 @@ impl Expansion<'_> {
                     }
                     Ok(())
                 })
-                .map_err(|()| too_many())?;
+                .map_err(|()| match refused {
+                    Some((addr, why)) => TargetError::NotAHost {
+                        at: at.to_string(),
+                        addr,
+                        why,
+                    },
+                    None => too_many(),
+                })?;
             }
         }
         Ok(())
@@ -687,6 +732,18 @@ pub async fn resolve(
             target: name.to_string(),
         });
     }
+    // A name that points at 0.0.0.0 (a sinkhole, or a hostile DNS answer) would audit the
+    // scanning machine itself under the name's banner: the whole name is refused.
+    if let Some((addr, why)) = addrs
+        .iter()
+        .find_map(|a| not_a_host(a.ip()).map(|why| (a.ip(), why)))
+    {
+        return Err(TargetError::ResolvesToNonHost {
+            target: name.to_string(),
+            addr,
+            why,
+        });
+    }
     Ok(addrs)
 }
 
@@ -720,6 +777,41 @@ mod tests {
             Ok(ts) => panic!("expected an error, got {} targets", ts.len()),
             Err(e) => e.to_string(),
         }
+    }
+
+    #[test]
+    fn addresses_that_are_not_one_hosts_are_refused_in_every_form() {
+        for (token, addr, why) in [
+            ("0.0.0.0", "0.0.0.0", "unspecified"),
+            ("::", "::", "unspecified"),
+            ("::ffff:0.0.0.0", "::ffff:0.0.0.0", "unspecified"),
+            ("[::ffff:0.0.0.0]", "::ffff:0.0.0.0", "unspecified"),
+            ("255.255.255.255", "255.255.255.255", "broadcast"),
+            ("::ffff:255.255.255.255", "::ffff:255.255.255.255", "broadcast"),
+            ("224.0.0.1", "224.0.0.1", "multicast"),
+            ("::ffff:224.0.0.1", "::ffff:224.0.0.1", "multicast"),
+            ("ff02::1", "ff02::1", "multicast"),
+            ("224.0.0.0/30", "224.0.0.1", "multicast"),
+            ("223.255.255.254-224.0.0.3", "224.0.0.0", "multicast"),
+            ("255.255.255.250-255", "255.255.255.255", "broadcast"),
+            ("0.0.0.0/32", "0.0.0.0", "unspecified"),
+            ("239.1-2.0.1", "239.1.0.1", "multicast"),
+        ] {
+            let e = err_text(&["192.0.2.1", token]);
+            assert!(
+                e.contains(&format!("{addr} is not a host address ({why})")),
+                "{token}: {e}"
+            );
+            assert!(e.contains(&format!("`{token}`")), "{token}: {e}");
+        }
+        // Their neighbours are hosts.
+        assert_eq!(
+            expand(&args(&["0.0.0.1", "223.255.255.255", "255.255.255.254", "fe80::1"]))
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(not_a_host("127.0.0.1".parse().unwrap()), None);
     }
 
     fn temp_file(content: &[u8]) -> tempfile::NamedTempFile {

@@ -228,13 +228,7 @@ pub fn parse_source(text: &str) -> Result<IpAddr, SourceError> {
         .trim()
         .parse()
         .map_err(|_| SourceError::NotAnAddress(excerpt(text).into_owned()))?;
-    let why = match ip {
-        _ if ip.is_unspecified() => Some("unspecified"),
-        _ if ip.is_multicast() => Some("multicast"),
-        IpAddr::V4(v4) if v4.is_broadcast() => Some("broadcast"),
-        _ => None,
-    };
-    match why {
+    match crate::target::not_a_host(ip) {
         Some(why) => Err(SourceError::NotUnicast(ip, why)),
         None => Ok(ip),
     }
