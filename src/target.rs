@@ -787,7 +787,11 @@ mod tests {
             ("::ffff:0.0.0.0", "::ffff:0.0.0.0", "unspecified"),
             ("[::ffff:0.0.0.0]", "::ffff:0.0.0.0", "unspecified"),
             ("255.255.255.255", "255.255.255.255", "broadcast"),
-            ("::ffff:255.255.255.255", "::ffff:255.255.255.255", "broadcast"),
+            (
+                "::ffff:255.255.255.255",
+                "::ffff:255.255.255.255",
+                "broadcast",
+            ),
             ("224.0.0.1", "224.0.0.1", "multicast"),
             ("::ffff:224.0.0.1", "::ffff:224.0.0.1", "multicast"),
             ("ff02::1", "ff02::1", "multicast"),
@@ -806,9 +810,14 @@ mod tests {
         }
         // Their neighbours are hosts.
         assert_eq!(
-            expand(&args(&["0.0.0.1", "223.255.255.255", "255.255.255.254", "fe80::1"]))
-                .unwrap()
-                .len(),
+            expand(&args(&[
+                "0.0.0.1",
+                "223.255.255.255",
+                "255.255.255.254",
+                "fe80::1"
+            ]))
+            .unwrap()
+            .len(),
             4
         );
         assert_eq!(not_a_host("127.0.0.1".parse().unwrap()), None);

@@ -301,7 +301,12 @@ fn rust_log_cannot_bring_back_the_ntlm_librarys_logs() {
         "78, 84, 76, 77, 83, 83, 80",
         "sspi",
     ];
-    for directive in ["sspi::ntlm=trace", "sspi=trace", "trace", "sspi::ntlm[]=trace,trace"] {
+    for directive in [
+        "sspi::ntlm=trace",
+        "sspi=trace",
+        "trace",
+        "sspi::ntlm[]=trace,trace",
+    ] {
         for level in ["integrity", "privacy"] {
             let (code, out, err) = run_env(
                 &dump_args(&port, &["--user", ACCOUNT, "--auth-level", level]),

@@ -33,7 +33,9 @@ fn literal_addresses_that_are_no_host_are_refused_before_any_connect() {
             assert_eq!(code, 2, "{command:?}: {out}{err}");
             assert!(out.is_empty(), "{command:?}: nothing is reported: {out}");
             assert!(
-                err.contains(&format!("target `{target}`: {addr} is not a host address ({why})")),
+                err.contains(&format!(
+                    "target `{target}`: {addr} is not a host address ({why})"
+                )),
                 "{command:?}: {err}"
             );
         }
@@ -48,7 +50,15 @@ fn with_hosts_file(name: &str, addr: &str, args: &[&str]) -> (i32, String, Strin
     std::fs::write(&hosts, format!("127.0.0.1 localhost\n{addr} {name}\n")).unwrap();
     let script = "mount --bind \"$1\" /etc/hosts && shift && exec \"$@\"";
     let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
         .arg(&hosts)
         .arg(bin())
         .args(args)
@@ -88,8 +98,13 @@ fn a_name_that_resolves_to_no_host_is_refused_by_name() {
                 .collect(),
         ] {
             let (code, out, err) = with_hosts_file(name, addr, &command);
-            let said = format!("target `{name}`: the name resolves to {addr}, which is not a host address ({why})");
-            assert!(out.contains(&said) || err.contains(&said), "{command:?}: {out}{err}");
+            let said = format!(
+                "target `{name}`: the name resolves to {addr}, which is not a host address ({why})"
+            );
+            assert!(
+                out.contains(&said) || err.contains(&said),
+                "{command:?}: {out}{err}"
+            );
             assert_ne!(code, 0, "{command:?}: {out}{err}");
             assert!(!out.contains("COMPLIANT\""), "{command:?}: {out}");
             assert!(

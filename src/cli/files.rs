@@ -160,7 +160,12 @@ mod tests {
         write_atomically(&path, b"report").unwrap();
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
         assert_eq!(std::fs::read(&path).unwrap(), b"report");
-        assert!(!std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+        assert!(
+            !std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]
@@ -173,7 +178,12 @@ mod tests {
         let e = write_atomically(&link, b"report").unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         let e = AtomicFile::create(Path::new("/dev/null")).unwrap_err();
         assert!(e.to_string().contains("not a regular file"), "{e}");
         let e = AtomicFile::create(dir.path()).unwrap_err();

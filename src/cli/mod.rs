@@ -121,11 +121,7 @@ pub fn main() -> Exit {
     };
     // What the user asked for did not all reach stdout: whatever the result was, the run
     // did not deliver it ([`out`] said why when it happened).
-    if stdout_failed() {
-        Exit::Usage
-    } else {
-        exit
-    }
+    if stdout_failed() { Exit::Usage } else { exit }
 }
 
 /// Parse the command line.
@@ -299,7 +295,9 @@ pub fn out(text: impl AsRef<str>) {
         } else {
             e.to_string()
         };
-        errln(format!("rpcaudit: cannot write the result to stdout: {why}"));
+        errln(format!(
+            "rpcaudit: cannot write the result to stdout: {why}"
+        ));
     }
 }
 
@@ -362,7 +360,14 @@ mod tests {
     fn only_our_own_logs_pass_whatever_rust_log_names() {
         assert!(is_own_log("rpcaudit"));
         assert!(is_own_log("rpcaudit::epm::client"));
-        for other in ["sspi", "sspi::ntlm", "picky_krb::messages", "rpcauditx", "tokio", ""] {
+        for other in [
+            "sspi",
+            "sspi::ntlm",
+            "picky_krb::messages",
+            "rpcauditx",
+            "tokio",
+            "",
+        ] {
             assert!(!is_own_log(other), "{other}");
         }
     }

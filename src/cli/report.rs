@@ -9,10 +9,10 @@
 //! names the file. Exit 0 when the page was written, 2 when the report cannot be read or the
 //! page cannot be written.
 
+use super::files::write_atomically;
 use super::{Error, Exit};
 use crate::finding::Finding;
 use crate::report::audit::AuditReport;
-use super::files::write_atomically;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -88,4 +88,3 @@ pub fn write_extra(
     }
     Ok(())
 }
-
