@@ -128,7 +128,7 @@ fn demo_runs_without_root_or_network() {
 }
 
 #[test]
-fn a_reader_that_stops_early_is_not_a_crash() {
+fn a_reader_that_stops_early_is_not_a_crash_nor_a_success() {
     let _demo = support::demo_lock();
     let mut child = std::process::Command::new(support::bin())
         .arg("demo")
@@ -142,5 +142,12 @@ fn a_reader_that_stops_early_is_not_a_crash() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    // The report did not arrive: exit 2, said once.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.matches("the reader closed the pipe before the whole result was written")
+            .count(),
+        1,
+        "{err}"
+    );
 }
