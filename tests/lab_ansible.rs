@@ -239,19 +239,18 @@ fn the_playbook_over_ssh_probes_from_each_subnet_and_the_audit_is_compliant() {
         start_sshd(v, d, &mut started);
     }
 
-    // One group per subnet; each host copies the binary into its own remote dir (both sshd
-    // share this machine's filesystem).
+    // One group per subnet; each host copies the binary into a private directory of its own
+    // that the playbook makes in /tmp (both sshd share this machine's filesystem) and removes.
     let mut inventory = String::new();
     for v in &VANTAGES {
         let subnet = v.lab_ip.octets();
         inventory.push_str(&format!(
-            "[subnet_{}_{}_{}]\n{} ansible_host={} rpcaudit_remote_dir={}\n",
+            "[subnet_{}_{}_{}]\n{} ansible_host={}\n",
             subnet[0],
             subnet[1],
             subnet[2],
             v.name,
             ns_addr(v),
-            d.join(format!("remote-{}", v.name)).display()
         ));
     }
     inventory.push_str(&format!(
