@@ -81,6 +81,9 @@ pub enum Code {
     /// `audit --store`: what was observed contradicts what the configured store decides
     /// (configured block, observed open or closed; or configured pass, observed filtered).
     StoreNotInForce,
+    /// A source the fence denies TCP 135 and the range reaches the same RPC interfaces by
+    /// another road (SMB named pipes on 445 or 139, RPC over HTTP on 593).
+    FenceBypass,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -121,6 +124,7 @@ impl Code {
         Code::PolicyAssigned,
         Code::StoreDisagrees,
         Code::StoreNotInForce,
+        Code::FenceBypass,
     ];
 
     /// Whether the policy reader and linter produce this code (the README's "policy" rows;
@@ -136,6 +140,7 @@ impl Code {
                 | Code::EpmFenced
                 | Code::Unverified
                 | Code::StoreNotInForce
+                | Code::FenceBypass
                 | Code::Other(_)
         )
     }
@@ -174,6 +179,7 @@ impl Code {
             Code::EpmFenced => "epm-fenced",
             Code::Unverified => "unverified",
             Code::StoreNotInForce => "store-not-in-force",
+            Code::FenceBypass => "fence-bypass",
             Code::Other(code) => code,
         }
     }

@@ -5,12 +5,13 @@
 //! 2. [`capacity::assess`] counts each host's dynamic TCP ports against the configured range
 //!    (`--range`, or the policy's rpccfg/.reg) → `out-of-range`, `range-near-full`,
 //!    `range-exhausted` and a recommended range with the commands that apply it.
-//! 3. [`probe_plan`] lists what to probe: the endpoint mapper's port, the range and every TCP
-//!    port the dumps discovered, from each source to each target; `probe::sweep` runs it, and
+//! 3. [`probe_plan`] lists what to probe: the endpoint mapper's port, the range, every TCP
+//!    port the dumps discovered and the other roads to RPC ([`roads`]: SMB on 445 and 139, RPC
+//!    over HTTP on 593), from each source to each target; `probe::sweep` runs it, and
 //!    observation files made at other vantage points are merged in.
 //! 4. [`verify::build_matrix`] gives each (source, target, port) the policy's expected action
 //!    and a verdict; [`verify::matrix_findings`] turns the matrix into `leak`, `overblock` and
-//!    `hang-hazard` findings.
+//!    `hang-hazard` findings, [`roads::fence_bypasses`] into `fence-bypass` ones.
 //! 5. [`remedy::remediate`] writes the commands that fix the findings in the administrator's
 //!    dialect (`--fix-dialect`).
 //! 6. `report` renders the findings and the matrix; the CLI maps the worst severity to the exit
@@ -18,6 +19,7 @@
 
 pub mod capacity;
 pub mod remedy;
+pub mod roads;
 pub mod run;
 pub mod verify;
 
@@ -27,7 +29,7 @@ use crate::ports::PortRanges;
 use std::net::IpAddr;
 
 /// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
-/// the dump of that target discovered, from each of [`crate::probe::vantage_points`] of
+/// the dump of that target discovered ∪ the ports of `roads` (the other roads to RPC), from each of [`crate::probe::vantage_points`] of
 /// `sources`. A dump belongs to a target when the address it connected to, or else
 /// the target it was given as, is that IP address. Nesting: target, source, port ascending;
 /// suitable for `probe::sweep`.
@@ -36,6 +38,7 @@ pub fn probe_plan(
     sources: &[IpAddr],
     epm_port: u16,
     range: &PortRanges,
+    roads: &[roads::Road],
     dumps: &[HostDump],
 ) -> Vec<crate::probe::Probe> {
     let mut plan = Vec::new();
@@ -45,8 +48,9 @@ pub fn probe_plan(
             .filter(|d| dump_ip(d) == Some(target))
             .flat_map(|d| d.tcp_ports())
             .map(|p| (p, p));
+        let roads = roads.iter().map(|r| (r.port, r.port));
         let ports = range.union(&PortRanges::from_ranges(
-            discovered.chain([(epm_port, epm_port)]),
+            discovered.chain([(epm_port, epm_port)]).chain(roads),
         ));
         plan.extend(crate::probe::plan(&[target], sources, &ports));
     }
@@ -92,27 +96,33 @@ mod tests {
             dump("dc01", Some("198.18.0.10:135"), &[5001, 49664, 49665]),
             dump("[::1]", None, &[6000]),
         ];
-        let plan = probe_plan(&[t1, t2], &s, 135, &range, &dumps);
+        let plan = probe_plan(&[t1, t2], &s, 135, &range, &roads::ROADS, &dumps);
         let t1_ports: Vec<u16> = plan
             .iter()
             .filter(|p| p.1 == t1 && p.0 == Some(s[0]))
             .map(|p| p.2)
             .collect();
-        assert_eq!(t1_ports, [135, 5001, 5002, 5003, 49664, 49665]);
+        assert_eq!(
+            t1_ports,
+            [135, 139, 445, 593, 5001, 5002, 5003, 49664, 49665]
+        );
         let t2_ports: Vec<u16> = plan
             .iter()
             .filter(|p| p.1 == t2 && p.0 == Some(s[1]))
             .map(|p| p.2)
             .collect();
-        assert_eq!(t2_ports, [135, 5001, 5002, 5003, 6000]);
-        assert_eq!(plan.len(), 2 * 6 + 2 * 5);
+        assert_eq!(t2_ports, [135, 139, 445, 593, 5001, 5002, 5003, 6000]);
+        assert_eq!(plan.len(), 2 * 9 + 2 * 8);
         assert_eq!(plan[0], (Some(s[0]), t1, 135));
-        assert_eq!(plan[6], (Some(s[1]), t1, 135));
+        assert_eq!(plan[9], (Some(s[1]), t1, 135));
         // No sources: the kernel chooses.
-        let plan = probe_plan(&[t1], &[], 13500, &range, &[]);
+        let plan = probe_plan(&[t1], &[], 13500, &range, &roads::ROADS, &[]);
         assert_eq!(
             plan,
             [
+                (None, t1, 139),
+                (None, t1, 445),
+                (None, t1, 593),
                 (None, t1, 5001),
                 (None, t1, 5002),
                 (None, t1, 5003),

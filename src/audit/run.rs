@@ -40,6 +40,9 @@ pub struct AuditRequest {
     pub probe_config: ProbeConfig,
     /// More ports to probe beyond 135, the range and the discovered ports.
     pub extra_ports: Option<PortRanges>,
+    /// The other roads to RPC to probe and judge (`fence-bypass`); [`super::roads::ROADS`]
+    /// for a real audit.
+    pub roads: Vec<super::roads::Road>,
     /// Observations made elsewhere (`--observations`), already read.
     pub imported: Vec<Observation>,
     /// What ports no rule covers are expected to do.
@@ -90,12 +93,13 @@ struct Collect {
     sources: Vec<IpAddr>,
     range: PortRanges,
     extra_ports: Option<PortRanges>,
+    roads: Vec<super::roads::Road>,
     sweeper: Sweeper,
 }
 
 /// The network half for one host: resolve it once, dump its endpoint mapper, then probe the
-/// endpoint mapper's port, the range, every discovered TCP port and the extra ports from each
-/// vantage point (within the run's shared probe budget).
+/// endpoint mapper's port, the range, every discovered TCP port, the other roads to RPC and the
+/// extra ports from each vantage point (within the run's shared probe budget).
 async fn collect(target: Target, c: Arc<Collect>) -> (HostDump, Option<IpAddr>, Vec<Observation>) {
     let label = target.to_string();
     let addrs = crate::target::resolve(&target, c.epm_port, c.dump.connect_timeout).await;
@@ -115,6 +119,7 @@ async fn collect(target: Target, c: Arc<Collect>) -> (HostDump, Option<IpAddr>, 
             &c.sources,
             c.epm_port,
             &c.range,
+            &c.roads,
             std::slice::from_ref(&dump),
         );
         if let Some(extra) = &c.extra_ports {
@@ -155,6 +160,7 @@ pub async fn run_each(
         sources: req.sources.clone(),
         range: req.range.clone(),
         extra_ports: req.extra_ports.clone(),
+        roads: req.roads.clone(),
         sweeper: Sweeper::new(&req.probe_config),
     });
     let imported = index_imported(&req.imported);
@@ -325,6 +331,9 @@ pub fn assess_host(
         })
         .collect();
     findings.extend(matrix_findings(&matrix, &req.range, port));
+    findings.extend(super::roads::fence_bypasses(
+        &matrix, port, &req.roads, &dump,
+    ));
 
     // A host whose endpoint mapper could not be dumped is incomplete, unless the policy blocks
     // the endpoint mapper from here and the probe saw exactly that: then nothing more could be

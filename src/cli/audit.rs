@@ -141,6 +141,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         probe: !args.no_probe,
         probe_config,
         extra_ports: args.ports.clone(),
+        roads: crate::audit::roads::ROADS.to_vec(),
         imported,
         default_action: args.default_action.into(),
         store,

@@ -317,6 +317,12 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "audit --store: a probe reached a port the configured store blocks (the configuration is not in force: the IPsec policy not assigned, a GPO not applied, another rule or firewall), or was dropped on a port the store passes (a warning: something the store does not hold drops it).",
             "Put the exported configuration in force on the host (assign the IPsec policy, apply the GPO, turn the firewall on), or find what else filters, then export the store again and re-run the audit.",
         ),
+        Code::FenceBypass => (
+            Error,
+            "RPC reachable by another road than the fence's",
+            "A source the fence denies TCP 135 and the RPC dynamic range reaches the same RPC interfaces by another road: SMB named pipes on TCP 445 or 139 (RestrictRemoteClients counts a named-pipe client as authenticated), or RPC over HTTP on TCP 593.",
+            "Block those ports from the denied sources as TCP 135 is blocked; where SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters.",
+        ),
         Code::Other(_) => (
             Warning,
             "A finding code this rpcaudit does not know",

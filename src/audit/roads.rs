@@ -1,0 +1,322 @@
+//! The other roads to RPC: KB908472's fence closes TCP 135 and the dynamic range, but the same
+//! interfaces answer on SMB named pipes (TCP 445, and 139 through NetBIOS) and the endpoint
+//! mapper answers over RPC over HTTP (TCP 593). The audit probes these ports beside the fence's
+//! (`audit::probe_plan`), and this module judges the matrix rows about them: a source the
+//! policy denies TCP 135 that reaches one of these roads has the fence bypassed
+//! (`fence-bypass`). Pure: no I/O.
+
+use super::verify::{Action, MatrixRow};
+use crate::epm::HostDump;
+use crate::finding::{Code, Finding, Severity};
+use crate::probe::ProbeState;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// SMB over TCP (direct hosting): named pipes, `\pipe\epmapper` among them.
+pub const SMB_PORT: u16 = 445;
+/// SMB over the NetBIOS session service: the same named pipes.
+pub const NETBIOS_SESSION_PORT: u16 = 139;
+/// `ncacn_http`'s endpoint mapper (`http-rpc-epmap`).
+pub const HTTP_EPM_PORT: u16 = 593;
+
+/// One road to RPC besides TCP 135 and the dynamic range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Road {
+    pub port: u16,
+    /// What carries RPC there, as a finding says it.
+    pub transport: &'static str,
+    /// The protocol sequence of the endpoints reachable that way.
+    pub protocol: &'static str,
+}
+
+/// Every road the audit probes, in the order findings name them.
+pub const ROADS: [Road; 3] = [
+    Road {
+        port: SMB_PORT,
+        transport: "SMB named pipes",
+        protocol: "ncacn_np",
+    },
+    Road {
+        port: NETBIOS_SESSION_PORT,
+        transport: "SMB named pipes over NetBIOS",
+        protocol: "ncacn_np",
+    },
+    Road {
+        port: HTTP_EPM_PORT,
+        transport: "RPC over HTTP (the endpoint mapper on ncacn_http)",
+        protocol: "ncacn_http",
+    },
+];
+
+/// What a host's map says about the interfaces a road reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reached {
+    /// The map was read: these interfaces (names, or UUID and version) are registered on the
+    /// road's protocol sequence; empty when none is.
+    Known(Vec<String>),
+    /// The map could not be read from here.
+    Unknown,
+}
+
+/// The interfaces `dump` registers on `protocol`, each named once, in the map's order.
+pub fn interfaces_on(dump: &HostDump, protocol: &str) -> Reached {
+    if dump.status != crate::epm::HostStatus::Ok {
+        return Reached::Unknown;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let names = dump
+        .endpoints
+        .iter()
+        .filter(|e| e.protocol == protocol)
+        .map(|e| match &e.name {
+            Some(n) => n.clone(),
+            None => format!("{} v{}", e.interface, e.version),
+        })
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
+    Reached::Known(names)
+}
+
+/// Most interface names a finding lists before "and N more".
+const MAX_NAMED: usize = 12;
+
+fn name_list(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(MAX_NAMED).map(String::as_str).collect();
+    let more = names.len().saturating_sub(MAX_NAMED);
+    if more == 0 {
+        shown.join(", ")
+    } else {
+        format!("{}, and {more} more", shown.join(", "))
+    }
+}
+
+/// `fence-bypass` findings for one host: per source whose TCP `epm_port` the policy blocks
+/// (the matrix row's expected decision), each of `roads` observed open from that source, when the
+/// host registers interfaces on the road's protocol sequence or its map could not be read
+/// (a host whose readable map holds no named pipe has only file sharing on 445). A road that
+/// is closed (nothing listens) or filtered is no bypass; sources allowed to 135 are not judged.
+pub fn fence_bypasses(
+    rows: &[MatrixRow],
+    epm_port: u16,
+    roads: &[Road],
+    dump: &HostDump,
+) -> Vec<Finding> {
+    let mut by_pair: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
+    for r in rows {
+        by_pair.entry((r.target, r.source)).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for ((target, source), group) in by_pair {
+        let fenced = group
+            .iter()
+            .any(|r| r.port == epm_port && r.expected == Action::Block);
+        if !fenced {
+            continue;
+        }
+        for road in roads {
+            let Some(row) = group
+                .iter()
+                .find(|r| r.port == road.port && r.observed == ProbeState::Open)
+            else {
+                continue;
+            };
+            let what = match interfaces_on(dump, road.protocol) {
+                Reached::Known(names) if names.is_empty() && road.protocol == "ncacn_np" => {
+                    continue;
+                }
+                Reached::Known(names) if names.is_empty() => "the endpoint mapper".to_string(),
+                Reached::Known(names) => format!(
+                    "{} {}: {}",
+                    names.len(),
+                    if names.len() == 1 {
+                        "interface"
+                    } else {
+                        "interfaces"
+                    },
+                    name_list(&names)
+                ),
+                Reached::Unknown => format!(
+                    "the interfaces the host registers on {} (its map could not be read from here)",
+                    road.protocol
+                ),
+            };
+            let policy_says = match &row.rule {
+                Some(rule) => format!("the policy passes it ({rule})"),
+                None if row.expected == Action::Block => "the default blocks it".to_string(),
+                None => "no rule of the policy covers it".to_string(),
+            };
+            out.push(
+                Finding::new(
+                    Code::FenceBypass,
+                    Severity::Error,
+                    format!(
+                        "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on TCP {} ({policy_says}): {what}.",
+                        road.transport, road.port
+                    ),
+                    format!(
+                        "Block TCP {} from {source} as TCP {epm_port} is blocked. If SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters (netsh rpc filter): RestrictRemoteClients does not help, it counts a named-pipe client as authenticated.",
+                        road.port
+                    ),
+                )
+                .with_evidence([format!(
+                    "{source} -> {target}:{} {}",
+                    road.port,
+                    row.observed.as_str()
+                )]),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::verify::build_matrix;
+    use crate::epm::testing;
+    use crate::probe::Observation;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn obs(source: &str, port: u16, state: ProbeState) -> Observation {
+        Observation::new(ip(source), ip("198.18.0.10"), port, state)
+    }
+
+    /// KB908472's fence: 135 and 5001-5021 pass from 198.18.1.0/24, blocked from others;
+    /// nothing about 445, 139 or 593 (the `--default` pass decides).
+    fn rows(observations: &[Observation]) -> Vec<MatrixRow> {
+        build_matrix(observations, Action::Pass, |src, port| {
+            let fenced = port == 135 || (5001..=5021).contains(&port);
+            let allowed = src.to_string().starts_with("198.18.1.");
+            match (fenced, allowed) {
+                (true, true) => {
+                    super::super::verify::Expected::new(Action::Pass, Some("policy.cmd:3".into()))
+                }
+                (true, false) => {
+                    super::super::verify::Expected::new(Action::Block, Some("policy.cmd:2".into()))
+                }
+                (false, _) => super::super::verify::Expected::uncovered(),
+            }
+        })
+    }
+
+    fn dc_dump() -> HostDump {
+        let mut np = testing::tcp_endpoint("198.18.0.10", 5001, 1);
+        np.protocol = "ncacn_np".into();
+        np.port = None;
+        np.name = Some("MS-LSAD lsarpc".into());
+        let mut np2 = np.clone();
+        np2.name = Some("MS-SAMR samr".into());
+        let dup = np.clone();
+        let tcp = testing::tcp_endpoint("198.18.0.10", 5001, 2);
+        testing::dump(
+            "198.18.0.10",
+            Some("198.18.0.10:135".parse().unwrap()),
+            vec![np, np2, dup, tcp],
+        )
+    }
+
+    #[test]
+    fn a_denied_source_that_reaches_445_bypasses_the_fence() {
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 5001, ProbeState::Filtered),
+            obs("198.18.2.5", 445, ProbeState::Open),
+            obs("198.18.2.5", 139, ProbeState::Filtered),
+            obs("198.18.2.5", 593, ProbeState::Closed),
+            // The allowed subnet reaches everything: no bypass there.
+            obs("198.18.1.5", 135, ProbeState::Open),
+            obs("198.18.1.5", 445, ProbeState::Open),
+        ]);
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].code, Code::FenceBypass);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "198.18.0.10: from 198.18.2.5, which the fence denies TCP 135, RPC is reachable over SMB named pipes on TCP 445 (no rule of the policy covers it): 2 interfaces: MS-LSAD lsarpc, MS-SAMR samr."
+        );
+        assert!(
+            f[0].fix.starts_with("Block TCP 445 from 198.18.2.5"),
+            "{}",
+            f[0].fix
+        );
+    }
+
+    #[test]
+    fn every_open_road_is_named_and_an_unread_map_is_said() {
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 445, ProbeState::Open),
+            obs("198.18.2.5", 139, ProbeState::Open),
+            obs("198.18.2.5", 593, ProbeState::Open),
+        ]);
+        let failed = crate::epm::client::failed("198.18.0.10", "timed out".into());
+        let f = fence_bypasses(&m, 135, &ROADS, &failed);
+        assert_eq!(f.len(), 3, "{f:#?}");
+        for (finding, port) in f.iter().zip([445, 139, 593]) {
+            assert!(
+                finding.message.contains(&format!("on TCP {port} ")),
+                "{}",
+                finding.message
+            );
+            assert!(
+                finding
+                    .message
+                    .contains("its map could not be read from here")
+            );
+        }
+    }
+
+    #[test]
+    fn no_bypass_without_a_fence_an_open_road_or_pipes() {
+        // 445 open but the host registers no named pipe: file sharing only.
+        let tcp_only = testing::dump(
+            "198.18.0.10",
+            Some("198.18.0.10:135".parse().unwrap()),
+            vec![testing::tcp_endpoint("198.18.0.10", 5001, 2)],
+        );
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 445, ProbeState::Open),
+        ]);
+        assert!(fence_bypasses(&m, 135, &ROADS, &tcp_only).is_empty());
+        // 593 open with no ncacn_http registration: the endpoint mapper itself answers there.
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 593, ProbeState::Open),
+        ]);
+        let f = fence_bypasses(&m, 135, &ROADS, &tcp_only);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("RPC over HTTP (the endpoint mapper on ncacn_http) on TCP 593"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.ends_with(": the endpoint mapper."),
+            "{}",
+            f[0].message
+        );
+        // No row about 135 from the source: not judged.
+        let m = rows(&[obs("198.18.2.5", 445, ProbeState::Open)]);
+        assert!(fence_bypasses(&m, 135, &ROADS, &dc_dump()).is_empty());
+        // Closed and filtered roads are no bypass.
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 445, ProbeState::Closed),
+            obs("198.18.2.5", 139, ProbeState::Filtered),
+        ]);
+        assert!(fence_bypasses(&m, 135, &ROADS, &dc_dump()).is_empty());
+    }
+
+    #[test]
+    fn a_long_list_of_interfaces_is_cut() {
+        let names: Vec<String> = (0..20).map(|k| format!("if{k}")).collect();
+        let shown = name_list(&names);
+        assert!(shown.ends_with("if11, and 8 more"), "{shown}");
+    }
+}
