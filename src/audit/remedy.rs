@@ -44,8 +44,10 @@ mod firewall;
 mod interval;
 mod ipsec;
 mod plan;
-pub mod quote;
 pub mod range;
+/// Each dialect's quoting rules live in [`crate::script::quote`], below `policy`, so that the
+/// fixes of policy lints are written by the same rules.
+pub use crate::script::quote;
 
 use quote::{Line, Refusal, comment_line, comment_value};
 

@@ -29,8 +29,7 @@
 //! read again with the policy reader's tokenizer and with a strict lexer of the dialect, and
 //! must give exactly the intended words on one logical line.
 
-use crate::policy::firewall::ps_words;
-use crate::policy::text::{self, Continuation};
+use super::words::{is_ps_single_quote, ps_words, split_words};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -446,11 +445,7 @@ pub fn fw_addresses(s: &str) -> Result<Token, Refusal> {
     }
 }
 
-pub use crate::policy::firewall::PS_SINGLE_QUOTES;
-
-pub fn is_ps_single_quote(c: char) -> bool {
-    PS_SINGLE_QUOTES.contains(&c)
-}
+pub use super::words::PS_SINGLE_QUOTES;
 
 fn ps_escape_quotes(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -600,7 +595,7 @@ impl Line {
 
     /// The line for a cmd script, after it reads back as the intended words.
     pub fn finish_cmd(self) -> Result<String, Refusal> {
-        self.finish(text::split_words, cmd_lex, "cmd.exe")
+        self.finish(split_words, cmd_lex, "cmd.exe")
     }
 
     /// The line for a PowerShell script, after it reads back as the intended words.
@@ -642,13 +637,21 @@ fn check_line(t: &str) -> Result<(), Refusal> {
     if let Some(c) = t.chars().find(|&c| is_hazard(c)) {
         return Err(fail(format!("holds {}", u(c))));
     }
-    let lines = text::logical_lines(t, &[Continuation::Caret, Continuation::Backtick]);
-    match lines.as_slice() {
-        [l] if l.text == t => Ok(()),
-        _ => Err(fail(
+    // As the policy reader's logical lines: a comment, or a line that goes on.
+    let lower = t.trim_start().to_ascii_lowercase();
+    let comment = lower == "rem"
+        || lower.starts_with("rem ")
+        || lower.starts_with("rem\t")
+        || lower.starts_with("::")
+        || lower.starts_with('#')
+        || lower.starts_with('@');
+    let goes_on = t.trim_end().ends_with(['^', '`']);
+    if comment || goes_on || t.trim().is_empty() {
+        return Err(fail(
             "does not read back as one command line (a comment or continuation)".into(),
-        )),
+        ));
     }
+    Ok(())
 }
 
 /// A strict lexer of the cmd lines remedy writes: outside double quotes only [`token_char`]s
