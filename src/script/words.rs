@@ -209,7 +209,13 @@ mod tests {
         }
         assert_eq!(
             ps_words("Set-NetFirewallRule -DisplayName ('' + [char]0x0411 + 'x') -Enabled True"),
-            ["Set-NetFirewallRule", "-DisplayName", "Бx", "-Enabled", "True"]
+            [
+                "Set-NetFirewallRule",
+                "-DisplayName",
+                "Бx",
+                "-Enabled",
+                "True"
+            ]
         );
         // Not a whole word, or not the form: read as before.
         assert_eq!(
