@@ -265,7 +265,7 @@ pub fn ipseccmd_policy(s: &str) -> Result<Quoted, Refusal> {
             WHAT,
             s,
             format!(
-                "holds {} (not ASCII): cmd.exe reads the script in the console's code page, and a policy name read differently makes ipseccmd create and assign another policy, dropping the one in force; use the PowerShell dialect (--fix-dialect powershell) or assign it by hand",
+                "holds {} (not ASCII): cmd.exe reads the script in the console's code page, and a policy name read differently makes the tool create and assign another policy, dropping the one in force; use the PowerShell dialect (--fix-dialect powershell) or assign it by hand",
                 u(c)
             ),
         ));
@@ -592,6 +592,23 @@ pub fn comment_line(s: &str) -> String {
             .collect()
     } else {
         s.to_string()
+    }
+}
+
+/// A fix text that gives a command: the command, when every value in it could be written
+/// (`command` as [`Line::finish_cmd`] returned it), else `todo` and why no command is given,
+/// in ASCII prose that does not repeat the value (a finding's message names it, shown
+/// inertly): "assign the policy by hand: rpcaudit writes no command for it, because the IPsec
+/// policy name holds '\u{22}', which ends the double-quoted string".
+pub fn or_by_hand(command: Result<String, Refusal>, todo: &str) -> String {
+    match command {
+        Ok(c) => c,
+        Err(r) => format!(
+            "{} by hand: rpcaudit writes no command for it, because the {} {}",
+            comment_value(true, todo),
+            comment_value(true, &r.what),
+            comment_value(true, &r.reason)
+        ),
     }
 }
 
