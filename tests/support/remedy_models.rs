@@ -594,3 +594,66 @@ fn ps_shape(words: &[String], want: &Intended) -> Result<(), String> {
         _ => Err("not a command remedy writes".into()),
     }
 }
+
+/// Programs a fix text may name as the start of a command.
+const PROGRAMS: &[&str] = &[
+    "ipseccmd",
+    "ipsecpol",
+    "netsh",
+    "rpccfg",
+    "reg add",
+    "New-NetFirewallRule",
+    "Set-NetFirewallRule",
+    "Get-NetFirewallRule",
+    "Disable-NetFirewallRule",
+];
+
+/// The commands a finding's fix text gives (`for each port: ipseccmd.exe ... (ports 5012)`,
+/// `add it: netsh ...`, a bare command), each as its arguments after cmd.exe's model: the text
+/// must be ASCII (so it reads the same in every code page), and from each program name at a
+/// word's start to the end of the text (less a trailing `(ports ...)`) must be exactly one
+/// command with no expansion, separator or redirection. Prose is fine and gives no command.
+pub fn fix_commands(fix: &str) -> Result<Vec<Vec<String>>, String> {
+    if let Some(c) = fix.chars().find(|c| !c.is_ascii()) {
+        return Err(format!("U+{:04X} is not ASCII: {fix:?}", u32::from(c)));
+    }
+    let lower = fix.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for p in PROGRAMS {
+        let p = p.to_ascii_lowercase();
+        for (at, _) in lower.match_indices(&p) {
+            let starts_word = lower[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+            if !starts_word {
+                continue;
+            }
+            let mut cmd = &fix[at..];
+            if let Some(i) = cmd.rfind(" (ports ")
+                && cmd.ends_with(')')
+            {
+                cmd = &cmd[..i];
+            }
+            let commands = cmd_line(cmd).map_err(|e| format!("{e}: {fix:?}"))?;
+            let ansi = cmd_line(&as_cp1252(cmd)).map_err(|e| format!("{e}: {fix:?}"))?;
+            if commands != ansi {
+                return Err(format!("reads differently in code page 1252: {fix:?}"));
+            }
+            match commands.as_slice() {
+                [args] => out.push(args.clone()),
+                _ => return Err(format!("{} commands: {fix:?}", commands.len())),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`fix_commands`], and each command is of a shape remedy writes, naming the intended policy
+/// and store.
+pub fn check_fix_text(fix: &str, want: &Intended) -> Result<(), String> {
+    for args in fix_commands(fix)? {
+        cmd_shape(&args, want).map_err(|e| format!("{e}: {fix:?}"))?;
+    }
+    Ok(())
+}
