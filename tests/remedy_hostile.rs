@@ -237,9 +237,10 @@ fn fine_ipsec_policy_names_are_written_and_work() {
         let lp = load("kb908472.cmd", &text);
         for d in [FixDialect::Ipseccmd, FixDialect::NetshIpsec] {
             let r = fix(d, &lp);
-            if d == FixDialect::Ipseccmd && !name.is_ascii() {
-                // Deliberate: read in another code page the name makes ipseccmd create and
-                // assign another policy, dropping the one in force.
+            if !name.is_ascii() {
+                // cmd.exe reads a batch file in the console's code page and has no escape
+                // form: read differently, the name would address another policy (ipseccmd
+                // even creates and assigns it, dropping the one in force).
                 refused(
                     d,
                     &r,
@@ -248,19 +249,15 @@ fn fine_ipsec_policy_names_are_written_and_work() {
                 assert!(
                     r.notes
                         .iter()
-                        .any(|n| n.contains("use --fix-dialect netsh-ipsec"))
+                        .any(|n| n.contains("--fix-dialect powershell")),
+                    "{d} {name:?}: {:?}",
+                    r.notes
                 );
                 reads_back(d, &r, &Intended::default());
                 continue;
             }
             assert!(
                 !r.notes.iter().any(|n| n.starts_with("refused")),
-                "{d} {name:?}: {:?}",
-                r.notes
-            );
-            assert_eq!(
-                r.notes.iter().any(|n| n.contains("non-ASCII names")),
-                !name.is_ascii(),
                 "{d} {name:?}: {:?}",
                 r.notes
             );
@@ -285,54 +282,62 @@ fn fine_ipsec_policy_names_are_written_and_work() {
 }
 
 #[test]
-fn powershell_scripts_with_non_ascii_names_stop_unless_read_as_utf8() {
-    let (file, text) = naive("\u{451}; Remove-Item C:\\ -Recurse; \u{451}", true);
+fn scripts_read_the_same_in_every_code_page() {
+    // Windows PowerShell 5.1 reads a .ps1 without a BOM in the ANSI code page: U+0451 is
+    // D1 91 in UTF-8, and 91 is U+2018 in code page 1252, a PowerShell quote. Written as is,
+    // the name would end its string early and `trap {continue}` would catch any guard.
+    let name = "\u{451}; trap {continue}; Remove-Item C:\\ -Recurse; \u{451}";
+    let (file, text) = naive(name, true);
     let r = fix(FixDialect::Powershell, &load(&file, &text));
-    let lines: Vec<&str> = r.script.lines().collect();
-    assert_eq!(lines[0], "#Requires -RunAsAdministrator");
-    assert_eq!(lines[1], rpcaudit::audit::remedy::quote::PS_UTF8_GUARD);
-    assert!(r.notes.iter().any(|n| n.contains("UTF-8 with a BOM")));
-    // Read as code page 1252, U+0451 (D1 91) is "\u{d1}\u{2018}": the quote would end the
-    // string. The guard is then misread too and the comparison fails before anything runs.
-    let misread: String = r
-        .script
-        .chars()
-        .flat_map(|c| {
-            let mut b = [0u8; 4];
-            c.encode_utf8(&mut b)
-                .bytes()
-                .map(|x| match x {
-                    0x91 => '\u{2018}',
-                    0x92 => '\u{2019}',
-                    0x82 => '\u{201a}',
-                    0x80 => '\u{20ac}',
-                    x => char::from(x),
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let guard = misread.lines().nth(1).unwrap();
-    let words = support::remedy_models::ps_line(guard);
+    assert!(r.script.is_ascii(), "{}", r.script);
+    assert!(!r.script.contains("throw"), "{}", r.script);
     assert!(
-        words.is_err() || words.as_ref().unwrap()[1] != "(\u{e9}\u{2019}\u{3041}",
-        "{words:?}"
+        !r.notes.iter().any(|n| n.contains("UTF-8")),
+        "{:?}",
+        r.notes
     );
-    // The misread narrowing line is the injection the guard stops.
-    let narrow = misread
-        .lines()
-        .find(|l| l.starts_with("Set-NetFirewallRule -DisplayName") && l.contains("Remove-Item"))
-        .unwrap();
-    assert!(support::remedy_models::ps_line(narrow).is_err(), "{narrow}");
-    // Read as UTF-8 the script is fine.
+    assert!(
+        r.script.contains(
+            "\nSet-NetFirewallRule -DisplayName ('' + [char]0x0451 + '; trap {continue}; Remove-Item C:\\ -Recurse; ' + [char]0x0451) -RemoteAddress "
+        ),
+        "{}",
+        r.script
+    );
+    let narrow = |script: &str| -> Vec<String> {
+        let line = script
+            .lines()
+            .find(|l| l.starts_with("Set-NetFirewallRule -DisplayName ("))
+            .unwrap();
+        support::remedy_models::ps_line(line).unwrap()
+    };
+    let ansi = support::remedy_models::as_cp1252(&r.script);
+    assert_eq!(narrow(&r.script), narrow(&ansi));
+    assert_eq!(narrow(&r.script)[2], name);
     let want = Intended {
-        fw_rule: Some("\u{451}; Remove-Item C:\\ -Recurse; \u{451}"),
+        fw_rule: Some(name),
         ..Intended::default()
     };
+    // check_script reads it both ways too.
     reads_back(FixDialect::Powershell, &r, &want);
-    // ASCII scripts carry no guard.
-    let (file, text) = naive("Block RPC", true);
-    let r = fix(FixDialect::Powershell, &load(&file, &text));
-    assert!(!r.script.contains("throw"));
+    let lp2 = after(&file, &text, &r);
+    for p in [135, 5001, 5021] {
+        assert_eq!(act(&lp2, ALLOWED, p), Action::Pass, "{p}\n{}", r.script);
+        assert_eq!(act(&lp2, OUTSIDER, p), Action::Block, "{p}");
+    }
+    // cmd.exe has no escape form: the netsh narrowing is refused, pointing to PowerShell.
+    let (file, text) = naive("R\u{e8}gle \u{451}", false);
+    let r = fix(FixDialect::Netsh, &load(&file, &text));
+    assert!(r.script.is_ascii(), "{}", r.script);
+    refused(FixDialect::Netsh, &r, "narrowing the block rule");
+    assert!(
+        r.script
+            .lines()
+            .any(|l| l.starts_with("rem Refused: narrowing the block rule: Windows Firewall rule name \"R\\u{e8}gle \\u{451}\" holds U+00E8 (not ASCII)")
+                && l.contains("--fix-dialect powershell")),
+        "{}",
+        r.script
+    );
+    reads_back(FixDialect::Netsh, &r, &Intended::default());
 }
 
 #[test]
@@ -558,9 +563,14 @@ fn firewall_rule_names_that_are_fine_are_narrowed_in_both_dialects() {
         "Règle (RPC) – dynamique",
         "Блок RPC",
     ];
-    narrowing(&fine, true, &[], &[POWERSHELL, NETSH]);
+    // cmd.exe cannot write a name outside ASCII; PowerShell writes it as [char] codes.
+    let (ascii, other): (Vec<&str>, Vec<&str>) = fine.iter().partition(|n| n.is_ascii());
+    narrowing(&ascii, true, &[], &[POWERSHELL, NETSH]);
+    narrowing(&other, true, &[NETSH], &[POWERSHELL]);
     let fine: Vec<&str> = FINE_NAMES.iter().copied().filter(|n| *n != "all").collect();
-    narrowing(&fine, false, &[], &[NETSH, POWERSHELL]);
+    let (ascii, other): (Vec<&str>, Vec<&str>) = fine.iter().partition(|n| n.is_ascii());
+    narrowing(&ascii, false, &[], &[NETSH, POWERSHELL]);
+    narrowing(&other, false, &[NETSH], &[POWERSHELL]);
 }
 
 #[test]
@@ -571,8 +581,8 @@ fn powershell_wildcards_in_a_name_are_escaped() {
             "\nSet-NetFirewallRule -DisplayName 'Block `*' -RemoteAddress '0.0.0.0-10.1.0.255', '10.1.2.0-255.255.255.255', '::/0'\n",
         ),
         (
-            "‘x’",
-            "\nSet-NetFirewallRule -DisplayName '‘‘x’’' -RemoteAddress ",
+            "‘x’*",
+            "\nSet-NetFirewallRule -DisplayName ('' + [char]0x2018 + 'x' + [char]0x2019 + '`*') -RemoteAddress ",
         ),
     ] {
         let (file, text) = naive(name, true);
@@ -665,7 +675,7 @@ fn values_the_reader_would_read_back_differently_are_refused() {
         (
             "Block RPC Ports:5",
             "REG",
-            "the BLOCK filters for TCP 5022-5060: command",
+            "every IPsec filter of this script: IPsec policy name",
         ),
     ] {
         let mut lp = load("kb908472.cmd", &text);

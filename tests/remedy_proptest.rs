@@ -20,7 +20,7 @@ use rpcaudit::policy::{self, Action, Layer, LoadOptions, LoadedPolicy, Proto};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
 use std::sync::OnceLock;
-use support::remedy_models::{Intended, check_script};
+use support::remedy_models::{Intended, check_fix_text, check_script, fix_commands};
 
 const DIALECTS: [FixDialect; 4] = FixDialect::ALL;
 /// The name of the firewall block the naive scenario narrows.
@@ -215,7 +215,7 @@ proptest! {
                 FixDialect::Ipseccmd if carriable(&pol) && pol.is_ascii() && store_ok => {
                     prop_assert!(ipsec_cmds, "{d}: {pol:?} / {st:?} refused\n{:?}", r.notes)
                 }
-                FixDialect::NetshIpsec if carriable(&pol) => {
+                FixDialect::NetshIpsec if carriable(&pol) && pol.is_ascii() => {
                     prop_assert!(ipsec_cmds, "{d}: {pol:?} refused\n{:?}", r.notes)
                 }
                 FixDialect::Ipseccmd | FixDialect::NetshIpsec if !ipsec_cmds && pick != 3 => {
@@ -228,7 +228,8 @@ proptest! {
             }
             if pick == 3 && d.layer() == Layer::Firewall {
                 let narrowed = r.actions.iter().any(|a| a.kind == FixKind::NarrowBlock);
-                if carriable(&fw) {
+                // cmd.exe has no escape form for characters outside ASCII; PowerShell has.
+                if carriable(&fw) && (d == FixDialect::Powershell || fw.is_ascii()) {
                     prop_assert!(narrowed, "{d}: {fw:?} not narrowed\n{:?}", r.notes);
                 }
                 if !narrowed {
@@ -239,6 +240,85 @@ proptest! {
                 }
             }
         }
+        }
+    }
+}
+
+/// Whether `store` is one `ipseccmd -w` takes: `REG`, `DS` or `DS:` and a DNS domain.
+fn store_ok(st: &str) -> bool {
+    matches!(st.to_ascii_uppercase().as_str(), "REG" | "DS")
+        || st.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("DS:"))
+            && st[3..].split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Issue 24, hole 3: the fixes of the policy lints (`policy-unassigned`, the block of
+    /// `range-port-unblocked`) and the SARIF results that carry them, for any policy name and
+    /// store: every command they give is one command of the intended shape naming exactly the
+    /// intended policy and store, the text is ASCII, and a name any command can carry is
+    /// written.
+    #[test]
+    fn lint_and_sarif_fixes_name_exactly_the_policy(
+        pol in name(),
+        st in store(),
+        assigned in any::<bool>(),
+        netsh in any::<bool>(),
+    ) {
+        let text = if netsh {
+            "netsh ipsec static add policy name=P\r\nnetsh ipsec static add filterlist name=L\r\nnetsh ipsec static add filter filterlist=L srcaddr=any dstaddr=me protocol=TCP dstport=445\r\nnetsh ipsec static add filteraction name=B action=block\r\nnetsh ipsec static add rule name=R policy=P filterlist=L filteraction=B\r\n"
+        } else {
+            "ipseccmd -w REG -p P -r R -f *=0:445:TCP -n BLOCK\r\n"
+        };
+        let mut lp = policy::build(
+            vec![policy::parse_text("p.cmd", text.as_bytes())],
+            &LoadOptions::default(),
+        );
+        prop_assert_eq!(lp.ipsec_policies.len(), 1);
+        for p in &mut lp.ipsec_policies {
+            p.name = pol.clone();
+            p.store = st.clone();
+            if assigned {
+                p.in_force = true;
+                p.assigned = Some(1);
+            }
+        }
+        let findings = policy::lint::lint(&lp);
+        let named = Intended { policy: Some(&pol), store: Some(&st), fw_rule: None };
+        // With no policy in force the block goes to the article's.
+        let article = Intended { policy: Some("Block RPC Ports"), store: Some("REG"), fw_rule: None };
+        let want_of = |c: &Code| if *c == Code::RangePortUnblocked && !assigned { &article } else { &named };
+        let mut commands = 0;
+        for f in &findings {
+            if let Err(e) = check_fix_text(&f.fix, want_of(&f.code)) {
+                prop_assert!(false, "{}: {e}", f.code);
+            }
+            commands += fix_commands(&f.fix).unwrap_or_default().len();
+        }
+        let sarif = rpcaudit::report::sarif::log(&findings, std::path::Path::new("/"));
+        for (r, f) in sarif.runs[0].results.iter().zip(&findings) {
+            let fix = r.message.text.rsplit_once("\nFix: ").map(|(_, f)| f).unwrap_or("");
+            prop_assert_eq!(fix, f.fix.as_str());
+            if let Err(e) = check_fix_text(fix, want_of(&f.code)) {
+                prop_assert!(false, "sarif: {e}");
+            }
+        }
+        for rule in &sarif.runs[0].tool.driver.rules {
+            prop_assert!(rule.help.text.is_ascii() && fix_commands(&rule.help.text).is_ok());
+        }
+        // What a command can carry is written: `policy-unassigned` when not assigned, the
+        // block of port 135 when it is.
+        let carried = carriable(&pol) && pol.is_ascii() && (netsh || store_ok(&st));
+        let carried = carried && (!assigned || store_ok(&st));
+        if carried {
+            prop_assert!(commands > 0, "{pol:?} {st:?}: {findings:?}");
         }
     }
 }

@@ -44,8 +44,10 @@ mod firewall;
 mod interval;
 mod ipsec;
 mod plan;
-pub mod quote;
 pub mod range;
+/// Each dialect's quoting rules live in [`crate::script::quote`], below `policy`, so that the
+/// fixes of policy lints are written by the same rules.
+pub use crate::script::quote;
 
 use quote::{Line, Refusal, comment_line, comment_value};
 
@@ -396,16 +398,13 @@ pub fn remediate(
         FixDialect::Powershell => "\n",
         _ => "\r\n",
     };
-    // Non-ASCII text is read in the code page the script is saved and run with.
-    if out.lines.iter().any(|l| !l.is_ascii()) {
-        match dialect {
-            FixDialect::Powershell => {
-                let at = usize::from(!out.lines.is_empty());
-                out.lines.insert(at, quote::PS_UTF8_GUARD.to_string());
-                out.notes.push("the script holds non-ASCII names: save it as UTF-8 with a BOM (its first statement stops it when it is read in another encoding, where a letter can read as a quote)".into());
-            }
-            _ => out.notes.push("the script holds non-ASCII names: cmd.exe reads a batch file in the console's code page, so save it in that code page (or as UTF-8 and run chcp 65001 first, Windows 10 and later); a name read differently finds no rule and that command fails".into()),
-        }
+    // Every line is ASCII, so the script reads the same in every code page (`quote` writes
+    // commands and comments so); a line that is not is left out, never written.
+    for line in out.lines.iter_mut().filter(|l| !l.is_ascii()) {
+        *line = format!(
+            "{} Refused: a line that is not ASCII was left out.",
+            dialect.comment()
+        );
     }
     let mut script = out.lines.join(nl);
     script.push_str(nl);

@@ -473,56 +473,9 @@ fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &ValueError, tool: &
     }
 }
 
-/// The five characters PowerShell reads as a single quote: any of them opens and closes a
-/// single-quoted string, and two in a row inside one stand for the second.
-pub const PS_SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201a}', '\u{201b}'];
-
-/// Split a PowerShell command into words: `'...'` and `"..."` group, `-Name:value` splits.
-/// In a single-quoted string a doubled quote character is one quote (`'O''Brien'`).
-pub fn ps_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut has = false;
-    let mut chars = line.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match (quote, ch) {
-            (Some('\''), c) if PS_SINGLE_QUOTES.contains(&c) => match chars.peek() {
-                Some(&n) if PS_SINGLE_QUOTES.contains(&n) => {
-                    cur.push(n);
-                    chars.next();
-                }
-                _ => quote = None,
-            },
-            (Some(q), c) if c == q || (q == '"' && matches!(c, '\u{201c}' | '\u{201d}')) => {
-                quote = None
-            }
-            (Some(_), c) => cur.push(c),
-            (None, c) if PS_SINGLE_QUOTES.contains(&c) => {
-                quote = Some('\'');
-                has = true;
-            }
-            (None, '"' | '\u{201c}') => {
-                quote = Some('"');
-                has = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if has {
-                    words.push(std::mem::take(&mut cur));
-                    has = false;
-                }
-            }
-            (None, c) => {
-                cur.push(c);
-                has = true;
-            }
-        }
-    }
-    if has {
-        words.push(cur);
-    }
-    words
-}
+/// PowerShell's word splitter lives in [`crate::script::words`], beside the quoting rules that
+/// write what it reads.
+pub use crate::script::words::{PS_SINGLE_QUOTES, ps_words};
 
 /// One element of a PowerShell wildcard pattern.
 enum WildPart {

@@ -7,14 +7,19 @@
 //!
 //! The lints ask the model ([`super::Policy::decide`]) about representative sources: one host
 //! of each subnet or range an allow names, and one "outsider" that no specific rule names.
+//!
+//! A fix that gives a command (assign the policy, add the block) is written by the quoting
+//! rules of [`crate::script::quote`], as the fix scripts are: a policy name or store from the
+//! files that a command cannot carry safely leaves the fix in prose, saying what to do by hand.
 
 use super::address::AddrMatch;
 use super::model::{Action, Layer, PortMatch, Query, RuleAction};
 use super::sink::Sink;
-use super::{LoadedPolicy, RangeKind};
+use super::{IpsecPolicySummary, LoadedPolicy, RangeKind};
 use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Dialect, Proto};
 use crate::ports::{EPM_PORT, PortRanges};
+use crate::script::quote::{self, Line, Refusal, or_by_hand};
 use std::net::IpAddr;
 
 /// The article's own threshold: "fewer than 20 ports" is too small for a busy server.
@@ -178,13 +183,7 @@ fn unassigned(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
                 "no IPsec policy is in force, so none of its blocks apply",
             )
         };
-        let fix = match p.dialect {
-            Dialect::NetshIpsec => format!(
-                "netsh ipsec static set policy name=\"{}\" assign=yes",
-                p.name
-            ),
-            _ => format!("ipseccmd.exe -w {} -p \"{}\" -x", p.store, p.name),
-        };
+        let fix = or_by_hand(assign_command(p), "assign the policy");
         let place = if p.dialect == Dialect::IpsecStore {
             "in the store (no ActivePolicy names it)"
         } else {
@@ -298,21 +297,101 @@ fn first_file(lp: &LoadedPolicy) -> Option<String> {
         .map(|f| f.path.clone())
 }
 
+/// The command that assigns `p` (`policy-unassigned`), in the dialect it was written in,
+/// written by the quoting rules of [`crate::script::quote`]: the policy's name and store come
+/// from the files.
+fn assign_command(p: &IpsecPolicySummary) -> Result<String, Refusal> {
+    match p.dialect {
+        Dialect::NetshIpsec => Line::new()
+            .words("netsh ipsec static set policy")
+            .sp()
+            .raw("name=")
+            .quoted(&quote::cmd_quoted("IPsec policy name", &p.name)?)
+            .sp()
+            .raw("assign=yes")
+            .finish_cmd(),
+        _ => Line::new()
+            .words("ipseccmd.exe -w")
+            .sp()
+            .token(&quote::ipseccmd_store(&p.store)?)
+            .sp()
+            .raw("-p")
+            .sp()
+            .quoted(&quote::ipseccmd_policy(&p.name)?)
+            .sp()
+            .raw("-x")
+            .finish_cmd(),
+    }
+}
+
+/// The ipseccmd command that blocks `port` for any source in the policy `name` of `store`.
+fn ipsec_block_command(name: &str, store: &str, port: u16) -> Result<String, Refusal> {
+    Line::new()
+        .words("ipseccmd.exe -w")
+        .sp()
+        .token(&quote::ipseccmd_store(store)?)
+        .sp()
+        .raw("-p")
+        .sp()
+        .quoted(&quote::ipseccmd_policy(name)?)
+        .sp()
+        .raw("-r")
+        .sp()
+        .quoted(&quote::cmd_quoted(
+            "IPsec rule name",
+            &format!("Block Inbound TCP {port} Rule"),
+        )?)
+        .sp()
+        .raw("-f")
+        .sp()
+        .token(&quote::token("IPsec filter", &format!("*=0:{port}:TCP"))?)
+        .sp()
+        .words("-n BLOCK")
+        .finish_cmd()
+}
+
+/// The netsh advfirewall command that blocks `ports` for any source.
+fn firewall_block_command(ports: &PortRanges) -> Result<String, Refusal> {
+    let list = ports.to_string();
+    Line::new()
+        .words("netsh advfirewall firewall add rule")
+        .sp()
+        .raw("name=")
+        .quoted(&quote::cmd_quoted(
+            quote::FW_RULE_NAME,
+            &format!("Block RPC {list}"),
+        )?)
+        .sp()
+        .words("dir=in action=block protocol=TCP localport=")
+        .token(&quote::port_list(&list)?)
+        .finish_cmd()
+}
+
+/// The fix of `range-port-unblocked`: the block for `ports`, in the IPsec policy in force (the
+/// article's policy when there is none) or, for a firewall-only policy, as a firewall rule.
 fn block_fix(lp: &LoadedPolicy, ports: &PortRanges) -> String {
     if lp.policy.has_layer(Layer::Ipsec) || !lp.policy.has_layer(Layer::Firewall) {
         let first = ports.iter().next().unwrap_or(EPM_PORT);
-        let policy = lp
+        let (name, store) = lp
             .ipsec_policies
             .iter()
             .find(|p| p.in_force)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| "Block RPC Ports".into());
-        format!(
-            "for each port: ipseccmd.exe -w REG -p \"{policy}\" -r \"Block Inbound TCP {first} Rule\" -f *=0:{first}:TCP -n BLOCK (ports {ports})"
-        )
+            .map_or(("Block RPC Ports", "REG"), |p| {
+                (p.name.as_str(), p.store.as_str())
+            });
+        match ipsec_block_command(name, store, first) {
+            Ok(c) => format!("for each port: {c} (ports {ports})"),
+            Err(r) => or_by_hand(
+                Err(r),
+                &format!(
+                    "add a BLOCK filter for any source to the IPsec policy in force for each port ({ports})"
+                ),
+            ),
+        }
     } else {
-        format!(
-            "netsh advfirewall firewall add rule name=\"Block RPC {ports}\" dir=in action=block protocol=TCP localport={ports}"
+        or_by_hand(
+            firewall_block_command(ports),
+            &format!("add an inbound block rule for TCP {ports}"),
         )
     }
 }
@@ -554,6 +633,94 @@ mod tests {
         );
         assert_eq!(name_ports("Allow 10.1.1.0/24").to_string(), "");
         assert_eq!(name_ports("KB908472").to_string(), "");
+    }
+
+    fn load(text: &str) -> LoadedPolicy {
+        super::super::build(
+            vec![super::super::parse_text("p.cmd", text.as_bytes())],
+            &super::super::LoadOptions::default(),
+        )
+    }
+
+    fn fix_of(lp: &LoadedPolicy, code: Code) -> String {
+        lint(lp)
+            .into_iter()
+            .find(|f| f.code == code)
+            .map(|f| f.fix)
+            .unwrap_or_default()
+    }
+
+    const BLOCK_135: &str = "-r \"Block Inbound TCP 135 Rule\" -f *=0:135:TCP -n BLOCK\r\n";
+
+    #[test]
+    fn assign_fixes_are_written_by_the_quoting_rules() {
+        let lp = load(&format!(
+            "ipseccmd -w DS:corp.example.com -p \"Block RPC Ports\" {BLOCK_135}"
+        ));
+        assert_eq!(
+            fix_of(&lp, Code::PolicyUnassigned),
+            "ipseccmd.exe -w DS:corp.example.com -p \"Block RPC Ports\" -x"
+        );
+        let lp = load(
+            "netsh ipsec static add policy name=\"Block RPC Ports\"\r\n\
+             netsh ipsec static add filterlist name=L\r\n\
+             netsh ipsec static add filter filterlist=L srcaddr=any dstaddr=me protocol=TCP dstport=135\r\n\
+             netsh ipsec static add filteraction name=B action=block\r\n\
+             netsh ipsec static add rule name=R policy=\"Block RPC Ports\" filterlist=L filteraction=B\r\n",
+        );
+        assert_eq!(
+            fix_of(&lp, Code::PolicyUnassigned),
+            "netsh ipsec static set policy name=\"Block RPC Ports\" assign=yes"
+        );
+    }
+
+    #[test]
+    fn a_store_or_name_no_command_can_carry_leaves_the_fix_in_prose() {
+        // The store as the script wrote it: `-w "DS:x & calc.exe & rem"`.
+        let lp = load(&format!(
+            "ipseccmd -w \"DS:x & calc.exe & rem\" -p \"Block RPC Ports\" {BLOCK_135}"
+        ));
+        let fix = fix_of(&lp, Code::PolicyUnassigned);
+        assert_eq!(
+            fix,
+            "assign the policy by hand: rpcaudit writes no command for it, because the IPsec policy store names a domain that is not a DNS name"
+        );
+        // Names as a store export can hold them.
+        for (name, why) in [
+            ("\" & calc.exe & rem \"", "holds '\\u{22}', which ends"),
+            ("%COMSPEC%", "holds '\\u{25}', which expands"),
+            ("R\u{e8}gle", "holds U+00E8 (not ASCII)"),
+            ("Block RPC Ports:5", "polling interval"),
+        ] {
+            let mut lp = load("ipseccmd -w REG -p P -r B -f *=0:445:TCP -n BLOCK\r\n");
+            for p in &mut lp.ipsec_policies {
+                p.name = name.to_string();
+            }
+            let fix = fix_of(&lp, Code::PolicyUnassigned);
+            assert!(fix.starts_with("assign the policy by hand"), "{fix}");
+            assert!(fix.contains(why), "{fix}");
+            assert!(fix.is_ascii() && !fix.contains(name), "{fix}");
+            // The block for a port no rule blocks names the policy in force.
+            for p in &mut lp.ipsec_policies {
+                p.in_force = true;
+                p.assigned = Some(1);
+            }
+            let unblocked: Vec<String> = lint(&lp)
+                .into_iter()
+                .filter(|f| f.code == Code::RangePortUnblocked)
+                .map(|f| f.fix)
+                .collect();
+            assert!(!unblocked.is_empty(), "{name}");
+            for fix in &unblocked {
+                assert!(
+                    fix.starts_with(
+                        "add a BLOCK filter for any source to the IPsec policy in force for each port"
+                    ),
+                    "{fix}"
+                );
+                assert!(fix.is_ascii() && !fix.contains(name), "{fix}");
+            }
+        }
     }
 
     proptest! {

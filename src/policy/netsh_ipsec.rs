@@ -18,6 +18,31 @@ use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
 use crate::ports::PortRanges;
+use crate::script::quote::{Line, cmd_quoted, or_by_hand};
+
+/// The fix of a rule naming a filter list or action the script never adds: the `netsh ipsec
+/// static add` command for it, the name written by the quoting rules (or what to do by hand).
+fn add_it(object: &str, name: &str, tail: &str) -> String {
+    let what = format!("IPsec {object} name");
+    let command = cmd_quoted(&what, name).and_then(|q| {
+        let line = Line::new()
+            .words("netsh ipsec static add")
+            .sp()
+            .raw(object)
+            .sp()
+            .raw("name=")
+            .quoted(&q);
+        match tail {
+            "" => line,
+            _ => line.sp().words(tail),
+        }
+        .finish_cmd()
+    });
+    match command {
+        Ok(c) => format!("add it: {c}"),
+        Err(r) => or_by_hand(Err(r), &format!("add the {object}")),
+    }
+}
 
 #[derive(Debug, Clone)]
 struct RuleDef {
@@ -224,10 +249,7 @@ impl NetshIpsec {
                         "rule \"{}\" names filter list \"{}\", which the script never adds",
                         r.name, r.filterlist
                     ),
-                    format!(
-                        "add it: netsh ipsec static add filterlist name=\"{}\"",
-                        r.filterlist
-                    ),
+                    add_it("filterlist", &r.filterlist, ""),
                 );
                 continue;
             };
@@ -238,10 +260,7 @@ impl NetshIpsec {
                         "rule \"{}\" names filter action \"{}\", which the script never adds",
                         r.name, r.filteraction
                     ),
-                    format!(
-                        "add it: netsh ipsec static add filteraction name=\"{}\" action=block",
-                        r.filteraction
-                    ),
+                    add_it("filteraction", &r.filteraction, "action=block"),
                 );
                 continue;
             };

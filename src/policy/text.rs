@@ -190,36 +190,9 @@ fn is_comment(t: &str, reg: bool) -> bool {
         || (reg && t.starts_with(';'))
 }
 
-/// Split a cmd/netsh command line into words. Double quotes group words and are removed
-/// (`name="Block RPC"` → `name=Block RPC`); single quotes are kept for PowerShell to handle.
-pub fn split_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_quotes = false;
-    let mut has_word = false;
-    for ch in line.chars() {
-        match ch {
-            '"' | '\u{201c}' | '\u{201d}' => {
-                in_quotes = !in_quotes;
-                has_word = true;
-            }
-            c if c.is_whitespace() && !in_quotes => {
-                if has_word {
-                    words.push(std::mem::take(&mut cur));
-                    has_word = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                has_word = true;
-            }
-        }
-    }
-    if has_word {
-        words.push(cur);
-    }
-    words
-}
+/// The cmd/netsh word splitter lives in [`crate::script::words`], beside the quoting rules that
+/// write what it reads.
+pub use crate::script::words::split_words;
 
 /// Non-ASCII characters that look like a hyphen-minus and get pasted from web pages or word
 /// processors: hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,

@@ -160,6 +160,72 @@ pub fn cmd_comment(line: &str) -> Result<(), ModelError> {
 pub const PS_SINGLE: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201a}', '\u{201b}'];
 pub const PS_DOUBLE: [char; 4] = ['"', '\u{201c}', '\u{201d}', '\u{201e}'];
 
+/// A parenthesised expression at the start of `rest` (which starts with `(`), in argument
+/// mode: PowerShell runs whatever is inside. The model accepts only a concatenation of
+/// single-quoted strings and `[char]0xHHHH` casts that starts with a string (so `+` joins
+/// strings), `('Remote' + [char]0x00FC + 'ber')`, and returns the string it makes (the casts
+/// are UTF-16 code units) and the characters read; anything else is an error.
+pub fn ps_paren_string(rest: &[char]) -> Result<(String, usize), ModelError> {
+    let bad = || "( runs what is inside it".to_string();
+    let mut i = 1;
+    let mut units: Vec<u16> = Vec::new();
+    let mut parts = 0;
+    loop {
+        while rest.get(i) == Some(&' ') {
+            i += 1;
+        }
+        let c = *rest.get(i).ok_or_else(bad)?;
+        if PS_SINGLE.contains(&c) {
+            i += 1;
+            loop {
+                let q = *rest.get(i).ok_or("unclosed single-quoted string")?;
+                i += 1;
+                if PS_SINGLE.contains(&q) {
+                    match rest.get(i) {
+                        Some(n) if PS_SINGLE.contains(n) => {
+                            units.extend(n.encode_utf16(&mut [0; 2]).iter());
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                } else {
+                    units.extend(q.encode_utf16(&mut [0; 2]).iter());
+                }
+            }
+        } else if parts > 0 {
+            let cast: String = rest.iter().skip(i).take(8).collect();
+            if !cast.eq_ignore_ascii_case("[char]0x") {
+                return Err(bad());
+            }
+            i += 8;
+            let hex: String = rest
+                .iter()
+                .skip(i)
+                .take_while(|c| c.is_ascii_hexdigit())
+                .collect();
+            if hex.is_empty() || hex.len() > 4 {
+                return Err(bad());
+            }
+            i += hex.len();
+            units.push(u16::from_str_radix(&hex, 16).map_err(|_| bad())?);
+        } else {
+            return Err(bad());
+        }
+        parts += 1;
+        while rest.get(i) == Some(&' ') {
+            i += 1;
+        }
+        match rest.get(i) {
+            Some('+') => i += 1,
+            Some(')') => {
+                let s = String::from_utf16(&units).map_err(|_| "a lone surrogate".to_string())?;
+                return Ok((s, i + 1));
+            }
+            _ => return Err(bad()),
+        }
+    }
+}
+
 /// PowerShell, one line: the words of the one statement on it. Strings are decoded.
 ///
 /// - Outside quotes: white space separates words; `;`, `|`, `&` end the statement (error);
@@ -171,6 +237,8 @@ pub const PS_DOUBLE: [char; 4] = ['"', '\u{201c}', '\u{201d}', '\u{201e}'];
 ///   row inside are one (the second).
 /// - Double-quoted strings: any of the four double quotes opens and closes; a backtick escapes
 ///   the next character; `$` expands (error); two quotes in a row are one.
+/// - A word that starts with `(` is an expression: only [`ps_paren_string`]'s form, or the
+///   `(Get-NetFirewallRule` of our `if` lines (whose shape `ps_shape` checks).
 /// - Control characters (CR, LF, ...) are errors.
 pub fn ps_line(line: &str) -> Result<Vec<String>, ModelError> {
     if let Some(c) = line.chars().find(|c| c.is_control()) {
@@ -180,6 +248,21 @@ pub fn ps_line(line: &str) -> Result<Vec<String>, ModelError> {
     let mut cur: Option<String> = None;
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
+        if c == '(' && cur.is_none() {
+            let rest: Vec<char> = std::iter::once(c).chain(chars.clone()).collect();
+            let ours: String = rest.iter().take(21).collect();
+            if ours != "(Get-NetFirewallRule " {
+                let (s, n) = ps_paren_string(&rest)?;
+                for _ in 1..n {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|c| !c.is_whitespace()) {
+                    return Err("text after a parenthesised expression".into());
+                }
+                cur = Some(s);
+                continue;
+            }
+        }
         let quoting = if PS_SINGLE.contains(&c) {
             Some((&PS_SINGLE[..], "single"))
         } else if PS_DOUBLE.contains(&c) {
@@ -284,38 +367,59 @@ fn ours(v: &str) -> bool {
     OUR_PREFIXES.iter().any(|p| v.starts_with(p))
 }
 
-/// Check every line of a fix script with the dialect's model: comments stay comments, each
-/// command line is exactly one command of a shape remedy writes, and every argument that
-/// names the policy, its store or the narrowed firewall rule decodes to the intended value.
+/// The text of a script's bytes as a shell reads them when the file has no BOM and is not
+/// taken for UTF-8: Windows PowerShell 5.1 reads a `.ps1` in the ANSI code page (1252 in
+/// western Europe), where the UTF-8 bytes of U+0451 (`D1 91`) read as `Ñ` and U+2018, a quote.
+pub fn as_cp1252(script: &str) -> String {
+    encoding_rs::WINDOWS_1252
+        .decode_without_bom_handling(script.as_bytes())
+        .0
+        .into_owned()
+}
+
+/// Check every line of a fix script with the dialect's model, reading its bytes both as
+/// UTF-8 and as code page 1252: comments stay comments, each command line is exactly one
+/// command of a shape remedy writes, every argument that names the policy, its store or the
+/// narrowed firewall rule decodes to the intended value, both readings give the same commands,
+/// and the script is ASCII.
 pub fn check_script(powershell: bool, script: &str, want: &Intended) -> Result<(), String> {
+    let as_utf8 = read_script(powershell, script, want)?;
+    let ansi = as_cp1252(script);
+    let as_ansi =
+        read_script(powershell, &ansi, want).map_err(|e| format!("read as code page 1252: {e}"))?;
+    if as_utf8 != as_ansi {
+        return Err("the commands read differently as UTF-8 and as code page 1252".into());
+    }
+    if let Some(c) = script.chars().find(|c| !c.is_ascii()) {
+        return Err(format!("U+{:04X} is not ASCII", u32::from(c)));
+    }
+    Ok(())
+}
+
+/// The commands of a script, each as its words, after the checks of [`check_script`].
+fn read_script(
+    powershell: bool,
+    script: &str,
+    want: &Intended,
+) -> Result<Vec<Vec<String>>, String> {
     let nl = if powershell { "\n" } else { "\r\n" };
     let body = script
         .strip_suffix(nl)
         .ok_or("the script does not end with a line end")?;
-    if powershell
-        && !script.is_ascii()
-        && body.split(nl).nth(1) != Some(rpcaudit::audit::remedy::quote::PS_UTF8_GUARD)
-    {
-        return Err("non-ASCII text without the UTF-8 guard".into());
-    }
+    let mut out = Vec::new();
     for (n, line) in body.split(nl).enumerate() {
         let at = |e: String| format!("line {}: {e}: {line:?}", n + 1);
         if line.is_empty() {
             continue;
         }
         if powershell {
-            if line == rpcaudit::audit::remedy::quote::PS_UTF8_GUARD {
-                if n != 1 {
-                    return Err(at("the UTF-8 guard is not the first statement".into()));
-                }
-                continue;
-            }
             if line.starts_with('#') {
                 ps_comment(line).map_err(at)?;
                 continue;
             }
             let words = ps_line(line).map_err(at)?;
             ps_shape(&words, want).map_err(at)?;
+            out.push(words);
         } else {
             if line == "@echo off" {
                 continue;
@@ -329,9 +433,10 @@ pub fn check_script(powershell: bool, script: &str, want: &Intended) -> Result<(
                 return Err(at(format!("{} commands on one line", commands.len())));
             };
             cmd_shape(args, want).map_err(at)?;
+            out.push(args.clone());
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn value_ok(v: &str, want: &Intended) -> bool {
@@ -488,4 +593,67 @@ fn ps_shape(words: &[String], want: &Intended) -> Result<(), String> {
         ["reg", "add", rest @ ..] if rest.iter().all(|x| plain(x)) => Ok(()),
         _ => Err("not a command remedy writes".into()),
     }
+}
+
+/// Programs a fix text may name as the start of a command.
+const PROGRAMS: &[&str] = &[
+    "ipseccmd",
+    "ipsecpol",
+    "netsh",
+    "rpccfg",
+    "reg add",
+    "New-NetFirewallRule",
+    "Set-NetFirewallRule",
+    "Get-NetFirewallRule",
+    "Disable-NetFirewallRule",
+];
+
+/// The commands a finding's fix text gives (`for each port: ipseccmd.exe ... (ports 5012)`,
+/// `add it: netsh ...`, a bare command), each as its arguments after cmd.exe's model: the text
+/// must be ASCII (so it reads the same in every code page), and from each program name at a
+/// word's start to the end of the text (less a trailing `(ports ...)`) must be exactly one
+/// command with no expansion, separator or redirection. Prose is fine and gives no command.
+pub fn fix_commands(fix: &str) -> Result<Vec<Vec<String>>, String> {
+    if let Some(c) = fix.chars().find(|c| !c.is_ascii()) {
+        return Err(format!("U+{:04X} is not ASCII: {fix:?}", u32::from(c)));
+    }
+    let lower = fix.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for p in PROGRAMS {
+        let p = p.to_ascii_lowercase();
+        for (at, _) in lower.match_indices(&p) {
+            let starts_word = lower[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+            if !starts_word {
+                continue;
+            }
+            let mut cmd = &fix[at..];
+            if let Some(i) = cmd.rfind(" (ports ")
+                && cmd.ends_with(')')
+            {
+                cmd = &cmd[..i];
+            }
+            let commands = cmd_line(cmd).map_err(|e| format!("{e}: {fix:?}"))?;
+            let ansi = cmd_line(&as_cp1252(cmd)).map_err(|e| format!("{e}: {fix:?}"))?;
+            if commands != ansi {
+                return Err(format!("reads differently in code page 1252: {fix:?}"));
+            }
+            match commands.as_slice() {
+                [args] => out.push(args.clone()),
+                _ => return Err(format!("{} commands: {fix:?}", commands.len())),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`fix_commands`], and each command is of a shape remedy writes, naming the intended policy
+/// and store.
+pub fn check_fix_text(fix: &str, want: &Intended) -> Result<(), String> {
+    for args in fix_commands(fix)? {
+        cmd_shape(&args, want).map_err(|e| format!("{e}: {fix:?}"))?;
+    }
+    Ok(())
 }

@@ -1,36 +1,48 @@
-//! Remedy's quoting rules: the one place that decides how a value from a policy file (an IPsec
+//! The quoting rules: the one place that decides how a value from a policy file (an IPsec
 //! policy or rule name, a firewall rule name, a store string, an address keyword) may appear in
-//! a fix script, per dialect. Every function returns the value ready to write ([`Quoted`],
+//! a command rpcaudit writes (a fix script of `audit::remedy`, the fix text of a lint), per
+//! dialect. Every function returns the value ready to write ([`Quoted`],
 //! [`Token`]) or a [`Refusal`] saying why it cannot be written safely; the writers call only
 //! these, and a refused value means the command that needed it is not written (a comment and a
 //! note say what to do by hand).
 //!
+//! What is written is ASCII, whatever the names hold: cmd.exe reads a batch file in the
+//! console's code page and Windows PowerShell 5.1 a `.ps1` without a BOM in the ANSI code page,
+//! where the UTF-8 bytes of a letter can read as a quote (U+0451 is `D1 91`, and `91` is U+2018,
+//! a PowerShell quote, in code page 1252). ASCII reads the same in all of them, so no safety
+//! argument rests on how the file is saved, and [`Line`] refuses any other line.
+//!
 //! - cmd.exe (`ipseccmd`, `netsh ...` in `.cmd` scripts): a value is either a [`Token`] from a
-//!   strict grammar (addresses, masks, ports, the store forms `REG`, `DS`, `DS:<domain>`) or a
-//!   name inside double quotes that holds no `"` (ends the string), `%` (variable expansion,
+//!   strict grammar (addresses, masks, ports, the store forms `REG`, `DS`, `DS:<domain>`) or an
+//!   ASCII name (cmd.exe has no escape for other characters: such names are refused, the
+//!   refusal saying to use the PowerShell dialect) inside double quotes that holds no `"` (ends
+//!   the string), `%` (variable expansion,
 //!   also in batch files inside quotes), `!` (delayed expansion), `^` (escape), the typographic
 //!   double quotes our reader treats as quotes, a trailing `\` (`\"` is an escaped quote to the
 //!   program's argument parser), and no control, line-break or invisible character. `&|<>()`
 //!   are plain text inside double quotes. Netsh advfirewall rule names must not be `all` (every
-//!   rule) nor start with `@` (an indirect resource string). ipseccmd policy names must be
-//!   ASCII ([`ipseccmd_policy`]: read in another code page, ipseccmd would create and assign
-//!   another policy).
+//!   rule) nor start with `@` (an indirect resource string). ipseccmd policy names must not end
+//!   in `:digits` ([`ipseccmd_policy`]: ipseccmd reads that as a polling interval).
 //! - PowerShell: names go into single-quoted strings where each of the five characters
 //!   PowerShell reads as a single quote (U+0027, U+2018, U+2019, U+201A, U+201B) is doubled;
 //!   where a cmdlet applies wildcards (`-DisplayName` of `Get-`/`Set-`/`Disable-NetFirewallRule`)
 //!   `` ` * ? [ ] `` are escaped with a backtick first. Control and line-break characters are
 //!   refused (PowerShell accepts them inside quotes; our line-oriented review does not). A
-//!   script with non-ASCII text starts with [`PS_UTF8_GUARD`], which stops it unless it was
-//!   read as UTF-8 (read as ANSI, a letter's UTF-8 bytes can read as a quote character).
+//!   name with characters outside ASCII is written as a concatenation of single-quoted ASCII
+//!   runs and `[char]0xHHHH` codes, `('Remote' + [char]0x00FC + 'ber')` (UTF-16 code units,
+//!   the first part always a string so that `+` joins strings), which
+//!   [`super::words::ps_concat`] reads back.
 //! - Comments (`rem`, `#`): untrusted text is shown with [`comment_value`], which writes
-//!   control, invisible and (for cmd) `% ! ^ & | < > "` characters as `\u{..}`.
+//!   control, invisible, non-ASCII and (for cmd) `% ! ^ & | < > "` characters as `\u{..}`;
+//!   our own comment text goes through [`comment_line`], which escapes control, invisible and
+//!   non-ASCII characters the same way.
 //!
-//! Each whole command line is then checked by [`Line::finish_cmd`] / [`Line::finish_ps`]: it is
-//! read again with the policy reader's tokenizer and with a strict lexer of the dialect, and
-//! must give exactly the intended words on one logical line.
+//! Each whole command line is then checked by [`Line::finish_cmd`] / [`Line::finish_ps`]: it
+//! must be ASCII, and is read again with the policy reader's tokenizer ([`super::words`]) and
+//! with a strict lexer of the dialect, and must give exactly the intended words on one logical
+//! line.
 
-use crate::policy::firewall::ps_words;
-use crate::policy::text::{self, Continuation};
+use super::words::{is_ps_single_quote, ps_concat, ps_words, split_words};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -216,40 +228,52 @@ pub fn cmd_quoted(what: &str, s: &str) -> Result<Quoted, Refusal> {
             "ends in a backslash, which with the closing quote reads as an escaped quote (\\\") to the program",
         ));
     }
+    if let Some(c) = s.chars().find(|c| !c.is_ascii()) {
+        return Err(Refusal::new(what, s, not_ascii_in_cmd(c)));
+    }
     Ok(Quoted {
         text: format!("\"{s}\""),
         value: s.to_string(),
     })
 }
 
-/// An IPsec policy name for `ipseccmd -p`: [`cmd_quoted`], ASCII only. cmd.exe reads a batch
-/// file in the console's code page, and ipseccmd creates a policy it does not find: a name
-/// read differently (`R\u{e8}gle` saved as UTF-8, read as code page 850) would make the
-/// script create and assign another policy, which unassigns the one in force and drops every
-/// block it holds. (netsh ipsec static, given a name it does not find, fails instead.)
+/// Why a character outside ASCII keeps a name out of a cmd.exe command.
+fn not_ascii_in_cmd(c: char) -> String {
+    format!(
+        "holds {} (not ASCII): cmd.exe reads a batch file in the console's code page and has no escape for it, so the name could be read as another; use the PowerShell dialect (--fix-dialect powershell), which writes such characters as [char] codes",
+        u(c)
+    )
+}
+
+/// An IPsec policy name for `ipseccmd -p`: [`cmd_quoted`] (so ASCII only: ipseccmd creates a
+/// policy it does not find, and a name read in another code page would make the script create
+/// and assign another policy, which unassigns the one in force and drops every block it
+/// holds), and not ending in `:digits`, which ipseccmd reads as a polling interval.
 pub fn ipseccmd_policy(s: &str) -> Result<Quoted, Refusal> {
     const WHAT: &str = "IPsec policy name";
-    let q = cmd_quoted(WHAT, s)?;
     if let Some(c) = s.chars().find(|c| !c.is_ascii()) {
         return Err(Refusal::new(
             WHAT,
             s,
             format!(
-                "holds {} (not ASCII): cmd.exe reads the script in the console's code page, and a policy name read differently makes ipseccmd create and assign another policy, dropping the one in force; use --fix-dialect netsh-ipsec, which fails instead",
+                "holds {} (not ASCII): cmd.exe reads the script in the console's code page, and a policy name read differently makes the tool create and assign another policy, dropping the one in force; use the PowerShell dialect (--fix-dialect powershell) or assign it by hand",
                 u(c)
             ),
         ));
     }
+    let q = cmd_quoted(WHAT, s)?;
+    if let Some((_, poll)) = s.rsplit_once(':')
+        && !poll.is_empty()
+        && poll.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(Refusal::new(
+            WHAT,
+            s,
+            "ends in ':' and digits, which ipseccmd reads as a polling interval, not as part of the name",
+        ));
+    }
     Ok(q)
 }
-
-/// The first statement of a PowerShell fix script that holds non-ASCII text: it stops the
-/// script unless the file was read as UTF-8. Windows PowerShell 5.1 reads a `.ps1` without a
-/// BOM in the ANSI code page, where the UTF-8 bytes of a letter can read as a quote character
-/// (U+0451 is `D1 91`, and `91` is U+2018 in code page 1252) and end a string early.
-/// PowerShell parses the whole file before it runs any of it, so a misread name later in the
-/// file never runs: either the file does not parse, or this statement throws first.
-pub const PS_UTF8_GUARD: &str = "if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne (-join [char[]](0xE9, 0x2019, 0x3041))) { throw 'rpcaudit: this script was not read as UTF-8, so names in it would be misread: save it as UTF-8 with a BOM and run it again' }";
 
 /// What a firewall rule name is called in a [`Refusal`].
 pub const FW_RULE_NAME: &str = "Windows Firewall rule name";
@@ -437,26 +461,52 @@ pub fn fw_addresses(s: &str) -> Result<Token, Refusal> {
     }
 }
 
-pub use crate::policy::firewall::PS_SINGLE_QUOTES;
+pub use super::words::PS_SINGLE_QUOTES;
 
-pub fn is_ps_single_quote(c: char) -> bool {
-    PS_SINGLE_QUOTES.contains(&c)
-}
-
+/// `s` as PowerShell reads it back, in ASCII: a single-quoted string (each of the five quote
+/// characters doubled; only `'` can occur, the others are not ASCII) when `s` is ASCII, else
+/// a concatenation of such strings and `[char]0xHHHH` codes, one per UTF-16 code unit, in
+/// parentheses and starting with a string: `('Remote' + [char]0x00FC + 'ber')`.
 fn ps_escape_quotes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        if is_ps_single_quote(c) {
+    fn literal(run: &str) -> String {
+        let mut out = String::with_capacity(run.len() + 2);
+        out.push('\'');
+        for c in run.chars() {
+            if is_ps_single_quote(c) {
+                out.push(c);
+            }
             out.push(c);
         }
-        out.push(c);
+        out.push('\'');
+        out
     }
-    out.push('\'');
-    out
+    if s.is_ascii() {
+        return literal(s);
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut run = String::new();
+    for c in s.chars() {
+        if c.is_ascii() {
+            run.push(c);
+            continue;
+        }
+        if !run.is_empty() || parts.is_empty() {
+            parts.push(literal(&run));
+            run.clear();
+        }
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            parts.push(format!("[char]0x{unit:04X}"));
+        }
+    }
+    if !run.is_empty() {
+        parts.push(literal(&run));
+    }
+    format!("({})", parts.join(" + "))
 }
 
-/// A value as a PowerShell single-quoted string: `'O''Brien'`.
+/// A value as a PowerShell single-quoted string, `'O''Brien'`, or, with characters outside
+/// ASCII, the concatenation that makes it: `('Remote' + [char]0x00FC + 'ber')`.
 pub fn ps_quoted(what: &str, s: &str) -> Result<Quoted, Refusal> {
     check_text(what, s)?;
     Ok(Quoted {
@@ -494,8 +544,14 @@ pub fn ps_pattern(what: &str, s: &str) -> Result<Quoted, Refusal> {
 /// Longest untrusted text a comment shows.
 pub const MAX_COMMENT_CHARS: usize = 2000;
 
-/// Untrusted text for a comment line: control, invisible and, in cmd, `% ! ^ & | < > "`
-/// characters are written as `\u{..}`; text longer than [`MAX_COMMENT_CHARS`] is cut.
+/// A character a comment line writes as `\u{..}`: control, invisible or outside ASCII.
+fn escaped_in_comment(c: char) -> bool {
+    is_hazard(c) || !c.is_ascii()
+}
+
+/// Untrusted text for a comment line: control, invisible, non-ASCII and, in cmd,
+/// `% ! ^ & | < > "` characters are written as `\u{..}`; text longer than
+/// [`MAX_COMMENT_CHARS`] is cut.
 pub fn comment_value(cmd: bool, s: &str) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -503,7 +559,7 @@ pub fn comment_value(cmd: bool, s: &str) -> String {
             out.push_str("...");
             break;
         }
-        if is_hazard(c) || (cmd && "%!^&|<>\"".contains(c)) {
+        if escaped_in_comment(c) || (cmd && "%!^&|<>\"".contains(c)) {
             out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
         } else {
             out.push(c);
@@ -512,12 +568,13 @@ pub fn comment_value(cmd: bool, s: &str) -> String {
     out
 }
 
-/// Trusted comment text made safe all the same: hazard characters escaped, nothing else.
+/// Trusted comment text made safe all the same: control, invisible and non-ASCII characters
+/// escaped, nothing else.
 pub fn comment_line(s: &str) -> String {
-    if s.chars().any(is_hazard) {
+    if s.chars().any(escaped_in_comment) {
         s.chars()
             .map(|c| {
-                if is_hazard(c) {
+                if escaped_in_comment(c) {
                     format!("\\u{{{:x}}}", u32::from(c))
                 } else {
                     c.to_string()
@@ -526,6 +583,23 @@ pub fn comment_line(s: &str) -> String {
             .collect()
     } else {
         s.to_string()
+    }
+}
+
+/// A fix text that gives a command: the command, when every value in it could be written
+/// (`command` as [`Line::finish_cmd`] returned it), else `todo` and why no command is given,
+/// in ASCII prose that does not repeat the value (a finding's message names it, shown
+/// inertly): "assign the policy by hand: rpcaudit writes no command for it, because the IPsec
+/// policy name holds '\u{22}', which ends the double-quoted string".
+pub fn or_by_hand(command: Result<String, Refusal>, todo: &str) -> String {
+    match command {
+        Ok(c) => c,
+        Err(r) => format!(
+            "{} by hand: rpcaudit writes no command for it, because the {} {}",
+            comment_value(true, todo),
+            comment_value(true, &r.what),
+            comment_value(true, &r.reason)
+        ),
     }
 }
 
@@ -591,7 +665,7 @@ impl Line {
 
     /// The line for a cmd script, after it reads back as the intended words.
     pub fn finish_cmd(self) -> Result<String, Refusal> {
-        self.finish(text::split_words, cmd_lex, "cmd.exe")
+        self.finish(split_words, cmd_lex, "cmd.exe")
     }
 
     /// The line for a PowerShell script, after it reads back as the intended words.
@@ -627,19 +701,33 @@ impl Line {
 /// One logical line (no line break, no continuation, not a comment) within cmd's limit.
 fn check_line(t: &str) -> Result<(), Refusal> {
     let fail = |why: String| Refusal::new("command", t, why);
+    if let Some(c) = t.chars().find(|c| !c.is_ascii()) {
+        return Err(fail(format!(
+            "holds {} (not ASCII), which a shell reads differently in another code page",
+            u(c)
+        )));
+    }
     if t.chars().count() > MAX_CMD_LINE {
         return Err(fail(format!("is longer than {MAX_CMD_LINE} characters")));
     }
     if let Some(c) = t.chars().find(|&c| is_hazard(c)) {
         return Err(fail(format!("holds {}", u(c))));
     }
-    let lines = text::logical_lines(t, &[Continuation::Caret, Continuation::Backtick]);
-    match lines.as_slice() {
-        [l] if l.text == t => Ok(()),
-        _ => Err(fail(
+    // As the policy reader's logical lines: a comment, or a line that goes on.
+    let lower = t.trim_start().to_ascii_lowercase();
+    let comment = lower == "rem"
+        || lower.starts_with("rem ")
+        || lower.starts_with("rem\t")
+        || lower.starts_with("::")
+        || lower.starts_with('#')
+        || lower.starts_with('@');
+    let goes_on = t.trim_end().ends_with(['^', '`']);
+    if comment || goes_on || t.trim().is_empty() {
+        return Err(fail(
             "does not read back as one command line (a comment or continuation)".into(),
-        )),
+        ));
     }
+    Ok(())
 }
 
 /// A strict lexer of the cmd lines remedy writes: outside double quotes only [`token_char`]s
@@ -672,26 +760,40 @@ fn cmd_lex(t: &str) -> Option<Vec<String>> {
 }
 
 /// A strict lexer of the PowerShell lines remedy writes: single-quoted strings (any of the
-/// five quote characters opens and closes, a doubled one is one character); outside them only
-/// ASCII letters, digits and `- . , : / \ _ ( ) { }`, so no `; | & $ # @ "` or backtick.
+/// five quote characters opens and closes, a doubled one is one character), and a whole word
+/// that is a concatenation exactly as [`ps_quoted`] writes it (`('a' + [char]0x00FC)`); outside
+/// them only ASCII letters, digits and `- . , : / \ _ ( ) { }`, so no `; | & $ # @ "`, `+`,
+/// `[`, `]` or backtick.
 fn ps_lex(t: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut cur: Option<String> = None;
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = t.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if c == '(' && cur.is_none() {
+            let canonical = ps_concat(&t[at..]).filter(|(value, len)| {
+                let text = &t[at..at + len];
+                text == ps_escape_quotes(value)
+                    && t[at + len..].chars().next().is_none_or(|n| n == ' ')
+            });
+            if let Some((value, len)) = canonical {
+                cur = Some(value);
+                while chars.next_if(|&(i, _)| i < at + len).is_some() {}
+                continue;
+            }
+        }
         if is_ps_single_quote(c) {
             let w = cur.get_or_insert_with(String::new);
             loop {
                 match chars.next() {
                     None => return None,
-                    Some(q) if is_ps_single_quote(q) => match chars.peek() {
-                        Some(&n) if is_ps_single_quote(n) => {
+                    Some((_, q)) if is_ps_single_quote(q) => match chars.peek() {
+                        Some(&(_, n)) if is_ps_single_quote(n) => {
                             w.push(n);
                             chars.next();
                         }
                         _ => break,
                     },
-                    Some(x) => w.push(x),
+                    Some((_, x)) => w.push(x),
                 }
             }
         } else if c == ' ' {
@@ -757,12 +859,10 @@ mod tests {
     fn cmd_keeps_fine_names() {
         for ok in [
             "Block RPC Ports",
-            "Règle (RPC) – dynamique",
-            "Блок RPC",
             "a & b | c < d > e",
             "a-b_c.d, e; f=g",
             "[abc] *",
-            "‘quoted’ O'Brien",
+            "O'Brien",
             "all ports",
             "C:\\path\\x",
         ] {
@@ -770,6 +870,23 @@ mod tests {
             assert_eq!(q.as_str(), format!("\"{ok}\""));
             assert_eq!(q.value(), ok);
             assert!(netsh_rule_name(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn cmd_refuses_what_it_cannot_write_in_ascii() {
+        // cmd.exe reads a batch file in the console's code page and has no escape form.
+        for name in [
+            "Règle (RPC) – dynamique",
+            "Блок RPC",
+            "‘quoted’",
+            "x\u{451}",
+        ] {
+            let r = cmd_quoted("name", name).unwrap_err();
+            assert!(r.reason.contains("not ASCII"), "{r}");
+            assert!(r.reason.contains("--fix-dialect powershell"), "{r}");
+            assert!(netsh_rule_name(name).is_err(), "{name}");
+            assert!(ipseccmd_policy(name).is_err(), "{name}");
         }
     }
 
@@ -784,16 +901,68 @@ mod tests {
         ] {
             assert!(ipseccmd_policy(bad).is_err(), "{bad:?}");
         }
-        // netsh ipsec static takes them: it fails on a name it does not find.
-        assert!(cmd_quoted("IPsec policy name", "R\u{e8}gle").is_ok());
+        // Nor does netsh ipsec static any more: cmd.exe has no escape form.
+        assert!(cmd_quoted("IPsec policy name", "R\u{e8}gle").is_err());
+        // ipseccmd reads "name:5" as the policy "name" polled every 5 minutes.
+        assert!(ipseccmd_policy("Block RPC Ports:5").is_err());
+        assert!(ipseccmd_policy("Block RPC Ports: 5").is_ok());
+        assert!(ipseccmd_policy("Block:RPC").is_ok());
     }
 
     #[test]
-    fn the_utf8_guard_is_one_powershell_statement() {
-        assert!(PS_UTF8_GUARD.starts_with("if ('\u{e9}\u{2019}\u{2019}\u{3041}' -cne"));
-        let words = ps_words(PS_UTF8_GUARD);
-        assert_eq!(words[1], "(\u{e9}\u{2019}\u{3041}");
-        assert!(!PS_UTF8_GUARD.contains([';', '|', '$', '#', '"']));
+    fn powershell_writes_names_in_ascii() {
+        let q = ps_quoted("name", "Remote\u{fc}ber").unwrap();
+        assert_eq!(q.as_str(), "('Remote' + [char]0x00FC + 'ber')");
+        assert_eq!(q.value(), "Remote\u{fc}ber");
+        // U+0451 is D1 91 in UTF-8, and 91 is U+2018 in code page 1252: not a byte of it here.
+        let q = ps_quoted("name", "\u{451}; trap {continue}; \u{451}'").unwrap();
+        assert_eq!(
+            q.as_str(),
+            "('' + [char]0x0451 + '; trap {continue}; ' + [char]0x0451 + '''')"
+        );
+        assert_eq!(
+            ps_lex(&format!("X -DisplayName {q} -Y")).unwrap(),
+            [
+                "X",
+                "-DisplayName",
+                "\u{451}; trap {continue}; \u{451}'",
+                "-Y"
+            ]
+        );
+        // Beyond U+FFFF: two UTF-16 code units, as PowerShell strings hold them.
+        let q = ps_pattern("name", "\u{1f600}*").unwrap();
+        assert_eq!(q.as_str(), "('' + [char]0xD83D + [char]0xDE00 + '`*')");
+        assert_eq!(q.value(), "\u{1f600}`*");
+        for name in ["‘x’", "a\u{2019}; calc; \u{2019}", "Блок RPC", "\u{e9}"] {
+            let q = ps_quoted("name", name).unwrap();
+            assert!(q.as_str().is_ascii(), "{q}");
+            assert_eq!(ps_lex(q.as_str()).unwrap(), [name]);
+            assert_eq!(ps_words(q.as_str()), [name]);
+        }
+        // The lexer takes only the form ps_quoted writes.
+        for bad in [
+            "X ('a'+[char]0x00FC)",
+            "X ('a' + [char]0xfc)",
+            "X ([char]0x00FC + 'a')",
+            "X ('a' + [char]0x00FC)x",
+            "X x('a' + [char]0x00FC)",
+            "X ('a' + $x)",
+        ] {
+            assert_eq!(ps_lex(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn lines_that_are_not_ascii_are_refused() {
+        let q = Quoted {
+            text: "'\u{e9}'".into(),
+            value: "\u{e9}".into(),
+        };
+        let l = Line::new()
+            .words("Set-NetFirewallRule -DisplayName")
+            .sp()
+            .quoted(&q);
+        assert!(l.finish_ps().unwrap_err().reason.contains("not ASCII"));
     }
 
     #[test]
@@ -864,10 +1033,14 @@ mod tests {
 
     #[test]
     fn powershell_doubles_all_five_single_quotes() {
-        let q = ps_quoted("name", "‘; Remove-Item C:\\ -Recurse; ‘").unwrap();
-        assert_eq!(q.as_str(), "'‘‘; Remove-Item C:\\ -Recurse; ‘‘'");
+        let q = ps_quoted("name", "'; Remove-Item C:\\ -Recurse; '").unwrap();
+        assert_eq!(q.as_str(), "'''; Remove-Item C:\\ -Recurse; '''");
+        // The typographic ones are not ASCII: written as codes, never as quotes.
         let q = ps_quoted("name", "a'b’c‚d‛e‘f").unwrap();
-        assert_eq!(q.as_str(), "'a''b’’c‚‚d‛‛e‘‘f'");
+        assert_eq!(
+            q.as_str(),
+            "('a''b' + [char]0x2019 + 'c' + [char]0x201A + 'd' + [char]0x201B + 'e' + [char]0x2018 + 'f')"
+        );
         assert_eq!(ps_lex(q.as_str()).unwrap(), vec!["a'b’c‚d‛e‘f"]);
         for h in HOSTILE.iter().filter(|h| {
             h.trim().is_empty()
@@ -915,6 +1088,11 @@ mod tests {
         assert_eq!(comment_value(true, "Block RPC Ports"), "Block RPC Ports");
         assert!(comment_value(true, &"x".repeat(5000)).len() < MAX_COMMENT_CHARS + 10);
         assert_eq!(comment_line("fine"), "fine");
+        assert_eq!(
+            comment_value(false, "R\u{e8}gle \u{451}"),
+            "R\\u{e8}gle \\u{451}"
+        );
+        assert_eq!(comment_line("\u{2013} x"), "\\u{2013} x");
         assert_eq!(comment_line("a\nb"), "a\\u{a}b");
     }
 
