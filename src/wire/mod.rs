@@ -11,9 +11,12 @@
 //!   the one reader and writer every stub, PDU and tower goes through, and the codec traits.
 //! - [`epm`]: `ept_lookup`, `ept_map` and `ept_lookup_handle_free` requests and responses.
 //! - [`tower`]: protocol towers and their floors, and string bindings.
+//! - [`cl`]: connectionless PDUs (`ncadg_ip_udp`, UDP 135): the 80-byte header in either byte
+//!   order, fault/reject statuses, fack, and fragment reassembly under caps.
 //! - [`http`]: the `ncacn_http/1.0` banner of RPC over HTTP v1 (TCP 593), before CO PDUs.
 
 pub mod auth;
+pub mod cl;
 pub mod epm;
 pub mod http;
 pub mod ndr;
