@@ -369,3 +369,133 @@ fn auto_takes_http_when_tcp_is_refused_and_says_so() {
     assert_eq!(v["hosts"][0]["transport"], "tcp");
     assert!(v["hosts"][0]["warnings"].is_null());
 }
+
+#[test]
+fn the_whole_map_over_udp_in_both_byte_orders_equals_the_map_over_tcp() {
+    check_whole_map_over("udp");
+}
+
+#[test]
+fn udp_silent_is_no_answer_after_bounded_retransmission() {
+    let o = hostile("udp", "silent", &[]);
+    o.assert_error(&["ept_lookup: timed out: no answer to 4 request datagrams"]);
+}
+
+#[test]
+fn udp_garbage_and_a_short_datagram() {
+    hostile("udp", "garbage", &[]).assert_error(&["ept_lookup:", "not connectionless DCE/RPC"]);
+    hostile("udp", "short-fragment", &[])
+        .assert_error(&["ept_lookup:", "len 5000 but only 4 body bytes"]);
+}
+
+#[test]
+fn udp_fault_and_reject() {
+    hostile("udp", "fault", &[]).assert_error(&["ept_lookup: fault 0x00000005"]);
+    hostile("udp", "bind-nak", &[]).assert_error(&["ept_lookup: rejected: 0x1c010003"]);
+}
+
+#[test]
+fn udp_half_a_response_then_nothing() {
+    hostile("udp", "reset", &[])
+        .assert_error(&["ept_lookup: timed out with", "response fragments received"]);
+}
+
+#[test]
+fn udp_drip_is_cut_by_the_host_deadline() {
+    let o = hostile("udp", "drip", &[]);
+    assert_eq!(o.code, 3);
+    assert!(matches!(o.status(), "error" | "partial"), "{}", o.bad);
+    o.assert_message(&["timed out", "deadline of 3s"]);
+}
+
+#[test]
+fn udp_loops_and_caps() {
+    let o = hostile("udp", "same-handle", &[]);
+    assert_eq!(o.status(), "partial", "{}", o.bad);
+    o.assert_message(&["same page"]);
+    let o = hostile("udp", "endless", &["--max-entries", "2000"]);
+    assert_eq!(o.status(), "partial", "{}", o.bad);
+    assert_eq!(o.entries(), 2000);
+    o.assert_message(&["cap of 2000 entries"]);
+}
+
+#[test]
+fn udp_malformed_stubs_and_small_fragments() {
+    hostile("udp", "tower-overrun", &[]).assert_error(&["ept_lookup:", "tower", "60000 bytes"]);
+    hostile("udp", "ndr-tricks", &[]).assert_error(&["ept_lookup", "1000000 entries announced"]);
+    // 64-byte fragments: many of them, reassembled.
+    let o = hostile("udp", "huge-alloc-hint", &[]);
+    assert_eq!(o.status(), "ok", "{}", o.bad);
+    assert_eq!(o.entries(), GOOD_ENTRIES);
+}
+
+#[test]
+fn udp_refused_is_named_and_auto_reaches_udp_last() {
+    let f = Roads::start(&[]);
+    let udp = f.udp.port().to_string();
+    let (code, v, err) = support::run_json(&[
+        "dump",
+        "127.0.0.1",
+        "--json",
+        "--transport",
+        "auto",
+        "--port",
+        "1",
+        "--http-port",
+        "1",
+        "--udp-port",
+        &udp,
+        "--timeout",
+        "10",
+    ]);
+    assert_eq!(code, 0, "{err}\n{v}");
+    let host = &v["hosts"][0];
+    assert_eq!(host["transport"], "udp");
+    assert_eq!(map_of(host).len(), GOOD_ENTRIES);
+    let w = host["warnings"][0].as_str().unwrap();
+    assert!(
+        w.contains("tcp 1: connect") && w.contains("http 1: connect"),
+        "{w}"
+    );
+    // Nothing on the UDP port: ICMP says so, and the host is an error naming it.
+    let (code, v, _) = support::run_json(&[
+        "dump",
+        "127.0.0.1",
+        "--json",
+        "--transport",
+        "udp",
+        "--udp-port",
+        "9",
+        "--timeout",
+        "3",
+    ]);
+    assert_eq!(code, 3);
+    let e = v["hosts"][0]["error"].as_str().unwrap();
+    assert!(e.contains("127.0.0.1:9") && e.contains("refused"), "{e}");
+    assert!(v["hosts"][0]["transport"].is_null());
+}
+
+#[test]
+fn udp_with_ntlm_is_refused_per_host() {
+    let f = Roads::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "Not-Sent-1\n").unwrap();
+    let pw = pw.display().to_string();
+    let (code, v, err) = dump(
+        "udp",
+        &["127.0.0.1"],
+        &f,
+        &[
+            "--auth",
+            "ntlm",
+            "--user",
+            "LAB\\audit",
+            "--password-file",
+            &pw,
+        ],
+    );
+    assert_eq!(code, 3, "{err}");
+    let e = v["hosts"][0]["error"].as_str().unwrap();
+    assert!(e.contains("anonymously only"), "{e}");
+}
