@@ -113,6 +113,17 @@ impl Endpoint {
     pub fn is_tcp(&self) -> bool {
         self.protocol == "ncacn_ip_tcp"
     }
+
+    /// True for the protocol sequences that listen on a TCP port of the RPC dynamic range:
+    /// `ncacn_ip_tcp` and `ncacn_http` (MS-RPCH 2.1: its RPC endpoint is a TCP port).
+    pub fn uses_dynamic_tcp_port(&self) -> bool {
+        matches!(self.protocol.as_str(), "ncacn_ip_tcp" | "ncacn_http")
+    }
+
+    /// True for `ncadg_ip_udp`, which takes its UDP ports from the same configured range.
+    pub fn uses_dynamic_udp_port(&self) -> bool {
+        self.protocol == "ncadg_ip_udp"
+    }
 }
 
 /// How far one host's dump got.
