@@ -18,6 +18,7 @@ macro_rules! targets {
 
 targets!(
     auth_response,
+    cl_datagram,
     epm_entries,
     ept_lookup_stub,
     pdu_decode,

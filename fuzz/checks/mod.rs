@@ -3,6 +3,7 @@
 //! includes this one to replay the seeds and past findings in `cargo test`.
 
 pub mod auth_response;
+pub mod cl_datagram;
 pub mod epm_entries;
 pub mod ept_lookup_stub;
 pub mod pdu_decode;

@@ -432,6 +432,81 @@ fn string_bindings(out: &mut Out) -> Res<()> {
     Ok(())
 }
 
+/// Connectionless datagrams for `cl_datagram`: a request, a response in three fragments (also
+/// as one input of length-prefixed datagrams, as the property carves them), a fault, a reject
+/// and a fack, in both byte orders.
+fn cl_seeds(out: &mut Out) -> Res<()> {
+    use rpcaudit::wire::cl::{self, ClHeader, Datagram, flags1, ptype};
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        let o = order_name(order);
+        let head = |t: u8| ClHeader {
+            interface: EPM_INTERFACE,
+            activity: Uuid::from_u128(0xac71_0000_0000_4000_8000_0000_0000_0001),
+            if_vers: 3,
+            seqnum: 1,
+            ..ClHeader::new(order, t)
+        };
+        let request = LookupRequest::all(ContextHandle::NULL, 500).encode(order)?;
+        let d = Datagram {
+            header: ClHeader {
+                flags1: flags1::IDEMPOTENT,
+                ..head(ptype::REQUEST)
+            },
+            body: &request,
+        };
+        out.put("cl_datagram", &format!("request_{o}"), &d.encode()?)?;
+        let page = lookup_page(ContextHandle::NULL, order)?;
+        let parts: Vec<&[u8]> = page.chunks(page.len().div_ceil(3)).collect();
+        let mut carved = vec![200u8];
+        for (k, part) in parts.iter().enumerate() {
+            let last = k + 1 == parts.len();
+            let h = ClHeader {
+                flags1: flags1::FRAG | if last { flags1::LASTFRAG } else { 0 },
+                fragnum: k as u16,
+                serial: k as u16,
+                ..head(ptype::RESPONSE)
+            };
+            let bytes = Datagram {
+                header: h,
+                body: part,
+            }
+            .encode()?;
+            out.put("cl_datagram", &format!("response_frag{k}_{o}"), &bytes)?;
+            if part.len() <= 255 {
+                carved.push(part.len() as u8);
+                carved.extend_from_slice(&bytes);
+            }
+        }
+        let small = Datagram {
+            header: head(ptype::RESPONSE),
+            body: &page[..page.len().min(200)],
+        };
+        carved.push(small.body.len() as u8);
+        carved.extend_from_slice(&small.encode()?);
+        out.put("cl_datagram", &format!("carved_{o}"), &carved)?;
+        for (name, t, status) in [
+            ("fault", ptype::FAULT, 5u32),
+            ("reject", ptype::REJECT, 0x1c01_0003),
+        ] {
+            let body = order.u32_bytes(status);
+            let bytes = Datagram {
+                header: head(t),
+                body: &body,
+            }
+            .encode()?;
+            out.put("cl_datagram", &format!("{name}_{o}"), &bytes)?;
+        }
+        let fack = cl::fack_body(order, 32, 1464, 2);
+        let bytes = Datagram {
+            header: head(ptype::FACK),
+            body: &fack,
+        }
+        .encode()?;
+        out.put("cl_datagram", &format!("fack_{o}"), &bytes)?;
+    }
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let root = std::env::args_os()
         .nth(1)
@@ -444,6 +519,7 @@ fn main() -> Res<()> {
     epm_stubs(&mut out)?;
     tower_seeds(&mut out)?;
     string_bindings(&mut out)?;
+    cl_seeds(&mut out)?;
     println!("wrote {} seeds under {}", out.count, out.root.display());
     Ok(())
 }

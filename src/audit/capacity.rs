@@ -5,13 +5,18 @@
 //! together with the rpccfg line and `.reg` content that apply it (written by
 //! [`super::remedy::range`]). Pure: no I/O.
 //!
-//! Counting rule: the dynamic ports in use are the distinct ports of `ncacn_ip_tcp` endpoints,
-//! except the endpoint mapper's 135 and ports the administrator declared static. Ports outside
-//! the range count too: after the restart the configuration asks for, they move into the range
-//! and need a place there.
+//! Counting rule: the configured range (`Rpc\Internet` `Ports`) governs the dynamic ports of
+//! every IP protocol sequence (Microsoft's page on those values says so of `ncacn_ip_tcp` and
+//! `ncadg_ip_udp`; `ncacn_http` listens on a TCP port the same runtime allocates, MS-RPCH 2.1).
+//! TCP and UDP are two port spaces, counted apart: the dynamic TCP ports in use are the distinct
+//! ports of `ncacn_ip_tcp` and `ncacn_http` endpoints, except the endpoint mapper's 135 and 593
+//! and ports the administrator declared static; the dynamic UDP ports those of `ncadg_ip_udp`
+//! endpoints, except 135. The findings and the recommendation follow the larger of the two
+//! counts. Ports outside the range count too: after the restart the configuration asks for,
+//! they move into the range and need a place there.
 
 use super::remedy::range::{reg_file, rpccfg_line};
-use crate::epm::{Endpoint, HostDump, HostStatus};
+use crate::epm::{Endpoint, HTTP_EPM_PORT, HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
 use crate::ports::{EPM_PORT, PortRanges};
 use schemars::JsonSchema;
@@ -37,6 +42,21 @@ pub struct PortUse {
     pub in_range: bool,
     /// The interfaces registered on it: the well-known name, or "UUID vMAJOR.MINOR".
     pub interfaces: Vec<String>,
+    /// The protocol sequences registered on it (`ncacn_ip_tcp`, `ncacn_http`, `ncadg_ip_udp`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocols: Vec<String>,
+}
+
+/// The dynamic UDP ports in use (`ncadg_ip_udp`), counted apart from the TCP ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UdpUse {
+    /// Endpoints bound to `ncadg_ip_udp`.
+    pub endpoints: usize,
+    /// Dynamic UDP ports in use, ascending (135 and static ports left out).
+    pub ports: Vec<PortUse>,
+    pub in_use: u32,
+    pub in_range: u32,
+    pub out_of_range: u32,
 }
 
 /// The capacity assessment of one host.
@@ -54,11 +74,17 @@ pub struct HostCapacity {
     pub range_size: u32,
     /// Endpoints bound to `ncacn_ip_tcp` (all of them, 135 and static ports included).
     pub tcp_endpoints: usize,
+    /// Endpoints bound to `ncacn_http` (their TCP ports are counted with the TCP ones).
+    #[serde(default)]
+    pub http_endpoints: usize,
+    /// The UDP side, when the host registered `ncadg_ip_udp` endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpUse>,
     /// Declared static ports that the host has endpoints on (left out of the count).
     pub static_ports: Vec<u16>,
-    /// Dynamic ports in use, ascending.
+    /// Dynamic TCP ports in use (`ncacn_ip_tcp` and `ncacn_http`), ascending.
     pub dynamic_ports: Vec<PortUse>,
-    /// Number of dynamic ports in use (in or out of the range).
+    /// Number of dynamic TCP ports in use (in or out of the range).
     pub in_use: u32,
     /// How many of them the range contains.
     pub in_range: u32,
@@ -96,29 +122,43 @@ pub struct Recommendation {
 pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> HostCapacity {
     let range_size = range.size();
     let mut statics_seen: Vec<u16> = Vec::new();
-    let mut dynamic: Vec<PortUse> = Vec::new();
-    let tcp: Vec<&Endpoint> = host.tcp_endpoints().collect();
-    for port in host.tcp_ports() {
-        if port == EPM_PORT {
-            continue;
+    let tcp: Vec<&Endpoint> = host
+        .endpoints
+        .iter()
+        .filter(|e| e.uses_dynamic_tcp_port())
+        .collect();
+    let dynamic = port_uses(
+        &tcp,
+        &[EPM_PORT, HTTP_EPM_PORT],
+        range,
+        static_ports,
+        &mut statics_seen,
+    );
+    let udp_endpoints: Vec<&Endpoint> = host
+        .endpoints
+        .iter()
+        .filter(|e| e.uses_dynamic_udp_port())
+        .collect();
+    let udp = (!udp_endpoints.is_empty()).then(|| {
+        let ports = port_uses(
+            &udp_endpoints,
+            &[EPM_PORT],
+            range,
+            static_ports,
+            &mut statics_seen,
+        );
+        let in_use = count(ports.len());
+        let in_range = count(ports.iter().filter(|p| p.in_range).count());
+        UdpUse {
+            endpoints: udp_endpoints.len(),
+            ports,
+            in_use,
+            in_range,
+            out_of_range: in_use - in_range,
         }
-        if static_ports.contains(&port) {
-            statics_seen.push(port);
-            continue;
-        }
-        let mut interfaces: Vec<String> = Vec::new();
-        for e in tcp.iter().filter(|e| e.port == Some(port)) {
-            let label = interface_label(e);
-            if !interfaces.contains(&label) {
-                interfaces.push(label);
-            }
-        }
-        dynamic.push(PortUse {
-            port,
-            in_range: range.contains(port),
-            interfaces,
-        });
-    }
+    });
+    statics_seen.sort_unstable();
+    statics_seen.dedup();
     let in_use = count(dynamic.len());
     let in_range = count(dynamic.iter().filter(|p| p.in_range).count());
     let out_of_range = in_use - in_range;
@@ -130,7 +170,9 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
         error: host.error.clone(),
         range: range.to_string(),
         range_size,
-        tcp_endpoints: tcp.len(),
+        tcp_endpoints: host.tcp_endpoints().count(),
+        http_endpoints: tcp.iter().filter(|e| e.protocol == "ncacn_http").count(),
+        udp,
         static_ports: statics_seen,
         dynamic_ports: dynamic,
         in_use,
@@ -143,7 +185,7 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
     if host.status == HostStatus::Error {
         return cap;
     }
-    let rec = recommend(range, in_use);
+    let rec = recommend(range, in_use.max(cap.udp.as_ref().map_or(0, |u| u.in_use)));
     cap.findings = findings(&cap, range, &rec);
     // The registrations behind an out-of-range finding, as the endpoint mapper listed them.
     for f in cap
@@ -162,6 +204,48 @@ pub fn assess(host: &HostDump, range: &PortRanges, static_ports: &[u16]) -> Host
     }
     cap.recommendation = Some(rec);
     cap
+}
+
+/// The dynamic ports of `endpoints` (one port space), leaving out the endpoint mapper's
+/// `well_known` ports and the declared `static_ports` (noted in `statics_seen`).
+fn port_uses(
+    endpoints: &[&Endpoint],
+    well_known: &[u16],
+    range: &PortRanges,
+    static_ports: &[u16],
+    statics_seen: &mut Vec<u16>,
+) -> Vec<PortUse> {
+    let mut ports: Vec<u16> = endpoints.iter().filter_map(|e| e.port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let mut out = Vec::with_capacity(ports.len());
+    for port in ports {
+        if well_known.contains(&port) {
+            continue;
+        }
+        if static_ports.contains(&port) {
+            statics_seen.push(port);
+            continue;
+        }
+        let mut interfaces: Vec<String> = Vec::new();
+        let mut protocols: Vec<String> = Vec::new();
+        for e in endpoints.iter().filter(|e| e.port == Some(port)) {
+            let label = interface_label(e);
+            if !interfaces.contains(&label) {
+                interfaces.push(label);
+            }
+            if !protocols.contains(&e.protocol) {
+                protocols.push(e.protocol.clone());
+            }
+        }
+        out.push(PortUse {
+            port,
+            in_range: range.contains(port),
+            interfaces,
+            protocols,
+        });
+    }
+    out
 }
 
 fn count(n: usize) -> u32 {
@@ -368,6 +452,60 @@ mod tests {
                 .map(|p| ep(p, 1, Some("MS-SAMR samr")))
                 .collect(),
         )
+    }
+
+    /// An endpoint of `protocol` on `port` (the binding as rpcdump prints it).
+    fn on(protocol: &str, port: u16, iface: u128) -> Endpoint {
+        Endpoint {
+            protocol: protocol.into(),
+            binding: format!("{protocol}:198.18.0.10[{port}]"),
+            ..crate::epm::testing::tcp_endpoint("198.18.0.10", port, iface)
+        }
+    }
+
+    #[test]
+    fn ncacn_http_ports_count_with_tcp_and_udp_ports_apart() {
+        // A domain controller's shape: the EPM on 135 and on 593 (ncacn_http), RPC over HTTP
+        // registrations on a dynamic port of their own, TCP ones, and datagram ones.
+        let eps = vec![
+            on("ncacn_ip_tcp", 135, 1),
+            on("ncacn_http", 593, 1),
+            on("ncacn_ip_tcp", 5001, 2),
+            on("ncacn_ip_tcp", 5002, 3),
+            on("ncacn_http", 5003, 4),
+            on("ncacn_http", 5003, 5),
+            on("ncacn_http", 49669, 6),
+            on("ncadg_ip_udp", 135, 1),
+            on("ncadg_ip_udp", 5001, 7),
+            on("ncadg_ip_udp", 5004, 8),
+        ];
+        let c = assess(&dump("dc01", None, eps), &article(), &[]);
+        let tcp: Vec<u16> = c.dynamic_ports.iter().map(|p| p.port).collect();
+        assert_eq!(tcp, [5001, 5002, 5003, 49669], "593 and 135 are the EPM's");
+        assert_eq!((c.in_use, c.in_range, c.out_of_range), (4, 3, 1));
+        assert_eq!(c.tcp_endpoints, 3);
+        assert_eq!(c.http_endpoints, 4);
+        assert_eq!(c.dynamic_ports[2].protocols, ["ncacn_http"]);
+        let udp = c.udp.as_ref().expect("the UDP side");
+        assert_eq!(udp.endpoints, 3);
+        let ports: Vec<u16> = udp.ports.iter().map(|p| p.port).collect();
+        assert_eq!(
+            ports,
+            [5001, 5004],
+            "UDP 5001 is another port than TCP 5001"
+        );
+        assert_eq!((udp.in_use, udp.in_range, udp.out_of_range), (2, 2, 0));
+        // The ncacn_http port outside the range is an out-of-range finding with its binding.
+        let f = c
+            .findings
+            .iter()
+            .find(|f| f.code == Code::OutOfRange)
+            .expect("out-of-range");
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.starts_with("ncacn_http:198.18.0.10[49669]"))
+        );
     }
 
     fn article() -> PortRanges {

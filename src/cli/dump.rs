@@ -5,7 +5,7 @@ use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::epm::HostStatus;
 use crate::epm::auth::{CredentialError, Credentials, Redacted, Secret};
-use crate::epm::client::{AuthOptions, DumpOptions, dump_each};
+use crate::epm::client::{AuthOptions, DumpOptions, Roads, dump_each};
 use crate::report::dump::{DumpReport, DumpTally, render_table};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +26,16 @@ pub struct EpmArgs {
     /// TCP port of the endpoint mapper.
     #[arg(long, default_value_t = crate::ports::EPM_PORT)]
     pub port: u16,
+    /// The road to the endpoint mapper; `auto` takes the next road only when the one before
+    /// is refused or filtered, and each host says which answered.
+    #[arg(long, value_enum, default_value_t = super::values::TransportArg::Tcp)]
+    pub transport: super::values::TransportArg,
+    /// TCP port of the endpoint mapper over ncacn_http (RPC over HTTP v1).
+    #[arg(long, value_name = "PORT", default_value_t = crate::epm::HTTP_EPM_PORT)]
+    pub http_port: u16,
+    /// UDP port of the endpoint mapper over ncadg_ip_udp.
+    #[arg(long, value_name = "PORT", default_value_t = crate::ports::EPM_PORT)]
+    pub udp_port: u16,
     /// Bound, in seconds, on one host's whole dump (connect, bind and every call).
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub timeout: f64,
@@ -295,6 +305,11 @@ impl EpmArgs {
                 level: self.auth.auth_level.into(),
                 credentials,
                 ..defaults.auth.clone()
+            },
+            roads: Roads {
+                choice: self.transport.into(),
+                http_port: self.http_port,
+                udp_port: self.udp_port,
             },
             ..defaults
         })

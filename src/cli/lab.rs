@@ -2,7 +2,7 @@
 
 use super::{Error, Exit};
 use crate::epm::auth::{Acceptor, CredentialError, Credentials};
-use crate::epm::server::{FixtureConfig, serve};
+use crate::epm::server::{FixtureConfig, Listeners, serve_roads};
 use crate::ports::PortRanges;
 use crate::wire::ndr::ByteOrder;
 use std::net::SocketAddr;
@@ -11,7 +11,8 @@ use std::sync::Arc;
 #[derive(Debug, clap::Subcommand)]
 pub enum LabCommand {
     /// Serve a fixture endpoint mapper until interrupted. Prints `listening ADDR` on stdout
-    /// once it accepts connections.
+    /// once it accepts connections, then `listening-http ADDR` and `listening-udp ADDR` for
+    /// the other roads it serves.
     Serve(ServeArgs),
 }
 
@@ -21,6 +22,15 @@ pub struct ServeArgs {
     /// answers for every address there.
     #[arg(long, default_value = "127.0.0.1:13500", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
+    /// Also serve ncacn_http (RPC over HTTP v1: the `ncacn_http/1.0` banner, then the same
+    /// connection-oriented handling) on this TCP address, e.g. `0.0.0.0:593`; port 0 picks a
+    /// free one.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub http_listen: Option<SocketAddr>,
+    /// Also serve ncadg_ip_udp (connectionless DCE/RPC) on this UDP address, e.g.
+    /// `0.0.0.0:135`; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub udp_listen: Option<SocketAddr>,
     /// Number of ncacn_ip_tcp registrations.
     #[arg(long, default_value_t = 30, value_name = "N")]
     pub tcp_endpoints: usize,
@@ -138,16 +148,26 @@ pub fn run(cmd: LabCommand) -> Result<Exit, Error> {
 fn serve_until_interrupted(args: ServeArgs) -> Result<Exit, Error> {
     let rt = super::runtime()?;
     rt.block_on(async {
+        let listen_err = |addr: SocketAddr| move |source| Error::Listen { addr, source };
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|source| Error::Listen {
-                addr: args.listen,
-                source,
-            })?;
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+            .map_err(listen_err(args.listen))?;
+        let http = match args.http_listen {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(listen_err(a))?,
+            ),
+            None => None,
+        };
+        let udp = match args.udp_listen {
+            Some(a) => Some(tokio::net::UdpSocket::bind(a).await.map_err(listen_err(a))?),
+            None => None,
+        };
+        let shown = |a: std::io::Result<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+        let addr = shown(listener.local_addr());
+        let http_addr = http.as_ref().map(|l| shown(l.local_addr()));
+        let udp_addr = udp.as_ref().map(|s| shown(s.local_addr()));
         let config = args.config()?;
         super::errln(format!(
             "rpcaudit lab serve: {} registrations ({} TCP on ports {}), end style {:?}{}{}",
@@ -168,10 +188,16 @@ fn serve_until_interrupted(args: ServeArgs) -> Result<Exit, Error> {
                 .unwrap_or_default()
         ));
         super::outln(format!("listening {addr}"));
+        if let Some(a) = http_addr {
+            super::outln(format!("listening-http {a}"));
+        }
+        if let Some(a) = udp_addr {
+            super::outln(format!("listening-udp {a}"));
+        }
         use std::io::Write;
         let _ = std::io::stdout().flush();
         tokio::select! {
-            _ = serve(listener, Arc::new(config)) => {}
+            _ = serve_roads(Listeners { tcp: listener, http, udp }, Arc::new(config), Default::default()) => {}
             _ = shutdown_signal() => {}
         }
         Ok(Exit::Ok)

@@ -1,5 +1,5 @@
 //! The command line's names for library values (`--os`, `--fix-dialect`, `--default`, `--auth`,
-//! `--auth-level`, `lab serve --end-style` and `--misbehave`): clap
+//! `--auth-level`, `--transport`, `lab serve --end-style` and `--misbehave`): clap
 //! value enums that map onto the library's types, so that no module below `cli` depends on
 //! clap. Each variant's doc comment is its line in `--help`.
 
@@ -109,6 +109,33 @@ impl From<Auth> for crate::epm::client::AuthMode {
             Auth::None => AuthMode::None,
             Auth::Ntlm => AuthMode::Ntlm,
             Auth::Auto => AuthMode::Auto,
+        }
+    }
+}
+
+/// `--transport`: the road to the endpoint mapper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportArg {
+    /// ncacn_ip_tcp on TCP 135 (--port).
+    Tcp,
+    /// ncacn_http (RPC over HTTP v1) on TCP 593 (--http-port).
+    Http,
+    /// ncadg_ip_udp (connectionless) on UDP 135 (--udp-port).
+    Udp,
+    /// TCP first; HTTP when TCP is refused or filtered, then UDP; the report says which
+    /// answered.
+    Auto,
+}
+
+impl From<TransportArg> for crate::epm::client::RoadChoice {
+    fn from(t: TransportArg) -> Self {
+        use crate::epm::Transport;
+        use crate::epm::client::RoadChoice;
+        match t {
+            TransportArg::Tcp => RoadChoice::Only(Transport::Tcp),
+            TransportArg::Http => RoadChoice::Only(Transport::Http),
+            TransportArg::Udp => RoadChoice::Only(Transport::Udp),
+            TransportArg::Auto => RoadChoice::Auto,
         }
     }
 }

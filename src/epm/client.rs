@@ -1,7 +1,9 @@
-//! Endpoint-mapper client: connect to TCP 135, bind to the EPM interface (v3.0, NDR 2.0), then
-//! page through `ept_lookup` with the context handle until the server signals the end, and turn
-//! the entries into [`Endpoint`]s. One host at a time here; [`dump_many`] runs hosts
-//! concurrently.
+//! Endpoint-mapper client: connect to TCP 135 (or to TCP 593 and read the `ncacn_http/1.0`
+//! banner first, or go connectionless over UDP 135 through [`super::datagram`]), bind to the EPM
+//! interface (v3.0, NDR 2.0), then page through `ept_lookup` with the context handle until the
+//! server signals the end, and turn the entries into [`Endpoint`]s. One host at a time here;
+//! [`dump_many`] runs hosts concurrently. [`Roads`] says which roads a dump takes: one, or with
+//! `auto` TCP 135 first and the next road only when the previous one could not be reached.
 //!
 //! Real servers end the list in different ways, and each must yield the complete list: a null
 //! handle with status 0; an extra call answered `ept_s_not_registered` with no entries;
@@ -11,7 +13,7 @@
 
 use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
 use super::connection::{Connection, ConnectionError};
-use super::{Endpoint, HostDump, HostStatus, names};
+use super::{Endpoint, HostDump, HostStatus, Transport, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
 use crate::wire::epm::EPM_SYNTAX;
@@ -20,6 +22,7 @@ use crate::wire::epm::{
     LookupRequest, LookupResponse, MapRequest, MapResponse, OPNUM_LOOKUP, OPNUM_LOOKUP_HANDLE_FREE,
     OPNUM_MAP,
 };
+use crate::wire::http::{BannerError, BannerProgress};
 use crate::wire::ndr::{ByteOrder, ContextHandle, Stub};
 use crate::wire::pdu::reject_reason;
 use crate::wire::pdu::{
@@ -50,6 +53,76 @@ pub struct DumpOptions {
     pub max_stub: usize,
     /// Whether and how to authenticate.
     pub auth: AuthOptions,
+    /// Which roads to the endpoint mapper are taken, and their ports.
+    pub roads: Roads,
+}
+
+/// `--transport`: one road, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoadChoice {
+    /// Only this road.
+    Only(Transport),
+    /// TCP 135 first; each next road ([`Transport::ALL`]'s order) only when the one before could
+    /// not be reached (refused, filtered, or not an endpoint mapper at all).
+    Auto,
+}
+
+/// The roads of a dump and the ports of those that do not take the resolver's (TCP) port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roads {
+    pub choice: RoadChoice,
+    /// TCP port of `ncacn_http` (593).
+    pub http_port: u16,
+    /// UDP port of `ncadg_ip_udp` (135).
+    pub udp_port: u16,
+}
+
+impl Default for Roads {
+    fn default() -> Self {
+        Roads {
+            choice: RoadChoice::Only(Transport::Tcp),
+            http_port: Transport::Http.default_port(),
+            udp_port: Transport::Udp.default_port(),
+        }
+    }
+}
+
+impl Roads {
+    /// The roads tried, in order.
+    pub fn tried(&self) -> &'static [Transport] {
+        match self.choice {
+            RoadChoice::Only(Transport::Tcp) => &[Transport::Tcp],
+            RoadChoice::Only(Transport::Http) => &[Transport::Http],
+            RoadChoice::Only(Transport::Udp) => &[Transport::Udp],
+            RoadChoice::Auto => &Transport::ALL,
+        }
+    }
+
+    /// `addrs` (resolved on the TCP port) moved to `road`'s port.
+    pub fn addrs_for(&self, road: Transport, addrs: &[SocketAddr]) -> Vec<SocketAddr> {
+        let port = match road {
+            Transport::Tcp => return addrs.to_vec(),
+            Transport::Http => self.http_port,
+            Transport::Udp => self.udp_port,
+        };
+        let mut out: Vec<SocketAddr> = Vec::with_capacity(addrs.len());
+        for a in addrs {
+            let moved = SocketAddr::new(a.ip(), port);
+            if !out.contains(&moved) {
+                out.push(moved);
+            }
+        }
+        out
+    }
+
+    /// The port `road` is read on, `tcp_port` being the resolver's.
+    pub fn port(&self, road: Transport, tcp_port: u16) -> u16 {
+        match road {
+            Transport::Tcp => tcp_port,
+            Transport::Http => self.http_port,
+            Transport::Udp => self.udp_port,
+        }
+    }
 }
 
 /// `--auth`: whether the endpoint mapper is asked anonymously, with NTLM, or anonymously
@@ -205,6 +278,7 @@ impl Default for DumpOptions {
             page_size: 500,
             max_stub: DEFAULT_MAX_STUB,
             auth: AuthOptions::default(),
+            roads: Roads::default(),
         }
     }
 }
@@ -272,6 +346,18 @@ pub enum DumpError {
         step: &'static str,
         source: AuthError,
     },
+    /// The first bytes on TCP 593 were not the `ncacn_http/1.0` banner.
+    #[error("ncacn_http banner: {0}")]
+    Banner(BannerError),
+    /// What the connectionless road (UDP) could not do or read.
+    #[error("{step}: {source}")]
+    Datagram {
+        step: &'static str,
+        source: super::datagram::DatagramError,
+    },
+    /// NTLM was asked for on a road that only reads anonymously.
+    #[error("--auth ntlm: the {0} road reads the endpoint mapper anonymously only")]
+    AuthUnsupported(Transport),
 }
 
 /// What a refused anonymous lookup means and what to do.
@@ -293,6 +379,17 @@ impl DumpError {
     /// An anonymous session the endpoint mapper refused: the case `--auth auto` retries.
     fn is_anonymous_refusal(&self) -> bool {
         matches!(self, DumpError::AnonymousRefused { .. })
+    }
+
+    /// The road could not be reached at all (refused, filtered, or something other than an
+    /// endpoint mapper answered): the case `--transport auto` takes the next road for.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            DumpError::Connect { .. } | DumpError::NoAddress | DumpError::Banner(_) => true,
+            DumpError::Timeout { step, .. } => *step == "connect" || *step == BANNER_STEP,
+            DumpError::Datagram { source, .. } => source.is_unreachable(),
+            _ => false,
+        }
     }
 }
 
@@ -326,7 +423,7 @@ fn stalled(received: usize, announced: Option<usize>) -> String {
 
 /// How a lookup loop ended without error.
 #[derive(Debug, PartialEq, Eq)]
-enum Ending {
+pub(crate) enum Ending {
     Complete,
     /// Stopped early on purpose (cap reached, the server looping); the reason.
     Stopped(String),
@@ -334,6 +431,8 @@ enum Ending {
 
 const CALL_BIND: u32 = 1;
 const MAX_XMIT: u16 = 5840;
+/// The step that reads the `ncacn_http/1.0` banner, in messages.
+const BANNER_STEP: &str = "ncacn_http banner";
 
 /// An endpoint-mapper session on one connection.
 pub struct EpmSession {
@@ -370,6 +469,18 @@ impl EpmSession {
         deadline: Instant,
         auth: Option<(&Credentials, Level)>,
     ) -> Result<Self, DumpError> {
+        Self::connect_over(Transport::Tcp, addr, opts, deadline, auth).await
+    }
+
+    /// [`EpmSession::connect_as`] over a connection-oriented `road` (TCP, or HTTP: the
+    /// `ncacn_http/1.0` banner is read first, under the call bound).
+    pub async fn connect_over(
+        road: Transport,
+        addr: SocketAddr,
+        opts: &DumpOptions,
+        deadline: Instant,
+        auth: Option<(&Credentials, Level)>,
+    ) -> Result<Self, DumpError> {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
         let stream = timeout_at(connect_by, TcpStream::connect(addr))
             .await
@@ -385,6 +496,16 @@ impl EpmSession {
             })?
             .map_err(|source| DumpError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
+        let mut stream = stream;
+        if road == Transport::Http {
+            let by = deadline.min(Instant::now() + opts.call_timeout);
+            let bound = if by == deadline {
+                Bound::Host(opts.timeout)
+            } else {
+                Bound::Step(opts.call_timeout)
+            };
+            read_banner(&mut stream, by, bound).await?;
+        }
         let mut s = EpmSession {
             conn: Connection::new(stream),
             security: None,
@@ -580,7 +701,7 @@ impl EpmSession {
     }
 
     /// Send one request and reassemble its response; returns the stub and its byte order.
-    async fn call(
+    async fn call_co(
         &mut self,
         step: &'static str,
         opnum: u16,
@@ -707,29 +828,13 @@ impl EpmSession {
         }
     }
 
-    /// One operation: `request` encoded (little-endian, as Windows clients send), called, and
-    /// the whole response stub decoded in the byte order the server chose.
-    async fn call_stub<Resp: Stub>(
-        &mut self,
-        step: &'static str,
-        opnum: u16,
-        request: &impl Stub,
-    ) -> Result<Resp, DumpError> {
-        let stub = request
-            .encode(ByteOrder::Little)
-            .map_err(DumpError::wire(step))?;
-        let (resp, order) = self.call(step, opnum, &stub).await?;
-        Resp::decode(&resp, order).map_err(DumpError::wire(step))
-    }
-
     /// One `ept_lookup` page.
     pub async fn lookup(
         &mut self,
         handle: ContextHandle,
         max_ents: u32,
     ) -> Result<LookupResponse, DumpError> {
-        let request = LookupRequest::all(handle, max_ents);
-        self.call_stub("ept_lookup", OPNUM_LOOKUP, &request).await
+        lookup_page(self, handle, max_ents).await
     }
 
     /// `ept_map` for one interface over `ncacn_ip_tcp`: the towers the server maps it to.
@@ -750,7 +855,7 @@ impl EpmSession {
             handle: ContextHandle::NULL,
             max_towers: 16,
         };
-        let resp: MapResponse = self.call_stub(step, OPNUM_MAP, &request).await?;
+        let resp: MapResponse = call_stub(self, step, OPNUM_MAP, &request).await?;
         if resp.status != 0 && resp.status != EPT_S_NOT_REGISTERED {
             return Err(DumpError::LookupStatus(pdu::describe_status(resp.status)));
         }
@@ -766,74 +871,172 @@ impl EpmSession {
 
     /// Release a live lookup handle (best effort, bounded by the call deadline).
     pub async fn free_handle(&mut self, handle: ContextHandle) -> Result<(), DumpError> {
-        let request = HandleFreeRequest { handle };
-        let _: HandleFreeResponse = self
-            .call_stub("ept_lookup_handle_free", OPNUM_LOOKUP_HANDLE_FREE, &request)
-            .await?;
-        Ok(())
+        free_handle(self, handle).await
     }
+}
 
-    /// Page through every element, appending endpoints to `out` as they arrive (so a
-    /// deadline that cancels this future leaves what was gathered).
-    async fn lookup_all(
+impl Calls for EpmSession {
+    fn call(
         &mut self,
-        opts: &DumpOptions,
-        out: &mut Vec<Endpoint>,
-        warnings: &mut Vec<String>,
-    ) -> Result<Ending, DumpError> {
-        let mut handle = ContextHandle::NULL;
-        let mut previous: Option<Vec<EptEntry>> = None;
-        let mut seen = 0usize;
-        loop {
-            let page = self.lookup(handle, opts.page_size).await?;
-            let status = page.status;
-            if status != 0 && status != EPT_S_NOT_REGISTERED {
-                return Err(DumpError::LookupStatus(pdu::describe_status(status)));
-            }
-            if !page.handle.is_null()
-                && !page.entries.is_empty()
-                && previous.as_ref() == Some(&page.entries)
-            {
-                let _ = self.free_handle(page.handle).await;
-                return Ok(Ending::Stopped(
-                    "the endpoint mapper sent the same page twice; stopped to avoid an endless loop"
-                        .to_string(),
-                ));
-            }
-            let empty = page.entries.is_empty();
-            for entry in &page.entries {
-                seen += 1;
-                if out.len() >= opts.max_entries {
-                    break;
-                }
-                match to_endpoint(entry) {
-                    Ok(e) => out.push(e),
-                    Err(w) => warnings.push(format!("entry {seen}: {w}")),
-                }
-            }
-            if out.len() >= opts.max_entries
-                && (seen > opts.max_entries || (status == 0 && !page.handle.is_null()))
-            {
-                if !page.handle.is_null() {
-                    let _ = self.free_handle(page.handle).await;
-                }
-                return Ok(Ending::Stopped(format!(
-                    "stopped at the cap of {} entries",
-                    opts.max_entries
-                )));
-            }
-            if status == EPT_S_NOT_REGISTERED || page.handle.is_null() {
-                return Ok(Ending::Complete);
-            }
-            if empty {
-                // A live handle with nothing in it: treat as the end rather than ask forever.
-                warnings.push("the endpoint mapper returned an empty page with a live handle; taken as the end".to_string());
-                let _ = self.free_handle(page.handle).await;
-                return Ok(Ending::Complete);
-            }
-            handle = page.handle;
-            previous = Some(page.entries);
+        step: &'static str,
+        opnum: u16,
+        stub: &[u8],
+    ) -> impl std::future::Future<Output = Result<(Vec<u8>, ByteOrder), DumpError>> + Send {
+        self.call_co(step, opnum, stub)
+    }
+}
+
+/// A session that makes endpoint-mapper calls: the connection-oriented [`EpmSession`] (TCP,
+/// HTTP) and the connectionless [`super::datagram::ClSession`] (UDP). The lookup loop runs
+/// over either.
+pub trait Calls: Send {
+    /// Send one request stub for `opnum` and return the whole response stub with the byte
+    /// order the server chose, under the session's deadlines and caps.
+    fn call(
+        &mut self,
+        step: &'static str,
+        opnum: u16,
+        stub: &[u8],
+    ) -> impl std::future::Future<Output = Result<(Vec<u8>, ByteOrder), DumpError>> + Send;
+}
+
+/// One operation: `request` encoded (little-endian, as Windows clients send), called, and
+/// the whole response stub decoded in the byte order the server chose.
+async fn call_stub<S: Calls, Resp: Stub>(
+    s: &mut S,
+    step: &'static str,
+    opnum: u16,
+    request: &(impl Stub + Sync),
+) -> Result<Resp, DumpError> {
+    let stub = request
+        .encode(ByteOrder::Little)
+        .map_err(DumpError::wire(step))?;
+    let (resp, order) = s.call(step, opnum, &stub).await?;
+    Resp::decode(&resp, order).map_err(DumpError::wire(step))
+}
+
+/// One `ept_lookup` page.
+async fn lookup_page<S: Calls>(
+    s: &mut S,
+    handle: ContextHandle,
+    max_ents: u32,
+) -> Result<LookupResponse, DumpError> {
+    let request = LookupRequest::all(handle, max_ents);
+    call_stub(s, "ept_lookup", OPNUM_LOOKUP, &request).await
+}
+
+/// Release a live lookup handle (best effort, bounded by the call deadline).
+async fn free_handle<S: Calls>(s: &mut S, handle: ContextHandle) -> Result<(), DumpError> {
+    let request = HandleFreeRequest { handle };
+    let _: HandleFreeResponse = call_stub(
+        s,
+        "ept_lookup_handle_free",
+        OPNUM_LOOKUP_HANDLE_FREE,
+        &request,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Page through every element, appending endpoints to `out` as they arrive (so a
+/// deadline that cancels this future leaves what was gathered).
+pub(crate) async fn lookup_all<S: Calls>(
+    s: &mut S,
+    opts: &DumpOptions,
+    out: &mut Vec<Endpoint>,
+    warnings: &mut Vec<String>,
+) -> Result<Ending, DumpError> {
+    let mut handle = ContextHandle::NULL;
+    let mut previous: Option<Vec<EptEntry>> = None;
+    let mut seen = 0usize;
+    loop {
+        let page = lookup_page(s, handle, opts.page_size).await?;
+        let status = page.status;
+        if status != 0 && status != EPT_S_NOT_REGISTERED {
+            return Err(DumpError::LookupStatus(pdu::describe_status(status)));
         }
+        if !page.handle.is_null()
+            && !page.entries.is_empty()
+            && previous.as_ref() == Some(&page.entries)
+        {
+            let _ = free_handle(s, page.handle).await;
+            return Ok(Ending::Stopped(
+                "the endpoint mapper sent the same page twice; stopped to avoid an endless loop"
+                    .to_string(),
+            ));
+        }
+        let empty = page.entries.is_empty();
+        for entry in &page.entries {
+            seen += 1;
+            if out.len() >= opts.max_entries {
+                break;
+            }
+            match to_endpoint(entry) {
+                Ok(e) => out.push(e),
+                Err(w) => warnings.push(format!("entry {seen}: {w}")),
+            }
+        }
+        if out.len() >= opts.max_entries
+            && (seen > opts.max_entries || (status == 0 && !page.handle.is_null()))
+        {
+            if !page.handle.is_null() {
+                let _ = free_handle(s, page.handle).await;
+            }
+            return Ok(Ending::Stopped(format!(
+                "stopped at the cap of {} entries",
+                opts.max_entries
+            )));
+        }
+        if status == EPT_S_NOT_REGISTERED || page.handle.is_null() {
+            return Ok(Ending::Complete);
+        }
+        if empty {
+            // A live handle with nothing in it: treat as the end rather than ask forever.
+            warnings.push(
+                "the endpoint mapper returned an empty page with a live handle; taken as the end"
+                    .to_string(),
+            );
+            let _ = free_handle(s, page.handle).await;
+            return Ok(Ending::Complete);
+        }
+        handle = page.handle;
+        previous = Some(page.entries);
+    }
+}
+
+/// Read the `ncacn_http/1.0` banner by `by`: no byte past it (the server sends nothing more
+/// before the client's bind), refused at the first wrong byte.
+async fn read_banner(stream: &mut TcpStream, by: Instant, bound: Bound) -> Result<(), DumpError> {
+    use tokio::io::AsyncReadExt;
+    let mut read = Vec::with_capacity(crate::wire::http::BANNER.len());
+    loop {
+        let missing = match crate::wire::http::check_banner(&read).map_err(DumpError::Banner)? {
+            BannerProgress::Complete => return Ok(()),
+            BannerProgress::More(n) => n,
+        };
+        let mut chunk = [0u8; 16];
+        let want = missing.min(chunk.len());
+        let n = match timeout_at(by, stream.read(&mut chunk[..want])).await {
+            Err(_) => {
+                return Err(DumpError::Timeout {
+                    step: BANNER_STEP,
+                    bound,
+                    received: 0,
+                    announced: None,
+                });
+            }
+            Ok(Err(source)) => {
+                return Err(DumpError::Connection {
+                    step: BANNER_STEP,
+                    source: ConnectionError::Io(source),
+                });
+            }
+            Ok(Ok(n)) => n,
+        };
+        if n == 0 {
+            return Err(DumpError::Banner(BannerError::Closed(read.len())));
+        }
+        read.extend_from_slice(chunk.get(..n).unwrap_or_default());
     }
 }
 
@@ -896,45 +1099,40 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
         target: target.to_string(),
         address: None,
         status: HostStatus::Error,
+        transport: None,
         error: None,
         warnings: Vec::new(),
         endpoints: Vec::new(),
         auth: None,
     };
-    let result = {
-        let d = &mut dump;
-        let work = async move {
-            let a = &opts.auth;
-            match (a.mode, a.credentials.as_deref()) {
-                (AuthMode::None, _) | (AuthMode::Auto, None) => {
-                    attempt(addrs, opts, deadline, None, d).await
-                }
-                (AuthMode::Ntlm, None) => Err(DumpError::Auth {
-                    step: "bind",
-                    source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
-                }),
-                (AuthMode::Ntlm, Some(c)) => authenticated(addrs, opts, deadline, c, d).await,
-                (AuthMode::Auto, Some(c)) => match attempt(addrs, opts, deadline, None, d).await {
-                    Err(e) if e.is_anonymous_refusal() => {
-                        tracing::info!("{target}: anonymous lookup refused; retrying with NTLM");
-                        d.endpoints.clear();
-                        d.warnings.clear();
-                        match authenticated(addrs, opts, deadline, c, d).await {
-                            Err(DumpError::CredentialsRetired(_)) => {
-                                Err(DumpError::AnonymousRefused {
-                                    step: "ept_lookup",
-                                    creds_unused: true,
-                                })
-                            }
-                            other => other,
-                        }
-                    }
-                    other => other,
-                },
+    let roads = opts.roads.tried();
+    let tcp_port = addrs
+        .first()
+        .map_or(crate::ports::EPM_PORT, SocketAddr::port);
+    // The roads that could not be reached before the one that answered, each with why.
+    let mut missed: Vec<String> = Vec::new();
+    let mut result = Ok(Err(DumpError::NoAddress));
+    for (k, &road) in roads.iter().enumerate() {
+        let road_addrs = opts.roads.addrs_for(road, addrs);
+        result = timeout_at(
+            deadline,
+            read_road(target, road, &road_addrs, opts, deadline, &mut dump),
+        )
+        .await;
+        let more = k + 1 < roads.len();
+        match &result {
+            Ok(Err(e)) if more && e.is_unreachable() => {
+                let port = opts.roads.port(road, tcp_port);
+                missed.push(format!("{road} {port}: {e}"));
+                dump.address = None;
+                dump.transport = None;
+                dump.auth = None;
+                dump.endpoints.clear();
+                dump.warnings.clear();
             }
-        };
-        timeout_at(deadline, work).await
-    };
+            _ => break,
+        }
+    }
     let (status, error) = match result {
         Ok(Ok(Ending::Complete)) => (HostStatus::Ok, None),
         Ok(Ok(Ending::Stopped(why))) => (HostStatus::Partial, Some(why)),
@@ -952,12 +1150,76 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
     } else {
         status
     };
-    dump.error = error.map(|e| format!("{target}: {e}"));
+    if let Some(road) = dump.transport.filter(|_| !missed.is_empty()) {
+        let port = opts.roads.port(road, tcp_port);
+        dump.warnings.insert(
+            0,
+            format!(
+                "read over {road} {port} ({}); not reached first: {}",
+                road.protseq(),
+                missed.join("; ")
+            ),
+        );
+    }
+    dump.error = error.map(|e| {
+        if dump.transport.is_none() && !missed.is_empty() {
+            let road = roads.get(missed.len()).copied().unwrap_or(Transport::Tcp);
+            let port = opts.roads.port(road, tcp_port);
+            format!("{target}: {}; {road} {port}: {e}", missed.join("; "))
+        } else {
+            format!("{target}: {e}")
+        }
+    });
     dump
+}
+
+/// Read the endpoint mapper over `road` at `addrs` (already on the road's port), with the
+/// run's authentication choices, filling `d`.
+async fn read_road(
+    target: &str,
+    road: Transport,
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+    deadline: Instant,
+    d: &mut HostDump,
+) -> Result<Ending, DumpError> {
+    let a = &opts.auth;
+    if road == Transport::Udp {
+        if a.mode == AuthMode::Ntlm {
+            return Err(DumpError::AuthUnsupported(road));
+        }
+        return super::datagram::attempt(addrs, opts, deadline, d).await;
+    }
+    match (a.mode, a.credentials.as_deref()) {
+        (AuthMode::None, _) | (AuthMode::Auto, None) => {
+            attempt(road, addrs, opts, deadline, None, d).await
+        }
+        (AuthMode::Ntlm, None) => Err(DumpError::Auth {
+            step: "bind",
+            source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
+        }),
+        (AuthMode::Ntlm, Some(c)) => authenticated(road, addrs, opts, deadline, c, d).await,
+        (AuthMode::Auto, Some(c)) => match attempt(road, addrs, opts, deadline, None, d).await {
+            Err(e) if e.is_anonymous_refusal() => {
+                tracing::info!("{target}: anonymous lookup refused; retrying with NTLM");
+                d.endpoints.clear();
+                d.warnings.clear();
+                match authenticated(road, addrs, opts, deadline, c, d).await {
+                    Err(DumpError::CredentialsRetired(_)) => Err(DumpError::AnonymousRefused {
+                        step: "ept_lookup",
+                        creds_unused: true,
+                    }),
+                    other => other,
+                }
+            }
+            other => other,
+        },
+    }
 }
 
 /// One try over `addrs` in turn, anonymous or authenticated, filling `d`.
 async fn attempt(
+    road: Transport,
     addrs: &[SocketAddr],
     opts: &DumpOptions,
     deadline: Instant,
@@ -966,11 +1228,12 @@ async fn attempt(
 ) -> Result<Ending, DumpError> {
     let mut last_err = None;
     for addr in addrs {
-        match EpmSession::connect_as(*addr, opts, deadline, auth).await {
+        match EpmSession::connect_over(road, *addr, opts, deadline, auth).await {
             Ok(mut s) => {
                 d.address = Some(s.peer());
+                d.transport = Some(road);
                 d.auth = s.auth_info();
-                return s.lookup_all(opts, &mut d.endpoints, &mut d.warnings).await;
+                return lookup_all(&mut s, opts, &mut d.endpoints, &mut d.warnings).await;
             }
             Err(e) => last_err = Some(e),
         }
@@ -981,6 +1244,7 @@ async fn attempt(
 /// One authenticated try, under the run's [`LogonGate`]: a logon failure is tried once and
 /// counted, and once too many hosts refused the credentials they are not sent again.
 async fn authenticated(
+    road: Transport,
     addrs: &[SocketAddr],
     opts: &DumpOptions,
     deadline: Instant,
@@ -991,7 +1255,15 @@ async fn authenticated(
     let Some(permit) = gate.acquire().await else {
         return Err(DumpError::CredentialsRetired(gate.failures()));
     };
-    let r = attempt(addrs, opts, deadline, Some((creds, opts.auth.level)), d).await;
+    let r = attempt(
+        road,
+        addrs,
+        opts,
+        deadline,
+        Some((creds, opts.auth.level)),
+        d,
+    )
+    .await;
     match &r {
         Ok(_) => permit.accepted(),
         Err(DumpError::LogonFailure { .. }) => {
@@ -1093,6 +1365,7 @@ pub fn failed(target: &str, error: String) -> HostDump {
         target: target.to_string(),
         address: None,
         status: HostStatus::Error,
+        transport: None,
         error: Some(error),
         warnings: Vec::new(),
         endpoints: Vec::new(),

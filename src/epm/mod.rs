@@ -1,11 +1,14 @@
 //! The endpoint mapper, one level above the wire format: [`client`] dumps a host's EPM over
-//! TCP 135, [`server`] is the fixture EPM used by the demo, the lab, tests and benches, and
-//! [`names`] tells well-known interfaces by UUID. The types here are what the rest of the flow
-//! (capacity, audit, report) consumes.
+//! one of its roads ([`Transport`]: TCP 135, `ncacn_http` on TCP 593, and, through
+//! [`datagram`], connectionless `ncadg_ip_udp` on UDP 135), [`server`] is the fixture EPM used
+//! by the demo, the lab, tests and benches, and [`names`] tells well-known interfaces by UUID.
+//! The types here are what the rest of the flow (capacity, audit, report) consumes.
 
 pub mod auth;
 pub mod client;
 pub mod connection;
+pub mod datagram;
+pub mod datagram_server;
 pub mod names;
 pub mod server;
 
@@ -16,6 +19,71 @@ use uuid::Uuid;
 
 pub use crate::ports::EPM_PORT;
 pub use crate::wire::epm::EPM_INTERFACE;
+
+/// A road to the endpoint mapper: the protocol sequence it was read over. Named in JSON by
+/// its lowercase name; a road added later (e.g. `smb` for `ncacn_np` on `\\pipe\\epmapper`)
+/// is one more variant.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// `ncacn_ip_tcp` on TCP 135.
+    Tcp,
+    /// `ncacn_http` (RPC over HTTP v1, MS-RPCH): the `ncacn_http/1.0` banner, then
+    /// connection-oriented PDUs, on TCP 593.
+    Http,
+    /// `ncadg_ip_udp`: connectionless DCE/RPC (C706 chapter 12) on UDP 135.
+    Udp,
+}
+
+impl Transport {
+    /// Every road, in the order `--transport auto` tries them.
+    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::Http, Transport::Udp];
+
+    /// The protocol sequence of this road.
+    pub fn protseq(self) -> &'static str {
+        match self {
+            Transport::Tcp => "ncacn_ip_tcp",
+            Transport::Http => "ncacn_http",
+            Transport::Udp => "ncadg_ip_udp",
+        }
+    }
+
+    /// The endpoint mapper's well-known port on this road.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Transport::Tcp | Transport::Udp => EPM_PORT,
+            Transport::Http => HTTP_EPM_PORT,
+        }
+    }
+
+    /// The IP protocol the road runs over.
+    pub fn ip_protocol(self) -> &'static str {
+        match self {
+            Transport::Tcp | Transport::Http => "TCP",
+            Transport::Udp => "UDP",
+        }
+    }
+
+    /// The JSON and command-line name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Http => "http",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The endpoint mapper's port for `ncacn_http` (`http-rpc-epmap`, MS-RPCH 2.1).
+pub const HTTP_EPM_PORT: u16 = 593;
 
 /// One registered endpoint as the endpoint mapper reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -41,10 +109,20 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// True for connection-oriented TCP endpoints (`ncacn_ip_tcp`), the ones the RPC dynamic
-    /// range governs.
+    /// True for connection-oriented TCP endpoints (`ncacn_ip_tcp`).
     pub fn is_tcp(&self) -> bool {
         self.protocol == "ncacn_ip_tcp"
+    }
+
+    /// True for the protocol sequences that listen on a TCP port of the RPC dynamic range:
+    /// `ncacn_ip_tcp` and `ncacn_http` (MS-RPCH 2.1: its RPC endpoint is a TCP port).
+    pub fn uses_dynamic_tcp_port(&self) -> bool {
+        matches!(self.protocol.as_str(), "ncacn_ip_tcp" | "ncacn_http")
+    }
+
+    /// True for `ncadg_ip_udp`, which takes its UDP ports from the same configured range.
+    pub fn uses_dynamic_udp_port(&self) -> bool {
+        self.protocol == "ncadg_ip_udp"
     }
 }
 
@@ -69,6 +147,9 @@ pub struct HostDump {
     #[schemars(with = "Option<String>")]
     pub address: Option<SocketAddr>,
     pub status: HostStatus,
+    /// The road the endpoint mapper answered on (`tcp`, `http`, `udp`); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     /// What went wrong, naming the host and the step, when status is not ok.
     pub error: Option<String>,
     /// Things worth knowing that did not stop the dump (e.g. an entry whose tower was
@@ -124,6 +205,7 @@ pub(crate) mod testing {
             target: target.into(),
             address,
             status: HostStatus::Ok,
+            transport: Some(Transport::Tcp),
             error: None,
             warnings: vec![],
             endpoints,

@@ -1,5 +1,8 @@
-//! The fixture endpoint mapper: a real DCE/RPC server for the EPM interface on TCP, used by
-//! `rpcaudit demo`, `rpcaudit lab serve`, the tests and the benches. It answers bind and
+//! The fixture endpoint mapper: a real DCE/RPC server for the EPM interface on TCP, and on the
+//! other roads when asked ([`Listeners`]: `ncacn_http` on TCP 593, the `ncacn_http/1.0` banner
+//! and then the same connection-oriented handling; connectionless `ncadg_ip_udp` on UDP 135,
+//! through [`super::datagram_server`]), used by `rpcaudit demo`, `rpcaudit lab serve`, the
+//! tests and the benches. It answers bind and
 //! alter_context, pages `ept_lookup` with a context handle, answers `ept_map` and
 //! `ept_lookup_handle_free`, fragments its responses to the negotiated size, and can speak
 //! big-endian, end its list in each of the ways real servers do, or misbehave on purpose
@@ -389,22 +392,81 @@ impl Default for FixtureStats {
 /// A running fixture; stops when [`FixtureServer::stop`] is called or it is dropped.
 pub struct FixtureServer {
     addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
+    udp_addr: Option<SocketAddr>,
     stats: Arc<FixtureStats>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// The sockets a fixture serves: TCP always, the other roads when bound.
+#[derive(Debug)]
+pub struct Listeners {
+    /// `ncacn_ip_tcp` (135).
+    pub tcp: TcpListener,
+    /// `ncacn_http` (593): the banner, then the same handling as TCP.
+    pub http: Option<TcpListener>,
+    /// `ncadg_ip_udp` (135).
+    pub udp: Option<tokio::net::UdpSocket>,
+}
+
+impl Listeners {
+    /// Bind `tcp`, and `http` and `udp` when given (port 0: a free one).
+    pub async fn bind(
+        tcp: SocketAddr,
+        http: Option<SocketAddr>,
+        udp: Option<SocketAddr>,
+    ) -> std::io::Result<Self> {
+        let tcp = TcpListener::bind(tcp).await?;
+        let http = match http {
+            Some(a) => Some(TcpListener::bind(a).await?),
+            None => None,
+        };
+        let udp = match udp {
+            Some(a) => Some(tokio::net::UdpSocket::bind(a).await?),
+            None => None,
+        };
+        Ok(Listeners { tcp, http, udp })
+    }
 }
 
 impl FixtureServer {
     /// Bind `listen` and serve `config` in the background.
     pub async fn start(listen: SocketAddr, config: FixtureConfig) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
+        Self::start_on(Listeners::bind(listen, None, None).await?, config)
+    }
+
+    /// Serve `config` on every road in `listeners`, in the background.
+    pub fn start_on(listeners: Listeners, config: FixtureConfig) -> std::io::Result<Self> {
+        let addr = listeners.tcp.local_addr()?;
+        let http_addr = listeners
+            .http
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?;
+        let udp_addr = listeners.udp.as_ref().map(|l| l.local_addr()).transpose()?;
         let stats = Arc::new(FixtureStats::default());
-        let task = tokio::spawn(serve_counting(listener, Arc::new(config), stats.clone()));
-        Ok(FixtureServer { addr, stats, task })
+        let task = tokio::spawn(serve_roads(listeners, Arc::new(config), stats.clone()));
+        Ok(FixtureServer {
+            addr,
+            http_addr,
+            udp_addr,
+            stats,
+            task,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `ncacn_http` is served, when it is.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// Where `ncadg_ip_udp` is served, when it is.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp_addr
     }
 
     pub fn stats(&self) -> &FixtureStats {
@@ -433,6 +495,25 @@ pub async fn serve_counting(
     config: Arc<FixtureConfig>,
     handles: Arc<FixtureStats>,
 ) {
+    let roads = Listeners {
+        tcp: listener,
+        http: None,
+        udp: None,
+    };
+    serve_roads(roads, config, handles).await
+}
+
+/// Accept on every road of `listeners` forever, counting what clients do in `stats`.
+pub async fn serve_roads(
+    listeners: Listeners,
+    config: Arc<FixtureConfig>,
+    handles: Arc<FixtureStats>,
+) {
+    let Listeners {
+        tcp: listener,
+        http,
+        udp,
+    } = listeners;
     let config = if config.misbehave == Some(Misbehave::HostileText) {
         let mut c = (*config).clone();
         let mut endpoints = FixtureConfig::hostile_text_endpoints();
@@ -443,21 +524,59 @@ pub async fn serve_counting(
         config
     };
     let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let config = config.clone();
-                let handles = handles.clone();
-                conns.spawn(async move {
-                    if let Err(e) = serve_connection(stream, &config, &handles).await {
-                        tracing::debug!("fixture: connection from {peer}: {e}");
-                    }
-                });
+    if let Some(socket) = udp {
+        let config = config.clone();
+        let handles = handles.clone();
+        conns.spawn(async move {
+            if let Err(e) = super::datagram_server::serve(socket, &config, &handles).await {
+                tracing::debug!("fixture: UDP: {e}");
             }
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        });
+    }
+    let http_accept = async |l: &Option<TcpListener>| match l {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    };
+    loop {
+        let (accepted, banner) = tokio::select! {
+            accepted = listener.accept() => (accepted, false),
+            accepted = http_accept(&http) => (accepted, true),
+            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
+        };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let config = config.clone();
+        let handles = handles.clone();
+        conns.spawn(async move {
+            let served = async {
+                let mut stream = stream;
+                if banner {
+                    send_banner(&mut stream, &config).await?;
+                }
+                serve_connection(stream, &config, &handles).await
+            };
+            if let Err(e) = served.await {
+                tracing::debug!("fixture: connection from {peer}: {e}");
+            }
+        });
+    }
+}
+
+/// The `ncacn_http/1.0` banner an `ncacn_http` server sends first; none when silent, and
+/// one byte at a time when dripping.
+async fn send_banner(stream: &mut TcpStream, config: &FixtureConfig) -> Result<(), ServeError> {
+    match config.misbehave {
+        Some(Misbehave::Silent) => Ok(()),
+        Some(Misbehave::Drip) => {
+            for b in crate::wire::http::BANNER {
+                stream.write_all(std::slice::from_ref(b)).await?;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(())
         }
+        _ => Ok(stream.write_all(crate::wire::http::BANNER).await?),
     }
 }
 
@@ -478,16 +597,50 @@ enum ServeError {
 struct Session<'a> {
     config: &'a FixtureConfig,
     conn: Connection<TcpStream>,
-    local_ip: Option<std::net::Ipv4Addr>,
     order: ByteOrder,
     max_xmit: u16,
     accepted_context: Option<u16>,
-    /// Live lookup handles and where each continues.
-    handles: HashMap<Uuid, usize>,
     stats: &'a FixtureStats,
-    endless_next: usize,
+    /// What the calls are answered with.
+    answers: Answers<'a>,
     /// The NTLM context, once a client sent an authenticated bind.
     auth: Option<ServerAuth>,
+}
+
+/// The endpoint mapper's answers to its calls, whatever the road: what one connection (or one
+/// connectionless activity) has been handed so far.
+pub(crate) struct Answers<'a> {
+    config: &'a FixtureConfig,
+    stats: &'a FixtureStats,
+    /// The address the client reached, for towers registered without one.
+    local_ip: Option<std::net::Ipv4Addr>,
+    order: ByteOrder,
+    /// Live lookup handles and where each continues.
+    handles: HashMap<Uuid, usize>,
+    endless_next: usize,
+}
+
+/// What a call is answered with.
+pub(crate) enum Answer {
+    /// A response stub.
+    Stub(Vec<u8>),
+    /// A fault with this status.
+    Fault(u32),
+}
+
+/// nca_s_fault_ndr: a request stub that does not decode.
+const FAULT_NDR: u32 = 0x1c00_001e;
+/// nca_s_op_rng_error.
+const FAULT_OP_RANGE: u32 = 0x1c01_0002;
+/// rpc_s_access_denied.
+pub(crate) const FAULT_ACCESS_DENIED: u32 = 0x0000_0005;
+
+/// The IPv4 address a socket was reached at (an IPv4-mapped IPv6 one too).
+pub(crate) fn reached_ipv4(local: SocketAddr) -> Option<std::net::Ipv4Addr> {
+    match local.ip() {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(a) => a.to_ipv4_mapped(),
+    }
 }
 
 async fn serve_connection(
@@ -495,20 +648,15 @@ async fn serve_connection(
     config: &FixtureConfig,
     stats: &FixtureStats,
 ) -> Result<(), ServeError> {
-    let local_ip = match stream.local_addr()?.ip() {
-        IpAddr::V4(a) => Some(a),
-        IpAddr::V6(a) => a.to_ipv4_mapped(),
-    };
+    let local_ip = reached_ipv4(stream.local_addr()?);
     let mut s = Session {
         config,
         conn: Connection::new(stream),
-        local_ip,
         order: config.byte_order,
         max_xmit: config.max_xmit_frag,
         accepted_context: None,
-        handles: HashMap::new(),
         stats,
-        endless_next: 0,
+        answers: Answers::new(config, stats, local_ip),
         auth: None,
     };
     let mut request = None::<(u32, u16, u16, Reassembler)>;
@@ -763,36 +911,10 @@ impl Session<'_> {
         if self.refuses_calls() {
             return self.fault(call_id, context_id, 0x0000_0005).await; // rpc_s_access_denied
         }
-        let reply = match opnum {
-            OPNUM_LOOKUP => {
-                self.stats.lookups.fetch_add(1, Ordering::Relaxed);
-                if self.config.misbehave == Some(Misbehave::Fault) {
-                    return self.fault(call_id, context_id, 0x0000_0005).await;
-                }
-                match LookupRequest::decode(stub, order) {
-                    Ok(req) => self.lookup(&req)?,
-                    Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
-                }
-            }
-            OPNUM_MAP => match MapRequest::decode(stub, order) {
-                Ok(req) => self.map(&req)?,
-                Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
-            },
-            OPNUM_LOOKUP_HANDLE_FREE => match HandleFreeRequest::decode(stub, order) {
-                Ok(req) => {
-                    self.stats.handles_freed.fetch_add(1, Ordering::Relaxed);
-                    self.handles.remove(&req.handle.uuid);
-                    HandleFreeResponse {
-                        handle: ContextHandle::NULL,
-                        status: 0,
-                    }
-                    .encode(self.order)?
-                }
-                Err(_) => return self.fault(call_id, context_id, 0x1c00_001e).await,
-            },
-            _ => return self.fault(call_id, context_id, 0x1c01_0002).await, // nca_s_op_rng_error
-        };
-        self.respond(call_id, context_id, &reply).await
+        match self.answers.answer(opnum, stub, order)? {
+            Answer::Stub(reply) => self.respond(call_id, context_id, &reply).await,
+            Answer::Fault(status) => self.fault(call_id, context_id, status).await,
+        }
     }
 
     /// Send `stub` as one or more response fragments of at most `max_xmit` bytes.
@@ -870,6 +992,63 @@ impl Session<'_> {
             sent += chunk.len();
         }
         Ok(())
+    }
+}
+
+impl<'a> Answers<'a> {
+    pub(crate) fn new(
+        config: &'a FixtureConfig,
+        stats: &'a FixtureStats,
+        local_ip: Option<std::net::Ipv4Addr>,
+    ) -> Self {
+        Answers {
+            config,
+            stats,
+            local_ip,
+            order: config.byte_order,
+            handles: HashMap::new(),
+            endless_next: 0,
+        }
+    }
+
+    /// The answer to call `opnum` with request `stub` (in `order`), in the fixture's byte
+    /// order: `ept_lookup`, `ept_map`, `ept_lookup_handle_free`, or a fault.
+    pub(crate) fn answer(
+        &mut self,
+        opnum: u16,
+        stub: &[u8],
+        order: ByteOrder,
+    ) -> Result<Answer, WireError> {
+        let reply = match opnum {
+            OPNUM_LOOKUP => {
+                self.stats.lookups.fetch_add(1, Ordering::Relaxed);
+                if self.config.misbehave == Some(Misbehave::Fault) {
+                    return Ok(Answer::Fault(FAULT_ACCESS_DENIED));
+                }
+                match LookupRequest::decode(stub, order) {
+                    Ok(req) => self.lookup(&req)?,
+                    Err(_) => return Ok(Answer::Fault(FAULT_NDR)),
+                }
+            }
+            OPNUM_MAP => match MapRequest::decode(stub, order) {
+                Ok(req) => self.map(&req)?,
+                Err(_) => return Ok(Answer::Fault(FAULT_NDR)),
+            },
+            OPNUM_LOOKUP_HANDLE_FREE => match HandleFreeRequest::decode(stub, order) {
+                Ok(req) => {
+                    self.stats.handles_freed.fetch_add(1, Ordering::Relaxed);
+                    self.handles.remove(&req.handle.uuid);
+                    HandleFreeResponse {
+                        handle: ContextHandle::NULL,
+                        status: 0,
+                    }
+                    .encode(self.order)?
+                }
+                Err(_) => return Ok(Answer::Fault(FAULT_NDR)),
+            },
+            _ => return Ok(Answer::Fault(FAULT_OP_RANGE)),
+        };
+        Ok(Answer::Stub(reply))
     }
 
     fn new_handle(&mut self) -> ContextHandle {

@@ -1,5 +1,5 @@
-//! The DCE/RPC connection-oriented wire format (C706 chapter 12, MS-RPCE) and the endpoint
-//! mapper's stubs. Pure: bytes in, typed values out, and back; no I/O. Everything read from the
+//! The DCE/RPC wire formats (C706 chapter 12, MS-RPCE, MS-RPCH) and the endpoint mapper's
+//! stubs. Pure: bytes in, typed values out, and back; no I/O. Everything read from the
 //! wire is checked here, at the decode boundary, before the rest of the program sees it.
 //!
 //! - [`pdu`]: the 16-byte common header and the PDU bodies (bind, bind_ack, request, ...);
@@ -11,9 +11,14 @@
 //!   the one reader and writer every stub, PDU and tower goes through, and the codec traits.
 //! - [`epm`]: `ept_lookup`, `ept_map` and `ept_lookup_handle_free` requests and responses.
 //! - [`tower`]: protocol towers and their floors, and string bindings.
+//! - [`cl`]: connectionless PDUs (`ncadg_ip_udp`, UDP 135): the 80-byte header in either byte
+//!   order, fault/reject statuses, fack, and fragment reassembly under caps.
+//! - [`http`]: the `ncacn_http/1.0` banner of RPC over HTTP v1 (TCP 593), before CO PDUs.
 
 pub mod auth;
+pub mod cl;
 pub mod epm;
+pub mod http;
 pub mod ndr;
 pub mod pdu;
 pub mod reassembly;
