@@ -156,6 +156,7 @@ pub fn render(report: &CapacityReport) -> String {
         if let Some(e) = &h.error {
             out.push_str(&format!("  {}: {}\n", label(h.status), field(e)));
         }
+        out.push_str(&port_spaces_text(h));
         if h.status != HostStatus::Error && h.findings.is_empty() {
             out.push_str("  no capacity findings\n");
         }
@@ -165,6 +166,35 @@ pub fn render(report: &CapacityReport) -> String {
         if let Some(rec) = &h.recommendation {
             out.push_str(&recommendation_text(rec));
         }
+    }
+    out
+}
+
+/// What the table's TCP columns hold besides `ncacn_ip_tcp`, and the UDP ports counted apart
+/// (nothing for a host with neither).
+fn port_spaces_text(h: &HostCapacity) -> String {
+    let mut out = String::new();
+    if h.http_endpoints > 0 {
+        out.push_str(&format!(
+            "  ncacn_http: {} {}, counted with the TCP ports above (593 is the endpoint mapper's)\n",
+            h.http_endpoints,
+            if h.http_endpoints == 1 { "endpoint" } else { "endpoints" }
+        ));
+    }
+    if let Some(u) = &h.udp {
+        out.push_str(&format!(
+            "  UDP (ncadg_ip_udp): {} {} on {} dynamic {}, {} in range, {} outside\n",
+            u.endpoints,
+            if u.endpoints == 1 {
+                "endpoint"
+            } else {
+                "endpoints"
+            },
+            u.in_use,
+            if u.in_use == 1 { "port" } else { "ports" },
+            u.in_range,
+            u.out_of_range
+        ));
     }
     out
 }
@@ -226,5 +256,34 @@ mod tests {
         assert!(text.contains("\"UseInternetPorts\"=\"Y\""), "{text}");
         assert!(!text.contains('\r'));
         assert!(text.contains("not examined: h: connect: refused"), "{text}");
+    }
+
+    #[test]
+    fn render_says_what_the_tcp_count_holds_and_the_udp_ports_apart() {
+        let mut h = host(HostStatus::Ok, &[5001, 49664]);
+        assert_eq!(port_spaces_text(&h), "", "nothing to say for TCP alone");
+        h.http_endpoints = 3;
+        h.udp = Some(crate::audit::capacity::UdpUse {
+            endpoints: 2,
+            ports: Vec::new(),
+            in_use: 2,
+            in_range: 1,
+            out_of_range: 1,
+        });
+        let text = render(&CapacityReport {
+            range: "5001-5021".into(),
+            static_ports: vec![],
+            hosts: vec![h],
+        });
+        assert!(
+            text.contains("  ncacn_http: 3 endpoints, counted with the TCP ports above"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  UDP (ncadg_ip_udp): 2 endpoints on 2 dynamic ports, 1 in range, 1 outside"
+            ),
+            "{text}"
+        );
     }
 }
