@@ -274,6 +274,9 @@ fn the_playbook_over_ssh_probes_from_each_subnet_and_the_audit_is_compliant() {
             format!("rpcaudit_targets='{}'", lab::SRV_IP),
             "-e".into(),
             format!("rpcaudit_out={}", out_dir.display()),
+            // The article's fence (the default adds the other roads, `lab_roads.rs`'s).
+            "-e".into(),
+            "rpcaudit_ports=135,5001-5021".into(),
         ],
         d,
         Duration::from_secs(300),

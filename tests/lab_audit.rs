@@ -27,7 +27,14 @@ fn denied_observations(dir: &tempfile::TempDir) -> String {
     let out = lab::run_in_ns(
         lab::NS_DENY,
         bin(),
-        &["probe", &lab::SRV_IP.to_string(), "--json"],
+        // The article's fence: the other roads are `lab_roads.rs`'s.
+        &[
+            "probe",
+            &lab::SRV_IP.to_string(),
+            "--ports",
+            "135,5001-5021",
+            "--json",
+        ],
         Duration::from_secs(30),
     )
     .expect("probe from the denied subnet");

@@ -17,10 +17,15 @@ fn all_ports() -> Vec<u16> {
     std::iter::once(135).chain(lo..=hi).collect()
 }
 
-/// `rpcaudit probe ARGS --json` inside `ns`: exit code, observations, wall time.
+/// `rpcaudit probe ARGS --json` inside `ns` (on [`NMAP_PORTS`], the article's fence, unless
+/// ARGS name `--ports`: the default adds the other roads to RPC, which `lab_roads.rs` tests):
+/// exit code, observations, wall time.
 fn probe_in(ns: &str, args: &[&str]) -> (Option<i32>, Vec<Observation>, Duration) {
     let mut full = vec!["probe"];
     full.extend_from_slice(args);
+    if !args.contains(&"--ports") {
+        full.extend(["--ports", NMAP_PORTS]);
+    }
     full.push("--json");
     let start = Instant::now();
     let out = lab::run_in_ns(ns, BIN, &full, Duration::from_secs(60)).unwrap();

@@ -18,8 +18,13 @@ use std::sync::Arc;
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// The ports probed when `--ports` is not given: the endpoint mapper and the article's range.
-pub const DEFAULT_PORTS: &[(u16, u16)] = &[(EPM_PORT, EPM_PORT), ARTICLE_RANGE];
+/// The ports probed when `--ports` is not given: the endpoint mapper, the article's range, and
+/// the other roads to RPC (SMB on 445 and 139, RPC over HTTP on 593), so that observations made
+/// at a vantage point carry what `audit` needs to judge a `fence-bypass`.
+pub fn default_ports() -> PortRanges {
+    let roads = crate::audit::roads::ROADS.iter().map(|r| (r.port, r.port));
+    PortRanges::from_ranges([(EPM_PORT, EPM_PORT), ARTICLE_RANGE].into_iter().chain(roads))
+}
 /// How long a target's name may take to resolve.
 const RESOLVE_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -28,7 +33,8 @@ pub struct ProbeArgs {
     // A name is probed at the first address it resolves to.
     #[command(flatten)]
     pub targets: super::targets::TargetArgs,
-    /// Ports to probe, e.g. "135,5001-5021" (the default); replaces the default list.
+    /// Ports to probe, e.g. "135,5001-5021"; replaces the default list, 135, 139, 445, 593
+    /// and 5001-5021 (the endpoint mapper, the other roads to RPC and the article's range).
     #[arg(long, value_name = "SPEC")]
     pub ports: Option<String>,
     #[command(flatten)]
@@ -82,7 +88,7 @@ impl ProbeFlags {
 
 pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     let ports = match args.ports.as_deref() {
-        None => PortRanges::from_ranges(DEFAULT_PORTS.iter().copied()),
+        None => default_ports(),
         Some(spec) => match PortRanges::parse(spec) {
             Ok(p) if p.contains(0) => return Err(Error::ProbePortZero),
             Ok(p) => p,
