@@ -383,6 +383,9 @@ pub fn remediate(
         notes: plan.notes.clone(),
     };
     header(&mut out, policy);
+    if plan.block.values().any(|c| c.contains(&Code::FenceBypass)) {
+        out.comment("Note: the fence-bypass blocks close SMB (445, 139) or RPC over HTTP (593) to every source but the allowed ones, as TCP 135 is closed. Where SMB must stay open for file sharing, leave those blocks out and close the named-pipe interfaces with RPC filters (netsh rpc filter) instead: RestrictRemoteClients does not help, it counts a named-pipe client as authenticated.");
+    }
     if let Some((rec, c)) = &plan.range_fix {
         render_range(&mut out, rec, c);
     }
@@ -599,6 +602,78 @@ mod tests {
         assert_eq!(r.actions[0].codes, [Code::RangePortUnblocked]);
         assert_eq!(r.actions[1].kind, FixKind::Pass);
         assert_eq!(r.actions[1].source, "10.1.1.0/24");
+    }
+
+    #[test]
+    fn a_fence_bypass_is_closed_like_135_in_every_dialect() {
+        // The article's policy (10.1.1.0/24 allowed); from 203.0.113.9, which it fences off,
+        // 445 was open and 139 filtered.
+        let lp = load(ARTICLE);
+        let obs = [
+            crate::probe::Observation::new(
+                ip("203.0.113.9"),
+                ip("10.0.0.5"),
+                135,
+                ProbeState::Filtered,
+            ),
+            crate::probe::Observation::new(
+                ip("203.0.113.9"),
+                ip("10.0.0.5"),
+                445,
+                ProbeState::Open,
+            ),
+            crate::probe::Observation::new(
+                ip("203.0.113.9"),
+                ip("10.0.0.5"),
+                139,
+                ProbeState::Filtered,
+            ),
+        ];
+        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port| {
+            let d = lp.policy.decide(src, port, crate::policy::Proto::Tcp);
+            crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
+        });
+        let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
+        let findings =
+            crate::audit::roads::fence_bypasses(&matrix, 135, &crate::audit::roads::ROADS, &dump);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        for dialect in FixDialect::ALL {
+            let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
+            let block = r
+                .actions
+                .iter()
+                .find(|a| a.kind == FixKind::Block)
+                .unwrap_or_else(|| panic!("{dialect}: {}", r.script));
+            assert_eq!(block.codes, [Code::FenceBypass], "{dialect}");
+            assert_eq!(block.ports, "445", "{dialect}: 139 was not reached");
+            // The allowed subnet keeps the road, as it keeps 135.
+            match dialect.layer() {
+                Layer::Ipsec => assert!(
+                    r.actions.iter().any(|a| a.kind == FixKind::Pass
+                        && a.source == "10.1.1.0/24"
+                        && a.ports == "445"),
+                    "{dialect}: {}",
+                    r.script
+                ),
+                Layer::Firewall => assert_eq!(block.source, "any except 10.1.1.0/24", "{dialect}"),
+            }
+            assert!(
+                r.script
+                    .contains("Fixes fence-bypass: TCP 445 must be blocked"),
+                "{dialect}: {}",
+                r.script
+            );
+            assert!(
+                r.notes.iter().any(|n| n.contains("RPC filters")),
+                "{dialect}: {:?}",
+                r.notes
+            );
+            assert!(
+                r.script.contains("SMB must stay open for file sharing"),
+                "{dialect}: {}",
+                r.script
+            );
+        }
     }
 
     #[test]

@@ -23,7 +23,11 @@ use std::time::Duration;
 /// at a vantage point carry what `audit` needs to judge a `fence-bypass`.
 pub fn default_ports() -> PortRanges {
     let roads = crate::audit::roads::ROADS.iter().map(|r| (r.port, r.port));
-    PortRanges::from_ranges([(EPM_PORT, EPM_PORT), ARTICLE_RANGE].into_iter().chain(roads))
+    PortRanges::from_ranges(
+        [(EPM_PORT, EPM_PORT), ARTICLE_RANGE]
+            .into_iter()
+            .chain(roads),
+    )
 }
 /// How long a target's name may take to resolve.
 const RESOLVE_DEADLINE: Duration = Duration::from_secs(10);

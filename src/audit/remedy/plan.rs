@@ -160,6 +160,28 @@ pub(super) fn outsider(lp: &LoadedPolicy, allowed: &[Allowed]) -> IpAddr {
         .unwrap_or(IpAddr::from(CANDIDATES[0]))
 }
 
+/// The ports of the other roads to RPC (`audit::roads`) found open from a source whose TCP 135
+/// the policy blocks: what `fence-bypass` is about.
+pub(super) fn bypassed_roads(matrix: &[MatrixRow]) -> PortRanges {
+    let fenced: BTreeSet<(IpAddr, IpAddr)> = matrix
+        .iter()
+        .filter(|r| r.port == EPM_PORT && r.expected == Action::Block)
+        .map(|r| (r.target, r.source))
+        .collect();
+    ports_of(
+        matrix
+            .iter()
+            .filter(|r| {
+                crate::audit::roads::ROADS
+                    .iter()
+                    .any(|road| road.port == r.port)
+                    && r.observed == ProbeState::Open
+                    && fenced.contains(&(r.target, r.source))
+            })
+            .map(|r| r.port),
+    )
+}
+
 /// The most specific allowed set holding `ip` that is meant to reach `port`.
 pub(super) fn allowed_for(
     allowed: &[Allowed],
@@ -212,7 +234,14 @@ pub(super) fn plan(
         .and_then(|(r, _)| PortRanges::parse(&r.range).ok())
         .unwrap_or_default();
     let fence = ports_of([EPM_PORT]).union(range).union(&new_range);
-    let allowed = allowed_sources(lp, &fence);
+    // The other roads to RPC that a fenced-off source reached: fenced as 135 is, so the
+    // allowed sources keep them.
+    let bypassed = if has(&Code::FenceBypass) {
+        bypassed_roads(matrix)
+    } else {
+        PortRanges::default()
+    };
+    let allowed = allowed_sources(lp, &fence.union(&bypassed));
     let outsider = outsider(lp, &allowed);
     let decide = |ip: IpAddr, p: u16| lp.policy.decide(ip, p, Proto::Tcp).action;
 
@@ -237,6 +266,14 @@ pub(super) fn plan(
                 put(&mut block, r.port, Code::Leak);
             }
         }
+    }
+    if !bypassed.is_empty() {
+        for p in bypassed.iter() {
+            put(&mut block, p, Code::FenceBypass);
+        }
+        notes.push(format!(
+            "fence-bypass: TCP {bypassed} is blocked for every source but the allowed ones, as TCP 135 is; where SMB (445, 139) must stay open for file sharing, leave those blocks out and close the named-pipe interfaces with RPC filters (netsh rpc filter) instead: RestrictRemoteClients does not help, it counts a named-pipe client as authenticated"
+        ));
     }
     if has(&Code::RangePortUnblocked) {
         let fence_now = ports_of([EPM_PORT]).union(range);
