@@ -8,6 +8,8 @@
 #   policy.sh correct      135 and 5001-5021 dropped for everyone but 198.18.1.0/24 (allowed)
 #   policy.sh leak PORT    as correct, but PORT has no block (the forgotten -f line)
 #   policy.sh hang         the allowed subnet passes 135 only; the range is dropped for it too
+#   policy.sh sealed       as correct, and the other roads to RPC too (SMB 139 and 445, RPC over
+#                          HTTP 593): what closes a fence-bypass
 #   policy.sh show         print the ruleset in force
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +39,13 @@ leak)
         ip saddr $RPCA_ALLOW_NET tcp dport @rpc_ports accept   # PASS from the allowed subnet
         tcp dport @rpc_ports drop                            # BLOCK for everyone else"
     ;;
+sealed)
+    rules="
+        ip saddr $RPCA_ALLOW_NET tcp dport @rpc_ports accept   # PASS from the allowed subnet
+        ip saddr $RPCA_ALLOW_NET tcp dport { 139, 445, 593 } accept
+        tcp dport @rpc_ports drop                            # BLOCK for everyone else
+        tcp dport { 139, 445, 593 } drop                     # and the other roads to RPC"
+    ;;
 hang)
     rules="
         ip saddr $RPCA_ALLOW_NET tcp dport 135 accept          # PASS 135 only (hang hazard)
@@ -47,7 +56,7 @@ show)
     exit 0
     ;;
 *)
-    rpca_die "usage: policy.sh open|correct|leak PORT|hang|show"
+    rpca_die "usage: policy.sh open|correct|leak PORT|hang|sealed|show"
     ;;
 esac
 
