@@ -16,8 +16,8 @@ use std::net::IpAddr;
 pub const SMB_PORT: u16 = 445;
 /// SMB over the NetBIOS session service: the same named pipes.
 pub const NETBIOS_SESSION_PORT: u16 = 139;
-/// `ncacn_http`'s endpoint mapper (`http-rpc-epmap`).
-pub const HTTP_EPM_PORT: u16 = 593;
+/// `ncacn_http`'s endpoint mapper (`http-rpc-epmap`), where `dump --transport http` reads it.
+pub use crate::epm::HTTP_EPM_PORT;
 
 /// One road to RPC besides TCP 135 and the dynamic range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
