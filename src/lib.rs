@@ -25,6 +25,7 @@ pub mod policy;
 pub mod ports;
 pub mod probe;
 pub mod report;
+pub mod smb;
 pub mod target;
 #[cfg(test)]
 mod testing;

@@ -561,6 +561,17 @@ impl ClientAuth {
         self.prot.level
     }
 
+    /// The NTLM session key once the three legs are done: what SMB signs with
+    /// (`smb::signing`). Zeroed on drop; never shown.
+    pub fn session_key(&self) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+        let keys = self
+            .prot
+            .ntlm
+            .query_context_session_key()
+            .map_err(ntlm_err)?;
+        Ok(Zeroizing::new(keys.session_key.as_ref().clone()))
+    }
+
     pub fn trailer(&self) -> SecTrailer {
         self.prot.trailer()
     }

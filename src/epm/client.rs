@@ -10,7 +10,7 @@
 //! (connect, bind, every call). Entries gathered before a failure are kept (status `partial`).
 
 use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
-use super::connection::{Connection, ConnectionError};
+use super::connection::{Connection, ConnectionError, Fragments};
 use super::{Endpoint, HostDump, HostStatus, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
@@ -272,6 +272,20 @@ pub enum DumpError {
         step: &'static str,
         source: AuthError,
     },
+    /// A step of the SMB session under a named pipe (`epm::pipe`).
+    #[error("{step}: {source}")]
+    Smb {
+        step: &'static str,
+        source: crate::smb::session::SmbError,
+    },
+    /// The SMB server refused the null session (or its use of `IPC$` or the pipe).
+    #[error("{step}: {detail}: the host refuses anonymous (null session) access over SMB; give credentials with --user{}", if *.creds_unused { CREDS_UNUSED } else { "" })]
+    SmbAnonymousRefused {
+        step: &'static str,
+        detail: String,
+        /// Credentials were given but are no longer used (too many logon failures).
+        creds_unused: bool,
+    },
 }
 
 /// What a refused anonymous lookup means and what to do.
@@ -292,7 +306,25 @@ impl DumpError {
 
     /// An anonymous session the endpoint mapper refused: the case `--auth auto` retries.
     fn is_anonymous_refusal(&self) -> bool {
-        matches!(self, DumpError::AnonymousRefused { .. })
+        matches!(
+            self,
+            DumpError::AnonymousRefused { .. } | DumpError::SmbAnonymousRefused { .. }
+        )
+    }
+
+    /// An anonymous refusal, said again when the credentials given are no longer used.
+    fn creds_unused(self) -> DumpError {
+        match self {
+            DumpError::SmbAnonymousRefused { step, detail, .. } => DumpError::SmbAnonymousRefused {
+                step,
+                detail,
+                creds_unused: true,
+            },
+            _ => DumpError::AnonymousRefused {
+                step: "ept_lookup",
+                creds_unused: true,
+            },
+        }
     }
 }
 
@@ -326,7 +358,7 @@ fn stalled(received: usize, announced: Option<usize>) -> String {
 
 /// How a lookup loop ended without error.
 #[derive(Debug, PartialEq, Eq)]
-enum Ending {
+pub(crate) enum Ending {
     Complete,
     /// Stopped early on purpose (cap reached, the server looping); the reason.
     Stopped(String),
@@ -335,9 +367,10 @@ enum Ending {
 const CALL_BIND: u32 = 1;
 const MAX_XMIT: u16 = 5840;
 
-/// An endpoint-mapper session on one connection.
-pub struct EpmSession {
-    conn: Connection<TcpStream>,
+/// An endpoint-mapper session on one connection: TCP by default, or any other stream of
+/// fragments (a named pipe over SMB, `epm::pipe`).
+pub struct EpmSession<C = Connection<TcpStream>> {
+    conn: C,
     /// The NTLM context of an authenticated session.
     security: Option<ClientAuth>,
     /// The account, for messages.
@@ -385,8 +418,22 @@ impl EpmSession {
             })?
             .map_err(|source| DumpError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
+        EpmSession::over(Connection::new(stream), addr, opts, deadline, auth).await
+    }
+}
+
+impl<C: Fragments> EpmSession<C> {
+    /// Bind to the endpoint mapper over `conn` (already connected to `peer`), anonymously or
+    /// with NTLM at `level`, within `deadline`.
+    pub async fn over(
+        conn: C,
+        peer: SocketAddr,
+        opts: &DumpOptions,
+        deadline: Instant,
+        auth: Option<(&Credentials, Level)>,
+    ) -> Result<Self, DumpError> {
         let mut s = EpmSession {
-            conn: Connection::new(stream),
+            conn,
             security: None,
             user: auth.map(|(c, _)| c.display_user()),
             calls_answered: 0,
@@ -395,7 +442,7 @@ impl EpmSession {
             call_timeout: opts.call_timeout,
             deadline,
             host_timeout: opts.timeout,
-            peer: addr,
+            peer,
         };
         match auth {
             None => s.bind().await?,
@@ -451,7 +498,7 @@ impl EpmSession {
         by: Instant,
         bytes: &[u8],
     ) -> Result<(), DumpError> {
-        match timeout_at(by, self.conn.write_all(bytes)).await {
+        match timeout_at(by, self.conn.write_fragment(bytes)).await {
             Ok(r) => r.map_err(|source| DumpError::Connection { step, source }),
             Err(_) => Err(self.timed_out(step, by)),
         }
@@ -775,7 +822,7 @@ impl EpmSession {
 
     /// Page through every element, appending endpoints to `out` as they arrive (so a
     /// deadline that cancels this future leaves what was gathered).
-    async fn lookup_all(
+    pub(crate) async fn lookup_all(
         &mut self,
         opts: &DumpOptions,
         out: &mut Vec<Endpoint>,
@@ -891,6 +938,41 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
 /// Dump one host's endpoint mapper. `target` labels the result; `addrs` are tried in turn
 /// until one connects. Never fails: problems are in the returned status and error.
 pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -> HostDump {
+    dump_with(target, opts, &TcpRoad { addrs, opts }).await
+}
+
+/// One way to reach an endpoint mapper: one try, anonymous or with the credentials and level
+/// given, filling the dump.
+pub(crate) trait Road {
+    fn attempt<'a>(
+        &'a self,
+        deadline: Instant,
+        auth: Option<(&'a Credentials, Level)>,
+        d: &'a mut HostDump,
+    ) -> impl std::future::Future<Output = Result<Ending, DumpError>> + Send + 'a;
+}
+
+/// TCP 135: each address in turn.
+struct TcpRoad<'r> {
+    addrs: &'r [SocketAddr],
+    opts: &'r DumpOptions,
+}
+
+impl Road for TcpRoad<'_> {
+    fn attempt<'a>(
+        &'a self,
+        deadline: Instant,
+        auth: Option<(&'a Credentials, Level)>,
+        d: &'a mut HostDump,
+    ) -> impl std::future::Future<Output = Result<Ending, DumpError>> + Send + 'a {
+        attempt(self.addrs, self.opts, deadline, auth, d)
+    }
+}
+
+/// What every road to the endpoint mapper shares (TCP here, a named pipe in `epm::pipe`):
+/// the host's deadline, `--auth` (anonymous, NTLM, or anonymous and then NTLM when refused),
+/// the run's [`LogonGate`], and the status and error of the result.
+pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road) -> HostDump {
     let deadline = Instant::now() + opts.timeout;
     let mut dump = HostDump {
         target: target.to_string(),
@@ -907,25 +989,20 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
             let a = &opts.auth;
             match (a.mode, a.credentials.as_deref()) {
                 (AuthMode::None, _) | (AuthMode::Auto, None) => {
-                    attempt(addrs, opts, deadline, None, d).await
+                    road.attempt(deadline, None, d).await
                 }
                 (AuthMode::Ntlm, None) => Err(DumpError::Auth {
                     step: "bind",
                     source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
                 }),
-                (AuthMode::Ntlm, Some(c)) => authenticated(addrs, opts, deadline, c, d).await,
-                (AuthMode::Auto, Some(c)) => match attempt(addrs, opts, deadline, None, d).await {
+                (AuthMode::Ntlm, Some(c)) => authenticated(road, opts, deadline, c, d).await,
+                (AuthMode::Auto, Some(c)) => match road.attempt(deadline, None, d).await {
                     Err(e) if e.is_anonymous_refusal() => {
                         tracing::info!("{target}: anonymous lookup refused; retrying with NTLM");
                         d.endpoints.clear();
                         d.warnings.clear();
-                        match authenticated(addrs, opts, deadline, c, d).await {
-                            Err(DumpError::CredentialsRetired(_)) => {
-                                Err(DumpError::AnonymousRefused {
-                                    step: "ept_lookup",
-                                    creds_unused: true,
-                                })
-                            }
+                        match authenticated(road, opts, deadline, c, d).await {
+                            Err(DumpError::CredentialsRetired(_)) => Err(e.creds_unused()),
                             other => other,
                         }
                     }
@@ -981,7 +1058,7 @@ async fn attempt(
 /// One authenticated try, under the run's [`LogonGate`]: a logon failure is tried once and
 /// counted, and once too many hosts refused the credentials they are not sent again.
 async fn authenticated(
-    addrs: &[SocketAddr],
+    road: &impl Road,
     opts: &DumpOptions,
     deadline: Instant,
     creds: &Credentials,
@@ -991,7 +1068,9 @@ async fn authenticated(
     let Some(permit) = gate.acquire().await else {
         return Err(DumpError::CredentialsRetired(gate.failures()));
     };
-    let r = attempt(addrs, opts, deadline, Some((creds, opts.auth.level)), d).await;
+    let r = road
+        .attempt(deadline, Some((creds, opts.auth.level)), d)
+        .await;
     match &r {
         Ok(_) => permit.accepted(),
         Err(DumpError::LogonFailure { .. }) => {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod names;
+pub mod pipe;
 pub mod server;
 
 use schemars::JsonSchema;
