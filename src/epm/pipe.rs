@@ -125,50 +125,46 @@ struct SmbRoad<'r> {
 }
 
 impl Road for SmbRoad<'_> {
-    fn attempt<'a>(
+    async fn attempt<'a>(
         &'a self,
         deadline: Instant,
         auth: Option<(&'a Credentials, Level)>,
         d: &'a mut HostDump,
-    ) -> impl std::future::Future<Output = Result<super::client::Ending, DumpError>> + Send + 'a
-    {
-        async move {
-            let creds = auth.map(|(c, _)| c);
-            let mut last_err = None;
-            for addr in self.addrs {
-                match self.open(*addr, deadline, creds).await {
-                    Ok((pipe, logon)) => {
-                        d.address = Some(*addr);
-                        d.auth = match (logon, creds) {
-                            (Logon::Ntlm { signed }, Some(c)) => Some(AuthInfo {
-                                mechanism: "ntlm".into(),
-                                level: if signed {
-                                    Level::Integrity
-                                } else {
-                                    Level::Connect
-                                },
-                                user: c.display_user(),
-                            }),
-                            _ => None,
-                        };
-                        if logon == Logon::Guest {
-                            d.warnings.push(format!(
-                                "{}: the SMB server logged the credentials on as guest; the map was read without them, unsigned",
-                                self.target
-                            ));
-                        }
-                        let frags = PipeFragments::new(pipe, self.smb.transceive);
-                        let mut s =
-                            EpmSession::over(frags, *addr, self.opts, deadline, None).await?;
-                        return s
-                            .lookup_all(self.opts, &mut d.endpoints, &mut d.warnings)
-                            .await;
+    ) -> Result<super::client::Ending, DumpError> {
+        let creds = auth.map(|(c, _)| c);
+        let mut last_err = None;
+        for addr in self.addrs {
+            match self.open(*addr, deadline, creds).await {
+                Ok((pipe, logon)) => {
+                    d.address = Some(*addr);
+                    d.auth = match (logon, creds) {
+                        (Logon::Ntlm { signed }, Some(c)) => Some(AuthInfo {
+                            mechanism: "ntlm".into(),
+                            level: if signed {
+                                Level::Integrity
+                            } else {
+                                Level::Connect
+                            },
+                            user: c.display_user(),
+                        }),
+                        _ => None,
+                    };
+                    if logon == Logon::Guest {
+                        d.warnings.push(format!(
+                            "{}: the SMB server logged the credentials on as guest; the map was read without them, unsigned",
+                            self.target
+                        ));
                     }
-                    Err(e) => last_err = Some(e),
+                    let frags = PipeFragments::new(pipe, self.smb.transceive);
+                    let mut s = EpmSession::over(frags, *addr, self.opts, deadline, None).await?;
+                    return s
+                        .lookup_all(self.opts, &mut d.endpoints, &mut d.warnings)
+                        .await;
                 }
+                Err(e) => last_err = Some(e),
             }
-            Err(last_err.unwrap_or(DumpError::NoAddress))
         }
+        Err(last_err.unwrap_or(DumpError::NoAddress))
     }
 }
 
@@ -368,6 +364,44 @@ impl Fragments for PipeFragments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_silent_smb_server_times_out_on_the_step_bound_and_the_host_deadline() {
+        for (host, step, says) in [
+            (
+                20_000,
+                300,
+                "quiet: smb negotiate: timed out, the step's own limit of 300ms ran out",
+            ),
+            (
+                400,
+                10_000,
+                "quiet: smb negotiate: timed out, the host's whole-dump deadline of 400ms ran out",
+            ),
+        ] {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (s, _) = l.accept().await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                drop(s);
+            });
+            let opts = DumpOptions {
+                timeout: std::time::Duration::from_millis(host),
+                call_timeout: std::time::Duration::from_millis(step),
+                ..DumpOptions::default()
+            };
+            let smb = SmbOptions {
+                port: addr.port(),
+                ..SmbOptions::default()
+            };
+            let started = std::time::Instant::now();
+            let d = dump_host_over_smb("quiet", &[addr], &opts, &smb).await;
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            assert_eq!(d.status, super::super::HostStatus::Error);
+            assert_eq!(d.error.as_deref(), Some(says));
+        }
+    }
 
     #[test]
     fn the_share_path_names_the_target_or_its_address() {

@@ -307,10 +307,8 @@ impl Session {
     pub async fn logon_anonymous(&mut self) -> Result<Logon, SmbError> {
         let (_, challenge) = self.setup_leg(&ntlm_anon::negotiate(), true).await?;
         let flags = ntlm_anon::challenge_flags(&challenge)?;
-        let (h, _) = self
-            .setup_leg(&ntlm_anon::authenticate(flags), false)
+        self.setup_leg(&ntlm_anon::authenticate(flags), false)
             .await?;
-        let _ = h;
         Ok(Logon::Anonymous)
     }
 
@@ -406,4 +404,170 @@ impl Session {
 /// this one is fixed so captures compare.
 fn client_guid() -> [u8; 16] {
     *b"rpcaudit-ncacnnp"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smb::codec::Put;
+    use crate::smb::header::FLAG_SERVER_TO_REDIR;
+    use tokio::net::TcpListener;
+
+    /// A negotiate response choosing `dialect`, as message `id`, with `status` and `flags`.
+    fn negotiate_reply(id: u64, dialect: u16, status: u32, flags: u32) -> Vec<u8> {
+        let mut h = Header::request(Command::Negotiate, id, 0, 0);
+        h.status = status;
+        h.flags = FLAG_SERVER_TO_REDIR | flags;
+        h.credits = 1;
+        let mut m = Vec::new();
+        h.encode(&mut m);
+        m.u16le(65);
+        m.u16le(msg::SIGNING_ENABLED);
+        m.u16le(dialect);
+        m.u16le(0);
+        m.extend_from_slice(&[0; 16]);
+        m.u32le(0);
+        for _ in 0..3 {
+            m.u32le(65536);
+        }
+        m.extend_from_slice(&[0; 16]);
+        m.u16le(0);
+        m.u16le(0);
+        m.u32le(0);
+        m
+    }
+
+    /// A server on loopback that reads one request and answers with `replies`, raw.
+    async fn server(replies: Vec<Vec<u8>>) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            for r in replies {
+                if s.write_all(&r).await.is_err() {
+                    return;
+                }
+            }
+            // then hang up: a client still waiting for bytes sees the end
+        });
+        addr
+    }
+
+    /// Connect and negotiate, bounded (a hang fails the test rather than stalling it).
+    async fn negotiate_with(replies: Vec<Vec<u8>>) -> Result<Session, SmbError> {
+        let work = async {
+            let mut s = Session::connect(server(replies).await, None).await?;
+            s.negotiate().await?;
+            Ok(s)
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), work)
+            .await
+            .expect("the exchange ended")
+    }
+
+    fn framed(m: &[u8]) -> Vec<u8> {
+        netbios::frame(m).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_plain_negotiate_chooses_2_1() {
+        let s = negotiate_with(vec![framed(&negotiate_reply(0, msg::DIALECT_210, 0, 0))])
+            .await
+            .unwrap();
+        assert_eq!(s.dialect(), msg::DIALECT_210);
+        assert!(!s.signing_required());
+    }
+
+    #[tokio::test]
+    async fn interim_pending_answers_and_keep_alives_are_waited_through() {
+        let pending = negotiate_reply(
+            0,
+            0,
+            status::PENDING,
+            crate::smb::header::FLAG_ASYNC_COMMAND,
+        );
+        let s = negotiate_with(vec![
+            vec![0x85, 0, 0, 0],
+            framed(&pending[..HEADER_LEN]),
+            framed(&negotiate_reply(0, msg::DIALECT_202, 0, 0)),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(s.dialect(), msg::DIALECT_202);
+    }
+
+    #[tokio::test]
+    async fn hostile_answers_are_errors() {
+        let cases: Vec<(Vec<Vec<u8>>, &str)> = vec![
+            (vec![b"SSH-2.0-OpenSSH_9.2\r\n".to_vec()], "NetBIOS frame: type 0x53"),
+            (vec![vec![0, 0xff, 0xff, 0xff]], "exceeds the limit"),
+            (
+                vec![framed(&negotiate_reply(5, msg::DIALECT_210, 0, 0))],
+                "the answer is for message 5, not 0",
+            ),
+            (
+                vec![framed(&negotiate_reply(0, 0x0311, 0, 0))],
+                "dialect 0x0311",
+            ),
+            (
+                vec![framed(&negotiate_reply(0, 0, status::NOT_SUPPORTED, 0)[..HEADER_LEN + 9])],
+                "STATUS_NOT_SUPPORTED",
+            ),
+            (
+                vec![framed(b"\xffSMBr\0\0\0\0\x98\x53\xc8\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xff\xfe\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")],
+                "SMB1",
+            ),
+            (vec![framed(&negotiate_reply(0, msg::DIALECT_210, 0, 0)[..80])], "negotiate response"),
+            (vec![vec![0, 0, 0, 200, 1, 2]], "connection closed"),
+        ];
+        for (replies, says) in cases {
+            let e = negotiate_with(replies).await.err().expect("an error");
+            assert!(e.to_string().contains(says), "{e} (expected: {says})");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_signing_session_refuses_unsigned_and_altered_answers() {
+        for alter in [false, true] {
+            let mut s = Session::connect(
+                server(vec![framed(&{
+                    let mut m = negotiate_reply(0, msg::DIALECT_210, 0, 0);
+                    if alter {
+                        SigningKey::smb2(&[9; 16]).sign(&mut m).unwrap();
+                        let last = m.len() - 1;
+                        m[last] ^= 1;
+                    }
+                    m
+                })])
+                .await,
+                None,
+            )
+            .await
+            .unwrap();
+            s.signing = Some(SigningKey::smb2(&[9; 16]));
+            let e = s.negotiate().await.unwrap_err();
+            let want = if alter {
+                SigningError::Mismatch
+            } else {
+                SigningError::Unsigned
+            };
+            assert!(
+                matches!(&e, SmbError::Signing { source, .. } if *source == want),
+                "{e}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_negative_netbios_answer_on_139_is_named() {
+        let e = Session::connect(server(vec![vec![0x83, 0, 0, 1, 0x82]]).await, Some("SRV"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the NetBIOS session request was refused: called name not present"
+        );
+    }
 }
