@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark: one host's endpoint mapper read over TCP 135, over SMB \pipe\epmapper on 445 (the
-# null session; FSCTL_PIPE_TRANSCEIVE) and on 139, and by impacket's `rpcdump.py -port 445`,
+# null session; FSCTL_PIPE_TRANSCEIVE) and on 139, and by impacket over 445 (rpcdump.py's loop in
+# tests/lab/impacket_epm_np.py: rpcdump.py itself stops on Samba's last status),
 # side by side in one run, against Samba in the lab (root; tests/lab/up.sh brings it up, and
 # the lab lock is held while measuring). Each road: N sequential runs of the whole process from
 # the allowed client's namespace; the mean wall time per host.
 #
-#   scripts/bench-smb.sh            # N=20 (rpcdump.py: N/4)
+#   scripts/bench-smb.sh            # N=20 (impacket: N/4)
 #   N=50 RPCAUDIT_BIN=target/debug/rpcaudit scripts/bench-smb.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,9 +40,9 @@ nb=$(mean_ms "$n" "$bin" dump "$srv" --json --via-smb 139)
 printf '%-34s %6s ms/host (%d runs)\n' "rpcaudit dump, TCP 135" "$tcp" "$n"
 printf '%-34s %6s ms/host (%d runs)\n' "rpcaudit dump, SMB 445 (pipe)" "$smb" "$n"
 printf '%-34s %6s ms/host (%d runs)\n' "rpcaudit dump, SMB 139 (NetBIOS)" "$nb" "$n"
-if command -v rpcdump.py >/dev/null; then
+if python3 -c 'import impacket' 2>/dev/null; then
     m=$(( (n + 3) / 4 ))
-    imp=$(mean_ms "$m" rpcdump.py -port 445 "$srv")
-    printf '%-34s %6s ms/host (%d runs)\n' "impacket rpcdump.py -port 445" "$imp" "$m"
+    imp=$(mean_ms "$m" python3 "$root/tests/lab/impacket_epm_np.py" "$srv" 445)
+    printf '%-34s %6s ms/host (%d runs)\n' "impacket (rpcdump.py's loop), 445" "$imp" "$m"
 fi
 echo "SMB 445 / TCP 135: $(awk -v a="$smb" -v b="$tcp" 'BEGIN { printf "%.2f", a / b }')x"
