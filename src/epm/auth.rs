@@ -757,6 +757,18 @@ mod tests {
     }
 
     #[test]
+    fn the_session_key_smb_signs_with_is_the_one_both_ends_hold() {
+        let (c0, _) = ClientAuth::start(&creds("Secr3t-pass"), Level::Integrity, 0).unwrap();
+        assert!(c0.session_key().is_err(), "no key before the exchange");
+        let (c, s) = pair(Level::Integrity, "Secr3t-pass");
+        let s = s.unwrap();
+        let theirs = s.prot.ntlm.query_context_session_key().unwrap();
+        let ours = c.session_key().unwrap();
+        assert_eq!(ours.len(), 16);
+        assert_eq!(&ours[..], &theirs.session_key.as_ref()[..]);
+    }
+
+    #[test]
     fn integrity_and_privacy_round_trip_both_ways_in_both_byte_orders() {
         for level in [Level::Integrity, Level::Privacy] {
             for order in [ByteOrder::Little, ByteOrder::Big] {
