@@ -523,7 +523,7 @@ mod tests {
             (vec![vec![0, 0, 0, 200, 1, 2]], "connection closed"),
         ];
         for (replies, says) in cases {
-            let e = negotiate_with(replies).await.err().expect("an error");
+            let e = negotiate_with(replies).await.expect_err("an error");
             assert!(e.to_string().contains(says), "{e} (expected: {says})");
         }
     }
