@@ -26,6 +26,7 @@ pub mod ports;
 pub mod probe;
 pub mod report;
 pub mod script;
+pub mod smb;
 pub mod target;
 #[cfg(test)]
 mod testing;

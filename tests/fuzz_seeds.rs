@@ -32,6 +32,7 @@ targets!(
     policy_preg,
     policy_registry,
     reassembly,
+    smb_decode,
     string_binding,
     tower,
 );

@@ -17,5 +17,6 @@ pub mod policy_parse_text;
 pub mod policy_preg;
 pub mod policy_registry;
 pub mod reassembly;
+pub mod smb_decode;
 pub mod string_binding;
 pub mod tower;

@@ -18,6 +18,10 @@ pub struct DumpArgs {
     pub epm: EpmArgs,
     #[command(flatten)]
     pub output: super::stream::HostsOutput,
+    /// Temporary, hidden: read the endpoint mapper over SMB `\pipe\epmapper` on this port
+    /// (445, or 139 with a NetBIOS session request), until `--transport smb` replaces it.
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub via_smb: Option<u16>,
 }
 
 /// Flags shared by every command that dumps endpoint mappers.
@@ -343,21 +347,36 @@ pub fn run(args: DumpArgs) -> Result<Exit, Error> {
     let mut tally = DumpTally::default();
     let mut table_hosts = Vec::new();
     let mut out = Output::start(form, &DumpReport { hosts: Vec::new() }, "hosts")?;
-    let work = dump_each(
-        &targets,
-        resolver(args.epm.port, opts.connect_timeout),
-        &opts,
-        in_flight,
-        form.order(),
-        |_, d| {
-            bar.host_done(&d.target, d.status == HostStatus::Error, 0);
-            tally.add(&d);
-            if !out.host(&d, [&d]) {
-                table_hosts.push(d);
-            }
-        },
-    );
-    let interrupted = until_interrupted(rt, work);
+    let emit = |_, d: crate::epm::HostDump| {
+        bar.host_done(&d.target, d.status == HostStatus::Error, 0);
+        tally.add(&d);
+        if !out.host(&d, [&d]) {
+            table_hosts.push(d);
+        }
+    };
+    let resolve = resolver(args.epm.port, opts.connect_timeout);
+    let interrupted = match args.via_smb {
+        None => until_interrupted(
+            rt,
+            dump_each(&targets, resolve, &opts, in_flight, form.order(), emit),
+        ),
+        Some(port) => {
+            let smb = crate::epm::pipe::SmbOptions {
+                port,
+                ..Default::default()
+            };
+            let work = crate::epm::pipe::dump_each_over_smb(
+                &targets,
+                resolve,
+                &opts,
+                &smb,
+                in_flight,
+                form.order(),
+                emit,
+            );
+            until_interrupted(rt, work)
+        }
+    };
     bar.finish();
     out.finish(|| tally.summary(interrupted))?;
     if form == Form::Table {

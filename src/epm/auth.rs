@@ -561,6 +561,17 @@ impl ClientAuth {
         self.prot.level
     }
 
+    /// The NTLM session key once the three legs are done: what SMB signs with
+    /// (`smb::signing`). Zeroed on drop; never shown.
+    pub fn session_key(&self) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+        let keys = self
+            .prot
+            .ntlm
+            .query_context_session_key()
+            .map_err(ntlm_err)?;
+        Ok(Zeroizing::new(keys.session_key.as_ref().clone()))
+    }
+
     pub fn trailer(&self) -> SecTrailer {
         self.prot.trailer()
     }
@@ -743,6 +754,18 @@ mod tests {
             Body::Response(r) => r.stub.to_vec(),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_session_key_smb_signs_with_is_the_one_both_ends_hold() {
+        let (c0, _) = ClientAuth::start(&creds("Secr3t-pass"), Level::Integrity, 0).unwrap();
+        assert!(c0.session_key().is_err(), "no key before the exchange");
+        let (c, s) = pair(Level::Integrity, "Secr3t-pass");
+        let s = s.unwrap();
+        let theirs = s.prot.ntlm.query_context_session_key().unwrap();
+        let ours = c.session_key().unwrap();
+        assert_eq!(ours.len(), 16);
+        assert_eq!(&ours[..], &theirs.session_key.as_ref()[..]);
     }
 
     #[test]

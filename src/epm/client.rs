@@ -12,7 +12,7 @@
 //! (connect, bind, every call). Entries gathered before a failure are kept (status `partial`).
 
 use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
-use super::connection::{Connection, ConnectionError};
+use super::connection::{Connection, ConnectionError, Fragments};
 use super::{Endpoint, HostDump, HostStatus, Transport, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
@@ -358,6 +358,20 @@ pub enum DumpError {
     /// NTLM was asked for on a road that only reads anonymously.
     #[error("--auth ntlm: the {0} road reads the endpoint mapper anonymously only")]
     AuthUnsupported(Transport),
+    /// A step of the SMB session under a named pipe (`epm::pipe`).
+    #[error("{step}: {source}")]
+    Smb {
+        step: &'static str,
+        source: crate::smb::session::SmbError,
+    },
+    /// The SMB server refused the null session (or its use of `IPC$` or the pipe).
+    #[error("{step}: {detail}: the host refuses anonymous (null session) access over SMB; give credentials with --user{}", if *.creds_unused { CREDS_UNUSED } else { "" })]
+    SmbAnonymousRefused {
+        step: &'static str,
+        detail: String,
+        /// Credentials were given but are no longer used (too many logon failures).
+        creds_unused: bool,
+    },
 }
 
 /// What a refused anonymous lookup means and what to do.
@@ -378,7 +392,25 @@ impl DumpError {
 
     /// An anonymous session the endpoint mapper refused: the case `--auth auto` retries.
     fn is_anonymous_refusal(&self) -> bool {
-        matches!(self, DumpError::AnonymousRefused { .. })
+        matches!(
+            self,
+            DumpError::AnonymousRefused { .. } | DumpError::SmbAnonymousRefused { .. }
+        )
+    }
+
+    /// An anonymous refusal, said again when the credentials given are no longer used.
+    fn creds_unused(self) -> DumpError {
+        match self {
+            DumpError::SmbAnonymousRefused { step, detail, .. } => DumpError::SmbAnonymousRefused {
+                step,
+                detail,
+                creds_unused: true,
+            },
+            _ => DumpError::AnonymousRefused {
+                step: "ept_lookup",
+                creds_unused: true,
+            },
+        }
     }
 
     /// The road could not be reached at all (refused, filtered, or something other than an
@@ -434,9 +466,10 @@ const MAX_XMIT: u16 = 5840;
 /// The step that reads the `ncacn_http/1.0` banner, in messages.
 const BANNER_STEP: &str = "ncacn_http banner";
 
-/// An endpoint-mapper session on one connection.
-pub struct EpmSession {
-    conn: Connection<TcpStream>,
+/// An endpoint-mapper session on one connection: TCP by default, or any other stream of
+/// fragments (a named pipe over SMB, `epm::pipe`).
+pub struct EpmSession<C = Connection<TcpStream>> {
+    conn: C,
     /// The NTLM context of an authenticated session.
     security: Option<ClientAuth>,
     /// The account, for messages.
@@ -506,8 +539,22 @@ impl EpmSession {
             };
             read_banner(&mut stream, by, bound).await?;
         }
+        EpmSession::over(Connection::new(stream), addr, opts, deadline, auth).await
+    }
+}
+
+impl<C: Fragments> EpmSession<C> {
+    /// Bind to the endpoint mapper over `conn` (already connected to `peer`), anonymously or
+    /// with NTLM at `level`, within `deadline`.
+    pub async fn over(
+        conn: C,
+        peer: SocketAddr,
+        opts: &DumpOptions,
+        deadline: Instant,
+        auth: Option<(&Credentials, Level)>,
+    ) -> Result<Self, DumpError> {
         let mut s = EpmSession {
-            conn: Connection::new(stream),
+            conn,
             security: None,
             user: auth.map(|(c, _)| c.display_user()),
             calls_answered: 0,
@@ -516,7 +563,7 @@ impl EpmSession {
             call_timeout: opts.call_timeout,
             deadline,
             host_timeout: opts.timeout,
-            peer: addr,
+            peer,
         };
         match auth {
             None => s.bind().await?,
@@ -572,7 +619,7 @@ impl EpmSession {
         by: Instant,
         bytes: &[u8],
     ) -> Result<(), DumpError> {
-        match timeout_at(by, self.conn.write_all(bytes)).await {
+        match timeout_at(by, self.conn.write_fragment(bytes)).await {
             Ok(r) => r.map_err(|source| DumpError::Connection { step, source }),
             Err(_) => Err(self.timed_out(step, by)),
         }
@@ -875,7 +922,7 @@ impl EpmSession {
     }
 }
 
-impl Calls for EpmSession {
+impl<C: Fragments> Calls for EpmSession<C> {
     fn call(
         &mut self,
         step: &'static str,
@@ -1091,20 +1138,13 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
     })
 }
 
-/// Dump one host's endpoint mapper. `target` labels the result; `addrs` are tried in turn
-/// until one connects. Never fails: problems are in the returned status and error.
+/// Dump one host's endpoint mapper over the roads `opts.roads` names (TCP 135 by default;
+/// with `auto`, the next road only when the one before could not be reached). `target` labels
+/// the result; `addrs` are tried in turn until one connects. Never fails: problems are in the
+/// returned status and error.
 pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -> HostDump {
     let deadline = Instant::now() + opts.timeout;
-    let mut dump = HostDump {
-        target: target.to_string(),
-        address: None,
-        status: HostStatus::Error,
-        transport: None,
-        error: None,
-        warnings: Vec::new(),
-        endpoints: Vec::new(),
-        auth: None,
-    };
+    let mut dump = empty_dump(target);
     let roads = opts.roads.tried();
     let tcp_port = addrs
         .first()
@@ -1133,23 +1173,7 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
             _ => break,
         }
     }
-    let (status, error) = match result {
-        Ok(Ok(Ending::Complete)) => (HostStatus::Ok, None),
-        Ok(Ok(Ending::Stopped(why))) => (HostStatus::Partial, Some(why)),
-        Ok(Err(e)) => (HostStatus::Error, Some(e.to_string())),
-        Err(_) => (
-            HostStatus::Error,
-            Some(format!(
-                "the whole dump exceeded its deadline of {:?}",
-                opts.timeout
-            )),
-        ),
-    };
-    dump.status = if status == HostStatus::Error && !dump.endpoints.is_empty() {
-        HostStatus::Partial
-    } else {
-        status
-    };
+    let error = settle(&mut dump, result, opts.timeout);
     if let Some(road) = dump.transport.filter(|_| !missed.is_empty()) {
         let port = opts.roads.port(road, tcp_port);
         dump.warnings.insert(
@@ -1173,6 +1197,88 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
     dump
 }
 
+/// A dump of `target` with nothing in it yet.
+fn empty_dump(target: &str) -> HostDump {
+    HostDump {
+        target: target.to_string(),
+        address: None,
+        status: HostStatus::Error,
+        transport: None,
+        error: None,
+        warnings: Vec::new(),
+        endpoints: Vec::new(),
+        auth: None,
+    }
+}
+
+/// Set `dump`'s status from how its reading ended (`Err`: the host's deadline of `timeout`
+/// ran out); the error, without the target's name, when there is one. Entries gathered before
+/// a failure make the dump partial.
+fn settle(
+    dump: &mut HostDump,
+    result: Result<Result<Ending, DumpError>, tokio::time::error::Elapsed>,
+    timeout: Duration,
+) -> Option<String> {
+    let (status, error) = match result {
+        Ok(Ok(Ending::Complete)) => (HostStatus::Ok, None),
+        Ok(Ok(Ending::Stopped(why))) => (HostStatus::Partial, Some(why)),
+        Ok(Err(e)) => (HostStatus::Error, Some(e.to_string())),
+        Err(_) => (
+            HostStatus::Error,
+            Some(format!(
+                "the whole dump exceeded its deadline of {timeout:?}"
+            )),
+        ),
+    };
+    dump.status = if status == HostStatus::Error && !dump.endpoints.is_empty() {
+        HostStatus::Partial
+    } else {
+        status
+    };
+    error
+}
+
+/// One way to reach an endpoint mapper: one try, anonymous or with the credentials and level
+/// given, filling the dump.
+pub(crate) trait Road {
+    fn attempt<'a>(
+        &'a self,
+        deadline: Instant,
+        auth: Option<(&'a Credentials, Level)>,
+        d: &'a mut HostDump,
+    ) -> impl std::future::Future<Output = Result<Ending, DumpError>> + Send + 'a;
+}
+
+/// A connection-oriented road of [`Transport`] (TCP 135, HTTP 593): each address in turn.
+struct CoRoad<'r> {
+    road: Transport,
+    addrs: &'r [SocketAddr],
+    opts: &'r DumpOptions,
+}
+
+impl Road for CoRoad<'_> {
+    fn attempt<'a>(
+        &'a self,
+        deadline: Instant,
+        auth: Option<(&'a Credentials, Level)>,
+        d: &'a mut HostDump,
+    ) -> impl std::future::Future<Output = Result<Ending, DumpError>> + Send + 'a {
+        attempt(self.road, self.addrs, self.opts, deadline, auth, d)
+    }
+}
+
+/// A road outside [`Transport`] (a named pipe over SMB, `epm::pipe`), read as [`dump_host`]
+/// reads one road: the host's deadline, `--auth`, the run's [`LogonGate`], and the status and
+/// error of the result.
+pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road) -> HostDump {
+    let deadline = Instant::now() + opts.timeout;
+    let mut dump = empty_dump(target);
+    let result = timeout_at(deadline, with_auth(target, opts, deadline, road, &mut dump)).await;
+    let error = settle(&mut dump, result, opts.timeout);
+    dump.error = error.map(|e| format!("{target}: {e}"));
+    dump
+}
+
 /// Read the endpoint mapper over `road` at `addrs` (already on the road's port), with the
 /// run's authentication choices, filling `d`.
 async fn read_road(
@@ -1183,32 +1289,39 @@ async fn read_road(
     deadline: Instant,
     d: &mut HostDump,
 ) -> Result<Ending, DumpError> {
-    let a = &opts.auth;
     if road == Transport::Udp {
-        if a.mode == AuthMode::Ntlm {
+        if opts.auth.mode == AuthMode::Ntlm {
             return Err(DumpError::AuthUnsupported(road));
         }
         return super::datagram::attempt(addrs, opts, deadline, d).await;
     }
+    with_auth(target, opts, deadline, &CoRoad { road, addrs, opts }, d).await
+}
+
+/// What every road shares: `--auth` (anonymous; NTLM; or anonymous, then NTLM when the host
+/// refuses anonymous lookups) under the run's [`LogonGate`].
+async fn with_auth(
+    target: &str,
+    opts: &DumpOptions,
+    deadline: Instant,
+    road: &impl Road,
+    d: &mut HostDump,
+) -> Result<Ending, DumpError> {
+    let a = &opts.auth;
     match (a.mode, a.credentials.as_deref()) {
-        (AuthMode::None, _) | (AuthMode::Auto, None) => {
-            attempt(road, addrs, opts, deadline, None, d).await
-        }
+        (AuthMode::None, _) | (AuthMode::Auto, None) => road.attempt(deadline, None, d).await,
         (AuthMode::Ntlm, None) => Err(DumpError::Auth {
             step: "bind",
             source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
         }),
-        (AuthMode::Ntlm, Some(c)) => authenticated(road, addrs, opts, deadline, c, d).await,
-        (AuthMode::Auto, Some(c)) => match attempt(road, addrs, opts, deadline, None, d).await {
+        (AuthMode::Ntlm, Some(c)) => authenticated(road, opts, deadline, c, d).await,
+        (AuthMode::Auto, Some(c)) => match road.attempt(deadline, None, d).await {
             Err(e) if e.is_anonymous_refusal() => {
                 tracing::info!("{target}: anonymous lookup refused; retrying with NTLM");
                 d.endpoints.clear();
                 d.warnings.clear();
-                match authenticated(road, addrs, opts, deadline, c, d).await {
-                    Err(DumpError::CredentialsRetired(_)) => Err(DumpError::AnonymousRefused {
-                        step: "ept_lookup",
-                        creds_unused: true,
-                    }),
+                match authenticated(road, opts, deadline, c, d).await {
+                    Err(DumpError::CredentialsRetired(_)) => Err(e.creds_unused()),
                     other => other,
                 }
             }
@@ -1244,8 +1357,7 @@ async fn attempt(
 /// One authenticated try, under the run's [`LogonGate`]: a logon failure is tried once and
 /// counted, and once too many hosts refused the credentials they are not sent again.
 async fn authenticated(
-    road: Transport,
-    addrs: &[SocketAddr],
+    road: &impl Road,
     opts: &DumpOptions,
     deadline: Instant,
     creds: &Credentials,
@@ -1255,15 +1367,9 @@ async fn authenticated(
     let Some(permit) = gate.acquire().await else {
         return Err(DumpError::CredentialsRetired(gate.failures()));
     };
-    let r = attempt(
-        road,
-        addrs,
-        opts,
-        deadline,
-        Some((creds, opts.auth.level)),
-        d,
-    )
-    .await;
+    let r = road
+        .attempt(deadline, Some((creds, opts.auth.level)), d)
+        .await;
     match &r {
         Ok(_) => permit.accepted(),
         Err(DumpError::LogonFailure { .. }) => {

@@ -18,6 +18,48 @@ pub enum ConnectionError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Wire(#[from] WireError),
+    /// The SMB session under a named pipe failed (`epm::pipe`).
+    #[error("{0}")]
+    Smb(#[from] crate::smb::session::SmbError),
+}
+
+/// A stream of whole DCE/RPC fragments, what [`super::client::EpmSession`] binds and calls
+/// over: a [`Connection`] (TCP), or a named pipe over SMB (`epm::pipe`).
+pub trait Fragments: Send {
+    /// Read one whole fragment.
+    fn read_fragment(&mut self) -> impl Future<Output = Result<Vec<u8>, ConnectionError>> + Send;
+    /// Send one whole fragment.
+    fn write_fragment(
+        &mut self,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<(), ConnectionError>> + Send;
+    /// Bytes buffered of an incomplete fragment, and the length its header announced.
+    fn pending(&self) -> (usize, Option<usize>);
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Fragments for Connection<S> {
+    async fn read_fragment(&mut self) -> Result<Vec<u8>, ConnectionError> {
+        Connection::read_fragment(self).await
+    }
+    async fn write_fragment(&mut self, bytes: &[u8]) -> Result<(), ConnectionError> {
+        self.write_all(bytes).await
+    }
+    fn pending(&self) -> (usize, Option<usize>) {
+        Connection::pending(self)
+    }
+}
+
+/// How much of a fragment `buf` holds: the bytes, and the length its header announced when the
+/// header is there (for [`Fragments::pending`]).
+pub fn pending_in(buf: &[u8]) -> (usize, Option<usize>) {
+    let announced = if buf.len() >= pdu::HEADER_LEN {
+        pdu::parse_header(buf)
+            .ok()
+            .map(|h| usize::from(h.frag_length))
+    } else {
+        None
+    };
+    (buf.len(), announced)
 }
 
 /// A buffered DCE/RPC connection over any byte stream.
@@ -66,14 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Bytes buffered of a fragment not yet complete, and the length its header announced
     /// when the header is there: what a timeout reports about a peer that stalled.
     pub fn pending(&self) -> (usize, Option<usize>) {
-        let announced = if self.buf.len() >= pdu::HEADER_LEN {
-            pdu::parse_header(&self.buf)
-                .ok()
-                .map(|h| usize::from(h.frag_length))
-        } else {
-            None
-        };
-        (self.buf.len(), announced)
+        pending_in(&self.buf)
     }
 
     pub fn get_mut(&mut self) -> &mut S {

@@ -10,6 +10,7 @@ pub mod connection;
 pub mod datagram;
 pub mod datagram_server;
 pub mod names;
+pub mod pipe;
 pub mod server;
 
 use schemars::JsonSchema;

@@ -25,6 +25,6 @@ for ns in "$RPCA_NS_SRV" "$RPCA_NS_ALLOW" "$RPCA_NS_DENY" "$RPCA_NS_RT"; do
     fi
     ip netns del "$ns"
 done
-rm -f "$RPCA_LAB_DIR/run/samba-dcerpcd.pid"
+rm -f "$RPCA_LAB_DIR/run/samba-dcerpcd.pid" "$RPCA_LAB_DIR/run/smbd.pid"
 [ "${RPCA_LAB_CLEAN:-0}" = 1 ] && rm -rf "$RPCA_LAB_DIR"
 echo "lab down"

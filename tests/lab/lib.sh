@@ -39,6 +39,8 @@ RPCA_NETBIOS=RPCASRV
 RPCA_LAB_DIR=${RPCA_LAB_DIR:-/tmp/rpcaudit-lab}
 
 RPCA_DCERPCD=${RPCA_DCERPCD:-/usr/libexec/samba/samba-dcerpcd}
+# smbd serves IPC$ and the named pipes (ncacn_np) on 445 and 139; skipped when absent.
+RPCA_SMBD=${RPCA_SMBD:-/usr/sbin/smbd}
 
 # Client namespace name -> "ip gw net" (used by up.sh to wire each client to the router).
 rpca_client_nets() {

@@ -19,6 +19,8 @@
 # rpcd_classic (srvsvc, wkssvc, svcctl, eventlog, ntsvcs, ...), rpcd_spoolss, rpcd_fsrvp,
 # rpcd_mdssvc. Each helper binds its ncacn_ip_tcp interfaces to ports from the dynamic range
 # and registers them with the endpoint mapper, which is what epmlookup then lists.
+# smbd serves SMB on 198.18.0.10:445 and :139 with IPC$, whose named pipes (\pipe\epmapper,
+# \pipe\lsarpc, ...) it hands to samba-dcerpcd's helpers: the ncacn_np road (issue 25).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -61,6 +63,7 @@ mkdir -p "$lab"/{private,lock,state,cache,run,log,ncalrpc,binddns}
 chmod 700 "$lab/private"
 conf=$lab/smb.conf
 pidfile=$lab/run/samba-dcerpcd.pid
+smbd_pidfile=$lab/run/smbd.pid
 
 range_line="rpc server dynamic port range = $range"
 [ "$range" = default ] && range_line="# rpc server dynamic port range: Samba's default (49152-65535)"
@@ -122,7 +125,16 @@ stop_samba() {
         # shellcheck disable=SC2086
         [ -z "$left" ] || kill -9 $left 2>/dev/null || true
     fi
-    rm -f "$pidfile"
+    rm -f "$pidfile" "$smbd_pidfile"
+}
+
+smbd_pid() {
+    [ -f "$smbd_pidfile" ] || return 1
+    local pid
+    pid=$(cat "$smbd_pidfile" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    [ "$(ip netns identify "$pid" 2>/dev/null)" = "$RPCA_NS_SRV" ] || return 1
+    echo "$pid"
 }
 
 # the local account of the authenticated tests: a system user without login, and its Samba
@@ -154,6 +166,23 @@ while [ $SECONDS -lt $deadline ]; do
 done
 [ -n "$ok" ] || rpca_die "samba-dcerpcd does not answer on $RPCA_SRV_IP:135 after 15 s; see $lab/log"
 
+# smbd (SMB on 445 and 139, IPC$ and its pipes), started beside samba-dcerpcd when missing
+if [ -x "$RPCA_SMBD" ]; then
+    if ! smbd_pid >/dev/null || ! rpca_tcp_answers "$RPCA_NS_SRV" "$RPCA_SRV_IP" 445; then
+        if pid=$(smbd_pid); then kill "$pid" 2>/dev/null || true; sleep 0.3; fi
+        ip netns exec "$RPCA_NS_SRV" "$RPCA_SMBD" -s "$conf" -D -l "$lab/log" -d 1 \
+            </dev/null >/dev/null 2>&1 || rpca_die "smbd did not start; see $lab/log"
+    fi
+    ok=
+    deadline=$((SECONDS + 15))
+    while [ $SECONDS -lt $deadline ]; do
+        if rpca_tcp_answers "$RPCA_NS_SRV" "$RPCA_SRV_IP" 445 &&
+            rpca_tcp_answers "$RPCA_NS_SRV" "$RPCA_SRV_IP" 139; then ok=1; break; fi
+        sleep 0.1
+    done
+    [ -n "$ok" ] || rpca_die "smbd does not answer on $RPCA_SRV_IP:445 and :139 after 15 s; see $lab/log"
+fi
+
 if command -v rpcclient >/dev/null; then
     ok=
     deadline=$((SECONDS + 15))
@@ -176,4 +205,4 @@ if command -v nft >/dev/null && ! ip netns exec "$RPCA_NS_SRV" nft list table in
     "$here/policy.sh" open
 fi
 
-echo "lab up: $RPCA_NS_SRV $RPCA_SRV_IP (samba-dcerpcd, range $range), $RPCA_NS_ALLOW $RPCA_ALLOW_IP, $RPCA_NS_DENY $RPCA_DENY_IP; state in $lab"
+echo "lab up: $RPCA_NS_SRV $RPCA_SRV_IP (samba-dcerpcd, range $range; smbd on 445 and 139), $RPCA_NS_ALLOW $RPCA_ALLOW_IP, $RPCA_NS_DENY $RPCA_DENY_IP; state in $lab"

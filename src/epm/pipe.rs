@@ -1,0 +1,443 @@
+//! The endpoint mapper over `ncacn_np`: the named pipe `\pipe\epmapper` on `IPC$`, over SMB2 on
+//! TCP 445 (or 139 after a NetBIOS session request). The SMB session is logged on anonymously
+//! (the null session) or with the run's credentials, under the same `--auth` rules and
+//! [`LogonGate`](super::client::LogonGate) as the TCP binds ([`super::client::dump_with`]); the
+//! DCE/RPC bind on the pipe is then unauthenticated, as Windows' own clients do it (the pipe
+//! is the SMB session's). Over the pipe run the same bind and `ept_lookup` loop as over TCP
+//! ([`EpmSession::over`]), and the result is the same [`HostDump`].
+//!
+//! Each SMB step (connect, negotiate, session setup, tree connect, create) has the same bounds
+//! as a TCP step: its own limit and the host's whole-dump deadline, whichever is nearer.
+
+use super::HostDump;
+use super::auth::{AuthInfo, Credentials, Level};
+use super::client::{Bound, DumpError, DumpOptions, EpmSession, Road, dump_with, failed};
+use super::connection::{ConnectionError, Fragments, pending_in};
+use crate::smb::header::status;
+use crate::smb::pipe::Pipe;
+use crate::smb::session::{Logon, MAX_IO, Session, SmbError};
+use crate::wire::pdu;
+use std::net::SocketAddr;
+use tokio::time::{Instant, timeout_at};
+
+/// The endpoint mapper's pipe, relative to `IPC$`.
+pub const EPMAPPER_PIPE: &str = "epmapper";
+/// SMB over TCP ("direct hosting").
+pub const SMB_PORT: u16 = 445;
+/// SMB over NetBIOS over TCP.
+pub const NETBIOS_PORT: u16 = 139;
+
+/// How to reach SMB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmbOptions {
+    /// 445, or 139 (then a NetBIOS session request comes first).
+    pub port: u16,
+    /// The NetBIOS name called on 139; the target's name when it fits one, else `*SMBSERVER`.
+    pub netbios_name: Option<String>,
+    /// Send each request and read its answer in one `FSCTL_PIPE_TRANSCEIVE` (one round trip);
+    /// off: a write, then reads.
+    pub transceive: bool,
+}
+
+impl Default for SmbOptions {
+    fn default() -> Self {
+        SmbOptions {
+            port: SMB_PORT,
+            netbios_name: None,
+            transceive: true,
+        }
+    }
+}
+
+/// Dump `target`'s endpoint mapper over `\pipe\epmapper`. `addrs` are the target's addresses
+/// (their ports are replaced by `smb.port`), tried in turn. Never fails: problems are in the
+/// returned status and error, as with [`super::client::dump_host`].
+pub async fn dump_host_over_smb(
+    target: &str,
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+    smb: &SmbOptions,
+) -> HostDump {
+    let addrs: Vec<SocketAddr> = addrs
+        .iter()
+        .map(|a| SocketAddr::new(a.ip(), smb.port))
+        .collect();
+    let road = SmbRoad {
+        target,
+        addrs: &addrs,
+        opts,
+        smb,
+    };
+    dump_with(target, opts, &road).await
+}
+
+/// [`super::client::dump_each`] over SMB: each target resolved, dumped over
+/// `\pipe\epmapper` ([`dump_host_over_smb`]), at most `concurrency` at once, handed to `emit`
+/// as `order` allows.
+pub async fn dump_each_over_smb<T, F, E, Fut>(
+    targets: &[T],
+    resolve: F,
+    opts: &DumpOptions,
+    smb: &SmbOptions,
+    concurrency: usize,
+    order: crate::pipeline::Order,
+    emit: impl FnMut(usize, HostDump),
+) where
+    T: std::fmt::Display + Clone + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    E: std::fmt::Display + Send,
+    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
+{
+    let opts = std::sync::Arc::new(opts.clone());
+    let smb = std::sync::Arc::new(smb.clone());
+    crate::pipeline::run_each(
+        targets.len(),
+        concurrency,
+        order,
+        |k| {
+            let target = targets.get(k).cloned();
+            let (opts, smb, resolve) = (opts.clone(), smb.clone(), resolve.clone());
+            async move {
+                let Some(target) = target else {
+                    return failed("?", "no such target".into());
+                };
+                let label = target.to_string();
+                match resolve(target).await {
+                    Ok(addrs) => dump_host_over_smb(&label, &addrs, &opts, &smb).await,
+                    Err(e) => failed(&label, e.to_string()),
+                }
+            }
+        },
+        |k| {
+            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
+            failed(&label, format!("{label}: the dump task ended abnormally"))
+        },
+        emit,
+    )
+    .await;
+}
+
+struct SmbRoad<'r> {
+    target: &'r str,
+    addrs: &'r [SocketAddr],
+    opts: &'r DumpOptions,
+    smb: &'r SmbOptions,
+}
+
+impl Road for SmbRoad<'_> {
+    async fn attempt<'a>(
+        &'a self,
+        deadline: Instant,
+        auth: Option<(&'a Credentials, Level)>,
+        d: &'a mut HostDump,
+    ) -> Result<super::client::Ending, DumpError> {
+        let creds = auth.map(|(c, _)| c);
+        let mut last_err = None;
+        for addr in self.addrs {
+            match self.open(*addr, deadline, creds).await {
+                Ok((pipe, logon)) => {
+                    d.address = Some(*addr);
+                    d.auth = match (logon, creds) {
+                        (Logon::Ntlm { signed }, Some(c)) => Some(AuthInfo {
+                            mechanism: "ntlm".into(),
+                            level: if signed {
+                                Level::Integrity
+                            } else {
+                                Level::Connect
+                            },
+                            user: c.display_user(),
+                        }),
+                        _ => None,
+                    };
+                    if logon == Logon::Guest {
+                        d.warnings.push(format!(
+                            "{}: the SMB server logged the credentials on as guest; the map was read without them, unsigned",
+                            self.target
+                        ));
+                    }
+                    let frags = PipeFragments::new(pipe, self.smb.transceive);
+                    let mut s = EpmSession::over(frags, *addr, self.opts, deadline, None).await?;
+                    return super::client::lookup_all(
+                        &mut s,
+                        self.opts,
+                        &mut d.endpoints,
+                        &mut d.warnings,
+                    )
+                    .await;
+                }
+                Err(e) => last_err = Some(e),
+            }
+        }
+        Err(last_err.unwrap_or(DumpError::NoAddress))
+    }
+}
+
+impl SmbRoad<'_> {
+    fn bound(&self, by: Instant, deadline: Instant, own: std::time::Duration) -> Bound {
+        if by == deadline {
+            Bound::Host(self.opts.timeout)
+        } else {
+            Bound::Step(own)
+        }
+    }
+
+    /// Connect, negotiate, log on, connect to `IPC$` and open the pipe, each step bounded.
+    async fn open(
+        &self,
+        addr: SocketAddr,
+        deadline: Instant,
+        creds: Option<&Credentials>,
+    ) -> Result<(Pipe, Logon), DumpError> {
+        let o = self.opts;
+        let by = deadline.min(Instant::now() + o.connect_timeout);
+        let timeout = |step, by| DumpError::Timeout {
+            step,
+            bound: self.bound(by, deadline, o.call_timeout),
+            received: 0,
+            announced: None,
+        };
+        let netbios = (self.smb.port == NETBIOS_PORT).then(|| {
+            self.smb
+                .netbios_name
+                .clone()
+                .unwrap_or_else(|| self.target.to_string())
+        });
+        let mut session = match timeout_at(by, Session::connect(addr, netbios.as_deref())).await {
+            Err(_) => {
+                return Err(DumpError::Timeout {
+                    step: "connect",
+                    bound: self.bound(by, deadline, o.connect_timeout),
+                    received: 0,
+                    announced: None,
+                });
+            }
+            Ok(Err(SmbError::Io(source))) => return Err(DumpError::Connect { addr, source }),
+            Ok(Err(source)) => {
+                return Err(DumpError::Smb {
+                    step: "smb connect",
+                    source,
+                });
+            }
+            Ok(Ok(s)) => s,
+        };
+        let step = "smb negotiate";
+        let by = deadline.min(Instant::now() + o.call_timeout);
+        timeout_at(by, session.negotiate())
+            .await
+            .map_err(|_| timeout(step, by))?
+            .map_err(|source| DumpError::Smb { step, source })?;
+
+        let step = "smb session setup";
+        let by = deadline.min(Instant::now() + o.call_timeout);
+        let logon = match creds {
+            None => timeout_at(by, session.logon_anonymous()).await,
+            Some(c) => timeout_at(by, session.logon_ntlm(c)).await,
+        }
+        .map_err(|_| timeout(step, by))?
+        .map_err(|source| refusal(step, source, creds))?;
+
+        let step = "smb tree connect IPC$";
+        let by = deadline.min(Instant::now() + o.call_timeout);
+        timeout_at(by, session.connect_ipc(&server_name(self.target, addr)))
+            .await
+            .map_err(|_| timeout(step, by))?
+            .map_err(|source| refusal(step, source, creds))?;
+
+        let step = "smb create \\pipe\\epmapper";
+        let by = deadline.min(Instant::now() + o.call_timeout);
+        let pipe = timeout_at(by, Pipe::open(session, EPMAPPER_PIPE))
+            .await
+            .map_err(|_| timeout(step, by))?
+            .map_err(|source| refusal(step, source, creds))?;
+        Ok((pipe, logon))
+    }
+}
+
+/// The server part of `\\server\IPC$`: the target as given when it is a name, else the address.
+fn server_name(target: &str, addr: SocketAddr) -> String {
+    if target.parse::<std::net::IpAddr>().is_ok()
+        || target.is_empty()
+        || target.contains(['\\', '/'])
+    {
+        match addr.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        }
+    } else {
+        target.to_string()
+    }
+}
+
+/// What an SMB failure at `step` means for the `--auth` rules: a refused null session, a logon
+/// failure the run's gate counts, or just an error.
+fn refusal(step: &'static str, source: SmbError, creds: Option<&Credentials>) -> DumpError {
+    let refused = matches!(
+        source.status(),
+        Some(status::ACCESS_DENIED | status::LOGON_FAILURE | status::ACCOUNT_RESTRICTION)
+    );
+    match creds {
+        None if refused => DumpError::SmbAnonymousRefused {
+            step,
+            detail: source.to_string(),
+            creds_unused: false,
+        },
+        Some(c)
+            if step == "smb session setup"
+                && matches!(
+                    source.status(),
+                    Some(
+                        status::LOGON_FAILURE
+                            | status::ACCOUNT_RESTRICTION
+                            | status::ACCOUNT_DISABLED
+                            | status::ACCOUNT_LOCKED_OUT
+                            | status::PASSWORD_EXPIRED
+                    )
+                ) =>
+        {
+            DumpError::LogonFailure {
+                step,
+                user: c.display_user(),
+                detail: source.to_string(),
+            }
+        }
+        _ => DumpError::Smb { step, source },
+    }
+}
+
+/// DCE/RPC fragments over an open pipe. With `transceive`, a fragment written is held until
+/// the next read, and then sent with it in one `FSCTL_PIPE_TRANSCEIVE` (or written alone when
+/// another write comes first, as after `rpc_auth3`).
+struct PipeFragments {
+    pipe: Pipe,
+    buf: Vec<u8>,
+    queued: Option<Vec<u8>>,
+    transceive: bool,
+}
+
+impl PipeFragments {
+    fn new(pipe: Pipe, transceive: bool) -> Self {
+        PipeFragments {
+            pipe,
+            buf: Vec::new(),
+            queued: None,
+            transceive,
+        }
+    }
+}
+
+impl Fragments for PipeFragments {
+    async fn read_fragment(&mut self) -> Result<Vec<u8>, ConnectionError> {
+        loop {
+            if let Some(len) = pdu::frame_length(&self.buf)? {
+                let rest = self.buf.split_off(len);
+                return Ok(std::mem::replace(&mut self.buf, rest));
+            }
+            // At most one fragment (64 KiB by its header's field) plus one read is held.
+            let chunk = match self.queued.take() {
+                Some(q) => self.pipe.transceive(&q, MAX_IO).await?,
+                None => self.pipe.read(MAX_IO).await?,
+            };
+            if chunk.data.is_empty() && !chunk.more {
+                return Err(if self.buf.is_empty() {
+                    ConnectionError::Closed
+                } else {
+                    ConnectionError::ClosedMidFrame(self.buf.len())
+                });
+            }
+            self.buf.extend_from_slice(&chunk.data);
+        }
+    }
+
+    async fn write_fragment(&mut self, bytes: &[u8]) -> Result<(), ConnectionError> {
+        if let Some(q) = self.queued.take() {
+            self.pipe.write(&q).await?;
+        }
+        if self.transceive {
+            self.queued = Some(bytes.to_vec());
+        } else {
+            self.pipe.write(bytes).await?;
+        }
+        Ok(())
+    }
+
+    fn pending(&self) -> (usize, Option<usize>) {
+        pending_in(&self.buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_silent_smb_server_times_out_on_the_step_bound_and_the_host_deadline() {
+        for (host, step, says) in [
+            (
+                20_000,
+                300,
+                "quiet: smb negotiate: timed out, the step's own limit of 300ms ran out",
+            ),
+            (
+                400,
+                10_000,
+                "quiet: smb negotiate: timed out, the host's whole-dump deadline of 400ms ran out",
+            ),
+        ] {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (s, _) = l.accept().await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                drop(s);
+            });
+            let opts = DumpOptions {
+                timeout: std::time::Duration::from_millis(host),
+                call_timeout: std::time::Duration::from_millis(step),
+                ..DumpOptions::default()
+            };
+            let smb = SmbOptions {
+                port: addr.port(),
+                ..SmbOptions::default()
+            };
+            let started = std::time::Instant::now();
+            let d = dump_host_over_smb("quiet", &[addr], &opts, &smb).await;
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            assert_eq!(d.status, super::super::HostStatus::Error);
+            assert_eq!(d.error.as_deref(), Some(says));
+        }
+    }
+
+    #[test]
+    fn the_share_path_names_the_target_or_its_address() {
+        let a: SocketAddr = "198.18.0.10:445".parse().unwrap();
+        assert_eq!(server_name("RPCASRV", a), "RPCASRV");
+        assert_eq!(server_name("198.18.0.10", a), "198.18.0.10");
+        let v6: SocketAddr = "[::1]:445".parse().unwrap();
+        assert_eq!(server_name("::1", v6), "[::1]");
+    }
+
+    #[test]
+    fn an_anonymous_refusal_is_told_from_a_logon_failure() {
+        let denied = || SmbError::Status {
+            command: "session setup",
+            status: status::ACCESS_DENIED,
+        };
+        let failed = || SmbError::Status {
+            command: "session setup",
+            status: status::LOGON_FAILURE,
+        };
+        assert!(matches!(
+            refusal("smb session setup", denied(), None),
+            DumpError::SmbAnonymousRefused { .. }
+        ));
+        let c = Credentials::password("u", "D", "p");
+        assert!(matches!(
+            refusal("smb session setup", failed(), Some(&c)),
+            DumpError::LogonFailure { .. }
+        ));
+        assert!(matches!(
+            refusal("smb tree connect IPC$", denied(), Some(&c)),
+            DumpError::Smb { .. }
+        ));
+    }
+}

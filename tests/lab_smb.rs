@@ -1,0 +1,340 @@
+//! Lab tests of the endpoint mapper read over SMB named pipes, `ncacn_np` `\pipe\epmapper`
+//! (root, `#[ignore]`; the README's test command runs them), against Samba's smbd in the lab's
+//! server namespace (tests/lab/up.sh starts it beside samba-dcerpcd):
+//! - anonymous (null session) over 445 and over 139 (NetBIOS session request): the map equals
+//!   the one read over TCP 135 entry for entry, holds every entry `rpcclient ncacn_np:` lists,
+//!   and equals what impacket reads over the same pipe (`tests/lab/impacket_epm_np.py`:
+//!   rpcdump.py's loop, which rpcdump.py itself cannot finish against Samba);
+//! - with the lab's account (NTLM through sspi): the same map, the session signed (a tshark
+//!   capture shows every SMB2 message after the logon flagged signed, and SMB2 carrying
+//!   DCE/RPC bind, request and response on the pipe); a wrong password is a logon failure.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::bin;
+use support::lab;
+
+fn account() -> String {
+    format!("{}\\{}", lab::NETBIOS, lab::USER)
+}
+
+/// `rpcaudit dump SRV --json ARGS` in the allowed client's namespace, with `password` in
+/// RPCAUDIT_PASSWORD: (exit code, JSON, stderr).
+fn dump(args: &[&str], password: Option<&str>) -> (i32, serde_json::Value, String) {
+    let srv = lab::SRV_IP.to_string();
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", lab::NS_ALLOW, bin(), "dump", &srv])
+        .args(["--json", "--timeout", "15"])
+        .args(args)
+        .env_remove("RPCAUDIT_PASSWORD")
+        .env_remove("RPCAUDIT_NT_HASH")
+        .stdin(Stdio::null());
+    if let Some(p) = password {
+        cmd.env("RPCAUDIT_PASSWORD", p);
+    }
+    let out = cmd.output().expect("run rpcaudit dump in the lab");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{stderr}"));
+    (out.status.code().unwrap_or(-1), v, stderr)
+}
+
+/// The endpoints of a whole dump, in the order read.
+fn endpoints_ok(v: &serde_json::Value, what: &str) -> Vec<serde_json::Value> {
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "ok", "{what}: {host}");
+    host["endpoints"].as_array().unwrap().clone()
+}
+
+/// tshark on the allowed client's link with capture filter `filter`, into a file; stopped by
+/// [`Capture::fields`], killed on drop.
+struct Capture {
+    child: Child,
+    file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Capture {
+    fn start(filter: &str) -> Capture {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smb.pcapng");
+        let log = dir.path().join("tshark.log");
+        let child = Command::new("ip")
+            .args(["netns", "exec", lab::NS_ALLOW, "tshark", "-i", "eth0", "-f"])
+            .arg(filter)
+            .args(["-q", "-w"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start tshark (apt-get install tshark)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            if said.contains("Capture started") {
+                std::thread::sleep(Duration::from_millis(700));
+                break;
+            }
+            assert!(Instant::now() < deadline, "tshark did not start: {said}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Capture {
+            child,
+            file,
+            _dir: dir,
+        }
+    }
+
+    /// Stop the capture; tshark's `fields` of the packets matching display filter `display`,
+    /// one tab-separated line each.
+    fn fields(mut self, display: &str, fields: &[&str]) -> Vec<String> {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut cmd = Command::new("tshark");
+        cmd.arg("-r")
+            .arg(&self.file)
+            .args(["-Y", display, "-T", "fields"]);
+        for f in fields {
+            cmd.args(["-e", f]);
+        }
+        let out = cmd.output().expect("tshark -r");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba (smbd) and network namespaces"]
+fn the_map_over_the_pipe_equals_the_map_over_tcp_135_on_445_and_139() {
+    let Some(_lab) = lab::setup(None, &["open"]) else {
+        return;
+    };
+    let (code, tcp, err) = dump(&[], None);
+    assert_eq!(code, 0, "{err}");
+    let tcp = endpoints_ok(&tcp, "TCP 135");
+    assert!(tcp.len() > 20, "Samba registered too little: {}", tcp.len());
+    assert!(
+        tcp.iter()
+            .any(|e| e["binding"] == r"ncacn_np:\\RPCASRV[\pipe\epmapper]"
+                || e["binding"].as_str().unwrap().contains(r"\pipe\epmapper")),
+        "the map names the endpoint mapper's own pipe"
+    );
+    for port in ["445", "139"] {
+        let (code, v, err) = dump(&["--via-smb", port], None);
+        assert_eq!(code, 0, "{port}: {err}");
+        let host = &v["hosts"][0];
+        assert_eq!(host["address"], format!("{}:{port}", lab::SRV_IP));
+        assert!(
+            host.get("auth").is_none(),
+            "{port}: a null session has no auth"
+        );
+        assert_eq!(endpoints_ok(&v, port), tcp, "over {port}");
+    }
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba (smbd) and network namespaces"]
+fn rpcclient_ncacn_np_lists_what_we_list_over_the_pipe() {
+    let Some(_lab) = lab::setup(None, &["open"]) else {
+        return;
+    };
+    let binding = format!(r"ncacn_np:{}[\pipe\epmapper]", lab::SRV_IP);
+    let out = lab::run_in_ns(
+        lab::NS_ALLOW,
+        "rpcclient",
+        &["-U%", "-N", &binding, "-c", "epmlookup"],
+        Duration::from_secs(30),
+    )
+    .expect("rpcclient");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let theirs: BTreeSet<_> = lab::parse_epmlookup(&text).into_iter().collect();
+    assert!(theirs.len() > 10, "rpcclient listed too little:\n{text}");
+    let (code, v, err) = dump(&["--via-smb", "445"], None);
+    assert_eq!(code, 0, "{err}");
+    let ours: BTreeSet<(String, String)> = lab::endpoints(&v["hosts"][0])
+        .into_iter()
+        .map(|(i, b, _)| (i, b))
+        .collect();
+    // rpcclient stops one entry early on Samba's last page (tests/lab_dump.rs says why).
+    assert!(
+        theirs.is_subset(&ours),
+        "missing: {:?}",
+        theirs.difference(&ours)
+    );
+    assert_eq!(ours.len(), theirs.len() + 1);
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba (smbd), impacket and network namespaces"]
+fn impacket_over_445_and_139_lists_what_we_list() {
+    if !lab::can_run_with(&["python3"]) {
+        return;
+    }
+    let impacket = Command::new("python3")
+        .args(["-c", "import impacket"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !impacket {
+        assert!(
+            std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
+            "impacket is required (python3 -m pip install impacket)"
+        );
+        eprintln!("SKIPPED: impacket is not installed");
+        return;
+    }
+    let Some(_lab) = lab::setup(None, &["open"]) else {
+        return;
+    };
+    let srv = lab::SRV_IP.to_string();
+    let script = lab::scripts_dir().join("impacket_epm_np.py");
+    let script = script.to_str().unwrap();
+    for port in ["445", "139"] {
+        // rpcdump.py stops on the status Samba ends its list with (the script says why):
+        // impacket's own SMB transport and EPM structures, in rpcdump.py's loop.
+        let out = lab::run_in_ns(
+            lab::NS_ALLOW,
+            "python3",
+            &[script, &srv, port],
+            Duration::from_secs(60),
+        )
+        .expect("impacket_epm_np.py");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{port}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (code, v, err) = dump(&["--via-smb", port], None);
+        assert_eq!(code, 0, "{err}");
+        let eps = endpoints_ok(&v, port);
+        assert!(
+            text.contains(&format!("Received {} endpoints.", eps.len())),
+            "{port}: impacket:\n{text}"
+        );
+        // Entry for entry, in order: impacket writes named pipes without the `\\` of the
+        // standard form and UUIDs in capitals.
+        let theirs: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with("Received "))
+            .map(str::to_string)
+            .collect();
+        let ours: Vec<String> = eps
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["interface"].as_str().unwrap().to_ascii_uppercase(),
+                    e["binding"]
+                        .as_str()
+                        .unwrap()
+                        .replace(r"ncacn_np:\\", "ncacn_np:")
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "over {port}");
+    }
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba (smbd), tshark and network namespaces"]
+fn an_authenticated_session_is_signed_and_the_wire_shows_dcerpc_on_the_pipe() {
+    if !lab::can_run_with(&["tshark"]) {
+        return;
+    }
+    let Some(_lab) = lab::setup(None, &["open"]) else {
+        return;
+    };
+    let (code, anon, err) = dump(&["--via-smb", "445"], None);
+    assert_eq!(code, 0, "{err}");
+    let anon = endpoints_ok(&anon, "anonymous");
+
+    let capture = Capture::start("tcp port 445");
+    let user = account();
+    let (code, v, err) = dump(
+        &["--via-smb", "445", "--auth", "ntlm", "--user", &user],
+        Some(lab::PASSWORD),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(endpoints_ok(&v, "NTLM"), anon);
+    let auth = &v["hosts"][0]["auth"];
+    assert_eq!(auth["mechanism"], "ntlm");
+    assert_eq!(auth["user"], user.as_str());
+    assert_eq!(auth["level"], "integrity", "a signed session");
+
+    let lines = capture.fields(
+        "smb2",
+        &[
+            "smb2.cmd",
+            "smb2.flags.response",
+            "smb2.flags.signature",
+            "smb2.nt_status",
+            "dcerpc.pkt_type",
+        ],
+    );
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+    assert!(rows.len() > 8, "too few SMB2 packets: {lines:#?}");
+    // After the session setup that succeeded, every message is signed, both ways.
+    let logged_on = rows
+        .iter()
+        .position(|r| r[0] == "1" && r[1] == "1" && r[3] == "0x00000000")
+        .unwrap_or_else(|| panic!("no successful session setup: {lines:#?}"));
+    for r in &rows[logged_on + 1..] {
+        assert_eq!(r[2], "1", "an unsigned message after the logon: {r:?}");
+    }
+    // DCE/RPC on the pipe: a bind (11), its bind_ack (12), requests (0) and responses (2).
+    let pkt: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.get(4).copied())
+        .flat_map(|f| f.split(','))
+        .filter(|f| !f.is_empty())
+        .collect();
+    for t in ["11", "12", "0", "2"] {
+        assert!(pkt.contains(t), "no DCE/RPC packet type {t}: {lines:#?}");
+    }
+    // The pipe carries them in IOCTL FSCTL_PIPE_TRANSCEIVE (11) messages.
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "11" && r.get(4).is_some_and(|f| !f.is_empty()))
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba (smbd) and network namespaces"]
+fn a_wrong_password_over_smb_is_a_logon_failure_exit_3() {
+    let Some(_lab) = lab::setup(None, &["open"]) else {
+        return;
+    };
+    let user = account();
+    let (code, v, err) = dump(
+        &["--via-smb", "445", "--auth", "ntlm", "--user", &user],
+        Some("Not-The-Lab-Password"),
+    );
+    assert_eq!(code, 3, "{err}");
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "error");
+    let e = host["error"].as_str().unwrap();
+    assert!(e.contains("smb session setup: logon failure"), "{e}");
+    assert!(!e.contains("Not-The-Lab-Password") && !err.contains("Not-The-Lab-Password"));
+}
