@@ -35,8 +35,8 @@ mean_ms() {
 }
 
 tcp=$(mean_ms "$n" "$bin" dump "$srv" --json)
-smb=$(mean_ms "$n" "$bin" dump "$srv" --json --via-smb 445)
-nb=$(mean_ms "$n" "$bin" dump "$srv" --json --via-smb 139)
+smb=$(mean_ms "$n" "$bin" dump "$srv" --json --transport smb --smb-port 445)
+nb=$(mean_ms "$n" "$bin" dump "$srv" --json --transport smb --smb-port 139)
 printf '%-34s %6s ms/host (%d runs)\n' "rpcaudit dump, TCP 135" "$tcp" "$n"
 printf '%-34s %6s ms/host (%d runs)\n' "rpcaudit dump, SMB 445 (pipe)" "$smb" "$n"
 printf '%-34s %6s ms/host (%d runs)\n' "rpcaudit dump, SMB 139 (NetBIOS)" "$nb" "$n"

@@ -142,7 +142,7 @@ fn the_map_over_the_pipe_equals_the_map_over_tcp_135_on_445_and_139() {
         "the map names the endpoint mapper's own pipe"
     );
     for port in ["445", "139"] {
-        let (code, v, err) = dump(&["--via-smb", port], None);
+        let (code, v, err) = dump(&["--transport", "smb", "--smb-port", port], None);
         assert_eq!(code, 0, "{port}: {err}");
         let host = &v["hosts"][0];
         assert_eq!(host["address"], format!("{}:{port}", lab::SRV_IP));
@@ -171,7 +171,7 @@ fn rpcclient_ncacn_np_lists_what_we_list_over_the_pipe() {
     let text = String::from_utf8_lossy(&out.stdout);
     let theirs: BTreeSet<_> = lab::parse_epmlookup(&text).into_iter().collect();
     assert!(theirs.len() > 10, "rpcclient listed too little:\n{text}");
-    let (code, v, err) = dump(&["--via-smb", "445"], None);
+    let (code, v, err) = dump(&["--transport", "smb"], None);
     assert_eq!(code, 0, "{err}");
     let ours: BTreeSet<(String, String)> = lab::endpoints(&v["hosts"][0])
         .into_iter()
@@ -226,7 +226,7 @@ fn impacket_over_445_and_139_lists_what_we_list() {
             "{port}: {text}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let (code, v, err) = dump(&["--via-smb", port], None);
+        let (code, v, err) = dump(&["--transport", "smb", "--smb-port", port], None);
         assert_eq!(code, 0, "{err}");
         let eps = endpoints_ok(&v, port);
         assert!(
@@ -266,14 +266,14 @@ fn an_authenticated_session_is_signed_and_the_wire_shows_dcerpc_on_the_pipe() {
     let Some(_lab) = lab::setup(None, &["open"]) else {
         return;
     };
-    let (code, anon, err) = dump(&["--via-smb", "445"], None);
+    let (code, anon, err) = dump(&["--transport", "smb"], None);
     assert_eq!(code, 0, "{err}");
     let anon = endpoints_ok(&anon, "anonymous");
 
     let capture = Capture::start("tcp port 445");
     let user = account();
     let (code, v, err) = dump(
-        &["--via-smb", "445", "--auth", "ntlm", "--user", &user],
+        &["--transport", "smb", "--auth", "ntlm", "--user", &user],
         Some(lab::PASSWORD),
     );
     assert_eq!(code, 0, "{err}");
@@ -328,7 +328,7 @@ fn a_wrong_password_over_smb_is_a_logon_failure_exit_3() {
     };
     let user = account();
     let (code, v, err) = dump(
-        &["--via-smb", "445", "--auth", "ntlm", "--user", &user],
+        &["--transport", "smb", "--auth", "ntlm", "--user", &user],
         Some("Not-The-Lab-Password"),
     );
     assert_eq!(code, 3, "{err}");

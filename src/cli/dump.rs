@@ -18,10 +18,6 @@ pub struct DumpArgs {
     pub epm: EpmArgs,
     #[command(flatten)]
     pub output: super::stream::HostsOutput,
-    /// Temporary, hidden: read the endpoint mapper over SMB `\pipe\epmapper` on this port
-    /// (445, or 139 with a NetBIOS session request), until `--transport smb` replaces it.
-    #[arg(long, value_name = "PORT", hide = true)]
-    pub via_smb: Option<u16>,
 }
 
 /// Flags shared by every command that dumps endpoint mappers.
@@ -40,6 +36,10 @@ pub struct EpmArgs {
     /// UDP port of the endpoint mapper over ncadg_ip_udp.
     #[arg(long, value_name = "PORT", default_value_t = crate::ports::EPM_PORT)]
     pub udp_port: u16,
+    /// TCP port of SMB for ncacn_np (`\pipe\epmapper`); 139 is SMB over NetBIOS (a session
+    /// request first).
+    #[arg(long, value_name = "PORT", default_value_t = crate::epm::pipe::SMB_PORT)]
+    pub smb_port: u16,
     /// Bound, in seconds, on one host's whole dump (connect, bind and every call).
     #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub timeout: f64,
@@ -314,6 +314,7 @@ impl EpmArgs {
                 choice: self.transport.into(),
                 http_port: self.http_port,
                 udp_port: self.udp_port,
+                smb_port: self.smb_port,
             },
             ..defaults
         })
@@ -355,28 +356,10 @@ pub fn run(args: DumpArgs) -> Result<Exit, Error> {
         }
     };
     let resolve = resolver(args.epm.port, opts.connect_timeout);
-    let interrupted = match args.via_smb {
-        None => until_interrupted(
-            rt,
-            dump_each(&targets, resolve, &opts, in_flight, form.order(), emit),
-        ),
-        Some(port) => {
-            let smb = crate::epm::pipe::SmbOptions {
-                port,
-                ..Default::default()
-            };
-            let work = crate::epm::pipe::dump_each_over_smb(
-                &targets,
-                resolve,
-                &opts,
-                &smb,
-                in_flight,
-                form.order(),
-                emit,
-            );
-            until_interrupted(rt, work)
-        }
-    };
+    let interrupted = until_interrupted(
+        rt,
+        dump_each(&targets, resolve, &opts, in_flight, form.order(), emit),
+    );
     bar.finish();
     out.finish(|| tally.summary(interrupted))?;
     if form == Form::Table {

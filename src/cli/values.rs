@@ -122,8 +122,10 @@ pub enum TransportArg {
     Http,
     /// ncadg_ip_udp (connectionless) on UDP 135 (--udp-port).
     Udp,
-    /// TCP first; HTTP when TCP is refused or filtered, then UDP; the report says which
-    /// answered.
+    /// ncacn_np: \pipe\epmapper over SMB on TCP 445 (--smb-port; 139 is SMB over NetBIOS).
+    Smb,
+    /// TCP first; then SMB, HTTP and UDP, each only when the one before is refused or
+    /// filtered; the report says which answered.
     Auto,
 }
 
@@ -135,6 +137,7 @@ impl From<TransportArg> for crate::epm::client::RoadChoice {
             TransportArg::Tcp => RoadChoice::Only(Transport::Tcp),
             TransportArg::Http => RoadChoice::Only(Transport::Http),
             TransportArg::Udp => RoadChoice::Only(Transport::Udp),
+            TransportArg::Smb => RoadChoice::Only(Transport::Smb),
             TransportArg::Auto => RoadChoice::Auto,
         }
     }

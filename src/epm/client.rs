@@ -75,6 +75,8 @@ pub struct Roads {
     pub http_port: u16,
     /// UDP port of `ncadg_ip_udp` (135).
     pub udp_port: u16,
+    /// TCP port of SMB for `ncacn_np` (445; 139 is SMB over NetBIOS).
+    pub smb_port: u16,
 }
 
 impl Default for Roads {
@@ -83,6 +85,7 @@ impl Default for Roads {
             choice: RoadChoice::Only(Transport::Tcp),
             http_port: Transport::Http.default_port(),
             udp_port: Transport::Udp.default_port(),
+            smb_port: Transport::Smb.default_port(),
         }
     }
 }
@@ -94,6 +97,7 @@ impl Roads {
             RoadChoice::Only(Transport::Tcp) => &[Transport::Tcp],
             RoadChoice::Only(Transport::Http) => &[Transport::Http],
             RoadChoice::Only(Transport::Udp) => &[Transport::Udp],
+            RoadChoice::Only(Transport::Smb) => &[Transport::Smb],
             RoadChoice::Auto => &Transport::ALL,
         }
     }
@@ -104,6 +108,7 @@ impl Roads {
             Transport::Tcp => return addrs.to_vec(),
             Transport::Http => self.http_port,
             Transport::Udp => self.udp_port,
+            Transport::Smb => self.smb_port,
         };
         let mut out: Vec<SocketAddr> = Vec::with_capacity(addrs.len());
         for a in addrs {
@@ -121,6 +126,7 @@ impl Roads {
             Transport::Tcp => tcp_port,
             Transport::Http => self.http_port,
             Transport::Udp => self.udp_port,
+            Transport::Smb => self.smb_port,
         }
     }
 }
@@ -1294,6 +1300,14 @@ async fn read_road(
             return Err(DumpError::AuthUnsupported(road));
         }
         return super::datagram::attempt(addrs, opts, deadline, d).await;
+    }
+    if road == Transport::Smb {
+        let smb = super::pipe::SmbOptions {
+            port: opts.roads.smb_port,
+            ..Default::default()
+        };
+        let pipe = super::pipe::SmbRoad::new(target, addrs, opts, &smb);
+        return with_auth(target, opts, deadline, &pipe, d).await;
     }
     with_auth(target, opts, deadline, &CoRoad { road, addrs, opts }, d).await
 }

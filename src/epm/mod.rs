@@ -22,8 +22,7 @@ pub use crate::ports::EPM_PORT;
 pub use crate::wire::epm::EPM_INTERFACE;
 
 /// A road to the endpoint mapper: the protocol sequence it was read over. Named in JSON by
-/// its lowercase name; a road added later (e.g. `smb` for `ncacn_np` on `\\pipe\\epmapper`)
-/// is one more variant.
+/// its lowercase name.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -36,11 +35,19 @@ pub enum Transport {
     Http,
     /// `ncadg_ip_udp`: connectionless DCE/RPC (C706 chapter 12) on UDP 135.
     Udp,
+    /// `ncacn_np`: the named pipe `\\pipe\\epmapper` over SMB on TCP 445 (139: NetBIOS),
+    /// [`pipe`].
+    Smb,
 }
 
 impl Transport {
     /// Every road, in the order `--transport auto` tries them.
-    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::Http, Transport::Udp];
+    pub const ALL: [Transport; 4] = [
+        Transport::Tcp,
+        Transport::Smb,
+        Transport::Http,
+        Transport::Udp,
+    ];
 
     /// The protocol sequence of this road.
     pub fn protseq(self) -> &'static str {
@@ -48,6 +55,7 @@ impl Transport {
             Transport::Tcp => "ncacn_ip_tcp",
             Transport::Http => "ncacn_http",
             Transport::Udp => "ncadg_ip_udp",
+            Transport::Smb => "ncacn_np",
         }
     }
 
@@ -56,13 +64,14 @@ impl Transport {
         match self {
             Transport::Tcp | Transport::Udp => EPM_PORT,
             Transport::Http => HTTP_EPM_PORT,
+            Transport::Smb => pipe::SMB_PORT,
         }
     }
 
     /// The IP protocol the road runs over.
     pub fn ip_protocol(self) -> &'static str {
         match self {
-            Transport::Tcp | Transport::Http => "TCP",
+            Transport::Tcp | Transport::Http | Transport::Smb => "TCP",
             Transport::Udp => "UDP",
         }
     }
@@ -73,6 +82,7 @@ impl Transport {
             Transport::Tcp => "tcp",
             Transport::Http => "http",
             Transport::Udp => "udp",
+            Transport::Smb => "smb",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The endpoint mapper over `ncacn_np`: the named pipe `\pipe\epmapper` on `IPC$`, over SMB2 on
 //! TCP 445 (or 139 after a NetBIOS session request). The SMB session is logged on anonymously
 //! (the null session) or with the run's credentials, under the same `--auth` rules and
-//! [`LogonGate`](super::client::LogonGate) as the TCP binds ([`super::client::dump_with`]); the
+//! [`LogonGate`](super::client::LogonGate) as the TCP binds (`dump --transport smb` through
+//! [`super::client::dump_host`], or [`dump_host_over_smb`] with other [`SmbOptions`]); the
 //! DCE/RPC bind on the pipe is then unauthenticated, as Windows' own clients do it (the pipe
 //! is the SMB session's). Over the pipe run the same bind and `ept_lookup` loop as over TCP
 //! ([`EpmSession::over`]), and the result is the same [`HostDump`].
@@ -11,7 +12,7 @@
 
 use super::HostDump;
 use super::auth::{AuthInfo, Credentials, Level};
-use super::client::{Bound, DumpError, DumpOptions, EpmSession, Road, dump_with, failed};
+use super::client::{Bound, DumpError, DumpOptions, EpmSession, Road, dump_with};
 use super::connection::{ConnectionError, Fragments, pending_in};
 use crate::smb::header::status;
 use crate::smb::pipe::Pipe;
@@ -71,53 +72,9 @@ pub async fn dump_host_over_smb(
     dump_with(target, opts, &road).await
 }
 
-/// [`super::client::dump_each`] over SMB: each target resolved, dumped over
-/// `\pipe\epmapper` ([`dump_host_over_smb`]), at most `concurrency` at once, handed to `emit`
-/// as `order` allows.
-pub async fn dump_each_over_smb<T, F, E, Fut>(
-    targets: &[T],
-    resolve: F,
-    opts: &DumpOptions,
-    smb: &SmbOptions,
-    concurrency: usize,
-    order: crate::pipeline::Order,
-    emit: impl FnMut(usize, HostDump),
-) where
-    T: std::fmt::Display + Clone + Send + 'static,
-    F: Fn(T) -> Fut + Clone + Send + 'static,
-    E: std::fmt::Display + Send,
-    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
-{
-    let opts = std::sync::Arc::new(opts.clone());
-    let smb = std::sync::Arc::new(smb.clone());
-    crate::pipeline::run_each(
-        targets.len(),
-        concurrency,
-        order,
-        |k| {
-            let target = targets.get(k).cloned();
-            let (opts, smb, resolve) = (opts.clone(), smb.clone(), resolve.clone());
-            async move {
-                let Some(target) = target else {
-                    return failed("?", "no such target".into());
-                };
-                let label = target.to_string();
-                match resolve(target).await {
-                    Ok(addrs) => dump_host_over_smb(&label, &addrs, &opts, &smb).await,
-                    Err(e) => failed(&label, e.to_string()),
-                }
-            }
-        },
-        |k| {
-            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
-            failed(&label, format!("{label}: the dump task ended abnormally"))
-        },
-        emit,
-    )
-    .await;
-}
-
-struct SmbRoad<'r> {
+/// The SMB road of [`super::client::dump_host`] (`--transport smb`): the addresses already on
+/// the SMB port.
+pub(crate) struct SmbRoad<'r> {
     target: &'r str,
     addrs: &'r [SocketAddr],
     opts: &'r DumpOptions,
@@ -137,6 +94,7 @@ impl Road for SmbRoad<'_> {
             match self.open(*addr, deadline, creds).await {
                 Ok((pipe, logon)) => {
                     d.address = Some(*addr);
+                    d.transport = Some(super::Transport::Smb);
                     d.auth = match (logon, creds) {
                         (Logon::Ntlm { signed }, Some(c)) => Some(AuthInfo {
                             mechanism: "ntlm".into(),
@@ -172,7 +130,21 @@ impl Road for SmbRoad<'_> {
     }
 }
 
-impl SmbRoad<'_> {
+impl<'r> SmbRoad<'r> {
+    pub(crate) fn new(
+        target: &'r str,
+        addrs: &'r [SocketAddr],
+        opts: &'r DumpOptions,
+        smb: &'r SmbOptions,
+    ) -> Self {
+        SmbRoad {
+            target,
+            addrs,
+            opts,
+            smb,
+        }
+    }
+
     fn bound(&self, by: Instant, deadline: Instant, own: std::time::Duration) -> Bound {
         if by == deadline {
             Bound::Host(self.opts.timeout)
