@@ -88,7 +88,7 @@ pub struct Cli {
 pub enum Command {
     /// The whole check: dump, count, probe and compare with the intended policy.
     Audit(Box<audit::AuditArgs>),
-    /// Dump the endpoint mapper (TCP 135) of each target, like rpcdump.
+    /// Dump the endpoint mapper of each target, like rpcdump: over TCP 135, or --transport smb, http, udp, auto.
     Dump(dump::DumpArgs),
     /// Read the intended policy: lint it, explain a decision, show the RPC dynamic range.
     #[command(subcommand)]
