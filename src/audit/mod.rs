@@ -29,7 +29,7 @@ use crate::ports::PortRanges;
 use std::net::IpAddr;
 
 /// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
-/// the dump of that target discovered ∪ the ports of `roads` (the other roads to RPC), from each of [`crate::probe::vantage_points`] of
+/// the dump of that target discovered (`ncacn_ip_tcp` and `ncacn_http`) ∪ the ports of `roads` (the other roads to RPC), from each of [`crate::probe::vantage_points`] of
 /// `sources`. A dump belongs to a target when the address it connected to, or else
 /// the target it was given as, is that IP address. Nesting: target, source, port ascending;
 /// suitable for `probe::sweep`.
@@ -46,7 +46,7 @@ pub fn probe_plan(
         let discovered = dumps
             .iter()
             .filter(|d| dump_ip(d) == Some(target))
-            .flat_map(|d| d.tcp_ports())
+            .flat_map(|d| d.rpc_tcp_ports())
             .map(|p| (p, p));
         let roads = roads.iter().map(|r| (r.port, r.port));
         let ports = range.union(&PortRanges::from_ranges(
@@ -81,6 +81,20 @@ mod tests {
             address.map(|a| a.parse().unwrap()),
             ports.iter().map(|&p| tcp_endpoint(target, p, 0)).collect(),
         )
+    }
+
+    #[test]
+    fn ncacn_http_ports_are_probed_like_tcp_ones() {
+        let t: IpAddr = "198.18.0.10".parse().unwrap();
+        let mut d = dump("dc01", Some("198.18.0.10:135"), &[5001]);
+        let mut http = tcp_endpoint("dc01", 49670, 1);
+        http.protocol = "ncacn_http".into();
+        let mut udp = tcp_endpoint("dc01", 49671, 2);
+        udp.protocol = "ncadg_ip_udp".into();
+        d.endpoints.extend([http, udp]);
+        let plan = probe_plan(&[t], &[], 135, &PortRanges::default(), &[], &[d]);
+        let ports: Vec<u16> = plan.iter().map(|p| p.2).collect();
+        assert_eq!(ports, [135, 5001, 49670], "UDP ports are no TCP probe");
     }
 
     #[test]

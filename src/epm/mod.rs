@@ -187,6 +187,21 @@ impl HostDump {
         ports.dedup();
         ports
     }
+
+    /// Distinct TCP ports the host's RPC servers listen on: those of `ncacn_ip_tcp` and of
+    /// `ncacn_http` endpoints (RPC over HTTP registers interfaces on ports of its own), sorted;
+    /// what an audit probes besides the fence's ports.
+    pub fn rpc_tcp_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.is_tcp() || e.protocol == "ncacn_http")
+            .filter_map(|e| e.port)
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
 }
 
 /// Small builders for tests of code that judges or renders dumps.
