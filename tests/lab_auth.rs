@@ -8,9 +8,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 use support::bin;
+use support::capture::Capture;
 use support::lab;
 
 fn account() -> String {
@@ -59,103 +60,6 @@ fn entries(v: &serde_json::Value) -> BTreeSet<(String, String, String)> {
     lab::endpoints(&v["hosts"][0]).into_iter().collect()
 }
 
-/// tshark on the allowed client's link, TCP 135 only, into a file; stopped (and flushed) by
-/// [`Capture::finish`], killed on drop.
-struct Capture {
-    child: Child,
-    file: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Capture {
-    fn start() -> Capture {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("epm.pcapng");
-        let log = dir.path().join("tshark.log");
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                lab::NS_ALLOW,
-                "tshark",
-                "-i",
-                "eth0",
-                "-f",
-                "tcp port 135",
-                "-q",
-                "-w",
-            ])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start tshark (apt-get install tshark)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let said = std::fs::read_to_string(&log).unwrap_or_default();
-            // dumpcap says "Capturing on" before its filter is attached, "Capture started"
-            // once it is; a moment more lets the first packets through.
-            if said.contains("Capture started") {
-                std::thread::sleep(Duration::from_millis(700));
-                break;
-            }
-            assert!(Instant::now() < deadline, "tshark did not start: {said}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Capture {
-            child,
-            file,
-            _dir: dir,
-        }
-    }
-
-    /// Stop the capture; its raw bytes and tshark's decoded DCE/RPC packets as
-    /// "pkt_type auth_type auth_level" lines.
-    fn finish(mut self) -> (Vec<u8>, Vec<String>) {
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let raw = std::fs::read(&self.file).expect("the capture file");
-        let out = Command::new("tshark")
-            .arg("-r")
-            .arg(&self.file)
-            .args([
-                "-Y",
-                "dcerpc",
-                "-T",
-                "fields",
-                "-e",
-                "dcerpc.pkt_type",
-                "-e",
-                "dcerpc.auth_type",
-                "-e",
-                "dcerpc.auth_level",
-            ])
-            .output()
-            .expect("tshark -r");
-        let lines = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| l.split('\t').collect::<Vec<_>>().join(" "))
-            .collect();
-        (raw, lines)
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -189,9 +93,14 @@ fn authenticated_dumps_at_every_level_list_the_anonymous_entries_and_the_wire_sh
     assert!(!markers.is_empty(), "no marker strings in {expected:?}");
 
     for (level, wire) in [("connect", "2"), ("integrity", "5"), ("privacy", "6")] {
-        let capture = Capture::start();
+        let capture = Capture::start("tcp port 135");
         let (code, v, err) = dump_ntlm(level, lab::PASSWORD);
-        let (raw, packets) = capture.finish();
+        // Each DCE/RPC packet as "pkt_type auth_type auth_level".
+        let (raw, packets) = capture.finish(
+            "dcerpc",
+            &["dcerpc.pkt_type", "dcerpc.auth_type", "dcerpc.auth_level"],
+        );
+        let packets: Vec<String> = packets.iter().map(|l| l.replace('\t', " ")).collect();
         assert_eq!(code, 0, "{level}: {err}");
         let host = &v["hosts"][0];
         assert_eq!(host["status"], "ok", "{level}: {host}");

@@ -12,9 +12,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 use support::bin;
+use support::capture::Capture;
 use support::lab;
 
 fn account() -> String {
@@ -48,81 +49,6 @@ fn endpoints_ok(v: &serde_json::Value, what: &str) -> Vec<serde_json::Value> {
     let host = &v["hosts"][0];
     assert_eq!(host["status"], "ok", "{what}: {host}");
     host["endpoints"].as_array().unwrap().clone()
-}
-
-/// tshark on the allowed client's link with capture filter `filter`, into a file; stopped by
-/// [`Capture::fields`], killed on drop.
-struct Capture {
-    child: Child,
-    file: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Capture {
-    fn start(filter: &str) -> Capture {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("smb.pcapng");
-        let log = dir.path().join("tshark.log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", lab::NS_ALLOW, "tshark", "-i", "eth0", "-f"])
-            .arg(filter)
-            .args(["-q", "-w"])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start tshark (apt-get install tshark)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let said = std::fs::read_to_string(&log).unwrap_or_default();
-            if said.contains("Capture started") {
-                std::thread::sleep(Duration::from_millis(700));
-                break;
-            }
-            assert!(Instant::now() < deadline, "tshark did not start: {said}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Capture {
-            child,
-            file,
-            _dir: dir,
-        }
-    }
-
-    /// Stop the capture; tshark's `fields` of the packets matching display filter `display`,
-    /// one tab-separated line each.
-    fn fields(mut self, display: &str, fields: &[&str]) -> Vec<String> {
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut cmd = Command::new("tshark");
-        cmd.arg("-r")
-            .arg(&self.file)
-            .args(["-Y", display, "-T", "fields"]);
-        for f in fields {
-            cmd.args(["-e", f]);
-        }
-        let out = cmd.output().expect("tshark -r");
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]
@@ -283,7 +209,7 @@ fn an_authenticated_session_is_signed_and_the_wire_shows_dcerpc_on_the_pipe() {
     assert_eq!(auth["user"], user.as_str());
     assert_eq!(auth["level"], "integrity", "a signed session");
 
-    let lines = capture.fields(
+    let (_, lines) = capture.finish(
         "smb2",
         &[
             "smb2.cmd",

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod capture;
 pub mod lab;
 pub mod remedy_models;
 
