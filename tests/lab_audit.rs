@@ -45,7 +45,7 @@ fn denied_observations(dir: &tempfile::TempDir) -> String {
 
 /// Run the audit from the allowed subnet; returns (exit code, report).
 fn audit(extra: &[&str]) -> (i32, Value) {
-    audit_with(&policy_file(), extra)
+    lab::audit_from_allowed(&policy_file(), extra)
 }
 
 /// The lab's fence as each stored format holds it (fixtures/lab/).
@@ -83,24 +83,6 @@ fn verdict_rows(report: &Value) -> Vec<(String, u64, String, String, String)> {
         .collect();
     rows.sort();
     rows
-}
-
-/// Run the audit from the allowed subnet against `policy`; returns (exit code, report).
-fn audit_with(policy: &str, extra: &[&str]) -> (i32, Value) {
-    let target = lab::SRV_IP.to_string();
-    let mut args = vec!["audit", target.as_str(), "--policy", policy, "--json"];
-    args.extend_from_slice(extra);
-    let out = lab::run_in_ns(lab::NS_ALLOW, bin(), &args, Duration::from_secs(60))
-        .expect("audit from the allowed subnet");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    support::assert_valid_report(&report);
-    (out.status.code().unwrap_or(-1), report)
 }
 
 /// Matrix rows from `source`: port → (observed, verdict).
@@ -232,7 +214,7 @@ fn every_stored_format_gives_the_scripts_verdicts() {
     assert_eq!(verdict_rows(report).len(), 44 + ROADS.len());
     for name in STORED {
         // A store holds no Rpc\Internet: the range is the one the lab's rpccfg line sets.
-        let (code, r) = audit_with(
+        let (code, r) = lab::audit_from_allowed(
             &stored(name),
             &["--observations", deny, "--range", lab::POLICY_RANGE],
         );

@@ -67,31 +67,13 @@ fn denied_observations(dir: &tempfile::TempDir) -> String {
     path.display().to_string()
 }
 
-/// `audit SRV --policy POLICY --observations DENY --json` from the allowed subnet.
+/// `audit SRV --policy POLICY --observations DENY --json --fix-dialect ipseccmd` from the
+/// allowed subnet.
 fn audit(policy: &str, deny: &str) -> (i32, Value) {
-    let target = lab::SRV_IP.to_string();
-    let args = [
-        "audit",
-        target.as_str(),
-        "--policy",
+    lab::audit_from_allowed(
         policy,
-        "--observations",
-        deny,
-        "--json",
-        "--fix-dialect",
-        "ipseccmd",
-    ];
-    let out = lab::run_in_ns(lab::NS_ALLOW, bin(), &args, Duration::from_secs(60))
-        .expect("audit from the allowed subnet");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    support::assert_valid_report(&report);
-    (out.status.code().unwrap_or(-1), report)
+        &["--observations", deny, "--fix-dialect", "ipseccmd"],
+    )
 }
 
 /// The observed state of `port` from the denied subnet.

@@ -188,6 +188,25 @@ pub fn run_in_ns(
         .ok_or_else(|| format!("{program} in {ns}: no result after {timeout:?}"))
 }
 
+/// `rpcaudit audit SRV_IP --policy POLICY --json EXTRA...` from the allowed subnet: (exit code,
+/// the report, checked against the report's schema).
+pub fn audit_from_allowed(policy: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let target = SRV_IP.to_string();
+    let mut args = vec!["audit", target.as_str(), "--policy", policy, "--json"];
+    args.extend_from_slice(extra);
+    let out = run_in_ns(NS_ALLOW, super::bin(), &args, Duration::from_secs(60))
+        .expect("audit from the allowed subnet");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    super::assert_valid_report(&report);
+    (out.status.code().unwrap_or(-1), report)
+}
+
 /// `rpcclient ARGS... ncacn_ip_tcp:SRV_IP[OPTIONS] -c epmlookup` from the allowed subnet, with
 /// `options` (e.g. `"[sign,ntlm]"`, or `""`) after the address. Panics when rpcclient cannot
 /// start or runs past `timeout`.
