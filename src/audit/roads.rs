@@ -90,6 +90,39 @@ fn name_list(names: &[String]) -> String {
     }
 }
 
+/// The rows in which a source whose TCP `epm_port` the policy blocks (the matrix row's expected
+/// decision) finds one of `roads` open, each with its road, by target, source and road: what
+/// a `fence-bypass` is about and what its fix closes (`audit::remedy`). Sources allowed to 135,
+/// and pairs with no row about it, are not judged.
+pub fn open_to_fenced<'a>(
+    rows: &'a [MatrixRow],
+    epm_port: u16,
+    roads: &'a [Road],
+) -> Vec<(&'a Road, &'a MatrixRow)> {
+    let mut by_pair: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
+    for r in rows {
+        by_pair.entry((r.target, r.source)).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for group in by_pair.values() {
+        let fenced = group
+            .iter()
+            .any(|r| r.port == epm_port && r.expected == Action::Block);
+        if !fenced {
+            continue;
+        }
+        for road in roads {
+            if let Some(row) = group
+                .iter()
+                .find(|r| r.port == road.port && r.observed == ProbeState::Open)
+            {
+                out.push((road, *row));
+            }
+        }
+    }
+    out
+}
+
 /// `fence-bypass` findings for one host: per source whose TCP `epm_port` the policy blocks
 /// (the matrix row's expected decision), each of `roads` observed open from that source, when the
 /// host registers interfaces on the road's protocol sequence or its map could not be read
@@ -101,51 +134,35 @@ pub fn fence_bypasses(
     roads: &[Road],
     dump: &HostDump,
 ) -> Vec<Finding> {
-    let mut by_pair: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
-    for r in rows {
-        by_pair.entry((r.target, r.source)).or_default().push(r);
-    }
     let mut out = Vec::new();
-    for ((target, source), group) in by_pair {
-        let fenced = group
-            .iter()
-            .any(|r| r.port == epm_port && r.expected == Action::Block);
-        if !fenced {
-            continue;
-        }
-        for road in roads {
-            let Some(row) = group
-                .iter()
-                .find(|r| r.port == road.port && r.observed == ProbeState::Open)
-            else {
+    for (road, row) in open_to_fenced(rows, epm_port, roads) {
+        let (target, source) = (row.target, row.source);
+        let what = match interfaces_on(dump, road.protocol) {
+            Reached::Known(names) if names.is_empty() && road.protocol == "ncacn_np" => {
                 continue;
-            };
-            let what = match interfaces_on(dump, road.protocol) {
-                Reached::Known(names) if names.is_empty() && road.protocol == "ncacn_np" => {
-                    continue;
-                }
-                Reached::Known(names) if names.is_empty() => "the endpoint mapper".to_string(),
-                Reached::Known(names) => format!(
-                    "{} {}: {}",
-                    names.len(),
-                    if names.len() == 1 {
-                        "interface"
-                    } else {
-                        "interfaces"
-                    },
-                    name_list(&names)
-                ),
-                Reached::Unknown => format!(
-                    "the interfaces the host registers on {} (its map could not be read from here)",
-                    road.protocol
-                ),
-            };
-            let policy_says = match &row.rule {
-                Some(rule) => format!("the policy passes it ({rule})"),
-                None if row.expected == Action::Block => "the default blocks it".to_string(),
-                None => "no rule of the policy covers it".to_string(),
-            };
-            out.push(
+            }
+            Reached::Known(names) if names.is_empty() => "the endpoint mapper".to_string(),
+            Reached::Known(names) => format!(
+                "{} {}: {}",
+                names.len(),
+                if names.len() == 1 {
+                    "interface"
+                } else {
+                    "interfaces"
+                },
+                name_list(&names)
+            ),
+            Reached::Unknown => format!(
+                "the interfaces the host registers on {} (its map could not be read from here)",
+                road.protocol
+            ),
+        };
+        let policy_says = match &row.rule {
+            Some(rule) => format!("the policy passes it ({rule})"),
+            None if row.expected == Action::Block => "the default blocks it".to_string(),
+            None => "no rule of the policy covers it".to_string(),
+        };
+        out.push(
                 Finding::new(
                     Code::FenceBypass,
                     Severity::Error,
@@ -164,7 +181,6 @@ pub fn fence_bypasses(
                     row.observed.as_str()
                 )]),
             );
-        }
     }
     out
 }

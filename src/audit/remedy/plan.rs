@@ -160,28 +160,6 @@ pub(super) fn outsider(lp: &LoadedPolicy, allowed: &[Allowed]) -> IpAddr {
         .unwrap_or(IpAddr::from(CANDIDATES[0]))
 }
 
-/// The ports of the other roads to RPC (`audit::roads`) found open from a source whose TCP 135
-/// the policy blocks: what `fence-bypass` is about.
-pub(super) fn bypassed_roads(matrix: &[MatrixRow]) -> PortRanges {
-    let fenced: BTreeSet<(IpAddr, IpAddr)> = matrix
-        .iter()
-        .filter(|r| r.port == EPM_PORT && r.expected == Action::Block)
-        .map(|r| (r.target, r.source))
-        .collect();
-    ports_of(
-        matrix
-            .iter()
-            .filter(|r| {
-                crate::audit::roads::ROADS
-                    .iter()
-                    .any(|road| road.port == r.port)
-                    && r.observed == ProbeState::Open
-                    && fenced.contains(&(r.target, r.source))
-            })
-            .map(|r| r.port),
-    )
-}
-
 /// The most specific allowed set holding `ip` that is meant to reach `port`.
 pub(super) fn allowed_for(
     allowed: &[Allowed],
@@ -237,7 +215,14 @@ pub(super) fn plan(
     // The other roads to RPC that a fenced-off source reached: fenced as 135 is, so the
     // allowed sources keep them.
     let bypassed = if has(&Code::FenceBypass) {
-        bypassed_roads(matrix)
+        // The rows the findings are about; a finding also needs the road to carry RPC (a map
+        // without named pipes makes 445 file sharing only), which the matrix alone cannot
+        // tell: such a port is closed to the fenced-off sources too, as 135 is.
+        ports_of(
+            crate::audit::roads::open_to_fenced(matrix, EPM_PORT, &crate::audit::roads::ROADS)
+                .into_iter()
+                .map(|(_, r)| r.port),
+        )
     } else {
         PortRanges::default()
     };
