@@ -1,12 +1,13 @@
 //! The helpers integration tests share (`mod support;` in a test file): driving the real
 //! binary (run it, read its JSON, time it), a fixture endpoint mapper (`rpcaudit lab serve` on
-//! a free loopback port, stopped when the guard drops), the network lab ([`lab`]) and the
+//! a free loopback port, stopped when the guard drops), the network lab ([`lab`]), the Markdown the documentation tests read ([`markdown`]) and the
 //! cmd.exe / PowerShell line models the fix-script tests check with ([`remedy_models`]).
 #![allow(dead_code)]
 
 pub mod browser;
 pub mod capture;
 pub mod lab;
+pub mod markdown;
 pub mod remedy_models;
 
 use std::io::{BufRead, BufReader, Read};
