@@ -81,12 +81,14 @@ fn documented_flag(span: &str) -> Option<&str> {
 fn documented(pages: &[Page]) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::<String, Vec<String>>::new();
     for page in pages {
-        for (n, line) in markdown::prose(&page.text) {
-            for span in markdown::code_spans(line) {
-                if let Some(flag) = documented_flag(span) {
-                    out.entry(flag.to_string())
-                        .or_default()
-                        .push(format!("{}:{n}", page.path.display()));
+        for (first, para) in markdown::paragraphs(&page.text) {
+            for (line, span) in markdown::code_spans(&para) {
+                if let Some(flag) = documented_flag(&span) {
+                    out.entry(flag.to_string()).or_default().push(format!(
+                        "{}:{}",
+                        page.path.display(),
+                        first + line
+                    ));
                 }
             }
         }

@@ -170,8 +170,16 @@ fn a_broken_link_or_anchor_is_found() {
 
 #[test]
 fn markdown_reading_skips_code_and_numbers_repeated_headings() {
-    let text = "# A\n[x](a.md#b) `[no](c.md)`\n```sh\n# not a heading\n[no](d.md)\n```\n## A\n";
-    assert_eq!(markdown::links(text), vec![(2, "a.md#b".to_string())]);
+    let text = "# A\n[x](a.md#b) `[no](c.md)`\n```sh\n# not a heading\n[no](d.md)\n```\n## A\n\
+                `a span\n[across](e.md) lines` and [a link\nacross](f.md) lines; `` ` `` [g](g.md)\n";
+    assert_eq!(
+        markdown::links(text),
+        [(2, "a.md#b"), (10, "f.md"), (10, "g.md")].map(|(n, t)| (n, t.to_string()))
+    );
+    assert_eq!(
+        markdown::code_spans("`a`, `` ` ``, `b\nc` and ``` `` ``` or ` unclosed"),
+        [(0, "a"), (0, "`"), (0, "b c"), (1, "``")].map(|(n, s)| (n, s.to_string()))
+    );
     assert_eq!(
         markdown::anchors(text).into_iter().collect::<Vec<_>>(),
         ["a", "a-1"]

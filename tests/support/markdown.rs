@@ -134,60 +134,111 @@ pub fn anchors(text: &str) -> BTreeSet<String> {
     out
 }
 
-/// The inline code spans of one line (single backticks; a span of two backticks, as in
-/// `` `^` ``, is read too), trimmed.
-pub fn code_spans(line: &str) -> Vec<&str> {
-    span_ranges(line)
+/// The paragraphs of `text` outside fenced code blocks: runs of non-blank lines, joined with
+/// `\n`, each with the number of its first line. A code span or a link may cross a line
+/// break inside a paragraph, never a paragraph's end.
+pub fn paragraphs(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut open = false;
+    for (n, line, fenced) in lines_with_fences(text) {
+        if fenced || line.trim().is_empty() {
+            open = false;
+            continue;
+        }
+        match out.last_mut() {
+            Some((_, para)) if open => {
+                para.push('\n');
+                para.push_str(line);
+            }
+            _ => out.push((n, line.to_string())),
+        }
+        open = true;
+    }
+    out
+}
+
+/// The inline code spans of a paragraph, each with the number of the line it starts on
+/// (counted from the paragraph's first line, 0), its content trimmed and its line breaks made
+/// spaces. Runs of backticks open and close spans of the same length, as CommonMark says.
+pub fn code_spans(paragraph: &str) -> Vec<(usize, String)> {
+    span_ranges(paragraph)
         .into_iter()
-        .map(|(inner, _)| line[inner].trim())
+        .map(|(inner, whole)| {
+            let line = paragraph[..whole.start].matches('\n').count();
+            (line, paragraph[inner].replace('\n', " ").trim().to_string())
+        })
         .collect()
 }
 
-/// Where each code span of `line` is: its content, and the whole span with its backticks.
-fn span_ranges(line: &str) -> Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+/// Where each code span of `text` is: its content, and the whole span with its backticks.
+fn span_ranges(text: &str) -> Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut at = 0;
-    while let Some(found) = line[at..].find('`') {
+    while let Some(found) = text[at..].find('`') {
         let start = at + found;
-        let ticks = line[start..].chars().take_while(|c| *c == '`').count();
+        let ticks = text[start..].chars().take_while(|c| *c == '`').count();
         let inner = start + ticks;
-        let Some(len) = line[inner..].find(&"`".repeat(ticks)) else {
-            break;
+        // The closing run has exactly as many backticks.
+        let mut search = inner;
+        let mut close = None;
+        while let Some(f) = text[search..].find('`') {
+            let s = search + f;
+            let run = text[s..].chars().take_while(|c| *c == '`').count();
+            if run == ticks {
+                close = Some(s);
+                break;
+            }
+            search = s + run;
+        }
+        let Some(end) = close else {
+            // No closing run: the backticks are literal.
+            at = inner;
+            continue;
         };
-        out.push((inner..inner + len, start..inner + len + ticks));
-        at = inner + len + ticks;
+        out.push((inner..end, start..end + ticks));
+        at = end + ticks;
     }
     out
 }
 
-/// The line with its code spans blanked out, so text inside them is not read as a link.
-fn without_code_spans(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
+/// The text with its code spans blanked out (line breaks kept), so what they hold is not read
+/// as a link.
+fn without_code_spans(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for (_, whole) in span_ranges(line) {
-        out.push_str(&line[at..whole.start]);
-        out.push_str(&" ".repeat(whole.len()));
+    for (_, whole) in span_ranges(text) {
+        out.push_str(&text[at..whole.start]);
+        out.extend(
+            text[whole.clone()]
+                .chars()
+                .map(|c| if c == '\n' { c } else { ' ' }),
+        );
         at = whole.end;
     }
-    out.push_str(&line[at..]);
+    out.push_str(&text[at..]);
     out
 }
 
-/// The link targets of `text` outside code: `[text](target)` and `![alt](target)`, with line
-/// numbers. A link whose text spans two lines is found by its `](` on the second.
+/// The link targets of `text` outside code: `[text](target)` and `![alt](target)`, with the
+/// number of the line their `](` is on.
 pub fn links(text: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();
-    for (n, line) in prose(text) {
-        let line = without_code_spans(line);
-        let mut rest = line.as_str();
-        while let Some(i) = rest.find("](") {
-            let after = &rest[i + 2..];
-            let Some(end) = after.find(')') else { break };
-            let target = after[..end].trim();
+    for (first, para) in paragraphs(text) {
+        let para = without_code_spans(&para);
+        let mut at = 0;
+        while let Some(i) = para[at..].find("](") {
+            let start = at + i + 2;
+            let Some(end) = para[start..].find(')') else {
+                break;
+            };
             // `[text](target "title")`: the target is the first word.
-            let target = target.split_whitespace().next().unwrap_or("");
-            out.push((n, target.to_string()));
-            rest = &after[end..];
+            let target = para[start..start + end]
+                .split_whitespace()
+                .next()
+                .unwrap_or("");
+            let line = first + para[..start].matches('\n').count();
+            out.push((line, target.to_string()));
+            at = start + end;
         }
     }
     out
