@@ -218,7 +218,7 @@ impl PartialOrd for Code {
     }
 }
 
-/// One finding. `code` is a stable kebab-case string listed in the guide.
+/// One finding. `code` is a stable kebab-case string listed in docs/guide/reports.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     #[schemars(with = "String")]
