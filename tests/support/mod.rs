@@ -8,6 +8,7 @@ pub mod browser;
 pub mod capture;
 pub mod lab;
 pub mod remedy_models;
+pub mod source;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
