@@ -44,6 +44,19 @@ fn add_it(object: &str, name: &str, tail: &str) -> String {
     }
 }
 
+/// A rule names a filter list or action (`object`, said as `what`) the script never adds:
+/// a parse error whose fix adds it ([`add_it`], with `tail` after the name).
+fn never_added(sink: &mut Sink, r: &RuleDef, object: &str, what: &str, name: &str, tail: &str) {
+    sink.parse_error(
+        r.line,
+        format!(
+            "rule \"{}\" names {what} \"{name}\", which the script never adds",
+            r.name
+        ),
+        add_it(object, name, tail),
+    );
+}
+
 #[derive(Debug, Clone)]
 struct RuleDef {
     name: String,
@@ -243,24 +256,18 @@ impl NetshIpsec {
         }
         for r in std::mem::take(&mut self.rules) {
             let Some(filters) = find_ci(&mut self.filterlists, &r.filterlist).cloned() else {
-                sink.parse_error(
-                    r.line,
-                    format!(
-                        "rule \"{}\" names filter list \"{}\", which the script never adds",
-                        r.name, r.filterlist
-                    ),
-                    add_it("filterlist", &r.filterlist, ""),
-                );
+                never_added(sink, &r, "filterlist", "filter list", &r.filterlist, "");
                 continue;
             };
             let Some(action) = find_ci(&mut self.actions, &r.filteraction).copied() else {
-                sink.parse_error(
-                    r.line,
-                    format!(
-                        "rule \"{}\" names filter action \"{}\", which the script never adds",
-                        r.name, r.filteraction
-                    ),
-                    add_it("filteraction", &r.filteraction, "action=block"),
+                let name = &r.filteraction;
+                never_added(
+                    sink,
+                    &r,
+                    "filteraction",
+                    "filter action",
+                    name,
+                    "action=block",
                 );
                 continue;
             };

@@ -1027,6 +1027,8 @@ mod tests {
             }
         );
         let lp = policy::build(vec![pf], &LoadOptions::default());
+        // Asserted one query at a time like policy's own tests (policy::tests); the store and
+        // the queries are this test's.
         // Negotiate blocks a plain client; the mirrored me:135 filter is inbound to 135 from
         // anyone, and inbound pass-through lets clear traffic in.
         assert_eq!(

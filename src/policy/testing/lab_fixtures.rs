@@ -615,6 +615,8 @@ mod tests {
             vec![policy::parse_text("ipsec-correct.cmd", &script)],
             &LoadOptions::default(),
         );
+        // The lab's sources on both sides of the allowed subnet's edges. audit::remedy::plan's
+        // CANDIDATES look alike but are documentation addresses no policy names.
         let sources: Vec<IpAddr> = [
             [198, 18, 1, 10],
             [198, 18, 1, 0],
