@@ -47,9 +47,14 @@ pub fn files(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
     out
 }
 
-/// `text` with comments, string and character literals blanked (each replaced by spaces, so
-/// offsets stay), then every `#[cfg(test)]` item blanked too.
+/// `text` with comments, string and character literals blanked, then every `#[cfg(test)]`
+/// item blanked too.
 pub fn code_of(text: &str) -> String {
+    without_test_items(&without_literals(text))
+}
+
+/// `text` with comments blanked and string and character literals emptied.
+pub fn without_literals(text: &str) -> String {
     let c: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -134,7 +139,7 @@ pub fn code_of(text: &str) -> String {
             i += 1;
         }
     }
-    without_test_items(&out)
+    out
 }
 
 /// Blank every item marked `#[cfg(test)]`: its attributes, then up to its `;` or the end of
