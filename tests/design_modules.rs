@@ -118,7 +118,9 @@ fn missing(src: &Path, design: &str) -> Vec<String> {
             let segs = split(tok);
             let (last, head) = segs.split_last().unwrap();
             let head = head.to_vec();
-            if !mods.contains(&segs) && !(mods.contains(&head) && names_in(&names, &head, last)) {
+            let exists =
+                mods.contains(&segs) || (mods.contains(&head) && names_in(&names, &head, last));
+            if !exists {
                 out.push(format!("`{tok}` that {} may use", top.join("::")));
             }
         }
