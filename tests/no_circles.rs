@@ -131,8 +131,6 @@ fn circles(src: &Path) -> Vec<(Vec<String>, Vec<String>)> {
 const LEFT: &[&[&str]] = &[
     // client dispatches to the UDP and SMB roads; both use client's session and options.
     &["epm/client.rs", "epm/datagram.rs", "epm/pipe.rs"],
-    // the fixture server starts the UDP fixture, which uses the server's configuration.
-    &["epm/datagram_server.rs", "epm/server.rs"],
 ];
 
 #[test]
