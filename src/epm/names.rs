@@ -188,8 +188,6 @@ macro_rules! listed {
 
 /// The table, sorted by UUID (as `u128`, which is also `Uuid`'s order) with no duplicates; a
 /// test checks both, which is what makes [`lookup`]'s binary search correct.
-// One row per interface: rows look alike because each says the same four things (UUID,
-// program, service, where it was listed) of another interface.
 static KNOWN: &[KnownInterface] = &[
     k(
         0x00000000_0000_0000_c000_000000000046,
@@ -1742,7 +1740,6 @@ mod tests {
     }
 
     #[test]
-    // A table of cases like target.rs's, of other facts: each interface's name and spec.
     fn spot_checks() {
         let cases = [
             ("12345778-1234-abcd-ef00-0123456789ac", "samr", "MS-SAMR"),
