@@ -284,6 +284,40 @@ impl Finding {
     }
 }
 
+/// Counts of findings by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SeverityCounts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl SeverityCounts {
+    /// Count `findings` in.
+    pub fn add(&mut self, findings: &[Finding]) {
+        for f in findings {
+            match f.severity {
+                Severity::Error => self.error += 1,
+                Severity::Warning => self.warning += 1,
+                Severity::Info => self.info += 1,
+            }
+        }
+    }
+
+    /// The worst severity counted.
+    pub fn worst(&self) -> Option<Severity> {
+        if self.error > 0 {
+            Some(Severity::Error)
+        } else if self.warning > 0 {
+            Some(Severity::Warning)
+        } else if self.info > 0 {
+            Some(Severity::Info)
+        } else {
+            None
+        }
+    }
+}
+
 /// The worst severity among `findings`, if any.
 pub fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).max()

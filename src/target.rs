@@ -780,6 +780,7 @@ mod tests {
     }
 
     #[test]
+    // A table of cases like epm::names' spot checks, of other facts: each refused address.
     fn addresses_that_are_not_one_hosts_are_refused_in_every_form() {
         for (token, addr, why) in [
             ("0.0.0.0", "0.0.0.0", "unspecified"),

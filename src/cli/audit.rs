@@ -259,7 +259,10 @@ fn run_lines(
     let work = run_each(req, loaded, Order::Completion, |_, h| {
         bar.host_done(&h.dump.target, h.incomplete, h.observations.len());
         tally.add(&h);
-        match inert::to_json_line(&host_line(h, diff.as_mut())) {
+        let changes = diff
+            .as_mut()
+            .map(|d| d.host(&h.dump, h.ip, &h.matrix, &h.findings));
+        match inert::to_json_line(&host_line(h, changes)) {
             Ok(line) => write(&line, &mut failure),
             Err(e) => failure = failure.take().or(Some(Error::Json(e))),
         }

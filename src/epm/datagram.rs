@@ -338,6 +338,8 @@ impl ClSession {
     }
 }
 
+// Calls as EpmSession implements it in client.rs, each session with its own call: the
+// connection-oriented call_co there, the connectionless call_cl here.
 impl Calls for ClSession {
     fn call(
         &mut self,

@@ -8,7 +8,6 @@ pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod datagram;
-pub mod datagram_server;
 pub mod names;
 pub mod pipe;
 pub mod server;

@@ -1,12 +1,14 @@
 //! The fixture endpoint mapper: a real DCE/RPC server for the EPM interface on TCP, and on the
 //! other roads when asked ([`Listeners`]: `ncacn_http` on TCP 593, the `ncacn_http/1.0` banner
 //! and then the same connection-oriented handling; connectionless `ncadg_ip_udp` on UDP 135,
-//! through [`super::datagram_server`]), used by `rpcaudit demo`, `rpcaudit lab serve`, the
+//! through [`datagram`], its part over UDP), used by `rpcaudit demo`, `rpcaudit lab serve`, the
 //! tests and the benches. It answers bind and
 //! alter_context, pages `ept_lookup` with a context handle, answers `ept_map` and
 //! `ept_lookup_handle_free`, fragments its responses to the negotiated size, and can speak
 //! big-endian, end its list in each of the ways real servers do, or misbehave on purpose
 //! ([`Misbehave`]) so the client's defences can be tested.
+
+mod datagram;
 
 use super::EPM_INTERFACE;
 use super::auth::{Acceptor, AuthError, Level, NTLM_SIGNATURE_LEN, ServerAuth};
@@ -528,7 +530,7 @@ pub async fn serve_roads(
         let config = config.clone();
         let handles = handles.clone();
         conns.spawn(async move {
-            if let Err(e) = super::datagram_server::serve(socket, &config, &handles).await {
+            if let Err(e) = datagram::serve(socket, &config, &handles).await {
                 tracing::debug!("fixture: UDP: {e}");
             }
         });

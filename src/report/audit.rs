@@ -7,7 +7,7 @@ use crate::audit::capacity::HostCapacity;
 use crate::audit::run::{AuditResult, HostResult};
 use crate::audit::verify::{MatrixRow, MatrixSummary, summarize as summarize_matrix};
 use crate::epm::{HostDump, HostStatus};
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Severity, SeverityCounts};
 use crate::policy::{Action, SourceFile};
 use crate::ports::PortRanges;
 use schemars::JsonSchema;
@@ -81,40 +81,6 @@ pub struct HostReport {
     #[serde(flatten)]
     pub dump: HostDump,
     pub summary: DumpSummary,
-}
-
-/// Counts of findings by severity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SeverityCounts {
-    pub error: usize,
-    pub warning: usize,
-    pub info: usize,
-}
-
-impl SeverityCounts {
-    /// Count `findings` in.
-    pub fn add(&mut self, findings: &[Finding]) {
-        for f in findings {
-            match f.severity {
-                Severity::Error => self.error += 1,
-                Severity::Warning => self.warning += 1,
-                Severity::Info => self.info += 1,
-            }
-        }
-    }
-
-    /// The worst severity counted.
-    pub fn worst(&self) -> Option<Severity> {
-        if self.error > 0 {
-            Some(Severity::Error)
-        } else if self.warning > 0 {
-            Some(Severity::Warning)
-        } else if self.info > 0 {
-            Some(Severity::Info)
-        } else {
-            None
-        }
-    }
 }
 
 /// The verdict in one place.

@@ -3,10 +3,10 @@
 //! with the commands that apply it (also shown by `rpcaudit audit`), and the JSON lines of
 //! `capacity --json-lines` (one host's assessment per line, then a summary).
 
-use super::audit::SeverityCounts;
 use super::finding_text;
 use crate::audit::capacity::{HostCapacity, Recommendation};
 use crate::epm::HostStatus;
+use crate::finding::SeverityCounts;
 use crate::jsonl::SummaryMark;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -88,7 +88,7 @@ impl CapacityTally {
     pub fn summary(&self, report: &CapacityReport, interrupted: bool) -> CapacityLinesSummary {
         CapacityLinesSummary {
             record: SummaryMark::Summary,
-            schema_version: super::audit::SCHEMA_VERSION,
+            schema_version: crate::jsonl::SCHEMA_VERSION,
             range: report.range.clone(),
             static_ports: report.static_ports.clone(),
             hosts: self.hosts,

@@ -196,6 +196,8 @@ mod tests {
                 finding("hang-hazard", "still here"),
             ],
         );
+        // Written out whole rather than built from `old`: each host, row and finding of `new`
+        // stands under its counterpart above, so the changes can be read off line by line.
         let new = report(
             vec![
                 host(T, "ok", vec![ep(135, LSA), ep(5003, SAMR), ep(5002, LSA)]),

@@ -71,7 +71,7 @@ impl DumpTally {
     pub fn summary(&self, interrupted: bool) -> DumpLinesSummary {
         DumpLinesSummary {
             record: SummaryMark::Summary,
-            schema_version: crate::report::audit::SCHEMA_VERSION,
+            schema_version: crate::jsonl::SCHEMA_VERSION,
             hosts: self.hosts,
             ok: self.ok,
             partial: self.partial,

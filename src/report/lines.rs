@@ -11,7 +11,6 @@ use super::audit::{
     AuditReport, HostReport, Inputs, ReportContext, SCHEMA_VERSION, Summary, Tally, Tool,
 };
 use super::changes::{Changes, HostChanges};
-use super::diff_lines::LinesDiff;
 use crate::audit::capacity::HostCapacity;
 use crate::audit::run::HostResult;
 use crate::audit::verify::MatrixRow;
@@ -70,9 +69,9 @@ pub fn lines_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(AuditLine)).unwrap_or_default()
 }
 
-/// A host's line, with what changed on it since the baseline when there is one.
-pub fn host_line(h: HostResult, baseline: Option<&mut LinesDiff<'_>>) -> HostLine {
-    let changes = baseline.map(|b| b.host(&h.dump, h.ip, &h.matrix, &h.findings));
+/// A host's line, with what changed on it since the baseline when there is one (the caller
+/// asks [`super::diff_lines::LinesDiff::host`], as it sets the summary line's changes).
+pub fn host_line(h: HostResult, changes: Option<HostChanges>) -> HostLine {
     HostLine {
         record: HostMark::Host,
         complete: !h.incomplete,

@@ -174,6 +174,8 @@ pub struct SessionSetupResponse {
     pub token: Vec<u8>,
 }
 
+// Each response reads its own fixed fields in MS-SMB2's order; what the responses share,
+// a field at (offset, length) checked against the message, is Reader::field.
 pub fn session_setup_response(msg: &[u8]) -> Result<SessionSetupResponse, SmbWireError> {
     let mut r = Reader::at(msg, HEADER_LEN, "session setup response");
     r.structure_size(9)?;

@@ -9,6 +9,7 @@ use super::SmbWireError;
 
 /// Length of the frame header.
 pub const FRAME_HEADER: usize = 4;
+// RFC 1002's packet types; msg.rs's constants, which look alike, are MS-SMB2's.
 /// Type of a session message.
 const SESSION_MESSAGE: u8 = 0x00;
 const SESSION_REQUEST: u8 = 0x81;

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod lab;
 pub mod markdown;
 pub mod remedy_models;
+pub mod source;
 pub mod tools;
 
 use std::io::{BufRead, BufReader, Read};

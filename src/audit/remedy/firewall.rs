@@ -345,6 +345,8 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
         out.comment(&format!(
             "Keeps {label} blocked on TCP {ports}, which the narrowed block covered and it is not meant to reach."
         ));
+        // The block rule for hosts above and this one go through the one writer, add_rule; only
+        // what they block differs: one host's address there, an allowed set's label and address here.
         let detail = format!("block rule keeping {} out of TCP {ports}", a.label());
         add_rule(
             out,

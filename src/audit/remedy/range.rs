@@ -1,63 +1,14 @@
-//! Remedy's range writers: the RPC dynamic range as `rpccfg.exe` writes it, as the
-//! `HKLM\SOFTWARE\Microsoft\Rpc\Internet` values of a `.reg` file, and as the range section
-//! of a fix script (rpccfg, or `reg add` for the Windows Firewall dialects, with the `.reg`
-//! content as a comment). Capacity's recommendation carries the rpccfg line and `.reg` text
-//! written here.
+//! Remedy's range section: capacity's recommended RPC dynamic range as the commands of a fix
+//! script (rpccfg, or `reg add` for the Windows Firewall dialects, with the `.reg` content as a
+//! comment). The rpccfg line and the `.reg` text are capacity's writers
+//! ([`crate::audit::capacity::rpccfg_line`], [`crate::audit::capacity::reg_file`]), the same
+//! that fill the recommendation.
 
 use super::quote::{self, Line, Refusal};
 use super::{Codes, FixAction, FixKind, Out, join_codes};
-use crate::audit::capacity::Recommendation;
+use crate::audit::capacity::{Recommendation, pieces, reg_file, rpccfg_line};
 use crate::policy::Layer;
 use crate::ports::PortRanges;
-
-/// The pieces of a range as rpccfg and the `Ports` value write them: "5001-5021", "6000".
-pub fn pieces(ranges: &PortRanges) -> Vec<String> {
-    ranges
-        .ranges()
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect()
-}
-
-/// `rpccfg.exe -pe 5001-5021 -d 0`: the ranges are internet-available, and processes using the
-/// default get internet ports.
-pub fn rpccfg_line(ranges: &PortRanges) -> String {
-    format!("rpccfg.exe -pe {} -d 0", pieces(ranges).join(" "))
-}
-
-/// REG_MULTI_SZ as a `.reg` file writes it: `hex(7):` then the UTF-16LE bytes of each string
-/// with its NUL, and a final NUL, as comma-separated lowercase hex pairs.
-pub fn reg_multi_sz_hex(strings: &[String]) -> String {
-    let mut bytes: Vec<u8> = Vec::new();
-    for s in strings {
-        for unit in s.encode_utf16().chain([0]) {
-            bytes.extend_from_slice(&unit.to_le_bytes());
-        }
-    }
-    bytes.extend_from_slice(&[0, 0]);
-    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("hex(7):{}", hex.join(","))
-}
-
-/// `.reg` content (CRLF line ends) setting HKLM\SOFTWARE\Microsoft\Rpc\Internet to `ranges`.
-pub fn reg_file(ranges: &PortRanges) -> String {
-    [
-        "Windows Registry Editor Version 5.00".to_string(),
-        String::new(),
-        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]".to_string(),
-        format!("\"Ports\"={}", reg_multi_sz_hex(&pieces(ranges))),
-        "\"PortsInternetAvailable\"=\"Y\"".to_string(),
-        "\"UseInternetPorts\"=\"Y\"".to_string(),
-        String::new(),
-    ]
-    .join("\r\n")
-}
 
 pub(super) fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
     // Every command is written from the range as numbers, not from the recommendation's text.
@@ -134,55 +85,5 @@ pub(super) fn render_range(out: &mut Out, rec: &Recommendation, c: &Codes) {
         } else {
             out.comment(&format!("  {l}"));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rpccfg_lists_each_piece() {
-        let two = PortRanges::parse("5001-5010,6000").unwrap();
-        assert_eq!(rpccfg_line(&two), "rpccfg.exe -pe 5001-5010 6000 -d 0");
-    }
-
-    #[test]
-    fn reg_multi_sz_for_the_articles_range_byte_by_byte() {
-        let hex = reg_multi_sz_hex(&["5001-5021".to_string()]);
-        let body = hex.strip_prefix("hex(7):").unwrap();
-        let bytes: Vec<u8> = body
-            .split(',')
-            .map(|b| u8::from_str_radix(b, 16).unwrap())
-            .collect();
-        let expected: [u8; 22] = [
-            b'5', 0, b'0', 0, b'0', 0, b'1', 0, b'-', 0, b'5', 0, b'0', 0, b'2', 0, b'1', 0, 0, 0,
-            0, 0,
-        ];
-        assert_eq!(bytes, expected);
-        assert_eq!(
-            hex,
-            "hex(7):35,00,30,00,30,00,31,00,2d,00,35,00,30,00,32,00,31,00,00,00,00,00"
-        );
-        // Two strings: each NUL-terminated, then the list's final NUL.
-        let two = reg_multi_sz_hex(&["1".to_string(), "2".to_string()]);
-        assert_eq!(two, "hex(7):31,00,00,00,32,00,00,00,00,00");
-    }
-
-    #[test]
-    fn reg_file_content() {
-        let reg = reg_file(&PortRanges::from_ranges([(5001, 5021)]));
-        let lines: Vec<&str> = reg.split("\r\n").collect();
-        assert_eq!(lines[0], "Windows Registry Editor Version 5.00");
-        assert_eq!(lines[1], "");
-        assert_eq!(
-            lines[2],
-            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Rpc\\Internet]"
-        );
-        assert!(lines[3].starts_with("\"Ports\"=hex(7):35,00,30,00"));
-        assert_eq!(lines[4], "\"PortsInternetAvailable\"=\"Y\"");
-        assert_eq!(lines[5], "\"UseInternetPorts\"=\"Y\"");
-        assert!(reg.ends_with("\r\n"));
-        assert!(!reg.replace("\r\n", "").contains('\n'));
     }
 }

@@ -9,14 +9,14 @@
 //! inpass= soft=`; `add rule name= policy= filterlist= filteraction=`; `add policy name=
 //! assign=`; `set policy name= assign=`; `delete policy name=` / `delete all`.
 
-use super::address::{self, AddrMatch};
-use super::error::ValueError;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
-use super::lint::check_name_ports;
-use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
+use crate::policy::model::address::{self, AddrMatch};
+use crate::policy::model::error::ValueError;
+use crate::policy::model::lint::check_name_ports;
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Dialect, ProtoMatch, RuleAction};
 use crate::ports::PortRanges;
 use crate::script::quote::{Line, cmd_quoted, or_by_hand};
 
@@ -42,6 +42,19 @@ fn add_it(object: &str, name: &str, tail: &str) -> String {
         Ok(c) => format!("add it: {c}"),
         Err(r) => or_by_hand(Err(r), &format!("add the {object}")),
     }
+}
+
+/// A rule names a filter list or action (`object`, said as `what`) the script never adds:
+/// a parse error whose fix adds it ([`add_it`], with `tail` after the name).
+fn never_added(sink: &mut Sink, r: &RuleDef, object: &str, what: &str, name: &str, tail: &str) {
+    sink.parse_error(
+        r.line,
+        format!(
+            "rule \"{}\" names {what} \"{name}\", which the script never adds",
+            r.name
+        ),
+        add_it(object, name, tail),
+    );
 }
 
 #[derive(Debug, Clone)]
@@ -243,24 +256,18 @@ impl NetshIpsec {
         }
         for r in std::mem::take(&mut self.rules) {
             let Some(filters) = find_ci(&mut self.filterlists, &r.filterlist).cloned() else {
-                sink.parse_error(
-                    r.line,
-                    format!(
-                        "rule \"{}\" names filter list \"{}\", which the script never adds",
-                        r.name, r.filterlist
-                    ),
-                    add_it("filterlist", &r.filterlist, ""),
-                );
+                never_added(sink, &r, "filterlist", "filter list", &r.filterlist, "");
                 continue;
             };
             let Some(action) = find_ci(&mut self.actions, &r.filteraction).copied() else {
-                sink.parse_error(
-                    r.line,
-                    format!(
-                        "rule \"{}\" names filter action \"{}\", which the script never adds",
-                        r.name, r.filteraction
-                    ),
-                    add_it("filteraction", &r.filteraction, "action=block"),
+                let name = &r.filteraction;
+                never_added(
+                    sink,
+                    &r,
+                    "filteraction",
+                    "filter action",
+                    name,
+                    "action=block",
                 );
                 continue;
             };

@@ -7,10 +7,10 @@
 //! small fragments (huge-alloc-hint), and every mode of the stubs (fault, same-handle,
 //! endless, tower-overrun, ndr-tricks, hostile-text).
 
-use super::EPM_INTERFACE;
-use super::server::{
+use super::{
     Answer, Answers, FAULT_ACCESS_DENIED, FixtureConfig, FixtureStats, Misbehave, reached_ipv4,
 };
+use crate::epm::EPM_INTERFACE;
 use crate::wire::cl::{self, ClHeader, Datagram, flags1, ptype};
 use std::collections::HashMap;
 use std::time::Duration;

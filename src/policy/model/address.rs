@@ -380,6 +380,8 @@ pub(crate) fn report_notes(
             "use a contiguous mask such as 255.255.255.0 (/24)",
         );
     }
+    // Each note above and this one is its own finding (code, severity, message, fix); they
+    // look alike only through the sink's one way of pushing a finding.
     if let AddrMatch::Dns { name } = m {
         sink.about(name).push(
             Code::DnsUnresolved,
