@@ -135,8 +135,12 @@ pub struct FixAction {
     pub kind: FixKind,
     /// The sources concerned: `any`, `any except 10.1.1.0/24`, `10.1.1.0/24`, `10.1.1.66`.
     pub source: String,
-    /// TCP ports, e.g. `5003` or `135,5001-5021` (for `range`: the new range).
+    /// Ports, e.g. `5003` or `135,5001-5021` (for `range`: the new range); TCP unless
+    /// `protocol` says otherwise.
     pub ports: String,
+    /// `udp` for a step about UDP ports (connectionless RPC); absent for TCP.
+    #[serde(default, skip_serializing_if = "crate::ports::Proto::is_tcp")]
+    pub protocol: crate::ports::Proto,
     /// What the step does, in words.
     pub detail: String,
 }
@@ -250,7 +254,16 @@ impl FixAction {
             kind,
             source: source.into(),
             ports: ports.to_string(),
+            protocol: crate::ports::Proto::Tcp,
             detail,
+        }
+    }
+
+    /// The same step, about `proto` ports.
+    fn over(self, proto: crate::ports::Proto) -> Self {
+        FixAction {
+            protocol: proto,
+            ..self
         }
     }
 }
@@ -383,6 +396,13 @@ pub fn remediate(
         notes: plan.notes.clone(),
     };
     header(&mut out, policy);
+    if plan
+        .block_udp
+        .values()
+        .any(|c| c.contains(&Code::FenceBypass))
+    {
+        out.comment("Note: the fence-bypass blocks on UDP close connectionless RPC (ncadg_ip_udp: the endpoint mapper on UDP 135, and the UDP ports its servers registered) to every source but the ones the fence lets reach TCP 135.");
+    }
     if plan.block.values().any(|c| c.contains(&Code::FenceBypass)) {
         out.comment("Note: the fence-bypass blocks close SMB (445, 139) or RPC over HTTP (593) to every source but the allowed ones, as TCP 135 is closed. Where SMB must stay open for file sharing, leave those blocks out and close the named-pipe interfaces with RPC filters (netsh rpc filter) instead: RestrictRemoteClients does not help, it counts a named-pipe client as authenticated.");
     }
@@ -629,8 +649,8 @@ mod tests {
                 ProbeState::Filtered,
             ),
         ];
-        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port| {
-            let d = lp.policy.decide(src, port, crate::policy::Proto::Tcp);
+        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port, proto| {
+            let d = lp.policy.decide(src, port, proto);
             crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
         });
         let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
@@ -811,6 +831,7 @@ mod tests {
                     source: if i % 3 == 0 { ip("10.1.1.9") } else { ip("203.0.113.5") },
                     target: ip("198.18.0.10"),
                     port: [135u16, 5001, 5003, 5021, 49664][i % 5],
+                    protocol: if i % 7 == 6 { crate::ports::Proto::Udp } else { crate::ports::Proto::Tcp },
                     expected,
                     rule: None,
                     observed,

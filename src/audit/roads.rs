@@ -1,13 +1,15 @@
 //! The other roads to RPC: KB908472's fence closes TCP 135 and the dynamic range, but the same
-//! interfaces answer on SMB named pipes (TCP 445, and 139 through NetBIOS) and the endpoint
-//! mapper answers over RPC over HTTP (TCP 593). The audit probes these ports beside the fence's
-//! (`audit::probe_plan`), and this module judges the matrix rows about them: a source the
-//! policy denies TCP 135 that reaches one of these roads has the fence bypassed
+//! interfaces answer on SMB named pipes (TCP 445, and 139 through NetBIOS), the endpoint
+//! mapper answers over RPC over HTTP (TCP 593) and over connectionless RPC (UDP 135), and
+//! `ncadg_ip_udp` servers on UDP ports of their own. The audit probes these ports beside the
+//! fence's (`audit::probe_plan`), and this module judges the matrix rows about them: a source
+//! the policy denies TCP 135 that reaches one of these roads has the fence bypassed
 //! (`fence-bypass`). Pure: no I/O.
 
 use super::verify::{Action, MatrixRow};
 use crate::epm::HostDump;
 use crate::finding::{Code, Finding, Severity};
+use crate::ports::Proto;
 use crate::probe::ProbeState;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -23,30 +25,70 @@ pub use crate::epm::HTTP_EPM_PORT;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Road {
     pub port: u16,
+    /// The IP protocol of `port`.
+    pub proto: Proto,
     /// What carries RPC there, as a finding says it.
     pub transport: &'static str,
     /// The protocol sequence of the endpoints reachable that way.
     pub protocol: &'static str,
 }
 
-/// Every road the audit probes, in the order findings name them.
-pub const ROADS: [Road; 3] = [
+/// Every road the audit probes, at the well-known ports, in the order findings name them.
+pub const ROADS: [Road; 4] = [
     Road {
         port: SMB_PORT,
+        proto: Proto::Tcp,
         transport: "SMB named pipes",
         protocol: "ncacn_np",
     },
     Road {
         port: NETBIOS_SESSION_PORT,
+        proto: Proto::Tcp,
         transport: "SMB named pipes over NetBIOS",
         protocol: "ncacn_np",
     },
     Road {
         port: HTTP_EPM_PORT,
+        proto: Proto::Tcp,
         transport: "RPC over HTTP (the endpoint mapper on ncacn_http)",
         protocol: "ncacn_http",
     },
+    Road {
+        port: crate::ports::EPM_PORT,
+        proto: Proto::Udp,
+        transport: "connectionless RPC (the endpoint mapper on ncadg_ip_udp)",
+        protocol: "ncadg_ip_udp",
+    },
 ];
+
+/// Any other UDP port where an RPC server answered (an `ncadg_ip_udp` registration's port):
+/// judged whenever a UDP road is, since the fence of TCP 135 and the range does not cover it.
+/// Its `port` is not used.
+pub const UDP_SERVER: Road = Road {
+    port: 0,
+    proto: Proto::Udp,
+    transport: "connectionless RPC (ncadg_ip_udp)",
+    protocol: "ncadg_ip_udp",
+};
+
+/// [`ROADS`] with RPC over HTTP at `http_port` and the connectionless endpoint mapper at
+/// `udp_port`: where `--http-port` and `--udp-port` say the endpoint mapper answers.
+pub fn at(http_port: u16, udp_port: u16) -> Vec<Road> {
+    ROADS
+        .iter()
+        .map(|r| match (r.protocol, r.proto) {
+            ("ncacn_http", _) => Road {
+                port: http_port,
+                ..*r
+            },
+            (_, Proto::Udp) => Road {
+                port: udp_port,
+                ..*r
+            },
+            _ => *r,
+        })
+        .collect()
+}
 
 /// What a host's map says about the interfaces a road reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +102,15 @@ pub enum Reached {
 
 /// The interfaces `dump` registers on `protocol`, each named once, in the map's order.
 pub fn interfaces_on(dump: &HostDump, protocol: &str) -> Reached {
+    interfaces_where(dump, |e| e.protocol == protocol)
+}
+
+/// The interfaces `dump` registers on `protocol` at `port`.
+pub fn interfaces_at(dump: &HostDump, protocol: &str, port: u16) -> Reached {
+    interfaces_where(dump, |e| e.protocol == protocol && e.port == Some(port))
+}
+
+fn interfaces_where(dump: &HostDump, keep: impl Fn(&crate::epm::Endpoint) -> bool) -> Reached {
     if dump.status != crate::epm::HostStatus::Ok {
         return Reached::Unknown;
     }
@@ -67,7 +118,7 @@ pub fn interfaces_on(dump: &HostDump, protocol: &str) -> Reached {
     let names = dump
         .endpoints
         .iter()
-        .filter(|e| e.protocol == protocol)
+        .filter(|e| keep(e))
         .map(|e| match &e.name {
             Some(n) => n.clone(),
             None => format!("{} v{}", e.interface, e.version),
@@ -91,9 +142,11 @@ fn name_list(names: &[String]) -> String {
 }
 
 /// The rows in which a source whose TCP `epm_port` the policy blocks (the matrix row's expected
-/// decision) finds one of `roads` open, each with its road, by target, source and road: what
-/// a `fence-bypass` is about and what its fix closes (`audit::remedy`). Sources allowed to 135,
-/// and pairs with no row about it, are not judged.
+/// decision) finds one of `roads` open (its port over its protocol), each with its road, by
+/// target, source and road: what a `fence-bypass` is about and what its fix closes
+/// (`audit::remedy`). When `roads` has a UDP road, any other UDP port open to such a source is
+/// one too ([`UDP_SERVER`]: an RPC server answered there). Sources allowed to TCP 135, and
+/// pairs with no row about it, are not judged.
 pub fn open_to_fenced<'a>(
     rows: &'a [MatrixRow],
     epm_port: u16,
@@ -107,17 +160,32 @@ pub fn open_to_fenced<'a>(
     for group in by_pair.values() {
         let fenced = group
             .iter()
-            .any(|r| r.port == epm_port && r.expected == Action::Block);
+            .any(|r| r.port == epm_port && r.protocol == Proto::Tcp && r.expected == Action::Block);
         if !fenced {
             continue;
         }
         for road in roads {
-            if let Some(row) = group
-                .iter()
-                .find(|r| r.port == road.port && r.observed == ProbeState::Open)
-            {
+            if let Some(row) = group.iter().find(|r| {
+                r.port == road.port && r.protocol == road.proto && r.observed == ProbeState::Open
+            }) {
                 out.push((road, *row));
             }
+        }
+        if roads.iter().any(|r| r.proto == Proto::Udp) {
+            let mut others: Vec<&MatrixRow> = group
+                .iter()
+                .copied()
+                .filter(|r| {
+                    r.protocol == Proto::Udp
+                        && r.observed == ProbeState::Open
+                        && !roads
+                            .iter()
+                            .any(|road| road.proto == Proto::Udp && road.port == r.port)
+                })
+                .collect();
+            others.sort_by_key(|r| r.port);
+            others.dedup_by_key(|r| r.port);
+            out.extend(others.into_iter().map(|r| (&UDP_SERVER, r)));
         }
     }
     out
@@ -137,9 +205,19 @@ pub fn fence_bypasses(
     let mut out = Vec::new();
     for (road, row) in open_to_fenced(rows, epm_port, roads) {
         let (target, source) = (row.target, row.source);
-        let what = match interfaces_on(dump, road.protocol) {
+        let port = row.port;
+        let proto = row.protocol.upper();
+        let reached = if std::ptr::eq(road, &UDP_SERVER) {
+            interfaces_at(dump, road.protocol, port)
+        } else {
+            interfaces_on(dump, road.protocol)
+        };
+        let what = match reached {
             Reached::Known(names) if names.is_empty() && road.protocol == "ncacn_np" => {
                 continue;
+            }
+            Reached::Known(names) if names.is_empty() && std::ptr::eq(road, &UDP_SERVER) => {
+                "an RPC server the map does not list".to_string()
             }
             Reached::Known(names) if names.is_empty() => "the endpoint mapper".to_string(),
             Reached::Known(names) => format!(
@@ -162,25 +240,27 @@ pub fn fence_bypasses(
             None if row.expected == Action::Block => "the default blocks it".to_string(),
             None => "no rule of the policy covers it".to_string(),
         };
+        let smb_note = if road.protocol == "ncacn_np" {
+            " If SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters (netsh rpc filter): RestrictRemoteClients does not help, it counts a named-pipe client as authenticated."
+        } else {
+            ""
+        };
         out.push(
-                Finding::new(
-                    Code::FenceBypass,
-                    Severity::Error,
-                    format!(
-                        "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on TCP {} ({policy_says}): {what}.",
-                        road.transport, road.port
-                    ),
-                    format!(
-                        "Block TCP {} from {source} as TCP {epm_port} is blocked. If SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters (netsh rpc filter): RestrictRemoteClients does not help, it counts a named-pipe client as authenticated.",
-                        road.port
-                    ),
-                )
-                .with_evidence([format!(
-                    "{source} -> {target}:{} {}",
-                    road.port,
-                    row.observed.as_str()
-                )]),
-            );
+            Finding::new(
+                Code::FenceBypass,
+                Severity::Error,
+                format!(
+                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port} ({policy_says}): {what}.",
+                    road.transport
+                ),
+                format!("Block {proto} {port} from {source} as TCP {epm_port} is blocked.{smb_note}"),
+            )
+            .with_evidence([format!(
+                "{source} -> {target}:{port}{} {}",
+                super::verify::udp_mark(row.protocol),
+                row.observed.as_str()
+            )]),
+        );
     }
     out
 }
@@ -203,8 +283,8 @@ mod tests {
     /// KB908472's fence: 135 and 5001-5021 pass from 198.18.1.0/24, blocked from others;
     /// nothing about 445, 139 or 593 (the `--default` pass decides).
     fn rows(observations: &[Observation]) -> Vec<MatrixRow> {
-        build_matrix(observations, Action::Pass, |src, port| {
-            let fenced = port == 135 || (5001..=5021).contains(&port);
+        build_matrix(observations, Action::Pass, |src, port, proto| {
+            let fenced = proto == Proto::Tcp && (port == 135 || (5001..=5021).contains(&port));
             let allowed = src.to_string().starts_with("198.18.1.");
             match (fenced, allowed) {
                 (true, true) => {

@@ -98,8 +98,8 @@ struct Collect {
 }
 
 /// The network half for one host: resolve it once, dump its endpoint mapper, then probe the
-/// endpoint mapper's port, the range, every discovered TCP port, the other roads to RPC and the
-/// extra ports from each vantage point (within the run's shared probe budget).
+/// endpoint mapper's port, the range, every discovered TCP and UDP port, the other roads to RPC
+/// (UDP 135 among them) and the extra ports from each vantage point (within the run's shared probe budget).
 async fn collect(target: Target, c: Arc<Collect>) -> (HostDump, Option<IpAddr>, Vec<Observation>) {
     let label = target.to_string();
     let addrs = crate::target::resolve(&target, c.epm_port, c.dump.connect_timeout).await;
@@ -246,9 +246,9 @@ pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
     out
 }
 
-/// What a loaded policy decides for a TCP connection from `src` to `port`, and the rule.
-fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16) -> Expected {
-    let d = policy.policy.decide(src, port, Proto::Tcp);
+/// What a loaded policy decides for traffic from `src` to `port` over `proto`, and the rule.
+fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16, proto: Proto) -> Expected {
+    let d = policy.policy.decide(src, port, proto);
     Expected::new(d.action, d.rule.map(|r| r.to_string()))
 }
 
@@ -301,22 +301,22 @@ pub fn assess_host(
     let port = req.epm_port;
     let capacity = assess_capacity(&dump, &req.range, &req.static_ports);
     if let Some(target) = ip {
-        let mut seen: HashSet<(IpAddr, IpAddr, u16)> = observations
+        let mut seen: HashSet<(IpAddr, IpAddr, u16, Proto)> = observations
             .iter()
-            .map(|o| (o.source, o.target, o.port))
+            .map(|o| (o.source, o.target, o.port, o.protocol))
             .collect();
         for o in imported {
-            if o.target == target && seen.insert((o.source, o.target, o.port)) {
+            if o.target == target && seen.insert((o.source, o.target, o.port, o.protocol)) {
                 observations.push(o.clone());
             }
         }
     }
 
-    let mut matrix = build_matrix(&observations, req.default_action, |src, p| {
-        decision(policy, src, p)
+    let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
+        decision(policy, src, p, proto)
     });
     if let Some(store) = &req.store {
-        add_configured(&mut matrix, |src, p| decision(store, src, p));
+        add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
     }
 
     let mut findings: Vec<Finding> = capacity
@@ -344,7 +344,7 @@ pub fn assess_host(
             && ip.is_some_and(|ip| {
                 let rows: Vec<&MatrixRow> = matrix
                     .iter()
-                    .filter(|r| r.target == ip && r.port == port)
+                    .filter(|r| r.target == ip && r.port == port && r.protocol == Proto::Tcp)
                     .collect();
                 !rows.is_empty()
                     && rows.iter().all(|r| {
@@ -408,7 +408,7 @@ pub fn assess_host(
 
 /// True when the row's observation was imported, not made here.
 fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
-    imported
-        .iter()
-        .any(|o| o.source == r.source && o.target == r.target && o.port == r.port)
+    imported.iter().any(|o| {
+        o.source == r.source && o.target == r.target && o.port == r.port && o.protocol == r.protocol
+    })
 }
