@@ -697,6 +697,91 @@ mod tests {
     }
 
     #[test]
+    fn a_fence_bypass_over_udp_is_closed_over_udp_in_every_dialect() {
+        // The article's fence is TCP only. From 203.0.113.9, which it fences off, the
+        // endpoint mapper answered on UDP 135 and a server on UDP 49700; TCP 135 was filtered.
+        let lp = load(ARTICLE);
+        let (src, t) = (ip("203.0.113.9"), ip("10.0.0.5"));
+        let obs = [
+            crate::probe::Observation::new(src, t, 135, ProbeState::Filtered),
+            crate::probe::Observation::udp(src, t, 135, ProbeState::Open),
+            crate::probe::Observation::udp(src, t, 49700, ProbeState::Open),
+        ];
+        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port, proto| {
+            let d = lp.policy.decide(src, port, proto);
+            crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
+        });
+        // The TCP rules say nothing of UDP: the default (pass) decides those rows.
+        assert!(matrix[1].rule.is_none() && matrix[1].expected == Action::Pass);
+        let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
+        let findings =
+            crate::audit::roads::fence_bypasses(&matrix, 135, &crate::audit::roads::ROADS, &dump);
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        for dialect in FixDialect::ALL {
+            let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
+            let block = r
+                .actions
+                .iter()
+                .find(|a| a.kind == FixKind::Block)
+                .unwrap_or_else(|| panic!("{dialect}: {}", r.script));
+            assert_eq!(block.codes, [Code::FenceBypass], "{dialect}");
+            assert_eq!(block.protocol, crate::ports::Proto::Udp, "{dialect}");
+            assert_eq!(block.ports, "135,49700", "{dialect}: {}", r.script);
+            assert!(
+                r.script.contains(
+                    "Fixes fence-bypass: UDP 135,49700 (connectionless RPC) must be blocked"
+                ),
+                "{dialect}: {}",
+                r.script
+            );
+            assert!(
+                !r.actions
+                    .iter()
+                    .any(|a| a.protocol == crate::ports::Proto::Tcp && a.kind == FixKind::Block),
+                "{dialect}: no TCP block: {}",
+                r.script
+            );
+            assert!(!r.script.contains("SMB must stay open"), "{dialect}");
+            // Read back with the policy reader beside the article: UDP 135 is blocked for the
+            // fenced-off source and left to the allowed subnet; TCP is as it was.
+            let name = match dialect {
+                FixDialect::Powershell => "fix.ps1",
+                _ => "fix.cmd",
+            };
+            let fixed = build(
+                vec![
+                    parse_text("policy.cmd", ARTICLE.as_bytes()),
+                    parse_text(name, r.script.as_bytes()),
+                ],
+                &LoadOptions::default(),
+            );
+            let udp = crate::ports::Proto::Udp;
+            for port in [135, 49700] {
+                assert_eq!(
+                    fixed.policy.decide(src, port, udp).action,
+                    Action::Block,
+                    "{dialect} UDP {port}: {}",
+                    r.script
+                );
+                assert_ne!(
+                    fixed.policy.decide(ip("10.1.1.5"), port, udp).action,
+                    Action::Block,
+                    "{dialect} UDP {port} from the allowed subnet: {}",
+                    r.script
+                );
+            }
+            assert_eq!(
+                fixed
+                    .policy
+                    .decide(ip("10.1.1.5"), 135, crate::ports::Proto::Tcp)
+                    .action,
+                Action::Pass,
+                "{dialect}"
+            );
+        }
+    }
+
+    #[test]
     fn firewall_dialects_name_the_port_and_leave_the_subnet_out() {
         let lp = load(&article_missing_5003());
         for (dialect, lines) in [

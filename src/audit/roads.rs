@@ -410,6 +410,80 @@ mod tests {
     }
 
     #[test]
+    fn udp_135_and_ncadg_ports_open_to_a_denied_source_bypass_the_fence() {
+        let mut d = dc_dump();
+        let mut cl = testing::tcp_endpoint("198.18.0.10", 49700, 7);
+        cl.protocol = "ncadg_ip_udp".into();
+        cl.name = Some("MS-RPRN spoolss".into());
+        d.endpoints.push(cl);
+        let udp = |source: &str, port, state| {
+            Observation::udp(ip(source), ip("198.18.0.10"), port, state)
+        };
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            udp("198.18.2.5", 135, ProbeState::Open),
+            udp("198.18.2.5", 49700, ProbeState::Open),
+            udp("198.18.2.5", 49701, ProbeState::Filtered),
+            // Allowed to TCP 135: not judged.
+            obs("198.18.1.5", 135, ProbeState::Open),
+            udp("198.18.1.5", 135, ProbeState::Open),
+        ]);
+        let f = fence_bypasses(&m, 135, &ROADS, &d);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!(
+            f[0].message,
+            "198.18.0.10: from 198.18.2.5, which the fence denies TCP 135, RPC is reachable over connectionless RPC (the endpoint mapper on ncadg_ip_udp) on UDP 135 (no rule of the policy covers it): 1 interface: MS-RPRN spoolss."
+        );
+        assert_eq!(f[0].evidence, ["198.18.2.5 -> 198.18.0.10:135/udp open"]);
+        assert!(
+            f[0].fix.starts_with("Block UDP 135 from 198.18.2.5"),
+            "{}",
+            f[0].fix
+        );
+        assert!(!f[0].fix.contains("SMB"), "{}", f[0].fix);
+        assert!(
+            f[1].message
+                .contains("over connectionless RPC (ncadg_ip_udp) on UDP 49700")
+                && f[1].message.ends_with(": 1 interface: MS-RPRN spoolss."),
+            "{}",
+            f[1].message
+        );
+        // Without a UDP road nothing over UDP is judged; a UDP 135 row the policy blocks is no
+        // fence of TCP 135.
+        assert!(fence_bypasses(&m, 135, &ROADS[..3], &d).is_empty());
+        let only_udp_fenced = build_matrix(
+            &[
+                obs("198.18.2.5", 135, ProbeState::Open),
+                udp("198.18.2.5", 135, ProbeState::Filtered),
+                obs("198.18.2.5", 445, ProbeState::Open),
+            ],
+            Action::Pass,
+            |_, _, proto| match proto {
+                Proto::Udp => {
+                    super::super::verify::Expected::new(Action::Block, Some("x:1".into()))
+                }
+                Proto::Tcp => super::super::verify::Expected::uncovered(),
+            },
+        );
+        assert!(fence_bypasses(&only_udp_fenced, 135, &ROADS, &d).is_empty());
+    }
+
+    #[test]
+    fn roads_at_moves_http_and_udp_only() {
+        let r = at(8593, 40135);
+        let ports: Vec<(u16, Proto)> = r.iter().map(|r| (r.port, r.proto)).collect();
+        assert_eq!(
+            ports,
+            [
+                (445, Proto::Tcp),
+                (139, Proto::Tcp),
+                (8593, Proto::Tcp),
+                (40135, Proto::Udp)
+            ]
+        );
+    }
+
+    #[test]
     fn a_long_list_of_interfaces_is_cut() {
         let names: Vec<String> = (0..20).map(|k| format!("if{k}")).collect();
         let shown = name_list(&names);

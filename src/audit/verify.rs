@@ -904,4 +904,62 @@ mod tests {
             "pass-as-expected"
         );
     }
+
+    #[test]
+    fn udp_rows_are_asked_about_udp_and_silence_proves_no_overblock() {
+        let udp = |source: &str, port, state| Observation::udp(ip(source), ip(T), port, state);
+        let o = [
+            obs(OTHER, 135, ProbeState::Filtered),
+            udp(OTHER, 135, ProbeState::Open),
+            udp(ALLOWED, 135, ProbeState::Filtered),
+            udp(ALLOWED, 40000, ProbeState::Closed),
+        ];
+        // A policy that blocks UDP 135 from OTHER and passes it from ALLOWED.
+        let rows = build_matrix(&o, Action::Pass, |src, port, proto| match (proto, port) {
+            (Proto::Udp, 135) if src == ip(OTHER) => {
+                Expected::new(Action::Block, Some("u:1".into()))
+            }
+            (Proto::Udp, 135) => Expected::new(Action::Pass, Some("u:2".into())),
+            (Proto::Udp, _) => Expected::uncovered(),
+            (Proto::Tcp, p) => policy(src, p, Proto::Tcp),
+        });
+        assert_eq!(rows[1].protocol, Proto::Udp);
+        assert_eq!(rows[1].verdict, Verdict::Leak);
+        assert_eq!(
+            rows[2].verdict,
+            Verdict::Inconclusive,
+            "UDP silence where a pass is meant"
+        );
+        assert_eq!(
+            rows[3].verdict,
+            Verdict::PassAsExpected,
+            "ICMP port unreachable reached it"
+        );
+        let f = policy_findings(&rows);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message
+                .contains("UDP port 135 reachable from 198.18.2.10"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].fix.contains("Make the block cover UDP 135"),
+            "{}",
+            f[0].fix
+        );
+        assert_eq!(
+            f[0].evidence,
+            ["198.18.2.10 -> 198.18.0.10:135/udp open (expected block: u:1)"]
+        );
+        // The TCP hang-hazard rule ignores UDP rows: TCP 135 filtered, UDP 135 open.
+        assert!(hang_hazards(&rows, &article(), 135).is_empty());
+        let json = serde_json::to_string(&rows[1]).unwrap();
+        assert!(json.contains(r#""protocol":"udp""#), "{json}");
+        assert!(
+            !serde_json::to_string(&rows[0])
+                .unwrap()
+                .contains("protocol")
+        );
+    }
 }
