@@ -4,6 +4,8 @@
 //! default ports carry the other roads to RPC), the audit names a `fence-bypass` on 445 and 139
 //! with the interfaces the server registers on named pipes; with those roads fenced too
 //! (`policy.sh sealed`, and an intended policy that blocks them), the same audit is compliant.
+//! The same over UDP: the fixture endpoint mapper (`lab serve --udp-listen`, since Samba does
+//! not serve `ncadg_ip_udp`) answers on UDP 135, which the article's fence leaves open.
 //! `#[ignore]`d: root, Samba and network namespaces (scripts/test-all.sh runs it).
 
 mod support;
@@ -76,15 +78,91 @@ fn audit(policy: &str, deny: &str) -> (i32, Value) {
     )
 }
 
-/// The observed state of `port` from the denied subnet.
+/// The observed state of TCP `port` from the denied subnet.
 fn observed_from_denied(report: &Value, port: u16) -> String {
+    observed_over(report, port, None)
+}
+
+/// The observed state of `port` over `protocol` (None: TCP, which rows leave unsaid) from the
+/// denied subnet.
+fn observed_over(report: &Value, port: u16, protocol: Option<&str>) -> String {
     report["matrix"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["source"] == lab::DENY_IP.to_string() && r["port"] == port)
+        .find(|r| {
+            r["source"] == lab::DENY_IP.to_string()
+                && r["port"] == port
+                && r.get("protocol").and_then(Value::as_str) == protocol
+        })
         .map(|r| r["observed"].as_str().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no row for {port} from the denied subnet"))
+        .unwrap_or_else(|| panic!("no row for {port} {protocol:?} from the denied subnet"))
+}
+
+/// `audit SRV --policy POLICY --json` run in the denied subnet itself: (exit code, report).
+fn audit_from_denied(policy: &str) -> (i32, Value) {
+    let target = lab::SRV_IP.to_string();
+    let out = lab::run_in_ns(
+        lab::NS_DENY,
+        bin(),
+        &["audit", &target, "--policy", policy, "--json"],
+        Duration::from_secs(60),
+    )
+    .expect("audit from the denied subnet");
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"));
+    support::assert_valid_report(&report);
+    (out.status.code().unwrap_or(-1), report)
+}
+
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn the_endpoint_mapper_on_udp_135_bypasses_the_articles_fence_until_it_is_fenced_too() {
+    let Some(lab_lock) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    // The fixture answers ncadg_ip_udp on UDP 135 beside Samba's TCP 135 (its own TCP listener
+    // on a port nothing probes); stopped by its PID when dropped.
+    let udp = format!("{}:135", lab::SRV_IP);
+    let fixture = support::Fixture::start_in(
+        Some(lab::NS_SRV),
+        &format!("{}:13535", lab::SRV_IP),
+        &["--udp-listen", &udp],
+    );
+    let (code, report) = audit_from_denied(&article_policy());
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    assert_eq!(observed_from_denied(&report, 135), "filtered");
+    assert_eq!(observed_over(&report, 135, Some("udp")), "open");
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    let udp_bypass: Vec<&str> = bypasses
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .filter(|m| m.contains("on UDP 135 "))
+        .collect();
+    assert_eq!(udp_bypass.len(), 1, "{bypasses:#?}");
+    assert!(
+        udp_bypass[0].contains(&format!(
+            "from {}, which the fence denies TCP 135, RPC is reachable over connectionless RPC (the endpoint mapper on ncadg_ip_udp) on UDP 135",
+            lab::DENY_IP
+        )),
+        "{}",
+        udp_bypass[0]
+    );
+    // UDP 135 fenced as well (`sealed`): filtered from the denied subnet, no bypass over UDP.
+    // The lock is kept (the fixture must not answer in another test's lab).
+    lab::run_checked(
+        std::process::Command::new(lab::scripts_dir().join("policy.sh")).arg("sealed"),
+        "tests/lab/policy.sh sealed",
+    );
+    let (_, report) = audit_from_denied(&article_policy());
+    assert_eq!(observed_over(&report, 135, Some("udp")), "filtered");
+    let over_udp: Vec<&Value> = support::findings_with(&report, "fence-bypass")
+        .into_iter()
+        .filter(|f| f["message"].as_str().unwrap().contains(" on UDP "))
+        .collect();
+    assert!(over_udp.is_empty(), "{over_udp:#?}");
+    drop(fixture);
+    drop(lab_lock);
 }
 
 #[test]
