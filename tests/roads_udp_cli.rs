@@ -171,10 +171,9 @@ fn probe_udp_ports_carry_the_udp_road_to_audit_observations() {
     assert_eq!(code, 0, "{err}");
     let list = obs["observations"].as_array().unwrap();
     let state = |port: &str, proto: Option<&str>| -> Vec<&Value> {
+        let port: u64 = port.parse().unwrap();
         list.iter()
-            .filter(|o| {
-                o["port"].to_string() == port && o.get("protocol").and_then(Value::as_str) == proto
-            })
+            .filter(|o| o["port"] == port && o.get("protocol").and_then(Value::as_str) == proto)
             .map(|o| &o["state"])
             .collect()
     };
