@@ -116,6 +116,46 @@ fn audit_from_denied(policy: &str) -> (i32, Value) {
 }
 
 #[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn from_the_denied_subnet_the_bypass_names_the_pipes_that_opened() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    ensure_smbd();
+    // Audited from the denied subnet itself: TCP 135 is filtered (the map cannot be read from
+    // there, so the well-known pipes are tried), 445 and 139 are open, and the audit opens the
+    // pipes on an anonymous session from that source.
+    let (code, report) = audit_from_denied(&article_policy());
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    for port in [445, 139] {
+        let m = bypasses
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .find(|m| m.contains(&format!("on TCP {port} ")))
+            .unwrap_or_else(|| panic!("no bypass on {port}: {bypasses:#?}"));
+        let opened = m
+            .split(&format!(
+                "Pipes that opened from {} (anonymous): ",
+                lab::DENY_IP
+            ))
+            .nth(1)
+            .and_then(|rest| rest.split('.').next())
+            .unwrap_or_else(|| panic!("{m}"));
+        let opened: Vec<&str> = opened.split(", ").collect();
+        // Samba serves these to a null session (restrict anonymous = 0, its default).
+        for pipe in ["epmapper", "lsarpc", "samr"] {
+            assert!(opened.contains(&pipe), "{port}: {opened:?} in {m}");
+        }
+        // A pipe Samba does not serve is said, with the server's status (not found).
+        assert!(
+            m.contains("Did not open: ") && m.contains("0xc0000034"),
+            "{m}"
+        );
+    }
+}
+
+#[test]
 #[ignore = "lab: needs root and network namespaces"]
 fn the_endpoint_mapper_on_udp_135_bypasses_the_articles_fence_until_it_is_fenced_too() {
     let Some(lab_lock) = lab::setup(None, &["correct"]) else {

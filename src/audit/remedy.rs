@@ -654,8 +654,13 @@ mod tests {
             crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
         });
         let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
-        let findings =
-            crate::audit::roads::fence_bypasses(&matrix, 135, &crate::audit::roads::ROADS, &dump);
+        let findings = crate::audit::roads::fence_bypasses(
+            &matrix,
+            135,
+            &crate::audit::roads::ROADS,
+            &dump,
+            &[],
+        );
         assert_eq!(findings.len(), 1, "{findings:#?}");
         for dialect in FixDialect::ALL {
             let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
@@ -714,8 +719,13 @@ mod tests {
         // The TCP rules say nothing of UDP: the default (pass) decides those rows.
         assert!(matrix[1].rule.is_none() && matrix[1].expected == Action::Pass);
         let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
-        let findings =
-            crate::audit::roads::fence_bypasses(&matrix, 135, &crate::audit::roads::ROADS, &dump);
+        let findings = crate::audit::roads::fence_bypasses(
+            &matrix,
+            135,
+            &crate::audit::roads::ROADS,
+            &dump,
+            &[],
+        );
         assert_eq!(findings.len(), 2, "{findings:#?}");
         for dialect in FixDialect::ALL {
             let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);

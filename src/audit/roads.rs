@@ -8,6 +8,7 @@
 
 use super::verify::{Action, MatrixRow};
 use crate::epm::HostDump;
+use crate::epm::pipe::PipeAccess;
 use crate::finding::{Code, Finding, Severity};
 use crate::ports::Proto;
 use crate::probe::ProbeState;
@@ -128,6 +129,38 @@ fn interfaces_where(dump: &HostDump, keep: impl Fn(&crate::epm::Endpoint) -> boo
     Reached::Known(names)
 }
 
+/// What a finding says of the pipes tried from one source: " Pipes that opened from S
+/// (anonymous): lsarpc, samr.", those that did not open with the server's status
+/// (0xc0000034: no such pipe; 0xc0000022: access denied), or why no session could be set up.
+fn pipes_said(a: &PipeAccess) -> String {
+    let mut out = String::new();
+    if !a.opened.is_empty() {
+        out.push_str(&format!(
+            " Pipes that opened from {} (anonymous): {}.",
+            a.source,
+            name_list(&a.opened)
+        ));
+    }
+    if !a.refused.is_empty() {
+        let refused: Vec<String> = a
+            .refused
+            .iter()
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        out.push_str(&format!(" Did not open: {}.", name_list(&refused)));
+    }
+    match &a.error {
+        Some(e) if a.opened.is_empty() && a.refused.is_empty() => out.push_str(&format!(
+            " No anonymous pipe could be opened from {}: {}.",
+            a.source,
+            crate::inert::excerpt(e)
+        )),
+        Some(e) => out.push_str(&format!(" Then: {}.", crate::inert::excerpt(e))),
+        None => {}
+    }
+    out
+}
+
 /// Most interface names a finding lists before "and N more".
 const MAX_NAMED: usize = 12;
 
@@ -196,11 +229,14 @@ pub fn open_to_fenced<'a>(
 /// host registers interfaces on the road's protocol sequence or its map could not be read
 /// (a host whose readable map holds no named pipe has only file sharing on 445). A road that
 /// is closed (nothing listens) or filtered is no bypass; sources allowed to 135 are not judged.
+/// Over SMB the finding also says which named pipes opened from that source (`pipes`, the
+/// anonymous sessions the audit opened from its own vantage points), when it tried.
 pub fn fence_bypasses(
     rows: &[MatrixRow],
     epm_port: u16,
     roads: &[Road],
     dump: &HostDump,
+    pipes: &[PipeAccess],
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     for (road, row) in open_to_fenced(rows, epm_port, roads) {
@@ -245,12 +281,16 @@ pub fn fence_bypasses(
         } else {
             ""
         };
+        let tried = pipes
+            .iter()
+            .find(|a| a.source == source && a.port == port && road.protocol == "ncacn_np");
+        let opened = tried.map(pipes_said).unwrap_or_default();
         out.push(
             Finding::new(
                 Code::FenceBypass,
                 Severity::Error,
                 format!(
-                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port} ({policy_says}): {what}.",
+                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port} ({policy_says}): {what}.{opened}",
                     road.transport
                 ),
                 format!("Block {proto} {port} from {source} as TCP {epm_port} is blocked.{smb_note}"),
@@ -326,7 +366,7 @@ mod tests {
             obs("198.18.1.5", 135, ProbeState::Open),
             obs("198.18.1.5", 445, ProbeState::Open),
         ]);
-        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump());
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &[]);
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0].code, Code::FenceBypass);
         assert_eq!(f[0].severity, Severity::Error);
@@ -350,7 +390,7 @@ mod tests {
             obs("198.18.2.5", 593, ProbeState::Open),
         ]);
         let failed = crate::epm::client::failed("198.18.0.10", "timed out".into());
-        let f = fence_bypasses(&m, 135, &ROADS, &failed);
+        let f = fence_bypasses(&m, 135, &ROADS, &failed, &[]);
         assert_eq!(f.len(), 3, "{f:#?}");
         for (finding, port) in f.iter().zip([445, 139, 593]) {
             assert!(
@@ -378,13 +418,13 @@ mod tests {
             obs("198.18.2.5", 135, ProbeState::Filtered),
             obs("198.18.2.5", 445, ProbeState::Open),
         ]);
-        assert!(fence_bypasses(&m, 135, &ROADS, &tcp_only).is_empty());
+        assert!(fence_bypasses(&m, 135, &ROADS, &tcp_only, &[]).is_empty());
         // 593 open with no ncacn_http registration: the endpoint mapper itself answers there.
         let m = rows(&[
             obs("198.18.2.5", 135, ProbeState::Filtered),
             obs("198.18.2.5", 593, ProbeState::Open),
         ]);
-        let f = fence_bypasses(&m, 135, &ROADS, &tcp_only);
+        let f = fence_bypasses(&m, 135, &ROADS, &tcp_only, &[]);
         assert_eq!(f.len(), 1);
         assert!(
             f[0].message
@@ -399,14 +439,14 @@ mod tests {
         );
         // No row about 135 from the source: not judged.
         let m = rows(&[obs("198.18.2.5", 445, ProbeState::Open)]);
-        assert!(fence_bypasses(&m, 135, &ROADS, &dc_dump()).is_empty());
+        assert!(fence_bypasses(&m, 135, &ROADS, &dc_dump(), &[]).is_empty());
         // Closed and filtered roads are no bypass.
         let m = rows(&[
             obs("198.18.2.5", 135, ProbeState::Filtered),
             obs("198.18.2.5", 445, ProbeState::Closed),
             obs("198.18.2.5", 139, ProbeState::Filtered),
         ]);
-        assert!(fence_bypasses(&m, 135, &ROADS, &dc_dump()).is_empty());
+        assert!(fence_bypasses(&m, 135, &ROADS, &dc_dump(), &[]).is_empty());
     }
 
     #[test]
@@ -428,7 +468,7 @@ mod tests {
             obs("198.18.1.5", 135, ProbeState::Open),
             udp("198.18.1.5", 135, ProbeState::Open),
         ]);
-        let f = fence_bypasses(&m, 135, &ROADS, &d);
+        let f = fence_bypasses(&m, 135, &ROADS, &d, &[]);
         assert_eq!(f.len(), 2, "{f:#?}");
         assert_eq!(
             f[0].message,
@@ -450,7 +490,7 @@ mod tests {
         );
         // Without a UDP road nothing over UDP is judged; a UDP 135 row the policy blocks is no
         // fence of TCP 135.
-        assert!(fence_bypasses(&m, 135, &ROADS[..3], &d).is_empty());
+        assert!(fence_bypasses(&m, 135, &ROADS[..3], &d, &[]).is_empty());
         let only_udp_fenced = build_matrix(
             &[
                 obs("198.18.2.5", 135, ProbeState::Open),
@@ -465,7 +505,51 @@ mod tests {
                 Proto::Tcp => super::super::verify::Expected::uncovered(),
             },
         );
-        assert!(fence_bypasses(&only_udp_fenced, 135, &ROADS, &d).is_empty());
+        assert!(fence_bypasses(&only_udp_fenced, 135, &ROADS, &d, &[]).is_empty());
+    }
+
+    #[test]
+    fn an_smb_bypass_says_which_pipes_opened_from_that_source() {
+        let m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 445, ProbeState::Open),
+            obs("198.18.2.5", 139, ProbeState::Open),
+        ]);
+        let pipes = [
+            PipeAccess {
+                source: ip("198.18.2.5"),
+                port: 445,
+                opened: vec!["epmapper".into(), "lsarpc".into(), "samr".into()],
+                refused: vec![("spoolss".into(), "0xc0000034".into())],
+                error: None,
+            },
+            PipeAccess {
+                source: ip("198.18.2.5"),
+                port: 139,
+                opened: vec![],
+                refused: vec![],
+                error: Some("smb session setup (null session): access denied".into()),
+            },
+        ];
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &pipes);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(
+            f[0].message.ends_with(
+                "2 interfaces: MS-LSAD lsarpc, MS-SAMR samr. Pipes that opened from 198.18.2.5 (anonymous): epmapper, lsarpc, samr. Did not open: spoolss (0xc0000034)."
+            ),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[1].message.ends_with(
+                " No anonymous pipe could be opened from 198.18.2.5: smb session setup (null session): access denied."
+            ),
+            "{}",
+            f[1].message
+        );
+        // Another source's pipes are not this one's.
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &pipes[..0]);
+        assert!(f.iter().all(|f| !f.message.contains("Pipes")));
     }
 
     #[test]

@@ -599,6 +599,7 @@ mod tests {
         let target = "198.18.0.10";
         let dump = crate::epm::testing::dump(target, None, Vec::new());
         let host = crate::audit::run::HostResult {
+            pipes: Vec::new(),
             capacity: crate::audit::capacity::assess(
                 &dump,
                 &PortRanges::from_ranges([(5001, 5021)]),

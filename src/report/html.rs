@@ -836,6 +836,7 @@ mod tests {
                 let findings = crate::audit::verify::matrix_findings(&matrix, &range, 135);
                 let dump = dump(&target, annotation);
                 HostResult {
+                    pipes: Vec::new(),
                     capacity: crate::audit::capacity::assess(&dump, &range, &[]),
                     dump,
                     ip: Some(ip(&target)),
