@@ -5,7 +5,9 @@
 //! with the interfaces the server registers on named pipes; with those roads fenced too
 //! (`policy.sh sealed`, and an intended policy that blocks them), the same audit is compliant.
 //! The same over UDP: the fixture endpoint mapper (`lab serve --udp-listen`, since Samba does
-//! not serve `ncadg_ip_udp`) answers on UDP 135, which the article's fence leaves open.
+//! not serve `ncadg_ip_udp`) answers on UDP 135, which the article's fence leaves open. Audited
+//! from the denied subnet itself, the bypass over SMB names the pipes that opened on a null
+//! session there, as impacket's SMB client finds them (`tests/lab/impacket_pipes.py`).
 //! `#[ignore]`d: root, Samba and network namespaces (scripts/test-all.sh runs it).
 
 mod support;
@@ -148,11 +150,79 @@ fn from_the_denied_subnet_the_bypass_names_the_pipes_that_opened() {
             assert!(opened.contains(&pipe), "{port}: {opened:?} in {m}");
         }
         // A pipe Samba does not serve is said, with the server's status (not found).
-        assert!(
-            m.contains("Did not open: ") && m.contains("0xc0000034"),
-            "{m}"
+        let not_opened: Vec<String> = m
+            .split("Did not open: ")
+            .nth(1)
+            .and_then(|rest| rest.split('.').next())
+            .unwrap_or_else(|| panic!("{m}"))
+            .split(", ")
+            .map(|p| p.replace(" (", " ").replace(')', ""))
+            .collect();
+        assert!(not_opened.iter().any(|p| p.ends_with("0xc0000034")), "{m}");
+        // impacket's own SMB client, from the same subnet, on the same pipes, agrees.
+        let names: Vec<&str> = opened
+            .iter()
+            .copied()
+            .chain(not_opened.iter().filter_map(|p| p.split(' ').next()))
+            .collect();
+        let Some(reference) = impacket_pipes(port, &names) else {
+            continue;
+        };
+        let want_open: Vec<&str> = reference
+            .iter()
+            .filter_map(|l| l.strip_prefix("open "))
+            .collect();
+        let want_closed: Vec<String> = reference
+            .iter()
+            .filter_map(|l| l.strip_prefix("closed "))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            opened, want_open,
+            "{port}: rpcaudit (left) vs impacket (right)"
+        );
+        assert_eq!(
+            not_opened, want_closed,
+            "{port}: rpcaudit (left) vs impacket (right)"
         );
     }
+}
+
+/// `tests/lab/impacket_pipes.py SRV PORT NAMES` from the denied subnet: its lines ("open NAME",
+/// "closed NAME STATUS"); None, after saying so, without impacket where the lab is not required.
+fn impacket_pipes(port: u16, names: &[&str]) -> Option<Vec<String>> {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import impacket"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
+            "impacket is required (python3 -m pip install impacket)"
+        );
+        eprintln!("SKIPPED: the comparison with impacket (not installed)");
+        return None;
+    }
+    let script = lab::scripts_dir().join("impacket_pipes.py");
+    let out = lab::run_in_ns(
+        lab::NS_DENY,
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            &lab::SRV_IP.to_string(),
+            &port.to_string(),
+            &names.join(","),
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("impacket_pipes.py (python3 -m pip install impacket)");
+    assert!(out.status.success(), "impacket_pipes.py: {out:?}");
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 #[test]
