@@ -106,7 +106,8 @@ type Collected = (HostDump, Option<IpAddr>, Vec<Observation>, Vec<PipeAccess>);
 
 /// The network half for one host: resolve it once, dump its endpoint mapper, then probe the
 /// endpoint mapper's port, the range, every discovered TCP and UDP port, the other roads to RPC
-/// (UDP 135 among them) and the extra ports from each vantage point (within the run's shared probe budget).
+/// (UDP 135 among them) and the extra ports from each vantage point (within the run's shared
+/// probe budget), and open the named pipes from each source that found SMB open.
 async fn collect(target: Target, c: Arc<Collect>) -> Collected {
     let label = target.to_string();
     let addrs = crate::target::resolve(&target, c.epm_port, c.dump.connect_timeout).await;
