@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate docs/report.png, the README's picture of the HTML report: `rpcaudit demo --html`
+# Regenerate docs/report.png, the guide's picture of the HTML report (docs/guide/reports.md): `rpcaudit demo --html`
 # rendered by headless chromium (Debian package chromium) at 1280×900. Run from anywhere; it
 # builds the binary first. The demo's fixed loopback ports are shared with the tests, so the
 # demo runs under their lock.

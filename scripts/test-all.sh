@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
-# iproute2, openssh-server (sshd for the Ansible lab test), nmap, tshark, GNU time, chromium from Debian's packages; impacket and ansible-core from PyPI), then
+# iproute2, openssh-server (sshd for the Ansible lab test), nmap, tshark, GNU time, chromium,
+# man-db and groff-base (the man-page test), bash-completion (the completion test) from Debian's
+# packages; impacket and ansible-core from PyPI), then
 # runs the unit and integration tests and
 # the lab tests (#[ignore]d in plain `cargo test`), and takes the lab down afterwards.
 set -euo pipefail
@@ -25,6 +27,9 @@ command -v tshark >/dev/null || missing+=(tshark)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v chromium >/dev/null || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
+command -v man >/dev/null || missing+=(man-db)
+command -v groff >/dev/null || missing+=(groff-base)
+[ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "test-all: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -42,7 +47,8 @@ if ! command -v ansible-playbook >/dev/null; then
     command -v pyenv >/dev/null && pyenv rehash || true
 fi
 
-# The lab tests fail instead of skipping when something they need is missing.
+# The lab tests (and the browser, man-page and completion tests) fail instead of skipping when
+# something they need is missing.
 export RPCAUDIT_LAB_REQUIRED=1
 trap 'tests/lab/down.sh >/dev/null 2>&1 || true' EXIT
 

@@ -27,7 +27,7 @@ impl std::fmt::Display for Severity {
 }
 
 /// What a finding is about: a stable kebab-case string in the JSON (`code`), one variant per
-/// code the README lists. Policy lints, capacity checks and verification verdicts all name
+/// code the guide lists (docs/guide/reports.md, "Finding codes"). Policy lints, capacity checks and verification verdicts all name
 /// theirs here; [`Code::ALL`] is the whole list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -91,7 +91,7 @@ pub enum Code {
 }
 
 impl Code {
-    /// Every code rpcaudit produces, in the README's order.
+    /// Every code rpcaudit produces, in the order of the guide's table.
     pub const ALL: &[Code] = &[
         Code::TypographicDash,
         Code::Placeholder,
@@ -127,7 +127,7 @@ impl Code {
         Code::FenceBypass,
     ];
 
-    /// Whether the policy reader and linter produce this code (the README's "policy" rows;
+    /// Whether the policy reader and linter produce this code (the guide's "policy" rows;
     /// `hang-hazard` comes from the audit too).
     pub fn from_policy(&self) -> bool {
         !matches!(
@@ -145,7 +145,7 @@ impl Code {
         )
     }
 
-    /// The code as it stands in the JSON and the README.
+    /// The code as it stands in the JSON and the guide.
     pub fn as_str(&self) -> &str {
         match self {
             Code::TypographicDash => "typographic-dash",
@@ -218,7 +218,7 @@ impl PartialOrd for Code {
     }
 }
 
-/// One finding. `code` is a stable kebab-case string listed in the README.
+/// One finding. `code` is a stable kebab-case string listed in docs/guide/reports.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     #[schemars(with = "String")]
@@ -358,14 +358,17 @@ mod tests {
         assert_eq!(capped[0].message, "m0");
     }
 
-    /// The (code, from) rows of the README's "Finding codes" table, in its order.
-    fn readme_codes() -> Vec<(String, String)> {
-        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
-        let table = readme
+    /// The (code, from) rows of the "Finding codes" table in docs/guide/reports.md, in its order.
+    fn guide_codes() -> Vec<(String, String)> {
+        let guide = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/guide/reports.md"
+        ));
+        let table = guide
             .split("\n## Finding codes\n")
             .nth(1)
             .and_then(|rest| rest.split("\n## ").next())
-            .expect("README has a Finding codes section");
+            .expect("docs/guide/reports.md has a Finding codes section");
         table
             .lines()
             .filter_map(|l| l.strip_prefix("| `"))
@@ -378,8 +381,8 @@ mod tests {
     }
 
     #[test]
-    fn every_code_in_the_readme_is_one_code_and_every_code_is_in_the_readme() {
-        let rows = readme_codes();
+    fn every_code_in_the_guide_is_one_code_and_every_code_is_in_the_guide() {
+        let rows = guide_codes();
         let listed: Vec<&String> = rows.iter().map(|(code, _)| code).collect();
         assert!(listed.len() >= Code::ALL.len(), "{listed:?}");
         let all: Vec<&str> = Code::ALL.iter().map(Code::as_str).collect();
@@ -387,13 +390,13 @@ mod tests {
             assert_eq!(
                 all.iter().filter(|c| **c == code.as_str()).count(),
                 1,
-                "README code {code} is not exactly one finding::Code"
+                "guide code {code} is not exactly one finding::Code"
             );
         }
         for code in &all {
             assert!(
                 listed.iter().any(|c| c == code),
-                "{code} is not in the README"
+                "{code} is not in the guide's table"
             );
         }
         let distinct: std::collections::BTreeSet<_> = Code::ALL.iter().collect();
@@ -414,7 +417,7 @@ mod tests {
             .collect();
         assert_eq!(
             policy, policy_codes,
-            "Code::from_policy is not the README's policy rows"
+            "Code::from_policy is not the guide's policy rows"
         );
     }
 

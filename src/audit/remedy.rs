@@ -947,7 +947,7 @@ mod tests {
         }
     }
 
-    /// `ALL` is every dialect, in the order the README and `--help` list them.
+    /// `ALL` is every dialect, in the order the guide and `--help` list them.
     #[test]
     fn dialect_names() {
         use strum::IntoEnumIterator;

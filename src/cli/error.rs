@@ -107,6 +107,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// `completions`, `man`: clap_complete or clap_mangen could not produce the text.
+    #[error("cannot generate the {what}: {reason}")]
+    Generate { what: &'static str, reason: String },
 }
 
 impl Error {

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod dump;
 pub mod error;
 pub mod files;
+pub mod generate;
 pub mod lab;
 pub mod policy;
 pub mod probe;
@@ -105,6 +106,10 @@ pub enum Command {
     /// Lab helpers: serve a fixture endpoint mapper.
     #[command(subcommand)]
     Lab(lab::LabCommand),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish.
+    Completions(generate::completions::CompletionsArgs),
+    /// Print the man page: every command and flag on one page (roff, section 1).
+    Man(generate::man::ManArgs),
 }
 
 /// The whole binary: parse the command line, run the command, and print what went wrong, if
@@ -166,6 +171,8 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Lab(cmd) => lab::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Report(cmd) => report::run(cmd),
+        Command::Completions(args) => generate::completions::run(args),
+        Command::Man(args) => generate::man::run(args),
     }
 }
 

@@ -17,7 +17,7 @@
 //! up. `LPort=RPC` is the RPC dynamic range and `LPort=RPC-EPMap` is TCP 135 (MS-FASP
 //! §2.2.14). A profile setting in the GPO store overrides the local one; `AllowLocalPolicyMerge=0`
 //! in the GPO store takes the local rules out of force in that profile; `EnableFirewall=0` takes
-//! every rule of that profile out. Not modelled (said in the README): `App=`/`Svc=` (a rule is
+//! every rule of that profile out. Not modelled (said in docs/guide/policy.md): `App=`/`Svc=` (a rule is
 //! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
 //! and which profile the host is in (a rule counts when it is in force in any profile).
 

@@ -555,7 +555,7 @@ fn netsh_listing() -> Vec<u8> {
     ipsec_export::utf16(&text)
 }
 
-/// The README's `Get-NetFirewallRule` command (`Out-File -Encoding utf8`: UTF-8 with a BOM).
+/// The guide's `Get-NetFirewallRule` command (docs/guide/policy.md) (`Out-File -Encoding utf8`: UTF-8 with a BOM).
 fn json_listing() -> Vec<u8> {
     let objects: Vec<String> = listed().iter().map(Fw::json).collect();
     let text = format!("\u{feff}[\r\n{}\r\n]\r\n", objects.join(",\r\n"));

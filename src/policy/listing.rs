@@ -247,7 +247,7 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, JsonListin
             sink.parse_error(
                 line,
                 format!("item {}: not a rule object", i + 1),
-                "export again with the README's command",
+                "export again with the command in docs/guide/policy.md",
             );
             continue;
         };
@@ -284,7 +284,7 @@ pub fn parse_json(sink: &mut Sink, text: &str) -> Result<Vec<FwRule>, JsonListin
                             .unwrap_or_else(|| "(missing)".into())
                     )
                 ),
-                "export again with the README's command (enums as numbers or strings)",
+                "export again with the command in docs/guide/policy.md (enums as numbers or strings)",
             );
         };
         // GpoBoolean: True 1, False 2; Direction: Inbound 1, Outbound 2.

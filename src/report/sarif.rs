@@ -127,7 +127,7 @@ pub fn level(s: Severity) -> &'static str {
 }
 
 /// What a rule says about its code: (usual severity, short description, full description, how
-/// to fix it). The README's "Finding codes" table says the same in fewer words.
+/// to fix it). The guide's "Finding codes" table (docs/guide/reports.md) says the same in fewer words.
 fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str) {
     use Severity::{Error, Info, Warning};
     match code {

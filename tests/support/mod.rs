@@ -1,13 +1,17 @@
 //! The helpers integration tests share (`mod support;` in a test file): driving the real
 //! binary (run it, read its JSON, time it), a fixture endpoint mapper (`rpcaudit lab serve` on
-//! a free loopback port, stopped when the guard drops), the network lab ([`lab`]) and the
-//! cmd.exe / PowerShell line models the fix-script tests check with ([`remedy_models`]).
+//! a free loopback port, stopped when the guard drops), the network lab ([`lab`]), the Markdown
+//! the documentation tests read ([`markdown`]), the programs other tests need ([`tools`]: bash,
+//! man, groff) and the cmd.exe / PowerShell line models the fix-script tests check with
+//! ([`remedy_models`]).
 #![allow(dead_code)]
 
 pub mod browser;
 pub mod capture;
 pub mod lab;
+pub mod markdown;
 pub mod remedy_models;
+pub mod tools;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
