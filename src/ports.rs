@@ -10,6 +10,77 @@ use std::fmt;
 /// dynamic range.
 pub const EPM_PORT: u16 = 135;
 
+/// The transport protocol of a port: what a policy rule, a probe and a matrix row are about.
+/// In JSON `tcp` or `udp`; where the field is absent (files of versions before UDP was
+/// probed) it is TCP.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    /// True for TCP, the protocol an absent field means (serde's `skip_serializing_if`).
+    pub fn is_tcp(&self) -> bool {
+        *self == Proto::Tcp
+    }
+
+    /// `TCP` or `UDP`, as messages and fix scripts write it.
+    pub fn upper(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+        }
+    }
+}
+
+/// A protocol name that is neither TCP nor UDP (quoted cut short).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol '{}' (tcp or udp)", excerpt(.0))]
+pub struct UnknownProto(String);
+
+impl std::str::FromStr for Proto {
+    type Err = UnknownProto;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" | "6" => Ok(Proto::Tcp),
+            "udp" | "17" => Ok(Proto::Udp),
+            other => Err(UnknownProto(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        })
+    }
+}
+
 /// A set of TCP/UDP ports kept as sorted, merged, inclusive `[first, last]` ranges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct PortRanges(Vec<(u16, u16)>);

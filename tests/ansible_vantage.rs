@@ -136,6 +136,9 @@ fn the_playbook_leaves_one_observations_file_per_host_and_the_audit_merges_them(
         .arg("-e")
         .arg(format!("rpcaudit_ports=135,{port},5001-5021"))
         .arg("-e")
+        // UDP: nothing listens on loopback's 135 (ICMP port unreachable: closed).
+        .arg("rpcaudit_udp_ports=135")
+        .arg("-e")
         .arg(format!("rpcaudit_remote_dir={}", remote.display()))
         .env("ANSIBLE_NOCOLOR", "1")
         .status()
@@ -146,7 +149,13 @@ fn the_playbook_leaves_one_observations_file_per_host_and_the_audit_merges_them(
         let path = out_dir.join(format!("{name}.json"));
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let obs = v["observations"].as_array().unwrap();
-        assert_eq!(obs.len(), 23, "{name}");
+        assert_eq!(obs.len(), 24, "{name}");
+        let udp: Vec<&Value> = obs.iter().filter(|o| o["protocol"] == "udp").collect();
+        assert_eq!(udp.len(), 1, "{name}: {udp:?}");
+        assert_eq!(
+            (&udp[0]["port"], &udp[0]["state"]),
+            (&Value::from(135), &Value::from("closed"))
+        );
         let want_source = if name == "vantage-b" {
             "127.0.0.2"
         } else {

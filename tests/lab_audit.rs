@@ -19,8 +19,18 @@ fn policy_file() -> String {
         .to_string()
 }
 
-/// The other roads to RPC the audit probes beside 135 and the range.
+/// The other roads to RPC over TCP the audit probes beside 135 and the range.
 const ROADS: [u16; 3] = [445, 139, 593];
+
+/// A UDP row (UDP 135, the other road the audit probes; TCP rows leave the field out).
+fn is_udp(row: &Value) -> bool {
+    row.get("protocol").and_then(Value::as_str) == Some("udp")
+}
+
+/// A row about another road to RPC than 135 and the range: TCP 445, 139, 593, or UDP.
+fn is_road(row: &Value) -> bool {
+    is_udp(row) || ROADS.contains(&(row["port"].as_u64().unwrap() as u16))
+}
 
 /// `rpcaudit probe --json` from the denied subnet, saved to a file for `--observations`.
 fn denied_observations(dir: &tempfile::TempDir) -> String {
@@ -64,12 +74,13 @@ fn stored(name: &str) -> String {
         .to_string()
 }
 
-/// Every matrix row as (source, port, expected, observed, verdict), sorted.
+/// Every TCP matrix row as (source, port, expected, observed, verdict), sorted.
 fn verdict_rows(report: &Value) -> Vec<(String, u64, String, String, String)> {
     let mut rows: Vec<_> = report["matrix"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|r| !is_udp(r))
         .map(|r| {
             let s = |k: &str| r[k].as_str().unwrap().to_string();
             (
@@ -85,13 +96,13 @@ fn verdict_rows(report: &Value) -> Vec<(String, u64, String, String, String)> {
     rows
 }
 
-/// Matrix rows from `source`: port → (observed, verdict).
+/// TCP matrix rows from `source`: port → (observed, verdict).
 fn rows_from(report: &Value, source: &str) -> Vec<(u16, String, String)> {
     report["matrix"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|r| r["source"] == source)
+        .filter(|r| r["source"] == source && !is_udp(r))
         .map(|r| {
             (
                 r["port"].as_u64().unwrap() as u16,
@@ -177,6 +188,18 @@ fn correct_policy_is_compliant() {
         }
         assert_eq!(verdict, "pass-as-expected");
     }
+    // UDP 135 as well: Samba serves no ncadg_ip_udp, ICMP port unreachable says nothing
+    // listens, and the policy (TCP rules only) leaves UDP to the default.
+    let udp: Vec<&Value> = report["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| is_udp(r) && r["source"] == lab::ALLOW_IP.to_string())
+        .collect();
+    assert_eq!(udp.len(), 1, "{udp:#?}");
+    assert_eq!(udp[0]["port"], 135);
+    assert_eq!(udp[0]["observed"], "closed");
+    assert_eq!(udp[0]["verdict"], "pass-as-expected");
     let deny_rows = rows_from(report, &lab::DENY_IP.to_string());
     assert_eq!(deny_rows.len(), 22);
     for (port, observed, verdict) in &deny_rows {
@@ -211,7 +234,7 @@ fn every_stored_format_gives_the_scripts_verdicts() {
     };
     let want = fence_rows(report);
     assert_eq!(want.len(), 44, "{want:?}");
-    assert_eq!(verdict_rows(report).len(), 44 + ROADS.len());
+    assert_eq!(verdict_rows(report).len(), 44 + ROADS.len(), "TCP rows");
     for name in STORED {
         // A store holds no Rpc\Internet: the range is the one the lab's rpccfg line sets.
         let (code, r) = lab::audit_from_allowed(
@@ -222,7 +245,7 @@ fn every_stored_format_gives_the_scripts_verdicts() {
         let mut road_leak = false;
         for row in r["matrix"].as_array().unwrap() {
             let rule = row["rule"].as_str().unwrap_or_default();
-            if ROADS.contains(&(row["port"].as_u64().unwrap() as u16)) {
+            if is_road(row) {
                 // No rule of the lab's fence is about them: the default decides (a firewall
                 // store's own DefaultInboundAction, cited as its rule).
                 assert!(
@@ -241,7 +264,8 @@ fn every_stored_format_gives_the_scripts_verdicts() {
             assert!(
                 leaks.iter().all(|f| {
                     let m = f["message"].as_str().unwrap();
-                    ROADS.iter().any(|p| m.contains(&p.to_string())) && !m.contains("5001")
+                    (ROADS.iter().any(|p| m.contains(&p.to_string())) || m.contains("UDP port 135"))
+                        && !m.contains("5001")
                 }),
                 "{name}: only the roads leak: {leaks:#?}"
             );

@@ -4,6 +4,10 @@
 //! default ports carry the other roads to RPC), the audit names a `fence-bypass` on 445 and 139
 //! with the interfaces the server registers on named pipes; with those roads fenced too
 //! (`policy.sh sealed`, and an intended policy that blocks them), the same audit is compliant.
+//! The same over UDP: the fixture endpoint mapper (`lab serve --udp-listen`, since Samba does
+//! not serve `ncadg_ip_udp`) answers on UDP 135, which the article's fence leaves open. Audited
+//! from the denied subnet itself, the bypass over SMB names the pipes that opened on a null
+//! session there, as impacket's SMB client finds them (`tests/lab/impacket_pipes.py`).
 //! `#[ignore]`d: root, Samba and network namespaces (scripts/test-all.sh runs it).
 
 mod support;
@@ -76,15 +80,199 @@ fn audit(policy: &str, deny: &str) -> (i32, Value) {
     )
 }
 
-/// The observed state of `port` from the denied subnet.
+/// The observed state of TCP `port` from the denied subnet.
 fn observed_from_denied(report: &Value, port: u16) -> String {
+    observed_over(report, port, None)
+}
+
+/// The observed state of `port` over `protocol` (None: TCP, which rows leave unsaid) from the
+/// denied subnet.
+fn observed_over(report: &Value, port: u16, protocol: Option<&str>) -> String {
     report["matrix"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["source"] == lab::DENY_IP.to_string() && r["port"] == port)
+        .find(|r| {
+            r["source"] == lab::DENY_IP.to_string()
+                && r["port"] == port
+                && r.get("protocol").and_then(Value::as_str) == protocol
+        })
         .map(|r| r["observed"].as_str().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no row for {port} from the denied subnet"))
+        .unwrap_or_else(|| panic!("no row for {port} {protocol:?} from the denied subnet"))
+}
+
+/// `audit SRV --policy POLICY --json` run in the denied subnet itself: (exit code, report).
+fn audit_from_denied(policy: &str) -> (i32, Value) {
+    let target = lab::SRV_IP.to_string();
+    let out = lab::run_in_ns(
+        lab::NS_DENY,
+        bin(),
+        &["audit", &target, "--policy", policy, "--json"],
+        Duration::from_secs(60),
+    )
+    .expect("audit from the denied subnet");
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"));
+    support::assert_valid_report(&report);
+    (out.status.code().unwrap_or(-1), report)
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn from_the_denied_subnet_the_bypass_names_the_pipes_that_opened() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    ensure_smbd();
+    // Audited from the denied subnet itself: TCP 135 is filtered (the map cannot be read from
+    // there, so the well-known pipes are tried), 445 and 139 are open, and the audit opens the
+    // pipes on an anonymous session from that source.
+    let (code, report) = audit_from_denied(&article_policy());
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    for port in [445, 139] {
+        let m = bypasses
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .find(|m| m.contains(&format!("on TCP {port} ")))
+            .unwrap_or_else(|| panic!("no bypass on {port}: {bypasses:#?}"));
+        let opened = m
+            .split(&format!(
+                "Pipes that opened from {} (anonymous): ",
+                lab::DENY_IP
+            ))
+            .nth(1)
+            .and_then(|rest| rest.split('.').next())
+            .unwrap_or_else(|| panic!("{m}"));
+        let opened: Vec<&str> = opened.split(", ").collect();
+        // Samba serves these to a null session (restrict anonymous = 0, its default).
+        for pipe in ["epmapper", "lsarpc", "samr"] {
+            assert!(opened.contains(&pipe), "{port}: {opened:?} in {m}");
+        }
+        // A pipe Samba does not serve is said, with the server's status (not found).
+        let not_opened: Vec<String> = m
+            .split("Did not open: ")
+            .nth(1)
+            .and_then(|rest| rest.split('.').next())
+            .unwrap_or_else(|| panic!("{m}"))
+            .split(", ")
+            .map(|p| p.replace(" (", " ").replace(')', ""))
+            .collect();
+        assert!(not_opened.iter().any(|p| p.ends_with("0xc0000034")), "{m}");
+        // impacket's own SMB client, from the same subnet, on the same pipes, agrees.
+        let names: Vec<&str> = opened
+            .iter()
+            .copied()
+            .chain(not_opened.iter().filter_map(|p| p.split(' ').next()))
+            .collect();
+        let Some(reference) = impacket_pipes(port, &names) else {
+            continue;
+        };
+        let want_open: Vec<&str> = reference
+            .iter()
+            .filter_map(|l| l.strip_prefix("open "))
+            .collect();
+        let want_closed: Vec<String> = reference
+            .iter()
+            .filter_map(|l| l.strip_prefix("closed "))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            opened, want_open,
+            "{port}: rpcaudit (left) vs impacket (right)"
+        );
+        assert_eq!(
+            not_opened, want_closed,
+            "{port}: rpcaudit (left) vs impacket (right)"
+        );
+    }
+}
+
+/// `tests/lab/impacket_pipes.py SRV PORT NAMES` from the denied subnet: its lines ("open NAME",
+/// "closed NAME STATUS"); None, after saying so, without impacket where the lab is not required.
+fn impacket_pipes(port: u16, names: &[&str]) -> Option<Vec<String>> {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import impacket"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
+            "impacket is required (python3 -m pip install impacket)"
+        );
+        eprintln!("SKIPPED: the comparison with impacket (not installed)");
+        return None;
+    }
+    let script = lab::scripts_dir().join("impacket_pipes.py");
+    let out = lab::run_in_ns(
+        lab::NS_DENY,
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            &lab::SRV_IP.to_string(),
+            &port.to_string(),
+            &names.join(","),
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("impacket_pipes.py (python3 -m pip install impacket)");
+    assert!(out.status.success(), "impacket_pipes.py: {out:?}");
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[test]
+#[ignore = "lab: needs root and network namespaces"]
+fn the_endpoint_mapper_on_udp_135_bypasses_the_articles_fence_until_it_is_fenced_too() {
+    let Some(lab_lock) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    // The fixture answers ncadg_ip_udp on UDP 135 beside Samba's TCP 135 (its own TCP listener
+    // on a port nothing probes); stopped by its PID when dropped.
+    let udp = format!("{}:135", lab::SRV_IP);
+    let fixture = support::Fixture::start_in(
+        Some(lab::NS_SRV),
+        &format!("{}:13535", lab::SRV_IP),
+        &["--udp-listen", &udp],
+    );
+    let (code, report) = audit_from_denied(&article_policy());
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    assert_eq!(observed_from_denied(&report, 135), "filtered");
+    assert_eq!(observed_over(&report, 135, Some("udp")), "open");
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    let udp_bypass: Vec<&str> = bypasses
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .filter(|m| m.contains("on UDP 135 "))
+        .collect();
+    assert_eq!(udp_bypass.len(), 1, "{bypasses:#?}");
+    assert!(
+        udp_bypass[0].contains(&format!(
+            "from {}, which the fence denies TCP 135, RPC is reachable over connectionless RPC (the endpoint mapper on ncadg_ip_udp) on UDP 135",
+            lab::DENY_IP
+        )),
+        "{}",
+        udp_bypass[0]
+    );
+    // UDP 135 fenced as well (`sealed`): filtered from the denied subnet, no bypass over UDP.
+    // The lock is kept (the fixture must not answer in another test's lab).
+    lab::run_checked(
+        std::process::Command::new(lab::scripts_dir().join("policy.sh")).arg("sealed"),
+        "tests/lab/policy.sh sealed",
+    );
+    let (_, report) = audit_from_denied(&article_policy());
+    assert_eq!(observed_over(&report, 135, Some("udp")), "filtered");
+    let over_udp: Vec<&Value> = support::findings_with(&report, "fence-bypass")
+        .into_iter()
+        .filter(|f| f["message"].as_str().unwrap().contains(" on UDP "))
+        .collect();
+    assert!(over_udp.is_empty(), "{over_udp:#?}");
+    drop(fixture);
+    drop(lab_lock);
 }
 
 #[test]

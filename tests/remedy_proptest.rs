@@ -16,7 +16,7 @@ use rpcaudit::audit::capacity;
 use rpcaudit::audit::remedy::{FixDialect, FixKind, remediate};
 use rpcaudit::audit::verify::{self, MatrixRow};
 use rpcaudit::finding::{Code, Finding, Severity};
-use rpcaudit::policy::{self, Action, Layer, LoadOptions, LoadedPolicy, Proto};
+use rpcaudit::policy::{self, Action, Layer, LoadOptions, LoadedPolicy};
 use rpcaudit::ports::PortRanges;
 use rpcaudit::probe::{Observation, ProbeState};
 use std::sync::OnceLock;
@@ -59,8 +59,8 @@ fn case(name: &str, text: &str, observed: &[(&str, u16, ProbeState)]) -> Case {
             )
         })
         .collect();
-    let matrix = verify::build_matrix(&obs, Action::Pass, |s, p| {
-        let d = lp.policy.decide(s, p, Proto::Tcp);
+    let matrix = verify::build_matrix(&obs, Action::Pass, |s, p, proto| {
+        let d = lp.policy.decide(s, p, proto);
         verify::Expected::new(d.action, d.rule.map(|r| format!("{}:{}", r.file, r.line)))
     });
     let mut findings = lp.findings.clone();

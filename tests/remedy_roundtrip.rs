@@ -100,8 +100,8 @@ impl Scenario {
                 obs.push(Observation::new(ip(src), ip(TARGET), port, f(port)));
             }
         }
-        let rows = verify::build_matrix(&obs, self.default, |s, p| {
-            let d = lp.policy.decide(s, p, Proto::Tcp);
+        let rows = verify::build_matrix(&obs, self.default, |s, p, proto| {
+            let d = lp.policy.decide(s, p, proto);
             verify::Expected::new(d.action, d.rule.map(|r| format!("{}:{}", r.file, r.line)))
         });
         let mut findings = lp.findings.clone();

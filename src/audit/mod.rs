@@ -7,8 +7,9 @@
 //!    `range-exhausted` and a recommended range with the commands that apply it.
 //! 3. [`probe_plan`] lists what to probe: the endpoint mapper's port, the range, every TCP
 //!    port the dumps discovered and the other roads to RPC ([`roads`]: SMB on 445 and 139, RPC
-//!    over HTTP on 593), from each source to each target; `probe::sweep` runs it, and
-//!    observation files made at other vantage points are merged in.
+//!    over HTTP on 593, connectionless RPC on UDP 135 and every discovered `ncadg_ip_udp`
+//!    port), from each source to each target; `probe::sweep` runs it, and observation files
+//!    made at other vantage points are merged in.
 //! 4. [`verify::build_matrix`] gives each (source, target, port) the policy's expected action
 //!    and a verdict; [`verify::matrix_findings`] turns the matrix into `leak`, `overblock` and
 //!    `hang-hazard` findings, [`roads::fence_bypasses`] into `fence-bypass` ones.
@@ -24,15 +25,17 @@ pub mod run;
 pub mod verify;
 
 use crate::epm::HostDump;
-use crate::ports::PortRanges;
+use crate::ports::{PortRanges, Proto};
 
 use std::net::IpAddr;
 
-/// The probe plan of an audit: for each target, the ports `epm_port` ∪ `range` ∪ every TCP port
-/// the dump of that target discovered (`ncacn_ip_tcp` and `ncacn_http`) ∪ the ports of `roads` (the other roads to RPC), from each of [`crate::probe::vantage_points`] of
-/// `sources`. A dump belongs to a target when the address it connected to, or else
-/// the target it was given as, is that IP address. Nesting: target, source, port ascending;
-/// suitable for `probe::sweep`.
+/// The probe plan of an audit: for each target, the TCP ports `epm_port` ∪ `range` ∪ every TCP
+/// port the dump of that target discovered (`ncacn_ip_tcp` and `ncacn_http`) ∪ the TCP ports of
+/// `roads` (the other roads to RPC), then, when `roads` has a UDP road, the UDP ports of
+/// `roads` ∪ every `ncadg_ip_udp` port the dump discovered, from each of
+/// [`crate::probe::vantage_points`] of `sources`. A dump belongs to a target when the address
+/// it connected to, or else the target it was given as, is that IP address. Nesting: target,
+/// protocol (TCP first), source, port ascending; suitable for `probe::sweep`.
 pub fn probe_plan(
     targets: &[IpAddr],
     sources: &[IpAddr],
@@ -43,16 +46,31 @@ pub fn probe_plan(
 ) -> Vec<crate::probe::Probe> {
     let mut plan = Vec::new();
     for &target in targets {
-        let discovered = dumps
-            .iter()
-            .filter(|d| dump_ip(d) == Some(target))
-            .flat_map(|d| d.rpc_tcp_ports())
-            .map(|p| (p, p));
-        let roads = roads.iter().map(|r| (r.port, r.port));
+        let mine = || dumps.iter().filter(|d| dump_ip(d) == Some(target));
+        let discovered = mine().flat_map(|d| d.rpc_tcp_ports()).map(|p| (p, p));
+        let on = |proto: Proto| {
+            roads
+                .iter()
+                .filter(move |r| r.proto == proto)
+                .map(|r| (r.port, r.port))
+        };
         let ports = range.union(&PortRanges::from_ranges(
-            discovered.chain([(epm_port, epm_port)]).chain(roads),
+            discovered
+                .chain([(epm_port, epm_port)])
+                .chain(on(Proto::Tcp)),
         ));
         plan.extend(crate::probe::plan(&[target], sources, &ports));
+        if roads.iter().any(|r| r.proto == Proto::Udp) {
+            let udp = PortRanges::from_ranges(
+                on(Proto::Udp).chain(mine().flat_map(|d| d.rpc_udp_ports()).map(|p| (p, p))),
+            );
+            plan.extend(crate::probe::plan_over(
+                &[target],
+                sources,
+                &udp,
+                Proto::Udp,
+            ));
+        }
     }
     plan
 }
@@ -92,9 +110,22 @@ mod tests {
         let mut udp = tcp_endpoint("dc01", 49671, 2);
         udp.protocol = "ncadg_ip_udp".into();
         d.endpoints.extend([http, udp]);
-        let plan = probe_plan(&[t], &[], 135, &PortRanges::default(), &[], &[d]);
+        let plan = probe_plan(&[t], &[], 135, &PortRanges::default(), &[], &[d.clone()]);
         let ports: Vec<u16> = plan.iter().map(|p| p.2).collect();
         assert_eq!(ports, [135, 5001, 49670], "UDP ports are no TCP probe");
+        // With the UDP road, UDP 135 and the ncadg_ip_udp port are probed over UDP.
+        let plan = probe_plan(&[t], &[], 135, &PortRanges::default(), &roads::ROADS, &[d]);
+        let udp: Vec<u16> = plan
+            .iter()
+            .filter(|p| p.3 == Proto::Udp)
+            .map(|p| p.2)
+            .collect();
+        assert_eq!(udp, [135, 49671]);
+        assert!(
+            plan.iter()
+                .filter(|p| p.3 == Proto::Tcp)
+                .all(|p| p.2 != 49671)
+        );
     }
 
     #[test]
@@ -113,7 +144,7 @@ mod tests {
         let plan = probe_plan(&[t1, t2], &s, 135, &range, &roads::ROADS, &dumps);
         let t1_ports: Vec<u16> = plan
             .iter()
-            .filter(|p| p.1 == t1 && p.0 == Some(s[0]))
+            .filter(|p| p.1 == t1 && p.0 == Some(s[0]) && p.3 == Proto::Tcp)
             .map(|p| p.2)
             .collect();
         assert_eq!(
@@ -122,25 +153,29 @@ mod tests {
         );
         let t2_ports: Vec<u16> = plan
             .iter()
-            .filter(|p| p.1 == t2 && p.0 == Some(s[1]))
+            .filter(|p| p.1 == t2 && p.0 == Some(s[1]) && p.3 == Proto::Tcp)
             .map(|p| p.2)
             .collect();
         assert_eq!(t2_ports, [135, 139, 445, 593, 5001, 5002, 5003, 6000]);
-        assert_eq!(plan.len(), 2 * 9 + 2 * 8);
-        assert_eq!(plan[0], (Some(s[0]), t1, 135));
-        assert_eq!(plan[9], (Some(s[1]), t1, 135));
+        // UDP 135 from each source to each target besides.
+        assert_eq!(plan.len(), 2 * 9 + 2 * 8 + 2 * 2);
+        assert_eq!(plan[0], (Some(s[0]), t1, 135, Proto::Tcp));
+        assert_eq!(plan[9], (Some(s[1]), t1, 135, Proto::Tcp));
+        assert_eq!(plan[18], (Some(s[0]), t1, 135, Proto::Udp));
         // No sources: the kernel chooses.
         let plan = probe_plan(&[t1], &[], 13500, &range, &roads::ROADS, &[]);
+        let tcp = Proto::Tcp;
         assert_eq!(
             plan,
             [
-                (None, t1, 139),
-                (None, t1, 445),
-                (None, t1, 593),
-                (None, t1, 5001),
-                (None, t1, 5002),
-                (None, t1, 5003),
-                (None, t1, 13500)
+                (None, t1, 139, tcp),
+                (None, t1, 445, tcp),
+                (None, t1, 593, tcp),
+                (None, t1, 5001, tcp),
+                (None, t1, 5002, tcp),
+                (None, t1, 5003, tcp),
+                (None, t1, 13500, tcp),
+                (None, t1, 135, Proto::Udp)
             ]
         );
     }

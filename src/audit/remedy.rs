@@ -135,8 +135,12 @@ pub struct FixAction {
     pub kind: FixKind,
     /// The sources concerned: `any`, `any except 10.1.1.0/24`, `10.1.1.0/24`, `10.1.1.66`.
     pub source: String,
-    /// TCP ports, e.g. `5003` or `135,5001-5021` (for `range`: the new range).
+    /// Ports, e.g. `5003` or `135,5001-5021` (for `range`: the new range); TCP unless
+    /// `protocol` says otherwise.
     pub ports: String,
+    /// `udp` for a step about UDP ports (connectionless RPC); absent for TCP.
+    #[serde(default, skip_serializing_if = "crate::ports::Proto::is_tcp")]
+    pub protocol: crate::ports::Proto,
     /// What the step does, in words.
     pub detail: String,
 }
@@ -250,7 +254,16 @@ impl FixAction {
             kind,
             source: source.into(),
             ports: ports.to_string(),
+            protocol: crate::ports::Proto::Tcp,
             detail,
+        }
+    }
+
+    /// The same step, about `proto` ports.
+    fn over(self, proto: crate::ports::Proto) -> Self {
+        FixAction {
+            protocol: proto,
+            ..self
         }
     }
 }
@@ -383,6 +396,13 @@ pub fn remediate(
         notes: plan.notes.clone(),
     };
     header(&mut out, policy);
+    if plan
+        .block_udp
+        .values()
+        .any(|c| c.contains(&Code::FenceBypass))
+    {
+        out.comment("Note: the fence-bypass blocks on UDP close connectionless RPC (ncadg_ip_udp: the endpoint mapper on UDP 135, and the UDP ports its servers registered) to every source but the ones the fence lets reach TCP 135.");
+    }
     if plan.block.values().any(|c| c.contains(&Code::FenceBypass)) {
         out.comment("Note: the fence-bypass blocks close SMB (445, 139) or RPC over HTTP (593) to every source but the allowed ones, as TCP 135 is closed. Where SMB must stay open for file sharing, leave those blocks out and close the named-pipe interfaces with RPC filters (netsh rpc filter) instead: RestrictRemoteClients does not help, it counts a named-pipe client as authenticated.");
     }
@@ -629,13 +649,18 @@ mod tests {
                 ProbeState::Filtered,
             ),
         ];
-        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port| {
-            let d = lp.policy.decide(src, port, crate::policy::Proto::Tcp);
+        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port, proto| {
+            let d = lp.policy.decide(src, port, proto);
             crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
         });
         let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
-        let findings =
-            crate::audit::roads::fence_bypasses(&matrix, 135, &crate::audit::roads::ROADS, &dump);
+        let findings = crate::audit::roads::fence_bypasses(
+            &matrix,
+            135,
+            &crate::audit::roads::ROADS,
+            &dump,
+            &[],
+        );
         assert_eq!(findings.len(), 1, "{findings:#?}");
         for dialect in FixDialect::ALL {
             let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
@@ -672,6 +697,96 @@ mod tests {
                 r.script.contains("SMB must stay open for file sharing"),
                 "{dialect}: {}",
                 r.script
+            );
+        }
+    }
+
+    #[test]
+    fn a_fence_bypass_over_udp_is_closed_over_udp_in_every_dialect() {
+        // The article's fence is TCP only. From 203.0.113.9, which it fences off, the
+        // endpoint mapper answered on UDP 135 and a server on UDP 49700; TCP 135 was filtered.
+        let lp = load(ARTICLE);
+        let (src, t) = (ip("203.0.113.9"), ip("10.0.0.5"));
+        let obs = [
+            crate::probe::Observation::new(src, t, 135, ProbeState::Filtered),
+            crate::probe::Observation::udp(src, t, 135, ProbeState::Open),
+            crate::probe::Observation::udp(src, t, 49700, ProbeState::Open),
+        ];
+        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port, proto| {
+            let d = lp.policy.decide(src, port, proto);
+            crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
+        });
+        // The TCP rules say nothing of UDP: the default (pass) decides those rows.
+        assert!(matrix[1].rule.is_none() && matrix[1].expected == Action::Pass);
+        let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
+        let findings = crate::audit::roads::fence_bypasses(
+            &matrix,
+            135,
+            &crate::audit::roads::ROADS,
+            &dump,
+            &[],
+        );
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        for dialect in FixDialect::ALL {
+            let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
+            let block = r
+                .actions
+                .iter()
+                .find(|a| a.kind == FixKind::Block)
+                .unwrap_or_else(|| panic!("{dialect}: {}", r.script));
+            assert_eq!(block.codes, [Code::FenceBypass], "{dialect}");
+            assert_eq!(block.protocol, crate::ports::Proto::Udp, "{dialect}");
+            assert_eq!(block.ports, "135,49700", "{dialect}: {}", r.script);
+            assert!(
+                r.script.contains(
+                    "Fixes fence-bypass: UDP 135,49700 (connectionless RPC) must be blocked"
+                ),
+                "{dialect}: {}",
+                r.script
+            );
+            assert!(
+                !r.actions
+                    .iter()
+                    .any(|a| a.protocol == crate::ports::Proto::Tcp && a.kind == FixKind::Block),
+                "{dialect}: no TCP block: {}",
+                r.script
+            );
+            assert!(!r.script.contains("SMB must stay open"), "{dialect}");
+            // Read back with the policy reader beside the article: UDP 135 is blocked for the
+            // fenced-off source and left to the allowed subnet; TCP is as it was.
+            let name = match dialect {
+                FixDialect::Powershell => "fix.ps1",
+                _ => "fix.cmd",
+            };
+            let fixed = build(
+                vec![
+                    parse_text("policy.cmd", ARTICLE.as_bytes()),
+                    parse_text(name, r.script.as_bytes()),
+                ],
+                &LoadOptions::default(),
+            );
+            let udp = crate::ports::Proto::Udp;
+            for port in [135, 49700] {
+                assert_eq!(
+                    fixed.policy.decide(src, port, udp).action,
+                    Action::Block,
+                    "{dialect} UDP {port}: {}",
+                    r.script
+                );
+                assert_ne!(
+                    fixed.policy.decide(ip("10.1.1.5"), port, udp).action,
+                    Action::Block,
+                    "{dialect} UDP {port} from the allowed subnet: {}",
+                    r.script
+                );
+            }
+            assert_eq!(
+                fixed
+                    .policy
+                    .decide(ip("10.1.1.5"), 135, crate::ports::Proto::Tcp)
+                    .action,
+                Action::Pass,
+                "{dialect}"
             );
         }
     }
@@ -811,6 +926,7 @@ mod tests {
                     source: if i % 3 == 0 { ip("10.1.1.9") } else { ip("203.0.113.5") },
                     target: ip("198.18.0.10"),
                     port: [135u16, 5001, 5003, 5021, 49664][i % 5],
+                    protocol: if i % 7 == 6 { crate::ports::Proto::Udp } else { crate::ports::Proto::Tcp },
                     expected,
                     rule: None,
                     observed,

@@ -11,6 +11,7 @@
 use super::capacity::{HostCapacity, assess as assess_capacity};
 use super::verify::{Expected, MatrixRow, add_configured, build_matrix, matrix_findings};
 use crate::epm::client::DumpOptions;
+use crate::epm::pipe::PipeAccess;
 use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
 use crate::pipeline::Order;
@@ -71,6 +72,9 @@ pub struct HostResult {
     pub ip: Option<IpAddr>,
     pub capacity: HostCapacity,
     pub observations: Vec<Observation>,
+    /// Which named pipes opened anonymously from each local source that found SMB open (the
+    /// `fence-bypass` findings cite them).
+    pub pipes: Vec<PipeAccess>,
     pub matrix: Vec<MatrixRow>,
     pub findings: Vec<Finding>,
     /// The host could not be fully examined.
@@ -97,10 +101,14 @@ struct Collect {
     sweeper: Sweeper,
 }
 
+/// What [`collect`] gathers about one host.
+type Collected = (HostDump, Option<IpAddr>, Vec<Observation>, Vec<PipeAccess>);
+
 /// The network half for one host: resolve it once, dump its endpoint mapper, then probe the
-/// endpoint mapper's port, the range, every discovered TCP port, the other roads to RPC and the
-/// extra ports from each vantage point (within the run's shared probe budget).
-async fn collect(target: Target, c: Arc<Collect>) -> (HostDump, Option<IpAddr>, Vec<Observation>) {
+/// endpoint mapper's port, the range, every discovered TCP and UDP port, the other roads to RPC
+/// (UDP 135 among them) and the extra ports from each vantage point (within the run's shared
+/// probe budget), and open the named pipes from each source that found SMB open.
+async fn collect(target: Target, c: Arc<Collect>) -> Collected {
     let label = target.to_string();
     let addrs = crate::target::resolve(&target, c.epm_port, c.dump.connect_timeout).await;
     let dump = match &addrs {
@@ -129,7 +137,54 @@ async fn collect(target: Target, c: Arc<Collect>) -> (HostDump, Option<IpAddr>, 
         plan.retain(|k| seen.insert(*k));
         observations = c.sweeper.sweep(&plan).await;
     }
-    (dump, ip, observations)
+    let pipes = match ip {
+        Some(ip) => open_pipes(&label, ip, &dump, &observations, &c).await,
+        None => Vec::new(),
+    };
+    (dump, ip, observations, pipes)
+}
+
+/// For each local source that found an SMB road open (445, 139), which named pipes open
+/// anonymously: those the map registers (the well-known ones when it could not be read), one
+/// session per source and port, one after another, within the host's dump deadline each.
+async fn open_pipes(
+    label: &str,
+    ip: IpAddr,
+    dump: &HostDump,
+    observations: &[Observation],
+    c: &Collect,
+) -> Vec<PipeAccess> {
+    let smb_roads: Vec<u16> = c
+        .roads
+        .iter()
+        .filter(|r| r.protocol == "ncacn_np" && r.proto == Proto::Tcp)
+        .map(|r| r.port)
+        .collect();
+    let names = crate::epm::pipe::pipes_to_probe(dump);
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for o in observations.iter().filter(|o| {
+        o.target == ip
+            && o.protocol == Proto::Tcp
+            && o.state == crate::probe::ProbeState::Open
+            && smb_roads.contains(&o.port)
+    }) {
+        let deadline = tokio::time::Instant::now() + c.dump.timeout;
+        out.push(
+            crate::epm::pipe::open_pipes_from(
+                label,
+                std::net::SocketAddr::new(ip, o.port),
+                o.source,
+                &names,
+                &c.dump,
+                deadline,
+            )
+            .await,
+        );
+    }
+    out
 }
 
 /// The imported observations (`--observations`), by target address: each host's assessment
@@ -179,6 +234,7 @@ pub async fn run_each(
                         crate::epm::client::failed("?", "no such target".into()),
                         None,
                         vec![],
+                        vec![],
                     ),
                 }
             }
@@ -189,13 +245,16 @@ pub async fn run_each(
                 &label,
                 format!("{label}: the host's task ended abnormally"),
             );
-            (dump, None, Vec::new())
+            (dump, None, Vec::new(), Vec::new())
         },
-        |k, (dump, ip, observations)| {
+        |k, (dump, ip, observations, pipes)| {
             let about = ip
                 .and_then(|ip| imported.get(&ip))
                 .map_or(&[][..], Vec::as_slice);
-            emit(k, assess_host(req, policy, dump, ip, observations, about));
+            emit(
+                k,
+                assess_host(req, policy, dump, ip, (observations, pipes), about),
+            );
         },
     )
     .await;
@@ -246,9 +305,9 @@ pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
     out
 }
 
-/// What a loaded policy decides for a TCP connection from `src` to `port`, and the rule.
-fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16) -> Expected {
-    let d = policy.policy.decide(src, port, Proto::Tcp);
+/// What a loaded policy decides for traffic from `src` to `port` over `proto`, and the rule.
+fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16, proto: Proto) -> Expected {
+    let d = policy.policy.decide(src, port, proto);
     Expected::new(d.action, d.rule.map(|r| r.to_string()))
 }
 
@@ -274,7 +333,7 @@ fn combine(
                     &label,
                     format!("{label}: interrupted before its dump ended"),
                 );
-                let mut h = assess_host(req, policy, dump, None, Vec::new(), &[]);
+                let mut h = assess_host(req, policy, dump, None, (Vec::new(), Vec::new()), &[]);
                 h.incomplete = true;
                 h
             }
@@ -288,35 +347,35 @@ fn combine(
 }
 
 /// The pure half for one host: capacity, the imported observations about it (`imported`; a
-/// local observation of the same source and port wins), its matrix rows and findings, and
-/// whether it is complete.
+/// local observation of the same source and port wins), its matrix rows and findings (with
+/// the named pipes that opened from each local source, `pipes`), and whether it is complete.
 pub fn assess_host(
     req: &AuditRequest,
     policy: &LoadedPolicy,
     dump: HostDump,
     ip: Option<IpAddr>,
-    mut observations: Vec<Observation>,
+    (mut observations, pipes): (Vec<Observation>, Vec<PipeAccess>),
     imported: &[Observation],
 ) -> HostResult {
     let port = req.epm_port;
     let capacity = assess_capacity(&dump, &req.range, &req.static_ports);
     if let Some(target) = ip {
-        let mut seen: HashSet<(IpAddr, IpAddr, u16)> = observations
+        let mut seen: HashSet<(IpAddr, IpAddr, u16, Proto)> = observations
             .iter()
-            .map(|o| (o.source, o.target, o.port))
+            .map(|o| (o.source, o.target, o.port, o.protocol))
             .collect();
         for o in imported {
-            if o.target == target && seen.insert((o.source, o.target, o.port)) {
+            if o.target == target && seen.insert((o.source, o.target, o.port, o.protocol)) {
                 observations.push(o.clone());
             }
         }
     }
 
-    let mut matrix = build_matrix(&observations, req.default_action, |src, p| {
-        decision(policy, src, p)
+    let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
+        decision(policy, src, p, proto)
     });
     if let Some(store) = &req.store {
-        add_configured(&mut matrix, |src, p| decision(store, src, p));
+        add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
     }
 
     let mut findings: Vec<Finding> = capacity
@@ -332,7 +391,7 @@ pub fn assess_host(
         .collect();
     findings.extend(matrix_findings(&matrix, &req.range, port));
     findings.extend(super::roads::fence_bypasses(
-        &matrix, port, &req.roads, &dump,
+        &matrix, port, &req.roads, &dump, &pipes,
     ));
 
     // A host whose endpoint mapper could not be dumped is incomplete, unless the policy blocks
@@ -344,7 +403,7 @@ pub fn assess_host(
             && ip.is_some_and(|ip| {
                 let rows: Vec<&MatrixRow> = matrix
                     .iter()
-                    .filter(|r| r.target == ip && r.port == port)
+                    .filter(|r| r.target == ip && r.port == port && r.protocol == Proto::Tcp)
                     .collect();
                 !rows.is_empty()
                     && rows.iter().all(|r| {
@@ -400,6 +459,7 @@ pub fn assess_host(
         ip,
         capacity,
         observations,
+        pipes,
         matrix,
         findings,
         incomplete,
@@ -408,7 +468,7 @@ pub fn assess_host(
 
 /// True when the row's observation was imported, not made here.
 fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
-    imported
-        .iter()
-        .any(|o| o.source == r.source && o.target == r.target && o.port == r.port)
+    imported.iter().any(|o| {
+        o.source == r.source && o.target == r.target && o.port == r.port && o.protocol == r.protocol
+    })
 }

@@ -8,7 +8,7 @@
 //! finding ([`store_findings`]). Pure: no I/O.
 
 use crate::finding::{Code, Finding, Severity};
-use crate::ports::PortRanges;
+use crate::ports::{PortRanges, Proto};
 use crate::probe::{Observation, ProbeState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,10 @@ pub struct MatrixRow {
     pub source: IpAddr,
     pub target: IpAddr,
     pub port: u16,
+    /// `udp` for a UDP port (UDP 135, a discovered `ncadg_ip_udp` port); absent for TCP (and in
+    /// reports of versions that probed TCP only).
+    #[serde(default, skip_serializing_if = "Proto::is_tcp")]
+    pub protocol: Proto,
     /// `pass` or `block`, after the default was applied to uncovered ports.
     pub expected: Action,
     /// The rule behind `expected`; null when no rule covers the port and the default decided.
@@ -91,7 +95,18 @@ pub struct MatrixRow {
     pub configured: Option<Expected>,
 }
 
-/// The verdict for an expected action (`None` counts as pass) and an observed state.
+/// The verdict for an expected action (`None` counts as pass) and an observed state over
+/// `proto`. Over UDP silence (`filtered`) is also what a port with no listener says when no ICMP
+/// comes back, so where a pass is expected it proves nothing: inconclusive, not an overblock.
+pub fn verdict_over(proto: Proto, expected: Action, observed: ProbeState) -> Verdict {
+    match (proto, expected, observed) {
+        (Proto::Udp, Action::Pass | Action::None, ProbeState::Filtered) => Verdict::Inconclusive,
+        _ => verdict(expected, observed),
+    }
+}
+
+/// The verdict for an expected action (`None` counts as pass) and an observed state of a TCP
+/// probe.
 pub fn verdict(expected: Action, observed: ProbeState) -> Verdict {
     let reached = match observed {
         ProbeState::Open | ProbeState::Closed => true,
@@ -106,12 +121,14 @@ pub fn verdict(expected: Action, observed: ProbeState) -> Verdict {
     }
 }
 
-/// Build the matrix, one row per observation, in the observations' order. `default` decides
-/// ports no rule covers (`Action::None` as the default means pass, the `--default` default).
+/// Build the matrix, one row per observation, in the observations' order. `expect` is asked
+/// about each row's source, port and protocol (a TCP rule is never a UDP port's answer).
+/// `default` decides ports no rule covers (`Action::None` as the default means pass, the
+/// `--default` default).
 pub fn build_matrix(
     observations: &[Observation],
     default: Action,
-    expect: impl Fn(IpAddr, u16) -> Expected,
+    expect: impl Fn(IpAddr, u16, Proto) -> Expected,
 ) -> Vec<MatrixRow> {
     let default = match default {
         Action::Block => Action::Block,
@@ -120,7 +137,7 @@ pub fn build_matrix(
     observations
         .iter()
         .map(|o| {
-            let e = expect(o.source, o.port);
+            let e = expect(o.source, o.port, o.protocol);
             let expected = match e.action {
                 Action::None => default,
                 a => a,
@@ -129,6 +146,7 @@ pub fn build_matrix(
                 source: o.source,
                 target: o.target,
                 port: o.port,
+                protocol: o.protocol,
                 expected,
                 rule: if e.action == Action::None {
                     None
@@ -136,7 +154,7 @@ pub fn build_matrix(
                     e.rule
                 },
                 observed: o.state,
-                verdict: verdict(expected, o.state),
+                verdict: verdict_over(o.protocol, expected, o.state),
                 rtt_ms: o.rtt_ms,
                 configured: None,
             }
@@ -179,11 +197,14 @@ pub fn summarize(rows: &[MatrixRow]) -> MatrixSummary {
     s
 }
 
-/// Rows grouped by (target, source), each group's rows in port order.
-fn by_pair(rows: &[MatrixRow]) -> BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> {
-    let mut groups: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
+/// Rows grouped by (target, source, protocol), each group's rows in port order.
+fn by_pair(rows: &[MatrixRow]) -> BTreeMap<(IpAddr, IpAddr, Proto), Vec<&MatrixRow>> {
+    let mut groups: BTreeMap<(IpAddr, IpAddr, Proto), Vec<&MatrixRow>> = BTreeMap::new();
     for r in rows {
-        groups.entry((r.target, r.source)).or_default().push(r);
+        groups
+            .entry((r.target, r.source, r.protocol))
+            .or_default()
+            .push(r);
     }
     for g in groups.values_mut() {
         g.sort_by_key(|r| r.port);
@@ -198,6 +219,15 @@ fn runs(ports: impl IntoIterator<Item = u16>) -> String {
 
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
+}
+
+/// "port"/"ports", with "UDP " before it for UDP rows (TCP is what a port means unsaid).
+fn ports_word(proto: Proto, n: usize) -> String {
+    let word = plural(n, "port", "ports");
+    match proto {
+        Proto::Tcp => word.to_string(),
+        Proto::Udp => format!("UDP {word}"),
+    }
 }
 
 /// Distinct rules of `rows`, in order, with "no rule (--default pass)" for defaulted rows.
@@ -229,11 +259,11 @@ fn name_rules(rules: impl IntoIterator<Item = String>) -> String {
     out.join("; ")
 }
 
-/// `leak` and `overblock` findings: one per (target, source) and kind, naming the port runs and
-/// the rules that expected otherwise.
+/// `leak` and `overblock` findings: one per (target, source, protocol) and kind, naming the
+/// port runs and the rules that expected otherwise.
 pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for ((target, source), group) in by_pair(rows) {
+    for ((target, source, proto), group) in by_pair(rows) {
         for (verdict, code) in [
             (Verdict::Leak, Code::Leak),
             (Verdict::Overblock, Code::Overblock),
@@ -247,12 +277,16 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
                 continue;
             }
             let ports = runs(cells.iter().map(|r| r.port));
+            let named = match proto {
+                Proto::Tcp => ports.clone(),
+                Proto::Udp => format!("UDP {ports}"),
+            };
             let (seen, expected, fix) = match verdict {
                 Verdict::Leak => (
                     "reachable from",
                     "blocks",
                     format!(
-                        "Make the block cover {ports} from {source}: one BLOCK filter per port (with \
+                        "Make the block cover {named} from {source}: one BLOCK filter per port (with \
                          ipseccmd/ipsecpol change the port in both -r and -f), no broader PASS for \
                          {source}, and the policy assigned (-x, typed with an ASCII hyphen)."
                     ),
@@ -261,7 +295,7 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
                     "filtered from",
                     "passes",
                     format!(
-                        "Let {ports} through from {source}: a PASS filter per port for its subnet, more \
+                        "Let {named} through from {source}: a PASS filter per port for its subnet, more \
                          specific than the BLOCK (IPsec); in Windows Firewall a block rule wins over an \
                          allow rule, so narrow the block instead. Check host and network firewalls in \
                          between too."
@@ -274,7 +308,7 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
                     Severity::Error,
                     format!(
                         "{target}: {} {ports} {seen} {source} although the policy {expected} {} ({}).",
-                        plural(cells.len(), "port", "ports"),
+                        ports_word(proto, cells.len()),
                         plural(cells.len(), "it", "them"),
                         rules_of(&cells)
                     ),
@@ -293,7 +327,12 @@ pub fn policy_findings(rows: &[MatrixRow]) -> Vec<Finding> {
 /// unreachable and error observations count neither way.
 pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Vec<Finding> {
     let mut out = Vec::new();
-    for ((target, source), group) in by_pair(rows) {
+    // The fence of 135 and the range is TCP's: UDP rows are judged by `policy_findings` and
+    // `audit::roads`.
+    for ((target, source, _), group) in by_pair(rows)
+        .into_iter()
+        .filter(|((_, _, proto), _)| *proto == Proto::Tcp)
+    {
         let Some(epm) = group.iter().find(|r| r.port == epm_port) else {
             continue;
         };
@@ -365,24 +404,34 @@ pub fn hang_hazards(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Ve
 /// policy.cmd:13 "Block Inbound TCP 5007 Rule")`.
 fn cell(r: &MatrixRow) -> String {
     format!(
-        "{} -> {}:{} {} (expected {}: {})",
+        "{} -> {}:{}{} {} (expected {}: {})",
         r.source,
         r.target,
         r.port,
+        udp_mark(r.protocol),
         r.observed.as_str(),
         r.expected,
         r.rule.as_deref().unwrap_or("no rule, the run's default")
     )
 }
 
+/// What follows the port of a UDP row in evidence ("135/udp"); nothing for TCP.
+pub fn udp_mark(proto: Proto) -> &'static str {
+    match proto {
+        Proto::Tcp => "",
+        Proto::Udp => "/udp",
+    }
+}
+
 fn reaches(state: ProbeState) -> bool {
     matches!(state, ProbeState::Open | ProbeState::Closed)
 }
 
-/// Give each row what the configured store decides for its source and port (`audit --store`).
-pub fn add_configured(rows: &mut [MatrixRow], configured: impl Fn(IpAddr, u16) -> Expected) {
+/// Give each row what the configured store decides for its source, port and protocol
+/// (`audit --store`).
+pub fn add_configured(rows: &mut [MatrixRow], configured: impl Fn(IpAddr, u16, Proto) -> Expected) {
     for r in rows {
-        r.configured = Some(configured(r.source, r.port));
+        r.configured = Some(configured(r.source, r.port, r.protocol));
     }
 }
 
@@ -395,7 +444,7 @@ pub fn configured_verdict(r: &MatrixRow) -> Option<Verdict> {
     if c.action == Action::None {
         return None;
     }
-    Some(verdict(c.action, r.observed)).filter(|v| *v != Verdict::Inconclusive)
+    Some(verdict_over(r.protocol, c.action, r.observed)).filter(|v| *v != Verdict::Inconclusive)
 }
 
 /// `store-not-in-force` findings: per (target, source), the ports the store blocks that were
@@ -403,7 +452,7 @@ pub fn configured_verdict(r: &MatrixRow) -> Option<Verdict> {
 /// filtered (warning: something the store does not hold drops them), with the store's rules.
 pub fn store_findings(rows: &[MatrixRow]) -> Vec<Finding> {
     let mut out = Vec::new();
-    for ((target, source), group) in by_pair(rows) {
+    for ((target, source, proto), group) in by_pair(rows) {
         for kind in [Verdict::Leak, Verdict::Overblock] {
             let hit: Vec<&MatrixRow> = group
                 .iter()
@@ -414,7 +463,7 @@ pub fn store_findings(rows: &[MatrixRow]) -> Vec<Finding> {
                 continue;
             }
             let ports = runs(hit.iter().map(|r| r.port));
-            let what = format!("{} {ports}", plural(hit.len(), "port", "ports"));
+            let what = format!("{} {ports}", ports_word(proto, hit.len()));
             let them = plural(hit.len(), "it", "them");
             let rules = name_rules(hit.iter().map(|r| {
                 r.configured
@@ -478,10 +527,11 @@ fn configured_cell(r: &MatrixRow) -> String {
         None => (Action::None, "no store"),
     };
     format!(
-        "{} -> {}:{} {} (configured {action}: {rule})",
+        "{} -> {}:{}{} {} (configured {action}: {rule})",
         r.source,
         r.target,
         r.port,
+        udp_mark(r.protocol),
         r.observed.as_str()
     )
 }
@@ -522,8 +572,8 @@ mod tests {
     }
 
     /// The article's policy: everything of 135 and the range blocked, the allowed subnet passed.
-    fn policy(source: IpAddr, port: u16) -> Expected {
-        if port != 135 && !article().contains(port) {
+    fn policy(source: IpAddr, port: u16, proto: Proto) -> Expected {
+        if proto != Proto::Tcp || port != 135 && !article().contains(port) {
             return Expected::uncovered();
         }
         if source == ip(ALLOWED) {
@@ -744,7 +794,7 @@ mod tests {
 
     /// A store that passes the allowed subnet, and blocks everyone else on 135 and the range
     /// but 5020-5021 (rules fw.reg:1, fw.reg:2 and fw.reg:3); it covers nothing else.
-    fn store(source: IpAddr, port: u16) -> Expected {
+    fn store(source: IpAddr, port: u16, _: Proto) -> Expected {
         if port != 135 && !article().contains(port) {
             return Expected::uncovered();
         }
@@ -852,6 +902,64 @@ mod tests {
         assert_eq!(
             serde_json::to_value(Verdict::PassAsExpected).unwrap(),
             "pass-as-expected"
+        );
+    }
+
+    #[test]
+    fn udp_rows_are_asked_about_udp_and_silence_proves_no_overblock() {
+        let udp = |source: &str, port, state| Observation::udp(ip(source), ip(T), port, state);
+        let o = [
+            obs(OTHER, 135, ProbeState::Filtered),
+            udp(OTHER, 135, ProbeState::Open),
+            udp(ALLOWED, 135, ProbeState::Filtered),
+            udp(ALLOWED, 40000, ProbeState::Closed),
+        ];
+        // A policy that blocks UDP 135 from OTHER and passes it from ALLOWED.
+        let rows = build_matrix(&o, Action::Pass, |src, port, proto| match (proto, port) {
+            (Proto::Udp, 135) if src == ip(OTHER) => {
+                Expected::new(Action::Block, Some("u:1".into()))
+            }
+            (Proto::Udp, 135) => Expected::new(Action::Pass, Some("u:2".into())),
+            (Proto::Udp, _) => Expected::uncovered(),
+            (Proto::Tcp, p) => policy(src, p, Proto::Tcp),
+        });
+        assert_eq!(rows[1].protocol, Proto::Udp);
+        assert_eq!(rows[1].verdict, Verdict::Leak);
+        assert_eq!(
+            rows[2].verdict,
+            Verdict::Inconclusive,
+            "UDP silence where a pass is meant"
+        );
+        assert_eq!(
+            rows[3].verdict,
+            Verdict::PassAsExpected,
+            "ICMP port unreachable reached it"
+        );
+        let f = policy_findings(&rows);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message
+                .contains("UDP port 135 reachable from 198.18.2.10"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].fix.contains("Make the block cover UDP 135"),
+            "{}",
+            f[0].fix
+        );
+        assert_eq!(
+            f[0].evidence,
+            ["198.18.2.10 -> 198.18.0.10:135/udp open (expected block: u:1)"]
+        );
+        // The TCP hang-hazard rule ignores UDP rows: TCP 135 filtered, UDP 135 open.
+        assert!(hang_hazards(&rows, &article(), 135).is_empty());
+        let json = serde_json::to_string(&rows[1]).unwrap();
+        assert!(json.contains(r#""protocol":"udp""#), "{json}");
+        assert!(
+            !serde_json::to_string(&rows[0])
+                .unwrap()
+                .contains("protocol")
         );
     }
 }

@@ -130,10 +130,12 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     }
     let targets = args.targets.expand()?;
     let probe_config = args.probe.config(super::fd_budget().probes);
+    let dump = args.epm.options()?;
+    let roads = crate::audit::roads::at(dump.roads.http_port, dump.roads.udp_port);
     let req = AuditRequest {
         targets: targets.clone(),
         epm_port: args.epm.port,
-        dump: args.epm.options()?,
+        dump,
         concurrency: args.epm.hosts_in_flight(),
         range: range.clone(),
         static_ports: args.static_ports.clone(),
@@ -141,7 +143,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         probe: !args.no_probe,
         probe_config,
         extra_ports: args.ports.clone(),
-        roads: crate::audit::roads::ROADS.to_vec(),
+        roads,
         imported,
         default_action: args.default_action.into(),
         store,

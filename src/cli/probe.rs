@@ -12,23 +12,37 @@ use crate::jsonl::HostMark;
 use crate::ports::{EPM_PORT, PortRanges};
 use crate::probe::lines::{ProbeHostLine, ProbeTally};
 use crate::probe::sweep::Sweeper;
-use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState};
+use crate::probe::{self, Observation, ObservationsFile, ProbeConfig, ProbeState, Proto};
 use std::sync::Arc;
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// The ports probed when `--ports` is not given: the endpoint mapper, the article's range, and
-/// the other roads to RPC (SMB on 445 and 139, RPC over HTTP on 593), so that observations made
-/// at a vantage point carry what `audit` needs to judge a `fence-bypass`.
+/// The TCP ports probed when `--ports` is not given: the endpoint mapper, the article's range,
+/// and the other roads to RPC over TCP (SMB on 445 and 139, RPC over HTTP on 593), so that
+/// observations made at a vantage point carry what `audit` needs to judge a `fence-bypass`.
 pub fn default_ports() -> PortRanges {
-    let roads = crate::audit::roads::ROADS.iter().map(|r| (r.port, r.port));
+    let roads = crate::audit::roads::ROADS
+        .iter()
+        .filter(|r| r.proto == Proto::Tcp)
+        .map(|r| (r.port, r.port));
     PortRanges::from_ranges(
         [(EPM_PORT, EPM_PORT), ARTICLE_RANGE]
             .into_iter()
             .chain(roads),
     )
 }
+/// The UDP ports probed when neither `--ports` nor `--udp-ports` is given: the roads to RPC
+/// over UDP (the endpoint mapper on UDP 135).
+pub fn default_udp_ports() -> PortRanges {
+    PortRanges::from_ranges(
+        crate::audit::roads::ROADS
+            .iter()
+            .filter(|r| r.proto == Proto::Udp)
+            .map(|r| (r.port, r.port)),
+    )
+}
+
 /// How long a target's name may take to resolve.
 const RESOLVE_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -41,6 +55,11 @@ pub struct ProbeArgs {
     /// and 5001-5021 (the endpoint mapper, the other roads to RPC and the article's range).
     #[arg(long, value_name = "SPEC")]
     pub ports: Option<String>,
+    /// UDP ports to probe with a connectionless endpoint-mapper request, e.g. "135,49700"
+    /// (an answer is open, ICMP port unreachable closed, silence filtered). Default: 135 when
+    /// --ports is not given either, none when it is.
+    #[arg(long, value_name = "SPEC")]
+    pub udp_ports: Option<String>,
     #[command(flatten)]
     pub probe: ProbeFlags,
     /// Probes in flight at once (default: derived from the file-descriptor limit, at most
@@ -90,20 +109,28 @@ impl ProbeFlags {
     }
 }
 
+/// A `--ports` or `--udp-ports` list to probe (port 0 refused).
+fn probe_ports(flag: &'static str, spec: &str) -> Result<PortRanges, Error> {
+    match PortRanges::parse(spec) {
+        Ok(p) if p.contains(0) => Err(Error::ProbePortZero),
+        Ok(p) => Ok(p),
+        Err(source) => Err(Error::Ports {
+            flag,
+            spec: excerpt(spec).into_owned(),
+            source,
+        }),
+    }
+}
+
 pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     let ports = match args.ports.as_deref() {
         None => default_ports(),
-        Some(spec) => match PortRanges::parse(spec) {
-            Ok(p) if p.contains(0) => return Err(Error::ProbePortZero),
-            Ok(p) => p,
-            Err(source) => {
-                return Err(Error::Ports {
-                    flag: "--ports",
-                    spec: excerpt(spec).into_owned(),
-                    source,
-                });
-            }
-        },
+        Some(spec) => probe_ports("--ports", spec)?,
+    };
+    let udp_ports = match (args.udp_ports.as_deref(), &args.ports) {
+        (Some(spec), _) => probe_ports("--udp-ports", spec)?,
+        (None, None) => default_udp_ports(),
+        (None, Some(_)) => PortRanges::default(),
     };
     let targets = args.targets.expand()?;
     let budget = super::fd_budget();
@@ -111,14 +138,18 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     let cfg = args.probe.config(concurrency);
     // Enough targets in flight to keep every probe slot busy, and no more: a target's line
     // waits for its slowest probe.
-    let probes_per_target =
-        (ports.size() as usize * probe::vantage_points(&args.probe.from).len()).max(1);
+    let probes_per_target = ((ports.size() + udp_ports.size()) as usize
+        * probe::vantage_points(&args.probe.from).len())
+    .max(1);
     let in_flight = concurrency
         .div_ceil(probes_per_target)
         .clamp(1, MAX_TARGETS_IN_FLIGHT);
     tracing::info!("probe: {concurrency} probes and {in_flight} targets in flight at most");
     let sweeper = Sweeper::new(&cfg);
-    let (from, ports) = (Arc::new(args.probe.from.clone()), Arc::new(ports));
+    let (from, ports) = (
+        Arc::new(args.probe.from.clone()),
+        Arc::new((ports, udp_ports)),
+    );
     let form = Form::of(args.json, args.json_lines);
     let mut out = Output::start(
         form,
@@ -180,12 +211,12 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
 /// Most targets whose probes run at once.
 const MAX_TARGETS_IN_FLIGHT: usize = 4096;
 
-/// One target through resolve → sweep: its line.
+/// One target through resolve → sweep of its TCP ports, then its UDP ones: its line.
 async fn probe_target(
     target: crate::target::Target,
     sweeper: &Sweeper,
     from: &[IpAddr],
-    ports: &PortRanges,
+    (ports, udp_ports): &(PortRanges, PortRanges),
 ) -> ProbeHostLine {
     let name = target.to_string();
     match resolve(&target).await {
@@ -194,7 +225,11 @@ async fn probe_target(
             target: name,
             address: Some(ip),
             error: None,
-            observations: sweeper.sweep(&probe::plan(&[ip], from, ports)).await,
+            observations: {
+                let mut plan = probe::plan(&[ip], from, ports);
+                plan.extend(probe::plan_over(&[ip], from, udp_ports, Proto::Udp));
+                sweeper.sweep(&plan).await
+            },
         },
         Err(e) => ProbeHostLine {
             record: HostMark::Host,
@@ -222,6 +257,7 @@ async fn resolve(target: &crate::target::Target) -> Result<IpAddr, Error> {
 struct Run {
     target: IpAddr,
     source: IpAddr,
+    protocol: Proto,
     first: u16,
     last: u16,
     state: ProbeState,
@@ -245,6 +281,7 @@ fn runs(observations: &[Observation]) -> Vec<Run> {
         if let Some(last) = out.last_mut()
             && last.target == o.target
             && last.source == o.source
+            && last.protocol == o.protocol
             && last.state == o.state
             && last.note == n
             && u32::from(last.last) + 1 == u32::from(o.port)
@@ -255,6 +292,7 @@ fn runs(observations: &[Observation]) -> Vec<Run> {
         out.push(Run {
             target: o.target,
             source: o.source,
+            protocol: o.protocol,
             first: o.port,
             last: o.port,
             state: o.state,
@@ -273,6 +311,7 @@ fn table(runs: &[Run]) -> comfy_table::Table {
         } else {
             format!("{}-{}", r.first, r.last)
         };
+        let ports = format!("{ports}{}", crate::audit::verify::udp_mark(r.protocol));
         t.add_row([
             r.target.to_string(),
             ports,

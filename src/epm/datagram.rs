@@ -9,7 +9,9 @@
 
 use super::client::{Bound, Calls, DumpError, DumpOptions, Ending, STATUS_ACCESS_DENIED};
 use super::{EPM_INTERFACE, HostDump, Transport};
-use crate::wire::cl::{self, ClHeader, ClProgress, ClReassembler, Datagram, flags1, ptype};
+use crate::wire::cl::{
+    self, ClHeader, ClProgress, ClReassembler, Datagram, flags1, new_activity, ptype,
+};
 use crate::wire::ndr::ByteOrder;
 use crate::wire::pdu;
 use std::net::SocketAddr;
@@ -88,23 +90,6 @@ pub struct ClSession {
     host_timeout: Duration,
     /// The receive buffer: one datagram at most.
     buf: Vec<u8>,
-}
-
-/// A fresh activity UUID (version 4 layout), from the clock and the process: unique enough
-/// to tell this client's calls from others', which is all the server asks of it.
-fn new_activity() -> Uuid {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    let a = u128::from(h.finish());
-    let mut h2 = std::collections::hash_map::RandomState::new().build_hasher();
-    h2.write_u128(a);
-    let bits = (a << 64) | u128::from(h2.finish());
-    Uuid::from_u128((bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62))
 }
 
 impl ClSession {

@@ -203,6 +203,22 @@ impl HostDump {
     }
 }
 
+impl HostDump {
+    /// Distinct UDP ports of `ncadg_ip_udp` endpoints, sorted: what an audit probes over UDP
+    /// besides UDP 135.
+    pub fn rpc_udp_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self
+            .endpoints
+            .iter()
+            .filter(|e| e.uses_dynamic_udp_port())
+            .filter_map(|e| e.port)
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+}
+
 /// Small builders for tests of code that judges or renders dumps.
 #[cfg(test)]
 pub(crate) mod testing {

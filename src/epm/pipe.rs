@@ -225,6 +225,166 @@ impl<'r> SmbRoad<'r> {
     }
 }
 
+/// Most named pipes one probe tries to open.
+pub const MAX_PIPES_PROBED: usize = 32;
+
+/// The pipes Windows serves its RPC interfaces on, tried when the map could not be read.
+pub const WELL_KNOWN_PIPES: [&str; 12] = [
+    EPMAPPER_PIPE,
+    "lsarpc",
+    "samr",
+    "netlogon",
+    "spoolss",
+    "svcctl",
+    "efsrpc",
+    "winreg",
+    "srvsvc",
+    "wkssvc",
+    "eventlog",
+    "atsvc",
+];
+
+/// The pipe of an `ncacn_np` binding (`ncacn_np:\\HOST[\pipe\lsarpc]` → `lsarpc`), when its
+/// name is plain (letters, digits, `_ . $ -`, at most 64 characters): a name read from the
+/// network goes into an SMB request only then.
+pub fn pipe_name(binding: &str) -> Option<String> {
+    let inner = binding.rsplit_once('[')?.1.strip_suffix(']')?;
+    let lower = inner.to_ascii_lowercase();
+    let name = lower.strip_prefix("\\pipe\\")?;
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.$-".contains(&b));
+    plain.then(|| name.to_string())
+}
+
+/// The pipes to try on a host: `epmapper` and those its map registers on `ncacn_np`, each once,
+/// at most [`MAX_PIPES_PROBED`]; the well-known ones when the map was not read whole; none
+/// when the map was read and registers no named pipe.
+pub fn pipes_to_probe(dump: &HostDump) -> Vec<String> {
+    if dump.status != super::HostStatus::Ok {
+        return WELL_KNOWN_PIPES.iter().map(|p| p.to_string()).collect();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for name in dump
+        .endpoints
+        .iter()
+        .filter(|e| e.protocol == "ncacn_np")
+        .filter_map(|e| pipe_name(&e.binding))
+    {
+        if out.is_empty() {
+            out.push(EPMAPPER_PIPE.to_string());
+        }
+        if !out.contains(&name) && out.len() < MAX_PIPES_PROBED {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Which named pipes opened from one source over one SMB port, on an anonymous (null) session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipeAccess {
+    pub source: std::net::IpAddr,
+    pub port: u16,
+    /// The pipes that opened, in the order tried.
+    pub opened: Vec<String>,
+    /// The pipes the server refused, each with the status it gave.
+    pub refused: Vec<(String, String)>,
+    /// Why the session itself could not be set up (connect, negotiate, null session, `IPC$`).
+    pub error: Option<String>,
+}
+
+/// Open each of `names` on `IPC$` of `addr` (445, or 139 with a NetBIOS session request to
+/// `target`) from `source`, on an anonymous session, closing each again; every step within the
+/// dump's step limits and all of it before `deadline`. Never fails: what went wrong is in the
+/// result.
+pub async fn open_pipes_from(
+    target: &str,
+    addr: SocketAddr,
+    source: std::net::IpAddr,
+    names: &[String],
+    opts: &DumpOptions,
+    deadline: Instant,
+) -> PipeAccess {
+    let mut access = PipeAccess {
+        source,
+        port: addr.port(),
+        opened: Vec::new(),
+        refused: Vec::new(),
+        error: None,
+    };
+    let netbios = (addr.port() == NETBIOS_PORT).then(|| target.to_string());
+    let within = |limit| deadline.min(Instant::now() + limit);
+    let session = async {
+        let timed_out = |what: &str| format!("{what}: timed out");
+        let mut s = timeout_at(
+            within(opts.connect_timeout),
+            Session::connect_from(addr, Some(source), netbios.as_deref()),
+        )
+        .await
+        .map_err(|_| timed_out("smb connect"))?
+        .map_err(|e| format!("smb connect: {e}"))?;
+        let what = "smb negotiate";
+        timeout_at(within(opts.call_timeout), s.negotiate())
+            .await
+            .map_err(|_| timed_out(what))?
+            .map_err(|e| format!("{what}: {e}"))?;
+        let what = "smb session setup (null session)";
+        timeout_at(within(opts.call_timeout), s.logon_anonymous())
+            .await
+            .map_err(|_| timed_out(what))?
+            .map_err(|e| format!("{what}: {e}"))?;
+        let what = "smb tree connect IPC$";
+        timeout_at(
+            within(opts.call_timeout),
+            s.connect_ipc(&server_name(target, addr)),
+        )
+        .await
+        .map_err(|_| timed_out(what))?
+        .map_err(|e| format!("{what}: {e}"))?;
+        Ok::<Session, String>(s)
+    };
+    let mut s = match session.await {
+        Ok(s) => s,
+        Err(e) => {
+            access.error = Some(e);
+            return access;
+        }
+    };
+    for name in names.iter().take(MAX_PIPES_PROBED) {
+        let by = within(opts.call_timeout);
+        match timeout_at(by, s.open(name)).await {
+            Err(_) => {
+                access.error = Some(format!("smb create {name}: timed out"));
+                break;
+            }
+            Ok(Ok(file)) => {
+                access.opened.push(name.clone());
+                let by = within(opts.call_timeout);
+                if !matches!(timeout_at(by, s.close_file(file)).await, Ok(Ok(()))) {
+                    access.error = Some(format!("smb close {name}: no clean answer"));
+                    break;
+                }
+            }
+            Ok(Err(e)) => {
+                let why = match e.status() {
+                    Some(code) => format!("0x{code:08x}"),
+                    None => e.to_string(),
+                };
+                access.refused.push((name.clone(), why));
+                if e.status().is_none() {
+                    // Not a refusal of this pipe: the session broke.
+                    access.error = Some(format!("smb create {name}: {e}"));
+                    break;
+                }
+            }
+        }
+    }
+    access
+}
+
 /// The server part of `\\server\IPC$`: the target as given when it is a name, else the address.
 fn server_name(target: &str, addr: SocketAddr) -> String {
     if target.parse::<std::net::IpAddr>().is_ok()
@@ -411,5 +571,57 @@ mod tests {
             refusal("smb tree connect IPC$", denied(), Some(&c)),
             DumpError::Smb { .. }
         ));
+    }
+
+    #[test]
+    fn pipe_names_come_from_bindings_and_only_plain_ones() {
+        assert_eq!(
+            pipe_name("ncacn_np:\\\\SRV01[\\pipe\\lsarpc]").as_deref(),
+            Some("lsarpc")
+        );
+        assert_eq!(
+            pipe_name("ncacn_np:\\\\SRV01[\\PIPE\\Spoolss]").as_deref(),
+            Some("spoolss")
+        );
+        for bad in [
+            "ncacn_np:\\\\SRV01[\\pipe\\]",
+            "ncacn_np:\\\\SRV01[\\pipe\\a\\..\\b]",
+            "ncacn_np:\\\\SRV01[lsarpc]",
+            "ncacn_np:\\\\SRV01[\\pipe\\x\u{1b}]",
+            "ncacn_ip_tcp:10.0.0.1[5001]",
+        ] {
+            assert_eq!(pipe_name(bad), None, "{bad}");
+        }
+        let long = format!("ncacn_np:\\\\S[\\pipe\\{}]", "a".repeat(65));
+        assert_eq!(pipe_name(&long), None);
+    }
+
+    #[test]
+    fn the_pipes_probed_are_the_maps_or_the_well_known_ones() {
+        use crate::epm::testing;
+        let np = |pipe: &str| {
+            let mut e = testing::tcp_endpoint("h", 1, 1);
+            e.protocol = "ncacn_np".into();
+            e.port = None;
+            e.binding = format!("ncacn_np:\\\\H[\\pipe\\{pipe}]");
+            e
+        };
+        let d = testing::dump(
+            "h",
+            None,
+            vec![
+                np("lsass"),
+                np("lsass"),
+                np("spoolss"),
+                testing::tcp_endpoint("h", 5001, 2),
+            ],
+        );
+        assert_eq!(pipes_to_probe(&d), ["epmapper", "lsass", "spoolss"]);
+        let many = testing::dump("h", None, (0..100).map(|k| np(&format!("p{k}"))).collect());
+        assert_eq!(pipes_to_probe(&many).len(), MAX_PIPES_PROBED);
+        let tcp_only = testing::dump("h", None, vec![testing::tcp_endpoint("h", 5001, 2)]);
+        assert!(pipes_to_probe(&tcp_only).is_empty());
+        let failed = crate::epm::client::failed("h", "timed out".into());
+        assert_eq!(pipes_to_probe(&failed), WELL_KNOWN_PIPES);
     }
 }

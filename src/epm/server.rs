@@ -8,7 +8,7 @@
 //! big-endian, end its list in each of the ways real servers do, or misbehave on purpose
 //! ([`Misbehave`]) so the client's defences can be tested.
 
-mod datagram;
+pub(crate) mod datagram;
 
 use super::EPM_INTERFACE;
 use super::auth::{Acceptor, AuthError, Level, NTLM_SIGNATURE_LEN, ServerAuth};

@@ -1,6 +1,7 @@
-//! TCP reachability probes from chosen source addresses: what the network actually lets
-//! through. [`sweep`] runs a plan of (source, target, port) probes at once within concurrency
-//! and rate limits and returns one [`Observation`] each; [`connect`] holds a single attempt.
+//! Reachability probes from chosen source addresses, over TCP and UDP: what the network actually
+//! lets through. [`sweep`] runs a plan of (source, target, port, protocol) probes at once within
+//! concurrency and rate limits and returns one [`Observation`] each; [`connect`] holds a single
+//! TCP attempt, [`udp`] a single UDP one (a connectionless endpoint-mapper request).
 //! Observations feed `audit::verify` (directly, or through an `--observations` file written by
 //! `rpcaudit probe --json` or `--json-lines` elsewhere and read back with
 //! [`observations_from_json`]); [`lines`] holds the JSON-lines contract.
@@ -8,11 +9,13 @@
 pub mod connect;
 pub mod lines;
 pub mod sweep;
+pub mod udp;
 
 pub use sweep::sweep;
 
 use crate::inert::excerpt;
 use crate::ports::PortRanges;
+pub use crate::ports::Proto;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -26,11 +29,12 @@ use std::time::Duration;
 #[derive(strum::IntoStaticStr, strum::Display, strum::EnumIter)]
 #[strum(serialize_all = "lowercase")]
 pub enum ProbeState {
-    /// The TCP handshake completed.
+    /// The TCP handshake completed; over UDP, an RPC answer came back.
     Open,
-    /// The target answered with a reset (connection refused).
+    /// The target answered with a reset (connection refused); over UDP, ICMP port unreachable.
     Closed,
-    /// No answer at all after every attempt (dropped, as an IPsec BLOCK filter does).
+    /// No answer at all after every attempt (dropped, as an IPsec BLOCK filter does). Over UDP
+    /// silence is also what a port with no listener says when ICMP is not sent back.
     Filtered,
     /// An ICMP error came back (host or network unreachable, administratively prohibited).
     Unreachable,
@@ -52,8 +56,12 @@ pub struct Observation {
     pub source: IpAddr,
     pub target: IpAddr,
     pub port: u16,
+    /// The protocol probed: `udp` for a connectionless endpoint-mapper request; absent for TCP
+    /// (and in files of versions that probed TCP only).
+    #[serde(default, skip_serializing_if = "Proto::is_tcp")]
+    pub protocol: Proto,
     pub state: ProbeState,
-    /// Connection attempts made (1 + retries used).
+    /// Attempts made (1 + retries used): connections over TCP, request datagrams over UDP.
     pub attempts: u32,
     /// Time from connect to the answer of the last attempt (open, closed, unreachable).
     pub rtt_ms: Option<f64>,
@@ -71,10 +79,19 @@ impl Observation {
             source,
             target,
             port,
+            protocol: Proto::Tcp,
             state,
             attempts: 1,
             rtt_ms: None,
             error: None,
+        }
+    }
+
+    /// [`Observation::new`] over UDP.
+    pub fn udp(source: IpAddr, target: IpAddr, port: u16, state: ProbeState) -> Observation {
+        Observation {
+            protocol: Proto::Udp,
+            ..Observation::new(source, target, port, state)
         }
     }
 }
@@ -110,8 +127,9 @@ impl Default for ProbeConfig {
     }
 }
 
-/// One probe to make: from `source` (None: the address the OS picks) to `target`:`port`.
-pub type Probe = (Option<IpAddr>, IpAddr, u16);
+/// One probe to make: from `source` (None: the address the OS picks) to `target`:`port` over
+/// the protocol.
+pub type Probe = (Option<IpAddr>, IpAddr, u16, Proto);
 
 /// The sources of a sweep: each `--from` address, or, when none is given, the OS's choice
 /// (`None`: the socket is not bound, the kernel picks the address it routes from).
@@ -123,13 +141,24 @@ pub fn vantage_points(from: &[IpAddr]) -> Vec<Option<IpAddr>> {
     }
 }
 
-/// Every target × vantage point ([`vantage_points`] of `from`) × port, in that nesting order.
+/// Every target × vantage point ([`vantage_points`] of `from`) × TCP port, in that nesting
+/// order.
 pub fn plan(targets: &[IpAddr], from: &[IpAddr], ports: &PortRanges) -> Vec<Probe> {
+    plan_over(targets, from, ports, Proto::Tcp)
+}
+
+/// [`plan`] over `proto`.
+pub fn plan_over(
+    targets: &[IpAddr],
+    from: &[IpAddr],
+    ports: &PortRanges,
+    proto: Proto,
+) -> Vec<Probe> {
     let sources = vantage_points(from);
     let mut plan = Vec::new();
     for &target in targets {
         for &source in &sources {
-            plan.extend(ports.iter().map(|port| (source, target, port)));
+            plan.extend(ports.iter().map(|port| (source, target, port, proto)));
         }
     }
     plan
@@ -254,8 +283,16 @@ mod tests {
         let p = PortRanges::parse("135,5001-5002").unwrap();
         let all = plan(&t, &f, &p);
         assert_eq!(all.len(), 6);
-        assert_eq!(all[0], (Some(f[0]), t[0], 135));
-        assert_eq!(all[2], (Some(f[0]), t[0], 5002));
+        assert_eq!(all[0], (Some(f[0]), t[0], 135, Proto::Tcp));
+        assert_eq!(all[2], (Some(f[0]), t[0], 5002, Proto::Tcp));
+        let udp = plan_over(&t, &f, &PortRanges::parse("135").unwrap(), Proto::Udp);
+        assert_eq!(
+            udp,
+            [
+                (Some(f[0]), t[0], 135, Proto::Udp),
+                (Some(f[0]), t[1], 135, Proto::Udp)
+            ]
+        );
         assert_eq!(all[3].1, t[1]);
         assert_eq!(plan(&t, &[], &p)[0].0, None);
     }
@@ -316,7 +353,21 @@ mod tests {
         assert!(json.contains(r#""state":"filtered""#), "{json}");
         assert!(json.contains(r#""rtt_ms":null"#), "{json}");
         assert!(!json.contains("error"), "{json}");
+        assert!(
+            !json.contains("protocol"),
+            "TCP is the field's absence: {json}"
+        );
         assert_eq!(observations_from_json(json.as_bytes()).unwrap(), obs);
+        // UDP says so; an observation without the field is TCP.
+        let udp = Observation::udp(ip("198.18.2.10"), ip("198.18.0.10"), 135, ProbeState::Open);
+        let json = serde_json::to_string(&udp).unwrap();
+        assert!(json.contains(r#""protocol":"udp""#), "{json}");
+        assert_eq!(serde_json::from_str::<Observation>(&json).unwrap(), udp);
+        let old = r#"{"source":"1.2.3.4","target":"1.2.3.5","port":135,"state":"open","attempts":1,"rtt_ms":null}"#;
+        assert_eq!(
+            serde_json::from_str::<Observation>(old).unwrap().protocol,
+            Proto::Tcp
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `rpcaudit probe` and the audit call.
 
 use super::connect::{self, Outcome};
-use super::{Observation, ProbeConfig, ProbeState};
+use super::{Observation, Probe, ProbeConfig, ProbeState, Proto};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +11,9 @@ use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-/// Probe every `(source, target, port)` of `plan` (source None = the kernel's choice) and
-/// return the observations in plan order. Must run inside a tokio runtime.
-pub async fn sweep(plan: &[(Option<IpAddr>, IpAddr, u16)], cfg: &ProbeConfig) -> Vec<Observation> {
+/// Probe every `(source, target, port, protocol)` of `plan` (source None = the kernel's
+/// choice) and return the observations in plan order. Must run inside a tokio runtime.
+pub async fn sweep(plan: &[Probe], cfg: &ProbeConfig) -> Vec<Observation> {
     Sweeper::new(cfg).sweep(plan).await
 }
 
@@ -37,24 +37,27 @@ impl Sweeper {
     }
 
     /// [`sweep`] within the shared limits.
-    pub async fn sweep(&self, plan: &[(Option<IpAddr>, IpAddr, u16)]) -> Vec<Observation> {
+    pub async fn sweep(&self, plan: &[Probe]) -> Vec<Observation> {
         sweep_within(plan, &self.cfg, &self.permits, &self.pacer).await
     }
 }
 
 async fn sweep_within(
-    plan: &[(Option<IpAddr>, IpAddr, u16)],
+    plan: &[Probe],
     cfg: &Arc<ProbeConfig>,
     permits: &Arc<Semaphore>,
     pacer: &Arc<Pacer>,
 ) -> Vec<Observation> {
     let mut tasks = JoinSet::new();
-    for (index, &(source, target, port)) in plan.iter().enumerate() {
+    for (index, &(source, target, port, proto)) in plan.iter().enumerate() {
         let (cfg, permits, pacer) = (cfg.clone(), permits.clone(), pacer.clone());
         tasks.spawn(async move {
             // The semaphore is never closed, so acquiring only fails if it were; then run anyway.
             let _permit = permits.acquire_owned().await.ok();
-            (index, probe(source, target, port, &cfg, &pacer).await)
+            (
+                index,
+                probe(source, target, port, proto, &cfg, &pacer).await,
+            )
         });
     }
     let mut results: Vec<Option<Observation>> = vec![None; plan.len()];
@@ -68,11 +71,12 @@ async fn sweep_within(
     results
         .into_iter()
         .zip(plan)
-        .map(|(obs, &(source, target, port))| {
+        .map(|(obs, &(source, target, port, protocol))| {
             obs.unwrap_or_else(|| Observation {
                 source: pick_source(None, source, target),
                 target,
                 port,
+                protocol,
                 state: ProbeState::Error,
                 attempts: 0,
                 rtt_ms: None,
@@ -82,11 +86,13 @@ async fn sweep_within(
         .collect()
 }
 
-/// One probe: attempts until an answer or until `1 + retries` attempts went unanswered.
+/// One probe: attempts until an answer or until `1 + retries` attempts went unanswered (over
+/// UDP each attempt is one request datagram, so retries are bounded the same way).
 async fn probe(
     source: Option<IpAddr>,
     target: IpAddr,
     port: u16,
+    proto: Proto,
     cfg: &ProbeConfig,
     pacer: &Pacer,
 ) -> Observation {
@@ -97,7 +103,10 @@ async fn probe(
     let (state, rtt, error) = loop {
         pacer.wait().await;
         attempts += 1;
-        let a = connect::attempt(source, addr, cfg.timeout).await;
+        let a = match proto {
+            Proto::Tcp => connect::attempt(source, addr, cfg.timeout).await,
+            Proto::Udp => super::udp::attempt(source, addr, cfg.timeout).await,
+        };
         local = a.local.or(local);
         match a.outcome {
             Outcome::Open { rtt } => break (ProbeState::Open, Some(rtt), None),
@@ -114,6 +123,7 @@ async fn probe(
         source: pick_source(local, source, target),
         target,
         port,
+        protocol: proto,
         state,
         attempts,
         rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
@@ -180,11 +190,14 @@ mod tests {
         let closed_port = gone.local_addr().unwrap().port();
         drop(gone);
         let bad_src: IpAddr = "198.18.255.254".parse().unwrap();
+        let tcp = Proto::Tcp;
         let plan = vec![
-            (None, LO, closed_port),
-            (None, LO, open_port),
-            (Some(bad_src), LO, open_port),
-            (Some("127.0.0.3".parse().unwrap()), LO, open_port),
+            (None, LO, closed_port, tcp),
+            (None, LO, open_port, tcp),
+            (Some(bad_src), LO, open_port, tcp),
+            (Some("127.0.0.3".parse().unwrap()), LO, open_port, tcp),
+            // Over UDP nothing listens on the port just freed: ICMP port unreachable.
+            (None, LO, closed_port, Proto::Udp),
         ];
         let obs = sweep(&plan, &ProbeConfig::default()).await;
         let states: Vec<ProbeState> = obs.iter().map(|o| o.state).collect();
@@ -194,9 +207,12 @@ mod tests {
                 ProbeState::Closed,
                 ProbeState::Open,
                 ProbeState::Error,
-                ProbeState::Open
+                ProbeState::Open,
+                ProbeState::Closed
             ]
         );
+        assert_eq!(obs[4].protocol, Proto::Udp);
+        assert_eq!(obs[0].protocol, Proto::Tcp);
         assert_eq!(obs[0].port, closed_port);
         assert_eq!(obs[1].port, open_port);
         assert_eq!(obs[0].source, LO);
@@ -211,7 +227,7 @@ mod tests {
     async fn rate_spaces_attempts() {
         let open = TcpListener::bind((LO, 0)).unwrap();
         let port = open.local_addr().unwrap().port();
-        let plan = vec![(None, LO, port); 5];
+        let plan = vec![(None, LO, port, Proto::Tcp); 5];
         let cfg = ProbeConfig {
             rate: Some(50.0),
             ..ProbeConfig::default()
@@ -231,7 +247,7 @@ mod tests {
     async fn concurrency_one_still_completes_everything() {
         let open = TcpListener::bind((LO, 0)).unwrap();
         let port = open.local_addr().unwrap().port();
-        let plan = vec![(None, LO, port); 3];
+        let plan = vec![(None, LO, port, Proto::Tcp); 3];
         let cfg = ProbeConfig {
             concurrency: 1,
             ..ProbeConfig::default()

@@ -264,6 +264,7 @@ impl Tally {
 pub struct MatrixRun {
     pub source: IpAddr,
     pub target: IpAddr,
+    pub protocol: crate::ports::Proto,
     pub ports: PortRanges,
     pub expected: Action,
     /// What the configured store decides (`--store`), when one was given.
@@ -272,19 +273,20 @@ pub struct MatrixRun {
     pub verdict: String,
 }
 
-/// Compress the matrix into runs of ports (input order of (source, target) kept; ports sorted).
+/// Compress the matrix into runs of ports (input order of (source, target, protocol) kept;
+/// ports sorted).
 pub fn compress(matrix: &[MatrixRow]) -> Vec<MatrixRun> {
-    let mut pairs: Vec<(IpAddr, IpAddr)> = Vec::new();
+    let mut pairs: Vec<(IpAddr, IpAddr, crate::ports::Proto)> = Vec::new();
     for r in matrix {
-        if !pairs.contains(&(r.source, r.target)) {
-            pairs.push((r.source, r.target));
+        if !pairs.contains(&(r.source, r.target, r.protocol)) {
+            pairs.push((r.source, r.target, r.protocol));
         }
     }
     let mut out = Vec::new();
-    for (s, t) in pairs {
+    for (s, t, proto) in pairs {
         let mut rows: Vec<&MatrixRow> = matrix
             .iter()
-            .filter(|r| r.source == s && r.target == t)
+            .filter(|r| r.source == s && r.target == t && r.protocol == proto)
             .collect();
         rows.sort_by_key(|r| r.port);
         let mut current: Option<(u16, u16, &MatrixRow)> = None;
@@ -322,6 +324,7 @@ fn run_of(a: u16, b: u16, r: &MatrixRow) -> MatrixRun {
     MatrixRun {
         source: r.source,
         target: r.target,
+        protocol: r.protocol,
         ports: PortRanges::from_ranges([(a, b)]),
         expected: r.expected,
         configured: configured_action(r),
@@ -428,7 +431,7 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
             let mut row = vec![
                 r.source.to_string(),
                 r.target.to_string(),
-                r.ports.to_string(),
+                format!("{}{}", r.ports, crate::audit::verify::udp_mark(r.protocol)),
                 r.expected.to_string(),
             ];
             if store {
@@ -562,6 +565,7 @@ mod tests {
         let target = "198.18.0.10";
         let dump = crate::epm::testing::dump(target, None, Vec::new());
         let host = crate::audit::run::HostResult {
+            pipes: Vec::new(),
             capacity: crate::audit::capacity::assess(
                 &dump,
                 &PortRanges::from_ranges([(5001, 5021)]),
@@ -589,7 +593,9 @@ mod tests {
             .collect();
         o.push(obs(135, ProbeState::Filtered));
         o[6].state = ProbeState::Closed; // 5007 leaks
-        let m = build_matrix(&o, Action::Pass, |_, _| Expected::new(Action::Block, None));
+        let m = build_matrix(&o, Action::Pass, |_, _, _| {
+            Expected::new(Action::Block, None)
+        });
         let runs = compress(&m);
         // Colour is opt-in: plain text has no escape sequences.
         let report = demo_like_report(m.clone());

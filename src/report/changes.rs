@@ -78,7 +78,7 @@ impl Changes {
             self.findings_new.extend(host.findings_new);
         }
         self.verdicts_changed
-            .sort_by_key(|c| (c.source, c.target, c.port));
+            .sort_by_key(|c| (c.source, c.target, c.protocol, c.port));
     }
 }
 
@@ -146,6 +146,9 @@ pub struct VerdictChange {
     pub source: IpAddr,
     pub target: IpAddr,
     pub port: u16,
+    /// `udp` for a UDP cell; absent for TCP.
+    #[serde(default, skip_serializing_if = "crate::ports::Proto::is_tcp")]
+    pub protocol: crate::ports::Proto,
     pub before: Option<Verdict>,
     pub after: Option<Verdict>,
     pub before_observed: Option<ProbeState>,
@@ -157,6 +160,7 @@ pub struct VerdictChange {
 pub struct VerdictRun {
     pub source: IpAddr,
     pub target: IpAddr,
+    pub protocol: crate::ports::Proto,
     pub ports: PortRanges,
     pub before: Option<Verdict>,
     pub after: Option<Verdict>,
@@ -169,7 +173,7 @@ pub struct VerdictRun {
 /// per (source, target); sorted by source, target, port.
 pub fn verdict_runs(changes: &[VerdictChange]) -> Vec<VerdictRun> {
     let mut sorted: Vec<&VerdictChange> = changes.iter().collect();
-    sorted.sort_by_key(|c| (c.source, c.target, c.port));
+    sorted.sort_by_key(|c| (c.source, c.target, c.protocol, c.port));
     // Each run with its first and last port while it grows.
     let mut runs: Vec<(VerdictRun, u16, u16)> = Vec::new();
     for c in sorted {
@@ -177,6 +181,7 @@ pub fn verdict_runs(changes: &[VerdictChange]) -> Vec<VerdictRun> {
             Some((r, _, last))
                 if r.source == c.source
                     && r.target == c.target
+                    && r.protocol == c.protocol
                     && r.before == c.before
                     && r.after == c.after
                     && u32::from(c.port) == u32::from(*last) + 1 =>
@@ -189,6 +194,7 @@ pub fn verdict_runs(changes: &[VerdictChange]) -> Vec<VerdictRun> {
                 VerdictRun {
                     source: c.source,
                     target: c.target,
+                    protocol: c.protocol,
                     ports: PortRanges::default(),
                     before: c.before,
                     after: c.after,
@@ -295,7 +301,7 @@ pub fn render_changes(c: &Changes) -> String {
             t.add_row([
                 r.source.to_string(),
                 r.target.to_string(),
-                r.ports.to_string(),
+                format!("{}{}", r.ports, crate::audit::verify::udp_mark(r.protocol)),
                 side(r.before, &r.before_observed),
                 side(r.after, &r.after_observed),
             ]);

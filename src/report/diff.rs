@@ -26,6 +26,7 @@ use crate::audit::verify::MatrixRow;
 use crate::epm::{Endpoint, HostDump, HostStatus};
 use crate::finding::Finding;
 use crate::inert::excerpt;
+use crate::ports::Proto;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -322,13 +323,14 @@ fn index_endpoints(eps: &[Endpoint]) -> BTreeMap<EndpointKey<'_>, &Endpoint> {
     m
 }
 
-/// Matrix rows by (source, target, port), the first of duplicates.
+/// Matrix rows by (source, target, protocol, port), the first of duplicates.
 fn index_rows<'a>(
     rows: impl IntoIterator<Item = &'a MatrixRow>,
-) -> BTreeMap<(IpAddr, IpAddr, u16), &'a MatrixRow> {
+) -> BTreeMap<(IpAddr, IpAddr, Proto, u16), &'a MatrixRow> {
     let mut m = BTreeMap::new();
     for r in rows {
-        m.entry((r.source, r.target, r.port)).or_insert(r);
+        m.entry((r.source, r.target, r.protocol, r.port))
+            .or_insert(r);
     }
     m
 }
@@ -339,9 +341,9 @@ pub(super) fn verdict_changes<'a>(
     new: impl IntoIterator<Item = &'a MatrixRow>,
 ) -> Vec<VerdictChange> {
     let (b, a) = (index_rows(old), index_rows(new));
-    let keys: BTreeSet<(IpAddr, IpAddr, u16)> = b.keys().chain(a.keys()).copied().collect();
+    let keys: BTreeSet<(IpAddr, IpAddr, Proto, u16)> = b.keys().chain(a.keys()).copied().collect();
     keys.into_iter()
-        .filter_map(|k @ (source, target, port)| {
+        .filter_map(|k @ (source, target, protocol, port)| {
             let (before, after) = (b.get(&k), a.get(&k));
             if before.map(|r| r.verdict) == after.map(|r| r.verdict) {
                 return None;
@@ -350,6 +352,7 @@ pub(super) fn verdict_changes<'a>(
                 source,
                 target,
                 port,
+                protocol,
                 before: before.map(|r| r.verdict),
                 after: after.map(|r| r.verdict),
                 before_observed: before.map(|r| r.observed),

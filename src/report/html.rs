@@ -25,6 +25,7 @@ use crate::finding::{Finding, Severity};
 use crate::inert;
 use crate::policy::SourceFile;
 use crate::ports::PortRanges;
+use crate::ports::Proto;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -423,8 +424,14 @@ fn cell_title(r: &MatrixRow) -> String {
         None => String::new(),
     };
     format!(
-        "{} → {}:{}\nexpected {} ({rule}){configured}\nobserved {}\nverdict {}\nRTT {rtt}",
-        r.source, r.target, r.port, r.expected, r.observed, r.verdict
+        "{} → {}:{}{}\nexpected {} ({rule}){configured}\nobserved {}\nverdict {}\nRTT {rtt}",
+        r.source,
+        r.target,
+        r.port,
+        crate::audit::verify::udp_mark(r.protocol),
+        r.expected,
+        r.observed,
+        r.verdict
     )
 }
 
@@ -436,16 +443,23 @@ fn not_in_force(r: &MatrixRow) -> bool {
     )
 }
 
-/// The heat map of one section: a row per source, a column per port probed, a cell per matrix
-/// row; below it each source's runs of equal verdicts as port ranges.
+/// A heat map column's label: the port, with "/udp" for a UDP one.
+fn column_label((proto, port): (Proto, u16)) -> String {
+    format!("{port}{}", crate::audit::verify::udp_mark(proto))
+}
+
+/// The heat map of one section: a row per source, a column per port probed (TCP ports, then
+/// UDP ones), a cell per matrix row; below it each source's runs of equal verdicts as port
+/// ranges.
 fn heat_map(rows: &[&MatrixRow]) -> Markup {
     if rows.is_empty() {
         return html! { p.none { "No probe results for this host." } };
     }
-    let mut ports: Vec<u16> = rows.iter().map(|r| r.port).collect();
+    let mut ports: Vec<(Proto, u16)> = rows.iter().map(|r| (r.protocol, r.port)).collect();
     ports.sort_unstable();
     ports.dedup();
-    let column: HashMap<u16, usize> = ports.iter().enumerate().map(|(i, p)| (*p, i)).collect();
+    let column: HashMap<(Proto, u16), usize> =
+        ports.iter().enumerate().map(|(i, p)| (*p, i)).collect();
     let mut sources: Vec<IpAddr> = rows.iter().map(|r| r.source).collect();
     sources.sort_unstable();
     sources.dedup();
@@ -455,7 +469,10 @@ fn heat_map(rows: &[&MatrixRow]) -> Markup {
         let line = grid
             .entry(r.source)
             .or_insert_with(|| vec![Vec::new(); ports.len()]);
-        if let Some(slot) = column.get(&r.port).and_then(|c| line.get_mut(*c)) {
+        if let Some(slot) = column
+            .get(&(r.protocol, r.port))
+            .and_then(|c| line.get_mut(*c))
+        {
             slot.push(*r);
         }
     }
@@ -465,7 +482,7 @@ fn heat_map(rows: &[&MatrixRow]) -> Markup {
                 thead {
                     tr {
                         th.src scope="col" { "source \\ port" }
-                        @for p in &ports { th.port scope="col" { span { (p) } } }
+                        @for p in &ports { th.port scope="col" { span { (column_label(*p)) } } }
                     }
                 }
                 tbody {
@@ -478,7 +495,7 @@ fn heat_map(rows: &[&MatrixRow]) -> Markup {
                                     @let start = slot.first().is_some_and(|r| Some(r.verdict) != prev);
                                     td.rs[start] {
                                         @for r in slot {
-                                            span.(format!("c v-{}", r.verdict)).nif[not_in_force(r)] data-cell=(r.port) data-verdict=(r.verdict) data-configured=[r.configured.as_ref().map(|c| c.action)] title=(cell_title(r)) {}
+                                            span.(format!("c v-{}", r.verdict)).nif[not_in_force(r)] data-cell=(column_label((r.protocol, r.port))) data-verdict=(r.verdict) data-configured=[r.configured.as_ref().map(|c| c.action)] title=(cell_title(r)) {}
                                         }
                                     }
                                 }
@@ -501,20 +518,25 @@ fn heat_map(rows: &[&MatrixRow]) -> Markup {
 /// One source's cells as runs of adjacent ports with the same verdict ("5001-5006
 /// block-as-expected · 5007 leak").
 fn runs_of(line: &[Vec<&MatrixRow>]) -> Markup {
-    let mut runs: Vec<(u16, u16, Verdict)> = Vec::new();
+    let mut runs: Vec<(u16, u16, Proto, Verdict)> = Vec::new();
     for r in line.iter().filter_map(|slot| slot.first()) {
         match runs.last_mut() {
-            Some((_, last, v)) if *v == r.verdict && u32::from(*last) + 1 == u32::from(r.port) => {
+            Some((_, last, p, v))
+                if *v == r.verdict
+                    && *p == r.protocol
+                    && u32::from(*last) + 1 == u32::from(r.port) =>
+            {
                 *last = r.port;
             }
-            _ => runs.push((r.port, r.port, r.verdict)),
+            _ => runs.push((r.port, r.port, r.protocol, r.verdict)),
         }
     }
     html! {
-        @for (n, (a, b, v)) in runs.iter().enumerate() {
+        @for (n, (a, b, p, v)) in runs.iter().enumerate() {
             @if n > 0 { " · " }
             span.(format!("run v-{v}")) {
                 @if a == b { (a) } @else { (a) "–" (b) }
+                (crate::audit::verify::udp_mark(*p))
                 " " (v)
             }
         }
@@ -808,12 +830,13 @@ mod tests {
                         });
                     }
                 }
-                let matrix = build_matrix(&observations, Action::Pass, |_, _| {
+                let matrix = build_matrix(&observations, Action::Pass, |_, _, _| {
                     Expected::new(Action::Block, Some(rule.clone()))
                 });
                 let findings = crate::audit::verify::matrix_findings(&matrix, &range, 135);
                 let dump = dump(&target, annotation);
                 HostResult {
+                    pipes: Vec::new(),
                     capacity: crate::audit::capacity::assess(&dump, &range, &[]),
                     dump,
                     ip: Some(ip(&target)),
@@ -875,7 +898,7 @@ mod tests {
     fn a_store_shows_in_each_cell_and_frames_the_contradictions() {
         let mut r = report(1, "Block RPC", "");
         // The store passes 5007 (observed closed: agrees) and blocks the rest (filtered).
-        crate::audit::verify::add_configured(&mut r.matrix, |_, p| {
+        crate::audit::verify::add_configured(&mut r.matrix, |_, p, _| {
             let action = if p == 5007 {
                 Action::Pass
             } else {

@@ -14,9 +14,9 @@ use super::netbios::{self, Frame};
 use super::signing::{SigningError, SigningKey};
 use super::{SmbWireError, ntlm_anon};
 use crate::epm::auth::{AuthError, ClientAuth, Credentials, Level};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// The largest message accepted: a read of [`MAX_IO`] bytes and its header, with room to spare.
 pub const MAX_MESSAGE: usize = MAX_IO as usize + 4096;
@@ -109,7 +109,28 @@ pub struct Session {
 impl Session {
     /// Connect to `addr`; on 139 (`netbios_name` given) send the session request first.
     pub async fn connect(addr: SocketAddr, netbios_name: Option<&str>) -> Result<Self, SmbError> {
-        let stream = TcpStream::connect(addr).await?;
+        Self::connect_from(addr, None, netbios_name).await
+    }
+
+    /// [`Session::connect`] from the local address `source` (bound before connecting; None:
+    /// the kernel's choice), as a probe from a vantage point connects.
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: Option<IpAddr>,
+        netbios_name: Option<&str>,
+    ) -> Result<Self, SmbError> {
+        let stream = match source {
+            None => TcpStream::connect(addr).await?,
+            Some(src) => {
+                let socket = if addr.is_ipv4() {
+                    TcpSocket::new_v4()?
+                } else {
+                    TcpSocket::new_v6()?
+                };
+                socket.bind(SocketAddr::new(src, 0))?;
+                socket.connect(addr).await?
+            }
+        };
         let _ = stream.set_nodelay(true);
         let mut s = Session {
             stream,
@@ -397,6 +418,15 @@ impl Session {
         let body = msg::create_request(name)?;
         let (_, reply) = self.exchange(Command::Create, &body, &[]).await?;
         Ok(msg::create_response(&reply)?)
+    }
+
+    /// CLOSE a file [`Session::open`] opened, leaving the session as it was.
+    pub async fn close_file(&mut self, file: FileId) -> Result<(), SmbError> {
+        let (_, reply) = self
+            .exchange(Command::Close, &msg::close_request(file), &[])
+            .await?;
+        msg::close_response(&reply)?;
+        Ok(())
     }
 }
 

@@ -56,6 +56,25 @@ pub mod flags1 {
     pub const BROADCAST: u8 = 0x40;
 }
 
+/// A fresh activity UUID (version 4 layout), from the clock and the process: unique enough
+/// to tell this client's calls from others', which is all the server asks of it. The one
+/// value here not made from bytes: std's per-process random hasher keys and the clock (no
+/// I/O); the endpoint-mapper client and the UDP probe both take theirs here.
+pub fn new_activity() -> Uuid {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let a = u128::from(h.finish());
+    let mut h2 = std::collections::hash_map::RandomState::new().build_hasher();
+    h2.write_u128(a);
+    let bits = (a << 64) | u128::from(h2.finish());
+    Uuid::from_u128((bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62))
+}
+
 /// The name of a connectionless PDU type, for messages.
 pub fn ptype_name(t: u8) -> &'static str {
     match t {

@@ -9,7 +9,7 @@
 #   policy.sh leak PORT    as correct, but PORT has no block (the forgotten -f line)
 #   policy.sh hang         the allowed subnet passes 135 only; the range is dropped for it too
 #   policy.sh sealed       as correct, and the other roads to RPC too (SMB 139 and 445, RPC over
-#                          HTTP 593): what closes a fence-bypass
+#                          HTTP 593, connectionless RPC on UDP 135): what closes a fence-bypass
 #   policy.sh show         print the ruleset in force
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,8 +43,10 @@ sealed)
     rules="
         ip saddr $RPCA_ALLOW_NET tcp dport @rpc_ports accept   # PASS from the allowed subnet
         ip saddr $RPCA_ALLOW_NET tcp dport { 139, 445, 593 } accept
+        ip saddr $RPCA_ALLOW_NET udp dport 135 accept
         tcp dport @rpc_ports drop                            # BLOCK for everyone else
-        tcp dport { 139, 445, 593 } drop                     # and the other roads to RPC"
+        tcp dport { 139, 445, 593 } drop                     # and the other roads to RPC
+        udp dport 135 drop"
     ;;
 hang)
     rules="

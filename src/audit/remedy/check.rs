@@ -10,8 +10,8 @@ use super::quote::Refusal;
 use super::quote::ps_wildcard_escape;
 use crate::finding::Code;
 use crate::policy::firewall::{FwAction, FwEdit};
-use crate::policy::model::RuleAction;
-use crate::ports::PortRanges;
+use crate::policy::model::{ProtoMatch, RuleAction};
+use crate::ports::{PortRanges, Proto};
 
 /// What the policy reader must get from a command.
 pub(super) enum Expect<'a> {
@@ -32,6 +32,7 @@ pub(super) enum Expect<'a> {
         name: &'a str,
         block: bool,
         ports: &'a PortRanges,
+        proto: Proto,
     },
     /// A firewall rule changed or removed by name (`set rule`, `delete rule`, `Set-`,
     /// `Disable-NetFirewallRule`).
@@ -87,7 +88,12 @@ pub(super) fn reparse(line: &str, expect: &Expect) -> Result<(), Refusal> {
             }
             _ => fail("another policy assigned"),
         },
-        Expect::FwAdd { name, block, ports } => {
+        Expect::FwAdd {
+            name,
+            block,
+            ports,
+            proto,
+        } => {
             let [r] = pf.firewall.as_slice() else {
                 return fail("no firewall rule or several");
             };
@@ -104,8 +110,9 @@ pub(super) fn reparse(line: &str, expect: &Expect) -> Result<(), Refusal> {
             if label != name
                 || r.terms.action != action
                 || r.terms.ports.as_ranges() != Some(*ports)
+                || r.terms.proto != ProtoMatch::Number(proto.number())
             {
-                return fail("another rule name, action or ports");
+                return fail("another rule name, action, protocol or ports");
             }
             Ok(())
         }

@@ -29,14 +29,14 @@ pub(super) fn fw_remote(ivs: &[Iv]) -> String {
         .join(",")
 }
 
-/// Add (or replace) an inbound TCP rule, idempotently: `name` and `remote` are checked by the
-/// dialect's rules, every line is read back.
+/// Add (or replace) an inbound TCP or UDP rule, idempotently: `name` and `remote` are checked
+/// by the dialect's rules, every line is read back.
 pub(super) fn fw_add(
     s: &mut Step,
     lp: &LoadedPolicy,
     name: &str,
     block: bool,
-    ports: &PortRanges,
+    (ports, proto): (&PortRanges, Proto),
     remote: &str,
 ) -> Result<(), Refusal> {
     if fw_name_taken(lp, name, block, ports) {
@@ -46,7 +46,12 @@ pub(super) fn fw_add(
             "is already the name of a rule of the policy that does something else; deleting or updating rules by this name would drop that rule",
         ));
     }
-    let expect = Expect::FwAdd { name, block, ports };
+    let expect = Expect::FwAdd {
+        name,
+        block,
+        ports,
+        proto,
+    };
     match s.dialect {
         FixDialect::Powershell => {
             let q = quote::ps_quoted(quote::FW_RULE_NAME, name)?;
@@ -57,7 +62,11 @@ pub(super) fn fw_add(
                     .sp()
                     .raw(if block { "Block" } else { "Allow" })
                     .sp()
-                    .words("-Protocol TCP -LocalPort");
+                    .words("-Protocol")
+                    .sp()
+                    .raw(proto.upper())
+                    .sp()
+                    .words("-LocalPort");
                 for (i, x) in ports.to_string().split(',').enumerate() {
                     let t = quote::port_list(x)?;
                     l = if i == 0 { l.sp() } else { l.raw(",").sp() };
@@ -125,7 +134,10 @@ pub(super) fn fw_add(
                     .words("dir=in action=")
                     .raw(if block { "block" } else { "allow" })
                     .sp()
-                    .words("protocol=TCP localport=")
+                    .raw("protocol=")
+                    .raw(proto.upper())
+                    .sp()
+                    .raw("localport=")
                     .token(&quote::port_list(&ports.to_string())?)
                     .sp()
                     .raw("remoteip=")
@@ -154,6 +166,7 @@ struct NewRule<'a> {
     /// Who the rule is about, as the report's action names it.
     source: String,
     ports: &'a PortRanges,
+    proto: Proto,
     /// What the rule is, for the report's action: "block rule for the host ... on TCP ...".
     detail: String,
     /// The step as a refusal or a note names it: "the block rule for ...".
@@ -171,10 +184,78 @@ fn add_rule(out: &mut Out, lp: &LoadedPolicy, rule: NewRule) -> bool {
     } else {
         FixKind::Pass
     };
-    let does = FixAction::new(rule.codes, kind, rule.source, rule.ports, rule.detail);
+    let does =
+        FixAction::new(rule.codes, kind, rule.source, rule.ports, rule.detail).over(rule.proto);
     out.fix(&rule.step, does, |s| {
-        fw_add(s, lp, &rule.name, rule.block, rule.ports, rule.remote)
+        fw_add(
+            s,
+            lp,
+            &rule.name,
+            rule.block,
+            (rule.ports, rule.proto),
+            rule.remote,
+        )
     })
+}
+
+/// The UDP blocks (`Plan::block_udp`): every address except the allowed subnets the fence lets
+/// reach TCP 135, which this leaves as they are (no allow rule is added for them: the policy
+/// passes them nothing over UDP).
+fn render_udp_blocks(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
+    let except_idx = super::allowed_on(plan, crate::ports::EPM_PORT);
+    let groups = group_runs(plan.block_udp.iter().map(|(&p, c)| (p, c.clone())));
+    for (c, ports) in &groups {
+        let mut remote = everything();
+        let mut excluded: Vec<String> = Vec::new();
+        for &i in &except_idx {
+            let a = &plan.allowed[i];
+            match &a.ivs {
+                Some(v) => {
+                    remote = subtract(&remote, v);
+                    excluded.push(a.label());
+                }
+                None => out.notes.push(format!(
+                    "{}: {} cannot be left out of a block by address (keyword or DNS name); the block for UDP {ports} covers it too",
+                    join_codes(c),
+                    a.label()
+                )),
+            }
+        }
+        if remote.is_empty() {
+            out.notes.push(format!(
+                "{}: the allowed sources cover every address, so there is nobody to block on UDP {ports}",
+                join_codes(c)
+            ));
+            continue;
+        }
+        let except = if excluded.is_empty() {
+            String::new()
+        } else {
+            format!(" except {}", excluded.join(", "))
+        };
+        out.blank();
+        let shown = out.shown(&except);
+        out.comment(&format!(
+            "Fixes {}: UDP {ports} (connectionless RPC) must be blocked for every source{shown}.",
+            join_codes(c)
+        ));
+        let remote = fw_remote(&remote);
+        add_rule(
+            out,
+            lp,
+            NewRule {
+                codes: c,
+                block: true,
+                source: format!("any{except}"),
+                ports,
+                proto: Proto::Udp,
+                detail: format!("block rule for UDP {ports}, remote addresses {remote}"),
+                step: format!("the block rule for UDP {ports}"),
+                name: format!("Block Inbound UDP {ports} (rpcaudit)"),
+                remote: &remote,
+            },
+        );
+    }
 }
 
 /// A firewall block rule of the policy that must stop covering some allowed sources.
@@ -244,6 +325,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 block: true,
                 source: format!("any{except}"),
                 ports,
+                proto: Proto::Tcp,
                 detail: format!("block rule for TCP {ports}, remote addresses {remote}"),
                 step: format!("the block rule for TCP {ports}"),
                 name: format!("Block Inbound TCP {ports} (rpcaudit)"),
@@ -262,6 +344,8 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             }
         }
     }
+
+    render_udp_blocks(out, lp, plan);
 
     // Hosts inside an allowed subnet that must stay blocked: block beats allow.
     let hosts = group_runs(
@@ -283,6 +367,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 block: true,
                 source: ip.to_string(),
                 ports,
+                proto: Proto::Tcp,
                 detail: format!("block rule for the host {ip} on TCP {ports}"),
                 step: format!("the block rule for {ip} on TCP {ports}"),
                 name: format!("Block Inbound TCP {ports} from {ip} (rpcaudit)"),
@@ -356,6 +441,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                 block: true,
                 source: a.label(),
                 ports,
+                proto: Proto::Tcp,
                 step: format!("the {detail}"),
                 detail,
                 name: format!(
@@ -391,6 +477,7 @@ pub(super) fn render_firewall(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
                     block: false,
                     source: a.label(),
                     ports: &ports,
+                    proto: Proto::Tcp,
                     step: format!("the {detail}"),
                     detail,
                     name: format!("Allow Inbound TCP {ports} from {} (rpcaudit)", a.label()),

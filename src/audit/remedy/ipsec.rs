@@ -139,6 +139,8 @@ fn ipsec_target_checked(pol: &str, store: &str, netsh: bool) -> Result<IpsecTarg
 /// 5001 Rule", "Allow Inbound TCP Port 5001 from 10.1.1.0 Rule").
 struct Filters {
     action: RuleAction,
+    /// TCP, or UDP for connectionless RPC.
+    proto: Proto,
     /// What follows the ports in every name: "", " from 10.1.1.66", " from 10.1.1.0".
     from: String,
     /// Each source address as netsh writes it (`srcaddr=any`, `srcaddr=N srcmask=M`) and as
@@ -152,6 +154,7 @@ impl Filters {
     fn block_any() -> Self {
         Filters {
             action: RuleAction::Block,
+            proto: Proto::Tcp,
             from: String::new(),
             sources: vec![("srcaddr=any".to_string(), "*".to_string())],
             ivs: everything(),
@@ -162,6 +165,7 @@ impl Filters {
         let at = u128::from(u32::from(v4));
         Filters {
             action: RuleAction::Block,
+            proto: Proto::Tcp,
             from: format!(" from {v4}"),
             sources: vec![host_mask(v4, Ipv4Addr::BROADCAST)],
             ivs: vec![Iv {
@@ -175,6 +179,7 @@ impl Filters {
     fn pass(a: &Allowed, addrs: &[(Ipv4Addr, Ipv4Addr)]) -> Self {
         Filters {
             action: RuleAction::Pass,
+            proto: Proto::Tcp,
             from: format!(" from {}", a.name_part()),
             sources: addrs
                 .iter()
@@ -182,6 +187,11 @@ impl Filters {
                 .collect(),
             ivs: a.ivs.clone().unwrap_or_default(),
         }
+    }
+
+    /// The same filters over `proto`.
+    fn over(self, proto: Proto) -> Self {
+        Filters { proto, ..self }
     }
 
     /// The filters on `ports`: one netsh filter list (a filter per port and source), or one
@@ -195,19 +205,24 @@ impl Filters {
         ports: &PortRanges,
     ) -> Result<(), Refusal> {
         let from = &self.from;
+        let proto = self.proto.upper();
         let (verb, filter_action, rule) = match self.action {
-            RuleAction::Block => ("Block", "rpcaudit Block", "Block Inbound TCP"),
-            _ => ("Allow", "rpcaudit Permit", "Allow Inbound TCP Port"),
+            RuleAction::Block => ("Block", "rpcaudit Block", format!("Block Inbound {proto}")),
+            _ => (
+                "Allow",
+                "rpcaudit Permit",
+                format!("Allow Inbound {proto} Port"),
+            ),
         };
         if netsh {
-            let list = format!("rpcaudit {verb} Inbound TCP {ports}{from}");
+            let list = format!("rpcaudit {verb} Inbound {proto} {ports}{from}");
             return netsh_rule(s, t, &list, filter_action, |s, lq| {
                 for p in ports.iter() {
                     for (src, _) in &self.sources {
                         s.cmd(
                             netsh_filter(lq)
                                 .sp()
-                                .words(&format!("{src} dstaddr=me protocol=TCP dstport={p}")),
+                                .words(&format!("{src} dstaddr=me protocol={proto} dstport={p}")),
                         )?;
                     }
                 }
@@ -226,11 +241,86 @@ impl Filters {
             let filters: Vec<String> = self
                 .sources
                 .iter()
-                .map(|(_, src)| format!("{src}=0:{p}:TCP"))
+                .map(|(_, src)| format!("{src}=0:{p}:{proto}"))
                 .collect();
             ipseccmd_rule(s, t, &name, &filters, self.action)?;
         }
         Ok(())
+    }
+}
+
+/// The UDP blocks (`Plan::block_udp`): a BLOCK filter for any source, and a PASS filter per
+/// allowed subnet the fence lets reach TCP 135 (the more specific filter wins), so that what
+/// those subnets could do over UDP stays as it was.
+fn render_ipsec_udp_blocks(
+    out: &mut Out,
+    lp: &LoadedPolicy,
+    plan: &Plan,
+    t: &IpsecTarget,
+    netsh: bool,
+) {
+    let keep = allowed_on(plan, crate::ports::EPM_PORT);
+    let groups = group_runs(plan.block_udp.iter().map(|(&p, c)| (p, c.clone())));
+    for (c, ports) in &groups {
+        out.blank();
+        let except = if keep.is_empty() {
+            String::new()
+        } else {
+            format!(" except {}", list_labels(&plan.allowed, &keep))
+        };
+        let except = out.shown(&except);
+        out.comment(&format!(
+            "Fixes {}: UDP {ports} (connectionless RPC) must be blocked for every source{except}.",
+            join_codes(c)
+        ));
+        let does = FixAction::new(
+            c,
+            FixKind::Block,
+            "any",
+            ports,
+            format!(
+                "BLOCK filter for any source on UDP {ports} in IPsec policy \"{}\"",
+                t.pol
+            ),
+        )
+        .over(Proto::Udp);
+        out.fix(&format!("the BLOCK filters for UDP {ports}"), does, |s| {
+            Filters::block_any()
+                .over(Proto::Udp)
+                .write(s, lp, t, netsh, ports)
+        });
+        for &i in &keep {
+            let a = &plan.allowed[i];
+            let Some(addrs) = a.ipsec_addrs() else {
+                out.notes.push(format!(
+                    "{}: {} cannot be written as IPv4 address/mask filters; add its PASS filters for UDP {ports} by hand if it needs them",
+                    join_codes(c),
+                    a.label()
+                ));
+                continue;
+            };
+            let does = FixAction::new(
+                c,
+                FixKind::Pass,
+                a.label(),
+                ports,
+                format!(
+                    "PASS filter for {} on UDP {ports} in IPsec policy \"{}\"",
+                    a.label(),
+                    t.pol
+                ),
+            )
+            .over(Proto::Udp);
+            out.fix(
+                &format!("the PASS filters for {} on UDP {ports}", a.label()),
+                does,
+                |s| {
+                    Filters::pass(a, &addrs)
+                        .over(Proto::Udp)
+                        .write(s, lp, t, netsh, ports)
+                },
+            );
+        }
     }
 }
 
@@ -316,7 +406,11 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     let t = match ipsec_target_checked(&pol, &store, netsh) {
         Ok(t) => t,
         Err(r) => {
-            if !(plan.block.is_empty() && plan.host_block.is_empty() && plan.pass.is_empty()) {
+            if !(plan.block.is_empty()
+                && plan.block_udp.is_empty()
+                && plan.host_block.is_empty()
+                && plan.pass.is_empty())
+            {
                 out.refuse("every IPsec filter of this script", &r);
             }
             return;
@@ -405,6 +499,8 @@ pub(super) fn render_ipsec(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
             }
         }
     }
+
+    render_ipsec_udp_blocks(out, lp, plan, &t, netsh);
 
     // Hosts inside an allowed subnet that must stay blocked: a host filter is more specific.
     let hosts = group_runs(

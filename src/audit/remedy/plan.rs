@@ -81,6 +81,9 @@ pub(super) struct Plan {
     pub(super) allowed: Vec<Allowed>,
     /// Ports to block for every source but the allowed ones.
     pub(super) block: BTreeMap<u16, Codes>,
+    /// UDP ports to block for every source but the allowed ones that the fence lets reach TCP
+    /// 135 (UDP 135 and `ncadg_ip_udp` ports a fenced-off source reached, UDP leaks).
+    pub(super) block_udp: BTreeMap<u16, Codes>,
     /// (leaking source inside an allowed subnet, port).
     pub(super) host_block: BTreeMap<(IpAddr, u16), Codes>,
     /// (allowed index, port) that must pass.
@@ -213,24 +216,30 @@ pub(super) fn plan(
         .unwrap_or_default();
     let fence = ports_of([EPM_PORT]).union(range).union(&new_range);
     // The other roads to RPC that a fenced-off source reached: fenced as 135 is, so the
-    // allowed sources keep them.
-    let bypassed = if has(&Code::FenceBypass) {
+    // allowed sources keep them. TCP roads and UDP ones apart.
+    let (bypassed, bypassed_udp) = if has(&Code::FenceBypass) {
         // The rows the findings are about; a finding also needs the road to carry RPC (a map
         // without named pipes makes 445 file sharing only), which the matrix alone cannot
         // tell: such a port is closed to the fenced-off sources too, as 135 is.
-        ports_of(
-            crate::audit::roads::open_to_fenced(matrix, EPM_PORT, &crate::audit::roads::ROADS)
-                .into_iter()
-                .map(|(_, r)| r.port),
-        )
+        let rows =
+            crate::audit::roads::open_to_fenced(matrix, EPM_PORT, &crate::audit::roads::ROADS);
+        let over = |proto: Proto| {
+            ports_of(
+                rows.iter()
+                    .filter(|(_, r)| r.protocol == proto)
+                    .map(|(_, r)| r.port),
+            )
+        };
+        (over(Proto::Tcp), over(Proto::Udp))
     } else {
-        PortRanges::default()
+        (PortRanges::default(), PortRanges::default())
     };
     let allowed = allowed_sources(lp, &fence.union(&bypassed));
     let outsider = outsider(lp, &allowed);
     let decide = |ip: IpAddr, p: u16| lp.policy.decide(ip, p, Proto::Tcp).action;
 
     let mut block: BTreeMap<u16, Codes> = BTreeMap::new();
+    let mut block_udp: BTreeMap<u16, Codes> = BTreeMap::new();
     let mut host_block: BTreeMap<(IpAddr, u16), Codes> = BTreeMap::new();
     let mut pass: BTreeMap<(usize, u16), Codes> = BTreeMap::new();
     let put = |m: &mut BTreeMap<u16, Codes>, k: u16, c: Code| {
@@ -239,6 +248,17 @@ pub(super) fn plan(
 
     if has(&Code::Leak) {
         for r in matrix.iter().filter(|r| r.verdict == Verdict::Leak) {
+            if r.protocol == Proto::Udp {
+                if allowed_for(&allowed, &local, r.source, EPM_PORT).is_some() {
+                    notes.push(format!(
+                        "leak: UDP {} is reachable from {}, inside a subnet the fence lets reach the endpoint mapper, although the policy blocks it; block it for that host by hand",
+                        r.port, r.source
+                    ));
+                } else {
+                    put(&mut block_udp, r.port, Code::Leak);
+                }
+                continue;
+            }
             if allowed
                 .iter()
                 .any(|a| a.m.contains(r.source, &local) == Some(true) && a.ports.contains(r.port))
@@ -251,6 +271,14 @@ pub(super) fn plan(
                 put(&mut block, r.port, Code::Leak);
             }
         }
+    }
+    for p in bypassed_udp.iter() {
+        put(&mut block_udp, p, Code::FenceBypass);
+    }
+    if !bypassed_udp.is_empty() {
+        notes.push(format!(
+            "fence-bypass: UDP {bypassed_udp} (connectionless RPC, ncadg_ip_udp) is blocked for every source but the ones the fence lets reach TCP 135"
+        ));
     }
     if !bypassed.is_empty() {
         for p in bypassed.iter() {
@@ -300,6 +328,13 @@ pub(super) fn plan(
         // (a sweep of every port can give tens of thousands of them).
         let mut unfixed: BTreeMap<(IpAddr, Option<&str>), Vec<u16>> = BTreeMap::new();
         for r in matrix.iter().filter(|r| r.verdict == Verdict::Overblock) {
+            if r.protocol == Proto::Udp {
+                notes.push(format!(
+                    "overblock: UDP {} is filtered from {} although the policy passes it; no script change (the fix scripts write TCP passes only)",
+                    r.port, r.source
+                ));
+                continue;
+            }
             match allowed_for(&allowed, &local, r.source, r.port) {
                 Some(i) => {
                     pass.entry((i, r.port)).or_default().insert(Code::Overblock);
@@ -325,7 +360,7 @@ pub(super) fn plan(
     if has(&Code::HangHazard) {
         // From the matrix: a source that reaches 135 but not the whole range, or the reverse.
         let mut groups: BTreeMap<(IpAddr, IpAddr), Vec<&MatrixRow>> = BTreeMap::new();
-        for r in matrix {
+        for r in matrix.iter().filter(|r| r.protocol == Proto::Tcp) {
             groups.entry((r.target, r.source)).or_default().push(r);
         }
         for ((_, source), rows) in groups {
@@ -432,6 +467,7 @@ pub(super) fn plan(
     Plan {
         allowed,
         block,
+        block_udp,
         host_block,
         pass,
         range_fix,

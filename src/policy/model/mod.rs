@@ -31,7 +31,6 @@ pub mod error;
 pub mod lint;
 pub mod sink;
 
-use crate::inert::excerpt;
 use crate::ports::PortRanges;
 use address::AddrMatch;
 use ipnet::IpNet;
@@ -40,47 +39,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::IpAddr;
 
-/// The transport protocol of a query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    pub fn number(self) -> u8 {
-        match self {
-            Proto::Tcp => 6,
-            Proto::Udp => 17,
-        }
-    }
-}
-
-/// A protocol name that is neither TCP nor UDP (quoted cut short).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol '{}' (tcp or udp)", excerpt(.0))]
-pub struct UnknownProto(String);
-
-impl std::str::FromStr for Proto {
-    type Err = UnknownProto;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "tcp" | "6" => Ok(Proto::Tcp),
-            "udp" | "17" => Ok(Proto::Udp),
-            other => Err(UnknownProto(other.to_string())),
-        }
-    }
-}
-
-impl fmt::Display for Proto {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-        })
-    }
-}
+/// The transport protocol of a query (it lives beside the ports, which `probe` shares).
+pub use crate::ports::{Proto, UnknownProto};
 
 /// The protocol a rule names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
