@@ -100,6 +100,8 @@ pub enum Auth {
     /// Anonymous; once more with NTLM when the endpoint mapper refuses an anonymous lookup
     /// and credentials were given.
     Auto,
+    /// Kerberos only (credentials, --realm, --kdc, and the host's name).
+    Kerberos,
 }
 
 impl From<Auth> for crate::epm::client::AuthMode {
@@ -109,6 +111,7 @@ impl From<Auth> for crate::epm::client::AuthMode {
             Auth::None => AuthMode::None,
             Auth::Ntlm => AuthMode::Ntlm,
             Auth::Auto => AuthMode::Auto,
+            Auth::Kerberos => AuthMode::Kerberos,
         }
     }
 }

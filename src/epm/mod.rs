@@ -9,6 +9,7 @@ pub mod client;
 pub mod connection;
 pub mod datagram;
 pub mod datagram_server;
+pub mod kerberos;
 pub mod names;
 pub mod pipe;
 pub mod server;
