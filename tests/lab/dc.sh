@@ -4,8 +4,8 @@
 # lab (rpca-*, 198.18.0.0/22): its own names (rpck-*) and addresses (198.18.16.0/20, inside the
 # namespaces only; the root namespace gets no address and no route).
 #
-#   rpck-cli 198.18.17.10/20 ── veth ── rpck-dc 198.18.16.10/20: samba (AD DC): KDC on 88,
-#                                        endpoint mapper on 135, SMB on 445, LDAP on 389
+#   rpck-cli 198.18.17.10/20 ── veth ── rpck-dc 198.18.16.10/20 (and .11, .12): samba (AD DC):
+#                                        KDC on 88, endpoint mapper on 135, SMB on 445, LDAP
 #
 #   dc.sh up [ntlm|no-ntlm]   provision (once, cached under $RPCK_DIR), start samba in rpck-dc
 #                             with "ntlm auth" enabled (default) or disabled, and return when
@@ -19,6 +19,8 @@ set -euo pipefail
 RPCK_NS_DC=rpck-dc
 RPCK_NS_CLI=rpck-cli
 RPCK_DC_IP=198.18.16.10
+# Two more addresses of the same DC: several targets in one run (one TGT, a ticket each).
+RPCK_DC_MORE="198.18.16.11 198.18.16.12"
 RPCK_CLI_IP=198.18.17.10
 RPCK_PREFIX=20
 RPCK_REALM=RPCAUDIT.LAB
@@ -75,6 +77,7 @@ net_up() {
         ip -n "$RPCK_NS_DC" link add eth0 type veth peer name eth0 netns "$RPCK_NS_CLI"
     fi
     ip -n "$RPCK_NS_DC" addr replace "$RPCK_DC_IP/$RPCK_PREFIX" dev eth0
+    for a in $RPCK_DC_MORE; do ip -n "$RPCK_NS_DC" addr replace "$a/$RPCK_PREFIX" dev eth0; done
     ip -n "$RPCK_NS_CLI" addr replace "$RPCK_CLI_IP/$RPCK_PREFIX" dev eth0
     ip -n "$RPCK_NS_DC" link set eth0 up
     ip -n "$RPCK_NS_CLI" link set eth0 up
@@ -90,7 +93,7 @@ provision() {
         --realm="$RPCK_REALM" --domain="$RPCK_DOMAIN" --host-name="$RPCK_HOST" \
         --host-ip="$RPCK_DC_IP" --server-role=dc --dns-backend=NONE \
         --adminpass="$RPCK_ADMIN_PASSWORD" \
-        --option="interfaces = $RPCK_DC_IP" --option="bind interfaces only = yes" \
+        --option="interfaces = $RPCK_DC_IP $RPCK_DC_MORE" --option="bind interfaces only = yes" \
         --option="rpc server dynamic port range = 5001-5021" \
         --option="server services = -dns" \
         >"$RPCK_DIR/provision.log" 2>&1 || { tail -20 "$RPCK_DIR/provision.log" >&2; die "provision failed"; }

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod capture;
+pub mod dc;
 pub mod lab;
 pub mod remedy_models;
 
