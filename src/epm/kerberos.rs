@@ -226,30 +226,35 @@ impl<'k> KdcSession<'k> {
         if req.protocol != NetworkProtocol::Tcp {
             return Err(kdc_err(KdcError::Protocol(format!("{:?}", req.protocol))));
         }
-        let asked = format!(
-            "{}:{}",
-            req.url.host_str().unwrap_or_default(),
-            req.url.port().unwrap_or(KDC_PORT)
-        );
+        let host = req.url.host_str().unwrap_or_default();
+        let port = req.url.port().unwrap_or(KDC_PORT);
+        self.answer_tcp(host, port, &req.data).await
+    }
+
+    /// [`KdcSession::answer`] for a TCP request to `host`:`port`, which must be the run's KDC.
+    async fn answer_tcp(
+        &mut self,
+        host: &str,
+        port: u16,
+        data: &[u8],
+    ) -> Result<Vec<u8>, AuthError> {
         let ours = self.kdc.addr;
-        let same = asked == ours.to_string()
-            || asked == format!("{}:{}", ours.ip(), ours.port())
-            || req
-                .url
-                .host_str()
-                .and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
-                .is_some_and(|ip| {
-                    ip == ours.ip() && req.url.port().unwrap_or(KDC_PORT) == ours.port()
-                });
+        let same = host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip == ours.ip() && port == ours.port());
         if !same {
-            return Err(kdc_err(KdcError::Elsewhere { addr: ours, asked }));
+            return Err(kdc_err(KdcError::Elsewhere {
+                addr: ours,
+                asked: crate::inert::field(&format!("{host}:{port}")).into_owned(),
+            }));
         }
         self.requests += 1;
         if self.requests > MAX_KDC_REQUESTS_PER_CONTEXT {
             return Err(kdc_err(KdcError::TooMany));
         }
-        if message_tag(&req.data) != Some(TAG_AS_REQ) {
-            return self.kdc.exchange(&req.data).await.map_err(kdc_err);
+        if message_tag(data) != Some(TAG_AS_REQ) {
+            return self.kdc.exchange(data).await.map_err(kdc_err);
         }
         self.as_seen += 1;
         if self.asking.is_none() {
@@ -272,7 +277,7 @@ impl<'k> KdcSession<'k> {
                 _ => self.asking = Some(state),
             }
         }
-        let reply = self.kdc.exchange(&req.data).await.map_err(kdc_err)?;
+        let reply = self.kdc.exchange(data).await.map_err(kdc_err)?;
         match message_tag(&reply) {
             Some(TAG_KRB_ERROR) => {
                 let code = krb_error_code(&reply);
@@ -608,6 +613,153 @@ pub type SharedKdc = Arc<Kdc>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+    use tokio::net::TcpListener;
+
+    const PREAUTH_REQUIRED: &[u8] =
+        include_bytes!("../../fixtures/krb/krb_error_preauth_required.bin");
+    const PREAUTH_FAILED: &[u8] = include_bytes!("../../fixtures/krb/krb_error_preauth_failed.bin");
+    /// Stand-ins for what these tests do not open: only their tags matter here.
+    const AS_REP: &[u8] = &[0, 0, 0, 3, TAG_AS_REP, 0xaa, 0xbb];
+    const TGS_REP: &[u8] = &[0, 0, 0, 2, 0x6d, 0xcc];
+    const AS_REQ: &[u8] = &[0, 0, 0, 2, TAG_AS_REQ, 1];
+    const TGS_REQ: &[u8] = &[0, 0, 0, 2, 0x6c, 2];
+
+    /// A KDC on loopback answering `reply(how many AS-REQs so far, request)`; what it received.
+    async fn fake_kdc(
+        reply: impl Fn(usize, &[u8]) -> Vec<u8> + Send + Sync + 'static,
+    ) -> (SocketAddr, Arc<Mutex<Vec<Vec<u8>>>>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            let mut as_reqs = 0;
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut len = [0u8; 4];
+                if s.read_exact(&mut len).await.is_err() {
+                    continue;
+                }
+                let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+                if s.read_exact(&mut body).await.is_err() {
+                    continue;
+                }
+                let mut req = len.to_vec();
+                req.extend_from_slice(&body);
+                if req.get(4) == Some(&TAG_AS_REQ) {
+                    as_reqs += 1;
+                }
+                log.lock().unwrap().push(req.clone());
+                let _ = s.write_all(&reply(as_reqs, &req)).await;
+            }
+        });
+        (addr, seen)
+    }
+
+    fn kdc(addr: SocketAddr) -> Kdc {
+        Kdc::new("rpcaudit.lab", addr, Duration::from_secs(2))
+    }
+
+    async fn ask(
+        s: &mut KdcSession<'_>,
+        addr: SocketAddr,
+        req: &[u8],
+    ) -> Result<Vec<u8>, AuthError> {
+        s.answer_tcp(&addr.ip().to_string(), addr.port(), req).await
+    }
+
+    #[tokio::test]
+    async fn the_first_as_exchange_is_kept_and_each_context_asks_only_for_its_ticket() {
+        let (addr, seen) = fake_kdc(|n, req| match (req[4], n) {
+            (TAG_AS_REQ, 1) => PREAUTH_REQUIRED.to_vec(),
+            (TAG_AS_REQ, _) => AS_REP.to_vec(),
+            _ => TGS_REP.to_vec(),
+        })
+        .await;
+        let kdc = kdc(addr);
+        for _host in 0..3 {
+            let mut s = KdcSession::new(&kdc);
+            assert_eq!(ask(&mut s, addr, AS_REQ).await.unwrap(), PREAUTH_REQUIRED);
+            assert_eq!(ask(&mut s, addr, AS_REQ).await.unwrap(), AS_REP);
+            assert_eq!(ask(&mut s, addr, TGS_REQ).await.unwrap(), TGS_REP);
+        }
+        let tags: Vec<u8> = seen.lock().unwrap().iter().map(|r| r[4]).collect();
+        assert_eq!(tags, [TAG_AS_REQ, TAG_AS_REQ, 0x6c, 0x6c, 0x6c]);
+        assert_eq!(kdc.requests_sent(), 5);
+        assert_eq!(kdc.refused(), None);
+        assert_eq!(kdc.realm(), "RPCAUDIT.LAB");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_asked_once_and_withheld_after() {
+        let (addr, seen) = fake_kdc(|n, _| {
+            if n == 1 {
+                PREAUTH_REQUIRED.to_vec()
+            } else {
+                PREAUTH_FAILED.to_vec()
+            }
+        })
+        .await;
+        let kdc = kdc(addr);
+        let mut s = KdcSession::new(&kdc);
+        ask(&mut s, addr, AS_REQ).await.unwrap();
+        let e = ask(&mut s, addr, AS_REQ).await.unwrap_err();
+        assert!(
+            matches!(&e, AuthError::LogonFailure(d) if d.contains("KDC_ERR_PREAUTH_FAILED")),
+            "{e}"
+        );
+        drop(s);
+        for _ in 0..3 {
+            let mut s = KdcSession::new(&kdc);
+            let e = ask(&mut s, addr, AS_REQ).await.unwrap_err();
+            assert!(
+                matches!(&e, AuthError::Withheld(d) if d.contains("not sent")),
+                "{e}"
+            );
+        }
+        assert_eq!(seen.lock().unwrap().len(), 2);
+        assert!(kdc.refused().unwrap().contains("wrong password"));
+    }
+
+    #[tokio::test]
+    async fn only_the_configured_kdc_is_contacted() {
+        let (addr, seen) = fake_kdc(|_, _| TGS_REP.to_vec()).await;
+        let kdc = kdc(addr);
+        let mut s = KdcSession::new(&kdc);
+        for (host, port) in [
+            ("192.0.2.1", addr.port()),
+            ("127.0.0.1", 88),
+            ("kdc.example", addr.port()),
+        ] {
+            let e = s.answer_tcp(host, port, TGS_REQ).await.unwrap_err();
+            assert!(e.to_string().contains("not the one configured"), "{e}");
+        }
+        assert!(seen.lock().unwrap().is_empty());
+        assert_eq!(kdc.requests_sent(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_huge_or_silent_kdc_is_an_error_in_bounded_time() {
+        let (addr, _) = fake_kdc(|_, _| vec![0x7f, 0xff, 0xff, 0xff, 0x6d]).await;
+        let e = kdc(addr).exchange(TGS_REQ).await.unwrap_err();
+        assert!(matches!(e, KdcError::TooLarge { .. }), "{e}");
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        let quiet = Kdc::new("LAB", addr, Duration::from_millis(300));
+        let t = std::time::Instant::now();
+        let e = quiet.exchange(TGS_REQ).await.unwrap_err();
+        assert!(matches!(e, KdcError::Timeout { .. }), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2));
+        drop(silent);
+    }
+
+    #[test]
+    fn the_kdc_error_code_is_read_from_the_reply() {
+        assert_eq!(krb_error_code(PREAUTH_FAILED), Some(KDC_ERR_PREAUTH_FAILED));
+        assert_eq!(krb_error_code(PREAUTH_REQUIRED), Some(25));
+        assert_eq!(krb_error_code(&PREAUTH_FAILED[..40]), None);
+        assert_eq!(krb_error_code(&[]), None);
+    }
 
     #[test]
     fn spns_name_the_host_service() {
