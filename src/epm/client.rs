@@ -736,7 +736,7 @@ impl<C: Fragments> EpmSession<C> {
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         tracing::debug!(level = %level, "NTLM authentication sent (rpc_auth3)");
-        self.security = Some(Security::Ntlm(sec));
+        self.security = Some(Security::Ntlm(Box::new(sec)));
         Ok(())
     }
 
@@ -1061,7 +1061,7 @@ impl<C: Fragments> Calls for EpmSession<C> {
 
 /// The security context of an authenticated connection-oriented session.
 enum Security {
-    Ntlm(ClientAuth),
+    Ntlm(Box<ClientAuth>),
     Kerberos(Box<KrbAuth>),
 }
 
