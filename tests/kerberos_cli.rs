@@ -1,7 +1,8 @@
 //! `--auth kerberos` on the command line, without a domain controller (the lab test,
 //! `lab_kerberos.rs`, has one): what is missing is a usage error naming the flag, exit 2; an
 //! address-only target is a per-host error saying how to give the name, and does not spoil the
-//! other hosts; the integrity level and the roads that do not carry Kerberos say so. Only
+//! other hosts; the integrity level and the roads that do not carry Kerberos say so;
+//! `--auth-survey` without credentials tries anonymous only and says why not the rest. Only
 //! loopback is contacted (a fixture endpoint mapper; a closed port as the KDC).
 
 mod support;
@@ -150,5 +151,37 @@ fn integrity_and_the_roads_without_kerberos_say_why() {
         let (code, out, err) = run(&a);
         assert_eq!(code, 3, "{extra:?}: {out}{err}");
         assert!(out.contains(says), "{extra:?}: {out}");
+    }
+}
+
+#[test]
+fn the_survey_without_credentials_tries_anonymous_only_and_says_why_not_the_rest() {
+    let fx = Fixture::start(&[]);
+    let port = fx.port();
+    let out = Command::new(bin())
+        .args([
+            "dump",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--json",
+            "--auth-survey",
+        ])
+        .env_remove("RPCAUDIT_PASSWORD")
+        .env_remove("RPCAUDIT_NT_HASH")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tries = v["hosts"][0]["survey"].as_array().unwrap();
+    assert_eq!(tries.len(), 6, "{tries:?}");
+    assert_eq!(tries[0]["mechanism"], "anonymous");
+    assert_eq!(tries[0]["outcome"], "accepted");
+    for t in &tries[1..] {
+        assert_eq!(t["outcome"], "not-tried", "{t}");
+        assert!(
+            t["detail"].as_str().unwrap().contains("no credentials"),
+            "{t}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! and, at privacy, no stub in clear; several hosts in one run cost one TGT (two AS requests:
 //! without and with pre-authentication) and a service ticket each; a wrong password is one KDC
 //! refusal for the whole run and exit 3; with `ntlm auth = disabled` NTLM is refused and
-//! Kerberos accepted; no password, key or ticket reaches any output at RUST_LOG=trace.
+//! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace.
 
 mod support;
 
@@ -269,6 +269,59 @@ fn with_ntlm_disabled_ntlm_is_refused_and_kerberos_accepted() {
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json()["hosts"][0]["auth"]["mechanism"], "kerberos");
+    // --auth-survey says exactly that: anonymous and Kerberos accepted, NTLM refused (and,
+    // refused at integrity, not tried again at the other levels).
+    let survey: Vec<String> = [
+        "--auth-survey",
+        "--user",
+        &format!("{}@{}", dc::USER, dc::REALM),
+        "--kdc",
+        dc::DC_IP,
+        "--target-name",
+        dc::FQDN,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let r = dc::rpcaudit(&args(&[dc::DC_IP], &survey), Some(dc::PASSWORD), None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let tries: Vec<String> = v["hosts"][0]["survey"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no survey: {v}"))
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["mechanism"].as_str().unwrap_or_default(),
+                t["level"].as_str().unwrap_or("-"),
+                t["outcome"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            "anonymous - accepted",
+            "ntlm integrity refused",
+            "ntlm privacy not-tried",
+            "ntlm connect not-tried",
+            "kerberos privacy accepted",
+            "kerberos connect accepted",
+        ],
+        "{v}"
+    );
+    let mut table = survey.clone();
+    table.insert(0, dc::DC_IP.to_string());
+    table.insert(0, "dump".to_string());
+    let r = dc::rpcaudit(&table, Some(dc::PASSWORD), None);
+    assert!(
+        r.stdout.contains(
+            "auth survey: anonymous accepted; NTLM refused; Kerberos accepted (privacy, connect)"
+        ),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

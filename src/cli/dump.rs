@@ -101,6 +101,10 @@ pub struct AuthArgs {
     /// asked for host/NAME (or NAME itself when it holds a '/').
     #[arg(long, value_name = "FQDN")]
     pub target_name: Option<String>,
+    /// After each host's dump, try the endpoint mapper anonymously, with NTLM and with Kerberos
+    /// (when --realm and --kdc are given), and record which it accepted at which levels.
+    #[arg(long)]
+    pub auth_survey: bool,
 }
 
 impl AuthArgs {
@@ -121,10 +125,13 @@ impl AuthArgs {
         step_timeout: Duration,
     ) -> Result<Option<std::sync::Arc<crate::epm::kerberos::Kdc>>, CredentialsError> {
         if self.mode != super::values::Auth::Kerberos {
-            if self.realm.is_some() || self.kdc.is_some() || self.target_name.is_some() {
+            let any = self.realm.is_some() || self.kdc.is_some() || self.target_name.is_some();
+            if !self.auth_survey && any {
                 return Err(CredentialsError::KerberosFlagsWithout);
             }
-            return Ok(None);
+            if !any {
+                return Ok(None);
+            }
         }
         let realm = match (&self.realm, creds) {
             (Some(r), _) if !r.trim().is_empty() => r.trim().to_string(),
@@ -267,7 +274,7 @@ pub enum CredentialsError {
     NoKdc,
     #[error("--kdc {0}: not an address or address:port (give the domain controller's IP address)")]
     BadKdc(String),
-    #[error("--realm, --kdc and --target-name are for --auth kerberos")]
+    #[error("--realm, --kdc and --target-name are for --auth kerberos (or --auth-survey)")]
     KerberosFlagsWithout,
     #[error("--user: {0}")]
     User(#[source] CredentialError),
@@ -380,6 +387,7 @@ impl EpmArgs {
                 credentials,
                 kdc,
                 target_name: self.auth.target_name.clone(),
+                survey: self.auth.auth_survey,
                 ..defaults.auth.clone()
             },
             roads: Roads {
@@ -459,6 +467,7 @@ mod tests {
             realm: None,
             kdc: None,
             target_name: None,
+            auth_survey: false,
         }
     }
 

@@ -161,6 +161,8 @@ pub struct AuthOptions {
     /// `--target-name`: the host name whose `host/` SPN Kerberos asks a ticket for, instead of
     /// the target's own name.
     pub target_name: Option<String>,
+    /// `--auth-survey`: after each dump, try anonymous, NTLM and Kerberos (`epm::survey`).
+    pub survey: bool,
 }
 
 impl Default for AuthOptions {
@@ -172,6 +174,7 @@ impl Default for AuthOptions {
             gate: Arc::new(LogonGate::new(LOGON_FAILURE_LIMIT)),
             kdc: None,
             target_name: None,
+            survey: false,
         }
     }
 }
@@ -1354,6 +1357,10 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
         }
     }
     let error = settle(&mut dump, result, opts.timeout);
+    if opts.auth.survey {
+        let tcp = opts.roads.addrs_for(Transport::Tcp, addrs);
+        dump.survey = Some(super::survey::survey(target, &tcp, opts).await);
+    }
     if let Some(road) = dump.transport.filter(|_| !missed.is_empty()) {
         let port = opts.roads.port(road, tcp_port);
         dump.warnings.insert(
@@ -1380,6 +1387,7 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
 /// A dump of `target` with nothing in it yet.
 fn empty_dump(target: &str) -> HostDump {
     HostDump {
+        survey: None,
         target: target.to_string(),
         address: None,
         status: HostStatus::Error,
@@ -1555,6 +1563,31 @@ async fn attempt(
     Err(last_err.unwrap_or(DumpError::NoAddress))
 }
 
+/// One read of `target`'s endpoint mapper over TCP at `addrs` with `opts`' authentication
+/// (for `--auth-survey`), under the host's deadline: whether it was answered.
+pub(crate) async fn with_auth_over_tcp(
+    target: &str,
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+) -> Result<(), DumpError> {
+    let deadline = Instant::now() + opts.timeout;
+    let mut d = empty_dump(target);
+    let road = CoRoad {
+        road: Transport::Tcp,
+        addrs,
+        opts,
+    };
+    match timeout_at(deadline, with_auth(target, opts, deadline, &road, &mut d)).await {
+        Ok(r) => r.map(|_| ()),
+        Err(_) => Err(DumpError::Timeout {
+            step: "auth survey",
+            bound: Bound::Host(opts.timeout),
+            received: 0,
+            announced: None,
+        }),
+    }
+}
+
 /// The SPN Kerberos asks a ticket for on `target`: `host/` and `--target-name`, or the target's
 /// own name; `None` when the target is an address and no name was given.
 fn kerberos_spn(target: &str, opts: &DumpOptions) -> Option<String> {
@@ -1682,6 +1715,7 @@ pub async fn dump_each<T, F, E, Fut>(
 /// A host that could not be examined at all.
 pub fn failed(target: &str, error: String) -> HostDump {
     HostDump {
+        survey: None,
         target: target.to_string(),
         address: None,
         status: HostStatus::Error,
