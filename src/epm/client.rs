@@ -349,8 +349,8 @@ pub enum DumpError {
         /// Credentials were given but are no longer used (too many logon failures).
         creds_unused: bool,
     },
-    /// The server refused the credentials.
-    #[error("{step}: logon failure: the host refused the credentials of {user} ({detail})")]
+    /// The server (or, with Kerberos, the KDC) refused the credentials.
+    #[error("{step}: logon failure: {} refused the credentials of {user} ({detail})", if *.step == KDC_STEP { "the KDC" } else { "the host" })]
     LogonFailure {
         step: &'static str,
         user: String,
@@ -400,6 +400,9 @@ pub enum DumpError {
         creds_unused: bool,
     },
 }
+
+/// The step of a Kerberos bind that asks the KDC for tickets, in messages.
+const KDC_STEP: &str = "kerberos";
 
 /// What a refused anonymous lookup means and what to do.
 pub const REFUSED_ANONYMOUS: &str = "the endpoint mapper refused an anonymous lookup (rpc_s_access_denied): the host restricts unauthenticated RPC clients (RestrictRemoteClients); give credentials with --user";
@@ -763,7 +766,7 @@ impl<C: Fragments> EpmSession<C> {
         };
         let (mut sec, ap_req) = started.map_err(|source| match source {
             AuthError::LogonFailure(detail) => DumpError::LogonFailure {
-                step: "kerberos",
+                step: KDC_STEP,
                 user: user.clone(),
                 detail,
             },

@@ -330,10 +330,7 @@ fn kdc_err(e: KdcError) -> AuthError {
 /// one kept from earlier (withheld: nothing was sent, so nothing is counted).
 fn refusal(code: u32, now: bool) -> AuthError {
     if now {
-        AuthError::LogonFailure(format!(
-            "the KDC refused the credentials ({})",
-            kdc_error_name(code)
-        ))
+        AuthError::LogonFailure(kdc_error_name(code).to_string())
     } else {
         AuthError::Withheld(format!(
             "not sent: the KDC refused the credentials earlier in this run ({})",

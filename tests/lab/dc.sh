@@ -106,6 +106,17 @@ provision() {
 start_samba() { # ntlm|no-ntlm
     local conf=$RPCK_DIR/prov/etc/smb.conf
     cp "$conf.base" "$conf"
+    # Every socket, pid and log path of this samba under $RPCK_DIR: the defaults (/run/samba,
+    # /var/log/samba) are shared with any other Samba on the machine (the main lab's
+    # samba-dcerpcd would ask this DC's winbindd to map its users, and fail).
+    mkdir -p "$RPCK_DIR/run/winbindd" "$RPCK_DIR/run/ncalrpc" "$RPCK_DIR/run/ntp_signd" "$RPCK_DIR/log"
+    chmod 755 "$RPCK_DIR/run/winbindd"
+    chmod 750 "$RPCK_DIR/run/ntp_signd"
+    local paths
+    paths="\tpid directory = $RPCK_DIR/run\n\twinbindd socket directory = $RPCK_DIR/run/winbindd"
+    paths="$paths\n\tncalrpc dir = $RPCK_DIR/run/ncalrpc\n\tntp signd socket directory = $RPCK_DIR/run/ntp_signd"
+    paths="$paths\n\tlog file = $RPCK_DIR/log/log.%m"
+    sed -i "s|^\[global\]\$|[global]\n$paths|" "$conf"
     if [ "$1" = no-ntlm ]; then
         sed -i 's/^\[global\]$/[global]\n\tntlm auth = disabled/' "$conf"
     fi
