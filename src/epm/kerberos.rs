@@ -76,7 +76,7 @@ pub struct Kdc {
     as_state: tokio::sync::Mutex<AsState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 enum AsState {
     #[default]
     Empty,
@@ -89,6 +89,17 @@ enum AsState {
     },
     /// The KDC refused the credentials (the error code).
     Refused(u32),
+}
+
+/// Shows the state, never the kept replies (a TGT is a secret of this run).
+impl std::fmt::Debug for AsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AsState::Empty => f.write_str("Empty"),
+            AsState::Kept { .. } => f.write_str("Kept { tgt: <redacted> }"),
+            AsState::Refused(code) => f.debug_tuple("Refused").field(code).finish(),
+        }
+    }
 }
 
 /// Why the KDC could not be used. Never holds a secret.
@@ -684,6 +695,13 @@ mod tests {
         assert_eq!(tags, [TAG_AS_REQ, TAG_AS_REQ, 0x6c, 0x6c, 0x6c]);
         assert_eq!(kdc.requests_sent(), 5);
         assert_eq!(kdc.refused(), None);
+        // The kept TGT never prints (DumpOptions, which holds the KDC, derives Debug).
+        let shown = format!("{kdc:?}");
+        assert!(
+            shown.contains("Kept") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+        assert!(!shown.contains('['), "bytes shown: {shown}");
         assert_eq!(kdc.realm(), "RPCAUDIT.LAB");
     }
 
