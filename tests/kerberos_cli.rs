@@ -145,8 +145,16 @@ fn integrity_and_the_roads_without_kerberos_say_why() {
         (vec!["--auth-level", "integrity"], "GSS_GetMIC"),
         (vec!["--transport", "udp"], "does not carry Kerberos"),
         (vec!["--transport", "smb"], "does not carry Kerberos"),
+        (
+            vec!["--auth", "negotiate", "--auth-level", "connect"],
+            "SPNEGO at the connect level",
+        ),
     ] {
         let mut a = base.to_vec();
+        if extra[0] == "--auth" {
+            // the mode replaces base's
+            a.retain(|x| *x != "--auth" && *x != "kerberos");
+        }
         a.extend(&extra);
         let (code, out, err) = run(&a);
         assert_eq!(code, 3, "{extra:?}: {out}{err}");

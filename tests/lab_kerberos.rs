@@ -1,8 +1,8 @@
 //! Lab tests of Kerberos against a real Active Directory domain controller (Samba AD DC in its
 //! own namespaces, tests/lab/dc.sh; root, `#[ignore]`; the README's test command runs them):
-//! Kerberos dumps at connect and privacy list exactly the anonymous dump's entries, and a
-//! tshark capture shows auth type 16 in the bind, bind_ack and rpc_auth3 at the chosen level
-//! and, at privacy, no stub in clear; several hosts in one run cost one TGT (two AS requests:
+//! Kerberos dumps at connect and privacy (and through SPNEGO at privacy) list exactly the
+//! anonymous dump's entries, and a tshark capture shows auth type 16 (9 for SPNEGO) in the
+//! bind, bind_ack and third leg at the chosen level and, at privacy, no stub in clear; several hosts in one run cost one TGT (two AS requests:
 //! without and with pre-authentication) and a service ticket each; a wrong password is one KDC
 //! refusal for the whole run and exit 3; with `ntlm auth = disabled` NTLM is refused and
 //! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace.
@@ -78,13 +78,16 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
         .filter(|s| s.len() >= 5)
         .collect();
     assert!(!markers.is_empty(), "no marker strings in {expected:?}");
-    for (level, wire) in [("connect", "2"), ("privacy", "6")] {
+    for (mech, level, wire) in [
+        ("kerberos", "connect", "2"),
+        ("kerberos", "privacy", "6"),
+        ("negotiate", "privacy", "6"),
+    ] {
         let capture = Capture::start_in(dc::NS_CLI, "tcp port 135");
-        let r = dc::rpcaudit(
-            &args(&[dc::DC_IP], &dc::kerberos_args(level)),
-            Some(dc::PASSWORD),
-            None,
-        );
+        let mut flags = dc::kerberos_args(level);
+        flags[1] = mech.to_string();
+        let auth_type = if mech == "kerberos" { "16" } else { "9" };
+        let r = dc::rpcaudit(&args(&[dc::DC_IP], &flags), Some(dc::PASSWORD), None);
         let (raw, packets) = capture.finish(
             "dcerpc",
             &["dcerpc.pkt_type", "dcerpc.auth_type", "dcerpc.auth_level"],
@@ -101,23 +104,28 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
         );
         assert_eq!(
             host["auth"],
-            serde_json::json!({"mechanism": "kerberos", "level": level, "user": format!("{}@{}", dc::USER, dc::REALM)})
+            serde_json::json!({"mechanism": mech, "level": level, "user": format!("{}@{}", dc::USER, dc::REALM)})
         );
-        // bind (11), bind_ack (12) and rpc_auth3 (16) carry Kerberos (16) at the level.
-        for ptype in ["11", "12", "16"] {
-            let want = format!("{ptype} 16 {wire}");
+        // bind (11) and bind_ack (12) carry Kerberos (16) or SPNEGO (9) at the level, and the
+        // third leg too: rpc_auth3 (16) for Kerberos; alter_context (14) or rpc_auth3 for SPNEGO.
+        for ptype in ["11", "12"] {
+            let want = format!("{ptype} {auth_type} {wire}");
             assert!(
                 packets.contains(&want),
-                "{level}: no '{want}' in {packets:?}"
+                "{mech} {level}: no '{want}' in {packets:?}"
             );
         }
+        let third = ["16", "14"]
+            .iter()
+            .any(|p| packets.contains(&format!("{p} {auth_type} {wire}")));
+        assert!(third, "{mech} {level}: no third leg in {packets:?}");
         let seen: Vec<&String> = markers
             .iter()
             .filter(|m| contains(&raw, m.as_bytes()))
             .collect();
         if level == "privacy" {
             for ptype in ["0", "2"] {
-                let sealed = format!("{ptype} 16 6");
+                let sealed = format!("{ptype} {auth_type} 6");
                 assert!(
                     packets.contains(&sealed),
                     "privacy: no '{sealed}' in {packets:?}"

@@ -112,7 +112,9 @@ impl AuthArgs {
     pub fn level(&self) -> crate::epm::auth::Level {
         match (self.auth_level, self.mode) {
             (Some(l), _) => l.into(),
-            (None, super::values::Auth::Kerberos) => crate::epm::auth::Level::Privacy,
+            (None, super::values::Auth::Kerberos | super::values::Auth::Negotiate) => {
+                crate::epm::auth::Level::Privacy
+            }
             (None, _) => crate::epm::auth::Level::Integrity,
         }
     }
@@ -124,7 +126,10 @@ impl AuthArgs {
         creds: Option<&Credentials>,
         step_timeout: Duration,
     ) -> Result<Option<std::sync::Arc<crate::epm::kerberos::Kdc>>, CredentialsError> {
-        if self.mode != super::values::Auth::Kerberos {
+        if !matches!(
+            self.mode,
+            super::values::Auth::Kerberos | super::values::Auth::Negotiate
+        ) {
             let any = self.realm.is_some() || self.kdc.is_some() || self.target_name.is_some();
             if !self.auth_survey && any {
                 return Err(CredentialsError::KerberosFlagsWithout);
@@ -173,7 +178,9 @@ impl AuthArgs {
         let Some(user) = &self.user else {
             if matches!(
                 self.mode,
-                super::values::Auth::Ntlm | super::values::Auth::Kerberos
+                super::values::Auth::Ntlm
+                    | super::values::Auth::Kerberos
+                    | super::values::Auth::Negotiate
             ) {
                 return Err(CredentialsError::NoUser);
             }

@@ -102,6 +102,8 @@ pub enum Auth {
     Auto,
     /// Kerberos only (credentials, --realm, --kdc, and the host's name).
     Kerberos,
+    /// Kerberos inside SPNEGO (auth type 9), NTLM not offered; what Kerberos needs.
+    Negotiate,
 }
 
 impl From<Auth> for crate::epm::client::AuthMode {
@@ -112,6 +114,7 @@ impl From<Auth> for crate::epm::client::AuthMode {
             Auth::Ntlm => AuthMode::Ntlm,
             Auth::Auto => AuthMode::Auto,
             Auth::Kerberos => AuthMode::Kerberos,
+            Auth::Negotiate => AuthMode::Negotiate,
         }
     }
 }

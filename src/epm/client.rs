@@ -146,6 +146,15 @@ pub enum AuthMode {
     Auto,
     /// Kerberos only (credentials, a realm and a KDC required; the host's name for its SPN).
     Kerberos,
+    /// Kerberos inside SPNEGO (`auth_type` 9), NTLM not offered; what Kerberos needs.
+    Negotiate,
+}
+
+impl AuthMode {
+    /// Kerberos, alone or inside SPNEGO.
+    pub fn is_kerberos(self) -> bool {
+        matches!(self, AuthMode::Kerberos | AuthMode::Negotiate)
+    }
 }
 
 /// How a dump authenticates: the mode, the level, the credentials, and the gate shared by
@@ -502,6 +511,8 @@ pub struct EpmSession<C = Connection<TcpStream>> {
     conn: C,
     /// The security context of an authenticated session.
     security: Option<Security>,
+    /// Kerberos inside SPNEGO (`--auth negotiate`) rather than alone.
+    spnego: bool,
     /// The account, for messages.
     user: Option<String>,
     /// Calls answered since the session was authenticated: a refusal on the first one is the
@@ -589,6 +600,7 @@ impl<C: Fragments> EpmSession<C> {
         let mut s = EpmSession {
             conn,
             security: None,
+            spnego: opts.auth.mode == AuthMode::Negotiate,
             user: auth.map(|(c, _)| c.display_user()),
             calls_answered: 0,
             call_id: CALL_BIND,
@@ -600,7 +612,7 @@ impl<C: Fragments> EpmSession<C> {
         };
         match (auth, opts.auth.mode) {
             (None, _) => s.bind().await?,
-            (Some((creds, level)), AuthMode::Kerberos) => {
+            (Some((creds, level)), AuthMode::Kerberos | AuthMode::Negotiate) => {
                 let kdc = opts.auth.kdc.as_deref().ok_or(DumpError::Auth {
                     step: "bind",
                     source: AuthError::Kerberos("no KDC configured (--realm, --kdc)".into()),
@@ -760,7 +772,9 @@ impl<C: Fragments> EpmSession<C> {
         let step = "bind";
         let by = self.step_deadline();
         let user = self.user.clone().unwrap_or_default();
-        let started = match timeout_at(by, KrbAuth::start(kdc, creds, spn, level, 0)).await {
+        let spnego = self.spnego;
+        let started = match timeout_at(by, KrbAuth::start(kdc, creds, spn, level, 0, spnego)).await
+        {
             Ok(r) => r,
             Err(_) => return Err(self.timed_out("Kerberos ticket", by)),
         };
@@ -789,37 +803,114 @@ impl<C: Fragments> EpmSession<C> {
                 },
             });
         };
-        if v.trailer.auth_type != auth_type::GSS_KERBEROS || v.trailer.auth_context_id != 0 {
+        Self::check_verifier(&sec, v, "bind_ack")?;
+        // The server's AP-REP proves it holds the service key (mutual authentication). SPNEGO
+        // may need one more round (alter_context) for its mechListMIC.
+        let mut token_in = v.token.to_vec();
+        let mut rounds = 0;
+        let last = loop {
+            let (out, done) = sec
+                .next(kdc, &token_in)
+                .await
+                .map_err(|source| DumpError::Auth { step, source })?;
+            if done {
+                break out;
+            }
+            rounds += 1;
+            if rounds > 2 {
+                return Err(DumpError::Auth {
+                    step,
+                    source: AuthError::Kerberos("more than two alter_context rounds".into()),
+                });
+            }
+            let step = "alter_context";
+            let bytes = Pdu::new(
+                ByteOrder::Little,
+                CALL_BIND,
+                PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                Body::AlterContext(Bind::offer(EPM_SYNTAX, MAX_XMIT)),
+            )
+            .with_auth(sec.trailer(), &out)
+            .and_then(|p| p.encode())
+            .map_err(DumpError::wire(step))?;
+            let by = self.step_deadline();
+            self.write(step, by, &bytes).await?;
+            let frame = self.read(step, by).await?;
+            let pdu = Pdu::decode(&frame).map_err(DumpError::wire(step))?;
+            let v = match &pdu.body {
+                Body::AlterContextResp(ack)
+                    if ack.results.first().map(|r| r.result) == Some(RESULT_ACCEPTANCE) =>
+                {
+                    pdu.auth.as_ref()
+                }
+                Body::Fault(f) => {
+                    return Err(DumpError::LogonFailure {
+                        step,
+                        user: self.user.clone().unwrap_or_default(),
+                        detail: format!(
+                            "fault {} to the SPNEGO alter_context",
+                            pdu::describe_status(f.status)
+                        ),
+                    });
+                }
+                _ => {
+                    return Err(DumpError::Unexpected {
+                        step,
+                        got: pdu::ptype_name(pdu.header.ptype),
+                    });
+                }
+            };
+            let Some(v) = v else {
+                return Err(DumpError::Auth {
+                    step,
+                    source: AuthError::BadVerifier {
+                        what: "alter_context_resp",
+                        detail: "no token".into(),
+                    },
+                });
+            };
+            Self::check_verifier(&sec, v, "alter_context_resp")?;
+            token_in = v.token.to_vec();
+        };
+        if !last.is_empty() {
+            let step = "auth3";
+            let bytes = Pdu::new(
+                ByteOrder::Little,
+                CALL_BIND,
+                PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                Body::Auth3(Auth3),
+            )
+            .with_auth(sec.trailer(), &last)
+            .and_then(|p| p.encode())
+            .map_err(DumpError::wire(step))?;
+            let by = self.step_deadline();
+            self.write(step, by, &bytes).await?;
+        }
+        tracing::debug!(level = %level, mechanism = sec.mechanism(), "Kerberos authentication complete");
+        self.security = Some(Security::Kerberos(Box::new(sec)));
+        Ok(())
+    }
+
+    /// A bind_ack's or alter_context_resp's verifier must be the session's mechanism and context.
+    fn check_verifier(
+        sec: &KrbAuth,
+        v: &crate::wire::auth::AuthVerifier<'_>,
+        what: &'static str,
+    ) -> Result<(), DumpError> {
+        if v.trailer.auth_type != sec.auth_type() || v.trailer.auth_context_id != 0 {
             return Err(DumpError::Auth {
-                step,
+                step: "bind",
                 source: AuthError::BadVerifier {
-                    what: "bind_ack",
+                    what,
                     detail: format!(
-                        "auth type {} context {}, not Kerberos (16) context 0",
-                        v.trailer.auth_type, v.trailer.auth_context_id
+                        "auth type {} context {}, not {} context 0",
+                        v.trailer.auth_type,
+                        v.trailer.auth_context_id,
+                        sec.auth_type()
                     ),
                 },
             });
         }
-        // The server's AP-REP proves it holds the service key (mutual authentication).
-        let ap_rep = sec
-            .ap_rep(kdc, v.token)
-            .await
-            .map_err(|source| DumpError::Auth { step, source })?;
-        let step = "auth3";
-        let bytes = Pdu::new(
-            ByteOrder::Little,
-            CALL_BIND,
-            PFC_FIRST_FRAG | PFC_LAST_FRAG,
-            Body::Auth3(Auth3),
-        )
-        .with_auth(sec.trailer(), &ap_rep)
-        .and_then(|p| p.encode())
-        .map_err(DumpError::wire(step))?;
-        let by = self.step_deadline();
-        self.write(step, by, &bytes).await?;
-        tracing::debug!(level = %level, "Kerberos authentication sent (rpc_auth3)");
-        self.security = Some(Security::Kerberos(Box::new(sec)));
         Ok(())
     }
 
@@ -1082,7 +1173,7 @@ impl Security {
     fn mechanism(&self) -> &'static str {
         match self {
             Security::Ntlm(_) => "ntlm",
-            Security::Kerberos(_) => "kerberos",
+            Security::Kerberos(k) => k.mechanism(),
         }
     }
     /// The mechanism as messages name it.
@@ -1480,7 +1571,7 @@ async fn read_road(
     deadline: Instant,
     d: &mut HostDump,
 ) -> Result<Ending, DumpError> {
-    if opts.auth.mode == AuthMode::Kerberos && matches!(road, Transport::Udp | Transport::Smb) {
+    if opts.auth.mode.is_kerberos() && matches!(road, Transport::Udp | Transport::Smb) {
         return Err(DumpError::KerberosUnsupported(road));
     }
     if road == Transport::Udp {
@@ -1516,10 +1607,10 @@ async fn with_auth(
             step: "bind",
             source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
         }),
-        (AuthMode::Ntlm | AuthMode::Kerberos, Some(c)) => {
+        (AuthMode::Ntlm | AuthMode::Kerberos | AuthMode::Negotiate, Some(c)) => {
             authenticated(road, opts, deadline, c, d).await
         }
-        (AuthMode::Kerberos, None) => Err(DumpError::Auth {
+        (AuthMode::Kerberos | AuthMode::Negotiate, None) => Err(DumpError::Auth {
             step: "bind",
             source: AuthError::Kerberos("--auth kerberos needs credentials (--user)".into()),
         }),
@@ -1548,7 +1639,7 @@ async fn attempt(
     d: &mut HostDump,
 ) -> Result<Ending, DumpError> {
     let spn = kerberos_spn(&d.target, opts);
-    if auth.is_some() && opts.auth.mode == AuthMode::Kerberos && spn.is_none() {
+    if auth.is_some() && opts.auth.mode.is_kerberos() && spn.is_none() {
         return Err(DumpError::NoHostName(d.target.clone()));
     }
     let mut last_err = None;

@@ -26,7 +26,8 @@ use crate::wire::auth::{AuthLayout, SecTrailer, auth_type};
 use sspi::generator::GeneratorState;
 use sspi::{
     AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation,
-    EncryptionFlags, Kerberos, KerberosConfig, SecurityBuffer, Sspi, SspiImpl, Username,
+    EncryptionFlags, Kerberos, KerberosConfig, Negotiate, NegotiateConfig, SecurityBuffer,
+    SecurityStatus, Sspi, SspiImpl, Username,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -365,9 +366,26 @@ pub fn spn_for(name: &str) -> String {
     }
 }
 
+/// The sspi package of a context: Kerberos itself (`auth_type` 16), or Kerberos inside SPNEGO
+/// (Negotiate, `auth_type` 9, with NTLM switched off in its package list).
+enum Pkg {
+    Kerberos(Box<Kerberos>),
+    Negotiate(Box<Negotiate>),
+}
+
+/// `body` with `$p` bound to the package, whichever it is.
+macro_rules! on_pkg {
+    ($pkg:expr, $p:ident => $body:expr) => {
+        match $pkg {
+            Pkg::Kerberos($p) => $body,
+            Pkg::Negotiate($p) => $body,
+        }
+    };
+}
+
 /// The client's Kerberos context for one connection.
 pub struct KrbAuth {
-    krb: Kerberos,
+    pkg: Pkg,
     creds: Option<sspi::CredentialsBuffers>,
     level: Level,
     context_id: u32,
@@ -404,16 +422,23 @@ fn flags(level: Level) -> ClientRequestFlags {
 impl KrbAuth {
     /// Start Kerberos for `creds` towards `spn` at `level`: the context and the AP-REQ for the
     /// bind, after the TGT (kept or asked for) and the service ticket (asked for).
+    /// With `spnego`, Kerberos inside SPNEGO (`auth_type` 9) and the NegTokenInit.
     pub async fn start(
         kdc: &Kdc,
         creds: &Credentials,
         spn: &str,
         level: Level,
         context_id: u32,
+        spnego: bool,
     ) -> Result<(Self, Vec<u8>), AuthError> {
         if level == Level::Integrity {
             return Err(AuthError::Kerberos(
                 "Kerberos at the integrity level is not supported: sspi 0.23 has no GSS_GetMIC; use --auth-level privacy (or connect)".into(),
+            ));
+        }
+        if spnego && level == Level::Connect {
+            return Err(AuthError::Kerberos(
+                "SPNEGO at the connect level is not supported yet (the exchange does not complete against Samba 4.17): use --auth kerberos at connect, or --auth negotiate at privacy".into(),
             ));
         }
         let password = match &creds.secret {
@@ -428,7 +453,19 @@ impl KrbAuth {
             &format!("tcp://{}", kdc.addr),
             "RPCAUDIT".to_string(),
         );
-        let mut krb = Kerberos::new_client_from_config(config).map_err(krb_err)?;
+        let mut pkg = if spnego {
+            let n = Negotiate::new_client(NegotiateConfig::new(
+                Box::new(config),
+                Some("kerberos".to_string()),
+                "RPCAUDIT".to_string(),
+            ))
+            .map_err(krb_err)?;
+            Pkg::Negotiate(Box::new(n))
+        } else {
+            Pkg::Kerberos(Box::new(
+                Kerberos::new_client_from_config(config).map_err(krb_err)?,
+            ))
+        };
         // The realm is the principal's domain for sspi: name@REALM.
         let username = Username::new(&creds.user, Some(kdc.realm()))
             .map_err(|e| AuthError::Kerberos(format!("user name: {e}")))?;
@@ -436,32 +473,37 @@ impl KrbAuth {
             username,
             password: password.expose().clone().into(),
         };
-        let acquired = krb
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Outbound)
-            .with_auth_data(&identity.into())
-            .execute(&mut krb)
-            .map_err(krb_err)?;
+        let auth_data: sspi::Credentials = identity.into();
+        let handle = on_pkg!(&mut pkg, p => {
+            let p = p.as_mut();
+            p.acquire_credentials_handle()
+                .with_credential_use(CredentialUse::Outbound)
+                .with_auth_data(&auth_data)
+                .execute(p)
+                .map_err(krb_err)?
+                .credentials_handle
+        });
+        drop(auth_data);
         let mut me = KrbAuth {
-            krb,
-            creds: acquired.credentials_handle,
+            pkg,
+            creds: handle,
             level,
             context_id,
             spn: spn.to_string(),
             established: false,
         };
         let mut session = KdcSession::new(kdc);
-        let token = me.step(None, &mut session).await?;
+        let (token, _) = me.step(None, &mut session).await?;
         Ok((me, token))
     }
 
     /// One leg: run sspi's state machine, answering each KDC request it makes through
-    /// `session`, and return the token it produced.
+    /// `session`; the token it produced, and whether the context is complete.
     async fn step(
         &mut self,
         input: Option<&[u8]>,
         session: &mut KdcSession<'_>,
-    ) -> Result<Vec<u8>, AuthError> {
+    ) -> Result<(Vec<u8>, bool), AuthError> {
         let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
         // sspi reads an input buffer on the first leg too (empty: nothing from the server yet).
         let mut input_bufs = vec![SecurityBuffer::new(
@@ -469,51 +511,74 @@ impl KrbAuth {
             BufferType::Token,
         )];
         let spn = self.spn.clone();
-        let krb = &mut self.krb;
-        let mut builder = krb
-            .initialize_security_context()
-            .with_credentials_handle(&mut self.creds)
-            .with_context_requirements(flags(self.level))
-            .with_target_data_representation(DataRepresentation::Native)
-            .with_target_name(&spn)
-            .with_output(&mut output)
-            .with_input(&mut input_bufs);
-        let mut generator = krb
-            .initialize_security_context_impl(&mut builder)
-            .map_err(krb_err)?;
-        let mut state = generator.start();
-        let result = loop {
-            match state {
-                GeneratorState::Suspended(request) => {
-                    let reply = session.answer(&request).await;
-                    // A refusal or transport failure ends the exchange here, with our error
-                    // (sspi's would only repeat it less clearly).
-                    let reply = reply?;
-                    state = generator.resume(Ok(reply));
+        let flags = flags(self.level);
+        let creds = &mut self.creds;
+        let result = on_pkg!(&mut self.pkg, p => {
+            let p = p.as_mut();
+            let mut builder = p
+                .initialize_security_context()
+                .with_credentials_handle(creds)
+                .with_context_requirements(flags)
+                .with_target_data_representation(DataRepresentation::Native)
+                .with_target_name(&spn)
+                .with_output(&mut output)
+                .with_input(&mut input_bufs);
+            let mut generator = p
+                .initialize_security_context_impl(&mut builder)
+                .map_err(krb_err)?;
+            let mut state = generator.start();
+            loop {
+                match state {
+                    GeneratorState::Suspended(request) => {
+                        // A refusal or transport failure ends the exchange here, with our
+                        // error (sspi's would only repeat it less clearly).
+                        let reply = session.answer(&request).await?;
+                        state = generator.resume(Ok(reply));
+                    }
+                    GeneratorState::Completed(r) => break r,
                 }
-                GeneratorState::Completed(r) => break r,
             }
-        };
-        drop(generator);
-        result.map_err(krb_err)?;
-        if input.is_some() {
+        });
+        let result = result.map_err(krb_err)?;
+        let complete = result.status == SecurityStatus::Ok;
+        if complete {
             self.established = true;
         }
-        Ok(output
+        let token = output
             .into_iter()
             .next()
             .map(|b| b.buffer)
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok((token, complete))
     }
 
-    /// Read the server's AP-REP (from the bind_ack) and return the client's AP-REP for
-    /// `rpc_auth3` (DCE style, MS-KILE 3.4.5.1).
-    pub async fn ap_rep(&mut self, kdc: &Kdc, token: &[u8]) -> Result<Vec<u8>, AuthError> {
+    /// Read the server's token (the AP-REP, or SPNEGO's answer around it, from the bind_ack or
+    /// an alter_context_resp) and return the client's next token (its AP-REP in the DCE style,
+    /// MS-KILE 3.4.5.1) and whether the context is complete.
+    pub async fn next(&mut self, kdc: &Kdc, token: &[u8]) -> Result<(Vec<u8>, bool), AuthError> {
         if self.established {
-            return Err(AuthError::Kerberos("a second AP-REP".into()));
+            return Err(AuthError::Kerberos(
+                "a token after the context was complete".into(),
+            ));
         }
         let mut session = KdcSession::new(kdc);
         self.step(Some(token), &mut session).await
+    }
+
+    /// `auth_type` on the wire: 16 (Kerberos) or 9 (SPNEGO).
+    pub fn auth_type(&self) -> u8 {
+        match self.pkg {
+            Pkg::Kerberos(_) => auth_type::GSS_KERBEROS,
+            Pkg::Negotiate(_) => auth_type::GSS_NEGOTIATE,
+        }
+    }
+
+    /// The mechanism as the report names it.
+    pub fn mechanism(&self) -> &'static str {
+        match self.pkg {
+            Pkg::Kerberos(_) => "kerberos",
+            Pkg::Negotiate(_) => "negotiate",
+        }
     }
 
     pub fn level(&self) -> Level {
@@ -521,13 +586,13 @@ impl KrbAuth {
     }
 
     pub fn trailer(&self) -> SecTrailer {
-        SecTrailer::new(auth_type::GSS_KERBEROS, self.level.wire(), self.context_id)
+        SecTrailer::new(self.auth_type(), self.level.wire(), self.context_id)
     }
 
     /// The length of the verifier a protected fragment carries (the GSS wrap token's header and
     /// trailer: 60 bytes and the extra count, MS-KILE 3.4.5.4.1).
     pub fn token_len(&mut self) -> Result<usize, AuthError> {
-        let sizes = self.krb.query_context_sizes().map_err(krb_err)?;
+        let sizes = on_pkg!(&mut self.pkg, p => p.query_context_sizes()).map_err(krb_err)?;
         Ok(sizes.security_trailer as usize)
     }
 
@@ -547,8 +612,7 @@ impl KrbAuth {
             });
         }
         let mut bufs = buffers(frame, &l, true);
-        self.krb
-            .encrypt_message(EncryptionFlags::empty(), &mut bufs)
+        on_pkg!(&mut self.pkg, p => p.encrypt_message(EncryptionFlags::empty(), &mut bufs))
             .map_err(krb_err)?;
         Ok(())
     }
@@ -577,7 +641,7 @@ impl KrbAuth {
         }
         let len = l.payload.len();
         let mut bufs = buffers(frame, &l, true);
-        match self.krb.decrypt_message(&mut bufs) {
+        match on_pkg!(&mut self.pkg, p => p.decrypt_message(&mut bufs)) {
             Ok(_) => {}
             Err(e) if e.error_type == sspi::ErrorKind::MessageAltered => {
                 return Err(AuthError::BadSignature {
@@ -599,15 +663,20 @@ impl KrbAuth {
 
     fn check_trailer(&self, l: &AuthLayout, what: &'static str) -> Result<(), AuthError> {
         let t = l.trailer;
-        if t.auth_type != auth_type::GSS_KERBEROS
+        if t.auth_type != self.auth_type()
             || t.auth_level != self.level.wire()
             || t.auth_context_id != self.context_id
         {
             return Err(AuthError::BadVerifier {
                 what,
                 detail: format!(
-                    "auth type {} level {} context {}, not the session's Kerberos (16) at {} context {}",
-                    t.auth_type, t.auth_level, t.auth_context_id, self.level, self.context_id
+                    "auth type {} level {} context {}, not the session's {} at {} context {}",
+                    t.auth_type,
+                    t.auth_level,
+                    t.auth_context_id,
+                    self.auth_type(),
+                    self.level,
+                    self.context_id
                 ),
             });
         }
@@ -795,7 +864,14 @@ mod tests {
             .build()
             .unwrap();
         let e = rt
-            .block_on(KrbAuth::start(&kdc, &creds, "host/x", Level::Integrity, 0))
+            .block_on(KrbAuth::start(
+                &kdc,
+                &creds,
+                "host/x",
+                Level::Integrity,
+                0,
+                false,
+            ))
             .unwrap_err();
         assert!(e.to_string().contains("GSS_GetMIC"), "{e}");
         assert_eq!(kdc.requests_sent(), 0);
