@@ -80,8 +80,9 @@ pub struct AuthArgs {
     #[arg(long, value_name = "FILE", requires = "user")]
     pub nt_hash_file: Option<std::path::PathBuf>,
     /// none: anonymous only; ntlm: NTLM only; kerberos: Kerberos only (--realm, --kdc, and the
-    /// host's name); auto: anonymous, and once more with NTLM when the endpoint mapper refuses
-    /// an anonymous lookup and --user was given.
+    /// host's name); negotiate: Kerberos inside SPNEGO, the same needs; auto: anonymous, and
+    /// once more with NTLM when the endpoint mapper refuses an anonymous lookup and --user was
+    /// given.
     #[arg(long = "auth", value_enum, default_value_t = super::values::Auth::Auto)]
     pub mode: super::values::Auth,
     /// connect: authenticate only; integrity: sign every request and verify every response;
