@@ -53,6 +53,7 @@ fn bench(c: &mut Criterion) {
                 level,
                 credentials: Some(Arc::new(account())),
                 gate: Arc::new(LogonGate::new(3)),
+                ..AuthOptions::default()
             },
             ..DumpOptions::default()
         };

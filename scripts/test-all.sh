@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
-# iproute2, openssh-server (sshd for the Ansible lab test), nmap, tshark, GNU time, chromium,
+# iproute2, samba-ad-dc, samba-ad-provision, winbind, krb5-user (the Kerberos lab's domain
+# controller), openssh-server (sshd for the Ansible lab test), nmap, tshark, GNU time, chromium,
 # man-db and groff-base (the man-page test), bash-completion (the completion test) from Debian's
 # packages; impacket and ansible-core from PyPI), then
 # runs the unit and integration tests and
@@ -30,6 +31,12 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v man >/dev/null || missing+=(man-db)
 command -v groff >/dev/null || missing+=(groff-base)
 [ -f /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
+# The Kerberos lab (tests/lab/dc.sh): a Samba AD domain controller.
+command -v samba >/dev/null || missing+=(samba-ad-dc)
+command -v samba-tool >/dev/null || missing+=(samba-ad-provision)
+[ -d /usr/share/samba/setup ] || missing+=(samba-ad-provision)
+command -v wbinfo >/dev/null || missing+=(winbind)
+command -v kinit >/dev/null || missing+=(krb5-user)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "test-all: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
@@ -50,7 +57,7 @@ fi
 # The lab tests (and the browser, man-page and completion tests) fail instead of skipping when
 # something they need is missing.
 export RPCAUDIT_LAB_REQUIRED=1
-trap 'tests/lab/down.sh >/dev/null 2>&1 || true' EXIT
+trap 'tests/lab/down.sh >/dev/null 2>&1 || true; tests/lab/dc.sh down >/dev/null 2>&1 || true' EXIT
 
 log=$(mktemp)
 cargo test --locked 2>&1 | tee "$log"

@@ -79,17 +79,86 @@ pub struct AuthArgs {
     /// password.
     #[arg(long, value_name = "FILE", requires = "user")]
     pub nt_hash_file: Option<std::path::PathBuf>,
-    /// none: anonymous only; ntlm: NTLM only; auto: anonymous, and once more with NTLM when
-    /// the endpoint mapper refuses an anonymous lookup and --user was given.
+    /// none: anonymous only; ntlm: NTLM only; kerberos: Kerberos only (--realm, --kdc, and the
+    /// host's name); negotiate: Kerberos inside SPNEGO, the same needs; auto: anonymous, and
+    /// once more with NTLM when the endpoint mapper refuses an anonymous lookup and --user was
+    /// given.
     #[arg(long = "auth", value_enum, default_value_t = super::values::Auth::Auto)]
     pub mode: super::values::Auth,
     /// connect: authenticate only; integrity: sign every request and verify every response;
-    /// privacy: integrity and encrypted stubs.
-    #[arg(long, value_enum, default_value_t = super::values::AuthLevel::Integrity)]
-    pub auth_level: super::values::AuthLevel,
+    /// privacy: integrity and encrypted stubs. Default: integrity, privacy with Kerberos
+    /// (which signs only by sealing here).
+    #[arg(long, value_enum)]
+    pub auth_level: Option<super::values::AuthLevel>,
+    /// Kerberos realm (e.g. CORP.EXAMPLE.COM); default: the domain of a --user given as
+    /// name@realm.
+    #[arg(long, value_name = "REALM")]
+    pub realm: Option<String>,
+    /// The KDC (a domain controller) as ADDRESS or ADDRESS:PORT (port 88 by default). Only
+    /// this KDC is contacted.
+    #[arg(long, value_name = "ADDRESS[:PORT]")]
+    pub kdc: Option<String>,
+    /// The host's DNS name for Kerberos, when the target is given as an address: the ticket is
+    /// asked for host/NAME (or NAME itself when it holds a '/').
+    #[arg(long, value_name = "FQDN")]
+    pub target_name: Option<String>,
+    /// After each host's dump, try the endpoint mapper anonymously, with NTLM and with Kerberos
+    /// (when --realm and --kdc are given), and record which it accepted at which levels.
+    #[arg(long)]
+    pub auth_survey: bool,
 }
 
 impl AuthArgs {
+    /// The auth level: as given, else integrity (privacy with Kerberos).
+    pub fn level(&self) -> crate::epm::auth::Level {
+        match (self.auth_level, self.mode) {
+            (Some(l), _) => l.into(),
+            (None, super::values::Auth::Kerberos | super::values::Auth::Negotiate) => {
+                crate::epm::auth::Level::Privacy
+            }
+            (None, _) => crate::epm::auth::Level::Integrity,
+        }
+    }
+
+    /// The run's KDC for `--auth kerberos` (none otherwise), from --realm (or the user's
+    /// domain) and --kdc.
+    pub fn kdc(
+        &self,
+        creds: Option<&Credentials>,
+        step_timeout: Duration,
+    ) -> Result<Option<std::sync::Arc<crate::epm::kerberos::Kdc>>, CredentialsError> {
+        if !matches!(
+            self.mode,
+            super::values::Auth::Kerberos | super::values::Auth::Negotiate
+        ) {
+            let any = self.realm.is_some() || self.kdc.is_some() || self.target_name.is_some();
+            if !self.auth_survey && any {
+                return Err(CredentialsError::KerberosFlagsWithout);
+            }
+            if !any {
+                return Ok(None);
+            }
+        }
+        let realm = match (&self.realm, creds) {
+            (Some(r), _) if !r.trim().is_empty() => r.trim().to_string(),
+            (_, Some(c)) if c.domain.contains('.') => c.domain.clone(),
+            _ => return Err(CredentialsError::NoRealm),
+        };
+        let text = self.kdc.as_deref().ok_or(CredentialsError::NoKdc)?;
+        let addr = text
+            .parse::<std::net::SocketAddr>()
+            .or_else(|_| {
+                text.parse::<std::net::IpAddr>()
+                    .map(|ip| std::net::SocketAddr::new(ip, crate::epm::kerberos::KDC_PORT))
+            })
+            .map_err(|_| CredentialsError::BadKdc(crate::inert::field(text).into_owned()))?;
+        Ok(Some(std::sync::Arc::new(crate::epm::kerberos::Kdc::new(
+            &realm,
+            addr,
+            step_timeout,
+        ))))
+    }
+
     /// The credentials, reading the secret from the file, the environment or the terminal.
     /// Errors name the source, never its content.
     pub fn credentials(&self) -> Result<Option<Credentials>, CredentialsError> {
@@ -108,7 +177,12 @@ impl AuthArgs {
         prompt: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Credentials>, CredentialsError> {
         let Some(user) = &self.user else {
-            if self.mode == super::values::Auth::Ntlm {
+            if matches!(
+                self.mode,
+                super::values::Auth::Ntlm
+                    | super::values::Auth::Kerberos
+                    | super::values::Auth::Negotiate
+            ) {
                 return Err(CredentialsError::NoUser);
             }
             return Ok(None);
@@ -200,8 +274,16 @@ fn ask_without_echo(prompt: &str) -> Option<String> {
 /// came from, never the secret.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
-    #[error("--auth ntlm needs credentials: give --user")]
+    #[error("--auth ntlm and --auth kerberos need credentials: give --user")]
     NoUser,
+    #[error("--auth kerberos needs the realm: give --realm REALM, or --user as name@realm")]
+    NoRealm,
+    #[error("--auth kerberos needs the KDC: give --kdc ADDRESS[:PORT] (a domain controller)")]
+    NoKdc,
+    #[error("--kdc {0}: not an address or address:port (give the domain controller's IP address)")]
+    BadKdc(String),
+    #[error("--realm, --kdc and --target-name are for --auth kerberos (or --auth-survey)")]
+    KerberosFlagsWithout,
     #[error("--user: {0}")]
     User(#[source] CredentialError),
     /// `origin` is the flag and file, or the variable, the hash came from.
@@ -299,6 +381,9 @@ impl EpmArgs {
         let total = Duration::from_secs_f64(self.timeout);
         let defaults = DumpOptions::default();
         let credentials = self.auth.credentials()?.map(std::sync::Arc::new);
+        let kdc = self
+            .auth
+            .kdc(credentials.as_deref(), defaults.call_timeout.min(total))?;
         Ok(DumpOptions {
             timeout: total,
             connect_timeout: defaults.connect_timeout.min(total),
@@ -306,8 +391,11 @@ impl EpmArgs {
             max_entries: self.max_entries.max(1),
             auth: AuthOptions {
                 mode: self.auth.mode.into(),
-                level: self.auth.auth_level.into(),
+                level: self.auth.level(),
                 credentials,
+                kdc,
+                target_name: self.auth.target_name.clone(),
+                survey: self.auth.auth_survey,
                 ..defaults.auth.clone()
             },
             roads: Roads {
@@ -383,7 +471,11 @@ mod tests {
             password_file: None,
             nt_hash_file: None,
             mode: crate::cli::values::Auth::Auto,
-            auth_level: crate::cli::values::AuthLevel::Integrity,
+            auth_level: None,
+            realm: None,
+            kdc: None,
+            target_name: None,
+            auth_survey: false,
         }
     }
 

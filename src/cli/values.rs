@@ -100,6 +100,10 @@ pub enum Auth {
     /// Anonymous; once more with NTLM when the endpoint mapper refuses an anonymous lookup
     /// and credentials were given.
     Auto,
+    /// Kerberos only (credentials, --realm, --kdc, and the host's name).
+    Kerberos,
+    /// Kerberos inside SPNEGO (auth type 9), NTLM not offered; what Kerberos needs.
+    Negotiate,
 }
 
 impl From<Auth> for crate::epm::client::AuthMode {
@@ -109,6 +113,8 @@ impl From<Auth> for crate::epm::client::AuthMode {
             Auth::None => AuthMode::None,
             Auth::Ntlm => AuthMode::Ntlm,
             Auth::Auto => AuthMode::Auto,
+            Auth::Kerberos => AuthMode::Kerberos,
+            Auth::Negotiate => AuthMode::Negotiate,
         }
     }
 }

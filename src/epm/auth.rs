@@ -260,6 +260,11 @@ pub enum AuthError {
     Setup(String),
     #[error("NTLM: {0}")]
     Ntlm(String),
+    #[error("Kerberos: {0}")]
+    Kerberos(String),
+    /// The credentials were not sent: an earlier refusal stands for this run.
+    #[error("{0}")]
+    Withheld(String),
     /// The server refused the credentials.
     #[error("logon failure: {0}")]
     LogonFailure(String),
@@ -291,7 +296,7 @@ fn client_flags(level: Level) -> ClientRequestFlags {
 }
 
 /// Where the verifier of `frame` (a fragment of type `what`) lies, if it has one.
-fn verifier(frame: &[u8], what: &'static str) -> Result<Option<AuthLayout>, AuthError> {
+pub(crate) fn verifier(frame: &[u8], what: &'static str) -> Result<Option<AuthLayout>, AuthError> {
     layout(frame).map_err(|e| AuthError::BadVerifier {
         what,
         detail: e.to_string(),
@@ -301,7 +306,11 @@ fn verifier(frame: &[u8], what: &'static str) -> Result<Option<AuthLayout>, Auth
 /// The buffers NTLM signs and verifies over `frame` as `l` lays it out: the header and body,
 /// the stub with its padding (sealed or unsealed in place when `seal`, else only covered by
 /// the signature), the sec_trailer, and the signature itself.
-fn buffers<'f>(frame: &'f mut [u8], l: &AuthLayout, seal: bool) -> Vec<SecurityBufferRef<'f>> {
+pub(crate) fn buffers<'f>(
+    frame: &'f mut [u8],
+    l: &AuthLayout,
+    seal: bool,
+) -> Vec<SecurityBufferRef<'f>> {
     let (head, rest) = frame.split_at_mut(l.payload.start);
     let (payload, rest) = rest.split_at_mut(l.payload.len());
     let (trailer, token) = rest.split_at_mut(l.token.start - l.payload.end);

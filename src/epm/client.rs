@@ -13,6 +13,7 @@
 
 use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
 use super::connection::{Connection, ConnectionError, Fragments};
+use super::kerberos::{Kdc, KrbAuth};
 use super::{Endpoint, HostDump, HostStatus, Transport, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
@@ -143,6 +144,17 @@ pub enum AuthMode {
     /// and credentials were given.
     #[default]
     Auto,
+    /// Kerberos only (credentials, a realm and a KDC required; the host's name for its SPN).
+    Kerberos,
+    /// Kerberos inside SPNEGO (`auth_type` 9), NTLM not offered; what Kerberos needs.
+    Negotiate,
+}
+
+impl AuthMode {
+    /// Kerberos, alone or inside SPNEGO.
+    pub fn is_kerberos(self) -> bool {
+        matches!(self, AuthMode::Kerberos | AuthMode::Negotiate)
+    }
 }
 
 /// How a dump authenticates: the mode, the level, the credentials, and the gate shared by
@@ -153,6 +165,13 @@ pub struct AuthOptions {
     pub level: Level,
     pub credentials: Option<Arc<Credentials>>,
     pub gate: Arc<LogonGate>,
+    /// The run's KDC (realm, address, the one TGT), for `--auth kerberos`.
+    pub kdc: Option<Arc<Kdc>>,
+    /// `--target-name`: the host name whose `host/` SPN Kerberos asks a ticket for, instead of
+    /// the target's own name.
+    pub target_name: Option<String>,
+    /// `--auth-survey`: after each dump, try anonymous, NTLM and Kerberos (`epm::survey`).
+    pub survey: bool,
 }
 
 impl Default for AuthOptions {
@@ -162,6 +181,9 @@ impl Default for AuthOptions {
             level: Level::Integrity,
             credentials: None,
             gate: Arc::new(LogonGate::new(LOGON_FAILURE_LIMIT)),
+            kdc: None,
+            target_name: None,
+            survey: false,
         }
     }
 }
@@ -336,8 +358,8 @@ pub enum DumpError {
         /// Credentials were given but are no longer used (too many logon failures).
         creds_unused: bool,
     },
-    /// The server refused the credentials.
-    #[error("{step}: logon failure: the host refused the credentials of {user} ({detail})")]
+    /// The server (or, with Kerberos, the KDC) refused the credentials.
+    #[error("{step}: logon failure: {} refused the credentials of {user} ({detail})", if *.step == KDC_STEP { "the KDC" } else { "the host" })]
     LogonFailure {
         step: &'static str,
         user: String,
@@ -364,6 +386,14 @@ pub enum DumpError {
     /// NTLM was asked for on a road that only reads anonymously.
     #[error("--auth ntlm: the {0} road reads the endpoint mapper anonymously only")]
     AuthUnsupported(Transport),
+    /// Kerberos was asked for on a road that does not carry it yet.
+    #[error("--auth kerberos: the {0} road does not carry Kerberos yet (TCP 135 and HTTP 593 do)")]
+    KerberosUnsupported(Transport),
+    /// Kerberos needs the host's name for its service principal name.
+    #[error(
+        "--auth kerberos: {0} is an address, and Kerberos asks a ticket for the host's name (host/FQDN): give the target by its DNS name, or --target-name FQDN"
+    )]
+    NoHostName(String),
     /// A step of the SMB session under a named pipe (`epm::pipe`).
     #[error("{step}: {source}")]
     Smb {
@@ -379,6 +409,9 @@ pub enum DumpError {
         creds_unused: bool,
     },
 }
+
+/// The step of a Kerberos bind that asks the KDC for tickets, in messages.
+const KDC_STEP: &str = "kerberos";
 
 /// What a refused anonymous lookup means and what to do.
 pub const REFUSED_ANONYMOUS: &str = "the endpoint mapper refused an anonymous lookup (rpc_s_access_denied): the host restricts unauthenticated RPC clients (RestrictRemoteClients); give credentials with --user";
@@ -476,8 +509,10 @@ const BANNER_STEP: &str = "ncacn_http banner";
 /// fragments (a named pipe over SMB, `epm::pipe`).
 pub struct EpmSession<C = Connection<TcpStream>> {
     conn: C,
-    /// The NTLM context of an authenticated session.
-    security: Option<ClientAuth>,
+    /// The security context of an authenticated session.
+    security: Option<Security>,
+    /// Kerberos inside SPNEGO (`--auth negotiate`) rather than alone.
+    spnego: bool,
     /// The account, for messages.
     user: Option<String>,
     /// Calls answered since the session was authenticated: a refusal on the first one is the
@@ -508,17 +543,19 @@ impl EpmSession {
         deadline: Instant,
         auth: Option<(&Credentials, Level)>,
     ) -> Result<Self, DumpError> {
-        Self::connect_over(Transport::Tcp, addr, opts, deadline, auth).await
+        Self::connect_over(Transport::Tcp, addr, opts, deadline, auth, None).await
     }
 
     /// [`EpmSession::connect_as`] over a connection-oriented `road` (TCP, or HTTP: the
-    /// `ncacn_http/1.0` banner is read first, under the call bound).
+    /// `ncacn_http/1.0` banner is read first, under the call bound). `spn` is the service
+    /// principal name Kerberos asks a ticket for (`--auth kerberos`).
     pub async fn connect_over(
         road: Transport,
         addr: SocketAddr,
         opts: &DumpOptions,
         deadline: Instant,
         auth: Option<(&Credentials, Level)>,
+        spn: Option<&str>,
     ) -> Result<Self, DumpError> {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
         let stream = timeout_at(connect_by, TcpStream::connect(addr))
@@ -545,7 +582,7 @@ impl EpmSession {
             };
             read_banner(&mut stream, by, bound).await?;
         }
-        EpmSession::over(Connection::new(stream), addr, opts, deadline, auth).await
+        EpmSession::over(Connection::new(stream), addr, opts, deadline, auth, spn).await
     }
 }
 
@@ -558,10 +595,12 @@ impl<C: Fragments> EpmSession<C> {
         opts: &DumpOptions,
         deadline: Instant,
         auth: Option<(&Credentials, Level)>,
+        spn: Option<&str>,
     ) -> Result<Self, DumpError> {
         let mut s = EpmSession {
             conn,
             security: None,
+            spnego: opts.auth.mode == AuthMode::Negotiate,
             user: auth.map(|(c, _)| c.display_user()),
             calls_answered: 0,
             call_id: CALL_BIND,
@@ -571,9 +610,18 @@ impl<C: Fragments> EpmSession<C> {
             host_timeout: opts.timeout,
             peer,
         };
-        match auth {
-            None => s.bind().await?,
-            Some((creds, level)) => s.bind_authenticated(creds, level).await?,
+        match (auth, opts.auth.mode) {
+            (None, _) => s.bind().await?,
+            (Some((creds, level)), AuthMode::Kerberos | AuthMode::Negotiate) => {
+                let kdc = opts.auth.kdc.as_deref().ok_or(DumpError::Auth {
+                    step: "bind",
+                    source: AuthError::Kerberos("no KDC configured (--realm, --kdc)".into()),
+                })?;
+                let spn = spn.ok_or_else(|| DumpError::NoHostName(peer.ip().to_string()))?;
+                s.user = Some(format!("{}@{}", creds.user, kdc.realm()));
+                s.bind_kerberos(kdc, creds, spn, level).await?
+            }
+            (Some((creds, level)), _) => s.bind_authenticated(creds, level).await?,
         }
         Ok(s)
     }
@@ -582,7 +630,7 @@ impl<C: Fragments> EpmSession<C> {
     pub fn auth_info(&self) -> Option<AuthInfo> {
         let sec = self.security.as_ref()?;
         Some(AuthInfo {
-            mechanism: "ntlm".into(),
+            mechanism: sec.mechanism().into(),
             level: sec.level(),
             user: self.user.clone().unwrap_or_default(),
         })
@@ -706,7 +754,163 @@ impl<C: Fragments> EpmSession<C> {
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         tracing::debug!(level = %level, "NTLM authentication sent (rpc_auth3)");
-        self.security = Some(sec);
+        self.security = Some(Security::Ntlm(Box::new(sec)));
+        Ok(())
+    }
+
+    /// The three Kerberos legs in the DCE style (MS-RPCE 3.3.1.5.2, MS-KILE 3.4.5): the AP-REQ
+    /// in the bind (after the KDC exchanges, under the bind's bound), the server's AP-REP in the
+    /// bind_ack, the client's AP-REP in rpc_auth3 (no answer: the verdict comes with the first
+    /// call).
+    async fn bind_kerberos(
+        &mut self,
+        kdc: &Kdc,
+        creds: &Credentials,
+        spn: &str,
+        level: Level,
+    ) -> Result<(), DumpError> {
+        let step = "bind";
+        let by = self.step_deadline();
+        let user = self.user.clone().unwrap_or_default();
+        let spnego = self.spnego;
+        let started = match timeout_at(by, KrbAuth::start(kdc, creds, spn, level, 0, spnego)).await
+        {
+            Ok(r) => r,
+            Err(_) => return Err(self.timed_out("Kerberos ticket", by)),
+        };
+        let (mut sec, ap_req) = started.map_err(|source| match source {
+            AuthError::LogonFailure(detail) => DumpError::LogonFailure {
+                step: KDC_STEP,
+                user: user.clone(),
+                detail,
+            },
+            source => DumpError::Auth { step, source },
+        })?;
+        let bytes = Self::bind_pdu(PFC_SUPPORT_HEADER_SIGN)
+            .with_auth(sec.trailer(), &ap_req)
+            .and_then(|p| p.encode())
+            .map_err(DumpError::wire(step))?;
+        self.write(step, by, &bytes).await?;
+        let frame = self.read(step, by).await?;
+        let pdu = Pdu::decode(&frame).map_err(DumpError::wire(step))?;
+        let verifier = Self::bind_result(&pdu, true)?;
+        let Some(v) = verifier else {
+            return Err(DumpError::Auth {
+                step,
+                source: AuthError::BadVerifier {
+                    what: "bind_ack",
+                    detail: "no AP-REP: the server ignored the authentication request".into(),
+                },
+            });
+        };
+        Self::check_verifier(&sec, v, "bind_ack")?;
+        // The server's AP-REP proves it holds the service key (mutual authentication). SPNEGO
+        // may need one more round (alter_context) for its mechListMIC.
+        let mut token_in = v.token.to_vec();
+        let mut rounds = 0;
+        let last = loop {
+            let (out, done) = sec
+                .next(kdc, &token_in)
+                .await
+                .map_err(|source| DumpError::Auth { step, source })?;
+            if done {
+                break out;
+            }
+            rounds += 1;
+            if rounds > 2 {
+                return Err(DumpError::Auth {
+                    step,
+                    source: AuthError::Kerberos("more than two alter_context rounds".into()),
+                });
+            }
+            let step = "alter_context";
+            let bytes = Pdu::new(
+                ByteOrder::Little,
+                CALL_BIND,
+                PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                Body::AlterContext(Bind::offer(EPM_SYNTAX, MAX_XMIT)),
+            )
+            .with_auth(sec.trailer(), &out)
+            .and_then(|p| p.encode())
+            .map_err(DumpError::wire(step))?;
+            let by = self.step_deadline();
+            self.write(step, by, &bytes).await?;
+            let frame = self.read(step, by).await?;
+            let pdu = Pdu::decode(&frame).map_err(DumpError::wire(step))?;
+            let v = match &pdu.body {
+                Body::AlterContextResp(ack)
+                    if ack.results.first().map(|r| r.result) == Some(RESULT_ACCEPTANCE) =>
+                {
+                    pdu.auth.as_ref()
+                }
+                Body::Fault(f) => {
+                    return Err(DumpError::LogonFailure {
+                        step,
+                        user: self.user.clone().unwrap_or_default(),
+                        detail: format!(
+                            "fault {} to the SPNEGO alter_context",
+                            pdu::describe_status(f.status)
+                        ),
+                    });
+                }
+                _ => {
+                    return Err(DumpError::Unexpected {
+                        step,
+                        got: pdu::ptype_name(pdu.header.ptype),
+                    });
+                }
+            };
+            let Some(v) = v else {
+                return Err(DumpError::Auth {
+                    step,
+                    source: AuthError::BadVerifier {
+                        what: "alter_context_resp",
+                        detail: "no token".into(),
+                    },
+                });
+            };
+            Self::check_verifier(&sec, v, "alter_context_resp")?;
+            token_in = v.token.to_vec();
+        };
+        if !last.is_empty() {
+            let step = "auth3";
+            let bytes = Pdu::new(
+                ByteOrder::Little,
+                CALL_BIND,
+                PFC_FIRST_FRAG | PFC_LAST_FRAG,
+                Body::Auth3(Auth3),
+            )
+            .with_auth(sec.trailer(), &last)
+            .and_then(|p| p.encode())
+            .map_err(DumpError::wire(step))?;
+            let by = self.step_deadline();
+            self.write(step, by, &bytes).await?;
+        }
+        tracing::debug!(level = %level, mechanism = sec.mechanism(), "Kerberos authentication complete");
+        self.security = Some(Security::Kerberos(Box::new(sec)));
+        Ok(())
+    }
+
+    /// A bind_ack's or alter_context_resp's verifier must be the session's mechanism and context.
+    fn check_verifier(
+        sec: &KrbAuth,
+        v: &crate::wire::auth::AuthVerifier<'_>,
+        what: &'static str,
+    ) -> Result<(), DumpError> {
+        if v.trailer.auth_type != sec.auth_type() || v.trailer.auth_context_id != 0 {
+            return Err(DumpError::Auth {
+                step: "bind",
+                source: AuthError::BadVerifier {
+                    what,
+                    detail: format!(
+                        "auth type {} context {}, not {} context 0",
+                        v.trailer.auth_type,
+                        v.trailer.auth_context_id,
+                        sec.auth_type()
+                    ),
+                },
+            });
+        }
         Ok(())
     }
 
@@ -762,7 +966,16 @@ impl<C: Fragments> EpmSession<C> {
     ) -> Result<(Vec<u8>, ByteOrder), DumpError> {
         self.call_id = self.call_id.wrapping_add(1);
         let call_id = self.call_id;
-        let placeholder = [0u8; NTLM_SIGNATURE_LEN];
+        let placeholder = match self.security.as_mut() {
+            Some(sec) if sec.level().protects_calls() => {
+                vec![
+                    0u8;
+                    sec.token_len()
+                        .map_err(|source| DumpError::Auth { step, source })?
+                ]
+            }
+            _ => Vec::new(),
+        };
         let mut req = Pdu::new(
             ByteOrder::Little,
             call_id,
@@ -799,7 +1012,10 @@ impl<C: Fragments> EpmSession<C> {
                     return Err(DumpError::LogonFailure {
                         step,
                         user: self.user.clone().unwrap_or_default(),
-                        detail: format!("{source} right after NTLM authentication"),
+                        detail: format!(
+                            "{source} right after {} authentication",
+                            self.security.as_ref().map_or("", Security::name)
+                        ),
                     });
                 }
                 Err(e) => return Err(e),
@@ -860,8 +1076,9 @@ impl<C: Fragments> EpmSession<C> {
                         step,
                         user: self.user.clone().unwrap_or_default(),
                         detail: format!(
-                            "fault {} on the first call after NTLM authentication{hint}",
-                            pdu::describe_status(f.status)
+                            "fault {} on the first call after {} authentication{hint}",
+                            pdu::describe_status(f.status),
+                            sec.name()
                         ),
                     });
                 }
@@ -936,6 +1153,60 @@ impl<C: Fragments> Calls for EpmSession<C> {
         stub: &[u8],
     ) -> impl std::future::Future<Output = Result<(Vec<u8>, ByteOrder), DumpError>> + Send {
         self.call_co(step, opnum, stub)
+    }
+}
+
+/// The security context of an authenticated connection-oriented session.
+enum Security {
+    Ntlm(Box<ClientAuth>),
+    Kerberos(Box<KrbAuth>),
+}
+
+impl Security {
+    fn level(&self) -> Level {
+        match self {
+            Security::Ntlm(c) => c.level(),
+            Security::Kerberos(k) => k.level(),
+        }
+    }
+    /// The mechanism as the report names it.
+    fn mechanism(&self) -> &'static str {
+        match self {
+            Security::Ntlm(_) => "ntlm",
+            Security::Kerberos(k) => k.mechanism(),
+        }
+    }
+    /// The mechanism as messages name it.
+    fn name(&self) -> &'static str {
+        match self {
+            Security::Ntlm(_) => "NTLM",
+            Security::Kerberos(_) => "Kerberos",
+        }
+    }
+    fn trailer(&self) -> crate::wire::auth::SecTrailer {
+        match self {
+            Security::Ntlm(c) => c.trailer(),
+            Security::Kerberos(k) => k.trailer(),
+        }
+    }
+    /// The length of a protected fragment's verifier.
+    fn token_len(&mut self) -> Result<usize, AuthError> {
+        match self {
+            Security::Ntlm(_) => Ok(NTLM_SIGNATURE_LEN),
+            Security::Kerberos(k) => k.token_len(),
+        }
+    }
+    fn protect(&mut self, frame: &mut [u8]) -> Result<(), AuthError> {
+        match self {
+            Security::Ntlm(c) => c.protect(frame),
+            Security::Kerberos(k) => k.protect(frame),
+        }
+    }
+    fn unprotect(&mut self, frame: &mut [u8], what: &'static str) -> Result<(), AuthError> {
+        match self {
+            Security::Ntlm(c) => c.unprotect(frame, what),
+            Security::Kerberos(k) => k.unprotect(frame, what),
+        }
     }
 }
 
@@ -1180,6 +1451,10 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
         }
     }
     let error = settle(&mut dump, result, opts.timeout);
+    if opts.auth.survey {
+        let tcp = opts.roads.addrs_for(Transport::Tcp, addrs);
+        dump.survey = Some(super::survey::survey(target, &tcp, opts).await);
+    }
     if let Some(road) = dump.transport.filter(|_| !missed.is_empty()) {
         let port = opts.roads.port(road, tcp_port);
         dump.warnings.insert(
@@ -1206,6 +1481,7 @@ pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -
 /// A dump of `target` with nothing in it yet.
 fn empty_dump(target: &str) -> HostDump {
     HostDump {
+        survey: None,
         target: target.to_string(),
         address: None,
         status: HostStatus::Error,
@@ -1295,6 +1571,9 @@ async fn read_road(
     deadline: Instant,
     d: &mut HostDump,
 ) -> Result<Ending, DumpError> {
+    if opts.auth.mode.is_kerberos() && matches!(road, Transport::Udp | Transport::Smb) {
+        return Err(DumpError::KerberosUnsupported(road));
+    }
     if road == Transport::Udp {
         if opts.auth.mode == AuthMode::Ntlm {
             return Err(DumpError::AuthUnsupported(road));
@@ -1328,7 +1607,13 @@ async fn with_auth(
             step: "bind",
             source: AuthError::Setup("--auth ntlm needs credentials (--user)".into()),
         }),
-        (AuthMode::Ntlm, Some(c)) => authenticated(road, opts, deadline, c, d).await,
+        (AuthMode::Ntlm | AuthMode::Kerberos | AuthMode::Negotiate, Some(c)) => {
+            authenticated(road, opts, deadline, c, d).await
+        }
+        (AuthMode::Kerberos | AuthMode::Negotiate, None) => Err(DumpError::Auth {
+            step: "bind",
+            source: AuthError::Kerberos("--auth kerberos needs credentials (--user)".into()),
+        }),
         (AuthMode::Auto, Some(c)) => match road.attempt(deadline, None, d).await {
             Err(e) if e.is_anonymous_refusal() => {
                 tracing::info!("{target}: anonymous lookup refused; retrying with NTLM");
@@ -1353,9 +1638,13 @@ async fn attempt(
     auth: Option<(&Credentials, Level)>,
     d: &mut HostDump,
 ) -> Result<Ending, DumpError> {
+    let spn = kerberos_spn(&d.target, opts);
+    if auth.is_some() && opts.auth.mode.is_kerberos() && spn.is_none() {
+        return Err(DumpError::NoHostName(d.target.clone()));
+    }
     let mut last_err = None;
     for addr in addrs {
-        match EpmSession::connect_over(road, *addr, opts, deadline, auth).await {
+        match EpmSession::connect_over(road, *addr, opts, deadline, auth, spn.as_deref()).await {
             Ok(mut s) => {
                 d.address = Some(s.peer());
                 d.transport = Some(road);
@@ -1366,6 +1655,44 @@ async fn attempt(
         }
     }
     Err(last_err.unwrap_or(DumpError::NoAddress))
+}
+
+/// One read of `target`'s endpoint mapper over TCP at `addrs` with `opts`' authentication
+/// (for `--auth-survey`), under the host's deadline: whether it was answered.
+pub(crate) async fn with_auth_over_tcp(
+    target: &str,
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+) -> Result<(), DumpError> {
+    let deadline = Instant::now() + opts.timeout;
+    let mut d = empty_dump(target);
+    let road = CoRoad {
+        road: Transport::Tcp,
+        addrs,
+        opts,
+    };
+    match timeout_at(deadline, with_auth(target, opts, deadline, &road, &mut d)).await {
+        Ok(r) => r.map(|_| ()),
+        Err(_) => Err(DumpError::Timeout {
+            step: "auth survey",
+            bound: Bound::Host(opts.timeout),
+            received: 0,
+            announced: None,
+        }),
+    }
+}
+
+/// The SPN Kerberos asks a ticket for on `target`: `host/` and `--target-name`, or the target's
+/// own name; `None` when the target is an address and no name was given.
+fn kerberos_spn(target: &str, opts: &DumpOptions) -> Option<String> {
+    if let Some(name) = &opts.auth.target_name {
+        return Some(super::kerberos::spn_for(name));
+    }
+    let bare = target.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok() || bare.is_empty() {
+        return None;
+    }
+    Some(super::kerberos::spn_for(bare))
 }
 
 /// One authenticated try, under the run's [`LogonGate`]: a logon failure is tried once and
@@ -1482,6 +1809,7 @@ pub async fn dump_each<T, F, E, Fut>(
 /// A host that could not be examined at all.
 pub fn failed(target: &str, error: String) -> HostDump {
     HostDump {
+        survey: None,
         target: target.to_string(),
         address: None,
         status: HostStatus::Error,

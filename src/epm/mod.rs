@@ -8,9 +8,11 @@ pub mod auth;
 pub mod client;
 pub mod connection;
 pub mod datagram;
+pub mod kerberos;
 pub mod names;
 pub mod pipe;
 pub mod server;
+pub mod survey;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -171,6 +173,10 @@ pub struct HostDump {
     /// account, never a secret. Absent for anonymous dumps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<auth::AuthInfo>,
+    /// With `--auth-survey`: which ways in the endpoint mapper accepted (anonymous, NTLM and
+    /// Kerberos, at which levels). Absent without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<Vec<survey::SurveyTry>>,
 }
 
 impl HostDump {
@@ -243,6 +249,7 @@ pub(crate) mod testing {
     /// A whole dump (status ok, anonymous) of `target`, connected at `address` if any.
     pub fn dump(target: &str, address: Option<SocketAddr>, endpoints: Vec<Endpoint>) -> HostDump {
         HostDump {
+            survey: None,
             target: target.into(),
             address,
             status: HostStatus::Ok,

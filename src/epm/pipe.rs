@@ -114,7 +114,8 @@ impl Road for SmbRoad<'_> {
                         ));
                     }
                     let frags = PipeFragments::new(pipe, self.smb.transceive);
-                    let mut s = EpmSession::over(frags, *addr, self.opts, deadline, None).await?;
+                    let mut s =
+                        EpmSession::over(frags, *addr, self.opts, deadline, None, None).await?;
                     return super::client::lookup_all(
                         &mut s,
                         self.opts,

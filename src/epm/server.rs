@@ -1469,6 +1469,7 @@ mod tests {
                     level,
                     credentials: pw.map(|p| Arc::new(account(p))),
                     gate: Arc::new(LogonGate::new(3)),
+                    ..AuthOptions::default()
                 },
                 ..DumpOptions::default()
             }

@@ -152,6 +152,12 @@ pub fn render_table(hosts: &[HostDump]) -> String {
         for w in &host.warnings {
             out.push_str(&format!("  warning: {}\n", field(w)));
         }
+        if let Some(tries) = &host.survey {
+            out.push_str(&format!(
+                "  auth survey: {}\n",
+                crate::epm::survey::summary(tries)
+            ));
+        }
         if !host.endpoints.is_empty() {
             let mut t = crate::report::table::new_table();
             t.set_header(vec![

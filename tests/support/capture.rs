@@ -1,6 +1,7 @@
-//! A tshark capture on the lab's allowed client (`rpca-allow`, eth0), for the lab tests that
-//! check what crossed the wire: NTLMSSP and the auth level on TCP 135 (`lab_auth.rs`), SMB2
-//! signing and DCE/RPC on the named pipe (`lab_smb.rs`). The capture is stopped by its PID and
+//! A tshark capture on the lab's allowed client (`rpca-allow`, eth0; or another namespace's
+//! eth0), for the lab tests that check what crossed the wire: NTLMSSP and the auth level on TCP
+//! 135 (`lab_auth.rs`), SMB2 signing and DCE/RPC on the named pipe (`lab_smb.rs`), Kerberos in
+//! the bind and the KDC requests (`lab_kerberos.rs`). The capture is stopped by its PID and
 //! killed on drop.
 #![allow(dead_code)]
 
@@ -19,11 +20,16 @@ impl Capture {
     /// Start capturing the packets that match `filter` (a BPF capture filter, e.g.
     /// `"tcp port 445"`), and wait until tshark says it captures.
     pub fn start(filter: &str) -> Capture {
+        Capture::start_in(lab::NS_ALLOW, filter)
+    }
+
+    /// [`Capture::start`] on eth0 of the namespace `ns` (the Kerberos lab's client, `rpck-cli`).
+    pub fn start_in(ns: &str, filter: &str) -> Capture {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("capture.pcapng");
         let log = dir.path().join("tshark.log");
         let child = Command::new("ip")
-            .args(["netns", "exec", lab::NS_ALLOW, "tshark", "-i", "eth0", "-f"])
+            .args(["netns", "exec", ns, "tshark", "-i", "eth0", "-f"])
             .arg(filter)
             .args(["-q", "-w"])
             .arg(&file)

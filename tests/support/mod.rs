@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod capture;
+pub mod dc;
 pub mod lab;
 pub mod markdown;
 pub mod remedy_models;

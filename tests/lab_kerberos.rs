@@ -1,0 +1,388 @@
+//! Lab tests of Kerberos against a real Active Directory domain controller (Samba AD DC in its
+//! own namespaces, tests/lab/dc.sh; root, `#[ignore]`; the README's test command runs them):
+//! Kerberos dumps at connect and privacy (and through SPNEGO at privacy) list exactly the
+//! anonymous dump's entries, and a tshark capture shows auth type 16 (9 for SPNEGO) in the
+//! bind, bind_ack and third leg at the chosen level and, at privacy, no stub in clear; several hosts in one run cost one TGT (two AS requests:
+//! without and with pre-authentication) and a service ticket each; a wrong password is one KDC
+//! refusal for the whole run and exit 3; with `ntlm auth = disabled` NTLM is refused and
+//! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace.
+
+mod support;
+
+use std::collections::BTreeSet;
+use support::capture::Capture;
+use support::dc;
+
+fn entries(v: &serde_json::Value, k: usize) -> BTreeSet<(String, String, String)> {
+    support::lab::endpoints(&v["hosts"][k])
+        .into_iter()
+        .collect()
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn args(targets: &[&str], extra: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = ["dump", "--json", "--timeout", "20"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.extend(targets.iter().map(|s| s.to_string()));
+    a.extend(extra.iter().cloned());
+    a
+}
+
+fn anonymous() -> BTreeSet<(String, String, String)> {
+    let r = dc::rpcaudit(
+        &args(&[dc::DC_IP], &["--auth".into(), "none".into()]),
+        None,
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let e = entries(&r.json(), 0);
+    assert!(
+        e.len() > 10,
+        "the anonymous dump listed too little: {}",
+        r.stdout
+    );
+    e
+}
+
+/// KDC messages in a capture of port 88, by Kerberos msg-type (10 AS-REQ, 12 TGS-REQ, 30
+/// KRB-ERROR) with the error code of errors.
+fn kdc_messages(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| l.replace('\t', " ").trim().to_string())
+        .collect()
+}
+
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    let expected = anonymous();
+    // Stub strings that must be in clear at connect and absent at privacy.
+    let markers: BTreeSet<String> = expected
+        .iter()
+        .flat_map(|(_, b, a)| {
+            let lrpc = b
+                .strip_prefix("ncalrpc:[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(str::to_string);
+            lrpc.into_iter().chain([a.clone()])
+        })
+        .filter(|s| s.len() >= 5)
+        .collect();
+    assert!(!markers.is_empty(), "no marker strings in {expected:?}");
+    for (mech, level, wire) in [
+        ("kerberos", "connect", "2"),
+        ("kerberos", "privacy", "6"),
+        ("negotiate", "privacy", "6"),
+    ] {
+        let capture = Capture::start_in(dc::NS_CLI, "tcp port 135");
+        let mut flags = dc::kerberos_args(level);
+        flags[1] = mech.to_string();
+        let auth_type = if mech == "kerberos" { "16" } else { "9" };
+        let r = dc::rpcaudit(&args(&[dc::DC_IP], &flags), Some(dc::PASSWORD), None);
+        let (raw, packets) = capture.finish(
+            "dcerpc",
+            &["dcerpc.pkt_type", "dcerpc.auth_type", "dcerpc.auth_level"],
+        );
+        let packets = kdc_messages(&packets);
+        assert_eq!(r.code, 0, "{level}: {}", r.stderr);
+        let v = r.json();
+        let host = &v["hosts"][0];
+        assert_eq!(host["status"], "ok", "{level}: {host}");
+        assert_eq!(
+            entries(&v, 0),
+            expected,
+            "{level}: not the anonymous dump's entries"
+        );
+        assert_eq!(
+            host["auth"],
+            serde_json::json!({"mechanism": mech, "level": level, "user": format!("{}@{}", dc::USER, dc::REALM)})
+        );
+        // bind (11) and bind_ack (12) carry Kerberos (16) or SPNEGO (9) at the level, and the
+        // third leg too: rpc_auth3 (16) for Kerberos; alter_context (14) or rpc_auth3 for SPNEGO.
+        for ptype in ["11", "12"] {
+            let want = format!("{ptype} {auth_type} {wire}");
+            assert!(
+                packets.contains(&want),
+                "{mech} {level}: no '{want}' in {packets:?}"
+            );
+        }
+        let third = ["16", "14"]
+            .iter()
+            .any(|p| packets.contains(&format!("{p} {auth_type} {wire}")));
+        assert!(third, "{mech} {level}: no third leg in {packets:?}");
+        let seen: Vec<&String> = markers
+            .iter()
+            .filter(|m| contains(&raw, m.as_bytes()))
+            .collect();
+        if level == "privacy" {
+            for ptype in ["0", "2"] {
+                let sealed = format!("{ptype} {auth_type} 6");
+                assert!(
+                    packets.contains(&sealed),
+                    "privacy: no '{sealed}' in {packets:?}"
+                );
+                assert!(
+                    !packets.iter().any(|p| p == ptype),
+                    "privacy: an unprotected {ptype} in {packets:?}"
+                );
+            }
+            assert!(seen.is_empty(), "privacy: stub bytes in clear: {seen:?}");
+        } else {
+            assert!(
+                !seen.is_empty(),
+                "connect: the stub should be in clear (control)"
+            );
+        }
+    }
+    // The integrity level is refused with a reason, before any packet.
+    let r = dc::rpcaudit(
+        &args(&[dc::DC_IP], &dc::kerberos_args("integrity")),
+        Some(dc::PASSWORD),
+        None,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.contains("GSS_GetMIC"), "{}", r.stdout);
+}
+
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn three_hosts_cost_one_tgt_and_a_service_ticket_each() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    let expected = anonymous();
+    let targets = [dc::DC_IP, dc::DC_MORE[0], dc::DC_MORE[1]];
+    let capture = Capture::start_in(dc::NS_CLI, "tcp port 88");
+    let r = dc::rpcaudit(
+        &args(&targets, &dc::kerberos_args("privacy")),
+        Some(dc::PASSWORD),
+        None,
+    );
+    let (_, msgs) = capture.finish("kerberos", &["kerberos.msg_type"]);
+    let msgs = kdc_messages(&msgs);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    for k in 0..3 {
+        assert_eq!(v["hosts"][k]["status"], "ok", "{}", v["hosts"][k]);
+        assert_eq!(entries(&v, k), expected);
+    }
+    // "12,14": a TGS-REQ carries an AP-REQ (14) in its pre-authentication data.
+    let count = |t: &str| {
+        msgs.iter()
+            .filter(|m| m.split(',').next() == Some(t))
+            .count()
+    };
+    // One AS exchange: without pre-authentication (answered KDC_ERR_PREAUTH_REQUIRED), then
+    // with it; one TGS request per host.
+    assert_eq!(count("10"), 2, "AS-REQs: {msgs:?}");
+    assert_eq!(count("11"), 1, "AS-REPs: {msgs:?}");
+    assert_eq!(count("12"), 3, "TGS-REQs: {msgs:?}");
+    assert_eq!(count("13"), 3, "TGS-REPs: {msgs:?}");
+}
+
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn a_wrong_password_fails_once_at_the_kdc_and_exits_3() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    let targets = [dc::DC_IP, dc::DC_MORE[0], dc::DC_MORE[1]];
+    let capture = Capture::start_in(dc::NS_CLI, "tcp port 88 or tcp port 135");
+    let r = dc::rpcaudit(
+        &args(&targets, &dc::kerberos_args("privacy")),
+        Some("Not-The-Lab-Password"),
+        None,
+    );
+    let (_, msgs) = capture.finish(
+        "kerberos || dcerpc",
+        &[
+            "kerberos.msg_type",
+            "kerberos.error_code",
+            "dcerpc.pkt_type",
+        ],
+    );
+    let msgs = kdc_messages(&msgs);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let v = r.json();
+    let errors: Vec<&str> = (0..3)
+        .map(|k| v["hosts"][k]["error"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        errors
+            .iter()
+            .filter(|e| e.contains("KDC_ERR_PREAUTH_FAILED"))
+            .count(),
+        3,
+        "{errors:?}"
+    );
+    assert_eq!(
+        errors.iter().filter(|e| e.contains("not sent")).count(),
+        2,
+        "one host asked the KDC, the other two were not sent: {errors:?}"
+    );
+    // One pre-authenticated AS-REQ refused with KDC_ERR_PREAUTH_FAILED (24), no TGS, and no
+    // bind ever sent.
+    let as_reqs = msgs.iter().filter(|m| m.as_str() == "10").count();
+    assert_eq!(as_reqs, 2, "{msgs:?}");
+    assert_eq!(
+        msgs.iter().filter(|m| m.as_str() == "30 24").count(),
+        1,
+        "{msgs:?}"
+    );
+    assert!(
+        !msgs.iter().any(|m| m.starts_with("12")),
+        "a TGS-REQ: {msgs:?}"
+    );
+    assert!(!msgs.iter().any(|m| m == "11"), "a bind: {msgs:?}");
+    assert!(
+        !r.stdout.contains("Not-The-Lab-Password") && !r.stderr.contains("Not-The-Lab-Password")
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn with_ntlm_disabled_ntlm_is_refused_and_kerberos_accepted() {
+    let Some(_dc) = dc::setup("no-ntlm") else {
+        return;
+    };
+    let ntlm: Vec<String> = [
+        "--auth",
+        "ntlm",
+        "--user",
+        &format!("{}\\{}", dc::NETBIOS_DOMAIN, dc::USER),
+        "--auth-level",
+        "privacy",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let r = dc::rpcaudit(&args(&[dc::DC_IP], &ntlm), Some(dc::PASSWORD), None);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    let v = r.json();
+    let e = v["hosts"][0]["error"].as_str().unwrap_or_default();
+    assert!(e.contains("logon failure"), "NTLM should be refused: {e}");
+    let r = dc::rpcaudit(
+        &args(&[dc::DC_IP], &dc::kerberos_args("privacy")),
+        Some(dc::PASSWORD),
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.json()["hosts"][0]["auth"]["mechanism"], "kerberos");
+    // --auth-survey says exactly that: anonymous and Kerberos accepted, NTLM refused (and,
+    // refused at integrity, not tried again at the other levels).
+    let survey: Vec<String> = [
+        "--auth-survey",
+        "--user",
+        &format!("{}@{}", dc::USER, dc::REALM),
+        "--kdc",
+        dc::DC_IP,
+        "--target-name",
+        dc::FQDN,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let r = dc::rpcaudit(&args(&[dc::DC_IP], &survey), Some(dc::PASSWORD), None);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let tries: Vec<String> = v["hosts"][0]["survey"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no survey: {v}"))
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {}",
+                t["mechanism"].as_str().unwrap_or_default(),
+                t["level"].as_str().unwrap_or("-"),
+                t["outcome"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        tries,
+        [
+            "anonymous - accepted",
+            "ntlm integrity refused",
+            "ntlm privacy not-tried",
+            "ntlm connect not-tried",
+            "kerberos privacy accepted",
+            "kerberos connect accepted",
+        ],
+        "{v}"
+    );
+    let mut table = survey.clone();
+    table.insert(0, dc::DC_IP.to_string());
+    table.insert(0, "dump".to_string());
+    let r = dc::rpcaudit(&table, Some(dc::PASSWORD), None);
+    assert!(
+        r.stdout.contains(
+            "auth survey: anonymous accepted; NTLM refused; Kerberos accepted (privacy, connect)"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn no_password_key_or_ticket_in_any_output_at_trace() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    // The capture holds the tickets and the encrypted parts the KDC sent: none of their bytes
+    // (hex or as they are) may reach stdout or stderr.
+    let capture = Capture::start_in(dc::NS_CLI, "tcp port 88");
+    let mut outputs = Vec::new();
+    for (password, targets) in [
+        (dc::PASSWORD, vec![dc::DC_IP, dc::DC_MORE[0]]),
+        ("Not-The-Lab-Password", vec![dc::DC_IP]),
+    ] {
+        for form in [vec!["--json".to_string()], vec![]] {
+            let mut a = args(&targets, &dc::kerberos_args("privacy"));
+            a.retain(|x| x != "--json");
+            a.extend(form);
+            a.push("-vv".into());
+            let r = dc::rpcaudit(&a, Some(password), Some("trace"));
+            outputs.push(format!("{}\n{}", r.stdout, r.stderr));
+        }
+    }
+    let (raw, tickets) = capture.finish("kerberos", &["kerberos.cipher"]);
+    let all = outputs.join("\n");
+    assert!(all.contains("kerberos"), "the runs said nothing: {all}");
+    for secret in [dc::PASSWORD, "Not-The-Lab-Password"] {
+        assert!(!all.contains(secret), "the password in the output");
+    }
+    // Kerberos ciphertexts (tickets, encrypted parts: whatever tshark shows as cipher), by
+    // their first 16 bytes, in hex either case and in the raw output.
+    let ciphers: Vec<String> = tickets
+        .iter()
+        .flat_map(|l| l.split(['\t', ',']).map(str::to_string).collect::<Vec<_>>())
+        .filter(|c| c.len() >= 32)
+        .collect();
+    assert!(
+        !ciphers.is_empty(),
+        "no ticket in the capture ({} bytes)",
+        raw.len()
+    );
+    let lower = all.to_lowercase();
+    for c in &ciphers {
+        let head = &c[..32];
+        assert!(
+            !lower.contains(head),
+            "ticket or key bytes in the output: {head}"
+        );
+    }
+    // Nothing of sspi's or picky's own tracing (which logs keys at trace) gets through.
+    for noisy in ["sspi", "picky", "session_key", "sub_session_key"] {
+        assert!(!all.contains(noisy), "'{noisy}' in the output");
+    }
+}
