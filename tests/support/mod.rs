@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod capture;
 pub mod lab;
+pub mod real;
 pub mod remedy_models;
 
 use std::io::{BufRead, BufReader, Read};
