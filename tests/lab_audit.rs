@@ -3,7 +3,7 @@
 //! the allowed subnet with the denied subnet's probe results merged in, checked against the
 //! intended policy written as KB908472 does (fixtures/lab/ipsec-correct.cmd), and against the
 //! same fence as each stored format holds it (fixtures/lab/store-*, listing-*: written by
-//! src/policy/lab_fixtures.rs), as the intended policy or as `--store`. The leak's audit also
+//! src/policy/testing/lab_fixtures.rs), as the intended policy or as `--store`. The leak's audit also
 //! writes its HTML report, opened in chromium (tests/support/browser.rs).
 
 mod support;

@@ -5,14 +5,13 @@
 //!
 //! Shared by `fuzz_targets/pdu_decode.rs` (libFuzzer) and `tests/fuzz_seeds.rs`, which replays
 //! `fuzz/seeds/pdu_decode/` and `fuzz/regressions/pdu_decode/` in plain `cargo test`.
-use rpcaudit::wire::auth;
 use rpcaudit::wire::pdu::{self, HEADER_LEN, Pdu};
 
 /// The property, for one input: panics when it does not hold.
 pub fn check(data: &[u8]) {
     // The whole input as one frame, whatever frame_length thinks of it.
     let _ = Pdu::decode(data);
-    let _ = auth::layout(data);
+    let _ = pdu::layout(data);
     let len = match pdu::frame_length(data) {
         Ok(Some(n)) => n,
         Ok(None) => {
@@ -29,7 +28,7 @@ pub fn check(data: &[u8]) {
     let Ok(p) = Pdu::decode(frame) else { return };
     assert_eq!(usize::from(p.header.frag_length), len);
     if let Some(a) = &p.auth {
-        let l = auth::layout(frame)
+        let l = pdu::layout(frame)
             .expect("a decoded verifier has a layout")
             .expect("and is there");
         assert_eq!(a.token, &frame[l.token.clone()]);

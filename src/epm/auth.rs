@@ -5,7 +5,7 @@
 //! What the adapter does, and only this: it runs the three legs (NEGOTIATE in the bind,
 //! CHALLENGE in the bind_ack, AUTHENTICATE in `rpc_auth3`), and for each fragment after that
 //! hands the provider exactly the bytes MS-RPCE and Samba sign and seal, located by
-//! [`crate::wire::auth::layout`]:
+//! [`crate::wire::pdu::layout`]:
 //!
 //! - integrity (`RPC_C_AUTHN_LEVEL_PKT_INTEGRITY`): the NTLM signature covers the whole PDU up
 //!   to the token (header, body, stub, padding and `sec_trailer`), with header signing
@@ -17,7 +17,8 @@
 //! A response fragment whose signature or sequence number does not verify is an error, never
 //! data.
 
-use crate::wire::auth::{AuthLayout, SecTrailer, auth_level, auth_type, layout};
+use crate::wire::auth::{SecTrailer, auth_level, auth_type};
+use crate::wire::pdu::{AuthLayout, layout};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sspi::{

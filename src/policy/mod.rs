@@ -10,6 +10,9 @@
 //! [`RpcRange`], then runs the policy-wide lints ([`lint`]). The findings of a
 //! [`LoadedPolicy`] are the parse-time findings of every file followed by the lints.
 //!
+//! Rooms: [`dialect`] (the script dialects), [`store`] (the stored-configuration readers),
+//! [`model`] (the model and its checks); [`text`] below all three; `testing` (tests only).
+//!
 //! Files combine in the order given, as if their commands ran one after the other on one
 //! host: the IPsec store is shared (a later file's rules join a same-named policy, the last
 //! assignment wins, one policy assigned per store), firewall rules add up and a later file's
@@ -17,27 +20,17 @@
 //! override earlier ones. Without rpccfg/.reg/`reg add` lines or `--range`, `range` is `None`
 //! and the RPC default for `--os` applies (see [`OsFamily`]).
 
-pub mod address;
-pub mod cmd;
-pub mod diff;
-pub mod error;
-pub mod firewall;
-pub mod fwstore;
-pub mod ipsec;
-pub mod ipsec_blob;
-pub mod ipsec_filters;
-pub mod ipsec_store;
-#[cfg(test)]
-mod lab_fixtures;
-pub mod lint;
-pub mod listing;
+pub mod dialect;
 pub mod model;
-pub mod netsh_ipsec;
-pub mod preg;
-pub mod reg_export;
-pub mod registry;
-pub mod sink;
+pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod text;
+
+// The rooms' modules under the names callers outside `policy` have always used.
+pub use dialect::{cmd, firewall, ipsec, netsh_ipsec, registry};
+pub use model::{address, diff, error, lint, sink};
+pub use store::{fwstore, ipsec_blob, ipsec_filters, ipsec_store, listing, preg, reg_export};
 
 pub use cmd::{MAX_COMMAND_BYTES, MAX_EXPANDED_BYTES, MAX_EXPANDED_COMMANDS, MAX_VARIABLE_BYTES};
 pub use model::{Action, Decision, Dialect, Layer, Policy, Proto, Query, Rule, RuleRef};

@@ -11,13 +11,16 @@
 //! This file holds what every PDU shares (the header, syntax identifiers, the `Pdu` and its
 //! decode and encode dispatch) and the bodiless control PDUs (auth3, shutdown). The families
 //! are beside it: `bind.rs` (bind, alter_context and their replies), `call.rs` (request,
-//! response, fault), and `names.rs` (readable packet type and status names); their types are
+//! response, fault), `names.rs` (readable packet type and status names), and `auth_layout.rs`
+//! (where an authenticated fragment's verifier lies); their types are
 //! re-exported here, so `wire::pdu::Bind` and the like are the paths to use.
 
+mod auth_layout;
 mod bind;
 mod call;
 mod names;
 
+pub use auth_layout::{AuthLayout, layout, pad_for, stub_offset};
 pub use bind::{
     Bind, BindAck, BindNak, ContextElem, ContextResult, REASON_ABSTRACT_SYNTAX_NOT_SUPPORTED,
     REASON_TRANSFER_SYNTAXES_NOT_SUPPORTED, RESULT_ACCEPTANCE, RESULT_PROVIDER_REJECTION,
@@ -27,7 +30,7 @@ pub use call::{Fault, ReplyHead, Request, Response};
 pub use names::{describe_status, ptype_name, status_name};
 
 use super::WireError;
-use super::auth::{self, AuthVerifier, SecTrailer};
+use super::auth::{AuthVerifier, SecTrailer};
 use super::ndr::{ByteOrder, Codec, NdrReader, NdrWriter};
 use uuid::Uuid;
 
@@ -274,7 +277,7 @@ impl<'a> Pdu<'a> {
         }
         // The authentication verifier (sec_trailer + token) sits at the end; the body stops
         // before it, and the stub before its padding. Every length is checked by the layout.
-        let layout = auth::layout_of(&header, frame)?;
+        let layout = auth_layout::layout_of(&header, frame)?;
         let (body_end, auth_pad) = match &layout {
             Some(l) => (l.trailer_at, usize::from(l.trailer.auth_pad_length)),
             None => (frag_len, 0),
@@ -385,7 +388,7 @@ impl<'a> Pdu<'a> {
     }
 
     /// This PDU with an authentication verifier: `trailer` (its padding computed here, see
-    /// [`auth::pad_for`]) and `token`.
+    /// [`pad_for`]) and `token`.
     pub fn with_auth(
         mut self,
         mut trailer: SecTrailer,
@@ -396,7 +399,7 @@ impl<'a> Pdu<'a> {
         }
         self.auth = None;
         let body_end = self.encode()?.len();
-        trailer.auth_pad_length = auth::pad_for(&self.header, body_end);
+        trailer.auth_pad_length = pad_for(&self.header, body_end);
         self.auth = Some(AuthVerifier { trailer, token });
         Ok(self)
     }

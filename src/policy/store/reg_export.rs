@@ -7,10 +7,10 @@
 //! records, in `preg`, decode to it too). What a key or a value means is each reader's. Pure:
 //! logical lines in, calls out.
 
-use super::error::ValueError;
-use super::sink::Sink;
-use super::text::Line;
 use crate::inert::excerpt;
+use crate::policy::model::error::ValueError;
+use crate::policy::model::sink::Sink;
+use crate::policy::text::Line;
 
 /// A registry value, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl RegData {
 }
 
 /// A reader of some keys of a `.reg` export.
-pub(super) trait KeyReader {
+pub(in crate::policy) trait KeyReader {
     /// A key line `[PATH]` at `line`: whether the values under it are this reader's.
     fn key(&mut self, line: usize, path: &str) -> bool;
     /// `[-PATH]`: regedit deletes PATH and its subkeys.
@@ -57,8 +57,8 @@ pub(super) trait KeyReader {
 
 /// A value as written after `Name=`.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct RawValue<'a> {
-    pub(super) text: &'a str,
+pub(in crate::policy) struct RawValue<'a> {
+    pub(in crate::policy) text: &'a str,
     regedit4: bool,
 }
 
@@ -97,7 +97,7 @@ impl RawValue<'_> {
 
 /// What a value line does, as [`RawValue::read`] tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum ValueLine {
+pub(in crate::policy) enum ValueLine {
     Sets(RegData),
     Deletes,
     /// Already reported.
@@ -107,7 +107,7 @@ pub(super) enum ValueLine {
 /// Read a `.reg` file (decoded, split into logical lines) once for every reader: a key line
 /// without its `]` is reported, and ends the key before it; a line in a key some reader reads
 /// that is not a value is reported once, with the first such reader's fix.
-pub(super) fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader]) {
+pub(in crate::policy) fn read(lines: &[Line], sink: &mut Sink, readers: &mut [&mut dyn KeyReader]) {
     let regedit4 = is_regedit4(lines);
     let mut reading = vec![false; readers.len()];
     for (number, item) in items(lines) {
@@ -213,7 +213,7 @@ fn item(t: &str) -> Item<'_> {
 }
 
 /// A key path below `HKEY_LOCAL_MACHINE\` (or `HKLM\`, in any case): the rest, as written.
-pub(super) fn below_hklm(path: &str) -> Option<&str> {
+pub(in crate::policy) fn below_hklm(path: &str) -> Option<&str> {
     let path = path.trim();
     strip_ci(path, "HKEY_LOCAL_MACHINE\\").or_else(|| strip_ci(path, "HKLM\\"))
 }

@@ -9,14 +9,14 @@
 //! inpass= soft=`; `add rule name= policy= filterlist= filteraction=`; `add policy name=
 //! assign=`; `set policy name= assign=`; `delete policy name=` / `delete all`.
 
-use super::address::{self, AddrMatch};
-use super::error::ValueError;
 use super::ipsec::{Filter, IpsecRule, IpsecStore};
-use super::lint::check_name_ports;
-use super::model::{Dialect, ProtoMatch, RuleAction};
-use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
+use crate::policy::model::address::{self, AddrMatch};
+use crate::policy::model::error::ValueError;
+use crate::policy::model::lint::check_name_ports;
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Dialect, ProtoMatch, RuleAction};
 use crate::ports::PortRanges;
 use crate::script::quote::{Line, cmd_quoted, or_by_hand};
 

@@ -1,7 +1,7 @@
 //! The IPsec policy store as a host holds it, read from the `.reg` export of
 //! `HKLM\SOFTWARE\Policies\Microsoft\Windows\IPSec\Policy\Local` (what `ipseccmd -w REG`,
 //! `netsh ipsec static` and the IP Security Policies console write). Called by
-//! [`super::parse_text`] for `.reg` files; the policies it finds land in the same
+//! [`crate::policy::parse_text`] for `.reg` files; the policies it finds land in the same
 //! [`IpsecStore`] the ipseccmd and netsh readers fill, as rules of dialect
 //! [`Dialect::IpsecStore`], so `explain`, `lint` and `audit` decide from the store as they do
 //! from the script. Pure: no I/O.
@@ -20,14 +20,14 @@
 
 use std::collections::HashMap;
 
-use super::address::AddrMatch;
-use super::ipsec::{Filter, IpsecRule, IpsecStore};
 use super::ipsec_blob::{self, Class, Guid, NegotiationAction};
 use super::ipsec_filters::{self, BlobAddr, V2Filter};
-use super::model::{Dialect, ProtoMatch, RuleAction};
 use super::reg_export::{self, KeyReader, RawValue, RegData, ValueLine};
-use super::sink::Sink;
 use crate::inert::excerpt;
+use crate::policy::dialect::ipsec::{Filter, IpsecRule, IpsecStore};
+use crate::policy::model::address::AddrMatch;
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Dialect, ProtoMatch, RuleAction};
 
 /// Most filters a store may put in force (a KB908472 store has 44): each rule holds its own
 /// copy of its filter lists, so a list referenced by many rules is counted each time, and a
@@ -127,7 +127,7 @@ fn ref_name(path: &str) -> String {
 
 /// Reads the IPsec policy store's keys of a `.reg` export into a [`StoreExport`].
 #[derive(Debug, Default)]
-pub(super) struct ExportReader {
+pub(in crate::policy) struct ExportReader {
     out: StoreExport,
     /// The key the values being read belong to.
     kind: KeyKind,

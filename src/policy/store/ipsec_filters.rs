@@ -1,6 +1,6 @@
 //! The filter lists of the IPsec policy store: the `ipsecData` blob of an `ipsecFilter{GUID}`
 //! object (MS-GPIPSEC §2.2.1.5.1), read with [`super::ipsec_blob`]'s bounded reader;
-//! [`super::ipsec_store`] turns the filters into those of [`super::ipsec`]. Pure: bytes in,
+//! [`super::ipsec_store`] turns the filters into those of [`crate::policy::dialect::ipsec`]. Pure: bytes in,
 //! typed values out, every length and count checked against the bytes left before it is used.
 //!
 //! A blob holds two layouts, one after the other:

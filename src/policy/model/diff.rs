@@ -18,11 +18,11 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::LoadedPolicy;
 use super::address::AddrMatch;
-use super::model::{Decision, PortMatch, Proto, Rule};
+use super::{Decision, PortMatch, Proto, Rule};
 use crate::finding::{Code, Finding, Severity};
 use crate::inert::excerpt;
+use crate::policy::LoadedPolicy;
 
 /// At most this many source addresses and ports are asked about (sources × ports × 2
 /// protocols queries).
@@ -120,14 +120,14 @@ fn shape(r: &Rule) -> String {
         "{:?} {} from {} to {} ({})",
         r.action,
         match r.proto {
-            super::model::ProtoMatch::Any => "any protocol".to_string(),
-            super::model::ProtoMatch::Number(n) => format!("protocol {n}"),
+            super::ProtoMatch::Any => "any protocol".to_string(),
+            super::ProtoMatch::Number(n) => format!("protocol {n}"),
         },
         src.join(","),
         r.ports,
         match r.layer {
-            super::model::Layer::Ipsec => "IPsec",
-            super::model::Layer::Firewall => "firewall",
+            super::Layer::Ipsec => "IPsec",
+            super::Layer::Firewall => "firewall",
         }
     )
 }
@@ -262,7 +262,7 @@ pub fn diff(script: &LoadedPolicy, store: &LoadedPolicy) -> Vec<Finding> {
                 let db = store.policy.decide(src, port, proto);
                 // Where the script decides nothing it states no intent (a host's built-in
                 // rules are not disagreements); the extra rules are reported above.
-                if da.action == db.action || da.action == super::model::Action::None {
+                if da.action == db.action || da.action == super::Action::None {
                     continue;
                 }
                 let key = (side(&da), side(&db));

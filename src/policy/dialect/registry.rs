@@ -14,11 +14,11 @@
 //! the same with N, `-d 0` UseInternetPorts=Y, `-d 1` UseInternetPorts=N (KB908472 runs
 //! `rpccfg.exe -pe 5001-5021 -d 0`).
 
-use super::reg_export::{self, KeyReader, RawValue, RegData, ValueLine};
-use super::sink::Sink;
-use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Finding, Severity};
 use crate::inert::excerpt;
+use crate::policy::model::sink::Sink;
+use crate::policy::store::reg_export::{self, KeyReader, RawValue, RegData, ValueLine};
+use crate::policy::text::{dash_name, is_typographic_dash};
 use crate::ports::PortRanges;
 
 /// The key rpccfg.exe writes.
@@ -362,7 +362,7 @@ pub fn apply_rpccfg(state: &mut RangeState, sink: &mut Sink, line: usize, words:
                         ),
                         format!(
                             "write '{}'",
-                            excerpt(&super::text::ascii_dashes(&values.join(" ")))
+                            excerpt(&crate::policy::text::ascii_dashes(&values.join(" ")))
                         ),
                     );
                 }
@@ -471,7 +471,7 @@ fn is_rpc_internet_key(key: &str) -> bool {
 }
 
 /// Reads `HKLM\SOFTWARE\Microsoft\Rpc\Internet` from a `.reg` export into a [`RangeState`].
-pub(super) struct RangeReader<'a>(pub(super) &'a mut RangeState);
+pub(in crate::policy) struct RangeReader<'a>(pub(in crate::policy) &'a mut RangeState);
 
 impl KeyReader for RangeReader<'_> {
     fn key(&mut self, _line: usize, path: &str) -> bool {

@@ -1,3 +1,10 @@
+//! The model and its checks: the room every reader of `policy` hands its rules to. The
+//! dialects ([`crate::policy::dialect`]) and the store readers ([`crate::policy::store`])
+//! produce [`Rule`]s and report through [`sink`] (findings capped per code, located by
+//! file:line and column); a value they cannot take is a [`error::ValueError`]; addresses are
+//! [`address`]'s; once the files are combined, [`lint`] checks the whole policy and [`diff`]
+//! compares a script with a store. This file is the model itself.
+//!
 //! The intended policy as one model, whatever dialect it was written in: inbound rules with
 //! their layer, and `decide(src, port, proto)` with each layer's own precedence. The dialect
 //! parsers produce [`Rule`]s; lints, `rpcaudit policy explain` and the audit ask this model.
@@ -18,9 +25,15 @@
 //! layer wins; otherwise a pass from any layer passes; `none` means no rule of any layer
 //! matched (the firewall's default inbound action is not in the files and is not modelled).
 
-use super::address::AddrMatch;
+pub mod address;
+pub mod diff;
+pub mod error;
+pub mod lint;
+pub mod sink;
+
 use crate::inert::excerpt;
 use crate::ports::PortRanges;
+use address::AddrMatch;
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! The `ipsecData` blobs of the IPsec policy store (MS-GPIPSEC §2.2.1), decoded from bytes:
 //! [`super::ipsec_store`] hands each object's `ipsecData` here and turns the result into the
-//! filters and actions of [`super::ipsec`]. Pure: bytes in, typed values out, and every length
+//! filters and actions of [`crate::policy::dialect::ipsec`]. Pure: bytes in, typed values out, and every length
 //! and count is checked against the bytes that are left before it is used.
 //!
 //! Every blob: the object class GUID (16 bytes: Data1 u32, Data2 u16, Data3 u16 little-endian,

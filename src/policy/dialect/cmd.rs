@@ -5,9 +5,9 @@
 //! bounded (command length, variable bytes, commands and bytes per file) and a line past a
 //! bound is a `parse-error` finding, never a panic or an unbounded allocation. No I/O.
 
-use super::sink::Sink;
-use super::text::Line;
 use crate::inert::excerpt;
+use crate::policy::model::sink::Sink;
+use crate::policy::text::Line;
 
 /// Most commands a file may expand to through `for` loops.
 pub const MAX_EXPANDED_COMMANDS: usize = 100_000;

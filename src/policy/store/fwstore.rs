@@ -1,6 +1,6 @@
 //! What a host or a GPO actually holds for Windows Firewall, read from the `.reg` export of its
-//! rule store (`reg export` writes UTF-16LE with a BOM; [`super::text`] decodes it). Read in
-//! [`super::parse_text`]'s one pass over a `.reg` file ([`super::reg_export::read`]), beside
+//! rule store (`reg export` writes UTF-16LE with a BOM; [`crate::policy::text`] decodes it). Read in
+//! [`crate::policy::parse_text`]'s one pass over a `.reg` file ([`super::reg_export::read`]), beside
 //! the Rpc\Internet and IPsec store readers; its rules join the
 //! scripted ones as [`FwRule`]s of dialect [`Dialect::FirewallStore`], so `explain`, `lint`
 //! and `audit` decide from the store exactly as they do from a script. Pure: no I/O.
@@ -23,13 +23,13 @@
 
 use std::collections::HashMap;
 
-use super::address::{self, AddrMatch};
-use super::firewall::{FwAction, FwRule, RuleTerms};
-use super::model::{Action, DefaultInbound, Dialect, ProtoMatch, RuleRef};
 use super::reg_export::{self, KeyReader, RawValue, RegData};
-use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
+use crate::policy::dialect::firewall::{FwAction, FwRule, RuleTerms};
+use crate::policy::model::address::{self, AddrMatch};
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Action, DefaultInbound, Dialect, ProtoMatch, RuleRef};
 
 /// The local store's rule key, below HKLM.
 pub const LOCAL_RULES_KEY: &str =
@@ -360,7 +360,7 @@ pub(super) fn classify(key: &str) -> KeyKind {
 /// Reads the firewall keys of a `.reg` export (rule stores and profile settings, local and
 /// GPO) into a [`FirewallStore`].
 #[derive(Debug, Default)]
-pub(super) struct StoreReader {
+pub(in crate::policy) struct StoreReader {
     store: FirewallStore,
     /// The key the values being read belong to.
     kind: KeyKind,

@@ -2,15 +2,15 @@
 //! everyone, passed for 198.18.1.0/24) as a Windows host or GPO would hold it, in every format
 //! the store readers take, written by test-only encoders so that no byte of a fixture is made
 //! by hand: the local and Group Policy firewall stores as `reg export` writes them, the GPO's
-//! `Registry.pol` ([`super::preg`]'s record writer), the IPsec policy store
-//! ([`super::ipsec_store::export`]), and the netsh and `Get-NetFirewallRule` listings. Built-in
+//! `Registry.pol` ([`crate::policy::store::preg`]'s record writer), the IPsec policy store
+//! ([`crate::policy::store::ipsec_store::export`]), and the netsh and `Get-NetFirewallRule` listings. Built-in
 //! Windows rules are mixed in where a host has them. Each fixture decides like the script for
 //! every connection the script decides (tested here); `tests/lab_audit.rs` checks that it
 //! gives the script's `audit` verdicts in the lab. `RPCAUDIT_WRITE_FIXTURES=1 cargo test --lib
 //! lab_fixtures` writes the files again. Test-only.
 
-use super::ipsec_store::export as ipsec_export;
-use super::preg::tests::{dword, pol, sz};
+use crate::policy::store::ipsec_store::export as ipsec_export;
+use crate::policy::store::preg::tests::{dword, pol, sz};
 use std::net::Ipv4Addr;
 
 /// One firewall rule as the store, netsh and PowerShell each show it.

@@ -1,7 +1,7 @@
 //! Where the dialect parsers put what they notice while reading one file: findings tied to the
 //! file and line, and to the offending word where there is one ([`Sink::about`]); once the
 //! file is read, [`Sink::locate_words`] turns those words into columns of the text as written.
-//! Collected into the file's [`super::ParsedFile`].
+//! Collected into the file's [`crate::policy::ParsedFile`].
 
 use crate::finding::{Code, Finding, Severity};
 use crate::inert::excerpt;
@@ -34,7 +34,7 @@ impl Sink {
         let Some(c) = word
             .chars()
             .next()
-            .filter(|&c| super::text::is_typographic_dash(c))
+            .filter(|&c| crate::policy::text::is_typographic_dash(c))
         else {
             return false;
         };
@@ -45,7 +45,7 @@ impl Sink {
             line,
             format!(
                 "'{word}' starts with an {} instead of '-': {consequence}",
-                super::text::dash_name(c),
+                crate::policy::text::dash_name(c),
                 word = excerpt(word)
             ),
             format!(

@@ -1,7 +1,7 @@
 //! What Windows Firewall lists as configured, read from the two listings administrators save:
 //! `netsh advfirewall firewall show rule name=all verbose` (English labels) and
 //! `Get-NetFirewallRule` joined with its port and address filters as JSON (`ConvertTo-Json`;
-//! enums as numbers or as strings). Called by [`super::parse_text`] before the script readers;
+//! enums as numbers or as strings). Called by [`crate::policy::parse_text`] before the script readers;
 //! the rules become [`FwRule`]s of dialect [`Dialect::FirewallListing`], the same model the
 //! script readers fill. Pure: no I/O.
 //!
@@ -9,12 +9,12 @@
 //! translated): [`localised`] names the language when it recognises the first label, and the
 //! file is refused with a request for a `.reg` export of the rule store instead.
 
-use super::address::{self, AddrError, AddrMatch};
-use super::firewall::{FwAction, FwRule};
-use super::model::{Dialect, ProtoMatch};
-use super::sink::Sink;
-use super::text::Line;
 use crate::inert::excerpt;
+use crate::policy::dialect::firewall::{FwAction, FwRule};
+use crate::policy::model::address::{self, AddrError, AddrMatch};
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Dialect, ProtoMatch};
+use crate::policy::text::Line;
 use serde_json::Value;
 
 /// The first label of each rule in a localised `show rule` listing, and its language.

@@ -48,10 +48,13 @@ pub enum ValueError {
 impl ValueError {
     /// `value` if it holds a typographic dash, as the error that says so.
     pub fn dash_in(value: &str) -> Result<(), ValueError> {
-        match value.chars().find(|&c| super::text::is_typographic_dash(c)) {
+        match value
+            .chars()
+            .find(|&c| crate::policy::text::is_typographic_dash(c))
+        {
             Some(c) => Err(ValueError::TypographicDash {
                 value: excerpt(value).into_owned(),
-                dash: super::text::dash_name(c),
+                dash: crate::policy::text::dash_name(c),
             }),
             None => Ok(()),
         }

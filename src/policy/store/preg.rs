@@ -1,7 +1,7 @@
 //! Group Policy `Registry.pol` files (MS-GPREG §2.2.1), as GPO backups and SYSVOL hold them
 //! (`{GPO}\Machine\Registry.pol`): the firewall rule store and profile settings a GPO sets, and
 //! the RPC restrictions (`Software\Policies\Microsoft\Windows NT\Rpc`). Called by
-//! [`super::parse_text`] before any text decoding (the file is binary); what it reads goes
+//! [`crate::policy::parse_text`] before any text decoding (the file is binary); what it reads goes
 //! into the same [`FirewallStore`] as a `.reg` export of the GPO store. Pure: no I/O.
 //!
 //! Layout: the signature `PReg`, version 1 (u32 LE), then records
@@ -13,9 +13,9 @@
 
 use super::fwstore::{self, FirewallStore};
 use super::reg_export::RegData;
-use super::sink::Sink;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
+use crate::policy::model::sink::Sink;
 
 /// `PReg` as a little-endian u32.
 pub const SIGNATURE: &[u8; 4] = b"PReg";

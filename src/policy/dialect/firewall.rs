@@ -9,14 +9,14 @@
 //! security=) and "New-NetFirewallRule" (-DisplayName, -Direction, -Action, -Protocol,
 //! -LocalPort, -RemoteAddress, -Enabled, -OverrideBlockRules, -Authentication).
 
-use super::address::{self, AddrMatch};
-use super::error::ValueError;
-use super::lint::check_name_ports;
-use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
-use super::sink::Sink;
-use super::text::{dash_name, is_typographic_dash};
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
+use crate::policy::model::address::{self, AddrMatch};
+use crate::policy::model::error::ValueError;
+use crate::policy::model::lint::check_name_ports;
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
+use crate::policy::text::{dash_name, is_typographic_dash};
 use crate::ports::PortRanges;
 
 /// A firewall rule as the script leaves it.
@@ -95,7 +95,7 @@ pub enum FwAction {
 }
 
 impl FwRule {
-    pub(super) fn new(line: usize, dialect: Dialect) -> Self {
+    pub(in crate::policy) fn new(line: usize, dialect: Dialect) -> Self {
         FwRule {
             name: String::new(),
             display: String::new(),
@@ -183,7 +183,7 @@ fn port_keywords(items: &[String]) -> Vec<String> {
 }
 
 /// A command that changes or removes rules by name (`netsh advfirewall firewall set|delete
-/// rule`, `Set-/Remove-/Enable-/Disable-NetFirewallRule`). [`super::build`] replays a file's
+/// rule`, `Set-/Remove-/Enable-/Disable-NetFirewallRule`). [`crate::policy::build`] replays a file's
 /// edits on the rules of the files before it, as running the scripts one after the other on
 /// the same host would (a fix script narrowing a rule of the policy it fixes).
 #[derive(Debug, Clone, PartialEq, Eq)]

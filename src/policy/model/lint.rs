@@ -1,11 +1,11 @@
-//! Policy-wide lints, run by [`super::build`] once every file is combined (their findings
-//! follow the parse-time ones in [`super::LoadedPolicy::findings`]): the range is big enough
+//! Policy-wide lints, run by [`crate::policy::build`] once every file is combined (their findings
+//! follow the parse-time ones in [`crate::policy::LoadedPolicy::findings`]): the range is big enough
 //! and clear of the ephemeral ports, 135 and every range port are blocked for everyone else,
 //! every allowed source reaches 135 and the whole range or neither, no allow is overridden by
 //! a block, and every IPsec policy that was written is assigned. Also the rule-name check the
 //! parsers call while reading (`name-filter-mismatch`).
 //!
-//! The lints ask the model ([`super::Policy::decide`]) about representative sources: one host
+//! The lints ask the model ([`crate::policy::Policy::decide`]) about representative sources: one host
 //! of each subnet or range an allow names, and one "outsider" that no specific rule names.
 //!
 //! A fix that gives a command (assign the policy, add the block) is written by the quoting
@@ -13,11 +13,11 @@
 //! files that a command cannot carry safely leaves the fix in prose, saying what to do by hand.
 
 use super::address::AddrMatch;
-use super::model::{Action, Layer, PortMatch, Query, RuleAction};
 use super::sink::Sink;
-use super::{IpsecPolicySummary, LoadedPolicy, RangeKind};
+use super::{Action, Layer, PortMatch, Query, RuleAction};
 use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Dialect, Proto};
+use crate::policy::{IpsecPolicySummary, LoadedPolicy, RangeKind};
 use crate::ports::{EPM_PORT, PortRanges};
 use crate::script::quote::{self, Line, Refusal, or_by_hand};
 use std::net::IpAddr;
@@ -397,7 +397,7 @@ fn block_fix(lp: &LoadedPolicy, ports: &PortRanges) -> String {
 }
 
 fn unblocked(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
-    let mut groups: Vec<(String, Option<super::RuleRef>, Vec<u16>, bool)> = Vec::new();
+    let mut groups: Vec<(String, Option<crate::policy::RuleRef>, Vec<u16>, bool)> = Vec::new();
     let mut check = |port: u16, in_range: bool| {
         let d = lp.policy.decide(outsider, port, Proto::Tcp);
         if d.action == Action::Block {
@@ -556,10 +556,10 @@ fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
             continue;
         }
         let proto = match rule.proto {
-            super::model::ProtoMatch::Number(17) => Proto::Udp,
-            super::model::ProtoMatch::Number(6) | super::model::ProtoMatch::Any => Proto::Tcp,
+            super::ProtoMatch::Number(17) => Proto::Udp,
+            super::ProtoMatch::Number(6) | super::ProtoMatch::Any => Proto::Tcp,
             // ICMP and other protocols have no ports: the rule is not about RPC.
-            super::model::ProtoMatch::Number(_) => continue,
+            super::ProtoMatch::Number(_) => continue,
         };
         for m in &rule.src {
             let ip = match m {
@@ -636,9 +636,9 @@ mod tests {
     }
 
     fn load(text: &str) -> LoadedPolicy {
-        super::super::build(
-            vec![super::super::parse_text("p.cmd", text.as_bytes())],
-            &super::super::LoadOptions::default(),
+        crate::policy::build(
+            vec![crate::policy::parse_text("p.cmd", text.as_bytes())],
+            &crate::policy::LoadOptions::default(),
         )
     }
 

@@ -13,13 +13,13 @@
 //! A command with a switch the tool does not recognise (a typographic `–x` pasted from a web
 //! page) is refused by the tool as a whole, so we do not carry it out either.
 
-use super::address::{self, AddrMatch};
-use super::error::ValueError;
-use super::lint::check_name_ports;
-use super::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
-use super::sink::Sink;
-use super::text::is_typographic_dash;
 use crate::inert::excerpt;
+use crate::policy::model::address::{self, AddrMatch};
+use crate::policy::model::error::ValueError;
+use crate::policy::model::lint::check_name_ports;
+use crate::policy::model::sink::Sink;
+use crate::policy::model::{Dialect, Layer, PortMatch, ProtoMatch, Rule, RuleAction, RuleRef};
+use crate::policy::text::is_typographic_dash;
 use crate::ports::PortRanges;
 
 /// One filter as written.
