@@ -284,23 +284,40 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
     })
 }
 
+/// One profile setting as a store sets it: on or off, and the line (record) that set it, which
+/// findings and decisions cite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub on: bool,
+    pub line: usize,
+}
+
 /// A profile's settings in one store; `None`: not set there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProfileSettings {
-    pub enable_firewall: Option<bool>,
+    pub enable_firewall: Option<Setting>,
     /// `DefaultInboundAction`: 1 block (Windows' default), 0 allow.
-    pub default_inbound_block: Option<bool>,
-    pub allow_local_policy_merge: Option<bool>,
-    /// The line that set the last of them, for findings.
-    pub line: usize,
+    pub default_inbound_block: Option<Setting>,
+    pub allow_local_policy_merge: Option<Setting>,
 }
 
 impl ProfileSettings {
     /// Does the store set anything for this profile?
-    fn is_set(&self) -> bool {
-        self.enable_firewall.is_some()
-            || self.default_inbound_block.is_some()
-            || self.allow_local_policy_merge.is_some()
+    pub fn is_set(&self) -> bool {
+        self.first_line().is_some()
+    }
+
+    /// The first line that sets one of them.
+    fn first_line(&self) -> Option<usize> {
+        [
+            self.enable_firewall,
+            self.default_inbound_block,
+            self.allow_local_policy_merge,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| s.line)
+        .min()
     }
 }
 
@@ -473,10 +490,7 @@ impl FirewallStore {
                     _ => return,
                 };
                 match data {
-                    RegData::Dword(d) => {
-                        *target = Some(d != 0);
-                        slot.line = line;
-                    }
+                    RegData::Dword(d) => *target = Some(Setting { on: d != 0, line }),
                     _ => sink.parse_error(
                         line,
                         format!("{name}: not a REG_DWORD"),
@@ -539,10 +553,11 @@ impl FirewallStore {
     fn effective(
         &self,
         profile: usize,
-        pick: impl Fn(&ProfileSettings) -> Option<bool>,
+        pick: impl Fn(&ProfileSettings) -> Option<Setting>,
     ) -> Option<bool> {
         pick(&self.settings[Store::Gpo.index()][profile])
             .or_else(|| pick(&self.settings[Store::Local.index()][profile]))
+            .map(|s| s.on)
     }
 
     /// The profiles for which `holds` is true.
@@ -562,7 +577,9 @@ impl FirewallStore {
     /// The profiles in which the GPO forbids merging local rules.
     fn local_merge_off(&self) -> Profiles {
         Self::profiles_where(|i| {
-            self.settings[Store::Gpo.index()][i].allow_local_policy_merge == Some(false)
+            self.settings[Store::Gpo.index()][i]
+                .allow_local_policy_merge
+                .is_some_and(|s| !s.on)
         })
     }
 
@@ -620,7 +637,7 @@ impl FirewallStore {
     fn report_settings(&self, sink: &mut Sink, enabled: Profiles) {
         let off = Profiles::ALL.minus(enabled);
         if !off.is_empty() {
-            let line = self.setting_line(|s| s.enable_firewall == Some(false));
+            let line = self.setting_line(|s| s.enable_firewall.filter(|s| !s.on));
             sink.push(
                 Code::FirewallOff,
                 Severity::Warning,
@@ -636,7 +653,7 @@ impl FirewallStore {
             Self::profiles_where(|i| self.effective(i, |s| s.default_inbound_block) == Some(false))
                 .intersect(enabled);
         if !allow.is_empty() {
-            let line = self.setting_line(|s| s.default_inbound_block == Some(false));
+            let line = self.setting_line(|s| s.default_inbound_block.filter(|s| !s.on));
             sink.push(
                 Code::DefaultInboundAllow,
                 Severity::Warning,
@@ -673,13 +690,18 @@ impl FirewallStore {
         if in_force.any(|b| b != block) {
             return None;
         }
-        let explicit = |s: &ProfileSettings| s.default_inbound_block == Some(block);
+        let explicit = |s: &ProfileSettings| s.default_inbound_block.filter(|s| s.on == block);
         let from_gpo = self.settings[Store::Gpo.index()]
             .iter()
             .any(ProfileSettings::is_set);
         let (line, name) = match (self.setting_line(explicit), block) {
             (0, _) => (
-                self.setting_line(ProfileSettings::is_set),
+                self.settings
+                    .iter()
+                    .rev()
+                    .flatten()
+                    .find_map(ProfileSettings::first_line)
+                    .unwrap_or(0),
                 "DefaultInboundAction not set: Windows blocks inbound connections no rule allows"
                     .to_string(),
             ),
@@ -706,12 +728,13 @@ impl FirewallStore {
         })
     }
 
-    fn setting_line(&self, pick: impl Fn(&ProfileSettings) -> bool) -> usize {
+    /// The line of the setting `pick` chooses, the GPO store's first, profiles in order.
+    fn setting_line(&self, pick: impl Fn(&ProfileSettings) -> Option<Setting>) -> usize {
         self.settings
             .iter()
             .rev()
             .flatten()
-            .find(|s| pick(s))
+            .find_map(pick)
             .map_or(0, |s| s.line)
     }
 }
@@ -987,7 +1010,8 @@ mod tests {
             .find(|f| f.code == Code::FirewallOff)
             .unwrap();
         assert!(off.message.contains("Private"), "{}", off.message);
-        assert_eq!(off.line, Some(5));
+        // EnableFirewall's own line (5 was DefaultInboundAction's, the profile's last).
+        assert_eq!(off.line, Some(4));
         // The private profile's default does not matter while its firewall is off.
         assert!(findings.iter().all(|f| f.code != Code::DefaultInboundAllow));
     }

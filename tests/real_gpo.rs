@@ -1,0 +1,94 @@
+//! Real GPO backups' `Registry.pol` files (`../shared/real/nsa-shb-*.pol`, the NSA's Windows
+//! Secure Host Baseline; SOURCES.md there), read by rpcaudit's `preg` reader and checked
+//! against Samba's python `preg` parser (`samba.dcerpc.preg`, Debian's `python3-samba`), an
+//! independent reader: the number of records, and for every firewall profile setting and RPC
+//! restriction rpcaudit reads, the value and the record number it cites (1 is the first).
+
+mod support;
+
+use rpcaudit::policy::preg;
+use rpcaudit::policy::sink::Sink;
+use support::real;
+
+/// Samba's reading: `[number, key, value, type, data]` for every record, and the count.
+const SAMBA: &str = r#"
+import sys, json
+from samba.dcerpc import preg
+from samba.ndr import ndr_unpack
+f = ndr_unpack(preg.file, open(sys.argv[1], 'rb').read())
+out = []
+for n, e in enumerate(f.entries, 1):
+    data = e.data if isinstance(e.data, int) else str(e.data)
+    out.append([n, e.keyname, e.valuename, e.type, data])
+print(json.dumps({'count': f.num_entries, 'records': out}))
+"#;
+
+/// Debian's python, where `python3-samba` installs (a PATH `python3` may be another).
+const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+#[test]
+fn real_gpos_settings_and_record_numbers_are_samba_s() {
+    if !real::reader(
+        "Samba's python preg (python3-samba)",
+        DEBIAN_PYTHON,
+        &["-c", "import samba.dcerpc.preg"],
+    ) {
+        return;
+    }
+    let mut compared = 0;
+    for name in [
+        "nsa-shb-WindowsFirewall-registry.pol",
+        "nsa-shb-Windows-registry.pol",
+    ] {
+        let Some(path) = real::artifact(name) else {
+            continue;
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let mut sink = Sink::new(name);
+        let ours = preg::parse(&bytes, &mut sink).expect("a Registry.pol");
+        let samba: serde_json::Value = serde_json::from_str(&real::stdout_of(
+            DEBIAN_PYTHON,
+            &["-c", SAMBA, path.to_str().unwrap()],
+        ))
+        .unwrap();
+        assert_eq!(samba["count"], ours.records, "{name}: records");
+        for r in samba["records"].as_array().unwrap() {
+            let number = r[0].as_u64().unwrap() as usize;
+            let key = r[1].as_str().unwrap().to_ascii_lowercase();
+            let value = r[2].as_str().unwrap().to_ascii_lowercase();
+            let Some(dword) = r[4].as_u64() else {
+                continue;
+            };
+            let want = Some((dword != 0, number));
+            let profile = ["domainprofile", "privateprofile", "publicprofile"]
+                .iter()
+                .position(|p| key == format!(r"software\policies\microsoft\windowsfirewall\{p}"));
+            if let Some(p) = profile {
+                let s = &ours.firewall.settings[1][p];
+                let got = match value.as_str() {
+                    "enablefirewall" => s.enable_firewall,
+                    "defaultinboundaction" => s.default_inbound_block,
+                    "allowlocalpolicymerge" => s.allow_local_policy_merge,
+                    _ => continue,
+                };
+                assert_eq!(got.map(|s| (s.on, s.line)), want, "{name}: {key}\\{value}");
+                compared += 1;
+            }
+            if key == r"software\policies\microsoft\windows nt\rpc"
+                && value == "restrictremoteclients"
+            {
+                assert_eq!(
+                    ours.rpc.restrict_remote_clients,
+                    Some((dword as u32, number)),
+                    "{name}: RestrictRemoteClients"
+                );
+                compared += 1;
+            }
+        }
+    }
+    if compared > 0 {
+        // 3 profiles x 2 settings and the public profile's AllowLocalPolicyMerge, and one
+        // RestrictRemoteClients.
+        assert_eq!(compared, 8);
+    }
+}
