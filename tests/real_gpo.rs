@@ -92,3 +92,67 @@ fn real_gpos_settings_and_record_numbers_are_samba_s() {
         assert_eq!(compared, 8);
     }
 }
+
+/// A Registry.pol of `(key, value, REG_DWORD data)` records, written as MS-GPREG lays it out.
+fn pol_of_dwords(records: &[(&str, &str, u32)]) -> Vec<u8> {
+    let utf16z = |s: &str| -> Vec<u8> {
+        s.encode_utf16()
+            .chain([0])
+            .flat_map(u16::to_le_bytes)
+            .collect()
+    };
+    let ch = |c: char| (c as u16).to_le_bytes();
+    let mut b = b"PReg".to_vec();
+    b.extend(1u32.to_le_bytes());
+    for (key, value, data) in records {
+        b.extend(ch('['));
+        b.extend(utf16z(key));
+        b.extend(ch(';'));
+        b.extend(utf16z(value));
+        b.extend(ch(';'));
+        b.extend(4u32.to_le_bytes());
+        b.extend(ch(';'));
+        b.extend(4u32.to_le_bytes());
+        b.extend(ch(';'));
+        b.extend(data.to_le_bytes());
+        b.extend(ch(']'));
+    }
+    b
+}
+
+/// The `rpc-restricted` advice names flags that `dump` and `audit` have today (it used to say
+/// authenticated lookups were not supported, and point to an import that does not exist).
+#[test]
+fn the_rpc_restricted_advice_names_todays_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let pol = dir.path().join("Registry.pol");
+    std::fs::write(
+        &pol,
+        pol_of_dwords(&[(
+            r"Software\Policies\Microsoft\Windows NT\Rpc",
+            "RestrictRemoteClients",
+            1,
+        )]),
+    )
+    .unwrap();
+    let (_, out, err) = support::run(&["policy", "lint", pol.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let found = support::findings_with(&v, "rpc-restricted");
+    let fix = found[0]["fix"].as_str().unwrap();
+    assert!(!fix.contains("not supported"), "{fix}");
+    assert!(!fix.contains("exported endpoint lists"), "{fix}");
+    let flags: Vec<&str> = fix
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ';')
+        .filter(|w| w.starts_with("--"))
+        .collect();
+    assert!(flags.contains(&"--user"), "{fix}");
+    for command in ["dump", "audit"] {
+        let (_, help, _) = support::run(&[command, "--help"]);
+        for flag in &flags {
+            assert!(
+                help.contains(&format!("{flag} ")),
+                "{command} has no {flag}: {fix}"
+            );
+        }
+    }
+}

@@ -285,7 +285,7 @@ pub fn report_rpc(rpc: &RpcRestrictions, sink: &mut Sink) {
             severity,
             record,
             format!("the GPO sets RestrictRemoteClients={level} ({what})"),
-            "dump such hosts with credentials (authenticated lookups are not supported by rpcaudit yet), or audit them from their exported endpoint lists",
+            "dump or audit these hosts with credentials: add --user DOMAIN\\name --password-file FILE (NTLM; --auth auto tries an anonymous lookup first)",
         );
     }
     if let Some((value, record)) = rpc.enable_auth_ep_resolution {
