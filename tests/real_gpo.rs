@@ -93,8 +93,14 @@ fn real_gpos_settings_and_record_numbers_are_samba_s() {
     }
 }
 
-/// A Registry.pol of `(key, value, REG_DWORD data)` records, written as MS-GPREG lays it out.
-fn pol_of_dwords(records: &[(&str, &str, u32)]) -> Vec<u8> {
+/// A record's data: REG_DWORD or REG_SZ.
+enum Data<'a> {
+    Dword(u32),
+    Sz(&'a str),
+}
+
+/// A Registry.pol of `(key, value, data)` records, written as MS-GPREG lays it out.
+fn pol_of(records: &[(&str, &str, Data)]) -> Vec<u8> {
     let utf16z = |s: &str| -> Vec<u8> {
         s.encode_utf16()
             .chain([0])
@@ -105,19 +111,84 @@ fn pol_of_dwords(records: &[(&str, &str, u32)]) -> Vec<u8> {
     let mut b = b"PReg".to_vec();
     b.extend(1u32.to_le_bytes());
     for (key, value, data) in records {
+        let (ty, bytes) = match data {
+            Data::Dword(d) => (4u32, d.to_le_bytes().to_vec()),
+            Data::Sz(s) => (1u32, utf16z(s)),
+        };
         b.extend(ch('['));
         b.extend(utf16z(key));
         b.extend(ch(';'));
         b.extend(utf16z(value));
         b.extend(ch(';'));
-        b.extend(4u32.to_le_bytes());
+        b.extend(ty.to_le_bytes());
         b.extend(ch(';'));
-        b.extend(4u32.to_le_bytes());
+        b.extend((bytes.len() as u32).to_le_bytes());
         b.extend(ch(';'));
-        b.extend(data.to_le_bytes());
+        b.extend(bytes);
         b.extend(ch(']'));
     }
     b
+}
+
+/// `rpcaudit policy explain FILE --src SRC --port PORT --json`: (action, cited line, name).
+fn explain(file: &std::path::Path, port: &str) -> (String, u64, String) {
+    let (code, out, err) = support::run(&[
+        "policy",
+        "explain",
+        file.to_str().unwrap(),
+        "--src",
+        "198.18.2.10",
+        "--port",
+        port,
+        "--json",
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e} (exit {code}): {err}"));
+    (
+        v["action"].as_str().unwrap().to_string(),
+        v["rule"]["line"].as_u64().unwrap_or(0),
+        v["rule"]["name"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+const GPO: &str = r"SOFTWARE\Policies\Microsoft\WindowsFirewall";
+
+/// A GPO's firewall off in every profile: Windows lets everything in, so `explain` passes,
+/// citing the record (it said `none`, and only the warning told). A GPO that shields every
+/// profile (`DoNotAllowExceptions=1`, set in real baseline GPOs): its allow rule passes
+/// nothing, and `explain` blocks, citing that record.
+#[test]
+fn firewall_off_passes_and_do_not_allow_exceptions_blocks_cited() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles =
+        ["DomainProfile", "PrivateProfile", "PublicProfile"].map(|p| format!("{GPO}\\{p}"));
+    let off = dir.path().join("off.pol");
+    let records: Vec<_> = profiles
+        .iter()
+        .map(|k| (k.as_str(), "EnableFirewall", Data::Dword(0)))
+        .collect();
+    std::fs::write(&off, pol_of(&records)).unwrap();
+    let (action, line, name) = explain(&off, "135");
+    assert_eq!(action, "pass", "{name}");
+    assert_eq!(line, 1);
+    assert!(name.starts_with("EnableFirewall=0"), "{name}");
+
+    let shielded = dir.path().join("shielded.pol");
+    let rules = format!("{GPO}\\FirewallRules");
+    let mut records = vec![(
+        rules.as_str(),
+        "Allow-EPM",
+        Data::Sz("v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|"),
+    )];
+    for k in &profiles {
+        records.push((k.as_str(), "EnableFirewall", Data::Dword(1)));
+        records.push((k.as_str(), "DoNotAllowExceptions", Data::Dword(1)));
+    }
+    std::fs::write(&shielded, pol_of(&records)).unwrap();
+    let (action, line, name) = explain(&shielded, "135");
+    assert_eq!(action, "block", "{name}");
+    assert_eq!(line, 3, "the first DoNotAllowExceptions record");
+    assert!(name.starts_with("DoNotAllowExceptions=1"), "{name}");
 }
 
 /// The `rpc-restricted` advice names flags that `dump` and `audit` have today (it used to say
@@ -128,10 +199,10 @@ fn the_rpc_restricted_advice_names_todays_flags() {
     let pol = dir.path().join("Registry.pol");
     std::fs::write(
         &pol,
-        pol_of_dwords(&[(
+        pol_of(&[(
             r"Software\Policies\Microsoft\Windows NT\Rpc",
             "RestrictRemoteClients",
-            1,
+            Data::Dword(1),
         )]),
     )
     .unwrap();

@@ -17,7 +17,8 @@
 //! up. `LPort=RPC` is the RPC dynamic range and `LPort=RPC-EPMap` is TCP 135 (MS-FASP
 //! §2.2.14). A profile setting in the GPO store overrides the local one; `AllowLocalPolicyMerge=0`
 //! in the GPO store takes the local rules out of force in that profile; `EnableFirewall=0` takes
-//! every rule of that profile out. Not modelled (said in the README): `App=`/`Svc=` (a rule is
+//! every rule of that profile out (off in every profile, the firewall passes everything);
+//! `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the rest. Not modelled (said in the README): `App=`/`Svc=` (a rule is
 //! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
 //! and which profile the host is in (a rule counts when it is in force in any profile).
 
@@ -299,6 +300,9 @@ pub struct ProfileSettings {
     /// `DefaultInboundAction`: 1 block (Windows' default), 0 allow.
     pub default_inbound_block: Option<Setting>,
     pub allow_local_policy_merge: Option<Setting>,
+    /// `DoNotAllowExceptions` ("block all incoming connections, including those in the list of
+    /// allowed programs"): 1 shields the profile, allow rules included.
+    pub do_not_allow_exceptions: Option<Setting>,
 }
 
 impl ProfileSettings {
@@ -313,6 +317,7 @@ impl ProfileSettings {
             self.enable_firewall,
             self.default_inbound_block,
             self.allow_local_policy_merge,
+            self.do_not_allow_exceptions,
         ]
         .into_iter()
         .flatten()
@@ -487,6 +492,7 @@ impl FirewallStore {
                     "enablefirewall" => &mut slot.enable_firewall,
                     "defaultinboundaction" => &mut slot.default_inbound_block,
                     "allowlocalpolicymerge" => &mut slot.allow_local_policy_merge,
+                    "donotallowexceptions" => &mut slot.do_not_allow_exceptions,
                     _ => return,
                 };
                 match data {
@@ -513,6 +519,7 @@ impl FirewallStore {
                     Some("enablefirewall") => slot.enable_firewall = None,
                     Some("defaultinboundaction") => slot.default_inbound_block = None,
                     Some("allowlocalpolicymerge") => slot.allow_local_policy_merge = None,
+                    Some("donotallowexceptions") => slot.do_not_allow_exceptions = None,
                     Some(_) => {}
                 }
             }
@@ -574,6 +581,13 @@ impl FirewallStore {
         Self::profiles_where(|i| self.effective(i, |s| s.enable_firewall).unwrap_or(true))
     }
 
+    /// The profiles whose firewall is on and shielded (`DoNotAllowExceptions=1`): every
+    /// inbound connection is blocked there, whatever the allow rules say.
+    fn shielded_profiles(&self) -> Profiles {
+        Self::profiles_where(|i| self.effective(i, |s| s.do_not_allow_exceptions) == Some(true))
+            .intersect(self.enabled_profiles())
+    }
+
     /// The profiles in which the GPO forbids merging local rules.
     fn local_merge_off(&self) -> Profiles {
         Self::profiles_where(|i| {
@@ -588,6 +602,7 @@ impl FirewallStore {
     pub fn in_force(&self, sink: &mut Sink) -> Vec<FwRule> {
         let enabled = self.enabled_profiles();
         let merge_off = self.local_merge_off();
+        let shielded = self.shielded_profiles();
         self.report_settings(sink, enabled);
         let mut ignored_local = 0usize;
         let mut first_ignored = 0usize;
@@ -603,6 +618,10 @@ impl FirewallStore {
                     }
                 }
                 profiles = kept;
+            }
+            if r.rule.terms.action == FwAction::Allow {
+                // A shielded profile lets no allow rule through.
+                profiles = profiles.minus(shielded);
             }
             let display = if r.rule.name.is_empty() {
                 r.id.clone()
@@ -670,30 +689,65 @@ impl FirewallStore {
 
     /// What the firewall does with inbound traffic no rule matches, for the model: known
     /// only when the export holds a profile setting (an export of the rule key alone does
-    /// not say), the firewall is on in some profile, and every profile where it is on agrees
-    /// (`DefaultInboundAction=1`, or not set: Windows blocks; `=0`: it allows). rpcaudit
-    /// does not know which profile the host is in, so profiles that disagree give no answer.
+    /// not say). Off in every profile (`EnableFirewall=0`): pass, cited there. On in some
+    /// profile and shielded in every such one (`DoNotAllowExceptions=1`): block, cited there
+    /// (its allow rules are out of force, [`FirewallStore::in_force`]). Otherwise every
+    /// profile where it is on must agree (`DefaultInboundAction=1`, or not set, or shielded:
+    /// Windows blocks; `=0`: it allows). rpcaudit does not know which profile the host is in,
+    /// so profiles that disagree give no answer.
     pub fn default_inbound(&self, file: &str) -> Option<DefaultInbound> {
         if !self.settings.iter().flatten().any(ProfileSettings::is_set) {
             return None;
         }
         let enabled = self.enabled_profiles();
+        let from_gpo = self.settings[Store::Gpo.index()]
+            .iter()
+            .any(ProfileSettings::is_set);
+        let cite = |line: usize, name: &str, action: Action| DefaultInbound {
+            action,
+            origin: RuleRef {
+                file: file.to_string(),
+                line,
+                name: name.to_string(),
+                dialect: Dialect::FirewallStore,
+                policy: None,
+                filter: None,
+            },
+            from_gpo,
+        };
+        if enabled.is_empty() {
+            // Off in every profile: whatever the host's profile, nothing filters.
+            return Some(cite(
+                self.setting_line(|s| s.enable_firewall.filter(|s| !s.on)),
+                "EnableFirewall=0 in every profile: the firewall filters nothing, every inbound \
+                 connection is let in",
+                Action::Pass,
+            ));
+        }
+        let shielded = self.shielded_profiles();
+        if shielded == enabled {
+            return Some(cite(
+                self.setting_line(|s| s.do_not_allow_exceptions.filter(|s| s.on)),
+                "DoNotAllowExceptions=1 in every profile whose firewall is on: every inbound \
+                 connection is blocked, allow rules included",
+                Action::Block,
+            ));
+        }
         let mut in_force = Profiles::EACH
             .iter()
             .enumerate()
             .filter(|(_, (profile, _))| enabled.contains(*profile))
-            .map(|(i, _)| {
-                self.effective(i, |s| s.default_inbound_block)
-                    .unwrap_or(true)
+            .map(|(i, (profile, _))| {
+                shielded.contains(*profile)
+                    || self
+                        .effective(i, |s| s.default_inbound_block)
+                        .unwrap_or(true)
             });
         let block = in_force.next()?;
         if in_force.any(|b| b != block) {
             return None;
         }
         let explicit = |s: &ProfileSettings| s.default_inbound_block.filter(|s| s.on == block);
-        let from_gpo = self.settings[Store::Gpo.index()]
-            .iter()
-            .any(ProfileSettings::is_set);
         let (line, name) = match (self.setting_line(explicit), block) {
             (0, _) => (
                 self.settings
@@ -714,18 +768,11 @@ impl FirewallStore {
                 "DefaultInboundAction=0: inbound connections no rule blocks are allowed".into(),
             ),
         };
-        Some(DefaultInbound {
-            action: if block { Action::Block } else { Action::Pass },
-            origin: RuleRef {
-                file: file.to_string(),
-                line,
-                name,
-                dialect: Dialect::FirewallStore,
-                policy: None,
-                filter: None,
-            },
-            from_gpo,
-        })
+        Some(cite(
+            line,
+            &name,
+            if block { Action::Block } else { Action::Pass },
+        ))
     }
 
     /// The line of the setting `pick` chooses, the GPO store's first, profiles in order.
@@ -742,7 +789,7 @@ impl FirewallStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::model::PortMatch;
+    use crate::policy::model::{PortMatch, Proto};
     use crate::policy::text::{Continuation, logical_lines};
     use crate::ports::PortRanges;
 
@@ -963,14 +1010,13 @@ mod tests {
             )),
             None
         );
-        // The firewall off everywhere: nothing to decide.
-        assert_eq!(
-            default_of(&format!(
-                "{rules}{}",
-                profiles(LOCAL_BASE, "StandardProfile", [off; 3])
-            )),
-            None
-        );
+        // The firewall off everywhere: Windows lets everything in (issue 28: this was None).
+        let d = default_of(&format!(
+            "{rules}{}",
+            profiles(LOCAL_BASE, "StandardProfile", [off; 3])
+        ))
+        .unwrap();
+        assert_eq!(d.action, Action::Pass);
         // The GPO store's setting overrides the local one's.
         let d = default_of(&format!(
             "{rules}{}{}",
@@ -1014,6 +1060,82 @@ mod tests {
         assert_eq!(off.line, Some(4));
         // The private profile's default does not matter while its firewall is off.
         assert!(findings.iter().all(|f| f.code != Code::DefaultInboundAllow));
+    }
+
+    /// The model built from one store export alone.
+    fn policy_of(text: &str) -> crate::policy::model::Policy {
+        let (st, rules, _) = store(text);
+        crate::policy::model::Policy {
+            rules: rules
+                .iter()
+                .filter_map(|r| r.to_rule("store.reg"))
+                .collect(),
+            firewall_default: st.default_inbound("store.reg"),
+            ..Default::default()
+        }
+    }
+
+    /// Off in every profile, Windows lets every inbound connection in: the decision is pass,
+    /// cited at an `EnableFirewall=0`, not "none".
+    #[test]
+    fn a_firewall_off_in_every_profile_passes_everything() {
+        let off = "\"EnableFirewall\"=dword:00000000\r\n";
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"B\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|\"\r\n{}",
+            profiles(LOCAL_BASE, "StandardProfile", [off; 3])
+        );
+        let d = policy_of(&text).decide("198.18.2.10".parse().unwrap(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Pass);
+        let rule = d.rule.unwrap();
+        assert!(rule.name.starts_with("EnableFirewall=0"), "{}", rule.name);
+        assert_eq!(rule.line, 6, "the first profile's EnableFirewall=0");
+    }
+
+    /// `DoNotAllowExceptions=1` blocks what allow rules would pass, cited there; a profile
+    /// without it keeps its allow rules.
+    #[test]
+    fn do_not_allow_exceptions_blocks_what_allow_rules_pass() {
+        let shield =
+            "\"EnableFirewall\"=dword:00000001\r\n\"DoNotAllowExceptions\"=dword:00000001\r\n";
+        let rules = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{GPO_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|\"\r\n"
+        );
+        let src = "198.18.2.10".parse().unwrap();
+        let all = format!(
+            "{rules}{}",
+            profiles(GPO_BASE, "PrivateProfile", [shield; 3])
+        );
+        let d = policy_of(&all).decide(src, 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Block);
+        let rule = d.rule.unwrap();
+        assert!(
+            rule.name.starts_with("DoNotAllowExceptions=1"),
+            "{}",
+            rule.name
+        );
+        assert_eq!(rule.line, 7);
+        let on = "\"EnableFirewall\"=dword:00000001\r\n";
+        let one = format!(
+            "{rules}{}",
+            profiles(GPO_BASE, "PrivateProfile", [shield, on, on])
+        );
+        assert_eq!(
+            policy_of(&one).decide(src, 135, Proto::Tcp).action,
+            Action::Pass
+        );
+        // Turned off where it is set, the firewall filters nothing there.
+        let off =
+            "\"EnableFirewall\"=dword:00000000\r\n\"DoNotAllowExceptions\"=dword:00000001\r\n";
+        let both = format!(
+            "{rules}{}",
+            profiles(GPO_BASE, "PrivateProfile", [off, shield, shield])
+        );
+        assert_eq!(
+            policy_of(&both).decide(src, 135, Proto::Tcp).action,
+            Action::Block
+        );
     }
 
     #[test]
