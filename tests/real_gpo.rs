@@ -227,3 +227,64 @@ fn the_rpc_restricted_advice_names_todays_flags() {
         }
     }
 }
+
+/// A GPO's `AllowLocalPolicyMerge=0`, in a Registry.pol, read beside a local store's `.reg`
+/// export: the local allow rule is out of force whatever the file formats, so `explain` does
+/// not pass by it, and `lint` says why, citing the GPO's record.
+#[test]
+fn a_gpo_without_local_merge_takes_local_rules_of_another_file_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let gpo = dir.path().join("Registry.pol");
+    let profiles =
+        ["DomainProfile", "PrivateProfile", "PublicProfile"].map(|p| format!("{GPO}\\{p}"));
+    let records: Vec<_> = profiles
+        .iter()
+        .map(|k| (k.as_str(), "AllowLocalPolicyMerge", Data::Dword(0)))
+        .collect();
+    std::fs::write(&gpo, pol_of(&records)).unwrap();
+    let local = dir.path().join("local.reg");
+    std::fs::write(
+        &local,
+        "Windows Registry Editor Version 5.00\r\n\r\n\
+         [HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\FirewallRules]\r\n\
+         \"Allow-EPM\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|Name=allow 135|\"\r\n",
+    )
+    .unwrap();
+    let (alone, _, name) = explain(&local, "135");
+    assert_eq!(alone, "pass", "{name}");
+    for files in [[&gpo, &local], [&local, &gpo]] {
+        let (code, out, err) = support::run(&[
+            "policy",
+            "explain",
+            files[0].to_str().unwrap(),
+            files[1].to_str().unwrap(),
+            "--src",
+            "198.18.2.10",
+            "--port",
+            "135",
+            "--json",
+        ]);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e} (exit {code}): {err}"));
+        assert_ne!(v["action"], "pass", "{v:#}");
+        assert_ne!(v["rule"]["name"], "allow 135", "{v:#}");
+    }
+    let (_, out, err) = support::run(&[
+        "policy",
+        "lint",
+        gpo.to_str().unwrap(),
+        local.to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let ignored = support::findings_with(&v, "local-rules-ignored");
+    assert_eq!(ignored.len(), 1, "{v:#}");
+    assert_eq!(ignored[0]["line"], 1);
+    assert!(
+        ignored[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("Registry.pol"),
+        "{v:#}"
+    );
+}

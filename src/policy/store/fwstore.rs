@@ -81,11 +81,11 @@ impl Profiles {
         self.0 == 0
     }
 
-    fn union(self, p: Profiles) -> Profiles {
+    pub fn union(self, p: Profiles) -> Profiles {
         Profiles(self.0 | p.0)
     }
 
-    fn minus(self, p: Profiles) -> Profiles {
+    pub fn minus(self, p: Profiles) -> Profiles {
         Profiles(self.0 & !p.0)
     }
 
@@ -93,7 +93,7 @@ impl Profiles {
         Profiles(self.0 & p.0)
     }
 
-    fn names(self) -> String {
+    pub fn names(self) -> String {
         let names: Vec<&str> = Self::EACH
             .iter()
             .filter(|(p, _)| self.contains(*p))
@@ -597,31 +597,74 @@ impl FirewallStore {
         })
     }
 
+    /// The GPO store's `AllowLocalPolicyMerge=0`: the profiles where it takes local rules out
+    /// of force, and the first line that says so; for [`crate::policy::build`], which applies
+    /// it to the local rules of the other files read beside this one.
+    pub fn gpo_merge_off(&self) -> Option<(Profiles, usize)> {
+        let off = self.local_merge_off();
+        (!off.is_empty()).then(|| {
+            let line = self.setting_line(|s| s.allow_local_policy_merge.filter(|s| !s.on));
+            (off, line)
+        })
+    }
+
+    /// For each rule of the local store, its place among [`FirewallStore::in_force`]'s rules
+    /// and the profiles it is in force in (within this file).
+    pub fn local_rules_in_force(&self) -> Vec<(usize, Profiles)> {
+        let (enabled, merge_off, shielded) = self.in_force_profiles();
+        self.rules()
+            .enumerate()
+            .filter(|(_, r)| r.store == Store::Local)
+            .map(|(i, r)| (i, Self::profiles_of(r, enabled, merge_off, shielded).1))
+            .collect()
+    }
+
+    fn in_force_profiles(&self) -> (Profiles, Profiles, Profiles) {
+        (
+            self.enabled_profiles(),
+            self.local_merge_off(),
+            self.shielded_profiles(),
+        )
+    }
+
+    /// The profiles rule `r` is in force in: (before the merge setting, after every setting).
+    fn profiles_of(
+        r: &StoreRule,
+        enabled: Profiles,
+        merge_off: Profiles,
+        shielded: Profiles,
+    ) -> (Profiles, Profiles) {
+        let on = r.rule.profiles.intersect(enabled);
+        let mut profiles = on;
+        if r.store == Store::Local {
+            profiles = profiles.minus(merge_off);
+        }
+        if r.rule.terms.action == FwAction::Allow {
+            // A shielded profile lets no allow rule through.
+            profiles = profiles.minus(shielded);
+        }
+        (on, profiles)
+    }
+
     /// The rules in force, as firewall rules of this file; findings say what the settings
     /// took out of force.
     pub fn in_force(&self, sink: &mut Sink) -> Vec<FwRule> {
-        let enabled = self.enabled_profiles();
-        let merge_off = self.local_merge_off();
-        let shielded = self.shielded_profiles();
+        let (enabled, merge_off, shielded) = self.in_force_profiles();
         self.report_settings(sink, enabled);
         let mut ignored_local = 0usize;
         let mut first_ignored = 0usize;
         let mut out = Vec::new();
         for r in self.rules() {
-            let mut profiles = r.rule.profiles.intersect(enabled);
-            if r.store == Store::Local {
-                let kept = profiles.minus(merge_off);
-                if kept.is_empty() && !profiles.is_empty() && r.rule.active {
-                    ignored_local += 1;
-                    if first_ignored == 0 {
-                        first_ignored = r.line;
-                    }
+            let (on, profiles) = Self::profiles_of(r, enabled, merge_off, shielded);
+            if r.store == Store::Local
+                && !on.is_empty()
+                && on.minus(merge_off).is_empty()
+                && r.rule.active
+            {
+                ignored_local += 1;
+                if first_ignored == 0 {
+                    first_ignored = r.line;
                 }
-                profiles = kept;
-            }
-            if r.rule.terms.action == FwAction::Allow {
-                // A shielded profile lets no allow rule through.
-                profiles = profiles.minus(shielded);
             }
             let display = if r.rule.name.is_empty() {
                 r.id.clone()
