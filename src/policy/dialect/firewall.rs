@@ -376,10 +376,34 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
     let mut before: Vec<(String, Vec<String>)> = Vec::new();
     let mut after: Vec<(String, Vec<String>)> = Vec::new();
     let mut seen_new = false;
-    for w in &words[2..] {
+    let args = &words[2..];
+    for (i, w) in args.iter().enumerate() {
         if w.eq_ignore_ascii_case("new") {
             seen_new = true;
             continue;
+        }
+        let spaced = |a: &String| a.starts_with('=');
+        let next_bare = args
+            .get(i + 1)
+            .is_some_and(|a| !a.contains('=') && !a.eq_ignore_ascii_case("new"));
+        if (!w.contains('=') && args.get(i + 1).is_some_and(spaced))
+            || spaced(w)
+            || (w.ends_with('=') && next_bare)
+        {
+            // `Name = "x"`: netsh splits its arguments at spaces and takes a tag and its
+            // value from one argument, split at '=' (netsh.h: NETSH_CMD_DELIMITER " ",
+            // NETSH_ARG_DELIMITER "="), so no argument here is the tag=value netsh wants.
+            sink.about(w).parse_error(
+                line,
+                format!(
+                    "'{w}' in netsh advfirewall rule: spaces around '='; netsh takes each \
+                     tag=value as one argument (it splits arguments at spaces), so it does not \
+                     read this line as the rule it means; the rule is left out",
+                    w = excerpt(w)
+                ),
+                "write tag=value with no space around '=': name=\"Block RPC\" dir=in",
+            );
+            return;
         }
         let Some((k, v)) = w.split_once('=') else {
             sink.about(w).parse_error(
@@ -836,6 +860,31 @@ mod tests {
             "{}",
             f.message
         );
+    }
+
+    /// Real admin scripts write `Name = "x" Dir = in`: netsh splits arguments at spaces and
+    /// reads tag=value from one argument, so the line is reported for what it is, not as an
+    /// unquoted value, and the rule is left out.
+    #[test]
+    fn spaces_around_equals_are_named_as_such() {
+        for line in [
+            r#"netsh advfirewall firewall add rule Name = "x" Dir = in action=block protocol=TCP localport=135"#,
+            r#"netsh advfirewall firewall add rule name ="x" dir=in action=block protocol=TCP localport=135"#,
+            r#"netsh advfirewall firewall add rule name= "x" dir=in action=block protocol=TCP localport=135"#,
+        ] {
+            let (rules, sink) = netsh(&[line]);
+            assert!(rules.is_empty(), "{line}");
+            let [f] = sink.findings.as_slice() else {
+                panic!("{line}: {:?}", sink.findings)
+            };
+            assert_eq!(f.code, Code::ParseError);
+            assert!(
+                f.message.contains("spaces around '='"),
+                "{line}: {}",
+                f.message
+            );
+            assert!(f.fix.contains("no space around '='"), "{}", f.fix);
+        }
     }
 
     #[test]
