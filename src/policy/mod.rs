@@ -102,6 +102,9 @@ pub enum PolicyError {
     Unreadable { path: String, reason: String },
 }
 
+/// The signature of a registry hive file (regf), which `netsh advfirewall export` writes.
+const REGF: &[u8; 4] = b"regf";
+
 /// One file as read: everything it says, per dialect, before files are combined.
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
@@ -291,6 +294,19 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         range_lines: Vec::new(),
         unreadable: text::not_text(bytes, &decoded),
     };
+    if bytes.starts_with(REGF) {
+        // Said for what it is, not as broken text: a hive is refused, never read as empty.
+        pf.encoding = "regf";
+        pf.unreadable = Some(format!(
+            "a registry hive (regf), as `netsh advfirewall export` writes (.wfw); rpcaudit does \
+             not read hives yet: export the stores with reg export (HKLM\\{} and \
+             HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall, with their profile keys)",
+            fwstore::LOCAL_RULES_KEY
+                .strip_suffix("\\FirewallRules")
+                .unwrap_or(fwstore::LOCAL_RULES_KEY)
+        ));
+        return pf;
+    }
     if preg::is_preg(bytes) {
         pf.unreadable = None;
         pf.encoding = "registry.pol";
