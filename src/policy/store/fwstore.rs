@@ -18,6 +18,7 @@
 //! §2.2.14). A profile setting in the GPO store overrides the local one; `AllowLocalPolicyMerge=0`
 //! in the GPO store takes the local rules out of force in that profile; `EnableFirewall=0` takes
 //! every rule of that profile out (off in every profile, the firewall passes everything);
+//! a rule holding a field rpcaudit does not model is left out (`unknown-field`), never widened;
 //! `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the rest. Not modelled (said in the README): `App=`/`Svc=` (a rule is
 //! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
 //! and which profile the host is in (a rule counts when it is in force in any profile).
@@ -449,13 +450,16 @@ fn read_rule(
             for field in &rule.unknown {
                 sink.push(
                     Code::UnknownField,
-                    Severity::Info,
+                    Severity::Warning,
                     line,
                     format!(
-                        "rule {}: field '{field}' is not modelled; the rule is read without it",
+                        "rule {}: field '{field}' is not modelled; read without it the rule \
+                         could match more than Windows lets it, so it is left out of the \
+                         decisions, which may be wrong for the traffic it covers",
                         excerpt(&id)
                     ),
-                    "check the rule in the Windows Firewall console",
+                    "check the rule in the Windows Firewall console; where you can, write its \
+                     condition as ports and addresses (LPort, RA4, RA6)",
                 );
             }
             store.live[which.index()].insert(id.to_lowercase(), store.entries.len());
@@ -674,7 +678,8 @@ impl FirewallStore {
             out.push(FwRule {
                 name: r.id.clone(),
                 display,
-                enabled: r.rule.active && !profiles.is_empty(),
+                // A field not modelled never widens a rule: the rule is out of the model.
+                enabled: r.rule.active && !profiles.is_empty() && r.rule.unknown.is_empty(),
                 terms: r.rule.terms.clone(),
                 line: r.line,
                 dialect: Dialect::FirewallStore,
@@ -1179,6 +1184,25 @@ mod tests {
             policy_of(&both).decide(src, 135, Proto::Tcp).action,
             Action::Block
         );
+    }
+
+    /// `RA42`/`RA62` (remote address keywords of later grammars) are not modelled: the rule
+    /// is not read as "any address" (which let every source through), but left out, said.
+    #[test]
+    fn a_field_not_modelled_never_widens_the_rule() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"X\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|RA42=IntrAnet|\"\r\n"
+        );
+        let d = policy_of(&text).decide("8.8.8.8".parse().unwrap(), 135, Proto::Tcp);
+        assert_ne!(d.action, Action::Pass, "{d:?}");
+        let (_, _, findings) = store(&text);
+        let f = findings
+            .iter()
+            .find(|f| f.code == Code::UnknownField)
+            .unwrap();
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.message.contains("RA42=IntrAnet") && f.message.contains("left out"));
     }
 
     #[test]
