@@ -2,7 +2,7 @@
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
 # iproute2, samba-ad-dc, samba-ad-provision, winbind, krb5-user (the Kerberos lab's domain
-# controller), openssh-server (sshd for the Ansible lab test), nmap, tshark, GNU time, chromium,
+# controller), openssh-server (sshd for the Ansible lab test), nmap, tshark, python3-samba (the GPO test's independent reader), GNU time, chromium,
 # man-db and groff-base (the man-page test), bash-completion (the completion test) from Debian's
 # packages; impacket and ansible-core from PyPI), then
 # runs the unit and integration tests and
@@ -25,6 +25,8 @@ command -v ip >/dev/null || missing+=(iproute2)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v nmap >/dev/null || missing+=(nmap)
 command -v tshark >/dev/null || missing+=(tshark)
+# Samba's python preg parser, the independent reader of tests/real_gpo.rs (Debian's python).
+/usr/bin/python3 -c 'import samba.dcerpc.preg' 2>/dev/null || missing+=(python3-samba)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v chromium >/dev/null || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)

@@ -53,7 +53,8 @@ pub enum Code {
     DnsUnresolved,
     /// A policy-wide check was not run: the files define more rules than it can afford.
     LintSkipped,
-    /// A firewall rule string holds a field rpcaudit does not model (kept, read without it).
+    /// A firewall rule string holds a field rpcaudit does not model (the rule is left out of
+    /// the decisions, never read wider), or a script names a built-in rule group.
     UnknownField,
     /// The GPO store's `AllowLocalPolicyMerge=0` takes active local rules out of force.
     LocalRulesIgnored,

@@ -35,6 +35,11 @@ fn unreadable_files(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     broken.extend(0xD800u16.to_le_bytes());
     broken.extend(b"\r\0\n\0");
     files.push(("surrogate.cmd", broken, "not valid utf-16le"));
+    // A registry hive, as `netsh advfirewall export` writes: said for what it is (it was
+    // "not valid utf-16le" or "binary").
+    let mut hive = b"regf".to_vec();
+    hive.resize(4096, 0);
+    files.push(("export.wfw", hive, "a registry hive (regf)"));
     files
         .into_iter()
         .map(|(name, bytes, why)| {

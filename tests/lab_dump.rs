@@ -126,7 +126,10 @@ fn impacket_rpcdump_reads_every_fixture_endpoint() {
     // ept_s_not_registered as an error, so those fixture modes are left to our own tests).
     for extra in [
         &[][..],
-        &["--page-size", "7"][..],
+        // 35 entries by default: pages of 8 end short. (A full last page keeps the handle
+        // live, as Windows does, and rpcdump.py stops on the next call's
+        // ept_s_not_registered as it would against Windows.)
+        &["--page-size", "8"][..],
         &["--tcp-endpoints", "300", "--max-frag", "1024"][..],
     ] {
         let ns = Netns::new("rpca-impacket");
@@ -143,16 +146,59 @@ fn impacket_rpcdump_reads_every_fixture_endpoint() {
         );
         for e in eps {
             let uuid = e["interface"].as_str().unwrap().to_ascii_uppercase();
-            // impacket writes named pipes without the `\\` of the standard form.
-            let binding = e["binding"]
-                .as_str()
-                .unwrap()
-                .replace(r"ncacn_np:\\", "ncacn_np:");
+            // The fixture writes the NetBIOS floor as Windows does (`\\HOST`), and impacket
+            // prints the floor as it is: the standard form, as ours.
+            let binding = e["binding"].as_str().unwrap();
             assert!(text.contains(&uuid), "{extra:?}: rpcdump.py lacks {uuid}");
             assert!(
-                text.contains(&binding),
+                text.contains(binding),
                 "{extra:?}: rpcdump.py lacks {binding}"
             );
         }
+    }
+}
+
+/// The fixture ends its list as Windows does (`lab serve`'s default): rpcclient, which asks
+/// one entry at a time so every page is full, and impacket's rpcdump.py, which asks 500 at a
+/// time, both list every entry once and stop. With a null handle on a full last page,
+/// rpcclient starts over for ever.
+#[test]
+#[ignore = "lab: needs root, rpcclient and impacket"]
+fn rpcclient_and_impacket_list_every_fixture_entry_and_stop() {
+    if !lab::can_run_with(&["rpcclient", "rpcdump.py"]) {
+        return;
+    }
+    for extra in [&[][..], &["--page-size", "7"][..]] {
+        let ns = Netns::new("rpca-winend");
+        let args = [
+            &["--tcp-endpoints", "30", "--pipes", "4", "--lrpc", "3"][..],
+            extra,
+        ]
+        .concat();
+        let fixture = Fixture::start_in(Some(&ns.0), "0.0.0.0:135", &args);
+        let ours = lab::endpoints(&our_dump_in(&ns.0, "127.0.0.1")["hosts"][0]);
+        assert_eq!(ours.len(), 37, "{extra:?}");
+        let rpcclient = lab::run_in_ns(
+            &ns.0,
+            "rpcclient",
+            &["-U%", "-N", "ncacn_ip_tcp:127.0.0.1", "-c", "epmlookup"],
+            Duration::from_secs(20),
+        )
+        .expect("rpcclient stops");
+        let text = String::from_utf8_lossy(&rpcclient.stdout);
+        let theirs = lab::parse_epmlookup(&text);
+        let ours_pairs: Vec<(String, String)> = ours
+            .iter()
+            .map(|(i, b, _)| (i.clone(), b.clone()))
+            .collect();
+        assert_eq!(theirs, ours_pairs, "{extra:?}: rpcclient said:\n{text}");
+        let impacket = lab::run_in_ns(&ns.0, "rpcdump.py", &["127.0.0.1"], Duration::from_secs(60))
+            .expect("rpcdump.py stops");
+        let text = String::from_utf8_lossy(&impacket.stdout);
+        drop(fixture);
+        assert!(
+            text.contains("Received 37 endpoints"),
+            "{extra:?}: rpcdump.py said:\n{text}"
+        );
     }
 }

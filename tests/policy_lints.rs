@@ -331,7 +331,7 @@ fn unknown_field() {
     let found = store(&format!(
         "{LOCAL_RULES}\r\n\"R\"=\"v2.33|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|NewField=1|\"\r\n"
     ));
-    assert!(found.contains(&(Code::UnknownField, Severity::Info, Some(4))));
+    assert!(found.contains(&(Code::UnknownField, Severity::Warning, Some(4))));
     let found = store(&format!(
         "{LOCAL_RULES}\r\n\"R\"=\"v2.33|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|App=System|\"\r\n"
     ));

@@ -50,7 +50,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub page_size: usize,
     /// How the end of the list is signalled.
-    #[arg(long, value_enum, default_value_t = super::values::EndStyle::NullHandle)]
+    #[arg(long, value_enum, default_value_t = super::values::EndStyle::Windows)]
     pub end_style: super::values::EndStyle,
     /// Speak big-endian (NDR data representation 0x00).
     #[arg(long)]

@@ -14,7 +14,7 @@
 use super::auth::{AuthError, AuthInfo, ClientAuth, Credentials, Level, NTLM_SIGNATURE_LEN};
 use super::connection::{Connection, ConnectionError, Fragments};
 use super::kerberos::{Kdc, KrbAuth};
-use super::{Endpoint, HostDump, HostStatus, Transport, names};
+use super::{Endpoint, HostDump, HostStatus, Transport, UnreadFloor, names};
 use crate::wire::WireError;
 use crate::wire::auth::{PFC_SUPPORT_HEADER_SIGN, auth_type};
 use crate::wire::epm::EPM_SYNTAX;
@@ -30,7 +30,7 @@ use crate::wire::pdu::{
     self, Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, RESULT_ACCEPTANCE, Request,
 };
 use crate::wire::reassembly::{DEFAULT_MAX_STUB, Progress, Reassembler};
-use crate::wire::tower::Tower;
+use crate::wire::tower::{Tower, TowerReading};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1296,7 +1296,10 @@ pub(crate) async fn lookup_all<S: Calls>(
                 break;
             }
             match to_endpoint(entry) {
-                Ok(e) => out.push(e),
+                Ok(e) => {
+                    warnings.extend(unread_floor_warnings(seen, &e));
+                    out.push(e);
+                }
                 Err(w) => warnings.push(format!("entry {seen}: {w}")),
             }
         }
@@ -1401,7 +1404,19 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
     let Some((interface, major, minor)) = tower.interface() else {
         return Err(EntryError::NoInterface);
     };
-    let b = tower.binding();
+    let TowerReading { binding: b, unread } = tower.read();
+    let unread_floors = unread
+        .into_iter()
+        .map(|(k, floor)| {
+            let (lhs, rhs) = floor.sides();
+            UnreadFloor {
+                floor: k + 1,
+                protocol: floor.unknown_name(),
+                lhs: hex(&lhs),
+                rhs: hex(&rhs),
+            }
+        })
+        .collect();
     Ok(Endpoint {
         interface,
         version: format!("{major}.{minor}"),
@@ -1412,6 +1427,28 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
         protocol: b.protseq,
         address: b.address,
         port: b.port,
+        unread_floors,
+    })
+}
+
+/// Bytes as lowercase hex, two digits each.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The host's warnings for the floors of entry `seen` (1-based) its binding did not read:
+/// kept in the JSON, and said, never dropped in silence.
+pub fn unread_floor_warnings(seen: usize, e: &Endpoint) -> impl Iterator<Item = String> + '_ {
+    e.unread_floors.iter().map(move |f| {
+        format!(
+            "entry {seen} ({iface} {binding}): tower floor {n} is {name} (right-hand side {rhs}), \
+             which rpcaudit does not read; kept as unread_floors in the JSON",
+            iface = e.interface,
+            binding = e.binding,
+            n = f.floor,
+            name = f.protocol,
+            rhs = if f.rhs.is_empty() { "empty" } else { &f.rhs },
+        )
     })
 }
 

@@ -118,6 +118,24 @@ pub struct Endpoint {
     pub port: Option<u16>,
     /// The string binding, e.g. `ncacn_ip_tcp:198.18.0.10[5001]`.
     pub binding: String,
+    /// Floors of the tower that the binding does not read (an unknown protocol, an address of
+    /// a kind its protocol sequence does not use), kept as they came; each is also a warning
+    /// of the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread_floors: Vec<UnreadFloor>,
+}
+
+/// A tower floor the binding did not read, as rpcdump-like tools name it, with its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UnreadFloor {
+    /// Its place in the tower, counted from 1 (as tshark counts).
+    pub floor: usize,
+    /// The name impacket's rpcdump gives it, e.g. `unknown_proto_0x20`.
+    pub protocol: String,
+    /// The left-hand side (protocol identifier and data), in hex.
+    pub lhs: String,
+    /// The right-hand side (address data), in hex.
+    pub rhs: String,
 }
 
 impl Endpoint {
@@ -243,6 +261,7 @@ pub(crate) mod testing {
             address: Some(address.into()),
             port: Some(port),
             binding: format!("ncacn_ip_tcp:{address}[{port}]"),
+            unread_floors: Vec::new(),
         }
     }
 

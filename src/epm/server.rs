@@ -51,8 +51,12 @@ macro_rules! choices {
         $then! {
             /// How the server tells the client that the list is over.
             EndStyle {
-                /// The last page comes with a null handle and status 0 (also on a full last
-                /// page).
+                /// As Windows does: a short last page comes with a null handle; a full one
+                /// keeps the handle live, and the next call is answered
+                /// `ept_s_not_registered` with no entries.
+                Windows,
+                /// The last page comes with a null handle and status 0, even a full one (a
+                /// client that asks one entry at a time then starts over).
                 NullHandle,
                 /// The last page keeps a live handle; one more call is answered
                 /// `ept_s_not_registered` with no entries.
@@ -357,7 +361,7 @@ impl FixtureConfig {
         FixtureConfig {
             endpoints,
             page_size: 100,
-            end_style: EndStyle::NullHandle,
+            end_style: EndStyle::Windows,
             byte_order: ByteOrder::Little,
             max_xmit_frag: 5840,
             misbehave: None,
@@ -1190,7 +1194,23 @@ impl<'a> Answers<'a> {
         } else {
             self.new_handle()
         };
+        let full = entries.len() >= page;
         let (handle, status) = match (done, cfg.end_style) {
+            (true, EndStyle::Windows) if full => {
+                // Windows cannot tell a full last page from a full middle one: the handle
+                // stays live, and the next call finds nothing.
+                self.handles.insert(handle.uuid, end);
+                (handle, 0)
+            }
+            (true, EndStyle::Windows) => {
+                self.handles.remove(&handle.uuid);
+                let status = if entries.is_empty() {
+                    EPT_S_NOT_REGISTERED
+                } else {
+                    0
+                };
+                (ContextHandle::NULL, status)
+            }
             (false, _) => {
                 self.handles.insert(handle.uuid, end);
                 (handle, 0)
@@ -1316,6 +1336,7 @@ mod tests {
     #[tokio::test]
     async fn every_end_style_and_byte_order_gives_the_complete_list() {
         for style in [
+            EndStyle::Windows,
             EndStyle::NullHandle,
             EndStyle::ExtraCall,
             EndStyle::WithLast,
@@ -1347,6 +1368,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The pages of one whole `ept_lookup` loop asking `max_ents` at a time: (entries,
+    /// handle live, status) each.
+    async fn pages(config: FixtureConfig, max_ents: u32) -> Vec<(usize, bool, u32)> {
+        use crate::epm::client::EpmSession;
+        let server = serve(config).await;
+        let opts = DumpOptions::default();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut s = EpmSession::connect(server.local_addr(), &opts, deadline)
+            .await
+            .unwrap();
+        let mut handle = ContextHandle::NULL;
+        let mut seen = Vec::new();
+        while seen.len() < 10 {
+            let page = s.lookup(handle, max_ents).await.unwrap();
+            seen.push((page.entries.len(), !page.handle.is_null(), page.status));
+            if page.handle.is_null() {
+                break;
+            }
+            handle = page.handle;
+        }
+        seen
+    }
+
+    /// Windows, the default: a short last page ends with a null handle; a full one keeps the
+    /// handle, and the next call finds nothing and says `ept_s_not_registered`.
+    #[tokio::test]
+    async fn the_default_ends_the_list_as_windows_does() {
+        let c = || FixtureConfig::windows_like(3, &PortRanges::parse("5001").unwrap(), 0, 0, "H");
+        assert_eq!(c().end_style, EndStyle::Windows);
+        assert_eq!(
+            pages(c(), 2).await,
+            [(2, true, 0), (1, false, 0)],
+            "a short last page"
+        );
+        assert_eq!(
+            pages(c(), 1).await,
+            [
+                (1, true, 0),
+                (1, true, 0),
+                (1, true, 0),
+                (0, false, EPT_S_NOT_REGISTERED)
+            ],
+            "a full last page, as rpcclient asks"
+        );
+        assert_eq!(
+            pages(c(), 3).await,
+            [(3, true, 0), (0, false, EPT_S_NOT_REGISTERED)]
+        );
+        let mut empty = c();
+        empty.endpoints.clear();
+        assert_eq!(pages(empty, 2).await, [(0, false, EPT_S_NOT_REGISTERED)]);
     }
 
     #[tokio::test]

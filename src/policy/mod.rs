@@ -102,6 +102,9 @@ pub enum PolicyError {
     Unreadable { path: String, reason: String },
 }
 
+/// The signature of a registry hive file (regf), which `netsh advfirewall export` writes.
+const REGF: &[u8; 4] = b"regf";
+
 /// One file as read: everything it says, per dialect, before files are combined.
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
@@ -113,6 +116,12 @@ pub struct ParsedFile {
     pub firewall: Vec<firewall::FwRule>,
     /// What a firewall store in this file does with unmatched inbound traffic, if it says.
     pub firewall_default: Option<model::DefaultInbound>,
+    /// The local store's rules of a store export: their places in `firewall` and the
+    /// profiles they are in force in, which a GPO read beside may take out ([`build`]).
+    pub local_store_rules: Vec<(usize, fwstore::Profiles)>,
+    /// The profiles in which this file's GPO store sets `AllowLocalPolicyMerge=0`, and the
+    /// line: local rules of every file read beside are out of force there.
+    pub gpo_merge_off: Option<(fwstore::Profiles, usize)>,
     /// Firewall set/delete commands, replayed by [`build`] on the rules of earlier files.
     pub firewall_edits: Vec<firewall::FwEdit>,
     pub range: registry::RangeState,
@@ -277,12 +286,27 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         ipsec: ipsec::IpsecStore::default(),
         firewall: Vec::new(),
         firewall_default: None,
+        local_store_rules: Vec::new(),
+        gpo_merge_off: None,
         firewall_edits: Vec::new(),
         range: registry::RangeState::default(),
         findings: Vec::new(),
         range_lines: Vec::new(),
         unreadable: text::not_text(bytes, &decoded),
     };
+    if bytes.starts_with(REGF) {
+        // Said for what it is, not as broken text: a hive is refused, never read as empty.
+        pf.encoding = "regf";
+        pf.unreadable = Some(format!(
+            "a registry hive (regf), as `netsh advfirewall export` writes (.wfw); rpcaudit does \
+             not read hives yet: export the stores with reg export (HKLM\\{} and \
+             HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall, with their profile keys)",
+            fwstore::LOCAL_RULES_KEY
+                .strip_suffix("\\FirewallRules")
+                .unwrap_or(fwstore::LOCAL_RULES_KEY)
+        ));
+        return pf;
+    }
     if preg::is_preg(bytes) {
         pf.unreadable = None;
         pf.encoding = "registry.pol";
@@ -292,6 +316,8 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
                 preg::report_rpc(&contents.rpc, &mut sink);
                 pf.firewall = contents.firewall.in_force(&mut sink);
                 pf.firewall_default = contents.firewall.default_inbound(&pf.name);
+                pf.gpo_merge_off = contents.firewall.gpo_merge_off();
+                pf.local_store_rules = contents.firewall.local_rules_in_force();
                 if !contents.touched() && sink.findings.is_empty() {
                     pf.unreadable = Some(format!(
                         "the Registry.pol file ({} records) sets nothing rpcaudit reads (it reads HKLM\\{} and its profile keys, and {})",
@@ -362,6 +388,8 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             pf.dialects.push(Dialect::FirewallStore);
             pf.firewall = store.in_force(&mut sink);
             pf.firewall_default = store.default_inbound(&pf.name);
+            pf.gpo_merge_off = store.gpo_merge_off();
+            pf.local_store_rules = store.local_rules_in_force();
         }
         if ipsec_export.touched() {
             pf.dialects.push(Dialect::IpsecStore);
@@ -591,7 +619,24 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
     // A Group Policy store's setting overrides a local store's; among stores of one kind,
     // a later file's replaces an earlier one's.
     let mut firewall_default: Option<model::DefaultInbound> = None;
-    for f in files {
+    // A GPO store's AllowLocalPolicyMerge=0 holds whatever file the local rules come from.
+    let merge_off = files
+        .iter()
+        .filter_map(|f| f.gpo_merge_off.map(|(p, line)| (p, f.name.clone(), line)))
+        .reduce(|(a, file, line), (b, _, _)| (a.union(b), file, line));
+    let mut ignored_local = 0usize;
+    for mut f in files {
+        if let Some((off, _, _)) = &merge_off {
+            for &(i, profiles) in &f.local_store_rules {
+                if let Some(r) = f.firewall.get_mut(i)
+                    && r.enabled
+                    && profiles.minus(*off).is_empty()
+                {
+                    r.enabled = false;
+                    ignored_local += 1;
+                }
+            }
+        }
         if let Some(d) = f.firewall_default
             && (d.from_gpo || !firewall_default.as_ref().is_some_and(|e| e.from_gpo))
         {
@@ -613,6 +658,21 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
             encoding: f.encoding.to_string(),
             dialects: f.dialects,
         });
+    }
+    if let Some((off, file, line)) = merge_off.filter(|_| ignored_local > 0) {
+        let mut sink = Sink::new(&file);
+        sink.push(
+            Code::LocalRulesIgnored,
+            Severity::Info,
+            line,
+            format!(
+                "{ignored_local} active local rule(s) of the store exports read beside this GPO \
+                 are not in force: it sets AllowLocalPolicyMerge=0 in {}",
+                off.names()
+            ),
+            "create the rule in the GPO, or allow local policy merge in the GPO",
+        );
+        findings.extend(sink.into_findings());
     }
     let (resolved, range_findings) = registry::resolve(&range_state);
     let range = match &opts.range_override {

@@ -230,7 +230,7 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
         Code::UnknownField => (
             Info,
             "A firewall rule field rpcaudit does not model",
-            "A firewall rule string holds a field rpcaudit does not model; the rule is read without it.",
+            "A firewall rule string holds a field rpcaudit does not model (or a script names a built-in rule group); the rule is left out of the decisions rather than read wider.",
             "Check by hand what the field changes about the rule.",
         ),
         Code::LocalRulesIgnored => (

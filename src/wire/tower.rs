@@ -132,12 +132,23 @@ impl Floor {
             proto::NAMED_PIPE if data.is_empty() => Floor::NamedPipe(c_string(rhs)),
             proto::LRPC if data.is_empty() => Floor::Lrpc(c_string(rhs)),
             proto::NETBIOS if data.is_empty() => Floor::NetBios(c_string(rhs)),
-            proto::UNIX_DS if data.is_empty() => Floor::UnixSocket(c_string(rhs)),
+            // A socket path is a C string; Windows also puts four address bytes in a 0x20
+            // floor (an Exchange server's ncacn_http tower), which stay raw.
+            proto::UNIX_DS if data.is_empty() && is_c_string(rhs) => {
+                Floor::UnixSocket(c_string(rhs))
+            }
             _ => unknown(),
         }
     }
 
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+    /// How rpcdump-like tools (impacket's `PrintStringBinding`) name a floor they do not
+    /// read: `unknown_proto_0x20`.
+    pub fn unknown_name(&self) -> String {
+        format!("unknown_proto_0x{:x}", self.protocol_id())
+    }
+
+    /// The floor's two sides as they go on the wire.
+    pub fn sides(&self) -> (Vec<u8>, Vec<u8>) {
         let mut lhs = Vec::with_capacity(19);
         let mut rhs = Vec::with_capacity(8);
         lhs.push(self.protocol_id());
@@ -161,6 +172,11 @@ impl Floor {
                 rhs.extend_from_slice(r);
             }
         }
+        (lhs, rhs)
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
+        let (lhs, rhs) = self.sides();
         for part in [&lhs, &rhs] {
             let len = u16::try_from(part.len()).map_err(|_| WireError::TooLarge {
                 what: "tower floor",
@@ -178,6 +194,14 @@ impl Floor {
 fn c_string(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// True when `b` is UTF-8 text ending in its only NUL.
+fn is_c_string(b: &[u8]) -> bool {
+    match b.split_last() {
+        Some((0, text)) => !text.contains(&0) && std::str::from_utf8(text).is_ok(),
+        _ => false,
+    }
 }
 
 /// A decoded protocol tower.
@@ -263,36 +287,64 @@ impl Tower {
 
     /// The protocol sequence, network address and endpoint the lower floors describe.
     pub fn binding(&self) -> Binding {
-        // An IP-based binding: the port is the endpoint, the address an IP floor below it.
-        let ip = |protseq, port: u16, rest: &[Floor]| Binding {
-            protseq: String::from(protseq),
-            address: rest.iter().find_map(|f| match f {
-                Floor::Ip(a) => Some(dotted(*a)),
-                _ => None,
-            }),
-            endpoint: Some(decimal(port)),
-            port: Some(port),
-        };
-        let named = |protseq: &str, name: &str, address| Binding {
-            protseq: String::from(protseq),
-            address,
-            endpoint: Some(String::from(name)),
-            port: None,
-        };
+        self.read().binding
+    }
+
+    /// The binding the lower floors describe, and the floors below the transport that it did
+    /// not read (an address floor of a kind the protocol sequence does not use, a floor of an
+    /// unknown protocol): kept, so a caller can show them rather than drop them.
+    pub fn read(&self) -> TowerReading<'_> {
         let lower = self.floors.get(2..).unwrap_or(&[]);
         let [Floor::Rpc { protocol, .. }, transport, rest @ ..] = lower else {
-            return self.unknown_binding();
+            return TowerReading {
+                binding: self.unknown_binding(),
+                unread: self.floors.iter().enumerate().skip(2).collect(),
+            };
         };
-        match (*protocol, transport) {
-            (proto::NCACN, Floor::Tcp(p)) => ip("ncacn_ip_tcp", *p, rest),
-            (proto::NCADG, Floor::Udp(p)) => ip("ncadg_ip_udp", *p, rest),
-            (proto::NCACN, Floor::Http(p)) => ip("ncacn_http", *p, rest),
+        // Below the transport floor, at most one floor is read: the address.
+        let find = |pick: &dyn Fn(&Floor) -> Option<String>| {
+            rest.iter()
+                .enumerate()
+                .find_map(|(k, f)| pick(f).map(|a| (k, a)))
+        };
+        // An IP-based binding: the port is the endpoint, the address an IP floor below it.
+        let ip = |protseq: &str, port: u16| {
+            let address = find(&|f| match f {
+                Floor::Ip(a) => Some(dotted(*a)),
+                _ => None,
+            });
+            let binding = Binding {
+                protseq: String::from(protseq),
+                address: address.as_ref().map(|(_, a)| a.clone()),
+                endpoint: Some(decimal(port)),
+                port: Some(port),
+            };
+            (binding, address.map(|(k, _)| k))
+        };
+        let named = |protseq: &str, name: &str, address: Option<(usize, String)>| {
+            let binding = Binding {
+                protseq: String::from(protseq),
+                address: address.as_ref().map(|(_, a)| a.clone()),
+                endpoint: Some(String::from(name)),
+                port: None,
+            };
+            (binding, address.map(|(k, _)| k))
+        };
+        let (binding, read) = match (*protocol, transport) {
+            (proto::NCACN, Floor::Tcp(p)) => ip("ncacn_ip_tcp", *p),
+            (proto::NCADG, Floor::Udp(p)) => ip("ncadg_ip_udp", *p),
+            (proto::NCACN, Floor::Http(p)) => ip("ncacn_http", *p),
             (proto::NCACN, Floor::NamedPipe(pipe)) => {
-                let host = rest.iter().find_map(|f| match f {
-                    Floor::NetBios(h) if !h.is_empty() => Some(h.clone()),
+                // Windows stores the host UNC-style, `\\DC1`; the standard form writes that
+                // prefix back (`Display`), so it is taken off here, once. An empty host is
+                // still the host floor, read.
+                let host = find(&|f| match f {
+                    Floor::NetBios(h) => Some(h.strip_prefix("\\\\").unwrap_or(h).to_string()),
                     _ => None,
                 });
-                named("ncacn_np", pipe, host)
+                let (mut binding, read) = named("ncacn_np", pipe, host);
+                binding.address = binding.address.filter(|h| !h.is_empty());
+                (binding, read)
             }
             (proto::NCACN, Floor::NetBios(name)) => {
                 let protseq = match rest.first().map(Floor::protocol_id) {
@@ -301,12 +353,26 @@ impl Tower {
                     Some(proto::IPX) => "ncacn_nb_ipx",
                     _ => "ncacn_nb",
                 };
-                named(protseq, name, None)
+                let (binding, _) = named(protseq, name, None);
+                let read = (protseq != "ncacn_nb").then_some(0);
+                (binding, read)
             }
             (proto::NCALRPC, Floor::Lrpc(name)) => named("ncalrpc", name, None),
             (proto::NCACN, Floor::UnixSocket(path)) => named("ncacn_unix_stream", path, None),
-            _ => self.unknown_binding(),
-        }
+            _ => {
+                return TowerReading {
+                    binding: self.unknown_binding(),
+                    unread: self.floors.iter().enumerate().skip(2).collect(),
+                };
+            }
+        };
+        let unread = rest
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| Some(*k) != read)
+            .map(|(k, f)| (k + 4, f))
+            .collect();
+        TowerReading { binding, unread }
     }
 
     /// The binding of a tower whose lower floors this tool cannot name.
@@ -386,7 +452,14 @@ impl Tower {
             "ncacn_np" => floors.extend([
                 ncacn,
                 Floor::NamedPipe(binding.endpoint.clone().unwrap_or_default()),
-                Floor::NetBios(binding.address.clone().unwrap_or_default()),
+                // As Windows writes it: the host with its UNC prefix.
+                Floor::NetBios(
+                    binding
+                        .address
+                        .as_deref()
+                        .map(|a| format!("\\\\{a}"))
+                        .unwrap_or_default(),
+                ),
             ]),
             "ncalrpc" => floors.extend([
                 Floor::Rpc {
@@ -444,6 +517,14 @@ fn push_decimal(s: &mut String, n: u16) {
     for &d in &digits[at..] {
         s.push(char::from(d));
     }
+}
+
+/// What [`Tower::read`] makes of a tower: its binding, and the floors it did not read, each
+/// with its index in the tower (0-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TowerReading<'t> {
+    pub binding: Binding,
+    pub unread: Vec<(usize, &'t Floor)>,
 }
 
 /// The parts of a string binding: `protseq:address[endpoint]`.
@@ -647,6 +728,91 @@ mod tests {
         let back = Tower::decode(&t.encode().unwrap()).unwrap();
         assert_eq!(back, t);
         assert_eq!(back.binding().protseq, "unknown(0d-0d-42-07-09)");
+    }
+
+    /// One floor's bytes as the wire carries them, written by hand (not through `encode`).
+    fn floor_bytes(lhs: &[u8], rhs: &[u8]) -> Vec<u8> {
+        let mut b = (lhs.len() as u16).to_le_bytes().to_vec();
+        b.extend_from_slice(lhs);
+        b.extend_from_slice(&(rhs.len() as u16).to_le_bytes());
+        b.extend_from_slice(rhs);
+        b
+    }
+
+    /// The first three floors of a Windows tower: interface, NDR 2.0, connection-oriented.
+    fn upper_floors(interface: Uuid, major: u16) -> Vec<u8> {
+        let mut b = Vec::new();
+        let mut lhs = vec![proto::UUID];
+        lhs.extend_from_slice(&interface.to_bytes_le());
+        lhs.extend_from_slice(&major.to_le_bytes());
+        b.extend(floor_bytes(&lhs, &[0, 0]));
+        let mut lhs = vec![proto::UUID];
+        lhs.extend_from_slice(&crate::wire::pdu::NDR20.uuid.to_bytes_le());
+        lhs.extend_from_slice(&[2, 0]);
+        b.extend(floor_bytes(&lhs, &[0, 0]));
+        b.extend(floor_bytes(&[proto::NCACN], &[0, 0]));
+        b
+    }
+
+    /// Windows stores the NetBIOS floor UNC-style (`\\DC1`); rpcdump shows
+    /// `ncacn_np:\\DC1[\PIPE\InitShutdown]`, not four backslashes.
+    #[test]
+    fn a_windows_netbios_floor_shows_as_rpcdump_shows_it() {
+        let init_shutdown = Uuid::from_u128(0x894de0c0_0d55_11d3_a322_00c04fa321a1);
+        let mut bytes = vec![5, 0];
+        bytes.extend(upper_floors(init_shutdown, 1));
+        bytes.extend(floor_bytes(&[proto::NAMED_PIPE], b"\\PIPE\\InitShutdown\0"));
+        bytes.extend(floor_bytes(&[proto::NETBIOS], b"\\\\DC1\0"));
+        let t = Tower::decode(&bytes).unwrap();
+        let reading = t.read();
+        assert_eq!(
+            reading.binding.to_string(),
+            r"ncacn_np:\\DC1[\PIPE\InitShutdown]"
+        );
+        assert_eq!(reading.binding.address.as_deref(), Some("DC1"));
+        assert!(reading.unread.is_empty());
+        // Built back from its binding, the tower is the one Windows sent.
+        let again = Tower::for_binding(init_shutdown, 1, 0, &reading.binding).unwrap();
+        assert_eq!(again.encode().unwrap(), bytes);
+    }
+
+    /// An Exchange server's ncacn_http tower (the facts of the capture in
+    /// `../shared/real/exchange-mapi.pcap`): a fifth floor of protocol 0x20 holding an IPv4
+    /// address. The binding reads the port; the fifth floor is kept, raw, and named.
+    #[test]
+    fn a_floor_the_binding_does_not_read_is_kept() {
+        let nspi = Uuid::from_u128(0xf5cc5a18_4264_101a_8c59_08002b2f8426);
+        let mut bytes = vec![5, 0];
+        bytes.extend(upper_floors(nspi, 56));
+        bytes.extend(floor_bytes(&[proto::HTTP], &5000u16.to_be_bytes()));
+        bytes.extend(floor_bytes(&[0x20], &[192, 168, 0, 2]));
+        let t = Tower::decode(&bytes).unwrap();
+        let reading = t.read();
+        assert_eq!(reading.binding.to_string(), "ncacn_http:[5000]");
+        let [(at, floor)] = reading.unread.as_slice() else {
+            panic!("{:?}", reading.unread)
+        };
+        assert_eq!(*at, 4);
+        assert_eq!(floor.unknown_name(), "unknown_proto_0x20");
+        assert_eq!(floor.sides(), (vec![0x20], vec![192, 168, 0, 2]));
+        assert_eq!(t.encode().unwrap(), bytes);
+        // A socket path in a 0x20 floor is still one, read by ncacn_unix_stream.
+        let unix = Tower::for_binding(
+            nspi,
+            1,
+            0,
+            &Binding::parse("ncacn_ip_tcp:1.2.3.4[1]").unwrap().1,
+        )
+        .unwrap();
+        let mut unix = unix;
+        unix.floors.truncate(3);
+        unix.floors.push(Floor::UnixSocket("/run/x".into()));
+        let back = Tower::decode(&unix.encode().unwrap()).unwrap();
+        assert_eq!(
+            back.read().binding.to_string(),
+            "ncacn_unix_stream:[/run/x]"
+        );
+        assert!(back.read().unread.is_empty());
     }
 
     #[test]

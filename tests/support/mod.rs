@@ -11,6 +11,7 @@ pub mod capture;
 pub mod dc;
 pub mod lab;
 pub mod markdown;
+pub mod real;
 pub mod remedy_models;
 pub mod source;
 pub mod tools;

@@ -376,10 +376,34 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
     let mut before: Vec<(String, Vec<String>)> = Vec::new();
     let mut after: Vec<(String, Vec<String>)> = Vec::new();
     let mut seen_new = false;
-    for w in &words[2..] {
+    let args = &words[2..];
+    for (i, w) in args.iter().enumerate() {
         if w.eq_ignore_ascii_case("new") {
             seen_new = true;
             continue;
+        }
+        let spaced = |a: &String| a.starts_with('=');
+        let next_bare = args
+            .get(i + 1)
+            .is_some_and(|a| !a.contains('=') && !a.eq_ignore_ascii_case("new"));
+        if (!w.contains('=') && args.get(i + 1).is_some_and(spaced))
+            || spaced(w)
+            || (w.ends_with('=') && next_bare)
+        {
+            // `Name = "x"`: netsh splits its arguments at spaces and takes a tag and its
+            // value from one argument, split at '=' (netsh.h: NETSH_CMD_DELIMITER " ",
+            // NETSH_ARG_DELIMITER "="), so no argument here is the tag=value netsh wants.
+            sink.about(w).parse_error(
+                line,
+                format!(
+                    "'{w}' in netsh advfirewall rule: spaces around '='; netsh takes each \
+                     tag=value as one argument (it splits arguments at spaces), so it does not \
+                     read this line as the rule it means; the rule is left out",
+                    w = excerpt(w)
+                ),
+                "write tag=value with no space around '=': name=\"Block RPC\" dir=in",
+            );
+            return;
         }
         let Some((k, v)) = w.split_once('=') else {
             sink.about(w).parse_error(
@@ -433,12 +457,23 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         }
         "delete" => {
             let Some(n) = find(&before, "name") else {
+                if let Some(g) = find(&before, "group") {
+                    group_not_modelled(sink, line, "netsh advfirewall", &g, "deletes");
+                }
                 return;
             };
             rules.retain(|r| !r.named(&n));
         }
         "set" => {
             let Some(n) = find(&before, "name") else {
+                if let Some(g) = find(&before, "group") {
+                    let what = match find(&after, "enable").as_deref().and_then(yes) {
+                        Some(true) => "enables",
+                        Some(false) => "disables",
+                        None => "changes",
+                    };
+                    group_not_modelled(sink, line, "netsh advfirewall", &g, what);
+                }
                 return;
             };
             for r in rules.iter_mut().filter(|r| r.named(&n)) {
@@ -452,6 +487,28 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         }
         _ => {}
     }
+}
+
+/// A rule group named rather than its rules (`set rule group="Remote Administration" new
+/// enable=yes`, `Enable-NetFirewallRule -DisplayGroup ...`): the group's rules are Windows'
+/// built-in ones, which the files do not hold and rpcaudit does not know, so the decision
+/// leaves them out. Said, never ignored in silence.
+fn group_not_modelled(sink: &mut Sink, line: usize, tool: &str, group: &str, what: &str) {
+    sink.about(group).push(
+        Code::UnknownField,
+        Severity::Warning,
+        line,
+        format!(
+            "{tool} {what} the built-in rule group '{group}' by name; its rules are Windows' own \
+             (groups such as Remote Administration open TCP 135 and the RPC dynamic ports on the \
+             versions that have them), which these files do not hold, so the decision leaves them \
+             out and may be wrong for the ports they cover",
+            group = excerpt(group)
+        ),
+        "write the group's rules out in the script (netsh advfirewall firewall add rule, \
+         New-NetFirewallRule), or give rpcaudit a store export of the host (reg export of the \
+         FirewallRules key), which holds them",
+    );
 }
 
 fn report_bad(sink: &mut Sink, line: usize, key: &str, why: &ValueError, tool: &str) {
@@ -688,6 +745,15 @@ pub fn apply_powershell(
         }
         _ => {
             let Some(n) = find("displayname").or_else(|| find("name")) else {
+                if let Some(g) = find("displaygroup").or_else(|| find("group")) {
+                    let what = match cmdlet {
+                        "enable-netfirewallrule" => "enables",
+                        "disable-netfirewallrule" => "disables",
+                        "remove-netfirewallrule" => "removes",
+                        _ => "changes",
+                    };
+                    group_not_modelled(sink, line, cmdlet_name(cmdlet), &g, what);
+                }
                 return;
             };
             match cmdlet {
@@ -715,6 +781,17 @@ pub fn apply_powershell(
                 _ => {}
             }
         }
+    }
+}
+
+/// A firewall cmdlet's name as Microsoft writes it, from its lower-case form.
+fn cmdlet_name(cmdlet: &str) -> &'static str {
+    match cmdlet {
+        "enable-netfirewallrule" => "Enable-NetFirewallRule",
+        "disable-netfirewallrule" => "Disable-NetFirewallRule",
+        "remove-netfirewallrule" => "Remove-NetFirewallRule",
+        "set-netfirewallrule" => "Set-NetFirewallRule",
+        _ => "a firewall cmdlet",
     }
 }
 
@@ -747,6 +824,67 @@ mod tests {
             );
         }
         (rules, sink)
+    }
+
+    /// A built-in rule group enabled by name is said (a warning naming the group), not
+    /// ignored: its rules are Windows' own, outside the files.
+    #[test]
+    fn rule_groups_enabled_by_name_are_said() {
+        let (rules, sink) = netsh(&[
+            r#"netsh advfirewall firewall set rule group="Remote Administration" new enable=yes"#,
+        ]);
+        assert!(rules.is_empty());
+        let [f] = sink.findings.as_slice() else {
+            panic!("{:?}", sink.findings)
+        };
+        assert_eq!(
+            (f.code.clone(), f.severity),
+            (Code::UnknownField, Severity::Warning)
+        );
+        assert!(
+            f.message.starts_with(
+                "netsh advfirewall enables the built-in rule group 'Remote Administration'"
+            ),
+            "{}",
+            f.message
+        );
+        let (_, sink) =
+            ps(&[r#"Enable-NetFirewallRule -DisplayGroup "Remote Event Log Management""#]);
+        let [f] = sink.findings.as_slice() else {
+            panic!("{:?}", sink.findings)
+        };
+        assert!(
+            f.message.starts_with(
+                "Enable-NetFirewallRule enables the built-in rule group 'Remote Event Log Management'"
+            ),
+            "{}",
+            f.message
+        );
+    }
+
+    /// Real admin scripts write `Name = "x" Dir = in`: netsh splits arguments at spaces and
+    /// reads tag=value from one argument, so the line is reported for what it is, not as an
+    /// unquoted value, and the rule is left out.
+    #[test]
+    fn spaces_around_equals_are_named_as_such() {
+        for line in [
+            r#"netsh advfirewall firewall add rule Name = "x" Dir = in action=block protocol=TCP localport=135"#,
+            r#"netsh advfirewall firewall add rule name ="x" dir=in action=block protocol=TCP localport=135"#,
+            r#"netsh advfirewall firewall add rule name= "x" dir=in action=block protocol=TCP localport=135"#,
+        ] {
+            let (rules, sink) = netsh(&[line]);
+            assert!(rules.is_empty(), "{line}");
+            let [f] = sink.findings.as_slice() else {
+                panic!("{line}: {:?}", sink.findings)
+            };
+            assert_eq!(f.code, Code::ParseError);
+            assert!(
+                f.message.contains("spaces around '='"),
+                "{line}: {}",
+                f.message
+            );
+            assert!(f.fix.contains("no space around '='"), "{}", f.fix);
+        }
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //! up. `LPort=RPC` is the RPC dynamic range and `LPort=RPC-EPMap` is TCP 135 (MS-FASP
 //! §2.2.14). A profile setting in the GPO store overrides the local one; `AllowLocalPolicyMerge=0`
 //! in the GPO store takes the local rules out of force in that profile; `EnableFirewall=0` takes
-//! every rule of that profile out. Not modelled (said in docs/guide/policy.md): `App=`/`Svc=` (a rule is
+//! every rule of that profile out (off in every profile, the firewall passes everything);
+//! a rule holding a field rpcaudit does not model is left out (`unknown-field`), never widened;
+//! `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the rest. Not modelled (said in docs/guide/policy.md): `App=`/`Svc=` (a rule is
 //! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
 //! and which profile the host is in (a rule counts when it is in force in any profile).
 
@@ -80,11 +82,11 @@ impl Profiles {
         self.0 == 0
     }
 
-    fn union(self, p: Profiles) -> Profiles {
+    pub fn union(self, p: Profiles) -> Profiles {
         Profiles(self.0 | p.0)
     }
 
-    fn minus(self, p: Profiles) -> Profiles {
+    pub fn minus(self, p: Profiles) -> Profiles {
         Profiles(self.0 & !p.0)
     }
 
@@ -92,7 +94,7 @@ impl Profiles {
         Profiles(self.0 & p.0)
     }
 
-    fn names(self) -> String {
+    pub fn names(self) -> String {
         let names: Vec<&str> = Self::EACH
             .iter()
             .filter(|(p, _)| self.contains(*p))
@@ -284,23 +286,44 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
     })
 }
 
+/// One profile setting as a store sets it: on or off, and the line (record) that set it, which
+/// findings and decisions cite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    pub on: bool,
+    pub line: usize,
+}
+
 /// A profile's settings in one store; `None`: not set there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProfileSettings {
-    pub enable_firewall: Option<bool>,
+    pub enable_firewall: Option<Setting>,
     /// `DefaultInboundAction`: 1 block (Windows' default), 0 allow.
-    pub default_inbound_block: Option<bool>,
-    pub allow_local_policy_merge: Option<bool>,
-    /// The line that set the last of them, for findings.
-    pub line: usize,
+    pub default_inbound_block: Option<Setting>,
+    pub allow_local_policy_merge: Option<Setting>,
+    /// `DoNotAllowExceptions` ("block all incoming connections, including those in the list of
+    /// allowed programs"): 1 shields the profile, allow rules included.
+    pub do_not_allow_exceptions: Option<Setting>,
 }
 
 impl ProfileSettings {
     /// Does the store set anything for this profile?
-    fn is_set(&self) -> bool {
-        self.enable_firewall.is_some()
-            || self.default_inbound_block.is_some()
-            || self.allow_local_policy_merge.is_some()
+    pub fn is_set(&self) -> bool {
+        self.first_line().is_some()
+    }
+
+    /// The first line that sets one of them.
+    fn first_line(&self) -> Option<usize> {
+        [
+            self.enable_firewall,
+            self.default_inbound_block,
+            self.allow_local_policy_merge,
+            self.do_not_allow_exceptions,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| s.line)
+        .min()
     }
 }
 
@@ -427,13 +450,16 @@ fn read_rule(
             for field in &rule.unknown {
                 sink.push(
                     Code::UnknownField,
-                    Severity::Info,
+                    Severity::Warning,
                     line,
                     format!(
-                        "rule {}: field '{field}' is not modelled; the rule is read without it",
+                        "rule {}: field '{field}' is not modelled; read without it the rule \
+                         could match more than Windows lets it, so it is left out of the \
+                         decisions, which may be wrong for the traffic it covers",
                         excerpt(&id)
                     ),
-                    "check the rule in the Windows Firewall console",
+                    "check the rule in the Windows Firewall console; where you can, write its \
+                     condition as ports and addresses (LPort, RA4, RA6)",
                 );
             }
             store.live[which.index()].insert(id.to_lowercase(), store.entries.len());
@@ -470,13 +496,11 @@ impl FirewallStore {
                     "enablefirewall" => &mut slot.enable_firewall,
                     "defaultinboundaction" => &mut slot.default_inbound_block,
                     "allowlocalpolicymerge" => &mut slot.allow_local_policy_merge,
+                    "donotallowexceptions" => &mut slot.do_not_allow_exceptions,
                     _ => return,
                 };
                 match data {
-                    RegData::Dword(d) => {
-                        *target = Some(d != 0);
-                        slot.line = line;
-                    }
+                    RegData::Dword(d) => *target = Some(Setting { on: d != 0, line }),
                     _ => sink.parse_error(
                         line,
                         format!("{name}: not a REG_DWORD"),
@@ -499,6 +523,7 @@ impl FirewallStore {
                     Some("enablefirewall") => slot.enable_firewall = None,
                     Some("defaultinboundaction") => slot.default_inbound_block = None,
                     Some("allowlocalpolicymerge") => slot.allow_local_policy_merge = None,
+                    Some("donotallowexceptions") => slot.do_not_allow_exceptions = None,
                     Some(_) => {}
                 }
             }
@@ -539,10 +564,11 @@ impl FirewallStore {
     fn effective(
         &self,
         profile: usize,
-        pick: impl Fn(&ProfileSettings) -> Option<bool>,
+        pick: impl Fn(&ProfileSettings) -> Option<Setting>,
     ) -> Option<bool> {
         pick(&self.settings[Store::Gpo.index()][profile])
             .or_else(|| pick(&self.settings[Store::Local.index()][profile]))
+            .map(|s| s.on)
     }
 
     /// The profiles for which `holds` is true.
@@ -559,33 +585,90 @@ impl FirewallStore {
         Self::profiles_where(|i| self.effective(i, |s| s.enable_firewall).unwrap_or(true))
     }
 
+    /// The profiles whose firewall is on and shielded (`DoNotAllowExceptions=1`): every
+    /// inbound connection is blocked there, whatever the allow rules say.
+    fn shielded_profiles(&self) -> Profiles {
+        Self::profiles_where(|i| self.effective(i, |s| s.do_not_allow_exceptions) == Some(true))
+            .intersect(self.enabled_profiles())
+    }
+
     /// The profiles in which the GPO forbids merging local rules.
     fn local_merge_off(&self) -> Profiles {
         Self::profiles_where(|i| {
-            self.settings[Store::Gpo.index()][i].allow_local_policy_merge == Some(false)
+            self.settings[Store::Gpo.index()][i]
+                .allow_local_policy_merge
+                .is_some_and(|s| !s.on)
         })
+    }
+
+    /// The GPO store's `AllowLocalPolicyMerge=0`: the profiles where it takes local rules out
+    /// of force, and the first line that says so; for [`crate::policy::build`], which applies
+    /// it to the local rules of the other files read beside this one.
+    pub fn gpo_merge_off(&self) -> Option<(Profiles, usize)> {
+        let off = self.local_merge_off();
+        (!off.is_empty()).then(|| {
+            let line = self.setting_line(|s| s.allow_local_policy_merge.filter(|s| !s.on));
+            (off, line)
+        })
+    }
+
+    /// For each rule of the local store, its place among [`FirewallStore::in_force`]'s rules
+    /// and the profiles it is in force in (within this file).
+    pub fn local_rules_in_force(&self) -> Vec<(usize, Profiles)> {
+        let (enabled, merge_off, shielded) = self.in_force_profiles();
+        self.rules()
+            .enumerate()
+            .filter(|(_, r)| r.store == Store::Local)
+            .map(|(i, r)| (i, Self::profiles_of(r, enabled, merge_off, shielded).1))
+            .collect()
+    }
+
+    fn in_force_profiles(&self) -> (Profiles, Profiles, Profiles) {
+        (
+            self.enabled_profiles(),
+            self.local_merge_off(),
+            self.shielded_profiles(),
+        )
+    }
+
+    /// The profiles rule `r` is in force in: (before the merge setting, after every setting).
+    fn profiles_of(
+        r: &StoreRule,
+        enabled: Profiles,
+        merge_off: Profiles,
+        shielded: Profiles,
+    ) -> (Profiles, Profiles) {
+        let on = r.rule.profiles.intersect(enabled);
+        let mut profiles = on;
+        if r.store == Store::Local {
+            profiles = profiles.minus(merge_off);
+        }
+        if r.rule.terms.action == FwAction::Allow {
+            // A shielded profile lets no allow rule through.
+            profiles = profiles.minus(shielded);
+        }
+        (on, profiles)
     }
 
     /// The rules in force, as firewall rules of this file; findings say what the settings
     /// took out of force.
     pub fn in_force(&self, sink: &mut Sink) -> Vec<FwRule> {
-        let enabled = self.enabled_profiles();
-        let merge_off = self.local_merge_off();
+        let (enabled, merge_off, shielded) = self.in_force_profiles();
         self.report_settings(sink, enabled);
         let mut ignored_local = 0usize;
         let mut first_ignored = 0usize;
         let mut out = Vec::new();
         for r in self.rules() {
-            let mut profiles = r.rule.profiles.intersect(enabled);
-            if r.store == Store::Local {
-                let kept = profiles.minus(merge_off);
-                if kept.is_empty() && !profiles.is_empty() && r.rule.active {
-                    ignored_local += 1;
-                    if first_ignored == 0 {
-                        first_ignored = r.line;
-                    }
+            let (on, profiles) = Self::profiles_of(r, enabled, merge_off, shielded);
+            if r.store == Store::Local
+                && !on.is_empty()
+                && on.minus(merge_off).is_empty()
+                && r.rule.active
+            {
+                ignored_local += 1;
+                if first_ignored == 0 {
+                    first_ignored = r.line;
                 }
-                profiles = kept;
             }
             let display = if r.rule.name.is_empty() {
                 r.id.clone()
@@ -595,7 +678,8 @@ impl FirewallStore {
             out.push(FwRule {
                 name: r.id.clone(),
                 display,
-                enabled: r.rule.active && !profiles.is_empty(),
+                // A field not modelled never widens a rule: the rule is out of the model.
+                enabled: r.rule.active && !profiles.is_empty() && r.rule.unknown.is_empty(),
                 terms: r.rule.terms.clone(),
                 line: r.line,
                 dialect: Dialect::FirewallStore,
@@ -620,7 +704,7 @@ impl FirewallStore {
     fn report_settings(&self, sink: &mut Sink, enabled: Profiles) {
         let off = Profiles::ALL.minus(enabled);
         if !off.is_empty() {
-            let line = self.setting_line(|s| s.enable_firewall == Some(false));
+            let line = self.setting_line(|s| s.enable_firewall.filter(|s| !s.on));
             sink.push(
                 Code::FirewallOff,
                 Severity::Warning,
@@ -636,7 +720,7 @@ impl FirewallStore {
             Self::profiles_where(|i| self.effective(i, |s| s.default_inbound_block) == Some(false))
                 .intersect(enabled);
         if !allow.is_empty() {
-            let line = self.setting_line(|s| s.default_inbound_block == Some(false));
+            let line = self.setting_line(|s| s.default_inbound_block.filter(|s| !s.on));
             sink.push(
                 Code::DefaultInboundAllow,
                 Severity::Warning,
@@ -653,33 +737,73 @@ impl FirewallStore {
 
     /// What the firewall does with inbound traffic no rule matches, for the model: known
     /// only when the export holds a profile setting (an export of the rule key alone does
-    /// not say), the firewall is on in some profile, and every profile where it is on agrees
-    /// (`DefaultInboundAction=1`, or not set: Windows blocks; `=0`: it allows). rpcaudit
-    /// does not know which profile the host is in, so profiles that disagree give no answer.
+    /// not say). Off in every profile (`EnableFirewall=0`): pass, cited there. On in some
+    /// profile and shielded in every such one (`DoNotAllowExceptions=1`): block, cited there
+    /// (its allow rules are out of force, [`FirewallStore::in_force`]). Otherwise every
+    /// profile where it is on must agree (`DefaultInboundAction=1`, or not set, or shielded:
+    /// Windows blocks; `=0`: it allows). rpcaudit does not know which profile the host is in,
+    /// so profiles that disagree give no answer.
     pub fn default_inbound(&self, file: &str) -> Option<DefaultInbound> {
         if !self.settings.iter().flatten().any(ProfileSettings::is_set) {
             return None;
         }
         let enabled = self.enabled_profiles();
+        let from_gpo = self.settings[Store::Gpo.index()]
+            .iter()
+            .any(ProfileSettings::is_set);
+        let cite = |line: usize, name: &str, action: Action| DefaultInbound {
+            action,
+            origin: RuleRef {
+                file: file.to_string(),
+                line,
+                name: name.to_string(),
+                dialect: Dialect::FirewallStore,
+                policy: None,
+                filter: None,
+            },
+            from_gpo,
+        };
+        if enabled.is_empty() {
+            // Off in every profile: whatever the host's profile, nothing filters.
+            return Some(cite(
+                self.setting_line(|s| s.enable_firewall.filter(|s| !s.on)),
+                "EnableFirewall=0 in every profile: the firewall filters nothing, every inbound \
+                 connection is let in",
+                Action::Pass,
+            ));
+        }
+        let shielded = self.shielded_profiles();
+        if shielded == enabled {
+            return Some(cite(
+                self.setting_line(|s| s.do_not_allow_exceptions.filter(|s| s.on)),
+                "DoNotAllowExceptions=1 in every profile whose firewall is on: every inbound \
+                 connection is blocked, allow rules included",
+                Action::Block,
+            ));
+        }
         let mut in_force = Profiles::EACH
             .iter()
             .enumerate()
             .filter(|(_, (profile, _))| enabled.contains(*profile))
-            .map(|(i, _)| {
-                self.effective(i, |s| s.default_inbound_block)
-                    .unwrap_or(true)
+            .map(|(i, (profile, _))| {
+                shielded.contains(*profile)
+                    || self
+                        .effective(i, |s| s.default_inbound_block)
+                        .unwrap_or(true)
             });
         let block = in_force.next()?;
         if in_force.any(|b| b != block) {
             return None;
         }
-        let explicit = |s: &ProfileSettings| s.default_inbound_block == Some(block);
-        let from_gpo = self.settings[Store::Gpo.index()]
-            .iter()
-            .any(ProfileSettings::is_set);
+        let explicit = |s: &ProfileSettings| s.default_inbound_block.filter(|s| s.on == block);
         let (line, name) = match (self.setting_line(explicit), block) {
             (0, _) => (
-                self.setting_line(ProfileSettings::is_set),
+                self.settings
+                    .iter()
+                    .rev()
+                    .flatten()
+                    .find_map(ProfileSettings::first_line)
+                    .unwrap_or(0),
                 "DefaultInboundAction not set: Windows blocks inbound connections no rule allows"
                     .to_string(),
             ),
@@ -692,26 +816,20 @@ impl FirewallStore {
                 "DefaultInboundAction=0: inbound connections no rule blocks are allowed".into(),
             ),
         };
-        Some(DefaultInbound {
-            action: if block { Action::Block } else { Action::Pass },
-            origin: RuleRef {
-                file: file.to_string(),
-                line,
-                name,
-                dialect: Dialect::FirewallStore,
-                policy: None,
-                filter: None,
-            },
-            from_gpo,
-        })
+        Some(cite(
+            line,
+            &name,
+            if block { Action::Block } else { Action::Pass },
+        ))
     }
 
-    fn setting_line(&self, pick: impl Fn(&ProfileSettings) -> bool) -> usize {
+    /// The line of the setting `pick` chooses, the GPO store's first, profiles in order.
+    fn setting_line(&self, pick: impl Fn(&ProfileSettings) -> Option<Setting>) -> usize {
         self.settings
             .iter()
             .rev()
             .flatten()
-            .find(|s| pick(s))
+            .find_map(pick)
             .map_or(0, |s| s.line)
     }
 }
@@ -719,7 +837,7 @@ impl FirewallStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::model::PortMatch;
+    use crate::policy::model::{PortMatch, Proto};
     use crate::policy::text::{Continuation, logical_lines};
     use crate::ports::PortRanges;
 
@@ -940,14 +1058,13 @@ mod tests {
             )),
             None
         );
-        // The firewall off everywhere: nothing to decide.
-        assert_eq!(
-            default_of(&format!(
-                "{rules}{}",
-                profiles(LOCAL_BASE, "StandardProfile", [off; 3])
-            )),
-            None
-        );
+        // The firewall off everywhere: Windows lets everything in (issue 28: this was None).
+        let d = default_of(&format!(
+            "{rules}{}",
+            profiles(LOCAL_BASE, "StandardProfile", [off; 3])
+        ))
+        .unwrap();
+        assert_eq!(d.action, Action::Pass);
         // The GPO store's setting overrides the local one's.
         let d = default_of(&format!(
             "{rules}{}{}",
@@ -987,9 +1104,105 @@ mod tests {
             .find(|f| f.code == Code::FirewallOff)
             .unwrap();
         assert!(off.message.contains("Private"), "{}", off.message);
-        assert_eq!(off.line, Some(5));
+        // EnableFirewall's own line (5 was DefaultInboundAction's, the profile's last).
+        assert_eq!(off.line, Some(4));
         // The private profile's default does not matter while its firewall is off.
         assert!(findings.iter().all(|f| f.code != Code::DefaultInboundAllow));
+    }
+
+    /// The model built from one store export alone.
+    fn policy_of(text: &str) -> crate::policy::model::Policy {
+        let (st, rules, _) = store(text);
+        crate::policy::model::Policy {
+            rules: rules
+                .iter()
+                .filter_map(|r| r.to_rule("store.reg"))
+                .collect(),
+            firewall_default: st.default_inbound("store.reg"),
+            ..Default::default()
+        }
+    }
+
+    /// Off in every profile, Windows lets every inbound connection in: the decision is pass,
+    /// cited at an `EnableFirewall=0`, not "none".
+    #[test]
+    fn a_firewall_off_in_every_profile_passes_everything() {
+        let off = "\"EnableFirewall\"=dword:00000000\r\n";
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"B\"=\"v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|\"\r\n{}",
+            profiles(LOCAL_BASE, "StandardProfile", [off; 3])
+        );
+        let d = policy_of(&text).decide("198.18.2.10".parse().unwrap(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Pass);
+        let rule = d.rule.unwrap();
+        assert!(rule.name.starts_with("EnableFirewall=0"), "{}", rule.name);
+        assert_eq!(rule.line, 6, "the first profile's EnableFirewall=0");
+    }
+
+    /// `DoNotAllowExceptions=1` blocks what allow rules would pass, cited there; a profile
+    /// without it keeps its allow rules.
+    #[test]
+    fn do_not_allow_exceptions_blocks_what_allow_rules_pass() {
+        let shield =
+            "\"EnableFirewall\"=dword:00000001\r\n\"DoNotAllowExceptions\"=dword:00000001\r\n";
+        let rules = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{GPO_RULES_KEY}]\r\n\
+             \"A\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|\"\r\n"
+        );
+        let src = "198.18.2.10".parse().unwrap();
+        let all = format!(
+            "{rules}{}",
+            profiles(GPO_BASE, "PrivateProfile", [shield; 3])
+        );
+        let d = policy_of(&all).decide(src, 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Block);
+        let rule = d.rule.unwrap();
+        assert!(
+            rule.name.starts_with("DoNotAllowExceptions=1"),
+            "{}",
+            rule.name
+        );
+        assert_eq!(rule.line, 7);
+        let on = "\"EnableFirewall\"=dword:00000001\r\n";
+        let one = format!(
+            "{rules}{}",
+            profiles(GPO_BASE, "PrivateProfile", [shield, on, on])
+        );
+        assert_eq!(
+            policy_of(&one).decide(src, 135, Proto::Tcp).action,
+            Action::Pass
+        );
+        // Turned off where it is set, the firewall filters nothing there.
+        let off =
+            "\"EnableFirewall\"=dword:00000000\r\n\"DoNotAllowExceptions\"=dword:00000001\r\n";
+        let both = format!(
+            "{rules}{}",
+            profiles(GPO_BASE, "PrivateProfile", [off, shield, shield])
+        );
+        assert_eq!(
+            policy_of(&both).decide(src, 135, Proto::Tcp).action,
+            Action::Block
+        );
+    }
+
+    /// `RA42`/`RA62` (remote address keywords of later grammars) are not modelled: the rule
+    /// is not read as "any address" (which let every source through), but left out, said.
+    #[test]
+    fn a_field_not_modelled_never_widens_the_rule() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"X\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|RA42=IntrAnet|\"\r\n"
+        );
+        let d = policy_of(&text).decide("8.8.8.8".parse().unwrap(), 135, Proto::Tcp);
+        assert_ne!(d.action, Action::Pass, "{d:?}");
+        let (_, _, findings) = store(&text);
+        let f = findings
+            .iter()
+            .find(|f| f.code == Code::UnknownField)
+            .unwrap();
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.message.contains("RA42=IntrAnet") && f.message.contains("left out"));
     }
 
     #[test]

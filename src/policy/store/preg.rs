@@ -73,7 +73,7 @@ impl PregContents {
     /// Did the file set anything rpcaudit reads?
     pub fn touched(&self) -> bool {
         self.firewall.rules().next().is_some()
-            || self.firewall.settings.iter().flatten().any(|s| s.line > 0)
+            || self.firewall.settings.iter().flatten().any(|s| s.is_set())
             || self.rpc != RpcRestrictions::default()
     }
 }
@@ -285,7 +285,7 @@ pub fn report_rpc(rpc: &RpcRestrictions, sink: &mut Sink) {
             severity,
             record,
             format!("the GPO sets RestrictRemoteClients={level} ({what})"),
-            "dump such hosts with credentials (authenticated lookups are not supported by rpcaudit yet), or audit them from their exported endpoint lists",
+            "dump or audit these hosts with credentials: add --user DOMAIN\\name --password-file FILE (NTLM; --auth auto tries an anonymous lookup first)",
         );
     }
     if let Some((value, record)) = rpc.enable_auth_ep_resolution {
@@ -350,6 +350,23 @@ pub(crate) mod tests {
         (c, sink.into_findings())
     }
 
+    /// Each setting cites its own record, not the last record of its profile: a GPO sets
+    /// DefaultInboundAction=1 at record 2 and EnableFirewall=1 at record 3 (the order of a
+    /// real 600-record GPO, where the decision cited EnableFirewall's record).
+    #[test]
+    fn each_setting_cites_its_own_record() {
+        let bytes = pol(&[
+            (RULES, "**delvals.", REG_SZ, sz(" ")),
+            (DOMAIN, "DefaultInboundAction", REG_DWORD, dword(1)),
+            (DOMAIN, "EnableFirewall", REG_DWORD, dword(1)),
+        ]);
+        let (c, _) = read(&bytes);
+        let d = c.firewall.default_inbound("Registry.pol").unwrap();
+        assert_eq!(d.origin.line, 2, "{d:?}");
+        let domain = c.firewall.settings[1][0];
+        assert_eq!(domain.enable_firewall.map(|s| s.line), Some(3));
+    }
+
     #[test]
     fn records_and_directives_in_order() {
         let rule = "v2.30|Action=Block|Active=TRUE|Dir=In|Protocol=6|LPort=135|";
@@ -372,8 +389,10 @@ pub(crate) mod tests {
             "the record number"
         );
         assert_eq!(
-            c.firewall.settings[1][0].allow_local_policy_merge,
-            Some(false)
+            c.firewall.settings[1][0]
+                .allow_local_policy_merge
+                .map(|s| (s.on, s.line)),
+            Some((false, 7))
         );
         assert!(findings.is_empty(), "{findings:?}");
         let bytes = pol(&[
