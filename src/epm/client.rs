@@ -1135,6 +1135,7 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
         interface,
         version: format!("{major}.{minor}"),
         name: names::label(&interface),
+        tags: names::tags(&interface),
         object: entry.object,
         annotation: entry.annotation.clone(),
         binding: b.text(),
