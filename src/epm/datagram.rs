@@ -292,6 +292,7 @@ impl ClSession {
                         DumpError::Fault {
                             step,
                             status: pdu::describe_status(status),
+                            code: status,
                         }
                     });
                 }

@@ -12,6 +12,7 @@ pub mod datagram;
 pub mod datagram_server;
 pub mod names;
 pub mod pipe;
+pub mod reach;
 pub mod server;
 
 use schemars::JsonSchema;
