@@ -63,7 +63,8 @@ fn every_registered_interface_is_classified_and_refusals_are_told_apart() {
         SPOOLSS,
     ]);
     let (code, v, err) = interfaces(&f, &[]);
-    assert_eq!(code, 0, "{err}\n{v}");
+    // Coercion and credentials interfaces answer anonymous calls: error findings, exit 1.
+    assert_eq!(code, 1, "{err}\n{v}");
     assert!(schema_errors(&v).is_empty(), "{:?}", schema_errors(&v));
     assert_eq!(v["probe_opnum"], 65535);
     let host = &v["hosts"][0];
@@ -103,6 +104,29 @@ fn every_registered_interface_is_classified_and_refusals_are_told_apart() {
             .contains("bind_nak")
     );
     assert_eq!(spoolss["tags"][0], "coercion");
+    // interface-exposed names each coercion or credentials interface that was callable, and
+    // not the refused spooler.
+    let findings = host["findings"].as_array().unwrap();
+    let exposed: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["code"] == "interface-exposed")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    for name in ["MS-NRPC netlogon", "MS-DRSR drsuapi", "MS-DFSNM netdfs"] {
+        assert!(
+            exposed.iter().any(|m| m.contains(name)),
+            "{name}: {exposed:?}"
+        );
+    }
+    assert!(
+        !exposed.iter().any(|m| m.contains("MS-RPRN")),
+        "{exposed:?}"
+    );
+    assert!(
+        !exposed.iter().any(|m| m.contains("MS-SAMR")),
+        "{exposed:?}"
+    );
+    assert!(findings.iter().all(|f| f["severity"] == "error"));
 }
 
 #[test]

@@ -18,6 +18,7 @@
 //!    code.
 
 pub mod capacity;
+pub mod exposure;
 pub mod remedy;
 pub mod roads;
 pub mod run;

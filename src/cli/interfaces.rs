@@ -7,7 +7,7 @@ use super::progress::Progress;
 use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::epm::reach::{PROBE_OPNUM, ReachOptions, reach_each};
-use crate::report::interfaces::{InterfacesReport, InterfacesTally, render_table};
+use crate::report::interfaces::{HostReport, InterfacesReport, InterfacesTally, render_table};
 use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -56,7 +56,12 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     };
     let mut out = Output::start(form, &shell, "hosts")?;
     let emit = |_, h: crate::epm::reach::HostInterfaces| {
-        bar.host_done(&h.target, h.status == crate::epm::HostStatus::Error, 0);
+        let h = HostReport::new(h);
+        bar.host_done(
+            &h.host.target,
+            h.host.status == crate::epm::HostStatus::Error,
+            h.host.interfaces.len(),
+        );
         tally.add(&h);
         if !out.host(&h, [&h]) {
             table_hosts.push(h);
@@ -72,9 +77,9 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     if form == Form::Table {
         super::out(render_table(&table_hosts));
     }
-    Ok(if interrupted || tally.ok != tally.hosts {
-        Exit::Incomplete
-    } else {
-        Exit::Ok
-    })
+    let worst = (tally.errors > 0).then_some(crate::finding::Severity::Error);
+    Ok(Exit::for_outcome(
+        !interrupted && tally.ok == tally.hosts,
+        worst,
+    ))
 }

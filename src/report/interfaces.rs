@@ -5,6 +5,7 @@
 
 use crate::epm::HostStatus;
 use crate::epm::reach::{HostInterfaces, Probe, Verdict};
+use crate::finding::{Finding, Severity};
 use crate::jsonl::SummaryMark;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,24 @@ pub struct InterfacesReport {
     pub schema_version: u32,
     /// The opnum every probe called (beyond every interface's last method).
     pub probe_opnum: u16,
-    pub hosts: Vec<HostInterfaces>,
+    pub hosts: Vec<HostReport>,
+}
+
+/// One host of the document or one JSON line: its probes and the findings they make
+/// (`audit::exposure`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostReport {
+    #[serde(flatten)]
+    pub host: HostInterfaces,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+}
+
+impl HostReport {
+    pub fn new(host: HostInterfaces) -> Self {
+        let findings = crate::audit::exposure::findings(&host);
+        HostReport { host, findings }
+    }
 }
 
 /// The last line of `rpcaudit interfaces --json-lines`.
@@ -31,6 +49,8 @@ pub struct InterfacesLinesSummary {
     pub probes: usize,
     pub callable: usize,
     pub refused: usize,
+    /// Findings of severity error (`interface-exposed`).
+    pub errors: usize,
     pub complete: bool,
     pub interrupted: bool,
 }
@@ -50,10 +70,17 @@ pub struct InterfacesTally {
     pub probes: usize,
     pub callable: usize,
     pub refused: usize,
+    pub errors: usize,
 }
 
 impl InterfacesTally {
-    pub fn add(&mut self, h: &HostInterfaces) {
+    pub fn add(&mut self, r: &HostReport) {
+        self.errors += r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count();
+        let h = &r.host;
         self.hosts += 1;
         match h.status {
             HostStatus::Ok => self.ok += 1,
@@ -83,6 +110,7 @@ impl InterfacesTally {
             probes: self.probes,
             callable: self.callable,
             refused: self.refused,
+            errors: self.errors,
             complete: !interrupted && self.ok == self.hosts,
             interrupted,
         }
@@ -98,10 +126,11 @@ fn verdict_cell(p: &Probe) -> String {
 }
 
 /// The table of `rpcaudit interfaces`.
-pub fn render_table(hosts: &[HostInterfaces]) -> String {
+pub fn render_table(hosts: &[HostReport]) -> String {
     use crate::inert::{cell, field};
     let mut out = String::new();
-    for host in hosts {
+    for report in hosts {
+        let host = &report.host;
         let status = match host.status {
             HostStatus::Ok => "ok",
             HostStatus::Partial => "PARTIAL",
@@ -153,6 +182,14 @@ pub fn render_table(hosts: &[HostInterfaces]) -> String {
             out.push_str(&t.to_string());
             out.push('\n');
         }
+        for f in &report.findings {
+            let severity = match f.severity {
+                Severity::Error => "ERROR",
+                Severity::Warning => "WARNING",
+                Severity::Info => "INFO",
+            };
+            out.push_str(&format!("  {severity} {}: {}\n", f.code, field(&f.message)));
+        }
         out.push('\n');
     }
     out
@@ -166,7 +203,11 @@ mod tests {
     use crate::epm::testing::dump;
     use uuid::Uuid;
 
-    fn host() -> HostInterfaces {
+    fn host() -> HostReport {
+        HostReport::new(host_interfaces())
+    }
+
+    fn host_interfaces() -> HostInterfaces {
         let probe = |verdict, evidence: &str| Probe {
             verdict,
             evidence: evidence.into(),
@@ -213,6 +254,10 @@ mod tests {
         assert!(text.contains("callable (fault 0x1c010002"), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
         assert!(text.contains("refused (evil\\x1b[2J"), "{text}");
+        assert!(
+            text.contains("ERROR interface-exposed: dc01: MS-EFSR efsrpc"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -220,8 +265,8 @@ mod tests {
         let mut t = InterfacesTally::default();
         t.add(&host());
         assert_eq!(
-            (t.hosts, t.ok, t.probes, t.callable, t.refused),
-            (1, 1, 3, 2, 1)
+            (t.hosts, t.ok, t.probes, t.callable, t.refused, t.errors),
+            (1, 1, 3, 2, 1, 1)
         );
         let s = t.summary(false);
         assert!(s.complete);
