@@ -85,7 +85,8 @@ pub enum Code {
     /// another road (SMB named pipes on 445 or 139, RPC over HTTP on 593).
     FenceBypass,
     /// `rpcaudit interfaces`: an interface the catalogue tags `coercion` or `credentials`
-    /// answered an anonymous call (fault nca_s_op_rng_error: the call reached it).
+    /// answered a call (fault nca_s_op_rng_error: the call reached it) anonymously, or from a
+    /// source the intended policy blocks on its port.
     InterfaceExposed,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.

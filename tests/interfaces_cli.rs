@@ -193,3 +193,66 @@ fn a_dead_host_is_an_error_and_spoils_nothing_else() {
     assert_eq!(hosts[1]["status"], "error");
     assert!(hosts[1]["interfaces"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn an_authenticated_call_from_a_source_the_policy_blocks_is_exposed() {
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--require-auth",
+        "LAB\\audit:Lab-pass-1",
+    ]);
+    let port = f.port();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.cmd");
+    std::fs::write(
+        &policy,
+        format!(
+            "netsh advfirewall firewall add rule name=\"Block RPC\" dir=in action=block protocol=TCP localport={port}\r\n"
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(support::bin())
+            .args([
+                "interfaces",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--timeout",
+                "10",
+            ])
+            .args(["--interval-ms", "0", "--user", "LAB\\audit", "--json"])
+            .args(extra)
+            .env("RPCAUDIT_PASSWORD", "Lab-pass-1")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    // Anonymous calls are refused, authenticated ones get through: no policy, no finding.
+    let (code, v) = run(&[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(v["hosts"][0].get("findings").is_none(), "{v}");
+    assert_eq!(v["hosts"][0]["source"], "127.0.0.1");
+    // The policy blocks the port from every source: the callable coercion and credentials
+    // interfaces are exposed, authenticated as they are.
+    let (code, v) = run(&["--policy", policy.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(schema_errors(&v).is_empty(), "{:?}", schema_errors(&v));
+    let messages: Vec<&str> = v["hosts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("MS-DRSR drsuapi")
+            && m.contains("answers authenticated calls from 127.0.0.1")
+            && m.contains("\"Block RPC\"")),
+        "{messages:?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("MS-SAMR")),
+        "{messages:?}"
+    );
+}

@@ -29,12 +29,28 @@ pub struct InterfacesArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub probe_timeout: u64,
+    /// The intended policy (as `audit --policy` reads it, repeatable): a coercion or
+    /// credentials interface callable from a source it blocks on that port is an
+    /// `interface-exposed` finding, authenticated or not.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub output: super::stream::HostsOutput,
 }
 
 pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     let targets = args.targets.expand()?;
+    let loaded = if args.policy.is_empty() {
+        None
+    } else {
+        let opts = crate::policy::LoadOptions {
+            range_override: None,
+            os: Default::default(),
+            local_subnets: Vec::new(),
+        };
+        Some(crate::policy::load(&args.policy, &opts)?)
+    };
+    let policy = loaded.as_ref().map(|l| &l.policy);
     let dump = args.epm.options()?;
     let connect_timeout = dump.connect_timeout;
     let opts = ReachOptions {
@@ -56,7 +72,7 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     };
     let mut out = Output::start(form, &shell, "hosts")?;
     let emit = |_, h: crate::epm::reach::HostInterfaces| {
-        let h = HostReport::new(h);
+        let h = HostReport::new(h, policy);
         bar.host_done(
             &h.host.target,
             h.host.status == crate::epm::HostStatus::Error,

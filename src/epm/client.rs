@@ -571,6 +571,11 @@ impl EpmSession {
         }
         EpmSession::over_for(Connection::new(stream), addr, opts, deadline, auth, syntax).await
     }
+
+    /// The local address of the connection: the source the server sees.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.conn.get_ref().local_addr().ok()
+    }
 }
 
 impl<C: Fragments> EpmSession<C> {

@@ -32,7 +32,7 @@ use super::{EPM_INTERFACE, HostDump, HostStatus, Transport, names};
 use crate::wire::pdu::SyntaxId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -144,6 +144,10 @@ pub struct HostInterfaces {
     pub interfaces: Vec<InterfaceReach>,
     /// Interfaces registered on TCP but not probed: over the cap, or out of time.
     pub skipped: usize,
+    /// The address the probes left from (the source the host saw), when one connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<IpAddr>,
 }
 
 /// Classify what a probe session ended with: the verdict and the evidence.
@@ -185,24 +189,31 @@ async fn probe_one(
     opts: &DumpOptions,
     deadline: Instant,
     authenticated: bool,
-) -> Probe {
+) -> (Probe, Option<IpAddr>) {
     let creds = opts.auth.credentials.as_deref();
     let auth = match (authenticated, creds) {
         (true, Some(c)) => Some((c, opts.auth.level)),
         (true, None) => {
-            return Probe {
-                verdict: Verdict::Undetermined,
-                evidence: "no credentials".into(),
-            };
+            return (
+                Probe {
+                    verdict: Verdict::Undetermined,
+                    evidence: "no credentials".into(),
+                },
+                None,
+            );
         }
         (false, _) => None,
     };
+    let mut source = None;
     let result =
         match EpmSession::connect_for(Transport::Tcp, addr, opts, deadline, auth, syntax).await {
-            Ok(mut s) => s.probe_call(PROBE_OPNUM).await,
+            Ok(mut s) => {
+                source = s.local_addr().map(|a| a.ip());
+                s.probe_call(PROBE_OPNUM).await
+            }
             Err(e) => Err(e),
         };
-    classify(&result)
+    (classify(&result), source)
 }
 
 /// Parse "major.minor" as registered.
@@ -221,6 +232,7 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
         dump,
         interfaces: Vec::new(),
         skipped: 0,
+        source: None,
     };
     let Some(peer) = host.dump.address else {
         return host;
@@ -280,10 +292,13 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
             tokio::time::sleep_until((Instant::now() + wait).min(deadline))
         };
         pause(&mut first).await;
-        let anonymous = probe_one(addr, syntax, &opts.dump, deadline, false).await;
+        let (anonymous, source) = probe_one(addr, syntax, &opts.dump, deadline, false).await;
+        host.source = host.source.or(source);
         let authenticated = if authenticated {
             pause(&mut first).await;
-            Some(probe_one(addr, syntax, &opts.dump, deadline, true).await)
+            let (probe, source) = probe_one(addr, syntax, &opts.dump, deadline, true).await;
+            host.source = host.source.or(source);
+            Some(probe)
         } else {
             None
         };
@@ -326,6 +341,7 @@ pub async fn reach_each<T, F, E, Fut>(
             dump,
             interfaces: Vec::new(),
             skipped: 0,
+            source: None,
         }
     };
     crate::pipeline::run_each(

@@ -30,8 +30,9 @@ pub struct HostReport {
 }
 
 impl HostReport {
-    pub fn new(host: HostInterfaces) -> Self {
-        let findings = crate::audit::exposure::findings(&host);
+    /// The host's findings, judged with the intended `policy` when one was given.
+    pub fn new(host: HostInterfaces, policy: Option<&crate::policy::Policy>) -> Self {
+        let findings = crate::audit::exposure::findings(&host, policy);
         HostReport { host, findings }
     }
 }
@@ -204,7 +205,7 @@ mod tests {
     use uuid::Uuid;
 
     fn host() -> HostReport {
-        HostReport::new(host_interfaces())
+        HostReport::new(host_interfaces(), None)
     }
 
     fn host_interfaces() -> HostInterfaces {
@@ -240,6 +241,7 @@ mod tests {
                 },
             ],
             skipped: 0,
+            source: None,
         }
     }
 

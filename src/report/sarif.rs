@@ -325,8 +325,8 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
         ),
         Code::InterfaceExposed => (
             Error,
-            "A coercion or credentials interface answers anonymous calls",
-            "rpcaudit interfaces bound anonymously to an interface the catalogue tags coercion (it makes the host authenticate to an address the caller chooses) or credentials (it hands out or resets secrets), and a call beyond its last method reached it (fault nca_s_op_rng_error); no method ran.",
+            "A coercion or credentials interface answers calls it should not",
+            "rpcaudit interfaces bound to an interface the catalogue tags coercion (it makes the host authenticate to an address the caller chooses) or credentials (it hands out or resets secrets), and a call beyond its last method reached it (fault nca_s_op_rng_error; no method ran) anonymously, or from a source the intended policy blocks on that port.",
             "Stop the service that hosts it where it is not needed, or refuse unauthenticated calls to it (RestrictRemoteClients, an RPC filter that requires authentication), or block its port from the sources that have no business calling it.",
         ),
         Code::Other(_) => (
