@@ -60,7 +60,9 @@ fn samba_interfaces_are_classified_as_the_wire_and_the_fence_say() {
         &["tcp.srcport"],
     );
     let host = &v["hosts"][0];
-    assert_eq!(code, 0, "{v}");
+    // Samba answers anonymous calls to netdfs (coercion) and winreg (credentials) on TCP:
+    // interface-exposed findings, exit 1.
+    assert_eq!(code, 1, "{v}");
     assert_eq!(host["status"], "ok", "{host}");
     let probed = host["interfaces"].as_array().unwrap();
     let registered: std::collections::BTreeSet<(String, u64)> = host["dump"]["endpoints"]
@@ -108,6 +110,21 @@ fn samba_interfaces_are_classified_as_the_wire_and_the_fence_say() {
         );
     }
     assert!(callable > 0, "nothing callable: {host}");
+    let allow = lab::ALLOW_IP.to_string();
+    assert_eq!(host["source"], allow.as_str());
+    let exposed: Vec<&str> = host["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "interface-exposed")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        exposed
+            .iter()
+            .any(|m| m.contains("MS-DFSNM netdfs") && m.contains(&allow)),
+        "{exposed:?}"
+    );
     // Each callable verdict is a fault nca_s_op_rng_error that crossed the wire.
     assert!(
         faults.len() >= callable,
