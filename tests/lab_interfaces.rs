@@ -132,6 +132,43 @@ fn samba_interfaces_are_classified_as_the_wire_and_the_fence_say() {
         faults.len()
     );
 
+    // Over the named pipes too (`--pipes`: SMB on 445, anonymous): every plain pipe name
+    // probed; the spooler, which Samba registers on a pipe only, is an exposed coercion road.
+    let (code, v) = interfaces_in(lab::NS_ALLOW, &["--auth", "none", "--pipes"], false);
+    assert_eq!(code, 1, "{v}");
+    let host = &v["hosts"][0];
+    let pipes: Vec<&serde_json::Value> = host["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["road"].as_str().unwrap().starts_with("ncacn_np:"))
+        .collect();
+    let registered_pipes = host["dump"]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["protocol"] == "ncacn_np")
+        .filter(|e| e["interface"] != "e1af8308-5d1f-11c9-91a4-08002b14a0fa")
+        .count();
+    assert_eq!(
+        pipes.len() + host["skipped"].as_u64().unwrap() as usize,
+        registered_pipes
+    );
+    for i in &pipes {
+        assert_eq!(i["anonymous"]["verdict"], "callable", "{i}");
+    }
+    assert!(
+        host["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |f| f["message"].as_str().unwrap().contains("MS-RPRN winspool")
+                    && f["message"].as_str().unwrap().contains("\\pipe\\spoolss")
+            ),
+        "{host}"
+    );
+
     // From the denied subnet the fence drops 135 and the range: nothing is reachable, and the
     // run says so rather than "nothing callable".
     let (code, v) = interfaces_in(lab::NS_DENY, &["--auth", "none"], false);

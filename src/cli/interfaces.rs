@@ -29,6 +29,10 @@ pub struct InterfacesArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub probe_timeout: u64,
+    /// Probe the interfaces registered on named pipes too (ncacn_np over SMB on 445, an
+    /// anonymous session per probe).
+    #[arg(long)]
+    pub pipes: bool,
     /// The intended policy (as `audit --policy` reads it, repeatable): a coercion or
     /// credentials interface callable from a source it blocks on that port is an
     /// `interface-exposed` finding, authenticated or not.
@@ -58,6 +62,7 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
         max_interfaces: args.max_interfaces as usize,
         interval: Duration::from_millis(args.interval_ms),
         host_timeout: Duration::from_secs(args.probe_timeout),
+        pipes: args.pipes,
     };
     let form = args.output.form();
     let in_flight = args.epm.hosts_in_flight();

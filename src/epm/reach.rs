@@ -59,6 +59,9 @@ pub struct ReachOptions {
     pub interval: Duration,
     /// Bound on all the probes of one host (after its dump).
     pub host_timeout: Duration,
+    /// Probe the interfaces registered on named pipes too (`ncacn_np`, an anonymous SMB
+    /// session on 445 per probe).
+    pub pipes: bool,
 }
 
 /// What one probe concluded.
@@ -216,6 +219,23 @@ async fn probe_one(
     (classify(&result), source)
 }
 
+/// The pipe of an `ncacn_np` binding (`ncacn_np:HOST[\\pipe\\lsarpc]`), without `\\pipe\\`,
+/// when it is a plain name (letters, digits, `_`, `-`, `$`, `.`, at most 64): a name from the
+/// network goes into an SMB request only then.
+fn pipe_name(binding: &str) -> Option<String> {
+    let inner = binding.get(binding.find('[')? + 1..binding.rfind(']')?)?;
+    let lower = inner.to_ascii_lowercase();
+    let name = lower
+        .strip_prefix("\\pipe\\")
+        .map(|_| inner.get(6..).unwrap_or_default())?;
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | '.'));
+    plain.then(|| name.to_string())
+}
+
 /// Parse "major.minor" as registered.
 fn version(v: &str) -> Option<(u16, u16)> {
     let (a, b) = v.split_once('.')?;
@@ -238,26 +258,43 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
         return host;
     };
     let authenticated = host.dump.auth.is_some();
-    // Distinct (interface, version, port) on ncacn_ip_tcp, the endpoint mapper itself aside.
-    let mut selected: Vec<(Uuid, String, u16, String)> = Vec::new();
-    for e in host.dump.tcp_endpoints() {
-        let Some(port) = e.port else { continue };
+    // Distinct (interface, version, port or pipe) on ncacn_ip_tcp, and on ncacn_np when asked,
+    // the endpoint mapper itself aside.
+    let mut selected: Vec<(Uuid, String, u16, String, Option<String>)> = Vec::new();
+    for e in &host.dump.endpoints {
+        let (port, pipe) = match (e.protocol.as_str(), e.port) {
+            ("ncacn_ip_tcp", Some(port)) => (port, None),
+            ("ncacn_np", _) if opts.pipes => match pipe_name(&e.binding) {
+                Some(name) => (super::pipe::SMB_PORT, Some(name.to_ascii_lowercase())),
+                None => {
+                    host.skipped += 1;
+                    continue;
+                }
+            },
+            _ => continue,
+        };
         if e.interface == EPM_INTERFACE
-            || selected
-                .iter()
-                .any(|(u, v, p, _)| *u == e.interface && *v == e.version && *p == port)
+            || selected.iter().any(|(u, v, p, _, n)| {
+                *u == e.interface && *v == e.version && *p == port && *n == pipe
+            })
         {
             continue;
         }
-        selected.push((e.interface, e.version.clone(), port, e.binding.clone()));
+        selected.push((
+            e.interface,
+            e.version.clone(),
+            port,
+            e.binding.clone(),
+            pipe,
+        ));
     }
     // The interfaces the catalogue tags come first, so a cap keeps them.
-    selected.sort_by_key(|(u, _, port, _)| (names::tags(u).is_empty(), *port, *u));
+    selected.sort_by_key(|(u, _, port, _, _)| (names::tags(u).is_empty(), *port, *u));
     let deadline = Instant::now() + opts.host_timeout;
     let mut first = true;
-    for (k, (uuid, v, port, binding)) in selected.iter().enumerate() {
+    for (k, (uuid, v, port, binding, pipe)) in selected.iter().enumerate() {
         if k >= opts.max_interfaces || Instant::now() >= deadline {
-            host.skipped = selected.len() - k;
+            host.skipped += selected.len() - k;
             host.status = HostStatus::Partial;
             host.error.get_or_insert_with(|| {
                 if k >= opts.max_interfaces {
@@ -292,6 +329,30 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
             tokio::time::sleep_until((Instant::now() + wait).min(deadline))
         };
         pause(&mut first).await;
+        if let Some(name) = pipe {
+            // Over the pipe: an anonymous SMB session; the credentials are not used there.
+            let result = super::pipe::probe_pipe(
+                target,
+                addr,
+                name,
+                syntax,
+                PROBE_OPNUM,
+                &opts.dump,
+                deadline,
+            )
+            .await;
+            host.interfaces.push(InterfaceReach {
+                interface: *uuid,
+                version: v.clone(),
+                name: names::label(uuid),
+                tags: names::tags(uuid),
+                road: binding.clone(),
+                port: *port,
+                anonymous: classify(&result),
+                authenticated: None,
+            });
+            continue;
+        }
         let (anonymous, source) = probe_one(addr, syntax, &opts.dump, deadline, false).await;
         host.source = host.source.or(source);
         let authenticated = if authenticated {
@@ -424,6 +485,7 @@ mod tests {
             max_interfaces: max,
             interval: Duration::from_millis(1),
             host_timeout: Duration::from_secs(20),
+            pipes: false,
         }
     }
 
@@ -529,6 +591,29 @@ mod tests {
             u32::from(PROBE_OPNUM) > 16 * u32::from(most),
             "{PROBE_OPNUM} is too close to {most}"
         );
+    }
+
+    #[test]
+    fn only_plain_pipe_names_are_taken_from_a_binding() {
+        assert_eq!(
+            pipe_name("ncacn_np:[\\pipe\\lsarpc]").as_deref(),
+            Some("lsarpc")
+        );
+        assert_eq!(
+            pipe_name("ncacn_np:\\\\DC01[\\PIPE\\InitShutdown]").as_deref(),
+            Some("InitShutdown")
+        );
+        for hostile in [
+            "ncacn_np:[\\pipe\\a\\..\\b]",
+            "ncacn_np:[\\pipe\\\x1b[2J]",
+            "ncacn_np:[\\pipe\\]",
+            "ncacn_np:[lsarpc]",
+            "ncacn_np:",
+        ] {
+            assert_eq!(pipe_name(hostile), None, "{hostile:?}");
+        }
+        let long = format!("ncacn_np:[\\pipe\\{}]", "a".repeat(65));
+        assert_eq!(pipe_name(&long), None);
     }
 
     #[test]
