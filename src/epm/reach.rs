@@ -374,6 +374,20 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
             authenticated,
         });
     }
+    // An interface whose answer could not be read is not known to be refused: the host is not
+    // whole (fail closed), and says which.
+    let undetermined = host
+        .interfaces
+        .iter()
+        .flat_map(|i| std::iter::once(&i.anonymous).chain(i.authenticated.as_ref()))
+        .filter(|p| p.verdict == Verdict::Undetermined)
+        .count();
+    if undetermined > 0 && host.status == HostStatus::Ok {
+        host.status = HostStatus::Partial;
+        host.error = Some(format!(
+            "{target}: {undetermined} interface probes ended undetermined (neither callable nor refused)"
+        ));
+    }
     host
 }
 
@@ -578,6 +592,40 @@ mod tests {
         assert_eq!(
             samr.authenticated.as_ref().map(|p| p.verdict),
             Some(Verdict::Callable)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_port_that_hangs_up_is_undetermined_and_the_host_not_whole() {
+        // Registrations on a port that accepts and hangs up at once.
+        let bad = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bad_port = bad.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = bad.accept().await {
+                drop(s);
+            }
+        });
+        let ports = crate::ports::PortRanges::from_ranges([(bad_port, bad_port)]);
+        let c = FixtureConfig::windows_like(2, &ports, 0, 0, "FIXTURE");
+        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), c)
+            .await
+            .unwrap();
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::None, None, 64),
+        )
+        .await;
+        assert_eq!(host.interfaces.len(), 2);
+        for i in &host.interfaces {
+            assert_eq!(i.anonymous.verdict, Verdict::Undetermined, "{i:?}");
+        }
+        assert_eq!(host.status, HostStatus::Partial);
+        assert!(
+            host.error
+                .as_deref()
+                .unwrap()
+                .contains("2 interface probes ended undetermined")
         );
     }
 
