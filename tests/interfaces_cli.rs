@@ -45,8 +45,13 @@ fn by_uuid<'a>(host: &'a serde_json::Value, uuid: &str) -> &'a serde_json::Value
 }
 
 fn schema_errors(v: &serde_json::Value) -> Vec<String> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/interfaces.schema.json");
+    schema_errors_in("interfaces.schema.json", v)
+}
+
+fn schema_errors_in(name: &str, v: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -255,4 +260,32 @@ fn an_authenticated_call_from_a_source_the_policy_blocks_is_exposed() {
         !messages.iter().any(|m| m.contains("MS-SAMR")),
         "{messages:?}"
     );
+}
+
+#[test]
+fn json_lines_are_one_host_each_then_the_summary_and_match_their_schema() {
+    let f = fixture(&["--serve-interfaces"]);
+    let port = f.port();
+    let out = std::process::Command::new(support::bin())
+        .args(["interfaces", "127.0.0.1", "127.0.0.3", "--port", &port])
+        .args(["--timeout", "5", "--interval-ms", "0", "--json-lines"])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for l in &lines {
+        let errors = schema_errors_in("interfaces-lines.schema.json", l);
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    let summary = &lines[2];
+    assert_eq!(summary["record"], "summary");
+    assert_eq!(summary["hosts"], 2);
+    assert_eq!(summary["ok"], 1);
+    assert_eq!(summary["error"], 1);
+    assert_eq!(summary["complete"], false);
+    assert!(summary["errors"].as_u64().unwrap() > 0);
+    assert_eq!(out.status.code(), Some(3));
 }

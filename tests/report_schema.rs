@@ -50,6 +50,10 @@ fn committed_lines_schemas_match_the_types() {
             "interfaces.schema.json",
             rpcaudit::report::interfaces::schema(),
         ),
+        (
+            "interfaces-lines.schema.json",
+            rpcaudit::report::interfaces::lines_schema(),
+        ),
     ] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("schema")

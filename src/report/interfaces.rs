@@ -56,6 +56,20 @@ pub struct InterfacesLinesSummary {
     pub interrupted: bool,
 }
 
+/// One line of `--json-lines`: a host (the object the document's `hosts` holds), or the
+/// summary, which comes last.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum InterfacesLine {
+    Summary(InterfacesLinesSummary),
+    Host(Box<HostReport>),
+}
+
+/// The JSON Schema of `--json-lines`' lines.
+pub fn lines_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(InterfacesLine)).unwrap_or_default()
+}
+
 /// The JSON Schema of the document.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(InterfacesReport)).unwrap_or_default()
