@@ -85,6 +85,10 @@ pub enum Code {
     /// A source the fence denies TCP 135 and the range reaches the same RPC interfaces by
     /// another road (SMB named pipes on 445 or 139, RPC over HTTP on 593).
     FenceBypass,
+    /// `rpcaudit interfaces`: an interface the catalogue tags `coercion` or `credentials`
+    /// answered a call (fault nca_s_op_rng_error: the call reached it) anonymously, or from a
+    /// source the intended policy blocks on its port.
+    InterfaceExposed,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -126,6 +130,7 @@ impl Code {
         Code::StoreDisagrees,
         Code::StoreNotInForce,
         Code::FenceBypass,
+        Code::InterfaceExposed,
     ];
 
     /// Whether the policy reader and linter produce this code (the guide's "policy" rows;
@@ -142,6 +147,7 @@ impl Code {
                 | Code::Unverified
                 | Code::StoreNotInForce
                 | Code::FenceBypass
+                | Code::InterfaceExposed
                 | Code::Other(_)
         )
     }
@@ -181,6 +187,7 @@ impl Code {
             Code::Unverified => "unverified",
             Code::StoreNotInForce => "store-not-in-force",
             Code::FenceBypass => "fence-bypass",
+            Code::InterfaceExposed => "interface-exposed",
             Code::Other(code) => code,
         }
     }

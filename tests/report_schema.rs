@@ -46,6 +46,14 @@ fn committed_lines_schemas_match_the_types() {
             "probe-lines.schema.json",
             rpcaudit::probe::lines::lines_schema(),
         ),
+        (
+            "interfaces.schema.json",
+            rpcaudit::report::interfaces::schema(),
+        ),
+        (
+            "interfaces-lines.schema.json",
+            rpcaudit::report::interfaces::lines_schema(),
+        ),
     ] {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("schema")

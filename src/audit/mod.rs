@@ -19,6 +19,7 @@
 //!    code.
 
 pub mod capacity;
+pub mod exposure;
 pub mod remedy;
 pub mod roads;
 pub mod run;

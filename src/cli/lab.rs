@@ -71,6 +71,19 @@ pub struct ServeArgs {
     /// markup, to test what renders it.
     #[arg(long, value_name = "TEXT")]
     pub annotation: Option<String>,
+    /// Accept binds to the registered interfaces too (not only the endpoint mapper's) and
+    /// answer every call to them with fault nca_s_op_rng_error: the fixture implements none of
+    /// their methods. For `rpcaudit interfaces`; give --tcp-ports the --listen port so the
+    /// registrations name this server.
+    #[arg(long)]
+    pub serve_interfaces: bool,
+    /// With --serve-interfaces: refuse calls to this interface with fault rpc_s_access_denied,
+    /// as an RPC filter's block is taken to (repeatable).
+    #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
+    pub refuse_calls: Vec<uuid::Uuid>,
+    /// With --serve-interfaces: refuse binds to this interface with a bind_nak (repeatable).
+    #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
+    pub refuse_binds: Vec<uuid::Uuid>,
 }
 
 /// Why `lab serve` options cannot be served.
@@ -130,6 +143,11 @@ impl ServeArgs {
                 e.annotation = text.clone();
             }
         }
+        c.interfaces = crate::epm::server::InterfaceRules {
+            serve: self.serve_interfaces,
+            refuse_calls: self.refuse_calls.clone(),
+            refuse_binds: self.refuse_binds.clone(),
+        };
         c.require_auth = self
             .require_auth
             .as_deref()

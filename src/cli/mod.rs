@@ -19,6 +19,7 @@ pub mod dump;
 pub mod error;
 pub mod files;
 pub mod generate;
+pub mod interfaces;
 pub mod lab;
 pub mod policy;
 pub mod probe;
@@ -91,6 +92,8 @@ pub enum Command {
     Audit(Box<audit::AuditArgs>),
     /// Dump the endpoint mapper of each target, like rpcdump: over TCP 135, or --transport smb, http, udp, auto.
     Dump(dump::DumpArgs),
+    /// Which interfaces each target's calls reach: dump, then bind to each interface registered on TCP and call an opnum beyond its last method (nothing runs).
+    Interfaces(Box<interfaces::InterfacesArgs>),
     /// Read the intended policy: lint it, explain a decision, show the RPC dynamic range.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -165,6 +168,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
         Command::Audit(args) => audit::run(*args),
         Command::Dump(args) => dump::run(args),
+        Command::Interfaces(args) => interfaces::run(*args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Probe(args) => probe::run(args),
         Command::Capacity(args) => capacity::run(args),

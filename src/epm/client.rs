@@ -25,6 +25,7 @@ use crate::wire::epm::{
 };
 use crate::wire::http::{BannerError, BannerProgress};
 use crate::wire::ndr::{ByteOrder, ContextHandle, Stub};
+use crate::wire::pdu::SyntaxId;
 use crate::wire::pdu::reject_reason;
 use crate::wire::pdu::{
     self, Auth3, Bind, Body, PFC_FIRST_FRAG, PFC_LAST_FRAG, Pdu, RESULT_ACCEPTANCE, Request,
@@ -342,8 +343,16 @@ pub enum DumpError {
     },
     #[error("bind rejected by the endpoint mapper: {0}")]
     BindRejected(String),
+    /// The bind was refused as a whole (bind_nak), with the reason the server gave.
+    #[error("bind rejected by the endpoint mapper: bind_nak, reason {reason} ({name})")]
+    BindNak { reason: u16, name: &'static str },
+    /// A fault PDU: `status` described, `code` as sent.
     #[error("{step}: fault {status}")]
-    Fault { step: &'static str, status: String },
+    Fault {
+        step: &'static str,
+        status: String,
+        code: u32,
+    },
     #[error("{step}: unexpected {got} PDU")]
     Unexpected {
         step: &'static str,
@@ -524,6 +533,8 @@ pub struct EpmSession<C = Connection<TcpStream>> {
     deadline: Instant,
     host_timeout: Duration,
     peer: SocketAddr,
+    /// The interface bound to: the endpoint mapper's, or the one `epm::reach` probes.
+    syntax: SyntaxId,
 }
 
 impl EpmSession {
@@ -557,6 +568,20 @@ impl EpmSession {
         auth: Option<(&Credentials, Level)>,
         spn: Option<&str>,
     ) -> Result<Self, DumpError> {
+        Self::connect_for(road, addr, opts, deadline, auth, spn, EPM_SYNTAX).await
+    }
+
+    /// [`EpmSession::connect_over`], binding to `syntax` instead of the endpoint mapper: the
+    /// session `epm::reach` probes an interface with.
+    pub async fn connect_for(
+        road: Transport,
+        addr: SocketAddr,
+        opts: &DumpOptions,
+        deadline: Instant,
+        auth: Option<(&Credentials, Level)>,
+        spn: Option<&str>,
+        syntax: SyntaxId,
+    ) -> Result<Self, DumpError> {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
         let stream = timeout_at(connect_by, TcpStream::connect(addr))
             .await
@@ -582,7 +607,21 @@ impl EpmSession {
             };
             read_banner(&mut stream, by, bound).await?;
         }
-        EpmSession::over(Connection::new(stream), addr, opts, deadline, auth, spn).await
+        EpmSession::over_for(
+            Connection::new(stream),
+            addr,
+            opts,
+            deadline,
+            auth,
+            spn,
+            syntax,
+        )
+        .await
+    }
+
+    /// The local address of the connection: the source the server sees.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.conn.get_ref().local_addr().ok()
     }
 }
 
@@ -597,6 +636,19 @@ impl<C: Fragments> EpmSession<C> {
         auth: Option<(&Credentials, Level)>,
         spn: Option<&str>,
     ) -> Result<Self, DumpError> {
+        Self::over_for(conn, peer, opts, deadline, auth, spn, EPM_SYNTAX).await
+    }
+
+    /// [`EpmSession::over`], binding to `syntax`.
+    pub async fn over_for(
+        conn: C,
+        peer: SocketAddr,
+        opts: &DumpOptions,
+        deadline: Instant,
+        auth: Option<(&Credentials, Level)>,
+        spn: Option<&str>,
+        syntax: SyntaxId,
+    ) -> Result<Self, DumpError> {
         let mut s = EpmSession {
             conn,
             security: None,
@@ -609,6 +661,7 @@ impl<C: Fragments> EpmSession<C> {
             deadline,
             host_timeout: opts.timeout,
             peer,
+            syntax,
         };
         match (auth, opts.auth.mode) {
             (None, _) => s.bind().await?,
@@ -679,18 +732,18 @@ impl<C: Fragments> EpmSession<C> {
         }
     }
 
-    fn bind_pdu(flags: u8) -> Pdu<'static> {
+    fn bind_pdu(&self, flags: u8) -> Pdu<'static> {
         Pdu::new(
             ByteOrder::Little,
             CALL_BIND,
             PFC_FIRST_FRAG | PFC_LAST_FRAG | flags,
-            Body::Bind(Bind::offer(EPM_SYNTAX, MAX_XMIT)),
+            Body::Bind(Bind::offer(self.syntax, MAX_XMIT)),
         )
     }
 
     async fn bind(&mut self) -> Result<(), DumpError> {
         let step = "bind";
-        let bytes = Self::bind_pdu(0).encode().map_err(DumpError::wire(step))?;
+        let bytes = self.bind_pdu(0).encode().map_err(DumpError::wire(step))?;
         let by = self.step_deadline();
         self.write(step, by, &bytes).await?;
         let frame = self.read(step, by).await?;
@@ -709,7 +762,8 @@ impl<C: Fragments> EpmSession<C> {
         let step = "bind";
         let auth_err = |source| DumpError::Auth { step, source };
         let (mut sec, negotiate) = ClientAuth::start(creds, level, 0).map_err(auth_err)?;
-        let bytes = Self::bind_pdu(PFC_SUPPORT_HEADER_SIGN)
+        let bytes = self
+            .bind_pdu(PFC_SUPPORT_HEADER_SIGN)
             .with_auth(sec.trailer(), &negotiate)
             .and_then(|p| p.encode())
             .map_err(DumpError::wire(step))?;
@@ -786,7 +840,8 @@ impl<C: Fragments> EpmSession<C> {
             },
             source => DumpError::Auth { step, source },
         })?;
-        let bytes = Self::bind_pdu(PFC_SUPPORT_HEADER_SIGN)
+        let bytes = self
+            .bind_pdu(PFC_SUPPORT_HEADER_SIGN)
             .with_auth(sec.trailer(), &ap_req)
             .and_then(|p| p.encode())
             .map_err(DumpError::wire(step))?;
@@ -935,11 +990,10 @@ impl<C: Fragments> EpmSession<C> {
                     "bind_ack without a result".to_string(),
                 )),
             },
-            Body::BindNak(nak) => Err(DumpError::BindRejected(format!(
-                "bind_nak, reason {} ({})",
-                nak.reject_reason,
-                bind_nak_reason(nak.reject_reason)
-            ))),
+            Body::BindNak(nak) => Err(DumpError::BindNak {
+                reason: nak.reject_reason,
+                name: bind_nak_reason(nak.reject_reason),
+            }),
             Body::Fault(f) if f.status == STATUS_ACCESS_DENIED && !authenticated => {
                 Err(DumpError::AnonymousRefused {
                     step,
@@ -949,6 +1003,7 @@ impl<C: Fragments> EpmSession<C> {
             Body::Fault(f) => Err(DumpError::Fault {
                 step,
                 status: pdu::describe_status(f.status),
+                code: f.status,
             }),
             _ => Err(DumpError::Unexpected {
                 step,
@@ -1086,6 +1141,7 @@ impl<C: Fragments> EpmSession<C> {
                     return Err(DumpError::Fault {
                         step,
                         status: pdu::describe_status(f.status),
+                        code: f.status,
                     });
                 }
                 _ => {
@@ -1096,6 +1152,15 @@ impl<C: Fragments> EpmSession<C> {
                 }
             }
         }
+    }
+
+    /// Call `opnum` of the bound interface with an empty stub: the length of the response's
+    /// stub when the server answers, or the error its fault (with its code) or refusal makes.
+    /// `epm::reach` calls an opnum beyond every dispatch table, so no method runs.
+    pub async fn probe_call(&mut self, opnum: u16) -> Result<usize, DumpError> {
+        self.call_co("probe call", opnum, &[])
+            .await
+            .map(|(stub, _)| stub.len())
     }
 
     /// One `ept_lookup` page.
@@ -1421,6 +1486,7 @@ pub fn to_endpoint(entry: &EptEntry) -> Result<Endpoint, EntryError> {
         interface,
         version: format!("{major}.{minor}"),
         name: names::label(&interface),
+        tags: names::tags(&interface),
         object: entry.object,
         annotation: entry.annotation.clone(),
         binding: b.text(),
@@ -1721,7 +1787,7 @@ pub(crate) async fn with_auth_over_tcp(
 
 /// The SPN Kerberos asks a ticket for on `target`: `host/` and `--target-name`, or the target's
 /// own name; `None` when the target is an address and no name was given.
-fn kerberos_spn(target: &str, opts: &DumpOptions) -> Option<String> {
+pub(crate) fn kerberos_spn(target: &str, opts: &DumpOptions) -> Option<String> {
     if let Some(name) = &opts.auth.target_name {
         return Some(super::kerberos::spn_for(name));
     }

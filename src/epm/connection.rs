@@ -114,6 +114,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
+
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
 }
 
 #[cfg(test)]

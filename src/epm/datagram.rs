@@ -277,6 +277,7 @@ impl ClSession {
                         DumpError::Fault {
                             step,
                             status: pdu::describe_status(status),
+                            code: status,
                         }
                     });
                 }

@@ -5,12 +5,14 @@
 //! The types here are what the rest of the flow (capacity, audit, report) consumes.
 
 pub mod auth;
+pub mod catalogue;
 pub mod client;
 pub mod connection;
 pub mod datagram;
 pub mod kerberos;
 pub mod names;
 pub mod pipe;
+pub mod reach;
 pub mod server;
 pub mod survey;
 
@@ -106,6 +108,9 @@ pub struct Endpoint {
     pub version: String,
     /// Short name of a well-known interface (e.g. "MS-SAMR samr"), if known.
     pub name: Option<String>,
+    /// The catalogue's risk tags for the interface (`data/interfaces.tsv`); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<catalogue::Tag>,
     /// Object UUID (nil for most registrations).
     pub object: Uuid,
     /// The annotation the server registered, possibly empty.
@@ -255,6 +260,7 @@ pub(crate) mod testing {
             interface: Uuid::from_u128(iface),
             version: "1.0".into(),
             name: None,
+            tags: vec![],
             object: Uuid::nil(),
             annotation: String::new(),
             protocol: "ncacn_ip_tcp".into(),

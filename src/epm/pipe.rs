@@ -154,12 +154,24 @@ impl<'r> SmbRoad<'r> {
         }
     }
 
-    /// Connect, negotiate, log on, connect to `IPC$` and open the pipe, each step bounded.
+    /// Connect, negotiate, log on, connect to `IPC$` and open `\pipe\epmapper`, each step
+    /// bounded.
     async fn open(
         &self,
         addr: SocketAddr,
         deadline: Instant,
         creds: Option<&Credentials>,
+    ) -> Result<(Pipe, Logon), DumpError> {
+        self.open_pipe(addr, deadline, creds, EPMAPPER_PIPE).await
+    }
+
+    /// [`SmbRoad::open`] for the pipe `name` (relative to `IPC$`, without `\pipe\`).
+    async fn open_pipe(
+        &self,
+        addr: SocketAddr,
+        deadline: Instant,
+        creds: Option<&Credentials>,
+        name: &str,
     ) -> Result<(Pipe, Logon), DumpError> {
         let o = self.opts;
         let by = deadline.min(Instant::now() + o.connect_timeout);
@@ -216,9 +228,13 @@ impl<'r> SmbRoad<'r> {
             .map_err(|_| timeout(step, by))?
             .map_err(|source| refusal(step, source, creds))?;
 
-        let step = "smb create \\pipe\\epmapper";
+        let step = if name == EPMAPPER_PIPE {
+            "smb create \\pipe\\epmapper"
+        } else {
+            "smb create pipe"
+        };
         let by = deadline.min(Instant::now() + o.call_timeout);
-        let pipe = timeout_at(by, Pipe::open(session, EPMAPPER_PIPE))
+        let pipe = timeout_at(by, Pipe::open(session, name))
             .await
             .map_err(|_| timeout(step, by))?
             .map_err(|source| refusal(step, source, creds))?;
@@ -384,6 +400,27 @@ pub async fn open_pipes_from(
         }
     }
     access
+}
+
+/// Probe one interface over the named pipe `name` (without `\\pipe\\`) on `addr` (the SMB
+/// port): an anonymous SMB session, then an unauthenticated bind to `syntax` on the pipe, as
+/// over TCP, and one call at `opnum` (`epm::reach` picks one beyond every dispatch table).
+pub(crate) async fn probe_pipe(
+    target: &str,
+    addr: SocketAddr,
+    name: &str,
+    syntax: crate::wire::pdu::SyntaxId,
+    opnum: u16,
+    opts: &DumpOptions,
+    deadline: Instant,
+) -> Result<usize, DumpError> {
+    let smb = SmbOptions::default();
+    let addrs = [addr];
+    let road = SmbRoad::new(target, &addrs, opts, &smb);
+    let (pipe, _) = road.open_pipe(addr, deadline, None, name).await?;
+    let frags = PipeFragments::new(pipe, smb.transceive);
+    let mut s = EpmSession::over_for(frags, addr, opts, deadline, None, None, syntax).await?;
+    s.probe_call(opnum).await
 }
 
 /// The server part of `\\server\IPC$`: the target as given when it is a name, else the address.

@@ -239,6 +239,23 @@ pub struct FixtureConfig {
     /// Windows host with RestrictRemoteClients does, and accept NTLM for this account at
     /// every level.
     pub require_auth: Option<Acceptor>,
+    /// Whether binds to the registered interfaces are served, and which are refused.
+    pub interfaces: InterfaceRules,
+}
+
+/// How the fixture answers binds and calls to the interfaces it registers, beyond the endpoint
+/// mapper (`rpcaudit interfaces` probes them). Off by default: only the EPM is bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterfaceRules {
+    /// Accept binds to every registered interface (UUID and major version); every call then
+    /// faults `nca_s_op_rng_error`, since the fixture implements no method of them.
+    pub serve: bool,
+    /// Calls to these are refused with fault `rpc_s_access_denied` (5): what an RPC filter's
+    /// block, a security callback or an interface's security descriptor is taken to send
+    /// (assumed, see `docs/guide/interfaces.md`).
+    pub refuse_calls: Vec<Uuid>,
+    /// Binds to these are refused with a bind_nak (reason 0, not specified).
+    pub refuse_binds: Vec<Uuid>,
 }
 
 // The interfaces of the tables below, one constant each (the UUIDs as the protocols
@@ -367,6 +384,7 @@ impl FixtureConfig {
             misbehave: None,
             idle_timeout: Duration::from_secs(60),
             require_auth: None,
+            interfaces: InterfaceRules::default(),
         }
     }
 }
@@ -606,6 +624,8 @@ struct Session<'a> {
     order: ByteOrder,
     max_xmit: u16,
     accepted_context: Option<u16>,
+    /// Contexts bound to a registered interface other than the EPM ([`InterfaceRules`]).
+    interface_contexts: HashMap<u16, Uuid>,
     stats: &'a FixtureStats,
     /// What the calls are answered with.
     answers: Answers<'a>,
@@ -661,6 +681,7 @@ async fn serve_connection(
         order: config.byte_order,
         max_xmit: config.max_xmit_frag,
         accepted_context: None,
+        interface_contexts: HashMap::new(),
         stats,
         answers: Answers::new(config, stats, local_ip),
         auth: None,
@@ -823,11 +844,35 @@ impl Session<'_> {
             // The fixture never sends fragments larger than the client can take.
             self.max_xmit = self.config.max_xmit_frag.min(bind.max_recv_frag.max(1024));
         }
+        let rules = &self.config.interfaces;
+        let served = |syntax: &SyntaxId| {
+            rules.serve
+                && self
+                    .config
+                    .endpoints
+                    .iter()
+                    .any(|e| e.interface == syntax.uuid && e.major == syntax.major())
+        };
+        if bind.contexts.iter().any(|c| {
+            served(&c.abstract_syntax) && rules.refuse_binds.contains(&c.abstract_syntax.uuid)
+        }) {
+            return self
+                .send_bind_nak(call_id, reject_reason::NOT_SPECIFIED)
+                .await;
+        }
         let mut results = Vec::with_capacity(bind.contexts.len());
         for c in &bind.contexts {
             let epm = c.abstract_syntax == EPM_SYNTAX;
             let ndr = c.transfer_syntaxes.contains(&NDR20);
-            let r = if epm && ndr {
+            let r = if !epm && served(&c.abstract_syntax) && ndr {
+                self.interface_contexts
+                    .insert(c.context_id, c.abstract_syntax.uuid);
+                ContextResult {
+                    result: RESULT_ACCEPTANCE,
+                    reason: 0,
+                    transfer_syntax: NDR20,
+                }
+            } else if epm && ndr {
                 self.accepted_context.get_or_insert(c.context_id);
                 ContextResult {
                     result: RESULT_ACCEPTANCE,
@@ -911,6 +956,13 @@ impl Session<'_> {
         stub: &[u8],
         order: ByteOrder,
     ) -> Result<(), ServeError> {
+        if let Some(uuid) = self.interface_contexts.get(&context_id) {
+            let refused =
+                self.refuses_calls() || self.config.interfaces.refuse_calls.contains(uuid);
+            // rpc_s_access_denied, or nca_s_op_rng_error: no method of it is implemented here.
+            let status = if refused { 0x0000_0005 } else { 0x1c01_0002 };
+            return self.fault(call_id, context_id, status).await;
+        }
         if self.accepted_context != Some(context_id) {
             return self.fault(call_id, context_id, 0x1c01_0003).await; // nca_s_unk_if
         }

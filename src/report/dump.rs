@@ -209,11 +209,26 @@ pub fn render_table(hosts: &[HostDump]) -> String {
 /// unknown UUID; the quoted fallback is only for the table.
 fn name_cell(e: &Endpoint) -> String {
     use crate::inert::cell;
-    match e.name.as_deref() {
+    let name = match e.name.as_deref() {
         Some(name) => cell(name).into_owned(),
         None if !e.annotation.is_empty() => format!("\"{}\"", cell(&e.annotation)),
         None => String::new(),
+    };
+    match tag_list(&e.tags) {
+        Some(tags) => format!("{name} [{tags}]"),
+        None => name,
     }
+}
+
+/// "coercion, credentials": the catalogue's tags of an interface, for tables and pages; `None`
+/// when it has none. The tags are our own words, not input.
+pub fn tag_list(tags: &[crate::epm::catalogue::Tag]) -> Option<String> {
+    (!tags.is_empty()).then(|| {
+        tags.iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// "135,5001-5003,49664" from a sorted list of ports.
@@ -262,6 +277,22 @@ mod tests {
             signed.starts_with("Host h (ok) via 127.0.0.1:135, NTLM at privacy as LAB\\audit\n"),
             "{signed}"
         );
+    }
+
+    #[test]
+    fn the_name_cell_carries_the_catalogue_tags() {
+        use crate::epm::catalogue::Tag;
+        let mut efs = ep(5001, 1);
+        efs.name = Some("MS-EFSR efsrpc".into());
+        efs.tags = vec![Tag::Coercion];
+        assert_eq!(name_cell(&efs), "MS-EFSR efsrpc [coercion]");
+        let mut drs = ep(5002, 2);
+        drs.tags = vec![Tag::Credentials, Tag::DomainReplication];
+        assert_eq!(
+            name_cell(&drs),
+            "MS-SAMR samr [credentials, domain-replication]"
+        );
+        assert_eq!(name_cell(&ep(5003, 3)), "MS-SAMR samr");
     }
 
     #[test]

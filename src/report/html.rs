@@ -553,12 +553,13 @@ fn endpoints(h: &super::audit::HostReport) -> Markup {
                 p.none { "None." }
             } @else {
                 table.list {
-                    thead { tr { th { "interface" } th { "name" } th { "annotation" } th { "binding" } } }
+                    thead { tr { th { "interface" } th { "name" } th { "tags" } th { "annotation" } th { "binding" } } }
                     tbody {
                         @for e in &d.endpoints {
                             tr {
                                 td { code { (e.interface) } " v" (t(&e.version)) }
                                 td { (t(e.name.as_deref().unwrap_or_default())) }
+                                td.tags { (crate::report::dump::tag_list(&e.tags).unwrap_or_default()) }
                                 td.annotation { (t(&e.annotation)) }
                                 td { code { (t(&e.binding)) } }
                             }

@@ -323,6 +323,12 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "A source the fence denies TCP 135 and the RPC dynamic range reaches the same RPC interfaces by another road: SMB named pipes on TCP 445 or 139 (RestrictRemoteClients counts a named-pipe client as authenticated), or RPC over HTTP on TCP 593.",
             "Block those ports from the denied sources as TCP 135 is blocked; where SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters.",
         ),
+        Code::InterfaceExposed => (
+            Error,
+            "A coercion or credentials interface answers calls it should not",
+            "rpcaudit interfaces bound to an interface the catalogue tags coercion (it makes the host authenticate to an address the caller chooses) or credentials (it hands out or resets secrets), and a call beyond its last method reached it (fault nca_s_op_rng_error; no method ran) anonymously, or from a source the intended policy blocks on that port.",
+            "Stop the service that hosts it where it is not needed, or refuse unauthenticated calls to it (RestrictRemoteClients, an RPC filter that requires authentication), or block its port from the sources that have no business calling it.",
+        ),
         Code::Other(_) => (
             Warning,
             "A finding code this rpcaudit does not know",

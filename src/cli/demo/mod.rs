@@ -18,7 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use tokio::net::TcpListener;
 
 /// The demo's intended policy (CRLF, as a Windows editor saves it).
-pub const DEMO_POLICY: &str = include_str!("demo/policy.cmd");
+pub const DEMO_POLICY: &str = include_str!("policy.cmd");
 /// The name the embedded policy is reported under.
 pub const DEMO_POLICY_NAME: &str = "demo-policy.cmd";
 

@@ -1,0 +1,715 @@
+//! Reachability per interface (`rpcaudit interfaces`): after a host's endpoint mapper is
+//! dumped ([`super::client::dump_host`]), each interface it registers on `ncacn_ip_tcp` is
+//! bound to on its port and called at [`PROBE_OPNUM`], an opnum beyond every dispatch table,
+//! so that no method runs. How the server answers says whether calls from here reach the
+//! interface ([`classify`]):
+//!
+//! - fault `nca_s_op_rng_error` (0x1c010002): the bind and every access check before dispatch
+//!   passed; the call reached the interface, whose dispatch table has no such opnum;
+//! - fault `rpc_s_access_denied` (5), or a `bind_nak`: refused (RestrictRemoteClients, an
+//!   interface security descriptor or security callback, an RPC filter);
+//! - the presentation context rejected, or fault `nca_s_unk_if`: the interface is not offered
+//!   on that port;
+//! - anything else (another fault, a closed connection, no answer in time): undetermined, never
+//!   "callable" and never "refused".
+//!
+//! Where the checks happen, in the order Windows makes them, is Akamai's flowchart
+//! (github.com/akamai/akamai-security-research rpc_toolkit/msrpc_security_flowchart.png, commit
+//! a8ed272d): every check comes before the call reaches the server routine. That the opnum
+//! range is checked at dispatch, after them, is assumed (as impacket's rpcmap.py reads
+//! `nca_s_op_rng_error`); `docs/guide/interfaces.md` says so.
+//!
+//! Authenticated probes are made only when the host's dump itself authenticated with the same
+//! credentials, so the account is known to be good there and no probe can add a logon failure
+//! (the `LogonGate`'s rule); a refusal then is the interface's. A per-host cap
+//! ([`ReachOptions::max_interfaces`]) and a pause between connections
+//! ([`ReachOptions::interval`]) bound what one host receives; each probe has the dump's
+//! connect and call deadlines, the whole host the [`ReachOptions::host_timeout`].
+
+use super::catalogue::Tag;
+use super::client::{DumpError, DumpOptions, EpmSession, dump_host, failed, kerberos_spn};
+use super::{EPM_INTERFACE, HostDump, HostStatus, Transport, names};
+use crate::wire::pdu::SyntaxId;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+/// The opnum every probe calls: the highest a request header can carry, beyond the dispatch
+/// table of every interface in the catalogue (a unit test checks it against their counts).
+pub const PROBE_OPNUM: u16 = u16::MAX;
+
+/// nca_s_op_rng_error: the call reached the interface; no method has this opnum.
+pub const STATUS_OP_RNG_ERROR: u32 = 0x1c01_0002;
+/// nca_s_unk_if: the server does not know the interface.
+pub const STATUS_UNK_IF: u32 = 0x1c01_0003;
+/// rpc_s_access_denied.
+pub const STATUS_ACCESS_DENIED: u32 = 5;
+
+/// Limits of the probes of one run.
+#[derive(Debug, Clone)]
+pub struct ReachOptions {
+    /// The dump's options (deadlines, credentials, road to the endpoint mapper).
+    pub dump: DumpOptions,
+    /// At most this many interfaces probed per host; the rest are counted as skipped.
+    pub max_interfaces: usize,
+    /// Pause between two connections to the same host.
+    pub interval: Duration,
+    /// Bound on all the probes of one host (after its dump).
+    pub host_timeout: Duration,
+    /// Probe the interfaces registered on named pipes too (`ncacn_np`, an anonymous SMB
+    /// session on 445 per probe).
+    pub pipes: bool,
+}
+
+/// What one probe concluded.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The call reached the interface (fault nca_s_op_rng_error).
+    Callable,
+    /// The bind or the call was refused (rpc_s_access_denied, bind_nak).
+    Refused,
+    /// The port does not offer the interface (context rejected, nca_s_unk_if).
+    NotOffered,
+    /// The port could not be reached.
+    Unreachable,
+    /// Any other answer, or none: neither callable nor refused.
+    Undetermined,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Callable => "callable",
+            Verdict::Refused => "refused",
+            Verdict::NotOffered => "not-offered",
+            Verdict::Unreachable => "unreachable",
+            Verdict::Undetermined => "undetermined",
+        }
+    }
+}
+
+/// One probe: the verdict and what the wire showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Probe {
+    pub verdict: Verdict,
+    /// What was seen, e.g. "fault 0x1c010002 (nca_s_op_rng_error)", "bind_nak, reason 0".
+    pub evidence: String,
+}
+
+/// One interface on one road, probed anonymously and, when the dump authenticated, with
+/// those credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InterfaceReach {
+    pub interface: Uuid,
+    /// "major.minor", as registered.
+    pub version: String,
+    /// The catalogue's label, if known.
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+    /// The road: protocol sequence, address and port, e.g. `ncacn_ip_tcp:198.18.0.10[49667]`.
+    pub road: String,
+    pub port: u16,
+    pub anonymous: Probe,
+    /// Absent when the dump did not authenticate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authenticated: Option<Probe>,
+}
+
+impl InterfaceReach {
+    /// Callable anonymously, or with the credentials.
+    pub fn callable(&self) -> bool {
+        self.anonymous.verdict == Verdict::Callable
+            || self
+                .authenticated
+                .as_ref()
+                .is_some_and(|p| p.verdict == Verdict::Callable)
+    }
+}
+
+/// One host: its dump and each interface's reachability.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostInterfaces {
+    pub target: String,
+    /// `ok` when the dump was whole and every selected interface was probed.
+    pub status: HostStatus,
+    /// What went wrong (the dump's error, or why probing stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The dump the interfaces come from.
+    pub dump: HostDump,
+    pub interfaces: Vec<InterfaceReach>,
+    /// Interfaces registered on TCP but not probed: over the cap, or out of time.
+    pub skipped: usize,
+    /// The address the probes left from (the source the host saw), when one connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<IpAddr>,
+}
+
+/// Classify what a probe session ended with: the verdict and the evidence.
+pub fn classify(result: &Result<usize, DumpError>) -> Probe {
+    let probe = |verdict, evidence: String| Probe { verdict, evidence };
+    match result {
+        Ok(len) => probe(
+            // A method answered at an opnum no catalogued interface has: the call reached
+            // the interface, and the server says so in its own way.
+            Verdict::Callable,
+            format!("a response ({len} stub bytes) at opnum {PROBE_OPNUM}"),
+        ),
+        Err(DumpError::Fault { code, status, .. }) => match *code {
+            STATUS_OP_RNG_ERROR => probe(Verdict::Callable, format!("fault {status}")),
+            STATUS_ACCESS_DENIED => probe(Verdict::Refused, format!("fault {status}")),
+            STATUS_UNK_IF => probe(Verdict::NotOffered, format!("fault {status}")),
+            _ => probe(Verdict::Undetermined, format!("fault {status}")),
+        },
+        Err(DumpError::AnonymousRefused { .. }) => probe(
+            Verdict::Refused,
+            "fault 0x00000005 (rpc_s_access_denied)".into(),
+        ),
+        Err(e @ DumpError::LogonFailure { .. }) => probe(Verdict::Refused, e.to_string()),
+        Err(DumpError::BindNak { reason, name }) => probe(
+            Verdict::Refused,
+            format!("bind_nak, reason {reason} ({name})"),
+        ),
+        Err(DumpError::BindRejected(detail)) => probe(Verdict::NotOffered, detail.clone()),
+        Err(e) if e.is_unreachable() => probe(Verdict::Unreachable, e.to_string()),
+        Err(e) => probe(Verdict::Undetermined, e.to_string()),
+    }
+}
+
+/// Bind to `syntax` at `addr` and call [`PROBE_OPNUM`], anonymously or with the dump's
+/// credentials.
+async fn probe_one(
+    addr: SocketAddr,
+    syntax: SyntaxId,
+    opts: &DumpOptions,
+    deadline: Instant,
+    authenticated: bool,
+    spn: Option<&str>,
+) -> (Probe, Option<IpAddr>) {
+    let creds = opts.auth.credentials.as_deref();
+    let auth = match (authenticated, creds) {
+        (true, Some(c)) => Some((c, opts.auth.level)),
+        (true, None) => {
+            return (
+                Probe {
+                    verdict: Verdict::Undetermined,
+                    evidence: "no credentials".into(),
+                },
+                None,
+            );
+        }
+        (false, _) => None,
+    };
+    let mut source = None;
+    let result = match EpmSession::connect_for(
+        Transport::Tcp,
+        addr,
+        opts,
+        deadline,
+        auth,
+        spn,
+        syntax,
+    )
+    .await
+    {
+        Ok(mut s) => {
+            source = s.local_addr().map(|a| a.ip());
+            s.probe_call(PROBE_OPNUM).await
+        }
+        Err(e) => Err(e),
+    };
+    (classify(&result), source)
+}
+
+/// The pipe of an `ncacn_np` binding (`ncacn_np:HOST[\\pipe\\lsarpc]`), without `\\pipe\\`,
+/// when it is a plain name (letters, digits, `_`, `-`, `$`, `.`, at most 64): a name from the
+/// network goes into an SMB request only then.
+fn pipe_name(binding: &str) -> Option<String> {
+    let inner = binding.get(binding.find('[')? + 1..binding.rfind(']')?)?;
+    let lower = inner.to_ascii_lowercase();
+    let name = lower
+        .strip_prefix("\\pipe\\")
+        .map(|_| inner.get(6..).unwrap_or_default())?;
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '$' | '.'));
+    plain.then(|| name.to_string())
+}
+
+/// Parse "major.minor" as registered.
+fn version(v: &str) -> Option<(u16, u16)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Dump `target`, then probe each interface it registers on TCP.
+pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions) -> HostInterfaces {
+    let dump = dump_host(target, addrs, &opts.dump).await;
+    // The service name a Kerberos bind asks a ticket for, as the dump's binds do.
+    let spn = kerberos_spn(target, &opts.dump);
+    let mut host = HostInterfaces {
+        target: target.to_string(),
+        status: dump.status,
+        error: dump.error.clone(),
+        dump,
+        interfaces: Vec::new(),
+        skipped: 0,
+        source: None,
+    };
+    let Some(peer) = host.dump.address else {
+        return host;
+    };
+    let authenticated = host.dump.auth.is_some();
+    // Distinct (interface, version, port or pipe) on ncacn_ip_tcp, and on ncacn_np when asked,
+    // the endpoint mapper itself aside.
+    let mut selected: Vec<(Uuid, String, u16, String, Option<String>)> = Vec::new();
+    for e in &host.dump.endpoints {
+        let (port, pipe) = match (e.protocol.as_str(), e.port) {
+            ("ncacn_ip_tcp", Some(port)) => (port, None),
+            ("ncacn_np", _) if opts.pipes => match pipe_name(&e.binding) {
+                Some(name) => (super::pipe::SMB_PORT, Some(name.to_ascii_lowercase())),
+                None => {
+                    host.skipped += 1;
+                    continue;
+                }
+            },
+            _ => continue,
+        };
+        if e.interface == EPM_INTERFACE
+            || selected.iter().any(|(u, v, p, _, n)| {
+                *u == e.interface && *v == e.version && *p == port && *n == pipe
+            })
+        {
+            continue;
+        }
+        selected.push((
+            e.interface,
+            e.version.clone(),
+            port,
+            e.binding.clone(),
+            pipe,
+        ));
+    }
+    // The interfaces the catalogue tags come first, so a cap keeps them.
+    selected.sort_by_key(|(u, _, port, _, _)| (names::tags(u).is_empty(), *port, *u));
+    let deadline = Instant::now() + opts.host_timeout;
+    let mut first = true;
+    for (k, (uuid, v, port, binding, pipe)) in selected.iter().enumerate() {
+        if k >= opts.max_interfaces || Instant::now() >= deadline {
+            host.skipped += selected.len() - k;
+            host.status = HostStatus::Partial;
+            host.error.get_or_insert_with(|| {
+                if k >= opts.max_interfaces {
+                    format!(
+                        "{target}: {} of {} interfaces probed (--max-interfaces)",
+                        k,
+                        selected.len()
+                    )
+                } else {
+                    format!(
+                        "{target}: {} of {} interfaces probed before the host's deadline",
+                        k,
+                        selected.len()
+                    )
+                }
+            });
+            break;
+        }
+        let Some((major, minor)) = version(v) else {
+            host.skipped += 1;
+            continue;
+        };
+        let syntax = SyntaxId::new(*uuid, major, minor);
+        let addr = SocketAddr::new(peer.ip(), *port);
+        let pause = |first: &mut bool| {
+            let wait = if *first {
+                Duration::ZERO
+            } else {
+                opts.interval
+            };
+            *first = false;
+            tokio::time::sleep_until((Instant::now() + wait).min(deadline))
+        };
+        pause(&mut first).await;
+        if let Some(name) = pipe {
+            // Over the pipe: an anonymous SMB session; the credentials are not used there.
+            let result = super::pipe::probe_pipe(
+                target,
+                addr,
+                name,
+                syntax,
+                PROBE_OPNUM,
+                &opts.dump,
+                deadline,
+            )
+            .await;
+            host.interfaces.push(InterfaceReach {
+                interface: *uuid,
+                version: v.clone(),
+                name: names::label(uuid),
+                tags: names::tags(uuid),
+                road: binding.clone(),
+                port: *port,
+                anonymous: classify(&result),
+                authenticated: None,
+            });
+            continue;
+        }
+        let (anonymous, source) = probe_one(addr, syntax, &opts.dump, deadline, false, None).await;
+        host.source = host.source.or(source);
+        let authenticated = if authenticated {
+            pause(&mut first).await;
+            let (probe, source) =
+                probe_one(addr, syntax, &opts.dump, deadline, true, spn.as_deref()).await;
+            host.source = host.source.or(source);
+            Some(probe)
+        } else {
+            None
+        };
+        host.interfaces.push(InterfaceReach {
+            interface: *uuid,
+            version: v.clone(),
+            name: names::label(uuid),
+            tags: names::tags(uuid),
+            road: binding.clone(),
+            port: *port,
+            anonymous,
+            authenticated,
+        });
+    }
+    // An interface whose answer could not be read is not known to be refused: the host is not
+    // whole (fail closed), and says which.
+    let undetermined = host
+        .interfaces
+        .iter()
+        .flat_map(|i| std::iter::once(&i.anonymous).chain(i.authenticated.as_ref()))
+        .filter(|p| p.verdict == Verdict::Undetermined)
+        .count();
+    if undetermined > 0 && host.status == HostStatus::Ok {
+        host.status = HostStatus::Partial;
+        host.error = Some(format!(
+            "{target}: {undetermined} interface probes ended undetermined (neither callable nor refused)"
+        ));
+    }
+    host
+}
+
+/// [`reach_host`] for every target, at most `concurrency` at once, each handed to `emit` as
+/// it is done (in `order`).
+pub async fn reach_each<T, F, E, Fut>(
+    targets: &[T],
+    resolve: F,
+    opts: &ReachOptions,
+    concurrency: usize,
+    order: crate::pipeline::Order,
+    emit: impl FnMut(usize, HostInterfaces),
+) where
+    T: std::fmt::Display + Clone + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    E: std::fmt::Display + Send,
+    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
+{
+    let opts = std::sync::Arc::new(opts.clone());
+    let failed_host = |label: &str, error: String| {
+        let dump = failed(label, error.clone());
+        HostInterfaces {
+            target: label.to_string(),
+            status: HostStatus::Error,
+            error: Some(error),
+            dump,
+            interfaces: Vec::new(),
+            skipped: 0,
+            source: None,
+        }
+    };
+    crate::pipeline::run_each(
+        targets.len(),
+        concurrency,
+        order,
+        |k| {
+            let target = targets.get(k).cloned();
+            let opts = opts.clone();
+            let resolve = resolve.clone();
+            async move {
+                let Some(target) = target else {
+                    return failed_host("?", "no such target".into());
+                };
+                let label = target.to_string();
+                match resolve(target).await {
+                    Ok(addrs) => reach_host(&label, &addrs, &opts).await,
+                    Err(e) => failed_host(&label, e.to_string()),
+                }
+            }
+        },
+        |k| {
+            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
+            failed_host(&label, format!("{label}: the probe task ended abnormally"))
+        },
+        emit,
+    )
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(code: u32) -> Result<usize, DumpError> {
+        Err(DumpError::Fault {
+            step: "probe call",
+            status: crate::wire::pdu::describe_status(code),
+            code,
+        })
+    }
+
+    use crate::epm::auth::{Acceptor, Credentials, Level};
+    use crate::epm::client::{AuthMode, AuthOptions, LogonGate};
+    use crate::epm::server::{FixtureConfig, FixtureServer, InterfaceRules, Listeners};
+    use std::sync::Arc;
+
+    const SAMR: Uuid = Uuid::from_u128(0x12345778_1234_abcd_ef00_0123456789ac);
+    const SVCCTL: Uuid = Uuid::from_u128(0x367abb81_9844_35f1_ad32_98f038001003);
+    const SPOOLSS: Uuid = Uuid::from_u128(0x12345678_1234_abcd_ef00_0123456789ab);
+
+    /// A fixture on loopback whose 16 TCP registrations all name its own port, serving them
+    /// with `rules`, requiring NTLM when `password` is given.
+    async fn fixture(rules: InterfaceRules, password: Option<&str>) -> FixtureServer {
+        let listeners = Listeners::bind("127.0.0.1:0".parse().unwrap(), None, None)
+            .await
+            .unwrap();
+        let port = listeners.tcp.local_addr().unwrap().port();
+        let ports = crate::ports::PortRanges::from_ranges([(port, port)]);
+        let mut c = FixtureConfig::windows_like(16, &ports, 0, 0, "FIXTURE");
+        c.interfaces = rules;
+        c.require_auth = password.map(|p| Acceptor {
+            creds: Credentials::password("audit", "LAB", p),
+        });
+        FixtureServer::start_on(listeners, c).unwrap()
+    }
+
+    fn options(mode: AuthMode, password: Option<&str>, max: usize) -> ReachOptions {
+        ReachOptions {
+            dump: DumpOptions {
+                auth: AuthOptions {
+                    mode,
+                    level: Level::Integrity,
+                    credentials: password
+                        .map(|p| Arc::new(Credentials::password("audit", "LAB", p))),
+                    gate: Arc::new(LogonGate::new(3)),
+                    ..AuthOptions::default()
+                },
+                ..DumpOptions::default()
+            },
+            max_interfaces: max,
+            interval: Duration::from_millis(1),
+            host_timeout: Duration::from_secs(20),
+            pipes: false,
+        }
+    }
+
+    fn verdict(host: &HostInterfaces, uuid: Uuid) -> &InterfaceReach {
+        host.interfaces
+            .iter()
+            .find(|i| i.interface == uuid)
+            .unwrap_or_else(|| panic!("{uuid} not probed: {host:#?}"))
+    }
+
+    #[tokio::test]
+    async fn every_registered_interface_is_classified_as_the_fixture_answers() {
+        let server = fixture(
+            InterfaceRules {
+                serve: true,
+                refuse_calls: vec![SVCCTL],
+                refuse_binds: vec![SPOOLSS],
+            },
+            None,
+        )
+        .await;
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::None, None, 64),
+        )
+        .await;
+        assert_eq!(host.status, HostStatus::Ok, "{host:#?}");
+        assert_eq!(host.interfaces.len(), 16);
+        let samr = verdict(&host, SAMR);
+        assert_eq!(samr.anonymous.verdict, Verdict::Callable);
+        assert!(samr.anonymous.evidence.contains("nca_s_op_rng_error"));
+        assert_eq!(samr.name.as_deref(), Some("MS-SAMR samr"));
+        assert!(samr.authenticated.is_none());
+        assert_eq!(verdict(&host, SVCCTL).anonymous.verdict, Verdict::Refused);
+        assert!(
+            verdict(&host, SVCCTL)
+                .anonymous
+                .evidence
+                .contains("rpc_s_access_denied")
+        );
+        assert_eq!(verdict(&host, SPOOLSS).anonymous.verdict, Verdict::Refused);
+        assert!(
+            verdict(&host, SPOOLSS)
+                .anonymous
+                .evidence
+                .contains("bind_nak")
+        );
+        // Tagged interfaces come first.
+        assert!(!host.interfaces[0].tags.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_mapper_that_serves_nothing_else_is_not_offered_and_the_cap_holds() {
+        let server = fixture(InterfaceRules::default(), None).await;
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::None, None, 3),
+        )
+        .await;
+        assert_eq!(host.interfaces.len(), 3);
+        assert_eq!(host.skipped, 13);
+        assert_eq!(host.status, HostStatus::Partial);
+        assert!(host.error.as_deref().unwrap().contains("3 of 16"));
+        for i in &host.interfaces {
+            assert_eq!(i.anonymous.verdict, Verdict::NotOffered, "{i:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn anonymous_is_refused_where_authenticated_calls_get_through() {
+        let server = fixture(
+            InterfaceRules {
+                serve: true,
+                ..InterfaceRules::default()
+            },
+            Some("Lab-pass-1"),
+        )
+        .await;
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::Auto, Some("Lab-pass-1"), 64),
+        )
+        .await;
+        assert_eq!(host.status, HostStatus::Ok, "{host:#?}");
+        let samr = verdict(&host, SAMR);
+        assert_eq!(samr.anonymous.verdict, Verdict::Refused);
+        assert_eq!(
+            samr.authenticated.as_ref().map(|p| p.verdict),
+            Some(Verdict::Callable)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_port_that_hangs_up_is_undetermined_and_the_host_not_whole() {
+        // Registrations on a port that accepts and hangs up at once.
+        let bad = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bad_port = bad.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = bad.accept().await {
+                drop(s);
+            }
+        });
+        let ports = crate::ports::PortRanges::from_ranges([(bad_port, bad_port)]);
+        let c = FixtureConfig::windows_like(2, &ports, 0, 0, "FIXTURE");
+        let server = FixtureServer::start("127.0.0.1:0".parse().unwrap(), c)
+            .await
+            .unwrap();
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::None, None, 64),
+        )
+        .await;
+        assert_eq!(host.interfaces.len(), 2);
+        for i in &host.interfaces {
+            assert_eq!(i.anonymous.verdict, Verdict::Undetermined, "{i:?}");
+        }
+        assert_eq!(host.status, HostStatus::Partial);
+        assert!(
+            host.error
+                .as_deref()
+                .unwrap()
+                .contains("2 interface probes ended undetermined")
+        );
+    }
+
+    #[test]
+    fn the_probe_opnum_is_beyond_every_catalogued_dispatch_table() {
+        let c = crate::epm::catalogue::get().unwrap();
+        let most = c.rows().iter().filter_map(|r| r.opnums).max().unwrap();
+        assert!(most > 10, "the catalogue should know some counts");
+        // Far beyond, so a later Windows that adds methods does not reach it either.
+        assert!(
+            u32::from(PROBE_OPNUM) > 16 * u32::from(most),
+            "{PROBE_OPNUM} is too close to {most}"
+        );
+    }
+
+    #[test]
+    fn only_plain_pipe_names_are_taken_from_a_binding() {
+        assert_eq!(
+            pipe_name("ncacn_np:[\\pipe\\lsarpc]").as_deref(),
+            Some("lsarpc")
+        );
+        assert_eq!(
+            pipe_name("ncacn_np:\\\\DC01[\\PIPE\\InitShutdown]").as_deref(),
+            Some("InitShutdown")
+        );
+        for hostile in [
+            "ncacn_np:[\\pipe\\a\\..\\b]",
+            "ncacn_np:[\\pipe\\\x1b[2J]",
+            "ncacn_np:[\\pipe\\]",
+            "ncacn_np:[lsarpc]",
+            "ncacn_np:",
+        ] {
+            assert_eq!(pipe_name(hostile), None, "{hostile:?}");
+        }
+        let long = format!("ncacn_np:[\\pipe\\{}]", "a".repeat(65));
+        assert_eq!(pipe_name(&long), None);
+    }
+
+    #[test]
+    fn answers_are_classified() {
+        assert_eq!(classify(&fault(0x1c01_0002)).verdict, Verdict::Callable);
+        assert!(
+            classify(&fault(0x1c01_0002))
+                .evidence
+                .contains("nca_s_op_rng_error")
+        );
+        assert_eq!(classify(&fault(5)).verdict, Verdict::Refused);
+        assert_eq!(classify(&fault(0x1c01_0003)).verdict, Verdict::NotOffered);
+        assert_eq!(classify(&fault(0x1c01_000b)).verdict, Verdict::Undetermined);
+        let nak = Err(DumpError::BindNak {
+            reason: 0,
+            name: "reason_not_specified",
+        });
+        assert_eq!(classify(&nak).verdict, Verdict::Refused);
+        assert_eq!(
+            classify(&Err(DumpError::BindRejected("context".into()))).verdict,
+            Verdict::NotOffered
+        );
+        assert_eq!(
+            classify(&Err(DumpError::AnonymousRefused {
+                step: "probe call",
+                creds_unused: false
+            }))
+            .verdict,
+            Verdict::Refused
+        );
+        assert_eq!(classify(&Ok(0)).verdict, Verdict::Callable);
+        assert_eq!(
+            classify(&Err(DumpError::NoAddress)).verdict,
+            Verdict::Unreachable
+        );
+    }
+}

@@ -1,0 +1,291 @@
+//! `rpcaudit interfaces` end to end: the real binary against the fixture endpoint mapper on
+//! loopback, serving its registered interfaces (`lab serve --serve-interfaces`) and refusing
+//! some as an RPC filter would.
+
+mod support;
+use support::Fixture;
+
+const SVCCTL: &str = "367abb81-9844-35f1-ad32-98f038001003";
+const SPOOLSS: &str = "12345678-1234-abcd-ef00-0123456789ab";
+const SAMR: &str = "12345778-1234-abcd-ef00-0123456789ac";
+
+/// A fixture whose 16 TCP registrations all name its own port (picked free beforehand), with
+/// `extra` flags.
+fn fixture(extra: &[&str]) -> Fixture {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let listen = format!("127.0.0.1:{port}");
+        let ports = port.to_string();
+        let args = [&["--tcp-endpoints", "16", "--tcp-ports", &ports][..], extra].concat();
+        if std::net::TcpListener::bind(&listen).is_ok() {
+            return Fixture::start_in(None, &listen, &args);
+        }
+    }
+    panic!("no free port on loopback");
+}
+
+fn interfaces(f: &Fixture, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    support::run_json_against(
+        "interfaces",
+        f,
+        &[&["--interval-ms", "0"][..], extra].concat(),
+    )
+}
+
+fn by_uuid<'a>(host: &'a serde_json::Value, uuid: &str) -> &'a serde_json::Value {
+    host["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interface"] == uuid)
+        .unwrap_or_else(|| panic!("{uuid} not probed: {host}"))
+}
+
+fn schema_errors(v: &serde_json::Value) -> Vec<String> {
+    schema_errors_in("interfaces.schema.json", v)
+}
+
+fn schema_errors_in(name: &str, v: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator.iter_errors(v).map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn every_registered_interface_is_classified_and_refusals_are_told_apart() {
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--refuse-calls",
+        SVCCTL,
+        "--refuse-binds",
+        SPOOLSS,
+    ]);
+    let (code, v, err) = interfaces(&f, &[]);
+    // Coercion and credentials interfaces answer anonymous calls: error findings, exit 1.
+    assert_eq!(code, 1, "{err}\n{v}");
+    assert!(schema_errors(&v).is_empty(), "{:?}", schema_errors(&v));
+    assert_eq!(v["probe_opnum"], 65535);
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "ok");
+    // Every TCP registration but the endpoint mapper's own (the fixture registers none on TCP).
+    assert_eq!(host["interfaces"].as_array().unwrap().len(), 16);
+    for i in host["interfaces"].as_array().unwrap() {
+        assert!(
+            ["callable", "refused"].contains(&i["anonymous"]["verdict"].as_str().unwrap()),
+            "{i}"
+        );
+        assert!(i.get("authenticated").is_none(), "{i}");
+    }
+    let samr = by_uuid(host, SAMR);
+    assert_eq!(samr["anonymous"]["verdict"], "callable");
+    assert!(
+        samr["anonymous"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("nca_s_op_rng_error")
+    );
+    assert_eq!(samr["tags"][0], "reconnaissance");
+    let svcctl = by_uuid(host, SVCCTL);
+    assert_eq!(svcctl["anonymous"]["verdict"], "refused");
+    assert!(
+        svcctl["anonymous"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("rpc_s_access_denied")
+    );
+    let spoolss = by_uuid(host, SPOOLSS);
+    assert_eq!(spoolss["anonymous"]["verdict"], "refused");
+    assert!(
+        spoolss["anonymous"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("bind_nak")
+    );
+    assert_eq!(spoolss["tags"][0], "coercion");
+    // interface-exposed names each coercion or credentials interface that was callable, and
+    // not the refused spooler.
+    let findings = host["findings"].as_array().unwrap();
+    let exposed: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["code"] == "interface-exposed")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    for name in ["MS-NRPC netlogon", "MS-DRSR drsuapi", "MS-DFSNM netdfs"] {
+        assert!(
+            exposed.iter().any(|m| m.contains(name)),
+            "{name}: {exposed:?}"
+        );
+    }
+    assert!(
+        !exposed.iter().any(|m| m.contains("MS-RPRN")),
+        "{exposed:?}"
+    );
+    assert!(
+        !exposed.iter().any(|m| m.contains("MS-SAMR")),
+        "{exposed:?}"
+    );
+    assert!(findings.iter().all(|f| f["severity"] == "error"));
+}
+
+#[test]
+fn a_restricted_host_refuses_anonymous_calls_and_the_table_says_so() {
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--require-auth",
+        "LAB\\audit:Lab-pass-1",
+    ]);
+    let port = f.port();
+    let out = std::process::Command::new(support::bin())
+        .args([
+            "interfaces",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--timeout",
+            "10",
+        ])
+        .args([
+            "--interval-ms",
+            "0",
+            "--user",
+            "LAB\\audit",
+            "--max-interfaces",
+            "4",
+        ])
+        .env("RPCAUDIT_PASSWORD", "Lab-pass-1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The cap makes the host partial: exit 3.
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("not probed: 12 interfaces"), "{text}");
+    assert!(text.contains("refused (fault 0x00000005"), "{text}");
+    assert!(text.contains("callable (fault 0x1c010002"), "{text}");
+    assert!(!text.contains("Lab-pass-1"));
+    // Tagged interfaces come first under the cap.
+    assert!(
+        text.contains("[coercion]") || text.contains("[credentials]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_fixture_that_serves_only_its_endpoint_mapper_offers_nothing_else() {
+    let f = fixture(&[]);
+    let (code, v, err) = interfaces(&f, &[]);
+    assert_eq!(code, 0, "{err}");
+    for i in v["hosts"][0]["interfaces"].as_array().unwrap() {
+        assert_eq!(i["anonymous"]["verdict"], "not-offered", "{i}");
+    }
+}
+
+#[test]
+fn a_dead_host_is_an_error_and_spoils_nothing_else() {
+    let f = fixture(&["--serve-interfaces"]);
+    let (code, v, _) = support::run_json_with_a_dead_host("interfaces", &f);
+    assert_eq!(code, 3);
+    let hosts = v["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 2);
+    assert_eq!(hosts[0]["status"], "ok");
+    assert_eq!(hosts[0]["interfaces"].as_array().unwrap().len(), 16);
+    assert_eq!(hosts[1]["status"], "error");
+    assert!(hosts[1]["interfaces"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_authenticated_call_from_a_source_the_policy_blocks_is_exposed() {
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--require-auth",
+        "LAB\\audit:Lab-pass-1",
+    ]);
+    let port = f.port();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.cmd");
+    std::fs::write(
+        &policy,
+        format!(
+            "netsh advfirewall firewall add rule name=\"Block RPC\" dir=in action=block protocol=TCP localport={port}\r\n"
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(support::bin())
+            .args([
+                "interfaces",
+                "127.0.0.1",
+                "--port",
+                &port,
+                "--timeout",
+                "10",
+            ])
+            .args(["--interval-ms", "0", "--user", "LAB\\audit", "--json"])
+            .args(extra)
+            .env("RPCAUDIT_PASSWORD", "Lab-pass-1")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), v)
+    };
+    // Anonymous calls are refused, authenticated ones get through: no policy, no finding.
+    let (code, v) = run(&[]);
+    assert_eq!(code, Some(0), "{v}");
+    assert!(v["hosts"][0].get("findings").is_none(), "{v}");
+    assert_eq!(v["hosts"][0]["source"], "127.0.0.1");
+    // The policy blocks the port from every source: the callable coercion and credentials
+    // interfaces are exposed, authenticated as they are.
+    let (code, v) = run(&["--policy", policy.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(schema_errors(&v).is_empty(), "{:?}", schema_errors(&v));
+    let messages: Vec<&str> = v["hosts"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("MS-DRSR drsuapi")
+            && m.contains("answers authenticated calls from 127.0.0.1")
+            && m.contains("\"Block RPC\"")),
+        "{messages:?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("MS-SAMR")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn json_lines_are_one_host_each_then_the_summary_and_match_their_schema() {
+    let f = fixture(&["--serve-interfaces"]);
+    let port = f.port();
+    let out = std::process::Command::new(support::bin())
+        .args(["interfaces", "127.0.0.1", "127.0.0.3", "--port", &port])
+        .args(["--timeout", "5", "--interval-ms", "0", "--json-lines"])
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for l in &lines {
+        let errors = schema_errors_in("interfaces-lines.schema.json", l);
+        assert!(errors.is_empty(), "{errors:?}: {l}");
+    }
+    let summary = &lines[2];
+    assert_eq!(summary["record"], "summary");
+    assert_eq!(summary["hosts"], 2);
+    assert_eq!(summary["ok"], 1);
+    assert_eq!(summary["error"], 1);
+    assert_eq!(summary["complete"], false);
+    assert!(summary["errors"].as_u64().unwrap() > 0);
+    assert_eq!(out.status.code(), Some(3));
+}
