@@ -7,7 +7,10 @@
 
 mod support;
 
+use rpcaudit::audit::capacity::assess;
 use rpcaudit::epm::client::{to_endpoint, unread_floor_warnings};
+use rpcaudit::epm::{HostDump, HostStatus};
+use rpcaudit::ports::PortRanges;
 use rpcaudit::wire::epm::LookupResponse;
 use rpcaudit::wire::ndr::Stub;
 use rpcaudit::wire::pdu::{Body, Pdu};
@@ -162,6 +165,73 @@ fn an_exchange_servers_lookup_answer_is_read_as_tshark_and_impacket_read_it() {
     assert_eq!(it["binding"], format!("{}:[0]", unread.protocol));
     // The port floor, which both read.
     assert_eq!(it["floors"]["4"][1], format!("{:04x}", e.port.unwrap()));
+}
+
+/// The same real answer counted against the article's range: its `ncacn_http` registration on
+/// TCP 5000 (tshark's `epm.proto.http_port`) is a dynamic TCP port like an `ncacn_ip_tcp` one,
+/// so capacity counts it, and says it lies outside 5001-5021.
+#[test]
+fn a_real_ncacn_http_registration_is_counted_with_the_tcp_ports() {
+    let Some(pcap) = real::artifact("exchange-mapi.pcap") else {
+        return;
+    };
+    if !real::reader("tshark", "tshark", &["--version"]) {
+        return;
+    }
+    let answers = tshark_lookup_responses(pcap.to_str().unwrap());
+    let t = &answers[0]["_source"]["layers"];
+    let payload: String = t["tcp.payload"]
+        .as_array()
+        .expect("tshark's payload")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let their_port: u16 = t["epm.proto.http_port"][0]
+        .as_str()
+        .expect("tshark's http port")
+        .parse()
+        .unwrap();
+    let bytes = unhex(&payload);
+    let pdu = Pdu::decode(&bytes).expect("the PDU");
+    let Body::Response(r) = &pdu.body else {
+        panic!("not a response: {pdu:?}")
+    };
+    let resp = LookupResponse::decode(r.stub, pdu.header.byte_order()).expect("the stub");
+    let endpoints: Vec<_> = resp
+        .entries
+        .iter()
+        .map(|entry| to_endpoint(entry).expect("an endpoint"))
+        .collect();
+    let host = HostDump {
+        target: "exchange".into(),
+        address: None,
+        status: HostStatus::Ok,
+        transport: None,
+        error: None,
+        warnings: Vec::new(),
+        endpoints,
+        auth: None,
+        survey: None,
+    };
+    let range: PortRanges = "5001-5021".parse().unwrap();
+    let c = assess(&host, &range, &[]);
+    assert_eq!(c.http_endpoints, 1);
+    assert_eq!(c.tcp_endpoints, 0);
+    assert_eq!(c.in_use, 1, "{c:#?}");
+    assert_eq!(c.out_of_range, 1);
+    let [used] = c.dynamic_ports.as_slice() else {
+        panic!("{:?}", c.dynamic_ports)
+    };
+    assert_eq!(used.port, their_port);
+    assert!(!used.in_range);
+    assert_eq!(used.protocols, ["ncacn_http"]);
+    assert!(
+        c.findings
+            .iter()
+            .any(|f| f.code == rpcaudit::finding::Code::OutOfRange),
+        "{:?}",
+        c.findings
+    );
 }
 
 /// A named-pipe tower as Windows writes it, its NetBIOS floor holding `\\DC1`: impacket prints
