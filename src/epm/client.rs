@@ -1881,29 +1881,17 @@ pub async fn dump_each<T, F, E, Fut>(
     Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
 {
     let opts = std::sync::Arc::new(opts.clone());
-    crate::pipeline::run_each(
-        targets.len(),
+    crate::pipeline::run_each_resolved(
+        targets,
+        resolve,
+        move |label: String, addrs: Vec<SocketAddr>| {
+            let opts = opts.clone();
+            async move { dump_host(&label, &addrs, &opts).await }
+        },
+        failed,
+        "the dump task ended abnormally",
         concurrency,
         order,
-        |k| {
-            let target = targets.get(k).cloned();
-            let opts = opts.clone();
-            let resolve = resolve.clone();
-            async move {
-                let Some(target) = target else {
-                    return failed("?", "no such target".into());
-                };
-                let label = target.to_string();
-                match resolve(target).await {
-                    Ok(addrs) => dump_host(&label, &addrs, &opts).await,
-                    Err(e) => failed(&label, e.to_string()),
-                }
-            }
-        },
-        |k| {
-            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
-            failed(&label, format!("{label}: the dump task ended abnormally"))
-        },
         emit,
     )
     .await;

@@ -173,6 +173,17 @@ pub enum HostStatus {
     Error,
 }
 
+impl HostStatus {
+    /// How a table shows the status: `ok`, and the two that need attention in capitals.
+    pub fn table_label(self) -> &'static str {
+        match self {
+            HostStatus::Ok => "ok",
+            HostStatus::Partial => "PARTIAL",
+            HostStatus::Error => "ERROR",
+        }
+    }
+}
+
 /// The result of dumping one target's endpoint mapper.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HostDump {

@@ -432,29 +432,17 @@ pub async fn reach_each<T, F, E, Fut>(
             source: None,
         }
     };
-    crate::pipeline::run_each(
-        targets.len(),
+    crate::pipeline::run_each_resolved(
+        targets,
+        resolve,
+        move |label: String, addrs: Vec<SocketAddr>| {
+            let opts = opts.clone();
+            async move { reach_host(&label, &addrs, &opts).await }
+        },
+        failed_host,
+        "the probe task ended abnormally",
         concurrency,
         order,
-        |k| {
-            let target = targets.get(k).cloned();
-            let opts = opts.clone();
-            let resolve = resolve.clone();
-            async move {
-                let Some(target) = target else {
-                    return failed_host("?", "no such target".into());
-                };
-                let label = target.to_string();
-                match resolve(target).await {
-                    Ok(addrs) => reach_host(&label, &addrs, &opts).await,
-                    Err(e) => failed_host(&label, e.to_string()),
-                }
-            }
-        },
-        |k| {
-            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
-            failed_host(&label, format!("{label}: the probe task ended abnormally"))
-        },
         emit,
     )
     .await;

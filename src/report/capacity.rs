@@ -118,11 +118,7 @@ pub fn render(report: &CapacityReport) -> String {
         "used",
     ]);
     for h in &report.hosts {
-        let status = match h.status {
-            HostStatus::Ok => "ok",
-            HostStatus::Partial => "PARTIAL",
-            HostStatus::Error => "ERROR",
-        };
+        let status = h.status.table_label();
         let used = h
             .utilisation
             .map(|u| format!("{:.0} %", u * 100.0))

@@ -124,11 +124,7 @@ pub fn render_table(hosts: &[HostDump]) -> String {
     use crate::inert::{cell, field};
     let mut out = String::new();
     for host in hosts {
-        let status = match host.status {
-            HostStatus::Ok => "ok",
-            HostStatus::Partial => "PARTIAL",
-            HostStatus::Error => "ERROR",
-        };
+        let status = host.status.table_label();
         out.push_str(&format!(
             "Host {} ({}){}{}\n",
             field(&host.target),

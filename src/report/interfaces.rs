@@ -146,11 +146,7 @@ pub fn render_table(hosts: &[HostReport]) -> String {
     let mut out = String::new();
     for report in hosts {
         let host = &report.host;
-        let status = match host.status {
-            HostStatus::Ok => "ok",
-            HostStatus::Partial => "PARTIAL",
-            HostStatus::Error => "ERROR",
-        };
+        let status = host.status.table_label();
         out.push_str(&format!(
             "Host {} ({}){}\n",
             field(&host.target),
