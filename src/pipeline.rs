@@ -81,6 +81,57 @@ pub async fn run_each<T, Fut>(
     }
 }
 
+/// [`run_each`] over `targets`: each target is resolved with `resolve`, then `work(label,
+/// addresses)` examines it; a target that does not resolve, or whose task ends abnormally,
+/// becomes `failed(label, why)` (`what` names the task in that message: "the dump task ended
+/// abnormally"). What `epm::client::dump_each` and `epm::reach::reach_each` share.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_each_resolved<T, F, E, Fut, W, WFut, R>(
+    targets: &[T],
+    resolve: F,
+    work: W,
+    failed: impl Fn(&str, String) -> R + Clone + Send + 'static,
+    what: &'static str,
+    in_flight: usize,
+    order: Order,
+    emit: impl FnMut(usize, R),
+) where
+    T: std::fmt::Display + Clone + Send + 'static,
+    F: Fn(T) -> Fut + Clone + Send + 'static,
+    E: std::fmt::Display + Send,
+    Fut: Future<Output = Result<Vec<std::net::SocketAddr>, E>> + Send,
+    W: Fn(String, Vec<std::net::SocketAddr>) -> WFut + Clone + Send + 'static,
+    WFut: Future<Output = R> + Send,
+    R: Send + 'static,
+{
+    let lost = failed.clone();
+    run_each(
+        targets.len(),
+        in_flight,
+        order,
+        |k| {
+            let target = targets.get(k).cloned();
+            let (resolve, work, failed) = (resolve.clone(), work.clone(), failed.clone());
+            async move {
+                let Some(target) = target else {
+                    return failed("?", "no such target".into());
+                };
+                let label = target.to_string();
+                match resolve(target).await {
+                    Ok(addrs) => work(label, addrs).await,
+                    Err(e) => failed(&label, e.to_string()),
+                }
+            }
+        },
+        |k| {
+            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
+            lost(&label, format!("{label}: {what}"))
+        },
+        emit,
+    )
+    .await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,55 +199,4 @@ mod tests {
         run_each(0, 4, Order::Targets, |_| async { 1 }, |_| 0, |_, _| n += 1).await;
         assert_eq!(n, 0);
     }
-}
-
-/// [`run_each`] over `targets`: each target is resolved with `resolve`, then `work(label,
-/// addresses)` examines it; a target that does not resolve, or whose task ends abnormally,
-/// becomes `failed(label, why)` (`what` names the task in that message: "the dump task ended
-/// abnormally"). What `epm::client::dump_each` and `epm::reach::reach_each` share.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_each_resolved<T, F, E, Fut, W, WFut, R>(
-    targets: &[T],
-    resolve: F,
-    work: W,
-    failed: impl Fn(&str, String) -> R + Clone + Send + 'static,
-    what: &'static str,
-    in_flight: usize,
-    order: Order,
-    emit: impl FnMut(usize, R),
-) where
-    T: std::fmt::Display + Clone + Send + 'static,
-    F: Fn(T) -> Fut + Clone + Send + 'static,
-    E: std::fmt::Display + Send,
-    Fut: Future<Output = Result<Vec<std::net::SocketAddr>, E>> + Send,
-    W: Fn(String, Vec<std::net::SocketAddr>) -> WFut + Clone + Send + 'static,
-    WFut: Future<Output = R> + Send,
-    R: Send + 'static,
-{
-    let lost = failed.clone();
-    run_each(
-        targets.len(),
-        in_flight,
-        order,
-        |k| {
-            let target = targets.get(k).cloned();
-            let (resolve, work, failed) = (resolve.clone(), work.clone(), failed.clone());
-            async move {
-                let Some(target) = target else {
-                    return failed("?", "no such target".into());
-                };
-                let label = target.to_string();
-                match resolve(target).await {
-                    Ok(addrs) => work(label, addrs).await,
-                    Err(e) => failed(&label, e.to_string()),
-                }
-            }
-        },
-        |k| {
-            let label = targets.get(k).map(|t| t.to_string()).unwrap_or_default();
-            lost(&label, format!("{label}: {what}"))
-        },
-        emit,
-    )
-    .await;
 }
