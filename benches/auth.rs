@@ -5,7 +5,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rpcaudit::epm::auth::{Acceptor, Credentials, Level};
-use rpcaudit::epm::client::{AuthMode, AuthOptions, DumpOptions, LogonGate, dump_host};
+use rpcaudit::epm::client::{AuthMode, AuthOptions, DumpOptions, LogonGate};
+use rpcaudit::epm::dump::dump_host;
 use rpcaudit::epm::server::{FixtureConfig, FixtureServer};
 use rpcaudit::ports::PortRanges;
 use std::sync::Arc;

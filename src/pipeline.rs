@@ -84,7 +84,7 @@ pub async fn run_each<T, Fut>(
 /// [`run_each`] over `targets`: each target is resolved with `resolve`, then `work(label,
 /// addresses)` examines it; a target that does not resolve, or whose task ends abnormally,
 /// becomes `failed(label, why)` (`what` names the task in that message: "the dump task ended
-/// abnormally"). What `epm::client::dump_each` and `epm::reach::reach_each` share.
+/// abnormally"). What `epm::dump::dump_each` and `epm::reach::reach_each` share.
 #[allow(clippy::too_many_arguments)]
 pub async fn run_each_resolved<T, F, E, Fut, W, WFut, R>(
     targets: &[T],

@@ -112,7 +112,7 @@ async fn collect(target: Target, c: Arc<Collect>) -> Collected {
     let label = target.to_string();
     let addrs = crate::target::resolve(&target, c.epm_port, c.dump.connect_timeout).await;
     let dump = match &addrs {
-        Ok(a) => crate::epm::client::dump_host(&label, a, &c.dump).await,
+        Ok(a) => crate::epm::dump::dump_host(&label, a, &c.dump).await,
         Err(e) => crate::epm::client::failed(&label, e.to_string()),
     };
     // Where to probe: the address the dump reached, else the target's first address.

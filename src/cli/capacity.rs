@@ -15,7 +15,7 @@ use super::stream::{Form, Output, until_interrupted};
 use super::{Error, Exit};
 use crate::audit::capacity::assess;
 use crate::epm::HostStatus;
-use crate::epm::client::dump_each;
+use crate::epm::dump::dump_each;
 use crate::inert::excerpt;
 use crate::ports::PortRanges;
 use crate::report::capacity::{CapacityReport, CapacityTally, render};

@@ -1,9 +1,10 @@
 //! Endpoint-mapper client: connect to TCP 135 (or to TCP 593 and read the `ncacn_http/1.0`
 //! banner first, or go connectionless over UDP 135 through [`super::datagram`]), bind to the EPM
 //! interface (v3.0, NDR 2.0), then page through `ept_lookup` with the context handle until the
-//! server signals the end, and turn the entries into [`Endpoint`]s. One host at a time here;
-//! [`dump_many`] runs hosts concurrently. [`Roads`] says which roads a dump takes: one, or with
-//! `auto` TCP 135 first and the next road only when the previous one could not be reached.
+//! server signals the end, and turn the entries into [`Endpoint`]s: the session, binds and lookup
+//! loop every road shares. [`super::dump`] picks the roads ([`Roads`]: one, or with `auto` TCP 135
+//! first and the next only when the previous one could not be reached) and runs hosts
+//! concurrently; the roads (`datagram`, `pipe`) and `survey` use this file, never the reverse.
 //!
 //! Real servers end the list in different ways, and each must yield the complete list: a null
 //! handle with status 0; an extra call answered `ept_s_not_registered` with no entries;
@@ -390,7 +391,7 @@ pub enum DumpError {
     #[error("{step}: {source}")]
     Datagram {
         step: &'static str,
-        source: super::datagram::DatagramError,
+        source: DatagramError,
     },
     /// NTLM was asked for on a road that only reads anonymously.
     #[error("--auth ntlm: the {0} road reads the endpoint mapper anonymously only")]
@@ -420,6 +421,34 @@ pub enum DumpError {
 }
 
 /// The step of a Kerberos bind that asks the KDC for tickets, in messages.
+/// What the connectionless road could not do or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DatagramError {
+    #[error("cannot open a UDP socket: {0}")]
+    Socket(std::io::Error),
+    /// ICMP port unreachable, or another error the socket reported.
+    #[error("{addr}: {source}")]
+    Io {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// Nothing came back: filtered, or nothing listens and no ICMP said so.
+    #[error("timed out: no answer to {sends} request datagrams, {bound}")]
+    NoAnswer { sends: u32, bound: Bound },
+    /// Part of a response came, then time ran out.
+    #[error("timed out with {held} response fragments received{}, {bound}", last.map(|l| format!(" (the last is fragment {l})")).unwrap_or_default())]
+    Stalled {
+        held: usize,
+        last: Option<u16>,
+        bound: Bound,
+    },
+    /// The server rejected the call (C706 reject PDU).
+    #[error("rejected: {0}")]
+    Rejected(String),
+    #[error("unexpected {0} PDU")]
+    Unexpected(&'static str),
+}
+
 const KDC_STEP: &str = "kerberos";
 
 /// What a refused anonymous lookup means and what to do.
@@ -1518,71 +1547,8 @@ pub fn unread_floor_warnings(seen: usize, e: &Endpoint) -> impl Iterator<Item = 
     })
 }
 
-/// Dump one host's endpoint mapper over the roads `opts.roads` names (TCP 135 by default;
-/// with `auto`, the next road only when the one before could not be reached). `target` labels
-/// the result; `addrs` are tried in turn until one connects. Never fails: problems are in the
-/// returned status and error.
-pub async fn dump_host(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -> HostDump {
-    let deadline = Instant::now() + opts.timeout;
-    let mut dump = empty_dump(target);
-    let roads = opts.roads.tried();
-    let tcp_port = addrs
-        .first()
-        .map_or(crate::ports::EPM_PORT, SocketAddr::port);
-    // The roads that could not be reached before the one that answered, each with why.
-    let mut missed: Vec<String> = Vec::new();
-    let mut result = Ok(Err(DumpError::NoAddress));
-    for (k, &road) in roads.iter().enumerate() {
-        let road_addrs = opts.roads.addrs_for(road, addrs);
-        result = timeout_at(
-            deadline,
-            read_road(target, road, &road_addrs, opts, deadline, &mut dump),
-        )
-        .await;
-        let more = k + 1 < roads.len();
-        match &result {
-            Ok(Err(e)) if more && e.is_unreachable() => {
-                let port = opts.roads.port(road, tcp_port);
-                missed.push(format!("{road} {port}: {e}"));
-                dump.address = None;
-                dump.transport = None;
-                dump.auth = None;
-                dump.endpoints.clear();
-                dump.warnings.clear();
-            }
-            _ => break,
-        }
-    }
-    let error = settle(&mut dump, result, opts.timeout);
-    if opts.auth.survey {
-        let tcp = opts.roads.addrs_for(Transport::Tcp, addrs);
-        dump.survey = Some(super::survey::survey(target, &tcp, opts).await);
-    }
-    if let Some(road) = dump.transport.filter(|_| !missed.is_empty()) {
-        let port = opts.roads.port(road, tcp_port);
-        dump.warnings.insert(
-            0,
-            format!(
-                "read over {road} {port} ({}); not reached first: {}",
-                road.protseq(),
-                missed.join("; ")
-            ),
-        );
-    }
-    dump.error = error.map(|e| {
-        if dump.transport.is_none() && !missed.is_empty() {
-            let road = roads.get(missed.len()).copied().unwrap_or(Transport::Tcp);
-            let port = opts.roads.port(road, tcp_port);
-            format!("{target}: {}; {road} {port}: {e}", missed.join("; "))
-        } else {
-            format!("{target}: {e}")
-        }
-    });
-    dump
-}
-
 /// A dump of `target` with nothing in it yet.
-fn empty_dump(target: &str) -> HostDump {
+pub(crate) fn empty_dump(target: &str) -> HostDump {
     HostDump {
         survey: None,
         target: target.to_string(),
@@ -1599,7 +1565,7 @@ fn empty_dump(target: &str) -> HostDump {
 /// Set `dump`'s status from how its reading ended (`Err`: the host's deadline of `timeout`
 /// ran out); the error, without the target's name, when there is one. Entries gathered before
 /// a failure make the dump partial.
-fn settle(
+pub(crate) fn settle(
     dump: &mut HostDump,
     result: Result<Result<Ending, DumpError>, tokio::time::error::Elapsed>,
     timeout: Duration,
@@ -1635,10 +1601,10 @@ pub(crate) trait Road {
 }
 
 /// A connection-oriented road of [`Transport`] (TCP 135, HTTP 593): each address in turn.
-struct CoRoad<'r> {
-    road: Transport,
-    addrs: &'r [SocketAddr],
-    opts: &'r DumpOptions,
+pub(crate) struct CoRoad<'r> {
+    pub(crate) road: Transport,
+    pub(crate) addrs: &'r [SocketAddr],
+    pub(crate) opts: &'r DumpOptions,
 }
 
 impl Road for CoRoad<'_> {
@@ -1664,39 +1630,9 @@ pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road
     dump
 }
 
-/// Read the endpoint mapper over `road` at `addrs` (already on the road's port), with the
-/// run's authentication choices, filling `d`.
-async fn read_road(
-    target: &str,
-    road: Transport,
-    addrs: &[SocketAddr],
-    opts: &DumpOptions,
-    deadline: Instant,
-    d: &mut HostDump,
-) -> Result<Ending, DumpError> {
-    if opts.auth.mode.is_kerberos() && matches!(road, Transport::Udp | Transport::Smb) {
-        return Err(DumpError::KerberosUnsupported(road));
-    }
-    if road == Transport::Udp {
-        if opts.auth.mode == AuthMode::Ntlm {
-            return Err(DumpError::AuthUnsupported(road));
-        }
-        return super::datagram::attempt(addrs, opts, deadline, d).await;
-    }
-    if road == Transport::Smb {
-        let smb = super::pipe::SmbOptions {
-            port: opts.roads.smb_port,
-            ..Default::default()
-        };
-        let pipe = super::pipe::SmbRoad::new(target, addrs, opts, &smb);
-        return with_auth(target, opts, deadline, &pipe, d).await;
-    }
-    with_auth(target, opts, deadline, &CoRoad { road, addrs, opts }, d).await
-}
-
 /// What every road shares: `--auth` (anonymous; NTLM; or anonymous, then NTLM when the host
 /// refuses anonymous lookups) under the run's [`LogonGate`].
-async fn with_auth(
+pub(crate) async fn with_auth(
     target: &str,
     opts: &DumpOptions,
     deadline: Instant,
@@ -1830,73 +1766,6 @@ async fn authenticated(
     r
 }
 
-/// Dump many hosts, at most `concurrency` at once; results in the order given. `resolve`
-/// turns a target into socket addresses (its time counts against the host's deadline through
-/// the connect timeout); a target it cannot resolve is reported as an error like any other.
-/// Holds every result until the end: for many hosts, use [`dump_each`].
-pub async fn dump_many<T, F, E, Fut>(
-    targets: Vec<T>,
-    resolve: F,
-    opts: &DumpOptions,
-    concurrency: usize,
-    on_done: impl Fn(&HostDump),
-) -> Vec<HostDump>
-where
-    T: std::fmt::Display + Clone + Send + 'static,
-    F: Fn(T) -> Fut + Clone + Send + 'static,
-    E: std::fmt::Display + Send,
-    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
-{
-    let mut out = Vec::with_capacity(targets.len());
-    dump_each(
-        &targets,
-        resolve,
-        opts,
-        concurrency,
-        crate::pipeline::Order::Targets,
-        |_, d| {
-            on_done(&d);
-            out.push(d);
-        },
-    )
-    .await;
-    out
-}
-
-/// Dump each target, at most `concurrency` at once, and hand each [`HostDump`] to `emit` (with
-/// the target's index) as soon as `order` allows ([`crate::pipeline::run_each`]): memory is
-/// bounded by `concurrency`, not by the number of targets. A dump task that ends abnormally
-/// still gives its host, as an error.
-pub async fn dump_each<T, F, E, Fut>(
-    targets: &[T],
-    resolve: F,
-    opts: &DumpOptions,
-    concurrency: usize,
-    order: crate::pipeline::Order,
-    emit: impl FnMut(usize, HostDump),
-) where
-    T: std::fmt::Display + Clone + Send + 'static,
-    F: Fn(T) -> Fut + Clone + Send + 'static,
-    E: std::fmt::Display + Send,
-    Fut: std::future::Future<Output = Result<Vec<SocketAddr>, E>> + Send,
-{
-    let opts = std::sync::Arc::new(opts.clone());
-    crate::pipeline::run_each_resolved(
-        targets,
-        resolve,
-        move |label: String, addrs: Vec<SocketAddr>| {
-            let opts = opts.clone();
-            async move { dump_host(&label, &addrs, &opts).await }
-        },
-        failed,
-        "the dump task ended abnormally",
-        concurrency,
-        order,
-        emit,
-    )
-    .await;
-}
-
 /// A host that could not be examined at all.
 pub fn failed(target: &str, error: String) -> HostDump {
     HostDump {
@@ -1915,6 +1784,7 @@ pub fn failed(target: &str, error: String) -> HostDump {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::epm::dump::dump_host;
     use crate::epm::server::{FixtureConfig, FixtureServer, Misbehave};
     use crate::ports::PortRanges;
     use crate::wire::pdu::NDR20;

@@ -7,6 +7,8 @@
 //! within them. The lookup loop is the client's ([`super::client::lookup_all`]).
 //! Anonymous only: there is no bind on this road, and authenticated datagrams are not read.
 
+/// Its errors are part of the client's [`DumpError`], so the type lives there.
+pub use super::client::DatagramError;
 use super::client::{Bound, Calls, DumpError, DumpOptions, Ending, STATUS_ACCESS_DENIED};
 use super::{EPM_INTERFACE, HostDump, Transport};
 use crate::wire::cl::{
@@ -30,34 +32,6 @@ const RETRANSMIT: Duration = Duration::from_millis(1000);
 const FACK_WINDOW: u16 = 32;
 /// The endpoint mapper's interface version as the header carries it (major 3, minor 0).
 const EPM_IF_VERS: u32 = 3;
-
-/// What the connectionless road could not do or read.
-#[derive(Debug, thiserror::Error)]
-pub enum DatagramError {
-    #[error("cannot open a UDP socket: {0}")]
-    Socket(std::io::Error),
-    /// ICMP port unreachable, or another error the socket reported.
-    #[error("{addr}: {source}")]
-    Io {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    /// Nothing came back: filtered, or nothing listens and no ICMP said so.
-    #[error("timed out: no answer to {sends} request datagrams, {bound}")]
-    NoAnswer { sends: u32, bound: Bound },
-    /// Part of a response came, then time ran out.
-    #[error("timed out with {held} response fragments received{}, {bound}", last.map(|l| format!(" (the last is fragment {l})")).unwrap_or_default())]
-    Stalled {
-        held: usize,
-        last: Option<u16>,
-        bound: Bound,
-    },
-    /// The server rejected the call (C706 reject PDU).
-    #[error("rejected: {0}")]
-    Rejected(String),
-    #[error("unexpected {0} PDU")]
-    Unexpected(&'static str),
-}
 
 impl DatagramError {
     /// Nothing answered on the road: refused (ICMP) or silent.

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod client;
 pub mod connection;
 pub mod datagram;
+pub mod dump;
 pub mod kerberos;
 pub mod names;
 pub mod pipe;

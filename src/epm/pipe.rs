@@ -2,7 +2,7 @@
 //! TCP 445 (or 139 after a NetBIOS session request). The SMB session is logged on anonymously
 //! (the null session) or with the run's credentials, under the same `--auth` rules and
 //! [`LogonGate`](super::client::LogonGate) as the TCP binds (`dump --transport smb` through
-//! [`super::client::dump_host`], or [`dump_host_over_smb`] with other [`SmbOptions`]); the
+//! [`super::dump::dump_host`], or [`dump_host_over_smb`] with other [`SmbOptions`]); the
 //! DCE/RPC bind on the pipe is then unauthenticated, as Windows' own clients do it (the pipe
 //! is the SMB session's). Over the pipe run the same bind and `ept_lookup` loop as over TCP
 //! ([`EpmSession::over`]), and the result is the same [`HostDump`].
@@ -52,7 +52,7 @@ impl Default for SmbOptions {
 
 /// Dump `target`'s endpoint mapper over `\pipe\epmapper`. `addrs` are the target's addresses
 /// (their ports are replaced by `smb.port`), tried in turn. Never fails: problems are in the
-/// returned status and error, as with [`super::client::dump_host`].
+/// returned status and error, as with [`super::dump::dump_host`].
 pub async fn dump_host_over_smb(
     target: &str,
     addrs: &[SocketAddr],
@@ -72,7 +72,7 @@ pub async fn dump_host_over_smb(
     dump_with(target, opts, &road).await
 }
 
-/// The SMB road of [`super::client::dump_host`] (`--transport smb`): the addresses already on
+/// The SMB road of [`super::dump::dump_host`] (`--transport smb`): the addresses already on
 /// the SMB port.
 pub(crate) struct SmbRoad<'r> {
     target: &'r str,

@@ -1,5 +1,5 @@
 //! Reachability per interface (`rpcaudit interfaces`): after a host's endpoint mapper is
-//! dumped ([`super::client::dump_host`]), each interface it registers on `ncacn_ip_tcp` is
+//! dumped ([`super::dump::dump_host`]), each interface it registers on `ncacn_ip_tcp` is
 //! bound to on its port and called at [`PROBE_OPNUM`], an opnum beyond every dispatch table,
 //! so that no method runs. How the server answers says whether calls from here reach the
 //! interface ([`classify`]):
@@ -27,7 +27,8 @@
 //! connect and call deadlines, the whole host the [`ReachOptions::host_timeout`].
 
 use super::catalogue::Tag;
-use super::client::{DumpError, DumpOptions, EpmSession, dump_host, failed, kerberos_spn};
+use super::client::{DumpError, DumpOptions, EpmSession, failed, kerberos_spn};
+use super::dump::dump_host;
 use super::{EPM_INTERFACE, HostDump, HostStatus, Transport, names};
 use crate::wire::pdu::SyntaxId;
 use schemars::JsonSchema;

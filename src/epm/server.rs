@@ -1366,7 +1366,8 @@ fn ndr_tricks(order: ByteOrder) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::epm::HostStatus;
-    use crate::epm::client::{DumpOptions, dump_host};
+    use crate::epm::client::DumpOptions;
+    use crate::epm::dump::dump_host;
 
     /// A fixture server on a free loopback port.
     async fn serve(config: FixtureConfig) -> FixtureServer {
@@ -1573,7 +1574,8 @@ mod tests {
     mod authenticated {
         use super::*;
         use crate::epm::auth::{Credentials, Secret};
-        use crate::epm::client::{AuthMode, AuthOptions, LogonGate, dump_many};
+        use crate::epm::client::{AuthMode, AuthOptions, LogonGate};
+        use crate::epm::dump::dump_many;
         use std::sync::Arc;
 
         fn account(pw: &str) -> Credentials {
