@@ -53,8 +53,8 @@ pub enum Code {
     DnsUnresolved,
     /// A policy-wide check was not run: the files define more rules than it can afford.
     LintSkipped,
-    /// A firewall rule string holds a field rpcaudit does not model (the rule is left out of
-    /// the decisions, never read wider), or a script names a built-in rule group.
+    /// A firewall rule string holds a field rpcaudit does not model (what the rule decides is
+    /// conditional on it, never read wider), or a script names a built-in rule group.
     UnknownField,
     /// The GPO store's `AllowLocalPolicyMerge=0` takes active local rules out of force.
     LocalRulesIgnored,
@@ -85,6 +85,10 @@ pub enum Code {
     /// A source the fence denies TCP 135 and the range reaches the same RPC interfaces by
     /// another road (SMB named pipes on 445 or 139, RPC over HTTP on 593).
     FenceBypass,
+    /// The intended policy (error) or the configured store (warning) passes a probed port only
+    /// under a condition rpcaudit cannot check (a program or service the rule is scoped to, a
+    /// field not modelled): the observation neither confirms nor contradicts it.
+    DecisionConditional,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -126,6 +130,7 @@ impl Code {
         Code::StoreDisagrees,
         Code::StoreNotInForce,
         Code::FenceBypass,
+        Code::DecisionConditional,
     ];
 
     /// Whether the policy reader and linter produce this code (the guide's "policy" rows;
@@ -142,6 +147,7 @@ impl Code {
                 | Code::Unverified
                 | Code::StoreNotInForce
                 | Code::FenceBypass
+                | Code::DecisionConditional
                 | Code::Other(_)
         )
     }
@@ -181,6 +187,7 @@ impl Code {
             Code::Unverified => "unverified",
             Code::StoreNotInForce => "store-not-in-force",
             Code::FenceBypass => "fence-bypass",
+            Code::DecisionConditional => "decision-conditional",
             Code::Other(code) => code,
         }
     }

@@ -323,6 +323,12 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "A source the fence denies TCP 135 and the RPC dynamic range reaches the same RPC interfaces by another road: SMB named pipes on TCP 445 or 139 (RestrictRemoteClients counts a named-pipe client as authenticated), or RPC over HTTP on TCP 593.",
             "Block those ports from the denied sources as TCP 135 is blocked; where SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters.",
         ),
+        Code::DecisionConditional => (
+            Error,
+            "The decision depends on a condition rpcaudit cannot check",
+            "The intended policy (an error) or the configured store (a warning) passes a probed port only under a condition rpcaudit cannot check: a program or service the firewall rule is scoped to (App, Svc, a package), or a field it does not model. The observation neither confirms nor contradicts the policy, so the port is not verified.",
+            "Write the rule with ports and addresses only, or check on the host that the port belongs to the program or service the rule names.",
+        ),
         Code::Other(_) => (
             Warning,
             "A finding code this rpcaudit does not know",
