@@ -657,6 +657,62 @@ pub fn matrix_findings(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) ->
 mod tests {
     use super::*;
 
+    /// A decision that depends on a condition rpcaudit cannot check is never verified: the
+    /// row is inconclusive whatever was observed, and a finding says why (an error for the
+    /// intended policy, so the host is not compliant; a warning for the configured store).
+    #[test]
+    fn a_conditional_decision_is_inconclusive_and_said() {
+        let conditional = |_: IpAddr, port: u16, _: Proto| Expected {
+            action: if port == 3389 {
+                Action::Conditional
+            } else {
+                Action::Block
+            },
+            rule: Some("fw.reg:7 \"RDP\"".into()),
+            condition: (port == 3389).then(|| "only for service termservice".to_string()),
+        };
+        let observations = [
+            obs(OTHER, 3389, ProbeState::Open),
+            obs(OTHER, 135, ProbeState::Filtered),
+        ];
+        let mut rows = build_matrix(&observations, Action::Pass, conditional);
+        assert_eq!(rows[0].expected, Action::Conditional);
+        assert_eq!(rows[0].verdict, Verdict::Inconclusive);
+        assert_eq!(
+            rows[0].condition.as_deref(),
+            Some("only for service termservice")
+        );
+        assert_eq!(
+            verdict(Action::Conditional, ProbeState::Filtered),
+            Verdict::Inconclusive
+        );
+        let findings = matrix_findings(&rows, &article(), 135);
+        let f: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.code == Code::DecisionConditional)
+            .collect();
+        assert_eq!(f.len(), 1, "{findings:?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(f[0].message.contains("3389") && f[0].message.contains("termservice"));
+        assert!(
+            f[0].message.contains("the intended policy"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].evidence[0].contains("if only for service termservice"));
+        // The configured store's conditional decision: a warning, not store-not-in-force.
+        add_configured(&mut rows, conditional);
+        for r in &mut rows {
+            r.expected = Action::Block;
+            r.condition = None;
+        }
+        let findings = conditional_findings(&rows);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(findings[0].message.contains("the configured store"));
+        assert!(store_findings(&rows).is_empty());
+    }
+
     #[test]
     fn each_verdict_is_shown_as_its_json_name() {
         crate::testing::assert_shown_as_json_names::<Verdict>();

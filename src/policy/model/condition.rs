@@ -5,16 +5,17 @@
 //! `conditional`, shown with the condition, never a plain pass (docs/guide/policy.md).
 //!
 //! Windows Firewall applies an application or service condition to the sockets of that
-//! program or service only ("Windows Filtering Platform": the `FWPM_CONDITION_ALE_APP_ID`
-//! and service SID conditions of the ALE layers match the process that listens, so a rule
-//! scoped to a program lets traffic through only to that program's sockets; MS-FASP §2.2.37
-//! FW_RULE: `wszLocalApplication`, `wszLocalService`, `wszPackageId`). The one owner rpcaudit
+//! program or service only: the Windows Filtering Platform matches inbound connections at the
+//! ALE layers, at the listening socket's accept(), where the application's path and package
+//! are fields of the match ("ALE Layers", learn.microsoft.com/windows/win32/fwp/ale-layers;
+//! `FWPS_FIELD_ALE_AUTH_RECV_ACCEPT_V4_ALE_APP_ID`); a rule's service name `*` means "a
+//! service, not an application" (INetFwRule::get_ServiceName); `New-NetFirewallRule
+//! -Program/-Service/-Package` set these conditions. The one owner rpcaudit
 //! knows is TCP 135: the endpoint mapper, the RpcSs service in `svchost.exe`.
 
 use crate::ports::{EPM_PORT, Proto};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// The service that owns TCP 135 (the endpoint mapper).
 const EPM_SERVICE: &str = "rpcss";
@@ -66,10 +67,11 @@ impl Condition {
     /// Does the owner condition name the endpoint mapper: `Svc=RpcSs`, with no program or
     /// with svchost.exe, and no package?
     fn names_the_endpoint_mapper(&self) -> bool {
-        let service = self
-            .service
-            .as_deref()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case(EPM_SERVICE));
+        // `*`: any service, RpcSs among them.
+        let service = self.service.as_deref().is_some_and(|s| {
+            let s = s.trim();
+            s == "*" || s.eq_ignore_ascii_case(EPM_SERVICE)
+        });
         let program = self.program.as_deref().is_none_or(|p| {
             let file = p.trim().rsplit(['\\', '/']).next().unwrap_or_default();
             file.eq_ignore_ascii_case(EPM_PROGRAM)
@@ -125,22 +127,6 @@ impl Condition {
     }
 }
 
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
-        if self.scoped() {
-            parts.push(self.owner_text());
-        }
-        if !self.unmodelled.is_empty() {
-            parts.push(format!(
-                "depends on {}, not modelled",
-                self.unmodelled.join(", ")
-            ));
-        }
-        f.write_str(&parts.join("; "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +146,7 @@ mod tests {
             ..svc("rpcss")
         };
         assert_eq!(with_svchost.scope(135, Proto::Tcp), Scope::Plain);
+        assert_eq!(svc("*").scope(135, Proto::Tcp), Scope::Plain);
         // On another port RpcSs's rule is conditional: rpcaudit does not know the owner.
         assert_eq!(
             svc("RpcSs").scope(49152, Proto::Tcp),

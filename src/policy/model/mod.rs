@@ -74,16 +74,16 @@ impl ProtoMatch {
     }
 }
 
-/// The decision for a query.
+/// The decision for a query. `conditional`: pass or not depending on a condition rpcaudit
+/// cannot check (the program or service that owns the port, a field not modelled), never a
+/// plain pass; the decision carries the condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Pass,
     Block,
     None,
-    /// Pass or not depending on a condition rpcaudit cannot check (the program or service
-    /// that owns the port, a field not modelled): never a plain pass. The decision carries
-    /// the condition.
+    // Described in the enum's comment, so the schema stays one flat enum.
     Conditional,
 }
 
