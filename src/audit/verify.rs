@@ -559,6 +559,9 @@ fn configured_cell(r: &MatrixRow) -> String {
     )
 }
 
+/// A row with a conditional decision: the row, the condition, the rule.
+type Hit<'a> = (&'a MatrixRow, Option<&'a str>, Option<&'a str>);
+
 /// `decision-conditional` findings: per (target, source, protocol), the ports the intended
 /// policy (error: the port is not verified, so the host is not compliant) or the configured
 /// store (warning) passes only under a condition rpcaudit cannot check, with the conditions
@@ -567,11 +570,7 @@ fn configured_cell(r: &MatrixRow) -> String {
 pub fn conditional_findings(rows: &[MatrixRow]) -> Vec<Finding> {
     let mut out = Vec::new();
     for ((target, source, proto), group) in by_pair(rows) {
-        let sides: [(
-            &str,
-            Severity,
-            Vec<(&MatrixRow, Option<&str>, Option<&str>)>,
-        ); 2] = [
+        let sides: [(&str, Severity, Vec<Hit>); 2] = [
             (
                 "the intended policy",
                 Severity::Error,
