@@ -293,7 +293,10 @@ fn a_store_beside_the_script() {
     let conditional = support::findings_with(&host, "decision-conditional");
     assert!(
         conditional.iter().any(|f| f["severity"] == "warning"
-            && f["message"].as_str().unwrap().contains("the configured store")),
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("the configured store")),
         "{host}"
     );
     // An unreadable store fails closed, naming it, before any probe.
