@@ -22,8 +22,9 @@
 //!   rules that require authentication) only apply to IPsec-authenticated traffic.
 //!
 //! Layers combine like the packet path: a connection must pass both, so a block from any
-//! layer wins; otherwise a pass from any layer passes; `none` means no rule of any layer
-//! matched (the firewall's default inbound action is not in the files and is not modelled).
+//! layer wins; then a `conditional` answer (a firewall rule that passes only under a
+//! condition rpcaudit cannot check, [`condition`]); otherwise a pass from any layer passes;
+//! `none` means no rule of any layer matched and no store gave the firewall's default.
 
 pub mod address;
 pub mod condition;
