@@ -53,8 +53,8 @@ pub enum Code {
     DnsUnresolved,
     /// A policy-wide check was not run: the files define more rules than it can afford.
     LintSkipped,
-    /// A firewall rule string holds a field rpcaudit does not model (the rule is left out of
-    /// the decisions, never read wider), or a script names a built-in rule group.
+    /// A firewall rule string holds a field rpcaudit does not model (what the rule decides is
+    /// conditional on it, never read wider), or a script names a built-in rule group.
     UnknownField,
     /// The GPO store's `AllowLocalPolicyMerge=0` takes active local rules out of force.
     LocalRulesIgnored,
@@ -89,6 +89,10 @@ pub enum Code {
     /// answered a call (fault nca_s_op_rng_error: the call reached it) anonymously, or from a
     /// source the intended policy blocks on its port.
     InterfaceExposed,
+    /// The intended policy (error) or the configured store (warning) passes a probed port only
+    /// under a condition rpcaudit cannot check (a program or service the rule is scoped to, a
+    /// field not modelled): the observation neither confirms nor contradicts it.
+    DecisionConditional,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -131,6 +135,7 @@ impl Code {
         Code::StoreNotInForce,
         Code::FenceBypass,
         Code::InterfaceExposed,
+        Code::DecisionConditional,
     ];
 
     /// Whether the policy reader and linter produce this code (the guide's "policy" rows;
@@ -148,6 +153,7 @@ impl Code {
                 | Code::StoreNotInForce
                 | Code::FenceBypass
                 | Code::InterfaceExposed
+                | Code::DecisionConditional
                 | Code::Other(_)
         )
     }
@@ -188,6 +194,7 @@ impl Code {
             Code::StoreNotInForce => "store-not-in-force",
             Code::FenceBypass => "fence-bypass",
             Code::InterfaceExposed => "interface-exposed",
+            Code::DecisionConditional => "decision-conditional",
             Code::Other(code) => code,
         }
     }

@@ -269,19 +269,35 @@ fn a_store_beside_the_script() {
             .all(|r| r["configured"]["action"] == "block"),
         "{host}"
     );
-    // The fixture's endpoint mapper listens on a port no rule of the store names: the
-    // store's profiles block what no rule allows (DefaultInboundAction=1), so that decides.
+    // The fixture's endpoint mapper listens on a port no rule of the store names by number,
+    // but CoreNet-IPHTTPS-In (App=System, LPort2_10=IPHTTPSIn) may cover it: its port keyword
+    // is not modelled, so the store passes it only under that condition, not the default
+    // block (DefaultInboundAction=1); a warning says the port is not verified against it.
     let epm = host["matrix"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["port"].as_u64().unwrap().to_string() == port)
         .unwrap();
-    assert_eq!(epm["configured"]["action"], "block", "{epm}");
+    assert_eq!(epm["configured"]["action"], "conditional", "{epm}");
     let rule = epm["configured"]["rule"].as_str().unwrap();
     assert!(
-        rule.contains("firewall-store-local.reg:") && rule.contains("DefaultInboundAction=1"),
+        rule.contains("firewall-store-local.reg:") && rule.contains("@FirewallAPI.dll,-25426"),
         "{rule}"
+    );
+    let condition = epm["configured"]["condition"].as_str().unwrap();
+    assert!(
+        condition.contains("program System") && condition.contains("LPort2_10=IPHTTPSIn"),
+        "{condition}"
+    );
+    let conditional = support::findings_with(&host, "decision-conditional");
+    assert!(
+        conditional.iter().any(|f| f["severity"] == "warning"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("the configured store")),
+        "{host}"
     );
     // An unreadable store fails closed, naming it, before any probe.
     let dir = tempfile::tempdir().unwrap();

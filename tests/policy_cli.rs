@@ -276,12 +276,20 @@ fn firewall_store_exports_decide_as_the_script() {
     }
     // Inactive built-in rules (RemoteTask-RPCSS-In-TCP allows RPC-EPMap) are not in force;
     // active ones are, under their indirect names.
+    // The built-in RDP rule (Svc=termservice on 3389) passes only for that service's sockets.
     let (_, v) = explain("10.9.9.9", "3389", &["firewall-store-local.reg"]);
-    assert_eq!(v["action"], "pass");
+    assert_eq!(v["action"], "conditional");
     assert_eq!(v["rule"]["name"], "@FirewallAPI.dll,-28775");
-    // The store is clean, and with the range it lints as the script does.
+    let condition = v["condition"].as_str().unwrap_or_default();
+    assert!(condition.contains("service termservice"), "{v}");
+    // The store is clean but for CoreNet-IPHTTPS-In's port keyword, which is not modelled;
+    // with the range it lints as the script does.
     let (code, v) = json(&["lint"], &["firewall-store-local.reg", "rpc-internet.reg"]);
-    assert_eq!(v["findings"], serde_json::json!([]), "{v}");
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{v}");
+    assert_eq!(findings[0]["code"], "unknown-field", "{v}");
+    let message = findings[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("LPort2_10=IPHTTPSIn"), "{v}");
     assert_eq!(code, 0);
     // In the GPO export, AllowLocalPolicyMerge=0 takes the local allow for 135 out of force.
     let (code, v) = json(&["lint"], &["firewall-store-gpo.reg"]);
@@ -289,6 +297,63 @@ fn firewall_store_exports_decide_as_the_script() {
     assert_eq!(v["findings"][0]["code"], "local-rules-ignored", "{v}");
     let (_, v) = explain("10.9.9.9", "135", &["firewall-store-gpo.reg"]);
     assert_eq!(v["action"], "block");
+}
+
+/// Program- and service-scoped store rules and fields not modelled, decided as Windows does
+/// (issue 28 items 4 and 5): a rule scoped to a program covers only that program's sockets, so
+/// it does not pass TCP 135 (RpcSs's) and makes a port whose owner rpcaudit does not know
+/// `conditional`, never a plain pass; a field not modelled makes the rule conditional.
+#[test]
+fn scoped_and_unmodelled_store_rules_are_conditional() {
+    let scoped = "firewall-store-app-scoped.reg";
+    // The app-only rule with no port (ProximityUxHost) does not pass the endpoint mapper.
+    let (_, v) = explain("8.8.8.8", "135", &[scoped]);
+    assert_eq!(v["action"], "none", "{v}");
+    // A dynamic port, whose owner is not known: conditional on the program, named.
+    let (_, v) = explain("8.8.8.8", "49152", &[scoped]);
+    assert_eq!(v["action"], "conditional", "{v}");
+    assert_eq!(
+        v["condition"],
+        r"only for program %SystemRoot%\system32\proximityuxhost.exe"
+    );
+    // A rule for RpcSs covers 135 plainly: pass, citing it, with no condition.
+    let (_, v) = explain("8.8.8.8", "135", &[scoped, "firewall-store-rpcss.reg"]);
+    assert_eq!(v["action"], "pass", "{v}");
+    assert_eq!(v["rule"]["name"], "RPC Endpoint Mapper (RpcSs)", "{v}");
+    assert!(v.get("condition").is_none(), "{v}");
+    // RA42=IntrAnet is not modelled: conditional on it, cited, with the unknown-field warning.
+    let (_, v) = explain("8.8.8.8", "593", &[scoped]);
+    assert_eq!(v["action"], "conditional", "{v}");
+    assert_eq!(v["rule"]["name"], "RPC over HTTP from the intranet", "{v}");
+    let condition = v["condition"].as_str().unwrap_or_default();
+    assert!(
+        condition.starts_with("depends on RA42=IntrAnet, not modelled"),
+        "{v}"
+    );
+    let (_, v) = json(&["lint"], &[scoped]);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "unknown-field"
+                && f["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("RA42=IntrAnet")),
+        "{v}"
+    );
+    // The RDP rule: conditional for termservice, and the table says so.
+    let (_, v) = explain("8.8.8.8", "3389", &[scoped]);
+    assert_eq!(v["action"], "conditional", "{v}");
+    assert_eq!(v["rule"]["name"], "@FirewallAPI.dll,-28775", "{v}");
+    let (code, out) = rpcaudit(
+        &["explain", "--src", "8.8.8.8", "--port", "3389"],
+        &[scoped],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("conditional (only for program"), "{out}");
+    assert!(out.contains("service termservice"), "{out}");
 }
 
 /// A GPO's Registry.pol (binary PReg) is read, not refused as binary; its RPC restrictions are

@@ -929,6 +929,7 @@ mod tests {
                     protocol: if i % 7 == 6 { crate::ports::Proto::Udp } else { crate::ports::Proto::Tcp },
                     expected,
                     rule: None,
+                    condition: None,
                     observed,
                     verdict: crate::audit::verify::verdict(expected, observed),
                     rtt_ms: None,

@@ -307,8 +307,7 @@ pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
 
 /// What a loaded policy decides for traffic from `src` to `port` over `proto`, and the rule.
 fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16, proto: Proto) -> Expected {
-    let d = policy.policy.decide(src, port, proto);
-    Expected::new(d.action, d.rule.map(|r| r.to_string()))
+    Expected::of(policy.policy.decide(src, port, proto))
 }
 
 /// Put per-host results in target order, fill in the hosts that have none (interrupted), and

@@ -26,19 +26,33 @@ pub struct Expected {
     pub action: Action,
     /// Where the decision came from, e.g. "policy.cmd:12"; None when no rule covers the port.
     pub rule: Option<String>,
+    /// For `conditional`: what the pass depends on (a program or service the rule is scoped
+    /// to, a field rpcaudit does not model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 impl Expected {
     pub fn new(action: Action, rule: Option<String>) -> Self {
-        Expected { action, rule }
+        Expected {
+            action,
+            rule,
+            condition: None,
+        }
+    }
+
+    /// The policy model's decision, its rule cited as `file:line "name"`.
+    pub fn of(d: crate::policy::Decision) -> Self {
+        Expected {
+            action: d.action,
+            rule: d.rule.map(|r| r.to_string()),
+            condition: d.condition,
+        }
     }
 
     /// No rule covers the port.
     pub fn uncovered() -> Self {
-        Expected {
-            action: Action::None,
-            rule: None,
-        }
+        Expected::new(Action::None, None)
     }
 }
 
@@ -82,6 +96,10 @@ pub struct MatrixRow {
     pub expected: Action,
     /// The rule behind `expected`; null when no rule covers the port and the default decided.
     pub rule: Option<String>,
+    /// For `expected` `conditional`: what the pass depends on, which rpcaudit cannot check;
+    /// the row's verdict is then `inconclusive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
     pub observed: ProbeState,
     pub verdict: Verdict,
     /// Round-trip time of the probe that decided `observed`, in milliseconds, when it got an
@@ -114,6 +132,9 @@ pub fn verdict(expected: Action, observed: ProbeState) -> Verdict {
         ProbeState::Unreachable | ProbeState::Error => return Verdict::Inconclusive,
     };
     match (expected, reached) {
+        // Pass or not depending on a condition rpcaudit cannot check: what was observed
+        // neither confirms nor contradicts it.
+        (Action::Conditional, _) => Verdict::Inconclusive,
         (Action::Block, true) => Verdict::Leak,
         (Action::Block, false) => Verdict::BlockAsExpected,
         (Action::Pass | Action::None, true) => Verdict::PassAsExpected,
@@ -132,6 +153,7 @@ pub fn build_matrix(
 ) -> Vec<MatrixRow> {
     let default = match default {
         Action::Block => Action::Block,
+        Action::Conditional => Action::Conditional,
         Action::Pass | Action::None => Action::Pass,
     };
     observations
@@ -153,6 +175,7 @@ pub fn build_matrix(
                 } else {
                     e.rule
                 },
+                condition: e.condition,
                 observed: o.state,
                 verdict: verdict_over(o.protocol, expected, o.state),
                 rtt_ms: o.rtt_ms,
@@ -536,18 +559,158 @@ fn configured_cell(r: &MatrixRow) -> String {
     )
 }
 
+/// A row with a conditional decision: the row, the condition, the rule.
+type Hit<'a> = (&'a MatrixRow, Option<&'a str>, Option<&'a str>);
+
+/// `decision-conditional` findings: per (target, source, protocol), the ports the intended
+/// policy (error: the port is not verified, so the host is not compliant) or the configured
+/// store (warning) passes only under a condition rpcaudit cannot check, with the conditions
+/// and the rules. Their verdicts are `inconclusive`; this says why, so a conditional decision
+/// never passes for a verified one.
+pub fn conditional_findings(rows: &[MatrixRow]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for ((target, source, proto), group) in by_pair(rows) {
+        let sides: [(&str, Severity, Vec<Hit>); 2] = [
+            (
+                "the intended policy",
+                Severity::Error,
+                group
+                    .iter()
+                    .filter(|r| r.expected == Action::Conditional)
+                    .map(|r| (*r, r.condition.as_deref(), r.rule.as_deref()))
+                    .collect(),
+            ),
+            (
+                "the configured store",
+                Severity::Warning,
+                group
+                    .iter()
+                    .filter_map(|r| {
+                        let c = r.configured.as_ref()?;
+                        (c.action == Action::Conditional).then_some((
+                            *r,
+                            c.condition.as_deref(),
+                            c.rule.as_deref(),
+                        ))
+                    })
+                    .collect(),
+            ),
+        ];
+        for (who, severity, hit) in sides {
+            if hit.is_empty() {
+                continue;
+            }
+            let ports = runs(hit.iter().map(|(r, _, _)| r.port));
+            let mut conditions: Vec<&str> = hit
+                .iter()
+                .map(|(_, c, _)| c.unwrap_or("a condition not modelled"))
+                .collect();
+            conditions.sort_unstable();
+            conditions.dedup();
+            let rules = name_rules(
+                hit.iter()
+                    .map(|(_, _, rule)| rule.unwrap_or("a rule").to_string()),
+            );
+            out.push(
+                Finding::new(
+                    Code::DecisionConditional,
+                    severity,
+                    format!(
+                        "{target}: {who} passes {} {ports} from {source} only under a condition \
+                         rpcaudit cannot check ({}; {rules}): what was observed neither confirms \
+                         nor contradicts it, so {} not verified.",
+                        ports_word(proto, hit.len()),
+                        conditions.join("; "),
+                        plural(hit.len(), "it is", "they are")
+                    ),
+                    "Decide these ports by ports and addresses alone (LPort and RA4/RA6, netsh \
+                     localport= and remoteip=), or check on the host that each port belongs to \
+                     the program or service the rule names (netstat -abno; \
+                     Get-NetFirewallApplicationFilter, Get-NetFirewallServiceFilter).",
+                )
+                .with_evidence(hit.iter().map(|(r, c, _)| {
+                    format!(
+                        "{} (if {})",
+                        cell(r),
+                        c.unwrap_or("a condition not modelled")
+                    )
+                })),
+            );
+        }
+    }
+    out
+}
+
 /// Every finding of the matrix: leaks and overblocks, then hang hazards, then where the
-/// observations contradict the configured store (none without a store).
+/// observations contradict the configured store (none without a store), then the ports whose
+/// decision depends on a condition rpcaudit cannot check.
 pub fn matrix_findings(rows: &[MatrixRow], range: &PortRanges, epm_port: u16) -> Vec<Finding> {
     let mut out = policy_findings(rows);
     out.extend(hang_hazards(rows, range, epm_port));
     out.extend(store_findings(rows));
+    out.extend(conditional_findings(rows));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A decision that depends on a condition rpcaudit cannot check is never verified: the
+    /// row is inconclusive whatever was observed, and a finding says why (an error for the
+    /// intended policy, so the host is not compliant; a warning for the configured store).
+    #[test]
+    fn a_conditional_decision_is_inconclusive_and_said() {
+        let conditional = |_: IpAddr, port: u16, _: Proto| Expected {
+            action: if port == 3389 {
+                Action::Conditional
+            } else {
+                Action::Block
+            },
+            rule: Some("fw.reg:7 \"RDP\"".into()),
+            condition: (port == 3389).then(|| "only for service termservice".to_string()),
+        };
+        let observations = [
+            obs(OTHER, 3389, ProbeState::Open),
+            obs(OTHER, 135, ProbeState::Filtered),
+        ];
+        let mut rows = build_matrix(&observations, Action::Pass, conditional);
+        assert_eq!(rows[0].expected, Action::Conditional);
+        assert_eq!(rows[0].verdict, Verdict::Inconclusive);
+        assert_eq!(
+            rows[0].condition.as_deref(),
+            Some("only for service termservice")
+        );
+        assert_eq!(
+            verdict(Action::Conditional, ProbeState::Filtered),
+            Verdict::Inconclusive
+        );
+        let findings = matrix_findings(&rows, &article(), 135);
+        let f: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.code == Code::DecisionConditional)
+            .collect();
+        assert_eq!(f.len(), 1, "{findings:?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(f[0].message.contains("3389") && f[0].message.contains("termservice"));
+        assert!(
+            f[0].message.contains("the intended policy"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].evidence[0].contains("if only for service termservice"));
+        // The configured store's conditional decision: a warning, not store-not-in-force.
+        add_configured(&mut rows, conditional);
+        for r in &mut rows {
+            r.expected = Action::Block;
+            r.condition = None;
+        }
+        let findings = conditional_findings(&rows);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(findings[0].message.contains("the configured store"));
+        assert!(store_findings(&rows).is_empty());
+    }
 
     #[test]
     fn each_verdict_is_shown_as_its_json_name() {

@@ -127,6 +127,10 @@ pub struct LintOutput {
 pub struct ExplainOutput {
     pub action: Action,
     pub rule: Option<RuleRef>,
+    /// For `conditional`: what the pass depends on ("only for service termservice",
+    /// "depends on RA42=IntrAnet, not modelled").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 /// `policy range --json`.
@@ -224,6 +228,7 @@ fn explain(a: ExplainArgs) -> Result<Exit, Error> {
     let out = ExplainOutput {
         action: d.action,
         rule: d.rule,
+        condition: d.condition,
     };
     if a.common.json {
         super::print_json(&out)?;
@@ -241,10 +246,14 @@ fn explain(a: ExplainArgs) -> Result<Exit, Error> {
     ]);
     let conn = format!("{} → {}/{}", a.src, a.port, a.proto);
     use crate::inert::cell;
+    let action = match &out.condition {
+        Some(c) => format!("{} ({})", out.action, cell(c)),
+        None => out.action.to_string(),
+    };
     match &out.rule {
         Some(r) => t.add_row([
             conn,
-            out.action.to_string(),
+            action,
             cell(&r.name).into_owned(),
             format!("{}:{}", cell(&r.file), r.line),
             r.dialect.to_string(),
@@ -253,7 +262,7 @@ fn explain(a: ExplainArgs) -> Result<Exit, Error> {
         ]),
         None => t.add_row([
             conn,
-            out.action.to_string(),
+            action,
             "(no rule matches)".into(),
             String::new(),
             String::new(),

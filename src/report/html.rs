@@ -407,11 +407,14 @@ fn cell_title(r: &MatrixRow) -> String {
         Some(ms) => format!("{ms:.2} ms"),
         None => "none".to_string(),
     };
+    // A conditional decision is shown with its condition.
+    let when = |c: Option<&String>| c.map_or_else(String::new, |c| format!(" if {}", t(c)));
     // With --store: what the store decides, and whether the observation contradicts it.
     let configured = match &r.configured {
         Some(c) => format!(
-            "\nconfigured {} ({}){}",
+            "\nconfigured {}{} ({}){}",
             c.action,
+            when(c.condition.as_ref()),
             c.rule
                 .as_deref()
                 .map_or_else(|| "no rule of the store".into(), t),
@@ -424,12 +427,13 @@ fn cell_title(r: &MatrixRow) -> String {
         None => String::new(),
     };
     format!(
-        "{} → {}:{}{}\nexpected {} ({rule}){configured}\nobserved {}\nverdict {}\nRTT {rtt}",
+        "{} → {}:{}{}\nexpected {}{} ({rule}){configured}\nobserved {}\nverdict {}\nRTT {rtt}",
         r.source,
         r.target,
         r.port,
         crate::audit::verify::udp_mark(r.protocol),
         r.expected,
+        when(r.condition.as_ref()),
         r.observed,
         r.verdict
     )

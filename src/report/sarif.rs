@@ -329,6 +329,12 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "rpcaudit interfaces bound to an interface the catalogue tags coercion (it makes the host authenticate to an address the caller chooses) or credentials (it hands out or resets secrets), and a call beyond its last method reached it (fault nca_s_op_rng_error; no method ran) anonymously, or from a source the intended policy blocks on that port.",
             "Stop the service that hosts it where it is not needed, or refuse unauthenticated calls to it (RestrictRemoteClients, an RPC filter that requires authentication), or block its port from the sources that have no business calling it.",
         ),
+        Code::DecisionConditional => (
+            Error,
+            "The decision depends on a condition rpcaudit cannot check",
+            "The intended policy (an error) or the configured store (a warning) passes a probed port only under a condition rpcaudit cannot check: a program or service the firewall rule is scoped to (App, Svc, a package), or a field it does not model. The observation neither confirms nor contradicts the policy, so the port is not verified.",
+            "Write the rule with ports and addresses only, or check on the host that the port belongs to the program or service the rule names.",
+        ),
         Code::Other(_) => (
             Warning,
             "A finding code this rpcaudit does not know",

@@ -12,6 +12,7 @@
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
 use crate::policy::model::address::{self, AddrMatch};
+use crate::policy::model::condition::Condition;
 use crate::policy::model::error::ValueError;
 use crate::policy::model::lint::check_name_ports;
 use crate::policy::model::sink::Sink;
@@ -46,6 +47,9 @@ pub struct RuleTerms {
     /// The rule requires IPsec authentication (`security=authenticate`,
     /// `-Authentication Required`, `-Encryption Required`, `Security=` in a store).
     pub secure: bool,
+    /// What the rule requires that the model cannot check for a connection (a store's
+    /// `App=`, `Svc=`, `AppPkgId=`, fields not modelled): its decisions are conditional.
+    pub condition: Condition,
 }
 
 impl Default for RuleTerms {
@@ -60,6 +64,7 @@ impl Default for RuleTerms {
             port_keywords: Vec::new(),
             remote: vec![AddrMatch::Any],
             secure: false,
+            condition: Condition::default(),
         }
     }
 }
@@ -147,6 +152,7 @@ impl FwRule {
                 policy: None,
                 filter: keywords_read_as(&self.terms.port_keywords),
             },
+            condition: self.terms.condition.clone(),
         })
     }
 }

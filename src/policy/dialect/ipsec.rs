@@ -222,6 +222,7 @@ fn push_rule_views(out: &mut Vec<Rule>, r: &IpsecRule, policy: Option<&str>) {
                     policy: policy.map(str::to_string),
                     filter: Some(f.text.clone()),
                 },
+                condition: Default::default(),
             });
         }
     }

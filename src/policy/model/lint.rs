@@ -115,7 +115,7 @@ pub fn lint(lp: &LoadedPolicy) -> Vec<Finding> {
         .policy
         .rules
         .iter()
-        .filter(|r| r.action == RuleAction::Pass)
+        .filter(|r| shadow_candidate(r))
         .map(|r| r.src.len() as u64 * shadow_ports(lp, &r.ports).len() as u64)
         .sum();
     if within_budget(lp, Code::AllowShadowed, questions * rules, &mut out) {
@@ -544,13 +544,16 @@ fn shadow_ports(lp: &LoadedPolicy, ports: &PortMatch) -> Vec<u16> {
     }
 }
 
+/// An allow `shadowed` asks about: a plain one. A rule scoped to a program or service, or
+/// holding a field not modelled, applies only under its condition on ports rpcaudit may not
+/// know (an app rule with no port, an unknown port keyword), so "never applies to these ports"
+/// would not be true of it.
+fn shadow_candidate(r: &super::Rule) -> bool {
+    r.action == RuleAction::Pass && r.condition.is_empty()
+}
+
 fn shadowed(lp: &LoadedPolicy, out: &mut Vec<Finding>) {
-    for rule in lp
-        .policy
-        .rules
-        .iter()
-        .filter(|r| r.action == RuleAction::Pass)
-    {
+    for rule in lp.policy.rules.iter().filter(|r| shadow_candidate(r)) {
         let ports = shadow_ports(lp, &rule.ports);
         if ports.is_empty() {
             continue;

@@ -22,10 +22,12 @@
 //!   rules that require authentication) only apply to IPsec-authenticated traffic.
 //!
 //! Layers combine like the packet path: a connection must pass both, so a block from any
-//! layer wins; otherwise a pass from any layer passes; `none` means no rule of any layer
-//! matched (the firewall's default inbound action is not in the files and is not modelled).
+//! layer wins; then a `conditional` answer (a firewall rule that passes only under a
+//! condition rpcaudit cannot check, [`condition`]); otherwise a pass from any layer passes;
+//! `none` means no rule of any layer matched and no store gave the firewall's default.
 
 pub mod address;
+pub mod condition;
 pub mod diff;
 pub mod error;
 pub mod lint;
@@ -33,6 +35,7 @@ pub mod sink;
 
 use crate::ports::PortRanges;
 use address::AddrMatch;
+use condition::{Condition, Scope};
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -72,13 +75,17 @@ impl ProtoMatch {
     }
 }
 
-/// The decision for a query.
+/// The decision for a query. `conditional`: pass or not depending on a condition rpcaudit
+/// cannot check (the program or service that owns the port, a field not modelled), never a
+/// plain pass; the decision carries the condition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Pass,
     Block,
     None,
+    // Described in the enum's comment, so the schema stays one flat enum.
+    Conditional,
 }
 
 impl fmt::Display for Action {
@@ -87,6 +94,7 @@ impl fmt::Display for Action {
             Action::Pass => "pass",
             Action::Block => "block",
             Action::None => "none",
+            Action::Conditional => "conditional",
         })
     }
 }
@@ -257,6 +265,10 @@ pub struct Rule {
     /// IPsec filter weight (higher is more specific); 0 for firewall rules.
     pub weight: u32,
     pub origin: RuleRef,
+    /// What the rule requires beside ports, addresses and protocol (a program, a service,
+    /// fields not modelled); empty for most rules.
+    #[serde(default, skip_serializing_if = "Condition::is_empty")]
+    pub condition: Condition,
 }
 
 impl Rule {
@@ -295,6 +307,10 @@ pub struct Query {
 pub struct Decision {
     pub action: Action,
     pub rule: Option<RuleRef>,
+    /// For a `conditional` decision: the condition the pass depends on ("only for service
+    /// termservice", "depends on RA42=IntrAnet, not modelled").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 impl Decision {
@@ -302,6 +318,25 @@ impl Decision {
         Decision {
             action: Action::None,
             rule: None,
+            condition: None,
+        }
+    }
+
+    /// A plain decision by `rule`.
+    pub fn by(action: Action, rule: &RuleRef) -> Self {
+        Decision {
+            action,
+            rule: Some(rule.clone()),
+            condition: None,
+        }
+    }
+
+    /// A conditional decision by `rule`, under `condition`.
+    pub fn conditional(rule: &RuleRef, condition: String) -> Self {
+        Decision {
+            action: Action::Conditional,
+            rule: Some(rule.clone()),
+            condition: Some(condition),
         }
     }
 }
@@ -352,18 +387,22 @@ impl Policy {
         })
     }
 
-    /// Decide across layers: a block from any layer wins, then a pass, else none.
+    /// Decide across layers: a block from any layer wins; then a conditional one (the
+    /// connection must pass both layers, so a layer that passes only under a condition makes
+    /// the whole answer conditional); then a pass; else none.
     pub fn decide_query(&self, q: Query) -> Decision {
         let mut pass: Option<Decision> = None;
+        let mut conditional: Option<Decision> = None;
         for layer in [Layer::Ipsec, Layer::Firewall] {
             let d = self.decide_layer(layer, q);
             match d.action {
                 Action::Block => return d,
+                Action::Conditional if conditional.is_none() => conditional = Some(d),
                 Action::Pass if pass.is_none() => pass = Some(d),
                 _ => {}
             }
         }
-        pass.unwrap_or_else(Decision::none)
+        conditional.or(pass).unwrap_or_else(Decision::none)
     }
 
     /// Does any rule of this layer exist?
@@ -401,55 +440,105 @@ impl Policy {
                                 Action::Pass
                             }
                         };
-                        Decision {
-                            action,
-                            rule: Some(r.origin.clone()),
-                        }
+                        Decision::by(action, &r.origin)
                     }
                 }
             }
-            Layer::Firewall => {
-                let mut bypass = None;
-                let mut block = None;
-                let mut allow = None;
-                for r in matching {
-                    let slot = match r.action {
-                        RuleAction::Bypass if q.authenticated => &mut bypass,
-                        RuleAction::AllowSecure if q.authenticated => &mut allow,
-                        RuleAction::Block => &mut block,
-                        RuleAction::Pass => &mut allow,
-                        // Negotiate does not occur in firewall rules; unauthenticated
-                        // traffic does not meet bypass/secure rules.
-                        _ => continue,
-                    };
-                    if slot.is_none() {
-                        *slot = Some(r);
+            Layer::Firewall => self.decide_firewall(matching, q),
+        }
+    }
+
+    /// Windows Firewall's precedence over the matching rules: allow-bypass (authenticated
+    /// traffic only) beats block, block beats allow ([MS-FASP] 2.2.34); a rule whose
+    /// condition rpcaudit cannot check ([`Condition::scope`]) decides only under it: a
+    /// conditional allow never overrides a block, a plain allow beats a conditional one, and
+    /// where nothing else decides the conditional rule is the answer rather than a blocking
+    /// default (a default that passes passes either way).
+    /// A rule scoped to another program than the port's owner does not match.
+    fn decide_firewall<'a>(&self, matching: impl Iterator<Item = &'a Rule>, q: Query) -> Decision {
+        #[derive(Default)]
+        struct Slots<'a> {
+            plain: Option<&'a Rule>,
+            conditional: Vec<(&'a Rule, String)>,
+        }
+        impl Slots<'_> {
+            /// The conditional rules as one answer: the rule cited is the first that names
+            /// its ports (the RDP rule on 3389 rather than an app rule on every port), the
+            /// condition is each rule's, "or" between them.
+            fn conditional(&self) -> Option<(&Rule, String)> {
+                const SHOWN: usize = 3;
+                let cited = self
+                    .conditional
+                    .iter()
+                    .find(|(r, _)| r.ports != PortMatch::Any)
+                    .or(self.conditional.first())?;
+                let mut conditions = vec![cited.1.as_str()];
+                for (_, c) in &self.conditional {
+                    if !conditions.contains(&c.as_str()) {
+                        conditions.push(c);
                     }
                 }
-                if let Some(r) = bypass {
-                    Decision {
-                        action: Action::Pass,
-                        rule: Some(r.origin.clone()),
-                    }
-                } else if let Some(r) = block {
-                    Decision {
-                        action: Action::Block,
-                        rule: Some(r.origin.clone()),
-                    }
-                } else if let Some(r) = allow {
-                    Decision {
-                        action: Action::Pass,
-                        rule: Some(r.origin.clone()),
-                    }
-                } else if let Some(d) = &self.firewall_default {
-                    Decision {
-                        action: d.action,
-                        rule: Some(d.origin.clone()),
-                    }
-                } else {
-                    Decision::none()
+                let more = conditions.len().saturating_sub(SHOWN);
+                conditions.truncate(SHOWN);
+                let mut text = conditions.join(", or ");
+                if more > 0 {
+                    text.push_str(&format!(", or {more} more condition(s)"));
                 }
+                Some((cited.0, text))
             }
+        }
+        let mut bypass = Slots::default();
+        let mut block = Slots::default();
+        let mut allow = Slots::default();
+        for r in matching {
+            let slots = match r.action {
+                RuleAction::Bypass if q.authenticated => &mut bypass,
+                RuleAction::AllowSecure if q.authenticated => &mut allow,
+                RuleAction::Block => &mut block,
+                RuleAction::Pass => &mut allow,
+                // Negotiate does not occur in firewall rules; unauthenticated
+                // traffic does not meet bypass/secure rules.
+                _ => continue,
+            };
+            match r.condition.scope(q.port, q.proto) {
+                Scope::NotThisPort => {}
+                Scope::Plain => {
+                    if slots.plain.is_none() {
+                        slots.plain = Some(r);
+                    }
+                }
+                Scope::Conditional(c) => slots.conditional.push((r, c)),
+            }
+        }
+        if let Some(r) = bypass.plain {
+            return Decision::by(Action::Pass, &r.origin);
+        }
+        // Below allow-bypass: block, then allow, then the default.
+        let rest = if let Some(r) = block.plain {
+            Decision::by(Action::Block, &r.origin)
+        } else {
+            let default = self.firewall_default.as_ref();
+            let below = match (allow.plain, allow.conditional(), default) {
+                (Some(r), _, _) => Decision::by(Action::Pass, &r.origin),
+                // Unmatched traffic passes anyway (DefaultInboundAction=0, firewall off):
+                // the condition does not change the answer.
+                (None, _, Some(d)) if d.action == Action::Pass => Decision::by(d.action, &d.origin),
+                (None, Some((r, c)), _) => Decision::conditional(&r.origin, c),
+                (None, None, Some(d)) => Decision::by(d.action, &d.origin),
+                (None, None, None) => Decision::none(),
+            };
+            match block.conditional() {
+                // A block under a condition: blocked when it holds, else what is below.
+                Some((r, c)) if below.action != Action::Block => Decision::conditional(
+                    &r.origin,
+                    format!("blocked {c}, otherwise {}", below.action),
+                ),
+                _ => below,
+            }
+        };
+        match bypass.conditional() {
+            Some((r, c)) if rest.action != Action::Pass => Decision::conditional(&r.origin, c),
+            _ => rest,
         }
     }
 }
@@ -495,6 +584,7 @@ mod tests {
             action,
             weight,
             origin: origin(name, dialect),
+            condition: Condition::default(),
         }
     }
 
@@ -610,6 +700,136 @@ mod tests {
             clear_inbound: true,
         };
         assert_eq!(p.action(ip("1.2.3.4"), 135, Proto::Tcp), Action::Pass);
+    }
+
+    fn conditional(mut r: Rule, service: &str) -> Rule {
+        r.condition = Condition {
+            service: Some(service.into()),
+            ..Condition::default()
+        };
+        r
+    }
+
+    fn default_block() -> Option<DefaultInbound> {
+        Some(DefaultInbound {
+            action: Action::Block,
+            origin: origin("DefaultInboundAction=1", Dialect::FirewallStore),
+            from_gpo: false,
+        })
+    }
+
+    // A conditional allow never overrides a block; a plain allow beats a conditional one;
+    // where nothing else decides, the conditional allow is the answer, not the default.
+    #[test]
+    fn conditional_rules_take_their_place_in_the_firewall_precedence() {
+        let any = AddrMatch::Any;
+        let cond = conditional(
+            rule(Layer::Firewall, any.clone(), 3389, RuleAction::Pass, "rdp"),
+            "termservice",
+        );
+        let mut p = Policy {
+            rules: vec![cond.clone()],
+            firewall_default: default_block(),
+            ..Policy::default()
+        };
+        let d = p.decide(ip("10.9.9.9"), 3389, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional);
+        assert_eq!(d.rule.unwrap().name, "rdp");
+        assert_eq!(d.condition.as_deref(), Some("only for service termservice"));
+        p.rules.push(rule(
+            Layer::Firewall,
+            any.clone(),
+            3389,
+            RuleAction::Pass,
+            "plain",
+        ));
+        let d = p.decide(ip("10.9.9.9"), 3389, Proto::Tcp);
+        assert_eq!(
+            (d.action, d.rule.unwrap().name),
+            (Action::Pass, "plain".into())
+        );
+        p.rules.push(rule(
+            Layer::Firewall,
+            any.clone(),
+            3389,
+            RuleAction::Block,
+            "block",
+        ));
+        let d = p.decide(ip("10.9.9.9"), 3389, Proto::Tcp);
+        assert_eq!(
+            (d.action, d.rule.unwrap().name),
+            (Action::Block, "block".into())
+        );
+        // A conditional block over a plain allow: blocked only under the condition.
+        let p = Policy {
+            rules: vec![
+                rule(
+                    Layer::Firewall,
+                    any.clone(),
+                    3389,
+                    RuleAction::Pass,
+                    "plain",
+                ),
+                conditional(
+                    rule(
+                        Layer::Firewall,
+                        any.clone(),
+                        3389,
+                        RuleAction::Block,
+                        "cblock",
+                    ),
+                    "x",
+                ),
+            ],
+            ..Policy::default()
+        };
+        let d = p.decide(ip("10.9.9.9"), 3389, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional);
+        assert_eq!(d.rule.unwrap().name, "cblock");
+        // Across layers both must pass: an IPsec pass and a conditional firewall allow.
+        let p = Policy {
+            rules: vec![
+                rule(Layer::Ipsec, any.clone(), 3389, RuleAction::Pass, "ipsec"),
+                cond,
+            ],
+            ..Policy::default()
+        };
+        assert_eq!(
+            p.action(ip("10.9.9.9"), 3389, Proto::Tcp),
+            Action::Conditional
+        );
+    }
+
+    #[test]
+    fn a_rule_of_another_service_does_not_decide_the_endpoint_mapper() {
+        let p = Policy {
+            rules: vec![
+                conditional(
+                    rule(
+                        Layer::Firewall,
+                        AddrMatch::Any,
+                        135,
+                        RuleAction::Pass,
+                        "other",
+                    ),
+                    "termservice",
+                ),
+                conditional(
+                    rule(Layer::Firewall, subnet(), 135, RuleAction::Pass, "rpcss"),
+                    "RpcSs",
+                ),
+            ],
+            firewall_default: default_block(),
+            ..Policy::default()
+        };
+        let d = p.decide(ip("10.9.9.9"), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Block, "{d:?}");
+        let d = p.decide(ip("10.1.1.7"), 135, Proto::Tcp);
+        assert_eq!(
+            (d.action, d.rule.unwrap().name),
+            (Action::Pass, "rpcss".into())
+        );
+        assert_eq!(d.condition, None);
     }
 
     #[test]

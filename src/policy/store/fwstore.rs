@@ -18,9 +18,12 @@
 //! §2.2.14). A profile setting in the GPO store overrides the local one; `AllowLocalPolicyMerge=0`
 //! in the GPO store takes the local rules out of force in that profile; `EnableFirewall=0` takes
 //! every rule of that profile out (off in every profile, the firewall passes everything);
-//! a rule holding a field rpcaudit does not model is left out (`unknown-field`), never widened;
-//! `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the rest. Not modelled (said in docs/guide/policy.md): `App=`/`Svc=` (a rule is
-//! taken to cover the port whichever program owns it), interface and edge-traversal conditions,
+//! a rule holding a field or port keyword rpcaudit does not model decides only under it
+//! (`conditional`, with `unknown-field`), never widened and never dropped; `App=`, `Svc=` and
+//! `AppPkgId=` scope a rule to its program's sockets (the model's
+//! [`crate::policy::model::condition`]: TCP 135 is RpcSs's, other owners are not known, so
+//! conditional); `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the
+//! rest. Not modelled (said in docs/guide/policy.md): interface and edge-traversal conditions,
 //! and which profile the host is in (a rule counts when it is in force in any profile).
 
 use std::collections::HashMap;
@@ -139,12 +142,11 @@ pub struct RuleString {
 }
 
 /// Fields of the grammar that do not change which traffic a rule matches in our model
-/// (descriptions, grouping, program and service conditions, platform validity, ...).
+/// (descriptions, grouping, platform validity, ...). `App`, `Svc` and `AppPkgId` are read as
+/// the rule's [`crate::policy::model::condition::Condition`].
 const KNOWN_IGNORED: &[&str] = &[
     "desc",
     "embedctxt",
-    "app",
-    "svc",
     "rport",
     "rport2_10",
     "la4",
@@ -161,7 +163,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "ruma",
     "rmauth",
     "pcross",
-    "apppkgid",
     "lusernm",
     "authbypassout",
     "skipver",
@@ -249,7 +250,18 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
                 };
                 profiles = profiles.union(p);
             }
-            "lport" | "lport2_10" => ports.push(value.to_string()),
+            "lport" | "lport2_10" => {
+                // A port keyword rpcaudit does not know (`IPHTTPSIn`, `Ply2Disc`, `mDNS`):
+                // the rule depends on it, on whatever ports it stands for.
+                if is_unknown_port_keyword(value) {
+                    unknown.push(excerpt(field).into_owned());
+                } else {
+                    ports.push(value.to_string());
+                }
+            }
+            "app" => terms.condition.program = Some(value.to_string()),
+            "svc" => terms.condition.service = Some(value.to_string()),
+            "apppkgid" => terms.condition.package = Some(value.to_string()),
             "ra4" | "ra6" => {
                 let (m, _) = address::parse_firewall(value)
                     .map_err(|e| bad("RA4/RA6", value, &e.to_string()))?;
@@ -265,6 +277,16 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
     }
     terms.action = action.ok_or(RuleStringError::Missing("Action"))?;
     terms.inbound = dir.ok_or(RuleStringError::Missing("Dir"))?;
+    // A field not modelled never widens a rule and never drops it: the rule decides only
+    // under it (`conditional`). With an unknown port keyword the ports are not known, so
+    // every port is conditional on it, the ports written beside it too.
+    terms.condition.unmodelled = unknown.clone();
+    let unknown_ports = unknown
+        .iter()
+        .any(|f| f.to_ascii_lowercase().starts_with("lport"));
+    if unknown_ports {
+        ports.clear();
+    }
     if !ports.is_empty() {
         terms
             .set_local_ports(&ports)
@@ -284,6 +306,16 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
         name,
         unknown,
     })
+}
+
+/// Is this `LPort` value a keyword rpcaudit does not map to ports (not a number, range, `Any`,
+/// `RPC` or `RPC-EPMap`)?
+fn is_unknown_port_keyword(value: &str) -> bool {
+    let v = value.trim();
+    let known = ["any", "*", "rpc", "rpc-epmap", "rpcepmap"]
+        .iter()
+        .any(|k| v.eq_ignore_ascii_case(k));
+    !known && !v.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// One profile setting as a store sets it: on or off, and the line (record) that set it, which
@@ -454,8 +486,8 @@ fn read_rule(
                     line,
                     format!(
                         "rule {}: field '{field}' is not modelled; read without it the rule \
-                         could match more than Windows lets it, so it is left out of the \
-                         decisions, which may be wrong for the traffic it covers",
+                         could match more than Windows lets it, so what it decides is \
+                         conditional on it (never a plain pass)",
                         excerpt(&id)
                     ),
                     "check the rule in the Windows Firewall console; where you can, write its \
@@ -678,8 +710,9 @@ impl FirewallStore {
             out.push(FwRule {
                 name: r.id.clone(),
                 display,
-                // A field not modelled never widens a rule: the rule is out of the model.
-                enabled: r.rule.active && !profiles.is_empty() && r.rule.unknown.is_empty(),
+                // A field not modelled never widens a rule: its decisions are conditional
+                // (`terms.condition`).
+                enabled: r.rule.active && !profiles.is_empty(),
                 terms: r.rule.terms.clone(),
                 line: r.line,
                 dialect: Dialect::FirewallStore,
@@ -890,8 +923,68 @@ mod tests {
             r.terms.ports,
             PortMatch::Ports(PortRanges::parse("135").unwrap())
         );
+    }
+
+    /// An unknown port keyword stands for ports rpcaudit does not know: the rule covers every
+    /// port, conditionally on the keyword, the numbers beside it too; never "no port".
+    #[test]
+    fn an_unknown_port_keyword_makes_every_port_conditional() {
         let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort2_10=IPHTTPSIn|");
-        assert_eq!(r.terms.ports, PortMatch::Keyword("IPHTTPSIn".into()));
+        assert_eq!(r.terms.ports, PortMatch::Any);
+        assert_eq!(r.unknown, vec!["LPort2_10=IPHTTPSIn".to_string()]);
+        assert_eq!(r.terms.condition.unmodelled, r.unknown);
+        let r = rule("v2.10|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=443|LPort2_10=mDNS|");
+        assert_eq!(r.terms.ports, PortMatch::Any);
+        assert_eq!(
+            r.terms.condition.unmodelled,
+            vec!["LPort2_10=mDNS".to_string()]
+        );
+    }
+
+    #[test]
+    fn app_svc_and_package_are_the_rules_condition() {
+        let r = rule(
+            "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=3389|\
+             App=%SystemRoot%\\system32\\svchost.exe|Svc=termservice|AppPkgId=S-1-15-2-1|",
+        );
+        assert_eq!(r.terms.condition.service.as_deref(), Some("termservice"));
+        assert_eq!(
+            r.terms.condition.program.as_deref(),
+            Some("%SystemRoot%\\system32\\svchost.exe")
+        );
+        assert_eq!(r.terms.condition.package.as_deref(), Some("S-1-15-2-1"));
+        assert!(r.unknown.is_empty());
+    }
+
+    /// On a real Windows 10 store an app-only rule with no port made every port pass: it
+    /// covers only its program's sockets, so it does not decide TCP 135 (RpcSs's) and a port
+    /// whose owner is not known is conditional on it.
+    #[test]
+    fn an_app_only_rule_does_not_pass_135_and_is_conditional_elsewhere() {
+        let text = format!(
+            "{HEAD}[HKEY_LOCAL_MACHINE\\{LOCAL_RULES_KEY}]\r\n\
+             \"P\"=\"v2.26|Action=Allow|Active=TRUE|Dir=In|Protocol=6|\
+             App=%SystemRoot%\\\\system32\\\\proximityuxhost.exe|Name=Proximity|\"\r\n\
+             \"E\"=\"v2.26|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|Svc=RpcSs|Name=EPM|\"\r\n"
+        );
+        let p = policy_of(&text);
+        let src: std::net::IpAddr = "8.8.8.8".parse().unwrap();
+        let d = p.decide(src, 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Pass, "{d:?}");
+        assert_eq!(d.rule.unwrap().name, "EPM");
+        let d = p.decide(src, 49152, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional, "{d:?}");
+        assert_eq!(d.rule.unwrap().name, "Proximity");
+        assert!(d.condition.unwrap().contains("proximityuxhost.exe"));
+        // Without the RpcSs rule, 135 is blocked by the default, not passed by the app rule.
+        let alone = text
+            .lines()
+            .filter(|l| !l.contains("EPM"))
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        let d = policy_of(&alone).decide(src, 135, Proto::Tcp);
+        assert_ne!(d.action, Action::Pass, "{d:?}");
+        assert_ne!(d.action, Action::Conditional, "{d:?}");
     }
 
     #[test]
@@ -1187,7 +1280,8 @@ mod tests {
     }
 
     /// `RA42`/`RA62` (remote address keywords of later grammars) are not modelled: the rule
-    /// is not read as "any address" (which let every source through), but left out, said.
+    /// is not read as "any address" (which let every source through), nor left out: what it
+    /// decides is conditional on the field, said.
     #[test]
     fn a_field_not_modelled_never_widens_the_rule() {
         let text = format!(
@@ -1195,14 +1289,18 @@ mod tests {
              \"X\"=\"v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|RA42=IntrAnet|\"\r\n"
         );
         let d = policy_of(&text).decide("8.8.8.8".parse().unwrap(), 135, Proto::Tcp);
-        assert_ne!(d.action, Action::Pass, "{d:?}");
+        assert_eq!(d.action, Action::Conditional, "{d:?}");
+        assert_eq!(
+            d.condition.as_deref(),
+            Some("depends on RA42=IntrAnet, not modelled")
+        );
         let (_, _, findings) = store(&text);
         let f = findings
             .iter()
             .find(|f| f.code == Code::UnknownField)
             .unwrap();
         assert_eq!(f.severity, Severity::Warning);
-        assert!(f.message.contains("RA42=IntrAnet") && f.message.contains("left out"));
+        assert!(f.message.contains("RA42=IntrAnet") && f.message.contains("conditional"));
     }
 
     #[test]
