@@ -85,6 +85,13 @@ pub enum Code {
     /// A source the fence denies TCP 135 and the range reaches the same RPC interfaces by
     /// another road (SMB named pipes on 445 or 139, RPC over HTTP on 593).
     FenceBypass,
+    /// `audit --auth-survey --store`: the configuration restricts unauthenticated RPC clients
+    /// (`RestrictRemoteClients` 1 or 2) and the host's endpoint mapper still answered an
+    /// anonymous lookup.
+    RpcRestrictionNotInForce,
+    /// `audit --auth-survey --store`: the configuration refuses incoming NTLM
+    /// (`RestrictReceivingNTLMTraffic`) and the host accepted an NTLM bind.
+    NtlmAccepted,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -126,6 +133,8 @@ impl Code {
         Code::StoreDisagrees,
         Code::StoreNotInForce,
         Code::FenceBypass,
+        Code::RpcRestrictionNotInForce,
+        Code::NtlmAccepted,
     ];
 
     /// Whether the policy reader and linter produce this code (the guide's "policy" rows;
@@ -142,6 +151,8 @@ impl Code {
                 | Code::Unverified
                 | Code::StoreNotInForce
                 | Code::FenceBypass
+                | Code::RpcRestrictionNotInForce
+                | Code::NtlmAccepted
                 | Code::Other(_)
         )
     }
@@ -181,6 +192,8 @@ impl Code {
             Code::Unverified => "unverified",
             Code::StoreNotInForce => "store-not-in-force",
             Code::FenceBypass => "fence-bypass",
+            Code::RpcRestrictionNotInForce => "rpc-restriction-not-in-force",
+            Code::NtlmAccepted => "ntlm-accepted",
             Code::Other(code) => code,
         }
     }

@@ -132,7 +132,12 @@ const LEFT: &[&[&str]] = &[
     // client dispatches to the UDP and SMB roads and runs `--auth-survey` after a dump; the
     // three use client's session, options and binds. The cure is one move: `dump_host` and its
     // dispatch out of client into a file above the roads.
-    &["epm/client.rs", "epm/datagram.rs", "epm/pipe.rs", "epm/survey.rs"],
+    &[
+        "epm/client.rs",
+        "epm/datagram.rs",
+        "epm/pipe.rs",
+        "epm/survey.rs",
+    ],
 ];
 
 #[test]

@@ -454,6 +454,26 @@ pub fn assess_host(
         incomplete = true;
     }
 
+    // With a store and --auth-survey: what the host accepted against the configured
+    // authentication restrictions; a restriction the survey could not check leaves the host
+    // incomplete.
+    if let Some(store) = &req.store {
+        let domain_account = req
+            .dump
+            .auth
+            .credentials
+            .as_ref()
+            .is_some_and(|c| !c.domain.is_empty());
+        let (auth, unchecked) = super::survey::against(
+            &dump.target,
+            &store.restrictions,
+            dump.survey.as_deref(),
+            domain_account,
+        );
+        findings.extend(auth);
+        incomplete |= unchecked;
+    }
+
     HostResult {
         dump,
         ip,

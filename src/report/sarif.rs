@@ -254,7 +254,7 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
         Code::RpcRestricted => (
             Info,
             "Unauthenticated RPC clients are restricted",
-            "A GPO's Registry.pol sets RestrictRemoteClients or EnableAuthEpResolution: anonymous endpoint-mapper dumps of its hosts fail.",
+            "A GPO's Registry.pol or a .reg export sets RestrictRemoteClients or EnableAuthEpResolution: anonymous endpoint-mapper dumps of its hosts fail.",
             "Dump those hosts with credentials (rpcaudit dump --user).",
         ),
         Code::PolicyAssigned => (
@@ -322,6 +322,18 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "RPC reachable by another road than the fence's",
             "A source the fence denies TCP 135 and the RPC dynamic range reaches the same RPC interfaces by another road: SMB named pipes on TCP 445 or 139 (RestrictRemoteClients counts a named-pipe client as authenticated), or RPC over HTTP on TCP 593.",
             "Block those ports from the denied sources as TCP 135 is blocked; where SMB must stay open for file sharing, close the named-pipe interfaces with RPC filters.",
+        ),
+        Code::RpcRestrictionNotInForce => (
+            Error,
+            "The restriction of unauthenticated RPC clients is not in force",
+            "audit --auth-survey --store: the configuration sets RestrictRemoteClients (1 Authenticated, or 2 Authenticated without exceptions), yet the host's endpoint mapper answered an anonymous lookup.",
+            "Apply the GPO to the host (gpupdate /force) and restart it, since the setting is read when RPC starts; then re-run the audit with --auth-survey.",
+        ),
+        Code::NtlmAccepted => (
+            Error,
+            "NTLM accepted where it is meant to be refused",
+            "audit --auth-survey --store: the configuration refuses incoming NTLM (RestrictReceivingNTLMTraffic, Network security: Restrict NTLM: Incoming NTLM traffic), yet the host's endpoint mapper accepted an NTLM bind.",
+            "Apply the NTLM restriction to the host (the GPO's security options, gpupdate /force), then re-run the audit with --auth-survey.",
         ),
         Code::Other(_) => (
             Warning,
