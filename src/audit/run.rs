@@ -295,12 +295,15 @@ pub fn interrupted(
 
 /// The findings about the files rather than a host, first in every report: the intended
 /// policy's (parse errors and lints), and with a store, the store's own and every
-/// `store-disagrees` finding of `policy diff` between the two.
+/// `store-disagrees` finding of `policy diff` between the two (when the store files speak of
+/// the fence at all: files of authentication restrictions alone are not compared with it).
 pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
     let mut out = policy.findings.clone();
     if let Some(store) = &req.store {
         out.extend(store.findings.iter().cloned());
-        out.extend(crate::policy::diff::diff(policy, store));
+        if store.has_fence() {
+            out.extend(crate::policy::diff::diff(policy, store));
+        }
     }
     out
 }
@@ -374,7 +377,7 @@ pub fn assess_host(
     let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
         decision(policy, src, p, proto)
     });
-    if let Some(store) = &req.store {
+    if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
         add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
     }
 

@@ -236,6 +236,15 @@ impl LoadedPolicy {
             .collect()
     }
 
+    /// Whether any file speaks of the fence (firewall or IPsec rules, a store, a listing),
+    /// rather than only of the range or the authentication restrictions.
+    pub fn has_fence(&self) -> bool {
+        self.files
+            .iter()
+            .flat_map(|f| &f.dialects)
+            .any(|d| d.layer().is_some())
+    }
+
     /// The worst severity of all findings.
     pub fn worst(&self) -> Option<Severity> {
         crate::finding::worst(&self.findings)
@@ -319,7 +328,15 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         pf.encoding = "registry.pol";
         match preg::parse(bytes, &mut sink) {
             Ok(contents) => {
-                pf.dialects.push(Dialect::FirewallStore);
+                // A GPO that sets only the authentication restrictions says nothing of the
+                // fence: it is read as registry values, not as a firewall store.
+                pf.dialects.push(
+                    if contents.firewall_touched() || !contents.restrictions.touched() {
+                        Dialect::FirewallStore
+                    } else {
+                        Dialect::Reg
+                    },
+                );
                 contents.restrictions.report(&mut sink);
                 pf.restrictions = contents.restrictions.clone();
                 pf.firewall = contents.firewall.in_force(&mut sink);

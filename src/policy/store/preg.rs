@@ -64,9 +64,13 @@ pub struct PregContents {
 impl PregContents {
     /// Did the file set anything rpcaudit reads?
     pub fn touched(&self) -> bool {
+        self.firewall_touched() || self.restrictions.touched()
+    }
+
+    /// Did the file set any firewall rule or profile setting?
+    pub fn firewall_touched(&self) -> bool {
         self.firewall.rules().next().is_some()
             || self.firewall.settings.iter().flatten().any(|s| s.is_set())
-            || self.restrictions.touched()
     }
 }
 
