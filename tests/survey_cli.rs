@@ -80,6 +80,31 @@ fn an_anonymous_answer_under_restrict_remote_clients_is_not_in_force() {
     // compared with the script.
     assert!(support::findings_with(&v, "store-disagrees").is_empty());
     assert!(support::findings_with(&v, "ntlm-accepted").is_empty());
+    // SARIF carries it as a result of its own rule, located at the setting's line.
+    let sarif = dir.path().join("audit.sarif");
+    let (code, _, err) = audit(&f.port(), &store, &["--sarif", sarif.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let run = &log["runs"][0];
+    let result = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "rpc-restriction-not-in-force")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(result["level"], "error");
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(loc["region"]["startLine"], 4, "{result}");
+    assert!(
+        loc["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("restrict.reg"),
+        "{result}"
+    );
+    let rule = &run["tool"]["driver"]["rules"][result["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["id"], "rpc-restriction-not-in-force");
 }
 
 #[test]

@@ -466,12 +466,18 @@ pub fn log(findings: &[Finding], cwd: &Path) -> SarifLog {
     }
 }
 
-/// The findings of an audit that SARIF carries: the policy's, those that point into a file
-/// (an audit's observed `hang-hazard` is about the network, not a file).
+/// The findings of an audit that SARIF carries: those that point into a file, the policy's and
+/// the survey's against a configured setting (`rpc-restriction-not-in-force`,
+/// `ntlm-accepted`, at the setting's line); an audit's observed `hang-hazard` is about the
+/// network, not a file.
 pub fn policy_findings(findings: &[Finding]) -> Vec<Finding> {
     findings
         .iter()
-        .filter(|f| f.code.from_policy() && f.file.is_some())
+        .filter(|f| {
+            (f.code.from_policy()
+                || matches!(f.code, Code::RpcRestrictionNotInForce | Code::NtlmAccepted))
+                && f.file.is_some()
+        })
         .cloned()
         .collect()
 }
