@@ -172,6 +172,8 @@ pub struct AuthOptions {
     pub target_name: Option<String>,
     /// `--auth-survey`: after each dump, try anonymous, NTLM and Kerberos (`epm::survey`).
     pub survey: bool,
+    /// `--no-ntlm`: `--auth auto` never falls back to NTLM.
+    pub no_ntlm: bool,
 }
 
 impl Default for AuthOptions {
@@ -184,6 +186,7 @@ impl Default for AuthOptions {
             kdc: None,
             target_name: None,
             survey: false,
+            no_ntlm: false,
         }
     }
 }
@@ -1625,7 +1628,76 @@ async fn read_road(
         let pipe = super::pipe::SmbRoad::new(target, addrs, opts, &smb);
         return with_auth(target, opts, deadline, &pipe, d).await;
     }
+    if let (AuthMode::Auto, Some(_), Some(creds)) = (
+        opts.auth.mode,
+        &opts.auth.kdc,
+        opts.auth.credentials.as_deref(),
+    ) {
+        return auto_with_kerberos(target, road, addrs, opts, deadline, creds, d).await;
+    }
     with_auth(target, opts, deadline, &CoRoad { road, addrs, opts }, d).await
+}
+
+/// `--auth auto` with a KDC known (TCP and HTTP): anonymous; when the endpoint mapper refuses
+/// that, Kerberos through the same path as `--auth kerberos` (at privacy when integrity was
+/// asked: Kerberos signs only by sealing here); when Kerberos fails for another reason than
+/// the credentials (no host name, the KDC unreachable, the bind refused), NTLM, unless
+/// `--no-ntlm`. A KDC's refusal of the credentials is not retried with NTLM (the same password
+/// would count once more against the account's lockout).
+async fn auto_with_kerberos(
+    target: &str,
+    road: Transport,
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+    deadline: Instant,
+    creds: &Credentials,
+    d: &mut HostDump,
+) -> Result<Ending, DumpError> {
+    let plain = CoRoad { road, addrs, opts };
+    let refused = match plain.attempt(deadline, None, d).await {
+        Err(e) if e.is_anonymous_refusal() => e,
+        other => return other,
+    };
+    d.endpoints.clear();
+    d.warnings.clear();
+    tracing::info!("{target}: anonymous lookup refused; retrying with Kerberos");
+    let kopts = DumpOptions {
+        auth: AuthOptions {
+            mode: AuthMode::Kerberos,
+            level: match opts.auth.level {
+                Level::Integrity => Level::Privacy,
+                l => l,
+            },
+            ..opts.auth.clone()
+        },
+        ..opts.clone()
+    };
+    let kroad = CoRoad {
+        road,
+        addrs,
+        opts: &kopts,
+    };
+    let kerberos = authenticated(&kroad, &kopts, deadline, creds, d).await;
+    let failed = match kerberos {
+        Err(DumpError::CredentialsRetired(_)) => return Err(refused.creds_unused()),
+        Err(e @ DumpError::LogonFailure { step: KDC_STEP, .. }) => return Err(e),
+        Err(e) if !opts.auth.no_ntlm => e,
+        other => return other,
+    };
+    d.endpoints.clear();
+    d.warnings.clear();
+    d.address = None;
+    d.auth = None;
+    tracing::info!("{target}: Kerberos failed ({failed}); retrying with NTLM");
+    let ntlm = authenticated(&plain, opts, deadline, creds, d).await;
+    if ntlm.is_ok() {
+        d.warnings
+            .push(format!("read with NTLM: Kerberos failed first ({failed})"));
+    }
+    match ntlm {
+        Err(DumpError::CredentialsRetired(_)) => Err(refused.creds_unused()),
+        other => other,
+    }
 }
 
 /// What every road shares: `--auth` (anonymous; NTLM; or anonymous, then NTLM when the host
