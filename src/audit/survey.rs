@@ -143,17 +143,20 @@ fn verdict(tries: &[&SurveyTry]) -> Verdict {
     if tries.iter().any(|t| t.outcome == SurveyOutcome::Refused) {
         return Verdict::Refused;
     }
+    // A try that failed says more than one that was not tried.
     let why = tries
         .iter()
-        .find_map(|t| {
+        .find(|t| t.outcome == SurveyOutcome::Failed)
+        .or(tries.first())
+        .map(|t| {
             let word = match t.outcome {
                 SurveyOutcome::Failed => "failed",
                 _ => "was not tried",
             };
-            Some(match &t.detail {
+            match &t.detail {
                 Some(d) => format!("the try {word}: {d}"),
                 None => format!("the try {word}"),
-            })
+            }
         })
         .unwrap_or_else(|| "the survey has no such try".to_string());
     Verdict::Unknown(why)

@@ -486,6 +486,7 @@ mod tests {
             kdc: None,
             target_name: None,
             auth_survey: false,
+            no_ntlm: false,
         }
     }
 
