@@ -93,6 +93,13 @@ pub enum Code {
     /// under a condition rpcaudit cannot check (a program or service the rule is scoped to, a
     /// field not modelled): the observation neither confirms nor contradicts it.
     DecisionConditional,
+    /// `audit --auth-survey --store`: the configuration restricts unauthenticated RPC clients
+    /// (`RestrictRemoteClients` 1 or 2) and the host's endpoint mapper still answered an
+    /// anonymous lookup.
+    RpcRestrictionNotInForce,
+    /// `audit --auth-survey --store`: the configuration refuses incoming NTLM
+    /// (`RestrictReceivingNTLMTraffic`) and the host accepted an NTLM bind.
+    NtlmAccepted,
     /// A code this version does not know, read from another version's report (a baseline);
     /// kept as written. rpcaudit itself never produces one.
     #[serde(untagged)]
@@ -136,6 +143,8 @@ impl Code {
         Code::FenceBypass,
         Code::InterfaceExposed,
         Code::DecisionConditional,
+        Code::RpcRestrictionNotInForce,
+        Code::NtlmAccepted,
     ];
 
     /// Whether the policy reader and linter produce this code (the guide's "policy" rows;
@@ -154,6 +163,8 @@ impl Code {
                 | Code::FenceBypass
                 | Code::InterfaceExposed
                 | Code::DecisionConditional
+                | Code::RpcRestrictionNotInForce
+                | Code::NtlmAccepted
                 | Code::Other(_)
         )
     }
@@ -195,6 +206,8 @@ impl Code {
             Code::FenceBypass => "fence-bypass",
             Code::InterfaceExposed => "interface-exposed",
             Code::DecisionConditional => "decision-conditional",
+            Code::RpcRestrictionNotInForce => "rpc-restriction-not-in-force",
+            Code::NtlmAccepted => "ntlm-accepted",
             Code::Other(code) => code,
         }
     }

@@ -61,8 +61,20 @@ fn missing_kerberos_settings_are_usage_errors_naming_the_flag() {
             "not an address",
         ),
         (
+            vec![
+                "--auth",
+                "ntlm",
+                "--user",
+                "LAB\\audit",
+                "--realm",
+                "LAB.EXAMPLE",
+            ],
+            "for --auth kerberos, negotiate or auto",
+        ),
+        // auto takes the Kerberos flags, and then needs the KDC too.
+        (
             vec!["--user", "LAB\\audit", "--realm", "LAB.EXAMPLE"],
-            "for --auth kerberos",
+            "--kdc",
         ),
     ] {
         let mut a = vec!["dump", "127.0.0.1"];
@@ -192,4 +204,93 @@ fn the_survey_without_credentials_tries_anonymous_only_and_says_why_not_the_rest
             "{t}"
         );
     }
+}
+
+/// `--auth auto` with a KDC: anonymous first; when the host refuses that, Kerberos, and when
+/// Kerberos fails for another reason than the credentials (here: the KDC does not answer, or
+/// the target is an address without --target-name), NTLM, unless --no-ntlm. The fixture
+/// refuses anonymous lookups and accepts NTLM for the account.
+#[test]
+fn auto_prefers_kerberos_and_falls_back_to_ntlm_unless_no_ntlm() {
+    let fx = Fixture::start(&["--require-auth", &format!("LAB\\audit:{PASSWORD}")]);
+    let port = fx.port();
+    let kdc = format!("127.0.0.1:{}", closed_port());
+    let base = [
+        "dump",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--json",
+        "--timeout",
+        "10",
+        "--auth",
+        "auto",
+        "--user",
+        "LAB\\audit",
+        "--realm",
+        "LAB.EXAMPLE",
+        "--kdc",
+        &kdc,
+    ];
+    for extra in [&[][..], &["--target-name", "ep.lab.example"][..]] {
+        let a = [&base[..], extra].concat();
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 0, "{extra:?}: {out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let host = &v["hosts"][0];
+        assert_eq!(host["auth"]["mechanism"], "ntlm", "{host}");
+        let warned = host["warnings"].as_array().unwrap();
+        assert!(
+            warned.iter().any(|w| w
+                .as_str()
+                .unwrap()
+                .starts_with("read with NTLM: Kerberos failed first")),
+            "{host}"
+        );
+        assert!(!out.contains(PASSWORD) && !err.contains(PASSWORD));
+        // --no-ntlm: Kerberos or nothing; the host is an error saying why Kerberos failed.
+        let a = [&base[..], extra, &["--no-ntlm"]].concat();
+        let (code, out, err) = run(&a);
+        assert_eq!(code, 3, "{extra:?}: {out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let e = v["hosts"][0]["error"].as_str().unwrap();
+        let why = if extra.is_empty() {
+            "--target-name"
+        } else {
+            "KDC"
+        };
+        assert!(e.contains(why), "{extra:?}: {e}");
+        assert!(v["hosts"][0]["auth"].is_null(), "{}", v["hosts"][0]);
+    }
+    // A host that answers anonymously is read anonymously: Kerberos is never needed.
+    let open = Fixture::start(&[]);
+    let open_port = open.port();
+    let mut a = base.to_vec();
+    a[3] = &open_port;
+    let (code, out, err) = run(&a);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["hosts"][0]["auth"].is_null(), "{}", v["hosts"][0]);
+}
+
+#[test]
+fn no_ntlm_is_for_auto_only_and_auto_takes_the_kerberos_flags() {
+    let (code, _, err) = run(&[
+        "dump",
+        "127.0.0.1",
+        "--auth",
+        "ntlm",
+        "--user",
+        "audit",
+        "--no-ntlm",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--no-ntlm is for --auth auto"), "{err}");
+    let (code, _, err) = run(&["dump", "127.0.0.1", "--auth", "none", "--kdc", "127.0.0.1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("negotiate or auto"), "{err}");
+    // auto with --kdc but no realm (the user has no dotted domain): the realm is asked for.
+    let (code, _, err) = run(&["dump", "127.0.0.1", "--user", "audit", "--kdc", "127.0.0.1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--realm"), "{err}");
 }

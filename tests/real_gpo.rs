@@ -78,8 +78,11 @@ fn real_gpos_settings_and_record_numbers_are_samba_s() {
                 && value == "restrictremoteclients"
             {
                 assert_eq!(
-                    ours.rpc.restrict_remote_clients,
-                    Some((dword as u32, number)),
+                    ours.restrictions
+                        .restrict_remote_clients
+                        .as_ref()
+                        .map(|s| (s.value, s.line, s.record)),
+                    Some((dword as u32, number, true)),
                     "{name}: RestrictRemoteClients"
                 );
                 compared += 1;

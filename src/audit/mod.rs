@@ -13,6 +13,9 @@
 //! 4. [`verify::build_matrix`] gives each (source, target, port) the policy's expected action
 //!    and a verdict; [`verify::matrix_findings`] turns the matrix into `leak`, `overblock` and
 //!    `hang-hazard` findings, [`roads::fence_bypasses`] into `fence-bypass` ones.
+//!    With `--store` and `--auth-survey`, [`survey::against`] sets what each host accepted beside
+//!    the configured authentication restrictions (`rpc-restriction-not-in-force`,
+//!    `ntlm-accepted`).
 //! 5. [`remedy::remediate`] writes the commands that fix the findings in the administrator's
 //!    dialect (`--fix-dialect`).
 //! 6. `report` renders the findings and the matrix; the CLI maps the worst severity to the exit
@@ -23,6 +26,7 @@ pub mod exposure;
 pub mod remedy;
 pub mod roads;
 pub mod run;
+pub mod survey;
 pub mod verify;
 
 use crate::epm::HostDump;

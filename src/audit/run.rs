@@ -295,12 +295,15 @@ pub fn interrupted(
 
 /// The findings about the files rather than a host, first in every report: the intended
 /// policy's (parse errors and lints), and with a store, the store's own and every
-/// `store-disagrees` finding of `policy diff` between the two.
+/// `store-disagrees` finding of `policy diff` between the two (when the store files speak of
+/// the fence at all: files of authentication restrictions alone are not compared with it).
 pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
     let mut out = policy.findings.clone();
     if let Some(store) = &req.store {
         out.extend(store.findings.iter().cloned());
-        out.extend(crate::policy::diff::diff(policy, store));
+        if store.has_fence() {
+            out.extend(crate::policy::diff::diff(policy, store));
+        }
     }
     out
 }
@@ -373,7 +376,7 @@ pub fn assess_host(
     let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
         decision(policy, src, p, proto)
     });
-    if let Some(store) = &req.store {
+    if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
         add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
     }
 
@@ -451,6 +454,26 @@ pub fn assess_host(
             "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",
         ));
         incomplete = true;
+    }
+
+    // With a store and --auth-survey: what the host accepted against the configured
+    // authentication restrictions; a restriction the survey could not check leaves the host
+    // incomplete.
+    if let Some(store) = &req.store {
+        let domain_account = req
+            .dump
+            .auth
+            .credentials
+            .as_ref()
+            .is_some_and(|c| !c.domain.is_empty());
+        let (auth, unchecked) = super::survey::against(
+            &dump.target,
+            &store.restrictions,
+            dump.survey.as_deref(),
+            domain_account,
+        );
+        findings.extend(auth);
+        incomplete |= unchecked;
     }
 
     HostResult {

@@ -82,8 +82,8 @@ pub struct AuthArgs {
     pub nt_hash_file: Option<std::path::PathBuf>,
     /// none: anonymous only; ntlm: NTLM only; kerberos: Kerberos only (--realm, --kdc, and the
     /// host's name); negotiate: Kerberos inside SPNEGO, the same needs; auto: anonymous, and
-    /// once more with NTLM when the endpoint mapper refuses an anonymous lookup and --user was
-    /// given.
+    /// when the endpoint mapper refuses an anonymous lookup and --user was given, once more
+    /// with Kerberos (when --kdc is given) and then NTLM (unless --no-ntlm).
     #[arg(long = "auth", value_enum, default_value_t = super::values::Auth::Auto)]
     pub mode: super::values::Auth,
     /// connect: authenticate only; integrity: sign every request and verify every response;
@@ -107,6 +107,10 @@ pub struct AuthArgs {
     /// (when --realm and --kdc are given), and record which it accepted at which levels.
     #[arg(long)]
     pub auth_survey: bool,
+    /// With --auth auto: never fall back to NTLM (a Kerberos-only estate); a host that refuses
+    /// anonymous lookups is read with Kerberos or not at all.
+    #[arg(long)]
+    pub no_ntlm: bool,
 }
 
 impl AuthArgs {
@@ -128,12 +132,13 @@ impl AuthArgs {
         creds: Option<&Credentials>,
         step_timeout: Duration,
     ) -> Result<Option<std::sync::Arc<crate::epm::kerberos::Kdc>>, CredentialsError> {
-        if !matches!(
-            self.mode,
-            super::values::Auth::Kerberos | super::values::Auth::Negotiate
-        ) {
+        use super::values::Auth;
+        if self.no_ntlm && self.mode != Auth::Auto {
+            return Err(CredentialsError::NoNtlmWithout);
+        }
+        if !matches!(self.mode, Auth::Kerberos | Auth::Negotiate) {
             let any = self.realm.is_some() || self.kdc.is_some() || self.target_name.is_some();
-            if !self.auth_survey && any {
+            if !self.auth_survey && self.mode != Auth::Auto && any {
                 return Err(CredentialsError::KerberosFlagsWithout);
             }
             if !any {
@@ -277,14 +282,18 @@ fn ask_without_echo(prompt: &str) -> Option<String> {
 pub enum CredentialsError {
     #[error("--auth ntlm and --auth kerberos need credentials: give --user")]
     NoUser,
-    #[error("--auth kerberos needs the realm: give --realm REALM, or --user as name@realm")]
+    #[error("Kerberos needs the realm: give --realm REALM, or --user as name@realm")]
     NoRealm,
-    #[error("--auth kerberos needs the KDC: give --kdc ADDRESS[:PORT] (a domain controller)")]
+    #[error("Kerberos needs the KDC: give --kdc ADDRESS[:PORT] (a domain controller)")]
     NoKdc,
     #[error("--kdc {0}: not an address or address:port (give the domain controller's IP address)")]
     BadKdc(String),
-    #[error("--realm, --kdc and --target-name are for --auth kerberos (or --auth-survey)")]
+    #[error(
+        "--realm, --kdc and --target-name are for --auth kerberos, negotiate or auto (or --auth-survey)"
+    )]
     KerberosFlagsWithout,
+    #[error("--no-ntlm is for --auth auto (--auth kerberos never uses NTLM)")]
+    NoNtlmWithout,
     #[error("--user: {0}")]
     User(#[source] CredentialError),
     /// `origin` is the flag and file, or the variable, the hash came from.
@@ -397,6 +406,7 @@ impl EpmArgs {
                 kdc,
                 target_name: self.auth.target_name.clone(),
                 survey: self.auth.auth_survey,
+                no_ntlm: self.auth.no_ntlm,
                 ..defaults.auth.clone()
             },
             roads: Roads {
@@ -477,6 +487,7 @@ mod tests {
             kdc: None,
             target_name: None,
             auth_survey: false,
+            no_ntlm: false,
         }
     }
 

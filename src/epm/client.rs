@@ -174,6 +174,8 @@ pub struct AuthOptions {
     pub target_name: Option<String>,
     /// `--auth-survey`: after each dump, try anonymous, NTLM and Kerberos (`epm::survey`).
     pub survey: bool,
+    /// `--no-ntlm`: `--auth auto` never falls back to NTLM.
+    pub no_ntlm: bool,
 }
 
 impl Default for AuthOptions {
@@ -186,6 +188,7 @@ impl Default for AuthOptions {
             kdc: None,
             target_name: None,
             survey: false,
+            no_ntlm: false,
         }
     }
 }
@@ -1628,6 +1631,68 @@ pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road
     let error = settle(&mut dump, result, opts.timeout);
     dump.error = error.map(|e| format!("{target}: {e}"));
     dump
+}
+
+/// `--auth auto` with a KDC known (TCP and HTTP): anonymous; when the endpoint mapper refuses
+/// that, Kerberos through the same path as `--auth kerberos` (at privacy when integrity was
+/// asked: Kerberos signs only by sealing here); when Kerberos fails for another reason than
+/// the credentials (no host name, the KDC unreachable, the bind refused), NTLM, unless
+/// `--no-ntlm`. A KDC's refusal of the credentials is not retried with NTLM (the same password
+/// would count once more against the account's lockout).
+pub(crate) async fn auto_with_kerberos(
+    target: &str,
+    road: Transport,
+    addrs: &[SocketAddr],
+    opts: &DumpOptions,
+    deadline: Instant,
+    creds: &Credentials,
+    d: &mut HostDump,
+) -> Result<Ending, DumpError> {
+    let plain = CoRoad { road, addrs, opts };
+    let refused = match plain.attempt(deadline, None, d).await {
+        Err(e) if e.is_anonymous_refusal() => e,
+        other => return other,
+    };
+    d.endpoints.clear();
+    d.warnings.clear();
+    tracing::info!("{target}: anonymous lookup refused; retrying with Kerberos");
+    let kopts = DumpOptions {
+        auth: AuthOptions {
+            mode: AuthMode::Kerberos,
+            level: match opts.auth.level {
+                Level::Integrity => Level::Privacy,
+                l => l,
+            },
+            ..opts.auth.clone()
+        },
+        ..opts.clone()
+    };
+    let kroad = CoRoad {
+        road,
+        addrs,
+        opts: &kopts,
+    };
+    let kerberos = authenticated(&kroad, &kopts, deadline, creds, d).await;
+    let failed = match kerberos {
+        Err(DumpError::CredentialsRetired(_)) => return Err(refused.creds_unused()),
+        Err(e @ DumpError::LogonFailure { step: KDC_STEP, .. }) => return Err(e),
+        Err(e) if !opts.auth.no_ntlm => e,
+        other => return other,
+    };
+    d.endpoints.clear();
+    d.warnings.clear();
+    d.address = None;
+    d.auth = None;
+    tracing::info!("{target}: Kerberos failed ({failed}); retrying with NTLM");
+    let ntlm = authenticated(&plain, opts, deadline, creds, d).await;
+    if ntlm.is_ok() {
+        d.warnings
+            .push(format!("read with NTLM: Kerberos failed first ({failed})"));
+    }
+    match ntlm {
+        Err(DumpError::CredentialsRetired(_)) => Err(refused.creds_unused()),
+        other => other,
+    }
 }
 
 /// What every road shares: `--auth` (anonymous; NTLM; or anonymous, then NTLM when the host

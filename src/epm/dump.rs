@@ -6,7 +6,8 @@
 //! lookup loop are [`super::client`]'s, which knows nothing of this file.
 
 use super::client::{
-    AuthMode, CoRoad, DumpError, DumpOptions, Ending, empty_dump, failed, settle, with_auth,
+    AuthMode, CoRoad, DumpError, DumpOptions, Ending, auto_with_kerberos, empty_dump, failed,
+    settle, with_auth,
 };
 use super::{HostDump, Transport, datagram, pipe, survey};
 use std::net::SocketAddr;
@@ -101,6 +102,13 @@ async fn read_road(
         };
         let pipe = pipe::SmbRoad::new(target, addrs, opts, &smb);
         return with_auth(target, opts, deadline, &pipe, d).await;
+    }
+    if let (AuthMode::Auto, Some(_), Some(creds)) = (
+        opts.auth.mode,
+        &opts.auth.kdc,
+        opts.auth.credentials.as_deref(),
+    ) {
+        return auto_with_kerberos(target, road, addrs, opts, deadline, creds, d).await;
     }
     with_auth(target, opts, deadline, &CoRoad { road, addrs, opts }, d).await
 }

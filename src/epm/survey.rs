@@ -4,7 +4,7 @@
 //! privacy and connect; with Kerberos at privacy, then connect. Every credentialed try goes
 //! through `client`'s `with_auth`, so under the run's `LogonGate` and its one-TGT KDC: a refusal
 //! at the first level is not repeated at the others. The result is data ([`SurveyTry`]) in the
-//! host's dump; the audit's comparison with a configured restriction is not here yet.
+//! host's dump; `audit::survey` sets it beside the configured restrictions.
 
 use super::auth::Level;
 use super::client::{AuthMode, AuthOptions, DumpError, DumpOptions, with_auth_over_tcp};

@@ -30,7 +30,9 @@ pub mod text;
 // The rooms' modules under the names callers outside `policy` have always used.
 pub use dialect::{cmd, firewall, ipsec, netsh_ipsec, registry};
 pub use model::{address, diff, error, lint, sink};
-pub use store::{fwstore, ipsec_blob, ipsec_filters, ipsec_store, listing, preg, reg_export};
+pub use store::{
+    fwstore, ipsec_blob, ipsec_filters, ipsec_store, listing, preg, reg_export, restrictions,
+};
 
 pub use cmd::{MAX_COMMAND_BYTES, MAX_EXPANDED_BYTES, MAX_EXPANDED_COMMANDS, MAX_VARIABLE_BYTES};
 pub use model::{Action, Decision, Dialect, Layer, Policy, Proto, Query, Rule, RuleRef};
@@ -125,6 +127,8 @@ pub struct ParsedFile {
     /// Firewall set/delete commands, replayed by [`build`] on the rules of earlier files.
     pub firewall_edits: Vec<firewall::FwEdit>,
     pub range: registry::RangeState,
+    /// The authentication restrictions this file sets (RPC policy key, MSV1_0).
+    pub restrictions: restrictions::AuthRestrictions,
     pub findings: Vec<Finding>,
     /// Lines holding rpccfg / `reg` / `.reg` content, to tell range findings apart.
     pub range_lines: Vec<usize>,
@@ -192,6 +196,8 @@ pub struct LoadedPolicy {
     pub os: OsFamily,
     /// `(file, line)` of rpccfg / reg / `.reg` content.
     pub range_lines: Vec<(String, usize)>,
+    /// The authentication restrictions the files set, a later file's over an earlier's.
+    pub restrictions: restrictions::AuthRestrictions,
 }
 
 impl LoadedPolicy {
@@ -228,6 +234,15 @@ impl LoadedPolicy {
             })
             .cloned()
             .collect()
+    }
+
+    /// Whether any file speaks of the fence (firewall or IPsec rules, a store, a listing),
+    /// rather than only of the range or the authentication restrictions.
+    pub fn has_fence(&self) -> bool {
+        self.files
+            .iter()
+            .flat_map(|f| &f.dialects)
+            .any(|d| d.layer().is_some())
     }
 
     /// The worst severity of all findings.
@@ -290,6 +305,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         gpo_merge_off: None,
         firewall_edits: Vec::new(),
         range: registry::RangeState::default(),
+        restrictions: restrictions::AuthRestrictions::default(),
         findings: Vec::new(),
         range_lines: Vec::new(),
         unreadable: text::not_text(bytes, &decoded),
@@ -312,8 +328,17 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         pf.encoding = "registry.pol";
         match preg::parse(bytes, &mut sink) {
             Ok(contents) => {
-                pf.dialects.push(Dialect::FirewallStore);
-                preg::report_rpc(&contents.rpc, &mut sink);
+                // A GPO that sets only the authentication restrictions says nothing of the
+                // fence: it is read as registry values, not as a firewall store.
+                pf.dialects.push(
+                    if contents.firewall_touched() || !contents.restrictions.touched() {
+                        Dialect::FirewallStore
+                    } else {
+                        Dialect::Reg
+                    },
+                );
+                contents.restrictions.report(&mut sink);
+                pf.restrictions = contents.restrictions.clone();
                 pf.firewall = contents.firewall.in_force(&mut sink);
                 pf.firewall_default = contents.firewall.default_inbound(&pf.name);
                 pf.gpo_merge_off = contents.firewall.gpo_merge_off();
@@ -371,6 +396,8 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
             fwstore::StoreReader::default(),
             ipsec_store::ExportReader::default(),
         );
+        let mut auth = restrictions::AuthRestrictions::default();
+        let mut auth_reader = restrictions::Reader::new(&mut auth);
         reg_export::read(
             &reg_lines,
             &mut sink,
@@ -378,8 +405,16 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
                 &mut registry::RangeReader(&mut pf.range),
                 &mut fw,
                 &mut ipsec,
+                &mut auth_reader,
             ],
         );
+        let auth_lines: Vec<usize> = reg_lines
+            .iter()
+            .map(|l| l.number)
+            .filter(|&n| auth_reader.owns_line(n))
+            .collect();
+        auth.report(&mut sink);
+        pf.restrictions = auth;
         let (store, ipsec_export) = (fw.finish(), ipsec.finish());
         if pf.range.touched || (!store.touched() && !ipsec_export.touched()) {
             pf.dialects.push(Dialect::Reg);
@@ -398,20 +433,26 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         pf.range_lines = reg_lines
             .iter()
             .map(|l| l.number)
-            .filter(|&n| !store.owns_line(n) && !ipsec_export.owns_line(n))
+            .filter(|&n| {
+                !store.owns_line(n) && !ipsec_export.owns_line(n) && !auth_lines.contains(&n)
+            })
             .collect();
         if !pf.range.touched
             && !store.touched()
             && !ipsec_export.touched()
+            && !pf.restrictions.touched()
             && sink.findings.is_empty()
         {
             pf.unreadable = Some(format!(
                 "the .reg file sets nothing rpcaudit reads (it reads {}, the firewall rule \
-                 stores HKLM\\{} and HKLM\\{}, and the IPsec policy store HKLM\\{})",
+                 stores HKLM\\{} and HKLM\\{}, the IPsec policy store HKLM\\{}, and the \
+                 authentication restrictions HKLM\\{} and HKLM\\{})",
                 registry::KEY,
                 fwstore::LOCAL_RULES_KEY,
                 fwstore::GPO_RULES_KEY,
-                ipsec_store::KEY
+                ipsec_store::KEY,
+                restrictions::RPC_KEY,
+                restrictions::MSV1_0_KEY
             ));
         }
         sink.locate_words(&decoded.text);
@@ -616,6 +657,7 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
     let mut findings = Vec::new();
     let mut sources = Vec::new();
     let mut range_lines = Vec::new();
+    let mut auth = restrictions::AuthRestrictions::default();
     // A Group Policy store's setting overrides a local store's; among stores of one kind,
     // a later file's replaces an earlier one's.
     let mut firewall_default: Option<model::DefaultInbound> = None;
@@ -650,6 +692,7 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
         }
         fw_files.push((f.name.clone(), f.firewall));
         range_state.merge(&f.range);
+        auth.merge(&f.restrictions);
         store.merge(f.ipsec);
         findings.extend(f.findings);
         sources.push(SourceFile {
@@ -728,6 +771,7 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
         ipsec_policies,
         os: opts.os,
         range_lines,
+        restrictions: auth,
     };
     loaded.policy.rpc_dynamic = loaded.effective_range();
     let lints = lint::lint(&loaded);
@@ -738,6 +782,46 @@ pub fn build(files: Vec<ParsedFile>, opts: &LoadOptions) -> LoadedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `.reg` export holding only the authentication restrictions is read (not refused as
+    /// setting nothing), says `rpc-restricted`, and a later file's value wins.
+    #[test]
+    fn a_reg_file_of_authentication_restrictions_is_read_and_combined() {
+        let first = parse_text(
+            "restrict.reg",
+            b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc]\r\n\"RestrictRemoteClients\"=dword:00000001\r\n",
+        );
+        assert_eq!(first.unreadable, None);
+        assert_eq!(first.findings.len(), 1, "{:?}", first.findings);
+        assert_eq!(first.findings[0].code, Code::RpcRestricted);
+        assert_eq!(first.findings[0].line, Some(4));
+        assert!(
+            !first.range_lines.iter().any(|&l| l >= 3),
+            "{:?}",
+            first.range_lines
+        );
+        let second = parse_text(
+            "ntlm.reg",
+            b"Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\MSV1_0]\r\n\"RestrictReceivingNTLMTraffic\"=dword:00000002\r\n",
+        );
+        assert_eq!(second.unreadable, None);
+        let loaded = build(vec![first, second], &LoadOptions::default());
+        let r = &loaded.restrictions;
+        assert_eq!(
+            r.restrict_remote_clients
+                .as_ref()
+                .map(|s| s.cited())
+                .as_deref(),
+            Some("restrict.reg:4")
+        );
+        assert_eq!(
+            r.restrict_receiving_ntlm
+                .as_ref()
+                .map(|s| s.cited())
+                .as_deref(),
+            Some("ntlm.reg:4")
+        );
+    }
 
     #[test]
     fn the_range_says_where_it_comes_from() {

@@ -21,6 +21,7 @@ use super::changes::{Changes, verdict_runs};
 use crate::audit::capacity::HostCapacity;
 use crate::audit::verify::{MatrixRow, Verdict};
 use crate::epm::HostStatus;
+use crate::epm::survey::{SurveyMechanism, SurveyOutcome, SurveyTry};
 use crate::finding::{Finding, Severity};
 use crate::inert;
 use crate::policy::SourceFile;
@@ -353,9 +354,43 @@ fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: boo
                     ul.warnings { @for w in &h.dump.warnings { li { (t(w)) } } }
                 }
                 @if let Some(c) = cap { (gauge(c, &report.inputs.range)) }
+                @if let Some(tries) = &h.dump.survey { (survey(tries)) }
             }
             (heat_map(&s.rows))
             @if let Some((h, _)) = s.host { (endpoints(h)) }
+        }
+    }
+}
+
+/// `--auth-survey`: each way in that was tried, its level, what the endpoint mapper made of it
+/// and why (the detail is text from the host or the KDC's refusal: through [`t`]).
+fn survey(tries: &[SurveyTry]) -> Markup {
+    html! {
+        details.survey open {
+            summary { "Authentication survey: " (t(&crate::epm::survey::summary(tries))) }
+            table.list {
+                thead { tr { th { "way in" } th { "level" } th { "outcome" } th { "detail" } } }
+                tbody {
+                    @for s in tries {
+                        @let outcome = match s.outcome {
+                            SurveyOutcome::Accepted => "accepted",
+                            SurveyOutcome::Refused => "refused",
+                            SurveyOutcome::Failed => "failed",
+                            SurveyOutcome::NotTried => "not tried",
+                        };
+                        tr {
+                            td { (match s.mechanism {
+                                SurveyMechanism::Anonymous => "anonymous",
+                                SurveyMechanism::Ntlm => "NTLM",
+                                SurveyMechanism::Kerberos => "Kerberos",
+                            }) }
+                            td { (s.level.map(|l| l.to_string()).unwrap_or_default()) }
+                            td { (outcome) }
+                            td { (t(s.detail.as_deref().unwrap_or_default())) }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -897,6 +932,53 @@ mod tests {
         )));
         assert!(!page.contains("<script") && !page.contains("javascript:"));
         assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+    }
+
+    #[test]
+    fn the_survey_shows_each_try_with_its_detail_escaped() {
+        use crate::epm::auth::Level;
+        let mut r = report(1, "Block RPC", "");
+        let try_ = |mechanism, level, outcome, detail: Option<&str>| SurveyTry {
+            mechanism,
+            level,
+            outcome,
+            detail: detail.map(str::to_string),
+        };
+        r.hosts[0].dump.survey = Some(vec![
+            try_(
+                SurveyMechanism::Anonymous,
+                None,
+                SurveyOutcome::Accepted,
+                None,
+            ),
+            try_(
+                SurveyMechanism::Ntlm,
+                Some(Level::Integrity),
+                SurveyOutcome::Refused,
+                Some(SCRIPT),
+            ),
+            try_(
+                SurveyMechanism::Kerberos,
+                Some(Level::Privacy),
+                SurveyOutcome::NotTried,
+                Some("no KDC (--realm, --kdc)"),
+            ),
+        ]);
+        let page = render(&r);
+        assert!(
+            page.contains(
+                "Authentication survey: anonymous accepted; NTLM refused; Kerberos not tried"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<td>integrity</td><td>refused</td>"),
+            "{page}"
+        );
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!page.contains("<script"));
+        // Without --auth-survey there is no survey section.
+        assert!(!render(&report(1, "Block RPC", "")).contains("Authentication survey"));
     }
 
     #[test]

@@ -254,7 +254,7 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
         Code::RpcRestricted => (
             Info,
             "Unauthenticated RPC clients are restricted",
-            "A GPO's Registry.pol sets RestrictRemoteClients or EnableAuthEpResolution: anonymous endpoint-mapper dumps of its hosts fail.",
+            "A GPO's Registry.pol or a .reg export sets RestrictRemoteClients or EnableAuthEpResolution: anonymous endpoint-mapper dumps of its hosts fail.",
             "Dump those hosts with credentials (rpcaudit dump --user).",
         ),
         Code::PolicyAssigned => (
@@ -334,6 +334,18 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "The decision depends on a condition rpcaudit cannot check",
             "The intended policy (an error) or the configured store (a warning) passes a probed port only under a condition rpcaudit cannot check: a program or service the firewall rule is scoped to (App, Svc, a package), or a field it does not model. The observation neither confirms nor contradicts the policy, so the port is not verified.",
             "Write the rule with ports and addresses only, or check on the host that the port belongs to the program or service the rule names.",
+        ),
+        Code::RpcRestrictionNotInForce => (
+            Error,
+            "The restriction of unauthenticated RPC clients is not in force",
+            "audit --auth-survey --store: the configuration sets RestrictRemoteClients (1 Authenticated, or 2 Authenticated without exceptions), yet the host's endpoint mapper answered an anonymous lookup.",
+            "Apply the GPO to the host (gpupdate /force) and restart it, since the setting is read when RPC starts; then re-run the audit with --auth-survey.",
+        ),
+        Code::NtlmAccepted => (
+            Error,
+            "NTLM accepted where it is meant to be refused",
+            "audit --auth-survey --store: the configuration refuses incoming NTLM (RestrictReceivingNTLMTraffic, Network security: Restrict NTLM: Incoming NTLM traffic), yet the host's endpoint mapper accepted an NTLM bind.",
+            "Apply the NTLM restriction to the host (the GPO's security options, gpupdate /force), then re-run the audit with --auth-survey.",
         ),
         Code::Other(_) => (
             Warning,
@@ -466,12 +478,18 @@ pub fn log(findings: &[Finding], cwd: &Path) -> SarifLog {
     }
 }
 
-/// The findings of an audit that SARIF carries: the policy's, those that point into a file
-/// (an audit's observed `hang-hazard` is about the network, not a file).
+/// The findings of an audit that SARIF carries: those that point into a file, the policy's and
+/// the survey's against a configured setting (`rpc-restriction-not-in-force`,
+/// `ntlm-accepted`, at the setting's line); an audit's observed `hang-hazard` is about the
+/// network, not a file.
 pub fn policy_findings(findings: &[Finding]) -> Vec<Finding> {
     findings
         .iter()
-        .filter(|f| f.code.from_policy() && f.file.is_some())
+        .filter(|f| {
+            (f.code.from_policy()
+                || matches!(f.code, Code::RpcRestrictionNotInForce | Code::NtlmAccepted))
+                && f.file.is_some()
+        })
         .cloned()
         .collect()
 }

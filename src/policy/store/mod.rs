@@ -4,7 +4,9 @@
 //! of [`crate::policy::registry`] together); [`ipsec_store`] decodes the IPsec policy store
 //! with [`ipsec_blob`] (its `ipsecData` blobs) and [`ipsec_filters`] (filter lists); [`preg`]
 //! reads a GPO's `Registry.pol` into the same firewall store; [`listing`] reads netsh
-//! `show rule` output and `Get-NetFirewallRule` JSON. They produce the dialects' rule types
+//! `show rule` output and `Get-NetFirewallRule` JSON; [`restrictions`] reads the configured
+//! authentication restrictions (RestrictRemoteClients, RestrictReceivingNTLMTraffic) from
+//! `.reg` exports and, through [`preg`], from `Registry.pol`. They produce the dialects' rule types
 //! ([`crate::policy::dialect`]) and the model's rules ([`crate::policy::model`]); used for the
 //! intended policy and for `--store` (compared by [`crate::policy::diff`]). No I/O.
 
@@ -15,3 +17,4 @@ pub mod ipsec_store;
 pub mod listing;
 pub mod preg;
 pub mod reg_export;
+pub mod restrictions;

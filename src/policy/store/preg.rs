@@ -1,6 +1,7 @@
 //! Group Policy `Registry.pol` files (MS-GPREG §2.2.1), as GPO backups and SYSVOL hold them
 //! (`{GPO}\Machine\Registry.pol`): the firewall rule store and profile settings a GPO sets, and
-//! the RPC restrictions (`Software\Policies\Microsoft\Windows NT\Rpc`). Called by
+//! the authentication restrictions (`Software\Policies\Microsoft\Windows NT\Rpc` and the
+//! MSV1_0 NTLM key, read into [`super::restrictions`]). Called by
 //! [`crate::policy::parse_text`] before any text decoding (the file is binary); what it reads goes
 //! into the same [`FirewallStore`] as a `.reg` export of the GPO store. Pure: no I/O.
 //!
@@ -13,8 +14,7 @@
 
 use super::fwstore::{self, FirewallStore};
 use super::reg_export::RegData;
-use crate::finding::{Code, Severity};
-use crate::inert::excerpt;
+use super::restrictions::{AuthRestrictions, Key};
 use crate::policy::model::sink::Sink;
 
 /// `PReg` as a little-endian u32.
@@ -24,7 +24,7 @@ const REG_SZ: u32 = 1;
 const REG_EXPAND_SZ: u32 = 2;
 const REG_DWORD: u32 = 4;
 /// The key of the RPC restrictions.
-pub const RPC_KEY: &str = r"Software\Policies\Microsoft\Windows NT\Rpc";
+pub use super::restrictions::RPC_KEY;
 
 /// Is this a Registry.pol file?
 pub fn is_preg(bytes: &[u8]) -> bool {
@@ -52,29 +52,25 @@ enum RecordError {
     DataTooLong { size: u32, at: usize },
 }
 
-/// What the RPC policy key says.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RpcRestrictions {
-    /// `RestrictRemoteClients`: 0 none, 1 authenticated, 2 authenticated without exceptions.
-    pub restrict_remote_clients: Option<(u32, usize)>,
-    /// `EnableAuthEpResolution`: clients authenticate their endpoint-mapper lookups.
-    pub enable_auth_ep_resolution: Option<(u32, usize)>,
-}
-
 /// What a Registry.pol file sets that rpcaudit reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PregContents {
     pub firewall: FirewallStore,
-    pub rpc: RpcRestrictions,
+    /// The RPC policy key and the MSV1_0 NTLM restrictions.
+    pub restrictions: AuthRestrictions,
     pub records: usize,
 }
 
 impl PregContents {
     /// Did the file set anything rpcaudit reads?
     pub fn touched(&self) -> bool {
+        self.firewall_touched() || self.restrictions.touched()
+    }
+
+    /// Did the file set any firewall rule or profile setting?
+    pub fn firewall_touched(&self) -> bool {
         self.firewall.rules().next().is_some()
             || self.firewall.settings.iter().flatten().any(|s| s.is_set())
-            || self.rpc != RpcRestrictions::default()
     }
 }
 
@@ -204,17 +200,15 @@ fn apply(
     if let Some(name) = lower.strip_prefix("**del.") {
         let name = &value[value.len() - name.len()..];
         out.firewall.delete(&kind, Some(name));
-        if is_rpc_key(key)
-            && let Some(slot) = rpc_slot(&mut out.rpc, name)
-        {
-            *slot = None;
+        if let Some(k) = Key::of(key) {
+            out.restrictions.set(sink, k, name, None, number, true);
         }
         return;
     }
     if lower.starts_with("**delvals") {
         out.firewall.delete(&kind, None);
-        if is_rpc_key(key) {
-            out.rpc = RpcRestrictions::default();
+        if let Some(k) = Key::of(key) {
+            out.restrictions.clear(k);
         }
         return;
     }
@@ -222,10 +216,8 @@ fn apply(
         if let RegData::Sz(list) = &data {
             for name in list.split(';').filter(|n| !n.is_empty()) {
                 out.firewall.delete(&kind, Some(name));
-                if is_rpc_key(key)
-                    && let Some(slot) = rpc_slot(&mut out.rpc, name)
-                {
-                    *slot = None;
+                if let Some(k) = Key::of(key) {
+                    out.restrictions.set(sink, k, name, None, number, true);
                 }
             }
         }
@@ -235,76 +227,19 @@ fn apply(
         // **DeleteKeys, **SecureKey, key creation: nothing rpcaudit models.
         return;
     }
-    if is_rpc_key(key) {
-        match (rpc_slot(&mut out.rpc, value), data) {
-            (Some(slot), RegData::Dword(d)) => *slot = Some((d, number)),
-            (Some(_), _) => sink.parse_error(
-                number,
-                format!("{}: not a REG_DWORD", excerpt(value)),
-                format!("set {} to a dword", excerpt(value)),
-            ),
-            (None, _) => {}
-        }
+    if let Some(k) = Key::of(key) {
+        out.restrictions
+            .set(sink, k, value, Some(data), number, true);
         return;
     }
     out.firewall
         .set(sink, &kind, number, value.to_string(), data);
 }
 
-fn is_rpc_key(key: &str) -> bool {
-    key.trim_start_matches('\\').eq_ignore_ascii_case(RPC_KEY)
-}
-
-fn rpc_slot<'a>(rpc: &'a mut RpcRestrictions, name: &str) -> Option<&'a mut Option<(u32, usize)>> {
-    match name.to_ascii_lowercase().as_str() {
-        "restrictremoteclients" => Some(&mut rpc.restrict_remote_clients),
-        "enableauthepresolution" => Some(&mut rpc.enable_auth_ep_resolution),
-        _ => None,
-    }
-}
-
-/// Report the RPC restrictions: they decide whether an anonymous endpoint-mapper dump works.
-pub fn report_rpc(rpc: &RpcRestrictions, sink: &mut Sink) {
-    if let Some((level, record)) = rpc.restrict_remote_clients {
-        let (severity, what) = match level {
-            0 => (
-                Severity::Info,
-                "None: unauthenticated RPC clients are not restricted",
-            ),
-            1 => (
-                Severity::Info,
-                "Authenticated: the endpoint mapper refuses anonymous lookups from remote clients (rpc_s_access_denied), so an anonymous dump of this host fails",
-            ),
-            _ => (
-                Severity::Info,
-                "Authenticated without exceptions: every RPC interface, the endpoint mapper included, refuses unauthenticated clients, so an anonymous dump of this host fails",
-            ),
-        };
-        sink.push(
-            Code::RpcRestricted,
-            severity,
-            record,
-            format!("the GPO sets RestrictRemoteClients={level} ({what})"),
-            "dump or audit these hosts with credentials: add --user DOMAIN\\name --password-file FILE (NTLM; --auth auto tries an anonymous lookup first)",
-        );
-    }
-    if let Some((value, record)) = rpc.enable_auth_ep_resolution {
-        sink.push(
-            Code::RpcRestricted,
-            Severity::Info,
-            record,
-            format!(
-                "the GPO sets EnableAuthEpResolution={value}: clients of this host {} their endpoint-mapper lookups",
-                if value == 0 { "do not authenticate" } else { "authenticate" }
-            ),
-            "nothing to fix; this tells which hosts expect authenticated lookups",
-        );
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::finding::Code;
 
     /// A Registry.pol file from `(key, value, type, data)` records.
     pub(crate) fn pol(records: &[(&str, &str, u32, Vec<u8>)]) -> Vec<u8> {
@@ -346,7 +281,7 @@ pub(crate) mod tests {
     fn read(bytes: &[u8]) -> (PregContents, Vec<crate::finding::Finding>) {
         let mut sink = Sink::new("Registry.pol");
         let c = parse(bytes, &mut sink).unwrap();
-        report_rpc(&c.rpc, &mut sink);
+        c.restrictions.report(&mut sink);
         (c, sink.into_findings())
     }
 
@@ -409,7 +344,12 @@ pub(crate) mod tests {
             (RPC_KEY, "EnableAuthEpResolution", REG_DWORD, dword(1)),
         ]);
         let (c, findings) = read(&bytes);
-        assert_eq!(c.rpc.restrict_remote_clients, Some((1, 1)));
+        let rrc = c.restrictions.restrict_remote_clients.as_ref();
+        assert_eq!(rrc.map(|s| (s.value, s.line, s.record)), Some((1, 1, true)));
+        assert_eq!(
+            rrc.map(|s| s.cited()).as_deref(),
+            Some("Registry.pol record 1")
+        );
         assert_eq!(findings.len(), 2);
         assert!(findings[0].message.contains("RestrictRemoteClients=1"));
         assert_eq!(findings[0].code, Code::RpcRestricted);
