@@ -624,6 +624,30 @@ mod tests {
         assert_eq!(r.actions[1].source, "10.1.1.0/24");
     }
 
+    /// The matrix of `obs` as `lp` decides it (default pass), and the `fence-bypass` findings of
+    /// a host whose map could not be read: what the two fence-bypass tests fix.
+    fn matrix_and_bypasses(
+        lp: &LoadedPolicy,
+        obs: &[crate::probe::Observation],
+    ) -> (
+        Vec<crate::audit::verify::MatrixRow>,
+        Vec<crate::finding::Finding>,
+    ) {
+        let matrix = crate::audit::verify::build_matrix(obs, Action::Pass, |src, port, proto| {
+            let d = lp.policy.decide(src, port, proto);
+            crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
+        });
+        let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
+        let findings = crate::audit::roads::fence_bypasses(
+            &matrix,
+            135,
+            &crate::audit::roads::ROADS,
+            &dump,
+            &[],
+        );
+        (matrix, findings)
+    }
+
     #[test]
     fn a_fence_bypass_is_closed_like_135_in_every_dialect() {
         // The article's policy (10.1.1.0/24 allowed); from 203.0.113.9, which it fences off,
@@ -649,18 +673,7 @@ mod tests {
                 ProbeState::Filtered,
             ),
         ];
-        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port, proto| {
-            let d = lp.policy.decide(src, port, proto);
-            crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
-        });
-        let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
-        let findings = crate::audit::roads::fence_bypasses(
-            &matrix,
-            135,
-            &crate::audit::roads::ROADS,
-            &dump,
-            &[],
-        );
+        let (matrix, findings) = matrix_and_bypasses(&lp, &obs);
         assert_eq!(findings.len(), 1, "{findings:#?}");
         for dialect in FixDialect::ALL {
             let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
@@ -712,21 +725,12 @@ mod tests {
             crate::probe::Observation::udp(src, t, 135, ProbeState::Open),
             crate::probe::Observation::udp(src, t, 49700, ProbeState::Open),
         ];
-        let matrix = crate::audit::verify::build_matrix(&obs, Action::Pass, |src, port, proto| {
-            let d = lp.policy.decide(src, port, proto);
-            crate::audit::verify::Expected::new(d.action, d.rule.map(|r| r.to_string()))
-        });
+        let (matrix, findings) = matrix_and_bypasses(&lp, &obs);
         // The TCP rules say nothing of UDP: the default (pass) decides those rows.
         assert!(matrix[1].rule.is_none() && matrix[1].expected == Action::Pass);
-        let dump = crate::epm::client::failed("10.0.0.5", "fenced".into());
-        let findings = crate::audit::roads::fence_bypasses(
-            &matrix,
-            135,
-            &crate::audit::roads::ROADS,
-            &dump,
-            &[],
-        );
         assert_eq!(findings.len(), 2, "{findings:#?}");
+        // Checked dialect by dialect as the TCP test above checks its block; here the block is
+        // UDP's, and the allowed subnet gets no pass over UDP.
         for dialect in FixDialect::ALL {
             let r = remediate(dialect, &lp, &matrix, &findings, &range(), None);
             let block = r

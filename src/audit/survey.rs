@@ -184,6 +184,8 @@ mod tests {
     use SurveyMechanism::*;
     use SurveyOutcome::*;
 
+    // Like epm::survey's test helper, but every try that was not accepted carries a detail, which
+    // the findings quote and these tests check.
     fn t(m: SurveyMechanism, l: Option<Level>, o: SurveyOutcome) -> SurveyTry {
         SurveyTry {
             mechanism: m,

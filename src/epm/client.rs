@@ -658,6 +658,8 @@ impl EpmSession {
 }
 
 impl<C: Fragments> EpmSession<C> {
+    // Near-copy by shape of the connect_* pair above: the same parameters, but over a stream that is
+    // already connected (a pipe, a test stream) instead of an address to connect to.
     /// Bind to the endpoint mapper over `conn` (already connected to `peer`), anonymously or
     /// with NTLM at `level`, within `deadline`.
     pub async fn over(

@@ -652,6 +652,8 @@ impl KrbAuth {
             }
             Err(e) => return Err(krb_err(e)),
         }
+        // The same check as NTLM's unseal in epm::auth: each mechanism keeps its own sspi context and
+        // buffers, so each checks what its own unseal wrote.
         let clear = bufs.get(1).map(|b| b.data().len()).unwrap_or_default();
         if clear != len {
             return Err(AuthError::BadVerifier {

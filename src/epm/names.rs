@@ -43,6 +43,7 @@ mod tests {
     }
 
     #[test]
+    // A table of cases; target.rs's test of refused addresses has the same shape, of other facts.
     fn spot_checks() {
         let cases = [
             ("12345778-1234-abcd-ef00-0123456789ac", "samr", "MS-SAMR"),

@@ -210,6 +210,8 @@ async fn probe_one(
         (false, _) => None,
     };
     let mut source = None;
+    // The session the dump's binds build (client::EpmSession::connect_over), bound to the interface
+    // probed instead of the endpoint mapper.
     let result = match EpmSession::connect_for(
         Transport::Tcp,
         addr,
@@ -377,6 +379,7 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
         } else {
             None
         };
+        // Built as in the pipe branch above, with both verdicts from the probes over TCP.
         host.interfaces.push(InterfaceReach {
             interface: *uuid,
             version: v.clone(),
@@ -433,6 +436,8 @@ pub async fn reach_each<T, F, E, Fut>(
             source: None,
         }
     };
+    // The same call as epm::dump::dump_each's, with reach_host for dump_host: what the two share is
+    // pipeline::run_each_resolved itself.
     crate::pipeline::run_each_resolved(
         targets,
         resolve,

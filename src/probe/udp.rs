@@ -218,6 +218,8 @@ mod tests {
     }
 
     #[tokio::test]
+    // Alike probe::connect's test of the same refusals: each socket kind (a TCP connect, a UDP bind)
+    // refuses them on its own path, so each is tested on its own.
     async fn a_non_local_source_and_mixed_families_are_local_errors() {
         let a = attempt(
             Some("198.18.255.254".parse().unwrap()),

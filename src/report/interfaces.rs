@@ -37,6 +37,8 @@ impl HostReport {
     }
 }
 
+// Counts like DumpLinesSummary's (report::dump): each command's summary line is its own JSON
+// contract with its own schema, so each keeps its fields.
 /// The last line of `rpcaudit interfaces --json-lines`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InterfacesLinesSummary {
@@ -75,6 +77,8 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(InterfacesReport)).unwrap_or_default()
 }
 
+// The counts InterfacesLinesSummary is made from, without its record, version and completion
+// fields: the tally is kept while the run goes, the summary written once at its end.
 /// Counts over the hosts of a run, for the summary and the exit code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InterfacesTally {

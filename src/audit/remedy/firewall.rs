@@ -201,6 +201,9 @@ fn add_rule(out: &mut Out, lp: &LoadedPolicy, rule: NewRule) -> bool {
 /// The UDP blocks (`Plan::block_udp`): every address except the allowed subnets the fence lets
 /// reach TCP 135, which this leaves as they are (no allow rule is added for them: the policy
 /// passes them nothing over UDP).
+// Alike the TCP blocks of `render` in shape, but not the same rule: UDP leaves out only the
+// subnets allowed to TCP 135 and adds no allow rule for them (the policy passes them nothing over
+// UDP), where TCP groups ports by the sources allowed on each.
 fn render_udp_blocks(out: &mut Out, lp: &LoadedPolicy, plan: &Plan) {
     let except_idx = super::allowed_on(plan, crate::ports::EPM_PORT);
     let groups = group_runs(plan.block_udp.iter().map(|(&p, c)| (p, c.clone())));

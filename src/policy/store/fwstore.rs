@@ -1266,6 +1266,7 @@ mod tests {
             policy_of(&one).decide(src, 135, Proto::Tcp).action,
             Action::Pass
         );
+        // The same store as above with one profile setting changed: each assertion is a case.
         // Turned off where it is set, the firewall filters nothing there.
         let off =
             "\"EnableFirewall\"=dword:00000000\r\n\"DoNotAllowExceptions\"=dword:00000001\r\n";
