@@ -28,8 +28,8 @@ mod testing;
 pub mod text;
 
 // The rooms' modules under the names callers outside `policy` have always used.
-pub use dialect::{cmd, firewall, ipsec, netsh_ipsec, registry};
-pub use model::{address, diff, error, lint, sink};
+pub use dialect::{cmd, firewall, ipsec, netsh_ipsec, netsh_rpc, registry};
+pub use model::{address, diff, error, lint, rpc_filter, sink};
 pub use store::{
     fwstore, ipsec_blob, ipsec_filters, ipsec_store, listing, preg, reg_export, restrictions,
 };
@@ -99,6 +99,9 @@ pub enum PolicyError {
     },
     #[error("{path}: larger than the {max} bytes a policy file may have")]
     TooLarge { path: String, max: u64 },
+    /// A file of RPC filters that does not read ([`load_rpc_filters`]).
+    #[error(transparent)]
+    RpcFilter(#[from] netsh_rpc::RpcFilterError),
     /// Nothing could be read from the file: an error, never "no findings".
     #[error("{path}: nothing could be read from it: {reason}")]
     Unreadable { path: String, reason: String },
@@ -276,6 +279,42 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, Polic
         parsed.push(pf);
     }
     Ok(build(parsed, opts))
+}
+
+/// Read RPC filter files (`netsh rpc filter` commands or `show filter` output), in order, into
+/// one set of filters ([`netsh_rpc`]). A file that holds none is refused.
+pub fn load_rpc_filters(paths: &[PathBuf]) -> Result<rpc_filter::RpcFilters, PolicyError> {
+    let mut all = rpc_filter::RpcFilters::default();
+    for p in paths {
+        let path = p.display().to_string();
+        let bytes = crate::input::read_capped_or(
+            p,
+            MAX_FILE_BYTES,
+            |source| PolicyError::Read {
+                path: path.clone(),
+                source,
+            },
+            |max| PolicyError::TooLarge {
+                path: path.clone(),
+                max,
+            },
+        )?;
+        let read = netsh_rpc::parse(&path, &bytes)?;
+        // `show filter` on a host without filters prints the header alone: no filter, read.
+        let listing = text::decode(&bytes)
+            .text
+            .contains("Listing all RPC Filters");
+        if read.filters.is_empty() && !listing {
+            return Err(PolicyError::Unreadable {
+                path,
+                reason: "no RPC filter in it (netsh rpc filter add rule/condition/filter, or \
+                         netsh rpc filter show filter output)"
+                    .into(),
+            });
+        }
+        all.filters.extend(read.filters);
+    }
+    Ok(all)
 }
 
 fn is_reg_file(lines: &[Line]) -> bool {

@@ -3,7 +3,8 @@
 //! [`cmd`] expands cmd.exe `set` variables and `for` loops into commands, and each command goes
 //! to its dialect: [`ipsec`] (ipsecpol/ipseccmd), [`netsh_ipsec`] (`netsh ipsec static`),
 //! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`, and the
-//! Rpc\Internet key of a `.reg` export). Each produces rules of the model
+//! Rpc\Internet key of a `.reg` export); apart from them, [`netsh_rpc`] reads `netsh rpc filter`
+//! commands and `show filter` output into RPC filters. Each produces rules of the model
 //! ([`crate::policy::model`]) and findings through its sink; the stored-configuration readers
 //! ([`crate::policy::store`]) reuse the IPsec and firewall rule types defined here. No I/O.
 
@@ -11,4 +12,5 @@ pub mod cmd;
 pub mod firewall;
 pub mod ipsec;
 pub mod netsh_ipsec;
+pub mod netsh_rpc;
 pub mod registry;

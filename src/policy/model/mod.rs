@@ -31,6 +31,7 @@ pub mod condition;
 pub mod diff;
 pub mod error;
 pub mod lint;
+pub mod rpc_filter;
 pub mod sink;
 
 use crate::ports::PortRanges;
