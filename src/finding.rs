@@ -89,6 +89,12 @@ pub enum Code {
     /// answered a call (fault nca_s_op_rng_error: the call reached it) anonymously, or from a
     /// source the intended policy blocks on its port.
     InterfaceExposed,
+    /// `rpcaudit interfaces --rpc-filter`: the RPC filters given block a call from the probing
+    /// source, and the probe of that interface was callable (the filters are not in force).
+    RpcFilterNotInForce,
+    /// `rpcaudit interfaces --rpc-filter`: the RPC filters given let a call from the probing
+    /// source through, and the probe was refused (something else refuses it).
+    RpcFilterPermitRefused,
     /// The intended policy (error) or the configured store (warning) passes a probed port only
     /// under a condition rpcaudit cannot check (a program or service the rule is scoped to, a
     /// field not modelled): the observation neither confirms nor contradicts it.
@@ -142,6 +148,8 @@ impl Code {
         Code::StoreNotInForce,
         Code::FenceBypass,
         Code::InterfaceExposed,
+        Code::RpcFilterNotInForce,
+        Code::RpcFilterPermitRefused,
         Code::DecisionConditional,
         Code::RpcRestrictionNotInForce,
         Code::NtlmAccepted,
@@ -162,6 +170,8 @@ impl Code {
                 | Code::StoreNotInForce
                 | Code::FenceBypass
                 | Code::InterfaceExposed
+                | Code::RpcFilterNotInForce
+                | Code::RpcFilterPermitRefused
                 | Code::DecisionConditional
                 | Code::RpcRestrictionNotInForce
                 | Code::NtlmAccepted
@@ -205,6 +215,8 @@ impl Code {
             Code::StoreNotInForce => "store-not-in-force",
             Code::FenceBypass => "fence-bypass",
             Code::InterfaceExposed => "interface-exposed",
+            Code::RpcFilterNotInForce => "rpc-filter-not-in-force",
+            Code::RpcFilterPermitRefused => "rpc-filter-permit-refused",
             Code::DecisionConditional => "decision-conditional",
             Code::RpcRestrictionNotInForce => "rpc-restriction-not-in-force",
             Code::NtlmAccepted => "ntlm-accepted",

@@ -25,6 +25,7 @@ pub mod capacity;
 pub mod exposure;
 pub mod remedy;
 pub mod roads;
+pub mod rpc_filters;
 pub mod run;
 pub mod survey;
 pub mod verify;

@@ -1,6 +1,7 @@
 //! `rpcaudit interfaces`: dump each target's endpoint mapper, then probe every interface it
 //! registers on TCP (`epm::reach`): callable, refused, not offered, anonymous and with the
-//! dump's credentials. What is sent and why it runs nothing: `docs/guide/interfaces.md`.
+//! dump's credentials; with `--rpc-filter`, each probe against what the RPC filters given decide
+//! (`audit::rpc_filters`). What is sent and why it runs nothing: `docs/guide/interfaces.md`.
 
 use super::dump::{EpmArgs, resolver};
 use super::progress::Progress;
@@ -38,6 +39,11 @@ pub struct InterfacesArgs {
     /// `interface-exposed` finding, authenticated or not.
     #[arg(long = "policy", value_name = "FILE")]
     pub policy: Vec<std::path::PathBuf>,
+    /// RPC filters (`netsh rpc filter` commands or `show filter` output, repeatable): a probe
+    /// callable where they block is `rpc-filter-not-in-force`, refused where a permit filter
+    /// decides `rpc-filter-permit-refused`.
+    #[arg(long = "rpc-filter", value_name = "FILE")]
+    pub rpc_filter: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub output: super::stream::HostsOutput,
 }
@@ -55,6 +61,11 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
         Some(crate::policy::load(&args.policy, &opts)?)
     };
     let policy = loaded.as_ref().map(|l| &l.policy);
+    let filters = if args.rpc_filter.is_empty() {
+        None
+    } else {
+        Some(crate::policy::load_rpc_filters(&args.rpc_filter)?)
+    };
     let dump = args.epm.options()?;
     let connect_timeout = dump.connect_timeout;
     let opts = ReachOptions {
@@ -77,7 +88,11 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     };
     let mut out = Output::start(form, &shell, "hosts")?;
     let emit = |_, h: crate::epm::reach::HostInterfaces| {
-        let h = HostReport::new(h, policy);
+        let mut h = HostReport::new(h, policy);
+        if let Some(f) = &filters {
+            h.findings
+                .extend(crate::audit::rpc_filters::findings(&h.host, f));
+        }
         bar.host_done(
             &h.host.target,
             h.host.status == crate::epm::HostStatus::Error,

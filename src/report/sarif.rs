@@ -329,6 +329,18 @@ fn describe(code: &Code) -> (Severity, &'static str, &'static str, &'static str)
             "rpcaudit interfaces bound to an interface the catalogue tags coercion (it makes the host authenticate to an address the caller chooses) or credentials (it hands out or resets secrets), and a call beyond its last method reached it (fault nca_s_op_rng_error; no method ran) anonymously, or from a source the intended policy blocks on that port.",
             "Stop the service that hosts it where it is not needed, or refuse unauthenticated calls to it (RestrictRemoteClients, an RPC filter that requires authentication), or block its port from the sources that have no business calling it.",
         ),
+        Code::RpcFilterNotInForce => (
+            Error,
+            "An RPC filter that should block a call is not in force",
+            "rpcaudit interfaces --rpc-filter: the RPC filters given (netsh rpc filter commands or show filter output) block a call to this interface from the probing source, and the probe's call reached the interface (fault nca_s_op_rng_error; no method ran).",
+            "Add the filters on the host (netsh -f with the script, as an administrator) and check them with netsh rpc filter show filter; a filter added without persistence is gone after a restart.",
+        ),
+        Code::RpcFilterPermitRefused => (
+            Warning,
+            "A call the RPC filters permit was refused",
+            "rpcaudit interfaces --rpc-filter: the RPC filters given let a call to this interface from the probing source through, and the probe was refused (rpc_s_access_denied or a bind_nak): a filter not in the files, RestrictRemoteClients or the interface's own security refuses it.",
+            "Compare netsh rpc filter show filter on the host with the files given, and check RestrictRemoteClients and the service's own access checks.",
+        ),
         Code::DecisionConditional => (
             Error,
             "The decision depends on a condition rpcaudit cannot check",

@@ -559,7 +559,7 @@ impl RpcFilters {
                     why.join("; ")
                 )),
                 _ => reasons.push(format!(
-                    "{} ({}) applies, and which filter outweighs which cannot be told",
+                    "{} ({}) applies, unless a filter with another action outweighs it (which cannot be told here)",
                     f.reference(),
                     f.action
                 )),
