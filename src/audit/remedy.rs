@@ -45,6 +45,7 @@ mod interval;
 mod ipsec;
 mod plan;
 pub mod range;
+pub mod rpc_filter;
 /// Each dialect's quoting rules live in [`crate::script::quote`], below `policy`, so that the
 /// fixes of policy lints are written by the same rules.
 pub use crate::script::quote;

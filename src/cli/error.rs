@@ -26,6 +26,10 @@ pub enum Error {
     Observations(#[from] ObservationsFileError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// `policy rpc-filter-script`: a value the script cannot carry safely (the refusal says
+    /// which and why).
+    #[error("no script written: {0}")]
+    ScriptRefused(String),
     /// The targets expanded to nothing.
     #[error("no targets given")]
     NoTargets,

@@ -26,6 +26,9 @@ pub enum PolicyCommand {
     Explain(ExplainArgs),
     /// Show the effective RPC dynamic port range (Rpc\Internet) and its findings.
     Range(RangeArgs),
+    /// Write a `netsh -f` script of RPC filters that blocks calls to interfaces except from
+    /// chosen addresses (read back before it is written).
+    RpcFilterScript(RpcFilterScriptArgs),
     /// Compare the intended policy (scripts) with what a host holds (store exports,
     /// listings): rules and decisions that disagree. Exit 1 when they disagree.
     Diff(DiffArgs),
@@ -120,6 +123,21 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RpcFilterScriptArgs {
+    /// An interface to block (UUID, repeatable), e.g. MS-EFSR's
+    /// c681d488-d850-11d0-8c52-00c04fd90f7e and df1941c5-fe89-4e79-bf10-463657acf44d.
+    #[arg(long = "block", value_name = "UUID", required = true)]
+    pub block: Vec<String>,
+    /// An address or subnet still allowed to call them (repeatable; one permit filter per
+    /// address, at most 256).
+    #[arg(long = "permit-from", value_name = "ADDR")]
+    pub permit_from: Vec<String>,
+    /// Write the script to this file (created new) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// `policy diff --json`.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DiffOutput {
@@ -181,6 +199,7 @@ pub fn run(cmd: PolicyCommand) -> Result<Exit, Error> {
         PolicyCommand::Explain(a) => explain(a),
         PolicyCommand::Range(a) => range(a),
         PolicyCommand::Diff(a) => diff(a),
+        PolicyCommand::RpcFilterScript(a) => rpc_filter_script(a),
     }
 }
 
@@ -360,6 +379,24 @@ fn explain_interface(a: ExplainArgs, interface: uuid::Uuid) -> Result<Exit, Erro
         crate::inert::prose(&why).into_owned(),
     ]);
     super::outln(t.to_string());
+    Ok(Exit::Ok)
+}
+
+fn rpc_filter_script(a: RpcFilterScriptArgs) -> Result<Exit, Error> {
+    let block: Vec<&str> = a.block.iter().map(String::as_str).collect();
+    let permit: Vec<&str> = a.permit_from.iter().map(String::as_str).collect();
+    let text = crate::audit::remedy::rpc_filter::script(&block, &permit)
+        .map_err(|r| Error::ScriptRefused(r.to_string()))?;
+    match &a.output {
+        Some(path) => super::files::write_atomically(path, text.as_bytes()).map_err(|source| {
+            Error::WriteReport {
+                path: path.display().to_string(),
+                source,
+            }
+        })?,
+        // The file keeps Windows line ends; the terminal shows plain lines.
+        None => super::out(text.replace("\r\n", "\n")),
+    }
     Ok(Exit::Ok)
 }
 
