@@ -1,0 +1,288 @@
+//! RPC filters end to end through the real binary: `policy explain --interface` on
+//! `netsh rpc filter` commands and `show filter` output, `policy rpc-filter-script` read back by
+//! explain, and `interfaces --rpc-filter` against the fixture endpoint mapper on loopback,
+//! serving interfaces callable or refusing them with fault 5 as an RPC filter is assumed to.
+
+mod support;
+use support::Fixture;
+
+const NETDFS: &str = "4fc742e0-4a10-11cf-8273-00aa004ae673";
+const SVCCTL: &str = "367abb81-9844-35f1-ad32-98f038001003";
+const EFSR_LSA: &str = "c681d488-d850-11d0-8c52-00c04fd90f7e";
+const EFSR: &str = "df1941c5-fe89-4e79-bf10-463657acf44d";
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+/// Block MS-DFSNM for everyone; MS-SCMR only except from 127.0.0.1.
+fn filters() -> String {
+    format!(
+        "@echo off\r\n\
+         netsh rpc filter add rule layer=um actiontype=block\r\n\
+         netsh rpc filter add condition field=if_uuid matchtype=equal data={NETDFS}\r\n\
+         netsh rpc filter add filter\r\n\
+         netsh rpc filter add rule layer=um actiontype=permit\r\n\
+         netsh rpc filter add condition field=if_uuid matchtype=equal data={SVCCTL}\r\n\
+         netsh rpc filter add condition field=remote_addr_v4 matchtype=equal data=127.0.0.1\r\n\
+         netsh rpc filter add filter\r\n\
+         netsh rpc filter add rule layer=um actiontype=block\r\n\
+         netsh rpc filter add condition field=if_uuid matchtype=equal data={SVCCTL}\r\n\
+         netsh rpc filter add filter\r\n"
+    )
+}
+
+fn explain(file: &str, iface: &str, src: &str, extra: &[&str]) -> serde_json::Value {
+    let (code, v, err) = support::run_json(
+        &[
+            &[
+                "policy",
+                "explain",
+                file,
+                "--interface",
+                iface,
+                "--src",
+                src,
+                "--json",
+            ][..],
+            extra,
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{err}\n{v}");
+    v
+}
+
+#[test]
+fn explain_answers_per_interface_for_commands_and_show_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = write(&dir, "filters.cmd", &filters());
+    let v = explain(&cmd, NETDFS, "10.0.1.7", &[]);
+    assert_eq!(v["verdict"], "block", "{v}");
+    assert!(
+        v["filter"].as_str().unwrap().ends_with("filters.cmd:2"),
+        "{v}"
+    );
+    assert_eq!(explain(&cmd, SVCCTL, "127.0.0.1", &[])["verdict"], "allow");
+    assert_eq!(explain(&cmd, SVCCTL, "10.0.1.7", &[])["verdict"], "block");
+    assert_eq!(explain(&cmd, EFSR, "10.0.1.7", &[])["verdict"], "allow");
+    // Over a named pipe the address-scoped permit cannot be told apart.
+    let piped = explain(&cmd, SVCCTL, "127.0.0.1", &["--pipe", "\\pipe\\svcctl"]);
+    assert_eq!(piped["verdict"], "conditional", "{piped}");
+    assert_eq!(piped["address_over_pipe"], true);
+    // The same filters as `show filter` prints them (the UUID as four dwords).
+    let show = write(
+        &dir,
+        "show.txt",
+        "Listing all RPC Filters.\r\n-----------------------------\r\n\
+         filterKey: 6a377823-cff4-11ec-967c-000c29760114\r\n\
+         displayData.name: RPCFilter\r\ndisplayData.description: RPC Filter\r\n\
+         filterId: 0x12794\r\nlayerKey: um\r\nweight: Type: FWP_EMPTY Value: Empty\r\n\
+         action.type: block\r\nnumFilterConditions: 2\r\n\r\nfilterCondition[0]\r\n\
+         \tfieldKey: if_uuid\r\n\tmatchType: FWP_MATCH_EQUAL\r\n\
+         \tconditionValue: Type: FWP_BYTE_ARRAY16_TYPE Value: c681d488 11d0d850 c000528c 7e0fd94f\r\n\
+         \r\nfilterCondition[1]\r\n\tfieldKey: auth_level\r\n\tmatchType: FWP_MATCH_LESS\r\n\
+         \tconditionValue: Type: FWP_UINT8 Value: 6\r\n",
+    );
+    assert_eq!(
+        explain(&show, EFSR_LSA, "10.0.1.7", &["--auth-level", "1"])["verdict"],
+        "block"
+    );
+    assert_eq!(
+        explain(&show, EFSR_LSA, "10.0.1.7", &["--auth-level", "6"])["verdict"],
+        "allow"
+    );
+    let unknown = explain(&show, EFSR_LSA, "10.0.1.7", &[]);
+    assert_eq!(unknown["verdict"], "conditional", "{unknown}");
+    // The table names the filter too.
+    let (code, out, err) = support::run(&[
+        "policy",
+        "explain",
+        &cmd,
+        "--interface",
+        NETDFS,
+        "--src",
+        "10.0.1.7",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("block") && out.contains("filters.cmd:2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_hostile_filter_file_is_an_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        &dir,
+        "bad.cmd",
+        "netsh rpc filter add rule layer=um actiontype=block\r\n\
+         netsh rpc filter add condition field=if_uuid matchtype=equal data=c681d488-d850-11d0-8c52\u{1b}[2J\r\n",
+    );
+    let (code, out, err) = support::run(&[
+        "policy",
+        "explain",
+        &bad,
+        "--interface",
+        EFSR,
+        "--src",
+        "10.0.1.7",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("bad.cmd:2"), "{err}");
+    assert!(err.contains("U+001B"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    let uuid = write(
+        &dir,
+        "uuid.cmd",
+        "netsh rpc filter add rule layer=um actiontype=block\r\n\
+         netsh rpc filter add condition field=if_uuid matchtype=equal data=c681d488-zzzz\r\n",
+    );
+    let (code, _, err) = support::run(&[
+        "policy",
+        "explain",
+        &uuid,
+        "--interface",
+        EFSR,
+        "--src",
+        "10.0.1.7",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("uuid.cmd:2") && err.contains("not an interface UUID"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_fix_script_reads_back_through_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("efsr.txt");
+    let out_s = out.display().to_string();
+    let (code, stdout, err) = support::run(&[
+        "policy",
+        "rpc-filter-script",
+        "--block",
+        EFSR_LSA,
+        "--block",
+        EFSR,
+        "--permit-from",
+        "10.0.9.0/29",
+        "--output",
+        &out_s,
+    ]);
+    assert_eq!(code, 0, "{stdout}{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.is_ascii() && text.contains("\r\n"));
+    for iface in [EFSR_LSA, EFSR] {
+        assert_eq!(explain(&out_s, iface, "10.0.9.6", &[])["verdict"], "allow");
+        assert_eq!(explain(&out_s, iface, "10.0.9.9", &[])["verdict"], "block");
+    }
+    // A hostile UUID writes nothing and says why.
+    let (code, stdout, err) = support::run(&[
+        "policy",
+        "rpc-filter-script",
+        "--block",
+        "c681d488-d850-11d0-8c52-00c04fd90f7e\r\nadd filter",
+    ]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(err.contains("not an interface UUID"), "{err}");
+}
+
+/// A fixture whose 16 TCP registrations name its own port, with `extra` flags.
+fn fixture(extra: &[&str]) -> Fixture {
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let listen = format!("127.0.0.1:{port}");
+        let ports = port.to_string();
+        let args = [&["--tcp-endpoints", "16", "--tcp-ports", &ports][..], extra].concat();
+        if std::net::TcpListener::bind(&listen).is_ok() {
+            return Fixture::start_in(None, &listen, &args);
+        }
+    }
+    panic!("no free port on loopback");
+}
+
+fn codes_for(host: &serde_json::Value, code: &str) -> Vec<String> {
+    host["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn probes_are_held_against_the_filters_as_the_fixture_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "filters.cmd", &filters());
+    // Served callable: the filter that blocks MS-DFSNM is not in force.
+    let f = fixture(&["--serve-interfaces"]);
+    let (_, v, err) = support::run_json_against(
+        "interfaces",
+        &f,
+        &["--interval-ms", "0", "--rpc-filter", &file],
+    );
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "ok", "{err}\n{v}");
+    let not_in_force = codes_for(host, "rpc-filter-not-in-force");
+    assert_eq!(not_in_force.len(), 1, "{not_in_force:?}");
+    assert!(not_in_force[0].contains(NETDFS), "{}", not_in_force[0]);
+    assert!(
+        not_in_force[0].contains("filters.cmd:2"),
+        "{}",
+        not_in_force[0]
+    );
+    assert!(
+        not_in_force[0].contains("from 127.0.0.1"),
+        "{}",
+        not_in_force[0]
+    );
+    let finding = host["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "rpc-filter-not-in-force")
+        .unwrap();
+    assert_eq!(finding["severity"], "error");
+    assert!(
+        finding["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("nca_s_op_rng_error")
+    );
+    // MS-SCMR is permitted from 127.0.0.1 and callable: nothing to say.
+    assert!(codes_for(host, "rpc-filter-permit-refused").is_empty());
+    drop(f);
+    // Refused as the filters say (fault 5): no rpc-filter-not-in-force; MS-SCMR refused
+    // although its permit decides: a warning.
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--refuse-calls",
+        NETDFS,
+        "--refuse-calls",
+        SVCCTL,
+    ]);
+    let (_, v, err) = support::run_json_against(
+        "interfaces",
+        &f,
+        &["--interval-ms", "0", "--rpc-filter", &file],
+    );
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "ok", "{err}\n{v}");
+    assert!(codes_for(host, "rpc-filter-not-in-force").is_empty(), "{v}");
+    let refused = codes_for(host, "rpc-filter-permit-refused");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains(SVCCTL), "{}", refused[0]);
+    // Without --rpc-filter there are no such findings at all.
+    let (_, v, _) = support::run_json_against("interfaces", &f, &["--interval-ms", "0"]);
+    assert!(codes_for(&v["hosts"][0], "rpc-filter-permit-refused").is_empty());
+}
