@@ -41,18 +41,19 @@ fn check_lines(text: &str) -> Result<(Vec<Uuid>, Vec<IpAddr>), String> {
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
         match w.as_slice() {
             ["rpc"] | ["filter"] | ["quit"] | ["add", "filter"] => {}
-            ["add", "rule", "layer=um", a] if ["actiontype=permit", "actiontype=block"].contains(a) => {}
+            ["add", "rule", "layer=um", a]
+                if ["actiontype=permit", "actiontype=block"].contains(a) => {}
             ["add", "condition", field, "matchtype=equal", data] => {
                 let v = data
                     .strip_prefix("data=")
                     .ok_or_else(|| format!("{line:?}: no data="))?;
                 match *field {
-                    "field=if_uuid" => uuids.push(
-                        Uuid::parse_str(v).map_err(|e| format!("{line:?}: {e}"))?,
-                    ),
-                    "field=remote_addr_v4" | "field=remote_addr_v6" => addrs.push(
-                        v.parse::<IpAddr>().map_err(|e| format!("{line:?}: {e}"))?,
-                    ),
+                    "field=if_uuid" => {
+                        uuids.push(Uuid::parse_str(v).map_err(|e| format!("{line:?}: {e}"))?)
+                    }
+                    "field=remote_addr_v4" | "field=remote_addr_v6" => {
+                        addrs.push(v.parse::<IpAddr>().map_err(|e| format!("{line:?}: {e}"))?)
+                    }
                     _ => return Err(format!("{line:?}: field")),
                 }
             }
