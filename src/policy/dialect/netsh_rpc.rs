@@ -80,10 +80,11 @@ pub fn parse_uuid(s: &str) -> Result<Uuid, String> {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(s);
-    if bare.len() == 36 && bare.chars().filter(|&c| c == '-').count() == 4 {
-        if let Ok(u) = Uuid::try_parse(bare) {
-            return Ok(u);
-        }
+    if bare.len() == 36
+        && bare.chars().filter(|&c| c == '-').count() == 4
+        && let Ok(u) = Uuid::try_parse(bare)
+    {
+        return Ok(u);
     }
     Err(format!(
         "'{}' is not an interface UUID (8-4-4-4-12 hex digits, or four dwords as show filter prints them)",
@@ -367,10 +368,8 @@ fn parse_show(file: &str, raw: &[&str]) -> Result<Vec<RpcFilter>, RpcFilterError
             }
             _ => {}
         }
-        if let FilterAction::Other(a) = &f.action {
-            if a == "none given" {
-                return Err(err(f.line, "a filter without action.type".into()));
-            }
+        if matches!(&f.action, FilterAction::Other(a) if a == "none given") {
+            return Err(err(f.line, "a filter without action.type".into()));
         }
         if out.len() >= MAX_FILTERS {
             return Err(err(f.line, format!("more than {MAX_FILTERS} filters")));
@@ -622,10 +621,8 @@ fn parse_commands(file: &str, text_: &str) -> Result<Vec<RpcFilter>, RpcFilterEr
                         _ => f.unmodelled.push(format!("{k}={v}")),
                     }
                 }
-                if let FilterAction::Other(a) = &f.action {
-                    if a == "none given" {
-                        return Err(err(n, "add rule without actiontype".into()));
-                    }
+                if matches!(&f.action, FilterAction::Other(a) if a == "none given") {
+                    return Err(err(n, "add rule without actiontype".into()));
                 }
                 pending = Some(f);
             }
@@ -942,8 +939,8 @@ filterCondition[0]\r
             "a".repeat(MAX_LINE_CHARS)
         );
         let cases: Vec<(String, usize, &str)> = vec![
-            (format!("netsh rpc filter add rule layer=um actiontype=block\nnetsh rpc filter add condition field=if_uuid matchtype=equal data=c681d488-d850-11d0-8c52-00c04fd90f7\n"), 2, "not an interface UUID"),
-            (format!("rpc filter\nadd rule um block\nadd condition if_uuid equal \"c681d488 11d0d850 c000528c\"\n"), 3, "not an interface UUID"),
+            ("netsh rpc filter add rule layer=um actiontype=block\nnetsh rpc filter add condition field=if_uuid matchtype=equal data=c681d488-d850-11d0-8c52-00c04fd90f7\n".into(), 2, "not an interface UUID"),
+            ("rpc filter\nadd rule um block\nadd condition if_uuid equal \"c681d488 11d0d850 c000528c\"\n".into(), 3, "not an interface UUID"),
             ("netsh rpc filter add condition field=if_uuid matchtype=equal data=x\n".into(), 1, "no add rule"),
             ("netsh rpc filter add filter\n".into(), 1, "no add rule"),
             ("netsh rpc filter add rule layer=um actiontype=block\nnetsh rpc filter add condition field=auth_level matchtype=equal data=high\n".into(), 2, "not a number"),
