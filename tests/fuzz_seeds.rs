@@ -28,6 +28,7 @@ targets!(
     policy_ipseccmd,
     policy_listing,
     policy_netsh_powershell,
+    policy_netsh_rpc,
     policy_parse_text,
     policy_preg,
     policy_registry,

@@ -13,6 +13,7 @@ pub mod policy_ipsec_store;
 pub mod policy_ipseccmd;
 pub mod policy_listing;
 pub mod policy_netsh_powershell;
+pub mod policy_netsh_rpc;
 pub mod policy_parse_text;
 pub mod policy_preg;
 pub mod policy_registry;
