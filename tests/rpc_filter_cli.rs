@@ -286,3 +286,56 @@ fn probes_are_held_against_the_filters_as_the_fixture_refuses() {
     let (_, v, _) = support::run_json_against("interfaces", &f, &["--interval-ms", "0"]);
     assert!(codes_for(&v["hosts"][0], "rpc-filter-permit-refused").is_empty());
 }
+
+#[test]
+fn a_filter_scoped_by_source_is_held_against_a_fixture_refusing_per_source() {
+    const SAMR: &str = "12345778-1234-abcd-ef00-0123456789ac";
+    let dir = tempfile::tempdir().unwrap();
+    // Block MS-SAMR from 127.0.0.1 only (the probes' source on loopback).
+    let file = write(
+        &dir,
+        "samr.txt",
+        &format!(
+            "rpc\r\nfilter\r\nadd rule layer=um actiontype=block\r\n\
+             add condition field=if_uuid matchtype=equal data={SAMR}\r\n\
+             add condition field=remote_addr_v4 matchtype=equal data=127.0.0.1\r\n\
+             add filter\r\nquit\r\n"
+        ),
+    );
+    let run = |refusal: &str| {
+        let f = fixture(&["--serve-interfaces", "--refuse-calls-from", refusal]);
+        let (_, v, err) = support::run_json_against(
+            "interfaces",
+            &f,
+            &["--interval-ms", "0", "--rpc-filter", &file],
+        );
+        assert_eq!(v["hosts"][0]["status"], "ok", "{err}\n{v}");
+        v["hosts"][0].clone()
+    };
+    // The fixture refuses MS-SAMR from another address: callable from here, not in force.
+    let host = run(&format!("{SAMR}@127.0.0.2"));
+    let samr = host["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interface"] == SAMR)
+        .unwrap();
+    assert_eq!(samr["anonymous"]["verdict"], "callable", "{samr}");
+    let got = codes_for(&host, "rpc-filter-not-in-force");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains(SAMR) && got[0].contains("samr.txt:3"),
+        "{}",
+        got[0]
+    );
+    // Refused from this source, as the filter says: no finding.
+    let host = run(&format!("{SAMR}@127.0.0.1"));
+    let samr = host["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["interface"] == SAMR)
+        .unwrap();
+    assert_eq!(samr["anonymous"]["verdict"], "refused", "{samr}");
+    assert!(codes_for(&host, "rpc-filter-not-in-force").is_empty());
+}

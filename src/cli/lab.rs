@@ -81,9 +81,25 @@ pub struct ServeArgs {
     /// as an RPC filter's block is taken to (repeatable).
     #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
     pub refuse_calls: Vec<uuid::Uuid>,
+    /// With --serve-interfaces: refuse calls to this interface from this client address with
+    /// fault rpc_s_access_denied, as an RPC filter scoped by remote address is taken to
+    /// (UUID@ADDR, repeatable).
+    #[arg(long, value_name = "UUID@ADDR", requires = "serve_interfaces",
+          value_parser = parse_refusal_from)]
+    pub refuse_calls_from: Vec<(uuid::Uuid, std::net::IpAddr)>,
     /// With --serve-interfaces: refuse binds to this interface with a bind_nak (repeatable).
     #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
     pub refuse_binds: Vec<uuid::Uuid>,
+}
+
+/// `--refuse-calls-from UUID@ADDR`.
+fn parse_refusal_from(s: &str) -> Result<(uuid::Uuid, std::net::IpAddr), String> {
+    let (u, a) = s
+        .split_once('@')
+        .ok_or_else(|| "takes UUID@ADDR".to_string())?;
+    let u = uuid::Uuid::try_parse(u).map_err(|e| format!("the UUID: {e}"))?;
+    let a = a.parse().map_err(|e| format!("the address: {e}"))?;
+    Ok((u, a))
 }
 
 /// Why `lab serve` options cannot be served.
@@ -147,6 +163,7 @@ impl ServeArgs {
             serve: self.serve_interfaces,
             refuse_calls: self.refuse_calls.clone(),
             refuse_binds: self.refuse_binds.clone(),
+            refuse_calls_from: self.refuse_calls_from.clone(),
         };
         c.require_auth = self
             .require_auth

@@ -525,6 +525,7 @@ mod tests {
                 serve: true,
                 refuse_calls: vec![SVCCTL],
                 refuse_binds: vec![SPOOLSS],
+                ..InterfaceRules::default()
             },
             None,
         )

@@ -256,6 +256,26 @@ pub struct InterfaceRules {
     pub refuse_calls: Vec<Uuid>,
     /// Binds to these are refused with a bind_nak (reason 0, not specified).
     pub refuse_binds: Vec<Uuid>,
+    /// Calls to the interface from that client address are refused with fault 5, as an RPC
+    /// filter scoped by remote address would (`lab serve --refuse-calls-from UUID@ADDR`).
+    pub refuse_calls_from: Vec<(Uuid, std::net::IpAddr)>,
+}
+
+impl InterfaceRules {
+    /// The rules for one connection from `peer`, when some refusal is scoped to it.
+    pub fn for_peer(&self, peer: std::net::IpAddr) -> Option<InterfaceRules> {
+        let extra: Vec<Uuid> = self
+            .refuse_calls_from
+            .iter()
+            .filter(|(_, from)| *from == peer)
+            .map(|(u, _)| *u)
+            .collect();
+        (!extra.is_empty()).then(|| {
+            let mut rules = self.clone();
+            rules.refuse_calls.extend(extra);
+            rules
+        })
+    }
 }
 
 // The interfaces of the tables below, one constant each (the UUIDs as the protocols
@@ -571,7 +591,14 @@ pub async fn serve_roads(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let config = config.clone();
+        let config = match config.interfaces.for_peer(peer.ip()) {
+            Some(rules) => {
+                let mut c = (*config).clone();
+                c.interfaces = rules;
+                Arc::new(c)
+            }
+            None => config.clone(),
+        };
         let handles = handles.clone();
         conns.spawn(async move {
             let served = async {
