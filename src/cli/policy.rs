@@ -80,7 +80,7 @@ pub struct ExplainArgs {
     pub port: Option<u16>,
     /// An RPC interface UUID: the files are then RPC filters (`netsh rpc filter` commands or
     /// `show filter` output) and the answer is what they do with a call to it.
-    #[arg(long, value_name = "UUID")]
+    #[arg(long, value_name = "UUID", conflicts_with_all = ["authenticated", "range"])]
     pub interface: Option<uuid::Uuid>,
     /// With --interface: the call comes over this named pipe (`\pipe\efsrpc`), not TCP.
     #[arg(long, value_name = "NAME", requires = "interface")]
