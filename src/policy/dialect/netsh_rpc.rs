@@ -387,6 +387,17 @@ fn parse_show(file: &str, raw: &[&str]) -> Result<Vec<RpcFilter>, RpcFilterError
         {
             continue;
         }
+        // The command line itself, after a cmd.exe or PowerShell prompt.
+        let lower = t.to_ascii_lowercase();
+        if lower.contains("netsh")
+            && lower
+                .split_whitespace()
+                .rev()
+                .take(2)
+                .eq(["filter", "show"])
+        {
+            continue;
+        }
         if let Some((_, rest)) = prompt(t) {
             let words: Vec<String> = crate::script::words::split_words(rest)
                 .into_iter()
@@ -820,6 +831,12 @@ filterCondition[0]\r
     fn show_filter_output_reads_into_filters_and_decides_per_source() {
         let f = parse("show.txt", SHOW.as_bytes()).unwrap();
         assert_eq!(f.filters.len(), 2, "{f:#?}");
+        // After the command line that printed it, at a cmd.exe prompt.
+        let prompted = format!("C:\\Windows\\system32>netsh rpc filter show filter\r\n\r\n{SHOW}");
+        assert_eq!(
+            parse("p.txt", prompted.as_bytes()).unwrap().filters.len(),
+            2
+        );
         let permit = &f.filters[0];
         assert_eq!(permit.line, 3);
         assert_eq!(permit.name.as_deref(), Some("EFSR permit admins"));
