@@ -6,8 +6,9 @@
 //!   `numFilterConditions`), then per condition `filterCondition[N]` and its `fieldKey`,
 //!   `matchType` and `conditionValue: Type: T Value: V`. An `if_uuid` is printed there as four
 //!   dwords read little-endian from the GUID's bytes (`e3514235 11d14b06 c00004ab d2dcc24f`
-//!   for e3514235-4b06-11d1-ab04-00c04fc2dcd2), as in the transcripts of Akamai's RPC filter
-//!   talk and MichaelGrafnetter/RPCFilterManager's README;
+//!   for e3514235-4b06-11d1-ab04-00c04fc2dcd2), as in the transcripts of Stiv Kupchik's (Akamai)
+//!   Black Hat USA 2023 slides "Lifting the Fog of War" and MichaelGrafnetter/RPCFilterManager's
+//!   README;
 //! - the commands: `netsh rpc filter add rule layer=um actiontype=block`, `add condition
 //!   field=if_uuid matchtype=equal data=UUID`, `add filter` (learn.microsoft.com, "netsh rpc"),
 //!   as cmd lines (`netsh rpc filter add ...`), as a `netsh -f` script (`rpc`, `filter`, then
@@ -736,9 +737,10 @@ mod tests {
     const EFSR_LSA: &str = "c681d488-d850-11d0-8c52-00c04fd90f7e";
     const EFSR: &str = "df1941c5-fe89-4e79-bf10-463657acf44d";
 
-    /// UUIDs and the dwords netsh printed for them in published transcripts (Akamai's RPC
-    /// filter talk and "Evading EDR" for DRSUAPI, MichaelGrafnetter/RPCFilterManager's README
-    /// for SCMR and both MS-EFSR interfaces): printed by Windows, not by us.
+    /// UUIDs and the dwords netsh printed for them in published transcripts (a book's
+    /// "Listing A-1. Adding and listing RPC filters using netsh" for DRSUAPI, Stiv Kupchik's
+    /// Black Hat USA 2023 slides "Lifting the Fog of War" for SCMR, MichaelGrafnetter/
+    /// RPCFilterManager's README for both MS-EFSR interfaces): printed by Windows, not by us.
     const PRINTED: &[(&str, &str)] = &[
         (
             "e3514235-4b06-11d1-ab04-00c04fc2dcd2",
