@@ -59,6 +59,14 @@ pub struct AuditArgs {
     pub default_action: DefaultAction,
     #[command(flatten)]
     pub probe: super::probe::ProbeFlags,
+    /// Also probe each interface a host registers on TCP from each local source (`--from`),
+    /// anonymously and with the dump's credentials, as `rpcaudit interfaces` does: a coercion
+    /// or credentials interface callable anonymously or from a source the policy blocks is
+    /// an `interface-exposed` finding.
+    #[arg(long, conflicts_with = "no_probe")]
+    pub interfaces: bool,
+    #[command(flatten)]
+    pub reach: super::interfaces::ReachFlags,
     #[command(flatten)]
     pub epm: EpmArgs,
     /// Print the JSON report instead of tables (a document: it holds every host until the end;
@@ -135,7 +143,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     let req = AuditRequest {
         targets: targets.clone(),
         epm_port: args.epm.port,
-        dump,
+        dump: dump.clone(),
         concurrency: args.epm.hosts_in_flight(),
         range: range.clone(),
         static_ports: args.static_ports.clone(),
@@ -147,6 +155,9 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         imported,
         default_action: args.default_action.into(),
         store,
+        interfaces: args
+            .interfaces
+            .then(|| args.reach.options(dump.clone(), args.probe.from.clone())),
     };
     let ctx = ReportContext {
         inputs: Inputs {

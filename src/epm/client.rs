@@ -600,14 +600,15 @@ impl EpmSession {
         auth: Option<(&Credentials, Level)>,
         spn: Option<&str>,
     ) -> Result<Self, DumpError> {
-        Self::connect_for(road, addr, opts, deadline, auth, spn, EPM_SYNTAX).await
+        Self::connect_for(road, (None, addr), opts, deadline, auth, spn, EPM_SYNTAX).await
     }
 
-    /// [`EpmSession::connect_over`], binding to `syntax` instead of the endpoint mapper: the
-    /// session `epm::reach` probes an interface with.
+    /// [`EpmSession::connect_over`] from the local address `from` (None: the kernel's choice),
+    /// binding to `syntax` instead of the endpoint mapper: the session `epm::reach` probes an
+    /// interface with.
     pub async fn connect_for(
         road: Transport,
-        addr: SocketAddr,
+        (from, addr): (Option<std::net::IpAddr>, SocketAddr),
         opts: &DumpOptions,
         deadline: Instant,
         auth: Option<(&Credentials, Level)>,
@@ -615,7 +616,10 @@ impl EpmSession {
         syntax: SyntaxId,
     ) -> Result<Self, DumpError> {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
-        let stream = timeout_at(connect_by, TcpStream::connect(addr))
+        let stream = timeout_at(
+            connect_by,
+            crate::smb::session::tcp_connect_from(addr, from),
+        )
             .await
             .map_err(|_| DumpError::Timeout {
                 step: "connect",
@@ -628,7 +632,6 @@ impl EpmSession {
                 announced: None,
             })?
             .map_err(|source| DumpError::Connect { addr, source })?;
-        let _ = stream.set_nodelay(true);
         let mut stream = stream;
         if road == Transport::Http {
             let by = deadline.min(Instant::now() + opts.call_timeout);

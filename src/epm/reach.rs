@@ -63,6 +63,9 @@ pub struct ReachOptions {
     /// Probe the interfaces registered on named pipes too (`ncacn_np`, an anonymous SMB
     /// session on 445 per probe).
     pub pipes: bool,
+    /// The local addresses every probe is made from, one after another (`--from`); empty:
+    /// the kernel's choice, once.
+    pub sources: Vec<IpAddr>,
 }
 
 /// What one probe concluded.
@@ -121,6 +124,11 @@ pub struct InterfaceReach {
     /// Absent when the dump did not authenticate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticated: Option<Probe>,
+    /// The address this interface's probes left from (the source the host saw, or the
+    /// `--from` address asked for when none connected); absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<IpAddr>,
 }
 
 impl InterfaceReach {
@@ -132,6 +140,22 @@ impl InterfaceReach {
                 .as_ref()
                 .is_some_and(|p| p.verdict == Verdict::Callable)
     }
+}
+
+/// The interface probes of one host after its dump: what `audit --interfaces` reports beside
+/// the dump, and what [`HostInterfaces`] is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InterfaceProbes {
+    /// `ok` when every selected interface was probed from every source and each probe ended
+    /// in a verdict; `partial` when the cap or the deadline cut them short or a probe ended
+    /// undetermined; `error` when there was no endpoint map to probe from.
+    pub status: HostStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// One entry per interface, road and source.
+    pub interfaces: Vec<InterfaceReach>,
+    /// Interfaces selected but not probed: over the cap, or out of time.
+    pub skipped: usize,
 }
 
 /// One host: its dump and each interface's reachability.
@@ -188,7 +212,7 @@ pub fn classify(result: &Result<usize, DumpError>) -> Probe {
 /// Bind to `syntax` at `addr` and call [`PROBE_OPNUM`], anonymously or with the dump's
 /// credentials.
 async fn probe_one(
-    addr: SocketAddr,
+    (from, addr): (Option<IpAddr>, SocketAddr),
     syntax: SyntaxId,
     opts: &DumpOptions,
     deadline: Instant,
@@ -204,17 +228,17 @@ async fn probe_one(
                     verdict: Verdict::Undetermined,
                     evidence: "no credentials".into(),
                 },
-                None,
+                from,
             );
         }
         (false, _) => None,
     };
-    let mut source = None;
+    let mut source = from;
     // The session the dump's binds build (client::EpmSession::connect_over), bound to the interface
     // probed instead of the endpoint mapper.
     let result = match EpmSession::connect_for(
         Transport::Tcp,
-        addr,
+        (from, addr),
         opts,
         deadline,
         auth,
@@ -224,7 +248,7 @@ async fn probe_one(
     .await
     {
         Ok(mut s) => {
-            source = s.local_addr().map(|a| a.ip());
+            source = s.local_addr().map(|a| a.ip()).or(from);
             s.probe_call(PROBE_OPNUM).await
         }
         Err(e) => Err(e),
@@ -255,34 +279,54 @@ fn version(v: &str) -> Option<(u16, u16)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-/// Dump `target`, then probe each interface it registers on TCP.
+/// Dump `target`, then probe each interface it registers on TCP ([`reach_dump`]).
 pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions) -> HostInterfaces {
     let dump = dump_host(target, addrs, &opts.dump).await;
-    // The service name a Kerberos bind asks a ticket for, as the dump's binds do.
-    let spn = kerberos_spn(target, &opts.dump);
-    let mut host = HostInterfaces {
+    if dump.address.is_none() {
+        return HostInterfaces {
+            target: target.to_string(),
+            status: dump.status,
+            error: dump.error.clone(),
+            dump,
+            interfaces: Vec::new(),
+            skipped: 0,
+            source: None,
+        };
+    }
+    let probes = reach_dump(target, &dump, opts).await;
+    // The dump's state first: a partial dump stays partial, and its error is the one shown.
+    let status = match dump.status {
+        HostStatus::Ok => probes.status,
+        other => other,
+    };
+    HostInterfaces {
         target: target.to_string(),
-        status: dump.status,
-        error: dump.error.clone(),
+        status,
+        error: dump.error.clone().or(probes.error),
+        source: probes.interfaces.iter().find_map(|i| i.source),
         dump,
-        interfaces: Vec::new(),
-        skipped: 0,
-        source: None,
-    };
-    let Some(peer) = host.dump.address else {
-        return host;
-    };
-    let authenticated = host.dump.auth.is_some();
-    // Distinct (interface, version, port or pipe) on ncacn_ip_tcp, and on ncacn_np when asked,
-    // the endpoint mapper itself aside.
-    let mut selected: Vec<(Uuid, String, u16, String, Option<String>)> = Vec::new();
-    for e in &host.dump.endpoints {
+        interfaces: probes.interfaces,
+        skipped: probes.skipped,
+    }
+}
+
+/// One interface chosen for probing: UUID, version, port, road (the binding), pipe name.
+type Selected = (Uuid, String, u16, String, Option<String>);
+
+/// The interfaces of `dump` to probe: distinct (interface, version, port or pipe) on
+/// `ncacn_ip_tcp`, and on `ncacn_np` when asked, the endpoint mapper itself aside; the ones the
+/// catalogue tags first, so a cap keeps them. The second value counts pipe registrations
+/// whose name is not plain (not probed).
+fn select(dump: &HostDump, pipes: bool) -> (Vec<Selected>, usize) {
+    let mut skipped = 0;
+    let mut selected: Vec<Selected> = Vec::new();
+    for e in &dump.endpoints {
         let (port, pipe) = match (e.protocol.as_str(), e.port) {
             ("ncacn_ip_tcp", Some(port)) => (port, None),
-            ("ncacn_np", _) if opts.pipes => match pipe_name(&e.binding) {
+            ("ncacn_np", _) if pipes => match pipe_name(&e.binding) {
                 Some(name) => (super::pipe::SMB_PORT, Some(name.to_ascii_lowercase())),
                 None => {
-                    host.skipped += 1;
+                    skipped += 1;
                     continue;
                 }
             },
@@ -303,109 +347,135 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
             pipe,
         ));
     }
-    // The interfaces the catalogue tags come first, so a cap keeps them.
     selected.sort_by_key(|(u, _, port, _, _)| (names::tags(u).is_empty(), *port, *u));
+    (selected, skipped)
+}
+
+/// Probe each interface `dump` registers on TCP (and on named pipes with
+/// [`ReachOptions::pipes`]) from each of [`ReachOptions::sources`], anonymously and, when the
+/// dump authenticated, with its credentials; within the cap, the pause and the host's deadline.
+pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> InterfaceProbes {
+    let mut out = InterfaceProbes {
+        status: HostStatus::Ok,
+        error: None,
+        interfaces: Vec::new(),
+        skipped: 0,
+    };
+    let Some(peer) = dump.address else {
+        out.status = HostStatus::Error;
+        out.error = Some(format!(
+            "{target}: the endpoint map was not read, so no interface was probed"
+        ));
+        return out;
+    };
+    // The service name a Kerberos bind asks a ticket for, as the dump's binds do.
+    let spn = kerberos_spn(target, &opts.dump);
+    let authenticated = dump.auth.is_some();
+    // Each --from source in turn, or the kernel's choice (as probe::vantage_points plans).
+    let sources: Vec<Option<IpAddr>> = if opts.sources.is_empty() {
+        vec![None]
+    } else {
+        opts.sources.iter().copied().map(Some).collect()
+    };
+    let (selected, unplain) = select(dump, opts.pipes);
+    out.skipped = unplain;
     let deadline = Instant::now() + opts.host_timeout;
     let mut first = true;
+    let pause = |first: &mut bool| {
+        let wait = if *first {
+            Duration::ZERO
+        } else {
+            opts.interval
+        };
+        *first = false;
+        tokio::time::sleep_until((Instant::now() + wait).min(deadline))
+    };
     for (k, (uuid, v, port, binding, pipe)) in selected.iter().enumerate() {
         if k >= opts.max_interfaces || Instant::now() >= deadline {
-            host.skipped += selected.len() - k;
-            host.status = HostStatus::Partial;
-            host.error.get_or_insert_with(|| {
-                if k >= opts.max_interfaces {
-                    format!(
-                        "{target}: {} of {} interfaces probed (--max-interfaces)",
-                        k,
-                        selected.len()
-                    )
-                } else {
-                    format!(
-                        "{target}: {} of {} interfaces probed before the host's deadline",
-                        k,
-                        selected.len()
-                    )
-                }
+            out.skipped += selected.len() - k;
+            out.status = HostStatus::Partial;
+            out.error = Some(if k >= opts.max_interfaces {
+                format!(
+                    "{target}: {k} of {} interfaces probed (--max-interfaces)",
+                    selected.len()
+                )
+            } else {
+                format!(
+                    "{target}: {k} of {} interfaces probed before the host's deadline",
+                    selected.len()
+                )
             });
             break;
         }
         let Some((major, minor)) = version(v) else {
-            host.skipped += 1;
+            out.skipped += 1;
             continue;
         };
         let syntax = SyntaxId::new(*uuid, major, minor);
         let addr = SocketAddr::new(peer.ip(), *port);
-        let pause = |first: &mut bool| {
-            let wait = if *first {
-                Duration::ZERO
-            } else {
-                opts.interval
-            };
-            *first = false;
-            tokio::time::sleep_until((Instant::now() + wait).min(deadline))
-        };
-        pause(&mut first).await;
-        if let Some(name) = pipe {
-            // Over the pipe: an anonymous SMB session; the credentials are not used there.
-            let result = super::pipe::probe_pipe(
-                target,
-                addr,
-                name,
-                syntax,
-                PROBE_OPNUM,
-                &opts.dump,
-                deadline,
-            )
-            .await;
-            host.interfaces.push(InterfaceReach {
+        for &from in &sources {
+            let reach = |anonymous, authenticated, source| InterfaceReach {
                 interface: *uuid,
                 version: v.clone(),
                 name: names::label(uuid),
                 tags: names::tags(uuid),
                 road: binding.clone(),
                 port: *port,
-                anonymous: classify(&result),
-                authenticated: None,
-            });
-            continue;
-        }
-        let (anonymous, source) = probe_one(addr, syntax, &opts.dump, deadline, false, None).await;
-        host.source = host.source.or(source);
-        let authenticated = if authenticated {
+                anonymous,
+                authenticated,
+                source,
+            };
             pause(&mut first).await;
-            let (probe, source) =
-                probe_one(addr, syntax, &opts.dump, deadline, true, spn.as_deref()).await;
-            host.source = host.source.or(source);
-            Some(probe)
-        } else {
-            None
-        };
-        // Built as in the pipe branch above, with both verdicts from the probes over TCP.
-        host.interfaces.push(InterfaceReach {
-            interface: *uuid,
-            version: v.clone(),
-            name: names::label(uuid),
-            tags: names::tags(uuid),
-            road: binding.clone(),
-            port: *port,
-            anonymous,
-            authenticated,
-        });
+            if let Some(name) = pipe {
+                // Over the pipe: an anonymous SMB session; the credentials are not used there.
+                let result = super::pipe::probe_pipe(
+                    target,
+                    addr,
+                    name,
+                    syntax,
+                    PROBE_OPNUM,
+                    &opts.dump,
+                    (from, deadline),
+                )
+                .await;
+                out.interfaces.push(reach(classify(&result), None, from));
+                continue;
+            }
+            let (anonymous, source) =
+                probe_one((from, addr), syntax, &opts.dump, deadline, false, None).await;
+            let (authenticated, source) = if authenticated {
+                pause(&mut first).await;
+                let (probe, again) = probe_one(
+                    (from, addr),
+                    syntax,
+                    &opts.dump,
+                    deadline,
+                    true,
+                    spn.as_deref(),
+                )
+                .await;
+                (Some(probe), source.or(again))
+            } else {
+                (None, source)
+            };
+            out.interfaces.push(reach(anonymous, authenticated, source));
+        }
     }
-    // An interface whose answer could not be read is not known to be refused: the host is not
-    // whole (fail closed), and says which.
-    let undetermined = host
+    // An interface whose answer could not be read is not known to be refused: the probes are
+    // not whole (fail closed), and say which.
+    let undetermined = out
         .interfaces
         .iter()
         .flat_map(|i| std::iter::once(&i.anonymous).chain(i.authenticated.as_ref()))
         .filter(|p| p.verdict == Verdict::Undetermined)
         .count();
-    if undetermined > 0 && host.status == HostStatus::Ok {
-        host.status = HostStatus::Partial;
-        host.error = Some(format!(
+    if undetermined > 0 && out.status == HostStatus::Ok {
+        out.status = HostStatus::Partial;
+        out.error = Some(format!(
             "{target}: {undetermined} interface probes ended undetermined (neither callable nor refused)"
         ));
     }
-    host
+    out
 }
 
 /// [`reach_host`] for every target, at most `concurrency` at once, each handed to `emit` as
@@ -508,6 +578,7 @@ mod tests {
             interval: Duration::from_millis(1),
             host_timeout: Duration::from_secs(20),
             pipes: false,
+            sources: Vec::new(),
         }
     }
 

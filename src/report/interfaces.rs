@@ -242,6 +242,7 @@ mod tests {
                     port: 49667,
                     anonymous: probe(Verdict::Callable, "fault 0x1c010002 (nca_s_op_rng_error)"),
                     authenticated: None,
+                    source: None,
                 },
                 InterfaceReach {
                     interface: Uuid::from_u128(2),
@@ -252,6 +253,7 @@ mod tests {
                     port: 49668,
                     anonymous: probe(Verdict::Refused, "evil\x1b[2J\nrow"),
                     authenticated: Some(probe(Verdict::Callable, "fault x")),
+                    source: None,
                 },
             ],
             skipped: 0,
