@@ -289,3 +289,82 @@ fn json_lines_are_one_host_each_then_the_summary_and_match_their_schema() {
     assert!(summary["errors"].as_u64().unwrap() > 0);
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// `audit --interfaces` against a fixture that refuses anonymous calls, from two local sources
+/// and with a policy that blocks the fixture's port from the second: the interface probes are
+/// in the report per source, and only the blocked source's callable coercion and credentials
+/// interfaces are `interface-exposed`.
+#[test]
+fn audit_interfaces_judges_each_source_against_the_policy() {
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--require-auth",
+        "LAB\\audit:Lab-pass-1",
+    ]);
+    let port = f.port();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.cmd");
+    std::fs::write(
+        &policy,
+        format!(
+            "netsh advfirewall firewall add rule name=\"Block B\" dir=in action=block protocol=TCP localport={port} remoteip=127.0.0.2\r\n"
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(support::bin())
+            .args(["audit", "127.0.0.1", "--port", &port, "--timeout", "10"])
+            .args(["--policy", policy.to_str().unwrap(), "--range", "5001-5002"])
+            .args(["--user", "LAB\\audit", "--json", "--interval-ms", "0"])
+            .args(["--from", "127.0.0.1", "--from", "127.0.0.2"])
+            .args(extra)
+            .env("RPCAUDIT_PASSWORD", "Lab-pass-1")
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code(), v)
+    };
+    // Without the flag: no interface probes, no interface-exposed.
+    let (_, plain) = run(&[]);
+    support::assert_valid_report(&plain);
+    assert!(plain["hosts"][0].get("interfaces").is_none(), "{plain}");
+    assert!(support::findings_with(&plain, "interface-exposed").is_empty());
+
+    let (code, v) = run(&["--interfaces"]);
+    support::assert_valid_report(&v);
+    // The policy's block of 127.0.0.2 is not enforced on loopback: leak and exposure, exit 1.
+    assert_eq!(code, Some(1), "{v}");
+    let probes = &v["hosts"][0]["interfaces"];
+    assert_eq!(probes["status"], "ok", "{probes}");
+    let list = probes["interfaces"].as_array().unwrap();
+    // 16 registrations from each of the two sources.
+    assert_eq!(list.len(), 32, "{probes}");
+    for src in ["127.0.0.1", "127.0.0.2"] {
+        let samr = list
+            .iter()
+            .find(|i| i["interface"] == SAMR && i["source"] == src)
+            .unwrap_or_else(|| panic!("samr from {src}: {probes}"));
+        assert_eq!(samr["anonymous"]["verdict"], "refused", "{samr}");
+        assert_eq!(samr["authenticated"]["verdict"], "callable", "{samr}");
+    }
+    let exposed: Vec<&str> = support::findings_with(&v, "interface-exposed")
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(!exposed.is_empty());
+    for m in &exposed {
+        assert!(
+            m.contains("answers authenticated calls from 127.0.0.2, a source ")
+                && m.contains("policy.cmd:1"),
+            "{m}"
+        );
+    }
+    assert!(exposed.iter().any(|m| m.contains("MS-NRPC netlogon")), "{exposed:?}");
+    // The same findings in SARIF.
+    let sarif = dir.path().join("r.sarif");
+    let (_, _) = run(&["--interfaces", "--sarif", sarif.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&sarif).unwrap();
+    assert!(text.contains("\"interface-exposed\""), "{text}");
+}

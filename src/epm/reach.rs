@@ -73,6 +73,8 @@ pub struct ReachOptions {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
+// Named apart from the audit matrix's Verdict in the report's schema, whose name stays.
+#[schemars(rename = "InterfaceVerdict")]
 pub enum Verdict {
     /// The call reached the interface (fault nca_s_op_rng_error).
     Callable,
