@@ -321,9 +321,8 @@ fn audit_interfaces_judges_each_source_against_the_policy() {
             .env("RPCAUDIT_PASSWORD", "Lab-pass-1")
             .output()
             .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr))
-        });
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         (out.status.code(), v)
     };
     // Without the flag: no interface probes, no interface-exposed.
@@ -361,10 +360,37 @@ fn audit_interfaces_judges_each_source_against_the_policy() {
             "{m}"
         );
     }
-    assert!(exposed.iter().any(|m| m.contains("MS-NRPC netlogon")), "{exposed:?}");
-    // The same findings in SARIF.
+    assert!(
+        exposed.iter().any(|m| m.contains("MS-NRPC netlogon")),
+        "{exposed:?}"
+    );
+    // The same findings in SARIF, and the HTML report's interface x source view: a column per
+    // source, a row per interface, an exposed cell per finding.
     let sarif = dir.path().join("r.sarif");
-    let (_, _) = run(&["--interfaces", "--sarif", sarif.to_str().unwrap()]);
+    let html = dir.path().join("r.html");
+    let (_, again) = run(&[
+        "--interfaces",
+        "--sarif",
+        sarif.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
     let text = std::fs::read_to_string(&sarif).unwrap();
     assert!(text.contains("\"interface-exposed\""), "{text}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Interfaces (16 probed from 2 sources)"),
+        "{page}"
+    );
+    for src in ["127.0.0.1", "127.0.0.2"] {
+        assert!(
+            page.contains(&format!("<th class=\"src\">{src}</th>")),
+            "{page}"
+        );
+    }
+    assert_eq!(
+        page.matches("data-iface-cell=\"exposed\"").count(),
+        support::findings_with(&again, "interface-exposed").len()
+    );
+    assert_eq!(page.matches("data-iface-cell=").count(), 32);
 }

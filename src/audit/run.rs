@@ -274,10 +274,7 @@ pub async fn run_each(
             let about = ip
                 .and_then(|ip| imported.get(&ip))
                 .map_or(&[][..], Vec::as_slice);
-            emit(
-                k,
-                assess_host(req, policy, dump, ip, seen, about),
-            );
+            emit(k, assess_host(req, policy, dump, ip, seen, about));
         },
     )
     .await;
@@ -358,14 +355,8 @@ fn combine(
                     &label,
                     format!("{label}: interrupted before its dump ended"),
                 );
-                let mut h = assess_host(
-                    req,
-                    policy,
-                    dump,
-                    None,
-                    (Vec::new(), Vec::new(), None),
-                    &[],
-                );
+                let mut h =
+                    assess_host(req, policy, dump, None, (Vec::new(), Vec::new(), None), &[]);
                 h.incomplete = true;
                 h
             }

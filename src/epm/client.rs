@@ -620,18 +620,18 @@ impl EpmSession {
             connect_by,
             crate::smb::session::tcp_connect_from(addr, from),
         )
-            .await
-            .map_err(|_| DumpError::Timeout {
-                step: "connect",
-                bound: if connect_by == deadline {
-                    Bound::Host(opts.timeout)
-                } else {
-                    Bound::Step(opts.connect_timeout)
-                },
-                received: 0,
-                announced: None,
-            })?
-            .map_err(|source| DumpError::Connect { addr, source })?;
+        .await
+        .map_err(|_| DumpError::Timeout {
+            step: "connect",
+            bound: if connect_by == deadline {
+                Bound::Host(opts.timeout)
+            } else {
+                Bound::Step(opts.connect_timeout)
+            },
+            received: 0,
+            announced: None,
+        })?
+        .map_err(|source| DumpError::Connect { addr, source })?;
         let mut stream = stream;
         if road == Transport::Http {
             let by = deadline.min(Instant::now() + opts.call_timeout);

@@ -576,6 +576,7 @@ mod tests {
         let dump = crate::epm::testing::dump(target, None, Vec::new());
         let host = crate::audit::run::HostResult {
             pipes: Vec::new(),
+            interfaces: None,
             capacity: crate::audit::capacity::assess(
                 &dump,
                 &PortRanges::from_ranges([(5001, 5021)]),
