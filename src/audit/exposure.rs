@@ -78,10 +78,15 @@ pub fn findings_about(
                     Code::InterfaceExposed,
                     Severity::Error,
                     format!(
-                        "{}: {name} ({}) {how} on {} (tagged {})",
+                        "{}: {name} ({}) {how} on {}{} (tagged {})",
                         target,
                         i.interface,
                         i.road,
+                        if i.unregistered {
+                            ", where the endpoint map does not register it (rpc_mgmt_inq_if_ids named it)"
+                        } else {
+                            ""
+                        },
                         severe.join(", ")
                     ),
                     "stop its service where it is not needed, or refuse unauthenticated calls to it (RestrictRemoteClients, an RPC filter), or block its port from the sources that do not need it",
@@ -124,6 +129,7 @@ mod tests {
             },
             authenticated: None,
             source: None,
+            unregistered: false,
         }
     }
 
@@ -136,6 +142,7 @@ mod tests {
             interfaces,
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         }
     }
 

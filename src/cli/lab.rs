@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// With --serve-interfaces: refuse binds to this interface with a bind_nak (repeatable).
     #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
     pub refuse_binds: Vec<uuid::Uuid>,
+    /// With --serve-interfaces: serve this interface (as v1.0) without registering it, so only
+    /// the management interface's rpc_mgmt_inq_if_ids names it (repeatable).
+    #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
+    pub serve_unregistered: Vec<uuid::Uuid>,
 }
 
 /// Why `lab serve` options cannot be served.
@@ -147,6 +151,7 @@ impl ServeArgs {
             serve: self.serve_interfaces,
             refuse_calls: self.refuse_calls.clone(),
             refuse_binds: self.refuse_binds.clone(),
+            unregistered: self.serve_unregistered.clone(),
         };
         c.require_auth = self
             .require_auth

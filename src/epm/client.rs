@@ -1200,6 +1200,20 @@ impl<C: Fragments> EpmSession<C> {
             .map(|(stub, _)| stub.len())
     }
 
+    /// `rpc_mgmt_inq_if_ids` on a session bound to the management interface
+    /// ([`crate::wire::mgmt::MGMT_SYNTAX`]): the interfaces the server behind the endpoint
+    /// serves, registered or not.
+    pub async fn inq_if_ids(&mut self) -> Result<crate::wire::mgmt::InqIfIdsResponse, DumpError> {
+        use crate::wire::mgmt::{InqIfIdsRequest, OPNUM_INQ_IF_IDS};
+        call_stub(
+            self,
+            "rpc_mgmt_inq_if_ids",
+            OPNUM_INQ_IF_IDS,
+            &InqIfIdsRequest,
+        )
+        .await
+    }
+
     /// One `ept_lookup` page.
     pub async fn lookup(
         &mut self,

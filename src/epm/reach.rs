@@ -131,6 +131,41 @@ pub struct InterfaceReach {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub source: Option<IpAddr>,
+    /// Not registered in the endpoint map on this port: `rpc_mgmt_inq_if_ids` named it
+    /// (only the catalogue's coercion and credentials interfaces are probed so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unregistered: bool,
+}
+
+/// What one TCP endpoint answered to `rpc_mgmt_inq_if_ids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Inquiry {
+    pub port: u16,
+    /// The address the inquiry left from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<IpAddr>,
+    /// Whether the inquiry was made with the dump's credentials (after an anonymous refusal).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub authenticated: bool,
+    /// The interfaces the endpoint says it serves (at most `wire::mgmt::MAX_IF_IDS`).
+    pub served: Vec<Served>,
+    /// Why no list was read (a fault, a refusal, no answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One interface an endpoint serves, by `rpc_mgmt_inq_if_ids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Served {
+    pub interface: Uuid,
+    /// "major.minor".
+    pub version: String,
+    /// The catalogue's label, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether the endpoint map registers it on this port.
+    pub registered: bool,
 }
 
 impl InterfaceReach {
@@ -158,6 +193,9 @@ pub struct InterfaceProbes {
     pub interfaces: Vec<InterfaceReach>,
     /// Interfaces selected but not probed: over the cap, or out of time.
     pub skipped: usize,
+    /// What each TCP endpoint answered to `rpc_mgmt_inq_if_ids`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inquiries: Vec<Inquiry>,
 }
 
 /// One host: its dump and each interface's reachability.
@@ -178,6 +216,9 @@ pub struct HostInterfaces {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub source: Option<IpAddr>,
+    /// What each TCP endpoint answered to `rpc_mgmt_inq_if_ids`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inquiries: Vec<Inquiry>,
 }
 
 /// Classify what a probe session ended with: the verdict and the evidence.
@@ -190,24 +231,32 @@ pub fn classify(result: &Result<usize, DumpError>) -> Probe {
             Verdict::Callable,
             format!("a response ({len} stub bytes) at opnum {PROBE_OPNUM}"),
         ),
-        Err(DumpError::Fault { code, status, .. }) => match *code {
+        Err(e) => classify_error(e),
+    }
+}
+
+/// [`classify`] of a session that ended with `e`.
+fn classify_error(e: &DumpError) -> Probe {
+    let probe = |verdict, evidence: String| Probe { verdict, evidence };
+    match e {
+        DumpError::Fault { code, status, .. } => match *code {
             STATUS_OP_RNG_ERROR => probe(Verdict::Callable, format!("fault {status}")),
             STATUS_ACCESS_DENIED => probe(Verdict::Refused, format!("fault {status}")),
             STATUS_UNK_IF => probe(Verdict::NotOffered, format!("fault {status}")),
             _ => probe(Verdict::Undetermined, format!("fault {status}")),
         },
-        Err(DumpError::AnonymousRefused { .. }) => probe(
+        DumpError::AnonymousRefused { .. } => probe(
             Verdict::Refused,
             "fault 0x00000005 (rpc_s_access_denied)".into(),
         ),
-        Err(e @ DumpError::LogonFailure { .. }) => probe(Verdict::Refused, e.to_string()),
-        Err(DumpError::BindNak { reason, name }) => probe(
+        e @ DumpError::LogonFailure { .. } => probe(Verdict::Refused, e.to_string()),
+        DumpError::BindNak { reason, name } => probe(
             Verdict::Refused,
             format!("bind_nak, reason {reason} ({name})"),
         ),
-        Err(DumpError::BindRejected(detail)) => probe(Verdict::NotOffered, detail.clone()),
-        Err(e) if e.is_unreachable() => probe(Verdict::Unreachable, e.to_string()),
-        Err(e) => probe(Verdict::Undetermined, e.to_string()),
+        DumpError::BindRejected(detail) => probe(Verdict::NotOffered, detail.clone()),
+        e if e.is_unreachable() => probe(Verdict::Unreachable, e.to_string()),
+        e => probe(Verdict::Undetermined, e.to_string()),
     }
 }
 
@@ -293,6 +342,7 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
             interfaces: Vec::new(),
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         };
     }
     let probes = reach_dump(target, &dump, opts).await;
@@ -309,16 +359,33 @@ pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions)
         dump,
         interfaces: probes.interfaces,
         skipped: probes.skipped,
+        inquiries: probes.inquiries,
     }
 }
 
-/// One interface chosen for probing: UUID, version, port, road (the binding), pipe name.
-type Selected = (Uuid, String, u16, String, Option<String>);
+/// One interface chosen for probing.
+#[derive(Debug, Clone)]
+struct Selected {
+    uuid: Uuid,
+    version: String,
+    port: u16,
+    /// The registration's binding, or for one found by `rpc_mgmt_inq_if_ids` the endpoint's.
+    road: String,
+    /// The pipe name, for `ncacn_np`.
+    pipe: Option<String>,
+    /// Found by `rpc_mgmt_inq_if_ids`, not in the endpoint map.
+    unregistered: bool,
+}
+
+impl Selected {
+    fn same(&self, uuid: &Uuid, version: &str, port: u16, pipe: &Option<String>) -> bool {
+        self.uuid == *uuid && self.version == version && self.port == port && self.pipe == *pipe
+    }
+}
 
 /// The interfaces of `dump` to probe: distinct (interface, version, port or pipe) on
-/// `ncacn_ip_tcp`, and on `ncacn_np` when asked, the endpoint mapper itself aside; the ones the
-/// catalogue tags first, so a cap keeps them. The second value counts pipe registrations
-/// whose name is not plain (not probed).
+/// `ncacn_ip_tcp`, and on `ncacn_np` when asked, the endpoint mapper itself aside. The second
+/// value counts pipe registrations whose name is not plain (not probed).
 fn select(dump: &HostDump, pipes: bool) -> (Vec<Selected>, usize) {
     let mut skipped = 0;
     let mut selected: Vec<Selected> = Vec::new();
@@ -335,33 +402,72 @@ fn select(dump: &HostDump, pipes: bool) -> (Vec<Selected>, usize) {
             _ => continue,
         };
         if e.interface == EPM_INTERFACE
-            || selected.iter().any(|(u, v, p, _, n)| {
-                *u == e.interface && *v == e.version && *p == port && *n == pipe
-            })
+            || selected
+                .iter()
+                .any(|s| s.same(&e.interface, &e.version, port, &pipe))
         {
             continue;
         }
-        selected.push((
-            e.interface,
-            e.version.clone(),
+        selected.push(Selected {
+            uuid: e.interface,
+            version: e.version.clone(),
             port,
-            e.binding.clone(),
+            road: e.binding.clone(),
             pipe,
-        ));
+            unregistered: false,
+        });
     }
-    selected.sort_by_key(|(u, _, port, _, _)| (names::tags(u).is_empty(), *port, *u));
     (selected, skipped)
+}
+
+/// Bind to the management interface at `addr` and ask `rpc_mgmt_inq_if_ids`, anonymously or
+/// with the dump's credentials.
+async fn inquire(
+    (from, addr): (Option<IpAddr>, SocketAddr),
+    opts: &DumpOptions,
+    deadline: Instant,
+    authenticated: bool,
+    spn: Option<&str>,
+) -> (
+    Result<crate::wire::mgmt::InqIfIdsResponse, DumpError>,
+    Option<IpAddr>,
+) {
+    let auth = match (authenticated, opts.auth.credentials.as_deref()) {
+        (true, Some(c)) => Some((c, opts.auth.level)),
+        _ => None,
+    };
+    match EpmSession::connect_for(
+        Transport::Tcp,
+        (from, addr),
+        opts,
+        deadline,
+        auth,
+        spn,
+        crate::wire::mgmt::MGMT_SYNTAX,
+    )
+    .await
+    {
+        Ok(mut s) => {
+            let source = s.local_addr().map(|a| a.ip()).or(from);
+            (s.inq_if_ids().await, source)
+        }
+        Err(e) => (Err(e), from),
+    }
 }
 
 /// Probe each interface `dump` registers on TCP (and on named pipes with
 /// [`ReachOptions::pipes`]) from each of [`ReachOptions::sources`], anonymously and, when the
-/// dump authenticated, with its credentials; within the cap, the pause and the host's deadline.
+/// dump authenticated, with its credentials; first, each TCP endpoint is asked which
+/// interfaces it serves (`rpc_mgmt_inq_if_ids`, from the first source), and the catalogue's
+/// coercion and credentials interfaces it serves without registering them there are probed
+/// too. All within the cap (inquiries and interfaces each), the pause and the host's deadline.
 pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> InterfaceProbes {
     let mut out = InterfaceProbes {
         status: HostStatus::Ok,
         error: None,
         interfaces: Vec::new(),
         skipped: 0,
+        inquiries: Vec::new(),
     };
     let Some(peer) = dump.address else {
         out.status = HostStatus::Error;
@@ -379,7 +485,7 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
     } else {
         opts.sources.iter().copied().map(Some).collect()
     };
-    let (selected, unplain) = select(dump, opts.pipes);
+    let (mut selected, unplain) = select(dump, opts.pipes);
     out.skipped = unplain;
     let deadline = Instant::now() + opts.host_timeout;
     let mut first = true;
@@ -392,7 +498,91 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
         *first = false;
         tokio::time::sleep_until((Instant::now() + wait).min(deadline))
     };
-    for (k, (uuid, v, port, binding, pipe)) in selected.iter().enumerate() {
+
+    // rpc_mgmt_inq_if_ids on each distinct TCP port of the map, as rpcmap asks.
+    let mut ports: Vec<u16> = selected
+        .iter()
+        .filter(|s| s.pipe.is_none())
+        .map(|s| s.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    for port in ports.into_iter().take(opts.max_interfaces) {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let addr = SocketAddr::new(peer.ip(), port);
+        pause(&mut first).await;
+        let (mut answer, mut source) =
+            inquire((sources[0], addr), &opts.dump, deadline, false, None).await;
+        let mut with_creds = false;
+        if authenticated && classify_inquiry(&answer) == Verdict::Refused {
+            pause(&mut first).await;
+            (answer, source) = inquire(
+                (sources[0], addr),
+                &opts.dump,
+                deadline,
+                true,
+                spn.as_deref(),
+            )
+            .await;
+            with_creds = true;
+        }
+        let mut inquiry = Inquiry {
+            port,
+            source,
+            authenticated: with_creds,
+            served: Vec::new(),
+            error: None,
+        };
+        match answer {
+            Ok(resp) if resp.status == 0 => {
+                for id in resp.if_ids() {
+                    let version = format!("{}.{}", id.major, id.minor);
+                    let registered = dump.endpoints.iter().any(|e| {
+                        e.protocol == "ncacn_ip_tcp"
+                            && e.port == Some(port)
+                            && e.interface == id.uuid
+                            && e.version == version
+                    });
+                    let severe = names::tags(&id.uuid).iter().any(|t| t.is_severe());
+                    if !registered
+                        && severe
+                        && !selected
+                            .iter()
+                            .any(|s| s.same(&id.uuid, &version, port, &None))
+                    {
+                        selected.push(Selected {
+                            uuid: id.uuid,
+                            version: version.clone(),
+                            port,
+                            road: format!("ncacn_ip_tcp:{}[{port}]", peer.ip()),
+                            pipe: None,
+                            unregistered: true,
+                        });
+                    }
+                    inquiry.served.push(Served {
+                        interface: id.uuid,
+                        version,
+                        name: names::label(&id.uuid),
+                        registered,
+                    });
+                }
+            }
+            Ok(resp) => {
+                inquiry.error = Some(format!(
+                    "status {}",
+                    crate::wire::pdu::describe_status(resp.status)
+                ))
+            }
+            Err(e) => inquiry.error = Some(e.to_string()),
+        }
+        out.inquiries.push(inquiry);
+    }
+    // The interfaces the catalogue tags come first, so a cap keeps them.
+    selected.sort_by_key(|s| (names::tags(&s.uuid).is_empty(), s.port, s.uuid));
+
+    for (k, sel) in selected.iter().enumerate() {
         if k >= opts.max_interfaces || Instant::now() >= deadline {
             out.skipped += selected.len() - k;
             out.status = HostStatus::Partial;
@@ -409,26 +599,27 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
             });
             break;
         }
-        let Some((major, minor)) = version(v) else {
+        let Some((major, minor)) = version(&sel.version) else {
             out.skipped += 1;
             continue;
         };
-        let syntax = SyntaxId::new(*uuid, major, minor);
-        let addr = SocketAddr::new(peer.ip(), *port);
+        let syntax = SyntaxId::new(sel.uuid, major, minor);
+        let addr = SocketAddr::new(peer.ip(), sel.port);
         for &from in &sources {
             let reach = |anonymous, authenticated, source| InterfaceReach {
-                interface: *uuid,
-                version: v.clone(),
-                name: names::label(uuid),
-                tags: names::tags(uuid),
-                road: binding.clone(),
-                port: *port,
+                interface: sel.uuid,
+                version: sel.version.clone(),
+                name: names::label(&sel.uuid),
+                tags: names::tags(&sel.uuid),
+                road: sel.road.clone(),
+                port: sel.port,
                 anonymous,
                 authenticated,
                 source,
+                unregistered: sel.unregistered,
             };
             pause(&mut first).await;
-            if let Some(name) = pipe {
+            if let Some(name) = &sel.pipe {
                 // Over the pipe: an anonymous SMB session; the credentials are not used there.
                 let result = super::pipe::probe_pipe(
                     target,
@@ -480,6 +671,16 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
     out
 }
 
+/// The verdict an inquiry's answer would have as a probe: a refusal there is retried with the
+/// dump's credentials.
+fn classify_inquiry(answer: &Result<crate::wire::mgmt::InqIfIdsResponse, DumpError>) -> Verdict {
+    match answer {
+        Ok(r) if r.status == STATUS_ACCESS_DENIED => Verdict::Refused,
+        Ok(_) => Verdict::Callable,
+        Err(e) => classify_error(e).verdict,
+    }
+}
+
 /// [`reach_host`] for every target, at most `concurrency` at once, each handed to `emit` as
 /// it is done (in `order`).
 pub async fn reach_each<T, F, E, Fut>(
@@ -506,6 +707,7 @@ pub async fn reach_each<T, F, E, Fut>(
             interfaces: Vec::new(),
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         }
     };
     // The same call as epm::dump::dump_each's, with reach_host for dump_host: what the two share is
@@ -598,6 +800,7 @@ mod tests {
                 serve: true,
                 refuse_calls: vec![SVCCTL],
                 refuse_binds: vec![SPOOLSS],
+                ..InterfaceRules::default()
             },
             None,
         )
@@ -631,6 +834,52 @@ mod tests {
         );
         // Tagged interfaces come first.
         assert!(!host.interfaces[0].tags.is_empty());
+    }
+
+    #[tokio::test]
+    async fn inq_if_ids_finds_a_severe_interface_the_map_does_not_register() {
+        // MS-EFSR's efsrpc UUID (coercion), served on the fixture's port, registered nowhere.
+        const EFSR: Uuid = Uuid::from_u128(0xc681d488_d850_11d0_8c52_00c04fd90f7e);
+        let server = fixture(
+            InterfaceRules {
+                serve: true,
+                unregistered: vec![EFSR],
+                ..InterfaceRules::default()
+            },
+            None,
+        )
+        .await;
+        let port = server.local_addr().port();
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::None, None, 64),
+        )
+        .await;
+        assert_eq!(host.status, HostStatus::Ok, "{host:#?}");
+        // One inquiry (every registration names the one port), listing the 16 registered
+        // interfaces and the unregistered one.
+        assert_eq!(host.inquiries.len(), 1, "{host:#?}");
+        let inq = &host.inquiries[0];
+        assert_eq!(inq.port, port);
+        assert!(inq.error.is_none(), "{inq:?}");
+        assert_eq!(inq.served.iter().filter(|s| s.registered).count(), 16);
+        let efsr = inq.served.iter().find(|s| s.interface == EFSR).unwrap();
+        assert!(!efsr.registered);
+        assert_eq!(efsr.version, "1.0");
+        // It is probed too, marked unregistered, and found callable: exposed.
+        assert_eq!(host.interfaces.len(), 17);
+        let probed = verdict(&host, EFSR);
+        assert!(probed.unregistered);
+        assert_eq!(probed.anonymous.verdict, Verdict::Callable);
+        assert_eq!(probed.road, format!("ncacn_ip_tcp:127.0.0.1[{port}]"));
+        let findings = crate::audit::exposure::findings(&host, None);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.message.contains("MS-EFSR") && f.message.contains("rpc_mgmt_inq_if_ids")),
+            "{findings:#?}"
+        );
     }
 
     #[tokio::test]

@@ -143,6 +143,7 @@ mod tests {
                 evidence: "fault 0x1c010002 (nca_s_op_rng_error)".into(),
             }),
             source: Some(source.parse().unwrap()),
+            unregistered: false,
         }
     }
 
@@ -167,6 +168,7 @@ mod tests {
                 ),
             ],
             skipped: 0,
+            inquiries: Vec::new(),
         };
         let blocked = |s: Option<IpAddr>, _| s == Some("198.18.2.10".parse().unwrap());
         let html = view(&probes, blocked).into_string();

@@ -186,7 +186,11 @@ pub fn render_table(hosts: &[HostReport]) -> String {
                     i.interface.to_string(),
                     cell(&i.version).into_owned(),
                     name,
-                    cell(&i.road).into_owned(),
+                    if i.unregistered {
+                        format!("{} (unregistered)", cell(&i.road))
+                    } else {
+                        cell(&i.road).into_owned()
+                    },
                     verdict_cell(&i.anonymous),
                     i.authenticated
                         .as_ref()
@@ -243,6 +247,7 @@ mod tests {
                     anonymous: probe(Verdict::Callable, "fault 0x1c010002 (nca_s_op_rng_error)"),
                     authenticated: None,
                     source: None,
+                    unregistered: false,
                 },
                 InterfaceReach {
                     interface: Uuid::from_u128(2),
@@ -254,10 +259,12 @@ mod tests {
                     anonymous: probe(Verdict::Refused, "evil\x1b[2J\nrow"),
                     authenticated: Some(probe(Verdict::Callable, "fault x")),
                     source: None,
+                    unregistered: false,
                 },
             ],
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         }
     }
 
