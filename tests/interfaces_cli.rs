@@ -394,3 +394,66 @@ fn audit_interfaces_judges_each_source_against_the_policy() {
     );
     assert_eq!(page.matches("data-iface-cell=").count(), 32);
 }
+
+/// `interfaces --from A --from B`: every interface probed from each source, each probe with
+/// its source, the table with a source column; and an interface the fixture serves without
+/// registering it is found through `rpc_mgmt_inq_if_ids` and probed.
+#[test]
+fn from_each_source_and_what_inq_if_ids_finds() {
+    const EFSR: &str = "c681d488-d850-11d0-8c52-00c04fd90f7e";
+    let f = fixture(&["--serve-interfaces", "--serve-unregistered", EFSR]);
+    let (code, v, err) = interfaces(&f, &["--from", "127.0.0.1", "--from", "127.0.0.2"]);
+    assert_eq!(code, 1, "{err}\n{v}");
+    assert!(schema_errors(&v).is_empty(), "{:?}", schema_errors(&v));
+    let host = &v["hosts"][0];
+    let list = host["interfaces"].as_array().unwrap();
+    // 16 registered and one unregistered, from each of two sources.
+    assert_eq!(list.len(), 34, "{host}");
+    for src in ["127.0.0.1", "127.0.0.2"] {
+        assert_eq!(list.iter().filter(|i| i["source"] == src).count(), 17);
+        let efsr = list
+            .iter()
+            .find(|i| i["interface"] == EFSR && i["source"] == src)
+            .unwrap_or_else(|| panic!("{host}"));
+        assert_eq!(efsr["unregistered"], true);
+        assert_eq!(efsr["anonymous"]["verdict"], "callable");
+    }
+    let inq = &host["inquiries"][0];
+    assert_eq!(inq["port"].as_u64().unwrap().to_string(), f.port());
+    assert!(
+        inq["served"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["interface"] == EFSR && s["registered"] == false),
+        "{inq}"
+    );
+    let exposed = host["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["message"].as_str().unwrap().contains("MS-EFSR"))
+        .count();
+    assert_eq!(exposed, 2, "{host}");
+    // The table: a source column, the unregistered road marked.
+    let port = f.port();
+    let out = std::process::Command::new(support::bin())
+        .args([
+            "interfaces",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--interval-ms",
+            "0",
+        ])
+        .args(["--from", "127.0.0.1", "--from", "127.0.0.2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Source"), "{text}");
+    assert!(text.contains("127.0.0.2"), "{text}");
+    assert!(text.contains("(unregistered)"), "{text}");
+    // A source that is not a host address is refused before anything is sent.
+    let (code, _, err) = support::run(&["interfaces", "127.0.0.1", "--from", "255.255.255.255"]);
+    assert_eq!(code, 2, "{err}");
+}
