@@ -457,3 +457,54 @@ fn from_each_source_and_what_inq_if_ids_finds() {
     let (code, _, err) = support::run(&["interfaces", "127.0.0.1", "--from", "255.255.255.255"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// The fixture's `rpc_mgmt_inq_if_ids` answer, as rpcaudit reads it, against impacket's
+/// client of the management interface (`tests/lab/impacket_inq_if_ids.py`), the independent
+/// reader of what the fixture writes. Skipped, saying so, without impacket.
+#[test]
+fn the_fixture_inq_if_ids_answer_reads_the_same_with_impacket() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import impacket"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        eprintln!("SKIPPED: impacket is not installed (python3 -m pip install impacket)");
+        return;
+    }
+    let f = fixture(&[
+        "--serve-interfaces",
+        "--serve-unregistered",
+        "c681d488-d850-11d0-8c52-00c04fd90f7e",
+    ]);
+    let (_, v, err) = interfaces(&f, &[]);
+    let ours: Vec<String> = v["hosts"][0]["inquiries"][0]["served"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}\n{v}"))
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["interface"].as_str().unwrap(),
+                s["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/impacket_inq_if_ids.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(["127.0.0.1", &f.port()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(theirs.len() > 2, "{theirs:?}");
+    assert_eq!(ours, theirs, "rpcaudit (left) vs impacket (right)");
+}
