@@ -83,7 +83,7 @@ pub fn findings_about(
                         i.interface,
                         i.road,
                         if i.unregistered {
-                            ", where the endpoint map does not register it (rpc_mgmt_inq_if_ids named it)"
+                            ", where the endpoint map does not register it (rpc_mgmt_inq_if_ids on that port named it)"
                         } else {
                             ""
                         },

@@ -84,7 +84,10 @@ pub fn view(probes: &InterfaceProbes, blocked: impl Fn(Option<IpAddr>, u16) -> b
                                 td { code { (key.0) } " v" (inert::field(key.1)) }
                                 td { (inert::field(first.name.as_deref().unwrap_or_default())) }
                                 td.tags { (crate::report::dump::tag_list(&first.tags).unwrap_or_default()) }
-                                td { code { (inert::field(key.2)) } }
+                                td {
+                                    code { (inert::field(key.2)) }
+                                    @if first.unregistered { " (unregistered)" }
+                                }
                                 @for s in &sources {
                                     @let cell = probes.interfaces.iter()
                                         .find(|i| row_key(i) == *key && i.source == *s);
