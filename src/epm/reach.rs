@@ -507,6 +507,8 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
         .collect();
     ports.sort_unstable();
     ports.dedup();
+    // The inquiries leave from the first source.
+    let first_source = sources.first().copied().flatten();
     for port in ports.into_iter().take(opts.max_interfaces) {
         if Instant::now() >= deadline {
             break;
@@ -514,12 +516,12 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
         let addr = SocketAddr::new(peer.ip(), port);
         pause(&mut first).await;
         let (mut answer, mut source) =
-            inquire((sources[0], addr), &opts.dump, deadline, false, None).await;
+            inquire((first_source, addr), &opts.dump, deadline, false, None).await;
         let mut with_creds = false;
         if authenticated && classify_inquiry(&answer) == Verdict::Refused {
             pause(&mut first).await;
             (answer, source) = inquire(
-                (sources[0], addr),
+                (first_source, addr),
                 &opts.dump,
                 deadline,
                 true,
