@@ -21,6 +21,7 @@ targets!(
     cl_datagram,
     epm_entries,
     ept_lookup_stub,
+    mgmt_inq_if_ids,
     pdu_decode,
     policy_address,
     policy_fwstore,

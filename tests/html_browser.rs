@@ -172,3 +172,63 @@ fn markup_in_annotations_and_rule_names_is_text() {
         );
     }
 }
+
+/// `audit --interfaces --html` in a browser: the interface x source view holds a cell per
+/// interface probe of the JSON report and an exposed cell per `interface-exposed` finding, with
+/// no console message; the screenshot shows the view.
+#[test]
+#[ignore = "browser: needs chromium (the README's test command installs it)"]
+fn the_interface_view_in_a_browser() {
+    let Some(chromium) = browser::chromium() else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+        .to_string();
+    let listen = format!("127.0.0.1:{port}");
+    let _fixture = Fixture::start_in(
+        None,
+        &listen,
+        &[
+            "--tcp-endpoints",
+            "8",
+            "--tcp-ports",
+            &port,
+            "--serve-interfaces",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("interfaces.html");
+    let (code, out, err) = run(&[
+        "audit",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--policy",
+        support::article_policy(),
+        "--range",
+        "5001-5002",
+        "--interfaces",
+        "--interval-ms",
+        "0",
+        "--json",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let probes = report["hosts"][0]["interfaces"]["interfaces"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(probes > 0);
+    let page = check_report_page(&chromium, &html, &report, "interfaces");
+    assert_eq!(page.dom.matches(" data-iface-cell=\"").count(), probes);
+    assert_eq!(
+        page.dom.matches(" data-iface-cell=\"exposed\"").count(),
+        support::findings_with(&report, "interface-exposed").len()
+    );
+    assert!(page.dom.contains("Interfaces ("), "no interface view");
+}

@@ -83,8 +83,10 @@ fn samba_interfaces_are_classified_as_the_wire_and_the_fence_say() {
         "Samba registered too little on TCP: {host}"
     );
     // Every registered (interface, port) was probed, and each probe ended in a verdict.
+    // (Interfaces found only through rpc_mgmt_inq_if_ids are probed too: not registrations.)
     let seen: std::collections::BTreeSet<(String, u64)> = probed
         .iter()
+        .filter(|i| i.get("unregistered").is_none())
         .map(|i| {
             (
                 i["interface"].as_str().unwrap().to_string(),
@@ -184,4 +186,155 @@ fn samba_interfaces_are_classified_as_the_wire_and_the_fence_say() {
     assert_eq!(code, 3, "{v}");
     assert_eq!(v["hosts"][0]["status"], "error");
     assert!(v["hosts"][0]["interfaces"].as_array().unwrap().is_empty());
+}
+
+/// `audit SRV --policy (the lab's) --interfaces --json EXTRA...` inside `ns`: (exit code, report).
+fn audit_interfaces_in(ns: &str) -> (i32, serde_json::Value) {
+    let target = lab::SRV_IP.to_string();
+    let policy = support::fixture("lab/ipsec-correct.cmd");
+    let args = [
+        "audit",
+        target.as_str(),
+        "--policy",
+        policy.to_str().unwrap(),
+        "--json",
+        "--interfaces",
+        "--auth",
+        "none",
+        "--timeout",
+        "10",
+        "--interval-ms",
+        "20",
+    ];
+    let out = lab::run_in_ns(ns, bin(), &args, Duration::from_secs(180))
+        .expect("run rpcaudit audit --interfaces in the lab");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    support::assert_valid_report(&v);
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// impacket's `rpc_mgmt_inq_if_ids` of SRV:`port` from the allowed subnet, "UUID M.m" lines;
+/// None (said) when impacket is not installed and the lab is not required.
+fn impacket_inq_if_ids(port: u64) -> Option<Vec<String>> {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import impacket"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
+            "impacket is required (python3 -m pip install impacket)"
+        );
+        eprintln!("SKIPPED: the comparison with impacket (not installed)");
+        return None;
+    }
+    let script = lab::scripts_dir().join("impacket_inq_if_ids.py");
+    let out = lab::run_in_ns(
+        lab::NS_ALLOW,
+        "python3",
+        &[
+            script.to_str().unwrap(),
+            &lab::SRV_IP.to_string(),
+            &port.to_string(),
+        ],
+        Duration::from_secs(60),
+    )
+    .expect("impacket_inq_if_ids.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// `audit --interfaces` from the allowed and the denied subnet under the lab's fence: from the
+/// allowed one every Samba interface on TCP is probed and the anonymously callable coercion and
+/// credentials ones are `interface-exposed`; from the denied one the fence drops the endpoint
+/// mapper, nothing can be probed and nothing is exposed. Each TCP endpoint is asked
+/// `rpc_mgmt_inq_if_ids`: tshark sees the calls and their answers (opnum 0 of the management
+/// interface) on the ports of the inquiries, and impacket reads the same list from one of them.
+#[test]
+#[ignore = "lab: needs root, Samba, tshark and network namespaces"]
+fn audit_interfaces_from_both_subnets_and_inq_if_ids_against_samba() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    let capture = Capture::start("tcp portrange 5001-5021");
+    let (code, v) = audit_interfaces_in(lab::NS_ALLOW);
+    let (_, answers) = capture.finish("mgmt.opnum == 0 && dcerpc.pkt_type == 2", &["tcp.srcport"]);
+    assert_eq!(code, 1, "{v}");
+    let probes = &v["hosts"][0]["interfaces"];
+    let list = probes["interfaces"].as_array().unwrap();
+    assert!(list.len() >= 4, "{probes}");
+    let allow = lab::ALLOW_IP.to_string();
+    for i in list {
+        assert_eq!(i["source"], allow.as_str(), "{i}");
+    }
+    let exposed: Vec<&str> = support::findings_with(&v, "interface-exposed")
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        exposed
+            .iter()
+            .any(|m| m.contains("MS-DFSNM netdfs") && m.contains(&allow)),
+        "{exposed:?}"
+    );
+    // Samba answers rpc_mgmt_inq_if_ids on its TCP endpoints: every inquiry that read a list
+    // has its answer on the wire, from its port.
+    let inquiries = probes["inquiries"].as_array().unwrap();
+    let read: Vec<&serde_json::Value> = inquiries
+        .iter()
+        .filter(|q| !q["served"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(!read.is_empty(), "no inquiry read a list: {inquiries:?}");
+    for q in &read {
+        let port = q["port"].as_u64().unwrap().to_string();
+        assert!(
+            answers.iter().any(|a| a.trim() == port),
+            "no rpc_mgmt_inq_if_ids answer from {port} on the wire: {answers:?}"
+        );
+        eprintln!("inq_if_ids {port}: {}", q["served"]);
+    }
+    // The first list, read again by impacket.
+    let first = read[0];
+    if let Some(theirs) = impacket_inq_if_ids(first["port"].as_u64().unwrap()) {
+        let ours: Vec<String> = first["served"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["interface"].as_str().unwrap(),
+                    s["version"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(ours, theirs, "rpcaudit (left) vs impacket (right)");
+    }
+
+    // From the denied subnet the fence drops 135 and the range: no map, no interface probed,
+    // no exposure.
+    let (_, v) = audit_interfaces_in(lab::NS_DENY);
+    let probes = &v["hosts"][0]["interfaces"];
+    assert_eq!(probes["status"], "error", "{probes}");
+    assert!(probes["interfaces"].as_array().unwrap().is_empty());
+    assert!(
+        support::findings_with(&v, "interface-exposed").is_empty(),
+        "{v}"
+    );
+    assert!(!support::findings_with(&v, "epm-fenced").is_empty(), "{v}");
 }

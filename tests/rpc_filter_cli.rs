@@ -339,3 +339,64 @@ fn a_filter_scoped_by_source_is_held_against_a_fixture_refusing_per_source() {
     assert_eq!(samr["anonymous"]["verdict"], "refused", "{samr}");
     assert!(codes_for(&host, "rpc-filter-not-in-force").is_empty());
 }
+
+/// `audit --interfaces --rpc-filter`: the audit holds its interface probes against the filters
+/// as `interfaces` does (one finding where the fixture serves MS-DFSNM callable, none where it
+/// refuses it), and `--rpc-filter` without `--interfaces` is a usage error.
+#[test]
+fn audit_interfaces_holds_the_probes_against_the_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "filters.cmd", &filters());
+    // The port policy passes everything: only the filters can make a finding about calls.
+    let policy = write(&dir, "policy.cmd", "rpccfg.exe -pe 5001-5002 -d 0\r\n");
+    let audit = |f: &Fixture, extra: &[&str]| {
+        let out = std::process::Command::new(support::bin())
+            .args(["audit", "127.0.0.1", "--port", &f.port(), "--timeout", "10"])
+            .args(["--range", "5001-5002", "--json", "--interval-ms", "0"])
+            .args(["--from", "127.0.0.1", "--policy", &policy])
+            .args(extra)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code(), v)
+    };
+    let f = fixture(&["--serve-interfaces"]);
+    let (code, v) = audit(&f, &["--interfaces", "--rpc-filter", &file]);
+    support::assert_valid_report(&v);
+    assert_eq!(code, Some(1), "{v}");
+    let not_in_force: Vec<&str> = support::findings_with(&v, "rpc-filter-not-in-force")
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(not_in_force.len(), 1, "{not_in_force:?}");
+    assert!(
+        not_in_force[0].contains(NETDFS) && not_in_force[0].contains("filters.cmd:2"),
+        "{}",
+        not_in_force[0]
+    );
+    // Without --rpc-filter the same audit says nothing about filters.
+    let (_, plain) = audit(&f, &["--interfaces"]);
+    assert!(support::findings_with(&plain, "rpc-filter-not-in-force").is_empty());
+    drop(f);
+    let f = fixture(&["--serve-interfaces", "--refuse-calls", NETDFS]);
+    let (_, v) = audit(&f, &["--interfaces", "--rpc-filter", &file]);
+    assert!(
+        support::findings_with(&v, "rpc-filter-not-in-force").is_empty(),
+        "{v}"
+    );
+    let out = std::process::Command::new(support::bin())
+        .args([
+            "audit",
+            "127.0.0.1",
+            "--port",
+            &f.port(),
+            "--policy",
+            &policy,
+        ])
+        .args(["--rpc-filter", &file])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--interfaces"));
+}

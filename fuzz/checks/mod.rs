@@ -6,6 +6,7 @@ pub mod auth_response;
 pub mod cl_datagram;
 pub mod epm_entries;
 pub mod ept_lookup_stub;
+pub mod mgmt_inq_if_ids;
 pub mod pdu_decode;
 pub mod policy_address;
 pub mod policy_fwstore;

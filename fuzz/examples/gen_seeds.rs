@@ -507,6 +507,40 @@ fn cl_seeds(out: &mut Out) -> Res<()> {
     Ok(())
 }
 
+/// `rpc_mgmt_inq_if_ids` answers: one naming three interfaces (one of them a null element),
+/// and a refusal with a null vector, in both byte orders.
+fn mgmt_seeds(out: &mut Out) -> Res<()> {
+    use rpcaudit::wire::mgmt::{IfId, InqIfIdsResponse};
+    for order in [ByteOrder::Little, ByteOrder::Big] {
+        let o = order_name(order);
+        let served = InqIfIdsResponse {
+            ids: Some(vec![
+                Some(IfId {
+                    uuid: SAMR,
+                    major: 1,
+                    minor: 0,
+                }),
+                None,
+                Some(IfId {
+                    uuid: EPM_INTERFACE,
+                    major: 3,
+                    minor: 0,
+                }),
+            ]),
+            status: 0,
+        }
+        .encode(order)?;
+        out.put("mgmt_inq_if_ids", &format!("served_{o}"), &served)?;
+        let refused = InqIfIdsResponse {
+            ids: None,
+            status: 5,
+        }
+        .encode(order)?;
+        out.put("mgmt_inq_if_ids", &format!("refused_{o}"), &refused)?;
+    }
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let root = std::env::args_os()
         .nth(1)
@@ -520,6 +554,7 @@ fn main() -> Res<()> {
     tower_seeds(&mut out)?;
     string_bindings(&mut out)?;
     cl_seeds(&mut out)?;
+    mgmt_seeds(&mut out)?;
     println!("wrote {} seeds under {}", out.count, out.root.display());
     Ok(())
 }

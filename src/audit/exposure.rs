@@ -9,19 +9,32 @@
 //! exits 3 through its status).
 
 use crate::epm::catalogue::Tag;
-use crate::epm::reach::{HostInterfaces, Verdict};
+use crate::epm::reach::{HostInterfaces, InterfaceReach, Verdict};
 use crate::finding::{Code, Finding, Severity};
 use crate::policy::{Action, Policy, Proto};
+use std::net::IpAddr;
 
 /// The findings about one host's probes; with `policy`, the intended policy the source is
 /// judged by.
 pub fn findings(host: &HostInterfaces, policy: Option<&Policy>) -> Vec<Finding> {
-    host.interfaces
+    findings_about(&host.target, &host.interfaces, host.source, policy)
+}
+
+/// The findings about the probes of `target` (`audit --interfaces` calls this with the probes
+/// from every vantage point); each probe is judged by its own source, else by `source`.
+pub fn findings_about(
+    target: &str,
+    interfaces: &[InterfaceReach],
+    source: Option<IpAddr>,
+    policy: Option<&Policy>,
+) -> Vec<Finding> {
+    interfaces
         .iter()
         .filter_map(|i| {
             let anonymous = i.anonymous.verdict == Verdict::Callable;
+            let from = i.source.or(source);
             // The rule of the policy that blocks this source on the interface's port.
-            let denied_by = match (policy, host.source) {
+            let denied_by = match (policy, from) {
                 (Some(p), Some(src)) if i.callable() => {
                     let d = p.decide(src, i.port, Proto::Tcp);
                     (d.action == Action::Block).then(|| {
@@ -48,9 +61,7 @@ pub fn findings(host: &HostInterfaces, policy: Option<&Policy>) -> Vec<Finding> 
                 .name
                 .clone()
                 .unwrap_or_else(|| i.interface.to_string());
-            let source = host
-                .source
-                .map_or_else(|| "this vantage point".to_string(), |s| s.to_string());
+            let source = from.map_or_else(|| "this vantage point".to_string(), |s| s.to_string());
             let how = match (&denied_by, anonymous) {
                 (Some(rule), true) => format!(
                     "answers anonymous calls from {source}, a source {rule} blocks on port {}",
@@ -67,10 +78,15 @@ pub fn findings(host: &HostInterfaces, policy: Option<&Policy>) -> Vec<Finding> 
                     Code::InterfaceExposed,
                     Severity::Error,
                     format!(
-                        "{}: {name} ({}) {how} on {} (tagged {})",
-                        host.target,
+                        "{}: {name} ({}) {how} on {}{} (tagged {})",
+                        target,
                         i.interface,
                         i.road,
+                        if i.unregistered {
+                            ", where the endpoint map does not register it (rpc_mgmt_inq_if_ids on that port named it)"
+                        } else {
+                            ""
+                        },
                         severe.join(", ")
                     ),
                     "stop its service where it is not needed, or refuse unauthenticated calls to it (RestrictRemoteClients, an RPC filter), or block its port from the sources that do not need it",
@@ -96,7 +112,7 @@ pub fn findings(host: &HostInterfaces, policy: Option<&Policy>) -> Vec<Finding> 
 mod tests {
     use super::*;
     use crate::epm::HostStatus;
-    use crate::epm::reach::{InterfaceReach, Probe};
+    use crate::epm::reach::Probe;
     use uuid::Uuid;
 
     fn reach(tags: Vec<Tag>, anonymous: Verdict) -> InterfaceReach {
@@ -112,6 +128,8 @@ mod tests {
                 evidence: "fault 0x1c010002 (nca_s_op_rng_error)".into(),
             },
             authenticated: None,
+            source: None,
+            unregistered: false,
         }
     }
 
@@ -124,6 +142,7 @@ mod tests {
             interfaces,
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         }
     }
 

@@ -29,14 +29,29 @@ pub fn pipe_of(road: &str) -> Option<String> {
 
 /// The findings about one host's probes judged by `filters`.
 pub fn findings(host: &HostInterfaces, filters: &RpcFilters) -> Vec<Finding> {
-    // Without the source, only filters that do not look at the address can be asked.
-    let src = match host.source {
-        Some(s) => s,
-        None if filters.scoped_by_address().next().is_none() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        None => return Vec::new(),
-    };
+    findings_about(&host.target, &host.interfaces, host.source, filters)
+}
+
+/// The findings about `interfaces` probed on `target` (from `source` where a probe does not
+/// name its own), judged by `filters`: what `findings` and `audit --interfaces --rpc-filter`
+/// share.
+pub fn findings_about(
+    target: &str,
+    interfaces: &[InterfaceReach],
+    source: Option<IpAddr>,
+    filters: &RpcFilters,
+) -> Vec<Finding> {
     let mut out = Vec::new();
-    for i in &host.interfaces {
+    for i in interfaces {
+        // Each probe's own source (`--from`), else the host's; without one, only filters that
+        // do not look at the address can be asked.
+        let src = match i.source.or(source) {
+            Some(s) => s,
+            None if filters.scoped_by_address().next().is_none() => {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            }
+            None => continue,
+        };
         let pipe = pipe_of(&i.road);
         let anonymous = Call::anonymous(i.interface, src, pipe.clone(), PROBE_OPNUM);
         let authenticated = Call {
@@ -50,7 +65,7 @@ pub fn findings(host: &HostInterfaces, filters: &RpcFilters) -> Vec<Finding> {
                 .map(|p| ("authenticated", p, authenticated)),
         );
         for (how, probe, call) in probes {
-            if let Some(f) = judge(host, i, how, probe, &call, filters) {
+            if let Some(f) = judge(target, source, i, how, probe, &call, filters) {
                 out.push(f);
             }
         }
@@ -59,7 +74,8 @@ pub fn findings(host: &HostInterfaces, filters: &RpcFilters) -> Vec<Finding> {
 }
 
 fn judge(
-    host: &HostInterfaces,
+    target: &str,
+    host_source: Option<IpAddr>,
     i: &InterfaceReach,
     how: &str,
     probe: &Probe,
@@ -69,8 +85,9 @@ fn judge(
     let d = filters.decide(call);
     let filter = d.filter.clone()?;
     let name = i.name.clone().unwrap_or_else(|| i.interface.to_string());
-    let source = host
+    let source = i
         .source
+        .or(host_source)
         .map_or_else(|| "this vantage point".to_string(), |s| s.to_string());
     let (code, severity, what, fix) = match (d.verdict, probe.verdict) {
         (RpcVerdict::Block, Verdict::Callable) => (
@@ -95,10 +112,7 @@ fn judge(
         Finding::new(
             code,
             severity,
-            format!(
-                "{}: {name} ({}) on {}: {what}",
-                host.target, i.interface, i.road
-            ),
+            format!("{}: {name} ({}) on {}: {what}", target, i.interface, i.road),
             fix,
         )
         .with_evidence([format!(
@@ -129,6 +143,8 @@ mod tests {
                 evidence: "fault 0x1c010002 (nca_s_op_rng_error)".into(),
             },
             authenticated: None,
+            source: None,
+            unregistered: false,
         }
     }
 
@@ -141,6 +157,7 @@ mod tests {
             interfaces,
             skipped: 0,
             source: source.map(|s| s.parse().unwrap()),
+            inquiries: vec![],
         }
     }
 

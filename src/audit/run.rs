@@ -12,6 +12,7 @@ use super::capacity::{HostCapacity, assess as assess_capacity};
 use super::verify::{Expected, MatrixRow, add_configured, build_matrix, matrix_findings};
 use crate::epm::client::DumpOptions;
 use crate::epm::pipe::PipeAccess;
+use crate::epm::reach::{InterfaceProbes, ReachOptions};
 use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
 use crate::pipeline::Order;
@@ -51,6 +52,13 @@ pub struct AuditRequest {
     /// What the host holds (`--store`: store exports and listings, read together), to set
     /// beside the intended policy; every target is taken to hold it.
     pub store: Option<LoadedPolicy>,
+    /// Probe each registered interface from each local source (`--interfaces`): the limits
+    /// of the probes of one host (their `dump` and `sources` are this request's). None: not
+    /// probed.
+    pub interfaces: Option<ReachOptions>,
+    /// With `interfaces`: the RPC filters meant to hold (`--rpc-filter`), each probe judged by
+    /// them (`audit::rpc_filters`).
+    pub rpc_filters: Option<crate::policy::rpc_filter::RpcFilters>,
 }
 
 /// Everything an audit found.
@@ -75,6 +83,8 @@ pub struct HostResult {
     /// Which named pipes opened anonymously from each local source that found SMB open (the
     /// `fence-bypass` findings cite them).
     pub pipes: Vec<PipeAccess>,
+    /// The interface probes (`--interfaces`), from each local source.
+    pub interfaces: Option<InterfaceProbes>,
     pub matrix: Vec<MatrixRow>,
     pub findings: Vec<Finding>,
     /// The host could not be fully examined.
@@ -99,10 +109,15 @@ struct Collect {
     extra_ports: Option<PortRanges>,
     roads: Vec<super::roads::Road>,
     sweeper: Sweeper,
+    interfaces: Option<ReachOptions>,
 }
 
-/// What [`collect`] gathers about one host.
-type Collected = (HostDump, Option<IpAddr>, Vec<Observation>, Vec<PipeAccess>);
+/// What was seen of one host from here: the probes' observations, the named pipes that
+/// opened, the interface probes.
+type Seen = (Vec<Observation>, Vec<PipeAccess>, Option<InterfaceProbes>);
+
+/// What [`collect`] gathers about one host: its dump, the address probed, what was seen.
+type Collected = (HostDump, Option<IpAddr>, Seen);
 
 /// The network half for one host: resolve it once, dump its endpoint mapper, then probe the
 /// endpoint mapper's port, the range, every discovered TCP and UDP port, the other roads to RPC
@@ -141,7 +156,13 @@ async fn collect(target: Target, c: Arc<Collect>) -> Collected {
         Some(ip) => open_pipes(&label, ip, &dump, &observations, &c).await,
         None => Vec::new(),
     };
-    (dump, ip, observations, pipes)
+    // The interfaces the map registers, from each local source, after the sweep (so the
+    // sweep's load and the probes' pauses do not overlap on the host).
+    let interfaces = match (&c.interfaces, c.probe) {
+        (Some(opts), true) => Some(crate::epm::reach::reach_dump(&label, &dump, opts).await),
+        _ => None,
+    };
+    (dump, ip, (observations, pipes, interfaces))
 }
 
 /// For each local source that found an SMB road open (445, 139), which named pipes open
@@ -217,6 +238,12 @@ pub async fn run_each(
         extra_ports: req.extra_ports.clone(),
         roads: req.roads.clone(),
         sweeper: Sweeper::new(&req.probe_config),
+        // The probes use the audit's own dump options and sources.
+        interfaces: req.interfaces.clone().map(|o| ReachOptions {
+            dump: req.dump.clone(),
+            sources: req.sources.clone(),
+            ..o
+        }),
     });
     let imported = index_imported(&req.imported);
     let targets = &req.targets;
@@ -233,8 +260,7 @@ pub async fn run_each(
                     None => (
                         crate::epm::client::failed("?", "no such target".into()),
                         None,
-                        vec![],
-                        vec![],
+                        (vec![], vec![], None),
                     ),
                 }
             }
@@ -245,16 +271,13 @@ pub async fn run_each(
                 &label,
                 format!("{label}: the host's task ended abnormally"),
             );
-            (dump, None, Vec::new(), Vec::new())
+            (dump, None, (Vec::new(), Vec::new(), None))
         },
-        |k, (dump, ip, observations, pipes)| {
+        |k, (dump, ip, seen)| {
             let about = ip
                 .and_then(|ip| imported.get(&ip))
                 .map_or(&[][..], Vec::as_slice);
-            emit(
-                k,
-                assess_host(req, policy, dump, ip, (observations, pipes), about),
-            );
+            emit(k, assess_host(req, policy, dump, ip, seen, about));
         },
     )
     .await;
@@ -335,7 +358,8 @@ fn combine(
                     &label,
                     format!("{label}: interrupted before its dump ended"),
                 );
-                let mut h = assess_host(req, policy, dump, None, (Vec::new(), Vec::new()), &[]);
+                let mut h =
+                    assess_host(req, policy, dump, None, (Vec::new(), Vec::new(), None), &[]);
                 h.incomplete = true;
                 h
             }
@@ -350,13 +374,14 @@ fn combine(
 
 /// The pure half for one host: capacity, the imported observations about it (`imported`; a
 /// local observation of the same source and port wins), its matrix rows and findings (with
-/// the named pipes that opened from each local source, `pipes`), and whether it is complete.
+/// the named pipes that opened from each local source, `pipes`, and the interface probes,
+/// `interface-exposed` judged against the intended policy), and whether it is complete.
 pub fn assess_host(
     req: &AuditRequest,
     policy: &LoadedPolicy,
     dump: HostDump,
     ip: Option<IpAddr>,
-    (mut observations, pipes): (Vec<Observation>, Vec<PipeAccess>),
+    (mut observations, pipes, interfaces): Seen,
     imported: &[Observation],
 ) -> HostResult {
     let port = req.epm_port;
@@ -456,6 +481,28 @@ pub fn assess_host(
         incomplete = true;
     }
 
+    // With --interfaces: a coercion or credentials interface callable anonymously, or from a
+    // source the intended policy blocks on its port. Probes cut short by the cap or the
+    // deadline, or ending undetermined, leave the host incomplete; a map that could not be
+    // read is the dump's status, judged above.
+    if let Some(probes) = &interfaces {
+        findings.extend(super::exposure::findings_about(
+            &dump.target,
+            &probes.interfaces,
+            None,
+            Some(&policy.policy),
+        ));
+        if let Some(filters) = &req.rpc_filters {
+            findings.extend(super::rpc_filters::findings_about(
+                &dump.target,
+                &probes.interfaces,
+                None,
+                filters,
+            ));
+        }
+        incomplete |= probes.status == HostStatus::Partial;
+    }
+
     // With a store and --auth-survey: what the host accepted against the configured
     // authentication restrictions; a restriction the survey could not check leaves the host
     // incomplete.
@@ -482,6 +529,7 @@ pub fn assess_host(
         capacity,
         observations,
         pipes,
+        interfaces,
         matrix,
         findings,
         incomplete,

@@ -59,6 +59,20 @@ pub struct AuditArgs {
     pub default_action: DefaultAction,
     #[command(flatten)]
     pub probe: super::probe::ProbeFlags,
+    /// Also probe each interface a host registers on TCP from each local source (`--from`),
+    /// anonymously and with the dump's credentials, as `rpcaudit interfaces` does: a coercion
+    /// or credentials interface callable anonymously or from a source the policy blocks is
+    /// an `interface-exposed` finding.
+    #[arg(long, conflicts_with = "no_probe")]
+    pub interfaces: bool,
+    /// With --interfaces: RPC filters meant to hold (`netsh rpc filter` commands or `show
+    /// filter` output, repeatable): a probe callable where they block is
+    /// `rpc-filter-not-in-force`, refused where a permit filter decides
+    /// `rpc-filter-permit-refused`.
+    #[arg(long = "rpc-filter", value_name = "FILE", requires = "interfaces")]
+    pub rpc_filter: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub reach: super::interfaces::ReachFlags,
     #[command(flatten)]
     pub epm: EpmArgs,
     /// Print the JSON report instead of tables (a document: it holds every host until the end;
@@ -132,10 +146,15 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     let probe_config = args.probe.config(super::fd_budget().probes);
     let dump = args.epm.options()?;
     let roads = crate::audit::roads::at(dump.roads.http_port, dump.roads.udp_port);
+    let rpc_filters = if args.rpc_filter.is_empty() {
+        None
+    } else {
+        Some(crate::policy::load_rpc_filters(&args.rpc_filter)?)
+    };
     let req = AuditRequest {
         targets: targets.clone(),
         epm_port: args.epm.port,
-        dump,
+        dump: dump.clone(),
         concurrency: args.epm.hosts_in_flight(),
         range: range.clone(),
         static_ports: args.static_ports.clone(),
@@ -147,6 +166,10 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         imported,
         default_action: args.default_action.into(),
         store,
+        interfaces: args
+            .interfaces
+            .then(|| args.reach.options(dump.clone(), args.probe.from.clone())),
+        rpc_filters,
     };
     let ctx = ReportContext {
         inputs: Inputs {

@@ -17,6 +17,29 @@ pub struct InterfacesArgs {
     pub targets: super::targets::TargetArgs,
     #[command(flatten)]
     pub epm: EpmArgs,
+    #[command(flatten)]
+    pub reach: ReachFlags,
+    /// Probe from this local source address (one of this host's own; repeatable: every
+    /// interface is probed from each in turn, and each probe reports its source).
+    #[arg(long = "from", value_name = "IP", value_parser = crate::probe::parse_source)]
+    pub from: Vec<std::net::IpAddr>,
+    /// The intended policy (as `audit --policy` reads it, repeatable): a coercion or
+    /// credentials interface callable from a source it blocks on that port is an
+    /// `interface-exposed` finding, authenticated or not.
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: Vec<std::path::PathBuf>,
+    /// RPC filters (`netsh rpc filter` commands or `show filter` output, repeatable): a probe
+    /// callable where they block is `rpc-filter-not-in-force`, refused where a permit filter
+    /// decides `rpc-filter-permit-refused`.
+    #[arg(long = "rpc-filter", value_name = "FILE")]
+    pub rpc_filter: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub output: super::stream::HostsOutput,
+}
+
+/// The limits of the interface probes, shared by `interfaces` and `audit --interfaces`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReachFlags {
     /// Probe at most this many interfaces per host (those the catalogue tags first); the
     /// host is then `partial`.
     #[arg(long, value_name = "N", default_value_t = 64,
@@ -34,18 +57,24 @@ pub struct InterfacesArgs {
     /// anonymous session per probe).
     #[arg(long)]
     pub pipes: bool,
-    /// The intended policy (as `audit --policy` reads it, repeatable): a coercion or
-    /// credentials interface callable from a source it blocks on that port is an
-    /// `interface-exposed` finding, authenticated or not.
-    #[arg(long = "policy", value_name = "FILE")]
-    pub policy: Vec<std::path::PathBuf>,
-    /// RPC filters (`netsh rpc filter` commands or `show filter` output, repeatable): a probe
-    /// callable where they block is `rpc-filter-not-in-force`, refused where a permit filter
-    /// decides `rpc-filter-permit-refused`.
-    #[arg(long = "rpc-filter", value_name = "FILE")]
-    pub rpc_filter: Vec<std::path::PathBuf>,
-    #[command(flatten)]
-    pub output: super::stream::HostsOutput,
+}
+
+impl ReachFlags {
+    /// The probes' limits over `dump`'s options, from `sources`.
+    pub fn options(
+        &self,
+        dump: crate::epm::client::DumpOptions,
+        sources: Vec<std::net::IpAddr>,
+    ) -> ReachOptions {
+        ReachOptions {
+            dump,
+            max_interfaces: self.max_interfaces as usize,
+            interval: Duration::from_millis(self.interval_ms),
+            host_timeout: Duration::from_secs(self.probe_timeout),
+            pipes: self.pipes,
+            sources,
+        }
+    }
 }
 
 pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
@@ -68,13 +97,7 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     };
     let dump = args.epm.options()?;
     let connect_timeout = dump.connect_timeout;
-    let opts = ReachOptions {
-        dump,
-        max_interfaces: args.max_interfaces as usize,
-        interval: Duration::from_millis(args.interval_ms),
-        host_timeout: Duration::from_secs(args.probe_timeout),
-        pipes: args.pipes,
-    };
+    let opts = args.reach.options(dump, args.from.clone());
     let form = args.output.form();
     let in_flight = args.epm.hosts_in_flight();
     let rt = super::runtime()?;

@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// With --serve-interfaces: refuse binds to this interface with a bind_nak (repeatable).
     #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
     pub refuse_binds: Vec<uuid::Uuid>,
+    /// With --serve-interfaces: serve this interface (as v1.0) without registering it, so only
+    /// the management interface's rpc_mgmt_inq_if_ids names it (repeatable).
+    #[arg(long, value_name = "UUID", requires = "serve_interfaces")]
+    pub serve_unregistered: Vec<uuid::Uuid>,
 }
 
 /// `--refuse-calls-from UUID@ADDR`.
@@ -164,6 +168,7 @@ impl ServeArgs {
             refuse_calls: self.refuse_calls.clone(),
             refuse_binds: self.refuse_binds.clone(),
             refuse_calls_from: self.refuse_calls_from.clone(),
+            unregistered: self.serve_unregistered.clone(),
         };
         c.require_auth = self
             .require_auth

@@ -600,14 +600,15 @@ impl EpmSession {
         auth: Option<(&Credentials, Level)>,
         spn: Option<&str>,
     ) -> Result<Self, DumpError> {
-        Self::connect_for(road, addr, opts, deadline, auth, spn, EPM_SYNTAX).await
+        Self::connect_for(road, (None, addr), opts, deadline, auth, spn, EPM_SYNTAX).await
     }
 
-    /// [`EpmSession::connect_over`], binding to `syntax` instead of the endpoint mapper: the
-    /// session `epm::reach` probes an interface with.
+    /// [`EpmSession::connect_over`] from the local address `from` (None: the kernel's choice),
+    /// binding to `syntax` instead of the endpoint mapper: the session `epm::reach` probes an
+    /// interface with.
     pub async fn connect_for(
         road: Transport,
-        addr: SocketAddr,
+        (from, addr): (Option<std::net::IpAddr>, SocketAddr),
         opts: &DumpOptions,
         deadline: Instant,
         auth: Option<(&Credentials, Level)>,
@@ -615,20 +616,22 @@ impl EpmSession {
         syntax: SyntaxId,
     ) -> Result<Self, DumpError> {
         let connect_by = deadline.min(Instant::now() + opts.connect_timeout);
-        let stream = timeout_at(connect_by, TcpStream::connect(addr))
-            .await
-            .map_err(|_| DumpError::Timeout {
-                step: "connect",
-                bound: if connect_by == deadline {
-                    Bound::Host(opts.timeout)
-                } else {
-                    Bound::Step(opts.connect_timeout)
-                },
-                received: 0,
-                announced: None,
-            })?
-            .map_err(|source| DumpError::Connect { addr, source })?;
-        let _ = stream.set_nodelay(true);
+        let stream = timeout_at(
+            connect_by,
+            crate::smb::session::tcp_connect_from(addr, from),
+        )
+        .await
+        .map_err(|_| DumpError::Timeout {
+            step: "connect",
+            bound: if connect_by == deadline {
+                Bound::Host(opts.timeout)
+            } else {
+                Bound::Step(opts.connect_timeout)
+            },
+            received: 0,
+            announced: None,
+        })?
+        .map_err(|source| DumpError::Connect { addr, source })?;
         let mut stream = stream;
         if road == Transport::Http {
             let by = deadline.min(Instant::now() + opts.call_timeout);
@@ -1195,6 +1198,20 @@ impl<C: Fragments> EpmSession<C> {
         self.call_co("probe call", opnum, &[])
             .await
             .map(|(stub, _)| stub.len())
+    }
+
+    /// `rpc_mgmt_inq_if_ids` on a session bound to the management interface
+    /// ([`crate::wire::mgmt::MGMT_SYNTAX`]): the interfaces the server behind the endpoint
+    /// serves, registered or not.
+    pub async fn inq_if_ids(&mut self) -> Result<crate::wire::mgmt::InqIfIdsResponse, DumpError> {
+        use crate::wire::mgmt::{InqIfIdsRequest, OPNUM_INQ_IF_IDS};
+        call_stub(
+            self,
+            "rpc_mgmt_inq_if_ids",
+            OPNUM_INQ_IF_IDS,
+            &InqIfIdsRequest,
+        )
+        .await
     }
 
     /// One `ept_lookup` page.

@@ -38,6 +38,8 @@ pub struct SmbOptions {
     /// Send each request and read its answer in one `FSCTL_PIPE_TRANSCEIVE` (one round trip);
     /// off: a write, then reads.
     pub transceive: bool,
+    /// The local address the SMB connection leaves from (None: the kernel's choice).
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl Default for SmbOptions {
@@ -46,6 +48,7 @@ impl Default for SmbOptions {
             port: SMB_PORT,
             netbios_name: None,
             transceive: true,
+            source: None,
         }
     }
 }
@@ -187,7 +190,12 @@ impl<'r> SmbRoad<'r> {
                 .clone()
                 .unwrap_or_else(|| self.target.to_string())
         });
-        let mut session = match timeout_at(by, Session::connect(addr, netbios.as_deref())).await {
+        let mut session = match timeout_at(
+            by,
+            Session::connect_from(addr, self.smb.source, netbios.as_deref()),
+        )
+        .await
+        {
             Err(_) => {
                 return Err(DumpError::Timeout {
                     step: "connect",
@@ -404,7 +412,8 @@ pub async fn open_pipes_from(
 
 /// Probe one interface over the named pipe `name` (without `\\pipe\\`) on `addr` (the SMB
 /// port): an anonymous SMB session, then an unauthenticated bind to `syntax` on the pipe, as
-/// over TCP, and one call at `opnum` (`epm::reach` picks one beyond every dispatch table).
+/// over TCP, and one call at `opnum` (`epm::reach` picks one beyond every dispatch table),
+/// from the local address `source` when one is given.
 pub(crate) async fn probe_pipe(
     target: &str,
     addr: SocketAddr,
@@ -412,9 +421,12 @@ pub(crate) async fn probe_pipe(
     syntax: crate::wire::pdu::SyntaxId,
     opnum: u16,
     opts: &DumpOptions,
-    deadline: Instant,
+    (source, deadline): (Option<std::net::IpAddr>, Instant),
 ) -> Result<usize, DumpError> {
-    let smb = SmbOptions::default();
+    let smb = SmbOptions {
+        source,
+        ..SmbOptions::default()
+    };
     let addrs = [addr];
     let road = SmbRoad::new(target, &addrs, opts, &smb);
     let (pipe, _) = road.open_pipe(addr, deadline, None, name).await?;

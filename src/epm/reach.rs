@@ -63,6 +63,9 @@ pub struct ReachOptions {
     /// Probe the interfaces registered on named pipes too (`ncacn_np`, an anonymous SMB
     /// session on 445 per probe).
     pub pipes: bool,
+    /// The local addresses every probe is made from, one after another (`--from`); empty:
+    /// the kernel's choice, once.
+    pub sources: Vec<IpAddr>,
 }
 
 /// What one probe concluded.
@@ -70,6 +73,8 @@ pub struct ReachOptions {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
+// Named apart from the audit matrix's Verdict in the report's schema, whose name stays.
+#[schemars(rename = "InterfaceVerdict")]
 pub enum Verdict {
     /// The call reached the interface (fault nca_s_op_rng_error).
     Callable,
@@ -121,6 +126,46 @@ pub struct InterfaceReach {
     /// Absent when the dump did not authenticate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticated: Option<Probe>,
+    /// The address this interface's probes left from (the source the host saw, or the
+    /// `--from` address asked for when none connected); absent when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<IpAddr>,
+    /// Not registered in the endpoint map on this port: `rpc_mgmt_inq_if_ids` named it
+    /// (only the catalogue's coercion and credentials interfaces are probed so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unregistered: bool,
+}
+
+/// What one TCP endpoint answered to `rpc_mgmt_inq_if_ids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Inquiry {
+    pub port: u16,
+    /// The address the inquiry left from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub source: Option<IpAddr>,
+    /// Whether the inquiry was made with the dump's credentials (after an anonymous refusal).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub authenticated: bool,
+    /// The interfaces the endpoint says it serves (at most `wire::mgmt::MAX_IF_IDS`).
+    pub served: Vec<Served>,
+    /// Why no list was read (a fault, a refusal, no answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One interface an endpoint serves, by `rpc_mgmt_inq_if_ids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Served {
+    pub interface: Uuid,
+    /// "major.minor".
+    pub version: String,
+    /// The catalogue's label, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Whether the endpoint map registers it on this port.
+    pub registered: bool,
 }
 
 impl InterfaceReach {
@@ -132,6 +177,25 @@ impl InterfaceReach {
                 .as_ref()
                 .is_some_and(|p| p.verdict == Verdict::Callable)
     }
+}
+
+/// The interface probes of one host after its dump: what `audit --interfaces` reports beside
+/// the dump, and what [`HostInterfaces`] is made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InterfaceProbes {
+    /// `ok` when every selected interface was probed from every source and each probe ended
+    /// in a verdict; `partial` when the cap or the deadline cut them short or a probe ended
+    /// undetermined; `error` when there was no endpoint map to probe from.
+    pub status: HostStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// One entry per interface, road and source.
+    pub interfaces: Vec<InterfaceReach>,
+    /// Interfaces selected but not probed: over the cap, or out of time.
+    pub skipped: usize,
+    /// What each TCP endpoint answered to `rpc_mgmt_inq_if_ids`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inquiries: Vec<Inquiry>,
 }
 
 /// One host: its dump and each interface's reachability.
@@ -152,6 +216,9 @@ pub struct HostInterfaces {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub source: Option<IpAddr>,
+    /// What each TCP endpoint answered to `rpc_mgmt_inq_if_ids`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inquiries: Vec<Inquiry>,
 }
 
 /// Classify what a probe session ended with: the verdict and the evidence.
@@ -164,31 +231,39 @@ pub fn classify(result: &Result<usize, DumpError>) -> Probe {
             Verdict::Callable,
             format!("a response ({len} stub bytes) at opnum {PROBE_OPNUM}"),
         ),
-        Err(DumpError::Fault { code, status, .. }) => match *code {
+        Err(e) => classify_error(e),
+    }
+}
+
+/// [`classify`] of a session that ended with `e`.
+fn classify_error(e: &DumpError) -> Probe {
+    let probe = |verdict, evidence: String| Probe { verdict, evidence };
+    match e {
+        DumpError::Fault { code, status, .. } => match *code {
             STATUS_OP_RNG_ERROR => probe(Verdict::Callable, format!("fault {status}")),
             STATUS_ACCESS_DENIED => probe(Verdict::Refused, format!("fault {status}")),
             STATUS_UNK_IF => probe(Verdict::NotOffered, format!("fault {status}")),
             _ => probe(Verdict::Undetermined, format!("fault {status}")),
         },
-        Err(DumpError::AnonymousRefused { .. }) => probe(
+        DumpError::AnonymousRefused { .. } => probe(
             Verdict::Refused,
             "fault 0x00000005 (rpc_s_access_denied)".into(),
         ),
-        Err(e @ DumpError::LogonFailure { .. }) => probe(Verdict::Refused, e.to_string()),
-        Err(DumpError::BindNak { reason, name }) => probe(
+        e @ DumpError::LogonFailure { .. } => probe(Verdict::Refused, e.to_string()),
+        DumpError::BindNak { reason, name } => probe(
             Verdict::Refused,
             format!("bind_nak, reason {reason} ({name})"),
         ),
-        Err(DumpError::BindRejected(detail)) => probe(Verdict::NotOffered, detail.clone()),
-        Err(e) if e.is_unreachable() => probe(Verdict::Unreachable, e.to_string()),
-        Err(e) => probe(Verdict::Undetermined, e.to_string()),
+        DumpError::BindRejected(detail) => probe(Verdict::NotOffered, detail.clone()),
+        e if e.is_unreachable() => probe(Verdict::Unreachable, e.to_string()),
+        e => probe(Verdict::Undetermined, e.to_string()),
     }
 }
 
 /// Bind to `syntax` at `addr` and call [`PROBE_OPNUM`], anonymously or with the dump's
 /// credentials.
 async fn probe_one(
-    addr: SocketAddr,
+    (from, addr): (Option<IpAddr>, SocketAddr),
     syntax: SyntaxId,
     opts: &DumpOptions,
     deadline: Instant,
@@ -204,17 +279,17 @@ async fn probe_one(
                     verdict: Verdict::Undetermined,
                     evidence: "no credentials".into(),
                 },
-                None,
+                from,
             );
         }
         (false, _) => None,
     };
-    let mut source = None;
+    let mut source = from;
     // The session the dump's binds build (client::EpmSession::connect_over), bound to the interface
     // probed instead of the endpoint mapper.
     let result = match EpmSession::connect_for(
         Transport::Tcp,
-        addr,
+        (from, addr),
         opts,
         deadline,
         auth,
@@ -224,7 +299,7 @@ async fn probe_one(
     .await
     {
         Ok(mut s) => {
-            source = s.local_addr().map(|a| a.ip());
+            source = s.local_addr().map(|a| a.ip()).or(from);
             s.probe_call(PROBE_OPNUM).await
         }
         Err(e) => Err(e),
@@ -255,157 +330,357 @@ fn version(v: &str) -> Option<(u16, u16)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-/// Dump `target`, then probe each interface it registers on TCP.
+/// Dump `target`, then probe each interface it registers on TCP ([`reach_dump`]).
 pub async fn reach_host(target: &str, addrs: &[SocketAddr], opts: &ReachOptions) -> HostInterfaces {
     let dump = dump_host(target, addrs, &opts.dump).await;
-    // The service name a Kerberos bind asks a ticket for, as the dump's binds do.
-    let spn = kerberos_spn(target, &opts.dump);
-    let mut host = HostInterfaces {
+    if dump.address.is_none() {
+        return HostInterfaces {
+            target: target.to_string(),
+            status: dump.status,
+            error: dump.error.clone(),
+            dump,
+            interfaces: Vec::new(),
+            skipped: 0,
+            source: None,
+            inquiries: Vec::new(),
+        };
+    }
+    let probes = reach_dump(target, &dump, opts).await;
+    // The dump's state first: a partial dump stays partial, and its error is the one shown.
+    let status = match dump.status {
+        HostStatus::Ok => probes.status,
+        other => other,
+    };
+    HostInterfaces {
         target: target.to_string(),
-        status: dump.status,
-        error: dump.error.clone(),
+        status,
+        error: dump.error.clone().or(probes.error),
+        source: probes.interfaces.iter().find_map(|i| i.source),
         dump,
-        interfaces: Vec::new(),
-        skipped: 0,
-        source: None,
-    };
-    let Some(peer) = host.dump.address else {
-        return host;
-    };
-    let authenticated = host.dump.auth.is_some();
-    // Distinct (interface, version, port or pipe) on ncacn_ip_tcp, and on ncacn_np when asked,
-    // the endpoint mapper itself aside.
-    let mut selected: Vec<(Uuid, String, u16, String, Option<String>)> = Vec::new();
-    for e in &host.dump.endpoints {
+        interfaces: probes.interfaces,
+        skipped: probes.skipped,
+        inquiries: probes.inquiries,
+    }
+}
+
+/// One interface chosen for probing.
+#[derive(Debug, Clone)]
+struct Selected {
+    uuid: Uuid,
+    version: String,
+    port: u16,
+    /// The registration's binding, or for one found by `rpc_mgmt_inq_if_ids` the endpoint's.
+    road: String,
+    /// The pipe name, for `ncacn_np`.
+    pipe: Option<String>,
+    /// Found by `rpc_mgmt_inq_if_ids`, not in the endpoint map.
+    unregistered: bool,
+}
+
+impl Selected {
+    fn same(&self, uuid: &Uuid, version: &str, port: u16, pipe: &Option<String>) -> bool {
+        self.uuid == *uuid && self.version == version && self.port == port && self.pipe == *pipe
+    }
+}
+
+/// The interfaces of `dump` to probe: distinct (interface, version, port or pipe) on
+/// `ncacn_ip_tcp`, and on `ncacn_np` when asked, the endpoint mapper itself aside. The second
+/// value counts pipe registrations whose name is not plain (not probed).
+fn select(dump: &HostDump, pipes: bool) -> (Vec<Selected>, usize) {
+    let mut skipped = 0;
+    let mut selected: Vec<Selected> = Vec::new();
+    for e in &dump.endpoints {
         let (port, pipe) = match (e.protocol.as_str(), e.port) {
             ("ncacn_ip_tcp", Some(port)) => (port, None),
-            ("ncacn_np", _) if opts.pipes => match pipe_name(&e.binding) {
+            ("ncacn_np", _) if pipes => match pipe_name(&e.binding) {
                 Some(name) => (super::pipe::SMB_PORT, Some(name.to_ascii_lowercase())),
                 None => {
-                    host.skipped += 1;
+                    skipped += 1;
                     continue;
                 }
             },
             _ => continue,
         };
         if e.interface == EPM_INTERFACE
-            || selected.iter().any(|(u, v, p, _, n)| {
-                *u == e.interface && *v == e.version && *p == port && *n == pipe
-            })
+            || selected
+                .iter()
+                .any(|s| s.same(&e.interface, &e.version, port, &pipe))
         {
             continue;
         }
-        selected.push((
-            e.interface,
-            e.version.clone(),
+        selected.push(Selected {
+            uuid: e.interface,
+            version: e.version.clone(),
             port,
-            e.binding.clone(),
+            road: e.binding.clone(),
             pipe,
-        ));
+            unregistered: false,
+        });
     }
-    // The interfaces the catalogue tags come first, so a cap keeps them.
-    selected.sort_by_key(|(u, _, port, _, _)| (names::tags(u).is_empty(), *port, *u));
+    (selected, skipped)
+}
+
+/// Bind to the management interface at `addr` and ask `rpc_mgmt_inq_if_ids`, anonymously or
+/// with the dump's credentials.
+async fn inquire(
+    (from, addr): (Option<IpAddr>, SocketAddr),
+    opts: &DumpOptions,
+    deadline: Instant,
+    authenticated: bool,
+    spn: Option<&str>,
+) -> (
+    Result<crate::wire::mgmt::InqIfIdsResponse, DumpError>,
+    Option<IpAddr>,
+) {
+    let auth = match (authenticated, opts.auth.credentials.as_deref()) {
+        (true, Some(c)) => Some((c, opts.auth.level)),
+        _ => None,
+    };
+    match EpmSession::connect_for(
+        Transport::Tcp,
+        (from, addr),
+        opts,
+        deadline,
+        auth,
+        spn,
+        crate::wire::mgmt::MGMT_SYNTAX,
+    )
+    .await
+    {
+        Ok(mut s) => {
+            let source = s.local_addr().map(|a| a.ip()).or(from);
+            (s.inq_if_ids().await, source)
+        }
+        Err(e) => (Err(e), from),
+    }
+}
+
+/// Probe each interface `dump` registers on TCP (and on named pipes with
+/// [`ReachOptions::pipes`]) from each of [`ReachOptions::sources`], anonymously and, when the
+/// dump authenticated, with its credentials; first, each TCP endpoint is asked which
+/// interfaces it serves (`rpc_mgmt_inq_if_ids`, from the first source), and the catalogue's
+/// coercion and credentials interfaces it serves without registering them there are probed
+/// too. All within the cap (inquiries and interfaces each), the pause and the host's deadline.
+pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> InterfaceProbes {
+    let mut out = InterfaceProbes {
+        status: HostStatus::Ok,
+        error: None,
+        interfaces: Vec::new(),
+        skipped: 0,
+        inquiries: Vec::new(),
+    };
+    let Some(peer) = dump.address else {
+        out.status = HostStatus::Error;
+        out.error = Some(format!(
+            "{target}: the endpoint map was not read, so no interface was probed"
+        ));
+        return out;
+    };
+    // The service name a Kerberos bind asks a ticket for, as the dump's binds do.
+    let spn = kerberos_spn(target, &opts.dump);
+    let authenticated = dump.auth.is_some();
+    // Each --from source in turn, or the kernel's choice (as probe::vantage_points plans).
+    let sources: Vec<Option<IpAddr>> = if opts.sources.is_empty() {
+        vec![None]
+    } else {
+        opts.sources.iter().copied().map(Some).collect()
+    };
+    let (mut selected, unplain) = select(dump, opts.pipes);
+    out.skipped = unplain;
     let deadline = Instant::now() + opts.host_timeout;
     let mut first = true;
-    for (k, (uuid, v, port, binding, pipe)) in selected.iter().enumerate() {
-        if k >= opts.max_interfaces || Instant::now() >= deadline {
-            host.skipped += selected.len() - k;
-            host.status = HostStatus::Partial;
-            host.error.get_or_insert_with(|| {
-                if k >= opts.max_interfaces {
-                    format!(
-                        "{target}: {} of {} interfaces probed (--max-interfaces)",
-                        k,
-                        selected.len()
-                    )
-                } else {
-                    format!(
-                        "{target}: {} of {} interfaces probed before the host's deadline",
-                        k,
-                        selected.len()
-                    )
+    let pause = |first: &mut bool| {
+        let wait = if *first {
+            Duration::ZERO
+        } else {
+            opts.interval
+        };
+        *first = false;
+        tokio::time::sleep_until((Instant::now() + wait).min(deadline))
+    };
+
+    // rpc_mgmt_inq_if_ids on each distinct TCP port of the map, as rpcmap asks.
+    let mut ports: Vec<u16> = selected
+        .iter()
+        .filter(|s| s.pipe.is_none())
+        .map(|s| s.port)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    // The inquiries leave from the first source.
+    let first_source = sources.first().copied().flatten();
+    for port in ports.into_iter().take(opts.max_interfaces) {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let addr = SocketAddr::new(peer.ip(), port);
+        pause(&mut first).await;
+        let (mut answer, mut source) =
+            inquire((first_source, addr), &opts.dump, deadline, false, None).await;
+        let mut with_creds = false;
+        if authenticated && classify_inquiry(&answer) == Verdict::Refused {
+            pause(&mut first).await;
+            (answer, source) = inquire(
+                (first_source, addr),
+                &opts.dump,
+                deadline,
+                true,
+                spn.as_deref(),
+            )
+            .await;
+            with_creds = true;
+        }
+        let mut inquiry = Inquiry {
+            port,
+            source,
+            authenticated: with_creds,
+            served: Vec::new(),
+            error: None,
+        };
+        match answer {
+            Ok(resp) if resp.status == 0 => {
+                for id in resp.if_ids() {
+                    let version = format!("{}.{}", id.major, id.minor);
+                    let registered = dump.endpoints.iter().any(|e| {
+                        e.protocol == "ncacn_ip_tcp"
+                            && e.port == Some(port)
+                            && e.interface == id.uuid
+                            && e.version == version
+                    });
+                    let severe = names::tags(&id.uuid).iter().any(|t| t.is_severe());
+                    if !registered
+                        && severe
+                        && !selected
+                            .iter()
+                            .any(|s| s.same(&id.uuid, &version, port, &None))
+                    {
+                        selected.push(Selected {
+                            uuid: id.uuid,
+                            version: version.clone(),
+                            port,
+                            road: format!("ncacn_ip_tcp:{}[{port}]", peer.ip()),
+                            pipe: None,
+                            unregistered: true,
+                        });
+                    }
+                    inquiry.served.push(Served {
+                        interface: id.uuid,
+                        version,
+                        name: names::label(&id.uuid),
+                        registered,
+                    });
                 }
+            }
+            Ok(resp) => {
+                inquiry.error = Some(format!(
+                    "status {}",
+                    crate::wire::pdu::describe_status(resp.status)
+                ))
+            }
+            Err(e) => inquiry.error = Some(e.to_string()),
+        }
+        out.inquiries.push(inquiry);
+    }
+    // The interfaces the catalogue tags come first, so a cap keeps them.
+    selected.sort_by_key(|s| (names::tags(&s.uuid).is_empty(), s.port, s.uuid));
+
+    for (k, sel) in selected.iter().enumerate() {
+        if k >= opts.max_interfaces || Instant::now() >= deadline {
+            out.skipped += selected.len() - k;
+            out.status = HostStatus::Partial;
+            out.error = Some(if k >= opts.max_interfaces {
+                format!(
+                    "{target}: {k} of {} interfaces probed (--max-interfaces)",
+                    selected.len()
+                )
+            } else {
+                format!(
+                    "{target}: {k} of {} interfaces probed before the host's deadline",
+                    selected.len()
+                )
             });
             break;
         }
-        let Some((major, minor)) = version(v) else {
-            host.skipped += 1;
+        let Some((major, minor)) = version(&sel.version) else {
+            out.skipped += 1;
             continue;
         };
-        let syntax = SyntaxId::new(*uuid, major, minor);
-        let addr = SocketAddr::new(peer.ip(), *port);
-        let pause = |first: &mut bool| {
-            let wait = if *first {
-                Duration::ZERO
-            } else {
-                opts.interval
+        let syntax = SyntaxId::new(sel.uuid, major, minor);
+        let addr = SocketAddr::new(peer.ip(), sel.port);
+        for &from in &sources {
+            let reach = |anonymous, authenticated, source| InterfaceReach {
+                interface: sel.uuid,
+                version: sel.version.clone(),
+                name: names::label(&sel.uuid),
+                tags: names::tags(&sel.uuid),
+                road: sel.road.clone(),
+                port: sel.port,
+                anonymous,
+                authenticated,
+                source,
+                unregistered: sel.unregistered,
             };
-            *first = false;
-            tokio::time::sleep_until((Instant::now() + wait).min(deadline))
-        };
-        pause(&mut first).await;
-        if let Some(name) = pipe {
-            // Over the pipe: an anonymous SMB session; the credentials are not used there.
-            let result = super::pipe::probe_pipe(
-                target,
-                addr,
-                name,
-                syntax,
-                PROBE_OPNUM,
-                &opts.dump,
-                deadline,
-            )
-            .await;
-            host.interfaces.push(InterfaceReach {
-                interface: *uuid,
-                version: v.clone(),
-                name: names::label(uuid),
-                tags: names::tags(uuid),
-                road: binding.clone(),
-                port: *port,
-                anonymous: classify(&result),
-                authenticated: None,
-            });
-            continue;
-        }
-        let (anonymous, source) = probe_one(addr, syntax, &opts.dump, deadline, false, None).await;
-        host.source = host.source.or(source);
-        let authenticated = if authenticated {
             pause(&mut first).await;
-            let (probe, source) =
-                probe_one(addr, syntax, &opts.dump, deadline, true, spn.as_deref()).await;
-            host.source = host.source.or(source);
-            Some(probe)
-        } else {
-            None
-        };
-        // Built as in the pipe branch above, with both verdicts from the probes over TCP.
-        host.interfaces.push(InterfaceReach {
-            interface: *uuid,
-            version: v.clone(),
-            name: names::label(uuid),
-            tags: names::tags(uuid),
-            road: binding.clone(),
-            port: *port,
-            anonymous,
-            authenticated,
-        });
+            if let Some(name) = &sel.pipe {
+                // Over the pipe: an anonymous SMB session; the credentials are not used there.
+                let result = super::pipe::probe_pipe(
+                    target,
+                    addr,
+                    name,
+                    syntax,
+                    PROBE_OPNUM,
+                    &opts.dump,
+                    (from, deadline),
+                )
+                .await;
+                out.interfaces.push(reach(classify(&result), None, from));
+                continue;
+            }
+            let (anonymous, source) =
+                probe_one((from, addr), syntax, &opts.dump, deadline, false, None).await;
+            let (authenticated, source) = if authenticated {
+                pause(&mut first).await;
+                let (probe, again) = probe_one(
+                    (from, addr),
+                    syntax,
+                    &opts.dump,
+                    deadline,
+                    true,
+                    spn.as_deref(),
+                )
+                .await;
+                (Some(probe), source.or(again))
+            } else {
+                (None, source)
+            };
+            out.interfaces.push(reach(anonymous, authenticated, source));
+        }
     }
-    // An interface whose answer could not be read is not known to be refused: the host is not
-    // whole (fail closed), and says which.
-    let undetermined = host
+    // An interface whose answer could not be read is not known to be refused: the probes are
+    // not whole (fail closed), and say which.
+    let undetermined = out
         .interfaces
         .iter()
         .flat_map(|i| std::iter::once(&i.anonymous).chain(i.authenticated.as_ref()))
         .filter(|p| p.verdict == Verdict::Undetermined)
         .count();
-    if undetermined > 0 && host.status == HostStatus::Ok {
-        host.status = HostStatus::Partial;
-        host.error = Some(format!(
+    if undetermined > 0 && out.status == HostStatus::Ok {
+        out.status = HostStatus::Partial;
+        out.error = Some(format!(
             "{target}: {undetermined} interface probes ended undetermined (neither callable nor refused)"
         ));
     }
-    host
+    out
+}
+
+/// The verdict an inquiry's answer would have as a probe: a refusal there is retried with the
+/// dump's credentials.
+fn classify_inquiry(answer: &Result<crate::wire::mgmt::InqIfIdsResponse, DumpError>) -> Verdict {
+    match answer {
+        Ok(r) if r.status == STATUS_ACCESS_DENIED => Verdict::Refused,
+        Ok(_) => Verdict::Callable,
+        Err(e) => classify_error(e).verdict,
+    }
 }
 
 /// [`reach_host`] for every target, at most `concurrency` at once, each handed to `emit` as
@@ -434,6 +709,7 @@ pub async fn reach_each<T, F, E, Fut>(
             interfaces: Vec::new(),
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         }
     };
     // The same call as epm::dump::dump_each's, with reach_host for dump_host: what the two share is
@@ -508,6 +784,7 @@ mod tests {
             interval: Duration::from_millis(1),
             host_timeout: Duration::from_secs(20),
             pipes: false,
+            sources: Vec::new(),
         }
     }
 
@@ -559,6 +836,52 @@ mod tests {
         );
         // Tagged interfaces come first.
         assert!(!host.interfaces[0].tags.is_empty());
+    }
+
+    #[tokio::test]
+    async fn inq_if_ids_finds_a_severe_interface_the_map_does_not_register() {
+        // MS-EFSR's efsrpc UUID (coercion), served on the fixture's port, registered nowhere.
+        const EFSR: Uuid = Uuid::from_u128(0xc681d488_d850_11d0_8c52_00c04fd90f7e);
+        let server = fixture(
+            InterfaceRules {
+                serve: true,
+                unregistered: vec![EFSR],
+                ..InterfaceRules::default()
+            },
+            None,
+        )
+        .await;
+        let port = server.local_addr().port();
+        let host = reach_host(
+            "fixture",
+            &[server.local_addr()],
+            &options(AuthMode::None, None, 64),
+        )
+        .await;
+        assert_eq!(host.status, HostStatus::Ok, "{host:#?}");
+        // One inquiry (every registration names the one port), listing the 16 registered
+        // interfaces and the unregistered one.
+        assert_eq!(host.inquiries.len(), 1, "{host:#?}");
+        let inq = &host.inquiries[0];
+        assert_eq!(inq.port, port);
+        assert!(inq.error.is_none(), "{inq:?}");
+        assert_eq!(inq.served.iter().filter(|s| s.registered).count(), 16);
+        let efsr = inq.served.iter().find(|s| s.interface == EFSR).unwrap();
+        assert!(!efsr.registered);
+        assert_eq!(efsr.version, "1.0");
+        // It is probed too, marked unregistered, and found callable: exposed.
+        assert_eq!(host.interfaces.len(), 17);
+        let probed = verdict(&host, EFSR);
+        assert!(probed.unregistered);
+        assert_eq!(probed.anonymous.verdict, Verdict::Callable);
+        assert_eq!(probed.road, format!("ncacn_ip_tcp:127.0.0.1[{port}]"));
+        let findings = crate::audit::exposure::findings(&host, None);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.message.contains("MS-EFSR") && f.message.contains("rpc_mgmt_inq_if_ids")),
+            "{findings:#?}"
+        );
     }
 
     #[tokio::test]

@@ -259,6 +259,10 @@ pub struct InterfaceRules {
     /// Calls to the interface from that client address are refused with fault 5, as an RPC
     /// filter scoped by remote address would (`lab serve --refuse-calls-from UUID@ADDR`).
     pub refuse_calls_from: Vec<(Uuid, std::net::IpAddr)>,
+    /// Interfaces served (as v1.0) on every port but not registered in the endpoint map: only
+    /// the management interface's `rpc_mgmt_inq_if_ids` names them, which the fixture answers
+    /// (with `serve`) with every interface it registers and these.
+    pub unregistered: Vec<Uuid>,
 }
 
 impl InterfaceRules {
@@ -275,6 +279,32 @@ impl InterfaceRules {
             rules.refuse_calls.extend(extra);
             rules
         })
+    }
+
+    /// The `rpc_mgmt_inq_if_ids` answer of a fixture registering `endpoints`: each distinct
+    /// interface and version, then the unregistered ones.
+    fn if_ids(&self, endpoints: &[FixtureEndpoint]) -> crate::wire::mgmt::InqIfIdsResponse {
+        use crate::wire::mgmt::IfId;
+        let mut ids: Vec<Option<IfId>> = Vec::new();
+        let registered = endpoints.iter().map(|e| IfId {
+            uuid: e.interface,
+            major: e.major,
+            minor: e.minor,
+        });
+        let unregistered = self.unregistered.iter().map(|u| IfId {
+            uuid: *u,
+            major: 1,
+            minor: 0,
+        });
+        for id in registered.chain(unregistered) {
+            if !ids.contains(&Some(id)) {
+                ids.push(Some(id));
+            }
+        }
+        crate::wire::mgmt::InqIfIdsResponse {
+            ids: Some(ids),
+            status: 0,
+        }
     }
 }
 
@@ -874,11 +904,13 @@ impl Session<'_> {
         let rules = &self.config.interfaces;
         let served = |syntax: &SyntaxId| {
             rules.serve
-                && self
+                && (self
                     .config
                     .endpoints
                     .iter()
                     .any(|e| e.interface == syntax.uuid && e.major == syntax.major())
+                    || *syntax == crate::wire::mgmt::MGMT_SYNTAX
+                    || (rules.unregistered.contains(&syntax.uuid) && syntax.major() == 1))
         };
         if bind.contexts.iter().any(|c| {
             served(&c.abstract_syntax) && rules.refuse_binds.contains(&c.abstract_syntax.uuid)
@@ -986,6 +1018,14 @@ impl Session<'_> {
         if let Some(uuid) = self.interface_contexts.get(&context_id) {
             let refused =
                 self.refuses_calls() || self.config.interfaces.refuse_calls.contains(uuid);
+            if !refused
+                && *uuid == crate::wire::mgmt::MGMT_INTERFACE
+                && opnum == crate::wire::mgmt::OPNUM_INQ_IF_IDS
+            {
+                let ids = self.config.interfaces.if_ids(&self.config.endpoints);
+                let reply = ids.encode(self.order)?;
+                return self.respond(call_id, context_id, &reply).await;
+            }
             // rpc_s_access_denied, or nca_s_op_rng_error: no method of it is implemented here.
             let status = if refused { 0x0000_0005 } else { 0x1c01_0002 };
             return self.fault(call_id, context_id, status).await;

@@ -81,6 +81,10 @@ pub struct HostReport {
     #[serde(flatten)]
     pub dump: HostDump,
     pub summary: DumpSummary,
+    /// The interface probes (`audit --interfaces`): each interface the host registers on
+    /// TCP, from each local source, anonymously and authenticated; absent without the flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interfaces: Option<crate::epm::reach::InterfaceProbes>,
 }
 
 /// The verdict in one place.
@@ -160,7 +164,7 @@ impl AuditReport {
         let mut matrix = Vec::new();
         let mut findings = result.run_findings;
         for h in result.hosts {
-            hosts.push(HostReport::new(h.dump));
+            hosts.push(HostReport::new(h.dump).with_interfaces(h.interfaces));
             capacity.push(h.capacity);
             matrix.extend(h.matrix);
             findings.extend(h.findings);
@@ -189,7 +193,13 @@ impl HostReport {
         HostReport {
             summary: summarize_dump(&dump),
             dump,
+            interfaces: None,
         }
+    }
+
+    /// The host's interface probes beside its dump (`audit --interfaces`).
+    pub fn with_interfaces(self, interfaces: Option<crate::epm::reach::InterfaceProbes>) -> Self {
+        HostReport { interfaces, ..self }
     }
 }
 
@@ -566,6 +576,7 @@ mod tests {
         let dump = crate::epm::testing::dump(target, None, Vec::new());
         let host = crate::audit::run::HostResult {
             pipes: Vec::new(),
+            interfaces: None,
             capacity: crate::audit::capacity::assess(
                 &dump,
                 &PortRanges::from_ranges([(5001, 5021)]),

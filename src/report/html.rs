@@ -73,7 +73,7 @@ pub fn render(report: &AuditReport) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { "rpcaudit report — " (verdict_text(report)) }
-                style { (PreEscaped(STYLE)) }
+                style { (PreEscaped(STYLE)) (PreEscaped(super::html_interfaces::STYLE)) }
             }
             body {
                 // The filter's state: siblings of <main>, so CSS can hide host sections.
@@ -357,9 +357,23 @@ fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: boo
                 @if let Some(tries) = &h.dump.survey { (survey(tries)) }
             }
             (heat_map(&s.rows))
+            @if let Some(probes) = s.host.and_then(|(h, _)| h.interfaces.as_ref()) {
+                (super::html_interfaces::view(probes, |src, port| blocked(&s.rows, src, port)))
+            }
             @if let Some((h, _)) = s.host { (endpoints(h)) }
         }
     }
+}
+
+/// Whether the intended policy blocks `source` on TCP `port`, as the section's matrix rows
+/// record it (a source not known is judged by nothing, as `audit::exposure` judges it).
+fn blocked(rows: &[&MatrixRow], source: Option<IpAddr>, port: u16) -> bool {
+    rows.iter().any(|r| {
+        r.port == port
+            && r.protocol == Proto::Tcp
+            && Some(r.source) == source
+            && r.expected == crate::policy::Action::Block
+    })
 }
 
 /// `--auth-survey`: each way in that was tried, its level, what the endpoint mapper made of it
@@ -877,6 +891,7 @@ mod tests {
                 let dump = dump(&target, annotation);
                 HostResult {
                     pipes: Vec::new(),
+                    interfaces: None,
                     capacity: crate::audit::capacity::assess(&dump, &range, &[]),
                     dump,
                     ip: Some(ip(&target)),

@@ -167,32 +167,50 @@ pub fn render_table(hosts: &[HostReport]) -> String {
             out.push_str(&format!("  not probed: {} interfaces\n", host.skipped));
         }
         if !host.interfaces.is_empty() {
+            // A column of sources when the probes left from more than one (`--from`).
+            let mut sources: Vec<Option<std::net::IpAddr>> =
+                host.interfaces.iter().map(|i| i.source).collect();
+            sources.sort_unstable();
+            sources.dedup();
+            let per_source = sources.len() > 1;
             let mut t = crate::report::table::new_table();
-            t.set_header(vec![
-                "Interface",
-                "Version",
-                "Name",
-                "Road",
-                "Anonymous",
-                "Authenticated",
-            ]);
+            let mut header = vec!["Interface", "Version", "Name", "Road"];
+            if per_source {
+                header.push("Source");
+            }
+            header.extend(["Anonymous", "Authenticated"]);
+            t.set_header(header);
             for i in &host.interfaces {
                 let name = cell(i.name.as_deref().unwrap_or_default()).into_owned();
                 let name = match crate::report::dump::tag_list(&i.tags) {
                     Some(tags) => format!("{name} [{tags}]"),
                     None => name,
                 };
-                t.add_row(vec![
+                let mut row = vec![
                     i.interface.to_string(),
                     cell(&i.version).into_owned(),
                     name,
-                    cell(&i.road).into_owned(),
+                    if i.unregistered {
+                        format!("{} (unregistered)", cell(&i.road))
+                    } else {
+                        cell(&i.road).into_owned()
+                    },
+                ];
+                if per_source {
+                    row.push(
+                        i.source
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                    );
+                }
+                row.extend([
                     verdict_cell(&i.anonymous),
                     i.authenticated
                         .as_ref()
                         .map(verdict_cell)
                         .unwrap_or_else(|| "-".into()),
                 ]);
+                t.add_row(row);
             }
             out.push_str(&t.to_string());
             out.push('\n');
@@ -242,6 +260,8 @@ mod tests {
                     port: 49667,
                     anonymous: probe(Verdict::Callable, "fault 0x1c010002 (nca_s_op_rng_error)"),
                     authenticated: None,
+                    source: None,
+                    unregistered: false,
                 },
                 InterfaceReach {
                     interface: Uuid::from_u128(2),
@@ -252,10 +272,13 @@ mod tests {
                     port: 49668,
                     anonymous: probe(Verdict::Refused, "evil\x1b[2J\nrow"),
                     authenticated: Some(probe(Verdict::Callable, "fault x")),
+                    source: None,
+                    unregistered: false,
                 },
             ],
             skipped: 0,
             source: None,
+            inquiries: Vec::new(),
         }
     }
 

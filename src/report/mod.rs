@@ -9,6 +9,7 @@ pub mod diff;
 pub mod diff_lines;
 pub mod dump;
 pub mod html;
+pub mod html_interfaces;
 pub mod interfaces;
 pub mod lines;
 pub mod sarif;

@@ -106,6 +106,29 @@ pub struct Session {
     peer: SocketAddr,
 }
 
+/// A TCP connection to `addr` from the local address `source` (bound before connecting;
+/// None: the kernel's choice), without Nagle: how an SMB session and an interface probe
+/// (`epm::client::EpmSession::connect_for`) leave from a chosen vantage point.
+pub async fn tcp_connect_from(
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> std::io::Result<TcpStream> {
+    let stream = match source {
+        None => TcpStream::connect(addr).await?,
+        Some(src) => {
+            let socket = if addr.is_ipv4() {
+                TcpSocket::new_v4()?
+            } else {
+                TcpSocket::new_v6()?
+            };
+            socket.bind(SocketAddr::new(src, 0))?;
+            socket.connect(addr).await?
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
 impl Session {
     /// Connect to `addr`; on 139 (`netbios_name` given) send the session request first.
     pub async fn connect(addr: SocketAddr, netbios_name: Option<&str>) -> Result<Self, SmbError> {
@@ -119,19 +142,7 @@ impl Session {
         source: Option<IpAddr>,
         netbios_name: Option<&str>,
     ) -> Result<Self, SmbError> {
-        let stream = match source {
-            None => TcpStream::connect(addr).await?,
-            Some(src) => {
-                let socket = if addr.is_ipv4() {
-                    TcpSocket::new_v4()?
-                } else {
-                    TcpSocket::new_v6()?
-                };
-                socket.bind(SocketAddr::new(src, 0))?;
-                socket.connect(addr).await?
-            }
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = tcp_connect_from(addr, source).await?;
         let mut s = Session {
             stream,
             buf: Vec::with_capacity(8 * 1024),

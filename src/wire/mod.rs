@@ -10,6 +10,7 @@
 //! - [`ndr`]: NDR 2.0 primitives in either byte order, with alignment relative to the buffer:
 //!   the one reader and writer every stub, PDU and tower goes through, and the codec traits.
 //! - [`epm`]: `ept_lookup`, `ept_map` and `ept_lookup_handle_free` requests and responses.
+//! - [`mgmt`]: the management interface's `rpc_mgmt_inq_if_ids` response.
 //! - [`tower`]: protocol towers and their floors, and string bindings.
 //! - [`cl`]: connectionless PDUs (`ncadg_ip_udp`, UDP 135): the 80-byte header in either byte
 //!   order, fault/reject statuses, fack, and fragment reassembly under caps.
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod cl;
 pub mod epm;
 pub mod http;
+pub mod mgmt;
 pub mod ndr;
 pub mod pdu;
 pub mod reassembly;

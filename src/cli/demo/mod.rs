@@ -124,6 +124,8 @@ async fn audit_fixture(
         imported: Vec::new(),
         default_action: Action::Pass,
         store: None,
+        rpc_filters: None,
+        interfaces: None,
     };
     let progress = std::sync::Mutex::new(Default::default());
     let result = run_audit(&req, loaded, &progress, |_| {}).await;
