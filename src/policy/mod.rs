@@ -638,11 +638,21 @@ fn netsh_line(
                 });
             }
         }
+        ["firewall", "set"]
+            if words
+                .get(2)
+                .is_some_and(|w| w.eq_ignore_ascii_case("service")) =>
+        {
+            check_placeholders(sink, line, cmd);
+            pf.dialects.push(Dialect::NetshAdvfirewall);
+            firewall::apply_netsh_legacy_service(&mut pf.firewall, sink, line, &words[3..]);
+        }
         ["firewall", ..] => sink.push(
             Code::ParseError,
             Severity::Warning,
             line,
-            "'netsh firewall' (the Windows XP SP2 firewall context) is not modelled",
+            "'netsh firewall' (the Windows XP SP2 firewall context) is not modelled but for \
+             'set service'",
             "use netsh advfirewall firewall add rule ... (Vista and later)",
         ),
         _ => {}

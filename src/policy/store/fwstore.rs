@@ -141,40 +141,22 @@ pub struct RuleString {
     pub unknown: Vec<String>,
 }
 
-/// Fields of the grammar that do not change which traffic a rule matches in our model
-/// (descriptions, grouping, platform validity, ...). `App`, `Svc` and `AppPkgId` are read as
-/// the rule's [`crate::policy::model::condition::Condition`].
+/// Fields of the grammar that do not change which inbound TCP or UDP traffic a rule matches
+/// (descriptions, grouping, ICMP types, edge traversal, outbound-only and version fields).
+/// `App`, `Svc` and `AppPkgId` are read as the rule's
+/// [`crate::policy::model::condition::Condition`], `LA4`/`LA6` as its local addresses; every
+/// other field (`RPort`, `IF`, `IFType`, `RUAuth`, `TTK`, `Platform`, ...) is not modelled and
+/// makes the rule conditional: a field ignored would widen the rule.
 const KNOWN_IGNORED: &[&str] = &[
     "desc",
     "embedctxt",
-    "rport",
-    "rport2_10",
-    "la4",
-    "la6",
-    "if",
-    "iftype",
     "edge",
     "defer",
-    "platform",
-    "platform2",
-    "luauth",
-    "ruauth",
     "lom",
-    "ruma",
-    "rmauth",
-    "pcross",
-    "lusernm",
     "authbypassout",
     "skipver",
-    "ttk",
-    "ttk2_22",
-    "ttk2_27",
-    "ttk2_28",
     "icmp4",
     "icmp6",
-    "rsvpbypass",
-    "trustedapps",
-    "selectivebind",
 ];
 
 /// Parse one rule string (MS-GPFAS §2.2.2.19). Errors say which field is wrong.
@@ -262,6 +244,13 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
             "app" => terms.condition.program = Some(value.to_string()),
             "svc" => terms.condition.service = Some(value.to_string()),
             "apppkgid" => terms.condition.package = Some(value.to_string()),
+            "la4" | "la6" => {
+                let (m, _) = address::parse_firewall(value)
+                    .map_err(|e| bad("LA4/LA6", value, &e.to_string()))?;
+                if m != AddrMatch::Any {
+                    terms.condition.local.push(m);
+                }
+            }
             "ra4" | "ra6" => {
                 let (m, _) = address::parse_firewall(value)
                     .map_err(|e| bad("RA4/RA6", value, &e.to_string()))?;
