@@ -308,9 +308,28 @@ pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
     out
 }
 
-/// What a loaded policy decides for traffic from `src` to `port` over `proto`, and the rule.
-fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16, proto: Proto) -> Expected {
-    Expected::of(policy.policy.decide(src, port, proto))
+/// What the audit knows of a host's local end: its address and its ports' owners
+/// ([`super::owners`]), for rules scoped to local addresses or to a program or service.
+struct LocalEnd {
+    dst: Option<IpAddr>,
+    owners: std::collections::BTreeMap<(u16, Proto), crate::policy::model::condition::Owners>,
+}
+
+/// What a loaded policy decides for traffic from `src` to `port` over `proto` at the host's
+/// local end, and the rule.
+fn decision(policy: &LoadedPolicy, at: &LocalEnd, src: IpAddr, port: u16, proto: Proto) -> Expected {
+    let target = crate::policy::model::condition::Target {
+        dst: at.dst,
+        owners: at.owners.get(&(port, proto)).cloned(),
+        local_subnets: Vec::new(),
+    };
+    let q = crate::policy::Query {
+        src,
+        port,
+        proto,
+        authenticated: false,
+    };
+    Expected::of(policy.policy.decide_at(q, &target))
 }
 
 /// Put per-host results in target order, fill in the hosts that have none (interrupted), and
@@ -373,11 +392,15 @@ pub fn assess_host(
         }
     }
 
+    let at = LocalEnd {
+        dst: ip,
+        owners: super::owners::port_owners(&dump),
+    };
     let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
-        decision(policy, src, p, proto)
+        decision(policy, &at, src, p, proto)
     });
     if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
-        add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
+        add_configured(&mut matrix, |src, p, proto| decision(store, &at, src, p, proto));
     }
 
     let mut findings: Vec<Finding> = capacity

@@ -349,4 +349,99 @@ mod tests {
         assert_eq!(Condition::default().scope(135, Proto::Tcp), Scope::Plain);
         assert!(Condition::default().is_empty());
     }
+
+    fn at(owners: Option<Owners>, dst: Option<&str>) -> Target {
+        Target {
+            dst: dst.map(|d| d.parse().unwrap()),
+            owners,
+            local_subnets: Vec::new(),
+        }
+    }
+
+    /// A dynamic port's owners, when the caller knows them, decide a scoped rule: it covers a
+    /// port all of whose owners it names, not one none of whose owners it names, and stays
+    /// conditional where they are partly or not known.
+    #[test]
+    fn known_owners_decide_scoped_rules_on_dynamic_ports() {
+        let spooler = Condition {
+            program: Some(r"%SystemRoot%\system32\spoolsv.exe".into()),
+            ..svc("Spooler")
+        };
+        let owners = Owners::one(Some("Spooler"), Some("spoolsv.exe"));
+        let t = at(Some(owners.clone()), None);
+        assert_eq!(spooler.scope_at(49700, Proto::Tcp, &t), Scope::Plain);
+        assert_eq!(svc("*").scope_at(49700, Proto::Tcp, &t), Scope::Plain);
+        let other = Condition {
+            program: Some(r"C:\tools\agent.exe".into()),
+            ..Condition::default()
+        };
+        assert_eq!(other.scope_at(49700, Proto::Tcp, &t), Scope::NotThisPort);
+        assert_eq!(svc("Eventlog").scope_at(49700, Proto::Tcp, &t), Scope::NotThisPort);
+        // Unknown owners: conditional, as before.
+        assert!(matches!(
+            spooler.scope_at(49700, Proto::Tcp, &at(None, None)),
+            Scope::Conditional(_)
+        ));
+        // A service hosted by a DLL: the program is not known, so a program condition is.
+        let eventlog = Owners(vec![Owner {
+            service: Some("EventLog".into()),
+            programs: Vec::new(),
+        }]);
+        let with_svchost = Condition {
+            program: Some(r"%SystemRoot%\system32\svchost.exe".into()),
+            ..svc("Eventlog")
+        };
+        let Scope::Conditional(c) =
+            with_svchost.scope_at(49701, Proto::Tcp, &at(Some(eventlog.clone()), None))
+        else {
+            panic!()
+        };
+        assert!(c.ends_with("the port's owners: service EventLog"), "{c}");
+        assert_eq!(
+            svc("eventlog").scope_at(49701, Proto::Tcp, &at(Some(eventlog), None)),
+            Scope::Plain
+        );
+        // Two owners on one port, the rule names one of them: conditional.
+        let both = Owners(vec![owners.0[0].clone(), Owner { service: Some("Schedule".into()), programs: Vec::new() }]);
+        assert!(matches!(
+            svc("Spooler").scope_at(49702, Proto::Tcp, &at(Some(both), None)),
+            Scope::Conditional(_)
+        ));
+        // Whatever the caller says, 135 stays RpcSs's.
+        assert_eq!(
+            svc("Spooler").scope_at(135, Proto::Tcp, &at(Some(owners), None)),
+            Scope::NotThisPort
+        );
+    }
+
+    /// The SMB and NetBIOS ports are the kernel's (`System`).
+    #[test]
+    fn system_owns_the_smb_ports() {
+        let system = Condition {
+            program: Some("System".into()),
+            ..Condition::default()
+        };
+        assert_eq!(system.scope(445, Proto::Tcp), Scope::Plain);
+        assert_eq!(system.scope(137, Proto::Udp), Scope::Plain);
+        assert_eq!(svc("termservice").scope(445, Proto::Tcp), Scope::NotThisPort);
+        assert!(matches!(system.scope(3389, Proto::Tcp), Scope::Conditional(_)));
+    }
+
+    /// Local addresses decide where the destination is known, else the rule is conditional.
+    #[test]
+    fn local_addresses_decide_where_the_destination_is_known() {
+        let c = Condition {
+            local: vec![crate::policy::model::address::parse_firewall("10.0.0.5").unwrap().0],
+            ..Condition::default()
+        };
+        assert_eq!(c.scope_at(135, Proto::Tcp, &at(None, Some("10.0.0.5"))), Scope::Plain);
+        assert_eq!(
+            c.scope_at(135, Proto::Tcp, &at(None, Some("10.0.0.6"))),
+            Scope::NotThisPort
+        );
+        assert_eq!(
+            c.scope(135, Proto::Tcp),
+            Scope::Conditional("only for local address 10.0.0.5".into())
+        );
+    }
 }
