@@ -517,3 +517,86 @@ fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
         o.source == r.source && o.target == r.target && o.port == r.port && o.protocol == r.protocol
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epm::{Endpoint, HostStatus};
+    use crate::policy::{LoadOptions, build, parse_text};
+    use uuid::Uuid;
+
+    fn dump(endpoints: &[(&str, u16)]) -> HostDump {
+        HostDump {
+            target: "198.18.0.10".into(),
+            address: None,
+            status: HostStatus::Ok,
+            transport: None,
+            error: None,
+            warnings: Vec::new(),
+            endpoints: endpoints
+                .iter()
+                .map(|(u, port)| Endpoint {
+                    interface: Uuid::parse_str(u).unwrap(),
+                    version: "1.0".into(),
+                    name: None,
+                    tags: Vec::new(),
+                    object: Uuid::nil(),
+                    annotation: String::new(),
+                    protocol: "ncacn_ip_tcp".into(),
+                    address: None,
+                    port: Some(*port),
+                    binding: String::new(),
+                    unread_floors: Vec::new(),
+                })
+                .collect(),
+            auth: None,
+            survey: None,
+        }
+    }
+
+    /// A dynamic port's owner, from the interfaces the map lists on it, decides a rule scoped
+    /// to a program or service: the group's Spooler rule passes the spooler's port, a rule of
+    /// another program does not apply there, and a port whose owner is not known stays
+    /// conditional.
+    #[test]
+    fn the_audit_decides_scoped_rules_at_the_ports_owners() {
+        let policy = build(
+            vec![parse_text(
+                "fps.cmd",
+                b"netsh advfirewall firewall set rule group=\"File and Printer Sharing\" new enable=yes\r\n\
+                  netsh advfirewall firewall add rule name=Agent dir=in action=allow protocol=TCP localport=RPC program=C:\\agent\\agent.exe\r\n",
+            )],
+            &LoadOptions::default(),
+        );
+        let at = LocalEnd {
+            dst: Some("198.18.0.10".parse().unwrap()),
+            owners: super::super::owners::port_owners(&dump(&[
+                // MS-RPRN winspool: Spooler in spoolsv.exe.
+                ("12345678-1234-abcd-ef00-0123456789ab", 49700),
+                ("00000000-1111-2222-3333-444444444444", 49800),
+            ])),
+        };
+        let src: IpAddr = "10.9.9.9".parse().unwrap();
+        let e = decision(&policy, &at, src, 49700, Proto::Tcp);
+        assert_eq!(e.action, Action::Pass, "{e:?}");
+        assert!(e.rule.unwrap().contains("Spooler Service - RPC"));
+        let e = decision(&policy, &at, src, 49800, Proto::Tcp);
+        assert_eq!(e.action, Action::Conditional, "{e:?}");
+        // Without the owners (as before), the spooler's port was conditional too.
+        let e = Expected::of(policy.policy.decide(src, 49700, Proto::Tcp));
+        assert_eq!(e.action, Action::Conditional, "{e:?}");
+        // The agent's rule alone on the spooler's port: not its owner, so nothing passes.
+        let agent = build(
+            vec![parse_text(
+                "agent.cmd",
+                b"netsh advfirewall firewall add rule name=Agent dir=in action=allow protocol=TCP localport=RPC program=C:\\agent\\agent.exe\r\n",
+            )],
+            &LoadOptions::default(),
+        );
+        assert_eq!(decision(&agent, &at, src, 49700, Proto::Tcp).action, Action::None);
+        assert_eq!(
+            decision(&agent, &at, src, 49800, Proto::Tcp).action,
+            Action::Conditional
+        );
+    }
+}

@@ -1001,6 +1001,23 @@ mod tests {
         assert_eq!(r.unknown, vec!["Frobnicate=1".to_string()]);
     }
 
+    /// Fields that used to be ignored (and so widened the rule): `LA4`/`LA6` are the rule's
+    /// local addresses; `RPort`, `IF`, `IFType`, `RUAuth`, `TTK` are not modelled, so the rule
+    /// is conditional on them.
+    #[test]
+    fn local_addresses_are_kept_and_remote_port_and_interfaces_are_conditional() {
+        let r = rule(
+            "v2.33|Action=Allow|Active=TRUE|Dir=In|Protocol=17|LPort=68|RPort=67|LA4=10.0.0.5|\
+             LA6=fe80::/64|IF={1234}|IFType=Wireless|TTK=ProxSharing|Desc=x|EmbedCtxt=y|",
+        );
+        assert_eq!(r.terms.condition.local.len(), 2);
+        assert_eq!(
+            r.terms.condition.unmodelled,
+            ["RPort=67", "IF={1234}", "IFType=Wireless", "TTK=ProxSharing"]
+        );
+        assert_eq!(r.terms.ports.to_string(), "68");
+    }
+
     #[test]
     fn malformed_strings_say_what_is_wrong() {
         assert_eq!(
