@@ -516,7 +516,10 @@ fn firewall_listings_decide_as_the_script() {
                 assert_eq!(code, 0, "{listing}");
                 let (_, from_script) = json(&args, &["firewall-correct.ps1"]);
                 if port == "3389" {
-                    assert_eq!(from_listing["action"], "pass", "{listing}");
+                    // The netsh listing names the RDP rule's program and service, which scope
+                    // it as a store's App=/Svc= do; the JSON command exports neither.
+                    let want = if listing.ends_with(".txt") { "conditional" } else { "pass" };
+                    assert_eq!(from_listing["action"], want, "{listing} {from_listing}");
                     continue;
                 }
                 assert_eq!(
