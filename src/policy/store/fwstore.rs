@@ -22,9 +22,11 @@
 //! (`conditional`, with `unknown-field`), never widened and never dropped; `App=`, `Svc=` and
 //! `AppPkgId=` scope a rule to its program's sockets (the model's
 //! [`crate::policy::model::condition`]: TCP 135 is RpcSs's, other owners are not known, so
-//! conditional); `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the
-//! rest. Not modelled (said in docs/guide/policy.md): interface and edge-traversal conditions,
-//! and which profile the host is in (a rule counts when it is in force in any profile).
+//! conditional); `LA4`/`LA6` are the rule's local addresses (decided where the destination is
+//! known); `RPort`, `IF`, `IFType` and the other fields not modelled make the rule conditional;
+//! `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the rest. Not
+//! modelled (said in docs/guide/policy.md): which profile the host is in (a rule counts when it
+//! is in force in any profile).
 
 use std::collections::HashMap;
 
