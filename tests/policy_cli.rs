@@ -293,13 +293,24 @@ fn firewall_store_exports_decide_as_the_script() {
         .iter()
         .map(|f| f["message"].as_str().unwrap_or_default())
         .collect();
-    assert!(messages[0].contains("CoreNet-DHCP-In: field 'RPort=67'"), "{v}");
+    assert!(
+        messages[0].contains("CoreNet-DHCP-In: field 'RPort=67'"),
+        "{v}"
+    );
     assert!(messages[1].contains("LPort2_10=IPHTTPSIn"), "{v}");
     assert_eq!(code, 0);
-    let args = ["explain", "--src", "10.9.9.9", "--port", "68", "--proto", "udp"];
+    let args = [
+        "explain", "--src", "10.9.9.9", "--port", "68", "--proto", "udp",
+    ];
     let (_, v) = json(&args, &["firewall-store-local.reg"]);
     assert_eq!(v["action"], "conditional", "{v}");
-    assert!(v["condition"].as_str().unwrap_or_default().contains("RPort=67"), "{v}");
+    assert!(
+        v["condition"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("RPort=67"),
+        "{v}"
+    );
     // In the GPO export, AllowLocalPolicyMerge=0 takes the local allow for 135 out of force.
     let (code, v) = json(&["lint"], &["firewall-store-gpo.reg"]);
     assert_eq!(code, 0, "{v}");
@@ -518,7 +529,11 @@ fn firewall_listings_decide_as_the_script() {
                 if port == "3389" {
                     // The netsh listing names the RDP rule's program and service, which scope
                     // it as a store's App=/Svc= do; the JSON command exports neither.
-                    let want = if listing.ends_with(".txt") { "conditional" } else { "pass" };
+                    let want = if listing.ends_with(".txt") {
+                        "conditional"
+                    } else {
+                        "pass"
+                    };
                     assert_eq!(from_listing["action"], want, "{listing} {from_listing}");
                     continue;
                 }
@@ -661,7 +676,10 @@ fn built_in_rule_groups_decide_with_their_rules() {
     let groups = "firewall-groups.cmd";
     let (_, v) = explain("10.1.1.5", "135", &[groups]);
     assert_eq!(v["action"], "pass", "{v}");
-    assert_eq!(v["rule"]["name"], "Remote Event Log Management (RPC-EPMAP)", "{v}");
+    assert_eq!(
+        v["rule"]["name"], "Remote Event Log Management (RPC-EPMAP)",
+        "{v}"
+    );
     assert_eq!(v["rule"]["line"], 3, "{v}");
     let (_, v) = explain("10.9.9.9", "135", &[groups]);
     assert_eq!(v["action"], "none", "{v}");
@@ -681,9 +699,17 @@ fn built_in_rule_groups_decide_with_their_rules() {
         args.extend_from_slice(extra);
         json(&args, &[groups]).1
     };
-    let v = at(&["--service", "EventLog", "--program", r"C:\Windows\system32\svchost.exe"]);
+    let v = at(&[
+        "--service",
+        "EventLog",
+        "--program",
+        r"C:\Windows\system32\svchost.exe",
+    ]);
     assert_eq!(v["action"], "pass", "{v}");
-    assert_eq!(v["rule"]["name"], "Remote Event Log Management (RPC)", "{v}");
+    assert_eq!(
+        v["rule"]["name"], "Remote Event Log Management (RPC)",
+        "{v}"
+    );
     let v = at(&["--program", r"C:\tools\agent.exe"]);
     assert_eq!(v["action"], "none", "{v}");
     // A group not in the table: said, and the ports it could open are conditional; the COM+
@@ -691,11 +717,15 @@ fn built_in_rule_groups_decide_with_their_rules() {
     let unknown = "firewall-groups-unknown.ps1";
     let (_, v) = json(&["lint"], &[unknown]);
     assert!(
-        v["findings"].as_array().unwrap().iter().any(|f| f["code"] == "unknown-field"
-            && f["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("'Contoso Backup Agent'")),
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "unknown-field"
+                && f["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("'Contoso Backup Agent'")),
         "{v}"
     );
     let (_, v) = explain("10.9.9.9", "49152", &[unknown]);
@@ -729,9 +759,13 @@ fn local_address_remote_port_and_interface_fields_never_widen() {
     let v = run(&["explain", "--src", "10.9.9.9", "--port", "135"]);
     assert_eq!(v["action"], "conditional", "{v}");
     assert_eq!(v["condition"], "only for local address 10.0.0.5", "{v}");
-    let v = run(&["explain", "--src", "10.9.9.9", "--port", "135", "--dst", "10.0.0.5"]);
+    let v = run(&[
+        "explain", "--src", "10.9.9.9", "--port", "135", "--dst", "10.0.0.5",
+    ]);
     assert_eq!(v["action"], "pass", "{v}");
-    let v = run(&["explain", "--src", "10.9.9.9", "--port", "135", "--dst", "10.0.0.6"]);
+    let v = run(&[
+        "explain", "--src", "10.9.9.9", "--port", "135", "--dst", "10.0.0.6",
+    ]);
     assert_eq!(v["action"], "block", "{v}");
     for (port, field) in [("5000", "RPort=1024-65535"), ("5001", "IFType=Wireless")] {
         let v = run(&["explain", "--src", "10.9.9.9", "--port", port]);

@@ -41,7 +41,9 @@ pub fn port_owners(dump: &HostDump) -> BTreeMap<(u16, Proto), Owners> {
                 programs,
             })
         });
-        let slot = ports.entry((port, proto)).or_insert_with(|| Some(Vec::new()));
+        let slot = ports
+            .entry((port, proto))
+            .or_insert_with(|| Some(Vec::new()));
         match (slot.as_mut(), owner) {
             (Some(list), Some(o)) => {
                 if !list.contains(&o) {
@@ -91,21 +93,43 @@ mod tests {
             warnings: Vec::new(),
             endpoints: vec![
                 // MS-RPRN winspool: Spooler in spoolsv.exe.
-                ep("12345678-1234-abcd-ef00-0123456789ab", "ncacn_ip_tcp", 49700),
+                ep(
+                    "12345678-1234-abcd-ef00-0123456789ab",
+                    "ncacn_ip_tcp",
+                    49700,
+                ),
                 // MS-EVEN6 IEventService: EventLog, a DLL (no program).
-                ep("f6beaff7-1e19-4fbb-9f8f-b89e2018337c", "ncacn_ip_tcp", 49701),
+                ep(
+                    "f6beaff7-1e19-4fbb-9f8f-b89e2018337c",
+                    "ncacn_ip_tcp",
+                    49701,
+                ),
                 // Not in the catalogue, beside a known one.
-                ep("82273fdc-e32a-18c3-3f78-827929dc23ea", "ncacn_ip_tcp", 49702),
-                ep("00000000-1111-2222-3333-444444444444", "ncacn_ip_tcp", 49702),
+                ep(
+                    "82273fdc-e32a-18c3-3f78-827929dc23ea",
+                    "ncacn_ip_tcp",
+                    49702,
+                ),
+                ep(
+                    "00000000-1111-2222-3333-444444444444",
+                    "ncacn_ip_tcp",
+                    49702,
+                ),
                 ep("12345678-1234-abcd-ef00-0123456789ab", "ncacn_np", 445),
             ],
             auth: None,
             survey: None,
         };
         let o = port_owners(&dump);
-        assert_eq!(o.get(&(49700, Proto::Tcp)), Some(&Owners::one(Some("Spooler"), Some("spoolsv.exe"))));
+        assert_eq!(
+            o.get(&(49700, Proto::Tcp)),
+            Some(&Owners::one(Some("Spooler"), Some("spoolsv.exe")))
+        );
         let ev = o.get(&(49701, Proto::Tcp)).unwrap();
-        assert_eq!((ev.0[0].service.as_deref(), ev.0[0].programs.len()), (Some("EventLog"), 0));
+        assert_eq!(
+            (ev.0[0].service.as_deref(), ev.0[0].programs.len()),
+            (Some("EventLog"), 0)
+        );
         assert_eq!(o.get(&(49702, Proto::Tcp)), None);
         assert_eq!(o.len(), 2);
         dump.endpoints.clear();

@@ -317,7 +317,13 @@ struct LocalEnd {
 
 /// What a loaded policy decides for traffic from `src` to `port` over `proto` at the host's
 /// local end, and the rule.
-fn decision(policy: &LoadedPolicy, at: &LocalEnd, src: IpAddr, port: u16, proto: Proto) -> Expected {
+fn decision(
+    policy: &LoadedPolicy,
+    at: &LocalEnd,
+    src: IpAddr,
+    port: u16,
+    proto: Proto,
+) -> Expected {
     let target = crate::policy::model::condition::Target {
         dst: at.dst,
         owners: at.owners.get(&(port, proto)).cloned(),
@@ -400,7 +406,9 @@ pub fn assess_host(
         decision(policy, &at, src, p, proto)
     });
     if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
-        add_configured(&mut matrix, |src, p, proto| decision(store, &at, src, p, proto));
+        add_configured(&mut matrix, |src, p, proto| {
+            decision(store, &at, src, p, proto)
+        });
     }
 
     let mut findings: Vec<Finding> = capacity
@@ -593,7 +601,10 @@ mod tests {
             )],
             &LoadOptions::default(),
         );
-        assert_eq!(decision(&agent, &at, src, 49700, Proto::Tcp).action, Action::None);
+        assert_eq!(
+            decision(&agent, &at, src, 49700, Proto::Tcp).action,
+            Action::None
+        );
         assert_eq!(
             decision(&agent, &at, src, 49800, Proto::Tcp).action,
             Action::Conditional

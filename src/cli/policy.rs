@@ -229,9 +229,8 @@ fn lint(a: LintArgs) -> Result<Exit, Error> {
 
 fn explain(a: ExplainArgs) -> Result<Exit, Error> {
     let lp = load(&a.common, a.range)?;
-    let owners = (a.service.is_some() || a.program.is_some()).then(|| {
-        policy::model::condition::Owners::one(a.service.as_deref(), a.program.as_deref())
-    });
+    let owners = (a.service.is_some() || a.program.is_some())
+        .then(|| policy::model::condition::Owners::one(a.service.as_deref(), a.program.as_deref()));
     let target = policy::model::condition::Target {
         dst: a.dst,
         owners,

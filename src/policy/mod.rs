@@ -997,7 +997,10 @@ mod tests {
     }
 
     fn one(name: &str, text: &str) -> LoadedPolicy {
-        build(vec![parse_text(name, text.as_bytes())], &LoadOptions::default())
+        build(
+            vec![parse_text(name, text.as_bytes())],
+            &LoadOptions::default(),
+        )
     }
 
     /// A group enabled by name decides as Windows' own rules of the group do: the endpoint
@@ -1016,17 +1019,29 @@ mod tests {
         let d = lp.policy.decide([10, 9, 9, 9].into(), 135, Proto::Tcp);
         assert_eq!(d.action, Action::Pass);
         let r = d.rule.unwrap();
-        assert_eq!((r.name.as_str(), r.line), ("Remote Service Management (RPC-EPMAP)", 1));
+        assert_eq!(
+            (r.name.as_str(), r.line),
+            ("Remote Service Management (RPC-EPMAP)", 1)
+        );
         assert_eq!(r.filter.as_deref(), Some("LPort=RPC-EPMap (TCP 135)"));
-        assert_eq!(lp.policy.action([10, 9, 9, 9], 445, Proto::Tcp), Action::Pass);
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 445, Proto::Tcp),
+            Action::Pass
+        );
         let d = lp.policy.decide([10, 9, 9, 9].into(), 49152, Proto::Tcp);
         assert_eq!(d.action, Action::Conditional);
         assert_eq!(
             d.condition.as_deref(),
             Some(r"only for program %SystemRoot%\system32\services.exe")
         );
-        assert_eq!(lp.policy.action([10, 9, 9, 9], 3389, Proto::Tcp), Action::None);
-        assert_eq!(lp.policy.action([10, 9, 9, 9], 135, Proto::Udp), Action::None);
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 3389, Proto::Tcp),
+            Action::None
+        );
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 135, Proto::Udp),
+            Action::None
+        );
         // Disabled again in a later file: nothing left.
         let off = parse_text(
             "off.ps1",
@@ -1037,7 +1052,10 @@ mod tests {
             b"netsh advfirewall firewall set rule group=\"Remote Service Management\" new enable=yes\r\n",
         );
         let lp = build(vec![on, off], &LoadOptions::default());
-        assert_eq!(lp.policy.action([10, 9, 9, 9], 135, Proto::Tcp), Action::None);
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 135, Proto::Tcp),
+            Action::None
+        );
         // Remote Administration exists on some Windows versions only: conditional on it.
         let lp = one(
             "ra.cmd",
@@ -1062,7 +1080,10 @@ mod tests {
         let d = lp.policy.decide([10, 9, 9, 9].into(), 49152, Proto::Tcp);
         assert_eq!(d.action, Action::Conditional);
         assert!(d.condition.unwrap().contains("Contoso Agent"));
-        assert_eq!(lp.policy.action([10, 9, 9, 9], 5000, Proto::Tcp), Action::Block);
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 5000, Proto::Tcp),
+            Action::Block
+        );
         let lp = one(
             "unknown.ps1",
             "New-NetFirewallRule -DisplayName RPC -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135\n\

@@ -9,11 +9,11 @@
 //! security=) and "New-NetFirewallRule" (-DisplayName, -Direction, -Action, -Protocol,
 //! -LocalPort, -RemoteAddress, -Enabled, -OverrideBlockRules, -Authentication).
 
+use super::groups;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
 use crate::policy::model::address::{self, AddrMatch};
 use crate::policy::model::condition::Condition;
-use super::groups;
 use crate::policy::model::error::ValueError;
 use crate::policy::model::lint::check_name_ports;
 use crate::policy::model::sink::Sink;
@@ -360,14 +360,19 @@ fn set_param(
         // never widened to every remote port, interface or user.
         "remoteport" | "interfacetype" | "interfacealias" | "interface" | "rmtcomputergrp"
         | "rmtusrgrp" | "remoteuser" | "remotemachine" | "localuser"
-            if !values.iter().all(|x| x.trim().is_empty() || x.trim().eq_ignore_ascii_case("any")) =>
+            if !values
+                .iter()
+                .all(|x| x.trim().is_empty() || x.trim().eq_ignore_ascii_case("any")) =>
         {
             let field = format!("{key}={}", values.join(","));
-            rule.terms.condition.unmodelled.retain(|u| {
-                !u.to_ascii_lowercase()
-                    .starts_with(&format!("{key}="))
-            });
-            rule.terms.condition.unmodelled.push(excerpt(&field).into_owned());
+            rule.terms
+                .condition
+                .unmodelled
+                .retain(|u| !u.to_ascii_lowercase().starts_with(&format!("{key}=")));
+            rule.terms
+                .condition
+                .unmodelled
+                .push(excerpt(&field).into_owned());
         }
         // Profile, description, group and edge traversal do not change which source may
         // reach which local port in our model (a rule counts in any profile).
@@ -402,13 +407,7 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
     netsh_rule(rules, sink, line, words, Adds::Yes)
 }
 
-fn netsh_rule(
-    rules: &mut Vec<FwRule>,
-    sink: &mut Sink,
-    line: usize,
-    words: &[String],
-    adds: Adds,
-) {
+fn netsh_rule(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words: &[String], adds: Adds) {
     let verb = words
         .first()
         .map(|w| w.to_ascii_lowercase())
@@ -518,7 +517,15 @@ fn netsh_rule(
                         selector: other_selectors(&before),
                         dialect: Dialect::NetshAdvfirewall,
                     };
-                    edit_group(rules, sink, line, &sel, |n| n.eq_ignore_ascii_case(g.trim()), &[], adds);
+                    edit_group(
+                        rules,
+                        sink,
+                        line,
+                        &sel,
+                        |n| n.eq_ignore_ascii_case(g.trim()),
+                        &[],
+                        adds,
+                    );
                 }
                 return;
             };
@@ -535,7 +542,15 @@ fn netsh_rule(
                         selector: other_selectors(&before),
                         dialect: Dialect::NetshAdvfirewall,
                     };
-                    edit_group(rules, sink, line, &sel, |n| n.eq_ignore_ascii_case(g.trim()), &after, adds);
+                    edit_group(
+                        rules,
+                        sink,
+                        line,
+                        &sel,
+                        |n| n.eq_ignore_ascii_case(g.trim()),
+                        &after,
+                        adds,
+                    );
                 }
                 return;
             };
@@ -663,7 +678,10 @@ fn add_builtin_named(
     dialect: Dialect,
     matches: impl Fn(&str) -> bool,
 ) {
-    if rules.iter().any(|r| matches(&r.name) || matches(&r.display)) {
+    if rules
+        .iter()
+        .any(|r| matches(&r.name) || matches(&r.display))
+    {
         return;
     }
     if let Ok(table) = groups::get() {
@@ -725,7 +743,10 @@ fn edit_group(
             }
             GroupWhat::Enable if !present && adds == Adds::Yes => {
                 let mut r = builtin_rule(b, line, edit.dialect);
-                r.terms.condition.unmodelled.extend(narrowed.iter().cloned());
+                r.terms
+                    .condition
+                    .unmodelled
+                    .extend(narrowed.iter().cloned());
                 rules.push(r);
             }
             _ => {}
@@ -807,7 +828,10 @@ pub fn apply_netsh_legacy_service(
     } else {
         sink.about(&kind).parse_error(
             line,
-            format!("netsh firewall set service type={}: not a service netsh knows", excerpt(&kind)),
+            format!(
+                "netsh firewall set service type={}: not a service netsh knows",
+                excerpt(&kind)
+            ),
             "type= takes FILEANDPRINT, REMOTEADMIN, REMOTEDESKTOP, UPNP or ALL",
         );
         return;
@@ -818,7 +842,10 @@ pub fn apply_netsh_legacy_service(
         Some(m) => {
             sink.about(m).parse_error(
                 line,
-                format!("netsh firewall set service mode={}: ENABLE or DISABLE", excerpt(m)),
+                format!(
+                    "netsh firewall set service mode={}: ENABLE or DISABLE",
+                    excerpt(m)
+                ),
                 "write mode=ENABLE or mode=DISABLE",
             );
             return;
@@ -848,7 +875,11 @@ pub fn apply_netsh_legacy_service(
             selector: Vec::new(),
             dialect: Dialect::NetshAdvfirewall,
         };
-        let set = if what == GroupWhat::Enable { remote.as_slice() } else { &[] };
+        let set = if what == GroupWhat::Enable {
+            remote.as_slice()
+        } else {
+            &[]
+        };
         edit_group(
             rules,
             sink,
@@ -1172,7 +1203,8 @@ fn powershell_rule(
                 }
                 return;
             };
-            if enabling == Some(true) && adds == Adds::Yes && !rules.iter().any(|r| r.named_ps(&n)) {
+            if enabling == Some(true) && adds == Adds::Yes && !rules.iter().any(|r| r.named_ps(&n))
+            {
                 add_builtin_named(rules, line, Dialect::Powershell, |x| ps_names(&n, x));
             }
             match cmdlet {
@@ -1262,8 +1294,13 @@ mod tests {
         assert_eq!(epmap.terms.ports.to_string(), "135");
         assert_eq!(epmap.terms.condition.service.as_deref(), Some("RPCSS"));
         assert_eq!(epmap.terms.remote.len(), 1);
-        assert!(matches!(&epmap.terms.remote[0], AddrMatch::Keyword { name } if name == "LocalSubnet"));
-        let rpc = rules.iter().find(|r| r.name == "RemoteSvcAdmin-In-TCP-NoScope").unwrap();
+        assert!(
+            matches!(&epmap.terms.remote[0], AddrMatch::Keyword { name } if name == "LocalSubnet")
+        );
+        let rpc = rules
+            .iter()
+            .find(|r| r.name == "RemoteSvcAdmin-In-TCP-NoScope")
+            .unwrap();
         assert_eq!(rpc.terms.ports, PortMatch::RpcDynamic);
         assert_eq!(rpc.terms.remote, vec![AddrMatch::Any]);
         assert_eq!(
@@ -1280,7 +1317,11 @@ mod tests {
             let (rules, sink) = ps(&[line]);
             assert!(sink.findings.is_empty(), "{line}: {:?}", sink.findings);
             assert_eq!(rules.len(), 6, "{line}");
-            assert!(rules.iter().all(|r| r.enabled && r.name.starts_with("RemoteEventLogSvc")));
+            assert!(
+                rules
+                    .iter()
+                    .all(|r| r.enabled && r.name.starts_with("RemoteEventLogSvc"))
+            );
         }
         // Set- narrows the group's rules; Disable- takes them out again.
         let (rules, _) = ps(&[
@@ -1288,10 +1329,15 @@ mod tests {
             r#"Disable-NetFirewallRule -DisplayGroup "Remote Scheduled Tasks Management""#,
         ]);
         assert_eq!(rules.len(), 4);
-        assert!(rules.iter().all(|r| r.terms.remote.len() == 1 && !r.enabled));
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.terms.remote.len() == 1 && !r.enabled)
+        );
         assert!(rules.iter().all(|r| r.to_rule("f").is_none()));
         // A built-in rule enabled by its own name.
-        let (rules, _) = ps(&["Set-NetFirewallRule -Name RemoteEventLogSvc-RPCSS-In-TCP -Enabled True"]);
+        let (rules, _) =
+            ps(&["Set-NetFirewallRule -Name RemoteEventLogSvc-RPCSS-In-TCP -Enabled True"]);
         assert_eq!(rules.len(), 1);
         let (rules, _) = netsh(&[
             r#"netsh advfirewall firewall set rule name="COM+ Network Access (DCOM-In)" new enable=yes"#,
@@ -1306,11 +1352,32 @@ mod tests {
         // The legacy context: netsh firewall set service.
         let mut rules = Vec::new();
         let mut sink = Sink::new("fw.cmd");
-        apply_netsh_legacy_service(&mut rules, &mut sink, 1, &split_words("type=remoteadmin mode=enable scope=subnet"));
-        apply_netsh_legacy_service(&mut rules, &mut sink, 2, &split_words("fileandprint enable"));
+        apply_netsh_legacy_service(
+            &mut rules,
+            &mut sink,
+            1,
+            &split_words("type=remoteadmin mode=enable scope=subnet"),
+        );
+        apply_netsh_legacy_service(
+            &mut rules,
+            &mut sink,
+            2,
+            &split_words("fileandprint enable"),
+        );
         assert!(sink.findings.is_empty(), "{:?}", sink.findings);
-        assert_eq!(rules.iter().filter(|r| r.name.starts_with("RemoteAdmin")).count(), 6);
-        assert!(rules.iter().filter(|r| r.name.starts_with("RemoteAdmin")).all(|r| matches!(&r.terms.remote[..], [AddrMatch::Keyword { .. }])));
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r.name.starts_with("RemoteAdmin"))
+                .count(),
+            6
+        );
+        assert!(
+            rules
+                .iter()
+                .filter(|r| r.name.starts_with("RemoteAdmin"))
+                .all(|r| matches!(&r.terms.remote[..], [AddrMatch::Keyword { .. }]))
+        );
         assert!(rules.iter().any(|r| r.name == "FPS-SMB-In-TCP-NoScope"));
     }
 
@@ -1324,7 +1391,10 @@ mod tests {
         let [f] = sink.findings.as_slice() else {
             panic!("{:?}", sink.findings)
         };
-        assert_eq!((f.code.clone(), f.severity), (Code::UnknownField, Severity::Warning));
+        assert_eq!(
+            (f.code.clone(), f.severity),
+            (Code::UnknownField, Severity::Warning)
+        );
         assert!(
             f.message.starts_with(
                 "netsh advfirewall enables the built-in rule group 'Media Center Extenders'"
@@ -1332,8 +1402,13 @@ mod tests {
             "{}",
             f.message
         );
-        let [r] = rules.as_slice() else { panic!("{rules:?}") };
-        assert_eq!((r.terms.action, &r.terms.ports), (FwAction::Allow, &PortMatch::Any));
+        let [r] = rules.as_slice() else {
+            panic!("{rules:?}")
+        };
+        assert_eq!(
+            (r.terms.action, &r.terms.ports),
+            (FwAction::Allow, &PortMatch::Any)
+        );
         assert!(!r.terms.condition.unmodelled.is_empty());
         let (rules, sink) = ps(&[r#"Disable-NetFirewallRule -DisplayGroup "Some Group""#]);
         assert_eq!(sink.findings.len(), 1);
@@ -1353,10 +1428,17 @@ mod tests {
         assert!(sink.findings.is_empty(), "{:?}", sink.findings);
         assert_eq!(rules[0].terms.condition.service.as_deref(), Some("winmgmt"));
         assert!(rules[0].terms.condition.program.is_some());
-        assert!(rules[1].terms.condition.is_empty(), "{:?}", rules[1].terms.condition);
+        assert!(
+            rules[1].terms.condition.is_empty(),
+            "{:?}",
+            rules[1].terms.condition
+        );
         assert_eq!(
             rules[2].terms.condition.unmodelled,
-            vec!["remoteport=1024-65535".to_string(), "interfacetype=lan".to_string()]
+            vec![
+                "remoteport=1024-65535".to_string(),
+                "interfacetype=lan".to_string()
+            ]
         );
         assert_eq!(rules[2].terms.condition.local.len(), 1);
         let (rules, _) = ps(&[
@@ -1364,7 +1446,11 @@ mod tests {
         ]);
         let c = &rules[0].terms.condition;
         assert_eq!(
-            (c.program.as_deref(), c.service.as_deref(), c.package.as_deref()),
+            (
+                c.program.as_deref(),
+                c.service.as_deref(),
+                c.package.as_deref()
+            ),
             (Some(r"C:\app\a.exe"), Some("Spooler"), Some("S-1-15-2-1"))
         );
     }

@@ -170,10 +170,7 @@ pub fn parse(text: &'static str) -> Result<Groups, GroupsError> {
         }
         let cols: Vec<&'static str> = line.split('\t').collect();
         if cols.len() != COLUMNS {
-            return Err(err(format!(
-                "{} columns; a row has {COLUMNS}",
-                cols.len()
-            )));
+            return Err(err(format!("{} columns; a row has {COLUMNS}", cols.len())));
         }
         let opt = |v: &'static str| (v != "-").then_some(v);
         let proto = match cols[4] {
@@ -279,18 +276,26 @@ mod tests {
         let by_ref = g.group(r"@%SystemRoot%\system32\firewallapi.dll,-29502");
         assert_eq!(by_name, by_ref);
         assert_eq!(by_name.len(), 6);
-        let epmap = by_name.iter().find(|r| r.id == "RemoteSvcAdmin-RPCSS-In-TCP").unwrap();
+        let epmap = by_name
+            .iter()
+            .find(|r| r.id == "RemoteSvcAdmin-RPCSS-In-TCP")
+            .unwrap();
         assert_eq!(
             (epmap.lport, epmap.service, epmap.local_subnet),
             ("RPC-EPMap", Some("RPCSS"), true)
         );
         assert!(g.group("No Such Group").is_empty());
-        assert_eq!(g.rules_named(|n| n == "COM+ Network Access (DCOM-In)").len(), 1);
+        assert_eq!(
+            g.rules_named(|n| n == "COM+ Network Access (DCOM-In)")
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn broken_rows_name_their_line() {
-        let e = parse("#@source a\tb\nG\t-\tid\tD\tICMP\t135\t-\t-\tAny\tAny\tall\ta\n").unwrap_err();
+        let e =
+            parse("#@source a\tb\nG\t-\tid\tD\tICMP\t135\t-\t-\tAny\tAny\tall\ta\n").unwrap_err();
         assert_eq!(e.line, 2);
         let e = parse("G\t-\tid\tD\tTCP\t135\t-\t-\tAny\tAny\tall\tnope\n").unwrap_err();
         assert!(e.what.contains("not declared"), "{e}");

@@ -71,7 +71,9 @@ impl Owners {
     pub fn one(service: Option<&str>, program: Option<&str>) -> Owners {
         Owners(vec![Owner {
             service: service.map(str::to_string),
-            programs: program.map(|p| vec![file_name(p).to_string()]).unwrap_or_default(),
+            programs: program
+                .map(|p| vec![file_name(p).to_string()])
+                .unwrap_or_default(),
         }])
     }
 
@@ -376,7 +378,10 @@ mod tests {
             ..Condition::default()
         };
         assert_eq!(other.scope_at(49700, Proto::Tcp, &t), Scope::NotThisPort);
-        assert_eq!(svc("Eventlog").scope_at(49700, Proto::Tcp, &t), Scope::NotThisPort);
+        assert_eq!(
+            svc("Eventlog").scope_at(49700, Proto::Tcp, &t),
+            Scope::NotThisPort
+        );
         // Unknown owners: conditional, as before.
         assert!(matches!(
             spooler.scope_at(49700, Proto::Tcp, &at(None, None)),
@@ -402,7 +407,13 @@ mod tests {
             Scope::Plain
         );
         // Two owners on one port, the rule names one of them: conditional.
-        let both = Owners(vec![owners.0[0].clone(), Owner { service: Some("Schedule".into()), programs: Vec::new() }]);
+        let both = Owners(vec![
+            owners.0[0].clone(),
+            Owner {
+                service: Some("Schedule".into()),
+                programs: Vec::new(),
+            },
+        ]);
         assert!(matches!(
             svc("Spooler").scope_at(49702, Proto::Tcp, &at(Some(both), None)),
             Scope::Conditional(_)
@@ -423,18 +434,31 @@ mod tests {
         };
         assert_eq!(system.scope(445, Proto::Tcp), Scope::Plain);
         assert_eq!(system.scope(137, Proto::Udp), Scope::Plain);
-        assert_eq!(svc("termservice").scope(445, Proto::Tcp), Scope::NotThisPort);
-        assert!(matches!(system.scope(3389, Proto::Tcp), Scope::Conditional(_)));
+        assert_eq!(
+            svc("termservice").scope(445, Proto::Tcp),
+            Scope::NotThisPort
+        );
+        assert!(matches!(
+            system.scope(3389, Proto::Tcp),
+            Scope::Conditional(_)
+        ));
     }
 
     /// Local addresses decide where the destination is known, else the rule is conditional.
     #[test]
     fn local_addresses_decide_where_the_destination_is_known() {
         let c = Condition {
-            local: vec![crate::policy::model::address::parse_firewall("10.0.0.5").unwrap().0],
+            local: vec![
+                crate::policy::model::address::parse_firewall("10.0.0.5")
+                    .unwrap()
+                    .0,
+            ],
             ..Condition::default()
         };
-        assert_eq!(c.scope_at(135, Proto::Tcp, &at(None, Some("10.0.0.5"))), Scope::Plain);
+        assert_eq!(
+            c.scope_at(135, Proto::Tcp, &at(None, Some("10.0.0.5"))),
+            Scope::Plain
+        );
         assert_eq!(
             c.scope_at(135, Proto::Tcp, &at(None, Some("10.0.0.6"))),
             Scope::NotThisPort

@@ -1015,7 +1015,12 @@ mod tests {
         assert_eq!(r.terms.condition.local.len(), 2);
         assert_eq!(
             r.terms.condition.unmodelled,
-            ["RPort=67", "IF={1234}", "IFType=Wireless", "TTK=ProxSharing"]
+            [
+                "RPort=67",
+                "IF={1234}",
+                "IFType=Wireless",
+                "TTK=ProxSharing"
+            ]
         );
         assert_eq!(r.terms.ports.to_string(), "68");
     }

@@ -155,7 +155,10 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
             },
             // Not modelled: the rule depends on them, never widened.
             "remoteport" | "interfacetypes" if !v.eq_ignore_ascii_case("any") => {
-                r.terms.condition.unmodelled.push(format!("{k}={}", excerpt(v)));
+                r.terms
+                    .condition
+                    .unmodelled
+                    .push(format!("{k}={}", excerpt(v)));
             }
             _ => {}
         }
