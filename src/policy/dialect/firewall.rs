@@ -522,7 +522,7 @@ fn netsh_rule(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words: &[St
                         sink,
                         line,
                         &sel,
-                        |n| n.eq_ignore_ascii_case(g.trim()),
+                        |n| n.eq_ignore_ascii_case(g.trim()) || groups::same_indirect(&g, n),
                         &[],
                         adds,
                     );
@@ -547,7 +547,7 @@ fn netsh_rule(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words: &[St
                         sink,
                         line,
                         &sel,
-                        |n| n.eq_ignore_ascii_case(g.trim()),
+                        |n| n.eq_ignore_ascii_case(g.trim()) || groups::same_indirect(&g, n),
                         &after,
                         adds,
                     );
@@ -1199,7 +1199,15 @@ fn powershell_rule(
                         .filter(|(k, _)| !matches!(k.as_str(), "displaygroup" | "group"))
                         .cloned()
                         .collect();
-                    edit_group(rules, sink, line, &sel, |x| ps_names(&g, x), &set, adds);
+                    edit_group(
+                        rules,
+                        sink,
+                        line,
+                        &sel,
+                        |x| ps_names(&g, x) || groups::same_indirect(&g, x),
+                        &set,
+                        adds,
+                    );
                 }
                 return;
             };
@@ -1311,6 +1319,7 @@ mod tests {
         for line in [
             r#"Enable-NetFirewallRule -DisplayGroup "Remote Event Log Management""#,
             r#"Enable-NetFirewallRule -Group "@FirewallAPI.dll,-29252""#,
+            r#"Enable-NetFirewallRule -Group "@%SystemRoot%\system32\firewallapi.dll,-29252""#,
             r#"Enable-NetFirewallRule -DisplayGroup "Remote Event Log*""#,
             r#"Set-NetFirewallRule -DisplayGroup "Remote Event Log Management" -Enabled True"#,
         ] {

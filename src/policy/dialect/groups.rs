@@ -77,6 +77,12 @@ impl BuiltinRule {
     }
 }
 
+/// Do two indirect names (`@FirewallAPI.dll,-29502`) name the same resource, whatever the
+/// DLL's directory and case?
+pub fn same_indirect(a: &str, b: &str) -> bool {
+    a.trim().starts_with('@') && b.trim().starts_with('@') && indirect_key(a) == indirect_key(b)
+}
+
 /// `@dir\FirewallAPI.dll,-29502` as `firewallapi.dll,-29502`: the file name and resource.
 fn indirect_key(s: &str) -> String {
     let s = s.trim().trim_start_matches('@');
