@@ -903,7 +903,7 @@ fn group_stand_in(line: usize, edit: &GroupEdit<'_>) -> FwRule {
         GroupWhat::Disable | GroupWhat::Remove => FwAction::Block,
     };
     r.terms.condition.unmodelled.push(format!(
-        "the built-in rules of group '{}', which rpcaudit's table does not hold",
+        "group '{}' (its built-in rules are not in rpcaudit's table)",
         edit.label.trim()
     ));
     r
