@@ -331,9 +331,34 @@ pub fn run_findings(req: &AuditRequest, policy: &LoadedPolicy) -> Vec<Finding> {
     out
 }
 
-/// What a loaded policy decides for traffic from `src` to `port` over `proto`, and the rule.
-fn decision(policy: &LoadedPolicy, src: IpAddr, port: u16, proto: Proto) -> Expected {
-    Expected::of(policy.policy.decide(src, port, proto))
+/// What the audit knows of a host's local end: its address and its ports' owners
+/// ([`super::owners`]), for rules scoped to local addresses or to a program or service.
+struct LocalEnd {
+    dst: Option<IpAddr>,
+    owners: std::collections::BTreeMap<(u16, Proto), crate::policy::model::condition::Owners>,
+}
+
+/// What a loaded policy decides for traffic from `src` to `port` over `proto` at the host's
+/// local end, and the rule.
+fn decision(
+    policy: &LoadedPolicy,
+    at: &LocalEnd,
+    src: IpAddr,
+    port: u16,
+    proto: Proto,
+) -> Expected {
+    let target = crate::policy::model::condition::Target {
+        dst: at.dst,
+        owners: at.owners.get(&(port, proto)).cloned(),
+        local_subnets: Vec::new(),
+    };
+    let q = crate::policy::Query {
+        src,
+        port,
+        proto,
+        authenticated: false,
+    };
+    Expected::of(policy.policy.decide_at(q, &target))
 }
 
 /// Put per-host results in target order, fill in the hosts that have none (interrupted), and
@@ -398,11 +423,17 @@ pub fn assess_host(
         }
     }
 
+    let at = LocalEnd {
+        dst: ip,
+        owners: super::owners::port_owners(&dump),
+    };
     let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
-        decision(policy, src, p, proto)
+        decision(policy, &at, src, p, proto)
     });
     if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
-        add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
+        add_configured(&mut matrix, |src, p, proto| {
+            decision(store, &at, src, p, proto)
+        });
     }
 
     let mut findings: Vec<Finding> = capacity
@@ -541,4 +572,90 @@ fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
     imported.iter().any(|o| {
         o.source == r.source && o.target == r.target && o.port == r.port && o.protocol == r.protocol
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epm::{Endpoint, HostStatus};
+    use crate::policy::{LoadOptions, build, parse_text};
+    use uuid::Uuid;
+
+    fn dump(endpoints: &[(&str, u16)]) -> HostDump {
+        HostDump {
+            target: "198.18.0.10".into(),
+            address: None,
+            status: HostStatus::Ok,
+            transport: None,
+            error: None,
+            warnings: Vec::new(),
+            endpoints: endpoints
+                .iter()
+                .map(|(u, port)| Endpoint {
+                    interface: Uuid::parse_str(u).unwrap(),
+                    version: "1.0".into(),
+                    name: None,
+                    tags: Vec::new(),
+                    object: Uuid::nil(),
+                    annotation: String::new(),
+                    protocol: "ncacn_ip_tcp".into(),
+                    address: None,
+                    port: Some(*port),
+                    binding: String::new(),
+                    unread_floors: Vec::new(),
+                })
+                .collect(),
+            auth: None,
+            survey: None,
+        }
+    }
+
+    /// A dynamic port's owner, from the interfaces the map lists on it, decides a rule scoped
+    /// to a program or service: the group's Spooler rule passes the spooler's port, a rule of
+    /// another program does not apply there, and a port whose owner is not known stays
+    /// conditional.
+    #[test]
+    fn the_audit_decides_scoped_rules_at_the_ports_owners() {
+        let policy = build(
+            vec![parse_text(
+                "fps.cmd",
+                b"netsh advfirewall firewall set rule group=\"File and Printer Sharing\" new enable=yes\r\n\
+                  netsh advfirewall firewall add rule name=Agent dir=in action=allow protocol=TCP localport=RPC program=C:\\agent\\agent.exe\r\n",
+            )],
+            &LoadOptions::default(),
+        );
+        let at = LocalEnd {
+            dst: Some("198.18.0.10".parse().unwrap()),
+            owners: super::super::owners::port_owners(&dump(&[
+                // MS-RPRN winspool: Spooler in spoolsv.exe.
+                ("12345678-1234-abcd-ef00-0123456789ab", 49700),
+                ("00000000-1111-2222-3333-444444444444", 49800),
+            ])),
+        };
+        let src: IpAddr = "10.9.9.9".parse().unwrap();
+        let e = decision(&policy, &at, src, 49700, Proto::Tcp);
+        assert_eq!(e.action, Action::Pass, "{e:?}");
+        assert!(e.rule.unwrap().contains("Spooler Service - RPC"));
+        let e = decision(&policy, &at, src, 49800, Proto::Tcp);
+        assert_eq!(e.action, Action::Conditional, "{e:?}");
+        // Without the owners (as before), the spooler's port was conditional too.
+        let e = Expected::of(policy.policy.decide(src, 49700, Proto::Tcp));
+        assert_eq!(e.action, Action::Conditional, "{e:?}");
+        // The agent's rule alone on the spooler's port: not its owner, so nothing passes.
+        let agent = build(
+            vec![parse_text(
+                "agent.cmd",
+                b"netsh advfirewall firewall add rule name=Agent dir=in action=allow protocol=TCP localport=RPC program=C:\\agent\\agent.exe\r\n",
+            )],
+            &LoadOptions::default(),
+        );
+        assert_eq!(
+            decision(&agent, &at, src, 49700, Proto::Tcp).action,
+            Action::None
+        );
+        assert_eq!(
+            decision(&agent, &at, src, 49800, Proto::Tcp).action,
+            Action::Conditional
+        );
+    }
 }

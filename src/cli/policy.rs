@@ -99,6 +99,16 @@ pub struct ExplainArgs {
     /// Assume this RPC dynamic range (what the firewall keyword RPC stands for).
     #[arg(long, value_name = "PORTS")]
     pub range: Option<PortRanges>,
+    /// The service that owns the port (for rules scoped to a service); without it or
+    /// --program a scoped rule is conditional on a port whose owner rpcaudit does not know.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The program that owns the port (for rules scoped to a program).
+    #[arg(long, value_name = "PATH")]
+    pub program: Option<String>,
+    /// The address the connection is sent to (for rules with local addresses, LA4/LA6).
+    #[arg(long, value_name = "ADDR")]
+    pub dst: Option<IpAddr>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -277,12 +287,22 @@ fn explain(a: ExplainArgs) -> Result<Exit, Error> {
         }
     };
     let lp = load(&a.common, a.range)?;
-    let d = lp.policy.decide_query(Query {
-        src: a.src,
-        port,
-        proto: a.proto,
-        authenticated: a.authenticated,
-    });
+    let owners = (a.service.is_some() || a.program.is_some())
+        .then(|| policy::model::condition::Owners::one(a.service.as_deref(), a.program.as_deref()));
+    let target = policy::model::condition::Target {
+        dst: a.dst,
+        owners,
+        local_subnets: Vec::new(),
+    };
+    let d = lp.policy.decide_at(
+        Query {
+            src: a.src,
+            port,
+            proto: a.proto,
+            authenticated: a.authenticated,
+        },
+        &target,
+    );
     let out = ExplainOutput {
         action: d.action,
         rule: d.rule,

@@ -677,11 +677,21 @@ fn netsh_line(
                 });
             }
         }
+        ["firewall", "set"]
+            if words
+                .get(2)
+                .is_some_and(|w| w.eq_ignore_ascii_case("service")) =>
+        {
+            check_placeholders(sink, line, cmd);
+            pf.dialects.push(Dialect::NetshAdvfirewall);
+            firewall::apply_netsh_legacy_service(&mut pf.firewall, sink, line, &words[3..]);
+        }
         ["firewall", ..] => sink.push(
             Code::ParseError,
             Severity::Warning,
             line,
-            "'netsh firewall' (the Windows XP SP2 firewall context) is not modelled",
+            "'netsh firewall' (the Windows XP SP2 firewall context) is not modelled but for \
+             'set service'",
             "use netsh advfirewall firewall add rule ... (Vista and later)",
         ),
         _ => {}
@@ -1023,6 +1033,103 @@ mod tests {
             lp.policy.action([10, 1, 1, 5], 136, Proto::Tcp),
             Action::Block
         );
+    }
+
+    fn one(name: &str, text: &str) -> LoadedPolicy {
+        build(
+            vec![parse_text(name, text.as_bytes())],
+            &LoadOptions::default(),
+        )
+    }
+
+    /// A group enabled by name decides as Windows' own rules of the group do: the endpoint
+    /// mapper passes by its RPCSS rule, SMB by its `System` rule, a dynamic port only for the
+    /// group's program (conditional while its owner is not known), and a port outside the group
+    /// is not touched. A group disabled in a later file is out again.
+    #[test]
+    fn an_enabled_group_decides_with_its_rules_real_scope() {
+        let lp = one(
+            "groups.cmd",
+            "netsh advfirewall firewall set rule group=\"Remote Service Management\" new enable=yes\r\n",
+        );
+        // The group opens the endpoint mapper to every source in the Domain profile.
+        let codes: Vec<Code> = lp.findings.iter().map(|f| f.code.clone()).collect();
+        assert_eq!(codes, vec![Code::RangePortUnblocked], "{:?}", lp.findings);
+        let d = lp.policy.decide([10, 9, 9, 9].into(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Pass);
+        let r = d.rule.unwrap();
+        assert_eq!(
+            (r.name.as_str(), r.line),
+            ("Remote Service Management (RPC-EPMAP)", 1)
+        );
+        assert_eq!(r.filter.as_deref(), Some("LPort=RPC-EPMap (TCP 135)"));
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 445, Proto::Tcp),
+            Action::Pass
+        );
+        let d = lp.policy.decide([10, 9, 9, 9].into(), 49152, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional);
+        assert_eq!(
+            d.condition.as_deref(),
+            Some(r"only for program %SystemRoot%\system32\services.exe")
+        );
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 3389, Proto::Tcp),
+            Action::None
+        );
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 135, Proto::Udp),
+            Action::None
+        );
+        // Disabled again in a later file: nothing left.
+        let off = parse_text(
+            "off.ps1",
+            b"Disable-NetFirewallRule -DisplayGroup 'Remote Service Management'\n",
+        );
+        let on = parse_text(
+            "groups.cmd",
+            b"netsh advfirewall firewall set rule group=\"Remote Service Management\" new enable=yes\r\n",
+        );
+        let lp = build(vec![on, off], &LoadOptions::default());
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 135, Proto::Tcp),
+            Action::None
+        );
+        // Remote Administration exists on some Windows versions only: conditional on it.
+        let lp = one(
+            "ra.cmd",
+            "netsh firewall set service type=remoteadmin mode=enable\r\n",
+        );
+        let d = lp.policy.decide([10, 9, 9, 9].into(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional, "{d:?}");
+        assert!(d.condition.unwrap().contains("Remote Administration"));
+    }
+
+    /// A group not in the table makes every decision it could change conditional, never a
+    /// plain pass and never ignored: enabled, the ports nothing else decides; disabled, the
+    /// passes it might take away.
+    #[test]
+    fn a_group_not_in_the_table_makes_its_decisions_conditional() {
+        let lp = one(
+            "unknown.cmd",
+            "netsh advfirewall firewall add rule name=Block dir=in action=block protocol=TCP localport=5000\r\n\
+             netsh advfirewall firewall set rule group=\"Contoso Agent\" new enable=yes\r\n",
+        );
+        assert_eq!(lp.findings[0].code, Code::UnknownField, "{:?}", lp.findings);
+        let d = lp.policy.decide([10, 9, 9, 9].into(), 49152, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional);
+        assert!(d.condition.unwrap().contains("Contoso Agent"));
+        assert_eq!(
+            lp.policy.action([10, 9, 9, 9], 5000, Proto::Tcp),
+            Action::Block
+        );
+        let lp = one(
+            "unknown.ps1",
+            "New-NetFirewallRule -DisplayName RPC -Direction Inbound -Action Allow -Protocol TCP -LocalPort 135\n\
+             Disable-NetFirewallRule -DisplayGroup 'Contoso Agent'\n",
+        );
+        let d = lp.policy.decide([10, 9, 9, 9].into(), 135, Proto::Tcp);
+        assert_eq!(d.action, Action::Conditional, "{d:?}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! security=) and "New-NetFirewallRule" (-DisplayName, -Direction, -Action, -Protocol,
 //! -LocalPort, -RemoteAddress, -Enabled, -OverrideBlockRules, -Authentication).
 
+use super::groups;
 use crate::finding::{Code, Severity};
 use crate::inert::excerpt;
 use crate::policy::model::address::{self, AddrMatch};
@@ -210,12 +211,14 @@ impl FwEdit {
     pub fn replay(&self, rules: &mut Vec<FwRule>) {
         let mut scratch = Sink::new("");
         match self {
-            FwEdit::Netsh { line, words } => apply_netsh(rules, &mut scratch, *line, words),
+            FwEdit::Netsh { line, words } => {
+                netsh_rule(rules, &mut scratch, *line, words, Adds::No)
+            }
             FwEdit::Powershell {
                 line,
                 cmdlet,
                 words,
-            } => apply_powershell(rules, &mut scratch, *line, cmdlet, words),
+            } => powershell_rule(rules, &mut scratch, *line, cmdlet, words, Adds::No),
         }
     }
 }
@@ -342,8 +345,37 @@ fn set_param(
             rule.terms.action = FwAction::Bypass;
             rule.terms.secure = true;
         }
-        // Other conditions (profile, program, service, interface, local address, remote
-        // port) do not change which source may reach which local port in our model.
+        // The program, service or package the rule is scoped to: the same condition as a
+        // store's App=, Svc=, AppPkgId= ([`Condition`]), one rule for every reader.
+        "program" => rule.terms.condition.program = Condition::owner_from_script(v),
+        "service" => rule.terms.condition.service = Condition::owner_from_script(v),
+        "package" => rule.terms.condition.package = Condition::owner_from_script(v),
+        "localip" | "localaddress" => {
+            rule.terms.condition.local = match parse_remote(values, sink, line)?.as_slice() {
+                [AddrMatch::Any] => Vec::new(),
+                list => list.to_vec(),
+            }
+        }
+        // Conditions the model does not check: the rule depends on them (conditional),
+        // never widened to every remote port, interface or user.
+        "remoteport" | "interfacetype" | "interfacealias" | "interface" | "rmtcomputergrp"
+        | "rmtusrgrp" | "remoteuser" | "remotemachine" | "localuser"
+            if !values
+                .iter()
+                .all(|x| x.trim().is_empty() || x.trim().eq_ignore_ascii_case("any")) =>
+        {
+            let field = format!("{key}={}", values.join(","));
+            rule.terms
+                .condition
+                .unmodelled
+                .retain(|u| !u.to_ascii_lowercase().starts_with(&format!("{key}=")));
+            rule.terms
+                .condition
+                .unmodelled
+                .push(excerpt(&field).into_owned());
+        }
+        // Profile, description, group and edge traversal do not change which source may
+        // reach which local port in our model (a rule counts in any profile).
         _ => {}
     }
     Ok(())
@@ -360,8 +392,22 @@ fn finish(rules: &mut Vec<FwRule>, mut rule: FwRule, sink: &mut Sink) {
     rules.push(rule);
 }
 
+/// Whether a command may add Windows' built-in rules (a group or a built-in rule enabled by
+/// name) to the rules it is given: yes when its own file is read; no when [`FwEdit::replay`]
+/// runs it again on the rules of the files before, which its own file already holds them
+/// beside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Adds {
+    Yes,
+    No,
+}
+
 /// `netsh advfirewall firewall <verb> rule k=v ...`: `words` start after `firewall`.
 pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words: &[String]) {
+    netsh_rule(rules, sink, line, words, Adds::Yes)
+}
+
+fn netsh_rule(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words: &[String], adds: Adds) {
     let verb = words
         .first()
         .map(|w| w.to_ascii_lowercase())
@@ -464,24 +510,55 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
         "delete" => {
             let Some(n) = find(&before, "name") else {
                 if let Some(g) = find(&before, "group") {
-                    group_not_modelled(sink, line, "netsh advfirewall", &g, "deletes");
+                    let sel = GroupEdit {
+                        tool: "netsh advfirewall",
+                        label: &g,
+                        what: GroupWhat::Remove,
+                        selector: other_selectors(&before),
+                        dialect: Dialect::NetshAdvfirewall,
+                    };
+                    edit_group(
+                        rules,
+                        sink,
+                        line,
+                        &sel,
+                        |n| n.eq_ignore_ascii_case(g.trim()) || groups::same_indirect(&g, n),
+                        &[],
+                        adds,
+                    );
                 }
                 return;
             };
             rules.retain(|r| !r.named(&n));
         }
         "set" => {
+            let enabling = find(&after, "enable").as_deref().and_then(yes);
             let Some(n) = find(&before, "name") else {
                 if let Some(g) = find(&before, "group") {
-                    let what = match find(&after, "enable").as_deref().and_then(yes) {
-                        Some(true) => "enables",
-                        Some(false) => "disables",
-                        None => "changes",
+                    let sel = GroupEdit {
+                        tool: "netsh advfirewall",
+                        label: &g,
+                        what: GroupWhat::from_enable(enabling),
+                        selector: other_selectors(&before),
+                        dialect: Dialect::NetshAdvfirewall,
                     };
-                    group_not_modelled(sink, line, "netsh advfirewall", &g, what);
+                    edit_group(
+                        rules,
+                        sink,
+                        line,
+                        &sel,
+                        |n| n.eq_ignore_ascii_case(g.trim()) || groups::same_indirect(&g, n),
+                        &after,
+                        adds,
+                    );
                 }
                 return;
             };
+            if enabling == Some(true) && adds == Adds::Yes {
+                add_builtin_named(rules, line, Dialect::NetshAdvfirewall, |x| {
+                    x.eq_ignore_ascii_case(n.trim())
+                });
+            }
             for r in rules.iter_mut().filter(|r| r.named(&n)) {
                 for (k, v) in &after {
                     if let Err(e) = set_param(r, k, v, sink, line) {
@@ -495,21 +572,359 @@ pub fn apply_netsh(rules: &mut Vec<FwRule>, sink: &mut Sink, line: usize, words:
     }
 }
 
+/// What a command does to a rule group it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupWhat {
+    Enable,
+    Disable,
+    /// Changes other properties (`new remoteip=...`, `Set-NetFirewallRule -DisplayGroup ...
+    /// -RemoteAddress ...`).
+    Change,
+    Remove,
+}
+
+impl GroupWhat {
+    fn from_enable(enable: Option<bool>) -> GroupWhat {
+        match enable {
+            Some(true) => GroupWhat::Enable,
+            Some(false) => GroupWhat::Disable,
+            None => GroupWhat::Change,
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            GroupWhat::Enable => "enables",
+            GroupWhat::Disable => "disables",
+            GroupWhat::Change => "changes",
+            GroupWhat::Remove => "removes",
+        }
+    }
+}
+
+/// A command that names a rule group rather than its rules.
+struct GroupEdit<'a> {
+    /// `netsh advfirewall`, `Enable-NetFirewallRule`, ...
+    tool: &'a str,
+    /// The group as written.
+    label: &'a str,
+    what: GroupWhat,
+    /// The other selectors of a netsh `set rule group=...` (`dir=in`, `profile=domain`,
+    /// `protocol=tcp`), as `k=v`.
+    selector: Vec<(String, String)>,
+    dialect: Dialect,
+}
+
+/// The selectors of a netsh `set|delete rule` beside `group=` (and `name=`).
+fn other_selectors(before: &[(String, Vec<String>)]) -> Vec<(String, String)> {
+    before
+        .iter()
+        .filter(|(k, _)| k != "group" && k != "name")
+        .map(|(k, v)| (k.clone(), v.join(",")))
+        .collect()
+}
+
+/// PowerShell's `-Name`/`-DisplayName`/`-DisplayGroup`/`-Group` match: a wildcard pattern
+/// when it holds one, else the name without regard to case.
+fn ps_names(pattern: &str, name: &str) -> bool {
+    if pattern.contains(['*', '?', '[', ']', '`']) {
+        ps_wildcard_match(pattern, name)
+    } else {
+        pattern.trim().eq_ignore_ascii_case(name.trim())
+    }
+}
+
+/// One of Windows' built-in rules (`data/firewall_groups.tsv`) as a rule of the script that
+/// enabled it, cited at that line: its protocol, ports (`RPC`, `RPC-EPMap`), default remote
+/// scope, and its program and service as the rule's condition, which the model decides as it
+/// does a store's `App=`/`Svc=`. A group that only some Windows versions have is conditional
+/// on it.
+fn builtin_rule(b: &groups::BuiltinRule, line: usize, dialect: Dialect) -> FwRule {
+    let mut r = FwRule::new(line, dialect);
+    r.name = b.id.to_string();
+    r.display = b.display.to_string();
+    r.terms.proto = b.proto;
+    if b.lport != "Any" && r.terms.set_local_ports(&[b.lport.to_string()]).is_err() {
+        // The table's tests hold every port to the grammar; should one not read, the rule
+        // depends on it rather than covering every port.
+        r.terms
+            .condition
+            .unmodelled
+            .push(format!("LPort={}", b.lport));
+    }
+    if b.local_subnet {
+        r.terms.remote = vec![AddrMatch::Keyword {
+            name: "LocalSubnet".into(),
+        }];
+    }
+    r.terms.condition.program = b.program.map(str::to_string);
+    r.terms.condition.service = b.service.map(str::to_string);
+    if let Some(hosts) = b.hosts {
+        r.terms.condition.unmodelled.push(format!(
+            "the host's Windows having the group '{}' ({hosts})",
+            b.group_name()
+        ));
+    }
+    r
+}
+
+/// A command enabled a rule by name that the files do not hold: when the name is one of
+/// Windows' built-in rules in the table (`Enable-NetFirewallRule -Name
+/// RemoteEventLogSvc-In-TCP`, `netsh ... set rule name="COM+ Network Access (DCOM-In)" new
+/// enable=yes`), the built-in rule joins the rules, enabled.
+fn add_builtin_named(
+    rules: &mut Vec<FwRule>,
+    line: usize,
+    dialect: Dialect,
+    matches: impl Fn(&str) -> bool,
+) {
+    if rules
+        .iter()
+        .any(|r| matches(&r.name) || matches(&r.display))
+    {
+        return;
+    }
+    if let Ok(table) = groups::get() {
+        for b in table.rules_named(&matches) {
+            rules.push(builtin_rule(b, line, dialect));
+        }
+    }
+}
+
 /// A rule group named rather than its rules (`set rule group="Remote Administration" new
-/// enable=yes`, `Enable-NetFirewallRule -DisplayGroup ...`): the group's rules are Windows'
-/// built-in ones, which the files do not hold and rpcaudit does not know, so the decision
-/// leaves them out. Said, never ignored in silence.
-fn group_not_modelled(sink: &mut Sink, line: usize, tool: &str, group: &str, what: &str) {
-    sink.about(group).push(
+/// enable=yes`, `Enable-NetFirewallRule -DisplayGroup ...`, `-Group "@FirewallAPI.dll,-29502"`):
+/// the group's rules are Windows' built-in ones. A group in rpcaudit's table
+/// ([`groups`]) is enabled, disabled, changed or removed rule by rule (its rules join the
+/// file's rules when enabled); a group not in the table is said (`unknown-field`) and stands in
+/// the decision as a rule on every port that depends on it: an allow when enabled or changed, a
+/// block when disabled or removed (it may take allow rules out), so the decisions it could
+/// change are conditional, never silently as if the line were not there.
+fn edit_group(
+    rules: &mut Vec<FwRule>,
+    sink: &mut Sink,
+    line: usize,
+    edit: &GroupEdit<'_>,
+    matches: impl Fn(&str) -> bool,
+    set: &[(String, Vec<String>)],
+    adds: Adds,
+) {
+    // `dir=out` selects the group's outbound rules, which the model does not hold.
+    if edit
+        .selector
+        .iter()
+        .any(|(k, v)| k == "dir" && v.eq_ignore_ascii_case("out"))
+    {
+        return;
+    }
+    let table: Vec<&groups::BuiltinRule> = groups::get()
+        .map(|t| t.group_matching(&matches))
+        .unwrap_or_default();
+    if table.is_empty() {
+        group_not_modelled(sink, line, edit);
+        if adds == Adds::Yes {
+            rules.push(group_stand_in(line, edit));
+        }
+        return;
+    }
+    // A selector the model does not read (`protocol=`, `localport=`, ...) narrows which of
+    // the group's rules the command reaches: the rules it adds depend on it.
+    let narrowed: Vec<String> = edit
+        .selector
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "dir" | "profile"))
+        .map(|(k, v)| format!("{k}={v} (selector)"))
+        .collect();
+    for b in table {
+        let present = rules.iter().any(|r| r.name.eq_ignore_ascii_case(b.id));
+        match edit.what {
+            GroupWhat::Remove => {
+                rules.retain(|r| !r.name.eq_ignore_ascii_case(b.id));
+                continue;
+            }
+            GroupWhat::Enable if !present && adds == Adds::Yes => {
+                let mut r = builtin_rule(b, line, edit.dialect);
+                r.terms
+                    .condition
+                    .unmodelled
+                    .extend(narrowed.iter().cloned());
+                rules.push(r);
+            }
+            _ => {}
+        }
+        for r in rules
+            .iter_mut()
+            .filter(|r| r.name.eq_ignore_ascii_case(b.id))
+        {
+            match edit.what {
+                GroupWhat::Enable => r.enabled = true,
+                GroupWhat::Disable => r.enabled = false,
+                _ => {}
+            }
+            for (k, v) in set.iter().filter(|(k, _)| k != "enable" && k != "enabled") {
+                if let Err(e) = set_param(r, k, v, sink, line) {
+                    report_bad(sink, line, k, &e, edit.tool);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// `netsh firewall set service [type=]REMOTEADMIN|FILEANDPRINT|REMOTEDESKTOP|UPNP|ALL
+/// [[mode=]ENABLE|DISABLE] [[scope=]ALL|SUBNET|CUSTOM] [[addresses=]...] [[profile=]...]`, the
+/// Windows XP SP2 / Server 2003 firewall context ("Help: Enable or disable the remote
+/// administration exception", Microsoft Learn cc737332), which later Windows keeps for old
+/// scripts: each service is the built-in group of that name ([`edit_group`]); `scope=SUBNET`
+/// narrows its rules to the local subnet, `CUSTOM` to `addresses=`, `ALL` opens them to any
+/// address. `words` start after `service`.
+pub fn apply_netsh_legacy_service(
+    rules: &mut Vec<FwRule>,
+    sink: &mut Sink,
+    line: usize,
+    words: &[String],
+) {
+    const ORDER: [&str; 5] = ["type", "mode", "scope", "addresses", "profile"];
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        match w.split_once('=') {
+            Some((k, v)) => params.push((k.to_ascii_lowercase(), v.to_string())),
+            None => match ORDER.get(i) {
+                Some(k) => params.push(((*k).to_string(), w.to_string())),
+                None => {
+                    sink.about(w).parse_error(
+                        line,
+                        format!("'{w}' in netsh firewall set service: expected key=value", w = excerpt(w)),
+                        "write netsh firewall set service type=REMOTEADMIN mode=ENABLE scope=SUBNET",
+                    );
+                    return;
+                }
+            },
+        }
+    }
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(x, _)| x == k)
+            .map(|(_, v)| v.to_ascii_lowercase())
+    };
+    let services: &[(&str, &str)] = &[
+        ("remoteadmin", "Remote Administration"),
+        ("fileandprint", "File and Printer Sharing"),
+        ("remotedesktop", "Remote Desktop"),
+        ("upnp", "UPnP Framework"),
+    ];
+    let Some(kind) = get("type") else {
+        sink.parse_error(
+            line,
+            "netsh firewall set service without type=",
+            "write netsh firewall set service type=REMOTEADMIN mode=ENABLE",
+        );
+        return;
+    };
+    let chosen: Vec<&str> = if kind == "all" {
+        services.iter().map(|(_, g)| *g).collect()
+    } else if let Some((_, g)) = services.iter().find(|(k, _)| *k == kind) {
+        vec![g]
+    } else {
+        sink.about(&kind).parse_error(
+            line,
+            format!(
+                "netsh firewall set service type={}: not a service netsh knows",
+                excerpt(&kind)
+            ),
+            "type= takes FILEANDPRINT, REMOTEADMIN, REMOTEDESKTOP, UPNP or ALL",
+        );
+        return;
+    };
+    let what = match get("mode").as_deref() {
+        None | Some("enable") => GroupWhat::Enable,
+        Some("disable") => GroupWhat::Disable,
+        Some(m) => {
+            sink.about(m).parse_error(
+                line,
+                format!(
+                    "netsh firewall set service mode={}: ENABLE or DISABLE",
+                    excerpt(m)
+                ),
+                "write mode=ENABLE or mode=DISABLE",
+            );
+            return;
+        }
+    };
+    let remote: Vec<(String, Vec<String>)> = match get("scope").as_deref() {
+        Some("all") => vec![("remoteip".into(), vec!["any".into()])],
+        Some("subnet") => vec![("remoteip".into(), vec!["LocalSubnet".into()])],
+        Some("custom") => match params.iter().find(|(k, _)| k == "addresses") {
+            Some((_, a)) => vec![("remoteip".into(), list(a))],
+            None => {
+                sink.parse_error(
+                    line,
+                    "netsh firewall set service scope=CUSTOM without addresses=",
+                    "add addresses=10.1.1.0/255.255.255.0,...",
+                );
+                return;
+            }
+        },
+        _ => Vec::new(),
+    };
+    for group in chosen {
+        let edit = GroupEdit {
+            tool: "netsh firewall set service",
+            label: group,
+            what,
+            selector: Vec::new(),
+            dialect: Dialect::NetshAdvfirewall,
+        };
+        let set = if what == GroupWhat::Enable {
+            remote.as_slice()
+        } else {
+            &[]
+        };
+        edit_group(
+            rules,
+            sink,
+            line,
+            &edit,
+            |n| n.eq_ignore_ascii_case(group),
+            set,
+            Adds::Yes,
+        );
+    }
+}
+
+/// The stand-in for a group not in the table: a rule on every port and protocol that decides
+/// only under the group's own rules, which rpcaudit does not know.
+fn group_stand_in(line: usize, edit: &GroupEdit<'_>) -> FwRule {
+    let mut r = FwRule::new(line, edit.dialect);
+    r.name = format!("rule group '{}'", edit.label.trim());
+    r.display = r.name.clone();
+    r.terms.action = match edit.what {
+        GroupWhat::Enable | GroupWhat::Change => FwAction::Allow,
+        GroupWhat::Disable | GroupWhat::Remove => FwAction::Block,
+    };
+    r.terms.condition.unmodelled.push(format!(
+        "group '{}' (its built-in rules are not in rpcaudit's table)",
+        edit.label.trim()
+    ));
+    r
+}
+
+/// A group not in rpcaudit's table: said, and its decisions conditional ([`edit_group`]).
+fn group_not_modelled(sink: &mut Sink, line: usize, edit: &GroupEdit<'_>) {
+    let known = groups::get()
+        .map(|t| t.names().join(", "))
+        .unwrap_or_default();
+    sink.about(edit.label).push(
         Code::UnknownField,
         Severity::Warning,
         line,
         format!(
-            "{tool} {what} the built-in rule group '{group}' by name; its rules are Windows' own \
-             (groups such as Remote Administration open TCP 135 and the RPC dynamic ports on the \
-             versions that have them), which these files do not hold, so the decision leaves them \
-             out and may be wrong for the ports they cover",
-            group = excerpt(group)
+            "{tool} {what} the built-in rule group '{group}' by name; rpcaudit's table of \
+             Windows' built-in groups does not hold it (it holds {known}), so the decisions on \
+             the ports its rules could cover are conditional on them",
+            tool = edit.tool,
+            what = edit.what.verb(),
+            group = excerpt(edit.label)
         ),
         "write the group's rules out in the script (netsh advfirewall firewall add rule, \
          New-NetFirewallRule), or give rpcaudit a store export of the host (reg export of the \
@@ -650,6 +1065,17 @@ pub fn apply_powershell(
     cmdlet: &str,
     words: &[String],
 ) {
+    powershell_rule(rules, sink, line, cmdlet, words, Adds::Yes)
+}
+
+fn powershell_rule(
+    rules: &mut Vec<FwRule>,
+    sink: &mut Sink,
+    line: usize,
+    cmdlet: &str,
+    words: &[String],
+    adds: Adds,
+) {
     let mut params: Vec<(String, Vec<String>)> = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -750,18 +1176,45 @@ pub fn apply_powershell(
             finish(rules, rule, sink);
         }
         _ => {
+            let enabling = match cmdlet {
+                "enable-netfirewallrule" => Some(true),
+                "disable-netfirewallrule" => Some(false),
+                _ => find("enabled").as_deref().and_then(yes),
+            };
             let Some(n) = find("displayname").or_else(|| find("name")) else {
                 if let Some(g) = find("displaygroup").or_else(|| find("group")) {
                     let what = match cmdlet {
-                        "enable-netfirewallrule" => "enables",
-                        "disable-netfirewallrule" => "disables",
-                        "remove-netfirewallrule" => "removes",
-                        _ => "changes",
+                        "remove-netfirewallrule" => GroupWhat::Remove,
+                        _ => GroupWhat::from_enable(enabling),
                     };
-                    group_not_modelled(sink, line, cmdlet_name(cmdlet), &g, what);
+                    let sel = GroupEdit {
+                        tool: cmdlet_name(cmdlet),
+                        label: &g,
+                        what,
+                        selector: Vec::new(),
+                        dialect: Dialect::Powershell,
+                    };
+                    let set: Vec<(String, Vec<String>)> = params
+                        .iter()
+                        .filter(|(k, _)| !matches!(k.as_str(), "displaygroup" | "group"))
+                        .cloned()
+                        .collect();
+                    edit_group(
+                        rules,
+                        sink,
+                        line,
+                        &sel,
+                        |x| ps_names(&g, x) || groups::same_indirect(&g, x),
+                        &set,
+                        adds,
+                    );
                 }
                 return;
             };
+            if enabling == Some(true) && adds == Adds::Yes && !rules.iter().any(|r| r.named_ps(&n))
+            {
+                add_builtin_named(rules, line, Dialect::Powershell, |x| ps_names(&n, x));
+            }
             match cmdlet {
                 "remove-netfirewallrule" => rules.retain(|r| !r.named_ps(&n)),
                 "enable-netfirewallrule" | "disable-netfirewallrule" => {
@@ -832,14 +1285,118 @@ mod tests {
         (rules, sink)
     }
 
-    /// A built-in rule group enabled by name is said (a warning naming the group), not
-    /// ignored: its rules are Windows' own, outside the files.
+    /// A built-in rule group enabled by name brings in Windows' own rules of that group, from
+    /// the table: their ports (`RPC`, `RPC-EPMap`), programs, services and default scope.
     #[test]
-    fn rule_groups_enabled_by_name_are_said() {
+    fn rule_groups_enabled_by_name_bring_in_their_rules() {
         let (rules, sink) = netsh(&[
-            r#"netsh advfirewall firewall set rule group="Remote Administration" new enable=yes"#,
+            r#"netsh advfirewall firewall set rule group="Remote Service Management" new enable=yes"#,
+        ]);
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        assert_eq!(rules.len(), 6);
+        let epmap = rules
+            .iter()
+            .find(|r| r.name == "RemoteSvcAdmin-RPCSS-In-TCP")
+            .unwrap();
+        assert!(epmap.enabled);
+        assert_eq!(epmap.terms.ports.to_string(), "135");
+        assert_eq!(epmap.terms.condition.service.as_deref(), Some("RPCSS"));
+        assert_eq!(epmap.terms.remote.len(), 1);
+        assert!(
+            matches!(&epmap.terms.remote[0], AddrMatch::Keyword { name } if name == "LocalSubnet")
+        );
+        let rpc = rules
+            .iter()
+            .find(|r| r.name == "RemoteSvcAdmin-In-TCP-NoScope")
+            .unwrap();
+        assert_eq!(rpc.terms.ports, PortMatch::RpcDynamic);
+        assert_eq!(rpc.terms.remote, vec![AddrMatch::Any]);
+        assert_eq!(
+            rpc.terms.condition.program.as_deref(),
+            Some(r"%SystemRoot%\system32\services.exe")
+        );
+        // By display group, by indirect name, with PowerShell wildcards; Set- with -Enabled.
+        for line in [
+            r#"Enable-NetFirewallRule -DisplayGroup "Remote Event Log Management""#,
+            r#"Enable-NetFirewallRule -Group "@FirewallAPI.dll,-29252""#,
+            r#"Enable-NetFirewallRule -Group "@%SystemRoot%\system32\firewallapi.dll,-29252""#,
+            r#"Enable-NetFirewallRule -DisplayGroup "Remote Event Log*""#,
+            r#"Set-NetFirewallRule -DisplayGroup "Remote Event Log Management" -Enabled True"#,
+        ] {
+            let (rules, sink) = ps(&[line]);
+            assert!(sink.findings.is_empty(), "{line}: {:?}", sink.findings);
+            assert_eq!(rules.len(), 6, "{line}");
+            assert!(
+                rules
+                    .iter()
+                    .all(|r| r.enabled && r.name.starts_with("RemoteEventLogSvc"))
+            );
+        }
+        // Set- narrows the group's rules; Disable- takes them out again.
+        let (rules, _) = ps(&[
+            r#"Set-NetFirewallRule -DisplayGroup "Remote Scheduled Tasks Management" -Enabled True -RemoteAddress 10.1.1.0/24"#,
+            r#"Disable-NetFirewallRule -DisplayGroup "Remote Scheduled Tasks Management""#,
+        ]);
+        assert_eq!(rules.len(), 4);
+        assert!(
+            rules
+                .iter()
+                .all(|r| r.terms.remote.len() == 1 && !r.enabled)
+        );
+        assert!(rules.iter().all(|r| r.to_rule("f").is_none()));
+        // A built-in rule enabled by its own name.
+        let (rules, _) =
+            ps(&["Set-NetFirewallRule -Name RemoteEventLogSvc-RPCSS-In-TCP -Enabled True"]);
+        assert_eq!(rules.len(), 1);
+        let (rules, _) = netsh(&[
+            r#"netsh advfirewall firewall set rule name="COM+ Network Access (DCOM-In)" new enable=yes"#,
+        ]);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].terms.ports.to_string(), "135");
+        // `dir=out` selects no inbound rule.
+        let (rules, _) = netsh(&[
+            r#"netsh advfirewall firewall set rule group="Remote Service Management" dir=out new enable=yes"#,
         ]);
         assert!(rules.is_empty());
+        // The legacy context: netsh firewall set service.
+        let mut rules = Vec::new();
+        let mut sink = Sink::new("fw.cmd");
+        apply_netsh_legacy_service(
+            &mut rules,
+            &mut sink,
+            1,
+            &split_words("type=remoteadmin mode=enable scope=subnet"),
+        );
+        apply_netsh_legacy_service(
+            &mut rules,
+            &mut sink,
+            2,
+            &split_words("fileandprint enable"),
+        );
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        assert_eq!(
+            rules
+                .iter()
+                .filter(|r| r.name.starts_with("RemoteAdmin"))
+                .count(),
+            6
+        );
+        assert!(
+            rules
+                .iter()
+                .filter(|r| r.name.starts_with("RemoteAdmin"))
+                .all(|r| matches!(&r.terms.remote[..], [AddrMatch::Keyword { .. }]))
+        );
+        assert!(rules.iter().any(|r| r.name == "FPS-SMB-In-TCP-NoScope"));
+    }
+
+    /// A group rpcaudit's table does not hold is said (a warning naming it) and stands in as a
+    /// rule that depends on it on every port: enabled, an allow; disabled, a block.
+    #[test]
+    fn a_group_not_in_the_table_is_said_and_conditional() {
+        let (rules, sink) = netsh(&[
+            r#"netsh advfirewall firewall set rule group="Media Center Extenders" new enable=yes"#,
+        ]);
         let [f] = sink.findings.as_slice() else {
             panic!("{:?}", sink.findings)
         };
@@ -849,22 +1406,61 @@ mod tests {
         );
         assert!(
             f.message.starts_with(
-                "netsh advfirewall enables the built-in rule group 'Remote Administration'"
+                "netsh advfirewall enables the built-in rule group 'Media Center Extenders'"
             ),
             "{}",
             f.message
         );
-        let (_, sink) =
-            ps(&[r#"Enable-NetFirewallRule -DisplayGroup "Remote Event Log Management""#]);
-        let [f] = sink.findings.as_slice() else {
-            panic!("{:?}", sink.findings)
+        let [r] = rules.as_slice() else {
+            panic!("{rules:?}")
         };
+        assert_eq!(
+            (r.terms.action, &r.terms.ports),
+            (FwAction::Allow, &PortMatch::Any)
+        );
+        assert!(!r.terms.condition.unmodelled.is_empty());
+        let (rules, sink) = ps(&[r#"Disable-NetFirewallRule -DisplayGroup "Some Group""#]);
+        assert_eq!(sink.findings.len(), 1);
+        assert_eq!(rules[0].terms.action, FwAction::Block);
+    }
+
+    /// `program=`, `service=`, `-Program`, `-Service`, `-Package` scope a script's rule as the
+    /// store's App=, Svc=, AppPkgId= do; `Any` is no scope; the remote port, interface types
+    /// and remote users make the rule conditional; local addresses are kept.
+    #[test]
+    fn program_and_service_scope_script_rules() {
+        let (rules, sink) = netsh(&[
+            r#"netsh advfirewall firewall add rule name=A dir=in action=allow protocol=TCP localport=any program=%SystemRoot%\system32\svchost.exe service=winmgmt"#,
+            r#"netsh advfirewall firewall add rule name=B dir=in action=allow protocol=TCP localport=135 program=any service=any remoteport=any"#,
+            r#"netsh advfirewall firewall add rule name=C dir=in action=allow protocol=TCP localport=5000 remoteport=1024-65535 interfacetype=lan localip=10.0.0.5"#,
+        ]);
+        assert!(sink.findings.is_empty(), "{:?}", sink.findings);
+        assert_eq!(rules[0].terms.condition.service.as_deref(), Some("winmgmt"));
+        assert!(rules[0].terms.condition.program.is_some());
         assert!(
-            f.message.starts_with(
-                "Enable-NetFirewallRule enables the built-in rule group 'Remote Event Log Management'"
+            rules[1].terms.condition.is_empty(),
+            "{:?}",
+            rules[1].terms.condition
+        );
+        assert_eq!(
+            rules[2].terms.condition.unmodelled,
+            vec![
+                "remoteport=1024-65535".to_string(),
+                "interfacetype=lan".to_string()
+            ]
+        );
+        assert_eq!(rules[2].terms.condition.local.len(), 1);
+        let (rules, _) = ps(&[
+            r#"New-NetFirewallRule -DisplayName X -Direction Inbound -Action Allow -Protocol TCP -Program "C:\app\a.exe" -Service Spooler -Package S-1-15-2-1"#,
+        ]);
+        let c = &rules[0].terms.condition;
+        assert_eq!(
+            (
+                c.program.as_deref(),
+                c.service.as_deref(),
+                c.package.as_deref()
             ),
-            "{}",
-            f.message
+            (Some(r"C:\app\a.exe"), Some("Spooler"), Some("S-1-15-2-1"))
         );
     }
 

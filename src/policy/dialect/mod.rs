@@ -10,6 +10,7 @@
 
 pub mod cmd;
 pub mod firewall;
+pub mod groups;
 pub mod ipsec;
 pub mod netsh_ipsec;
 pub mod netsh_rpc;

@@ -36,7 +36,7 @@ pub mod sink;
 
 use crate::ports::PortRanges;
 use address::AddrMatch;
-use condition::{Condition, Scope};
+use condition::{Condition, Scope, Target};
 use ipnet::IpNet;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -392,10 +392,17 @@ impl Policy {
     /// connection must pass both layers, so a layer that passes only under a condition makes
     /// the whole answer conditional); then a pass; else none.
     pub fn decide_query(&self, q: Query) -> Decision {
+        self.decide_at(q, &Target::default())
+    }
+
+    /// Decide for a query whose local end is known as far as `target` says: the address it
+    /// is sent to (for rules with local addresses) and the owners of the port (for rules
+    /// scoped to a program or service; [`condition::Owners`]).
+    pub fn decide_at(&self, q: Query, target: &Target) -> Decision {
         let mut pass: Option<Decision> = None;
         let mut conditional: Option<Decision> = None;
         for layer in [Layer::Ipsec, Layer::Firewall] {
-            let d = self.decide_layer(layer, q);
+            let d = self.decide_layer_at(layer, q, target);
             match d.action {
                 Action::Block => return d,
                 Action::Conditional if conditional.is_none() => conditional = Some(d),
@@ -413,6 +420,11 @@ impl Policy {
 
     /// Decide within one layer using that layer's precedence.
     pub fn decide_layer(&self, layer: Layer, q: Query) -> Decision {
+        self.decide_layer_at(layer, q, &Target::default())
+    }
+
+    /// [`decide_layer`](Policy::decide_layer) at a known local end ([`decide_at`](Policy::decide_at)).
+    pub fn decide_layer_at(&self, layer: Layer, q: Query, target: &Target) -> Decision {
         let matching = self.rules.iter().filter(|r| {
             r.layer == layer
                 && r.proto.matches(q.proto)
@@ -445,7 +457,7 @@ impl Policy {
                     }
                 }
             }
-            Layer::Firewall => self.decide_firewall(matching, q),
+            Layer::Firewall => self.decide_firewall(matching, q, target),
         }
     }
 
@@ -456,7 +468,16 @@ impl Policy {
     /// where nothing else decides the conditional rule is the answer rather than a blocking
     /// default (a default that passes passes either way).
     /// A rule scoped to another program than the port's owner does not match.
-    fn decide_firewall<'a>(&self, matching: impl Iterator<Item = &'a Rule>, q: Query) -> Decision {
+    fn decide_firewall<'a>(
+        &self,
+        matching: impl Iterator<Item = &'a Rule>,
+        q: Query,
+        target: &Target,
+    ) -> Decision {
+        let target = Target {
+            local_subnets: self.local_subnets.clone(),
+            ..target.clone()
+        };
         #[derive(Default)]
         struct Slots<'a> {
             plain: Option<&'a Rule>,
@@ -501,7 +522,7 @@ impl Policy {
                 // traffic does not meet bypass/secure rules.
                 _ => continue,
             };
-            match r.condition.scope(q.port, q.proto) {
+            match r.condition.scope_at(q.port, q.proto, &target) {
                 Scope::NotThisPort => {}
                 Scope::Plain => {
                     if slots.plain.is_none() {

@@ -22,9 +22,11 @@
 //! (`conditional`, with `unknown-field`), never widened and never dropped; `App=`, `Svc=` and
 //! `AppPkgId=` scope a rule to its program's sockets (the model's
 //! [`crate::policy::model::condition`]: TCP 135 is RpcSs's, other owners are not known, so
-//! conditional); `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the
-//! rest. Not modelled (said in docs/guide/policy.md): interface and edge-traversal conditions,
-//! and which profile the host is in (a rule counts when it is in force in any profile).
+//! conditional); `LA4`/`LA6` are the rule's local addresses (decided where the destination is
+//! known); `RPort`, `IF`, `IFType` and the other fields not modelled make the rule conditional;
+//! `DoNotAllowExceptions=1` takes that profile's allow rules out and blocks the rest. Not
+//! modelled (said in docs/guide/policy.md): which profile the host is in (a rule counts when it
+//! is in force in any profile).
 
 use std::collections::HashMap;
 
@@ -141,40 +143,22 @@ pub struct RuleString {
     pub unknown: Vec<String>,
 }
 
-/// Fields of the grammar that do not change which traffic a rule matches in our model
-/// (descriptions, grouping, platform validity, ...). `App`, `Svc` and `AppPkgId` are read as
-/// the rule's [`crate::policy::model::condition::Condition`].
+/// Fields of the grammar that do not change which inbound TCP or UDP traffic a rule matches
+/// (descriptions, grouping, ICMP types, edge traversal, outbound-only and version fields).
+/// `App`, `Svc` and `AppPkgId` are read as the rule's
+/// [`crate::policy::model::condition::Condition`], `LA4`/`LA6` as its local addresses; every
+/// other field (`RPort`, `IF`, `IFType`, `RUAuth`, `TTK`, `Platform`, ...) is not modelled and
+/// makes the rule conditional: a field ignored would widen the rule.
 const KNOWN_IGNORED: &[&str] = &[
     "desc",
     "embedctxt",
-    "rport",
-    "rport2_10",
-    "la4",
-    "la6",
-    "if",
-    "iftype",
     "edge",
     "defer",
-    "platform",
-    "platform2",
-    "luauth",
-    "ruauth",
     "lom",
-    "ruma",
-    "rmauth",
-    "pcross",
-    "lusernm",
     "authbypassout",
     "skipver",
-    "ttk",
-    "ttk2_22",
-    "ttk2_27",
-    "ttk2_28",
     "icmp4",
     "icmp6",
-    "rsvpbypass",
-    "trustedapps",
-    "selectivebind",
 ];
 
 /// Parse one rule string (MS-GPFAS §2.2.2.19). Errors say which field is wrong.
@@ -262,6 +246,13 @@ pub fn parse_rule(text: &str) -> Result<RuleString, RuleStringError> {
             "app" => terms.condition.program = Some(value.to_string()),
             "svc" => terms.condition.service = Some(value.to_string()),
             "apppkgid" => terms.condition.package = Some(value.to_string()),
+            "la4" | "la6" => {
+                let (m, _) = address::parse_firewall(value)
+                    .map_err(|e| bad("LA4/LA6", value, &e.to_string()))?;
+                if m != AddrMatch::Any {
+                    terms.condition.local.push(m);
+                }
+            }
             "ra4" | "ra6" => {
                 let (m, _) = address::parse_firewall(value)
                     .map_err(|e| bad("RA4/RA6", value, &e.to_string()))?;
@@ -1010,6 +1001,28 @@ mod tests {
     fn unknown_fields_are_kept_not_fatal() {
         let r = rule("v2.33|Action=Block|Dir=In|Frobnicate=1|");
         assert_eq!(r.unknown, vec!["Frobnicate=1".to_string()]);
+    }
+
+    /// Fields that used to be ignored (and so widened the rule): `LA4`/`LA6` are the rule's
+    /// local addresses; `RPort`, `IF`, `IFType`, `RUAuth`, `TTK` are not modelled, so the rule
+    /// is conditional on them.
+    #[test]
+    fn local_addresses_are_kept_and_remote_port_and_interfaces_are_conditional() {
+        let r = rule(
+            "v2.33|Action=Allow|Active=TRUE|Dir=In|Protocol=17|LPort=68|RPort=67|LA4=10.0.0.5|\
+             LA6=fe80::/64|IF={1234}|IFType=Wireless|TTK=ProxSharing|Desc=x|EmbedCtxt=y|",
+        );
+        assert_eq!(r.terms.condition.local.len(), 2);
+        assert_eq!(
+            r.terms.condition.unmodelled,
+            [
+                "RPort=67",
+                "IF={1234}",
+                "IFType=Wireless",
+                "TTK=ProxSharing"
+            ]
+        );
+        assert_eq!(r.terms.ports.to_string(), "68");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use crate::inert::excerpt;
 use crate::policy::dialect::firewall::{FwAction, FwRule};
 use crate::policy::model::address::{self, AddrError, AddrMatch};
+use crate::policy::model::condition::Condition;
 use crate::policy::model::sink::Sink;
 use crate::policy::model::{Dialect, ProtoMatch};
 use crate::policy::text::Line;
@@ -140,6 +141,25 @@ pub fn parse_netsh(sink: &mut Sink, lines: &[Line]) -> Vec<FwRule> {
                 }
             },
             "security" => r.terms.secure = !v.eq_ignore_ascii_case("notrequired"),
+            // The program and service the rule is scoped to: the same condition as a store's
+            // App= and Svc= (`Any`: none).
+            "program" => r.terms.condition.program = Condition::owner_from_script(v),
+            "service" => r.terms.condition.service = Condition::owner_from_script(v),
+            "localip" => match remote(&list(v)) {
+                Ok(a) if a == [AddrMatch::Any] => r.terms.condition.local.clear(),
+                Ok(a) => r.terms.condition.local = a,
+                Err(e) => {
+                    bad(sink, l.number, k, v, &e.to_string());
+                    r.enabled = false;
+                }
+            },
+            // Not modelled: the rule depends on them, never widened.
+            "remoteport" | "interfacetypes" if !v.eq_ignore_ascii_case("any") => {
+                r.terms
+                    .condition
+                    .unmodelled
+                    .push(format!("{k}={}", excerpt(v)));
+            }
             _ => {}
         }
     }
