@@ -30,6 +30,7 @@ targets!(
     policy_netsh_powershell,
     policy_parse_text,
     policy_preg,
+    policy_wfw,
     policy_registry,
     reassembly,
     smb_decode,
