@@ -5,7 +5,9 @@
 //! commands, and hands each command to its dialect: [`ipsec`] (ipsecpol/ipseccmd), [`netsh_ipsec`],
 //! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`); a `.reg`
 //! export is read in one pass ([`reg_export::read`]) by the Rpc\Internet ([`registry`]),
-//! firewall store ([`fwstore`]) and IPsec store ([`ipsec_store`]) readers together
+//! firewall store ([`fwstore`]) and IPsec store ([`ipsec_store`]) readers together, and a
+//! binary store by its signature: a `Registry.pol` ([`preg`]) or a `.wfw` hive ([`wfw`]), into
+//! the same firewall store
 //! → [`build`] combines the files into one [`Policy`] ([`model`]) and the effective
 //! [`RpcRange`], then runs the policy-wide lints ([`lint`]). The findings of a
 //! [`LoadedPolicy`] are the parse-time findings of every file followed by the lints.
