@@ -316,26 +316,24 @@ fn policy_json(args: &[&str], files: &[&Path]) -> (i32, Json) {
 /// `file` and `line` fields, and `FILE:N` in messages, for every file given (the store's
 /// file names differ only in their extensions).
 fn without_citation(mut v: Json) -> Json {
+    /// `DIR/NAME.EXT:N` (the test files are in a temporary directory) as `FILE:N`.
     fn uncite(s: &str) -> String {
+        let tmp = std::env::temp_dir();
+        let tmp = tmp.to_str().unwrap();
         let mut out = String::new();
         let mut rest = s;
-        while let Some(i) = rest
-            .find("/tmp/")
-            .or_else(|| rest.find(std::env::temp_dir().to_str().unwrap_or("/tmp/")))
-        {
+        while let Some(i) = rest.find(tmp) {
             out.push_str(&rest[..i]);
             let after = &rest[i..];
             let end = after
                 .find(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == ')')
                 .unwrap_or(after.len());
-            // FILE, and :N or " record N" / " value N" after it.
             let cited = &after[..end];
-            let file_end = cited
-                .rfind(':')
-                .filter(|&c| cited[c + 1..].chars().all(|d| d.is_ascii_digit()))
-                .unwrap_or(cited.len());
             out.push_str("FILE");
-            if file_end < cited.len() {
+            if cited
+                .rsplit_once(':')
+                .is_some_and(|(_, n)| !n.is_empty() && n.chars().all(|d| d.is_ascii_digit()))
+            {
                 out.push_str(":N");
             }
             rest = &after[end..];
@@ -688,4 +686,55 @@ fn the_fuzz_seed_is_a_written_hive() {
         std::fs::write(&seed, &bytes).unwrap();
     }
     assert_eq!(std::fs::read(&seed).unwrap(), bytes, "{}", seed.display());
+}
+
+/// The caps: keys nested deeper than a firewall export could be, and more keys than one holds,
+/// are refused, quickly.
+#[test]
+fn hives_over_the_caps_are_refused() {
+    let mut deep = Key::new("root");
+    let path = (0..=wfw::MAX_DEPTH)
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>();
+    deep.at(&path.join("\\"));
+    let err = wfw::values(&hive::write(&deep).bytes).unwrap_err();
+    assert_eq!(err, wfw::WfwError::TooDeep(wfw::MAX_DEPTH));
+    // One level less is read.
+    let mut ok = Key::new("root");
+    ok.at(&path[..wfw::MAX_DEPTH].join("\\"));
+    assert_eq!(
+        wfw::values(&hive::write(&ok).bytes).unwrap().keys,
+        wfw::MAX_DEPTH + 1
+    );
+
+    // Four keys of a quarter of the cap each (an lh list counts in 16 bits).
+    let mut wide = Key::new("root");
+    wide.subkeys = (0..4)
+        .map(|g| Key {
+            subkeys: (0..wfw::MAX_KEYS / 4)
+                .map(|i| Key::new(&format!("k{i:06}")))
+                .collect(),
+            ..Key::new(&format!("g{g}"))
+        })
+        .collect();
+    let bytes = hive::write(&wide).bytes;
+    assert!(
+        bytes.len() as u64 <= policy::MAX_FILE_BYTES,
+        "{}",
+        bytes.len()
+    );
+    let started = Instant::now();
+    let err = wfw::values(&bytes).unwrap_err();
+    assert_eq!(
+        err,
+        wfw::WfwError::TooMany {
+            what: "keys",
+            max: wfw::MAX_KEYS
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -319,6 +319,7 @@ fn emit(
     let subkey_list = if entries.is_empty() {
         NONE
     } else {
+        assert!(entries.len() <= 0xFFFF, "an lh list counts in 16 bits");
         let mut lh = b"lh".to_vec();
         lh.extend(u16le(entries.len()));
         for (off, hash) in &entries {
