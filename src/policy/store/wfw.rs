@@ -113,7 +113,7 @@ pub fn values(bytes: &[u8]) -> Result<Hive, WfwError> {
         return Err(WfwError::Unfinished);
     }
     let mut out = Hive::default();
-    // (key, its path below the root as key names, depth)
+    // (key, its path below the root as key names)
     let mut pending = vec![(hive.root_key()?, Vec::<String>::new())];
     while let Some((key, path)) = pending.pop() {
         out.keys += 1;
