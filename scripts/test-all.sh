@@ -27,6 +27,8 @@ command -v nmap >/dev/null || missing+=(nmap)
 command -v tshark >/dev/null || missing+=(tshark)
 # Samba's python preg parser, the independent reader of tests/real_gpo.rs (Debian's python).
 /usr/bin/python3 -c 'import samba.dcerpc.preg' 2>/dev/null || missing+=(python3-samba)
+# hivex's python binding, the independent reader of the .wfw hives tests/wfw_hive.rs writes.
+/usr/bin/python3 -c 'import hivex' 2>/dev/null || missing+=(python3-hivex)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v chromium >/dev/null || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)

@@ -32,6 +32,7 @@ targets!(
     policy_netsh_rpc,
     policy_parse_text,
     policy_preg,
+    policy_wfw,
     policy_registry,
     reassembly,
     smb_decode,

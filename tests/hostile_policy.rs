@@ -103,6 +103,51 @@ fn a_hundred_thousand_allow_rules_are_checked_or_refused_in_bounded_time() {
     assert!(c.len() < 1000, "{} findings", c.len());
 }
 
+/// A `.wfw` hive (`netsh advfirewall export`) of distinct allow rules, near 16 MiB: read
+/// through the hive crate and checked like any store, in bounded time and memory; the same
+/// file with its bins cut is refused.
+#[test]
+fn a_sixteen_mebibyte_wfw_hive_of_allow_rules_is_bounded() {
+    use support::hive::{self, Key, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let mut root = Key::new("{00000000-0000-4000-8000-000000000000}");
+    root.at("DomainProfile")
+        .values
+        .push(("EnableFirewall".into(), Value::Dword(1)));
+    let rules = root.at("FirewallRules");
+    let mut i = 0u32;
+    // About 260 bytes a rule: the string in UTF-16, its value cell and its list entry.
+    while (i as usize) < FILE_BYTES / 270 {
+        rules.values.push((
+            format!("{{A{i:08}}}"),
+            Value::Sz(format!(
+                "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=135|LPort=5001-5021|RA4=10.{}.{}.{}|Name=A{i}|",
+                (i >> 16) & 255,
+                (i >> 8) & 255,
+                i & 255
+            )),
+        ));
+        i += 1;
+    }
+    let bytes = hive::write(&root).bytes;
+    assert!(bytes.len() <= FILE_BYTES + 4096, "{}", bytes.len());
+    let m = lint(&written(dir.path(), "allows.wfw", &bytes));
+    eprintln!(
+        "allows.wfw: {i} rules, {} bytes: {:?}, peak {} KiB",
+        bytes.len(),
+        m.elapsed,
+        m.peak_kib
+    );
+    assert_eq!(m.code, 1, "{}", m.stderr);
+    let c = codes(&m);
+    assert!(c.len() < 1000, "{} findings", c.len());
+    let cut = &bytes[..bytes.len() / 2];
+    refused_saying(
+        &lint(&written(dir.path(), "cut.wfw", cut)),
+        "cut.wfw: nothing could be read from it: a registry hive (regf)",
+    );
+}
+
 #[test]
 fn identical_block_rules_by_the_hundred_thousand() {
     let m = lint_repeated(

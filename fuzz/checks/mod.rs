@@ -18,6 +18,7 @@ pub mod policy_netsh_rpc;
 pub mod policy_parse_text;
 pub mod policy_preg;
 pub mod policy_registry;
+pub mod policy_wfw;
 pub mod reassembly;
 pub mod smb_decode;
 pub mod string_binding;

@@ -29,8 +29,8 @@ pub struct AuditArgs {
     /// .reg exports. Repeatable.
     #[arg(long = "policy", value_name = "FILE", required = true)]
     pub policy: Vec<PathBuf>,
-    /// What the hosts hold: firewall or IPsec store exports (.reg), a GPO's Registry.pol,
-    /// netsh or Get-NetFirewallRule listings, read together as `policy diff --store` reads
+    /// What the hosts hold: firewall or IPsec store exports (.reg, .wfw), a GPO's
+    /// Registry.pol, netsh or Get-NetFirewallRule listings, read together as `policy diff --store` reads
     /// them. The matrix shows what they decide beside what the policy intends; where the two
     /// disagree, and where an observation contradicts the store, are findings. Repeatable.
     #[arg(long = "store", value_name = "FILE")]

@@ -116,7 +116,7 @@ pub struct DiffArgs {
     /// The intended policy: scripts (and rpccfg/.reg files), read together.
     #[arg(required = true, value_name = "SCRIPT")]
     pub scripts: Vec<PathBuf>,
-    /// What the host holds: store exports (.reg, Registry.pol) or listings, read together.
+    /// What the host holds: store exports (.reg, .wfw, Registry.pol) or listings, read together.
     #[arg(long = "store", required = true, value_name = "STORE")]
     pub stores: Vec<PathBuf>,
     /// Which Windows defaults apply (see `policy lint`).

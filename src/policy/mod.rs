@@ -5,7 +5,9 @@
 //! commands, and hands each command to its dialect: [`ipsec`] (ipsecpol/ipseccmd), [`netsh_ipsec`],
 //! [`firewall`] (netsh advfirewall, PowerShell), [`registry`] (rpccfg, `reg add`); a `.reg`
 //! export is read in one pass ([`reg_export::read`]) by the Rpc\Internet ([`registry`]),
-//! firewall store ([`fwstore`]) and IPsec store ([`ipsec_store`]) readers together
+//! firewall store ([`fwstore`]) and IPsec store ([`ipsec_store`]) readers together, and a
+//! binary store by its signature: a `Registry.pol` ([`preg`]) or a `.wfw` hive ([`wfw`]), into
+//! the same firewall store
 //! → [`build`] combines the files into one [`Policy`] ([`model`]) and the effective
 //! [`RpcRange`], then runs the policy-wide lints ([`lint`]). The findings of a
 //! [`LoadedPolicy`] are the parse-time findings of every file followed by the lints.
@@ -31,7 +33,7 @@ pub mod text;
 pub use dialect::{cmd, firewall, ipsec, netsh_ipsec, netsh_rpc, registry};
 pub use model::{address, diff, error, lint, rpc_filter, sink};
 pub use store::{
-    fwstore, ipsec_blob, ipsec_filters, ipsec_store, listing, preg, reg_export, restrictions,
+    fwstore, ipsec_blob, ipsec_filters, ipsec_store, listing, preg, reg_export, restrictions, wfw,
 };
 
 pub use cmd::{MAX_COMMAND_BYTES, MAX_EXPANDED_BYTES, MAX_EXPANDED_COMMANDS, MAX_VARIABLE_BYTES};
@@ -107,9 +109,6 @@ pub enum PolicyError {
     Unreadable { path: String, reason: String },
 }
 
-/// The signature of a registry hive file (regf), which `netsh advfirewall export` writes.
-const REGF: &[u8; 4] = b"regf";
-
 /// One file as read: everything it says, per dialect, before files are combined.
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
@@ -141,6 +140,15 @@ pub struct ParsedFile {
 }
 
 impl ParsedFile {
+    /// What a firewall store (of a `.reg` export, a Registry.pol file or a `.wfw` hive) puts
+    /// in force: its rules, its default for unmatched traffic, its merge setting.
+    fn take_store(&mut self, store: &fwstore::FirewallStore, sink: &mut Sink) {
+        self.firewall = store.in_force(sink);
+        self.firewall_default = store.default_inbound(&self.name);
+        self.gpo_merge_off = store.gpo_merge_off();
+        self.local_store_rules = store.local_rules_in_force();
+    }
+
     /// The inbound rules this file alone puts in force.
     pub fn rules(&self) -> Vec<Rule> {
         let mut rules = self.ipsec.to_rules();
@@ -349,17 +357,33 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         range_lines: Vec::new(),
         unreadable: text::not_text(bytes, &decoded),
     };
-    if bytes.starts_with(REGF) {
-        // Said for what it is, not as broken text: a hive is refused, never read as empty.
+    if wfw::is_hive(bytes) {
+        // A hive is read as a firewall store, or refused for what it is, never as broken text.
         pf.encoding = "regf";
-        pf.unreadable = Some(format!(
-            "a registry hive (regf), as `netsh advfirewall export` writes (.wfw); rpcaudit does \
-             not read hives yet: export the stores with reg export (HKLM\\{} and \
-             HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall, with their profile keys)",
-            fwstore::LOCAL_RULES_KEY
-                .strip_suffix("\\FirewallRules")
-                .unwrap_or(fwstore::LOCAL_RULES_KEY)
-        ));
+        pf.unreadable = None;
+        match wfw::read(bytes, &mut sink) {
+            Ok((store, _)) if store.touched() => {
+                pf.dialects.push(Dialect::FirewallStore);
+                pf.take_store(&store, &mut sink);
+            }
+            Ok((_, hive)) => {
+                pf.unreadable = Some(format!(
+                    "a registry hive (regf) of {} keys and {} values with no firewall key \
+                     rpcaudit reads: a `netsh advfirewall export` (.wfw) holds FirewallRules and \
+                     the profile keys (DomainProfile, StandardProfile, PublicProfile) at its root, \
+                     or below Services\\SharedAccess\\Parameters\\FirewallPolicy",
+                    hive.keys,
+                    hive.values.len()
+                ))
+            }
+            Err(e) => {
+                pf.unreadable = Some(format!(
+                    "a registry hive (regf), as `netsh advfirewall export` writes (.wfw), that \
+                     cannot be read: {e}"
+                ))
+            }
+        }
+        pf.findings = sink.into_findings();
         return pf;
     }
     if preg::is_preg(bytes) {
@@ -378,10 +402,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
                 );
                 contents.restrictions.report(&mut sink);
                 pf.restrictions = contents.restrictions.clone();
-                pf.firewall = contents.firewall.in_force(&mut sink);
-                pf.firewall_default = contents.firewall.default_inbound(&pf.name);
-                pf.gpo_merge_off = contents.firewall.gpo_merge_off();
-                pf.local_store_rules = contents.firewall.local_rules_in_force();
+                pf.take_store(&contents.firewall, &mut sink);
                 if !contents.touched() && sink.findings.is_empty() {
                     pf.unreadable = Some(format!(
                         "the Registry.pol file ({} records) sets nothing rpcaudit reads (it reads HKLM\\{} and its profile keys, and {})",
@@ -460,10 +481,7 @@ pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
         }
         if store.touched() {
             pf.dialects.push(Dialect::FirewallStore);
-            pf.firewall = store.in_force(&mut sink);
-            pf.firewall_default = store.default_inbound(&pf.name);
-            pf.gpo_merge_off = store.gpo_merge_off();
-            pf.local_store_rules = store.local_rules_in_force();
+            pf.take_store(&store, &mut sink);
         }
         if ipsec_export.touched() {
             pf.dialects.push(Dialect::IpsecStore);

@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod capture;
 pub mod dc;
+pub mod hive;
 pub mod lab;
 pub mod markdown;
 pub mod real;

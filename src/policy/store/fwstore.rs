@@ -439,7 +439,7 @@ impl KeyReader for StoreReader {
     }
 
     fn owns(&mut self, line: usize) {
-        self.store.lines.push(line);
+        self.store.own(line);
     }
 
     fn export_again(&self) -> String {
@@ -571,6 +571,11 @@ impl FirewallStore {
     /// The rules in the store, in file order.
     pub fn rules(&self) -> impl Iterator<Item = &StoreRule> {
         self.entries.iter().flatten()
+    }
+
+    /// Line (or value number) `n` belongs to a firewall key; numbers come in ascending order.
+    pub(super) fn own(&mut self, n: usize) {
+        self.lines.push(n);
     }
 
     /// Did the file hold any firewall key?

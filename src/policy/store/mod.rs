@@ -3,7 +3,8 @@
 //! readers share (read in one pass by [`fwstore`], [`ipsec_store`] and the Rpc\Internet reader
 //! of [`crate::policy::registry`] together); [`ipsec_store`] decodes the IPsec policy store
 //! with [`ipsec_blob`] (its `ipsecData` blobs) and [`ipsec_filters`] (filter lists); [`preg`]
-//! reads a GPO's `Registry.pol` into the same firewall store; [`listing`] reads netsh
+//! reads a GPO's `Registry.pol` and [`wfw`] a `.wfw` hive (`netsh advfirewall export`) into the
+//! same firewall store; [`listing`] reads netsh
 //! `show rule` output and `Get-NetFirewallRule` JSON; [`restrictions`] reads the configured
 //! authentication restrictions (RestrictRemoteClients, RestrictReceivingNTLMTraffic) from
 //! `.reg` exports and, through [`preg`], from `Registry.pol`. They produce the dialects' rule types
@@ -18,3 +19,4 @@ pub mod listing;
 pub mod preg;
 pub mod reg_export;
 pub mod restrictions;
+pub mod wfw;

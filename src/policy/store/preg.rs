@@ -20,9 +20,8 @@ use crate::policy::model::sink::Sink;
 /// `PReg` as a little-endian u32.
 pub const SIGNATURE: &[u8; 4] = b"PReg";
 const VERSION: u32 = 1;
-const REG_SZ: u32 = 1;
-const REG_EXPAND_SZ: u32 = 2;
-const REG_DWORD: u32 = 4;
+#[cfg(test)]
+use super::reg_export::{REG_DWORD, REG_SZ};
 /// The key of the RPC restrictions.
 pub use super::restrictions::RPC_KEY;
 
@@ -139,23 +138,6 @@ impl Cursor<'_> {
     }
 }
 
-fn data_of(ty: u32, data: &[u8]) -> RegData {
-    match ty {
-        REG_SZ | REG_EXPAND_SZ => {
-            let units: Vec<u16> = data
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect();
-            let text = String::from_utf16_lossy(&units);
-            RegData::Sz(text.trim_end_matches('\0').to_string())
-        }
-        REG_DWORD if data.len() == 4 => {
-            RegData::Dword(u32::from_le_bytes([data[0], data[1], data[2], data[3]]))
-        }
-        _ => RegData::Other(format!("type {ty}, {} bytes", data.len())),
-    }
-}
-
 /// Read a Registry.pol file. A bad header is an error; a bad record is a parse error at that
 /// record, and what came before it is kept.
 pub fn parse(bytes: &[u8], sink: &mut Sink) -> Result<PregContents, PregError> {
@@ -182,7 +164,14 @@ pub fn parse(bytes: &[u8], sink: &mut Sink) -> Result<PregContents, PregError> {
             }
         };
         out.records = number;
-        apply(&mut out, sink, number, &key, &value, data_of(ty, data));
+        apply(
+            &mut out,
+            sink,
+            number,
+            &key,
+            &value,
+            RegData::from_typed(ty, data),
+        );
     }
     Ok(out)
 }

@@ -26,7 +26,40 @@ pub enum RegData {
     Other(String),
 }
 
+/// The registry's value types (`REG_*`), as Registry.pol records and hive values store them.
+pub const REG_SZ: u32 = 1;
+pub const REG_EXPAND_SZ: u32 = 2;
+pub const REG_BINARY: u32 = 3;
+pub const REG_DWORD: u32 = 4;
+pub const REG_MULTI_SZ: u32 = 7;
+
 impl RegData {
+    /// A value stored as its type number and raw bytes (Registry.pol records, hive values):
+    /// strings are UTF-16LE (a trailing NUL dropped), a REG_DWORD is 4 bytes little-endian; a
+    /// REG_DWORD of another length and the other types are [`RegData::Other`], described.
+    pub fn from_typed(ty: u32, data: &[u8]) -> RegData {
+        let utf16 = || -> String {
+            let units: Vec<u16> = data
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        };
+        match (ty, data) {
+            (REG_SZ | REG_EXPAND_SZ, _) => RegData::Sz(utf16().trim_end_matches('\0').to_string()),
+            (REG_DWORD, &[a, b, c, d]) => RegData::Dword(u32::from_le_bytes([a, b, c, d])),
+            (REG_MULTI_SZ, _) => RegData::MultiSz(
+                utf16()
+                    .split('\0')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            (REG_BINARY, _) => RegData::Binary(data.to_vec()),
+            _ => RegData::Other(format!("type {ty}, {} bytes", data.len())),
+        }
+    }
+
     /// The type, as a message names it.
     pub fn type_name(&self) -> String {
         match self {
