@@ -137,6 +137,18 @@ fn hang_hazard() {
             .any(|(c, s, _)| *c == Code::HangHazard && *s == Severity::Warning)
     );
     assert!(!has(&lint(&clean()), Code::HangHazard));
+    // 135 passed plainly, the range passed only for one service's program (conditional): the
+    // range is not known to be denied, so no hazard is claimed; the same range blocked is one.
+    let scoped = "rpccfg.exe -pe 5001-5021 -d 0\r\n\
+        netsh advfirewall firewall add rule name=\"EPM\" dir=in action=allow protocol=TCP localport=135\r\n\
+        netsh advfirewall firewall add rule name=\"RPC for one service\" dir=in action=allow protocol=TCP localport=5001-5021 program=%SystemRoot%\\system32\\svchost.exe service=Dnscache\r\n";
+    assert!(!has(&lint(scoped), Code::HangHazard), "{:?}", lint(scoped));
+    let blocked = scoped.replace(
+        "action=allow protocol=TCP localport=5001-5021 program=%SystemRoot%\\system32\\svchost.exe service=Dnscache",
+        "action=block protocol=TCP localport=5001-5021",
+    );
+    assert_ne!(blocked, scoped);
+    assert!(has(&lint(&blocked), Code::HangHazard));
 }
 
 #[test]

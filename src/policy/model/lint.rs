@@ -483,13 +483,18 @@ fn hang_hazard(lp: &LoadedPolicy, outsider: IpAddr, out: &mut Vec<Finding>) {
     };
     for (label, ip) in hang_sources(lp, outsider) {
         let d135 = lp.policy.decide(ip, EPM_PORT, Proto::Tcp);
+        // A conditional decision (a rule scoped to a program or service, a field not
+        // modelled) is neither passed nor denied: no hazard is claimed on its account.
+        if d135.action == Action::Conditional {
+            continue;
+        }
         let mut passed = Vec::new();
         let mut denied = Vec::new();
         for p in r.ports.iter() {
-            if lp.policy.decide(ip, p, Proto::Tcp).action == Action::Pass {
-                passed.push(p);
-            } else {
-                denied.push(p);
+            match lp.policy.decide(ip, p, Proto::Tcp).action {
+                Action::Pass => passed.push(p),
+                Action::Conditional => {}
+                _ => denied.push(p),
             }
         }
         let to135 = d135.action == Action::Pass;
