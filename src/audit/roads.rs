@@ -242,7 +242,13 @@ pub fn fence_bypasses(
     for (road, row) in open_to_fenced(rows, epm_port, roads) {
         let (target, source) = (row.target, row.source);
         let port = row.port;
+        let probed = row.probed_port.unwrap_or(port);
         let proto = row.protocol.upper();
+        // Probed through a stand-in (the demo's fixture): said, never passed off as `port`.
+        let stand_in = match row.probed_port {
+            Some(p) => format!(" (probed on its stand-in, {proto} {p})"),
+            None => String::new(),
+        };
         let reached = if std::ptr::eq(road, &UDP_SERVER) {
             interfaces_at(dump, road.protocol, port)
         } else {
@@ -283,20 +289,20 @@ pub fn fence_bypasses(
         };
         let tried = pipes
             .iter()
-            .find(|a| a.source == source && a.port == port && road.protocol == "ncacn_np");
+            .find(|a| a.source == source && a.port == probed && road.protocol == "ncacn_np");
         let opened = tried.map(pipes_said).unwrap_or_default();
         out.push(
             Finding::new(
                 Code::FenceBypass,
                 Severity::Error,
                 format!(
-                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port} ({policy_says}): {what}.{opened}",
+                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port}{stand_in} ({policy_says}): {what}.{opened}",
                     road.transport
                 ),
                 format!("Block {proto} {port} from {source} as TCP {epm_port} is blocked.{smb_note}"),
             )
             .with_evidence([format!(
-                "{source} -> {target}:{port}{} {}",
+                "{source} -> {target}:{probed}{} {}",
                 super::verify::udp_mark(row.protocol),
                 row.observed.as_str()
             )]),
@@ -550,6 +556,25 @@ mod tests {
         // Another source's pipes are not this one's.
         let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &pipes[..0]);
         assert!(f.iter().all(|f| !f.message.contains("Pipes")));
+    }
+
+    #[test]
+    fn a_road_probed_on_a_stand_in_names_both_ports() {
+        let mut m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 593, ProbeState::Open),
+        ]);
+        m[1].probed_port = Some(40593);
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &[]);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message
+                .contains(" on TCP 593 (probed on its stand-in, TCP 40593) (no rule"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].evidence, ["198.18.2.5 -> 198.18.0.10:40593 open"]);
+        assert!(f[0].fix.starts_with("Block TCP 593 from 198.18.2.5"));
     }
 
     #[test]

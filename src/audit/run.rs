@@ -16,7 +16,7 @@ use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
 use crate::pipeline::Order;
 use crate::policy::{Action, LoadedPolicy, Proto};
-use crate::ports::PortRanges;
+use crate::ports::{PortRanges, StandIn};
 use crate::probe::sweep::Sweeper;
 use crate::probe::{Observation, ProbeConfig};
 use crate::target::Target;
@@ -48,6 +48,11 @@ pub struct AuditRequest {
     pub imported: Vec<Observation>,
     /// What ports no rule covers are expected to do.
     pub default_action: Action,
+    /// Ports probed in place of well-known ones (the demo's fixture endpoint mapper on a free
+    /// port for TCP 135, its RPC over HTTP for 593): the policy is asked about the well-known
+    /// port and the matrix row is about it, with the port probed beside it. Empty for a real
+    /// audit.
+    pub stand_ins: Vec<crate::ports::StandIn>,
     /// What the host holds (`--store`: store exports and listings, read together), to set
     /// beside the intended policy; every target is taken to hold it.
     pub store: Option<LoadedPolicy>,
@@ -373,9 +378,28 @@ pub fn assess_host(
         }
     }
 
+    // A stand-in's row is about the well-known port it stands in for, with the port probed
+    // beside it; so are the endpoint mapper's port and the roads the findings judge.
+    let well_known = |p: u16, proto: Proto| StandIn::resolve(&req.stand_ins, p, proto);
+    let port = well_known(port, Proto::Tcp);
+    let roads: Vec<super::roads::Road> = req
+        .roads
+        .iter()
+        .map(|r| super::roads::Road {
+            port: well_known(r.port, r.proto),
+            ..*r
+        })
+        .collect();
     let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
-        decision(policy, src, p, proto)
+        decision(policy, src, well_known(p, proto), proto)
     });
+    for r in &mut matrix {
+        let p = well_known(r.port, r.protocol);
+        if p != r.port {
+            r.probed_port = Some(r.port);
+            r.port = p;
+        }
+    }
     if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
         add_configured(&mut matrix, |src, p, proto| decision(store, src, p, proto));
     }
@@ -393,7 +417,7 @@ pub fn assess_host(
         .collect();
     findings.extend(matrix_findings(&matrix, &req.range, port));
     findings.extend(super::roads::fence_bypasses(
-        &matrix, port, &req.roads, &dump, &pipes,
+        &matrix, port, &roads, &dump, &pipes,
     ));
 
     // A host whose endpoint mapper could not be dumped is incomplete, unless the policy blocks

@@ -146,6 +146,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         roads,
         imported,
         default_action: args.default_action.into(),
+        stand_ins: Vec::new(),
         store,
     };
     let ctx = ReportContext {
@@ -167,6 +168,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
                 .map(|p| p.display().to_string())
                 .collect(),
             default_action: args.default_action.into(),
+            stand_ins: Vec::new(),
         },
         generated_at: jiff::Timestamp::now().to_string(),
     };

@@ -73,6 +73,11 @@ pub struct Inputs {
     pub observation_files: Vec<String>,
     /// What ports no rule covers are expected to do.
     pub default_action: Action,
+    /// Ports probed in place of well-known ones (the demo's fixture: its endpoint mapper on a
+    /// free port for TCP 135, its RPC over HTTP for 593); the matrix rows and findings are
+    /// about the well-known port, each row with the port probed. Absent for a real audit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stand_ins: Vec<crate::ports::StandIn>,
 }
 
 /// One host's dump and its counts.
@@ -333,6 +338,19 @@ fn run_of(a: u16, b: u16, r: &MatrixRow) -> MatrixRun {
     }
 }
 
+/// "TCP 40123 for TCP 135, TCP 40124 for TCP 593": the inputs' stand-ins, as the table and
+/// the HTML page say them.
+pub fn stand_ins_text(stand_ins: &[crate::ports::StandIn]) -> String {
+    stand_ins
+        .iter()
+        .map(|s| {
+            let proto = s.protocol.upper();
+            format!("{proto} {} for {proto} {}", s.port, s.stands_for)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The human-readable audit: summary, matrix runs, findings with fixes, verdict line.
 pub fn render(report: &AuditReport) -> String {
     render_styled(report, false)
@@ -415,6 +433,12 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
                 .join(", ")
         }
     ));
+    if !report.inputs.stand_ins.is_empty() {
+        out.push_str(&format!(
+            "Stand-ins (probed in place of the well-known ports, which the policy, the matrix and the findings are about): {}\n",
+            stand_ins_text(&report.inputs.stand_ins)
+        ));
+    }
     out.push_str(&format!("{t}\n"));
 
     if !report.matrix.is_empty() {
@@ -536,6 +560,7 @@ pub(crate) mod testing {
                 vantage_points: vec![],
                 observation_files: vec![],
                 default_action: Action::Pass,
+                stand_ins: Vec::new(),
             },
             generated_at: generated_at.into(),
         }

@@ -181,6 +181,9 @@ fn summary(report: &AuditReport) -> Markup {
                 dt { "Range" } dd { code { (range_text(&i.range)) } " (" (i.range.size()) " ports), from " (t(&i.range_source)) }
                 dt { "Default for uncovered ports" } dd { (i.default_action) }
                 dt { "Endpoint mapper port" } dd { (i.epm_port) }
+                @if !i.stand_ins.is_empty() {
+                    dt { "Stand-ins (probed in place of the well-known ports)" } dd { (super::audit::stand_ins_text(&i.stand_ins)) }
+                }
                 dt { "Targets" } dd { (i.targets.len()) ": " (list_excerpt(&i.targets, 20)) }
                 dt { "Vantage points" } dd {
                     @if i.vantage_points.is_empty() { "none" }
