@@ -129,14 +129,16 @@ fn interfaces_where(dump: &HostDump, keep: impl Fn(&crate::epm::Endpoint) -> boo
     Reached::Known(names)
 }
 
-/// What a finding says of the pipes tried from one source: " Pipes that opened from S
-/// (anonymous): lsarpc, samr.", those that did not open with the server's status
-/// (0xc0000034: no such pipe; 0xc0000022: access denied), or why no session could be set up.
+/// What a finding says of the pipes tried from one source on one session: " Pipes that opened
+/// from S (anonymous): lsarpc, samr." (or "(as DOMAIN\user)" on a session logged on with the
+/// run's credentials), those that did not open with the server's status (0xc0000034: no such
+/// pipe; 0xc0000022: access denied), or why no session could be set up.
 fn pipes_said(a: &PipeAccess) -> String {
     let mut out = String::new();
+    let logon = a.logon();
     if !a.opened.is_empty() {
         out.push_str(&format!(
-            " Pipes that opened from {} (anonymous): {}.",
+            " Pipes that opened from {} ({logon}): {}.",
             a.source,
             name_list(&a.opened)
         ));
@@ -147,14 +149,24 @@ fn pipes_said(a: &PipeAccess) -> String {
             .iter()
             .map(|(name, why)| format!("{name} ({why})"))
             .collect();
-        out.push_str(&format!(" Did not open: {}.", name_list(&refused)));
+        match &a.user {
+            None => out.push_str(&format!(" Did not open: {}.", name_list(&refused))),
+            Some(_) => out.push_str(&format!(" Did not open {logon}: {}.", name_list(&refused))),
+        }
     }
     match &a.error {
-        Some(e) if a.opened.is_empty() && a.refused.is_empty() => out.push_str(&format!(
-            " No anonymous pipe could be opened from {}: {}.",
-            a.source,
-            crate::inert::excerpt(e)
-        )),
+        Some(e) if a.opened.is_empty() && a.refused.is_empty() => match &a.user {
+            None => out.push_str(&format!(
+                " No anonymous pipe could be opened from {}: {}.",
+                a.source,
+                crate::inert::excerpt(e)
+            )),
+            Some(_) => out.push_str(&format!(
+                " No pipe could be opened from {} {logon}: {}.",
+                a.source,
+                crate::inert::excerpt(e)
+            )),
+        },
         Some(e) => out.push_str(&format!(" Then: {}.", crate::inert::excerpt(e))),
         None => {}
     }
@@ -287,10 +299,12 @@ pub fn fence_bypasses(
         } else {
             ""
         };
-        let tried = pipes
+        // The anonymous session's pipes, then those of the session with the credentials.
+        let opened: String = pipes
             .iter()
-            .find(|a| a.source == source && a.port == probed && road.protocol == "ncacn_np");
-        let opened = tried.map(pipes_said).unwrap_or_default();
+            .filter(|a| a.source == source && a.port == probed && road.protocol == "ncacn_np")
+            .map(pipes_said)
+            .collect();
         out.push(
             Finding::new(
                 Code::FenceBypass,
@@ -525,6 +539,7 @@ mod tests {
             PipeAccess {
                 source: ip("198.18.2.5"),
                 port: 445,
+                user: None,
                 opened: vec!["epmapper".into(), "lsarpc".into(), "samr".into()],
                 refused: vec![("spoolss".into(), "0xc0000034".into())],
                 error: None,
@@ -532,6 +547,7 @@ mod tests {
             PipeAccess {
                 source: ip("198.18.2.5"),
                 port: 139,
+                user: None,
                 opened: vec![],
                 refused: vec![],
                 error: Some("smb session setup (null session): access denied".into()),
@@ -549,6 +565,47 @@ mod tests {
         assert!(
             f[1].message.ends_with(
                 " No anonymous pipe could be opened from 198.18.2.5: smb session setup (null session): access denied."
+            ),
+            "{}",
+            f[1].message
+        );
+        // A session logged on with the credentials is said after the anonymous one.
+        let mut with_user = pipes.to_vec();
+        with_user.insert(
+            1,
+            PipeAccess {
+                source: ip("198.18.2.5"),
+                port: 445,
+                user: Some("LAB\\audit".into()),
+                opened: vec![
+                    "epmapper".into(),
+                    "lsarpc".into(),
+                    "samr".into(),
+                    "spoolss".into(),
+                ],
+                refused: vec![("efsrpc".into(), "0xc0000034".into())],
+                error: None,
+            },
+        );
+        with_user.push(PipeAccess {
+            source: ip("198.18.2.5"),
+            port: 139,
+            user: Some("LAB\\audit".into()),
+            opened: vec![],
+            refused: vec![],
+            error: Some("smb session setup (NTLM): not sent, 3 logon failures in this run".into()),
+        });
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &with_user);
+        assert!(
+            f[0].message.ends_with(
+                "Pipes that opened from 198.18.2.5 (anonymous): epmapper, lsarpc, samr. Did not open: spoolss (0xc0000034). Pipes that opened from 198.18.2.5 (as LAB\\audit): epmapper, lsarpc, samr, spoolss. Did not open as LAB\\audit: efsrpc (0xc0000034)."
+            ),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[1].message.ends_with(
+                " No pipe could be opened from 198.18.2.5 as LAB\\audit: smb session setup (NTLM): not sent, 3 logon failures in this run."
             ),
             "{}",
             f[1].message

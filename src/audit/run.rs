@@ -150,8 +150,11 @@ async fn collect(target: Target, c: Arc<Collect>) -> Collected {
 }
 
 /// For each local source that found an SMB road open (445, 139), which named pipes open
-/// anonymously: those the map registers (the well-known ones when it could not be read), one
-/// session per source and port, one after another, within the host's dump deadline each.
+/// anonymously, and with the run's credentials when they were given and NTLM may be sent
+/// ([`ntlm_credentials`]): those the map registers (the well-known ones when it could not be
+/// read), one session per source, port and logon, one after another, within the host's dump
+/// deadline each. The authenticated sessions go through the run's logon gate, so a logon
+/// failure counts toward the run's limit and none is sent past it.
 async fn open_pipes(
     label: &str,
     ip: IpAddr,
@@ -169,6 +172,7 @@ async fn open_pipes(
     if names.is_empty() {
         return Vec::new();
     }
+    let user = ntlm_credentials(&c.dump);
     let mut out = Vec::new();
     for o in observations.iter().filter(|o| {
         o.target == ip
@@ -176,20 +180,36 @@ async fn open_pipes(
             && o.state == crate::probe::ProbeState::Open
             && smb_roads.contains(&o.port)
     }) {
-        let deadline = tokio::time::Instant::now() + c.dump.timeout;
-        out.push(
-            crate::epm::pipe::open_pipes_from(
-                label,
-                std::net::SocketAddr::new(ip, o.port),
-                o.source,
-                &names,
-                &c.dump,
-                deadline,
-            )
-            .await,
-        );
+        // The anonymous session first, then the credentials'.
+        for creds in std::iter::once(None).chain(user.map(Some)) {
+            let deadline = tokio::time::Instant::now() + c.dump.timeout;
+            out.push(
+                crate::epm::pipe::open_pipes_from(
+                    label,
+                    std::net::SocketAddr::new(ip, o.port),
+                    o.source,
+                    &names,
+                    (&c.dump, creds),
+                    deadline,
+                )
+                .await,
+            );
+        }
     }
     out
+}
+
+/// The credentials pipe opens log on with: `--user`'s, unless `--auth` is anonymous only or
+/// Kerberos, or `--no-ntlm` forbids NTLM (an SMB session logs on with NTLM only here).
+fn ntlm_credentials(opts: &DumpOptions) -> Option<&crate::epm::auth::Credentials> {
+    use crate::epm::client::AuthMode;
+    let auth = &opts.auth;
+    let ntlm = match auth.mode {
+        AuthMode::Ntlm => true,
+        AuthMode::Auto => !auth.no_ntlm,
+        AuthMode::None | AuthMode::Kerberos | AuthMode::Negotiate => false,
+    };
+    auth.credentials.as_deref().filter(|_| ntlm)
 }
 
 /// The imported observations (`--observations`), by target address: each host's assessment

@@ -358,6 +358,7 @@ fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: boo
                 }
                 @if let Some(c) = cap { (gauge(c, &report.inputs.range)) }
                 @if let Some(tries) = &h.dump.survey { (survey(tries)) }
+                @if !h.pipe_opens.is_empty() { (pipe_opens(&h.pipe_opens)) }
             }
             (heat_map(&s.rows))
             @if let Some((h, _)) = s.host { (endpoints(h)) }
@@ -390,6 +391,31 @@ fn survey(tries: &[SurveyTry]) -> Markup {
                             td { (s.level.map(|l| l.to_string()).unwrap_or_default()) }
                             td { (outcome) }
                             td { (t(s.detail.as_deref().unwrap_or_default())) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Which named pipes opened over SMB from each source, on the null session and with the run's
+/// credentials (names and statuses from the host: through [`t`]).
+fn pipe_opens(opens: &[crate::epm::pipe::PipeAccess]) -> Markup {
+    html! {
+        details.pipes open {
+            summary { "Named pipes opened over SMB" }
+            table.list {
+                thead { tr { th { "source" } th { "port" } th { "session" } th { "opened" } th { "did not open" } th { "error" } } }
+                tbody {
+                    @for a in opens {
+                        tr {
+                            td { code { (a.source) } }
+                            td { (a.port) }
+                            td { (t(&a.logon())) }
+                            td { (t(&a.opened.join(", "))) }
+                            td { (t(&a.refused.iter().map(|(n, why)| format!("{n} ({why})")).collect::<Vec<_>>().join(", "))) }
+                            td { (t(a.error.as_deref().unwrap_or_default())) }
                         }
                     }
                 }
