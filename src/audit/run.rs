@@ -538,3 +538,31 @@ fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
         o.source == r.source && o.target == r.target && o.port == r.port && o.protocol == r.protocol
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epm::auth::Credentials;
+    use crate::epm::client::AuthMode;
+
+    #[test]
+    fn pipes_are_opened_with_the_credentials_only_where_ntlm_may_be_sent() {
+        let with = |mode: AuthMode, no_ntlm: bool, creds: bool| {
+            let mut opts = DumpOptions::default();
+            opts.auth.mode = mode;
+            opts.auth.no_ntlm = no_ntlm;
+            if creds {
+                opts.auth.credentials = Some(Arc::new(Credentials::password("audit", "LAB", "pw")));
+            }
+            ntlm_credentials(&opts).map(Credentials::display_user)
+        };
+        let lab = Some("LAB\\audit".to_string());
+        assert_eq!(with(AuthMode::Auto, false, true), lab);
+        assert_eq!(with(AuthMode::Ntlm, false, true), lab);
+        assert_eq!(with(AuthMode::Auto, true, true), None, "--no-ntlm");
+        for mode in [AuthMode::None, AuthMode::Kerberos, AuthMode::Negotiate] {
+            assert_eq!(with(mode, false, true), None, "{mode:?}");
+        }
+        assert_eq!(with(AuthMode::Auto, false, false), None, "no --user");
+    }
+}

@@ -402,6 +402,14 @@ pub async fn open_pipes_from(
         refused: Vec::new(),
         error: None,
     };
+    if creds.is_some() && opts.auth.gate.closed() {
+        // Credentials the run no longer uses: not even a connection.
+        access.error = Some(format!(
+            "smb session setup (NTLM): not sent, {} logon failures in this run",
+            opts.auth.gate.failures()
+        ));
+        return access;
+    }
     let netbios = (addr.port() == NETBIOS_PORT).then(|| target.to_string());
     let within = |limit| deadline.min(Instant::now() + limit);
     let session = async {
@@ -601,6 +609,41 @@ impl Fragments for PipeFragments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Credentials the run no longer uses (its logon-failure limit reached) are not sent for a
+    /// pipe open: no connection is even made, and the result says why.
+    #[tokio::test]
+    async fn retired_credentials_open_no_session() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut opts = DumpOptions::default();
+        opts.auth.gate = std::sync::Arc::new(super::super::client::LogonGate::new(1));
+        opts.auth
+            .gate
+            .acquire()
+            .await
+            .expect("a first permit")
+            .logon_failure();
+        let creds = Credentials::password("audit", "LAB", "pw");
+        let a = open_pipes_from(
+            "srv",
+            addr,
+            addr.ip(),
+            &[EPMAPPER_PIPE.to_string()],
+            (&opts, Some(&creds)),
+            Instant::now() + std::time::Duration::from_secs(2),
+        )
+        .await;
+        assert_eq!(a.user.as_deref(), Some("LAB\\audit"));
+        assert_eq!(
+            a.error.as_deref(),
+            Some("smb session setup (NTLM): not sent, 1 logon failures in this run")
+        );
+        assert!(a.opened.is_empty() && a.refused.is_empty());
+        let accepted =
+            tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection was made");
+    }
 
     #[tokio::test]
     async fn a_silent_smb_server_times_out_on_the_step_bound_and_the_host_deadline() {
