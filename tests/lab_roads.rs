@@ -9,7 +9,8 @@
 //! from the denied subnet itself, the bypass over SMB names the pipes that opened on a null
 //! session there, as impacket's SMB client finds them (`tests/lab/impacket_pipes.py`); with
 //! `--user` (the lab's local account), also those that opened on a session logged on with it,
-//! as impacket finds them logged on as the same account.
+//! as impacket finds them logged on as the same account. `probe --pipes` at the denied vantage
+//! point carries the anonymous session's pipes into an audit made from the allowed subnet.
 //! `#[ignore]`d: root, Samba and network namespaces (scripts/test-all.sh runs it).
 
 mod support;
@@ -318,6 +319,74 @@ fn with_credentials_the_bypass_also_names_the_pipes_that_opened_as_the_user() {
             "{as_user}"
         );
         assert!(as_user["opened"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn probe_pipes_from_the_denied_subnet_carry_the_pipes_into_the_audit() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    ensure_smbd();
+    let dir = tempfile::tempdir().unwrap();
+    // `probe --pipes --json` at the denied vantage point: the observations of 445 and 139 carry
+    // the pipes an anonymous session opened there.
+    let out = lab::run_in_ns(
+        lab::NS_DENY,
+        bin(),
+        &["probe", &lab::SRV_IP.to_string(), "--pipes", "--json"],
+        Duration::from_secs(60),
+    )
+    .expect("probe --pipes from the denied subnet");
+    assert!(out.status.success(), "{out:?}");
+    let probed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let with_pipes: Vec<&Value> = probed["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o.get("pipes").is_some())
+        .collect();
+    let ports: Vec<u64> = with_pipes
+        .iter()
+        .map(|o| o["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports, [139, 445], "{probed}");
+    let path = dir.path().join("deny.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    // The audit from the allowed subnet reads them: its fence-bypass names the pipes that
+    // opened at the denied vantage point, as the probe wrote them.
+    let (code, report) = audit(&article_policy(), &path.display().to_string());
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    for o in with_pipes {
+        let port = o["port"].as_u64().unwrap();
+        let opened = strings(&o["pipes"]["opened"]);
+        for pipe in ["epmapper", "lsarpc", "samr"] {
+            assert!(opened.iter().any(|p| p == pipe), "{o}");
+        }
+        let m = bypasses
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .find(|m| m.contains(&format!("on TCP {port} ")))
+            .unwrap_or_else(|| panic!("no bypass on {port}: {bypasses:#?}"));
+        assert!(
+            m.contains(&format!(
+                "Pipes that opened from {} (anonymous): {}.",
+                lab::DENY_IP,
+                opened.join(", ")
+            )),
+            "{m}"
+        );
+        // And the report's host carries them, beside the allowed subnet's own sessions.
+        let carried = report["hosts"][0]["pipe_opens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["port"] == port && a["source"] == lab::DENY_IP.to_string())
+            .unwrap_or_else(|| panic!("the imported pipes on {port}: {report}"));
+        assert!(carried.get("user").is_none(), "{carried}");
+        assert_eq!(strings(&carried["opened"]), opened);
     }
 }
 

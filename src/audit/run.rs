@@ -77,8 +77,9 @@ pub struct HostResult {
     pub ip: Option<IpAddr>,
     pub capacity: HostCapacity,
     pub observations: Vec<Observation>,
-    /// Which named pipes opened anonymously from each local source that found SMB open (the
-    /// `fence-bypass` findings cite them).
+    /// Which named pipes opened from each local source that found SMB open (anonymously, and
+    /// with the credentials when given) and those the imported observations carry (`probe
+    /// --pipes` elsewhere); the `fence-bypass` findings cite them.
     pub pipes: Vec<PipeAccess>,
     pub matrix: Vec<MatrixRow>,
     pub findings: Vec<Finding>,
@@ -210,6 +211,20 @@ fn ntlm_credentials(opts: &DumpOptions) -> Option<&crate::epm::auth::Credentials
         AuthMode::None | AuthMode::Kerberos | AuthMode::Negotiate => false,
     };
     auth.credentials.as_deref().filter(|_| ntlm)
+}
+
+/// The pipe opens an observation carries (`probe --pipes` at another vantage point), as one
+/// anonymous session's [`PipeAccess`].
+pub fn pipes_observed(o: &Observation) -> Option<PipeAccess> {
+    let p = o.pipes.as_ref()?;
+    Some(PipeAccess {
+        source: o.source,
+        port: o.port,
+        user: None,
+        opened: p.opened.clone(),
+        refused: p.refused.clone(),
+        error: p.error.clone(),
+    })
 }
 
 /// The imported observations (`--observations`), by target address: each host's assessment
@@ -381,7 +396,7 @@ pub fn assess_host(
     policy: &LoadedPolicy,
     dump: HostDump,
     ip: Option<IpAddr>,
-    (mut observations, pipes): (Vec<Observation>, Vec<PipeAccess>),
+    (mut observations, mut pipes): (Vec<Observation>, Vec<PipeAccess>),
     imported: &[Observation],
 ) -> HostResult {
     let port = req.epm_port;
@@ -394,6 +409,8 @@ pub fn assess_host(
         for o in imported {
             if o.target == target && seen.insert((o.source, o.target, o.port, o.protocol)) {
                 observations.push(o.clone());
+                // The pipes it carries (`probe --pipes` there) are that source's.
+                pipes.extend(pipes_observed(o));
             }
         }
     }
