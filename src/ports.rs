@@ -56,6 +56,31 @@ impl Proto {
     }
 }
 
+/// A port probed in place of a well-known one: the demo's fixture endpoint mapper listens on a
+/// free loopback port instead of TCP 135, and its RPC over HTTP on another instead of TCP 593
+/// (binding those needs root). The policy is asked about `stands_for`, the matrix row and the
+/// findings name it, and the report's inputs list every stand-in, so a report never says a
+/// well-known port was probed when its stand-in was. `rpcaudit audit` has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StandIn {
+    /// The port that was probed.
+    pub port: u16,
+    /// The well-known port it stands in for.
+    pub stands_for: u16,
+    #[serde(default, skip_serializing_if = "Proto::is_tcp")]
+    pub protocol: Proto,
+}
+
+impl StandIn {
+    /// The well-known port `port` over `proto` stands in for, or `port` itself.
+    pub fn resolve(stand_ins: &[StandIn], port: u16, proto: Proto) -> u16 {
+        stand_ins
+            .iter()
+            .find(|s| s.port == port && s.protocol == proto)
+            .map_or(port, |s| s.stands_for)
+    }
+}
+
 /// A protocol name that is neither TCP nor UDP (quoted cut short).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown protocol '{}' (tcp or udp)", excerpt(.0))]
@@ -203,6 +228,19 @@ impl std::str::FromStr for PortRanges {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stand_in_resolves_to_its_well_known_port_over_its_protocol_only() {
+        let s = [StandIn {
+            port: 40135,
+            stands_for: EPM_PORT,
+            protocol: Proto::Tcp,
+        }];
+        assert_eq!(StandIn::resolve(&s, 40135, Proto::Tcp), 135);
+        assert_eq!(StandIn::resolve(&s, 40135, Proto::Udp), 40135);
+        assert_eq!(StandIn::resolve(&s, 5001, Proto::Tcp), 5001);
+        assert_eq!(StandIn::resolve(&[], 40135, Proto::Tcp), 40135);
+    }
     use proptest::prelude::*;
 
     #[test]

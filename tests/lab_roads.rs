@@ -7,7 +7,10 @@
 //! The same over UDP: the fixture endpoint mapper (`lab serve --udp-listen`, since Samba does
 //! not serve `ncadg_ip_udp`) answers on UDP 135, which the article's fence leaves open. Audited
 //! from the denied subnet itself, the bypass over SMB names the pipes that opened on a null
-//! session there, as impacket's SMB client finds them (`tests/lab/impacket_pipes.py`).
+//! session there, as impacket's SMB client finds them (`tests/lab/impacket_pipes.py`); with
+//! `--user` (the lab's local account), also those that opened on a session logged on with it,
+//! as impacket finds them logged on as the same account. `probe --pipes` at the denied vantage
+//! point carries the anonymous session's pipes into an audit made from the allowed subnet.
 //! `#[ignore]`d: root, Samba and network namespaces (scripts/test-all.sh runs it).
 
 mod support;
@@ -188,9 +191,213 @@ fn from_the_denied_subnet_the_bypass_names_the_pipes_that_opened() {
     }
 }
 
+/// The lab's local account, as `--user` takes it.
+fn account() -> String {
+    format!("{}\\{}", lab::NETBIOS, lab::USER)
+}
+
+/// `audit SRV --policy POLICY --json --user USER` run in the denied subnet, with `password` in
+/// RPCAUDIT_PASSWORD: (exit code, report).
+fn audit_from_denied_as(policy: &str, user: &str, password: &str) -> (i32, Value) {
+    let target = lab::SRV_IP.to_string();
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", lab::NS_DENY, bin(), "audit", &target])
+        .args(["--policy", policy, "--json", "--user", user])
+        .env("RPCAUDIT_PASSWORD", password)
+        .env_remove("RPCAUDIT_NT_HASH")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("audit from the denied subnet");
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"));
+    support::assert_valid_report(&report);
+    (out.status.code().unwrap_or(-1), report)
+}
+
+/// The host's pipe opens over `port` on the session of `user` (None: the null session).
+fn pipe_opens<'a>(report: &'a Value, port: u16, user: Option<&str>) -> &'a Value {
+    report["hosts"][0]["pipe_opens"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pipe_opens: {report}"))
+        .iter()
+        .find(|a| a["port"] == port && a["user"].as_str() == user)
+        .unwrap_or_else(|| panic!("no pipe opens on {port} as {user:?}: {report}"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn with_credentials_the_bypass_also_names_the_pipes_that_opened_as_the_user() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    ensure_smbd();
+    let user = account();
+    let (code, report) = audit_from_denied_as(&article_policy(), &user, lab::PASSWORD);
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    for port in [445, 139] {
+        let anonymous = pipe_opens(&report, port, None);
+        let as_user = pipe_opens(&report, port, Some(&user));
+        assert!(as_user["error"].is_null(), "{as_user}");
+        let opened = strings(&as_user["opened"]);
+        for pipe in ["epmapper", "lsarpc", "samr"] {
+            assert!(opened.iter().any(|p| p == pipe), "{port}: {as_user}");
+        }
+        let refused: Vec<String> = as_user["refused"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r[0].as_str().unwrap(), r[1].as_str().unwrap()))
+            .collect();
+        // Both sessions tried the same pipes.
+        assert_eq!(
+            opened.len() + refused.len(),
+            anonymous["opened"].as_array().unwrap().len()
+                + anonymous["refused"].as_array().unwrap().len(),
+            "{anonymous} {as_user}"
+        );
+        // The finding says both sessions.
+        let m = bypasses
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .find(|m| m.contains(&format!("on TCP {port} ")))
+            .unwrap_or_else(|| panic!("no bypass on {port}: {bypasses:#?}"));
+        assert!(
+            m.contains(&format!(
+                "Pipes that opened from {} (anonymous): ",
+                lab::DENY_IP
+            )) && m.contains(&format!(
+                "Pipes that opened from {} (as {user}): {}",
+                lab::DENY_IP,
+                opened.join(", ")
+            )),
+            "{m}"
+        );
+        // impacket, logged on as the same account from the same subnet, on the same pipes.
+        let names: Vec<&str> = opened
+            .iter()
+            .map(String::as_str)
+            .chain(refused.iter().filter_map(|p| p.split(' ').next()))
+            .collect();
+        let Some(reference) = impacket_pipes_as(port, &names, Some(&user)) else {
+            continue;
+        };
+        let want_open: Vec<&str> = reference
+            .iter()
+            .filter_map(|l| l.strip_prefix("open "))
+            .collect();
+        let want_closed: Vec<&str> = reference
+            .iter()
+            .filter_map(|l| l.strip_prefix("closed "))
+            .collect();
+        assert_eq!(
+            opened, want_open,
+            "{port}: rpcaudit (left) vs impacket (right)"
+        );
+        assert_eq!(
+            refused, want_closed,
+            "{port}: rpcaudit (left) vs impacket (right)"
+        );
+    }
+
+    // A wrong password: each session setup is a logon failure, said per source and port, and
+    // counted toward the run's limit (3): two SMB ports from one source stay below it.
+    let (_, report) = audit_from_denied_as(&article_policy(), &user, "not-the-password");
+    for port in [445, 139] {
+        let as_user = pipe_opens(&report, port, Some(&user));
+        let error = as_user["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("smb session setup (NTLM): ") && error.contains("LOGON_FAILURE"),
+            "{as_user}"
+        );
+        assert!(as_user["opened"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+#[ignore = "lab: needs root, Samba and network namespaces"]
+fn probe_pipes_from_the_denied_subnet_carry_the_pipes_into_the_audit() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    ensure_smbd();
+    let dir = tempfile::tempdir().unwrap();
+    // `probe --pipes --json` at the denied vantage point: the observations of 445 and 139 carry
+    // the pipes an anonymous session opened there.
+    let out = lab::run_in_ns(
+        lab::NS_DENY,
+        bin(),
+        &["probe", &lab::SRV_IP.to_string(), "--pipes", "--json"],
+        Duration::from_secs(60),
+    )
+    .expect("probe --pipes from the denied subnet");
+    assert!(out.status.success(), "{out:?}");
+    let probed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let with_pipes: Vec<&Value> = probed["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o.get("pipes").is_some())
+        .collect();
+    let ports: Vec<u64> = with_pipes
+        .iter()
+        .map(|o| o["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports, [139, 445], "{probed}");
+    let path = dir.path().join("deny.json");
+    std::fs::write(&path, &out.stdout).unwrap();
+    // The audit from the allowed subnet reads them: its fence-bypass names the pipes that
+    // opened at the denied vantage point, as the probe wrote them.
+    let (code, report) = audit(&article_policy(), &path.display().to_string());
+    assert_eq!(code, 1, "{:?}", support::finding_codes(&report));
+    let bypasses = support::findings_with(&report, "fence-bypass");
+    for o in with_pipes {
+        let port = o["port"].as_u64().unwrap();
+        let opened = strings(&o["pipes"]["opened"]);
+        for pipe in ["epmapper", "lsarpc", "samr"] {
+            assert!(opened.iter().any(|p| p == pipe), "{o}");
+        }
+        let m = bypasses
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .find(|m| m.contains(&format!("on TCP {port} ")))
+            .unwrap_or_else(|| panic!("no bypass on {port}: {bypasses:#?}"));
+        assert!(
+            m.contains(&format!(
+                "Pipes that opened from {} (anonymous): {}.",
+                lab::DENY_IP,
+                opened.join(", ")
+            )),
+            "{m}"
+        );
+        // And the report's host carries them, beside the allowed subnet's own sessions.
+        let carried = report["hosts"][0]["pipe_opens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["port"] == port && a["source"] == lab::DENY_IP.to_string())
+            .unwrap_or_else(|| panic!("the imported pipes on {port}: {report}"));
+        assert!(carried.get("user").is_none(), "{carried}");
+        assert_eq!(strings(&carried["opened"]), opened);
+    }
+}
+
 /// `tests/lab/impacket_pipes.py SRV PORT NAMES` from the denied subnet: its lines ("open NAME",
 /// "closed NAME STATUS"); None, after saying so, without impacket where the lab is not required.
 fn impacket_pipes(port: u16, names: &[&str]) -> Option<Vec<String>> {
+    impacket_pipes_as(port, names, None)
+}
+
+/// [`impacket_pipes`] logged on as `user` (the lab's password) when given.
+fn impacket_pipes_as(port: u16, names: &[&str], user: Option<&str>) -> Option<Vec<String>> {
     let have = std::process::Command::new("python3")
         .args(["-c", "import impacket"])
         .status()
@@ -204,18 +411,20 @@ fn impacket_pipes(port: u16, names: &[&str]) -> Option<Vec<String>> {
         return None;
     }
     let script = lab::scripts_dir().join("impacket_pipes.py");
-    let out = lab::run_in_ns(
-        lab::NS_DENY,
-        "python3",
-        &[
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args(["netns", "exec", lab::NS_DENY, "python3"])
+        .args([
             script.to_str().unwrap(),
             &lab::SRV_IP.to_string(),
             &port.to_string(),
             &names.join(","),
-        ],
-        Duration::from_secs(60),
-    )
-    .expect("impacket_pipes.py (python3 -m pip install impacket)");
+        ])
+        .args(user)
+        .env("LAB_PASSWORD", lab::PASSWORD)
+        .stdin(std::process::Stdio::null());
+    let out = cmd
+        .output()
+        .expect("impacket_pipes.py (python3 -m pip install impacket)");
     assert!(out.status.success(), "impacket_pipes.py: {out:?}");
     Some(
         String::from_utf8_lossy(&out.stdout)

@@ -8,6 +8,8 @@
 //! - with the lab's account (NTLM through sspi): the same map, the session signed (a tshark
 //!   capture shows every SMB2 message after the logon flagged signed, and SMB2 carrying
 //!   DCE/RPC bind, request and response on the pipe); a wrong password is a logon failure.
+//! - a server that requires SMB 3.x (a second smbd, on loopback, `server min protocol = SMB3`):
+//!   a clear per-host error naming the dialects, not a guess.
 
 mod support;
 
@@ -268,4 +270,82 @@ fn a_wrong_password_over_smb_is_a_logon_failure_exit_3() {
     let e = host["error"].as_str().unwrap();
     assert!(e.contains("smb session setup: logon failure"), "{e}");
     assert!(!e.contains("Not-The-Lab-Password") && !err.contains("Not-The-Lab-Password"));
+}
+
+#[test]
+#[ignore = "lab: needs root and Samba (smbd)"]
+fn a_server_that_requires_smb3_is_a_clear_per_host_error() {
+    if Command::new("smbd").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("RPCAUDIT_LAB_REQUIRED").is_none(),
+            "smbd is required (apt-get install samba)"
+        );
+        eprintln!("SKIPPED: smbd is not installed");
+        return;
+    }
+    // A second smbd of its own, on loopback only, that accepts SMB 3.x alone.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = |name: &str| {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        p.display().to_string()
+    };
+    let conf = dir.path().join("smb.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\n  server role = standalone server\n  interfaces = 127.0.0.1\n  bind interfaces only = yes\n  smb ports = {port}\n  server min protocol = SMB3\n  disable netbios = yes\n  load printers = no\n  lock directory = {}\n  state directory = {}\n  cache directory = {}\n  private dir = {}\n  pid directory = {}\n  ncalrpc dir = {}\n  log file = {}/log.%m\n",
+            d("lock"), d("state"), d("cache"), d("private"), d("pid"), d("ncalrpc"), d("log")
+        ),
+    )
+    .unwrap();
+    let mut smbd = Command::new("smbd")
+        .args(["-F", "--no-process-group", "-s"])
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start smbd");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = smbd.kill();
+            let _ = smbd.wait();
+            panic!("smbd did not listen on {port}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = Command::new(bin())
+        .args([
+            "dump",
+            "127.0.0.1",
+            "--transport",
+            "smb",
+            "--json",
+            "--timeout",
+            "10",
+        ])
+        .args(["--smb-port", &port.to_string()])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rpcaudit dump");
+    // Stopped by its own PID, before anything is checked.
+    let _ = smbd.kill();
+    let _ = smbd.wait();
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"));
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "error", "{host}");
+    let error = host["error"].as_str().unwrap();
+    assert!(
+        error.contains("smb negotiate: 0xc00000bb (STATUS_NOT_SUPPORTED): the server accepts none of the dialects offered, SMB 2.0.2 and 2.1; it requires SMB 3.x (3.0, 3.0.2 or 3.1.1), which rpcaudit does not read yet"),
+        "{error}"
+    );
 }

@@ -939,6 +939,7 @@ mod tests {
                     verdict: crate::audit::verify::verdict(expected, observed),
                     rtt_ms: None,
                     configured: None,
+                    probed_port: None,
                 }
             }).collect();
             let mut findings = lp.findings.clone();

@@ -129,14 +129,16 @@ fn interfaces_where(dump: &HostDump, keep: impl Fn(&crate::epm::Endpoint) -> boo
     Reached::Known(names)
 }
 
-/// What a finding says of the pipes tried from one source: " Pipes that opened from S
-/// (anonymous): lsarpc, samr.", those that did not open with the server's status
-/// (0xc0000034: no such pipe; 0xc0000022: access denied), or why no session could be set up.
+/// What a finding says of the pipes tried from one source on one session: " Pipes that opened
+/// from S (anonymous): lsarpc, samr." (or "(as DOMAIN\user)" on a session logged on with the
+/// run's credentials), those that did not open with the server's status (0xc0000034: no such
+/// pipe; 0xc0000022: access denied), or why no session could be set up.
 fn pipes_said(a: &PipeAccess) -> String {
     let mut out = String::new();
+    let logon = a.logon();
     if !a.opened.is_empty() {
         out.push_str(&format!(
-            " Pipes that opened from {} (anonymous): {}.",
+            " Pipes that opened from {} ({logon}): {}.",
             a.source,
             name_list(&a.opened)
         ));
@@ -147,14 +149,24 @@ fn pipes_said(a: &PipeAccess) -> String {
             .iter()
             .map(|(name, why)| format!("{name} ({why})"))
             .collect();
-        out.push_str(&format!(" Did not open: {}.", name_list(&refused)));
+        match &a.user {
+            None => out.push_str(&format!(" Did not open: {}.", name_list(&refused))),
+            Some(_) => out.push_str(&format!(" Did not open {logon}: {}.", name_list(&refused))),
+        }
     }
     match &a.error {
-        Some(e) if a.opened.is_empty() && a.refused.is_empty() => out.push_str(&format!(
-            " No anonymous pipe could be opened from {}: {}.",
-            a.source,
-            crate::inert::excerpt(e)
-        )),
+        Some(e) if a.opened.is_empty() && a.refused.is_empty() => match &a.user {
+            None => out.push_str(&format!(
+                " No anonymous pipe could be opened from {}: {}.",
+                a.source,
+                crate::inert::excerpt(e)
+            )),
+            Some(_) => out.push_str(&format!(
+                " No pipe could be opened from {} {logon}: {}.",
+                a.source,
+                crate::inert::excerpt(e)
+            )),
+        },
         Some(e) => out.push_str(&format!(" Then: {}.", crate::inert::excerpt(e))),
         None => {}
     }
@@ -242,7 +254,13 @@ pub fn fence_bypasses(
     for (road, row) in open_to_fenced(rows, epm_port, roads) {
         let (target, source) = (row.target, row.source);
         let port = row.port;
+        let probed = row.probed_port.unwrap_or(port);
         let proto = row.protocol.upper();
+        // Probed through a stand-in (the demo's fixture): said, never passed off as `port`.
+        let stand_in = match row.probed_port {
+            Some(p) => format!(" (probed on its stand-in, {proto} {p})"),
+            None => String::new(),
+        };
         let reached = if std::ptr::eq(road, &UDP_SERVER) {
             interfaces_at(dump, road.protocol, port)
         } else {
@@ -281,22 +299,24 @@ pub fn fence_bypasses(
         } else {
             ""
         };
-        let tried = pipes
+        // The anonymous session's pipes, then those of the session with the credentials.
+        let opened: String = pipes
             .iter()
-            .find(|a| a.source == source && a.port == port && road.protocol == "ncacn_np");
-        let opened = tried.map(pipes_said).unwrap_or_default();
+            .filter(|a| a.source == source && a.port == probed && road.protocol == "ncacn_np")
+            .map(pipes_said)
+            .collect();
         out.push(
             Finding::new(
                 Code::FenceBypass,
                 Severity::Error,
                 format!(
-                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port} ({policy_says}): {what}.{opened}",
+                    "{target}: from {source}, which the fence denies TCP {epm_port}, RPC is reachable over {} on {proto} {port}{stand_in} ({policy_says}): {what}.{opened}",
                     road.transport
                 ),
                 format!("Block {proto} {port} from {source} as TCP {epm_port} is blocked.{smb_note}"),
             )
             .with_evidence([format!(
-                "{source} -> {target}:{port}{} {}",
+                "{source} -> {target}:{probed}{} {}",
                 super::verify::udp_mark(row.protocol),
                 row.observed.as_str()
             )]),
@@ -519,6 +539,7 @@ mod tests {
             PipeAccess {
                 source: ip("198.18.2.5"),
                 port: 445,
+                user: None,
                 opened: vec!["epmapper".into(), "lsarpc".into(), "samr".into()],
                 refused: vec![("spoolss".into(), "0xc0000034".into())],
                 error: None,
@@ -526,6 +547,7 @@ mod tests {
             PipeAccess {
                 source: ip("198.18.2.5"),
                 port: 139,
+                user: None,
                 opened: vec![],
                 refused: vec![],
                 error: Some("smb session setup (null session): access denied".into()),
@@ -547,9 +569,69 @@ mod tests {
             "{}",
             f[1].message
         );
+        // A session logged on with the credentials is said after the anonymous one.
+        let mut with_user = pipes.to_vec();
+        with_user.insert(
+            1,
+            PipeAccess {
+                source: ip("198.18.2.5"),
+                port: 445,
+                user: Some("LAB\\audit".into()),
+                opened: vec![
+                    "epmapper".into(),
+                    "lsarpc".into(),
+                    "samr".into(),
+                    "spoolss".into(),
+                ],
+                refused: vec![("efsrpc".into(), "0xc0000034".into())],
+                error: None,
+            },
+        );
+        with_user.push(PipeAccess {
+            source: ip("198.18.2.5"),
+            port: 139,
+            user: Some("LAB\\audit".into()),
+            opened: vec![],
+            refused: vec![],
+            error: Some("smb session setup (NTLM): not sent, 3 logon failures in this run".into()),
+        });
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &with_user);
+        assert!(
+            f[0].message.ends_with(
+                "Pipes that opened from 198.18.2.5 (anonymous): epmapper, lsarpc, samr. Did not open: spoolss (0xc0000034). Pipes that opened from 198.18.2.5 (as LAB\\audit): epmapper, lsarpc, samr, spoolss. Did not open as LAB\\audit: efsrpc (0xc0000034)."
+            ),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[1].message.ends_with(
+                " No pipe could be opened from 198.18.2.5 as LAB\\audit: smb session setup (NTLM): not sent, 3 logon failures in this run."
+            ),
+            "{}",
+            f[1].message
+        );
         // Another source's pipes are not this one's.
         let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &pipes[..0]);
         assert!(f.iter().all(|f| !f.message.contains("Pipes")));
+    }
+
+    #[test]
+    fn a_road_probed_on_a_stand_in_names_both_ports() {
+        let mut m = rows(&[
+            obs("198.18.2.5", 135, ProbeState::Filtered),
+            obs("198.18.2.5", 593, ProbeState::Open),
+        ]);
+        m[1].probed_port = Some(40593);
+        let f = fence_bypasses(&m, 135, &ROADS, &dc_dump(), &[]);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message
+                .contains(" on TCP 593 (probed on its stand-in, TCP 40593) (no rule"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].evidence, ["198.18.2.5 -> 198.18.0.10:40593 open"]);
+        assert!(f[0].fix.starts_with("Block TCP 593 from 198.18.2.5"));
     }
 
     #[test]

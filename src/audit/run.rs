@@ -17,7 +17,7 @@ use crate::epm::{HostDump, HostStatus};
 use crate::finding::{Code, Finding, Severity};
 use crate::pipeline::Order;
 use crate::policy::{Action, LoadedPolicy, Proto};
-use crate::ports::PortRanges;
+use crate::ports::{PortRanges, StandIn};
 use crate::probe::sweep::Sweeper;
 use crate::probe::{Observation, ProbeConfig};
 use crate::target::Target;
@@ -49,6 +49,11 @@ pub struct AuditRequest {
     pub imported: Vec<Observation>,
     /// What ports no rule covers are expected to do.
     pub default_action: Action,
+    /// Ports probed in place of well-known ones (the demo's fixture endpoint mapper on a free
+    /// port for TCP 135, its RPC over HTTP for 593): the policy is asked about the well-known
+    /// port and the matrix row is about it, with the port probed beside it. Empty for a real
+    /// audit.
+    pub stand_ins: Vec<crate::ports::StandIn>,
     /// What the host holds (`--store`: store exports and listings, read together), to set
     /// beside the intended policy; every target is taken to hold it.
     pub store: Option<LoadedPolicy>,
@@ -80,8 +85,9 @@ pub struct HostResult {
     pub ip: Option<IpAddr>,
     pub capacity: HostCapacity,
     pub observations: Vec<Observation>,
-    /// Which named pipes opened anonymously from each local source that found SMB open (the
-    /// `fence-bypass` findings cite them).
+    /// Which named pipes opened from each local source that found SMB open (anonymously, and
+    /// with the credentials when given) and those the imported observations carry (`probe
+    /// --pipes` elsewhere); the `fence-bypass` findings cite them.
     pub pipes: Vec<PipeAccess>,
     /// The interface probes (`--interfaces`), from each local source.
     pub interfaces: Option<InterfaceProbes>,
@@ -166,8 +172,11 @@ async fn collect(target: Target, c: Arc<Collect>) -> Collected {
 }
 
 /// For each local source that found an SMB road open (445, 139), which named pipes open
-/// anonymously: those the map registers (the well-known ones when it could not be read), one
-/// session per source and port, one after another, within the host's dump deadline each.
+/// anonymously, and with the run's credentials when they were given and NTLM may be sent
+/// ([`ntlm_credentials`]): those the map registers (the well-known ones when it could not be
+/// read), one session per source, port and logon, one after another, within the host's dump
+/// deadline each. The authenticated sessions go through the run's logon gate, so a logon
+/// failure counts toward the run's limit and none is sent past it.
 async fn open_pipes(
     label: &str,
     ip: IpAddr,
@@ -185,6 +194,7 @@ async fn open_pipes(
     if names.is_empty() {
         return Vec::new();
     }
+    let user = ntlm_credentials(&c.dump);
     let mut out = Vec::new();
     for o in observations.iter().filter(|o| {
         o.target == ip
@@ -192,20 +202,50 @@ async fn open_pipes(
             && o.state == crate::probe::ProbeState::Open
             && smb_roads.contains(&o.port)
     }) {
-        let deadline = tokio::time::Instant::now() + c.dump.timeout;
-        out.push(
-            crate::epm::pipe::open_pipes_from(
-                label,
-                std::net::SocketAddr::new(ip, o.port),
-                o.source,
-                &names,
-                &c.dump,
-                deadline,
-            )
-            .await,
-        );
+        // The anonymous session first, then the credentials'.
+        for creds in std::iter::once(None).chain(user.map(Some)) {
+            let deadline = tokio::time::Instant::now() + c.dump.timeout;
+            out.push(
+                crate::epm::pipe::open_pipes_from(
+                    label,
+                    std::net::SocketAddr::new(ip, o.port),
+                    o.source,
+                    &names,
+                    (&c.dump, creds),
+                    deadline,
+                )
+                .await,
+            );
+        }
     }
     out
+}
+
+/// The credentials pipe opens log on with: `--user`'s, unless `--auth` is anonymous only or
+/// Kerberos, or `--no-ntlm` forbids NTLM (an SMB session logs on with NTLM only here).
+fn ntlm_credentials(opts: &DumpOptions) -> Option<&crate::epm::auth::Credentials> {
+    use crate::epm::client::AuthMode;
+    let auth = &opts.auth;
+    let ntlm = match auth.mode {
+        AuthMode::Ntlm => true,
+        AuthMode::Auto => !auth.no_ntlm,
+        AuthMode::None | AuthMode::Kerberos | AuthMode::Negotiate => false,
+    };
+    auth.credentials.as_deref().filter(|_| ntlm)
+}
+
+/// The pipe opens an observation carries (`probe --pipes` at another vantage point), as one
+/// anonymous session's [`PipeAccess`].
+pub fn pipes_observed(o: &Observation) -> Option<PipeAccess> {
+    let p = o.pipes.as_ref()?;
+    Some(PipeAccess {
+        source: o.source,
+        port: o.port,
+        user: None,
+        opened: p.opened.clone(),
+        refused: p.refused.clone(),
+        error: p.error.clone(),
+    })
 }
 
 /// The imported observations (`--observations`), by target address: each host's assessment
@@ -406,7 +446,7 @@ pub fn assess_host(
     policy: &LoadedPolicy,
     dump: HostDump,
     ip: Option<IpAddr>,
-    (mut observations, pipes, interfaces): Seen,
+    (mut observations, mut pipes, interfaces): Seen,
     imported: &[Observation],
 ) -> HostResult {
     let port = req.epm_port;
@@ -419,6 +459,8 @@ pub fn assess_host(
         for o in imported {
             if o.target == target && seen.insert((o.source, o.target, o.port, o.protocol)) {
                 observations.push(o.clone());
+                // The pipes it carries (`probe --pipes` there) are that source's.
+                pipes.extend(pipes_observed(o));
             }
         }
     }
@@ -427,9 +469,28 @@ pub fn assess_host(
         dst: ip,
         owners: super::owners::port_owners(&dump),
     };
+    // A stand-in's row is about the well-known port it stands in for, with the port probed
+    // beside it; so are the endpoint mapper's port and the roads the findings judge.
+    let well_known = |p: u16, proto: Proto| StandIn::resolve(&req.stand_ins, p, proto);
+    let port = well_known(port, Proto::Tcp);
+    let roads: Vec<super::roads::Road> = req
+        .roads
+        .iter()
+        .map(|r| super::roads::Road {
+            port: well_known(r.port, r.proto),
+            ..*r
+        })
+        .collect();
     let mut matrix = build_matrix(&observations, req.default_action, |src, p, proto| {
-        decision(policy, &at, src, p, proto)
+        decision(policy, &at, src, well_known(p, proto), proto)
     });
+    for r in &mut matrix {
+        let p = well_known(r.port, r.protocol);
+        if p != r.port {
+            r.probed_port = Some(r.port);
+            r.port = p;
+        }
+    }
     if let Some(store) = req.store.as_ref().filter(|s| s.has_fence()) {
         add_configured(&mut matrix, |src, p, proto| {
             decision(store, &at, src, p, proto)
@@ -449,7 +510,7 @@ pub fn assess_host(
         .collect();
     findings.extend(matrix_findings(&matrix, &req.range, port));
     findings.extend(super::roads::fence_bypasses(
-        &matrix, port, &req.roads, &dump, &pipes,
+        &matrix, port, &roads, &dump, &pipes,
     ));
 
     // A host whose endpoint mapper could not be dumped is incomplete, unless the policy blocks
@@ -577,6 +638,8 @@ fn imported_row(imported: &[Observation], r: &MatrixRow) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::epm::auth::Credentials;
+    use crate::epm::client::AuthMode;
     use crate::epm::{Endpoint, HostStatus};
     use crate::policy::{LoadOptions, build, parse_text};
     use uuid::Uuid;
@@ -657,5 +720,26 @@ mod tests {
             decision(&agent, &at, src, 49800, Proto::Tcp).action,
             Action::Conditional
         );
+    }
+
+    #[test]
+    fn pipes_are_opened_with_the_credentials_only_where_ntlm_may_be_sent() {
+        let with = |mode: AuthMode, no_ntlm: bool, creds: bool| {
+            let mut opts = DumpOptions::default();
+            opts.auth.mode = mode;
+            opts.auth.no_ntlm = no_ntlm;
+            if creds {
+                opts.auth.credentials = Some(Arc::new(Credentials::password("audit", "LAB", "pw")));
+            }
+            ntlm_credentials(&opts).map(Credentials::display_user)
+        };
+        let lab = Some("LAB\\audit".to_string());
+        assert_eq!(with(AuthMode::Auto, false, true), lab);
+        assert_eq!(with(AuthMode::Ntlm, false, true), lab);
+        assert_eq!(with(AuthMode::Auto, true, true), None, "--no-ntlm");
+        for mode in [AuthMode::None, AuthMode::Kerberos, AuthMode::Negotiate] {
+            assert_eq!(with(mode, false, true), None, "{mode:?}");
+        }
+        assert_eq!(with(AuthMode::Auto, false, false), None, "no --user");
     }
 }

@@ -111,6 +111,11 @@ pub struct MatrixRow {
     /// of the store covers it. Absent when no store was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub configured: Option<Expected>,
+    /// The port the probe actually went to when `port` was probed through a stand-in (the
+    /// demo's fixture endpoint mapper on a free port instead of TCP 135: `ports::StandIn`);
+    /// absent when the probe went to `port` itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probed_port: Option<u16>,
 }
 
 /// The verdict for an expected action (`None` counts as pass) and an observed state over
@@ -180,6 +185,7 @@ pub fn build_matrix(
                 verdict: verdict_over(o.protocol, expected, o.state),
                 rtt_ms: o.rtt_ms,
                 configured: None,
+                probed_port: None,
             }
         })
         .collect()

@@ -165,6 +165,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         roads,
         imported,
         default_action: args.default_action.into(),
+        stand_ins: Vec::new(),
         store,
         interfaces: args
             .interfaces
@@ -190,6 +191,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
                 .map(|p| p.display().to_string())
                 .collect(),
             default_action: args.default_action.into(),
+            stand_ins: Vec::new(),
         },
         generated_at: jiff::Timestamp::now().to_string(),
     };

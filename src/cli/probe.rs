@@ -75,6 +75,12 @@ pub struct ProbeArgs {
     /// however many targets there are. `audit --observations` reads it as it reads --json.
     #[arg(long)]
     pub json_lines: bool,
+    /// After the sweep, open the well-known named pipes (epmapper, lsarpc, samr, netlogon,
+    /// ...) on an anonymous SMB session from each source that found TCP 445 or 139 open, and
+    /// write which opened in that observation (`pipes`), which `audit --observations` cites in
+    /// its fence-bypass findings.
+    #[arg(long)]
+    pub pipes: bool,
 }
 
 /// How probes are made, shared by `probe` and `audit` (defined once, with one set of limits).
@@ -150,6 +156,8 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
         Arc::new(args.probe.from.clone()),
         Arc::new((ports, udp_ports)),
     );
+    let pipes = args.pipes;
+    let mut pipe_lines = Vec::new();
     let form = Form::of(args.json, args.json_lines);
     let mut out = Output::start(
         form,
@@ -169,7 +177,13 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
         |k| {
             let (target, sweeper) = (targets[k].clone(), sweeper.clone());
             let (from, ports) = (from.clone(), ports.clone());
-            async move { probe_target(target, &sweeper, &from, &ports).await }
+            async move {
+                let mut line = probe_target(target, &sweeper, &from, &ports).await;
+                if pipes {
+                    open_pipes(&mut line).await;
+                }
+                line
+            }
         },
         |k| ProbeHostLine {
             record: HostMark::Host,
@@ -191,6 +205,7 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
             if !out.host(&line, &line.observations) {
                 // A table row is a run of ports: what a person reads, not a whole estate.
                 table_rows.extend(runs(&line.observations));
+                pipe_lines.extend(line.observations.iter().filter_map(pipes_text));
             }
         },
     );
@@ -199,6 +214,9 @@ pub fn run(args: ProbeArgs) -> Result<Exit, Error> {
     out.finish(|| tally.summary(interrupted))?;
     if form == Form::Table {
         super::outln(table(&table_rows).to_string());
+        for l in &pipe_lines {
+            super::outln(inert::prose(l));
+        }
         super::outln(summary(&tally));
     }
     Ok(if interrupted || !tally.complete() {
@@ -239,6 +257,53 @@ async fn probe_target(
             observations: Vec::new(),
         },
     }
+}
+
+/// `--pipes`: for each observation of an open TCP 445 or 139, which of the well-known named
+/// pipes open on an anonymous SMB session from its source (`epm::pipe::open_pipes_from`, with
+/// the dump's step limits and a 15 s bound per session), written into the observation.
+async fn open_pipes(line: &mut ProbeHostLine) {
+    let Some(ip) = line.address else {
+        return;
+    };
+    let names: Vec<String> = crate::epm::pipe::WELL_KNOWN_PIPES
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let opts = crate::epm::client::DumpOptions::default();
+    for o in line.observations.iter_mut().filter(|o| {
+        o.protocol == Proto::Tcp
+            && o.state == ProbeState::Open
+            && [crate::epm::pipe::SMB_PORT, crate::epm::pipe::NETBIOS_PORT].contains(&o.port)
+    }) {
+        let deadline = tokio::time::Instant::now() + opts.timeout;
+        let a = crate::epm::pipe::open_pipes_from(
+            &line.target,
+            std::net::SocketAddr::new(ip, o.port),
+            o.source,
+            &names,
+            (&opts, None),
+            deadline,
+        )
+        .await;
+        o.pipes = Some(probe::PipeOpens {
+            opened: a.opened,
+            refused: a.refused,
+            error: a.error,
+        });
+    }
+}
+
+/// What the table form says of an observation's pipe opens, when it has them (as the audit's
+/// table says a session's).
+fn pipes_text(o: &Observation) -> Option<String> {
+    let a = crate::audit::run::pipes_observed(o)?;
+    Some(format!(
+        "{} TCP {}:{}",
+        o.target,
+        o.port,
+        crate::report::audit::pipe_access_text(&a)
+    ))
 }
 
 /// A target's first address ([`crate::target::resolve`]).

@@ -308,38 +308,116 @@ pub fn pipes_to_probe(dump: &HostDump) -> Vec<String> {
     out
 }
 
-/// Which named pipes opened from one source over one SMB port, on an anonymous (null) session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which named pipes opened from one source over one SMB port, on an anonymous (null) session
+/// or logged on with the run's credentials (`user`). In the audit report, each host's
+/// `pipe_opens`.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct PipeAccess {
     pub source: std::net::IpAddr,
     pub port: u16,
+    /// The account the session was logged on with (`DOMAIN\user`); absent: the null session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// The pipes that opened, in the order tried.
     pub opened: Vec<String>,
-    /// The pipes the server refused, each with the status it gave.
+    /// The pipes the server refused, each as `[pipe, status]` (`0xc0000034`: no such pipe;
+    /// `0xc0000022`: access denied).
     pub refused: Vec<(String, String)>,
-    /// Why the session itself could not be set up (connect, negotiate, null session, `IPC$`).
+    /// Why the session itself could not be set up (connect, negotiate, session setup, `IPC$`),
+    /// or what ended the tries early.
     pub error: Option<String>,
 }
 
+impl PipeAccess {
+    /// How the session was logged on, as a finding says it: "anonymous" or "as USER".
+    pub fn logon(&self) -> String {
+        match &self.user {
+            None => "anonymous".to_string(),
+            Some(u) => format!("as {u}"),
+        }
+    }
+}
+
+/// Whether an SMB session setup refused the credentials themselves: what the run's
+/// [`LogonGate`](super::client::LogonGate) counts.
+fn is_logon_failure(e: &SmbError) -> bool {
+    matches!(
+        e.status(),
+        Some(
+            status::LOGON_FAILURE
+                | status::ACCOUNT_RESTRICTION
+                | status::ACCOUNT_DISABLED
+                | status::ACCOUNT_LOCKED_OUT
+                | status::PASSWORD_EXPIRED
+        )
+    )
+}
+
+/// Log `s` on with `creds` (NTLM), under the run's logon gate: the credentials are not sent
+/// once the run's limit of logon failures is reached, and a logon failure here counts toward
+/// it, as a refused bind does. A guest logon is no logon with the credentials.
+async fn logon_gated(
+    s: &mut Session,
+    creds: &Credentials,
+    opts: &DumpOptions,
+    by: Instant,
+) -> Result<(), String> {
+    let what = "smb session setup (NTLM)";
+    let gate = &opts.auth.gate;
+    let Some(permit) = gate.acquire().await else {
+        return Err(format!(
+            "{what}: not sent, {} logon failures in this run",
+            gate.failures()
+        ));
+    };
+    match timeout_at(by, s.logon_ntlm(creds)).await {
+        Err(_) => Err(format!("{what}: timed out")),
+        Ok(Ok(Logon::Ntlm { .. })) => {
+            permit.accepted();
+            Ok(())
+        }
+        Ok(Ok(_)) => Err(format!(
+            "{what}: the server logged the credentials on as guest"
+        )),
+        Ok(Err(e)) => {
+            if is_logon_failure(&e) {
+                permit.logon_failure();
+            }
+            Err(format!("{what}: {e}"))
+        }
+    }
+}
+
 /// Open each of `names` on `IPC$` of `addr` (445, or 139 with a NetBIOS session request to
-/// `target`) from `source`, on an anonymous session, closing each again; every step within the
-/// dump's step limits and all of it before `deadline`. Never fails: what went wrong is in the
-/// result.
+/// `target`) from `source`, on an anonymous session or, with `creds`, logged on with them
+/// (NTLM, under the run's logon gate), closing each again; every step within the dump's step
+/// limits and all of it before `deadline`. Never fails: what went wrong is in the result.
 pub async fn open_pipes_from(
     target: &str,
     addr: SocketAddr,
     source: std::net::IpAddr,
     names: &[String],
-    opts: &DumpOptions,
+    (opts, creds): (&DumpOptions, Option<&Credentials>),
     deadline: Instant,
 ) -> PipeAccess {
     let mut access = PipeAccess {
         source,
         port: addr.port(),
+        user: creds.map(Credentials::display_user),
         opened: Vec::new(),
         refused: Vec::new(),
         error: None,
     };
+    if creds.is_some() && opts.auth.gate.closed() {
+        // Credentials the run no longer uses: not even a connection.
+        access.error = Some(format!(
+            "smb session setup (NTLM): not sent, {} logon failures in this run",
+            opts.auth.gate.failures()
+        ));
+        return access;
+    }
     let netbios = (addr.port() == NETBIOS_PORT).then(|| target.to_string());
     let within = |limit| deadline.min(Instant::now() + limit);
     let session = async {
@@ -356,11 +434,16 @@ pub async fn open_pipes_from(
             .await
             .map_err(|_| timed_out(what))?
             .map_err(|e| format!("{what}: {e}"))?;
-        let what = "smb session setup (null session)";
-        timeout_at(within(opts.call_timeout), s.logon_anonymous())
-            .await
-            .map_err(|_| timed_out(what))?
-            .map_err(|e| format!("{what}: {e}"))?;
+        match creds {
+            None => {
+                let what = "smb session setup (null session)";
+                timeout_at(within(opts.call_timeout), s.logon_anonymous())
+                    .await
+                    .map_err(|_| timed_out(what))?
+                    .map_err(|e| format!("{what}: {e}"))?;
+            }
+            Some(c) => logon_gated(&mut s, c, opts, within(opts.call_timeout)).await?,
+        }
         let what = "smb tree connect IPC$";
         timeout_at(
             within(opts.call_timeout),
@@ -463,19 +546,7 @@ fn refusal(step: &'static str, source: SmbError, creds: Option<&Credentials>) ->
             detail: source.to_string(),
             creds_unused: false,
         },
-        Some(c)
-            if step == "smb session setup"
-                && matches!(
-                    source.status(),
-                    Some(
-                        status::LOGON_FAILURE
-                            | status::ACCOUNT_RESTRICTION
-                            | status::ACCOUNT_DISABLED
-                            | status::ACCOUNT_LOCKED_OUT
-                            | status::PASSWORD_EXPIRED
-                    )
-                ) =>
-        {
+        Some(c) if step == "smb session setup" && is_logon_failure(&source) => {
             DumpError::LogonFailure {
                 step,
                 user: c.display_user(),
@@ -550,6 +621,41 @@ impl Fragments for PipeFragments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Credentials the run no longer uses (its logon-failure limit reached) are not sent for a
+    /// pipe open: no connection is even made, and the result says why.
+    #[tokio::test]
+    async fn retired_credentials_open_no_session() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut opts = DumpOptions::default();
+        opts.auth.gate = std::sync::Arc::new(super::super::client::LogonGate::new(1));
+        opts.auth
+            .gate
+            .acquire()
+            .await
+            .expect("a first permit")
+            .logon_failure();
+        let creds = Credentials::password("audit", "LAB", "pw");
+        let a = open_pipes_from(
+            "srv",
+            addr,
+            addr.ip(),
+            &[EPMAPPER_PIPE.to_string()],
+            (&opts, Some(&creds)),
+            Instant::now() + std::time::Duration::from_secs(2),
+        )
+        .await;
+        assert_eq!(a.user.as_deref(), Some("LAB\\audit"));
+        assert_eq!(
+            a.error.as_deref(),
+            Some("smb session setup (NTLM): not sent, 1 logon failures in this run")
+        );
+        assert!(a.opened.is_empty() && a.refused.is_empty());
+        let accepted =
+            tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection was made");
+    }
 
     #[tokio::test]
     async fn a_silent_smb_server_times_out_on_the_step_bound_and_the_host_deadline() {

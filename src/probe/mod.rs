@@ -68,6 +68,22 @@ pub struct Observation {
     /// What went wrong, for `error` (and the ICMP error for `unreachable`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For an open TCP 445 or 139 probed with `probe --pipes`: which named pipes opened on an
+    /// anonymous SMB session from this source; absent when none was tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipes: Option<PipeOpens>,
+}
+
+/// Which named pipes opened on an anonymous (null) SMB session from an observation's source
+/// (`probe --pipes`), as `audit --observations` reads them for its `fence-bypass` findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PipeOpens {
+    /// The pipes that opened, in the order tried.
+    pub opened: Vec<String>,
+    /// The pipes the server refused, each as `[pipe, status]`.
+    pub refused: Vec<(String, String)>,
+    /// Why no session could be set up, or what ended the tries early.
+    pub error: Option<String>,
 }
 
 impl Observation {
@@ -84,6 +100,7 @@ impl Observation {
             attempts: 1,
             rtt_ms: None,
             error: None,
+            pipes: None,
         }
     }
 
@@ -326,6 +343,31 @@ mod tests {
         );
         let e = parse_source("0.0.0.0").unwrap_err().to_string();
         assert!(e.contains("not a unicast address (unspecified)"), "{e}");
+    }
+
+    #[test]
+    fn an_observation_carries_its_pipe_opens_and_older_files_have_none() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let o = Observation {
+            pipes: Some(PipeOpens {
+                opened: vec!["epmapper".into(), "lsarpc".into()],
+                refused: vec![("netlogon".into(), "0xc0000034".into())],
+                error: None,
+            }),
+            ..Observation::new(ip("198.18.2.10"), ip("198.18.0.10"), 445, ProbeState::Open)
+        };
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(
+            json["pipes"],
+            serde_json::json!({"opened": ["epmapper", "lsarpc"], "refused": [["netlogon", "0xc0000034"]], "error": null})
+        );
+        let back: Observation = serde_json::from_value(json).unwrap();
+        assert_eq!(back, o);
+        let plain = Observation::new(ip("198.18.2.10"), ip("198.18.0.10"), 445, ProbeState::Open);
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("pipes").is_none());
+        let back: Observation = serde_json::from_value(json).unwrap();
+        assert_eq!(back.pipes, None);
     }
 
     #[test]

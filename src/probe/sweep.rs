@@ -81,6 +81,7 @@ async fn sweep_within(
                 attempts: 0,
                 rtt_ms: None,
                 error: Some("probe task failed".into()),
+                pipes: None,
             })
         })
         .collect()
@@ -128,6 +129,7 @@ async fn probe(
         attempts,
         rtt_ms: rtt.map(|d| d.as_secs_f64() * 1000.0),
         error,
+        pipes: None,
     }
 }
 

@@ -73,6 +73,11 @@ pub struct Inputs {
     pub observation_files: Vec<String>,
     /// What ports no rule covers are expected to do.
     pub default_action: Action,
+    /// Ports probed in place of well-known ones (the demo's fixture: its endpoint mapper on a
+    /// free port for TCP 135, its RPC over HTTP for 593); the matrix rows and findings are
+    /// about the well-known port, each row with the port probed. Absent for a real audit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stand_ins: Vec<crate::ports::StandIn>,
 }
 
 /// One host's dump and its counts.
@@ -85,6 +90,11 @@ pub struct HostReport {
     /// TCP, from each local source, anonymously and authenticated; absent without the flag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interfaces: Option<crate::epm::reach::InterfaceProbes>,
+    /// Which named pipes opened over SMB from each local source that found 445 or 139 open:
+    /// one entry per source, port and session (the null session, then the run's credentials
+    /// when given). Absent when none was tried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pipe_opens: Vec<crate::epm::pipe::PipeAccess>,
 }
 
 /// The verdict in one place.
@@ -164,7 +174,7 @@ impl AuditReport {
         let mut matrix = Vec::new();
         let mut findings = result.run_findings;
         for h in result.hosts {
-            hosts.push(HostReport::new(h.dump).with_interfaces(h.interfaces));
+            hosts.push(HostReport::with_pipes(h.dump, h.pipes).with_interfaces(h.interfaces));
             capacity.push(h.capacity);
             matrix.extend(h.matrix);
             findings.extend(h.findings);
@@ -194,6 +204,15 @@ impl HostReport {
             summary: summarize_dump(&dump),
             dump,
             interfaces: None,
+            pipe_opens: Vec::new(),
+        }
+    }
+
+    /// A host's dump with its summary and the named pipes opened on it.
+    pub fn with_pipes(dump: HostDump, pipe_opens: Vec<crate::epm::pipe::PipeAccess>) -> Self {
+        HostReport {
+            pipe_opens,
+            ..HostReport::new(dump)
         }
     }
 
@@ -343,6 +362,46 @@ fn run_of(a: u16, b: u16, r: &MatrixRow) -> MatrixRun {
     }
 }
 
+/// "TCP 40123 for TCP 135, TCP 40124 for TCP 593": the inputs' stand-ins, as the table and
+/// the HTML page say them.
+pub fn stand_ins_text(stand_ins: &[crate::ports::StandIn]) -> String {
+    stand_ins
+        .iter()
+        .map(|s| {
+            let proto = s.protocol.upper();
+            format!("{proto} {} for {proto} {}", s.port, s.stands_for)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// " named pipes from S (anonymous): opened epmapper, lsarpc; did not open spoolss
+/// (0xc0000034)", or why no session was set up: one session's pipe opens, as the table and the
+/// HTML page say them (the names and statuses go through `inert` there).
+pub fn pipe_access_text(a: &crate::epm::pipe::PipeAccess) -> String {
+    let mut parts = Vec::new();
+    if !a.opened.is_empty() {
+        parts.push(format!("opened {}", a.opened.join(", ")));
+    }
+    if !a.refused.is_empty() {
+        let refused: Vec<String> = a
+            .refused
+            .iter()
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        parts.push(format!("did not open {}", refused.join(", ")));
+    }
+    if let Some(e) = &a.error {
+        parts.push(format!("error: {e}"));
+    }
+    format!(
+        " named pipes from {} ({}): {}",
+        a.source,
+        a.logon(),
+        parts.join("; ")
+    )
+}
+
 /// The human-readable audit: summary, matrix runs, findings with fixes, verdict line.
 pub fn render(report: &AuditReport) -> String {
     render_styled(report, false)
@@ -425,7 +484,23 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
                 .join(", ")
         }
     ));
+    if !report.inputs.stand_ins.is_empty() {
+        out.push_str(&format!(
+            "Stand-ins (probed in place of the well-known ports, which the policy, the matrix and the findings are about): {}\n",
+            stand_ins_text(&report.inputs.stand_ins)
+        ));
+    }
     out.push_str(&format!("{t}\n"));
+    for h in &report.hosts {
+        for a in &h.pipe_opens {
+            out.push_str(&format!(
+                "{} TCP {}:{}\n",
+                field(&h.dump.target),
+                a.port,
+                crate::inert::prose(&pipe_access_text(a))
+            ));
+        }
+    }
 
     if !report.matrix.is_empty() {
         // The configured column only when a store was given (`--store`).
@@ -546,6 +621,7 @@ pub(crate) mod testing {
                 vantage_points: vec![],
                 observation_files: vec![],
                 default_action: Action::Pass,
+                stand_ins: Vec::new(),
             },
             generated_at: generated_at.into(),
         }
@@ -595,6 +671,52 @@ mod tests {
         };
         let ctx = testing::context(target, "--range", "2026-11-29T00:00:00Z");
         AuditReport::new(ctx, result)
+    }
+
+    #[test]
+    fn pipe_opens_are_in_the_json_the_table_and_the_page() {
+        let mut report = demo_like_report(Vec::new());
+        let ip = "198.18.2.10".parse().unwrap();
+        report.hosts[0].pipe_opens = vec![
+            crate::epm::pipe::PipeAccess {
+                source: ip,
+                port: 445,
+                user: None,
+                opened: vec!["epmapper".into(), "lsarpc".into()],
+                refused: vec![("spoolss".into(), "0xc0000034".into())],
+                error: None,
+            },
+            crate::epm::pipe::PipeAccess {
+                source: ip,
+                port: 445,
+                user: Some("LAB\\audit".into()),
+                opened: vec!["epmapper".into(), "lsarpc".into(), "srvsvc\x1b[31m".into()],
+                refused: vec![],
+                error: Some("smb close x: no clean answer".into()),
+            },
+        ];
+        let json = serde_json::to_value(&report).unwrap();
+        let opens = &json["hosts"][0]["pipe_opens"];
+        assert_eq!(
+            opens[0]["refused"][0],
+            serde_json::json!(["spoolss", "0xc0000034"])
+        );
+        assert!(opens[0].get("user").is_none());
+        assert_eq!(opens[1]["user"], "LAB\\audit");
+        let back: AuditReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.hosts[0].pipe_opens, report.hosts[0].pipe_opens);
+        let text = render(&report);
+        assert!(
+            text.contains("198.18.0.10 TCP 445: named pipes from 198.18.2.10 (anonymous): opened epmapper, lsarpc; did not open spoolss (0xc0000034)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("198.18.0.10 TCP 445: named pipes from 198.18.2.10 (as LAB\\audit): opened epmapper, lsarpc, srvsvc\\x1b[31m; error: smb close x: no clean answer\n")
+                && !text.contains('\x1b'),
+            "{text}"
+        );
+        let page = crate::report::html::render(&report);
+        assert!(page.contains("Named pipes opened over SMB") && page.contains("as LAB\\audit"));
     }
 
     #[test]

@@ -181,6 +181,9 @@ fn summary(report: &AuditReport) -> Markup {
                 dt { "Range" } dd { code { (range_text(&i.range)) } " (" (i.range.size()) " ports), from " (t(&i.range_source)) }
                 dt { "Default for uncovered ports" } dd { (i.default_action) }
                 dt { "Endpoint mapper port" } dd { (i.epm_port) }
+                @if !i.stand_ins.is_empty() {
+                    dt { "Stand-ins (probed in place of the well-known ports)" } dd { (super::audit::stand_ins_text(&i.stand_ins)) }
+                }
                 dt { "Targets" } dd { (i.targets.len()) ": " (list_excerpt(&i.targets, 20)) }
                 dt { "Vantage points" } dd {
                     @if i.vantage_points.is_empty() { "none" }
@@ -355,6 +358,7 @@ fn host_section(report: &AuditReport, s: &Section<'_>, tags: &str, expanded: boo
                 }
                 @if let Some(c) = cap { (gauge(c, &report.inputs.range)) }
                 @if let Some(tries) = &h.dump.survey { (survey(tries)) }
+                @if !h.pipe_opens.is_empty() { (pipe_opens(&h.pipe_opens)) }
             }
             (heat_map(&s.rows))
             @if let Some(probes) = s.host.and_then(|(h, _)| h.interfaces.as_ref()) {
@@ -401,6 +405,31 @@ fn survey(tries: &[SurveyTry]) -> Markup {
                             td { (s.level.map(|l| l.to_string()).unwrap_or_default()) }
                             td { (outcome) }
                             td { (t(s.detail.as_deref().unwrap_or_default())) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Which named pipes opened over SMB from each source, on the null session and with the run's
+/// credentials (names and statuses from the host: through [`t`]).
+fn pipe_opens(opens: &[crate::epm::pipe::PipeAccess]) -> Markup {
+    html! {
+        details.pipes open {
+            summary { "Named pipes opened over SMB" }
+            table.list {
+                thead { tr { th { "source" } th { "port" } th { "session" } th { "opened" } th { "did not open" } th { "error" } } }
+                tbody {
+                    @for a in opens {
+                        tr {
+                            td { code { (a.source) } }
+                            td { (a.port) }
+                            td { (t(&a.logon())) }
+                            td { (t(&a.opened.join(", "))) }
+                            td { (t(&a.refused.iter().map(|(n, why)| format!("{n} ({why})")).collect::<Vec<_>>().join(", "))) }
+                            td { (t(a.error.as_deref().unwrap_or_default())) }
                         }
                     }
                 }

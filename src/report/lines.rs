@@ -75,7 +75,7 @@ pub fn host_line(h: HostResult, changes: Option<HostChanges>) -> HostLine {
     HostLine {
         record: HostMark::Host,
         complete: !h.incomplete,
-        host: HostReport::new(h.dump).with_interfaces(h.interfaces),
+        host: HostReport::with_pipes(h.dump, h.pipes).with_interfaces(h.interfaces),
         capacity: h.capacity,
         matrix: h.matrix,
         findings: h.findings,

@@ -51,6 +51,13 @@ pub enum SmbError {
         "the server chose SMB dialect 0x{0:04x}; rpcaudit offers 2.0.2 and 2.1 only (SMB 3 is not read yet)"
     )]
     Dialect(u16),
+    /// The server refused every dialect offered (MS-SMB2 3.3.5.4: STATUS_NOT_SUPPORTED when no
+    /// common dialect is found): a server that requires SMB 3.x (`server min protocol = SMB3`).
+    #[error(
+        "{}: the server accepts none of the dialects offered, SMB 2.0.2 and 2.1; it requires SMB 3.x (3.0, 3.0.2 or 3.1.1), which rpcaudit does not read yet",
+        status::describe(*.0)
+    )]
+    NoCommonDialect(u32),
     #[error("the server granted no credits: no request can be sent")]
     NoCredits,
     #[error("{command}: the answer is for message {got}, not {want}")]
@@ -322,7 +329,13 @@ impl Session {
     /// NEGOTIATE 2.0.2/2.1, signing enabled.
     pub async fn negotiate(&mut self) -> Result<(), SmbError> {
         let body = msg::negotiate_request(&DIALECTS, msg::SIGNING_ENABLED, client_guid());
-        let (_, reply) = self.exchange(Command::Negotiate, &body, &[]).await?;
+        let (_, reply) = match self.exchange(Command::Negotiate, &body, &[]).await {
+            Err(SmbError::Status {
+                status: status::NOT_SUPPORTED,
+                ..
+            }) => return Err(SmbError::NoCommonDialect(status::NOT_SUPPORTED)),
+            other => other?,
+        };
         let n = msg::negotiate_response(&reply)?;
         if !DIALECTS.contains(&n.dialect) {
             return Err(SmbError::Dialect(n.dialect));
@@ -553,8 +566,14 @@ mod tests {
                 "dialect 0x0311",
             ),
             (
+                // What a server that requires SMB 3.x answers (Samba with `server min protocol =
+                // SMB3`, Windows alike): no common dialect.
                 vec![framed(&negotiate_reply(0, 0, status::NOT_SUPPORTED, 0)[..HEADER_LEN + 9])],
-                "STATUS_NOT_SUPPORTED",
+                "0xc00000bb (STATUS_NOT_SUPPORTED): the server accepts none of the dialects offered, SMB 2.0.2 and 2.1;",
+            ),
+            (
+                vec![framed(&negotiate_reply(0, 0, status::NOT_SUPPORTED, 0)[..HEADER_LEN + 9])],
+                "it requires SMB 3.x (3.0, 3.0.2 or 3.1.1), which rpcaudit does not read yet",
             ),
             (
                 vec![framed(b"\xffSMBr\0\0\0\0\x98\x53\xc8\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xff\xfe\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")],

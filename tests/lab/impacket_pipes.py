@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Which named pipes open on an anonymous (null) SMB session, with impacket's own SMB client: one
-"open NAME" or "closed NAME STATUS" line per pipe, in the order given. The reference for the
-pipes rpcaudit's audit says a source could open (tests/lab_roads.rs).
+"""Which named pipes open on an anonymous (null) SMB session, or on a session logged on as
+DOMAIN\\USER (NTLM; the password in the environment variable LAB_PASSWORD), with impacket's own
+SMB client: one "open NAME" or "closed NAME STATUS" line per pipe, in the order given. The
+reference for the pipes rpcaudit's audit says a source could open (tests/lab_roads.rs).
 
-usage: impacket_pipes.py HOST PORT NAME,NAME,...     (PORT 445, or 139 with a NetBIOS session)
+usage: impacket_pipes.py HOST PORT NAME,NAME,... [DOMAIN\\USER]
+       (PORT 445, or 139 with a NetBIOS session)
 """
+import os
 import sys
 
 from impacket.smbconnection import SMBConnection, SessionError
@@ -14,7 +17,11 @@ def main():
     host, port, names = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(",")
     remote = "*SMBSERVER" if port == 139 else host
     conn = SMBConnection(remote, host, sess_port=port)
-    conn.login("", "")
+    if len(sys.argv) > 4:
+        domain, _, user = sys.argv[4].rpartition("\\")
+        conn.login(user, os.environ["LAB_PASSWORD"], domain)
+    else:
+        conn.login("", "")
     tid = conn.connectTree("IPC$")
     for name in names:
         try:

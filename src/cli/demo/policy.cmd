@@ -1,6 +1,6 @@
 @echo off
 rem rpcaudit demo: the intended policy for DEMO-DC01, written as KB908472 does, with mistakes
-rem administrators really make. The allowed subnet is 127.0.0.0/24, where the demo probes from.
+rem administrators really make. The allowed subnet is 127.0.0.0/24: the demo probes from 127.0.0.1, inside it, and from 127.0.1.1, outside.
 rpccfg.exe -pe 5001-5021 -d 0
 ipseccmd.exe -w REG -p "Block RPC Ports" -r "Block Inbound TCP 135 Rule" -f *=0:135:TCP -n BLOCK
 ipseccmd.exe -w REG -p "Block RPC Ports" -r "Block Inbound TCP 5001 Rule" -f *=0:5001:TCP -n BLOCK
