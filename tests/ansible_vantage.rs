@@ -139,6 +139,10 @@ fn the_playbook_leaves_one_observations_file_per_host_and_the_audit_merges_them(
         // UDP: nothing listens on loopback's 135 (ICMP port unreachable: closed).
         .arg("rpcaudit_udp_ports=135")
         .arg("-e")
+        // `probe --pipes`: nothing serves SMB on loopback's ports here, so no pipes are listed,
+        // but a flag `probe` did not take would fail the play (exit 2).
+        .arg("rpcaudit_pipes=true")
+        .arg("-e")
         .arg(format!("rpcaudit_remote_dir={}", remote.display()))
         .env("ANSIBLE_NOCOLOR", "1")
         .status()
