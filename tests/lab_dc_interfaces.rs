@@ -107,6 +107,9 @@ fn differences(
             if i[side]["verdict"] == "refused" {
                 let ev = i[side]["evidence"].as_str().unwrap();
                 assert!(ev.contains("rpc_s_access_denied"), "{what}: {i}");
+                // The account is good (the dump used it): the interface's refusal, not a
+                // logon failure.
+                assert!(!ev.contains("logon failure"), "{what}: {i}");
             }
         }
         eprintln!(
@@ -117,6 +120,7 @@ fn differences(
             differ.insert(i["interface"].as_str().unwrap().to_string(), (anon, auth));
         }
     }
+    eprintln!("{what}: {callable} callable verdicts, {faults} nca_s_op_rng_error faults");
     // Each callable verdict, anonymous or authenticated, is a fault nca_s_op_rng_error that
     // crossed the wire (the fault's status is in its header: in clear at privacy too).
     assert!(
