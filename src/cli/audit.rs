@@ -48,6 +48,10 @@ pub struct AuditArgs {
     /// Probe results made at other vantage points (`rpcaudit probe --json` output). Repeatable.
     #[arg(long = "observations", value_name = "FILE")]
     pub observations: Vec<PathBuf>,
+    /// Interface probes made at other vantage points (`rpcaudit interfaces --json` output),
+    /// judged like the local `--interfaces` probes, each from its own source. Repeatable.
+    #[arg(long = "interface-observations", value_name = "FILE")]
+    pub interface_observations: Vec<PathBuf>,
     /// Do not probe from here; judge only the --observations files.
     #[arg(long)]
     pub no_probe: bool,
@@ -142,6 +146,10 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     for path in &args.observations {
         imported.extend(crate::probe::read_observations(path)?);
     }
+    let mut imported_interfaces = Vec::new();
+    for path in &args.interface_observations {
+        imported_interfaces.extend(read_interface_observations(path)?);
+    }
     let targets = args.targets.expand()?;
     let probe_config = args.probe.config(super::fd_budget().probes);
     let dump = args.epm.options()?;
@@ -170,6 +178,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
             .interfaces
             .then(|| args.reach.options(dump.clone(), args.probe.from.clone())),
         rpc_filters,
+        imported_interfaces,
     };
     let ctx = ReportContext {
         inputs: Inputs {
@@ -199,6 +208,19 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         ctx,
         baseline,
     })
+}
+
+/// The hosts of one `--interface-observations` document, or an error naming the file.
+fn read_interface_observations(
+    path: &std::path::Path,
+) -> Result<Vec<crate::audit::interface_imports::ImportedHost>, Error> {
+    let fail = |cause: String| Error::InterfaceObservations {
+        file: path.display().to_string(),
+        cause,
+    };
+    let bytes = crate::input::read_capped(path, crate::probe::MAX_OBSERVATIONS_BYTES)
+        .map_err(|e| fail(e.to_string()))?;
+    crate::audit::interface_imports::parse(&bytes).map_err(|e| fail(e.to_string()))
 }
 
 pub fn run(args: AuditArgs) -> Result<Exit, Error> {

@@ -125,6 +125,7 @@ async fn audit_fixture(
         default_action: Action::Pass,
         store: None,
         rpc_filters: None,
+        imported_interfaces: Vec::new(),
         interfaces: None,
     };
     let progress = std::sync::Mutex::new(Default::default());
