@@ -19,6 +19,7 @@ use crate::report::audit::Tally;
 use crate::report::audit::{AuditReport, Inputs, ReportContext, render_styled};
 use crate::report::diff_lines::LinesDiff;
 use crate::report::lines::host_line;
+use crate::target::Target;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -73,7 +74,7 @@ pub struct AuditArgs {
     /// filter` output, repeatable): a probe callable where they block is
     /// `rpc-filter-not-in-force`, refused where a permit filter decides
     /// `rpc-filter-permit-refused`.
-    #[arg(long = "rpc-filter", value_name = "FILE", requires = "interfaces")]
+    #[arg(long = "rpc-filter", value_name = "FILE")]
     pub rpc_filter: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub reach: super::interfaces::ReachFlags,
@@ -146,11 +147,30 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     for path in &args.observations {
         imported.extend(crate::probe::read_observations(path)?);
     }
-    let mut imported_interfaces = Vec::new();
-    for path in &args.interface_observations {
-        imported_interfaces.extend(read_interface_observations(path)?);
+    if !args.rpc_filter.is_empty() && !args.interfaces && args.interface_observations.is_empty() {
+        return Err(Error::Clap(clap::Error::raw(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "--rpc-filter needs interface probes: --interfaces or --interface-observations FILE\n",
+        )));
     }
     let targets = args.targets.expand()?;
+    let mut imported_interfaces = Vec::new();
+    for path in &args.interface_observations {
+        let hosts = read_interface_observations(path)?;
+        // Every host of the document is one of the audit's targets (by address; a target
+        // given by name matches any, its address being known only once resolved).
+        let named = targets.iter().any(|t| matches!(t, Target::Name(_)));
+        if let Some(h) = hosts
+            .iter()
+            .find(|h| !named && !targets.contains(&Target::Addr(h.target)))
+        {
+            return Err(Error::InterfaceObservations {
+                file: path.display().to_string(),
+                cause: format!("host {} is not one of the audit's targets", h.target),
+            });
+        }
+        imported_interfaces.extend(hosts);
+    }
     let probe_config = args.probe.config(super::fd_budget().probes);
     let dump = args.epm.options()?;
     let roads = crate::audit::roads::at(dump.roads.http_port, dump.roads.udp_port);
