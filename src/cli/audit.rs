@@ -240,7 +240,8 @@ fn read_interface_observations(
     };
     let bytes = crate::input::read_capped(path, crate::probe::MAX_OBSERVATIONS_BYTES)
         .map_err(|e| fail(e.to_string()))?;
-    crate::audit::interface_imports::parse(&bytes).map_err(|e| fail(e.to_string()))
+    crate::audit::interface_imports::parse(&bytes, crate::report::audit::SCHEMA_VERSION)
+        .map_err(|e| fail(e.to_string()))
 }
 
 pub fn run(args: AuditArgs) -> Result<Exit, Error> {
