@@ -481,6 +481,45 @@ fn audit_judges_interface_probes_made_on_a_vantage_host() {
             .unwrap()
             .contains(NETDFS)
     );
+    // A second vantage point (the same probes, as seen from 198.51.100.5): a column of its
+    // own in the JSON and in the HTML view, and findings naming it.
+    let mut branch = doc.clone();
+    branch["hosts"][0]["source"] = serde_json::json!("198.51.100.5");
+    for i in branch["hosts"][0]["interfaces"].as_array_mut().unwrap() {
+        i["source"] = serde_json::json!("198.51.100.5");
+    }
+    let branch = write(&dir, "branch.json", &branch.to_string());
+    let html = dir.path().join("report.html");
+    let (_, out, err) = audit(
+        "127.0.0.1",
+        &[
+            "--interface-observations",
+            &vantage,
+            "--interface-observations",
+            &branch,
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let list = v["hosts"][0]["interfaces"]["interfaces"]
+        .as_array()
+        .unwrap();
+    assert_eq!(list.len(), 2 * probed, "{v}");
+    for source in ["127.0.0.1", "198.51.100.5"] {
+        assert!(
+            support::findings_with(&v, "interface-exposed")
+                .iter()
+                .any(|f| {
+                    let m = f["message"].as_str().unwrap();
+                    m.contains("MS-DFSNM netdfs") && m.contains(&format!("from {source} "))
+                }),
+            "{source}: {v}"
+        );
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("198.51.100.5") && page.contains("MS-DFSNM netdfs"));
     // Without the document, nothing is probed (--no-probe) and nothing is exposed.
     let (_, out, _) = audit("127.0.0.1", &[]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
