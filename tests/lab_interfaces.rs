@@ -1,7 +1,8 @@
 //! Lab test of `rpcaudit interfaces` against real Samba (root, `#[ignore]`): every interface
 //! samba-dcerpcd registers on TCP is bound to and called at opnum 65535; the callable ones show
 //! `nca_s_op_rng_error` on the wire (tshark), the answer from the allowed and the denied subnet
-//! is what the nftables fence decides. Anonymous only (see the note in the test).
+//! is what the nftables fence decides. Anonymous only (see the note in the test); anonymous
+//! against authenticated is `lab_dc_interfaces.rs`, against the AD DC lab.
 
 mod support;
 
@@ -52,8 +53,10 @@ fn samba_interfaces_are_classified_as_the_wire_and_the_fence_say() {
     };
     let capture = Capture::start("tcp portrange 5001-5021");
     // Anonymous only: the lab's NTLM account is refused by samba-dcerpcd at the time of
-    // writing (`rpcaudit dump --auth ntlm` fails the same way), so the authenticated side is
-    // covered by the fixture's tests (epm::reach, tests/interfaces_cli.rs), not here.
+    // writing (`rpcaudit dump --auth ntlm` fails the same way). The authenticated side is
+    // covered against the Samba AD DC lab (tests/lab_dc_interfaces.rs: NTLM and Kerberos,
+    // the verdicts that differ from the anonymous ones) and by the fixture's tests
+    // (epm::reach, tests/interfaces_cli.rs).
     let (code, v) = interfaces_in(lab::NS_ALLOW, &["--auth", "none"], false);
     let (_, faults) = capture.finish(
         "dcerpc.pkt_type == 3 && dcerpc.cn_status == 0x1c010002",

@@ -400,3 +400,154 @@ fn audit_interfaces_holds_the_probes_against_the_filters() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--interfaces"));
 }
+
+/// `audit --interface-observations FILE`: a document made by the real `interfaces --json`
+/// against the fixture (as a vantage host would make it) is judged by the audit like its own
+/// probes, with no local probe (`--no-probe`): each probe a column of its source, MS-DFSNM
+/// callable anonymously `interface-exposed`, and callable where the filters block it
+/// `rpc-filter-not-in-force`. A document of another version, about a host that is not a
+/// target, or with a hostile road is refused with an error naming the file.
+#[test]
+fn audit_judges_interface_probes_made_on_a_vantage_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "filters.cmd", &filters());
+    let policy = write(&dir, "policy.cmd", "rpccfg.exe -pe 5001-5002 -d 0\r\n");
+    let f = fixture(&["--serve-interfaces"]);
+    let made = std::process::Command::new(support::bin())
+        .args(["interfaces", "127.0.0.1", "--port", &f.port(), "--json"])
+        .args([
+            "--timeout",
+            "10",
+            "--interval-ms",
+            "0",
+            "--from",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&made.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&made.stderr)));
+    let probed = doc["hosts"][0]["interfaces"].as_array().unwrap().len();
+    assert!(probed >= 4, "{doc}");
+    let vantage = write(&dir, "vantage.json", &doc.to_string());
+    let audit = |target: &str, extra: &[&str]| {
+        let out = std::process::Command::new(support::bin())
+            .args(["audit", target, "--port", &f.port(), "--timeout", "10"])
+            .args([
+                "--range",
+                "5001-5002",
+                "--json",
+                "--no-probe",
+                "--policy",
+                &policy,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = audit(
+        "127.0.0.1",
+        &["--interface-observations", &vantage, "--rpc-filter", &file],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    support::assert_valid_report(&v);
+    // Exit 3: with --no-probe and no port observation the fence itself is `unverified`.
+    assert_eq!(code, Some(3), "{v}");
+    assert!(!support::findings_with(&v, "unverified").is_empty(), "{v}");
+    let list = v["hosts"][0]["interfaces"]["interfaces"]
+        .as_array()
+        .unwrap();
+    assert_eq!(list.len(), probed, "{v}");
+    assert!(list.iter().all(|i| i["source"] == "127.0.0.1"), "{v}");
+    let exposed: Vec<&str> = support::findings_with(&v, "interface-exposed")
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        exposed.iter().any(|m| m.contains("MS-DFSNM netdfs")),
+        "{exposed:?}"
+    );
+    let not_in_force = support::findings_with(&v, "rpc-filter-not-in-force");
+    assert_eq!(not_in_force.len(), 1, "{v}");
+    assert!(
+        not_in_force[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(NETDFS)
+    );
+    // A second vantage point (the same probes, as seen from 198.51.100.5): a column of its
+    // own in the JSON and in the HTML view, and findings naming it.
+    let mut branch = doc.clone();
+    branch["hosts"][0]["source"] = serde_json::json!("198.51.100.5");
+    for i in branch["hosts"][0]["interfaces"].as_array_mut().unwrap() {
+        i["source"] = serde_json::json!("198.51.100.5");
+    }
+    let branch = write(&dir, "branch.json", &branch.to_string());
+    let html = dir.path().join("report.html");
+    let (_, out, err) = audit(
+        "127.0.0.1",
+        &[
+            "--interface-observations",
+            &vantage,
+            "--interface-observations",
+            &branch,
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    let list = v["hosts"][0]["interfaces"]["interfaces"]
+        .as_array()
+        .unwrap();
+    assert_eq!(list.len(), 2 * probed, "{v}");
+    for source in ["127.0.0.1", "198.51.100.5"] {
+        assert!(
+            support::findings_with(&v, "interface-exposed")
+                .iter()
+                .any(|f| {
+                    let m = f["message"].as_str().unwrap();
+                    m.contains("MS-DFSNM netdfs") && m.contains(&format!("from {source} "))
+                }),
+            "{source}: {v}"
+        );
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("198.51.100.5") && page.contains("MS-DFSNM netdfs"));
+    // Without the document, nothing is probed (--no-probe) and nothing is exposed.
+    let (_, out, _) = audit("127.0.0.1", &[]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        support::findings_with(&v, "interface-exposed").is_empty(),
+        "{v}"
+    );
+
+    // Refused, naming the file: another schema version, a host that is not a target, a
+    // hostile road (its escape never reaches the terminal raw).
+    let mut other = doc.clone();
+    other["schema_version"] = serde_json::json!(999);
+    let mut hostile = doc.clone();
+    hostile["hosts"][0]["interfaces"][0]["road"] = serde_json::json!("ncacn_ip_tcp:\u{1b}[2J");
+    for (name, d, target, says) in [
+        ("other.json", other, "127.0.0.1", "schema_version 999"),
+        (
+            "elsewhere.json",
+            doc.clone(),
+            "127.0.0.2",
+            "not one of the audit's targets",
+        ),
+        ("hostile.json", hostile, "127.0.0.1", "road"),
+    ] {
+        let path = write(&dir, name, &d.to_string());
+        let (code, _, err) = audit(target, &["--interface-observations", &path]);
+        assert_eq!(code, Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(says), "{name}: {err}");
+        assert!(!err.contains('\u{1b}'), "{name}: {err:?}");
+    }
+}

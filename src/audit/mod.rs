@@ -23,6 +23,7 @@
 
 pub mod capacity;
 pub mod exposure;
+pub mod interface_imports;
 pub mod owners;
 pub mod remedy;
 pub mod roads;

@@ -64,6 +64,9 @@ pub struct AuditRequest {
     /// With `interfaces`: the RPC filters meant to hold (`--rpc-filter`), each probe judged by
     /// them (`audit::rpc_filters`).
     pub rpc_filters: Option<crate::policy::rpc_filter::RpcFilters>,
+    /// Interface probes made on vantage hosts (`--interface-observations`), already read:
+    /// each set beside the local probes of its target and judged from its own source.
+    pub imported_interfaces: Vec<super::interface_imports::ImportedHost>,
 }
 
 /// Everything an audit found.
@@ -446,7 +449,7 @@ pub fn assess_host(
     policy: &LoadedPolicy,
     dump: HostDump,
     ip: Option<IpAddr>,
-    (mut observations, mut pipes, interfaces): Seen,
+    (mut observations, mut pipes, mut interfaces): Seen,
     imported: &[Observation],
 ) -> HostResult {
     let port = req.epm_port;
@@ -571,6 +574,28 @@ pub fn assess_host(
             "probe it from here (drop --no-probe), or pass --observations files made from the vantage points that probed it",
         ));
         incomplete = true;
+    }
+
+    // The interface probes made on vantage hosts about this target, beside the local ones
+    // (an audit with --interface-observations but without --interfaces has only those).
+    if let Some(target) = ip {
+        for h in req
+            .imported_interfaces
+            .iter()
+            .filter(|h| h.target == target)
+        {
+            let probes = interfaces.get_or_insert_with(|| InterfaceProbes {
+                status: HostStatus::Ok,
+                error: None,
+                interfaces: Vec::new(),
+                skipped: 0,
+                inquiries: Vec::new(),
+            });
+            probes.interfaces.extend(h.interfaces.iter().cloned());
+            if h.status != HostStatus::Ok && probes.status == HostStatus::Ok {
+                probes.status = HostStatus::Partial;
+            }
+        }
     }
 
     // With --interfaces: a coercion or credentials interface callable anonymously, or from a

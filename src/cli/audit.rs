@@ -19,6 +19,7 @@ use crate::report::audit::Tally;
 use crate::report::audit::{AuditReport, Inputs, ReportContext, render_styled};
 use crate::report::diff_lines::LinesDiff;
 use crate::report::lines::host_line;
+use crate::target::Target;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -48,6 +49,10 @@ pub struct AuditArgs {
     /// Probe results made at other vantage points (`rpcaudit probe --json` output). Repeatable.
     #[arg(long = "observations", value_name = "FILE")]
     pub observations: Vec<PathBuf>,
+    /// Interface probes made at other vantage points (`rpcaudit interfaces --json` output),
+    /// judged like the local `--interfaces` probes, each from its own source. Repeatable.
+    #[arg(long = "interface-observations", value_name = "FILE")]
+    pub interface_observations: Vec<PathBuf>,
     /// Do not probe from here; judge only the --observations files.
     #[arg(long)]
     pub no_probe: bool,
@@ -69,7 +74,7 @@ pub struct AuditArgs {
     /// filter` output, repeatable): a probe callable where they block is
     /// `rpc-filter-not-in-force`, refused where a permit filter decides
     /// `rpc-filter-permit-refused`.
-    #[arg(long = "rpc-filter", value_name = "FILE", requires = "interfaces")]
+    #[arg(long = "rpc-filter", value_name = "FILE")]
     pub rpc_filter: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub reach: super::interfaces::ReachFlags,
@@ -142,7 +147,30 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     for path in &args.observations {
         imported.extend(crate::probe::read_observations(path)?);
     }
+    if !args.rpc_filter.is_empty() && !args.interfaces && args.interface_observations.is_empty() {
+        return Err(Error::Clap(clap::Error::raw(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "--rpc-filter needs interface probes: --interfaces or --interface-observations FILE\n",
+        )));
+    }
     let targets = args.targets.expand()?;
+    let mut imported_interfaces = Vec::new();
+    for path in &args.interface_observations {
+        let hosts = read_interface_observations(path)?;
+        // Every host of the document is one of the audit's targets (by address; a target
+        // given by name matches any, its address being known only once resolved).
+        let named = targets.iter().any(|t| matches!(t, Target::Name(_)));
+        if let Some(h) = hosts
+            .iter()
+            .find(|h| !named && !targets.contains(&Target::Addr(h.target)))
+        {
+            return Err(Error::InterfaceObservations {
+                file: path.display().to_string(),
+                cause: format!("host {} is not one of the audit's targets", h.target),
+            });
+        }
+        imported_interfaces.extend(hosts);
+    }
     let probe_config = args.probe.config(super::fd_budget().probes);
     let dump = args.epm.options()?;
     let roads = crate::audit::roads::at(dump.roads.http_port, dump.roads.udp_port);
@@ -171,6 +199,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
             .interfaces
             .then(|| args.reach.options(dump.clone(), args.probe.from.clone())),
         rpc_filters,
+        imported_interfaces,
     };
     let ctx = ReportContext {
         inputs: Inputs {
@@ -201,6 +230,20 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
         ctx,
         baseline,
     })
+}
+
+/// The hosts of one `--interface-observations` document, or an error naming the file.
+fn read_interface_observations(
+    path: &std::path::Path,
+) -> Result<Vec<crate::audit::interface_imports::ImportedHost>, Error> {
+    let fail = |cause: String| Error::InterfaceObservations {
+        file: path.display().to_string(),
+        cause,
+    };
+    let bytes = crate::input::read_capped(path, crate::probe::MAX_OBSERVATIONS_BYTES)
+        .map_err(|e| fail(e.to_string()))?;
+    crate::audit::interface_imports::parse(&bytes, crate::report::audit::SCHEMA_VERSION)
+        .map_err(|e| fail(e.to_string()))
 }
 
 pub fn run(args: AuditArgs) -> Result<Exit, Error> {

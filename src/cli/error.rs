@@ -26,6 +26,9 @@ pub enum Error {
     Observations(#[from] ObservationsFileError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// `audit --interface-observations FILE`: a document that cannot be imported.
+    #[error("{file}: {cause}")]
+    InterfaceObservations { file: String, cause: String },
     /// `policy rpc-filter-script`: a value the script cannot carry safely (the refusal says
     /// which and why).
     #[error("no script written: {0}")]

@@ -249,7 +249,10 @@ fn classify_error(e: &DumpError) -> Probe {
             Verdict::Refused,
             "fault 0x00000005 (rpc_s_access_denied)".into(),
         ),
-        e @ DumpError::LogonFailure { .. } => probe(Verdict::Refused, e.to_string()),
+        // The dump authenticated with these credentials: a refusal after the authentication
+        // is this interface's (Samba's servers that ask for a higher auth level answer so),
+        // not a logon failure.
+        DumpError::LogonFailure { detail, .. } => probe(Verdict::Refused, detail.clone()),
         DumpError::BindNak { reason, name } => probe(
             Verdict::Refused,
             format!("bind_nak, reason {reason} ({name})"),

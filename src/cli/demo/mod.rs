@@ -212,6 +212,7 @@ async fn audit_fixture(
         stand_ins: stand_ins.clone(),
         store: None,
         rpc_filters: None,
+        imported_interfaces: Vec::new(),
         interfaces: None,
     };
     let progress = std::sync::Mutex::new(Default::default());
