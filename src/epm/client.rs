@@ -1636,8 +1636,7 @@ pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road
 }
 
 /// `--auth auto` with a KDC known (TCP and HTTP): anonymous; when the endpoint mapper refuses
-/// that, Kerberos through the same path as `--auth kerberos` (at privacy when integrity was
-/// asked: Kerberos signs only by sealing here); when Kerberos fails for another reason than
+/// that, Kerberos through the same path as `--auth kerberos`, at the same level; when Kerberos fails for another reason than
 /// the credentials (no host name, the KDC unreachable, the bind refused), NTLM, unless
 /// `--no-ntlm`. A KDC's refusal of the credentials is not retried with NTLM (the same password
 /// would count once more against the account's lockout).
@@ -1661,10 +1660,6 @@ pub(crate) async fn auto_with_kerberos(
     let kopts = DumpOptions {
         auth: AuthOptions {
             mode: AuthMode::Kerberos,
-            level: match opts.auth.level {
-                Level::Integrity => Level::Privacy,
-                l => l,
-            },
             ..opts.auth.clone()
         },
         ..opts.clone()
