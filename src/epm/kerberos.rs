@@ -26,11 +26,12 @@ use super::auth::{AuthError, Credentials, Level, Secret, buffers, verifier};
 use super::krb_mic::{MIC_LEN, Mic, MicError, Role};
 use crate::wire::auth::{SecTrailer, auth_type};
 use crate::wire::pdu::AuthLayout;
+use picky_krb::crypto::CipherSuite;
 use sspi::generator::GeneratorState;
 use sspi::{
     AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation,
-    EncryptionFlags, Kerberos, KerberosConfig, Negotiate, NegotiateConfig, SecurityBuffer,
-    SecurityBufferRef, SecurityStatus, Sspi, SspiImpl, Username,
+    EncryptionFlags, Kerberos, KerberosConfig, KeytabIdentity, Negotiate, NegotiateConfig,
+    SecurityBuffer, SecurityBufferRef, SecurityStatus, Sspi, SspiImpl, Username,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -443,14 +444,12 @@ impl KrbAuth {
                 "SPNEGO at the connect level is not supported yet (the exchange does not complete against Samba 4.17): use --auth kerberos at connect, or --auth negotiate at privacy".into(),
             ));
         }
-        let password = match &creds.secret {
-            Secret::Password(p) => p,
-            Secret::NtHash(_) => {
-                return Err(AuthError::Kerberos(
-                    "Kerberos with an NT hash (RC4 key) is not supported: give the password".into(),
-                ));
-            }
-        };
+        if let Secret::NtHash(_) = &creds.secret {
+            return Err(AuthError::Kerberos(
+                "Kerberos with an NT hash (RC4 key) is not supported: give the password or --keytab"
+                    .into(),
+            ));
+        }
         let config = KerberosConfig::new_with_kdc_url(
             &format!("tcp://{}", kdc.addr),
             "RPCAUDIT".to_string(),
@@ -471,11 +470,29 @@ impl KrbAuth {
         // The realm is the principal's domain for sspi: name@REALM.
         let username = Username::new(&creds.user, Some(kdc.realm()))
             .map_err(|e| AuthError::Kerberos(format!("user name: {e}")))?;
-        let identity = AuthIdentity {
-            username,
-            password: password.expose().clone().into(),
+        let auth_data: sspi::Credentials = match &creds.secret {
+            Secret::KerberosKey { enctype, key } => {
+                // The key itself (from a keytab): sspi skips the derivation from a password.
+                let key_enctype = CipherSuite::try_from(usize::from(*enctype)).map_err(|_| {
+                    AuthError::Kerberos(format!("a key of enctype {enctype}, not AES"))
+                })?;
+                sspi::Credentials::Keytab(KeytabIdentity {
+                    principal: username,
+                    key: key.expose().clone().into(),
+                    key_enctype,
+                })
+            }
+            Secret::Password(password) => AuthIdentity {
+                username,
+                password: password.expose().clone().into(),
+            }
+            .into(),
+            Secret::NtHash(_) => {
+                return Err(AuthError::Kerberos(
+                    "an NT hash is not a Kerberos key".into(),
+                ));
+            }
         };
-        let auth_data: sspi::Credentials = identity.into();
         let handle = on_pkg!(&mut pkg, p => {
             let p = p.as_mut();
             p.acquire_credentials_handle()
