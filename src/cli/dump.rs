@@ -104,6 +104,10 @@ pub struct AuthArgs {
     /// this KDC is contacted.
     #[arg(long, value_name = "ADDRESS[:PORT]")]
     pub kdc: Option<String>,
+    /// Without --kdc: the DNS server asked for the realm's _kerberos._tcp SRV records (when
+    /// krb5.conf names no KDC for the realm); default: the system's resolvers.
+    #[arg(long, value_name = "ADDRESS[:PORT]")]
+    pub dns: Option<String>,
     /// The host's DNS name for Kerberos, when the target is given as an address: the ticket is
     /// asked for host/NAME (or NAME itself when it holds a '/').
     #[arg(long, value_name = "FQDN")]
@@ -155,14 +159,37 @@ impl AuthArgs {
             (_, Some(c)) if c.domain.contains('.') => c.domain.clone(),
             _ => return Err(CredentialsError::NoRealm),
         };
-        let text = self.kdc.as_deref().ok_or(CredentialsError::NoKdc)?;
-        let addr = text
-            .parse::<std::net::SocketAddr>()
-            .or_else(|_| {
-                text.parse::<std::net::IpAddr>()
-                    .map(|ip| std::net::SocketAddr::new(ip, crate::epm::kerberos::KDC_PORT))
-            })
-            .map_err(|_| CredentialsError::BadKdc(crate::inert::field(text).into_owned()))?;
+        let addr = match self.kdc.as_deref() {
+            Some(text) => text
+                .parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    text.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, crate::epm::kerberos::KDC_PORT))
+                })
+                .map_err(|_| CredentialsError::BadKdc(crate::inert::field(text).into_owned()))?,
+            None => {
+                // No --kdc: krb5.conf [realms], then DNS SRV (--dns or the system's resolvers).
+                use crate::krb::locate;
+                let dns = match self.dns.as_deref() {
+                    Some(d) => Some(
+                        d.parse::<std::net::SocketAddr>()
+                            .or_else(|_| {
+                                d.parse::<std::net::IpAddr>()
+                                    .map(|ip| std::net::SocketAddr::new(ip, 53))
+                            })
+                            .map_err(|_| {
+                                CredentialsError::BadDns(crate::inert::field(d).into_owned())
+                            })?,
+                    ),
+                    None => None,
+                };
+                let conf = locate::conf_paths(std::env::var("KRB5_CONFIG").ok().as_deref());
+                let found = locate::locate(&realm, &conf, dns, step_timeout)
+                    .map_err(|e| CredentialsError::NoKdc(e.to_string()))?;
+                tracing::info!(kdc = %found.addr, "the KDC of {realm}: from {}", found.how);
+                found.addr
+            }
+        };
         Ok(Some(std::sync::Arc::new(crate::epm::kerberos::Kdc::new(
             &realm,
             addr,
@@ -368,8 +395,10 @@ pub enum CredentialsError {
     NoUser,
     #[error("Kerberos needs the realm: give --realm REALM, or --user as name@realm")]
     NoRealm,
-    #[error("Kerberos needs the KDC: give --kdc ADDRESS[:PORT] (a domain controller)")]
-    NoKdc,
+    #[error("Kerberos needs the KDC: {0}")]
+    NoKdc(String),
+    #[error("--dns {0}: not an address or address:port")]
+    BadDns(String),
     #[error("--kdc {0}: not an address or address:port (give the domain controller's IP address)")]
     BadKdc(String),
     #[error(
@@ -565,6 +594,7 @@ mod tests {
             auth_level: None,
             realm: None,
             kdc: None,
+            dns: None,
             target_name: None,
             auth_survey: false,
             no_ntlm: false,
