@@ -118,7 +118,7 @@ pub enum KdcError {
     #[error("KDC {addr}: a reply of {len} bytes is larger than the {MAX_KDC_REPLY} allowed")]
     TooLarge { addr: SocketAddr, len: usize },
     #[error(
-        "sspi asked to reach a KDC at {asked}, not the one configured ({addr}); only --kdc is contacted (cross-realm referrals are not followed)"
+        "sspi asked to reach a KDC at {asked}, not the one configured ({addr}); only the run's KDC is contacted (cross-realm referrals are not followed)"
     )]
     Elsewhere { addr: SocketAddr, asked: String },
     #[error("only TCP is used to reach the KDC; sspi asked for {0}")]
