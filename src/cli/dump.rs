@@ -88,12 +88,12 @@ pub struct AuthArgs {
     /// none: anonymous only; ntlm: NTLM only; kerberos: Kerberos only (--realm, --kdc, and the
     /// host's name); negotiate: Kerberos inside SPNEGO, the same needs; auto: anonymous, and
     /// when the endpoint mapper refuses an anonymous lookup and --user was given, once more
-    /// with Kerberos (when --kdc is given) and then NTLM (unless --no-ntlm).
+    /// with Kerberos inside SPNEGO (when --kdc or --realm is given) and then NTLM (unless
+    /// --no-ntlm).
     #[arg(long = "auth", value_enum, default_value_t = super::values::Auth::Auto)]
     pub mode: super::values::Auth,
     /// connect: authenticate only; integrity: sign every request and verify every response;
-    /// privacy: integrity and encrypted stubs. Default: integrity, privacy with Kerberos
-    /// (which signs only by sealing here).
+    /// privacy: integrity and encrypted stubs. Default: integrity, privacy with Kerberos.
     #[arg(long, value_enum)]
     pub auth_level: Option<super::values::AuthLevel>,
     /// Kerberos realm (e.g. CORP.EXAMPLE.COM); default: the domain of a --user given as
