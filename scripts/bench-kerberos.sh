@@ -5,6 +5,7 @@
 # (--concurrency 1), release build:
 #   - N runs of `dump` of the DC's first address, and N of its three addresses, anonymously;
 #   - the same with --auth kerberos at privacy (--target-name dc1.rpcaudit.lab for all three);
+#   - the same with the account's keytab (--keytab, exported by samba-tool) instead of the password;
 # and a tshark capture of TCP 88 over all the Kerberos runs, whose KDC messages are counted:
 # one AS exchange per run (an AS-REQ answered KDC_ERR_PREAUTH_REQUIRED, then one with
 # pre-authentication) and one TGS-REQ per host.
@@ -82,6 +83,14 @@ tshark_pid=
 tshark -r "$out/kdc.pcap" -Y kerberos -T fields -e kerberos.msg_type 2>/dev/null |
     cut -d, -f1 >"$out/types"
 count() { grep -cx "$1" "$out/types" || true; }
+# The same Kerberos runs with the account's key from a keytab (--keytab): no password, so no
+# derivation of the key from it (PBKDF2) in any bind; same run, after the capture.
+rpck_dir=${RPCK_DIR:-/tmp/rpcaudit-krb-lab}
+samba-tool domain exportkeytab "$out/auditor.keytab" --principal=auditor@RPCAUDIT.LAB \
+    -s "$rpck_dir/prov/etc/smb.conf" >/dev/null 9>&-
+chmod 600 "$out/auditor.keytab"
+t1=$(mean_ms "$n" "${krb[@]}" --keytab "$out/auditor.keytab" "$dc")
+t3=$(mean_ms "$n" "${krb[@]}" --keytab "$out/auditor.keytab" "$three")
 runs=$((2 * n))
 hosts=$((4 * n))
 
@@ -89,10 +98,15 @@ printf '%-40s %6s ms/run (%d runs)\n' "anonymous, 1 host" "$a1" "$n"
 printf '%-40s %6s ms/run (%d runs)\n' "anonymous, 3 hosts" "$a3" "$n"
 printf '%-40s %6s ms/run (%d runs)\n' "kerberos privacy, 1 host" "$k1" "$n"
 printf '%-40s %6s ms/run (%d runs)\n' "kerberos privacy, 3 hosts" "$k3" "$n"
-awk -v a1="$a1" -v a3="$a3" -v k1="$k1" -v k3="$k3" 'BEGIN {
+printf '%-40s %6s ms/run (%d runs)\n' "kerberos privacy keytab, 1 host" "$t1" "$n"
+printf '%-40s %6s ms/run (%d runs)\n' "kerberos privacy keytab, 3 hosts" "$t3" "$n"
+awk -v a1="$a1" -v a3="$a3" -v k1="$k1" -v k3="$k3" -v t1="$t1" -v t3="$t3" 'BEGIN {
     m = ((k3 - k1) - (a3 - a1)) / 2
     printf "%-40s %6.1f ms\n", "kerberos, each further host (marginal)", m
     printf "%-40s %6.1f ms\n", "kerberos, once per run", (k1 - a1) - m
+    mt = ((t3 - t1) - (a3 - a1)) / 2
+    printf "%-40s %6.1f ms\n", "keytab, each further host (marginal)", mt
+    printf "%-40s %6.1f ms\n", "keytab, once per run", (t1 - a1) - mt
 }'
 echo "KDC messages over the $runs Kerberos runs ($hosts host dumps):" \
     "AS-REQ $(count 10) (expected $((2 * runs))), AS-REP $(count 11) (expected $runs)," \

@@ -2,7 +2,7 @@
 # Every test rpcaudit has, the network lab included. Run as root on Debian (CI does): it installs
 # what the tests need when it is missing (samba, smbclient, smbpasswd, useradd, nftables,
 # iproute2, samba-ad-dc, samba-ad-provision, winbind, krb5-user (the Kerberos lab's domain
-# controller), openssh-server (sshd for the Ansible lab test), nmap, tshark, python3-samba (the GPO test's independent reader), GNU time, chromium,
+# controller; dnsmasq-base, its DNS SRV records for --keytab and the KDC lookup), openssh-server (sshd for the Ansible lab test), nmap, tshark, python3-samba (the GPO test's independent reader), GNU time, chromium,
 # man-db and groff-base (the man-page test), bash-completion (the completion test) from Debian's
 # packages; impacket and ansible-core from PyPI), then
 # runs the unit and integration tests and
@@ -41,6 +41,7 @@ command -v samba-tool >/dev/null || missing+=(samba-ad-provision)
 [ -d /usr/share/samba/setup ] || missing+=(samba-ad-provision)
 command -v wbinfo >/dev/null || missing+=(winbind)
 command -v kinit >/dev/null || missing+=(krb5-user)
+command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "test-all: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

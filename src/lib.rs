@@ -20,6 +20,7 @@ pub mod finding;
 pub mod inert;
 pub mod input;
 pub mod jsonl;
+pub mod krb;
 pub mod pipeline;
 pub mod policy;
 pub mod ports;

@@ -1,7 +1,7 @@
 //! `--auth kerberos` on the command line, without a domain controller (the lab test,
 //! `lab_kerberos.rs`, has one): what is missing is a usage error naming the flag, exit 2; an
 //! address-only target is a per-host error saying how to give the name, and does not spoil the
-//! other hosts; the integrity level and the roads that do not carry Kerberos say so;
+//! other hosts; the roads that do not carry Kerberos and SPNEGO at connect say so;
 //! `--auth-survey` without credentials tries anonymous only and says why not the rest. Only
 //! loopback is contacted (a fixture endpoint mapper; a closed port as the KDC).
 
@@ -18,6 +18,8 @@ fn run(args: &[&str]) -> (i32, String, String) {
         .env_remove("RPCAUDIT_NT_HASH")
         .env_remove("RUST_LOG")
         .env("RPCAUDIT_PASSWORD", PASSWORD)
+        // No krb5.conf of the machine's: the tests say where the KDC is, or --dns on loopback.
+        .env("KRB5_CONFIG", "/nonexistent/krb5.conf")
         .output()
         .expect("run rpcaudit");
     (
@@ -35,6 +37,9 @@ fn closed_port() -> u16 {
 
 #[test]
 fn missing_kerberos_settings_are_usage_errors_naming_the_flag() {
+    // Without --kdc the KDC is looked for in krb5.conf (none here), then by DNS SRV, asked of a
+    // loopback port where nothing answers.
+    let dns = format!("127.0.0.1:{}", closed_port());
     for (args, says) in [
         (vec!["--auth", "kerberos"], "--user"),
         (vec!["--auth", "kerberos", "--user", "audit"], "--realm"),
@@ -46,6 +51,8 @@ fn missing_kerberos_settings_are_usage_errors_naming_the_flag() {
                 "audit",
                 "--realm",
                 "LAB.EXAMPLE",
+                "--dns",
+                &dns,
             ],
             "--kdc",
         ),
@@ -73,7 +80,14 @@ fn missing_kerberos_settings_are_usage_errors_naming_the_flag() {
         ),
         // auto takes the Kerberos flags, and then needs the KDC too.
         (
-            vec!["--user", "LAB\\audit", "--realm", "LAB.EXAMPLE"],
+            vec![
+                "--user",
+                "LAB\\audit",
+                "--realm",
+                "LAB.EXAMPLE",
+                "--dns",
+                &dns,
+            ],
             "--kdc",
         ),
     ] {
@@ -130,7 +144,7 @@ fn an_address_without_a_name_is_a_per_host_error_and_the_other_host_goes_on() {
 }
 
 #[test]
-fn integrity_and_the_roads_without_kerberos_say_why() {
+fn the_roads_without_kerberos_and_spnego_at_connect_say_why() {
     let fx = Fixture::start(&[]);
     let port = fx.port();
     let kdc = format!("127.0.0.1:{}", closed_port());
@@ -154,7 +168,6 @@ fn integrity_and_the_roads_without_kerberos_say_why() {
         "host1.lab.example",
     ];
     for (extra, says) in [
-        (vec!["--auth-level", "integrity"], "GSS_GetMIC"),
         (vec!["--transport", "udp"], "does not carry Kerberos"),
         (vec!["--transport", "smb"], "does not carry Kerberos"),
         (
@@ -194,7 +207,7 @@ fn the_survey_without_credentials_tries_anonymous_only_and_says_why_not_the_rest
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tries = v["hosts"][0]["survey"].as_array().unwrap();
-    assert_eq!(tries.len(), 6, "{tries:?}");
+    assert_eq!(tries.len(), 7, "{tries:?}");
     assert_eq!(tries[0]["mechanism"], "anonymous");
     assert_eq!(tries[0]["outcome"], "accepted");
     for t in &tries[1..] {
@@ -293,4 +306,111 @@ fn no_ntlm_is_for_auto_only_and_auto_takes_the_kerberos_flags() {
     let (code, _, err) = run(&["dump", "127.0.0.1", "--user", "audit", "--kdc", "127.0.0.1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--realm"), "{err}");
+}
+
+/// Without `--kdc`, the realm's KDC comes from the krb5.conf `KRB5_CONFIG` names, and the
+/// verbose log says so; the KDC so named is the one contacted (here a closed loopback port, so
+/// the error names it).
+#[test]
+fn the_kdc_comes_from_krb5_conf_when_kdc_is_not_given() {
+    let fx = Fixture::start(&[]);
+    let port = fx.port();
+    let kdc_port = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("krb5.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[libdefaults]\n default_realm = LAB.EXAMPLE\n[realms]\n LAB.EXAMPLE = {{\n  kdc = 127.0.0.1:{kdc_port}\n }}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args([
+            "dump",
+            "localhost",
+            "--port",
+            &port,
+            "--json",
+            "--timeout",
+            "10",
+            "--auth",
+            "kerberos",
+            "--user",
+            "audit",
+            "--realm",
+            "LAB.EXAMPLE",
+            "-v",
+        ])
+        .env("RPCAUDIT_PASSWORD", PASSWORD)
+        .env_remove("RUST_LOG")
+        .env("KRB5_CONFIG", &conf)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("from krb5.conf") && stderr.contains(&format!("127.0.0.1:{kdc_port}")),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("127.0.0.1:{kdc_port}")),
+        "{stdout}"
+    );
+    // A krb5.conf that cannot be read is a usage error naming the file and line.
+    std::fs::write(&conf, "[realms]\n LAB.EXAMPLE = {\n  nonsense\n }\n").unwrap();
+    let out = Command::new(bin())
+        .args([
+            "dump",
+            "localhost",
+            "--port",
+            &port,
+            "--auth",
+            "kerberos",
+            "--user",
+            "audit",
+            "--realm",
+            "LAB.EXAMPLE",
+        ])
+        .env("RPCAUDIT_PASSWORD", PASSWORD)
+        .env("KRB5_CONFIG", &conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("krb5.conf: line 3"), "{stderr}");
+}
+
+/// `--keytab` with a keytab of another principal: a usage error naming the file and what it
+/// holds, never a key; no KDC contacted.
+#[test]
+fn a_keytab_without_the_users_key_is_a_usage_error() {
+    let kt = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/krb/ktutil.keytab");
+    let kdc = format!("127.0.0.1:{}", closed_port());
+    let (code, out, err) = run(&[
+        "dump",
+        "localhost",
+        "--auth",
+        "kerberos",
+        "--user",
+        "nobody@RPCAUDIT.LAB",
+        "--kdc",
+        &kdc,
+        "--keytab",
+        kt.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("ktutil.keytab") && err.contains("audit@RPCAUDIT.LAB"),
+        "{err}"
+    );
+    for key in ["a1b2c3d4", "0f1e2d3c", "11111111"] {
+        assert!(
+            !err.contains(key) && !out.contains(key),
+            "a key in the output"
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! Lab tests of Kerberos against a real Active Directory domain controller (Samba AD DC in its
 //! own namespaces, tests/lab/dc.sh; root, `#[ignore]`; the README's test command runs them):
-//! Kerberos dumps at connect and privacy (and through SPNEGO at privacy) list exactly the
-//! anonymous dump's entries, and a tshark capture shows auth type 16 (9 for SPNEGO) in the
-//! bind, bind_ack and third leg at the chosen level and, at privacy, no stub in clear; several hosts in one run cost one TGT (two AS requests:
+//! Kerberos dumps at connect, integrity and privacy (and through SPNEGO at integrity and
+//! privacy) list exactly the anonymous dump's entries, and a tshark capture shows auth type 16
+//! (9 for SPNEGO) in the bind, bind_ack and third leg at the chosen level, at integrity every
+//! request and response at level 5 with a 28-byte MIC and the stub in clear, and at privacy
+//! no stub in clear; several hosts in one run cost one TGT (two AS requests:
 //! without and with pre-authentication) and a service ticket each; a wrong password is one KDC
 //! refusal for the whole run and exit 3; with `ntlm auth = disabled` NTLM is refused and
 //! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace.
@@ -80,7 +82,9 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
     assert!(!markers.is_empty(), "no marker strings in {expected:?}");
     for (mech, level, wire) in [
         ("kerberos", "connect", "2"),
+        ("kerberos", "integrity", "5"),
         ("kerberos", "privacy", "6"),
+        ("negotiate", "integrity", "5"),
         ("negotiate", "privacy", "6"),
     ] {
         let capture = Capture::start_in(dc::NS_CLI, "tcp port 135");
@@ -88,11 +92,27 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
         flags[1] = mech.to_string();
         let auth_type = if mech == "kerberos" { "16" } else { "9" };
         let r = dc::rpcaudit(&args(&[dc::DC_IP], &flags), Some(dc::PASSWORD), None);
-        let (raw, packets) = capture.finish(
+        let (raw, lines) = capture.finish(
             "dcerpc",
-            &["dcerpc.pkt_type", "dcerpc.auth_type", "dcerpc.auth_level"],
+            &[
+                "dcerpc.pkt_type",
+                "dcerpc.auth_type",
+                "dcerpc.auth_level",
+                "dcerpc.cn_auth_len",
+            ],
         );
-        let packets = kdc_messages(&packets);
+        let lines = kdc_messages(&lines);
+        // "ptype auth_type level" of each PDU, and the verifier lengths of requests and
+        // responses.
+        let packets: Vec<String> = lines
+            .iter()
+            .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .collect();
+        let call_tokens: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.starts_with("0 ") || l.starts_with("2 "))
+            .filter_map(|l| l.split(' ').nth(3))
+            .collect();
         assert_eq!(r.code, 0, "{level}: {}", r.stderr);
         let v = r.json();
         let host = &v["hosts"][0];
@@ -136,6 +156,25 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
                 );
             }
             assert!(seen.is_empty(), "privacy: stub bytes in clear: {seen:?}");
+        } else if level == "integrity" {
+            // Requests and responses signed at level 5, each with a 28-byte MIC (RFC 4121
+            // 4.2.6.1 with an AES key), and the stub in clear.
+            for ptype in ["0", "2"] {
+                let signed = format!("{ptype} {auth_type} 5");
+                assert!(
+                    packets.contains(&signed),
+                    "integrity: no '{signed}' in {packets:?}"
+                );
+                assert!(
+                    !packets.iter().any(|p| p == ptype),
+                    "integrity: an unsigned {ptype} in {packets:?}"
+                );
+            }
+            assert!(
+                !call_tokens.is_empty() && call_tokens.iter().all(|t| *t == "28"),
+                "integrity: verifier lengths {call_tokens:?}"
+            );
+            assert!(!seen.is_empty(), "integrity: the stub should be in clear");
         } else {
             assert!(
                 !seen.is_empty(),
@@ -143,14 +182,6 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
             );
         }
     }
-    // The integrity level is refused with a reason, before any packet.
-    let r = dc::rpcaudit(
-        &args(&[dc::DC_IP], &dc::kerberos_args("integrity")),
-        Some(dc::PASSWORD),
-        None,
-    );
-    assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stdout.contains("GSS_GetMIC"), "{}", r.stdout);
 }
 
 #[test]
@@ -314,6 +345,7 @@ fn with_ntlm_disabled_ntlm_is_refused_and_kerberos_accepted() {
             "ntlm integrity refused",
             "ntlm privacy not-tried",
             "ntlm connect not-tried",
+            "kerberos integrity accepted",
             "kerberos privacy accepted",
             "kerberos connect accepted",
         ],
@@ -325,7 +357,7 @@ fn with_ntlm_disabled_ntlm_is_refused_and_kerberos_accepted() {
     let r = dc::rpcaudit(&table, Some(dc::PASSWORD), None);
     assert!(
         r.stdout.contains(
-            "auth survey: anonymous accepted; NTLM refused; Kerberos accepted (privacy, connect)"
+            "auth survey: anonymous accepted; NTLM refused; Kerberos accepted (integrity, privacy, connect)"
         ),
         "{}",
         r.stdout
@@ -347,7 +379,13 @@ fn no_password_key_or_ticket_in_any_output_at_trace() {
         ("Not-The-Lab-Password", vec![dc::DC_IP]),
     ] {
         for form in [vec!["--json".to_string()], vec![]] {
-            let mut a = args(&targets, &dc::kerberos_args("privacy"));
+            // Privacy (sealed) and integrity (MICs with the session's subkey) both.
+            let level = if form.is_empty() {
+                "integrity"
+            } else {
+                "privacy"
+            };
+            let mut a = args(&targets, &dc::kerberos_args(level));
             a.retain(|x| x != "--json");
             a.extend(form);
             a.push("-vv".into());
@@ -384,5 +422,148 @@ fn no_password_key_or_ticket_in_any_output_at_trace() {
     // Nothing of sspi's or picky's own tracing (which logs keys at trace) gets through.
     for noisy in ["sspi", "picky", "session_key", "sub_session_key"] {
         assert!(!all.contains(noisy), "'{noisy}' in the output");
+    }
+}
+
+/// `--keytab`: the user's keys exported from the DC (`samba-tool domain exportkeytab`) read
+/// the endpoint mapper without any password, and the KDC comes from DNS SRV
+/// `_kerberos._tcp.rpcaudit.lab` (a dnsmasq in the DC's namespace answers it; `--dns`), which
+/// the verbose log names; a capture of port 53 shows the SRV query. No byte of the keytab's
+/// keys (as `klist -K` shows them) reaches any output at `RUST_LOG=trace`.
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, dnsmasq, tshark and network namespaces"]
+fn a_keytab_and_the_kdc_from_dns_srv_read_the_dc_and_no_key_shows() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    if !support::lab::can_run_with(&["dnsmasq", "klist"]) {
+        return;
+    }
+    let expected = anonymous();
+    let dir = tempfile::tempdir().unwrap();
+    let keytab = dir.path().join("auditor.keytab");
+    let conf = std::env::var("RPCK_DIR").unwrap_or_else(|_| "/tmp/rpcaudit-krb-lab".into());
+    let st = std::process::Command::new("samba-tool")
+        .args(["domain", "exportkeytab"])
+        .arg(&keytab)
+        .arg(format!("--principal={}@{}", dc::USER, dc::REALM))
+        .arg("-s")
+        .arg(format!("{conf}/prov/etc/smb.conf"))
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let listed = std::process::Command::new("klist")
+        .args(["-k", "-K", "-e"])
+        .arg(&keytab)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).to_string();
+    let keys: Vec<String> = listed
+        .split("(0x")
+        .skip(1)
+        .filter_map(|k| k.split(')').next().map(str::to_lowercase))
+        .collect();
+    assert!(
+        listed.contains("aes256-cts-hmac-sha1-96") && !keys.is_empty(),
+        "{listed}"
+    );
+    // The realm's SRV record and the DC's name, served on the DC's address.
+    let mut dns = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "rpck-dc",
+            "dnsmasq",
+            "--keep-in-foreground",
+        ])
+        .args([
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+        ])
+        .arg(format!("--listen-address={}", dc::DC_IP))
+        .args(["--port=53", "--user=root", "--pid-file="])
+        .arg(format!(
+            "--srv-host=_kerberos._tcp.rpcaudit.lab,{},88,0,100",
+            dc::FQDN
+        ))
+        .arg(format!("--host-record={},{}", dc::FQDN, dc::DC_IP))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let capture = Capture::start_in(dc::NS_CLI, "udp port 53 or tcp port 53");
+    let mut outputs = Vec::new();
+    let mut first = None;
+    for (json, log) in [(true, None), (false, Some("trace"))] {
+        let mut cmd = std::process::Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            dc::NS_CLI,
+            support::bin(),
+            "dump",
+            dc::DC_IP,
+        ])
+        .args(["--timeout", "20", "--auth", "kerberos", "--user", dc::USER])
+        .args([
+            "--realm",
+            dc::REALM,
+            "--dns",
+            dc::DC_IP,
+            "--target-name",
+            dc::FQDN,
+        ])
+        .arg("--keytab")
+        .arg(&keytab)
+        .args(["--auth-level", "privacy", "-vv"])
+        .env_remove("RPCAUDIT_PASSWORD")
+        .env_remove("RPCAUDIT_NT_HASH")
+        .env("KRB5_CONFIG", "/nonexistent/krb5.conf")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+        if json {
+            cmd.arg("--json");
+        }
+        if let Some(l) = log {
+            cmd.env("RUST_LOG", l);
+        }
+        let out = cmd.output().unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{o}{e}");
+        assert!(
+            e.contains("from DNS SRV _kerberos._tcp.rpcaudit.lab (dc1.rpcaudit.lab:88)"),
+            "{e}"
+        );
+        if json {
+            first = Some(o.clone());
+        }
+        outputs.push(format!("{o}\n{e}"));
+    }
+    let _ = dns.kill();
+    let _ = dns.wait();
+    let (_, queries) = capture.finish("dns.flags.response == 0", &["dns.qry.name", "dns.qry.type"]);
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.starts_with("_kerberos._tcp.rpcaudit.lab") && q.ends_with("33")),
+        "no SRV query in {queries:?}"
+    );
+    let v: serde_json::Value = serde_json::from_str(first.as_deref().unwrap()).unwrap();
+    assert_eq!(v["hosts"][0]["status"], "ok", "{v}");
+    assert_eq!(entries(&v, 0), expected, "not the anonymous dump's entries");
+    assert_eq!(v["hosts"][0]["auth"]["mechanism"], "kerberos");
+    let all = outputs.join("\n").to_lowercase();
+    for k in &keys {
+        assert!(!all.contains(&k[..16]), "a keytab key in the output");
     }
 }

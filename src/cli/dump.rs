@@ -80,15 +80,20 @@ pub struct AuthArgs {
     /// password.
     #[arg(long, value_name = "FILE", requires = "user")]
     pub nt_hash_file: Option<std::path::PathBuf>,
+    /// Kerberos: log on with the AES key of a keytab FILE (MIT format, as ktutil,
+    /// samba-tool domain exportkeytab or ktpass write it) instead of a password; the key of
+    /// --user (or of the keytab's one principal), AES-256 first, the highest key version.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["password_file", "nt_hash_file"])]
+    pub keytab: Option<std::path::PathBuf>,
     /// none: anonymous only; ntlm: NTLM only; kerberos: Kerberos only (--realm, --kdc, and the
     /// host's name); negotiate: Kerberos inside SPNEGO, the same needs; auto: anonymous, and
     /// when the endpoint mapper refuses an anonymous lookup and --user was given, once more
-    /// with Kerberos (when --kdc is given) and then NTLM (unless --no-ntlm).
+    /// with Kerberos inside SPNEGO (when --kdc or --realm is given) and then NTLM (unless
+    /// --no-ntlm).
     #[arg(long = "auth", value_enum, default_value_t = super::values::Auth::Auto)]
     pub mode: super::values::Auth,
     /// connect: authenticate only; integrity: sign every request and verify every response;
-    /// privacy: integrity and encrypted stubs. Default: integrity, privacy with Kerberos
-    /// (which signs only by sealing here).
+    /// privacy: integrity and encrypted stubs. Default: integrity, privacy with Kerberos.
     #[arg(long, value_enum)]
     pub auth_level: Option<super::values::AuthLevel>,
     /// Kerberos realm (e.g. CORP.EXAMPLE.COM); default: the domain of a --user given as
@@ -99,6 +104,10 @@ pub struct AuthArgs {
     /// this KDC is contacted.
     #[arg(long, value_name = "ADDRESS[:PORT]")]
     pub kdc: Option<String>,
+    /// Without --kdc: the DNS server asked for the realm's _kerberos._tcp SRV records (when
+    /// krb5.conf names no KDC for the realm); default: the system's resolvers.
+    #[arg(long, value_name = "ADDRESS[:PORT]")]
+    pub dns: Option<String>,
     /// The host's DNS name for Kerberos, when the target is given as an address: the ticket is
     /// asked for host/NAME (or NAME itself when it holds a '/').
     #[arg(long, value_name = "FQDN")]
@@ -150,14 +159,37 @@ impl AuthArgs {
             (_, Some(c)) if c.domain.contains('.') => c.domain.clone(),
             _ => return Err(CredentialsError::NoRealm),
         };
-        let text = self.kdc.as_deref().ok_or(CredentialsError::NoKdc)?;
-        let addr = text
-            .parse::<std::net::SocketAddr>()
-            .or_else(|_| {
-                text.parse::<std::net::IpAddr>()
-                    .map(|ip| std::net::SocketAddr::new(ip, crate::epm::kerberos::KDC_PORT))
-            })
-            .map_err(|_| CredentialsError::BadKdc(crate::inert::field(text).into_owned()))?;
+        let addr = match self.kdc.as_deref() {
+            Some(text) => text
+                .parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    text.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, crate::epm::kerberos::KDC_PORT))
+                })
+                .map_err(|_| CredentialsError::BadKdc(crate::inert::field(text).into_owned()))?,
+            None => {
+                // No --kdc: krb5.conf [realms], then DNS SRV (--dns or the system's resolvers).
+                use crate::krb::locate;
+                let dns = match self.dns.as_deref() {
+                    Some(d) => Some(
+                        d.parse::<std::net::SocketAddr>()
+                            .or_else(|_| {
+                                d.parse::<std::net::IpAddr>()
+                                    .map(|ip| std::net::SocketAddr::new(ip, 53))
+                            })
+                            .map_err(|_| {
+                                CredentialsError::BadDns(crate::inert::field(d).into_owned())
+                            })?,
+                    ),
+                    None => None,
+                };
+                let conf = locate::conf_paths(std::env::var("KRB5_CONFIG").ok().as_deref());
+                let found = locate::locate(&realm, &conf, dns, step_timeout)
+                    .map_err(|e| CredentialsError::NoKdc(e.to_string()))?;
+                tracing::info!(kdc = %found.addr, "the KDC of {realm}: from {}", found.how);
+                found.addr
+            }
+        };
         Ok(Some(std::sync::Arc::new(crate::epm::kerberos::Kdc::new(
             &realm,
             addr,
@@ -182,6 +214,9 @@ impl AuthArgs {
         env: &dyn Fn(&str) -> Option<String>,
         prompt: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Credentials>, CredentialsError> {
+        if let Some(path) = &self.keytab {
+            return self.keytab_credentials(path).map(Some);
+        }
         let Some(user) = &self.user else {
             if matches!(
                 self.mode,
@@ -237,6 +272,82 @@ impl AuthArgs {
     }
 }
 
+impl AuthArgs {
+    /// `--keytab`: the key of --user (or of the keytab's one principal) in the realm given or
+    /// implied. Errors name the file and principals, never a key.
+    fn keytab_credentials(&self, path: &Path) -> Result<Credentials, CredentialsError> {
+        use crate::krb::keytab;
+        if self.mode == super::values::Auth::Ntlm {
+            return Err(CredentialsError::KeytabWithNtlm);
+        }
+        let flag = "--keytab";
+        let raw = crate::input::read_capped_or(
+            path,
+            keytab::MAX_KEYTAB,
+            |source| CredentialsError::Read {
+                flag,
+                path: path.to_path_buf(),
+                source,
+            },
+            |limit| CredentialsError::TooLarge {
+                flag,
+                path: path.to_path_buf(),
+                limit,
+            },
+        )?;
+        let raw = Redacted::new(raw);
+        warn_if_shared(path, flag);
+        let bad = |detail: String| CredentialsError::Keytab {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let entries = keytab::parse(raw.expose()).map_err(|e| bad(e.to_string()))?;
+        let (name, domain) = match &self.user {
+            Some(u) => {
+                let (n, d) = Credentials::parse_user(u, self.domain.as_deref())
+                    .map_err(CredentialsError::User)?;
+                (Some(n), d)
+            }
+            None => (None, String::new()),
+        };
+        let realm = match &self.realm {
+            Some(r) if !r.trim().is_empty() => Some(r.trim().to_string()),
+            _ => Some(domain.clone()).filter(|d| d.contains('.')),
+        };
+        let e = keytab::choose(&entries, name.as_deref(), realm.as_deref())
+            .map_err(|e| bad(e.to_string()))?;
+        let user = e.components.first().cloned().unwrap_or_default();
+        tracing::debug!(
+            principal = %crate::inert::field(&e.principal()),
+            kvno = e.kvno,
+            enctype = e.enctype,
+            "the key of a keytab entry is used"
+        );
+        Ok(Credentials {
+            user,
+            domain: e.realm.clone(),
+            secret: Secret::KerberosKey {
+                enctype: e.enctype,
+                key: Redacted::new(e.key().to_vec()),
+            },
+        })
+    }
+}
+
+/// Warn when a secret file is readable by others than its owner.
+fn warn_if_shared(path: &Path, flag: &str) {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "{flag} {}: readable by other users than its owner (chmod 600 it)",
+                path.display()
+            );
+        }
+    }
+}
+
 /// Ask on the terminal with echo off. Echo is turned off before the prompt is shown, so even
 /// input typed (or pasted) the instant the prompt appears is never echoed (rpassword prints
 /// its prompt first, which leaves that window open). The terminal's modes are restored on
@@ -284,8 +395,10 @@ pub enum CredentialsError {
     NoUser,
     #[error("Kerberos needs the realm: give --realm REALM, or --user as name@realm")]
     NoRealm,
-    #[error("Kerberos needs the KDC: give --kdc ADDRESS[:PORT] (a domain controller)")]
-    NoKdc,
+    #[error("Kerberos needs the KDC: {0}")]
+    NoKdc(String),
+    #[error("--dns {0}: not an address or address:port")]
+    BadDns(String),
     #[error("--kdc {0}: not an address or address:port (give the domain controller's IP address)")]
     BadKdc(String),
     #[error(
@@ -294,6 +407,10 @@ pub enum CredentialsError {
     KerberosFlagsWithout,
     #[error("--no-ntlm is for --auth auto (--auth kerberos never uses NTLM)")]
     NoNtlmWithout,
+    #[error("--keytab holds Kerberos keys: it is for --auth kerberos, negotiate or auto")]
+    KeytabWithNtlm,
+    #[error("--keytab {}: {detail}", path.display())]
+    Keytab { path: PathBuf, detail: String },
     #[error("--user: {0}")]
     User(#[source] CredentialError),
     /// `origin` is the flag and file, or the variable, the hash came from.
@@ -352,16 +469,7 @@ fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, Crede
             limit,
         },
     )?;
-    #[cfg(unix)]
-    if let Ok(meta) = std::fs::metadata(path) {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(
-                "{flag} {}: readable by other users than its owner (chmod 600 it)",
-                path.display()
-            );
-        }
-    }
+    warn_if_shared(path, flag);
     let raw = Redacted::new(raw);
     let text = std::str::from_utf8(raw.expose()).map_err(|_| CredentialsError::NotUtf8 {
         flag,
@@ -481,10 +589,12 @@ mod tests {
             domain: None,
             password_file: None,
             nt_hash_file: None,
+            keytab: None,
             mode: crate::cli::values::Auth::Auto,
             auth_level: None,
             realm: None,
             kdc: None,
+            dns: None,
             target_name: None,
             auth_survey: false,
             no_ntlm: false,
@@ -568,5 +678,55 @@ mod tests {
                 .to_string()
                 .contains("--user")
         );
+    }
+
+    #[test]
+    fn a_keytab_gives_the_users_aes_key_and_never_shows_it() {
+        let kt =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/krb/ktutil.keytab");
+        let mut a = args(Some("audit@rpcaudit.lab"));
+        a.keytab = Some(kt.clone());
+        a.mode = crate::cli::values::Auth::Kerberos;
+        let c = a.credentials_from(&no_env, &no_prompt).unwrap().unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.domain.as_str()),
+            ("audit", "RPCAUDIT.LAB")
+        );
+        match &c.secret {
+            Secret::KerberosKey { enctype, key } => {
+                assert_eq!(*enctype, crate::krb::keytab::AES256);
+                assert_eq!(key.expose()[..4], [0xa1, 0xb2, 0xc3, 0xd4]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("161") && !shown.to_lowercase().contains("a1b2"),
+            "{shown}"
+        );
+        // The realm implied by --realm; no --user: the keytab holds two principals.
+        let mut b = args(None);
+        b.keytab = Some(kt.clone());
+        let e = b.credentials_from(&no_env, &no_prompt).unwrap_err();
+        assert!(e.to_string().contains("give --user"), "{e}");
+        let mut n = args(Some("audit"));
+        n.keytab = Some(kt.clone());
+        n.mode = crate::cli::values::Auth::Ntlm;
+        assert!(matches!(
+            n.credentials_from(&no_env, &no_prompt),
+            Err(CredentialsError::KeytabWithNtlm)
+        ));
+        // Not a keytab: the file is named, nothing of it quoted.
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk");
+        std::fs::write(&junk, "Very-Secret-1\n").unwrap();
+        let mut j = args(Some("audit"));
+        j.keytab = Some(junk);
+        let e = j
+            .credentials_from(&no_env, &no_prompt)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("junk") && e.contains("not a keytab"), "{e}");
+        assert!(!e.contains("Very-Secret"), "{e}");
     }
 }

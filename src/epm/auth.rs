@@ -146,6 +146,12 @@ pub enum Secret {
     Password(Redacted<String>),
     /// The NT hash (MD4 of the UTF-16LE password), as Windows tools accept instead.
     NtHash(Redacted<[u8; 16]>),
+    /// A Kerberos long-term key from a keytab (`--keytab`): its enctype (17 AES-128, 18
+    /// AES-256) and the key. Kerberos only.
+    KerberosKey {
+        enctype: u16,
+        key: Redacted<Vec<u8>>,
+    },
 }
 
 impl Secret {
@@ -165,9 +171,11 @@ impl Secret {
         Ok(Secret::NtHash(Redacted::new(h)))
     }
 
-    /// The password field sspi takes: the password, or `$NTLM$:` and the hash in hex.
-    fn for_sspi(&self) -> Zeroizing<String> {
-        match self {
+    /// The password field sspi takes: the password, or `$NTLM$:` and the hash in hex; none
+    /// for a Kerberos key.
+    fn for_sspi(&self) -> Option<Zeroizing<String>> {
+        Some(match self {
+            Secret::KerberosKey { .. } => return None,
             Secret::Password(p) => Zeroizing::new(p.expose().clone()),
             Secret::NtHash(h) => {
                 let mut s = Zeroizing::new(String::with_capacity(39));
@@ -178,7 +186,7 @@ impl Secret {
                 }
                 s
             }
-        }
+        })
     }
 }
 
@@ -248,7 +256,17 @@ impl Credentials {
         .map_err(|e| AuthError::Setup(format!("user name: {e}")))?;
         Ok(AuthIdentity {
             username,
-            password: self.secret.for_sspi().to_string().into(),
+            password: self
+                .secret
+                .for_sspi()
+                .ok_or_else(|| {
+                    AuthError::Setup(
+                        "a keytab key serves Kerberos only: NTLM needs the password or the NT hash"
+                            .into(),
+                    )
+                })?
+                .to_string()
+                .into(),
         })
     }
 }

@@ -1653,8 +1653,8 @@ pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road
 }
 
 /// `--auth auto` with a KDC known (TCP and HTTP): anonymous; when the endpoint mapper refuses
-/// that, Kerberos through the same path as `--auth kerberos` (at privacy when integrity was
-/// asked: Kerberos signs only by sealing here); when Kerberos fails for another reason than
+/// that, Kerberos inside SPNEGO through the same path as `--auth negotiate` (plain Kerberos at
+/// connect), at the same level; when Kerberos fails for another reason than
 /// the credentials (no host name, the KDC unreachable, the bind refused), NTLM, unless
 /// `--no-ntlm`. A KDC's refusal of the credentials is not retried with NTLM (the same password
 /// would count once more against the account's lockout).
@@ -1677,10 +1677,13 @@ pub(crate) async fn auto_with_kerberos(
     tracing::info!("{target}: anonymous lookup refused; retrying with Kerberos");
     let kopts = DumpOptions {
         auth: AuthOptions {
-            mode: AuthMode::Kerberos,
-            level: match opts.auth.level {
-                Level::Integrity => Level::Privacy,
-                l => l,
+            // Kerberos inside SPNEGO (auth_type 9, NTLM not offered inside it), as Windows'
+            // RPC_C_AUTHN_GSS_NEGOTIATE; plain Kerberos at connect, where SPNEGO does not
+            // complete against Samba.
+            mode: if opts.auth.level == Level::Connect {
+                AuthMode::Kerberos
+            } else {
+                AuthMode::Negotiate
             },
             ..opts.auth.clone()
         },

@@ -17,18 +17,21 @@
 //! credentials (`KDC_ERR_PREAUTH_FAILED`, ...) is asked once: the refusal is kept, and every
 //! later context fails at once without a packet.
 //!
-//! What is not here: GSS_GetMIC. sspi 0.23's Kerberos signs only by sealing
-//! (`make_signature` is unsupported), so the integrity level is refused with a message saying
-//! so; connect and privacy work.
+//! At the integrity level every fragment carries a MIC token instead (GSS_GetMIC,
+//! `epm::krb_mic`): sspi 0.23's Kerberos signs only by sealing (`make_signature` is
+//! unsupported), so the token is framed there and checksummed by picky-krb with the key of the
+//! context sspi exposes.
 
 use super::auth::{AuthError, Credentials, Level, Secret, buffers, verifier};
+use super::krb_mic::{MIC_LEN, Mic, MicError, Role};
 use crate::wire::auth::{SecTrailer, auth_type};
 use crate::wire::pdu::AuthLayout;
+use picky_krb::crypto::CipherSuite;
 use sspi::generator::GeneratorState;
 use sspi::{
     AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation,
-    EncryptionFlags, Kerberos, KerberosConfig, Negotiate, NegotiateConfig, SecurityBuffer,
-    SecurityStatus, Sspi, SspiImpl, Username,
+    EncryptionFlags, Kerberos, KerberosConfig, KeytabIdentity, Negotiate, NegotiateConfig,
+    SecurityBuffer, SecurityBufferRef, SecurityStatus, Sspi, SspiImpl, Username,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +40,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
+use zeroize::Zeroizing;
 
 /// Largest KDC reply read (a TGS-REP with a large PAC stays well below this).
 pub const MAX_KDC_REPLY: usize = 256 * 1024;
@@ -114,7 +118,7 @@ pub enum KdcError {
     #[error("KDC {addr}: a reply of {len} bytes is larger than the {MAX_KDC_REPLY} allowed")]
     TooLarge { addr: SocketAddr, len: usize },
     #[error(
-        "sspi asked to reach a KDC at {asked}, not the one configured ({addr}); only --kdc is contacted (cross-realm referrals are not followed)"
+        "sspi asked to reach a KDC at {asked}, not the one configured ({addr}); only the run's KDC is contacted (cross-realm referrals are not followed)"
     )]
     Elsewhere { addr: SocketAddr, asked: String },
     #[error("only TCP is used to reach the KDC; sspi asked for {0}")]
@@ -392,6 +396,8 @@ pub struct KrbAuth {
     context_id: u32,
     spn: String,
     established: bool,
+    /// At the integrity level, the MICs of this context (made when it is complete).
+    mic: Option<Mic>,
 }
 
 impl std::fmt::Debug for KrbAuth {
@@ -414,7 +420,8 @@ fn flags(level: Level) -> ClientRequestFlags {
         | ClientRequestFlags::SEQUENCE_DETECT;
     match level {
         Level::Connect => base,
-        Level::Integrity | Level::Privacy => {
+        Level::Integrity => base | ClientRequestFlags::INTEGRITY,
+        Level::Privacy => {
             base | ClientRequestFlags::INTEGRITY | ClientRequestFlags::CONFIDENTIALITY
         }
     }
@@ -432,24 +439,17 @@ impl KrbAuth {
         context_id: u32,
         spnego: bool,
     ) -> Result<(Self, Vec<u8>), AuthError> {
-        if level == Level::Integrity {
-            return Err(AuthError::Kerberos(
-                "Kerberos at the integrity level is not supported: sspi 0.23 has no GSS_GetMIC; use --auth-level privacy (or connect)".into(),
-            ));
-        }
         if spnego && level == Level::Connect {
             return Err(AuthError::Kerberos(
                 "SPNEGO at the connect level is not supported yet (the exchange does not complete against Samba 4.17): use --auth kerberos at connect, or --auth negotiate at privacy".into(),
             ));
         }
-        let password = match &creds.secret {
-            Secret::Password(p) => p,
-            Secret::NtHash(_) => {
-                return Err(AuthError::Kerberos(
-                    "Kerberos with an NT hash (RC4 key) is not supported: give the password".into(),
-                ));
-            }
-        };
+        if let Secret::NtHash(_) = &creds.secret {
+            return Err(AuthError::Kerberos(
+                "Kerberos with an NT hash (RC4 key) is not supported: give the password or --keytab"
+                    .into(),
+            ));
+        }
         let config = KerberosConfig::new_with_kdc_url(
             &format!("tcp://{}", kdc.addr),
             "RPCAUDIT".to_string(),
@@ -470,11 +470,29 @@ impl KrbAuth {
         // The realm is the principal's domain for sspi: name@REALM.
         let username = Username::new(&creds.user, Some(kdc.realm()))
             .map_err(|e| AuthError::Kerberos(format!("user name: {e}")))?;
-        let identity = AuthIdentity {
-            username,
-            password: password.expose().clone().into(),
+        let auth_data: sspi::Credentials = match &creds.secret {
+            Secret::KerberosKey { enctype, key } => {
+                // The key itself (from a keytab): sspi skips the derivation from a password.
+                let key_enctype = CipherSuite::try_from(usize::from(*enctype)).map_err(|_| {
+                    AuthError::Kerberos(format!("a key of enctype {enctype}, not AES"))
+                })?;
+                sspi::Credentials::Keytab(KeytabIdentity {
+                    principal: username,
+                    key: key.expose().clone().into(),
+                    key_enctype,
+                })
+            }
+            Secret::Password(password) => AuthIdentity {
+                username,
+                password: password.expose().clone().into(),
+            }
+            .into(),
+            Secret::NtHash(_) => {
+                return Err(AuthError::Kerberos(
+                    "an NT hash is not a Kerberos key".into(),
+                ));
+            }
         };
-        let auth_data: sspi::Credentials = identity.into();
         let handle = on_pkg!(&mut pkg, p => {
             let p = p.as_mut();
             p.acquire_credentials_handle()
@@ -492,6 +510,7 @@ impl KrbAuth {
             context_id,
             spn: spn.to_string(),
             established: false,
+            mic: None,
         };
         let mut session = KdcSession::new(kdc);
         let (token, _) = me.step(None, &mut session).await?;
@@ -563,7 +582,52 @@ impl KrbAuth {
             ));
         }
         let mut session = KdcSession::new(kdc);
-        self.step(Some(token), &mut session).await
+        let (out, complete) = self.step(Some(token), &mut session).await?;
+        if complete && self.level == Level::Integrity {
+            self.mic = Some(self.start_mic()?);
+        }
+        Ok((out, complete))
+    }
+
+    /// The MIC state of a complete context at the integrity level: sspi's key of the context
+    /// (`query_context_session_key`: the acceptor's subkey from the AP-REP, RFC 4121 4.2.2
+    /// AcceptorSubkey) and the initiator's next sequence number. sspi keeps that number to
+    /// itself; one wrap token made and thrown away shows it in the clear header (RFC 4121
+    /// 4.2.6.2, bytes 8 to 15), which is what its own next token would have carried.
+    fn start_mic(&mut self) -> Result<Mic, AuthError> {
+        let keys = on_pkg!(&self.pkg, p => p.query_context_session_key()).map_err(krb_err)?;
+        let len = self.wrap_len()?;
+        let mut token = Zeroizing::new(vec![0u8; len]);
+        let mut data = Zeroizing::new(vec![0u8; 16]);
+        {
+            let mut bufs = vec![
+                SecurityBufferRef::token_buf(token.as_mut_slice()),
+                SecurityBufferRef::data_buf(data.as_mut_slice()),
+            ];
+            on_pkg!(&mut self.pkg, p => p.encrypt_message(EncryptionFlags::empty(), &mut bufs))
+                .map_err(krb_err)?;
+        }
+        let seq = match token.get(..16) {
+            Some(h) if h[..2] == [0x05, 0x04] => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&h[8..16]);
+                u64::from_be_bytes(b)
+            }
+            _ => {
+                return Err(AuthError::Kerberos(
+                    "sspi's wrap token has no RFC 4121 header: the sequence number is unknown"
+                        .into(),
+                ));
+            }
+        };
+        Mic::new(keys.session_key.as_ref(), Role::Initiator, true, seq)
+            .map_err(|e| AuthError::Kerberos(format!("integrity: {e}")))
+    }
+
+    /// The length of sspi's wrap token (header and trailer, MS-KILE 3.4.5.4.1).
+    fn wrap_len(&mut self) -> Result<usize, AuthError> {
+        let sizes = on_pkg!(&mut self.pkg, p => p.query_context_sizes()).map_err(krb_err)?;
+        Ok(sizes.security_trailer as usize)
     }
 
     /// `auth_type` on the wire: 16 (Kerberos) or 9 (SPNEGO).
@@ -590,11 +654,22 @@ impl KrbAuth {
         SecTrailer::new(self.auth_type(), self.level.wire(), self.context_id)
     }
 
-    /// The length of the verifier a protected fragment carries (the GSS wrap token's header and
-    /// trailer: 60 bytes and the extra count, MS-KILE 3.4.5.4.1).
+    /// The length of the verifier a protected fragment carries: at privacy the GSS wrap
+    /// token's header and trailer (60 bytes and the extra count, MS-KILE 3.4.5.4.1), at
+    /// integrity a MIC token (28 bytes with an AES key, RFC 4121 4.2.6.1).
     pub fn token_len(&mut self) -> Result<usize, AuthError> {
-        let sizes = on_pkg!(&mut self.pkg, p => p.query_context_sizes()).map_err(krb_err)?;
-        Ok(sizes.security_trailer as usize)
+        if self.level == Level::Integrity {
+            return Ok(MIC_LEN);
+        }
+        self.wrap_len()
+    }
+
+    /// The MIC state, which a complete context at the integrity level has.
+    fn mic(&mut self, what: &'static str) -> Result<&mut Mic, AuthError> {
+        self.mic.as_mut().ok_or(AuthError::BadVerifier {
+            what,
+            detail: "the Kerberos context is not complete".into(),
+        })
     }
 
     /// Seal one encoded request fragment in place (built with [`KrbAuth::trailer`] and a token
@@ -611,6 +686,15 @@ impl KrbAuth {
                 what,
                 detail: format!("token of {} bytes, not {want}", l.token.len()),
             });
+        }
+        if self.level == Level::Integrity {
+            // GSS_GetMIC over the whole fragment up to the token (header signing).
+            let token = self
+                .mic(what)?
+                .sign(&frame[l.signed()])
+                .map_err(|e| AuthError::Kerberos(format!("integrity: {e}")))?;
+            frame[l.token.clone()].copy_from_slice(&token);
+            return Ok(());
         }
         let mut bufs = buffers(frame, &l, true);
         on_pkg!(&mut self.pkg, p => p.encrypt_message(EncryptionFlags::empty(), &mut bufs))
@@ -633,6 +717,21 @@ impl KrbAuth {
         self.check_trailer(&l, what)?;
         if !self.level.protects_calls() {
             return Ok(());
+        }
+        if self.level == Level::Integrity {
+            let (signed, token) = (&frame[l.signed()], &frame[l.token.clone()]);
+            return self.mic(what)?.verify(signed, token).map_err(|e| match e {
+                MicError::Checksum | MicError::Sequence { .. } | MicError::Flags { .. } => {
+                    AuthError::BadSignature {
+                        what,
+                        detail: e.to_string(),
+                    }
+                }
+                e => AuthError::BadVerifier {
+                    what,
+                    detail: e.to_string(),
+                },
+            });
         }
         if l.payload.is_empty() {
             return Err(AuthError::BadVerifier {
@@ -855,7 +954,7 @@ mod tests {
     }
 
     #[test]
-    fn the_integrity_level_is_refused_before_any_packet() {
+    fn spnego_at_connect_is_refused_before_any_packet() {
         let kdc = Kdc::new(
             "lab",
             "127.0.0.1:9".parse().unwrap(),
@@ -871,13 +970,21 @@ mod tests {
                 &kdc,
                 &creds,
                 "host/x",
-                Level::Integrity,
+                Level::Connect,
                 0,
-                false,
+                true,
             ))
             .unwrap_err();
-        assert!(e.to_string().contains("GSS_GetMIC"), "{e}");
+        assert!(e.to_string().contains("SPNEGO at the connect level"), "{e}");
         assert_eq!(kdc.requests_sent(), 0);
         assert_eq!(kdc.realm(), "LAB");
+    }
+
+    #[test]
+    fn integrity_uses_mic_tokens_of_28_bytes_and_asks_for_integrity_only() {
+        assert!(flags(Level::Integrity).contains(ClientRequestFlags::INTEGRITY));
+        assert!(!flags(Level::Integrity).contains(ClientRequestFlags::CONFIDENTIALITY));
+        assert!(flags(Level::Privacy).contains(ClientRequestFlags::CONFIDENTIALITY));
+        assert_eq!(MIC_LEN, 28);
     }
 }

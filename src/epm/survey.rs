@@ -1,7 +1,7 @@
 //! `--auth-survey` (issue 26): which authentication each host's endpoint mapper accepts, and
 //! at which levels. After a host's dump, the survey reads the same endpoint mapper over TCP
 //! once per way in: anonymously; with NTLM at integrity, then (when that was accepted) at
-//! privacy and connect; with Kerberos at privacy, then connect. Every credentialed try goes
+//! privacy and connect; with Kerberos the same way. Every credentialed try goes
 //! through `client`'s `with_auth`, so under the run's `LogonGate` and its one-TGT KDC: a refusal
 //! at the first level is not repeated at the others. The result is data ([`SurveyTry`]) in the
 //! host's dump; `audit::survey` sets it beside the configured restrictions.
@@ -97,7 +97,7 @@ pub async fn survey(target: &str, addrs: &[SocketAddr], opts: &DumpOptions) -> V
         (
             SurveyMechanism::Kerberos,
             AuthMode::Kerberos,
-            &[Level::Privacy, Level::Connect][..],
+            &[Level::Integrity, Level::Privacy, Level::Connect][..],
             if opts.auth.credentials.is_none() {
                 Some("no credentials (--user)")
             } else if opts.auth.kdc.is_none() {
