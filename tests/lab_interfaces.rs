@@ -341,3 +341,84 @@ fn audit_interfaces_from_both_subnets_and_inq_if_ids_against_samba() {
     );
     assert!(!support::findings_with(&v, "epm-fenced").is_empty(), "{v}");
 }
+
+/// `--pipes` with the lab's account: the map read over `\pipe\epmapper` logged on with it
+/// (NTLM; samba-dcerpcd refuses NTLM binds on TCP, SMB takes it), then each interface
+/// registered on a named pipe probed over SMB on an anonymous session and on one logged on
+/// with the account. Samba lets both reach its pipes: every pipe interface gets both verdicts,
+/// the logged-on ones callable, and none is a logon failure or undetermined.
+#[test]
+#[ignore = "lab: needs root, Samba, tshark and network namespaces"]
+fn over_named_pipes_the_interfaces_are_probed_anonymously_and_logged_on() {
+    let Some(_lab) = lab::setup(None, &["correct"]) else {
+        return;
+    };
+    let user = format!("{}\\{}", lab::NETBIOS, lab::USER);
+    let extra = [
+        "--transport",
+        "smb",
+        "--pipes",
+        "--auth",
+        "ntlm",
+        "--user",
+        user.as_str(),
+    ];
+    let (_, v) = interfaces_in(lab::NS_ALLOW, &extra, true);
+    let host = &v["hosts"][0];
+    assert_eq!(host["dump"]["auth"]["mechanism"], "ntlm", "{host}");
+    let over_pipes: Vec<&serde_json::Value> = host["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["road"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("ncacn_np:")
+        })
+        .collect();
+    assert!(
+        over_pipes.len() >= 8,
+        "too few pipe interfaces probed: {host}"
+    );
+    for i in &over_pipes {
+        let anonymous = i["anonymous"]["verdict"].as_str().unwrap_or_default();
+        assert!(
+            ["callable", "refused", "not-offered"].contains(&anonymous),
+            "{i}"
+        );
+        assert_eq!(i["authenticated"]["verdict"], "callable", "{i}");
+        let ev = i["authenticated"]["evidence"].as_str().unwrap_or_default();
+        assert!(ev.contains("nca_s_op_rng_error"), "{i}");
+    }
+    // A wrong password: the dump over the pipe is a logon failure, nothing is probed logged on.
+    let out = lab::run_in_ns(
+        lab::NS_ALLOW,
+        "env",
+        &[
+            "RPCAUDIT_PASSWORD=wrong-Pass-1",
+            bin(),
+            "interfaces",
+            &lab::SRV_IP.to_string(),
+            "--json",
+            "--timeout",
+            "10",
+            "--transport",
+            "smb",
+            "--pipes",
+            "--auth",
+            "ntlm",
+            "--user",
+            user.as_str(),
+        ],
+        Duration::from_secs(120),
+    )
+    .expect("run rpcaudit interfaces in the lab");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["hosts"][0]["interfaces"]
+            .as_array()
+            .is_none_or(|l| l.iter().all(|i| i.get("authenticated").is_none())),
+        "{v}"
+    );
+}

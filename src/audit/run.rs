@@ -227,14 +227,7 @@ async fn open_pipes(
 /// The credentials pipe opens log on with: `--user`'s, unless `--auth` is anonymous only or
 /// Kerberos, or `--no-ntlm` forbids NTLM (an SMB session logs on with NTLM only here).
 fn ntlm_credentials(opts: &DumpOptions) -> Option<&crate::epm::auth::Credentials> {
-    use crate::epm::client::AuthMode;
-    let auth = &opts.auth;
-    let ntlm = match auth.mode {
-        AuthMode::Ntlm => true,
-        AuthMode::Auto => !auth.no_ntlm,
-        AuthMode::None | AuthMode::Kerberos | AuthMode::Negotiate => false,
-    };
-    auth.credentials.as_deref().filter(|_| ntlm)
+    opts.auth.ntlm_credentials()
 }
 
 /// The pipe opens an observation carries (`probe --pipes` at another vantage point), as one

@@ -53,8 +53,9 @@ pub struct ReachFlags {
     #[arg(long, value_name = "SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub probe_timeout: u64,
-    /// Probe the interfaces registered on named pipes too (ncacn_np over SMB on 445, an
-    /// anonymous session per probe).
+    /// Probe the interfaces registered on named pipes too (ncacn_np over SMB on 445: an
+    /// anonymous session per probe, and one logged on with NTLM credentials when the dump
+    /// authenticated).
     #[arg(long)]
     pub pipes: bool,
 }

@@ -193,6 +193,20 @@ impl Default for AuthOptions {
     }
 }
 
+impl AuthOptions {
+    /// The credentials an SMB session may log on with (NTLM): given, and NTLM allowed
+    /// (`--auth ntlm`, or `auto` without `--no-ntlm`); the one rule for every SMB logon the
+    /// audit and the interface probes make beside the dump.
+    pub fn ntlm_credentials(&self) -> Option<&Credentials> {
+        let ntlm = match self.mode {
+            AuthMode::Ntlm => true,
+            AuthMode::Auto => !self.no_ntlm,
+            AuthMode::None | AuthMode::Kerberos | AuthMode::Negotiate => false,
+        };
+        self.credentials.as_deref().filter(|_| ntlm)
+    }
+}
+
 /// After this many hosts refuse the credentials with a logon failure, a run stops using them
 /// (one wrong password must not lock an account out across a subnet).
 pub const LOGON_FAILURE_LIMIT: usize = 3;

@@ -494,9 +494,10 @@ pub async fn open_pipes_from(
 }
 
 /// Probe one interface over the named pipe `name` (without `\\pipe\\`) on `addr` (the SMB
-/// port): an anonymous SMB session, then an unauthenticated bind to `syntax` on the pipe, as
-/// over TCP, and one call at `opnum` (`epm::reach` picks one beyond every dispatch table),
-/// from the local address `source` when one is given.
+/// port): an anonymous SMB session, or with `creds` one logged on with them (NTLM, under the
+/// run's logon gate), then an unauthenticated bind to `syntax` on the pipe, as over TCP (the
+/// server sees the session's user), and one call at `opnum` (`epm::reach` picks one beyond
+/// every dispatch table), from the local address `source` when one is given.
 pub(crate) async fn probe_pipe(
     target: &str,
     addr: SocketAddr,
@@ -504,7 +505,7 @@ pub(crate) async fn probe_pipe(
     syntax: crate::wire::pdu::SyntaxId,
     opnum: u16,
     opts: &DumpOptions,
-    (source, deadline): (Option<std::net::IpAddr>, Instant),
+    (source, deadline, creds): (Option<std::net::IpAddr>, Instant, Option<&Credentials>),
 ) -> Result<usize, DumpError> {
     let smb = SmbOptions {
         source,
@@ -512,7 +513,24 @@ pub(crate) async fn probe_pipe(
     };
     let addrs = [addr];
     let road = SmbRoad::new(target, &addrs, opts, &smb);
-    let (pipe, _) = road.open_pipe(addr, deadline, None, name).await?;
+    let (pipe, _) = match creds {
+        None => road.open_pipe(addr, deadline, None, name).await?,
+        // Logged on with the credentials (NTLM), under the run's logon gate: not sent once the
+        // run's limit of logon failures is reached, and a logon failure here counts.
+        Some(c) => {
+            let gate = &opts.auth.gate;
+            let Some(permit) = gate.acquire().await else {
+                return Err(DumpError::CredentialsRetired(gate.failures()));
+            };
+            let r = road.open_pipe(addr, deadline, Some(c), name).await;
+            match &r {
+                Ok(_) => permit.accepted(),
+                Err(DumpError::LogonFailure { .. }) => permit.logon_failure(),
+                Err(_) => drop(permit),
+            }
+            r?
+        }
+    };
     let frags = PipeFragments::new(pipe, smb.transceive);
     let mut s = EpmSession::over_for(frags, addr, opts, deadline, None, None, syntax).await?;
     s.probe_call(opnum).await

@@ -221,6 +221,19 @@ pub struct HostInterfaces {
     pub inquiries: Vec<Inquiry>,
 }
 
+/// Classify what a probe over a pipe logged on with the credentials ended with: a logon
+/// failure there is the SMB server refusing the credentials, not the interface refusing the
+/// call, so it is undetermined (the probes are then not whole), never `refused`.
+fn classify_smb_logon(result: &Result<usize, DumpError>) -> Probe {
+    match result {
+        Err(e @ (DumpError::LogonFailure { .. } | DumpError::CredentialsRetired(_))) => Probe {
+            verdict: Verdict::Undetermined,
+            evidence: e.to_string(),
+        },
+        r => classify(r),
+    }
+}
+
 /// Classify what a probe session ended with: the verdict and the evidence.
 pub fn classify(result: &Result<usize, DumpError>) -> Probe {
     let probe = |verdict, evidence: String| Probe { verdict, evidence };
@@ -625,18 +638,29 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
             };
             pause(&mut first).await;
             if let Some(name) = &sel.pipe {
-                // Over the pipe: an anonymous SMB session; the credentials are not used there.
-                let result = super::pipe::probe_pipe(
-                    target,
-                    addr,
-                    name,
-                    syntax,
-                    PROBE_OPNUM,
-                    &opts.dump,
-                    (from, deadline),
-                )
-                .await;
-                out.interfaces.push(reach(classify(&result), None, from));
+                // Over the pipe: an anonymous SMB session, then, when the dump authenticated
+                // and NTLM may be sent, a session logged on with the credentials.
+                let probe = |creds| {
+                    super::pipe::probe_pipe(
+                        target,
+                        addr,
+                        name,
+                        syntax,
+                        PROBE_OPNUM,
+                        &opts.dump,
+                        (from, deadline, creds),
+                    )
+                };
+                let anonymous = classify(&probe(None).await);
+                let smb_creds = opts.dump.auth.ntlm_credentials().filter(|_| authenticated);
+                let authenticated = match smb_creds {
+                    Some(c) => {
+                        pause(&mut first).await;
+                        Some(classify_smb_logon(&probe(Some(c)).await))
+                    }
+                    None => None,
+                };
+                out.interfaces.push(reach(anonymous, authenticated, from));
                 continue;
             }
             let (anonymous, source) =
@@ -736,6 +760,28 @@ pub async fn reach_each<T, F, E, Fut>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Over a pipe logged on with the credentials, an SMB logon failure (or credentials the
+    /// run no longer sends) is not the interface refusing the call: undetermined, so the
+    /// host's probes are not whole; a fault after the logon is classified as over TCP.
+    #[test]
+    fn an_smb_logon_failure_is_not_a_refusal_of_the_interface() {
+        let failure: Result<usize, DumpError> = Err(DumpError::LogonFailure {
+            step: "smb session setup",
+            user: "LAB\\audit".into(),
+            detail: "0xc000006d (STATUS_LOGON_FAILURE)".into(),
+        });
+        assert_eq!(classify_smb_logon(&failure).verdict, Verdict::Undetermined);
+        assert_eq!(classify(&failure).verdict, Verdict::Refused);
+        let retired: Result<usize, DumpError> = Err(DumpError::CredentialsRetired(3));
+        assert_eq!(classify_smb_logon(&retired).verdict, Verdict::Undetermined);
+        let fault: Result<usize, DumpError> = Err(DumpError::Fault {
+            code: STATUS_ACCESS_DENIED,
+            status: "0x00000005 (rpc_s_access_denied)".into(),
+            step: "request",
+        });
+        assert_eq!(classify_smb_logon(&fault).verdict, Verdict::Refused);
+    }
 
     fn fault(code: u32) -> Result<usize, DumpError> {
         Err(DumpError::Fault {
