@@ -281,20 +281,7 @@ impl AuthArgs {
             return Err(CredentialsError::KeytabWithNtlm);
         }
         let flag = "--keytab";
-        let raw = crate::input::read_capped_or(
-            path,
-            keytab::MAX_KEYTAB,
-            |source| CredentialsError::Read {
-                flag,
-                path: path.to_path_buf(),
-                source,
-            },
-            |limit| CredentialsError::TooLarge {
-                flag,
-                path: path.to_path_buf(),
-                limit,
-            },
-        )?;
+        let raw = read_secret_file(path, flag, keytab::MAX_KEYTAB)?;
         let raw = Redacted::new(raw);
         warn_if_shared(path, flag);
         let bad = |detail: String| CredentialsError::Keytab {
@@ -453,11 +440,15 @@ pub enum CredentialsError {
 /// Largest password or NT-hash file read (its first line is the secret).
 const MAX_SECRET_FILE: u64 = 64 * 1024;
 
-/// The first line of a secret file, without its line ending. Errors never quote the file.
-fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, CredentialsError> {
-    let raw = crate::input::read_capped_or(
+/// A file of secrets (`flag`'s), at most `limit` bytes; errors name the file, never quote it.
+fn read_secret_file(
+    path: &Path,
+    flag: &'static str,
+    limit: u64,
+) -> Result<Vec<u8>, CredentialsError> {
+    crate::input::read_capped_or(
         path,
-        MAX_SECRET_FILE,
+        limit,
         |source| CredentialsError::Read {
             flag,
             path: path.to_path_buf(),
@@ -468,7 +459,12 @@ fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, Crede
             path: path.to_path_buf(),
             limit,
         },
-    )?;
+    )
+}
+
+/// The first line of a secret file, without its line ending. Errors never quote the file.
+fn first_line(path: &Path, flag: &'static str) -> Result<Redacted<String>, CredentialsError> {
+    let raw = read_secret_file(path, flag, MAX_SECRET_FILE)?;
     warn_if_shared(path, flag);
     let raw = Redacted::new(raw);
     let text = std::str::from_utf8(raw.expose()).map_err(|_| CredentialsError::NotUtf8 {

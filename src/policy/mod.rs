@@ -262,24 +262,31 @@ impl LoadedPolicy {
     }
 }
 
+/// One policy or filter file's name as reports cite it, and its bytes, at most
+/// [`MAX_FILE_BYTES`]; the errors name the file.
+fn read_file(p: &std::path::Path) -> Result<(String, Vec<u8>), PolicyError> {
+    let path = p.display().to_string();
+    let bytes = crate::input::read_capped_or(
+        p,
+        MAX_FILE_BYTES,
+        |source| PolicyError::Read {
+            path: path.clone(),
+            source,
+        },
+        |max| PolicyError::TooLarge {
+            path: path.clone(),
+            max,
+        },
+    )?;
+    Ok((path, bytes))
+}
+
 /// Read the files and build the policy. Errors name the file: one that cannot be read, is
 /// larger than [`MAX_FILE_BYTES`], or from which nothing could be read.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, PolicyError> {
     let mut parsed = Vec::new();
     for p in paths {
-        let path = p.display().to_string();
-        let bytes = crate::input::read_capped_or(
-            p,
-            MAX_FILE_BYTES,
-            |source| PolicyError::Read {
-                path: path.clone(),
-                source,
-            },
-            |max| PolicyError::TooLarge {
-                path: path.clone(),
-                max,
-            },
-        )?;
+        let (path, bytes) = read_file(p)?;
         let pf = parse_text(&path, &bytes);
         if let Some(reason) = pf.unreadable {
             return Err(PolicyError::Unreadable { path, reason });
@@ -294,19 +301,7 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, Polic
 pub fn load_rpc_filters(paths: &[PathBuf]) -> Result<rpc_filter::RpcFilters, PolicyError> {
     let mut all = rpc_filter::RpcFilters::default();
     for p in paths {
-        let path = p.display().to_string();
-        let bytes = crate::input::read_capped_or(
-            p,
-            MAX_FILE_BYTES,
-            |source| PolicyError::Read {
-                path: path.clone(),
-                source,
-            },
-            |max| PolicyError::TooLarge {
-                path: path.clone(),
-                max,
-            },
-        )?;
+        let (path, bytes) = read_file(p)?;
         let read = netsh_rpc::parse(&path, &bytes)?;
         // `show filter` on a host without filters prints the header alone: no filter, read.
         let listing = text::decode(&bytes)
