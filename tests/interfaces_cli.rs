@@ -9,22 +9,8 @@ const SVCCTL: &str = "367abb81-9844-35f1-ad32-98f038001003";
 const SPOOLSS: &str = "12345678-1234-abcd-ef00-0123456789ab";
 const SAMR: &str = "12345778-1234-abcd-ef00-0123456789ac";
 
-/// A fixture whose 16 TCP registrations all name its own port (picked free beforehand), with
-/// `extra` flags.
 fn fixture(extra: &[&str]) -> Fixture {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let listen = format!("127.0.0.1:{port}");
-        let ports = port.to_string();
-        let args = [&["--tcp-endpoints", "16", "--tcp-ports", &ports][..], extra].concat();
-        if std::net::TcpListener::bind(&listen).is_ok() {
-            return Fixture::start_in(None, &listen, &args);
-        }
-    }
-    panic!("no free port on loopback");
+    Fixture::self_registered(extra)
 }
 
 fn interfaces(f: &Fixture, extra: &[&str]) -> (i32, serde_json::Value, String) {

@@ -193,21 +193,8 @@ fn the_fix_script_reads_back_through_explain() {
     assert!(err.contains("not an interface UUID"), "{err}");
 }
 
-/// A fixture whose 16 TCP registrations name its own port, with `extra` flags.
 fn fixture(extra: &[&str]) -> Fixture {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let listen = format!("127.0.0.1:{port}");
-        let ports = port.to_string();
-        let args = [&["--tcp-endpoints", "16", "--tcp-ports", &ports][..], extra].concat();
-        if std::net::TcpListener::bind(&listen).is_ok() {
-            return Fixture::start_in(None, &listen, &args);
-        }
-    }
-    panic!("no free port on loopback");
+    Fixture::self_registered(extra)
 }
 
 fn codes_for(host: &serde_json::Value, code: &str) -> Vec<String> {

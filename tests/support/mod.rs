@@ -103,6 +103,24 @@ impl Fixture {
         Self::start_in(None, "127.0.0.1:0", extra)
     }
 
+    /// A fixture whose 16 TCP registrations all name its own port (picked free beforehand),
+    /// with `extra` flags: what the interface probes need, a map that points at the fixture.
+    pub fn self_registered(extra: &[&str]) -> Fixture {
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
+            let listen = format!("127.0.0.1:{port}");
+            let ports = port.to_string();
+            let args = [&["--tcp-endpoints", "16", "--tcp-ports", &ports][..], extra].concat();
+            if std::net::TcpListener::bind(&listen).is_ok() {
+                return Fixture::start_in(None, &listen, &args);
+            }
+        }
+        panic!("no free port on loopback");
+    }
+
     /// Same, optionally inside network namespace `netns`, on `listen`.
     pub fn start_in(netns: Option<&str>, listen: &str, extra: &[&str]) -> Fixture {
         let mut cmd = match netns {
