@@ -176,7 +176,7 @@ async fn collect(target: Target, c: Arc<Collect>) -> Collected {
 
 /// For each local source that found an SMB road open (445, 139), which named pipes open
 /// anonymously, and with the run's credentials when they were given and NTLM may be sent
-/// ([`ntlm_credentials`]): those the map registers (the well-known ones when it could not be
+/// ([`AuthOptions::ntlm_credentials`](crate::epm::client::AuthOptions::ntlm_credentials)): those the map registers (the well-known ones when it could not be
 /// read), one session per source, port and logon, one after another, within the host's dump
 /// deadline each. The authenticated sessions go through the run's logon gate, so a logon
 /// failure counts toward the run's limit and none is sent past it.
@@ -197,7 +197,7 @@ async fn open_pipes(
     if names.is_empty() {
         return Vec::new();
     }
-    let user = ntlm_credentials(&c.dump);
+    let user = c.dump.auth.ntlm_credentials();
     let mut out = Vec::new();
     for o in observations.iter().filter(|o| {
         o.target == ip
@@ -222,12 +222,6 @@ async fn open_pipes(
         }
     }
     out
-}
-
-/// The credentials pipe opens log on with: `--user`'s, unless `--auth` is anonymous only or
-/// Kerberos, or `--no-ntlm` forbids NTLM (an SMB session logs on with NTLM only here).
-fn ntlm_credentials(opts: &DumpOptions) -> Option<&crate::epm::auth::Credentials> {
-    opts.auth.ntlm_credentials()
 }
 
 /// The pipe opens an observation carries (`probe --pipes` at another vantage point), as one
@@ -749,7 +743,7 @@ mod tests {
             if creds {
                 opts.auth.credentials = Some(Arc::new(Credentials::password("audit", "LAB", "pw")));
             }
-            ntlm_credentials(&opts).map(Credentials::display_user)
+            opts.auth.ntlm_credentials().map(Credentials::display_user)
         };
         let lab = Some("LAB\\audit".to_string());
         assert_eq!(with(AuthMode::Auto, false, true), lab);

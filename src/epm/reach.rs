@@ -653,14 +653,14 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
                 };
                 let anonymous = classify(&probe(None).await);
                 let smb_creds = opts.dump.auth.ntlm_credentials().filter(|_| authenticated);
-                let authenticated = match smb_creds {
+                let logged_on = match smb_creds {
                     Some(c) => {
                         pause(&mut first).await;
                         Some(classify_smb_logon(&probe(Some(c)).await))
                     }
                     None => None,
                 };
-                out.interfaces.push(reach(anonymous, authenticated, from));
+                out.interfaces.push(reach(anonymous, logged_on, from));
                 continue;
             }
             let (anonymous, source) =
