@@ -203,16 +203,16 @@ fn a_pipe_closed_by_its_reader_is_exit_2() {
     let f = Fixture::start(&["--tcp-endpoints", "3"]);
     let port = f.port();
     for args in result_commands(&port) {
-        let mut child = Command::new(bin())
+        // The reader is gone before the command starts, so every write meets a closed pipe
+        // (dropping the reader after the spawn raced a fast command that wrote first).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(bin())
             .args(&args)
-            .stdout(Stdio::piped())
+            .stdout(writer)
             .stderr(Stdio::piped())
-            .spawn()
+            .output()
             .unwrap();
-        // The reader goes away before the result comes (each command reads a file or a map
-        // first).
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(
