@@ -121,7 +121,15 @@ start_samba() { # ntlm|no-ntlm
         sed -i 's/^\[global\]$/[global]\n\tntlm auth = disabled/' "$conf"
     fi
     printf '%s\n' "$1" >"$RPCK_DIR/mode"
-    ip netns exec "$RPCK_NS_DC" samba -s "$conf" -F --debug-stdout -d 1 \
+    # smbd asks winbindd (to map the SIDs of a session to Unix ids) through libwbclient, which
+    # ignores "winbindd socket directory" and always uses the built-in /run/samba/winbindd:
+    # without it every SMB session setup fails with NT_STATUS_INTERNAL_ERROR. So samba runs in a
+    # mount namespace of its own where $RPCK_DIR/run is /run/samba; nothing else on the machine
+    # sees that mount.
+    mkdir -p /run/samba
+    ip netns exec "$RPCK_NS_DC" unshare --mount --propagation private \
+        sh -c 'mount --bind "$1" /run/samba && shift && exec "$@"' sh "$RPCK_DIR/run" \
+        samba -s "$conf" -F --debug-stdout -d 1 \
         </dev/null >"$RPCK_DIR/samba.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 300); do
