@@ -7,7 +7,9 @@
 //! no stub in clear; several hosts in one run cost one TGT (two AS requests:
 //! without and with pre-authentication) and a service ticket each; a wrong password is one KDC
 //! refusal for the whole run and exit 3; with `ntlm auth = disabled` NTLM is refused and
-//! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace.
+//! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace;
+//! over SMB (`--transport smb`) a Kerberos session setup (AP-REQ, AP-REP) reads the same map
+//! on `\pipe\epmapper`, every later message signed and no NTLMSSP on the wire.
 
 mod support;
 
@@ -566,4 +568,83 @@ fn a_keytab_and_the_kdc_from_dns_srv_read_the_dc_and_no_key_shows() {
     for k in &keys {
         assert!(!all.contains(&k[..16]), "a keytab key in the output");
     }
+}
+
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn kerberos_over_smb_reads_the_map_on_the_pipe_with_a_signed_session() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    let expected = anonymous();
+    let capture = Capture::start_in(dc::NS_CLI, "tcp port 445 or tcp port 88");
+    let mut flags = dc::kerberos_args("integrity");
+    flags.extend(["--transport".to_string(), "smb".to_string()]);
+    let r = dc::rpcaudit(&args(&[dc::DC_IP], &flags), Some(dc::PASSWORD), None);
+    let (_, lines) = capture.finish(
+        "smb2 || kerberos",
+        &[
+            "smb2.cmd",
+            "smb2.flags.response",
+            "smb2.flags.signature",
+            "kerberos.msg_type",
+            "ntlmssp.messagetype",
+            "dcerpc.pkt_type",
+            "smb2.nt_status",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let host = &v["hosts"][0];
+    assert_eq!(host["status"], "ok", "{host}");
+    assert_eq!(host["transport"], "smb", "{host}");
+    assert_eq!(
+        entries(&v, 0),
+        expected,
+        "over \\pipe\\epmapper with Kerberos: not the anonymous TCP dump's entries"
+    );
+    assert_eq!(
+        host["auth"],
+        serde_json::json!({"mechanism": "kerberos", "level": "integrity", "user": format!("{}@{}", dc::USER, dc::REALM)})
+    );
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+    let field = |row: &Vec<&str>, k: usize| row.get(k).copied().unwrap_or_default().to_string();
+    let truthy = |s: &str| s == "1" || s.eq_ignore_ascii_case("true");
+    // The AP-REQ goes in a session setup request, the AP-REP comes in its answer (SMB2
+    // command 1), and no NTLMSSP message is anywhere.
+    let setups: Vec<String> = rows
+        .iter()
+        .filter(|r| field(r, 0) == "1")
+        .map(|r| format!("{} {}", field(r, 1), field(r, 3)))
+        .collect();
+    assert!(
+        setups.iter().any(|s| s.ends_with(" 14")) && setups.iter().any(|s| s.ends_with(" 15")),
+        "no AP-REQ/AP-REP in the session setup: {setups:?}"
+    );
+    assert!(
+        rows.iter().all(|r| field(r, 4).is_empty()),
+        "NTLMSSP on the wire: {lines:?}"
+    );
+    // Every message after the session setup is signed, both ways (tree connect, create,
+    // ioctl, read, close), but for the interim STATUS_PENDING answers, which Samba sends
+    // unsigned (the client waits through them and checks the final answer); and DCE/RPC rides
+    // on the pipe.
+    let after: Vec<&Vec<&str>> = rows
+        .iter()
+        .filter(|r| matches!(field(r, 0).as_str(), "3" | "5" | "6" | "8" | "9" | "11"))
+        .filter(|r| field(r, 6) != "0x00000103")
+        .collect();
+    assert!(
+        after.len() >= 4,
+        "too few messages after the logon: {lines:?}"
+    );
+    assert!(
+        after.iter().all(|r| truthy(&field(r, 2))),
+        "an unsigned message after the Kerberos logon: {lines:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| field(r, 5).split(',').any(|p| p == "2")),
+        "no DCE/RPC response on the pipe: {lines:?}"
+    );
 }

@@ -466,7 +466,7 @@ pub enum DatagramError {
     Unexpected(&'static str),
 }
 
-const KDC_STEP: &str = "kerberos";
+pub(crate) const KDC_STEP: &str = "kerberos";
 
 /// What a refused anonymous lookup means and what to do.
 pub const REFUSED_ANONYMOUS: &str = "the endpoint mapper refused an anonymous lookup (rpc_s_access_denied): the host restricts unauthenticated RPC clients (RestrictRemoteClients); give credentials with --user";
@@ -722,7 +722,7 @@ impl<C: Fragments> EpmSession<C> {
                     source: AuthError::Kerberos("no KDC configured (--realm, --kdc)".into()),
                 })?;
                 let spn = spn.ok_or_else(|| DumpError::NoHostName(peer.ip().to_string()))?;
-                s.user = Some(format!("{}@{}", creds.user, kdc.realm()));
+                s.user = Some(kdc.principal(creds));
                 s.bind_kerberos(kdc, creds, spn, level).await?
             }
             (Some((creds, level)), _) => s.bind_authenticated(creds, level).await?,

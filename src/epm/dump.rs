@@ -86,7 +86,7 @@ async fn read_road(
     deadline: Instant,
     d: &mut HostDump,
 ) -> Result<Ending, DumpError> {
-    if opts.auth.mode.is_kerberos() && matches!(road, Transport::Udp | Transport::Smb) {
+    if opts.auth.mode.is_kerberos() && road == Transport::Udp {
         return Err(DumpError::KerberosUnsupported(road));
     }
     if road == Transport::Udp {

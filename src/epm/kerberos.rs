@@ -139,6 +139,11 @@ impl Kdc {
         }
     }
 
+    /// How reports name `creds`' principal in this realm: `user@REALM`.
+    pub fn principal(&self, creds: &Credentials) -> String {
+        format!("{}@{}", creds.user, self.realm)
+    }
+
     pub fn realm(&self) -> &str {
         &self.realm
     }
@@ -398,6 +403,9 @@ pub struct KrbAuth {
     established: bool,
     /// At the integrity level, the MICs of this context (made when it is complete).
     mic: Option<Mic>,
+    /// The DCE style of RPC binds (three legs, tokens without the GSS-API framing, MS-KILE
+    /// 3.4.5.1), or plain GSS-API as an SMB session setup carries it (AP-REQ, AP-REP).
+    dce: bool,
 }
 
 impl std::fmt::Debug for KrbAuth {
@@ -410,14 +418,16 @@ impl std::fmt::Debug for KrbAuth {
     }
 }
 
-/// The sspi flags for a level: DCE style and mutual authentication always; integrity and
-/// confidentiality where calls are protected.
-fn flags(level: Level) -> ClientRequestFlags {
-    let base = ClientRequestFlags::ALLOCATE_MEMORY
+/// The sspi flags for a level: mutual authentication always, the DCE style for RPC binds;
+/// integrity and confidentiality where calls are protected.
+fn flags(level: Level, dce: bool) -> ClientRequestFlags {
+    let mut base = ClientRequestFlags::ALLOCATE_MEMORY
         | ClientRequestFlags::MUTUAL_AUTH
-        | ClientRequestFlags::USE_DCE_STYLE
         | ClientRequestFlags::REPLAY_DETECT
         | ClientRequestFlags::SEQUENCE_DETECT;
+    if dce {
+        base |= ClientRequestFlags::USE_DCE_STYLE;
+    }
     match level {
         Level::Connect => base,
         Level::Integrity => base | ClientRequestFlags::INTEGRITY,
@@ -438,6 +448,43 @@ impl KrbAuth {
         level: Level,
         context_id: u32,
         spnego: bool,
+    ) -> Result<(Self, Vec<u8>), AuthError> {
+        Self::start_styled(kdc, creds, spn, level, context_id, spnego, true).await
+    }
+
+    /// Start Kerberos for an SMB session setup (MS-SMB2 3.2.5.3.1 takes the GSS-API token as
+    /// it is): the AP-REQ in its GSS-API framing (RFC 4121 4.1), mutual authentication, no DCE
+    /// style; the server's AP-REP completes it ([`KrbAuth::next`]) and
+    /// [`KrbAuth::session_key`] is then the session's key.
+    pub async fn start_for_smb(
+        kdc: &Kdc,
+        creds: &Credentials,
+        spn: &str,
+    ) -> Result<(Self, Vec<u8>), AuthError> {
+        Self::start_styled(kdc, creds, spn, Level::Integrity, 0, false, false).await
+    }
+
+    /// The key both sides hold once the context is complete (sspi's
+    /// `query_context_session_key`: the acceptor's subkey when the AP-REP carries one). Never
+    /// shown; zeroed on drop.
+    pub fn session_key(&self) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+        if !self.established {
+            return Err(AuthError::Kerberos(
+                "no session key before the context is complete".into(),
+            ));
+        }
+        let keys = on_pkg!(&self.pkg, p => p.query_context_session_key()).map_err(krb_err)?;
+        Ok(Zeroizing::new(keys.session_key.as_ref().to_vec()))
+    }
+
+    async fn start_styled(
+        kdc: &Kdc,
+        creds: &Credentials,
+        spn: &str,
+        level: Level,
+        context_id: u32,
+        spnego: bool,
+        dce: bool,
     ) -> Result<(Self, Vec<u8>), AuthError> {
         if spnego && level == Level::Connect {
             return Err(AuthError::Kerberos(
@@ -511,6 +558,7 @@ impl KrbAuth {
             spn: spn.to_string(),
             established: false,
             mic: None,
+            dce,
         };
         let mut session = KdcSession::new(kdc);
         let (token, _) = me.step(None, &mut session).await?;
@@ -531,7 +579,7 @@ impl KrbAuth {
             BufferType::Token,
         )];
         let spn = self.spn.clone();
-        let flags = flags(self.level);
+        let flags = flags(self.level, self.dce);
         let creds = &mut self.creds;
         let result = on_pkg!(&mut self.pkg, p => {
             let p = p.as_mut();
@@ -982,9 +1030,18 @@ mod tests {
 
     #[test]
     fn integrity_uses_mic_tokens_of_28_bytes_and_asks_for_integrity_only() {
-        assert!(flags(Level::Integrity).contains(ClientRequestFlags::INTEGRITY));
-        assert!(!flags(Level::Integrity).contains(ClientRequestFlags::CONFIDENTIALITY));
-        assert!(flags(Level::Privacy).contains(ClientRequestFlags::CONFIDENTIALITY));
+        assert!(flags(Level::Integrity, true).contains(ClientRequestFlags::INTEGRITY));
+        assert!(!flags(Level::Integrity, true).contains(ClientRequestFlags::CONFIDENTIALITY));
+        assert!(flags(Level::Privacy, true).contains(ClientRequestFlags::CONFIDENTIALITY));
         assert_eq!(MIC_LEN, 28);
+    }
+
+    #[test]
+    fn the_dce_style_is_asked_for_rpc_binds_only() {
+        // sspi frames the AP-REQ in GSS-API (RFC 4121 4.1) and waits for no third leg
+        // without it: what an SMB session setup carries.
+        assert!(flags(Level::Connect, true).contains(ClientRequestFlags::USE_DCE_STYLE));
+        assert!(!flags(Level::Integrity, false).contains(ClientRequestFlags::USE_DCE_STYLE));
+        assert!(flags(Level::Integrity, false).contains(ClientRequestFlags::MUTUAL_AUTH));
     }
 }

@@ -11,8 +11,10 @@
 //! as a TCP step: its own limit and the host's whole-dump deadline, whichever is nearer.
 
 use super::HostDump;
-use super::auth::{AuthInfo, Credentials, Level};
-use super::client::{Bound, DumpError, DumpOptions, EpmSession, Road, dump_with};
+use super::auth::{AuthError, AuthInfo, Credentials, Level};
+use super::client::{
+    Bound, DumpError, DumpOptions, EpmSession, KDC_STEP, Road, dump_with, kerberos_spn,
+};
 use super::connection::{ConnectionError, Fragments, pending_in};
 use crate::smb::header::status;
 use crate::smb::pipe::Pipe;
@@ -99,6 +101,16 @@ impl Road for SmbRoad<'_> {
                     d.address = Some(*addr);
                     d.transport = Some(super::Transport::Smb);
                     d.auth = match (logon, creds) {
+                        (Logon::Kerberos, Some(c)) => Some(AuthInfo {
+                            mechanism: "kerberos".into(),
+                            level: Level::Integrity,
+                            user: self
+                                .opts
+                                .auth
+                                .kdc
+                                .as_deref()
+                                .map_or_else(|| c.display_user(), |k| k.principal(c)),
+                        }),
                         (Logon::Ntlm { signed }, Some(c)) => Some(AuthInfo {
                             mechanism: "ntlm".into(),
                             level: if signed {
@@ -224,6 +236,15 @@ impl<'r> SmbRoad<'r> {
         let by = deadline.min(Instant::now() + o.call_timeout);
         let logon = match creds {
             None => timeout_at(by, session.logon_anonymous()).await,
+            Some(c) if o.auth.mode.is_kerberos() => {
+                let spn = smb_spn(self.target, o)
+                    .ok_or_else(|| DumpError::NoHostName(self.target.to_string()))?;
+                let kdc = o.auth.kdc.as_deref().ok_or(DumpError::Auth {
+                    step,
+                    source: AuthError::Kerberos("no KDC: give --realm (and --kdc)".into()),
+                })?;
+                timeout_at(by, session.logon_kerberos(kdc, c, &spn)).await
+            }
             Some(c) => timeout_at(by, session.logon_ntlm(c)).await,
         }
         .map_err(|_| timeout(step, by))?
@@ -342,6 +363,16 @@ impl PipeAccess {
 
 /// Whether an SMB session setup refused the credentials themselves: what the run's
 /// [`LogonGate`](super::client::LogonGate) counts.
+/// The SPN of the SMB server on `target`: `cifs/NAME`, the service class SMB clients ask
+/// tickets for (Active Directory maps `cifs` onto the computer's `host/` SPN through its
+/// `sPNMappings`), NAME from `--target-name` or the target's own name; `None` for an address
+/// without a name.
+fn smb_spn(target: &str, opts: &DumpOptions) -> Option<String> {
+    let spn = kerberos_spn(target, opts)?;
+    let host = spn.split_once('/').map_or(spn.as_str(), |(_, h)| h);
+    Some(format!("cifs/{host}"))
+}
+
 fn is_logon_failure(e: &SmbError) -> bool {
     matches!(
         e.status(),
@@ -558,6 +589,24 @@ fn refusal(step: &'static str, source: SmbError, creds: Option<&Credentials>) ->
         source.status(),
         Some(status::ACCESS_DENIED | status::LOGON_FAILURE | status::ACCOUNT_RESTRICTION)
     );
+    match (creds, source) {
+        // The KDC refused the credentials: one logon failure for the run (the account's
+        // lockout counter is the domain's), before anything reached the host.
+        (Some(c), SmbError::Auth(AuthError::LogonFailure(detail))) => DumpError::LogonFailure {
+            step: KDC_STEP,
+            user: c.display_user(),
+            detail,
+        },
+        (creds, source) => refusal_by_host(step, source, creds, refused),
+    }
+}
+
+fn refusal_by_host(
+    step: &'static str,
+    source: SmbError,
+    creds: Option<&Credentials>,
+    refused: bool,
+) -> DumpError {
     match creds {
         None if refused => DumpError::SmbAnonymousRefused {
             step,

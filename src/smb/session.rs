@@ -1,5 +1,5 @@
 //! One SMB2 session over TCP: connect (445 directly, or 139 after a NetBIOS session request),
-//! negotiate 2.0.2/2.1, log on (anonymously, or with NTLM through sspi), connect to `IPC$`, and
+//! negotiate 2.0.2/2.1, log on (anonymously, or with NTLM or Kerberos through sspi), connect to `IPC$`, and
 //! exchange one request and its response at a time: message ids in order, credits counted,
 //! interim `STATUS_PENDING` answers waited through, every response's signature verified once
 //! the session signs. Messages are capped ([`MAX_MESSAGE`]) before they are buffered.
@@ -14,6 +14,7 @@ use super::netbios::{self, Frame};
 use super::signing::{SigningError, SigningKey};
 use super::{SmbWireError, ntlm_anon};
 use crate::epm::auth::{AuthError, ClientAuth, Credentials, Level};
+use crate::epm::kerberos::{Kdc, KrbAuth};
 use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -91,6 +92,8 @@ pub enum Logon {
     Anonymous,
     /// NTLM with the credentials given; `signed` when the session signs its messages.
     Ntlm { signed: bool },
+    /// Kerberos with the credentials given; the session signs its messages.
+    Kerberos,
     /// Credentials given, but the server logged the session on as guest (no key, no signing).
     Guest,
 }
@@ -365,28 +368,76 @@ impl Session {
         let (_, challenge) = self.setup_leg(&negotiate, true).await?;
         let authenticate = sec.challenge(&challenge)?;
         let (flags, last) = self.setup_final(&authenticate).await?;
-        if flags & (SESSION_FLAG_IS_GUEST | SESSION_FLAG_IS_NULL) != 0 {
-            if self.signing_required {
-                return Err(SmbError::Signing {
-                    command: "session setup",
-                    source: SigningError::Unsigned,
-                });
-            }
+        if self.logged_on_as_guest(flags)? {
             return Ok(Logon::Guest);
         }
-        let key = SigningKey::smb2(&sec.session_key()?);
-        // The final answer is signed when the server signs; check it with the new key.
+        self.sign_with(&sec.session_key()?, &last)?;
+        Ok(Logon::Ntlm { signed: true })
+    }
+
+    /// Log on with Kerberos (sspi, its KDC traffic through `kdc`): the AP-REQ for `spn` in
+    /// one SESSION_SETUP, the AP-REP of the answer checked (mutual authentication: the server
+    /// holds the service key), and from there on the session signs with the context's key.
+    pub async fn logon_kerberos(
+        &mut self,
+        kdc: &Kdc,
+        creds: &Credentials,
+        spn: &str,
+    ) -> Result<Logon, SmbError> {
+        let (mut sec, ap_req) = KrbAuth::start_for_smb(kdc, creds, spn).await?;
+        let (flags, last) = self.setup_final(&ap_req).await?;
+        if self.logged_on_as_guest(flags)? {
+            return Ok(Logon::Guest);
+        }
+        let ap_rep = msg::session_setup_response(&last)?.token;
+        if ap_rep.is_empty() {
+            return Err(AuthError::Kerberos(
+                "the server logged the session on without an AP-REP (no mutual authentication)"
+                    .into(),
+            )
+            .into());
+        }
+        let (_, complete) = sec.next(kdc, &ap_rep).await?;
+        if !complete {
+            return Err(AuthError::Kerberos(
+                "the server's AP-REP did not complete the Kerberos exchange".into(),
+            )
+            .into());
+        }
+        self.sign_with(&sec.session_key()?, &last)?;
+        Ok(Logon::Kerberos)
+    }
+
+    /// Whether the final answer's `flags` say guest or null session (no key, no signing): an
+    /// error where the server requires signing.
+    fn logged_on_as_guest(&self, flags: u16) -> Result<bool, SmbError> {
+        if flags & (SESSION_FLAG_IS_GUEST | SESSION_FLAG_IS_NULL) == 0 {
+            return Ok(false);
+        }
+        if self.signing_required {
+            return Err(SmbError::Signing {
+                command: "session setup",
+                source: SigningError::Unsigned,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Sign every message from here on with the key of `session_key`, checking the final
+    /// session setup answer `last` with it first when the server signed it.
+    fn sign_with(&mut self, session_key: &[u8], last: &[u8]) -> Result<(), SmbError> {
+        let key = SigningKey::smb2(session_key);
         if last
             .get(16)
             .is_some_and(|f| u32::from(*f) & FLAG_SIGNED != 0)
         {
-            key.verify(&last).map_err(|source| SmbError::Signing {
+            key.verify(last).map_err(|source| SmbError::Signing {
                 command: "session setup",
                 source,
             })?;
         }
         self.signing = Some(key);
-        Ok(Logon::Ntlm { signed: true })
+        Ok(())
     }
 
     /// One SESSION_SETUP leg that must be answered `STATUS_MORE_PROCESSING_REQUIRED` (`more`)
@@ -417,7 +468,9 @@ impl Session {
     /// The last leg: the session flags and the whole final message.
     async fn setup_final(&mut self, token: &[u8]) -> Result<(u16, Vec<u8>), SmbError> {
         let body = msg::session_setup_request(msg::SIGNING_ENABLED as u8, token)?;
-        let (_, reply) = self.exchange(Command::SessionSetup, &body, &[]).await?;
+        let (h, reply) = self.exchange(Command::SessionSetup, &body, &[]).await?;
+        // A one-leg logon (Kerberos) learns its session id here.
+        self.session_id = h.session_id;
         let r = msg::session_setup_response(&reply)?;
         if r.session_flags & msg::SESSION_FLAG_ENCRYPT_DATA != 0 {
             return Err(SmbError::EncryptionRequired);
