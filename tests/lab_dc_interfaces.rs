@@ -180,3 +180,75 @@ fn anonymous_and_authenticated_verdicts_differ_where_samba_asks_an_auth_level() 
     let differ = differences("kerberos privacy", code, &v, faults, "kerberos", "privacy");
     assert_eq!(differ, want, "{v}");
 }
+
+/// The DC's named-pipe registrations probed over SMB: anonymously, and on a session logged on
+/// with the domain account (NTLM, then Kerberos): every probe ends with a verdict on both
+/// sides (the logon worked, nothing undetermined) and the same pipes are callable logged on
+/// either way.
+#[test]
+#[ignore = "lab: needs root, samba-ad-dc, tshark and network namespaces"]
+fn over_named_pipes_the_dc_is_probed_anonymously_and_logged_on_with_ntlm_and_kerberos() {
+    let Some(_dc) = dc::setup("ntlm") else {
+        return;
+    };
+    let ntlm: Vec<String> = [
+        "--auth",
+        "ntlm",
+        "--user",
+        &format!("{}\\{}", dc::NETBIOS_DOMAIN, dc::USER),
+        "--auth-level",
+        "privacy",
+        "--pipes",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut kerberos = dc::kerberos_args("privacy");
+    kerberos.push("--pipes".into());
+    let mut callable = Vec::new();
+    for (what, auth) in [("ntlm", ntlm), ("kerberos", kerberos)] {
+        let (code, v, _) = interfaces(&auth);
+        assert_eq!(code, 1, "{what}: {v}");
+        let host = &v["hosts"][0];
+        assert_eq!(host["status"], "ok", "{what}: {host}");
+        let pipes: Vec<&serde_json::Value> = host["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i["road"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("ncacn_np:")
+            })
+            .collect();
+        assert!(pipes.len() >= 10, "{what}: too few pipe probes: {host}");
+        let mut open = BTreeSet::new();
+        for i in &pipes {
+            for side in ["anonymous", "authenticated"] {
+                let verdict = i[side]["verdict"].as_str().unwrap_or_default();
+                assert!(
+                    ["callable", "refused", "not-offered"].contains(&verdict),
+                    "{what} {side}: {i}"
+                );
+            }
+            if i["authenticated"]["verdict"] == "callable" {
+                open.insert(format!("{} {}", i["interface"], i["road"]));
+            }
+        }
+        eprintln!(
+            "{what}: {} pipe probes, {} callable logged on",
+            pipes.len(),
+            open.len()
+        );
+        assert!(
+            !open.is_empty(),
+            "{what}: nothing callable logged on: {host}"
+        );
+        callable.push(open);
+    }
+    assert_eq!(
+        callable[0], callable[1],
+        "NTLM and Kerberos sessions reach different pipes"
+    );
+}

@@ -175,8 +175,8 @@ async fn collect(target: Target, c: Arc<Collect>) -> Collected {
 }
 
 /// For each local source that found an SMB road open (445, 139), which named pipes open
-/// anonymously, and with the run's credentials when they were given and NTLM may be sent
-/// ([`AuthOptions::ntlm_credentials`](crate::epm::client::AuthOptions::ntlm_credentials)): those the map registers (the well-known ones when it could not be
+/// anonymously, and with the run's credentials when they were given and may be sent over SMB
+/// ([`AuthOptions::smb_credentials`](crate::epm::client::AuthOptions::smb_credentials)): those the map registers (the well-known ones when it could not be
 /// read), one session per source, port and logon, one after another, within the host's dump
 /// deadline each. The authenticated sessions go through the run's logon gate, so a logon
 /// failure counts toward the run's limit and none is sent past it.
@@ -197,7 +197,7 @@ async fn open_pipes(
     if names.is_empty() {
         return Vec::new();
     }
-    let user = c.dump.auth.ntlm_credentials();
+    let user = c.dump.auth.smb_credentials();
     let mut out = Vec::new();
     for o in observations.iter().filter(|o| {
         o.target == ip
@@ -735,7 +735,7 @@ mod tests {
     }
 
     #[test]
-    fn pipes_are_opened_with_the_credentials_only_where_ntlm_may_be_sent() {
+    fn pipes_are_opened_with_the_credentials_where_ntlm_or_kerberos_may_be_sent() {
         let with = |mode: AuthMode, no_ntlm: bool, creds: bool| {
             let mut opts = DumpOptions::default();
             opts.auth.mode = mode;
@@ -743,15 +743,16 @@ mod tests {
             if creds {
                 opts.auth.credentials = Some(Arc::new(Credentials::password("audit", "LAB", "pw")));
             }
-            opts.auth.ntlm_credentials().map(Credentials::display_user)
+            opts.auth.smb_credentials().map(Credentials::display_user)
         };
         let lab = Some("LAB\\audit".to_string());
         assert_eq!(with(AuthMode::Auto, false, true), lab);
         assert_eq!(with(AuthMode::Ntlm, false, true), lab);
         assert_eq!(with(AuthMode::Auto, true, true), None, "--no-ntlm");
-        for mode in [AuthMode::None, AuthMode::Kerberos, AuthMode::Negotiate] {
-            assert_eq!(with(mode, false, true), None, "{mode:?}");
-        }
+        // Kerberos sessions (the SMB logon follows --auth).
+        assert_eq!(with(AuthMode::Kerberos, true, true), lab);
+        assert_eq!(with(AuthMode::Negotiate, false, true), lab);
+        assert_eq!(with(AuthMode::None, false, true), None, "--auth none");
         assert_eq!(with(AuthMode::Auto, false, false), None, "no --user");
     }
 }

@@ -194,16 +194,17 @@ impl Default for AuthOptions {
 }
 
 impl AuthOptions {
-    /// The credentials an SMB session may log on with (NTLM): given, and NTLM allowed
-    /// (`--auth ntlm`, or `auto` without `--no-ntlm`); the one rule for every SMB logon the
-    /// audit and the interface probes make beside the dump.
-    pub fn ntlm_credentials(&self) -> Option<&Credentials> {
-        let ntlm = match self.mode {
-            AuthMode::Ntlm => true,
+    /// The credentials an SMB session may log on with: given, and NTLM allowed (`--auth ntlm`,
+    /// or `auto` without `--no-ntlm`), or Kerberos asked for (`--auth kerberos|negotiate`: the
+    /// session then logs on with Kerberos); the one rule for every SMB logon the audit and the
+    /// interface probes make beside the dump.
+    pub fn smb_credentials(&self) -> Option<&Credentials> {
+        let usable = match self.mode {
+            AuthMode::Ntlm | AuthMode::Kerberos | AuthMode::Negotiate => true,
             AuthMode::Auto => !self.no_ntlm,
-            AuthMode::None | AuthMode::Kerberos | AuthMode::Negotiate => false,
+            AuthMode::None => false,
         };
-        self.credentials.as_deref().filter(|_| ntlm)
+        self.credentials.as_deref().filter(|_| usable)
     }
 }
 
@@ -414,7 +415,7 @@ pub enum DumpError {
     #[error("--auth ntlm: the {0} road reads the endpoint mapper anonymously only")]
     AuthUnsupported(Transport),
     /// Kerberos was asked for on a road that does not carry it yet.
-    #[error("--auth kerberos: the {0} road does not carry Kerberos yet (TCP 135 and HTTP 593 do)")]
+    #[error("--auth kerberos: the {0} road does not carry Kerberos (TCP 135, HTTP 593 and SMB do)")]
     KerberosUnsupported(Transport),
     /// Kerberos needs the host's name for its service principal name.
     #[error(

@@ -386,16 +386,22 @@ fn is_logon_failure(e: &SmbError) -> bool {
     )
 }
 
-/// Log `s` on with `creds` (NTLM), under the run's logon gate: the credentials are not sent
-/// once the run's limit of logon failures is reached, and a logon failure here counts toward
-/// it, as a refused bind does. A guest logon is no logon with the credentials.
+/// Log `s` on with `creds` (Kerberos for `cifs/` on `target` with `--auth kerberos|negotiate`,
+/// else NTLM), under the run's logon gate: the credentials are not sent once the run's limit
+/// of logon failures is reached, and a logon failure here (the host's, or the KDC's) counts
+/// toward it, as a refused bind does. A guest logon is no logon with the credentials.
 async fn logon_gated(
     s: &mut Session,
-    creds: &Credentials,
+    (target, creds): (&str, &Credentials),
     opts: &DumpOptions,
     by: Instant,
 ) -> Result<(), String> {
-    let what = "smb session setup (NTLM)";
+    let kerberos = opts.auth.mode.is_kerberos();
+    let what = if kerberos {
+        "smb session setup (Kerberos)"
+    } else {
+        "smb session setup (NTLM)"
+    };
     let gate = &opts.auth.gate;
     let Some(permit) = gate.acquire().await else {
         return Err(format!(
@@ -403,9 +409,19 @@ async fn logon_gated(
             gate.failures()
         ));
     };
-    match timeout_at(by, s.logon_ntlm(creds)).await {
+    let logon = if kerberos {
+        let (Some(kdc), Some(spn)) = (opts.auth.kdc.as_deref(), smb_spn(target, opts)) else {
+            return Err(format!(
+                "{what}: not sent, no KDC or no host name for {target} (--realm, --kdc, --target-name)"
+            ));
+        };
+        timeout_at(by, s.logon_kerberos(kdc, creds, &spn)).await
+    } else {
+        timeout_at(by, s.logon_ntlm(creds)).await
+    };
+    match logon {
         Err(_) => Err(format!("{what}: timed out")),
-        Ok(Ok(Logon::Ntlm { .. })) => {
+        Ok(Ok(Logon::Ntlm { .. } | Logon::Kerberos)) => {
             permit.accepted();
             Ok(())
         }
@@ -413,7 +429,7 @@ async fn logon_gated(
             "{what}: the server logged the credentials on as guest"
         )),
         Ok(Err(e)) => {
-            if is_logon_failure(&e) {
+            if is_logon_failure(&e) || matches!(e, SmbError::Auth(AuthError::LogonFailure(_))) {
                 permit.logon_failure();
             }
             Err(format!("{what}: {e}"))
@@ -423,7 +439,7 @@ async fn logon_gated(
 
 /// Open each of `names` on `IPC$` of `addr` (445, or 139 with a NetBIOS session request to
 /// `target`) from `source`, on an anonymous session or, with `creds`, logged on with them
-/// (NTLM, under the run's logon gate), closing each again; every step within the dump's step
+/// (NTLM or Kerberos, under the run's logon gate), closing each again; every step within the dump's step
 /// limits and all of it before `deadline`. Never fails: what went wrong is in the result.
 pub async fn open_pipes_from(
     target: &str,
@@ -473,7 +489,7 @@ pub async fn open_pipes_from(
                     .map_err(|_| timed_out(what))?
                     .map_err(|e| format!("{what}: {e}"))?;
             }
-            Some(c) => logon_gated(&mut s, c, opts, within(opts.call_timeout)).await?,
+            Some(c) => logon_gated(&mut s, (target, c), opts, within(opts.call_timeout)).await?,
         }
         let what = "smb tree connect IPC$";
         timeout_at(
@@ -525,8 +541,8 @@ pub async fn open_pipes_from(
 }
 
 /// Probe one interface over the named pipe `name` (without `\\pipe\\`) on `addr` (the SMB
-/// port): an anonymous SMB session, or with `creds` one logged on with them (NTLM, under the
-/// run's logon gate), then an unauthenticated bind to `syntax` on the pipe, as over TCP (the
+/// port): an anonymous SMB session, or with `creds` one logged on with them (NTLM or Kerberos
+/// as `--auth` says, under the run's logon gate), then an unauthenticated bind to `syntax` on the pipe, as over TCP (the
 /// server sees the session's user), and one call at `opnum` (`epm::reach` picks one beyond
 /// every dispatch table), from the local address `source` when one is given.
 pub(crate) async fn probe_pipe(
@@ -546,7 +562,7 @@ pub(crate) async fn probe_pipe(
     let road = SmbRoad::new(target, &addrs, opts, &smb);
     let (pipe, _) = match creds {
         None => road.open_pipe(addr, deadline, None, name).await?,
-        // Logged on with the credentials (NTLM), under the run's logon gate: not sent once the
+        // Logged on with the credentials (NTLM or Kerberos), under the run's logon gate: not sent once the
         // run's limit of logon failures is reached, and a logon failure here counts.
         Some(c) => {
             let gate = &opts.auth.gate;

@@ -638,8 +638,8 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
             };
             pause(&mut first).await;
             if let Some(name) = &sel.pipe {
-                // Over the pipe: an anonymous SMB session, then, when the dump authenticated
-                // and NTLM may be sent, a session logged on with the credentials.
+                // Over the pipe: an anonymous SMB session, then, when the dump authenticated,
+                // a session logged on with the credentials (NTLM or Kerberos, as --auth says).
                 let probe = |creds| {
                     super::pipe::probe_pipe(
                         target,
@@ -652,7 +652,7 @@ pub async fn reach_dump(target: &str, dump: &HostDump, opts: &ReachOptions) -> I
                     )
                 };
                 let anonymous = classify(&probe(None).await);
-                let smb_creds = opts.dump.auth.ntlm_credentials().filter(|_| authenticated);
+                let smb_creds = opts.dump.auth.smb_credentials().filter(|_| authenticated);
                 let logged_on = match smb_creds {
                     Some(c) => {
                         pause(&mut first).await;
