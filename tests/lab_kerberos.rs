@@ -1,7 +1,6 @@
 //! Lab tests of Kerberos against a real Active Directory domain controller (Samba AD DC in its
 //! own namespaces, tests/lab/dc.sh; root, `#[ignore]`; the README's test command runs them):
-//! Kerberos dumps at connect, integrity and privacy (and through SPNEGO at integrity and
-//! privacy) list exactly the anonymous dump's entries, and a tshark capture shows auth type 16
+//! Kerberos dumps at connect, integrity and privacy (and through SPNEGO at each level too) list exactly the anonymous dump's entries, and a tshark capture shows auth type 16
 //! (9 for SPNEGO) in the bind, bind_ack and third leg at the chosen level, at integrity every
 //! request and response at level 5 with a 28-byte MIC and the stub in clear, and at privacy
 //! no stub in clear; several hosts in one run cost one TGT (two AS requests:
@@ -86,6 +85,7 @@ fn kerberos_dumps_list_the_anonymous_entries_and_the_wire_shows_kerberos() {
         ("kerberos", "connect", "2"),
         ("kerberos", "integrity", "5"),
         ("kerberos", "privacy", "6"),
+        ("negotiate", "connect", "2"),
         ("negotiate", "integrity", "5"),
         ("negotiate", "privacy", "6"),
     ] {

@@ -1668,8 +1668,7 @@ pub(crate) async fn dump_with(target: &str, opts: &DumpOptions, road: &impl Road
 }
 
 /// `--auth auto` with a KDC known (TCP and HTTP): anonymous; when the endpoint mapper refuses
-/// that, Kerberos inside SPNEGO through the same path as `--auth negotiate` (plain Kerberos at
-/// connect), at the same level; when Kerberos fails for another reason than
+/// that, Kerberos inside SPNEGO through the same path as `--auth negotiate`, at the same level; when Kerberos fails for another reason than
 /// the credentials (no host name, the KDC unreachable, the bind refused), NTLM, unless
 /// `--no-ntlm`. A KDC's refusal of the credentials is not retried with NTLM (the same password
 /// would count once more against the account's lockout).
@@ -1693,13 +1692,8 @@ pub(crate) async fn auto_with_kerberos(
     let kopts = DumpOptions {
         auth: AuthOptions {
             // Kerberos inside SPNEGO (auth_type 9, NTLM not offered inside it), as Windows'
-            // RPC_C_AUTHN_GSS_NEGOTIATE; plain Kerberos at connect, where SPNEGO does not
-            // complete against Samba.
-            mode: if opts.auth.level == Level::Connect {
-                AuthMode::Kerberos
-            } else {
-                AuthMode::Negotiate
-            },
+            // RPC_C_AUTHN_GSS_NEGOTIATE, at every level.
+            mode: AuthMode::Negotiate,
             ..opts.auth.clone()
         },
         ..opts.clone()

@@ -26,7 +26,9 @@ use super::auth::{AuthError, Credentials, Level, Secret, buffers, verifier};
 use super::krb_mic::{MIC_LEN, Mic, MicError, Role};
 use crate::wire::auth::{SecTrailer, auth_type};
 use crate::wire::pdu::AuthLayout;
+use picky_krb::constants::gss_api::ACCEPT_COMPLETE;
 use picky_krb::crypto::CipherSuite;
+use picky_krb::gss_api::NegTokenTarg1;
 use sspi::generator::GeneratorState;
 use sspi::{
     AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation,
@@ -376,6 +378,21 @@ pub fn spn_for(name: &str) -> String {
     }
 }
 
+/// Whether `token` is a SPNEGO NegTokenResp (RFC 4178 4.2.2) that says accept-completed and
+/// carries neither a mechanism token nor a mechListMIC.
+fn accept_completed_without_mic(token: &[u8]) -> bool {
+    let Ok(targ) = picky_asn1_der::from_bytes::<NegTokenTarg1>(token) else {
+        return false;
+    };
+    let targ = targ.0;
+    let completed = targ
+        .neg_result
+        .0
+        .as_ref()
+        .is_some_and(|r| r.0.0 == ACCEPT_COMPLETE);
+    completed && targ.mech_list_mic.0.is_none() && targ.response_token.0.is_none()
+}
+
 /// The sspi package of a context: Kerberos itself (`auth_type` 16), or Kerberos inside SPNEGO
 /// (Negotiate, `auth_type` 9, with NTLM switched off in its package list).
 enum Pkg {
@@ -486,11 +503,6 @@ impl KrbAuth {
         spnego: bool,
         dce: bool,
     ) -> Result<(Self, Vec<u8>), AuthError> {
-        if spnego && level == Level::Connect {
-            return Err(AuthError::Kerberos(
-                "SPNEGO at the connect level is not supported yet (the exchange does not complete against Samba 4.17): use --auth kerberos at connect, or --auth negotiate at privacy".into(),
-            ));
-        }
         if let Secret::NtHash(_) = &creds.secret {
             return Err(AuthError::Kerberos(
                 "Kerberos with an NT hash (RC4 key) is not supported: give the password or --keytab"
@@ -630,11 +642,32 @@ impl KrbAuth {
             ));
         }
         let mut session = KdcSession::new(kdc);
-        let (out, complete) = self.step(Some(token), &mut session).await?;
+        let (out, mut complete) = self.step(Some(token), &mut session).await?;
+        if !complete && out.is_empty() && self.spnego_done_without_mic(token) {
+            // SPNEGO at the connect level: sspi has checked the AP-REP (its Kerberos context is
+            // complete, which is why it sent its mechListMIC) and now waits for the acceptor's
+            // mechListMIC. Samba's last NegTokenResp is accept-completed without one: RFC 4178
+            // 5 makes the MICs optional when the mechanism chosen is the initiator's first
+            // (Kerberos is the only one offered, so no list could have been downgraded), and
+            // at connect nothing later is signed that the MIC's key would protect. The
+            // acceptor has said the exchange is over: it is.
+            tracing::debug!("SPNEGO: accept-completed without a mechListMIC at connect");
+            self.established = true;
+            complete = true;
+        }
         if complete && self.level == Level::Integrity {
             self.mic = Some(self.start_mic()?);
         }
         Ok((out, complete))
+    }
+
+    /// Whether `token` is SPNEGO's final answer, accept-completed without a mechListMIC, to a
+    /// Negotiate context at the connect level (the one case [`KrbAuth::next`] completes
+    /// itself).
+    fn spnego_done_without_mic(&self, token: &[u8]) -> bool {
+        matches!(self.pkg, Pkg::Negotiate(_))
+            && self.level == Level::Connect
+            && accept_completed_without_mic(token)
     }
 
     /// The MIC state of a complete context at the integrity level: sspi's key of the context
@@ -1002,30 +1035,52 @@ mod tests {
     }
 
     #[test]
-    fn spnego_at_connect_is_refused_before_any_packet() {
-        let kdc = Kdc::new(
-            "lab",
-            "127.0.0.1:9".parse().unwrap(),
-            Duration::from_secs(1),
-        );
-        let creds = Credentials::password("u", "LAB", "pw");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let e = rt
-            .block_on(KrbAuth::start(
-                &kdc,
-                &creds,
-                "host/x",
-                Level::Connect,
-                0,
-                true,
-            ))
-            .unwrap_err();
-        assert!(e.to_string().contains("SPNEGO at the connect level"), "{e}");
-        assert_eq!(kdc.requests_sent(), 0);
-        assert_eq!(kdc.realm(), "LAB");
+    fn spnego_ends_at_connect_on_accept_completed_without_a_mic_only() {
+        use picky_asn1::wrapper::{
+            ExplicitContextTag0, ExplicitContextTag1, ExplicitContextTag2, ExplicitContextTag3,
+            OctetStringAsn1, Optional,
+        };
+        use picky_asn1_der::Asn1RawDer;
+        use picky_krb::constants::gss_api::ACCEPT_INCOMPLETE;
+        use picky_krb::gss_api::NegTokenTarg;
+        let token = |result: [u8; 3], response: bool, mic: bool| {
+            let t = ExplicitContextTag1::from(NegTokenTarg {
+                neg_result: Optional::from(Some(ExplicitContextTag0::from(Asn1RawDer(
+                    result.to_vec(),
+                )))),
+                supported_mech: Optional::from(None),
+                response_token: Optional::from(
+                    response.then(|| ExplicitContextTag2::from(OctetStringAsn1::from(vec![1]))),
+                ),
+                mech_list_mic: Optional::from(
+                    mic.then(|| ExplicitContextTag3::from(OctetStringAsn1::from(vec![2; 28]))),
+                ),
+            });
+            picky_asn1_der::to_vec(&t).unwrap()
+        };
+        assert!(accept_completed_without_mic(&token(
+            ACCEPT_COMPLETE,
+            false,
+            false
+        )));
+        // A MIC, a token still to read, or an exchange not over: sspi decides.
+        assert!(!accept_completed_without_mic(&token(
+            ACCEPT_COMPLETE,
+            false,
+            true
+        )));
+        assert!(!accept_completed_without_mic(&token(
+            ACCEPT_COMPLETE,
+            true,
+            false
+        )));
+        assert!(!accept_completed_without_mic(&token(
+            ACCEPT_INCOMPLETE,
+            false,
+            false
+        )));
+        assert!(!accept_completed_without_mic(b"not DER"));
+        assert!(!accept_completed_without_mic(&[]));
     }
 
     #[test]
