@@ -447,6 +447,21 @@ fn audit_judges_interface_probes_made_on_a_vantage_host() {
     // Exit 3: with --no-probe and no port observation the fence itself is `unverified`.
     assert_eq!(code, Some(3), "{v}");
     assert!(!support::findings_with(&v, "unverified").is_empty(), "{v}");
+    // The evidence names both files the verdict rests on, the filters with their digest.
+    let inputs = &v["inputs"];
+    assert_eq!(
+        inputs["interface_observation_files"],
+        serde_json::json!([vantage]),
+        "{inputs}"
+    );
+    assert_eq!(inputs["rpc_filter_files"][0]["path"], file, "{inputs}");
+    let digest = inputs["rpc_filter_files"][0]["sha256"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{inputs}"
+    );
     let list = v["hosts"][0]["interfaces"]["interfaces"]
         .as_array()
         .unwrap();

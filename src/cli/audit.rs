@@ -174,10 +174,11 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
     let probe_config = args.probe.config(super::fd_budget().probes);
     let dump = args.epm.options()?;
     let roads = crate::audit::roads::at(dump.roads.http_port, dump.roads.udp_port);
-    let rpc_filters = if args.rpc_filter.is_empty() {
-        None
+    let (rpc_filters, rpc_filter_files) = if args.rpc_filter.is_empty() {
+        (None, Vec::new())
     } else {
-        Some(crate::policy::load_rpc_filters(&args.rpc_filter)?)
+        let loaded = crate::policy::load_rpc_filters(&args.rpc_filter)?;
+        (Some(loaded.filters), loaded.files)
     };
     let req = AuditRequest {
         targets: targets.clone(),
@@ -221,6 +222,12 @@ pub fn prepare(args: &AuditArgs) -> Result<Prepared, Error> {
                 .collect(),
             default_action: args.default_action.into(),
             stand_ins: Vec::new(),
+            rpc_filter_files,
+            interface_observation_files: args
+                .interface_observations
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
         },
         generated_at: jiff::Timestamp::now().to_string(),
     };

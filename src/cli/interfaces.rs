@@ -94,7 +94,7 @@ pub fn run(args: InterfacesArgs) -> Result<Exit, Error> {
     let filters = if args.rpc_filter.is_empty() {
         None
     } else {
-        Some(crate::policy::load_rpc_filters(&args.rpc_filter)?)
+        Some(crate::policy::load_rpc_filters(&args.rpc_filter)?.filters)
     };
     let dump = args.epm.options()?;
     let connect_timeout = dump.connect_timeout;

@@ -356,7 +356,7 @@ fn explain(a: ExplainArgs) -> Result<Exit, Error> {
 fn explain_interface(a: ExplainArgs, interface: uuid::Uuid) -> Result<Exit, Error> {
     use crate::inert::cell;
     use crate::policy::rpc_filter::Call;
-    let filters = policy::load_rpc_filters(&a.common.files)?;
+    let filters = policy::load_rpc_filters(&a.common.files)?.filters;
     let call = Call {
         interface,
         src: a.src,

@@ -298,10 +298,15 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions) -> Result<LoadedPolicy, Polic
 
 /// Read RPC filter files (`netsh rpc filter` commands or `show filter` output), in order, into
 /// one set of filters ([`netsh_rpc`]). A file that holds none is refused.
-pub fn load_rpc_filters(paths: &[PathBuf]) -> Result<rpc_filter::RpcFilters, PolicyError> {
+pub fn load_rpc_filters(paths: &[PathBuf]) -> Result<LoadedRpcFilters, PolicyError> {
     let mut all = rpc_filter::RpcFilters::default();
+    let mut files = Vec::with_capacity(paths.len());
     for p in paths {
         let (path, bytes) = read_file(p)?;
+        files.push(FileDigest {
+            path: path.clone(),
+            sha256: sha256_hex(&bytes),
+        });
         let read = netsh_rpc::parse(&path, &bytes)?;
         // `show filter` on a host without filters prints the header alone: no filter, read.
         let listing = text::decode(&bytes)
@@ -317,7 +322,33 @@ pub fn load_rpc_filters(paths: &[PathBuf]) -> Result<rpc_filter::RpcFilters, Pol
         }
         all.filters.extend(read.filters);
     }
-    Ok(all)
+    Ok(LoadedRpcFilters {
+        filters: all,
+        files,
+    })
+}
+
+/// The RPC filters of `--rpc-filter` files, and the files they came from.
+#[derive(Debug, Clone)]
+pub struct LoadedRpcFilters {
+    pub filters: rpc_filter::RpcFilters,
+    pub files: Vec<FileDigest>,
+}
+
+/// A file that was read, by name and content, for a report's inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FileDigest {
+    pub path: String,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub sha256: String,
+}
+
+/// SHA-256 of `bytes`, lower-case hex: how reports identify the files they read.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn is_reg_file(lines: &[Line]) -> bool {
@@ -330,10 +361,7 @@ fn is_reg_file(lines: &[Line]) -> bool {
 /// Parse one file's bytes (no I/O): what issue 5's fix scripts are checked with.
 pub fn parse_text(name: &str, bytes: &[u8]) -> ParsedFile {
     let decoded = text::decode(bytes);
-    let sha256 = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = sha256_hex(bytes);
     let mut sink = Sink::new(name);
     let mut pf = ParsedFile {
         name: name.to_string(),

@@ -78,6 +78,14 @@ pub struct Inputs {
     /// about the well-known port, each row with the port probed. Absent for a real audit.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stand_ins: Vec<crate::ports::StandIn>,
+    /// The RPC filters meant to hold (`--rpc-filter`), with their SHA-256; absent when none
+    /// was given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rpc_filter_files: Vec<crate::policy::FileDigest>,
+    /// Interface probe documents merged in (`--interface-observations`); absent when none was
+    /// given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interface_observation_files: Vec<String>,
 }
 
 /// One host's dump and its counts.
@@ -467,6 +475,18 @@ pub fn render_styled(report: &AuditReport, color: bool) -> String {
             .collect();
         out.push_str(&format!("Configured (--store): {}\n", files.join(", ")));
     }
+    if !report.inputs.rpc_filter_files.is_empty() {
+        let files: Vec<_> = report
+            .inputs
+            .rpc_filter_files
+            .iter()
+            .map(|f| field(&f.path))
+            .collect();
+        out.push_str(&format!(
+            "RPC filters (--rpc-filter): {}\n",
+            files.join(", ")
+        ));
+    }
     out.push_str(&format!(
         "Range {} ({} ports, from {}); policy files: {}\n",
         report.inputs.range,
@@ -622,6 +642,8 @@ pub(crate) mod testing {
                 observation_files: vec![],
                 default_action: Action::Pass,
                 stand_ins: Vec::new(),
+                rpc_filter_files: Vec::new(),
+                interface_observation_files: Vec::new(),
             },
             generated_at: generated_at.into(),
         }

@@ -199,6 +199,18 @@ fn summary(report: &AuditReport) -> Markup {
                 @if !i.observation_files.is_empty() {
                     dt { "Observation files" } dd { (list_excerpt(&i.observation_files, 20)) }
                 }
+                @if !i.rpc_filter_files.is_empty() {
+                    dt { "RPC filters (--rpc-filter)" } dd {
+                        ul {
+                            @for f in &i.rpc_filter_files {
+                                li { code { (t(&f.path)) } " (SHA-256 " code.hash { (t(&f.sha256)) } ")" }
+                            }
+                        }
+                    }
+                }
+                @if !i.interface_observation_files.is_empty() {
+                    dt { "Interface observation files" } dd { (list_excerpt(&i.interface_observation_files, 20)) }
+                }
                 dt { "Generated" } dd { (t(&report.generated_at)) }
             }
         }

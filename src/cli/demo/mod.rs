@@ -232,6 +232,8 @@ async fn audit_fixture(
             observation_files: Vec::new(),
             default_action: Action::Pass,
             stand_ins,
+            rpc_filter_files: Vec::new(),
+            interface_observation_files: Vec::new(),
         },
         generated_at: jiff::Timestamp::now().to_string(),
     };
