@@ -395,6 +395,12 @@ fn no_password_key_or_ticket_in_any_output_at_trace() {
             outputs.push(format!("{}\n{}", r.stdout, r.stderr));
         }
     }
+    // And over SMB: the session's key signs every message there.
+    let mut a = args(&[dc::DC_IP], &dc::kerberos_args("integrity"));
+    a.extend(["--transport".into(), "smb".into(), "-vv".into()]);
+    let r = dc::rpcaudit(&a, Some(dc::PASSWORD), Some("trace"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    outputs.push(format!("{}\n{}", r.stdout, r.stderr));
     let (raw, tickets) = capture.finish("kerberos", &["kerberos.cipher"]);
     let all = outputs.join("\n");
     assert!(all.contains("kerberos"), "the runs said nothing: {all}");
