@@ -4,7 +4,8 @@
 //! (9 for SPNEGO) in the bind, bind_ack and third leg at the chosen level, at integrity every
 //! request and response at level 5 with a 28-byte MIC and the stub in clear, and at privacy
 //! no stub in clear; several hosts in one run cost one TGT (two AS requests:
-//! without and with pre-authentication) and a service ticket each; a wrong password is one KDC
+//! without and with pre-authentication) and a service ticket each, the password's key derived
+//! once; a wrong password is one KDC
 //! refusal for the whole run and exit 3; with `ntlm auth = disabled` NTLM is refused and
 //! Kerberos accepted, and `--auth-survey` says exactly that; no password, key or ticket reaches any output at RUST_LOG=trace;
 //! over SMB (`--transport smb`) a Kerberos session setup (AP-REQ, AP-REP) reads the same map
@@ -198,7 +199,7 @@ fn three_hosts_cost_one_tgt_and_a_service_ticket_each() {
     let r = dc::rpcaudit(
         &args(&targets, &dc::kerberos_args("privacy")),
         Some(dc::PASSWORD),
-        None,
+        Some("rpcaudit=debug"),
     );
     let (_, msgs) = capture.finish("kerberos", &["kerberos.msg_type"]);
     let msgs = kdc_messages(&msgs);
@@ -208,6 +209,14 @@ fn three_hosts_cost_one_tgt_and_a_service_ticket_each() {
         assert_eq!(v["hosts"][k]["status"], "ok", "{}", v["hosts"][k]);
         assert_eq!(entries(&v, k), expected);
     }
+    // The password's key is derived once for the run, after the first TGT, and the later
+    // hosts' contexts are given that key (it opened the AS-REP, or it would not be used).
+    assert_eq!(
+        r.stderr.matches("the password's key derived once").count(),
+        1,
+        "{}",
+        r.stderr
+    );
     // "12,14": a TGS-REQ carries an AP-REQ (14) in its pre-authentication data.
     let count = |t: &str| {
         msgs.iter()

@@ -23,6 +23,7 @@
 //! context sspi exposes.
 
 use super::auth::{AuthError, Credentials, Level, Secret, buffers, verifier};
+use super::krb_key::{self, LongTermKey};
 use super::krb_mic::{MIC_LEN, Mic, MicError, Role};
 use crate::wire::auth::{SecTrailer, auth_type};
 use crate::wire::pdu::AuthLayout;
@@ -82,6 +83,9 @@ pub struct Kdc {
     step_timeout: Duration,
     sent: AtomicUsize,
     as_state: tokio::sync::Mutex<AsState>,
+    /// The password's key, derived once from the kept AS exchange (`epm::krb_key`), for the
+    /// user it was derived for.
+    derived: std::sync::Mutex<Option<(String, Arc<LongTermKey>)>>,
 }
 
 #[derive(Default)]
@@ -137,8 +141,52 @@ impl Kdc {
             addr,
             step_timeout,
             sent: AtomicUsize::new(0),
+            derived: std::sync::Mutex::new(None),
             as_state: tokio::sync::Mutex::new(AsState::Empty),
         }
+    }
+
+    /// The long-term key of `creds`' password, derived once from the kept AS exchange and
+    /// checked against it (later contexts give it to sspi instead of the password, skipping
+    /// its string-to-key); `None` before the first TGT, or when no key derived here opens it.
+    async fn password_key(&self, creds: &Credentials) -> Option<Arc<LongTermKey>> {
+        let Secret::Password(password) = &creds.secret else {
+            return None;
+        };
+        let derived = || {
+            let d = self.derived.lock().ok()?;
+            let (user, key) = d.as_ref()?;
+            (*user == creds.user).then(|| key.clone())
+        };
+        if let Some(key) = derived() {
+            return Some(key);
+        }
+        // Under the AS state's lock: hosts starting at once derive it once between them.
+        let state = self.as_state.lock().await;
+        if let Some(key) = derived() {
+            return Some(key);
+        }
+        let (as_rep, preauth) = match &*state {
+            AsState::Kept {
+                preauth_required,
+                as_rep,
+                until,
+            } if Instant::now() < *until => (as_rep, preauth_required),
+            _ => return None,
+        };
+        let key = Arc::new(krb_key::from_password(
+            as_rep.get(4..)?,
+            preauth.get(4..),
+            password.expose(),
+        )?);
+        tracing::debug!(
+            kdc = %self.addr,
+            "the password's key derived once for this run (later tickets skip the derivation)"
+        );
+        if let Ok(mut d) = self.derived.lock() {
+            *d = Some((creds.user.clone(), key.clone()));
+        }
+        Some(key)
     }
 
     /// How reports name `creds`' principal in this realm: `user@REALM`.
@@ -541,11 +589,21 @@ impl KrbAuth {
                     key_enctype,
                 })
             }
-            Secret::Password(password) => AuthIdentity {
-                username,
-                password: password.expose().clone().into(),
-            }
-            .into(),
+            Secret::Password(password) => match kdc.password_key(creds).await {
+                // The key derived once this run: sspi skips PBKDF2 for this context.
+                Some(k) => sspi::Credentials::Keytab(KeytabIdentity {
+                    principal: username,
+                    key: k.key.to_vec().into(),
+                    key_enctype: CipherSuite::try_from(usize::from(k.enctype)).map_err(|_| {
+                        AuthError::Kerberos(format!("a key of enctype {}", k.enctype))
+                    })?,
+                }),
+                None => AuthIdentity {
+                    username,
+                    password: password.expose().clone().into(),
+                }
+                .into(),
+            },
             Secret::NtHash(_) => {
                 return Err(AuthError::Kerberos(
                     "an NT hash is not a Kerberos key".into(),

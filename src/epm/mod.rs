@@ -11,6 +11,7 @@ pub mod connection;
 pub mod datagram;
 pub mod dump;
 pub mod kerberos;
+pub mod krb_key;
 pub mod krb_mic;
 pub mod names;
 pub mod pipe;
