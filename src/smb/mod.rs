@@ -13,6 +13,7 @@
 //! wait under a deadline.
 
 pub mod codec;
+pub mod crypto;
 pub mod header;
 pub mod msg;
 pub mod netbios;
