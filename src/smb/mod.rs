@@ -13,6 +13,7 @@
 //! wait under a deadline.
 
 pub mod codec;
+pub mod contexts;
 pub mod crypto;
 pub mod header;
 pub mod msg;
@@ -21,6 +22,7 @@ pub mod ntlm_anon;
 pub mod pipe;
 pub mod session;
 pub mod signing;
+pub mod transform;
 
 /// Why SMB bytes could not be decoded or encoded. Every variant says what was being read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,18 +1,29 @@
 //! One SMB2 session over TCP: connect (445 directly, or 139 after a NetBIOS session request),
-//! negotiate 2.0.2/2.1, log on (anonymously, or with NTLM through sspi), connect to `IPC$`, and
+//! negotiate 2.0.2 to 3.1.1 (the 3.1.1 negotiate contexts in [`contexts`](super::contexts)), log
+//! on (anonymously, or with NTLM through sspi), turn the session key into the session's keys
+//! ([`Session::install_session_key`], [`crypto`](super::crypto)), connect to `IPC$`, and
 //! exchange one request and its response at a time: message ids in order, credits counted,
 //! interim `STATUS_PENDING` answers waited through, every response's signature verified once
-//! the session signs. Messages are capped ([`MAX_MESSAGE`]) before they are buffered.
+//! the session signs, and every message sealed in a transform header
+//! ([`transform`](super::transform)) once the session or the share requires encryption. For
+//! 3.1.1 the NEGOTIATE and SESSION_SETUP messages are folded into the preauth hash as they pass
+//! through [`Session::exchange`]. Messages are capped ([`MAX_MESSAGE`]) before they are
+//! buffered.
 //!
 //! Nothing here waits without bound on its own terms: every method is one step of a dump that
 //! the caller (`epm::pipe`) runs under `tokio::time::timeout_at`, and a cancelled step leaves
 //! the session unusable, which is how a timed-out dump ends anyway.
 
+use super::crypto::{self, Preauth};
 use super::header::{Command, FLAG_SIGNED, HEADER_LEN, Header, status};
-use super::msg::{self, DIALECTS, FileId, SESSION_FLAG_IS_GUEST, SESSION_FLAG_IS_NULL};
+use super::msg::{
+    self, DIALECT_202, DIALECT_210, DIALECT_300, DIALECT_302, DIALECT_311, DIALECTS, FileId,
+    SESSION_FLAG_IS_GUEST, SESSION_FLAG_IS_NULL,
+};
 use super::netbios::{self, Frame};
 use super::signing::{SigningError, SigningKey};
-use super::{SmbWireError, ntlm_anon};
+use super::transform::{self, Cipher, Encryption, TransformError};
+use super::{SmbWireError, contexts, ntlm_anon};
 use crate::epm::auth::{AuthError, ClientAuth, Credentials, Level};
 use std::net::{IpAddr, SocketAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -20,6 +31,8 @@ use tokio::net::{TcpSocket, TcpStream};
 
 /// The largest message accepted: a read of [`MAX_IO`] bytes and its header, with room to spare.
 pub const MAX_MESSAGE: usize = MAX_IO as usize + 4096;
+/// The largest frame accepted: a message of [`MAX_MESSAGE`] bytes behind a transform header.
+const MAX_FRAME: usize = MAX_MESSAGE + transform::TRANSFORM_LEN;
 /// The most asked of one read, write or transceive (no `CAP_LARGE_MTU`: 2.x without credits
 /// charges allows 64 KiB).
 pub const MAX_IO: u32 = 65536;
@@ -48,13 +61,13 @@ pub enum SmbError {
     #[error("the NetBIOS session request was answered with a retarget, which is not followed")]
     NetbiosRetarget,
     #[error(
-        "the server chose SMB dialect 0x{0:04x}; rpcaudit offers 2.0.2 and 2.1 only (SMB 3 is not read yet)"
+        "the server chose SMB dialect 0x{0:04x}, which was not offered (rpcaudit offers 2.0.2, 2.1, 3.0, 3.0.2 and 3.1.1)"
     )]
     Dialect(u16),
     /// The server refused every dialect offered (MS-SMB2 3.3.5.4: STATUS_NOT_SUPPORTED when no
-    /// common dialect is found): a server that requires SMB 3.x (`server min protocol = SMB3`).
+    /// common dialect is found): a server that requires a dialect newer than 3.1.1, or SMB1.
     #[error(
-        "{}: the server accepts none of the dialects offered, SMB 2.0.2 and 2.1; it requires SMB 3.x (3.0, 3.0.2 or 3.1.1), which rpcaudit does not read yet",
+        "{}: the server accepts none of the dialects offered, SMB 2.0.2, 2.1, 3.0, 3.0.2 and 3.1.1",
         status::describe(*.0)
     )]
     NoCommonDialect(u32),
@@ -70,8 +83,27 @@ pub enum SmbError {
     Auth(#[from] AuthError),
     #[error("IPC$ is not a pipe share (share type {0})")]
     NotPipeShare(u8),
-    #[error("the server requires encryption of the session (SMB 3), which is not supported")]
+    /// The server requires encryption (of the session, or of `IPC$`), which needs a session
+    /// key: a null or guest session has none.
+    #[error(
+        "the server requires SMB 3 encryption, which a null or guest session cannot have (no session key): log on with credentials (--auth ntlm)"
+    )]
     EncryptionRequired,
+    /// The server requires encryption but agreed on no cipher rpcaudit offers.
+    #[error(
+        "the server requires SMB 3 encryption but agreed on no cipher rpcaudit offers (AES-128-GCM, AES-128-CCM) in dialect {}",
+        msg::dialect_name(*.0)
+    )]
+    NoCipher(u16),
+    /// A message could not be sealed, or a received one did not open.
+    #[error("{command}: {source}")]
+    Encryption {
+        command: &'static str,
+        source: TransformError,
+    },
+    /// The session encrypts, yet the server answered in clear.
+    #[error("{0}: an unencrypted answer on a session that encrypts")]
+    Unencrypted(&'static str),
 }
 
 impl SmbError {
@@ -107,6 +139,16 @@ pub struct Session {
     signing: Option<SigningKey>,
     signing_required: bool,
     dialect: u16,
+    /// The 3.1.1 preauth hash, while the negotiate and the session setup run.
+    preauth: Option<Preauth>,
+    /// The cipher the negotiate agreed on (3.x), if any.
+    cipher: Option<Cipher>,
+    /// The session's encryption keys, once installed with a cipher agreed.
+    encryption: Option<Encryption>,
+    /// The server flagged the session SESSION_FLAG_ENCRYPT_DATA.
+    encrypt_required: bool,
+    /// Every message is sealed from here on (the session or the share requires it).
+    encrypting: bool,
     max_read: u32,
     max_write: u32,
     max_transact: u32,
@@ -160,6 +202,11 @@ impl Session {
             signing: None,
             signing_required: false,
             dialect: 0,
+            preauth: None,
+            cipher: None,
+            encryption: None,
+            encrypt_required: false,
+            encrypting: false,
             max_read: MAX_IO,
             max_write: MAX_IO,
             max_transact: MAX_IO,
@@ -182,6 +229,14 @@ impl Session {
     /// Whether messages are signed and verified.
     pub fn signs(&self) -> bool {
         self.signing.is_some()
+    }
+
+    /// Whether every message is sealed (SMB 3 encryption), and with what.
+    pub fn encrypts(&self) -> Option<Cipher> {
+        self.encryption
+            .as_ref()
+            .filter(|_| self.encrypting)
+            .map(Encryption::cipher)
     }
 
     /// Whether the server said it requires signing.
@@ -227,9 +282,9 @@ impl Session {
     /// Read more bytes into the buffer (at most one message plus one read held).
     async fn fill(&mut self) -> Result<(), SmbError> {
         let mut chunk = [0u8; 8 * 1024];
-        let want = chunk.len().min(
-            (MAX_MESSAGE + netbios::FRAME_HEADER + chunk.len()).saturating_sub(self.buf.len()),
-        );
+        let want = chunk
+            .len()
+            .min((MAX_FRAME + netbios::FRAME_HEADER + chunk.len()).saturating_sub(self.buf.len()));
         let n = self.stream.read(&mut chunk[..want]).await?;
         if n == 0 {
             return Err(SmbError::Closed);
@@ -241,7 +296,7 @@ impl Session {
     /// The next whole SMB2 message (keep-alives dropped).
     async fn read_message(&mut self) -> Result<Vec<u8>, SmbError> {
         loop {
-            match netbios::frame_header(&self.buf, MAX_MESSAGE)? {
+            match netbios::frame_header(&self.buf, MAX_FRAME)? {
                 Frame::KeepAlive => {
                     self.buf.drain(..netbios::FRAME_HEADER);
                     continue;
@@ -275,16 +330,34 @@ impl Session {
         let mut m = Vec::with_capacity(HEADER_LEN + body.len());
         Header::request(command, id, self.tree_id, self.session_id).encode(&mut m);
         m.extend_from_slice(body);
-        if let Some(key) = &self.signing {
+        // The preauth hash of 3.1.1 covers the negotiate and the session setup, both ways.
+        let hashing = matches!(command, Command::Negotiate | Command::SessionSetup);
+        if self.encrypting {
+            // A sealed message is not signed (MS-SMB2 3.2.4.1.1): the AEAD tag covers it.
+            let enc = self
+                .encryption
+                .as_mut()
+                .ok_or(SmbError::EncryptionRequired)?;
+            m = enc
+                .seal(self.session_id, &m)
+                .map_err(|source| SmbError::Encryption {
+                    command: name,
+                    source,
+                })?;
+        } else if let Some(key) = &self.signing {
             key.sign(&mut m).map_err(|source| SmbError::Signing {
                 command: name,
                 source,
             })?;
         }
+        if hashing && let Some(p) = &mut self.preauth {
+            p.update(&m);
+        }
         let framed = netbios::frame(&m)?;
         self.stream.write_all(&framed).await?;
         loop {
-            let reply = self.read_message().await?;
+            let raw = self.read_message().await?;
+            let (reply, sealed) = self.unseal(raw, name)?;
             let h = Header::decode(&reply)?;
             if !h.is_response() || h.command != command as u16 {
                 return Err(SmbWireError::invalid(
@@ -310,11 +383,19 @@ impl Session {
             if h.status == status::PENDING && h.is_async() {
                 continue; // the interim answer: the final one follows
             }
-            if let Some(key) = &self.signing {
+            if let Some(key) = &self.signing
+                && !sealed
+            {
                 key.verify(&reply).map_err(|source| SmbError::Signing {
                     command: name,
                     source,
                 })?;
+            }
+            if hashing
+                && (command == Command::Negotiate || h.status == status::MORE_PROCESSING_REQUIRED)
+                && let Some(p) = &mut self.preauth
+            {
+                p.update(&reply);
             }
             if h.status != status::SUCCESS && !accept.contains(&h.status) {
                 return Err(SmbError::Status {
@@ -326,9 +407,50 @@ impl Session {
         }
     }
 
-    /// NEGOTIATE 2.0.2/2.1, signing enabled.
+    /// A received message in clear: opened when it came sealed (and whether it did). Once the
+    /// session encrypts, an answer in clear is an error.
+    fn unseal(&self, raw: Vec<u8>, command: &'static str) -> Result<(Vec<u8>, bool), SmbError> {
+        if transform::is_transform(&raw) {
+            let Some(enc) = &self.encryption else {
+                return Err(SmbWireError::invalid(
+                    "SMB2 transform header",
+                    "an encrypted message on a session without encryption keys",
+                )
+                .into());
+            };
+            let m = enc
+                .open(self.session_id, &raw)
+                .map_err(|source| SmbError::Encryption { command, source })?;
+            return Ok((m, true));
+        }
+        if raw.get(..4) == Some(&transform::COMPRESSION_ID[..]) {
+            return Err(SmbWireError::invalid(
+                "SMB2 header",
+                "a compressed message, though compression was never negotiated",
+            )
+            .into());
+        }
+        if self.encrypting {
+            return Err(SmbError::Unencrypted(command));
+        }
+        Ok((raw, false))
+    }
+
+    /// NEGOTIATE 2.0.2 to 3.1.1, signing enabled; for 3.1.1 the preauth, encryption and
+    /// signing contexts (a random salt; AES-128-GCM or -CCM; AES-CMAC).
     pub async fn negotiate(&mut self) -> Result<(), SmbError> {
-        let body = msg::negotiate_request(&DIALECTS, msg::SIGNING_ENABLED, client_guid());
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let (ctx, count) = contexts::request(&salt);
+        let body = msg::negotiate_request(
+            &DIALECTS,
+            msg::SIGNING_ENABLED,
+            msg::CAP_ENCRYPTION,
+            client_guid(),
+            &ctx,
+            count,
+        );
+        self.preauth = Some(Preauth::default());
         let (_, reply) = match self.exchange(Command::Negotiate, &body, &[]).await {
             Err(SmbError::Status {
                 status: status::NOT_SUPPORTED,
@@ -341,6 +463,16 @@ impl Session {
             return Err(SmbError::Dialect(n.dialect));
         }
         self.dialect = n.dialect;
+        self.cipher = match (n.dialect, &n.contexts) {
+            (DIALECT_311, Some(c)) => c.cipher.and_then(Cipher::from_id),
+            (DIALECT_300 | DIALECT_302, _) if n.capabilities & msg::CAP_ENCRYPTION != 0 => {
+                Some(Cipher::Aes128Ccm)
+            }
+            _ => None,
+        };
+        if n.dialect != DIALECT_311 {
+            self.preauth = None;
+        }
         self.signing_required = n.security_mode & msg::SIGNING_REQUIRED != 0;
         self.max_read = n.max_read;
         self.max_write = n.max_write;
@@ -374,19 +506,72 @@ impl Session {
             }
             return Ok(Logon::Guest);
         }
-        let key = SigningKey::smb2(&sec.session_key()?);
-        // The final answer is signed when the server signs; check it with the new key.
-        if last
+        self.install_session_key(&sec.session_key()?, &last)?;
+        Ok(Logon::Ntlm { signed: true })
+    }
+
+    /// Turn the session key of a logon (NTLM, Kerberos) into the session's keys, by dialect:
+    /// the signing key (HMAC-SHA256 for 2.x, AES-CMAC from the KDF for 3.x, with the preauth
+    /// hash for 3.1.1) and, for 3.x with a cipher agreed, the encryption keys. The final
+    /// SESSION_SETUP response (`final_response`, the whole message) must verify under the new
+    /// signing key: always for 3.1.1, when flagged signed otherwise. From here on every message
+    /// is signed, or sealed when the server flagged the session SESSION_FLAG_ENCRYPT_DATA.
+    pub fn install_session_key(
+        &mut self,
+        session_key: &[u8],
+        final_response: &[u8],
+    ) -> Result<(), SmbError> {
+        let flags = msg::session_setup_response(final_response)?.session_flags;
+        let (key, keys) = match self.dialect {
+            DIALECT_202 | DIALECT_210 => (SigningKey::smb2(session_key), None),
+            DIALECT_300 | DIALECT_302 => {
+                let k = crypto::keys_30(session_key);
+                (SigningKey::aes_cmac(&k.signing), Some(k))
+            }
+            DIALECT_311 => {
+                let p = self.preauth.take().ok_or_else(|| {
+                    SmbWireError::invalid(
+                        "session setup",
+                        "a 3.1.1 session key without the negotiate's preauth hash",
+                    )
+                })?;
+                let k = crypto::keys_311(session_key, &p);
+                (SigningKey::aes_cmac(&k.signing), Some(k))
+            }
+            d => return Err(SmbError::Dialect(d)),
+        };
+        self.preauth = None;
+        // 3.1.1 signs the final answer always (it proves the preauth hash both sides hold);
+        // older dialects when the server signs.
+        let flagged = final_response
             .get(16)
-            .is_some_and(|f| u32::from(*f) & FLAG_SIGNED != 0)
-        {
-            key.verify(&last).map_err(|source| SmbError::Signing {
-                command: "session setup",
-                source,
-            })?;
+            .is_some_and(|f| u32::from(*f) & FLAG_SIGNED != 0);
+        if flagged || self.dialect == DIALECT_311 {
+            key.verify(final_response)
+                .map_err(|source| SmbError::Signing {
+                    command: "session setup",
+                    source,
+                })?;
+        }
+        if let (Some(cipher), Some(k)) = (self.cipher, &keys) {
+            let mut prefix = [0u8; 4];
+            getrandom::fill(&mut prefix).map_err(|e| std::io::Error::other(e.to_string()))?;
+            self.encryption = Some(Encryption::new(
+                cipher,
+                &k.client_to_server,
+                &k.server_to_client,
+                prefix,
+            ));
+        }
+        self.encrypt_required |= flags & msg::SESSION_FLAG_ENCRYPT_DATA != 0;
+        if self.encrypt_required {
+            if self.encryption.is_none() {
+                return Err(SmbError::NoCipher(self.dialect));
+            }
+            self.encrypting = true;
         }
         self.signing = Some(key);
-        Ok(Logon::Ntlm { signed: true })
+        Ok(())
     }
 
     /// One SESSION_SETUP leg that must be answered `STATUS_MORE_PROCESSING_REQUIRED` (`more`)
@@ -408,9 +593,8 @@ impl Session {
         }
         self.session_id = h.session_id;
         let r = msg::session_setup_response(&reply)?;
-        if r.session_flags & msg::SESSION_FLAG_ENCRYPT_DATA != 0 {
-            return Err(SmbError::EncryptionRequired);
-        }
+        // Acted on once keys exist (install_session_key) or when IPC$ is reached without any.
+        self.encrypt_required |= r.session_flags & msg::SESSION_FLAG_ENCRYPT_DATA != 0;
         Ok((h, r.token))
     }
 
@@ -419,14 +603,14 @@ impl Session {
         let body = msg::session_setup_request(msg::SIGNING_ENABLED as u8, token)?;
         let (_, reply) = self.exchange(Command::SessionSetup, &body, &[]).await?;
         let r = msg::session_setup_response(&reply)?;
-        if r.session_flags & msg::SESSION_FLAG_ENCRYPT_DATA != 0 {
-            return Err(SmbError::EncryptionRequired);
-        }
+        self.encrypt_required |= r.session_flags & msg::SESSION_FLAG_ENCRYPT_DATA != 0;
         Ok((r.session_flags, reply))
     }
 
-    /// TREE_CONNECT to `\\server\IPC$`.
+    /// TREE_CONNECT to `\\server\IPC$`; from here on every message is sealed when the share
+    /// requires encryption (SMB2_SHAREFLAG_ENCRYPT_DATA).
     pub async fn connect_ipc(&mut self, server: &str) -> Result<(), SmbError> {
+        self.encryption_possible()?;
         let body = msg::tree_connect_request(&format!(r"\\{server}\IPC$"))?;
         let (h, reply) = self.exchange(Command::TreeConnect, &body, &[]).await?;
         let t = msg::tree_connect_response(&reply)?;
@@ -434,7 +618,23 @@ impl Session {
             return Err(SmbError::NotPipeShare(t.share_type));
         }
         self.tree_id = h.tree_id();
+        if t.share_flags & msg::SHAREFLAG_ENCRYPT_DATA != 0 {
+            self.encrypt_required = true;
+            self.encryption_possible()?;
+            self.encrypting = true;
+        }
         Ok(())
+    }
+
+    /// When the server requires encryption, whether this session can: keys and a cipher.
+    fn encryption_possible(&self) -> Result<(), SmbError> {
+        if !self.encrypt_required || self.encryption.is_some() {
+            return Ok(());
+        }
+        if self.signing.is_none() {
+            return Err(SmbError::EncryptionRequired);
+        }
+        Err(SmbError::NoCipher(self.dialect))
     }
 
     /// CREATE: open the pipe `name` (e.g. `epmapper`) on `IPC$`.
@@ -562,18 +762,18 @@ mod tests {
                 "the answer is for message 5, not 0",
             ),
             (
-                vec![framed(&negotiate_reply(0, 0x0311, 0, 0))],
-                "dialect 0x0311",
+                vec![framed(&negotiate_reply(0, 0x0399, 0, 0))],
+                "dialect 0x0399, which was not offered",
             ),
             (
-                // What a server that requires SMB 3.x answers (Samba with `server min protocol =
-                // SMB3`, Windows alike): no common dialect.
-                vec![framed(&negotiate_reply(0, 0, status::NOT_SUPPORTED, 0)[..HEADER_LEN + 9])],
-                "0xc00000bb (STATUS_NOT_SUPPORTED): the server accepts none of the dialects offered, SMB 2.0.2 and 2.1;",
+                // 3.1.1 without its contexts.
+                vec![framed(&negotiate_reply(0, msg::DIALECT_311, 0, 0))],
+                "negotiate contexts: 0 contexts",
             ),
             (
+                // What a server that accepts none of the dialects answers: no common dialect.
                 vec![framed(&negotiate_reply(0, 0, status::NOT_SUPPORTED, 0)[..HEADER_LEN + 9])],
-                "it requires SMB 3.x (3.0, 3.0.2 or 3.1.1), which rpcaudit does not read yet",
+                "0xc00000bb (STATUS_NOT_SUPPORTED): the server accepts none of the dialects offered, SMB 2.0.2, 2.1, 3.0, 3.0.2 and 3.1.1",
             ),
             (
                 vec![framed(b"\xffSMBr\0\0\0\0\x98\x53\xc8\0\0\0\0\0\0\0\0\0\0\0\0\0\0\xff\xfe\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")],
