@@ -283,6 +283,7 @@ fn a_wrong_password_over_smb_is_a_logon_failure_exit_3() {
 struct LoopbackSmbd {
     child: std::process::Child,
     port: u16,
+    conf: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -357,9 +358,13 @@ impl LoopbackSmbd {
             writeln!(stdin, "{}\n{}", lab::PASSWORD, lab::PASSWORD).unwrap();
         }
         assert!(pw.wait().unwrap().success(), "smbpasswd -a {}", lab::USER);
+        // In a process group of its own: smbd signals its group when it stops, which must not
+        // reach the test.
+        use std::os::unix::process::CommandExt;
         let mut child = Command::new("smbd")
             .args(["-F", "--no-process-group", "-s"])
             .arg(&conf_path)
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -377,6 +382,7 @@ impl LoopbackSmbd {
         LoopbackSmbd {
             child,
             port,
+            conf: conf_path,
             _dir: dir,
         }
     }
@@ -408,10 +414,45 @@ impl LoopbackSmbd {
 
 impl Drop for LoopbackSmbd {
     fn drop(&mut self) {
-        // Stopped by its own PID (its on-demand samba-dcerpcd helpers exit with it).
+        // Stopped by its own PID with SIGTERM, so that it stops the samba-dcerpcd it started
+        // on demand for the pipes (a SIGKILLed smbd leaves it behind); SIGKILL after 10 s.
+        // (Its process group is its own: what smbd signals on the way out stays inside.)
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Whatever still runs with this smbd's own configuration file (a unique temporary
+        // path): its samba-dcerpcd, stopped by PID.
+        let mine = format!("--configfile={}", self.conf.display());
+        for pid in helpers_of(&mine) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
     }
+}
+
+/// The PIDs of the processes whose command line holds the argument `arg` exactly.
+fn helpers_of(arg: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        cmdline
+            .split(|b| *b == 0)
+            .any(|a| a == arg.as_bytes())
+            .then_some(pid)
+    })
+    .collect()
 }
 
 /// A map's entries, sorted: each loopback smbd starts its own on-demand samba-dcerpcd, whose
