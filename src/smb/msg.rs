@@ -620,6 +620,29 @@ mod captured {
     }
 
     #[test]
+    fn negotiate_311() {
+        // Samba 4.17 with `server min protocol = SMB3`, answering rpcaudit's negotiate on
+        // loopback (`fuzz/seeds/smb3_decode/`).
+        let m = include_bytes!("../../fuzz/seeds/smb3_decode/samba_negotiate_response_311");
+        let n = negotiate_response(m).unwrap();
+        assert_eq!(n.dialect, DIALECT_311);
+        assert_eq!(
+            n.contexts,
+            Some(crate::smb::contexts::Chosen {
+                salt_len: 32,
+                cipher: Some(crate::smb::contexts::CIPHER_AES128_GCM),
+                signing: Some(crate::smb::contexts::SIGNING_AES_CMAC),
+            })
+        );
+        // Our request, as sent: five dialects and three contexts, 8-byte aligned.
+        let req = include_bytes!("../../fuzz/seeds/smb3_decode/rpcaudit_negotiate_request_311");
+        let body = &req[HEADER_LEN..];
+        assert_eq!(&body[36..46], &[2, 2, 0x10, 2, 0, 3, 2, 3, 0x11, 3]);
+        assert_eq!(u32::from_le_bytes(body[28..32].try_into().unwrap()), 112);
+        assert_eq!(u16::from_le_bytes([body[32], body[33]]), 3);
+    }
+
+    #[test]
     fn anonymous_session_setup() {
         let m = seed!("session_setup_response_1");
         assert_eq!(
