@@ -115,7 +115,7 @@ pub fn response(msg: &[u8], offset: usize, count: u16) -> Result<Chosen, SmbWire
             format!("{count} contexts (a 3.1.1 answer holds 1 to {MAX_CONTEXTS})"),
         ));
     }
-    if offset % 8 != 0 {
+    if !offset.is_multiple_of(8) {
         return Err(SmbWireError::invalid(
             WHAT,
             format!("the first context at offset {offset}, not 8-byte aligned"),
