@@ -34,8 +34,13 @@ pub fn check(data: &[u8]) {
         }
     }
     // Offsets and counts named by the input itself (where a NEGOTIATE response keeps them).
-    let at = |i: usize| data.get(i..i + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    let count = data.get(70..72).map_or(1, |b| u16::from_le_bytes([b[0], b[1]]));
+    let at = |i: usize| {
+        data.get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let count = data
+        .get(70..72)
+        .map_or(1, |b| u16::from_le_bytes([b[0], b[1]]));
     for off in [at(124).unwrap_or(0) as usize, 0, 8, 128] {
         if let Ok(c) = contexts::response(data, off, count) {
             chosen(&c);
@@ -47,7 +52,11 @@ pub fn check(data: &[u8]) {
         assert!(payload.len() >= HEADER_LEN);
         let mut again = Vec::new();
         h.encode(&mut again);
-        assert_eq!(again, data[..TRANSFORM_LEN], "a transform header re-encodes");
+        assert_eq!(
+            again,
+            data[..TRANSFORM_LEN],
+            "a transform header re-encodes"
+        );
     }
     for cipher in [Cipher::Aes128Gcm, Cipher::Aes128Ccm] {
         let (mut client, server) = pair(cipher);

@@ -820,6 +820,227 @@ mod tests {
         }
     }
 
+    /// A server on loopback that reads one request, hands it over (framing stripped) and
+    /// answers with what `reply` makes of it.
+    async fn server_seeing(
+        reply: impl FnOnce(&[u8]) -> Vec<Vec<u8>> + Send + 'static,
+    ) -> (SocketAddr, tokio::sync::oneshot::Receiver<Vec<u8>>) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut head = [0u8; 4];
+            s.read_exact(&mut head).await.unwrap();
+            let len = u32::from_be_bytes([0, head[1], head[2], head[3]]) as usize;
+            let mut m = vec![0u8; len];
+            s.read_exact(&mut m).await.unwrap();
+            for r in reply(&m) {
+                if s.write_all(&r).await.is_err() {
+                    return;
+                }
+            }
+            let _ = tx.send(m);
+        });
+        (addr, rx)
+    }
+
+    async fn bounded<T>(work: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(std::time::Duration::from_secs(5), work)
+            .await
+            .expect("the exchange ended")
+    }
+
+    #[tokio::test]
+    async fn a_311_negotiate_keeps_the_preauth_hash_of_what_crossed_the_wire() {
+        use crate::smb::crypto::vectors::{NEGOTIATE_RESPONSE, hex};
+        // Windows' answer from Microsoft's example (3.1.1, AES-128-GCM), as message 0.
+        let mut answer = hex(NEGOTIATE_RESPONSE);
+        answer[24..32].fill(0);
+        let sent = answer.clone();
+        let (addr, request) = server_seeing(move |_| vec![framed(&sent)]).await;
+        let s = bounded(async {
+            let mut s = Session::connect(addr, None).await.unwrap();
+            s.negotiate().await.unwrap();
+            s
+        })
+        .await;
+        let request = request.await.unwrap();
+        assert_eq!(s.dialect(), msg::DIALECT_311);
+        assert_eq!(s.cipher, Some(Cipher::Aes128Gcm));
+        // Five dialects and three contexts went out; the hash covers both messages as sent.
+        let body = &request[HEADER_LEN..];
+        assert_eq!(u16::from_le_bytes([body[2], body[3]]), 5);
+        assert_eq!(u16::from_le_bytes([body[32], body[33]]), 3);
+        let mut want = Preauth::default();
+        want.update(&request);
+        want.update(&answer);
+        assert_eq!(s.preauth.as_ref().unwrap().value(), want.value());
+    }
+
+    #[tokio::test]
+    async fn a_21_negotiate_keeps_no_preauth_hash_and_no_cipher() {
+        let (addr, _) =
+            server_seeing(|_| vec![framed(&negotiate_reply(0, msg::DIALECT_210, 0, 0))]).await;
+        let s = bounded(async {
+            let mut s = Session::connect(addr, None).await.unwrap();
+            s.negotiate().await.unwrap();
+            s
+        })
+        .await;
+        assert!(s.preauth.is_none() && s.cipher.is_none());
+    }
+
+    /// A 3.1.1 session at the end of Microsoft's example logon, the final response not yet read.
+    async fn session_311(cipher: Option<Cipher>) -> Session {
+        use crate::smb::crypto::vectors::*;
+        let (addr, _) = server_seeing(|_| Vec::new()).await;
+        let mut s = Session::connect(addr, None).await.unwrap();
+        s.dialect = msg::DIALECT_311;
+        s.cipher = cipher;
+        let mut p = Preauth::default();
+        for m in [
+            NEGOTIATE_REQUEST,
+            NEGOTIATE_RESPONSE,
+            SETUP_REQUEST_1,
+            SETUP_RESPONSE_1,
+            SETUP_REQUEST_2,
+        ] {
+            p.update(&hex(m));
+        }
+        s.preauth = Some(p);
+        s
+    }
+
+    #[tokio::test]
+    async fn install_session_key_verifies_the_final_311_response() {
+        use crate::smb::crypto::vectors::*;
+        let key = hex(SESSION_KEY_311);
+        let last = hex(SETUP_RESPONSE_FINAL);
+        let mut s = session_311(Some(Cipher::Aes128Gcm)).await;
+        s.install_session_key(&key, &last).unwrap();
+        assert!(s.signs() && s.preauth.is_none());
+        assert_eq!(
+            s.signing.as_ref().unwrap().algorithm(),
+            crate::smb::signing::Algorithm::AesCmac
+        );
+        // Keys for encryption exist, but neither the session nor a share asked for it.
+        assert!(s.encryption.is_some() && s.encrypts().is_none());
+
+        // Altered, unsigned, or with another session key: the logon fails.
+        let mut altered = last.clone();
+        altered[HEADER_LEN + 10] ^= 1;
+        let mut unsigned = last.clone();
+        unsigned[16] &= !(FLAG_SIGNED as u8);
+        unsigned[48..64].fill(0);
+        for (key, m, want) in [
+            (&key[..], &altered, SigningError::Mismatch),
+            (&key[..], &unsigned, SigningError::Unsigned),
+            (&[7u8; 16][..], &last, SigningError::Mismatch),
+        ] {
+            let mut s = session_311(None).await;
+            let e = s.install_session_key(key, m).unwrap_err();
+            assert!(
+                matches!(&e, SmbError::Signing { source, .. } if *source == want),
+                "{e}"
+            );
+            assert!(!s.signs());
+        }
+
+        // The session flagged ENCRYPT_DATA: sealed from here on, or an error without a cipher.
+        let mut flagged = last.clone();
+        flagged[HEADER_LEN + 2] |= msg::SESSION_FLAG_ENCRYPT_DATA as u8;
+        let mut s = session_311(Some(Cipher::Aes128Ccm)).await;
+        // (The flag changes the signed bytes: re-sign with the key the session will derive.)
+        let k = crypto::keys_311(&key, s.preauth.as_ref().unwrap());
+        SigningKey::aes_cmac(&k.signing).sign(&mut flagged).unwrap();
+        s.install_session_key(&key, &flagged).unwrap();
+        assert_eq!(s.encrypts(), Some(Cipher::Aes128Ccm));
+        let mut s = session_311(None).await;
+        let e = s.install_session_key(&key, &flagged).unwrap_err();
+        assert!(matches!(e, SmbError::NoCipher(msg::DIALECT_311)), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_encrypting_session_seals_its_requests_and_opens_only_sealed_answers() {
+        // What each answer is made of, given the server's keys and the request it received.
+        type Answer = fn(&mut Encryption, &[u8]) -> Vec<u8>;
+        let c2s = [3u8; 16];
+        let s2c = [4u8; 16];
+        let reply = || negotiate_reply(0, msg::DIALECT_210, 0, 0);
+        let cases: Vec<(Answer, Option<&str>)> = vec![
+            (
+                |e, _| {
+                    e.seal(9, &negotiate_reply(0, msg::DIALECT_210, 0, 0))
+                        .unwrap()
+                },
+                None,
+            ),
+            (
+                |e, _| {
+                    let mut m = e
+                        .seal(9, &negotiate_reply(0, msg::DIALECT_210, 0, 0))
+                        .unwrap();
+                    let last = m.len() - 1;
+                    m[last] ^= 1;
+                    m
+                },
+                Some("does not authenticate"),
+            ),
+            (
+                |e, _| {
+                    e.seal(10, &negotiate_reply(0, msg::DIALECT_210, 0, 0))
+                        .unwrap()
+                },
+                Some("for session 0x000000000000000a, not 0x0000000000000009"),
+            ),
+            (
+                |_, _| negotiate_reply(0, msg::DIALECT_210, 0, 0),
+                Some("an unencrypted answer on a session that encrypts"),
+            ),
+        ];
+        for (answer, says) in cases {
+            let (addr, request) = server_seeing(move |req| {
+                let mut server = Encryption::new(Cipher::Aes128Gcm, &s2c, &c2s, [0; 4]);
+                // The request came sealed, and opens under the client-to-server key.
+                let inner = server.open(9, req).expect("a sealed request");
+                assert_eq!(Header::decode(&inner).unwrap().session_id, 9);
+                assert_eq!(inner[16] & FLAG_SIGNED as u8, 0, "sealed, not signed");
+                vec![framed(&answer(&mut server, req))]
+            })
+            .await;
+            let mut s = Session::connect(addr, None).await.unwrap();
+            s.session_id = 9;
+            s.signing = Some(SigningKey::aes_cmac(&[5; 16]));
+            s.encryption = Some(Encryption::new(Cipher::Aes128Gcm, &c2s, &s2c, [1; 4]));
+            s.encrypting = true;
+            let got = bounded(s.exchange(Command::Negotiate, &[], &[])).await;
+            match says {
+                None => {
+                    let (_, m) = got.unwrap();
+                    assert_eq!(m, reply());
+                }
+                Some(says) => {
+                    let e = got.unwrap_err().to_string();
+                    assert!(e.contains(says), "{e} (expected: {says})");
+                }
+            }
+            assert!(transform::is_transform(&request.await.unwrap()));
+        }
+    }
+
+    #[tokio::test]
+    async fn ipc_requiring_encryption_without_keys_is_an_error_that_asks_for_credentials() {
+        // A null session the server flagged ENCRYPT_DATA: no tree connect is even sent.
+        let (addr, _) = server_seeing(|_| Vec::new()).await;
+        let mut s = Session::connect(addr, None).await.unwrap();
+        s.dialect = msg::DIALECT_311;
+        s.encrypt_required = true;
+        let e = bounded(s.connect_ipc("srv")).await.unwrap_err();
+        assert!(matches!(e, SmbError::EncryptionRequired), "{e}");
+        assert!(e.to_string().contains("log on with credentials"), "{e}");
+    }
+
     #[tokio::test]
     async fn a_negative_netbios_answer_on_139_is_named() {
         let e = Session::connect(server(vec![vec![0x83, 0, 0, 1, 0x82]]).await, Some("SRV"))
