@@ -485,21 +485,35 @@ fn loopback_map_over_smb21() -> Vec<String> {
 
 #[test]
 #[ignore = "lab: needs root, Samba (smbd) and tshark"]
-fn a_server_that_requires_smb3_is_read_over_3_1_1_anonymously_and_with_ntlm() {
+fn a_server_that_requires_smb3_is_read_over_3_1_1_and_3_0_anonymously_and_with_ntlm() {
     if !LoopbackSmbd::available() || !lab::can_run_with(&["tshark"]) {
         return;
     }
     let over_21 = loopback_map_over_smb21();
-    // A second smbd of its own, on loopback only, that accepts SMB 3.x alone.
-    let smbd = LoopbackSmbd::start(&["server min protocol = SMB3"]);
+    // A second smbd of its own, on loopback only, that accepts SMB 3.x alone (`SMB3_00` and up:
+    // Samba's `SMB3` means 3.1.1 as a minimum): 3.1.1 by default, and once capped at 3.0 (the
+    // 3.0 keys, no preauth hash).
+    for (max, dialect) in [("SMB3_11", "0x0311"), ("SMB3_00", "0x0300")] {
+        let smbd = LoopbackSmbd::start(&[
+            "server min protocol = SMB3_00",
+            &format!("server max protocol = {max}"),
+        ]);
+        read_signed_over(&smbd, dialect, &over_21);
+    }
+}
+
+/// The map of `smbd` (which chooses `dialect`), anonymously and with NTLM, equals `over_21`;
+/// tshark shows the dialects offered, `dialect` chosen, DCE/RPC in clear on the pipe, and with
+/// NTLM every message signed after the logon.
+fn read_signed_over(smbd: &LoopbackSmbd, dialect: &str, over_21: &[String]) {
     for ntlm in [false, true] {
         let capture = Capture::start_loopback(&format!("tcp port {}", smbd.port));
         let (code, v) = smbd.dump(ntlm);
         assert_eq!(code, 0, "ntlm {ntlm}: {v}");
         assert_eq!(
-            sorted(endpoints_ok(&v, "SMB 3.1.1")),
+            sorted(endpoints_ok(&v, dialect)),
             over_21,
-            "ntlm {ntlm}"
+            "{dialect}, ntlm {ntlm}"
         );
         let port = format!("tcp.port=={},nbss", smbd.port);
         let (_, lines) = capture.finish_decoding(
@@ -520,7 +534,7 @@ fn a_server_that_requires_smb3_is_read_over_3_1_1_anonymously_and_with_ntlm() {
             rows[0][2], "0x0202,0x0210,0x0300,0x0302,0x0311",
             "{lines:#?}"
         );
-        assert_eq!(&rows[1][..3], ["0", "1", "0x0311"], "{lines:#?}");
+        assert_eq!(&rows[1][..3], ["0", "1", dialect], "{lines:#?}");
         // DCE/RPC on the pipe, in clear: the session signs, it does not encrypt.
         assert!(
             rows.iter()
@@ -549,62 +563,80 @@ fn a_server_that_requires_encryption_is_read_through_the_transform_header() {
         return;
     }
     let over_21 = loopback_map_over_smb21();
-    let smbd = LoopbackSmbd::start(&[
-        "server min protocol = SMB3",
-        "server smb encrypt = required",
-        "server signing = mandatory",
-    ]);
-    let capture = Capture::start_loopback(&format!("tcp port {}", smbd.port));
-    let (code, v) = smbd.dump(true);
-    assert_eq!(code, 0, "{v}");
-    assert_eq!(sorted(endpoints_ok(&v, "SMB 3.1.1 encrypted")), over_21);
-    let port = format!("tcp.port=={},nbss", smbd.port);
-    let (_, lines) = capture.finish_decoding(
-        &[&port],
-        "smb2 || dcerpc",
-        &[
-            "smb2.cmd",
-            "smb2.flags.response",
-            "smb2.dialect",
-            "smb2.nt_status",
-            "smb2.header.transform.msg_size",
-            "smb2.negotiate_context.cipher_id",
-            "dcerpc.pkt_type",
-        ],
-    );
-    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
-    assert_eq!(&rows[1][..3], ["0", "1", "0x0311"], "{lines:#?}");
-    // The server chose AES-128-GCM, the first cipher offered (0x0002).
-    assert_eq!(rows[1][5], "0x0002", "{lines:#?}");
-    // After the session setup, every message is sealed: a transform header, no SMB2 command
-    // and no DCE/RPC in clear (tshark cannot decrypt without the keys).
-    let logged_on = rows
-        .iter()
-        .position(|r| r[0] == "1" && r[1] == "1" && r[3] == "0x00000000")
-        .unwrap_or_else(|| panic!("no successful session setup: {lines:#?}"));
-    let after = &rows[logged_on + 1..];
-    assert!(
-        after.len() >= 8,
-        "too few messages after the logon: {lines:#?}"
-    );
-    for r in after {
+    // 3.0 and 3.0.2 encrypt with AES-128-CCM (SMB2_GLOBAL_CAP_ENCRYPTION); 3.1.1 with the
+    // cipher its negotiate context names, AES-128-GCM here (offered first).
+    for (max, dialect) in [
+        ("SMB3_00", "0x0300"),
+        ("SMB3_02", "0x0302"),
+        ("SMB3_11", "0x0311"),
+    ] {
+        let smbd = LoopbackSmbd::start(&[
+            "server min protocol = SMB3_00",
+            &format!("server max protocol = {max}"),
+            "server smb encrypt = required",
+            "server signing = mandatory",
+        ]);
+        let capture = Capture::start_loopback(&format!("tcp port {}", smbd.port));
+        let (code, v) = smbd.dump(true);
+        assert_eq!(code, 0, "{max}: {v}");
+        assert_eq!(
+            sorted(endpoints_ok(&v, "SMB 3 encrypted")),
+            over_21,
+            "{max}"
+        );
+        let port = format!("tcp.port=={},nbss", smbd.port);
+        let (_, lines) = capture.finish_decoding(
+            &[&port],
+            "smb2 || dcerpc",
+            &[
+                "smb2.cmd",
+                "smb2.flags.response",
+                "smb2.dialect",
+                "smb2.nt_status",
+                "smb2.header.transform.msg_size",
+                "smb2.negotiate_context.cipher_id",
+                "dcerpc.pkt_type",
+            ],
+        );
+        let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(&rows[1][..3], ["0", "1", dialect], "{max}: {lines:#?}");
+        if dialect == "0x0311" {
+            assert_eq!(rows[1][5], "0x0002", "AES-128-GCM: {lines:#?}");
+        }
+        // After the session setup, every message is sealed: a transform header, no SMB2
+        // command and no DCE/RPC in clear (tshark cannot decrypt without the keys).
+        let logged_on = rows
+            .iter()
+            .position(|r| r[0] == "1" && r[1] == "1" && r[3] == "0x00000000")
+            .unwrap_or_else(|| panic!("{max}: no successful session setup: {lines:#?}"));
+        let after = &rows[logged_on + 1..];
         assert!(
-            r[0].is_empty() && !r[4].is_empty(),
-            "a message in clear after the logon: {r:?}"
+            after.len() >= 8,
+            "{max}: too few messages after the logon: {lines:#?}"
+        );
+        for r in after {
+            assert!(
+                r[0].is_empty() && !r[4].is_empty(),
+                "{max}: a message in clear after the logon: {r:?}"
+            );
+        }
+        assert!(
+            rows.iter().all(|r| r.get(6).is_none_or(|f| f.is_empty())),
+            "{max}: DCE/RPC in clear: {lines:#?}"
+        );
+        if dialect != "0x0311" {
+            continue;
+        }
+        // A null session has no key to encrypt with: Samba refuses it, and the error says so.
+        let (code, v) = smbd.dump(false);
+        assert_eq!(code, 3, "{v}");
+        let host = &v["hosts"][0];
+        assert_eq!(host["status"], "error", "{host}");
+        let error = host["error"].as_str().unwrap();
+        assert!(
+            error.contains("STATUS_ACCESS_DENIED")
+                && error.contains("give credentials with --user"),
+            "{error}"
         );
     }
-    assert!(
-        rows.iter().all(|r| r.get(6).is_none_or(|f| f.is_empty())),
-        "DCE/RPC in clear: {lines:#?}"
-    );
-    // A null session has no key to encrypt with: Samba refuses it, and the error says so.
-    let (code, v) = smbd.dump(false);
-    assert_eq!(code, 3, "{v}");
-    let host = &v["hosts"][0];
-    assert_eq!(host["status"], "error", "{host}");
-    let error = host["error"].as_str().unwrap();
-    assert!(
-        error.contains("STATUS_ACCESS_DENIED") && error.contains("give credentials with --user"),
-        "{error}"
-    );
 }
