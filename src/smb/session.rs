@@ -610,6 +610,8 @@ impl Session {
     /// TREE_CONNECT to `\\server\IPC$`; from here on every message is sealed when the share
     /// requires encryption (SMB2_SHAREFLAG_ENCRYPT_DATA).
     pub async fn connect_ipc(&mut self, server: &str) -> Result<(), SmbError> {
+        // The logon is over (a null or guest session never installed keys): no more hashing.
+        self.preauth = None;
         self.encryption_possible()?;
         let body = msg::tree_connect_request(&format!(r"\\{server}\IPC$"))?;
         let (h, reply) = self.exchange(Command::TreeConnect, &body, &[]).await?;
