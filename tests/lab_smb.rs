@@ -526,15 +526,21 @@ fn read_signed_over(smbd: &LoopbackSmbd, dialect: &str, over_21: &[String]) {
                 "smb2.flags.signature",
                 "smb2.nt_status",
                 "dcerpc.pkt_type",
+                "smb2.negotiate_context.signing_id",
             ],
         );
         let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
-        // The negotiate offers 2.0.2 to 3.1.1; the server chose 3.1.1.
+        // The negotiate offers 2.0.2 to 3.1.1; the server chose `dialect`.
         assert_eq!(
             rows[0][2], "0x0202,0x0210,0x0300,0x0302,0x0311",
             "{lines:#?}"
         );
         assert_eq!(&rows[1][..3], ["0", "1", dialect], "{lines:#?}");
+        // 3.1.1: AES-GMAC offered first, then AES-CMAC; Samba 4.17 chooses AES-GMAC, so every
+        // signature below was made and checked with it. (3.0 signs with AES-CMAC, no context.)
+        assert_eq!(rows[0][6], "0x0002,0x0001", "{lines:#?}");
+        let chosen = if dialect == "0x0311" { "0x0002" } else { "" };
+        assert_eq!(rows[1][6], chosen, "{lines:#?}");
         // DCE/RPC on the pipe, in clear: the session signs, it does not encrypt.
         assert!(
             rows.iter()

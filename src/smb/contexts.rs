@@ -9,7 +9,7 @@
 //! ```
 //!
 //! The client offers SHA-512 with a 32-byte random salt, AES-128-GCM then AES-128-CCM, and
-//! AES-CMAC. The server must answer one preauth context naming SHA-512 once; it may answer an
+//! AES-GMAC then AES-CMAC. The server must answer one preauth context naming SHA-512 once; it may answer an
 //! encryption context with one cipher of those offered (or 0, none) and a signing context with
 //! one algorithm offered; a context named twice, a count other than one, an algorithm not
 //! offered, or a length outside the message is an error. Contexts of other types are skipped.
@@ -25,11 +25,12 @@ pub const HASH_SHA512: u16 = 0x0001;
 pub const CIPHER_AES128_CCM: u16 = 0x0001;
 pub const CIPHER_AES128_GCM: u16 = 0x0002;
 pub const SIGNING_AES_CMAC: u16 = 0x0001;
+pub const SIGNING_AES_GMAC: u16 = 0x0002;
 
 /// The ciphers offered, the client's preference first.
 pub const CIPHERS: [u16; 2] = [CIPHER_AES128_GCM, CIPHER_AES128_CCM];
-/// The signing algorithms offered.
-pub const SIGNING_ALGORITHMS: [u16; 1] = [SIGNING_AES_CMAC];
+/// The signing algorithms offered, the client's preference first (as Windows 11 offers them).
+pub const SIGNING_ALGORITHMS: [u16; 2] = [SIGNING_AES_GMAC, SIGNING_AES_CMAC];
 
 const WHAT: &str = "negotiate contexts";
 /// More contexts than any server sends (MS-SMB2 defines eight types).
@@ -273,8 +274,11 @@ mod tests {
         let start = 112;
         assert_eq!(&ours[..8], &theirs[start..start + 8]);
         assert_eq!(&ours[46..62], &theirs[start + 46..]);
-        // Then the signing context, 8-byte aligned, AES-CMAC.
-        assert_eq!(&ours[62..], &[0, 0, 8, 0, 4, 0, 0, 0, 0, 0, 1, 0, 1, 0]);
+        // Then the signing context, 8-byte aligned, AES-GMAC and AES-CMAC.
+        assert_eq!(
+            &ours[62..],
+            &[0, 0, 8, 0, 6, 0, 0, 0, 0, 0, 2, 0, 2, 0, 1, 0]
+        );
         // A server reading ours the way we read theirs finds every context inside.
         let m = message(&ours);
         let mut pos = 128;
@@ -312,7 +316,7 @@ mod tests {
             (vec![one(ENCRYPTION, 2)], 1, "no preauth"),
             (vec![preauth(32), preauth(32)], 2, "twice"),
             (vec![preauth(32), one(ENCRYPTION, 3)], 2, "not offered"),
-            (vec![preauth(32), one(SIGNING, 2)], 2, "not offered"),
+            (vec![preauth(32), one(SIGNING, 3)], 2, "not offered"),
             (vec![preauth(32), one(SIGNING, 0)], 2, "not offered"),
             (vec![preauth(32)], 2, "truncated"),
             (vec![preauth(32)], 0, "0 contexts"),

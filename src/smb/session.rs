@@ -143,6 +143,8 @@ pub struct Session {
     preauth: Option<Preauth>,
     /// The cipher the negotiate agreed on (3.x), if any.
     cipher: Option<Cipher>,
+    /// A 3.1.1 server chose AES-GMAC signing (else AES-CMAC for 3.x).
+    gmac: bool,
     /// The session's encryption keys, once installed with a cipher agreed.
     encryption: Option<Encryption>,
     /// The server flagged the session SESSION_FLAG_ENCRYPT_DATA.
@@ -204,6 +206,7 @@ impl Session {
             dialect: 0,
             preauth: None,
             cipher: None,
+            gmac: false,
             encryption: None,
             encrypt_required: false,
             encrypting: false,
@@ -437,7 +440,7 @@ impl Session {
     }
 
     /// NEGOTIATE 2.0.2 to 3.1.1, signing enabled; for 3.1.1 the preauth, encryption and
-    /// signing contexts (a random salt; AES-128-GCM or -CCM; AES-CMAC).
+    /// signing contexts (a random salt; AES-128-GCM or -CCM; AES-GMAC or AES-CMAC).
     pub async fn negotiate(&mut self) -> Result<(), SmbError> {
         let mut salt = [0u8; 32];
         getrandom::fill(&mut salt).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -470,6 +473,10 @@ impl Session {
             }
             _ => None,
         };
+        self.gmac = n
+            .contexts
+            .as_ref()
+            .is_some_and(|c| c.signing == Some(contexts::SIGNING_AES_GMAC));
         if n.dialect != DIALECT_311 {
             self.preauth = None;
         }
@@ -536,7 +543,12 @@ impl Session {
                     )
                 })?;
                 let k = crypto::keys_311(session_key, &p);
-                (SigningKey::aes_cmac(&k.signing), Some(k))
+                let key = if self.gmac {
+                    SigningKey::aes_gmac(&k.signing)
+                } else {
+                    SigningKey::aes_cmac(&k.signing)
+                };
+                (key, Some(k))
             }
             d => return Err(SmbError::Dialect(d)),
         };
