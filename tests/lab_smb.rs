@@ -527,6 +527,7 @@ fn read_signed_over(smbd: &LoopbackSmbd, dialect: &str, over_21: &[String]) {
                 "smb2.nt_status",
                 "dcerpc.pkt_type",
                 "smb2.negotiate_context.signing_id",
+                "smb2.ioctl.function",
             ],
         );
         let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
@@ -546,6 +547,17 @@ fn read_signed_over(smbd: &LoopbackSmbd, dialect: &str, over_21: &[String]) {
             rows.iter()
                 .any(|r| r.get(5).is_some_and(|f| f.contains("11"))),
             "no DCE/RPC bind: {lines:#?}"
+        );
+        // 3.0 with a key: the negotiate is validated (FSCTL_VALIDATE_NEGOTIATE_INFO, signed),
+        // and Samba answers it; 3.1.1's preauth hash makes that unneeded, and a null session
+        // cannot sign it.
+        let validated = rows
+            .iter()
+            .any(|r| r[0] == "11" && r[1] == "1" && r[4] == "0x00000000" && r[7] == "0x00140204");
+        assert_eq!(
+            validated,
+            ntlm && dialect == "0x0300",
+            "{dialect}, ntlm {ntlm}: {lines:#?}"
         );
         if ntlm {
             // Signed from the final session setup response on, both ways (interim

@@ -76,6 +76,8 @@ pub const SHARE_TYPE_PIPE: u8 = 0x02;
 
 /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): write a message to the pipe and read one back.
 pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_C017;
+/// FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 2.2.31.4): the 3.0/3.0.2 check of the negotiate.
+pub const FSCTL_VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
 const IOCTL_IS_FSCTL: u32 = 0x1;
 
 /// A pipe's access: read, write and append data, EAs and attributes, READ_CONTROL, SYNCHRONIZE
@@ -163,6 +165,7 @@ pub fn negotiate_request(
 pub struct NegotiateResponse {
     pub security_mode: u16,
     pub dialect: u16,
+    pub server_guid: [u8; 16],
     pub capabilities: u32,
     pub max_transact: u32,
     pub max_read: u32,
@@ -179,7 +182,7 @@ pub fn negotiate_response(msg: &[u8]) -> Result<NegotiateResponse, SmbWireError>
     let security_mode = r.u16()?;
     let dialect = r.u16()?;
     let context_count = r.u16()?;
-    r.skip(16)?;
+    let server_guid = r.array()?;
     let capabilities = r.u32()?;
     let max_transact = r.u32()?;
     let max_read = r.u32()?;
@@ -200,6 +203,7 @@ pub fn negotiate_response(msg: &[u8]) -> Result<NegotiateResponse, SmbWireError>
     Ok(NegotiateResponse {
         security_mode,
         dialect,
+        server_guid,
         capabilities,
         max_transact,
         max_read,
@@ -401,13 +405,66 @@ pub fn transceive_request(
     input: &[u8],
     max_output: u32,
 ) -> Result<Vec<u8>, SmbWireError> {
+    fsctl_request(FSCTL_PIPE_TRANSCEIVE, file, input, max_output)
+}
+
+/// IOCTL `FSCTL_VALIDATE_NEGOTIATE_INFO` (MS-SMB2 2.2.31.4), on no file: what the client sent
+/// in its NEGOTIATE, for the server to compare with what it received.
+pub fn validate_negotiate_request(
+    capabilities: u32,
+    client_guid: [u8; 16],
+    security_mode: u16,
+    dialects: &[u16],
+) -> Result<Vec<u8>, SmbWireError> {
+    let mut input = Vec::with_capacity(24 + 2 * dialects.len());
+    input.u32le(capabilities);
+    input.extend_from_slice(&client_guid);
+    input.u16le(security_mode);
+    input.u16le(len16("validate negotiate dialects", dialects.len())?);
+    for d in dialects {
+        input.u16le(*d);
+    }
+    let no_file = FileId {
+        persistent: u64::MAX,
+        volatile: u64::MAX,
+    };
+    fsctl_request(FSCTL_VALIDATE_NEGOTIATE_INFO, no_file, &input, 24)
+}
+
+/// What the server says it negotiated (VALIDATE_NEGOTIATE_INFO response, 24 bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateNegotiate {
+    pub capabilities: u32,
+    pub server_guid: [u8; 16],
+    pub security_mode: u16,
+    pub dialect: u16,
+}
+
+pub fn validate_negotiate_response(msg: &[u8]) -> Result<ValidateNegotiate, SmbWireError> {
+    let out = ioctl_response(msg, FSCTL_VALIDATE_NEGOTIATE_INFO, 24)?;
+    let mut r = Reader::new(out, "validate negotiate response");
+    let v = ValidateNegotiate {
+        capabilities: r.u32()?,
+        server_guid: r.array()?,
+        security_mode: r.u16()?,
+        dialect: r.u16()?,
+    };
+    Ok(v)
+}
+
+fn fsctl_request(
+    ctl: u32,
+    file: FileId,
+    input: &[u8],
+    max_output: u32,
+) -> Result<Vec<u8>, SmbWireError> {
     let mut b = Vec::with_capacity(56 + input.len());
     b.u16le(57);
     b.u16le(0);
-    b.u32le(FSCTL_PIPE_TRANSCEIVE);
+    b.u32le(ctl);
     file.put(&mut b);
     b.u32le(u32::from(offset(56)));
-    b.u32le(len32("transceive", input.len())?);
+    b.u32le(len32("ioctl input", input.len())?);
     b.u32le(0); // MaxInputResponse
     b.u32le(0); // OutputOffset: no output buffer sent
     b.u32le(0); // OutputCount
@@ -484,6 +541,55 @@ mod tests {
         let contexts = &theirs[112..];
         let ours = negotiate_request(&DIALECTS, 0, 0x3f, guid, contexts, 2);
         assert_eq!(ours, theirs[HEADER_LEN..]);
+    }
+
+    #[test]
+    fn validate_negotiate_asks_on_no_file_and_reads_24_bytes() {
+        let b = validate_negotiate_request(CAP_ENCRYPTION, [7; 16], SIGNING_ENABLED, &DIALECTS)
+            .unwrap();
+        assert_eq!(
+            u32::from_le_bytes(b[4..8].try_into().unwrap()),
+            FSCTL_VALIDATE_NEGOTIATE_INFO
+        );
+        assert_eq!(&b[8..24], &[0xff; 16], "no file");
+        // Input: Capabilities, Guid, SecurityMode, DialectCount, the five dialects.
+        assert_eq!(u32::from_le_bytes(b[28..32].try_into().unwrap()), 24 + 10);
+        assert_eq!(
+            u32::from_le_bytes(b[44..48].try_into().unwrap()),
+            24,
+            "max output"
+        );
+        let input = &b[56..];
+        assert_eq!(&input[..4], &CAP_ENCRYPTION.to_le_bytes());
+        assert_eq!(&input[20..24], &[1, 0, 5, 0]);
+        assert_eq!(&input[24..], &[2, 2, 0x10, 2, 0, 3, 2, 3, 0x11, 3]);
+
+        let mut body = Vec::new();
+        body.u16le(49);
+        body.u16le(0);
+        body.u32le(FSCTL_VALIDATE_NEGOTIATE_INFO);
+        body.extend_from_slice(&[0xff; 16]);
+        body.u32le(0);
+        body.u32le(0);
+        body.u32le(112);
+        body.u32le(24);
+        body.u32le(0);
+        body.u32le(0);
+        body.u32le(0x40);
+        body.extend_from_slice(&[9; 16]);
+        body.u16le(SIGNING_ENABLED);
+        body.u16le(DIALECT_302);
+        let m = response(Command::Ioctl, 0, &body);
+        assert_eq!(
+            validate_negotiate_response(&m).unwrap(),
+            ValidateNegotiate {
+                capabilities: 0x40,
+                server_guid: [9; 16],
+                security_mode: SIGNING_ENABLED,
+                dialect: DIALECT_302,
+            }
+        );
+        assert!(validate_negotiate_response(&m[..m.len() - 1]).is_err());
     }
 
     #[test]

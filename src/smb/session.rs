@@ -104,6 +104,11 @@ pub enum SmbError {
     /// The session encrypts, yet the server answered in clear.
     #[error("{0}: an unencrypted answer on a session that encrypts")]
     Unencrypted(&'static str),
+    /// SMB 3.0/3.0.2: the server's signed account of the negotiate differs from its answer.
+    #[error(
+        "the server's signed account of the negotiate (FSCTL_VALIDATE_NEGOTIATE_INFO) differs from its NEGOTIATE answer: the negotiate was altered in transit"
+    )]
+    NegotiateAltered,
 }
 
 impl SmbError {
@@ -145,6 +150,8 @@ pub struct Session {
     cipher: Option<Cipher>,
     /// A 3.1.1 server chose AES-GMAC signing (else AES-CMAC for 3.x).
     gmac: bool,
+    /// What the NEGOTIATE answer said, for the 3.0/3.0.2 validation after the logon.
+    negotiated: Option<msg::ValidateNegotiate>,
     /// The session's encryption keys, once installed with a cipher agreed.
     encryption: Option<Encryption>,
     /// The server flagged the session SESSION_FLAG_ENCRYPT_DATA.
@@ -207,6 +214,7 @@ impl Session {
             preauth: None,
             cipher: None,
             gmac: false,
+            negotiated: None,
             encryption: None,
             encrypt_required: false,
             encrypting: false,
@@ -473,6 +481,12 @@ impl Session {
             }
             _ => None,
         };
+        self.negotiated = Some(msg::ValidateNegotiate {
+            capabilities: n.capabilities,
+            server_guid: n.server_guid,
+            security_mode: n.security_mode,
+            dialect: n.dialect,
+        });
         self.gmac = n
             .contexts
             .as_ref()
@@ -636,6 +650,38 @@ impl Session {
             self.encrypt_required = true;
             self.encryption_possible()?;
             self.encrypting = true;
+        }
+        if matches!(self.dialect, DIALECT_300 | DIALECT_302) && self.signing.is_some() {
+            self.validate_negotiate().await?;
+        }
+        Ok(())
+    }
+
+    /// SMB 3.0 and 3.0.2's secure dialect negotiation (MS-SMB2 3.2.5.5, 3.3.5.15.12): tell the
+    /// server, signed, what the NEGOTIATE offered, and compare its signed account of what it
+    /// chose with its NEGOTIATE answer, which nothing protected (3.1.1's preauth hash covers
+    /// the negotiate instead). A signed refusal (STATUS_NOT_SUPPORTED,
+    /// STATUS_INVALID_DEVICE_REQUEST) is a server that does not implement it.
+    async fn validate_negotiate(&mut self) -> Result<(), SmbError> {
+        let body = msg::validate_negotiate_request(
+            msg::CAP_ENCRYPTION,
+            client_guid(),
+            msg::SIGNING_ENABLED,
+            &DIALECTS,
+        )?;
+        let (h, reply) = self
+            .exchange(
+                Command::Ioctl,
+                &body,
+                &[status::NOT_SUPPORTED, status::INVALID_DEVICE_REQUEST],
+            )
+            .await?;
+        if h.status != status::SUCCESS {
+            return Ok(());
+        }
+        let got = msg::validate_negotiate_response(&reply)?;
+        if self.negotiated.as_ref() != Some(&got) {
+            return Err(SmbError::NegotiateAltered);
         }
         Ok(())
     }
@@ -1053,6 +1099,77 @@ mod tests {
         let e = bounded(s.connect_ipc("srv")).await.unwrap_err();
         assert!(matches!(e, SmbError::EncryptionRequired), "{e}");
         assert!(e.to_string().contains("log on with credentials"), "{e}");
+    }
+
+    /// A VALIDATE_NEGOTIATE_INFO answer (message 0) with `status`, saying `dialect`.
+    fn validate_reply(status: u32, dialect: u16) -> Vec<u8> {
+        let mut h = Header::request(Command::Ioctl, 0, 1, 9);
+        h.status = status;
+        h.flags = FLAG_SERVER_TO_REDIR;
+        h.credits = 1;
+        let mut m = Vec::new();
+        h.encode(&mut m);
+        if status != 0 {
+            m.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+            return m;
+        }
+        m.u16le(49);
+        m.u16le(0);
+        m.u32le(msg::FSCTL_VALIDATE_NEGOTIATE_INFO);
+        m.extend_from_slice(&[0xff; 16]);
+        m.u32le(0);
+        m.u32le(0);
+        m.u32le(112);
+        m.u32le(24);
+        m.u32le(0);
+        m.u32le(0);
+        m.u32le(msg::CAP_ENCRYPTION);
+        m.extend_from_slice(&[6; 16]);
+        m.u16le(msg::SIGNING_ENABLED);
+        m.u16le(dialect);
+        m
+    }
+
+    #[tokio::test]
+    async fn a_30_negotiate_the_server_accounts_for_otherwise_is_an_error() {
+        for (reply, fails) in [
+            (validate_reply(0, msg::DIALECT_302), None),
+            (validate_reply(status::NOT_SUPPORTED, 0), None),
+            (validate_reply(status::INVALID_DEVICE_REQUEST, 0), None),
+            // The NEGOTIATE answer said 3.0.2; the server's own account says 3.0.
+            (
+                validate_reply(0, msg::DIALECT_300),
+                Some("the negotiate was altered in transit"),
+            ),
+            (
+                validate_reply(status::ACCESS_DENIED, 0),
+                Some("STATUS_ACCESS_DENIED"),
+            ),
+        ] {
+            let (addr, request) = server_seeing(move |_| vec![framed(&reply)]).await;
+            let mut s = Session::connect(addr, None).await.unwrap();
+            s.negotiated = Some(msg::ValidateNegotiate {
+                capabilities: msg::CAP_ENCRYPTION,
+                server_guid: [6; 16],
+                security_mode: msg::SIGNING_ENABLED,
+                dialect: msg::DIALECT_302,
+            });
+            let got = bounded(s.validate_negotiate()).await;
+            match fails {
+                None => assert!(got.is_ok(), "{got:?}"),
+                Some(says) => {
+                    let e = got.unwrap_err().to_string();
+                    assert!(e.contains(says), "{e} (expected: {says})");
+                }
+            }
+            // What went out: the validation, with the five dialects offered.
+            let req = request.await.unwrap();
+            assert_eq!(Header::decode(&req).unwrap().command, Command::Ioctl as u16);
+            assert_eq!(
+                &req[req.len() - 10..],
+                &[2, 2, 0x10, 2, 0, 3, 2, 3, 0x11, 3]
+            );
+        }
     }
 
     #[tokio::test]
