@@ -35,6 +35,7 @@ targets!(
     policy_wfw,
     policy_registry,
     reassembly,
+    smb3_decode,
     smb_decode,
     string_binding,
     tower,

@@ -20,6 +20,7 @@ pub mod policy_preg;
 pub mod policy_registry;
 pub mod policy_wfw;
 pub mod reassembly;
+pub mod smb3_decode;
 pub mod smb_decode;
 pub mod string_binding;
 pub mod tower;

@@ -100,10 +100,17 @@ impl Road for SmbRoad<'_> {
                 Ok((pipe, logon)) => {
                     d.address = Some(*addr);
                     d.transport = Some(super::Transport::Smb);
+                    // A sealed session (SMB 3 encryption) protects like the privacy level.
+                    let sealed = pipe.session().encrypts().is_some();
+                    let protected = if sealed {
+                        Level::Privacy
+                    } else {
+                        Level::Integrity
+                    };
                     d.auth = match (logon, creds) {
                         (Logon::Kerberos, Some(c)) => Some(AuthInfo {
                             mechanism: "kerberos".into(),
-                            level: Level::Integrity,
+                            level: protected,
                             user: self
                                 .opts
                                 .auth
@@ -113,8 +120,8 @@ impl Road for SmbRoad<'_> {
                         }),
                         (Logon::Ntlm { signed }, Some(c)) => Some(AuthInfo {
                             mechanism: "ntlm".into(),
-                            level: if signed {
-                                Level::Integrity
+                            level: if signed || sealed {
+                                protected
                             } else {
                                 Level::Connect
                             },

@@ -6,10 +6,11 @@
 //!
 //! ```text
 //! NEGOTIATE       req 36: DialectCount SecurityMode Reserved Capabilities ClientGuid(16)
-//!                         ClientStartTime(8) Dialects[]
-//!                 resp 65: SecurityMode Dialect Reserved ServerGuid(16) Capabilities
+//!                         ContextOffset ContextCount(2) Reserved2(2) Dialects[] (pad to 8)
+//!                         Contexts (3.1.1, `contexts`; ClientStartTime(8) when none)
+//!                 resp 65: SecurityMode Dialect ContextCount(2) ServerGuid(16) Capabilities
 //!                         MaxTransact MaxRead MaxWrite SystemTime StartTime SecBufOffset(2)
-//!                         SecBufLength(2) Reserved2(4) Buffer
+//!                         SecBufLength(2) ContextOffset(4) Buffer (pad to 8) Contexts
 //! SESSION_SETUP   req 25: Flags(1) SecurityMode(1) Capabilities Channel SecBufOffset(2)
 //!                         SecBufLength(2) PreviousSessionId(8) Buffer
 //!                 resp 9: SessionFlags(2) SecBufOffset(2) SecBufLength(2) Buffer
@@ -35,8 +36,34 @@ use super::header::HEADER_LEN;
 
 pub const DIALECT_202: u16 = 0x0202;
 pub const DIALECT_210: u16 = 0x0210;
+pub const DIALECT_300: u16 = 0x0300;
+pub const DIALECT_302: u16 = 0x0302;
+pub const DIALECT_311: u16 = 0x0311;
 /// The dialects offered, oldest first.
-pub const DIALECTS: [u16; 2] = [DIALECT_202, DIALECT_210];
+pub const DIALECTS: [u16; 5] = [
+    DIALECT_202,
+    DIALECT_210,
+    DIALECT_300,
+    DIALECT_302,
+    DIALECT_311,
+];
+
+/// A dialect as people write it ("3.1.1").
+pub fn dialect_name(d: u16) -> String {
+    match d {
+        DIALECT_202 => "2.0.2".into(),
+        DIALECT_210 => "2.1".into(),
+        DIALECT_300 => "3.0".into(),
+        DIALECT_302 => "3.0.2".into(),
+        DIALECT_311 => "3.1.1".into(),
+        _ => format!("0x{d:04x}"),
+    }
+}
+
+/// SMB2_GLOBAL_CAP_ENCRYPTION: the 3.0/3.0.2 client and server can encrypt (AES-128-CCM).
+pub const CAP_ENCRYPTION: u32 = 0x40;
+/// SMB2_SHAREFLAG_ENCRYPT_DATA: the share requires its messages encrypted.
+pub const SHAREFLAG_ENCRYPT_DATA: u32 = 0x8000;
 
 pub const SIGNING_ENABLED: u16 = 0x1;
 pub const SIGNING_REQUIRED: u16 = 0x2;
@@ -49,6 +76,8 @@ pub const SHARE_TYPE_PIPE: u8 = 0x02;
 
 /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): write a message to the pipe and read one back.
 pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_C017;
+/// FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 2.2.31.4): the 3.0/3.0.2 check of the negotiate.
+pub const FSCTL_VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
 const IOCTL_IS_FSCTL: u32 = 0x1;
 
 /// A pipe's access: read, write and append data, EAs and attributes, READ_CONTROL, SYNCHRONIZE
@@ -99,18 +128,34 @@ fn len32(what: &'static str, n: usize) -> Result<u32, SmbWireError> {
     })
 }
 
-/// NEGOTIATE request offering `dialects`.
-pub fn negotiate_request(dialects: &[u16], security_mode: u16, client_guid: [u8; 16]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(36 + 2 * dialects.len());
+/// NEGOTIATE request offering `dialects`, then `count` negotiate `contexts` (3.1.1;
+/// [`contexts::request`](super::contexts::request)) 8-byte aligned, when there are any.
+pub fn negotiate_request(
+    dialects: &[u16],
+    security_mode: u16,
+    capabilities: u32,
+    client_guid: [u8; 16],
+    contexts: &[u8],
+    count: u16,
+) -> Vec<u8> {
+    let mut b = Vec::with_capacity(36 + 2 * dialects.len() + 8 + contexts.len());
     b.u16le(36);
     b.u16le(dialects.len() as u16);
     b.u16le(security_mode);
     b.u16le(0);
-    b.u32le(0); // capabilities: none of them concerns a pipe
+    b.u32le(capabilities);
     b.extend_from_slice(&client_guid);
-    b.u64le(0);
+    let at = b.len();
+    b.u64le(0); // ClientStartTime, or the contexts' offset and count
     for d in dialects {
         b.u16le(*d);
+    }
+    if count > 0 {
+        let start = super::contexts::align8(HEADER_LEN + b.len());
+        b.resize(start - HEADER_LEN, 0);
+        b[at..at + 4].copy_from_slice(&(start as u32).to_le_bytes());
+        b[at + 4..at + 6].copy_from_slice(&count.to_le_bytes());
+        b.extend_from_slice(contexts);
     }
     b
 }
@@ -120,12 +165,15 @@ pub fn negotiate_request(dialects: &[u16], security_mode: u16, client_guid: [u8;
 pub struct NegotiateResponse {
     pub security_mode: u16,
     pub dialect: u16,
+    pub server_guid: [u8; 16],
     pub capabilities: u32,
     pub max_transact: u32,
     pub max_read: u32,
     pub max_write: u32,
     /// The server's first GSS token (SPNEGO hints), possibly empty.
     pub security_blob: Vec<u8>,
+    /// What a 3.1.1 server chose in its negotiate contexts (None for other dialects).
+    pub contexts: Option<super::contexts::Chosen>,
 }
 
 pub fn negotiate_response(msg: &[u8]) -> Result<NegotiateResponse, SmbWireError> {
@@ -133,7 +181,8 @@ pub fn negotiate_response(msg: &[u8]) -> Result<NegotiateResponse, SmbWireError>
     r.structure_size(65)?;
     let security_mode = r.u16()?;
     let dialect = r.u16()?;
-    r.skip(2 + 16)?;
+    let context_count = r.u16()?;
+    let server_guid = r.array()?;
     let capabilities = r.u32()?;
     let max_transact = r.u32()?;
     let max_read = r.u32()?;
@@ -141,15 +190,26 @@ pub fn negotiate_response(msg: &[u8]) -> Result<NegotiateResponse, SmbWireError>
     r.skip(16)?;
     let off = usize::from(r.u16()?);
     let len = usize::from(r.u16()?);
-    r.skip(4)?;
+    let context_offset = r.u32()? as usize;
+    let contexts = if dialect == DIALECT_311 {
+        Some(super::contexts::response(
+            msg,
+            context_offset,
+            context_count,
+        )?)
+    } else {
+        None
+    };
     Ok(NegotiateResponse {
         security_mode,
         dialect,
+        server_guid,
         capabilities,
         max_transact,
         max_read,
         max_write,
         security_blob: r.field(off, len)?.to_vec(),
+        contexts,
     })
 }
 
@@ -345,13 +405,66 @@ pub fn transceive_request(
     input: &[u8],
     max_output: u32,
 ) -> Result<Vec<u8>, SmbWireError> {
+    fsctl_request(FSCTL_PIPE_TRANSCEIVE, file, input, max_output)
+}
+
+/// IOCTL `FSCTL_VALIDATE_NEGOTIATE_INFO` (MS-SMB2 2.2.31.4), on no file: what the client sent
+/// in its NEGOTIATE, for the server to compare with what it received.
+pub fn validate_negotiate_request(
+    capabilities: u32,
+    client_guid: [u8; 16],
+    security_mode: u16,
+    dialects: &[u16],
+) -> Result<Vec<u8>, SmbWireError> {
+    let mut input = Vec::with_capacity(24 + 2 * dialects.len());
+    input.u32le(capabilities);
+    input.extend_from_slice(&client_guid);
+    input.u16le(security_mode);
+    input.u16le(len16("validate negotiate dialects", dialects.len())?);
+    for d in dialects {
+        input.u16le(*d);
+    }
+    let no_file = FileId {
+        persistent: u64::MAX,
+        volatile: u64::MAX,
+    };
+    fsctl_request(FSCTL_VALIDATE_NEGOTIATE_INFO, no_file, &input, 24)
+}
+
+/// What the server says it negotiated (VALIDATE_NEGOTIATE_INFO response, 24 bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidateNegotiate {
+    pub capabilities: u32,
+    pub server_guid: [u8; 16],
+    pub security_mode: u16,
+    pub dialect: u16,
+}
+
+pub fn validate_negotiate_response(msg: &[u8]) -> Result<ValidateNegotiate, SmbWireError> {
+    let out = ioctl_response(msg, FSCTL_VALIDATE_NEGOTIATE_INFO, 24)?;
+    let mut r = Reader::new(out, "validate negotiate response");
+    let v = ValidateNegotiate {
+        capabilities: r.u32()?,
+        server_guid: r.array()?,
+        security_mode: r.u16()?,
+        dialect: r.u16()?,
+    };
+    Ok(v)
+}
+
+fn fsctl_request(
+    ctl: u32,
+    file: FileId,
+    input: &[u8],
+    max_output: u32,
+) -> Result<Vec<u8>, SmbWireError> {
     let mut b = Vec::with_capacity(56 + input.len());
     b.u16le(57);
     b.u16le(0);
-    b.u32le(FSCTL_PIPE_TRANSCEIVE);
+    b.u32le(ctl);
     file.put(&mut b);
     b.u32le(u32::from(offset(56)));
-    b.u32le(len32("transceive", input.len())?);
+    b.u32le(len32("ioctl input", input.len())?);
     b.u32le(0); // MaxInputResponse
     b.u32le(0); // OutputOffset: no output buffer sent
     b.u32le(0); // OutputCount
@@ -412,10 +525,89 @@ mod tests {
 
     #[test]
     fn negotiate_request_layout() {
-        let b = negotiate_request(&DIALECTS, SIGNING_ENABLED, [7; 16]);
+        let b = negotiate_request(&DIALECTS[..2], SIGNING_ENABLED, 0, [7; 16], &[], 0);
         assert_eq!(b.len(), 36 + 4);
         assert_eq!(&b[..8], &[36, 0, 2, 0, 1, 0, 0, 0]);
         assert_eq!(&b[36..], &[0x02, 0x02, 0x10, 0x02]);
+    }
+
+    #[test]
+    fn a_311_negotiate_request_is_laid_out_as_windows_lays_out_its_own() {
+        use crate::smb::crypto::vectors::{NEGOTIATE_REQUEST, hex};
+        // Microsoft's example: five dialects, then the contexts at offset 0x70 (padded), the
+        // same ClientGuid, SecurityMode 0, Capabilities 0x3f.
+        let theirs = hex(NEGOTIATE_REQUEST);
+        let guid: [u8; 16] = theirs[76..92].try_into().unwrap();
+        let contexts = &theirs[112..];
+        let ours = negotiate_request(&DIALECTS, 0, 0x3f, guid, contexts, 2);
+        assert_eq!(ours, theirs[HEADER_LEN..]);
+    }
+
+    #[test]
+    fn validate_negotiate_asks_on_no_file_and_reads_24_bytes() {
+        let b = validate_negotiate_request(CAP_ENCRYPTION, [7; 16], SIGNING_ENABLED, &DIALECTS)
+            .unwrap();
+        assert_eq!(
+            u32::from_le_bytes(b[4..8].try_into().unwrap()),
+            FSCTL_VALIDATE_NEGOTIATE_INFO
+        );
+        assert_eq!(&b[8..24], &[0xff; 16], "no file");
+        // Input: Capabilities, Guid, SecurityMode, DialectCount, the five dialects.
+        assert_eq!(u32::from_le_bytes(b[28..32].try_into().unwrap()), 24 + 10);
+        assert_eq!(
+            u32::from_le_bytes(b[44..48].try_into().unwrap()),
+            24,
+            "max output"
+        );
+        let input = &b[56..];
+        assert_eq!(&input[..4], &CAP_ENCRYPTION.to_le_bytes());
+        assert_eq!(&input[20..24], &[1, 0, 5, 0]);
+        assert_eq!(&input[24..], &[2, 2, 0x10, 2, 0, 3, 2, 3, 0x11, 3]);
+
+        let mut body = Vec::new();
+        body.u16le(49);
+        body.u16le(0);
+        body.u32le(FSCTL_VALIDATE_NEGOTIATE_INFO);
+        body.extend_from_slice(&[0xff; 16]);
+        body.u32le(0);
+        body.u32le(0);
+        body.u32le(112);
+        body.u32le(24);
+        body.u32le(0);
+        body.u32le(0);
+        body.u32le(0x40);
+        body.extend_from_slice(&[9; 16]);
+        body.u16le(SIGNING_ENABLED);
+        body.u16le(DIALECT_302);
+        let m = response(Command::Ioctl, 0, &body);
+        assert_eq!(
+            validate_negotiate_response(&m).unwrap(),
+            ValidateNegotiate {
+                capabilities: 0x40,
+                server_guid: [9; 16],
+                security_mode: SIGNING_ENABLED,
+                dialect: DIALECT_302,
+            }
+        );
+        assert!(validate_negotiate_response(&m[..m.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn microsofts_311_negotiate_response_is_read() {
+        use crate::smb::contexts::{CIPHER_AES128_GCM, Chosen};
+        use crate::smb::crypto::vectors::{NEGOTIATE_RESPONSE, hex};
+        let n = negotiate_response(&hex(NEGOTIATE_RESPONSE)).unwrap();
+        assert_eq!(n.dialect, DIALECT_311);
+        assert_eq!(n.max_read, 0x80_0000);
+        assert_eq!(n.security_blob.first(), Some(&0x60));
+        assert_eq!(
+            n.contexts,
+            Some(Chosen {
+                salt_len: 32,
+                cipher: Some(CIPHER_AES128_GCM),
+                signing: None
+            })
+        );
     }
 
     #[test]
@@ -531,6 +723,29 @@ mod captured {
         assert!(n.max_read >= 65536 && n.max_write >= 65536);
         // Samba's SPNEGO hints: a GSS-API InitialContextToken.
         assert_eq!(n.security_blob.first(), Some(&0x60));
+    }
+
+    #[test]
+    fn negotiate_311() {
+        // Samba 4.17 with `server min protocol = SMB3`, answering rpcaudit's negotiate on
+        // loopback (`fuzz/seeds/smb3_decode/`).
+        let m = include_bytes!("../../fuzz/seeds/smb3_decode/samba_negotiate_response_311");
+        let n = negotiate_response(m).unwrap();
+        assert_eq!(n.dialect, DIALECT_311);
+        assert_eq!(
+            n.contexts,
+            Some(crate::smb::contexts::Chosen {
+                salt_len: 32,
+                cipher: Some(crate::smb::contexts::CIPHER_AES128_GCM),
+                signing: Some(crate::smb::contexts::SIGNING_AES_CMAC),
+            })
+        );
+        // Our request, as sent: five dialects and three contexts, 8-byte aligned.
+        let req = include_bytes!("../../fuzz/seeds/smb3_decode/rpcaudit_negotiate_request_311");
+        let body = &req[HEADER_LEN..];
+        assert_eq!(&body[36..46], &[2, 2, 0x10, 2, 0, 3, 2, 3, 0x11, 3]);
+        assert_eq!(u32::from_le_bytes(body[28..32].try_into().unwrap()), 112);
+        assert_eq!(u16::from_le_bytes([body[32], body[33]]), 3);
     }
 
     #[test]

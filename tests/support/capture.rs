@@ -25,11 +25,25 @@ impl Capture {
 
     /// [`Capture::start`] on eth0 of the namespace `ns` (the Kerberos lab's client, `rpck-cli`).
     pub fn start_in(ns: &str, filter: &str) -> Capture {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, "tshark", "-i", "eth0"]);
+        Capture::spawn(cmd, filter)
+    }
+
+    /// [`Capture::start`] on the host's loopback (`lo`), for a test's own server on 127.0.0.1
+    /// (`lab_smb.rs`'s smbd); the filter names its port.
+    pub fn start_loopback(filter: &str) -> Capture {
+        let mut cmd = Command::new("tshark");
+        cmd.args(["-i", "lo"]);
+        Capture::spawn(cmd, filter)
+    }
+
+    fn spawn(mut cmd: Command, filter: &str) -> Capture {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("capture.pcapng");
         let log = dir.path().join("tshark.log");
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, "tshark", "-i", "eth0", "-f"])
+        let child = cmd
+            .arg("-f")
             .arg(filter)
             .args(["-q", "-w"])
             .arg(&file)
@@ -59,7 +73,18 @@ impl Capture {
 
     /// Stop the capture: its raw bytes, and tshark's `fields` of the packets that match the
     /// display filter `display`, one tab-separated line each.
-    pub fn finish(mut self, display: &str, fields: &[&str]) -> (Vec<u8>, Vec<String>) {
+    pub fn finish(self, display: &str, fields: &[&str]) -> (Vec<u8>, Vec<String>) {
+        self.finish_decoding(&[], display, fields)
+    }
+
+    /// [`Capture::finish`], reading with tshark's `-d` decode-as rules (`tcp.port==N,nbss` for
+    /// SMB on a port of its own).
+    pub fn finish_decoding(
+        mut self,
+        decode_as: &[&str],
+        display: &str,
+        fields: &[&str],
+    ) -> (Vec<u8>, Vec<String>) {
         std::thread::sleep(Duration::from_millis(300));
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
@@ -72,9 +97,11 @@ impl Capture {
         let _ = self.child.wait();
         let raw = std::fs::read(&self.file).expect("the capture file");
         let mut cmd = Command::new("tshark");
-        cmd.arg("-r")
-            .arg(&self.file)
-            .args(["-Y", display, "-T", "fields"]);
+        cmd.arg("-r").arg(&self.file);
+        for d in decode_as {
+            cmd.args(["-d", d]);
+        }
+        cmd.args(["-Y", display, "-T", "fields"]);
         for f in fields {
             cmd.args(["-e", f]);
         }
