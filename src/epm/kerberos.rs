@@ -36,6 +36,7 @@ use sspi::{
     EncryptionFlags, Kerberos, KerberosConfig, KeytabIdentity, Negotiate, NegotiateConfig,
     SecurityBuffer, SecurityBufferRef, SecurityStatus, Sspi, SspiImpl, Username,
 };
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,6 +53,9 @@ const MAX_KDC_REQUESTS_PER_CONTEXT: usize = 6;
 /// How long a TGT kept by [`Kdc`] is reused before a new AS exchange (Active Directory's
 /// default ticket lifetime is 10 hours; a run that lasts longer asks again).
 const TGT_REUSE: Duration = Duration::from_secs(8 * 3600);
+/// Service tickets kept per run at most (one per host name; beyond it, tickets are asked for
+/// and not kept, so memory stays bounded over an estate).
+const MAX_KEPT_TICKETS: usize = 4096;
 
 /// The default KDC port (RFC 4120 7.2.3).
 pub const KDC_PORT: u16 = 88;
@@ -86,6 +90,8 @@ pub struct Kdc {
     /// The password's key, derived once from the kept AS exchange (`epm::krb_key`), for the
     /// user it was derived for.
     derived: std::sync::Mutex<Option<(String, Arc<LongTermKey>)>>,
+    /// One lock per service principal asked for (at most [`MAX_KEPT_TICKETS`]).
+    ticket_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 #[derive(Default)]
@@ -98,6 +104,11 @@ enum AsState {
         preauth_required: Vec<u8>,
         as_rep: Vec<u8>,
         until: Instant,
+        /// The TGS-REPs got with this TGT, by the service principal they are for: a host
+        /// named again in the run (several addresses, or `--target-name`) reuses its ticket,
+        /// as a credential cache does. Encrypted in the TGT's session key (RFC 4120 key usage
+        /// 8), they open for every context that holds this TGT.
+        tickets: HashMap<String, Vec<u8>>,
     },
     /// The KDC refused the credentials (the error code).
     Refused(u32),
@@ -142,6 +153,7 @@ impl Kdc {
             step_timeout,
             sent: AtomicUsize::new(0),
             derived: std::sync::Mutex::new(None),
+            ticket_locks: std::sync::Mutex::new(HashMap::new()),
             as_state: tokio::sync::Mutex::new(AsState::Empty),
         }
     }
@@ -171,6 +183,7 @@ impl Kdc {
                 preauth_required,
                 as_rep,
                 until,
+                ..
             } if Instant::now() < *until => (as_rep, preauth_required),
             _ => return None,
         };
@@ -187,6 +200,21 @@ impl Kdc {
             *d = Some((creds.user.clone(), key.clone()));
         }
         Some(key)
+    }
+
+    /// The lock of the TGS requests for `service`; `None` past [`MAX_KEPT_TICKETS`] names
+    /// (such a request goes unserialized, and its ticket is not kept).
+    fn ticket_lock(&self, service: &str) -> Option<Arc<tokio::sync::Mutex<()>>> {
+        let mut locks = self.ticket_locks.lock().ok()?;
+        if let Some(l) = locks.get(service) {
+            return Some(l.clone());
+        }
+        if locks.len() >= MAX_KEPT_TICKETS {
+            return None;
+        }
+        let l = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(service.to_string(), l.clone());
+        Some(l)
     }
 
     /// How reports name `creds`' principal in this realm: `user@REALM`.
@@ -257,12 +285,31 @@ fn message_tag(framed: &[u8]) -> Option<u8> {
 const TAG_AS_REQ: u8 = 0x6a;
 const TAG_AS_REP: u8 = 0x6b;
 const TAG_KRB_ERROR: u8 = 0x7e;
+const TAG_TGS_REQ: u8 = 0x6c;
+const TAG_TGS_REP: u8 = 0x6d;
 
 /// The error code of a framed KRB-ERROR, read with picky-krb's decoder.
 fn krb_error_code(framed: &[u8]) -> Option<u32> {
     let body = framed.get(4..)?;
     let e: picky_krb::messages::KrbError = picky_asn1_der::from_bytes(body).ok()?;
     Some(e.0.error_code.0)
+}
+
+/// The service principal a framed TGS-REQ asks a ticket for (`name/parts@REALM`), read with
+/// picky-krb's decoder; `None` when it does not read.
+fn tgs_service(framed: &[u8]) -> Option<String> {
+    let req: picky_krb::messages::TgsReq = picky_asn1_der::from_bytes(framed.get(4..)?).ok()?;
+    let body = &req.0.req_body.0;
+    let sname = body.sname.0.as_ref()?;
+    let parts: Vec<String> = sname
+        .0
+        .name_string
+        .0
+        .0
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    Some(format!("{}@{}", parts.join("/"), body.realm.0.0.as_utf8()))
 }
 
 /// One context's view of the KDC: the run's [`Kdc`], the AS requests this context made, and
@@ -287,6 +334,35 @@ impl<'k> KdcSession<'k> {
             asking: None,
             preauth_required: None,
         }
+    }
+
+    /// A TGS request: the ticket kept for its service principal with this run's TGT, or the
+    /// KDC's answer, kept when it is a ticket. One request at a time per service principal
+    /// (hosts of one name starting at once ask once); other names go on in parallel.
+    async fn ticket(&mut self, data: &[u8]) -> Result<Vec<u8>, AuthError> {
+        let Some(service) = tgs_service(data) else {
+            return self.kdc.exchange(data).await.map_err(kdc_err);
+        };
+        let name_lock = self.kdc.ticket_lock(&service);
+        let _asking = match &name_lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        if let AsState::Kept { tickets, until, .. } = &*self.kdc.as_state.lock().await
+            && Instant::now() < *until
+            && let Some(reply) = tickets.get(&service)
+        {
+            tracing::debug!(kdc = %self.kdc.addr, "service ticket reused from this run");
+            return Ok(reply.clone());
+        }
+        let reply = self.kdc.exchange(data).await.map_err(kdc_err)?;
+        if message_tag(&reply) == Some(TAG_TGS_REP)
+            && let AsState::Kept { tickets, .. } = &mut *self.kdc.as_state.lock().await
+            && tickets.len() < MAX_KEPT_TICKETS
+        {
+            tickets.insert(service, reply.clone());
+        }
+        Ok(reply)
     }
 
     /// Answer one request sspi made: from the kept AS exchange, or from the KDC.
@@ -325,6 +401,9 @@ impl<'k> KdcSession<'k> {
         if self.requests > MAX_KDC_REQUESTS_PER_CONTEXT {
             return Err(kdc_err(KdcError::TooMany));
         }
+        if message_tag(data) == Some(TAG_TGS_REQ) && self.asking.is_none() {
+            return self.ticket(data).await;
+        }
         if message_tag(data) != Some(TAG_AS_REQ) {
             return self.kdc.exchange(data).await.map_err(kdc_err);
         }
@@ -337,6 +416,7 @@ impl<'k> KdcSession<'k> {
                     preauth_required,
                     as_rep,
                     until,
+                    ..
                 } if Instant::now() < *until => {
                     // sspi's AS exchange: first without pre-authentication (answered with the
                     // KRB-ERROR that carries the salt), then with it (the AS-REP).
@@ -384,6 +464,7 @@ impl<'k> KdcSession<'k> {
                         preauth_required: first,
                         as_rep: reply.clone(),
                         until: Instant::now() + TGT_REUSE,
+                        tickets: HashMap::new(),
                     };
                     tracing::debug!(kdc = %self.kdc.addr, "TGT obtained; kept for this run");
                 }
