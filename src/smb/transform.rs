@@ -238,23 +238,10 @@ impl Encryption {
         let mut body = msg.to_vec();
         let nonce = &h.nonce[..self.cipher.nonce_len()];
         let tag = match self.cipher {
-            Cipher::Aes128Gcm => {
-                let c =
-                    Aes128Gcm::new_from_slice(&*self.seal_key).map_err(|_| TransformError::Seal)?;
-                let nonce = nonce.try_into().map_err(|_| TransformError::Seal)?;
-                c.encrypt_inout_detached(nonce, &aad, body.as_mut_slice().into())
-                    .map_err(|_| TransformError::Seal)?
-                    .to_vec()
-            }
-            Cipher::Aes128Ccm => {
-                let c =
-                    Aes128Ccm::new_from_slice(&*self.seal_key).map_err(|_| TransformError::Seal)?;
-                let nonce = nonce.try_into().map_err(|_| TransformError::Seal)?;
-                c.encrypt_inout_detached(nonce, &aad, body.as_mut_slice().into())
-                    .map_err(|_| TransformError::Seal)?
-                    .to_vec()
-            }
-        };
+            Cipher::Aes128Gcm => seal_with::<Aes128Gcm>(&*self.seal_key, nonce, &aad, &mut body),
+            Cipher::Aes128Ccm => seal_with::<Aes128Ccm>(&*self.seal_key, nonce, &aad, &mut body),
+        }
+        .ok_or(TransformError::Seal)?;
         h.signature.copy_from_slice(&tag);
         let mut out = Vec::with_capacity(TRANSFORM_LEN + body.len());
         h.encode(&mut out);
@@ -286,34 +273,13 @@ impl Encryption {
         let mut aad = Vec::with_capacity(32);
         h.encode_aad(&mut aad);
         let mut body = payload.to_vec();
+        let nonce = &h.nonce[..used];
         let ok = match self.cipher {
             Cipher::Aes128Gcm => {
-                let c =
-                    Aes128Gcm::new_from_slice(&*self.open_key).map_err(|_| TransformError::Tag)?;
-                let nonce = h.nonce[..used]
-                    .try_into()
-                    .map_err(|_| TransformError::Tag)?;
-                c.decrypt_inout_detached(
-                    nonce,
-                    &aad,
-                    body.as_mut_slice().into(),
-                    (&h.signature).into(),
-                )
-                .is_ok()
+                open_with::<Aes128Gcm>(&*self.open_key, nonce, &aad, &mut body, &h.signature)
             }
             Cipher::Aes128Ccm => {
-                let c =
-                    Aes128Ccm::new_from_slice(&*self.open_key).map_err(|_| TransformError::Tag)?;
-                let nonce = h.nonce[..used]
-                    .try_into()
-                    .map_err(|_| TransformError::Tag)?;
-                c.decrypt_inout_detached(
-                    nonce,
-                    &aad,
-                    body.as_mut_slice().into(),
-                    (&h.signature).into(),
-                )
-                .is_ok()
+                open_with::<Aes128Ccm>(&*self.open_key, nonce, &aad, &mut body, &h.signature)
             }
         };
         if !ok {
@@ -321,6 +287,37 @@ impl Encryption {
         }
         Ok(body)
     }
+}
+
+/// `body` sealed in place with the AEAD `C` (MS-SMB2 3.1.4.3) under `key`, `nonce` (the
+/// cipher's length) and `aad`; the tag, or `None` when the key or nonce does not fit `C`.
+fn seal_with<C: KeyInit + AeadInOut>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    body: &mut [u8],
+) -> Option<Vec<u8>> {
+    let c = C::new_from_slice(key).ok()?;
+    let nonce = nonce.try_into().ok()?;
+    let tag = c.encrypt_inout_detached(nonce, aad, body.into()).ok()?;
+    Some(tag.to_vec())
+}
+
+/// Whether `body` opens in place with the AEAD `C` under `key`, `nonce` and `aad`, its tag
+/// `tag` verifying (a key, nonce or tag that does not fit `C` does not open).
+fn open_with<C: KeyInit + AeadInOut>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    body: &mut [u8],
+    tag: &[u8],
+) -> bool {
+    let (Ok(c), Ok(nonce), Ok(tag)) = (C::new_from_slice(key), nonce.try_into(), tag.try_into())
+    else {
+        return false;
+    };
+    c.decrypt_inout_detached(nonce, aad, body.into(), tag)
+        .is_ok()
 }
 
 #[cfg(test)]
