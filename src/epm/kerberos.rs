@@ -564,6 +564,21 @@ impl std::fmt::Debug for KrbAuth {
     }
 }
 
+/// sspi's credentials for a long-term key of `enctype` (an AES one), used as it is.
+fn key_credentials(
+    principal: Username,
+    enctype: u16,
+    key: Vec<u8>,
+) -> Result<sspi::Credentials, AuthError> {
+    let key_enctype = CipherSuite::try_from(usize::from(enctype))
+        .map_err(|_| AuthError::Kerberos(format!("a key of enctype {enctype}, not AES")))?;
+    Ok(sspi::Credentials::Keytab(KeytabIdentity {
+        principal,
+        key: key.into(),
+        key_enctype,
+    }))
+}
+
 /// The sspi flags for a level: mutual authentication always, the DCE style for RPC binds;
 /// integrity and confidentiality where calls are protected.
 fn flags(level: Level, dce: bool) -> ClientRequestFlags {
@@ -659,26 +674,13 @@ impl KrbAuth {
         let username = Username::new(&creds.user, Some(kdc.realm()))
             .map_err(|e| AuthError::Kerberos(format!("user name: {e}")))?;
         let auth_data: sspi::Credentials = match &creds.secret {
+            // The key itself (from a keytab): sspi skips the derivation from a password.
             Secret::KerberosKey { enctype, key } => {
-                // The key itself (from a keytab): sspi skips the derivation from a password.
-                let key_enctype = CipherSuite::try_from(usize::from(*enctype)).map_err(|_| {
-                    AuthError::Kerberos(format!("a key of enctype {enctype}, not AES"))
-                })?;
-                sspi::Credentials::Keytab(KeytabIdentity {
-                    principal: username,
-                    key: key.expose().clone().into(),
-                    key_enctype,
-                })
+                key_credentials(username, *enctype, key.expose().to_vec())?
             }
             Secret::Password(password) => match kdc.password_key(creds).await {
-                // The key derived once this run: sspi skips PBKDF2 for this context.
-                Some(k) => sspi::Credentials::Keytab(KeytabIdentity {
-                    principal: username,
-                    key: k.key.to_vec().into(),
-                    key_enctype: CipherSuite::try_from(usize::from(k.enctype)).map_err(|_| {
-                        AuthError::Kerberos(format!("a key of enctype {}", k.enctype))
-                    })?,
-                }),
+                // The key derived once this run: sspi skips PBKDF2 for this context too.
+                Some(k) => key_credentials(username, u16::from(k.enctype), k.key.to_vec())?,
                 None => AuthIdentity {
                     username,
                     password: password.expose().clone().into(),
